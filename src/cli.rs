@@ -1,0 +1,255 @@
+//! The command line: `narvaro [serve|migrate|demo|seed …]`.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use crate::config::{Config, DatabaseUrl};
+use crate::db::{self, DbConn};
+use crate::demo::{self, DemoState};
+use crate::seed::{self, SeedParams};
+use crate::startup::{open_state, Application, StartupError};
+
+const USAGE: &str = "\
+Närvaro: attendance and absence for schools
+
+Usage:
+  narvaro [serve]     serve the web application and API (the default)
+  narvaro migrate     apply database migrations and exit
+  narvaro demo        seed a demo school into an empty database, then serve
+  narvaro seed --schools N --pupils N --weeks N [--seed S] [--start YYYY-MM-DD]
+                      generate a realistic municipality (deterministic for a given
+                      seed and start date; default start: the current school year)
+
+Configuration is read from the environment; see README.md.";
+
+pub fn main() -> ExitCode {
+    init_tracing();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    let result = match command {
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        "-V" | "--version" => {
+            println!("narvaro {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        "serve" | "migrate" | "demo" | "seed" => run(command, &args[1..]),
+        other => Err(Failure::Usage(format!(
+            "unknown command '{other}'; see narvaro --help"
+        ))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("narvaro: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(msg)) => {
+            eprintln!("narvaro: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+enum Failure {
+    Usage(String),
+    Runtime(String),
+}
+
+impl From<StartupError> for Failure {
+    fn from(e: StartupError) -> Self {
+        Failure::Runtime(e.0)
+    }
+}
+
+impl From<db::DbError> for Failure {
+    fn from(e: db::DbError) -> Self {
+        Failure::Runtime(e.to_string())
+    }
+}
+
+fn run(command: &str, rest: &[String]) -> Result<(), Failure> {
+    let seed_args = if command == "seed" {
+        Some(parse_seed_args(rest)?)
+    } else {
+        None
+    };
+    if seed_args.is_none() && !rest.is_empty() {
+        return Err(Failure::Usage(format!(
+            "'{command}' takes no arguments; see narvaro --help"
+        )));
+    }
+    let config = Config::from_env().map_err(|e| Failure::Runtime(e.to_string()))?;
+    match command {
+        "migrate" => {
+            db::connect(&config.database_url, 1)?;
+            println!("narvaro: {} is migrated", config.database_url);
+            Ok(())
+        }
+        "demo" => serve(config, true),
+        _ => match seed_args {
+            Some(args) => seed_command(config, args),
+            None => serve(config, false),
+        },
+    }
+}
+
+fn serve(config: Config, demo_mode: bool) -> Result<(), Failure> {
+    let tz = config.timezone;
+    let bind = config.bind;
+    let base_url = config.base_url.clone();
+    let state = open_state(config)?;
+    if demo_mode {
+        let today = Utc::now().with_timezone(&tz).date_naive();
+        let mut conn = state
+            .pool
+            .get()
+            .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
+        match demo::prepare(&mut conn, tz, today)? {
+            DemoState::Ready => {
+                println!("Närvaro demo: {base_url}/");
+                println!("Demo accounts (password {}):", seed::DEMO_PASSWORD);
+                for (user, role) in demo::ACCOUNTS {
+                    println!("  {user:<16} {role}");
+                }
+            }
+            DemoState::ForeignData => {
+                println!("Närvaro: the database already holds data without demo accounts; serving it as it is.");
+            }
+        }
+    }
+    let listener = std::net::TcpListener::bind(bind)
+        .map_err(|e| Failure::Runtime(format!("NARVARO_BIND: cannot listen on {bind}: {e}")))?;
+    tracing::info!(%bind, database = state.backend.name(), "serving");
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::with_listener(state, listener)?;
+        app.run_until_stopped()
+            .await
+            .map_err(|e| Failure::Runtime(format!("server: {e}")))
+    })
+}
+
+struct SeedArgs {
+    schools: u32,
+    pupils: u32,
+    weeks: u32,
+    seed: u64,
+    start: Option<NaiveDate>,
+}
+
+fn parse_seed_args(args: &[String]) -> Result<SeedArgs, Failure> {
+    let mut out = SeedArgs {
+        schools: 3,
+        pupils: 600,
+        weeks: 12,
+        seed: 1,
+        start: None,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it
+            .next()
+            .ok_or_else(|| Failure::Usage(format!("{flag} needs a value; see narvaro --help")))?;
+        let num = |v: &str| -> Result<u64, Failure> {
+            v.parse::<u64>()
+                .map_err(|_| Failure::Usage(format!("{flag}: '{v}' is not a whole number")))
+        };
+        match flag.as_str() {
+            "--schools" => out.schools = num(value)?.try_into().unwrap_or(u32::MAX),
+            "--pupils" => out.pupils = num(value)?.try_into().unwrap_or(u32::MAX),
+            "--weeks" => out.weeks = num(value)?.try_into().unwrap_or(u32::MAX),
+            "--seed" => out.seed = num(value)?,
+            "--start" => {
+                out.start = Some(NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
+                    Failure::Usage(format!("--start: '{value}' is not a date (YYYY-MM-DD)"))
+                })?)
+            }
+            other => {
+                return Err(Failure::Usage(format!(
+                    "seed: unknown option '{other}'; see narvaro --help"
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn seed_command(config: Config, args: SeedArgs) -> Result<(), Failure> {
+    let today = Utc::now().with_timezone(&config.timezone).date_naive();
+    let params = SeedParams {
+        municipality: format!("Seedkommun {}", args.seed),
+        schools: args.schools,
+        pupils: args.pupils,
+        weeks: args.weeks,
+        seed: args.seed,
+        start: args
+            .start
+            .unwrap_or_else(|| seed::school_year_containing(today)),
+        today,
+    };
+    params.validate().map_err(Failure::Usage)?;
+    let pool = db::connect(&config.database_url, 1)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
+    let started = Instant::now();
+    let seeded = seed::generate(&mut conn, &params, config.timezone)?;
+    let secs = started.elapsed().as_secs_f64();
+    let c = seeded.counts;
+    println!(
+        "seeded {} schools from {} in {secs:.1} s: {} pupils, {} guardians, {} staff, {} groups, {} lessons ({} reported), {} marks, {} guardian reports, {} leave applications",
+        seeded.schools.len(),
+        params.start,
+        c.pupils,
+        c.guardians,
+        c.staff,
+        c.groups,
+        c.lessons,
+        c.reported_lessons,
+        c.marks,
+        c.absence_reports,
+        c.leave_applications
+    );
+    if let Some(bytes) = database_size(&mut conn, &config.database_url) {
+        println!("database size: {:.1} MiB", bytes as f64 / (1024.0 * 1024.0));
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Size {
+    #[diesel(sql_type = BigInt)]
+    bytes: i64,
+}
+
+fn database_size(conn: &mut DbConn, url: &DatabaseUrl) -> Option<u64> {
+    match (conn, url) {
+        (DbConn::Sqlite(c), DatabaseUrl::Sqlite(path)) => {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)").ok()?;
+            std::fs::metadata(path).ok().map(|m| m.len())
+        }
+        (DbConn::Pg(c), _) => {
+            diesel::sql_query("SELECT pg_database_size(current_database()) AS bytes")
+                .get_result::<Size>(c)
+                .ok()
+                .map(|s| s.bytes as u64)
+        }
+        _ => None,
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,344 @@
+//! Configuration from environment variables. Every value is checked at start-up;
+//! a bad one fails with a single line that names the variable.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+
+/// Where the data lives; `DATABASE_URL` picks the backend.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let raw = raw.trim();
+        let err = |message: String| ConfigError::new("DATABASE_URL", message);
+        if raw.is_empty() {
+            return Err(err(
+                "is empty; give a file path, sqlite://PATH or postgres://…".into(),
+            ));
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            let rest = raw.split_once("://").map(|(_, r)| r).unwrap_or("");
+            if rest.is_empty() || rest.starts_with('/') && rest.len() == 1 {
+                return Err(err(format!(
+                    "'{raw}' names no PostgreSQL server or database"
+                )));
+            }
+            return Ok(DatabaseUrl::Postgres(raw.to_string()));
+        }
+        if let Some(path) = raw.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(err(
+                    "sqlite:// needs a file path, e.g. sqlite://./narvaro.db".into(),
+                ));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if let Some((scheme, _)) = raw.split_once("://") {
+            return Err(err(format!(
+                "unsupported scheme '{scheme}://'; use a file path, sqlite://PATH or postgres://…"
+            )));
+        }
+        if raw.starts_with(':') {
+            return Err(err(format!(
+                "'{raw}' is not a file path (in-memory databases are not supported)"
+            )));
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(raw)))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Never print a PostgreSQL password in logs or errors.
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            DatabaseUrl::Postgres(url) => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub base_url: String,
+    pub smtp_url: Option<String>,
+    pub mail_dir: PathBuf,
+    pub jwt_secret: Option<Vec<u8>>,
+    pub timezone: Tz,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &self.database_url)
+            .field("bind", &self.bind)
+            .field("base_url", &self.base_url)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_password))
+            .field("mail_dir", &self.mail_dir)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("timezone", &self.timezone)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(var: &'static str, message: impl Into<String>) -> Self {
+        ConfigError {
+            var,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.var, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const MIN_SECRET_BYTES: usize = 32;
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let database_url = match lookup("DATABASE_URL") {
+            Some(raw) => DatabaseUrl::parse(&raw)?,
+            None => DatabaseUrl::Sqlite(PathBuf::from("./narvaro.db")),
+        };
+
+        let bind_raw = get("NARVARO_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let bind: SocketAddr = bind_raw.trim().parse().map_err(|_| {
+            ConfigError::new(
+                "NARVARO_BIND",
+                format!("'{bind_raw}' is not an address and port such as {DEFAULT_BIND}"),
+            )
+        })?;
+
+        let base_url = match get("NARVARO_BASE_URL") {
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/').to_string();
+                let rest = url
+                    .strip_prefix("https://")
+                    .or_else(|| url.strip_prefix("http://"))
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "NARVARO_BASE_URL",
+                            format!("'{url}' must start with http:// or https://"),
+                        )
+                    })?;
+                if rest.is_empty() || rest.contains(char::is_whitespace) {
+                    return Err(ConfigError::new(
+                        "NARVARO_BASE_URL",
+                        format!("'{url}' names no host"),
+                    ));
+                }
+                url
+            }
+            None => format!("http://{bind}"),
+        };
+
+        let smtp_url = match get("NARVARO_SMTP_URL") {
+            Some(url) => {
+                let url = url.trim().to_string();
+                let rest = url
+                    .strip_prefix("smtp://")
+                    .or_else(|| url.strip_prefix("smtps://"))
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "NARVARO_SMTP_URL",
+                            format!(
+                                "'{}' must start with smtp:// or smtps://",
+                                redact_password(&url)
+                            ),
+                        )
+                    })?;
+                if rest.is_empty() || rest.starts_with('/') || rest.starts_with(':') {
+                    return Err(ConfigError::new(
+                        "NARVARO_SMTP_URL",
+                        "names no mail server host",
+                    ));
+                }
+                Some(url)
+            }
+            None => None,
+        };
+
+        let mail_dir =
+            PathBuf::from(get("NARVARO_MAIL_DIR").unwrap_or_else(|| "./mail".to_string()));
+
+        let jwt_secret = match get("NARVARO_JWT_SECRET") {
+            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
+                return Err(ConfigError::new(
+                    "NARVARO_JWT_SECRET",
+                    format!(
+                        "is {} bytes; use at least {MIN_SECRET_BYTES} random bytes",
+                        secret.len()
+                    ),
+                ))
+            }
+            Some(secret) => Some(secret.into_bytes()),
+            None => None,
+        };
+        if jwt_secret.is_none() && matches!(database_url, DatabaseUrl::Postgres(_)) {
+            return Err(ConfigError::new(
+                "NARVARO_JWT_SECRET",
+                "is required with PostgreSQL (every instance must share it); e.g. `openssl rand -hex 32`",
+            ));
+        }
+
+        let tz_raw = get("NARVARO_TIMEZONE").unwrap_or_else(|| "Europe/Stockholm".to_string());
+        let timezone: Tz = tz_raw.trim().parse().map_err(|_| {
+            ConfigError::new(
+                "NARVARO_TIMEZONE",
+                format!("'{tz_raw}' is not an IANA time zone such as Europe/Stockholm"),
+            )
+        })?;
+
+        Ok(Config {
+            database_url,
+            bind,
+            base_url,
+            smtp_url,
+            mail_dir,
+            jwt_secret,
+            timezone,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_a_local_sqlite_service() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(
+            c.database_url,
+            DatabaseUrl::Sqlite(PathBuf::from("./narvaro.db"))
+        );
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.base_url, "http://127.0.0.1:8080");
+        assert_eq!(c.mail_dir, PathBuf::from("./mail"));
+        assert_eq!(c.timezone, chrono_tz::Europe::Stockholm);
+        assert!(c.smtp_url.is_none() && c.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn database_url_picks_the_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://x.db").unwrap(),
+            DatabaseUrl::Sqlite("x.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("/var/lib/n.db").unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/n.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
+            (&[("DATABASE_URL", "")], "DATABASE_URL"),
+            (&[("DATABASE_URL", "sqlite://")], "DATABASE_URL"),
+            (&[("DATABASE_URL", ":memory:")], "DATABASE_URL"),
+            (&[("NARVARO_BIND", "localhost")], "NARVARO_BIND"),
+            (&[("NARVARO_BASE_URL", "ftp://x")], "NARVARO_BASE_URL"),
+            (&[("NARVARO_SMTP_URL", "http://mail")], "NARVARO_SMTP_URL"),
+            (&[("NARVARO_SMTP_URL", "smtp://")], "NARVARO_SMTP_URL"),
+            (&[("NARVARO_JWT_SECRET", "short")], "NARVARO_JWT_SECRET"),
+            (
+                &[("DATABASE_URL", "postgres://u@h/db")],
+                "NARVARO_JWT_SECRET",
+            ),
+            (&[("NARVARO_TIMEZONE", "Mars/Olympus")], "NARVARO_TIMEZONE"),
+        ];
+        for (vars, var) in cases {
+            let e = cfg(vars)
+                .err()
+                .unwrap_or_else(|| panic!("{vars:?} should fail"));
+            assert_eq!(e.var, *var, "{vars:?}");
+            assert!(e.to_string().starts_with(var) && !e.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let u = DatabaseUrl::parse("postgres://narvaro:hemligt@db.example/narvaro").unwrap();
+        assert_eq!(u.to_string(), "postgres://narvaro:***@db.example/narvaro");
+        assert!(!format!("{u:?}").contains("hemligt"));
+    }
+}

@@ -1,0 +1,77 @@
+//! Embedded migrations, run at start-up: all pending ones in one transaction, so a failure
+//! leaves the database exactly as it was; refused when a newer Närvaro migrated it.
+
+use std::collections::HashSet;
+
+use diesel::backend::Backend as DieselBackend;
+use diesel::migration::{MigrationSource, MigrationVersion};
+use diesel::prelude::*;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use super::{DbConn, DbError};
+
+pub const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Serialises start-up migrations of several instances against one PostgreSQL database.
+const PG_MIGRATION_LOCK: i64 = 0x6e61_7276_6172_6f;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub fn run(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
+    let applied = match conn {
+        DbConn::Sqlite(c) => c.transaction::<_, BoxError, _>(|c| {
+            // Take the write lock up front so a concurrent start waits instead of failing.
+            migrate_locked(c, SQLITE)
+        }),
+        DbConn::Pg(c) => c.transaction::<_, BoxError, _>(|c| {
+            diesel::sql_query(format!("SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"))
+                .execute(c)?;
+            migrate_locked(c, POSTGRES)
+        }),
+    };
+    applied.map_err(|e| match e.downcast::<NewerSchema>() {
+        Ok(newer) => DbError::Migrate(newer.to_string()),
+        Err(e) => DbError::Migrate(format!(
+            "migrating the database failed, nothing was changed: {e}"
+        )),
+    })
+}
+
+fn migrate_locked<C, DB>(c: &mut C, source: EmbeddedMigrations) -> Result<Vec<String>, BoxError>
+where
+    DB: DieselBackend,
+    C: MigrationHarness<DB> + Connection<Backend = DB>,
+    EmbeddedMigrations: MigrationSource<DB>,
+{
+    let known: HashSet<String> = MigrationSource::<DB>::migrations(&source)?
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
+    let applied: Vec<MigrationVersion<'static>> = c.applied_migrations()?;
+    if let Some(unknown) = applied
+        .iter()
+        .map(|v| v.to_string())
+        .find(|v| !known.contains(v))
+    {
+        return Err(Box::new(NewerSchema(unknown)));
+    }
+    let ran = c.run_pending_migrations(source)?;
+    Ok(ran.iter().map(|v| v.to_string()).collect())
+}
+
+#[derive(Debug)]
+struct NewerSchema(String);
+
+impl std::fmt::Display for NewerSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "DATABASE_URL: the database was migrated by a newer Närvaro (it has migration {} that this \
+             version does not know); run that version or newer",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for NewerSchema {}

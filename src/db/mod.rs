@@ -1,0 +1,243 @@
+//! One binary, two databases. `DbConn` is a diesel `MultiConnection` over SQLite and
+//! PostgreSQL, so ordinary queries are written once; `on_backend!` runs a piece of code
+//! against the concrete connection where the SQL really differs (bulk inserts, upserts).
+
+pub mod migrate;
+
+use std::fmt;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+
+use crate::config::DatabaseUrl;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+/// Runs `$body` with `$c` bound to the concrete connection of either backend.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => $body,
+            $crate::db::DbConn::Pg($c) => $body,
+        }
+    };
+}
+
+impl DbConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Sqlite(_) => Backend::Sqlite,
+            DbConn::Pg(_) => Backend::Postgres,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Why the database could not be opened; `Display` is one line for the operator.
+#[derive(Debug)]
+pub enum DbError {
+    Connect(String),
+    Migrate(String),
+    Query(diesel::result::Error),
+}
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbError::Connect(m) | DbError::Migrate(m) => f.write_str(m),
+            DbError::Query(e) => write!(f, "database error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for DbError {}
+
+impl From<diesel::result::Error> for DbError {
+    fn from(e: diesel::result::Error) -> Self {
+        DbError::Query(e)
+    }
+}
+
+/// SQLite settings applied to every pooled connection.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+
+/// Opens connections of the backend the URL names, and nothing else: a failure carries
+/// the backend's own message (libpq's or SQLite's).
+#[derive(Clone)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl Manager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Manager { url }
+    }
+
+    fn open(&self) -> Result<DbConn, DbError> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let path_str = path.to_str().ok_or_else(|| {
+                    DbError::Connect(format!(
+                        "DATABASE_URL: '{}' is not valid UTF-8",
+                        path.display()
+                    ))
+                })?;
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    if !parent.is_dir() {
+                        return Err(DbError::Connect(format!(
+                            "DATABASE_URL: the folder '{}' does not exist",
+                            parent.display()
+                        )));
+                    }
+                }
+                let mut conn = SqliteConnection::establish(path_str).map_err(|e| {
+                    DbError::Connect(format!(
+                        "DATABASE_URL: cannot open SQLite database '{}': {e}",
+                        path.display()
+                    ))
+                })?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(|e| sqlite_open_error(path, e))?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => {
+                let conn = PgConnection::establish(&with_connect_timeout(url)).map_err(|e| {
+                    DbError::Connect(format!(
+                        "DATABASE_URL: cannot connect to PostgreSQL at {}: {}",
+                        self.url,
+                        one_line(&e.to_string())
+                    ))
+                })?;
+                Ok(DbConn::Pg(conn))
+            }
+        }
+    }
+}
+
+fn sqlite_open_error(path: &std::path::Path, e: diesel::result::Error) -> DbError {
+    let msg = e.to_string();
+    if msg.contains("readonly") || msg.contains("read-only") {
+        DbError::Connect(format!(
+            "DATABASE_URL: the SQLite database '{}' is read-only",
+            path.display()
+        ))
+    } else {
+        DbError::Connect(format!(
+            "DATABASE_URL: cannot use SQLite database '{}': {msg}",
+            path.display()
+        ))
+    }
+}
+
+/// libpq waits as long as the OS lets a TCP connect hang unless told otherwise; answer
+/// within seconds with the real cause instead.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}connect_timeout=5")
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConn, DbError> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
+        on_backend!(conn, c => c.batch_execute("SELECT 1").map_err(DbError::Query))
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        on_backend!(conn, c => R2D2Connection::is_broken(c))
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// Checks the database is reachable and usable, migrates it, and builds the pool.
+pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbError> {
+    let manager = Manager::new(url.clone());
+    // One direct connection first: its error is the real cause, not a pool time-out.
+    let mut first = manager.open()?;
+    if let DbConn::Sqlite(c) = &mut first {
+        check_sqlite_writable(c, url)?;
+    }
+    migrate::run(&mut first)?;
+    drop(first);
+    let max_size = match url {
+        // SQLite has one writer; a few readers is all WAL mode needs.
+        DatabaseUrl::Sqlite(_) => max_size.min(8),
+        DatabaseUrl::Postgres(_) => max_size,
+    };
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .build(manager)
+        .map_err(|e| DbError::Connect(format!("DATABASE_URL: {e}")))
+}
+
+fn check_sqlite_writable(c: &mut SqliteConnection, url: &DatabaseUrl) -> Result<(), DbError> {
+    let path = match url {
+        DatabaseUrl::Sqlite(p) => p.as_path(),
+        DatabaseUrl::Postgres(_) => return Ok(()),
+    };
+    c.batch_execute("BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS __narvaro_write_probe (x INTEGER); DROP TABLE __narvaro_write_probe; COMMIT;")
+        .map_err(|e| {
+            let _ = c.batch_execute("ROLLBACK");
+            sqlite_open_error(path, e)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_timeout_is_added_once() {
+        assert_eq!(
+            with_connect_timeout("postgres://h/db"),
+            "postgres://h/db?connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?sslmode=require"),
+            "postgres://h/db?sslmode=require&connect_timeout=5"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://h/db?connect_timeout=2"),
+            "postgres://h/db?connect_timeout=2"
+        );
+    }
+}

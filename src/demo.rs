@@ -1,0 +1,208 @@
+//! `narvaro demo`: a small demo municipality with fixed accounts that docs and tests can
+//! name, and lessons for `demo.teacher` on whatever day it is started.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+
+use crate::db::{DbConn, DbError};
+use crate::schema::*;
+use crate::seed::{self, SeedParams, DEMO_PASSWORD};
+
+pub const ACCOUNTS: [(&str, &str); 4] = [
+    ("demo.admin", "administratör / administrator"),
+    ("demo.principal", "rektor / principal"),
+    ("demo.teacher", "lärare och mentor / teacher and mentor"),
+    (
+        "demo.guardian",
+        "vårdnadshavare till två barn / guardian of two children",
+    ),
+];
+
+pub enum DemoState {
+    /// Seeded now or earlier; the demo accounts exist.
+    Ready,
+    /// The database holds other data; nothing was added.
+    ForeignData,
+}
+
+/// Seeds the demo school if the database is empty, then makes sure `demo.teacher` has
+/// lessons today.
+pub fn prepare(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<DemoState, DbError> {
+    let teacher: Option<i64> = people::table
+        .filter(people::username.eq("demo.teacher"))
+        .select(people::id)
+        .first(conn)
+        .optional()?;
+    let teacher = match teacher {
+        Some(id) => id,
+        None => {
+            let orgs: i64 = organisations::table.count().get_result(conn)?;
+            if orgs > 0 {
+                return Ok(DemoState::ForeignData);
+            }
+            seed_demo(conn, tz, today)?
+        }
+    };
+    ensure_lessons_today(conn, teacher, today)?;
+    Ok(DemoState::Ready)
+}
+
+fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError> {
+    let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
+    let params = SeedParams {
+        municipality: "Demokommunen".into(),
+        schools: 2,
+        pupils: 420,
+        weeks: 12,
+        seed: 2026,
+        start: monday - Duration::weeks(8),
+        today,
+    };
+    let seeded = seed::generate(conn, &params, tz)?;
+    let school = &seeded.schools[0];
+    let (mentor_class, teacher) = school.classes[0];
+    let other_class = school.classes.get(1).map(|c| c.0).unwrap_or(mentor_class);
+    let hash = crate::auth::password::hash(DEMO_PASSWORD).map_err(DbError::Migrate)?;
+
+    conn.transaction(|conn| {
+        for (username, id) in [
+            ("demo.admin", seeded.admin_id),
+            ("demo.principal", school.principal_id),
+            ("demo.teacher", teacher),
+        ] {
+            diesel::update(people::table.find(id))
+                .set(people::username.eq(username))
+                .execute(conn)?;
+        }
+        let first_pupil = |conn: &mut DbConn, class: i64| -> QueryResult<i64> {
+            group_memberships::table
+                .inner_join(people::table)
+                .filter(group_memberships::group_id.eq(class))
+                .filter(group_memberships::end_date.is_null())
+                .filter(people::security_marking.eq("none"))
+                .select(people::id)
+                .order(people::id)
+                .first(conn)
+        };
+        let child_a = first_pupil(conn, mentor_class)?;
+        let child_b = first_pupil(conn, other_class)?;
+        let guardian: i64 = guardianships::table
+            .filter(guardianships::pupil_id.eq(child_a))
+            .select(guardianships::guardian_id)
+            .order(guardianships::id)
+            .first(conn)?;
+        diesel::update(people::table.find(guardian))
+            .set((
+                people::username.eq("demo.guardian"),
+                people::password_hash.eq(&hash),
+                people::email.eq("demo.guardian@example.com"),
+            ))
+            .execute(conn)?;
+        if child_b != child_a {
+            // The second child's first guardian becomes demo.guardian.
+            let replaced: Option<i64> = guardianships::table
+                .filter(guardianships::pupil_id.eq(child_b))
+                .select(guardianships::id)
+                .order(guardianships::id)
+                .first(conn)
+                .optional()?;
+            match replaced {
+                Some(id) => {
+                    diesel::update(guardianships::table.find(id))
+                        .set(guardianships::guardian_id.eq(guardian))
+                        .execute(conn)?;
+                }
+                None => {
+                    diesel::insert_into(guardianships::table)
+                        .values((
+                            guardianships::pupil_id.eq(child_b),
+                            guardianships::guardian_id.eq(guardian),
+                            guardianships::relation.eq("guardian"),
+                            guardianships::created_at.eq(chrono::Utc::now().naive_utc()),
+                        ))
+                        .execute(conn)?;
+                }
+            }
+        }
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(teacher)
+}
+
+/// Schedules two lessons today in demo.teacher's mentor class when the timetable gives the
+/// teacher none with that class (a weekend, a holiday, a day off).
+fn ensure_lessons_today(conn: &mut DbConn, teacher: i64, today: NaiveDate) -> Result<(), DbError> {
+    let mentor_class: Option<i64> = duties::table
+        .filter(duties::person_id.eq(teacher))
+        .filter(duties::role.eq("mentor"))
+        .select(duties::group_id)
+        .first::<Option<i64>>(conn)
+        .optional()?
+        .flatten();
+    let Some(class) = mentor_class else {
+        return Ok(());
+    };
+    let activity: Option<(i64, i64)> = activities::table
+        .inner_join(activity_teachers::table)
+        .inner_join(activity_groups::table)
+        .filter(activity_teachers::teacher_id.eq(teacher))
+        .filter(activity_groups::group_id.eq(class))
+        .select((activities::id, activities::school_id))
+        .order(activities::id)
+        .first(conn)
+        .optional()?;
+    let Some((activity, school)) = activity else {
+        return Ok(());
+    };
+    let todays: Vec<(i64, NaiveTime, NaiveTime)> = lessons::table
+        .inner_join(
+            activity_teachers::table.on(activity_teachers::activity_id.eq(lessons::activity_id)),
+        )
+        .filter(activity_teachers::teacher_id.eq(teacher))
+        .filter(lessons::lesson_date.eq(today))
+        .select((lessons::activity_id, lessons::starts_at, lessons::ends_at))
+        .load(conn)?;
+    let with_class = activity_groups::table
+        .filter(activity_groups::group_id.eq(class))
+        .filter(activity_groups::activity_id.eq_any(todays.iter().map(|t| t.0).collect::<Vec<_>>()))
+        .count()
+        .get_result::<i64>(conn)?;
+    if with_class > 0 {
+        return Ok(());
+    }
+    let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default();
+    let candidates = [
+        (t(8, 10), t(9, 10)),
+        (t(9, 20), t(10, 20)),
+        (t(10, 40), t(11, 40)),
+        (t(12, 30), t(13, 30)),
+        (t(13, 40), t(14, 40)),
+        (t(14, 50), t(15, 50)),
+    ];
+    let free: Vec<_> = candidates
+        .into_iter()
+        .filter(|(s, e)| todays.iter().all(|(_, ts, te)| e <= ts || s >= te))
+        .take(2)
+        .collect();
+    let room = if matches!(today.weekday(), Weekday::Sat | Weekday::Sun) {
+        "Helgskola"
+    } else {
+        "A12"
+    };
+    for (starts, ends) in free {
+        diesel::insert_into(lessons::table)
+            .values((
+                lessons::activity_id.eq(activity),
+                lessons::school_id.eq(school),
+                lessons::lesson_date.eq(today),
+                lessons::starts_at.eq(starts),
+                lessons::ends_at.eq(ends),
+                lessons::teaching_minutes.eq(60),
+                lessons::room.eq(room),
+                lessons::cancelled.eq(false),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,338 @@
+//! The one error type. Handlers return `AppError`; the `render_errors` middleware turns
+//! any error into `application/problem+json` under `/api/` and a friendly HTML page
+//! elsewhere, in the reader's language. Codes are stable and documented in api-spec/.
+
+use std::fmt;
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, ResponseError};
+use maud::html;
+use serde::Serialize;
+
+use crate::i18n::Lang;
+use crate::web::layout;
+
+#[derive(Debug)]
+pub enum AppError {
+    /// Missing, or outside the caller's scope (never 403 for that: ids cannot be probed).
+    NotFound,
+    /// The request was understood but a value is wrong; `message` says which and why.
+    Invalid {
+        code: &'static str,
+        message: String,
+    },
+    Unauthorized(String),
+    Forbidden(String),
+    Conflict {
+        code: &'static str,
+        message: String,
+    },
+    PayloadTooLarge,
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
+    /// The database or another dependency did not answer in time.
+    Unavailable(String),
+    /// A bug or an unexpected failure; logged with `detail`, never shown.
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        AppError::Internal(detail.to_string())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound => "not_found",
+            AppError::Invalid { code, .. } | AppError::Conflict { code, .. } => code,
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::PayloadTooLarge => "payload_too_large",
+            AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self, lang: Lang) -> &'static str {
+        title_for(self.status(), lang)
+    }
+
+    /// What a person is told. Internal details stay in the log.
+    fn detail(&self, lang: Lang) -> String {
+        match self {
+            AppError::NotFound => lang.pick("Sidan eller posten finns inte, eller så har du inte tillgång till den.", "The page or record does not exist, or you do not have access to it.").into(),
+            AppError::Invalid { message, .. }
+            | AppError::Conflict { message, .. }
+            | AppError::Unauthorized(message)
+            | AppError::Forbidden(message) => message.clone(),
+            AppError::PayloadTooLarge => lang.pick("Det du skickade är för stort.", "What you sent is too large.").into(),
+            AppError::TooManyRequests { retry_after_secs } => match lang {
+                Lang::Sv => format!("För många försök. Vänta {} och försök igen.", wait_text(*retry_after_secs, lang)),
+                Lang::En => format!("Too many attempts. Wait {} and try again.", wait_text(*retry_after_secs, lang)),
+            },
+            AppError::Unavailable(_) => lang.pick("Tjänsten svarar inte just nu. Försök igen om en stund.", "The service is not answering right now. Try again in a moment.").into(),
+            AppError::Internal(_) => lang.pick("Något gick fel hos oss. Inget av det du skickade sparades. Försök igen.", "Something went wrong on our side. Nothing you sent was saved. Please try again.").into(),
+        }
+    }
+}
+
+fn wait_text(secs: u64, lang: Lang) -> String {
+    if secs < 90 {
+        match lang {
+            Lang::Sv => format!("{secs} sekunder"),
+            Lang::En => format!("{secs} seconds"),
+        }
+    } else {
+        let mins = secs.div_ceil(60);
+        match lang {
+            Lang::Sv => format!("{mins} minuter"),
+            Lang::En => format!("{mins} minutes"),
+        }
+    }
+}
+
+fn title_for(status: StatusCode, lang: Lang) -> &'static str {
+    match status.as_u16() {
+        400 => lang.pick("Felaktiga uppgifter", "Invalid input"),
+        401 => lang.pick("Inloggning krävs", "Sign-in required"),
+        403 => lang.pick("Inte tillåtet", "Not allowed"),
+        404 => lang.pick("Hittades inte", "Not found"),
+        405 => lang.pick("Metoden stöds inte", "Method not allowed"),
+        409 => lang.pick("Krock med en annan ändring", "Conflict"),
+        413 => lang.pick("För stort", "Too large"),
+        415 => lang.pick("Fel innehållstyp", "Unsupported media type"),
+        429 => lang.pick("För många försök", "Too many requests"),
+        503 => lang.pick("Tillfälligt otillgänglig", "Temporarily unavailable"),
+        s if s >= 500 => lang.pick("Serverfel", "Server error"),
+        _ => lang.pick("Felaktig begäran", "Bad request"),
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppError::Internal(d) | AppError::Unavailable(d) => write!(f, "{}: {d}", self.code()),
+            other => write!(f, "{}: {}", other.code(), other.detail(Lang::En)),
+        }
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    /// Fallback rendering; `render_errors` replaces it with the reader's language and format.
+    fn error_response(&self) -> HttpResponse {
+        problem_response(
+            self.status(),
+            self.code(),
+            self.title(Lang::En),
+            &self.detail(Lang::En),
+            self,
+        )
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::NotFound => AppError::NotFound,
+            other => AppError::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::Unavailable(format!("database pool: {e}"))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(format!("blocking pool: {e}"))
+    }
+}
+
+/// RFC 9457 problem details, with our stable `code`.
+#[derive(Serialize)]
+pub struct Problem<'a> {
+    #[serde(rename = "type")]
+    pub type_: &'static str,
+    pub title: &'a str,
+    pub status: u16,
+    pub detail: &'a str,
+    pub code: &'a str,
+}
+
+fn problem_response(
+    status: StatusCode,
+    code: &str,
+    title: &str,
+    detail: &str,
+    err: &AppError,
+) -> HttpResponse {
+    let mut res = HttpResponse::build(status);
+    res.content_type("application/problem+json");
+    if let AppError::TooManyRequests { retry_after_secs } = err {
+        res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+    }
+    res.json(Problem {
+        type_: "about:blank",
+        title,
+        status: status.as_u16(),
+        detail,
+        code,
+    })
+}
+
+/// Converts an error that is not ours (a bad JSON body, a bad path segment, an unknown
+/// route) into an `AppError` by its status, keeping its own message for 4xx.
+fn foreign_error(status: StatusCode, message: String, lang: Lang) -> AppError {
+    match status.as_u16() {
+        404 => AppError::NotFound,
+        413 => AppError::PayloadTooLarge,
+        401 => AppError::Unauthorized(message),
+        403 => AppError::Forbidden(message),
+        405 => AppError::invalid(
+            "method_not_allowed",
+            lang.pick(
+                "Metoden stöds inte här.",
+                "That method is not allowed here.",
+            ),
+        ),
+        415 => AppError::invalid("unsupported_media_type", message),
+        s if (400..500).contains(&s) => AppError::invalid("bad_request", message),
+        503 => AppError::Unavailable(message),
+        _ => AppError::Internal(message),
+    }
+}
+
+/// Middleware: renders every error response for its reader.
+pub async fn render_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
+    let is_api = req.path().starts_with("/api/");
+    let lang = Lang::from_request(req.request());
+    let res = next.call(req).await?;
+    let status = res.status();
+    let Some(err) = res.response().error() else {
+        return Ok(res.map_body(|_, b| EitherBody::left(b.boxed())));
+    };
+    let owned;
+    let app: &AppError = match err.as_error::<AppError>() {
+        Some(app) => app,
+        None => {
+            owned = foreign_error(status, err.to_string(), lang);
+            &owned
+        }
+    };
+    if let AppError::Internal(detail) = app {
+        tracing::error!(%detail, path = res.request().path(), "request failed");
+    }
+    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
+    let mut rendered = if is_api {
+        problem_response(
+            app.status(),
+            app.code(),
+            app.title(lang),
+            &app.detail(lang),
+            app,
+        )
+    } else {
+        error_page(app, lang)
+    };
+    if let Some(v) = retry_after {
+        rendered.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    let (req, _) = res.into_parts();
+    Ok(ServiceResponse::new(req, rendered).map_into_right_body())
+}
+
+fn error_page(err: &AppError, lang: Lang) -> HttpResponse {
+    let title = err.title(lang);
+    let body = html! {
+        h1 { (title) }
+        p { (err.detail(lang)) }
+        p { a href="/" { (lang.pick("Till startsidan", "Go to the start page")) } }
+    };
+    let mut res = HttpResponse::build(err.status());
+    if let AppError::TooManyRequests { retry_after_secs } = err {
+        res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+    }
+    res.insert_header((
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    ))
+    .body(layout::page(lang, title, body).into_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_codes_are_stable() {
+        assert_eq!(AppError::NotFound.status(), 404);
+        assert_eq!(AppError::invalid("bad_date", "x").code(), "bad_date");
+        assert_eq!(AppError::invalid("bad_date", "x").status(), 400);
+        assert_eq!(
+            AppError::TooManyRequests {
+                retry_after_secs: 1
+            }
+            .status(),
+            429
+        );
+        assert_eq!(
+            AppError::from(diesel::result::Error::NotFound).status(),
+            404
+        );
+    }
+
+    #[test]
+    fn internal_details_are_not_shown() {
+        let e = AppError::internal("UNIQUE constraint failed: secret.column");
+        assert!(!e.detail(Lang::Sv).contains("UNIQUE"));
+        assert!(!e.detail(Lang::En).contains("secret"));
+    }
+
+    #[test]
+    fn waiting_time_reads_naturally() {
+        assert_eq!(wait_text(30, Lang::Sv), "30 sekunder");
+        assert_eq!(wait_text(600, Lang::En), "10 minutes");
+    }
+}

@@ -1,0 +1,13 @@
+//! Närvaro: attendance and absence for Swedish schools.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod i18n;
+pub mod schema;
+pub mod seed;
+pub mod startup;
+pub mod web;

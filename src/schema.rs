@@ -1,0 +1,284 @@
+// The portable schema shared by both backends. Hand-kept in step with
+// migrations/{sqlite,postgres}; tests/it/schema_drift.rs checks all three agree.
+
+diesel::table! {
+    organisations (id) {
+        id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        org_type -> Text,
+        name -> Text,
+        school_form -> Nullable<Text>,
+        school_unit_code -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        report_days_ahead -> Integer,
+        allow_adult_self_report -> Bool,
+        alert_threshold_pct -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    people (id) {
+        id -> BigInt,
+        given_name -> Text,
+        family_name -> Text,
+        civic_no -> Nullable<Text>,
+        birth_date -> Nullable<Date>,
+        sex -> Nullable<Text>,
+        security_marking -> Text,
+        school_id -> Nullable<BigInt>,
+        email -> Nullable<Text>,
+        language -> Text,
+        receive_confirmations -> Bool,
+        username -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        token_version -> Integer,
+        external_id -> Nullable<Text>,
+        active -> Bool,
+        ended_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    guardianships (id) {
+        id -> BigInt,
+        pupil_id -> BigInt,
+        guardian_id -> BigInt,
+        relation -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    groups (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        name -> Text,
+        group_type -> Text,
+        school_year -> Nullable<Integer>,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_memberships (id) {
+        id -> BigInt,
+        group_id -> BigInt,
+        pupil_id -> BigInt,
+        start_date -> Date,
+        end_date -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    duties (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        organisation_id -> BigInt,
+        role -> Text,
+        group_id -> Nullable<BigInt>,
+        start_date -> Date,
+        end_date -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    activities (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        display_name -> Text,
+        subject_code -> Text,
+        subject_name -> Text,
+        activity_type -> Text,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    activity_groups (activity_id, group_id) {
+        activity_id -> BigInt,
+        group_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    activity_teachers (activity_id, teacher_id) {
+        activity_id -> BigInt,
+        teacher_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    lessons (id) {
+        id -> BigInt,
+        activity_id -> BigInt,
+        school_id -> BigInt,
+        lesson_date -> Date,
+        starts_at -> Time,
+        ends_at -> Time,
+        teaching_minutes -> Integer,
+        room -> Nullable<Text>,
+        cancelled -> Bool,
+        substitute_teacher_id -> Nullable<BigInt>,
+        external_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    holidays (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        holiday_date -> Date,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    absence_reasons (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        code -> Text,
+        name_sv -> Text,
+        name_en -> Text,
+        counts_as_absence -> Bool,
+        is_valid -> Bool,
+        is_sick -> Bool,
+        staff_selectable -> Bool,
+        guardian_selectable -> Bool,
+        pupil_selectable -> Bool,
+        sends_notice -> Bool,
+        active -> Bool,
+        sort_order -> Integer,
+    }
+}
+
+diesel::table! {
+    lesson_reports (lesson_id) {
+        lesson_id -> BigInt,
+        reported_by -> BigInt,
+        reported_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    attendance_marks (id) {
+        id -> BigInt,
+        lesson_id -> BigInt,
+        pupil_id -> BigInt,
+        status -> Text,
+        minutes -> Integer,
+        reason_id -> Nullable<BigInt>,
+        marked_by -> BigInt,
+        marked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    absence_reports (id) {
+        id -> BigInt,
+        pupil_id -> BigInt,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        reason_id -> BigInt,
+        message -> Nullable<Text>,
+        reported_by -> BigInt,
+        registered_by_staff -> Bool,
+        created_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+        cancelled_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    leave_applications (id) {
+        id -> BigInt,
+        pupil_id -> BigInt,
+        start_date -> Date,
+        end_date -> Date,
+        reason -> Text,
+        applied_by -> BigInt,
+        applied_at -> Timestamp,
+        recommendation -> Nullable<Text>,
+        recommendation_comment -> Nullable<Text>,
+        recommended_by -> Nullable<BigInt>,
+        recommended_at -> Nullable<Timestamp>,
+        status -> Text,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        decision_comment -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        dedupe_key -> Text,
+        recipient_id -> Nullable<BigInt>,
+        recipient_email -> Nullable<Text>,
+        pupil_id -> Nullable<BigInt>,
+        notice_date -> Nullable<Date>,
+        language -> Text,
+        payload -> Text,
+        status -> Text,
+        due_at -> Timestamp,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        confirmed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        action -> Text,
+        entity -> Text,
+        entity_id -> Nullable<BigInt>,
+        detail -> Text,
+        client_addr -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(activities -> organisations (school_id));
+diesel::joinable!(activity_groups -> activities (activity_id));
+diesel::joinable!(activity_groups -> groups (group_id));
+diesel::joinable!(activity_teachers -> activities (activity_id));
+diesel::joinable!(activity_teachers -> people (teacher_id));
+diesel::joinable!(lessons -> activities (activity_id));
+diesel::joinable!(lesson_reports -> lessons (lesson_id));
+diesel::joinable!(attendance_marks -> lessons (lesson_id));
+diesel::joinable!(group_memberships -> groups (group_id));
+diesel::joinable!(group_memberships -> people (pupil_id));
+diesel::joinable!(groups -> organisations (school_id));
+diesel::joinable!(absence_reports -> absence_reasons (reason_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organisations,
+    people,
+    guardianships,
+    groups,
+    group_memberships,
+    duties,
+    activities,
+    activity_groups,
+    activity_teachers,
+    lessons,
+    holidays,
+    absence_reasons,
+    lesson_reports,
+    attendance_marks,
+    absence_reports,
+    leave_applications,
+    outbox,
+    audit_log,
+);

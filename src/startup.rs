@@ -1,0 +1,189 @@
+//! Builds the application: configuration → database → HTTP server. Tests call
+//! `Application::build` with port 0 and a fresh database.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpServer};
+
+use crate::config::{Config, DatabaseUrl, MIN_SECRET_BYTES};
+use crate::db::{self, Backend, DbConn, Pool};
+use crate::error::{render_errors, AppError, AppResult};
+use crate::web::{configure, log_requests};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: Pool,
+    pub backend: Backend,
+    pub config: Config,
+    pub jwt_secret: Vec<u8>,
+}
+
+impl AppState {
+    /// Runs blocking database work on the blocking pool, never on the async executor.
+    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// One line for the operator and a non-zero exit.
+#[derive(Debug)]
+pub struct StartupError(pub String);
+
+impl std::fmt::Display for StartupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartupError {}
+
+impl From<db::DbError> for StartupError {
+    fn from(e: db::DbError) -> Self {
+        StartupError(e.to_string())
+    }
+}
+
+/// Opens (and migrates) the configured database and resolves the signing secret.
+pub fn open_state(config: Config) -> Result<AppState, StartupError> {
+    let pool = db::connect(&config.database_url, 16)?;
+    let backend = match config.database_url {
+        DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+        DatabaseUrl::Postgres(_) => Backend::Postgres,
+    };
+    let jwt_secret = match (&config.jwt_secret, &config.database_url) {
+        (Some(secret), _) => secret.clone(),
+        (None, DatabaseUrl::Sqlite(path)) => secret_beside(path)?,
+        (None, DatabaseUrl::Postgres(_)) => {
+            return Err(StartupError(
+                "NARVARO_JWT_SECRET: is required with PostgreSQL".into(),
+            ))
+        }
+    };
+    Ok(AppState {
+        pool,
+        backend,
+        config,
+        jwt_secret,
+    })
+}
+
+/// With SQLite and no NARVARO_JWT_SECRET: a secret generated once and kept beside the
+/// database (`<db>.secret`, readable by the owner only), so sign-ins survive restarts.
+fn secret_beside(db_path: &Path) -> Result<Vec<u8>, StartupError> {
+    let mut name = db_path.as_os_str().to_owned();
+    name.push(".secret");
+    let path = std::path::PathBuf::from(name);
+    let fail = |what: &str, e: std::io::Error| {
+        StartupError(format!(
+            "NARVARO_JWT_SECRET: unset, and the secret file {} could not be {what}: {e}",
+            path.display()
+        ))
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= MIN_SECRET_BYTES => return Ok(s.trim().as_bytes().to_vec()),
+        Ok(_) => {
+            return Err(StartupError(format!(
+                "NARVARO_JWT_SECRET: unset, and the secret file {} is too short; delete it to make a new one",
+                path.display()
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(fail("read", e)),
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StartupError(format!("no system randomness for the secret: {e}")))?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    use std::io::Write;
+    let mut file = opts.open(&path).map_err(|e| fail("created", e))?;
+    file.write_all(hex.as_bytes())
+        .map_err(|e| fail("written", e))?;
+    Ok(hex.into_bytes())
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub fn build(config: Config) -> Result<Self, StartupError> {
+        let bind = config.bind;
+        let state = open_state(config)?;
+        let listener = TcpListener::bind(bind)
+            .map_err(|e| StartupError(format!("NARVARO_BIND: cannot listen on {bind}: {e}")))?;
+        Self::with_listener(state, listener)
+    }
+
+    pub fn with_listener(state: AppState, listener: TcpListener) -> Result<Self, StartupError> {
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError(format!("NARVARO_BIND: {e}")))?
+            .port();
+        let state = web::Data::new(state);
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::JsonConfig::default().limit(64 * 1024))
+                .app_data(web::FormConfig::default().limit(64 * 1024))
+                .app_data(web::PayloadConfig::default().limit(256 * 1024))
+                .configure(configure)
+                .wrap(from_fn(render_errors))
+                .wrap(security_headers())
+                .wrap(from_fn(log_requests))
+        })
+        .listen(listener)
+        .map_err(|e| StartupError(format!("NARVARO_BIND: {e}")))?
+        .shutdown_timeout(10)
+        .client_request_timeout(Duration::from_secs(10))
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests under way.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("X-Frame-Options", "DENY"))
+}
+
+impl From<AppError> for StartupError {
+    fn from(e: AppError) -> Self {
+        StartupError(e.to_string())
+    }
+}
