@@ -39,7 +39,7 @@ pub fn main() -> ExitCode {
             println!("narvaro {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
-        "serve" | "migrate" | "demo" | "seed" => run(command, &args[1..]),
+        "serve" | "migrate" | "demo" | "seed" => run(command, args.get(1..).unwrap_or_default()),
         other => Err(Failure::Usage(format!(
             "unknown command '{other}'; see narvaro --help"
         ))),

@@ -75,7 +75,7 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
                 .set(people::username.eq(username))
                 .execute(conn)?;
         }
-        let first_pupil = |conn: &mut DbConn, class: i64| -> QueryResult<i64> {
+        let pupils_of = |conn: &mut DbConn, class: i64| -> QueryResult<Vec<i64>> {
             group_memberships::table
                 .inner_join(people::table)
                 .filter(group_memberships::group_id.eq(class))
@@ -83,15 +83,36 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
                 .filter(people::security_marking.eq("none"))
                 .select(people::id)
                 .order(people::id)
-                .first(conn)
+                .load(conn)
         };
-        let child_a = first_pupil(conn, mentor_class)?;
-        let child_b = first_pupil(conn, other_class)?;
-        let guardian: i64 = guardianships::table
-            .filter(guardianships::pupil_id.eq(child_a))
-            .select(guardianships::guardian_id)
-            .order(guardianships::id)
-            .first(conn)?;
+        let first_guardian = |conn: &mut DbConn, pupil: i64| -> QueryResult<Option<i64>> {
+            guardianships::table
+                .filter(guardianships::pupil_id.eq(pupil))
+                .select(guardianships::guardian_id)
+                .order(guardianships::id)
+                .first(conn)
+                .optional()
+        };
+        // A child whose first guardian has no other children, so demo.guardian ends up with two.
+        let mut chosen = None;
+        for pupil in pupils_of(conn, mentor_class)? {
+            let Some(g) = first_guardian(conn, pupil)? else {
+                continue;
+            };
+            let children: i64 = guardianships::table
+                .filter(guardianships::guardian_id.eq(g))
+                .count()
+                .get_result(conn)?;
+            if children == 1 {
+                chosen = Some((pupil, g));
+                break;
+            }
+        }
+        let (child_a, guardian) = chosen.ok_or(diesel::result::Error::NotFound)?;
+        let child_b = pupils_of(conn, other_class)?
+            .into_iter()
+            .find(|p| *p != child_a)
+            .ok_or(diesel::result::Error::NotFound)?;
         diesel::update(people::table.find(guardian))
             .set((
                 people::username.eq("demo.guardian"),
@@ -99,7 +120,7 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
                 people::email.eq("demo.guardian@example.com"),
             ))
             .execute(conn)?;
-        if child_b != child_a {
+        {
             // The second child's first guardian becomes demo.guardian.
             let replaced: Option<i64> = guardianships::table
                 .filter(guardianships::pupil_id.eq(child_b))

@@ -8,13 +8,13 @@ use diesel::migration::{MigrationSource, MigrationVersion};
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use super::{DbConn, DbError};
+use super::{one_line, DbConn, DbError};
 
 pub const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Serialises start-up migrations of several instances against one PostgreSQL database.
-const PG_MIGRATION_LOCK: i64 = 0x6e61_7276_6172_6f;
+const PG_MIGRATION_LOCK: i64 = 0x006e_6172_7661_726f;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -33,7 +33,8 @@ pub fn run(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     applied.map_err(|e| match e.downcast::<NewerSchema>() {
         Ok(newer) => DbError::Migrate(newer.to_string()),
         Err(e) => DbError::Migrate(format!(
-            "migrating the database failed, nothing was changed: {e}"
+            "DATABASE_URL: migrating the database failed, nothing was changed: {}",
+            one_line(&e.to_string())
         )),
     })
 }

@@ -105,7 +105,11 @@ impl Manager {
                         path.display()
                     ))
                 })?;
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                // (a `file:` URI is SQLite's own business)
+                let parent = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty() && !path_str.starts_with("file:"));
+                if let Some(parent) = parent {
                     if !parent.is_dir() {
                         return Err(DbError::Connect(format!(
                             "DATABASE_URL: the folder '{}' does not exist",

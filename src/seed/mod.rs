@@ -802,9 +802,12 @@ pub fn generate(conn: &mut DbConn, p: &SeedParams, tz: Tz) -> Result<Seeded, DbE
     .map_err(DbError::Query)
 }
 
+/// (code, Swedish, English, counts as absence, valid, sick, staff, guardian, pupil, sends notice)
+type ReasonDef = (&'static str, &'static str, &'static str, bool, bool, bool, bool, bool, bool, bool);
+
 fn add_reasons(ctx: &mut Ctx, muni: i64) -> Reasons {
     // (code, sv, en, counts, valid, sick, staff, guardian, pupil, notice)
-    let defs: [(&str, &str, &str, bool, bool, bool, bool, bool, bool, bool); 7] = [
+    let defs: [ReasonDef; 7] = [
         (
             "SJUK", "Sjukdom", "Illness", true, true, true, true, true, true, false,
         ),

@@ -179,7 +179,7 @@ pub fn person_of_sex(
 }
 
 pub fn family(rng: &mut Rng) -> &'static str {
-    *rng.pick(FAMILY)
+    rng.pick::<&str>(FAMILY)
 }
 
 pub fn school(index: u32, form: &str) -> String {
@@ -203,7 +203,7 @@ pub fn programme(class_index: u32) -> &'static str {
 }
 
 pub fn leave_reason(rng: &mut Rng) -> &'static str {
-    *rng.pick(LEAVE_REASONS)
+    rng.pick::<&str>(LEAVE_REASONS)
 }
 
 /// A lowercase ASCII form for user names and addresses (å, ä → a; ö → o).

@@ -1,0 +1,161 @@
+//! /healthz, error rendering, security headers, the language switch.
+
+use crate::helpers::{backends, Kind, TestApp};
+
+#[actix_web::test]
+async fn healthz_names_the_backend_and_turns_503_when_the_database_is_gone() {
+    for kind in backends() {
+        let mut app = TestApp::spawn(kind).await;
+        let mut res = app.client.get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{kind:?}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        let expected = if kind == Kind::Sqlite {
+            "sqlite"
+        } else {
+            "postgres"
+        };
+        assert_eq!(
+            body,
+            serde_json::json!({"status": "ok", "database": expected})
+        );
+
+        if kind == Kind::Postgres {
+            // The database disappears under the running server: 503, not a hang or a 500.
+            app.db.drop_now();
+            let started = std::time::Instant::now();
+            let mut res = app
+                .client
+                .get(app.url("/healthz"))
+                .timeout(std::time::Duration::from_secs(20))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 503);
+            assert!(started.elapsed().as_secs() < 10, "answered within seconds");
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(body["status"], "unavailable");
+            assert_eq!(body["database"], "postgres");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn unknown_api_paths_get_problem_json_and_pages_get_html() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let mut res = app
+            .client
+            .get(app.url("/api/v1/no-such-thing"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        assert_eq!(
+            res.headers().get("content-type").unwrap(),
+            "application/problem+json"
+        );
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["status"], 404);
+        assert_eq!(body["code"], "not_found");
+
+        let mut res = app
+            .client
+            .get(app.url("/no-such-page"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        assert!(res
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let html = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+        assert!(html.contains("<html lang=\"sv\">"));
+        assert!(html.contains("Hittades inte"));
+
+        let mut res = app
+            .client
+            .get(app.url("/no-such-page"))
+            .insert_header(("Accept-Language", "en-GB,en;q=0.9"))
+            .send()
+            .await
+            .unwrap();
+        let html = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+        assert!(html.contains("<html lang=\"en\">") && html.contains("Not found"));
+
+        // A method the route does not take is a 4xx, not a 500.
+        let res = app.client.delete(app.url("/healthz")).send().await.unwrap();
+        assert!(res.status().is_client_error(), "{}", res.status());
+    }
+}
+
+#[actix_web::test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::spawn(Kind::Sqlite).await;
+    for path in ["/", "/healthz", "/nope", "/api/v1/nope", "/static/app.css"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        let h = res.headers();
+        let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+            "{path}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{path}");
+        assert_eq!(
+            h.get("x-content-type-options").unwrap(),
+            "nosniff",
+            "{path}"
+        );
+        assert!(h.get("referrer-policy").is_some(), "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn the_language_switch_remembers_english() {
+    let app = TestApp::spawn(Kind::Sqlite).await;
+    let res = app
+        .client
+        .post(app.url("/lang"))
+        .insert_header(("Referer", format!("{}/accessibility", app.address)))
+        .send_form(&[("lang", "en")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers().get("location").unwrap(), "/accessibility");
+    let cookie = res.cookie("lang").expect("a lang cookie");
+    assert_eq!(cookie.value(), "en");
+    assert_eq!(cookie.http_only(), Some(true));
+
+    let mut page = app
+        .client
+        .get(app.url("/accessibility"))
+        .cookie(cookie)
+        .send()
+        .await
+        .unwrap();
+    let html = String::from_utf8(page.body().await.unwrap().to_vec()).unwrap();
+    assert!(html.contains("Accessibility statement"));
+
+    // An off-site Referer never becomes the redirect target.
+    let res = app
+        .client
+        .post(app.url("/lang"))
+        .insert_header(("Referer", "https://evil.example/phish"))
+        .send_form(&[("lang", "sv")])
+        .await
+        .unwrap();
+    assert_eq!(res.headers().get("location").unwrap(), "/");
+
+    let mut res = app
+        .client
+        .post(app.url("/lang"))
+        .send_form(&[("lang", "klingon")])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let html = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+    assert!(html.contains("sv, en"));
+}

@@ -1,0 +1,195 @@
+//! The test harness: fresh databases, the real server on port 0, a client.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Once;
+
+use diesel::prelude::*;
+use narvaro::config::{Config, DatabaseUrl};
+use narvaro::startup::{open_state, Application};
+
+pub const PG_ENV: &str = "NARVARO_TEST_POSTGRES_URL";
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// The backends to run on. Without PostgreSQL this says so loudly, once, past the
+/// test harness's output capture.
+pub fn backends() -> Vec<Kind> {
+    static WARN: Once = Once::new();
+    if std::env::var(PG_ENV)
+        .map(|v| !v.is_empty())
+        .unwrap_or(false)
+    {
+        vec![Kind::Sqlite, Kind::Postgres]
+    } else {
+        WARN.call_once(|| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+                 !! {PG_ENV} is not set: every PostgreSQL test was SKIPPED.\n\
+                 !! Only SQLite was tested. scripts/test sets it when a local server answers.\n\
+                 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+            );
+        });
+        vec![Kind::Sqlite]
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        nanos
+    )
+}
+
+/// A fresh, empty database that is removed when dropped.
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    pg_admin: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn new(kind: Kind) -> Self {
+        match kind {
+            Kind::Sqlite => {
+                let dir = std::env::temp_dir().join("narvaro-tests");
+                std::fs::create_dir_all(&dir).expect("temp dir");
+                let path: PathBuf = dir.join(format!("{}.db", unique("t")));
+                TestDb {
+                    url: DatabaseUrl::Sqlite(path),
+                    pg_admin: None,
+                }
+            }
+            Kind::Postgres => {
+                let admin = std::env::var(PG_ENV).expect("PostgreSQL test URL");
+                let name = unique("narvaro_test");
+                let mut conn =
+                    PgConnection::establish(&admin).expect("connect to the PostgreSQL test server");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let url = database_url_with_name(&admin, &name);
+                TestDb {
+                    url: DatabaseUrl::Postgres(url),
+                    pg_admin: Some((admin, name)),
+                }
+            }
+        }
+    }
+
+    pub fn url_string(&self) -> String {
+        match &self.url {
+            DatabaseUrl::Sqlite(p) => p.display().to_string(),
+            DatabaseUrl::Postgres(u) => u.clone(),
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        let url = self.url_string();
+        let mail = std::env::temp_dir()
+            .join("narvaro-tests")
+            .join(unique("mail"));
+        Config::from_lookup(|name| match name {
+            "DATABASE_URL" => Some(url.clone()),
+            "NARVARO_BIND" => Some("127.0.0.1:0".into()),
+            "NARVARO_JWT_SECRET" => Some(TEST_SECRET.into()),
+            "NARVARO_MAIL_DIR" => Some(mail.display().to_string()),
+            _ => None,
+        })
+        .expect("test configuration")
+    }
+
+    /// Drops the PostgreSQL database now, closing every connection to it.
+    pub fn drop_now(&mut self) {
+        if let Some((admin, name)) = self.pg_admin.take() {
+            if let Ok(mut conn) = PgConnection::establish(&admin) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        self.drop_now();
+        if let DatabaseUrl::Sqlite(path) = &self.url {
+            for suffix in ["", "-wal", "-shm", ".secret"] {
+                let mut p = path.as_os_str().to_owned();
+                p.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(p));
+            }
+        }
+    }
+}
+
+/// `postgres://u@h:5432/postgres?x=y` with the database name replaced.
+pub fn database_url_with_name(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+/// The real application on port 0 against a fresh database.
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDb,
+    pub client: awc::Client,
+}
+
+impl TestApp {
+    pub async fn spawn(kind: Kind) -> TestApp {
+        let db = TestDb::new(kind);
+        let state = open_state(db.config()).expect("open the test database");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let app = Application::with_listener(state, listener).expect("build the application");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        actix_web::rt::spawn(app.run_until_stopped());
+        let client = awc::Client::builder().disable_redirects().finish();
+        TestApp {
+            address,
+            db,
+            client,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+}
+
+/// Runs the built binary with the given environment (nothing inherited but PATH).
+pub fn run_binary(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_narvaro"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .expect("run narvaro")
+}

@@ -1,0 +1,10 @@
+//! One integration-test binary. Every test runs against a fresh real database on each
+//! backend: SQLite always, PostgreSQL when NARVARO_TEST_POSTGRES_URL is set.
+
+mod helpers;
+
+mod demo;
+mod health;
+mod schema_drift;
+mod seed;
+mod startup_errors;

@@ -1,0 +1,210 @@
+//! Bad configuration and bad databases: one clear line, a non-zero exit, never a panic,
+//! never a half-migrated database.
+
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use narvaro::config::DatabaseUrl;
+
+use crate::helpers::{backends, run_binary, Kind, TestDb, TEST_SECRET};
+
+/// Asserts a failed start: non-zero, no panic, one line on stderr that names `var`.
+fn assert_clear_failure(out: &std::process::Output, var: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "should fail: {stderr}");
+    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line, got: {stderr}");
+    assert!(lines[0].contains(var), "names {var}: {stderr}");
+    stderr
+}
+
+#[test]
+fn bad_values_name_their_variable() {
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (
+            &[("DATABASE_URL", "mysql://root@localhost/x")],
+            "DATABASE_URL",
+        ),
+        (
+            &[("DATABASE_URL", "/no/such/folder/narvaro.db")],
+            "DATABASE_URL",
+        ),
+        (&[("NARVARO_BIND", "not-an-address")], "NARVARO_BIND"),
+        (
+            &[("NARVARO_TIMEZONE", "Europe/Atlantis")],
+            "NARVARO_TIMEZONE",
+        ),
+        (
+            &[("NARVARO_BASE_URL", "narvaro.example")],
+            "NARVARO_BASE_URL",
+        ),
+        (
+            &[("NARVARO_SMTP_URL", "mail.example:25")],
+            "NARVARO_SMTP_URL",
+        ),
+        (&[("NARVARO_JWT_SECRET", "too-short")], "NARVARO_JWT_SECRET"),
+        (
+            &[("DATABASE_URL", "postgres://postgres@127.0.0.1/x")],
+            "NARVARO_JWT_SECRET",
+        ),
+    ];
+    for (env, var) in cases {
+        let out = run_binary(&["migrate"], env);
+        assert_clear_failure(&out, var);
+    }
+    let out = run_binary(&["frobnicate"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run_binary(&["seed", "--weeks", "lots"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--weeks"));
+}
+
+#[test]
+fn an_unreachable_postgres_answers_within_seconds_with_the_real_cause() {
+    let started = Instant::now();
+    // Port 1 on loopback: nothing listens there.
+    let out = run_binary(
+        &["migrate"],
+        &[
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/narvaro"),
+            ("NARVARO_JWT_SECRET", TEST_SECRET),
+        ],
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let stderr = assert_clear_failure(&out, "DATABASE_URL");
+    assert!(
+        stderr.contains("Connection refused"),
+        "the real cause: {stderr}"
+    );
+    assert!(
+        !stderr.contains("Multiple"),
+        "not diesel's generic multi-connection message: {stderr}"
+    );
+}
+
+#[test]
+fn a_read_only_sqlite_database_is_refused_clearly() {
+    let db = TestDb::new(Kind::Sqlite);
+    let path = db.url_string();
+    let out = run_binary(&["migrate"], &[("DATABASE_URL", &path)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ro = format!("file:{path}?mode=ro");
+    let out = run_binary(&["migrate"], &[("DATABASE_URL", &ro)]);
+    let stderr = assert_clear_failure(&out, "DATABASE_URL");
+    assert!(stderr.contains("read-only"), "{stderr}");
+}
+
+#[test]
+fn a_database_migrated_by_a_newer_narvaro_is_refused() {
+    for kind in backends() {
+        let db = TestDb::new(kind);
+        let pool = narvaro::db::connect(&db.url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        diesel::sql_query(
+            "INSERT INTO __diesel_schema_migrations (version) VALUES ('20990101000000')",
+        )
+        .execute(&mut *conn)
+        .unwrap();
+        drop((conn, pool));
+        let out = run_binary(
+            &["migrate"],
+            &[
+                ("DATABASE_URL", &db.url_string()),
+                ("NARVARO_JWT_SECRET", TEST_SECRET),
+            ],
+        );
+        let stderr = assert_clear_failure(&out, "DATABASE_URL");
+        assert!(
+            stderr.contains("newer Närvaro") && stderr.contains("20990101000000"),
+            "{kind:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_failing_migration_leaves_the_database_as_it_was() {
+    for kind in backends() {
+        let db = TestDb::new(kind);
+        // Something already holds a name the migration needs, half-way through its tables.
+        let setup = "CREATE TABLE lessons (something_else TEXT)";
+        match &db.url {
+            DatabaseUrl::Sqlite(p) => SqliteConnection::establish(p.to_str().unwrap())
+                .unwrap()
+                .batch_execute(setup)
+                .unwrap(),
+            DatabaseUrl::Postgres(u) => PgConnection::establish(u)
+                .unwrap()
+                .batch_execute(setup)
+                .unwrap(),
+        }
+        let out = run_binary(
+            &["migrate"],
+            &[
+                ("DATABASE_URL", &db.url_string()),
+                ("NARVARO_JWT_SECRET", TEST_SECRET),
+            ],
+        );
+        let stderr = assert_clear_failure(&out, "DATABASE_URL");
+        assert!(stderr.contains("nothing was changed"), "{stderr}");
+        let tables_before_lessons = "SELECT COUNT(*) AS n FROM organisations";
+        let probe = match &db.url {
+            DatabaseUrl::Sqlite(p) => SqliteConnection::establish(p.to_str().unwrap())
+                .unwrap()
+                .batch_execute(tables_before_lessons),
+            DatabaseUrl::Postgres(u) => PgConnection::establish(u)
+                .unwrap()
+                .batch_execute(tables_before_lessons),
+        };
+        assert!(
+            probe.is_err(),
+            "{kind:?}: no table of the failed migration may survive"
+        );
+    }
+}
+
+#[test]
+fn sigterm_stops_the_server_gracefully() {
+    let db = TestDb::new(Kind::Sqlite);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_narvaro"))
+        .arg("serve")
+        .env("DATABASE_URL", db.url_string())
+        .env("NARVARO_BIND", &bind)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&bind).is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit after SIGTERM: {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 15 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
