@@ -25,7 +25,7 @@ impl DatabaseUrl {
         }
         if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
             let rest = raw.split_once("://").map(|(_, r)| r).unwrap_or("");
-            if rest.is_empty() || rest.starts_with('/') && rest.len() == 1 {
+            if rest.is_empty() || rest == "/" {
                 return Err(err(format!(
                     "'{raw}' names no PostgreSQL server or database"
                 )));

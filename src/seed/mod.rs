@@ -803,7 +803,18 @@ pub fn generate(conn: &mut DbConn, p: &SeedParams, tz: Tz) -> Result<Seeded, DbE
 }
 
 /// (code, Swedish, English, counts as absence, valid, sick, staff, guardian, pupil, sends notice)
-type ReasonDef = (&'static str, &'static str, &'static str, bool, bool, bool, bool, bool, bool, bool);
+type ReasonDef = (
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    bool,
+    bool,
+    bool,
+    bool,
+    bool,
+    bool,
+);
 
 fn add_reasons(ctx: &mut Ctx, muni: i64) -> Reasons {
     // (code, sv, en, counts, valid, sick, staff, guardian, pupil, notice)
