@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::{DbConn, DbError};
 use crate::schema::*;
-use crate::seed::{self, SeedParams, DEMO_PASSWORD};
+use crate::seed::{self, SeedParams};
 
 pub const ACCOUNTS: [(&str, &str); 4] = [
     ("demo.admin", "administratör / administrator"),
@@ -63,7 +63,6 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
     let school = &seeded.schools[0];
     let (mentor_class, teacher) = school.classes[0];
     let other_class = school.classes.get(1).map(|c| c.0).unwrap_or(mentor_class);
-    let hash = crate::auth::password::hash(DEMO_PASSWORD).map_err(DbError::Migrate)?;
 
     conn.transaction(|conn| {
         for (username, id) in [
@@ -113,6 +112,11 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
             .into_iter()
             .find(|p| *p != child_a)
             .ok_or(diesel::result::Error::NotFound)?;
+        // The generator already hashed the demo password onto every staff account.
+        let hash: Option<String> = people::table
+            .find(teacher)
+            .select(people::password_hash)
+            .first(conn)?;
         diesel::update(people::table.find(guardian))
             .set((
                 people::username.eq("demo.guardian"),
@@ -120,30 +124,28 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
                 people::email.eq("demo.guardian@example.com"),
             ))
             .execute(conn)?;
-        {
-            // The second child's first guardian becomes demo.guardian.
-            let replaced: Option<i64> = guardianships::table
-                .filter(guardianships::pupil_id.eq(child_b))
-                .select(guardianships::id)
-                .order(guardianships::id)
-                .first(conn)
-                .optional()?;
-            match replaced {
-                Some(id) => {
-                    diesel::update(guardianships::table.find(id))
-                        .set(guardianships::guardian_id.eq(guardian))
-                        .execute(conn)?;
-                }
-                None => {
-                    diesel::insert_into(guardianships::table)
-                        .values((
-                            guardianships::pupil_id.eq(child_b),
-                            guardianships::guardian_id.eq(guardian),
-                            guardianships::relation.eq("guardian"),
-                            guardianships::created_at.eq(chrono::Utc::now().naive_utc()),
-                        ))
-                        .execute(conn)?;
-                }
+        // The second child's first guardian becomes demo.guardian.
+        let replaced: Option<i64> = guardianships::table
+            .filter(guardianships::pupil_id.eq(child_b))
+            .select(guardianships::id)
+            .order(guardianships::id)
+            .first(conn)
+            .optional()?;
+        match replaced {
+            Some(id) => {
+                diesel::update(guardianships::table.find(id))
+                    .set(guardianships::guardian_id.eq(guardian))
+                    .execute(conn)?;
+            }
+            None => {
+                diesel::insert_into(guardianships::table)
+                    .values((
+                        guardianships::pupil_id.eq(child_b),
+                        guardianships::guardian_id.eq(guardian),
+                        guardianships::relation.eq("guardian"),
+                        guardianships::created_at.eq(chrono::Utc::now().naive_utc()),
+                    ))
+                    .execute(conn)?;
             }
         }
         Ok::<_, diesel::result::Error>(())
