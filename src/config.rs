@@ -102,6 +102,7 @@ pub struct Config {
     pub base_url: String,
     pub smtp_url: Option<String>,
     pub mail_dir: PathBuf,
+    pub mail_from: String,
     pub jwt_secret: Option<Vec<u8>>,
     pub timezone: Tz,
 }
@@ -114,6 +115,7 @@ impl fmt::Debug for Config {
             .field("base_url", &self.base_url)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_password))
             .field("mail_dir", &self.mail_dir)
+            .field("mail_from", &self.mail_from)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
             .field("timezone", &self.timezone)
             .finish()
@@ -221,6 +223,16 @@ impl Config {
         let mail_dir =
             PathBuf::from(get("NARVARO_MAIL_DIR").unwrap_or_else(|| "./mail".to_string()));
 
+        let mail_from = get("NARVARO_MAIL_FROM")
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| "Närvaro <no-reply@localhost>".to_string());
+        if !mail_from.contains('@') {
+            return Err(ConfigError::new(
+                "NARVARO_MAIL_FROM",
+                format!("'{mail_from}' is not an e-mail address such as Närvaro <no-reply@skola.example>"),
+            ));
+        }
+
         let jwt_secret = match get("NARVARO_JWT_SECRET") {
             Some(secret) if secret.len() < MIN_SECRET_BYTES => {
                 return Err(ConfigError::new(
@@ -255,6 +267,7 @@ impl Config {
             base_url,
             smtp_url,
             mail_dir,
+            mail_from,
             jwt_secret,
             timezone,
         })
@@ -320,6 +333,7 @@ mod tests {
             (&[("NARVARO_SMTP_URL", "http://mail")], "NARVARO_SMTP_URL"),
             (&[("NARVARO_SMTP_URL", "smtp://")], "NARVARO_SMTP_URL"),
             (&[("NARVARO_JWT_SECRET", "short")], "NARVARO_JWT_SECRET"),
+            (&[("NARVARO_MAIL_FROM", "nobody")], "NARVARO_MAIL_FROM"),
             (
                 &[("DATABASE_URL", "postgres://u@h/db")],
                 "NARVARO_JWT_SECRET",

@@ -7,14 +7,15 @@ use std::fmt;
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::Method;
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use maud::html;
 use serde::Serialize;
 
 use crate::i18n::Lang;
-use crate::web::layout;
+use crate::web::layout::{self, PageCtx};
 
 #[derive(Debug)]
 pub enum AppError {
@@ -265,6 +266,7 @@ pub async fn render_errors(
         tracing::error!(%detail, path = res.request().path(), "request failed");
     }
     let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
+    let cookies: Vec<HeaderValue> = res.headers().get_all(header::SET_COOKIE).cloned().collect();
     let mut rendered = if is_api {
         problem_response(
             app.status(),
@@ -273,17 +275,37 @@ pub async fn render_errors(
             &app.detail(lang),
             app,
         )
+    } else if matches!(app, AppError::Unauthorized(_)) && res.request().method() == Method::GET {
+        sign_in_redirect(res.request())
     } else {
-        error_page(app, lang)
+        error_page(app, &PageCtx::new(res.request()))
     };
     if let Some(v) = retry_after {
         rendered.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    for c in cookies {
+        rendered.headers_mut().append(header::SET_COOKIE, c);
     }
     let (req, _) = res.into_parts();
     Ok(ServiceResponse::new(req, rendered).map_into_right_body())
 }
 
-fn error_page(err: &AppError, lang: Lang) -> HttpResponse {
+/// A page that needs a signed-in person sends the browser to the sign-in page, which
+/// comes back here afterwards.
+fn sign_in_redirect(req: &HttpRequest) -> HttpResponse {
+    let back = match req.uri().path_and_query() {
+        Some(pq) => pq.as_str().to_string(),
+        None => "/".to_string(),
+    };
+    let next: String = serde_urlencoded::to_string([("next", back)]).unwrap_or_default();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/login?{next}")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+fn error_page(err: &AppError, ctx: &PageCtx) -> HttpResponse {
+    let lang = ctx.lang;
     let title = err.title(lang);
     let body = html! {
         h1 { (title) }
@@ -298,7 +320,7 @@ fn error_page(err: &AppError, lang: Lang) -> HttpResponse {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     ))
-    .body(layout::page(lang, title, body).into_string())
+    .body(layout::page(ctx, title, body).into_string())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Närvaro: attendance and absence for Swedish schools.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -7,6 +8,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod i18n;
+pub mod mail;
 pub mod schema;
 pub mod seed;
 pub mod startup;

@@ -249,6 +249,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    one_time_tokens (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        person_id -> BigInt,
+        purpose -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(activities -> organisations (school_id));
 diesel::joinable!(activity_groups -> activities (activity_id));
 diesel::joinable!(activity_groups -> groups (group_id));
@@ -261,6 +273,7 @@ diesel::joinable!(group_memberships -> groups (group_id));
 diesel::joinable!(group_memberships -> people (pupil_id));
 diesel::joinable!(groups -> organisations (school_id));
 diesel::joinable!(absence_reports -> absence_reasons (reason_id));
+diesel::joinable!(one_time_tokens -> people (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -281,4 +294,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     leave_applications,
     outbox,
     audit_log,
+    one_time_tokens,
 );

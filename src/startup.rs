@@ -9,9 +9,11 @@ use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 
+use crate::auth::{csrf, viewer};
 use crate::config::{Config, DatabaseUrl, MIN_SECRET_BYTES};
 use crate::db::{self, Backend, DbConn, Pool};
 use crate::error::{render_errors, AppError, AppResult};
+use crate::mail::Mailer;
 use crate::web::{configure, log_requests};
 
 /// What every handler can reach.
@@ -20,6 +22,7 @@ pub struct AppState {
     pub backend: Backend,
     pub config: Config,
     pub jwt_secret: Vec<u8>,
+    pub mailer: Mailer,
 }
 
 impl AppState {
@@ -72,11 +75,13 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
             ))
         }
     };
+    let mailer = Mailer::from_config(&config).map_err(StartupError)?;
     Ok(AppState {
         pool,
         backend,
         config,
         jwt_secret,
+        mailer,
     })
 }
 
@@ -148,6 +153,8 @@ impl Application {
                 .app_data(web::FormConfig::default().limit(64 * 1024))
                 .app_data(web::PayloadConfig::default().limit(256 * 1024))
                 .configure(configure)
+                .wrap(from_fn(viewer::renew_session))
+                .wrap(from_fn(csrf::protect))
                 .wrap(from_fn(render_errors))
                 .wrap(security_headers())
                 .wrap(from_fn(log_requests))

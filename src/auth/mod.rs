@@ -1,3 +1,23 @@
-//! Accounts and sign-in.
+//! Accounts, sign-in and access control.
+//!
+//! - `password`: argon2id hashes.
+//! - `secret`: the keyed hashes behind CSRF tokens and single-use links.
+//! - `session`: signed session tokens (JWT) for the cookie and the API.
+//! - `viewer`: the signed-in person and their roles, as a request extractor.
+//! - `access`: who may see which pupil, lesson and school: the one place for those rules.
+//! - `csrf`: the middleware that guards every state-changing HTML form.
+//! - `links`: single-use links (guardian sign-in, staff invitation, password reset).
+//! - `sign_in`: password attempts, link requests, password changes, sign-out.
+//! - `throttle`: sign-in attempt limits, counted from the audit log.
 
+pub mod access;
+pub mod csrf;
+pub mod links;
 pub mod password;
+pub mod secret;
+pub mod session;
+pub mod sign_in;
+pub mod throttle;
+pub mod viewer;
+
+pub use viewer::Viewer;

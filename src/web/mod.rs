@@ -1,7 +1,12 @@
 //! HTTP routes: the HTML pages and the JSON API, each area in its own module.
 
+mod account;
+mod admin;
+mod api;
 pub mod layout;
 mod pages;
+mod pupils;
+mod sign_in;
 
 use std::time::Instant;
 
@@ -14,13 +19,66 @@ use serde_json::json;
 use crate::error::AppError;
 use crate::startup::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/static/app.css", web::get().to(stylesheet))
-        .route("/", web::get().to(pages::home))
-        .route("/accessibility", web::get().to(pages::accessibility))
-        .route("/lang", web::post().to(pages::set_language))
-        .default_service(web::to(not_found));
+/// Declares every route once: registers it, and lists it in `ROUTES` so that the
+/// access-matrix test fails when a route is added without an entry.
+macro_rules! routes {
+    ($( $method:ident $path:literal => $handler:path ),* $(,)?) => {
+        /// Every route of the application as (method, path pattern).
+        pub const ROUTES: &[(&str, &str)] = &[ $( (stringify!($method), $path) ),* ];
+
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $( cfg.route($path, web::$method().to($handler)); )*
+            cfg.default_service(web::to(not_found));
+        }
+    };
+}
+
+routes! {
+    get "/healthz" => healthz,
+    get "/static/app.css" => stylesheet,
+    get "/" => pages::home,
+    get "/accessibility" => pages::accessibility,
+    post "/lang" => pages::set_language,
+    // signing in and out
+    get "/login" => sign_in::login_page,
+    post "/login" => sign_in::login,
+    post "/logout" => sign_in::logout,
+    post "/login/link" => sign_in::request_link,
+    get "/login/link/{token}" => sign_in::link_page,
+    post "/login/link/{token}" => sign_in::use_link,
+    get "/password/forgot" => sign_in::forgot_page,
+    post "/password/forgot" => sign_in::request_reset,
+    get "/password/new/{token}" => sign_in::new_password_page,
+    post "/password/new/{token}" => sign_in::set_new_password,
+    get "/account" => account::page,
+    post "/account/password" => account::change_password,
+    // people
+    get "/pupils/{id}" => pupils::page,
+    // administration
+    get "/admin" => admin::page,
+    post "/admin/staff" => admin::invite_staff,
+    post "/admin/guardianships" => admin::connect_guardian,
+    post "/admin/duties" => admin::assign_duty,
+    // the JSON API
+    post "/api/v1/auth/token" => api::token,
+    post "/api/v1/auth/sign-out" => api::sign_out,
+    get "/api/v1/me" => api::me,
+    get "/api/v1/pupils/{id}" => api::pupil,
+    get "/api/v1/lessons/{id}" => api::lesson,
+}
+
+/// The client's address, for rate limits and the audit log.
+pub fn client_addr(req: &actix_web::HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// 303 See Other: where a form goes after it succeeded.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .finish()
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

@@ -2,43 +2,149 @@
 //! language switch.
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::header;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use maud::html;
+use diesel::prelude::*;
+use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::layout;
-use crate::error::AppError;
+use super::layout::{self, PageCtx};
+use crate::auth::viewer::MaybeViewer;
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
 use crate::i18n::{Lang, LANG_COOKIE};
+use crate::schema::*;
+use crate::startup::AppState;
 
-pub async fn home(req: HttpRequest) -> HttpResponse {
-    let lang = Lang::from_request(&req);
-    let body = html! {
-        h1 { "Närvaro" }
-        p { (lang.pick(
-            "Närvaro- och frånvarohantering för skolan: lärare rapporterar lektioner på sekunder, vårdnadshavare anmäler frånvaro och får besked samma dag, rektorer ser frånvaron direkt.",
-            "Attendance and absence for schools: teachers report a lesson in seconds, guardians report absence and hear the same day, principals see absence as it happens."
-        )) }
+pub async fn home(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let Some(v) = viewer.0 else {
+        let body = html! {
+            h1 { "Närvaro" }
+            p { (ctx.t(
+                "Närvaro- och frånvarohantering för skolan: lärare rapporterar lektioner på sekunder, vårdnadshavare anmäler frånvaro och får besked samma dag, rektorer ser frånvaron direkt.",
+                "Attendance and absence for schools: teachers report a lesson in seconds, guardians report absence and hear the same day, principals see absence as it happens."
+            )) }
+            p { a.button href="/login" { (ctx.t("Logga in", "Sign in")) } }
+        };
+        return Ok(html_response(layout::page(&ctx, "Närvaro", body)));
     };
-    html_response(layout::page(lang, "Närvaro", body))
+    let summary = state.db(move |conn| StartSummary::load(conn, &v)).await?;
+    let body = html! {
+        h1 { (ctx.t("Hej ", "Hello ")) (summary.given_name) }
+        @if !summary.children.is_empty() {
+            section.card {
+                h2 { (ctx.t("Dina barn", "Your children")) }
+                ul { @for (id, name) in &summary.children { li { a href={"/pupils/" (id)} { (name) } } } }
+            }
+        }
+        @if let Some(id) = summary.pupil_self {
+            section.card {
+                h2 { (ctx.t("Din frånvaro", "Your absence")) }
+                p { a href={"/pupils/" (id)} { (ctx.t("Visa dina uppgifter", "Show your details")) } }
+            }
+        }
+        @if !summary.mentor_groups.is_empty() {
+            section.card {
+                h2 { (ctx.t("Mentor för", "Mentor of")) }
+                ul { @for g in &summary.mentor_groups { li { (g) } } }
+            }
+        }
+        @if !summary.schools.is_empty() {
+            section.card {
+                h2 { (ctx.t("Dina skolor", "Your schools")) }
+                ul { @for s in &summary.schools { li { (s) } } }
+            }
+        }
+        @if summary.admin {
+            section.card {
+                h2 { (ctx.t("Administration", "Administration")) }
+                p { a href="/admin" { (ctx.t("Personal, vårdnadshavare och uppdrag", "Staff, guardians and duties")) } }
+            }
+        }
+        @if summary.is_empty() {
+            p { (ctx.t(
+                "Ditt konto är inte kopplat till någon skola, något barn eller något uppdrag ännu. Kontakta skolan.",
+                "Your account is not connected to a school, a child or a duty yet. Please contact the school."
+            )) }
+        }
+    };
+    Ok(html_response(layout::page(&ctx, "Närvaro", body)))
 }
 
-pub async fn accessibility(req: HttpRequest) -> HttpResponse {
-    let lang = Lang::from_request(&req);
-    let title = lang.pick("Tillgänglighetsredogörelse", "Accessibility statement");
+/// What the start page shows a signed-in person.
+struct StartSummary {
+    given_name: String,
+    children: Vec<(i64, String)>,
+    pupil_self: Option<i64>,
+    mentor_groups: Vec<String>,
+    schools: Vec<String>,
+    admin: bool,
+}
+
+impl StartSummary {
+    fn load(conn: &mut crate::db::DbConn, v: &Viewer) -> AppResult<StartSummary> {
+        let r = &v.roles;
+        let children = people::table
+            .filter(people::id.eq_any(&r.children))
+            .select((people::id, people::given_name, people::family_name))
+            .order(people::given_name)
+            .load::<(i64, String, String)>(conn)?
+            .into_iter()
+            .map(|(id, g, f)| (id, format!("{g} {f}")))
+            .collect();
+        let mentor_groups = groups::table
+            .filter(groups::id.eq_any(&r.mentor_of))
+            .select(groups::name)
+            .order(groups::name)
+            .load(conn)?;
+        let mut school_ids = r.principal_of.clone();
+        school_ids.extend(&r.teacher_at);
+        let schools = organisations::table
+            .filter(organisations::id.eq_any(&school_ids))
+            .select(organisations::name)
+            .order(organisations::name)
+            .load(conn)?;
+        Ok(StartSummary {
+            given_name: v.given_name.clone(),
+            children,
+            pupil_self: r.pupil_self_at.map(|_| v.id),
+            mentor_groups,
+            schools,
+            admin: r.is_admin(),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.children.is_empty()
+            && self.pupil_self.is_none()
+            && self.mentor_groups.is_empty()
+            && self.schools.is_empty()
+            && !self.admin
+    }
+}
+
+/// (The viewer is resolved only so the header shows who is signed in.)
+pub async fn accessibility(req: HttpRequest, _viewer: MaybeViewer) -> HttpResponse {
+    let ctx = PageCtx::new(&req);
+    let title = ctx.t("Tillgänglighetsredogörelse", "Accessibility statement");
     let body = html! {
         h1 { (title) }
-        p { (lang.pick(
+        p { (ctx.t(
             "Närvaro ska uppfylla WCAG 2.1 nivå AA (lag 2018:1937 om tillgänglighet till digital offentlig service). Alla sidor fungerar utan JavaScript, med tangentbord och med skärmläsare.",
             "Närvaro aims to meet WCAG 2.1 level AA (Swedish act 2018:1937 on accessibility of digital public services). Every page works without JavaScript, by keyboard and with a screen reader."
         )) }
-        h2 { (lang.pick("Rapportera brister", "Report a problem")) }
-        p { (lang.pick(
+        h2 { (ctx.t("Rapportera brister", "Report a problem")) }
+        p { (ctx.t(
             "Om något inte fungerar för dig, kontakta din skola eller kommunens IT-support. Du kan också anmäla till Myndigheten för digital förvaltning (Digg).",
             "If something does not work for you, contact your school or the municipality's IT support. You can also report it to the Agency for Digital Government (Digg)."
         )) }
     };
-    html_response(layout::page(lang, title, body))
+    html_response(layout::page(&ctx, title, body))
 }
 
 #[derive(Deserialize)]
@@ -85,8 +191,14 @@ fn back_to(req: &HttpRequest) -> String {
         .to_string()
 }
 
-pub fn html_response(markup: maud::Markup) -> HttpResponse {
-    HttpResponse::Ok()
+pub fn html_response(markup: Markup) -> HttpResponse {
+    html_with_status(StatusCode::OK, markup)
+}
+
+/// A page with a status other than 200 (a form shown again with its errors).
+pub fn html_with_status(status: StatusCode, markup: Markup) -> HttpResponse {
+    HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(markup.into_string())
 }

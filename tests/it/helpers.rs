@@ -60,6 +60,8 @@ fn unique(prefix: &str) -> String {
 /// A fresh, empty database that is removed when dropped.
 pub struct TestDb {
     pub url: DatabaseUrl,
+    /// Where the application writes e-mails (.eml files) in tests.
+    pub mail_dir: PathBuf,
     pg_admin: Option<(String, String)>,
 }
 
@@ -72,6 +74,7 @@ impl TestDb {
                 let path: PathBuf = dir.join(format!("{}.db", unique("t")));
                 TestDb {
                     url: DatabaseUrl::Sqlite(path),
+                    mail_dir: mail_dir(),
                     pg_admin: None,
                 }
             }
@@ -86,6 +89,7 @@ impl TestDb {
                 let url = database_url_with_name(&admin, &name);
                 TestDb {
                     url: DatabaseUrl::Postgres(url),
+                    mail_dir: mail_dir(),
                     pg_admin: Some((admin, name)),
                 }
             }
@@ -101,9 +105,7 @@ impl TestDb {
 
     pub fn config(&self) -> Config {
         let url = self.url_string();
-        let mail = std::env::temp_dir()
-            .join("narvaro-tests")
-            .join(unique("mail"));
+        let mail = self.mail_dir.clone();
         Config::from_lookup(|name| match name {
             "DATABASE_URL" => Some(url.clone()),
             "NARVARO_BIND" => Some("127.0.0.1:0".into()),
@@ -128,6 +130,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         self.drop_now();
+        let _ = std::fs::remove_dir_all(&self.mail_dir);
         if let DatabaseUrl::Sqlite(path) = &self.url {
             for suffix in ["", "-wal", "-shm", ".secret"] {
                 let mut p = path.as_os_str().to_owned();
@@ -136,6 +139,12 @@ impl Drop for TestDb {
             }
         }
     }
+}
+
+fn mail_dir() -> PathBuf {
+    std::env::temp_dir()
+        .join("narvaro-tests")
+        .join(unique("mail"))
 }
 
 /// `postgres://u@h:5432/postgres?x=y` with the database name replaced.

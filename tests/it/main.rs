@@ -1,7 +1,12 @@
 //! One integration-test binary. Every test runs against a fresh real database on each
 //! backend: SQLite always, PostgreSQL when NARVARO_TEST_POSTGRES_URL is set.
 
+mod browser;
+mod fixtures;
 mod helpers;
+
+mod access_matrix;
+mod accounts;
 
 mod demo;
 mod health;

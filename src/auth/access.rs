@@ -1,0 +1,267 @@
+//! Who may see what: the one place for the access rules, used by the HTML pages and the
+//! API alike. Anything outside a person's scope is `AppError::NotFound` (404), never 403,
+//! so ids cannot be probed.
+//!
+//! - guardian: their own children;
+//! - pupil of 18 or over (where the school allows): themself;
+//! - teacher: pupils in groups they teach or mentor, lessons they teach or stand in for;
+//! - principal: their schools;
+//! - admin: the whole municipality.
+
+use chrono::{Duration, NaiveDate};
+use diesel::prelude::*;
+
+use super::Viewer;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::schema::*;
+
+/// How long around a substitute lesson the stand-in sees that lesson's pupils.
+const SUBSTITUTE_DAYS: i64 = 14;
+
+/// How the viewer reaches a pupil; the first that applies, in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PupilReach {
+    Myself,
+    Guardian,
+    Principal,
+    Teacher,
+    Admin,
+}
+
+#[derive(Debug, Clone)]
+pub struct PupilRef {
+    pub id: i64,
+    pub school_id: i64,
+    pub given_name: String,
+    pub family_name: String,
+    pub security_marking: String,
+    pub reach: PupilReach,
+}
+
+impl PupilRef {
+    /// Protected and confidential identities are named only to the pupil, their guardians,
+    /// and staff of their school with a duty for them (their principal and teachers).
+    pub fn name_visible(&self) -> bool {
+        self.security_marking == "none" || self.reach != PupilReach::Admin
+    }
+
+    pub fn display_name(&self, lang: Lang) -> String {
+        if self.name_visible() {
+            format!("{} {}", self.given_name, self.family_name)
+        } else {
+            format!(
+                "{} (id {})",
+                lang.pick("Skyddad identitet", "Protected identity"),
+                self.id
+            )
+        }
+    }
+}
+
+/// The pupil, when the viewer may see them; `NotFound` otherwise.
+pub fn pupil(
+    conn: &mut DbConn,
+    v: &Viewer,
+    pupil_id: i64,
+    today: NaiveDate,
+) -> AppResult<PupilRef> {
+    let row: Option<(i64, Option<i64>, String, String, String, bool)> = people::table
+        .find(pupil_id)
+        .select((
+            people::id,
+            people::school_id,
+            people::given_name,
+            people::family_name,
+            people::security_marking,
+            people::active,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((id, Some(school_id), given_name, family_name, security_marking, true)) = row else {
+        return Err(AppError::NotFound);
+    };
+    let reach = pupil_reach(conn, v, id, school_id, today)?.ok_or(AppError::NotFound)?;
+    Ok(PupilRef {
+        id,
+        school_id,
+        given_name,
+        family_name,
+        security_marking,
+        reach,
+    })
+}
+
+fn pupil_reach(
+    conn: &mut DbConn,
+    v: &Viewer,
+    pupil: i64,
+    school: i64,
+    today: NaiveDate,
+) -> AppResult<Option<PupilReach>> {
+    let r = &v.roles;
+    if v.id == pupil && r.pupil_self_at.is_some() {
+        return Ok(Some(PupilReach::Myself));
+    }
+    if r.children.contains(&pupil) {
+        return Ok(Some(PupilReach::Guardian));
+    }
+    if r.principal_of.contains(&school) {
+        return Ok(Some(PupilReach::Principal));
+    }
+    if !r.teacher_at.is_empty() && teaches_pupil(conn, v, pupil, today)? {
+        return Ok(Some(PupilReach::Teacher));
+    }
+    if is_admin_of_school(conn, v, school)? {
+        return Ok(Some(PupilReach::Admin));
+    }
+    Ok(None)
+}
+
+/// The pupil is, today, in a group the viewer mentors, teaches, or stands in for
+/// (a substitute lesson within two weeks either side).
+fn teaches_pupil(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) -> AppResult<bool> {
+    let groups: Vec<i64> = group_memberships::table
+        .filter(group_memberships::pupil_id.eq(pupil))
+        .filter(group_memberships::start_date.le(today))
+        .filter(
+            group_memberships::end_date
+                .is_null()
+                .or(group_memberships::end_date.ge(today)),
+        )
+        .select(group_memberships::group_id)
+        .load(conn)?;
+    if groups.iter().any(|g| v.roles.mentor_of.contains(g)) {
+        return Ok(true);
+    }
+    if groups.is_empty() {
+        return Ok(false);
+    }
+    let teaches: i64 = activity_groups::table
+        .inner_join(
+            activity_teachers::table
+                .on(activity_teachers::activity_id.eq(activity_groups::activity_id)),
+        )
+        .filter(activity_groups::group_id.eq_any(&groups))
+        .filter(activity_teachers::teacher_id.eq(v.id))
+        .count()
+        .get_result(conn)?;
+    if teaches > 0 {
+        return Ok(true);
+    }
+    let stands_in: i64 = lessons::table
+        .inner_join(
+            activity_groups::table.on(activity_groups::activity_id.eq(lessons::activity_id)),
+        )
+        .filter(lessons::substitute_teacher_id.eq(v.id))
+        .filter(lessons::lesson_date.ge(today - Duration::days(SUBSTITUTE_DAYS)))
+        .filter(lessons::lesson_date.le(today + Duration::days(SUBSTITUTE_DAYS)))
+        .filter(activity_groups::group_id.eq_any(&groups))
+        .count()
+        .get_result(conn)?;
+    Ok(stands_in > 0)
+}
+
+fn is_admin_of_school(conn: &mut DbConn, v: &Viewer, school: i64) -> AppResult<bool> {
+    if v.roles.admin_of.is_empty() {
+        return Ok(false);
+    }
+    let parent: Option<Option<i64>> = organisations::table
+        .find(school)
+        .select(organisations::parent_id)
+        .first(conn)
+        .optional()?;
+    Ok(parent
+        .flatten()
+        .is_some_and(|m| v.roles.admin_of.contains(&m)))
+}
+
+/// How the viewer reaches a lesson.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LessonReach {
+    Teacher,
+    Substitute,
+    Principal,
+    Admin,
+}
+
+#[derive(Debug, Clone)]
+pub struct LessonRef {
+    pub id: i64,
+    pub activity_id: i64,
+    pub school_id: i64,
+    pub reach: LessonReach,
+}
+
+/// The lesson, when the viewer teaches it, stands in for it, or runs its school.
+pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: i64) -> AppResult<LessonRef> {
+    let row: Option<(i64, i64, Option<i64>)> = lessons::table
+        .find(lesson_id)
+        .select((
+            lessons::activity_id,
+            lessons::school_id,
+            lessons::substitute_teacher_id,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((activity_id, school_id, substitute)) = row else {
+        return Err(AppError::NotFound);
+    };
+    let reach = if substitute == Some(v.id) {
+        Some(LessonReach::Substitute)
+    } else if !v.roles.teacher_at.is_empty()
+        && activity_teachers::table
+            .filter(activity_teachers::activity_id.eq(activity_id))
+            .filter(activity_teachers::teacher_id.eq(v.id))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0
+    {
+        Some(LessonReach::Teacher)
+    } else if v.roles.principal_of.contains(&school_id) {
+        Some(LessonReach::Principal)
+    } else if is_admin_of_school(conn, v, school_id)? {
+        Some(LessonReach::Admin)
+    } else {
+        None
+    };
+    let reach = reach.ok_or(AppError::NotFound)?;
+    Ok(LessonRef {
+        id: lesson_id,
+        activity_id,
+        school_id,
+        reach,
+    })
+}
+
+/// The school, when the viewer is its principal or administers its municipality.
+pub fn school(conn: &mut DbConn, v: &Viewer, school_id: i64) -> AppResult<()> {
+    if v.roles.principal_of.contains(&school_id) || is_admin_of_school(conn, v, school_id)? {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// The schools the viewer administers (every school of their municipalities).
+pub fn admin_schools(conn: &mut DbConn, v: &Viewer) -> AppResult<Vec<(i64, String)>> {
+    if v.roles.admin_of.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(organisations::table
+        .filter(organisations::parent_id.eq_any(&v.roles.admin_of))
+        .filter(organisations::org_type.eq("school"))
+        .select((organisations::id, organisations::name))
+        .order(organisations::name)
+        .load(conn)?)
+}
+
+/// Admin pages: 404 for everyone else.
+pub fn require_admin(v: &Viewer) -> AppResult<()> {
+    if v.roles.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}

@@ -1,0 +1,323 @@
+//! The sign-in services both the HTML pages and the API use: a password attempt (limited
+//! and audited), and requests for single-use links (guardian sign-in, password reset).
+
+use std::sync::OnceLock;
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::json;
+
+use super::links::{self, Purpose};
+use super::{password, throttle};
+use crate::audit::{self, Entry};
+use crate::db::DbConn;
+use crate::error::AppResult;
+use crate::schema::*;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+
+pub enum Outcome {
+    SignedIn { person: i64, version: i32 },
+    Refused,
+    Throttled { wait_secs: u64 },
+}
+
+/// Usernames are compared in lower case (phones capitalise the first letter).
+pub fn normalise_username(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+/// A hash to verify against when the account does not exist, so that a wrong username
+/// takes as long as a wrong password.
+fn dummy_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| password::hash("no such account, no such password").unwrap_or_default())
+}
+
+/// One password attempt. Every attempt lands in the audit log with its outcome.
+pub fn with_password(
+    conn: &mut DbConn,
+    username: &str,
+    given_password: &str,
+    addr: &str,
+    channel: &str,
+    now: NaiveDateTime,
+) -> AppResult<Outcome> {
+    let username = normalise_username(username);
+    let account: Option<(i64, Option<String>, i32, bool)> = people::table
+        .filter(people::username.eq(&username))
+        .select((
+            people::id,
+            people::password_hash,
+            people::token_version,
+            people::active,
+        ))
+        .first(conn)
+        .optional()?;
+    let person = account.as_ref().map(|a| a.0);
+    let shown_name: String = username.chars().take(64).collect();
+    if let Some(wait_secs) = throttle::sign_in_wait(conn, person, addr, now)? {
+        audit::record(
+            conn,
+            Entry {
+                actor: None,
+                action: throttle::THROTTLED,
+                entity: "person",
+                entity_id: person,
+                detail: json!({"username": shown_name, "channel": channel, "wait_secs": wait_secs}),
+                client_addr: Some(addr),
+            },
+        )?;
+        return Ok(Outcome::Throttled { wait_secs });
+    }
+    let (outcome, reason) = match &account {
+        Some((id, Some(hash), version, true)) => {
+            if password::verify(given_password, hash) {
+                (
+                    Outcome::SignedIn {
+                        person: *id,
+                        version: *version,
+                    },
+                    "ok",
+                )
+            } else {
+                (Outcome::Refused, "wrong_password")
+            }
+        }
+        Some((_, None, _, _)) => {
+            password::verify(given_password, dummy_hash());
+            (Outcome::Refused, "no_password")
+        }
+        Some((_, _, _, false)) => {
+            password::verify(given_password, dummy_hash());
+            (Outcome::Refused, "inactive")
+        }
+        None => {
+            password::verify(given_password, dummy_hash());
+            (Outcome::Refused, "unknown_user")
+        }
+    };
+    let action = match outcome {
+        Outcome::SignedIn { .. } => throttle::SUCCEEDED,
+        _ => throttle::FAILED,
+    };
+    audit::record(
+        conn,
+        Entry {
+            actor: match outcome {
+                Outcome::SignedIn { person, .. } => Some(person),
+                _ => None,
+            },
+            action,
+            entity: "person",
+            entity_id: person,
+            detail: json!({"username": shown_name, "channel": channel, "outcome": reason}),
+            client_addr: Some(addr),
+        },
+    )?;
+    Ok(outcome)
+}
+
+/// A successful sign-in through a single-use link.
+pub fn record_link_sign_in(
+    conn: &mut DbConn,
+    person: i64,
+    purpose: Purpose,
+    addr: &str,
+) -> AppResult<()> {
+    audit::record(
+        conn,
+        Entry {
+            actor: Some(person),
+            action: throttle::SUCCEEDED,
+            entity: "person",
+            entity_id: Some(person),
+            detail: json!({"channel": "link", "purpose": purpose.as_str()}),
+            client_addr: Some(addr),
+        },
+    )?;
+    Ok(())
+}
+
+/// A link to e-mail: to whom, in which language, and the secret.
+pub struct LinkToSend {
+    pub email: String,
+    pub language: String,
+    pub given_name: String,
+    pub token: String,
+}
+
+pub enum LinkRequest {
+    /// Zero or more links to send; the person asking is told the same either way.
+    Send(Vec<LinkToSend>),
+    Throttled {
+        wait_secs: u64,
+    },
+}
+
+/// Asks for sign-in links (guardians and pupils) or password resets (staff with an account)
+/// for an e-mail address. Unknown addresses get nothing, and the same answer.
+pub fn request_links(
+    conn: &mut DbConn,
+    email: &str,
+    purpose: Purpose,
+    addr: &str,
+    now: NaiveDateTime,
+) -> AppResult<LinkRequest> {
+    if let Some(wait_secs) = throttle::link_wait(conn, addr, now)? {
+        return Ok(LinkRequest::Throttled { wait_secs });
+    }
+    let email = email.trim().to_lowercase();
+    let mut candidates: Vec<(i64, String, String, String, Option<String>, Option<i64>)> =
+        if email.contains('@') && email.len() <= 254 {
+            people::table
+                .filter(lower(people::email).eq(&email))
+                .filter(people::active.eq(true))
+                .select((
+                    people::id,
+                    people::email.assume_not_null(),
+                    people::language,
+                    people::given_name,
+                    people::username,
+                    people::school_id,
+                ))
+                .load(conn)?
+        } else {
+            Vec::new()
+        };
+    let mut out = Vec::new();
+    let since = now - Duration::minutes(throttle::WINDOW_MINUTES);
+    for (id, address, language, given_name, username, school) in candidates.drain(..) {
+        let eligible = match purpose {
+            Purpose::Reset => username.is_some(),
+            Purpose::SignIn => {
+                school.is_some()
+                    || guardianships::table
+                        .filter(guardianships::guardian_id.eq(id))
+                        .count()
+                        .get_result::<i64>(conn)?
+                        > 0
+            }
+            Purpose::Invite => false,
+        };
+        if !eligible || links::recent(conn, id, purpose, since)? >= throttle::LINKS_PER_PERSON {
+            continue;
+        }
+        let token = links::create(conn, id, purpose, now)?;
+        audit::record(
+            conn,
+            Entry {
+                actor: None,
+                action: "link.created",
+                entity: "person",
+                entity_id: Some(id),
+                detail: json!({"purpose": purpose.as_str()}),
+                client_addr: Some(addr),
+            },
+        )?;
+        out.push(LinkToSend {
+            email: address,
+            language,
+            given_name,
+            token,
+        });
+    }
+    audit::record(
+        conn,
+        Entry {
+            actor: None,
+            action: throttle::LINK_REQUESTED,
+            entity: "person",
+            entity_id: None,
+            detail: json!({"purpose": purpose.as_str(), "links": out.len()}),
+            client_addr: Some(addr),
+        },
+    )?;
+    Ok(LinkRequest::Send(out))
+}
+
+/// Sets a new password: every earlier session and unused link of the person ends.
+pub fn set_password(
+    conn: &mut DbConn,
+    person: i64,
+    new_password: &str,
+    actor: i64,
+    addr: &str,
+    how: &str,
+    now: NaiveDateTime,
+) -> AppResult<i32> {
+    let hash = password::hash(new_password).map_err(crate::error::AppError::internal)?;
+    let version: i32 = diesel::update(people::table.find(person))
+        .set((
+            people::password_hash.eq(hash),
+            people::token_version.eq(people::token_version + 1),
+        ))
+        .returning(people::token_version)
+        .get_result(conn)?;
+    links::revoke_all(conn, person, now)?;
+    audit::record(
+        conn,
+        Entry {
+            actor: Some(actor),
+            action: "password.set",
+            entity: "person",
+            entity_id: Some(person),
+            detail: json!({"how": how}),
+            client_addr: Some(addr),
+        },
+    )?;
+    Ok(version)
+}
+
+/// Ends every session of the person (sign-out everywhere).
+pub fn sign_out(conn: &mut DbConn, person: i64, addr: &str) -> AppResult<()> {
+    diesel::update(people::table.find(person))
+        .set(people::token_version.eq(people::token_version + 1))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        Entry {
+            actor: Some(person),
+            action: "sign_out",
+            entity: "person",
+            entity_id: Some(person),
+            detail: json!({}),
+            client_addr: Some(addr),
+        },
+    )?;
+    Ok(())
+}
+
+/// What makes a password acceptable; the message says what to change.
+pub fn check_new_password(
+    password: &str,
+    confirm: &str,
+    username: Option<&str>,
+) -> Result<(), (&'static str, &'static str)> {
+    let n = password.chars().count();
+    if n < 10 {
+        return Err((
+            "Lösenordet måste ha minst 10 tecken.",
+            "The password must have at least 10 characters.",
+        ));
+    }
+    if n > 200 {
+        return Err((
+            "Lösenordet får ha högst 200 tecken.",
+            "The password may have at most 200 characters.",
+        ));
+    }
+    if password != confirm {
+        return Err((
+            "De två lösenorden är inte lika.",
+            "The two passwords do not match.",
+        ));
+    }
+    if username.is_some_and(|u| password.to_lowercase().contains(&u.to_lowercase())) {
+        return Err((
+            "Lösenordet får inte innehålla användarnamnet.",
+            "The password must not contain the username.",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! The signed-in person (`Viewer`) and their roles, resolved once per request from the
+//! session cookie (HTML) or the bearer token (API, which never reads the cookie, so a
+//! cross-site request cannot use it).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use chrono::{Datelike, NaiveDate, Utc};
+use diesel::prelude::*;
+
+use super::session::{self, Audience, Claims};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::schema::*;
+use crate::startup::AppState;
+
+/// What a person may act as today, from their duties, guardianships and age.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Roles {
+    /// Municipalities the person administers.
+    pub admin_of: Vec<i64>,
+    /// Schools the person is principal of.
+    pub principal_of: Vec<i64>,
+    /// Schools the person teaches at (teacher or mentor duty).
+    pub teacher_at: Vec<i64>,
+    /// Classes and mentor groups the person mentors.
+    pub mentor_of: Vec<i64>,
+    /// The pupils the person is guardian of.
+    pub children: Vec<i64>,
+    /// For a pupil of 18 or over whose school allows it: that school.
+    pub pupil_self_at: Option<i64>,
+}
+
+impl Roles {
+    pub fn is_staff(&self) -> bool {
+        !(self.admin_of.is_empty() && self.principal_of.is_empty() && self.teacher_at.is_empty())
+    }
+
+    pub fn is_admin(&self) -> bool {
+        !self.admin_of.is_empty()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub id: i64,
+    pub given_name: String,
+    pub family_name: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub language: String,
+    pub has_password: bool,
+    pub roles: Roles,
+    pub claims: Claims,
+}
+
+impl Viewer {
+    pub fn name(&self) -> String {
+        format!("{} {}", self.given_name, self.family_name)
+    }
+}
+
+/// The signed-in person's name, left in the request for the page header.
+#[derive(Clone)]
+pub struct SignedInAs(pub String);
+
+/// A slid session cookie to send with the response.
+#[derive(Clone)]
+struct RenewedSession(String);
+
+/// The school-local date today.
+pub fn today(state: &AppState) -> NaiveDate {
+    Utc::now()
+        .with_timezone(&state.config.timezone)
+        .date_naive()
+}
+
+pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(session::COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+pub fn cleared_session_cookie(secure: bool) -> Cookie<'static> {
+    let mut c = session_cookie(String::new(), secure);
+    c.make_removal();
+    c
+}
+
+#[derive(Queryable)]
+struct PersonRow {
+    id: i64,
+    given_name: String,
+    family_name: String,
+    username: Option<String>,
+    email: Option<String>,
+    language: String,
+    password_hash: Option<String>,
+    token_version: i32,
+    active: bool,
+    school_id: Option<i64>,
+    birth_date: Option<NaiveDate>,
+}
+
+/// The person and roles behind valid claims, or None when the person is gone, inactive,
+/// or has signed out (or changed password) since the token was made.
+pub fn load(conn: &mut DbConn, claims: Claims, today: NaiveDate) -> AppResult<Option<Viewer>> {
+    let Some(id) = claims.person_id() else {
+        return Ok(None);
+    };
+    let person: Option<PersonRow> = people::table
+        .find(id)
+        .select((
+            people::id,
+            people::given_name,
+            people::family_name,
+            people::username,
+            people::email,
+            people::language,
+            people::password_hash,
+            people::token_version,
+            people::active,
+            people::school_id,
+            people::birth_date,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some(p) = person.filter(|p| p.active && p.token_version == claims.ver) else {
+        return Ok(None);
+    };
+    let roles = roles_of(conn, &p, today)?;
+    Ok(Some(Viewer {
+        id: p.id,
+        given_name: p.given_name,
+        family_name: p.family_name,
+        username: p.username,
+        email: p.email,
+        language: p.language,
+        has_password: p.password_hash.is_some(),
+        roles,
+        claims,
+    }))
+}
+
+fn roles_of(conn: &mut DbConn, p: &PersonRow, today: NaiveDate) -> AppResult<Roles> {
+    let duties: Vec<(String, i64, Option<i64>)> = duties::table
+        .filter(duties::person_id.eq(p.id))
+        .filter(duties::start_date.le(today))
+        .filter(duties::end_date.is_null().or(duties::end_date.ge(today)))
+        .select((duties::role, duties::organisation_id, duties::group_id))
+        .load(conn)?;
+    let mut roles = Roles::default();
+    for (role, org, group) in duties {
+        let list = match role.as_str() {
+            "admin" => &mut roles.admin_of,
+            "principal" => &mut roles.principal_of,
+            "teacher" => &mut roles.teacher_at,
+            "mentor" => {
+                if let Some(g) = group {
+                    push_unique(&mut roles.mentor_of, g);
+                }
+                &mut roles.teacher_at
+            }
+            _ => continue,
+        };
+        push_unique(list, org);
+    }
+    roles.children = guardianships::table
+        .inner_join(people::table.on(people::id.eq(guardianships::pupil_id)))
+        .filter(guardianships::guardian_id.eq(p.id))
+        .filter(people::active.eq(true))
+        .select(guardianships::pupil_id)
+        .order(guardianships::pupil_id)
+        .load(conn)?;
+    if let (Some(school), Some(birth)) = (p.school_id, p.birth_date) {
+        let adult = birth
+            .with_year(birth.year() + 18)
+            .or_else(|| NaiveDate::from_ymd_opt(birth.year() + 18, 3, 1))
+            .is_some_and(|d| d <= today);
+        if adult {
+            let allowed: bool = organisations::table
+                .find(school)
+                .select(organisations::allow_adult_self_report)
+                .first(conn)?;
+            if allowed {
+                roles.pupil_self_at = Some(school);
+            }
+        }
+    }
+    Ok(roles)
+}
+
+fn push_unique(list: &mut Vec<i64>, id: i64) {
+    if !list.contains(&id) {
+        list.push(id);
+    }
+}
+
+/// The bearer token of an API request.
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+/// The viewer of this request, if any. Resolved once and kept in the request.
+pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
+    if let Some(v) = req.extensions().get::<Option<Viewer>>() {
+        return Ok(v.clone());
+    }
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("application state missing"))?
+        .clone();
+    let is_api = req.path().starts_with("/api/");
+    let (audience, token) = if is_api {
+        (Audience::Api, bearer(req))
+    } else {
+        (
+            Audience::Web,
+            req.cookie(session::COOKIE).map(|c| c.value().to_string()),
+        )
+    };
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        req.extensions_mut().insert(None::<Viewer>);
+        return Ok(None);
+    };
+    let Some(claims) = session::verify(&state.jwt_secret, audience, &token) else {
+        if is_api {
+            return Err(invalid_token(Lang::from_request(req)));
+        }
+        req.extensions_mut().insert(None::<Viewer>);
+        return Ok(None);
+    };
+    let today = today(&state);
+    let viewer = state.db(move |conn| load(conn, claims, today)).await?;
+    if viewer.is_none() && is_api {
+        return Err(invalid_token(Lang::from_request(req)));
+    }
+    if let Some(v) = &viewer {
+        let now = Utc::now().timestamp();
+        if audience == Audience::Web && v.claims.wants_renewal(now) {
+            let (token, _) = session::issue(
+                &state.jwt_secret,
+                Audience::Web,
+                v.id,
+                v.claims.ver,
+                Some(v.claims.auth),
+            )
+            .map_err(AppError::internal)?;
+            req.extensions_mut().insert(RenewedSession(token));
+        }
+        req.extensions_mut().insert(SignedInAs(v.name()));
+    }
+    req.extensions_mut().insert(viewer.clone());
+    Ok(viewer)
+}
+
+fn invalid_token(lang: Lang) -> AppError {
+    AppError::Unauthorized(
+        lang.pick(
+            "Token saknas, är ogiltig eller har gått ut. Hämta en ny från /api/v1/auth/token.",
+            "The token is invalid or has expired. Get a new one from /api/v1/auth/token.",
+        )
+        .into(),
+    )
+}
+
+pub fn sign_in_required(lang: Lang) -> AppError {
+    AppError::Unauthorized(
+        lang.pick("Du behöver logga in först.", "You need to sign in first.")
+            .into(),
+    )
+}
+
+impl FromRequest for Viewer {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            resolve(&req)
+                .await?
+                .ok_or_else(|| sign_in_required(Lang::from_request(&req)))
+        })
+    }
+}
+
+/// The viewer when someone is signed in; an error only when the database fails.
+pub struct MaybeViewer(pub Option<Viewer>);
+
+impl FromRequest for MaybeViewer {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { resolve(&req).await.map(MaybeViewer) })
+    }
+}
+
+/// Middleware: sends the slid session cookie when the viewer's was due for renewal.
+pub async fn renew_session(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let renewed = res.request().extensions().get::<RenewedSession>().cloned();
+    let signed_out = res
+        .response()
+        .cookies()
+        .any(|c| c.name() == session::COOKIE);
+    if let (Some(RenewedSession(token)), false) = (renewed, signed_out) {
+        let secure = res
+            .request()
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|s| s.config.base_url.starts_with("https://"));
+        res.response_mut()
+            .add_cookie(&session_cookie(token, secure))
+            .map_err(actix_web::error::ErrorInternalServerError)?;
+    }
+    Ok(res)
+}

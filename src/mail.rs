@@ -1,0 +1,140 @@
+//! Outgoing e-mail: SMTP from `NARVARO_SMTP_URL` (STARTTLS when the server offers it,
+//! `smtps://` for TLS from the start; pooled), or `.eml` files in `NARVARO_MAIL_DIR` when
+//! no server is configured (the demo default, and what tests read).
+
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::Config;
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+}
+
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+/// Why a message was not handed over.
+#[derive(Debug)]
+pub enum MailError {
+    /// The address or message is wrong; trying again will not help.
+    Permanent(String),
+    /// The server is down or said "later".
+    Temporary(String),
+}
+
+impl std::fmt::Display for MailError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MailError::Permanent(m) => write!(f, "permanent: {m}"),
+            MailError::Temporary(m) => write!(f, "temporary: {m}"),
+        }
+    }
+}
+
+/// `smtp://` URLs get opportunistic STARTTLS unless they say otherwise.
+fn smtp_url_with_tls(url: &str) -> String {
+    if url.starts_with("smtp://") && !url.contains("tls=") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}tls=opportunistic")
+    } else {
+        url.to_string()
+    }
+}
+
+impl Mailer {
+    pub fn from_config(config: &Config) -> Result<Mailer, String> {
+        let from: Mailbox = config.mail_from.parse().map_err(|e| {
+            format!(
+                "NARVARO_MAIL_FROM: '{}' is not an address: {e}",
+                config.mail_from
+            )
+        })?;
+        let transport = match &config.smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(&smtp_url_with_tls(url))
+                    .map_err(|e| format!("NARVARO_SMTP_URL: {e}"))?
+                    .timeout(Some(std::time::Duration::from_secs(20)))
+                    .build(),
+            ),
+            None => {
+                std::fs::create_dir_all(&config.mail_dir).map_err(|e| {
+                    format!(
+                        "NARVARO_MAIL_DIR: cannot create '{}': {e}",
+                        config.mail_dir.display()
+                    )
+                })?;
+                Transport::Files(AsyncFileTransport::new(&config.mail_dir))
+            }
+        };
+        Ok(Mailer { transport, from })
+    }
+
+    pub async fn send(&self, mail: Mail) -> Result<(), MailError> {
+        let to: Mailbox = mail
+            .to
+            .parse()
+            .map_err(|e| MailError::Permanent(format!("bad recipient address: {e}")))?;
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(mail.subject);
+        // Quoted-printable keeps the text readable in the raw message, whatever its letters.
+        let part = |content_type: ContentType, body: String| {
+            SinglePart::builder()
+                .header(content_type)
+                .header(ContentTransferEncoding::QuotedPrintable)
+                .body(body)
+        };
+        let message = match mail.html {
+            Some(html) => builder.multipart(
+                MultiPart::alternative()
+                    .singlepart(part(ContentType::TEXT_PLAIN, mail.text))
+                    .singlepart(part(ContentType::TEXT_HTML, html)),
+            ),
+            None => builder.singlepart(part(ContentType::TEXT_PLAIN, mail.text)),
+        }
+        .map_err(|e| MailError::Permanent(format!("building the message: {e}")))?;
+        match &self.transport {
+            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
+                if e.is_permanent() {
+                    MailError::Permanent(e.to_string())
+                } else {
+                    MailError::Temporary(e.to_string())
+                }
+            }),
+            Transport::Files(t) => t
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| MailError::Temporary(e.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plain_smtp_asks_for_starttls_when_offered() {
+        assert_eq!(
+            super::smtp_url_with_tls("smtp://u:p@mail:587"),
+            "smtp://u:p@mail:587?tls=opportunistic"
+        );
+        assert_eq!(
+            super::smtp_url_with_tls("smtp://mail?tls=required"),
+            "smtp://mail?tls=required"
+        );
+        assert_eq!(super::smtp_url_with_tls("smtps://mail"), "smtps://mail");
+    }
+}

@@ -1,0 +1,130 @@
+//! The signed-in person's own account: who they are, their roles, and their password.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use diesel::prelude::*;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::client_addr;
+use super::layout::{self, PageCtx};
+use super::pages::html_with_status;
+use crate::auth::session::{self, Audience};
+use crate::auth::sign_in;
+use crate::auth::viewer::session_cookie;
+use crate::auth::{password, Viewer};
+use crate::error::{AppError, AppResult};
+use crate::schema::people;
+use crate::startup::AppState;
+
+fn account_page(ctx: &PageCtx, v: &Viewer, note: Option<Markup>) -> Markup {
+    let title = ctx.t("Mitt konto", "My account");
+    let r = &v.roles;
+    let roles: Vec<&str> = [
+        (r.is_admin(), ctx.t("administratör", "administrator")),
+        (!r.principal_of.is_empty(), ctx.t("rektor", "principal")),
+        (!r.teacher_at.is_empty(), ctx.t("lärare", "teacher")),
+        (!r.mentor_of.is_empty(), ctx.t("mentor", "mentor")),
+        (!r.children.is_empty(), ctx.t("vårdnadshavare", "guardian")),
+        (r.pupil_self_at.is_some(), ctx.t("elev", "pupil")),
+    ]
+    .into_iter()
+    .filter_map(|(has, name)| has.then_some(name))
+    .collect();
+    layout::page(
+        ctx,
+        title,
+        html! {
+            h1 { (title) }
+            @if let Some(note) = note { (note) }
+            dl.facts {
+                dt { (ctx.t("Namn", "Name")) } dd { (v.name()) }
+                @if let Some(u) = &v.username { dt { (ctx.t("Användarnamn", "Username")) } dd { (u) } }
+                @if let Some(e) = &v.email { dt { (ctx.t("E-post", "E-mail")) } dd { (e) } }
+                dt { (ctx.t("Roller", "Roles")) }
+                dd { @if roles.is_empty() { "–" } @else { (roles.join(", ")) } }
+            }
+            @if v.has_password {
+                section.card {
+                    h2 { (ctx.t("Byt lösenord", "Change password")) }
+                    p.muted { (ctx.t("När du byter lösenord loggas du ut på alla andra enheter.", "Changing your password signs you out on every other device.")) }
+                    form method="post" action="/account/password" {
+                        (ctx.csrf_field())
+                        label for="current" { (ctx.t("Nuvarande lösenord", "Current password")) }
+                        input #current name="current" type="password" autocomplete="current-password" required;
+                        label for="password" { (ctx.t("Nytt lösenord (minst 10 tecken)", "New password (at least 10 characters)")) }
+                        input #password name="password" type="password" autocomplete="new-password" minlength="10" required;
+                        label for="confirm" { (ctx.t("Samma lösenord en gång till", "The same password again")) }
+                        input #confirm name="confirm" type="password" autocomplete="new-password" minlength="10" required;
+                        p { button type="submit" { (ctx.t("Byt lösenord", "Change password")) } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub async fn page(req: HttpRequest, v: Viewer) -> HttpResponse {
+    html_with_status(StatusCode::OK, account_page(&PageCtx::new(&req), &v, None))
+}
+
+#[derive(Deserialize)]
+pub struct ChangePasswordForm {
+    current: String,
+    password: String,
+    confirm: String,
+}
+
+pub async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    form: web::Form<ChangePasswordForm>,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let form = form.into_inner();
+    let error = |status: StatusCode, sv: &str, en: &str| {
+        let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
+        Ok(html_with_status(status, account_page(&ctx, &v, Some(note))))
+    };
+    if let Err((sv, en)) =
+        sign_in::check_new_password(&form.password, &form.confirm, v.username.as_deref())
+    {
+        return error(StatusCode::BAD_REQUEST, sv, en);
+    }
+    let id = v.id;
+    let addr = client_addr(&req);
+    let now = Utc::now().naive_utc();
+    let result = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let hash: Option<String> = people::table
+                    .find(id)
+                    .select(people::password_hash)
+                    .first(conn)?;
+                if !hash.is_some_and(|h| password::verify(&form.current, &h)) {
+                    return Ok::<_, AppError>(None);
+                }
+                sign_in::set_password(conn, id, &form.password, id, &addr, "changed", now).map(Some)
+            })
+        })
+        .await?;
+    let Some(version) = result else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "Det nuvarande lösenordet stämmer inte.",
+            "The current password is not right.",
+        );
+    };
+    // This browser stays signed in with a token of the new version; every other one is out.
+    let (token, _) = session::issue(&state.jwt_secret, Audience::Web, id, version, None)
+        .map_err(AppError::internal)?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(session_cookie(
+            token,
+            state.config.base_url.starts_with("https://"),
+        ))
+        .insert_header((header::LOCATION, "/account"))
+        .finish())
+}

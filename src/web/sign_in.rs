@@ -1,0 +1,559 @@
+//! Signing in and out: the password form, e-mailed sign-in links for guardians and pupils,
+//! password resets and invitations for staff.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
+use diesel::prelude::*;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::layout::{self, PageCtx};
+use super::pages::html_with_status;
+use super::{client_addr, see_other};
+use crate::auth::links::{self, Purpose};
+use crate::auth::session::{self, Audience};
+use crate::auth::sign_in::{self, LinkRequest, LinkToSend, Outcome};
+use crate::auth::viewer::{cleared_session_cookie, session_cookie, MaybeViewer};
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::mail::Mail;
+use crate::schema::people;
+use crate::startup::AppState;
+
+/// A local path to return to after signing in; anything else becomes the start page.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        _ => "/".to_string(),
+    }
+}
+
+fn secure(state: &AppState) -> bool {
+    state.config.base_url.starts_with("https://")
+}
+
+/// Signs the person in on this browser and goes on to `next`.
+fn start_session(
+    state: &AppState,
+    person: i64,
+    version: i32,
+    next: &str,
+) -> AppResult<HttpResponse> {
+    let (token, _) = session::issue(&state.jwt_secret, Audience::Web, person, version, None)
+        .map_err(AppError::internal)?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(session_cookie(token, secure(state)))
+        .insert_header((header::LOCATION, next))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+fn message(kind: &str, text: &str) -> Markup {
+    html! { p class=(kind) role=(if kind == "errors" { "alert" } else { "status" }) { (text) } }
+}
+
+fn login_form(ctx: &PageCtx, next: &str, username: &str, note: Option<Markup>) -> Markup {
+    let title = ctx.t("Logga in", "Sign in");
+    layout::page(
+        ctx,
+        title,
+        html! {
+            h1 { (title) }
+            @if let Some(note) = note { (note) }
+            section.card {
+                h2 { (ctx.t("Personal", "Staff")) }
+                form method="post" action="/login" {
+                    (ctx.csrf_field())
+                    input type="hidden" name="next" value=(next);
+                    label for="username" { (ctx.t("Användarnamn", "Username")) }
+                    input #username name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value=(username);
+                    label for="password" { (ctx.t("Lösenord", "Password")) }
+                    input #password name="password" type="password" autocomplete="current-password" required;
+                    p { button type="submit" { (ctx.t("Logga in", "Sign in")) } }
+                }
+                p { a href="/password/forgot" { (ctx.t("Glömt lösenordet?", "Forgot your password?")) } }
+            }
+            section.card {
+                h2 { (ctx.t("Vårdnadshavare och elever", "Guardians and pupils")) }
+                p { (ctx.t(
+                    "Du behöver inget lösenord. Skriv e-postadressen som skolan har, så skickar vi en inloggningslänk som gäller i 15 minuter.",
+                    "You need no password. Enter the e-mail address the school has for you and we will send a sign-in link that works for 15 minutes."
+                )) }
+                form method="post" action="/login/link" {
+                    (ctx.csrf_field())
+                    label for="email" { (ctx.t("E-postadress", "E-mail address")) }
+                    input #email name="email" type="email" autocomplete="email" required;
+                    p { button type="submit" { (ctx.t("Skicka inloggningslänk", "E-mail me a sign-in link")) } }
+                }
+            }
+        },
+    )
+}
+
+pub async fn login_page(
+    req: HttpRequest,
+    query: web::Query<LoginQuery>,
+    viewer: MaybeViewer,
+) -> HttpResponse {
+    let next = safe_next(query.next.as_deref());
+    if viewer.0.is_some() {
+        return see_other(&next);
+    }
+    html_with_status(
+        StatusCode::OK,
+        login_form(&PageCtx::new(&req), &next, "", None),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> AppResult<HttpResponse> {
+    let form = form.into_inner();
+    let ctx = PageCtx::new(&req);
+    let next = safe_next(form.next.as_deref());
+    if form.username.trim().is_empty() || form.password.is_empty() {
+        let note = message(
+            "errors",
+            ctx.t(
+                "Fyll i både användarnamn och lösenord.",
+                "Enter both your username and your password.",
+            ),
+        );
+        return Ok(html_with_status(
+            StatusCode::BAD_REQUEST,
+            login_form(&ctx, &next, &form.username, Some(note)),
+        ));
+    }
+    let addr = client_addr(&req);
+    let now = Utc::now().naive_utc();
+    let (username, password) = (form.username.clone(), form.password);
+    let outcome = state
+        .db(move |conn| sign_in::with_password(conn, &username, &password, &addr, "web", now))
+        .await?;
+    match outcome {
+        Outcome::SignedIn { person, version } => start_session(&state, person, version, &next),
+        Outcome::Refused => {
+            let note = message(
+                "errors",
+                ctx.t(
+                    "Fel användarnamn eller lösenord.",
+                    "Wrong username or password.",
+                ),
+            );
+            Ok(html_with_status(
+                StatusCode::UNAUTHORIZED,
+                login_form(&ctx, &next, &form.username, Some(note)),
+            ))
+        }
+        Outcome::Throttled { wait_secs } => Err(AppError::TooManyRequests {
+            retry_after_secs: wait_secs,
+        }),
+    }
+}
+
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
+) -> AppResult<HttpResponse> {
+    if let Some(v) = viewer.0 {
+        let addr = client_addr(&req);
+        state
+            .db(move |conn| sign_in::sign_out(conn, v.id, &addr))
+            .await?;
+    }
+    Ok(HttpResponse::SeeOther()
+        .cookie(cleared_session_cookie(secure(&state)))
+        .insert_header((header::LOCATION, "/login"))
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    email: String,
+}
+
+/// E-mails a staff invitation; false when it could not be handed to the mail server.
+pub async fn send_invitation(state: &AppState, link: LinkToSend) -> bool {
+    send_links(state, vec![link], Purpose::Invite).await == 0
+}
+
+/// E-mails the links, answering how many failed; a failure is logged, never shown (the answer must not tell whether
+/// the address is known).
+async fn send_links(state: &AppState, links: Vec<LinkToSend>, purpose: Purpose) -> usize {
+    let mut failed = 0;
+    for l in links {
+        let lang = Lang::parse(&l.language).unwrap_or_default();
+        let (path, subject, intro) = match purpose {
+            Purpose::SignIn => (
+                "login/link",
+                lang.pick("Din inloggningslänk till Närvaro", "Your sign-in link for Närvaro"),
+                lang.pick("Här är länken för att logga in i Närvaro. Den gäller i 15 minuter och kan användas en gång.", "Here is your link to sign in to Närvaro. It works for 15 minutes, once."),
+            ),
+            Purpose::Reset => (
+                "password/new",
+                lang.pick("Välj ett nytt lösenord i Närvaro", "Choose a new password for Närvaro"),
+                lang.pick("Någon (förhoppningsvis du) bad om ett nytt lösenord. Länken gäller i 15 minuter och kan användas en gång.", "Someone (hopefully you) asked for a new password. The link works for 15 minutes, once."),
+            ),
+            Purpose::Invite => (
+                "password/new",
+                lang.pick("Välkommen till Närvaro", "Welcome to Närvaro"),
+                lang.pick("Du har bjudits in till Närvaro. Välj ditt lösenord med länken nedan; den gäller i tre dagar och kan användas en gång.", "You have been invited to Närvaro. Choose your password with the link below; it works for three days, once."),
+            ),
+        };
+        let url = format!("{}/{path}/{}", state.config.base_url, l.token);
+        let ignore = lang.pick(
+            "Om du inte bad om detta kan du bortse från meddelandet.",
+            "If you did not ask for this, you can ignore this message.",
+        );
+        let mail = Mail {
+            to: l.email,
+            subject: subject.into(),
+            text: format!(
+                "{} {},\n\n{intro}\n\n{url}\n\n{ignore}\n",
+                lang.pick("Hej", "Hello"),
+                l.given_name
+            ),
+            html: None,
+        };
+        if let Err(e) = state.mailer.send(mail).await {
+            tracing::error!(error = %e, purpose = purpose.as_str(), "a sign-in e-mail could not be sent");
+            failed += 1;
+        }
+    }
+    failed
+}
+
+fn link_sent_page(ctx: &PageCtx, email: &str) -> Markup {
+    let title = ctx.t("Kolla din e-post", "Check your e-mail");
+    layout::page(
+        ctx,
+        title,
+        html! {
+            h1 { (title) }
+            p role="status" { (ctx.t(
+                "Om adressen finns hos skolan har vi skickat en länk till ",
+                "If the school has this address, we have sent a link to "
+            )) strong { (email) } ". " (ctx.t(
+                "Länken gäller i 15 minuter. Hittar du den inte, titta i skräpposten.",
+                "The link works for 15 minutes. If you cannot find it, look in your spam folder."
+            )) }
+            p { a href="/login" { (ctx.t("Tillbaka till inloggningen", "Back to signing in")) } }
+        },
+    )
+}
+
+async fn handle_link_request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: EmailForm,
+    purpose: Purpose,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let email = form.email.trim().to_string();
+    if !email.contains('@') || email.len() > 254 {
+        return Err(AppError::invalid(
+            "bad_email",
+            ctx.t(
+                "Skriv en hel e-postadress, till exempel namn@example.com.",
+                "Enter a whole e-mail address, for example name@example.com.",
+            ),
+        ));
+    }
+    let addr = client_addr(&req);
+    let now = Utc::now().naive_utc();
+    let asked = email.clone();
+    let result = state
+        .db(move |conn| {
+            conn.transaction(|conn| sign_in::request_links(conn, &asked, purpose, &addr, now))
+        })
+        .await?;
+    match result {
+        LinkRequest::Throttled { wait_secs } => Err(AppError::TooManyRequests {
+            retry_after_secs: wait_secs,
+        }),
+        LinkRequest::Send(links) => {
+            send_links(&state, links, purpose).await;
+            Ok(html_with_status(
+                StatusCode::OK,
+                link_sent_page(&ctx, &email),
+            ))
+        }
+    }
+}
+
+pub async fn request_link(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<EmailForm>,
+) -> AppResult<HttpResponse> {
+    handle_link_request(req, state, form.into_inner(), Purpose::SignIn).await
+}
+
+pub async fn request_reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<EmailForm>,
+) -> AppResult<HttpResponse> {
+    handle_link_request(req, state, form.into_inner(), Purpose::Reset).await
+}
+
+pub async fn forgot_page(req: HttpRequest) -> HttpResponse {
+    let ctx = PageCtx::new(&req);
+    let title = ctx.t("Nytt lösenord", "New password");
+    html_with_status(
+        StatusCode::OK,
+        layout::page(
+            &ctx,
+            title,
+            html! {
+                h1 { (title) }
+                p { (ctx.t(
+                    "Skriv e-postadressen som hör till ditt personalkonto, så skickar vi en länk där du väljer ett nytt lösenord.",
+                    "Enter the e-mail address of your staff account and we will send a link where you choose a new password."
+                )) }
+                form method="post" action="/password/forgot" {
+                    (ctx.csrf_field())
+                    label for="email" { (ctx.t("E-postadress", "E-mail address")) }
+                    input #email name="email" type="email" autocomplete="email" required;
+                    p { button type="submit" { (ctx.t("Skicka länk", "Send link")) } }
+                }
+            },
+        ),
+    )
+}
+
+/// The page for a link that is unknown, used or expired.
+fn dead_link(ctx: &PageCtx) -> HttpResponse {
+    let title = ctx.t("Länken fungerar inte längre", "The link no longer works");
+    html_with_status(
+        StatusCode::NOT_FOUND,
+        layout::page(
+            ctx,
+            title,
+            html! {
+                h1 { (title) }
+                p { (ctx.t(
+                    "Länken är redan använd, har gått ut eller är felstavad. Be om en ny länk.",
+                    "The link has already been used, has expired, or is mistyped. Ask for a new one."
+                )) }
+                p { a href="/login" { (ctx.t("Till inloggningen", "Go to signing in")) } }
+            },
+        ),
+    )
+}
+
+/// Opening a sign-in link shows a button; only pressing it signs in, so a mail scanner
+/// that follows links does not spend them.
+pub async fn link_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let token = token.into_inner();
+    let now = Utc::now().naive_utc();
+    let t = token.clone();
+    let person = state
+        .db(
+            move |conn| match links::peek(conn, &t, Purpose::SignIn, now)? {
+                Some(id) => Ok(Some(
+                    people::table
+                        .find(id)
+                        .select(people::given_name)
+                        .first::<String>(conn)?,
+                )),
+                None => Ok(None),
+            },
+        )
+        .await?;
+    let Some(given_name) = person else {
+        return Ok(dead_link(&ctx));
+    };
+    let title = ctx.t("Logga in", "Sign in");
+    Ok(html_with_status(
+        StatusCode::OK,
+        layout::page(
+            &ctx,
+            title,
+            html! {
+                h1 { (title) }
+                p { (ctx.t("Välkommen, ", "Welcome, ")) (given_name) "." }
+                form method="post" action={"/login/link/" (token)} {
+                    (ctx.csrf_field())
+                    button type="submit" { (ctx.t("Logga in i Närvaro", "Sign in to Närvaro")) }
+                }
+            },
+        ),
+    ))
+}
+
+pub async fn use_link(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let token = token.into_inner();
+    let addr = client_addr(&req);
+    let now = Utc::now().naive_utc();
+    let signed_in = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                let Some(id) = links::consume(conn, &token, Purpose::SignIn, now)? else {
+                    return Ok(None);
+                };
+                let (version, active): (i32, bool) = people::table
+                    .find(id)
+                    .select((people::token_version, people::active))
+                    .first(conn)?;
+                if !active {
+                    return Ok(None);
+                }
+                sign_in::record_link_sign_in(conn, id, Purpose::SignIn, &addr)?;
+                Ok::<_, AppError>(Some((id, version)))
+            })
+        })
+        .await?;
+    match signed_in {
+        Some((id, version)) => start_session(&state, id, version, "/"),
+        None => Ok(dead_link(&ctx)),
+    }
+}
+
+fn new_password_form(ctx: &PageCtx, token: &str, username: &str, note: Option<Markup>) -> Markup {
+    let title = ctx.t("Välj lösenord", "Choose a password");
+    layout::page(
+        ctx,
+        title,
+        html! {
+            h1 { (title) }
+            @if let Some(note) = note { (note) }
+            p { (ctx.t("Ditt användarnamn är ", "Your username is ")) strong { (username) } "." }
+            form method="post" action={"/password/new/" (token)} {
+                (ctx.csrf_field())
+                input type="text" name="username" value=(username) autocomplete="username" hidden;
+                label for="password" { (ctx.t("Nytt lösenord (minst 10 tecken)", "New password (at least 10 characters)")) }
+                input #password name="password" type="password" autocomplete="new-password" minlength="10" required;
+                label for="confirm" { (ctx.t("Samma lösenord en gång till", "The same password again")) }
+                input #confirm name="confirm" type="password" autocomplete="new-password" minlength="10" required;
+                p { button type="submit" { (ctx.t("Spara och logga in", "Save and sign in")) } }
+            }
+        },
+    )
+}
+
+/// The person and purpose of a live invitation or reset link.
+fn live_password_link(
+    conn: &mut crate::db::DbConn,
+    token: &str,
+    now: chrono::NaiveDateTime,
+) -> AppResult<Option<(i64, Purpose, String)>> {
+    for purpose in [Purpose::Invite, Purpose::Reset] {
+        if let Some(id) = links::peek(conn, token, purpose, now)? {
+            let username: Option<String> = people::table
+                .find(id)
+                .select(people::username)
+                .first(conn)?;
+            return Ok(username.map(|u| (id, purpose, u)));
+        }
+    }
+    Ok(None)
+}
+
+pub async fn new_password_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let token = token.into_inner();
+    let now = Utc::now().naive_utc();
+    let t = token.clone();
+    match state
+        .db(move |conn| live_password_link(conn, &t, now))
+        .await?
+    {
+        Some((_, _, username)) => Ok(html_with_status(
+            StatusCode::OK,
+            new_password_form(&ctx, &token, &username, None),
+        )),
+        None => Ok(dead_link(&ctx)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewPasswordForm {
+    password: String,
+    confirm: String,
+}
+
+pub async fn set_new_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    token: web::Path<String>,
+    form: web::Form<NewPasswordForm>,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let token = token.into_inner();
+    let form = form.into_inner();
+    let now = Utc::now().naive_utc();
+    let t = token.clone();
+    let Some((_, _, username)) = state
+        .db(move |conn| live_password_link(conn, &t, now))
+        .await?
+    else {
+        return Ok(dead_link(&ctx));
+    };
+    if let Err((sv, en)) =
+        sign_in::check_new_password(&form.password, &form.confirm, Some(&username))
+    {
+        let note = message("errors", ctx.t(sv, en));
+        return Ok(html_with_status(
+            StatusCode::BAD_REQUEST,
+            new_password_form(&ctx, &token, &username, Some(note)),
+        ));
+    }
+    let addr = client_addr(&req);
+    let done = state
+        .db(move |conn| {
+            conn.transaction(|conn| {
+                for purpose in [Purpose::Invite, Purpose::Reset] {
+                    if let Some(id) = links::consume(conn, &token, purpose, now)? {
+                        let version = sign_in::set_password(
+                            conn,
+                            id,
+                            &form.password,
+                            id,
+                            &addr,
+                            purpose.as_str(),
+                            now,
+                        )?;
+                        sign_in::record_link_sign_in(conn, id, purpose, &addr)?;
+                        return Ok::<_, AppError>(Some((id, version)));
+                    }
+                }
+                Ok(None)
+            })
+        })
+        .await?;
+    match done {
+        Some((id, version)) => start_session(&state, id, version, "/"),
+        None => Ok(dead_link(&ctx)),
+    }
+}

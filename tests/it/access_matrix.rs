@@ -1,0 +1,407 @@
+//! The access matrix: every role against every route of the application, on both
+//! databases. A route added to `narvaro::web::ROUTES` without a row here fails the test.
+//! Out-of-scope records answer 404 (never 403), so ids cannot be probed.
+
+use std::collections::BTreeSet;
+
+use diesel::prelude::*;
+use narvaro::schema::audit_log;
+
+use crate::browser::conn;
+use crate::fixtures::{self, Ids, Role, ROLES};
+use crate::helpers::{backends, TestApp};
+
+use Role::*;
+
+/// How the request is sent.
+#[derive(Clone, Copy)]
+enum Via {
+    /// a browser with the role's session cookie; forms carry the CSRF token
+    Page,
+    /// the API with the role's bearer token
+    Api,
+}
+
+struct Row {
+    method: &'static str,
+    pattern: &'static str,
+    path: fn(&Ids) -> String,
+    body: &'static [(&'static str, &'static str)],
+    via: Via,
+    /// the status for each role in `ROLES` order
+    expect: [u16; 9],
+}
+
+const fn all(s: u16) -> [u16; 9] {
+    [s; 9]
+}
+
+/// anonymous gets `anon`, the admin `admin`, everyone else `others`
+const fn admin_only(anon: u16, admin: u16, others: u16) -> [u16; 9] {
+    [
+        anon, others, others, others, others, others, others, others, admin,
+    ]
+}
+
+const BOGUS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn rows() -> Vec<Row> {
+    //                                       anon guard other adult teach oteach princ oprinc admin
+    vec![
+        Row {
+            method: "get",
+            pattern: "/healthz",
+            path: |_| "/healthz".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(200),
+        },
+        Row {
+            method: "get",
+            pattern: "/static/app.css",
+            path: |_| "/static/app.css".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(200),
+        },
+        Row {
+            method: "get",
+            pattern: "/",
+            path: |_| "/".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(200),
+        },
+        Row {
+            method: "get",
+            pattern: "/accessibility",
+            path: |_| "/accessibility".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(200),
+        },
+        Row {
+            method: "post",
+            pattern: "/lang",
+            path: |_| "/lang".into(),
+            body: &[("lang", "sv")],
+            via: Via::Page,
+            expect: all(303),
+        },
+        Row {
+            method: "get",
+            pattern: "/login",
+            path: |_| "/login".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [200, 303, 303, 303, 303, 303, 303, 303, 303],
+        },
+        Row {
+            method: "post",
+            pattern: "/login",
+            path: |_| "/login".into(),
+            body: &[("username", "nobody"), ("password", "wrong")],
+            via: Via::Page,
+            expect: all(401),
+        },
+        Row {
+            method: "post",
+            pattern: "/login/link",
+            path: |_| "/login/link".into(),
+            body: &[("email", "nobody@example.com")],
+            via: Via::Page,
+            expect: all(200),
+        },
+        Row {
+            method: "get",
+            pattern: "/login/link/{token}",
+            path: |_| format!("/login/link/{BOGUS}"),
+            body: &[],
+            via: Via::Page,
+            expect: all(404),
+        },
+        Row {
+            method: "post",
+            pattern: "/login/link/{token}",
+            path: |_| format!("/login/link/{BOGUS}"),
+            body: &[],
+            via: Via::Page,
+            expect: all(404),
+        },
+        Row {
+            method: "get",
+            pattern: "/password/forgot",
+            path: |_| "/password/forgot".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(200),
+        },
+        Row {
+            method: "post",
+            pattern: "/password/forgot",
+            path: |_| "/password/forgot".into(),
+            body: &[("email", "nobody@example.com")],
+            via: Via::Page,
+            expect: all(200),
+        },
+        Row {
+            method: "get",
+            pattern: "/password/new/{token}",
+            path: |_| format!("/password/new/{BOGUS}"),
+            body: &[],
+            via: Via::Page,
+            expect: all(404),
+        },
+        Row {
+            method: "post",
+            pattern: "/password/new/{token}",
+            path: |_| format!("/password/new/{BOGUS}"),
+            body: &[
+                ("password", "long enough pw"),
+                ("confirm", "long enough pw"),
+            ],
+            via: Via::Page,
+            expect: all(404),
+        },
+        Row {
+            method: "get",
+            pattern: "/account",
+            path: |_| "/account".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 200, 200, 200, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "post",
+            pattern: "/account/password",
+            path: |_| "/account/password".into(),
+            body: &[
+                ("current", "not it at all"),
+                ("password", "a new password 1"),
+                ("confirm", "a new password 1"),
+            ],
+            via: Via::Page,
+            expect: [401, 400, 400, 400, 400, 400, 400, 400, 400],
+        },
+        Row {
+            method: "get",
+            pattern: "/pupils/{id}",
+            path: |i| format!("/pupils/{}", i.child),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 200, 404, 404, 200, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/pupils/{id}",
+            path: |i| format!("/pupils/{}", i.adult),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 200, 404, 200, 404, 200, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/pupils/{id}",
+            path: |_| "/pupils/999999999".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "get",
+            pattern: "/admin",
+            path: |_| "/admin".into(),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(303, 200, 404),
+        },
+        Row {
+            method: "post",
+            pattern: "/admin/staff",
+            path: |_| "/admin/staff".into(),
+            body: &[
+                ("given_name", ""),
+                ("family_name", ""),
+                ("email", ""),
+                ("username", ""),
+                ("role", "teacher"),
+                ("school_id", ""),
+            ],
+            via: Via::Page,
+            expect: admin_only(401, 400, 404),
+        },
+        Row {
+            method: "post",
+            pattern: "/admin/guardianships",
+            path: |_| "/admin/guardianships".into(),
+            body: &[("pupil_id", ""), ("email", "")],
+            via: Via::Page,
+            expect: admin_only(401, 400, 404),
+        },
+        Row {
+            method: "post",
+            pattern: "/admin/duties",
+            path: |_| "/admin/duties".into(),
+            body: &[("username", ""), ("role", "nope"), ("school_id", "")],
+            via: Via::Page,
+            expect: admin_only(401, 400, 404),
+        },
+        Row {
+            method: "post",
+            pattern: "/api/v1/auth/token",
+            path: |_| "/api/v1/auth/token".into(),
+            body: &[("username", "nobody"), ("password", "wrong")],
+            via: Via::Api,
+            expect: all(401),
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/me",
+            path: |_| "/api/v1/me".into(),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 200, 200, 200, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/pupils/{id}",
+            path: |i| format!("/api/v1/pupils/{}", i.child),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 200, 404, 404, 200, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/pupils/{id}",
+            path: |i| format!("/api/v1/pupils/{}", i.adult),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 200, 404, 200, 404, 200, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/pupils/{id}",
+            path: |i| format!("/api/v1/pupils/{}", i.protected),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/lessons/{id}",
+            path: |i| format!("/api/v1/lessons/{}", i.lesson),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 200, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/lessons/{id}",
+            path: |_| "/api/v1/lessons/not-a-number".into(),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        // These end the role's sessions, so they come last.
+        Row {
+            method: "post",
+            pattern: "/api/v1/auth/sign-out",
+            path: |_| "/api/v1/auth/sign-out".into(),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 204, 204, 204, 204, 204, 204, 204, 204],
+        },
+        Row {
+            method: "post",
+            pattern: "/logout",
+            path: |_| "/logout".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(303),
+        },
+    ]
+}
+
+#[test]
+fn every_route_has_a_row() {
+    let routes: BTreeSet<(String, String)> = narvaro::web::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    let covered: BTreeSet<(String, String)> = rows()
+        .iter()
+        .map(|r| (r.method.to_string(), r.pattern.to_string()))
+        .collect();
+    let missing: Vec<_> = routes.difference(&covered).collect();
+    let stale: Vec<_> = covered.difference(&routes).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without an access-matrix row: {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "access-matrix rows for routes that do not exist: {stale:?}"
+    );
+}
+
+#[actix_web::test]
+async fn every_role_against_every_route() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let mut sessions = Vec::new();
+        for role in ROLES {
+            sessions.push(fixtures::sign_in_as(&app, &world, role).await);
+        }
+        let mut failures = Vec::new();
+        for row in rows() {
+            let path = (row.path)(&world.ids);
+            for (i, role) in ROLES.iter().enumerate() {
+                let (browser, token) = &mut sessions[i];
+                let status = match (row.via, row.method) {
+                    (Via::Page, "get") => browser.get(&path).await.status.as_u16(),
+                    (Via::Page, _) => browser.post(&path, row.body).await.status.as_u16(),
+                    (Via::Api, method) => {
+                        let mut req = match method {
+                            "get" => app.client.get(app.url(&path)),
+                            _ => app.client.post(app.url(&path)),
+                        };
+                        if let Some(t) = token {
+                            req = req.insert_header(("Authorization", format!("Bearer {t}")));
+                        }
+                        let body: serde_json::Map<String, serde_json::Value> = row
+                            .body
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+                            .collect();
+                        let res = if method == "get" {
+                            req.send().await
+                        } else {
+                            req.send_json(&body).await
+                        };
+                        res.unwrap().status().as_u16()
+                    }
+                };
+                if status != row.expect[i] {
+                    failures.push(format!(
+                        "{kind:?} {} {path} as {role:?}: got {status}, expected {}",
+                        row.method.to_uppercase(),
+                        row.expect[i]
+                    ));
+                }
+            }
+            // The link forms are rate limited per address; this test asks from one address
+            // for every role (the limit itself is tested in tests/it/accounts.rs).
+            let mut c = conn(&world.pool);
+            diesel::delete(audit_log::table.filter(audit_log::action.like("sign_in%")))
+                .execute(&mut *c)
+                .unwrap();
+        }
+        assert!(
+            failures.is_empty(),
+            "access matrix:\n{}",
+            failures.join("\n")
+        );
+        let _ = (world.ids.school1, world.ids.school2);
+    }
+}

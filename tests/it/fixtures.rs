@@ -1,0 +1,257 @@
+//! The demo municipality with one signed-in person per role, and the ids the access tests
+//! name: what each role should and should not reach.
+
+use diesel::prelude::*;
+use narvaro::db::Pool;
+use narvaro::schema::*;
+
+use crate::browser::{api_token, conn, seed_demo, Browser, DEMO_PASSWORD};
+use crate::helpers::TestApp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Anonymous,
+    Guardian,
+    OtherGuardian,
+    AdultPupil,
+    Teacher,
+    OtherTeacher,
+    Principal,
+    OtherPrincipal,
+    Admin,
+}
+
+pub const ROLES: [Role; 9] = [
+    Role::Anonymous,
+    Role::Guardian,
+    Role::OtherGuardian,
+    Role::AdultPupil,
+    Role::Teacher,
+    Role::OtherTeacher,
+    Role::Principal,
+    Role::OtherPrincipal,
+    Role::Admin,
+];
+
+pub struct Ids {
+    /// demo.guardian's child in demo.teacher's mentor class (school 1)
+    pub child: i64,
+    /// an adult pupil of school 2 who may act for themself
+    pub adult: i64,
+    /// a lesson demo.teacher teaches today
+    pub lesson: i64,
+    /// a pupil of school 1 with a protected identity
+    pub protected: i64,
+    pub school1: i64,
+    pub school2: i64,
+}
+
+pub struct World {
+    pub pool: Pool,
+    pub ids: Ids,
+    pub usernames: Vec<(Role, String)>,
+}
+
+fn id_of(c: &mut narvaro::db::DbConn, username: &str) -> i64 {
+    people::table
+        .filter(people::username.eq(username))
+        .select(people::id)
+        .first(c)
+        .unwrap()
+}
+
+/// Seeds the demo and gives every role a username with the demo password.
+pub fn build(app: &TestApp) -> World {
+    let pool = seed_demo(app);
+    let mut c = conn(&pool);
+    let c = &mut *c;
+    let hash: String = people::table
+        .filter(people::username.eq("demo.teacher"))
+        .select(people::password_hash.assume_not_null())
+        .first(c)
+        .unwrap();
+    let teacher = id_of(c, "demo.teacher");
+    let guardian = id_of(c, "demo.guardian");
+    let principal = id_of(c, "demo.principal");
+    let school1: i64 = duties::table
+        .filter(duties::person_id.eq(principal))
+        .filter(duties::role.eq("principal"))
+        .select(duties::organisation_id)
+        .first(c)
+        .unwrap();
+    let school2: i64 = organisations::table
+        .filter(organisations::org_type.eq("school"))
+        .filter(organisations::id.ne(school1))
+        .select(organisations::id)
+        .order(organisations::id)
+        .first(c)
+        .unwrap();
+    let mentor_class: i64 = duties::table
+        .filter(duties::person_id.eq(teacher))
+        .filter(duties::role.eq("mentor"))
+        .select(duties::group_id.assume_not_null())
+        .first(c)
+        .unwrap();
+    let child: i64 = guardianships::table
+        .inner_join(
+            group_memberships::table.on(group_memberships::pupil_id.eq(guardianships::pupil_id)),
+        )
+        .filter(guardianships::guardian_id.eq(guardian))
+        .filter(group_memberships::group_id.eq(mentor_class))
+        .select(guardianships::pupil_id)
+        .first(c)
+        .unwrap();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Stockholm)
+        .date_naive();
+    let lesson: i64 = lessons::table
+        .inner_join(
+            activity_teachers::table.on(activity_teachers::activity_id.eq(lessons::activity_id)),
+        )
+        .filter(activity_teachers::teacher_id.eq(teacher))
+        .filter(lessons::lesson_date.eq(today))
+        .select(lessons::id)
+        .first(c)
+        .unwrap();
+
+    // Another family: a guardian of a school-1 pupil who shares no child with demo.guardian.
+    let own: Vec<i64> = guardianships::table
+        .filter(guardianships::guardian_id.eq(guardian))
+        .select(guardianships::pupil_id)
+        .load(c)
+        .unwrap();
+    let other_guardian: i64 = guardianships::table
+        .inner_join(people::table.on(people::id.eq(guardianships::pupil_id)))
+        .filter(people::school_id.eq(school1))
+        .filter(guardianships::pupil_id.ne_all(&own))
+        .filter(guardianships::guardian_id.ne(guardian))
+        .select(guardianships::guardian_id)
+        .order(guardianships::guardian_id)
+        .first(c)
+        .unwrap();
+    let others_children: Vec<i64> = guardianships::table
+        .filter(guardianships::guardian_id.eq(other_guardian))
+        .select(guardianships::pupil_id)
+        .load(c)
+        .unwrap();
+    assert!(others_children.iter().all(|p| !own.contains(p)));
+
+    // An adult pupil at school 2, which allows adults to act for themselves.
+    let adult: i64 = people::table
+        .filter(people::school_id.eq(school2))
+        .filter(people::security_marking.eq("none"))
+        .select(people::id)
+        .order(people::id)
+        .first(c)
+        .unwrap();
+    diesel::update(organisations::table.find(school2))
+        .set(organisations::allow_adult_self_report.eq(true))
+        .execute(c)
+        .unwrap();
+    diesel::update(people::table.find(adult))
+        .set(people::birth_date.eq(chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap()))
+        .execute(c)
+        .unwrap();
+    // A teacher at school 2 who teaches the adult pupil's class.
+    let other_teacher: i64 = activity_teachers::table
+        .inner_join(
+            activity_groups::table
+                .on(activity_groups::activity_id.eq(activity_teachers::activity_id)),
+        )
+        .inner_join(
+            group_memberships::table.on(group_memberships::group_id.eq(activity_groups::group_id)),
+        )
+        .filter(group_memberships::pupil_id.eq(adult))
+        .filter(group_memberships::end_date.is_null())
+        .select(activity_teachers::teacher_id)
+        .first(c)
+        .unwrap();
+    let other_principal: i64 = duties::table
+        .filter(duties::organisation_id.eq(school2))
+        .filter(duties::role.eq("principal"))
+        .select(duties::person_id)
+        .first(c)
+        .unwrap();
+    // A protected identity at school 1 in no group demo.teacher teaches or mentors.
+    let teachers_groups: Vec<i64> = activity_groups::table
+        .inner_join(
+            activity_teachers::table
+                .on(activity_teachers::activity_id.eq(activity_groups::activity_id)),
+        )
+        .filter(activity_teachers::teacher_id.eq(teacher))
+        .select(activity_groups::group_id)
+        .load(c)
+        .unwrap();
+    let taught: Vec<i64> = group_memberships::table
+        .filter(
+            group_memberships::group_id
+                .eq_any(&teachers_groups)
+                .or(group_memberships::group_id.eq(mentor_class)),
+        )
+        .select(group_memberships::pupil_id)
+        .load(c)
+        .unwrap();
+    let protected: i64 = people::table
+        .filter(people::school_id.eq(school1))
+        .filter(people::id.ne_all(&taught))
+        .filter(people::id.ne_all(&own))
+        .select(people::id)
+        .order(people::id)
+        .first(c)
+        .unwrap();
+    diesel::update(people::table.find(protected))
+        .set(people::security_marking.eq("protected"))
+        .execute(c)
+        .unwrap();
+
+    let mut usernames = vec![
+        (Role::Guardian, "demo.guardian".to_string()),
+        (Role::Teacher, "demo.teacher".to_string()),
+        (Role::Principal, "demo.principal".to_string()),
+        (Role::Admin, "demo.admin".to_string()),
+    ];
+    for (role, id, name) in [
+        (Role::OtherGuardian, other_guardian, "other.guardian"),
+        (Role::AdultPupil, adult, "adult.pupil"),
+        (Role::OtherTeacher, other_teacher, "other.teacher"),
+        (Role::OtherPrincipal, other_principal, "other.principal"),
+    ] {
+        diesel::update(people::table.find(id))
+            .set((people::username.eq(name), people::password_hash.eq(&hash)))
+            .execute(c)
+            .unwrap();
+        usernames.push((role, name.to_string()));
+    }
+    World {
+        pool: pool.clone(),
+        ids: Ids {
+            child,
+            adult,
+            lesson,
+            protected,
+            school1,
+            school2,
+        },
+        usernames,
+    }
+}
+
+impl World {
+    pub fn username(&self, role: Role) -> Option<&str> {
+        self.usernames
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, u)| u.as_str())
+    }
+}
+
+/// A browser and an API token for a role (none for the anonymous visitor).
+pub async fn sign_in_as(app: &TestApp, world: &World, role: Role) -> (Browser, Option<String>) {
+    let mut b = Browser::open(app).await;
+    let Some(username) = world.username(role) else {
+        return (b, None);
+    };
+    b.sign_in(username, DEMO_PASSWORD).await;
+    let token = api_token(app, username, DEMO_PASSWORD).await;
+    (b, Some(token))
+}
