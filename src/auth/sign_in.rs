@@ -147,6 +147,9 @@ pub struct LinkToSend {
     pub token: String,
 }
 
+/// id, e-mail, language, given name, username, school (a pupil's)
+type LinkCandidate = (i64, String, String, String, Option<String>, Option<i64>);
+
 pub enum LinkRequest {
     /// Zero or more links to send; the person asking is told the same either way.
     Send(Vec<LinkToSend>),
@@ -168,23 +171,22 @@ pub fn request_links(
         return Ok(LinkRequest::Throttled { wait_secs });
     }
     let email = email.trim().to_lowercase();
-    let mut candidates: Vec<(i64, String, String, String, Option<String>, Option<i64>)> =
-        if email.contains('@') && email.len() <= 254 {
-            people::table
-                .filter(lower(people::email).eq(&email))
-                .filter(people::active.eq(true))
-                .select((
-                    people::id,
-                    people::email.assume_not_null(),
-                    people::language,
-                    people::given_name,
-                    people::username,
-                    people::school_id,
-                ))
-                .load(conn)?
-        } else {
-            Vec::new()
-        };
+    let mut candidates: Vec<LinkCandidate> = if email.contains('@') && email.len() <= 254 {
+        people::table
+            .filter(lower(people::email).eq(&email))
+            .filter(people::active.eq(true))
+            .select((
+                people::id,
+                people::email.assume_not_null(),
+                people::language,
+                people::given_name,
+                people::username,
+                people::school_id,
+            ))
+            .load(conn)?
+    } else {
+        Vec::new()
+    };
     let mut out = Vec::new();
     let since = now - Duration::minutes(throttle::WINDOW_MINUTES);
     for (id, address, language, given_name, username, school) in candidates.drain(..) {

@@ -8,10 +8,8 @@ use diesel::prelude::*;
 use narvaro::schema::audit_log;
 
 use crate::browser::conn;
-use crate::fixtures::{self, Ids, Role, ROLES};
+use crate::fixtures::{self, Ids, ROLES};
 use crate::helpers::{backends, TestApp};
-
-use Role::*;
 
 /// How the request is sent.
 #[derive(Clone, Copy)]

@@ -1,5 +1,6 @@
 //! /healthz, error rendering, security headers, the language switch.
 
+use crate::browser::Browser;
 use crate::helpers::{backends, Kind, TestApp};
 
 #[actix_web::test]
@@ -116,11 +117,14 @@ async fn every_response_carries_the_security_headers() {
 #[actix_web::test]
 async fn the_language_switch_remembers_english() {
     let app = TestApp::spawn(Kind::Sqlite).await;
+    let b = Browser::open(&app).await;
+    let csrf_cookie = format!("narvaro_csrf={}", b.cookies["narvaro_csrf"]);
     let res = app
         .client
         .post(app.url("/lang"))
         .insert_header(("Referer", format!("{}/accessibility", app.address)))
-        .send_form(&[("lang", "en")])
+        .insert_header(("Cookie", csrf_cookie.clone()))
+        .send_form(&[("lang", "en"), ("_csrf", &b.csrf)])
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
@@ -144,7 +148,8 @@ async fn the_language_switch_remembers_english() {
         .client
         .post(app.url("/lang"))
         .insert_header(("Referer", "https://evil.example/phish"))
-        .send_form(&[("lang", "sv")])
+        .insert_header(("Cookie", csrf_cookie.clone()))
+        .send_form(&[("lang", "sv"), ("_csrf", &b.csrf)])
         .await
         .unwrap();
     assert_eq!(res.headers().get("location").unwrap(), "/");
@@ -152,7 +157,8 @@ async fn the_language_switch_remembers_english() {
     let mut res = app
         .client
         .post(app.url("/lang"))
-        .send_form(&[("lang", "klingon")])
+        .insert_header(("Cookie", csrf_cookie))
+        .send_form(&[("lang", "klingon"), ("_csrf", &b.csrf)])
         .await
         .unwrap();
     assert_eq!(res.status(), 400);

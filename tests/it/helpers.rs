@@ -174,8 +174,10 @@ pub struct TestApp {
 impl TestApp {
     pub async fn spawn(kind: Kind) -> TestApp {
         let db = TestDb::new(kind);
-        let state = open_state(db.config()).expect("open the test database");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+        let mut config = db.config();
+        config.base_url = format!("http://{}", listener.local_addr().expect("bound address"));
+        let state = open_state(config).expect("open the test database");
         let app = Application::with_listener(state, listener).expect("build the application");
         let address = format!("http://127.0.0.1:{}", app.port());
         actix_web::rt::spawn(app.run_until_stopped());
