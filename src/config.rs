@@ -105,6 +105,8 @@ pub struct Config {
     pub mail_from: String,
     pub jwt_secret: Option<Vec<u8>>,
     pub timezone: Tz,
+    /// Load balancers whose X-Forwarded-For names the real client (for sign-in limits and the audit log).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl fmt::Debug for Config {
@@ -118,6 +120,7 @@ impl fmt::Debug for Config {
             .field("mail_from", &self.mail_from)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
             .field("timezone", &self.timezone)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -261,6 +264,23 @@ impl Config {
             )
         })?;
 
+        let mut trusted_proxies = Vec::new();
+        for part in get("NARVARO_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+        {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            trusted_proxies.push(part.parse().map_err(|_| {
+                ConfigError::new(
+                    "NARVARO_TRUSTED_PROXIES",
+                    format!("'{part}' is not an IP address; give the load balancers' addresses, comma-separated"),
+                )
+            })?);
+        }
+
         Ok(Config {
             database_url,
             bind,
@@ -270,6 +290,7 @@ impl Config {
             mail_from,
             jwt_secret,
             timezone,
+            trusted_proxies,
         })
     }
 }
@@ -339,6 +360,10 @@ mod tests {
                 "NARVARO_JWT_SECRET",
             ),
             (&[("NARVARO_TIMEZONE", "Mars/Olympus")], "NARVARO_TIMEZONE"),
+            (
+                &[("NARVARO_TRUSTED_PROXIES", "10.0.0.1, lb")],
+                "NARVARO_TRUSTED_PROXIES",
+            ),
         ];
         for (vars, var) in cases {
             let e = cfg(vars)

@@ -67,11 +67,47 @@ routes! {
     get "/api/v1/lessons/{id}" => api::lesson,
 }
 
-/// The client's address, for rate limits and the audit log.
+/// The client's address, for rate limits and the audit log. Behind a load balancer named
+/// in NARVARO_TRUSTED_PROXIES, the nearest untrusted address in X-Forwarded-For.
 pub fn client_addr(req: &actix_web::HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.config.trusted_proxies.clone())
+        .unwrap_or_default();
+    forwarded_client(
+        peer,
+        &trusted,
+        req.headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok()),
+    )
+    .to_string()
+}
+
+fn forwarded_client(
+    peer: std::net::IpAddr,
+    trusted: &[std::net::IpAddr],
+    forwarded: Option<&str>,
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarded.unwrap_or("").rsplit(',') {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !trusted.contains(&ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// 303 See Other: where a form goes after it succeeded.
@@ -136,4 +172,28 @@ pub async fn log_requests(
         Err(e) => tracing::warn!(%method, %path, error = %e, micros, "request failed"),
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_client;
+
+    #[test]
+    fn only_trusted_proxies_may_name_the_client() {
+        let lb = "10.0.0.5".parse().unwrap();
+        let client = "198.51.100.7".parse().unwrap();
+        let spoofed = Some("1.2.3.4, 198.51.100.7");
+        assert_eq!(
+            forwarded_client(client, &[lb], Some("1.2.3.4")),
+            client,
+            "untrusted peer"
+        );
+        assert_eq!(
+            forwarded_client(lb, &[lb], spoofed),
+            client,
+            "the hop the balancer added"
+        );
+        assert_eq!(forwarded_client(lb, &[lb], None), lb);
+        assert_eq!(forwarded_client(lb, &[lb], Some("garbage")), lb);
+    }
 }
