@@ -1,5 +1,6 @@
 //! Närvaro: attendance and absence for Swedish schools.
 
+pub mod absence;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -9,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod i18n;
 pub mod mail;
+pub mod roll_call;
 pub mod schema;
 pub mod seed;
 pub mod startup;

@@ -269,6 +269,7 @@ diesel::joinable!(activity_teachers -> people (teacher_id));
 diesel::joinable!(lessons -> activities (activity_id));
 diesel::joinable!(lesson_reports -> lessons (lesson_id));
 diesel::joinable!(attendance_marks -> lessons (lesson_id));
+diesel::joinable!(attendance_marks -> absence_reasons (reason_id));
 diesel::joinable!(group_memberships -> groups (group_id));
 diesel::joinable!(group_memberships -> people (pupil_id));
 diesel::joinable!(groups -> organisations (school_id));

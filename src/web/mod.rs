@@ -6,6 +6,7 @@ mod api;
 pub mod layout;
 mod pages;
 mod pupils;
+mod roll_call;
 mod sign_in;
 
 use std::time::Instant;
@@ -36,6 +37,7 @@ macro_rules! routes {
 routes! {
     get "/healthz" => healthz,
     get "/static/app.css" => stylesheet,
+    get "/static/roll-call.js" => roll_call_script,
     get "/" => pages::home,
     get "/accessibility" => pages::accessibility,
     post "/lang" => pages::set_language,
@@ -54,6 +56,10 @@ routes! {
     post "/account/password" => account::change_password,
     // people
     get "/pupils/{id}" => pupils::page,
+    // the roll call
+    get "/lessons/{id}" => roll_call::page,
+    post "/lessons/{id}" => roll_call::submit,
+    get "/mentor" => roll_call::mentor,
     // administration
     get "/admin" => admin::page,
     post "/admin/staff" => admin::invite_staff,
@@ -64,7 +70,10 @@ routes! {
     post "/api/v1/auth/sign-out" => api::sign_out,
     get "/api/v1/me" => api::me,
     get "/api/v1/pupils/{id}" => api::pupil,
+    get "/api/v1/lessons" => api::lessons,
     get "/api/v1/lessons/{id}" => api::lesson,
+    get "/api/v1/lessons/{id}/roll-call" => api::roll_call,
+    put "/api/v1/lessons/{id}/roll-call" => api::submit_roll_call,
 }
 
 /// The client's address, for rate limits and the audit log. Behind a load balancer named
@@ -155,6 +164,13 @@ async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
         .body(include_str!("../../static/app.css"))
+}
+
+async fn roll_call_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
+        .body(include_str!("../../static/roll-call.js"))
 }
 
 /// Middleware: one log line per request (no query strings: they may carry tokens).

@@ -33,9 +33,15 @@ pub async fn home(
         };
         return Ok(html_response(layout::page(&ctx, "Närvaro", body)));
     };
+    let teaching = if v.roles.teacher_at.is_empty() {
+        None
+    } else {
+        Some(super::roll_call::teacher_start(&state, &ctx, &v).await?)
+    };
     let summary = state.db(move |conn| StartSummary::load(conn, &v)).await?;
     let body = html! {
         h1 { (ctx.t("Hej ", "Hello ")) (summary.given_name) }
+        @if let Some(t) = teaching { (t) }
         @if !summary.children.is_empty() {
             section.card {
                 h2 { (ctx.t("Dina barn", "Your children")) }
@@ -46,12 +52,6 @@ pub async fn home(
             section.card {
                 h2 { (ctx.t("Din frånvaro", "Your absence")) }
                 p { a href={"/pupils/" (id)} { (ctx.t("Visa dina uppgifter", "Show your details")) } }
-            }
-        }
-        @if !summary.mentor_groups.is_empty() {
-            section.card {
-                h2 { (ctx.t("Mentor för", "Mentor of")) }
-                ul { @for g in &summary.mentor_groups { li { (g) } } }
             }
         }
         @if !summary.schools.is_empty() {
@@ -81,7 +81,6 @@ struct StartSummary {
     given_name: String,
     children: Vec<(i64, String)>,
     pupil_self: Option<i64>,
-    mentor_groups: Vec<String>,
     schools: Vec<String>,
     admin: bool,
 }
@@ -97,11 +96,6 @@ impl StartSummary {
             .into_iter()
             .map(|(id, g, f)| (id, format!("{g} {f}")))
             .collect();
-        let mentor_groups = groups::table
-            .filter(groups::id.eq_any(&r.mentor_of))
-            .select(groups::name)
-            .order(groups::name)
-            .load(conn)?;
         let mut school_ids = r.principal_of.clone();
         school_ids.extend(&r.teacher_at);
         let schools = organisations::table
@@ -113,7 +107,6 @@ impl StartSummary {
             given_name: v.given_name.clone(),
             children,
             pupil_self: r.pupil_self_at.map(|_| v.id),
-            mentor_groups,
             schools,
             admin: r.is_admin(),
         })
@@ -122,7 +115,6 @@ impl StartSummary {
     fn is_empty(&self) -> bool {
         self.children.is_empty()
             && self.pupil_self.is_none()
-            && self.mentor_groups.is_empty()
             && self.schools.is_empty()
             && !self.admin
     }

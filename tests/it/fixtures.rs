@@ -166,6 +166,14 @@ pub fn build(app: &TestApp) -> World {
         .select(activity_teachers::teacher_id)
         .first(c)
         .unwrap();
+    // other.teacher teaches but mentors no one
+    diesel::delete(
+        duties::table
+            .filter(duties::person_id.eq(other_teacher))
+            .filter(duties::role.eq("mentor")),
+    )
+    .execute(c)
+    .unwrap();
     let other_principal: i64 = duties::table
         .filter(duties::organisation_id.eq(school2))
         .filter(duties::role.eq("principal"))

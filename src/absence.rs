@@ -1,0 +1,232 @@
+//! What counts as absence, and whether it is valid: the rules every view shares (the roll
+//! call, the mentor's week, and the statistics).
+//!
+//! - A mark counts as absence unless its reason says it does not ("taking part remotely").
+//! - Absence is valid when its reason is valid, or when a guardian's absence report or
+//!   granted leave covers the lesson, also when the teacher marked the pupil first.
+//! - Otherwise it is invalid (a late arrival without a reason, truancy).
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::DbConn;
+use crate::error::AppResult;
+use crate::schema::*;
+
+/// The flags of an absence reason that decide how a mark counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReasonFlags {
+    pub counts_as_absence: bool,
+    pub is_valid: bool,
+}
+
+/// Absent minutes of one mark, split into valid and invalid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Minutes {
+    pub valid: i64,
+    pub invalid: i64,
+}
+
+impl Minutes {
+    pub fn total(&self) -> i64 {
+        self.valid + self.invalid
+    }
+
+    pub fn add(&mut self, other: Minutes) {
+        self.valid += other.valid;
+        self.invalid += other.invalid;
+    }
+}
+
+/// How a mark of `minutes` counts, given its reason and whether a report or leave covers it.
+pub fn classify(minutes: i32, reason: Option<ReasonFlags>, covered: bool) -> Minutes {
+    let minutes = i64::from(minutes.max(0));
+    match reason {
+        Some(r) if !r.counts_as_absence => Minutes::default(),
+        Some(r) if r.is_valid => Minutes {
+            valid: minutes,
+            invalid: 0,
+        },
+        _ if covered => Minutes {
+            valid: minutes,
+            invalid: 0,
+        },
+        _ => Minutes {
+            valid: 0,
+            invalid: minutes,
+        },
+    }
+}
+
+/// What makes a pupil's absence from a lesson valid before anyone marked it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cover {
+    /// "absence_report" (a guardian's or staff-registered report) or "leave" (granted leave)
+    pub kind: &'static str,
+    pub id: i64,
+    /// The reason a mark made from it carries.
+    #[serde(skip)]
+    pub reason_id: Option<i64>,
+}
+
+/// The UTC instants a school-local lesson runs between.
+pub fn utc_window(
+    tz: Tz,
+    date: NaiveDate,
+    starts: NaiveTime,
+    ends: NaiveTime,
+) -> (NaiveDateTime, NaiveDateTime) {
+    let utc = |t: NaiveTime| {
+        date.and_time(t)
+            .and_local_timezone(tz)
+            .earliest()
+            .map(|d| d.naive_utc())
+            .unwrap_or_else(|| date.and_time(t))
+    };
+    (utc(starts), utc(ends))
+}
+
+/// The leave reason of the organisation the school belongs to ("LEDIG"), if configured.
+pub fn leave_reason(conn: &mut DbConn, school_id: i64) -> AppResult<Option<i64>> {
+    let parent: Option<i64> = organisations::table
+        .find(school_id)
+        .select(organisations::parent_id)
+        .first(conn)?;
+    let org = parent.unwrap_or(school_id);
+    Ok(absence_reasons::table
+        .filter(absence_reasons::organisation_id.eq(org))
+        .filter(absence_reasons::code.eq("LEDIG"))
+        .select(absence_reasons::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// For each of `pupils`, what covers them during one lesson (a report that overlaps it
+/// wins over leave).
+pub fn covers_for_lesson(
+    conn: &mut DbConn,
+    pupils: &[i64],
+    window: (NaiveDateTime, NaiveDateTime),
+    date: NaiveDate,
+    leave_reason: Option<i64>,
+) -> AppResult<HashMap<i64, Cover>> {
+    let mut out = HashMap::new();
+    if pupils.is_empty() {
+        return Ok(out);
+    }
+    let leave: Vec<(i64, i64)> = leave_applications::table
+        .filter(leave_applications::pupil_id.eq_any(pupils))
+        .filter(leave_applications::status.eq("approved"))
+        .filter(leave_applications::start_date.le(date))
+        .filter(leave_applications::end_date.ge(date))
+        .select((leave_applications::id, leave_applications::pupil_id))
+        .load(conn)?;
+    for (id, pupil) in leave {
+        out.insert(
+            pupil,
+            Cover {
+                kind: "leave",
+                id,
+                reason_id: leave_reason,
+            },
+        );
+    }
+    let reports: Vec<(i64, i64, i64)> = absence_reports::table
+        .filter(absence_reports::pupil_id.eq_any(pupils))
+        .filter(absence_reports::cancelled_at.is_null())
+        .filter(absence_reports::starts_at.lt(window.1))
+        .filter(absence_reports::ends_at.gt(window.0))
+        .select((
+            absence_reports::id,
+            absence_reports::pupil_id,
+            absence_reports::reason_id,
+        ))
+        .order(absence_reports::id)
+        .load(conn)?;
+    for (id, pupil, reason) in reports {
+        out.insert(
+            pupil,
+            Cover {
+                kind: "absence_report",
+                id,
+                reason_id: Some(reason),
+            },
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: ReasonFlags = ReasonFlags {
+        counts_as_absence: true,
+        is_valid: true,
+    };
+    const INVALID: ReasonFlags = ReasonFlags {
+        counts_as_absence: true,
+        is_valid: false,
+    };
+    const REMOTE: ReasonFlags = ReasonFlags {
+        counts_as_absence: false,
+        is_valid: true,
+    };
+
+    #[test]
+    fn marks_count_by_reason_and_cover() {
+        assert_eq!(
+            classify(60, None, false),
+            Minutes {
+                valid: 0,
+                invalid: 60
+            }
+        );
+        assert_eq!(
+            classify(60, None, true),
+            Minutes {
+                valid: 60,
+                invalid: 0
+            }
+        );
+        assert_eq!(
+            classify(10, Some(VALID), false),
+            Minutes {
+                valid: 10,
+                invalid: 0
+            }
+        );
+        // a guardian's report makes even an "unexplained" mark valid
+        assert_eq!(
+            classify(60, Some(INVALID), true),
+            Minutes {
+                valid: 60,
+                invalid: 0
+            }
+        );
+        assert_eq!(classify(60, Some(INVALID), false).invalid, 60);
+        assert_eq!(classify(60, Some(REMOTE), false).total(), 0);
+        assert_eq!(classify(-5, None, false).total(), 0);
+    }
+
+    #[test]
+    fn lesson_windows_are_converted_to_utc() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let (s, e) = utc_window(
+            chrono_tz::Europe::Stockholm,
+            d,
+            NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+        );
+        assert_eq!(
+            s,
+            d.and_hms_opt(7, 0, 0).unwrap(),
+            "CET is UTC+1 in November"
+        );
+        assert_eq!(e, d.and_hms_opt(8, 0, 0).unwrap());
+    }
+}

@@ -1,0 +1,583 @@
+//! The teacher's pages: the roll call of a lesson (mobile first, no JavaScript needed) and
+//! the mentor's week. The JSON endpoints for the same live in `api.rs`.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{Datelike, Duration, NaiveDateTime, Utc};
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::layout::{self, PageCtx};
+use super::pages::html_with_status;
+use super::pupils::parse_id;
+use super::{client_addr, see_other};
+use crate::auth::viewer::today;
+use crate::auth::{access, Viewer};
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::roll_call::{self, Mark, MarkInput, PupilLine, RollCall, Status, Submission};
+use crate::startup::AppState;
+
+/// A UTC instant as school-local "YYYY-MM-DD HH:MM" (just the time when it is today).
+pub fn local_stamp(state: &AppState, at: NaiveDateTime) -> String {
+    let local = at.and_utc().with_timezone(&state.config.timezone);
+    if local.date_naive() == today(state) {
+        local.format("%H:%M").to_string()
+    } else {
+        local.format("%Y-%m-%d %H:%M").to_string()
+    }
+}
+
+fn status_code(s: Status) -> &'static str {
+    match s {
+        Status::Present => "p",
+        Status::Absent => "a",
+        Status::Late => "l",
+        Status::LeftEarly => "e",
+        Status::PartlyAbsent => "x",
+    }
+}
+
+fn status_from_code(c: &str) -> Option<Status> {
+    Status::ALL.into_iter().find(|s| status_code(*s) == c)
+}
+
+/// The buttons a row shows: present, absent, late, left early (and partly absent only when
+/// a mark already says so, e.g. one made through the API).
+fn row_statuses(current: Status) -> impl Iterator<Item = Status> {
+    [
+        Status::Present,
+        Status::Absent,
+        Status::Late,
+        Status::LeftEarly,
+    ]
+    .into_iter()
+    .chain((current == Status::PartlyAbsent).then_some(Status::PartlyAbsent))
+}
+
+fn reason_select(rc: &RollCall, pupil: &PupilLine, lang: Lang) -> Markup {
+    let id = pupil.id;
+    html! {
+        label.rs {
+            (lang.pick("Orsak", "Reason")) " "
+            select name={"r" (id)} {
+                option value="" { "–" }
+                @for r in &rc.reasons {
+                    option value=(r.id) selected[pupil.mark.reason_id == Some(r.id)] { (lang.pick(&r.name_sv, &r.name_en)) }
+                }
+            }
+        }
+    }
+}
+
+fn cover_badge(pupil: &PupilLine, lang: Lang) -> Option<&'static str> {
+    pupil.covered_by.map(|c| match c.kind {
+        "leave" => lang.pick("Beviljad ledighet", "Granted leave"),
+        _ => lang.pick("Anmäld frånvaro", "Reported absence"),
+    })
+}
+
+pub struct Notice {
+    pub kind: &'static str,
+    pub body: Markup,
+}
+
+fn roll_call_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    rc: &RollCall,
+    notice: Option<Notice>,
+    correction_reason: &str,
+) -> Markup {
+    let lang = ctx.lang;
+    let l = &rc.lesson;
+    let is_past = l.date < today(state);
+    let reported = rc.report.is_some();
+    html! {
+        h1 { (l.subject) " " span.muted { (l.groups.join(", ")) } }
+        p.muted { (l.date.format("%Y-%m-%d")) " · " (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M"))
+            @if let Some(room) = &l.room { " · " (room) } }
+        p #state role="status" {
+            @match &rc.report {
+                Some(r) => { strong.ok { (ctx.t("Rapporterad", "Reported")) } " " (ctx.t("av", "by")) " " (r.by) " " (local_stamp(state, r.at)) },
+                None => { strong { (ctx.t("Inte rapporterad ännu", "Not reported yet")) } },
+            }
+        }
+        @if let Some(n) = notice { div class=(n.kind) role=(if n.kind == "errors" { "alert" } else { "status" }) { (n.body) } }
+        @if l.cancelled {
+            p.errors { (ctx.t("Lektionen är inställd.", "The lesson is cancelled.")) }
+        } @else {
+            form #roll method="post" action={"/lessons/" (l.id)} {
+                (ctx.csrf_field())
+                input type="hidden" name="version" value=(rc.version());
+                datalist #q { @for m in [5, 10, 15, 20, 30] { option value=(m) {} } }
+                template #rt { (reason_select(rc, &PupilLine { id: 0, name: String::new(), mark: Mark::PRESENT, stored: false, covered_by: None }, lang)) }
+                ol.roll {
+                    @for p in &rc.pupils {
+                        li class=(if p.mark.status == Status::Present { "" } else { "off" }) {
+                            fieldset {
+                                legend { (p.name) @if let Some(b) = cover_badge(p, lang) { " " span.badge { (b) } } }
+                                div.st {
+                                    @for s in row_statuses(p.mark.status) {
+                                        label { input type="radio" name={"s" (p.id)} value=(status_code(s)) checked[p.mark.status == s]; span { (s.label(lang)) } }
+                                    }
+                                }
+                                label.min { (ctx.t("Minuter", "Minutes")) " " input type="number" name={"m" (p.id)} min="1" max=(l.minutes) list="q" inputmode="numeric" value=[p.mark.status.takes_minutes().then_some(p.mark.minutes)]; }
+                                @if p.mark.status != Status::Present { (reason_select(rc, p, lang)) }
+                            }
+                        }
+                    }
+                }
+                @if is_past && reported {
+                    label for="why" { (ctx.t("Varför ändras lektionen i efterhand? (krävs)", "Why is the lesson changed afterwards? (required)")) }
+                    input #why name="correction_reason" maxlength="500" value=(correction_reason);
+                }
+                p.actions {
+                    button type="submit" name="action" value="report" { (if reported { ctx.t("Spara ändringarna", "Save the changes") } else { ctx.t("Rapportera lektionen", "Report the lesson") }) }
+                    " "
+                    button.secondary type="submit" name="action" value="all_present" { (ctx.t("Alla närvarande", "Everyone present")) }
+                }
+                p.muted { (ctx.t("Elever med anmäld frånvaro eller ledighet behåller sin markering.", "Pupils with reported absence or leave keep their mark.")) }
+            }
+            script src=(SCRIPT_PATH) defer {}
+        }
+        p { a href="/" { (ctx.t("Till dagens lektioner", "To today's lessons")) } }
+    }
+}
+
+pub const SCRIPT_PATH: &str = concat!("/static/roll-call.js?v=", env!("CARGO_PKG_VERSION"));
+
+fn page_title(rc: &RollCall) -> String {
+    format!("{} {}", rc.lesson.subject, rc.lesson.groups.join(", "))
+}
+
+#[derive(Deserialize, Default)]
+pub struct Saved {
+    saved: Option<String>,
+}
+
+pub async fn page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    q: web::Query<Saved>,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let id = parse_id(&id)?;
+    let (tz, lang) = (state.config.timezone, ctx.lang);
+    let rc = state
+        .db(move |conn| {
+            let l = access::lesson(conn, &v, id)?;
+            roll_call::load(conn, &l, tz, lang)
+        })
+        .await?;
+    let notice = q.saved.as_ref().map(|_| Notice {
+        kind: "notice",
+        body: html! { (ctx.t("Sparat.", "Saved.")) },
+    });
+    let body = roll_call_page(&state, &ctx, &rc, notice, "");
+    Ok(html_with_status(
+        StatusCode::OK,
+        layout::page(&ctx, &page_title(&rc), body),
+    ))
+}
+
+/// The form's fields: `s<id>` status, `m<id>` minutes, `r<id>` reason, per pupil.
+fn parse_form(
+    fields: &[(String, String)],
+    lang: Lang,
+) -> AppResult<(Vec<MarkInput>, Option<i32>, Option<String>, bool)> {
+    let mut by_pupil: HashMap<i64, MarkInput> = HashMap::new();
+    let mut minutes: HashMap<i64, &str> = HashMap::new();
+    let mut reasons: HashMap<i64, &str> = HashMap::new();
+    let mut version = None;
+    let mut correction = None;
+    let mut all_present = false;
+    let bad = |what: &str| {
+        AppError::invalid("bad_form", match lang {
+        Lang::Sv => format!("Formuläret innehåller ett felaktigt värde ({what}). Ladda om sidan och försök igen."),
+        Lang::En => format!("The form holds a wrong value ({what}). Reload the page and try again."),
+    })
+    };
+    for (k, v) in fields {
+        let pupil = || k[1..].parse::<i64>().map_err(|_| bad(k));
+        match k.as_str() {
+            "version" => version = Some(v.parse::<i32>().map_err(|_| bad("version"))?),
+            "correction_reason" => correction = Some(v.clone()),
+            "action" => all_present = v == "all_present",
+            "_csrf" => {}
+            _ if k.starts_with('s') => {
+                let status = status_from_code(v).ok_or_else(|| bad(k))?;
+                let id = pupil()?;
+                by_pupil.insert(
+                    id,
+                    MarkInput {
+                        pupil_id: id,
+                        status,
+                        minutes: None,
+                        reason_id: None,
+                    },
+                );
+            }
+            _ if k.starts_with('m') => {
+                minutes.insert(pupil()?, v.trim());
+            }
+            _ if k.starts_with('r') => {
+                reasons.insert(pupil()?, v.trim());
+            }
+            _ => {}
+        }
+    }
+    let mut marks: Vec<MarkInput> = by_pupil.into_values().collect();
+    for m in marks.iter_mut() {
+        if let Some(raw) = minutes.get(&m.pupil_id).filter(|r| !r.is_empty()) {
+            m.minutes = Some(raw.parse::<i32>().map_err(|_| {
+                AppError::invalid(
+                    "bad_minutes",
+                    lang.pick(
+                        "Minuter skrivs som ett heltal, till exempel 10.",
+                        "Minutes are a whole number, for example 10.",
+                    ),
+                )
+            })?);
+        }
+        if let Some(raw) = reasons.get(&m.pupil_id).filter(|r| !r.is_empty()) {
+            m.reason_id = Some(raw.parse::<i64>().map_err(|_| bad("reason"))?);
+        }
+    }
+    marks.sort_by_key(|m| m.pupil_id);
+    Ok((marks, version, correction, all_present))
+}
+
+/// The roll call as the person asked for it, for showing their entries again with a message.
+fn with_inputs(mut rc: RollCall, inputs: &[MarkInput]) -> RollCall {
+    for p in rc.pupils.iter_mut() {
+        if let Some(i) = inputs.iter().find(|i| i.pupil_id == p.id) {
+            p.mark = Mark {
+                status: i.status,
+                minutes: i.minutes.unwrap_or(0),
+                reason_id: i.reason_id,
+            };
+        }
+    }
+    rc
+}
+
+fn describe(mark: &Mark, rc: &RollCall, lang: Lang) -> String {
+    let mut s = mark.status.label(lang).to_string();
+    if mark.status.takes_minutes() {
+        s.push_str(&format!(" {} min", mark.minutes));
+    }
+    if let Some(name) = mark.reason_id.and_then(|r| rc.reason_name(r, lang)) {
+        s.push_str(&format!(" ({name})"));
+    }
+    s
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let lang = ctx.lang;
+    let id = parse_id(&id)?;
+    let (inputs, version, correction, all_present) = parse_form(&form, lang)?;
+    let (tz, today, now, addr) = (
+        state.config.timezone,
+        today(&state),
+        Utc::now().naive_utc(),
+        client_addr(&req),
+    );
+    let correction_text = correction.clone().unwrap_or_default();
+    let sent = inputs.clone();
+    let outcome = state
+        .db(move |conn| {
+            let l = access::lesson(conn, &v, id)?;
+            let mut marks = inputs;
+            if all_present {
+                // everyone present, but a pupil covered by a report or leave keeps their mark
+                let current = roll_call::load(conn, &l, tz, lang)?;
+                marks = current
+                    .pupils
+                    .iter()
+                    .map(|p| match p.covered_by {
+                        Some(_) => MarkInput {
+                            pupil_id: p.id,
+                            status: p.mark.status,
+                            minutes: Some(p.mark.minutes),
+                            reason_id: p.mark.reason_id,
+                        },
+                        None => MarkInput {
+                            pupil_id: p.id,
+                            status: Status::Present,
+                            minutes: None,
+                            reason_id: None,
+                        },
+                    })
+                    .collect();
+            }
+            let sub = Submission {
+                marks,
+                expected_version: version,
+                correction_reason: correction,
+            };
+            match roll_call::submit(conn, &v, &l, &sub, tz, today, now, &addr, lang) {
+                Ok(done) => Ok(Ok(done)),
+                Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
+                    Ok(Err((e, roll_call::load(conn, &l, tz, lang)?)))
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .await?;
+    match outcome {
+        Ok(Ok(_)) => Ok(see_other(&format!("/lessons/{id}?saved=1"))),
+        Ok(Err(stale)) => {
+            let current = stale.current;
+            let diffs: Vec<(String, String, String)> = current
+                .pupils
+                .iter()
+                .filter_map(|p| {
+                    let mine = sent.iter().find(|i| i.pupil_id == p.id)?;
+                    let mine = Mark {
+                        status: mine.status,
+                        minutes: if mine.status.takes_minutes() {
+                            mine.minutes.unwrap_or(0)
+                        } else if mine.status == Status::Absent {
+                            current.lesson.minutes
+                        } else {
+                            0
+                        },
+                        reason_id: if mine.status == Status::Present {
+                            None
+                        } else {
+                            mine.reason_id
+                        },
+                    };
+                    (mine != p.mark).then(|| {
+                        (
+                            p.name.clone(),
+                            describe(&mine, &current, lang),
+                            describe(&p.mark, &current, lang),
+                        )
+                    })
+                })
+                .collect();
+            let body = html! {
+                p { strong { (ctx.t("Någon annan sparade lektionen medan du hade den öppen.", "Someone else saved this lesson while you had it open.")) } " "
+                    (ctx.t("Ingenting av det du skickade sparades. Sidan visar nu det som är sparat; gör om dina ändringar och spara igen.", "Nothing you sent was saved. The page now shows what is stored; make your changes again and save.")) }
+                @if !diffs.is_empty() {
+                    table {
+                        thead { tr { th { (ctx.t("Elev", "Pupil")) } th { (ctx.t("Du skickade", "You sent")) } th { (ctx.t("Sparat nu", "Stored now")) } } }
+                        tbody { @for (name, mine, now) in &diffs { tr { td { (name) } td { (mine) } td { (now) } } } }
+                    }
+                }
+            };
+            let page = roll_call_page(
+                &state,
+                &ctx,
+                &current,
+                Some(Notice {
+                    kind: "errors",
+                    body,
+                }),
+                &correction_text,
+            );
+            Ok(html_with_status(
+                StatusCode::CONFLICT,
+                layout::page(&ctx, &page_title(&current), page),
+            ))
+        }
+        Err((err, current)) => {
+            let status = err.status();
+            let message = match &err {
+                AppError::Invalid { message, .. } | AppError::Conflict { message, .. } => {
+                    message.clone()
+                }
+                _ => String::new(),
+            };
+            let shown = with_inputs(current, &sent);
+            let body = html! { p { (message) } p { (ctx.t("Ingenting sparades.", "Nothing was saved.")) } };
+            let page = roll_call_page(
+                &state,
+                &ctx,
+                &shown,
+                Some(Notice {
+                    kind: "errors",
+                    body,
+                }),
+                &correction_text,
+            );
+            Ok(html_with_status(
+                status,
+                layout::page(&ctx, &page_title(&shown), page),
+            ))
+        }
+    }
+}
+
+fn weekday(d: chrono::NaiveDate, lang: Lang) -> &'static str {
+    let i = d.weekday().num_days_from_monday() as usize;
+    match lang {
+        Lang::Sv => ["mån", "tis", "ons", "tor", "fre", "lör", "sön"][i],
+        Lang::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i],
+    }
+}
+
+/// The teacher's part of the start page: today's lessons (the current or next first and
+/// prominent) and lessons of the last 7 school days still unreported.
+pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppResult<Markup> {
+    let today = today(state);
+    let now = Utc::now().with_timezone(&state.config.timezone).time();
+    let from = roll_call::school_days_back(today, 7);
+    let id = v.id;
+    let lessons = state
+        .db(move |conn| roll_call::teacher_lessons(conn, id, from, today))
+        .await?;
+    let (todays, earlier): (Vec<_>, Vec<_>) = lessons.into_iter().partition(|l| l.date == today);
+    let unreported: Vec<_> = earlier
+        .into_iter()
+        .filter(|l| !l.reported && !l.cancelled)
+        .collect();
+    let current = todays
+        .iter()
+        .position(|l| !l.cancelled && l.ends_at > now)
+        .or(if todays.is_empty() {
+            None
+        } else {
+            Some(todays.len() - 1)
+        });
+    let line = |l: &roll_call::LessonLine, big: bool| {
+        html! {
+            a.lesson.big[big] href={"/lessons/" (l.id)} {
+                span.time { (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M")) }
+                " " strong { (l.subject) } " " span { (l.group) }
+                @if let Some(room) = &l.room { " " span.muted { (room) } }
+                " "
+                @if l.cancelled { span.badge { (ctx.t("Inställd", "Cancelled")) } }
+                @else if l.reported { span.badge.ok { (ctx.t("Rapporterad", "Reported")) } }
+                @else { span.badge.todo { (ctx.t("Ej rapporterad", "Not reported")) } }
+                @if l.substitute { " " span.badge { (ctx.t("Vikarie", "Substitute")) } }
+            }
+        }
+    };
+    Ok(html! {
+        section.card {
+            h2 { (ctx.t("Dagens lektioner", "Today's lessons")) }
+            @if todays.is_empty() {
+                p { (ctx.t("Du har inga lektioner i dag.", "You have no lessons today.")) }
+            } @else {
+                @if let Some(i) = current { (line(&todays[i], true)) }
+                ul.lessons { @for (i, l) in todays.iter().enumerate() { @if Some(i) != current { li { (line(l, false)) } } } }
+            }
+        }
+        @if !unreported.is_empty() {
+            section.card {
+                h2 { (ctx.t("Ej rapporterade, senaste 7 skoldagarna", "Not reported, the last 7 school days")) }
+                ul.lessons { @for l in &unreported { li { span.muted { (weekday(l.date, ctx.lang)) " " (l.date.format("%d/%m")) } " " (line(l, false)) } } }
+            }
+        }
+        @if !v.roles.mentor_of.is_empty() {
+            p { a href="/mentor" { (ctx.t("Din mentorsgrupp: veckans frånvaro", "Your mentor group: this week's absence")) } }
+        }
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct WeekQuery {
+    week: Option<String>,
+}
+
+/// The mentor's view: each mentor group with this week's absence per pupil.
+pub async fn mentor(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<WeekQuery>,
+) -> AppResult<HttpResponse> {
+    if v.roles.mentor_of.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let ctx = PageCtx::new(&req);
+    let today = today(&state);
+    let monday = match q.week.as_deref() {
+        None | Some("") => today - Duration::days(today.weekday().num_days_from_monday().into()),
+        Some(w) => chrono::NaiveDate::parse_from_str(w, "%Y-%m-%d")
+            .ok()
+            .filter(|d| d.weekday() == chrono::Weekday::Mon && (*d - today).num_days().abs() < 400)
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "bad_week",
+                    ctx.t(
+                        "Veckan anges med sin måndag, ÅÅÅÅ-MM-DD, inom ett år.",
+                        "Give the week by its Monday, YYYY-MM-DD, within a year.",
+                    ),
+                )
+            })?,
+    };
+    let until = (monday + Duration::days(6)).min(today);
+    let tz = state.config.timezone;
+    let groups = v.roles.mentor_of.clone();
+    let weeks = state
+        .db(move |conn| {
+            use diesel::prelude::*;
+            let mut out = Vec::new();
+            for g in groups {
+                let name: String = crate::schema::groups::table
+                    .find(g)
+                    .select(crate::schema::groups::name)
+                    .first(conn)?;
+                let rows = if until >= monday {
+                    roll_call::group_week(conn, g, monday, until, tz)?
+                } else {
+                    Vec::new()
+                };
+                out.push((name, rows));
+            }
+            Ok(out)
+        })
+        .await?;
+    let title = ctx.t("Mentorsgrupp", "Mentor group");
+    let prev = monday - Duration::days(7);
+    let next = monday + Duration::days(7);
+    let body = html! {
+        h1 { (title) }
+        p { (ctx.t("Vecka", "Week")) " " (monday.iso_week().week()) " (" (monday.format("%Y-%m-%d")) "–" ((monday + Duration::days(6)).format("%Y-%m-%d")) ")" }
+        nav.weeks {
+            a href={"/mentor?week=" (prev.format("%Y-%m-%d"))} { "← " (ctx.t("Förra veckan", "Previous week")) }
+            " "
+            @if next <= today { a href={"/mentor?week=" (next.format("%Y-%m-%d"))} { (ctx.t("Nästa vecka", "Next week")) " →" } }
+        }
+        @for (name, rows) in &weeks {
+            h2 { (name) }
+            div.scroll {
+                table {
+                    thead { tr {
+                        th scope="col" { (ctx.t("Elev", "Pupil")) }
+                        th scope="col" { (ctx.t("Frånvaro", "Absence")) }
+                        th scope="col" { (ctx.t("Giltig, min", "Valid, min")) }
+                        th scope="col" { (ctx.t("Ogiltig, min", "Invalid, min")) }
+                        th scope="col" { (ctx.t("Sen", "Late")) }
+                    } }
+                    tbody { @for r in rows { tr class=(if r.invalid_minutes > 0 { "warn" } else { "" }) {
+                        th scope="row" { a href={"/pupils/" (r.pupil_id)} { (r.name) } }
+                        td { (format!("{:.0} %", r.absence_pct())) }
+                        td { (r.valid_minutes) }
+                        td { (r.invalid_minutes) }
+                        td { (r.lates) }
+                    } } }
+                }
+            }
+        }
+    };
+    Ok(html_with_status(
+        StatusCode::OK,
+        layout::page(&ctx, title, body),
+    ))
+}
