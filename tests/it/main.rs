@@ -7,6 +7,7 @@ mod helpers;
 
 mod access_matrix;
 mod accounts;
+mod roll_call;
 
 mod demo;
 mod health;
