@@ -25,7 +25,7 @@
       if (e.submitter && e.submitter.name) data.append(e.submitter.name, e.submitter.value);
       var buttons = form.querySelectorAll("button");
       buttons.forEach(function (b) { b.disabled = true; });
-      fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+      fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin" })
         .then(function (r) { return r.text(); })
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");

@@ -10,6 +10,7 @@ mod accounts;
 mod roll_call;
 
 mod demo;
+mod e2e;
 mod health;
 mod schema_drift;
 mod seed;
