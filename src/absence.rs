@@ -90,21 +90,6 @@ pub fn utc_window(
     (utc(starts), utc(ends))
 }
 
-/// The leave reason of the organisation the school belongs to ("LEDIG"), if configured.
-pub fn leave_reason(conn: &mut DbConn, school_id: i64) -> AppResult<Option<i64>> {
-    let parent: Option<i64> = organisations::table
-        .find(school_id)
-        .select(organisations::parent_id)
-        .first(conn)?;
-    let org = parent.unwrap_or(school_id);
-    Ok(absence_reasons::table
-        .filter(absence_reasons::organisation_id.eq(org))
-        .filter(absence_reasons::code.eq("LEDIG"))
-        .select(absence_reasons::id)
-        .first(conn)
-        .optional()?)
-}
-
 /// For each of `pupils`, what covers them during one lesson (a report that overlaps it
 /// wins over leave).
 pub fn covers_for_lesson(

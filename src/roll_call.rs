@@ -148,92 +148,103 @@ impl RollCall {
     }
 }
 
-fn lesson_info(conn: &mut DbConn, lesson_id: i64) -> AppResult<(LessonInfo, i64)> {
+/// The lesson, its activity, and the organisation whose absence reasons apply (the
+/// school's municipality), in one query; and the names of its groups.
+fn lesson_info(conn: &mut DbConn, lesson_id: i64) -> AppResult<(LessonInfo, i64, i64)> {
     #[allow(clippy::type_complexity)]
     let row: (
-        i64,
-        NaiveDate,
-        NaiveTime,
-        NaiveTime,
-        i32,
-        Option<String>,
-        bool,
-        i64,
+        (
+            i64,
+            NaiveDate,
+            NaiveTime,
+            NaiveTime,
+            i32,
+            Option<String>,
+            bool,
+            i64,
+            i64,
+        ),
         String,
+        Option<i64>,
     ) = lessons::table
         .inner_join(activities::table)
+        .inner_join(organisations::table.on(organisations::id.eq(lessons::school_id)))
         .filter(lessons::id.eq(lesson_id))
         .select((
-            lessons::id,
-            lessons::lesson_date,
-            lessons::starts_at,
-            lessons::ends_at,
-            lessons::teaching_minutes,
-            lessons::room,
-            lessons::cancelled,
-            lessons::activity_id,
+            (
+                lessons::id,
+                lessons::lesson_date,
+                lessons::starts_at,
+                lessons::ends_at,
+                lessons::teaching_minutes,
+                lessons::room,
+                lessons::cancelled,
+                lessons::activity_id,
+                lessons::school_id,
+            ),
             activities::subject_name,
+            organisations::parent_id,
         ))
         .first(conn)?;
-    let school_id: i64 = lessons::table
-        .find(lesson_id)
-        .select(lessons::school_id)
-        .first(conn)?;
+    let (
+        (id, date, starts_at, ends_at, minutes, room, cancelled, activity, school_id),
+        subject,
+        parent,
+    ) = row;
     let groups = activity_groups::table
         .inner_join(groups::table)
-        .filter(activity_groups::activity_id.eq(row.7))
+        .filter(activity_groups::activity_id.eq(activity))
         .select(groups::name)
         .order(groups::name)
         .load(conn)?;
-    Ok((
-        LessonInfo {
-            id: row.0,
-            date: row.1,
-            starts_at: row.2,
-            ends_at: row.3,
-            minutes: row.4,
-            room: row.5,
-            cancelled: row.6,
-            subject: row.8,
-            groups,
-            school_id,
-        },
-        row.7,
-    ))
+    let info = LessonInfo {
+        id,
+        date,
+        starts_at,
+        ends_at,
+        minutes,
+        room,
+        cancelled,
+        subject,
+        groups,
+        school_id,
+    };
+    Ok((info, activity, parent.unwrap_or(school_id)))
 }
 
-/// The reasons staff may choose, for the organisation the school belongs to.
-fn staff_reasons(conn: &mut DbConn, school_id: i64) -> AppResult<Vec<Reason>> {
-    let parent: Option<i64> = organisations::table
-        .find(school_id)
-        .select(organisations::parent_id)
-        .first(conn)?;
-    let org = parent.unwrap_or(school_id);
-    Ok(absence_reasons::table
+/// The reasons staff may choose, and the leave reason ("LEDIG") if the organisation has one.
+fn reasons_of(conn: &mut DbConn, org: i64) -> AppResult<(Vec<Reason>, Option<i64>)> {
+    let rows: Vec<(i64, String, String, String, bool, bool)> = absence_reasons::table
         .filter(absence_reasons::organisation_id.eq(org))
         .filter(absence_reasons::active.eq(true))
-        .filter(absence_reasons::staff_selectable.eq(true))
         .select((
             absence_reasons::id,
+            absence_reasons::code,
             absence_reasons::name_sv,
             absence_reasons::name_en,
             absence_reasons::is_valid,
+            absence_reasons::staff_selectable,
         ))
         .order((absence_reasons::sort_order, absence_reasons::id))
-        .load::<(i64, String, String, bool)>(conn)?
+        .load(conn)?;
+    let leave = rows.iter().find(|r| r.1 == "LEDIG").map(|r| r.0);
+    let staff = rows
         .into_iter()
-        .map(|(id, name_sv, name_en, is_valid)| Reason {
+        .filter(|r| r.5)
+        .map(|(id, _, name_sv, name_en, is_valid, _)| Reason {
             id,
             name_sv,
             name_en,
             is_valid,
         })
-        .collect())
+        .collect();
+    Ok((staff, leave))
 }
 
 /// The roll call of a lesson the viewer may see (`lesson` comes from `access::lesson`).
 pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppResult<RollCall> {
-    let (info, activity) = lesson_info(conn, lesson.id)?;
+    let (info, activity, org) = lesson_info(conn, lesson.id)?;
+    let (reasons, leave_reason) = reasons_of(conn, org)?;
     let date = info.date;
     let members: Vec<(i64, String, String, String)> = group_memberships::table
         .inner_join(
@@ -280,7 +291,6 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppRes
         })
         .collect();
     let window = absence::utc_window(tz, date, info.starts_at, info.ends_at);
-    let leave_reason = absence::leave_reason(conn, info.school_id)?;
     let covers = absence::covers_for_lesson(conn, &ids, window, date, leave_reason)?;
     let report: Option<(String, String, NaiveDateTime, i32)> = lesson_reports::table
         .inner_join(people::table.on(people::id.eq(lesson_reports::reported_by)))
@@ -320,7 +330,7 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppRes
         })
         .collect();
     Ok(RollCall {
-        reasons: staff_reasons(conn, info.school_id)?,
+        reasons,
         lesson: info,
         pupils,
         report: report.map(|(g, f, at, version)| ReportInfo {
@@ -791,6 +801,7 @@ pub fn group_week(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
+    #[allow(clippy::type_complexity)]
     let marks: Vec<(i64, i64, String, i32, Option<bool>, Option<bool>)> = attendance_marks::table
         .left_join(absence_reasons::table)
         .filter(attendance_marks::lesson_id.eq_any(&lesson_ids))
@@ -830,7 +841,7 @@ pub fn group_week(
     let member_on = |pupil: i64, group: i64, date: NaiveDate| {
         memberships
             .iter()
-            .any(|m| m.0 == pupil && m.1 == group && m.2 <= date && m.3.is_none_or(|e| e >= date))
+            .any(|m| m.0 == pupil && m.1 == group && m.2 <= date && m.3.map_or(true, |e| e >= date))
     };
     let mut lesson_meta: HashMap<i64, (NaiveDate, NaiveTime, NaiveTime, i32)> = HashMap::new();
     let mut rows: Vec<WeekRow> = members

@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -23,6 +24,9 @@ pub struct AppState {
     pub config: Config,
     pub jwt_secret: Vec<u8>,
     pub mailer: Mailer,
+    /// SQLite has one writer: requests that write queue here, in order, instead of in
+    /// SQLite's busy handler, which sleeps in steps of up to 100 ms. None for PostgreSQL.
+    write_lock: Option<Arc<Mutex<()>>>,
 }
 
 impl AppState {
@@ -34,6 +38,24 @@ impl AppState {
     {
         let pool = self.pool.clone();
         web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Like `db`, for work that writes.
+    pub async fn db_write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let lock = self.write_lock.clone();
+        web::block(move || {
+            let _turn = lock
+                .as_ref()
+                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
             let mut conn = pool.get()?;
             f(&mut conn)
         })
@@ -82,6 +104,7 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         config,
         jwt_secret,
         mailer,
+        write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
     })
 }
 

@@ -97,7 +97,7 @@ pub async fn change_password(
     let addr = client_addr(&req);
     let now = Utc::now().naive_utc();
     let result = state
-        .db(move |conn| {
+        .db_write(move |conn| {
             conn.transaction(|conn| {
                 let hash: Option<String> = people::table
                     .find(id)

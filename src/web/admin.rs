@@ -295,7 +295,7 @@ pub async fn invite_staff(
     );
     let lang = Lang::from_request(&req).code();
     let result = state
-        .db(move |conn| {
+        .db_write(move |conn| {
             conn.transaction(|conn| {
                 let org = match duty_org(conn, &actor, &f.role, school)? {
                     Ok(org) => org,
@@ -395,7 +395,7 @@ pub async fn connect_guardian(
         Utc::now().naive_utc(),
     );
     let result: Result<(), Refusal> = state
-        .db(move |conn| {
+        .db_write(move |conn| {
             conn.transaction(|conn| {
                 match access::pupil(conn, &actor, pupil_id, today) {
                     Ok(_) => {}
@@ -545,7 +545,7 @@ pub async fn assign_duty(
     let username = sign_in::normalise_username(&f.username);
     let (actor, addr) = (v.clone(), client_addr(&req));
     let result: Result<(), Refusal> = state
-        .db(move |conn| {
+        .db_write(move |conn| {
             conn.transaction(|conn| {
                 let org = match duty_org(conn, &actor, &f.role, school)? {
                     Ok(org) => org,

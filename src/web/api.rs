@@ -55,7 +55,7 @@ pub async fn token(
     let addr = client_addr(&req);
     let now = Utc::now().naive_utc();
     let outcome = state
-        .db(move |conn| {
+        .db_write(move |conn| {
             sign_in::with_password(conn, &body.username, &body.password, &addr, "api", now)
         })
         .await?;
@@ -93,7 +93,7 @@ pub async fn sign_out(
 ) -> AppResult<HttpResponse> {
     let addr = client_addr(&req);
     state
-        .db(move |conn| sign_in::sign_out(conn, v.id, &addr))
+        .db_write(move |conn| sign_in::sign_out(conn, v.id, &addr))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -460,7 +460,7 @@ pub async fn submit_roll_call(
         client_addr(&req),
     );
     let outcome = state
-        .db(move |conn| {
+        .db_write(move |conn| {
             let l = access::lesson(conn, &v, id)?;
             roll_call::submit(conn, &v, &l, &sub, tz, today, now, &addr, lang)
         })

@@ -185,11 +185,15 @@ pub async fn page(
     ))
 }
 
+/// The marks, the version the form was based on, the correction reason, and whether
+/// "everyone present" was pressed.
+type ParsedForm = (Vec<MarkInput>, Option<i32>, Option<String>, bool);
+
 /// The form's fields: `s<id>` status, `m<id>` minutes, `r<id>` reason, per pupil.
 fn parse_form(
     fields: &[(String, String)],
     lang: Lang,
-) -> AppResult<(Vec<MarkInput>, Option<i32>, Option<String>, bool)> {
+) -> AppResult<ParsedForm> {
     let mut by_pupil: HashMap<i64, MarkInput> = HashMap::new();
     let mut minutes: HashMap<i64, &str> = HashMap::new();
     let mut reasons: HashMap<i64, &str> = HashMap::new();
@@ -297,7 +301,7 @@ pub async fn submit(
     let correction_text = correction.clone().unwrap_or_default();
     let sent = inputs.clone();
     let outcome = state
-        .db(move |conn| {
+        .db_write(move |conn| {
             let l = access::lesson(conn, &v, id)?;
             let mut marks = inputs;
             if all_present {

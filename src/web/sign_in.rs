@@ -143,7 +143,7 @@ pub async fn login(
     let now = Utc::now().naive_utc();
     let (username, password) = (form.username.clone(), form.password);
     let outcome = state
-        .db(move |conn| sign_in::with_password(conn, &username, &password, &addr, "web", now))
+        .db_write(move |conn| sign_in::with_password(conn, &username, &password, &addr, "web", now))
         .await?;
     match outcome {
         Outcome::SignedIn { person, version } => start_session(&state, person, version, &next),
@@ -174,7 +174,7 @@ pub async fn logout(
     if let Some(v) = viewer.0 {
         let addr = client_addr(&req);
         state
-            .db(move |conn| sign_in::sign_out(conn, v.id, &addr))
+            .db_write(move |conn| sign_in::sign_out(conn, v.id, &addr))
             .await?;
     }
     Ok(HttpResponse::SeeOther()
@@ -279,7 +279,7 @@ async fn handle_link_request(
     let now = Utc::now().naive_utc();
     let asked = email.clone();
     let result = state
-        .db(move |conn| {
+        .db_write(move |conn| {
             conn.transaction(|conn| sign_in::request_links(conn, &asked, purpose, &addr, now))
         })
         .await?;
@@ -413,7 +413,7 @@ pub async fn use_link(
     let addr = client_addr(&req);
     let now = Utc::now().naive_utc();
     let signed_in = state
-        .db(move |conn| {
+        .db_write(move |conn| {
             conn.transaction(|conn| {
                 let Some(id) = links::consume(conn, &token, Purpose::SignIn, now)? else {
                     return Ok(None);
@@ -531,7 +531,7 @@ pub async fn set_new_password(
     }
     let addr = client_addr(&req);
     let done = state
-        .db(move |conn| {
+        .db_write(move |conn| {
             conn.transaction(|conn| {
                 for purpose in [Purpose::Invite, Purpose::Reset] {
                     if let Some(id) = links::consume(conn, &token, purpose, now)? {
