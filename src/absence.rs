@@ -145,6 +145,91 @@ pub fn covers_for_lesson(
     Ok(out)
 }
 
+/// One lesson with a mark for the pupil, as the absence history shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LessonAbsence {
+    pub lesson_id: i64,
+    pub date: NaiveDate,
+    pub starts_at: NaiveTime,
+    pub ends_at: NaiveTime,
+    pub subject: String,
+    pub status: String,
+    pub minutes: i32,
+    pub valid_minutes: i64,
+    pub invalid_minutes: i64,
+    /// "absence_report", "leave", or null
+    pub covered_by: Option<&'static str>,
+    /// who marked it (the teacher)
+    pub marked_by: String,
+}
+
+/// The pupil's marked lessons between two school-local dates, newest first.
+pub fn history(conn: &mut DbConn, pupil: i64, from: NaiveDate, to: NaiveDate, tz: Tz) -> AppResult<Vec<LessonAbsence>> {
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(i64, NaiveDate, NaiveTime, NaiveTime, String, String, i32, Option<bool>, Option<bool>, String, String)> = attendance_marks::table
+        .inner_join(lessons::table)
+        .inner_join(activities::table.on(activities::id.eq(lessons::activity_id)))
+        .left_join(absence_reasons::table)
+        .inner_join(people::table.on(people::id.eq(attendance_marks::marked_by)))
+        .filter(attendance_marks::pupil_id.eq(pupil))
+        .filter(lessons::lesson_date.between(from, to))
+        .select((
+            lessons::id,
+            lessons::lesson_date,
+            lessons::starts_at,
+            lessons::ends_at,
+            activities::subject_name,
+            attendance_marks::status,
+            attendance_marks::minutes,
+            absence_reasons::counts_as_absence.nullable(),
+            absence_reasons::is_valid.nullable(),
+            people::given_name,
+            people::family_name,
+        ))
+        .order((lessons::lesson_date.desc(), lessons::starts_at.desc()))
+        .limit(1000)
+        .load(conn)?;
+    let start = utc_window(tz, from, NaiveTime::MIN, NaiveTime::MIN).0;
+    let end = utc_window(tz, to + chrono::Duration::days(1), NaiveTime::MIN, NaiveTime::MIN).0;
+    let reports: Vec<(NaiveDateTime, NaiveDateTime)> = absence_reports::table
+        .filter(absence_reports::pupil_id.eq(pupil))
+        .filter(absence_reports::cancelled_at.is_null())
+        .filter(absence_reports::starts_at.lt(end))
+        .filter(absence_reports::ends_at.gt(start))
+        .select((absence_reports::starts_at, absence_reports::ends_at))
+        .load(conn)?;
+    let leave: Vec<(NaiveDate, NaiveDate)> = leave_applications::table
+        .filter(leave_applications::pupil_id.eq(pupil))
+        .filter(leave_applications::status.eq("approved"))
+        .filter(leave_applications::start_date.le(to))
+        .filter(leave_applications::end_date.ge(from))
+        .select((leave_applications::start_date, leave_applications::end_date))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(lesson_id, date, s, e, subject, status, minutes, counts, valid, g, f)| {
+            let (ws, we) = utc_window(tz, date, s, e);
+            let covered_by = if reports.iter().any(|r| r.0 < we && r.1 > ws) {
+                Some("absence_report")
+            } else if leave.iter().any(|l| l.0 <= date && l.1 >= date) {
+                Some("leave")
+            } else {
+                None
+            };
+            let reason = counts.zip(valid).map(|(c, v)| ReasonFlags { counts_as_absence: c, is_valid: v });
+            let m = classify(minutes, reason, covered_by.is_some());
+            LessonAbsence { lesson_id, date, starts_at: s, ends_at: e, subject, status, minutes, valid_minutes: m.valid, invalid_minutes: m.invalid, covered_by, marked_by: format!("{g} {f}") }
+        })
+        .collect())
+}
+
+/// The first day of the term `date` is in: 1 January or 1 July.
+pub fn term_start(date: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    let month = if date.month() >= 7 { 7 } else { 1 };
+    NaiveDate::from_ymd_opt(date.year(), month, 1).unwrap_or(date)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

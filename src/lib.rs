@@ -1,6 +1,7 @@
 //! Närvaro: attendance and absence for Swedish schools.
 
 pub mod absence;
+pub mod absence_report;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -9,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod i18n;
+pub mod leave_application;
 pub mod mail;
 pub mod roll_call;
 pub mod schema;

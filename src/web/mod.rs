@@ -1,5 +1,6 @@
 //! HTTP routes: the HTML pages and the JSON API, each area in its own module.
 
+mod absence;
 mod account;
 mod admin;
 mod api;
@@ -56,6 +57,15 @@ routes! {
     post "/account/password" => account::change_password,
     // people
     get "/pupils/{id}" => pupils::page,
+    // absence reports and leave
+    get "/pupils/{id}/report" => absence::report_page,
+    post "/pupils/{id}/absence-reports" => absence::create_report,
+    post "/absence-reports/{id}/cancel" => absence::cancel_report,
+    get "/pupils/{id}/leave" => absence::leave_page,
+    post "/pupils/{id}/leave-applications" => absence::apply_leave,
+    post "/leave-applications/{id}/recommendation" => absence::recommend,
+    post "/leave-applications/{id}/decision" => absence::decide,
+    get "/leave" => absence::pending_leave,
     // the roll call
     get "/lessons/{id}" => roll_call::page,
     post "/lessons/{id}" => roll_call::submit,
@@ -70,6 +80,12 @@ routes! {
     post "/api/v1/auth/sign-out" => api::sign_out,
     get "/api/v1/me" => api::me,
     get "/api/v1/pupils/{id}" => api::pupil,
+    get "/api/v1/pupils/{id}/absences" => api::pupil_absences,
+    post "/api/v1/absence-reports" => api::create_absence_report,
+    delete "/api/v1/absence-reports/{id}" => api::cancel_absence_report,
+    post "/api/v1/leave-applications" => api::create_leave_application,
+    post "/api/v1/leave-applications/{id}/recommendation" => api::recommend_leave,
+    post "/api/v1/leave-applications/{id}/decision" => api::decide_leave,
     get "/api/v1/lessons" => api::lessons,
     get "/api/v1/lessons/{id}" => api::lesson,
     get "/api/v1/lessons/{id}/roll-call" => api::roll_call,

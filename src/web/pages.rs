@@ -38,14 +38,30 @@ pub async fn home(
     } else {
         Some(super::roll_call::teacher_start(&state, &ctx, &v).await?)
     };
-    let summary = state.db(move |conn| StartSummary::load(conn, &v)).await?;
+    let (today, tz) = (crate::auth::viewer::today(&state), state.config.timezone);
+    let summary = state.db(move |conn| StartSummary::load(conn, &v, today, tz)).await?;
     let body = html! {
         h1 { (ctx.t("Hej ", "Hello ")) (summary.given_name) }
         @if let Some(t) = teaching { (t) }
         @if !summary.children.is_empty() {
-            section.card {
-                h2 { (ctx.t("Dina barn", "Your children")) }
-                ul { @for (id, name) in &summary.children { li { a href={"/pupils/" (id)} { (name) } } } }
+            h2 { (ctx.t("Dina barn", "Your children")) }
+            @for c in &summary.children {
+                section.card {
+                    h3 { a href={"/pupils/" (c.id)} { (c.name) } }
+                    p { (super::absence::state_text(&c.today, &ctx)) }
+                    p.muted { (ctx.t("Frånvaro denna termin: ", "Absence this term: ")) (format!("{:.1} %", c.term_pct)) " (" (ctx.t("ogiltig", "invalid")) " " (c.invalid_minutes) " min)" }
+                    p.actions {
+                        @if !matches!(c.today, super::absence::TodayState::ReportedAbsent) {
+                            form.inline method="post" action={"/pupils/" (c.id) "/absence-reports"} {
+                                (ctx.csrf_field())
+                                input type="hidden" name="quick" value="sick_today";
+                                button type="submit" { (ctx.t("Sjuk i dag", "Sick today")) }
+                            }
+                        }
+                        a.button.secondary href={"/pupils/" (c.id) "/report"} { (ctx.t("Anmäl frånvaro", "Report absence")) }
+                        a.button.secondary href={"/pupils/" (c.id) "/leave"} { (ctx.t("Ledighet", "Leave")) }
+                    }
+                }
             }
         }
         @if let Some(id) = summary.pupil_self {
@@ -76,26 +92,43 @@ pub async fn home(
     Ok(html_response(layout::page(&ctx, "Närvaro", body)))
 }
 
+/// A child on the guardian's start page.
+struct ChildCard {
+    id: i64,
+    name: String,
+    today: super::absence::TodayState,
+    term_pct: f64,
+    invalid_minutes: i64,
+}
+
 /// What the start page shows a signed-in person.
 struct StartSummary {
     given_name: String,
-    children: Vec<(i64, String)>,
+    children: Vec<ChildCard>,
     pupil_self: Option<i64>,
     schools: Vec<String>,
     admin: bool,
 }
 
 impl StartSummary {
-    fn load(conn: &mut crate::db::DbConn, v: &Viewer) -> AppResult<StartSummary> {
+    fn load(conn: &mut crate::db::DbConn, v: &Viewer, today: chrono::NaiveDate, tz: chrono_tz::Tz) -> AppResult<StartSummary> {
         let r = &v.roles;
-        let children = people::table
+        let kids = people::table
             .filter(people::id.eq_any(&r.children))
             .select((people::id, people::given_name, people::family_name))
             .order(people::given_name)
-            .load::<(i64, String, String)>(conn)?
-            .into_iter()
-            .map(|(id, g, f)| (id, format!("{g} {f}")))
-            .collect();
+            .load::<(i64, String, String)>(conn)?;
+        let mut children = Vec::new();
+        for (id, g, f) in kids {
+            let term = crate::roll_call::period_rows(conn, vec![(id, g.clone(), f.clone())], crate::absence::term_start(today), today, tz)?.pop();
+            children.push(ChildCard {
+                id,
+                name: format!("{g} {f}"),
+                today: super::absence::today_state(conn, id, today, tz)?,
+                term_pct: term.as_ref().map_or(0.0, |t| t.absence_pct()),
+                invalid_minutes: term.map_or(0, |t| t.invalid_minutes),
+            });
+        }
         let mut school_ids = r.principal_of.clone();
         school_ids.extend(&r.teacher_at);
         let schools = organisations::table

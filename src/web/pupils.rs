@@ -8,6 +8,7 @@ use maud::html;
 use serde::Serialize;
 
 use super::layout::{self, PageCtx};
+use super::absence;
 use super::pages::html_with_status;
 use crate::auth::viewer::today;
 use crate::auth::{access, Viewer};
@@ -85,29 +86,132 @@ pub fn parse_id(raw: &str) -> AppResult<i64> {
         .ok_or(AppError::NotFound)
 }
 
-pub async fn page(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    v: Viewer,
-    id: web::Path<String>,
-) -> AppResult<HttpResponse> {
+#[derive(serde::Deserialize, Default)]
+pub struct Done {
+    done: Option<String>,
+}
+
+pub async fn page(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>, q: web::Query<Done>) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let id = parse_id(&id)?;
     let today = today(&state);
     let lang = ctx.lang;
-    let p = state
-        .db(move |conn| summary(conn, &v, id, today, lang))
+    let tz = state.config.timezone;
+    let now = chrono::Utc::now().naive_utc();
+    let (p, reach, state_now, term, reports, leave, history, mentors) = state
+        .db(move |conn| {
+            let p = summary(conn, &v, id, today, lang)?;
+            let r = access::pupil(conn, &v, id, today)?;
+            let state_now = absence::today_state(conn, id, today, tz)?;
+            let from = crate::absence::term_start(today);
+            let term = crate::roll_call::period_rows(conn, vec![(id, String::new(), String::new())], from, today, tz)?.pop();
+            let reports = crate::absence_report::list(conn, &r, today - chrono::Duration::days(60), today + chrono::Duration::days(60), tz, now, lang)?;
+            let leave = crate::leave_application::list(conn, id)?;
+            let history = crate::absence::history(conn, id, from, today, tz)?;
+            let mentors = p.groups.iter().any(|g| v.roles.mentor_of.contains(&g.id));
+            Ok((p, r.reach, state_now, term, reports, leave, history, mentors))
+        })
         .await?;
+    let family = absence::family(reach);
+    let principal = reach == crate::auth::access::PupilReach::Principal;
+    let staff = !family;
+    let notice = q.done.as_deref().map(|d| match d {
+        "reported" => ctx.t("Frånvaron är anmäld.", "The absence has been reported."),
+        "cancelled" => ctx.t("Anmälan är borttagen.", "The report has been cancelled."),
+        "applied" => ctx.t("Ansökan är skickad.", "The application has been sent."),
+        "recommended" => ctx.t("Rekommendationen är sparad.", "The recommendation has been saved."),
+        "decided" => ctx.t("Beslutet är sparat.", "The decision has been saved."),
+        _ => "",
+    });
     let body = html! {
         h1 { (p.name) }
+        @if let Some(n) = notice { p.notice role="status" { (n) } }
         dl.facts {
             dt { (ctx.t("Skola", "School")) } dd { (p.school_name) }
             dt { (ctx.t("Grupper", "Groups")) }
             dd { (p.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")) }
+            dt { (ctx.t("I dag", "Today")) } dd { (absence::state_text(&state_now, &ctx)) }
+            @if let Some(t) = &term {
+                dt { (ctx.t("Frånvaro denna termin", "Absence this term")) }
+                dd { (format!("{:.1} %", t.absence_pct())) " (" (ctx.t("giltig", "valid")) " " (t.valid_minutes) " min, " (ctx.t("ogiltig", "invalid")) " " (t.invalid_minutes) " min)" }
+            }
+        }
+        p.actions {
+            @if family || staff {
+                a.button href={"/pupils/" (p.id) "/report"} { (ctx.t("Anmäl frånvaro", "Report absence")) }
+            }
+            @if family {
+                " " a.button.secondary href={"/pupils/" (p.id) "/leave"} { (ctx.t("Ansök om ledighet", "Apply for leave")) }
+            }
+        }
+        h2 { (ctx.t("Anmäld frånvaro", "Reported absence")) }
+        @if reports.is_empty() { p.muted { (ctx.t("Inga anmälningar de senaste 60 dagarna.", "No reports in the last 60 days.")) } }
+        ul { @for r in &reports {
+            li {
+                (r.from.format("%Y-%m-%d %H:%M")) " – " (r.to.format("%Y-%m-%d %H:%M")) ": " (r.kind)
+                ", " (ctx.t("anmäld av", "reported by")) " " (r.reported_by)
+                @if r.registered_by_staff { " (" (ctx.t("registrerad av personal", "registered by staff")) ")" }
+                @if r.cancelled { " – " strong { (ctx.t("borttagen", "cancelled")) } }
+                @if let Some(m) = &r.message { br; span.muted { "”" (m) "”" } }
+                @if r.cancellable {
+                    form.inline method="post" action={"/absence-reports/" (r.id) "/cancel"} {
+                        (ctx.csrf_field()) " " button.link type="submit" { (ctx.t("Ta bort anmälan", "Cancel the report")) }
+                    }
+                }
+            }
+        } }
+        h2 { (ctx.t("Ledighet", "Leave")) }
+        @if leave.is_empty() { p.muted { (ctx.t("Inga ansökningar.", "No applications.")) } }
+        ul { @for l in &leave {
+            li {
+                (l.start_date) " – " (l.end_date) ": " (l.reason) " – " strong { (match l.status.as_str() {
+                    "approved" => ctx.t("beviljad", "approved"),
+                    "rejected" => ctx.t("avslagen", "rejected"),
+                    "withdrawn" => ctx.t("återtagen", "withdrawn"),
+                    _ => ctx.t("väntar på beslut", "awaiting decision"),
+                }) }
+                @if let Some(r) = &l.recommendation { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" }
+                @if let Some(c) = &l.decision_comment { br; span.muted { (c) } }
+                @if l.status == "pending" && mentors {
+                    form method="post" action={"/leave-applications/" (l.id) "/recommendation"} {
+                        (ctx.csrf_field())
+                        label { (ctx.t("Kommentar (valfri)", "Comment (optional)")) " " input name="comment" maxlength="500"; }
+                        button type="submit" name="answer" value="yes" { (ctx.t("Tillstyrk", "Recommend")) } " "
+                        button.secondary type="submit" name="answer" value="no" { (ctx.t("Avstyrk", "Do not recommend")) }
+                    }
+                }
+                @if l.status == "pending" && principal {
+                    form method="post" action={"/leave-applications/" (l.id) "/decision"} {
+                        (ctx.csrf_field())
+                        label { (ctx.t("Motivering (valfri)", "Comment (optional)")) " " input name="comment" maxlength="500"; }
+                        button type="submit" name="answer" value="yes" { (ctx.t("Bevilja", "Approve")) } " "
+                        button.secondary type="submit" name="answer" value="no" { (ctx.t("Avslå", "Reject")) }
+                    }
+                }
+            }
+        } }
+        h2 { (ctx.t("Frånvaro per lektion denna termin", "Absence per lesson this term")) }
+        @if history.is_empty() { p.muted { (ctx.t("Ingen frånvaro.", "No absence.")) } } @else {
+            div.scroll { table {
+                thead { tr { th { (ctx.t("Datum", "Date")) } th { (ctx.t("Lektion", "Lesson")) } th { (ctx.t("Frånvaro", "Absence")) } th { (ctx.t("Giltig", "Valid")) } th { (ctx.t("Rapporterad av", "Reported by")) } } }
+                tbody { @for h in &history { tr {
+                    td { (h.date) " " (h.starts_at.format("%H:%M")) }
+                    td { (h.subject) }
+                    td { (status_text(&h.status, &ctx)) " " (h.minutes) " min" }
+                    td { @if h.invalid_minutes > 0 { (ctx.t("Ogiltig", "Invalid")) } @else if h.covered_by == Some("leave") { (ctx.t("Beviljad ledighet", "Granted leave")) } @else if h.covered_by.is_some() { (ctx.t("Anmäld frånvaro", "Reported absence")) } @else { (ctx.t("Giltig", "Valid")) } }
+                    td { (h.marked_by) }
+                } } }
+            } }
         }
     };
-    Ok(html_with_status(
-        StatusCode::OK,
-        layout::page(&ctx, &p.name, body),
-    ))
+    Ok(html_with_status(StatusCode::OK, layout::page(&ctx, &p.name, body)))
+}
+
+fn status_text(s: &str, ctx: &PageCtx) -> &'static str {
+    match s {
+        "late" => ctx.t("Sen", "Late"),
+        "left_early" => ctx.t("Gick tidigt", "Left early"),
+        "partly_absent" => ctx.t("Delvis frånvarande", "Partly absent"),
+        _ => ctx.t("Frånvarande", "Absent"),
+    }
 }

@@ -1,0 +1,319 @@
+//! Absence reports (frånvaroanmälan): a guardian, an adult pupil, or staff for a guardian
+//! who phoned, reports that a pupil will be away for whole days or part of a day. A report
+//! covers the pupil's lessons in its period: they show as reported absence in the roll call
+//! and count as valid absence (see `crate::absence`).
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Entry};
+use crate::auth::access::{PupilReach, PupilRef};
+use crate::auth::Viewer;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::schema::*;
+
+/// The longest period one report may cover.
+pub const MAX_DAYS: i64 = 31;
+pub const MAX_MESSAGE: usize = 500;
+
+/// Who is reporting, which decides the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reporter {
+    /// A guardian, or a pupil of 18 or over for themself: not backwards in time, and no
+    /// further ahead than the school allows.
+    Family { adult_pupil: bool },
+    /// Staff registering a report (e.g. a guardian phoned): backwards in time too.
+    Staff,
+}
+
+impl Reporter {
+    pub fn of(reach: PupilReach) -> Reporter {
+        match reach {
+            PupilReach::Guardian => Reporter::Family { adult_pupil: false },
+            PupilReach::Myself => Reporter::Family { adult_pupil: true },
+            PupilReach::Principal | PupilReach::Teacher | PupilReach::Admin => Reporter::Staff,
+        }
+    }
+}
+
+pub struct NewReport {
+    /// School-local start and end.
+    pub from: NaiveDateTime,
+    pub to: NaiveDateTime,
+    /// "sick", or the code of a reason the reporter may choose.
+    pub kind: String,
+    pub message: Option<String>,
+}
+
+/// A choosable kind of absence for this reporter: (code, Swedish, English).
+pub fn kinds(conn: &mut DbConn, school_id: i64, reporter: Reporter) -> AppResult<Vec<(String, String, String)>> {
+    let org = org_of(conn, school_id)?;
+    let mut q = absence_reasons::table
+        .filter(absence_reasons::organisation_id.eq(org))
+        .filter(absence_reasons::active.eq(true))
+        .filter(absence_reasons::is_valid.eq(true))
+        .filter(absence_reasons::counts_as_absence.eq(true))
+        .into_boxed();
+    q = match reporter {
+        Reporter::Family { adult_pupil: false } => q.filter(absence_reasons::guardian_selectable.eq(true)),
+        Reporter::Family { adult_pupil: true } => q.filter(absence_reasons::pupil_selectable.eq(true)),
+        Reporter::Staff => q.filter(absence_reasons::staff_selectable.eq(true)),
+    };
+    Ok(q
+        .select((absence_reasons::code, absence_reasons::name_sv, absence_reasons::name_en))
+        .order((absence_reasons::sort_order, absence_reasons::id))
+        .load(conn)?)
+}
+
+fn org_of(conn: &mut DbConn, school_id: i64) -> AppResult<i64> {
+    let parent: Option<i64> = organisations::table.find(school_id).select(organisations::parent_id).first(conn)?;
+    Ok(parent.unwrap_or(school_id))
+}
+
+fn to_utc(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
+    t.and_local_timezone(tz).earliest().map(|d| d.naive_utc()).unwrap_or(t)
+}
+
+pub fn to_local(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
+    t.and_utc().with_timezone(&tz).naive_local()
+}
+
+/// Whether any day of the period is a school day (a weekday that is not a holiday).
+fn has_school_day(conn: &mut DbConn, school_id: i64, org: i64, from: NaiveDate, to: NaiveDate) -> AppResult<bool> {
+    let holidays: Vec<NaiveDate> = holidays::table
+        .filter(holidays::organisation_id.eq_any([school_id, org]))
+        .filter(holidays::holiday_date.between(from, to))
+        .select(holidays::holiday_date)
+        .load(conn)?;
+    let mut d = from;
+    while d <= to {
+        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !holidays.contains(&d) {
+            return Ok(true);
+        }
+        d += Duration::days(1);
+    }
+    Ok(false)
+}
+
+fn refuse(lang: Lang, code: &'static str, sv: &str, en: &str) -> AppError {
+    AppError::invalid(code, lang.pick(sv, en))
+}
+
+/// Stores a report after checking it against the rules; its id.
+#[allow(clippy::too_many_arguments)]
+pub fn create(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    pupil: &PupilRef,
+    new: &NewReport,
+    tz: Tz,
+    now_local: NaiveDateTime,
+    addr: &str,
+    lang: Lang,
+) -> AppResult<i64> {
+    let reporter = Reporter::of(pupil.reach);
+    let today = now_local.date();
+    if new.to <= new.from {
+        return Err(refuse(lang, "period_ends_before_start", "Perioden slutar innan den börjar.", "The period ends before it starts."));
+    }
+    if new.to - new.from > Duration::days(MAX_DAYS) {
+        return Err(AppError::invalid("period_too_long", match lang {
+            Lang::Sv => format!("En anmälan gäller högst {MAX_DAYS} dagar; längre ledighet söks som ledighet."),
+            Lang::En => format!("A report covers at most {MAX_DAYS} days; longer absence is applied for as leave."),
+        }));
+    }
+    let (days_ahead, org): (i32, i64) = {
+        let days: i32 = organisations::table.find(pupil.school_id).select(organisations::report_days_ahead).first(conn)?;
+        (days, org_of(conn, pupil.school_id)?)
+    };
+    if let Reporter::Family { .. } = reporter {
+        if new.from.date() < today || new.to <= now_local {
+            return Err(refuse(lang, "period_in_the_past", "Frånvaro kan inte anmälas bakåt i tiden. Kontakta skolan om det gäller en tidigare dag.", "Absence cannot be reported backwards in time. Contact the school about an earlier day."));
+        }
+        if new.from.date() > today + Duration::days(days_ahead.into()) {
+            return Err(AppError::invalid("period_too_far_ahead", match lang {
+                Lang::Sv => format!("Skolan tar emot anmälningar högst {days_ahead} dagar framåt."),
+                Lang::En => format!("The school takes reports at most {days_ahead} days ahead."),
+            }));
+        }
+    } else if new.from.date() < today - Duration::days(366) {
+        return Err(refuse(lang, "period_too_old", "Perioden ligger mer än ett år bakåt.", "The period lies more than a year back."));
+    }
+    let last_day = (new.to - Duration::seconds(1)).date();
+    if !has_school_day(conn, pupil.school_id, org, new.from.date(), last_day)? {
+        return Err(refuse(lang, "period_without_school_days", "Perioden täcker bara helger och lov, då finns ingen skola att anmäla frånvaro från.", "The period covers only weekends and holidays, when there is no school to be away from."));
+    }
+    let kind = new.kind.trim();
+    let code = if kind.eq_ignore_ascii_case("sick") { "SJUK".to_string() } else { kind.to_uppercase() };
+    let allowed = kinds(conn, pupil.school_id, reporter)?;
+    if !allowed.iter().any(|(c, _, _)| *c == code) {
+        let list: Vec<String> = allowed.iter().map(|(c, _, _)| if c == "SJUK" { "sick".into() } else { c.to_lowercase() }).collect();
+        return Err(AppError::invalid("unknown_kind", match lang {
+            Lang::Sv => format!("Välj sjukdom eller en av skolans orsaker ({}).", list.join(", ")),
+            Lang::En => format!("Choose sick or one of the school's reasons ({}).", list.join(", ")),
+        }));
+    }
+    let reason_id: i64 = absence_reasons::table
+        .filter(absence_reasons::organisation_id.eq(org))
+        .filter(absence_reasons::code.eq(&code))
+        .select(absence_reasons::id)
+        .first(conn)?;
+    let message = new.message.as_deref().map(str::trim).filter(|m| !m.is_empty());
+    if message.is_some_and(|m| m.chars().count() > MAX_MESSAGE) {
+        return Err(AppError::invalid("message_too_long", match lang {
+            Lang::Sv => format!("Meddelandet får ha högst {MAX_MESSAGE} tecken."),
+            Lang::En => format!("The message may have at most {MAX_MESSAGE} characters."),
+        }));
+    }
+    let (from_utc, to_utc) = (to_utc(tz, new.from), to_utc(tz, new.to));
+    let overlapping: Option<(NaiveDateTime, NaiveDateTime)> = absence_reports::table
+        .filter(absence_reports::pupil_id.eq(pupil.id))
+        .filter(absence_reports::cancelled_at.is_null())
+        .filter(absence_reports::starts_at.lt(to_utc))
+        .filter(absence_reports::ends_at.gt(from_utc))
+        .select((absence_reports::starts_at, absence_reports::ends_at))
+        .first(conn)
+        .optional()?;
+    if let Some((s, e)) = overlapping {
+        let (s, e) = (to_local(tz, s), to_local(tz, e));
+        return Err(AppError::Conflict {
+            code: "overlapping_report",
+            message: match lang {
+                Lang::Sv => format!("Det finns redan en anmälan för {} – {}. Ändra perioden, eller ta bort den anmälan först.", s.format("%Y-%m-%d %H:%M"), e.format("%Y-%m-%d %H:%M")),
+                Lang::En => format!("There is already a report for {} – {}. Change the period, or cancel that report first.", s.format("%Y-%m-%d %H:%M"), e.format("%Y-%m-%d %H:%M")),
+            },
+        });
+    }
+    conn.transaction(|conn| {
+        let id: i64 = diesel::insert_into(absence_reports::table)
+            .values((
+                absence_reports::pupil_id.eq(pupil.id),
+                absence_reports::starts_at.eq(from_utc),
+                absence_reports::ends_at.eq(to_utc),
+                absence_reports::reason_id.eq(reason_id),
+                absence_reports::message.eq(message),
+                absence_reports::reported_by.eq(viewer.id),
+                absence_reports::registered_by_staff.eq(reporter == Reporter::Staff),
+                absence_reports::created_at.eq(to_utc_now(tz, now_local)),
+            ))
+            .returning(absence_reports::id)
+            .get_result(conn)?;
+        audit::record(conn, Entry {
+            actor: Some(viewer.id),
+            action: "absence_report.created",
+            entity: "absence_report",
+            entity_id: Some(id),
+            detail: json!({"pupil_id": pupil.id, "from": new.from, "to": new.to, "reason_id": reason_id, "by_staff": reporter == Reporter::Staff}),
+            client_addr: Some(addr),
+        })?;
+        Ok(id)
+    })
+}
+
+fn to_utc_now(tz: Tz, now_local: NaiveDateTime) -> NaiveDateTime {
+    to_utc(tz, now_local)
+}
+
+/// The pupil a report is about (for the access check before `cancel`).
+pub fn pupil_of(conn: &mut DbConn, report: i64) -> AppResult<i64> {
+    Ok(absence_reports::table.find(report).select(absence_reports::pupil_id).first(conn)?)
+}
+
+/// Cancels a report: a guardian or the adult pupil before it starts, staff at any time.
+pub fn cancel(conn: &mut DbConn, viewer: &Viewer, pupil: &PupilRef, report: i64, now_utc: NaiveDateTime, addr: &str, lang: Lang) -> AppResult<()> {
+    let row: Option<(i64, NaiveDateTime, Option<NaiveDateTime>)> = absence_reports::table
+        .find(report)
+        .select((absence_reports::pupil_id, absence_reports::starts_at, absence_reports::cancelled_at))
+        .first(conn)
+        .optional()?;
+    let Some((pupil_id, starts, cancelled)) = row.filter(|r| r.0 == pupil.id) else {
+        return Err(AppError::NotFound);
+    };
+    if cancelled.is_some() {
+        return Err(AppError::Conflict { code: "already_cancelled", message: lang.pick("Anmälan är redan borttagen.", "The report has already been cancelled.").into() });
+    }
+    if matches!(Reporter::of(pupil.reach), Reporter::Family { .. }) && starts <= now_utc {
+        return Err(AppError::Conflict { code: "report_started", message: lang.pick("Anmälan har redan börjat gälla och kan inte tas bort här. Kontakta skolan.", "The report has already started and cannot be cancelled here. Contact the school.").into() });
+    }
+    conn.transaction(|conn| {
+        diesel::update(absence_reports::table.find(report))
+            .set((absence_reports::cancelled_at.eq(now_utc), absence_reports::cancelled_by.eq(viewer.id)))
+            .execute(conn)?;
+        audit::record(conn, Entry {
+            actor: Some(viewer.id),
+            action: "absence_report.cancelled",
+            entity: "absence_report",
+            entity_id: Some(report),
+            detail: json!({"pupil_id": pupil_id}),
+            client_addr: Some(addr),
+        })?;
+        Ok(())
+    })
+}
+
+/// A report as its reader may see it: no reason name and no message unless they may.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportView {
+    pub id: i64,
+    pub from: NaiveDateTime,
+    pub to: NaiveDateTime,
+    pub cancelled: bool,
+    pub registered_by_staff: bool,
+    pub reported_by: String,
+    /// Only for the pupil's guardians, the pupil, and staff with a duty for them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The reason's name for staff; guardians see "reported absence" (no diagnosis).
+    pub kind: String,
+    pub cancellable: bool,
+}
+
+/// The pupil's reports overlapping a period (school-local dates).
+pub fn list(conn: &mut DbConn, pupil: &PupilRef, from: NaiveDate, to: NaiveDate, tz: Tz, now_utc: NaiveDateTime, lang: Lang) -> AppResult<Vec<ReportView>> {
+    let start = to_utc(tz, from.and_time(NaiveTime::MIN));
+    let end = to_utc(tz, (to + Duration::days(1)).and_time(NaiveTime::MIN));
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(i64, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>, bool, Option<String>, String, String, String, String)> = absence_reports::table
+        .inner_join(absence_reasons::table)
+        .inner_join(people::table.on(people::id.eq(absence_reports::reported_by)))
+        .filter(absence_reports::pupil_id.eq(pupil.id))
+        .filter(absence_reports::starts_at.lt(end))
+        .filter(absence_reports::ends_at.gt(start))
+        .select((
+            absence_reports::id,
+            absence_reports::starts_at,
+            absence_reports::ends_at,
+            absence_reports::cancelled_at,
+            absence_reports::registered_by_staff,
+            absence_reports::message,
+            absence_reasons::name_sv,
+            absence_reasons::name_en,
+            people::given_name,
+            people::family_name,
+        ))
+        .order(absence_reports::starts_at.desc())
+        .load(conn)?;
+    let staff = Reporter::of(pupil.reach) == Reporter::Staff;
+    // staff with a duty for the pupil; an administrator reads neither reason nor message
+    let duty = matches!(pupil.reach, PupilReach::Teacher | PupilReach::Principal);
+    let may_read_message = !staff || duty;
+    Ok(rows
+        .into_iter()
+        .map(|(id, s, e, cancelled, by_staff, message, sv, en, g, f)| ReportView {
+            id,
+            from: to_local(tz, s),
+            to: to_local(tz, e),
+            cancelled: cancelled.is_some(),
+            registered_by_staff: by_staff,
+            reported_by: format!("{g} {f}"),
+            message: message.filter(|_| may_read_message),
+            kind: if duty { lang.pick(&sv, &en).to_string() } else { lang.pick("Anmäld frånvaro", "Reported absence").to_string() },
+            cancellable: cancelled.is_none() && (staff || s > now_utc),
+        })
+        .collect())
+}

@@ -1,0 +1,200 @@
+//! Leave applications (ledighetsansökan): a guardian (or an adult pupil) applies for whole
+//! days with a reason; the mentor may recommend; the principal decides with a comment
+//! (Skollagen 7 kap. 18 §). Approved leave covers the lessons as valid absence.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{self, Entry};
+use crate::auth::access::{PupilReach, PupilRef};
+use crate::auth::Viewer;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::schema::*;
+
+pub const MAX_DAYS: i64 = 60;
+
+/// The first day of the school year `date` is in (1 July).
+pub fn school_year_start(date: NaiveDate) -> NaiveDate {
+    let year = if date.month() >= 7 { date.year() } else { date.year() - 1 };
+    NaiveDate::from_ymd_opt(year, 7, 1).unwrap_or(date)
+}
+
+/// Weekdays of approved leave for the pupil this school year.
+pub fn granted_days(conn: &mut DbConn, pupil: i64, today: NaiveDate) -> AppResult<i64> {
+    let start = school_year_start(today);
+    let end = NaiveDate::from_ymd_opt(start.year() + 1, 6, 30).unwrap_or(today);
+    let rows: Vec<(NaiveDate, NaiveDate)> = leave_applications::table
+        .filter(leave_applications::pupil_id.eq(pupil))
+        .filter(leave_applications::status.eq("approved"))
+        .filter(leave_applications::end_date.ge(start))
+        .filter(leave_applications::start_date.le(end))
+        .select((leave_applications::start_date, leave_applications::end_date))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(a, b)| a.max(start).iter_days().take_while(|d| *d <= b.min(end)).filter(|d| d.weekday().num_days_from_monday() < 5).count() as i64)
+        .sum())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn apply(conn: &mut DbConn, viewer: &Viewer, pupil: &PupilRef, start: NaiveDate, end: NaiveDate, reason: &str, today: NaiveDate, now: NaiveDateTime, addr: &str, lang: Lang) -> AppResult<i64> {
+    if !matches!(pupil.reach, PupilReach::Guardian | PupilReach::Myself) {
+        return Err(AppError::Forbidden(lang.pick("Ledighet söks av vårdnadshavare (eller eleven själv från 18 år).", "Leave is applied for by a guardian (or a pupil of 18 or over).").into()));
+    }
+    if end < start {
+        return Err(AppError::invalid("period_ends_before_start", lang.pick("Perioden slutar innan den börjar.", "The period ends before it starts.")));
+    }
+    if start < today {
+        return Err(AppError::invalid("period_in_the_past", lang.pick("Ledighet söks i förväg, inte bakåt i tiden.", "Leave is applied for in advance, not backwards in time.")));
+    }
+    if (end - start).num_days() >= MAX_DAYS || (start - today).num_days() > 366 {
+        return Err(AppError::invalid("period_too_long", lang.pick("Ansök om högst 60 dagar, inom ett år.", "Apply for at most 60 days, within a year.")));
+    }
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AppError::invalid("reason_required", lang.pick("Skriv skälet till ledigheten (högst 500 tecken).", "Give the reason for the leave (at most 500 characters).")));
+    }
+    conn.transaction(|conn| {
+        let overlapping: i64 = leave_applications::table
+            .filter(leave_applications::pupil_id.eq(pupil.id))
+            .filter(leave_applications::status.eq_any(["pending", "approved"]))
+            .filter(leave_applications::start_date.le(end))
+            .filter(leave_applications::end_date.ge(start))
+            .count()
+            .get_result(conn)?;
+        if overlapping > 0 {
+            return Err(AppError::Conflict { code: "overlapping_leave", message: lang.pick("Det finns redan en ansökan för de dagarna.", "There is already an application for those days.").into() });
+        }
+        let id: i64 = diesel::insert_into(leave_applications::table)
+            .values((
+                leave_applications::pupil_id.eq(pupil.id),
+                leave_applications::start_date.eq(start),
+                leave_applications::end_date.eq(end),
+                leave_applications::reason.eq(reason),
+                leave_applications::applied_by.eq(viewer.id),
+                leave_applications::applied_at.eq(now),
+                leave_applications::status.eq("pending"),
+            ))
+            .returning(leave_applications::id)
+            .get_result(conn)?;
+        audit::record(conn, Entry { actor: Some(viewer.id), action: "leave.applied", entity: "leave_application", entity_id: Some(id), detail: json!({"pupil_id": pupil.id, "start": start, "end": end}), client_addr: Some(addr) })?;
+        Ok(id)
+    })
+}
+
+/// The pupil an application is about.
+pub fn pupil_of(conn: &mut DbConn, id: i64) -> AppResult<i64> {
+    Ok(leave_applications::table.find(id).select(leave_applications::pupil_id).first(conn)?)
+}
+
+fn pending(conn: &mut DbConn, id: i64, lang: Lang) -> AppResult<()> {
+    let status: String = leave_applications::table.find(id).select(leave_applications::status).first(conn)?;
+    if status != "pending" {
+        return Err(AppError::Conflict { code: "already_decided", message: lang.pick("Ansökan är redan avgjord.", "The application has already been decided.").into() });
+    }
+    Ok(())
+}
+
+/// Whether the viewer mentors a class or mentor group the pupil is in today.
+fn mentors(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) -> AppResult<bool> {
+    if v.roles.mentor_of.is_empty() {
+        return Ok(false);
+    }
+    let n: i64 = group_memberships::table
+        .filter(group_memberships::pupil_id.eq(pupil))
+        .filter(group_memberships::group_id.eq_any(&v.roles.mentor_of))
+        .filter(group_memberships::start_date.le(today))
+        .filter(group_memberships::end_date.is_null().or(group_memberships::end_date.ge(today)))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn recommend(conn: &mut DbConn, v: &Viewer, pupil: &PupilRef, id: i64, recommended: bool, comment: Option<&str>, today: NaiveDate, now: NaiveDateTime, addr: &str, lang: Lang) -> AppResult<()> {
+    if !mentors(conn, v, pupil.id, today)? {
+        return Err(AppError::Forbidden(lang.pick("Bara elevens mentor lämnar en rekommendation.", "Only the pupil's mentor gives a recommendation.").into()));
+    }
+    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+    if comment.is_some_and(|c| c.chars().count() > 500) {
+        return Err(AppError::invalid("comment_too_long", lang.pick("Kommentaren får ha högst 500 tecken.", "The comment may have at most 500 characters.")));
+    }
+    conn.transaction(|conn| {
+        pending(conn, id, lang)?;
+        let value = if recommended { "recommended" } else { "not_recommended" };
+        diesel::update(leave_applications::table.find(id))
+            .set((
+                leave_applications::recommendation.eq(value),
+                leave_applications::recommendation_comment.eq(comment),
+                leave_applications::recommended_by.eq(v.id),
+                leave_applications::recommended_at.eq(now),
+            ))
+            .execute(conn)?;
+        audit::record(conn, Entry { actor: Some(v.id), action: "leave.recommended", entity: "leave_application", entity_id: Some(id), detail: json!({"recommendation": value}), client_addr: Some(addr) })?;
+        Ok(())
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn decide(conn: &mut DbConn, v: &Viewer, pupil: &PupilRef, id: i64, approved: bool, comment: Option<&str>, now: NaiveDateTime, addr: &str, lang: Lang) -> AppResult<()> {
+    if pupil.reach != PupilReach::Principal {
+        return Err(AppError::Forbidden(lang.pick("Rektor beslutar om ledighet.", "The principal decides on leave.").into()));
+    }
+    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+    if comment.is_some_and(|c| c.chars().count() > 500) {
+        return Err(AppError::invalid("comment_too_long", lang.pick("Kommentaren får ha högst 500 tecken.", "The comment may have at most 500 characters.")));
+    }
+    conn.transaction(|conn| {
+        pending(conn, id, lang)?;
+        let status = if approved { "approved" } else { "rejected" };
+        diesel::update(leave_applications::table.find(id))
+            .set((
+                leave_applications::status.eq(status),
+                leave_applications::decided_by.eq(v.id),
+                leave_applications::decided_at.eq(now),
+                leave_applications::decision_comment.eq(comment),
+            ))
+            .execute(conn)?;
+        audit::record(conn, Entry { actor: Some(v.id), action: "leave.decided", entity: "leave_application", entity_id: Some(id), detail: json!({"status": status}), client_addr: Some(addr) })?;
+        Ok(())
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeaveView {
+    pub id: i64,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub reason: String,
+    pub status: String,
+    pub recommendation: Option<String>,
+    pub recommendation_comment: Option<String>,
+    pub decision_comment: Option<String>,
+}
+
+pub fn list(conn: &mut DbConn, pupil: i64) -> AppResult<Vec<LeaveView>> {
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(i64, NaiveDate, NaiveDate, String, String, Option<String>, Option<String>, Option<String>)> = leave_applications::table
+        .filter(leave_applications::pupil_id.eq(pupil))
+        .select((
+            leave_applications::id,
+            leave_applications::start_date,
+            leave_applications::end_date,
+            leave_applications::reason,
+            leave_applications::status,
+            leave_applications::recommendation,
+            leave_applications::recommendation_comment,
+            leave_applications::decision_comment,
+        ))
+        .order(leave_applications::start_date.desc())
+        .limit(50)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, start_date, end_date, reason, status, recommendation, recommendation_comment, decision_comment)| LeaveView { id, start_date, end_date, reason, status, recommendation, recommendation_comment, decision_comment })
+        .collect())
+}
