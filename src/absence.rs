@@ -164,9 +164,27 @@ pub struct LessonAbsence {
 }
 
 /// The pupil's marked lessons between two school-local dates, newest first.
-pub fn history(conn: &mut DbConn, pupil: i64, from: NaiveDate, to: NaiveDate, tz: Tz) -> AppResult<Vec<LessonAbsence>> {
+pub fn history(
+    conn: &mut DbConn,
+    pupil: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+    tz: Tz,
+) -> AppResult<Vec<LessonAbsence>> {
     #[allow(clippy::type_complexity)]
-    let rows: Vec<(i64, NaiveDate, NaiveTime, NaiveTime, String, String, i32, Option<bool>, Option<bool>, String, String)> = attendance_marks::table
+    let rows: Vec<(
+        i64,
+        NaiveDate,
+        NaiveTime,
+        NaiveTime,
+        String,
+        String,
+        i32,
+        Option<bool>,
+        Option<bool>,
+        String,
+        String,
+    )> = attendance_marks::table
         .inner_join(lessons::table)
         .inner_join(activities::table.on(activities::id.eq(lessons::activity_id)))
         .left_join(absence_reasons::table)
@@ -190,7 +208,13 @@ pub fn history(conn: &mut DbConn, pupil: i64, from: NaiveDate, to: NaiveDate, tz
         .limit(1000)
         .load(conn)?;
     let start = utc_window(tz, from, NaiveTime::MIN, NaiveTime::MIN).0;
-    let end = utc_window(tz, to + chrono::Duration::days(1), NaiveTime::MIN, NaiveTime::MIN).0;
+    let end = utc_window(
+        tz,
+        to + chrono::Duration::days(1),
+        NaiveTime::MIN,
+        NaiveTime::MIN,
+    )
+    .0;
     let reports: Vec<(NaiveDateTime, NaiveDateTime)> = absence_reports::table
         .filter(absence_reports::pupil_id.eq(pupil))
         .filter(absence_reports::cancelled_at.is_null())
@@ -207,19 +231,36 @@ pub fn history(conn: &mut DbConn, pupil: i64, from: NaiveDate, to: NaiveDate, tz
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(lesson_id, date, s, e, subject, status, minutes, counts, valid, g, f)| {
-            let (ws, we) = utc_window(tz, date, s, e);
-            let covered_by = if reports.iter().any(|r| r.0 < we && r.1 > ws) {
-                Some("absence_report")
-            } else if leave.iter().any(|l| l.0 <= date && l.1 >= date) {
-                Some("leave")
-            } else {
-                None
-            };
-            let reason = counts.zip(valid).map(|(c, v)| ReasonFlags { counts_as_absence: c, is_valid: v });
-            let m = classify(minutes, reason, covered_by.is_some());
-            LessonAbsence { lesson_id, date, starts_at: s, ends_at: e, subject, status, minutes, valid_minutes: m.valid, invalid_minutes: m.invalid, covered_by, marked_by: format!("{g} {f}") }
-        })
+        .map(
+            |(lesson_id, date, s, e, subject, status, minutes, counts, valid, g, f)| {
+                let (ws, we) = utc_window(tz, date, s, e);
+                let covered_by = if reports.iter().any(|r| r.0 < we && r.1 > ws) {
+                    Some("absence_report")
+                } else if leave.iter().any(|l| l.0 <= date && l.1 >= date) {
+                    Some("leave")
+                } else {
+                    None
+                };
+                let reason = counts.zip(valid).map(|(c, v)| ReasonFlags {
+                    counts_as_absence: c,
+                    is_valid: v,
+                });
+                let m = classify(minutes, reason, covered_by.is_some());
+                LessonAbsence {
+                    lesson_id,
+                    date,
+                    starts_at: s,
+                    ends_at: e,
+                    subject,
+                    status,
+                    minutes,
+                    valid_minutes: m.valid,
+                    invalid_minutes: m.invalid,
+                    covered_by,
+                    marked_by: format!("{g} {f}"),
+                }
+            },
+        )
         .collect())
 }
 

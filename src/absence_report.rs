@@ -51,7 +51,11 @@ pub struct NewReport {
 }
 
 /// A choosable kind of absence for this reporter: (code, Swedish, English).
-pub fn kinds(conn: &mut DbConn, school_id: i64, reporter: Reporter) -> AppResult<Vec<(String, String, String)>> {
+pub fn kinds(
+    conn: &mut DbConn,
+    school_id: i64,
+    reporter: Reporter,
+) -> AppResult<Vec<(String, String, String)>> {
     let org = org_of(conn, school_id)?;
     let mut q = absence_reasons::table
         .filter(absence_reasons::organisation_id.eq(org))
@@ -60,23 +64,36 @@ pub fn kinds(conn: &mut DbConn, school_id: i64, reporter: Reporter) -> AppResult
         .filter(absence_reasons::counts_as_absence.eq(true))
         .into_boxed();
     q = match reporter {
-        Reporter::Family { adult_pupil: false } => q.filter(absence_reasons::guardian_selectable.eq(true)),
-        Reporter::Family { adult_pupil: true } => q.filter(absence_reasons::pupil_selectable.eq(true)),
+        Reporter::Family { adult_pupil: false } => {
+            q.filter(absence_reasons::guardian_selectable.eq(true))
+        }
+        Reporter::Family { adult_pupil: true } => {
+            q.filter(absence_reasons::pupil_selectable.eq(true))
+        }
         Reporter::Staff => q.filter(absence_reasons::staff_selectable.eq(true)),
     };
-    Ok(q
-        .select((absence_reasons::code, absence_reasons::name_sv, absence_reasons::name_en))
-        .order((absence_reasons::sort_order, absence_reasons::id))
-        .load(conn)?)
+    Ok(q.select((
+        absence_reasons::code,
+        absence_reasons::name_sv,
+        absence_reasons::name_en,
+    ))
+    .order((absence_reasons::sort_order, absence_reasons::id))
+    .load(conn)?)
 }
 
 fn org_of(conn: &mut DbConn, school_id: i64) -> AppResult<i64> {
-    let parent: Option<i64> = organisations::table.find(school_id).select(organisations::parent_id).first(conn)?;
+    let parent: Option<i64> = organisations::table
+        .find(school_id)
+        .select(organisations::parent_id)
+        .first(conn)?;
     Ok(parent.unwrap_or(school_id))
 }
 
 fn to_utc(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
-    t.and_local_timezone(tz).earliest().map(|d| d.naive_utc()).unwrap_or(t)
+    t.and_local_timezone(tz)
+        .earliest()
+        .map(|d| d.naive_utc())
+        .unwrap_or(t)
 }
 
 pub fn to_local(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
@@ -84,7 +101,13 @@ pub fn to_local(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
 }
 
 /// Whether any day of the period is a school day (a weekday that is not a holiday).
-fn has_school_day(conn: &mut DbConn, school_id: i64, org: i64, from: NaiveDate, to: NaiveDate) -> AppResult<bool> {
+fn has_school_day(
+    conn: &mut DbConn,
+    school_id: i64,
+    org: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<bool> {
     let holidays: Vec<NaiveDate> = holidays::table
         .filter(holidays::organisation_id.eq_any([school_id, org]))
         .filter(holidays::holiday_date.between(from, to))
@@ -98,6 +121,29 @@ fn has_school_day(conn: &mut DbConn, school_id: i64, org: i64, from: NaiveDate, 
         d += Duration::days(1);
     }
     Ok(false)
+}
+
+/// Whether the pupil has a lesson (not cancelled) between two dates (a weekend course, say).
+fn has_lessons(conn: &mut DbConn, pupil: i64, from: NaiveDate, to: NaiveDate) -> AppResult<bool> {
+    let groups = group_memberships::table
+        .filter(group_memberships::pupil_id.eq(pupil))
+        .filter(group_memberships::start_date.le(to))
+        .filter(
+            group_memberships::end_date
+                .is_null()
+                .or(group_memberships::end_date.ge(from)),
+        )
+        .select(group_memberships::group_id);
+    let n: i64 = lessons::table
+        .inner_join(
+            activity_groups::table.on(activity_groups::activity_id.eq(lessons::activity_id)),
+        )
+        .filter(activity_groups::group_id.eq_any(groups))
+        .filter(lessons::lesson_date.between(from, to))
+        .filter(lessons::cancelled.eq(false))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
 
 fn refuse(lang: Lang, code: &'static str, sv: &str, en: &str) -> AppError {
@@ -119,7 +165,12 @@ pub fn create(
     let reporter = Reporter::of(pupil.reach);
     let today = now_local.date();
     if new.to <= new.from {
-        return Err(refuse(lang, "period_ends_before_start", "Perioden slutar innan den börjar.", "The period ends before it starts."));
+        return Err(refuse(
+            lang,
+            "period_ends_before_start",
+            "Perioden slutar innan den börjar.",
+            "The period ends before it starts.",
+        ));
     }
     if new.to - new.from > Duration::days(MAX_DAYS) {
         return Err(AppError::invalid("period_too_long", match lang {
@@ -128,7 +179,10 @@ pub fn create(
         }));
     }
     let (days_ahead, org): (i32, i64) = {
-        let days: i32 = organisations::table.find(pupil.school_id).select(organisations::report_days_ahead).first(conn)?;
+        let days: i32 = organisations::table
+            .find(pupil.school_id)
+            .select(organisations::report_days_ahead)
+            .first(conn)?;
         (days, org_of(conn, pupil.school_id)?)
     };
     if let Reporter::Family { .. } = reporter {
@@ -136,39 +190,82 @@ pub fn create(
             return Err(refuse(lang, "period_in_the_past", "Frånvaro kan inte anmälas bakåt i tiden. Kontakta skolan om det gäller en tidigare dag.", "Absence cannot be reported backwards in time. Contact the school about an earlier day."));
         }
         if new.from.date() > today + Duration::days(days_ahead.into()) {
-            return Err(AppError::invalid("period_too_far_ahead", match lang {
-                Lang::Sv => format!("Skolan tar emot anmälningar högst {days_ahead} dagar framåt."),
-                Lang::En => format!("The school takes reports at most {days_ahead} days ahead."),
-            }));
+            return Err(AppError::invalid(
+                "period_too_far_ahead",
+                match lang {
+                    Lang::Sv => {
+                        format!("Skolan tar emot anmälningar högst {days_ahead} dagar framåt.")
+                    }
+                    Lang::En => {
+                        format!("The school takes reports at most {days_ahead} days ahead.")
+                    }
+                },
+            ));
         }
     } else if new.from.date() < today - Duration::days(366) {
-        return Err(refuse(lang, "period_too_old", "Perioden ligger mer än ett år bakåt.", "The period lies more than a year back."));
+        return Err(refuse(
+            lang,
+            "period_too_old",
+            "Perioden ligger mer än ett år bakåt.",
+            "The period lies more than a year back.",
+        ));
     }
     let last_day = (new.to - Duration::seconds(1)).date();
-    if !has_school_day(conn, pupil.school_id, org, new.from.date(), last_day)? {
-        return Err(refuse(lang, "period_without_school_days", "Perioden täcker bara helger och lov, då finns ingen skola att anmäla frånvaro från.", "The period covers only weekends and holidays, when there is no school to be away from."));
+    if !has_school_day(conn, pupil.school_id, org, new.from.date(), last_day)?
+        && !has_lessons(conn, pupil.id, new.from.date(), last_day)?
+    {
+        return Err(refuse(lang, "period_without_school_days", "Perioden täcker bara helger och lov utan lektioner, då finns ingen skola att anmäla frånvaro från.", "The period covers only weekends and holidays without lessons: there is no school to be away from."));
     }
     let kind = new.kind.trim();
-    let code = if kind.eq_ignore_ascii_case("sick") { "SJUK".to_string() } else { kind.to_uppercase() };
+    let code = if kind.eq_ignore_ascii_case("sick") {
+        "SJUK".to_string()
+    } else {
+        kind.to_uppercase()
+    };
     let allowed = kinds(conn, pupil.school_id, reporter)?;
     if !allowed.iter().any(|(c, _, _)| *c == code) {
-        let list: Vec<String> = allowed.iter().map(|(c, _, _)| if c == "SJUK" { "sick".into() } else { c.to_lowercase() }).collect();
-        return Err(AppError::invalid("unknown_kind", match lang {
-            Lang::Sv => format!("Välj sjukdom eller en av skolans orsaker ({}).", list.join(", ")),
-            Lang::En => format!("Choose sick or one of the school's reasons ({}).", list.join(", ")),
-        }));
+        let list: Vec<String> = allowed
+            .iter()
+            .map(|(c, _, _)| {
+                if c == "SJUK" {
+                    "sick".into()
+                } else {
+                    c.to_lowercase()
+                }
+            })
+            .collect();
+        return Err(AppError::invalid(
+            "unknown_kind",
+            match lang {
+                Lang::Sv => format!(
+                    "Välj sjukdom eller en av skolans orsaker ({}).",
+                    list.join(", ")
+                ),
+                Lang::En => format!(
+                    "Choose sick or one of the school's reasons ({}).",
+                    list.join(", ")
+                ),
+            },
+        ));
     }
     let reason_id: i64 = absence_reasons::table
         .filter(absence_reasons::organisation_id.eq(org))
         .filter(absence_reasons::code.eq(&code))
         .select(absence_reasons::id)
         .first(conn)?;
-    let message = new.message.as_deref().map(str::trim).filter(|m| !m.is_empty());
+    let message = new
+        .message
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty());
     if message.is_some_and(|m| m.chars().count() > MAX_MESSAGE) {
-        return Err(AppError::invalid("message_too_long", match lang {
-            Lang::Sv => format!("Meddelandet får ha högst {MAX_MESSAGE} tecken."),
-            Lang::En => format!("The message may have at most {MAX_MESSAGE} characters."),
-        }));
+        return Err(AppError::invalid(
+            "message_too_long",
+            match lang {
+                Lang::Sv => format!("Meddelandet får ha högst {MAX_MESSAGE} tecken."),
+                Lang::En => format!("The message may have at most {MAX_MESSAGE} characters."),
+            },
+        ));
     }
     let (from_utc, to_utc) = (to_utc(tz, new.from), to_utc(tz, new.to));
     let overlapping: Option<(NaiveDateTime, NaiveDateTime)> = absence_reports::table
@@ -221,37 +318,66 @@ fn to_utc_now(tz: Tz, now_local: NaiveDateTime) -> NaiveDateTime {
 
 /// The pupil a report is about (for the access check before `cancel`).
 pub fn pupil_of(conn: &mut DbConn, report: i64) -> AppResult<i64> {
-    Ok(absence_reports::table.find(report).select(absence_reports::pupil_id).first(conn)?)
+    Ok(absence_reports::table
+        .find(report)
+        .select(absence_reports::pupil_id)
+        .first(conn)?)
 }
 
 /// Cancels a report: a guardian or the adult pupil before it starts, staff at any time.
-pub fn cancel(conn: &mut DbConn, viewer: &Viewer, pupil: &PupilRef, report: i64, now_utc: NaiveDateTime, addr: &str, lang: Lang) -> AppResult<()> {
+pub fn cancel(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    pupil: &PupilRef,
+    report: i64,
+    now_utc: NaiveDateTime,
+    addr: &str,
+    lang: Lang,
+) -> AppResult<()> {
     let row: Option<(i64, NaiveDateTime, Option<NaiveDateTime>)> = absence_reports::table
         .find(report)
-        .select((absence_reports::pupil_id, absence_reports::starts_at, absence_reports::cancelled_at))
+        .select((
+            absence_reports::pupil_id,
+            absence_reports::starts_at,
+            absence_reports::cancelled_at,
+        ))
         .first(conn)
         .optional()?;
     let Some((pupil_id, starts, cancelled)) = row.filter(|r| r.0 == pupil.id) else {
         return Err(AppError::NotFound);
     };
     if cancelled.is_some() {
-        return Err(AppError::Conflict { code: "already_cancelled", message: lang.pick("Anmälan är redan borttagen.", "The report has already been cancelled.").into() });
+        return Err(AppError::Conflict {
+            code: "already_cancelled",
+            message: lang
+                .pick(
+                    "Anmälan är redan borttagen.",
+                    "The report has already been cancelled.",
+                )
+                .into(),
+        });
     }
     if matches!(Reporter::of(pupil.reach), Reporter::Family { .. }) && starts <= now_utc {
         return Err(AppError::Conflict { code: "report_started", message: lang.pick("Anmälan har redan börjat gälla och kan inte tas bort här. Kontakta skolan.", "The report has already started and cannot be cancelled here. Contact the school.").into() });
     }
     conn.transaction(|conn| {
         diesel::update(absence_reports::table.find(report))
-            .set((absence_reports::cancelled_at.eq(now_utc), absence_reports::cancelled_by.eq(viewer.id)))
+            .set((
+                absence_reports::cancelled_at.eq(now_utc),
+                absence_reports::cancelled_by.eq(viewer.id),
+            ))
             .execute(conn)?;
-        audit::record(conn, Entry {
-            actor: Some(viewer.id),
-            action: "absence_report.cancelled",
-            entity: "absence_report",
-            entity_id: Some(report),
-            detail: json!({"pupil_id": pupil_id}),
-            client_addr: Some(addr),
-        })?;
+        audit::record(
+            conn,
+            Entry {
+                actor: Some(viewer.id),
+                action: "absence_report.cancelled",
+                entity: "absence_report",
+                entity_id: Some(report),
+                detail: json!({"pupil_id": pupil_id}),
+                client_addr: Some(addr),
+            },
+        )?;
         Ok(())
     })
 }
@@ -274,11 +400,30 @@ pub struct ReportView {
 }
 
 /// The pupil's reports overlapping a period (school-local dates).
-pub fn list(conn: &mut DbConn, pupil: &PupilRef, from: NaiveDate, to: NaiveDate, tz: Tz, now_utc: NaiveDateTime, lang: Lang) -> AppResult<Vec<ReportView>> {
+pub fn list(
+    conn: &mut DbConn,
+    pupil: &PupilRef,
+    from: NaiveDate,
+    to: NaiveDate,
+    tz: Tz,
+    now_utc: NaiveDateTime,
+    lang: Lang,
+) -> AppResult<Vec<ReportView>> {
     let start = to_utc(tz, from.and_time(NaiveTime::MIN));
     let end = to_utc(tz, (to + Duration::days(1)).and_time(NaiveTime::MIN));
     #[allow(clippy::type_complexity)]
-    let rows: Vec<(i64, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>, bool, Option<String>, String, String, String, String)> = absence_reports::table
+    let rows: Vec<(
+        i64,
+        NaiveDateTime,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        bool,
+        Option<String>,
+        String,
+        String,
+        String,
+        String,
+    )> = absence_reports::table
         .inner_join(absence_reasons::table)
         .inner_join(people::table.on(people::id.eq(absence_reports::reported_by)))
         .filter(absence_reports::pupil_id.eq(pupil.id))
@@ -304,16 +449,22 @@ pub fn list(conn: &mut DbConn, pupil: &PupilRef, from: NaiveDate, to: NaiveDate,
     let may_read_message = !staff || duty;
     Ok(rows
         .into_iter()
-        .map(|(id, s, e, cancelled, by_staff, message, sv, en, g, f)| ReportView {
-            id,
-            from: to_local(tz, s),
-            to: to_local(tz, e),
-            cancelled: cancelled.is_some(),
-            registered_by_staff: by_staff,
-            reported_by: format!("{g} {f}"),
-            message: message.filter(|_| may_read_message),
-            kind: if duty { lang.pick(&sv, &en).to_string() } else { lang.pick("Anmäld frånvaro", "Reported absence").to_string() },
-            cancellable: cancelled.is_none() && (staff || s > now_utc),
-        })
+        .map(
+            |(id, s, e, cancelled, by_staff, message, sv, en, g, f)| ReportView {
+                id,
+                from: to_local(tz, s),
+                to: to_local(tz, e),
+                cancelled: cancelled.is_some(),
+                registered_by_staff: by_staff,
+                reported_by: format!("{g} {f}"),
+                message: message.filter(|_| may_read_message),
+                kind: if duty {
+                    lang.pick(&sv, &en).to_string()
+                } else {
+                    lang.pick("Anmäld frånvaro", "Reported absence").to_string()
+                },
+                cancellable: cancelled.is_none() && (staff || s > now_utc),
+            },
+        )
         .collect())
 }

@@ -19,7 +19,11 @@ pub const MAX_DAYS: i64 = 60;
 
 /// The first day of the school year `date` is in (1 July).
 pub fn school_year_start(date: NaiveDate) -> NaiveDate {
-    let year = if date.month() >= 7 { date.year() } else { date.year() - 1 };
+    let year = if date.month() >= 7 {
+        date.year()
+    } else {
+        date.year() - 1
+    };
     NaiveDate::from_ymd_opt(year, 7, 1).unwrap_or(date)
 }
 
@@ -36,27 +40,74 @@ pub fn granted_days(conn: &mut DbConn, pupil: i64, today: NaiveDate) -> AppResul
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(a, b)| a.max(start).iter_days().take_while(|d| *d <= b.min(end)).filter(|d| d.weekday().num_days_from_monday() < 5).count() as i64)
+        .map(|(a, b)| {
+            a.max(start)
+                .iter_days()
+                .take_while(|d| *d <= b.min(end))
+                .filter(|d| d.weekday().num_days_from_monday() < 5)
+                .count() as i64
+        })
         .sum())
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn apply(conn: &mut DbConn, viewer: &Viewer, pupil: &PupilRef, start: NaiveDate, end: NaiveDate, reason: &str, today: NaiveDate, now: NaiveDateTime, addr: &str, lang: Lang) -> AppResult<i64> {
+pub fn apply(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    pupil: &PupilRef,
+    start: NaiveDate,
+    end: NaiveDate,
+    reason: &str,
+    today: NaiveDate,
+    now: NaiveDateTime,
+    addr: &str,
+    lang: Lang,
+) -> AppResult<i64> {
     if !matches!(pupil.reach, PupilReach::Guardian | PupilReach::Myself) {
-        return Err(AppError::Forbidden(lang.pick("Ledighet söks av vårdnadshavare (eller eleven själv från 18 år).", "Leave is applied for by a guardian (or a pupil of 18 or over).").into()));
+        return Err(AppError::Forbidden(
+            lang.pick(
+                "Ledighet söks av vårdnadshavare (eller eleven själv från 18 år).",
+                "Leave is applied for by a guardian (or a pupil of 18 or over).",
+            )
+            .into(),
+        ));
     }
     if end < start {
-        return Err(AppError::invalid("period_ends_before_start", lang.pick("Perioden slutar innan den börjar.", "The period ends before it starts.")));
+        return Err(AppError::invalid(
+            "period_ends_before_start",
+            lang.pick(
+                "Perioden slutar innan den börjar.",
+                "The period ends before it starts.",
+            ),
+        ));
     }
     if start < today {
-        return Err(AppError::invalid("period_in_the_past", lang.pick("Ledighet söks i förväg, inte bakåt i tiden.", "Leave is applied for in advance, not backwards in time.")));
+        return Err(AppError::invalid(
+            "period_in_the_past",
+            lang.pick(
+                "Ledighet söks i förväg, inte bakåt i tiden.",
+                "Leave is applied for in advance, not backwards in time.",
+            ),
+        ));
     }
     if (end - start).num_days() >= MAX_DAYS || (start - today).num_days() > 366 {
-        return Err(AppError::invalid("period_too_long", lang.pick("Ansök om högst 60 dagar, inom ett år.", "Apply for at most 60 days, within a year.")));
+        return Err(AppError::invalid(
+            "period_too_long",
+            lang.pick(
+                "Ansök om högst 60 dagar, inom ett år.",
+                "Apply for at most 60 days, within a year.",
+            ),
+        ));
     }
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(AppError::invalid("reason_required", lang.pick("Skriv skälet till ledigheten (högst 500 tecken).", "Give the reason for the leave (at most 500 characters).")));
+        return Err(AppError::invalid(
+            "reason_required",
+            lang.pick(
+                "Skriv skälet till ledigheten (högst 500 tecken).",
+                "Give the reason for the leave (at most 500 characters).",
+            ),
+        ));
     }
     conn.transaction(|conn| {
         let overlapping: i64 = leave_applications::table
@@ -67,7 +118,15 @@ pub fn apply(conn: &mut DbConn, viewer: &Viewer, pupil: &PupilRef, start: NaiveD
             .count()
             .get_result(conn)?;
         if overlapping > 0 {
-            return Err(AppError::Conflict { code: "overlapping_leave", message: lang.pick("Det finns redan en ansökan för de dagarna.", "There is already an application for those days.").into() });
+            return Err(AppError::Conflict {
+                code: "overlapping_leave",
+                message: lang
+                    .pick(
+                        "Det finns redan en ansökan för de dagarna.",
+                        "There is already an application for those days.",
+                    )
+                    .into(),
+            });
         }
         let id: i64 = diesel::insert_into(leave_applications::table)
             .values((
@@ -81,20 +140,44 @@ pub fn apply(conn: &mut DbConn, viewer: &Viewer, pupil: &PupilRef, start: NaiveD
             ))
             .returning(leave_applications::id)
             .get_result(conn)?;
-        audit::record(conn, Entry { actor: Some(viewer.id), action: "leave.applied", entity: "leave_application", entity_id: Some(id), detail: json!({"pupil_id": pupil.id, "start": start, "end": end}), client_addr: Some(addr) })?;
+        audit::record(
+            conn,
+            Entry {
+                actor: Some(viewer.id),
+                action: "leave.applied",
+                entity: "leave_application",
+                entity_id: Some(id),
+                detail: json!({"pupil_id": pupil.id, "start": start, "end": end}),
+                client_addr: Some(addr),
+            },
+        )?;
         Ok(id)
     })
 }
 
 /// The pupil an application is about.
 pub fn pupil_of(conn: &mut DbConn, id: i64) -> AppResult<i64> {
-    Ok(leave_applications::table.find(id).select(leave_applications::pupil_id).first(conn)?)
+    Ok(leave_applications::table
+        .find(id)
+        .select(leave_applications::pupil_id)
+        .first(conn)?)
 }
 
 fn pending(conn: &mut DbConn, id: i64, lang: Lang) -> AppResult<()> {
-    let status: String = leave_applications::table.find(id).select(leave_applications::status).first(conn)?;
+    let status: String = leave_applications::table
+        .find(id)
+        .select(leave_applications::status)
+        .first(conn)?;
     if status != "pending" {
-        return Err(AppError::Conflict { code: "already_decided", message: lang.pick("Ansökan är redan avgjord.", "The application has already been decided.").into() });
+        return Err(AppError::Conflict {
+            code: "already_decided",
+            message: lang
+                .pick(
+                    "Ansökan är redan avgjord.",
+                    "The application has already been decided.",
+                )
+                .into(),
+        });
     }
     Ok(())
 }
@@ -108,24 +191,55 @@ fn mentors(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) -> AppRe
         .filter(group_memberships::pupil_id.eq(pupil))
         .filter(group_memberships::group_id.eq_any(&v.roles.mentor_of))
         .filter(group_memberships::start_date.le(today))
-        .filter(group_memberships::end_date.is_null().or(group_memberships::end_date.ge(today)))
+        .filter(
+            group_memberships::end_date
+                .is_null()
+                .or(group_memberships::end_date.ge(today)),
+        )
         .count()
         .get_result(conn)?;
     Ok(n > 0)
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn recommend(conn: &mut DbConn, v: &Viewer, pupil: &PupilRef, id: i64, recommended: bool, comment: Option<&str>, today: NaiveDate, now: NaiveDateTime, addr: &str, lang: Lang) -> AppResult<()> {
+pub fn recommend(
+    conn: &mut DbConn,
+    v: &Viewer,
+    pupil: &PupilRef,
+    id: i64,
+    recommended: bool,
+    comment: Option<&str>,
+    today: NaiveDate,
+    now: NaiveDateTime,
+    addr: &str,
+    lang: Lang,
+) -> AppResult<()> {
     if !mentors(conn, v, pupil.id, today)? {
-        return Err(AppError::Forbidden(lang.pick("Bara elevens mentor lämnar en rekommendation.", "Only the pupil's mentor gives a recommendation.").into()));
+        return Err(AppError::Forbidden(
+            lang.pick(
+                "Bara elevens mentor lämnar en rekommendation.",
+                "Only the pupil's mentor gives a recommendation.",
+            )
+            .into(),
+        ));
     }
     let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     if comment.is_some_and(|c| c.chars().count() > 500) {
-        return Err(AppError::invalid("comment_too_long", lang.pick("Kommentaren får ha högst 500 tecken.", "The comment may have at most 500 characters.")));
+        return Err(AppError::invalid(
+            "comment_too_long",
+            lang.pick(
+                "Kommentaren får ha högst 500 tecken.",
+                "The comment may have at most 500 characters.",
+            ),
+        ));
     }
     conn.transaction(|conn| {
         pending(conn, id, lang)?;
-        let value = if recommended { "recommended" } else { "not_recommended" };
+        let value = if recommended {
+            "recommended"
+        } else {
+            "not_recommended"
+        };
         diesel::update(leave_applications::table.find(id))
             .set((
                 leave_applications::recommendation.eq(value),
@@ -134,19 +248,51 @@ pub fn recommend(conn: &mut DbConn, v: &Viewer, pupil: &PupilRef, id: i64, recom
                 leave_applications::recommended_at.eq(now),
             ))
             .execute(conn)?;
-        audit::record(conn, Entry { actor: Some(v.id), action: "leave.recommended", entity: "leave_application", entity_id: Some(id), detail: json!({"recommendation": value}), client_addr: Some(addr) })?;
+        audit::record(
+            conn,
+            Entry {
+                actor: Some(v.id),
+                action: "leave.recommended",
+                entity: "leave_application",
+                entity_id: Some(id),
+                detail: json!({"recommendation": value}),
+                client_addr: Some(addr),
+            },
+        )?;
         Ok(())
     })
 }
 
 #[allow(clippy::too_many_arguments)]
-pub fn decide(conn: &mut DbConn, v: &Viewer, pupil: &PupilRef, id: i64, approved: bool, comment: Option<&str>, now: NaiveDateTime, addr: &str, lang: Lang) -> AppResult<()> {
+pub fn decide(
+    conn: &mut DbConn,
+    v: &Viewer,
+    pupil: &PupilRef,
+    id: i64,
+    approved: bool,
+    comment: Option<&str>,
+    now: NaiveDateTime,
+    addr: &str,
+    lang: Lang,
+) -> AppResult<()> {
     if pupil.reach != PupilReach::Principal {
-        return Err(AppError::Forbidden(lang.pick("Rektor beslutar om ledighet.", "The principal decides on leave.").into()));
+        return Err(AppError::Forbidden(
+            lang.pick(
+                "Rektor beslutar om ledighet.",
+                "The principal decides on leave.",
+            )
+            .into(),
+        ));
     }
     let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     if comment.is_some_and(|c| c.chars().count() > 500) {
-        return Err(AppError::invalid("comment_too_long", lang.pick("Kommentaren får ha högst 500 tecken.", "The comment may have at most 500 characters.")));
+        return Err(AppError::invalid(
+            "comment_too_long",
+            lang.pick(
+                "Kommentaren får ha högst 500 tecken.",
+                "The comment may have at most 500 characters.",
+            ),
+        ));
     }
     conn.transaction(|conn| {
         pending(conn, id, lang)?;
@@ -159,7 +305,17 @@ pub fn decide(conn: &mut DbConn, v: &Viewer, pupil: &PupilRef, id: i64, approved
                 leave_applications::decision_comment.eq(comment),
             ))
             .execute(conn)?;
-        audit::record(conn, Entry { actor: Some(v.id), action: "leave.decided", entity: "leave_application", entity_id: Some(id), detail: json!({"status": status}), client_addr: Some(addr) })?;
+        audit::record(
+            conn,
+            Entry {
+                actor: Some(v.id),
+                action: "leave.decided",
+                entity: "leave_application",
+                entity_id: Some(id),
+                detail: json!({"status": status}),
+                client_addr: Some(addr),
+            },
+        )?;
         Ok(())
     })
 }
@@ -178,7 +334,16 @@ pub struct LeaveView {
 
 pub fn list(conn: &mut DbConn, pupil: i64) -> AppResult<Vec<LeaveView>> {
     #[allow(clippy::type_complexity)]
-    let rows: Vec<(i64, NaiveDate, NaiveDate, String, String, Option<String>, Option<String>, Option<String>)> = leave_applications::table
+    let rows: Vec<(
+        i64,
+        NaiveDate,
+        NaiveDate,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> = leave_applications::table
         .filter(leave_applications::pupil_id.eq(pupil))
         .select((
             leave_applications::id,
@@ -195,6 +360,26 @@ pub fn list(conn: &mut DbConn, pupil: i64) -> AppResult<Vec<LeaveView>> {
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, start_date, end_date, reason, status, recommendation, recommendation_comment, decision_comment)| LeaveView { id, start_date, end_date, reason, status, recommendation, recommendation_comment, decision_comment })
+        .map(
+            |(
+                id,
+                start_date,
+                end_date,
+                reason,
+                status,
+                recommendation,
+                recommendation_comment,
+                decision_comment,
+            )| LeaveView {
+                id,
+                start_date,
+                end_date,
+                reason,
+                status,
+                recommendation,
+                recommendation_comment,
+                decision_comment,
+            },
+        )
         .collect())
 }

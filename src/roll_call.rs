@@ -758,7 +758,13 @@ pub fn group_week(
 }
 
 /// Scheduled, valid and invalid minutes per pupil over a period (inclusive dates).
-pub fn period_rows(conn: &mut DbConn, members: Vec<(i64, String, String)>, from: NaiveDate, to: NaiveDate, tz: Tz) -> AppResult<Vec<WeekRow>> {
+pub fn period_rows(
+    conn: &mut DbConn,
+    members: Vec<(i64, String, String)>,
+    from: NaiveDate,
+    to: NaiveDate,
+    tz: Tz,
+) -> AppResult<Vec<WeekRow>> {
     let ids: Vec<i64> = members.iter().map(|m| m.0).collect();
     // every membership of these pupils that overlaps the period
     let memberships: Vec<(i64, i64, NaiveDate, Option<NaiveDate>)> = group_memberships::table

@@ -23,7 +23,9 @@ use crate::schema::*;
 use crate::startup::AppState;
 
 pub fn now_local(state: &AppState) -> NaiveDateTime {
-    Utc::now().with_timezone(&state.config.timezone).naive_local()
+    Utc::now()
+        .with_timezone(&state.config.timezone)
+        .naive_local()
 }
 
 #[derive(Deserialize, Default)]
@@ -49,7 +51,13 @@ pub struct ReportForm {
 }
 
 fn bad_date(lang: Lang) -> AppError {
-    AppError::invalid("bad_date", lang.pick("Datum skrivs ÅÅÅÅ-MM-DD och tider TT:MM.", "Dates are written YYYY-MM-DD and times HH:MM."))
+    AppError::invalid(
+        "bad_date",
+        lang.pick(
+            "Datum skrivs ÅÅÅÅ-MM-DD och tider TT:MM.",
+            "Dates are written YYYY-MM-DD and times HH:MM.",
+        ),
+    )
 }
 
 fn date(s: &str, lang: Lang) -> AppResult<NaiveDate> {
@@ -64,56 +72,95 @@ fn time(s: &str, lang: Lang) -> AppResult<NaiveTime> {
 fn period_of(f: &ReportForm, today: NaiveDate, lang: Lang) -> AppResult<NewReport> {
     let message = Some(f.message.clone()).filter(|m| !m.trim().is_empty());
     if f.quick == "sick_today" {
-        return Ok(NewReport { from: today.and_time(NaiveTime::MIN), to: (today + Duration::days(1)).and_time(NaiveTime::MIN), kind: "sick".into(), message });
+        return Ok(NewReport {
+            from: today.and_time(NaiveTime::MIN),
+            to: (today + Duration::days(1)).and_time(NaiveTime::MIN),
+            kind: "sick".into(),
+            message,
+        });
     }
-    let kind = if f.kind.is_empty() { "sick".to_string() } else { f.kind.clone() };
+    let kind = if f.kind.is_empty() {
+        "sick".to_string()
+    } else {
+        f.kind.clone()
+    };
     if f.mode == "part" {
         let d = date(&f.date, lang)?;
-        return Ok(NewReport { from: d.and_time(time(&f.from_time, lang)?), to: d.and_time(time(&f.to_time, lang)?), kind, message });
+        return Ok(NewReport {
+            from: d.and_time(time(&f.from_time, lang)?),
+            to: d.and_time(time(&f.to_time, lang)?),
+            kind,
+            message,
+        });
     }
     let from = date(&f.from_date, lang)?;
-    let to = if f.to_date.trim().is_empty() { from } else { date(&f.to_date, lang)? };
-    Ok(NewReport { from: from.and_time(NaiveTime::MIN), to: (to + Duration::days(1)).and_time(NaiveTime::MIN), kind, message })
-}
-
-fn report_form(ctx: &PageCtx, pupil: i64, name: &str, kinds: &[(String, String, String)], today: NaiveDate, error: Option<&str>) -> Markup {
-    let title = ctx.t("Anmäl frånvaro", "Report absence");
-    let t = today.format("%Y-%m-%d").to_string();
-    layout::page(ctx, title, html! {
-        h1 { (title) } p { (name) }
-        @if let Some(e) = error { p.errors role="alert" { (e) } }
-        form method="post" action={"/pupils/" (pupil) "/absence-reports"} {
-            (ctx.csrf_field())
-            fieldset {
-                legend { (ctx.t("Hela dagar", "Whole days")) }
-                label { input type="radio" name="mode" value="days" checked; " " (ctx.t("Hela dagar", "Whole days")) }
-                label for="from_date" { (ctx.t("Från och med", "From")) }
-                input #from_date name="from_date" type="date" value=(t);
-                label for="to_date" { (ctx.t("Till och med", "To")) }
-                input #to_date name="to_date" type="date" value=(t);
-            }
-            fieldset {
-                legend { (ctx.t("Del av dag", "Part of a day")) }
-                label { input type="radio" name="mode" value="part"; " " (ctx.t("Del av dag", "Part of a day")) }
-                label for="date" { (ctx.t("Datum", "Date")) }
-                input #date name="date" type="date" value=(t);
-                label for="from_time" { (ctx.t("Från klockan", "From")) }
-                input #from_time name="from_time" type="time" value="08:00";
-                label for="to_time" { (ctx.t("Till klockan", "To")) }
-                input #to_time name="to_time" type="time" value="12:00";
-            }
-            label for="kind" { (ctx.t("Orsak", "Reason")) }
-            select #kind name="kind" {
-                @for (code, sv, en) in kinds { option value=(if code == "SJUK" { "sick".to_string() } else { code.to_lowercase() }) { (ctx.t(sv, en)) } }
-            }
-            label for="message" { (ctx.t("Meddelande till mentorn (valfritt)", "Message to the mentor (optional)")) }
-            textarea #message name="message" maxlength="500" rows="3" {}
-            p { button type="submit" { (ctx.t("Skicka anmälan", "Send the report")) } }
-        }
+    let to = if f.to_date.trim().is_empty() {
+        from
+    } else {
+        date(&f.to_date, lang)?
+    };
+    Ok(NewReport {
+        from: from.and_time(NaiveTime::MIN),
+        to: (to + Duration::days(1)).and_time(NaiveTime::MIN),
+        kind,
+        message,
     })
 }
 
-pub async fn report_page(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>) -> AppResult<HttpResponse> {
+fn report_form(
+    ctx: &PageCtx,
+    pupil: i64,
+    name: &str,
+    kinds: &[(String, String, String)],
+    today: NaiveDate,
+    error: Option<&str>,
+) -> Markup {
+    let title = ctx.t("Anmäl frånvaro", "Report absence");
+    let t = today.format("%Y-%m-%d").to_string();
+    layout::page(
+        ctx,
+        title,
+        html! {
+            h1 { (title) } p { (name) }
+            @if let Some(e) = error { p.errors role="alert" { (e) } }
+            form method="post" action={"/pupils/" (pupil) "/absence-reports"} {
+                (ctx.csrf_field())
+                fieldset {
+                    legend { (ctx.t("Hela dagar", "Whole days")) }
+                    label { input type="radio" name="mode" value="days" checked; " " (ctx.t("Hela dagar", "Whole days")) }
+                    label for="from_date" { (ctx.t("Från och med", "From")) }
+                    input #from_date name="from_date" type="date" value=(t);
+                    label for="to_date" { (ctx.t("Till och med", "To")) }
+                    input #to_date name="to_date" type="date" value=(t);
+                }
+                fieldset {
+                    legend { (ctx.t("Del av dag", "Part of a day")) }
+                    label { input type="radio" name="mode" value="part"; " " (ctx.t("Del av dag", "Part of a day")) }
+                    label for="date" { (ctx.t("Datum", "Date")) }
+                    input #date name="date" type="date" value=(t);
+                    label for="from_time" { (ctx.t("Från klockan", "From")) }
+                    input #from_time name="from_time" type="time" value="08:00";
+                    label for="to_time" { (ctx.t("Till klockan", "To")) }
+                    input #to_time name="to_time" type="time" value="12:00";
+                }
+                label for="kind" { (ctx.t("Orsak", "Reason")) }
+                select #kind name="kind" {
+                    @for (code, sv, en) in kinds { option value=(if code == "SJUK" { "sick".to_string() } else { code.to_lowercase() }) { (ctx.t(sv, en)) } }
+                }
+                label for="message" { (ctx.t("Meddelande till mentorn (valfritt)", "Message to the mentor (optional)")) }
+                textarea #message name="message" maxlength="500" rows="3" {}
+                p { button type="submit" { (ctx.t("Skicka anmälan", "Send the report")) } }
+            }
+        },
+    )
+}
+
+pub async fn report_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let id = parse_id(&id)?;
     let today = today(&state);
@@ -124,19 +171,34 @@ pub async fn report_page(req: HttpRequest, state: web::Data<AppState>, v: Viewer
             Ok((p.display_name(Lang::Sv), kinds))
         })
         .await?;
-    Ok(html_with_status(StatusCode::OK, report_form(&ctx, id, &name, &kinds, today, None)))
+    Ok(html_with_status(
+        StatusCode::OK,
+        report_form(&ctx, id, &name, &kinds, today, None),
+    ))
 }
 
-pub async fn create_report(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>, form: web::Form<ReportForm>) -> AppResult<HttpResponse> {
+pub async fn create_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    form: web::Form<ReportForm>,
+) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
     let id = parse_id(&id)?;
-    let (today, now, tz, addr) = (today(&state), now_local(&state), state.config.timezone, client_addr(&req));
+    let (today, now, tz, addr) = (
+        today(&state),
+        now_local(&state),
+        state.config.timezone,
+        client_addr(&req),
+    );
     let form = form.into_inner();
     let result = state
         .db_write(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
-            let outcome = period_of(&form, today, lang).and_then(|new| absence_report::create(conn, &v, &p, &new, tz, now, &addr, lang));
+            let outcome = period_of(&form, today, lang)
+                .and_then(|new| absence_report::create(conn, &v, &p, &new, tz, now, &addr, lang));
             match outcome {
                 Ok(_) => Ok(Ok(())),
                 Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
@@ -151,15 +213,25 @@ pub async fn create_report(req: HttpRequest, state: web::Data<AppState>, v: View
         Ok(()) => Ok(see_other(&format!("/pupils/{id}?done=reported"))),
         Err((e, name, kinds)) => {
             let msg = match &e {
-                AppError::Invalid { message, .. } | AppError::Conflict { message, .. } => message.clone(),
+                AppError::Invalid { message, .. } | AppError::Conflict { message, .. } => {
+                    message.clone()
+                }
                 _ => String::new(),
             };
-            Ok(html_with_status(e.status(), report_form(&ctx, id, &name, &kinds, today, Some(&msg))))
+            Ok(html_with_status(
+                e.status(),
+                report_form(&ctx, id, &name, &kinds, today, Some(&msg)),
+            ))
         }
     }
 }
 
-pub async fn cancel_report(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn cancel_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
@@ -181,27 +253,43 @@ pub struct LeaveForm {
     reason: String,
 }
 
-fn leave_form(ctx: &PageCtx, pupil: i64, name: &str, granted: i64, today: NaiveDate, error: Option<&str>) -> Markup {
+fn leave_form(
+    ctx: &PageCtx,
+    pupil: i64,
+    name: &str,
+    granted: i64,
+    today: NaiveDate,
+    error: Option<&str>,
+) -> Markup {
     let title = ctx.t("Ansök om ledighet", "Apply for leave");
     let t = today.format("%Y-%m-%d").to_string();
-    layout::page(ctx, title, html! {
-        h1 { (title) } p { (name) }
-        p { (ctx.t("Beviljad ledighet hittills i år: ", "Leave granted so far this school year: ")) strong { (granted) } " " (ctx.t("skoldagar", "school days")) }
-        @if let Some(e) = error { p.errors role="alert" { (e) } }
-        form method="post" action={"/pupils/" (pupil) "/leave-applications"} {
-            (ctx.csrf_field())
-            label for="start_date" { (ctx.t("Från och med", "From")) }
-            input #start_date name="start_date" type="date" required value=(t);
-            label for="end_date" { (ctx.t("Till och med", "To")) }
-            input #end_date name="end_date" type="date" required value=(t);
-            label for="reason" { (ctx.t("Skäl", "Reason")) }
-            textarea #reason name="reason" required maxlength="500" rows="3" {}
-            p { button type="submit" { (ctx.t("Skicka ansökan", "Send the application")) } }
-        }
-    })
+    layout::page(
+        ctx,
+        title,
+        html! {
+            h1 { (title) } p { (name) }
+            p { (ctx.t("Beviljad ledighet hittills i år: ", "Leave granted so far this school year: ")) strong { (granted) } " " (ctx.t("skoldagar", "school days")) }
+            @if let Some(e) = error { p.errors role="alert" { (e) } }
+            form method="post" action={"/pupils/" (pupil) "/leave-applications"} {
+                (ctx.csrf_field())
+                label for="start_date" { (ctx.t("Från och med", "From")) }
+                input #start_date name="start_date" type="date" required value=(t);
+                label for="end_date" { (ctx.t("Till och med", "To")) }
+                input #end_date name="end_date" type="date" required value=(t);
+                label for="reason" { (ctx.t("Skäl", "Reason")) }
+                textarea #reason name="reason" required maxlength="500" rows="3" {}
+                p { button type="submit" { (ctx.t("Skicka ansökan", "Send the application")) } }
+            }
+        },
+    )
 }
 
-pub async fn leave_page(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn leave_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let id = parse_id(&id)?;
     let today = today(&state);
@@ -209,13 +297,25 @@ pub async fn leave_page(req: HttpRequest, state: web::Data<AppState>, v: Viewer,
     let (name, granted) = state
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
-            Ok((p.display_name(lang), leave_application::granted_days(conn, id, today)?))
+            Ok((
+                p.display_name(lang),
+                leave_application::granted_days(conn, id, today)?,
+            ))
         })
         .await?;
-    Ok(html_with_status(StatusCode::OK, leave_form(&ctx, id, &name, granted, today, None)))
+    Ok(html_with_status(
+        StatusCode::OK,
+        leave_form(&ctx, id, &name, granted, today, None),
+    ))
 }
 
-pub async fn apply_leave(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>, form: web::Form<LeaveForm>) -> AppResult<HttpResponse> {
+pub async fn apply_leave(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    form: web::Form<LeaveForm>,
+) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
     let id = parse_id(&id)?;
@@ -224,10 +324,18 @@ pub async fn apply_leave(req: HttpRequest, state: web::Data<AppState>, v: Viewer
     let result = state
         .db_write(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
-            let outcome = date(&f.start_date, lang).and_then(|s| Ok((s, date(&f.end_date, lang)?))).and_then(|(s, e)| leave_application::apply(conn, &v, &p, s, e, &f.reason, today, now, &addr, lang));
+            let outcome = date(&f.start_date, lang)
+                .and_then(|s| Ok((s, date(&f.end_date, lang)?)))
+                .and_then(|(s, e)| {
+                    leave_application::apply(conn, &v, &p, s, e, &f.reason, today, now, &addr, lang)
+                });
             match outcome {
                 Ok(_) => Ok(Ok(())),
-                Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => Ok(Err((e, p.display_name(lang), leave_application::granted_days(conn, id, today)?))),
+                Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => Ok(Err((
+                    e,
+                    p.display_name(lang),
+                    leave_application::granted_days(conn, id, today)?,
+                ))),
                 Err(e) => Err(e),
             }
         })
@@ -236,10 +344,15 @@ pub async fn apply_leave(req: HttpRequest, state: web::Data<AppState>, v: Viewer
         Ok(()) => Ok(see_other(&format!("/pupils/{id}?done=applied"))),
         Err((e, name, granted)) => {
             let msg = match &e {
-                AppError::Invalid { message, .. } | AppError::Conflict { message, .. } => message.clone(),
+                AppError::Invalid { message, .. } | AppError::Conflict { message, .. } => {
+                    message.clone()
+                }
                 _ => String::new(),
             };
-            Ok(html_with_status(e.status(), leave_form(&ctx, id, &name, granted, today, Some(&msg))))
+            Ok(html_with_status(
+                e.status(),
+                leave_form(&ctx, id, &name, granted, today, Some(&msg)),
+            ))
         }
     }
 }
@@ -256,11 +369,20 @@ fn yes_no(s: &str, lang: Lang) -> AppResult<bool> {
     match s {
         "yes" => Ok(true),
         "no" => Ok(false),
-        _ => Err(AppError::invalid("bad_answer", lang.pick("Svara ja eller nej.", "Answer yes or no."))),
+        _ => Err(AppError::invalid(
+            "bad_answer",
+            lang.pick("Svara ja eller nej.", "Answer yes or no."),
+        )),
     }
 }
 
-pub async fn recommend(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>, form: web::Form<OpinionForm>) -> AppResult<HttpResponse> {
+pub async fn recommend(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    form: web::Form<OpinionForm>,
+) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let yes = yes_no(&form.answer, lang)?;
@@ -270,14 +392,31 @@ pub async fn recommend(req: HttpRequest, state: web::Data<AppState>, v: Viewer, 
         .db_write(move |conn| {
             let pupil_id = leave_application::pupil_of(conn, id)?;
             let p = access::pupil(conn, &v, pupil_id, today)?;
-            leave_application::recommend(conn, &v, &p, id, yes, Some(&comment), today, now, &addr, lang)?;
+            leave_application::recommend(
+                conn,
+                &v,
+                &p,
+                id,
+                yes,
+                Some(&comment),
+                today,
+                now,
+                &addr,
+                lang,
+            )?;
             Ok(pupil_id)
         })
         .await?;
     Ok(see_other(&format!("/pupils/{pupil}?done=recommended")))
 }
 
-pub async fn decide(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>, form: web::Form<OpinionForm>) -> AppResult<HttpResponse> {
+pub async fn decide(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    form: web::Form<OpinionForm>,
+) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let yes = yes_no(&form.answer, lang)?;
@@ -295,7 +434,11 @@ pub async fn decide(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id:
 }
 
 /// Pending leave applications for the principal's schools and the mentor's groups.
-pub async fn pending_leave(req: HttpRequest, state: web::Data<AppState>, v: Viewer) -> AppResult<HttpResponse> {
+pub async fn pending_leave(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+) -> AppResult<HttpResponse> {
     if v.roles.principal_of.is_empty() && v.roles.mentor_of.is_empty() {
         return Err(AppError::NotFound);
     }
@@ -305,21 +448,50 @@ pub async fn pending_leave(req: HttpRequest, state: web::Data<AppState>, v: View
         .db(move |conn| {
             let in_groups = group_memberships::table
                 .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
-                .filter(group_memberships::end_date.is_null().or(group_memberships::end_date.ge(today)))
+                .filter(
+                    group_memberships::end_date
+                        .is_null()
+                        .or(group_memberships::end_date.ge(today)),
+                )
                 .select(group_memberships::pupil_id);
             #[allow(clippy::type_complexity)]
-            let rows: Vec<(i64, i64, NaiveDate, NaiveDate, String, Option<String>, String, String)> = leave_applications::table
+            let rows: Vec<(
+                i64,
+                i64,
+                NaiveDate,
+                NaiveDate,
+                String,
+                Option<String>,
+                String,
+                String,
+            )> = leave_applications::table
                 .inner_join(people::table.on(people::id.eq(leave_applications::pupil_id)))
                 .filter(leave_applications::status.eq("pending"))
-                .filter(people::school_id.eq_any(v.roles.principal_of.clone()).or(people::id.eq_any(in_groups)))
-                .select((leave_applications::id, people::id, leave_applications::start_date, leave_applications::end_date, leave_applications::reason, leave_applications::recommendation, people::given_name, people::family_name))
+                .filter(
+                    people::school_id
+                        .eq_any(v.roles.principal_of.clone())
+                        .or(people::id.eq_any(in_groups)),
+                )
+                .select((
+                    leave_applications::id,
+                    people::id,
+                    leave_applications::start_date,
+                    leave_applications::end_date,
+                    leave_applications::reason,
+                    leave_applications::recommendation,
+                    people::given_name,
+                    people::family_name,
+                ))
                 .order(leave_applications::start_date)
                 .limit(200)
                 .load(conn)?;
             Ok(rows)
         })
         .await?;
-    let title = ctx.t("Ledighetsansökningar att hantera", "Leave applications to handle");
+    let title = ctx.t(
+        "Ledighetsansökningar att hantera",
+        "Leave applications to handle",
+    );
     let body = html! {
         h1 { (title) }
         @if rows.is_empty() { p { (ctx.t("Inga ansökningar väntar.", "No applications are waiting.")) } }
@@ -328,7 +500,10 @@ pub async fn pending_leave(req: HttpRequest, state: web::Data<AppState>, v: View
                 @if let Some(r) = rec { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" } }
         } }
     };
-    Ok(html_with_status(StatusCode::OK, layout::page(&ctx, title, body)))
+    Ok(html_with_status(
+        StatusCode::OK,
+        layout::page(&ctx, title, body),
+    ))
 }
 
 /// What the child's card says about today.
@@ -339,8 +514,18 @@ pub enum TodayState {
     Expected,
 }
 
-pub fn today_state(conn: &mut crate::db::DbConn, pupil: i64, today: NaiveDate, tz: chrono_tz::Tz) -> AppResult<TodayState> {
-    let (start, end) = crate::absence::utc_window(tz, today, NaiveTime::MIN, NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN));
+pub fn today_state(
+    conn: &mut crate::db::DbConn,
+    pupil: i64,
+    today: NaiveDate,
+    tz: chrono_tz::Tz,
+) -> AppResult<TodayState> {
+    let (start, end) = crate::absence::utc_window(
+        tz,
+        today,
+        NaiveTime::MIN,
+        NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN),
+    );
     let reported: i64 = absence_reports::table
         .filter(absence_reports::pupil_id.eq(pupil))
         .filter(absence_reports::cancelled_at.is_null())
@@ -367,14 +552,21 @@ pub fn today_state(conn: &mut crate::db::DbConn, pupil: i64, today: NaiveDate, t
         .filter(lessons::lesson_date.eq(today))
         .count()
         .get_result(conn)?;
-    Ok(if marked > 0 { TodayState::MarkedAbsent } else { TodayState::Expected })
+    Ok(if marked > 0 {
+        TodayState::MarkedAbsent
+    } else {
+        TodayState::Expected
+    })
 }
 
 pub fn state_text(s: &TodayState, ctx: &PageCtx) -> &'static str {
     match s {
         TodayState::ReportedAbsent => ctx.t("Anmäld frånvarande i dag", "Reported absent today"),
         TodayState::OnLeave => ctx.t("Ledig i dag", "On leave today"),
-        TodayState::MarkedAbsent => ctx.t("Markerad frånvarande eller sen i dag", "Marked absent or late today"),
+        TodayState::MarkedAbsent => ctx.t(
+            "Markerad frånvarande eller sen i dag",
+            "Marked absent or late today",
+        ),
         TodayState::Expected => ctx.t("Väntas i skolan", "Expected in school"),
     }
 }

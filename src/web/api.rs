@@ -483,30 +483,55 @@ pub struct PeriodQuery {
     to: Option<String>,
 }
 
-fn query_date(raw: Option<&str>, default: NaiveDate, name: &str, lang: Lang) -> AppResult<NaiveDate> {
+fn query_date(
+    raw: Option<&str>,
+    default: NaiveDate,
+    name: &str,
+    lang: Lang,
+) -> AppResult<NaiveDate> {
     match raw {
         None => Ok(default),
         Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-            AppError::invalid("bad_date", match lang {
-                Lang::Sv => format!("{name} skrivs ÅÅÅÅ-MM-DD."),
-                Lang::En => format!("{name} is written YYYY-MM-DD."),
-            })
+            AppError::invalid(
+                "bad_date",
+                match lang {
+                    Lang::Sv => format!("{name} skrivs ÅÅÅÅ-MM-DD."),
+                    Lang::En => format!("{name} is written YYYY-MM-DD."),
+                },
+            )
         }),
     }
 }
 
 /// A pupil's absence between two dates: marked lessons, reports and leave.
-pub async fn pupil_absences(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>, q: web::Query<PeriodQuery>) -> AppResult<HttpResponse> {
+pub async fn pupil_absences(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    q: web::Query<PeriodQuery>,
+) -> AppResult<HttpResponse> {
     let id = parse_id(&id)?;
     let lang = Lang::from_request(&req);
     let today = today(&state);
-    let from = query_date(q.from.as_deref(), crate::absence::term_start(today), "from", lang)?;
+    let from = query_date(
+        q.from.as_deref(),
+        crate::absence::term_start(today),
+        "from",
+        lang,
+    )?;
     let to = query_date(q.to.as_deref(), today, "to", lang)?;
     if to < from {
-        return Err(AppError::invalid("period_ends_before_start", lang.pick("to ligger före from.", "to lies before from.")));
+        return Err(AppError::invalid(
+            "period_ends_before_start",
+            lang.pick("to ligger före from.", "to lies before from."),
+        ));
     }
     if (to - from).num_days() > 366 {
-        return Err(AppError::invalid("period_too_long", lang.pick("Högst ett år åt gången.", "At most one year at a time.")));
+        return Err(AppError::invalid(
+            "period_too_long",
+            lang.pick("Högst ett år åt gången.", "At most one year at a time."),
+        ));
     }
     let (tz, now) = (state.config.timezone, Utc::now().naive_utc());
     let out = state
@@ -514,7 +539,10 @@ pub async fn pupil_absences(req: HttpRequest, state: web::Data<AppState>, v: Vie
             let p = access::pupil(conn, &v, id, today)?;
             let lessons = crate::absence::history(conn, id, from, to, tz)?;
             let reports = crate::absence_report::list(conn, &p, from, to, tz, now, lang)?;
-            let leave: Vec<_> = crate::leave_application::list(conn, id)?.into_iter().filter(|l| l.end_date >= from && l.start_date <= to).collect();
+            let leave: Vec<_> = crate::leave_application::list(conn, id)?
+                .into_iter()
+                .filter(|l| l.end_date >= from && l.start_date <= to)
+                .collect();
             Ok(json!({
                 "pupil_id": id,
                 "from": from,
@@ -545,7 +573,9 @@ pub async fn pupil_absences(req: HttpRequest, state: web::Data<AppState>, v: Vie
             }))
         })
         .await?;
-    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(out))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(out))
 }
 
 #[derive(Deserialize)]
@@ -561,13 +591,23 @@ pub struct AbsenceReportIn {
 fn local_instant(s: &str, name: &str, lang: Lang) -> AppResult<chrono::NaiveDateTime> {
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
-        .map_err(|_| AppError::invalid("bad_datetime", match lang {
-            Lang::Sv => format!("{name} skrivs som lokal tid, t.ex. 2026-11-23T08:00:00."),
-            Lang::En => format!("{name} is a local date-time, e.g. 2026-11-23T08:00:00."),
-        }))
+        .map_err(|_| {
+            AppError::invalid(
+                "bad_datetime",
+                match lang {
+                    Lang::Sv => format!("{name} skrivs som lokal tid, t.ex. 2026-11-23T08:00:00."),
+                    Lang::En => format!("{name} is a local date-time, e.g. 2026-11-23T08:00:00."),
+                },
+            )
+        })
 }
 
-pub async fn create_absence_report(req: HttpRequest, state: web::Data<AppState>, v: Viewer, body: web::Json<AbsenceReportIn>) -> AppResult<HttpResponse> {
+pub async fn create_absence_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    body: web::Json<AbsenceReportIn>,
+) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let b = body.into_inner();
     let new = crate::absence_report::NewReport {
@@ -576,7 +616,12 @@ pub async fn create_absence_report(req: HttpRequest, state: web::Data<AppState>,
         kind: b.kind.unwrap_or_else(|| "sick".into()),
         message: b.message,
     };
-    let (today, now, tz, addr) = (today(&state), super::absence::now_local(&state), state.config.timezone, client_addr(&req));
+    let (today, now, tz, addr) = (
+        today(&state),
+        super::absence::now_local(&state),
+        state.config.timezone,
+        client_addr(&req),
+    );
     let pupil = b.pupil_id;
     let id = state
         .db_write(move |conn| {
@@ -589,7 +634,12 @@ pub async fn create_absence_report(req: HttpRequest, state: web::Data<AppState>,
         .json(json!({"id": id, "pupil_id": pupil})))
 }
 
-pub async fn cancel_absence_report(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>) -> AppResult<HttpResponse> {
+pub async fn cancel_absence_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
@@ -611,7 +661,12 @@ pub struct LeaveIn {
     reason: String,
 }
 
-pub async fn create_leave_application(req: HttpRequest, state: web::Data<AppState>, v: Viewer, body: web::Json<LeaveIn>) -> AppResult<HttpResponse> {
+pub async fn create_leave_application(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    body: web::Json<LeaveIn>,
+) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let b = body.into_inner();
     let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
@@ -619,7 +674,18 @@ pub async fn create_leave_application(req: HttpRequest, state: web::Data<AppStat
     let id = state
         .db_write(move |conn| {
             let p = access::pupil(conn, &v, pupil, today)?;
-            crate::leave_application::apply(conn, &v, &p, b.start_date, b.end_date, &b.reason, today, now, &addr, lang)
+            crate::leave_application::apply(
+                conn,
+                &v,
+                &p,
+                b.start_date,
+                b.end_date,
+                &b.reason,
+                today,
+                now,
+                &addr,
+                lang,
+            )
         })
         .await?;
     Ok(HttpResponse::Created().json(json!({"id": id, "pupil_id": pupil, "status": "pending"})))
@@ -631,7 +697,13 @@ pub struct RecommendationIn {
     comment: Option<String>,
 }
 
-pub async fn recommend_leave(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>, body: web::Json<RecommendationIn>) -> AppResult<HttpResponse> {
+pub async fn recommend_leave(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    body: web::Json<RecommendationIn>,
+) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let b = body.into_inner();
@@ -640,7 +712,18 @@ pub async fn recommend_leave(req: HttpRequest, state: web::Data<AppState>, v: Vi
         .db_write(move |conn| {
             let pupil = crate::leave_application::pupil_of(conn, id)?;
             let p = access::pupil(conn, &v, pupil, today)?;
-            crate::leave_application::recommend(conn, &v, &p, id, b.recommended, b.comment.as_deref(), today, now, &addr, lang)
+            crate::leave_application::recommend(
+                conn,
+                &v,
+                &p,
+                id,
+                b.recommended,
+                b.comment.as_deref(),
+                today,
+                now,
+                &addr,
+                lang,
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(json!({"id": id, "recommendation": if b.recommended { "recommended" } else { "not_recommended" }})))
@@ -652,7 +735,13 @@ pub struct DecisionIn {
     comment: Option<String>,
 }
 
-pub async fn decide_leave(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>, body: web::Json<DecisionIn>) -> AppResult<HttpResponse> {
+pub async fn decide_leave(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    body: web::Json<DecisionIn>,
+) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let b = body.into_inner();
@@ -661,8 +750,19 @@ pub async fn decide_leave(req: HttpRequest, state: web::Data<AppState>, v: Viewe
         .db_write(move |conn| {
             let pupil = crate::leave_application::pupil_of(conn, id)?;
             let p = access::pupil(conn, &v, pupil, today)?;
-            crate::leave_application::decide(conn, &v, &p, id, b.approved, b.comment.as_deref(), now, &addr, lang)
+            crate::leave_application::decide(
+                conn,
+                &v,
+                &p,
+                id,
+                b.approved,
+                b.comment.as_deref(),
+                now,
+                &addr,
+                lang,
+            )
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({"id": id, "status": if b.approved { "approved" } else { "rejected" }})))
+    Ok(HttpResponse::Ok()
+        .json(json!({"id": id, "status": if b.approved { "approved" } else { "rejected" }})))
 }

@@ -39,7 +39,9 @@ pub async fn home(
         Some(super::roll_call::teacher_start(&state, &ctx, &v).await?)
     };
     let (today, tz) = (crate::auth::viewer::today(&state), state.config.timezone);
-    let summary = state.db(move |conn| StartSummary::load(conn, &v, today, tz)).await?;
+    let summary = state
+        .db(move |conn| StartSummary::load(conn, &v, today, tz))
+        .await?;
     let body = html! {
         h1 { (ctx.t("Hej ", "Hello ")) (summary.given_name) }
         @if let Some(t) = teaching { (t) }
@@ -111,7 +113,12 @@ struct StartSummary {
 }
 
 impl StartSummary {
-    fn load(conn: &mut crate::db::DbConn, v: &Viewer, today: chrono::NaiveDate, tz: chrono_tz::Tz) -> AppResult<StartSummary> {
+    fn load(
+        conn: &mut crate::db::DbConn,
+        v: &Viewer,
+        today: chrono::NaiveDate,
+        tz: chrono_tz::Tz,
+    ) -> AppResult<StartSummary> {
         let r = &v.roles;
         let kids = people::table
             .filter(people::id.eq_any(&r.children))
@@ -120,7 +127,14 @@ impl StartSummary {
             .load::<(i64, String, String)>(conn)?;
         let mut children = Vec::new();
         for (id, g, f) in kids {
-            let term = crate::roll_call::period_rows(conn, vec![(id, g.clone(), f.clone())], crate::absence::term_start(today), today, tz)?.pop();
+            let term = crate::roll_call::period_rows(
+                conn,
+                vec![(id, g.clone(), f.clone())],
+                crate::absence::term_start(today),
+                today,
+                tz,
+            )?
+            .pop();
             children.push(ChildCard {
                 id,
                 name: format!("{g} {f}"),

@@ -7,8 +7,8 @@ use diesel::prelude::*;
 use maud::html;
 use serde::Serialize;
 
-use super::layout::{self, PageCtx};
 use super::absence;
+use super::layout::{self, PageCtx};
 use super::pages::html_with_status;
 use crate::auth::viewer::today;
 use crate::auth::{access, Viewer};
@@ -91,7 +91,13 @@ pub struct Done {
     done: Option<String>,
 }
 
-pub async fn page(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: web::Path<String>, q: web::Query<Done>) -> AppResult<HttpResponse> {
+pub async fn page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    q: web::Query<Done>,
+) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let id = parse_id(&id)?;
     let today = today(&state);
@@ -104,12 +110,29 @@ pub async fn page(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: w
             let r = access::pupil(conn, &v, id, today)?;
             let state_now = absence::today_state(conn, id, today, tz)?;
             let from = crate::absence::term_start(today);
-            let term = crate::roll_call::period_rows(conn, vec![(id, String::new(), String::new())], from, today, tz)?.pop();
-            let reports = crate::absence_report::list(conn, &r, today - chrono::Duration::days(60), today + chrono::Duration::days(60), tz, now, lang)?;
+            let term = crate::roll_call::period_rows(
+                conn,
+                vec![(id, String::new(), String::new())],
+                from,
+                today,
+                tz,
+            )?
+            .pop();
+            let reports = crate::absence_report::list(
+                conn,
+                &r,
+                today - chrono::Duration::days(60),
+                today + chrono::Duration::days(60),
+                tz,
+                now,
+                lang,
+            )?;
             let leave = crate::leave_application::list(conn, id)?;
             let history = crate::absence::history(conn, id, from, today, tz)?;
             let mentors = p.groups.iter().any(|g| v.roles.mentor_of.contains(&g.id));
-            Ok((p, r.reach, state_now, term, reports, leave, history, mentors))
+            Ok((
+                p, r.reach, state_now, term, reports, leave, history, mentors,
+            ))
         })
         .await?;
     let family = absence::family(reach);
@@ -119,7 +142,10 @@ pub async fn page(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: w
         "reported" => ctx.t("Frånvaron är anmäld.", "The absence has been reported."),
         "cancelled" => ctx.t("Anmälan är borttagen.", "The report has been cancelled."),
         "applied" => ctx.t("Ansökan är skickad.", "The application has been sent."),
-        "recommended" => ctx.t("Rekommendationen är sparad.", "The recommendation has been saved."),
+        "recommended" => ctx.t(
+            "Rekommendationen är sparad.",
+            "The recommendation has been saved.",
+        ),
         "decided" => ctx.t("Beslutet är sparat.", "The decision has been saved."),
         _ => "",
     });
@@ -204,7 +230,10 @@ pub async fn page(req: HttpRequest, state: web::Data<AppState>, v: Viewer, id: w
             } }
         }
     };
-    Ok(html_with_status(StatusCode::OK, layout::page(&ctx, &p.name, body)))
+    Ok(html_with_status(
+        StatusCode::OK,
+        layout::page(&ctx, &p.name, body),
+    ))
 }
 
 fn status_text(s: &str, ctx: &PageCtx) -> &'static str {

@@ -190,10 +190,7 @@ pub async fn page(
 type ParsedForm = (Vec<MarkInput>, Option<i32>, Option<String>, bool);
 
 /// The form's fields: `s<id>` status, `m<id>` minutes, `r<id>` reason, per pupil.
-fn parse_form(
-    fields: &[(String, String)],
-    lang: Lang,
-) -> AppResult<ParsedForm> {
+fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> {
     let mut by_pupil: HashMap<i64, MarkInput> = HashMap::new();
     let mut minutes: HashMap<i64, &str> = HashMap::new();
     let mut reasons: HashMap<i64, &str> = HashMap::new();

@@ -365,6 +365,127 @@ fn rows() -> Vec<Row> {
             via: Via::Api,
             expect: [401, 404, 404, 404, 409, 404, 403, 404, 403],
         },
+        Row {
+            method: "get",
+            pattern: "/pupils/{id}/report",
+            path: |i| format!("/pupils/{}/report", i.child),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 200, 404, 404, 200, 404, 200, 404, 200],
+        },
+        Row {
+            method: "post",
+            pattern: "/pupils/{id}/absence-reports",
+            path: |i| format!("/pupils/{}/absence-reports", i.child),
+            body: &[("mode", "days"), ("from_date", "not a date")],
+            via: Via::Page,
+            expect: [401, 400, 404, 404, 400, 404, 400, 404, 400],
+        },
+        Row {
+            method: "post",
+            pattern: "/absence-reports/{id}/cancel",
+            path: |i| format!("/absence-reports/{}/cancel", i.report),
+            body: &[],
+            via: Via::Page,
+            expect: [401, 409, 404, 404, 409, 404, 409, 404, 409],
+        },
+        Row {
+            method: "get",
+            pattern: "/pupils/{id}/leave",
+            path: |i| format!("/pupils/{}/leave", i.child),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 200, 404, 404, 200, 404, 200, 404, 200],
+        },
+        Row {
+            method: "post",
+            pattern: "/pupils/{id}/leave-applications",
+            path: |i| format!("/pupils/{}/leave-applications", i.child),
+            body: &[("start_date", "x"), ("end_date", "x"), ("reason", "x")],
+            via: Via::Page,
+            expect: [401, 400, 404, 404, 400, 404, 400, 404, 400],
+        },
+        Row {
+            method: "post",
+            pattern: "/leave-applications/{id}/recommendation",
+            path: |i| format!("/leave-applications/{}/recommendation", i.leave),
+            body: &[("answer", "yes")],
+            via: Via::Page,
+            expect: [401, 403, 404, 404, 409, 404, 403, 404, 403],
+        },
+        Row {
+            method: "post",
+            pattern: "/leave-applications/{id}/decision",
+            path: |i| format!("/leave-applications/{}/decision", i.leave),
+            body: &[("answer", "yes")],
+            via: Via::Page,
+            expect: [401, 403, 404, 404, 403, 404, 409, 404, 403],
+        },
+        Row {
+            method: "get",
+            pattern: "/leave",
+            path: |_| "/leave".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 200, 404, 200, 200, 404],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/pupils/{id}/absences",
+            path: |i| format!("/api/v1/pupils/{}/absences", i.child),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 200, 404, 404, 200, 404, 200, 404, 200],
+        },
+        Row {
+            method: "post",
+            pattern: "/api/v1/absence-reports",
+            path: |_| "/api/v1/absence-reports".into(),
+            body: &[
+                ("pupil_id", "{child}"),
+                ("from", "2020-01-01T08:00:00"),
+                ("to", "2020-01-01T09:00:00"),
+            ],
+            via: Via::Api,
+            expect: [401, 400, 404, 404, 400, 404, 400, 404, 400],
+        },
+        Row {
+            method: "delete",
+            pattern: "/api/v1/absence-reports/{id}",
+            path: |i| format!("/api/v1/absence-reports/{}", i.report),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 409, 404, 404, 409, 404, 409, 404, 409],
+        },
+        Row {
+            method: "post",
+            pattern: "/api/v1/leave-applications",
+            path: |_| "/api/v1/leave-applications".into(),
+            body: &[
+                ("pupil_id", "{child}"),
+                ("start_date", "\"2020-01-01\""),
+                ("end_date", "\"2020-01-02\""),
+                ("reason", "x"),
+            ],
+            via: Via::Api,
+            expect: [401, 400, 404, 404, 403, 404, 403, 404, 403],
+        },
+        Row {
+            method: "post",
+            pattern: "/api/v1/leave-applications/{id}/recommendation",
+            path: |i| format!("/api/v1/leave-applications/{}/recommendation", i.leave),
+            body: &[("recommended", "true")],
+            via: Via::Api,
+            expect: [401, 403, 404, 404, 409, 404, 403, 404, 403],
+        },
+        Row {
+            method: "post",
+            pattern: "/api/v1/leave-applications/{id}/decision",
+            path: |i| format!("/api/v1/leave-applications/{}/decision", i.leave),
+            body: &[("approved", "true")],
+            via: Via::Api,
+            expect: [401, 403, 404, 404, 403, 404, 409, 404, 403],
+        },
         // These end the role's sessions, so they come last.
         Row {
             method: "post",
@@ -428,6 +549,7 @@ async fn every_role_against_every_route() {
                         let mut req = match method {
                             "get" => app.client.get(app.url(&path)),
                             "put" => app.client.put(app.url(&path)),
+                            "delete" => app.client.delete(app.url(&path)),
                             _ => app.client.post(app.url(&path)),
                         };
                         if let Some(t) = token {
@@ -437,14 +559,15 @@ async fn every_role_against_every_route() {
                             .body
                             .iter()
                             .map(|(k, v)| {
+                                let v = v.replace("{child}", &world.ids.child.to_string());
                                 (
                                     k.to_string(),
-                                    serde_json::from_str(v)
-                                        .unwrap_or_else(|_| serde_json::Value::from(*v)),
+                                    serde_json::from_str(&v)
+                                        .unwrap_or_else(|_| serde_json::Value::from(v.as_str())),
                                 )
                             })
                             .collect();
-                        let res = if method == "get" {
+                        let res = if method == "get" || method == "delete" {
                             req.send().await
                         } else {
                             req.send_json(&body).await

@@ -44,6 +44,10 @@ pub struct Ids {
     pub protected: i64,
     pub school1: i64,
     pub school2: i64,
+    /// a cancelled absence report for the child
+    pub report: i64,
+    /// a decided (approved) leave application for the child
+    pub leave: i64,
 }
 
 pub struct World {
@@ -212,6 +216,42 @@ pub fn build(app: &TestApp) -> World {
         .execute(c)
         .unwrap();
 
+    let now = chrono::Utc::now().naive_utc();
+    let sick: i64 = absence_reasons::table
+        .filter(absence_reasons::code.eq("SJUK"))
+        .select(absence_reasons::id)
+        .first(c)
+        .unwrap();
+    let report: i64 = diesel::insert_into(absence_reports::table)
+        .values((
+            absence_reports::pupil_id.eq(child),
+            absence_reports::starts_at.eq(now - chrono::Duration::days(3)),
+            absence_reports::ends_at.eq(now - chrono::Duration::days(2)),
+            absence_reports::reason_id.eq(sick),
+            absence_reports::reported_by.eq(guardian),
+            absence_reports::created_at.eq(now - chrono::Duration::days(4)),
+            absence_reports::cancelled_at.eq(now - chrono::Duration::days(4)),
+            absence_reports::cancelled_by.eq(guardian),
+        ))
+        .returning(absence_reports::id)
+        .get_result(c)
+        .unwrap();
+    let leave: i64 = diesel::insert_into(leave_applications::table)
+        .values((
+            leave_applications::pupil_id.eq(child),
+            leave_applications::start_date.eq(today - chrono::Duration::days(30)),
+            leave_applications::end_date.eq(today - chrono::Duration::days(29)),
+            leave_applications::reason.eq("Släktkalas"),
+            leave_applications::applied_by.eq(guardian),
+            leave_applications::applied_at.eq(now - chrono::Duration::days(40)),
+            leave_applications::status.eq("approved"),
+            leave_applications::decided_by.eq(principal),
+            leave_applications::decided_at.eq(now - chrono::Duration::days(35)),
+        ))
+        .returning(leave_applications::id)
+        .get_result(c)
+        .unwrap();
+
     let mut usernames = vec![
         (Role::Guardian, "demo.guardian".to_string()),
         (Role::Teacher, "demo.teacher".to_string()),
@@ -239,6 +279,8 @@ pub fn build(app: &TestApp) -> World {
             protected,
             school1,
             school2,
+            report,
+            leave,
         },
         usernames,
     }

@@ -11,6 +11,7 @@ mod roll_call;
 
 mod demo;
 mod e2e;
+mod guardians;
 mod health;
 mod schema_drift;
 mod seed;
