@@ -36,6 +36,15 @@ impl Lang {
         }
     }
 
+    /// A percentage as this language writes it: "2,7 %" in Swedish, "2.7 %" in English.
+    pub fn percent(self, value: f64, decimals: usize) -> String {
+        let s = format!("{value:.decimals$} %");
+        match self {
+            Lang::Sv => s.replace('.', ","),
+            Lang::En => s,
+        }
+    }
+
     pub fn from_request(req: &HttpRequest) -> Lang {
         if let Some(lang) = req.cookie(LANG_COOKIE).and_then(|c| Lang::parse(c.value())) {
             return lang;
@@ -81,6 +90,13 @@ impl Lang {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentages_follow_the_language() {
+        assert_eq!(Lang::Sv.percent(2.654, 1), "2,7 %");
+        assert_eq!(Lang::En.percent(2.654, 1), "2.7 %");
+        assert_eq!(Lang::Sv.percent(15.0, 0), "15 %");
+    }
 
     #[test]
     fn accept_language_prefers_by_weight() {

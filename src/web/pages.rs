@@ -51,7 +51,7 @@ pub async fn home(
                 section.card {
                     h3 { a href={"/pupils/" (c.id)} { (c.name) } }
                     p { (super::absence::state_text(&c.today, &ctx)) }
-                    p.muted { (ctx.t("Frånvaro denna termin: ", "Absence this term: ")) (format!("{:.1} %", c.term_pct)) " (" (ctx.t("ogiltig", "invalid")) " " (c.invalid_minutes) " min)" }
+                    p.muted { (ctx.t("Frånvaro denna termin: ", "Absence this term: ")) (ctx.lang.percent(c.term_pct, 1)) " (" (ctx.t("ogiltig", "invalid")) " " (c.invalid_minutes) " min)" }
                     p.actions {
                         @if !matches!(c.today, super::absence::TodayState::ReportedAbsent) {
                             form.inline method="post" action={"/pupils/" (c.id) "/absence-reports"} {

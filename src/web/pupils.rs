@@ -159,7 +159,7 @@ pub async fn page(
             dt { (ctx.t("I dag", "Today")) } dd { (absence::state_text(&state_now, &ctx)) }
             @if let Some(t) = &term {
                 dt { (ctx.t("Frånvaro denna termin", "Absence this term")) }
-                dd { (format!("{:.1} %", t.absence_pct())) " (" (ctx.t("giltig", "valid")) " " (t.valid_minutes) " min, " (ctx.t("ogiltig", "invalid")) " " (t.invalid_minutes) " min)" }
+                dd { (ctx.lang.percent(t.absence_pct(), 1)) " (" (ctx.t("giltig", "valid")) " " (t.valid_minutes) " min, " (ctx.t("ogiltig", "invalid")) " " (t.invalid_minutes) " min)" }
             }
         }
         p.actions {

@@ -568,7 +568,7 @@ pub async fn mentor(
                     } }
                     tbody { @for r in rows { tr class=(if r.invalid_minutes > 0 { "warn" } else { "" }) {
                         th scope="row" { a href={"/pupils/" (r.pupil_id)} { (r.name) } }
-                        td { (format!("{:.0} %", r.absence_pct())) }
+                        td { (ctx.lang.percent(r.absence_pct(), 0)) }
                         td { (r.valid_minutes) }
                         td { (r.invalid_minutes) }
                         td { (r.lates) }
