@@ -308,6 +308,7 @@ pub fn create(
             detail: json!({"pupil_id": pupil.id, "from": new.from, "to": new.to, "reason_id": reason_id, "by_staff": reporter == Reporter::Staff}),
             client_addr: Some(addr),
         })?;
+        crate::notices::report_confirmation(conn, pupil.id, id, false, to_utc_now(tz, now_local))?;
         Ok(id)
     })
 }
@@ -378,6 +379,7 @@ pub fn cancel(
                 client_addr: Some(addr),
             },
         )?;
+        crate::notices::report_confirmation(conn, pupil_id, report, true, now_utc)?;
         Ok(())
     })
 }

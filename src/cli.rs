@@ -20,6 +20,9 @@ Usage:
   narvaro [serve]     serve the web application and API (the default)
   narvaro migrate     apply database migrations and exit
   narvaro demo        seed a demo school into an empty database, then serve
+  narvaro send-notices
+                      send the due e-mail notices once and exit (for cron or an
+                      operator; the server also sends them by itself)
   narvaro seed --schools N --pupils N --weeks N [--seed S] [--start YYYY-MM-DD]
                       generate a realistic municipality (deterministic for a given
                       seed and start date; default start: the current school year)
@@ -39,7 +42,9 @@ pub fn main() -> ExitCode {
             println!("narvaro {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
-        "serve" | "migrate" | "demo" | "seed" => run(command, args.get(1..).unwrap_or_default()),
+        "serve" | "migrate" | "demo" | "seed" | "send-notices" => {
+            run(command, args.get(1..).unwrap_or_default())
+        }
         other => Err(Failure::Usage(format!(
             "unknown command '{other}'; see narvaro --help"
         ))),
@@ -93,6 +98,7 @@ fn run(command: &str, rest: &[String]) -> Result<(), Failure> {
             Ok(())
         }
         "demo" => serve(config, true),
+        "send-notices" => send_notices(config),
         _ => match seed_args {
             Some(args) => seed_command(config, args),
             None => serve(config, false),
@@ -133,6 +139,26 @@ fn serve(config: Config, demo_mode: bool) -> Result<(), Failure> {
             .await
             .map_err(|e| Failure::Runtime(format!("server: {e}")))
     })
+}
+
+fn send_notices(config: Config) -> Result<(), Failure> {
+    let state = actix_web::web::Data::new(open_state(config)?);
+    let started = Instant::now();
+    let stats = actix_web::rt::System::new().block_on(async move {
+        crate::notices::worker::drain(&state, &crate::notices::worker::worker_id(), 100_000).await
+    });
+    let s = stats.map_err(|e| Failure::Runtime(format!("sending notices: {e}")))?;
+    println!(
+        "narvaro: {} notices handled in {:.1} s: {} sent, {} to retry, {} failed, {} no longer needed, {} without an address",
+        s.claimed,
+        started.elapsed().as_secs_f64(),
+        s.sent,
+        s.retried,
+        s.failed,
+        s.cancelled,
+        s.unreachable
+    );
+    Ok(())
 }
 
 struct SeedArgs {

@@ -107,6 +107,14 @@ pub struct Config {
     pub timezone: Tz,
     /// Load balancers whose X-Forwarded-For names the real client (for sign-in limits and the audit log).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// When the day's unexplained-absence notices are due (school-local).
+    pub notice_at: chrono::NaiveTime,
+    /// Instead: this many minutes after the lesson was reported (0 = at once).
+    pub notice_delay_minutes: Option<i64>,
+    /// A folder whose templates replace the built-in ones, file by file.
+    pub template_dir: Option<PathBuf>,
+    /// How often the in-server worker looks for due notices; 0 turns it off.
+    pub outbox_poll_seconds: u64,
 }
 
 impl fmt::Debug for Config {
@@ -121,6 +129,10 @@ impl fmt::Debug for Config {
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
             .field("timezone", &self.timezone)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("notice_at", &self.notice_at)
+            .field("notice_delay_minutes", &self.notice_delay_minutes)
+            .field("template_dir", &self.template_dir)
+            .field("outbox_poll_seconds", &self.outbox_poll_seconds)
             .finish()
     }
 }
@@ -281,6 +293,51 @@ impl Config {
             })?);
         }
 
+        let notice_at_raw = get("NARVARO_NOTICE_AT").unwrap_or_else(|| "15:30".into());
+        let notice_at =
+            chrono::NaiveTime::parse_from_str(notice_at_raw.trim(), "%H:%M").map_err(|_| {
+                ConfigError::new(
+                    "NARVARO_NOTICE_AT",
+                    format!("'{notice_at_raw}' is not a time of day such as 15:30"),
+                )
+            })?;
+        let notice_delay_minutes = match get("NARVARO_NOTICE_DELAY_MINUTES") {
+            None => None,
+            Some(raw) => Some(
+                raw.trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|m| (0..=24 * 60).contains(m))
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "NARVARO_NOTICE_DELAY_MINUTES",
+                            format!("'{raw}' is not a number of minutes from 0 to 1440"),
+                        )
+                    })?,
+            ),
+        };
+        let template_dir = get("NARVARO_TEMPLATE_DIR").map(|d| PathBuf::from(d.trim()));
+        if let Some(dir) = &template_dir {
+            if !dir.is_dir() {
+                return Err(ConfigError::new(
+                    "NARVARO_TEMPLATE_DIR",
+                    format!("'{}' is not a folder", dir.display()),
+                ));
+            }
+        }
+        let poll_raw = get("NARVARO_OUTBOX_POLL_SECONDS").unwrap_or_else(|| "15".into());
+        let outbox_poll_seconds = poll_raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| *s <= 3600)
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "NARVARO_OUTBOX_POLL_SECONDS",
+                    format!("'{poll_raw}' is not a number of seconds from 0 (off) to 3600"),
+                )
+            })?;
+
         Ok(Config {
             database_url,
             bind,
@@ -291,6 +348,10 @@ impl Config {
             jwt_secret,
             timezone,
             trusted_proxies,
+            notice_at,
+            notice_delay_minutes,
+            template_dir,
+            outbox_poll_seconds,
         })
     }
 }

@@ -316,6 +316,7 @@ pub fn decide(
                 client_addr: Some(addr),
             },
         )?;
+        crate::notices::leave_decision(conn, pupil.id, id, now)?;
         Ok(())
     })
 }

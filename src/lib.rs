@@ -12,6 +12,7 @@ pub mod error;
 pub mod i18n;
 pub mod leave_application;
 pub mod mail;
+pub mod notices;
 pub mod roll_call;
 pub mod schema;
 pub mod seed;

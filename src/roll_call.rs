@@ -434,12 +434,13 @@ pub fn submit(
     viewer: &Viewer,
     lesson: &LessonRef,
     sub: &Submission,
-    tz: Tz,
+    policy: &crate::notices::Policy,
     today: NaiveDate,
     now: NaiveDateTime,
     addr: &str,
     lang: Lang,
 ) -> AppResult<Result<RollCall, Stale>> {
+    let tz = policy.tz;
     if !matches!(lesson.reach, LessonReach::Teacher | LessonReach::Substitute) {
         return Err(AppError::Forbidden(
             lang.pick(
@@ -573,6 +574,21 @@ pub fn submit(
                 client_addr: Some(addr),
             })?;
         }
+        // Guardians hear the same day about absence without a valid reason; the mentor and
+        // the principal when a pupil crosses the absence threshold.
+        let recent = before.lesson.date >= today - Duration::days(NOTICE_DAYS);
+        for (pupil, _, to) in &changes {
+            if to.status == Status::Present {
+                continue;
+            }
+            let line = lines.get(pupil);
+            let covered = line.is_some_and(|l| l.covered_by.is_some());
+            let valid = to.reason_id.is_some_and(|r| before.reasons.iter().any(|x| x.id == r && x.is_valid) || line.is_some_and(|l| l.covered_by.and_then(|c| c.reason_id) == Some(r)));
+            if recent && !covered && !valid {
+                crate::notices::unexplained_absence(conn, policy, *pupil, before.lesson.date, now)?;
+            }
+            crate::notices::check_threshold(conn, *pupil, today, tz, now)?;
+        }
         audit::record(conn, Entry {
             actor: Some(viewer.id),
             action: if first_report { "lesson.reported" } else { "lesson.resubmitted" },
@@ -593,6 +609,9 @@ pub fn submit(
 }
 
 const STALE: &str = "stale_roll_call";
+
+/// Absence marked on a lesson older than this many days (a late correction) sends no notice.
+const NOTICE_DAYS: i64 = 7;
 
 /// Inside the transaction: the form is stale (rolls back; `submit` answers `Stale`).
 fn stale() -> AppError {

@@ -261,6 +261,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    threshold_state (pupil_id) {
+        pupil_id -> BigInt,
+        above -> Bool,
+        changed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(activities -> organisations (school_id));
 diesel::joinable!(activity_groups -> activities (activity_id));
 diesel::joinable!(activity_groups -> groups (group_id));
@@ -296,4 +304,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     audit_log,
     one_time_tokens,
+    threshold_state,
 );

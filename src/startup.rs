@@ -24,6 +24,7 @@ pub struct AppState {
     pub config: Config,
     pub jwt_secret: Vec<u8>,
     pub mailer: Mailer,
+    pub templates: crate::notices::templates::Templates,
     /// SQLite has one writer: requests that write queue here, in order, instead of in
     /// SQLite's busy handler, which sleeps in steps of up to 100 ms. None for PostgreSQL.
     write_lock: Option<Arc<Mutex<()>>>,
@@ -98,12 +99,15 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         }
     };
     let mailer = Mailer::from_config(&config).map_err(StartupError)?;
+    let templates = crate::notices::templates::Templates::load(config.template_dir.as_deref())
+        .map_err(StartupError)?;
     Ok(AppState {
         pool,
         backend,
         config,
         jwt_secret,
         mailer,
+        templates,
         write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
     })
 }
@@ -169,6 +173,10 @@ impl Application {
             .map_err(|e| StartupError(format!("NARVARO_BIND: {e}")))?
             .port();
         let state = web::Data::new(state);
+        if state.config.outbox_poll_seconds > 0 {
+            let every = Duration::from_secs(state.config.outbox_poll_seconds);
+            actix_web::rt::spawn(crate::notices::worker::run(state.clone(), every));
+        }
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())

@@ -57,6 +57,7 @@ pub struct Viewer {
     pub email: Option<String>,
     pub language: String,
     pub has_password: bool,
+    pub receive_confirmations: bool,
     pub roles: Roles,
     pub claims: Claims,
 }
@@ -106,6 +107,7 @@ struct PersonRow {
     email: Option<String>,
     language: String,
     password_hash: Option<String>,
+    receive_confirmations: bool,
     token_version: i32,
     active: bool,
     school_id: Option<i64>,
@@ -128,6 +130,7 @@ pub fn load(conn: &mut DbConn, claims: Claims, today: NaiveDate) -> AppResult<Op
             people::email,
             people::language,
             people::password_hash,
+            people::receive_confirmations,
             people::token_version,
             people::active,
             people::school_id,
@@ -147,6 +150,7 @@ pub fn load(conn: &mut DbConn, claims: Claims, today: NaiveDate) -> AppResult<Op
         email: p.email,
         language: p.language,
         has_password: p.password_hash.is_some(),
+        receive_confirmations: p.receive_confirmations,
         roles,
         claims,
     }))

@@ -45,7 +45,22 @@ fn account_page(ctx: &PageCtx, v: &Viewer, note: Option<Markup>) -> Markup {
                 dt { (ctx.t("Roller", "Roles")) }
                 dd { @if roles.is_empty() { "–" } @else { (roles.join(", ")) } }
             }
-            @if v.has_password {
+            section.card {
+            h2 { (ctx.t("Inställningar", "Settings")) }
+            form method="post" action="/account/settings" {
+                (ctx.csrf_field())
+                label for="email" { (ctx.t("E-postadress för meddelanden", "E-mail address for messages")) }
+                input #email name="email" type="email" maxlength="254" autocomplete="email" value=(v.email.as_deref().unwrap_or(""));
+                label for="language" { (ctx.t("Språk i e-post", "Language of e-mails")) }
+                select #language name="language" {
+                    option value="sv" selected[v.language == "sv"] { "Svenska" }
+                    option value="en" selected[v.language == "en"] { "English" }
+                }
+                label { input type="checkbox" name="receive_confirmations" value="1" checked[v.receive_confirmations]; " " (ctx.t("Skicka bekräftelse när frånvaro anmäls eller tas bort", "Send a confirmation when absence is reported or cancelled")) }
+                p { button type="submit" { (ctx.t("Spara inställningarna", "Save the settings")) } }
+            }
+        }
+        @if v.has_password {
                 section.card {
                     h2 { (ctx.t("Byt lösenord", "Change password")) }
                     p.muted { (ctx.t("När du byter lösenord loggas du ut på alla andra enheter.", "Changing your password signs you out on every other device.")) }
@@ -67,6 +82,66 @@ fn account_page(ctx: &PageCtx, v: &Viewer, note: Option<Markup>) -> Markup {
 
 pub async fn page(req: HttpRequest, v: Viewer) -> HttpResponse {
     html_with_status(StatusCode::OK, account_page(&PageCtx::new(&req), &v, None))
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    email: String,
+    language: String,
+    receive_confirmations: Option<String>,
+}
+
+pub async fn save_settings(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    form: web::Form<SettingsForm>,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let f = form.into_inner();
+    let email = match f.email.trim() {
+        "" => None,
+        raw => match super::admin::clean_email(raw) {
+            Some(e) => Some(e),
+            None => {
+                let note = html! { p.errors role="alert" { (ctx.t("E-postadressen ser inte rätt ut.", "The e-mail address does not look right.")) } };
+                return Ok(html_with_status(
+                    StatusCode::BAD_REQUEST,
+                    account_page(&ctx, &v, Some(note)),
+                ));
+            }
+        },
+    };
+    if !matches!(f.language.as_str(), "sv" | "en") {
+        return Err(AppError::invalid(
+            "unknown_language",
+            ctx.t("Välj svenska eller engelska.", "Choose Swedish or English."),
+        ));
+    }
+    let (id, addr) = (v.id, client_addr(&req));
+    let wants = f.receive_confirmations.is_some();
+    state
+        .db_write(move |conn| {
+            conn.transaction(|conn| {
+                diesel::update(people::table.find(id))
+                    .set((people::email.eq(&email), people::language.eq(&f.language), people::receive_confirmations.eq(wants)))
+                    .execute(conn)?;
+                crate::audit::record(conn, crate::audit::Entry {
+                    actor: Some(id),
+                    action: "settings.changed",
+                    entity: "person",
+                    entity_id: Some(id),
+                    detail: serde_json::json!({"email_set": email.is_some(), "language": f.language, "receive_confirmations": wants}),
+                    client_addr: Some(&addr),
+                })?;
+                Ok::<_, AppError>(())
+            })
+        })
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/account"))
+        .finish())
 }
 
 #[derive(Deserialize)]

@@ -178,7 +178,7 @@ fn clean_name(s: &str) -> Option<String> {
         .then(|| s.to_string())
 }
 
-fn clean_email(s: &str) -> Option<String> {
+pub(super) fn clean_email(s: &str) -> Option<String> {
     let s = s.trim().to_lowercase();
     let ok = s.len() <= 254
         && s.split_once('@').is_some_and(|(a, b)| {

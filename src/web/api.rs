@@ -453,16 +453,12 @@ pub async fn submit_roll_call(
         expected_version: body.expected_version,
         correction_reason: body.correction_reason,
     };
-    let (tz, today, now, addr) = (
-        state.config.timezone,
-        today(&state),
-        Utc::now().naive_utc(),
-        client_addr(&req),
-    );
+    let policy = crate::notices::Policy::from_config(&state.config);
+    let (today, now, addr) = (today(&state), Utc::now().naive_utc(), client_addr(&req));
     let outcome = state
         .db_write(move |conn| {
             let l = access::lesson(conn, &v, id)?;
-            roll_call::submit(conn, &v, &l, &sub, tz, today, now, &addr, lang)
+            roll_call::submit(conn, &v, &l, &sub, &policy, today, now, &addr, lang)
         })
         .await?;
     match outcome {

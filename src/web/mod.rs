@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod api;
 pub mod layout;
+mod notices;
 mod pages;
 mod pupils;
 mod roll_call;
@@ -55,6 +56,7 @@ routes! {
     post "/password/new/{token}" => sign_in::set_new_password,
     get "/account" => account::page,
     post "/account/password" => account::change_password,
+    post "/account/settings" => account::save_settings,
     // people
     get "/pupils/{id}" => pupils::page,
     // absence reports and leave
@@ -66,6 +68,10 @@ routes! {
     post "/leave-applications/{id}/recommendation" => absence::recommend,
     post "/leave-applications/{id}/decision" => absence::decide,
     get "/leave" => absence::pending_leave,
+    // notices
+    get "/notices" => notices::day,
+    get "/notices/{id}/seen" => notices::seen_page,
+    post "/notices/{id}/seen" => notices::confirm,
     // the roll call
     get "/lessons/{id}" => roll_call::page,
     post "/lessons/{id}" => roll_call::submit,

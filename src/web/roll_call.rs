@@ -289,6 +289,7 @@ pub async fn submit(
     let lang = ctx.lang;
     let id = parse_id(&id)?;
     let (inputs, version, correction, all_present) = parse_form(&form, lang)?;
+    let policy = crate::notices::Policy::from_config(&state.config);
     let (tz, today, now, addr) = (
         state.config.timezone,
         today(&state),
@@ -328,7 +329,7 @@ pub async fn submit(
                 expected_version: version,
                 correction_reason: correction,
             };
-            match roll_call::submit(conn, &v, &l, &sub, tz, today, now, &addr, lang) {
+            match roll_call::submit(conn, &v, &l, &sub, &policy, today, now, &addr, lang) {
                 Ok(done) => Ok(Ok(done)),
                 Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
                     Ok(Err((e, roll_call::load(conn, &l, tz, lang)?)))

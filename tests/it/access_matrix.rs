@@ -486,6 +486,39 @@ fn rows() -> Vec<Row> {
             via: Via::Api,
             expect: [401, 403, 404, 404, 403, 404, 409, 404, 403],
         },
+        Row {
+            method: "get",
+            pattern: "/notices",
+            path: |_| "/notices".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 200, 404, 200, 200, 200],
+        },
+        // a notice link with a bad signature is nobody's
+        Row {
+            method: "get",
+            pattern: "/notices/{id}/seen",
+            path: |_| "/notices/1/seen?exp=99999999999&sig=00".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(404),
+        },
+        Row {
+            method: "post",
+            pattern: "/notices/{id}/seen",
+            path: |_| "/notices/1/seen?exp=99999999999&sig=00".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(404),
+        },
+        Row {
+            method: "post",
+            pattern: "/account/settings",
+            path: |_| "/account/settings".into(),
+            body: &[("email", "not an address"), ("language", "sv")],
+            via: Via::Page,
+            expect: [401, 400, 400, 400, 400, 400, 400, 400, 400],
+        },
         // These end the role's sessions, so they come last.
         Row {
             method: "post",

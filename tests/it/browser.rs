@@ -205,6 +205,11 @@ pub fn mails(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
+/// A raw message with its quoted-printable parts decoded.
+pub fn decode_mail(s: &str) -> String {
+    decode_quoted_printable(s)
+}
+
 fn decode_quoted_printable(s: &str) -> String {
     let joined = s.replace("=\r\n", "").replace("=\n", "");
     let bytes = joined.as_bytes();

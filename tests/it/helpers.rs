@@ -111,6 +111,8 @@ impl TestDb {
             "NARVARO_BIND" => Some("127.0.0.1:0".into()),
             "NARVARO_JWT_SECRET" => Some(TEST_SECRET.into()),
             "NARVARO_MAIL_DIR" => Some(mail.display().to_string()),
+            // tests run the outbox worker's passes themselves
+            "NARVARO_OUTBOX_POLL_SECONDS" => Some("0".into()),
             _ => None,
         })
         .expect("test configuration")
@@ -169,14 +171,22 @@ pub struct TestApp {
     pub address: String,
     pub db: TestDb,
     pub client: awc::Client,
+    pub config: Config,
 }
 
 impl TestApp {
     pub async fn spawn(kind: Kind) -> TestApp {
+        Self::spawn_with(kind, |_| {}).await
+    }
+
+    /// The application with some settings changed.
+    pub async fn spawn_with(kind: Kind, change: impl FnOnce(&mut Config)) -> TestApp {
         let db = TestDb::new(kind);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
         let mut config = db.config();
         config.base_url = format!("http://{}", listener.local_addr().expect("bound address"));
+        change(&mut config);
+        let kept = config.clone();
         let state = open_state(config).expect("open the test database");
         let app = Application::with_listener(state, listener).expect("build the application");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -186,7 +196,13 @@ impl TestApp {
             address,
             db,
             client,
+            config: kept,
         }
+    }
+
+    /// Another process's view of the same database: its own pool, as a second worker.
+    pub fn worker(&self) -> actix_web::web::Data<narvaro::startup::AppState> {
+        actix_web::web::Data::new(open_state(self.config.clone()).expect("a second state"))
     }
 
     pub fn url(&self, path: &str) -> String {

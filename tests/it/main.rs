@@ -13,6 +13,7 @@ mod demo;
 mod e2e;
 mod guardians;
 mod health;
+mod notices;
 mod schema_drift;
 mod seed;
 mod startup_errors;

@@ -1,0 +1,2 @@
+DROP INDEX outbox_pupil_date;
+DROP TABLE threshold_state;

@@ -1,0 +1,288 @@
+//! Notices to guardians and staff, by e-mail, through an outbox: every notice is a row
+//! written in the same transaction as the change that causes it (`enqueue`), and a worker
+//! sends due rows (`worker::run_once`), claiming them atomically so that two servers on one
+//! database never send the same row twice.
+
+pub mod templates;
+pub mod worker;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use crate::db::DbConn;
+use crate::error::AppResult;
+use crate::on_backend;
+use crate::schema::*;
+
+/// When the unexplained-absence notices are due.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub tz: Tz,
+    pub at: NaiveTime,
+    pub delay_minutes: Option<i64>,
+}
+
+impl Policy {
+    pub fn from_config(c: &crate::config::Config) -> Policy {
+        Policy {
+            tz: c.timezone,
+            at: c.notice_at,
+            delay_minutes: c.notice_delay_minutes,
+        }
+    }
+
+    /// The UTC instant a notice about `date`'s absence is due, reported at `now` (UTC).
+    pub fn due(&self, date: NaiveDate, now: NaiveDateTime) -> NaiveDateTime {
+        match self.delay_minutes {
+            Some(m) => now + Duration::minutes(m),
+            None => {
+                let at = crate::absence::utc_window(self.tz, date, self.at, self.at).0;
+                at.max(now)
+            }
+        }
+    }
+}
+
+/// One notice to write into the outbox.
+struct Row<'a> {
+    kind: &'a str,
+    dedupe_key: String,
+    recipient: i64,
+    email: Option<String>,
+    language: String,
+    pupil: Option<i64>,
+    date: Option<NaiveDate>,
+    payload: Value,
+    due: NaiveDateTime,
+}
+
+/// Writes the notice unless one with its key exists (a lesson reported again, a retry).
+fn put(conn: &mut DbConn, r: Row<'_>, now: NaiveDateTime) -> AppResult<()> {
+    let status = if r.email.as_deref().is_some_and(|e| e.contains('@')) {
+        "pending"
+    } else {
+        "unreachable"
+    };
+    let values = (
+        outbox::kind.eq(r.kind),
+        outbox::dedupe_key.eq(&r.dedupe_key),
+        outbox::recipient_id.eq(r.recipient),
+        outbox::recipient_email.eq(&r.email),
+        outbox::pupil_id.eq(r.pupil),
+        outbox::notice_date.eq(r.date),
+        outbox::language.eq(&r.language),
+        outbox::payload.eq(r.payload.to_string()),
+        outbox::status.eq(status),
+        outbox::due_at.eq(r.due),
+        outbox::created_at.eq(now),
+    );
+    on_backend!(conn, c => diesel::insert_into(outbox::table)
+        .values(values)
+        .on_conflict(outbox::dedupe_key)
+        .do_nothing()
+        .execute(c))?;
+    Ok(())
+}
+
+/// id, e-mail, language, wants confirmations
+type Guardian = (i64, Option<String>, String, bool);
+
+/// The active guardians of a pupil.
+fn guardians(conn: &mut DbConn, pupil: i64) -> AppResult<Vec<Guardian>> {
+    Ok(guardianships::table
+        .inner_join(people::table.on(people::id.eq(guardianships::guardian_id)))
+        .filter(guardianships::pupil_id.eq(pupil))
+        .filter(people::active.eq(true))
+        .select((
+            people::id,
+            people::email,
+            people::language,
+            people::receive_confirmations,
+        ))
+        .order(people::id)
+        .load(conn)?)
+}
+
+/// Same-day notices for a pupil's unexplained absence on `date`, one per guardian. What the
+/// message lists is decided when it is sent, so absence made valid before then is left out
+/// (and a notice with nothing left is not sent).
+pub fn unexplained_absence(
+    conn: &mut DbConn,
+    policy: &Policy,
+    pupil: i64,
+    date: NaiveDate,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    for (g, email, language, _) in guardians(conn, pupil)? {
+        put(
+            conn,
+            Row {
+                kind: "unexplained_absence",
+                dedupe_key: format!("absence:{g}:{pupil}:{date}"),
+                recipient: g,
+                email,
+                language,
+                pupil: Some(pupil),
+                date: Some(date),
+                payload: json!({"pupil_id": pupil, "date": date}),
+                due: policy.due(date, now),
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Confirms an absence report (or its cancellation) to every guardian who wants them.
+pub fn report_confirmation(
+    conn: &mut DbConn,
+    pupil: i64,
+    report: i64,
+    cancelled: bool,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let what = if cancelled { "cancelled" } else { "created" };
+    for (g, email, language, wants) in guardians(conn, pupil)? {
+        if !wants {
+            continue;
+        }
+        put(
+            conn,
+            Row {
+                kind: "report_confirmation",
+                dedupe_key: format!("report:{report}:{what}:{g}"),
+                recipient: g,
+                email,
+                language,
+                pupil: Some(pupil),
+                date: Some(now.date()),
+                payload: json!({"report_id": report, "cancelled": cancelled}),
+                due: now,
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Tells the guardians the principal's decision on a leave application.
+pub fn leave_decision(
+    conn: &mut DbConn,
+    pupil: i64,
+    leave: i64,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    for (g, email, language, _) in guardians(conn, pupil)? {
+        put(
+            conn,
+            Row {
+                kind: "leave_decision",
+                dedupe_key: format!("leave:{leave}:{g}"),
+                recipient: g,
+                email,
+                language,
+                pupil: Some(pupil),
+                date: Some(now.date()),
+                payload: json!({"leave_id": leave}),
+                due: now,
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Days the threshold alert looks back.
+pub const THRESHOLD_DAYS: i64 = 30;
+
+/// Alerts the mentors and the principals once when a pupil's absence over the last 30 days
+/// crosses the school's threshold; dropping below it again arms the next alert.
+pub fn check_threshold(
+    conn: &mut DbConn,
+    pupil: i64,
+    today: NaiveDate,
+    tz: Tz,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let (school, threshold): (i64, i32) = people::table
+        .inner_join(organisations::table.on(organisations::id.nullable().eq(people::school_id)))
+        .filter(people::id.eq(pupil))
+        .select((organisations::id, organisations::alert_threshold_pct))
+        .first(conn)?;
+    let rows = crate::roll_call::period_rows(
+        conn,
+        vec![(pupil, String::new(), String::new())],
+        today - Duration::days(THRESHOLD_DAYS - 1),
+        today,
+        tz,
+    )?;
+    let Some(row) = rows.first() else {
+        return Ok(());
+    };
+    let pct = row.absence_pct();
+    let above = pct >= f64::from(threshold);
+    let was: Option<bool> = threshold_state::table
+        .find(pupil)
+        .select(threshold_state::above)
+        .first(conn)
+        .optional()?;
+    if was == Some(above) || (was.is_none() && !above) {
+        return Ok(());
+    }
+    on_backend!(conn, c => diesel::insert_into(threshold_state::table)
+        .values((threshold_state::pupil_id.eq(pupil), threshold_state::above.eq(above), threshold_state::changed_at.eq(now)))
+        .on_conflict(threshold_state::pupil_id)
+        .do_update()
+        .set((threshold_state::above.eq(above), threshold_state::changed_at.eq(now)))
+        .execute(c))?;
+    if !above {
+        return Ok(());
+    }
+    let groups: Vec<i64> = group_memberships::table
+        .filter(group_memberships::pupil_id.eq(pupil))
+        .filter(group_memberships::start_date.le(today))
+        .filter(
+            group_memberships::end_date
+                .is_null()
+                .or(group_memberships::end_date.ge(today)),
+        )
+        .select(group_memberships::group_id)
+        .load(conn)?;
+    let staff: Vec<(i64, Option<String>, String)> = duties::table
+        .inner_join(people::table.on(people::id.eq(duties::person_id)))
+        .filter(duties::start_date.le(today))
+        .filter(duties::end_date.is_null().or(duties::end_date.ge(today)))
+        .filter(
+            duties::role
+                .eq("mentor")
+                .and(duties::group_id.eq_any(groups))
+                .or(duties::role
+                    .eq("principal")
+                    .and(duties::organisation_id.eq(school))),
+        )
+        .filter(people::active.eq(true))
+        .select((people::id, people::email, people::language))
+        .distinct()
+        .load(conn)?;
+    let crossing = now.and_utc().timestamp();
+    for (s, email, language) in staff {
+        put(
+            conn,
+            Row {
+                kind: "threshold_alert",
+                dedupe_key: format!("threshold:{pupil}:{crossing}:{s}"),
+                recipient: s,
+                email,
+                language,
+                pupil: Some(pupil),
+                date: Some(today),
+                payload: json!({"pupil_id": pupil, "percent": format!("{pct:.0}"), "threshold": threshold, "days": THRESHOLD_DAYS}),
+                due: now,
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}

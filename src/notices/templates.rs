@@ -1,0 +1,172 @@
+//! E-mail templates (minijinja): a subject, a plain-text body and an HTML body per notice
+//! and language. The files in `templates/` are built into the binary; a file of the same
+//! name in NARVARO_TEMPLATE_DIR replaces one. Every template is compiled and test-rendered
+//! at start-up with strict undefined variables, so a typo stops the start with the file
+//! and line instead of reaching a guardian.
+
+use std::path::Path;
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::{json, Value};
+
+macro_rules! builtin {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $name)))),*]
+    };
+}
+
+const BUILTIN: &[(&str, &str)] = builtin![
+    "unexplained_absence.sv.subject.txt",
+    "unexplained_absence.sv.body.txt",
+    "unexplained_absence.sv.body.html",
+    "unexplained_absence.en.subject.txt",
+    "unexplained_absence.en.body.txt",
+    "unexplained_absence.en.body.html",
+    "report_confirmation.sv.subject.txt",
+    "report_confirmation.sv.body.txt",
+    "report_confirmation.sv.body.html",
+    "report_confirmation.en.subject.txt",
+    "report_confirmation.en.body.txt",
+    "report_confirmation.en.body.html",
+    "leave_decision.sv.subject.txt",
+    "leave_decision.sv.body.txt",
+    "leave_decision.sv.body.html",
+    "leave_decision.en.subject.txt",
+    "leave_decision.en.body.txt",
+    "leave_decision.en.body.html",
+    "threshold_alert.sv.subject.txt",
+    "threshold_alert.sv.body.txt",
+    "threshold_alert.sv.body.html",
+    "threshold_alert.en.subject.txt",
+    "threshold_alert.en.body.txt",
+    "threshold_alert.en.body.html",
+];
+
+/// A sample of what each notice's templates are given, to test-render them at start-up.
+fn sample(kind: &str) -> Value {
+    match kind {
+        "unexplained_absence" => json!({
+            "guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "date": "2026-11-23",
+            "lessons": [{"starts_at": "08:10", "ends_at": "09:10", "subject": "Svenska", "status": "Frånvarande", "minutes": 60}],
+            "confirm_url": "https://example.org/x",
+        }),
+        "report_confirmation" => {
+            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "from": "2026-11-23 00:00", "to": "2026-11-24 00:00", "cancelled": false})
+        }
+        "leave_decision" => {
+            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "start_date": "2026-11-23", "end_date": "2026-11-24", "approved": true, "comment": "ok"})
+        }
+        _ => {
+            json!({"staff_name": "Eva", "pupil_label": "Bo Ek", "percent": "16", "days": 30, "threshold": 15, "pupil_url": "https://example.org/p"})
+        }
+    }
+}
+
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Templates {
+    /// The built-in templates, with the files in `dir` replacing them.
+    pub fn load(dir: Option<&Path>) -> Result<Templates, String> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        for (name, source) in BUILTIN {
+            let (source, origin) = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
+                Some(path) => (
+                    std::fs::read_to_string(&path)
+                        .map_err(|e| format!("NARVARO_TEMPLATE_DIR: {}: {e}", path.display()))?,
+                    path.display().to_string(),
+                ),
+                None => (source.to_string(), format!("templates/{name}")),
+            };
+            env.add_template_owned(name.to_string(), source)
+                .map_err(|e| describe(&origin, &e))?;
+            let kind = name.split('.').next().unwrap_or_default();
+            env.get_template(name)
+                .and_then(|t| t.render(sample(kind)))
+                .map_err(|e| describe(&origin, &e))?;
+        }
+        Ok(Templates { env })
+    }
+
+    pub fn render(&self, kind: &str, lang: &str, ctx: &Value) -> Result<Rendered, String> {
+        let lang = if lang == "en" { "en" } else { "sv" };
+        let part = |p: &str| {
+            let name = format!("{kind}.{lang}.{p}");
+            self.env
+                .get_template(&name)
+                .and_then(|t| t.render(ctx))
+                .map_err(|e| describe(&name, &e))
+        };
+        Ok(Rendered {
+            subject: part("subject.txt")?.trim().to_string(),
+            text: part("body.txt")?,
+            html: part("body.html")?,
+        })
+    }
+}
+
+fn describe(file: &str, e: &minijinja::Error) -> String {
+    match e.line() {
+        Some(line) => format!(
+            "template {file}, line {line}: {}",
+            e.detail().unwrap_or(&e.kind().to_string())
+        ),
+        None => format!("template {file}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_templates_render_in_both_languages() {
+        let t = Templates::load(None).unwrap();
+        let r = t
+            .render("unexplained_absence", "sv", &sample("unexplained_absence"))
+            .unwrap();
+        assert_eq!(r.subject, "Frånvaro utan anmälan 2026-11-23");
+        assert!(r.text.contains("08:10–09:10 Svenska"));
+        let r = t
+            .render("leave_decision", "en", &sample("leave_decision"))
+            .unwrap();
+        assert!(r.subject.contains("approved"));
+        // HTML bodies escape what they are given
+        let mut ctx = sample("threshold_alert");
+        ctx["pupil_label"] = json!("<script>");
+        let r = t.render("threshold_alert", "sv", &ctx).unwrap();
+        assert!(r.html.contains("&lt;script&gt;") && r.text.contains("<script>"));
+    }
+
+    #[test]
+    fn a_bad_override_names_the_file_and_line() {
+        let dir = std::env::temp_dir().join(format!("narvaro-tpl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("leave_decision.sv.body.txt"),
+            "Hej\n{{ guardian_name }}\n{{ no_such_variable }}\n",
+        )
+        .unwrap();
+        let err = Templates::load(Some(&dir)).err().unwrap();
+        assert!(
+            err.contains("leave_decision.sv.body.txt") && err.contains("line 3"),
+            "{err}"
+        );
+        std::fs::write(
+            dir.join("leave_decision.sv.body.txt"),
+            "{% if approved %}\n",
+        )
+        .unwrap();
+        let err = Templates::load(Some(&dir)).err().unwrap();
+        assert!(err.contains("leave_decision.sv.body.txt"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

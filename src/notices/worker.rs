@@ -1,0 +1,450 @@
+//! The outbox worker: claims due rows atomically, renders and sends them, and records what
+//! happened. Temporary SMTP failures are retried with exponential backoff (1 minute
+//! doubling to an hour); permanent ones mark the notice failed for staff to see.
+
+use std::time::Duration as StdDuration;
+
+use actix_web::web;
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use crate::absence;
+use crate::auth::secret;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::mail::{Mail, MailError};
+use crate::schema::*;
+use crate::startup::AppState;
+
+/// Rows one pass claims at most.
+pub const BATCH: i64 = 50;
+/// How long a claim holds before another worker may take the row (a crashed sender).
+pub const CLAIM_SECS: i64 = 120;
+/// After this many temporary failures a notice is marked failed.
+pub const MAX_ATTEMPTS: i32 = 30;
+/// How long a read-confirmation link works.
+pub const CONFIRM_DAYS: i64 = 14;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PassStats {
+    pub claimed: usize,
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+    pub unreachable: usize,
+}
+
+/// The wait before attempt `attempts + 1`.
+pub fn backoff(attempts: i32) -> Duration {
+    let exp = attempts.clamp(1, 7) - 1;
+    Duration::seconds((60i64 << exp).min(3600))
+}
+
+struct Claimed {
+    id: i64,
+    kind: String,
+    recipient: Option<i64>,
+    payload: String,
+    attempts: i32,
+}
+
+#[derive(QueryableByName)]
+struct ClaimedId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// Claims up to `BATCH` due rows in one statement. On PostgreSQL, rows another worker is
+/// claiming at this moment are skipped (SKIP LOCKED), so two workers share the work; the
+/// outer conditions are checked again under the row lock either way.
+fn claim(conn: &mut DbConn, me: &str, now: NaiveDateTime) -> AppResult<Vec<Claimed>> {
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+    const PICK: &str = "SELECT id FROM outbox WHERE status = 'pending' AND due_at <= $3 \
+        AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY due_at, id LIMIT $4";
+    let until = now + Duration::seconds(CLAIM_SECS);
+    let won: Vec<ClaimedId> = crate::on_backend!(conn, c => {
+        let lock = if c.backend_is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
+        diesel::sql_query(format!(
+            "UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id IN ({PICK}{lock}) \
+             AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $3) RETURNING id"
+        ))
+        .bind::<Text, _>(me)
+        .bind::<Timestamp, _>(until)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(BATCH)
+        .load(c)
+    })?;
+    let won: Vec<i64> = won.into_iter().map(|r| r.id).collect();
+    if won.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(outbox::table
+        .filter(outbox::id.eq_any(&won))
+        .select((
+            outbox::id,
+            outbox::kind,
+            outbox::recipient_id,
+            outbox::payload,
+            outbox::attempts,
+        ))
+        .order(outbox::id)
+        .load::<(i64, String, Option<i64>, String, i32)>(conn)?
+        .into_iter()
+        .map(|(id, kind, recipient, payload, attempts)| Claimed {
+            id,
+            kind,
+            recipient,
+            payload,
+            attempts,
+        })
+        .collect())
+}
+
+/// Which backend a concrete connection is, for the one statement whose SQL differs.
+trait BackendName {
+    fn backend_is_postgres(&self) -> bool;
+}
+
+impl BackendName for diesel::SqliteConnection {
+    fn backend_is_postgres(&self) -> bool {
+        false
+    }
+}
+
+impl BackendName for diesel::PgConnection {
+    fn backend_is_postgres(&self) -> bool {
+        true
+    }
+}
+
+enum Built {
+    Send(Mail),
+    /// Nothing to say any more (the absence became valid); why.
+    Skip(String),
+    Unreachable,
+}
+
+/// The signed link a guardian presses to confirm a notice was seen.
+pub fn confirm_link(state: &AppState, id: i64, now: NaiveDateTime) -> String {
+    let exp = (now + Duration::days(CONFIRM_DAYS)).and_utc().timestamp();
+    let sig = secret::mac(&state.jwt_secret, "notice-seen", &format!("{id}:{exp}"));
+    format!(
+        "{}/notices/{id}/seen?exp={exp}&sig={sig}",
+        state.config.base_url
+    )
+}
+
+/// Whether a confirmation link's signature and expiry hold.
+pub fn confirm_link_valid(state: &AppState, id: i64, exp: i64, sig: &str) -> bool {
+    exp > Utc::now().timestamp()
+        && secret::constant_time_eq(
+            sig,
+            &secret::mac(&state.jwt_secret, "notice-seen", &format!("{id}:{exp}")),
+        )
+}
+
+fn status_label(status: &str, lang: Lang) -> &'static str {
+    match status {
+        "late" => lang.pick("Sen ankomst", "Late"),
+        "left_early" => lang.pick("Gick tidigt", "Left early"),
+        "partly_absent" => lang.pick("Delvis frånvarande", "Partly absent"),
+        _ => lang.pick("Frånvarande", "Absent"),
+    }
+}
+
+/// The lessons of `date` where the pupil is, now, absent without a valid reason.
+fn unexplained_lessons(
+    conn: &mut DbConn,
+    pupil: i64,
+    date: NaiveDate,
+    tz: chrono_tz::Tz,
+    lang: Lang,
+) -> AppResult<Vec<Value>> {
+    let rows = absence::history(conn, pupil, date, date, tz)?;
+    let mut rows: Vec<_> = rows.into_iter().filter(|r| r.invalid_minutes > 0).collect();
+    rows.sort_by_key(|r| r.starts_at);
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "starts_at": r.starts_at.format("%H:%M").to_string(),
+                "ends_at": r.ends_at.format("%H:%M").to_string(),
+                "subject": r.subject,
+                "status": status_label(&r.status, lang),
+                "minutes": if r.status == "absent" { Value::Null } else { json!(r.minutes) },
+            })
+        })
+        .collect())
+}
+
+fn build(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &Claimed,
+    now: NaiveDateTime,
+) -> AppResult<Built> {
+    let Some(recipient) = row.recipient else {
+        return Ok(Built::Unreachable);
+    };
+    let (given, email, language): (String, Option<String>, String) = people::table
+        .find(recipient)
+        .select((people::given_name, people::email, people::language))
+        .first(conn)?;
+    let Some(email) = email.filter(|e| e.contains('@')) else {
+        return Ok(Built::Unreachable);
+    };
+    let lang = Lang::parse(&language).unwrap_or_default();
+    let payload: Value = serde_json::from_str(&row.payload).map_err(AppError::internal)?;
+    let tz = state.config.timezone;
+    let pupil_id = payload["pupil_id"].as_i64();
+    let child = |conn: &mut DbConn, id: i64| -> AppResult<(String, bool)> {
+        let (g, f, marking): (String, String, String) = people::table
+            .find(id)
+            .select((
+                people::given_name,
+                people::family_name,
+                people::security_marking,
+            ))
+            .first(conn)?;
+        Ok((format!("{g} {f}"), marking != "none"))
+    };
+    let ctx = match row.kind.as_str() {
+        "unexplained_absence" => {
+            let pupil = pupil_id.ok_or_else(|| AppError::internal("notice without pupil"))?;
+            let date: NaiveDate =
+                serde_json::from_value(payload["date"].clone()).map_err(AppError::internal)?;
+            let lessons = unexplained_lessons(conn, pupil, date, tz, lang)?;
+            if lessons.is_empty() {
+                return Ok(Built::Skip(
+                    "the absence was made valid or removed before sending".into(),
+                ));
+            }
+            let (name, protected) = child(conn, pupil)?;
+            json!({
+                "guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
+                "date": date.to_string(), "lessons": if protected { json!([]) } else { json!(lessons) },
+                "confirm_url": confirm_link(state, row.id, now),
+            })
+        }
+        "report_confirmation" => {
+            let report = payload["report_id"].as_i64().unwrap_or_default();
+            let (pupil, s, e): (i64, NaiveDateTime, NaiveDateTime) = absence_reports::table
+                .find(report)
+                .select((
+                    absence_reports::pupil_id,
+                    absence_reports::starts_at,
+                    absence_reports::ends_at,
+                ))
+                .first(conn)?;
+            let (name, protected) = child(conn, pupil)?;
+            let fmt = |t: NaiveDateTime| {
+                crate::absence_report::to_local(tz, t)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            };
+            json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
+                   "from": fmt(s), "to": fmt(e), "cancelled": payload["cancelled"].as_bool().unwrap_or(false)})
+        }
+        "leave_decision" => {
+            let leave = payload["leave_id"].as_i64().unwrap_or_default();
+            let (pupil, s, e, status, comment): (
+                i64,
+                NaiveDate,
+                NaiveDate,
+                String,
+                Option<String>,
+            ) = leave_applications::table
+                .find(leave)
+                .select((
+                    leave_applications::pupil_id,
+                    leave_applications::start_date,
+                    leave_applications::end_date,
+                    leave_applications::status,
+                    leave_applications::decision_comment,
+                ))
+                .first(conn)?;
+            let (name, protected) = child(conn, pupil)?;
+            json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
+                   "start_date": s.to_string(), "end_date": e.to_string(), "approved": status == "approved", "comment": comment})
+        }
+        "threshold_alert" => {
+            let pupil = pupil_id.ok_or_else(|| AppError::internal("alert without pupil"))?;
+            let (name, protected) = child(conn, pupil)?;
+            let label = if protected {
+                format!(
+                    "{} (id {pupil})",
+                    lang.pick(
+                        "En elev med skyddad identitet",
+                        "A pupil with a protected identity"
+                    )
+                )
+            } else {
+                name
+            };
+            json!({"staff_name": given, "pupil_label": label, "percent": payload["percent"], "threshold": payload["threshold"],
+                   "days": payload["days"], "pupil_url": format!("{}/pupils/{pupil}", state.config.base_url)})
+        }
+        other => return Ok(Built::Skip(format!("unknown notice kind {other}"))),
+    };
+    let r = state
+        .templates
+        .render(&row.kind, lang.code(), &ctx)
+        .map_err(AppError::internal)?;
+    Ok(Built::Send(Mail {
+        to: email,
+        subject: r.subject,
+        text: r.text,
+        html: Some(r.html),
+    }))
+}
+
+/// One pass: claims up to `BATCH` due notices and sends them.
+pub async fn run_once(state: &web::Data<AppState>, me: &str) -> AppResult<PassStats> {
+    let now = Utc::now().naive_utc();
+    let who = me.to_string();
+    let claimed = state.db_write(move |conn| claim(conn, &who, now)).await?;
+    let mut stats = PassStats {
+        claimed: claimed.len(),
+        ..Default::default()
+    };
+    for row in claimed {
+        let st = state.clone();
+        let (id, attempts) = (row.id, row.attempts);
+        let built = state.db(move |conn| build(conn, &st, &row, now)).await;
+        let (status, error, due): (&str, Option<String>, Option<NaiveDateTime>) = match built {
+            Ok(Built::Send(mail)) => match state.mailer.send(mail).await {
+                Ok(()) => {
+                    stats.sent += 1;
+                    ("sent", None, None)
+                }
+                Err(MailError::Permanent(e)) => {
+                    stats.failed += 1;
+                    ("failed", Some(e), None)
+                }
+                Err(MailError::Temporary(e)) if attempts + 1 >= MAX_ATTEMPTS => {
+                    stats.failed += 1;
+                    (
+                        "failed",
+                        Some(format!("gave up after {MAX_ATTEMPTS} attempts: {e}")),
+                        None,
+                    )
+                }
+                Err(MailError::Temporary(e)) => {
+                    stats.retried += 1;
+                    (
+                        "pending",
+                        Some(e),
+                        Some(Utc::now().naive_utc() + backoff(attempts + 1)),
+                    )
+                }
+            },
+            Ok(Built::Skip(why)) => {
+                stats.cancelled += 1;
+                ("cancelled", Some(why), None)
+            }
+            Ok(Built::Unreachable) => {
+                stats.unreachable += 1;
+                ("unreachable", Some("no e-mail address".into()), None)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, id, "a notice could not be prepared");
+                stats.retried += 1;
+                (
+                    "pending",
+                    Some("could not be prepared".into()),
+                    Some(Utc::now().naive_utc() + backoff(attempts + 1)),
+                )
+            }
+        };
+        let who = me.to_string();
+        let sent_at = Utc::now().naive_utc();
+        state
+            .db_write(move |conn| {
+                let target = outbox::table
+                    .filter(outbox::id.eq(id))
+                    .filter(outbox::claimed_by.eq(who));
+                diesel::update(target)
+                    .set((
+                        outbox::status.eq(status),
+                        outbox::attempts.eq(attempts + 1),
+                        outbox::last_error.eq(error),
+                        outbox::claimed_until.eq(None::<NaiveDateTime>),
+                        outbox::sent_at.eq((status == "sent").then_some(sent_at)),
+                    ))
+                    .execute(conn)?;
+                if let Some(due) = due {
+                    diesel::update(outbox::table.find(id))
+                        .set(outbox::due_at.eq(due))
+                        .execute(conn)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(stats)
+}
+
+/// Passes until nothing is due (at most `max_passes`): for `narvaro send-notices`.
+pub async fn drain(
+    state: &web::Data<AppState>,
+    me: &str,
+    max_passes: usize,
+) -> AppResult<PassStats> {
+    let mut total = PassStats::default();
+    for _ in 0..max_passes {
+        let s = run_once(state, me).await?;
+        total.claimed += s.claimed;
+        total.sent += s.sent;
+        total.retried += s.retried;
+        total.failed += s.failed;
+        total.cancelled += s.cancelled;
+        total.unreachable += s.unreachable;
+        if s.claimed == 0 || (s.sent + s.failed + s.cancelled + s.unreachable) == 0 {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// A name for this worker in the claims it makes.
+pub fn worker_id() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        secret::random_hex(4).unwrap_or_default()
+    )
+}
+
+/// The worker inside the server: a pass every `every`, and at once again while busy.
+pub async fn run(state: web::Data<AppState>, every: StdDuration) {
+    let me = worker_id();
+    loop {
+        let busy = match run_once(&state, &me).await {
+            Ok(s) => s.claimed as i64 == BATCH,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox pass failed");
+                false
+            }
+        };
+        if !busy {
+            actix_web::rt::time::sleep(every).await;
+        }
+    }
+}
+
+/// The school-local midnight that starts `date`, in UTC.
+pub fn day_start_utc(tz: chrono_tz::Tz, date: NaiveDate) -> NaiveDateTime {
+    absence::utc_window(tz, date, NaiveTime::MIN, NaiveTime::MIN).0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_doubles_to_an_hour() {
+        let mins: Vec<i64> = (1..=9).map(|a| super::backoff(a).num_minutes()).collect();
+        assert_eq!(mins, vec![1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    }
+}

@@ -1,0 +1,251 @@
+//! The notices' web side: the guardian's "I have seen this" link (no sign-in: a signed,
+//! expiring, single-purpose link) and the staff's list of a day's notices with their state,
+//! so they know whom to call.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use maud::html;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::client_addr;
+use super::layout::{self, PageCtx};
+use super::pages::html_with_status;
+use super::pupils::parse_id;
+use crate::audit::{self, Entry};
+use crate::auth::viewer::today;
+use crate::auth::Viewer;
+use crate::error::{AppError, AppResult};
+use crate::notices::worker::confirm_link_valid;
+use crate::schema::*;
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+pub struct Signed {
+    exp: i64,
+    sig: String,
+}
+
+fn checked(state: &AppState, id: &str, q: &Signed) -> AppResult<i64> {
+    let id = parse_id(id)?;
+    if confirm_link_valid(state, id, q.exp, &q.sig) {
+        Ok(id)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Opening the link shows a button (mail scanners open links too); pressing it confirms.
+pub async fn seen_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<Signed>,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let id = checked(&state, &id, &q)?;
+    let confirmed: Option<NaiveDateTime> = state
+        .db(move |conn| {
+            Ok(outbox::table
+                .find(id)
+                .filter(outbox::kind.eq("unexplained_absence"))
+                .select(outbox::confirmed_at)
+                .first(conn)?)
+        })
+        .await?;
+    let title = ctx.t("Bekräfta meddelandet", "Confirm the message");
+    let body = html! {
+        h1 { (title) }
+        @if confirmed.is_some() {
+            p.notice role="status" { (ctx.t("Tack, du har redan bekräftat att du sett meddelandet.", "Thank you, you have already confirmed that you saw the message.")) }
+        } @else {
+            p { (ctx.t("Tryck på knappen så vet skolan att du har sett meddelandet om frånvaro.", "Press the button so that the school knows you have seen the message about absence.")) }
+            form method="post" action={"/notices/" (id) "/seen?exp=" (q.exp) "&sig=" (q.sig)} {
+                (ctx.csrf_field())
+                button type="submit" { (ctx.t("Jag har sett meddelandet", "I have seen the message")) }
+            }
+        }
+    };
+    Ok(html_with_status(
+        StatusCode::OK,
+        layout::page(&ctx, title, body),
+    ))
+}
+
+pub async fn confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    q: web::Query<Signed>,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let id = checked(&state, &id, &q)?;
+    let (now, addr) = (Utc::now().naive_utc(), client_addr(&req));
+    state
+        .db_write(move |conn| {
+            conn.transaction(|conn| {
+                let (recipient, confirmed): (Option<i64>, Option<NaiveDateTime>) = outbox::table
+                    .find(id)
+                    .filter(outbox::kind.eq("unexplained_absence"))
+                    .select((outbox::recipient_id, outbox::confirmed_at))
+                    .first(conn)?;
+                if confirmed.is_none() {
+                    diesel::update(outbox::table.find(id))
+                        .set(outbox::confirmed_at.eq(now))
+                        .execute(conn)?;
+                    audit::record(
+                        conn,
+                        Entry {
+                            actor: recipient,
+                            action: "notice.confirmed",
+                            entity: "notice",
+                            entity_id: Some(id),
+                            detail: json!({}),
+                            client_addr: Some(&addr),
+                        },
+                    )?;
+                }
+                Ok::<_, AppError>(())
+            })
+        })
+        .await?;
+    let title = ctx.t("Tack!", "Thank you!");
+    let body = html! { h1 { (title) } p role="status" { (ctx.t("Skolan kan nu se att du har sett meddelandet.", "The school can now see that you have seen the message.")) } };
+    Ok(html_with_status(
+        StatusCode::OK,
+        layout::page(&ctx, title, body),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+pub struct DayQuery {
+    date: Option<String>,
+    unconfirmed: Option<String>,
+}
+
+/// A day's notices for the pupils in the viewer's care: principals their schools, mentors
+/// their groups, administrators the municipality.
+pub async fn day(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<DayQuery>,
+) -> AppResult<HttpResponse> {
+    let r = &v.roles;
+    if r.principal_of.is_empty() && r.mentor_of.is_empty() && r.admin_of.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let ctx = PageCtx::new(&req);
+    let today = today(&state);
+    let date = match q.date.as_deref() {
+        None | Some("") => today,
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+            AppError::invalid(
+                "bad_date",
+                ctx.t("Datum skrivs ÅÅÅÅ-MM-DD.", "Dates are written YYYY-MM-DD."),
+            )
+        })?,
+    };
+    let only_unconfirmed = q.unconfirmed.is_some();
+    let rows = state
+        .db(move |conn| {
+            let mut schools = v.roles.principal_of.clone();
+            if !v.roles.admin_of.is_empty() {
+                schools.extend(
+                    crate::auth::access::admin_schools(conn, &v)?
+                        .into_iter()
+                        .map(|s| s.0),
+                );
+            }
+            let mentored = group_memberships::table
+                .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
+                .filter(group_memberships::start_date.le(date))
+                .filter(
+                    group_memberships::end_date
+                        .is_null()
+                        .or(group_memberships::end_date.ge(date)),
+                )
+                .select(group_memberships::pupil_id);
+            #[allow(clippy::type_complexity)]
+            let rows: Vec<(
+                i64,
+                String,
+                String,
+                Option<NaiveDateTime>,
+                Option<String>,
+                i64,
+                String,
+                String,
+                String,
+                Option<String>,
+            )> = outbox::table
+                .inner_join(people::table.on(people::id.nullable().eq(outbox::pupil_id)))
+                .filter(outbox::kind.eq("unexplained_absence"))
+                .filter(outbox::notice_date.eq(date))
+                .filter(
+                    people::school_id
+                        .eq_any(schools)
+                        .or(people::id.eq_any(mentored)),
+                )
+                .select((
+                    outbox::id,
+                    outbox::status,
+                    outbox::kind,
+                    outbox::confirmed_at,
+                    outbox::last_error,
+                    people::id,
+                    people::given_name,
+                    people::family_name,
+                    people::security_marking,
+                    outbox::recipient_email,
+                ))
+                .order((people::family_name, people::given_name, outbox::id))
+                .limit(2000)
+                .load(conn)?;
+            Ok(rows)
+        })
+        .await?;
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|r| !only_unconfirmed || (r.3.is_none() && r.1 != "cancelled"))
+        .collect();
+    let title = ctx.t("Meddelanden om frånvaro", "Absence notices");
+    let state_text = |status: &str, confirmed: bool| match (status, confirmed) {
+        (_, true) => ctx.t("Bekräftat", "Confirmed"),
+        ("sent", _) => ctx.t("Skickat, ej bekräftat", "Sent, not confirmed"),
+        ("pending", _) => ctx.t("Väntar på att skickas", "Due"),
+        ("failed", _) => ctx.t("Misslyckades", "Failed"),
+        ("unreachable", _) => ctx.t(
+            "Kan inte nås (ingen e-post)",
+            "Cannot be notified (no e-mail)",
+        ),
+        _ => ctx.t("Behövs inte längre", "No longer needed"),
+    };
+    let body = html! {
+        h1 { (title) " " (date) }
+        form method="get" action="/notices" {
+            label for="date" { (ctx.t("Dag", "Day")) } input #date type="date" name="date" value=(date);
+            label { input type="checkbox" name="unconfirmed" value="1" checked[only_unconfirmed]; " " (ctx.t("Bara de som inte bekräftats", "Only those not confirmed")) }
+            p { button type="submit" { (ctx.t("Visa", "Show")) } }
+        }
+        @if rows.is_empty() { p { (ctx.t("Inga meddelanden.", "No notices.")) } } @else {
+            div.scroll { table {
+                thead { tr { th { (ctx.t("Elev", "Pupil")) } th { (ctx.t("Mottagare", "Recipient")) } th { (ctx.t("Läge", "State")) } th { (ctx.t("Fel", "Error")) } } }
+                tbody { @for (_, status, _, confirmed, error, pupil, g, f, _, email) in &rows {
+                    tr class=(if confirmed.is_none() && (status == "sent" || status == "failed" || status == "unreachable") { "warn" } else { "" }) {
+                        td { a href={"/pupils/" (pupil)} { (g) " " (f) } }
+                        td { (email.as_deref().unwrap_or("–")) }
+                        td { (state_text(status, confirmed.is_some())) }
+                        td { (error.as_deref().filter(|_| status != "sent").unwrap_or("")) }
+                    }
+                } }
+            } }
+        }
+    };
+    Ok(html_with_status(
+        StatusCode::OK,
+        layout::page(&ctx, title, body),
+    ))
+}
