@@ -4,18 +4,41 @@
 
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
+use std::sync::OnceLock;
+
+use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Config;
 
 enum Transport {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// The pool is built on first use: it starts a task on the async runtime, which a
+    /// command's start-up does not have yet.
+    Smtp {
+        builder: AsyncSmtpTransportBuilder,
+        pool: OnceLock<AsyncSmtpTransport<Tokio1Executor>>,
+    },
     Files(AsyncFileTransport<Tokio1Executor>),
 }
 
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+}
+
+/// The SMTP pool closes its connections on a task of the async runtime when dropped; where
+/// no runtime is left (the very end of a process) they are left to the operating system
+/// instead of panicking.
+impl Drop for Mailer {
+    fn drop(&mut self) {
+        if let Transport::Smtp { pool, .. } = &mut self.transport {
+            if tokio::runtime::Handle::try_current().is_err() {
+                if let Some(p) = pool.take() {
+                    std::mem::forget(p);
+                }
+            }
+        }
+    }
 }
 
 pub struct Mail {
@@ -62,12 +85,12 @@ impl Mailer {
             )
         })?;
         let transport = match &config.smtp_url {
-            Some(url) => Transport::Smtp(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(&smtp_url_with_tls(url))
+            Some(url) => Transport::Smtp {
+                builder: AsyncSmtpTransport::<Tokio1Executor>::from_url(&smtp_url_with_tls(url))
                     .map_err(|e| format!("NARVARO_SMTP_URL: {e}"))?
-                    .timeout(Some(std::time::Duration::from_secs(20)))
-                    .build(),
-            ),
+                    .timeout(Some(std::time::Duration::from_secs(20))),
+                pool: OnceLock::new(),
+            },
             None => {
                 std::fs::create_dir_all(&config.mail_dir).map_err(|e| {
                     format!(
@@ -107,7 +130,8 @@ impl Mailer {
         }
         .map_err(|e| MailError::Permanent(format!("building the message: {e}")))?;
         match &self.transport {
-            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| {
+            Transport::Smtp { builder, pool } => pool
+                .get_or_init(|| builder.clone().build()).send(message).await.map(|_| ()).map_err(|e| {
                 if e.is_permanent() {
                     MailError::Permanent(e.to_string())
                 } else {
