@@ -131,13 +131,17 @@ impl Mailer {
         .map_err(|e| MailError::Permanent(format!("building the message: {e}")))?;
         match &self.transport {
             Transport::Smtp { builder, pool } => pool
-                .get_or_init(|| builder.clone().build()).send(message).await.map(|_| ()).map_err(|e| {
-                if e.is_permanent() {
-                    MailError::Permanent(e.to_string())
-                } else {
-                    MailError::Temporary(e.to_string())
-                }
-            }),
+                .get_or_init(|| builder.clone().build())
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    if e.is_permanent() {
+                        MailError::Permanent(e.to_string())
+                    } else {
+                        MailError::Temporary(e.to_string())
+                    }
+                }),
             Transport::Files(t) => t
                 .send(message)
                 .await

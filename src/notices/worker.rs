@@ -20,6 +20,8 @@ use crate::startup::AppState;
 
 /// Rows one pass claims at most.
 pub const BATCH: i64 = 50;
+/// Notices sent at the same time (each on its own pooled SMTP connection).
+pub const PARALLEL: usize = 8;
 /// How long a claim holds before another worker may take the row (a crashed sender).
 pub const CLAIM_SECS: i64 = 120;
 /// After this many temporary failures a notice is marked failed.
@@ -301,7 +303,83 @@ fn build(
     }))
 }
 
-/// One pass: claims up to `BATCH` due notices and sends them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Sent,
+    Retry,
+    Failed,
+    Cancelled,
+    Unreachable,
+}
+
+/// Renders, sends and records one claimed notice.
+async fn process(
+    state: web::Data<AppState>,
+    row: Claimed,
+    me: String,
+    now: NaiveDateTime,
+) -> AppResult<Outcome> {
+    let (id, attempts) = (row.id, row.attempts);
+    let st = state.clone();
+    let built = state.db(move |conn| build(conn, &st, &row, now)).await;
+    let later = || Some(Utc::now().naive_utc() + backoff(attempts + 1));
+    let (outcome, error, due): (Outcome, Option<String>, Option<NaiveDateTime>) = match built {
+        Ok(Built::Send(mail)) => match state.mailer.send(mail).await {
+            Ok(()) => (Outcome::Sent, None, None),
+            Err(MailError::Permanent(e)) => (Outcome::Failed, Some(e), None),
+            Err(MailError::Temporary(e)) if attempts + 1 >= MAX_ATTEMPTS => (
+                Outcome::Failed,
+                Some(format!("gave up after {MAX_ATTEMPTS} attempts: {e}")),
+                None,
+            ),
+            Err(MailError::Temporary(e)) => (Outcome::Retry, Some(e), later()),
+        },
+        Ok(Built::Skip(why)) => (Outcome::Cancelled, Some(why), None),
+        Ok(Built::Unreachable) => (Outcome::Unreachable, Some("no e-mail address".into()), None),
+        Err(e) => {
+            tracing::error!(error = %e, id, "a notice could not be prepared");
+            (
+                Outcome::Retry,
+                Some("could not be prepared".into()),
+                later(),
+            )
+        }
+    };
+    let status = match outcome {
+        Outcome::Sent => "sent",
+        Outcome::Retry => "pending",
+        Outcome::Failed => "failed",
+        Outcome::Cancelled => "cancelled",
+        Outcome::Unreachable => "unreachable",
+    };
+    let sent_at = Utc::now().naive_utc();
+    state
+        .db_write(move |conn| {
+            let target = outbox::table
+                .filter(outbox::id.eq(id))
+                .filter(outbox::claimed_by.eq(me));
+            diesel::update(target)
+                .set((
+                    outbox::status.eq(status),
+                    outbox::attempts.eq(attempts + 1),
+                    outbox::last_error.eq(error),
+                    outbox::claimed_until.eq(None::<NaiveDateTime>),
+                    outbox::sent_at.eq((status == "sent").then_some(sent_at)),
+                ))
+                .execute(conn)?;
+            if let Some(due) = due {
+                diesel::update(outbox::table.find(id))
+                    .set(outbox::due_at.eq(due))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(outcome)
+}
+
+/// One pass: claims up to `BATCH` due notices and sends them, several at a time (the SMTP
+/// transport keeps a pool of connections).
 pub async fn run_once(state: &web::Data<AppState>, me: &str) -> AppResult<PassStats> {
     let now = Utc::now().naive_utc();
     let who = me.to_string();
@@ -310,81 +388,48 @@ pub async fn run_once(state: &web::Data<AppState>, me: &str) -> AppResult<PassSt
         claimed: claimed.len(),
         ..Default::default()
     };
-    for row in claimed {
-        let st = state.clone();
-        let (id, attempts) = (row.id, row.attempts);
-        let built = state.db(move |conn| build(conn, &st, &row, now)).await;
-        let (status, error, due): (&str, Option<String>, Option<NaiveDateTime>) = match built {
-            Ok(Built::Send(mail)) => match state.mailer.send(mail).await {
-                Ok(()) => {
-                    stats.sent += 1;
-                    ("sent", None, None)
-                }
-                Err(MailError::Permanent(e)) => {
-                    stats.failed += 1;
-                    ("failed", Some(e), None)
-                }
-                Err(MailError::Temporary(e)) if attempts + 1 >= MAX_ATTEMPTS => {
-                    stats.failed += 1;
-                    (
-                        "failed",
-                        Some(format!("gave up after {MAX_ATTEMPTS} attempts: {e}")),
-                        None,
-                    )
-                }
-                Err(MailError::Temporary(e)) => {
-                    stats.retried += 1;
-                    (
-                        "pending",
-                        Some(e),
-                        Some(Utc::now().naive_utc() + backoff(attempts + 1)),
-                    )
-                }
-            },
-            Ok(Built::Skip(why)) => {
-                stats.cancelled += 1;
-                ("cancelled", Some(why), None)
+    let mut first_error = None;
+    let mut claimed = claimed.into_iter().peekable();
+    let mut tasks = Vec::new();
+    while claimed.peek().is_some() {
+        tasks.clear();
+        for row in claimed.by_ref().take(PARALLEL) {
+            tasks.push(actix_web::rt::spawn(process(
+                state.clone(),
+                row,
+                me.to_string(),
+                now,
+            )));
+        }
+        for task in tasks.drain(..) {
+            let result = task.await;
+            match result {
+                Ok(Ok(outcome)) => match outcome {
+                    Outcome::Sent => stats.sent += 1,
+                    Outcome::Retry => stats.retried += 1,
+                    Outcome::Failed => stats.failed += 1,
+                    Outcome::Cancelled => stats.cancelled += 1,
+                    Outcome::Unreachable => stats.unreachable += 1,
+                },
+                // the claim expires and a later pass takes the row again
+                Ok(Err(e)) => first_error = first_error.or(Some(e)),
+                Err(e) => first_error = first_error.or(Some(AppError::internal(e))),
             }
-            Ok(Built::Unreachable) => {
-                stats.unreachable += 1;
-                ("unreachable", Some("no e-mail address".into()), None)
-            }
-            Err(e) => {
-                tracing::error!(error = %e, id, "a notice could not be prepared");
-                stats.retried += 1;
-                (
-                    "pending",
-                    Some("could not be prepared".into()),
-                    Some(Utc::now().naive_utc() + backoff(attempts + 1)),
-                )
-            }
-        };
-        let who = me.to_string();
-        let sent_at = Utc::now().naive_utc();
-        state
-            .db_write(move |conn| {
-                let target = outbox::table
-                    .filter(outbox::id.eq(id))
-                    .filter(outbox::claimed_by.eq(who));
-                diesel::update(target)
-                    .set((
-                        outbox::status.eq(status),
-                        outbox::attempts.eq(attempts + 1),
-                        outbox::last_error.eq(error),
-                        outbox::claimed_until.eq(None::<NaiveDateTime>),
-                        outbox::sent_at.eq((status == "sent").then_some(sent_at)),
-                    ))
-                    .execute(conn)?;
-                if let Some(due) = due {
-                    diesel::update(outbox::table.find(id))
-                        .set(outbox::due_at.eq(due))
-                        .execute(conn)?;
-                }
-                Ok(())
-            })
-            .await?;
+        }
     }
-    Ok(stats)
+    match first_error {
+        Some(e)
+            if stats.sent + stats.retried + stats.failed + stats.cancelled + stats.unreachable
+                == 0 =>
+        {
+            Err(e)
+        }
+        Some(e) => {
+            tracing::warn!(error = %e, "some notices of a pass could not be recorded");
+            Ok(stats)
+        }
+        None => Ok(stats),
+    }
 }
 
 /// Passes until nothing is due (at most `max_passes`): for `narvaro send-notices`.

@@ -19,6 +19,7 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 struct Driver {
     child: Child,
+    profile: std::path::PathBuf,
     base: String,
     session: String,
     http: awc::Client,
@@ -28,6 +29,9 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Chromium's helper processes outlive the driver; they are known by the profile folder
+        let _ = Command::new("pkill").arg("-f").arg(&self.profile).status();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
@@ -100,6 +104,7 @@ impl Driver {
             .to_string();
         Driver {
             child,
+            profile,
             base,
             session,
             http,

@@ -38,7 +38,7 @@ pub struct Ids {
     pub child: i64,
     /// an adult pupil of school 2 who may act for themself
     pub adult: i64,
-    /// a lesson demo.teacher teaches today
+    /// a lesson demo.teacher teaches today, with the mentor class
     pub lesson: i64,
     /// a pupil of school 1 with a protected identity
     pub protected: i64,
@@ -112,9 +112,15 @@ pub fn build(app: &TestApp) -> World {
         .inner_join(
             activity_teachers::table.on(activity_teachers::activity_id.eq(lessons::activity_id)),
         )
+        .inner_join(
+            activity_groups::table.on(activity_groups::activity_id.eq(lessons::activity_id)),
+        )
         .filter(activity_teachers::teacher_id.eq(teacher))
+        .filter(activity_groups::group_id.eq(mentor_class))
         .filter(lessons::lesson_date.eq(today))
+        .filter(lessons::cancelled.eq(false))
         .select(lessons::id)
+        .order(lessons::starts_at)
         .first(c)
         .unwrap();
 
