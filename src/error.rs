@@ -56,6 +56,16 @@ impl AppError {
         AppError::Internal(detail.to_string())
     }
 
+    /// What to tell a person whose input was refused (400 or 409); empty otherwise.
+    pub fn refusal(&self) -> String {
+        match self {
+            AppError::Invalid { message, .. } | AppError::Conflict { message, .. } => {
+                message.clone()
+            }
+            _ => String::new(),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,

@@ -212,12 +212,7 @@ pub async fn create_report(
     match result {
         Ok(()) => Ok(see_other(&format!("/pupils/{id}?done=reported"))),
         Err((e, name, kinds)) => {
-            let msg = match &e {
-                AppError::Invalid { message, .. } | AppError::Conflict { message, .. } => {
-                    message.clone()
-                }
-                _ => String::new(),
-            };
+            let msg = e.refusal();
             Ok(html_with_status(
                 e.status(),
                 report_form(&ctx, id, &name, &kinds, today, Some(&msg)),
@@ -343,12 +338,7 @@ pub async fn apply_leave(
     match result {
         Ok(()) => Ok(see_other(&format!("/pupils/{id}?done=applied"))),
         Err((e, name, granted)) => {
-            let msg = match &e {
-                AppError::Invalid { message, .. } | AppError::Conflict { message, .. } => {
-                    message.clone()
-                }
-                _ => String::new(),
-            };
+            let msg = e.refusal();
             Ok(html_with_status(
                 e.status(),
                 leave_form(&ctx, id, &name, granted, today, Some(&msg)),

@@ -398,12 +398,7 @@ pub async fn submit(
         }
         Err((err, current)) => {
             let status = err.status();
-            let message = match &err {
-                AppError::Invalid { message, .. } | AppError::Conflict { message, .. } => {
-                    message.clone()
-                }
-                _ => String::new(),
-            };
+            let message = err.refusal();
             let shown = with_inputs(current, &sent);
             let body = html! { p { (message) } p { (ctx.t("Ingenting sparades.", "Nothing was saved.")) } };
             let page = roll_call_page(
