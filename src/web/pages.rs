@@ -76,12 +76,19 @@ pub async fn home(
             section.card {
                 h2 { (ctx.t("Dina skolor", "Your schools")) }
                 ul { @for s in &summary.schools { li { (s) } } }
+                @if summary.follows_up {
+                    ul {
+                        li { a href="/notices?unconfirmed=1" { (ctx.t("Dagens frånvaromeddelanden som ingen bekräftat", "Today's absence notices no one has confirmed")) } }
+                        li { a href="/leave" { (ctx.t("Ledighetsansökningar att hantera", "Leave applications to handle")) } }
+                    }
+                }
             }
         }
         @if summary.admin {
             section.card {
                 h2 { (ctx.t("Administration", "Administration")) }
                 p { a href="/admin" { (ctx.t("Personal, vårdnadshavare och uppdrag", "Staff, guardians and duties")) } }
+                p { a href="/notices" { (ctx.t("Dagens frånvaromeddelanden", "Today's absence notices")) } }
             }
         }
         @if summary.is_empty() {
@@ -110,6 +117,8 @@ struct StartSummary {
     pupil_self: Option<i64>,
     schools: Vec<String>,
     admin: bool,
+    /// a principal or mentor: follows up notices and leave
+    follows_up: bool,
 }
 
 impl StartSummary {
@@ -156,6 +165,7 @@ impl StartSummary {
             pupil_self: r.pupil_self_at.map(|_| v.id),
             schools,
             admin: r.is_admin(),
+            follows_up: !r.principal_of.is_empty() || !r.mentor_of.is_empty(),
         })
     }
 
