@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Entry};
-use crate::auth::access::{PupilReach, PupilRef};
+use crate::auth::access::{self, PupilReach, PupilRef};
 use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
@@ -267,11 +267,15 @@ pub fn create(
             },
         ));
     }
-    let (from_utc, to_utc) = (to_utc(tz, new.from), to_utc(tz, new.to));
+    let (from_utc, until_utc, now_utc) = (
+        to_utc(tz, new.from),
+        to_utc(tz, new.to),
+        to_utc(tz, now_local),
+    );
     let overlapping: Option<(NaiveDateTime, NaiveDateTime)> = absence_reports::table
         .filter(absence_reports::pupil_id.eq(pupil.id))
         .filter(absence_reports::cancelled_at.is_null())
-        .filter(absence_reports::starts_at.lt(to_utc))
+        .filter(absence_reports::starts_at.lt(until_utc))
         .filter(absence_reports::ends_at.gt(from_utc))
         .select((absence_reports::starts_at, absence_reports::ends_at))
         .first(conn)
@@ -291,12 +295,12 @@ pub fn create(
             .values((
                 absence_reports::pupil_id.eq(pupil.id),
                 absence_reports::starts_at.eq(from_utc),
-                absence_reports::ends_at.eq(to_utc),
+                absence_reports::ends_at.eq(until_utc),
                 absence_reports::reason_id.eq(reason_id),
                 absence_reports::message.eq(message),
                 absence_reports::reported_by.eq(viewer.id),
                 absence_reports::registered_by_staff.eq(reporter == Reporter::Staff),
-                absence_reports::created_at.eq(to_utc_now(tz, now_local)),
+                absence_reports::created_at.eq(now_utc),
             ))
             .returning(absence_reports::id)
             .get_result(conn)?;
@@ -308,45 +312,36 @@ pub fn create(
             detail: json!({"pupil_id": pupil.id, "from": new.from, "to": new.to, "reason_id": reason_id, "by_staff": reporter == Reporter::Staff}),
             client_addr: Some(addr),
         })?;
-        crate::notices::report_confirmation(conn, pupil.id, id, false, to_utc_now(tz, now_local))?;
+        crate::notices::report_confirmation(conn, pupil.id, id, false, now_utc)?;
         Ok(id)
     })
 }
 
-fn to_utc_now(tz: Tz, now_local: NaiveDateTime) -> NaiveDateTime {
-    to_utc(tz, now_local)
-}
-
-/// The pupil a report is about (for the access check before `cancel`).
-pub fn pupil_of(conn: &mut DbConn, report: i64) -> AppResult<i64> {
+fn pupil_of(conn: &mut DbConn, report: i64) -> AppResult<i64> {
     Ok(absence_reports::table
         .find(report)
         .select(absence_reports::pupil_id)
         .first(conn)?)
 }
 
-/// Cancels a report: a guardian or the adult pupil before it starts, staff at any time.
+/// Cancels a report of a pupil the viewer may see (404 otherwise): a guardian or the adult
+/// pupil before it starts, staff at any time. Answers the pupil's id.
+#[allow(clippy::too_many_arguments)]
 pub fn cancel(
     conn: &mut DbConn,
     viewer: &Viewer,
-    pupil: &PupilRef,
     report: i64,
+    today: NaiveDate,
     now_utc: NaiveDateTime,
     addr: &str,
     lang: Lang,
-) -> AppResult<()> {
-    let row: Option<(i64, NaiveDateTime, Option<NaiveDateTime>)> = absence_reports::table
+) -> AppResult<i64> {
+    let pupil_id = pupil_of(conn, report)?;
+    let pupil = access::pupil(conn, viewer, pupil_id, today)?;
+    let (starts, cancelled): (NaiveDateTime, Option<NaiveDateTime>) = absence_reports::table
         .find(report)
-        .select((
-            absence_reports::pupil_id,
-            absence_reports::starts_at,
-            absence_reports::cancelled_at,
-        ))
-        .first(conn)
-        .optional()?;
-    let Some((pupil_id, starts, cancelled)) = row.filter(|r| r.0 == pupil.id) else {
-        return Err(AppError::NotFound);
-    };
+        .select((absence_reports::starts_at, absence_reports::cancelled_at))
+        .first(conn)?;
     if cancelled.is_some() {
         return Err(AppError::Conflict {
             code: "already_cancelled",
@@ -380,7 +375,7 @@ pub fn cancel(
             },
         )?;
         crate::notices::report_confirmation(conn, pupil_id, report, true, now_utc)?;
-        Ok(())
+        Ok(pupil_id)
     })
 }
 

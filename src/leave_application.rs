@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, Entry};
-use crate::auth::access::{PupilReach, PupilRef};
+use crate::auth::access::{self, PupilReach, PupilRef};
 use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
@@ -155,12 +155,13 @@ pub fn apply(
     })
 }
 
-/// The pupil an application is about.
-pub fn pupil_of(conn: &mut DbConn, id: i64) -> AppResult<i64> {
-    Ok(leave_applications::table
+/// The pupil an application is about, when the viewer may see them (404 otherwise).
+fn pupil_of(conn: &mut DbConn, v: &Viewer, id: i64, today: NaiveDate) -> AppResult<PupilRef> {
+    let pupil: i64 = leave_applications::table
         .find(id)
         .select(leave_applications::pupil_id)
-        .first(conn)?)
+        .first(conn)?;
+    access::pupil(conn, v, pupil, today)
 }
 
 fn pending(conn: &mut DbConn, id: i64, lang: Lang) -> AppResult<()> {
@@ -205,7 +206,6 @@ fn mentors(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) -> AppRe
 pub fn recommend(
     conn: &mut DbConn,
     v: &Viewer,
-    pupil: &PupilRef,
     id: i64,
     recommended: bool,
     comment: Option<&str>,
@@ -213,7 +213,8 @@ pub fn recommend(
     now: NaiveDateTime,
     addr: &str,
     lang: Lang,
-) -> AppResult<()> {
+) -> AppResult<i64> {
+    let pupil = &pupil_of(conn, v, id, today)?;
     if !mentors(conn, v, pupil.id, today)? {
         return Err(AppError::Forbidden(
             lang.pick(
@@ -259,7 +260,7 @@ pub fn recommend(
                 client_addr: Some(addr),
             },
         )?;
-        Ok(())
+        Ok(pupil.id)
     })
 }
 
@@ -267,14 +268,15 @@ pub fn recommend(
 pub fn decide(
     conn: &mut DbConn,
     v: &Viewer,
-    pupil: &PupilRef,
     id: i64,
     approved: bool,
     comment: Option<&str>,
+    today: NaiveDate,
     now: NaiveDateTime,
     addr: &str,
     lang: Lang,
-) -> AppResult<()> {
+) -> AppResult<i64> {
+    let pupil = &pupil_of(conn, v, id, today)?;
     if pupil.reach != PupilReach::Principal {
         return Err(AppError::Forbidden(
             lang.pick(
@@ -317,7 +319,7 @@ pub fn decide(
             },
         )?;
         crate::notices::leave_decision(conn, pupil.id, id, now)?;
-        Ok(())
+        Ok(pupil.id)
     })
 }
 

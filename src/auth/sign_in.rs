@@ -14,7 +14,7 @@ use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+use crate::db::lower;
 
 pub enum Outcome {
     SignedIn { person: i64, version: i32 },

@@ -14,6 +14,12 @@ use diesel::sqlite::SqliteConnection;
 
 use crate::config::DatabaseUrl;
 
+diesel::define_sql_function! {
+    /// SQL `lower()`: e-mail addresses are compared without regard to case (and the
+    /// `people_email_lower` index serves that).
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
 #[derive(diesel::MultiConnection)]
 pub enum DbConn {
     Sqlite(SqliteConnection),

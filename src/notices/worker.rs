@@ -5,7 +5,7 @@
 use std::time::Duration as StdDuration;
 
 use actix_web::web;
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
@@ -478,11 +478,6 @@ pub async fn run(state: web::Data<AppState>, every: StdDuration) {
             actix_web::rt::time::sleep(every).await;
         }
     }
-}
-
-/// The school-local midnight that starts `date`, in UTC.
-pub fn day_start_utc(tz: chrono_tz::Tz, date: NaiveDate) -> NaiveDateTime {
-    absence::utc_window(tz, date, NaiveTime::MIN, NaiveTime::MIN).0
 }
 
 #[cfg(test)]

@@ -231,12 +231,7 @@ pub async fn cancel_report(
     let id = parse_id(&id)?;
     let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
     let pupil = state
-        .db_write(move |conn| {
-            let pupil_id = absence_report::pupil_of(conn, id)?;
-            let p = access::pupil(conn, &v, pupil_id, today)?;
-            absence_report::cancel(conn, &v, &p, id, now, &addr, lang)?;
-            Ok(pupil_id)
-        })
+        .db_write(move |conn| absence_report::cancel(conn, &v, id, today, now, &addr, lang))
         .await?;
     Ok(see_other(&format!("/pupils/{pupil}?done=cancelled")))
 }
@@ -380,21 +375,7 @@ pub async fn recommend(
     let comment = form.comment.clone();
     let pupil = state
         .db_write(move |conn| {
-            let pupil_id = leave_application::pupil_of(conn, id)?;
-            let p = access::pupil(conn, &v, pupil_id, today)?;
-            leave_application::recommend(
-                conn,
-                &v,
-                &p,
-                id,
-                yes,
-                Some(&comment),
-                today,
-                now,
-                &addr,
-                lang,
-            )?;
-            Ok(pupil_id)
+            leave_application::recommend(conn, &v, id, yes, Some(&comment), today, now, &addr, lang)
         })
         .await?;
     Ok(see_other(&format!("/pupils/{pupil}?done=recommended")))
@@ -414,10 +395,7 @@ pub async fn decide(
     let comment = form.comment.clone();
     let pupil = state
         .db_write(move |conn| {
-            let pupil_id = leave_application::pupil_of(conn, id)?;
-            let p = access::pupil(conn, &v, pupil_id, today)?;
-            leave_application::decide(conn, &v, &p, id, yes, Some(&comment), now, &addr, lang)?;
-            Ok(pupil_id)
+            leave_application::decide(conn, &v, id, yes, Some(&comment), today, now, &addr, lang)
         })
         .await?;
     Ok(see_other(&format!("/pupils/{pupil}?done=decided")))

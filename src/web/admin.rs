@@ -24,7 +24,7 @@ use crate::i18n::Lang;
 use crate::schema::*;
 use crate::startup::AppState;
 
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+use crate::db::lower;
 
 #[derive(Deserialize, Default)]
 pub struct Done {

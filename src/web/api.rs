@@ -640,11 +640,7 @@ pub async fn cancel_absence_report(
     let id = parse_id(&id)?;
     let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
     state
-        .db_write(move |conn| {
-            let pupil = crate::absence_report::pupil_of(conn, id)?;
-            let p = access::pupil(conn, &v, pupil, today)?;
-            crate::absence_report::cancel(conn, &v, &p, id, now, &addr, lang)
-        })
+        .db_write(move |conn| crate::absence_report::cancel(conn, &v, id, today, now, &addr, lang))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -706,12 +702,9 @@ pub async fn recommend_leave(
     let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
     state
         .db_write(move |conn| {
-            let pupil = crate::leave_application::pupil_of(conn, id)?;
-            let p = access::pupil(conn, &v, pupil, today)?;
             crate::leave_application::recommend(
                 conn,
                 &v,
-                &p,
                 id,
                 b.recommended,
                 b.comment.as_deref(),
@@ -744,15 +737,13 @@ pub async fn decide_leave(
     let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
     state
         .db_write(move |conn| {
-            let pupil = crate::leave_application::pupil_of(conn, id)?;
-            let p = access::pupil(conn, &v, pupil, today)?;
             crate::leave_application::decide(
                 conn,
                 &v,
-                &p,
                 id,
                 b.approved,
                 b.comment.as_deref(),
+                today,
                 now,
                 &addr,
                 lang,
