@@ -313,6 +313,7 @@ pub fn create(
             client_addr: Some(addr),
         })?;
         crate::notices::report_confirmation(conn, pupil.id, id, false, now_utc)?;
+        crate::statistics::store::refresh(conn, tz, pupil.school_id, &[pupil.id], new.from.date(), new.to.date())?;
         Ok(id)
     })
 }
@@ -330,6 +331,7 @@ fn pupil_of(conn: &mut DbConn, report: i64) -> AppResult<i64> {
 pub fn cancel(
     conn: &mut DbConn,
     viewer: &Viewer,
+    tz: Tz,
     report: i64,
     today: NaiveDate,
     now_utc: NaiveDateTime,
@@ -338,10 +340,15 @@ pub fn cancel(
 ) -> AppResult<i64> {
     let pupil_id = pupil_of(conn, report)?;
     let pupil = access::pupil(conn, viewer, pupil_id, today)?;
-    let (starts, cancelled): (NaiveDateTime, Option<NaiveDateTime>) = absence_reports::table
-        .find(report)
-        .select((absence_reports::starts_at, absence_reports::cancelled_at))
-        .first(conn)?;
+    let (starts, ends, cancelled): (NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>) =
+        absence_reports::table
+            .find(report)
+            .select((
+                absence_reports::starts_at,
+                absence_reports::ends_at,
+                absence_reports::cancelled_at,
+            ))
+            .first(conn)?;
     if cancelled.is_some() {
         return Err(AppError::Conflict {
             code: "already_cancelled",
@@ -375,6 +382,8 @@ pub fn cancel(
             },
         )?;
         crate::notices::report_confirmation(conn, pupil_id, report, true, now_utc)?;
+        let (from, to) = (to_local(tz, starts).date(), to_local(tz, ends).date());
+        crate::statistics::store::refresh(conn, tz, pupil.school_id, &[pupil_id], from, to)?;
         Ok(pupil_id)
     })
 }

@@ -23,6 +23,9 @@ Usage:
   narvaro send-notices
                       send the due e-mail notices once and exit (for cron or an
                       operator; the server also sends them by itself)
+  narvaro stats-rebuild
+                      recompute the statistics' per-day sums of every school from the
+                      marks (after editing the database by hand; normally never needed)
   narvaro seed --schools N --pupils N --weeks N [--seed S] [--start YYYY-MM-DD]
                       generate a realistic municipality (deterministic for a given
                       seed and start date; default start: the current school year)
@@ -42,7 +45,7 @@ pub fn main() -> ExitCode {
             println!("narvaro {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
-        "serve" | "migrate" | "demo" | "seed" | "send-notices" => {
+        "serve" | "migrate" | "demo" | "seed" | "send-notices" | "stats-rebuild" => {
             run(command, args.get(1..).unwrap_or_default())
         }
         other => Err(Failure::Usage(format!(
@@ -99,6 +102,7 @@ fn run(command: &str, rest: &[String]) -> Result<(), Failure> {
         }
         "demo" => serve(config, true),
         "send-notices" => send_notices(config),
+        "stats-rebuild" => stats_rebuild(config),
         _ => match seed_args {
             Some(args) => seed_command(config, args),
             None => serve(config, false),
@@ -157,6 +161,46 @@ fn send_notices(config: Config) -> Result<(), Failure> {
         s.failed,
         s.cancelled,
         s.unreachable
+    );
+    Ok(())
+}
+
+fn stats_rebuild(config: Config) -> Result<(), Failure> {
+    use crate::schema::{lessons, organisations};
+    let pool = db::connect(&config.database_url, 1)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
+    let started = Instant::now();
+    let schools: Vec<i64> = organisations::table
+        .filter(organisations::org_type.eq("school"))
+        .select(organisations::id)
+        .order(organisations::id)
+        .load(&mut conn)
+        .map_err(db::DbError::Query)?;
+    let mut rows = 0;
+    for school in &schools {
+        let span: (Option<NaiveDate>, Option<NaiveDate>) = lessons::table
+            .filter(lessons::school_id.eq(school))
+            .select((
+                diesel::dsl::min(lessons::lesson_date),
+                diesel::dsl::max(lessons::lesson_date),
+            ))
+            .first(&mut conn)
+            .map_err(db::DbError::Query)?;
+        let (Some(from), Some(to)) = span else {
+            continue;
+        };
+        rows += conn
+            .transaction(|c| {
+                crate::statistics::store::rebuild(c, config.timezone, *school, from, to)
+            })
+            .map_err(db::DbError::Query)?;
+    }
+    println!(
+        "narvaro: statistics of {} schools rebuilt in {:.1} s ({rows} pupil days)",
+        schools.len(),
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

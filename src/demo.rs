@@ -44,7 +44,7 @@ pub fn prepare(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<DemoState,
             seed_demo(conn, tz, today)?
         }
     };
-    ensure_lessons_today(conn, teacher, today)?;
+    ensure_lessons_today(conn, tz, teacher, today)?;
     Ok(DemoState::Ready)
 }
 
@@ -155,7 +155,12 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
 
 /// Schedules two lessons today in demo.teacher's mentor class when the timetable gives the
 /// teacher none with that class (a weekend, a holiday, a day off).
-fn ensure_lessons_today(conn: &mut DbConn, teacher: i64, today: NaiveDate) -> Result<(), DbError> {
+fn ensure_lessons_today(
+    conn: &mut DbConn,
+    tz: Tz,
+    teacher: i64,
+    today: NaiveDate,
+) -> Result<(), DbError> {
     let mentor_class: Option<i64> = duties::table
         .filter(duties::person_id.eq(teacher))
         .filter(duties::role.eq("mentor"))
@@ -213,19 +218,29 @@ fn ensure_lessons_today(conn: &mut DbConn, teacher: i64, today: NaiveDate) -> Re
     } else {
         "A12"
     };
-    for (starts, ends) in free {
-        diesel::insert_into(lessons::table)
-            .values((
-                lessons::activity_id.eq(activity),
-                lessons::school_id.eq(school),
-                lessons::lesson_date.eq(today),
-                lessons::starts_at.eq(starts),
-                lessons::ends_at.eq(ends),
-                lessons::teaching_minutes.eq(60),
-                lessons::room.eq(room),
-                lessons::cancelled.eq(false),
-            ))
-            .execute(conn)?;
+    if free.is_empty() {
+        return Ok(());
     }
+    let pupils: Vec<i64> = group_memberships::table
+        .filter(group_memberships::group_id.eq(class))
+        .select(group_memberships::pupil_id)
+        .load(conn)?;
+    conn.transaction(|conn| {
+        for (starts, ends) in free {
+            diesel::insert_into(lessons::table)
+                .values((
+                    lessons::activity_id.eq(activity),
+                    lessons::school_id.eq(school),
+                    lessons::lesson_date.eq(today),
+                    lessons::starts_at.eq(starts),
+                    lessons::ends_at.eq(ends),
+                    lessons::teaching_minutes.eq(60),
+                    lessons::room.eq(room),
+                    lessons::cancelled.eq(false),
+                ))
+                .execute(conn)?;
+        }
+        crate::statistics::store::refresh(conn, tz, school, &pupils, today, today)
+    })?;
     Ok(())
 }

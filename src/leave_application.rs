@@ -268,6 +268,7 @@ pub fn recommend(
 pub fn decide(
     conn: &mut DbConn,
     v: &Viewer,
+    tz: chrono_tz::Tz,
     id: i64,
     approved: bool,
     comment: Option<&str>,
@@ -319,6 +320,13 @@ pub fn decide(
             },
         )?;
         crate::notices::leave_decision(conn, pupil.id, id, now)?;
+        if approved {
+            let (from, to): (NaiveDate, NaiveDate) = leave_applications::table
+                .find(id)
+                .select((leave_applications::start_date, leave_applications::end_date))
+                .first(conn)?;
+            crate::statistics::store::refresh(conn, tz, pupil.school_id, &[pupil.id], from, to)?;
+        }
         Ok(pupil.id)
     })
 }

@@ -17,4 +17,5 @@ pub mod roll_call;
 pub mod schema;
 pub mod seed;
 pub mod startup;
+pub mod statistics;
 pub mod web;

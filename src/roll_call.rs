@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::absence::{self, Cover, Minutes, ReasonFlags};
+use crate::absence::{self, Cover};
 use crate::audit::{self, Entry};
 use crate::auth::access::{LessonReach, LessonRef};
 use crate::auth::Viewer;
@@ -20,6 +20,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::schema::*;
+use crate::statistics::facts::Sel;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -574,6 +575,10 @@ pub fn submit(
                 client_addr: Some(addr),
             })?;
         }
+        // The statistics follow in the same transaction (the report makes every pupil's
+        // minutes reported, not only the changed ones').
+        let everyone: Vec<i64> = before.pupils.iter().map(|p| p.id).collect();
+        crate::statistics::store::refresh(conn, tz, lesson.school_id, &everyone, before.lesson.date, before.lesson.date)?;
         // Guardians hear the same day about absence without a valid reason; the mentor and
         // the principal when a pupil crosses the absence threshold.
         let recent = before.lesson.date >= today - Duration::days(NOTICE_DAYS);
@@ -776,7 +781,8 @@ pub fn group_week(
     period_rows(conn, members, from, to, tz)
 }
 
-/// Scheduled, valid and invalid minutes per pupil over a period (inclusive dates).
+/// Scheduled, valid and invalid minutes per pupil over a period (inclusive dates): the
+/// statistics' facts (`crate::statistics::facts`) summed per pupil.
 pub fn period_rows(
     conn: &mut DbConn,
     members: Vec<(i64, String, String)>,
@@ -785,140 +791,31 @@ pub fn period_rows(
     tz: Tz,
 ) -> AppResult<Vec<WeekRow>> {
     let ids: Vec<i64> = members.iter().map(|m| m.0).collect();
-    // every membership of these pupils that overlaps the period
-    let memberships: Vec<(i64, i64, NaiveDate, Option<NaiveDate>)> = group_memberships::table
-        .filter(group_memberships::pupil_id.eq_any(&ids))
-        .filter(group_memberships::start_date.le(to))
-        .filter(
-            group_memberships::end_date
-                .is_null()
-                .or(group_memberships::end_date.ge(from)),
-        )
-        .select((
-            group_memberships::pupil_id,
-            group_memberships::group_id,
-            group_memberships::start_date,
-            group_memberships::end_date,
-        ))
-        .load(conn)?;
-    let group_ids: Vec<i64> = memberships
-        .iter()
-        .map(|m| m.1)
-        .collect::<HashSet<_>>()
+    let mut rows: HashMap<i64, WeekRow> = members
         .into_iter()
-        .collect();
-    #[allow(clippy::type_complexity)]
-    let lessons_in: Vec<(i64, i64, NaiveDate, NaiveTime, NaiveTime, i32, i64)> = lessons::table
-        .inner_join(
-            activity_groups::table.on(activity_groups::activity_id.eq(lessons::activity_id)),
-        )
-        .filter(activity_groups::group_id.eq_any(&group_ids))
-        .filter(lessons::lesson_date.between(from, to))
-        .filter(lessons::cancelled.eq(false))
-        .select((
-            lessons::id,
-            activity_groups::group_id,
-            lessons::lesson_date,
-            lessons::starts_at,
-            lessons::ends_at,
-            lessons::teaching_minutes,
-            lessons::school_id,
-        ))
-        .load(conn)?;
-    let lesson_ids: Vec<i64> = lessons_in
-        .iter()
-        .map(|l| l.0)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    #[allow(clippy::type_complexity)]
-    let marks: Vec<(i64, i64, String, i32, Option<bool>, Option<bool>)> = attendance_marks::table
-        .left_join(absence_reasons::table)
-        .filter(attendance_marks::lesson_id.eq_any(&lesson_ids))
-        .filter(attendance_marks::pupil_id.eq_any(&ids))
-        .select((
-            attendance_marks::lesson_id,
-            attendance_marks::pupil_id,
-            attendance_marks::status,
-            attendance_marks::minutes,
-            absence_reasons::counts_as_absence.nullable(),
-            absence_reasons::is_valid.nullable(),
-        ))
-        .load(conn)?;
-    let reports: Vec<(i64, NaiveDateTime, NaiveDateTime)> = absence_reports::table
-        .filter(absence_reports::pupil_id.eq_any(&ids))
-        .filter(absence_reports::cancelled_at.is_null())
-        .filter(absence_reports::ends_at.gt(from.and_time(NaiveTime::MIN) - Duration::days(1)))
-        .filter(absence_reports::starts_at.lt(to.and_time(NaiveTime::MIN) + Duration::days(2)))
-        .select((
-            absence_reports::pupil_id,
-            absence_reports::starts_at,
-            absence_reports::ends_at,
-        ))
-        .load(conn)?;
-    let leave: Vec<(i64, NaiveDate, NaiveDate)> = leave_applications::table
-        .filter(leave_applications::pupil_id.eq_any(&ids))
-        .filter(leave_applications::status.eq("approved"))
-        .filter(leave_applications::start_date.le(to))
-        .filter(leave_applications::end_date.ge(from))
-        .select((
-            leave_applications::pupil_id,
-            leave_applications::start_date,
-            leave_applications::end_date,
-        ))
-        .load(conn)?;
-
-    let member_on = |pupil: i64, group: i64, date: NaiveDate| {
-        memberships
-            .iter()
-            .any(|m| m.0 == pupil && m.1 == group && m.2 <= date && m.3.map_or(true, |e| e >= date))
-    };
-    let mut lesson_meta: HashMap<i64, (NaiveDate, NaiveTime, NaiveTime, i32)> = HashMap::new();
-    let mut rows: Vec<WeekRow> = members
-        .iter()
-        .map(|(id, g, f)| WeekRow {
-            pupil_id: *id,
-            name: format!("{g} {f}"),
-            scheduled_minutes: 0,
-            valid_minutes: 0,
-            invalid_minutes: 0,
-            lates: 0,
+        .map(|(id, g, f)| {
+            let row = WeekRow {
+                pupil_id: id,
+                name: format!("{g} {f}"),
+                scheduled_minutes: 0,
+                valid_minutes: 0,
+                invalid_minutes: 0,
+                lates: 0,
+            };
+            (id, row)
         })
         .collect();
-    let mut scheduled: HashSet<(i64, i64)> = HashSet::new();
-    for (lesson, grp, date, s, e, minutes, _) in &lessons_in {
-        lesson_meta.insert(*lesson, (*date, *s, *e, *minutes));
-        for row in rows.iter_mut() {
-            if member_on(row.pupil_id, *grp, *date) && scheduled.insert((row.pupil_id, *lesson)) {
-                row.scheduled_minutes += i64::from(*minutes);
-            }
-        }
-    }
-    for (lesson, pupil, status, minutes, counts, valid) in marks {
-        if !scheduled.contains(&(pupil, lesson)) {
-            continue;
-        }
-        let Some((date, s, e, _)) = lesson_meta.get(&lesson).copied() else {
-            continue;
-        };
-        let (ws, we) = absence::utc_window(tz, date, s, e);
-        let covered = reports.iter().any(|r| r.0 == pupil && r.1 < we && r.2 > ws)
-            || leave
-                .iter()
-                .any(|l| l.0 == pupil && l.1 <= date && l.2 >= date);
-        let reason = counts.zip(valid).map(|(c, v)| ReasonFlags {
-            counts_as_absence: c,
-            is_valid: v,
-        });
-        let m: Minutes = absence::classify(minutes, reason, covered);
-        if let Some(row) = rows.iter_mut().find(|r| r.pupil_id == pupil) {
-            row.valid_minutes += m.valid;
-            row.invalid_minutes += m.invalid;
-            if status == "late" {
+    crate::statistics::facts::each(conn, Sel::Pupils(&ids), from, to, tz, |f| {
+        if let Some(row) = rows.get_mut(&f.pupil) {
+            row.scheduled_minutes += f.scheduled;
+            row.valid_minutes += f.valid;
+            row.invalid_minutes += f.invalid;
+            if f.status.as_deref() == Some("late") {
                 row.lates += 1;
             }
         }
-    }
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    })?;
+    let mut rows: Vec<WeekRow> = rows.into_values().collect();
+    rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.pupil_id.cmp(&b.pupil_id)));
     Ok(rows)
 }

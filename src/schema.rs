@@ -269,6 +269,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    absence_days (pupil_id, day, school_id) {
+        pupil_id -> BigInt,
+        day -> Date,
+        school_id -> BigInt,
+        class_id -> Nullable<BigInt>,
+        week -> Integer,
+        weekday -> Integer,
+        scheduled_minutes -> Integer,
+        reported_minutes -> Integer,
+        valid_minutes -> Integer,
+        invalid_minutes -> Integer,
+        other_minutes -> Integer,
+        lates -> Integer,
+    }
+}
+
 diesel::joinable!(activities -> organisations (school_id));
 diesel::joinable!(activity_groups -> activities (activity_id));
 diesel::joinable!(activity_groups -> groups (group_id));
@@ -305,4 +322,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     one_time_tokens,
     threshold_state,
+    absence_days,
 );

@@ -237,7 +237,7 @@ pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: i64) -> AppResult<Lesson
 
 /// The school, when the viewer is its principal or administers its municipality.
 pub fn school(conn: &mut DbConn, v: &Viewer, school_id: i64) -> AppResult<()> {
-    if v.roles.principal_of.contains(&school_id) || is_admin_of_school(conn, v, school_id)? {
+    if school_id_visible(conn, v, school_id)? {
         Ok(())
     } else {
         Err(AppError::NotFound)
@@ -264,4 +264,24 @@ pub fn require_admin(v: &Viewer) -> AppResult<()> {
     } else {
         Err(AppError::NotFound)
     }
+}
+
+/// A group's statistics: its school's principal, the municipality's administrator, or the
+/// group's mentor. Answers the group's school.
+pub fn group(conn: &mut DbConn, v: &Viewer, group_id: i64) -> AppResult<i64> {
+    let school: Option<i64> = groups::table
+        .find(group_id)
+        .select(groups::school_id)
+        .first(conn)
+        .optional()?;
+    let school = school.ok_or(AppError::NotFound)?;
+    if v.roles.mentor_of.contains(&group_id) || school_id_visible(conn, v, school)? {
+        Ok(school)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+fn school_id_visible(conn: &mut DbConn, v: &Viewer, school: i64) -> AppResult<bool> {
+    Ok(v.roles.principal_of.contains(&school) || is_admin_of_school(conn, v, school)?)
 }

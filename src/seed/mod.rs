@@ -791,8 +791,10 @@ pub fn generate(conn: &mut DbConn, p: &SeedParams, tz: Tz) -> Result<Seeded, DbE
                 per_school
             };
             let school = generate_school(&mut ctx, muni, s, pupils, start, end)?;
-            seeded.schools.push(school);
             ctx.batch.flush(conn)?;
+            // the statistics' per-day sums, made from what was just written
+            crate::statistics::store::rebuild(conn, tz, school.id, start, end)?;
+            seeded.schools.push(school);
         }
         ctx.batch.flush(conn)?;
         advance_pg_sequences(conn)?;

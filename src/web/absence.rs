@@ -230,8 +230,9 @@ pub async fn cancel_report(
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
+    let tz = state.config.timezone;
     let pupil = state
-        .db_write(move |conn| absence_report::cancel(conn, &v, id, today, now, &addr, lang))
+        .db_write(move |conn| absence_report::cancel(conn, &v, tz, id, today, now, &addr, lang))
         .await?;
     Ok(see_other(&format!("/pupils/{pupil}?done=cancelled")))
 }
@@ -393,9 +394,21 @@ pub async fn decide(
     let yes = yes_no(&form.answer, lang)?;
     let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
     let comment = form.comment.clone();
+    let tz = state.config.timezone;
     let pupil = state
         .db_write(move |conn| {
-            leave_application::decide(conn, &v, id, yes, Some(&comment), today, now, &addr, lang)
+            leave_application::decide(
+                conn,
+                &v,
+                tz,
+                id,
+                yes,
+                Some(&comment),
+                today,
+                now,
+                &addr,
+                lang,
+            )
         })
         .await?;
     Ok(see_other(&format!("/pupils/{pupil}?done=decided")))

@@ -639,8 +639,11 @@ pub async fn cancel_absence_report(
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
+    let tz = state.config.timezone;
     state
-        .db_write(move |conn| crate::absence_report::cancel(conn, &v, id, today, now, &addr, lang))
+        .db_write(move |conn| {
+            crate::absence_report::cancel(conn, &v, tz, id, today, now, &addr, lang)
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -735,11 +738,13 @@ pub async fn decide_leave(
     let id = parse_id(&id)?;
     let b = body.into_inner();
     let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
+    let tz = state.config.timezone;
     state
         .db_write(move |conn| {
             crate::leave_application::decide(
                 conn,
                 &v,
+                tz,
                 id,
                 b.approved,
                 b.comment.as_deref(),
@@ -752,4 +757,252 @@ pub async fn decide_leave(
         .await?;
     Ok(HttpResponse::Ok()
         .json(json!({"id": id, "status": if b.approved { "approved" } else { "rejected" }})))
+}
+
+#[derive(Deserialize)]
+pub struct StatisticsQuery {
+    scope: Option<String>,
+    id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+}
+
+fn figures_json(f: &crate::statistics::Figures) -> serde_json::Value {
+    json!({
+        "scheduled_minutes": f.scheduled_minutes,
+        "reported_minutes": f.reported_minutes,
+        "absent_minutes": f.absent_minutes(),
+        "valid_minutes": f.valid_minutes,
+        "invalid_minutes": f.invalid_minutes,
+        "absence_pct": f.absence_pct(),
+        "valid_pct": f.valid_pct(),
+        "invalid_pct": f.invalid_pct(),
+        "reporting_rate": f.reporting_rate(),
+    })
+}
+
+fn statistics_period(
+    from: Option<&str>,
+    to: Option<&str>,
+    today: NaiveDate,
+    lang: Lang,
+) -> AppResult<crate::statistics::Period> {
+    let term =
+        crate::statistics::Period::preset("term", today).unwrap_or(crate::statistics::Period {
+            from: today,
+            to: today,
+        });
+    let from = query_date(from, term.from, "from", lang)?;
+    let to = query_date(to, term.to, "to", lang)?;
+    crate::statistics::Period::new(from, to, lang)
+}
+
+/// GET /api/v1/statistics/absence: minutes and shares of a school, group or pupil over a
+/// period, in total and by pupil, group, subject, week, weekday or sex.
+pub async fn statistics_absence(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<StatisticsQuery>,
+) -> AppResult<HttpResponse> {
+    use crate::statistics::{self as stats, By, Scope};
+    let lang = Lang::from_request(&req);
+    let today = today(&state);
+    let tz = state.config.timezone;
+    let q = q.into_inner();
+    let scope_name = q.scope.as_deref().unwrap_or("");
+    let id = match q.id.as_deref() {
+        Some(raw) => parse_id(raw).map_err(|_| {
+            AppError::invalid(
+                "bad_id",
+                lang.pick(
+                    "id är ett positivt heltal.",
+                    "id is a positive whole number.",
+                ),
+            )
+        })?,
+        None => {
+            return Err(AppError::invalid(
+                "id_required",
+                lang.pick(
+                    "Ange id för skolan, gruppen eller eleven.",
+                    "Give the id of the school, group or pupil.",
+                ),
+            ))
+        }
+    };
+    let scope = match scope_name {
+        "school" => Scope::School(id),
+        "group" => Scope::Group(id),
+        "pupil" => Scope::Pupil(id),
+        _ => {
+            return Err(AppError::invalid(
+                "bad_scope",
+                lang.pick(
+                    "scope är school, group eller pupil.",
+                    "scope is school, group or pupil.",
+                ),
+            ))
+        }
+    };
+    let by_name = q.by.clone().unwrap_or_else(|| "total".into());
+    let by = By::parse(&by_name).ok_or_else(|| {
+        AppError::invalid(
+            "bad_by",
+            lang.pick(
+                "by är pupil, group, subject, week, weekday, sex eller total.",
+                "by is pupil, group, subject, week, weekday, sex or total.",
+            ),
+        )
+    })?;
+    let period = statistics_period(q.from.as_deref(), q.to.as_deref(), today, lang)?;
+    let (rows, hide) = state
+        .db(move |conn| {
+            let hide = match scope {
+                Scope::School(s) => {
+                    access::school(conn, &v, s)?;
+                    !v.roles.principal_of.contains(&s)
+                }
+                Scope::Group(g) => {
+                    let s = access::group(conn, &v, g)?;
+                    !v.roles.principal_of.contains(&s) && !v.roles.mentor_of.contains(&g)
+                }
+                Scope::Pupil(p) => !access::pupil(conn, &v, p, today)?.name_visible(),
+                Scope::Municipality(_) => return Err(AppError::NotFound),
+            };
+            Ok((
+                stats::figures(conn, tz, scope, period, by, today, lang)?,
+                hide,
+            ))
+        })
+        .await?;
+    let total = stats::total(&rows);
+    let out: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let mut o = figures_json(&r.figures);
+            o["key"] = r.key_json();
+            o["label"] = r.label(lang, hide).into();
+            o
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "scope": scope_name,
+        "id": id,
+        "from": period.from,
+        "to": period.to,
+        "counted_until": period.until(today).to,
+        "by": by_name,
+        "total": figures_json(&total),
+        "rows": out,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregatedQuery {
+    start_date: Option<String>,
+    end_date: Option<String>,
+    organisation: Option<String>,
+    student: Option<String>,
+}
+
+/// GET /api/v1/statistics/aggregated-attendance: SS 12000 `AggregatedAttendance`, minutes
+/// per activity and pupil.
+pub async fn aggregated_attendance(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<AggregatedQuery>,
+) -> AppResult<HttpResponse> {
+    use crate::statistics::{self as stats, Figures, Scope};
+    use std::collections::BTreeMap;
+    let lang = Lang::from_request(&req);
+    let today = today(&state);
+    let tz = state.config.timezone;
+    let q = q.into_inner();
+    let id_of = |raw: Option<&str>, name: &str| -> AppResult<Option<i64>> {
+        raw.map(|r| {
+            parse_id(r).map_err(|_| {
+                AppError::invalid(
+                    "bad_id",
+                    match lang {
+                        Lang::Sv => format!("{name} är ett positivt heltal."),
+                        Lang::En => format!("{name} is a positive whole number."),
+                    },
+                )
+            })
+        })
+        .transpose()
+    };
+    let organisation = id_of(q.organisation.as_deref(), "organisation")?;
+    let student = id_of(q.student.as_deref(), "student")?;
+    let period = statistics_period(q.start_date.as_deref(), q.end_date.as_deref(), today, lang)?;
+    let scope = match (student, organisation) {
+        (Some(p), _) => Scope::Pupil(p),
+        (None, Some(s)) => Scope::School(s),
+        (None, None) => {
+            return Err(AppError::invalid(
+                "organisation_or_student_required",
+                lang.pick(
+                    "Ange organisation (skolans id) eller student (elevens id).",
+                    "Give organisation (the school's id) or student (the pupil's id).",
+                ),
+            ))
+        }
+    };
+    let sums = state
+        .db(move |conn| {
+            match scope {
+                Scope::School(s) => access::school(conn, &v, s)?,
+                Scope::Pupil(p) => {
+                    access::pupil(conn, &v, p, today)?;
+                }
+                _ => return Err(AppError::NotFound),
+            }
+            let mut sums: BTreeMap<(i64, i64), Figures> = BTreeMap::new();
+            stats::scope_facts(
+                conn,
+                tz,
+                scope,
+                period.until(today),
+                |f| {
+                    if organisation.map_or(true, |o| o == f.school) {
+                        let e = sums.entry((f.activity, f.pupil)).or_default();
+                        e.add(&Figures {
+                            scheduled_minutes: f.scheduled,
+                            reported_minutes: f.reported_minutes(),
+                            valid_minutes: f.valid,
+                            invalid_minutes: f.invalid,
+                            other_minutes: f.other,
+                            lates: 0,
+                        });
+                    }
+                },
+                lang,
+            )?;
+            Ok(sums)
+        })
+        .await?;
+    let data: Vec<serde_json::Value> = sums
+        .into_iter()
+        .map(|((activity, pupil), f)| {
+            let attended =
+                (f.reported_minutes - f.valid_minutes - f.invalid_minutes - f.other_minutes).max(0);
+            json!({
+                "activity": {"id": activity.to_string()},
+                "student": {"id": pupil.to_string()},
+                "startDate": period.from,
+                "endDate": period.to,
+                "attendanceSum": attended,
+                "validAbsenceSum": f.valid_minutes,
+                "invalidAbsenceSum": f.invalid_minutes,
+                "otherAttendanceSum": f.other_minutes,
+                "reportedSum": f.reported_minutes,
+                "offeredSum": f.scheduled_minutes,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "data": data })))
 }

@@ -10,6 +10,7 @@ mod pages;
 mod pupils;
 mod roll_call;
 mod sign_in;
+mod statistics;
 
 use std::time::Instant;
 
@@ -76,6 +77,13 @@ routes! {
     get "/lessons/{id}" => roll_call::page,
     post "/lessons/{id}" => roll_call::submit,
     get "/mentor" => roll_call::mentor,
+    // statistics
+    get "/statistics" => statistics::dashboard,
+    get "/statistics/pupils" => statistics::over_threshold,
+    get "/statistics/pupils/{id}" => statistics::pupil,
+    get "/statistics/groups/{id}" => statistics::group,
+    get "/statistics/unreported" => statistics::unreported,
+    get "/statistics/csn" => statistics::csn,
     // administration
     get "/admin" => admin::page,
     post "/admin/staff" => admin::invite_staff,
@@ -96,6 +104,8 @@ routes! {
     get "/api/v1/lessons/{id}" => api::lesson,
     get "/api/v1/lessons/{id}/roll-call" => api::roll_call,
     put "/api/v1/lessons/{id}/roll-call" => api::submit_roll_call,
+    get "/api/v1/statistics/absence" => api::statistics_absence,
+    get "/api/v1/statistics/aggregated-attendance" => api::aggregated_attendance,
 }
 
 /// The client's address, for rate limits and the audit log. Behind a load balancer named

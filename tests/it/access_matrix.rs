@@ -333,6 +333,116 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: [303, 404, 404, 404, 200, 404, 404, 404, 404],
         },
+        // statistics: principals for their schools, the admin for all; a pupil's own
+        // figures for whoever may see the pupil; a class's for its mentor too
+        Row {
+            method: "get",
+            pattern: "/statistics",
+            path: |_| "/statistics".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 200, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/statistics",
+            path: |i| format!("/statistics?school={}&period=year", i.school1),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/statistics/pupils",
+            path: |i| format!("/statistics/pupils?school={}&threshold=10", i.school1),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/statistics/pupils/{id}",
+            path: |i| format!("/statistics/pupils/{}", i.child),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 200, 404, 404, 200, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/statistics/groups/{id}",
+            path: |i| format!("/statistics/groups/{}?period=month", i.class),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 200, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/statistics/unreported",
+            path: |i| format!("/statistics/unreported?school={}", i.school1),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/statistics/csn",
+            path: |_| "/statistics/csn".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 200, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/statistics/absence",
+            path: |i| {
+                format!(
+                    "/api/v1/statistics/absence?scope=school&id={}&by=week",
+                    i.school1
+                )
+            },
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/statistics/absence",
+            path: |i| {
+                format!(
+                    "/api/v1/statistics/absence?scope=pupil&id={}&by=subject",
+                    i.child
+                )
+            },
+            body: &[],
+            via: Via::Api,
+            expect: [401, 200, 404, 404, 200, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/statistics/absence",
+            path: |i| {
+                format!(
+                    "/api/v1/statistics/absence?scope=group&id={}&by=pupil",
+                    i.class
+                )
+            },
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 200, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/statistics/aggregated-attendance",
+            path: |i| {
+                format!(
+                    "/api/v1/statistics/aggregated-attendance?organisation={}",
+                    i.school1
+                )
+            },
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
         Row {
             method: "get",
             pattern: "/api/v1/lessons",

@@ -48,6 +48,8 @@ pub struct Ids {
     pub report: i64,
     /// a decided (approved) leave application for the child
     pub leave: i64,
+    /// demo.teacher's mentor class (school 1), the child's class
+    pub class: i64,
 }
 
 pub struct World {
@@ -287,6 +289,7 @@ pub fn build(app: &TestApp) -> World {
             school2,
             report,
             leave,
+            class: mentor_class,
         },
         usernames,
     }

@@ -17,3 +17,4 @@ mod notices;
 mod schema_drift;
 mod seed;
 mod startup_errors;
+mod statistics;

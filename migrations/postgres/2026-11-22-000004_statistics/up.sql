@@ -1,0 +1,27 @@
+-- Statistics (postgres): each pupil's scheduled, reported and absent lesson minutes per school
+-- day, kept up to date in the same transaction as whatever changes them (a roll call, an
+-- absence report, a leave decision), so that the figures are live and a school's term
+-- or a municipality's year sums a few hundred thousand rows instead of millions of marks.
+-- src/statistics rebuilds it from the marks (narvaro stats-rebuild). Kept in step with
+-- the other tree by tests/it/schema_drift.rs.
+
+CREATE TABLE absence_days (
+    pupil_id BIGINT NOT NULL REFERENCES people (id),
+    day DATE NOT NULL,
+    school_id BIGINT NOT NULL REFERENCES organisations (id),
+    -- the pupil's class (a group of type 'class') on that day, if any
+    class_id BIGINT REFERENCES groups (id),
+    -- ISO week as year * 100 + week (202647), and ISO weekday (1 = Monday)
+    week INTEGER NOT NULL,
+    weekday INTEGER NOT NULL,
+    scheduled_minutes INTEGER NOT NULL,
+    reported_minutes INTEGER NOT NULL,
+    valid_minutes INTEGER NOT NULL,
+    invalid_minutes INTEGER NOT NULL,
+    -- marked, with a reason that does not count as absence (taking part remotely, say)
+    other_minutes INTEGER NOT NULL,
+    lates INTEGER NOT NULL,
+    PRIMARY KEY (pupil_id, day, school_id)
+);
+CREATE INDEX absence_days_school ON absence_days (school_id, day);
+CREATE INDEX absence_days_class ON absence_days (class_id, day);

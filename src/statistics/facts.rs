@@ -1,0 +1,348 @@
+//! The ground truth of the statistics: one fact per pupil per scheduled lesson, computed
+//! from the timetable, the group memberships valid on the lesson's date, the roll calls and
+//! the absence reports and granted leave that cover the lesson. Cancelled lessons are not
+//! scheduled. `absence_days` (see `super::store`) is these facts summed per pupil and day;
+//! figures by subject or activity, and a pupil's lesson list, read the facts directly.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+
+use crate::absence::{self, ReasonFlags};
+use crate::db::DbConn;
+use crate::schema::*;
+
+/// Ids per `IN (…)` list: well under SQLite's bound-parameter limit.
+pub(super) const CHUNK: usize = 900;
+
+/// Whose facts to compute.
+#[derive(Debug, Clone, Copy)]
+pub enum Sel<'a> {
+    /// every pupil in the school's groups
+    School(i64),
+    /// these pupils, wherever they have lessons
+    Pupils(&'a [i64]),
+}
+
+/// One pupil in one scheduled (not cancelled) lesson.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fact {
+    pub pupil: i64,
+    pub lesson: i64,
+    pub activity: i64,
+    pub school: i64,
+    pub date: NaiveDate,
+    pub starts_at: NaiveTime,
+    pub ends_at: NaiveTime,
+    /// the pupil's class on the lesson's date
+    pub class: Option<i64>,
+    pub scheduled: i64,
+    pub reported: bool,
+    pub valid: i64,
+    pub invalid: i64,
+    /// marked with a reason that does not count as absence
+    pub other: i64,
+    /// the mark's status ("absent", "late", ...), when there is one
+    pub status: Option<String>,
+}
+
+impl Fact {
+    pub fn reported_minutes(&self) -> i64 {
+        if self.reported {
+            self.scheduled
+        } else {
+            0
+        }
+    }
+}
+
+type Span = (i64, NaiveDate, Option<NaiveDate>);
+
+fn on(date: NaiveDate, start: NaiveDate, end: Option<NaiveDate>) -> bool {
+    start <= date && end.map_or(true, |e| e >= date)
+}
+
+/// Calls `each` with every fact of the selection between two school-local dates
+/// (inclusive), lesson by lesson.
+pub fn each(
+    conn: &mut DbConn,
+    sel: Sel<'_>,
+    from: NaiveDate,
+    to: NaiveDate,
+    tz: Tz,
+    mut each: impl FnMut(&Fact),
+) -> QueryResult<()> {
+    // (pupil, group, start, end, type) of every membership overlapping the period
+    let mut memberships: Vec<(i64, i64, NaiveDate, Option<NaiveDate>, String)> = Vec::new();
+    let overlapping = group_memberships::start_date.le(to).and(
+        group_memberships::end_date
+            .is_null()
+            .or(group_memberships::end_date.ge(from)),
+    );
+    let cols = (
+        group_memberships::pupil_id,
+        group_memberships::group_id,
+        group_memberships::start_date,
+        group_memberships::end_date,
+        groups::group_type,
+    );
+    match sel {
+        Sel::School(school) => {
+            memberships = group_memberships::table
+                .inner_join(groups::table)
+                .filter(groups::school_id.eq(school))
+                .filter(overlapping)
+                .select(cols)
+                .load(conn)?;
+        }
+        Sel::Pupils(pupils) => {
+            for chunk in pupils.chunks(CHUNK) {
+                memberships.extend(
+                    group_memberships::table
+                        .inner_join(groups::table)
+                        .filter(group_memberships::pupil_id.eq_any(chunk))
+                        .filter(overlapping)
+                        .select(cols)
+                        .load::<(i64, i64, NaiveDate, Option<NaiveDate>, String)>(conn)?,
+                );
+            }
+        }
+    }
+    let mut members: HashMap<i64, Vec<Span>> = HashMap::new();
+    let mut classes: HashMap<i64, Vec<Span>> = HashMap::new();
+    let mut pupils: Vec<i64> = Vec::new();
+    for (pupil, group, start, end, kind) in &memberships {
+        members
+            .entry(*group)
+            .or_default()
+            .push((*pupil, *start, *end));
+        if kind == "class" {
+            classes
+                .entry(*pupil)
+                .or_default()
+                .push((*group, *start, *end));
+        }
+        pupils.push(*pupil);
+    }
+    pupils.sort_unstable();
+    pupils.dedup();
+    for spans in classes.values_mut() {
+        spans.sort();
+    }
+    let group_ids: Vec<i64> = members.keys().copied().collect();
+    if group_ids.is_empty() {
+        return Ok(());
+    }
+
+    // the scheduled lessons of those groups, lesson by lesson
+    #[allow(clippy::type_complexity)]
+    let mut lessons_in: Vec<(
+        i64,
+        i64,
+        NaiveDate,
+        NaiveTime,
+        NaiveTime,
+        i32,
+        i64,
+        i64,
+        Option<i64>,
+    )> = Vec::new();
+    for chunk in group_ids.chunks(CHUNK) {
+        lessons_in.extend(
+            lessons::table
+                .inner_join(
+                    activity_groups::table
+                        .on(activity_groups::activity_id.eq(lessons::activity_id)),
+                )
+                .left_join(lesson_reports::table)
+                .filter(activity_groups::group_id.eq_any(chunk))
+                .filter(lessons::lesson_date.between(from, to))
+                .filter(lessons::cancelled.eq(false))
+                .select((
+                    lessons::id,
+                    activity_groups::group_id,
+                    lessons::lesson_date,
+                    lessons::starts_at,
+                    lessons::ends_at,
+                    lessons::teaching_minutes,
+                    lessons::school_id,
+                    lessons::activity_id,
+                    lesson_reports::lesson_id.nullable(),
+                ))
+                .load::<(
+                    i64,
+                    i64,
+                    NaiveDate,
+                    NaiveTime,
+                    NaiveTime,
+                    i32,
+                    i64,
+                    i64,
+                    Option<i64>,
+                )>(conn)?,
+        );
+    }
+    lessons_in.sort_unstable_by_key(|l| (l.0, l.1));
+
+    // marks: (lesson, pupil) → (status, minutes, reason flags)
+    type MarkRow = (i64, i64, String, i32, Option<bool>, Option<bool>);
+    let mut marks: HashMap<(i64, i64), (String, i32, Option<ReasonFlags>)> = HashMap::new();
+    let mark_cols = (
+        attendance_marks::lesson_id,
+        attendance_marks::pupil_id,
+        attendance_marks::status,
+        attendance_marks::minutes,
+        absence_reasons::counts_as_absence.nullable(),
+        absence_reasons::is_valid.nullable(),
+    );
+    let mut keep = |rows: Vec<MarkRow>| {
+        for (lesson, pupil, status, minutes, counts, valid) in rows {
+            let flags = counts.zip(valid).map(|(c, v)| ReasonFlags {
+                counts_as_absence: c,
+                is_valid: v,
+            });
+            marks.insert((lesson, pupil), (status, minutes, flags));
+        }
+    };
+    match sel {
+        Sel::School(school) => keep(
+            attendance_marks::table
+                .inner_join(lessons::table)
+                .left_join(absence_reasons::table)
+                .filter(lessons::school_id.eq(school))
+                .filter(lessons::lesson_date.between(from, to))
+                .select(mark_cols)
+                .load(conn)?,
+        ),
+        Sel::Pupils(chunked) => {
+            for chunk in chunked.chunks(CHUNK) {
+                keep(
+                    attendance_marks::table
+                        .inner_join(lessons::table)
+                        .left_join(absence_reasons::table)
+                        .filter(attendance_marks::pupil_id.eq_any(chunk))
+                        .filter(lessons::lesson_date.between(from, to))
+                        .select(mark_cols)
+                        .load(conn)?,
+                );
+            }
+        }
+    }
+
+    // what covers the pupils: reports (UTC instants) and granted leave (dates)
+    let mut reports: HashMap<i64, Vec<(NaiveDateTime, NaiveDateTime)>> = HashMap::new();
+    let mut leave: HashMap<i64, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
+    let earliest = from.and_time(NaiveTime::MIN) - Duration::days(1);
+    let latest = to.and_time(NaiveTime::MIN) + Duration::days(2);
+    for chunk in pupils.chunks(CHUNK) {
+        let rows: Vec<(i64, NaiveDateTime, NaiveDateTime)> = absence_reports::table
+            .filter(absence_reports::pupil_id.eq_any(chunk))
+            .filter(absence_reports::cancelled_at.is_null())
+            .filter(absence_reports::ends_at.gt(earliest))
+            .filter(absence_reports::starts_at.lt(latest))
+            .select((
+                absence_reports::pupil_id,
+                absence_reports::starts_at,
+                absence_reports::ends_at,
+            ))
+            .load(conn)?;
+        for (p, s, e) in rows {
+            reports.entry(p).or_default().push((s, e));
+        }
+        let rows: Vec<(i64, NaiveDate, NaiveDate)> = leave_applications::table
+            .filter(leave_applications::pupil_id.eq_any(chunk))
+            .filter(leave_applications::status.eq("approved"))
+            .filter(leave_applications::start_date.le(to))
+            .filter(leave_applications::end_date.ge(from))
+            .select((
+                leave_applications::pupil_id,
+                leave_applications::start_date,
+                leave_applications::end_date,
+            ))
+            .load(conn)?;
+        for (p, s, e) in rows {
+            leave.entry(p).or_default().push((s, e));
+        }
+    }
+
+    let wanted: Option<HashSet<i64>> = match sel {
+        Sel::Pupils(p) => Some(p.iter().copied().collect()),
+        Sel::School(_) => None,
+    };
+    let mut seen: HashSet<i64> = HashSet::new();
+    let mut current = 0;
+    for (lesson, group, date, starts, ends, minutes, school, activity, report) in lessons_in {
+        if lesson != current {
+            current = lesson;
+            seen.clear();
+        }
+        let Some(list) = members.get(&group) else {
+            continue;
+        };
+        let mut window = None;
+        for &(pupil, start, end) in list {
+            if !on(date, start, end)
+                || wanted.as_ref().is_some_and(|w| !w.contains(&pupil))
+                || !seen.insert(pupil)
+            {
+                continue;
+            }
+            let class = classes.get(&pupil).and_then(|spans| {
+                spans
+                    .iter()
+                    .find(|(_, s, e)| on(date, *s, *e))
+                    .map(|(g, _, _)| *g)
+            });
+            let mut fact = Fact {
+                pupil,
+                lesson,
+                activity,
+                school,
+                date,
+                starts_at: starts,
+                ends_at: ends,
+                class,
+                scheduled: i64::from(minutes.max(0)),
+                reported: report.is_some(),
+                valid: 0,
+                invalid: 0,
+                other: 0,
+                status: None,
+            };
+            if let Some((status, marked, flags)) = marks.get(&(lesson, pupil)) {
+                let (ws, we) =
+                    *window.get_or_insert_with(|| absence::utc_window(tz, date, starts, ends));
+                let covered = reports
+                    .get(&pupil)
+                    .is_some_and(|r| r.iter().any(|(s, e)| *s < we && *e > ws))
+                    || leave
+                        .get(&pupil)
+                        .is_some_and(|l| l.iter().any(|(s, e)| *s <= date && *e >= date));
+                let m = absence::classify(*marked, *flags, covered);
+                fact.valid = m.valid;
+                fact.invalid = m.invalid;
+                if flags.is_some_and(|f| !f.counts_as_absence) {
+                    fact.other = i64::from((*marked).max(0));
+                }
+                fact.status = Some(status.clone());
+            }
+            each(&fact);
+        }
+    }
+    Ok(())
+}
+
+/// All facts of the selection, in lesson order.
+pub fn collect(
+    conn: &mut DbConn,
+    sel: Sel<'_>,
+    from: NaiveDate,
+    to: NaiveDate,
+    tz: Tz,
+) -> QueryResult<Vec<Fact>> {
+    let mut out = Vec::new();
+    each(conn, sel, from, to, tz, |f| out.push(f.clone()))?;
+    Ok(out)
+}

@@ -1,0 +1,715 @@
+//! Statistics on a school built by hand, on both databases: exact minutes and shares with a
+//! cancelled lesson, a pupil who changes class mid-period, a late arrival, a guardian's
+//! report, a lesson not reported yet, and a reason that is not absence; the page, the API
+//! and the CSV give the same figures; the per-day sums equal a fresh computation.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use diesel::prelude::*;
+use narvaro::db::DbConn;
+use narvaro::schema::*;
+use serde_json::{json, Value};
+
+use crate::browser::{api_get, api_token, conn, pool, Browser};
+use crate::helpers::{backends, TestApp};
+
+const PASSWORD: &str = "statistik-test-1";
+
+struct School {
+    id: i64,
+    other_school: i64,
+    class_a: i64,
+    class_b: i64,
+    p1: i64,
+    p2: i64,
+    p3: i64,
+    /// Monday, Tuesday, Wednesday of the week two weeks ago
+    mon: NaiveDate,
+    wed: NaiveDate,
+    /// Mon A maths, Mon A Swedish (cancelled), Tue A maths, Tue B maths, Wed A English
+    lessons: [i64; 5],
+    math_a: i64,
+    english_a: i64,
+    math_b: i64,
+    remote: i64,
+}
+
+fn org(c: &mut DbConn, parent: Option<i64>, kind: &str, name: &str, form: Option<&str>) -> i64 {
+    diesel::insert_into(organisations::table)
+        .values((
+            organisations::parent_id.eq(parent),
+            organisations::org_type.eq(kind),
+            organisations::name.eq(name),
+            organisations::school_form.eq(form),
+            organisations::created_at.eq(Utc::now().naive_utc()),
+        ))
+        .returning(organisations::id)
+        .get_result(c)
+        .unwrap()
+}
+
+fn person(
+    c: &mut DbConn,
+    given: &str,
+    school: Option<i64>,
+    sex: Option<&str>,
+    login: Option<(&str, &str)>,
+) -> i64 {
+    diesel::insert_into(people::table)
+        .values((
+            people::given_name.eq(given),
+            people::family_name.eq("Testsson"),
+            people::sex.eq(sex),
+            people::school_id.eq(school),
+            people::username.eq(login.map(|l| l.0)),
+            people::password_hash.eq(login.map(|l| l.1)),
+            people::created_at.eq(Utc::now().naive_utc()),
+        ))
+        .returning(people::id)
+        .get_result(c)
+        .unwrap()
+}
+
+fn duty(c: &mut DbConn, person: i64, org: i64, role: &str, from: NaiveDate) {
+    diesel::insert_into(duties::table)
+        .values((
+            duties::person_id.eq(person),
+            duties::organisation_id.eq(org),
+            duties::role.eq(role),
+            duties::start_date.eq(from),
+        ))
+        .execute(c)
+        .unwrap();
+}
+
+fn group(c: &mut DbConn, school: i64, name: &str) -> i64 {
+    diesel::insert_into(groups::table)
+        .values((
+            groups::school_id.eq(school),
+            groups::name.eq(name),
+            groups::group_type.eq("class"),
+            groups::created_at.eq(Utc::now().naive_utc()),
+        ))
+        .returning(groups::id)
+        .get_result(c)
+        .unwrap()
+}
+
+fn member(c: &mut DbConn, group: i64, pupil: i64, from: NaiveDate, to: Option<NaiveDate>) {
+    diesel::insert_into(group_memberships::table)
+        .values((
+            group_memberships::group_id.eq(group),
+            group_memberships::pupil_id.eq(pupil),
+            group_memberships::start_date.eq(from),
+            group_memberships::end_date.eq(to),
+        ))
+        .execute(c)
+        .unwrap();
+}
+
+fn activity(c: &mut DbConn, school: i64, group: i64, teacher: i64, code: &str, name: &str) -> i64 {
+    let id = diesel::insert_into(activities::table)
+        .values((
+            activities::school_id.eq(school),
+            activities::display_name.eq(name),
+            activities::subject_code.eq(code),
+            activities::subject_name.eq(name),
+            activities::created_at.eq(Utc::now().naive_utc()),
+        ))
+        .returning(activities::id)
+        .get_result(c)
+        .unwrap();
+    diesel::insert_into(activity_groups::table)
+        .values((
+            activity_groups::activity_id.eq(id),
+            activity_groups::group_id.eq(group),
+        ))
+        .execute(c)
+        .unwrap();
+    diesel::insert_into(activity_teachers::table)
+        .values((
+            activity_teachers::activity_id.eq(id),
+            activity_teachers::teacher_id.eq(teacher),
+        ))
+        .execute(c)
+        .unwrap();
+    id
+}
+
+fn lesson(
+    c: &mut DbConn,
+    activity: i64,
+    school: i64,
+    date: NaiveDate,
+    hour: u32,
+    minutes: i32,
+    cancelled: bool,
+) -> i64 {
+    let t = |h: u32, m: u32| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    diesel::insert_into(lessons::table)
+        .values((
+            lessons::activity_id.eq(activity),
+            lessons::school_id.eq(school),
+            lessons::lesson_date.eq(date),
+            lessons::starts_at.eq(t(hour, 0)),
+            lessons::ends_at.eq(t(hour, 0) + Duration::minutes(minutes.into())),
+            lessons::teaching_minutes.eq(minutes),
+            lessons::cancelled.eq(cancelled),
+        ))
+        .returning(lessons::id)
+        .get_result(c)
+        .unwrap()
+}
+
+fn reason(c: &mut DbConn, org: i64, code: &str, counts: bool, valid: bool) -> i64 {
+    diesel::insert_into(absence_reasons::table)
+        .values((
+            absence_reasons::organisation_id.eq(org),
+            absence_reasons::code.eq(code),
+            absence_reasons::name_sv.eq(code),
+            absence_reasons::name_en.eq(code),
+            absence_reasons::counts_as_absence.eq(counts),
+            absence_reasons::is_valid.eq(valid),
+        ))
+        .returning(absence_reasons::id)
+        .get_result(c)
+        .unwrap()
+}
+
+/// A municipality with an upper secondary school: classes A and B, a principal and a
+/// teacher, three pupils (P3 moves from A to B on Tuesday), and a second school with its
+/// own principal.
+fn build(c: &mut DbConn) -> School {
+    let hash = narvaro::auth::password::hash(PASSWORD).unwrap();
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Stockholm)
+        .date_naive();
+    let mon = today - Duration::days(today.weekday().num_days_from_monday() as i64 + 14);
+    let (tue, wed) = (mon + Duration::days(1), mon + Duration::days(2));
+    let start = mon - Duration::days(30);
+    let muni = org(c, None, "municipality", "Testkommun", None);
+    let school = org(
+        c,
+        Some(muni),
+        "school",
+        "Testgymnasiet",
+        Some("gymnasieskola"),
+    );
+    let other_school = org(c, Some(muni), "school", "Andra skolan", Some("grundskola"));
+    let principal = person(c, "Rektor", None, None, Some(("stat.principal", &hash)));
+    duty(c, principal, school, "principal", start);
+    let other = person(c, "Annan", None, None, Some(("stat.other", &hash)));
+    duty(c, other, other_school, "principal", start);
+    let admin = person(c, "Admin", None, None, Some(("stat.admin", &hash)));
+    duty(c, admin, muni, "admin", start);
+    let teacher = person(c, "Lärare", None, None, Some(("stat.teacher", &hash)));
+    duty(c, teacher, school, "teacher", start);
+    let class_a = group(c, school, "TE1A");
+    let class_b = group(c, school, "TE1B");
+    let p1 = person(c, "Pia", Some(school), Some("F"), None);
+    let p2 = person(c, "Per", Some(school), Some("M"), None);
+    let p3 = person(c, "Kim", Some(school), None, None);
+    member(c, class_a, p1, start, None);
+    member(c, class_a, p2, start, None);
+    member(c, class_a, p3, start, Some(mon));
+    member(c, class_b, p3, tue, None);
+    let math_a = activity(c, school, class_a, teacher, "MATMAT01c", "Matematik 1c");
+    let swedish_a = activity(c, school, class_a, teacher, "SVESVE01", "Svenska 1");
+    let english_a = activity(c, school, class_a, teacher, "ENGENG05", "Engelska 5");
+    let math_b = activity(c, school, class_b, teacher, "MATMAT01c", "Matematik 1c");
+    let lessons = [
+        lesson(c, math_a, school, mon, 8, 60, false),
+        lesson(c, swedish_a, school, mon, 10, 60, true),
+        lesson(c, math_a, school, tue, 8, 60, false),
+        lesson(c, math_b, school, tue, 10, 60, false),
+        lesson(c, english_a, school, wed, 9, 40, false),
+    ];
+    reason(c, muni, "SJUK", true, true);
+    let remote = reason(c, muni, "DISTANS", false, true);
+    // P1's guardian reported Tuesday morning sick (08:00–09:00 local covers Tue maths)
+    let sick: i64 = absence_reasons::table
+        .filter(absence_reasons::code.eq("SJUK"))
+        .select(absence_reasons::id)
+        .first(c)
+        .unwrap();
+    let tz = chrono_tz::Europe::Stockholm;
+    let (s, e) = narvaro::absence::utc_window(
+        tz,
+        tue,
+        NaiveTime::MIN,
+        NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
+    );
+    diesel::insert_into(absence_reports::table)
+        .values((
+            absence_reports::pupil_id.eq(p1),
+            absence_reports::starts_at.eq(s),
+            absence_reports::ends_at.eq(e),
+            absence_reports::reason_id.eq(sick),
+            absence_reports::reported_by.eq(principal),
+            absence_reports::registered_by_staff.eq(true),
+            absence_reports::created_at.eq(s),
+        ))
+        .execute(c)
+        .unwrap();
+    // as an import of the timetable does: the statistics' per-day sums of the school
+    c.transaction(|c| narvaro::statistics::store::rebuild(c, tz, school, start, wed))
+        .unwrap();
+    School {
+        id: school,
+        other_school,
+        class_a,
+        class_b,
+        p1,
+        p2,
+        p3,
+        mon,
+        wed,
+        lessons,
+        math_a,
+        english_a,
+        math_b,
+        remote,
+    }
+}
+
+async fn roll_call(app: &TestApp, token: &str, lesson: i64, marks: Value) {
+    let mut res = app
+        .client
+        .put(app.url(&format!("/api/v1/lessons/{lesson}/roll-call")))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send_json(&json!({ "marks": marks }))
+        .await
+        .unwrap();
+    let body: Value = res.json().limit(1 << 20).await.unwrap_or(Value::Null);
+    assert_eq!(res.status(), 200, "roll call of lesson {lesson}: {body}");
+}
+
+fn minutes(v: &Value) -> (i64, i64, i64, i64) {
+    (
+        v["scheduled_minutes"].as_i64().unwrap(),
+        v["reported_minutes"].as_i64().unwrap(),
+        v["valid_minutes"].as_i64().unwrap(),
+        v["invalid_minutes"].as_i64().unwrap(),
+    )
+}
+
+fn row(body: &Value, key: Value) -> &Value {
+    body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == key)
+        .unwrap_or_else(|| panic!("no row {key} in {body}"))
+}
+
+/// CSV lines (without the byte-order mark) as cells.
+/// An SS 12000 reference's id as a number.
+fn ref_id(v: &Value) -> Option<i64> {
+    v["id"].as_str().and_then(|s| s.parse().ok())
+}
+
+fn csv_rows(body: &str) -> Vec<Vec<String>> {
+    assert!(body.starts_with('\u{feff}'), "the CSV starts with a BOM");
+    body.trim_start_matches('\u{feff}')
+        .lines()
+        .map(|l| l.split(';').map(str::to_string).collect())
+        .collect()
+}
+
+#[actix_web::test]
+async fn figures_are_exact_to_the_minute_and_page_api_and_csv_agree() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let s = build(&mut conn(&pool));
+        let teacher = api_token(&app, "stat.teacher", PASSWORD).await;
+        let principal = api_token(&app, "stat.principal", PASSWORD).await;
+        let (from, to) = (s.mon, s.wed);
+        let q = |scope: &str, id: i64, by: &str| {
+            format!("/api/v1/statistics/absence?scope={scope}&id={id}&from={from}&to={to}&by={by}")
+        };
+
+        // before any roll call: everything scheduled, nothing reported or absent
+        let (status, before) = api_get(&app, Some(&principal), &q("school", s.id, "total")).await;
+        assert_eq!(status, 200, "{before}");
+        assert_eq!(minutes(&before["total"]), (440, 0, 0, 0), "{before}");
+
+        // Monday maths: P1 absent without a reason, P2 ten minutes late
+        roll_call(
+            &app,
+            &teacher,
+            s.lessons[0],
+            json!([
+                {"pupil_id": s.p1, "status": "absent"},
+                {"pupil_id": s.p2, "status": "late", "minutes": 10},
+            ]),
+        )
+        .await;
+        // the figures are live: the roll call is in them at once
+        let (_, live) = api_get(&app, Some(&principal), &q("school", s.id, "total")).await;
+        assert_eq!(minutes(&live["total"]), (440, 180, 0, 70), "{live}");
+        // Tuesday maths in A: P1 is covered by the report (pre-marked, valid); P3 is in B now
+        roll_call(&app, &teacher, s.lessons[2], json!([])).await;
+        // Tuesday maths in B: P3 left 15 minutes early without a reason
+        roll_call(
+            &app,
+            &teacher,
+            s.lessons[3],
+            json!([
+                {"pupil_id": s.p3, "status": "left_early", "minutes": 15},
+            ]),
+        )
+        .await;
+        // the cancelled lesson cannot be reported; Wednesday English stays unreported
+
+        // per school: 440 scheduled (the cancelled lesson is not), 360 reported
+        let (status, total) = api_get(&app, Some(&principal), &q("school", s.id, "total")).await;
+        assert_eq!(status, 200, "{total}");
+        assert_eq!(minutes(&total["total"]), (440, 360, 60, 85), "{total}");
+        assert_eq!(total["total"]["absence_pct"], 33.0);
+        assert_eq!(total["total"]["valid_pct"], 13.6);
+        assert_eq!(total["total"]["invalid_pct"], 19.3);
+        assert_eq!(total["total"]["reporting_rate"], 81.8);
+
+        // per pupil: P3 counts Monday in A and Tuesday in B
+        let (_, by_pupil) = api_get(&app, Some(&principal), &q("school", s.id, "pupil")).await;
+        assert_eq!(minutes(row(&by_pupil, json!(s.p1))), (160, 120, 60, 60));
+        assert_eq!(row(&by_pupil, json!(s.p1))["absence_pct"], 75.0);
+        assert_eq!(minutes(row(&by_pupil, json!(s.p2))), (160, 120, 0, 10));
+        assert_eq!(row(&by_pupil, json!(s.p2))["absence_pct"], 6.3);
+        assert_eq!(minutes(row(&by_pupil, json!(s.p3))), (120, 120, 0, 15));
+        assert_eq!(row(&by_pupil, json!(s.p3))["absence_pct"], 12.5);
+
+        // per class: the membership on each day decides
+        let (_, by_group) = api_get(&app, Some(&principal), &q("school", s.id, "group")).await;
+        assert_eq!(
+            minutes(row(&by_group, json!(s.class_a))),
+            (380, 300, 60, 70)
+        );
+        assert_eq!(minutes(row(&by_group, json!(s.class_b))), (60, 60, 0, 15));
+        // a class's own figures count a pupil only while in it
+        let (_, a) = api_get(&app, Some(&principal), &q("group", s.class_a, "pupil")).await;
+        assert_eq!(minutes(&a["total"]), (380, 300, 60, 70));
+        assert_eq!(minutes(row(&a, json!(s.p3))), (60, 60, 0, 0));
+
+        // per subject, weekday and sex
+        let (_, by_subject) = api_get(&app, Some(&principal), &q("school", s.id, "subject")).await;
+        assert_eq!(
+            minutes(row(&by_subject, json!("MATMAT01c"))),
+            (360, 360, 60, 85)
+        );
+        assert_eq!(minutes(row(&by_subject, json!("ENGENG05"))), (80, 0, 0, 0));
+        assert_eq!(
+            by_subject["rows"].as_array().unwrap().len(),
+            2,
+            "no row for the cancelled lesson's subject"
+        );
+        let (_, by_weekday) = api_get(&app, Some(&principal), &q("school", s.id, "weekday")).await;
+        assert_eq!(minutes(row(&by_weekday, json!(1))), (180, 180, 0, 70));
+        assert_eq!(minutes(row(&by_weekday, json!(2))), (180, 180, 60, 15));
+        assert_eq!(minutes(row(&by_weekday, json!(3))), (80, 0, 0, 0));
+        let (_, by_sex) = api_get(&app, Some(&principal), &q("school", s.id, "sex")).await;
+        assert_eq!(minutes(row(&by_sex, json!("F"))), (160, 120, 60, 60));
+        assert_eq!(minutes(row(&by_sex, json!("M"))), (160, 120, 0, 10));
+        assert_eq!(minutes(row(&by_sex, json!(""))), (120, 120, 0, 15));
+        let week = s.mon.iso_week();
+        let (_, by_week) = api_get(&app, Some(&principal), &q("school", s.id, "week")).await;
+        let wk = format!("{}-W{:02}", week.year(), week.week());
+        assert_eq!(minutes(row(&by_week, json!(wk))), (440, 360, 60, 85));
+        // one pupil
+        let (_, one) = api_get(&app, Some(&principal), &q("pupil", s.p3, "subject")).await;
+        assert_eq!(minutes(&one["total"]), (120, 120, 0, 15));
+
+        // SS 12000 AggregatedAttendance: per activity and pupil
+        let (status, agg) = api_get(
+            &app,
+            Some(&principal),
+            &format!("/api/v1/statistics/aggregated-attendance?startDate={from}&endDate={to}&organisation={}", s.id),
+        )
+        .await;
+        assert_eq!(status, 200, "{agg}");
+        let find = |activity: i64, pupil: i64| -> Value {
+            agg["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| {
+                    ref_id(&r["activity"]) == Some(activity) && ref_id(&r["student"]) == Some(pupil)
+                })
+                .cloned()
+                .unwrap_or_else(|| panic!("no {activity}/{pupil} in {agg}"))
+        };
+        let p1_math = find(s.math_a, s.p1);
+        assert_eq!(
+            (
+                p1_math["offeredSum"].as_i64(),
+                p1_math["reportedSum"].as_i64(),
+                p1_math["validAbsenceSum"].as_i64(),
+                p1_math["invalidAbsenceSum"].as_i64(),
+                p1_math["attendanceSum"].as_i64()
+            ),
+            (Some(120), Some(120), Some(60), Some(60), Some(0))
+        );
+        let p2_math = find(s.math_a, s.p2);
+        assert_eq!(p2_math["attendanceSum"], 110);
+        let p1_english = find(s.english_a, s.p1);
+        assert_eq!(
+            (
+                p1_english["offeredSum"].as_i64(),
+                p1_english["reportedSum"].as_i64()
+            ),
+            (Some(40), Some(0))
+        );
+        let p3_math_b = find(s.math_b, s.p3);
+        assert_eq!(
+            (
+                p3_math_b["offeredSum"].as_i64(),
+                p3_math_b["invalidAbsenceSum"].as_i64(),
+                p3_math_b["attendanceSum"].as_i64()
+            ),
+            (Some(60), Some(15), Some(45))
+        );
+        assert_eq!(agg["data"].as_array().unwrap().len(), 6, "{agg}");
+
+        // the page and the CSV say the same
+        let mut b = Browser::open(&app).await;
+        b.sign_in("stat.principal", PASSWORD).await;
+        let period = format!("period=custom&from={from}&to={to}");
+        let page = b
+            .get(&format!("/statistics?school={}&{period}", s.id))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        for shown in [
+            "33,0 %", "13,6 %", "19,3 %", "81,8 %", "TE1A", "TE1B", "<svg",
+        ] {
+            assert!(page.body.contains(shown), "the dashboard shows {shown}");
+        }
+        let csv = b
+            .get(&format!(
+                "/statistics/pupils?school={}&{period}&threshold=1&csv=pupils",
+                s.id
+            ))
+            .await;
+        assert_eq!(csv.status, 200);
+        let lines = csv_rows(&csv.body);
+        assert_eq!(lines[0][0], "Elev");
+        let pia = lines
+            .iter()
+            .find(|l| l[0] == "Pia Testsson")
+            .expect("Pia in the CSV");
+        assert_eq!(
+            &pia[1..],
+            ["75,0", "37,5", "37,5", "75,0", "160", "120", "60", "60"]
+        );
+        let kim = lines
+            .iter()
+            .find(|l| l[0] == "Kim Testsson")
+            .expect("Kim in the CSV");
+        assert_eq!(
+            &kim[1..],
+            ["12,5", "0,0", "12,5", "100,0", "120", "120", "0", "15"]
+        );
+        // the threshold list: 10 % leaves out Per (6.3 %)
+        let over = b
+            .get(&format!(
+                "/statistics/pupils?school={}&{period}&threshold=10",
+                s.id
+            ))
+            .await;
+        assert!(over.body.contains("Pia Testsson") && over.body.contains("Kim Testsson"));
+        assert!(!over.body.contains("Per Testsson"), "6.3 % is under 10 %");
+        let classes = b
+            .get(&format!("/statistics?school={}&{period}&csv=classes", s.id))
+            .await;
+        let lines = csv_rows(&classes.body);
+        let a_line = lines.iter().find(|l| l[0] == "TE1A").unwrap();
+        assert_eq!(&a_line[5..], ["380", "300", "60", "70"]);
+        // drill-down: class → pupil → lessons
+        let class_page = b
+            .get(&format!("/statistics/groups/{}?{period}", s.class_a))
+            .await;
+        assert_eq!(class_page.status, 200);
+        assert!(class_page
+            .body
+            .contains(&format!("/statistics/pupils/{}", s.p3)));
+        let pupil_page = b
+            .get(&format!("/statistics/pupils/{}?{period}&csv=lessons", s.p1))
+            .await;
+        let lessons = csv_rows(&pupil_page.body);
+        assert_eq!(
+            lessons.len(),
+            3,
+            "a header and P1's two marked lessons: {lessons:?}"
+        );
+        // unreported lessons: Wednesday English, for the teacher
+        let unreported = b
+            .get(&format!(
+                "/statistics/unreported?school={}&{period}&csv=teachers",
+                s.id
+            ))
+            .await;
+        let lines = csv_rows(&unreported.body);
+        assert_eq!(lines[1][..3], ["Lärare Testsson", "1", "40"]);
+        // CSN: nobody reaches 4 hours of invalid absence in the month
+        let month = format!("{:04}-{:02}", s.mon.year(), s.mon.month());
+        let csn = b
+            .get(&format!("/statistics/csn?school={}&month={month}", s.id))
+            .await;
+        assert_eq!(csn.status, 200);
+        assert!(csn.body.contains("Ingen elev når gränsen"), "{}", csn.body);
+
+        // the stored per-day sums equal a fresh computation from the marks
+        let mut c = conn(&pool);
+        let tz = chrono_tz::Europe::Stockholm;
+        let stored = narvaro::statistics::store::stored(&mut c, s.id).unwrap();
+        let fresh = narvaro::statistics::store::computed(
+            &mut c,
+            tz,
+            s.id,
+            s.mon - Duration::days(60),
+            s.mon + Duration::days(60),
+        )
+        .unwrap();
+        assert_eq!(stored, fresh);
+        drop(c);
+
+        // a reason that is not absence counts as neither, and a granted change is live:
+        // the teacher corrects P3's mark in B to "taking part remotely"
+        let mut res = app
+            .client
+            .put(app.url(&format!("/api/v1/lessons/{}/roll-call", s.lessons[3])))
+            .insert_header(("Authorization", format!("Bearer {teacher}")))
+            .send_json(&json!({"marks": [{"pupil_id": s.p3, "status": "absent", "reason_id": s.remote}], "correction_reason": "Deltog på distans"}))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{:?}", res.body().await);
+        let (_, after) = api_get(&app, Some(&principal), &q("pupil", s.p3, "total")).await;
+        assert_eq!(minutes(&after["total"]), (120, 120, 0, 0), "{after}");
+        let (_, agg) = api_get(
+            &app,
+            Some(&principal),
+            &format!(
+                "/api/v1/statistics/aggregated-attendance?startDate={from}&endDate={to}&student={}",
+                s.p3
+            ),
+        )
+        .await;
+        let b_row = agg["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| ref_id(&r["activity"]) == Some(s.math_b))
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (
+                b_row["otherAttendanceSum"].as_i64(),
+                b_row["attendanceSum"].as_i64()
+            ),
+            (Some(60), Some(0))
+        );
+    }
+}
+
+#[actix_web::test]
+async fn bad_periods_scopes_and_ids_get_a_clear_4xx() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let s = build(&mut conn(&pool));
+        let principal = api_token(&app, "stat.principal", PASSWORD).await;
+        let other = api_token(&app, "stat.other", PASSWORD).await;
+        let teacher = api_token(&app, "stat.teacher", PASSWORD).await;
+        let base = "/api/v1/statistics/absence";
+        for (path, status, code) in [
+            (
+                format!(
+                    "{base}?scope=school&id={}&from=2026-05-01&to=2026-04-01",
+                    s.id
+                ),
+                400,
+                "period_reversed",
+            ),
+            (
+                format!(
+                    "{base}?scope=school&id={}&from=2020-01-01&to=2026-01-01",
+                    s.id
+                ),
+                400,
+                "period_too_long",
+            ),
+            (format!("{base}?scope=class&id={}", s.id), 400, "bad_scope"),
+            (
+                format!("{base}?scope=school&id={}&by=colour", s.id),
+                400,
+                "bad_by",
+            ),
+            (format!("{base}?scope=school&id=abc"), 400, "bad_id"),
+            (format!("{base}?scope=school"), 400, "id_required"),
+            (
+                format!("{base}?scope=school&id={}&from=1.1.2026", s.id),
+                400,
+                "bad_date",
+            ),
+            (
+                format!("{base}?scope=school&id={}", s.other_school),
+                404,
+                "",
+            ),
+            (format!("{base}?scope=pupil&id=999999"), 404, ""),
+            (
+                "/api/v1/statistics/aggregated-attendance".to_string(),
+                400,
+                "organisation_or_student_required",
+            ),
+            (
+                format!(
+                    "/api/v1/statistics/aggregated-attendance?organisation={}",
+                    s.other_school
+                ),
+                404,
+                "",
+            ),
+        ] {
+            let (got, body) = api_get(&app, Some(&principal), &path).await;
+            assert_eq!(got, status, "{path}: {body}");
+            if !code.is_empty() {
+                assert_eq!(body["code"], code, "{path}: {body}");
+            }
+        }
+        // out of scope is 404, for another school's principal and for a teacher
+        let mine = format!("{base}?scope=school&id={}", s.id);
+        assert_eq!(api_get(&app, Some(&other), &mine).await.0, 404);
+        assert_eq!(api_get(&app, Some(&teacher), &mine).await.0, 404);
+        assert_eq!(api_get(&app, None, &mine).await.0, 401);
+        // the administrator sees every school
+        let admin = api_token(&app, "stat.admin", PASSWORD).await;
+        assert_eq!(api_get(&app, Some(&admin), &mine).await.0, 200);
+
+        let mut b = Browser::open(&app).await;
+        b.sign_in("stat.principal", PASSWORD).await;
+        for path in [
+            format!(
+                "/statistics?school={}&period=custom&from=2026-05-01&to=2026-04-01",
+                s.id
+            ),
+            format!("/statistics?school={}&period=fortnight", s.id),
+            format!("/statistics/pupils?school={}&threshold=0", s.id),
+            format!("/statistics?school={}&csv=everything", s.id),
+            format!("/statistics/csn?school={}&month=oktober", s.id),
+        ] {
+            let page = b.get(&path).await;
+            assert_eq!(page.status, 400, "{path}");
+            assert!(
+                page.body.contains("<html"),
+                "{path}: a page, with the reason"
+            );
+        }
+        assert_eq!(
+            b.get(&format!("/statistics?school={}", s.other_school))
+                .await
+                .status,
+            404
+        );
+        assert_eq!(b.get("/statistics/groups/999999").await.status, 404);
+    }
+}
