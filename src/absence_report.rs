@@ -313,7 +313,7 @@ pub fn create(
             client_addr: Some(addr),
         })?;
         crate::notices::report_confirmation(conn, pupil.id, id, false, now_utc)?;
-        crate::statistics::store::refresh(conn, tz, pupil.school_id, &[pupil.id], new.from.date(), new.to.date())?;
+        crate::statistics::store::refresh(conn, tz, &[pupil.id], new.from.date(), new.to.date())?;
         Ok(id)
     })
 }
@@ -383,7 +383,7 @@ pub fn cancel(
         )?;
         crate::notices::report_confirmation(conn, pupil_id, report, true, now_utc)?;
         let (from, to) = (to_local(tz, starts).date(), to_local(tz, ends).date());
-        crate::statistics::store::refresh(conn, tz, pupil.school_id, &[pupil_id], from, to)?;
+        crate::statistics::store::refresh(conn, tz, &[pupil_id], from, to)?;
         Ok(pupil_id)
     })
 }

@@ -240,7 +240,7 @@ fn ensure_lessons_today(
                 ))
                 .execute(conn)?;
         }
-        crate::statistics::store::refresh(conn, tz, school, &pupils, today, today)
+        crate::statistics::store::refresh(conn, tz, &pupils, today, today)
     })?;
     Ok(())
 }

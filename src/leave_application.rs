@@ -325,7 +325,7 @@ pub fn decide(
                 .find(id)
                 .select((leave_applications::start_date, leave_applications::end_date))
                 .first(conn)?;
-            crate::statistics::store::refresh(conn, tz, pupil.school_id, &[pupil.id], from, to)?;
+            crate::statistics::store::refresh(conn, tz, &[pupil.id], from, to)?;
         }
         Ok(pupil.id)
     })

@@ -578,7 +578,7 @@ pub fn submit(
         // The statistics follow in the same transaction (the report makes every pupil's
         // minutes reported, not only the changed ones').
         let everyone: Vec<i64> = before.pupils.iter().map(|p| p.id).collect();
-        crate::statistics::store::refresh(conn, tz, lesson.school_id, &everyone, before.lesson.date, before.lesson.date)?;
+        crate::statistics::store::refresh(conn, tz, &everyone, before.lesson.date, before.lesson.date)?;
         // Guardians hear the same day about absence without a valid reason; the mentor and
         // the principal when a pupil crosses the absence threshold.
         let recent = before.lesson.date >= today - Duration::days(NOTICE_DAYS);

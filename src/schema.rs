@@ -270,13 +270,30 @@ diesel::table! {
 }
 
 diesel::table! {
-    absence_days (pupil_id, day, school_id) {
-        pupil_id -> BigInt,
-        day -> Date,
+    absence_days (school_id, day, pupil_id) {
         school_id -> BigInt,
+        day -> Date,
+        pupil_id -> BigInt,
         class_id -> Nullable<BigInt>,
         week -> Integer,
         weekday -> Integer,
+        scheduled_minutes -> Integer,
+        reported_minutes -> Integer,
+        valid_minutes -> Integer,
+        invalid_minutes -> Integer,
+        other_minutes -> Integer,
+        lates -> Integer,
+    }
+}
+
+diesel::table! {
+    absence_class_days (school_id, day, class_id) {
+        school_id -> BigInt,
+        day -> Date,
+        class_id -> BigInt,
+        week -> Integer,
+        weekday -> Integer,
+        pupils -> Integer,
         scheduled_minutes -> Integer,
         reported_minutes -> Integer,
         valid_minutes -> Integer,
@@ -323,4 +340,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     one_time_tokens,
     threshold_state,
     absence_days,
+    absence_class_days,
 );

@@ -142,6 +142,8 @@ pub enum By {
     Subject,
     /// (pupil, week): each pupil's trend
     PupilWeek,
+    /// (class, week): a school's classes and weeks in one reading
+    GroupWeek,
 }
 
 impl By {
@@ -235,6 +237,7 @@ pub enum Key {
     /// subject code
     Subject(String),
     PupilWeek(i64, i32),
+    GroupWeek(i64, i32),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -273,7 +276,9 @@ impl Row {
                 lang.pick("Skyddad identitet", "Protected identity")
             ),
             Key::Id(0) => lang.pick("Utan klass", "No class").into(),
-            Key::Id(_) | Key::Subject(_) | Key::PupilWeek(..) => self.name.clone(),
+            Key::Id(_) | Key::Subject(_) | Key::PupilWeek(..) | Key::GroupWeek(..) => {
+                self.name.clone()
+            }
             Key::Week(w) => week_label(*w, lang),
             Key::Weekday(d) => {
                 let (sv, en) = WEEKDAYS[(*d as usize).clamp(1, 7) - 1];
@@ -300,7 +305,9 @@ impl Row {
             Key::Weekday(d) => (*d).into(),
             Key::Sex(s) => s.clone().into(),
             Key::Subject(s) => s.clone().into(),
-            Key::PupilWeek(p, w) => format!("{p}/{}-W{:02}", w / 100, w % 100).into(),
+            Key::PupilWeek(id, w) | Key::GroupWeek(id, w) => {
+                format!("{id}/{}-W{:02}", w / 100, w % 100).into()
+            }
         }
     }
 }
@@ -345,22 +352,36 @@ fn scope_sql(scope: Scope, p: &dyn Fn(u8) -> String) -> (String, i64) {
     }
 }
 
-/// Sums of `absence_days` by a column.
+/// Sums of `absence_days` by a column; of `absence_class_days` where that is enough (a
+/// school's or the municipality's figures by anything but pupil and sex).
 fn sums(conn: &mut DbConn, scope: Scope, period: Period, by: By) -> AppResult<Vec<(Key, Figures)>> {
+    let per_class = matches!(scope, Scope::Municipality(_) | Scope::School(_))
+        && matches!(
+            by,
+            By::Total | By::Group | By::School | By::Week | By::Weekday | By::GroupWeek
+        );
+    let (table, class) = if per_class {
+        ("absence_class_days", "d.class_id")
+    } else {
+        ("absence_days", "COALESCE(d.class_id, 0)")
+    };
+    let zero = "CAST(0 AS BIGINT)";
+    let week = "CAST(d.week AS BIGINT)";
     let (k, k2, t, join) = match by {
-        By::Total => ("CAST(0 AS BIGINT)", "CAST(0 AS BIGINT)", "''", ""),
-        By::Pupil => ("d.pupil_id", "CAST(0 AS BIGINT)", "''", ""),
-        By::Group => ("COALESCE(d.class_id, 0)", "CAST(0 AS BIGINT)", "''", ""),
-        By::School => ("d.school_id", "CAST(0 AS BIGINT)", "''", ""),
-        By::Week => ("CAST(d.week AS BIGINT)", "CAST(0 AS BIGINT)", "''", ""),
-        By::Weekday => ("CAST(d.weekday AS BIGINT)", "CAST(0 AS BIGINT)", "''", ""),
+        By::Total => (zero, zero, "''", ""),
+        By::Pupil => ("d.pupil_id", zero, "''", ""),
+        By::Group => (class, zero, "''", ""),
+        By::School => ("d.school_id", zero, "''", ""),
+        By::Week => (week, zero, "''", ""),
+        By::Weekday => ("CAST(d.weekday AS BIGINT)", zero, "''", ""),
         By::Sex => (
-            "CAST(0 AS BIGINT)",
-            "CAST(0 AS BIGINT)",
+            zero,
+            zero,
             "COALESCE(p.sex, '')",
             " JOIN people p ON p.id = d.pupil_id",
         ),
-        By::PupilWeek => ("d.pupil_id", "CAST(d.week AS BIGINT)", "''", ""),
+        By::PupilWeek => ("d.pupil_id", week, "''", ""),
+        By::GroupWeek => (class, week, "''", ""),
         By::Subject => {
             return Err(AppError::Internal(
                 "statistics::sums asked for subjects (figures reads facts for them)".into(),
@@ -378,7 +399,7 @@ fn sums(conn: &mut DbConn, scope: Scope, period: Period, by: By) -> AppResult<Ve
          CAST(SUM(d.invalid_minutes) AS BIGINT) AS invalid, \
          CAST(SUM(d.other_minutes) AS BIGINT) AS other, \
          CAST(SUM(d.lates) AS BIGINT) AS lates \
-         FROM absence_days d{join} WHERE d.day >= {p1} AND d.day <= {p2} AND {filter} \
+         FROM {table} d{join} WHERE d.day >= {p1} AND d.day <= {p2} AND {filter} \
          GROUP BY 1, 2, 3",
         p1 = p(1),
         p2 = p(2),
@@ -398,6 +419,7 @@ fn sums(conn: &mut DbConn, scope: Scope, period: Period, by: By) -> AppResult<Ve
                 By::Weekday => Key::Weekday(a.k as i32),
                 By::Sex => Key::Sex(a.t),
                 By::PupilWeek => Key::PupilWeek(a.k, a.k2 as i32),
+                By::GroupWeek => Key::GroupWeek(a.k, a.k2 as i32),
                 By::Subject => Key::Subject(a.t),
             };
             (
@@ -554,13 +576,13 @@ pub fn figures(
     let ids: Vec<i64> = sums
         .iter()
         .filter_map(|(k, _)| match k {
-            Key::Id(id) | Key::PupilWeek(id, _) => Some(*id),
+            Key::Id(id) | Key::PupilWeek(id, _) | Key::GroupWeek(id, _) => Some(*id),
             _ => None,
         })
         .collect();
     let names: HashMap<i64, (String, bool)> = match by {
         By::Pupil | By::PupilWeek => pupil_names(conn, ids)?,
-        By::Group => groups::table
+        By::Group | By::GroupWeek => groups::table
             .filter(groups::id.eq_any(&ids))
             .select((groups::id, groups::name))
             .load::<(i64, String)>(conn)?
@@ -580,7 +602,9 @@ pub fn figures(
         .into_iter()
         .map(|(key, figures)| {
             let (name, protected) = match &key {
-                Key::Id(id) | Key::PupilWeek(id, _) => names.get(id).cloned().unwrap_or_default(),
+                Key::Id(id) | Key::PupilWeek(id, _) | Key::GroupWeek(id, _) => {
+                    names.get(id).cloned().unwrap_or_default()
+                }
                 _ => (String::new(), false),
             };
             Row {
@@ -596,6 +620,38 @@ pub fn figures(
         _ => a.key.cmp(&b.key),
     });
     Ok(rows)
+}
+
+/// Rows summed again by a coarser key (a pupil's weeks into the pupil, say), sorted as
+/// `figures` sorts.
+pub fn regroup(rows: &[Row], key: impl Fn(&Key) -> Key) -> Vec<Row> {
+    let mut out: Vec<Row> = Vec::new();
+    let mut at: HashMap<Key, usize> = HashMap::new();
+    for r in rows {
+        let k = key(&r.key);
+        match at.get(&k) {
+            Some(&i) => out[i].figures.add(&r.figures),
+            None => {
+                at.insert(k.clone(), out.len());
+                let name = if matches!(k, Key::Week(_) | Key::Weekday(_) | Key::Total) {
+                    String::new()
+                } else {
+                    r.name.clone()
+                };
+                out.push(Row {
+                    key: k,
+                    name,
+                    protected: r.protected,
+                    figures: r.figures,
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| match (&a.key, &b.key) {
+        (Key::Id(_), Key::Id(_)) => a.name.cmp(&b.name).then(a.key.cmp(&b.key)),
+        _ => a.key.cmp(&b.key),
+    });
+    out
 }
 
 /// The one row of a total (zeros when nothing was scheduled).

@@ -1,8 +1,9 @@
-//! `absence_days`: the facts summed per pupil, school day and school, kept up to date in
-//! the same transaction as every change that moves them. Each refresh recomputes the rows
-//! of the pupils and days touched from the facts, so it is right whatever changed; on
-//! PostgreSQL a per-school advisory lock orders concurrent refreshes, so that the last one
-//! to commit has seen the others' marks.
+//! `absence_days`: the facts summed per pupil, school day and school, and
+//! `absence_class_days`: those summed per class and day; both kept up to date in the same
+//! transaction as every change that moves them. Each refresh recomputes the rows of the
+//! pupils and days touched from the facts, so it is right whatever changed. On PostgreSQL
+//! an advisory lock orders concurrent refreshes (it is held from the refresh to the commit,
+//! a few milliseconds), so that the last one to commit has seen the others' marks.
 
 use std::collections::HashMap;
 
@@ -13,14 +14,14 @@ use diesel::prelude::*;
 use super::facts::{self, Fact, Sel, CHUNK};
 use crate::db::DbConn;
 use crate::on_backend;
-use crate::schema::absence_days;
+use crate::schema::{absence_class_days, absence_days};
 
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable)]
 #[diesel(table_name = absence_days)]
 pub struct DayRow {
-    pub pupil_id: i64,
-    pub day: NaiveDate,
     pub school_id: i64,
+    pub day: NaiveDate,
+    pub pupil_id: i64,
     pub class_id: Option<i64>,
     pub week: i32,
     pub weekday: i32,
@@ -87,13 +88,49 @@ impl Days {
     }
 }
 
-/// On PostgreSQL: waits for other refreshes of the school to commit (released at the end
-/// of this transaction). SQLite has one writer at a time already.
-fn lock_school(conn: &mut DbConn, school: i64) -> QueryResult<()> {
+/// The advisory lock key of statistics refreshes ("NARVSTAT").
+const PG_STATISTICS_LOCK: i64 = 0x4E41_5256_5354_4154;
+
+/// On PostgreSQL: waits for other refreshes to commit (released at the end of this
+/// transaction). SQLite has one writer at a time already.
+fn lock(conn: &mut DbConn) -> QueryResult<()> {
     if let DbConn::Pg(c) = conn {
-        let key = (0x4E41_5256_i64 << 32) | (school & 0xFFFF_FFFF);
-        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({key})")).execute(c)?;
+        diesel::sql_query(format!(
+            "SELECT pg_advisory_xact_lock({PG_STATISTICS_LOCK})"
+        ))
+        .execute(c)?;
     }
+    Ok(())
+}
+
+/// Recomputes a school's per-class sums from its per-pupil sums between two days.
+fn roll_up(conn: &mut DbConn, school: i64, from: NaiveDate, to: NaiveDate) -> QueryResult<()> {
+    use diesel::sql_types::{BigInt, Date};
+    diesel::delete(
+        absence_class_days::table
+            .filter(absence_class_days::school_id.eq(school))
+            .filter(absence_class_days::day.between(from, to)),
+    )
+    .execute(conn)?;
+    let pg = matches!(conn, DbConn::Pg(_));
+    let p = |n: u8| if pg { format!("${n}") } else { format!("?{n}") };
+    let sql = format!(
+        "INSERT INTO absence_class_days (school_id, day, class_id, week, weekday, pupils, \
+         scheduled_minutes, reported_minutes, valid_minutes, invalid_minutes, other_minutes, lates) \
+         SELECT school_id, day, COALESCE(class_id, 0), MIN(week), MIN(weekday), COUNT(*), \
+         SUM(scheduled_minutes), SUM(reported_minutes), SUM(valid_minutes), \
+         SUM(invalid_minutes), SUM(other_minutes), SUM(lates) \
+         FROM absence_days WHERE school_id = {} AND day >= {} AND day <= {} \
+         GROUP BY school_id, day, COALESCE(class_id, 0)",
+        p(1),
+        p(2),
+        p(3)
+    );
+    on_backend!(conn, c => diesel::sql_query(&sql)
+        .bind::<BigInt, _>(school)
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to)
+        .execute(c))?;
     Ok(())
 }
 
@@ -104,12 +141,11 @@ fn insert(conn: &mut DbConn, rows: &[DayRow]) -> QueryResult<()> {
     Ok(())
 }
 
-/// Recomputes the rows of `pupils` (of `school`) from `from` to `to`. Call it inside the
-/// transaction that changed marks, reports, leave or the timetable, after the change.
+/// Recomputes the rows of `pupils` from `from` to `to`. Call it inside the transaction that
+/// changed marks, reports, leave or the timetable, after the change.
 pub fn refresh(
     conn: &mut DbConn,
     tz: Tz,
-    school: i64,
     pupils: &[i64],
     from: NaiveDate,
     to: NaiveDate,
@@ -117,18 +153,31 @@ pub fn refresh(
     if pupils.is_empty() || to < from {
         return Ok(());
     }
-    lock_school(conn, school)?;
+    lock(conn)?;
     let mut days = Days::default();
     facts::each(conn, Sel::Pupils(pupils), from, to, tz, |f| days.add(f))?;
+    let mut schools: Vec<i64> = Vec::new();
     for chunk in pupils.chunks(CHUNK) {
-        diesel::delete(
-            absence_days::table
-                .filter(absence_days::pupil_id.eq_any(chunk))
-                .filter(absence_days::day.between(from, to)),
-        )
-        .execute(conn)?;
+        let rows = absence_days::table
+            .filter(absence_days::pupil_id.eq_any(chunk))
+            .filter(absence_days::day.between(from, to));
+        schools.extend(
+            rows.clone()
+                .select(absence_days::school_id)
+                .distinct()
+                .load::<i64>(conn)?,
+        );
+        diesel::delete(rows).execute(conn)?;
     }
-    insert(conn, &days.into_rows())
+    let rows = days.into_rows();
+    schools.extend(rows.iter().map(|r| r.school_id));
+    schools.sort_unstable();
+    schools.dedup();
+    insert(conn, &rows)?;
+    for school in schools {
+        roll_up(conn, school, from, to)?;
+    }
+    Ok(())
 }
 
 /// Recomputes every row of a school from `from` to `to` (after a seed or an import).
@@ -139,9 +188,13 @@ pub fn rebuild(
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<usize> {
-    lock_school(conn, school)?;
+    lock(conn)?;
     let mut days = Days::default();
-    facts::each(conn, Sel::School(school), from, to, tz, |f| days.add(f))?;
+    facts::each(conn, Sel::School(school), from, to, tz, |f| {
+        if f.school == school {
+            days.add(f)
+        }
+    })?;
     diesel::delete(
         absence_days::table
             .filter(absence_days::school_id.eq(school))
@@ -150,6 +203,7 @@ pub fn rebuild(
     .execute(conn)?;
     let rows = days.into_rows();
     insert(conn, &rows)?;
+    roll_up(conn, school, from, to)?;
     Ok(rows.len())
 }
 
@@ -157,11 +211,7 @@ pub fn rebuild(
 pub fn stored(conn: &mut DbConn, school: i64) -> QueryResult<Vec<DayRow>> {
     absence_days::table
         .filter(absence_days::school_id.eq(school))
-        .order((
-            absence_days::school_id,
-            absence_days::pupil_id,
-            absence_days::day,
-        ))
+        .order((absence_days::pupil_id, absence_days::day))
         .load(conn)
 }
 
@@ -174,6 +224,10 @@ pub fn computed(
     to: NaiveDate,
 ) -> QueryResult<Vec<DayRow>> {
     let mut days = Days::default();
-    facts::each(conn, Sel::School(school), from, to, tz, |f| days.add(f))?;
+    facts::each(conn, Sel::School(school), from, to, tz, |f| {
+        if f.school == school {
+            days.add(f)
+        }
+    })?;
     Ok(days.into_rows())
 }

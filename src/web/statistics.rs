@@ -554,17 +554,18 @@ pub async fn dashboard(
                             ))
                             .first(conn)?;
                     let scope = Scope::School(id);
-                    d.weeks = statistics::figures(conn, tz, scope, period, By::Week, today, lang)?;
+                    // classes and weeks in one reading of the per-class sums
+                    let both =
+                        statistics::figures(conn, tz, scope, period, By::GroupWeek, today, lang)?;
+                    d.weeks = statistics::regroup(&both, |k| match k {
+                        Key::GroupWeek(_, w) => Key::Week(*w),
+                        other => other.clone(),
+                    });
                     d.total = statistics::total(&d.weeks);
-                    d.classes = ranked(statistics::figures(
-                        conn,
-                        tz,
-                        scope,
-                        period,
-                        By::Group,
-                        today,
-                        lang,
-                    )?);
+                    d.classes = ranked(statistics::regroup(&both, |k| match k {
+                        Key::GroupWeek(g, _) => Key::Id(*g),
+                        other => other.clone(),
+                    }));
                     d.over = statistics::figures(conn, tz, scope, period, By::Pupil, today, lang)?
                         .iter()
                         .filter(|r| r.figures.at_least_pct(threshold.into()))
@@ -772,21 +773,18 @@ pub async fn over_threshold(
                 lang,
             )?;
             let scope = Scope::School(id);
+            // each pupil's weeks, and their sum: one reading
+            let weeks = statistics::figures(conn, tz, scope, period, By::PupilWeek, today, lang)?;
             let rows: Vec<Row> = ranked(
-                statistics::figures(conn, tz, scope, period, By::Pupil, today, lang)?
-                    .into_iter()
-                    .filter(|r| r.figures.at_least_pct(threshold))
-                    .collect(),
+                statistics::regroup(&weeks, |k| match k {
+                    Key::PupilWeek(p, _) => Key::Id(*p),
+                    other => other.clone(),
+                })
+                .into_iter()
+                .filter(|r| r.figures.at_least_pct(threshold))
+                .collect(),
             );
-            let trends = pupil_weeks(statistics::figures(
-                conn,
-                tz,
-                scope,
-                period,
-                By::PupilWeek,
-                today,
-                lang,
-            )?);
+            let trends = pupil_weeks(weeks);
             let hide = !v.roles.principal_of.contains(&id);
             Ok((schools, id, threshold, rows, trends, hide))
         })

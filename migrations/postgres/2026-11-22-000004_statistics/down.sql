@@ -1,1 +1,2 @@
+DROP TABLE absence_class_days;
 DROP TABLE absence_days;
