@@ -4,6 +4,7 @@ mod absence;
 mod account;
 mod admin;
 mod api;
+pub mod api_docs;
 pub mod layout;
 mod notices;
 mod pages;
@@ -89,7 +90,9 @@ routes! {
     post "/admin/staff" => admin::invite_staff,
     post "/admin/guardianships" => admin::connect_guardian,
     post "/admin/duties" => admin::assign_duty,
-    // the JSON API
+    // the JSON API and its contract
+    get "/api/docs" => api_docs::page,
+    get "/api/v1/openapi.yaml" => api_docs::openapi_yaml,
     post "/api/v1/auth/token" => api::token,
     post "/api/v1/auth/sign-out" => api::sign_out,
     get "/api/v1/me" => api::me,

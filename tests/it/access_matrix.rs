@@ -333,6 +333,23 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: [303, 404, 404, 404, 200, 404, 404, 404, 404],
         },
+        // the API's contract, for anyone
+        Row {
+            method: "get",
+            pattern: "/api/docs",
+            path: |_| "/api/docs".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(200),
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/openapi.yaml",
+            path: |_| "/api/v1/openapi.yaml".into(),
+            body: &[],
+            via: Via::Api,
+            expect: all(200),
+        },
         // statistics: principals for their schools, the admin for all; a pupil's own
         // figures for whoever may see the pupil; a class's for its mentor too
         Row {

@@ -14,6 +14,7 @@ mod e2e;
 mod guardians;
 mod health;
 mod notices;
+mod openapi;
 mod schema_drift;
 mod seed;
 mod startup_errors;
