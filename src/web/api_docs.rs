@@ -89,7 +89,11 @@ fn schema(doc: &Value, s: &Value, depth: usize) -> Markup {
     if let Some(all) = s.get("allOf").and_then(Value::as_array) {
         return html! { @for part in all { (schema(doc, part, depth)) } };
     }
-    let inner = if s.get("items").is_some() { resolve(doc, &s["items"]) } else { s };
+    let inner = if s.get("items").is_some() {
+        resolve(doc, &s["items"])
+    } else {
+        s
+    };
     let Some(props) = inner.get("properties").and_then(Value::as_object) else {
         return html! {};
     };

@@ -12,8 +12,11 @@ use crate::fixtures::{self, Role};
 use crate::helpers::{backends, TestApp};
 
 fn doc() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/api-spec/openapi.yaml"))
-        .expect("api-spec/openapi.yaml");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/api-spec/openapi.yaml"
+    ))
+    .expect("api-spec/openapi.yaml");
     serde_yaml::from_str(&text).expect("the OpenAPI document is YAML")
 }
 
@@ -134,11 +137,18 @@ fn the_document_names_every_api_route_and_no_other() {
         .filter(|(_, p)| p.starts_with("/api/v1/"))
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
-    assert_eq!(documented(&doc), routes, "api-spec/openapi.yaml and narvaro::web::ROUTES differ");
+    assert_eq!(
+        documented(&doc),
+        routes,
+        "api-spec/openapi.yaml and narvaro::web::ROUTES differ"
+    );
     // every operation answers problems in the documented shape
     for (m, p) in documented(&doc) {
         let op = &doc["paths"][&p][&m];
-        assert!(op["responses"].get("default").is_some() || p.ends_with("openapi.yaml"), "{m} {p} documents its errors");
+        assert!(
+            op["responses"].get("default").is_some() || p.ends_with("openapi.yaml"),
+            "{m} {p} documents its errors"
+        );
         assert!(op["summary"].is_string(), "{m} {p} has a summary");
     }
     // the built-in copy is the file, and parses
@@ -154,8 +164,20 @@ struct Call {
     body: Option<Value>,
 }
 
-fn call(method: &'static str, pattern: &'static str, path: String, role: Option<Role>, body: Option<Value>) -> Call {
-    Call { method, pattern, path, role, body }
+fn call(
+    method: &'static str,
+    pattern: &'static str,
+    path: String,
+    role: Option<Role>,
+    body: Option<Value>,
+) -> Call {
+    Call {
+        method,
+        pattern,
+        path,
+        role,
+        body,
+    }
 }
 
 #[actix_web::test]
@@ -166,56 +188,290 @@ async fn what_the_api_answers_matches_the_document() {
         let world = fixtures::build(&app);
         let ids = &world.ids;
         let mut tokens = std::collections::BTreeMap::new();
-        for role in [Role::Guardian, Role::Teacher, Role::Principal, Role::Admin, Role::AdultPupil] {
+        for role in [
+            Role::Guardian,
+            Role::Teacher,
+            Role::Principal,
+            Role::Admin,
+            Role::AdultPupil,
+        ] {
             let user = world.username(role).unwrap().to_string();
             tokens.insert(role, api_token(&app, &user, DEMO_PASSWORD).await);
         }
-        let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Stockholm).date_naive();
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Europe::Stockholm)
+            .date_naive();
         let later = today + chrono::Duration::days(40);
-        let (t, g, p, a) = (Some(Role::Teacher), Some(Role::Guardian), Some(Role::Principal), Some(Role::Admin));
+        let (t, g, p, a) = (
+            Some(Role::Teacher),
+            Some(Role::Guardian),
+            Some(Role::Principal),
+            Some(Role::Admin),
+        );
         let calls = vec![
-            call("get", "/api/v1/openapi.yaml", "/api/v1/openapi.yaml".into(), None, None),
-            call("post", "/api/v1/auth/token", "/api/v1/auth/token".into(), None, Some(json!({"username": "demo.teacher", "password": DEMO_PASSWORD}))),
-            call("post", "/api/v1/auth/token", "/api/v1/auth/token".into(), None, Some(json!({"username": "demo.teacher", "password": "wrong"}))),
-            call("post", "/api/v1/auth/token", "/api/v1/auth/token".into(), None, Some(json!({"username": 5}))),
+            call(
+                "get",
+                "/api/v1/openapi.yaml",
+                "/api/v1/openapi.yaml".into(),
+                None,
+                None,
+            ),
+            call(
+                "post",
+                "/api/v1/auth/token",
+                "/api/v1/auth/token".into(),
+                None,
+                Some(json!({"username": "demo.teacher", "password": DEMO_PASSWORD})),
+            ),
+            call(
+                "post",
+                "/api/v1/auth/token",
+                "/api/v1/auth/token".into(),
+                None,
+                Some(json!({"username": "demo.teacher", "password": "wrong"})),
+            ),
+            call(
+                "post",
+                "/api/v1/auth/token",
+                "/api/v1/auth/token".into(),
+                None,
+                Some(json!({"username": 5})),
+            ),
             call("get", "/api/v1/me", "/api/v1/me".into(), g, None),
             call("get", "/api/v1/me", "/api/v1/me".into(), t, None),
             call("get", "/api/v1/me", "/api/v1/me".into(), a, None),
             call("get", "/api/v1/me", "/api/v1/me".into(), None, None),
-            call("get", "/api/v1/pupils/{id}", format!("/api/v1/pupils/{}", ids.child), g, None),
-            call("get", "/api/v1/pupils/{id}", format!("/api/v1/pupils/{}", ids.protected), a, None),
-            call("get", "/api/v1/pupils/{id}", "/api/v1/pupils/99999999".into(), g, None),
-            call("get", "/api/v1/pupils/{id}", "/api/v1/pupils/x".into(), g, None),
-            call("get", "/api/v1/pupils/{id}/absences", format!("/api/v1/pupils/{}/absences", ids.child), g, None),
-            call("get", "/api/v1/pupils/{id}/absences", format!("/api/v1/pupils/{}/absences", ids.child), p, None),
-            call("get", "/api/v1/pupils/{id}/absences", format!("/api/v1/pupils/{}/absences?from=yesterday", ids.child), p, None),
+            call(
+                "get",
+                "/api/v1/pupils/{id}",
+                format!("/api/v1/pupils/{}", ids.child),
+                g,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/pupils/{id}",
+                format!("/api/v1/pupils/{}", ids.protected),
+                a,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/pupils/{id}",
+                "/api/v1/pupils/99999999".into(),
+                g,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/pupils/{id}",
+                "/api/v1/pupils/x".into(),
+                g,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/pupils/{id}/absences",
+                format!("/api/v1/pupils/{}/absences", ids.child),
+                g,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/pupils/{id}/absences",
+                format!("/api/v1/pupils/{}/absences", ids.child),
+                p,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/pupils/{id}/absences",
+                format!("/api/v1/pupils/{}/absences?from=yesterday", ids.child),
+                p,
+                None,
+            ),
             call("get", "/api/v1/lessons", "/api/v1/lessons".into(), t, None),
-            call("get", "/api/v1/lessons", "/api/v1/lessons?date=2026-13-01".into(), t, None),
-            call("get", "/api/v1/lessons/{id}", format!("/api/v1/lessons/{}", ids.lesson), t, None),
-            call("get", "/api/v1/lessons/{id}/roll-call", format!("/api/v1/lessons/{}/roll-call", ids.lesson), t, None),
-            call("put", "/api/v1/lessons/{id}/roll-call", format!("/api/v1/lessons/{}/roll-call", ids.lesson), t, Some(json!({"marks": []}))),
-            call("put", "/api/v1/lessons/{id}/roll-call", format!("/api/v1/lessons/{}/roll-call", ids.lesson), t, Some(json!({"marks": [{"pupil_id": ids.child, "status": "late", "minutes": 5}]}))),
-            call("put", "/api/v1/lessons/{id}/roll-call", format!("/api/v1/lessons/{}/roll-call", ids.lesson), t, Some(json!({"marks": [{"pupil_id": ids.child, "status": "asleep"}]}))),
-            call("put", "/api/v1/lessons/{id}/roll-call", format!("/api/v1/lessons/{}/roll-call", ids.lesson), t, Some(json!({"marks": "none"}))),
-            call("put", "/api/v1/lessons/{id}/roll-call", format!("/api/v1/lessons/{}/roll-call", ids.lesson), t, Some(json!({"marks": [], "expected_version": 0}))),
-            call("post", "/api/v1/absence-reports", "/api/v1/absence-reports".into(), g, Some(json!({"pupil_id": ids.child, "from": format!("{later}T08:00:00"), "to": format!("{later}T12:00:00")}))),
-            call("post", "/api/v1/absence-reports", "/api/v1/absence-reports".into(), g, Some(json!({"pupil_id": ids.child, "from": "tomorrow", "to": "later"}))),
-            call("delete", "/api/v1/absence-reports/{id}", format!("/api/v1/absence-reports/{}", ids.report), g, None),
-            call("post", "/api/v1/leave-applications", "/api/v1/leave-applications".into(), g, Some(json!({"pupil_id": ids.child, "start_date": later, "end_date": later, "reason": "Familjeresa"}))),
-            call("post", "/api/v1/leave-applications", "/api/v1/leave-applications".into(), g, Some(json!({"pupil_id": ids.child, "start_date": later, "end_date": today, "reason": "Bakvänd"}))),
-            call("post", "/api/v1/leave-applications/{id}/recommendation", format!("/api/v1/leave-applications/{}/recommendation", ids.leave), t, Some(json!({"recommended": true}))),
-            call("post", "/api/v1/leave-applications/{id}/decision", format!("/api/v1/leave-applications/{}/decision", ids.leave), p, Some(json!({"approved": true}))),
-            call("get", "/api/v1/statistics/absence", format!("/api/v1/statistics/absence?scope=school&id={}&by=week", ids.school1), p, None),
-            call("get", "/api/v1/statistics/absence", format!("/api/v1/statistics/absence?scope=school&id={}&by=group", ids.school1), a, None),
-            call("get", "/api/v1/statistics/absence", format!("/api/v1/statistics/absence?scope=pupil&id={}&by=subject", ids.child), g, None),
-            call("get", "/api/v1/statistics/absence", format!("/api/v1/statistics/absence?scope=group&id={}&by=sex", ids.class), t, None),
-            call("get", "/api/v1/statistics/absence", "/api/v1/statistics/absence?scope=planet&id=1".into(), p, None),
-            call("get", "/api/v1/statistics/aggregated-attendance", format!("/api/v1/statistics/aggregated-attendance?student={}", ids.child), g, None),
-            call("post", "/api/v1/auth/sign-out", "/api/v1/auth/sign-out".into(), Some(Role::AdultPupil), None),
+            call(
+                "get",
+                "/api/v1/lessons",
+                "/api/v1/lessons?date=2026-13-01".into(),
+                t,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/lessons/{id}",
+                format!("/api/v1/lessons/{}", ids.lesson),
+                t,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/lessons/{id}/roll-call",
+                format!("/api/v1/lessons/{}/roll-call", ids.lesson),
+                t,
+                None,
+            ),
+            call(
+                "put",
+                "/api/v1/lessons/{id}/roll-call",
+                format!("/api/v1/lessons/{}/roll-call", ids.lesson),
+                t,
+                Some(json!({"marks": []})),
+            ),
+            call(
+                "put",
+                "/api/v1/lessons/{id}/roll-call",
+                format!("/api/v1/lessons/{}/roll-call", ids.lesson),
+                t,
+                Some(json!({"marks": [{"pupil_id": ids.child, "status": "late", "minutes": 5}]})),
+            ),
+            call(
+                "put",
+                "/api/v1/lessons/{id}/roll-call",
+                format!("/api/v1/lessons/{}/roll-call", ids.lesson),
+                t,
+                Some(json!({"marks": [{"pupil_id": ids.child, "status": "asleep"}]})),
+            ),
+            call(
+                "put",
+                "/api/v1/lessons/{id}/roll-call",
+                format!("/api/v1/lessons/{}/roll-call", ids.lesson),
+                t,
+                Some(json!({"marks": "none"})),
+            ),
+            call(
+                "put",
+                "/api/v1/lessons/{id}/roll-call",
+                format!("/api/v1/lessons/{}/roll-call", ids.lesson),
+                t,
+                Some(json!({"marks": [], "expected_version": 0})),
+            ),
+            call(
+                "post",
+                "/api/v1/absence-reports",
+                "/api/v1/absence-reports".into(),
+                g,
+                Some(
+                    json!({"pupil_id": ids.child, "from": format!("{later}T08:00:00"), "to": format!("{later}T12:00:00")}),
+                ),
+            ),
+            call(
+                "post",
+                "/api/v1/absence-reports",
+                "/api/v1/absence-reports".into(),
+                g,
+                Some(json!({"pupil_id": ids.child, "from": "tomorrow", "to": "later"})),
+            ),
+            call(
+                "delete",
+                "/api/v1/absence-reports/{id}",
+                format!("/api/v1/absence-reports/{}", ids.report),
+                g,
+                None,
+            ),
+            call(
+                "post",
+                "/api/v1/leave-applications",
+                "/api/v1/leave-applications".into(),
+                g,
+                Some(
+                    json!({"pupil_id": ids.child, "start_date": later, "end_date": later, "reason": "Familjeresa"}),
+                ),
+            ),
+            call(
+                "post",
+                "/api/v1/leave-applications",
+                "/api/v1/leave-applications".into(),
+                g,
+                Some(
+                    json!({"pupil_id": ids.child, "start_date": later, "end_date": today, "reason": "Bakvänd"}),
+                ),
+            ),
+            call(
+                "post",
+                "/api/v1/leave-applications/{id}/recommendation",
+                format!("/api/v1/leave-applications/{}/recommendation", ids.leave),
+                t,
+                Some(json!({"recommended": true})),
+            ),
+            call(
+                "post",
+                "/api/v1/leave-applications/{id}/decision",
+                format!("/api/v1/leave-applications/{}/decision", ids.leave),
+                p,
+                Some(json!({"approved": true})),
+            ),
+            call(
+                "get",
+                "/api/v1/statistics/absence",
+                format!(
+                    "/api/v1/statistics/absence?scope=school&id={}&by=week",
+                    ids.school1
+                ),
+                p,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/statistics/absence",
+                format!(
+                    "/api/v1/statistics/absence?scope=school&id={}&by=group",
+                    ids.school1
+                ),
+                a,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/statistics/absence",
+                format!(
+                    "/api/v1/statistics/absence?scope=pupil&id={}&by=subject",
+                    ids.child
+                ),
+                g,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/statistics/absence",
+                format!(
+                    "/api/v1/statistics/absence?scope=group&id={}&by=sex",
+                    ids.class
+                ),
+                t,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/statistics/absence",
+                "/api/v1/statistics/absence?scope=planet&id=1".into(),
+                p,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/statistics/aggregated-attendance",
+                format!(
+                    "/api/v1/statistics/aggregated-attendance?student={}",
+                    ids.child
+                ),
+                g,
+                None,
+            ),
+            call(
+                "post",
+                "/api/v1/auth/sign-out",
+                "/api/v1/auth/sign-out".into(),
+                Some(Role::AdultPupil),
+                None,
+            ),
         ];
         let mut seen = BTreeSet::new();
         for c in calls {
-            let mut req = app.client.request(c.method.to_uppercase().parse().unwrap(), app.url(&c.path));
+            let mut req = app
+                .client
+                .request(c.method.to_uppercase().parse().unwrap(), app.url(&c.path));
             if let Some(role) = c.role {
                 req = req.insert_header(("Authorization", format!("Bearer {}", tokens[&role])));
             }
@@ -240,7 +496,9 @@ async fn what_the_api_answers_matches_the_document() {
             let documented = op["responses"]
                 .get(status.to_string())
                 .or_else(|| op["responses"].get("default"))
-                .unwrap_or_else(|| panic!("{} {}: status {status} is not documented", c.method, c.path));
+                .unwrap_or_else(|| {
+                    panic!("{} {}: status {status} is not documented", c.method, c.path)
+                });
             let response = resolve(&doc, documented);
             match response.get("content").and_then(|m| m.get(&mime)) {
                 None => assert!(
@@ -253,23 +511,38 @@ async fn what_the_api_answers_matches_the_document() {
                     let body: Value = serde_json::from_slice(&bytes).unwrap();
                     let mut errors = Vec::new();
                     check(&doc, &content["schema"], &body, "body", &mut errors);
-                    assert!(errors.is_empty(), "{} {} ({status}): {errors:#?}\n{body}", c.method, c.path);
+                    assert!(
+                        errors.is_empty(),
+                        "{} {} ({status}): {errors:#?}\n{body}",
+                        c.method,
+                        c.path
+                    );
                     if mime == "application/problem+json" {
                         assert_eq!(body["status"], status);
                     }
                 }
-                Some(_) => assert_eq!(bytes.as_ref(), narvaro::web::api_docs::OPENAPI_YAML.as_bytes()),
+                Some(_) => assert_eq!(
+                    bytes.as_ref(),
+                    narvaro::web::api_docs::OPENAPI_YAML.as_bytes()
+                ),
             }
             seen.insert((c.method.to_string(), c.pattern.to_string()));
         }
-        assert_eq!(seen, documented(&doc), "every documented operation was called");
+        assert_eq!(
+            seen,
+            documented(&doc),
+            "every documented operation was called"
+        );
 
         // the reference page lists every operation
         let mut res = app.client.get(app.url("/api/docs")).send().await.unwrap();
         assert_eq!(res.status(), 200);
         let page = String::from_utf8(res.body().limit(1 << 22).await.unwrap().to_vec()).unwrap();
         for (m, p) in documented(&doc) {
-            assert!(page.contains(&format!("{} {}", m.to_uppercase(), p)), "/api/docs shows {m} {p}");
+            assert!(
+                page.contains(&format!("{} {}", m.to_uppercase(), p)),
+                "/api/docs shows {m} {p}"
+            );
         }
     }
 }
