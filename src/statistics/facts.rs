@@ -24,6 +24,8 @@ pub enum Sel<'a> {
     School(i64),
     /// these pupils, wherever they have lessons
     Pupils(&'a [i64]),
+    /// everyone in these lessons (between the dates given)
+    Lessons(&'a [i64]),
 }
 
 /// One pupil in one scheduled (not cancelled) lesson.
@@ -46,6 +48,8 @@ pub struct Fact {
     pub other: i64,
     /// the mark's status ("absent", "late", ...), when there is one
     pub status: Option<String>,
+    /// the mark's reason
+    pub reason: Option<i64>,
 }
 
 impl Fact {
@@ -109,6 +113,28 @@ pub fn each(
                 );
             }
         }
+        Sel::Lessons(ids) => {
+            for chunk in ids.chunks(CHUNK) {
+                let groups_of: Vec<i64> = activity_groups::table
+                    .inner_join(
+                        lessons::table.on(lessons::activity_id.eq(activity_groups::activity_id)),
+                    )
+                    .filter(lessons::id.eq_any(chunk))
+                    .select(activity_groups::group_id)
+                    .distinct()
+                    .load(conn)?;
+                memberships.extend(
+                    group_memberships::table
+                        .inner_join(groups::table)
+                        .filter(group_memberships::group_id.eq_any(&groups_of))
+                        .filter(overlapping)
+                        .select(cols)
+                        .load::<(i64, i64, NaiveDate, Option<NaiveDate>, String)>(conn)?,
+                );
+            }
+            memberships.sort();
+            memberships.dedup();
+        }
     }
     let mut members: HashMap<i64, Vec<Span>> = HashMap::new();
     let mut classes: HashMap<i64, Vec<Span>> = HashMap::new();
@@ -149,61 +175,78 @@ pub fn each(
         i64,
         Option<i64>,
     )> = Vec::new();
+    let only: Option<&[i64]> = match sel {
+        Sel::Lessons(ids) => Some(ids),
+        _ => None,
+    };
     for chunk in group_ids.chunks(CHUNK) {
+        let mut q = lessons::table
+            .inner_join(
+                activity_groups::table.on(activity_groups::activity_id.eq(lessons::activity_id)),
+            )
+            .left_join(lesson_reports::table)
+            .filter(activity_groups::group_id.eq_any(chunk))
+            .filter(lessons::lesson_date.between(from, to))
+            .filter(lessons::cancelled.eq(false))
+            .into_boxed();
+        if let Some(ids) = only {
+            q = q.filter(lessons::id.eq_any(ids));
+        }
         lessons_in.extend(
-            lessons::table
-                .inner_join(
-                    activity_groups::table
-                        .on(activity_groups::activity_id.eq(lessons::activity_id)),
-                )
-                .left_join(lesson_reports::table)
-                .filter(activity_groups::group_id.eq_any(chunk))
-                .filter(lessons::lesson_date.between(from, to))
-                .filter(lessons::cancelled.eq(false))
-                .select((
-                    lessons::id,
-                    activity_groups::group_id,
-                    lessons::lesson_date,
-                    lessons::starts_at,
-                    lessons::ends_at,
-                    lessons::teaching_minutes,
-                    lessons::school_id,
-                    lessons::activity_id,
-                    lesson_reports::lesson_id.nullable(),
-                ))
-                .load::<(
-                    i64,
-                    i64,
-                    NaiveDate,
-                    NaiveTime,
-                    NaiveTime,
-                    i32,
-                    i64,
-                    i64,
-                    Option<i64>,
-                )>(conn)?,
+            q.select((
+                lessons::id,
+                activity_groups::group_id,
+                lessons::lesson_date,
+                lessons::starts_at,
+                lessons::ends_at,
+                lessons::teaching_minutes,
+                lessons::school_id,
+                lessons::activity_id,
+                lesson_reports::lesson_id.nullable(),
+            ))
+            .load::<(
+                i64,
+                i64,
+                NaiveDate,
+                NaiveTime,
+                NaiveTime,
+                i32,
+                i64,
+                i64,
+                Option<i64>,
+            )>(conn)?,
         );
     }
     lessons_in.sort_unstable_by_key(|l| (l.0, l.1));
 
     // marks: (lesson, pupil) → (status, minutes, reason flags)
-    type MarkRow = (i64, i64, String, i32, Option<bool>, Option<bool>);
-    let mut marks: HashMap<(i64, i64), (String, i32, Option<ReasonFlags>)> = HashMap::new();
+    type MarkRow = (
+        i64,
+        i64,
+        String,
+        i32,
+        Option<i64>,
+        Option<bool>,
+        Option<bool>,
+    );
+    type Mark = (String, i32, Option<i64>, Option<ReasonFlags>);
+    let mut marks: HashMap<(i64, i64), Mark> = HashMap::new();
     let mark_cols = (
         attendance_marks::lesson_id,
         attendance_marks::pupil_id,
         attendance_marks::status,
         attendance_marks::minutes,
+        attendance_marks::reason_id,
         absence_reasons::counts_as_absence.nullable(),
         absence_reasons::is_valid.nullable(),
     );
     let mut keep = |rows: Vec<MarkRow>| {
-        for (lesson, pupil, status, minutes, counts, valid) in rows {
+        for (lesson, pupil, status, minutes, reason, counts, valid) in rows {
             let flags = counts.zip(valid).map(|(c, v)| ReasonFlags {
                 counts_as_absence: c,
                 is_valid: v,
             });
-            marks.insert((lesson, pupil), (status, minutes, flags));
+            marks.insert((lesson, pupil), (status, minutes, reason, flags));
         }
     };
     match sel {
@@ -216,6 +259,18 @@ pub fn each(
                 .select(mark_cols)
                 .load(conn)?,
         ),
+        Sel::Lessons(ids) => {
+            for chunk in ids.chunks(CHUNK) {
+                keep(
+                    attendance_marks::table
+                        .inner_join(lessons::table)
+                        .left_join(absence_reasons::table)
+                        .filter(attendance_marks::lesson_id.eq_any(chunk))
+                        .select(mark_cols)
+                        .load(conn)?,
+                );
+            }
+        }
         Sel::Pupils(chunked) => {
             for chunk in chunked.chunks(CHUNK) {
                 keep(
@@ -269,7 +324,7 @@ pub fn each(
 
     let wanted: Option<HashSet<i64>> = match sel {
         Sel::Pupils(p) => Some(p.iter().copied().collect()),
-        Sel::School(_) => None,
+        Sel::School(_) | Sel::Lessons(_) => None,
     };
     let mut seen: HashSet<i64> = HashSet::new();
     let mut current = 0;
@@ -310,8 +365,9 @@ pub fn each(
                 invalid: 0,
                 other: 0,
                 status: None,
+                reason: None,
             };
-            if let Some((status, marked, flags)) = marks.get(&(lesson, pupil)) {
+            if let Some((status, marked, reason, flags)) = marks.get(&(lesson, pupil)) {
                 let (ws, we) =
                     *window.get_or_insert_with(|| absence::utc_window(tz, date, starts, ends));
                 let covered = reports
@@ -327,6 +383,7 @@ pub fn each(
                     fact.other = i64::from((*marked).max(0));
                 }
                 fact.status = Some(status.clone());
+                fact.reason = *reason;
             }
             each(&fact);
         }

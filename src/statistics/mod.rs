@@ -654,6 +654,32 @@ pub fn regroup(rows: &[Row], key: impl Fn(&Key) -> Key) -> Vec<Row> {
     out
 }
 
+/// Sums per (activity, pupil): SS 12000 `AggregatedAttendance`. `school` keeps one
+/// school's lessons only.
+pub fn per_activity(
+    conn: &mut DbConn,
+    tz: Tz,
+    scope: Scope,
+    period: Period,
+    school: Option<i64>,
+    lang: Lang,
+) -> AppResult<std::collections::BTreeMap<(i64, i64), Figures>> {
+    let mut sums: std::collections::BTreeMap<(i64, i64), Figures> = Default::default();
+    scope_facts(
+        conn,
+        tz,
+        scope,
+        period,
+        |f| {
+            if school.map_or(true, |s| s == f.school) {
+                sums.entry((f.activity, f.pupil)).or_default().add_fact(f);
+            }
+        },
+        lang,
+    )?;
+    Ok(sums)
+}
+
 /// The one row of a total (zeros when nothing was scheduled).
 pub fn total(rows: &[Row]) -> Figures {
     let mut f = Figures::default();

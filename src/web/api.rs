@@ -901,11 +901,11 @@ pub async fn statistics_absence(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AggregatedQuery {
-    start_date: Option<String>,
-    end_date: Option<String>,
-    organisation: Option<String>,
-    student: Option<String>,
+pub(super) struct AggregatedQuery {
+    pub(super) start_date: Option<String>,
+    pub(super) end_date: Option<String>,
+    pub(super) organisation: Option<String>,
+    pub(super) student: Option<String>,
 }
 
 /// GET /api/v1/statistics/aggregated-attendance: SS 12000 `AggregatedAttendance`, minutes
@@ -916,12 +916,29 @@ pub async fn aggregated_attendance(
     v: Viewer,
     q: web::Query<AggregatedQuery>,
 ) -> AppResult<HttpResponse> {
-    use crate::statistics::{self as stats, Figures, Scope};
-    use std::collections::BTreeMap;
-    let lang = Lang::from_request(&req);
-    let today = today(&state);
+    let (sums, period) = aggregated_sums(&req, &state, v, q.into_inner()).await?;
+    let data: Vec<serde_json::Value> = sums
+        .iter()
+        .map(|((activity, pupil), f)| super::ss12000::aggregated_json(*activity, *pupil, f, period))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "data": data })))
+}
+
+/// The sums per (activity, pupil) an aggregated-attendance request asks for, after its
+/// access check: by `student`, or by `organisation` (a school).
+pub(super) async fn aggregated_sums(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    v: Viewer,
+    q: AggregatedQuery,
+) -> AppResult<(
+    std::collections::BTreeMap<(i64, i64), crate::statistics::Figures>,
+    crate::statistics::Period,
+)> {
+    use crate::statistics::{self as stats, Scope};
+    let lang = Lang::from_request(req);
+    let today = today(state);
     let tz = state.config.timezone;
-    let q = q.into_inner();
     let id_of = |raw: Option<&str>, name: &str| -> AppResult<Option<i64>> {
         raw.map(|r| {
             parse_id(r).map_err(|_| {
@@ -961,48 +978,8 @@ pub async fn aggregated_attendance(
                 }
                 _ => return Err(AppError::NotFound),
             }
-            let mut sums: BTreeMap<(i64, i64), Figures> = BTreeMap::new();
-            stats::scope_facts(
-                conn,
-                tz,
-                scope,
-                period.until(today),
-                |f| {
-                    if organisation.map_or(true, |o| o == f.school) {
-                        let e = sums.entry((f.activity, f.pupil)).or_default();
-                        e.add(&Figures {
-                            scheduled_minutes: f.scheduled,
-                            reported_minutes: f.reported_minutes(),
-                            valid_minutes: f.valid,
-                            invalid_minutes: f.invalid,
-                            other_minutes: f.other,
-                            lates: 0,
-                        });
-                    }
-                },
-                lang,
-            )?;
-            Ok(sums)
+            stats::per_activity(conn, tz, scope, period.until(today), organisation, lang)
         })
         .await?;
-    let data: Vec<serde_json::Value> = sums
-        .into_iter()
-        .map(|((activity, pupil), f)| {
-            let attended =
-                (f.reported_minutes - f.valid_minutes - f.invalid_minutes - f.other_minutes).max(0);
-            json!({
-                "activity": {"id": activity.to_string()},
-                "student": {"id": pupil.to_string()},
-                "startDate": period.from,
-                "endDate": period.to,
-                "attendanceSum": attended,
-                "validAbsenceSum": f.valid_minutes,
-                "invalidAbsenceSum": f.invalid_minutes,
-                "otherAttendanceSum": f.other_minutes,
-                "reportedSum": f.reported_minutes,
-                "offeredSum": f.scheduled_minutes,
-            })
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({ "data": data })))
+    Ok((sums, period))
 }

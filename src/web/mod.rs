@@ -11,6 +11,7 @@ mod pages;
 mod pupils;
 mod roll_call;
 mod sign_in;
+mod ss12000;
 mod statistics;
 
 use std::time::Instant;
@@ -109,6 +110,10 @@ routes! {
     put "/api/v1/lessons/{id}/roll-call" => api::submit_roll_call,
     get "/api/v1/statistics/absence" => api::statistics_absence,
     get "/api/v1/statistics/aggregated-attendance" => api::aggregated_attendance,
+    // the SS 12000 export
+    get "/api/ss12000/v2/attendances" => ss12000::attendances,
+    get "/api/ss12000/v2/absences" => ss12000::absences,
+    get "/api/ss12000/v2/aggregatedAttendance" => ss12000::aggregated_attendance,
 }
 
 /// The client's address, for rate limits and the audit log. Behind a load balancer named

@@ -350,6 +350,36 @@ fn rows() -> Vec<Row> {
             via: Via::Api,
             expect: all(200),
         },
+        // the SS 12000 export: principals (their schools) and the administrator
+        Row {
+            method: "get",
+            pattern: "/api/ss12000/v2/attendances",
+            path: |_| "/api/ss12000/v2/attendances?limit=3".into(),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/ss12000/v2/absences",
+            path: |_| "/api/ss12000/v2/absences?limit=3".into(),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/ss12000/v2/aggregatedAttendance",
+            path: |i| {
+                format!(
+                    "/api/ss12000/v2/aggregatedAttendance?organisation={}&limit=3",
+                    i.school1
+                )
+            },
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
         // statistics: principals for their schools, the admin for all; a pupil's own
         // figures for whoever may see the pupil; a class's for its mentor too
         Row {

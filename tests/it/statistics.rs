@@ -713,3 +713,143 @@ async fn bad_periods_scopes_and_ids_get_a_clear_4xx() {
         assert_eq!(b.get("/statistics/groups/999999").await.status, 404);
     }
 }
+
+/// Every page of an SS 12000 list, following `pageToken`.
+async fn all_pages(app: &TestApp, token: &str, first: &str) -> (Vec<Value>, usize) {
+    let mut out = Vec::new();
+    let mut pages = 0;
+    let mut next: Option<String> = None;
+    loop {
+        let path = match &next {
+            None => first.to_string(),
+            Some(t) => format!("{first}&pageToken={t}"),
+        };
+        let (status, body) = api_get(app, Some(token), &path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        out.extend(body["data"].as_array().unwrap().iter().cloned());
+        pages += 1;
+        match body.get("pageToken").and_then(Value::as_str) {
+            Some(t) => next = Some(t.to_string()),
+            None => return (out, pages),
+        }
+        assert!(pages < 50, "paging ends");
+    }
+}
+
+#[actix_web::test]
+async fn the_ss12000_export_pages_through_everything_once() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let s = build(&mut conn(&pool));
+        let teacher = api_token(&app, "stat.teacher", PASSWORD).await;
+        let principal = api_token(&app, "stat.principal", PASSWORD).await;
+        roll_call(
+            &app,
+            &teacher,
+            s.lessons[0],
+            json!([{"pupil_id": s.p1, "status": "absent"}]),
+        )
+        .await;
+        roll_call(&app, &teacher, s.lessons[2], json!([])).await;
+        roll_call(
+            &app,
+            &teacher,
+            s.lessons[3],
+            json!([{"pupil_id": s.p3, "status": "late", "minutes": 5}]),
+        )
+        .await;
+        let (from, to) = (s.mon, s.wed);
+        let period = format!("startTime.onOrAfter={from}&startTime.onOrBefore={to}");
+
+        // attendances: 3 + 2 + 1 pupils in the reported lessons, 4 a page
+        let (list, pages) = all_pages(
+            &app,
+            &principal,
+            &format!(
+                "/api/ss12000/v2/attendances?organisation={}&{period}&limit=4",
+                s.id
+            ),
+        )
+        .await;
+        assert_eq!((list.len(), pages), (6, 2));
+        let ids: std::collections::BTreeSet<&str> =
+            list.iter().map(|a| a["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), 6, "no record twice");
+        let p1_tue = list
+            .iter()
+            .find(|a| a["id"] == format!("{}-{}", s.lessons[2], s.p1))
+            .unwrap();
+        assert_eq!(
+            (
+                p1_tue["validAbsenceMinutes"].as_i64(),
+                p1_tue["attendanceMinutes"].as_i64()
+            ),
+            (Some(60), Some(0))
+        );
+        assert_eq!(p1_tue["absenceReason"], "SJUK");
+        assert_eq!(p1_tue["isReported"], true);
+        let p3_b = list
+            .iter()
+            .find(|a| a["id"] == format!("{}-{}", s.lessons[3], s.p3))
+            .unwrap();
+        assert_eq!(
+            (
+                p3_b["invalidAbsenceMinutes"].as_i64(),
+                p3_b["attendanceMinutes"].as_i64()
+            ),
+            (Some(5), Some(55))
+        );
+        // one page of 1000 says the same
+        let (one, pages) = all_pages(
+            &app,
+            &principal,
+            &format!("/api/ss12000/v2/attendances?{period}&limit=1000"),
+        )
+        .await;
+        assert_eq!((one.len(), pages), (6, 1));
+        assert_eq!(one, list, "the pages in order are the whole list");
+
+        // absences: the guardian's report on Tuesday
+        let (abs, _) = all_pages(
+            &app,
+            &principal,
+            &format!("/api/ss12000/v2/absences?{period}&limit=1"),
+        )
+        .await;
+        assert_eq!(abs.len(), 1, "{abs:?}");
+        assert_eq!(abs[0]["type"], "Anmäld frånvaro");
+        assert_eq!(abs[0]["student"]["id"], s.p1.to_string());
+
+        // aggregated attendance: 6 (activity, pupil) pairs, 4 a page
+        let (agg, pages) = all_pages(&app, &principal, &format!("/api/ss12000/v2/aggregatedAttendance?organisation={}&startDate={from}&endDate={to}&limit=4", s.id)).await;
+        assert_eq!((agg.len(), pages), (6, 2));
+        let offered: i64 = agg.iter().map(|a| a["offeredSum"].as_i64().unwrap()).sum();
+        assert_eq!(offered, 440);
+
+        // bad paging and filters are 400s; another school is 404; a teacher has no export
+        for (path, code) in [
+            ("/api/ss12000/v2/attendances?pageToken=zz".to_string(), "bad_page_token"),
+            ("/api/ss12000/v2/attendances?pageToken=613a783a32".to_string(), "bad_page_token"),
+            ("/api/ss12000/v2/absences?pageToken=613a313a32".to_string(), "bad_page_token"),
+            ("/api/ss12000/v2/attendances?limit=0".to_string(), "bad_limit"),
+            ("/api/ss12000/v2/attendances?limit=5000".to_string(), "bad_limit"),
+            ("/api/ss12000/v2/absences?startTime.onOrAfter=yesterday".to_string(), "bad_date"),
+            (format!("/api/ss12000/v2/attendances?startTime.onOrAfter={to}&startTime.onOrBefore={from}"), "period_reversed"),
+        ] {
+            let (status, body) = api_get(&app, Some(&principal), &path).await;
+            assert_eq!((status, body["code"].as_str()), (400, Some(code)), "{path}: {body}");
+        }
+        let other = format!(
+            "/api/ss12000/v2/attendances?organisation={}",
+            s.other_school
+        );
+        assert_eq!(api_get(&app, Some(&principal), &other).await.0, 404);
+        assert_eq!(
+            api_get(&app, Some(&teacher), "/api/ss12000/v2/absences")
+                .await
+                .0,
+            404
+        );
+    }
+}

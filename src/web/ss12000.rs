@@ -1,0 +1,463 @@
+//! The SS 12000 export, read-only, under `/api/ss12000/v2/`: `attendances` (one per pupil
+//! per reported lesson), `absences` (guardians' reports as "Anmäld frånvaro", granted
+//! leave as "Beviljad ledighet") and `aggregatedAttendance`, with the standard's field
+//! names and paging (`limit`, `pageToken`; answers `{"data": […], "pageToken": …}`, the
+//! token only while there is more). For principals (their schools) and administrators
+//! (every school), with bearer tokens like `/api/v1`.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::api::AggregatedQuery;
+use crate::auth::viewer::today;
+use crate::auth::{access, Viewer};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::schema::*;
+use crate::startup::AppState;
+use crate::statistics::facts::{self, Sel};
+use crate::statistics::{Figures, Period};
+
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+
+fn limit(raw: Option<&str>, lang: Lang) -> AppResult<usize> {
+    match raw {
+        None => Ok(DEFAULT_LIMIT),
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "bad_limit",
+                    lang.pick(
+                        "limit är ett heltal från 1 till 1000.",
+                        "limit is a whole number from 1 to 1000.",
+                    ),
+                )
+            }),
+    }
+}
+
+/// An opaque page token: where the previous page ended ("kind:a:b", hex-encoded).
+fn token(kind: &str, a: i64, b: i64) -> String {
+    format!("{kind}:{a}:{b}")
+        .bytes()
+        .map(|c| format!("{c:02x}"))
+        .collect()
+}
+
+fn parse_token(
+    raw: Option<&str>,
+    kinds: &[&str],
+    lang: Lang,
+) -> AppResult<Option<(String, i64, i64)>> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    let bad = || {
+        AppError::invalid(
+            "bad_page_token",
+            lang.pick(
+                "pageToken är inte en sidmarkör från det här anropet. Börja om utan pageToken.",
+                "pageToken is not a page token from this request. Start again without pageToken.",
+            ),
+        )
+    };
+    if raw.len() > 200 || raw.len() % 2 != 0 {
+        return Err(bad());
+    }
+    let bytes: Option<Vec<u8>> = (0..raw.len())
+        .step_by(2)
+        .map(|i| {
+            raw.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    let text = bytes
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let mut parts = text.split(':');
+    let (Some(kind), Some(a), Some(b), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    if !kinds.contains(&kind) {
+        return Err(bad());
+    }
+    match (a.parse::<i64>(), b.parse::<i64>()) {
+        (Ok(a), Ok(b)) if a >= 0 && b >= 0 => Ok(Some((kind.to_string(), a, b))),
+        _ => Err(bad()),
+    }
+}
+
+/// A date filter: `YYYY-MM-DD`, or a date-time whose date is taken.
+fn date_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<Option<NaiveDate>> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    raw.get(..10)
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .filter(|_| raw.len() == 10 || raw.as_bytes().get(10) == Some(&b'T'))
+        .map(Some)
+        .ok_or_else(|| {
+            AppError::invalid(
+                "bad_date",
+                match lang {
+                    Lang::Sv => format!("{name} skrivs ÅÅÅÅ-MM-DD."),
+                    Lang::En => format!("{name} is written YYYY-MM-DD."),
+                },
+            )
+        })
+}
+
+fn id_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<Option<i64>> {
+    raw.map(|r| {
+        r.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            AppError::invalid(
+                "bad_id",
+                match lang {
+                    Lang::Sv => format!("{name} är ett positivt heltal."),
+                    Lang::En => format!("{name} is a positive whole number."),
+                },
+            )
+        })
+    })
+    .transpose()
+}
+
+/// The schools a request covers: the one asked for, or every school the caller has.
+fn schools(conn: &mut DbConn, v: &Viewer, organisation: Option<i64>) -> AppResult<Vec<i64>> {
+    if let Some(s) = organisation {
+        access::school(conn, v, s)?;
+        return Ok(vec![s]);
+    }
+    let mut out = v.roles.principal_of.clone();
+    out.extend(access::admin_schools(conn, v)?.into_iter().map(|s| s.0));
+    out.sort_unstable();
+    out.dedup();
+    if out.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    Ok(out)
+}
+
+fn utc(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn reference(id: i64) -> Value {
+    json!({ "id": id.to_string() })
+}
+
+fn page(data: Vec<Value>, next: Option<String>) -> HttpResponse {
+    let mut body = json!({ "data": data });
+    if let Some(t) = next {
+        body["pageToken"] = t.into();
+    }
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(body)
+}
+
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    limit: Option<String>,
+    #[serde(rename = "pageToken")]
+    page_token: Option<String>,
+    organisation: Option<String>,
+    #[serde(rename = "startTime.onOrAfter")]
+    after: Option<String>,
+    #[serde(rename = "startTime.onOrBefore")]
+    before: Option<String>,
+}
+
+struct Export {
+    limit: usize,
+    organisation: Option<i64>,
+    period: Period,
+}
+
+fn export_params(q: &ExportQuery, today: NaiveDate, lang: Lang) -> AppResult<Export> {
+    let term = Period::preset("term", today).unwrap_or(Period {
+        from: today,
+        to: today,
+    });
+    let from = date_param(q.after.as_deref(), "startTime.onOrAfter", lang)?.unwrap_or(term.from);
+    let to = date_param(q.before.as_deref(), "startTime.onOrBefore", lang)?.unwrap_or(term.to);
+    Ok(Export {
+        limit: limit(q.limit.as_deref(), lang)?,
+        organisation: id_param(q.organisation.as_deref(), "organisation", lang)?,
+        period: Period::new(from, to, lang)?,
+    })
+}
+
+/// GET /api/ss12000/v2/attendances: one per pupil per reported lesson, in lesson order.
+pub async fn attendances(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<ExportQuery>,
+) -> AppResult<HttpResponse> {
+    let lang = Lang::from_request(&req);
+    let today = today(&state);
+    let tz = state.config.timezone;
+    let p = export_params(&q, today, lang)?;
+    let after = parse_token(q.page_token.as_deref(), &["a"], lang)?;
+    let (after_lesson, after_pupil) = after.map(|t| (t.1, t.2)).unwrap_or((0, 0));
+    let (data, next) = state
+        .db(move |conn| {
+            let schools = schools(conn, &v, p.organisation)?;
+            // enough lessons for a page (every reported lesson has pupils, or is skipped)
+            let rows: Vec<(i64, NaiveDate, i64, NaiveDateTime)> = lessons::table
+                .inner_join(lesson_reports::table)
+                .filter(lessons::school_id.eq_any(&schools))
+                .filter(lessons::lesson_date.between(p.period.from, p.period.to))
+                .filter(lessons::cancelled.eq(false))
+                .filter(lessons::id.ge(after_lesson))
+                .select((
+                    lessons::id,
+                    lessons::lesson_date,
+                    lesson_reports::reported_by,
+                    lesson_reports::reported_at,
+                ))
+                .order(lessons::id)
+                .limit(p.limit as i64 + 1)
+                .load(conn)?;
+            let Some(last_lesson) = rows.last().map(|r| r.0) else {
+                return Ok((Vec::new(), None));
+            };
+            let more_lessons = rows.len() > p.limit;
+            let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+            let (first, last) = rows.iter().fold((p.period.to, p.period.from), |(a, b), r| {
+                (a.min(r.1), b.max(r.1))
+            });
+            let mut records = facts::collect(conn, Sel::Lessons(&ids), first, last, tz)?;
+            records.retain(|f| (f.lesson, f.pupil) > (after_lesson, after_pupil));
+            records.sort_by_key(|f| (f.lesson, f.pupil));
+            let next = if records.len() > p.limit {
+                records.truncate(p.limit);
+                records.last().map(|f| token("a", f.lesson, f.pupil))
+            } else if more_lessons {
+                Some(token("a", last_lesson, i64::MAX))
+            } else {
+                None
+            };
+            let meta: HashMap<i64, (i64, NaiveDateTime)> =
+                rows.iter().map(|r| (r.0, (r.2, r.3))).collect();
+            let reason_ids: Vec<i64> = records.iter().filter_map(|f| f.reason).collect();
+            let reasons: HashMap<i64, String> = absence_reasons::table
+                .filter(absence_reasons::id.eq_any(&reason_ids))
+                .select((absence_reasons::id, absence_reasons::name_sv))
+                .load::<(i64, String)>(conn)?
+                .into_iter()
+                .collect();
+            let data = records
+                .iter()
+                .map(|f| {
+                    let (reporter, at) = meta
+                        .get(&f.lesson)
+                        .copied()
+                        .unwrap_or((0, NaiveDateTime::MIN));
+                    json!({
+                        "id": format!("{}-{}", f.lesson, f.pupil),
+                        "calendarEvent": reference(f.lesson),
+                        "student": reference(f.pupil),
+                        "reporter": reference(reporter),
+                        "isReported": true,
+                        "attendanceMinutes": (f.scheduled - f.valid - f.invalid - f.other).max(0),
+                        "validAbsenceMinutes": f.valid,
+                        "invalidAbsenceMinutes": f.invalid,
+                        "otherAttendanceMinutes": f.other,
+                        "absenceReason": f.reason.and_then(|r| reasons.get(&r).cloned()),
+                        "reportedTimestamp": utc(at),
+                    })
+                })
+                .collect::<Vec<_>>();
+            Ok((data, next))
+        })
+        .await?;
+    Ok(page(data, next))
+}
+
+/// GET /api/ss12000/v2/absences: reports first (by id), then granted leave (by id).
+pub async fn absences(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<ExportQuery>,
+) -> AppResult<HttpResponse> {
+    let lang = Lang::from_request(&req);
+    let today = today(&state);
+    let tz = state.config.timezone;
+    let p = export_params(&q, today, lang)?;
+    let after = parse_token(q.page_token.as_deref(), &["r", "l"], lang)?;
+    let local =
+        move |d: NaiveDate| crate::absence::utc_window(tz, d, NaiveTime::MIN, NaiveTime::MIN).0;
+    let (data, next) = state
+        .db(move |conn| {
+            let schools = schools(conn, &v, p.organisation)?;
+            let (start, end) = (local(p.period.from), local(p.period.to + Duration::days(1)));
+            let mut data = Vec::new();
+            let after_leave = match &after {
+                Some((kind, _, id)) if kind == "l" => Some(*id),
+                _ => None,
+            };
+            if after_leave.is_none() {
+                let after_report = after.as_ref().map(|t| t.2).unwrap_or(0);
+                #[allow(clippy::type_complexity)]
+                let reports: Vec<(
+                    i64,
+                    i64,
+                    NaiveDateTime,
+                    NaiveDateTime,
+                    i64,
+                    Option<i64>,
+                )> = absence_reports::table
+                    .inner_join(people::table.on(people::id.eq(absence_reports::pupil_id)))
+                    .filter(people::school_id.eq_any(&schools))
+                    .filter(absence_reports::cancelled_at.is_null())
+                    .filter(absence_reports::starts_at.lt(end))
+                    .filter(absence_reports::ends_at.gt(start))
+                    .filter(absence_reports::id.gt(after_report))
+                    .select((
+                        absence_reports::id,
+                        absence_reports::pupil_id,
+                        absence_reports::starts_at,
+                        absence_reports::ends_at,
+                        absence_reports::reported_by,
+                        people::school_id,
+                    ))
+                    .order(absence_reports::id)
+                    .limit(p.limit as i64 + 1)
+                    .load(conn)?;
+                for (id, pupil, s, e, by, school) in reports.iter().take(p.limit) {
+                    data.push(json!({
+                        "id": format!("r{id}"),
+                        "type": "Anmäld frånvaro",
+                        "startTime": utc(*s),
+                        "endTime": utc(*e),
+                        "student": reference(*pupil),
+                        "organisation": reference(school.unwrap_or_default()),
+                        "registeredBy": reference(*by),
+                    }));
+                }
+                if reports.len() > p.limit {
+                    return Ok((data, Some(token("r", 0, reports[p.limit - 1].0))));
+                }
+            }
+            let room = p.limit - data.len();
+            if room == 0 {
+                return Ok((data, Some(token("l", 0, 0))));
+            }
+            #[allow(clippy::type_complexity)]
+            let leave: Vec<(i64, i64, NaiveDate, NaiveDate, i64, Option<i64>)> =
+                leave_applications::table
+                    .inner_join(people::table.on(people::id.eq(leave_applications::pupil_id)))
+                    .filter(people::school_id.eq_any(&schools))
+                    .filter(leave_applications::status.eq("approved"))
+                    .filter(leave_applications::start_date.le(p.period.to))
+                    .filter(leave_applications::end_date.ge(p.period.from))
+                    .filter(leave_applications::id.gt(after_leave.unwrap_or(0)))
+                    .select((
+                        leave_applications::id,
+                        leave_applications::pupil_id,
+                        leave_applications::start_date,
+                        leave_applications::end_date,
+                        leave_applications::applied_by,
+                        people::school_id,
+                    ))
+                    .order(leave_applications::id)
+                    .limit(room as i64 + 1)
+                    .load(conn)?;
+            for (id, pupil, s, e, by, school) in leave.iter().take(room) {
+                data.push(json!({
+                    "id": format!("l{id}"),
+                    "type": "Beviljad ledighet",
+                    "startTime": utc(local(*s)),
+                    "endTime": utc(local(*e + Duration::days(1))),
+                    "student": reference(*pupil),
+                    "organisation": reference(school.unwrap_or_default()),
+                    "registeredBy": reference(*by),
+                }));
+            }
+            let next = (leave.len() > room).then(|| token("l", 0, leave[room - 1].0));
+            Ok((data, next))
+        })
+        .await?;
+    Ok(page(data, next))
+}
+
+/// One SS 12000 `AggregatedAttendance` (minutes).
+pub(super) fn aggregated_json(activity: i64, pupil: i64, f: &Figures, period: Period) -> Value {
+    let attended =
+        (f.reported_minutes - f.valid_minutes - f.invalid_minutes - f.other_minutes).max(0);
+    json!({
+        "activity": reference(activity),
+        "student": reference(pupil),
+        "startDate": period.from,
+        "endDate": period.to,
+        "attendanceSum": attended,
+        "validAbsenceSum": f.valid_minutes,
+        "invalidAbsenceSum": f.invalid_minutes,
+        "otherAttendanceSum": f.other_minutes,
+        "reportedSum": f.reported_minutes,
+        "offeredSum": f.scheduled_minutes,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct AggregatedPageQuery {
+    limit: Option<String>,
+    #[serde(rename = "pageToken")]
+    page_token: Option<String>,
+    #[serde(rename = "startDate")]
+    start_date: Option<String>,
+    #[serde(rename = "endDate")]
+    end_date: Option<String>,
+    organisation: Option<String>,
+    student: Option<String>,
+}
+
+/// GET /api/ss12000/v2/aggregatedAttendance: per activity and pupil, in that order.
+pub async fn aggregated_attendance(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<AggregatedPageQuery>,
+) -> AppResult<HttpResponse> {
+    let lang = Lang::from_request(&req);
+    let q = q.into_inner();
+    let limit = limit(q.limit.as_deref(), lang)?;
+    let after = parse_token(q.page_token.as_deref(), &["g"], lang)?.map(|t| (t.1, t.2));
+    let inner = AggregatedQuery {
+        start_date: q.start_date,
+        end_date: q.end_date,
+        organisation: q.organisation,
+        student: q.student,
+    };
+    let (sums, period) = super::api::aggregated_sums(&req, &state, v, inner).await?;
+    let rest = sums.iter().filter(|(k, _)| after.map_or(true, |a| **k > a));
+    let data: Vec<Value> = rest
+        .clone()
+        .take(limit)
+        .map(|((a, p), f)| aggregated_json(*a, *p, f, period))
+        .collect();
+    let next = if rest.count() > limit {
+        sums.keys()
+            .filter(|k| after.map_or(true, |a| **k > a))
+            .nth(limit - 1)
+            .map(|(a, p)| token("g", *a, *p))
+    } else {
+        None
+    };
+    Ok(page(data, next))
+}
