@@ -23,6 +23,10 @@ Usage:
   narvaro send-notices
                       send the due e-mail notices once and exit (for cron or an
                       operator; the server also sends them by itself)
+  narvaro import <file-or-folder>
+                      import the school structure from SS 12000 JSON (a .json file or
+                      a folder of them) or OneRoster 1.1 CSV (a folder with manifest.csv);
+                      re-importing the same data changes nothing
   narvaro stats-rebuild
                       recompute the statistics' per-day sums of every school from the
                       marks (after editing the database by hand; normally never needed)
@@ -45,7 +49,7 @@ pub fn main() -> ExitCode {
             println!("narvaro {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
-        "serve" | "migrate" | "demo" | "seed" | "send-notices" | "stats-rebuild" => {
+        "serve" | "migrate" | "demo" | "seed" | "send-notices" | "stats-rebuild" | "import" => {
             run(command, args.get(1..).unwrap_or_default())
         }
         other => Err(Failure::Usage(format!(
@@ -88,6 +92,15 @@ fn run(command: &str, rest: &[String]) -> Result<(), Failure> {
     } else {
         None
     };
+    if command == "import" {
+        let [path] = rest else {
+            return Err(Failure::Usage(
+                "import takes one file or folder; see narvaro --help".into(),
+            ));
+        };
+        let config = Config::from_env().map_err(|e| Failure::Runtime(e.to_string()))?;
+        return import(config, std::path::Path::new(path));
+    }
     if seed_args.is_none() && !rest.is_empty() {
         return Err(Failure::Usage(format!(
             "'{command}' takes no arguments; see narvaro --help"
@@ -161,6 +174,24 @@ fn send_notices(config: Config) -> Result<(), Failure> {
         s.failed,
         s.cancelled,
         s.unreachable
+    );
+    Ok(())
+}
+
+fn import(config: Config, path: &std::path::Path) -> Result<(), Failure> {
+    let pool = db::connect(&config.database_url, 1)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
+    let started = Instant::now();
+    let now = Utc::now();
+    let today = now.with_timezone(&config.timezone).date_naive();
+    let summary = crate::import::run(&mut conn, path, config.timezone, today, now.naive_utc())
+        .map_err(|e| Failure::Runtime(format!("import: {e} (nothing was stored)")))?;
+    println!(
+        "narvaro: imported {} in {:.1} s: {summary}",
+        path.display(),
+        started.elapsed().as_secs_f64()
     );
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod i18n;
+pub mod import;
 pub mod leave_application;
 pub mod mail;
 pub mod notices;

@@ -15,7 +15,7 @@ use crate::db::DbConn;
 use crate::schema::*;
 
 /// Ids per `IN (…)` list: well under SQLite's bound-parameter limit.
-pub(super) const CHUNK: usize = 900;
+pub const CHUNK: usize = 900;
 
 /// Whose facts to compute.
 #[derive(Debug, Clone, Copy)]

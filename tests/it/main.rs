@@ -13,6 +13,7 @@ mod demo;
 mod e2e;
 mod guardians;
 mod health;
+mod import;
 mod notices;
 mod openapi;
 mod schema_drift;

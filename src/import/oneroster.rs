@@ -1,0 +1,552 @@
+//! OneRoster 1.1 CSV: a folder with `manifest.csv`, `orgs.csv`, `users.csv`,
+//! `classes.csv`, `enrollments.csv` and `academicSessions.csv` (`courses.csv` optional).
+//! Every file has `sourcedId`, `status` and `dateLastModified`; rows with status
+//! `tobedeleted` are left out (and so ended). OneRoster has no timetable: lessons come
+//! from SS 12000 calendar events or the timetabling system.
+//!
+//! Mapping: orgs `district` → municipality, `school` → school; users `student` → pupil
+//! (school: their first org), `teacher` → teacher at their orgs, `administrator` →
+//! principal, `parent`/`guardian` → guardian of the students whose `agentSourcedIds`
+//! name them (or whom they name); classes `homeroom` → class, `scheduled` → teaching
+//! group and an activity taught by the class's teachers; enrollments → memberships from
+//! `beginDate` (or the class's term) to `endDate`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use super::{Activity, Duty, Group, ImportError, Membership, Org, Person, Roster};
+
+/// Parses RFC 4180 CSV: quoted fields may hold commas, quotes ("") and line breaks.
+/// Answers the rows with the line each starts on.
+/// (line, cells) of a CSV file; an error is (line, message).
+pub type CsvRows = Vec<(usize, Vec<String>)>;
+
+pub fn parse_csv(text: &str) -> Result<CsvRows, (usize, String)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rows = Vec::new();
+    let mut row: Vec<String> = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut line = 1;
+    let mut start = 1;
+    let mut chars = text.chars().peekable();
+    let mut at_field_start = true;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                '\n' => {
+                    line += 1;
+                    field.push(c);
+                }
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if at_field_start => {
+                quoted = true;
+                at_field_start = false;
+            }
+            '"' => return Err((line, "a quote inside an unquoted field".into())),
+            ',' => {
+                row.push(std::mem::take(&mut field));
+                at_field_start = true;
+            }
+            '\r' => {}
+            '\n' => {
+                row.push(std::mem::take(&mut field));
+                if !(row.len() == 1 && row[0].is_empty()) {
+                    rows.push((start, std::mem::take(&mut row)));
+                }
+                row.clear();
+                line += 1;
+                start = line;
+                at_field_start = true;
+            }
+            _ => {
+                field.push(c);
+                at_field_start = false;
+            }
+        }
+    }
+    if quoted {
+        return Err((start, "a quoted field is not closed".into()));
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push((start, row));
+    }
+    Ok(rows)
+}
+
+struct Table {
+    file: String,
+    head: Vec<String>,
+    rows: Vec<(usize, Vec<String>)>,
+}
+
+struct Line<'a> {
+    t: &'a Table,
+    line: usize,
+    cells: &'a [String],
+}
+
+impl<'a> Line<'a> {
+    fn err(&self, field: &str, msg: impl Into<String>) -> ImportError {
+        ImportError::at(&self.t.file, Some(self.line), Some(field), msg)
+    }
+    fn opt(&self, name: &str) -> Option<&'a str> {
+        let i = self.t.head.iter().position(|h| h == name)?;
+        self.cells
+            .get(i)
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    }
+    fn req(&self, name: &str) -> Result<&'a str, ImportError> {
+        let v = self.opt(name).ok_or_else(|| self.err(name, "is empty"))?;
+        if v.len() > 500 {
+            return Err(self.err(name, "is longer than 500 characters"));
+        }
+        Ok(v)
+    }
+    fn date(&self, name: &str) -> Result<Option<NaiveDate>, ImportError> {
+        self.opt(name)
+            .map(|s| {
+                NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map_err(|_| self.err(name, format!("'{s}' is not a date (YYYY-MM-DD)")))
+            })
+            .transpose()
+    }
+    fn list(&self, name: &str) -> Vec<String> {
+        self.opt(name)
+            .map(|s| {
+                s.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    fn active(&self) -> Result<bool, ImportError> {
+        match self.opt("status").unwrap_or("active") {
+            "active" => Ok(true),
+            "tobedeleted" => Ok(false),
+            other => Err(self.err("status", format!("'{other}' is not active or tobedeleted"))),
+        }
+    }
+}
+
+fn table(
+    dir: &Path,
+    name: &str,
+    required: &[&str],
+    needed: bool,
+) -> Result<Option<Table>, ImportError> {
+    let path = dir.join(name);
+    let file = path.display().to_string();
+    if !path.is_file() {
+        return if needed {
+            Err(ImportError::at(&file, None, None, "is missing"))
+        } else {
+            Ok(None)
+        };
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        ImportError::at(
+            &file,
+            None,
+            None,
+            format!("cannot read it (UTF-8 is needed): {e}"),
+        )
+    })?;
+    let mut rows =
+        parse_csv(&text).map_err(|(line, msg)| ImportError::at(&file, Some(line), None, msg))?;
+    if rows.is_empty() {
+        return Err(ImportError::at(&file, Some(1), None, "has no header row"));
+    }
+    let (_, head) = rows.remove(0);
+    let head: Vec<String> = head.into_iter().map(|h| h.trim().to_string()).collect();
+    for r in ["sourcedId", "status", "dateLastModified"]
+        .iter()
+        .chain(required)
+    {
+        if !head.iter().any(|h| h == r) {
+            return Err(ImportError::at(
+                &file,
+                Some(1),
+                Some(r),
+                "the column is missing",
+            ));
+        }
+    }
+    for (line, cells) in &rows {
+        if cells.len() != head.len() {
+            return Err(ImportError::at(
+                &file,
+                Some(*line),
+                None,
+                format!("has {} fields, the header {}", cells.len(), head.len()),
+            ));
+        }
+    }
+    Ok(Some(Table { file, head, rows }))
+}
+
+fn lines(t: &Table) -> impl Iterator<Item = Line<'_>> {
+    t.rows.iter().map(move |(line, cells)| Line {
+        t,
+        line: *line,
+        cells,
+    })
+}
+
+pub fn read(dir: &Path) -> Result<Roster, ImportError> {
+    let mut r = Roster {
+        source: dir.display().to_string(),
+        ..Default::default()
+    };
+    let manifest = table_manifest(dir)?;
+    if manifest
+        .get("oneroster.version")
+        .is_some_and(|v| v != "1.1")
+    {
+        return Err(ImportError::at(
+            &dir.join("manifest.csv").display().to_string(),
+            None,
+            Some("oneroster.version"),
+            "only OneRoster 1.1 is read",
+        ));
+    }
+    let orgs = table(dir, "orgs.csv", &["name", "type"], true)?
+        .ok_or_else(|| ImportError::at("orgs.csv", None, None, "is missing"))?;
+    let users = table(
+        dir,
+        "users.csv",
+        &["role", "givenName", "familyName", "orgSourcedIds"],
+        true,
+    )?
+    .ok_or_else(|| ImportError::at("users.csv", None, None, "is missing"))?;
+    let classes = table(
+        dir,
+        "classes.csv",
+        &["title", "classType", "schoolSourcedId"],
+        true,
+    )?
+    .ok_or_else(|| ImportError::at("classes.csv", None, None, "is missing"))?;
+    let enrollments = table(
+        dir,
+        "enrollments.csv",
+        &["classSourcedId", "userSourcedId", "role"],
+        true,
+    )?
+    .ok_or_else(|| ImportError::at("enrollments.csv", None, None, "is missing"))?;
+    let sessions = table(
+        dir,
+        "academicSessions.csv",
+        &["startDate", "endDate"],
+        false,
+    )?;
+    let courses = table(dir, "courses.csv", &["title"], false)?;
+
+    for l in lines(&orgs) {
+        if !l.active()? {
+            continue;
+        }
+        let kind = match l.req("type")? {
+            "district" | "national" | "state" => "municipality",
+            "school" => "school",
+            other => return Err(l.err("type", format!("'{other}' is not district or school"))),
+        };
+        r.orgs.push(Org {
+            ext: l.req("sourcedId")?.to_string(),
+            parent: l.opt("parentSourcedId").map(str::to_string),
+            kind,
+            name: l.req("name")?.to_string(),
+            school_form: None,
+            unit_code: l.opt("identifier").map(str::to_string),
+        });
+    }
+    let term_start: HashMap<String, NaiveDate> = match &sessions {
+        None => HashMap::new(),
+        Some(t) => {
+            let mut m = HashMap::new();
+            for l in lines(t) {
+                if let Some(d) = l.date("startDate")? {
+                    m.insert(l.req("sourcedId")?.to_string(), d);
+                }
+                l.date("endDate")?;
+            }
+            m
+        }
+    };
+    let mut roles: HashMap<String, String> = HashMap::new();
+    let mut deleted: std::collections::HashSet<String> = Default::default();
+    for l in lines(&users) {
+        if !l.active()? {
+            deleted.insert(l.req("sourcedId")?.to_string());
+            continue;
+        }
+        let ext = l.req("sourcedId")?.to_string();
+        let role = l.req("role")?;
+        let orgs_of = l.list("orgSourcedIds");
+        let email = l.opt("email").map(str::to_string);
+        if email.as_deref().is_some_and(|e| !e.contains('@')) {
+            return Err(l.err("email", "is not an e-mail address"));
+        }
+        let pupil = role == "student";
+        match role {
+            "student" => {
+                for agent in l.list("agentSourcedIds") {
+                    r.responsibles.push((ext.clone(), agent));
+                }
+            }
+            "teacher" | "administrator" => {
+                for o in &orgs_of {
+                    r.duties.push(Duty {
+                        person: ext.clone(),
+                        org: o.clone(),
+                        role: if role == "teacher" {
+                            "teacher"
+                        } else {
+                            "principal"
+                        },
+                        group: None,
+                        start: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default(),
+                        end: None,
+                    });
+                }
+            }
+            "parent" | "guardian" | "relative" => {}
+            "aide" | "proctor" => continue,
+            other => {
+                return Err(l.err(
+                    "role",
+                    format!("'{other}' is not student, teacher, administrator, parent or guardian"),
+                ))
+            }
+        }
+        roles.insert(ext.clone(), role.to_string());
+        r.persons.push(Person {
+            ext,
+            given: l.req("givenName")?.to_string(),
+            family: l.req("familyName")?.to_string(),
+            civic_no: None,
+            birth_date: None,
+            sex: None,
+            marking: "none",
+            email,
+            school: if pupil {
+                orgs_of.first().cloned()
+            } else {
+                None
+            },
+        });
+    }
+    // a guardian's own agentSourcedIds name their children
+    for l in lines(&users) {
+        if l.active()? && matches!(l.opt("role"), Some("parent" | "guardian")) {
+            let g = l.req("sourcedId")?.to_string();
+            for child in l.list("agentSourcedIds") {
+                if !r.responsibles.contains(&(child.clone(), g.clone())) {
+                    r.responsibles.push((child, g.clone()));
+                }
+            }
+        }
+    }
+    // a student's agents are guardians only if they are parents or guardians
+    r.responsibles.retain(|(p, g)| {
+        let student = roles.get(p).map(String::as_str) == Some("student");
+        let guardian = matches!(
+            roles.get(g).map(String::as_str),
+            Some("parent" | "guardian" | "relative")
+        );
+        // an agent who is not in users.csv at all is an error `check` reports
+        !deleted.contains(p)
+            && !deleted.contains(g)
+            && (student && guardian || !roles.contains_key(g))
+    });
+
+    let course_title: HashMap<String, String> = match &courses {
+        None => HashMap::new(),
+        Some(t) => lines(t)
+            .filter_map(|l| Some((l.opt("sourcedId")?.to_string(), l.opt("title")?.to_string())))
+            .collect(),
+    };
+    let mut class_start: HashMap<String, NaiveDate> = HashMap::new();
+    let mut class_kind: HashMap<String, &'static str> = HashMap::new();
+    for l in lines(&classes) {
+        if !l.active()? {
+            continue;
+        }
+        let ext = l.req("sourcedId")?.to_string();
+        let school = l.req("schoolSourcedId")?.to_string();
+        let title = l.req("title")?.to_string();
+        let kind = match l.req("classType")? {
+            "homeroom" => "class",
+            "scheduled" => "teaching",
+            other => {
+                return Err(l.err(
+                    "classType",
+                    format!("'{other}' is not homeroom or scheduled"),
+                ))
+            }
+        };
+        if let Some(start) = l
+            .list("termSourcedIds")
+            .iter()
+            .filter_map(|t| term_start.get(t))
+            .min()
+        {
+            class_start.insert(ext.clone(), *start);
+        }
+        class_kind.insert(ext.clone(), kind);
+        if kind == "teaching" {
+            let code = l.list("subjectCodes").into_iter().next();
+            let subject = l.list("subjects").into_iter().next().or_else(|| {
+                l.opt("courseSourcedId")
+                    .and_then(|c| course_title.get(c).cloned())
+            });
+            r.activities.push(Activity {
+                ext: format!("{ext}#activity"),
+                school: school.clone(),
+                name: title.clone(),
+                subject_code: code
+                    .clone()
+                    .or_else(|| subject.clone())
+                    .unwrap_or_else(|| title.clone()),
+                subject_name: subject.or(code).unwrap_or_else(|| title.clone()),
+                kind: "teaching",
+                groups: vec![ext.clone()],
+                teachers: Vec::new(),
+            });
+        }
+        r.groups.push(Group {
+            ext,
+            school,
+            name: title,
+            kind,
+            school_year: l.list("grades").first().and_then(|g| g.parse().ok()),
+        });
+    }
+    for l in lines(&enrollments) {
+        if !l.active()? {
+            continue;
+        }
+        let class = l.req("classSourcedId")?.to_string();
+        let user = l.req("userSourcedId")?.to_string();
+        if deleted.contains(&user) {
+            // the user is being deleted: so are their enrollments
+            continue;
+        }
+        let Some(kind) = class_kind.get(&class) else {
+            return Err(l.err(
+                "classSourcedId",
+                format!("class {class} is not in classes.csv"),
+            ));
+        };
+        match l.req("role")? {
+            "student" => {
+                let start = l
+                    .date("beginDate")?
+                    .or_else(|| class_start.get(&class).copied())
+                    .ok_or_else(|| {
+                        l.err(
+                            "beginDate",
+                            "is empty, and the class has no term with a start date",
+                        )
+                    })?;
+                r.memberships.push(Membership {
+                    group: class,
+                    pupil: user,
+                    start,
+                    end: l.date("endDate")?,
+                });
+            }
+            "teacher" => {
+                if *kind == "teaching" {
+                    if let Some(a) = r
+                        .activities
+                        .iter_mut()
+                        .find(|a| a.ext == format!("{class}#activity"))
+                    {
+                        a.teachers.push(user);
+                    }
+                } else {
+                    // a homeroom's teacher is its mentor
+                    let org = l
+                        .opt("schoolSourcedId")
+                        .map(str::to_string)
+                        .or_else(|| {
+                            r.groups
+                                .iter()
+                                .find(|g| g.ext == class)
+                                .map(|g| g.school.clone())
+                        })
+                        .unwrap_or_default();
+                    let start = l
+                        .date("beginDate")?
+                        .or_else(|| class_start.get(&class).copied())
+                        .unwrap_or(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default());
+                    r.duties.push(Duty {
+                        person: user,
+                        org,
+                        role: "mentor",
+                        group: Some(class),
+                        start,
+                        end: l.date("endDate")?,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(r)
+}
+
+fn table_manifest(dir: &Path) -> Result<HashMap<String, String>, ImportError> {
+    let path = dir.join("manifest.csv");
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| ImportError::at(&file, None, None, format!("cannot read it: {e}")))?;
+    let rows =
+        parse_csv(&text).map_err(|(line, msg)| ImportError::at(&file, Some(line), None, msg))?;
+    let mut out = HashMap::new();
+    for (line, cells) in rows.into_iter().skip(1) {
+        if cells.len() != 2 {
+            return Err(ImportError::at(
+                &file,
+                Some(line),
+                None,
+                "needs two fields: propertyName,value",
+            ));
+        }
+        out.insert(cells[0].trim().to_string(), cells[1].trim().to_string());
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_csv;
+
+    #[test]
+    fn csv_fields_may_quote_commas_quotes_and_line_breaks() {
+        let rows =
+            parse_csv("\u{feff}a,b,c\r\n1,\"x, \"\"y\"\"\",\"two\nlines\"\n\n3,,\n").unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            rows[1],
+            (2, vec!["1".into(), "x, \"y\"".into(), "two\nlines".into()])
+        );
+        assert_eq!(rows[2], (5, vec!["3".into(), "".into(), "".into()]));
+        assert!(parse_csv("a,\"b\n").is_err());
+        assert!(parse_csv("a,b\"c\n").is_err());
+    }
+}

@@ -1,0 +1,466 @@
+//! SS 12000 JSON: one file with the lists `organisations`, `persons`, `groups`, `duties`,
+//! `activities` and `calendarEvents` (each a list, or `{"data": [...]}` as the API gives
+//! them), or a folder with one file per list (`persons.json`, ...).
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
+use serde_json::Value;
+
+use super::{Activity, Duty, Event, Group, ImportError, Membership, Org, Person, Roster};
+
+const LISTS: [&str; 6] = [
+    "organisations",
+    "persons",
+    "groups",
+    "duties",
+    "activities",
+    "calendarEvents",
+];
+
+/// The largest file read (a municipality's calendar events for a year fit well within).
+const MAX_BYTES: u64 = 512 * 1024 * 1024;
+
+fn load(path: &Path) -> Result<Value, ImportError> {
+    let name = path.display().to_string();
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > MAX_BYTES {
+        return Err(ImportError::at(
+            &name,
+            None,
+            None,
+            "the file is larger than 512 MiB",
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ImportError::at(&name, None, None, format!("cannot read it: {e}")))?;
+    serde_json::from_str(&text)
+        .map_err(|e| ImportError::at(&name, Some(e.line()), None, format!("not JSON: {e}")))
+}
+
+fn list(v: &Value) -> Option<&Vec<Value>> {
+    v.as_array()
+        .or_else(|| v.get("data").and_then(Value::as_array))
+}
+
+pub fn read_file(path: &Path, tz: Tz) -> Result<Roster, ImportError> {
+    let name = path.display().to_string();
+    let doc = load(path)?;
+    let mut files = Vec::new();
+    for key in LISTS {
+        if let Some(v) = doc.get(key) {
+            let items =
+                list(v).ok_or_else(|| ImportError::at(&name, None, Some(key), "is not a list"))?;
+            files.push((key, format!("{name} ({key})"), items.clone()));
+        }
+    }
+    if files.is_empty() {
+        return Err(ImportError::at(
+            &name,
+            None,
+            None,
+            format!("none of {} is in the file", LISTS.join(", ")),
+        ));
+    }
+    parse(&name, files, tz)
+}
+
+pub fn read_folder(path: &Path, tz: Tz) -> Result<Roster, ImportError> {
+    let name = path.display().to_string();
+    let mut files = Vec::new();
+    for key in LISTS {
+        let file = path.join(format!("{key}.json"));
+        if file.is_file() {
+            let doc = load(&file)?;
+            let items = list(&doc).ok_or_else(|| {
+                ImportError::at(
+                    &file.display().to_string(),
+                    None,
+                    None,
+                    "is not a list nor {\"data\": [...]}",
+                )
+            })?;
+            files.push((key, file.display().to_string(), items.clone()));
+        }
+    }
+    if files.is_empty() {
+        return Err(ImportError::at(&name, None, None, "neither manifest.csv (OneRoster) nor organisations.json, persons.json, … (SS 12000) is in the folder"));
+    }
+    parse(&name, files, tz)
+}
+
+/// A field reader for one record, naming the file, record and field in errors.
+struct Rec<'a> {
+    file: &'a str,
+    row: usize,
+    v: &'a Value,
+}
+
+impl<'a> Rec<'a> {
+    fn err(&self, field: &str, msg: impl Into<String>) -> ImportError {
+        ImportError::at(self.file, Some(self.row), Some(field), msg)
+    }
+    fn get(&self, path: &str) -> Option<&'a Value> {
+        let mut at = self.v;
+        for part in path.split('.') {
+            at = at.get(part)?;
+        }
+        Some(at).filter(|v| !v.is_null())
+    }
+    fn str(&self, path: &str) -> Result<String, ImportError> {
+        self.opt_str(path)?
+            .ok_or_else(|| self.err(path, "is missing"))
+    }
+    fn opt_str(&self, path: &str) -> Result<Option<String>, ImportError> {
+        match self.get(path) {
+            None => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) if s.len() > 500 => {
+                Err(self.err(path, "is longer than 500 characters"))
+            }
+            Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+            Some(other) => Err(self.err(path, format!("should be a string, not {other}"))),
+        }
+    }
+    fn date(&self, path: &str) -> Result<Option<NaiveDate>, ImportError> {
+        self.opt_str(path)?
+            .map(|s| {
+                NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                    .map_err(|_| self.err(path, format!("'{s}' is not a date (YYYY-MM-DD)")))
+            })
+            .transpose()
+    }
+    fn refs(&self, path: &str, inner: &str) -> Result<Vec<String>, ImportError> {
+        match self.get(path) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    let mut at = item;
+                    for part in inner.split('.') {
+                        at = &at[part];
+                    }
+                    at.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| self.err(&format!("{path}[{i}].{inner}"), "is missing"))
+                })
+                .collect(),
+            Some(_) => Err(self.err(path, "should be a list")),
+        }
+    }
+}
+
+fn local(tz: Tz, rec: &Rec, field: &str) -> Result<NaiveDateTime, ImportError> {
+    let s = rec.str(field)?;
+    if let Ok(t) = DateTime::parse_from_rfc3339(&s) {
+        return Ok(t.with_timezone(&tz).naive_local());
+    }
+    NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S").map_err(|_| {
+        rec.err(
+            field,
+            format!("'{s}' is not a date-time (2026-11-23T08:10:00+01:00)"),
+        )
+    })
+}
+
+fn school_form(types: &[String]) -> Option<&'static str> {
+    types.iter().find_map(|t| match t.as_str() {
+        "GR" => Some("grundskola"),
+        "GRS" => Some("anpassad_grundskola"),
+        "GY" => Some("gymnasieskola"),
+        "GYS" => Some("anpassad_gymnasieskola"),
+        "FKLASS" => Some("forskoleklass"),
+        _ => None,
+    })
+}
+
+fn parse(
+    source: &str,
+    files: Vec<(&str, String, Vec<Value>)>,
+    tz: Tz,
+) -> Result<Roster, ImportError> {
+    let mut r = Roster {
+        source: source.to_string(),
+        ..Default::default()
+    };
+    // duty id → person, for activities' teachers (SS 12000 names them by duty)
+    let mut duty_person: std::collections::HashMap<String, String> = Default::default();
+    for (key, file, items) in &files {
+        for (i, v) in items.iter().enumerate() {
+            let rec = Rec {
+                file,
+                row: i + 1,
+                v,
+            };
+            if !v.is_object() {
+                return Err(rec.err("", "is not an object"));
+            }
+            match *key {
+                "organisations" => {
+                    let kind = match rec.str("organisationType")?.as_str() {
+                        "Huvudman" | "Kommun" => "municipality",
+                        "Skolenhet" | "Skola" => "school",
+                        other => {
+                            return Err(rec.err(
+                                "organisationType",
+                                format!("'{other}' is not Huvudman, Kommun, Skolenhet or Skola"),
+                            ))
+                        }
+                    };
+                    let types: Vec<String> = match rec.get("schoolTypes") {
+                        Some(Value::Array(a)) => a
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    r.orgs.push(Org {
+                        ext: rec.str("id")?,
+                        parent: rec.opt_str("parentOrganisation.id")?,
+                        kind,
+                        name: rec.str("displayName")?,
+                        school_form: if kind == "school" {
+                            school_form(&types)
+                        } else {
+                            None
+                        },
+                        unit_code: rec.opt_str("schoolUnitCode")?,
+                    });
+                }
+                "persons" => {
+                    let ext = rec.str("id")?;
+                    let sex = match rec.opt_str("sex")?.as_deref() {
+                        None | Some("Okänt") => None,
+                        Some("Kvinna") => Some("F"),
+                        Some("Man") => Some("M"),
+                        Some(other) => {
+                            return Err(
+                                rec.err("sex", format!("'{other}' is not Kvinna, Man or Okänt"))
+                            )
+                        }
+                    };
+                    let marking = match rec.opt_str("securityMarking")?.as_deref() {
+                        None | Some("Ingen") => "none",
+                        Some("Sekretessmarkering") => "confidential",
+                        Some("Skyddad folkbokföring") => "protected",
+                        Some(other) => return Err(rec.err("securityMarking", format!("'{other}' is not Ingen, Sekretessmarkering or Skyddad folkbokföring"))),
+                    };
+                    let email = match rec.get("emails") {
+                        Some(Value::Array(a)) => a
+                            .iter()
+                            .find_map(|e| e.get("value").and_then(Value::as_str))
+                            .map(str::to_string),
+                        _ => None,
+                    };
+                    if email
+                        .as_deref()
+                        .is_some_and(|e| !e.contains('@') || e.len() > 254)
+                    {
+                        return Err(rec.err("emails", "is not an e-mail address"));
+                    }
+                    let school = rec.refs("enrolments", "enroledAt.id")?.into_iter().next();
+                    for (j, resp) in rec
+                        .get("responsibles")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                    {
+                        let relation = resp
+                            .get("relationType")
+                            .and_then(Value::as_str)
+                            .unwrap_or("Vårdnadshavare");
+                        if relation != "Vårdnadshavare" {
+                            continue;
+                        }
+                        let g = resp["person"]["id"].as_str().ok_or_else(|| {
+                            rec.err(&format!("responsibles[{j}].person.id"), "is missing")
+                        })?;
+                        r.responsibles.push((ext.clone(), g.to_string()));
+                    }
+                    r.persons.push(Person {
+                        given: rec.str("givenName")?,
+                        family: rec.str("familyName")?,
+                        civic_no: rec.opt_str("civicNo.value")?,
+                        birth_date: rec.date("birthDate")?,
+                        sex,
+                        marking,
+                        email,
+                        school,
+                        ext,
+                    });
+                }
+                "groups" => {
+                    let ext = rec.str("id")?;
+                    let kind = match rec.str("groupType")?.as_str() {
+                        "Klass" => "class",
+                        "Undervisning" | "Schema" => "teaching",
+                        "Mentor" => "mentor",
+                        other => {
+                            return Err(rec.err(
+                                "groupType",
+                                format!("'{other}' is not Klass, Undervisning, Schema or Mentor"),
+                            ))
+                        }
+                    };
+                    for (j, m) in rec
+                        .get("groupMemberships")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                    {
+                        let mrec = Rec {
+                            file,
+                            row: i + 1,
+                            v: m,
+                        };
+                        let field = |f: &str| format!("groupMemberships[{j}].{f}");
+                        let pupil = mrec
+                            .str("person.id")
+                            .map_err(|_| rec.err(&field("person.id"), "is missing"))?;
+                        let start = mrec
+                            .date("startDate")
+                            .map_err(|e| rec.err(&field("startDate"), e.message))?
+                            .ok_or_else(|| rec.err(&field("startDate"), "is missing"))?;
+                        let end = mrec
+                            .date("endDate")
+                            .map_err(|e| rec.err(&field("endDate"), e.message))?;
+                        r.memberships.push(Membership {
+                            group: ext.clone(),
+                            pupil,
+                            start,
+                            end,
+                        });
+                    }
+                    r.groups.push(Group {
+                        school: rec.str("organisation.id")?,
+                        name: rec.str("displayName")?,
+                        kind,
+                        school_year: rec
+                            .get("schoolYear")
+                            .and_then(Value::as_i64)
+                            .and_then(|y| i32::try_from(y).ok()),
+                        ext,
+                    });
+                }
+                "duties" => {
+                    let person = rec.str("person.id")?;
+                    let org = rec.str("dutyAt.id")?;
+                    if let Some(id) = rec.opt_str("id")? {
+                        duty_person.insert(id, person.clone());
+                    }
+                    let role = match rec.str("dutyRole")?.as_str() {
+                        "Rektor" => "principal",
+                        "Lärare" | "Förskollärare" | "Fritidspedagog" | "Speciallärare" => {
+                            "teacher"
+                        }
+                        "Administratör" | "Skoladministratör" => "admin",
+                        _ => continue,
+                    };
+                    let start = rec
+                        .date("startDate")?
+                        .ok_or_else(|| rec.err("startDate", "is missing"))?;
+                    let end = rec.date("endDate")?;
+                    r.duties.push(Duty {
+                        person: person.clone(),
+                        org: org.clone(),
+                        role,
+                        group: None,
+                        start,
+                        end,
+                    });
+                    for (j, a) in rec
+                        .get("assignmentRole")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                    {
+                        if a.get("assignmentRoleType").and_then(Value::as_str) != Some("Mentor") {
+                            continue;
+                        }
+                        let g = a["group"]["id"].as_str().ok_or_else(|| {
+                            rec.err(&format!("assignmentRole[{j}].group.id"), "is missing")
+                        })?;
+                        r.duties.push(Duty {
+                            person: person.clone(),
+                            org: org.clone(),
+                            role: "mentor",
+                            group: Some(g.to_string()),
+                            start,
+                            end,
+                        });
+                    }
+                }
+                "activities" => {
+                    let name = rec.str("displayName")?;
+                    let kind = match rec.opt_str("activityType")?.as_deref() {
+                        None | Some("Undervisning") => "teaching",
+                        Some("Elevaktivitet") => "pupil_activity",
+                        Some(_) => "other",
+                    };
+                    r.activities.push(Activity {
+                        ext: rec.str("id")?,
+                        school: rec.str("organisation.id")?,
+                        subject_code: rec
+                            .opt_str("syllabus.subjectCode")?
+                            .unwrap_or_else(|| name.clone()),
+                        subject_name: rec
+                            .opt_str("syllabus.subjectName")?
+                            .unwrap_or_else(|| name.clone()),
+                        name,
+                        kind,
+                        groups: rec.refs("groups", "id")?,
+                        // SS 12000 names a teacher by their duty; a person's id is taken too
+                        teachers: rec
+                            .refs("teachers", "duty.id")
+                            .or_else(|_| rec.refs("teachers", "person.id"))?,
+                    });
+                }
+                _ => {
+                    let start = local(tz, &rec, "startTime")?;
+                    let end = local(tz, &rec, "endTime")?;
+                    if end <= start || end.date() != start.date() {
+                        return Err(rec.err("endTime", "must be after startTime, the same day"));
+                    }
+                    let length = (end - start).num_minutes();
+                    let minutes =
+                        match rec.get("teachingLengthStudent") {
+                            None => length,
+                            Some(v) => v.as_i64().filter(|m| (0..=length).contains(m)).ok_or_else(
+                                || {
+                                    rec.err(
+                                        "teachingLengthStudent",
+                                        "is not a number of minutes within the event",
+                                    )
+                                },
+                            )?,
+                        };
+                    r.events.push(Event {
+                        ext: rec.str("id")?,
+                        activity: rec.str("activity.id")?,
+                        start,
+                        end,
+                        minutes: minutes as i32,
+                        cancelled: rec
+                            .get("cancelled")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                    });
+                }
+            }
+        }
+    }
+    for a in &mut r.activities {
+        for t in &mut a.teachers {
+            if let Some(p) = duty_person.get(t) {
+                *t = p.clone();
+            }
+        }
+    }
+    Ok(r)
+}

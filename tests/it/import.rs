@@ -1,0 +1,395 @@
+//! `narvaro import` on both databases: an SS 12000 fixture and a OneRoster fixture, written
+//! from the standards' field lists (tests/fixtures), import into an empty database;
+//! re-importing changes nothing; a changed membership is updated and a person who
+//! disappears is ended, not deleted; a bad row stores nothing and is named; and the roll
+//! call and the guardian's report work on the imported school.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use diesel::prelude::*;
+use narvaro::db::DbConn;
+use narvaro::schema::*;
+use serde_json::{json, Value};
+
+use crate::browser::{api_get, api_token, conn, link_in, mails, pool, Browser};
+use crate::helpers::{backends, run_binary, TestApp};
+
+const PASSWORD: &str = "importerad-lärare-1";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn today() -> NaiveDate {
+    Utc::now()
+        .with_timezone(&chrono_tz::Europe::Stockholm)
+        .date_naive()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "narvaro-import-{name}-{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The SS 12000 fixture with its week of lessons moved to this week, changed by `edit`.
+fn ss12000(dir: &Path, edit: impl FnOnce(&mut Value)) -> PathBuf {
+    let text = std::fs::read_to_string(fixtures().join("ss12000/importskolan.json")).unwrap();
+    let mut doc: Value = serde_json::from_str(&text).unwrap();
+    let monday = today() - Duration::days(today().weekday().num_days_from_monday() as i64);
+    let shift = monday - NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    for e in doc["calendarEvents"].as_array_mut().unwrap() {
+        for field in ["startTime", "endTime"] {
+            let t =
+                chrono::DateTime::parse_from_rfc3339(e[field].as_str().unwrap()).unwrap() + shift;
+            e[field] = t.to_rfc3339().into();
+        }
+    }
+    edit(&mut doc);
+    let path = dir.join("importskolan.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    path
+}
+
+fn import(c: &mut DbConn, path: &Path) -> Result<narvaro::import::Summary, String> {
+    let tz = chrono_tz::Europe::Stockholm;
+    narvaro::import::run(c, path, tz, today(), Utc::now().naive_utc())
+}
+
+/// Every table an import writes, counted.
+fn counts(c: &mut DbConn) -> Vec<i64> {
+    vec![
+        organisations::table.count().get_result(c).unwrap(),
+        people::table.count().get_result(c).unwrap(),
+        guardianships::table.count().get_result(c).unwrap(),
+        groups::table.count().get_result(c).unwrap(),
+        group_memberships::table.count().get_result(c).unwrap(),
+        duties::table.count().get_result(c).unwrap(),
+        activities::table.count().get_result(c).unwrap(),
+        activity_groups::table.count().get_result(c).unwrap(),
+        activity_teachers::table.count().get_result(c).unwrap(),
+        lessons::table.count().get_result(c).unwrap(),
+        absence_reasons::table.count().get_result(c).unwrap(),
+    ]
+}
+
+fn person(c: &mut DbConn, ext: &str) -> (i64, bool) {
+    people::table
+        .filter(people::external_id.eq(ext))
+        .select((people::id, people::active))
+        .first(c)
+        .unwrap()
+}
+
+/// The municipality's IT gives an imported member of staff a password (an invitation, in
+/// real life).
+fn give_password(c: &mut DbConn, id: i64, username: &str) {
+    let hash = narvaro::auth::password::hash(PASSWORD).unwrap();
+    diesel::update(people::table.find(id))
+        .set((
+            people::username.eq(username),
+            people::password_hash.eq(hash),
+        ))
+        .execute(c)
+        .unwrap();
+}
+
+#[actix_web::test]
+async fn an_ss12000_school_imports_reimports_as_nothing_and_works() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let dir = scratch("ss12000");
+        let file = ss12000(&dir, |_| {});
+
+        // the command line, into the empty database
+        let url = app.db.url_string();
+        let out = run_binary(
+            &["import", file.to_str().unwrap()],
+            &[
+                ("DATABASE_URL", &url),
+                (
+                    "NARVARO_JWT_SECRET",
+                    "import-test-secret-import-test-secret-00",
+                ),
+            ],
+        );
+        let said = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{said}");
+        assert!(said.contains("added"), "{said}");
+        let mut c = conn(&pool);
+        let c = &mut *c;
+        // 2 organisations, 7 people, 2 guardianships, 1 group, 3 memberships, 3 duties
+        // (teacher, mentor, principal), 1 activity with its group and teacher, 7 lessons,
+        // and the default absence reasons for the new municipality
+        let first = counts(c);
+        assert_eq!(first, vec![2, 7, 2, 1, 3, 3, 1, 1, 1, 7, 7]);
+        let (cleo, _) = person(c, "5c3e8d10-0000-4000-8000-000000000003");
+        let marking: String = people::table
+            .find(cleo)
+            .select(people::security_marking)
+            .first(c)
+            .unwrap();
+        assert_eq!(marking, "protected");
+
+        // the same file again: nothing changes
+        let again = import(c, &file).unwrap();
+        assert_eq!(again.changes(), 0, "{again}");
+        assert_eq!(counts(c), first);
+
+        // Bo leaves 7A (an end date), Cleo is no longer in the source: updated and ended
+        let ended = (today() - Duration::days(3)).to_string();
+        let file2 = ss12000(&dir, |doc| {
+            doc["groups"][0]["groupMemberships"][1]["endDate"] = ended.clone().into();
+            let persons = doc["persons"].as_array_mut().unwrap();
+            persons.retain(|p| p["id"] != "5c3e8d10-0000-4000-8000-000000000003");
+            doc["groups"][0]["groupMemberships"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|m| m["person"]["id"] != "5c3e8d10-0000-4000-8000-000000000003");
+        });
+        let changed = import(c, &file2).unwrap();
+        assert_eq!((changed.updated, changed.ended), (1, 1), "{changed}");
+        assert_eq!(counts(c), first, "nothing duplicated, nothing deleted");
+        let (bo, _) = person(c, "5c3e8d10-0000-4000-8000-000000000002");
+        let bo_end: Option<NaiveDate> = group_memberships::table
+            .filter(group_memberships::pupil_id.eq(bo))
+            .select(group_memberships::end_date)
+            .first(c)
+            .unwrap();
+        assert_eq!(bo_end.map(|d| d.to_string()), Some(ended.clone()));
+        assert!(
+            !person(c, "5c3e8d10-0000-4000-8000-000000000003").1,
+            "Cleo is ended"
+        );
+        let cleo_end: Option<NaiveDate> = group_memberships::table
+            .filter(group_memberships::pupil_id.eq(cleo))
+            .select(group_memberships::end_date)
+            .first(c)
+            .unwrap();
+        assert!(
+            cleo_end.is_some(),
+            "Cleo's membership is ended, not deleted"
+        );
+
+        // a bad row: nothing of the file is stored, and the row and field are named
+        let before = counts(c);
+        let bad = ss12000(&dir, |doc| {
+            doc["persons"][0]["givenName"] = "Alva-Li".into();
+            doc["persons"][1]["birthDate"] = "2013-02-30".into();
+        });
+        let err = import(c, &bad).unwrap_err();
+        assert!(
+            err.contains("persons") && err.contains("row 2") && err.contains("birthDate"),
+            "{err}"
+        );
+        assert_eq!(counts(c), before);
+        let alva: String = people::table
+            .filter(people::external_id.eq("5c3e8d10-0000-4000-8000-000000000001"))
+            .select(people::given_name)
+            .first(c)
+            .unwrap();
+        assert_eq!(
+            alva, "Alva",
+            "the good row before the bad one was not stored either"
+        );
+        let dangling = ss12000(&dir, |doc| {
+            doc["activities"][0]["groups"][0]["id"] = "no-such-group".into();
+        });
+        let err = import(c, &dangling).unwrap_err();
+        assert!(err.contains("no-such-group"), "{err}");
+
+        // the roll call on the imported school: the teacher reports today's lesson
+        let (lena, _) = person(c, "5c3e8d10-0000-4000-8000-000000000020");
+        let (rune, _) = person(c, "5c3e8d10-0000-4000-8000-000000000021");
+        give_password(c, lena, "lena.larare");
+        give_password(c, rune, "rune.rektor");
+        let (alva_id, _) = person(c, "5c3e8d10-0000-4000-8000-000000000001");
+        let teacher = api_token(&app, "lena.larare", PASSWORD).await;
+        let (status, day) = api_get(&app, Some(&teacher), "/api/v1/lessons").await;
+        assert_eq!(status, 200, "{day}");
+        let lesson = day["lessons"][0]["id"]
+            .as_i64()
+            .expect("today's imported lesson");
+        let mut res = app
+            .client
+            .put(app.url(&format!("/api/v1/lessons/{lesson}/roll-call")))
+            .insert_header(("Authorization", format!("Bearer {teacher}")))
+            .send_json(&json!({"marks": [{"pupil_id": alva_id, "status": "late", "minutes": 10}]}))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{:?}", res.body().await);
+        // the principal's statistics see it
+        let principal = api_token(&app, "rune.rektor", PASSWORD).await;
+        let school: i64 = organisations::table
+            .filter(organisations::external_id.eq("9a1f0c2e-0000-4000-8000-000000000002"))
+            .select(organisations::id)
+            .first(c)
+            .unwrap();
+        let (status, stats) = api_get(
+            &app,
+            Some(&principal),
+            &format!(
+                "/api/v1/statistics/absence?scope=school&id={school}&from={}&to={}",
+                today(),
+                today()
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{stats}");
+        assert_eq!(stats["total"]["invalid_minutes"], 10, "{stats}");
+
+        // the guardian signs in with a link to her e-mail and reports Alva sick today
+        let mut g = Browser::open(&app).await;
+        g.get("/login").await;
+        g.post("/login/link", &[("email", "maria.lind@example.com")])
+            .await;
+        let link = link_in(
+            mails(&app).last().expect("a sign-in mail"),
+            &format!("{}/login/link/", app.address),
+        )
+        .expect("a link");
+        let path = link.trim_start_matches(&app.address).to_string();
+        g.get(&path).await;
+        let signed_in = g.post(&path, &[]).await;
+        assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+        let done = g
+            .post(
+                &format!("/pupils/{alva_id}/absence-reports"),
+                &[("quick", "sick_today")],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        let reports: i64 = absence_reports::table
+            .filter(absence_reports::pupil_id.eq(alva_id))
+            .count()
+            .get_result(c)
+            .unwrap();
+        assert_eq!(reports, 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[actix_web::test]
+async fn a_oneroster_school_imports_reimports_as_nothing_and_works() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let mut c = conn(&pool);
+        let c = &mut *c;
+        let src = fixtures().join("oneroster");
+        import(c, &src).unwrap();
+        // 2 organisations, 5 users, 1 guardianship, 2 groups, 4 memberships, 3 duties
+        // (teacher, mentor of 8B, principal), 1 activity (the scheduled class) with its
+        // group and teacher, no lessons (OneRoster has no timetable), 7 reasons
+        let first = counts(c);
+        assert_eq!(first, vec![2, 5, 1, 2, 4, 3, 1, 1, 1, 0, 7]);
+        assert_eq!(import(c, &src).unwrap().changes(), 0);
+        assert_eq!(counts(c), first);
+
+        // a changed enrollment end date updates the membership; a removed student is ended
+        let dir = scratch("oneroster");
+        for f in std::fs::read_dir(&src).unwrap() {
+            let f = f.unwrap().path();
+            std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+        }
+        let end = today() + Duration::days(30);
+        let enrollments = std::fs::read_to_string(dir.join("enrollments.csv")).unwrap()
+            .replace("enr-3,active,2026-08-01T00:00:00Z,class-8b-en,org-school,u-stud-1,student,false,2026-08-17,", &format!("enr-3,active,2026-09-01T00:00:00Z,class-8b-en,org-school,u-stud-1,student,false,2026-08-17,{end}"));
+        std::fs::write(dir.join("enrollments.csv"), enrollments).unwrap();
+        let users = std::fs::read_to_string(dir.join("users.csv"))
+            .unwrap()
+            .replace("u-stud-2,active,", "u-stud-2,tobedeleted,");
+        std::fs::write(dir.join("users.csv"), users).unwrap();
+        let enrollments = std::fs::read_to_string(dir.join("enrollments.csv")).unwrap();
+        let kept: String = enrollments
+            .lines()
+            .filter(|l| !l.starts_with("enr-2,"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(dir.join("enrollments.csv"), kept).unwrap();
+        let changed = import(c, &dir).unwrap();
+        assert!(changed.updated >= 1 && changed.ended >= 1, "{changed}");
+        let (dana, _) = person(c, "u-stud-1");
+        let ends: Vec<Option<NaiveDate>> = group_memberships::table
+            .filter(group_memberships::pupil_id.eq(dana))
+            .select(group_memberships::end_date)
+            .order(group_memberships::id)
+            .load(c)
+            .unwrap();
+        assert_eq!(
+            ends,
+            vec![None, Some(end)],
+            "Dana's English group ends, her class does not"
+        );
+        assert_eq!(counts(c), first, "nothing duplicated, nothing deleted");
+        assert!(!person(c, "u-stud-2").1, "the removed student is ended");
+
+        // a bad row names the file, the row and the field, and stores nothing
+        let before = counts(c);
+        let classes = std::fs::read_to_string(dir.join("classes.csv"))
+            .unwrap()
+            .replace(",homeroom,", ",lecture,");
+        std::fs::write(dir.join("classes.csv"), classes).unwrap();
+        let err = import(c, &dir).unwrap_err();
+        assert!(
+            err.contains("classes.csv") && err.contains("row 2") && err.contains("classType"),
+            "{err}"
+        );
+        assert_eq!(counts(c), before);
+
+        // the timetabling system adds lessons; the imported teacher reports one
+        let activity: i64 = activities::table.select(activities::id).first(c).unwrap();
+        let school: i64 = activities::table
+            .select(activities::school_id)
+            .first(c)
+            .unwrap();
+        let lesson: i64 = diesel::insert_into(lessons::table)
+            .values((
+                lessons::activity_id.eq(activity),
+                lessons::school_id.eq(school),
+                lessons::lesson_date.eq(today()),
+                lessons::starts_at.eq(NaiveTime::from_hms_opt(0, 0, 0).unwrap()),
+                lessons::ends_at.eq(NaiveTime::from_hms_opt(0, 40, 0).unwrap()),
+                lessons::teaching_minutes.eq(40),
+            ))
+            .returning(lessons::id)
+            .get_result(c)
+            .unwrap();
+        let (gustav, _) = person(c, "u-teach-1");
+        give_password(c, gustav, "gustav.lu");
+        let (dana, _) = person(c, "u-stud-1");
+        let teacher = api_token(&app, "gustav.lu", PASSWORD).await;
+        let mut res = app
+            .client
+            .put(app.url(&format!("/api/v1/lessons/{lesson}/roll-call")))
+            .insert_header(("Authorization", format!("Bearer {teacher}")))
+            .send_json(&json!({"marks": [{"pupil_id": dana, "status": "absent"}]}))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{:?}", res.body().await);
+        // the parent signs in by link and sees Dana
+        let mut g = Browser::open(&app).await;
+        g.get("/login").await;
+        g.post("/login/link", &[("email", "frida.ny@example.com")])
+            .await;
+        let link = link_in(
+            mails(&app).last().expect("a sign-in mail"),
+            &format!("{}/login/link/", app.address),
+        )
+        .expect("a link");
+        let path = link.trim_start_matches(&app.address).to_string();
+        g.get(&path).await;
+        g.post(&path, &[]).await;
+        let page = g.get(&format!("/pupils/{dana}")).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("Dana Ny"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
