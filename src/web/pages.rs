@@ -78,6 +78,9 @@ pub async fn home(
                 ul { @for s in &summary.schools { li { (s) } } }
                 @if summary.follows_up {
                     ul {
+                        @if summary.principal {
+                            li { a href="/statistics" { (ctx.t("Frånvarostatistik", "Absence statistics")) } }
+                        }
                         li { a href="/notices?unconfirmed=1" { (ctx.t("Dagens frånvaromeddelanden som ingen bekräftat", "Today's absence notices no one has confirmed")) } }
                         li { a href="/leave" { (ctx.t("Ledighetsansökningar att hantera", "Leave applications to handle")) } }
                     }
@@ -88,6 +91,7 @@ pub async fn home(
             section.card {
                 h2 { (ctx.t("Administration", "Administration")) }
                 p { a href="/admin" { (ctx.t("Personal, vårdnadshavare och uppdrag", "Staff, guardians and duties")) } }
+                p { a href="/statistics" { (ctx.t("Frånvarostatistik för alla skolor", "Absence statistics for every school")) } }
                 p { a href="/notices" { (ctx.t("Dagens frånvaromeddelanden", "Today's absence notices")) } }
             }
         }
@@ -119,6 +123,8 @@ struct StartSummary {
     admin: bool,
     /// a principal or mentor: follows up notices and leave
     follows_up: bool,
+    /// a principal: the school's statistics
+    principal: bool,
 }
 
 impl StartSummary {
@@ -166,6 +172,7 @@ impl StartSummary {
             schools,
             admin: r.is_admin(),
             follows_up: !r.principal_of.is_empty() || !r.mentor_of.is_empty(),
+            principal: !r.principal_of.is_empty(),
         })
     }
 

@@ -568,6 +568,42 @@ async fn what_the_api_answers_matches_the_document() {
             "every documented operation was called"
         );
 
+        // malformed JSON, a wrong content type and a huge body: 4xx problems, nothing stored
+        let guardian = &tokens[&Role::Guardian];
+        let big = format!(
+            "{{\"pupil_id\": 1, \"message\": \"{}\"}}",
+            "x".repeat(3 << 20)
+        );
+        for (body, mime, expect) in [
+            ("{\"pupil_id\": ".to_string(), "application/json", 400),
+            (
+                "pupil_id=1".to_string(),
+                "application/x-www-form-urlencoded",
+                400,
+            ),
+            (big, "application/json", 413),
+        ] {
+            let mut res = app
+                .client
+                .post(app.url("/api/v1/absence-reports"))
+                .insert_header(("Authorization", format!("Bearer {guardian}")))
+                .insert_header(("Content-Type", mime))
+                .send_body(body)
+                .await
+                .unwrap();
+            assert_eq!(res.status().as_u16(), expect, "{mime}");
+            let problem: Value = serde_json::from_slice(&res.body().await.unwrap()).unwrap();
+            let mut errors = Vec::new();
+            check(
+                &doc,
+                &json!({"$ref": "#/components/schemas/Problem"}),
+                &problem,
+                "problem",
+                &mut errors,
+            );
+            assert!(errors.is_empty(), "{errors:?}");
+        }
+
         // the reference page lists every operation
         let mut res = app.client.get(app.url("/api/docs")).send().await.unwrap();
         assert_eq!(res.status(), 200);
