@@ -340,6 +340,66 @@ fn ids(rows: &HashMap<String, (i64, impl Sized)>) -> Ids {
     rows.iter().map(|(k, v)| (k.clone(), v.0)).collect()
 }
 
+/// Makes an activity's groups (or teachers) exactly `want`.
+fn sync_links(
+    conn: &mut DbConn,
+    activity: i64,
+    want: &HashSet<i64>,
+    teachers: bool,
+    sum: &mut Summary,
+) -> QueryResult<()> {
+    let have: HashSet<i64> = if teachers {
+        activity_teachers::table
+            .filter(activity_teachers::activity_id.eq(activity))
+            .select(activity_teachers::teacher_id)
+            .load::<i64>(conn)?
+    } else {
+        activity_groups::table
+            .filter(activity_groups::activity_id.eq(activity))
+            .select(activity_groups::group_id)
+            .load::<i64>(conn)?
+    }
+    .into_iter()
+    .collect();
+    for &x in want.difference(&have) {
+        if teachers {
+            diesel::insert_into(activity_teachers::table)
+                .values((
+                    activity_teachers::activity_id.eq(activity),
+                    activity_teachers::teacher_id.eq(x),
+                ))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(activity_groups::table)
+                .values((
+                    activity_groups::activity_id.eq(activity),
+                    activity_groups::group_id.eq(x),
+                ))
+                .execute(conn)?;
+        }
+        sum.inserted += 1;
+    }
+    for &x in have.difference(want) {
+        if teachers {
+            diesel::delete(
+                activity_teachers::table
+                    .filter(activity_teachers::activity_id.eq(activity))
+                    .filter(activity_teachers::teacher_id.eq(x)),
+            )
+            .execute(conn)?;
+        } else {
+            diesel::delete(
+                activity_groups::table
+                    .filter(activity_groups::activity_id.eq(activity))
+                    .filter(activity_groups::group_id.eq(x)),
+            )
+            .execute(conn)?;
+        }
+        sum.ended += 1;
+    }
+    Ok(())
+}
+
 /// Writes the roster: call inside a transaction (see `run`).
 pub fn apply(
     conn: &mut DbConn,
@@ -868,64 +928,18 @@ pub fn apply(
                 id
             }
         };
-        let want_groups: HashSet<i64> = a
+        let groups: HashSet<i64> = a
             .groups
             .iter()
             .filter_map(|g| groups_by.get(g).copied())
             .collect();
-        let have_groups: HashSet<i64> = activity_groups::table
-            .filter(activity_groups::activity_id.eq(id))
-            .select(activity_groups::group_id)
-            .load::<i64>(conn)?
-            .into_iter()
-            .collect();
-        for g in want_groups.difference(&have_groups) {
-            diesel::insert_into(activity_groups::table)
-                .values((
-                    activity_groups::activity_id.eq(id),
-                    activity_groups::group_id.eq(g),
-                ))
-                .execute(conn)?;
-            sum.inserted += 1;
-        }
-        for g in have_groups.difference(&want_groups) {
-            diesel::delete(
-                activity_groups::table
-                    .filter(activity_groups::activity_id.eq(id))
-                    .filter(activity_groups::group_id.eq(g)),
-            )
-            .execute(conn)?;
-            sum.ended += 1;
-        }
-        let want_teachers: HashSet<i64> = a
+        let teachers: HashSet<i64> = a
             .teachers
             .iter()
             .filter_map(|t| persons.get(t).copied())
             .collect();
-        let have_teachers: HashSet<i64> = activity_teachers::table
-            .filter(activity_teachers::activity_id.eq(id))
-            .select(activity_teachers::teacher_id)
-            .load::<i64>(conn)?
-            .into_iter()
-            .collect();
-        for t in want_teachers.difference(&have_teachers) {
-            diesel::insert_into(activity_teachers::table)
-                .values((
-                    activity_teachers::activity_id.eq(id),
-                    activity_teachers::teacher_id.eq(t),
-                ))
-                .execute(conn)?;
-            sum.inserted += 1;
-        }
-        for t in have_teachers.difference(&want_teachers) {
-            diesel::delete(
-                activity_teachers::table
-                    .filter(activity_teachers::activity_id.eq(id))
-                    .filter(activity_teachers::teacher_id.eq(t)),
-            )
-            .execute(conn)?;
-            sum.ended += 1;
-        }
+        sync_links(conn, id, &groups, false, &mut sum)?;
+        sync_links(conn, id, &teachers, true, &mut sum)?;
     }
 
     // lessons (calendar events)

@@ -939,22 +939,8 @@ pub(super) async fn aggregated_sums(
     let lang = Lang::from_request(req);
     let today = today(state);
     let tz = state.config.timezone;
-    let id_of = |raw: Option<&str>, name: &str| -> AppResult<Option<i64>> {
-        raw.map(|r| {
-            parse_id(r).map_err(|_| {
-                AppError::invalid(
-                    "bad_id",
-                    match lang {
-                        Lang::Sv => format!("{name} är ett positivt heltal."),
-                        Lang::En => format!("{name} is a positive whole number."),
-                    },
-                )
-            })
-        })
-        .transpose()
-    };
-    let organisation = id_of(q.organisation.as_deref(), "organisation")?;
-    let student = id_of(q.student.as_deref(), "student")?;
+    let organisation = super::ss12000::id_param(q.organisation.as_deref(), "organisation", lang)?;
+    let student = super::ss12000::id_param(q.student.as_deref(), "student", lang)?;
     let period = statistics_period(q.start_date.as_deref(), q.end_date.as_deref(), today, lang)?;
     let scope = match (student, organisation) {
         (Some(p), _) => Scope::Pupil(p),

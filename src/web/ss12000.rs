@@ -119,7 +119,8 @@ fn date_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<Option<Nai
         })
 }
 
-fn id_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<Option<i64>> {
+/// An optional id in a query: a positive whole number.
+pub(super) fn id_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<Option<i64>> {
     raw.map(|r| {
         r.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
             AppError::invalid(

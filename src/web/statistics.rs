@@ -472,6 +472,24 @@ fn csv_choice(q: &StatsQuery) -> Option<&str> {
     q.csv.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
+/// A figures table a page offers as CSV: (the `csv=` name, the file's name, the first
+/// column's heading, the rows).
+type CsvTable<'a> = (&'a str, String, &'a str, &'a [Row]);
+
+/// The CSV file `?csv=` asks for among a page's tables; `None` for the page itself.
+fn csv_of(
+    q: &StatsQuery,
+    lang: Lang,
+    hide: bool,
+    tables: &[CsvTable],
+) -> Option<AppResult<HttpResponse>> {
+    let choice = csv_choice(q)?;
+    Some(match tables.iter().find(|t| t.0 == choice) {
+        Some((_, file, first, rows)) => Ok(rows_csv(file, lang, first, rows, hide)),
+        None => Err(unknown_table(lang)),
+    })
+}
+
 fn unknown_table(lang: Lang) -> AppError {
     AppError::invalid(
         "bad_csv",
@@ -591,36 +609,28 @@ pub async fn dashboard(
         })
         .await?;
     let stamp = format!("{}_{}", period.from, period.to);
-    match csv_choice(&q) {
-        None => {}
-        Some("weeks") => {
-            return Ok(rows_csv(
-                &format!("franvaro-veckor-{stamp}.csv"),
-                lang,
-                lang.pick("Vecka", "Week"),
-                &d.weeks,
-                d.hide_protected,
-            ))
-        }
-        Some("classes") => {
-            return Ok(rows_csv(
-                &format!("franvaro-klasser-{stamp}.csv"),
-                lang,
-                lang.pick("Klass", "Class"),
-                &d.classes,
-                d.hide_protected,
-            ))
-        }
-        Some("schools") => {
-            return Ok(rows_csv(
-                &format!("franvaro-skolor-{stamp}.csv"),
-                lang,
-                lang.pick("Skola", "School"),
-                &d.per_school,
-                d.hide_protected,
-            ))
-        }
-        Some(_) => return Err(unknown_table(lang)),
+    let tables = [
+        (
+            "weeks",
+            format!("franvaro-veckor-{stamp}.csv"),
+            lang.pick("Vecka", "Week"),
+            d.weeks.as_slice(),
+        ),
+        (
+            "classes",
+            format!("franvaro-klasser-{stamp}.csv"),
+            lang.pick("Klass", "Class"),
+            d.classes.as_slice(),
+        ),
+        (
+            "schools",
+            format!("franvaro-skolor-{stamp}.csv"),
+            lang.pick("Skola", "School"),
+            d.per_school.as_slice(),
+        ),
+    ];
+    if let Some(file) = csv_of(&q, lang, d.hide_protected, &tables) {
+        return file;
     }
     let title = ctx.t("Frånvarostatistik", "Absence statistics");
     let school_q = d
@@ -790,18 +800,14 @@ pub async fn over_threshold(
         })
         .await?;
     let stamp = format!("{}_{}", period.from, period.to);
-    match csv_choice(&q) {
-        None => {}
-        Some("pupils") => {
-            return Ok(rows_csv(
-                &format!("elever-over-{threshold}-procent-{stamp}.csv"),
-                lang,
-                lang.pick("Elev", "Pupil"),
-                &rows,
-                hide,
-            ))
-        }
-        Some(_) => return Err(unknown_table(lang)),
+    let file = format!("elever-over-{threshold}-procent-{stamp}.csv");
+    if let Some(file) = csv_of(
+        &q,
+        lang,
+        hide,
+        &[("pupils", file, lang.pick("Elev", "Pupil"), &rows)],
+    ) {
+        return file;
     }
     let title = ctx.t(
         "Elever över frånvarogränsen",
@@ -882,27 +888,22 @@ pub async fn group(
         })
         .await?;
     let stamp = format!("{}_{}", period.from, period.to);
-    match csv_choice(&q) {
-        None => {}
-        Some("pupils") => {
-            return Ok(rows_csv(
-                &format!("franvaro-{}-{stamp}.csv", slug(&name)),
-                lang,
-                lang.pick("Elev", "Pupil"),
-                &pupils,
-                hide,
-            ))
-        }
-        Some("weeks") => {
-            return Ok(rows_csv(
-                &format!("franvaro-{}-veckor-{stamp}.csv", slug(&name)),
-                lang,
-                lang.pick("Vecka", "Week"),
-                &weeks,
-                hide,
-            ))
-        }
-        Some(_) => return Err(unknown_table(lang)),
+    let tables = [
+        (
+            "pupils",
+            format!("franvaro-{}-{stamp}.csv", slug(&name)),
+            lang.pick("Elev", "Pupil"),
+            pupils.as_slice(),
+        ),
+        (
+            "weeks",
+            format!("franvaro-{}-veckor-{stamp}.csv", slug(&name)),
+            lang.pick("Vecka", "Week"),
+            weeks.as_slice(),
+        ),
+    ];
+    if let Some(file) = csv_of(&q, lang, hide, &tables) {
+        return file;
     }
     let total = statistics::total(&weeks);
     let base = format!("/statistics/groups/{id}?{}", shown.query());
@@ -1002,62 +1003,57 @@ pub async fn pupil(
             .unwrap_or_else(|| s.to_string())
     };
     let stamp = format!("{}_{}", period.from, period.to);
-    match csv_choice(&q) {
-        None => {}
-        Some("weeks") => {
-            return Ok(rows_csv(
-                &format!("franvaro-elev-{id}-veckor-{stamp}.csv"),
-                lang,
-                lang.pick("Vecka", "Week"),
-                &weeks,
-                false,
-            ))
-        }
-        Some("subjects") => {
-            return Ok(rows_csv(
-                &format!("franvaro-elev-{id}-amnen-{stamp}.csv"),
-                lang,
-                lang.pick("Ämne", "Subject"),
-                &subjects,
-                false,
-            ))
-        }
-        Some("lessons") => {
-            let head = [
-                lang.pick("Datum", "Date"),
-                lang.pick("Tid", "Time"),
-                lang.pick("Ämne", "Subject"),
-                lang.pick("Markering", "Mark"),
-                lang.pick("Giltig frånvaro, minuter", "Valid absence, minutes"),
-                lang.pick("Ogiltig frånvaro, minuter", "Invalid absence, minutes"),
-            ];
-            let rows: Vec<Vec<String>> = lessons
-                .iter()
-                .map(|l| {
-                    vec![
-                        l.date.to_string(),
-                        format!(
-                            "{}–{}",
-                            l.starts_at.format("%H:%M"),
-                            l.ends_at.format("%H:%M")
-                        ),
-                        subject_names
-                            .get(&l.activity)
-                            .map(|s| s.1.clone())
-                            .unwrap_or_default(),
-                        status_label(l.status.as_deref().unwrap_or("")),
-                        l.valid.to_string(),
-                        l.invalid.to_string(),
-                    ]
-                })
-                .collect();
-            return Ok(csv(
-                &format!("franvaro-elev-{id}-lektioner-{stamp}.csv"),
-                &head,
-                &rows,
-            ));
-        }
-        Some(_) => return Err(unknown_table(lang)),
+    if csv_choice(&q) == Some("lessons") {
+        let head = [
+            lang.pick("Datum", "Date"),
+            lang.pick("Tid", "Time"),
+            lang.pick("Ämne", "Subject"),
+            lang.pick("Markering", "Mark"),
+            lang.pick("Giltig frånvaro, minuter", "Valid absence, minutes"),
+            lang.pick("Ogiltig frånvaro, minuter", "Invalid absence, minutes"),
+        ];
+        let rows: Vec<Vec<String>> = lessons
+            .iter()
+            .map(|l| {
+                vec![
+                    l.date.to_string(),
+                    format!(
+                        "{}–{}",
+                        l.starts_at.format("%H:%M"),
+                        l.ends_at.format("%H:%M")
+                    ),
+                    subject_names
+                        .get(&l.activity)
+                        .map(|s| s.1.clone())
+                        .unwrap_or_default(),
+                    status_label(l.status.as_deref().unwrap_or("")),
+                    l.valid.to_string(),
+                    l.invalid.to_string(),
+                ]
+            })
+            .collect();
+        return Ok(csv(
+            &format!("franvaro-elev-{id}-lektioner-{stamp}.csv"),
+            &head,
+            &rows,
+        ));
+    }
+    let tables = [
+        (
+            "weeks",
+            format!("franvaro-elev-{id}-veckor-{stamp}.csv"),
+            lang.pick("Vecka", "Week"),
+            weeks.as_slice(),
+        ),
+        (
+            "subjects",
+            format!("franvaro-elev-{id}-amnen-{stamp}.csv"),
+            lang.pick("Ämne", "Subject"),
+            subjects.as_slice(),
+        ),
+    ];
+    if let Some(file) = csv_of(&q, lang, false, &tables) {
+        return file;
     }
     let total = statistics::total(&weeks);
     let base = format!("/statistics/pupils/{id}?{}", shown.query());
