@@ -173,6 +173,16 @@ impl Driver {
             .to_string()
     }
 
+    /// Runs a script in the page and answers its value.
+    async fn script(&self, js: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": js, "args": []})),
+        )
+        .await
+    }
+
     async fn source(&self) -> String {
         self.call("GET", "/source", None)
             .await
@@ -284,6 +294,74 @@ async fn a_teacher_reports_todays_lesson_on_a_phone() {
         want.sort();
         assert_eq!(statuses, want);
         assert!(stored.iter().any(|s| s.0 == late && s.2 == 10));
+        d.call("DELETE", "", None).await;
+    }
+}
+
+#[actix_web::test]
+async fn a_principal_reads_the_statistics_on_a_phone_without_javascript_needed() {
+    if !browser_available() {
+        return;
+    }
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let _world = fixtures::build(&app);
+        let d = Driver::start().await;
+        d.go(&app.url("/login")).await;
+        d.type_into("#username", "demo.principal").await;
+        d.type_into("#password", crate::browser::DEMO_PASSWORD)
+            .await;
+        d.click("form[action='/login'] button[type=submit]").await;
+        d.wait_text("h1", "Hej").await;
+        d.click("a[href='/statistics']").await;
+        d.wait_text("h1", "Frånvarostatistik").await;
+        // the weekly chart and the key figures, and nothing wider than the phone
+        d.find("svg.trend").await;
+        assert!(d.text("dl.key").await.contains("Rapporterat"));
+        let fits = d
+            .script("return document.documentElement.scrollWidth <= window.innerWidth + 1;")
+            .await;
+        assert_eq!(fits, json!(true), "the dashboard fits a phone's width");
+        // the period form works by a plain GET: this school year
+        let year = d.find("#f-period option[value=year]").await;
+        d.call("POST", &format!("/element/{year}/click"), Some(json!({})))
+            .await;
+        d.click("form.filters button[type=submit]").await;
+        let started = Instant::now();
+        while !d
+            .script("return location.search;")
+            .await
+            .as_str()
+            .unwrap_or("")
+            .contains("period=year")
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the form was sent"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        // drill down: pupils over the threshold, the 10 % quick filter, a pupil's lessons
+        d.click("nav.sub a[href^='/statistics/pupils']").await;
+        d.wait_text("h1", "Elever över frånvarogränsen").await;
+        d.click("nav.sub a[href$='threshold=10']").await;
+        d.wait_text("nav.sub strong", "10 %").await;
+        let first = d
+            .try_call(
+                "POST",
+                "/elements",
+                Some(json!({"using": "css selector", "value": "table.figures tbody th a"})),
+            )
+            .await;
+        if let Some(link) = first
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(|e| e[ELEMENT].as_str())
+        {
+            d.call("POST", &format!("/element/{link}/click"), Some(json!({})))
+                .await;
+            d.wait_text("h2", "Frånvaro per vecka").await;
+        }
         d.call("DELETE", "", None).await;
     }
 }
