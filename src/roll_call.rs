@@ -575,10 +575,14 @@ pub fn submit(
                 client_addr: Some(addr),
             })?;
         }
-        // The statistics follow in the same transaction (the report makes every pupil's
-        // minutes reported, not only the changed ones').
-        let everyone: Vec<i64> = before.pupils.iter().map(|p| p.id).collect();
-        crate::statistics::store::refresh(conn, tz, &everyone, before.lesson.date, before.lesson.date)?;
+        // The statistics follow in the same transaction: the first report makes every
+        // pupil's minutes reported; later, only changed marks move the figures.
+        let moved: Vec<i64> = if first_report {
+            before.pupils.iter().map(|p| p.id).collect()
+        } else {
+            changes.iter().map(|c| c.0).collect()
+        };
+        crate::statistics::store::refresh(conn, tz, &moved, before.lesson.date, before.lesson.date)?;
         // Guardians hear the same day about absence without a valid reason; the mentor and
         // the principal when a pupil crosses the absence threshold.
         let recent = before.lesson.date >= today - Duration::days(NOTICE_DAYS);
