@@ -916,10 +916,12 @@ pub async fn aggregated_attendance(
     v: Viewer,
     q: web::Query<AggregatedQuery>,
 ) -> AppResult<HttpResponse> {
-    let (sums, period) = aggregated_sums(&req, &state, v, q.into_inner()).await?;
+    let (sums, period, refs) = aggregated_sums(&req, &state, v, q.into_inner()).await?;
     let data: Vec<serde_json::Value> = sums
         .iter()
-        .map(|((activity, pupil), f)| super::ss12000::aggregated_json(*activity, *pupil, f, period))
+        .map(|((activity, pupil), f)| {
+            super::ss12000::aggregated_json(&refs, *activity, *pupil, f, period)
+        })
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "data": data })))
 }
@@ -934,6 +936,7 @@ pub(super) async fn aggregated_sums(
 ) -> AppResult<(
     std::collections::BTreeMap<(i64, i64), crate::statistics::Figures>,
     crate::statistics::Period,
+    super::ss12000::Refs,
 )> {
     use crate::statistics::{self as stats, Scope};
     let lang = Lang::from_request(req);
@@ -964,8 +967,16 @@ pub(super) async fn aggregated_sums(
                 }
                 _ => return Err(AppError::NotFound),
             }
-            stats::per_activity(conn, tz, scope, period.until(today), organisation, lang)
+            let sums =
+                stats::per_activity(conn, tz, scope, period.until(today), organisation, lang)?;
+            use super::ss12000::{Ref, Refs};
+            let wanted: Vec<(Ref, i64)> = sums
+                .keys()
+                .flat_map(|(a, p)| [(Ref::Activity, *a), (Ref::Person, *p)])
+                .collect();
+            let refs = Refs::load(conn, &wanted)?;
+            Ok((sums, refs))
         })
         .await?;
-    Ok((sums, period))
+    Ok((sums.0, period, sums.1))
 }

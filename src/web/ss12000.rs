@@ -155,8 +155,82 @@ fn utc(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-fn reference(id: i64) -> Value {
-    json!({ "id": id.to_string() })
+/// The ids the export names records by: the source's id for what an import brought
+/// (`external_id`, an SS 12000 UUID say), Närvaro's own number otherwise.
+#[derive(Default)]
+pub(super) struct Refs {
+    people: HashMap<i64, String>,
+    orgs: HashMap<i64, String>,
+    lessons: HashMap<i64, String>,
+    activities: HashMap<i64, String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ref {
+    Person,
+    Org,
+    Lesson,
+    Activity,
+}
+
+impl Refs {
+    /// Loads the external ids of these records.
+    pub(super) fn load(conn: &mut DbConn, wanted: &[(Ref, i64)]) -> AppResult<Refs> {
+        use crate::statistics::facts::CHUNK;
+        let mut out = Refs::default();
+        for kind in [Ref::Person, Ref::Org, Ref::Lesson, Ref::Activity] {
+            let mut ids: Vec<i64> = wanted
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, id)| *id)
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            for chunk in ids.chunks(CHUNK) {
+                let rows: Vec<(i64, Option<String>)> = match kind {
+                    Ref::Person => people::table
+                        .filter(people::id.eq_any(chunk))
+                        .select((people::id, people::external_id))
+                        .load(conn)?,
+                    Ref::Org => organisations::table
+                        .filter(organisations::id.eq_any(chunk))
+                        .select((organisations::id, organisations::external_id))
+                        .load(conn)?,
+                    Ref::Lesson => lessons::table
+                        .filter(lessons::id.eq_any(chunk))
+                        .select((lessons::id, lessons::external_id))
+                        .load(conn)?,
+                    Ref::Activity => activities::table
+                        .filter(activities::id.eq_any(chunk))
+                        .select((activities::id, activities::external_id))
+                        .load(conn)?,
+                };
+                out.map(kind)
+                    .extend(rows.into_iter().filter_map(|(id, ext)| Some((id, ext?))));
+            }
+        }
+        Ok(out)
+    }
+
+    fn map(&mut self, kind: Ref) -> &mut HashMap<i64, String> {
+        match kind {
+            Ref::Person => &mut self.people,
+            Ref::Org => &mut self.orgs,
+            Ref::Lesson => &mut self.lessons,
+            Ref::Activity => &mut self.activities,
+        }
+    }
+
+    /// `{"id": …}` for a record.
+    pub(super) fn of(&self, kind: Ref, id: i64) -> Value {
+        let map = match kind {
+            Ref::Person => &self.people,
+            Ref::Org => &self.orgs,
+            Ref::Lesson => &self.lessons,
+            Ref::Activity => &self.activities,
+        };
+        json!({ "id": map.get(&id).cloned().unwrap_or_else(|| id.to_string()) })
+    }
 }
 
 fn page(data: Vec<Value>, next: Option<String>) -> HttpResponse {
@@ -261,6 +335,12 @@ pub async fn attendances(
                 .load::<(i64, String)>(conn)?
                 .into_iter()
                 .collect();
+            let mut wanted: Vec<(Ref, i64)> = rows.iter().map(|r| (Ref::Person, r.2)).collect();
+            for f in &records {
+                wanted.push((Ref::Lesson, f.lesson));
+                wanted.push((Ref::Person, f.pupil));
+            }
+            let refs = Refs::load(conn, &wanted)?;
             let data = records
                 .iter()
                 .map(|f| {
@@ -270,9 +350,9 @@ pub async fn attendances(
                         .unwrap_or((0, NaiveDateTime::MIN));
                     json!({
                         "id": format!("{}-{}", f.lesson, f.pupil),
-                        "calendarEvent": reference(f.lesson),
-                        "student": reference(f.pupil),
-                        "reporter": reference(reporter),
+                        "calendarEvent": refs.of(Ref::Lesson, f.lesson),
+                        "student": refs.of(Ref::Person, f.pupil),
+                        "reporter": refs.of(Ref::Person, reporter),
                         "isReported": true,
                         "attendanceMinutes": (f.scheduled - f.valid - f.invalid - f.other).max(0),
                         "validAbsenceMinutes": f.valid,
@@ -287,6 +367,49 @@ pub async fn attendances(
         })
         .await?;
     Ok(page(data, next))
+}
+
+/// (id, type, start, end, pupil, school, registered by)
+type AbsenceItem = (
+    String,
+    &'static str,
+    NaiveDateTime,
+    NaiveDateTime,
+    i64,
+    i64,
+    i64,
+);
+
+/// The page of absences as SS 12000 records.
+fn finish(
+    conn: &mut DbConn,
+    items: Vec<AbsenceItem>,
+    next: Option<String>,
+) -> AppResult<(Vec<Value>, Option<String>)> {
+    let mut wanted = Vec::new();
+    for (_, _, _, _, pupil, school, by) in &items {
+        wanted.extend([
+            (Ref::Person, *pupil),
+            (Ref::Org, *school),
+            (Ref::Person, *by),
+        ]);
+    }
+    let refs = Refs::load(conn, &wanted)?;
+    let data = items
+        .into_iter()
+        .map(|(id, kind, s, e, pupil, school, by)| {
+            json!({
+                "id": id,
+                "type": kind,
+                "startTime": utc(s),
+                "endTime": utc(e),
+                "student": refs.of(Ref::Person, pupil),
+                "organisation": refs.of(Ref::Org, school),
+                "registeredBy": refs.of(Ref::Person, by),
+            })
+        })
+        .collect();
+    Ok((data, next))
 }
 
 /// GET /api/ss12000/v2/absences: reports first (by id), then granted leave (by id).
@@ -307,7 +430,7 @@ pub async fn absences(
         .db(move |conn| {
             let schools = schools(conn, &v, p.organisation)?;
             let (start, end) = (local(p.period.from), local(p.period.to + Duration::days(1)));
-            let mut data = Vec::new();
+            let mut data: Vec<AbsenceItem> = Vec::new();
             let after_leave = match &after {
                 Some((kind, _, id)) if kind == "l" => Some(*id),
                 _ => None,
@@ -341,23 +464,23 @@ pub async fn absences(
                     .limit(p.limit as i64 + 1)
                     .load(conn)?;
                 for (id, pupil, s, e, by, school) in reports.iter().take(p.limit) {
-                    data.push(json!({
-                        "id": format!("r{id}"),
-                        "type": "Anmäld frånvaro",
-                        "startTime": utc(*s),
-                        "endTime": utc(*e),
-                        "student": reference(*pupil),
-                        "organisation": reference(school.unwrap_or_default()),
-                        "registeredBy": reference(*by),
-                    }));
+                    data.push((
+                        format!("r{id}"),
+                        "Anmäld frånvaro",
+                        *s,
+                        *e,
+                        *pupil,
+                        school.unwrap_or_default(),
+                        *by,
+                    ));
                 }
                 if reports.len() > p.limit {
-                    return Ok((data, Some(token("r", 0, reports[p.limit - 1].0))));
+                    return finish(conn, data, Some(token("r", 0, reports[p.limit - 1].0)));
                 }
             }
             let room = p.limit - data.len();
             if room == 0 {
-                return Ok((data, Some(token("l", 0, 0))));
+                return finish(conn, data, Some(token("l", 0, 0)));
             }
             #[allow(clippy::type_complexity)]
             let leave: Vec<(i64, i64, NaiveDate, NaiveDate, i64, Option<i64>)> =
@@ -380,30 +503,37 @@ pub async fn absences(
                     .limit(room as i64 + 1)
                     .load(conn)?;
             for (id, pupil, s, e, by, school) in leave.iter().take(room) {
-                data.push(json!({
-                    "id": format!("l{id}"),
-                    "type": "Beviljad ledighet",
-                    "startTime": utc(local(*s)),
-                    "endTime": utc(local(*e + Duration::days(1))),
-                    "student": reference(*pupil),
-                    "organisation": reference(school.unwrap_or_default()),
-                    "registeredBy": reference(*by),
-                }));
+                let (start, end) = (local(*s), local(*e + Duration::days(1)));
+                data.push((
+                    format!("l{id}"),
+                    "Beviljad ledighet",
+                    start,
+                    end,
+                    *pupil,
+                    school.unwrap_or_default(),
+                    *by,
+                ));
             }
             let next = (leave.len() > room).then(|| token("l", 0, leave[room - 1].0));
-            Ok((data, next))
+            finish(conn, data, next)
         })
         .await?;
     Ok(page(data, next))
 }
 
 /// One SS 12000 `AggregatedAttendance` (minutes).
-pub(super) fn aggregated_json(activity: i64, pupil: i64, f: &Figures, period: Period) -> Value {
+pub(super) fn aggregated_json(
+    refs: &Refs,
+    activity: i64,
+    pupil: i64,
+    f: &Figures,
+    period: Period,
+) -> Value {
     let attended =
         (f.reported_minutes - f.valid_minutes - f.invalid_minutes - f.other_minutes).max(0);
     json!({
-        "activity": reference(activity),
-        "student": reference(pupil),
+        "activity": refs.of(Ref::Activity, activity),
+        "student": refs.of(Ref::Person, pupil),
         "startDate": period.from,
         "endDate": period.to,
         "attendanceSum": attended,
@@ -445,12 +575,12 @@ pub async fn aggregated_attendance(
         organisation: q.organisation,
         student: q.student,
     };
-    let (sums, period) = super::api::aggregated_sums(&req, &state, v, inner).await?;
+    let (sums, period, refs) = super::api::aggregated_sums(&req, &state, v, inner).await?;
     let rest = sums.iter().filter(|(k, _)| after.map_or(true, |a| **k > a));
     let data: Vec<Value> = rest
         .clone()
         .take(limit)
-        .map(|((a, p), f)| aggregated_json(*a, *p, f, period))
+        .map(|((a, p), f)| aggregated_json(&refs, *a, *p, f, period))
         .collect();
     let next = if rest.count() > limit {
         sums.keys()

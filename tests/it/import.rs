@@ -245,6 +245,47 @@ async fn an_ss12000_school_imports_reimports_as_nothing_and_works() {
         assert_eq!(status, 200, "{stats}");
         assert_eq!(stats["total"]["invalid_minutes"], 10, "{stats}");
 
+        // the SS 12000 export names the imported records by the source's ids
+        let (status, export) = api_get(
+            &app,
+            Some(&principal),
+            &format!(
+                "/api/ss12000/v2/attendances?startTime.onOrAfter={}&startTime.onOrBefore={}",
+                today(),
+                today()
+            ),
+        )
+        .await;
+        assert_eq!(status, 200, "{export}");
+        let alva_row = export["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["student"]["id"] == "5c3e8d10-0000-4000-8000-000000000001")
+            .cloned()
+            .unwrap_or_else(|| panic!("Alva by her UUID in {export}"));
+        assert!(
+            alva_row["calendarEvent"]["id"]
+                .as_str()
+                .unwrap()
+                .starts_with("e0000000-"),
+            "{alva_row}"
+        );
+        assert_eq!(
+            alva_row["reporter"]["id"],
+            "5c3e8d10-0000-4000-8000-000000000020"
+        );
+        assert_eq!(alva_row["invalidAbsenceMinutes"], 10);
+        let (_, agg) = api_get(&app, Some(&principal), &format!("/api/ss12000/v2/aggregatedAttendance?organisation={school}&startDate={}&endDate={}", today(), today())).await;
+        assert!(
+            agg["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["activity"]["id"] == "a0000000-0000-4000-8000-000000000001"),
+            "{agg}"
+        );
+
         // the guardian signs in with a link to her e-mail and reports Alva sick today
         let mut g = Browser::open(&app).await;
         g.get("/login").await;
