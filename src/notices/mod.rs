@@ -198,7 +198,8 @@ pub fn leave_decision(
 pub const THRESHOLD_DAYS: i64 = 30;
 
 /// Alerts the mentors and the principals once when a pupil's absence over the last 30 days
-/// crosses the school's threshold; dropping below it again arms the next alert.
+/// crosses the school's threshold; dropping below it again arms the next alert. Reads the
+/// statistics' live sums: call it after `statistics::store::refresh`.
 pub fn check_threshold(
     conn: &mut DbConn,
     pupil: i64,
@@ -211,18 +212,28 @@ pub fn check_threshold(
         .filter(people::id.eq(pupil))
         .select((organisations::id, organisations::alert_threshold_pct))
         .first(conn)?;
-    let rows = crate::roll_call::period_rows(
-        conn,
-        vec![(pupil, String::new(), String::new())],
-        today - Duration::days(THRESHOLD_DAYS - 1),
-        today,
-        tz,
-    )?;
-    let Some(row) = rows.first() else {
-        return Ok(());
+    // the live sums, which the caller has just refreshed
+    use crate::statistics::{self, By, Period, Scope};
+    let last = Period {
+        from: today - Duration::days(THRESHOLD_DAYS - 1),
+        to: today,
     };
-    let pct = row.absence_pct();
-    let above = pct >= f64::from(threshold);
+    let rows = statistics::figures(
+        conn,
+        tz,
+        Scope::Pupil(pupil),
+        last,
+        By::Total,
+        today,
+        crate::i18n::Lang::Sv,
+    )?;
+    let f = rows.first().map(|r| r.figures).unwrap_or_default();
+    let pct = if f.scheduled_minutes > 0 {
+        100.0 * f.absent_minutes() as f64 / f.scheduled_minutes as f64
+    } else {
+        0.0
+    };
+    let above = f.at_least_pct(threshold.into());
     let was: Option<bool> = threshold_state::table
         .find(pupil)
         .select(threshold_state::above)

@@ -249,39 +249,23 @@ pub fn each(
             marks.insert((lesson, pupil), (status, minutes, reason, flags));
         }
     };
+    let base = || {
+        attendance_marks::table
+            .inner_join(lessons::table)
+            .left_join(absence_reasons::table)
+            .filter(lessons::lesson_date.between(from, to))
+            .select(mark_cols)
+            .into_boxed()
+    };
     match sel {
-        Sel::School(school) => keep(
-            attendance_marks::table
-                .inner_join(lessons::table)
-                .left_join(absence_reasons::table)
-                .filter(lessons::school_id.eq(school))
-                .filter(lessons::lesson_date.between(from, to))
-                .select(mark_cols)
-                .load(conn)?,
-        ),
-        Sel::Lessons(ids) => {
+        Sel::School(school) => keep(base().filter(lessons::school_id.eq(school)).load(conn)?),
+        Sel::Lessons(ids) | Sel::Pupils(ids) => {
             for chunk in ids.chunks(CHUNK) {
-                keep(
-                    attendance_marks::table
-                        .inner_join(lessons::table)
-                        .left_join(absence_reasons::table)
-                        .filter(attendance_marks::lesson_id.eq_any(chunk))
-                        .select(mark_cols)
-                        .load(conn)?,
-                );
-            }
-        }
-        Sel::Pupils(chunked) => {
-            for chunk in chunked.chunks(CHUNK) {
-                keep(
-                    attendance_marks::table
-                        .inner_join(lessons::table)
-                        .left_join(absence_reasons::table)
-                        .filter(attendance_marks::pupil_id.eq_any(chunk))
-                        .filter(lessons::lesson_date.between(from, to))
-                        .select(mark_cols)
-                        .load(conn)?,
-                );
+                let q = match sel {
+                    Sel::Lessons(_) => base().filter(attendance_marks::lesson_id.eq_any(chunk)),
+                    _ => base().filter(attendance_marks::pupil_id.eq_any(chunk)),
+                };
+                keep(q.load(conn)?);
             }
         }
     }

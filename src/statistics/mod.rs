@@ -80,6 +80,20 @@ impl Period {
         Some(Period { from, to })
     }
 
+    /// From–to where either end may be left out: the term around `today` fills it in.
+    pub fn or_term(
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        today: NaiveDate,
+        lang: Lang,
+    ) -> AppResult<Period> {
+        let term = Period::preset("term", today).unwrap_or(Period {
+            from: today,
+            to: today,
+        });
+        Period::new(from.unwrap_or(term.from), to.unwrap_or(term.to), lang)
+    }
+
     /// The period up to `today`: lessons that have not happened yet are not in the figures.
     pub fn until(self, today: NaiveDate) -> Period {
         Period {
@@ -615,11 +629,16 @@ pub fn figures(
             }
         })
         .collect();
+    sort(&mut rows);
+    Ok(rows)
+}
+
+/// Pupils, classes and schools by name; weeks, weekdays and the rest by key.
+fn sort(rows: &mut [Row]) {
     rows.sort_by(|a, b| match (&a.key, &b.key) {
         (Key::Id(_), Key::Id(_)) => a.name.cmp(&b.name).then(a.key.cmp(&b.key)),
         _ => a.key.cmp(&b.key),
     });
-    Ok(rows)
 }
 
 /// Rows summed again by a coarser key (a pupil's weeks into the pupil, say), sorted as
@@ -647,10 +666,7 @@ pub fn regroup(rows: &[Row], key: impl Fn(&Key) -> Key) -> Vec<Row> {
             }
         }
     }
-    out.sort_by(|a, b| match (&a.key, &b.key) {
-        (Key::Id(_), Key::Id(_)) => a.name.cmp(&b.name).then(a.key.cmp(&b.key)),
-        _ => a.key.cmp(&b.key),
-    });
+    sort(&mut out);
     out
 }
 

@@ -479,24 +479,26 @@ pub struct PeriodQuery {
     to: Option<String>,
 }
 
+/// A date in a query, `YYYY-MM-DD`; a 400 naming the parameter otherwise.
+pub(super) fn parse_date(raw: &str, name: &str, lang: Lang) -> AppResult<NaiveDate> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+        AppError::invalid(
+            "bad_date",
+            match lang {
+                Lang::Sv => format!("{name} skrivs ÅÅÅÅ-MM-DD."),
+                Lang::En => format!("{name} is written YYYY-MM-DD."),
+            },
+        )
+    })
+}
+
 fn query_date(
     raw: Option<&str>,
     default: NaiveDate,
     name: &str,
     lang: Lang,
 ) -> AppResult<NaiveDate> {
-    match raw {
-        None => Ok(default),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-            AppError::invalid(
-                "bad_date",
-                match lang {
-                    Lang::Sv => format!("{name} skrivs ÅÅÅÅ-MM-DD."),
-                    Lang::En => format!("{name} is written YYYY-MM-DD."),
-                },
-            )
-        }),
-    }
+    raw.map_or(Ok(default), |s| parse_date(s, name, lang))
 }
 
 /// A pupil's absence between two dates: marked lessons, reports and leave.
@@ -788,14 +790,9 @@ fn statistics_period(
     today: NaiveDate,
     lang: Lang,
 ) -> AppResult<crate::statistics::Period> {
-    let term =
-        crate::statistics::Period::preset("term", today).unwrap_or(crate::statistics::Period {
-            from: today,
-            to: today,
-        });
-    let from = query_date(from, term.from, "from", lang)?;
-    let to = query_date(to, term.to, "to", lang)?;
-    crate::statistics::Period::new(from, to, lang)
+    let from = from.map(|f| parse_date(f, "from", lang)).transpose()?;
+    let to = to.map(|t| parse_date(t, "to", lang)).transpose()?;
+    crate::statistics::Period::or_term(from, to, today, lang)
 }
 
 /// GET /api/v1/statistics/absence: minutes and shares of a school, group or pupil over a

@@ -101,22 +101,16 @@ fn parse_token(
 
 /// A date filter: `YYYY-MM-DD`, or a date-time whose date is taken.
 fn date_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<Option<NaiveDate>> {
-    let Some(raw) = raw else {
-        return Ok(None);
-    };
-    raw.get(..10)
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .filter(|_| raw.len() == 10 || raw.as_bytes().get(10) == Some(&b'T'))
-        .map(Some)
-        .ok_or_else(|| {
-            AppError::invalid(
-                "bad_date",
-                match lang {
-                    Lang::Sv => format!("{name} skrivs ÅÅÅÅ-MM-DD."),
-                    Lang::En => format!("{name} is written YYYY-MM-DD."),
-                },
-            )
-        })
+    raw.map(|r| {
+        // a date-time's date, or the whole
+        let date = if r.as_bytes().get(10) == Some(&b'T') {
+            r.get(..10).unwrap_or(r)
+        } else {
+            r
+        };
+        super::api::parse_date(date, name, lang)
+    })
+    .transpose()
 }
 
 /// An optional id in a query: a positive whole number.
@@ -262,16 +256,12 @@ struct Export {
 }
 
 fn export_params(q: &ExportQuery, today: NaiveDate, lang: Lang) -> AppResult<Export> {
-    let term = Period::preset("term", today).unwrap_or(Period {
-        from: today,
-        to: today,
-    });
-    let from = date_param(q.after.as_deref(), "startTime.onOrAfter", lang)?.unwrap_or(term.from);
-    let to = date_param(q.before.as_deref(), "startTime.onOrBefore", lang)?.unwrap_or(term.to);
+    let from = date_param(q.after.as_deref(), "startTime.onOrAfter", lang)?;
+    let to = date_param(q.before.as_deref(), "startTime.onOrBefore", lang)?;
     Ok(Export {
         limit: limit(q.limit.as_deref(), lang)?,
         organisation: id_param(q.organisation.as_deref(), "organisation", lang)?,
-        period: Period::new(from, to, lang)?,
+        period: Period::or_term(from, to, today, lang)?,
     })
 }
 

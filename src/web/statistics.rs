@@ -26,7 +26,7 @@ use crate::schema::*;
 use crate::startup::AppState;
 use crate::statistics::{self, By, Figures, Key, Period, Row, Scope};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct StatsQuery {
     school: Option<String>,
     period: Option<String>,
@@ -57,22 +57,6 @@ impl Shown {
     }
 }
 
-fn date(raw: &str, field: &str, lang: Lang) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
-        AppError::invalid(
-            "bad_date",
-            match lang {
-                Lang::Sv => {
-                    format!("{field}: skriv datumet som ÅÅÅÅ-MM-DD, till exempel 2026-08-17.")
-                }
-                Lang::En => {
-                    format!("{field}: write the date as YYYY-MM-DD, for example 2026-08-17.")
-                }
-            },
-        )
-    })
-}
-
 fn shown(q: &StatsQuery, today: NaiveDate, lang: Lang) -> AppResult<Shown> {
     let name = q.period.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let from = q.from.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -80,8 +64,8 @@ fn shown(q: &StatsQuery, today: NaiveDate, lang: Lang) -> AppResult<Shown> {
     match (name, from, to) {
         (Some("custom") | None, Some(f), Some(t)) => Ok(Shown {
             period: Period::new(
-                date(f, lang.pick("Från", "From"), lang)?,
-                date(t, lang.pick("Till", "To"), lang)?,
+                super::api::parse_date(f, lang.pick("Från", "From"), lang)?,
+                super::api::parse_date(t, lang.pick("Till", "To"), lang)?,
                 lang,
             )?,
             name: "custom".into(),
@@ -520,7 +504,6 @@ struct Dashboard {
     over: usize,
     /// the administrator's overview: per school
     per_school: Vec<Row>,
-    hide_protected: bool,
 }
 
 /// GET /statistics: the school's dashboard; the administrator's overview of every school.
@@ -558,7 +541,6 @@ pub async fn dashboard(
                 classes: Vec::new(),
                 over: 0,
                 per_school: Vec::new(),
-                hide_protected: false,
             };
             match school {
                 Some(id) => {
@@ -629,7 +611,8 @@ pub async fn dashboard(
             d.per_school.as_slice(),
         ),
     ];
-    if let Some(file) = csv_of(&q, lang, d.hide_protected, &tables) {
+    // the dashboard's tables name classes and schools, never pupils
+    if let Some(file) = csv_of(&q, lang, false, &tables) {
         return file;
     }
     let title = ctx.t("Frånvarostatistik", "Absence statistics");
@@ -659,17 +642,17 @@ pub async fn dashboard(
             (trend_svg(&ctx, &d.weeks))
             details {
                 summary { (ctx.t("Veckorna som tabell", "The weeks as a table")) }
-                (rows_table(&ctx, ctx.t("Vecka", "Week"), &d.weeks, |_| None, d.hide_protected))
+                (rows_table(&ctx, ctx.t("Vecka", "Week"), &d.weeks, |_| None, false))
             }
             p { a.csv href={"/statistics?" (q_all) "&csv=weeks"} { (ctx.t("Hämta veckorna som CSV", "Download the weeks as CSV")) } }
             h2 { (ctx.t("Klasser efter frånvaro", "Classes by absence")) }
-            (rows_table(&ctx, ctx.t("Klass", "Class"), &d.classes, |r| match r.key { Key::Id(id) if id > 0 => Some(format!("/statistics/groups/{id}?{}", shown.query())), _ => None }, d.hide_protected))
+            (rows_table(&ctx, ctx.t("Klass", "Class"), &d.classes, |r| match r.key { Key::Id(id) if id > 0 => Some(format!("/statistics/groups/{id}?{}", shown.query())), _ => None }, false))
             p { a.csv href={"/statistics?" (q_all) "&csv=classes"} { (ctx.t("Hämta klasserna som CSV", "Download the classes as CSV")) } }
         } @else {
             h2 { (ctx.t("Kommunen", "The municipality")) }
             (key_figures(&ctx, &d.total))
             h2 { (ctx.t("Skolor", "Schools")) }
-            (rows_table(&ctx, ctx.t("Skola", "School"), &d.per_school, |r| match r.key { Key::Id(id) => Some(format!("/statistics?school={id}&{}", shown.query())), _ => None }, d.hide_protected))
+            (rows_table(&ctx, ctx.t("Skola", "School"), &d.per_school, |r| match r.key { Key::Id(id) => Some(format!("/statistics?school={id}&{}", shown.query())), _ => None }, false))
             p { a.csv href={"/statistics?" (shown.query()) "&csv=schools"} { (ctx.t("Hämta skolorna som CSV", "Download the schools as CSV")) } }
         }
     };
@@ -722,13 +705,8 @@ fn pupil_weeks(rows: Vec<Row>) -> HashMap<i64, Vec<(i32, Figures)>> {
     out
 }
 
-fn threshold_param(q: &StatsQuery, default: i32, lang: Lang) -> AppResult<i64> {
-    match q
-        .threshold
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+fn threshold_param(raw: Option<&str>, default: i32, lang: Lang) -> AppResult<i64> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(default.into()),
         Some(s) => s
             .parse::<i64>()
@@ -774,14 +752,7 @@ pub async fn over_threshold(
                 .find(id)
                 .select(organisations::alert_threshold_pct)
                 .first(conn)?;
-            let threshold = threshold_param(
-                &StatsQuery {
-                    threshold: raw_threshold,
-                    ..Default::default()
-                },
-                default,
-                lang,
-            )?;
+            let threshold = threshold_param(raw_threshold.as_deref(), default, lang)?;
             let scope = Scope::School(id);
             // each pupil's weeks, and their sum: one reading
             let weeks = statistics::figures(conn, tz, scope, period, By::PupilWeek, today, lang)?;
