@@ -272,25 +272,28 @@ pub fn create(
         to_utc(tz, new.to),
         to_utc(tz, now_local),
     );
-    let overlapping: Option<(NaiveDateTime, NaiveDateTime)> = absence_reports::table
-        .filter(absence_reports::pupil_id.eq(pupil.id))
-        .filter(absence_reports::cancelled_at.is_null())
-        .filter(absence_reports::starts_at.lt(until_utc))
-        .filter(absence_reports::ends_at.gt(from_utc))
-        .select((absence_reports::starts_at, absence_reports::ends_at))
-        .first(conn)
-        .optional()?;
-    if let Some((s, e)) = overlapping {
-        let (s, e) = (to_local(tz, s), to_local(tz, e));
-        return Err(AppError::Conflict {
-            code: "overlapping_report",
-            message: match lang {
-                Lang::Sv => format!("Det finns redan en anmälan för {} – {}. Ändra perioden, eller ta bort den anmälan först.", s.format("%Y-%m-%d %H:%M"), e.format("%Y-%m-%d %H:%M")),
-                Lang::En => format!("There is already a report for {} – {}. Change the period, or cancel that report first.", s.format("%Y-%m-%d %H:%M"), e.format("%Y-%m-%d %H:%M")),
-            },
-        });
-    }
-    conn.transaction(|conn| {
+    // The overlap check and the insert happen under the pupil's lock: two identical
+    // requests at the same moment store one report, and the other gets the 409.
+    conn.write_transaction(|conn| {
+        conn.lock_person(pupil.id)?;
+        let overlapping: Option<(NaiveDateTime, NaiveDateTime)> = absence_reports::table
+            .filter(absence_reports::pupil_id.eq(pupil.id))
+            .filter(absence_reports::cancelled_at.is_null())
+            .filter(absence_reports::starts_at.lt(until_utc))
+            .filter(absence_reports::ends_at.gt(from_utc))
+            .select((absence_reports::starts_at, absence_reports::ends_at))
+            .first(conn)
+            .optional()?;
+        if let Some((s, e)) = overlapping {
+            let (s, e) = (to_local(tz, s), to_local(tz, e));
+            return Err(AppError::Conflict {
+                code: "overlapping_report",
+                message: match lang {
+                    Lang::Sv => format!("Det finns redan en anmälan för {} – {}. Ändra perioden, eller ta bort den anmälan först.", s.format("%Y-%m-%d %H:%M"), e.format("%Y-%m-%d %H:%M")),
+                    Lang::En => format!("There is already a report for {} – {}. Change the period, or cancel that report first.", s.format("%Y-%m-%d %H:%M"), e.format("%Y-%m-%d %H:%M")),
+                },
+            });
+        }
         let id: i64 = diesel::insert_into(absence_reports::table)
             .values((
                 absence_reports::pupil_id.eq(pupil.id),
@@ -325,6 +328,18 @@ fn pupil_of(conn: &mut DbConn, report: i64) -> AppResult<i64> {
         .first(conn)?)
 }
 
+fn already_cancelled(lang: Lang) -> AppError {
+    AppError::Conflict {
+        code: "already_cancelled",
+        message: lang
+            .pick(
+                "Anmälan är redan borttagen.",
+                "The report has already been cancelled.",
+            )
+            .into(),
+    }
+}
+
 /// Cancels a report of a pupil the viewer may see (404 otherwise): a guardian or the adult
 /// pupil before it starts, staff at any time. Answers the pupil's id.
 #[allow(clippy::too_many_arguments)]
@@ -350,26 +365,26 @@ pub fn cancel(
             ))
             .first(conn)?;
     if cancelled.is_some() {
-        return Err(AppError::Conflict {
-            code: "already_cancelled",
-            message: lang
-                .pick(
-                    "Anmälan är redan borttagen.",
-                    "The report has already been cancelled.",
-                )
-                .into(),
-        });
+        return Err(already_cancelled(lang));
     }
     if matches!(Reporter::of(pupil.reach), Reporter::Family { .. }) && starts <= now_utc {
         return Err(AppError::Conflict { code: "report_started", message: lang.pick("Anmälan har redan börjat gälla och kan inte tas bort här. Kontakta skolan.", "The report has already started and cannot be cancelled here. Contact the school.").into() });
     }
-    conn.transaction(|conn| {
-        diesel::update(absence_reports::table.find(report))
-            .set((
-                absence_reports::cancelled_at.eq(now_utc),
-                absence_reports::cancelled_by.eq(viewer.id),
-            ))
-            .execute(conn)?;
+    conn.write_transaction(|conn| {
+        // only the request that moves it from active to cancelled goes on
+        let moved = diesel::update(
+            absence_reports::table
+                .find(report)
+                .filter(absence_reports::cancelled_at.is_null()),
+        )
+        .set((
+            absence_reports::cancelled_at.eq(now_utc),
+            absence_reports::cancelled_by.eq(viewer.id),
+        ))
+        .execute(conn)?;
+        if moved == 0 {
+            return Err(already_cancelled(lang));
+        }
         audit::record(
             conn,
             Entry {

@@ -109,7 +109,10 @@ pub fn apply(
             ),
         ));
     }
-    conn.transaction(|conn| {
+    // the duplicate check and the insert under the pupil's lock (one of two identical
+    // requests at the same moment is stored)
+    conn.write_transaction(|conn| {
+        conn.lock_person(pupil.id)?;
         let overlapping: i64 = leave_applications::table
             .filter(leave_applications::pupil_id.eq(pupil.id))
             .filter(leave_applications::status.eq_any(["pending", "approved"]))
@@ -170,17 +173,34 @@ fn pending(conn: &mut DbConn, id: i64, lang: Lang) -> AppResult<()> {
         .select(leave_applications::status)
         .first(conn)?;
     if status != "pending" {
-        return Err(AppError::Conflict {
-            code: "already_decided",
-            message: lang
-                .pick(
-                    "Ansökan är redan avgjord.",
-                    "The application has already been decided.",
-                )
-                .into(),
-        });
+        return Err(already_decided(lang));
     }
     Ok(())
+}
+
+fn already_decided(lang: Lang) -> AppError {
+    AppError::Conflict {
+        code: "already_decided",
+        message: lang
+            .pick(
+                "Ansökan är redan avgjord.",
+                "The application has already been decided.",
+            )
+            .into(),
+    }
+}
+
+/// The application, as long as it is still pending: the target of an update that may only
+/// move it from pending.
+fn still_pending(
+    id: i64,
+) -> diesel::dsl::Filter<
+    diesel::dsl::Find<leave_applications::table, i64>,
+    diesel::dsl::Eq<leave_applications::status, &'static str>,
+> {
+    leave_applications::table
+        .find(id)
+        .filter(leave_applications::status.eq("pending"))
 }
 
 /// Whether the viewer mentors a class or mentor group the pupil is in today.
@@ -234,14 +254,14 @@ pub fn recommend(
             ),
         ));
     }
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         pending(conn, id, lang)?;
         let value = if recommended {
             "recommended"
         } else {
             "not_recommended"
         };
-        diesel::update(leave_applications::table.find(id))
+        let moved = diesel::update(still_pending(id))
             .set((
                 leave_applications::recommendation.eq(value),
                 leave_applications::recommendation_comment.eq(comment),
@@ -249,6 +269,9 @@ pub fn recommend(
                 leave_applications::recommended_at.eq(now),
             ))
             .execute(conn)?;
+        if moved == 0 {
+            return Err(already_decided(lang));
+        }
         audit::record(
             conn,
             Entry {
@@ -297,10 +320,11 @@ pub fn decide(
             ),
         ));
     }
-    conn.transaction(|conn| {
+    conn.write_transaction(|conn| {
         pending(conn, id, lang)?;
         let status = if approved { "approved" } else { "rejected" };
-        diesel::update(leave_applications::table.find(id))
+        // moves only from pending: of two decisions at the same moment, one is made
+        let moved = diesel::update(still_pending(id))
             .set((
                 leave_applications::status.eq(status),
                 leave_applications::decided_by.eq(v.id),
@@ -308,6 +332,9 @@ pub fn decide(
                 leave_applications::decision_comment.eq(comment),
             ))
             .execute(conn)?;
+        if moved == 0 {
+            return Err(already_decided(lang));
+        }
         audit::record(
             conn,
             Entry {

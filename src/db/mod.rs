@@ -44,6 +44,49 @@ impl DbConn {
             DbConn::Pg(_) => Backend::Postgres,
         }
     }
+
+    /// A transaction for a check-then-write. On SQLite it takes the write lock at `BEGIN`
+    /// (`BEGIN IMMEDIATE`), so what it reads cannot change before it writes, also against
+    /// another process; on PostgreSQL it is an ordinary transaction, and the rows the check
+    /// depends on are locked inside it with [`DbConn::lock_person`] or guarded by a
+    /// conditional update.
+    pub fn write_transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        type Manager = <DbConn as Connection>::TransactionManager;
+        match self {
+            DbConn::Sqlite(c) => {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            }
+            DbConn::Pg(_) => Manager::begin_transaction(self)?,
+        }
+        match f(self) {
+            Ok(value) => {
+                Manager::commit_transaction(self)?;
+                Ok(value)
+            }
+            Err(e) => {
+                Manager::rollback_transaction(self)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Locks a person's row until the end of the transaction (PostgreSQL `FOR UPDATE`), so
+    /// that checks about that person (an overlapping report, a duplicate application) and
+    /// the write they allow happen one request at a time. SQLite's write transaction
+    /// already holds the whole database.
+    pub fn lock_person(&mut self, id: i64) -> diesel::QueryResult<()> {
+        if let DbConn::Pg(c) = self {
+            diesel::sql_query("SELECT id FROM people WHERE id = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::BigInt, _>(id)
+                .execute(c)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
