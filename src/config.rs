@@ -115,6 +115,9 @@ pub struct Config {
     pub template_dir: Option<PathBuf>,
     /// How often the in-server worker looks for due notices; 0 turns it off.
     pub outbox_poll_seconds: u64,
+    /// The clock the school day runs on: the system's, or a test's (never from the
+    /// environment).
+    pub clock: crate::clock::Clock,
 }
 
 impl fmt::Debug for Config {
@@ -133,6 +136,7 @@ impl fmt::Debug for Config {
             .field("notice_delay_minutes", &self.notice_delay_minutes)
             .field("template_dir", &self.template_dir)
             .field("outbox_poll_seconds", &self.outbox_poll_seconds)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -352,6 +356,7 @@ impl Config {
             notice_delay_minutes,
             template_dir,
             outbox_poll_seconds,
+            clock: crate::clock::Clock::System,
         })
     }
 }

@@ -38,6 +38,10 @@ pub enum AppError {
     },
     /// The database or another dependency did not answer in time.
     Unavailable(String),
+    /// Too much of one costly kind of work at once (password hashing): come back shortly.
+    Busy {
+        retry_after_secs: u64,
+    },
     /// A bug or an unexpected failure; logged with `detail`, never shown.
     Internal(String),
 }
@@ -75,7 +79,7 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -90,6 +94,7 @@ impl AppError {
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::Unavailable(_) => "unavailable",
+            AppError::Busy { .. } => "busy",
             AppError::Internal(_) => "internal",
         }
     }
@@ -112,6 +117,7 @@ impl AppError {
                 Lang::En => format!("Too many attempts. Wait {} and try again.", wait_text(*retry_after_secs, lang)),
             },
             AppError::Unavailable(_) => lang.pick("Tjänsten svarar inte just nu. Försök igen om en stund.", "The service is not answering right now. Try again in a moment.").into(),
+            AppError::Busy { .. } => lang.pick("Många loggar in just nu. Försök igen om några sekunder.", "Many people are signing in right now. Try again in a few seconds.").into(),
             AppError::Internal(_) => lang.pick("Något gick fel hos oss. Inget av det du skickade sparades. Försök igen.", "Something went wrong on our side. Nothing you sent was saved. Please try again.").into(),
         }
     }
@@ -186,6 +192,23 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+impl From<crate::auth::password::HashError> for AppError {
+    fn from(e: crate::auth::password::HashError) -> Self {
+        match e {
+            crate::auth::password::HashError::Busy => AppError::Busy {
+                retry_after_secs: crate::auth::password::RETRY_AFTER_SECS,
+            },
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::auth::password::Busy> for AppError {
+    fn from(_: crate::auth::password::Busy) -> Self {
+        crate::auth::password::HashError::Busy.into()
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         AppError::Unavailable(format!("database pool: {e}"))
@@ -218,7 +241,9 @@ fn problem_response(
 ) -> HttpResponse {
     let mut res = HttpResponse::build(status);
     res.content_type("application/problem+json");
-    if let AppError::TooManyRequests { retry_after_secs } = err {
+    if let AppError::TooManyRequests { retry_after_secs } | AppError::Busy { retry_after_secs } =
+        err
+    {
         res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
     }
     res.json(Problem {
@@ -273,7 +298,7 @@ pub async fn render_errors(
         }
     };
     if let AppError::Internal(detail) = app {
-        tracing::error!(%detail, path = res.request().path(), "request failed");
+        tracing::error!(%detail, route = %crate::web::route_of(res.request()), "request failed");
     }
     let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
     let cookies: Vec<HeaderValue> = res.headers().get_all(header::SET_COOKIE).cloned().collect();
@@ -323,7 +348,9 @@ fn error_page(err: &AppError, ctx: &PageCtx) -> HttpResponse {
         p { a href="/" { (lang.pick("Till startsidan", "Go to the start page")) } }
     };
     let mut res = HttpResponse::build(err.status());
-    if let AppError::TooManyRequests { retry_after_secs } = err {
+    if let AppError::TooManyRequests { retry_after_secs } | AppError::Busy { retry_after_secs } =
+        err
+    {
         res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
     }
     res.insert_header((

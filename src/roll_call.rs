@@ -280,17 +280,25 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppRes
         ))
         .load::<(i64, String, i32, Option<i64>)>(conn)?
         .into_iter()
-        .filter_map(|(p, s, minutes, reason_id)| {
-            Some((
+        .map(|(p, s, minutes, reason_id)| {
+            // a mark this version cannot read is never shown as "present": the page fails
+            // and the log says which mark
+            let status = Status::parse(&s).ok_or_else(|| {
+                AppError::internal(format!(
+                    "lesson {}: the stored mark of pupil {p} has the unknown status {s:?}",
+                    lesson.id
+                ))
+            })?;
+            Ok((
                 p,
                 Mark {
-                    status: Status::parse(&s)?,
+                    status,
                     minutes,
                     reason_id,
                 },
             ))
         })
-        .collect();
+        .collect::<AppResult<_>>()?;
     let window = absence::utc_window(tz, date, info.starts_at, info.ends_at);
     let covers = absence::covers_for_lesson(conn, &ids, window, date, leave_reason)?;
     let report: Option<(String, String, NaiveDateTime, i32)> = lesson_reports::table
@@ -648,12 +656,16 @@ pub struct LessonLine {
 /// The lessons a teacher teaches or stands in for between two dates, in time order.
 pub fn teacher_lessons(
     conn: &mut DbConn,
-    teacher: i64,
+    viewer: &crate::auth::Viewer,
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<Vec<LessonLine>> {
+    let teacher = viewer.id;
+    // the activities of a teacher whose duty has ended are not theirs any more (as the
+    // lesson and its roll call answer 404); a substitution given to them still is
+    let as_teacher = (!viewer.roles.teacher_at.is_empty()).then_some(teacher);
     let own = activity_teachers::table
-        .filter(activity_teachers::teacher_id.eq(teacher))
+        .filter(activity_teachers::teacher_id.nullable().eq(as_teacher))
         .select(activity_teachers::activity_id);
     #[allow(clippy::type_complexity)]
     let rows: Vec<(

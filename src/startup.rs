@@ -15,7 +15,7 @@ use crate::config::{Config, DatabaseUrl, MIN_SECRET_BYTES};
 use crate::db::{self, Backend, DbConn, Pool};
 use crate::error::{render_errors, AppError, AppResult};
 use crate::mail::Mailer;
-use crate::web::{configure, log_requests};
+use crate::web::{configure, log_requests, refuse_control_characters};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -28,9 +28,26 @@ pub struct AppState {
     /// SQLite has one writer: requests that write queue here, in order, instead of in
     /// SQLite's busy handler, which sleeps in steps of up to 100 ms. None for PostgreSQL.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// Wakes this server's outbox worker at once (a sign-in link must not wait a poll).
+    outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
+    /// Now on the service's clock (UTC, as stored).
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        self.config.clock.now_utc()
+    }
+
+    /// Asks this server's outbox worker to make a pass now rather than at its next poll.
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
+    }
+
+    /// Waits until `wake_outbox` is called (or was, since the last wait) or `every` passes.
+    pub async fn outbox_nap(&self, every: Duration) {
+        let _ = actix_web::rt::time::timeout(every, self.outbox_wake.notified()).await;
+    }
+
     /// Runs blocking database work on the blocking pool, never on the async executor.
     pub async fn db<T, F>(&self, f: F) -> AppResult<T>
     where
@@ -109,6 +126,7 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         mailer,
         templates,
         write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+        outbox_wake: Arc::new(tokio::sync::Notify::new()),
     })
 }
 
@@ -173,6 +191,7 @@ impl Application {
             .map_err(|e| StartupError(format!("NARVARO_BIND: {e}")))?
             .port();
         let state = web::Data::new(state);
+        let https = state.config.base_url.starts_with("https://");
         if state.config.outbox_poll_seconds > 0 {
             let every = Duration::from_secs(state.config.outbox_poll_seconds);
             actix_web::rt::spawn(crate::notices::worker::run(state.clone(), every));
@@ -184,10 +203,11 @@ impl Application {
                 .app_data(web::FormConfig::default().limit(64 * 1024))
                 .app_data(web::PayloadConfig::default().limit(256 * 1024))
                 .configure(configure)
+                .wrap(from_fn(refuse_control_characters))
                 .wrap(from_fn(viewer::renew_session))
                 .wrap(from_fn(csrf::protect))
                 .wrap(from_fn(render_errors))
-                .wrap(security_headers())
+                .wrap(security_headers(https))
                 .wrap(from_fn(log_requests))
         })
         .listen(listener)
@@ -208,8 +228,15 @@ impl Application {
     }
 }
 
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// Headers on every response. Served over HTTPS (NARVARO_BASE_URL `https://`), browsers
+/// are also told to use nothing else for a year (HSTS).
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = if https {
+        DefaultHeaders::new().add(("Strict-Transport-Security", "max-age=31536000"))
+    } else {
+        DefaultHeaders::new()
+    };
+    headers
         .add((
             "Content-Security-Policy",
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \

@@ -113,7 +113,7 @@ pub async fn protect(
             _ => false,
         };
         if !ok {
-            tracing::warn!(path = req.path(), "CSRF check failed");
+            tracing::warn!(route = %crate::web::route_of(req.request()), "CSRF check failed");
             return Ok(req.error_response(forbidden(lang)).map_into_right_body());
         }
     }

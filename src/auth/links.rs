@@ -18,6 +18,15 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    pub fn parse(s: &str) -> Option<Purpose> {
+        match s {
+            "sign_in" => Some(Purpose::SignIn),
+            "invite" => Some(Purpose::Invite),
+            "reset" => Some(Purpose::Reset),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::SignIn => "sign_in",

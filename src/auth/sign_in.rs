@@ -34,15 +34,34 @@ fn dummy_hash() -> &'static str {
     HASH.get_or_init(|| password::hash("no such account, no such password").unwrap_or_default())
 }
 
-/// One password attempt. Every attempt lands in the audit log with its outcome.
-pub fn with_password(
+/// A password attempt in three steps, so that the costly hash is computed without holding
+/// a database connection (or, on SQLite, the write turn): [`look_up`] reads the account and
+/// the limits, [`Attempt::check`] computes the hash, [`record`] writes the outcome.
+pub struct Attempt {
+    shown_name: String,
+    /// id, stored hash, token version, active
+    account: Option<(i64, Option<String>, i32, bool)>,
+    wait_secs: Option<u64>,
+}
+
+/// The result of [`Attempt::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checked {
+    right: bool,
+}
+
+/// Reads the account a password attempt is for, and whether the limits allow it now.
+/// `trusted_device`: the person whose earlier sign-in on this device the client proved
+/// (a signed device cookie); such an attempt on that account is not held back by the
+/// limit per client address, so that one address (a school behind one NAT) cannot lock
+/// everyone out. The limit per account still holds.
+pub fn look_up(
     conn: &mut DbConn,
     username: &str,
-    given_password: &str,
     addr: &str,
-    channel: &str,
+    trusted_device: Option<i64>,
     now: NaiveDateTime,
-) -> AppResult<Outcome> {
+) -> AppResult<Attempt> {
     let username = normalise_username(username);
     let account: Option<(i64, Option<String>, i32, bool)> = people::table
         .filter(people::username.eq(&username))
@@ -55,8 +74,44 @@ pub fn with_password(
         .first(conn)
         .optional()?;
     let person = account.as_ref().map(|a| a.0);
-    let shown_name: String = username.chars().take(64).collect();
-    if let Some(wait_secs) = throttle::sign_in_wait(conn, person, addr, now)? {
+    let known_device = person.is_some() && person == trusted_device;
+    let wait_secs = throttle::sign_in_wait(conn, person, addr, known_device, now)?;
+    Ok(Attempt {
+        shown_name: username.chars().take(64).collect(),
+        account,
+        wait_secs,
+    })
+}
+
+impl Attempt {
+    /// Computes the hash (the same work whether or not the account exists). Busy when too
+    /// many hashes are under way.
+    pub fn check(&self, given_password: &str) -> Result<Checked, password::Busy> {
+        if self.wait_secs.is_some() {
+            return Ok(Checked { right: false });
+        }
+        let right = match &self.account {
+            Some((_, Some(hash), _, true)) => password::verify(given_password, hash)?,
+            _ => {
+                password::verify(given_password, dummy_hash())?;
+                false
+            }
+        };
+        Ok(Checked { right })
+    }
+}
+
+/// Writes the attempt's outcome to the audit log (which the limits count) and answers it.
+pub fn record(
+    conn: &mut DbConn,
+    attempt: &Attempt,
+    checked: Checked,
+    addr: &str,
+    channel: &str,
+) -> AppResult<Outcome> {
+    let person = attempt.account.as_ref().map(|a| a.0);
+    let shown_name = &attempt.shown_name;
+    if let Some(wait_secs) = attempt.wait_secs {
         audit::record(
             conn,
             Entry {
@@ -70,32 +125,18 @@ pub fn with_password(
         )?;
         return Ok(Outcome::Throttled { wait_secs });
     }
-    let (outcome, reason) = match &account {
-        Some((id, Some(hash), version, true)) => {
-            if password::verify(given_password, hash) {
-                (
-                    Outcome::SignedIn {
-                        person: *id,
-                        version: *version,
-                    },
-                    "ok",
-                )
-            } else {
-                (Outcome::Refused, "wrong_password")
-            }
-        }
-        Some((_, None, _, _)) => {
-            password::verify(given_password, dummy_hash());
-            (Outcome::Refused, "no_password")
-        }
-        Some((_, _, _, false)) => {
-            password::verify(given_password, dummy_hash());
-            (Outcome::Refused, "inactive")
-        }
-        None => {
-            password::verify(given_password, dummy_hash());
-            (Outcome::Refused, "unknown_user")
-        }
+    let (outcome, reason) = match &attempt.account {
+        Some((id, Some(_), version, true)) if checked.right => (
+            Outcome::SignedIn {
+                person: *id,
+                version: *version,
+            },
+            "ok",
+        ),
+        Some((_, Some(_), _, true)) => (Outcome::Refused, "wrong_password"),
+        Some((_, None, _, _)) => (Outcome::Refused, "no_password"),
+        Some((_, _, _, false)) => (Outcome::Refused, "inactive"),
+        None => (Outcome::Refused, "unknown_user"),
     };
     let action = match outcome {
         Outcome::SignedIn { .. } => throttle::SUCCEEDED,
@@ -151,25 +192,55 @@ pub struct LinkToSend {
 type LinkCandidate = (i64, String, String, String, Option<String>, Option<i64>);
 
 pub enum LinkRequest {
-    /// Zero or more links to send; the person asking is told the same either way.
-    Send(Vec<LinkToSend>),
+    /// The request is queued; the person asking is told the same whatever the address.
+    Queued,
     Throttled {
         wait_secs: u64,
     },
 }
 
 /// Asks for sign-in links (guardians and pupils) or password resets (staff with an account)
-/// for an e-mail address. Unknown addresses get nothing, and the same answer.
+/// for an e-mail address. The request does the same work whatever the address: it checks
+/// the limit per client address and queues the request in the outbox, where the worker
+/// looks the address up, makes the links and sends them ([`links_for_request`]). So
+/// neither the answer nor its timing tells whether the address has an account, and no
+/// link secret is ever stored: it is made when the e-mail is sent.
+///
+/// `now` is the system clock (the limit's window); `due` the outbox's clock.
 pub fn request_links(
     conn: &mut DbConn,
     email: &str,
     purpose: Purpose,
     addr: &str,
     now: NaiveDateTime,
+    due: NaiveDateTime,
 ) -> AppResult<LinkRequest> {
     if let Some(wait_secs) = throttle::link_wait(conn, addr, now)? {
         return Ok(LinkRequest::Throttled { wait_secs });
     }
+    crate::notices::link_request(conn, &email.trim().to_lowercase(), purpose, due)?;
+    audit::record(
+        conn,
+        Entry {
+            actor: None,
+            action: throttle::LINK_REQUESTED,
+            entity: "person",
+            entity_id: None,
+            detail: json!({"purpose": purpose.as_str()}),
+            client_addr: Some(addr),
+        },
+    )?;
+    Ok(LinkRequest::Queued)
+}
+
+/// For a queued link request: the links to e-mail, made now. Unknown addresses get
+/// nothing; a person already sent `LINKS_PER_PERSON` links within the window gets no more.
+pub fn links_for_request(
+    conn: &mut DbConn,
+    email: &str,
+    purpose: Purpose,
+    now: NaiveDateTime,
+) -> AppResult<Vec<LinkToSend>> {
     let email = email.trim().to_lowercase();
     let mut candidates: Vec<LinkCandidate> = if email.contains('@') && email.len() <= 254 {
         people::table
@@ -205,50 +276,54 @@ pub fn request_links(
         if !eligible || links::recent(conn, id, purpose, since)? >= throttle::LINKS_PER_PERSON {
             continue;
         }
-        let token = links::create(conn, id, purpose, now)?;
-        audit::record(
-            conn,
-            Entry {
-                actor: None,
-                action: "link.created",
-                entity: "person",
-                entity_id: Some(id),
-                detail: json!({"purpose": purpose.as_str()}),
-                client_addr: Some(addr),
-            },
-        )?;
-        out.push(LinkToSend {
-            email: address,
-            language,
-            given_name,
-            token,
-        });
+        out.push(new_link(
+            conn, id, address, language, given_name, purpose, now,
+        )?);
     }
+    Ok(out)
+}
+
+/// A new single-use link for a person, audited.
+pub fn new_link(
+    conn: &mut DbConn,
+    person: i64,
+    email: String,
+    language: String,
+    given_name: String,
+    purpose: Purpose,
+    now: NaiveDateTime,
+) -> AppResult<LinkToSend> {
+    let token = links::create(conn, person, purpose, now)?;
     audit::record(
         conn,
         Entry {
             actor: None,
-            action: throttle::LINK_REQUESTED,
+            action: "link.created",
             entity: "person",
-            entity_id: None,
-            detail: json!({"purpose": purpose.as_str(), "links": out.len()}),
-            client_addr: Some(addr),
+            entity_id: Some(person),
+            detail: json!({"purpose": purpose.as_str()}),
+            client_addr: None,
         },
     )?;
-    Ok(LinkRequest::Send(out))
+    Ok(LinkToSend {
+        email,
+        language,
+        given_name,
+        token,
+    })
 }
 
-/// Sets a new password: every earlier session and unused link of the person ends.
+/// Sets a new password, given as its hash (computed before, outside the transaction):
+/// every earlier session and unused link of the person ends.
 pub fn set_password(
     conn: &mut DbConn,
     person: i64,
-    new_password: &str,
+    hash: &str,
     actor: i64,
     addr: &str,
     how: &str,
     now: NaiveDateTime,
 ) -> AppResult<i32> {
-    let hash = password::hash(new_password).map_err(crate::error::AppError::internal)?;
     let version: i32 = diesel::update(people::table.find(person))
         .set((
             people::password_hash.eq(hash),

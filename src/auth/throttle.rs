@@ -54,16 +54,24 @@ fn newest(
     Ok(q.load(conn)?)
 }
 
-/// How long the client must wait before another password attempt, if it must.
+/// How long the client must wait before another password attempt, if it must. An attempt
+/// from a device where the account signed in before (`known_device`) is held back only by
+/// the limit per account: many failures from one address (a school's one NAT address)
+/// do not lock out the people who sign in there every day, while a password sprayer,
+/// without their device cookies, stays limited per address.
 pub fn sign_in_wait(
     conn: &mut DbConn,
     account: Option<i64>,
     addr: &str,
+    known_device: bool,
     now: NaiveDateTime,
 ) -> AppResult<Option<u64>> {
     let window_start = now - Duration::minutes(WINDOW_MINUTES);
-    let by_addr = newest(conn, FAILED, window_start, None, Some(addr), PER_ADDRESS)?;
-    let mut wait = wait_secs(&by_addr, PER_ADDRESS, now);
+    let mut wait = None;
+    if !known_device {
+        let by_addr = newest(conn, FAILED, window_start, None, Some(addr), PER_ADDRESS)?;
+        wait = wait_secs(&by_addr, PER_ADDRESS, now);
+    }
     if let Some(id) = account {
         let last_ok: Option<NaiveDateTime> = a::table
             .filter(a::action.eq(SUCCEEDED))

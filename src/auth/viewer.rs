@@ -78,9 +78,7 @@ struct RenewedSession(String);
 
 /// The school-local date today.
 pub fn today(state: &AppState) -> NaiveDate {
-    Utc::now()
-        .with_timezone(&state.config.timezone)
-        .date_naive()
+    state.config.clock.today(state.config.timezone)
 }
 
 pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {

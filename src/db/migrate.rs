@@ -20,10 +20,12 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub fn run(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     let applied = match conn {
-        DbConn::Sqlite(c) => c.transaction::<_, BoxError, _>(|c| {
-            // Take the write lock up front so a concurrent start waits instead of failing.
-            migrate_locked(c, SQLITE)
-        }),
+        // BEGIN IMMEDIATE takes the write lock up front, so a second process starting at the
+        // same moment waits (busy_timeout) instead of failing with "database is locked"
+        // when its read transaction tries to become a write.
+        DbConn::Sqlite(c) => {
+            c.immediate_transaction::<_, BoxError, _>(|c| migrate_locked(c, SQLITE))
+        }
         DbConn::Pg(c) => c.transaction::<_, BoxError, _>(|c| {
             diesel::sql_query(format!("SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"))
                 .execute(c)?;

@@ -652,6 +652,7 @@ pub fn apply(
             .execute(conn)?;
         sum.inserted += 1;
     }
+    let mut unlinked = Vec::new();
     for (pupil, guardian) in linked.difference(&wanted) {
         if pupils_with.contains(pupil) || pupil_list.contains(pupil) {
             diesel::delete(
@@ -659,6 +660,46 @@ pub fn apply(
                     .filter(guardianships::pupil_id.eq(pupil))
                     .filter(guardianships::guardian_id.eq(guardian)),
             )
+            .execute(conn)?;
+            sum.ended += 1;
+            unlinked.push(*guardian);
+        }
+    }
+    // a guardian left with no child, no duty and no school of their own is ended like a
+    // teacher who left: not deleted, and every session and link of theirs stops working
+    for guardian in unlinked {
+        let children: i64 = guardianships::table
+            .filter(guardianships::guardian_id.eq(guardian))
+            .count()
+            .get_result(conn)?;
+        let duties_left: i64 = duties::table
+            .filter(duties::person_id.eq(guardian))
+            .filter(duties::end_date.is_null().or(duties::end_date.ge(today)))
+            .count()
+            .get_result(conn)?;
+        if children > 0 || duties_left > 0 {
+            continue;
+        }
+        let ended = diesel::update(
+            people::table
+                .find(guardian)
+                .filter(people::active.eq(true))
+                .filter(people::school_id.is_null()),
+        )
+        .set((
+            people::active.eq(false),
+            people::ended_at.eq(now),
+            people::token_version.eq(people::token_version + 1),
+        ))
+        .execute(conn)?;
+        if ended > 0 {
+            // their unused sign-in links die with the account
+            diesel::update(
+                one_time_tokens::table
+                    .filter(one_time_tokens::person_id.eq(guardian))
+                    .filter(one_time_tokens::used_at.is_null()),
+            )
+            .set(one_time_tokens::used_at.eq(now))
             .execute(conn)?;
             sum.ended += 1;
         }

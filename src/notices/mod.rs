@@ -49,7 +49,7 @@ impl Policy {
 struct Row<'a> {
     kind: &'a str,
     dedupe_key: String,
-    recipient: i64,
+    recipient: Option<i64>,
     email: Option<String>,
     language: String,
     pupil: Option<i64>,
@@ -86,6 +86,61 @@ fn put(conn: &mut DbConn, r: Row<'_>, now: NaiveDateTime) -> AppResult<()> {
     Ok(())
 }
 
+/// Kinds of e-mail that carry a single-use link; the worker makes the link when it sends.
+pub const LINK_KINDS: [&str; 3] = ["link_request", "invitation", "password_reset"];
+
+/// Queues a request for sign-in links or a password reset for an e-mail address (which may
+/// have no account: the worker finds out). Only the address and the purpose are kept, and
+/// the address is blanked once the request is handled.
+pub fn link_request(
+    conn: &mut DbConn,
+    email: &str,
+    purpose: crate::auth::links::Purpose,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let key = crate::auth::secret::random_hex(16).map_err(crate::error::AppError::internal)?;
+    put(
+        conn,
+        Row {
+            kind: "link_request",
+            dedupe_key: format!("link:{key}"),
+            recipient: None,
+            email: Some(email.to_string()),
+            language: "sv".into(),
+            pupil: None,
+            date: None,
+            payload: json!({"purpose": purpose.as_str()}),
+            due: now,
+        },
+        now,
+    )
+}
+
+/// Queues a staff invitation; the worker makes the link (valid three days) when it sends.
+pub fn invitation(
+    conn: &mut DbConn,
+    person: i64,
+    email: &str,
+    language: &str,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    put(
+        conn,
+        Row {
+            kind: "invitation",
+            dedupe_key: format!("invite:{person}:{}", now.and_utc().timestamp_micros()),
+            recipient: Some(person),
+            email: Some(email.to_string()),
+            language: language.to_string(),
+            pupil: None,
+            date: None,
+            payload: json!({}),
+            due: now,
+        },
+        now,
+    )
+}
+
 /// id, e-mail, language, wants confirmations
 type Guardian = (i64, Option<String>, String, bool);
 
@@ -107,7 +162,10 @@ fn guardians(conn: &mut DbConn, pupil: i64) -> AppResult<Vec<Guardian>> {
 
 /// Same-day notices for a pupil's unexplained absence on `date`, one per guardian. What the
 /// message lists is decided when it is sent, so absence made valid before then is left out
-/// (and a notice with nothing left is not sent).
+/// (and a notice with nothing left is not sent). A notice still waiting covers every
+/// absence of the day marked before it goes; an absence marked after the day's notice went
+/// out (or while it is being sent) gets a follow-up notice, which lists only the lessons
+/// no earlier notice named (Skollagen 7 kap. 17 §: every unexplained absence of the day).
 pub fn unexplained_absence(
     conn: &mut DbConn,
     policy: &Policy,
@@ -116,12 +174,27 @@ pub fn unexplained_absence(
     now: NaiveDateTime,
 ) -> AppResult<()> {
     for (g, email, language, _) in guardians(conn, pupil)? {
+        if waiting_absence_notice(conn, g, pupil, date, now)? {
+            continue;
+        }
+        let earlier: i64 = outbox::table
+            .filter(outbox::kind.eq("unexplained_absence"))
+            .filter(outbox::recipient_id.eq(g))
+            .filter(outbox::pupil_id.eq(pupil))
+            .filter(outbox::notice_date.eq(date))
+            .count()
+            .get_result(conn)?;
+        // the first notice of the day keeps the key it always had
+        let dedupe_key = match earlier {
+            0 => format!("absence:{g}:{pupil}:{date}"),
+            n => format!("absence:{g}:{pupil}:{date}:{n}"),
+        };
         put(
             conn,
             Row {
                 kind: "unexplained_absence",
-                dedupe_key: format!("absence:{g}:{pupil}:{date}"),
-                recipient: g,
+                dedupe_key,
+                recipient: Some(g),
                 email,
                 language,
                 pupil: Some(pupil),
@@ -133,6 +206,44 @@ pub fn unexplained_absence(
         )?;
     }
     Ok(())
+}
+
+/// Whether a notice of the day to this guardian about this pupil is still waiting to be
+/// sent and not yet taken by a worker, so that it will list this absence too. On
+/// PostgreSQL the row stays locked until the caller commits, so a worker cannot claim it
+/// (and read the marks) in between.
+fn waiting_absence_notice(
+    conn: &mut DbConn,
+    guardian: i64,
+    pupil: i64,
+    date: NaiveDate,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    use diesel::sql_types::{BigInt, Date, Timestamp};
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        #[allow(dead_code)]
+        id: i64,
+    }
+    const WAITING: &str = "SELECT id FROM outbox WHERE kind = 'unexplained_absence' \
+        AND recipient_id = $1 AND pupil_id = $2 AND notice_date = $3 AND status = 'pending' \
+        AND (claimed_until IS NULL OR claimed_until < $4)";
+    let rows: Vec<Id> = match conn {
+        DbConn::Pg(c) => diesel::sql_query(format!("{WAITING} FOR UPDATE"))
+            .bind::<BigInt, _>(guardian)
+            .bind::<BigInt, _>(pupil)
+            .bind::<Date, _>(date)
+            .bind::<Timestamp, _>(now)
+            .load(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(WAITING.replace('$', "?"))
+            .bind::<BigInt, _>(guardian)
+            .bind::<BigInt, _>(pupil)
+            .bind::<Date, _>(date)
+            .bind::<Timestamp, _>(now)
+            .load(c)?,
+    };
+    Ok(!rows.is_empty())
 }
 
 /// Confirms an absence report (or its cancellation) to every guardian who wants them.
@@ -153,7 +264,7 @@ pub fn report_confirmation(
             Row {
                 kind: "report_confirmation",
                 dedupe_key: format!("report:{report}:{what}:{g}"),
-                recipient: g,
+                recipient: Some(g),
                 email,
                 language,
                 pupil: Some(pupil),
@@ -180,7 +291,7 @@ pub fn leave_decision(
             Row {
                 kind: "leave_decision",
                 dedupe_key: format!("leave:{leave}:{g}"),
-                recipient: g,
+                recipient: Some(g),
                 email,
                 language,
                 pupil: Some(pupil),
@@ -284,7 +395,7 @@ pub fn check_threshold(
             Row {
                 kind: "threshold_alert",
                 dedupe_key: format!("threshold:{pupil}:{crossing}:{s}"),
-                recipient: s,
+                recipient: Some(s),
                 email,
                 language,
                 pupil: Some(pupil),

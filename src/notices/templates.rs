@@ -40,6 +40,24 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "threshold_alert.en.subject.txt",
     "threshold_alert.en.body.txt",
     "threshold_alert.en.body.html",
+    "sign_in_link.sv.subject.txt",
+    "sign_in_link.sv.body.txt",
+    "sign_in_link.sv.body.html",
+    "sign_in_link.en.subject.txt",
+    "sign_in_link.en.body.txt",
+    "sign_in_link.en.body.html",
+    "password_reset.sv.subject.txt",
+    "password_reset.sv.body.txt",
+    "password_reset.sv.body.html",
+    "password_reset.en.subject.txt",
+    "password_reset.en.body.txt",
+    "password_reset.en.body.html",
+    "invitation.sv.subject.txt",
+    "invitation.sv.body.txt",
+    "invitation.sv.body.html",
+    "invitation.en.subject.txt",
+    "invitation.en.body.txt",
+    "invitation.en.body.html",
 ];
 
 /// A sample of what each notice's templates are given, to test-render them at start-up.
@@ -55,6 +73,9 @@ fn sample(kind: &str) -> Value {
         }
         "leave_decision" => {
             json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "start_date": "2026-11-23", "end_date": "2026-11-24", "approved": true, "comment": "ok"})
+        }
+        "sign_in_link" | "password_reset" | "invitation" => {
+            json!({"given_name": "Anna", "url": "https://example.org/login/link/0123"})
         }
         _ => {
             json!({"staff_name": "Eva", "pupil_label": "Bo Ek", "percent": "16", "days": 30, "threshold": 15, "pupil_url": "https://example.org/p"})

@@ -5,7 +5,7 @@
 use std::time::Duration as StdDuration;
 
 use actix_web::web;
-use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
@@ -49,6 +49,7 @@ struct Claimed {
     id: i64,
     kind: String,
     recipient: Option<i64>,
+    email: Option<String>,
     payload: String,
     attempts: i32,
 }
@@ -64,15 +65,17 @@ struct ClaimedId {
 /// outer conditions are checked again under the row lock either way.
 fn claim(conn: &mut DbConn, me: &str, now: NaiveDateTime) -> AppResult<Vec<Claimed>> {
     use diesel::sql_types::{BigInt, Text, Timestamp};
+    // Numbered parameters: `$n` on PostgreSQL, `?n` on SQLite (where `$n` would be a named
+    // parameter numbered by the order it first appears in, not by its digits).
     const PICK: &str = "SELECT id FROM outbox WHERE status = 'pending' AND due_at <= $3 \
         AND (claimed_until IS NULL OR claimed_until < $3) ORDER BY due_at, id LIMIT $4";
     let until = now + Duration::seconds(CLAIM_SECS);
     let won: Vec<ClaimedId> = crate::on_backend!(conn, c => {
-        let lock = if c.backend_is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let (lock, mark) = if c.backend_is_postgres() { (" FOR UPDATE SKIP LOCKED", "$") } else { ("", "?") };
         diesel::sql_query(format!(
             "UPDATE outbox SET claimed_by = $1, claimed_until = $2 WHERE id IN ({PICK}{lock}) \
              AND status = 'pending' AND (claimed_until IS NULL OR claimed_until < $3) RETURNING id"
-        ))
+        ).replace('$', mark))
         .bind::<Text, _>(me)
         .bind::<Timestamp, _>(until)
         .bind::<Timestamp, _>(now)
@@ -89,16 +92,18 @@ fn claim(conn: &mut DbConn, me: &str, now: NaiveDateTime) -> AppResult<Vec<Claim
             outbox::id,
             outbox::kind,
             outbox::recipient_id,
+            outbox::recipient_email,
             outbox::payload,
             outbox::attempts,
         ))
         .order(outbox::id)
-        .load::<(i64, String, Option<i64>, String, i32)>(conn)?
+        .load::<(i64, String, Option<i64>, Option<String>, String, i32)>(conn)?
         .into_iter()
-        .map(|(id, kind, recipient, payload, attempts)| Claimed {
+        .map(|(id, kind, recipient, email, payload, attempts)| Claimed {
             id,
             kind,
             recipient,
+            email,
             payload,
             attempts,
         })
@@ -123,7 +128,12 @@ impl BackendName for diesel::PgConnection {
 }
 
 enum Built {
-    Send(Mail),
+    /// One e-mail, or for a link request one per account with the address; and the
+    /// payload to keep once sent (an absence notice records the lessons it named).
+    Send(Vec<Mail>, Option<String>),
+    /// Another notice about the same guardian, pupil and day is being sent right now:
+    /// try again when it is done, to list only what it did not.
+    Later,
     /// Nothing to say any more (the absence became valid); why.
     Skip(String),
     Unreachable,
@@ -141,7 +151,7 @@ pub fn confirm_link(state: &AppState, id: i64, now: NaiveDateTime) -> String {
 
 /// Whether a confirmation link's signature and expiry hold.
 pub fn confirm_link_valid(state: &AppState, id: i64, exp: i64, sig: &str) -> bool {
-    exp > Utc::now().timestamp()
+    exp > state.config.clock.now().timestamp()
         && secret::constant_time_eq(
             sig,
             &secret::mac(&state.jwt_secret, "notice-seen", &format!("{id}:{exp}")),
@@ -157,6 +167,41 @@ fn status_label(status: &str, lang: Lang) -> &'static str {
     }
 }
 
+/// The lessons earlier notices of the day to this guardian about this pupil named; None
+/// while another such notice is being sent (its lessons are not known yet).
+fn named_before(
+    conn: &mut DbConn,
+    me: i64,
+    guardian: i64,
+    pupil: i64,
+    date: NaiveDate,
+    now: NaiveDateTime,
+) -> AppResult<Option<Vec<i64>>> {
+    let others: Vec<(String, String, Option<NaiveDateTime>)> = outbox::table
+        .filter(outbox::kind.eq("unexplained_absence"))
+        .filter(outbox::recipient_id.eq(guardian))
+        .filter(outbox::pupil_id.eq(pupil))
+        .filter(outbox::notice_date.eq(date))
+        .filter(outbox::id.ne(me))
+        .filter(outbox::status.eq_any(["sent", "pending"]))
+        .select((outbox::status, outbox::payload, outbox::claimed_until))
+        .load(conn)?;
+    let mut named = Vec::new();
+    for (status, payload, claimed_until) in others {
+        if status == "pending" {
+            if claimed_until.is_some_and(|t| t >= now) {
+                return Ok(None);
+            }
+            continue;
+        }
+        let payload: Value = serde_json::from_str(&payload).unwrap_or_default();
+        if let Some(ids) = payload["lessons"].as_array() {
+            named.extend(ids.iter().filter_map(Value::as_i64));
+        }
+    }
+    Ok(Some(named))
+}
+
 /// The lessons of `date` where the pupil is, now, absent without a valid reason.
 fn unexplained_lessons(
     conn: &mut DbConn,
@@ -164,23 +209,108 @@ fn unexplained_lessons(
     date: NaiveDate,
     tz: chrono_tz::Tz,
     lang: Lang,
-) -> AppResult<Vec<Value>> {
+) -> AppResult<Vec<(i64, Value)>> {
     let rows = absence::history(conn, pupil, date, date, tz)?;
     let mut rows: Vec<_> = rows.into_iter().filter(|r| r.invalid_minutes > 0).collect();
     rows.sort_by_key(|r| r.starts_at);
     Ok(rows
         .into_iter()
         .map(|r| {
-            json!({
-                "starts_at": r.starts_at.format("%H:%M").to_string(),
-                "ends_at": r.ends_at.format("%H:%M").to_string(),
-                "subject": r.subject,
-                "status": status_label(&r.status, lang),
-                "minutes": if r.status == "absent" { Value::Null } else { json!(r.minutes) },
-            })
+            (
+                r.lesson_id,
+                json!({
+                    "starts_at": r.starts_at.format("%H:%M").to_string(),
+                    "ends_at": r.ends_at.format("%H:%M").to_string(),
+                    "subject": r.subject,
+                    "status": status_label(&r.status, lang),
+                    "minutes": if r.status == "absent" { Value::Null } else { json!(r.minutes) },
+                }),
+            )
         })
         .collect())
 }
+
+/// The e-mails with a single-use link: the link is made here, when the e-mail is sent, so
+/// no secret waits in the outbox.
+fn build_link_mail(conn: &mut DbConn, state: &AppState, row: &Claimed) -> AppResult<Built> {
+    use crate::auth::links::Purpose;
+    use crate::auth::sign_in;
+    // a link's lifetime is a security window: on the system clock, as where it is used
+    let now = chrono::Utc::now().naive_utc();
+    let links = match row.kind.as_str() {
+        "link_request" => {
+            let payload: Value = serde_json::from_str(&row.payload).map_err(AppError::internal)?;
+            let purpose = payload["purpose"]
+                .as_str()
+                .and_then(Purpose::parse)
+                .ok_or_else(|| AppError::internal("link request without purpose"))?;
+            let email = row.email.clone().unwrap_or_default();
+            conn.write_transaction(|conn| sign_in::links_for_request(conn, &email, purpose, now))?
+                .into_iter()
+                .map(|l| (l, purpose))
+                .collect::<Vec<_>>()
+        }
+        _ => {
+            let Some(person) = row.recipient else {
+                return Ok(Built::Unreachable);
+            };
+            let (given, email, language, active): (String, Option<String>, String, bool) =
+                people::table
+                    .find(person)
+                    .select((
+                        people::given_name,
+                        people::email,
+                        people::language,
+                        people::active,
+                    ))
+                    .first(conn)?;
+            let Some(email) = email.filter(|e| e.contains('@')) else {
+                return Ok(Built::Unreachable);
+            };
+            if !active {
+                return Ok(Built::Skip(SKIP_INACTIVE.into()));
+            }
+            let link = conn.write_transaction(|conn| {
+                sign_in::new_link(conn, person, email, language, given, Purpose::Invite, now)
+            })?;
+            vec![(link, Purpose::Invite)]
+        }
+    };
+    if links.is_empty() {
+        return Ok(Built::Skip(SKIP_NO_ACCOUNT.into()));
+    }
+    let mut mails = Vec::new();
+    for (l, purpose) in links {
+        let (kind, path) = match purpose {
+            Purpose::SignIn => ("sign_in_link", "login/link"),
+            Purpose::Reset => ("password_reset", "password/new"),
+            Purpose::Invite => ("invitation", "password/new"),
+        };
+        let lang = Lang::parse(&l.language).unwrap_or_default();
+        let ctx = json!({
+            "given_name": l.given_name,
+            "url": format!("{}/{path}/{}", state.config.base_url, l.token),
+        });
+        let r = state
+            .templates
+            .render(kind, lang.code(), &ctx)
+            .map_err(AppError::internal)?;
+        mails.push(Mail {
+            to: l.email,
+            subject: r.subject,
+            text: r.text,
+            html: Some(r.html),
+        });
+    }
+    Ok(Built::Send(mails, None))
+}
+
+/// Why a notice was not sent, as stored in `last_error`: a code the staff's page words in
+/// the reader's language.
+pub const SKIP_MADE_VALID: &str = "skipped: made_valid";
+pub const SKIP_NOTHING_NEW: &str = "skipped: nothing_new";
+pub const SKIP_NO_ACCOUNT: &str = "skipped: no_account";
+pub const SKIP_INACTIVE: &str = "skipped: inactive";
 
 fn build(
     conn: &mut DbConn,
@@ -188,6 +318,9 @@ fn build(
     row: &Claimed,
     now: NaiveDateTime,
 ) -> AppResult<Built> {
+    if crate::notices::LINK_KINDS.contains(&row.kind.as_str()) {
+        return build_link_mail(conn, state, row);
+    }
     let Some(recipient) = row.recipient else {
         return Ok(Built::Unreachable);
     };
@@ -213,17 +346,28 @@ fn build(
             .first(conn)?;
         Ok((format!("{g} {f}"), marking != "none"))
     };
+    let mut keep = None;
     let ctx = match row.kind.as_str() {
         "unexplained_absence" => {
             let pupil = pupil_id.ok_or_else(|| AppError::internal("notice without pupil"))?;
             let date: NaiveDate =
                 serde_json::from_value(payload["date"].clone()).map_err(AppError::internal)?;
-            let lessons = unexplained_lessons(conn, pupil, date, tz, lang)?;
+            let Some(named) = named_before(conn, row.id, recipient, pupil, date, now)? else {
+                return Ok(Built::Later);
+            };
+            let (ids, lessons): (Vec<i64>, Vec<Value>) =
+                unexplained_lessons(conn, pupil, date, tz, lang)?
+                    .into_iter()
+                    .filter(|(id, _)| !named.contains(id))
+                    .unzip();
             if lessons.is_empty() {
-                return Ok(Built::Skip(
-                    "the absence was made valid or removed before sending".into(),
-                ));
+                return Ok(Built::Skip(if named.is_empty() {
+                    SKIP_MADE_VALID.into()
+                } else {
+                    SKIP_NOTHING_NEW.into()
+                }));
             }
+            keep = Some(json!({"pupil_id": pupil, "date": date, "lessons": ids}).to_string());
             let (name, protected) = child(conn, pupil)?;
             json!({
                 "guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
@@ -295,12 +439,15 @@ fn build(
         .templates
         .render(&row.kind, lang.code(), &ctx)
         .map_err(AppError::internal)?;
-    Ok(Built::Send(Mail {
-        to: email,
-        subject: r.subject,
-        text: r.text,
-        html: Some(r.html),
-    }))
+    Ok(Built::Send(
+        vec![Mail {
+            to: email,
+            subject: r.subject,
+            text: r.text,
+            html: Some(r.html),
+        }],
+        keep,
+    ))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,12 +467,29 @@ async fn process(
     now: NaiveDateTime,
 ) -> AppResult<Outcome> {
     let (id, attempts) = (row.id, row.attempts);
+    let link_kind = crate::notices::LINK_KINDS.contains(&row.kind.as_str());
     let st = state.clone();
-    let built = state.db(move |conn| build(conn, &st, &row, now)).await;
-    let later = || Some(Utc::now().naive_utc() + backoff(attempts + 1));
+    // an e-mail with a link makes the link as it is built: a write
+    let built = if link_kind {
+        state
+            .db_write(move |conn| build(conn, &st, &row, now))
+            .await
+    } else {
+        state.db(move |conn| build(conn, &st, &row, now)).await
+    };
+    let later = || Some(state.now() + backoff(attempts + 1));
+    let mut keep_payload = None;
     let (outcome, error, due): (Outcome, Option<String>, Option<NaiveDateTime>) = match built {
-        Ok(Built::Send(mail)) => match state.mailer.send(mail).await {
-            Ok(()) => (Outcome::Sent, None, None),
+        Ok(Built::Later) => (
+            Outcome::Retry,
+            None,
+            Some(state.now() + Duration::seconds(30)),
+        ),
+        Ok(Built::Send(mails, kept)) => match send_all(&state, mails).await {
+            Ok(()) => {
+                keep_payload = kept;
+                (Outcome::Sent, None, None)
+            }
             Err(MailError::Permanent(e)) => (Outcome::Failed, Some(e), None),
             Err(MailError::Temporary(e)) if attempts + 1 >= MAX_ATTEMPTS => (
                 Outcome::Failed,
@@ -352,9 +516,22 @@ async fn process(
         Outcome::Cancelled => "cancelled",
         Outcome::Unreachable => "unreachable",
     };
-    let sent_at = Utc::now().naive_utc();
+    let sent_at = state.now();
+    // a handled link request keeps no address (it may be anybody's)
+    let forget = link_kind && outcome != Outcome::Retry;
     state
         .db_write(move |conn| {
+            if forget {
+                let link_request = outbox::table
+                    .find(id)
+                    .filter(outbox::kind.eq("link_request"));
+                diesel::update(link_request)
+                    .set((
+                        outbox::recipient_email.eq(None::<String>),
+                        outbox::payload.eq("{}"),
+                    ))
+                    .execute(conn)?;
+            }
             let target = outbox::table
                 .filter(outbox::id.eq(id))
                 .filter(outbox::claimed_by.eq(me));
@@ -372,16 +549,29 @@ async fn process(
                     .set(outbox::due_at.eq(due))
                     .execute(conn)?;
             }
+            if let Some(payload) = keep_payload {
+                diesel::update(outbox::table.find(id))
+                    .set(outbox::payload.eq(payload))
+                    .execute(conn)?;
+            }
             Ok(())
         })
         .await?;
     Ok(outcome)
 }
 
+/// Sends the e-mails of one outbox row; the first failure stops it.
+async fn send_all(state: &AppState, mails: Vec<Mail>) -> Result<(), MailError> {
+    for mail in mails {
+        state.mailer.send(mail).await?;
+    }
+    Ok(())
+}
+
 /// One pass: claims up to `BATCH` due notices and sends them, several at a time (the SMTP
 /// transport keeps a pool of connections).
 pub async fn run_once(state: &web::Data<AppState>, me: &str) -> AppResult<PassStats> {
-    let now = Utc::now().naive_utc();
+    let now = state.now();
     let who = me.to_string();
     let claimed = state.db_write(move |conn| claim(conn, &who, now)).await?;
     let mut stats = PassStats {
@@ -475,7 +665,7 @@ pub async fn run(state: web::Data<AppState>, every: StdDuration) {
             }
         };
         if !busy {
-            actix_web::rt::time::sleep(every).await;
+            state.outbox_nap(every).await;
         }
     }
 }

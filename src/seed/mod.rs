@@ -727,7 +727,8 @@ impl Ctx<'_> {
 /// Generates a municipality into `conn` in one transaction.
 pub fn generate(conn: &mut DbConn, p: &SeedParams, tz: Tz) -> Result<Seeded, DbError> {
     p.validate().map_err(DbError::Migrate)?;
-    let password_hash = crate::auth::password::hash(DEMO_PASSWORD).map_err(DbError::Migrate)?;
+    let password_hash =
+        crate::auth::password::hash(DEMO_PASSWORD).map_err(|e| DbError::Migrate(e.to_string()))?;
     conn.transaction(|conn| {
         let start = p.start - Duration::days(p.start.weekday().num_days_from_monday() as i64);
         let end = start + Duration::weeks(p.weeks as i64);

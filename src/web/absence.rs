@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -23,7 +23,10 @@ use crate::schema::*;
 use crate::startup::AppState;
 
 pub fn now_local(state: &AppState) -> NaiveDateTime {
-    Utc::now()
+    state
+        .config
+        .clock
+        .now()
         .with_timezone(&state.config.timezone)
         .naive_local()
 }
@@ -229,7 +232,7 @@ pub async fn cancel_report(
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
-    let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
+    let (today, addr, now) = (today(&state), client_addr(&req), state.now());
     let tz = state.config.timezone;
     let pupil = state
         .db_write(move |conn| absence_report::cancel(conn, &v, tz, id, today, now, &addr, lang))
@@ -310,7 +313,7 @@ pub async fn apply_leave(
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
     let id = parse_id(&id)?;
-    let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
+    let (today, addr, now) = (today(&state), client_addr(&req), state.now());
     let f = form.into_inner();
     let result = state
         .db_write(move |conn| {
@@ -372,7 +375,7 @@ pub async fn recommend(
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let yes = yes_no(&form.answer, lang)?;
-    let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
+    let (today, addr, now) = (today(&state), client_addr(&req), state.now());
     let comment = form.comment.clone();
     let pupil = state
         .db_write(move |conn| {
@@ -392,7 +395,7 @@ pub async fn decide(
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let yes = yes_no(&form.answer, lang)?;
-    let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
+    let (today, addr, now) = (today(&state), client_addr(&req), state.now());
     let comment = form.comment.clone();
     let tz = state.config.timezone;
     let pupil = state

@@ -171,20 +171,33 @@ pub async fn change_password(
     let id = v.id;
     let addr = client_addr(&req);
     let now = Utc::now().naive_utc();
-    let result = state
-        .db_write(move |conn| {
-            conn.transaction(|conn| {
-                let hash: Option<String> = people::table
-                    .find(id)
-                    .select(people::password_hash)
-                    .first(conn)?;
-                if !hash.is_some_and(|h| password::verify(&form.current, &h)) {
-                    return Ok::<_, AppError>(None);
-                }
-                sign_in::set_password(conn, id, &form.password, id, &addr, "changed", now).map(Some)
-            })
+    // the hashes are computed before the write, without holding a connection
+    let stored: Option<String> = state
+        .db(move |conn| {
+            Ok(people::table
+                .find(id)
+                .select(people::password_hash)
+                .first(conn)?)
         })
         .await?;
+    let current = form.current;
+    let right = web::block(move || match stored {
+        Some(h) => password::verify(&current, &h),
+        None => Ok(false),
+    })
+    .await??;
+    let result = if right {
+        let hash = super::sign_in::hash_new_password(form.password).await?;
+        state
+            .db_write(move |conn| {
+                conn.transaction(|conn| {
+                    sign_in::set_password(conn, id, &hash, id, &addr, "changed", now).map(Some)
+                })
+            })
+            .await?
+    } else {
+        None
+    };
     let Some(version) = result else {
         return error(
             StatusCode::BAD_REQUEST,

@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -14,8 +14,7 @@ use super::layout::{self, PageCtx};
 use super::pages::html_with_status;
 use super::{client_addr, see_other};
 use crate::audit::{self, Entry};
-use crate::auth::links::{self, Purpose};
-use crate::auth::sign_in::{self, LinkToSend};
+use crate::auth::sign_in;
 use crate::auth::viewer::today;
 use crate::auth::{access, Viewer};
 use crate::db::DbConn;
@@ -128,8 +127,10 @@ pub async fn page(
     let note = q.done.as_deref().map(|d| {
         let text = match d {
             "staff" => ctx.t("Inbjudan är skickad.", "The invitation has been sent."),
-            "staff-unsent" => ctx.t("Kontot är skapat, men e-postmeddelandet kunde inte skickas. Be personen använda ”Glömt lösenordet?”.", "The account was created, but the e-mail could not be sent. Ask the person to use “Forgot your password?”."),
-            "guardian" => ctx.t("Vårdnadshavaren är kopplad till eleven.", "The guardian is connected to the pupil."),
+            "guardian" => ctx.t(
+                "Vårdnadshavaren är kopplad till eleven.",
+                "The guardian is connected to the pupil.",
+            ),
             "duty" => ctx.t("Uppdraget är sparat.", "The duty has been saved."),
             _ => "",
         };
@@ -287,12 +288,7 @@ pub async fn invite_staff(
     let Ok(school) = f.school_id.trim().parse::<i64>() else {
         return form_error(&req, &state, v, "Välj en skola.", "Choose a school.").await;
     };
-    let (actor, addr, today, now) = (
-        v.clone(),
-        client_addr(&req),
-        today(&state),
-        Utc::now().naive_utc(),
-    );
+    let (actor, addr, today, now) = (v.clone(), client_addr(&req), today(&state), state.now());
     let lang = Lang::from_request(&req).code();
     let result = state
         .db_write(move |conn| {
@@ -301,10 +297,7 @@ pub async fn invite_staff(
                     Ok(org) => org,
                     Err(r) => return Ok(Err(r)),
                 };
-                let taken: i64 = people::table.filter(people::username.eq(&username)).count().get_result(conn)?;
-                if taken > 0 {
-                    return Ok(Err(("Användarnamnet är upptaget; välj ett annat.", "That username is taken; choose another.").into()));
-                }
+                // the unique index decides (two admins choosing one name at the same moment)
                 let id: i64 = diesel::insert_into(people::table)
                     .values((
                         people::given_name.eq(&given),
@@ -315,7 +308,17 @@ pub async fn invite_staff(
                         people::created_at.eq(now),
                     ))
                     .returning(people::id)
-                    .get_result(conn)?;
+                    .get_result(conn)
+                    .map_err(|e| match e {
+                        diesel::result::Error::DatabaseError(
+                            diesel::result::DatabaseErrorKind::UniqueViolation,
+                            _,
+                        ) => AppError::Conflict {
+                            code: "username_taken",
+                            message: String::new(),
+                        },
+                        other => other.into(),
+                    })?;
                 diesel::insert_into(duties::table)
                     .values((
                         duties::person_id.eq(id),
@@ -324,7 +327,8 @@ pub async fn invite_staff(
                         duties::start_date.eq(today),
                     ))
                     .execute(conn)?;
-                let token = links::create(conn, id, Purpose::Invite, now)?;
+                // the invitation goes through the outbox; its link is made when it is sent
+                crate::notices::invitation(conn, id, &email, lang, now)?;
                 audit::record(conn, Entry {
                     actor: Some(actor.id),
                     action: "staff.invited",
@@ -333,20 +337,30 @@ pub async fn invite_staff(
                     detail: json!({"username": username, "role": f.role, "organisation_id": org}),
                     client_addr: Some(&addr),
                 })?;
-                Ok::<_, AppError>(Ok(LinkToSend { email, language: lang.into(), given_name: given, token }))
+                Ok::<_, AppError>(Ok(()))
             })
         })
-        .await?;
+        .await;
     match result {
-        Ok(link) => {
-            let sent = super::sign_in::send_invitation(&state, link).await;
-            Ok(see_other(if sent {
-                "/admin?done=staff"
-            } else {
-                "/admin?done=staff-unsent"
-            }))
+        Ok(Ok(())) => {
+            state.wake_outbox();
+            Ok(see_other("/admin?done=staff"))
         }
-        Err(Refusal(sv, en)) => form_error(&req, &state, v, sv, en).await,
+        Ok(Err(Refusal(sv, en))) => form_error(&req, &state, v, sv, en).await,
+        Err(AppError::Conflict {
+            code: "username_taken",
+            ..
+        }) => {
+            form_error(
+                &req,
+                &state,
+                v,
+                "Användarnamnet är upptaget; välj ett annat.",
+                "That username is taken; choose another.",
+            )
+            .await
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -388,12 +402,7 @@ pub async fn connect_guardian(
         )
         .await;
     };
-    let (actor, addr, today, now) = (
-        v.clone(),
-        client_addr(&req),
-        today(&state),
-        Utc::now().naive_utc(),
-    );
+    let (actor, addr, today, now) = (v.clone(), client_addr(&req), today(&state), state.now());
     let result: Result<(), Refusal> = state
         .db_write(move |conn| {
             conn.transaction(|conn| {

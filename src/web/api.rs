@@ -2,7 +2,7 @@
 //! problem+json (see `crate::error`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, NaiveTime, Utc};
+use chrono::{NaiveDate, NaiveTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -52,13 +52,8 @@ pub async fn token(
             ),
         ));
     }
-    let addr = client_addr(&req);
-    let now = Utc::now().naive_utc();
-    let outcome = state
-        .db_write(move |conn| {
-            sign_in::with_password(conn, &body.username, &body.password, &addr, "api", now)
-        })
-        .await?;
+    let outcome =
+        super::sign_in::password_attempt(&req, &state, body.username, body.password, "api").await?;
     match outcome {
         Outcome::SignedIn { person, version } => {
             let (access_token, _) =
@@ -286,9 +281,8 @@ pub async fn lessons(
                 )
             })?,
     };
-    let id = v.id;
     let lines = state
-        .db(move |conn| roll_call::teacher_lessons(conn, id, date, date))
+        .db(move |conn| roll_call::teacher_lessons(conn, &v, date, date))
         .await?;
     let lessons: Vec<LessonOut> = lines.iter().map(LessonOut::from).collect();
     Ok(HttpResponse::Ok()
@@ -454,7 +448,7 @@ pub async fn submit_roll_call(
         correction_reason: body.correction_reason,
     };
     let policy = crate::notices::Policy::from_config(&state.config);
-    let (today, now, addr) = (today(&state), Utc::now().naive_utc(), client_addr(&req));
+    let (today, now, addr) = (today(&state), state.now(), client_addr(&req));
     let outcome = state
         .db_write(move |conn| {
             let l = access::lesson(conn, &v, id)?;
@@ -531,7 +525,7 @@ pub async fn pupil_absences(
             lang.pick("Högst ett år åt gången.", "At most one year at a time."),
         ));
     }
-    let (tz, now) = (state.config.timezone, Utc::now().naive_utc());
+    let (tz, now) = (state.config.timezone, state.now());
     let out = state
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
@@ -640,7 +634,7 @@ pub async fn cancel_absence_report(
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
-    let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
+    let (today, addr, now) = (today(&state), client_addr(&req), state.now());
     let tz = state.config.timezone;
     state
         .db_write(move |conn| {
@@ -666,7 +660,7 @@ pub async fn create_leave_application(
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let b = body.into_inner();
-    let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
+    let (today, addr, now) = (today(&state), client_addr(&req), state.now());
     let pupil = b.pupil_id;
     let id = state
         .db_write(move |conn| {
@@ -704,7 +698,7 @@ pub async fn recommend_leave(
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let b = body.into_inner();
-    let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
+    let (today, addr, now) = (today(&state), client_addr(&req), state.now());
     state
         .db_write(move |conn| {
             crate::leave_application::recommend(
@@ -739,7 +733,7 @@ pub async fn decide_leave(
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let b = body.into_inner();
-    let (today, addr, now) = (today(&state), client_addr(&req), Utc::now().naive_utc());
+    let (today, addr, now) = (today(&state), client_addr(&req), state.now());
     let tz = state.config.timezone;
     state
         .db_write(move |conn| {

@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use maud::html;
 use serde::Deserialize;
@@ -82,7 +82,7 @@ pub async fn confirm(
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let id = checked(&state, &id, &q)?;
-    let (now, addr) = (Utc::now().naive_utc(), client_addr(&req));
+    let (now, addr) = (state.now(), client_addr(&req));
     state
         .db_write(move |conn| {
             conn.transaction(|conn| {
@@ -212,6 +212,24 @@ pub async fn day(
         .filter(|r| !only_unconfirmed || (r.3.is_none() && r.1 != "cancelled"))
         .collect();
     let title = ctx.t("Meddelanden om frånvaro", "Absence notices");
+    let skip_reason = |ctx: &PageCtx, e: &str| -> String {
+        use crate::notices::worker::{SKIP_MADE_VALID, SKIP_NOTHING_NEW};
+        match e {
+            SKIP_MADE_VALID => ctx
+                .t(
+                    "Frånvaron blev giltig eller togs bort innan meddelandet skickades.",
+                    "The absence was made valid or removed before sending.",
+                )
+                .into(),
+            SKIP_NOTHING_NEW => ctx
+                .t(
+                    "Allt hade redan meddelats.",
+                    "Everything had already been notified.",
+                )
+                .into(),
+            other => other.to_string(),
+        }
+    };
     let state_text = |status: &str, confirmed: bool| match (status, confirmed) {
         (_, true) => ctx.t("Bekräftat", "Confirmed"),
         ("sent", _) => ctx.t("Skickat, ej bekräftat", "Sent, not confirmed"),
@@ -238,7 +256,7 @@ pub async fn day(
                         td { a href={"/pupils/" (pupil)} { (g) " " (f) } }
                         td { (email.as_deref().unwrap_or("–")) }
                         td { (state_text(status, confirmed.is_some())) }
-                        td { (error.as_deref().filter(|_| status != "sent").unwrap_or("")) }
+                        td { (error.as_deref().filter(|_| status != "sent").map(|e| skip_reason(&ctx, e)).unwrap_or_default()) }
                     }
                 } }
             } }

@@ -103,7 +103,7 @@ pub async fn page(
     let today = today(&state);
     let lang = ctx.lang;
     let tz = state.config.timezone;
-    let now = chrono::Utc::now().naive_utc();
+    let now = state.now();
     let (p, reach, state_now, term, reports, leave, history, mentors) = state
         .db(move |conn| {
             let p = summary(conn, &v, id, today, lang)?;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Datelike, Duration, NaiveDateTime, Utc};
+use chrono::{Datelike, Duration, NaiveDateTime};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -293,7 +293,7 @@ pub async fn submit(
     let (tz, today, now, addr) = (
         state.config.timezone,
         today(&state),
-        Utc::now().naive_utc(),
+        state.now(),
         client_addr(&req),
     );
     let correction_text = correction.clone().unwrap_or_default();
@@ -431,11 +431,16 @@ fn weekday(d: chrono::NaiveDate, lang: Lang) -> &'static str {
 /// prominent) and lessons of the last 7 school days still unreported.
 pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppResult<Markup> {
     let today = today(state);
-    let now = Utc::now().with_timezone(&state.config.timezone).time();
+    let now = state
+        .config
+        .clock
+        .now()
+        .with_timezone(&state.config.timezone)
+        .time();
     let from = roll_call::school_days_back(today, 7);
-    let id = v.id;
+    let viewer = v.clone();
     let lessons = state
-        .db(move |conn| roll_call::teacher_lessons(conn, id, from, today))
+        .db(move |conn| roll_call::teacher_lessons(conn, &viewer, from, today))
         .await?;
     let (todays, earlier): (Vec<_>, Vec<_>) = lessons.into_iter().partition(|l| l.date == today);
     let unreported: Vec<_> = earlier

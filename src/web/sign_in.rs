@@ -13,11 +13,9 @@ use super::pages::html_with_status;
 use super::{client_addr, see_other};
 use crate::auth::links::{self, Purpose};
 use crate::auth::session::{self, Audience};
-use crate::auth::sign_in::{self, LinkRequest, LinkToSend, Outcome};
+use crate::auth::sign_in::{self, LinkRequest, Outcome};
 use crate::auth::viewer::{cleared_session_cookie, session_cookie, MaybeViewer};
 use crate::error::{AppError, AppResult};
-use crate::i18n::Lang;
-use crate::mail::Mail;
 use crate::schema::people;
 use crate::startup::AppState;
 
@@ -44,9 +42,72 @@ fn start_session(
         .map_err(AppError::internal)?;
     Ok(HttpResponse::SeeOther()
         .cookie(session_cookie(token, secure(state)))
+        .cookie(device_cookie(state, person))
         .insert_header((header::LOCATION, next))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
+}
+
+/// The cookie that remembers a device where a person signed in with a password (a year):
+/// their attempts from it are not held back by the limit per client address.
+pub const DEVICE_COOKIE: &str = "narvaro_device";
+
+fn device_value(state: &AppState, person: i64) -> String {
+    let sig = crate::auth::secret::mac(&state.jwt_secret, "device", &person.to_string());
+    format!("{person}.{sig}")
+}
+
+fn device_cookie(state: &AppState, person: i64) -> actix_web::cookie::Cookie<'static> {
+    actix_web::cookie::Cookie::build(DEVICE_COOKIE, device_value(state, person))
+        .path("/login")
+        .http_only(true)
+        .secure(secure(state))
+        .same_site(actix_web::cookie::SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish()
+}
+
+/// The person a request's device cookie proves an earlier sign-in of, if any.
+fn trusted_device(req: &HttpRequest, state: &AppState) -> Option<i64> {
+    let cookie = req.cookie(DEVICE_COOKIE)?;
+    let (person, _) = cookie.value().split_once('.')?;
+    let person: i64 = person.parse().ok()?;
+    crate::auth::secret::constant_time_eq(cookie.value(), &device_value(state, person))
+        .then_some(person)
+}
+
+/// A password attempt, for the form and the API alike: the account and the limits are
+/// read, the hash is computed on the blocking pool without holding a database connection
+/// (at most one per core at a time; 503 with Retry-After when too many wait), and the
+/// outcome is written to the audit log.
+pub async fn password_attempt(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    username: String,
+    password: String,
+    channel: &'static str,
+) -> AppResult<Outcome> {
+    let addr = client_addr(req);
+    let now = Utc::now().naive_utc();
+    let device = trusted_device(req, state);
+    let a = addr.clone();
+    let attempt = state
+        .db(move |conn| sign_in::look_up(conn, &username, &a, device, now))
+        .await?;
+    let (attempt, checked) = web::block(move || {
+        let checked = attempt.check(&password);
+        (attempt, checked)
+    })
+    .await?;
+    let checked = checked?;
+    state
+        .db_write(move |conn| sign_in::record(conn, &attempt, checked, &addr, channel))
+        .await
+}
+
+/// A new password's hash, computed on the blocking pool (503 when too many are under way).
+pub async fn hash_new_password(password: String) -> AppResult<String> {
+    Ok(web::block(move || crate::auth::password::hash(&password)).await??)
 }
 
 #[derive(Deserialize, Default)]
@@ -139,12 +200,8 @@ pub async fn login(
             login_form(&ctx, &next, &form.username, Some(note)),
         ));
     }
-    let addr = client_addr(&req);
-    let now = Utc::now().naive_utc();
-    let (username, password) = (form.username.clone(), form.password);
-    let outcome = state
-        .db_write(move |conn| sign_in::with_password(conn, &username, &password, &addr, "web", now))
-        .await?;
+    let outcome =
+        password_attempt(&req, &state, form.username.clone(), form.password, "web").await?;
     match outcome {
         Outcome::SignedIn { person, version } => start_session(&state, person, version, &next),
         Outcome::Refused => {
@@ -188,57 +245,6 @@ pub struct EmailForm {
     email: String,
 }
 
-/// E-mails a staff invitation; false when it could not be handed to the mail server.
-pub async fn send_invitation(state: &AppState, link: LinkToSend) -> bool {
-    send_links(state, vec![link], Purpose::Invite).await == 0
-}
-
-/// E-mails the links, answering how many failed; a failure is logged, never shown (the answer must not tell whether
-/// the address is known).
-async fn send_links(state: &AppState, links: Vec<LinkToSend>, purpose: Purpose) -> usize {
-    let mut failed = 0;
-    for l in links {
-        let lang = Lang::parse(&l.language).unwrap_or_default();
-        let (path, subject, intro) = match purpose {
-            Purpose::SignIn => (
-                "login/link",
-                lang.pick("Din inloggningslänk till Närvaro", "Your sign-in link for Närvaro"),
-                lang.pick("Här är länken för att logga in i Närvaro. Den gäller i 15 minuter och kan användas en gång.", "Here is your link to sign in to Närvaro. It works for 15 minutes, once."),
-            ),
-            Purpose::Reset => (
-                "password/new",
-                lang.pick("Välj ett nytt lösenord i Närvaro", "Choose a new password for Närvaro"),
-                lang.pick("Någon (förhoppningsvis du) bad om ett nytt lösenord. Länken gäller i 15 minuter och kan användas en gång.", "Someone (hopefully you) asked for a new password. The link works for 15 minutes, once."),
-            ),
-            Purpose::Invite => (
-                "password/new",
-                lang.pick("Välkommen till Närvaro", "Welcome to Närvaro"),
-                lang.pick("Du har bjudits in till Närvaro. Välj ditt lösenord med länken nedan; den gäller i tre dagar och kan användas en gång.", "You have been invited to Närvaro. Choose your password with the link below; it works for three days, once."),
-            ),
-        };
-        let url = format!("{}/{path}/{}", state.config.base_url, l.token);
-        let ignore = lang.pick(
-            "Om du inte bad om detta kan du bortse från meddelandet.",
-            "If you did not ask for this, you can ignore this message.",
-        );
-        let mail = Mail {
-            to: l.email,
-            subject: subject.into(),
-            text: format!(
-                "{} {},\n\n{intro}\n\n{url}\n\n{ignore}\n",
-                lang.pick("Hej", "Hello"),
-                l.given_name
-            ),
-            html: None,
-        };
-        if let Err(e) = state.mailer.send(mail).await {
-            tracing::error!(error = %e, purpose = purpose.as_str(), "a sign-in e-mail could not be sent");
-            failed += 1;
-        }
-    }
-    failed
-}
-
 fn link_sent_page(ctx: &PageCtx, email: &str) -> Markup {
     let title = ctx.t("Kolla din e-post", "Check your e-mail");
     layout::page(
@@ -278,17 +284,19 @@ async fn handle_link_request(
     let addr = client_addr(&req);
     let now = Utc::now().naive_utc();
     let asked = email.clone();
+    let due = state.now();
     let result = state
         .db_write(move |conn| {
-            conn.transaction(|conn| sign_in::request_links(conn, &asked, purpose, &addr, now))
+            conn.transaction(|conn| sign_in::request_links(conn, &asked, purpose, &addr, now, due))
         })
         .await?;
     match result {
         LinkRequest::Throttled { wait_secs } => Err(AppError::TooManyRequests {
             retry_after_secs: wait_secs,
         }),
-        LinkRequest::Send(links) => {
-            send_links(&state, links, purpose).await;
+        LinkRequest::Queued => {
+            // the outbox worker sends it within seconds; this request never talks to SMTP
+            state.wake_outbox();
             Ok(html_with_status(
                 StatusCode::OK,
                 link_sent_page(&ctx, &email),
@@ -530,6 +538,7 @@ pub async fn set_new_password(
         ));
     }
     let addr = client_addr(&req);
+    let hash = hash_new_password(form.password).await?;
     let done = state
         .db_write(move |conn| {
             conn.transaction(|conn| {
@@ -538,7 +547,7 @@ pub async fn set_new_password(
                         let version = sign_in::set_password(
                             conn,
                             id,
-                            &form.password,
+                            &hash,
                             id,
                             &addr,
                             purpose.as_str(),

@@ -8,7 +8,7 @@ use jsonwebtoken::{encode, EncodingKey, Header};
 use narvaro::schema::*;
 use serde_json::json;
 
-use crate::browser::{api_get, api_token, conn, link_in, mails, Browser, DEMO_PASSWORD};
+use crate::browser::{api_get, api_token, conn, deliver, link_in, mails, Browser, DEMO_PASSWORD};
 use crate::fixtures::{self, Role};
 use crate::helpers::{backends, TestApp, TEST_SECRET};
 
@@ -325,6 +325,7 @@ async fn a_guardian_signs_in_with_an_emailed_link_that_works_once() {
             .post("/login/link", &[("email", "nobody@example.com")])
             .await;
         assert_eq!(unknown.status, 200);
+        deliver(&app).await;
         assert!(mails(&app).is_empty());
         let known = b
             .post("/login/link", &[("email", "Demo.Guardian@example.com")])
@@ -340,6 +341,7 @@ async fn a_guardian_signs_in_with_an_emailed_link_that_works_once() {
             strip(&unknown.body),
             "the answer does not tell whether the address is known"
         );
+        deliver(&app).await;
         let sent = mails(&app);
         assert_eq!(sent.len(), 1);
         assert!(
@@ -373,6 +375,7 @@ async fn a_guardian_signs_in_with_an_emailed_link_that_works_once() {
         again
             .post("/login/link", &[("email", "demo.guardian@example.com")])
             .await;
+        deliver(&app).await;
         let link = link_in(
             mails(&app).last().unwrap(),
             &format!("{}/login/link/", app.address),
@@ -448,6 +451,7 @@ async fn an_admin_invites_a_teacher_who_chooses_a_password_and_signs_in() {
             assert_eq!(n, 0);
         }
 
+        deliver(&app).await;
         let mail = mails(&app).pop().expect("an invitation");
         assert!(
             mail.contains("Du har bjudits in till Närvaro")

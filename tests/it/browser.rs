@@ -180,12 +180,19 @@ pub fn conn(pool: &Pool) -> db::PooledConn {
 pub fn seed_demo(app: &TestApp) -> Pool {
     let pool = pool(app);
     let mut c = conn(&pool);
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Europe::Stockholm)
-        .date_naive();
+    let today = app.config.clock.today(chrono_tz::Europe::Stockholm);
     let c: &mut DbConn = &mut c;
     narvaro::demo::prepare(c, chrono_tz::Europe::Stockholm, today).expect("seed the demo");
     pool
+}
+
+/// Sends what the outbox holds (sign-in links, invitations and notices go through it),
+/// as the server's worker would.
+pub async fn deliver(app: &TestApp) {
+    let w = app.worker();
+    narvaro::notices::worker::drain(&w, "test-delivery", 20)
+        .await
+        .expect("an outbox pass");
 }
 
 /// The decoded text of every e-mail written so far, oldest first.
@@ -229,6 +236,16 @@ fn decode_quoted_printable(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The link in the newest e-mail that has one starting with `path` (after the address).
+pub fn last_link(app: &TestApp, path: &str) -> String {
+    let prefix = format!("{}{path}", app.address);
+    mails(app)
+        .iter()
+        .rev()
+        .find_map(|m| link_in(m, &prefix))
+        .unwrap_or_else(|| panic!("no e-mail with a {path} link"))
 }
 
 /// The first link in a text that starts with `prefix`.

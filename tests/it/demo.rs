@@ -89,7 +89,7 @@ fn the_demo_accounts_exist_and_demo_teacher_has_lessons_on_any_day() {
                 .first(&mut conn)
                 .unwrap();
             assert!(
-                password::verify(DEMO_PASSWORD, &hash.unwrap()),
+                password::verify(DEMO_PASSWORD, &hash.unwrap()) == Ok(true),
                 "{user} signs in with the demo password"
             );
         }

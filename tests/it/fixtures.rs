@@ -107,9 +107,7 @@ pub fn build(app: &TestApp) -> World {
         .select(guardianships::pupil_id)
         .first(c)
         .unwrap();
-    let today = chrono::Utc::now()
-        .with_timezone(&chrono_tz::Europe::Stockholm)
-        .date_naive();
+    let today = app.config.clock.today(chrono_tz::Europe::Stockholm);
     let lesson: i64 = lessons::table
         .inner_join(
             activity_teachers::table.on(activity_teachers::activity_id.eq(lessons::activity_id)),

@@ -12,7 +12,7 @@ use narvaro::db::DbConn;
 use narvaro::schema::*;
 use serde_json::{json, Value};
 
-use crate::browser::{api_get, api_token, conn, link_in, mails, pool, Browser};
+use crate::browser::{api_get, api_token, conn, pool, Browser};
 use crate::helpers::{backends, run_binary, TestApp};
 
 const PASSWORD: &str = "importerad-lärare-1";
@@ -291,11 +291,8 @@ async fn an_ss12000_school_imports_reimports_as_nothing_and_works() {
         g.get("/login").await;
         g.post("/login/link", &[("email", "maria.lind@example.com")])
             .await;
-        let link = link_in(
-            mails(&app).last().expect("a sign-in mail"),
-            &format!("{}/login/link/", app.address),
-        )
-        .expect("a link");
+        crate::browser::deliver(&app).await;
+        let link = crate::browser::last_link(&app, "/login/link/");
         let path = link.trim_start_matches(&app.address).to_string();
         g.get(&path).await;
         let signed_in = g.post(&path, &[]).await;
@@ -313,6 +310,32 @@ async fn an_ss12000_school_imports_reimports_as_nothing_and_works() {
             .get_result(c)
             .unwrap();
         assert_eq!(reports, 1);
+
+        // Maria disappears from the source (no longer Alva's guardian): she is ended like a
+        // teacher who left, and the session she has stops working at once
+        let without_maria = ss12000(&dir, |doc| {
+            let persons = doc["persons"].as_array_mut().unwrap();
+            persons.retain(|p| p["id"] != "5c3e8d10-0000-4000-8000-000000000010");
+            for p in persons.iter_mut() {
+                if let Some(r) = p.get_mut("responsibles").and_then(|r| r.as_array_mut()) {
+                    r.retain(|x| x["person"]["id"] != "5c3e8d10-0000-4000-8000-000000000010");
+                }
+            }
+        });
+        let changed = import(c, &without_maria).unwrap();
+        assert!(changed.ended >= 1, "{changed}");
+        assert!(
+            !person(c, "5c3e8d10-0000-4000-8000-000000000010").1,
+            "Maria is ended"
+        );
+        let after = g.get(&format!("/pupils/{alva_id}")).await;
+        assert_eq!(after.status, 303, "signed out, not a 404 in a live session");
+        assert!(after
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/login")));
+        // Omar, still Bo's guardian, is not touched
+        assert!(person(c, "5c3e8d10-0000-4000-8000-000000000011").1);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
@@ -420,11 +443,8 @@ async fn a_oneroster_school_imports_reimports_as_nothing_and_works() {
         g.get("/login").await;
         g.post("/login/link", &[("email", "frida.ny@example.com")])
             .await;
-        let link = link_in(
-            mails(&app).last().expect("a sign-in mail"),
-            &format!("{}/login/link/", app.address),
-        )
-        .expect("a link");
+        crate::browser::deliver(&app).await;
+        let link = crate::browser::last_link(&app, "/login/link/");
         let path = link.trim_start_matches(&app.address).to_string();
         g.get(&path).await;
         g.post(&path, &[]).await;

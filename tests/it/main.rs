@@ -12,6 +12,7 @@ mod roll_call;
 mod demo;
 mod e2e;
 mod guardians;
+mod hardening;
 mod health;
 mod import;
 mod notices;

@@ -634,3 +634,263 @@ fn a_template_with_an_unknown_variable_stops_the_start_with_file_and_line() {
     }
     let _ = Duration::from_secs(0);
 }
+
+/// A lesson of the same activity as `lesson`, on its day, at the given school-local times.
+fn another_lesson_that_day(
+    world: &World,
+    lesson: i64,
+    starts: (u32, u32),
+    ends: (u32, u32),
+) -> i64 {
+    let mut c = conn(&world.pool);
+    let (activity, school, date): (i64, i64, chrono::NaiveDate) = lessons::table
+        .find(lesson)
+        .select((
+            lessons::activity_id,
+            lessons::school_id,
+            lessons::lesson_date,
+        ))
+        .first(&mut *c)
+        .unwrap();
+    let t = |(h, m): (u32, u32)| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    diesel::insert_into(lessons::table)
+        .values((
+            lessons::activity_id.eq(activity),
+            lessons::school_id.eq(school),
+            lessons::lesson_date.eq(date),
+            lessons::starts_at.eq(t(starts)),
+            lessons::ends_at.eq(t(ends)),
+            lessons::teaching_minutes.eq(60),
+            lessons::cancelled.eq(false),
+        ))
+        .returning(lessons::id)
+        .get_result(&mut *c)
+        .unwrap()
+}
+
+fn starts_at(world: &World, lesson: i64) -> String {
+    let mut c = conn(&world.pool);
+    let t: chrono::NaiveTime = lessons::table
+        .find(lesson)
+        .select(lessons::starts_at)
+        .first(&mut *c)
+        .unwrap();
+    t.format("%H:%M").to_string()
+}
+
+#[actix_web::test]
+async fn a_second_unexplained_absence_the_same_day_reaches_the_guardians_too() {
+    if !Smtp::available() {
+        return;
+    }
+    for kind in backends() {
+        let mut smtp = Smtp::new();
+        smtp.start();
+        let app = app_with_smtp(kind, &smtp, Some(0)).await;
+        let world = fixtures::build(&app);
+        let (child, first) = (world.ids.child, world.ids.lesson);
+        let late = another_lesson_that_day(&world, first, (15, 40), (16, 40));
+        let teacher = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        let parents = guardian_emails(&world, child);
+        let to_parents = |smtp: &Smtp| -> Vec<String> {
+            smtp.messages()
+                .into_iter()
+                .filter(|m| {
+                    parents
+                        .iter()
+                        .any(|e| m.contains(&format!("X-Envelope-To: {e}")))
+                })
+                .collect()
+        };
+        let w = app.worker();
+
+        // absent in the first lesson: one notice per guardian, naming it
+        put_marks(
+            &app,
+            &teacher,
+            first,
+            json!([{"pupil_id": child, "status": "absent"}]),
+        )
+        .await;
+        worker::drain(&w, "test-worker", 10).await.unwrap();
+        let mails = to_parents(&smtp);
+        assert_eq!(mails.len(), parents.len(), "{kind:?}");
+        let (t1, t2) = (starts_at(&world, first), starts_at(&world, late));
+        assert!(mails.iter().all(|m| m.contains(&t1) && !m.contains(&t2)));
+
+        // absent again at 15:40, after the day's notice went out: a follow-up per guardian,
+        // naming only the new lesson
+        put_marks(
+            &app,
+            &teacher,
+            late,
+            json!([{"pupil_id": child, "status": "absent"}]),
+        )
+        .await;
+        worker::drain(&w, "test-worker", 10).await.unwrap();
+        let mails = to_parents(&smtp);
+        assert_eq!(
+            mails.len(),
+            2 * parents.len(),
+            "{kind:?}: a follow-up per guardian"
+        );
+        let follow_ups: Vec<&String> = mails.iter().filter(|m| m.contains(&t2)).collect();
+        assert_eq!(follow_ups.len(), parents.len());
+        assert!(
+            follow_ups.iter().all(|m| !m.contains(&format!("{t1}–"))),
+            "a lesson already notified is not repeated"
+        );
+        // the roll call saved again changes nothing, and nothing more is sent
+        put_marks(
+            &app,
+            &teacher,
+            late,
+            json!([{"pupil_id": child, "status": "absent"}]),
+        )
+        .await;
+        let again = worker::drain(&w, "test-worker", 10).await.unwrap();
+        assert_eq!(again.sent, 0, "{again:?}");
+        assert_eq!(to_parents(&smtp).len(), 2 * parents.len());
+
+        // the staff's page lists both notices to each guardian
+        let mut p = Browser::open(&app).await;
+        p.sign_in("demo.principal", DEMO_PASSWORD).await;
+        let page = p.get("/notices").await;
+        for e in &parents {
+            assert_eq!(
+                page.body.matches(e.as_str()).count(),
+                2,
+                "{e}: {}",
+                page.body
+            );
+        }
+        smtp.stop();
+    }
+}
+
+#[actix_web::test]
+async fn a_notice_made_unnecessary_is_explained_in_the_readers_language() {
+    if !Smtp::available() {
+        return;
+    }
+    let mut smtp = Smtp::new();
+    smtp.start();
+    let app = app_with_smtp(Kind::Sqlite, &smtp, Some(0)).await;
+    let world = fixtures::build(&app);
+    let (child, lesson) = (world.ids.child, world.ids.lesson);
+    let teacher = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+    put_marks(
+        &app,
+        &teacher,
+        lesson,
+        json!([{"pupil_id": child, "status": "absent"}]),
+    )
+    .await;
+    // the teacher corrects the roll call before the notice goes
+    put_marks(
+        &app,
+        &teacher,
+        lesson,
+        json!([{"pupil_id": child, "status": "present"}]),
+    )
+    .await;
+    let stats = worker::drain(&app.worker(), "test-worker", 10)
+        .await
+        .unwrap();
+    assert!(stats.cancelled > 0, "{stats:?}");
+    let mut p = Browser::open(&app).await;
+    p.sign_in("demo.principal", DEMO_PASSWORD).await;
+    let page = p.get("/notices").await;
+    assert!(
+        page.body.contains("Frånvaron blev giltig eller togs bort"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("made valid or removed"));
+    smtp.stop();
+}
+
+#[actix_web::test]
+async fn a_sign_in_link_request_never_talks_to_the_mail_server() {
+    if !Smtp::available() {
+        return;
+    }
+    for kind in backends() {
+        let mut smtp = Smtp::new();
+        smtp.start();
+        let app = app_with_smtp(kind, &smtp, Some(0)).await;
+        let world = fixtures::build(&app);
+        let mut b = Browser::open(&app).await;
+        for email in ["demo.guardian@example.com", "nobody@example.com"] {
+            let page = b.post("/login/link", &[("email", email)]).await;
+            assert_eq!(page.status, 200);
+        }
+        // the answer came before anything was sent: both requests wait in the outbox,
+        // alike, whether or not the address has an account
+        assert!(
+            smtp.messages().is_empty(),
+            "{kind:?}: the request sent mail itself"
+        );
+        let queued = notices(&world, "link_request");
+        assert_eq!(queued.len(), 2);
+        assert!(queued.iter().all(|(_, status, _, _)| status == "pending"));
+
+        let stats = worker::drain(&app.worker(), "test-worker", 10)
+            .await
+            .unwrap();
+        assert_eq!((stats.sent, stats.cancelled), (1, 1), "{stats:?}");
+        let sent = smtp.messages();
+        assert_eq!(sent.len(), 1);
+        assert!(sent[0].contains("X-Envelope-To: demo.guardian@example.com"));
+        assert!(
+            sent[0].contains("Här är länken för att logga in") && sent[0].contains("/login/link/"),
+            "{}",
+            sent[0]
+        );
+        // handled requests keep no address
+        let left = notices(&world, "link_request");
+        assert!(
+            left.iter().all(|(_, _, email, _)| email.is_none()),
+            "{left:?}"
+        );
+        smtp.stop();
+    }
+}
+
+#[actix_web::test]
+async fn an_invitation_uses_an_overridden_template() {
+    let dir = std::env::temp_dir().join(format!("narvaro-tpl-invite-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("invitation.sv.body.txt"),
+        "Välkommen, {{ given_name }}! Kommunens egen text. {{ url }}\n",
+    )
+    .unwrap();
+    let d = dir.clone();
+    let app = TestApp::spawn_with(Kind::Sqlite, move |c| c.template_dir = Some(d)).await;
+    let world = fixtures::build(&app);
+    let mut admin = Browser::open(&app).await;
+    admin.sign_in("demo.admin", DEMO_PASSWORD).await;
+    let school = world.ids.school1.to_string();
+    let page = admin
+        .post(
+            "/admin/staff",
+            &[
+                ("given_name", "Tove"),
+                ("family_name", "Mall"),
+                ("email", "tove@example.com"),
+                ("username", "tove.mall"),
+                ("role", "teacher"),
+                ("school_id", school.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    crate::browser::deliver(&app).await;
+    let mail = crate::browser::mails(&app).pop().expect("an invitation");
+    assert!(
+        mail.contains("Kommunens egen text") && mail.contains("/password/new/"),
+        "{mail}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
