@@ -172,7 +172,10 @@ impl Manager {
                         path.display()
                     ))
                 })?;
-                conn.batch_execute(SQLITE_PRAGMAS)
+                // Turning a new file to WAL needs a moment alone with it: another process
+                // opening the same file at that moment answers "locked" at once (SQLite's
+                // busy handler does not wait for a journal-mode change), so wait here.
+                retry_while_locked(|| conn.batch_execute(SQLITE_PRAGMAS))
                     .map_err(|e| sqlite_open_error(path, e))?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -262,16 +265,35 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbError> {
         .map_err(|e| DbError::Connect(format!("DATABASE_URL: {e}")))
 }
 
+/// Runs `f` again while SQLite answers that the database is locked or busy, for up to
+/// five seconds (as `busy_timeout` would).
+fn retry_while_locked<T>(mut f: impl FnMut() -> diesel::QueryResult<T>) -> diesel::QueryResult<T> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match f() {
+            Err(e)
+                if std::time::Instant::now() < deadline
+                    && (e.to_string().contains("locked") || e.to_string().contains("busy")) =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn check_sqlite_writable(c: &mut SqliteConnection, url: &DatabaseUrl) -> Result<(), DbError> {
     let path = match url {
         DatabaseUrl::Sqlite(p) => p.as_path(),
         DatabaseUrl::Postgres(_) => return Ok(()),
     };
-    c.batch_execute("BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS __narvaro_write_probe (x INTEGER); DROP TABLE __narvaro_write_probe; COMMIT;")
-        .map_err(|e| {
-            let _ = c.batch_execute("ROLLBACK");
-            sqlite_open_error(path, e)
-        })
+    retry_while_locked(|| {
+        c.batch_execute("BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS __narvaro_write_probe (x INTEGER); DROP TABLE __narvaro_write_probe; COMMIT;")
+            .inspect_err(|_| {
+                let _ = c.batch_execute("ROLLBACK");
+            })
+    })
+    .map_err(|e| sqlite_open_error(path, e))
 }
 
 #[cfg(test)]

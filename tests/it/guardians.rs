@@ -1,7 +1,7 @@
 //! Guardians and adult pupils: reporting absence, seeing it, cancelling, leave, and the
 //! rules that keep one family out of another's business. On both databases.
 
-use chrono::{Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
 use diesel::prelude::*;
 use narvaro::schema::*;
 use serde_json::{json, Value};
@@ -10,10 +10,18 @@ use crate::browser::{api_get, api_token, conn, Browser, DEMO_PASSWORD};
 use crate::fixtures::{self, World};
 use crate::helpers::{backends, TestApp};
 
-fn today() -> NaiveDate {
-    Utc::now()
-        .with_timezone(&chrono_tz::Europe::Stockholm)
-        .date_naive()
+/// Every test here runs on a Wednesday morning of the autumn term (the service's clock is
+/// set), so none depends on the day it runs.
+async fn spawn(kind: crate::helpers::Kind) -> TestApp {
+    let moment = Utc.with_ymd_and_hms(2026, 11, 25, 7, 15, 0).unwrap();
+    TestApp::spawn_with(kind, |c| {
+        c.clock = narvaro::clock::Clock::starting_at(moment)
+    })
+    .await
+}
+
+fn today(app: &TestApp) -> NaiveDate {
+    app.config.clock.today(chrono_tz::Europe::Stockholm)
 }
 
 /// The next weekday (Monday to Friday) after `d` that is not a holiday.
@@ -86,7 +94,7 @@ fn second_guardian(world: &World) -> String {
 #[actix_web::test]
 async fn a_guardian_reports_sick_in_two_taps_and_the_school_sees_it() {
     for kind in backends() {
-        let app = TestApp::spawn(kind).await;
+        let app = spawn(kind).await;
         let world = fixtures::build(&app);
         let child = world.ids.child;
         let lesson = world.ids.lesson;
@@ -255,11 +263,11 @@ async fn a_guardian_reports_sick_in_two_taps_and_the_school_sees_it() {
 #[actix_web::test]
 async fn bad_reports_get_clear_messages_and_store_nothing() {
     for kind in backends() {
-        let app = TestApp::spawn(kind).await;
+        let app = spawn(kind).await;
         let world = fixtures::build(&app);
         let child = world.ids.child;
         let g = api_token(&app, "demo.guardian", DEMO_PASSWORD).await;
-        let t = today();
+        let t = today(&app);
         let day = next_school_day(&world, t);
         let at = |d: NaiveDate, h: u32| {
             d.and_hms_opt(h, 0, 0)
@@ -447,10 +455,10 @@ fn has_school_day(world: &World, d: NaiveDate) -> bool {
 #[actix_web::test]
 async fn leave_goes_through_recommendation_and_decision_and_covers_the_lessons() {
     for kind in backends() {
-        let app = TestApp::spawn(kind).await;
+        let app = spawn(kind).await;
         let world = fixtures::build(&app);
         let child = world.ids.child;
-        let day = next_school_day(&world, today());
+        let day = next_school_day(&world, today(&app));
         let g = api_token(&app, "demo.guardian", DEMO_PASSWORD).await;
         let (got, created) = send(&app, &g, "POST", "/api/v1/leave-applications", json!({"pupil_id": child, "start_date": day, "end_date": day, "reason": "Mormors 90-årsdag"})).await;
         assert_eq!(got, 201, "{created}");
@@ -579,7 +587,8 @@ async fn leave_goes_through_recommendation_and_decision_and_covers_the_lessons()
                 .optional()
                 .unwrap()
         };
-        if let Some(lesson) = lesson {
+        {
+            let lesson = lesson.expect("the child has lessons on a Thursday of the term");
             let (_, rc) = api_get(
                 &app,
                 Some(&principal),

@@ -208,3 +208,35 @@ fn sigterm_stops_the_server_gracefully() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Two processes starting on one new SQLite file at the same moment (two instances, or a
+/// server and `narvaro send-notices` from cron): both migrate or wait, neither fails with
+/// "database is locked".
+#[test]
+fn two_processes_migrating_one_new_sqlite_file_at_once_both_succeed() {
+    for round in 0..4 {
+        let db = TestDb::new(Kind::Sqlite);
+        let url = db.url_string();
+        let start = |url: String| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_narvaro"))
+                .arg("migrate")
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("DATABASE_URL", url)
+                .env("NARVARO_JWT_SECRET", TEST_SECRET)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start narvaro migrate")
+        };
+        let (a, b) = (start(url.clone()), start(url));
+        for child in [a, b] {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
