@@ -129,8 +129,9 @@ pub fn consume(
     .optional()?)
 }
 
-/// Ends every unused link of the person (after a password is set).
-pub fn revoke_all(conn: &mut DbConn, person: i64, now: NaiveDateTime) -> AppResult<()> {
+/// Ends every unused link of the person (after a password is set, or when the person is
+/// ended).
+pub fn revoke_all(conn: &mut DbConn, person: i64, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(
         t::table
             .filter(t::person_id.eq(person))

@@ -14,8 +14,9 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
-/// Callers that may wait for a free slot; one more is refused at once.
-pub const MAX_WAITING: usize = 64;
+/// Callers that may wait for a free slot (a waiting caller holds no working memory, only
+/// a blocking thread); one more is refused at once.
+pub const MAX_WAITING: usize = 256;
 /// The longest a caller waits for a slot before it is refused.
 const MAX_WAIT: Duration = Duration::from_secs(10);
 /// Seconds a refused caller is asked to wait (Retry-After).

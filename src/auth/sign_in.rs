@@ -31,7 +31,17 @@ pub fn normalise_username(s: &str) -> String {
 /// takes as long as a wrong password.
 fn dummy_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| password::hash("no such account, no such password").unwrap_or_default())
+    // made once; while every hashing slot is busy, wait for one rather than keep a value
+    // that would make unknown usernames answer faster
+    HASH.get_or_init(|| loop {
+        match password::hash("no such account, no such password") {
+            Ok(h) => break h,
+            Err(password::HashError::Busy) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(password::HashError::Failed(_)) => break String::new(),
+        }
+    })
 }
 
 /// A password attempt in three steps, so that the costly hash is computed without holding

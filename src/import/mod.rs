@@ -694,13 +694,7 @@ pub fn apply(
         .execute(conn)?;
         if ended > 0 {
             // their unused sign-in links die with the account
-            diesel::update(
-                one_time_tokens::table
-                    .filter(one_time_tokens::person_id.eq(guardian))
-                    .filter(one_time_tokens::used_at.is_null()),
-            )
-            .set(one_time_tokens::used_at.eq(now))
-            .execute(conn)?;
+            crate::auth::links::revoke_all(conn, guardian, now)?;
             sum.ended += 1;
         }
     }

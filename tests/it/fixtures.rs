@@ -312,3 +312,42 @@ pub async fn sign_in_as(app: &TestApp, world: &World, role: Role) -> (Browser, O
     let token = api_token(app, username, DEMO_PASSWORD).await;
     (b, Some(token))
 }
+
+/// The next weekday after `d` that is not one of the demo's holidays.
+pub fn next_school_day(world: &World, d: chrono::NaiveDate) -> chrono::NaiveDate {
+    use chrono::{Datelike, Weekday};
+    let mut c = conn(&world.pool);
+    let holidays: Vec<chrono::NaiveDate> = holidays::table
+        .select(holidays::holiday_date)
+        .load(&mut *c)
+        .unwrap();
+    let mut x = d + chrono::Duration::days(1);
+    while matches!(x.weekday(), Weekday::Sat | Weekday::Sun) || holidays.contains(&x) {
+        x += chrono::Duration::days(1);
+    }
+    x
+}
+
+/// An administrator's invitation of a teacher at a school, as the form sends it.
+pub async fn invite_teacher(
+    admin: &mut Browser,
+    school: i64,
+    (given, family): (&str, &str),
+    email: &str,
+    username: &str,
+) -> crate::browser::Page {
+    let school = school.to_string();
+    admin
+        .post(
+            "/admin/staff",
+            &[
+                ("given_name", given),
+                ("family_name", family),
+                ("email", email),
+                ("username", username),
+                ("role", "teacher"),
+                ("school_id", school.as_str()),
+            ],
+        )
+        .await
+}

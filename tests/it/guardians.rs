@@ -24,20 +24,6 @@ fn today(app: &TestApp) -> NaiveDate {
     app.config.clock.today(chrono_tz::Europe::Stockholm)
 }
 
-/// The next weekday (Monday to Friday) after `d` that is not a holiday.
-fn next_school_day(world: &World, d: NaiveDate) -> NaiveDate {
-    let mut c = conn(&world.pool);
-    let holidays: Vec<NaiveDate> = holidays::table
-        .select(holidays::holiday_date)
-        .load(&mut *c)
-        .unwrap();
-    let mut x = d + Duration::days(1);
-    while matches!(x.weekday(), Weekday::Sat | Weekday::Sun) || holidays.contains(&x) {
-        x += Duration::days(1);
-    }
-    x
-}
-
 async fn send(app: &TestApp, token: &str, method: &str, path: &str, body: Value) -> (u16, Value) {
     let req = match method {
         "DELETE" => app.client.delete(app.url(path)),
@@ -268,7 +254,7 @@ async fn bad_reports_get_clear_messages_and_store_nothing() {
         let child = world.ids.child;
         let g = api_token(&app, "demo.guardian", DEMO_PASSWORD).await;
         let t = today(&app);
-        let day = next_school_day(&world, t);
+        let day = fixtures::next_school_day(&world, t);
         let at = |d: NaiveDate, h: u32| {
             d.and_hms_opt(h, 0, 0)
                 .unwrap()
@@ -458,7 +444,7 @@ async fn leave_goes_through_recommendation_and_decision_and_covers_the_lessons()
         let app = spawn(kind).await;
         let world = fixtures::build(&app);
         let child = world.ids.child;
-        let day = next_school_day(&world, today(&app));
+        let day = fixtures::next_school_day(&world, today(&app));
         let g = api_token(&app, "demo.guardian", DEMO_PASSWORD).await;
         let (got, created) = send(&app, &g, "POST", "/api/v1/leave-applications", json!({"pupil_id": child, "start_date": day, "end_date": day, "reason": "Mormors 90-årsdag"})).await;
         assert_eq!(got, 201, "{created}");

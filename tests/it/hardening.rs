@@ -30,20 +30,6 @@ fn today(app: &TestApp) -> NaiveDate {
     app.config.clock.today(chrono_tz::Europe::Stockholm)
 }
 
-/// The next weekday after `d` that is not a holiday.
-fn next_school_day(world: &World, d: NaiveDate) -> NaiveDate {
-    let mut c = conn(&world.pool);
-    let holidays: Vec<NaiveDate> = holidays::table
-        .select(holidays::holiday_date)
-        .load(&mut *c)
-        .unwrap();
-    let mut x = d + Duration::days(1);
-    while matches!(x.weekday(), Weekday::Sat | Weekday::Sun) || holidays.contains(&x) {
-        x += Duration::days(1);
-    }
-    x
-}
-
 fn at(d: NaiveDate, h: u32) -> String {
     d.and_hms_opt(h, 0, 0)
         .unwrap()
@@ -114,7 +100,7 @@ async fn identical_requests_at_the_same_moment_have_one_winner() {
         let app = spawn(kind).await;
         let world = fixtures::build(&app);
         let child = world.ids.child;
-        let day = next_school_day(&world, today(&app));
+        let day = fixtures::next_school_day(&world, today(&app));
         let g = api_token(&app, "demo.guardian", DEMO_PASSWORD).await;
         let principal = api_token(&app, "demo.principal", DEMO_PASSWORD).await;
         let active_reports = |world: &World| -> i64 {
@@ -197,7 +183,7 @@ async fn identical_requests_at_the_same_moment_have_one_winner() {
         assert_eq!(cancellations, 1);
 
         // one leave application, sent 12 times at once
-        let leave_day = next_school_day(&world, day);
+        let leave_day = fixtures::next_school_day(&world, day);
         let leave = json!({"pupil_id": child, "start_date": leave_day, "end_date": leave_day, "reason": "Släktkalas"});
         let got = at_once(&app, 12, &g, "POST", "/api/v1/leave-applications", leave).await;
         assert_eq!(
@@ -282,7 +268,7 @@ async fn control_characters_get_a_clear_400_and_store_nothing() {
         let app = spawn(kind).await;
         let world = fixtures::build(&app);
         let child = world.ids.child;
-        let day = next_school_day(&world, today(&app));
+        let day = fixtures::next_school_day(&world, today(&app));
 
         // before signing in: the API, the form, the link and reset requests
         let (status, problem) = post_json(
@@ -405,20 +391,14 @@ async fn no_link_secret_reaches_the_log() {
         // an administrator invites a teacher, who opens the invitation but waits
         let mut admin = Browser::open(&app).await;
         admin.sign_in("demo.admin", DEMO_PASSWORD).await;
-        let school = world.ids.school1.to_string();
-        let page = admin
-            .post(
-                "/admin/staff",
-                &[
-                    ("given_name", "Ny"),
-                    ("family_name", "Lärare"),
-                    ("email", "ny.larare@example.com"),
-                    ("username", "ny.larare"),
-                    ("role", "teacher"),
-                    ("school_id", school.as_str()),
-                ],
-            )
-            .await;
+        let page = fixtures::invite_teacher(
+            &mut admin,
+            world.ids.school1,
+            ("Ny", "Lärare"),
+            "ny.larare@example.com",
+            "ny.larare",
+        )
+        .await;
         assert_eq!(page.status, 303, "{}", page.body);
         deliver(&app).await;
         let invitation = last_link(&app, "/password/new/");
@@ -598,18 +578,46 @@ async fn a_teacher_whose_duty_ended_gets_no_lesson_list() {
 
 #[actix_web::test]
 async fn https_answers_carry_hsts_and_plain_http_does_not() {
-    let kind = Kind::Sqlite;
-    let app = TestApp::spawn_with(kind, |c| c.base_url = "https://narvaro.example.se".into()).await;
-    let res = app.client.get(app.url("/login")).send().await.unwrap();
-    assert_eq!(
-        res.headers()
-            .get("strict-transport-security")
-            .map(|v| v.to_str().unwrap()),
-        Some("max-age=31536000")
-    );
-    let plain = TestApp::spawn(kind).await;
-    let res = plain.client.get(plain.url("/login")).send().await.unwrap();
-    assert!(res.headers().get("strict-transport-security").is_none());
+    for kind in backends() {
+        let app =
+            TestApp::spawn_with(kind, |c| c.base_url = "https://narvaro.example.se".into()).await;
+        let res = app.client.get(app.url("/login")).send().await.unwrap();
+        assert_eq!(
+            res.headers()
+                .get("strict-transport-security")
+                .map(|v| v.to_str().unwrap()),
+            Some("max-age=31536000")
+        );
+        let plain = TestApp::spawn(kind).await;
+        let res = plain.client.get(plain.url("/login")).send().await.unwrap();
+        assert!(res.headers().get("strict-transport-security").is_none());
+    }
+}
+
+#[actix_web::test]
+async fn a_sign_in_link_arrives_at_once_though_the_worker_polls_seldom() {
+    for kind in backends() {
+        // the server's own worker, polling once an hour: the request wakes it
+        let app = TestApp::spawn_with(kind, |c| c.outbox_poll_seconds = 3600).await;
+        fixtures::build(&app);
+        let mut g = Browser::open(&app).await;
+        let page = g
+            .post("/login/link", &[("email", "demo.guardian@example.com")])
+            .await;
+        assert_eq!(page.status, 200);
+        let mut arrived = false;
+        for _ in 0..100 {
+            if crate::browser::mails(&app)
+                .iter()
+                .any(|m| m.contains("/login/link/"))
+            {
+                arrived = true;
+                break;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(arrived, "{kind:?}: the link arrived within five seconds");
+    }
 }
 
 #[actix_web::test]
@@ -672,7 +680,7 @@ async fn two_administrators_choosing_one_username_at_once_get_one_account_and_a_
     for kind in backends() {
         let app = spawn(kind).await;
         let world = fixtures::build(&app);
-        let school = world.ids.school1.to_string();
+        let school = world.ids.school1;
         let mut admins = Vec::new();
         for _ in 0..6 {
             let mut a = Browser::open(&app).await;
@@ -682,18 +690,13 @@ async fn two_administrators_choosing_one_username_at_once_get_one_account_and_a_
         let tasks: Vec<_> = admins
             .into_iter()
             .map(|mut a| {
-                let school = school.clone();
                 actix_web::rt::spawn(async move {
-                    a.post(
-                        "/admin/staff",
-                        &[
-                            ("given_name", "Kim"),
-                            ("family_name", "Samtidig"),
-                            ("email", "kim@example.com"),
-                            ("username", "kim.samtidig"),
-                            ("role", "teacher"),
-                            ("school_id", school.as_str()),
-                        ],
+                    fixtures::invite_teacher(
+                        &mut a,
+                        school,
+                        ("Kim", "Samtidig"),
+                        "kim@example.com",
+                        "kim.samtidig",
                     )
                     .await
                 })

@@ -871,20 +871,14 @@ async fn an_invitation_uses_an_overridden_template() {
     let world = fixtures::build(&app);
     let mut admin = Browser::open(&app).await;
     admin.sign_in("demo.admin", DEMO_PASSWORD).await;
-    let school = world.ids.school1.to_string();
-    let page = admin
-        .post(
-            "/admin/staff",
-            &[
-                ("given_name", "Tove"),
-                ("family_name", "Mall"),
-                ("email", "tove@example.com"),
-                ("username", "tove.mall"),
-                ("role", "teacher"),
-                ("school_id", school.as_str()),
-            ],
-        )
-        .await;
+    let page = fixtures::invite_teacher(
+        &mut admin,
+        world.ids.school1,
+        ("Tove", "Mall"),
+        "tove@example.com",
+        "tove.mall",
+    )
+    .await;
     assert_eq!(page.status, 303, "{}", page.body);
     crate::browser::deliver(&app).await;
     let mail = crate::browser::mails(&app).pop().expect("an invitation");
