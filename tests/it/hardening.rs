@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use diesel::prelude::*;
 use narvaro::clock::Clock;
 use narvaro::schema::*;
