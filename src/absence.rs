@@ -264,6 +264,17 @@ pub fn history(
         .collect())
 }
 
+/// The first day of the school year `date` is in (1 July).
+pub fn school_year_start(date: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    let year = if date.month() >= 7 {
+        date.year()
+    } else {
+        date.year() - 1
+    };
+    NaiveDate::from_ymd_opt(year, 7, 1).unwrap_or(date)
+}
+
 /// The first day of the term `date` is in: 1 January or 1 July.
 pub fn term_start(date: NaiveDate) -> NaiveDate {
     use chrono::Datelike;

@@ -131,7 +131,8 @@ fn serve(config: Config, demo_mode: bool) -> Result<(), Failure> {
     if demo_mode {
         let today = Utc::now().with_timezone(&tz).date_naive();
         let mut conn = state
-            .pool
+            .database
+            .pool()
             .get()
             .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
         match demo::prepare(&mut conn, tz, today)? {
@@ -159,10 +160,10 @@ fn serve(config: Config, demo_mode: bool) -> Result<(), Failure> {
 }
 
 fn send_notices(config: Config) -> Result<(), Failure> {
-    let state = actix_web::web::Data::new(open_state(config)?);
+    let outbox = open_state(config)?.outbox;
     let started = Instant::now();
     let stats = actix_web::rt::System::new().block_on(async move {
-        crate::notices::worker::drain(&state, &crate::notices::worker::worker_id(), 100_000).await
+        crate::notices::worker::drain(&outbox, &crate::notices::worker::worker_id(), 100_000).await
     });
     let s = stats.map_err(|e| Failure::Runtime(format!("sending notices: {e}")))?;
     println!(

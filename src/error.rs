@@ -1,21 +1,16 @@
-//! The one error type. Handlers return `AppError`; the `render_errors` middleware turns
-//! any error into `application/problem+json` under `/api/` and a friendly HTML page
-//! elsewhere, in the reader's language. Codes are stable and documented in api-spec/.
+//! The one error type, as plain data: what went wrong (a stable code, an HTTP status), what
+//! a person is told (in Swedish or English), and for a fault the cause, kept for the log.
+//! `web::errors` renders it for its reader: `application/problem+json` under `/api/`, a
+//! page elsewhere. Codes are stable and documented in api-spec/.
 
 use std::fmt;
 
-use actix_web::body::{BoxBody, EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::Method;
+use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use maud::html;
+use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::i18n::Lang;
-use crate::web::layout::{self, PageCtx};
 
 #[derive(Debug)]
 pub enum AppError {
@@ -99,12 +94,12 @@ impl AppError {
         }
     }
 
-    fn title(&self, lang: Lang) -> &'static str {
+    pub fn title(&self, lang: Lang) -> &'static str {
         title_for(self.status(), lang)
     }
 
     /// What a person is told. Internal details stay in the log.
-    fn detail(&self, lang: Lang) -> String {
+    pub fn detail(&self, lang: Lang) -> String {
         match self {
             AppError::NotFound => lang.pick("Sidan eller posten finns inte, eller så har du inte tillgång till den.", "The page or record does not exist, or you do not have access to it.").into(),
             AppError::Invalid { message, .. }
@@ -138,7 +133,7 @@ fn wait_text(secs: u64, lang: Lang) -> String {
     }
 }
 
-fn title_for(status: StatusCode, lang: Lang) -> &'static str {
+pub fn title_for(status: StatusCode, lang: Lang) -> &'static str {
     match status.as_u16() {
         400 => lang.pick("Felaktiga uppgifter", "Invalid input"),
         401 => lang.pick("Inloggning krävs", "Sign-in required"),
@@ -232,7 +227,7 @@ pub struct Problem<'a> {
     pub code: &'a str,
 }
 
-fn problem_response(
+pub fn problem_response(
     status: StatusCode,
     code: &str,
     title: &str,
@@ -253,111 +248,6 @@ fn problem_response(
         detail,
         code,
     })
-}
-
-/// Converts an error that is not ours (a bad JSON body, a bad path segment, an unknown
-/// route) into an `AppError` by its status, keeping its own message for 4xx.
-fn foreign_error(status: StatusCode, message: String, lang: Lang) -> AppError {
-    match status.as_u16() {
-        404 => AppError::NotFound,
-        413 => AppError::PayloadTooLarge,
-        401 => AppError::Unauthorized(message),
-        403 => AppError::Forbidden(message),
-        405 => AppError::invalid(
-            "method_not_allowed",
-            lang.pick(
-                "Metoden stöds inte här.",
-                "That method is not allowed here.",
-            ),
-        ),
-        415 => AppError::invalid("unsupported_media_type", message),
-        s if (400..500).contains(&s) => AppError::invalid("bad_request", message),
-        503 => AppError::Unavailable(message),
-        _ => AppError::Internal(message),
-    }
-}
-
-/// Middleware: renders every error response for its reader.
-pub async fn render_errors(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
-    let is_api = req.path().starts_with("/api/");
-    let lang = Lang::from_request(req.request());
-    let res = next.call(req).await?;
-    let status = res.status();
-    let Some(err) = res.response().error() else {
-        return Ok(res.map_body(|_, b| EitherBody::left(b.boxed())));
-    };
-    let owned;
-    let app: &AppError = match err.as_error::<AppError>() {
-        Some(app) => app,
-        None => {
-            owned = foreign_error(status, err.to_string(), lang);
-            &owned
-        }
-    };
-    if let AppError::Internal(detail) = app {
-        tracing::error!(%detail, route = %crate::web::route_of(res.request()), "request failed");
-    }
-    let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
-    let cookies: Vec<HeaderValue> = res.headers().get_all(header::SET_COOKIE).cloned().collect();
-    let mut rendered = if is_api {
-        problem_response(
-            app.status(),
-            app.code(),
-            app.title(lang),
-            &app.detail(lang),
-            app,
-        )
-    } else if matches!(app, AppError::Unauthorized(_)) && res.request().method() == Method::GET {
-        sign_in_redirect(res.request())
-    } else {
-        error_page(app, &PageCtx::new(res.request()))
-    };
-    if let Some(v) = retry_after {
-        rendered.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    for c in cookies {
-        rendered.headers_mut().append(header::SET_COOKIE, c);
-    }
-    let (req, _) = res.into_parts();
-    Ok(ServiceResponse::new(req, rendered).map_into_right_body())
-}
-
-/// A page that needs a signed-in person sends the browser to the sign-in page, which
-/// comes back here afterwards.
-fn sign_in_redirect(req: &HttpRequest) -> HttpResponse {
-    let back = match req.uri().path_and_query() {
-        Some(pq) => pq.as_str().to_string(),
-        None => "/".to_string(),
-    };
-    let next: String = serde_urlencoded::to_string([("next", back)]).unwrap_or_default();
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/login?{next}")))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
-}
-
-fn error_page(err: &AppError, ctx: &PageCtx) -> HttpResponse {
-    let lang = ctx.lang;
-    let title = err.title(lang);
-    let body = html! {
-        h1 { (title) }
-        p { (err.detail(lang)) }
-        p { a href="/" { (lang.pick("Till startsidan", "Go to the start page")) } }
-    };
-    let mut res = HttpResponse::build(err.status());
-    if let AppError::TooManyRequests { retry_after_secs } | AppError::Busy { retry_after_secs } =
-        err
-    {
-        res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
-    }
-    res.insert_header((
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    ))
-    .body(layout::page(ctx, title, body).into_string())
 }
 
 #[cfg(test)]

@@ -17,19 +17,9 @@ use crate::schema::*;
 
 pub const MAX_DAYS: i64 = 60;
 
-/// The first day of the school year `date` is in (1 July).
-pub fn school_year_start(date: NaiveDate) -> NaiveDate {
-    let year = if date.month() >= 7 {
-        date.year()
-    } else {
-        date.year() - 1
-    };
-    NaiveDate::from_ymd_opt(year, 7, 1).unwrap_or(date)
-}
-
 /// Weekdays of approved leave for the pupil this school year.
 pub fn granted_days(conn: &mut DbConn, pupil: i64, today: NaiveDate) -> AppResult<i64> {
-    let start = school_year_start(today);
+    let start = crate::absence::school_year_start(today);
     let end = NaiveDate::from_ymd_opt(start.year() + 1, 6, 30).unwrap_or(today);
     let rows: Vec<(NaiveDate, NaiveDate)> = leave_applications::table
         .filter(leave_applications::pupil_id.eq(pupil))

@@ -3,83 +3,22 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 
-use crate::auth::{csrf, viewer};
+use crate::auth::{csrf, viewer, Sessions};
 use crate::config::{Config, DatabaseUrl, MIN_SECRET_BYTES};
-use crate::db::{self, Backend, DbConn, Pool};
-use crate::error::{render_errors, AppError, AppResult};
+use crate::db::{self, Backend, Database};
+use crate::error::AppError;
 use crate::mail::Mailer;
-use crate::web::{configure, log_requests, refuse_control_characters};
-
-/// What every handler can reach.
-pub struct AppState {
-    pub pool: Pool,
-    pub backend: Backend,
-    pub config: Config,
-    pub jwt_secret: Vec<u8>,
-    pub mailer: Mailer,
-    pub templates: crate::notices::templates::Templates,
-    /// SQLite has one writer: requests that write queue here, in order, instead of in
-    /// SQLite's busy handler, which sleeps in steps of up to 100 ms. None for PostgreSQL.
-    write_lock: Option<Arc<Mutex<()>>>,
-    /// Wakes this server's outbox worker at once (a sign-in link must not wait a poll).
-    outbox_wake: Arc<tokio::sync::Notify>,
-}
-
-impl AppState {
-    /// Now on the service's clock (UTC, as stored).
-    pub fn now(&self) -> chrono::NaiveDateTime {
-        self.config.clock.now_utc()
-    }
-
-    /// Asks this server's outbox worker to make a pass now rather than at its next poll.
-    pub fn wake_outbox(&self) {
-        self.outbox_wake.notify_one();
-    }
-
-    /// Waits until `wake_outbox` is called (or was, since the last wait) or `every` passes.
-    pub async fn outbox_nap(&self, every: Duration) {
-        let _ = actix_web::rt::time::timeout(every, self.outbox_wake.notified()).await;
-    }
-
-    /// Runs blocking database work on the blocking pool, never on the async executor.
-    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
-    where
-        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let pool = self.pool.clone();
-        web::block(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await?
-    }
-
-    /// Like `db`, for work that writes.
-    pub async fn db_write<T, F>(&self, f: F) -> AppResult<T>
-    where
-        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let pool = self.pool.clone();
-        let lock = self.write_lock.clone();
-        web::block(move || {
-            let _turn = lock
-                .as_ref()
-                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await?
-    }
-}
+use crate::notices::templates::Templates;
+use crate::notices::worker::Outbox;
+use crate::request_log::log_requests;
+pub use crate::state::AppState;
+use crate::web::{configure, refuse_control_characters, render_errors};
 
 /// One line for the operator and a non-zero exit.
 #[derive(Debug)]
@@ -116,17 +55,31 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         }
     };
     let mailer = Mailer::from_config(&config).map_err(StartupError)?;
-    let templates = crate::notices::templates::Templates::load(config.template_dir.as_deref())
-        .map_err(StartupError)?;
+    let templates = Templates::load(config.template_dir.as_deref()).map_err(StartupError)?;
+    let database = Database::new(pool, backend);
+    let sessions = Sessions {
+        secret: jwt_secret.clone(),
+        secure_cookies: config.base_url.starts_with("https://"),
+        db: database.clone(),
+        clock: config.clock,
+        timezone: config.timezone,
+    };
+    let outbox = Outbox::new(
+        database.clone(),
+        mailer,
+        templates,
+        jwt_secret.clone(),
+        config.base_url.clone(),
+        config.timezone,
+        config.clock,
+    );
     Ok(AppState {
-        pool,
+        database,
         backend,
         config,
         jwt_secret,
-        mailer,
-        templates,
-        write_lock: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
-        outbox_wake: Arc::new(tokio::sync::Notify::new()),
+        sessions: web::Data::new(sessions),
+        outbox: web::Data::new(outbox),
     })
 }
 
@@ -194,11 +147,12 @@ impl Application {
         let https = state.config.base_url.starts_with("https://");
         if state.config.outbox_poll_seconds > 0 {
             let every = Duration::from_secs(state.config.outbox_poll_seconds);
-            actix_web::rt::spawn(crate::notices::worker::run(state.clone(), every));
+            actix_web::rt::spawn(crate::notices::worker::run(state.outbox.clone(), every));
         }
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(state.sessions.clone())
                 .app_data(web::JsonConfig::default().limit(64 * 1024))
                 .app_data(web::FormConfig::default().limit(64 * 1024))
                 .app_data(web::PayloadConfig::default().limit(256 * 1024))

@@ -12,9 +12,10 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpMessage, HttpRequest};
 
 use super::secret;
+use crate::auth::Sessions;
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::startup::AppState;
+use crate::request_log::route_of;
 
 pub const COOKIE: &str = "narvaro_csrf";
 pub const FIELD: &str = "_csrf";
@@ -35,8 +36,8 @@ fn valid_nonce(s: &str) -> bool {
 pub fn token(req: &HttpRequest) -> String {
     let nonce = req.extensions().get::<Nonce>().map(|n| n.value.clone());
     let secret = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.jwt_secret.clone());
+        .app_data::<web::Data<Sessions>>()
+        .map(|s| s.secret.clone());
     match (nonce, secret) {
         (Some(n), Some(s)) => secret::mac(&s, "csrf", &n),
         _ => String::new(),
@@ -101,8 +102,8 @@ pub async fn protect(
     if !is_safe(req.method()) {
         let lang = Lang::from_request(req.request());
         let secret = req
-            .app_data::<web::Data<AppState>>()
-            .map(|s| s.jwt_secret.clone())
+            .app_data::<web::Data<Sessions>>()
+            .map(|s| s.secret.clone())
             .unwrap_or_default();
         let sent = sent_token(&mut req).await;
         let ok = match (&cookie, sent) {
@@ -113,7 +114,7 @@ pub async fn protect(
             _ => false,
         };
         if !ok {
-            tracing::warn!(route = %crate::web::route_of(req.request()), "CSRF check failed");
+            tracing::warn!(route = %route_of(req.request()), "CSRF check failed");
             return Ok(req.error_response(forbidden(lang)).map_into_right_body());
         }
     }
@@ -122,8 +123,8 @@ pub async fn protect(
     if nonce.fresh {
         let secure = res
             .request()
-            .app_data::<web::Data<AppState>>()
-            .is_some_and(|s| s.config.base_url.starts_with("https://"));
+            .app_data::<web::Data<Sessions>>()
+            .is_some_and(|s| s.secure_cookies);
         let cookie = Cookie::build(COOKIE, nonce.value)
             .path("/")
             .http_only(true)

@@ -21,3 +21,22 @@ pub mod throttle;
 pub mod viewer;
 
 pub use viewer::Viewer;
+
+/// What the sign-in extractor and the session and CSRF middlewares need from the
+/// application, and nothing more: the signing secret, whether cookies are Secure, the
+/// database (to load the signed-in person) and the clock (their roles hold on a date).
+pub struct Sessions {
+    pub secret: Vec<u8>,
+    /// Served over HTTPS: cookies are Secure.
+    pub secure_cookies: bool,
+    pub db: crate::db::Database,
+    pub clock: crate::clock::Clock,
+    pub timezone: chrono_tz::Tz,
+}
+
+impl Sessions {
+    /// The school-local date on the service's clock.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.clock.today(self.timezone)
+    }
+}

@@ -15,11 +15,11 @@ use chrono::{Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 
 use super::session::{self, Audience, Claims};
+use crate::auth::Sessions;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::schema::*;
-use crate::startup::AppState;
 
 /// What a person may act as today, from their duties, guardianships and age.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -77,10 +77,6 @@ pub struct SignedInAs(pub String);
 struct RenewedSession(String);
 
 /// The school-local date today.
-pub fn today(state: &AppState) -> NaiveDate {
-    state.config.clock.today(state.config.timezone)
-}
-
 pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
     Cookie::build(session::COOKIE, token)
         .path("/")
@@ -223,8 +219,8 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
         return Ok(v.clone());
     }
     let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::internal("application state missing"))?
+        .app_data::<web::Data<Sessions>>()
+        .ok_or_else(|| AppError::internal("session settings missing"))?
         .clone();
     let is_api = req.path().starts_with("/api/");
     let (audience, token) = if is_api {
@@ -239,15 +235,15 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
         req.extensions_mut().insert(None::<Viewer>);
         return Ok(None);
     };
-    let Some(claims) = session::verify(&state.jwt_secret, audience, &token) else {
+    let Some(claims) = session::verify(&state.secret, audience, &token) else {
         if is_api {
             return Err(invalid_token(Lang::from_request(req)));
         }
         req.extensions_mut().insert(None::<Viewer>);
         return Ok(None);
     };
-    let today = today(&state);
-    let viewer = state.db(move |conn| load(conn, claims, today)).await?;
+    let today = state.today();
+    let viewer = state.db.read(move |conn| load(conn, claims, today)).await?;
     if viewer.is_none() && is_api {
         return Err(invalid_token(Lang::from_request(req)));
     }
@@ -255,7 +251,7 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
         let now = Utc::now().timestamp();
         if audience == Audience::Web && v.claims.wants_renewal(now) {
             let (token, _) = session::issue(
-                &state.jwt_secret,
+                &state.secret,
                 Audience::Web,
                 v.id,
                 v.claims.ver,
@@ -328,8 +324,8 @@ pub async fn renew_session(
     if let (Some(RenewedSession(token)), false) = (renewed, signed_out) {
         let secure = res
             .request()
-            .app_data::<web::Data<AppState>>()
-            .is_some_and(|s| s.config.base_url.starts_with("https://"));
+            .app_data::<web::Data<Sessions>>()
+            .is_some_and(|s| s.secure_cookies);
         res.response_mut()
             .add_cookie(&session_cookie(token, secure))
             .map_err(actix_web::error::ErrorInternalServerError)?;

@@ -242,6 +242,62 @@ impl ManageConnection for Manager {
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
+/// The database as requests and the outbox worker use it: diesel's blocking calls run on
+/// the blocking thread pool, never on the async executor.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+    /// SQLite has one writer: work that writes queues here, in order, instead of in
+    /// SQLite's busy handler, which sleeps in steps of up to 100 ms. None for PostgreSQL.
+    write_lock: Option<std::sync::Arc<std::sync::Mutex<()>>>,
+}
+
+impl Database {
+    pub fn new(pool: Pool, backend: Backend) -> Database {
+        Database {
+            pool,
+            write_lock: (backend == Backend::Sqlite)
+                .then(|| std::sync::Arc::new(std::sync::Mutex::new(()))),
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs work that reads.
+    pub async fn read<T, F>(&self, f: F) -> crate::error::AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> crate::error::AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs work that writes (on SQLite, one at a time).
+    pub async fn write<T, F>(&self, f: F) -> crate::error::AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> crate::error::AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let lock = self.write_lock.clone();
+        actix_web::web::block(move || {
+            let _turn = lock
+                .as_ref()
+                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+}
+
 /// Checks the database is reachable and usable, migrates it, and builds the pool.
 pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbError> {
     let manager = Manager::new(url.clone());

@@ -11,12 +11,69 @@ use serde_json::{json, Value};
 
 use crate::absence;
 use crate::auth::secret;
+use crate::clock::Clock;
+use crate::db::Database;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::mail::Mailer;
 use crate::mail::{Mail, MailError};
+use crate::notices::templates::Templates;
 use crate::schema::*;
-use crate::startup::AppState;
+
+/// What the worker needs to send the outbox: the database, the mail transport and the
+/// templates, the secret that signs confirmation links, the address links point to, and
+/// the clock and time zone the school day runs on.
+pub struct Outbox {
+    pub db: Database,
+    pub mailer: Mailer,
+    pub templates: Templates,
+    pub secret: Vec<u8>,
+    pub base_url: String,
+    pub timezone: chrono_tz::Tz,
+    pub clock: Clock,
+    /// Wakes the worker in this process at once (a sign-in link must not wait a poll).
+    wake: tokio::sync::Notify,
+}
+
+impl Outbox {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        db: Database,
+        mailer: Mailer,
+        templates: Templates,
+        secret: Vec<u8>,
+        base_url: String,
+        timezone: chrono_tz::Tz,
+        clock: Clock,
+    ) -> Outbox {
+        Outbox {
+            db,
+            mailer,
+            templates,
+            secret,
+            base_url,
+            timezone,
+            clock,
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Now on the service's clock (UTC, as stored).
+    pub fn now(&self) -> NaiveDateTime {
+        self.clock.now_utc()
+    }
+
+    /// Asks this process's worker to make a pass now rather than at its next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Waits until `wake` is called (or was, since the last wait) or `every` passes.
+    async fn nap(&self, every: StdDuration) {
+        let _ = actix_web::rt::time::timeout(every, self.wake.notified()).await;
+    }
+}
 
 /// Rows one pass claims at most.
 pub const BATCH: i64 = 50;
@@ -140,21 +197,18 @@ enum Built {
 }
 
 /// The signed link a guardian presses to confirm a notice was seen.
-pub fn confirm_link(state: &AppState, id: i64, now: NaiveDateTime) -> String {
+pub fn confirm_link(state: &Outbox, id: i64, now: NaiveDateTime) -> String {
     let exp = (now + Duration::days(CONFIRM_DAYS)).and_utc().timestamp();
-    let sig = secret::mac(&state.jwt_secret, "notice-seen", &format!("{id}:{exp}"));
-    format!(
-        "{}/notices/{id}/seen?exp={exp}&sig={sig}",
-        state.config.base_url
-    )
+    let sig = secret::mac(&state.secret, "notice-seen", &format!("{id}:{exp}"));
+    format!("{}/notices/{id}/seen?exp={exp}&sig={sig}", state.base_url)
 }
 
 /// Whether a confirmation link's signature and expiry hold.
-pub fn confirm_link_valid(state: &AppState, id: i64, exp: i64, sig: &str) -> bool {
-    exp > state.config.clock.now().timestamp()
+pub fn confirm_link_valid(state: &Outbox, id: i64, exp: i64, sig: &str) -> bool {
+    exp > state.clock.now().timestamp()
         && secret::constant_time_eq(
             sig,
-            &secret::mac(&state.jwt_secret, "notice-seen", &format!("{id}:{exp}")),
+            &secret::mac(&state.secret, "notice-seen", &format!("{id}:{exp}")),
         )
 }
 
@@ -232,7 +286,7 @@ fn unexplained_lessons(
 
 /// The e-mails with a single-use link: the link is made here, when the e-mail is sent, so
 /// no secret waits in the outbox.
-fn build_link_mail(conn: &mut DbConn, state: &AppState, row: &Claimed) -> AppResult<Built> {
+fn build_link_mail(conn: &mut DbConn, state: &Outbox, row: &Claimed) -> AppResult<Built> {
     use crate::auth::links::Purpose;
     use crate::auth::sign_in;
     // a link's lifetime is a security window: on the system clock, as where it is used
@@ -289,7 +343,7 @@ fn build_link_mail(conn: &mut DbConn, state: &AppState, row: &Claimed) -> AppRes
         let lang = Lang::parse(&l.language).unwrap_or_default();
         let ctx = json!({
             "given_name": l.given_name,
-            "url": format!("{}/{path}/{}", state.config.base_url, l.token),
+            "url": format!("{}/{path}/{}", state.base_url, l.token),
         });
         let r = state
             .templates
@@ -312,12 +366,7 @@ pub const SKIP_NOTHING_NEW: &str = "skipped: nothing_new";
 pub const SKIP_NO_ACCOUNT: &str = "skipped: no_account";
 pub const SKIP_INACTIVE: &str = "skipped: inactive";
 
-fn build(
-    conn: &mut DbConn,
-    state: &AppState,
-    row: &Claimed,
-    now: NaiveDateTime,
-) -> AppResult<Built> {
+fn build(conn: &mut DbConn, state: &Outbox, row: &Claimed, now: NaiveDateTime) -> AppResult<Built> {
     if crate::notices::LINK_KINDS.contains(&row.kind.as_str()) {
         return build_link_mail(conn, state, row);
     }
@@ -333,7 +382,7 @@ fn build(
     };
     let lang = Lang::parse(&language).unwrap_or_default();
     let payload: Value = serde_json::from_str(&row.payload).map_err(AppError::internal)?;
-    let tz = state.config.timezone;
+    let tz = state.timezone;
     let pupil_id = payload["pupil_id"].as_i64();
     let child = |conn: &mut DbConn, id: i64| -> AppResult<(String, bool)> {
         let (g, f, marking): (String, String, String) = people::table
@@ -431,7 +480,7 @@ fn build(
                 name
             };
             json!({"staff_name": given, "pupil_label": label, "percent": payload["percent"], "threshold": payload["threshold"],
-                   "days": payload["days"], "pupil_url": format!("{}/pupils/{pupil}", state.config.base_url)})
+                   "days": payload["days"], "pupil_url": format!("{}/pupils/{pupil}", state.base_url)})
         }
         other => return Ok(Built::Skip(format!("unknown notice kind {other}"))),
     };
@@ -461,7 +510,7 @@ enum Outcome {
 
 /// Renders, sends and records one claimed notice.
 async fn process(
-    state: web::Data<AppState>,
+    state: web::Data<Outbox>,
     row: Claimed,
     me: String,
     now: NaiveDateTime,
@@ -472,10 +521,11 @@ async fn process(
     // an e-mail with a link makes the link as it is built: a write
     let built = if link_kind {
         state
-            .db_write(move |conn| build(conn, &st, &row, now))
+            .db
+            .write(move |conn| build(conn, &st, &row, now))
             .await
     } else {
-        state.db(move |conn| build(conn, &st, &row, now)).await
+        state.db.read(move |conn| build(conn, &st, &row, now)).await
     };
     let later = || Some(state.now() + backoff(attempts + 1));
     let mut keep_payload = None;
@@ -520,7 +570,8 @@ async fn process(
     // a handled link request keeps no address (it may be anybody's)
     let forget = link_kind && outcome != Outcome::Retry;
     state
-        .db_write(move |conn| {
+        .db
+        .write(move |conn| {
             if forget {
                 let link_request = outbox::table
                     .find(id)
@@ -561,7 +612,7 @@ async fn process(
 }
 
 /// Sends the e-mails of one outbox row; the first failure stops it.
-async fn send_all(state: &AppState, mails: Vec<Mail>) -> Result<(), MailError> {
+async fn send_all(state: &Outbox, mails: Vec<Mail>) -> Result<(), MailError> {
     for mail in mails {
         state.mailer.send(mail).await?;
     }
@@ -570,10 +621,10 @@ async fn send_all(state: &AppState, mails: Vec<Mail>) -> Result<(), MailError> {
 
 /// One pass: claims up to `BATCH` due notices and sends them, several at a time (the SMTP
 /// transport keeps a pool of connections).
-pub async fn run_once(state: &web::Data<AppState>, me: &str) -> AppResult<PassStats> {
+pub async fn run_once(state: &web::Data<Outbox>, me: &str) -> AppResult<PassStats> {
     let now = state.now();
     let who = me.to_string();
-    let claimed = state.db_write(move |conn| claim(conn, &who, now)).await?;
+    let claimed = state.db.write(move |conn| claim(conn, &who, now)).await?;
     let mut stats = PassStats {
         claimed: claimed.len(),
         ..Default::default()
@@ -623,11 +674,7 @@ pub async fn run_once(state: &web::Data<AppState>, me: &str) -> AppResult<PassSt
 }
 
 /// Passes until nothing is due (at most `max_passes`): for `narvaro send-notices`.
-pub async fn drain(
-    state: &web::Data<AppState>,
-    me: &str,
-    max_passes: usize,
-) -> AppResult<PassStats> {
+pub async fn drain(state: &web::Data<Outbox>, me: &str, max_passes: usize) -> AppResult<PassStats> {
     let mut total = PassStats::default();
     for _ in 0..max_passes {
         let s = run_once(state, me).await?;
@@ -654,7 +701,7 @@ pub fn worker_id() -> String {
 }
 
 /// The worker inside the server: a pass every `every`, and at once again while busy.
-pub async fn run(state: web::Data<AppState>, every: StdDuration) {
+pub async fn run(state: web::Data<Outbox>, every: StdDuration) {
     let me = worker_id();
     loop {
         let busy = match run_once(&state, &me).await {
@@ -665,7 +712,7 @@ pub async fn run(state: web::Data<AppState>, every: StdDuration) {
             }
         };
         if !busy {
-            state.outbox_nap(every).await;
+            state.nap(every).await;
         }
     }
 }

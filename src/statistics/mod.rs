@@ -68,7 +68,7 @@ impl Period {
             "week" => today - Duration::days(today.weekday().num_days_from_monday() as i64),
             "month" => today.with_day(1)?,
             "term" => crate::absence::term_start(today),
-            "year" => crate::leave_application::school_year_start(today),
+            "year" => crate::absence::school_year_start(today),
             _ => return None,
         };
         let to = match name {

@@ -3,33 +3,23 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Duration, NaiveDate, NaiveTime};
 use diesel::prelude::*;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::common::html_with_status;
+use super::common::parse_id;
+use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
-use super::pages::html_with_status;
-use super::pupils::parse_id;
-use super::{client_addr, see_other};
 use crate::absence_report::{self, NewReport, Reporter};
 use crate::auth::access::PupilReach;
-use crate::auth::viewer::today;
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::leave_application;
 use crate::schema::*;
-use crate::startup::AppState;
-
-pub fn now_local(state: &AppState) -> NaiveDateTime {
-    state
-        .config
-        .clock
-        .now()
-        .with_timezone(&state.config.timezone)
-        .naive_local()
-}
+use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 pub struct ReportForm {
@@ -166,7 +156,7 @@ pub async fn report_page(
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let id = parse_id(&id)?;
-    let today = today(&state);
+    let today = state.today();
     let (name, kinds) = state
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
@@ -191,8 +181,8 @@ pub async fn create_report(
     let lang = ctx.lang;
     let id = parse_id(&id)?;
     let (today, now, tz, addr) = (
-        today(&state),
-        now_local(&state),
+        state.today(),
+        state.now_local(),
         state.config.timezone,
         client_addr(&req),
     );
@@ -232,7 +222,7 @@ pub async fn cancel_report(
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
-    let (today, addr, now) = (today(&state), client_addr(&req), state.now());
+    let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let tz = state.config.timezone;
     let pupil = state
         .db_write(move |conn| absence_report::cancel(conn, &v, tz, id, today, now, &addr, lang))
@@ -286,7 +276,7 @@ pub async fn leave_page(
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let id = parse_id(&id)?;
-    let today = today(&state);
+    let today = state.today();
     let lang = ctx.lang;
     let (name, granted) = state
         .db(move |conn| {
@@ -313,7 +303,7 @@ pub async fn apply_leave(
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
     let id = parse_id(&id)?;
-    let (today, addr, now) = (today(&state), client_addr(&req), state.now());
+    let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let f = form.into_inner();
     let result = state
         .db_write(move |conn| {
@@ -375,7 +365,7 @@ pub async fn recommend(
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let yes = yes_no(&form.answer, lang)?;
-    let (today, addr, now) = (today(&state), client_addr(&req), state.now());
+    let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let comment = form.comment.clone();
     let pupil = state
         .db_write(move |conn| {
@@ -395,7 +385,7 @@ pub async fn decide(
     let lang = Lang::from_request(&req);
     let id = parse_id(&id)?;
     let yes = yes_no(&form.answer, lang)?;
-    let (today, addr, now) = (today(&state), client_addr(&req), state.now());
+    let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let comment = form.comment.clone();
     let tz = state.config.timezone;
     let pupil = state
@@ -427,7 +417,7 @@ pub async fn pending_leave(
         return Err(AppError::NotFound);
     }
     let ctx = PageCtx::new(&req);
-    let today = today(&state);
+    let today = state.today();
     let rows = state
         .db(move |conn| {
             let in_groups = group_memberships::table

@@ -7,16 +7,16 @@ use diesel::prelude::*;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::client_addr;
+use super::common::client_addr;
+use super::common::html_with_status;
 use super::layout::{self, PageCtx};
-use super::pages::html_with_status;
 use crate::auth::session::{self, Audience};
 use crate::auth::sign_in;
 use crate::auth::viewer::session_cookie;
 use crate::auth::{password, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::schema::people;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn account_page(ctx: &PageCtx, v: &Viewer, note: Option<Markup>) -> Markup {
     let title = ctx.t("Mitt konto", "My account");

@@ -10,18 +10,17 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::common::html_with_status;
+use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
-use super::pages::html_with_status;
-use super::{client_addr, see_other};
 use crate::audit::{self, Entry};
 use crate::auth::sign_in;
-use crate::auth::viewer::today;
 use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::schema::*;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 use crate::db::lower;
 
@@ -288,7 +287,7 @@ pub async fn invite_staff(
     let Ok(school) = f.school_id.trim().parse::<i64>() else {
         return form_error(&req, &state, v, "Välj en skola.", "Choose a school.").await;
     };
-    let (actor, addr, today, now) = (v.clone(), client_addr(&req), today(&state), state.now());
+    let (actor, addr, today, now) = (v.clone(), client_addr(&req), state.today(), state.now());
     let lang = Lang::from_request(&req).code();
     let result = state
         .db_write(move |conn| {
@@ -402,7 +401,7 @@ pub async fn connect_guardian(
         )
         .await;
     };
-    let (actor, addr, today, now) = (v.clone(), client_addr(&req), today(&state), state.now());
+    let (actor, addr, today, now) = (v.clone(), client_addr(&req), state.today(), state.now());
     let result: Result<(), Refusal> = state
         .db_write(move |conn| {
             conn.transaction(|conn| {
@@ -534,7 +533,7 @@ pub async fn assign_duty(
             .await
         }
     };
-    let today = today(&state);
+    let today = state.today();
     let start = match f.start_date.trim() {
         "" => today,
         s => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {

@@ -8,8 +8,8 @@ use actix_web::{HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde_json::Value;
 
+use super::common::html_response;
 use super::layout::{self, PageCtx};
-use super::pages::html_response;
 
 /// The OpenAPI document, built into the binary.
 pub const OPENAPI_YAML: &str = include_str!("../../api-spec/openapi.yaml");

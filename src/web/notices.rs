@@ -10,17 +10,16 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::client_addr;
+use super::common::client_addr;
+use super::common::html_with_status;
+use super::common::parse_id;
 use super::layout::{self, PageCtx};
-use super::pages::html_with_status;
-use super::pupils::parse_id;
 use crate::audit::{self, Entry};
-use crate::auth::viewer::today;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::notices::worker::confirm_link_valid;
 use crate::schema::*;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct Signed {
@@ -30,7 +29,7 @@ pub struct Signed {
 
 fn checked(state: &AppState, id: &str, q: &Signed) -> AppResult<i64> {
     let id = parse_id(id)?;
-    if confirm_link_valid(state, id, q.exp, &q.sig) {
+    if confirm_link_valid(&state.outbox, id, q.exp, &q.sig) {
         Ok(id)
     } else {
         Err(AppError::NotFound)
@@ -138,7 +137,7 @@ pub async fn day(
         return Err(AppError::NotFound);
     }
     let ctx = PageCtx::new(&req);
-    let today = today(&state);
+    let today = state.today();
     let date = match q.date.as_deref() {
         None | Some("") => today,
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {

@@ -2,19 +2,20 @@
 //! language switch.
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::prelude::*;
-use maud::{html, Markup};
+use maud::html;
 use serde::Deserialize;
 
+use super::common::html_response;
 use super::layout::{self, PageCtx};
 use crate::auth::viewer::MaybeViewer;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::i18n::{Lang, LANG_COOKIE};
 use crate::schema::*;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn home(
     req: HttpRequest,
@@ -38,7 +39,7 @@ pub async fn home(
     } else {
         Some(super::roll_call::teacher_start(&state, &ctx, &v).await?)
     };
-    let (today, tz) = (crate::auth::viewer::today(&state), state.config.timezone);
+    let (today, tz) = (state.today(), state.config.timezone);
     let summary = state
         .db(move |conn| StartSummary::load(conn, &v, today, tz))
         .await?;
@@ -245,16 +246,4 @@ fn back_to(req: &HttpRequest) -> String {
         .filter(|path| path.starts_with('/') && !path.starts_with("//"))
         .unwrap_or("/")
         .to_string()
-}
-
-pub fn html_response(markup: Markup) -> HttpResponse {
-    html_with_status(StatusCode::OK, markup)
-}
-
-/// A page with a status other than 200 (a form shown again with its errors).
-pub fn html_with_status(status: StatusCode, markup: Markup) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(markup.into_string())
 }

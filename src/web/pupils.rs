@@ -8,15 +8,15 @@ use maud::html;
 use serde::Serialize;
 
 use super::absence;
+use super::common::html_with_status;
+use super::common::parse_id;
 use super::layout::{self, PageCtx};
-use super::pages::html_with_status;
-use crate::auth::viewer::today;
 use crate::auth::{access, Viewer};
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::i18n::Lang;
 use crate::schema::*;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
 pub struct GroupSummary {
@@ -79,13 +79,6 @@ pub fn summary(
     })
 }
 
-pub fn parse_id(raw: &str) -> AppResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or(AppError::NotFound)
-}
-
 #[derive(serde::Deserialize, Default)]
 pub struct Done {
     done: Option<String>,
@@ -100,7 +93,7 @@ pub async fn page(
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let id = parse_id(&id)?;
-    let today = today(&state);
+    let today = state.today();
     let lang = ctx.lang;
     let tz = state.config.timezone;
     let now = state.now();

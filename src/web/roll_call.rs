@@ -9,21 +9,20 @@ use chrono::{Datelike, Duration, NaiveDateTime};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::common::html_with_status;
+use super::common::parse_id;
+use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
-use super::pages::html_with_status;
-use super::pupils::parse_id;
-use super::{client_addr, see_other};
-use crate::auth::viewer::today;
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::roll_call::{self, Mark, MarkInput, PupilLine, RollCall, Status, Submission};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A UTC instant as school-local "YYYY-MM-DD HH:MM" (just the time when it is today).
 pub fn local_stamp(state: &AppState, at: NaiveDateTime) -> String {
     let local = at.and_utc().with_timezone(&state.config.timezone);
-    if local.date_naive() == today(state) {
+    if local.date_naive() == state.today() {
         local.format("%H:%M").to_string()
     } else {
         local.format("%Y-%m-%d %H:%M").to_string()
@@ -93,7 +92,7 @@ fn roll_call_page(
 ) -> Markup {
     let lang = ctx.lang;
     let l = &rc.lesson;
-    let is_past = l.date < today(state);
+    let is_past = l.date < state.today();
     let reported = rc.report.is_some();
     html! {
         h1 { (l.subject) " " span.muted { (l.groups.join(", ")) } }
@@ -292,7 +291,7 @@ pub async fn submit(
     let policy = crate::notices::Policy::from_config(&state.config);
     let (tz, today, now, addr) = (
         state.config.timezone,
-        today(&state),
+        state.today(),
         state.now(),
         client_addr(&req),
     );
@@ -430,7 +429,7 @@ fn weekday(d: chrono::NaiveDate, lang: Lang) -> &'static str {
 /// The teacher's part of the start page: today's lessons (the current or next first and
 /// prominent) and lessons of the last 7 school days still unreported.
 pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppResult<Markup> {
-    let today = today(state);
+    let today = state.today();
     let now = state
         .config
         .clock
@@ -507,7 +506,7 @@ pub async fn mentor(
         return Err(AppError::NotFound);
     }
     let ctx = PageCtx::new(&req);
-    let today = today(&state);
+    let today = state.today();
     let monday = match q.week.as_deref() {
         None | Some("") => today - Duration::days(today.weekday().num_days_from_monday().into()),
         Some(w) => chrono::NaiveDate::parse_from_str(w, "%Y-%m-%d")

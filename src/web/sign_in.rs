@@ -8,16 +8,16 @@ use diesel::prelude::*;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::common::html_with_status;
+use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
-use super::pages::html_with_status;
-use super::{client_addr, see_other};
 use crate::auth::links::{self, Purpose};
 use crate::auth::session::{self, Audience};
 use crate::auth::sign_in::{self, LinkRequest, Outcome};
 use crate::auth::viewer::{cleared_session_cookie, session_cookie, MaybeViewer};
 use crate::error::{AppError, AppResult};
 use crate::schema::people;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A local path to return to after signing in; anything else becomes the start page.
 fn safe_next(next: Option<&str>) -> String {

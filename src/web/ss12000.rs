@@ -13,14 +13,13 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::AggregatedQuery;
-use crate::auth::viewer::today;
+use super::common::statistics_period;
 use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::schema::*;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::statistics::facts::{self, Sel};
 use crate::statistics::{Figures, Period};
 
@@ -108,7 +107,7 @@ fn date_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<Option<Nai
         } else {
             r
         };
-        super::api::parse_date(date, name, lang)
+        super::common::parse_date(date, name, lang)
     })
     .transpose()
 }
@@ -273,7 +272,7 @@ pub async fn attendances(
     q: web::Query<ExportQuery>,
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
-    let today = today(&state);
+    let today = state.today();
     let tz = state.config.timezone;
     let p = export_params(&q, today, lang)?;
     let after = parse_token(q.page_token.as_deref(), &["a"], lang)?;
@@ -410,7 +409,7 @@ pub async fn absences(
     q: web::Query<ExportQuery>,
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
-    let today = today(&state);
+    let today = state.today();
     let tz = state.config.timezone;
     let p = export_params(&q, today, lang)?;
     let after = parse_token(q.page_token.as_deref(), &["r", "l"], lang)?;
@@ -565,7 +564,7 @@ pub async fn aggregated_attendance(
         organisation: q.organisation,
         student: q.student,
     };
-    let (sums, period, refs) = super::api::aggregated_sums(&req, &state, v, inner).await?;
+    let (sums, period, refs) = aggregated_sums(&req, &state, v, inner).await?;
     let rest = sums.iter().filter(|(k, _)| after.map_or(true, |a| **k > a));
     let data: Vec<Value> = rest
         .clone()
@@ -581,4 +580,84 @@ pub async fn aggregated_attendance(
         None
     };
     Ok(page(data, next))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregatedQuery {
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub organisation: Option<String>,
+    pub student: Option<String>,
+}
+
+/// GET /api/v1/statistics/aggregated-attendance: SS 12000 `AggregatedAttendance`, minutes
+/// per activity and pupil.
+pub async fn v1_aggregated_attendance(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<AggregatedQuery>,
+) -> AppResult<HttpResponse> {
+    let (sums, period, refs) = aggregated_sums(&req, &state, v, q.into_inner()).await?;
+    let data: Vec<serde_json::Value> = sums
+        .iter()
+        .map(|((activity, pupil), f)| aggregated_json(&refs, *activity, *pupil, f, period))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "data": data })))
+}
+
+/// The sums per (activity, pupil) an aggregated-attendance request asks for, after its
+/// access check: by `student`, or by `organisation` (a school).
+async fn aggregated_sums(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    v: Viewer,
+    q: AggregatedQuery,
+) -> AppResult<(
+    std::collections::BTreeMap<(i64, i64), crate::statistics::Figures>,
+    crate::statistics::Period,
+    Refs,
+)> {
+    use crate::statistics::{self as stats, Scope};
+    let lang = Lang::from_request(req);
+    let today = state.today();
+    let tz = state.config.timezone;
+    let organisation = id_param(q.organisation.as_deref(), "organisation", lang)?;
+    let student = id_param(q.student.as_deref(), "student", lang)?;
+    let period = statistics_period(q.start_date.as_deref(), q.end_date.as_deref(), today, lang)?;
+    let scope = match (student, organisation) {
+        (Some(p), _) => Scope::Pupil(p),
+        (None, Some(s)) => Scope::School(s),
+        (None, None) => {
+            return Err(AppError::invalid(
+                "organisation_or_student_required",
+                lang.pick(
+                    "Ange organisation (skolans id) eller student (elevens id).",
+                    "Give organisation (the school's id) or student (the pupil's id).",
+                ),
+            ))
+        }
+    };
+    let sums = state
+        .db(move |conn| {
+            match scope {
+                Scope::School(s) => access::school(conn, &v, s)?,
+                Scope::Pupil(p) => {
+                    access::pupil(conn, &v, p, today)?;
+                }
+                _ => return Err(AppError::NotFound),
+            }
+            let sums =
+                stats::per_activity(conn, tz, scope, period.until(today), organisation, lang)?;
+            use {Ref, Refs};
+            let wanted: Vec<(Ref, i64)> = sums
+                .keys()
+                .flat_map(|(a, p)| [(Ref::Activity, *a), (Ref::Person, *p)])
+                .collect();
+            let refs = Refs::load(conn, &wanted)?;
+            Ok((sums, refs))
+        })
+        .await?;
+    Ok((sums.0, period, sums.1))
 }

@@ -14,16 +14,15 @@ use diesel::prelude::*;
 use maud::{html, Markup, PreEscaped};
 use serde::Deserialize;
 
+use super::common::html_with_status;
+use super::common::parse_id;
 use super::layout::{self, PageCtx};
-use super::pages::html_with_status;
-use super::pupils::parse_id;
 use crate::auth::access;
-use crate::auth::viewer::today;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::schema::*;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::statistics::{self, By, Figures, Key, Period, Row, Scope};
 
 #[derive(Debug, Deserialize)]
@@ -64,8 +63,8 @@ fn shown(q: &StatsQuery, today: NaiveDate, lang: Lang) -> AppResult<Shown> {
     match (name, from, to) {
         (Some("custom") | None, Some(f), Some(t)) => Ok(Shown {
             period: Period::new(
-                super::api::parse_date(f, lang.pick("Från", "From"), lang)?,
-                super::api::parse_date(t, lang.pick("Till", "To"), lang)?,
+                super::common::parse_date(f, lang.pick("Från", "From"), lang)?,
+                super::common::parse_date(t, lang.pick("Till", "To"), lang)?,
                 lang,
             )?,
             name: "custom".into(),
@@ -516,7 +515,7 @@ pub async fn dashboard(
     staff_only(&v)?;
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
-    let today = today(&state);
+    let today = state.today();
     let tz = state.config.timezone;
     let shown = shown(&q, today, lang)?;
     let period = shown.period;
@@ -734,7 +733,7 @@ pub async fn over_threshold(
     staff_only(&v)?;
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
-    let today = today(&state);
+    let today = state.today();
     let tz = state.config.timezone;
     let shown = shown(&q, today, lang)?;
     let period = shown.period;
@@ -834,7 +833,7 @@ pub async fn group(
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
     let id = parse_id(&id)?;
-    let today = today(&state);
+    let today = state.today();
     let tz = state.config.timezone;
     let shown = shown(&q, today, lang)?;
     let period = shown.period;
@@ -939,7 +938,7 @@ pub async fn pupil(
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
     let id = parse_id(&id)?;
-    let today = today(&state);
+    let today = state.today();
     let tz = state.config.timezone;
     let shown = shown(&q, today, lang)?;
     let period = shown.period;
@@ -1090,7 +1089,7 @@ pub async fn unreported(
     staff_only(&v)?;
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
-    let today = today(&state);
+    let today = state.today();
     let shown = shown(&q, today, lang)?;
     let period = shown.period;
     let wanted = school_param(&q, lang)?;
@@ -1176,7 +1175,7 @@ pub async fn csn(
     staff_only(&v)?;
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
-    let today = today(&state);
+    let today = state.today();
     let tz = state.config.timezone;
     let wanted = school_param(&q, lang)?;
     let month = match q.month.as_deref().map(str::trim).filter(|s| !s.is_empty()) {

@@ -200,9 +200,11 @@ impl TestApp {
         }
     }
 
-    /// Another process's view of the same database: its own pool, as a second worker.
-    pub fn worker(&self) -> actix_web::web::Data<narvaro::startup::AppState> {
-        actix_web::web::Data::new(open_state(self.config.clone()).expect("a second state"))
+    /// Another process's outbox on the same database: its own pool, as a second worker.
+    pub fn worker(&self) -> actix_web::web::Data<narvaro::notices::worker::Outbox> {
+        open_state(self.config.clone())
+            .expect("a second state")
+            .outbox
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -7,6 +7,7 @@ mod helpers;
 
 mod access_matrix;
 mod accounts;
+mod architecture;
 mod roll_call;
 
 mod demo;

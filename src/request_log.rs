@@ -1,0 +1,33 @@
+//! The request log: one line per request, naming the route pattern a request matched
+//! (`/login/link/{token}`), never its path or query string, which may carry a secret
+//! (sign-in links, invitations, password resets, confirmation links).
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+
+/// The route a request matched, as its pattern. A path no route matches is not named at
+/// all: it may be a mistyped link.
+pub fn route_of(req: &actix_web::HttpRequest) -> String {
+    req.match_pattern()
+        .unwrap_or_else(|| "(no route)".to_string())
+}
+
+/// Middleware: one log line per request.
+pub async fn log_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = route_of(req.request());
+    let res = next.call(req).await;
+    let micros = start.elapsed().as_micros() as u64;
+    match &res {
+        Ok(r) => tracing::info!(%method, %route, status = r.status().as_u16(), micros, "request"),
+        Err(e) => tracing::warn!(%method, %route, error = %e, micros, "request failed"),
+    }
+    res
+}

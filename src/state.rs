@@ -1,0 +1,65 @@
+//! What every request handler can reach: the database, the configuration, the signing
+//! secret, and the two narrower parts the rest of the service is given instead of all of
+//! this (the session settings for sign-in, the outbox for the worker).
+
+use actix_web::web;
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::auth::Sessions;
+use crate::config::Config;
+use crate::db::{Backend, Database, DbConn};
+use crate::error::AppResult;
+use crate::notices::worker::Outbox;
+
+pub struct AppState {
+    pub database: Database,
+    pub backend: Backend,
+    pub config: Config,
+    pub jwt_secret: Vec<u8>,
+    pub sessions: web::Data<Sessions>,
+    pub outbox: web::Data<Outbox>,
+}
+
+impl AppState {
+    /// Runs blocking database work that reads on the blocking pool.
+    pub async fn db<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.database.read(f).await
+    }
+
+    /// Like `db`, for work that writes.
+    pub async fn db_write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.database.write(f).await
+    }
+
+    /// Now on the service's clock (UTC, as stored).
+    pub fn now(&self) -> NaiveDateTime {
+        self.config.clock.now_utc()
+    }
+
+    /// Now, school-local.
+    pub fn now_local(&self) -> NaiveDateTime {
+        self.config
+            .clock
+            .now()
+            .with_timezone(&self.config.timezone)
+            .naive_local()
+    }
+
+    /// The school-local date.
+    pub fn today(&self) -> NaiveDate {
+        self.config.clock.today(self.config.timezone)
+    }
+
+    /// Asks this server's outbox worker to make a pass now rather than at its next poll.
+    pub fn wake_outbox(&self) {
+        self.outbox.wake();
+    }
+}

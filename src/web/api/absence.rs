@@ -1,0 +1,280 @@
+//! Absence over the API: a pupil's marked lessons, reports and leave; guardians' reports
+//! and their cancellation; leave applications, recommendations and decisions.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{access, Viewer};
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::state::AppState;
+use crate::web::common::client_addr;
+use crate::web::common::{local_datetime, parse_id, query_date};
+
+#[derive(Deserialize)]
+pub struct PeriodQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A pupil's absence between two dates: marked lessons, reports and leave.
+pub async fn pupil_absences(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    q: web::Query<PeriodQuery>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let lang = Lang::from_request(&req);
+    let today = state.today();
+    let from = query_date(
+        q.from.as_deref(),
+        crate::absence::term_start(today),
+        "from",
+        lang,
+    )?;
+    let to = query_date(q.to.as_deref(), today, "to", lang)?;
+    if to < from {
+        return Err(AppError::invalid(
+            "period_ends_before_start",
+            lang.pick("to ligger före from.", "to lies before from."),
+        ));
+    }
+    if (to - from).num_days() > 366 {
+        return Err(AppError::invalid(
+            "period_too_long",
+            lang.pick("Högst ett år åt gången.", "At most one year at a time."),
+        ));
+    }
+    let (tz, now) = (state.config.timezone, state.now());
+    let out = state
+        .db(move |conn| {
+            let p = access::pupil(conn, &v, id, today)?;
+            let lessons = crate::absence::history(conn, id, from, to, tz)?;
+            let reports = crate::absence_report::list(conn, &p, from, to, tz, now, lang)?;
+            let leave: Vec<_> = crate::leave_application::list(conn, id)?
+                .into_iter()
+                .filter(|l| l.end_date >= from && l.start_date <= to)
+                .collect();
+            Ok(json!({
+                "pupil_id": id,
+                "from": from,
+                "to": to,
+                "lessons": lessons.iter().map(|l| json!({
+                    "lesson_id": l.lesson_id,
+                    "starts_at": local_datetime(l.date, l.starts_at),
+                    "ends_at": local_datetime(l.date, l.ends_at),
+                    "subject": l.subject,
+                    "status": l.status,
+                    "minutes": l.minutes,
+                    "valid_minutes": l.valid_minutes,
+                    "invalid_minutes": l.invalid_minutes,
+                    "covered_by": l.covered_by,
+                    "reported_by": l.marked_by,
+                })).collect::<Vec<_>>(),
+                "reports": reports.iter().map(|r| json!({
+                    "id": r.id,
+                    "from": r.from.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    "to": r.to.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                    "kind": r.kind,
+                    "message": r.message,
+                    "cancelled": r.cancelled,
+                    "registered_by_staff": r.registered_by_staff,
+                    "reported_by": r.reported_by,
+                })).collect::<Vec<_>>(),
+                "leave": leave,
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(out))
+}
+
+#[derive(Deserialize)]
+pub struct AbsenceReportIn {
+    pupil_id: i64,
+    from: String,
+    to: String,
+    #[serde(default)]
+    kind: Option<String>,
+    message: Option<String>,
+}
+
+fn local_instant(s: &str, name: &str, lang: Lang) -> AppResult<chrono::NaiveDateTime> {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
+        .map_err(|_| {
+            AppError::invalid(
+                "bad_datetime",
+                match lang {
+                    Lang::Sv => format!("{name} skrivs som lokal tid, t.ex. 2026-11-23T08:00:00."),
+                    Lang::En => format!("{name} is a local date-time, e.g. 2026-11-23T08:00:00."),
+                },
+            )
+        })
+}
+
+pub async fn create_absence_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    body: web::Json<AbsenceReportIn>,
+) -> AppResult<HttpResponse> {
+    let lang = Lang::from_request(&req);
+    let b = body.into_inner();
+    let new = crate::absence_report::NewReport {
+        from: local_instant(&b.from, "from", lang)?,
+        to: local_instant(&b.to, "to", lang)?,
+        kind: b.kind.unwrap_or_else(|| "sick".into()),
+        message: b.message,
+    };
+    let (today, now, tz, addr) = (
+        state.today(),
+        state.now_local(),
+        state.config.timezone,
+        client_addr(&req),
+    );
+    let pupil = b.pupil_id;
+    let id = state
+        .db_write(move |conn| {
+            let p = access::pupil(conn, &v, pupil, today)?;
+            crate::absence_report::create(conn, &v, &p, &new, tz, now, &addr, lang)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/pupils/{pupil}/absences")))
+        .json(json!({"id": id, "pupil_id": pupil})))
+}
+
+pub async fn cancel_absence_report(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let lang = Lang::from_request(&req);
+    let id = parse_id(&id)?;
+    let (today, addr, now) = (state.today(), client_addr(&req), state.now());
+    let tz = state.config.timezone;
+    state
+        .db_write(move |conn| {
+            crate::absence_report::cancel(conn, &v, tz, id, today, now, &addr, lang)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+pub struct LeaveIn {
+    pupil_id: i64,
+    start_date: NaiveDate,
+    end_date: NaiveDate,
+    reason: String,
+}
+
+pub async fn create_leave_application(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    body: web::Json<LeaveIn>,
+) -> AppResult<HttpResponse> {
+    let lang = Lang::from_request(&req);
+    let b = body.into_inner();
+    let (today, addr, now) = (state.today(), client_addr(&req), state.now());
+    let pupil = b.pupil_id;
+    let id = state
+        .db_write(move |conn| {
+            let p = access::pupil(conn, &v, pupil, today)?;
+            crate::leave_application::apply(
+                conn,
+                &v,
+                &p,
+                b.start_date,
+                b.end_date,
+                &b.reason,
+                today,
+                now,
+                &addr,
+                lang,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(json!({"id": id, "pupil_id": pupil, "status": "pending"})))
+}
+
+#[derive(Deserialize)]
+pub struct RecommendationIn {
+    recommended: bool,
+    comment: Option<String>,
+}
+
+pub async fn recommend_leave(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    body: web::Json<RecommendationIn>,
+) -> AppResult<HttpResponse> {
+    let lang = Lang::from_request(&req);
+    let id = parse_id(&id)?;
+    let b = body.into_inner();
+    let (today, addr, now) = (state.today(), client_addr(&req), state.now());
+    state
+        .db_write(move |conn| {
+            crate::leave_application::recommend(
+                conn,
+                &v,
+                id,
+                b.recommended,
+                b.comment.as_deref(),
+                today,
+                now,
+                &addr,
+                lang,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"id": id, "recommendation": if b.recommended { "recommended" } else { "not_recommended" }})))
+}
+
+#[derive(Deserialize)]
+pub struct DecisionIn {
+    approved: bool,
+    comment: Option<String>,
+}
+
+pub async fn decide_leave(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    body: web::Json<DecisionIn>,
+) -> AppResult<HttpResponse> {
+    let lang = Lang::from_request(&req);
+    let id = parse_id(&id)?;
+    let b = body.into_inner();
+    let (today, addr, now) = (state.today(), client_addr(&req), state.now());
+    let tz = state.config.timezone;
+    state
+        .db_write(move |conn| {
+            crate::leave_application::decide(
+                conn,
+                &v,
+                tz,
+                id,
+                b.approved,
+                b.comment.as_deref(),
+                today,
+                now,
+                &addr,
+                lang,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"id": id, "status": if b.approved { "approved" } else { "rejected" }})))
+}

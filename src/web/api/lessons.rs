@@ -1,0 +1,261 @@
+//! The roll call over the API: a teacher's lessons of a day, a lesson, its roll call, and
+//! reporting it.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{NaiveDate, NaiveTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::auth::{access, Viewer};
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::roll_call::{self, LessonLine, MarkInput, RollCall, Status, Submission};
+use crate::schema::*;
+use crate::state::AppState;
+use crate::web::common::client_addr;
+use crate::web::common::{local_datetime, parse_id};
+
+#[derive(Serialize)]
+struct LessonOut {
+    id: i64,
+    starts_at: String,
+    ends_at: String,
+    subject: String,
+    group: String,
+    room: Option<String>,
+    cancelled: bool,
+    reported: bool,
+    substitute: bool,
+}
+
+impl From<&LessonLine> for LessonOut {
+    fn from(l: &LessonLine) -> Self {
+        LessonOut {
+            id: l.id,
+            starts_at: local_datetime(l.date, l.starts_at),
+            ends_at: local_datetime(l.date, l.ends_at),
+            subject: l.subject.clone(),
+            group: l.group.clone(),
+            room: l.room.clone(),
+            cancelled: l.cancelled,
+            reported: l.reported,
+            substitute: l.substitute,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DateQuery {
+    date: Option<String>,
+}
+
+/// The caller's lessons on a day (default: today).
+pub async fn lessons(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<DateQuery>,
+) -> AppResult<HttpResponse> {
+    let lang = Lang::from_request(&req);
+    let today = state.today();
+    let date = match q.date.as_deref() {
+        None => today,
+        Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .ok()
+            .filter(|d| (*d - today).num_days().abs() <= 366 * 5)
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "bad_date",
+                    lang.pick(
+                        "date skrivs ÅÅÅÅ-MM-DD (inom fem år).",
+                        "date is written YYYY-MM-DD (within five years).",
+                    ),
+                )
+            })?,
+    };
+    let lines = state
+        .db(move |conn| roll_call::teacher_lessons(conn, &v, date, date))
+        .await?;
+    let lessons: Vec<LessonOut> = lines.iter().map(LessonOut::from).collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({"date": date, "lessons": lessons})))
+}
+
+pub async fn lesson(
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let out = state
+        .db(move |conn| {
+            let l = access::lesson(conn, &v, id)?;
+            let (date, starts, ends, room, cancelled, subject): (
+                NaiveDate,
+                NaiveTime,
+                NaiveTime,
+                Option<String>,
+                bool,
+                String,
+            ) = lessons::table
+                .inner_join(activities::table)
+                .filter(lessons::id.eq(l.id))
+                .select((
+                    lessons::lesson_date,
+                    lessons::starts_at,
+                    lessons::ends_at,
+                    lessons::room,
+                    lessons::cancelled,
+                    activities::subject_name,
+                ))
+                .first(conn)?;
+            let groups: Vec<String> = activity_groups::table
+                .inner_join(groups::table)
+                .filter(activity_groups::activity_id.eq(l.activity_id))
+                .select(groups::name)
+                .order(groups::name)
+                .load(conn)?;
+            let reported: i64 = lesson_reports::table
+                .filter(lesson_reports::lesson_id.eq(l.id))
+                .count()
+                .get_result(conn)?;
+            Ok(json!({
+                "id": l.id,
+                "starts_at": local_datetime(date, starts),
+                "ends_at": local_datetime(date, ends),
+                "subject": subject,
+                "group": groups.join(", "),
+                "room": room,
+                "cancelled": cancelled,
+                "reported": reported > 0,
+                "school_id": l.school_id,
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(out))
+}
+
+fn roll_call_json(rc: &RollCall, state: &AppState) -> serde_json::Value {
+    let l = &rc.lesson;
+    json!({
+        "lesson": {
+            "id": l.id,
+            "starts_at": local_datetime(l.date, l.starts_at),
+            "ends_at": local_datetime(l.date, l.ends_at),
+            "minutes": l.minutes,
+            "subject": l.subject,
+            "group": l.groups.join(", "),
+            "cancelled": l.cancelled,
+        },
+        "version": rc.version(),
+        "reported": rc.report.as_ref().map(|r| json!({
+            "by": r.by,
+            "at": r.at.and_utc().with_timezone(&state.config.timezone).naive_local().format("%Y-%m-%dT%H:%M:%S").to_string(),
+        })),
+        "pupils": rc.pupils.iter().map(|p| json!({
+            "id": p.id,
+            "name": p.name,
+            "status": p.mark.status.as_str(),
+            "minutes": p.mark.minutes,
+            "reason_id": p.mark.reason_id,
+            "covered_by": p.covered_by,
+        })).collect::<Vec<_>>(),
+        "reasons": rc.reasons.iter().map(|r| json!({"id": r.id, "name_sv": r.name_sv, "name_en": r.name_en, "valid": r.is_valid})).collect::<Vec<_>>(),
+    })
+}
+
+pub async fn roll_call(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let (tz, lang) = (state.config.timezone, Lang::from_request(&req));
+    let rc = state
+        .db(move |conn| {
+            let l = access::lesson(conn, &v, id)?;
+            roll_call::load(conn, &l, tz, lang)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(roll_call_json(&rc, &state)))
+}
+
+#[derive(Deserialize)]
+pub struct MarkIn {
+    pupil_id: i64,
+    status: String,
+    minutes: Option<i32>,
+    reason_id: Option<i64>,
+}
+
+#[derive(Deserialize)]
+pub struct RollCallIn {
+    marks: Vec<MarkIn>,
+    expected_version: Option<i32>,
+    correction_reason: Option<String>,
+}
+
+/// Idempotent: the listed pupils get these marks; pupils not listed keep theirs.
+pub async fn submit_roll_call(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+    body: web::Json<RollCallIn>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let lang = Lang::from_request(&req);
+    let body = body.into_inner();
+    if body.marks.len() > 1000 {
+        return Err(AppError::invalid(
+            "too_many_marks",
+            lang.pick(
+                "Högst 1000 markeringar per anrop.",
+                "At most 1000 marks per request.",
+            ),
+        ));
+    }
+    let mut marks = Vec::with_capacity(body.marks.len());
+    for m in body.marks {
+        let status = Status::parse(&m.status).ok_or_else(|| AppError::invalid("unknown_status", match lang {
+            Lang::Sv => format!("Okänd status '{}': använd present, absent, late, left_early eller partly_absent.", m.status.chars().take(40).collect::<String>()),
+            Lang::En => format!("Unknown status '{}': use present, absent, late, left_early or partly_absent.", m.status.chars().take(40).collect::<String>()),
+        }))?;
+        marks.push(MarkInput {
+            pupil_id: m.pupil_id,
+            status,
+            minutes: m.minutes,
+            reason_id: m.reason_id,
+        });
+    }
+    let sub = Submission {
+        marks,
+        expected_version: body.expected_version,
+        correction_reason: body.correction_reason,
+    };
+    let policy = crate::notices::Policy::from_config(&state.config);
+    let (today, now, addr) = (state.today(), state.now(), client_addr(&req));
+    let outcome = state
+        .db_write(move |conn| {
+            let l = access::lesson(conn, &v, id)?;
+            roll_call::submit(conn, &v, &l, &sub, &policy, today, now, &addr, lang)
+        })
+        .await?;
+    match outcome {
+        Ok(rc) => Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(roll_call_json(&rc, &state))),
+        Err(_) => Err(AppError::Conflict {
+            code: "stale_roll_call",
+            message: lang.pick(
+                "Någon annan har sparat lektionen efter den version du angav (expected_version). Hämta roll-call igen och skicka dina ändringar på nytt.",
+                "Someone else saved the lesson after the version you gave (expected_version). Fetch the roll call again and send your changes anew.",
+            ).into(),
+        }),
+    }
+}

@@ -1,0 +1,223 @@
+//! The JSON API under /api/v1, one file per area as in the rest of the service: who the
+//! caller is and bearer tokens here, then `lessons` (the roll call), `absence` (reports,
+//! leave, a pupil's absence) and `statistics`. Errors are problem+json (`web::errors`).
+
+pub mod absence;
+pub mod lessons;
+pub mod statistics;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::auth::session::{self, Audience, API_TOKEN_SECS};
+use crate::auth::sign_in::{self, Outcome};
+use crate::auth::{access, Viewer};
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::schema::*;
+use crate::state::AppState;
+use crate::web::common::client_addr;
+use crate::web::common::parse_id;
+use crate::web::pupils::summary;
+
+#[derive(Deserialize)]
+pub struct TokenRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+pub struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+}
+
+pub async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<TokenRequest>,
+) -> AppResult<HttpResponse> {
+    let body = body.into_inner();
+    let lang = Lang::from_request(&req);
+    if body.username.trim().is_empty()
+        || body.password.is_empty()
+        || body.username.len() > 200
+        || body.password.len() > 1000
+    {
+        return Err(AppError::invalid(
+            "missing_credentials",
+            lang.pick(
+                "Ange username och password.",
+                "Give a username and a password.",
+            ),
+        ));
+    }
+    let outcome =
+        crate::web::sign_in::password_attempt(&req, &state, body.username, body.password, "api")
+            .await?;
+    match outcome {
+        Outcome::SignedIn { person, version } => {
+            let (access_token, _) =
+                session::issue(&state.jwt_secret, Audience::Api, person, version, None)
+                    .map_err(AppError::internal)?;
+            Ok(HttpResponse::Ok()
+                .insert_header(("Cache-Control", "no-store"))
+                .json(TokenResponse {
+                    access_token,
+                    token_type: "Bearer",
+                    expires_in: API_TOKEN_SECS,
+                }))
+        }
+        Outcome::Refused => Err(AppError::Unauthorized(
+            lang.pick(
+                "Fel användarnamn eller lösenord.",
+                "Wrong username or password.",
+            )
+            .into(),
+        )),
+        Outcome::Throttled { wait_secs } => Err(AppError::TooManyRequests {
+            retry_after_secs: wait_secs,
+        }),
+    }
+}
+
+/// Ends every token and session of the caller.
+pub async fn sign_out(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+) -> AppResult<HttpResponse> {
+    let addr = client_addr(&req);
+    state
+        .db_write(move |conn| sign_in::sign_out(conn, v.id, &addr))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize)]
+struct RoleOut {
+    role: &'static str,
+    school_ids: Vec<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_ids: Option<Vec<i64>>,
+}
+
+#[derive(Serialize)]
+struct ChildOut {
+    id: i64,
+    name: String,
+    school_id: i64,
+}
+
+pub async fn me(state: web::Data<AppState>, v: Viewer) -> AppResult<HttpResponse> {
+    let out = state
+        .db(move |conn| {
+            let r = &v.roles;
+            let mut roles = Vec::new();
+            if r.is_admin() {
+                let schools = access::admin_schools(conn, &v)?
+                    .into_iter()
+                    .map(|s| s.0)
+                    .collect();
+                roles.push(RoleOut {
+                    role: "admin",
+                    school_ids: schools,
+                    group_ids: None,
+                });
+            }
+            if !r.principal_of.is_empty() {
+                roles.push(RoleOut {
+                    role: "principal",
+                    school_ids: r.principal_of.clone(),
+                    group_ids: None,
+                });
+            }
+            if !r.teacher_at.is_empty() {
+                roles.push(RoleOut {
+                    role: "teacher",
+                    school_ids: r.teacher_at.clone(),
+                    group_ids: None,
+                });
+            }
+            if !r.mentor_of.is_empty() {
+                let schools: Vec<i64> = groups::table
+                    .filter(groups::id.eq_any(&r.mentor_of))
+                    .select(groups::school_id)
+                    .distinct()
+                    .load(conn)?;
+                roles.push(RoleOut {
+                    role: "mentor",
+                    school_ids: schools,
+                    group_ids: Some(r.mentor_of.clone()),
+                });
+            }
+            let children: Vec<ChildOut> = people::table
+                .filter(people::id.eq_any(&r.children))
+                .filter(people::school_id.is_not_null())
+                .select((
+                    people::id,
+                    people::given_name,
+                    people::family_name,
+                    people::school_id.assume_not_null(),
+                ))
+                .order(people::id)
+                .load::<(i64, String, String, i64)>(conn)?
+                .into_iter()
+                .map(|(id, g, f, school_id)| ChildOut {
+                    id,
+                    name: format!("{g} {f}"),
+                    school_id,
+                })
+                .collect();
+            if !children.is_empty() {
+                let mut schools: Vec<i64> = children.iter().map(|c| c.school_id).collect();
+                schools.sort_unstable();
+                schools.dedup();
+                roles.push(RoleOut {
+                    role: "guardian",
+                    school_ids: schools,
+                    group_ids: None,
+                });
+            }
+            if let Some(school) = r.pupil_self_at {
+                roles.push(RoleOut {
+                    role: "pupil",
+                    school_ids: vec![school],
+                    group_ids: None,
+                });
+            }
+            Ok(json!({
+                "id": v.id,
+                "name": v.name(),
+                "username": v.username,
+                "email": v.email,
+                "language": v.language,
+                "roles": roles,
+                "children": children,
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(out))
+}
+
+pub async fn pupil(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = parse_id(&id)?;
+    let today = state.today();
+    let lang = Lang::from_request(&req);
+    let p = state
+        .db(move |conn| summary(conn, &v, id, today, lang))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(p))
+}

@@ -1,0 +1,143 @@
+//! Helpers every area of the web layer shares: the client's address, redirects, pages
+//! with a status, and the parsing of ids and dates in paths and queries.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use chrono::{NaiveDate, NaiveTime};
+use maud::Markup;
+
+use crate::error::{AppError, AppResult};
+use crate::i18n::Lang;
+use crate::state::AppState;
+
+/// The client's address, for rate limits and the audit log. Behind a load balancer named
+/// in NARVARO_TRUSTED_PROXIES, the nearest untrusted address in X-Forwarded-For.
+pub fn client_addr(req: &actix_web::HttpRequest) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return "unknown".into();
+    };
+    let trusted = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.config.trusted_proxies.clone())
+        .unwrap_or_default();
+    forwarded_client(
+        peer,
+        &trusted,
+        req.headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok()),
+    )
+    .to_string()
+}
+
+fn forwarded_client(
+    peer: std::net::IpAddr,
+    trusted: &[std::net::IpAddr],
+    forwarded: Option<&str>,
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarded.unwrap_or("").rsplit(',') {
+        match hop.trim().parse::<std::net::IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !trusted.contains(&ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+/// 303 See Other: where a form goes after it succeeded.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location))
+        .finish()
+}
+
+pub fn html_response(markup: Markup) -> HttpResponse {
+    html_with_status(StatusCode::OK, markup)
+}
+
+/// A page with a status other than 200 (a form shown again with its errors).
+pub fn html_with_status(status: StatusCode, markup: Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(markup.into_string())
+}
+
+pub fn parse_id(raw: &str) -> AppResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(AppError::NotFound)
+}
+
+/// A date in a query, `YYYY-MM-DD`; a 400 naming the parameter otherwise.
+pub fn parse_date(raw: &str, name: &str, lang: Lang) -> AppResult<NaiveDate> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+        AppError::invalid(
+            "bad_date",
+            match lang {
+                Lang::Sv => format!("{name} skrivs ÅÅÅÅ-MM-DD."),
+                Lang::En => format!("{name} is written YYYY-MM-DD."),
+            },
+        )
+    })
+}
+
+pub fn query_date(
+    raw: Option<&str>,
+    default: NaiveDate,
+    name: &str,
+    lang: Lang,
+) -> AppResult<NaiveDate> {
+    raw.map_or(Ok(default), |s| parse_date(s, name, lang))
+}
+
+/// A school-local date-time as the API writes it: `2026-11-23T08:10:00`.
+pub fn local_datetime(date: NaiveDate, time: NaiveTime) -> String {
+    date.and_time(time).format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// A statistics period from optional `from` and `to` query values (default: the term).
+pub fn statistics_period(
+    from: Option<&str>,
+    to: Option<&str>,
+    today: NaiveDate,
+    lang: Lang,
+) -> AppResult<crate::statistics::Period> {
+    let from = from.map(|f| parse_date(f, "from", lang)).transpose()?;
+    let to = to.map(|t| parse_date(t, "to", lang)).transpose()?;
+    crate::statistics::Period::or_term(from, to, today, lang)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_client;
+
+    #[test]
+    fn only_trusted_proxies_may_name_the_client() {
+        let lb = "10.0.0.5".parse().unwrap();
+        let client = "198.51.100.7".parse().unwrap();
+        let spoofed = Some("1.2.3.4, 198.51.100.7");
+        assert_eq!(
+            forwarded_client(client, &[lb], Some("1.2.3.4")),
+            client,
+            "untrusted peer"
+        );
+        assert_eq!(
+            forwarded_client(lb, &[lb], spoofed),
+            client,
+            "the hop the balancer added"
+        );
+        assert_eq!(forwarded_client(lb, &[lb], None), lb);
+        assert_eq!(forwarded_client(lb, &[lb], Some("garbage")), lb);
+    }
+}

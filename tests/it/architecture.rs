@@ -1,0 +1,261 @@
+//! The shape of the house, checked: which file of `src/` uses which (from its `crate::` and
+//! `super::` paths). Nothing below `web/` uses `web` or `startup` (the HTTP edge and the
+//! wiring sit on top of the domain, never inside it), and no file reaches itself through
+//! others. A change that adds such an edge fails here with the loop it made.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// `a/b.rs` → ["a", "b"]; `a/mod.rs` → ["a"]; `lib.rs` → [].
+fn module_of(file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src()).unwrap();
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|s| s.to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts
+}
+
+/// The file that holds the module `path` (or its longest prefix that is a file).
+fn file_of(path: &[String], known: &BTreeMap<Vec<String>, PathBuf>) -> Option<PathBuf> {
+    (1..=path.len())
+        .rev()
+        .find_map(|n| known.get(&path[..n]).cloned())
+}
+
+/// The paths a use-tree names, from just after `crate::` or `super::`: `a::b`, and every
+/// member of a group (`a::{b, c::{d, self}}`), down to the first segment that is not a
+/// module name (a type, a function call, a macro).
+fn tree(prefix: Vec<String>, s: &str) -> Vec<Vec<String>> {
+    let mut path = prefix;
+    let mut rest = s.trim_start();
+    loop {
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+            break;
+        }
+        rest = &rest[name.len()..];
+        if name != "self" {
+            path.push(name);
+        }
+        match rest.strip_prefix("::") {
+            Some(r) => rest = r,
+            None => return vec![path],
+        }
+    }
+    let Some(group) = rest.strip_prefix('{') else {
+        return vec![path];
+    };
+    let (mut depth, mut item, mut out) = (1, String::new(), Vec::new());
+    for c in group.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 || (c == ',' && depth == 1) {
+            if !item.trim().is_empty() {
+                out.extend(tree(path.clone(), &item));
+            }
+            item.clear();
+            if depth == 0 {
+                break;
+            }
+        } else {
+            item.push(c);
+        }
+    }
+    out
+}
+
+/// The module paths a file names: `crate::…` and `super::…` paths and use-trees (comments
+/// left out).
+fn named_paths(text: &str, here: &[String]) -> Vec<Vec<String>> {
+    let code: String = text
+        .lines()
+        .map(|l| match l.find("//") {
+            Some(i) => &l[..i],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    // `super` of a/b.rs is a, and of a/mod.rs (module a) the crate root
+    let parent = here[..here.len().saturating_sub(1)].to_vec();
+    let mut out = Vec::new();
+    for (start, prefix) in [("crate::", Vec::new()), ("super::", parent)] {
+        let mut rest = code.as_str();
+        while let Some(i) = rest.find(start) {
+            let before = rest[..i].chars().last();
+            rest = &rest[i + start.len()..];
+            if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            out.extend(tree(prefix.clone(), rest));
+        }
+    }
+    out
+}
+
+fn graph() -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
+    let mut all = Vec::new();
+    files(&src(), &mut all);
+    let known: BTreeMap<Vec<String>, PathBuf> =
+        all.iter().map(|f| (module_of(f), f.clone())).collect();
+    let mut edges = BTreeMap::new();
+    for f in &all {
+        let text = std::fs::read_to_string(f).unwrap();
+        // a file's own test module (at its end) is not a use of other files
+        let text = match text.find("#[cfg(test)]") {
+            Some(i) => text[..i].to_string(),
+            None => text,
+        };
+        let here = module_of(f);
+        let mut to = BTreeSet::new();
+        for path in named_paths(&text, &here) {
+            if let Some(target) = file_of(&path, &known) {
+                // a module file's own `mod x;` children are not uses; a file naming its
+                // parent module's items through `super::` is
+                if &target != f && !module_of(&target).is_empty() {
+                    to.insert(target);
+                }
+            }
+        }
+        edges.insert(f.clone(), to);
+    }
+    edges
+}
+
+fn short(p: &Path) -> String {
+    p.strip_prefix(src()).unwrap().display().to_string()
+}
+
+#[test]
+fn nothing_below_the_web_edge_uses_it() {
+    let mut wrong = Vec::new();
+    for (from, to) in graph() {
+        let name = short(&from);
+        let above = name.starts_with("web/")
+            || ["startup.rs", "cli.rs", "main.rs", "lib.rs"].contains(&name.as_str());
+        if above {
+            continue;
+        }
+        for t in to {
+            let t = short(&t);
+            if t.starts_with("web/") || t == "startup.rs" || t == "cli.rs" {
+                wrong.push(format!("{name} uses {t}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn no_file_reaches_itself_through_others() {
+    let g = graph();
+    // Tarjan's strongly connected components
+    struct T<'a> {
+        g: &'a BTreeMap<PathBuf, BTreeSet<PathBuf>>,
+        index: BTreeMap<&'a PathBuf, usize>,
+        low: BTreeMap<&'a PathBuf, usize>,
+        stack: Vec<&'a PathBuf>,
+        on: BTreeSet<&'a PathBuf>,
+        next: usize,
+        loops: Vec<Vec<String>>,
+    }
+    fn visit<'a>(t: &mut T<'a>, v: &'a PathBuf) {
+        t.index.insert(v, t.next);
+        t.low.insert(v, t.next);
+        t.next += 1;
+        t.stack.push(v);
+        t.on.insert(v);
+        for w in &t.g[v] {
+            if !t.index.contains_key(w) {
+                visit(t, w);
+                let lw = t.low[w];
+                let lv = t.low[v];
+                t.low.insert(v, lv.min(lw));
+            } else if t.on.contains(w) {
+                let iw = t.index[w];
+                let lv = t.low[v];
+                t.low.insert(v, lv.min(iw));
+            }
+        }
+        if t.low[v] == t.index[v] {
+            let mut comp = Vec::new();
+            while let Some(w) = t.stack.pop() {
+                t.on.remove(w);
+                comp.push(short(w));
+                if w == v {
+                    break;
+                }
+            }
+            if comp.len() > 1 {
+                comp.sort();
+                t.loops.push(comp);
+            }
+        }
+    }
+    let mut t = T {
+        g: &g,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on: BTreeSet::new(),
+        next: 0,
+        loops: Vec::new(),
+    };
+    for v in g.keys() {
+        if !t.index.contains_key(v) {
+            visit(&mut t, v);
+        }
+    }
+    assert!(
+        t.loops.is_empty(),
+        "files that reach themselves through others:\n{}",
+        t.loops
+            .iter()
+            .map(|c| c.join(" ⇄ "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn the_module_reader_sees_uses() {
+    // the reader itself: a group, a nested group, super:: in a mod file and in a leaf
+    let here = vec!["web".to_string(), "pages".to_string()];
+    let paths = named_paths(
+        "use crate::{auth::{viewer, access::{self, PupilRef}}, db::DbConn};\nuse super::layout::PageCtx; // crate::ignored\nlet x = crate::clock::Clock::System;",
+        &here,
+    );
+    let names: BTreeSet<String> = paths.iter().map(|p| p.join("::")).collect();
+    let want: BTreeSet<String> = ["auth::viewer", "auth::access", "db", "web::layout", "clock"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(names, want);
+}
