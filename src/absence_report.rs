@@ -13,7 +13,7 @@ use crate::audit::{self, Entry};
 use crate::auth::access::{self, PupilReach, PupilRef};
 use crate::auth::Viewer;
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::schema::*;
 
@@ -127,12 +127,7 @@ fn has_school_day(
 fn has_lessons(conn: &mut DbConn, pupil: i64, from: NaiveDate, to: NaiveDate) -> AppResult<bool> {
     let groups = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
-        .filter(group_memberships::start_date.le(to))
-        .filter(
-            group_memberships::end_date
-                .is_null()
-                .or(group_memberships::end_date.ge(from)),
-        )
+        .filter(crate::membership::during(from, to))
         .select(group_memberships::group_id);
     let n: i64 = lessons::table
         .inner_join(
@@ -146,7 +141,7 @@ fn has_lessons(conn: &mut DbConn, pupil: i64, from: NaiveDate, to: NaiveDate) ->
     Ok(n > 0)
 }
 
-fn refuse(lang: Lang, code: &'static str, sv: &str, en: &str) -> AppError {
+fn refuse(lang: Lang, code: Code, sv: &str, en: &str) -> AppError {
     AppError::invalid(code, lang.pick(sv, en))
 }
 
@@ -167,13 +162,13 @@ pub fn create(
     if new.to <= new.from {
         return Err(refuse(
             lang,
-            "period_ends_before_start",
+            Code::PeriodEndsBeforeStart,
             "Perioden slutar innan den börjar.",
             "The period ends before it starts.",
         ));
     }
     if new.to - new.from > Duration::days(MAX_DAYS) {
-        return Err(AppError::invalid("period_too_long", match lang {
+        return Err(AppError::invalid(Code::PeriodTooLong, match lang {
             Lang::Sv => format!("En anmälan gäller högst {MAX_DAYS} dagar; längre ledighet söks som ledighet."),
             Lang::En => format!("A report covers at most {MAX_DAYS} days; longer absence is applied for as leave."),
         }));
@@ -187,11 +182,11 @@ pub fn create(
     };
     if let Reporter::Family { .. } = reporter {
         if new.from.date() < today || new.to <= now_local {
-            return Err(refuse(lang, "period_in_the_past", "Frånvaro kan inte anmälas bakåt i tiden. Kontakta skolan om det gäller en tidigare dag.", "Absence cannot be reported backwards in time. Contact the school about an earlier day."));
+            return Err(refuse(lang, Code::PeriodInThePast, "Frånvaro kan inte anmälas bakåt i tiden. Kontakta skolan om det gäller en tidigare dag.", "Absence cannot be reported backwards in time. Contact the school about an earlier day."));
         }
         if new.from.date() > today + Duration::days(days_ahead.into()) {
             return Err(AppError::invalid(
-                "period_too_far_ahead",
+                Code::PeriodTooFarAhead,
                 match lang {
                     Lang::Sv => {
                         format!("Skolan tar emot anmälningar högst {days_ahead} dagar framåt.")
@@ -205,7 +200,7 @@ pub fn create(
     } else if new.from.date() < today - Duration::days(366) {
         return Err(refuse(
             lang,
-            "period_too_old",
+            Code::PeriodTooOld,
             "Perioden ligger mer än ett år bakåt.",
             "The period lies more than a year back.",
         ));
@@ -214,7 +209,7 @@ pub fn create(
     if !has_school_day(conn, pupil.school_id, org, new.from.date(), last_day)?
         && !has_lessons(conn, pupil.id, new.from.date(), last_day)?
     {
-        return Err(refuse(lang, "period_without_school_days", "Perioden täcker bara helger och lov utan lektioner, då finns ingen skola att anmäla frånvaro från.", "The period covers only weekends and holidays without lessons: there is no school to be away from."));
+        return Err(refuse(lang, Code::PeriodWithoutSchoolDays, "Perioden täcker bara helger och lov utan lektioner, då finns ingen skola att anmäla frånvaro från.", "The period covers only weekends and holidays without lessons: there is no school to be away from."));
     }
     let kind = new.kind.trim();
     let code = if kind.eq_ignore_ascii_case("sick") {
@@ -235,7 +230,7 @@ pub fn create(
             })
             .collect();
         return Err(AppError::invalid(
-            "unknown_kind",
+            Code::UnknownKind,
             match lang {
                 Lang::Sv => format!(
                     "Välj sjukdom eller en av skolans orsaker ({}).",
@@ -260,7 +255,7 @@ pub fn create(
         .filter(|m| !m.is_empty());
     if message.is_some_and(|m| m.chars().count() > MAX_MESSAGE) {
         return Err(AppError::invalid(
-            "message_too_long",
+            Code::MessageTooLong,
             match lang {
                 Lang::Sv => format!("Meddelandet får ha högst {MAX_MESSAGE} tecken."),
                 Lang::En => format!("The message may have at most {MAX_MESSAGE} characters."),
@@ -287,7 +282,7 @@ pub fn create(
         if let Some((s, e)) = overlapping {
             let (s, e) = (to_local(tz, s), to_local(tz, e));
             return Err(AppError::Conflict {
-                code: "overlapping_report",
+                code: Code::OverlappingReport,
                 message: match lang {
                     Lang::Sv => format!("Det finns redan en anmälan för {} – {}. Ändra perioden, eller ta bort den anmälan först.", s.format("%Y-%m-%d %H:%M"), e.format("%Y-%m-%d %H:%M")),
                     Lang::En => format!("There is already a report for {} – {}. Change the period, or cancel that report first.", s.format("%Y-%m-%d %H:%M"), e.format("%Y-%m-%d %H:%M")),
@@ -330,7 +325,7 @@ fn pupil_of(conn: &mut DbConn, report: i64) -> AppResult<i64> {
 
 fn already_cancelled(lang: Lang) -> AppError {
     AppError::Conflict {
-        code: "already_cancelled",
+        code: Code::AlreadyCancelled,
         message: lang
             .pick(
                 "Anmälan är redan borttagen.",
@@ -368,7 +363,7 @@ pub fn cancel(
         return Err(already_cancelled(lang));
     }
     if matches!(Reporter::of(pupil.reach), Reporter::Family { .. }) && starts <= now_utc {
-        return Err(AppError::Conflict { code: "report_started", message: lang.pick("Anmälan har redan börjat gälla och kan inte tas bort här. Kontakta skolan.", "The report has already started and cannot be cancelled here. Contact the school.").into() });
+        return Err(AppError::Conflict { code: Code::ReportStarted, message: lang.pick("Anmälan har redan börjat gälla och kan inte tas bort här. Kontakta skolan.", "The report has already started and cannot be cancelled here. Contact the school.").into() });
     }
     conn.write_transaction(|conn| {
         // only the request that moves it from active to cancelled goes on

@@ -12,19 +12,115 @@ use serde::Serialize;
 
 use crate::i18n::Lang;
 
+/// Declares the error codes: one variant each, with the stable string the API answers with.
+macro_rules! codes {
+    ($($variant:ident = $s:literal,)*) => {
+        /// Every machine-readable error code Närvaro answers with (`code` in a problem
+        /// body). The strings are stable: clients match on them. Each is documented in
+        /// api-spec/openapi.yaml (`Problem.code`), and `tests/it/openapi.rs` checks that
+        /// the two lists are the same and that every code is used somewhere.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $s,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    AlreadyCancelled = "already_cancelled",
+    AlreadyDecided = "already_decided",
+    BadAnswer = "bad_answer",
+    BadBy = "bad_by",
+    BadCsv = "bad_csv",
+    BadDate = "bad_date",
+    BadDatetime = "bad_datetime",
+    BadEmail = "bad_email",
+    BadForm = "bad_form",
+    BadId = "bad_id",
+    BadLimit = "bad_limit",
+    BadMinutes = "bad_minutes",
+    BadMonth = "bad_month",
+    BadPageToken = "bad_page_token",
+    BadPeriod = "bad_period",
+    BadRequest = "bad_request",
+    BadSchool = "bad_school",
+    BadScope = "bad_scope",
+    BadThreshold = "bad_threshold",
+    BadWeek = "bad_week",
+    Busy = "busy",
+    CommentTooLong = "comment_too_long",
+    ControlCharacter = "control_character",
+    CorrectionReasonRequired = "correction_reason_required",
+    CorrectionReasonTooLong = "correction_reason_too_long",
+    DuplicatePupil = "duplicate_pupil",
+    Forbidden = "forbidden",
+    IdRequired = "id_required",
+    Internal = "internal",
+    LessonCancelled = "lesson_cancelled",
+    LessonInFuture = "lesson_in_future",
+    MessageTooLong = "message_too_long",
+    MethodNotAllowed = "method_not_allowed",
+    MinutesRequired = "minutes_required",
+    MissingCredentials = "missing_credentials",
+    NotFound = "not_found",
+    OrganisationOrStudentRequired = "organisation_or_student_required",
+    OverlappingLeave = "overlapping_leave",
+    OverlappingReport = "overlapping_report",
+    PayloadTooLarge = "payload_too_large",
+    PeriodEndsBeforeStart = "period_ends_before_start",
+    PeriodInThePast = "period_in_the_past",
+    PeriodIncomplete = "period_incomplete",
+    PeriodReversed = "period_reversed",
+    PeriodTooFarAhead = "period_too_far_ahead",
+    PeriodTooLong = "period_too_long",
+    PeriodTooOld = "period_too_old",
+    PeriodWithoutSchoolDays = "period_without_school_days",
+    PupilNotInLesson = "pupil_not_in_lesson",
+    ReasonRequired = "reason_required",
+    ReportStarted = "report_started",
+    ScopeTooWide = "scope_too_wide",
+    StaleRollCall = "stale_roll_call",
+    TooManyMarks = "too_many_marks",
+    TooManyRequests = "too_many_requests",
+    Unauthorized = "unauthorized",
+    Unavailable = "unavailable",
+    UnknownKind = "unknown_kind",
+    UnknownLanguage = "unknown_language",
+    UnknownReason = "unknown_reason",
+    UnknownStatus = "unknown_status",
+    UnsupportedMediaType = "unsupported_media_type",
+    UsernameTaken = "username_taken",
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug)]
 pub enum AppError {
     /// Missing, or outside the caller's scope (never 403 for that: ids cannot be probed).
     NotFound,
     /// The request was understood but a value is wrong; `message` says which and why.
     Invalid {
-        code: &'static str,
+        code: Code,
         message: String,
     },
     Unauthorized(String),
     Forbidden(String),
     Conflict {
-        code: &'static str,
+        code: Code,
         message: String,
     },
     PayloadTooLarge,
@@ -44,7 +140,7 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(code: Code, message: impl Into<String>) -> Self {
         AppError::Invalid {
             code,
             message: message.into(),
@@ -80,17 +176,17 @@ impl AppError {
     }
 
     /// Stable, machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            AppError::NotFound => "not_found",
-            AppError::Invalid { code, .. } | AppError::Conflict { code, .. } => code,
-            AppError::Unauthorized(_) => "unauthorized",
-            AppError::Forbidden(_) => "forbidden",
-            AppError::PayloadTooLarge => "payload_too_large",
-            AppError::TooManyRequests { .. } => "too_many_requests",
-            AppError::Unavailable(_) => "unavailable",
-            AppError::Busy { .. } => "busy",
-            AppError::Internal(_) => "internal",
+            AppError::NotFound => Code::NotFound,
+            AppError::Invalid { code, .. } | AppError::Conflict { code, .. } => *code,
+            AppError::Unauthorized(_) => Code::Unauthorized,
+            AppError::Forbidden(_) => Code::Forbidden,
+            AppError::PayloadTooLarge => Code::PayloadTooLarge,
+            AppError::TooManyRequests { .. } => Code::TooManyRequests,
+            AppError::Unavailable(_) => Code::Unavailable,
+            AppError::Busy { .. } => Code::Busy,
+            AppError::Internal(_) => Code::Internal,
         }
     }
 
@@ -170,7 +266,7 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         problem_response(
             self.status(),
-            self.code(),
+            self.code().as_str(),
             self.title(Lang::En),
             &self.detail(Lang::En),
             self,
@@ -257,8 +353,11 @@ mod tests {
     #[test]
     fn statuses_and_codes_are_stable() {
         assert_eq!(AppError::NotFound.status(), 404);
-        assert_eq!(AppError::invalid("bad_date", "x").code(), "bad_date");
-        assert_eq!(AppError::invalid("bad_date", "x").status(), 400);
+        assert_eq!(
+            AppError::invalid(Code::BadDate, "x").code().as_str(),
+            "bad_date"
+        );
+        assert_eq!(AppError::invalid(Code::BadDate, "x").status(), 400);
         assert_eq!(
             AppError::TooManyRequests {
                 retry_after_secs: 1

@@ -11,7 +11,7 @@ use crate::audit::{self, Entry};
 use crate::auth::access::{self, PupilReach, PupilRef};
 use crate::auth::Viewer;
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::schema::*;
 
@@ -64,7 +64,7 @@ pub fn apply(
     }
     if end < start {
         return Err(AppError::invalid(
-            "period_ends_before_start",
+            Code::PeriodEndsBeforeStart,
             lang.pick(
                 "Perioden slutar innan den börjar.",
                 "The period ends before it starts.",
@@ -73,7 +73,7 @@ pub fn apply(
     }
     if start < today {
         return Err(AppError::invalid(
-            "period_in_the_past",
+            Code::PeriodInThePast,
             lang.pick(
                 "Ledighet söks i förväg, inte bakåt i tiden.",
                 "Leave is applied for in advance, not backwards in time.",
@@ -82,7 +82,7 @@ pub fn apply(
     }
     if (end - start).num_days() >= MAX_DAYS || (start - today).num_days() > 366 {
         return Err(AppError::invalid(
-            "period_too_long",
+            Code::PeriodTooLong,
             lang.pick(
                 "Ansök om högst 60 dagar, inom ett år.",
                 "Apply for at most 60 days, within a year.",
@@ -92,7 +92,7 @@ pub fn apply(
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(AppError::invalid(
-            "reason_required",
+            Code::ReasonRequired,
             lang.pick(
                 "Skriv skälet till ledigheten (högst 500 tecken).",
                 "Give the reason for the leave (at most 500 characters).",
@@ -112,7 +112,7 @@ pub fn apply(
             .get_result(conn)?;
         if overlapping > 0 {
             return Err(AppError::Conflict {
-                code: "overlapping_leave",
+                code: Code::OverlappingLeave,
                 message: lang
                     .pick(
                         "Det finns redan en ansökan för de dagarna.",
@@ -170,7 +170,7 @@ fn pending(conn: &mut DbConn, id: i64, lang: Lang) -> AppResult<()> {
 
 fn already_decided(lang: Lang) -> AppError {
     AppError::Conflict {
-        code: "already_decided",
+        code: Code::AlreadyDecided,
         message: lang
             .pick(
                 "Ansökan är redan avgjord.",
@@ -201,12 +201,7 @@ fn mentors(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) -> AppRe
     let n: i64 = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
         .filter(group_memberships::group_id.eq_any(&v.roles.mentor_of))
-        .filter(group_memberships::start_date.le(today))
-        .filter(
-            group_memberships::end_date
-                .is_null()
-                .or(group_memberships::end_date.ge(today)),
-        )
+        .filter(crate::membership::on(today))
         .count()
         .get_result(conn)?;
     Ok(n > 0)
@@ -237,7 +232,7 @@ pub fn recommend(
     let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     if comment.is_some_and(|c| c.chars().count() > 500) {
         return Err(AppError::invalid(
-            "comment_too_long",
+            Code::CommentTooLong,
             lang.pick(
                 "Kommentaren får ha högst 500 tecken.",
                 "The comment may have at most 500 characters.",
@@ -303,7 +298,7 @@ pub fn decide(
     let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     if comment.is_some_and(|c| c.chars().count() > 500) {
         return Err(AppError::invalid(
-            "comment_too_long",
+            Code::CommentTooLong,
             lang.pick(
                 "Kommentaren får ha högst 500 tecken.",
                 "The comment may have at most 500 characters.",

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod import;
 pub mod leave_application;
 pub mod mail;
+pub mod membership;
 pub mod notices;
 pub mod request_log;
 pub mod roll_call;

@@ -17,7 +17,7 @@ use crate::audit::{self, Entry};
 use crate::auth::access::{LessonReach, LessonRef};
 use crate::auth::Viewer;
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::schema::*;
 use crate::statistics::facts::Sel;
@@ -253,12 +253,7 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppRes
         )
         .inner_join(people::table.on(people::id.eq(group_memberships::pupil_id)))
         .filter(activity_groups::activity_id.eq(activity))
-        .filter(group_memberships::start_date.le(date))
-        .filter(
-            group_memberships::end_date
-                .is_null()
-                .or(group_memberships::end_date.ge(date)),
-        )
+        .filter(crate::membership::on(date))
         .select((
             people::id,
             people::given_name,
@@ -386,7 +381,7 @@ pub struct Stale {
     pub current: RollCall,
 }
 
-fn invalid(lang: Lang, code: &'static str, sv: &str, en: &str) -> AppError {
+fn invalid(lang: Lang, code: Code, sv: &str, en: &str) -> AppError {
     AppError::invalid(code, lang.pick(sv, en))
 }
 
@@ -397,12 +392,12 @@ fn checked_mark(input: &MarkInput, rc: &RollCall, lang: Lang) -> AppResult<Mark>
         match input.minutes {
             Some(m) if m >= 1 && m <= lesson_minutes => m,
             Some(_) => {
-                return Err(AppError::invalid("bad_minutes", match lang {
+                return Err(AppError::invalid(Code::BadMinutes, match lang {
                     Lang::Sv => format!("Minuterna ska vara mellan 1 och {lesson_minutes} (lektionens längd)."),
                     Lang::En => format!("Minutes must be between 1 and {lesson_minutes} (the length of the lesson)."),
                 }))
             }
-            None => return Err(invalid(lang, "minutes_required", "Skriv hur många minuter för sen ankomst, tidigt gående eller delvis frånvaro.", "Give the minutes for a late arrival, leaving early or partial absence.")),
+            None => return Err(invalid(lang, Code::MinutesRequired, "Skriv hur många minuter för sen ankomst, tidigt gående eller delvis frånvaro.", "Give the minutes for a late arrival, leaving early or partial absence.")),
         }
     } else if input.status == Status::Absent {
         lesson_minutes
@@ -422,7 +417,7 @@ fn checked_mark(input: &MarkInput, rc: &RollCall, lang: Lang) -> AppResult<Mark>
         (_, Some(_)) => {
             return Err(invalid(
                 lang,
-                "unknown_reason",
+                Code::UnknownReason,
                 "Orsaken finns inte i skolans lista.",
                 "That reason is not in the school's list.",
             ))
@@ -495,10 +490,10 @@ pub fn submit(
         }
         let before = load(conn, lesson, tz, lang)?;
         if before.lesson.cancelled {
-            return Err(AppError::Conflict { code: "lesson_cancelled", message: lang.pick("Lektionen är inställd och rapporteras inte.", "The lesson is cancelled and is not reported.").into() });
+            return Err(AppError::Conflict { code: Code::LessonCancelled, message: lang.pick("Lektionen är inställd och rapporteras inte.", "The lesson is cancelled and is not reported.").into() });
         }
         if before.lesson.date > today {
-            return Err(invalid(lang, "lesson_in_future", "Lektionen är inte i dag ännu; den kan rapporteras från sin dag.", "The lesson is not today yet; it can be reported from its day on."));
+            return Err(invalid(lang, Code::LessonInFuture, "Lektionen är inte i dag ännu; den kan rapporteras från sin dag.", "The lesson is not today yet; it can be reported from its day on."));
         }
         let lines: HashMap<i64, &PupilLine> = before.pupils.iter().map(|p| (p.id, p)).collect();
         let mut wanted: HashMap<i64, Mark> = HashMap::new();
@@ -510,14 +505,14 @@ pub fn submit(
             }
             let mark = checked_mark(input, &before, lang)?;
             if wanted.insert(input.pupil_id, mark).is_some() {
-                return Err(AppError::invalid("duplicate_pupil", match lang {
+                return Err(AppError::invalid(Code::DuplicatePupil, match lang {
                     Lang::Sv => format!("Eleven {} finns två gånger i rapporten.", input.pupil_id),
                     Lang::En => format!("Pupil {} appears twice in the report.", input.pupil_id),
                 }));
             }
         }
         if !unknown.is_empty() {
-            return Err(AppError::invalid("pupil_not_in_lesson", match lang {
+            return Err(AppError::invalid(Code::PupilNotInLesson, match lang {
                 Lang::Sv => format!("Dessa elever går inte i lektionens grupper den dagen: {}.", unknown.join(", ")),
                 Lang::En => format!("These pupils are not in the lesson's groups that day: {}.", unknown.join(", ")),
             }));
@@ -541,8 +536,8 @@ pub fn submit(
         let reason = sub.correction_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
         if correction {
             match reason {
-                None => return Err(invalid(lang, "correction_reason_required", "Lektionen var en tidigare dag: skriv kort varför du ändrar.", "The lesson was on an earlier day: say briefly why you change it.")),
-                Some(r) if r.chars().count() > 500 => return Err(invalid(lang, "correction_reason_too_long", "Skriv orsaken med högst 500 tecken.", "Keep the reason to 500 characters.")),
+                None => return Err(invalid(lang, Code::CorrectionReasonRequired, "Lektionen var en tidigare dag: skriv kort varför du ändrar.", "The lesson was on an earlier day: say briefly why you change it.")),
+                Some(r) if r.chars().count() > 500 => return Err(invalid(lang, Code::CorrectionReasonTooLong, "Skriv orsaken med högst 500 tecken.", "Keep the reason to 500 characters.")),
                 Some(_) => {}
             }
         }
@@ -618,14 +613,15 @@ pub fn submit(
     });
     match attempt {
         Ok(()) => Ok(Ok(load(conn, lesson, tz, lang)?)),
-        Err(AppError::Conflict { code: STALE, .. }) => Ok(Err(Stale {
+        Err(AppError::Conflict {
+            code: Code::StaleRollCall,
+            ..
+        }) => Ok(Err(Stale {
             current: load(conn, lesson, tz, lang)?,
         })),
         Err(e) => Err(e),
     }
 }
-
-const STALE: &str = "stale_roll_call";
 
 /// Absence marked on a lesson older than this many days (a late correction) sends no notice.
 const NOTICE_DAYS: i64 = 7;
@@ -633,7 +629,7 @@ const NOTICE_DAYS: i64 = 7;
 /// Inside the transaction: the form is stale (rolls back; `submit` answers `Stale`).
 fn stale() -> AppError {
     AppError::Conflict {
-        code: STALE,
+        code: Code::StaleRollCall,
         message: String::new(),
     }
 }
@@ -785,12 +781,7 @@ pub fn group_week(
     let members: Vec<(i64, String, String)> = group_memberships::table
         .inner_join(people::table.on(people::id.eq(group_memberships::pupil_id)))
         .filter(group_memberships::group_id.eq(group))
-        .filter(group_memberships::start_date.le(to))
-        .filter(
-            group_memberships::end_date
-                .is_null()
-                .or(group_memberships::end_date.ge(from)),
-        )
+        .filter(crate::membership::during(from, to))
         .select((people::id, people::given_name, people::family_name))
         .distinct()
         .load(conn)?;

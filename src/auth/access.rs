@@ -124,12 +124,7 @@ fn pupil_reach(
 fn teaches_pupil(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) -> AppResult<bool> {
     let groups: Vec<i64> = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
-        .filter(group_memberships::start_date.le(today))
-        .filter(
-            group_memberships::end_date
-                .is_null()
-                .or(group_memberships::end_date.ge(today)),
-        )
+        .filter(crate::membership::on(today))
         .select(group_memberships::group_id)
         .load(conn)?;
     if groups.iter().any(|g| v.roles.mentor_of.contains(g)) {

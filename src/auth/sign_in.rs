@@ -228,7 +228,7 @@ pub fn request_links(
     if let Some(wait_secs) = throttle::link_wait(conn, addr, now)? {
         return Ok(LinkRequest::Throttled { wait_secs });
     }
-    crate::notices::link_request(conn, &email.trim().to_lowercase(), purpose, due)?;
+    crate::notices::link_request(conn, email, purpose, due)?;
     audit::record(
         conn,
         Entry {
@@ -251,10 +251,9 @@ pub fn links_for_request(
     purpose: Purpose,
     now: NaiveDateTime,
 ) -> AppResult<Vec<LinkToSend>> {
-    let email = email.trim().to_lowercase();
-    let mut candidates: Vec<LinkCandidate> = if email.contains('@') && email.len() <= 254 {
+    let mut candidates: Vec<LinkCandidate> = if let Some(email) = crate::mail::Email::parse(email) {
         people::table
-            .filter(lower(people::email).eq(&email))
+            .filter(lower(people::email).eq(email.to_string()))
             .filter(people::active.eq(true))
             .select((
                 people::id,

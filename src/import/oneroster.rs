@@ -297,7 +297,10 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
         let role = l.req("role")?;
         let orgs_of = l.list("orgSourcedIds");
         let email = l.opt("email").map(str::to_string);
-        if email.as_deref().is_some_and(|e| !e.contains('@')) {
+        if email
+            .as_deref()
+            .is_some_and(|e| crate::mail::Email::parse(e).is_none())
+        {
             return Err(l.err("email", "is not an e-mail address"));
         }
         let pupil = role == "student";

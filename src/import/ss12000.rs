@@ -257,7 +257,7 @@ fn parse(
                     };
                     if email
                         .as_deref()
-                        .is_some_and(|e| !e.contains('@') || e.len() > 254)
+                        .is_some_and(|e| crate::mail::Email::parse(e).is_none())
                     {
                         return Err(rec.err("emails", "is not an e-mail address"));
                     }

@@ -60,7 +60,11 @@ struct Row<'a> {
 
 /// Writes the notice unless one with its key exists (a lesson reported again, a retry).
 fn put(conn: &mut DbConn, r: Row<'_>, now: NaiveDateTime) -> AppResult<()> {
-    let status = if r.email.as_deref().is_some_and(|e| e.contains('@')) {
+    let status = if r
+        .email
+        .as_deref()
+        .is_some_and(|e| crate::mail::Email::parse(e).is_some())
+    {
         "pending"
     } else {
         "unreachable"
@@ -364,12 +368,7 @@ pub fn check_threshold(
     }
     let groups: Vec<i64> = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
-        .filter(group_memberships::start_date.le(today))
-        .filter(
-            group_memberships::end_date
-                .is_null()
-                .or(group_memberships::end_date.ge(today)),
-        )
+        .filter(crate::membership::on(today))
         .select(group_memberships::group_id)
         .load(conn)?;
     let staff: Vec<(i64, Option<String>, String)> = duties::table

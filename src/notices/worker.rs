@@ -318,7 +318,7 @@ fn build_link_mail(conn: &mut DbConn, state: &Outbox, row: &Claimed) -> AppResul
                         people::active,
                     ))
                     .first(conn)?;
-            let Some(email) = email.filter(|e| e.contains('@')) else {
+            let Some(email) = email.filter(|e| crate::mail::Email::parse(e).is_some()) else {
                 return Ok(Built::Unreachable);
             };
             if !active {
@@ -377,7 +377,7 @@ fn build(conn: &mut DbConn, state: &Outbox, row: &Claimed, now: NaiveDateTime) -
         .find(recipient)
         .select((people::given_name, people::email, people::language))
         .first(conn)?;
-    let Some(email) = email.filter(|e| e.contains('@')) else {
+    let Some(email) = email.filter(|e| crate::mail::Email::parse(e).is_some()) else {
         return Ok(Built::Unreachable);
     };
     let lang = Lang::parse(&language).unwrap_or_default();

@@ -80,11 +80,7 @@ pub fn each(
 ) -> QueryResult<()> {
     // (pupil, group, start, end, type) of every membership overlapping the period
     let mut memberships: Vec<(i64, i64, NaiveDate, Option<NaiveDate>, String)> = Vec::new();
-    let overlapping = group_memberships::start_date.le(to).and(
-        group_memberships::end_date
-            .is_null()
-            .or(group_memberships::end_date.ge(from)),
-    );
+    let overlapping = crate::membership::during(from, to);
     let cols = (
         group_memberships::pupil_id,
         group_memberships::group_id,

@@ -19,7 +19,7 @@ use diesel::sql_types::{BigInt, Date, Text};
 use serde::Serialize;
 
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::on_backend;
 use crate::schema::*;
@@ -40,7 +40,7 @@ impl Period {
     pub fn new(from: NaiveDate, to: NaiveDate, lang: Lang) -> AppResult<Period> {
         if to < from {
             return Err(AppError::invalid(
-                "period_reversed",
+                Code::PeriodReversed,
                 lang.pick(
                     "Perioden slutar innan den börjar: välj ett slutdatum på eller efter startdatumet.",
                     "The period ends before it starts: choose an end date on or after the start date.",
@@ -52,7 +52,7 @@ impl Period {
             .unwrap_or(from + Duration::days(365 * i64::from(MAX_YEARS)));
         if to >= limit {
             return Err(AppError::invalid(
-                "period_too_long",
+                Code::PeriodTooLong,
                 lang.pick(
                     "Perioden får vara högst fem år.",
                     "The period may be at most five years.",
@@ -466,7 +466,7 @@ pub fn scope_facts(
     }
     match scope {
         Scope::Municipality(_) => Err(AppError::invalid(
-            "scope_too_wide",
+            Code::ScopeTooWide,
             lang.pick(
                 "Välj en skola, en grupp eller en elev för siffror per ämne.",
                 "Choose a school, a group or a pupil for figures by subject.",
@@ -499,12 +499,7 @@ pub fn scope_facts(
                 .first(conn)?;
             let spans: Vec<(i64, NaiveDate, Option<NaiveDate>)> = group_memberships::table
                 .filter(group_memberships::group_id.eq(g))
-                .filter(group_memberships::start_date.le(period.to))
-                .filter(
-                    group_memberships::end_date
-                        .is_null()
-                        .or(group_memberships::end_date.ge(period.from)),
-                )
+                .filter(crate::membership::during(period.from, period.to))
                 .select((
                     group_memberships::pupil_id,
                     group_memberships::start_date,

@@ -15,7 +15,7 @@ use super::layout::{self, PageCtx};
 use crate::absence_report::{self, NewReport, Reporter};
 use crate::auth::access::PupilReach;
 use crate::auth::{access, Viewer};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::leave_application;
 use crate::schema::*;
@@ -45,7 +45,7 @@ pub struct ReportForm {
 
 fn bad_date(lang: Lang) -> AppError {
     AppError::invalid(
-        "bad_date",
+        Code::BadDate,
         lang.pick(
             "Datum skrivs ÅÅÅÅ-MM-DD och tider TT:MM.",
             "Dates are written YYYY-MM-DD and times HH:MM.",
@@ -349,7 +349,7 @@ fn yes_no(s: &str, lang: Lang) -> AppResult<bool> {
         "yes" => Ok(true),
         "no" => Ok(false),
         _ => Err(AppError::invalid(
-            "bad_answer",
+            Code::BadAnswer,
             lang.pick("Svara ja eller nej.", "Answer yes or no."),
         )),
     }
@@ -422,11 +422,7 @@ pub async fn pending_leave(
         .db(move |conn| {
             let in_groups = group_memberships::table
                 .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
-                .filter(
-                    group_memberships::end_date
-                        .is_null()
-                        .or(group_memberships::end_date.ge(today)),
-                )
+                .filter(crate::membership::on(today))
                 .select(group_memberships::pupil_id);
             #[allow(clippy::type_complexity)]
             let rows: Vec<(

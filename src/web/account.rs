@@ -14,7 +14,7 @@ use crate::auth::session::{self, Audience};
 use crate::auth::sign_in;
 use crate::auth::viewer::session_cookie;
 use crate::auth::{password, Viewer};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::schema::people;
 use crate::state::AppState;
 
@@ -115,7 +115,7 @@ pub async fn save_settings(
     };
     if !matches!(f.language.as_str(), "sv" | "en") {
         return Err(AppError::invalid(
-            "unknown_language",
+            Code::UnknownLanguage,
             ctx.t("Välj svenska eller engelska.", "Choose Swedish or English."),
         ));
     }

@@ -17,7 +17,7 @@ use crate::audit::{self, Entry};
 use crate::auth::sign_in;
 use crate::auth::{access, Viewer};
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::schema::*;
 use crate::state::AppState;
@@ -179,15 +179,7 @@ fn clean_name(s: &str) -> Option<String> {
 }
 
 pub(super) fn clean_email(s: &str) -> Option<String> {
-    let s = s.trim().to_lowercase();
-    let ok = s.len() <= 254
-        && s.split_once('@').is_some_and(|(a, b)| {
-            !a.is_empty() && b.contains('.') && !b.starts_with('.') && !b.ends_with('.')
-        })
-        && !s
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',');
-    ok.then_some(s)
+    crate::mail::Email::parse(s).map(|e| e.to_string())
 }
 
 fn clean_username(s: &str) -> Option<String> {
@@ -313,7 +305,7 @@ pub async fn invite_staff(
                             diesel::result::DatabaseErrorKind::UniqueViolation,
                             _,
                         ) => AppError::Conflict {
-                            code: "username_taken",
+                            code: Code::UsernameTaken,
                             message: String::new(),
                         },
                         other => other.into(),
@@ -347,7 +339,7 @@ pub async fn invite_staff(
         }
         Ok(Err(Refusal(sv, en))) => form_error(&req, &state, v, sv, en).await,
         Err(AppError::Conflict {
-            code: "username_taken",
+            code: Code::UsernameTaken,
             ..
         }) => {
             form_error(

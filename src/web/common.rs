@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{NaiveDate, NaiveTime};
 use maud::Markup;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::state::AppState;
 
@@ -83,7 +83,7 @@ pub fn parse_id(raw: &str) -> AppResult<i64> {
 pub fn parse_date(raw: &str, name: &str, lang: Lang) -> AppResult<NaiveDate> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
         AppError::invalid(
-            "bad_date",
+            Code::BadDate,
             match lang {
                 Lang::Sv => format!("{name} skrivs ÅÅÅÅ-MM-DD."),
                 Lang::En => format!("{name} is written YYYY-MM-DD."),

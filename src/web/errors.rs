@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use maud::html;
 
 use super::layout::{self, PageCtx};
-use crate::error::{problem_response, AppError};
+use crate::error::{problem_response, AppError, Code};
 use crate::i18n::Lang;
 
 /// Converts an error that is not ours (a bad JSON body, a bad path segment, an unknown
@@ -22,14 +22,14 @@ fn foreign_error(status: StatusCode, message: String, lang: Lang) -> AppError {
         401 => AppError::Unauthorized(message),
         403 => AppError::Forbidden(message),
         405 => AppError::invalid(
-            "method_not_allowed",
+            Code::MethodNotAllowed,
             lang.pick(
                 "Metoden stöds inte här.",
                 "That method is not allowed here.",
             ),
         ),
-        415 => AppError::invalid("unsupported_media_type", message),
-        s if (400..500).contains(&s) => AppError::invalid("bad_request", message),
+        415 => AppError::invalid(Code::UnsupportedMediaType, message),
+        s if (400..500).contains(&s) => AppError::invalid(Code::BadRequest, message),
         503 => AppError::Unavailable(message),
         _ => AppError::Internal(message),
     }
@@ -63,7 +63,7 @@ pub async fn render_errors(
     let mut rendered = if is_api {
         problem_response(
             app.status(),
-            app.code(),
+            app.code().as_str(),
             app.title(lang),
             &app.detail(lang),
             app,

@@ -5,7 +5,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{body::MessageBody, web};
 
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 
 /// Whether a text holds a control character other than tab, line feed and carriage
 /// return (a browser sends a textarea's line breaks as CR LF).
@@ -35,7 +35,7 @@ fn form_has_control_character(bytes: &[u8]) -> bool {
 
 fn control_character_error(lang: crate::i18n::Lang) -> AppError {
     AppError::invalid(
-        "control_character",
+        Code::ControlCharacter,
         lang.pick(
             "Texten innehåller ett osynligt styrtecken (till exempel ett NUL-tecken) som inte kan sparas. Ta bort det och försök igen.",
             "The text contains an invisible control character (a NUL byte, for example) that cannot be stored. Remove it and try again.",

@@ -16,7 +16,7 @@ use super::common::parse_id;
 use super::layout::{self, PageCtx};
 use crate::audit::{self, Entry};
 use crate::auth::Viewer;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::notices::worker::confirm_link_valid;
 use crate::schema::*;
 use crate::state::AppState;
@@ -142,7 +142,7 @@ pub async fn day(
         None | Some("") => today,
         Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
             AppError::invalid(
-                "bad_date",
+                Code::BadDate,
                 ctx.t("Datum skrivs ÅÅÅÅ-MM-DD.", "Dates are written YYYY-MM-DD."),
             )
         })?,
@@ -160,12 +160,7 @@ pub async fn day(
             }
             let mentored = group_memberships::table
                 .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
-                .filter(group_memberships::start_date.le(date))
-                .filter(
-                    group_memberships::end_date
-                        .is_null()
-                        .or(group_memberships::end_date.ge(date)),
-                )
+                .filter(crate::membership::on(date))
                 .select(group_memberships::pupil_id);
             #[allow(clippy::type_complexity)]
             let rows: Vec<(

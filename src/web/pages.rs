@@ -12,7 +12,7 @@ use super::common::html_response;
 use super::layout::{self, PageCtx};
 use crate::auth::viewer::MaybeViewer;
 use crate::auth::Viewer;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::{Lang, LANG_COOKIE};
 use crate::schema::*;
 use crate::state::AppState;
@@ -216,7 +216,7 @@ pub async fn set_language(
 ) -> Result<HttpResponse, AppError> {
     let lang = Lang::parse(&form.lang).ok_or_else(|| {
         AppError::invalid(
-            "unknown_language",
+            Code::UnknownLanguage,
             "Språket finns inte / unknown language (sv, en)",
         )
     })?;

@@ -53,12 +53,7 @@ pub fn summary(
     let groups = group_memberships::table
         .inner_join(groups::table)
         .filter(group_memberships::pupil_id.eq(p.id))
-        .filter(group_memberships::start_date.le(today))
-        .filter(
-            group_memberships::end_date
-                .is_null()
-                .or(group_memberships::end_date.ge(today)),
-        )
+        .filter(crate::membership::on(today))
         .select((groups::id, groups::name, groups::group_type))
         .order(groups::name)
         .load::<(i64, String, String)>(conn)?

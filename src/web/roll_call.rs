@@ -14,7 +14,7 @@ use super::common::parse_id;
 use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
 use crate::auth::{access, Viewer};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::roll_call::{self, Mark, MarkInput, PupilLine, RollCall, Status, Submission};
 use crate::state::AppState;
@@ -197,7 +197,7 @@ fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> 
     let mut correction = None;
     let mut all_present = false;
     let bad = |what: &str| {
-        AppError::invalid("bad_form", match lang {
+        AppError::invalid(Code::BadForm, match lang {
         Lang::Sv => format!("Formuläret innehåller ett felaktigt värde ({what}). Ladda om sidan och försök igen."),
         Lang::En => format!("The form holds a wrong value ({what}). Reload the page and try again."),
     })
@@ -236,7 +236,7 @@ fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> 
         if let Some(raw) = minutes.get(&m.pupil_id).filter(|r| !r.is_empty()) {
             m.minutes = Some(raw.parse::<i32>().map_err(|_| {
                 AppError::invalid(
-                    "bad_minutes",
+                    Code::BadMinutes,
                     lang.pick(
                         "Minuter skrivs som ett heltal, till exempel 10.",
                         "Minutes are a whole number, for example 10.",
@@ -514,7 +514,7 @@ pub async fn mentor(
             .filter(|d| d.weekday() == chrono::Weekday::Mon && (*d - today).num_days().abs() < 400)
             .ok_or_else(|| {
                 AppError::invalid(
-                    "bad_week",
+                    Code::BadWeek,
                     ctx.t(
                         "Veckan anges med sin måndag, ÅÅÅÅ-MM-DD, inom ett år.",
                         "Give the week by its Monday, YYYY-MM-DD, within a year.",

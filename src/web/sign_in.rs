@@ -15,7 +15,7 @@ use crate::auth::links::{self, Purpose};
 use crate::auth::session::{self, Audience};
 use crate::auth::sign_in::{self, LinkRequest, Outcome};
 use crate::auth::viewer::{cleared_session_cookie, session_cookie, MaybeViewer};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::schema::people;
 use crate::state::AppState;
 
@@ -271,16 +271,15 @@ async fn handle_link_request(
     purpose: Purpose,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
-    let email = form.email.trim().to_string();
-    if !email.contains('@') || email.len() > 254 {
+    let Some(email) = crate::mail::Email::parse(&form.email).map(|e| e.to_string()) else {
         return Err(AppError::invalid(
-            "bad_email",
+            Code::BadEmail,
             ctx.t(
                 "Skriv en hel e-postadress, till exempel namn@example.com.",
                 "Enter a whole e-mail address, for example name@example.com.",
             ),
         ));
-    }
+    };
     let addr = client_addr(&req);
     let now = Utc::now().naive_utc();
     let asked = email.clone();

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::common::statistics_period;
 use crate::auth::{access, Viewer};
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::schema::*;
 use crate::state::AppState;
@@ -35,7 +35,7 @@ fn limit(raw: Option<&str>, lang: Lang) -> AppResult<usize> {
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| {
                 AppError::invalid(
-                    "bad_limit",
+                    Code::BadLimit,
                     lang.pick(
                         "limit är ett heltal från 1 till 1000.",
                         "limit is a whole number from 1 to 1000.",
@@ -63,7 +63,7 @@ fn parse_token(
     };
     let bad = || {
         AppError::invalid(
-            "bad_page_token",
+            Code::BadPageToken,
             lang.pick(
                 "pageToken är inte en sidmarkör från det här anropet. Börja om utan pageToken.",
                 "pageToken is not a page token from this request. Start again without pageToken.",
@@ -117,7 +117,7 @@ pub(super) fn id_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<O
     raw.map(|r| {
         r.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
             AppError::invalid(
-                "bad_id",
+                Code::BadId,
                 match lang {
                     Lang::Sv => format!("{name} är ett positivt heltal."),
                     Lang::En => format!("{name} is a positive whole number."),
@@ -631,7 +631,7 @@ async fn aggregated_sums(
         (None, Some(s)) => Scope::School(s),
         (None, None) => {
             return Err(AppError::invalid(
-                "organisation_or_student_required",
+                Code::OrganisationOrStudentRequired,
                 lang.pick(
                     "Ange organisation (skolans id) eller student (elevens id).",
                     "Give organisation (the school's id) or student (the pupil's id).",

@@ -19,7 +19,7 @@ use super::common::parse_id;
 use super::layout::{self, PageCtx};
 use crate::auth::access;
 use crate::auth::Viewer;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::schema::*;
 use crate::state::AppState;
@@ -70,7 +70,7 @@ fn shown(q: &StatsQuery, today: NaiveDate, lang: Lang) -> AppResult<Shown> {
             name: "custom".into(),
         }),
         (Some("custom"), _, _) => Err(AppError::invalid(
-            "period_incomplete",
+            Code::PeriodIncomplete,
             lang.pick(
                 "Välj både från- och till-datum för en egen period.",
                 "Choose both a from and a to date for a period of your own.",
@@ -80,7 +80,7 @@ fn shown(q: &StatsQuery, today: NaiveDate, lang: Lang) -> AppResult<Shown> {
             let name = name.unwrap_or("term");
             let period = Period::preset(name, today).ok_or_else(|| {
                 AppError::invalid(
-                    "bad_period",
+                    Code::BadPeriod,
                     lang.pick(
                         "Perioden är vecka, månad, termin, läsår eller egen.",
                         "The period is week, month, term, school year or custom.",
@@ -132,7 +132,7 @@ fn school_param(q: &StatsQuery, lang: Lang) -> AppResult<Option<i64>> {
         None => Ok(None),
         Some(s) => s.parse::<i64>().map(Some).map_err(|_| {
             AppError::invalid(
-                "bad_school",
+                Code::BadSchool,
                 lang.pick(
                     "Skolan anges med sitt id.",
                     "The school is given by its id.",
@@ -475,7 +475,7 @@ fn csv_of(
 
 fn unknown_table(lang: Lang) -> AppError {
     AppError::invalid(
-        "bad_csv",
+        Code::BadCsv,
         lang.pick(
             "Den tabellen finns inte som CSV på den här sidan.",
             "That table is not available as CSV on this page.",
@@ -713,7 +713,7 @@ fn threshold_param(raw: Option<&str>, default: i32, lang: Lang) -> AppResult<i64
             .filter(|t| (1..=100).contains(t))
             .ok_or_else(|| {
                 AppError::invalid(
-                    "bad_threshold",
+                    Code::BadThreshold,
                     lang.pick(
                         "Gränsen är ett helt antal procent mellan 1 och 100.",
                         "The threshold is a whole number of per cent from 1 to 100.",
@@ -1186,7 +1186,7 @@ pub async fn csn(
     }
     .ok_or_else(|| {
         AppError::invalid(
-            "bad_month",
+            Code::BadMonth,
             lang.pick(
                 "Månaden skrivs ÅÅÅÅ-MM, till exempel 2026-10.",
                 "The month is written YYYY-MM, for example 2026-10.",

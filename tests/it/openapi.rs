@@ -616,3 +616,54 @@ async fn what_the_api_answers_matches_the_document() {
         }
     }
 }
+
+/// Every error code the service has is documented in the document's `Problem.code`, the
+/// document names no other, and every code is used somewhere in the service.
+#[test]
+fn every_error_code_is_documented_and_used() {
+    use narvaro::error::Code;
+    let doc = doc();
+    let documented: BTreeSet<String> = doc["components"]["schemas"]["Problem"]["properties"]
+        ["code"]["enum"]
+        .as_array()
+        .expect("Problem.code lists its values")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    let ours: BTreeSet<String> = Code::ALL.iter().map(|c| c.as_str().to_string()).collect();
+    assert_eq!(
+        documented, ours,
+        "api-spec/openapi.yaml Problem.code and error::Code differ"
+    );
+    let description = doc["components"]["schemas"]["Problem"]["properties"]["code"]["description"]
+        .as_str()
+        .unwrap();
+    for c in &ours {
+        assert!(description.contains(&format!("`{c}`:")), "{c} is described");
+    }
+    // used: named somewhere in src/ outside the list itself
+    let mut sources = String::new();
+    fn read(dir: &std::path::Path, out: &mut String) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                read(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") && !p.ends_with("error.rs") {
+                out.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    read(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut sources,
+    );
+    let error_rs = include_str!("../../src/error.rs");
+    let impl_part = &error_rs[error_rs.find("impl AppError").unwrap()..];
+    for c in Code::ALL {
+        let name = format!("Code::{c:?}");
+        assert!(
+            sources.contains(&name) || impl_part.contains(&name),
+            "{name} is never used"
+        );
+    }
+}

@@ -185,8 +185,20 @@ fn sigterm_stops_the_server_gracefully() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // ready when /healthz answers (the port alone may be open before the server runs and
+    // handles signals)
     let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(&bind).is_err() {
+    let answers = || {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(&bind) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut buf = [0u8; 12];
+        s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.1 200")
+    };
+    while !answers() {
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }

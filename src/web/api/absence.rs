@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{access, Viewer};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::common::client_addr;
@@ -39,13 +39,13 @@ pub async fn pupil_absences(
     let to = query_date(q.to.as_deref(), today, "to", lang)?;
     if to < from {
         return Err(AppError::invalid(
-            "period_ends_before_start",
+            Code::PeriodEndsBeforeStart,
             lang.pick("to ligger före from.", "to lies before from."),
         ));
     }
     if (to - from).num_days() > 366 {
         return Err(AppError::invalid(
-            "period_too_long",
+            Code::PeriodTooLong,
             lang.pick("Högst ett år åt gången.", "At most one year at a time."),
         ));
     }
@@ -109,7 +109,7 @@ fn local_instant(s: &str, name: &str, lang: Lang) -> AppResult<chrono::NaiveDate
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
         .map_err(|_| {
             AppError::invalid(
-                "bad_datetime",
+                Code::BadDatetime,
                 match lang {
                     Lang::Sv => format!("{name} skrivs som lokal tid, t.ex. 2026-11-23T08:00:00."),
                     Lang::En => format!("{name} is a local date-time, e.g. 2026-11-23T08:00:00."),

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::auth::{access, Viewer};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::roll_call::{self, LessonLine, MarkInput, RollCall, Status, Submission};
 use crate::schema::*;
@@ -66,7 +66,7 @@ pub async fn lessons(
             .filter(|d| (*d - today).num_days().abs() <= 366 * 5)
             .ok_or_else(|| {
                 AppError::invalid(
-                    "bad_date",
+                    Code::BadDate,
                     lang.pick(
                         "date skrivs ÅÅÅÅ-MM-DD (inom fem år).",
                         "date is written YYYY-MM-DD (within five years).",
@@ -215,7 +215,7 @@ pub async fn submit_roll_call(
     let body = body.into_inner();
     if body.marks.len() > 1000 {
         return Err(AppError::invalid(
-            "too_many_marks",
+            Code::TooManyMarks,
             lang.pick(
                 "Högst 1000 markeringar per anrop.",
                 "At most 1000 marks per request.",
@@ -224,7 +224,7 @@ pub async fn submit_roll_call(
     }
     let mut marks = Vec::with_capacity(body.marks.len());
     for m in body.marks {
-        let status = Status::parse(&m.status).ok_or_else(|| AppError::invalid("unknown_status", match lang {
+        let status = Status::parse(&m.status).ok_or_else(|| AppError::invalid(Code::UnknownStatus, match lang {
             Lang::Sv => format!("Okänd status '{}': använd present, absent, late, left_early eller partly_absent.", m.status.chars().take(40).collect::<String>()),
             Lang::En => format!("Unknown status '{}': use present, absent, late, left_early or partly_absent.", m.status.chars().take(40).collect::<String>()),
         }))?;
@@ -251,7 +251,7 @@ pub async fn submit_roll_call(
     match outcome {
         Ok(rc) => Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(roll_call_json(&rc, &state))),
         Err(_) => Err(AppError::Conflict {
-            code: "stale_roll_call",
+            code: Code::StaleRollCall,
             message: lang.pick(
                 "Någon annan har sparat lektionen efter den version du angav (expected_version). Hämta roll-call igen och skicka dina ändringar på nytt.",
                 "Someone else saved the lesson after the version you gave (expected_version). Fetch the roll call again and send your changes anew.",

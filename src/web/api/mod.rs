@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::auth::session::{self, Audience, API_TOKEN_SECS};
 use crate::auth::sign_in::{self, Outcome};
 use crate::auth::{access, Viewer};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::schema::*;
 use crate::state::AppState;
@@ -48,7 +48,7 @@ pub async fn token(
         || body.password.len() > 1000
     {
         return Err(AppError::invalid(
-            "missing_credentials",
+            Code::MissingCredentials,
             lang.pick(
                 "Ange username och password.",
                 "Give a username and a password.",

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{access, Viewer};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::state::AppState;
 use crate::web::common::{parse_id, statistics_period};
@@ -50,7 +50,7 @@ pub async fn statistics_absence(
     let id = match q.id.as_deref() {
         Some(raw) => parse_id(raw).map_err(|_| {
             AppError::invalid(
-                "bad_id",
+                Code::BadId,
                 lang.pick(
                     "id är ett positivt heltal.",
                     "id is a positive whole number.",
@@ -59,7 +59,7 @@ pub async fn statistics_absence(
         })?,
         None => {
             return Err(AppError::invalid(
-                "id_required",
+                Code::IdRequired,
                 lang.pick(
                     "Ange id för skolan, gruppen eller eleven.",
                     "Give the id of the school, group or pupil.",
@@ -73,7 +73,7 @@ pub async fn statistics_absence(
         "pupil" => Scope::Pupil(id),
         _ => {
             return Err(AppError::invalid(
-                "bad_scope",
+                Code::BadScope,
                 lang.pick(
                     "scope är school, group eller pupil.",
                     "scope is school, group or pupil.",
@@ -84,7 +84,7 @@ pub async fn statistics_absence(
     let by_name = q.by.clone().unwrap_or_else(|| "total".into());
     let by = By::parse(&by_name).ok_or_else(|| {
         AppError::invalid(
-            "bad_by",
+            Code::BadBy,
             lang.pick(
                 "by är pupil, group, subject, week, weekday, sex eller total.",
                 "by is pupil, group, subject, week, weekday, sex or total.",
