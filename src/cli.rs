@@ -13,50 +13,81 @@ use crate::demo::{self, DemoState};
 use crate::seed::{self, SeedParams};
 use crate::startup::{open_state, Application, StartupError};
 
-const USAGE: &str = "\
-Närvaro: attendance and absence for schools
+/// Närvaro: attendance and absence for schools. Configuration is read from the
+/// environment (see README.md); a bad value stops the start with one line that names the
+/// variable.
+#[derive(clap::Parser)]
+#[command(name = "narvaro", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-Usage:
-  narvaro [serve]     serve the web application and API (the default)
-  narvaro migrate     apply database migrations and exit
-  narvaro demo        seed a demo school into an empty database, then serve
-  narvaro send-notices
-                      send the due e-mail notices once and exit (for cron or an
-                      operator; the server also sends them by itself)
-  narvaro import <file-or-folder>
-                      import the school structure from SS 12000 JSON (a .json file or
-                      a folder of them) or OneRoster 1.1 CSV (a folder with manifest.csv);
-                      re-importing the same data changes nothing
-  narvaro stats-rebuild
-                      recompute the statistics' per-day sums of every school from the
-                      marks (after editing the database by hand; normally never needed)
-  narvaro seed --schools N --pupils N --weeks N [--seed S] [--start YYYY-MM-DD]
-                      generate a realistic municipality (deterministic for a given
-                      seed and start date; default start: the current school year)
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Serve the web application and API (the default)
+    Serve,
+    /// Apply the database migrations and exit
+    Migrate,
+    /// Seed a demo municipality into an empty database, then serve
+    Demo,
+    /// Send the due e-mail notices once and exit (for cron or an operator; the server
+    /// also sends them by itself)
+    SendNotices,
+    /// Import the school structure from SS 12000 JSON or OneRoster 1.1 CSV; re-importing
+    /// the same data changes nothing
+    Import {
+        /// A .json file or a folder of them (SS 12000), or a folder with manifest.csv
+        /// (OneRoster)
+        path: std::path::PathBuf,
+    },
+    /// Recompute the statistics' per-day sums of every school from the marks (after
+    /// editing the database by hand; normally never needed)
+    StatsRebuild,
+    /// Generate a realistic municipality (the same seed and start give the same data)
+    Seed(SeedArgs),
+}
 
-Configuration is read from the environment; see README.md.";
+#[derive(clap::Args)]
+struct SeedArgs {
+    /// Schools (1 to 1000)
+    #[arg(long, default_value_t = 3)]
+    schools: u32,
+    /// Pupils in all
+    #[arg(long, default_value_t = 600)]
+    pupils: u32,
+    /// Weeks of timetable and history
+    #[arg(long, default_value_t = 12)]
+    weeks: u32,
+    /// The generator's seed
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// First day of the timetable, YYYY-MM-DD (default: the current school year)
+    #[arg(long, value_parser = parse_date)]
+    start: Option<NaiveDate>,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("'{s}' is not a date (YYYY-MM-DD)"))
+}
 
 pub fn main() -> ExitCode {
     init_tracing();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = args.first().map(String::as_str).unwrap_or("serve");
-    let result = match command {
-        "-h" | "--help" | "help" => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
+    let cli = match <Cli as clap::Parser>::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // help and version go to standard output with success; mistakes to standard
+            // error with exit code 2
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
-        "-V" | "--version" => {
-            println!("narvaro {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        "serve" | "migrate" | "demo" | "seed" | "send-notices" | "stats-rebuild" | "import" => {
-            run(command, args.get(1..).unwrap_or_default())
-        }
-        other => Err(Failure::Usage(format!(
-            "unknown command '{other}'; see narvaro --help"
-        ))),
     };
-    match result {
+    match run(cli.command.unwrap_or(Command::Serve)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(msg)) => {
             eprintln!("narvaro: {msg}");
@@ -86,40 +117,20 @@ impl From<db::DbError> for Failure {
     }
 }
 
-fn run(command: &str, rest: &[String]) -> Result<(), Failure> {
-    let seed_args = if command == "seed" {
-        Some(parse_seed_args(rest)?)
-    } else {
-        None
-    };
-    if command == "import" {
-        let [path] = rest else {
-            return Err(Failure::Usage(
-                "import takes one file or folder; see narvaro --help".into(),
-            ));
-        };
-        let config = Config::from_env().map_err(|e| Failure::Runtime(e.to_string()))?;
-        return import(config, std::path::Path::new(path));
-    }
-    if seed_args.is_none() && !rest.is_empty() {
-        return Err(Failure::Usage(format!(
-            "'{command}' takes no arguments; see narvaro --help"
-        )));
-    }
+fn run(command: Command) -> Result<(), Failure> {
     let config = Config::from_env().map_err(|e| Failure::Runtime(e.to_string()))?;
     match command {
-        "migrate" => {
+        Command::Serve => serve(config, false),
+        Command::Migrate => {
             db::connect(&config.database_url, 1)?;
             println!("narvaro: {} is migrated", config.database_url);
             Ok(())
         }
-        "demo" => serve(config, true),
-        "send-notices" => send_notices(config),
-        "stats-rebuild" => stats_rebuild(config),
-        _ => match seed_args {
-            Some(args) => seed_command(config, args),
-            None => serve(config, false),
-        },
+        Command::Demo => serve(config, true),
+        Command::SendNotices => send_notices(config),
+        Command::Import { path } => import(config, &path),
+        Command::StatsRebuild => stats_rebuild(config),
+        Command::Seed(args) => seed_command(config, args),
     }
 }
 
@@ -235,51 +246,6 @@ fn stats_rebuild(config: Config) -> Result<(), Failure> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-struct SeedArgs {
-    schools: u32,
-    pupils: u32,
-    weeks: u32,
-    seed: u64,
-    start: Option<NaiveDate>,
-}
-
-fn parse_seed_args(args: &[String]) -> Result<SeedArgs, Failure> {
-    let mut out = SeedArgs {
-        schools: 3,
-        pupils: 600,
-        weeks: 12,
-        seed: 1,
-        start: None,
-    };
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .ok_or_else(|| Failure::Usage(format!("{flag} needs a value; see narvaro --help")))?;
-        let num = |v: &str| -> Result<u64, Failure> {
-            v.parse::<u64>()
-                .map_err(|_| Failure::Usage(format!("{flag}: '{v}' is not a whole number")))
-        };
-        match flag.as_str() {
-            "--schools" => out.schools = num(value)?.try_into().unwrap_or(u32::MAX),
-            "--pupils" => out.pupils = num(value)?.try_into().unwrap_or(u32::MAX),
-            "--weeks" => out.weeks = num(value)?.try_into().unwrap_or(u32::MAX),
-            "--seed" => out.seed = num(value)?,
-            "--start" => {
-                out.start = Some(NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-                    Failure::Usage(format!("--start: '{value}' is not a date (YYYY-MM-DD)"))
-                })?)
-            }
-            other => {
-                return Err(Failure::Usage(format!(
-                    "seed: unknown option '{other}'; see narvaro --help"
-                )))
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn seed_command(config: Config, args: SeedArgs) -> Result<(), Failure> {

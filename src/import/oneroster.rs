@@ -40,7 +40,13 @@ pub fn parse_csv(text: &str) -> Result<CsvRows, (usize, String)> {
                     chars.next();
                     field.push('"');
                 }
-                '"' => quoted = false,
+                '"' => {
+                    quoted = false;
+                    // RFC 4180: a closing quote ends the field (`"ab"c` is not `abc`)
+                    if !matches!(chars.peek(), None | Some(',' | '\r' | '\n')) {
+                        return Err((line, "text after a closing quote".into()));
+                    }
+                }
                 '\n' => {
                     line += 1;
                     field.push(c);
@@ -551,5 +557,10 @@ mod tests {
         assert_eq!(rows[2], (5, vec!["3".into(), "".into(), "".into()]));
         assert!(parse_csv("a,\"b\n").is_err());
         assert!(parse_csv("a,b\"c\n").is_err());
+        assert_eq!(
+            parse_csv("a,\"ab\"c\n"),
+            Err((1, "text after a closing quote".to_string()))
+        );
+        assert!(parse_csv("\"a\"\r\n\"b\",\"\"\n").is_ok());
     }
 }
