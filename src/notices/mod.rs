@@ -90,8 +90,9 @@ fn put(conn: &mut DbConn, r: Row<'_>, now: NaiveDateTime) -> AppResult<()> {
     Ok(())
 }
 
-/// Kinds of e-mail that carry a single-use link; the worker makes the link when it sends.
-pub const LINK_KINDS: [&str; 3] = ["link_request", "invitation", "password_reset"];
+/// Kinds of e-mail that carry a single-use link (a request for sign-in links or a password
+/// reset, and a staff invitation); the worker makes the link when it sends.
+pub const LINK_KINDS: [&str; 2] = ["link_request", "invitation"];
 
 /// Queues a request for sign-in links or a password reset for an e-mail address (which may
 /// have no account: the worker finds out). Only the address and the purpose are kept, and

@@ -304,7 +304,7 @@ fn build_link_mail(conn: &mut DbConn, state: &Outbox, row: &Claimed) -> AppResul
                 .map(|l| (l, purpose))
                 .collect::<Vec<_>>()
         }
-        _ => {
+        "invitation" => {
             let Some(person) = row.recipient else {
                 return Ok(Built::Unreachable);
             };
@@ -329,6 +329,7 @@ fn build_link_mail(conn: &mut DbConn, state: &Outbox, row: &Claimed) -> AppResul
             })?;
             vec![(link, Purpose::Invite)]
         }
+        other => return Ok(Built::Skip(format!("unknown link kind {other}"))),
     };
     if links.is_empty() {
         return Ok(Built::Skip(SKIP_NO_ACCOUNT.into()));
