@@ -234,20 +234,16 @@ fn waiting_absence_notice(
     const WAITING: &str = "SELECT id FROM outbox WHERE kind = 'unexplained_absence' \
         AND recipient_id = $1 AND pupil_id = $2 AND notice_date = $3 AND status = 'pending' \
         AND (claimed_until IS NULL OR claimed_until < $4)";
-    let rows: Vec<Id> = match conn {
-        DbConn::Pg(c) => diesel::sql_query(format!("{WAITING} FOR UPDATE"))
-            .bind::<BigInt, _>(guardian)
-            .bind::<BigInt, _>(pupil)
-            .bind::<Date, _>(date)
-            .bind::<Timestamp, _>(now)
-            .load(c)?,
-        DbConn::Sqlite(c) => diesel::sql_query(WAITING.replace('$', "?"))
-            .bind::<BigInt, _>(guardian)
-            .bind::<BigInt, _>(pupil)
-            .bind::<Date, _>(date)
-            .bind::<Timestamp, _>(now)
-            .load(c)?,
+    let sql = match conn.backend() {
+        crate::db::Backend::Postgres => format!("{WAITING} FOR UPDATE"),
+        crate::db::Backend::Sqlite => WAITING.replace('$', "?"),
     };
+    let rows: Vec<Id> = on_backend!(conn, c => diesel::sql_query(&sql)
+        .bind::<BigInt, _>(guardian)
+        .bind::<BigInt, _>(pupil)
+        .bind::<Date, _>(date)
+        .bind::<Timestamp, _>(now)
+        .load(c))?;
     Ok(!rows.is_empty())
 }
 
