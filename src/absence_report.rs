@@ -158,110 +158,26 @@ pub fn create(
     lang: Lang,
 ) -> AppResult<i64> {
     let reporter = Reporter::of(pupil.reach);
-    let today = now_local.date();
-    if new.to <= new.from {
-        return Err(refuse(
-            lang,
-            Code::PeriodEndsBeforeStart,
-            "Perioden slutar innan den börjar.",
-            "The period ends before it starts.",
-        ));
-    }
-    if new.to - new.from > Duration::days(MAX_DAYS) {
-        return Err(AppError::invalid(Code::PeriodTooLong, match lang {
-            Lang::Sv => format!("En anmälan gäller högst {MAX_DAYS} dagar; längre ledighet söks som ledighet."),
-            Lang::En => format!("A report covers at most {MAX_DAYS} days; longer absence is applied for as leave."),
-        }));
-    }
-    let (days_ahead, org): (i32, i64) = {
-        let days: i32 = organisations::table
-            .find(pupil.school_id)
-            .select(organisations::report_days_ahead)
-            .first(conn)?;
-        (days, org_of(conn, pupil.school_id)?)
-    };
-    if let Reporter::Family { .. } = reporter {
-        if new.from.date() < today || new.to <= now_local {
-            return Err(refuse(lang, Code::PeriodInThePast, "Frånvaro kan inte anmälas bakåt i tiden. Kontakta skolan om det gäller en tidigare dag.", "Absence cannot be reported backwards in time. Contact the school about an earlier day."));
-        }
-        if new.from.date() > today + Duration::days(days_ahead.into()) {
-            return Err(AppError::invalid(
-                Code::PeriodTooFarAhead,
-                match lang {
-                    Lang::Sv => {
-                        format!("Skolan tar emot anmälningar högst {days_ahead} dagar framåt.")
-                    }
-                    Lang::En => {
-                        format!("The school takes reports at most {days_ahead} days ahead.")
-                    }
-                },
-            ));
-        }
-    } else if new.from.date() < today - Duration::days(366) {
-        return Err(refuse(
-            lang,
-            Code::PeriodTooOld,
-            "Perioden ligger mer än ett år bakåt.",
-            "The period lies more than a year back.",
-        ));
-    }
+    let days_ahead: i32 = organisations::table
+        .find(pupil.school_id)
+        .select(organisations::report_days_ahead)
+        .first(conn)?;
+    let org = org_of(conn, pupil.school_id)?;
+    check_period(new, reporter, now_local, days_ahead, lang)?;
     let last_day = (new.to - Duration::seconds(1)).date();
     if !has_school_day(conn, pupil.school_id, org, new.from.date(), last_day)?
         && !has_lessons(conn, pupil.id, new.from.date(), last_day)?
     {
         return Err(refuse(lang, Code::PeriodWithoutSchoolDays, "Perioden täcker bara helger och lov utan lektioner, då finns ingen skola att anmäla frånvaro från.", "The period covers only weekends and holidays without lessons: there is no school to be away from."));
     }
-    let kind = new.kind.trim();
-    let code = if kind.eq_ignore_ascii_case("sick") {
-        "SJUK".to_string()
-    } else {
-        kind.to_uppercase()
-    };
-    let allowed = kinds(conn, pupil.school_id, reporter)?;
-    if !allowed.iter().any(|(c, _, _)| *c == code) {
-        let list: Vec<String> = allowed
-            .iter()
-            .map(|(c, _, _)| {
-                if c == "SJUK" {
-                    "sick".into()
-                } else {
-                    c.to_lowercase()
-                }
-            })
-            .collect();
-        return Err(AppError::invalid(
-            Code::UnknownKind,
-            match lang {
-                Lang::Sv => format!(
-                    "Välj sjukdom eller en av skolans orsaker ({}).",
-                    list.join(", ")
-                ),
-                Lang::En => format!(
-                    "Choose sick or one of the school's reasons ({}).",
-                    list.join(", ")
-                ),
-            },
-        ));
-    }
+    let code = kind_code(&new.kind);
+    check_kind(&code, &kinds(conn, pupil.school_id, reporter)?, lang)?;
     let reason_id: i64 = absence_reasons::table
         .filter(absence_reasons::organisation_id.eq(org))
         .filter(absence_reasons::code.eq(&code))
         .select(absence_reasons::id)
         .first(conn)?;
-    let message = new
-        .message
-        .as_deref()
-        .map(str::trim)
-        .filter(|m| !m.is_empty());
-    if message.is_some_and(|m| m.chars().count() > MAX_MESSAGE) {
-        return Err(AppError::invalid(
-            Code::MessageTooLong,
-            match lang {
-                Lang::Sv => format!("Meddelandet får ha högst {MAX_MESSAGE} tecken."),
-                Lang::En => format!("The message may have at most {MAX_MESSAGE} characters."),
-            },
-        ));
-    }
+    let message = clean_message(new.message.as_deref(), lang)?;
     let (from_utc, until_utc, now_utc) = (
         to_utc(tz, new.from),
         to_utc(tz, new.to),
@@ -314,6 +230,113 @@ pub fn create(
         crate::statistics::store::refresh(conn, tz, &[pupil.id], new.from.date(), new.to.date())?;
         Ok(id)
     })
+}
+
+/// The period's rules: it ends after it starts and spans at most `MAX_DAYS`; a guardian or
+/// pupil reports from today on and at most `days_ahead` days ahead, staff up to a year back.
+fn check_period(
+    new: &NewReport,
+    reporter: Reporter,
+    now_local: NaiveDateTime,
+    days_ahead: i32,
+    lang: Lang,
+) -> AppResult<()> {
+    let today = now_local.date();
+    if new.to <= new.from {
+        return Err(refuse(
+            lang,
+            Code::PeriodEndsBeforeStart,
+            "Perioden slutar innan den börjar.",
+            "The period ends before it starts.",
+        ));
+    }
+    if new.to - new.from > Duration::days(MAX_DAYS) {
+        return Err(AppError::invalid(Code::PeriodTooLong, match lang {
+            Lang::Sv => format!("En anmälan gäller högst {MAX_DAYS} dagar; längre ledighet söks som ledighet."),
+            Lang::En => format!("A report covers at most {MAX_DAYS} days; longer absence is applied for as leave."),
+        }));
+    }
+    if let Reporter::Family { .. } = reporter {
+        if new.from.date() < today || new.to <= now_local {
+            return Err(refuse(lang, Code::PeriodInThePast, "Frånvaro kan inte anmälas bakåt i tiden. Kontakta skolan om det gäller en tidigare dag.", "Absence cannot be reported backwards in time. Contact the school about an earlier day."));
+        }
+        if new.from.date() > today + Duration::days(days_ahead.into()) {
+            return Err(AppError::invalid(
+                Code::PeriodTooFarAhead,
+                match lang {
+                    Lang::Sv => {
+                        format!("Skolan tar emot anmälningar högst {days_ahead} dagar framåt.")
+                    }
+                    Lang::En => {
+                        format!("The school takes reports at most {days_ahead} days ahead.")
+                    }
+                },
+            ));
+        }
+    } else if new.from.date() < today - Duration::days(366) {
+        return Err(refuse(
+            lang,
+            Code::PeriodTooOld,
+            "Perioden ligger mer än ett år bakåt.",
+            "The period lies more than a year back.",
+        ));
+    }
+    Ok(())
+}
+
+/// The reason code a report's kind names: "sick" is SJUK, other codes as written, upper case.
+fn kind_code(kind: &str) -> String {
+    let kind = kind.trim();
+    if kind.eq_ignore_ascii_case("sick") {
+        "SJUK".to_string()
+    } else {
+        kind.to_uppercase()
+    }
+}
+
+/// The code must be one of the kinds the reporter may use; the error lists them.
+fn check_kind(code: &str, allowed: &[(String, String, String)], lang: Lang) -> AppResult<()> {
+    if allowed.iter().any(|(c, _, _)| c == code) {
+        return Ok(());
+    }
+    let list: Vec<String> = allowed
+        .iter()
+        .map(|(c, _, _)| {
+            if c == "SJUK" {
+                "sick".into()
+            } else {
+                c.to_lowercase()
+            }
+        })
+        .collect();
+    Err(AppError::invalid(
+        Code::UnknownKind,
+        match lang {
+            Lang::Sv => format!(
+                "Välj sjukdom eller en av skolans orsaker ({}).",
+                list.join(", ")
+            ),
+            Lang::En => format!(
+                "Choose sick or one of the school's reasons ({}).",
+                list.join(", ")
+            ),
+        },
+    ))
+}
+
+/// The message to the school: trimmed, none when blank, at most `MAX_MESSAGE` characters.
+fn clean_message(raw: Option<&str>, lang: Lang) -> AppResult<Option<&str>> {
+    let message = raw.map(str::trim).filter(|m| !m.is_empty());
+    if message.is_some_and(|m| m.chars().count() > MAX_MESSAGE) {
+        return Err(AppError::invalid(
+            Code::MessageTooLong,
+            match lang {
+                Lang::Sv => format!("Meddelandet får ha högst {MAX_MESSAGE} tecken."),
+                Lang::En => format!("The message may have at most {MAX_MESSAGE} characters."),
+            },
+        ));
+    }
+    Ok(message)
 }
 
 fn pupil_of(conn: &mut DbConn, report: i64) -> AppResult<i64> {
@@ -483,4 +506,121 @@ pub fn list(
             },
         )
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    fn report(from: &str, to: &str) -> NewReport {
+        NewReport {
+            from: at(from),
+            to: at(to),
+            kind: "sick".into(),
+            message: None,
+        }
+    }
+
+    const FAMILY: Reporter = Reporter::Family { adult_pupil: false };
+
+    fn period_code(r: &NewReport, who: Reporter, now: &str) -> Option<&'static str> {
+        check_period(r, who, at(now), 14, Lang::Sv)
+            .err()
+            .map(|e| e.code().as_str())
+    }
+
+    #[test]
+    fn a_guardian_reports_from_now_up_to_the_schools_days_ahead() {
+        let now = "2026-11-30 07:10";
+        assert_eq!(
+            period_code(&report("2026-11-30 00:00", "2026-12-01 00:00"), FAMILY, now),
+            None
+        );
+        // today's day, even if it began before now, as long as it has not ended
+        assert_eq!(
+            period_code(&report("2026-11-30 13:00", "2026-11-30 15:00"), FAMILY, now),
+            None
+        );
+        assert_eq!(
+            period_code(&report("2026-11-27 00:00", "2026-11-28 00:00"), FAMILY, now),
+            Some("period_in_the_past")
+        );
+        assert_eq!(
+            period_code(&report("2026-11-30 06:00", "2026-11-30 07:00"), FAMILY, now),
+            Some("period_in_the_past")
+        );
+        assert_eq!(
+            period_code(&report("2026-12-14 00:00", "2026-12-15 00:00"), FAMILY, now),
+            None
+        );
+        assert_eq!(
+            period_code(&report("2026-12-15 00:00", "2026-12-16 00:00"), FAMILY, now),
+            Some("period_too_far_ahead")
+        );
+    }
+
+    #[test]
+    fn staff_register_up_to_a_year_back_and_nobody_beyond_the_limits() {
+        let now = "2026-11-30 07:10";
+        let staff = Reporter::Staff;
+        assert_eq!(
+            period_code(&report("2026-11-02 00:00", "2026-11-03 00:00"), staff, now),
+            None
+        );
+        assert_eq!(
+            period_code(&report("2025-11-28 00:00", "2025-11-29 00:00"), staff, now),
+            Some("period_too_old")
+        );
+        for who in [FAMILY, staff] {
+            assert_eq!(
+                period_code(&report("2026-12-02 00:00", "2026-12-01 00:00"), who, now),
+                Some("period_ends_before_start")
+            );
+            assert_eq!(
+                period_code(&report("2026-12-01 00:00", "2026-12-01 00:00"), who, now),
+                Some("period_ends_before_start")
+            );
+            assert_eq!(
+                period_code(&report("2026-12-01 00:00", "2027-01-02 00:00"), who, now),
+                Some("period_too_long")
+            );
+        }
+    }
+
+    #[test]
+    fn sick_is_the_sjuk_code_and_other_kinds_must_be_the_schools() {
+        assert_eq!(kind_code(" Sick "), "SJUK");
+        assert_eq!(kind_code("tandl"), "TANDL");
+        let allowed = vec![
+            ("SJUK".to_string(), "Sjuk".to_string(), "Sick".to_string()),
+            (
+                "TANDL".to_string(),
+                "Tandläkare".to_string(),
+                "Dentist".to_string(),
+            ),
+        ];
+        assert!(check_kind("TANDL", &allowed, Lang::Sv).is_ok());
+        let e = check_kind("SEMESTER", &allowed, Lang::En).unwrap_err();
+        assert_eq!(e.code().as_str(), "unknown_kind");
+        assert!(e.to_string().contains("sick, tandl"), "{e}");
+    }
+
+    #[test]
+    fn a_message_is_trimmed_optional_and_bounded() {
+        assert_eq!(clean_message(None, Lang::Sv).unwrap(), None);
+        assert_eq!(clean_message(Some("  \n "), Lang::Sv).unwrap(), None);
+        assert_eq!(
+            clean_message(Some(" feber "), Lang::Sv).unwrap(),
+            Some("feber")
+        );
+        let long = "ä".repeat(MAX_MESSAGE + 1);
+        let e = clean_message(Some(&long), Lang::Sv).unwrap_err();
+        assert_eq!(e.code().as_str(), "message_too_long");
+        let just = "ä".repeat(MAX_MESSAGE);
+        assert!(clean_message(Some(&just), Lang::Sv).is_ok());
+    }
 }

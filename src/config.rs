@@ -190,54 +190,9 @@ impl Config {
             )
         })?;
 
-        let base_url = match get("NARVARO_BASE_URL") {
-            Some(url) => {
-                let url = url.trim().trim_end_matches('/').to_string();
-                let rest = url
-                    .strip_prefix("https://")
-                    .or_else(|| url.strip_prefix("http://"))
-                    .ok_or_else(|| {
-                        ConfigError::new(
-                            "NARVARO_BASE_URL",
-                            format!("'{url}' must start with http:// or https://"),
-                        )
-                    })?;
-                if rest.is_empty() || rest.contains(char::is_whitespace) {
-                    return Err(ConfigError::new(
-                        "NARVARO_BASE_URL",
-                        format!("'{url}' names no host"),
-                    ));
-                }
-                url
-            }
-            None => format!("http://{bind}"),
-        };
+        let base_url = base_url(get("NARVARO_BASE_URL"), bind)?;
 
-        let smtp_url = match get("NARVARO_SMTP_URL") {
-            Some(url) => {
-                let url = url.trim().to_string();
-                let rest = url
-                    .strip_prefix("smtp://")
-                    .or_else(|| url.strip_prefix("smtps://"))
-                    .ok_or_else(|| {
-                        ConfigError::new(
-                            "NARVARO_SMTP_URL",
-                            format!(
-                                "'{}' must start with smtp:// or smtps://",
-                                redact_password(&url)
-                            ),
-                        )
-                    })?;
-                if rest.is_empty() || rest.starts_with('/') || rest.starts_with(':') {
-                    return Err(ConfigError::new(
-                        "NARVARO_SMTP_URL",
-                        "names no mail server host",
-                    ));
-                }
-                Some(url)
-            }
-            None => None,
-        };
+        let smtp_url = get("NARVARO_SMTP_URL").map(smtp_url).transpose()?;
 
         let mail_dir =
             PathBuf::from(get("NARVARO_MAIL_DIR").unwrap_or_else(|| "./mail".to_string()));
@@ -280,22 +235,7 @@ impl Config {
             )
         })?;
 
-        let mut trusted_proxies = Vec::new();
-        for part in get("NARVARO_TRUSTED_PROXIES")
-            .unwrap_or_default()
-            .split(',')
-        {
-            let part = part.trim();
-            if part.is_empty() {
-                continue;
-            }
-            trusted_proxies.push(part.parse().map_err(|_| {
-                ConfigError::new(
-                    "NARVARO_TRUSTED_PROXIES",
-                    format!("'{part}' is not an IP address; give the load balancers' addresses, comma-separated"),
-                )
-            })?);
-        }
+        let trusted_proxies = trusted_proxies(&get("NARVARO_TRUSTED_PROXIES").unwrap_or_default())?;
 
         let notice_at_raw = get("NARVARO_NOTICE_AT").unwrap_or_else(|| "15:30".into());
         let notice_at =
@@ -305,21 +245,9 @@ impl Config {
                     format!("'{notice_at_raw}' is not a time of day such as 15:30"),
                 )
             })?;
-        let notice_delay_minutes = match get("NARVARO_NOTICE_DELAY_MINUTES") {
-            None => None,
-            Some(raw) => Some(
-                raw.trim()
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|m| (0..=24 * 60).contains(m))
-                    .ok_or_else(|| {
-                        ConfigError::new(
-                            "NARVARO_NOTICE_DELAY_MINUTES",
-                            format!("'{raw}' is not a number of minutes from 0 to 1440"),
-                        )
-                    })?,
-            ),
-        };
+        let notice_delay_minutes = get("NARVARO_NOTICE_DELAY_MINUTES")
+            .map(notice_delay)
+            .transpose()?;
         let template_dir = get("NARVARO_TEMPLATE_DIR").map(|d| PathBuf::from(d.trim()));
         if let Some(dir) = &template_dir {
             if !dir.is_dir() {
@@ -359,6 +287,87 @@ impl Config {
             clock: crate::clock::Clock::System,
         })
     }
+}
+
+/// `NARVARO_BASE_URL`: http(s)://host…, without a trailing slash; by default the bind
+/// address.
+fn base_url(raw: Option<String>, bind: SocketAddr) -> Result<String, ConfigError> {
+    let Some(url) = raw else {
+        return Ok(format!("http://{bind}"));
+    };
+    let url = url.trim().trim_end_matches('/').to_string();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            ConfigError::new(
+                "NARVARO_BASE_URL",
+                format!("'{url}' must start with http:// or https://"),
+            )
+        })?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err(ConfigError::new(
+            "NARVARO_BASE_URL",
+            format!("'{url}' names no host"),
+        ));
+    }
+    Ok(url)
+}
+
+/// `NARVARO_SMTP_URL`: smtp:// or smtps:// with a host (the password is never echoed).
+fn smtp_url(url: String) -> Result<String, ConfigError> {
+    let url = url.trim().to_string();
+    let rest = url
+        .strip_prefix("smtp://")
+        .or_else(|| url.strip_prefix("smtps://"))
+        .ok_or_else(|| {
+            ConfigError::new(
+                "NARVARO_SMTP_URL",
+                format!(
+                    "'{}' must start with smtp:// or smtps://",
+                    redact_password(&url)
+                ),
+            )
+        })?;
+    if rest.is_empty() || rest.starts_with('/') || rest.starts_with(':') {
+        return Err(ConfigError::new(
+            "NARVARO_SMTP_URL",
+            "names no mail server host",
+        ));
+    }
+    Ok(url)
+}
+
+/// `NARVARO_TRUSTED_PROXIES`: IP addresses, comma-separated.
+fn trusted_proxies(raw: &str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+    let mut out = Vec::new();
+    for part in raw.split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        out.push(part.parse().map_err(|_| {
+            ConfigError::new(
+                "NARVARO_TRUSTED_PROXIES",
+                format!("'{part}' is not an IP address; give the load balancers' addresses, comma-separated"),
+            )
+        })?);
+    }
+    Ok(out)
+}
+
+/// `NARVARO_NOTICE_DELAY_MINUTES`: 0 to 1440.
+fn notice_delay(raw: String) -> Result<i64, ConfigError> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|m| (0..=24 * 60).contains(m))
+        .ok_or_else(|| {
+            ConfigError::new(
+                "NARVARO_NOTICE_DELAY_MINUTES",
+                format!("'{raw}' is not a number of minutes from 0 to 1440"),
+            )
+        })
 }
 
 #[cfg(test)]

@@ -20,6 +20,8 @@ pub mod request_log;
 pub mod roll_call;
 pub mod schema;
 pub mod seed;
+pub mod ss12000;
+pub mod staff;
 pub mod startup;
 pub mod state;
 pub mod statistics;

@@ -366,6 +366,50 @@ pub struct MarkInput {
     pub reason_id: Option<i64>,
 }
 
+impl MarkInput {
+    /// The mark this input stores, unchecked: absent takes the whole lesson, a present
+    /// pupil keeps no reason.
+    pub fn as_mark(&self, lesson_minutes: i32) -> Mark {
+        Mark {
+            status: self.status,
+            minutes: if self.status.takes_minutes() {
+                self.minutes.unwrap_or(0)
+            } else if self.status == Status::Absent {
+                lesson_minutes
+            } else {
+                0
+            },
+            reason_id: if self.status == Status::Present {
+                None
+            } else {
+                self.reason_id
+            },
+        }
+    }
+}
+
+/// "Everyone present": every pupil present, except that a pupil covered by a guardian's
+/// report or granted leave keeps their mark.
+pub fn everyone_present(rc: &RollCall) -> Vec<MarkInput> {
+    rc.pupils
+        .iter()
+        .map(|p| match p.covered_by {
+            Some(_) => MarkInput {
+                pupil_id: p.id,
+                status: p.mark.status,
+                minutes: Some(p.mark.minutes),
+                reason_id: p.mark.reason_id,
+            },
+            None => MarkInput {
+                pupil_id: p.id,
+                status: Status::Present,
+                minutes: None,
+                reason_id: None,
+            },
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Submission {
     pub marks: Vec<MarkInput>,
@@ -430,6 +474,228 @@ fn checked_mark(input: &MarkInput, rc: &RollCall, lang: Lang) -> AppResult<Mark>
     })
 }
 
+/// Whether the lesson can be reported today: not cancelled, and its day has come.
+fn reportable(lesson: &LessonInfo, today: NaiveDate, lang: Lang) -> AppResult<()> {
+    if lesson.cancelled {
+        return Err(AppError::Conflict {
+            code: Code::LessonCancelled,
+            message: lang
+                .pick(
+                    "Lektionen är inställd och rapporteras inte.",
+                    "The lesson is cancelled and is not reported.",
+                )
+                .into(),
+        });
+    }
+    if lesson.date > today {
+        return Err(invalid(
+            lang,
+            Code::LessonInFuture,
+            "Lektionen är inte i dag ännu; den kan rapporteras från sin dag.",
+            "The lesson is not today yet; it can be reported from its day on.",
+        ));
+    }
+    Ok(())
+}
+
+/// The marks a submission asks for, each checked, per pupil: every pupil must be in the
+/// lesson's groups and named once. Covered pupils nobody spoke of keep their pre-mark (it
+/// is stored now).
+fn wanted_marks(rc: &RollCall, inputs: &[MarkInput], lang: Lang) -> AppResult<HashMap<i64, Mark>> {
+    let in_lesson: HashSet<i64> = rc.pupils.iter().map(|p| p.id).collect();
+    let mut wanted: HashMap<i64, Mark> = HashMap::new();
+    let mut unknown = Vec::new();
+    for input in inputs {
+        if !in_lesson.contains(&input.pupil_id) {
+            unknown.push(input.pupil_id.to_string());
+            continue;
+        }
+        let mark = checked_mark(input, rc, lang)?;
+        if wanted.insert(input.pupil_id, mark).is_some() {
+            return Err(AppError::invalid(
+                Code::DuplicatePupil,
+                match lang {
+                    Lang::Sv => format!("Eleven {} finns två gånger i rapporten.", input.pupil_id),
+                    Lang::En => format!("Pupil {} appears twice in the report.", input.pupil_id),
+                },
+            ));
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(AppError::invalid(
+            Code::PupilNotInLesson,
+            match lang {
+                Lang::Sv => format!(
+                    "Dessa elever går inte i lektionens grupper den dagen: {}.",
+                    unknown.join(", ")
+                ),
+                Lang::En => format!(
+                    "These pupils are not in the lesson's groups that day: {}.",
+                    unknown.join(", ")
+                ),
+            },
+        ));
+    }
+    for p in &rc.pupils {
+        if !p.stored && p.covered_by.is_some() && !wanted.contains_key(&p.id) {
+            wanted.insert(p.id, p.mark.clone());
+        }
+    }
+    Ok(wanted)
+}
+
+/// One pupil's mark that changes: (pupil, stored before, wanted now). A pupil without a
+/// stored mark was present.
+type Change = (i64, Mark, Mark);
+
+/// The marks that differ from what is stored, in the roll call's order.
+fn changes(rc: &RollCall, wanted: &HashMap<i64, Mark>) -> Vec<Change> {
+    rc.pupils
+        .iter()
+        .filter_map(|p| {
+            let stored = if p.stored {
+                p.mark.clone()
+            } else {
+                Mark::PRESENT
+            };
+            let new = wanted.get(&p.id)?.clone();
+            (new != stored).then_some((p.id, stored, new))
+        })
+        .collect()
+}
+
+/// A correction (a reported lesson of an earlier day, changed) needs a reason of at most
+/// 500 characters; the reason kept, trimmed, for a correction only.
+fn correction_reason<'a>(
+    correction: bool,
+    raw: Option<&'a str>,
+    lang: Lang,
+) -> AppResult<Option<&'a str>> {
+    let reason = raw.map(str::trim).filter(|r| !r.is_empty());
+    if !correction {
+        return Ok(None);
+    }
+    match reason {
+        None => Err(invalid(
+            lang,
+            Code::CorrectionReasonRequired,
+            "Lektionen var en tidigare dag: skriv kort varför du ändrar.",
+            "The lesson was on an earlier day: say briefly why you change it.",
+        )),
+        Some(r) if r.chars().count() > 500 => Err(invalid(
+            lang,
+            Code::CorrectionReasonTooLong,
+            "Skriv orsaken med högst 500 tecken.",
+            "Keep the reason to 500 characters.",
+        )),
+        Some(r) => Ok(Some(r)),
+    }
+}
+
+/// Whether a new mark is absence without a valid reason the guardians hear about the same
+/// day: not present, not covered by a report or leave, no valid reason, and the lesson
+/// recent (a late correction of an old lesson sends nothing).
+fn unexplained(rc: &RollCall, pupil: i64, to: &Mark, recent: bool) -> bool {
+    if to.status == Status::Present || !recent {
+        return false;
+    }
+    let line = rc.pupils.iter().find(|p| p.id == pupil);
+    let covered = line.is_some_and(|l| l.covered_by.is_some());
+    let valid = to.reason_id.is_some_and(|r| {
+        rc.reasons.iter().any(|x| x.id == r && x.is_valid)
+            || line.is_some_and(|l| l.covered_by.and_then(|c| c.reason_id) == Some(r))
+    });
+    !covered && !valid
+}
+
+/// Claims the lesson's report row, which orders concurrent submissions: bumps its version
+/// (only from `expected`, when given) or, for the first report, inserts it. Whether this is
+/// the first report; a stale form (or a lost race for the first report) is `stale()`.
+fn claim_report(
+    conn: &mut DbConn,
+    lesson: i64,
+    expected: Option<i32>,
+    by: i64,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let row = lesson_reports::table.filter(lesson_reports::lesson_id.eq(lesson));
+    let bumped: Option<i32> = match expected {
+        Some(v) => diesel::update(row.filter(lesson_reports::version.eq(v)))
+            .set(lesson_reports::version.eq(lesson_reports::version + 1))
+            .returning(lesson_reports::version)
+            .get_result(conn)
+            .optional()?,
+        None => diesel::update(row)
+            .set(lesson_reports::version.eq(lesson_reports::version + 1))
+            .returning(lesson_reports::version)
+            .get_result(conn)
+            .optional()?,
+    };
+    if bumped.is_some() {
+        return Ok(false);
+    }
+    let exists: i64 = row.count().get_result(conn)?;
+    if exists > 0 || expected.is_some_and(|v| v != 0) {
+        return Err(stale());
+    }
+    let inserted = diesel::insert_into(lesson_reports::table)
+        .values((
+            lesson_reports::lesson_id.eq(lesson),
+            lesson_reports::reported_by.eq(by),
+            lesson_reports::reported_at.eq(now),
+            lesson_reports::version.eq(1),
+        ))
+        .execute(conn);
+    match inserted {
+        // another first report won the race
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(stale()),
+        other => other.map(|_| true).map_err(Into::into),
+    }
+}
+
+/// Stores one changed mark: present deletes the row, a first exception inserts it, a
+/// changed exception updates it.
+fn write_mark(
+    conn: &mut DbConn,
+    lesson: i64,
+    (pupil, from, to): &Change,
+    by: i64,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    let row = attendance_marks::table
+        .filter(attendance_marks::lesson_id.eq(lesson))
+        .filter(attendance_marks::pupil_id.eq(pupil));
+    if to.status == Status::Present {
+        diesel::delete(row).execute(conn)?;
+    } else if from.status == Status::Present {
+        diesel::insert_into(attendance_marks::table)
+            .values((
+                attendance_marks::lesson_id.eq(lesson),
+                attendance_marks::pupil_id.eq(pupil),
+                attendance_marks::status.eq(to.status.as_str()),
+                attendance_marks::minutes.eq(to.minutes),
+                attendance_marks::reason_id.eq(to.reason_id),
+                attendance_marks::marked_by.eq(by),
+                attendance_marks::marked_at.eq(now),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(row)
+            .set((
+                attendance_marks::status.eq(to.status.as_str()),
+                attendance_marks::minutes.eq(to.minutes),
+                attendance_marks::reason_id.eq(to.reason_id),
+                attendance_marks::marked_by.eq(by),
+                attendance_marks::marked_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Saves a roll call. `Ok(Err(Stale))` when the form was based on an older version; nothing
 /// is stored then. Any invalid value refuses the whole submission.
 #[allow(clippy::too_many_arguments)]
@@ -455,126 +721,23 @@ pub fn submit(
         ));
     }
     let attempt = conn.transaction(|conn| {
-        // Claim the report row first: the write lock orders concurrent submissions.
-        let bumped: Option<i32> = match sub.expected_version {
-            Some(v) => diesel::update(lesson_reports::table.filter(lesson_reports::lesson_id.eq(lesson.id)).filter(lesson_reports::version.eq(v)))
-                .set(lesson_reports::version.eq(lesson_reports::version + 1))
-                .returning(lesson_reports::version)
-                .get_result(conn)
-                .optional()?,
-            None => diesel::update(lesson_reports::table.filter(lesson_reports::lesson_id.eq(lesson.id)))
-                .set(lesson_reports::version.eq(lesson_reports::version + 1))
-                .returning(lesson_reports::version)
-                .get_result(conn)
-                .optional()?,
-        };
-        let first_report = bumped.is_none();
-        if first_report {
-            let exists: i64 = lesson_reports::table.filter(lesson_reports::lesson_id.eq(lesson.id)).count().get_result(conn)?;
-            if exists > 0 || sub.expected_version.is_some_and(|v| v != 0) {
-                return Err(stale());
-            }
-            let inserted = diesel::insert_into(lesson_reports::table)
-                .values((
-                    lesson_reports::lesson_id.eq(lesson.id),
-                    lesson_reports::reported_by.eq(viewer.id),
-                    lesson_reports::reported_at.eq(now),
-                    lesson_reports::version.eq(1),
-                ))
-                .execute(conn);
-            match inserted {
-                // another first report won the race
-                Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => return Err(stale()),
-                other => other?,
-            };
-        }
+        let first_report = claim_report(conn, lesson.id, sub.expected_version, viewer.id, now)?;
         let before = load(conn, lesson, tz, lang)?;
-        if before.lesson.cancelled {
-            return Err(AppError::Conflict { code: Code::LessonCancelled, message: lang.pick("Lektionen är inställd och rapporteras inte.", "The lesson is cancelled and is not reported.").into() });
-        }
-        if before.lesson.date > today {
-            return Err(invalid(lang, Code::LessonInFuture, "Lektionen är inte i dag ännu; den kan rapporteras från sin dag.", "The lesson is not today yet; it can be reported from its day on."));
-        }
-        let lines: HashMap<i64, &PupilLine> = before.pupils.iter().map(|p| (p.id, p)).collect();
-        let mut wanted: HashMap<i64, Mark> = HashMap::new();
-        let mut unknown = Vec::new();
-        for input in &sub.marks {
-            if !lines.contains_key(&input.pupil_id) {
-                unknown.push(input.pupil_id.to_string());
-                continue;
-            }
-            let mark = checked_mark(input, &before, lang)?;
-            if wanted.insert(input.pupil_id, mark).is_some() {
-                return Err(AppError::invalid(Code::DuplicatePupil, match lang {
-                    Lang::Sv => format!("Eleven {} finns två gånger i rapporten.", input.pupil_id),
-                    Lang::En => format!("Pupil {} appears twice in the report.", input.pupil_id),
-                }));
-            }
-        }
-        if !unknown.is_empty() {
-            return Err(AppError::invalid(Code::PupilNotInLesson, match lang {
-                Lang::Sv => format!("Dessa elever går inte i lektionens grupper den dagen: {}.", unknown.join(", ")),
-                Lang::En => format!("These pupils are not in the lesson's groups that day: {}.", unknown.join(", ")),
-            }));
-        }
-        // Covered pupils nobody spoke of keep their pre-mark, now stored.
-        for p in &before.pupils {
-            if !p.stored && p.covered_by.is_some() && !wanted.contains_key(&p.id) {
-                wanted.insert(p.id, p.mark.clone());
-            }
-        }
-        let changes: Vec<(i64, Mark, Mark)> = before
-            .pupils
-            .iter()
-            .filter_map(|p| {
-                let stored = if p.stored { p.mark.clone() } else { Mark::PRESENT };
-                let new = wanted.get(&p.id)?.clone();
-                (new != stored).then_some((p.id, stored, new))
-            })
-            .collect();
+        reportable(&before.lesson, today, lang)?;
+        let wanted = wanted_marks(&before, &sub.marks, lang)?;
+        let changes = changes(&before, &wanted);
         let correction = before.lesson.date < today && !first_report && !changes.is_empty();
-        let reason = sub.correction_reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
-        if correction {
-            match reason {
-                None => return Err(invalid(lang, Code::CorrectionReasonRequired, "Lektionen var en tidigare dag: skriv kort varför du ändrar.", "The lesson was on an earlier day: say briefly why you change it.")),
-                Some(r) if r.chars().count() > 500 => return Err(invalid(lang, Code::CorrectionReasonTooLong, "Skriv orsaken med högst 500 tecken.", "Keep the reason to 500 characters.")),
-                Some(_) => {}
-            }
-        }
-        for (pupil, from, to) in &changes {
-            if to.status == Status::Present {
-                diesel::delete(attendance_marks::table.filter(attendance_marks::lesson_id.eq(lesson.id)).filter(attendance_marks::pupil_id.eq(pupil)))
-                    .execute(conn)?;
-            } else if from.status == Status::Present {
-                diesel::insert_into(attendance_marks::table)
-                    .values((
-                        attendance_marks::lesson_id.eq(lesson.id),
-                        attendance_marks::pupil_id.eq(pupil),
-                        attendance_marks::status.eq(to.status.as_str()),
-                        attendance_marks::minutes.eq(to.minutes),
-                        attendance_marks::reason_id.eq(to.reason_id),
-                        attendance_marks::marked_by.eq(viewer.id),
-                        attendance_marks::marked_at.eq(now),
-                    ))
-                    .execute(conn)?;
-            } else {
-                diesel::update(attendance_marks::table.filter(attendance_marks::lesson_id.eq(lesson.id)).filter(attendance_marks::pupil_id.eq(pupil)))
-                    .set((
-                        attendance_marks::status.eq(to.status.as_str()),
-                        attendance_marks::minutes.eq(to.minutes),
-                        attendance_marks::reason_id.eq(to.reason_id),
-                        attendance_marks::marked_by.eq(viewer.id),
-                        attendance_marks::marked_at.eq(now),
-                    ))
-                    .execute(conn)?;
-            }
-            let side = |m: &Mark| json!({"status": m.status.as_str(), "minutes": m.minutes, "reason_id": m.reason_id});
+        let reason = correction_reason(correction, sub.correction_reason.as_deref(), lang)?;
+        let side = |m: &Mark| json!({"status": m.status.as_str(), "minutes": m.minutes, "reason_id": m.reason_id});
+        for change in &changes {
+            write_mark(conn, lesson.id, change, viewer.id, now)?;
+            let (pupil, from, to) = change;
             audit::record(conn, Entry {
                 actor: Some(viewer.id),
                 action: "attendance.changed",
                 entity: "lesson",
                 entity_id: Some(lesson.id),
-                detail: json!({"pupil_id": pupil, "from": side(from), "to": side(to), "reason": reason.filter(|_| correction)}),
+                detail: json!({"pupil_id": pupil, "from": side(from), "to": side(to), "reason": reason}),
                 client_addr: Some(addr),
             })?;
         }
@@ -585,19 +748,17 @@ pub fn submit(
         } else {
             changes.iter().map(|c| c.0).collect()
         };
-        crate::statistics::store::refresh(conn, tz, &moved, before.lesson.date, before.lesson.date)?;
+        let date = before.lesson.date;
+        crate::statistics::store::refresh(conn, tz, &moved, date, date)?;
         // Guardians hear the same day about absence without a valid reason; the mentor and
         // the principal when a pupil crosses the absence threshold.
-        let recent = before.lesson.date >= today - Duration::days(NOTICE_DAYS);
+        let recent = date >= today - Duration::days(NOTICE_DAYS);
         for (pupil, _, to) in &changes {
             if to.status == Status::Present {
                 continue;
             }
-            let line = lines.get(pupil);
-            let covered = line.is_some_and(|l| l.covered_by.is_some());
-            let valid = to.reason_id.is_some_and(|r| before.reasons.iter().any(|x| x.id == r && x.is_valid) || line.is_some_and(|l| l.covered_by.and_then(|c| c.reason_id) == Some(r)));
-            if recent && !covered && !valid {
-                crate::notices::unexplained_absence(conn, policy, *pupil, before.lesson.date, now)?;
+            if unexplained(&before, *pupil, to, recent) {
+                crate::notices::unexplained_absence(conn, policy, *pupil, date, now)?;
             }
             crate::notices::check_threshold(conn, *pupil, today, tz, now)?;
         }
@@ -606,7 +767,7 @@ pub fn submit(
             action: if first_report { "lesson.reported" } else { "lesson.resubmitted" },
             entity: "lesson",
             entity_id: Some(lesson.id),
-            detail: json!({"changes": changes.len(), "correction": correction, "reason": reason.filter(|_| correction)}),
+            detail: json!({"changes": changes.len(), "correction": correction, "reason": reason}),
             client_addr: Some(addr),
         })?;
         Ok::<_, AppError>(())
@@ -825,4 +986,258 @@ pub fn period_rows(
     let mut rows: Vec<WeekRow> = rows.into_values().collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.pupil_id.cmp(&b.pupil_id)));
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn line(id: i64, stored: Option<Mark>, cover: Option<Option<i64>>) -> PupilLine {
+        let covered_by = cover.map(|reason_id| Cover {
+            kind: "absence_report",
+            id: 900 + id,
+            reason_id,
+        });
+        PupilLine {
+            id,
+            name: format!("Elev {id}"),
+            mark: stored.clone().unwrap_or_else(|| pre_mark(covered_by, 60)),
+            stored: stored.is_some(),
+            covered_by,
+        }
+    }
+
+    fn reason(id: i64, is_valid: bool) -> Reason {
+        Reason {
+            id,
+            name_sv: format!("Orsak {id}"),
+            name_en: format!("Reason {id}"),
+            is_valid,
+        }
+    }
+
+    /// A 60-minute lesson on Monday 30 November 2026 with pupils 1 (no mark), 2 (stored
+    /// late 10 min), 3 (covered by a report with reason 7, valid) and 4 (covered, no reason).
+    fn roll_call() -> RollCall {
+        RollCall {
+            lesson: LessonInfo {
+                id: 1,
+                date: day("2026-11-30"),
+                starts_at: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+                ends_at: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+                minutes: 60,
+                subject: "Matematik".into(),
+                groups: vec!["7A".into()],
+                room: None,
+                cancelled: false,
+                school_id: 1,
+            },
+            pupils: vec![
+                line(1, None, None),
+                line(
+                    2,
+                    Some(Mark {
+                        status: Status::Late,
+                        minutes: 10,
+                        reason_id: None,
+                    }),
+                    None,
+                ),
+                line(3, None, Some(Some(7))),
+                line(4, None, Some(None)),
+            ],
+            report: None,
+            reasons: vec![reason(5, false), reason(6, true)],
+        }
+    }
+
+    fn input(pupil: i64, status: Status, minutes: Option<i32>, reason: Option<i64>) -> MarkInput {
+        MarkInput {
+            pupil_id: pupil,
+            status,
+            minutes,
+            reason_id: reason,
+        }
+    }
+
+    fn code(e: AppError) -> &'static str {
+        e.code().as_str()
+    }
+
+    #[test]
+    fn absent_takes_the_whole_lesson_and_late_needs_minutes_within_it() {
+        let rc = roll_call();
+        let m = checked_mark(&input(1, Status::Absent, Some(5), None), &rc, Lang::Sv).unwrap();
+        assert_eq!((m.status, m.minutes), (Status::Absent, 60));
+        let m = checked_mark(&input(1, Status::Late, Some(60), None), &rc, Lang::Sv).unwrap();
+        assert_eq!(m.minutes, 60);
+        for bad in [Some(0), Some(61), Some(-3)] {
+            let e = checked_mark(&input(1, Status::Late, bad, None), &rc, Lang::Sv).unwrap_err();
+            assert_eq!(code(e), "bad_minutes");
+        }
+        let e =
+            checked_mark(&input(1, Status::PartlyAbsent, None, None), &rc, Lang::En).unwrap_err();
+        assert_eq!(code(e), "minutes_required");
+    }
+
+    #[test]
+    fn a_reason_comes_from_the_school_list_or_the_pupils_own_cover() {
+        let rc = roll_call();
+        let m = checked_mark(&input(1, Status::Absent, None, Some(6)), &rc, Lang::Sv).unwrap();
+        assert_eq!(m.reason_id, Some(6));
+        // present never keeps a reason
+        let m = checked_mark(&input(1, Status::Present, None, Some(6)), &rc, Lang::Sv).unwrap();
+        assert_eq!(m.reason_id, None);
+        // reason 7 is pupil 3's cover, not the school's list: only pupil 3 may use it
+        assert!(checked_mark(&input(3, Status::Absent, None, Some(7)), &rc, Lang::Sv).is_ok());
+        let e = checked_mark(&input(1, Status::Absent, None, Some(7)), &rc, Lang::Sv).unwrap_err();
+        assert_eq!(code(e), "unknown_reason");
+    }
+
+    #[test]
+    fn every_pupil_once_and_in_the_lesson() {
+        let rc = roll_call();
+        let twice = [
+            input(1, Status::Absent, None, None),
+            input(1, Status::Present, None, None),
+        ];
+        assert_eq!(
+            code(wanted_marks(&rc, &twice, Lang::Sv).unwrap_err()),
+            "duplicate_pupil"
+        );
+        let stranger = [
+            input(99, Status::Absent, None, None),
+            input(98, Status::Late, Some(3), None),
+        ];
+        let e = wanted_marks(&rc, &stranger, Lang::En).unwrap_err();
+        assert_eq!(e.code().as_str(), "pupil_not_in_lesson");
+        assert!(e.to_string().contains("99, 98"), "{e}");
+    }
+
+    #[test]
+    fn covered_pupils_nobody_spoke_of_keep_their_pre_mark() {
+        let rc = roll_call();
+        let wanted = wanted_marks(&rc, &[input(3, Status::Present, None, None)], Lang::Sv).unwrap();
+        // pupil 3 was spoken of (present), pupil 4 keeps absent without a reason
+        assert_eq!(wanted[&3], Mark::PRESENT);
+        assert_eq!(wanted[&4].status, Status::Absent);
+        assert_eq!(wanted[&4].minutes, 60);
+        assert!(!wanted.contains_key(&1) && !wanted.contains_key(&2));
+    }
+
+    #[test]
+    fn only_differences_from_what_is_stored_are_changes() {
+        let rc = roll_call();
+        let inputs = [
+            input(1, Status::Present, None, None),
+            input(2, Status::Late, Some(10), None),
+            input(3, Status::Absent, None, Some(7)),
+        ];
+        let wanted = wanted_marks(&rc, &inputs, Lang::Sv).unwrap();
+        let ch = changes(&rc, &wanted);
+        // 1: present as before; 2: the same late; 3 and 4: pre-marks not yet stored
+        let pupils: Vec<i64> = ch.iter().map(|c| c.0).collect();
+        assert_eq!(pupils, vec![3, 4]);
+        assert!(ch.iter().all(|c| c.1 == Mark::PRESENT));
+        let back = wanted_marks(&rc, &[input(2, Status::Present, None, None)], Lang::Sv).unwrap();
+        let ch = changes(&rc, &back);
+        assert_eq!(ch[0].0, 2);
+        assert_eq!(ch[0].1.status, Status::Late);
+        assert_eq!(ch[0].2, Mark::PRESENT);
+    }
+
+    #[test]
+    fn a_correction_needs_a_short_reason_and_nothing_else_does() {
+        assert_eq!(correction_reason(false, None, Lang::Sv).unwrap(), None);
+        assert_eq!(
+            correction_reason(false, Some(&"x".repeat(900)), Lang::Sv).unwrap(),
+            None
+        );
+        assert_eq!(
+            correction_reason(true, Some("  fel elev  "), Lang::Sv).unwrap(),
+            Some("fel elev")
+        );
+        let e = correction_reason(true, Some("   "), Lang::Sv).unwrap_err();
+        assert_eq!(code(e), "correction_reason_required");
+        let e = correction_reason(true, Some(&"å".repeat(501)), Lang::Sv).unwrap_err();
+        assert_eq!(code(e), "correction_reason_too_long");
+        assert!(correction_reason(true, Some(&"å".repeat(500)), Lang::Sv).is_ok());
+    }
+
+    #[test]
+    fn everyone_present_keeps_the_covered_pupils_marks() {
+        let rc = roll_call();
+        let marks = everyone_present(&rc);
+        let wanted = wanted_marks(&rc, &marks, Lang::Sv).unwrap();
+        assert_eq!(wanted[&1], Mark::PRESENT);
+        assert_eq!(wanted[&2], Mark::PRESENT, "the late mark is replaced");
+        assert_eq!(wanted[&3].status, Status::Absent);
+        assert_eq!(wanted[&3].reason_id, Some(7));
+        assert_eq!(wanted[&4].status, Status::Absent);
+        let ch = changes(&rc, &wanted);
+        assert_eq!(ch.iter().map(|c| c.0).collect::<Vec<_>>(), vec![2, 3, 4]);
+    }
+
+    #[test]
+    fn an_input_reads_as_the_mark_it_would_store() {
+        let late = input(1, Status::Late, Some(12), Some(6));
+        assert_eq!(
+            late.as_mark(60),
+            Mark {
+                status: Status::Late,
+                minutes: 12,
+                reason_id: Some(6)
+            }
+        );
+        let absent = input(1, Status::Absent, Some(3), None);
+        assert_eq!(absent.as_mark(45).minutes, 45);
+        let present = input(1, Status::Present, Some(9), Some(6));
+        assert_eq!(present.as_mark(60), Mark::PRESENT);
+    }
+
+    #[test]
+    fn cancelled_and_future_lessons_are_not_reported() {
+        let mut rc = roll_call();
+        assert!(reportable(&rc.lesson, day("2026-11-30"), Lang::Sv).is_ok());
+        let e = reportable(&rc.lesson, day("2026-11-29"), Lang::Sv).unwrap_err();
+        assert_eq!(code(e), "lesson_in_future");
+        rc.lesson.cancelled = true;
+        let e = reportable(&rc.lesson, day("2026-12-01"), Lang::Sv).unwrap_err();
+        assert_eq!(code(e), "lesson_cancelled");
+    }
+
+    #[test]
+    fn guardians_hear_of_recent_absence_without_a_valid_reason_or_cover() {
+        let rc = roll_call();
+        let absent = |reason| Mark {
+            status: Status::Absent,
+            minutes: 60,
+            reason_id: reason,
+        };
+        assert!(unexplained(&rc, 1, &absent(None), true));
+        assert!(
+            unexplained(&rc, 1, &absent(Some(5)), true),
+            "reason 5 is not valid"
+        );
+        assert!(
+            !unexplained(&rc, 1, &absent(Some(6)), true),
+            "reason 6 is valid"
+        );
+        assert!(!unexplained(&rc, 1, &absent(None), false), "an old lesson");
+        assert!(
+            !unexplained(&rc, 4, &absent(None), true),
+            "covered by a report"
+        );
+        assert!(!unexplained(&rc, 1, &Mark::PRESENT, true));
+        let late = Mark {
+            status: Status::Late,
+            minutes: 5,
+            reason_id: None,
+        };
+        assert!(unexplained(&rc, 2, &late, true));
+    }
 }

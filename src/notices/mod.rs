@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
+use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::on_backend;
@@ -403,4 +404,70 @@ pub fn check_threshold(
         )?;
     }
     Ok(())
+}
+
+/// One unexplained-absence notice of a day, as the notices page lists it.
+#[derive(Debug, Clone, Queryable)]
+pub struct DayNotice {
+    pub id: i64,
+    pub status: String,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub pupil: i64,
+    pub given_name: String,
+    pub family_name: String,
+    pub recipient_email: Option<String>,
+}
+
+impl DayNotice {
+    /// Not confirmed by a guardian, and not cancelled.
+    pub fn unconfirmed(&self) -> bool {
+        self.confirmed_at.is_none() && self.status != "cancelled"
+    }
+
+    /// Sent (or failed, or with no one to send to) and not confirmed: someone should call.
+    pub fn needs_follow_up(&self) -> bool {
+        self.confirmed_at.is_none()
+            && matches!(self.status.as_str(), "sent" | "failed" | "unreachable")
+    }
+}
+
+/// The unexplained-absence notices of `date` about the pupils the viewer follows: those of
+/// the schools they lead or administer and those of the groups they mentor (on that date),
+/// by pupil name; at most 2,000.
+pub fn of_day(conn: &mut DbConn, v: &Viewer, date: NaiveDate) -> AppResult<Vec<DayNotice>> {
+    let mut schools = v.roles.principal_of.clone();
+    if !v.roles.admin_of.is_empty() {
+        schools.extend(
+            crate::auth::access::admin_schools(conn, v)?
+                .into_iter()
+                .map(|s| s.0),
+        );
+    }
+    let mentored = group_memberships::table
+        .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
+        .filter(crate::membership::on(date))
+        .select(group_memberships::pupil_id);
+    Ok(outbox::table
+        .inner_join(people::table.on(people::id.nullable().eq(outbox::pupil_id)))
+        .filter(outbox::kind.eq("unexplained_absence"))
+        .filter(outbox::notice_date.eq(date))
+        .filter(
+            people::school_id
+                .eq_any(schools)
+                .or(people::id.eq_any(mentored)),
+        )
+        .select((
+            outbox::id,
+            outbox::status,
+            outbox::confirmed_at,
+            outbox::last_error,
+            people::id,
+            people::given_name,
+            people::family_name,
+            outbox::recipient_email,
+        ))
+        .order((people::family_name, people::given_name, outbox::id))
+        .limit(2000)
+        .load(conn)?)
 }

@@ -8,6 +8,7 @@
 //! (`facts`), which `absence_days` is made from, so the two always agree.
 
 pub mod facts;
+pub mod overview;
 pub mod store;
 
 use std::collections::HashMap;

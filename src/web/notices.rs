@@ -18,6 +18,7 @@ use crate::audit::{self, Entry};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
 use crate::notices::worker::confirm_link_valid;
+use crate::notices::DayNotice;
 use crate::schema::*;
 use crate::state::AppState;
 
@@ -148,93 +149,13 @@ pub async fn day(
         })?,
     };
     let only_unconfirmed = q.unconfirmed.is_some();
-    let rows = state
-        .db(move |conn| {
-            let mut schools = v.roles.principal_of.clone();
-            if !v.roles.admin_of.is_empty() {
-                schools.extend(
-                    crate::auth::access::admin_schools(conn, &v)?
-                        .into_iter()
-                        .map(|s| s.0),
-                );
-            }
-            let mentored = group_memberships::table
-                .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
-                .filter(crate::membership::on(date))
-                .select(group_memberships::pupil_id);
-            #[allow(clippy::type_complexity)]
-            let rows: Vec<(
-                i64,
-                String,
-                String,
-                Option<NaiveDateTime>,
-                Option<String>,
-                i64,
-                String,
-                String,
-                String,
-                Option<String>,
-            )> = outbox::table
-                .inner_join(people::table.on(people::id.nullable().eq(outbox::pupil_id)))
-                .filter(outbox::kind.eq("unexplained_absence"))
-                .filter(outbox::notice_date.eq(date))
-                .filter(
-                    people::school_id
-                        .eq_any(schools)
-                        .or(people::id.eq_any(mentored)),
-                )
-                .select((
-                    outbox::id,
-                    outbox::status,
-                    outbox::kind,
-                    outbox::confirmed_at,
-                    outbox::last_error,
-                    people::id,
-                    people::given_name,
-                    people::family_name,
-                    people::security_marking,
-                    outbox::recipient_email,
-                ))
-                .order((people::family_name, people::given_name, outbox::id))
-                .limit(2000)
-                .load(conn)?;
-            Ok(rows)
-        })
-        .await?;
-    let rows: Vec<_> = rows
+    let rows: Vec<DayNotice> = state
+        .db(move |conn| crate::notices::of_day(conn, &v, date))
+        .await?
         .into_iter()
-        .filter(|r| !only_unconfirmed || (r.3.is_none() && r.1 != "cancelled"))
+        .filter(|n| !only_unconfirmed || n.unconfirmed())
         .collect();
     let title = ctx.t("Meddelanden om frånvaro", "Absence notices");
-    let skip_reason = |ctx: &PageCtx, e: &str| -> String {
-        use crate::notices::worker::{SKIP_MADE_VALID, SKIP_NOTHING_NEW};
-        match e {
-            SKIP_MADE_VALID => ctx
-                .t(
-                    "Frånvaron blev giltig eller togs bort innan meddelandet skickades.",
-                    "The absence was made valid or removed before sending.",
-                )
-                .into(),
-            SKIP_NOTHING_NEW => ctx
-                .t(
-                    "Allt hade redan meddelats.",
-                    "Everything had already been notified.",
-                )
-                .into(),
-            other => other.to_string(),
-        }
-    };
-    let state_text = |status: &str, confirmed: bool| match (status, confirmed) {
-        (_, true) => ctx.t("Bekräftat", "Confirmed"),
-        ("sent", _) => ctx.t("Skickat, ej bekräftat", "Sent, not confirmed"),
-        ("pending", _) => ctx.t("Väntar på att skickas", "Due"),
-        ("failed", _) => ctx.t("Misslyckades", "Failed"),
-        ("unreachable", _) => ctx.t(
-            "Kan inte nås (ingen e-post)",
-            "Cannot be notified (no e-mail)",
-        ),
-        _ => ctx.t("Behövs inte längre", "No longer needed"),
-    };
     let body = html! {
         h1 { (title) " " (date) }
         form method="get" action="/notices" {
@@ -245,12 +166,12 @@ pub async fn day(
         @if rows.is_empty() { p { (ctx.t("Inga meddelanden.", "No notices.")) } } @else {
             div.scroll { table {
                 thead { tr { th { (ctx.t("Elev", "Pupil")) } th { (ctx.t("Mottagare", "Recipient")) } th { (ctx.t("Läge", "State")) } th { (ctx.t("Fel", "Error")) } } }
-                tbody { @for (_, status, _, confirmed, error, pupil, g, f, _, email) in &rows {
-                    tr class=(if confirmed.is_none() && (status == "sent" || status == "failed" || status == "unreachable") { "warn" } else { "" }) {
-                        td { a href={"/pupils/" (pupil)} { (g) " " (f) } }
-                        td { (email.as_deref().unwrap_or("–")) }
-                        td { (state_text(status, confirmed.is_some())) }
-                        td { (error.as_deref().filter(|_| status != "sent").map(|e| skip_reason(&ctx, e)).unwrap_or_default()) }
+                tbody { @for n in &rows {
+                    tr class=(if n.needs_follow_up() { "warn" } else { "" }) {
+                        td { a href={"/pupils/" (n.pupil)} { (n.given_name) " " (n.family_name) } }
+                        td { (n.recipient_email.as_deref().unwrap_or("–")) }
+                        td { (state_text(&ctx, &n.status, n.confirmed_at.is_some())) }
+                        td { (n.last_error.as_deref().filter(|_| n.status != "sent").map(|e| skip_reason(&ctx, e)).unwrap_or_default()) }
                     }
                 } }
             } }
@@ -260,4 +181,39 @@ pub async fn day(
         StatusCode::OK,
         layout::page(&ctx, title, body),
     ))
+}
+
+/// Why the outbox skipped a notice, as people read it.
+fn skip_reason(ctx: &PageCtx, e: &str) -> String {
+    use crate::notices::worker::{SKIP_MADE_VALID, SKIP_NOTHING_NEW};
+    match e {
+        SKIP_MADE_VALID => ctx
+            .t(
+                "Frånvaron blev giltig eller togs bort innan meddelandet skickades.",
+                "The absence was made valid or removed before sending.",
+            )
+            .into(),
+        SKIP_NOTHING_NEW => ctx
+            .t(
+                "Allt hade redan meddelats.",
+                "Everything had already been notified.",
+            )
+            .into(),
+        other => other.to_string(),
+    }
+}
+
+/// A notice's state, as people read it.
+fn state_text<'a>(ctx: &PageCtx, status: &str, confirmed: bool) -> &'a str {
+    match (status, confirmed) {
+        (_, true) => ctx.t("Bekräftat", "Confirmed"),
+        ("sent", _) => ctx.t("Skickat, ej bekräftat", "Sent, not confirmed"),
+        ("pending", _) => ctx.t("Väntar på att skickas", "Due"),
+        ("failed", _) => ctx.t("Misslyckades", "Failed"),
+        ("unreachable", _) => ctx.t(
+            "Kan inte nås (ingen e-post)",
+            "Cannot be notified (no e-mail)",
+        ),
+        _ => ctx.t("Behövs inte längre", "No longer needed"),
+    }
 }

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use maud::html;
+use maud::{html, Markup};
 use serde::Serialize;
 
 use super::absence;
@@ -158,70 +158,96 @@ pub async fn page(
                 " " a.button.secondary href={"/pupils/" (p.id) "/leave"} { (ctx.t("Ansök om ledighet", "Apply for leave")) }
             }
         }
-        h2 { (ctx.t("Anmäld frånvaro", "Reported absence")) }
-        @if reports.is_empty() { p.muted { (ctx.t("Inga anmälningar de senaste 60 dagarna.", "No reports in the last 60 days.")) } }
-        ul { @for r in &reports {
-            li {
-                (r.from.format("%Y-%m-%d %H:%M")) " – " (r.to.format("%Y-%m-%d %H:%M")) ": " (r.kind)
-                ", " (ctx.t("anmäld av", "reported by")) " " (r.reported_by)
-                @if r.registered_by_staff { " (" (ctx.t("registrerad av personal", "registered by staff")) ")" }
-                @if r.cancelled { " – " strong { (ctx.t("borttagen", "cancelled")) } }
-                @if let Some(m) = &r.message { br; span.muted { "”" (m) "”" } }
-                @if r.cancellable {
-                    form.inline method="post" action={"/absence-reports/" (r.id) "/cancel"} {
-                        (ctx.csrf_field()) " " button.link type="submit" { (ctx.t("Ta bort anmälan", "Cancel the report")) }
-                    }
-                }
-            }
-        } }
-        h2 { (ctx.t("Ledighet", "Leave")) }
-        @if leave.is_empty() { p.muted { (ctx.t("Inga ansökningar.", "No applications.")) } }
-        ul { @for l in &leave {
-            li {
-                (l.start_date) " – " (l.end_date) ": " (l.reason) " – " strong { (match l.status.as_str() {
-                    "approved" => ctx.t("beviljad", "approved"),
-                    "rejected" => ctx.t("avslagen", "rejected"),
-                    "withdrawn" => ctx.t("återtagen", "withdrawn"),
-                    _ => ctx.t("väntar på beslut", "awaiting decision"),
-                }) }
-                @if let Some(r) = &l.recommendation { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" }
-                @if let Some(c) = &l.decision_comment { br; span.muted { (c) } }
-                @if l.status == "pending" && mentors {
-                    form method="post" action={"/leave-applications/" (l.id) "/recommendation"} {
-                        (ctx.csrf_field())
-                        label { (ctx.t("Kommentar (valfri)", "Comment (optional)")) " " input name="comment" maxlength="500"; }
-                        button type="submit" name="answer" value="yes" { (ctx.t("Tillstyrk", "Recommend")) } " "
-                        button.secondary type="submit" name="answer" value="no" { (ctx.t("Avstyrk", "Do not recommend")) }
-                    }
-                }
-                @if l.status == "pending" && principal {
-                    form method="post" action={"/leave-applications/" (l.id) "/decision"} {
-                        (ctx.csrf_field())
-                        label { (ctx.t("Motivering (valfri)", "Comment (optional)")) " " input name="comment" maxlength="500"; }
-                        button type="submit" name="answer" value="yes" { (ctx.t("Bevilja", "Approve")) } " "
-                        button.secondary type="submit" name="answer" value="no" { (ctx.t("Avslå", "Reject")) }
-                    }
-                }
-            }
-        } }
-        h2 { (ctx.t("Frånvaro per lektion denna termin", "Absence per lesson this term")) }
-        @if history.is_empty() { p.muted { (ctx.t("Ingen frånvaro.", "No absence.")) } } @else {
-            div.scroll { table {
-                thead { tr { th { (ctx.t("Datum", "Date")) } th { (ctx.t("Lektion", "Lesson")) } th { (ctx.t("Frånvaro", "Absence")) } th { (ctx.t("Giltig", "Valid")) } th { (ctx.t("Rapporterad av", "Reported by")) } } }
-                tbody { @for h in &history { tr {
-                    td { (h.date) " " (h.starts_at.format("%H:%M")) }
-                    td { (h.subject) }
-                    td { (status_text(&h.status, &ctx)) " " (h.minutes) " min" }
-                    td { @if h.invalid_minutes > 0 { (ctx.t("Ogiltig", "Invalid")) } @else if h.covered_by == Some("leave") { (ctx.t("Beviljad ledighet", "Granted leave")) } @else if h.covered_by.is_some() { (ctx.t("Anmäld frånvaro", "Reported absence")) } @else { (ctx.t("Giltig", "Valid")) } }
-                    td { (h.marked_by) }
-                } } }
-            } }
-        }
+        (reports_list(&ctx, &reports))
+        (leave_list(&ctx, &leave, mentors, principal))
+        (history_table(&ctx, &history))
     };
     Ok(html_with_status(
         StatusCode::OK,
         layout::page(&ctx, &p.name, body),
     ))
+}
+
+/// The guardians' and staff's reports of the last and next 60 days.
+fn reports_list(ctx: &PageCtx, reports: &[crate::absence_report::ReportView]) -> Markup {
+    html! {
+    h2 { (ctx.t("Anmäld frånvaro", "Reported absence")) }
+    @if reports.is_empty() { p.muted { (ctx.t("Inga anmälningar de senaste 60 dagarna.", "No reports in the last 60 days.")) } }
+    ul { @for r in reports {
+        li {
+            (r.from.format("%Y-%m-%d %H:%M")) " – " (r.to.format("%Y-%m-%d %H:%M")) ": " (r.kind)
+            ", " (ctx.t("anmäld av", "reported by")) " " (r.reported_by)
+            @if r.registered_by_staff { " (" (ctx.t("registrerad av personal", "registered by staff")) ")" }
+            @if r.cancelled { " – " strong { (ctx.t("borttagen", "cancelled")) } }
+            @if let Some(m) = &r.message { br; span.muted { "”" (m) "”" } }
+            @if r.cancellable {
+                form.inline method="post" action={"/absence-reports/" (r.id) "/cancel"} {
+                    (ctx.csrf_field()) " " button.link type="submit" { (ctx.t("Ta bort anmälan", "Cancel the report")) }
+                }
+            }
+        }
+    } }
+    }
+}
+
+/// Leave applications, with the mentor's and the principal's forms while one is pending.
+fn leave_list(
+    ctx: &PageCtx,
+    leave: &[crate::leave_application::LeaveView],
+    mentors: bool,
+    principal: bool,
+) -> Markup {
+    html! {
+    h2 { (ctx.t("Ledighet", "Leave")) }
+    @if leave.is_empty() { p.muted { (ctx.t("Inga ansökningar.", "No applications.")) } }
+    ul { @for l in leave {
+        li {
+            (l.start_date) " – " (l.end_date) ": " (l.reason) " – " strong { (match l.status.as_str() {
+                "approved" => ctx.t("beviljad", "approved"),
+                "rejected" => ctx.t("avslagen", "rejected"),
+                "withdrawn" => ctx.t("återtagen", "withdrawn"),
+                _ => ctx.t("väntar på beslut", "awaiting decision"),
+            }) }
+            @if let Some(r) = &l.recommendation { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" }
+            @if let Some(c) = &l.decision_comment { br; span.muted { (c) } }
+            @if l.status == "pending" && mentors {
+                form method="post" action={"/leave-applications/" (l.id) "/recommendation"} {
+                    (ctx.csrf_field())
+                    label { (ctx.t("Kommentar (valfri)", "Comment (optional)")) " " input name="comment" maxlength="500"; }
+                    button type="submit" name="answer" value="yes" { (ctx.t("Tillstyrk", "Recommend")) } " "
+                    button.secondary type="submit" name="answer" value="no" { (ctx.t("Avstyrk", "Do not recommend")) }
+                }
+            }
+            @if l.status == "pending" && principal {
+                form method="post" action={"/leave-applications/" (l.id) "/decision"} {
+                    (ctx.csrf_field())
+                    label { (ctx.t("Motivering (valfri)", "Comment (optional)")) " " input name="comment" maxlength="500"; }
+                    button type="submit" name="answer" value="yes" { (ctx.t("Bevilja", "Approve")) } " "
+                    button.secondary type="submit" name="answer" value="no" { (ctx.t("Avslå", "Reject")) }
+                }
+            }
+        }
+    } }
+    }
+}
+
+/// The term's lessons with absence, one row each.
+fn history_table(ctx: &PageCtx, history: &[crate::absence::LessonAbsence]) -> Markup {
+    html! {
+    h2 { (ctx.t("Frånvaro per lektion denna termin", "Absence per lesson this term")) }
+    @if history.is_empty() { p.muted { (ctx.t("Ingen frånvaro.", "No absence.")) } } @else {
+        div.scroll { table {
+            thead { tr { th { (ctx.t("Datum", "Date")) } th { (ctx.t("Lektion", "Lesson")) } th { (ctx.t("Frånvaro", "Absence")) } th { (ctx.t("Giltig", "Valid")) } th { (ctx.t("Rapporterad av", "Reported by")) } } }
+            tbody { @for h in history { tr {
+                td { (h.date) " " (h.starts_at.format("%H:%M")) }
+                td { (h.subject) }
+                td { (status_text(&h.status, ctx)) " " (h.minutes) " min" }
+                td { @if h.invalid_minutes > 0 { (ctx.t("Ogiltig", "Invalid")) } @else if h.covered_by == Some("leave") { (ctx.t("Beviljad ledighet", "Granted leave")) } @else if h.covered_by.is_some() { (ctx.t("Anmäld frånvaro", "Reported absence")) } @else { (ctx.t("Giltig", "Valid")) } }
+                td { (h.marked_by) }
+            } } }
+        } }
+    }
+    }
 }
 
 fn status_text(s: &str, ctx: &PageCtx) -> &'static str {

@@ -300,29 +300,11 @@ pub async fn submit(
     let outcome = state
         .db_write(move |conn| {
             let l = access::lesson(conn, &v, id)?;
-            let mut marks = inputs;
-            if all_present {
-                // everyone present, but a pupil covered by a report or leave keeps their mark
-                let current = roll_call::load(conn, &l, tz, lang)?;
-                marks = current
-                    .pupils
-                    .iter()
-                    .map(|p| match p.covered_by {
-                        Some(_) => MarkInput {
-                            pupil_id: p.id,
-                            status: p.mark.status,
-                            minutes: Some(p.mark.minutes),
-                            reason_id: p.mark.reason_id,
-                        },
-                        None => MarkInput {
-                            pupil_id: p.id,
-                            status: Status::Present,
-                            minutes: None,
-                            reason_id: None,
-                        },
-                    })
-                    .collect();
-            }
+            let marks = if all_present {
+                roll_call::everyone_present(&roll_call::load(conn, &l, tz, lang)?)
+            } else {
+                inputs
+            };
             let sub = Submission {
                 marks,
                 expected_version: version,
@@ -339,62 +321,13 @@ pub async fn submit(
         .await?;
     match outcome {
         Ok(Ok(_)) => Ok(see_other(&format!("/lessons/{id}?saved=1"))),
-        Ok(Err(stale)) => {
-            let current = stale.current;
-            let diffs: Vec<(String, String, String)> = current
-                .pupils
-                .iter()
-                .filter_map(|p| {
-                    let mine = sent.iter().find(|i| i.pupil_id == p.id)?;
-                    let mine = Mark {
-                        status: mine.status,
-                        minutes: if mine.status.takes_minutes() {
-                            mine.minutes.unwrap_or(0)
-                        } else if mine.status == Status::Absent {
-                            current.lesson.minutes
-                        } else {
-                            0
-                        },
-                        reason_id: if mine.status == Status::Present {
-                            None
-                        } else {
-                            mine.reason_id
-                        },
-                    };
-                    (mine != p.mark).then(|| {
-                        (
-                            p.name.clone(),
-                            describe(&mine, &current, lang),
-                            describe(&p.mark, &current, lang),
-                        )
-                    })
-                })
-                .collect();
-            let body = html! {
-                p { strong { (ctx.t("Någon annan sparade lektionen medan du hade den öppen.", "Someone else saved this lesson while you had it open.")) } " "
-                    (ctx.t("Ingenting av det du skickade sparades. Sidan visar nu det som är sparat; gör om dina ändringar och spara igen.", "Nothing you sent was saved. The page now shows what is stored; make your changes again and save.")) }
-                @if !diffs.is_empty() {
-                    table {
-                        thead { tr { th { (ctx.t("Elev", "Pupil")) } th { (ctx.t("Du skickade", "You sent")) } th { (ctx.t("Sparat nu", "Stored now")) } } }
-                        tbody { @for (name, mine, now) in &diffs { tr { td { (name) } td { (mine) } td { (now) } } } }
-                    }
-                }
-            };
-            let page = roll_call_page(
-                &state,
-                &ctx,
-                &current,
-                Some(Notice {
-                    kind: "errors",
-                    body,
-                }),
-                &correction_text,
-            );
-            Ok(html_with_status(
-                StatusCode::CONFLICT,
-                layout::page(&ctx, &page_title(&current), page),
-            ))
-        }
+        Ok(Err(stale)) => Ok(stale_page(
+            &state,
+            &ctx,
+            &stale.current,
+            &sent,
+            &correction_text,
+        )),
         Err((err, current)) => {
             let status = err.status();
             let message = err.refusal();
@@ -416,6 +349,57 @@ pub async fn submit(
             ))
         }
     }
+}
+
+/// Someone else saved the lesson first: what is stored now, and where it differs from what
+/// was sent. Nothing sent was saved.
+fn stale_page(
+    state: &AppState,
+    ctx: &PageCtx,
+    current: &RollCall,
+    sent: &[MarkInput],
+    correction_text: &str,
+) -> HttpResponse {
+    let lang = ctx.lang;
+    let diffs: Vec<(String, String, String)> = current
+        .pupils
+        .iter()
+        .filter_map(|p| {
+            let mine = sent.iter().find(|i| i.pupil_id == p.id)?;
+            let mine = mine.as_mark(current.lesson.minutes);
+            (mine != p.mark).then(|| {
+                (
+                    p.name.clone(),
+                    describe(&mine, current, lang),
+                    describe(&p.mark, current, lang),
+                )
+            })
+        })
+        .collect();
+    let body = html! {
+        p { strong { (ctx.t("Någon annan sparade lektionen medan du hade den öppen.", "Someone else saved this lesson while you had it open.")) } " "
+            (ctx.t("Ingenting av det du skickade sparades. Sidan visar nu det som är sparat; gör om dina ändringar och spara igen.", "Nothing you sent was saved. The page now shows what is stored; make your changes again and save.")) }
+        @if !diffs.is_empty() {
+            table {
+                thead { tr { th { (ctx.t("Elev", "Pupil")) } th { (ctx.t("Du skickade", "You sent")) } th { (ctx.t("Sparat nu", "Stored now")) } } }
+                tbody { @for (name, mine, now) in &diffs { tr { td { (name) } td { (mine) } td { (now) } } } }
+            }
+        }
+    };
+    let page = roll_call_page(
+        state,
+        ctx,
+        current,
+        Some(Notice {
+            kind: "errors",
+            body,
+        }),
+        correction_text,
+    );
+    html_with_status(
+        StatusCode::CONFLICT,
+        layout::page(ctx, &page_title(current), page),
+    )
 }
 
 fn weekday(d: chrono::NaiveDate, lang: Lang) -> &'static str {

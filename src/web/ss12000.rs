@@ -5,98 +5,20 @@
 //! token only while there is more). For principals (their schools) and administrators
 //! (every school), with bearer tokens like `/api/v1`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
-use diesel::prelude::*;
+use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::common::statistics_period;
-use crate::auth::{access, Viewer};
-use crate::db::DbConn;
+use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::schema::*;
+use crate::ss12000::export;
 use crate::state::AppState;
-use crate::statistics::facts::{self, Sel};
-use crate::statistics::{Figures, Period};
-
-const DEFAULT_LIMIT: usize = 100;
-const MAX_LIMIT: usize = 1000;
-
-fn limit(raw: Option<&str>, lang: Lang) -> AppResult<usize> {
-    match raw {
-        None => Ok(DEFAULT_LIMIT),
-        Some(s) => s
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
-            .ok_or_else(|| {
-                AppError::invalid(
-                    Code::BadLimit,
-                    lang.pick(
-                        "limit är ett heltal från 1 till 1000.",
-                        "limit is a whole number from 1 to 1000.",
-                    ),
-                )
-            }),
-    }
-}
-
-/// An opaque page token: where the previous page ended ("kind:a:b", hex-encoded).
-fn token(kind: &str, a: i64, b: i64) -> String {
-    format!("{kind}:{a}:{b}")
-        .bytes()
-        .map(|c| format!("{c:02x}"))
-        .collect()
-}
-
-fn parse_token(
-    raw: Option<&str>,
-    kinds: &[&str],
-    lang: Lang,
-) -> AppResult<Option<(String, i64, i64)>> {
-    let Some(raw) = raw else {
-        return Ok(None);
-    };
-    let bad = || {
-        AppError::invalid(
-            Code::BadPageToken,
-            lang.pick(
-                "pageToken är inte en sidmarkör från det här anropet. Börja om utan pageToken.",
-                "pageToken is not a page token from this request. Start again without pageToken.",
-            ),
-        )
-    };
-    if raw.len() > 200 || raw.len() % 2 != 0 {
-        return Err(bad());
-    }
-    let bytes: Option<Vec<u8>> = (0..raw.len())
-        .step_by(2)
-        .map(|i| {
-            raw.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect();
-    let text = bytes
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(bad)?;
-    let mut parts = text.split(':');
-    let (Some(kind), Some(a), Some(b), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
-    };
-    if !kinds.contains(&kind) {
-        return Err(bad());
-    }
-    match (a.parse::<i64>(), b.parse::<i64>()) {
-        (Ok(a), Ok(b)) if a >= 0 && b >= 0 => Ok(Some((kind.to_string(), a, b))),
-        _ => Err(bad()),
-    }
-}
+use crate::statistics::{Figures, Period, Scope};
 
 /// A date filter: `YYYY-MM-DD`, or a date-time whose date is taken.
 fn date_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<Option<NaiveDate>> {
@@ -126,104 +48,6 @@ pub(super) fn id_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<O
         })
     })
     .transpose()
-}
-
-/// The schools a request covers: the one asked for, or every school the caller has.
-fn schools(conn: &mut DbConn, v: &Viewer, organisation: Option<i64>) -> AppResult<Vec<i64>> {
-    if let Some(s) = organisation {
-        access::school(conn, v, s)?;
-        return Ok(vec![s]);
-    }
-    let mut out = v.roles.principal_of.clone();
-    out.extend(access::admin_schools(conn, v)?.into_iter().map(|s| s.0));
-    out.sort_unstable();
-    out.dedup();
-    if out.is_empty() {
-        return Err(AppError::NotFound);
-    }
-    Ok(out)
-}
-
-fn utc(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// The ids the export names records by: the source's id for what an import brought
-/// (`external_id`, an SS 12000 UUID say), Närvaro's own number otherwise.
-#[derive(Default)]
-pub(super) struct Refs {
-    people: HashMap<i64, String>,
-    orgs: HashMap<i64, String>,
-    lessons: HashMap<i64, String>,
-    activities: HashMap<i64, String>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Ref {
-    Person,
-    Org,
-    Lesson,
-    Activity,
-}
-
-impl Refs {
-    /// Loads the external ids of these records.
-    pub(super) fn load(conn: &mut DbConn, wanted: &[(Ref, i64)]) -> AppResult<Refs> {
-        use crate::statistics::facts::CHUNK;
-        let mut out = Refs::default();
-        for kind in [Ref::Person, Ref::Org, Ref::Lesson, Ref::Activity] {
-            let mut ids: Vec<i64> = wanted
-                .iter()
-                .filter(|(k, _)| *k == kind)
-                .map(|(_, id)| *id)
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            for chunk in ids.chunks(CHUNK) {
-                let rows: Vec<(i64, Option<String>)> = match kind {
-                    Ref::Person => people::table
-                        .filter(people::id.eq_any(chunk))
-                        .select((people::id, people::external_id))
-                        .load(conn)?,
-                    Ref::Org => organisations::table
-                        .filter(organisations::id.eq_any(chunk))
-                        .select((organisations::id, organisations::external_id))
-                        .load(conn)?,
-                    Ref::Lesson => lessons::table
-                        .filter(lessons::id.eq_any(chunk))
-                        .select((lessons::id, lessons::external_id))
-                        .load(conn)?,
-                    Ref::Activity => activities::table
-                        .filter(activities::id.eq_any(chunk))
-                        .select((activities::id, activities::external_id))
-                        .load(conn)?,
-                };
-                out.map(kind)
-                    .extend(rows.into_iter().filter_map(|(id, ext)| Some((id, ext?))));
-            }
-        }
-        Ok(out)
-    }
-
-    fn map(&mut self, kind: Ref) -> &mut HashMap<i64, String> {
-        match kind {
-            Ref::Person => &mut self.people,
-            Ref::Org => &mut self.orgs,
-            Ref::Lesson => &mut self.lessons,
-            Ref::Activity => &mut self.activities,
-        }
-    }
-
-    /// `{"id": …}` for a record.
-    pub(super) fn of(&self, kind: Ref, id: i64) -> Value {
-        let map = match kind {
-            Ref::Person => &self.people,
-            Ref::Org => &self.orgs,
-            Ref::Lesson => &self.lessons,
-            Ref::Activity => &self.activities,
-        };
-        json!({ "id": map.get(&id).cloned().unwrap_or_else(|| id.to_string()) })
-    }
 }
 
 fn page(data: Vec<Value>, next: Option<String>) -> HttpResponse {
@@ -258,7 +82,7 @@ fn export_params(q: &ExportQuery, today: NaiveDate, lang: Lang) -> AppResult<Exp
     let from = date_param(q.after.as_deref(), "startTime.onOrAfter", lang)?;
     let to = date_param(q.before.as_deref(), "startTime.onOrBefore", lang)?;
     Ok(Export {
-        limit: limit(q.limit.as_deref(), lang)?,
+        limit: export::limit(q.limit.as_deref(), lang)?,
         organisation: id_param(q.organisation.as_deref(), "organisation", lang)?,
         period: Period::or_term(from, to, today, lang)?,
     })
@@ -275,130 +99,12 @@ pub async fn attendances(
     let today = state.today();
     let tz = state.config.timezone;
     let p = export_params(&q, today, lang)?;
-    let after = parse_token(q.page_token.as_deref(), &["a"], lang)?;
-    let (after_lesson, after_pupil) = after.map(|t| (t.1, t.2)).unwrap_or((0, 0));
-    let (data, next) = state
-        .db(move |conn| {
-            let schools = schools(conn, &v, p.organisation)?;
-            // enough lessons for a page (every reported lesson has pupils, or is skipped)
-            let rows: Vec<(i64, NaiveDate, i64, NaiveDateTime)> = lessons::table
-                .inner_join(lesson_reports::table)
-                .filter(lessons::school_id.eq_any(&schools))
-                .filter(lessons::lesson_date.between(p.period.from, p.period.to))
-                .filter(lessons::cancelled.eq(false))
-                .filter(lessons::id.ge(after_lesson))
-                .select((
-                    lessons::id,
-                    lessons::lesson_date,
-                    lesson_reports::reported_by,
-                    lesson_reports::reported_at,
-                ))
-                .order(lessons::id)
-                .limit(p.limit as i64 + 1)
-                .load(conn)?;
-            let Some(last_lesson) = rows.last().map(|r| r.0) else {
-                return Ok((Vec::new(), None));
-            };
-            let more_lessons = rows.len() > p.limit;
-            let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-            let (first, last) = rows.iter().fold((p.period.to, p.period.from), |(a, b), r| {
-                (a.min(r.1), b.max(r.1))
-            });
-            let mut records = facts::collect(conn, Sel::Lessons(&ids), first, last, tz)?;
-            records.retain(|f| (f.lesson, f.pupil) > (after_lesson, after_pupil));
-            records.sort_by_key(|f| (f.lesson, f.pupil));
-            let next = if records.len() > p.limit {
-                records.truncate(p.limit);
-                records.last().map(|f| token("a", f.lesson, f.pupil))
-            } else if more_lessons {
-                Some(token("a", last_lesson, i64::MAX))
-            } else {
-                None
-            };
-            let meta: HashMap<i64, (i64, NaiveDateTime)> =
-                rows.iter().map(|r| (r.0, (r.2, r.3))).collect();
-            let reason_ids: Vec<i64> = records.iter().filter_map(|f| f.reason).collect();
-            let reasons: HashMap<i64, String> = absence_reasons::table
-                .filter(absence_reasons::id.eq_any(&reason_ids))
-                .select((absence_reasons::id, absence_reasons::name_sv))
-                .load::<(i64, String)>(conn)?
-                .into_iter()
-                .collect();
-            let mut wanted: Vec<(Ref, i64)> = rows.iter().map(|r| (Ref::Person, r.2)).collect();
-            for f in &records {
-                wanted.push((Ref::Lesson, f.lesson));
-                wanted.push((Ref::Person, f.pupil));
-            }
-            let refs = Refs::load(conn, &wanted)?;
-            let data = records
-                .iter()
-                .map(|f| {
-                    let (reporter, at) = meta
-                        .get(&f.lesson)
-                        .copied()
-                        .unwrap_or((0, NaiveDateTime::MIN));
-                    json!({
-                        "id": format!("{}-{}", f.lesson, f.pupil),
-                        "calendarEvent": refs.of(Ref::Lesson, f.lesson),
-                        "student": refs.of(Ref::Person, f.pupil),
-                        "reporter": refs.of(Ref::Person, reporter),
-                        "isReported": true,
-                        "attendanceMinutes": (f.scheduled - f.valid - f.invalid - f.other).max(0),
-                        "validAbsenceMinutes": f.valid,
-                        "invalidAbsenceMinutes": f.invalid,
-                        "otherAttendanceMinutes": f.other,
-                        "absenceReason": f.reason.and_then(|r| reasons.get(&r).cloned()),
-                        "reportedTimestamp": utc(at),
-                    })
-                })
-                .collect::<Vec<_>>();
-            Ok((data, next))
-        })
+    let after = export::parse_token(q.page_token.as_deref(), &["a"], lang)?;
+    let after = after.map(|t| (t.1, t.2)).unwrap_or((0, 0));
+    let out = state
+        .db(move |conn| export::attendances(conn, &v, tz, p.organisation, p.period, p.limit, after))
         .await?;
-    Ok(page(data, next))
-}
-
-/// (id, type, start, end, pupil, school, registered by)
-type AbsenceItem = (
-    String,
-    &'static str,
-    NaiveDateTime,
-    NaiveDateTime,
-    i64,
-    i64,
-    i64,
-);
-
-/// The page of absences as SS 12000 records.
-fn finish(
-    conn: &mut DbConn,
-    items: Vec<AbsenceItem>,
-    next: Option<String>,
-) -> AppResult<(Vec<Value>, Option<String>)> {
-    let mut wanted = Vec::new();
-    for (_, _, _, _, pupil, school, by) in &items {
-        wanted.extend([
-            (Ref::Person, *pupil),
-            (Ref::Org, *school),
-            (Ref::Person, *by),
-        ]);
-    }
-    let refs = Refs::load(conn, &wanted)?;
-    let data = items
-        .into_iter()
-        .map(|(id, kind, s, e, pupil, school, by)| {
-            json!({
-                "id": id,
-                "type": kind,
-                "startTime": utc(s),
-                "endTime": utc(e),
-                "student": refs.of(Ref::Person, pupil),
-                "organisation": refs.of(Ref::Org, school),
-                "registeredBy": refs.of(Ref::Person, by),
-            })
-        })
-        .collect();
-    Ok((data, next))
+    Ok(page(out.data, out.next))
 }
 
 /// GET /api/ss12000/v2/absences: reports first (by id), then granted leave (by id).
@@ -412,126 +118,11 @@ pub async fn absences(
     let today = state.today();
     let tz = state.config.timezone;
     let p = export_params(&q, today, lang)?;
-    let after = parse_token(q.page_token.as_deref(), &["r", "l"], lang)?;
-    let local =
-        move |d: NaiveDate| crate::absence::utc_window(tz, d, NaiveTime::MIN, NaiveTime::MIN).0;
-    let (data, next) = state
-        .db(move |conn| {
-            let schools = schools(conn, &v, p.organisation)?;
-            let (start, end) = (local(p.period.from), local(p.period.to + Duration::days(1)));
-            let mut data: Vec<AbsenceItem> = Vec::new();
-            let after_leave = match &after {
-                Some((kind, _, id)) if kind == "l" => Some(*id),
-                _ => None,
-            };
-            if after_leave.is_none() {
-                let after_report = after.as_ref().map(|t| t.2).unwrap_or(0);
-                #[allow(clippy::type_complexity)]
-                let reports: Vec<(
-                    i64,
-                    i64,
-                    NaiveDateTime,
-                    NaiveDateTime,
-                    i64,
-                    Option<i64>,
-                )> = absence_reports::table
-                    .inner_join(people::table.on(people::id.eq(absence_reports::pupil_id)))
-                    .filter(people::school_id.eq_any(&schools))
-                    .filter(absence_reports::cancelled_at.is_null())
-                    .filter(absence_reports::starts_at.lt(end))
-                    .filter(absence_reports::ends_at.gt(start))
-                    .filter(absence_reports::id.gt(after_report))
-                    .select((
-                        absence_reports::id,
-                        absence_reports::pupil_id,
-                        absence_reports::starts_at,
-                        absence_reports::ends_at,
-                        absence_reports::reported_by,
-                        people::school_id,
-                    ))
-                    .order(absence_reports::id)
-                    .limit(p.limit as i64 + 1)
-                    .load(conn)?;
-                for (id, pupil, s, e, by, school) in reports.iter().take(p.limit) {
-                    data.push((
-                        format!("r{id}"),
-                        "Anmäld frånvaro",
-                        *s,
-                        *e,
-                        *pupil,
-                        school.unwrap_or_default(),
-                        *by,
-                    ));
-                }
-                if reports.len() > p.limit {
-                    return finish(conn, data, Some(token("r", 0, reports[p.limit - 1].0)));
-                }
-            }
-            let room = p.limit - data.len();
-            if room == 0 {
-                return finish(conn, data, Some(token("l", 0, 0)));
-            }
-            #[allow(clippy::type_complexity)]
-            let leave: Vec<(i64, i64, NaiveDate, NaiveDate, i64, Option<i64>)> =
-                leave_applications::table
-                    .inner_join(people::table.on(people::id.eq(leave_applications::pupil_id)))
-                    .filter(people::school_id.eq_any(&schools))
-                    .filter(leave_applications::status.eq("approved"))
-                    .filter(leave_applications::start_date.le(p.period.to))
-                    .filter(leave_applications::end_date.ge(p.period.from))
-                    .filter(leave_applications::id.gt(after_leave.unwrap_or(0)))
-                    .select((
-                        leave_applications::id,
-                        leave_applications::pupil_id,
-                        leave_applications::start_date,
-                        leave_applications::end_date,
-                        leave_applications::applied_by,
-                        people::school_id,
-                    ))
-                    .order(leave_applications::id)
-                    .limit(room as i64 + 1)
-                    .load(conn)?;
-            for (id, pupil, s, e, by, school) in leave.iter().take(room) {
-                let (start, end) = (local(*s), local(*e + Duration::days(1)));
-                data.push((
-                    format!("l{id}"),
-                    "Beviljad ledighet",
-                    start,
-                    end,
-                    *pupil,
-                    school.unwrap_or_default(),
-                    *by,
-                ));
-            }
-            let next = (leave.len() > room).then(|| token("l", 0, leave[room - 1].0));
-            finish(conn, data, next)
-        })
+    let after = export::parse_token(q.page_token.as_deref(), &["r", "l"], lang)?;
+    let out = state
+        .db(move |conn| export::absences(conn, &v, tz, p.organisation, p.period, p.limit, after))
         .await?;
-    Ok(page(data, next))
-}
-
-/// One SS 12000 `AggregatedAttendance` (minutes).
-pub(super) fn aggregated_json(
-    refs: &Refs,
-    activity: i64,
-    pupil: i64,
-    f: &Figures,
-    period: Period,
-) -> Value {
-    let attended =
-        (f.reported_minutes - f.valid_minutes - f.invalid_minutes - f.other_minutes).max(0);
-    json!({
-        "activity": refs.of(Ref::Activity, activity),
-        "student": refs.of(Ref::Person, pupil),
-        "startDate": period.from,
-        "endDate": period.to,
-        "attendanceSum": attended,
-        "validAbsenceSum": f.valid_minutes,
-        "invalidAbsenceSum": f.invalid_minutes,
-        "otherAttendanceSum": f.other_minutes,
-        "reportedSum": f.reported_minutes,
-        "offeredSum": f.scheduled_minutes,
-    })
+    Ok(page(out.data, out.next))
 }
 
 #[derive(Deserialize)]
@@ -556,8 +147,8 @@ pub async fn aggregated_attendance(
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let q = q.into_inner();
-    let limit = limit(q.limit.as_deref(), lang)?;
-    let after = parse_token(q.page_token.as_deref(), &["g"], lang)?.map(|t| (t.1, t.2));
+    let limit = export::limit(q.limit.as_deref(), lang)?;
+    let after = export::parse_token(q.page_token.as_deref(), &["g"], lang)?.map(|t| (t.1, t.2));
     let inner = AggregatedQuery {
         start_date: q.start_date,
         end_date: q.end_date,
@@ -569,13 +160,13 @@ pub async fn aggregated_attendance(
     let data: Vec<Value> = rest
         .clone()
         .take(limit)
-        .map(|((a, p), f)| aggregated_json(&refs, *a, *p, f, period))
+        .map(|((a, p), f)| export::aggregated_json(&refs, *a, *p, f, period))
         .collect();
     let next = if rest.count() > limit {
         sums.keys()
             .filter(|k| after.map_or(true, |a| **k > a))
             .nth(limit - 1)
-            .map(|(a, p)| token("g", *a, *p))
+            .map(|(a, p)| export::token("g", *a, *p))
     } else {
         None
     };
@@ -602,7 +193,7 @@ pub async fn v1_aggregated_attendance(
     let (sums, period, refs) = aggregated_sums(&req, &state, v, q.into_inner()).await?;
     let data: Vec<serde_json::Value> = sums
         .iter()
-        .map(|((activity, pupil), f)| aggregated_json(&refs, *activity, *pupil, f, period))
+        .map(|((activity, pupil), f)| export::aggregated_json(&refs, *activity, *pupil, f, period))
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "data": data })))
 }
@@ -614,12 +205,7 @@ async fn aggregated_sums(
     state: &web::Data<AppState>,
     v: Viewer,
     q: AggregatedQuery,
-) -> AppResult<(
-    std::collections::BTreeMap<(i64, i64), crate::statistics::Figures>,
-    crate::statistics::Period,
-    Refs,
-)> {
-    use crate::statistics::{self as stats, Scope};
+) -> AppResult<(BTreeMap<(i64, i64), Figures>, Period, export::Refs)> {
     let lang = Lang::from_request(req);
     let today = state.today();
     let tz = state.config.timezone;
@@ -639,25 +225,8 @@ async fn aggregated_sums(
             ))
         }
     };
-    let sums = state
-        .db(move |conn| {
-            match scope {
-                Scope::School(s) => access::school(conn, &v, s)?,
-                Scope::Pupil(p) => {
-                    access::pupil(conn, &v, p, today)?;
-                }
-                _ => return Err(AppError::NotFound),
-            }
-            let sums =
-                stats::per_activity(conn, tz, scope, period.until(today), organisation, lang)?;
-            use {Ref, Refs};
-            let wanted: Vec<(Ref, i64)> = sums
-                .keys()
-                .flat_map(|(a, p)| [(Ref::Activity, *a), (Ref::Person, *p)])
-                .collect();
-            let refs = Refs::load(conn, &wanted)?;
-            Ok((sums, refs))
-        })
+    let (sums, refs) = state
+        .db(move |conn| export::aggregated(conn, &v, tz, scope, organisation, period, today, lang))
         .await?;
-    Ok((sums.0, period, sums.1))
+    Ok((sums, period, refs))
 }

@@ -1,0 +1,1037 @@
+//! Writing a checked roster, stage by stage in one transaction (see `run`): organisations
+//! (parents first), people (and ending those gone from the source), guardianships (and
+//! ending guardians left with no child), groups, memberships, duties, activities with their
+//! groups and teachers, lessons, and last the statistics. Every stage matches stored rows
+//! by `external_id` and decides with the plain rules at the bottom of this file, which are
+//! unit-tested.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+
+use super::{Org, Roster, Summary};
+use crate::db::DbConn;
+use crate::schema::*;
+
+/// Writes the roster: call inside a transaction (see `run`).
+pub fn apply(
+    conn: &mut DbConn,
+    r: &Roster,
+    tz: Tz,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> QueryResult<Summary> {
+    let mut sum = Summary::default();
+    let orgs = organisations(conn, r, now, &mut sum)?;
+    let persons = people(conn, r, &orgs, now, &mut sum)?;
+    let school_ids = end_departed(conn, r, &orgs, &persons, today, now, &mut sum)?;
+    let unlinked = guardianships(conn, r, &persons, now, &mut sum)?;
+    end_childless_guardians(conn, unlinked, today, now, &mut sum)?;
+    let groups_by = groups(conn, r, &orgs, now, &mut sum)?;
+    memberships(conn, r, &groups_by, &persons, today, &mut sum)?;
+    let keys = Keys {
+        orgs: &orgs,
+        persons: &persons,
+        groups: &groups_by,
+    };
+    duties(conn, r, &keys, today, &mut sum)?;
+    let acts = activities(conn, r, &keys, now, &mut sum)?;
+    lessons(conn, r, &orgs, &acts, &mut sum)?;
+    // the statistics follow the new timetable and memberships
+    if sum.changes() > 0 {
+        refresh_statistics(conn, tz, &school_ids)?;
+    }
+    Ok(sum)
+}
+
+/// Närvaro's ids of what the roster names, by the source's ids.
+struct Keys<'a> {
+    orgs: &'a Ids,
+    persons: &'a Ids,
+    groups: &'a Ids,
+}
+
+/// Organisations, parents first; a municipality gets the default absence reasons.
+fn organisations(
+    conn: &mut DbConn,
+    r: &Roster,
+    now: NaiveDateTime,
+    sum: &mut Summary,
+) -> QueryResult<Ids> {
+    type OrgValues = (String, Option<i64>, Option<String>, Option<String>);
+    let org_rows = existing::<OrgValues>(
+        conn,
+        r.orgs.iter().map(|o| o.ext.clone()).collect(),
+        |c, chunk| {
+            organisations::table
+                .filter(organisations::external_id.eq_any(chunk))
+                .select((
+                    organisations::external_id,
+                    organisations::id,
+                    (
+                        organisations::name,
+                        organisations::parent_id,
+                        organisations::school_form,
+                        organisations::school_unit_code,
+                    ),
+                ))
+                .load(c)
+        },
+    )?;
+    let mut orgs = ids(&org_rows);
+    for o in parents_first(&r.orgs) {
+        let parent = o.parent.as_ref().and_then(|p| orgs.get(p).copied());
+        let want: OrgValues = (
+            o.name.clone(),
+            parent,
+            o.school_form.map(str::to_string),
+            o.unit_code.clone(),
+        );
+        match org_rows.get(&o.ext) {
+            Some((_, have)) if *have == want => {}
+            Some(&(id, _)) => {
+                let n = diesel::update(organisations::table.find(id))
+                    .set((
+                        organisations::name.eq(&o.name),
+                        organisations::parent_id.eq(parent),
+                        organisations::school_form.eq(o.school_form),
+                        organisations::school_unit_code.eq(o.unit_code.as_deref()),
+                    ))
+                    .execute(conn)?;
+                sum.updated += n;
+            }
+            None => {
+                let id: i64 = diesel::insert_into(organisations::table)
+                    .values((
+                        organisations::parent_id.eq(parent),
+                        organisations::org_type.eq(o.kind),
+                        organisations::name.eq(&o.name),
+                        organisations::school_form.eq(o.school_form),
+                        organisations::school_unit_code.eq(o.unit_code.as_deref()),
+                        organisations::external_id.eq(&o.ext),
+                        organisations::created_at.eq(now),
+                    ))
+                    .returning(organisations::id)
+                    .get_result(conn)?;
+                orgs.insert(o.ext.clone(), id);
+                sum.inserted += 1;
+            }
+        }
+        if o.kind == "municipality" {
+            if let Some(&id) = orgs.get(&o.ext) {
+                crate::seed::ensure_default_reasons(conn, id)?;
+            }
+        }
+    }
+
+    Ok(orgs)
+}
+
+/// People: pupils, guardians and staff.
+fn people(
+    conn: &mut DbConn,
+    r: &Roster,
+    orgs: &Ids,
+    now: NaiveDateTime,
+    sum: &mut Summary,
+) -> QueryResult<Ids> {
+    #[allow(clippy::type_complexity)]
+    type PersonValues = (
+        String,
+        String,
+        Option<String>,
+        Option<NaiveDate>,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<i64>,
+        bool,
+    );
+    let person_rows = existing::<PersonValues>(
+        conn,
+        r.persons.iter().map(|p| p.ext.clone()).collect(),
+        |c, chunk| {
+            people::table
+                .filter(people::external_id.eq_any(chunk))
+                .select((
+                    people::external_id,
+                    people::id,
+                    (
+                        people::given_name,
+                        people::family_name,
+                        people::civic_no,
+                        people::birth_date,
+                        people::sex,
+                        people::security_marking,
+                        people::email,
+                        people::school_id,
+                        people::active,
+                    ),
+                ))
+                .load(c)
+        },
+    )?;
+    let mut persons = ids(&person_rows);
+    for p in &r.persons {
+        let school = p.school.as_ref().and_then(|s| orgs.get(s).copied());
+        let want: PersonValues = (
+            p.given.clone(),
+            p.family.clone(),
+            p.civic_no.clone(),
+            p.birth_date,
+            p.sex.map(str::to_string),
+            p.marking.to_string(),
+            p.email.clone(),
+            school,
+            true,
+        );
+        match person_rows.get(&p.ext) {
+            Some((_, have)) if *have == want => {}
+            Some(&(id, _)) => {
+                let n = diesel::update(people::table.find(id))
+                    .set((
+                        people::given_name.eq(&p.given),
+                        people::family_name.eq(&p.family),
+                        people::civic_no.eq(p.civic_no.as_deref()),
+                        people::birth_date.eq(p.birth_date),
+                        people::sex.eq(p.sex),
+                        people::security_marking.eq(p.marking),
+                        people::email.eq(p.email.as_deref()),
+                        people::school_id.eq(school),
+                        people::active.eq(true),
+                        people::ended_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?;
+                sum.updated += n;
+            }
+            None => {
+                let id: i64 = diesel::insert_into(people::table)
+                    .values((
+                        people::given_name.eq(&p.given),
+                        people::family_name.eq(&p.family),
+                        people::civic_no.eq(p.civic_no.as_deref()),
+                        people::birth_date.eq(p.birth_date),
+                        people::sex.eq(p.sex),
+                        people::security_marking.eq(p.marking),
+                        people::email.eq(p.email.as_deref()),
+                        people::school_id.eq(school),
+                        people::external_id.eq(&p.ext),
+                        people::created_at.eq(now),
+                    ))
+                    .returning(people::id)
+                    .get_result(conn)?;
+                persons.insert(p.ext.clone(), id);
+                sum.inserted += 1;
+            }
+        }
+    }
+    Ok(persons)
+}
+
+/// Ends the people an earlier import brought from the same schools who are gone now; the
+/// roster's schools.
+fn end_departed(
+    conn: &mut DbConn,
+    r: &Roster,
+    orgs: &Ids,
+    persons: &Ids,
+    today: NaiveDate,
+    now: NaiveDateTime,
+    sum: &mut Summary,
+) -> QueryResult<Vec<i64>> {
+    let school_ids: Vec<i64> = r
+        .orgs
+        .iter()
+        .filter(|o| o.kind == "school")
+        .filter_map(|o| orgs.get(&o.ext).copied())
+        .collect();
+    let present: HashSet<i64> = persons.values().copied().collect();
+    let imported_here: Vec<i64> = people::table
+        .left_join(duties::table.on(duties::person_id.eq(people::id)))
+        .filter(people::external_id.is_not_null())
+        .filter(people::active.eq(true))
+        .filter(
+            people::school_id
+                .eq_any(&school_ids)
+                .or(duties::organisation_id.eq_any(&school_ids)),
+        )
+        .select(people::id)
+        .distinct()
+        .load(conn)?;
+    for id in imported_here.into_iter().filter(|id| !present.contains(id)) {
+        diesel::update(people::table.find(id))
+            .set((
+                people::active.eq(false),
+                people::ended_at.eq(now),
+                people::token_version.eq(people::token_version + 1),
+            ))
+            .execute(conn)?;
+        diesel::update(
+            group_memberships::table
+                .filter(group_memberships::pupil_id.eq(id))
+                .filter(group_memberships::end_date.is_null()),
+        )
+        .set(group_memberships::end_date.eq(today - Duration::days(1)))
+        .execute(conn)?;
+        diesel::update(
+            duties::table
+                .filter(duties::person_id.eq(id))
+                .filter(duties::end_date.is_null()),
+        )
+        .set(duties::end_date.eq(today - Duration::days(1)))
+        .execute(conn)?;
+        sum.ended += 1;
+    }
+
+    Ok(school_ids)
+}
+
+/// Guardianships: added; a responsible who disappears from the source is removed. The
+/// guardians removed.
+fn guardianships(
+    conn: &mut DbConn,
+    r: &Roster,
+    persons: &Ids,
+    now: NaiveDateTime,
+    sum: &mut Summary,
+) -> QueryResult<Vec<i64>> {
+    let pupils_with: HashSet<i64> = r
+        .responsibles
+        .iter()
+        .filter_map(|(p, _)| persons.get(p).copied())
+        .collect();
+    let wanted: HashSet<(i64, i64)> = r
+        .responsibles
+        .iter()
+        .filter_map(|(p, g)| Some((*persons.get(p)?, *persons.get(g)?)))
+        .collect();
+    let pupil_list: Vec<i64> = r
+        .persons
+        .iter()
+        .filter(|p| p.school.is_some())
+        .filter_map(|p| persons.get(&p.ext).copied())
+        .collect();
+    let mut linked: HashSet<(i64, i64)> = HashSet::new();
+    for chunk in pupil_list.chunks(crate::statistics::facts::CHUNK) {
+        linked.extend(
+            guardianships::table
+                .filter(guardianships::pupil_id.eq_any(chunk))
+                .select((guardianships::pupil_id, guardianships::guardian_id))
+                .load::<(i64, i64)>(conn)?,
+        );
+    }
+    let in_source: HashSet<i64> = pupils_with.iter().chain(&pupil_list).copied().collect();
+    let (add, remove) = guardianship_changes(&wanted, &linked, &in_source);
+    for (pupil, guardian) in add {
+        diesel::insert_into(guardianships::table)
+            .values((
+                guardianships::pupil_id.eq(pupil),
+                guardianships::guardian_id.eq(guardian),
+                guardianships::relation.eq("guardian"),
+                guardianships::created_at.eq(now),
+            ))
+            .execute(conn)?;
+        sum.inserted += 1;
+    }
+    let mut unlinked = Vec::new();
+    for (pupil, guardian) in remove {
+        diesel::delete(
+            guardianships::table
+                .filter(guardianships::pupil_id.eq(pupil))
+                .filter(guardianships::guardian_id.eq(guardian)),
+        )
+        .execute(conn)?;
+        sum.ended += 1;
+        unlinked.push(guardian);
+    }
+    Ok(unlinked)
+}
+
+/// A guardian left with no child, no duty and no school of their own is ended like a
+/// teacher who left: not deleted, and every session and link of theirs stops working.
+fn end_childless_guardians(
+    conn: &mut DbConn,
+    unlinked: Vec<i64>,
+    today: NaiveDate,
+    now: NaiveDateTime,
+    sum: &mut Summary,
+) -> QueryResult<()> {
+    for guardian in unlinked {
+        let children: i64 = guardianships::table
+            .filter(guardianships::guardian_id.eq(guardian))
+            .count()
+            .get_result(conn)?;
+        let duties_left: i64 = duties::table
+            .filter(duties::person_id.eq(guardian))
+            .filter(duties::end_date.is_null().or(duties::end_date.ge(today)))
+            .count()
+            .get_result(conn)?;
+        if children > 0 || duties_left > 0 {
+            continue;
+        }
+        let ended = diesel::update(
+            people::table
+                .find(guardian)
+                .filter(people::active.eq(true))
+                .filter(people::school_id.is_null()),
+        )
+        .set((
+            people::active.eq(false),
+            people::ended_at.eq(now),
+            people::token_version.eq(people::token_version + 1),
+        ))
+        .execute(conn)?;
+        if ended > 0 {
+            // their unused sign-in links die with the account
+            crate::auth::links::revoke_all(conn, guardian, now)?;
+            sum.ended += 1;
+        }
+    }
+
+    Ok(())
+}
+
+/// Classes and other groups.
+fn groups(
+    conn: &mut DbConn,
+    r: &Roster,
+    orgs: &Ids,
+    now: NaiveDateTime,
+    sum: &mut Summary,
+) -> QueryResult<Ids> {
+    type GroupValues = (String, String, Option<i32>, i64);
+    let group_rows = existing::<GroupValues>(
+        conn,
+        r.groups.iter().map(|g| g.ext.clone()).collect(),
+        |c, chunk| {
+            groups::table
+                .filter(groups::external_id.eq_any(chunk))
+                .select((
+                    groups::external_id,
+                    groups::id,
+                    (
+                        groups::name,
+                        groups::group_type,
+                        groups::school_year,
+                        groups::school_id,
+                    ),
+                ))
+                .load(c)
+        },
+    )?;
+    let mut groups_by = ids(&group_rows);
+    for g in &r.groups {
+        let school = orgs.get(&g.school).copied().unwrap_or_default();
+        let want: GroupValues = (g.name.clone(), g.kind.to_string(), g.school_year, school);
+        match group_rows.get(&g.ext) {
+            Some((_, have)) if *have == want => {}
+            Some(&(id, _)) => {
+                sum.updated += diesel::update(groups::table.find(id))
+                    .set((
+                        groups::name.eq(&g.name),
+                        groups::group_type.eq(g.kind),
+                        groups::school_year.eq(g.school_year),
+                        groups::school_id.eq(school),
+                    ))
+                    .execute(conn)?;
+            }
+            None => {
+                let id: i64 = diesel::insert_into(groups::table)
+                    .values((
+                        groups::school_id.eq(school),
+                        groups::name.eq(&g.name),
+                        groups::group_type.eq(g.kind),
+                        groups::school_year.eq(g.school_year),
+                        groups::external_id.eq(&g.ext),
+                        groups::created_at.eq(now),
+                    ))
+                    .returning(groups::id)
+                    .get_result(conn)?;
+                groups_by.insert(g.ext.clone(), id);
+                sum.inserted += 1;
+            }
+        }
+    }
+
+    Ok(groups_by)
+}
+
+/// Memberships of the imported groups, matched on (group, pupil, start).
+fn memberships(
+    conn: &mut DbConn,
+    r: &Roster,
+    groups_by: &Ids,
+    persons: &Ids,
+    today: NaiveDate,
+    sum: &mut Summary,
+) -> QueryResult<()> {
+    let group_ids: Vec<i64> = groups_by.values().copied().collect();
+    let mut current: HashMap<(i64, i64, NaiveDate), (i64, Option<NaiveDate>)> = HashMap::new();
+    for chunk in group_ids.chunks(crate::statistics::facts::CHUNK) {
+        for (id, g, p, s, e) in group_memberships::table
+            .filter(group_memberships::group_id.eq_any(chunk))
+            .select((
+                group_memberships::id,
+                group_memberships::group_id,
+                group_memberships::pupil_id,
+                group_memberships::start_date,
+                group_memberships::end_date,
+            ))
+            .load::<(i64, i64, i64, NaiveDate, Option<NaiveDate>)>(conn)?
+        {
+            current.insert((g, p, s), (id, e));
+        }
+    }
+    let mut keep: HashSet<i64> = HashSet::new();
+    // (group, pupil) → the start of a membership new in the source
+    let mut restarted: HashMap<(i64, i64), NaiveDate> = HashMap::new();
+    for m in &r.memberships {
+        let (Some(&g), Some(&p)) = (groups_by.get(&m.group), persons.get(&m.pupil)) else {
+            continue;
+        };
+        match current.get(&(g, p, m.start)) {
+            Some(&(id, end)) => {
+                keep.insert(id);
+                if end != m.end {
+                    diesel::update(group_memberships::table.find(id))
+                        .set(group_memberships::end_date.eq(m.end))
+                        .execute(conn)?;
+                    sum.updated += 1;
+                }
+            }
+            None => {
+                restarted
+                    .entry((g, p))
+                    .and_modify(|d: &mut NaiveDate| *d = (*d).min(m.start))
+                    .or_insert(m.start);
+                diesel::insert_into(group_memberships::table)
+                    .values((
+                        group_memberships::group_id.eq(g),
+                        group_memberships::pupil_id.eq(p),
+                        group_memberships::start_date.eq(m.start),
+                        group_memberships::end_date.eq(m.end),
+                    ))
+                    .execute(conn)?;
+                sum.inserted += 1;
+            }
+        }
+    }
+    for ((g, p, start), (id, end)) in &current {
+        if keep.contains(id) {
+            continue;
+        }
+        // gone from the source: ended yesterday, or the day before the same pupil's new
+        // membership of the group starts; never deleted
+        let ended = gone_membership_end(today, *start, restarted.get(&(*g, *p)).copied());
+        if needs_end(*end, ended) {
+            diesel::update(group_memberships::table.find(*id))
+                .set(group_memberships::end_date.eq(ended))
+                .execute(conn)?;
+            sum.ended += 1;
+        }
+    }
+
+    Ok(())
+}
+
+/// Duties of the imported people, matched on (person, organisation, role, group, start).
+fn duties(
+    conn: &mut DbConn,
+    r: &Roster,
+    keys: &Keys,
+    today: NaiveDate,
+    sum: &mut Summary,
+) -> QueryResult<()> {
+    let person_ids: Vec<i64> = keys.persons.values().copied().collect();
+    type DutyKey = (i64, i64, String, Option<i64>, NaiveDate);
+    let mut duty_rows: HashMap<DutyKey, (i64, Option<NaiveDate>)> = HashMap::new();
+    for chunk in person_ids.chunks(crate::statistics::facts::CHUNK) {
+        for (id, p, o, role, g, s, e) in duties::table
+            .filter(duties::person_id.eq_any(chunk))
+            .select((
+                duties::id,
+                duties::person_id,
+                duties::organisation_id,
+                duties::role,
+                duties::group_id,
+                duties::start_date,
+                duties::end_date,
+            ))
+            .load::<(
+                i64,
+                i64,
+                i64,
+                String,
+                Option<i64>,
+                NaiveDate,
+                Option<NaiveDate>,
+            )>(conn)?
+        {
+            duty_rows.insert((p, o, role, g, s), (id, e));
+        }
+    }
+    let mut keep: HashSet<i64> = HashSet::new();
+    for d in &r.duties {
+        let (Some(&p), Some(&o)) = (keys.persons.get(&d.person), keys.orgs.get(&d.org)) else {
+            continue;
+        };
+        let g = d.group.as_ref().and_then(|g| keys.groups.get(g).copied());
+        match duty_rows.get(&(p, o, d.role.to_string(), g, d.start)) {
+            Some(&(id, end)) => {
+                keep.insert(id);
+                if end != d.end {
+                    diesel::update(duties::table.find(id))
+                        .set(duties::end_date.eq(d.end))
+                        .execute(conn)?;
+                    sum.updated += 1;
+                }
+            }
+            None => {
+                diesel::insert_into(duties::table)
+                    .values((
+                        duties::person_id.eq(p),
+                        duties::organisation_id.eq(o),
+                        duties::role.eq(d.role),
+                        duties::group_id.eq(g),
+                        duties::start_date.eq(d.start),
+                        duties::end_date.eq(d.end),
+                    ))
+                    .execute(conn)?;
+                sum.inserted += 1;
+            }
+        }
+    }
+    let in_scope: HashSet<i64> = keys.orgs.values().copied().collect();
+    for ((_, o, _, _, start), (id, end)) in &duty_rows {
+        if keep.contains(id) || !in_scope.contains(o) {
+            continue;
+        }
+        let ended = gone_end(today, *start);
+        if needs_end(*end, ended) {
+            diesel::update(duties::table.find(*id))
+                .set(duties::end_date.eq(ended))
+                .execute(conn)?;
+            sum.ended += 1;
+        }
+    }
+
+    Ok(())
+}
+
+/// Activities, with exactly their groups and teachers.
+fn activities(
+    conn: &mut DbConn,
+    r: &Roster,
+    keys: &Keys,
+    now: NaiveDateTime,
+    sum: &mut Summary,
+) -> QueryResult<Ids> {
+    type ActivityValues = (String, String, String, String, i64);
+    let act_rows = existing::<ActivityValues>(
+        conn,
+        r.activities.iter().map(|a| a.ext.clone()).collect(),
+        |c, chunk| {
+            activities::table
+                .filter(activities::external_id.eq_any(chunk))
+                .select((
+                    activities::external_id,
+                    activities::id,
+                    (
+                        activities::display_name,
+                        activities::subject_code,
+                        activities::subject_name,
+                        activities::activity_type,
+                        activities::school_id,
+                    ),
+                ))
+                .load(c)
+        },
+    )?;
+    let mut acts = ids(&act_rows);
+    for a in &r.activities {
+        let school = keys.orgs.get(&a.school).copied().unwrap_or_default();
+        let want: ActivityValues = (
+            a.name.clone(),
+            a.subject_code.clone(),
+            a.subject_name.clone(),
+            a.kind.to_string(),
+            school,
+        );
+        let id = match act_rows.get(&a.ext) {
+            Some((id, have)) if *have == want => *id,
+            Some(&(id, _)) => {
+                sum.updated += diesel::update(activities::table.find(id))
+                    .set((
+                        activities::display_name.eq(&a.name),
+                        activities::subject_code.eq(&a.subject_code),
+                        activities::subject_name.eq(&a.subject_name),
+                        activities::activity_type.eq(a.kind),
+                        activities::school_id.eq(school),
+                    ))
+                    .execute(conn)?;
+                id
+            }
+            None => {
+                let id: i64 = diesel::insert_into(activities::table)
+                    .values((
+                        activities::school_id.eq(school),
+                        activities::display_name.eq(&a.name),
+                        activities::subject_code.eq(&a.subject_code),
+                        activities::subject_name.eq(&a.subject_name),
+                        activities::activity_type.eq(a.kind),
+                        activities::external_id.eq(&a.ext),
+                        activities::created_at.eq(now),
+                    ))
+                    .returning(activities::id)
+                    .get_result(conn)?;
+                acts.insert(a.ext.clone(), id);
+                sum.inserted += 1;
+                id
+            }
+        };
+        let groups: HashSet<i64> = a
+            .groups
+            .iter()
+            .filter_map(|g| keys.groups.get(g).copied())
+            .collect();
+        let teachers: HashSet<i64> = a
+            .teachers
+            .iter()
+            .filter_map(|t| keys.persons.get(t).copied())
+            .collect();
+        sync_links(conn, id, &groups, false, sum)?;
+        sync_links(conn, id, &teachers, true, sum)?;
+    }
+
+    Ok(acts)
+}
+
+/// Lessons (calendar events) of the imported activities.
+fn lessons(
+    conn: &mut DbConn,
+    r: &Roster,
+    orgs: &Ids,
+    acts: &Ids,
+    sum: &mut Summary,
+) -> QueryResult<()> {
+    type LessonValues = (i64, NaiveDate, NaiveTime, NaiveTime, i32, bool);
+    let lesson_rows = existing::<LessonValues>(
+        conn,
+        r.events.iter().map(|e| e.ext.clone()).collect(),
+        |c, chunk| {
+            lessons::table
+                .filter(lessons::external_id.eq_any(chunk))
+                .select((
+                    lessons::external_id,
+                    lessons::id,
+                    (
+                        lessons::activity_id,
+                        lessons::lesson_date,
+                        lessons::starts_at,
+                        lessons::ends_at,
+                        lessons::teaching_minutes,
+                        lessons::cancelled,
+                    ),
+                ))
+                .load(c)
+        },
+    )?;
+    let school_of: HashMap<&str, i64> = r
+        .activities
+        .iter()
+        .map(|a| {
+            (
+                a.ext.as_str(),
+                orgs.get(&a.school).copied().unwrap_or_default(),
+            )
+        })
+        .collect();
+    for e in &r.events {
+        let Some(&activity) = acts.get(&e.activity) else {
+            continue;
+        };
+        let school = school_of
+            .get(e.activity.as_str())
+            .copied()
+            .unwrap_or_default();
+        let (date, starts, ends) = (e.start.date(), e.start.time(), e.end.time());
+        let want: LessonValues = (activity, date, starts, ends, e.minutes, e.cancelled);
+        match lesson_rows.get(&e.ext) {
+            Some((_, have)) if *have == want => {}
+            Some(&(id, _)) => {
+                sum.updated += diesel::update(lessons::table.find(id))
+                    .set((
+                        lessons::activity_id.eq(activity),
+                        lessons::school_id.eq(school),
+                        lessons::lesson_date.eq(date),
+                        lessons::starts_at.eq(starts),
+                        lessons::ends_at.eq(ends),
+                        lessons::teaching_minutes.eq(e.minutes),
+                        lessons::cancelled.eq(e.cancelled),
+                    ))
+                    .execute(conn)?;
+            }
+            None => {
+                diesel::insert_into(lessons::table)
+                    .values((
+                        lessons::activity_id.eq(activity),
+                        lessons::school_id.eq(school),
+                        lessons::lesson_date.eq(date),
+                        lessons::starts_at.eq(starts),
+                        lessons::ends_at.eq(ends),
+                        lessons::teaching_minutes.eq(e.minutes),
+                        lessons::cancelled.eq(e.cancelled),
+                        lessons::external_id.eq(&e.ext),
+                    ))
+                    .execute(conn)?;
+                sum.inserted += 1;
+            }
+        }
+    }
+
+    Ok(())
+}
+
+/// Rebuilds the statistics of the roster's schools over all their lessons.
+fn refresh_statistics(conn: &mut DbConn, tz: Tz, school_ids: &[i64]) -> QueryResult<()> {
+    for &school in school_ids {
+        let (lo, hi): (Option<NaiveDate>, Option<NaiveDate>) = lessons::table
+            .filter(lessons::school_id.eq(school))
+            .select((
+                diesel::dsl::min(lessons::lesson_date),
+                diesel::dsl::max(lessons::lesson_date),
+            ))
+            .first(conn)?;
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            crate::statistics::store::rebuild(conn, tz, school, lo, hi)?;
+        }
+    }
+    Ok(())
+}
+
+type Ids = HashMap<String, i64>;
+
+/// Rows already imported, by external id: (id, the values an import sets).
+fn existing<T>(
+    conn: &mut DbConn,
+    exts: Vec<String>,
+    load: impl Fn(&mut DbConn, &[String]) -> QueryResult<Vec<(Option<String>, i64, T)>>,
+) -> QueryResult<HashMap<String, (i64, T)>> {
+    let mut out = HashMap::new();
+    for chunk in exts.chunks(crate::statistics::facts::CHUNK) {
+        for (ext, id, values) in load(conn, chunk)? {
+            if let Some(e) = ext {
+                out.insert(e, (id, values));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn ids(rows: &HashMap<String, (i64, impl Sized)>) -> Ids {
+    rows.iter().map(|(k, v)| (k.clone(), v.0)).collect()
+}
+
+/// Makes an activity's groups (or teachers) exactly `want`.
+fn sync_links(
+    conn: &mut DbConn,
+    activity: i64,
+    want: &HashSet<i64>,
+    teachers: bool,
+    sum: &mut Summary,
+) -> QueryResult<()> {
+    let have: HashSet<i64> = if teachers {
+        activity_teachers::table
+            .filter(activity_teachers::activity_id.eq(activity))
+            .select(activity_teachers::teacher_id)
+            .load::<i64>(conn)?
+    } else {
+        activity_groups::table
+            .filter(activity_groups::activity_id.eq(activity))
+            .select(activity_groups::group_id)
+            .load::<i64>(conn)?
+    }
+    .into_iter()
+    .collect();
+    for &x in want.difference(&have) {
+        if teachers {
+            diesel::insert_into(activity_teachers::table)
+                .values((
+                    activity_teachers::activity_id.eq(activity),
+                    activity_teachers::teacher_id.eq(x),
+                ))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(activity_groups::table)
+                .values((
+                    activity_groups::activity_id.eq(activity),
+                    activity_groups::group_id.eq(x),
+                ))
+                .execute(conn)?;
+        }
+        sum.inserted += 1;
+    }
+    for &x in have.difference(want) {
+        if teachers {
+            diesel::delete(
+                activity_teachers::table
+                    .filter(activity_teachers::activity_id.eq(activity))
+                    .filter(activity_teachers::teacher_id.eq(x)),
+            )
+            .execute(conn)?;
+        } else {
+            diesel::delete(
+                activity_groups::table
+                    .filter(activity_groups::activity_id.eq(activity))
+                    .filter(activity_groups::group_id.eq(x)),
+            )
+            .execute(conn)?;
+        }
+        sum.ended += 1;
+    }
+    Ok(())
+}
+
+/// Organisations with no parent first, so a school's municipality exists before it.
+fn parents_first(orgs: &[Org]) -> Vec<&Org> {
+    let mut ordered: Vec<&Org> = orgs.iter().filter(|o| o.parent.is_none()).collect();
+    ordered.extend(orgs.iter().filter(|o| o.parent.is_some()));
+    ordered
+}
+
+/// When a membership or duty that started on `start` and is gone from the source ends:
+/// yesterday, never before it started.
+fn gone_end(today: NaiveDate, start: NaiveDate) -> NaiveDate {
+    (today - Duration::days(1)).max(start)
+}
+
+/// A membership gone from the source ends yesterday, or the day before the same pupil's
+/// new membership of the group starts (`restart`, when later than `start`); never before
+/// it started.
+fn gone_membership_end(
+    today: NaiveDate,
+    start: NaiveDate,
+    restart: Option<NaiveDate>,
+) -> NaiveDate {
+    let mut ended = today - Duration::days(1);
+    if let Some(new_start) = restart.filter(|d| *d > start) {
+        ended = ended.min(new_start - Duration::days(1));
+    }
+    ended.max(start)
+}
+
+/// Whether a row with end date `end` must be ended on `ended`: it runs longer (or open).
+fn needs_end(end: Option<NaiveDate>, ended: NaiveDate) -> bool {
+    end.map_or(true, |e| e > ended)
+}
+
+/// Guardianships to add (in the source, not stored) and to remove (stored, gone from the
+/// source), as (pupil, guardian). Only pupils the source speaks of (`in_source`) lose a
+/// guardian: a roster about one school leaves other schools' families alone.
+fn guardianship_changes(
+    wanted: &HashSet<(i64, i64)>,
+    linked: &HashSet<(i64, i64)>,
+    in_source: &HashSet<i64>,
+) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+    let mut add: Vec<(i64, i64)> = wanted.difference(linked).copied().collect();
+    let mut remove: Vec<(i64, i64)> = linked
+        .difference(wanted)
+        .filter(|(pupil, _)| in_source.contains(pupil))
+        .copied()
+        .collect();
+    add.sort_unstable();
+    remove.sort_unstable();
+    (add, remove)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn org(ext: &str, parent: Option<&str>) -> Org {
+        Org {
+            ext: ext.into(),
+            parent: parent.map(str::to_string),
+            kind: if parent.is_some() {
+                "school"
+            } else {
+                "municipality"
+            },
+            name: ext.into(),
+            school_form: None,
+            unit_code: None,
+        }
+    }
+
+    #[test]
+    fn municipalities_come_before_their_schools_whatever_the_file_order() {
+        let orgs = [org("s1", Some("m")), org("m", None), org("s2", Some("m"))];
+        let order: Vec<&str> = parents_first(&orgs)
+            .iter()
+            .map(|o| o.ext.as_str())
+            .collect();
+        assert_eq!(order, ["m", "s1", "s2"]);
+    }
+
+    #[test]
+    fn what_is_gone_ends_yesterday_but_never_before_it_began() {
+        let today = day("2026-11-30");
+        assert_eq!(gone_end(today, day("2026-08-17")), day("2026-11-29"));
+        // a membership that was to start today ends the day it starts: it never ran
+        assert_eq!(gone_end(today, day("2026-11-30")), day("2026-11-30"));
+        assert_eq!(gone_end(today, day("2027-01-08")), day("2027-01-08"));
+    }
+
+    #[test]
+    fn a_membership_that_restarts_ends_the_day_before_the_new_one() {
+        let today = day("2026-11-30");
+        let start = day("2026-08-17");
+        assert_eq!(gone_membership_end(today, start, None), day("2026-11-29"));
+        // moved to a new membership from 1 November: the old one ended 31 October
+        assert_eq!(
+            gone_membership_end(today, start, Some(day("2026-11-01"))),
+            day("2026-10-31")
+        );
+        // a new membership starting later than yesterday changes nothing
+        assert_eq!(
+            gone_membership_end(today, start, Some(day("2027-01-08"))),
+            day("2026-11-29")
+        );
+        // a "restart" before this one's start is not a restart of it
+        assert_eq!(
+            gone_membership_end(today, start, Some(day("2026-01-10"))),
+            day("2026-11-29")
+        );
+    }
+
+    #[test]
+    fn only_rows_running_past_the_end_are_ended() {
+        let ended = day("2026-11-29");
+        assert!(needs_end(None, ended));
+        assert!(needs_end(Some(day("2027-06-15")), ended));
+        assert!(!needs_end(Some(ended), ended));
+        assert!(
+            !needs_end(Some(day("2026-10-01")), ended),
+            "already ended earlier"
+        );
+    }
+
+    #[test]
+    fn guardianships_change_only_for_pupils_the_source_speaks_of() {
+        let wanted: HashSet<(i64, i64)> = [(1, 10), (1, 11), (2, 20)].into();
+        let linked: HashSet<(i64, i64)> = [(1, 10), (1, 12), (3, 30)].into();
+        let in_source: HashSet<i64> = [1, 2].into();
+        let (add, remove) = guardianship_changes(&wanted, &linked, &in_source);
+        assert_eq!(add, vec![(1, 11), (2, 20)]);
+        // (3, 30): pupil 3 is not in this roster, so their guardian stays
+        assert_eq!(remove, vec![(1, 12)]);
+        let same = guardianship_changes(&wanted, &wanted, &in_source);
+        assert_eq!(same, (vec![], vec![]));
+    }
+}

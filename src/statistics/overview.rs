@@ -1,0 +1,206 @@
+//! What the statistics pages read in one go: the schools a viewer has figures for, a
+//! school's overview (weeks, classes, pupils over its threshold), the municipality's
+//! schools, and a threshold list with each pupil's weeks. Access is checked here, before
+//! any figure is read.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use diesel::prelude::*;
+
+use super::{figures, regroup, total, By, Figures, Key, Period, Row, Scope};
+use crate::auth::{access, Viewer};
+use crate::db::DbConn;
+use crate::error::AppResult;
+use crate::i18n::Lang;
+use crate::schema::*;
+
+/// A school the viewer has statistics for: (id, name, school form).
+pub type School = (i64, String, Option<String>);
+
+/// The schools the viewer has statistics for, by name: those they lead and those of the
+/// municipalities they administer.
+pub fn schools_of(conn: &mut DbConn, v: &Viewer) -> AppResult<Vec<School>> {
+    let mut ids: Vec<i64> = v.roles.principal_of.clone();
+    ids.extend(access::admin_schools(conn, v)?.into_iter().map(|s| s.0));
+    Ok(organisations::table
+        .filter(organisations::id.eq_any(&ids))
+        .select((
+            organisations::id,
+            organisations::name,
+            organisations::school_form,
+        ))
+        .order(organisations::name)
+        .load(conn)?)
+}
+
+/// The school a page shows: the one asked for (if the viewer may see it), else `default`
+/// picks among the viewer's schools; `None` when there is none to pick.
+pub fn chosen_school(
+    conn: &mut DbConn,
+    v: &Viewer,
+    wanted: Option<i64>,
+    schools: &[School],
+) -> AppResult<Option<i64>> {
+    match wanted {
+        Some(id) => {
+            access::school(conn, v, id)?;
+            Ok(Some(id))
+        }
+        None => Ok(schools.first().map(|s| s.0)),
+    }
+}
+
+/// Rows by absence, highest first (then by name).
+pub fn ranked(mut rows: Vec<Row>) -> Vec<Row> {
+    rows.sort_by(|a, b| {
+        b.figures
+            .absence_pct()
+            .total_cmp(&a.figures.absence_pct())
+            .then(a.name.cmp(&b.name))
+    });
+    rows
+}
+
+/// One school's overview for a period.
+pub struct SchoolOverview {
+    pub id: i64,
+    pub name: String,
+    pub form: Option<String>,
+    /// the school's alert threshold, per cent
+    pub threshold: i32,
+    pub total: Figures,
+    pub weeks: Vec<Row>,
+    /// classes by absence, highest first
+    pub classes: Vec<Row>,
+    /// how many pupils are at or over the threshold
+    pub over: usize,
+}
+
+/// A school's overview; the caller has checked access to `id`.
+pub fn school_overview(
+    conn: &mut DbConn,
+    tz: Tz,
+    id: i64,
+    period: Period,
+    today: NaiveDate,
+    lang: Lang,
+) -> AppResult<SchoolOverview> {
+    let (name, form, threshold): (String, Option<String>, i32) = organisations::table
+        .find(id)
+        .select((
+            organisations::name,
+            organisations::school_form,
+            organisations::alert_threshold_pct,
+        ))
+        .first(conn)?;
+    let scope = Scope::School(id);
+    // classes and weeks in one reading of the per-class sums
+    let both = figures(conn, tz, scope, period, By::GroupWeek, today, lang)?;
+    let weeks = regroup(&both, |k| match k {
+        Key::GroupWeek(_, w) => Key::Week(*w),
+        other => other.clone(),
+    });
+    let classes = ranked(regroup(&both, |k| match k {
+        Key::GroupWeek(g, _) => Key::Id(*g),
+        other => other.clone(),
+    }));
+    let over = figures(conn, tz, scope, period, By::Pupil, today, lang)?
+        .iter()
+        .filter(|r| r.figures.at_least_pct(threshold.into()))
+        .count();
+    Ok(SchoolOverview {
+        id,
+        name,
+        form,
+        threshold,
+        total: total(&weeks),
+        weeks,
+        classes,
+        over,
+    })
+}
+
+/// Every school of the municipalities the viewer administers, one row each.
+pub fn municipality_schools(
+    conn: &mut DbConn,
+    tz: Tz,
+    v: &Viewer,
+    period: Period,
+    today: NaiveDate,
+    lang: Lang,
+) -> AppResult<Vec<Row>> {
+    let mut rows = Vec::new();
+    for m in &v.roles.admin_of {
+        rows.extend(figures(
+            conn,
+            tz,
+            Scope::Municipality(*m),
+            period,
+            By::School,
+            today,
+            lang,
+        )?);
+    }
+    Ok(rows)
+}
+
+/// The school's alert threshold, per cent.
+pub fn alert_threshold(conn: &mut DbConn, school: i64) -> AppResult<i32> {
+    Ok(organisations::table
+        .find(school)
+        .select(organisations::alert_threshold_pct)
+        .first(conn)?)
+}
+
+/// The school's form ("GY", "GR", …) as imported, if any.
+pub fn school_form(conn: &mut DbConn, school: i64) -> AppResult<Option<String>> {
+    Ok(organisations::table
+        .find(school)
+        .select(organisations::school_form)
+        .first(conn)?)
+}
+
+/// A class's name.
+pub fn group_name(conn: &mut DbConn, group: i64) -> AppResult<String> {
+    Ok(groups::table.find(group).select(groups::name).first(conn)?)
+}
+
+/// Pupils at or over `threshold` per cent, by absence, and each one's weeks in order.
+pub fn over_threshold(
+    conn: &mut DbConn,
+    tz: Tz,
+    scope: Scope,
+    period: Period,
+    threshold: i64,
+    today: NaiveDate,
+    lang: Lang,
+) -> AppResult<(Vec<Row>, HashMap<i64, Vec<(i32, Figures)>>)> {
+    // each pupil's weeks, and their sum: one reading
+    let weeks = figures(conn, tz, scope, period, By::PupilWeek, today, lang)?;
+    let rows = ranked(
+        regroup(&weeks, |k| match k {
+            Key::PupilWeek(p, _) => Key::Id(*p),
+            other => other.clone(),
+        })
+        .into_iter()
+        .filter(|r| r.figures.at_least_pct(threshold))
+        .collect(),
+    );
+    Ok((rows, pupil_weeks(weeks)))
+}
+
+/// Per pupil: their weeks in order, from `By::PupilWeek` rows.
+pub fn pupil_weeks(rows: Vec<Row>) -> HashMap<i64, Vec<(i32, Figures)>> {
+    let mut out: HashMap<i64, Vec<(i32, Figures)>> = HashMap::new();
+    for r in rows {
+        if let Key::PupilWeek(p, w) = r.key {
+            out.entry(p).or_default().push((w, r.figures));
+        }
+    }
+    for v in out.values_mut() {
+        v.sort_by_key(|w| w.0);
+    }
+    out
+}

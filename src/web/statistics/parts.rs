@@ -1,0 +1,268 @@
+//! The parts the statistics pages share: the period form, key figures, figures tables and
+//! the two charts (server-rendered SVG, each with its figures in words or in a table).
+
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+use maud::{html, Markup, PreEscaped};
+
+use super::Shown;
+use crate::i18n::Lang;
+use crate::statistics::{self, Figures, Key, Row};
+use crate::web::layout::PageCtx;
+
+pub(super) fn pct(lang: Lang, v: f64) -> String {
+    lang.percent(v, 1)
+}
+
+/// "12 h 30 min"
+pub(super) fn hours(lang: Lang, minutes: i64) -> String {
+    let (h, m) = (minutes / 60, minutes % 60);
+    match (h, m) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} {}", lang.pick("tim", "h")),
+        (h, m) => format!("{h} {} {m} min", lang.pick("tim", "h")),
+    }
+}
+
+/// The form that chooses the period (and the school), by GET: works without JavaScript.
+pub(super) fn period_form(
+    ctx: &PageCtx,
+    action: &str,
+    shown: &Shown,
+    schools: &[(i64, String, Option<String>)],
+    school: Option<i64>,
+    extra: Markup,
+) -> Markup {
+    let options = [
+        ("week", ctx.t("Den här veckan", "This week")),
+        ("month", ctx.t("Den här månaden", "This month")),
+        ("term", ctx.t("Terminen", "This term")),
+        ("year", ctx.t("Läsåret", "This school year")),
+        (
+            "custom",
+            ctx.t("Egen period (från–till)", "Own period (from–to)"),
+        ),
+    ];
+    html! {
+        form.card.filters method="get" action=(action) {
+            @if schools.len() > 1 {
+                label for="f-school" { (ctx.t("Skola", "School")) }
+                select #f-school name="school" {
+                    @for (id, name, _) in schools {
+                        option value=(id) selected[Some(*id) == school] { (name) }
+                    }
+                }
+            } @else if let Some(s) = school {
+                input type="hidden" name="school" value=(s);
+            }
+            label for="f-period" { (ctx.t("Period", "Period")) }
+            select #f-period name="period" {
+                @for (value, label) in options {
+                    option value=(value) selected[shown.name == value] { (label) }
+                }
+            }
+            div.pair {
+                div {
+                    label for="f-from" { (ctx.t("Från (egen period)", "From (own period)")) }
+                    input #f-from type="date" name="from" value=(shown.period.from);
+                }
+                div {
+                    label for="f-to" { (ctx.t("Till (egen period)", "To (own period)")) }
+                    input #f-to type="date" name="to" value=(shown.period.to);
+                }
+            }
+            (extra)
+            div.actions { button type="submit" { (ctx.t("Visa", "Show")) } }
+        }
+    }
+}
+
+pub(super) fn period_line(ctx: &PageCtx, shown: &Shown, today: NaiveDate) -> Markup {
+    html! {
+        p.muted {
+            (shown.period.from) " – " (shown.period.to)
+            @if shown.period.to > today {
+                " (" (ctx.t("till och med i dag", "up to today")) ")"
+            }
+        }
+    }
+}
+
+pub(super) fn key_figures(ctx: &PageCtx, f: &Figures) -> Markup {
+    let lang = ctx.lang;
+    html! {
+        dl.facts.key {
+            dt { (ctx.t("Frånvaro", "Absence")) }
+            dd { strong { (pct(lang, f.absence_pct())) } " " span.muted { "(" (hours(lang, f.absent_minutes())) " " (ctx.t("av", "of")) " " (hours(lang, f.scheduled_minutes)) ")" } }
+            dt { (ctx.t("Giltig frånvaro", "Valid absence")) }
+            dd { (pct(lang, f.valid_pct())) " " span.muted { "(" (hours(lang, f.valid_minutes)) ")" } }
+            dt { (ctx.t("Ogiltig frånvaro", "Invalid absence")) }
+            dd { (pct(lang, f.invalid_pct())) " " span.muted { "(" (hours(lang, f.invalid_minutes)) ")" } }
+            dt { (ctx.t("Rapporterat", "Reported")) }
+            dd { (pct(lang, f.reporting_rate())) " " span.muted { (ctx.t("av lektionstiden", "of lesson time")) } }
+        }
+    }
+}
+
+/// The columns every figures table has, after its first.
+pub(super) fn figure_heads(ctx: &PageCtx) -> Markup {
+    html! {
+        th scope="col" { (ctx.t("Frånvaro", "Absence")) }
+        th scope="col" { (ctx.t("Giltig", "Valid")) }
+        th scope="col" { (ctx.t("Ogiltig", "Invalid")) }
+        th scope="col" { (ctx.t("Rapporterat", "Reported")) }
+        th scope="col" { (ctx.t("Schemalagt", "Scheduled")) }
+    }
+}
+
+pub(super) fn figure_cells(lang: Lang, f: &Figures) -> Markup {
+    html! {
+        td { (pct(lang, f.absence_pct())) }
+        td { (pct(lang, f.valid_pct())) }
+        td { (pct(lang, f.invalid_pct())) }
+        td { (pct(lang, f.reporting_rate())) }
+        td { (hours(lang, f.scheduled_minutes)) }
+    }
+}
+
+/// The weekly trend: valid and invalid absence per week as stacked bars, with the figures
+/// in the table that follows it for screen readers.
+pub(super) fn trend_svg(ctx: &PageCtx, weeks: &[Row]) -> Markup {
+    if weeks.is_empty() {
+        return html! { p.muted { (ctx.t("Inga lektioner under perioden.", "No lessons in the period.")) } };
+    }
+    let lang = ctx.lang;
+    let top = weeks
+        .iter()
+        .map(|w| w.figures.absence_pct())
+        .fold(5.0_f64, f64::max);
+    let top = (top / 5.0).ceil() * 5.0;
+    let (left, bottom, height) = (36.0, 22.0, 160.0);
+    let step = (560.0 / weeks.len() as f64).clamp(8.0, 40.0);
+    let width = left + step * weeks.len() as f64 + 8.0;
+    let y = |v: f64| 8.0 + height * (1.0 - v / top);
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r##"<svg class="trend" viewBox="0 0 {width:.0} {total:.0}" role="img" aria-labelledby="trend-title"><title id="trend-title">{title}</title>"##,
+        total = height + bottom + 8.0,
+        title = html! { (lang.pick("Frånvaro per vecka: giltig och ogiltig, procent av lektionstiden", "Absence per week: valid and invalid, per cent of lesson time")) }.into_string(),
+    );
+    for i in 0..=4 {
+        let v = top * f64::from(i) / 4.0;
+        let _ = write!(
+            svg,
+            r##"<line x1="{left}" x2="{width:.0}" y1="{yy:.1}" y2="{yy:.1}" class="grid"/><text x="{tx}" y="{ty:.1}" class="axis" text-anchor="end">{v:.0} %</text>"##,
+            yy = y(v),
+            tx = left - 4.0,
+            ty = y(v) + 4.0,
+        );
+    }
+    for (i, w) in weeks.iter().enumerate() {
+        let x = left + step * i as f64 + step * 0.15;
+        let bw = step * 0.7;
+        let valid = w.figures.valid_pct();
+        let invalid = w.figures.invalid_pct();
+        let yv = y(valid);
+        let yi = y(valid + invalid);
+        let _ = write!(
+            svg,
+            r##"<rect x="{x:.1}" y="{yv:.1}" width="{bw:.1}" height="{hv:.1}" class="valid"/><rect x="{x:.1}" y="{yi:.1}" width="{bw:.1}" height="{hi:.1}" class="invalid"/>"##,
+            hv = (y(0.0) - yv).max(0.0),
+            hi = (yv - yi).max(0.0),
+        );
+        if let Key::Week(week) = w.key {
+            if weeks.len() <= 20 || i % 2 == 0 {
+                let _ = write!(
+                    svg,
+                    r##"<text x="{cx:.1}" y="{ly:.1}" class="axis" text-anchor="middle">{n}</text>"##,
+                    cx = x + bw / 2.0,
+                    ly = y(0.0) + 16.0,
+                    n = week % 100,
+                );
+            }
+        }
+    }
+    svg.push_str("</svg>");
+    html! {
+        figure.chart {
+            (PreEscaped(svg))
+            figcaption {
+                span.key.valid { } " " (ctx.t("Giltig", "Valid")) " "
+                span.key.invalid { } " " (ctx.t("Ogiltig", "Invalid")) " "
+                span.muted { (ctx.t("(veckonummer under staplarna)", "(week numbers under the bars)")) }
+            }
+        }
+    }
+}
+
+/// A pupil's weekly absence as a small line, described in words for screen readers.
+pub(super) fn sparkline(lang: Lang, weeks: &[(i32, Figures)]) -> Markup {
+    if weeks.is_empty() {
+        return html! {};
+    }
+    let top = weeks
+        .iter()
+        .map(|w| w.1.absence_pct())
+        .fold(20.0_f64, f64::max);
+    let step = 100.0 / (weeks.len().max(2) - 1) as f64;
+    let mut points = String::new();
+    for (i, (_, f)) in weeks.iter().enumerate() {
+        let _ = write!(
+            points,
+            "{:.1},{:.1} ",
+            step * i as f64,
+            22.0 - 20.0 * f.absence_pct() / top
+        );
+    }
+    let words: Vec<String> = weeks
+        .iter()
+        .map(|(w, f)| {
+            format!(
+                "{} {}",
+                statistics::week_label(*w, lang),
+                pct(lang, f.absence_pct())
+            )
+        })
+        .collect();
+    let label = format!(
+        "{}: {}",
+        lang.pick("Per vecka", "Per week"),
+        words.join(", ")
+    );
+    html! {
+        svg.spark viewBox="0 0 100 24" width="100" height="24" role="img" aria-label=(label) {
+            polyline points=(points.trim()) fill="none" stroke="currentColor" stroke-width="2" {}
+        }
+    }
+}
+
+pub(super) fn rows_table(
+    ctx: &PageCtx,
+    first: &str,
+    rows: &[Row],
+    link: impl Fn(&Row) -> Option<String>,
+    hide_protected: bool,
+) -> Markup {
+    html! {
+        div.scroll {
+            table.figures {
+                thead { tr { th scope="col" { (first) } (figure_heads(ctx)) } }
+                tbody {
+                    @for r in rows {
+                        tr {
+                            th scope="row" {
+                                @match link(r) {
+                                    Some(href) => a href=(href) { (r.label(ctx.lang, hide_protected)) },
+                                    None => (r.label(ctx.lang, hide_protected)),
+                                }
+                            }
+                            (figure_cells(ctx.lang, &r.figures))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
