@@ -566,11 +566,7 @@ fn changes(rc: &RollCall, wanted: &HashMap<i64, Mark>) -> Vec<Change> {
 
 /// A correction (a reported lesson of an earlier day, changed) needs a reason of at most
 /// 500 characters; the reason kept, trimmed, for a correction only.
-fn correction_reason<'a>(
-    correction: bool,
-    raw: Option<&'a str>,
-    lang: Lang,
-) -> AppResult<Option<&'a str>> {
+fn correction_reason(correction: bool, raw: Option<&str>, lang: Lang) -> AppResult<Option<&str>> {
     let reason = raw.map(str::trim).filter(|r| !r.is_empty());
     if !correction {
         return Ok(None);

@@ -927,6 +927,9 @@ fn needs_end(end: Option<NaiveDate>, ended: NaiveDate) -> bool {
     end.map_or(true, |e| e > ended)
 }
 
+/// A guardianship: (pupil, guardian).
+type Link = (i64, i64);
+
 /// Guardianships to add (in the source, not stored) and to remove (stored, gone from the
 /// source), as (pupil, guardian). Only pupils the source speaks of (`in_source`) lose a
 /// guardian: a roster about one school leaves other schools' families alone.
@@ -934,7 +937,7 @@ fn guardianship_changes(
     wanted: &HashSet<(i64, i64)>,
     linked: &HashSet<(i64, i64)>,
     in_source: &HashSet<i64>,
-) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
+) -> (Vec<Link>, Vec<Link>) {
     let mut add: Vec<(i64, i64)> = wanted.difference(linked).copied().collect();
     let mut remove: Vec<(i64, i64)> = linked
         .difference(wanted)

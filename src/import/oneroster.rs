@@ -261,7 +261,19 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
     )?;
     let courses = table(dir, "courses.csv", &["title"], false)?;
 
-    for l in lines(&orgs) {
+    read_orgs(&orgs, &mut r)?;
+    let term_start = term_starts(sessions.as_ref())?;
+    let users_seen = read_users(&users, &mut r)?;
+    keep_guardians(&users, &users_seen, &mut r)?;
+    let class_of = read_classes(&classes, courses.as_ref(), &term_start, &mut r)?;
+    read_enrollments(&enrollments, &users_seen, &class_of, &mut r)?;
+    Ok(r)
+}
+
+/// Organisations: districts (and national or state bodies) are principal organisers,
+/// schools are schools.
+fn read_orgs(orgs: &Table, r: &mut Roster) -> Result<(), ImportError> {
+    for l in lines(orgs) {
         if !l.active()? {
             continue;
         }
@@ -279,7 +291,12 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
             unit_code: l.opt("identifier").map(str::to_string),
         });
     }
-    let term_start: HashMap<String, NaiveDate> = match &sessions {
+    Ok(())
+}
+
+/// Each academic session's first day, by its sourcedId.
+fn term_starts(sessions: Option<&Table>) -> Result<HashMap<String, NaiveDate>, ImportError> {
+    Ok(match sessions {
         None => HashMap::new(),
         Some(t) => {
             let mut m = HashMap::new();
@@ -291,10 +308,21 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
             }
             m
         }
-    };
+    })
+}
+
+/// Users by role, and those being deleted (`status` tobedeleted).
+struct Users {
+    roles: HashMap<String, String>,
+    deleted: std::collections::HashSet<String>,
+}
+
+/// Users: students (with the agents they name), teachers and administrators (a duty at
+/// each of their organisations), parents and guardians; aides and proctors are skipped.
+fn read_users(users: &Table, r: &mut Roster) -> Result<Users, ImportError> {
     let mut roles: HashMap<String, String> = HashMap::new();
     let mut deleted: std::collections::HashSet<String> = Default::default();
-    for l in lines(&users) {
+    for l in lines(users) {
         if !l.active()? {
             deleted.insert(l.req("sourcedId")?.to_string());
             continue;
@@ -358,8 +386,15 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
             },
         });
     }
+    Ok(Users { roles, deleted })
+}
+
+/// A guardian's own agentSourcedIds name their children too; a student's agents are
+/// guardians only if they are parents, guardians or relatives.
+fn keep_guardians(users: &Table, seen: &Users, r: &mut Roster) -> Result<(), ImportError> {
+    let (roles, deleted) = (&seen.roles, &seen.deleted);
     // a guardian's own agentSourcedIds name their children
-    for l in lines(&users) {
+    for l in lines(users) {
         if l.active()? && matches!(l.opt("role"), Some("parent" | "guardian")) {
             let g = l.req("sourcedId")?.to_string();
             for child in l.list("agentSourcedIds") {
@@ -382,7 +417,24 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
             && (student && guardian || !roles.contains_key(g))
     });
 
-    let course_title: HashMap<String, String> = match &courses {
+    Ok(())
+}
+
+/// What enrollments need of the classes: when each starts (its earliest term) and its kind.
+struct Classes {
+    start: HashMap<String, NaiveDate>,
+    kind: HashMap<String, &'static str>,
+}
+
+/// Classes: a homeroom is a class; a scheduled class is a teaching group with an activity
+/// of the same name and subject.
+fn read_classes(
+    classes: &Table,
+    courses: Option<&Table>,
+    term_start: &HashMap<String, NaiveDate>,
+    r: &mut Roster,
+) -> Result<Classes, ImportError> {
+    let course_title: HashMap<String, String> = match courses {
         None => HashMap::new(),
         Some(t) => lines(t)
             .filter_map(|l| Some((l.opt("sourcedId")?.to_string(), l.opt("title")?.to_string())))
@@ -390,7 +442,7 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
     };
     let mut class_start: HashMap<String, NaiveDate> = HashMap::new();
     let mut class_kind: HashMap<String, &'static str> = HashMap::new();
-    for l in lines(&classes) {
+    for l in lines(classes) {
         if !l.active()? {
             continue;
         }
@@ -444,7 +496,22 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
             school_year: l.list("grades").first().and_then(|g| g.parse().ok()),
         });
     }
-    for l in lines(&enrollments) {
+    Ok(Classes {
+        start: class_start,
+        kind: class_kind,
+    })
+}
+
+/// Enrollments: a student's is a membership; a teacher's makes them the teacher of a
+/// scheduled class's activity, or the mentor of a homeroom.
+fn read_enrollments(
+    enrollments: &Table,
+    users: &Users,
+    classes: &Classes,
+    r: &mut Roster,
+) -> Result<(), ImportError> {
+    let (deleted, class_start, class_kind) = (&users.deleted, &classes.start, &classes.kind);
+    for l in lines(enrollments) {
         if !l.active()? {
             continue;
         }
@@ -516,7 +583,7 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
             _ => {}
         }
     }
-    Ok(r)
+    Ok(())
 }
 
 fn table_manifest(dir: &Path) -> Result<HashMap<String, String>, ImportError> {

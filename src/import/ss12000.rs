@@ -176,6 +176,279 @@ fn school_form(types: &[String]) -> Option<&'static str> {
     })
 }
 
+/// An organisation: a principal organiser (Huvudman/Kommun) or a school unit.
+fn organisation(rec: &Rec) -> Result<Org, ImportError> {
+    let kind = match rec.str("organisationType")?.as_str() {
+        "Huvudman" | "Kommun" => "municipality",
+        "Skolenhet" | "Skola" => "school",
+        other => {
+            return Err(rec.err(
+                "organisationType",
+                format!("'{other}' is not Huvudman, Kommun, Skolenhet or Skola"),
+            ))
+        }
+    };
+    let types: Vec<String> = match rec.get("schoolTypes") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Org {
+        ext: rec.str("id")?,
+        parent: rec.opt_str("parentOrganisation.id")?,
+        kind,
+        name: rec.str("displayName")?,
+        school_form: if kind == "school" {
+            school_form(&types)
+        } else {
+            None
+        },
+        unit_code: rec.opt_str("schoolUnitCode")?,
+    })
+}
+
+/// A person, and their guardians (`responsibles` of relation Vårdnadshavare).
+fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
+    let ext = rec.str("id")?;
+    let sex = match rec.opt_str("sex")?.as_deref() {
+        None | Some("Okänt") => None,
+        Some("Kvinna") => Some("F"),
+        Some("Man") => Some("M"),
+        Some(other) => return Err(rec.err("sex", format!("'{other}' is not Kvinna, Man or Okänt"))),
+    };
+    let marking = match rec.opt_str("securityMarking")?.as_deref() {
+        None | Some("Ingen") => "none",
+        Some("Sekretessmarkering") => "confidential",
+        Some("Skyddad folkbokföring") => "protected",
+        Some(other) => {
+            return Err(rec.err(
+                "securityMarking",
+                format!("'{other}' is not Ingen, Sekretessmarkering or Skyddad folkbokföring"),
+            ))
+        }
+    };
+    let email = match rec.get("emails") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .find_map(|e| e.get("value").and_then(Value::as_str))
+            .map(str::to_string),
+        _ => None,
+    };
+    if email
+        .as_deref()
+        .is_some_and(|e| crate::mail::Email::parse(e).is_none())
+    {
+        return Err(rec.err("emails", "is not an e-mail address"));
+    }
+    let school = rec.refs("enrolments", "enroledAt.id")?.into_iter().next();
+    for (j, resp) in rec
+        .get("responsibles")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let relation = resp
+            .get("relationType")
+            .and_then(Value::as_str)
+            .unwrap_or("Vårdnadshavare");
+        if relation != "Vårdnadshavare" {
+            continue;
+        }
+        let g = resp["person"]["id"]
+            .as_str()
+            .ok_or_else(|| rec.err(&format!("responsibles[{j}].person.id"), "is missing"))?;
+        r.responsibles.push((ext.clone(), g.to_string()));
+    }
+    r.persons.push(Person {
+        given: rec.str("givenName")?,
+        family: rec.str("familyName")?,
+        civic_no: rec.opt_str("civicNo.value")?,
+        birth_date: rec.date("birthDate")?,
+        sex,
+        marking,
+        email,
+        school,
+        ext,
+    });
+    Ok(())
+}
+
+/// A group, and its memberships.
+fn group(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
+    let ext = rec.str("id")?;
+    let kind = match rec.str("groupType")?.as_str() {
+        "Klass" => "class",
+        "Undervisning" | "Schema" => "teaching",
+        "Mentor" => "mentor",
+        other => {
+            return Err(rec.err(
+                "groupType",
+                format!("'{other}' is not Klass, Undervisning, Schema or Mentor"),
+            ))
+        }
+    };
+    for (j, m) in rec
+        .get("groupMemberships")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let mrec = Rec {
+            file: rec.file,
+            row: rec.row,
+            v: m,
+        };
+        let field = |f: &str| format!("groupMemberships[{j}].{f}");
+        let pupil = mrec
+            .str("person.id")
+            .map_err(|_| rec.err(&field("person.id"), "is missing"))?;
+        let start = mrec
+            .date("startDate")
+            .map_err(|e| rec.err(&field("startDate"), e.message))?
+            .ok_or_else(|| rec.err(&field("startDate"), "is missing"))?;
+        let end = mrec
+            .date("endDate")
+            .map_err(|e| rec.err(&field("endDate"), e.message))?;
+        r.memberships.push(Membership {
+            group: ext.clone(),
+            pupil,
+            start,
+            end,
+        });
+    }
+    r.groups.push(Group {
+        school: rec.str("organisation.id")?,
+        name: rec.str("displayName")?,
+        kind,
+        school_year: rec
+            .get("schoolYear")
+            .and_then(Value::as_i64)
+            .and_then(|y| i32::try_from(y).ok()),
+        ext,
+    });
+    Ok(())
+}
+
+/// A duty Närvaro knows (principal, teacher, administrator), and a mentor duty for each
+/// mentor assignment; other duties are skipped. Remembers which person each duty is.
+fn duty(
+    rec: &Rec,
+    r: &mut Roster,
+    duty_person: &mut std::collections::HashMap<String, String>,
+) -> Result<(), ImportError> {
+    let person = rec.str("person.id")?;
+    let org = rec.str("dutyAt.id")?;
+    if let Some(id) = rec.opt_str("id")? {
+        duty_person.insert(id, person.clone());
+    }
+    let role = match rec.str("dutyRole")?.as_str() {
+        "Rektor" => "principal",
+        "Lärare" | "Förskollärare" | "Fritidspedagog" | "Speciallärare" => "teacher",
+        "Administratör" | "Skoladministratör" => "admin",
+        _ => return Ok(()),
+    };
+    let start = rec
+        .date("startDate")?
+        .ok_or_else(|| rec.err("startDate", "is missing"))?;
+    let end = rec.date("endDate")?;
+    r.duties.push(Duty {
+        person: person.clone(),
+        org: org.clone(),
+        role,
+        group: None,
+        start,
+        end,
+    });
+    for (j, a) in rec
+        .get("assignmentRole")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if a.get("assignmentRoleType").and_then(Value::as_str) != Some("Mentor") {
+            continue;
+        }
+        let g = a["group"]["id"]
+            .as_str()
+            .ok_or_else(|| rec.err(&format!("assignmentRole[{j}].group.id"), "is missing"))?;
+        r.duties.push(Duty {
+            person: person.clone(),
+            org: org.clone(),
+            role: "mentor",
+            group: Some(g.to_string()),
+            start,
+            end,
+        });
+    }
+    Ok(())
+}
+
+/// An activity, with its groups and teachers.
+fn activity(rec: &Rec) -> Result<Activity, ImportError> {
+    let name = rec.str("displayName")?;
+    let kind = match rec.opt_str("activityType")?.as_deref() {
+        None | Some("Undervisning") => "teaching",
+        Some("Elevaktivitet") => "pupil_activity",
+        Some(_) => "other",
+    };
+    Ok(Activity {
+        ext: rec.str("id")?,
+        school: rec.str("organisation.id")?,
+        subject_code: rec
+            .opt_str("syllabus.subjectCode")?
+            .unwrap_or_else(|| name.clone()),
+        subject_name: rec
+            .opt_str("syllabus.subjectName")?
+            .unwrap_or_else(|| name.clone()),
+        name,
+        kind,
+        groups: rec.refs("groups", "id")?,
+        // SS 12000 names a teacher by their duty; a person's id is taken too
+        teachers: rec
+            .refs("teachers", "duty.id")
+            .or_else(|_| rec.refs("teachers", "person.id"))?,
+    })
+}
+
+/// A calendar event (a lesson), in school-local time, within one day.
+fn calendar_event(rec: &Rec, tz: Tz) -> Result<Event, ImportError> {
+    let start = local(tz, rec, "startTime")?;
+    let end = local(tz, rec, "endTime")?;
+    if end <= start || end.date() != start.date() {
+        return Err(rec.err("endTime", "must be after startTime, the same day"));
+    }
+    let length = (end - start).num_minutes();
+    let minutes = match rec.get("teachingLengthStudent") {
+        None => length,
+        Some(v) => v
+            .as_i64()
+            .filter(|m| (0..=length).contains(m))
+            .ok_or_else(|| {
+                rec.err(
+                    "teachingLengthStudent",
+                    "is not a number of minutes within the event",
+                )
+            })?,
+    };
+    Ok(Event {
+        ext: rec.str("id")?,
+        activity: rec.str("activity.id")?,
+        start,
+        end,
+        minutes: minutes as i32,
+        cancelled: rec
+            .get("cancelled")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    })
+}
+
 fn parse(
     source: &str,
     files: Vec<(&str, String, Vec<Value>)>,
@@ -198,260 +471,12 @@ fn parse(
                 return Err(rec.err("", "is not an object"));
             }
             match *key {
-                "organisations" => {
-                    let kind = match rec.str("organisationType")?.as_str() {
-                        "Huvudman" | "Kommun" => "municipality",
-                        "Skolenhet" | "Skola" => "school",
-                        other => {
-                            return Err(rec.err(
-                                "organisationType",
-                                format!("'{other}' is not Huvudman, Kommun, Skolenhet or Skola"),
-                            ))
-                        }
-                    };
-                    let types: Vec<String> = match rec.get("schoolTypes") {
-                        Some(Value::Array(a)) => a
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    r.orgs.push(Org {
-                        ext: rec.str("id")?,
-                        parent: rec.opt_str("parentOrganisation.id")?,
-                        kind,
-                        name: rec.str("displayName")?,
-                        school_form: if kind == "school" {
-                            school_form(&types)
-                        } else {
-                            None
-                        },
-                        unit_code: rec.opt_str("schoolUnitCode")?,
-                    });
-                }
-                "persons" => {
-                    let ext = rec.str("id")?;
-                    let sex = match rec.opt_str("sex")?.as_deref() {
-                        None | Some("Okänt") => None,
-                        Some("Kvinna") => Some("F"),
-                        Some("Man") => Some("M"),
-                        Some(other) => {
-                            return Err(
-                                rec.err("sex", format!("'{other}' is not Kvinna, Man or Okänt"))
-                            )
-                        }
-                    };
-                    let marking = match rec.opt_str("securityMarking")?.as_deref() {
-                        None | Some("Ingen") => "none",
-                        Some("Sekretessmarkering") => "confidential",
-                        Some("Skyddad folkbokföring") => "protected",
-                        Some(other) => return Err(rec.err("securityMarking", format!("'{other}' is not Ingen, Sekretessmarkering or Skyddad folkbokföring"))),
-                    };
-                    let email = match rec.get("emails") {
-                        Some(Value::Array(a)) => a
-                            .iter()
-                            .find_map(|e| e.get("value").and_then(Value::as_str))
-                            .map(str::to_string),
-                        _ => None,
-                    };
-                    if email
-                        .as_deref()
-                        .is_some_and(|e| crate::mail::Email::parse(e).is_none())
-                    {
-                        return Err(rec.err("emails", "is not an e-mail address"));
-                    }
-                    let school = rec.refs("enrolments", "enroledAt.id")?.into_iter().next();
-                    for (j, resp) in rec
-                        .get("responsibles")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .enumerate()
-                    {
-                        let relation = resp
-                            .get("relationType")
-                            .and_then(Value::as_str)
-                            .unwrap_or("Vårdnadshavare");
-                        if relation != "Vårdnadshavare" {
-                            continue;
-                        }
-                        let g = resp["person"]["id"].as_str().ok_or_else(|| {
-                            rec.err(&format!("responsibles[{j}].person.id"), "is missing")
-                        })?;
-                        r.responsibles.push((ext.clone(), g.to_string()));
-                    }
-                    r.persons.push(Person {
-                        given: rec.str("givenName")?,
-                        family: rec.str("familyName")?,
-                        civic_no: rec.opt_str("civicNo.value")?,
-                        birth_date: rec.date("birthDate")?,
-                        sex,
-                        marking,
-                        email,
-                        school,
-                        ext,
-                    });
-                }
-                "groups" => {
-                    let ext = rec.str("id")?;
-                    let kind = match rec.str("groupType")?.as_str() {
-                        "Klass" => "class",
-                        "Undervisning" | "Schema" => "teaching",
-                        "Mentor" => "mentor",
-                        other => {
-                            return Err(rec.err(
-                                "groupType",
-                                format!("'{other}' is not Klass, Undervisning, Schema or Mentor"),
-                            ))
-                        }
-                    };
-                    for (j, m) in rec
-                        .get("groupMemberships")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .enumerate()
-                    {
-                        let mrec = Rec {
-                            file,
-                            row: i + 1,
-                            v: m,
-                        };
-                        let field = |f: &str| format!("groupMemberships[{j}].{f}");
-                        let pupil = mrec
-                            .str("person.id")
-                            .map_err(|_| rec.err(&field("person.id"), "is missing"))?;
-                        let start = mrec
-                            .date("startDate")
-                            .map_err(|e| rec.err(&field("startDate"), e.message))?
-                            .ok_or_else(|| rec.err(&field("startDate"), "is missing"))?;
-                        let end = mrec
-                            .date("endDate")
-                            .map_err(|e| rec.err(&field("endDate"), e.message))?;
-                        r.memberships.push(Membership {
-                            group: ext.clone(),
-                            pupil,
-                            start,
-                            end,
-                        });
-                    }
-                    r.groups.push(Group {
-                        school: rec.str("organisation.id")?,
-                        name: rec.str("displayName")?,
-                        kind,
-                        school_year: rec
-                            .get("schoolYear")
-                            .and_then(Value::as_i64)
-                            .and_then(|y| i32::try_from(y).ok()),
-                        ext,
-                    });
-                }
-                "duties" => {
-                    let person = rec.str("person.id")?;
-                    let org = rec.str("dutyAt.id")?;
-                    if let Some(id) = rec.opt_str("id")? {
-                        duty_person.insert(id, person.clone());
-                    }
-                    let role = match rec.str("dutyRole")?.as_str() {
-                        "Rektor" => "principal",
-                        "Lärare" | "Förskollärare" | "Fritidspedagog" | "Speciallärare" => {
-                            "teacher"
-                        }
-                        "Administratör" | "Skoladministratör" => "admin",
-                        _ => continue,
-                    };
-                    let start = rec
-                        .date("startDate")?
-                        .ok_or_else(|| rec.err("startDate", "is missing"))?;
-                    let end = rec.date("endDate")?;
-                    r.duties.push(Duty {
-                        person: person.clone(),
-                        org: org.clone(),
-                        role,
-                        group: None,
-                        start,
-                        end,
-                    });
-                    for (j, a) in rec
-                        .get("assignmentRole")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .enumerate()
-                    {
-                        if a.get("assignmentRoleType").and_then(Value::as_str) != Some("Mentor") {
-                            continue;
-                        }
-                        let g = a["group"]["id"].as_str().ok_or_else(|| {
-                            rec.err(&format!("assignmentRole[{j}].group.id"), "is missing")
-                        })?;
-                        r.duties.push(Duty {
-                            person: person.clone(),
-                            org: org.clone(),
-                            role: "mentor",
-                            group: Some(g.to_string()),
-                            start,
-                            end,
-                        });
-                    }
-                }
-                "activities" => {
-                    let name = rec.str("displayName")?;
-                    let kind = match rec.opt_str("activityType")?.as_deref() {
-                        None | Some("Undervisning") => "teaching",
-                        Some("Elevaktivitet") => "pupil_activity",
-                        Some(_) => "other",
-                    };
-                    r.activities.push(Activity {
-                        ext: rec.str("id")?,
-                        school: rec.str("organisation.id")?,
-                        subject_code: rec
-                            .opt_str("syllabus.subjectCode")?
-                            .unwrap_or_else(|| name.clone()),
-                        subject_name: rec
-                            .opt_str("syllabus.subjectName")?
-                            .unwrap_or_else(|| name.clone()),
-                        name,
-                        kind,
-                        groups: rec.refs("groups", "id")?,
-                        // SS 12000 names a teacher by their duty; a person's id is taken too
-                        teachers: rec
-                            .refs("teachers", "duty.id")
-                            .or_else(|_| rec.refs("teachers", "person.id"))?,
-                    });
-                }
-                _ => {
-                    let start = local(tz, &rec, "startTime")?;
-                    let end = local(tz, &rec, "endTime")?;
-                    if end <= start || end.date() != start.date() {
-                        return Err(rec.err("endTime", "must be after startTime, the same day"));
-                    }
-                    let length = (end - start).num_minutes();
-                    let minutes =
-                        match rec.get("teachingLengthStudent") {
-                            None => length,
-                            Some(v) => v.as_i64().filter(|m| (0..=length).contains(m)).ok_or_else(
-                                || {
-                                    rec.err(
-                                        "teachingLengthStudent",
-                                        "is not a number of minutes within the event",
-                                    )
-                                },
-                            )?,
-                        };
-                    r.events.push(Event {
-                        ext: rec.str("id")?,
-                        activity: rec.str("activity.id")?,
-                        start,
-                        end,
-                        minutes: minutes as i32,
-                        cancelled: rec
-                            .get("cancelled")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false),
-                    });
-                }
+                "organisations" => r.orgs.push(organisation(&rec)?),
+                "persons" => person(&rec, &mut r)?,
+                "groups" => group(&rec, &mut r)?,
+                "duties" => duty(&rec, &mut r, &mut duty_person)?,
+                "activities" => r.activities.push(activity(&rec)?),
+                _ => r.events.push(calendar_event(&rec, tz)?),
             }
         }
     }

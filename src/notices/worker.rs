@@ -383,107 +383,25 @@ fn build(conn: &mut DbConn, state: &Outbox, row: &Claimed, now: NaiveDateTime) -
     };
     let lang = Lang::parse(&language).unwrap_or_default();
     let payload: Value = serde_json::from_str(&row.payload).map_err(AppError::internal)?;
-    let tz = state.timezone;
-    let pupil_id = payload["pupil_id"].as_i64();
-    let child = |conn: &mut DbConn, id: i64| -> AppResult<(String, bool)> {
-        let (g, f, marking): (String, String, String) = people::table
-            .find(id)
-            .select((
-                people::given_name,
-                people::family_name,
-                people::security_marking,
-            ))
-            .first(conn)?;
-        Ok((format!("{g} {f}"), marking != "none"))
+    let n = Notice {
+        state,
+        row,
+        recipient,
+        given: &given,
+        lang,
+        payload: &payload,
+        now,
     };
-    let mut keep = None;
-    let ctx = match row.kind.as_str() {
-        "unexplained_absence" => {
-            let pupil = pupil_id.ok_or_else(|| AppError::internal("notice without pupil"))?;
-            let date: NaiveDate =
-                serde_json::from_value(payload["date"].clone()).map_err(AppError::internal)?;
-            let Some(named) = named_before(conn, row.id, recipient, pupil, date, now)? else {
-                return Ok(Built::Later);
-            };
-            let (ids, lessons): (Vec<i64>, Vec<Value>) =
-                unexplained_lessons(conn, pupil, date, tz, lang)?
-                    .into_iter()
-                    .filter(|(id, _)| !named.contains(id))
-                    .unzip();
-            if lessons.is_empty() {
-                return Ok(Built::Skip(if named.is_empty() {
-                    SKIP_MADE_VALID.into()
-                } else {
-                    SKIP_NOTHING_NEW.into()
-                }));
-            }
-            keep = Some(json!({"pupil_id": pupil, "date": date, "lessons": ids}).to_string());
-            let (name, protected) = child(conn, pupil)?;
-            json!({
-                "guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
-                "date": date.to_string(), "lessons": if protected { json!([]) } else { json!(lessons) },
-                "confirm_url": confirm_link(state, row.id, now),
-            })
-        }
-        "report_confirmation" => {
-            let report = payload["report_id"].as_i64().unwrap_or_default();
-            let (pupil, s, e): (i64, NaiveDateTime, NaiveDateTime) = absence_reports::table
-                .find(report)
-                .select((
-                    absence_reports::pupil_id,
-                    absence_reports::starts_at,
-                    absence_reports::ends_at,
-                ))
-                .first(conn)?;
-            let (name, protected) = child(conn, pupil)?;
-            let fmt = |t: NaiveDateTime| {
-                crate::absence_report::to_local(tz, t)
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string()
-            };
-            json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
-                   "from": fmt(s), "to": fmt(e), "cancelled": payload["cancelled"].as_bool().unwrap_or(false)})
-        }
-        "leave_decision" => {
-            let leave = payload["leave_id"].as_i64().unwrap_or_default();
-            let (pupil, s, e, status, comment): (
-                i64,
-                NaiveDate,
-                NaiveDate,
-                String,
-                Option<String>,
-            ) = leave_applications::table
-                .find(leave)
-                .select((
-                    leave_applications::pupil_id,
-                    leave_applications::start_date,
-                    leave_applications::end_date,
-                    leave_applications::status,
-                    leave_applications::decision_comment,
-                ))
-                .first(conn)?;
-            let (name, protected) = child(conn, pupil)?;
-            json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
-                   "start_date": s.to_string(), "end_date": e.to_string(), "approved": status == "approved", "comment": comment})
-        }
-        "threshold_alert" => {
-            let pupil = pupil_id.ok_or_else(|| AppError::internal("alert without pupil"))?;
-            let (name, protected) = child(conn, pupil)?;
-            let label = if protected {
-                format!(
-                    "{} (id {pupil})",
-                    lang.pick(
-                        "En elev med skyddad identitet",
-                        "A pupil with a protected identity"
-                    )
-                )
-            } else {
-                name
-            };
-            json!({"staff_name": given, "pupil_label": label, "percent": payload["percent"], "threshold": payload["threshold"],
-                   "days": payload["days"], "pupil_url": format!("{}/pupils/{pupil}", state.base_url)})
-        }
+    let made = match row.kind.as_str() {
+        "unexplained_absence" => unexplained_context(conn, &n)?,
+        "report_confirmation" => report_context(conn, &n)?,
+        "leave_decision" => leave_context(conn, &n)?,
+        "threshold_alert" => threshold_context(conn, &n)?,
         other => return Ok(Built::Skip(format!("unknown notice kind {other}"))),
+    };
+    let (ctx, keep) = match made {
+        Ok(made) => made,
+        Err(built) => return Ok(built),
     };
     let r = state
         .templates
@@ -498,6 +416,151 @@ fn build(conn: &mut DbConn, state: &Outbox, row: &Claimed, now: NaiveDateTime) -
         }],
         keep,
     ))
+}
+
+/// What building one notice's e-mail needs to know.
+struct Notice<'a> {
+    state: &'a Outbox,
+    row: &'a Claimed,
+    recipient: i64,
+    /// the recipient's given name
+    given: &'a str,
+    lang: Lang,
+    payload: &'a Value,
+    now: NaiveDateTime,
+}
+
+/// A template's context and, when it changes, the payload to keep; or, instead, what to
+/// do with the notice (later, skip).
+type Made = AppResult<Result<(Value, Option<String>), Built>>;
+
+/// A pupil's name, and whether their identity is protected (then no e-mail names them).
+fn child(conn: &mut DbConn, id: i64) -> AppResult<(String, bool)> {
+    let (g, f, marking): (String, String, String) = people::table
+        .find(id)
+        .select((
+            people::given_name,
+            people::family_name,
+            people::security_marking,
+        ))
+        .first(conn)?;
+    Ok((format!("{g} {f}"), marking != "none"))
+}
+
+/// Absence without a valid reason: the lessons not named in an earlier notice of the day.
+fn unexplained_context(conn: &mut DbConn, n: &Notice) -> Made {
+    let (state, row, recipient, given, lang, payload, now) = (
+        n.state,
+        n.row,
+        n.recipient,
+        n.given,
+        n.lang,
+        n.payload,
+        n.now,
+    );
+    let tz = state.timezone;
+    let pupil = payload["pupil_id"]
+        .as_i64()
+        .ok_or_else(|| AppError::internal("notice without pupil"))?;
+    let date: NaiveDate =
+        serde_json::from_value(payload["date"].clone()).map_err(AppError::internal)?;
+    let Some(named) = named_before(conn, row.id, recipient, pupil, date, now)? else {
+        return Ok(Err(Built::Later));
+    };
+    let (ids, lessons): (Vec<i64>, Vec<Value>) = unexplained_lessons(conn, pupil, date, tz, lang)?
+        .into_iter()
+        .filter(|(id, _)| !named.contains(id))
+        .unzip();
+    if lessons.is_empty() {
+        return Ok(Err(Built::Skip(if named.is_empty() {
+            SKIP_MADE_VALID.into()
+        } else {
+            SKIP_NOTHING_NEW.into()
+        })));
+    }
+    let keep = Some(json!({"pupil_id": pupil, "date": date, "lessons": ids}).to_string());
+    let (name, protected) = child(conn, pupil)?;
+    Ok(Ok((
+        json!({
+            "guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
+            "date": date.to_string(), "lessons": if protected { json!([]) } else { json!(lessons) },
+            "confirm_url": confirm_link(state, row.id, now),
+        }),
+        keep,
+    )))
+}
+
+/// A guardian's report received (or cancelled).
+fn report_context(conn: &mut DbConn, n: &Notice) -> Made {
+    let (payload, given, tz) = (n.payload, n.given, n.state.timezone);
+    let report = payload["report_id"].as_i64().unwrap_or_default();
+    let (pupil, s, e): (i64, NaiveDateTime, NaiveDateTime) = absence_reports::table
+        .find(report)
+        .select((
+            absence_reports::pupil_id,
+            absence_reports::starts_at,
+            absence_reports::ends_at,
+        ))
+        .first(conn)?;
+    let (name, protected) = child(conn, pupil)?;
+    let fmt = |t: NaiveDateTime| {
+        crate::absence_report::to_local(tz, t)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    Ok(Ok((
+        json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
+           "from": fmt(s), "to": fmt(e), "cancelled": payload["cancelled"].as_bool().unwrap_or(false)}),
+        None,
+    )))
+}
+
+/// The principal's decision on leave.
+fn leave_context(conn: &mut DbConn, n: &Notice) -> Made {
+    let (payload, given) = (n.payload, n.given);
+    let leave = payload["leave_id"].as_i64().unwrap_or_default();
+    let (pupil, s, e, status, comment): (i64, NaiveDate, NaiveDate, String, Option<String>) =
+        leave_applications::table
+            .find(leave)
+            .select((
+                leave_applications::pupil_id,
+                leave_applications::start_date,
+                leave_applications::end_date,
+                leave_applications::status,
+                leave_applications::decision_comment,
+            ))
+            .first(conn)?;
+    let (name, protected) = child(conn, pupil)?;
+    Ok(Ok((
+        json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
+           "start_date": s.to_string(), "end_date": e.to_string(), "approved": status == "approved", "comment": comment}),
+        None,
+    )))
+}
+
+/// A pupil crossed the absence threshold (to the mentor and the principal).
+fn threshold_context(conn: &mut DbConn, n: &Notice) -> Made {
+    let (state, payload, given, lang) = (n.state, n.payload, n.given, n.lang);
+    let pupil = payload["pupil_id"]
+        .as_i64()
+        .ok_or_else(|| AppError::internal("alert without pupil"))?;
+    let (name, protected) = child(conn, pupil)?;
+    let label = if protected {
+        format!(
+            "{} (id {pupil})",
+            lang.pick(
+                "En elev med skyddad identitet",
+                "A pupil with a protected identity"
+            )
+        )
+    } else {
+        name
+    };
+    Ok(Ok((
+        json!({"staff_name": given, "pupil_label": label, "percent": payload["percent"], "threshold": payload["threshold"],
+           "days": payload["days"], "pupil_url": format!("{}/pupils/{pupil}", state.base_url)}),
+        None,
+    )))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

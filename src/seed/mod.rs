@@ -1003,6 +1003,65 @@ fn generate_school(
         created_at: ctx.now,
     });
     let principal_id = ctx.staff(school, "principal");
+    let day_slots = slots(form);
+    let mid = start + Duration::days((end - start).num_days() / 2);
+
+    let (classes, mut pupils) = classes_and_pupils(ctx, school, form, n_pupils, start)?;
+    let mut memberships = memberships(ctx, &classes, start, mid);
+    let mut activities = timetable(ctx, school, form, &classes, &mut memberships, start)?;
+    let teachers = assign_teachers(ctx, school, &mut activities)?;
+    let class_mentors = mentors(ctx, school, &classes, &activities, principal_id)?;
+    granted_leave(
+        ctx,
+        &mut pupils,
+        &classes,
+        &class_mentors,
+        principal_id,
+        (start, end),
+    );
+    let reported_sick = lessons(
+        ctx,
+        school,
+        &activities,
+        &memberships,
+        &pupils,
+        day_slots,
+        start,
+    );
+    sick_reports(ctx, &pupils, reported_sick);
+    membership_rows(ctx, memberships, &pupils);
+    Ok(SeededSchool {
+        id: school,
+        name,
+        principal_id,
+        classes: class_mentors,
+        teachers: teachers.iter().map(|t| t.0).collect(),
+    })
+}
+
+/// A class of the plan: its group, school year and pupils (indexes into the pupils).
+struct Class {
+    group: i64,
+    year: i32,
+    pupils: Vec<usize>,
+}
+
+/// An activity of the plan: (plan, subject code, subject name, display name).
+type PlannedActivity = (ActivityPlan, &'static str, &'static str, String);
+
+/// A teacher of the plan: (id, busy slots, lessons a week).
+type PlannedTeacher = (i64, HashSet<Slot>, usize);
+
+type Memberships = HashMap<i64, Vec<Membership>>;
+
+/// Classes of every year and their pupils, each pupil with their guardians.
+fn classes_and_pupils(
+    ctx: &mut Ctx,
+    school: i64,
+    form: &'static str,
+    n_pupils: u32,
+    start: NaiveDate,
+) -> Result<(Vec<Class>, Vec<PupilPlan>), diesel::result::Error> {
     let (years, class_size): (std::ops::RangeInclusive<i32>, u32) = match form {
         "gymnasieskola" => (1..=3, 28),
         "anpassad_grundskola" => (1..=9, 8),
@@ -1010,15 +1069,6 @@ fn generate_school(
     };
     let n_years = years.clone().count() as u32;
     let n_classes = (n_pupils / class_size).max(1).max(n_years.min(n_pupils));
-    let day_slots = slots(form);
-    let mid = start + Duration::days((end - start).num_days() / 2);
-
-    // Classes and their pupils.
-    struct Class {
-        group: i64,
-        year: i32,
-        pupils: Vec<usize>,
-    }
     let mut classes: Vec<Class> = Vec::new();
     let mut pupils: Vec<PupilPlan> = Vec::new();
     let mut recent_guardians: Vec<Vec<i64>> = Vec::new();
@@ -1054,7 +1104,12 @@ fn generate_school(
         });
     }
 
-    // Memberships: a few pupils change class half-way through.
+    Ok((classes, pupils))
+}
+
+/// Memberships: everyone in their class from the start; a few pupils change class
+/// half-way through (`mid`).
+fn memberships(ctx: &mut Ctx, classes: &[Class], start: NaiveDate, mid: NaiveDate) -> Memberships {
     let mut memberships: HashMap<i64, Vec<Membership>> = HashMap::new();
     for ci in 0..classes.len() {
         let year = classes[ci].year;
@@ -1085,7 +1140,20 @@ fn generate_school(
         }
     }
 
-    // The timetable: modern-language slots are shared by a whole year, so they come first.
+    memberships
+}
+
+/// The timetable: modern-language slots are shared by a whole year, so they come first
+/// (and their groups' memberships); then every class's subjects in free slots.
+fn timetable(
+    ctx: &mut Ctx,
+    school: i64,
+    form: &'static str,
+    classes: &[Class],
+    memberships: &mut Memberships,
+    start: NaiveDate,
+) -> Result<Vec<PlannedActivity>, diesel::result::Error> {
+    let day_slots = slots(form);
     let mut busy: HashMap<i64, HashSet<Slot>> = HashMap::new();
     let mut activities: Vec<(ActivityPlan, &'static str, &'static str, String)> = Vec::new();
     let mut all_slots: Vec<Slot> = Vec::new();
@@ -1139,7 +1207,7 @@ fn generate_school(
     } else {
         COMPULSORY
     };
-    for class in &classes {
+    for class in classes {
         let taken = busy.entry(class.group).or_default();
         for subject in subjects.iter().filter(|s| class.year >= s.from_year) {
             let chosen = pick_slots(&mut ctx.rng, &all_slots, taken, subject.per_week);
@@ -1158,7 +1226,16 @@ fn generate_school(
         }
     }
 
-    // Teachers: the least-loaded one free at every slot of the activity, or a new one.
+    Ok(activities)
+}
+
+/// Teachers: the least-loaded one free at every slot of the activity, or a new one; the
+/// activities' rows.
+fn assign_teachers(
+    ctx: &mut Ctx,
+    school: i64,
+    activities: &mut [PlannedActivity],
+) -> Result<Vec<PlannedTeacher>, diesel::result::Error> {
     let mut teachers: Vec<(i64, HashSet<Slot>, usize)> = Vec::new();
     let class_names: HashMap<i64, String> = ctx
         .batch
@@ -1219,9 +1296,19 @@ fn generate_school(
         });
     }
 
-    // Mentors: the teacher of the class's first subject.
+    Ok(teachers)
+}
+
+/// Mentors: the teacher of the class's first subject (else the principal); (class, mentor).
+fn mentors(
+    ctx: &mut Ctx,
+    school: i64,
+    classes: &[Class],
+    activities: &[PlannedActivity],
+    principal_id: i64,
+) -> Result<Vec<(i64, i64)>, diesel::result::Error> {
     let mut class_mentors = Vec::new();
-    for class in &classes {
+    for class in classes {
         let mentor = activities
             .iter()
             .find(|(a, code, _, _)| a.groups == [class.group] && *code != "M2")
@@ -1231,7 +1318,19 @@ fn generate_school(
         class_mentors.push((class.group, mentor));
     }
 
-    // Granted leave for a few pupils: a few school days once during the period.
+    Ok(class_mentors)
+}
+
+/// Granted leave for a few pupils: a few school days once during the period, applied for
+/// by a guardian, recommended by the mentor and approved by the principal.
+fn granted_leave(
+    ctx: &mut Ctx,
+    pupils: &mut [PupilPlan],
+    classes: &[Class],
+    class_mentors: &[(i64, i64)],
+    principal_id: i64,
+    (start, end): (NaiveDate, NaiveDate),
+) {
     for pupil in pupils.iter_mut() {
         if ctx.rng.chance(0.03) {
             let offset = ctx.rng.below(((end - start).num_days().max(8) - 7) as u64) as i64;
@@ -1247,7 +1346,7 @@ fn generate_school(
     }
     let mentor_of: HashMap<usize, i64> = classes
         .iter()
-        .zip(&class_mentors)
+        .zip(class_mentors)
         .flat_map(|(c, (_, m))| c.pupils.iter().map(move |p| (*p, *m)))
         .collect();
     for (pi, pupil) in pupils.iter().enumerate() {
@@ -1281,10 +1380,20 @@ fn generate_school(
         });
         ctx.counts.leave_applications += 1;
     }
+}
 
-    // Lessons, roll calls and marks.
+/// Lessons, roll calls and marks, week by week; the (pupil, day) pairs marked sick.
+fn lessons(
+    ctx: &mut Ctx,
+    school: i64,
+    activities: &[PlannedActivity],
+    memberships: &Memberships,
+    pupils: &[PupilPlan],
+    day_slots: &[(u32, u32, u32, u32, i32)],
+    start: NaiveDate,
+) -> HashSet<(usize, NaiveDate)> {
     let mut reported_sick: HashSet<(usize, NaiveDate)> = HashSet::new();
-    for (plan, _, _, _) in &activities {
+    for (plan, _, _, _) in activities {
         for week in 0..ctx.p.weeks as i64 {
             for &(day, slot) in &plan.slots {
                 let date = start + Duration::weeks(week) + Duration::days(day as i64);
@@ -1358,7 +1467,11 @@ fn generate_school(
             }
         }
     }
-    // One guardian report per sick day, made that morning.
+    reported_sick
+}
+
+/// One guardian report per sick day, made that morning.
+fn sick_reports(ctx: &mut Ctx, pupils: &[PupilPlan], reported_sick: HashSet<(usize, NaiveDate)>) {
     let mut sick_days: Vec<(usize, NaiveDate)> = reported_sick.into_iter().collect();
     sick_days.sort();
     for (pi, date) in sick_days {
@@ -1383,8 +1496,10 @@ fn generate_school(
         });
         ctx.counts.absence_reports += 1;
     }
+}
 
-    // Ids in a fixed order, whatever order the hash map walks in.
+/// The memberships' rows, with ids in a fixed order whatever order the hash map walks in.
+fn membership_rows(ctx: &mut Ctx, memberships: Memberships, pupils: &[PupilPlan]) {
     let mut rows: Vec<(i64, i64, NaiveDate, Option<NaiveDate>)> = memberships
         .into_iter()
         .flat_map(|(group, list)| list.into_iter().map(move |m| (group, m)))
@@ -1401,14 +1516,6 @@ fn generate_school(
             end_date,
         });
     }
-
-    Ok(SeededSchool {
-        id: school,
-        name,
-        principal_id,
-        classes: class_mentors,
-        teachers: teachers.iter().map(|t| t.0).collect(),
-    })
 }
 
 fn next_school_day(ctx: &Ctx, mut d: NaiveDate) -> NaiveDate {

@@ -447,6 +447,9 @@ pub fn aggregated_json(
     })
 }
 
+/// Minutes per (activity, pupil).
+pub type Sums = BTreeMap<(i64, i64), Figures>;
+
 /// The sums per (activity, pupil) for a pupil or a school (activities of `organisation`
 /// only, when given), after the access check, with the ids to name them by.
 #[allow(clippy::too_many_arguments)]
@@ -459,7 +462,7 @@ pub fn aggregated(
     period: Period,
     today: NaiveDate,
     lang: Lang,
-) -> AppResult<(BTreeMap<(i64, i64), Figures>, Refs)> {
+) -> AppResult<(Sums, Refs)> {
     match scope {
         Scope::School(s) => access::school(conn, v, s)?,
         Scope::Pupil(p) => {

@@ -78,7 +78,98 @@ pub fn each(
     tz: Tz,
     mut each: impl FnMut(&Fact),
 ) -> QueryResult<()> {
-    // (pupil, group, start, end, type) of every membership overlapping the period
+    let Members {
+        by_group: members,
+        classes,
+        pupils,
+    } = members(conn, sel, from, to)?;
+    let group_ids: Vec<i64> = members.keys().copied().collect();
+    if group_ids.is_empty() {
+        return Ok(());
+    }
+    let lessons_in = lessons(conn, sel, &group_ids, from, to)?;
+    let marks = marks(conn, sel, from, to)?;
+    let covers = Covers::load(conn, &pupils, from, to)?;
+    let wanted: Option<HashSet<i64>> = match sel {
+        Sel::Pupils(p) => Some(p.iter().copied().collect()),
+        Sel::School(_) | Sel::Lessons(_) => None,
+    };
+    let mut seen: HashSet<i64> = HashSet::new();
+    let mut current = 0;
+    for (lesson, group, date, starts, ends, minutes, school, activity, report) in lessons_in {
+        if lesson != current {
+            current = lesson;
+            seen.clear();
+        }
+        let Some(list) = members.get(&group) else {
+            continue;
+        };
+        let mut window = None;
+        for &(pupil, start, end) in list {
+            if !on(date, start, end)
+                || wanted.as_ref().is_some_and(|w| !w.contains(&pupil))
+                || !seen.insert(pupil)
+            {
+                continue;
+            }
+            let class = classes.get(&pupil).and_then(|spans| {
+                spans
+                    .iter()
+                    .find(|(_, s, e)| on(date, *s, *e))
+                    .map(|(g, _, _)| *g)
+            });
+            let mut fact = Fact {
+                pupil,
+                lesson,
+                activity,
+                school,
+                date,
+                starts_at: starts,
+                ends_at: ends,
+                class,
+                scheduled: i64::from(minutes.max(0)),
+                reported: report.is_some(),
+                valid: 0,
+                invalid: 0,
+                other: 0,
+                status: None,
+                reason: None,
+            };
+            if let Some((status, marked, reason, flags)) = marks.get(&(lesson, pupil)) {
+                let (ws, we) =
+                    *window.get_or_insert_with(|| absence::utc_window(tz, date, starts, ends));
+                let covered = covers.cover(pupil, date, (ws, we));
+                let m = absence::classify(*marked, *flags, covered);
+                fact.valid = m.valid;
+                fact.invalid = m.invalid;
+                if flags.is_some_and(|f| !f.counts_as_absence) {
+                    fact.other = i64::from((*marked).max(0));
+                }
+                fact.status = Some(status.clone());
+                fact.reason = *reason;
+            }
+            each(&fact);
+        }
+    }
+    Ok(())
+}
+
+/// The memberships overlapping a period: each group's pupils, each pupil's classes (both
+/// with the dates they run), and every pupil once.
+struct Members {
+    by_group: HashMap<i64, Vec<Span>>,
+    classes: HashMap<i64, Vec<Span>>,
+    pupils: Vec<i64>,
+}
+
+/// The memberships of the selection that overlap the period.
+fn members(
+    conn: &mut DbConn,
+    sel: Sel<'_>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Members> {
+    // (pupil, group, start, end, type)
     let mut memberships: Vec<(i64, i64, NaiveDate, Option<NaiveDate>, String)> = Vec::new();
     let overlapping = crate::membership::during(from, to);
     let cols = (
@@ -153,24 +244,36 @@ pub fn each(
     for spans in classes.values_mut() {
         spans.sort();
     }
-    let group_ids: Vec<i64> = members.keys().copied().collect();
-    if group_ids.is_empty() {
-        return Ok(());
-    }
+    Ok(Members {
+        by_group: members,
+        classes,
+        pupils,
+    })
+}
 
-    // the scheduled lessons of those groups, lesson by lesson
-    #[allow(clippy::type_complexity)]
-    let mut lessons_in: Vec<(
-        i64,
-        i64,
-        NaiveDate,
-        NaiveTime,
-        NaiveTime,
-        i32,
-        i64,
-        i64,
-        Option<i64>,
-    )> = Vec::new();
+/// A scheduled lesson as one of its groups has it: (lesson, group, date, starts, ends,
+/// minutes, school, activity, the report's lesson id when reported).
+type LessonRow = (
+    i64,
+    i64,
+    NaiveDate,
+    NaiveTime,
+    NaiveTime,
+    i32,
+    i64,
+    i64,
+    Option<i64>,
+);
+
+/// The scheduled (not cancelled) lessons of these groups, by lesson and group.
+fn lessons(
+    conn: &mut DbConn,
+    sel: Sel<'_>,
+    group_ids: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<LessonRow>> {
+    let mut lessons_in: Vec<LessonRow> = Vec::new();
     let only: Option<&[i64]> = match sel {
         Sel::Lessons(ids) => Some(ids),
         _ => None,
@@ -200,22 +303,24 @@ pub fn each(
                 lessons::activity_id,
                 lesson_reports::lesson_id.nullable(),
             ))
-            .load::<(
-                i64,
-                i64,
-                NaiveDate,
-                NaiveTime,
-                NaiveTime,
-                i32,
-                i64,
-                i64,
-                Option<i64>,
-            )>(conn)?,
+            .load::<LessonRow>(conn)?,
         );
     }
     lessons_in.sort_unstable_by_key(|l| (l.0, l.1));
 
-    // marks: (lesson, pupil) → (status, minutes, reason flags)
+    Ok(lessons_in)
+}
+
+/// A stored mark: (status, minutes, reason, the reason's flags).
+type Mark = (String, i32, Option<i64>, Option<ReasonFlags>);
+
+/// The selection's marks in the period, by (lesson, pupil).
+fn marks(
+    conn: &mut DbConn,
+    sel: Sel<'_>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<HashMap<(i64, i64), Mark>> {
     type MarkRow = (
         i64,
         i64,
@@ -225,7 +330,6 @@ pub fn each(
         Option<bool>,
         Option<bool>,
     );
-    type Mark = (String, i32, Option<i64>, Option<ReasonFlags>);
     let mut marks: HashMap<(i64, i64), Mark> = HashMap::new();
     let mark_cols = (
         attendance_marks::lesson_id,
@@ -266,109 +370,69 @@ pub fn each(
         }
     }
 
-    // what covers the pupils: reports (UTC instants) and granted leave (dates)
-    let mut reports: HashMap<i64, Vec<(NaiveDateTime, NaiveDateTime)>> = HashMap::new();
-    let mut leave: HashMap<i64, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
-    let earliest = from.and_time(NaiveTime::MIN) - Duration::days(1);
-    let latest = to.and_time(NaiveTime::MIN) + Duration::days(2);
-    for chunk in pupils.chunks(CHUNK) {
-        let rows: Vec<(i64, NaiveDateTime, NaiveDateTime)> = absence_reports::table
-            .filter(absence_reports::pupil_id.eq_any(chunk))
-            .filter(absence_reports::cancelled_at.is_null())
-            .filter(absence_reports::ends_at.gt(earliest))
-            .filter(absence_reports::starts_at.lt(latest))
-            .select((
-                absence_reports::pupil_id,
-                absence_reports::starts_at,
-                absence_reports::ends_at,
-            ))
-            .load(conn)?;
-        for (p, s, e) in rows {
-            reports.entry(p).or_default().push((s, e));
+    Ok(marks)
+}
+
+/// What covers the pupils: guardians' reports (UTC instants) and granted leave (dates).
+struct Covers {
+    reports: HashMap<i64, Vec<(NaiveDateTime, NaiveDateTime)>>,
+    leave: HashMap<i64, Vec<(NaiveDate, NaiveDate)>>,
+}
+
+impl Covers {
+    fn load(
+        conn: &mut DbConn,
+        pupils: &[i64],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> QueryResult<Covers> {
+        let mut reports: HashMap<i64, Vec<(NaiveDateTime, NaiveDateTime)>> = HashMap::new();
+        let mut leave: HashMap<i64, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
+        let earliest = from.and_time(NaiveTime::MIN) - Duration::days(1);
+        let latest = to.and_time(NaiveTime::MIN) + Duration::days(2);
+        for chunk in pupils.chunks(CHUNK) {
+            let rows: Vec<(i64, NaiveDateTime, NaiveDateTime)> = absence_reports::table
+                .filter(absence_reports::pupil_id.eq_any(chunk))
+                .filter(absence_reports::cancelled_at.is_null())
+                .filter(absence_reports::ends_at.gt(earliest))
+                .filter(absence_reports::starts_at.lt(latest))
+                .select((
+                    absence_reports::pupil_id,
+                    absence_reports::starts_at,
+                    absence_reports::ends_at,
+                ))
+                .load(conn)?;
+            for (p, s, e) in rows {
+                reports.entry(p).or_default().push((s, e));
+            }
+            let rows: Vec<(i64, NaiveDate, NaiveDate)> = leave_applications::table
+                .filter(leave_applications::pupil_id.eq_any(chunk))
+                .filter(leave_applications::status.eq("approved"))
+                .filter(leave_applications::start_date.le(to))
+                .filter(leave_applications::end_date.ge(from))
+                .select((
+                    leave_applications::pupil_id,
+                    leave_applications::start_date,
+                    leave_applications::end_date,
+                ))
+                .load(conn)?;
+            for (p, s, e) in rows {
+                leave.entry(p).or_default().push((s, e));
+            }
         }
-        let rows: Vec<(i64, NaiveDate, NaiveDate)> = leave_applications::table
-            .filter(leave_applications::pupil_id.eq_any(chunk))
-            .filter(leave_applications::status.eq("approved"))
-            .filter(leave_applications::start_date.le(to))
-            .filter(leave_applications::end_date.ge(from))
-            .select((
-                leave_applications::pupil_id,
-                leave_applications::start_date,
-                leave_applications::end_date,
-            ))
-            .load(conn)?;
-        for (p, s, e) in rows {
-            leave.entry(p).or_default().push((s, e));
-        }
+        Ok(Covers { reports, leave })
     }
 
-    let wanted: Option<HashSet<i64>> = match sel {
-        Sel::Pupils(p) => Some(p.iter().copied().collect()),
-        Sel::School(_) | Sel::Lessons(_) => None,
-    };
-    let mut seen: HashSet<i64> = HashSet::new();
-    let mut current = 0;
-    for (lesson, group, date, starts, ends, minutes, school, activity, report) in lessons_in {
-        if lesson != current {
-            current = lesson;
-            seen.clear();
-        }
-        let Some(list) = members.get(&group) else {
-            continue;
-        };
-        let mut window = None;
-        for &(pupil, start, end) in list {
-            if !on(date, start, end)
-                || wanted.as_ref().is_some_and(|w| !w.contains(&pupil))
-                || !seen.insert(pupil)
-            {
-                continue;
-            }
-            let class = classes.get(&pupil).and_then(|spans| {
-                spans
-                    .iter()
-                    .find(|(_, s, e)| on(date, *s, *e))
-                    .map(|(g, _, _)| *g)
-            });
-            let mut fact = Fact {
-                pupil,
-                lesson,
-                activity,
-                school,
-                date,
-                starts_at: starts,
-                ends_at: ends,
-                class,
-                scheduled: i64::from(minutes.max(0)),
-                reported: report.is_some(),
-                valid: 0,
-                invalid: 0,
-                other: 0,
-                status: None,
-                reason: None,
-            };
-            if let Some((status, marked, reason, flags)) = marks.get(&(lesson, pupil)) {
-                let (ws, we) =
-                    *window.get_or_insert_with(|| absence::utc_window(tz, date, starts, ends));
-                let covered = reports
-                    .get(&pupil)
-                    .is_some_and(|r| r.iter().any(|(s, e)| *s < we && *e > ws))
-                    || leave
-                        .get(&pupil)
-                        .is_some_and(|l| l.iter().any(|(s, e)| *s <= date && *e >= date));
-                let m = absence::classify(*marked, *flags, covered);
-                fact.valid = m.valid;
-                fact.invalid = m.invalid;
-                if flags.is_some_and(|f| !f.counts_as_absence) {
-                    fact.other = i64::from((*marked).max(0));
-                }
-                fact.status = Some(status.clone());
-                fact.reason = *reason;
-            }
-            each(&fact);
-        }
+    /// Whether a report overlaps the lesson's window (UTC) or granted leave takes its date.
+    fn cover(&self, pupil: i64, date: NaiveDate, (ws, we): (NaiveDateTime, NaiveDateTime)) -> bool {
+        self.reports
+            .get(&pupil)
+            .is_some_and(|r| r.iter().any(|(s, e)| *s < we && *e > ws))
+            || self
+                .leave
+                .get(&pupil)
+                .is_some_and(|l| l.iter().any(|(s, e)| *s <= date && *e >= date))
     }
-    Ok(())
 }
 
 /// All facts of the selection, in lesson order.

@@ -167,6 +167,9 @@ pub fn group_name(conn: &mut DbConn, group: i64) -> AppResult<String> {
     Ok(groups::table.find(group).select(groups::name).first(conn)?)
 }
 
+/// Each pupil's weeks in order: (week, figures).
+pub type Weeks = HashMap<i64, Vec<(i32, Figures)>>;
+
 /// Pupils at or over `threshold` per cent, by absence, and each one's weeks in order.
 pub fn over_threshold(
     conn: &mut DbConn,
@@ -176,7 +179,7 @@ pub fn over_threshold(
     threshold: i64,
     today: NaiveDate,
     lang: Lang,
-) -> AppResult<(Vec<Row>, HashMap<i64, Vec<(i32, Figures)>>)> {
+) -> AppResult<(Vec<Row>, Weeks)> {
     // each pupil's weeks, and their sum: one reading
     let weeks = figures(conn, tz, scope, period, By::PupilWeek, today, lang)?;
     let rows = ranked(
@@ -192,7 +195,7 @@ pub fn over_threshold(
 }
 
 /// Per pupil: their weeks in order, from `By::PupilWeek` rows.
-pub fn pupil_weeks(rows: Vec<Row>) -> HashMap<i64, Vec<(i32, Figures)>> {
+pub fn pupil_weeks(rows: Vec<Row>) -> Weeks {
     let mut out: HashMap<i64, Vec<(i32, Figures)>> = HashMap::new();
     for r in rows {
         if let Key::PupilWeek(p, w) = r.key {

@@ -5,8 +5,6 @@
 //! token only while there is more). For principals (their schools) and administrators
 //! (every school), with bearer tokens like `/api/v1`.
 
-use std::collections::BTreeMap;
-
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -18,7 +16,7 @@ use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::ss12000::export;
 use crate::state::AppState;
-use crate::statistics::{Figures, Period, Scope};
+use crate::statistics::{Period, Scope};
 
 /// A date filter: `YYYY-MM-DD`, or a date-time whose date is taken.
 fn date_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<Option<NaiveDate>> {
@@ -205,7 +203,7 @@ async fn aggregated_sums(
     state: &web::Data<AppState>,
     v: Viewer,
     q: AggregatedQuery,
-) -> AppResult<(BTreeMap<(i64, i64), Figures>, Period, export::Refs)> {
+) -> AppResult<(export::Sums, Period, export::Refs)> {
     let lang = Lang::from_request(req);
     let today = state.today();
     let tz = state.config.timezone;

@@ -259,3 +259,187 @@ fn the_module_reader_sees_uses() {
         .collect();
     assert_eq!(names, want);
 }
+
+/// The text of a Rust file with comments, strings and character literals blanked (their
+/// braces would otherwise count), line breaks kept.
+fn code_only(text: &str) -> String {
+    let b: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let next = b.get(i + 1).copied();
+        if c == '/' && next == Some('/') {
+            while i < b.len() && b[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            while i < b.len() && !(b[i] == '*' && b.get(i + 1) == Some(&'/')) {
+                if b[i] == '\n' {
+                    out.push('\n');
+                }
+                i += 1;
+            }
+            i += 2;
+        } else if c == 'r' && matches!(next, Some('#' | '"')) && !prev_ident(&b, i) {
+            // a raw string: r"…" or r#"…"#
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while b.get(j) == Some(&'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if b.get(j) != Some(&'"') {
+                out.push(c);
+                i += 1;
+                continue;
+            }
+            j += 1;
+            loop {
+                if j >= b.len() {
+                    break;
+                }
+                if b[j] == '"' && (0..hashes).all(|h| b.get(j + 1 + h) == Some(&'#')) {
+                    j += 1 + hashes;
+                    break;
+                }
+                if b[j] == '\n' {
+                    out.push('\n');
+                }
+                j += 1;
+            }
+            i = j;
+        } else if c == '"' {
+            i += 1;
+            while i < b.len() && b[i] != '"' {
+                if b[i] == '\\' {
+                    i += 1;
+                }
+                if b.get(i) == Some(&'\n') {
+                    out.push('\n');
+                }
+                i += 1;
+            }
+            i += 1;
+        } else if c == '\'' && (b.get(i + 2) == Some(&'\'') || next == Some('\\')) {
+            // a character literal ('{', '\n', '\u{7f}'); a lifetime has no closing quote
+            i += 1;
+            while i < b.len() && b[i] != '\'' {
+                if b[i] == '\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            i += 1;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn prev_ident(b: &[char], i: usize) -> bool {
+    i > 0 && (b[i - 1].is_alphanumeric() || b[i - 1] == '_')
+}
+
+/// Every function of `src/` and its length in lines, from its `fn` line to its closing
+/// brace: (file, name, lines).
+fn functions() -> Vec<(String, String, usize)> {
+    let mut all = Vec::new();
+    files(&src(), &mut all);
+    let mut out = Vec::new();
+    for file in all {
+        let code = code_only(&std::fs::read_to_string(&file).unwrap());
+        let lines: Vec<&str> = code.lines().collect();
+        let mut i = 0;
+        while i < lines.len() {
+            let l = lines[i].trim_start();
+            let l = l
+                .strip_prefix("pub ")
+                .or_else(|| l.strip_prefix("pub(crate) "))
+                .or_else(|| l.strip_prefix("pub(super) "))
+                .unwrap_or(l);
+            let l = l.strip_prefix("async ").unwrap_or(l);
+            let Some(rest) = l.strip_prefix("fn ") else {
+                i += 1;
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let (mut depth, mut opened, mut j) = (0i32, false, i);
+            'scan: while j < lines.len() {
+                for c in lines[j].chars() {
+                    match c {
+                        '{' => {
+                            depth += 1;
+                            opened = true;
+                        }
+                        '}' => depth -= 1,
+                        ';' if !opened && depth == 0 => break 'scan,
+                        _ => {}
+                    }
+                    if opened && depth == 0 {
+                        break 'scan;
+                    }
+                }
+                j += 1;
+            }
+            if opened {
+                out.push((short(&file), name, j - i + 1));
+                // nested functions are counted inside their parent too
+                i += 1;
+            } else {
+                i = j + 1;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_is_over_120_lines() {
+    let long: Vec<String> = functions()
+        .into_iter()
+        .filter(|f| f.2 > 120)
+        .map(|(file, name, n)| format!("{file}: {name} is {n} lines"))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "split these into steps with names (a rule that can be unit-tested is a plain function):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn no_web_file_is_over_600_lines() {
+    let mut all = Vec::new();
+    files(&src().join("web"), &mut all);
+    let long: Vec<String> = all
+        .iter()
+        .map(|f| {
+            (
+                short(f),
+                std::fs::read_to_string(f).unwrap().lines().count(),
+            )
+        })
+        .filter(|(_, n)| *n > 600)
+        .map(|(f, n)| format!("{f}: {n} lines"))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "a web file over 600 lines holds more than one area's pages:\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_function_measure_counts_braces_in_code_only() {
+    let text = "fn a() {\n    let s = \"}}}\";\n    let c = '}';\n    // }\n    let r = r#\"{\"#;\n}\nfn b<'x>(v: &'x str) -> &'x str { v }\n";
+    let code = code_only(text);
+    assert_eq!(code.matches('{').count(), 2, "{code}");
+    assert_eq!(code.matches('}').count(), 2, "{code}");
+    assert_eq!(code.lines().count(), text.lines().count());
+}
