@@ -17,7 +17,7 @@ pub const OPENAPI_YAML: &str = include_str!("../../api-spec/openapi.yaml");
 /// The document as JSON values (parsed once; a test checks that it parses).
 pub fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| serde_yaml::from_str(OPENAPI_YAML).unwrap_or(Value::Null))
+    DOC.get_or_init(|| yaml_serde::from_str(OPENAPI_YAML).unwrap_or(Value::Null))
 }
 
 pub async fn openapi_yaml() -> HttpResponse {

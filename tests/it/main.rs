@@ -2,6 +2,7 @@
 //! backend: SQLite always, PostgreSQL when NARVARO_TEST_POSTGRES_URL is set.
 
 mod browser;
+mod build;
 mod fixtures;
 mod helpers;
 
@@ -20,5 +21,6 @@ mod notices;
 mod openapi;
 mod schema_drift;
 mod seed;
+mod snapshots;
 mod startup_errors;
 mod statistics;

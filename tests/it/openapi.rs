@@ -11,13 +11,13 @@ use crate::browser::{api_token, DEMO_PASSWORD};
 use crate::fixtures::{self, Role};
 use crate::helpers::{backends, TestApp};
 
-fn doc() -> Value {
+pub fn document() -> Value {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/api-spec/openapi.yaml"
     ))
     .expect("api-spec/openapi.yaml");
-    serde_yaml::from_str(&text).expect("the OpenAPI document is YAML")
+    yaml_serde::from_str(&text).expect("the OpenAPI document is YAML")
 }
 
 fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
@@ -130,7 +130,7 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
 
 #[test]
 fn the_document_names_every_api_route_and_no_other() {
-    let doc = doc();
+    let doc = document();
     assert_eq!(doc["openapi"], "3.1.0");
     let routes: BTreeSet<(String, String)> = narvaro::web::ROUTES
         .iter()
@@ -182,7 +182,7 @@ fn call(
 
 #[actix_web::test]
 async fn what_the_api_answers_matches_the_document() {
-    let doc = doc();
+    let doc = document();
     for kind in backends() {
         let app = TestApp::spawn(kind).await;
         let world = fixtures::build(&app);
@@ -622,7 +622,7 @@ async fn what_the_api_answers_matches_the_document() {
 #[test]
 fn every_error_code_is_documented_and_used() {
     use narvaro::error::Code;
-    let doc = doc();
+    let doc = document();
     let documented: BTreeSet<String> = doc["components"]["schemas"]["Problem"]["properties"]
         ["code"]["enum"]
         .as_array()
