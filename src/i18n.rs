@@ -2,6 +2,48 @@
 
 use actix_web::http::header::ACCEPT_LANGUAGE;
 use actix_web::HttpRequest;
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
+
+const SV_DAYS: [&str; 7] = [
+    "måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag",
+];
+const EN_DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+const SV_MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "mars",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "augusti",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+const EN_MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
@@ -43,6 +85,60 @@ impl Lang {
             Lang::Sv => s.replace('.', ","),
             Lang::En => s,
         }
+    }
+
+    /// A day as people write it: "måndag 30 november", "Monday 30 November".
+    pub fn day(self, d: NaiveDate) -> String {
+        let weekday = d.weekday().num_days_from_monday() as usize;
+        let month = d.month0() as usize;
+        match self {
+            Lang::Sv => format!("{} {} {}", SV_DAYS[weekday], d.day(), SV_MONTHS[month]),
+            Lang::En => format!("{} {} {}", EN_DAYS[weekday], d.day(), EN_MONTHS[month]),
+        }
+    }
+
+    /// Days from `first` to `last` (inclusive): "måndag 14 december" or "måndag 14
+    /// december – onsdag 16 december".
+    pub fn days(self, first: NaiveDate, last: NaiveDate) -> String {
+        if first >= last {
+            self.day(first)
+        } else {
+            format!("{} – {}", self.day(first), self.day(last))
+        }
+    }
+
+    /// A stretch of time from `from` to `to` (school-local): whole days read as days ("tisdag
+    /// 1 december, hela dagen"; "tisdag 1 december – torsdag 3 december"), a part of one day
+    /// as its hours ("tisdag 1 december 08:00–12:00"), anything else from moment to moment.
+    pub fn span(self, from: NaiveDateTime, to: NaiveDateTime) -> String {
+        let midnight = NaiveTime::MIN;
+        let hm = |t: NaiveDateTime| t.format("%H:%M").to_string();
+        if from.time() == midnight && to.time() == midnight && to > from {
+            let last = to.date() - Duration::days(1);
+            if last == from.date() {
+                let whole = self.pick("hela dagen", "all day");
+                return format!("{}, {whole}", self.day(from.date()));
+            }
+            return self.days(from.date(), last);
+        }
+        if from.date() == to.date()
+            || (to.time() == midnight && to.date() == from.date() + Duration::days(1))
+        {
+            let end = if to.time() == midnight {
+                "24:00".to_string()
+            } else {
+                hm(to)
+            };
+            let sep = self.pick(" ", ", ");
+            return format!("{}{sep}{}–{end}", self.day(from.date()), hm(from));
+        }
+        format!(
+            "{} {} – {} {}",
+            self.day(from.date()),
+            hm(from),
+            self.day(to.date()),
+            hm(to)
+        )
     }
 
     pub fn from_request(req: &HttpRequest) -> Lang {
@@ -112,5 +208,62 @@ mod tests {
         assert_eq!(Lang::from_accept_language("de,en;q=0.5"), Lang::En);
         assert_eq!(Lang::from_accept_language(""), Lang::Sv);
         assert_eq!(Lang::from_accept_language("en;q=0"), Lang::Sv);
+    }
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn days_read_as_people_write_them() {
+        assert_eq!(Lang::Sv.day(d("2026-12-01")), "tisdag 1 december");
+        assert_eq!(Lang::En.day(d("2026-12-01")), "Tuesday 1 December");
+        assert_eq!(Lang::Sv.day(d("2027-01-03")), "söndag 3 januari");
+        assert_eq!(
+            Lang::Sv.days(d("2026-12-14"), d("2026-12-16")),
+            "måndag 14 december – onsdag 16 december"
+        );
+        assert_eq!(
+            Lang::En.days(d("2026-12-14"), d("2026-12-14")),
+            "Monday 14 December"
+        );
+    }
+
+    #[test]
+    fn a_whole_day_is_all_day_and_part_of_one_is_its_hours() {
+        let sv = Lang::Sv;
+        assert_eq!(
+            sv.span(at("2026-12-01 00:00"), at("2026-12-02 00:00")),
+            "tisdag 1 december, hela dagen"
+        );
+        assert_eq!(
+            Lang::En.span(at("2026-12-01 00:00"), at("2026-12-02 00:00")),
+            "Tuesday 1 December, all day"
+        );
+        assert_eq!(
+            sv.span(at("2026-12-01 00:00"), at("2026-12-04 00:00")),
+            "tisdag 1 december – torsdag 3 december"
+        );
+        assert_eq!(
+            sv.span(at("2026-12-01 08:00"), at("2026-12-01 12:00")),
+            "tisdag 1 december 08:00–12:00"
+        );
+        assert_eq!(
+            Lang::En.span(at("2026-12-01 13:00"), at("2026-12-02 00:00")),
+            "Tuesday 1 December, 13:00–24:00"
+        );
+        assert_eq!(
+            sv.span(at("2026-12-01 13:00"), at("2026-12-02 10:00")),
+            "tisdag 1 december 13:00 – onsdag 2 december 10:00"
+        );
     }
 }

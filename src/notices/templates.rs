@@ -64,15 +64,15 @@ const BUILTIN: &[(&str, &str)] = builtin![
 fn sample(kind: &str) -> Value {
     match kind {
         "unexplained_absence" => json!({
-            "guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "date": "2026-11-23",
+            "guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "date": "måndag 23 november",
             "lessons": [{"starts_at": "08:10", "ends_at": "09:10", "subject": "Svenska", "status": "Frånvarande", "minutes": 60}],
             "confirm_url": "https://example.org/x",
         }),
         "report_confirmation" => {
-            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "from": "2026-11-23 00:00", "to": "2026-11-24 00:00", "cancelled": false})
+            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "from": "2026-11-23 00:00", "to": "2026-11-24 00:00", "period": "måndag 23 november, hela dagen", "cancelled": false})
         }
         "leave_decision" => {
-            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "start_date": "2026-11-23", "end_date": "2026-11-24", "approved": true, "comment": "ok"})
+            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "start_date": "2026-11-23", "end_date": "2026-11-24", "period": "måndag 23 november – tisdag 24 november", "approved": true, "comment": "ok"})
         }
         "sign_in_link" | "password_reset" | "invitation" => {
             json!({"given_name": "Anna", "url": "https://example.org/login/link/0123"})
@@ -154,7 +154,7 @@ mod tests {
         let r = t
             .render("unexplained_absence", "sv", &sample("unexplained_absence"))
             .unwrap();
-        assert_eq!(r.subject, "Frånvaro utan anmälan 2026-11-23");
+        assert_eq!(r.subject, "Frånvaro utan anmälan måndag 23 november");
         assert!(r.text.contains("08:10–09:10 Svenska"));
         let r = t
             .render("leave_decision", "en", &sample("leave_decision"))

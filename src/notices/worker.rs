@@ -483,7 +483,7 @@ fn unexplained_context(conn: &mut DbConn, n: &Notice) -> Made {
     Ok(Ok((
         json!({
             "guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
-            "date": date.to_string(), "lessons": if protected { json!([]) } else { json!(lessons) },
+            "date": lang.day(date), "lessons": if protected { json!([]) } else { json!(lessons) },
             "confirm_url": confirm_link(state, row.id, now),
         }),
         keep,
@@ -492,7 +492,7 @@ fn unexplained_context(conn: &mut DbConn, n: &Notice) -> Made {
 
 /// A guardian's report received (or cancelled).
 fn report_context(conn: &mut DbConn, n: &Notice) -> Made {
-    let (payload, given, tz) = (n.payload, n.given, n.state.timezone);
+    let (payload, given, tz, lang) = (n.payload, n.given, n.state.timezone, n.lang);
     let report = payload["report_id"].as_i64().unwrap_or_default();
     let (pupil, s, e): (i64, NaiveDateTime, NaiveDateTime) = absence_reports::table
         .find(report)
@@ -503,21 +503,19 @@ fn report_context(conn: &mut DbConn, n: &Notice) -> Made {
         ))
         .first(conn)?;
     let (name, protected) = child(conn, pupil)?;
-    let fmt = |t: NaiveDateTime| {
-        crate::absence_report::to_local(tz, t)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
-    };
+    let local = |t: NaiveDateTime| crate::absence_report::to_local(tz, t);
+    // `from` and `to` for templates of one's own written before `period`
+    let fmt = |t: NaiveDateTime| local(t).format("%Y-%m-%d %H:%M").to_string();
     Ok(Ok((
         json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
-           "from": fmt(s), "to": fmt(e), "cancelled": payload["cancelled"].as_bool().unwrap_or(false)}),
+           "from": fmt(s), "to": fmt(e), "period": lang.span(local(s), local(e)), "cancelled": payload["cancelled"].as_bool().unwrap_or(false)}),
         None,
     )))
 }
 
 /// The principal's decision on leave.
 fn leave_context(conn: &mut DbConn, n: &Notice) -> Made {
-    let (payload, given) = (n.payload, n.given);
+    let (payload, given, lang) = (n.payload, n.given, n.lang);
     let leave = payload["leave_id"].as_i64().unwrap_or_default();
     let (pupil, s, e, status, comment): (i64, NaiveDate, NaiveDate, String, Option<String>) =
         leave_applications::table
@@ -533,7 +531,7 @@ fn leave_context(conn: &mut DbConn, n: &Notice) -> Made {
     let (name, protected) = child(conn, pupil)?;
     Ok(Ok((
         json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
-           "start_date": s.to_string(), "end_date": e.to_string(), "approved": status == "approved", "comment": comment}),
+           "start_date": s.to_string(), "end_date": e.to_string(), "period": lang.days(s, e), "approved": status == "approved", "comment": comment}),
         None,
     )))
 }

@@ -157,7 +157,7 @@ pub async fn day(
         .collect();
     let title = ctx.t("Meddelanden om frånvaro", "Absence notices");
     let body = html! {
-        h1 { (title) " " (date) }
+        h1 { (title) ", " (ctx.lang.day(date)) }
         form method="get" action="/notices" {
             label for="date" { (ctx.t("Dag", "Day")) } input #date type="date" name="date" value=(date);
             label { input type="checkbox" name="unconfirmed" value="1" checked[only_unconfirmed]; " " (ctx.t("Bara de som inte bekräftats", "Only those not confirmed")) }

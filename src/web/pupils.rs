@@ -175,7 +175,7 @@ fn reports_list(ctx: &PageCtx, reports: &[crate::absence_report::ReportView]) ->
     @if reports.is_empty() { p.muted { (ctx.t("Inga anmälningar de senaste 60 dagarna.", "No reports in the last 60 days.")) } }
     ul { @for r in reports {
         li {
-            (r.from.format("%Y-%m-%d %H:%M")) " – " (r.to.format("%Y-%m-%d %H:%M")) ": " (r.kind)
+            (ctx.lang.span(r.from, r.to)) ": " (r.kind)
             ", " (ctx.t("anmäld av", "reported by")) " " (r.reported_by)
             @if r.registered_by_staff { " (" (ctx.t("registrerad av personal", "registered by staff")) ")" }
             @if r.cancelled { " – " strong { (ctx.t("borttagen", "cancelled")) } }
@@ -202,7 +202,7 @@ fn leave_list(
     @if leave.is_empty() { p.muted { (ctx.t("Inga ansökningar.", "No applications.")) } }
     ul { @for l in leave {
         li {
-            (l.start_date) " – " (l.end_date) ": " (l.reason) " – " strong { (match l.status.as_str() {
+            (ctx.lang.days(l.start_date, l.end_date)) ": " (l.reason) " – " strong { (match l.status.as_str() {
                 "approved" => ctx.t("beviljad", "approved"),
                 "rejected" => ctx.t("avslagen", "rejected"),
                 "withdrawn" => ctx.t("återtagen", "withdrawn"),
@@ -239,7 +239,7 @@ fn history_table(ctx: &PageCtx, history: &[crate::absence::LessonAbsence]) -> Ma
         div.scroll { table {
             thead { tr { th { (ctx.t("Datum", "Date")) } th { (ctx.t("Lektion", "Lesson")) } th { (ctx.t("Frånvaro", "Absence")) } th { (ctx.t("Giltig", "Valid")) } th { (ctx.t("Rapporterad av", "Reported by")) } } }
             tbody { @for h in history { tr {
-                td { (h.date) " " (h.starts_at.format("%H:%M")) }
+                td { (ctx.lang.day(h.date)) " " (h.starts_at.format("%H:%M")) }
                 td { (h.subject) }
                 td { (status_text(&h.status, ctx)) " " (h.minutes) " min" }
                 td { @if h.invalid_minutes > 0 { (ctx.t("Ogiltig", "Invalid")) } @else if h.covered_by == Some("leave") { (ctx.t("Beviljad ledighet", "Granted leave")) } @else if h.covered_by.is_some() { (ctx.t("Anmäld frånvaro", "Reported absence")) } @else { (ctx.t("Giltig", "Valid")) } }

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use crate::browser::{conn, deliver, mails, pool, Browser};
 use crate::build::{Group, Lesson, Municipality, Person, School};
 use crate::helpers::{backends, Kind, TestApp};
+use narvaro::i18n::Lang;
 
 const PASSWORD: &str = "ett-långt-lösenord-för-test";
 
@@ -371,14 +372,39 @@ async fn error_bodies() {
 #[test]
 fn every_email_template_in_both_languages() {
     let t = narvaro::notices::templates::Templates::load(None).unwrap();
-    let cases: Vec<(&str, Value)> = vec![
+    let mut out = String::new();
+    for lang in [Lang::Sv, Lang::En] {
+        for (kind, ctx) in contexts(lang) {
+            let r = t.render(kind, lang.code(), &ctx).unwrap();
+            out.push_str(&format!(
+                "==== {kind}.{} (protected: {}, cancelled/approved: {})\nSubject: {}\n---- text\n{}\n---- html\n{}\n\n",
+                lang.code(),
+                ctx["protected"].as_bool().unwrap_or(false),
+                ctx.get("cancelled").or(ctx.get("approved")).and_then(Value::as_bool).map_or("-".to_string(), |b| b.to_string()),
+                r.subject,
+                r.text.trim_end(),
+                r.html.trim_end(),
+            ));
+        }
+    }
+    snap!("email_templates", out);
+}
+
+/// What the outbox gives each template, in the recipient's language.
+fn contexts(lang: Lang) -> Vec<(&'static str, Value)> {
+    let at = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+    let today = lang.day(day("2026-11-30"));
+    let whole_day = lang.span(at("2026-12-01 00:00"), at("2026-12-02 00:00"));
+    let leave = lang.days(day("2026-12-14"), day("2026-12-16"));
+    let (absent, late) = (lang.pick("Frånvarande", "Absent"), lang.pick("Sen", "Late"));
+    vec![
         (
             "unexplained_absence",
             json!({
-                "guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "date": "2026-11-30",
+                "guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "date": today,
                 "lessons": [
-                    {"starts_at": "08:00", "ends_at": "09:00", "subject": "Matematik", "status": "Frånvarande", "minutes": null},
-                    {"starts_at": "10:00", "ends_at": "11:00", "subject": "Svenska", "status": "Sen", "minutes": 10}
+                    {"starts_at": "08:00", "ends_at": "09:00", "subject": "Matematik", "status": absent, "minutes": null},
+                    {"starts_at": "10:00", "ends_at": "11:00", "subject": "Svenska", "status": late, "minutes": 10}
                 ],
                 "confirm_url": "http://närvaro.test/notices/1/seen?[signed]",
             }),
@@ -386,29 +412,29 @@ fn every_email_template_in_both_languages() {
         (
             "unexplained_absence",
             json!({
-                "guardian_name": "Karin", "child_name": null, "protected": true, "date": "2026-11-30",
+                "guardian_name": "Karin", "child_name": null, "protected": true, "date": today,
                 "lessons": [], "confirm_url": "http://närvaro.test/notices/1/seen?[signed]",
             }),
         ),
         (
             "report_confirmation",
-            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "from": "2026-12-01 00:00", "to": "2026-12-02 00:00", "cancelled": false}),
+            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "from": "2026-12-01 00:00", "to": "2026-12-02 00:00", "period": whole_day, "cancelled": false}),
         ),
         (
             "report_confirmation",
-            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "from": "2026-12-01 00:00", "to": "2026-12-02 00:00", "cancelled": true}),
+            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "from": "2026-12-01 00:00", "to": "2026-12-02 00:00", "period": whole_day, "cancelled": true}),
         ),
         (
             "leave_decision",
-            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "start_date": "2026-12-14", "end_date": "2026-12-16", "approved": true, "comment": "Trevlig resa."}),
+            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": true, "comment": "Trevlig resa."}),
         ),
         (
             "leave_decision",
-            json!({"guardian_name": "Karin", "child_name": null, "protected": true, "start_date": "2026-12-14", "end_date": "2026-12-16", "approved": false, "comment": null}),
+            json!({"guardian_name": "Karin", "child_name": null, "protected": true, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": false, "comment": null}),
         ),
         (
             "threshold_alert",
-            json!({"staff_name": "Tove", "pupil_label": "Bo Berg", "percent": "16,2", "threshold": 15, "days": 30, "pupil_url": "http://närvaro.test/pupils/5"}),
+            json!({"staff_name": "Tove", "pupil_label": "Bo Berg", "percent": "16", "threshold": 15, "days": 30, "pupil_url": "http://närvaro.test/pupils/5"}),
         ),
         (
             "sign_in_link",
@@ -422,22 +448,7 @@ fn every_email_template_in_both_languages() {
             "invitation",
             json!({"given_name": "Tove", "url": "http://närvaro.test/password/new/[secret]"}),
         ),
-    ];
-    let mut out = String::new();
-    for (kind, ctx) in &cases {
-        for lang in ["sv", "en"] {
-            let r = t.render(kind, lang, ctx).unwrap();
-            out.push_str(&format!(
-                "==== {kind}.{lang} (protected: {}, cancelled/approved: {})\nSubject: {}\n---- text\n{}\n---- html\n{}\n\n",
-                ctx["protected"].as_bool().unwrap_or(false),
-                ctx.get("cancelled").or(ctx.get("approved")).and_then(Value::as_bool).map_or("-".to_string(), |b| b.to_string()),
-                r.subject,
-                r.text.trim_end(),
-                r.html.trim_end(),
-            ));
-        }
-    }
-    snap!("email_templates", out);
+    ]
 }
 
 /// The OpenAPI document's operations: method, path and the answers each documents.

@@ -278,7 +278,7 @@ fn lessons_table(ctx: &PageCtx, lessons: &[Fact], subject_names: &Subjects) -> M
                 tbody {
                     @for l in lessons {
                         tr class=(if l.invalid > 0 { "warn" } else { "" }) {
-                            td { (l.date) }
+                            td { (lang.day(l.date)) }
                             td { (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M")) }
                             td { (subject_names.get(&l.activity).map(|s| s.1.as_str()).unwrap_or("")) }
                             td { (status_label(lang, l.status.as_deref().unwrap_or(""))) }

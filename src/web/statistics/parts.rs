@@ -81,7 +81,7 @@ pub(super) fn period_form(
 pub(super) fn period_line(ctx: &PageCtx, shown: &Shown, today: NaiveDate) -> Markup {
     html! {
         p.muted {
-            (shown.period.from) " – " (shown.period.to)
+            (ctx.lang.days(shown.period.from, shown.period.to))
             @if shown.period.to > today {
                 " (" (ctx.t("till och med i dag", "up to today")) ")"
             }
