@@ -15,7 +15,9 @@ use serde::Serialize;
 
 use crate::db::DbConn;
 use crate::error::AppResult;
+use crate::ids::PupilId;
 use crate::schema::*;
+use crate::states::LeaveStatus;
 
 /// The flags of an absence reason that decide how a mark counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +107,7 @@ pub fn covers_for_lesson(
     }
     let leave: Vec<(i64, i64)> = leave_applications::table
         .filter(leave_applications::pupil_id.eq_any(pupils))
-        .filter(leave_applications::status.eq("approved"))
+        .filter(leave_applications::status.eq(LeaveStatus::Approved))
         .filter(leave_applications::start_date.le(date))
         .filter(leave_applications::end_date.ge(date))
         .select((leave_applications::id, leave_applications::pupil_id))
@@ -166,11 +168,12 @@ pub struct LessonAbsence {
 /// The pupil's marked lessons between two school-local dates, newest first.
 pub fn history(
     conn: &mut DbConn,
-    pupil: i64,
+    pupil: PupilId,
     from: NaiveDate,
     to: NaiveDate,
     tz: Tz,
 ) -> AppResult<Vec<LessonAbsence>> {
+    let pupil = pupil.get();
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
         i64,
@@ -224,7 +227,7 @@ pub fn history(
         .load(conn)?;
     let leave: Vec<(NaiveDate, NaiveDate)> = leave_applications::table
         .filter(leave_applications::pupil_id.eq(pupil))
-        .filter(leave_applications::status.eq("approved"))
+        .filter(leave_applications::status.eq(LeaveStatus::Approved))
         .filter(leave_applications::start_date.le(to))
         .filter(leave_applications::end_date.ge(from))
         .select((leave_applications::start_date, leave_applications::end_date))

@@ -15,6 +15,7 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::ids::{PupilId, ReportId};
 use crate::schema::*;
 
 /// The longest period one report may cover.
@@ -365,14 +366,15 @@ pub fn cancel(
     conn: &mut DbConn,
     viewer: &Viewer,
     tz: Tz,
-    report: i64,
+    report: ReportId,
     today: NaiveDate,
     now_utc: NaiveDateTime,
     addr: &str,
     lang: Lang,
 ) -> AppResult<i64> {
+    let report = report.get();
     let pupil_id = pupil_of(conn, report)?;
-    let pupil = access::pupil(conn, viewer, pupil_id, today)?;
+    let pupil = access::pupil(conn, viewer, PupilId(pupil_id), today)?;
     let (starts, ends, cancelled): (NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>) =
         absence_reports::table
             .find(report)

@@ -13,17 +13,21 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::ids::{LeaveId, PupilId};
 use crate::schema::*;
 
 pub const MAX_DAYS: i64 = 60;
 
+pub use crate::states::LeaveStatus;
+
 /// Weekdays of approved leave for the pupil this school year.
-pub fn granted_days(conn: &mut DbConn, pupil: i64, today: NaiveDate) -> AppResult<i64> {
+pub fn granted_days(conn: &mut DbConn, pupil: PupilId, today: NaiveDate) -> AppResult<i64> {
+    let pupil = pupil.get();
     let start = crate::absence::school_year_start(today);
     let end = NaiveDate::from_ymd_opt(start.year() + 1, 6, 30).unwrap_or(today);
     let rows: Vec<(NaiveDate, NaiveDate)> = leave_applications::table
         .filter(leave_applications::pupil_id.eq(pupil))
-        .filter(leave_applications::status.eq("approved"))
+        .filter(leave_applications::status.eq(LeaveStatus::Approved))
         .filter(leave_applications::end_date.ge(start))
         .filter(leave_applications::start_date.le(end))
         .select((leave_applications::start_date, leave_applications::end_date))
@@ -105,7 +109,9 @@ pub fn apply(
         conn.lock_person(pupil.id)?;
         let overlapping: i64 = leave_applications::table
             .filter(leave_applications::pupil_id.eq(pupil.id))
-            .filter(leave_applications::status.eq_any(["pending", "approved"]))
+            .filter(
+                leave_applications::status.eq_any([LeaveStatus::Pending, LeaveStatus::Approved]),
+            )
             .filter(leave_applications::start_date.le(end))
             .filter(leave_applications::end_date.ge(start))
             .count()
@@ -129,7 +135,7 @@ pub fn apply(
                 leave_applications::reason.eq(reason),
                 leave_applications::applied_by.eq(viewer.id),
                 leave_applications::applied_at.eq(now),
-                leave_applications::status.eq("pending"),
+                leave_applications::status.eq(LeaveStatus::Pending),
             ))
             .returning(leave_applications::id)
             .get_result(conn)?;
@@ -154,15 +160,15 @@ fn pupil_of(conn: &mut DbConn, v: &Viewer, id: i64, today: NaiveDate) -> AppResu
         .find(id)
         .select(leave_applications::pupil_id)
         .first(conn)?;
-    access::pupil(conn, v, pupil, today)
+    access::pupil(conn, v, PupilId(pupil), today)
 }
 
 fn pending(conn: &mut DbConn, id: i64, lang: Lang) -> AppResult<()> {
-    let status: String = leave_applications::table
+    let status: LeaveStatus = leave_applications::table
         .find(id)
         .select(leave_applications::status)
         .first(conn)?;
-    if status != "pending" {
+    if status != LeaveStatus::Pending {
         return Err(already_decided(lang));
     }
     Ok(())
@@ -186,11 +192,11 @@ fn still_pending(
     id: i64,
 ) -> diesel::dsl::Filter<
     diesel::dsl::Find<leave_applications::table, i64>,
-    diesel::dsl::Eq<leave_applications::status, &'static str>,
+    diesel::dsl::Eq<leave_applications::status, LeaveStatus>,
 > {
     leave_applications::table
         .find(id)
-        .filter(leave_applications::status.eq("pending"))
+        .filter(leave_applications::status.eq(LeaveStatus::Pending))
 }
 
 /// Whether the viewer mentors a class or mentor group the pupil is in today.
@@ -211,7 +217,7 @@ fn mentors(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) -> AppRe
 pub fn recommend(
     conn: &mut DbConn,
     v: &Viewer,
-    id: i64,
+    id: LeaveId,
     recommended: bool,
     comment: Option<&str>,
     today: NaiveDate,
@@ -219,7 +225,7 @@ pub fn recommend(
     addr: &str,
     lang: Lang,
 ) -> AppResult<i64> {
-    let pupil = &pupil_of(conn, v, id, today)?;
+    let pupil = &pupil_of(conn, v, id.get(), today)?;
     if !mentors(conn, v, pupil.id, today)? {
         return Err(AppError::Forbidden(
             lang.pick(
@@ -240,13 +246,13 @@ pub fn recommend(
         ));
     }
     conn.write_transaction(|conn| {
-        pending(conn, id, lang)?;
+        pending(conn, id.get(), lang)?;
         let value = if recommended {
             "recommended"
         } else {
             "not_recommended"
         };
-        let moved = diesel::update(still_pending(id))
+        let moved = diesel::update(still_pending(id.get()))
             .set((
                 leave_applications::recommendation.eq(value),
                 leave_applications::recommendation_comment.eq(comment),
@@ -263,7 +269,7 @@ pub fn recommend(
                 actor: Some(v.id),
                 action: "leave.recommended",
                 entity: "leave_application",
-                entity_id: Some(id),
+                entity_id: Some(id.get()),
                 detail: json!({"recommendation": value}),
                 client_addr: Some(addr),
             },
@@ -277,7 +283,7 @@ pub fn decide(
     conn: &mut DbConn,
     v: &Viewer,
     tz: chrono_tz::Tz,
-    id: i64,
+    id: LeaveId,
     approved: bool,
     comment: Option<&str>,
     today: NaiveDate,
@@ -285,7 +291,7 @@ pub fn decide(
     addr: &str,
     lang: Lang,
 ) -> AppResult<i64> {
-    let pupil = &pupil_of(conn, v, id, today)?;
+    let pupil = &pupil_of(conn, v, id.get(), today)?;
     if pupil.reach != PupilReach::Principal {
         return Err(AppError::Forbidden(
             lang.pick(
@@ -306,10 +312,14 @@ pub fn decide(
         ));
     }
     conn.write_transaction(|conn| {
-        pending(conn, id, lang)?;
-        let status = if approved { "approved" } else { "rejected" };
+        pending(conn, id.get(), lang)?;
+        let status = if approved {
+            LeaveStatus::Approved
+        } else {
+            LeaveStatus::Rejected
+        };
         // moves only from pending: of two decisions at the same moment, one is made
-        let moved = diesel::update(still_pending(id))
+        let moved = diesel::update(still_pending(id.get()))
             .set((
                 leave_applications::status.eq(status),
                 leave_applications::decided_by.eq(v.id),
@@ -326,12 +336,12 @@ pub fn decide(
                 actor: Some(v.id),
                 action: "leave.decided",
                 entity: "leave_application",
-                entity_id: Some(id),
+                entity_id: Some(id.get()),
                 detail: json!({"status": status}),
                 client_addr: Some(addr),
             },
         )?;
-        crate::notices::leave_decision(conn, pupil.id, id, now)?;
+        crate::notices::leave_decision(conn, pupil.id, id.get(), now)?;
         if approved {
             let (from, to): (NaiveDate, NaiveDate) = leave_applications::table
                 .find(id)
@@ -349,20 +359,21 @@ pub struct LeaveView {
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
     pub reason: String,
-    pub status: String,
+    pub status: LeaveStatus,
     pub recommendation: Option<String>,
     pub recommendation_comment: Option<String>,
     pub decision_comment: Option<String>,
 }
 
-pub fn list(conn: &mut DbConn, pupil: i64) -> AppResult<Vec<LeaveView>> {
+pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
+    let pupil = pupil.get();
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
         i64,
         NaiveDate,
         NaiveDate,
         String,
-        String,
+        LeaveStatus,
         Option<String>,
         Option<String>,
         Option<String>,

@@ -22,39 +22,18 @@ use crate::i18n::Lang;
 use crate::schema::*;
 use crate::statistics::facts::Sel;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Present,
-    Absent,
-    Late,
-    LeftEarly,
-    PartlyAbsent,
-}
+crate::text_enum!(
+    /// A mark in a roll call (`attendance_marks.status`); a pupil without one was present.
+    Status {
+        Present => "present",
+        Absent => "absent",
+        Late => "late",
+        LeftEarly => "left_early",
+        PartlyAbsent => "partly_absent",
+    }
+);
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Present,
-        Status::Absent,
-        Status::Late,
-        Status::LeftEarly,
-        Status::PartlyAbsent,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Present => "present",
-            Status::Absent => "absent",
-            Status::Late => "late",
-            Status::LeftEarly => "left_early",
-            Status::PartlyAbsent => "partly_absent",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     pub fn label(self, lang: Lang) -> &'static str {
         match self {
             Status::Present => lang.pick("Närvarande", "Present"),
@@ -671,7 +650,7 @@ fn write_mark(
             .values((
                 attendance_marks::lesson_id.eq(lesson),
                 attendance_marks::pupil_id.eq(pupil),
-                attendance_marks::status.eq(to.status.as_str()),
+                attendance_marks::status.eq(to.status),
                 attendance_marks::minutes.eq(to.minutes),
                 attendance_marks::reason_id.eq(to.reason_id),
                 attendance_marks::marked_by.eq(by),
@@ -681,7 +660,7 @@ fn write_mark(
     } else {
         diesel::update(row)
             .set((
-                attendance_marks::status.eq(to.status.as_str()),
+                attendance_marks::status.eq(to.status),
                 attendance_marks::minutes.eq(to.minutes),
                 attendance_marks::reason_id.eq(to.reason_id),
                 attendance_marks::marked_by.eq(by),

@@ -13,6 +13,7 @@ use crate::audit::{self, Entry};
 use crate::auth::{access, sign_in, Viewer};
 use crate::db::{lower, DbConn};
 use crate::error::{AppError, AppResult, Code};
+use crate::ids::PupilId;
 use crate::mail::Email;
 use crate::on_backend;
 use crate::schema::*;
@@ -28,31 +29,15 @@ fn refuse<T>(sv: &'static str, en: &'static str) -> Checked<T> {
     Ok(Err(Refusal(sv, en)))
 }
 
-/// A duty's role, as stored in `duties.role`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Teacher,
-    Mentor,
-    Principal,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Teacher => "teacher",
-            Role::Mentor => "mentor",
-            Role::Principal => "principal",
-            Role::Admin => "admin",
-        }
+crate::text_enum!(
+    /// A duty's role, as stored in `duties.role`.
+    Role {
+        Teacher => "teacher",
+        Mentor => "mentor",
+        Principal => "principal",
+        Admin => "admin",
     }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        [Role::Teacher, Role::Mentor, Role::Principal, Role::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
+);
 
 /// A person's name part: trimmed, 1–100 characters, no control characters.
 pub fn clean_name(s: &str) -> Option<String> {
@@ -183,7 +168,7 @@ pub fn invite(conn: &mut DbConn, act: &Act, s: &NewStaff) -> Checked<i64> {
             .values((
                 duties::person_id.eq(id),
                 duties::organisation_id.eq(org),
-                duties::role.eq(s.role.as_str()),
+                duties::role.eq(s.role),
                 duties::start_date.eq(act.today),
             ))
             .execute(conn)?;
@@ -215,7 +200,7 @@ pub struct NewGuardianship {
 /// Connects a guardian to a pupil of the administrator's municipality.
 pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Checked<()> {
     conn.transaction(|conn| {
-        match access::pupil(conn, act.actor, g.pupil, act.today) {
+        match access::pupil(conn, act.actor, PupilId(g.pupil), act.today) {
             Ok(_) => {}
             Err(AppError::NotFound) => {
                 return refuse(
@@ -343,7 +328,7 @@ pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<i64> {
         let mut same = duties::table
             .filter(duties::person_id.eq(person))
             .filter(duties::organisation_id.eq(org))
-            .filter(duties::role.eq(d.role.as_str()))
+            .filter(duties::role.eq(d.role))
             .filter(duties::end_date.is_null().or(duties::end_date.ge(d.start)))
             .into_boxed();
         same = match d.group {
@@ -361,7 +346,7 @@ pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<i64> {
             .values((
                 duties::person_id.eq(person),
                 duties::organisation_id.eq(org),
-                duties::role.eq(d.role.as_str()),
+                duties::role.eq(d.role),
                 duties::group_id.eq(d.group),
                 duties::start_date.eq(d.start),
             ))
@@ -431,8 +416,8 @@ mod tests {
 
     #[test]
     fn roles_read_back_as_written() {
-        for r in [Role::Teacher, Role::Mentor, Role::Principal, Role::Admin] {
-            assert_eq!(Role::parse(r.as_str()), Some(r));
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(*r));
         }
         assert_eq!(Role::parse("guardian"), None);
     }

@@ -156,6 +156,11 @@ impl Application {
                 .app_data(web::JsonConfig::default().limit(64 * 1024))
                 .app_data(web::FormConfig::default().limit(64 * 1024))
                 .app_data(web::PayloadConfig::default().limit(256 * 1024))
+                // a path id that is no id (crate::ids) is a record that is not there
+                .app_data(
+                    web::PathConfig::default()
+                        .error_handler(|_, _| crate::error::AppError::NotFound.into()),
+                )
                 .configure(configure)
                 .wrap(from_fn(refuse_control_characters))
                 .wrap(from_fn(viewer::renew_session))

@@ -15,6 +15,7 @@ use super::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::ids::{GroupId, LessonId, PupilId, SchoolId};
 use crate::schema::*;
 
 /// How long around a substitute lesson the stand-in sees that lesson's pupils.
@@ -64,9 +65,10 @@ impl PupilRef {
 pub fn pupil(
     conn: &mut DbConn,
     v: &Viewer,
-    pupil_id: i64,
+    pupil_id: PupilId,
     today: NaiveDate,
 ) -> AppResult<PupilRef> {
+    let pupil_id = pupil_id.get();
     let row: Option<(i64, Option<i64>, String, String, String, bool)> = people::table
         .find(pupil_id)
         .select((
@@ -190,7 +192,8 @@ pub struct LessonRef {
 }
 
 /// The lesson, when the viewer teaches it, stands in for it, or runs its school.
-pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: i64) -> AppResult<LessonRef> {
+pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: LessonId) -> AppResult<LessonRef> {
+    let lesson_id = lesson_id.get();
     let row: Option<(i64, i64, Option<i64>)> = lessons::table
         .find(lesson_id)
         .select((
@@ -231,7 +234,8 @@ pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: i64) -> AppResult<Lesson
 }
 
 /// The school, when the viewer is its principal or administers its municipality.
-pub fn school(conn: &mut DbConn, v: &Viewer, school_id: i64) -> AppResult<()> {
+pub fn school(conn: &mut DbConn, v: &Viewer, school_id: SchoolId) -> AppResult<()> {
+    let school_id = school_id.get();
     if school_id_visible(conn, v, school_id)? {
         Ok(())
     } else {
@@ -263,7 +267,8 @@ pub fn require_admin(v: &Viewer) -> AppResult<()> {
 
 /// A group's statistics: its school's principal, the municipality's administrator, or the
 /// group's mentor. Answers the group's school.
-pub fn group(conn: &mut DbConn, v: &Viewer, group_id: i64) -> AppResult<i64> {
+pub fn group(conn: &mut DbConn, v: &Viewer, group_id: GroupId) -> AppResult<i64> {
+    let group_id = group_id.get();
     let school: Option<i64> = groups::table
         .find(group_id)
         .select(groups::school_id)

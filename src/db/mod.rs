@@ -3,6 +3,7 @@
 //! against the concrete connection where the SQL really differs (bulk inserts, upserts).
 
 pub mod migrate;
+pub mod text_enum;
 
 use std::fmt;
 use std::time::Duration;

@@ -16,6 +16,7 @@ use crate::db::Database;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::ids::PupilId;
 use crate::mail::Mailer;
 use crate::mail::{Mail, MailError};
 use crate::notices::templates::Templates;
@@ -264,7 +265,7 @@ fn unexplained_lessons(
     tz: chrono_tz::Tz,
     lang: Lang,
 ) -> AppResult<Vec<(i64, Value)>> {
-    let rows = absence::history(conn, pupil, date, date, tz)?;
+    let rows = absence::history(conn, PupilId(pupil), date, date, tz)?;
     let mut rows: Vec<_> = rows.into_iter().filter(|r| r.invalid_minutes > 0).collect();
     rows.sort_by_key(|r| r.starts_at);
     Ok(rows

@@ -16,7 +16,9 @@ use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::ids::{PupilId, SchoolId};
 use crate::schema::*;
+use crate::states::LeaveStatus;
 use crate::statistics::facts::{self, Sel};
 use crate::statistics::{self as stats, Figures, Period, Scope};
 
@@ -104,7 +106,7 @@ pub fn parse_token(
 /// The schools a request covers: the one asked for, or every school the caller has.
 fn schools(conn: &mut DbConn, v: &Viewer, organisation: Option<i64>) -> AppResult<Vec<i64>> {
     if let Some(s) = organisation {
-        access::school(conn, v, s)?;
+        access::school(conn, v, SchoolId(s))?;
         return Ok(vec![s]);
     }
     let mut out = v.roles.principal_of.clone();
@@ -392,7 +394,7 @@ pub fn absences(
     let leave: Vec<(i64, i64, NaiveDate, NaiveDate, i64, Option<i64>)> = leave_applications::table
         .inner_join(people::table.on(people::id.eq(leave_applications::pupil_id)))
         .filter(people::school_id.eq_any(&schools))
-        .filter(leave_applications::status.eq("approved"))
+        .filter(leave_applications::status.eq(LeaveStatus::Approved))
         .filter(leave_applications::start_date.le(period.to))
         .filter(leave_applications::end_date.ge(period.from))
         .filter(leave_applications::id.gt(after_leave.unwrap_or(0)))
@@ -464,9 +466,9 @@ pub fn aggregated(
     lang: Lang,
 ) -> AppResult<(Sums, Refs)> {
     match scope {
-        Scope::School(s) => access::school(conn, v, s)?,
+        Scope::School(s) => access::school(conn, v, SchoolId(s))?,
         Scope::Pupil(p) => {
-            access::pupil(conn, v, p, today)?;
+            access::pupil(conn, v, PupilId(p), today)?;
         }
         _ => return Err(AppError::NotFound),
     }

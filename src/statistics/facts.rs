@@ -13,6 +13,7 @@ use diesel::prelude::*;
 use crate::absence::{self, ReasonFlags};
 use crate::db::DbConn;
 use crate::schema::*;
+use crate::states::LeaveStatus;
 
 /// Ids per `IN (…)` list: well under SQLite's bound-parameter limit.
 pub const CHUNK: usize = 900;
@@ -407,7 +408,7 @@ impl Covers {
             }
             let rows: Vec<(i64, NaiveDate, NaiveDate)> = leave_applications::table
                 .filter(leave_applications::pupil_id.eq_any(chunk))
-                .filter(leave_applications::status.eq("approved"))
+                .filter(leave_applications::status.eq(LeaveStatus::Approved))
                 .filter(leave_applications::start_date.le(to))
                 .filter(leave_applications::end_date.ge(from))
                 .select((

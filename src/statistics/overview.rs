@@ -14,6 +14,7 @@ use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::i18n::Lang;
+use crate::ids::SchoolId;
 use crate::schema::*;
 
 /// A school the viewer has statistics for: (id, name, school form).
@@ -45,7 +46,7 @@ pub fn chosen_school(
 ) -> AppResult<Option<i64>> {
     match wanted {
         Some(id) => {
-            access::school(conn, v, id)?;
+            access::school(conn, v, SchoolId(id))?;
             Ok(Some(id))
         }
         None => Ok(schools.first().map(|s| s.0)),

@@ -9,7 +9,6 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::common::html_with_status;
-use super::common::parse_id;
 use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
 use crate::absence_report::{self, NewReport, Reporter};
@@ -17,9 +16,11 @@ use crate::auth::access::PupilReach;
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::ids::{LeaveId, PupilId, ReportId};
 use crate::leave_application;
 use crate::schema::*;
 use crate::state::AppState;
+use crate::states::LeaveStatus;
 
 #[derive(Deserialize, Default)]
 pub struct ReportForm {
@@ -102,7 +103,7 @@ fn period_of(f: &ReportForm, today: NaiveDate, lang: Lang) -> AppResult<NewRepor
 
 fn report_form(
     ctx: &PageCtx,
-    pupil: i64,
+    pupil: PupilId,
     name: &str,
     kinds: &[(String, String, String)],
     today: NaiveDate,
@@ -152,10 +153,10 @@ pub async fn report_page(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<PupilId>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let today = state.today();
     let (name, kinds) = state
         .db(move |conn| {
@@ -174,12 +175,12 @@ pub async fn create_report(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<PupilId>,
     form: web::Form<ReportForm>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let (today, now, tz, addr) = (
         state.today(),
         state.now_local(),
@@ -218,10 +219,10 @@ pub async fn cancel_report(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<ReportId>,
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let tz = state.config.timezone;
     let pupil = state
@@ -239,7 +240,7 @@ pub struct LeaveForm {
 
 fn leave_form(
     ctx: &PageCtx,
-    pupil: i64,
+    pupil: PupilId,
     name: &str,
     granted: i64,
     today: NaiveDate,
@@ -272,10 +273,10 @@ pub async fn leave_page(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<PupilId>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let today = state.today();
     let lang = ctx.lang;
     let (name, granted) = state
@@ -297,12 +298,12 @@ pub async fn apply_leave(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<PupilId>,
     form: web::Form<LeaveForm>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let f = form.into_inner();
     let result = state
@@ -359,11 +360,11 @@ pub async fn recommend(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<LeaveId>,
     form: web::Form<OpinionForm>,
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let yes = yes_no(&form.answer, lang)?;
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let comment = form.comment.clone();
@@ -379,11 +380,11 @@ pub async fn decide(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<LeaveId>,
     form: web::Form<OpinionForm>,
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let yes = yes_no(&form.answer, lang)?;
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let comment = form.comment.clone();
@@ -436,7 +437,7 @@ pub async fn pending_leave(
                 String,
             )> = leave_applications::table
                 .inner_join(people::table.on(people::id.eq(leave_applications::pupil_id)))
-                .filter(leave_applications::status.eq("pending"))
+                .filter(leave_applications::status.eq(LeaveStatus::Pending))
                 .filter(
                     people::school_id
                         .eq_any(v.roles.principal_of.clone())
@@ -508,7 +509,7 @@ pub fn today_state(
     }
     let leave: i64 = leave_applications::table
         .filter(leave_applications::pupil_id.eq(pupil))
-        .filter(leave_applications::status.eq("approved"))
+        .filter(leave_applications::status.eq(LeaveStatus::Approved))
         .filter(leave_applications::start_date.le(today))
         .filter(leave_applications::end_date.ge(today))
         .count()

@@ -12,11 +12,11 @@ use serde_json::json;
 
 use super::common::client_addr;
 use super::common::html_with_status;
-use super::common::parse_id;
 use super::layout::{self, PageCtx};
 use crate::audit::{self, Entry};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
+use crate::ids::NoticeId;
 use crate::notices::worker::confirm_link_valid;
 use crate::notices::DayNotice;
 use crate::schema::*;
@@ -28,8 +28,8 @@ pub struct Signed {
     sig: String,
 }
 
-fn checked(state: &AppState, id: &str, q: &Signed) -> AppResult<i64> {
-    let id = parse_id(id)?;
+fn checked(state: &AppState, id: NoticeId, q: &Signed) -> AppResult<i64> {
+    let id = id.get();
     if confirm_link_valid(&state.outbox, id, q.exp, &q.sig) {
         Ok(id)
     } else {
@@ -41,11 +41,11 @@ fn checked(state: &AppState, id: &str, q: &Signed) -> AppResult<i64> {
 pub async fn seen_page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<NoticeId>,
     q: web::Query<Signed>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
-    let id = checked(&state, &id, &q)?;
+    let id = checked(&state, id.into_inner(), &q)?;
     let confirmed: Option<NaiveDateTime> = state
         .db(move |conn| {
             Ok(outbox::table
@@ -77,11 +77,11 @@ pub async fn seen_page(
 pub async fn confirm(
     req: HttpRequest,
     state: web::Data<AppState>,
-    id: web::Path<String>,
+    id: web::Path<NoticeId>,
     q: web::Query<Signed>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
-    let id = checked(&state, &id, &q)?;
+    let id = checked(&state, id.into_inner(), &q)?;
     let (now, addr) = (state.now(), client_addr(&req));
     state
         .db_write(move |conn| {

@@ -9,14 +9,15 @@ use serde::Serialize;
 
 use super::absence;
 use super::common::html_with_status;
-use super::common::parse_id;
 use super::layout::{self, PageCtx};
 use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::i18n::Lang;
+use crate::ids::PupilId;
 use crate::schema::*;
 use crate::state::AppState;
+use crate::states::LeaveStatus;
 
 #[derive(Debug, Serialize)]
 pub struct GroupSummary {
@@ -41,7 +42,7 @@ pub struct PupilSummary {
 pub fn summary(
     conn: &mut DbConn,
     v: &Viewer,
-    pupil_id: i64,
+    pupil_id: PupilId,
     today: NaiveDate,
     lang: Lang,
 ) -> AppResult<PupilSummary> {
@@ -83,11 +84,11 @@ pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<PupilId>,
     q: web::Query<Done>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let today = state.today();
     let lang = ctx.lang;
     let tz = state.config.timezone;
@@ -96,11 +97,11 @@ pub async fn page(
         .db(move |conn| {
             let p = summary(conn, &v, id, today, lang)?;
             let r = access::pupil(conn, &v, id, today)?;
-            let state_now = absence::today_state(conn, id, today, tz)?;
+            let state_now = absence::today_state(conn, id.get(), today, tz)?;
             let from = crate::absence::term_start(today);
             let term = crate::roll_call::period_rows(
                 conn,
-                vec![(id, String::new(), String::new())],
+                vec![(id.get(), String::new(), String::new())],
                 from,
                 today,
                 tz,
@@ -202,15 +203,15 @@ fn leave_list(
     @if leave.is_empty() { p.muted { (ctx.t("Inga ansökningar.", "No applications.")) } }
     ul { @for l in leave {
         li {
-            (ctx.lang.days(l.start_date, l.end_date)) ": " (l.reason) " – " strong { (match l.status.as_str() {
-                "approved" => ctx.t("beviljad", "approved"),
-                "rejected" => ctx.t("avslagen", "rejected"),
-                "withdrawn" => ctx.t("återtagen", "withdrawn"),
-                _ => ctx.t("väntar på beslut", "awaiting decision"),
+            (ctx.lang.days(l.start_date, l.end_date)) ": " (l.reason) " – " strong { (match l.status {
+                LeaveStatus::Approved => ctx.t("beviljad", "approved"),
+                LeaveStatus::Rejected => ctx.t("avslagen", "rejected"),
+                LeaveStatus::Withdrawn => ctx.t("återtagen", "withdrawn"),
+                LeaveStatus::Pending => ctx.t("väntar på beslut", "awaiting decision"),
             }) }
             @if let Some(r) = &l.recommendation { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" }
             @if let Some(c) = &l.decision_comment { br; span.muted { (c) } }
-            @if l.status == "pending" && mentors {
+            @if l.status == LeaveStatus::Pending && mentors {
                 form method="post" action={"/leave-applications/" (l.id) "/recommendation"} {
                     (ctx.csrf_field())
                     label { (ctx.t("Kommentar (valfri)", "Comment (optional)")) " " input name="comment" maxlength="500"; }
@@ -218,7 +219,7 @@ fn leave_list(
                     button.secondary type="submit" name="answer" value="no" { (ctx.t("Avstyrk", "Do not recommend")) }
                 }
             }
-            @if l.status == "pending" && principal {
+            @if l.status == LeaveStatus::Pending && principal {
                 form method="post" action={"/leave-applications/" (l.id) "/decision"} {
                     (ctx.csrf_field())
                     label { (ctx.t("Motivering (valfri)", "Comment (optional)")) " " input name="comment" maxlength="500"; }

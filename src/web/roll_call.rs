@@ -10,12 +10,12 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::common::html_with_status;
-use super::common::parse_id;
 use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::ids::LessonId;
 use crate::roll_call::{self, Mark, MarkInput, PupilLine, RollCall, Status, Submission};
 use crate::state::AppState;
 
@@ -40,7 +40,7 @@ fn status_code(s: Status) -> &'static str {
 }
 
 fn status_from_code(c: &str) -> Option<Status> {
-    Status::ALL.into_iter().find(|s| status_code(*s) == c)
+    Status::ALL.iter().copied().find(|s| status_code(*s) == c)
 }
 
 /// The buttons a row shows: present, absent, late, left early (and partly absent only when
@@ -161,11 +161,11 @@ pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<LessonId>,
     q: web::Query<Saved>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let (tz, lang) = (state.config.timezone, ctx.lang);
     let rc = state
         .db(move |conn| {
@@ -281,12 +281,12 @@ pub async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<LessonId>,
     form: web::Form<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let (inputs, version, correction, all_present) = parse_form(&form, lang)?;
     let policy = crate::notices::Policy::from_config(&state.config);
     let (tz, today, now, addr) = (

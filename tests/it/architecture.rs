@@ -443,3 +443,18 @@ fn the_function_measure_counts_braces_in_code_only() {
     assert_eq!(code.matches('}').count(), 2, "{code}");
     assert_eq!(code.lines().count(), text.lines().count());
 }
+
+#[test]
+fn path_ids_are_typed() {
+    // an id in a path is a crate::ids type (a bad one is a 404 before the handler runs);
+    // only the sign-in and password links take their secret token as text
+    let mut all = Vec::new();
+    files(&src().join("web"), &mut all);
+    let by_hand: Vec<String> = all
+        .iter()
+        .filter(|f| !f.ends_with("sign_in.rs"))
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains("Path<String>"))
+        .map(|f| short(f))
+        .collect();
+    assert!(by_hand.is_empty(), "paths parsed by hand in {by_hand:?}");
+}

@@ -9,9 +9,10 @@ use serde_json::json;
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::ids::{LeaveId, PupilId, ReportId};
 use crate::state::AppState;
 use crate::web::common::client_addr;
-use crate::web::common::{local_datetime, parse_id, query_date};
+use crate::web::common::{local_datetime, query_date};
 
 #[derive(Deserialize)]
 pub struct PeriodQuery {
@@ -24,10 +25,10 @@ pub async fn pupil_absences(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<PupilId>,
     q: web::Query<PeriodQuery>,
 ) -> AppResult<HttpResponse> {
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let lang = Lang::from_request(&req);
     let today = state.today();
     let from = query_date(
@@ -141,7 +142,7 @@ pub async fn create_absence_report(
     let pupil = b.pupil_id;
     let id = state
         .db_write(move |conn| {
-            let p = access::pupil(conn, &v, pupil, today)?;
+            let p = access::pupil(conn, &v, PupilId(pupil), today)?;
             crate::absence_report::create(conn, &v, &p, &new, tz, now, &addr, lang)
         })
         .await?;
@@ -154,10 +155,10 @@ pub async fn cancel_absence_report(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<ReportId>,
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let tz = state.config.timezone;
     state
@@ -188,7 +189,7 @@ pub async fn create_leave_application(
     let pupil = b.pupil_id;
     let id = state
         .db_write(move |conn| {
-            let p = access::pupil(conn, &v, pupil, today)?;
+            let p = access::pupil(conn, &v, PupilId(pupil), today)?;
             crate::leave_application::apply(
                 conn,
                 &v,
@@ -216,11 +217,11 @@ pub async fn recommend_leave(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<LeaveId>,
     body: web::Json<RecommendationIn>,
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let b = body.into_inner();
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     state
@@ -251,11 +252,11 @@ pub async fn decide_leave(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<LeaveId>,
     body: web::Json<DecisionIn>,
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let b = body.into_inner();
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let tz = state.config.timezone;

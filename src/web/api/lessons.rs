@@ -10,11 +10,12 @@ use serde_json::json;
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::ids::LessonId;
 use crate::roll_call::{self, LessonLine, MarkInput, RollCall, Status, Submission};
 use crate::schema::*;
 use crate::state::AppState;
 use crate::web::common::client_addr;
-use crate::web::common::{local_datetime, parse_id};
+use crate::web::common::local_datetime;
 
 #[derive(Serialize)]
 struct LessonOut {
@@ -86,9 +87,9 @@ pub async fn lessons(
 pub async fn lesson(
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<LessonId>,
 ) -> AppResult<HttpResponse> {
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let out = state
         .db(move |conn| {
             let l = access::lesson(conn, &v, id)?;
@@ -172,9 +173,9 @@ pub async fn roll_call(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<LessonId>,
 ) -> AppResult<HttpResponse> {
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let (tz, lang) = (state.config.timezone, Lang::from_request(&req));
     let rc = state
         .db(move |conn| {
@@ -207,10 +208,10 @@ pub async fn submit_roll_call(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<LessonId>,
     body: web::Json<RollCallIn>,
 ) -> AppResult<HttpResponse> {
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let lang = Lang::from_request(&req);
     let body = body.into_inner();
     if body.marks.len() > 1000 {

@@ -16,10 +16,10 @@ use crate::auth::sign_in::{self, Outcome};
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::ids::PupilId;
 use crate::schema::*;
 use crate::state::AppState;
 use crate::web::common::client_addr;
-use crate::web::common::parse_id;
 use crate::web::pupils::summary;
 
 #[derive(Deserialize)]
@@ -209,9 +209,9 @@ pub async fn pupil(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<PupilId>,
 ) -> AppResult<HttpResponse> {
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let today = state.today();
     let lang = Lang::from_request(&req);
     let p = state

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::ids::{GroupId, PupilId, SchoolId};
 use crate::state::AppState;
 use crate::web::common::{parse_id, statistics_period};
 
@@ -96,14 +97,14 @@ pub async fn statistics_absence(
         .db(move |conn| {
             let hide = match scope {
                 Scope::School(s) => {
-                    access::school(conn, &v, s)?;
+                    access::school(conn, &v, SchoolId(s))?;
                     !v.roles.principal_of.contains(&s)
                 }
                 Scope::Group(g) => {
-                    let s = access::group(conn, &v, g)?;
+                    let s = access::group(conn, &v, GroupId(g))?;
                     !v.roles.principal_of.contains(&s) && !v.roles.mentor_of.contains(&g)
                 }
-                Scope::Pupil(p) => !access::pupil(conn, &v, p, today)?.name_visible(),
+                Scope::Pupil(p) => !access::pupil(conn, &v, PupilId(p), today)?.name_visible(),
                 Scope::Municipality(_) => return Err(AppError::NotFound),
             };
             Ok((

@@ -10,11 +10,12 @@ use super::{csv_choice, shown, StatsQuery};
 use crate::auth::{access, Viewer};
 use crate::error::AppResult;
 use crate::i18n::Lang;
+use crate::ids::{GroupId, PupilId};
 use crate::state::AppState;
 use crate::statistics::facts::Fact;
 use crate::statistics::overview;
 use crate::statistics::{self, By, Key, Scope};
-use crate::web::common::{html_with_status, parse_id};
+use crate::web::common::html_with_status;
 use crate::web::layout::{self, PageCtx};
 
 /// Each activity's subject: (code, name).
@@ -25,12 +26,12 @@ pub async fn group(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<GroupId>,
     q: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let today = state.today();
     let tz = state.config.timezone;
     let shown = shown(&q, today, lang)?;
@@ -38,8 +39,8 @@ pub async fn group(
     let (name, school, pupils, weeks, trends, hide) = state
         .db(move |conn| {
             let school = access::group(conn, &v, id)?;
-            let name = overview::group_name(conn, id)?;
-            let scope = Scope::Group(id);
+            let name = overview::group_name(conn, id.get())?;
+            let scope = Scope::Group(id.get());
             let pupils = statistics::figures(conn, tz, scope, period, By::Pupil, today, lang)?;
             let weeks = statistics::figures(conn, tz, scope, period, By::Week, today, lang)?;
             let trends = overview::pupil_weeks(statistics::figures(
@@ -51,7 +52,8 @@ pub async fn group(
                 today,
                 lang,
             )?);
-            let hide = !v.roles.principal_of.contains(&school) && !v.roles.mentor_of.contains(&id);
+            let hide =
+                !v.roles.principal_of.contains(&school) && !v.roles.mentor_of.contains(&id.get());
             Ok((name, school, pupils, weeks, trends, hide))
         })
         .await?;
@@ -130,12 +132,12 @@ pub async fn pupil(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<String>,
+    id: web::Path<PupilId>,
     q: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
-    let id = parse_id(&id)?;
+    let id = id.into_inner();
     let today = state.today();
     let tz = state.config.timezone;
     let shown = shown(&q, today, lang)?;
@@ -143,7 +145,7 @@ pub async fn pupil(
     let (name, weeks, subjects, lessons, subject_names) = state
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
-            let scope = Scope::Pupil(id);
+            let scope = Scope::Pupil(id.get());
             let weeks = statistics::figures(conn, tz, scope, period, By::Week, today, lang)?;
             let subjects = statistics::figures(conn, tz, scope, period, By::Subject, today, lang)?;
             let mut lessons = Vec::new();

@@ -11,6 +11,7 @@ use super::{csv_choice, school_param, shown, staff_only, unknown_table, StatsQue
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::ids::SchoolId;
 use crate::state::AppState;
 use crate::statistics::overview;
 use crate::statistics::{self, Key};
@@ -139,7 +140,7 @@ pub async fn csn(
                     .map(|s| s.0))
                 .or(schools.first().map(|s| s.0))
                 .ok_or(AppError::NotFound)?;
-            access::school(conn, &v, id)?;
+            access::school(conn, &v, SchoolId(id))?;
             let form = overview::school_form(conn, id)?;
             let rows = if statistics::is_upper_secondary(form.as_deref()) {
                 statistics::csn(conn, tz, id, month, today, lang)?
