@@ -285,6 +285,61 @@ pub fn term_start(date: NaiveDate) -> NaiveDate {
     NaiveDate::from_ymd_opt(date.year(), month, 1).unwrap_or(date)
 }
 
+/// What the child's card says about today.
+pub enum TodayState {
+    ReportedAbsent,
+    OnLeave,
+    MarkedAbsent,
+    Expected,
+}
+
+/// Whether the pupil is reported absent, on leave, marked absent (or late) or expected
+/// today, in that order.
+pub fn today_state(
+    conn: &mut DbConn,
+    pupil: i64,
+    today: NaiveDate,
+    tz: chrono_tz::Tz,
+) -> AppResult<TodayState> {
+    let (start, end) = utc_window(
+        tz,
+        today,
+        NaiveTime::MIN,
+        NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN),
+    );
+    let reported: i64 = absence_reports::table
+        .filter(absence_reports::pupil_id.eq(pupil))
+        .filter(absence_reports::cancelled_at.is_null())
+        .filter(absence_reports::starts_at.lt(end))
+        .filter(absence_reports::ends_at.gt(start))
+        .count()
+        .get_result(conn)?;
+    if reported > 0 {
+        return Ok(TodayState::ReportedAbsent);
+    }
+    let leave: i64 = leave_applications::table
+        .filter(leave_applications::pupil_id.eq(pupil))
+        .filter(leave_applications::status.eq(LeaveStatus::Approved))
+        .filter(leave_applications::start_date.le(today))
+        .filter(leave_applications::end_date.ge(today))
+        .count()
+        .get_result(conn)?;
+    if leave > 0 {
+        return Ok(TodayState::OnLeave);
+    }
+    let marked: i64 = attendance_marks::table
+        .inner_join(lessons::table)
+        .filter(attendance_marks::pupil_id.eq(pupil))
+        .filter(lessons::lesson_date.eq(today))
+        .count()
+        .get_result(conn)?;
+    Ok(if marked > 0 {
+        TodayState::MarkedAbsent
+    } else {
+        TodayState::Expected
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

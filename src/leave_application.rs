@@ -417,3 +417,46 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
         )
         .collect())
 }
+
+/// A pending application as the principal's and mentor's list shows it.
+#[derive(Debug, Clone, Queryable)]
+pub struct Pending {
+    pub id: i64,
+    pub pupil: i64,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub reason: String,
+    pub recommendation: Option<String>,
+    pub given_name: String,
+    pub family_name: String,
+}
+
+/// Pending applications for the pupils of the viewer's schools (as principal) and of the
+/// groups they mentor (today), earliest first; at most 200.
+pub fn pending_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<Vec<Pending>> {
+    let in_groups = group_memberships::table
+        .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
+        .filter(crate::membership::on(today))
+        .select(group_memberships::pupil_id);
+    Ok(leave_applications::table
+        .inner_join(people::table.on(people::id.eq(leave_applications::pupil_id)))
+        .filter(leave_applications::status.eq(LeaveStatus::Pending))
+        .filter(
+            people::school_id
+                .eq_any(v.roles.principal_of.clone())
+                .or(people::id.eq_any(in_groups)),
+        )
+        .select((
+            leave_applications::id,
+            people::id,
+            leave_applications::start_date,
+            leave_applications::end_date,
+            leave_applications::reason,
+            leave_applications::recommendation,
+            people::given_name,
+            people::family_name,
+        ))
+        .order(leave_applications::start_date)
+        .limit(200)
+        .load(conn)?)
+}

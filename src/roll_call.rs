@@ -963,6 +963,62 @@ pub fn period_rows(
     Ok(rows)
 }
 
+/// A lesson in brief: when, what, for which groups, where, and whether it is reported.
+pub struct Summary {
+    pub date: NaiveDate,
+    pub starts_at: NaiveTime,
+    pub ends_at: NaiveTime,
+    pub subject: String,
+    /// the groups' names, in order
+    pub groups: Vec<String>,
+    pub room: Option<String>,
+    pub cancelled: bool,
+    pub reported: bool,
+}
+
+/// The lesson in brief; the caller has checked access (`access::lesson`).
+pub fn summary(conn: &mut DbConn, l: &LessonRef) -> AppResult<Summary> {
+    let (date, starts_at, ends_at, room, cancelled, subject): (
+        NaiveDate,
+        NaiveTime,
+        NaiveTime,
+        Option<String>,
+        bool,
+        String,
+    ) = lessons::table
+        .inner_join(activities::table)
+        .filter(lessons::id.eq(l.id))
+        .select((
+            lessons::lesson_date,
+            lessons::starts_at,
+            lessons::ends_at,
+            lessons::room,
+            lessons::cancelled,
+            activities::subject_name,
+        ))
+        .first(conn)?;
+    let groups: Vec<String> = activity_groups::table
+        .inner_join(groups::table)
+        .filter(activity_groups::activity_id.eq(l.activity_id))
+        .select(groups::name)
+        .order(groups::name)
+        .load(conn)?;
+    let reported: i64 = lesson_reports::table
+        .filter(lesson_reports::lesson_id.eq(l.id))
+        .count()
+        .get_result(conn)?;
+    Ok(Summary {
+        date,
+        starts_at,
+        ends_at,
+        subject,
+        groups,
+        room,
+        cancelled,
+        reported: reported > 0,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@
 //! - `throttle`: sign-in attempt limits, counted from the audit log.
 
 pub mod access;
+pub mod account;
 pub mod csrf;
 pub mod links;
 pub mod password;

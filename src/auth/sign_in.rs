@@ -225,22 +225,24 @@ pub fn request_links(
     now: NaiveDateTime,
     due: NaiveDateTime,
 ) -> AppResult<LinkRequest> {
-    if let Some(wait_secs) = throttle::link_wait(conn, addr, now)? {
-        return Ok(LinkRequest::Throttled { wait_secs });
-    }
-    crate::notices::link_request(conn, email, purpose, due)?;
-    audit::record(
-        conn,
-        Entry {
-            actor: None,
-            action: throttle::LINK_REQUESTED,
-            entity: "person",
-            entity_id: None,
-            detail: json!({"purpose": purpose.as_str()}),
-            client_addr: Some(addr),
-        },
-    )?;
-    Ok(LinkRequest::Queued)
+    conn.transaction(|conn| {
+        if let Some(wait_secs) = throttle::link_wait(conn, addr, now)? {
+            return Ok(LinkRequest::Throttled { wait_secs });
+        }
+        crate::notices::link_request(conn, email, purpose, due)?;
+        audit::record(
+            conn,
+            Entry {
+                actor: None,
+                action: throttle::LINK_REQUESTED,
+                entity: "person",
+                entity_id: None,
+                detail: json!({"purpose": purpose.as_str()}),
+                client_addr: Some(addr),
+            },
+        )?;
+        Ok(LinkRequest::Queued)
+    })
 }
 
 /// For a queued link request: the links to e-mail, made now. Unknown addresses get
@@ -406,4 +408,96 @@ pub fn check_new_password(
         ));
     }
     Ok(())
+}
+
+/// The given name of the person a live sign-in link is for (the link is not used up).
+pub fn link_holder(
+    conn: &mut DbConn,
+    token: &str,
+    now: NaiveDateTime,
+) -> AppResult<Option<String>> {
+    match links::peek(conn, token, Purpose::SignIn, now)? {
+        Some(id) => Ok(Some(
+            people::table
+                .find(id)
+                .select(people::given_name)
+                .first::<String>(conn)?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Uses a sign-in link up: the person and their token version, when the link was live and
+/// the person still active; recorded as a sign-in.
+pub fn use_link(
+    conn: &mut DbConn,
+    token: &str,
+    addr: &str,
+    now: NaiveDateTime,
+) -> AppResult<Option<(i64, i32)>> {
+    conn.transaction(|conn| {
+        let Some(id) = links::consume(conn, token, Purpose::SignIn, now)? else {
+            return Ok(None);
+        };
+        let (version, active): (i32, bool) = people::table
+            .find(id)
+            .select((people::token_version, people::active))
+            .first(conn)?;
+        if !active {
+            return Ok(None);
+        }
+        record_link_sign_in(conn, id, Purpose::SignIn, addr)?;
+        Ok(Some((id, version)))
+    })
+}
+
+/// The person and purpose of a live invitation or reset link.
+pub fn password_link(
+    conn: &mut DbConn,
+    token: &str,
+    now: chrono::NaiveDateTime,
+) -> AppResult<Option<(i64, Purpose, String)>> {
+    for purpose in [Purpose::Invite, Purpose::Reset] {
+        if let Some(id) = links::peek(conn, token, purpose, now)? {
+            let username: Option<String> = people::table
+                .find(id)
+                .select(people::username)
+                .first(conn)?;
+            return Ok(username.map(|u| (id, purpose, u)));
+        }
+    }
+    Ok(None)
+}
+
+/// Sets a new password through an invitation or reset link, using the link up; the person
+/// and their new token version, or `None` when the link is dead.
+pub fn set_password_by_link(
+    conn: &mut DbConn,
+    token: &str,
+    hash: &str,
+    addr: &str,
+    now: NaiveDateTime,
+) -> AppResult<Option<(i64, i32)>> {
+    conn.transaction(|conn| {
+        for purpose in [Purpose::Invite, Purpose::Reset] {
+            if let Some(id) = links::consume(conn, token, purpose, now)? {
+                let version = set_password(conn, id, hash, id, addr, purpose.as_str(), now)?;
+                record_link_sign_in(conn, id, purpose, addr)?;
+                return Ok(Some((id, version)));
+            }
+        }
+        Ok(None)
+    })
+}
+
+/// A signed-in person changes their own password (the current one checked): the new token
+/// version, so every other session ends.
+pub fn change_password(
+    conn: &mut DbConn,
+    id: i64,
+    hash: &str,
+    addr: &str,
+    now: NaiveDateTime,
+) -> AppResult<i32> {
+    conn.transaction(|conn| set_password(conn, id, hash, id, addr, "changed", now))
 }

@@ -90,6 +90,14 @@ impl DbConn {
     }
 }
 
+/// Whether the database answers a query.
+pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    on_backend!(conn, c => {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("SELECT 1")
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

@@ -471,3 +471,42 @@ pub fn of_day(conn: &mut DbConn, v: &Viewer, date: NaiveDate) -> AppResult<Vec<D
         .limit(2000)
         .load(conn)?)
 }
+
+/// When the guardian confirmed an unexplained-absence notice, if they have (404 for any
+/// other notice).
+pub fn confirmed_at(conn: &mut DbConn, id: i64) -> AppResult<Option<NaiveDateTime>> {
+    Ok(outbox::table
+        .find(id)
+        .filter(outbox::kind.eq("unexplained_absence"))
+        .select(outbox::confirmed_at)
+        .first(conn)?)
+}
+
+/// The guardian saw the notice (its signed link was checked): confirmed once, audited;
+/// confirming again changes nothing.
+pub fn confirm(conn: &mut DbConn, id: i64, now: NaiveDateTime, addr: &str) -> AppResult<()> {
+    conn.transaction(|conn| {
+        let (recipient, confirmed): (Option<i64>, Option<NaiveDateTime>) = outbox::table
+            .find(id)
+            .filter(outbox::kind.eq("unexplained_absence"))
+            .select((outbox::recipient_id, outbox::confirmed_at))
+            .first(conn)?;
+        if confirmed.is_none() {
+            diesel::update(outbox::table.find(id))
+                .set(outbox::confirmed_at.eq(now))
+                .execute(conn)?;
+            crate::audit::record(
+                conn,
+                crate::audit::Entry {
+                    actor: recipient,
+                    action: "notice.confirmed",
+                    entity: "notice",
+                    entity_id: Some(id),
+                    detail: json!({}),
+                    client_addr: Some(addr),
+                },
+            )?;
+        }
+        Ok(())
+    })
+}

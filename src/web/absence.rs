@@ -4,7 +4,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{Duration, NaiveDate, NaiveTime};
-use diesel::prelude::*;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -18,9 +17,7 @@ use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::ids::{LeaveId, PupilId, ReportId};
 use crate::leave_application;
-use crate::schema::*;
 use crate::state::AppState;
-use crate::states::LeaveStatus;
 
 #[derive(Deserialize, Default)]
 pub struct ReportForm {
@@ -420,44 +417,7 @@ pub async fn pending_leave(
     let ctx = PageCtx::new(&req);
     let today = state.today();
     let rows = state
-        .db(move |conn| {
-            let in_groups = group_memberships::table
-                .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
-                .filter(crate::membership::on(today))
-                .select(group_memberships::pupil_id);
-            #[allow(clippy::type_complexity)]
-            let rows: Vec<(
-                i64,
-                i64,
-                NaiveDate,
-                NaiveDate,
-                String,
-                Option<String>,
-                String,
-                String,
-            )> = leave_applications::table
-                .inner_join(people::table.on(people::id.eq(leave_applications::pupil_id)))
-                .filter(leave_applications::status.eq(LeaveStatus::Pending))
-                .filter(
-                    people::school_id
-                        .eq_any(v.roles.principal_of.clone())
-                        .or(people::id.eq_any(in_groups)),
-                )
-                .select((
-                    leave_applications::id,
-                    people::id,
-                    leave_applications::start_date,
-                    leave_applications::end_date,
-                    leave_applications::reason,
-                    leave_applications::recommendation,
-                    people::given_name,
-                    people::family_name,
-                ))
-                .order(leave_applications::start_date)
-                .limit(200)
-                .load(conn)?;
-            Ok(rows)
-        })
+        .db(move |conn| crate::leave_application::pending_for(conn, &v, today))
         .await?;
     let title = ctx.t(
         "Ledighetsansökningar att hantera",
@@ -466,9 +426,9 @@ pub async fn pending_leave(
     let body = html! {
         h1 { (title) }
         @if rows.is_empty() { p { (ctx.t("Inga ansökningar väntar.", "No applications are waiting.")) } }
-        ul { @for (_, pupil, s, e, reason, rec, g, f) in &rows {
-            li { a href={"/pupils/" (pupil)} { (g) " " (f) } " " (s) "–" (e) ": " (reason)
-                @if let Some(r) = rec { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" } }
+        ul { @for l in &rows {
+            li { a href={"/pupils/" (l.pupil)} { (l.given_name) " " (l.family_name) } " " (ctx.lang.days(l.start_date, l.end_date)) ": " (l.reason)
+                @if let Some(r) = &l.recommendation { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" } }
         } }
     };
     Ok(html_with_status(
@@ -477,58 +437,7 @@ pub async fn pending_leave(
     ))
 }
 
-/// What the child's card says about today.
-pub enum TodayState {
-    ReportedAbsent,
-    OnLeave,
-    MarkedAbsent,
-    Expected,
-}
-
-pub fn today_state(
-    conn: &mut crate::db::DbConn,
-    pupil: i64,
-    today: NaiveDate,
-    tz: chrono_tz::Tz,
-) -> AppResult<TodayState> {
-    let (start, end) = crate::absence::utc_window(
-        tz,
-        today,
-        NaiveTime::MIN,
-        NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN),
-    );
-    let reported: i64 = absence_reports::table
-        .filter(absence_reports::pupil_id.eq(pupil))
-        .filter(absence_reports::cancelled_at.is_null())
-        .filter(absence_reports::starts_at.lt(end))
-        .filter(absence_reports::ends_at.gt(start))
-        .count()
-        .get_result(conn)?;
-    if reported > 0 {
-        return Ok(TodayState::ReportedAbsent);
-    }
-    let leave: i64 = leave_applications::table
-        .filter(leave_applications::pupil_id.eq(pupil))
-        .filter(leave_applications::status.eq(LeaveStatus::Approved))
-        .filter(leave_applications::start_date.le(today))
-        .filter(leave_applications::end_date.ge(today))
-        .count()
-        .get_result(conn)?;
-    if leave > 0 {
-        return Ok(TodayState::OnLeave);
-    }
-    let marked: i64 = attendance_marks::table
-        .inner_join(lessons::table)
-        .filter(attendance_marks::pupil_id.eq(pupil))
-        .filter(lessons::lesson_date.eq(today))
-        .count()
-        .get_result(conn)?;
-    Ok(if marked > 0 {
-        TodayState::MarkedAbsent
-    } else {
-        TodayState::Expected
-    })
-}
+pub use crate::absence::{today_state, TodayState};
 
 pub fn state_text(s: &TodayState, ctx: &PageCtx) -> &'static str {
     match s {

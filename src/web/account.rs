@@ -3,7 +3,6 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use diesel::prelude::*;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -15,7 +14,6 @@ use crate::auth::sign_in;
 use crate::auth::viewer::session_cookie;
 use crate::auth::{password, Viewer};
 use crate::error::{AppError, AppResult, Code};
-use crate::schema::people;
 use crate::state::AppState;
 
 fn account_page(ctx: &PageCtx, v: &Viewer, note: Option<Markup>) -> Markup {
@@ -121,23 +119,13 @@ pub async fn save_settings(
     }
     let (id, addr) = (v.id, client_addr(&req));
     let wants = f.receive_confirmations.is_some();
+    let settings = crate::auth::account::Settings {
+        email,
+        language: f.language,
+        receive_confirmations: wants,
+    };
     state
-        .db_write(move |conn| {
-            conn.transaction(|conn| {
-                diesel::update(people::table.find(id))
-                    .set((people::email.eq(&email), people::language.eq(&f.language), people::receive_confirmations.eq(wants)))
-                    .execute(conn)?;
-                crate::audit::record(conn, crate::audit::Entry {
-                    actor: Some(id),
-                    action: "settings.changed",
-                    entity: "person",
-                    entity_id: Some(id),
-                    detail: serde_json::json!({"email_set": email.is_some(), "language": f.language, "receive_confirmations": wants}),
-                    client_addr: Some(&addr),
-                })?;
-                Ok::<_, AppError>(())
-            })
-        })
+        .db_write(move |conn| crate::auth::account::save_settings(conn, id, &settings, &addr))
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/account"))
@@ -172,13 +160,8 @@ pub async fn change_password(
     let addr = client_addr(&req);
     let now = Utc::now().naive_utc();
     // the hashes are computed before the write, without holding a connection
-    let stored: Option<String> = state
-        .db(move |conn| {
-            Ok(people::table
-                .find(id)
-                .select(people::password_hash)
-                .first(conn)?)
-        })
+    let stored = state
+        .db(move |conn| crate::auth::account::password_hash(conn, id))
         .await?;
     let current = form.current;
     let right = web::block(move || match stored {
@@ -189,11 +172,7 @@ pub async fn change_password(
     let result = if right {
         let hash = super::sign_in::hash_new_password(form.password).await?;
         state
-            .db_write(move |conn| {
-                conn.transaction(|conn| {
-                    sign_in::set_password(conn, id, &hash, id, &addr, "changed", now).map(Some)
-                })
-            })
+            .db_write(move |conn| sign_in::change_password(conn, id, &hash, &addr, now).map(Some))
             .await?
     } else {
         None

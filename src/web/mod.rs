@@ -129,10 +129,7 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         let mut conn = pool
             .get_timeout(std::time::Duration::from_secs(2))
             .map_err(|e| e.to_string())?;
-        crate::on_backend!(&mut *conn, c => {
-            use diesel::connection::SimpleConnection;
-            c.batch_execute("SELECT 1").map_err(|e| e.to_string())
-        })
+        crate::db::ping(&mut conn).map_err(|e| e.to_string())
     })
     .await;
     let cause = match probe {

@@ -4,22 +4,18 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
+use chrono::NaiveDate;
 use maud::html;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::common::client_addr;
 use super::common::html_with_status;
 use super::layout::{self, PageCtx};
-use crate::audit::{self, Entry};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
 use crate::ids::NoticeId;
 use crate::notices::worker::confirm_link_valid;
 use crate::notices::DayNotice;
-use crate::schema::*;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -46,14 +42,8 @@ pub async fn seen_page(
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let id = checked(&state, id.into_inner(), &q)?;
-    let confirmed: Option<NaiveDateTime> = state
-        .db(move |conn| {
-            Ok(outbox::table
-                .find(id)
-                .filter(outbox::kind.eq("unexplained_absence"))
-                .select(outbox::confirmed_at)
-                .first(conn)?)
-        })
+    let confirmed = state
+        .db(move |conn| crate::notices::confirmed_at(conn, id))
         .await?;
     let title = ctx.t("Bekräfta meddelandet", "Confirm the message");
     let body = html! {
@@ -84,32 +74,7 @@ pub async fn confirm(
     let id = checked(&state, id.into_inner(), &q)?;
     let (now, addr) = (state.now(), client_addr(&req));
     state
-        .db_write(move |conn| {
-            conn.transaction(|conn| {
-                let (recipient, confirmed): (Option<i64>, Option<NaiveDateTime>) = outbox::table
-                    .find(id)
-                    .filter(outbox::kind.eq("unexplained_absence"))
-                    .select((outbox::recipient_id, outbox::confirmed_at))
-                    .first(conn)?;
-                if confirmed.is_none() {
-                    diesel::update(outbox::table.find(id))
-                        .set(outbox::confirmed_at.eq(now))
-                        .execute(conn)?;
-                    audit::record(
-                        conn,
-                        Entry {
-                            actor: recipient,
-                            action: "notice.confirmed",
-                            entity: "notice",
-                            entity_id: Some(id),
-                            detail: json!({}),
-                            client_addr: Some(&addr),
-                        },
-                    )?;
-                }
-                Ok::<_, AppError>(())
-            })
-        })
+        .db_write(move |conn| crate::notices::confirm(conn, id, now, &addr))
         .await?;
     let title = ctx.t("Tack!", "Thank you!");
     let body = html! { h1 { (title) } p role="status" { (ctx.t("Skolan kan nu se att du har sett meddelandet.", "The school can now see that you have seen the message.")) } };

@@ -4,17 +4,14 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
 use maud::html;
 use serde::Deserialize;
 
 use super::common::html_response;
 use super::layout::{self, PageCtx};
 use crate::auth::viewer::MaybeViewer;
-use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::{Lang, LANG_COOKIE};
-use crate::schema::*;
 use crate::state::AppState;
 
 pub async fn home(
@@ -41,7 +38,7 @@ pub async fn home(
     };
     let (today, tz) = (state.today(), state.config.timezone);
     let summary = state
-        .db(move |conn| StartSummary::load(conn, &v, today, tz))
+        .db(move |conn| crate::home::Home::load(conn, &v, today, tz))
         .await?;
     let body = html! {
         h1 { (ctx.t("Hej ", "Hello ")) (summary.given_name) }
@@ -104,85 +101,6 @@ pub async fn home(
         }
     };
     Ok(html_response(layout::page(&ctx, "Närvaro", body)))
-}
-
-/// A child on the guardian's start page.
-struct ChildCard {
-    id: i64,
-    name: String,
-    today: super::absence::TodayState,
-    term_pct: f64,
-    invalid_minutes: i64,
-}
-
-/// What the start page shows a signed-in person.
-struct StartSummary {
-    given_name: String,
-    children: Vec<ChildCard>,
-    pupil_self: Option<i64>,
-    schools: Vec<String>,
-    admin: bool,
-    /// a principal or mentor: follows up notices and leave
-    follows_up: bool,
-    /// a principal: the school's statistics
-    principal: bool,
-}
-
-impl StartSummary {
-    fn load(
-        conn: &mut crate::db::DbConn,
-        v: &Viewer,
-        today: chrono::NaiveDate,
-        tz: chrono_tz::Tz,
-    ) -> AppResult<StartSummary> {
-        let r = &v.roles;
-        let kids = people::table
-            .filter(people::id.eq_any(&r.children))
-            .select((people::id, people::given_name, people::family_name))
-            .order(people::given_name)
-            .load::<(i64, String, String)>(conn)?;
-        let mut children = Vec::new();
-        for (id, g, f) in kids {
-            let term = crate::roll_call::period_rows(
-                conn,
-                vec![(id, g.clone(), f.clone())],
-                crate::absence::term_start(today),
-                today,
-                tz,
-            )?
-            .pop();
-            children.push(ChildCard {
-                id,
-                name: format!("{g} {f}"),
-                today: super::absence::today_state(conn, id, today, tz)?,
-                term_pct: term.as_ref().map_or(0.0, |t| t.absence_pct()),
-                invalid_minutes: term.map_or(0, |t| t.invalid_minutes),
-            });
-        }
-        let mut school_ids = r.principal_of.clone();
-        school_ids.extend(&r.teacher_at);
-        let schools = organisations::table
-            .filter(organisations::id.eq_any(&school_ids))
-            .select(organisations::name)
-            .order(organisations::name)
-            .load(conn)?;
-        Ok(StartSummary {
-            given_name: v.given_name.clone(),
-            children,
-            pupil_self: r.pupil_self_at.map(|_| v.id),
-            schools,
-            admin: r.is_admin(),
-            follows_up: !r.principal_of.is_empty() || !r.mentor_of.is_empty(),
-            principal: !r.principal_of.is_empty(),
-        })
-    }
-
-    fn is_empty(&self) -> bool {
-        self.children.is_empty()
-            && self.pupil_self.is_none()
-            && self.schools.is_empty()
-            && !self.admin
-    }
 }
 
 /// (The viewer is resolved only so the header shows who is signed in.)

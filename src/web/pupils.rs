@@ -2,78 +2,18 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
-use diesel::prelude::*;
 use maud::{html, Markup};
-use serde::Serialize;
 
 use super::absence;
 use super::common::html_with_status;
 use super::layout::{self, PageCtx};
 use crate::auth::{access, Viewer};
-use crate::db::DbConn;
 use crate::error::AppResult;
-use crate::i18n::Lang;
 use crate::ids::PupilId;
-use crate::schema::*;
 use crate::state::AppState;
 use crate::states::LeaveStatus;
 
-#[derive(Debug, Serialize)]
-pub struct GroupSummary {
-    pub id: i64,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub group_type: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct PupilSummary {
-    pub id: i64,
-    pub name: String,
-    pub school_id: i64,
-    pub school_name: String,
-    /// True when the name is withheld (a protected identity seen by someone without a duty for the pupil).
-    pub name_withheld: bool,
-    pub groups: Vec<GroupSummary>,
-}
-
-/// The pupil as the viewer may see them; NotFound outside the viewer's scope.
-pub fn summary(
-    conn: &mut DbConn,
-    v: &Viewer,
-    pupil_id: PupilId,
-    today: NaiveDate,
-    lang: Lang,
-) -> AppResult<PupilSummary> {
-    let p = access::pupil(conn, v, pupil_id, today)?;
-    let school_name: String = organisations::table
-        .find(p.school_id)
-        .select(organisations::name)
-        .first(conn)?;
-    let groups = group_memberships::table
-        .inner_join(groups::table)
-        .filter(group_memberships::pupil_id.eq(p.id))
-        .filter(crate::membership::on(today))
-        .select((groups::id, groups::name, groups::group_type))
-        .order(groups::name)
-        .load::<(i64, String, String)>(conn)?
-        .into_iter()
-        .map(|(id, name, group_type)| GroupSummary {
-            id,
-            name,
-            group_type,
-        })
-        .collect();
-    Ok(PupilSummary {
-        id: p.id,
-        name: p.display_name(lang),
-        school_id: p.school_id,
-        school_name,
-        name_withheld: !p.name_visible(),
-        groups,
-    })
-}
+pub use crate::pupil::summary;
 
 #[derive(serde::Deserialize, Default)]
 pub struct Done {

@@ -511,13 +511,9 @@ pub async fn mentor(
     let groups = v.roles.mentor_of.clone();
     let weeks = state
         .db(move |conn| {
-            use diesel::prelude::*;
             let mut out = Vec::new();
             for g in groups {
-                let name: String = crate::schema::groups::table
-                    .find(g)
-                    .select(crate::schema::groups::name)
-                    .first(conn)?;
+                let name = crate::statistics::overview::group_name(conn, g)?;
                 let rows = if until >= monday {
                     roll_call::group_week(conn, g, monday, until, tz)?
                 } else {
@@ -533,7 +529,7 @@ pub async fn mentor(
     let next = monday + Duration::days(7);
     let body = html! {
         h1 { (title) }
-        p { (ctx.t("Vecka", "Week")) " " (monday.iso_week().week()) " (" (monday.format("%Y-%m-%d")) "–" ((monday + Duration::days(6)).format("%Y-%m-%d")) ")" }
+        p { (ctx.t("Vecka", "Week")) " " (monday.iso_week().week()) " (" (ctx.lang.days(monday, monday + Duration::days(6))) ")" }
         nav.weeks {
             a href={"/mentor?week=" (prev.format("%Y-%m-%d"))} { "← " (ctx.t("Förra veckan", "Previous week")) }
             " "

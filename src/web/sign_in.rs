@@ -4,19 +4,17 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use diesel::prelude::*;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::common::html_with_status;
 use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
-use crate::auth::links::{self, Purpose};
+use crate::auth::links::Purpose;
 use crate::auth::session::{self, Audience};
 use crate::auth::sign_in::{self, LinkRequest, Outcome};
 use crate::auth::viewer::{cleared_session_cookie, session_cookie, MaybeViewer};
 use crate::error::{AppError, AppResult, Code};
-use crate::schema::people;
 use crate::state::AppState;
 
 /// A local path to return to after signing in; anything else becomes the start page.
@@ -285,9 +283,7 @@ async fn handle_link_request(
     let asked = email.clone();
     let due = state.now();
     let result = state
-        .db_write(move |conn| {
-            conn.transaction(|conn| sign_in::request_links(conn, &asked, purpose, &addr, now, due))
-        })
+        .db_write(move |conn| sign_in::request_links(conn, &asked, purpose, &addr, now, due))
         .await?;
     match result {
         LinkRequest::Throttled { wait_secs } => Err(AppError::TooManyRequests {
@@ -377,17 +373,7 @@ pub async fn link_page(
     let now = Utc::now().naive_utc();
     let t = token.clone();
     let person = state
-        .db(
-            move |conn| match links::peek(conn, &t, Purpose::SignIn, now)? {
-                Some(id) => Ok(Some(
-                    people::table
-                        .find(id)
-                        .select(people::given_name)
-                        .first::<String>(conn)?,
-                )),
-                None => Ok(None),
-            },
-        )
+        .db(move |conn| sign_in::link_holder(conn, &t, now))
         .await?;
     let Some(given_name) = person else {
         return Ok(dead_link(&ctx));
@@ -420,22 +406,7 @@ pub async fn use_link(
     let addr = client_addr(&req);
     let now = Utc::now().naive_utc();
     let signed_in = state
-        .db_write(move |conn| {
-            conn.transaction(|conn| {
-                let Some(id) = links::consume(conn, &token, Purpose::SignIn, now)? else {
-                    return Ok(None);
-                };
-                let (version, active): (i32, bool) = people::table
-                    .find(id)
-                    .select((people::token_version, people::active))
-                    .first(conn)?;
-                if !active {
-                    return Ok(None);
-                }
-                sign_in::record_link_sign_in(conn, id, Purpose::SignIn, &addr)?;
-                Ok::<_, AppError>(Some((id, version)))
-            })
-        })
+        .db_write(move |conn| sign_in::use_link(conn, &token, &addr, now))
         .await?;
     match signed_in {
         Some((id, version)) => start_session(&state, id, version, "/"),
@@ -465,24 +436,6 @@ fn new_password_form(ctx: &PageCtx, token: &str, username: &str, note: Option<Ma
     )
 }
 
-/// The person and purpose of a live invitation or reset link.
-fn live_password_link(
-    conn: &mut crate::db::DbConn,
-    token: &str,
-    now: chrono::NaiveDateTime,
-) -> AppResult<Option<(i64, Purpose, String)>> {
-    for purpose in [Purpose::Invite, Purpose::Reset] {
-        if let Some(id) = links::peek(conn, token, purpose, now)? {
-            let username: Option<String> = people::table
-                .find(id)
-                .select(people::username)
-                .first(conn)?;
-            return Ok(username.map(|u| (id, purpose, u)));
-        }
-    }
-    Ok(None)
-}
-
 pub async fn new_password_page(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -493,7 +446,7 @@ pub async fn new_password_page(
     let now = Utc::now().naive_utc();
     let t = token.clone();
     match state
-        .db(move |conn| live_password_link(conn, &t, now))
+        .db(move |conn| sign_in::password_link(conn, &t, now))
         .await?
     {
         Some((_, _, username)) => Ok(html_with_status(
@@ -522,7 +475,7 @@ pub async fn set_new_password(
     let now = Utc::now().naive_utc();
     let t = token.clone();
     let Some((_, _, username)) = state
-        .db(move |conn| live_password_link(conn, &t, now))
+        .db(move |conn| sign_in::password_link(conn, &t, now))
         .await?
     else {
         return Ok(dead_link(&ctx));
@@ -539,26 +492,7 @@ pub async fn set_new_password(
     let addr = client_addr(&req);
     let hash = hash_new_password(form.password).await?;
     let done = state
-        .db_write(move |conn| {
-            conn.transaction(|conn| {
-                for purpose in [Purpose::Invite, Purpose::Reset] {
-                    if let Some(id) = links::consume(conn, &token, purpose, now)? {
-                        let version = sign_in::set_password(
-                            conn,
-                            id,
-                            &hash,
-                            id,
-                            &addr,
-                            purpose.as_str(),
-                            now,
-                        )?;
-                        sign_in::record_link_sign_in(conn, id, purpose, &addr)?;
-                        return Ok::<_, AppError>(Some((id, version)));
-                    }
-                }
-                Ok(None)
-            })
-        })
+        .db_write(move |conn| sign_in::set_password_by_link(conn, &token, &hash, &addr, now))
         .await?;
     match done {
         Some((id, version)) => start_session(&state, id, version, "/"),

@@ -458,3 +458,21 @@ fn path_ids_are_typed() {
         .collect();
     assert!(by_hand.is_empty(), "paths parsed by hand in {by_hand:?}");
 }
+
+#[test]
+fn the_web_edge_holds_no_queries() {
+    // handlers parse input, call one function of a capability and render: queries,
+    // transactions and rules live in the capability's module
+    let mut all = Vec::new();
+    files(&src().join("web"), &mut all);
+    let mut found = Vec::new();
+    for f in &all {
+        let code = code_only(&std::fs::read_to_string(f).unwrap());
+        for needle in ["diesel", "crate::schema", ".transaction("] {
+            if code.contains(needle) {
+                found.push(format!("{} uses {needle}", short(f)));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

@@ -2,8 +2,7 @@
 //! reporting it.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, NaiveTime};
-use diesel::prelude::*;
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -12,7 +11,6 @@ use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::ids::LessonId;
 use crate::roll_call::{self, LessonLine, MarkInput, RollCall, Status, Submission};
-use crate::schema::*;
 use crate::state::AppState;
 use crate::web::common::client_addr;
 use crate::web::common::local_datetime;
@@ -93,44 +91,16 @@ pub async fn lesson(
     let out = state
         .db(move |conn| {
             let l = access::lesson(conn, &v, id)?;
-            let (date, starts, ends, room, cancelled, subject): (
-                NaiveDate,
-                NaiveTime,
-                NaiveTime,
-                Option<String>,
-                bool,
-                String,
-            ) = lessons::table
-                .inner_join(activities::table)
-                .filter(lessons::id.eq(l.id))
-                .select((
-                    lessons::lesson_date,
-                    lessons::starts_at,
-                    lessons::ends_at,
-                    lessons::room,
-                    lessons::cancelled,
-                    activities::subject_name,
-                ))
-                .first(conn)?;
-            let groups: Vec<String> = activity_groups::table
-                .inner_join(groups::table)
-                .filter(activity_groups::activity_id.eq(l.activity_id))
-                .select(groups::name)
-                .order(groups::name)
-                .load(conn)?;
-            let reported: i64 = lesson_reports::table
-                .filter(lesson_reports::lesson_id.eq(l.id))
-                .count()
-                .get_result(conn)?;
+            let s = crate::roll_call::summary(conn, &l)?;
             Ok(json!({
                 "id": l.id,
-                "starts_at": local_datetime(date, starts),
-                "ends_at": local_datetime(date, ends),
-                "subject": subject,
-                "group": groups.join(", "),
-                "room": room,
-                "cancelled": cancelled,
-                "reported": reported > 0,
+                "starts_at": local_datetime(s.date, s.starts_at),
+                "ends_at": local_datetime(s.date, s.ends_at),
+                "subject": s.subject,
+                "group": s.groups.join(", "),
+                "room": s.room,
+                "cancelled": s.cancelled,
+                "reported": s.reported,
                 "school_id": l.school_id,
             }))
         })

@@ -7,7 +7,6 @@ pub mod lessons;
 pub mod statistics;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -17,7 +16,6 @@ use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::ids::PupilId;
-use crate::schema::*;
 use crate::state::AppState;
 use crate::web::common::client_addr;
 use crate::web::pupils::summary;
@@ -143,28 +141,14 @@ pub async fn me(state: web::Data<AppState>, v: Viewer) -> AppResult<HttpResponse
                 });
             }
             if !r.mentor_of.is_empty() {
-                let schools: Vec<i64> = groups::table
-                    .filter(groups::id.eq_any(&r.mentor_of))
-                    .select(groups::school_id)
-                    .distinct()
-                    .load(conn)?;
+                let schools = crate::home::schools_of_groups(conn, &r.mentor_of)?;
                 roles.push(RoleOut {
                     role: "mentor",
                     school_ids: schools,
                     group_ids: Some(r.mentor_of.clone()),
                 });
             }
-            let children: Vec<ChildOut> = people::table
-                .filter(people::id.eq_any(&r.children))
-                .filter(people::school_id.is_not_null())
-                .select((
-                    people::id,
-                    people::given_name,
-                    people::family_name,
-                    people::school_id.assume_not_null(),
-                ))
-                .order(people::id)
-                .load::<(i64, String, String, i64)>(conn)?
+            let children: Vec<ChildOut> = crate::home::children(conn, &r.children)?
                 .into_iter()
                 .map(|(id, g, f, school_id)| ChildOut {
                     id,

@@ -1,0 +1,114 @@
+//! What a person's start page shows: their children (today and this term), themself as an
+//! adult pupil, their schools, and what they follow up.
+
+use diesel::prelude::*;
+
+use crate::absence::TodayState;
+use crate::auth::Viewer;
+use crate::db::DbConn;
+use crate::error::AppResult;
+use crate::schema::*;
+
+/// A child on the guardian's start page.
+pub struct ChildCard {
+    pub id: i64,
+    pub name: String,
+    pub today: TodayState,
+    pub term_pct: f64,
+    pub invalid_minutes: i64,
+}
+
+/// What the start page shows a signed-in person.
+pub struct Home {
+    pub given_name: String,
+    pub children: Vec<ChildCard>,
+    pub pupil_self: Option<i64>,
+    pub schools: Vec<String>,
+    pub admin: bool,
+    /// a principal or mentor: follows up notices and leave
+    pub follows_up: bool,
+    /// a principal: the school's statistics
+    pub principal: bool,
+}
+
+impl Home {
+    pub fn load(
+        conn: &mut DbConn,
+        v: &Viewer,
+        today: chrono::NaiveDate,
+        tz: chrono_tz::Tz,
+    ) -> AppResult<Home> {
+        let r = &v.roles;
+        let kids = people::table
+            .filter(people::id.eq_any(&r.children))
+            .select((people::id, people::given_name, people::family_name))
+            .order(people::given_name)
+            .load::<(i64, String, String)>(conn)?;
+        let mut children = Vec::new();
+        for (id, g, f) in kids {
+            let term = crate::roll_call::period_rows(
+                conn,
+                vec![(id, g.clone(), f.clone())],
+                crate::absence::term_start(today),
+                today,
+                tz,
+            )?
+            .pop();
+            children.push(ChildCard {
+                id,
+                name: format!("{g} {f}"),
+                today: crate::absence::today_state(conn, id, today, tz)?,
+                term_pct: term.as_ref().map_or(0.0, |t| t.absence_pct()),
+                invalid_minutes: term.map_or(0, |t| t.invalid_minutes),
+            });
+        }
+        let mut school_ids = r.principal_of.clone();
+        school_ids.extend(&r.teacher_at);
+        let schools = organisations::table
+            .filter(organisations::id.eq_any(&school_ids))
+            .select(organisations::name)
+            .order(organisations::name)
+            .load(conn)?;
+        Ok(Home {
+            given_name: v.given_name.clone(),
+            children,
+            pupil_self: r.pupil_self_at.map(|_| v.id),
+            schools,
+            admin: r.is_admin(),
+            follows_up: !r.principal_of.is_empty() || !r.mentor_of.is_empty(),
+            principal: !r.principal_of.is_empty(),
+        })
+    }
+
+    /// Nothing to show: a person with no child, no school and no duty.
+    pub fn is_empty(&self) -> bool {
+        self.children.is_empty()
+            && self.pupil_self.is_none()
+            && self.schools.is_empty()
+            && !self.admin
+    }
+}
+
+/// The schools these groups belong to, each once.
+pub fn schools_of_groups(conn: &mut DbConn, groups: &[i64]) -> AppResult<Vec<i64>> {
+    Ok(groups::table
+        .filter(groups::id.eq_any(groups))
+        .select(groups::school_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// Children enrolled at a school, by id: (id, given name, family name, school).
+pub fn children(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String, String, i64)>> {
+    Ok(people::table
+        .filter(people::id.eq_any(ids))
+        .filter(people::school_id.is_not_null())
+        .select((
+            people::id,
+            people::given_name,
+            people::family_name,
+            people::school_id.assume_not_null(),
+        ))
+        .order(people::id)
+        .load(conn)?)
+}
