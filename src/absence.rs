@@ -340,6 +340,11 @@ pub fn today_state(
     })
 }
 
+/// A UTC instant as the school's local time.
+pub fn to_local(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
+    t.and_utc().with_timezone(&tz).naive_local()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,9 +97,7 @@ fn to_utc(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
         .unwrap_or(t)
 }
 
-pub fn to_local(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
-    t.and_utc().with_timezone(&tz).naive_local()
-}
+pub use crate::absence::to_local;
 
 /// Whether any day of the period is a school day (a weekday that is not a holiday).
 fn has_school_day(

@@ -283,23 +283,6 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
-impl From<crate::auth::password::HashError> for AppError {
-    fn from(e: crate::auth::password::HashError) -> Self {
-        match e {
-            crate::auth::password::HashError::Busy => AppError::Busy {
-                retry_after_secs: crate::auth::password::RETRY_AFTER_SECS,
-            },
-            other => AppError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<crate::auth::password::Busy> for AppError {
-    fn from(_: crate::auth::password::Busy) -> Self {
-        crate::auth::password::HashError::Busy.into()
-    }
-}
-
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         AppError::Unavailable(format!("database pool: {e}"))

@@ -191,6 +191,25 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+// The password gate's answers as the service's errors (a full gate is a 503 with
+// Retry-After), here so that the error type stays plain data that knows no capability.
+impl From<HashError> for crate::error::AppError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => crate::error::AppError::Busy {
+                retry_after_secs: RETRY_AFTER_SECS,
+            },
+            other => crate::error::AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<Busy> for crate::error::AppError {
+    fn from(_: Busy) -> Self {
+        HashError::Busy.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};

@@ -201,50 +201,6 @@ pub struct LinkToSend {
 /// id, e-mail, language, given name, username, school (a pupil's)
 type LinkCandidate = (i64, String, String, String, Option<String>, Option<i64>);
 
-pub enum LinkRequest {
-    /// The request is queued; the person asking is told the same whatever the address.
-    Queued,
-    Throttled {
-        wait_secs: u64,
-    },
-}
-
-/// Asks for sign-in links (guardians and pupils) or password resets (staff with an account)
-/// for an e-mail address. The request does the same work whatever the address: it checks
-/// the limit per client address and queues the request in the outbox, where the worker
-/// looks the address up, makes the links and sends them ([`links_for_request`]). So
-/// neither the answer nor its timing tells whether the address has an account, and no
-/// link secret is ever stored: it is made when the e-mail is sent.
-///
-/// `now` is the system clock (the limit's window); `due` the outbox's clock.
-pub fn request_links(
-    conn: &mut DbConn,
-    email: &str,
-    purpose: Purpose,
-    addr: &str,
-    now: NaiveDateTime,
-    due: NaiveDateTime,
-) -> AppResult<LinkRequest> {
-    conn.transaction(|conn| {
-        if let Some(wait_secs) = throttle::link_wait(conn, addr, now)? {
-            return Ok(LinkRequest::Throttled { wait_secs });
-        }
-        crate::notices::link_request(conn, email, purpose, due)?;
-        audit::record(
-            conn,
-            Entry {
-                actor: None,
-                action: throttle::LINK_REQUESTED,
-                entity: "person",
-                entity_id: None,
-                detail: json!({"purpose": purpose.as_str()}),
-                client_addr: Some(addr),
-            },
-        )?;
-        Ok(LinkRequest::Queued)
-    })
-}
-
 /// For a queued link request: the links to e-mail, made now. Unknown addresses get
 /// nothing; a person already sent `LINKS_PER_PERSON` links within the window gets no more.
 pub fn links_for_request(

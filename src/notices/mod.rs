@@ -95,6 +95,50 @@ fn put(conn: &mut DbConn, r: Row<'_>, now: NaiveDateTime) -> AppResult<()> {
 /// reset, and a staff invitation); the worker makes the link when it sends.
 pub const LINK_KINDS: [&str; 2] = ["link_request", "invitation"];
 
+pub enum LinkRequest {
+    /// The request is queued; the person asking is told the same whatever the address.
+    Queued,
+    Throttled {
+        wait_secs: u64,
+    },
+}
+
+/// Asks for sign-in links (guardians and pupils) or password resets (staff with an account)
+/// for an e-mail address. The request does the same work whatever the address: it checks
+/// the limit per client address and queues the request in the outbox, where the worker
+/// looks the address up, makes the links and sends them (`auth::sign_in::links_for_request`). So
+/// neither the answer nor its timing tells whether the address has an account, and no
+/// link secret is ever stored: it is made when the e-mail is sent.
+///
+/// `now` is the system clock (the limit's window); `due` the outbox's clock.
+pub fn request_links(
+    conn: &mut DbConn,
+    email: &str,
+    purpose: crate::auth::links::Purpose,
+    addr: &str,
+    now: NaiveDateTime,
+    due: NaiveDateTime,
+) -> AppResult<LinkRequest> {
+    conn.transaction(|conn| {
+        if let Some(wait_secs) = crate::auth::throttle::link_wait(conn, addr, now)? {
+            return Ok(LinkRequest::Throttled { wait_secs });
+        }
+        link_request(conn, email, purpose, due)?;
+        crate::audit::record(
+            conn,
+            crate::audit::Entry {
+                actor: None,
+                action: crate::auth::throttle::LINK_REQUESTED,
+                entity: "person",
+                entity_id: None,
+                detail: json!({"purpose": purpose.as_str()}),
+                client_addr: Some(addr),
+            },
+        )?;
+        Ok(LinkRequest::Queued)
+    })
+}
+
 /// Queues a request for sign-in links or a password reset for an e-mail address (which may
 /// have no account: the worker finds out). Only the address and the purpose are kept, and
 /// the address is blanked once the request is handled.

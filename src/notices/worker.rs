@@ -504,7 +504,7 @@ fn report_context(conn: &mut DbConn, n: &Notice) -> Made {
         ))
         .first(conn)?;
     let (name, protected) = child(conn, pupil)?;
-    let local = |t: NaiveDateTime| crate::absence_report::to_local(tz, t);
+    let local = |t: NaiveDateTime| crate::absence::to_local(tz, t);
     // `from` and `to` for templates of one's own written before `period`
     let fmt = |t: NaiveDateTime| local(t).format("%Y-%m-%d %H:%M").to_string();
     Ok(Ok((

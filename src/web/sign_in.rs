@@ -12,9 +12,10 @@ use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
 use crate::auth::links::Purpose;
 use crate::auth::session::{self, Audience};
-use crate::auth::sign_in::{self, LinkRequest, Outcome};
+use crate::auth::sign_in::{self, Outcome};
 use crate::auth::viewer::{cleared_session_cookie, session_cookie, MaybeViewer};
 use crate::error::{AppError, AppResult, Code};
+use crate::notices::LinkRequest;
 use crate::state::AppState;
 
 /// A local path to return to after signing in; anything else becomes the start page.
@@ -283,7 +284,7 @@ async fn handle_link_request(
     let asked = email.clone();
     let due = state.now();
     let result = state
-        .db_write(move |conn| sign_in::request_links(conn, &asked, purpose, &addr, now, due))
+        .db_write(move |conn| crate::notices::request_links(conn, &asked, purpose, &addr, now, due))
         .await?;
     match result {
         LinkRequest::Throttled { wait_secs } => Err(AppError::TooManyRequests {
