@@ -274,7 +274,7 @@ async fn a_teacher_reports_todays_lesson_on_a_phone() {
             .filter(attendance_marks::pupil_id.eq_any([a, b, late]))
             .filter(
                 attendance_marks::marked_at
-                    .gt(chrono::Utc::now().naive_utc() - chrono::Duration::minutes(5)),
+                    .gt(crate::helpers::test_moment().naive_utc() - chrono::Duration::minutes(5)),
             )
             .select((
                 attendance_marks::pupil_id,

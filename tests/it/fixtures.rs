@@ -222,7 +222,7 @@ pub fn build(app: &TestApp) -> World {
         .execute(c)
         .unwrap();
 
-    let now = chrono::Utc::now().naive_utc();
+    let now = crate::helpers::test_moment().naive_utc();
     let sick: i64 = absence_reasons::table
         .filter(absence_reasons::code.eq("SJUK"))
         .select(absence_reasons::id)

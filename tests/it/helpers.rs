@@ -11,6 +11,23 @@ use narvaro::config::{Config, DatabaseUrl};
 use narvaro::startup::{open_state, Application};
 
 pub const PG_ENV: &str = "NARVARO_TEST_POSTGRES_URL";
+
+/// When the tests run, as far as the service knows: Wednesday 25 November 2026, 08:15 in
+/// Stockholm (a school day of the autumn term, before the lessons of the morning end).
+pub fn test_moment() -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .with_ymd_and_hms(2026, 11, 25, 7, 15, 0)
+        .single()
+        .expect("a valid moment")
+}
+
+/// The school day the tests run on (`test_moment` in Stockholm).
+pub fn test_today() -> chrono::NaiveDate {
+    test_moment()
+        .with_timezone(&chrono_tz::Europe::Stockholm)
+        .date_naive()
+}
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,10 +120,12 @@ impl TestDb {
         }
     }
 
+    /// The configuration every test starts from. Its clock reads Wednesday 25 November
+    /// 2026, 08:15 in Stockholm, whatever day the test runs (a test may set another).
     pub fn config(&self) -> Config {
         let url = self.url_string();
         let mail = self.mail_dir.clone();
-        Config::from_lookup(|name| match name {
+        let mut config = Config::from_lookup(|name| match name {
             "DATABASE_URL" => Some(url.clone()),
             "NARVARO_BIND" => Some("127.0.0.1:0".into()),
             "NARVARO_JWT_SECRET" => Some(TEST_SECRET.into()),
@@ -115,7 +134,9 @@ impl TestDb {
             "NARVARO_OUTBOX_POLL_SECONDS" => Some("0".into()),
             _ => None,
         })
-        .expect("test configuration")
+        .expect("test configuration");
+        config.clock = narvaro::clock::Clock::starting_at(test_moment());
+        config
     }
 
     /// Drops the PostgreSQL database now, closing every connection to it.

@@ -22,9 +22,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn today() -> NaiveDate {
-    Utc::now()
-        .with_timezone(&chrono_tz::Europe::Stockholm)
-        .date_naive()
+    crate::helpers::test_today()
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -58,7 +56,13 @@ fn ss12000(dir: &Path, edit: impl FnOnce(&mut Value)) -> PathBuf {
 
 fn import(c: &mut DbConn, path: &Path) -> Result<narvaro::import::Summary, String> {
     let tz = chrono_tz::Europe::Stockholm;
-    narvaro::import::run(c, path, tz, today(), Utc::now().naive_utc())
+    narvaro::import::run(
+        c,
+        path,
+        tz,
+        today(),
+        crate::helpers::test_moment().naive_utc(),
+    )
 }
 
 /// Every table an import writes, counted.

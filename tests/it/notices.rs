@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use chrono::Utc;
 use diesel::prelude::*;
 use narvaro::notices::worker;
 use narvaro::schema::*;
@@ -171,7 +170,10 @@ fn guardian_emails(world: &World, pupil: i64) -> Vec<String> {
 fn make_due_now(world: &World) {
     let mut c = conn(&world.pool);
     diesel::update(outbox::table.filter(outbox::status.eq("pending")))
-        .set(outbox::due_at.eq(Utc::now().naive_utc() - chrono::Duration::seconds(1)))
+        .set(
+            outbox::due_at
+                .eq(crate::helpers::test_moment().naive_utc() - chrono::Duration::seconds(1)),
+        )
         .execute(&mut *c)
         .unwrap();
 }
@@ -474,7 +476,7 @@ async fn two_workers_on_one_database_send_each_notice_exactly_once() {
                 .limit(150)
                 .load(&mut *c)
                 .unwrap();
-            let now = Utc::now().naive_utc();
+            let now = crate::helpers::test_moment().naive_utc();
             for (g, email) in guardians {
                 diesel::insert_into(outbox::table)
                     .values((

@@ -198,9 +198,7 @@ async fn what_the_api_answers_matches_the_document() {
             let user = world.username(role).unwrap().to_string();
             tokens.insert(role, api_token(&app, &user, DEMO_PASSWORD).await);
         }
-        let today = chrono::Utc::now()
-            .with_timezone(&chrono_tz::Europe::Stockholm)
-            .date_naive();
+        let today = crate::helpers::test_today();
         let later = today + chrono::Duration::days(40);
         let (t, g, p, a) = (
             Some(Role::Teacher),

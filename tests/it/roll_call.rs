@@ -1,7 +1,7 @@
 //! The roll call as a teacher uses it, on both databases: the story from the issue, the
 //! API's contract and its bad input, two teachers on one lesson, and the mentor's week.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use diesel::prelude::*;
 use narvaro::schema::*;
 use serde_json::json;
@@ -52,7 +52,7 @@ fn report_sick_today(world: &World) -> i64 {
         .first(c)
         .unwrap();
     let tz = chrono_tz::Europe::Stockholm;
-    let today = Utc::now().with_timezone(&tz).date_naive();
+    let today = crate::helpers::test_today();
     let (start, end) = narvaro::absence::utc_window(
         tz,
         today,
@@ -66,7 +66,7 @@ fn report_sick_today(world: &World) -> i64 {
             absence_reports::ends_at.eq(end),
             absence_reports::reason_id.eq(sick),
             absence_reports::reported_by.eq(guardian),
-            absence_reports::created_at.eq(Utc::now().naive_utc()),
+            absence_reports::created_at.eq(crate::helpers::test_moment().naive_utc()),
         ))
         .execute(c)
         .unwrap();
@@ -252,7 +252,21 @@ async fn a_teacher_reports_a_lesson_and_corrects_it_the_next_day() {
             )
             .await;
         assert_eq!(done.status, 303, "{}", done.body);
-        assert_eq!(marks(&world, lesson).len(), 2);
+        let after = marks(&world, lesson);
+        assert!(
+            after.iter().any(|m| m.0 == a && m.1 == "absent"),
+            "{after:?}"
+        );
+        assert!(after.iter().any(|m| m.0 == child), "{after:?}");
+        // anyone else stored now is a pupil covered that day (a report or granted leave),
+        // whose pre-mark a saved roll call keeps
+        assert!(
+            after
+                .iter()
+                .filter(|m| m.0 != a && m.0 != child)
+                .all(|m| m.1 == "absent"),
+            "{after:?}"
+        );
         let mut c = conn(&world.pool);
         let detail: String = audit_log::table
             .filter(audit_log::action.eq("attendance.changed"))

@@ -180,9 +180,7 @@ fn reason(c: &mut DbConn, org: i64, code: &str, counts: bool, valid: bool) -> i6
 /// own principal.
 fn build(c: &mut DbConn) -> School {
     let hash = narvaro::auth::password::hash(PASSWORD).unwrap();
-    let today = Utc::now()
-        .with_timezone(&chrono_tz::Europe::Stockholm)
-        .date_naive();
+    let today = crate::helpers::test_today();
     let mon = today - Duration::days(today.weekday().num_days_from_monday() as i64 + 14);
     let (tue, wed) = (mon + Duration::days(1), mon + Duration::days(2));
     let start = mon - Duration::days(30);
