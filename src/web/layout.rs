@@ -50,7 +50,7 @@ pub fn page(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " – Närvaro" }
+                title { (title) @if title != "Närvaro" { " – Närvaro" } }
                 link rel="stylesheet" href=(CSS_PATH);
             }
             body {

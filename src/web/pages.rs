@@ -50,7 +50,7 @@ pub async fn home(
                     h3 { a href={"/pupils/" (c.id)} { (c.name) } }
                     p { (super::absence::state_text(&c.today, &ctx)) }
                     p.muted { (ctx.t("Frånvaro denna termin: ", "Absence this term: ")) (ctx.lang.percent(c.term_pct, 1)) " (" (ctx.t("ogiltig", "invalid")) " " (c.invalid_minutes) " min)" }
-                    p.actions {
+                    div.actions {
                         @if !matches!(c.today, super::absence::TodayState::ReportedAbsent) {
                             form.inline method="post" action={"/pupils/" (c.id) "/absence-reports"} {
                                 (ctx.csrf_field())
@@ -100,7 +100,11 @@ pub async fn home(
             )) }
         }
     };
-    Ok(html_response(layout::page(&ctx, "Närvaro", body)))
+    Ok(html_response(layout::page(
+        &ctx,
+        ctx.t("Startsida", "Start page"),
+        body,
+    )))
 }
 
 /// (The viewer is resolved only so the header shows who is signed in.)

@@ -150,6 +150,11 @@ fn steady(app: &TestApp, text: &str) -> String {
     out
 }
 
+/// A page one element per line, so that a change reads as a diff of lines.
+fn html_lines(html: &str) -> String {
+    html.replace("><", ">\n<")
+}
+
 async fn signed_in(app: &TestApp, username: &str) -> Browser {
     let mut b = Browser::open(app).await;
     b.sign_in(username, PASSWORD).await;
@@ -172,20 +177,23 @@ async fn pages_people_start_from() {
         let mut teacher = signed_in(&app, "tove.lind").await;
         let page = teacher.get("/").await;
         assert_eq!(page.status, 200);
-        snap!("start_page_teacher", steady(&app, &page.body));
+        snap!("start_page_teacher", html_lines(&steady(&app, &page.body)));
         let page = teacher.get(&format!("/lessons/{}", w.maths)).await;
         assert_eq!(page.status, 200);
-        snap!("roll_call_page", steady(&app, &page.body));
+        snap!("roll_call_page", html_lines(&steady(&app, &page.body)));
 
         let mut guardian = signed_in(&app, "karin.ek").await;
         let page = guardian.get("/").await;
         assert_eq!(page.status, 200);
-        snap!("start_page_guardian", steady(&app, &page.body));
+        snap!("start_page_guardian", html_lines(&steady(&app, &page.body)));
 
         let mut principal = signed_in(&app, "rut.sjo").await;
         let page = principal.get("/").await;
         assert_eq!(page.status, 200);
-        snap!("start_page_principal", steady(&app, &page.body));
+        snap!(
+            "start_page_principal",
+            html_lines(&steady(&app, &page.body))
+        );
     }
 }
 
@@ -361,7 +369,7 @@ async fn error_bodies() {
             .and_then(|m| m.split("</main>").next())
             .map(|m| format!("<main{m}</main>"))
             .unwrap_or_else(|| page.body.clone());
-        out.push_str(main.trim());
+        out.push_str(&html_lines(main.trim()));
         out.push('\n');
         snap!("error_bodies", steady(&app, &out));
     }
