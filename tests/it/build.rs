@@ -68,6 +68,12 @@ impl School {
         }
     }
 
+    /// The school form ("grundskola" unless told).
+    pub fn form(mut self, form: &'static str) -> Self {
+        self.form = form;
+        self
+    }
+
     /// The school's alert threshold, per cent (15 unless told).
     pub fn alert_threshold(mut self, pct: i32) -> Self {
         self.threshold = pct;
@@ -133,9 +139,10 @@ pub struct Person {
     password: Option<String>,
     marking: &'static str,
     birth_date: Option<NaiveDate>,
-    groups: Vec<i64>,
+    sex: Option<&'static str>,
+    groups: Vec<(i64, NaiveDate, Option<NaiveDate>)>,
     guardians: Vec<i64>,
-    duties: Vec<(i64, &'static str, Option<i64>)>,
+    duties: Vec<(i64, &'static str, Option<i64>, NaiveDate)>,
 }
 
 impl Person {
@@ -149,6 +156,7 @@ impl Person {
             password: None,
             marking: "none",
             birth_date: None,
+            sex: None,
             groups: Vec::new(),
             guardians: Vec::new(),
             duties: Vec::new(),
@@ -183,9 +191,20 @@ impl Person {
         self
     }
 
+    /// "F", "M" or "X".
+    pub fn sex(mut self, sex: &'static str) -> Self {
+        self.sex = Some(sex);
+        self
+    }
+
     /// A member of the group from `START`, open-ended.
-    pub fn in_group(mut self, group: i64) -> Self {
-        self.groups.push(group);
+    pub fn in_group(self, group: i64) -> Self {
+        self.in_group_during(group, START, None)
+    }
+
+    /// A member of the group from `from` up to and including `to`.
+    pub fn in_group_during(mut self, group: i64, from: NaiveDate, to: Option<NaiveDate>) -> Self {
+        self.groups.push((group, from, to));
         self
     }
 
@@ -195,8 +214,19 @@ impl Person {
     }
 
     /// A duty from `START`: `role` at `organisation` ("mentor" with its group).
-    pub fn duty(mut self, organisation: i64, role: &'static str, group: Option<i64>) -> Self {
-        self.duties.push((organisation, role, group));
+    pub fn duty(self, organisation: i64, role: &'static str, group: Option<i64>) -> Self {
+        self.duty_from(organisation, role, group, START)
+    }
+
+    /// A duty from `from`, open-ended.
+    pub fn duty_from(
+        mut self,
+        organisation: i64,
+        role: &'static str,
+        group: Option<i64>,
+        from: NaiveDate,
+    ) -> Self {
+        self.duties.push((organisation, role, group, from));
         self
     }
 
@@ -215,17 +245,19 @@ impl Person {
                 people::password_hash.eq(hash),
                 people::security_marking.eq(self.marking),
                 people::birth_date.eq(self.birth_date),
+                people::sex.eq(self.sex),
                 people::created_at.eq(created()),
             ))
             .returning(people::id)
             .get_result(c)
             .unwrap();
-        for g in self.groups {
+        for (g, from, to) in self.groups {
             diesel::insert_into(group_memberships::table)
                 .values((
                     group_memberships::group_id.eq(g),
                     group_memberships::pupil_id.eq(id),
-                    group_memberships::start_date.eq(START),
+                    group_memberships::start_date.eq(from),
+                    group_memberships::end_date.eq(to),
                 ))
                 .execute(c)
                 .unwrap();
@@ -240,14 +272,14 @@ impl Person {
                 .execute(c)
                 .unwrap();
         }
-        for (org, role, group) in self.duties {
+        for (org, role, group, from) in self.duties {
             diesel::insert_into(duties::table)
                 .values((
                     duties::person_id.eq(id),
                     duties::organisation_id.eq(org),
                     duties::role.eq(role),
                     duties::group_id.eq(group),
-                    duties::start_date.eq(START),
+                    duties::start_date.eq(from),
                 ))
                 .execute(c)
                 .unwrap();
@@ -256,36 +288,22 @@ impl Person {
     }
 }
 
-/// A lesson of an activity (made with it) for some groups and teachers.
-pub struct Lesson {
+/// An activity (a course a group takes with its teachers), for its lessons.
+pub struct Activity {
     school: i64,
     subject: (&'static str, &'static str),
     groups: Vec<i64>,
     teachers: Vec<i64>,
-    date: NaiveDate,
-    times: (NaiveTime, NaiveTime),
-    room: Option<&'static str>,
 }
 
-impl Lesson {
-    /// A lesson of subject (code, name) at the school, on `date` from `starts` to `ends`
-    /// ("08:00").
-    pub fn new(
-        school: i64,
-        subject: (&'static str, &'static str),
-        date: NaiveDate,
-        starts: &str,
-        ends: &str,
-    ) -> Self {
-        let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").unwrap();
-        Lesson {
+impl Activity {
+    /// An activity of subject (code, name) at the school.
+    pub fn new(school: i64, subject: (&'static str, &'static str)) -> Self {
+        Activity {
             school,
             subject,
             groups: Vec::new(),
             teachers: Vec::new(),
-            date,
-            times: (t(starts), t(ends)),
-            room: None,
         }
     }
 
@@ -299,13 +317,7 @@ impl Lesson {
         self
     }
 
-    pub fn room(mut self, room: &'static str) -> Self {
-        self.room = Some(room);
-        self
-    }
-
-    /// (activity, lesson)
-    pub fn insert(self, c: &mut DbConn) -> (i64, i64) {
+    pub fn insert(self, c: &mut DbConn) -> i64 {
         let activity: i64 = diesel::insert_into(activities::table)
             .values((
                 activities::school_id.eq(self.school),
@@ -335,6 +347,88 @@ impl Lesson {
                 .execute(c)
                 .unwrap();
         }
+        activity
+    }
+}
+
+/// A lesson: of an activity made with it (`new`) or of one already made (`of`).
+pub struct Lesson {
+    activity: Result<i64, Activity>,
+    school: i64,
+    date: NaiveDate,
+    times: (NaiveTime, NaiveTime),
+    room: Option<&'static str>,
+    cancelled: bool,
+}
+
+fn at(s: &str) -> NaiveTime {
+    NaiveTime::parse_from_str(s, "%H:%M").unwrap()
+}
+
+impl Lesson {
+    /// A lesson of a new activity of subject (code, name) at the school, on `date` from
+    /// `starts` to `ends` ("08:00").
+    pub fn new(
+        school: i64,
+        subject: (&'static str, &'static str),
+        date: NaiveDate,
+        starts: &str,
+        ends: &str,
+    ) -> Self {
+        Lesson {
+            activity: Err(Activity::new(school, subject)),
+            school,
+            date,
+            times: (at(starts), at(ends)),
+            room: None,
+            cancelled: false,
+        }
+    }
+
+    /// A lesson of an activity already made.
+    pub fn of(activity: i64, school: i64, date: NaiveDate, starts: &str, ends: &str) -> Self {
+        Lesson {
+            activity: Ok(activity),
+            school,
+            date,
+            times: (at(starts), at(ends)),
+            room: None,
+            cancelled: false,
+        }
+    }
+
+    /// A group of the new activity.
+    pub fn group(mut self, group: i64) -> Self {
+        if let Err(a) = self.activity {
+            self.activity = Err(a.group(group));
+        }
+        self
+    }
+
+    /// A teacher of the new activity.
+    pub fn teacher(mut self, teacher: i64) -> Self {
+        if let Err(a) = self.activity {
+            self.activity = Err(a.teacher(teacher));
+        }
+        self
+    }
+
+    pub fn room(mut self, room: &'static str) -> Self {
+        self.room = Some(room);
+        self
+    }
+
+    pub fn cancelled(mut self) -> Self {
+        self.cancelled = true;
+        self
+    }
+
+    /// (activity, lesson)
+    pub fn insert(self, c: &mut DbConn) -> (i64, i64) {
+        let activity = match self.activity {
+            Ok(id) => id,
+            Err(a) => a.insert(c),
+        };
         let (starts, ends) = self.times;
         let lesson: i64 = diesel::insert_into(lessons::table)
             .values((
@@ -345,6 +439,7 @@ impl Lesson {
                 lessons::ends_at.eq(ends),
                 lessons::teaching_minutes.eq(((ends - starts).num_minutes()) as i32),
                 lessons::room.eq(self.room),
+                lessons::cancelled.eq(self.cancelled),
             ))
             .returning(lessons::id)
             .get_result(c)

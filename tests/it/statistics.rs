@@ -3,13 +3,14 @@
 //! report, a lesson not reported yet, and a reason that is not absence; the page, the API
 //! and the CSV give the same figures; the per-day sums equal a fresh computation.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime};
 use diesel::prelude::*;
 use narvaro::db::DbConn;
 use narvaro::schema::*;
 use serde_json::{json, Value};
 
 use crate::browser::{api_get, api_token, conn, pool, Browser};
+use crate::build::{Activity, Group, Lesson, Municipality, Person, School as BSchool};
 use crate::helpers::{backends, TestApp};
 
 const PASSWORD: &str = "statistik-test-1";
@@ -33,202 +34,80 @@ struct School {
     remote: i64,
 }
 
-fn org(c: &mut DbConn, parent: Option<i64>, kind: &str, name: &str, form: Option<&str>) -> i64 {
-    diesel::insert_into(organisations::table)
-        .values((
-            organisations::parent_id.eq(parent),
-            organisations::org_type.eq(kind),
-            organisations::name.eq(name),
-            organisations::school_form.eq(form),
-            organisations::created_at.eq(Utc::now().naive_utc()),
-        ))
-        .returning(organisations::id)
-        .get_result(c)
-        .unwrap()
-}
-
-fn person(
-    c: &mut DbConn,
-    given: &str,
-    school: Option<i64>,
-    sex: Option<&str>,
-    login: Option<(&str, &str)>,
-) -> i64 {
-    diesel::insert_into(people::table)
-        .values((
-            people::given_name.eq(given),
-            people::family_name.eq("Testsson"),
-            people::sex.eq(sex),
-            people::school_id.eq(school),
-            people::username.eq(login.map(|l| l.0)),
-            people::password_hash.eq(login.map(|l| l.1)),
-            people::created_at.eq(Utc::now().naive_utc()),
-        ))
-        .returning(people::id)
-        .get_result(c)
-        .unwrap()
-}
-
-fn duty(c: &mut DbConn, person: i64, org: i64, role: &str, from: NaiveDate) {
-    diesel::insert_into(duties::table)
-        .values((
-            duties::person_id.eq(person),
-            duties::organisation_id.eq(org),
-            duties::role.eq(role),
-            duties::start_date.eq(from),
-        ))
-        .execute(c)
-        .unwrap();
-}
-
-fn group(c: &mut DbConn, school: i64, name: &str) -> i64 {
-    diesel::insert_into(groups::table)
-        .values((
-            groups::school_id.eq(school),
-            groups::name.eq(name),
-            groups::group_type.eq("class"),
-            groups::created_at.eq(Utc::now().naive_utc()),
-        ))
-        .returning(groups::id)
-        .get_result(c)
-        .unwrap()
-}
-
-fn member(c: &mut DbConn, group: i64, pupil: i64, from: NaiveDate, to: Option<NaiveDate>) {
-    diesel::insert_into(group_memberships::table)
-        .values((
-            group_memberships::group_id.eq(group),
-            group_memberships::pupil_id.eq(pupil),
-            group_memberships::start_date.eq(from),
-            group_memberships::end_date.eq(to),
-        ))
-        .execute(c)
-        .unwrap();
-}
-
-fn activity(c: &mut DbConn, school: i64, group: i64, teacher: i64, code: &str, name: &str) -> i64 {
-    let id = diesel::insert_into(activities::table)
-        .values((
-            activities::school_id.eq(school),
-            activities::display_name.eq(name),
-            activities::subject_code.eq(code),
-            activities::subject_name.eq(name),
-            activities::created_at.eq(Utc::now().naive_utc()),
-        ))
-        .returning(activities::id)
-        .get_result(c)
-        .unwrap();
-    diesel::insert_into(activity_groups::table)
-        .values((
-            activity_groups::activity_id.eq(id),
-            activity_groups::group_id.eq(group),
-        ))
-        .execute(c)
-        .unwrap();
-    diesel::insert_into(activity_teachers::table)
-        .values((
-            activity_teachers::activity_id.eq(id),
-            activity_teachers::teacher_id.eq(teacher),
-        ))
-        .execute(c)
-        .unwrap();
-    id
-}
-
-fn lesson(
-    c: &mut DbConn,
-    activity: i64,
-    school: i64,
-    date: NaiveDate,
-    hour: u32,
-    minutes: i32,
-    cancelled: bool,
-) -> i64 {
-    let t = |h: u32, m: u32| NaiveTime::from_hms_opt(h, m, 0).unwrap();
-    diesel::insert_into(lessons::table)
-        .values((
-            lessons::activity_id.eq(activity),
-            lessons::school_id.eq(school),
-            lessons::lesson_date.eq(date),
-            lessons::starts_at.eq(t(hour, 0)),
-            lessons::ends_at.eq(t(hour, 0) + Duration::minutes(minutes.into())),
-            lessons::teaching_minutes.eq(minutes),
-            lessons::cancelled.eq(cancelled),
-        ))
-        .returning(lessons::id)
-        .get_result(c)
-        .unwrap()
-}
-
-fn reason(c: &mut DbConn, org: i64, code: &str, counts: bool, valid: bool) -> i64 {
-    diesel::insert_into(absence_reasons::table)
-        .values((
-            absence_reasons::organisation_id.eq(org),
-            absence_reasons::code.eq(code),
-            absence_reasons::name_sv.eq(code),
-            absence_reasons::name_en.eq(code),
-            absence_reasons::counts_as_absence.eq(counts),
-            absence_reasons::is_valid.eq(valid),
-        ))
-        .returning(absence_reasons::id)
-        .get_result(c)
-        .unwrap()
-}
-
 /// A municipality with an upper secondary school: classes A and B, a principal and a
 /// teacher, three pupils (P3 moves from A to B on Tuesday), and a second school with its
 /// own principal.
 fn build(c: &mut DbConn) -> School {
-    let hash = narvaro::auth::password::hash(PASSWORD).unwrap();
     let today = crate::helpers::test_today();
     let mon = today - Duration::days(today.weekday().num_days_from_monday() as i64 + 14);
     let (tue, wed) = (mon + Duration::days(1), mon + Duration::days(2));
     let start = mon - Duration::days(30);
-    let muni = org(c, None, "municipality", "Testkommun", None);
-    let school = org(
-        c,
-        Some(muni),
-        "school",
-        "Testgymnasiet",
-        Some("gymnasieskola"),
-    );
-    let other_school = org(c, Some(muni), "school", "Andra skolan", Some("grundskola"));
-    let principal = person(c, "Rektor", None, None, Some(("stat.principal", &hash)));
-    duty(c, principal, school, "principal", start);
-    let other = person(c, "Annan", None, None, Some(("stat.other", &hash)));
-    duty(c, other, other_school, "principal", start);
-    let admin = person(c, "Admin", None, None, Some(("stat.admin", &hash)));
-    duty(c, admin, muni, "admin", start);
-    let teacher = person(c, "Lärare", None, None, Some(("stat.teacher", &hash)));
-    duty(c, teacher, school, "teacher", start);
-    let class_a = group(c, school, "TE1A");
-    let class_b = group(c, school, "TE1B");
-    let p1 = person(c, "Pia", Some(school), Some("F"), None);
-    let p2 = person(c, "Per", Some(school), Some("M"), None);
-    let p3 = person(c, "Kim", Some(school), None, None);
-    member(c, class_a, p1, start, None);
-    member(c, class_a, p2, start, None);
-    member(c, class_a, p3, start, Some(mon));
-    member(c, class_b, p3, tue, None);
-    let math_a = activity(c, school, class_a, teacher, "MATMAT01c", "Matematik 1c");
-    let swedish_a = activity(c, school, class_a, teacher, "SVESVE01", "Svenska 1");
-    let english_a = activity(c, school, class_a, teacher, "ENGENG05", "Engelska 5");
-    let math_b = activity(c, school, class_b, teacher, "MATMAT01c", "Matematik 1c");
+    let muni = Municipality::new("Testkommun").insert(c);
+    let school = BSchool::new("Testgymnasiet", muni)
+        .form("gymnasieskola")
+        .insert(c);
+    let other_school = BSchool::new("Andra skolan", muni).insert(c);
+    let staff = |given: &str, user: &str, org: i64, role: &'static str| {
+        Person::new(given, "Testsson")
+            .account(user, PASSWORD)
+            .duty_from(org, role, None, start)
+    };
+    let principal = staff("Rektor", "stat.principal", school, "principal").insert(c);
+    staff("Annan", "stat.other", other_school, "principal").insert(c);
+    staff("Admin", "stat.admin", muni, "admin").insert(c);
+    let teacher = staff("Lärare", "stat.teacher", school, "teacher").insert(c);
+    let class_a = Group::class("TE1A", school, 1).insert(c);
+    let class_b = Group::class("TE1B", school, 1).insert(c);
+    let pupil = |given: &str| Person::new(given, "Testsson").pupil_at(school);
+    let p1 = pupil("Pia")
+        .sex("F")
+        .in_group_during(class_a, start, None)
+        .insert(c);
+    let p2 = pupil("Per")
+        .sex("M")
+        .in_group_during(class_a, start, None)
+        .insert(c);
+    let p3 = pupil("Kim")
+        .in_group_during(class_a, start, Some(mon))
+        .in_group_during(class_b, tue, None)
+        .insert(c);
+    let activity =
+        |class: i64, subject| Activity::new(school, subject).group(class).teacher(teacher);
+    let math_a = activity(class_a, ("MATMAT01c", "Matematik 1c")).insert(c);
+    let swedish_a = activity(class_a, ("SVESVE01", "Svenska 1")).insert(c);
+    let english_a = activity(class_a, ("ENGENG05", "Engelska 5")).insert(c);
+    let math_b = activity(class_b, ("MATMAT01c", "Matematik 1c")).insert(c);
     let lessons = [
-        lesson(c, math_a, school, mon, 8, 60, false),
-        lesson(c, swedish_a, school, mon, 10, 60, true),
-        lesson(c, math_a, school, tue, 8, 60, false),
-        lesson(c, math_b, school, tue, 10, 60, false),
-        lesson(c, english_a, school, wed, 9, 40, false),
+        Lesson::of(math_a, school, mon, "08:00", "09:00")
+            .insert(c)
+            .1,
+        Lesson::of(swedish_a, school, mon, "10:00", "11:00")
+            .cancelled()
+            .insert(c)
+            .1,
+        Lesson::of(math_a, school, tue, "08:00", "09:00")
+            .insert(c)
+            .1,
+        Lesson::of(math_b, school, tue, "10:00", "11:00")
+            .insert(c)
+            .1,
+        Lesson::of(english_a, school, wed, "09:00", "09:40")
+            .insert(c)
+            .1,
     ];
-    reason(c, muni, "SJUK", true, true);
-    let remote = reason(c, muni, "DISTANS", false, true);
+    // the municipality's default reasons: illness counts as valid absence, taking part
+    // remotely is valid and not absence
+    let reason = |c: &mut DbConn, code: &str| -> i64 {
+        absence_reasons::table
+            .filter(absence_reasons::organisation_id.eq(muni))
+            .filter(absence_reasons::code.eq(code))
+            .select(absence_reasons::id)
+            .first(c)
+            .unwrap()
+    };
+    let remote = reason(c, "DISTANS");
     // P1's guardian reported Tuesday morning sick (08:00–09:00 local covers Tue maths)
-    let sick: i64 = absence_reasons::table
-        .filter(absence_reasons::code.eq("SJUK"))
-        .select(absence_reasons::id)
-        .first(c)
-        .unwrap();
+    let sick = reason(c, "SJUK");
     let tz = chrono_tz::Europe::Stockholm;
     let (s, e) = narvaro::absence::utc_window(
         tz,
@@ -785,7 +664,10 @@ async fn the_ss12000_export_pages_through_everything_once() {
             ),
             (Some(60), Some(0))
         );
-        assert_eq!(p1_tue["absenceReason"], "SJUK");
+        assert_eq!(
+            p1_tue["absenceReason"], "Sjukdom",
+            "the reason by its Swedish name"
+        );
         assert_eq!(p1_tue["isReported"], true);
         let p3_b = list
             .iter()
