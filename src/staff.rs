@@ -191,7 +191,7 @@ pub fn invite(conn: &mut DbConn, act: &Act, s: &NewStaff) -> Checked<i64> {
 /// A guardian to connect: found by e-mail among people who are not pupils, or created with
 /// the names given.
 pub struct NewGuardianship {
-    pub pupil: i64,
+    pub pupil: PupilId,
     pub email: Email,
     pub given_name: String,
     pub family_name: String,
@@ -200,7 +200,7 @@ pub struct NewGuardianship {
 /// Connects a guardian to a pupil of the administrator's municipality.
 pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Checked<()> {
     conn.transaction(|conn| {
-        match access::pupil(conn, act.actor, PupilId(g.pupil), act.today) {
+        match access::pupil(conn, act.actor, g.pupil, act.today) {
             Ok(_) => {}
             Err(AppError::NotFound) => {
                 return refuse(
@@ -210,6 +210,8 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
             }
             Err(e) => return Err(e),
         }
+        // under the pupil's lock: two identical requests at once create one guardian
+        conn.lock_person(g.pupil.get())?;
         let email = g.email.to_string();
         let existing: Option<i64> = people::table
             .filter(lower(people::email).eq(&email))
@@ -241,7 +243,7 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
                 (id, true)
             }
         };
-        if guardian == g.pupil {
+        if guardian == g.pupil.get() {
             return refuse(
                 "En elev kan inte vara sin egen vårdnadshavare.",
                 "A pupil cannot be their own guardian.",
@@ -271,7 +273,7 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
                 actor: Some(act.actor.id),
                 action: "guardianship.created",
                 entity: "person",
-                entity_id: Some(g.pupil),
+                entity_id: Some(g.pupil.get()),
                 detail: json!({"guardian_id": guardian, "guardian_created": created}),
                 client_addr: Some(act.client_addr),
             },

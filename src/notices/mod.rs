@@ -106,9 +106,10 @@ pub enum LinkRequest {
 /// Asks for sign-in links (guardians and pupils) or password resets (staff with an account)
 /// for an e-mail address. The request does the same work whatever the address: it checks
 /// the limit per client address and queues the request in the outbox, where the worker
-/// looks the address up, makes the links and sends them (`auth::sign_in::links_for_request`). So
-/// neither the answer nor its timing tells whether the address has an account, and no
-/// link secret is ever stored: it is made when the e-mail is sent.
+/// looks the address up, makes the links and sends them
+/// (`auth::sign_in::links_for_request`). So neither the answer nor its timing tells
+/// whether the address has an account, and no link secret is ever stored: it is made when
+/// the e-mail is sent.
 ///
 /// `now` is the system clock (the limit's window); `due` the outbox's clock.
 pub fn request_links(

@@ -726,3 +726,129 @@ async fn two_administrators_choosing_one_username_at_once_get_one_account_and_a_
         assert_eq!(n, 1);
     }
 }
+
+/// Posts one form `n` times at the same moment from one signed-in browser; the statuses.
+async fn forms_at_once(
+    app: &TestApp,
+    b: &Browser,
+    n: usize,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> Vec<u16> {
+    let cookie = b
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut form: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    form.push(("_csrf".into(), b.csrf.clone()));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (client, url, cookie, form) = (
+                app.client.clone(),
+                app.url(path),
+                cookie.clone(),
+                form.clone(),
+            );
+            actix_web::rt::spawn(async move {
+                client
+                    .post(url)
+                    .insert_header(("Cookie", cookie))
+                    .send_form(&form)
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0)
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses.sort();
+    statuses
+}
+
+#[actix_web::test]
+async fn an_administrators_identical_forms_store_one_duty_and_one_guardian() {
+    for kind in backends() {
+        let app = spawn(kind).await;
+        let world = fixtures::build(&app);
+        let school = world.ids.school1.to_string();
+        let child = world.ids.child.to_string();
+        let newcomer = {
+            let mut c = conn(&world.pool);
+            crate::build::Person::new("Nora", "Nykvist")
+                .account("nora.nykvist", "ett-långt-lösenord")
+                .insert(&mut c)
+        };
+        let mut admin = Browser::open(&app).await;
+        admin.sign_in("demo.admin", DEMO_PASSWORD).await;
+
+        // the same duty, eight times at once: one is stored, the others are told it exists
+        let got = forms_at_once(
+            &app,
+            &admin,
+            8,
+            "/admin/duties",
+            &[
+                ("username", "nora.nykvist"),
+                ("role", "teacher"),
+                ("school_id", &school),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (count_of(&got, 303), count_of(&got, 400)),
+            (1, 7),
+            "{kind:?}: {got:?}"
+        );
+        let duties_of: i64 = {
+            let mut c = conn(&world.pool);
+            duties::table
+                .filter(duties::person_id.eq(newcomer))
+                .count()
+                .get_result(&mut *c)
+                .unwrap()
+        };
+        assert_eq!(duties_of, 1);
+
+        // a new guardian for the child, eight times at once: one person, one guardianship
+        let got = forms_at_once(
+            &app,
+            &admin,
+            8,
+            "/admin/guardianships",
+            &[
+                ("pupil_id", &child),
+                ("email", "ny.vardnadshavare@example.se"),
+                ("given_name", "Ny"),
+                ("family_name", "Vårdnadshavare"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (count_of(&got, 303), count_of(&got, 400)),
+            (1, 7),
+            "{kind:?}: {got:?}"
+        );
+        let mut c = conn(&world.pool);
+        let people_with: Vec<i64> = people::table
+            .filter(people::email.eq("ny.vardnadshavare@example.se"))
+            .select(people::id)
+            .load(&mut *c)
+            .unwrap();
+        assert_eq!(people_with.len(), 1, "one person, not one per request");
+        let links: i64 = guardianships::table
+            .filter(guardianships::pupil_id.eq(world.ids.child))
+            .filter(guardianships::guardian_id.eq(people_with[0]))
+            .count()
+            .get_result(&mut *c)
+            .unwrap();
+        assert_eq!(links, 1);
+    }
+}
