@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::auth::{access, Viewer};
@@ -50,22 +51,62 @@ pub fn limit(raw: Option<&str>, lang: Lang) -> AppResult<usize> {
     }
 }
 
-/// An opaque page token: where the previous page ended ("kind:a:b", hex-encoded).
-pub fn token(kind: &str, a: i64, b: i64) -> String {
-    format!("{kind}:{a}:{b}")
-        .bytes()
+/// What an export request asks for, whole: the page token carries it, so a client that
+/// follows only `pageToken` (as the standard says it may: the token "cannot be combined
+/// with other filters") gets exactly the records of its first request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Query {
+    /// a school the caller may read (Närvaro's id), or every school they may
+    pub organisation: Option<i64>,
+    /// pupils (Närvaro's ids); empty is every pupil
+    pub students: Vec<i64>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Query {
+    pub fn period(&self) -> Period {
+        Period {
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
+/// Where a page ended: (list, a, b), as the token says.
+pub type Position = (String, i64, i64);
+
+/// Where a page ended, and the query it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Cursor {
+    /// which list ("a" attendances, "r" reports, "l" leave, "g" aggregated)
+    k: String,
+    a: i64,
+    b: i64,
+    q: Query,
+}
+
+/// An opaque page token: the query and where the page ended, as hex-encoded JSON.
+pub fn token(kind: &str, a: i64, b: i64, q: &Query) -> String {
+    let cursor = Cursor {
+        k: kind.to_string(),
+        a,
+        b,
+        q: q.clone(),
+    };
+    serde_json::to_vec(&cursor)
+        .unwrap_or_default()
+        .iter()
         .map(|c| format!("{c:02x}"))
         .collect()
 }
 
+/// A token's position (kind, a, b) and query, when it is one of ours of these kinds.
 pub fn parse_token(
-    raw: Option<&str>,
+    raw: &str,
     kinds: &[&str],
     lang: Lang,
-) -> AppResult<Option<(String, i64, i64)>> {
-    let Some(raw) = raw else {
-        return Ok(None);
-    };
+) -> AppResult<((String, i64, i64), Query)> {
     let bad = || {
         AppError::invalid(
             Code::BadPageToken,
@@ -75,7 +116,7 @@ pub fn parse_token(
             ),
         )
     };
-    if raw.len() > 200 || raw.len() % 2 != 0 {
+    if raw.len() > 20_000 || raw.len() % 2 != 0 {
         return Err(bad());
     }
     let bytes: Option<Vec<u8>> = (0..raw.len())
@@ -85,21 +126,65 @@ pub fn parse_token(
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
         })
         .collect();
-    let text = bytes
-        .and_then(|b| String::from_utf8(b).ok())
+    let cursor: Cursor = bytes
+        .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(bad)?;
-    let mut parts = text.split(':');
-    let (Some(kind), Some(a), Some(b), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
-    };
-    if !kinds.contains(&kind) {
+    if !kinds.contains(&cursor.k.as_str()) || cursor.a < 0 || cursor.b < 0 {
         return Err(bad());
     }
-    match (a.parse::<i64>(), b.parse::<i64>()) {
-        (Ok(a), Ok(b)) if a >= 0 && b >= 0 => Ok(Some((kind.to_string(), a, b))),
-        _ => Err(bad()),
+    Ok(((cursor.k, cursor.a, cursor.b), cursor.q))
+}
+
+/// A record named in a filter: Närvaro's number, or the source's id (`external_id`) the
+/// export names imported records by. `None` when there is no such record.
+pub fn resolve(conn: &mut DbConn, kind: Ref, raw: &str) -> AppResult<Option<i64>> {
+    if let Ok(n) = raw.parse::<i64>() {
+        if n > 0 {
+            return Ok(Some(n));
+        }
+    }
+    let raw = raw.to_string();
+    Ok(match kind {
+        Ref::Person => people::table
+            .filter(people::external_id.eq(raw))
+            .select(people::id)
+            .first(conn)
+            .optional()?,
+        Ref::Org => organisations::table
+            .filter(organisations::external_id.eq(raw))
+            .select(organisations::id)
+            .first(conn)
+            .optional()?,
+        Ref::Lesson => lessons::table
+            .filter(lessons::external_id.eq(raw))
+            .select(lessons::id)
+            .first(conn)
+            .optional()?,
+        Ref::Activity => activities::table
+            .filter(activities::external_id.eq(raw))
+            .select(activities::id)
+            .first(conn)
+            .optional()?,
+    })
+}
+
+/// The pupils of a query, each one the caller may read (a 404 otherwise).
+fn check_students(conn: &mut DbConn, schools: &[i64], students: &[i64]) -> AppResult<()> {
+    if students.is_empty() {
+        return Ok(());
+    }
+    let mut ids = students.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let found: i64 = people::table
+        .filter(people::id.eq_any(&ids))
+        .filter(people::school_id.eq_any(schools))
+        .count()
+        .get_result(conn)?;
+    if found as usize == ids.len() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
     }
 }
 
@@ -133,7 +218,7 @@ pub struct Refs {
     activities: HashMap<i64, String>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ref {
     Person,
     Org,
@@ -207,20 +292,35 @@ pub fn attendances(
     conn: &mut DbConn,
     v: &Viewer,
     tz: Tz,
-    organisation: Option<i64>,
-    period: Period,
+    q: &Query,
     limit: usize,
     after: (i64, i64),
 ) -> AppResult<Page> {
     let (after_lesson, after_pupil) = after;
-    let schools = schools(conn, v, organisation)?;
+    let period = q.period();
+    let schools = schools(conn, v, q.organisation)?;
+    check_students(conn, &schools, &q.students)?;
     // enough lessons for a page (every reported lesson has pupils, or is skipped)
-    let rows: Vec<(i64, NaiveDate, i64, NaiveDateTime)> = lessons::table
+    let mut lessons_q = lessons::table
         .inner_join(lesson_reports::table)
         .filter(lessons::school_id.eq_any(&schools))
         .filter(lessons::lesson_date.between(period.from, period.to))
         .filter(lessons::cancelled.eq(false))
         .filter(lessons::id.ge(after_lesson))
+        .into_boxed();
+    if !q.students.is_empty() {
+        // only the lessons of the students' groups
+        let theirs = activity_groups::table
+            .inner_join(
+                group_memberships::table
+                    .on(group_memberships::group_id.eq(activity_groups::group_id)),
+            )
+            .filter(group_memberships::pupil_id.eq_any(q.students.clone()))
+            .filter(crate::membership::during(period.from, period.to))
+            .select(activity_groups::activity_id);
+        lessons_q = lessons_q.filter(lessons::activity_id.eq_any(theirs));
+    }
+    let rows: Vec<(i64, NaiveDate, i64, NaiveDateTime)> = lessons_q
         .select((
             lessons::id,
             lessons::lesson_date,
@@ -243,12 +343,15 @@ pub fn attendances(
     });
     let mut records = facts::collect(conn, Sel::Lessons(&ids), first, last, tz)?;
     records.retain(|f| (f.lesson, f.pupil) > (after_lesson, after_pupil));
+    if !q.students.is_empty() {
+        records.retain(|f| q.students.contains(&f.pupil));
+    }
     records.sort_by_key(|f| (f.lesson, f.pupil));
     let next = if records.len() > limit {
         records.truncate(limit);
-        records.last().map(|f| token("a", f.lesson, f.pupil))
+        records.last().map(|f| token("a", f.lesson, f.pupil, q))
     } else if more_lessons {
-        Some(token("a", last_lesson, i64::MAX))
+        Some(token("a", last_lesson, i64::MAX, q))
     } else {
         None
     };
@@ -273,7 +376,7 @@ pub fn attendances(
                 .get(&f.lesson)
                 .copied()
                 .unwrap_or((0, NaiveDateTime::MIN));
-            json!({
+            let mut record = json!({
                 "id": format!("{}-{}", f.lesson, f.pupil),
                 "calendarEvent": refs.of(Ref::Lesson, f.lesson),
                 "student": refs.of(Ref::Person, f.pupil),
@@ -283,9 +386,13 @@ pub fn attendances(
                 "validAbsenceMinutes": f.valid,
                 "invalidAbsenceMinutes": f.invalid,
                 "otherAttendanceMinutes": f.other,
-                "absenceReason": f.reason.and_then(|r| reasons.get(&r).cloned()),
                 "reportedTimestamp": utc(at),
-            })
+            });
+            // left out when there is none: the standard's absenceReason is a string
+            if let Some(reason) = f.reason.and_then(|r| reasons.get(&r).cloned()) {
+                record["absenceReason"] = reason.into();
+            }
+            record
         })
         .collect::<Vec<_>>();
     Ok(Page { data, next })
@@ -336,13 +443,19 @@ pub fn absences(
     conn: &mut DbConn,
     v: &Viewer,
     tz: Tz,
-    organisation: Option<i64>,
-    period: Period,
+    q: &Query,
     limit: usize,
-    after: Option<(String, i64, i64)>,
+    after: Option<Position>,
 ) -> AppResult<Page> {
     let local = |d: NaiveDate| crate::absence::utc_window(tz, d, NaiveTime::MIN, NaiveTime::MIN).0;
-    let schools = schools(conn, v, organisation)?;
+    let period = q.period();
+    let schools = schools(conn, v, q.organisation)?;
+    check_students(conn, &schools, &q.students)?;
+    // every pupil of the schools, or the ones asked for
+    let pupils_of = |students: &[i64]| -> Option<Vec<i64>> {
+        (!students.is_empty()).then(|| students.to_vec())
+    };
+    let only = pupils_of(&q.students);
     let (start, end) = (local(period.from), local(period.to + Duration::days(1)));
     let mut data: Vec<AbsenceItem> = Vec::new();
     let after_leave = match &after {
@@ -352,25 +465,29 @@ pub fn absences(
     if after_leave.is_none() {
         let after_report = after.as_ref().map(|t| t.2).unwrap_or(0);
         #[allow(clippy::type_complexity)]
-        let reports: Vec<(i64, i64, NaiveDateTime, NaiveDateTime, i64, Option<i64>)> =
-            absence_reports::table
-                .inner_join(people::table.on(people::id.eq(absence_reports::pupil_id)))
-                .filter(people::school_id.eq_any(&schools))
-                .filter(absence_reports::cancelled_at.is_null())
-                .filter(absence_reports::starts_at.lt(end))
-                .filter(absence_reports::ends_at.gt(start))
-                .filter(absence_reports::id.gt(after_report))
-                .select((
-                    absence_reports::id,
-                    absence_reports::pupil_id,
-                    absence_reports::starts_at,
-                    absence_reports::ends_at,
-                    absence_reports::reported_by,
-                    people::school_id,
-                ))
-                .order(absence_reports::id)
-                .limit(limit as i64 + 1)
-                .load(conn)?;
+        let mut reports_q = absence_reports::table
+            .inner_join(people::table.on(people::id.eq(absence_reports::pupil_id)))
+            .filter(people::school_id.eq_any(&schools))
+            .into_boxed();
+        if let Some(only) = &only {
+            reports_q = reports_q.filter(absence_reports::pupil_id.eq_any(only.clone()));
+        }
+        let reports: Vec<(i64, i64, NaiveDateTime, NaiveDateTime, i64, Option<i64>)> = reports_q
+            .filter(absence_reports::cancelled_at.is_null())
+            .filter(absence_reports::starts_at.lt(end))
+            .filter(absence_reports::ends_at.gt(start))
+            .filter(absence_reports::id.gt(after_report))
+            .select((
+                absence_reports::id,
+                absence_reports::pupil_id,
+                absence_reports::starts_at,
+                absence_reports::ends_at,
+                absence_reports::reported_by,
+                people::school_id,
+            ))
+            .order(absence_reports::id)
+            .limit(limit as i64 + 1)
+            .load(conn)?;
         for (id, pupil, s, e, by, school) in reports.iter().take(limit) {
             data.push((
                 format!("r{id}"),
@@ -383,17 +500,22 @@ pub fn absences(
             ));
         }
         if reports.len() > limit {
-            return finish(conn, data, Some(token("r", 0, reports[limit - 1].0)));
+            return finish(conn, data, Some(token("r", 0, reports[limit - 1].0, q)));
         }
     }
     let room = limit - data.len();
     if room == 0 {
-        return finish(conn, data, Some(token("l", 0, 0)));
+        return finish(conn, data, Some(token("l", 0, 0, q)));
     }
     #[allow(clippy::type_complexity)]
-    let leave: Vec<(i64, i64, NaiveDate, NaiveDate, i64, Option<i64>)> = leave_applications::table
+    let mut leave_q = leave_applications::table
         .inner_join(people::table.on(people::id.eq(leave_applications::pupil_id)))
         .filter(people::school_id.eq_any(&schools))
+        .into_boxed();
+    if let Some(only) = &only {
+        leave_q = leave_q.filter(leave_applications::pupil_id.eq_any(only.clone()));
+    }
+    let leave: Vec<(i64, i64, NaiveDate, NaiveDate, i64, Option<i64>)> = leave_q
         .filter(leave_applications::status.eq(LeaveStatus::Approved))
         .filter(leave_applications::start_date.le(period.to))
         .filter(leave_applications::end_date.ge(period.from))
@@ -421,7 +543,7 @@ pub fn absences(
             *by,
         ));
     }
-    let next = (leave.len() > room).then(|| token("l", 0, leave[room - 1].0));
+    let next = (leave.len() > room).then(|| token("l", 0, leave[room - 1].0, q));
     finish(conn, data, next)
 }
 
@@ -479,4 +601,56 @@ pub fn aggregated(
         .collect();
     let refs = Refs::load(conn, &wanted)?;
     Ok((sums, refs))
+}
+
+/// A page of aggregated attendance for a query: its pupils, else its school, else every
+/// school the caller may read; per (activity, pupil) in that order, after `after`.
+#[allow(clippy::too_many_arguments)]
+pub fn aggregated_page(
+    conn: &mut DbConn,
+    v: &Viewer,
+    tz: Tz,
+    q: &Query,
+    limit: usize,
+    after: Option<(i64, i64)>,
+    today: NaiveDate,
+    lang: Lang,
+) -> AppResult<Page> {
+    let period = q.period();
+    let schools = schools(conn, v, q.organisation)?;
+    check_students(conn, &schools, &q.students)?;
+    let scopes: Vec<Scope> = if !q.students.is_empty() {
+        q.students.iter().map(|p| Scope::Pupil(*p)).collect()
+    } else {
+        schools.iter().map(|s| Scope::School(*s)).collect()
+    };
+    let mut sums: Sums = BTreeMap::new();
+    for scope in scopes {
+        sums.extend(stats::per_activity(
+            conn,
+            tz,
+            scope,
+            period.until(today),
+            q.organisation,
+            lang,
+        )?);
+    }
+    let rest: Vec<(&(i64, i64), &Figures)> = sums
+        .iter()
+        .filter(|(k, _)| after.map_or(true, |a| **k > a))
+        .collect();
+    let shown = &rest[..rest.len().min(limit)];
+    let wanted: Vec<(Ref, i64)> = shown
+        .iter()
+        .flat_map(|((a, p), _)| [(Ref::Activity, *a), (Ref::Person, *p)])
+        .collect();
+    let refs = Refs::load(conn, &wanted)?;
+    let data = shown
+        .iter()
+        .map(|((a, p), f)| aggregated_json(&refs, *a, *p, f, period))
+        .collect();
+    let next = (rest.len() > limit)
+        .then(|| shown.last().map(|((a, p), _)| token("g", *a, *p, q)))
+        .flatten();
+    Ok(Page { data, next })
 }

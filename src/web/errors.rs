@@ -41,6 +41,7 @@ pub async fn render_errors(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
     let is_api = req.path().starts_with("/api/");
+    let is_ss12000 = req.path().starts_with("/api/ss12000/");
     let lang = Lang::from_request(req.request());
     let res = next.call(req).await?;
     let status = res.status();
@@ -60,7 +61,9 @@ pub async fn render_errors(
     }
     let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
     let cookies: Vec<HeaderValue> = res.headers().get_all(header::SET_COOKIE).cloned().collect();
-    let mut rendered = if is_api {
+    let mut rendered = if is_ss12000 {
+        ss12000_error(app, lang)
+    } else if is_api {
         problem_response(
             app.status(),
             app.code().as_str(),
@@ -81,6 +84,22 @@ pub async fn render_errors(
     }
     let (req, _) = res.into_parts();
     Ok(ServiceResponse::new(req, rendered).map_into_right_body())
+}
+
+/// An error of the SS 12000 API as the standard's `Error` (v2.1): `{"code", "message"}`,
+/// both required; a missing or bad token is a 401 that says how to authenticate.
+fn ss12000_error(err: &AppError, lang: Lang) -> HttpResponse {
+    let mut res = HttpResponse::build(err.status());
+    if let AppError::TooManyRequests { retry_after_secs } | AppError::Busy { retry_after_secs } =
+        err
+    {
+        res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+    }
+    if err.status() == actix_web::http::StatusCode::UNAUTHORIZED {
+        res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"narvaro\""));
+    }
+    res.insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({"code": err.code().as_str(), "message": err.detail(lang)}))
 }
 
 /// A page that needs a signed-in person sends the browser to the sign-in page, which

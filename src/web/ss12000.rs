@@ -58,32 +58,194 @@ fn page(data: Vec<Value>, next: Option<String>) -> HttpResponse {
         .json(body)
 }
 
-#[derive(Deserialize)]
-pub struct ExportQuery {
+/// The export is for principals (their schools) and administrators (every school of
+/// their municipality): anyone else gets the 404 of a resource that is not there, before
+/// any parameter is read.
+fn readers_only(v: &Viewer) -> AppResult<()> {
+    if v.roles.principal_of.is_empty() && !v.roles.is_admin() {
+        Err(AppError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+/// The three resources of the export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resource {
+    Attendances,
+    Absences,
+    Aggregated,
+}
+
+impl Resource {
+    /// The parameters Närvaro reads, besides `limit` and `pageToken`.
+    fn reads(self) -> &'static [&'static str] {
+        match self {
+            // `startTime.*` on attendances is Närvaro's: the period of the lessons
+            Resource::Attendances | Resource::Absences => &[
+                "organisation",
+                "student",
+                "startTime.onOrAfter",
+                "startTime.onOrBefore",
+            ],
+            Resource::Aggregated => &["organisation", "student", "startDate", "endDate"],
+        }
+    }
+
+    /// The parameters SS 12000 v2.1 defines for the resource that Närvaro does not
+    /// support yet: refused with a 400 that names them, never ignored.
+    fn not_yet(self) -> &'static [&'static str] {
+        const META: [&str; 4] = [
+            "meta.created.before",
+            "meta.created.after",
+            "meta.modified.before",
+            "meta.modified.after",
+        ];
+        match self {
+            Resource::Attendances => &[
+                "calendarEvent",
+                META[0],
+                META[1],
+                META[2],
+                META[3],
+                "expandReferenceNames",
+            ],
+            Resource::Absences => &[
+                "registeredBy",
+                "type",
+                "endTime.onOrBefore",
+                "endTime.onOrAfter",
+                META[0],
+                META[1],
+                META[2],
+                META[3],
+                "expandReferenceNames",
+                "sortkey",
+            ],
+            Resource::Aggregated => &["schoolType", "expand", "expandReferenceNames"],
+        }
+    }
+}
+
+/// An export request's parameters, checked: each is read, or refused with a 400 that says
+/// why (not supported yet, not a parameter of this resource, given twice, or beside a
+/// `pageToken`, which carries the whole query).
+#[derive(Debug, Default)]
+struct Params {
     limit: Option<String>,
-    #[serde(rename = "pageToken")]
-    page_token: Option<String>,
+    token: Option<String>,
     organisation: Option<String>,
-    #[serde(rename = "startTime.onOrAfter")]
-    after: Option<String>,
-    #[serde(rename = "startTime.onOrBefore")]
-    before: Option<String>,
+    students: Vec<String>,
+    from: Option<String>,
+    to: Option<String>,
 }
 
-struct Export {
-    limit: usize,
-    organisation: Option<i64>,
-    period: Period,
+fn params(pairs: &[(String, String)], r: Resource, lang: Lang) -> AppResult<Params> {
+    let say = |code: Code, sv: String, en: String| {
+        AppError::invalid(code, if lang == Lang::Sv { sv } else { en })
+    };
+    let mut p = Params::default();
+    let mut seen: Vec<&str> = Vec::new();
+    for (k, v) in pairs {
+        let k = k.as_str();
+        let repeatable = k == "student" && r == Resource::Aggregated;
+        if seen.contains(&k) && !repeatable {
+            return Err(say(
+                Code::RepeatedParameter,
+                format!("{k} anges högst en gång."),
+                format!("{k} is given at most once."),
+            ));
+        }
+        seen.push(k);
+        match k {
+            "limit" => p.limit = Some(v.clone()),
+            "pageToken" => p.token = Some(v.clone()),
+            "organisation" => p.organisation = Some(v.clone()),
+            "student" => p.students.push(v.clone()),
+            "startTime.onOrAfter" | "startDate" => p.from = Some(v.clone()),
+            "startTime.onOrBefore" | "endDate" => p.to = Some(v.clone()),
+            _ if r.not_yet().contains(&k) => {
+                return Err(say(
+                    Code::UnsupportedParameter,
+                    format!("{k} stöds inte ännu av Närvaro; anropet görs utan det."),
+                    format!("{k} is not supported by Närvaro yet; make the request without it."),
+                ))
+            }
+            _ => {
+                return Err(say(
+                    Code::UnknownParameter,
+                    format!("{k} är ingen parameter för den här resursen."),
+                    format!("{k} is not a parameter of this resource."),
+                ))
+            }
+        }
+        // a key that reads() names is handled above; this keeps the list honest
+        debug_assert!(["limit", "pageToken"].contains(&k) || r.reads().contains(&k));
+    }
+    if p.token.is_some() && seen.iter().any(|k| !["limit", "pageToken"].contains(k)) {
+        return Err(say(
+            Code::PageTokenWithFilters,
+            "pageToken bär hela frågan och kombineras bara med limit.".into(),
+            "pageToken carries the whole query and is combined only with limit.".into(),
+        ));
+    }
+    Ok(p)
 }
 
-fn export_params(q: &ExportQuery, today: NaiveDate, lang: Lang) -> AppResult<Export> {
-    let from = date_param(q.after.as_deref(), "startTime.onOrAfter", lang)?;
-    let to = date_param(q.before.as_deref(), "startTime.onOrBefore", lang)?;
-    Ok(Export {
-        limit: export::limit(q.limit.as_deref(), lang)?,
-        organisation: id_param(q.organisation.as_deref(), "organisation", lang)?,
-        period: Period::or_term(from, to, today, lang)?,
-    })
+/// The query of a first page (its ids resolved, the period defaulting to this term), or
+/// the one a token carries, with where its page ended.
+fn query_of(
+    conn: &mut crate::db::DbConn,
+    p: &Params,
+    r: Resource,
+    kinds: &[&str],
+    today: NaiveDate,
+    lang: Lang,
+) -> AppResult<(export::Query, Option<export::Position>)> {
+    if let Some(t) = &p.token {
+        let (at, q) = export::parse_token(t, kinds, lang)?;
+        return Ok((q, Some(at)));
+    }
+    let (from, to) = match r {
+        Resource::Aggregated => {
+            let need = |v: &Option<String>, name: &str| {
+                v.clone().ok_or_else(|| {
+                    AppError::invalid(
+                        Code::MissingParameter,
+                        match lang {
+                            Lang::Sv => format!("{name} krävs (ÅÅÅÅ-MM-DD)."),
+                            Lang::En => format!("{name} is required (YYYY-MM-DD)."),
+                        },
+                    )
+                })
+            };
+            let from = super::common::parse_date(&need(&p.from, "startDate")?, "startDate", lang)?;
+            let to = super::common::parse_date(&need(&p.to, "endDate")?, "endDate", lang)?;
+            (Some(from), Some(to))
+        }
+        _ => (
+            date_param(p.from.as_deref(), "startTime.onOrAfter", lang)?,
+            date_param(p.to.as_deref(), "startTime.onOrBefore", lang)?,
+        ),
+    };
+    let period = Period::or_term(from, to, today, lang)?;
+    let organisation = match &p.organisation {
+        None => None,
+        Some(raw) => Some(export::resolve(conn, export::Ref::Org, raw)?.ok_or(AppError::NotFound)?),
+    };
+    let mut students = Vec::new();
+    for raw in &p.students {
+        students.push(export::resolve(conn, export::Ref::Person, raw)?.ok_or(AppError::NotFound)?);
+    }
+    Ok((
+        export::Query {
+            organisation,
+            students,
+            from: period.from,
+            to: period.to,
+        },
+        None,
+    ))
 }
 
 /// GET /api/ss12000/v2/attendances: one per pupil per reported lesson, in lesson order.
@@ -91,16 +253,19 @@ pub async fn attendances(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    q: web::Query<ExportQuery>,
+    q: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
-    let today = state.today();
-    let tz = state.config.timezone;
-    let p = export_params(&q, today, lang)?;
-    let after = export::parse_token(q.page_token.as_deref(), &["a"], lang)?;
-    let after = after.map(|t| (t.1, t.2)).unwrap_or((0, 0));
+    let (today, tz) = (state.today(), state.config.timezone);
+    readers_only(&v)?;
+    let p = params(&q, Resource::Attendances, lang)?;
+    let limit = export::limit(p.limit.as_deref(), lang)?;
     let out = state
-        .db(move |conn| export::attendances(conn, &v, tz, p.organisation, p.period, p.limit, after))
+        .db(move |conn| {
+            let (query, at) = query_of(conn, &p, Resource::Attendances, &["a"], today, lang)?;
+            let after = at.map(|t| (t.1, t.2)).unwrap_or((0, 0));
+            export::attendances(conn, &v, tz, &query, limit, after)
+        })
         .await?;
     Ok(page(out.data, out.next))
 }
@@ -110,30 +275,20 @@ pub async fn absences(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    q: web::Query<ExportQuery>,
+    q: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
-    let today = state.today();
-    let tz = state.config.timezone;
-    let p = export_params(&q, today, lang)?;
-    let after = export::parse_token(q.page_token.as_deref(), &["r", "l"], lang)?;
+    let (today, tz) = (state.today(), state.config.timezone);
+    readers_only(&v)?;
+    let p = params(&q, Resource::Absences, lang)?;
+    let limit = export::limit(p.limit.as_deref(), lang)?;
     let out = state
-        .db(move |conn| export::absences(conn, &v, tz, p.organisation, p.period, p.limit, after))
+        .db(move |conn| {
+            let (query, at) = query_of(conn, &p, Resource::Absences, &["r", "l"], today, lang)?;
+            export::absences(conn, &v, tz, &query, limit, at)
+        })
         .await?;
     Ok(page(out.data, out.next))
-}
-
-#[derive(Deserialize)]
-pub struct AggregatedPageQuery {
-    limit: Option<String>,
-    #[serde(rename = "pageToken")]
-    page_token: Option<String>,
-    #[serde(rename = "startDate")]
-    start_date: Option<String>,
-    #[serde(rename = "endDate")]
-    end_date: Option<String>,
-    organisation: Option<String>,
-    student: Option<String>,
 }
 
 /// GET /api/ss12000/v2/aggregatedAttendance: per activity and pupil, in that order.
@@ -141,34 +296,21 @@ pub async fn aggregated_attendance(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    q: web::Query<AggregatedPageQuery>,
+    q: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
-    let q = q.into_inner();
-    let limit = export::limit(q.limit.as_deref(), lang)?;
-    let after = export::parse_token(q.page_token.as_deref(), &["g"], lang)?.map(|t| (t.1, t.2));
-    let inner = AggregatedQuery {
-        start_date: q.start_date,
-        end_date: q.end_date,
-        organisation: q.organisation,
-        student: q.student,
-    };
-    let (sums, period, refs) = aggregated_sums(&req, &state, v, inner).await?;
-    let rest = sums.iter().filter(|(k, _)| after.map_or(true, |a| **k > a));
-    let data: Vec<Value> = rest
-        .clone()
-        .take(limit)
-        .map(|((a, p), f)| export::aggregated_json(&refs, *a, *p, f, period))
-        .collect();
-    let next = if rest.count() > limit {
-        sums.keys()
-            .filter(|k| after.map_or(true, |a| **k > a))
-            .nth(limit - 1)
-            .map(|(a, p)| export::token("g", *a, *p))
-    } else {
-        None
-    };
-    Ok(page(data, next))
+    let (today, tz) = (state.today(), state.config.timezone);
+    readers_only(&v)?;
+    let p = params(&q, Resource::Aggregated, lang)?;
+    let limit = export::limit(p.limit.as_deref(), lang)?;
+    let out = state
+        .db(move |conn| {
+            let (query, at) = query_of(conn, &p, Resource::Aggregated, &["g"], today, lang)?;
+            let after = at.map(|t| (t.1, t.2));
+            export::aggregated_page(conn, &v, tz, &query, limit, after, today, lang)
+        })
+        .await?;
+    Ok(page(out.data, out.next))
 }
 
 #[derive(Deserialize)]

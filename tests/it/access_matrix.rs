@@ -372,7 +372,7 @@ fn rows() -> Vec<Row> {
             pattern: "/api/ss12000/v2/aggregatedAttendance",
             path: |i| {
                 format!(
-                    "/api/ss12000/v2/aggregatedAttendance?organisation={}&limit=3",
+                    "/api/ss12000/v2/aggregatedAttendance?organisation={}&startDate=2026-11-02&endDate=2026-11-25&limit=3",
                     i.school1
                 )
             },

@@ -22,5 +22,6 @@ mod openapi;
 mod schema_drift;
 mod seed;
 mod snapshots;
+mod ss12000;
 mod startup_errors;
 mod statistics;

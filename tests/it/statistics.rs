@@ -597,9 +597,19 @@ async fn all_pages(app: &TestApp, token: &str, first: &str) -> (Vec<Value>, usiz
     let mut pages = 0;
     let mut next: Option<String> = None;
     loop {
+        // the token carries the query: it is followed alone (with the limit), as the
+        // standard says a client may
         let path = match &next {
             None => first.to_string(),
-            Some(t) => format!("{first}&pageToken={t}"),
+            Some(t) => {
+                let (base, query) = first.split_once('?').unwrap_or((first, ""));
+                let limit = query
+                    .split('&')
+                    .find(|p| p.starts_with("limit="))
+                    .map(|l| format!("{l}&"))
+                    .unwrap_or_default();
+                format!("{base}?{limit}pageToken={t}")
+            }
         };
         let (status, body) = api_get(app, Some(token), &path).await;
         assert_eq!(status, 200, "{path}: {body}");
