@@ -199,6 +199,9 @@ async fn what_the_export_does_not_do_it_refuses_in_the_standards_error() {
             ("/api/ss12000/v2/aggregatedAttendance?startDate=2026-11-01&endDate=2026-11-20&schoolType=GR".to_string(), "unsupported_parameter"),
             // not a parameter at all
             ("/api/ss12000/v2/attendances?studnet=1".to_string(), "unknown_parameter"),
+            // each resource's own period parameters
+            ("/api/ss12000/v2/attendances?startDate=2026-11-01".to_string(), "unknown_parameter"),
+            ("/api/ss12000/v2/aggregatedAttendance?startDate=2026-11-01&endDate=2026-11-20&startTime.onOrAfter=2026-11-01".to_string(), "unknown_parameter"),
             ("/api/ss12000/v2/absences?organisation=1&organisation=2".to_string(), "repeated_parameter"),
             // required by the standard
             ("/api/ss12000/v2/aggregatedAttendance?endDate=2026-11-20".to_string(), "missing_parameter"),
