@@ -78,6 +78,15 @@ enum Resource {
 }
 
 impl Resource {
+    /// The lists a token of this resource may point into.
+    fn token_kinds(self) -> &'static [&'static str] {
+        match self {
+            Resource::Attendances => &["a"],
+            Resource::Absences => &["r", "l"],
+            Resource::Aggregated => &["g"],
+        }
+    }
+
     /// The parameters SS 12000 v2.1 defines for the resource that Närvaro does not
     /// support yet: refused with a 400 that names them, never ignored.
     fn not_yet(self) -> &'static [&'static str] {
@@ -186,12 +195,11 @@ fn query_of(
     conn: &mut crate::db::DbConn,
     p: &Params,
     r: Resource,
-    kinds: &[&str],
     today: NaiveDate,
     lang: Lang,
 ) -> AppResult<(export::Query, Option<export::Position>)> {
     if let Some(t) = &p.token {
-        let (at, q) = export::parse_token(t, kinds, lang)?;
+        let (at, q) = export::parse_token(t, r.token_kinds(), lang)?;
         return Ok((q, Some(at)));
     }
     let (from, to) = match r {
@@ -236,6 +244,39 @@ fn query_of(
     ))
 }
 
+/// One page of a resource: the reader checked, the parameters read (or the token's query),
+/// the page fetched in one go.
+async fn serve(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<Vec<(String, String)>>,
+    r: Resource,
+) -> AppResult<HttpResponse> {
+    let lang = Lang::from_request(&req);
+    let (today, tz) = (state.today(), state.config.timezone);
+    readers_only(&v)?;
+    let p = params(&q, r, lang)?;
+    let limit = export::limit(p.limit.as_deref(), lang)?;
+    let out = state
+        .db(move |conn| {
+            let (query, at) = query_of(conn, &p, r, today, lang)?;
+            match r {
+                Resource::Attendances => {
+                    let after = at.map(|t| (t.1, t.2)).unwrap_or((0, 0));
+                    export::attendances(conn, &v, tz, &query, limit, after)
+                }
+                Resource::Absences => export::absences(conn, &v, tz, &query, limit, at),
+                Resource::Aggregated => {
+                    let after = at.map(|t| (t.1, t.2));
+                    export::aggregated_page(conn, &v, tz, &query, limit, after, today, lang)
+                }
+            }
+        })
+        .await?;
+    Ok(page(out.data, out.next))
+}
+
 /// GET /api/ss12000/v2/attendances: one per pupil per reported lesson, in lesson order.
 pub async fn attendances(
     req: HttpRequest,
@@ -243,19 +284,7 @@ pub async fn attendances(
     v: Viewer,
     q: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let lang = Lang::from_request(&req);
-    let (today, tz) = (state.today(), state.config.timezone);
-    readers_only(&v)?;
-    let p = params(&q, Resource::Attendances, lang)?;
-    let limit = export::limit(p.limit.as_deref(), lang)?;
-    let out = state
-        .db(move |conn| {
-            let (query, at) = query_of(conn, &p, Resource::Attendances, &["a"], today, lang)?;
-            let after = at.map(|t| (t.1, t.2)).unwrap_or((0, 0));
-            export::attendances(conn, &v, tz, &query, limit, after)
-        })
-        .await?;
-    Ok(page(out.data, out.next))
+    serve(req, state, v, q, Resource::Attendances).await
 }
 
 /// GET /api/ss12000/v2/absences: reports first (by id), then granted leave (by id).
@@ -265,18 +294,7 @@ pub async fn absences(
     v: Viewer,
     q: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let lang = Lang::from_request(&req);
-    let (today, tz) = (state.today(), state.config.timezone);
-    readers_only(&v)?;
-    let p = params(&q, Resource::Absences, lang)?;
-    let limit = export::limit(p.limit.as_deref(), lang)?;
-    let out = state
-        .db(move |conn| {
-            let (query, at) = query_of(conn, &p, Resource::Absences, &["r", "l"], today, lang)?;
-            export::absences(conn, &v, tz, &query, limit, at)
-        })
-        .await?;
-    Ok(page(out.data, out.next))
+    serve(req, state, v, q, Resource::Absences).await
 }
 
 /// GET /api/ss12000/v2/aggregatedAttendance: per activity and pupil, in that order.
@@ -286,19 +304,7 @@ pub async fn aggregated_attendance(
     v: Viewer,
     q: web::Query<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let lang = Lang::from_request(&req);
-    let (today, tz) = (state.today(), state.config.timezone);
-    readers_only(&v)?;
-    let p = params(&q, Resource::Aggregated, lang)?;
-    let limit = export::limit(p.limit.as_deref(), lang)?;
-    let out = state
-        .db(move |conn| {
-            let (query, at) = query_of(conn, &p, Resource::Aggregated, &["g"], today, lang)?;
-            let after = at.map(|t| (t.1, t.2));
-            export::aggregated_page(conn, &v, tz, &query, limit, after, today, lang)
-        })
-        .await?;
-    Ok(page(out.data, out.next))
+    serve(req, state, v, q, Resource::Aggregated).await
 }
 
 #[derive(Deserialize)]
