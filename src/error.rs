@@ -39,6 +39,7 @@ macro_rules! codes {
 codes! {
     AlreadyCancelled = "already_cancelled",
     AlreadyDecided = "already_decided",
+    AnswerTooLarge = "answer_too_large",
     BadAnswer = "bad_answer",
     BadBy = "bad_by",
     BadCsv = "bad_csv",
@@ -51,6 +52,7 @@ codes! {
     BadMinutes = "bad_minutes",
     BadMonth = "bad_month",
     BadPageToken = "bad_page_token",
+    BadParameter = "bad_parameter",
     BadPeriod = "bad_period",
     BadRequest = "bad_request",
     BadSchool = "bad_school",
@@ -138,6 +140,9 @@ pub enum AppError {
     Busy {
         retry_after_secs: u64,
     },
+    /// The answer would be larger than the server gives at once (SS 12000's lookups
+    /// answer 503 then); `message` says how to ask for less.
+    TooLarge(String),
     /// A bug or an unexpected failure; logged with `detail`, never shown.
     Internal(String),
 }
@@ -175,7 +180,9 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Unavailable(_) | AppError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy { .. } | AppError::TooLarge(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -190,6 +197,7 @@ impl AppError {
             AppError::PayloadTooLarge => Code::PayloadTooLarge,
             AppError::TooManyRequests { .. } => Code::TooManyRequests,
             AppError::Unavailable(_) => Code::Unavailable,
+            AppError::TooLarge(_) => Code::AnswerTooLarge,
             AppError::Busy { .. } => Code::Busy,
             AppError::Internal(_) => Code::Internal,
         }
@@ -206,7 +214,8 @@ impl AppError {
             AppError::Invalid { message, .. }
             | AppError::Conflict { message, .. }
             | AppError::Unauthorized(message)
-            | AppError::Forbidden(message) => message.clone(),
+            | AppError::Forbidden(message)
+            | AppError::TooLarge(message) => message.clone(),
             AppError::PayloadTooLarge => lang.pick("Det du skickade är för stort.", "What you sent is too large.").into(),
             AppError::TooManyRequests { retry_after_secs } => match lang {
                 Lang::Sv => format!("För många försök. Vänta {} och försök igen.", wait_text(*retry_after_secs, lang)),

@@ -618,6 +618,7 @@ fn claim_report(
             lesson_reports::lesson_id.eq(lesson),
             lesson_reports::reported_by.eq(by),
             lesson_reports::reported_at.eq(now),
+            lesson_reports::modified_at.eq(Some(now)),
             lesson_reports::version.eq(1),
         ))
         .execute(conn);
@@ -704,6 +705,12 @@ pub fn submit(
         let correction = before.lesson.date < today && !first_report && !changes.is_empty();
         let reason = correction_reason(correction, sub.correction_reason.as_deref(), lang)?;
         let side = |m: &Mark| json!({"status": m.status.as_str(), "minutes": m.minutes, "reason_id": m.reason_id});
+        if !changes.is_empty() && !first_report {
+            // the export's meta.modified of the lesson's attendance records
+            diesel::update(lesson_reports::table.find(lesson.id))
+                .set(lesson_reports::modified_at.eq(Some(now)))
+                .execute(conn)?;
+        }
         for change in &changes {
             write_mark(conn, lesson.id, change, viewer.id, now)?;
             let (pupil, from, to) = change;

@@ -14,6 +14,7 @@ diesel::table! {
         allow_adult_self_report -> Bool,
         alert_threshold_pct -> Integer,
         created_at -> Timestamp,
+        uuid -> Nullable<Text>,
     }
 }
 
@@ -37,6 +38,7 @@ diesel::table! {
         active -> Bool,
         ended_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        uuid -> Nullable<Text>,
     }
 }
 
@@ -59,6 +61,7 @@ diesel::table! {
         school_year -> Nullable<Integer>,
         external_id -> Nullable<Text>,
         created_at -> Timestamp,
+        uuid -> Nullable<Text>,
     }
 }
 
@@ -94,6 +97,7 @@ diesel::table! {
         activity_type -> Text,
         external_id -> Nullable<Text>,
         created_at -> Timestamp,
+        uuid -> Nullable<Text>,
     }
 }
 
@@ -124,6 +128,7 @@ diesel::table! {
         cancelled -> Bool,
         substitute_teacher_id -> Nullable<BigInt>,
         external_id -> Nullable<Text>,
+        uuid -> Nullable<Text>,
     }
 }
 
@@ -161,6 +166,7 @@ diesel::table! {
         reported_by -> BigInt,
         reported_at -> Timestamp,
         version -> Integer,
+        modified_at -> Nullable<Timestamp>,
     }
 }
 
@@ -190,6 +196,7 @@ diesel::table! {
         created_at -> Timestamp,
         cancelled_at -> Nullable<Timestamp>,
         cancelled_by -> Nullable<BigInt>,
+        uuid -> Nullable<Text>,
     }
 }
 
@@ -210,6 +217,7 @@ diesel::table! {
         decided_by -> Nullable<BigInt>,
         decided_at -> Nullable<Timestamp>,
         decision_comment -> Nullable<Text>,
+        uuid -> Nullable<Text>,
     }
 }
 

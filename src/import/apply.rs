@@ -111,6 +111,7 @@ fn organisations(
                         organisations::school_form.eq(o.school_form),
                         organisations::school_unit_code.eq(o.unit_code.as_deref()),
                         organisations::external_id.eq(&o.ext),
+                        organisations::uuid.eq(source_uuid(&o.ext)?),
                         organisations::created_at.eq(now),
                     ))
                     .returning(organisations::id)
@@ -218,6 +219,7 @@ fn people(
                         people::email.eq(p.email.as_deref()),
                         people::school_id.eq(school),
                         people::external_id.eq(&p.ext),
+                        people::uuid.eq(source_uuid(&p.ext)?),
                         people::created_at.eq(now),
                     ))
                     .returning(people::id)
@@ -445,6 +447,7 @@ fn groups(
                         groups::group_type.eq(g.kind),
                         groups::school_year.eq(g.school_year),
                         groups::external_id.eq(&g.ext),
+                        groups::uuid.eq(source_uuid(&g.ext)?),
                         groups::created_at.eq(now),
                     ))
                     .returning(groups::id)
@@ -682,6 +685,7 @@ fn activities(
                         activities::subject_name.eq(&a.subject_name),
                         activities::activity_type.eq(a.kind),
                         activities::external_id.eq(&a.ext),
+                        activities::uuid.eq(source_uuid(&a.ext)?),
                         activities::created_at.eq(now),
                     ))
                     .returning(activities::id)
@@ -784,6 +788,7 @@ fn lessons(
                         lessons::teaching_minutes.eq(e.minutes),
                         lessons::cancelled.eq(e.cancelled),
                         lessons::external_id.eq(&e.ext),
+                        lessons::uuid.eq(source_uuid(&e.ext)?),
                     ))
                     .execute(conn)?;
                 sum.inserted += 1;
@@ -947,6 +952,12 @@ fn guardianship_changes(
     add.sort_unstable();
     remove.sort_unstable();
     (add, remove)
+}
+
+/// The uuid a record an import brings is stored with (`ss12000::uuid::of_source`).
+fn source_uuid(ext: &str) -> QueryResult<String> {
+    crate::ss12000::uuid::of_source(ext)
+        .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
 }
 
 #[cfg(test)]

@@ -248,6 +248,7 @@ struct LessonReportRow {
     lesson_id: i64,
     reported_by: i64,
     reported_at: NaiveDateTime,
+    modified_at: Option<NaiveDateTime>,
     version: i32,
 }
 
@@ -346,7 +347,7 @@ impl Batch {
         insert_all!(conn, lessons::table, self.lessons, 11);
         insert_all!(conn, holidays::table, self.holidays, 4);
         insert_all!(conn, absence_reasons::table, self.reasons, 14);
-        insert_all!(conn, lesson_reports::table, self.reports, 4);
+        insert_all!(conn, lesson_reports::table, self.reports, 5);
         insert_all!(conn, absence_reports::table, self.absence_reports, 11);
         insert_all!(conn, attendance_marks::table, self.marks, 8);
         insert_all!(conn, leave_applications::table, self.leave, 15);
@@ -1354,12 +1355,15 @@ fn granted_leave(
             continue;
         };
         let applicant = pupil.guardians.first().copied().unwrap_or(pupil.id);
-        let applied = ctx.utc(
-            first - Duration::days(21),
-            NaiveTime::from_hms_opt(19, 30, 0).unwrap_or_default(),
-        );
-        let recommended = applied + Duration::days(2);
-        let decided = applied + Duration::days(4);
+        // applied three weeks ahead and decided four days later, but never after the
+        // seed's today: the history is in the past
+        let evening = NaiveTime::from_hms_opt(19, 30, 0).unwrap_or_default();
+        let latest = ctx.utc(ctx.p.today - Duration::days(1), evening);
+        let applied = ctx
+            .utc(first - Duration::days(21), evening)
+            .min(latest - Duration::days(4));
+        let recommended = (applied + Duration::days(2)).min(latest);
+        let decided = (applied + Duration::days(4)).min(latest);
         let id = next(&mut ctx.ids.leave);
         ctx.batch.leave.push(LeaveRow {
             id,
@@ -1431,6 +1435,7 @@ fn lessons(
                     lesson_id: lesson,
                     reported_by: plan.teacher,
                     reported_at,
+                    modified_at: Some(reported_at),
                     version: 1,
                 });
                 ctx.counts.reported_lessons += 1;

@@ -110,11 +110,16 @@ routes! {
     get "/api/v1/lessons/{id}/roll-call" => api::lessons::roll_call,
     put "/api/v1/lessons/{id}/roll-call" => api::lessons::submit_roll_call,
     get "/api/v1/statistics/absence" => api::statistics::statistics_absence,
-    get "/api/v1/statistics/aggregated-attendance" => ss12000::v1_aggregated_attendance,
+    get "/api/v1/statistics/aggregated-attendance" => api::statistics::v1_aggregated_attendance,
     // the SS 12000 export
     get "/api/ss12000/v2/attendances" => ss12000::attendances,
+    post "/api/ss12000/v2/attendances/lookup" => ss12000::attendances_lookup,
+    get "/api/ss12000/v2/attendances/{id}" => ss12000::attendance,
     get "/api/ss12000/v2/absences" => ss12000::absences,
+    post "/api/ss12000/v2/absences/lookup" => ss12000::absences_lookup,
+    get "/api/ss12000/v2/absences/{id}" => ss12000::absence,
     get "/api/ss12000/v2/aggregatedAttendance" => ss12000::aggregated_attendance,
+    get "/api/ss12000/v2/deletedEntities" => ss12000::deleted_entities,
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

@@ -373,12 +373,54 @@ fn rows() -> Vec<Row> {
             path: |i| {
                 format!(
                     "/api/ss12000/v2/aggregatedAttendance?organisation={}&startDate=2026-11-02&endDate=2026-11-25&limit=3",
-                    i.school1
+                    i.school1_uuid
                 )
             },
             body: &[],
             via: Via::Api,
             expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/ss12000/v2/deletedEntities",
+            path: |_| "/api/ss12000/v2/deletedEntities?entities=Absence".into(),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200],
+        },
+        // one record: the principal of its school and the administrator
+        Row {
+            method: "get",
+            pattern: "/api/ss12000/v2/attendances/{id}",
+            path: |i| format!("/api/ss12000/v2/attendances/{}", i.attendance),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/ss12000/v2/absences/{id}",
+            path: |i| format!("/api/ss12000/v2/absences/{}", i.leave_uuid),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
+        // lookups answer what the caller may read of what they name (an empty body: none)
+        Row {
+            method: "post",
+            pattern: "/api/ss12000/v2/attendances/lookup",
+            path: |_| "/api/ss12000/v2/attendances/lookup".into(),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200],
+        },
+        Row {
+            method: "post",
+            pattern: "/api/ss12000/v2/absences/lookup",
+            path: |_| "/api/ss12000/v2/absences/lookup".into(),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200],
         },
         // statistics: principals for their schools, the admin for all; a pupil's own
         // figures for whoever may see the pupil; a class's for its mentor too

@@ -488,12 +488,13 @@ fn the_function_measure_counts_braces_in_code_only() {
 #[test]
 fn path_ids_are_typed() {
     // an id in a path is a crate::ids type (a bad one is a 404 before the handler runs);
-    // only the sign-in and password links take their secret token as text
+    // only the sign-in and password links take their secret token as text, and the SS
+    // 12000 records their UUID (the standard answers a malformed id with a 400)
     let mut all = Vec::new();
     files(&src().join("web"), &mut all);
     let by_hand: Vec<String> = all
         .iter()
-        .filter(|f| !f.ends_with("sign_in.rs"))
+        .filter(|f| !f.ends_with("sign_in.rs") && !f.ends_with("ss12000/records.rs"))
         .filter(|f| std::fs::read_to_string(f).unwrap().contains("Path<String>"))
         .map(|f| short(f))
         .collect();

@@ -162,7 +162,25 @@ pub async fn api_get(app: &TestApp, token: Option<&str>, path: &str) -> (u16, se
     }
     let mut res = req.send().await.unwrap();
     let status = res.status().as_u16();
-    let body = res.body().await.unwrap();
+    let body = res.body().limit(16 << 20).await.unwrap();
+    let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+/// A JSON POST to the API: the status and the JSON answer (null when there is none).
+pub async fn api_post(
+    app: &TestApp,
+    token: Option<&str>,
+    path: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let mut req = app.client.post(app.url(path));
+    if let Some(t) = token {
+        req = req.insert_header(("Authorization", format!("Bearer {t}")));
+    }
+    let mut res = req.send_json(body).await.unwrap();
+    let status = res.status().as_u16();
+    let body = res.body().limit(16 << 20).await.unwrap();
     let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     (status, json)
 }
@@ -252,4 +270,80 @@ pub fn last_link(app: &TestApp, path: &str) -> String {
 pub fn link_in(text: &str, prefix: &str) -> Option<String> {
     let at = text.find(prefix)?;
     Some(text[at..].split_whitespace().next()?.to_string())
+}
+
+/// The uuids the SS 12000 export names records by, and back: every organisation, person,
+/// activity and lesson of the test database (tests build small ones).
+pub struct Uuids {
+    to: std::collections::HashMap<(char, i64), String>,
+    from: std::collections::HashMap<String, i64>,
+}
+
+impl Uuids {
+    pub fn load(pool: &Pool) -> Uuids {
+        use diesel::prelude::*;
+        use narvaro::schema::*;
+        let mut c = conn(pool);
+        let mut rows: Vec<(char, i64, Option<String>)> = Vec::new();
+        let tag =
+            |t: char, v: Vec<(i64, Option<String>)>| v.into_iter().map(move |(id, u)| (t, id, u));
+        rows.extend(tag(
+            'o',
+            organisations::table
+                .select((organisations::id, organisations::uuid))
+                .load(&mut *c)
+                .unwrap(),
+        ));
+        rows.extend(tag(
+            'p',
+            people::table
+                .select((people::id, people::uuid))
+                .load(&mut *c)
+                .unwrap(),
+        ));
+        rows.extend(tag(
+            'a',
+            activities::table
+                .select((activities::id, activities::uuid))
+                .load(&mut *c)
+                .unwrap(),
+        ));
+        rows.extend(tag(
+            'l',
+            lessons::table
+                .select((lessons::id, lessons::uuid))
+                .load(&mut *c)
+                .unwrap(),
+        ));
+        let mut out = Uuids {
+            to: Default::default(),
+            from: Default::default(),
+        };
+        for (t, id, u) in rows {
+            let u = u.expect("every record has a uuid");
+            out.from.insert(u.clone(), id);
+            out.to.insert((t, id), u);
+        }
+        out
+    }
+
+    pub fn org(&self, id: i64) -> &str {
+        &self.to[&('o', id)]
+    }
+
+    pub fn person(&self, id: i64) -> &str {
+        &self.to[&('p', id)]
+    }
+
+    pub fn lesson(&self, id: i64) -> &str {
+        &self.to[&('l', id)]
+    }
+
+    /// Närvaro's id of a reference `{"id": uuid}`.
+    pub fn id(&self, reference: &serde_json::Value) -> Option<i64> {
+        reference["id"]
+            .as_str()
+            .and_then(|u| self.from.get(u))
+            .copied()
+    }
 }

@@ -50,6 +50,12 @@ pub struct Ids {
     pub leave: i64,
     /// demo.teacher's mentor class (school 1), the child's class
     pub class: i64,
+    /// the uuids the SS 12000 export names school 1, the leave and the cancelled report by
+    pub school1_uuid: String,
+    pub leave_uuid: String,
+    pub report_uuid: String,
+    /// the SS 12000 id of the child's attendance on a reported lesson of the class
+    pub attendance: String,
 }
 
 pub struct World {
@@ -276,9 +282,40 @@ pub fn build(app: &TestApp) -> World {
             .unwrap();
         usernames.push((role, name.to_string()));
     }
+    let uuid_of_school: String = organisations::table
+        .find(school1)
+        .select(organisations::uuid.assume_not_null())
+        .first(c)
+        .unwrap();
+    let leave_uuid: String = leave_applications::table
+        .find(leave)
+        .select(leave_applications::uuid.assume_not_null())
+        .first(c)
+        .unwrap();
+    let report_uuid: String = absence_reports::table
+        .find(report)
+        .select(absence_reports::uuid.assume_not_null())
+        .first(c)
+        .unwrap();
+    let reported: i64 = lessons::table
+        .inner_join(lesson_reports::table)
+        .inner_join(
+            activity_groups::table.on(activity_groups::activity_id.eq(lessons::activity_id)),
+        )
+        .filter(activity_groups::group_id.eq(mentor_class))
+        .filter(lessons::cancelled.eq(false))
+        .filter(lessons::lesson_date.lt(today))
+        .select(lessons::id)
+        .order(lessons::id.desc())
+        .first(c)
+        .unwrap();
     World {
         pool: pool.clone(),
         ids: Ids {
+            school1_uuid: uuid_of_school,
+            leave_uuid,
+            report_uuid,
+            attendance: narvaro::ss12000::uuid::attendance(reported, child),
             child,
             adult,
             lesson,

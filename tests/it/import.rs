@@ -280,7 +280,7 @@ async fn an_ss12000_school_imports_reimports_as_nothing_and_works() {
             "5c3e8d10-0000-4000-8000-000000000020"
         );
         assert_eq!(alva_row["invalidAbsenceMinutes"], 10);
-        let (_, agg) = api_get(&app, Some(&principal), &format!("/api/ss12000/v2/aggregatedAttendance?organisation={school}&startDate={}&endDate={}", today(), today())).await;
+        let (_, agg) = api_get(&app, Some(&principal), &format!("/api/ss12000/v2/aggregatedAttendance?organisation=9a1f0c2e-0000-4000-8000-000000000002&startDate={}&endDate={}", today(), today())).await;
         assert!(
             agg["data"]
                 .as_array()

@@ -23,5 +23,6 @@ mod schema_drift;
 mod seed;
 mod snapshots;
 mod ss12000;
+mod ss12000_schema;
 mod startup_errors;
 mod statistics;

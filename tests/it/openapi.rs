@@ -461,8 +461,8 @@ async fn what_the_api_answers_matches_the_document() {
                 "get",
                 "/api/ss12000/v2/attendances",
                 format!(
-                    "/api/ss12000/v2/attendances?organisation={}&limit=5",
-                    ids.school1
+                    "/api/ss12000/v2/attendances?organisation={}&limit=5&expandReferenceNames=true",
+                    ids.school1_uuid
                 ),
                 p,
                 None,
@@ -486,8 +486,60 @@ async fn what_the_api_answers_matches_the_document() {
                 "/api/ss12000/v2/aggregatedAttendance",
                 format!(
                     "/api/ss12000/v2/aggregatedAttendance?organisation={}&limit=2",
-                    ids.school1
+                    ids.school1_uuid
                 ),
+                p,
+                None,
+            ),
+            call(
+                "get",
+                "/api/ss12000/v2/aggregatedAttendance",
+                format!(
+                    "/api/ss12000/v2/aggregatedAttendance?organisation={}&startDate=2026-11-02&endDate=2026-11-25&schoolType=GR&limit=2",
+                    ids.school1_uuid
+                ),
+                p,
+                None,
+            ),
+            call(
+                "get",
+                "/api/ss12000/v2/attendances/{id}",
+                format!("/api/ss12000/v2/attendances/{}", ids.attendance),
+                p,
+                None,
+            ),
+            call(
+                "get",
+                "/api/ss12000/v2/attendances/{id}",
+                "/api/ss12000/v2/attendances/not-a-uuid".into(),
+                p,
+                None,
+            ),
+            call(
+                "post",
+                "/api/ss12000/v2/attendances/lookup",
+                "/api/ss12000/v2/attendances/lookup".into(),
+                a,
+                Some(json!({"ids": [ids.attendance]})),
+            ),
+            call(
+                "get",
+                "/api/ss12000/v2/absences/{id}",
+                format!("/api/ss12000/v2/absences/{}", ids.leave_uuid),
+                p,
+                None,
+            ),
+            call(
+                "post",
+                "/api/ss12000/v2/absences/lookup",
+                "/api/ss12000/v2/absences/lookup?expandReferenceNames=true".into(),
+                p,
+                Some(json!({"ids": [ids.leave_uuid, ids.report_uuid]})),
+            ),
+            call(
+                "get",
+                "/api/ss12000/v2/deletedEntities",
+                "/api/ss12000/v2/deletedEntities?entities=Absence&entities=Person".into(),
                 p,
                 None,
             ),

@@ -9,9 +9,10 @@ use narvaro::db::DbConn;
 use narvaro::schema::*;
 use serde_json::{json, Value};
 
-use crate::browser::{api_get, api_token, conn, pool, Browser};
+use crate::browser::{api_get, api_token, conn, pool, Browser, Uuids};
 use crate::build::{Activity, Group, Lesson, Municipality, Person, School as BSchool};
 use crate::helpers::{backends, TestApp};
+use narvaro::ss12000::uuid::attendance as attendance_id;
 
 const PASSWORD: &str = "statistik-test-1";
 
@@ -179,11 +180,6 @@ fn row(body: &Value, key: Value) -> &Value {
 }
 
 /// CSV lines (without the byte-order mark) as cells.
-/// An SS 12000 reference's id as a number.
-fn ref_id(v: &Value) -> Option<i64> {
-    v["id"].as_str().and_then(|s| s.parse().ok())
-}
-
 fn csv_rows(body: &str) -> Vec<Vec<String>> {
     assert!(body.starts_with('\u{feff}'), "the CSV starts with a BOM");
     body.trim_start_matches('\u{feff}')
@@ -198,6 +194,7 @@ async fn figures_are_exact_to_the_minute_and_page_api_and_csv_agree() {
         let app = TestApp::spawn(kind).await;
         let pool = pool(&app);
         let s = build(&mut conn(&pool));
+        let uuids = Uuids::load(&pool);
         let teacher = api_token(&app, "stat.teacher", PASSWORD).await;
         let principal = api_token(&app, "stat.principal", PASSWORD).await;
         let (from, to) = (s.mon, s.wed);
@@ -310,7 +307,8 @@ async fn figures_are_exact_to_the_minute_and_page_api_and_csv_agree() {
                 .unwrap()
                 .iter()
                 .find(|r| {
-                    ref_id(&r["activity"]) == Some(activity) && ref_id(&r["student"]) == Some(pupil)
+                    uuids.id(&r["activity"]) == Some(activity)
+                        && uuids.id(&r["student"]) == Some(pupil)
                 })
                 .cloned()
                 .unwrap_or_else(|| panic!("no {activity}/{pupil} in {agg}"))
@@ -474,7 +472,7 @@ async fn figures_are_exact_to_the_minute_and_page_api_and_csv_agree() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|r| ref_id(&r["activity"]) == Some(s.math_b))
+            .find(|r| uuids.id(&r["activity"]) == Some(s.math_b))
             .unwrap()
             .clone();
         assert_eq!(
@@ -629,6 +627,7 @@ async fn the_ss12000_export_pages_through_everything_once() {
         let app = TestApp::spawn(kind).await;
         let pool = pool(&app);
         let s = build(&mut conn(&pool));
+        let uuids = Uuids::load(&pool);
         let teacher = api_token(&app, "stat.teacher", PASSWORD).await;
         let principal = api_token(&app, "stat.principal", PASSWORD).await;
         roll_call(
@@ -655,7 +654,7 @@ async fn the_ss12000_export_pages_through_everything_once() {
             &principal,
             &format!(
                 "/api/ss12000/v2/attendances?organisation={}&{period}&limit=4",
-                s.id
+                uuids.org(s.id)
             ),
         )
         .await;
@@ -665,7 +664,7 @@ async fn the_ss12000_export_pages_through_everything_once() {
         assert_eq!(ids.len(), 6, "no record twice");
         let p1_tue = list
             .iter()
-            .find(|a| a["id"] == format!("{}-{}", s.lessons[2], s.p1))
+            .find(|a| a["id"] == attendance_id(s.lessons[2], s.p1))
             .unwrap();
         assert_eq!(
             (
@@ -681,7 +680,7 @@ async fn the_ss12000_export_pages_through_everything_once() {
         assert_eq!(p1_tue["isReported"], true);
         let p3_b = list
             .iter()
-            .find(|a| a["id"] == format!("{}-{}", s.lessons[3], s.p3))
+            .find(|a| a["id"] == attendance_id(s.lessons[3], s.p3))
             .unwrap();
         assert_eq!(
             (
@@ -704,15 +703,15 @@ async fn the_ss12000_export_pages_through_everything_once() {
         let (abs, _) = all_pages(
             &app,
             &principal,
-            &format!("/api/ss12000/v2/absences?{period}&limit=1"),
+            &format!("/api/ss12000/v2/absences?startTime.onOrAfter={from}T00:00:00%2B01:00&startTime.onOrBefore={to}T23:59:59%2B01:00&limit=1"),
         )
         .await;
         assert_eq!(abs.len(), 1, "{abs:?}");
         assert_eq!(abs[0]["type"], "Anmäld frånvaro");
-        assert_eq!(abs[0]["student"]["id"], s.p1.to_string());
+        assert_eq!(abs[0]["student"]["id"], uuids.person(s.p1));
 
         // aggregated attendance: 6 (activity, pupil) pairs, 4 a page
-        let (agg, pages) = all_pages(&app, &principal, &format!("/api/ss12000/v2/aggregatedAttendance?organisation={}&startDate={from}&endDate={to}&limit=4", s.id)).await;
+        let (agg, pages) = all_pages(&app, &principal, &format!("/api/ss12000/v2/aggregatedAttendance?organisation={}&startDate={from}&endDate={to}&limit=4", uuids.org(s.id))).await;
         assert_eq!((agg.len(), pages), (6, 2));
         let offered: i64 = agg.iter().map(|a| a["offeredSum"].as_i64().unwrap()).sum();
         assert_eq!(offered, 440);
@@ -723,8 +722,9 @@ async fn the_ss12000_export_pages_through_everything_once() {
             ("/api/ss12000/v2/attendances?pageToken=613a783a32".to_string(), "bad_page_token"),
             ("/api/ss12000/v2/absences?pageToken=613a313a32".to_string(), "bad_page_token"),
             ("/api/ss12000/v2/attendances?limit=0".to_string(), "bad_limit"),
-            ("/api/ss12000/v2/attendances?limit=5000".to_string(), "bad_limit"),
-            ("/api/ss12000/v2/absences?startTime.onOrAfter=yesterday".to_string(), "bad_date"),
+            ("/api/ss12000/v2/attendances?limit=-3".to_string(), "bad_limit"),
+            ("/api/ss12000/v2/absences?startTime.onOrAfter=yesterday".to_string(), "bad_datetime"),
+            (format!("/api/ss12000/v2/absences?startTime.onOrAfter={from}"), "bad_datetime"),
             (format!("/api/ss12000/v2/attendances?startTime.onOrAfter={to}&startTime.onOrBefore={from}"), "period_reversed"),
         ] {
             let (status, body) = api_get(&app, Some(&principal), &path).await;
@@ -732,7 +732,7 @@ async fn the_ss12000_export_pages_through_everything_once() {
         }
         let other = format!(
             "/api/ss12000/v2/attendances?organisation={}",
-            s.other_school
+            uuids.org(s.other_school)
         );
         assert_eq!(api_get(&app, Some(&principal), &other).await.0, 404);
         assert_eq!(

@@ -2,13 +2,15 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::ids::{GroupId, PupilId, SchoolId};
+use crate::ss12000::aggregated;
 use crate::state::AppState;
+use crate::statistics::Scope;
 use crate::web::common::{parse_id, statistics_period};
 
 #[derive(Deserialize)]
@@ -133,4 +135,69 @@ pub async fn statistics_absence(
         "total": figures_json(&total),
         "rows": out,
     })))
+}
+
+/// An optional id in a query: a positive whole number.
+fn id_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<Option<i64>> {
+    raw.map(|r| {
+        r.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            AppError::invalid(
+                Code::BadId,
+                match lang {
+                    Lang::Sv => format!("{name} är ett positivt heltal."),
+                    Lang::En => format!("{name} is a positive whole number."),
+                },
+            )
+        })
+    })
+    .transpose()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregatedQuery {
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub organisation: Option<String>,
+    pub student: Option<String>,
+}
+
+/// GET /api/v1/statistics/aggregated-attendance: SS 12000 `AggregatedAttendance`, minutes
+/// per activity and pupil, for a school or a pupil (Närvaro's ids).
+pub async fn v1_aggregated_attendance(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<AggregatedQuery>,
+) -> AppResult<HttpResponse> {
+    let lang = Lang::from_request(&req);
+    let today = state.today();
+    let tz = state.config.timezone;
+    let q = q.into_inner();
+    let organisation = id_param(q.organisation.as_deref(), "organisation", lang)?;
+    let student = id_param(q.student.as_deref(), "student", lang)?;
+    let period = statistics_period(q.start_date.as_deref(), q.end_date.as_deref(), today, lang)?;
+    let scope = match (student, organisation) {
+        (Some(p), _) => Scope::Pupil(p),
+        (None, Some(s)) => Scope::School(s),
+        (None, None) => {
+            return Err(AppError::invalid(
+                Code::OrganisationOrStudentRequired,
+                lang.pick(
+                    "Ange organisation (skolans id) eller student (elevens id).",
+                    "Give organisation (the school's id) or student (the pupil's id).",
+                ),
+            ))
+        }
+    };
+    let (sums, refs) = state
+        .db(move |conn| {
+            aggregated::of_scope(conn, &v, tz, scope, organisation, period, today, lang)
+        })
+        .await?;
+    let data: Vec<Value> = sums
+        .iter()
+        .map(|((activity, pupil), f)| aggregated::to_json(&refs, *activity, *pupil, f, period))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "data": data })))
 }

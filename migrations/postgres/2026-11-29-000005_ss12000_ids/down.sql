@@ -1,0 +1,11 @@
+DROP INDEX absence_reports_cancelled;
+DROP INDEX absence_reports_created;
+DROP INDEX lesson_reports_modified;
+ALTER TABLE lesson_reports DROP COLUMN modified_at;
+ALTER TABLE leave_applications DROP COLUMN uuid;
+ALTER TABLE absence_reports DROP COLUMN uuid;
+ALTER TABLE lessons DROP COLUMN uuid;
+ALTER TABLE activities DROP COLUMN uuid;
+ALTER TABLE groups DROP COLUMN uuid;
+ALTER TABLE people DROP COLUMN uuid;
+ALTER TABLE organisations DROP COLUMN uuid;
