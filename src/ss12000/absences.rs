@@ -74,6 +74,9 @@ pub fn page(
 ) -> AppResult<Page> {
     let schools = query::schools(conn, v, q.organisation)?;
     query::check_students(conn, &schools, &q.students)?;
+    if q.sort.is_none() {
+        return by_id(conn, tz, &schools, q, limit, after);
+    }
     let mut items = matching(conn, tz, &schools, q, None)?;
     items.sort_by_key(|i| i.key(q.sort));
     let start = match after {
@@ -98,6 +101,58 @@ pub fn page(
     })
 }
 
+/// The default order, reports by id and then granted leave by id, a page read straight
+/// from the reports' primary key (a municipality's term holds tens of thousands).
+fn by_id(
+    conn: &mut DbConn,
+    tz: Tz,
+    schools: &[i64],
+    q: &Query,
+    limit: usize,
+    after: Option<Position>,
+) -> AppResult<Page> {
+    let (in_leave, after_id) = match &after {
+        Some((list, _, id)) => (list == "l", *id),
+        None => (false, 0),
+    };
+    let mut shown: Vec<Item> = Vec::new();
+    if !in_leave && q.kind != Some(AbsenceType::Leave) {
+        let mut reports = reports(conn, schools, q, None, Some((after_id, limit + 1)))?;
+        if reports.len() > limit {
+            reports.truncate(limit);
+            let next = reports.last().map(|i| query::token("r", 0, i.id, q));
+            return Ok(Page {
+                data: to_json(conn, &reports, q.names)?,
+                next,
+            });
+        }
+        shown = reports;
+    }
+    if q.kind != Some(AbsenceType::Reported) {
+        let after_leave = if in_leave { after_id } else { 0 };
+        let mut leave = leave(conn, tz, schools, q, None)?;
+        leave.retain(|i| {
+            i.id > after_leave
+                && q.start.holds(i.start)
+                && q.end.holds(i.end)
+                && q.created.holds(i.created)
+                && q.modified.holds(i.modified)
+        });
+        leave.sort_by_key(|i| i.id);
+        shown.extend(leave);
+    }
+    let next = if shown.len() > limit {
+        shown.truncate(limit);
+        shown.last().map(|i| query::token(i.list(), 0, i.id, q))
+    } else {
+        None
+    };
+    Ok(Page {
+        data: to_json(conn, &shown, q.names)?,
+        next,
+    })
+}
+
 /// The absences of the schools the query matches, in no particular order; only those
 /// with these uuids when `uuids` is given (the lookup).
 pub fn matching(
@@ -109,7 +164,7 @@ pub fn matching(
 ) -> AppResult<Vec<Item>> {
     let mut out = Vec::new();
     if q.kind != Some(AbsenceType::Leave) {
-        out.extend(reports(conn, schools, q, uuids)?);
+        out.extend(reports(conn, schools, q, uuids, None)?);
     }
     if q.kind != Some(AbsenceType::Reported) {
         out.extend(leave(conn, tz, schools, q, uuids)?);
@@ -123,11 +178,14 @@ pub fn matching(
     Ok(out)
 }
 
+/// The reports the query matches, exactly (every bound is a column's); with `keyset`
+/// (after this id, at most this many) a page in id order.
 fn reports(
     conn: &mut DbConn,
     schools: &[i64],
     q: &Query,
     uuids: Option<&[String]>,
+    keyset: Option<(i64, usize)>,
 ) -> AppResult<Vec<Item>> {
     let mut r = absence_reports::table
         .inner_join(people::table.on(people::id.eq(absence_reports::pupil_id)))
@@ -143,7 +201,6 @@ fn reports(
     if let Some(u) = uuids {
         r = r.filter(absence_reports::uuid.eq_any(u.to_vec()));
     }
-    // the exact bounds are checked on the items; these narrow what is read
     if let Some(from) = q.start.from {
         r = r.filter(absence_reports::starts_at.ge(from));
     }
@@ -156,8 +213,22 @@ fn reports(
     if let Some(to) = q.end.to {
         r = r.filter(absence_reports::ends_at.le(to));
     }
-    if let Some(from) = q.created.from.or(q.modified.from) {
-        r = r.filter(absence_reports::created_at.ge(from));
+    // a report is never edited: it was modified when it was made
+    for b in [q.created, q.modified] {
+        match b.from {
+            Some(from) if b.from_excl => r = r.filter(absence_reports::created_at.gt(from)),
+            Some(from) => r = r.filter(absence_reports::created_at.ge(from)),
+            None => {}
+        }
+        if let Some(to) = b.to {
+            r = r.filter(absence_reports::created_at.le(to));
+        }
+    }
+    if let Some((after, n)) = keyset {
+        r = r
+            .filter(absence_reports::id.gt(after))
+            .order(absence_reports::id)
+            .limit(n as i64);
     }
     type Row = (
         i64,

@@ -55,12 +55,24 @@ pub fn page(
     let mut lessons: HashMap<i64, Reported> = HashMap::new();
     let mut at = after;
     let mut next = None;
+    // a lesson holds a class or so: a first batch of lessons for a page, and more (twice
+    // as many each time) while a narrow filter leaves the page short
+    let mut lessons_wanted = (limit / 16).max(8);
     for round in 0..BATCHES {
-        let batch = reported(conn, &schools, q, tz, at.0, limit, changed.as_ref())?;
+        let batch = reported(
+            conn,
+            &schools,
+            q,
+            tz,
+            at.0,
+            lessons_wanted,
+            changed.as_ref(),
+        )?;
         let Some(last) = batch.last().map(|r| r.id) else {
             break;
         };
-        let more = batch.len() > limit;
+        let more = batch.len() > lessons_wanted;
+        lessons_wanted = (lessons_wanted * 2).min(limit.max(8));
         found.extend(records(conn, tz, q, &batch, at)?);
         lessons.extend(batch.into_iter().map(|r| (r.id, r)));
         if found.len() > limit {
@@ -83,7 +95,7 @@ pub fn page(
 }
 
 /// The reported lessons from `from_lesson` on (at most `limit` + 1) that can hold records
-/// of the query.
+/// of the query; `limit` counts lessons.
 fn reported(
     conn: &mut DbConn,
     schools: &[i64],

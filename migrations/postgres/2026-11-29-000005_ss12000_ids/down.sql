@@ -1,3 +1,4 @@
+DROP INDEX lessons_school_id;
 DROP INDEX absence_reports_cancelled;
 DROP INDEX absence_reports_created;
 DROP INDEX lesson_reports_modified;

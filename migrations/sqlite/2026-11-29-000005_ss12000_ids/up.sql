@@ -58,6 +58,8 @@ END;
 ALTER TABLE lesson_reports ADD COLUMN modified_at TIMESTAMP;
 UPDATE lesson_reports SET modified_at = reported_at;
 CREATE INDEX lesson_reports_modified ON lesson_reports (modified_at);
+-- the export pages a school's reported lessons in id order
+CREATE INDEX lessons_school_id ON lessons (school_id, id);
 -- the export asks for reports created or cancelled after a moment
 CREATE INDEX absence_reports_created ON absence_reports (created_at);
 CREATE INDEX absence_reports_cancelled ON absence_reports (cancelled_at);
