@@ -46,6 +46,37 @@ enum Command {
     StatsRebuild,
     /// Generate a realistic municipality (the same seed and start give the same data)
     Seed(SeedArgs),
+    /// Register, list and revoke API clients (machine credentials for the systems that
+    /// read Närvaro over OAuth 2.0 client credentials)
+    #[command(subcommand)]
+    ApiClient(ApiClientCommand),
+}
+
+#[derive(clap::Subcommand)]
+enum ApiClientCommand {
+    /// Register a client and print its client id and secret (the secret is shown this
+    /// once; only its hash is stored)
+    Add {
+        /// What the client is ("Extens, närvaroexport")
+        #[arg(long)]
+        name: String,
+        /// A school's id, or `all` for every school of the municipality (repeatable)
+        #[arg(long = "school", required = true)]
+        schools: Vec<String>,
+        /// ss12000.read or statistics.read (repeatable; default both)
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// The municipality's id (needed only when the database holds several)
+        #[arg(long)]
+        municipality: Option<i64>,
+    },
+    /// List the clients (never their secrets)
+    List,
+    /// Revoke a client by its client id: its tokens stop working at once
+    Revoke {
+        /// The client id (`nrv_…`)
+        client_id: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -131,6 +162,101 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Import { path } => import(config, &path),
         Command::StatsRebuild => stats_rebuild(config),
         Command::Seed(args) => seed_command(config, args),
+        Command::ApiClient(action) => api_client(config, action),
+    }
+}
+
+fn api_client(config: Config, action: ApiClientCommand) -> Result<(), Failure> {
+    use crate::auth::clients;
+    let pool = db::connect(&config.database_url, 1)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
+    let conn: &mut DbConn = &mut conn;
+    let failed = |e: crate::error::AppError| Failure::Runtime(e.detail(crate::i18n::Lang::En));
+    let municipalities = clients::municipalities(conn).map_err(failed)?;
+    let now = Utc::now().naive_utc();
+    match action {
+        ApiClientCommand::Add {
+            name,
+            schools,
+            scopes,
+            municipality,
+        } => {
+            let municipality = match (municipality, municipalities.as_slice()) {
+                (Some(m), _) if municipalities.contains(&m) => m,
+                (Some(m), _) => return Err(Failure::Usage(format!("--municipality {m}: no such municipality"))),
+                (None, [only]) => *only,
+                (None, many) => return Err(Failure::Usage(format!("the database holds {} municipalities ({many:?}): say which with --municipality", many.len()))),
+            };
+            let mut ids = Vec::new();
+            for s in &schools {
+                if s == "all" {
+                    ids.extend(clients::schools_of(conn, municipality).map_err(failed)?);
+                } else {
+                    ids.push(s.parse::<i64>().map_err(|_| {
+                        Failure::Usage(format!("--school {s}: a school's id, or all"))
+                    })?);
+                }
+            }
+            let scopes = if scopes.is_empty() {
+                clients::SCOPES.iter().map(|s| s.0.to_string()).collect()
+            } else {
+                scopes
+            };
+            let new = clients::NewClient {
+                name,
+                schools: ids,
+                scopes,
+            };
+            let r = clients::register(
+                conn,
+                &[municipality],
+                None,
+                &new,
+                now,
+                crate::i18n::Lang::En,
+            )
+            .map_err(|e| Failure::Usage(e.detail(crate::i18n::Lang::En)))?;
+            println!("narvaro: API client registered; the secret is shown this once");
+            println!("  client_id:     {}", r.client_id);
+            println!("  client_secret: {}", r.secret);
+            println!(
+                "  token:         POST {}/oauth/token (grant_type=client_credentials)",
+                config.base_url
+            );
+            Ok(())
+        }
+        ApiClientCommand::List => {
+            for c in clients::list(conn, &municipalities).map_err(failed)? {
+                let state = match c.revoked_at {
+                    Some(t) => format!("revoked {}", t.format("%Y-%m-%d %H:%M UTC")),
+                    None => "active".to_string(),
+                };
+                println!(
+                    "{}  {}  [{}]  {}  ({state})",
+                    c.client_id,
+                    c.name,
+                    c.scopes.join(" "),
+                    c.schools.join(", ")
+                );
+            }
+            Ok(())
+        }
+        ApiClientCommand::Revoke { client_id } => {
+            let id = clients::id_of(conn, &client_id).map_err(failed)?;
+            let revoked = id.map(|id| clients::revoke(conn, &municipalities, id, None, now));
+            match revoked {
+                Some(Ok(())) => {
+                    println!("narvaro: {client_id} is revoked; its tokens stop working now");
+                    Ok(())
+                }
+                Some(Err(crate::error::AppError::NotFound)) | None => Err(Failure::Usage(format!(
+                    "{client_id}: no such active client"
+                ))),
+                Some(Err(e)) => Err(failed(e)),
+            }
+        }
     }
 }
 
@@ -268,6 +394,11 @@ fn seed_command(config: Config, args: SeedArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
     let started = Instant::now();
     let seeded = seed::generate(&mut conn, &params, config.timezone)?;
+    // a bulk load leaves the planner's statistics behind: refresh them now, not when
+    // autovacuum gets round to it (PostgreSQL planned a school's lessons as a scan of all)
+    diesel::sql_query("ANALYZE")
+        .execute(&mut *conn)
+        .map_err(db::DbError::from)?;
     let secs = started.elapsed().as_secs_f64();
     let c = seeded.counts;
     println!(

@@ -133,6 +133,10 @@ id!(
     /// A notice in the outbox.
     NoticeId
 );
+id!(
+    /// An API client (machine credentials).
+    ApiClientId
+);
 
 #[cfg(test)]
 mod tests {

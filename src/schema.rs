@@ -311,7 +311,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_clients (id) {
+        id -> BigInt,
+        name -> Text,
+        client_id -> Text,
+        secret_hash -> Text,
+        municipality_id -> BigInt,
+        scopes -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_client_schools (api_client_id, school_id) {
+        api_client_id -> BigInt,
+        school_id -> BigInt,
+    }
+}
+
 diesel::joinable!(activities -> organisations (school_id));
+diesel::joinable!(api_client_schools -> api_clients (api_client_id));
 diesel::joinable!(activity_groups -> activities (activity_id));
 diesel::joinable!(activity_groups -> groups (group_id));
 diesel::joinable!(activity_teachers -> activities (activity_id));
@@ -349,4 +372,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     threshold_state,
     absence_days,
     absence_class_days,
+    api_clients,
+    api_client_schools,
 );

@@ -78,7 +78,8 @@ pub async fn protect(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let path = req.path();
     // the API takes bearer tokens, not cookies; its reference page /api/docs is a page
-    let api = path.starts_with("/api/") && path != "/api/docs";
+    // (the OAuth token endpoint too: clients authenticate with their secret)
+    let api = (path.starts_with("/api/") && path != "/api/docs") || path == "/oauth/token";
     let exempt = api || path.starts_with("/static/") || path == "/healthz";
     if exempt {
         return next.call(req).await.map(|r| r.map_into_left_body());

@@ -9,9 +9,11 @@
 //! - `links`: single-use links (guardian sign-in, staff invitation, password reset).
 //! - `sign_in`: password attempts, link requests, password changes, sign-out.
 //! - `throttle`: sign-in attempt limits, counted from the audit log.
+//! - `clients`: API clients (machine credentials) and their OAuth 2.0 token grant.
 
 pub mod access;
 pub mod account;
+pub mod clients;
 pub mod csrf;
 pub mod links;
 pub mod password;

@@ -26,6 +26,15 @@ pub fn token_hash(token: &str) -> String {
     hex(&h.finalize())
 }
 
+/// What the database keeps of an API client's secret (a random 256-bit value: a fast hash
+/// is enough, and no key is needed, so a new signing secret does not lock clients out).
+pub fn client_secret_hash(secret: &str) -> String {
+    let mut h = Blake2b512::new();
+    h.update(b"narvaro api client secret\0");
+    h.update(secret.as_bytes());
+    hex(&h.finalize())
+}
+
 /// `n` random bytes as hex.
 pub fn random_hex(n: usize) -> Result<String, String> {
     let mut bytes = vec![0u8; n];

@@ -46,11 +46,19 @@ pub struct Claims {
     pub exp: i64,
     /// When the person signed in (the start of the session a sliding cookie belongs to).
     pub auth: i64,
+    /// An API client's token: the scopes it was given (space-separated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl Claims {
     pub fn person_id(&self) -> Option<i64> {
         self.sub.parse().ok()
+    }
+
+    /// An API client's token names the client (`client:<id>`), never a person.
+    pub fn client(&self) -> Option<i64> {
+        self.sub.strip_prefix("client:")?.parse().ok()
     }
 
     /// Whether a web cookie should be reissued now; the new token keeps `auth`.
@@ -82,6 +90,7 @@ pub fn issue(
         iat: now,
         exp,
         auth,
+        scope: None,
     };
     let token = encode(
         &Header::new(Algorithm::HS256),
@@ -89,6 +98,29 @@ pub fn issue(
         &EncodingKey::from_secret(secret),
     )
     .map_err(|e| format!("signing a session token failed: {e}"))?;
+    Ok((token, claims))
+}
+
+/// An API client's bearer token (audience `narvaro-api`, subject `client:<id>`), for
+/// `crate::auth::clients::TOKEN_SECS`, with the scopes it was granted.
+pub fn issue_client(secret: &[u8], client: i64, scope: &str) -> Result<(String, Claims), String> {
+    let now = Utc::now().timestamp();
+    let claims = Claims {
+        iss: ISSUER.into(),
+        aud: Audience::Api.as_str().into(),
+        sub: format!("client:{client}"),
+        ver: 0,
+        iat: now,
+        exp: now + crate::auth::clients::TOKEN_SECS,
+        auth: now,
+        scope: Some(scope.to_string()),
+    };
+    let token = encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .map_err(|e| format!("signing a client token failed: {e}"))?;
     Ok((token, claims))
 }
 
@@ -159,6 +191,7 @@ mod tests {
             iat: now - 7200,
             exp: now - 3600,
             auth: now - 7200,
+            scope: None,
         };
         let expired = encode(
             &Header::new(Algorithm::HS256),

@@ -60,6 +60,9 @@ pub struct Viewer {
     pub receive_confirmations: bool,
     pub roles: Roles,
     pub claims: Claims,
+    /// An API client acting (its id), not a person: it reads its schools as their
+    /// principal would, within its token's scopes, and writes nothing.
+    pub client: Option<i64>,
 }
 
 impl Viewer {
@@ -147,6 +150,57 @@ pub fn load(conn: &mut DbConn, claims: Claims, today: NaiveDate) -> AppResult<Op
         receive_confirmations: p.receive_confirmations,
         roles,
         claims,
+        client: None,
+    }))
+}
+
+/// The API client behind valid client claims, for a call of `method` on `route` (its
+/// pattern), audited; `Ok(None)` when the client is revoked or gone, a 403 when the
+/// token's scopes do not cover the path.
+pub fn load_client(
+    conn: &mut DbConn,
+    claims: Claims,
+    path: &str,
+    (method, route, addr): (&str, &str, &str),
+    lang: Lang,
+) -> AppResult<Option<Viewer>> {
+    let Some(id) = claims.client() else {
+        return Ok(None);
+    };
+    let Some(client) = super::clients::load(conn, id)? else {
+        return Ok(None);
+    };
+    // what the token was given, of what the client still holds
+    let granted = claims.scope.as_deref().unwrap_or_default();
+    let covered = granted
+        .split(' ')
+        .filter(|s| client.scopes.iter().any(|c| c == s))
+        .any(|s| super::clients::scope_covers(s, path));
+    super::clients::audit_call(conn, id, method, route, addr)?;
+    if !covered {
+        return Err(AppError::Forbidden(
+            lang.pick(
+                "Klientens token gäller inte för det här anropet.",
+                "The client's token does not cover this request.",
+            )
+            .into(),
+        ));
+    }
+    Ok(Some(Viewer {
+        id: 0,
+        given_name: client.name.clone(),
+        family_name: String::new(),
+        username: None,
+        email: None,
+        language: "sv".into(),
+        has_password: false,
+        receive_confirmations: false,
+        roles: Roles {
+            principal_of: client.schools.clone(),
+            ..Roles::default()
+        },
+        claims,
+        client: Some(id),
     }))
 }
 
@@ -243,7 +297,23 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
         return Ok(None);
     };
     let today = state.today();
-    let viewer = state.db.read(move |conn| load(conn, claims, today)).await?;
+    let viewer = if claims.client().is_some() {
+        let path = req.path().to_string();
+        let route = req.match_pattern().unwrap_or_else(|| "(no route)".into());
+        let method = req.method().to_string();
+        // the peer's address (a proxy's, behind one); never a header a client can set
+        let addr = req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        let lang = Lang::from_request(req);
+        state
+            .db
+            .write(move |conn| load_client(conn, claims, &path, (&method, &route, &addr), lang))
+            .await?
+    } else {
+        state.db.read(move |conn| load(conn, claims, today)).await?
+    };
     if viewer.is_none() && is_api {
         return Err(invalid_token(Lang::from_request(req)));
     }

@@ -3,6 +3,7 @@
 mod absence;
 mod account;
 mod admin;
+mod admin_clients;
 mod api;
 pub mod api_docs;
 mod common;
@@ -10,6 +11,7 @@ mod errors;
 mod input;
 pub mod layout;
 mod notices;
+mod oauth;
 mod pages;
 mod pupils;
 mod roll_call;
@@ -92,6 +94,11 @@ routes! {
     post "/admin/staff" => admin::invite_staff,
     post "/admin/guardianships" => admin::connect_guardian,
     post "/admin/duties" => admin::assign_duty,
+    get "/admin/api-clients" => admin_clients::list,
+    post "/admin/api-clients" => admin_clients::register,
+    post "/admin/api-clients/{id}/revoke" => admin_clients::revoke,
+    // machine credentials: OAuth 2.0 client credentials
+    post "/oauth/token" => oauth::token,
     // the JSON API and its contract
     get "/api/docs" => api_docs::page,
     get "/api/v1/openapi.yaml" => api_docs::openapi_yaml,

@@ -245,6 +245,40 @@ fn rows() -> Vec<Row> {
             expect: admin_only(401, 400, 404),
         },
         Row {
+            method: "get",
+            pattern: "/admin/api-clients",
+            path: |_| "/admin/api-clients".into(),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(303, 200, 404),
+        },
+        Row {
+            method: "post",
+            pattern: "/admin/api-clients",
+            path: |_| "/admin/api-clients".into(),
+            body: &[("name", "")],
+            via: Via::Page,
+            expect: admin_only(401, 400, 404),
+        },
+        // no client 999999: the administrator's 404 is a record that is not there
+        Row {
+            method: "post",
+            pattern: "/admin/api-clients/{id}/revoke",
+            path: |_| "/admin/api-clients/999999/revoke".into(),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(401, 404, 404),
+        },
+        // the token endpoint answers everyone the same: no credentials, no token
+        Row {
+            method: "post",
+            pattern: "/oauth/token",
+            path: |_| "/oauth/token".into(),
+            body: &[("grant_type", "client_credentials")],
+            via: Via::Page,
+            expect: all(401),
+        },
+        Row {
             method: "post",
             pattern: "/api/v1/auth/token",
             path: |_| "/api/v1/auth/token".into(),

@@ -728,7 +728,7 @@ async fn two_administrators_choosing_one_username_at_once_get_one_account_and_a_
 }
 
 /// Posts one form `n` times at the same moment from one signed-in browser; the statuses.
-async fn forms_at_once(
+pub(crate) async fn forms_at_once(
     app: &TestApp,
     b: &Browser,
     n: usize,

@@ -1,0 +1,2 @@
+DROP TABLE api_client_schools;
+DROP TABLE api_clients;
