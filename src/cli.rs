@@ -331,6 +331,9 @@ fn import(config: Config, path: &std::path::Path) -> Result<(), Failure> {
         path.display(),
         started.elapsed().as_secs_f64()
     );
+    for note in &summary.notes {
+        println!("  {note}");
+    }
     Ok(())
 }
 

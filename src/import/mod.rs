@@ -156,6 +156,10 @@ pub struct Roster {
     pub duties: Vec<Duty>,
     pub activities: Vec<Activity>,
     pub events: Vec<Event>,
+    /// what was read but left out or passed through, a line each, for the report
+    pub notes: Vec<String>,
+    /// groups read and left out (types without attendance): what names them is dropped
+    pub skipped_groups: Vec<String>,
 }
 
 /// What an import did.
@@ -164,6 +168,8 @@ pub struct Summary {
     pub inserted: usize,
     pub updated: usize,
     pub ended: usize,
+    /// the reader's notes: what the source holds that Närvaro left out or passed through
+    pub notes: Vec<String>,
 }
 
 impl Summary {
@@ -330,6 +336,10 @@ pub fn run(
     let roster = read(path, tz).map_err(|e| e.to_string())?;
     check(&roster).map_err(|e| e.to_string())?;
     conn.transaction(|c| apply(c, &roster, tz, today, now))
+        .map(|mut s| {
+            s.notes = roster.notes.clone();
+            s
+        })
         .map_err(|e| {
             format!(
                 "{}: the database refused the import, nothing was stored: {e}",

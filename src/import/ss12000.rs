@@ -176,15 +176,29 @@ fn school_form(types: &[String]) -> Option<&'static str> {
     })
 }
 
-/// An organisation: a principal organiser (Huvudman/Kommun) or a school unit.
+/// The levels of SS 12000's `OrganisationTypeEnum` between the principal organiser and
+/// the school unit: read, and passed through (what sits under one hangs from the nearest
+/// municipality or school above it).
+const LEVELS: [&str; 6] = [
+    "Verksamhetsområde",
+    "Förvaltning",
+    "Rektorsområde",
+    "Varumärke",
+    "Bolag",
+    "Övrigt",
+];
+
+/// An organisation: a principal organiser (Huvudman; Kommun, as older files say), a school
+/// unit (Skolenhet, Skola), or a level between them (`LEVELS`, kind "level").
 fn organisation(rec: &Rec) -> Result<Org, ImportError> {
     let kind = match rec.str("organisationType")?.as_str() {
         "Huvudman" | "Kommun" => "municipality",
         "Skolenhet" | "Skola" => "school",
+        level if LEVELS.contains(&level) => "level",
         other => {
             return Err(rec.err(
                 "organisationType",
-                format!("'{other}' is not Huvudman, Kommun, Skolenhet or Skola"),
+                format!("'{other}' is not one of SS 12000's organisation types (Huvudman, Verksamhetsområde, Förvaltning, Rektorsområde, Skola, Skolenhet, Varumärke, Bolag, Övrigt)"),
             ))
         }
     };
@@ -230,11 +244,23 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
             ))
         }
     };
+    // staff are written to at school, guardians privately: "Skola personal" before
+    // "Privat", either before any other
     let email = match rec.get("emails") {
-        Some(Value::Array(a)) => a
-            .iter()
-            .find_map(|e| e.get("value").and_then(Value::as_str))
-            .map(str::to_string),
+        Some(Value::Array(a)) => {
+            let of_type = |t: &str| {
+                a.iter()
+                    .filter(|e| e.get("type").and_then(Value::as_str) == Some(t))
+                    .find_map(|e| e.get("value").and_then(Value::as_str))
+            };
+            of_type("Skola personal")
+                .or_else(|| of_type("Privat"))
+                .or_else(|| {
+                    a.iter()
+                        .find_map(|e| e.get("value").and_then(Value::as_str))
+                })
+                .map(str::to_string)
+        }
         _ => None,
     };
     if email
@@ -277,6 +303,12 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
     Ok(())
 }
 
+/// The start of a membership the source gives no start date.
+pub const SINCE_ALWAYS: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
 /// A group, and its memberships.
 fn group(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
     let ext = rec.str("id")?;
@@ -284,10 +316,21 @@ fn group(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
         "Klass" => "class",
         "Undervisning" | "Schema" => "teaching",
         "Mentor" => "mentor",
+        // groups that have nothing to do with attendance
+        other @ ("Provgrupp" | "Avdelning" | "Personalgrupp" | "Övrigt") => {
+            r.skipped_groups.push(ext.clone());
+            r.notes.push(format!(
+                "{}, group {} ({}): skipped, a {other} has no attendance",
+                rec.file,
+                rec.row,
+                rec.get("displayName").and_then(Value::as_str).unwrap_or(&ext)
+            ));
+            return Ok(());
+        }
         other => {
             return Err(rec.err(
                 "groupType",
-                format!("'{other}' is not Klass, Undervisning, Schema or Mentor"),
+                format!("'{other}' is not one of SS 12000's group types (Undervisning, Klass, Mentor, Provgrupp, Schema, Avdelning, Personalgrupp, Övrigt)"),
             ))
         }
     };
@@ -307,10 +350,11 @@ fn group(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
         let pupil = mrec
             .str("person.id")
             .map_err(|_| rec.err(&field("person.id"), "is missing"))?;
+        // startDate is optional in the standard: without one, a member since always
         let start = mrec
             .date("startDate")
             .map_err(|e| rec.err(&field("startDate"), e.message))?
-            .ok_or_else(|| rec.err(&field("startDate"), "is missing"))?;
+            .unwrap_or(SINCE_ALWAYS);
         let end = mrec
             .date("endDate")
             .map_err(|e| rec.err(&field("endDate"), e.message))?;
@@ -346,11 +390,24 @@ fn duty(
     if let Some(id) = rec.opt_str("id")? {
         duty_person.insert(id, person.clone());
     }
+    // the roles that teach can be activity teachers and mentors
     let role = match rec.str("dutyRole")?.as_str() {
         "Rektor" => "principal",
-        "Lärare" | "Förskollärare" | "Fritidspedagog" | "Speciallärare" => "teacher",
+        "Lärare"
+        | "Förstelärare"
+        | "Speciallärare/specialpedagog"
+        | "Speciallärare"
+        | "Lärarassistent"
+        | "Förskollärare"
+        | "Fritidspedagog" => "teacher",
         "Administratör" | "Skoladministratör" => "admin",
-        _ => return Ok(()),
+        other => {
+            r.notes.push(format!(
+                "{}, duty {}: {other} gives no access in Närvaro; not stored",
+                rec.file, rec.row
+            ));
+            return Ok(());
+        }
     };
     let start = rec
         .date("startDate")?
@@ -487,5 +544,69 @@ fn parse(
             }
         }
     }
+    pass_through(&mut r);
     Ok(r)
+}
+
+/// Passes the organisation levels through (what hangs from one hangs from the nearest
+/// municipality or school above it) and drops what names a skipped group.
+fn pass_through(r: &mut Roster) {
+    use std::collections::{HashMap, HashSet};
+    let levels: HashMap<String, Option<String>> = r
+        .orgs
+        .iter()
+        .filter(|o| o.kind == "level")
+        .map(|o| (o.ext.clone(), o.parent.clone()))
+        .collect();
+    if !levels.is_empty() {
+        // the nearest organisation above that is no level (a cycle of levels ends nowhere)
+        let up = |id: &str| -> Option<String> {
+            let mut at = Some(id.to_string());
+            for _ in 0..=levels.len() {
+                match at.as_deref().and_then(|a| levels.get(a)) {
+                    Some(parent) => at = parent.clone(),
+                    None => return at,
+                }
+            }
+            None
+        };
+        for o in &mut r.orgs {
+            o.parent = o.parent.as_deref().and_then(up);
+        }
+        let lift = |id: &mut String| {
+            if levels.contains_key(id.as_str()) {
+                if let Some(above) = up(id) {
+                    *id = above;
+                }
+            }
+        };
+        for d in &mut r.duties {
+            lift(&mut d.org);
+        }
+        for g in &mut r.groups {
+            lift(&mut g.school);
+        }
+        for a in &mut r.activities {
+            lift(&mut a.school);
+        }
+        for p in &mut r.persons {
+            if let Some(s) = &mut p.school {
+                lift(s);
+            }
+        }
+        r.orgs.retain(|o| o.kind != "level");
+        r.notes.push(format!(
+            "{} organisation level(s) between the principal organiser and the schools passed through",
+            levels.len()
+        ));
+    }
+    let skipped: HashSet<&String> = r.skipped_groups.iter().collect();
+    if !skipped.is_empty() {
+        r.memberships.retain(|m| !skipped.contains(&m.group));
+        for a in &mut r.activities {
+            a.groups.retain(|g| !skipped.contains(g));
+        }
+        r.duties
+            .retain(|d| d.group.as_ref().map_or(true, |g| !skipped.contains(g)));
+    }
 }

@@ -458,3 +458,144 @@ async fn a_oneroster_school_imports_reimports_as_nothing_and_works() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[actix_web::test]
+async fn every_official_enum_value_of_ss12000_imports() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let dir = scratch("ss12000-enums");
+        let huvudman = "9a1f0c2e-0000-4000-8000-000000000001";
+        let school = "9a1f0c2e-0000-4000-8000-000000000002";
+        let class = "7b2d4f00-0000-4000-8000-000000000001";
+        let file = ss12000(&dir, |doc| {
+            // every level of OrganisationTypeEnum between the principal organiser and the
+            // school unit; the school hangs under two of them
+            let orgs = doc["organisations"].as_array_mut().unwrap();
+            let mut parent = huvudman.to_string();
+            for (i, level) in [
+                "Verksamhetsområde",
+                "Förvaltning",
+                "Rektorsområde",
+                "Varumärke",
+                "Bolag",
+                "Övrigt",
+            ]
+            .iter()
+            .enumerate()
+            {
+                let id = format!("9a1f0c2e-0000-4000-8000-00000000010{i}");
+                orgs.push(json!({"id": id, "displayName": level, "organisationType": level, "parentOrganisation": {"id": parent}}));
+                if i < 2 {
+                    parent = id;
+                }
+            }
+            orgs[1]["parentOrganisation"]["id"] = parent.clone().into();
+            orgs.push(json!({"id": "9a1f0c2e-0000-4000-8000-000000000003", "displayName": "Skolan", "organisationType": "Skola", "schoolTypes": ["GY"], "parentOrganisation": {"id": parent}}));
+            // every GroupTypesEnum value; those without attendance are skipped
+            let groups = doc["groups"].as_array_mut().unwrap();
+            groups[0]["groupMemberships"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("startDate");
+            for (i, t) in [
+                "Provgrupp",
+                "Avdelning",
+                "Personalgrupp",
+                "Övrigt",
+                "Schema",
+                "Mentor",
+            ]
+            .iter()
+            .enumerate()
+            {
+                groups.push(json!({"id": format!("7b2d4f00-0000-4000-8000-00000000010{i}"), "displayName": t, "groupType": t,
+                    "organisation": {"id": school},
+                    "groupMemberships": [{"person": {"id": "5c3e8d10-0000-4000-8000-000000000001"}, "startDate": "2026-08-17"}]}));
+            }
+            let activity = &mut doc["activities"][0];
+            activity["groups"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"id": "7b2d4f00-0000-4000-8000-000000000100"}));
+            // duty roles: those that teach are teachers and mentors; others give no access
+            let duties = doc["duties"].as_array_mut().unwrap();
+            duties.push(json!({"id": "d0000000-0000-4000-8000-000000000003", "person": {"id": "5c3e8d10-0000-4000-8000-000000000021"},
+                "dutyAt": {"id": "9a1f0c2e-0000-4000-8000-000000000101"}, "dutyRole": "Kurator", "startDate": "2026-08-01"}));
+            duties[0]["dutyRole"] = "Förstelärare".into();
+            duties[0]["assignmentRole"][0]["group"]["id"] = class.into();
+            let persons = doc["persons"].as_array_mut().unwrap();
+            let teacher = persons
+                .iter_mut()
+                .find(|p| p["id"] == "5c3e8d10-0000-4000-8000-000000000020")
+                .unwrap();
+            teacher["emails"] = json!([{"value": "lena.privat@example.com", "type": "Privat"}, {"value": "lena.larare@importskolan.example", "type": "Skola personal"}]);
+        });
+        let mut c = conn(&pool);
+        let c = &mut *c;
+        let summary = import(c, &file).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let notes = summary.notes.join("\n");
+        for said in [
+            "Provgrupp",
+            "Avdelning",
+            "Personalgrupp",
+            "Övrigt has no attendance",
+            "6 organisation level(s)",
+            "Kurator gives no access",
+        ] {
+            assert!(notes.contains(said), "{kind:?}: {said} in {notes}");
+        }
+        // the school hangs under the principal organiser; no level is stored
+        let parent_of = |c: &mut DbConn, ext: &str| -> Option<String> {
+            let parent: Option<i64> = organisations::table
+                .filter(organisations::external_id.eq(ext))
+                .select(organisations::parent_id)
+                .first(c)
+                .unwrap();
+            parent.map(|p| {
+                organisations::table
+                    .find(p)
+                    .select(organisations::external_id.assume_not_null())
+                    .first(c)
+                    .unwrap()
+            })
+        };
+        assert_eq!(parent_of(c, school).as_deref(), Some(huvudman));
+        assert_eq!(
+            parent_of(c, "9a1f0c2e-0000-4000-8000-000000000003").as_deref(),
+            Some(huvudman)
+        );
+        let orgs: i64 = organisations::table.count().get_result(c).unwrap();
+        assert_eq!(orgs, 3, "{kind:?}: the municipality and two schools");
+        // the Förstelärare teaches and mentors 7A; staff are written to at school
+        let (teacher, _) = person(c, "5c3e8d10-0000-4000-8000-000000000020");
+        let roles: Vec<String> = duties::table
+            .filter(duties::person_id.eq(teacher))
+            .select(duties::role)
+            .order(duties::role)
+            .load(c)
+            .unwrap();
+        assert_eq!(roles, ["mentor", "teacher"], "{kind:?}");
+        let email: Option<String> = people::table
+            .find(teacher)
+            .select(people::email)
+            .first(c)
+            .unwrap();
+        assert_eq!(email.as_deref(), Some("lena.larare@importskolan.example"));
+        // the kept group types, and a membership without a start date is one since always
+        let groups: i64 = groups::table.count().get_result(c).unwrap();
+        assert_eq!(groups, 3, "{kind:?}: Klass, Schema and Mentor");
+        let (alva, _) = person(c, "5c3e8d10-0000-4000-8000-000000000001");
+        let start: chrono::NaiveDate = group_memberships::table
+            .inner_join(groups::table)
+            .filter(groups::external_id.eq(class))
+            .filter(group_memberships::pupil_id.eq(alva))
+            .select(group_memberships::start_date)
+            .first(c)
+            .unwrap();
+        assert_eq!(start, narvaro::import::ss12000::SINCE_ALWAYS);
+        // and the same file again changes nothing
+        let again = import(c, &file).unwrap();
+        assert_eq!(again.changes(), 0, "{kind:?}: {again}");
+    }
+}
