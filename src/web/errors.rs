@@ -42,6 +42,7 @@ pub async fn render_errors(
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
     let is_api = req.path().starts_with("/api/");
     let is_ss12000 = req.path().starts_with("/api/ss12000/");
+    let is_oauth = req.path() == "/oauth/token";
     let lang = Lang::from_request(req.request());
     let res = next.call(req).await?;
     let status = res.status();
@@ -63,6 +64,8 @@ pub async fn render_errors(
     let cookies: Vec<HeaderValue> = res.headers().get_all(header::SET_COOKIE).cloned().collect();
     let mut rendered = if is_ss12000 {
         ss12000_error(app, lang)
+    } else if is_oauth {
+        oauth_error(app, lang)
     } else if is_api {
         problem_response(
             app.status(),
@@ -100,6 +103,20 @@ fn ss12000_error(err: &AppError, lang: Lang) -> HttpResponse {
     }
     res.insert_header((header::CACHE_CONTROL, "no-store"))
         .json(serde_json::json!({"code": err.code().as_str(), "message": err.detail(lang)}))
+}
+
+/// An error of the OAuth token endpoint as RFC 6749 §5.2 gives it (a body refused before
+/// the endpoint read it, a control character say): `invalid_request`, never cached.
+fn oauth_error(err: &AppError, lang: Lang) -> HttpResponse {
+    let error = if err.status().is_client_error() {
+        "invalid_request"
+    } else {
+        "temporarily_unavailable"
+    };
+    HttpResponse::build(err.status())
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(serde_json::json!({"error": error, "error_description": err.detail(lang)}))
 }
 
 /// A page that needs a signed-in person sends the browser to the sign-in page, which

@@ -333,6 +333,13 @@ async fn the_token_endpoint_refuses_as_rfc_6749_says() {
                 400,
                 "invalid_scope",
             ),
+            // a control character is refused before the endpoint reads the form
+            (
+                Some((id.as_str(), secret.as_str())),
+                vec![cc, ("scope", "\u{96}")],
+                400,
+                "invalid_request",
+            ),
         ] {
             let (got, body, www) = token_request(&app, basic, &form).await;
             assert_eq!(
