@@ -149,6 +149,10 @@ fn reported(
             l = l.filter(
                 lesson_reports::modified_at
                     .gt(from)
+                    // a report written before modified_at was: its first report is its change
+                    .or(lesson_reports::modified_at
+                        .is_null()
+                        .and(lesson_reports::reported_at.gt(from)))
                     .or(lessons::lesson_date.eq_any(dates)),
             );
         }

@@ -38,12 +38,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn audit_count(world: &fixtures::World, action: &str) -> i64 {
-    let mut c = conn(&world.pool);
-    audit_log::table
-        .filter(audit_log::action.eq(action))
-        .count()
-        .get_result(&mut *c)
-        .unwrap()
+    crate::browser::audited(&world.pool, action)
 }
 
 #[actix_web::test]

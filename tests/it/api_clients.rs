@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use narvaro::schema::*;
 use serde_json::Value;
 
-use crate::browser::{api_get, conn, Browser, Uuids, DEMO_PASSWORD};
+use crate::browser::{api_get, audited, conn, Browser, Uuids, DEMO_PASSWORD};
 use crate::fixtures;
 use crate::helpers::{backends, run_binary, TestApp};
 
@@ -73,15 +73,6 @@ fn credentials(page: &str) -> (String, String) {
         "the client id and the secret are shown: {page}"
     );
     (codes[0].to_string(), codes[1].to_string())
-}
-
-fn audited(pool: &narvaro::db::Pool, action: &str) -> i64 {
-    let mut c = conn(pool);
-    audit_log::table
-        .filter(audit_log::action.eq(action))
-        .count()
-        .get_result(&mut *c)
-        .unwrap()
 }
 
 #[actix_web::test]

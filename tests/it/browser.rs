@@ -347,3 +347,15 @@ impl Uuids {
             .copied()
     }
 }
+
+/// How many audit-log entries of this action there are.
+pub fn audited(pool: &Pool, action: &str) -> i64 {
+    use diesel::prelude::*;
+    use narvaro::schema::audit_log;
+    let mut c = conn(pool);
+    audit_log::table
+        .filter(audit_log::action.eq(action))
+        .count()
+        .get_result(&mut *c)
+        .unwrap()
+}

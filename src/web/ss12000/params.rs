@@ -83,6 +83,15 @@ fn one_of(lang: Lang, name: &str, allowed: &[&str]) -> AppError {
     )
 }
 
+fn unknown(lang: Lang, name: &str) -> AppError {
+    say(
+        lang,
+        Code::UnknownParameter,
+        format!("{name} är ingen parameter för den här resursen."),
+        format!("{name} is not a parameter of this resource."),
+    )
+}
+
 fn unsupported(lang: Lang, name: &str) -> AppError {
     say(
         lang,
@@ -215,14 +224,7 @@ pub(super) fn query_of(
                     q.entities.push(e.to_string());
                 }
             }
-            _ => {
-                return Err(say(
-                    lang,
-                    Code::UnknownParameter,
-                    format!("{k} är ingen parameter för den här resursen."),
-                    format!("{k} is not a parameter of this resource."),
-                ))
-            }
+            _ => return Err(unknown(lang, k)),
         }
     }
     if r == Aggregated {
@@ -317,14 +319,7 @@ pub(super) fn names_only(pairs: &[(String, String)], allowed: bool, lang: Lang) 
                     format!("{k} is given at most once."),
                 ))
             }
-            _ => {
-                return Err(say(
-                    lang,
-                    Code::UnknownParameter,
-                    format!("{k} är ingen parameter för den här resursen."),
-                    format!("{k} is not a parameter of this resource."),
-                ))
-            }
+            _ => return Err(unknown(lang, k)),
         }
     }
     Ok(names.unwrap_or(false))
