@@ -323,6 +323,70 @@ pub fn check(r: &Roster) -> Result<(), ImportError> {
     Ok(())
 }
 
+/// Passes the organisation levels through (what hangs from one hangs from the nearest
+/// municipality or school above it: SS 12000's Förvaltning or Rektorsområde, a OneRoster
+/// department) and drops what names a skipped group. Both readers end with it.
+pub(crate) fn pass_through(r: &mut Roster) {
+    use std::collections::{HashMap, HashSet};
+    let levels: HashMap<String, Option<String>> = r
+        .orgs
+        .iter()
+        .filter(|o| o.kind == "level")
+        .map(|o| (o.ext.clone(), o.parent.clone()))
+        .collect();
+    if !levels.is_empty() {
+        // the nearest organisation above that is no level (a cycle of levels ends nowhere)
+        let up = |id: &str| -> Option<String> {
+            let mut at = Some(id.to_string());
+            for _ in 0..=levels.len() {
+                match at.as_deref().and_then(|a| levels.get(a)) {
+                    Some(parent) => at = parent.clone(),
+                    None => return at,
+                }
+            }
+            None
+        };
+        for o in &mut r.orgs {
+            o.parent = o.parent.as_deref().and_then(up);
+        }
+        let lift = |id: &mut String| {
+            if levels.contains_key(id.as_str()) {
+                if let Some(above) = up(id) {
+                    *id = above;
+                }
+            }
+        };
+        for d in &mut r.duties {
+            lift(&mut d.org);
+        }
+        for g in &mut r.groups {
+            lift(&mut g.school);
+        }
+        for a in &mut r.activities {
+            lift(&mut a.school);
+        }
+        for p in &mut r.persons {
+            if let Some(s) = &mut p.school {
+                lift(s);
+            }
+        }
+        r.orgs.retain(|o| o.kind != "level");
+        r.notes.push(format!(
+            "{} organisation level(s) between the principal organiser and the schools passed through",
+            levels.len()
+        ));
+    }
+    let skipped: HashSet<&String> = r.skipped_groups.iter().collect();
+    if !skipped.is_empty() {
+        r.memberships.retain(|m| !skipped.contains(&m.group));
+        for a in &mut r.activities {
+            a.groups.retain(|g| !skipped.contains(g));
+        }
+        r.duties
+            .retain(|d| d.group.as_ref().map_or(true, |g| !skipped.contains(g)));
+    }
+}
+
 pub use apply::apply;
 
 /// Reads, checks and applies in one transaction: a bad row stores nothing.

@@ -4,9 +4,10 @@
 //! `tobedeleted` are left out (and so ended). OneRoster has no timetable: lessons come
 //! from SS 12000 calendar events or the timetabling system.
 //!
-//! Mapping: orgs `district` → municipality, `school` → school; users `student` → pupil
-//! (school: their first org), `teacher` → teacher at their orgs, `administrator` →
-//! principal, `parent`/`guardian` → guardian of the students whose `agentSourcedIds`
+//! Mapping: orgs `district` → municipality, `school` → school (`department` and `local`
+//! passed through; schools without a district get one implicit municipality); users
+//! `student` → pupil (school: their first org), `teacher` → teacher at their orgs,
+//! `administrator` → principal, `parent`/`guardian` → guardian of the students whose `agentSourcedIds`
 //! name them (or whom they name); classes `homeroom` → class, `scheduled` → teaching
 //! group and an activity taught by the class's teachers; enrollments → memberships from
 //! `beginDate` (or the class's term) to `endDate`.
@@ -267,7 +268,47 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
     keep_guardians(&users, &users_seen, &mut r)?;
     let class_of = read_classes(&classes, courses.as_ref(), &term_start, &mut r)?;
     read_enrollments(&enrollments, &users_seen, &class_of, &mut r)?;
+    super::pass_through(&mut r);
+    implicit_district(&mut r);
     Ok(r)
+}
+
+/// The principal organiser of schools the file hangs from no district (a OneRoster file
+/// of one school often has none): one municipality, the same on every import.
+pub const IMPLICIT_DISTRICT: &str = "oneroster-implicit-district";
+
+fn implicit_district(r: &mut Roster) {
+    let orphans: Vec<String> = r
+        .orgs
+        .iter()
+        .filter(|o| o.kind == "school" && o.parent.is_none())
+        .map(|o| o.name.clone())
+        .collect();
+    if orphans.is_empty() {
+        return;
+    }
+    for o in r
+        .orgs
+        .iter_mut()
+        .filter(|o| o.kind == "school" && o.parent.is_none())
+    {
+        o.parent = Some(IMPLICIT_DISTRICT.to_string());
+    }
+    r.orgs.insert(
+        0,
+        Org {
+            ext: IMPLICIT_DISTRICT.to_string(),
+            parent: None,
+            kind: "municipality",
+            name: "Huvudman".to_string(),
+            school_form: None,
+            unit_code: None,
+        },
+    );
+    r.notes.push(format!(
+        "orgs.csv: {} has no district above it; a municipality (Huvudman) was made for it",
+        orphans.join(", ")
+    ));
 }
 
 /// Organisations: districts (and national or state bodies) are principal organisers,
@@ -280,7 +321,14 @@ fn read_orgs(orgs: &Table, r: &mut Roster) -> Result<(), ImportError> {
         let kind = match l.req("type")? {
             "district" | "national" | "state" => "municipality",
             "school" => "school",
-            other => return Err(l.err("type", format!("'{other}' is not district or school"))),
+            // levels of their own: what names one hangs from the school or district above
+            "department" | "local" => "level",
+            other => {
+                return Err(l.err(
+                    "type",
+                    format!("'{other}' is not a OneRoster 1.1 org type (department, school, district, local, state, national)"),
+                ))
+            }
         };
         r.orgs.push(Org {
             ext: l.req("sourcedId")?.to_string(),

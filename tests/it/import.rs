@@ -599,3 +599,59 @@ async fn every_official_enum_value_of_ss12000_imports() {
         assert_eq!(again.changes(), 0, "{kind:?}: {again}");
     }
 }
+
+#[actix_web::test]
+async fn a_oneroster_school_without_a_district_and_with_departments_imports() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let mut c = conn(&pool);
+        let c = &mut *c;
+        let src = fixtures().join("oneroster");
+        let dir = scratch("oneroster-no-district");
+        for f in std::fs::read_dir(&src).unwrap() {
+            let f = f.unwrap().path();
+            std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+        }
+        // no district; a department under the school, which a scheduled class names
+        let orgs = "sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n\
+            org-school,active,2026-08-01T00:00:00Z,Rosterskolan,school,87654321,\n\
+            org-dept,active,2026-08-01T00:00:00Z,Språkinstitutionen,department,,org-school\n";
+        std::fs::write(dir.join("orgs.csv"), orgs).unwrap();
+        let classes = std::fs::read_to_string(dir.join("classes.csv"))
+            .unwrap()
+            .replace("scheduled,B12,org-school,", "scheduled,B12,org-dept,");
+        std::fs::write(dir.join("classes.csv"), classes).unwrap();
+        let summary = import(c, &dir).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let notes = summary.notes.join("\n");
+        assert!(notes.contains("Rosterskolan has no district"), "{notes}");
+        assert!(notes.contains("1 organisation level(s)"), "{notes}");
+        // the school hangs from the one implicit municipality; the department is no school
+        let school: (i64, Option<i64>) = organisations::table
+            .filter(organisations::external_id.eq("org-school"))
+            .select((organisations::id, organisations::parent_id))
+            .first(c)
+            .unwrap();
+        let above: String = organisations::table
+            .find(school.1.unwrap())
+            .select(organisations::external_id.assume_not_null())
+            .first(c)
+            .unwrap();
+        assert_eq!(above, narvaro::import::oneroster::IMPLICIT_DISTRICT);
+        let orgs: i64 = organisations::table.count().get_result(c).unwrap();
+        assert_eq!(orgs, 2, "{kind:?}");
+        // the class the department named belongs to the school
+        let group_school: i64 = groups::table
+            .filter(groups::external_id.eq("class-8b-en"))
+            .select(groups::school_id)
+            .first(c)
+            .unwrap();
+        assert_eq!(group_school, school.0);
+        assert_eq!(
+            import(c, &dir).unwrap().changes(),
+            0,
+            "{kind:?}: the same again"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
