@@ -75,7 +75,7 @@ impl Refs {
             ids.sort_unstable();
             ids.dedup();
             for chunk in ids.chunks(CHUNK) {
-                for (id, named) in load_chunk(conn, kind, chunk)? {
+                for (id, named) in load_chunk(conn, kind, chunk, names)? {
                     out.named.insert((kind, id), named);
                 }
             }
@@ -107,7 +107,14 @@ impl Refs {
     }
 }
 
-fn load_chunk(conn: &mut DbConn, kind: Ref, chunk: &[i64]) -> AppResult<Vec<(i64, Named)>> {
+/// A chunk of one kind's records; a lesson's name (its activity's) only when asked for,
+/// since naming it takes a join on every page of attendances.
+fn load_chunk(
+    conn: &mut DbConn,
+    kind: Ref,
+    chunk: &[i64],
+    names: bool,
+) -> AppResult<Vec<(i64, Named)>> {
     let plain = |rows: Vec<(i64, Option<String>, String)>| {
         rows.into_iter()
             .map(|(id, u, name)| {
@@ -155,12 +162,21 @@ fn load_chunk(conn: &mut DbConn, kind: Ref, chunk: &[i64]) -> AppResult<Vec<(i64
                 .select((organisations::id, organisations::uuid, organisations::name))
                 .load(conn)?,
         ),
-        Ref::Lesson => plain(
+        Ref::Lesson if names => plain(
             lessons::table
                 .inner_join(activities::table)
                 .filter(lessons::id.eq_any(chunk))
                 .select((lessons::id, lessons::uuid, activities::display_name))
                 .load(conn)?,
+        ),
+        Ref::Lesson => plain(
+            lessons::table
+                .filter(lessons::id.eq_any(chunk))
+                .select((lessons::id, lessons::uuid))
+                .load::<(i64, Option<String>)>(conn)?
+                .into_iter()
+                .map(|(id, u)| (id, u, String::new()))
+                .collect(),
         ),
         Ref::Activity => plain(
             activities::table
