@@ -35,11 +35,35 @@ enum Command {
     /// also sends them by itself)
     SendNotices,
     /// Import the school structure from SS 12000 JSON or OneRoster 1.1 CSV; re-importing
-    /// the same data changes nothing
+    /// the same data changes nothing. Say whether the source is a whole snapshot (--full)
+    /// or changes (--changes); a OneRoster manifest's bulk or delta says it too
     Import {
         /// A .json file or a folder of them (SS 12000), or a folder with manifest.csv
         /// (OneRoster)
         path: std::path::PathBuf,
+        /// The source is a whole snapshot: people, memberships and duties it no longer
+        /// holds are ended, inside the organisations it covers
+        #[arg(long, conflicts_with = "changes")]
+        full: bool,
+        /// The source holds changed records only: references may name what is stored, and
+        /// only what it names as deleted (deletedEntities, tobedeleted) is ended
+        #[arg(long)]
+        changes: bool,
+    },
+    /// Write the school structure (organisations, people, groups, duties, activities,
+    /// lessons) as SS 12000 v2.1 JSON, the shape `narvaro import` reads; civic numbers are
+    /// left out
+    ExportStructure {
+        /// The .json file to write
+        path: std::path::PathBuf,
+    },
+    /// Pull the school structure from the school administration system's SS 12000 API
+    /// (NARVARO_SS12000_URL): the first run reads everything, later runs the changes since
+    /// the last successful one. One run is one transaction
+    Sync {
+        /// Read everything again (a snapshot: what the source no longer holds is ended)
+        #[arg(long)]
+        full: bool,
     },
     /// Recompute the statistics' per-day sums of every school from the marks (after
     /// editing the database by hand; normally never needed)
@@ -159,7 +183,21 @@ fn run(command: Command) -> Result<(), Failure> {
         }
         Command::Demo => serve(config, true),
         Command::SendNotices => send_notices(config),
-        Command::Import { path } => import(config, &path),
+        Command::Import {
+            path,
+            full,
+            changes,
+        } => import(
+            config,
+            &path,
+            match (full, changes) {
+                (true, _) => Some(crate::import::Mode::Full),
+                (_, true) => Some(crate::import::Mode::Changes),
+                _ => None,
+            },
+        ),
+        Command::Sync { full } => sync(config, full),
+        Command::ExportStructure { path } => export_structure(config, &path),
         Command::StatsRebuild => stats_rebuild(config),
         Command::Seed(args) => seed_command(config, args),
         Command::ApiClient(action) => api_client(config, action),
@@ -316,7 +354,11 @@ fn send_notices(config: Config) -> Result<(), Failure> {
     Ok(())
 }
 
-fn import(config: Config, path: &std::path::Path) -> Result<(), Failure> {
+fn import(
+    config: Config,
+    path: &std::path::Path,
+    mode: Option<crate::import::Mode>,
+) -> Result<(), Failure> {
     let pool = db::connect(&config.database_url, 1)?;
     let mut conn = pool
         .get()
@@ -324,14 +366,101 @@ fn import(config: Config, path: &std::path::Path) -> Result<(), Failure> {
     let started = Instant::now();
     let now = Utc::now();
     let today = now.with_timezone(&config.timezone).date_naive();
-    let summary = crate::import::run(&mut conn, path, config.timezone, today, now.naive_utc())
-        .map_err(|e| Failure::Runtime(format!("import: {e} (nothing was stored)")))?;
+    let summary = crate::import::run(
+        &mut conn,
+        path,
+        mode,
+        config.timezone,
+        today,
+        now.naive_utc(),
+    )
+    .map_err(|e| Failure::Runtime(format!("import: {e} (nothing was stored)")))?;
     println!(
         "narvaro: imported {} in {:.1} s: {summary}",
         path.display(),
         started.elapsed().as_secs_f64()
     );
     for note in &summary.notes {
+        println!("  {note}");
+    }
+    Ok(())
+}
+
+fn export_structure(config: Config, path: &std::path::Path) -> Result<(), Failure> {
+    let pool = db::connect(&config.database_url, 1)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
+    let started = Instant::now();
+    let doc = crate::ss12000::structure::export(&mut conn, config.timezone, config.clock.now_utc())
+        .map_err(db::DbError::Query)?;
+    let text = serde_json::to_string(&doc)
+        .map_err(|e| Failure::Runtime(format!("export-structure: {e}")))?;
+    std::fs::write(path, text).map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
+    let count = |k: &str| doc[k].as_array().map_or(0, Vec::len);
+    println!(
+        "narvaro: wrote {} in {:.1} s: {} organisations, {} people, {} groups, {} duties, {} activities, {} calendar events",
+        path.display(),
+        started.elapsed().as_secs_f64(),
+        count("organisations"),
+        count("persons"),
+        count("groups"),
+        count("duties"),
+        count("activities"),
+        count("calendarEvents")
+    );
+    Ok(())
+}
+
+/// `narvaro sync`: one run, with a progress line on the terminal.
+fn sync(config: Config, full: bool) -> Result<(), Failure> {
+    use std::io::{IsTerminal, Write};
+    let source = config.ss12000_source.clone().ok_or_else(|| {
+        Failure::Usage(
+            "narvaro sync: NARVARO_SS12000_URL is not set (the school administration system's SS 12000 API, with NARVARO_SS12000_CLIENT_ID, _CLIENT_SECRET and _TOKEN_URL, or _CLIENT_CERT and _CLIENT_KEY)".into(),
+        )
+    })?;
+    let pool = db::connect(&config.database_url, 2)?;
+    let backend = match config.database_url {
+        crate::config::DatabaseUrl::Sqlite(_) => db::Backend::Sqlite,
+        crate::config::DatabaseUrl::Postgres(_) => db::Backend::Postgres,
+    };
+    let database = db::Database::new(pool, backend);
+    let started = Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    let last = std::sync::Mutex::new(Instant::now());
+    let progress = move |list: &str, n: usize| {
+        // a line now and then: in place on a terminal, every ten seconds in a log
+        let mut at = last.lock().unwrap_or_else(|p| p.into_inner());
+        if terminal {
+            eprint!("\r  {list}: {n} records read\x1b[K");
+            let _ = std::io::stderr().flush();
+        } else if at.elapsed() >= std::time::Duration::from_secs(10) {
+            eprintln!("  {list}: {n} records read");
+            *at = Instant::now();
+        }
+    };
+    let outcome = actix_web::rt::System::new().block_on(crate::sync::run(
+        &database,
+        &source,
+        full,
+        config.timezone,
+        config.clock,
+        &progress,
+    ));
+    if terminal {
+        eprintln!();
+    }
+    let o = outcome.map_err(|e| Failure::Runtime(format!("sync: {e} (nothing was stored)")))?;
+    println!(
+        "narvaro: synced from {} ({}) in {:.1} s: {} records read, {}",
+        source.url,
+        o.mode.as_str(),
+        started.elapsed().as_secs_f64(),
+        o.records,
+        o.summary
+    );
+    for note in &o.summary.notes {
         println!("  {note}");
     }
     Ok(())

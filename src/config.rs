@@ -118,6 +118,177 @@ pub struct Config {
     /// The clock the school day runs on: the system's, or a test's (never from the
     /// environment).
     pub clock: crate::clock::Clock,
+    /// The SS 12000 server `narvaro sync` pulls from (`NARVARO_SS12000_*`), if any.
+    pub ss12000_source: Option<Ss12000Source>,
+}
+
+/// The school administration system's SS 12000 API, and how to sign in to it.
+#[derive(Clone)]
+pub struct Ss12000Source {
+    /// the API's base (`https://…/ss12000/v2`), without a trailing slash
+    pub url: String,
+    /// OAuth 2.0 client credentials
+    pub oauth: Option<SourceOAuth>,
+    /// a client certificate and its key (PEM files), for mutual TLS
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// a CA certificate (PEM) the server's certificate may chain to besides the public ones
+    pub ca_file: Option<PathBuf>,
+    /// the server's own schedule (`NARVARO_SYNC_INTERVAL_MINUTES`); none: `narvaro sync` only
+    pub interval_minutes: Option<u64>,
+}
+
+#[derive(Clone)]
+pub struct SourceOAuth {
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scope: Option<String>,
+}
+
+impl fmt::Debug for Ss12000Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ss12000Source")
+            .field("url", &self.url)
+            .field(
+                "oauth",
+                &self
+                    .oauth
+                    .as_ref()
+                    .map(|o| (&o.token_url, &o.client_id, "***")),
+            )
+            .field("client_cert", &self.client_cert)
+            .field("ca_file", &self.ca_file)
+            .field("interval_minutes", &self.interval_minutes)
+            .finish()
+    }
+}
+
+/// `NARVARO_SS12000_URL` and what goes with it; none without the URL.
+fn ss12000_source(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Ss12000Source>, ConfigError> {
+    let http = |var: &'static str, raw: String| -> Result<String, ConfigError> {
+        let url = raw.trim().trim_end_matches('/').to_string();
+        let rest = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    var,
+                    format!("'{url}' is not an http:// or https:// address"),
+                )
+            })?;
+        if rest.is_empty() || rest.split('/').next().is_some_and(|h| h.contains('@')) {
+            return Err(ConfigError::new(
+                var,
+                "needs a host, and no user or password in it (use NARVARO_SS12000_CLIENT_ID and _SECRET)",
+            ));
+        }
+        Ok(url)
+    };
+    let interval = get("NARVARO_SYNC_INTERVAL_MINUTES")
+        .map(|raw| {
+            raw.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|m| (1..=7 * 24 * 60).contains(m))
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "NARVARO_SYNC_INTERVAL_MINUTES",
+                        format!("'{raw}' is not a number of minutes from 1 to 10080 (a week)"),
+                    )
+                })
+        })
+        .transpose()?;
+    let Some(url) = get("NARVARO_SS12000_URL") else {
+        if interval.is_some() {
+            return Err(ConfigError::new(
+                "NARVARO_SYNC_INTERVAL_MINUTES",
+                "is set, but NARVARO_SS12000_URL (the server to sync from) is not",
+            ));
+        }
+        return Ok(None);
+    };
+    let url = http("NARVARO_SS12000_URL", url)?;
+    let oauth = match (
+        get("NARVARO_SS12000_CLIENT_ID"),
+        get("NARVARO_SS12000_CLIENT_SECRET"),
+    ) {
+        (Some(id), Some(secret)) => Some(SourceOAuth {
+            token_url: http(
+                "NARVARO_SS12000_TOKEN_URL",
+                get("NARVARO_SS12000_TOKEN_URL").ok_or_else(|| {
+                    ConfigError::new(
+                        "NARVARO_SS12000_TOKEN_URL",
+                        "is needed with NARVARO_SS12000_CLIENT_ID (the OAuth 2.0 token endpoint)",
+                    )
+                })?,
+            )?,
+            client_id: id.trim().to_string(),
+            client_secret: secret.trim().to_string(),
+            scope: get("NARVARO_SS12000_SCOPE").map(|s| s.trim().to_string()),
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError::new(
+                "NARVARO_SS12000_CLIENT_SECRET",
+                "is needed with NARVARO_SS12000_CLIENT_ID",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::new(
+                "NARVARO_SS12000_CLIENT_ID",
+                "is needed with NARVARO_SS12000_CLIENT_SECRET",
+            ))
+        }
+    };
+    let file = |var: &'static str| -> Result<Option<PathBuf>, ConfigError> {
+        get(var)
+            .map(|f| {
+                let path = PathBuf::from(f.trim());
+                if path.is_file() {
+                    Ok(path)
+                } else {
+                    Err(ConfigError::new(
+                        var,
+                        format!("'{}' is not a file", path.display()),
+                    ))
+                }
+            })
+            .transpose()
+    };
+    let client_cert = match (
+        file("NARVARO_SS12000_CLIENT_CERT")?,
+        file("NARVARO_SS12000_CLIENT_KEY")?,
+    ) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError::new(
+                "NARVARO_SS12000_CLIENT_KEY",
+                "is needed with NARVARO_SS12000_CLIENT_CERT",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::new(
+                "NARVARO_SS12000_CLIENT_CERT",
+                "is needed with NARVARO_SS12000_CLIENT_KEY",
+            ))
+        }
+    };
+    if oauth.is_none() && client_cert.is_none() {
+        return Err(ConfigError::new(
+            "NARVARO_SS12000_URL",
+            "needs a credential: NARVARO_SS12000_CLIENT_ID, _CLIENT_SECRET and _TOKEN_URL (OAuth 2.0 client credentials), or NARVARO_SS12000_CLIENT_CERT and _CLIENT_KEY (mutual TLS)",
+        ));
+    }
+    Ok(Some(Ss12000Source {
+        url,
+        oauth,
+        client_cert,
+        ca_file: file("NARVARO_SS12000_CA")?,
+        interval_minutes: interval,
+    }))
 }
 
 impl fmt::Debug for Config {
@@ -137,6 +308,7 @@ impl fmt::Debug for Config {
             .field("template_dir", &self.template_dir)
             .field("outbox_poll_seconds", &self.outbox_poll_seconds)
             .field("clock", &self.clock)
+            .field("ss12000_source", &self.ss12000_source)
             .finish()
     }
 }
@@ -285,6 +457,7 @@ impl Config {
             template_dir,
             outbox_poll_seconds,
             clock: crate::clock::Clock::System,
+            ss12000_source: ss12000_source(&get)?,
         })
     }
 }

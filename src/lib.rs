@@ -29,4 +29,5 @@ pub mod startup;
 pub mod state;
 pub mod states;
 pub mod statistics;
+pub mod sync;
 pub mod web;

@@ -84,6 +84,24 @@ diesel::table! {
         group_id -> Nullable<BigInt>,
         start_date -> Date,
         end_date -> Nullable<Date>,
+        external_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sync_runs (id) {
+        id -> BigInt,
+        source -> Text,
+        mode -> Text,
+        status -> Text,
+        since -> Nullable<Timestamp>,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        records -> BigInt,
+        inserted -> BigInt,
+        updated -> BigInt,
+        ended -> BigInt,
+        message -> Nullable<Text>,
     }
 }
 
@@ -356,6 +374,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     groups,
     group_memberships,
     duties,
+    sync_runs,
     activities,
     activity_groups,
     activity_teachers,

@@ -149,6 +149,15 @@ impl Application {
             let every = Duration::from_secs(state.config.outbox_poll_seconds);
             actix_web::rt::spawn(crate::notices::worker::run(state.outbox.clone(), every));
         }
+        if let Some(source) = state.config.ss12000_source.clone() {
+            // NARVARO_SYNC_INTERVAL_MINUTES: the server pulls by itself
+            actix_web::rt::spawn(crate::sync::scheduled(
+                state.database.clone(),
+                source,
+                state.config.timezone,
+                state.config.clock,
+            ));
+        }
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())

@@ -11,34 +11,66 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use super::{Org, Roster, Summary};
+use super::{Known, Mode, Org, Roster, Summary};
 use crate::db::DbConn;
 use crate::schema::*;
 
-/// Writes the roster: call inside a transaction (see `run`).
+/// Writes the roster: call inside a transaction (see `store`). `known`: the stored rows a
+/// roster of changes refers to.
 pub fn apply(
     conn: &mut DbConn,
     r: &Roster,
+    mode: Mode,
+    known: &Known,
     tz: Tz,
     today: NaiveDate,
     now: NaiveDateTime,
 ) -> QueryResult<Summary> {
     let mut sum = Summary::default();
-    let orgs = organisations(conn, r, now, &mut sum)?;
-    let persons = people(conn, r, &orgs, now, &mut sum)?;
-    let school_ids = end_departed(conn, r, &orgs, &persons, today, now, &mut sum)?;
-    let unlinked = guardianships(conn, r, &persons, now, &mut sum)?;
+    let mut orgs = organisations(conn, r, now, &mut sum)?;
+    extend(&mut orgs, &known.orgs);
+    let mut persons = people(conn, r, &orgs, now, &mut sum)?;
+    extend(&mut persons, &known.persons);
+    // records the source holds but that could not be read: nothing of them is ended
+    let unread: Vec<String> = r.unread.iter().cloned().collect();
+    let kept_people: HashSet<i64> = lookup(conn, unread.clone(), Table::People)?
+        .into_values()
+        .collect();
+    let kept_groups: HashSet<i64> = lookup(conn, unread, Table::Groups)?.into_values().collect();
+    let mut school_ids = match mode {
+        Mode::Full if r.unread_lists.contains("persons") => {
+            sum.notes_of_apply
+                .push("nobody was ended, since a person record could not be read".to_string());
+            Vec::new()
+        }
+        Mode::Full => end_departed(conn, r, &orgs, &persons, today, now, &mut sum)?,
+        Mode::Changes => end_named(conn, &r.gone.persons, today, now, &mut sum)?,
+    };
+    let unlinked = guardianships(conn, r, &persons, &kept_people, now, &mut sum)?;
     end_childless_guardians(conn, unlinked, today, now, &mut sum)?;
-    let groups_by = groups(conn, r, &orgs, now, &mut sum)?;
-    memberships(conn, r, &groups_by, &persons, today, &mut sum)?;
+    let mut groups_by = groups(conn, r, &orgs, now, &mut sum)?;
+    extend(&mut groups_by, &known.groups);
     let keys = Keys {
         orgs: &orgs,
         persons: &persons,
         groups: &groups_by,
+        mode,
+        piecemeal: r.piecemeal,
+        kept_people: &kept_people,
+        kept_groups: &kept_groups,
+        keep_duties: r.unread_lists.contains("duties"),
     };
+    memberships(conn, r, &keys, today, &mut sum)?;
     duties(conn, r, &keys, today, &mut sum)?;
-    let acts = activities(conn, r, &keys, now, &mut sum)?;
+    let mut acts = activities(conn, r, &keys, now, &mut sum)?;
+    extend(&mut acts, &known.activities);
     lessons(conn, r, &orgs, &acts, &mut sum)?;
+    school_ids.extend(end_gone(conn, r, today, &mut sum)?);
+    if mode == Mode::Changes {
+        school_ids.extend(touched_schools(conn, r, &keys, &acts)?);
+    }
+    school_ids.sort_unstable();
+    school_ids.dedup();
     // the statistics follow the new timetable and memberships
     if sum.changes() > 0 {
         refresh_statistics(conn, tz, &school_ids)?;
@@ -46,11 +78,119 @@ pub fn apply(
     Ok(sum)
 }
 
-/// Närvaro's ids of what the roster names, by the source's ids.
+/// Närvaro's ids of what the roster names, by the source's ids, and how to read it.
 struct Keys<'a> {
     orgs: &'a Ids,
     persons: &'a Ids,
     groups: &'a Ids,
+    mode: Mode,
+    /// memberships and an activity's links come one by one: only added (see `Roster`)
+    piecemeal: bool,
+    /// stored people and groups whose record could not be read: nothing of theirs ends
+    kept_people: &'a HashSet<i64>,
+    kept_groups: &'a HashSet<i64>,
+    /// a duty record could not be read: a snapshot ends no duty
+    keep_duties: bool,
+}
+
+impl Keys<'_> {
+    /// Whether what hangs from a record and is missing from it is removed: for a snapshot,
+    /// and for changes whose records come whole (SS 12000).
+    fn removes_missing(&self) -> bool {
+        self.mode == Mode::Full || !self.piecemeal
+    }
+}
+
+fn extend(ids: &mut Ids, known: &HashMap<String, i64>) {
+    for (ext, id) in known {
+        ids.entry(ext.clone()).or_insert(*id);
+    }
+}
+
+/// The stored rows a roster of changes refers to but does not hold, by the source's ids.
+pub fn known(conn: &mut DbConn, r: &Roster) -> QueryResult<Known> {
+    let own_orgs: HashSet<&str> = r.orgs.iter().map(|o| o.ext.as_str()).collect();
+    let own_persons: HashSet<&str> = r.persons.iter().map(|p| p.ext.as_str()).collect();
+    let own_groups: HashSet<&str> = r.groups.iter().map(|g| g.ext.as_str()).collect();
+    let own_acts: HashSet<&str> = r.activities.iter().map(|a| a.ext.as_str()).collect();
+    let wanted = |refs: Vec<&String>, own: &HashSet<&str>| -> Vec<String> {
+        let set: HashSet<&String> = refs
+            .into_iter()
+            .filter(|x| !own.contains(x.as_str()))
+            .collect();
+        set.into_iter().cloned().collect()
+    };
+    let org_refs = wanted(
+        r.orgs
+            .iter()
+            .filter_map(|o| o.parent.as_ref())
+            .chain(r.persons.iter().filter_map(|p| p.school.as_ref()))
+            .chain(r.groups.iter().map(|g| &g.school))
+            .chain(r.duties.iter().map(|d| &d.org))
+            .chain(r.activities.iter().map(|a| &a.school))
+            .collect(),
+        &own_orgs,
+    );
+    let person_refs = wanted(
+        r.responsibles
+            .iter()
+            .flat_map(|(p, g)| [p, g])
+            .chain(r.memberships.iter().map(|m| &m.pupil))
+            .chain(r.duties.iter().map(|d| &d.person))
+            .chain(r.activities.iter().flat_map(|a| &a.teachers))
+            .collect(),
+        &own_persons,
+    );
+    let group_refs = wanted(
+        r.memberships
+            .iter()
+            .map(|m| &m.group)
+            .chain(r.duties.iter().filter_map(|d| d.group.as_ref()))
+            .chain(r.activities.iter().flat_map(|a| &a.groups))
+            .collect(),
+        &own_groups,
+    );
+    let act_refs = wanted(r.events.iter().map(|e| &e.activity).collect(), &own_acts);
+    Ok(Known {
+        orgs: lookup(conn, org_refs, Table::Orgs)?,
+        persons: lookup(conn, person_refs, Table::People)?,
+        groups: lookup(conn, group_refs, Table::Groups)?,
+        activities: lookup(conn, act_refs, Table::Activities)?,
+    })
+}
+
+enum Table {
+    Orgs,
+    People,
+    Groups,
+    Activities,
+}
+
+/// Stored rows' ids by external id, for those of `exts` that are stored.
+fn lookup(conn: &mut DbConn, exts: Vec<String>, table: Table) -> QueryResult<HashMap<String, i64>> {
+    let mut out = HashMap::new();
+    for chunk in exts.chunks(crate::statistics::facts::CHUNK) {
+        let rows: Vec<(Option<String>, i64)> = match table {
+            Table::Orgs => organisations::table
+                .filter(organisations::external_id.eq_any(chunk))
+                .select((organisations::external_id, organisations::id))
+                .load(conn)?,
+            Table::People => people::table
+                .filter(people::external_id.eq_any(chunk))
+                .select((people::external_id, people::id))
+                .load(conn)?,
+            Table::Groups => groups::table
+                .filter(groups::external_id.eq_any(chunk))
+                .select((groups::external_id, groups::id))
+                .load(conn)?,
+            Table::Activities => activities::table
+                .filter(activities::external_id.eq_any(chunk))
+                .select((activities::external_id, activities::id))
+                .load(conn)?,
+        };
+        out.extend(rows.into_iter().filter_map(|(e, id)| Some((e?, id))));
+    }
+    Ok(out)
 }
 
 /// Organisations, parents first; a municipality gets the default absence reasons.
@@ -263,31 +403,64 @@ fn end_departed(
         .distinct()
         .load(conn)?;
     for id in imported_here.into_iter().filter(|id| !present.contains(id)) {
-        diesel::update(people::table.find(id))
-            .set((
-                people::active.eq(false),
-                people::ended_at.eq(now),
-                people::token_version.eq(people::token_version + 1),
-            ))
-            .execute(conn)?;
-        diesel::update(
-            group_memberships::table
-                .filter(group_memberships::pupil_id.eq(id))
-                .filter(group_memberships::end_date.is_null()),
-        )
-        .set(group_memberships::end_date.eq(today - Duration::days(1)))
-        .execute(conn)?;
-        diesel::update(
-            duties::table
-                .filter(duties::person_id.eq(id))
-                .filter(duties::end_date.is_null()),
-        )
-        .set(duties::end_date.eq(today - Duration::days(1)))
-        .execute(conn)?;
+        end_person(conn, id, today, now)?;
         sum.ended += 1;
     }
 
     Ok(school_ids)
+}
+
+/// Ends the people a source of changes names as gone (`deletedEntities`, `tobedeleted`);
+/// the schools they were at.
+fn end_named(
+    conn: &mut DbConn,
+    gone: &[String],
+    today: NaiveDate,
+    now: NaiveDateTime,
+    sum: &mut Summary,
+) -> QueryResult<Vec<i64>> {
+    let mut schools = Vec::new();
+    for chunk in gone.chunks(crate::statistics::facts::CHUNK) {
+        let rows: Vec<(i64, Option<i64>)> = people::table
+            .filter(people::external_id.eq_any(chunk))
+            .filter(people::active.eq(true))
+            .select((people::id, people::school_id))
+            .load(conn)?;
+        for (id, school) in rows {
+            end_person(conn, id, today, now)?;
+            schools.extend(school);
+            sum.ended += 1;
+        }
+    }
+    Ok(schools)
+}
+
+/// A person gone from the source: inactive (their sessions and links stop working), their
+/// memberships and duties ended yesterday; never deleted.
+fn end_person(conn: &mut DbConn, id: i64, today: NaiveDate, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(people::table.find(id))
+        .set((
+            people::active.eq(false),
+            people::ended_at.eq(now),
+            people::token_version.eq(people::token_version + 1),
+        ))
+        .execute(conn)?;
+    diesel::update(
+        group_memberships::table
+            .filter(group_memberships::pupil_id.eq(id))
+            .filter(group_memberships::end_date.is_null()),
+    )
+    .set(group_memberships::end_date.eq(today - Duration::days(1)))
+    .execute(conn)?;
+    diesel::update(
+        duties::table
+            .filter(duties::person_id.eq(id))
+            .filter(duties::end_date.is_null()),
+    )
+    .set(duties::end_date.eq(today - Duration::days(1)))
+    .execute(conn)?;
+    crate::auth::links::revoke_all(conn, id, now)?;
+    Ok(())
 }
 
 /// Guardianships: added; a responsible who disappears from the source is removed. The
@@ -296,6 +469,7 @@ fn guardianships(
     conn: &mut DbConn,
     r: &Roster,
     persons: &Ids,
+    kept: &HashSet<i64>,
     now: NaiveDateTime,
     sum: &mut Summary,
 ) -> QueryResult<Vec<i64>> {
@@ -325,7 +499,8 @@ fn guardianships(
         );
     }
     let in_source: HashSet<i64> = pupils_with.iter().chain(&pupil_list).copied().collect();
-    let (add, remove) = guardianship_changes(&wanted, &linked, &in_source);
+    let (add, mut remove) = guardianship_changes(&wanted, &linked, &in_source);
+    remove.retain(|(p, g)| !kept.contains(p) && !kept.contains(g));
     for (pupil, guardian) in add {
         diesel::insert_into(guardianships::table)
             .values((
@@ -461,16 +636,43 @@ fn groups(
     Ok(groups_by)
 }
 
-/// Memberships of the imported groups, matched on (group, pupil, start).
+/// Memberships of the imported groups, matched on (group, pupil, start). A group that
+/// comes whole (a snapshot's, an SS 12000 group record) loses the memberships it no
+/// longer lists; one by one (a OneRoster delta), only those the source names as gone.
 fn memberships(
     conn: &mut DbConn,
     r: &Roster,
-    groups_by: &Ids,
-    persons: &Ids,
+    keys: &Keys,
     today: NaiveDate,
     sum: &mut Summary,
 ) -> QueryResult<()> {
-    let group_ids: Vec<i64> = groups_by.values().copied().collect();
+    let (groups_by, persons) = (keys.groups, keys.persons);
+    let whole: HashSet<i64> = if keys.removes_missing() {
+        r.groups
+            .iter()
+            .filter_map(|g| groups_by.get(&g.ext).copied())
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let gone: HashSet<(i64, i64)> = r
+        .gone
+        .memberships
+        .iter()
+        .filter_map(|(g, p)| Some((*groups_by.get(g)?, *persons.get(p)?)))
+        .collect();
+    let mut group_ids: Vec<i64> = whole
+        .iter()
+        .copied()
+        .chain(
+            r.memberships
+                .iter()
+                .filter_map(|m| groups_by.get(&m.group).copied()),
+        )
+        .chain(gone.iter().map(|(g, _)| *g))
+        .collect();
+    group_ids.sort_unstable();
+    group_ids.dedup();
     let mut current: HashMap<(i64, i64, NaiveDate), (i64, Option<NaiveDate>)> = HashMap::new();
     for chunk in group_ids.chunks(crate::statistics::facts::CHUNK) {
         for (id, g, p, s, e) in group_memberships::table
@@ -522,7 +724,10 @@ fn memberships(
         }
     }
     for ((g, p, start), (id, end)) in &current {
-        if keep.contains(id) {
+        if keep.contains(id)
+            || !(whole.contains(g) || gone.contains(&(*g, *p)))
+            || keys.kept_people.contains(p)
+        {
             continue;
         }
         // gone from the source: ended yesterday, or the day before the same pupil's new
@@ -549,9 +754,20 @@ fn duties(
 ) -> QueryResult<()> {
     let person_ids: Vec<i64> = keys.persons.values().copied().collect();
     type DutyKey = (i64, i64, String, Option<i64>, NaiveDate);
-    let mut duty_rows: HashMap<DutyKey, (i64, Option<NaiveDate>)> = HashMap::new();
+    type DutyRow = (i64, Option<NaiveDate>, Option<String>);
+    let mut duty_rows: HashMap<DutyKey, DutyRow> = HashMap::new();
     for chunk in person_ids.chunks(crate::statistics::facts::CHUNK) {
-        for (id, p, o, role, g, s, e) in duties::table
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(
+            i64,
+            i64,
+            i64,
+            String,
+            Option<i64>,
+            NaiveDate,
+            Option<NaiveDate>,
+            Option<String>,
+        )> = duties::table
             .filter(duties::person_id.eq_any(chunk))
             .select((
                 duties::id,
@@ -561,18 +777,11 @@ fn duties(
                 duties::group_id,
                 duties::start_date,
                 duties::end_date,
+                duties::external_id,
             ))
-            .load::<(
-                i64,
-                i64,
-                i64,
-                String,
-                Option<i64>,
-                NaiveDate,
-                Option<NaiveDate>,
-            )>(conn)?
-        {
-            duty_rows.insert((p, o, role, g, s), (id, e));
+            .load(conn)?;
+        for (id, p, o, role, g, s, e, ext) in rows {
+            duty_rows.insert((p, o, role, g, s), (id, e, ext));
         }
     }
     let mut keep: HashSet<i64> = HashSet::new();
@@ -582,13 +791,19 @@ fn duties(
         };
         let g = d.group.as_ref().and_then(|g| keys.groups.get(g).copied());
         match duty_rows.get(&(p, o, d.role.to_string(), g, d.start)) {
-            Some(&(id, end)) => {
-                keep.insert(id);
-                if end != d.end {
-                    diesel::update(duties::table.find(id))
+            Some((id, end, ext)) => {
+                keep.insert(*id);
+                if *end != d.end {
+                    diesel::update(duties::table.find(*id))
                         .set(duties::end_date.eq(d.end))
                         .execute(conn)?;
                     sum.updated += 1;
+                }
+                if d.ext.is_some() && *ext != d.ext {
+                    // the source's id, for a later deletedEntities (not a change of the duty)
+                    diesel::update(duties::table.find(*id))
+                        .set(duties::external_id.eq(d.ext.as_deref()))
+                        .execute(conn)?;
                 }
             }
             None => {
@@ -600,15 +815,23 @@ fn duties(
                         duties::group_id.eq(g),
                         duties::start_date.eq(d.start),
                         duties::end_date.eq(d.end),
+                        duties::external_id.eq(d.ext.as_deref()),
                     ))
                     .execute(conn)?;
                 sum.inserted += 1;
             }
         }
     }
+    // a snapshot ends what it no longer holds in its organisations; changes end what a
+    // changed duty record no longer says (its old role or mentor group)
     let in_scope: HashSet<i64> = keys.orgs.values().copied().collect();
-    for ((_, o, _, _, start), (id, end)) in &duty_rows {
-        if keep.contains(id) || !in_scope.contains(o) {
+    let changed: HashSet<&str> = r.duties.iter().filter_map(|d| d.ext.as_deref()).collect();
+    for ((_, o, _, _, start), (id, end, ext)) in &duty_rows {
+        let gone = match keys.mode {
+            Mode::Full => in_scope.contains(o) && !keys.keep_duties,
+            Mode::Changes => ext.as_deref().is_some_and(|e| changed.contains(e)),
+        };
+        if keep.contains(id) || !gone {
             continue;
         }
         let ended = gone_end(today, *start);
@@ -705,8 +928,9 @@ fn activities(
             .iter()
             .filter_map(|t| keys.persons.get(t).copied())
             .collect();
-        sync_links(conn, id, &groups, false, sum)?;
-        sync_links(conn, id, &teachers, true, sum)?;
+        let removes = keys.removes_missing();
+        sync_links(conn, id, &groups, false, removes, keys.kept_groups, sum)?;
+        sync_links(conn, id, &teachers, true, removes, keys.kept_people, sum)?;
     }
 
     Ok(acts)
@@ -742,16 +966,31 @@ fn lessons(
                 .load(c)
         },
     )?;
-    let school_of: HashMap<&str, i64> = r
+    let mut school_of: HashMap<&str, i64> = r
         .activities
         .iter()
-        .map(|a| {
-            (
-                a.ext.as_str(),
-                orgs.get(&a.school).copied().unwrap_or_default(),
-            )
-        })
+        .filter_map(|a| Some((a.ext.as_str(), *orgs.get(&a.school)?)))
         .collect();
+    // changes: lessons of activities stored earlier
+    let stored: Vec<&str> = r
+        .events
+        .iter()
+        .map(|e| e.activity.as_str())
+        .filter(|a| !school_of.contains_key(a))
+        .collect::<HashSet<&str>>()
+        .into_iter()
+        .collect();
+    for chunk in stored.chunks(crate::statistics::facts::CHUNK) {
+        let rows: Vec<(Option<String>, i64)> = activities::table
+            .filter(activities::external_id.eq_any(chunk))
+            .select((activities::external_id, activities::school_id))
+            .load(conn)?;
+        for (ext, school) in rows {
+            if let Some(a) = ext.and_then(|e| stored.iter().find(|s| **s == e).copied()) {
+                school_of.insert(a, school);
+            }
+        }
+    }
     for e in &r.events {
         let Some(&activity) = acts.get(&e.activity) else {
             continue;
@@ -799,6 +1038,153 @@ fn lessons(
     Ok(())
 }
 
+/// What the source names as gone and is not a person: a group's open memberships and
+/// mentor duties end; a duty ends; an activity's lessons from today on, and a deleted
+/// calendar event, are cancelled (a roll call made is kept). An organisation is never
+/// ended by an import: the report says so. The schools touched.
+fn end_gone(
+    conn: &mut DbConn,
+    r: &Roster,
+    today: NaiveDate,
+    sum: &mut Summary,
+) -> QueryResult<Vec<i64>> {
+    let yesterday = today - Duration::days(1);
+    let mut schools = Vec::new();
+    let g = &r.gone;
+    for chunk in g.groups.chunks(crate::statistics::facts::CHUNK) {
+        let rows: Vec<(i64, i64)> = groups::table
+            .filter(groups::external_id.eq_any(chunk))
+            .select((groups::id, groups::school_id))
+            .load(conn)?;
+        for (group, school) in rows {
+            schools.push(school);
+            sum.ended += diesel::update(
+                group_memberships::table
+                    .filter(group_memberships::group_id.eq(group))
+                    .filter(
+                        group_memberships::end_date
+                            .is_null()
+                            .or(group_memberships::end_date.gt(yesterday)),
+                    )
+                    .filter(group_memberships::start_date.le(yesterday)),
+            )
+            .set(group_memberships::end_date.eq(yesterday))
+            .execute(conn)?;
+            sum.ended += diesel::update(
+                duties::table
+                    .filter(duties::group_id.eq(group))
+                    .filter(
+                        duties::end_date
+                            .is_null()
+                            .or(duties::end_date.gt(yesterday)),
+                    )
+                    .filter(duties::start_date.le(yesterday)),
+            )
+            .set(duties::end_date.eq(yesterday))
+            .execute(conn)?;
+        }
+    }
+    for chunk in g.duties.chunks(crate::statistics::facts::CHUNK) {
+        sum.ended += diesel::update(
+            duties::table
+                .filter(duties::external_id.eq_any(chunk))
+                .filter(
+                    duties::end_date
+                        .is_null()
+                        .or(duties::end_date.gt(yesterday)),
+                )
+                .filter(duties::start_date.le(yesterday)),
+        )
+        .set(duties::end_date.eq(yesterday))
+        .execute(conn)?;
+    }
+    for chunk in g.activities.chunks(crate::statistics::facts::CHUNK) {
+        let acts: Vec<(i64, i64)> = activities::table
+            .filter(activities::external_id.eq_any(chunk))
+            .select((activities::id, activities::school_id))
+            .load(conn)?;
+        for (act, school) in acts {
+            schools.push(school);
+            sum.ended += diesel::update(
+                lessons::table
+                    .filter(lessons::activity_id.eq(act))
+                    .filter(lessons::lesson_date.ge(today))
+                    .filter(lessons::cancelled.eq(false)),
+            )
+            .set(lessons::cancelled.eq(true))
+            .execute(conn)?;
+        }
+    }
+    for chunk in g.events.chunks(crate::statistics::facts::CHUNK) {
+        schools.extend(
+            lessons::table
+                .filter(lessons::external_id.eq_any(chunk))
+                .filter(lessons::cancelled.eq(false))
+                .select(lessons::school_id)
+                .load::<i64>(conn)?,
+        );
+        sum.ended += diesel::update(
+            lessons::table
+                .filter(lessons::external_id.eq_any(chunk))
+                .filter(lessons::cancelled.eq(false)),
+        )
+        .set(lessons::cancelled.eq(true))
+        .execute(conn)?;
+    }
+    Ok(schools)
+}
+
+/// The schools a roster of changes writes to (for the statistics).
+fn touched_schools(
+    conn: &mut DbConn,
+    r: &Roster,
+    keys: &Keys,
+    acts: &Ids,
+) -> QueryResult<Vec<i64>> {
+    let mut schools: Vec<i64> = r
+        .orgs
+        .iter()
+        .filter(|o| o.kind == "school")
+        .map(|o| &o.ext)
+        .chain(r.persons.iter().filter_map(|p| p.school.as_ref()))
+        .chain(r.groups.iter().map(|g| &g.school))
+        .chain(r.activities.iter().map(|a| &a.school))
+        .chain(r.duties.iter().map(|d| &d.org))
+        .filter_map(|ext| keys.orgs.get(ext).copied())
+        .collect();
+    let mut group_ids: Vec<i64> = r
+        .memberships
+        .iter()
+        .filter_map(|m| keys.groups.get(&m.group).copied())
+        .collect();
+    group_ids.sort_unstable();
+    group_ids.dedup();
+    for chunk in group_ids.chunks(crate::statistics::facts::CHUNK) {
+        schools.extend(
+            groups::table
+                .filter(groups::id.eq_any(chunk))
+                .select(groups::school_id)
+                .load::<i64>(conn)?,
+        );
+    }
+    let mut act_ids: Vec<i64> = r
+        .events
+        .iter()
+        .filter_map(|e| acts.get(&e.activity).copied())
+        .collect();
+    act_ids.sort_unstable();
+    act_ids.dedup();
+    for chunk in act_ids.chunks(crate::statistics::facts::CHUNK) {
+        schools.extend(
+            activities::table
+                .filter(activities::id.eq_any(chunk))
+                .select(activities::school_id)
+                .load::<i64>(conn)?,
+        );
+    }
+    Ok(schools)
+}
+
 /// Rebuilds the statistics of the roster's schools over all their lessons.
 fn refresh_statistics(conn: &mut DbConn, tz: Tz, school_ids: &[i64]) -> QueryResult<()> {
     for &school in school_ids {
@@ -839,12 +1225,15 @@ fn ids(rows: &HashMap<String, (i64, impl Sized)>) -> Ids {
     rows.iter().map(|(k, v)| (k.clone(), v.0)).collect()
 }
 
-/// Makes an activity's groups (or teachers) exactly `want`.
+/// Makes an activity's groups (or teachers) exactly `want`, or (`removes` false) adds
+/// what is missing.
 fn sync_links(
     conn: &mut DbConn,
     activity: i64,
     want: &HashSet<i64>,
     teachers: bool,
+    removes: bool,
+    kept: &HashSet<i64>,
     sum: &mut Summary,
 ) -> QueryResult<()> {
     let have: HashSet<i64> = if teachers {
@@ -878,7 +1267,10 @@ fn sync_links(
         }
         sum.inserted += 1;
     }
-    for &x in have.difference(want) {
+    for &x in have
+        .difference(want)
+        .filter(|x| removes && !kept.contains(x))
+    {
         if teachers {
             diesel::delete(
                 activity_teachers::table
@@ -1041,7 +1433,8 @@ mod tests {
         let wanted: HashSet<(i64, i64)> = [(1, 10), (1, 11), (2, 20)].into();
         let linked: HashSet<(i64, i64)> = [(1, 10), (1, 12), (3, 30)].into();
         let in_source: HashSet<i64> = [1, 2].into();
-        let (add, remove) = guardianship_changes(&wanted, &linked, &in_source);
+        let (add, mut remove) = guardianship_changes(&wanted, &linked, &in_source);
+        remove.retain(|(p, g)| !kept.contains(p) && !kept.contains(g));
         assert_eq!(add, vec![(1, 11), (2, 20)]);
         // (3, 30): pupil 3 is not in this roster, so their guardian stays
         assert_eq!(remove, vec![(1, 12)]);

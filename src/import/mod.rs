@@ -8,12 +8,19 @@
 //! - a person, membership or duty that disappears from the source is ended (`active =
 //!   false`, an end date), never deleted, so their history stays;
 //! - a bad row stores nothing, and the error names the file, the row and the field.
+//!
+//! An import is a snapshot or changes, never a guess (`Mode`): a snapshot (`--full`, a
+//! OneRoster manifest of `bulk` files) ends what it no longer holds, inside the
+//! organisations it covers; changes (`--changes`, a manifest of `delta` files, `narvaro
+//! sync` after its first run) resolve references against what is stored and end only what
+//! the source says is gone (`Gone`: SS 12000's `deletedEntities`, OneRoster's
+//! `tobedeleted`) or gives an end date.
 
 mod apply;
 pub mod oneroster;
 pub mod ss12000;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -108,6 +115,8 @@ pub struct Membership {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Duty {
+    /// the source's id of the duty record (SS 12000); a mentor assignment shares it
+    pub ext: Option<String>,
     pub person: String,
     pub org: String,
     /// "principal", "teacher", "mentor" or "admin"
@@ -142,9 +151,93 @@ pub struct Event {
     pub cancelled: bool,
 }
 
-/// A source's whole school structure, keyed by the source's ids.
+/// What an import is: a whole snapshot, or changes to what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `--full`: the source's whole structure; what it no longer holds is ended, inside
+    /// the organisations it covers
+    Full,
+    /// `--changes`: records that changed; references may point at what is stored, and only
+    /// what the source names as gone is ended
+    Changes,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Changes => "changes",
+        }
+    }
+
+    /// The mode asked for on the command line, checked against what the source says of
+    /// itself (a OneRoster manifest); with neither, no guess.
+    pub fn decide(asked: Option<Mode>, declared: Option<Mode>) -> Result<Mode, String> {
+        match (asked, declared) {
+            (Some(a), Some(d)) if a != d => Err(format!(
+                "the source says it is {} (manifest.csv), but --{} was given",
+                d.describe(),
+                a.as_str()
+            )),
+            (Some(m), _) | (None, Some(m)) => Ok(m),
+            (None, None) => Err(
+                "say what the source is: --full for a whole snapshot (people, \
+                 memberships and duties it no longer holds are ended, inside the organisations it \
+                 covers), or --changes for changed records only (nothing is ended that the source \
+                 does not name as deleted)"
+                    .to_string(),
+            ),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Mode::Full => "a whole snapshot (bulk)",
+            Mode::Changes => "changes only (delta)",
+        }
+    }
+}
+
+/// What the source says is gone (SS 12000 `deletedEntities`, OneRoster `tobedeleted`), by
+/// the source's ids.
+#[derive(Debug, Clone, Default)]
+pub struct Gone {
+    pub orgs: Vec<String>,
+    pub persons: Vec<String>,
+    pub groups: Vec<String>,
+    pub duties: Vec<String>,
+    pub activities: Vec<String>,
+    pub events: Vec<String>,
+    /// (group, pupil): one membership ended (a OneRoster enrollment)
+    pub memberships: Vec<(String, String)>,
+}
+
+impl Gone {
+    pub fn len(&self) -> usize {
+        self.orgs.len()
+            + self.persons.len()
+            + self.groups.len()
+            + self.duties.len()
+            + self.activities.len()
+            + self.events.len()
+            + self.memberships.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A source's school structure (whole, or its changes), keyed by the source's ids.
 #[derive(Debug, Clone, Default)]
 pub struct Roster {
+    /// what the source says it is (a OneRoster manifest's bulk or delta), if it says
+    pub declared: Option<Mode>,
+    /// a group's memberships and an activity's groups and teachers come one by one (a
+    /// OneRoster delta's enrollments), not whole with their record: changes then only add,
+    /// and end what `gone` names
+    pub piecemeal: bool,
+    pub gone: Gone,
     /// where it came from, for messages
     pub source: String,
     pub orgs: Vec<Org>,
@@ -160,6 +253,134 @@ pub struct Roster {
     pub notes: Vec<String>,
     /// groups read and left out (types without attendance): what names them is dropped
     pub skipped_groups: Vec<String>,
+    /// records that could not be read (by id, where it could be read) and the lists they
+    /// were in: left out with what names them, and a snapshot ends nothing of such a list
+    pub unread: HashSet<String>,
+    pub unread_lists: HashSet<&'static str>,
+}
+
+/// Where the roster's lists stood before a record was read (`Roster::mark`).
+#[derive(Debug, Clone, Copy)]
+pub struct Mark([usize; 7]);
+
+impl Roster {
+    pub fn mark(&self) -> Mark {
+        Mark([
+            self.orgs.len(),
+            self.persons.len(),
+            self.responsibles.len(),
+            self.groups.len(),
+            self.memberships.len(),
+            self.duties.len(),
+            self.activities.len(),
+        ])
+    }
+
+    /// Takes back what a record that failed half-way had added.
+    pub fn rollback(&mut self, m: Mark) {
+        self.orgs.truncate(m.0[0]);
+        self.persons.truncate(m.0[1]);
+        self.responsibles.truncate(m.0[2]);
+        self.groups.truncate(m.0[3]);
+        self.memberships.truncate(m.0[4]);
+        self.duties.truncate(m.0[5]);
+        self.activities.truncate(m.0[6]);
+    }
+
+    /// Notes a record of `list` that could not be read; it is left out.
+    pub fn left_out(&mut self, list: &str, id: Option<String>, e: ImportError) {
+        let list: &'static str = match list {
+            "organisations" => "organisations",
+            "persons" => "persons",
+            "groups" => "groups",
+            "duties" => "duties",
+            "syllabuses" => "syllabuses",
+            "activities" => "activities",
+            _ => "calendarEvents",
+        };
+        self.unread_lists.insert(list);
+        self.notes.push(format!("{e}: the record was left out"));
+        self.unread.extend(id);
+    }
+}
+
+/// Leaves out what names a record that could not be read, with a line in the report (a
+/// membership of an unread pupil, a lesson of an unread activity, a school under an unread
+/// municipality, and what hangs from those).
+pub(crate) fn drop_unread(r: &mut Roster) {
+    if r.unread.is_empty() {
+        return;
+    }
+    let before = r.orgs.len()
+        + r.persons.len()
+        + r.responsibles.len()
+        + r.groups.len()
+        + r.memberships.len()
+        + r.duties.len()
+        + r.activities.len()
+        + r.events.len();
+    let mut u = std::mem::take(&mut r.unread);
+    loop {
+        let n = u.len();
+        for o in &r.orgs {
+            if o.parent.as_ref().is_some_and(|p| u.contains(p)) {
+                u.insert(o.ext.clone());
+            }
+        }
+        if u.len() == n {
+            break;
+        }
+    }
+    r.orgs.retain(|o| !u.contains(&o.ext));
+    for p in &r.persons {
+        if p.school.as_ref().is_some_and(|s| u.contains(s)) {
+            u.insert(p.ext.clone());
+        }
+    }
+    r.persons.retain(|p| !u.contains(&p.ext));
+    for g in &r.groups {
+        if u.contains(&g.school) {
+            u.insert(g.ext.clone());
+        }
+    }
+    r.groups.retain(|g| !u.contains(&g.ext));
+    r.responsibles
+        .retain(|(p, g)| !u.contains(p) && !u.contains(g));
+    r.memberships
+        .retain(|m| !u.contains(&m.pupil) && !u.contains(&m.group));
+    r.duties.retain(|d| {
+        !u.contains(&d.person)
+            && !u.contains(&d.org)
+            && !d.group.as_ref().is_some_and(|g| u.contains(g))
+            && !d.ext.as_ref().is_some_and(|x| u.contains(x))
+    });
+    for a in &r.activities {
+        if u.contains(&a.school) {
+            u.insert(a.ext.clone());
+        }
+    }
+    r.activities.retain(|a| !u.contains(&a.ext));
+    for a in &mut r.activities {
+        a.groups.retain(|g| !u.contains(g));
+        a.teachers.retain(|t| !u.contains(t));
+    }
+    r.events
+        .retain(|e| !u.contains(&e.activity) && !u.contains(&e.ext));
+    let after = r.orgs.len()
+        + r.persons.len()
+        + r.responsibles.len()
+        + r.groups.len()
+        + r.memberships.len()
+        + r.duties.len()
+        + r.activities.len()
+        + r.events.len();
+    if before > after {
+        r.notes.push(format!(
+            "{} record(s) and link(s) that name a record left out were left out too",
+            before - after
+        ));
+    }
+    r.unread = u;
 }
 
 /// What an import did.
@@ -170,6 +391,8 @@ pub struct Summary {
     pub ended: usize,
     /// the reader's notes: what the source holds that Närvaro left out or passed through
     pub notes: Vec<String>,
+    /// what writing it left undone, a line each (after the reader's notes)
+    pub notes_of_apply: Vec<String>,
 }
 
 impl Summary {
@@ -212,19 +435,35 @@ pub fn read(path: &Path, tz: Tz) -> Result<Roster, ImportError> {
     ))
 }
 
-/// Checks that every reference points at something in the roster (or, for organisations,
-/// already in the database is not enough: a roster is whole).
-pub fn check(r: &Roster) -> Result<(), ImportError> {
-    let orgs: HashSet<&str> = r.orgs.iter().map(|o| o.ext.as_str()).collect();
-    let persons: HashSet<&str> = r.persons.iter().map(|p| p.ext.as_str()).collect();
-    let groups: HashSet<&str> = r.groups.iter().map(|g| g.ext.as_str()).collect();
-    let activities: HashSet<&str> = r.activities.iter().map(|a| a.ext.as_str()).collect();
+/// Stored rows, by the source's ids, that a roster of changes refers to without holding
+/// them (empty for a snapshot: a snapshot is whole).
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub orgs: HashMap<String, i64>,
+    pub persons: HashMap<String, i64>,
+    pub groups: HashMap<String, i64>,
+    pub activities: HashMap<String, i64>,
+}
+
+/// Checks that every reference points at something in the roster or, for changes, at
+/// something stored (`known`).
+pub fn check(r: &Roster, known: &Known) -> Result<(), ImportError> {
+    fn with<'a>(
+        own: impl Iterator<Item = &'a String>,
+        stored: &'a HashMap<String, i64>,
+    ) -> HashSet<&'a str> {
+        own.chain(stored.keys()).map(String::as_str).collect()
+    }
+    let orgs = with(r.orgs.iter().map(|o| &o.ext), &known.orgs);
+    let persons = with(r.persons.iter().map(|p| &p.ext), &known.persons);
+    let groups = with(r.groups.iter().map(|g| &g.ext), &known.groups);
+    let activities = with(r.activities.iter().map(|a| &a.ext), &known.activities);
     let err = |what: &str, id: &str, field: &str, missing: &str| {
         ImportError::at(
             &r.source,
             None,
             Some(field),
-            format!("{what} {id}: {missing} is not in the import"),
+            format!("{what} {id}: {missing} is neither in the import nor stored"),
         )
     };
     let mut seen = HashSet::new();
@@ -389,25 +628,52 @@ pub(crate) fn pass_through(r: &mut Roster) {
 
 pub use apply::apply;
 
-/// Reads, checks and applies in one transaction: a bad row stores nothing.
+/// Reads, checks and applies in one transaction: a bad row stores nothing. `mode` is what
+/// the command line asked for; the source may say it itself (a OneRoster manifest).
 pub fn run(
     conn: &mut DbConn,
     path: &Path,
+    mode: Option<Mode>,
     tz: Tz,
     today: NaiveDate,
     now: NaiveDateTime,
 ) -> Result<Summary, String> {
     let roster = read(path, tz).map_err(|e| e.to_string())?;
-    check(&roster).map_err(|e| e.to_string())?;
-    conn.transaction(|c| apply(c, &roster, tz, today, now))
-        .map(|mut s| {
-            s.notes = roster.notes.clone();
-            s
-        })
-        .map_err(|e| {
-            format!(
-                "{}: the database refused the import, nothing was stored: {e}",
-                roster.source
-            )
-        })
+    let mode =
+        Mode::decide(mode, roster.declared).map_err(|e| format!("{}: {e}", roster.source))?;
+    store(conn, &roster, mode, tz, today, now)
+}
+
+/// Checks a roster (for changes, against what is stored) and writes it in one transaction:
+/// the import's and the sync's last step. Nothing is stored unless all of it is.
+pub fn store(
+    conn: &mut DbConn,
+    roster: &Roster,
+    mode: Mode,
+    tz: Tz,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<Summary, String> {
+    conn.transaction(|c| {
+        let known = match mode {
+            Mode::Full => Known::default(),
+            Mode::Changes => apply::known(c, roster)?,
+        };
+        if let Err(e) = check(roster, &known) {
+            return Ok(Err(e.to_string()));
+        }
+        apply(c, roster, mode, &known, tz, today, now).map(Ok)
+    })
+    .map_err(|e: diesel::result::Error| {
+        format!(
+            "{}: the database refused the import, nothing was stored: {e}",
+            roster.source
+        )
+    })
+    .and_then(|checked| checked)
+    .map(|mut s| {
+        s.notes = roster.notes.clone();
+        s.notes.append(&mut s.notes_of_apply);
+        s
+    })
 }

@@ -1,8 +1,10 @@
 //! OneRoster 1.1 CSV: a folder with `manifest.csv`, `orgs.csv`, `users.csv`,
 //! `classes.csv`, `enrollments.csv` and `academicSessions.csv` (`courses.csv` optional).
 //! Every file has `sourcedId`, `status` and `dateLastModified`; rows with status
-//! `tobedeleted` are left out (and so ended). OneRoster has no timetable: lessons come
-//! from SS 12000 calendar events or the timetabling system.
+//! `tobedeleted` are left out and named as gone. The manifest says whether each file is a
+//! `bulk` snapshot or a `delta` of changes (`declared`); a delta's enrollments come one by
+//! one and may name classes and users stored earlier. OneRoster has no timetable: lessons
+//! come from SS 12000 calendar events or the timetabling system.
 //!
 //! Mapping: orgs `district` → municipality, `school` → school (`department` and `local`
 //! passed through; schools without a district get one implicit municipality); users
@@ -231,29 +233,59 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
             "only OneRoster 1.1 is read",
         ));
     }
-    let orgs = table(dir, "orgs.csv", &["name", "type"], true)?
-        .ok_or_else(|| ImportError::at("orgs.csv", None, None, "is missing"))?;
-    let users = table(
-        dir,
+    r.declared = declared(&manifest).map_err(|m| {
+        ImportError::at(
+            &dir.join("manifest.csv").display().to_string(),
+            None,
+            None,
+            m,
+        )
+    })?;
+    r.piecemeal = r.declared == Some(super::Mode::Changes);
+    // a delta may leave out a file with no changes
+    let whole = !r.piecemeal;
+    let need = |name: &str, t: Option<Table>| -> Result<Table, ImportError> {
+        match t {
+            Some(t) => Ok(t),
+            None if !whole => Ok(Table {
+                file: dir.join(name).display().to_string(),
+                head: Vec::new(),
+                rows: Vec::new(),
+            }),
+            None => Err(ImportError::at(name, None, None, "is missing")),
+        }
+    };
+    let orgs = need(
+        "orgs.csv",
+        table(dir, "orgs.csv", &["name", "type"], whole)?,
+    )?;
+    let users = need(
         "users.csv",
-        &["role", "givenName", "familyName", "orgSourcedIds"],
-        true,
-    )?
-    .ok_or_else(|| ImportError::at("users.csv", None, None, "is missing"))?;
-    let classes = table(
-        dir,
+        table(
+            dir,
+            "users.csv",
+            &["role", "givenName", "familyName", "orgSourcedIds"],
+            whole,
+        )?,
+    )?;
+    let classes = need(
         "classes.csv",
-        &["title", "classType", "schoolSourcedId"],
-        true,
-    )?
-    .ok_or_else(|| ImportError::at("classes.csv", None, None, "is missing"))?;
-    let enrollments = table(
-        dir,
+        table(
+            dir,
+            "classes.csv",
+            &["title", "classType", "schoolSourcedId"],
+            whole,
+        )?,
+    )?;
+    let enrollments = need(
         "enrollments.csv",
-        &["classSourcedId", "userSourcedId", "role"],
-        true,
-    )?
-    .ok_or_else(|| ImportError::at("enrollments.csv", None, None, "is missing"))?;
+        table(
+            dir,
+            "enrollments.csv",
+            &["classSourcedId", "userSourcedId", "role"],
+            whole,
+        )?,
+    )?;
     let sessions = table(
         dir,
         "academicSessions.csv",
@@ -271,6 +303,35 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
     super::pass_through(&mut r);
     implicit_district(&mut r);
     Ok(r)
+}
+
+/// What the manifest's `file.*` entries say: every file present `bulk` (a snapshot) or every
+/// one `delta` (changes); a mix is refused, and so is an unknown value.
+fn declared(manifest: &HashMap<String, String>) -> Result<Option<super::Mode>, String> {
+    let mut bulk = Vec::new();
+    let mut delta = Vec::new();
+    for (key, value) in manifest.iter().filter(|(k, _)| k.starts_with("file.")) {
+        match value.as_str() {
+            "bulk" => bulk.push(key.as_str()),
+            "delta" => delta.push(key.as_str()),
+            "absent" => {}
+            other => return Err(format!("{key} is '{other}', not bulk, delta or absent")),
+        }
+    }
+    match (bulk.is_empty(), delta.is_empty()) {
+        (true, true) => Ok(None),
+        (false, true) => Ok(Some(super::Mode::Full)),
+        (true, false) => Ok(Some(super::Mode::Changes)),
+        (false, false) => {
+            bulk.sort_unstable();
+            delta.sort_unstable();
+            Err(format!(
+                "mixes bulk files ({}) with delta files ({}); import the bulk files and the delta files separately",
+                bulk.join(", "),
+                delta.join(", ")
+            ))
+        }
+    }
 }
 
 /// The principal organiser of schools the file hangs from no district (a OneRoster file
@@ -316,6 +377,7 @@ fn implicit_district(r: &mut Roster) {
 fn read_orgs(orgs: &Table, r: &mut Roster) -> Result<(), ImportError> {
     for l in lines(orgs) {
         if !l.active()? {
+            r.gone.orgs.push(l.req("sourcedId")?.to_string());
             continue;
         }
         let kind = match l.req("type")? {
@@ -372,7 +434,9 @@ fn read_users(users: &Table, r: &mut Roster) -> Result<Users, ImportError> {
     let mut deleted: std::collections::HashSet<String> = Default::default();
     for l in lines(users) {
         if !l.active()? {
-            deleted.insert(l.req("sourcedId")?.to_string());
+            let id = l.req("sourcedId")?.to_string();
+            r.gone.persons.push(id.clone());
+            deleted.insert(id);
             continue;
         }
         let ext = l.req("sourcedId")?.to_string();
@@ -395,6 +459,7 @@ fn read_users(users: &Table, r: &mut Roster) -> Result<Users, ImportError> {
             "teacher" | "administrator" => {
                 for o in &orgs_of {
                     r.duties.push(Duty {
+                        ext: None,
                         person: ext.clone(),
                         org: o.clone(),
                         role: if role == "teacher" {
@@ -492,6 +557,9 @@ fn read_classes(
     let mut class_kind: HashMap<String, &'static str> = HashMap::new();
     for l in lines(classes) {
         if !l.active()? {
+            let id = l.req("sourcedId")?.to_string();
+            r.gone.activities.push(format!("{id}#activity"));
+            r.gone.groups.push(id);
             continue;
         }
         let ext = l.req("sourcedId")?.to_string();
@@ -560,21 +628,38 @@ fn read_enrollments(
 ) -> Result<(), ImportError> {
     let (deleted, class_start, class_kind) = (&users.deleted, &classes.start, &classes.kind);
     for l in lines(enrollments) {
-        if !l.active()? {
-            continue;
-        }
         let class = l.req("classSourcedId")?.to_string();
         let user = l.req("userSourcedId")?.to_string();
+        if !l.active()? {
+            if l.opt("role") == Some("student") {
+                r.gone.memberships.push((class, user));
+            }
+            continue;
+        }
         if deleted.contains(&user) {
             // the user is being deleted: so are their enrollments
             continue;
         }
-        let Some(kind) = class_kind.get(&class) else {
-            return Err(l.err(
-                "classSourcedId",
-                format!("class {class} is not in classes.csv"),
-            ));
+        let kind = match class_kind.get(&class) {
+            Some(kind) => *kind,
+            // a delta's enrollment may name a class stored earlier (`check` resolves it)
+            None if r.piecemeal => "stored",
+            None => {
+                return Err(l.err(
+                    "classSourcedId",
+                    format!("class {class} is not in classes.csv"),
+                ))
+            }
         };
+        let kind = &kind;
+        if *kind == "stored" && l.req("role")? != "student" {
+            r.notes.push(format!(
+                "enrollments.csv, line {}: a {}'s enrollment in class {class}, which is not in this delta, was skipped (give the class too)",
+                l.line,
+                l.req("role")?
+            ));
+            continue;
+        }
         match l.req("role")? {
             "student" => {
                 let start = l
@@ -619,6 +704,7 @@ fn read_enrollments(
                         .or_else(|| class_start.get(&class).copied())
                         .unwrap_or(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default());
                     r.duties.push(Duty {
+                        ext: None,
                         person: user,
                         org,
                         role: "mentor",

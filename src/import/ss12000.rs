@@ -1,6 +1,8 @@
 //! SS 12000 JSON: one file with the lists `organisations`, `persons`, `groups`, `duties`,
-//! `activities` and `calendarEvents` (each a list, or `{"data": [...]}` as the API gives
-//! them), or a folder with one file per list (`persons.json`, ...).
+//! `syllabuses`, `activities` and `calendarEvents` (each a list, or `{"data": [...]}` as
+//! the API gives them) and, for changes, `deletedEntities` (the API's `DeletedEntities`);
+//! or a folder with one file per list (`persons.json`, ..., `deletedEntities.json`).
+//! `parse` also reads what `narvaro sync` pulled from a server.
 
 use std::path::Path;
 
@@ -8,13 +10,28 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use serde_json::Value;
 
-use super::{Activity, Duty, Event, Group, ImportError, Membership, Org, Person, Roster};
+use super::{Activity, Duty, Event, Gone, Group, ImportError, Membership, Org, Person, Roster};
 
-const LISTS: [&str; 6] = [
+/// The lists read, in the order they are read (a syllabus before the activities naming it).
+pub const LISTS: [&str; 7] = [
     "organisations",
     "persons",
     "groups",
     "duties",
+    "syllabuses",
+    "activities",
+    "calendarEvents",
+];
+
+/// `deletedEntities` (`DeletedEntities_data`): the lists of removed ids read, and the
+/// part of the roster each ends. The standard spells the activities' list "activitites";
+/// "activities" is read too.
+const DELETED: [&str; 7] = [
+    "organisations",
+    "persons",
+    "groups",
+    "duties",
+    "activitites",
     "activities",
     "calendarEvents",
 ];
@@ -55,15 +72,19 @@ pub fn read_file(path: &Path, tz: Tz) -> Result<Roster, ImportError> {
             files.push((key, format!("{name} ({key})"), items.clone()));
         }
     }
-    if files.is_empty() {
+    let deleted = doc.get("deletedEntities").cloned();
+    if files.is_empty() && deleted.is_none() {
         return Err(ImportError::at(
             &name,
             None,
             None,
-            format!("none of {} is in the file", LISTS.join(", ")),
+            format!(
+                "none of {}, deletedEntities is in the file",
+                LISTS.join(", ")
+            ),
         ));
     }
-    parse(&name, files, tz)
+    parse(&name, files, deleted.as_ref(), tz)
 }
 
 pub fn read_folder(path: &Path, tz: Tz) -> Result<Roster, ImportError> {
@@ -84,10 +105,57 @@ pub fn read_folder(path: &Path, tz: Tz) -> Result<Roster, ImportError> {
             files.push((key, file.display().to_string(), items.clone()));
         }
     }
-    if files.is_empty() {
+    let deleted_file = path.join("deletedEntities.json");
+    let deleted = if deleted_file.is_file() {
+        Some(load(&deleted_file)?)
+    } else {
+        None
+    };
+    if files.is_empty() && deleted.is_none() {
         return Err(ImportError::at(&name, None, None, "neither manifest.csv (OneRoster) nor organisations.json, persons.json, … (SS 12000) is in the folder"));
     }
-    parse(&name, files, tz)
+    parse(&name, files, deleted.as_ref(), tz)
+}
+
+/// `DeletedEntities` (or its `data`): the ids the source removed.
+fn deleted_entities(source: &str, v: &Value) -> Result<Gone, ImportError> {
+    let data = v.get("data").unwrap_or(v);
+    if !data.is_object() {
+        return Err(ImportError::at(
+            source,
+            None,
+            Some("deletedEntities"),
+            "is not an object of lists of ids",
+        ));
+    }
+    let mut gone = Gone::default();
+    for key in DELETED {
+        let Some(list) = data.get(key).filter(|l| !l.is_null()) else {
+            continue;
+        };
+        let ids: Vec<String> = list
+            .as_array()
+            .map(|a| a.iter().map(|x| x.as_str().map(str::to_string)).collect())
+            .unwrap_or(None)
+            .ok_or_else(|| {
+                ImportError::at(
+                    source,
+                    None,
+                    Some(&format!("deletedEntities.{key}")),
+                    "is not a list of ids",
+                )
+            })?;
+        let into = match key {
+            "organisations" => &mut gone.orgs,
+            "persons" => &mut gone.persons,
+            "groups" => &mut gone.groups,
+            "duties" => &mut gone.duties,
+            "calendarEvents" => &mut gone.events,
+            _ => &mut gone.activities,
+        };
+        into.extend(ids);
+    }
+    Ok(gone)
 }
 
 /// A field reader for one record, naming the file, record and field in errors.
@@ -387,8 +455,9 @@ fn duty(
 ) -> Result<(), ImportError> {
     let person = rec.str("person.id")?;
     let org = rec.str("dutyAt.id")?;
-    if let Some(id) = rec.opt_str("id")? {
-        duty_person.insert(id, person.clone());
+    let ext = rec.opt_str("id")?;
+    if let Some(id) = &ext {
+        duty_person.insert(id.clone(), person.clone());
     }
     // the roles that teach can be activity teachers and mentors
     let role = match rec.str("dutyRole")?.as_str() {
@@ -414,6 +483,7 @@ fn duty(
         .ok_or_else(|| rec.err("startDate", "is missing"))?;
     let end = rec.date("endDate")?;
     r.duties.push(Duty {
+        ext: ext.clone(),
         person: person.clone(),
         org: org.clone(),
         role,
@@ -435,6 +505,7 @@ fn duty(
             .as_str()
             .ok_or_else(|| rec.err(&format!("assignmentRole[{j}].group.id"), "is missing"))?;
         r.duties.push(Duty {
+            ext: ext.clone(),
             person: person.clone(),
             org: org.clone(),
             role: "mentor",
@@ -446,23 +517,49 @@ fn duty(
     Ok(())
 }
 
-/// An activity, with its groups and teachers.
-fn activity(rec: &Rec) -> Result<Activity, ImportError> {
+/// A syllabus: (subject code, subject name), the subject an activity names it for.
+fn syllabus(rec: &Rec) -> Result<(String, (String, String)), ImportError> {
+    let id = rec.str("id")?;
+    // a course (gymnasieskola) is named by its course where it has no subject
+    let code = rec
+        .opt_str("subjectCode")?
+        .or(rec.opt_str("courseCode")?)
+        .ok_or_else(|| rec.err("subjectCode", "is missing (nor is there a courseCode)"))?;
+    let name = rec
+        .opt_str("subjectName")?
+        .or(rec.opt_str("courseName")?)
+        .unwrap_or_else(|| code.clone());
+    Ok((id, (code, name)))
+}
+
+type Syllabuses = std::collections::HashMap<String, (String, String)>;
+
+/// An activity, with its groups and teachers; its subject from its syllabus (or, in older
+/// files, the syllabus written into it), else its name.
+fn activity(rec: &Rec, syllabuses: &Syllabuses) -> Result<Activity, ImportError> {
     let name = rec.str("displayName")?;
     let kind = match rec.opt_str("activityType")?.as_deref() {
         None | Some("Undervisning") => "teaching",
         Some("Elevaktivitet") => "pupil_activity",
         Some(_) => "other",
     };
+    let from_syllabus = rec
+        .opt_str("syllabus.id")?
+        .and_then(|id| syllabuses.get(&id).cloned());
+    let (subject_code, subject_name) = match from_syllabus {
+        Some(s) => s,
+        None => (
+            rec.opt_str("syllabus.subjectCode")?
+                .unwrap_or_else(|| name.clone()),
+            rec.opt_str("syllabus.subjectName")?
+                .unwrap_or_else(|| name.clone()),
+        ),
+    };
     Ok(Activity {
         ext: rec.str("id")?,
         school: rec.str("organisation.id")?,
-        subject_code: rec
-            .opt_str("syllabus.subjectCode")?
-            .unwrap_or_else(|| name.clone()),
-        subject_name: rec
-            .opt_str("syllabus.subjectName")?
-            .unwrap_or_else(|| name.clone()),
+        subject_code,
+        subject_name,
         name,
         kind,
         groups: rec.refs("groups", "id")?,
@@ -506,15 +603,22 @@ fn calendar_event(rec: &Rec, tz: Tz) -> Result<Event, ImportError> {
     })
 }
 
-fn parse(
+/// Reads the lists (`LISTS`, by key: the file or page they came from, and their records)
+/// and `deletedEntities` into a roster.
+pub fn parse(
     source: &str,
     files: Vec<(&str, String, Vec<Value>)>,
+    deleted: Option<&Value>,
     tz: Tz,
 ) -> Result<Roster, ImportError> {
     let mut r = Roster {
         source: source.to_string(),
         ..Default::default()
     };
+    if let Some(d) = deleted {
+        r.gone = deleted_entities(source, d)?;
+    }
+    let mut syllabuses = Syllabuses::new();
     // duty id → person, for activities' teachers (SS 12000 names them by duty)
     let mut duty_person: std::collections::HashMap<String, String> = Default::default();
     for (key, file, items) in &files {
@@ -524,19 +628,31 @@ fn parse(
                 row: i + 1,
                 v,
             };
-            if !v.is_object() {
-                return Err(rec.err("", "is not an object"));
-            }
-            match *key {
-                "organisations" => r.orgs.push(organisation(&rec)?),
-                "persons" => person(&rec, &mut r)?,
-                "groups" => group(&rec, &mut r)?,
-                "duties" => duty(&rec, &mut r, &mut duty_person)?,
-                "activities" => r.activities.push(activity(&rec)?),
-                _ => r.events.push(calendar_event(&rec, tz)?),
+            let mark = r.mark();
+            let read = if v.is_object() {
+                match *key {
+                    "organisations" => organisation(&rec).map(|o| r.orgs.push(o)),
+                    "persons" => person(&rec, &mut r),
+                    "groups" => group(&rec, &mut r),
+                    "duties" => duty(&rec, &mut r, &mut duty_person),
+                    "syllabuses" => syllabus(&rec).map(|(id, subject)| {
+                        syllabuses.insert(id, subject);
+                    }),
+                    "activities" => activity(&rec, &syllabuses).map(|a| r.activities.push(a)),
+                    _ => calendar_event(&rec, tz).map(|e| r.events.push(e)),
+                }
+            } else {
+                Err(rec.err("", "is not an object"))
+            };
+            // a record that cannot be read is left out, and what names it (see `unread`)
+            if let Err(e) = read {
+                r.rollback(mark);
+                let id = v.get("id").and_then(Value::as_str).map(str::to_string);
+                r.left_out(key, id, e);
             }
         }
     }
+    super::drop_unread(&mut r);
     for a in &mut r.activities {
         for t in &mut a.teachers {
             if let Some(p) = duty_person.get(t) {

@@ -11,4 +11,5 @@ pub mod attendances;
 pub mod deleted;
 pub mod query;
 pub mod refs;
+pub mod structure;
 pub mod uuid;

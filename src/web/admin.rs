@@ -39,6 +39,7 @@ fn admin_page(ctx: &PageCtx, schools: &[(i64, String)], note: Option<Markup>) ->
             h1 { (title) }
             @if let Some(note) = note { (note) }
             p { a href="/admin/api-clients" { (ctx.t("API-klienter (system som läser Närvaro)", "API clients (systems that read Närvaro)")) } }
+            p { a href="/admin/sync" { (ctx.t("Synkronisering från det skoladministrativa systemet (SS 12000)", "Sync from the school administration system (SS 12000)")) } }
             section.card {
                 h2 { (ctx.t("Bjud in personal", "Invite staff")) }
                 p.muted { (ctx.t("Personen får ett e-postmeddelande med en länk för att välja lösenord (gäller i tre dagar).", "The person gets an e-mail with a link to choose a password (valid for three days).")) }

@@ -4,6 +4,7 @@ mod absence;
 mod account;
 mod admin;
 mod admin_clients;
+mod admin_sync;
 mod api;
 pub mod api_docs;
 mod common;
@@ -97,6 +98,8 @@ routes! {
     get "/admin/api-clients" => admin_clients::list,
     post "/admin/api-clients" => admin_clients::register,
     post "/admin/api-clients/{id}/revoke" => admin_clients::revoke,
+    get "/admin/sync" => admin_sync::show,
+    post "/admin/sync" => admin_sync::start,
     // machine credentials: OAuth 2.0 client credentials
     post "/oauth/token" => oauth::token,
     // the JSON API and its contract

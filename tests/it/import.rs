@@ -59,10 +59,17 @@ fn import(c: &mut DbConn, path: &Path) -> Result<narvaro::import::Summary, Strin
     narvaro::import::run(
         c,
         path,
+        Some(narvaro::import::Mode::Full),
         tz,
         today(),
         crate::helpers::test_moment().naive_utc(),
     )
+}
+
+/// The id of the second person of an SS 12000 file.
+fn bad_person_ext(path: &Path) -> String {
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    doc["persons"][1]["id"].as_str().unwrap().to_string()
 }
 
 /// Every table an import writes, counted.
@@ -111,18 +118,24 @@ async fn an_ss12000_school_imports_reimports_as_nothing_and_works() {
         let dir = scratch("ss12000");
         let file = ss12000(&dir, |_| {});
 
-        // the command line, into the empty database
+        // the command line, into the empty database: it does not guess whether the file
+        // is a snapshot or changes
         let url = app.db.url_string();
-        let out = run_binary(
-            &["import", file.to_str().unwrap()],
-            &[
-                ("DATABASE_URL", &url),
-                (
-                    "NARVARO_JWT_SECRET",
-                    "import-test-secret-import-test-secret-00",
-                ),
-            ],
+        let env = [
+            ("DATABASE_URL", url.as_str()),
+            (
+                "NARVARO_JWT_SECRET",
+                "import-test-secret-import-test-secret-00",
+            ),
+        ];
+        let unsaid = run_binary(&["import", file.to_str().unwrap()], &env);
+        let refusal = String::from_utf8_lossy(&unsaid.stderr).to_string();
+        assert!(!unsaid.status.success());
+        assert!(
+            refusal.contains("--full") && refusal.contains("--changes"),
+            "{refusal}"
         );
+        let out = run_binary(&["import", "--full", file.to_str().unwrap()], &env);
         let said = String::from_utf8_lossy(&out.stdout).to_string()
             + &String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{said}");
@@ -182,27 +195,37 @@ async fn an_ss12000_school_imports_reimports_as_nothing_and_works() {
             "Cleo's membership is ended, not deleted"
         );
 
-        // a bad row: nothing of the file is stored, and the row and field are named
+        // a record that cannot be read is left out and named (file, record, field), and
+        // what names it with it; the rest is stored, and nobody is ended for it
         let before = counts(c);
         let bad = ss12000(&dir, |doc| {
             doc["persons"][0]["givenName"] = "Alva-Li".into();
             doc["persons"][1]["birthDate"] = "2013-02-30".into();
         });
-        let err = import(c, &bad).unwrap_err();
+        let said = import(c, &bad).unwrap();
+        let note = said.notes.join("\n");
         assert!(
-            err.contains("persons") && err.contains("row 2") && err.contains("birthDate"),
-            "{err}"
+            note.contains("persons") && note.contains("row 2") && note.contains("birthDate"),
+            "{note}"
         );
-        assert_eq!(counts(c), before);
+        assert_eq!(counts(c), before, "nothing added, nothing removed");
         let alva: String = people::table
             .filter(people::external_id.eq("5c3e8d10-0000-4000-8000-000000000001"))
             .select(people::given_name)
             .first(c)
             .unwrap();
-        assert_eq!(
-            alva, "Alva",
-            "the good row before the bad one was not stored either"
-        );
+        assert_eq!(alva, "Alva-Li", "the good record was stored");
+        let bad_ext = bad_person_ext(&bad);
+        let (_, active) = person(c, &bad_ext);
+        assert!(active, "the unreadable person was not ended");
+        let open_memberships: i64 = group_memberships::table
+            .filter(group_memberships::pupil_id.eq(person(c, &bad_ext).0))
+            .filter(group_memberships::end_date.is_null())
+            .count()
+            .get_result(c)
+            .unwrap();
+        assert!(open_memberships > 0, "nor their membership");
+        import(c, &file).unwrap();
         let dangling = ss12000(&dir, |doc| {
             doc["activities"][0]["groups"][0]["id"] = "no-such-group".into();
         });

@@ -1,0 +1,490 @@
+//! The school structure in SS 12000 v2.1 shape (`narvaro export-structure`): the lists
+//! `organisations`, `persons`, `groups` (with `groupMemberships`), `duties` (with the
+//! mentor `assignmentRole`), `syllabuses`, `activities` and `calendarEvents`, as the
+//! standard's components `Organisation`, `Person`, `Group`, `Duty`, `Syllabus`,
+//! `Activity` and `CalendarEvent` write them. What `narvaro import` and `narvaro sync`
+//! read, so a structure can move from one Närvaro to another, or feed a test source.
+//!
+//! Every record is named by its stored uuid (the source's, for imported records), or the
+//! stand-in the export names it by. Civic numbers are never written; a protected identity
+//! keeps its `securityMarking`.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use serde_json::{json, Map, Value};
+
+use crate::db::DbConn;
+use crate::schema::*;
+
+/// The kind numbers of stand-in uuids (`uuid::stand_in`): the export's own for people,
+/// organisations, lessons and activities; groups and duties after them.
+const PERSON: u8 = 1;
+const ORG: u8 = 2;
+const LESSON: u8 = 3;
+const ACTIVITY: u8 = 4;
+const GROUP: u8 = 5;
+const DUTY: u8 = 6;
+
+fn id_of(kind: u8, id: i64, uuid: Option<String>) -> String {
+    uuid.unwrap_or_else(|| super::uuid::stand_in(kind, id))
+}
+
+fn reference(id: &str) -> Value {
+    json!({ "id": id })
+}
+
+/// The whole structure: every list, with `meta` of `at` (when it was written).
+pub fn export(conn: &mut DbConn, tz: Tz, at: NaiveDateTime) -> QueryResult<Value> {
+    let meta = json!({
+        "created": at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "modified": at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    });
+    let orgs = organisations(conn)?;
+    let people = persons(conn, &orgs)?;
+    let groups_by = groups(conn, &orgs, &people)?;
+    let duties_by = duties(conn, &orgs, &people, &groups_by)?;
+    let (syllabuses, acts) = activities(conn, &orgs, &groups_by, &duties_by)?;
+    let events = calendar_events(conn, tz, &acts)?;
+    let with_meta = |list: Vec<Value>| -> Value {
+        Value::Array(
+            list.into_iter()
+                .map(|mut v| {
+                    v["meta"] = meta.clone();
+                    v
+                })
+                .collect(),
+        )
+    };
+    let mut out = Map::new();
+    out.insert("organisations".into(), with_meta(orgs.records));
+    out.insert("persons".into(), with_meta(people.records));
+    out.insert("groups".into(), with_meta(groups_by.records));
+    out.insert("duties".into(), with_meta(duties_by.records));
+    out.insert("syllabuses".into(), with_meta(syllabuses));
+    out.insert("activities".into(), with_meta(acts.records));
+    out.insert("calendarEvents".into(), with_meta(events));
+    Ok(Value::Object(out))
+}
+
+/// Records written, and the uuid each stored row is named by.
+struct Written {
+    records: Vec<Value>,
+    uuid: HashMap<i64, String>,
+}
+
+fn organisations(conn: &mut DbConn) -> QueryResult<Written> {
+    type Row = (
+        i64,
+        Option<i64>,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = organisations::table
+        .order(organisations::id)
+        .select((
+            organisations::id,
+            organisations::parent_id,
+            organisations::org_type,
+            organisations::name,
+            organisations::school_form,
+            organisations::school_unit_code,
+            organisations::uuid,
+        ))
+        .load(conn)?;
+    let uuid: HashMap<i64, String> = rows
+        .iter()
+        .map(|r| (r.0, id_of(ORG, r.0, r.6.clone())))
+        .collect();
+    let records = rows
+        .iter()
+        .map(|(id, parent, kind, name, form, code, _)| {
+            let mut o = json!({
+                "id": uuid[id],
+                "displayName": name,
+                "organisationType": if kind == "school" { "Skolenhet" } else { "Huvudman" },
+            });
+            if let Some(p) = parent.and_then(|p| uuid.get(&p)) {
+                o["parentOrganisation"] = reference(p);
+            }
+            if let Some(code) = code {
+                o["schoolUnitCode"] = code.clone().into();
+            }
+            if let Some(t) = form.as_deref().and_then(school_type) {
+                o["schoolTypes"] = json!([t]);
+            }
+            o
+        })
+        .collect();
+    Ok(Written { records, uuid })
+}
+
+/// SS 12000's `SchoolTypesEnum` for a school form.
+fn school_type(form: &str) -> Option<&'static str> {
+    Some(match form {
+        "grundskola" => "GR",
+        "anpassad_grundskola" => "GRS",
+        "gymnasieskola" => "GY",
+        "anpassad_gymnasieskola" => "GYS",
+        "forskoleklass" => "FKLASS",
+        _ => return None,
+    })
+}
+
+fn persons(conn: &mut DbConn, orgs: &Written) -> QueryResult<Written> {
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        i64,
+        String,
+        String,
+        Option<NaiveDate>,
+        Option<String>,
+        String,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+    )> = people::table
+        .filter(people::active.eq(true))
+        .order(people::id)
+        .select((
+            people::id,
+            people::given_name,
+            people::family_name,
+            people::birth_date,
+            people::sex,
+            people::security_marking,
+            people::school_id,
+            people::email,
+            people::uuid,
+        ))
+        .load(conn)?;
+    let uuid: HashMap<i64, String> = rows
+        .iter()
+        .map(|r| (r.0, id_of(PERSON, r.0, r.8.clone())))
+        .collect();
+    let mut guardians: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (pupil, guardian) in guardianships::table
+        .select((guardianships::pupil_id, guardianships::guardian_id))
+        .order(guardianships::id)
+        .load::<(i64, i64)>(conn)?
+    {
+        guardians.entry(pupil).or_default().push(guardian);
+    }
+    let staff: std::collections::HashSet<i64> = duties::table
+        .select(duties::person_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    let records =
+        rows.iter()
+            .map(
+                |(id, given, family, birth, sex, marking, school, email, _)| {
+                    let mut p = json!({
+                        "id": uuid[id],
+                        "givenName": given,
+                        "familyName": family,
+                        "securityMarking": match marking.as_str() {
+                            "protected" => "Skyddad folkbokföring",
+                            "confidential" => "Sekretessmarkering",
+                            _ => "Ingen",
+                        },
+                    });
+                    if let Some(b) = birth {
+                        p["birthDate"] = b.to_string().into();
+                    }
+                    p["sex"] = match sex.as_deref() {
+                        Some("F") => "Kvinna",
+                        Some("M") => "Man",
+                        _ => "Okänt",
+                    }
+                    .into();
+                    if let Some(e) = email {
+                        let kind = if staff.contains(id) {
+                            "Skola personal"
+                        } else {
+                            "Privat"
+                        };
+                        p["emails"] = json!([{ "value": e, "type": kind }]);
+                    }
+                    if let Some(s) = school.and_then(|s| orgs.uuid.get(&s)) {
+                        p["enrolments"] = json!([{ "enroledAt": reference(s) }]);
+                    }
+                    if let Some(gs) = guardians.get(id) {
+                        p["responsibles"] = gs
+                    .iter()
+                    .filter_map(|g| uuid.get(g))
+                    .map(|g| json!({ "person": reference(g), "relationType": "Vårdnadshavare" }))
+                    .collect();
+                    }
+                    p
+                },
+            )
+            .collect();
+    Ok(Written { records, uuid })
+}
+
+fn groups(conn: &mut DbConn, orgs: &Written, people: &Written) -> QueryResult<Written> {
+    let rows: Vec<(i64, i64, String, String, Option<i32>, Option<String>)> = groups::table
+        .order(groups::id)
+        .select((
+            groups::id,
+            groups::school_id,
+            groups::name,
+            groups::group_type,
+            groups::school_year,
+            groups::uuid,
+        ))
+        .load(conn)?;
+    let uuid: HashMap<i64, String> = rows
+        .iter()
+        .map(|r| (r.0, id_of(GROUP, r.0, r.5.clone())))
+        .collect();
+    let mut members: HashMap<i64, Vec<Value>> = HashMap::new();
+    for (g, p, start, end) in group_memberships::table
+        .order(group_memberships::id)
+        .select((
+            group_memberships::group_id,
+            group_memberships::pupil_id,
+            group_memberships::start_date,
+            group_memberships::end_date,
+        ))
+        .load::<(i64, i64, NaiveDate, Option<NaiveDate>)>(conn)?
+    {
+        let Some(person) = people.uuid.get(&p) else {
+            continue;
+        };
+        let mut m = json!({ "person": reference(person), "startDate": start.to_string() });
+        if let Some(e) = end {
+            m["endDate"] = e.to_string().into();
+        }
+        members.entry(g).or_default().push(m);
+    }
+    let records = rows
+        .iter()
+        .filter_map(|(id, school, name, kind, year, _)| {
+            let mut g = json!({
+                "id": uuid[id],
+                "displayName": name,
+                "groupType": match kind.as_str() {
+                    "class" => "Klass",
+                    "mentor" => "Mentor",
+                    _ => "Undervisning",
+                },
+                "organisation": reference(orgs.uuid.get(school)?),
+                "groupMemberships": members.remove(id).unwrap_or_default(),
+            });
+            if let Some(y) = year {
+                g["schoolYear"] = (*y).into();
+            }
+            Some(g)
+        })
+        .collect();
+    Ok(Written { records, uuid })
+}
+
+/// Duties: one record per person and organisation (a teacher's mentor groups are its
+/// assignment roles), named by the person's teaching duty's row.
+fn duties(
+    conn: &mut DbConn,
+    orgs: &Written,
+    people: &Written,
+    groups: &Written,
+) -> QueryResult<Written> {
+    type Row = (
+        i64,
+        i64,
+        i64,
+        String,
+        Option<i64>,
+        NaiveDate,
+        Option<NaiveDate>,
+    );
+    let rows: Vec<Row> = duties::table
+        .order(duties::id)
+        .select((
+            duties::id,
+            duties::person_id,
+            duties::organisation_id,
+            duties::role,
+            duties::group_id,
+            duties::start_date,
+            duties::end_date,
+        ))
+        .load(conn)?;
+    // person → the uuid of the duty an activity names them by (their first teaching duty)
+    let mut uuid: HashMap<i64, String> = HashMap::new();
+    let mut records = Vec::new();
+    let mut mentor_of: HashMap<(i64, i64), Vec<Value>> = HashMap::new();
+    for (_, person, org, role, group, start, _) in rows.iter().filter(|r| r.3 == "mentor") {
+        if let Some(g) = group.and_then(|g| groups.uuid.get(&g)) {
+            mentor_of.entry((*person, *org)).or_default().push(json!({
+                "group": reference(g),
+                "assignmentRoleType": "Mentor",
+                "startDate": start.to_string(),
+            }));
+        }
+        let _ = role;
+    }
+    for (id, person, org, role, _, start, end) in rows.iter().filter(|r| r.3 != "mentor") {
+        let (Some(p), Some(o)) = (people.uuid.get(person), orgs.uuid.get(org)) else {
+            continue;
+        };
+        let duty = super::uuid::stand_in(DUTY, *id);
+        if role == "teacher" {
+            uuid.entry(*person).or_insert_with(|| duty.clone());
+        }
+        let mut d = json!({
+            "id": duty,
+            "person": reference(p),
+            "dutyAt": reference(o),
+            "dutyRole": match role.as_str() {
+                "principal" => "Rektor",
+                "admin" => "Skoladministratör",
+                _ => "Lärare",
+            },
+            "startDate": start.to_string(),
+        });
+        if let Some(e) = end {
+            d["endDate"] = e.to_string().into();
+        }
+        if role == "teacher" {
+            if let Some(a) = mentor_of.remove(&(*person, *org)) {
+                d["assignmentRole"] = Value::Array(a);
+            }
+        }
+        records.push(d);
+    }
+    Ok(Written { records, uuid })
+}
+
+/// Activities (their subject as a syllabus) with groups and teachers (by duty).
+fn activities(
+    conn: &mut DbConn,
+    orgs: &Written,
+    groups: &Written,
+    duties: &Written,
+) -> QueryResult<(Vec<Value>, Written)> {
+    type Row = (i64, i64, String, String, String, String, Option<String>);
+    let rows: Vec<Row> = activities::table
+        .order(activities::id)
+        .select((
+            activities::id,
+            activities::school_id,
+            activities::display_name,
+            activities::subject_code,
+            activities::subject_name,
+            activities::activity_type,
+            activities::uuid,
+        ))
+        .load(conn)?;
+    let uuid: HashMap<i64, String> = rows
+        .iter()
+        .map(|r| (r.0, id_of(ACTIVITY, r.0, r.6.clone())))
+        .collect();
+    let mut links: HashMap<i64, (Vec<Value>, Vec<Value>)> = HashMap::new();
+    for (a, g) in activity_groups::table
+        .select((activity_groups::activity_id, activity_groups::group_id))
+        .load::<(i64, i64)>(conn)?
+    {
+        if let Some(g) = groups.uuid.get(&g) {
+            links.entry(a).or_default().0.push(reference(g));
+        }
+    }
+    for (a, t) in activity_teachers::table
+        .select((
+            activity_teachers::activity_id,
+            activity_teachers::teacher_id,
+        ))
+        .load::<(i64, i64)>(conn)?
+    {
+        if let Some(d) = duties.uuid.get(&t) {
+            links
+                .entry(a)
+                .or_default()
+                .1
+                .push(json!({ "duty": reference(d) }));
+        }
+    }
+    let mut syllabuses: HashMap<(String, String), String> = HashMap::new();
+    let mut records = Vec::new();
+    for (id, school, name, code, subject, kind, _) in &rows {
+        let Some(school) = orgs.uuid.get(school) else {
+            continue;
+        };
+        let n = syllabuses.len() as i64 + 1;
+        let syllabus = syllabuses
+            .entry((code.clone(), subject.clone()))
+            .or_insert_with(|| super::uuid::stand_in(DUTY + 1, n))
+            .clone();
+        let (gs, ts) = links.remove(id).unwrap_or_default();
+        records.push(json!({
+            "id": uuid[id],
+            "displayName": name,
+            "activityType": match kind.as_str() {
+                "pupil_activity" => "Elevaktivitet",
+                "teaching" => "Undervisning",
+                _ => "Övrigt",
+            },
+            "organisation": reference(school),
+            "groups": gs,
+            "teachers": ts,
+            "syllabus": reference(&syllabus),
+        }));
+    }
+    let mut syllabus_records: Vec<Value> = syllabuses
+        .into_iter()
+        .map(|((code, name), id)| json!({ "id": id, "subjectCode": code, "subjectName": name }))
+        .collect();
+    syllabus_records.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    Ok((syllabus_records, Written { records, uuid }))
+}
+
+fn calendar_events(conn: &mut DbConn, tz: Tz, acts: &Written) -> QueryResult<Vec<Value>> {
+    type Row = (
+        i64,
+        i64,
+        NaiveDate,
+        NaiveTime,
+        NaiveTime,
+        i32,
+        bool,
+        Option<String>,
+    );
+    let rows: Vec<Row> = lessons::table
+        .order(lessons::id)
+        .select((
+            lessons::id,
+            lessons::activity_id,
+            lessons::lesson_date,
+            lessons::starts_at,
+            lessons::ends_at,
+            lessons::teaching_minutes,
+            lessons::cancelled,
+            lessons::uuid,
+        ))
+        .load(conn)?;
+    let instant = |d: NaiveDate, t: NaiveTime| {
+        d.and_time(t)
+            .and_local_timezone(tz)
+            .earliest()
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, act, date, starts, ends, minutes, cancelled, uuid)| {
+            Some(json!({
+                "id": id_of(LESSON, id, uuid),
+                "activity": reference(acts.uuid.get(&act)?),
+                "startTime": instant(date, starts)?,
+                "endTime": instant(date, ends)?,
+                "teachingLengthStudent": minutes,
+                "cancelled": cancelled,
+            }))
+        })
+        .collect())
+}
