@@ -198,10 +198,11 @@ def main():
     p.add_argument("--page", type=int, default=1000)
     p.add_argument("--die-after", type=int, default=0)
     p.add_argument("--log")
+    p.add_argument("--port", type=int, default=0)
     args = p.parse_args()
     Handler.source = Source(args)
     Handler.source.load()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(server.server_address[1]))

@@ -27,3 +27,4 @@ mod ss12000;
 mod ss12000_schema;
 mod startup_errors;
 mod statistics;
+mod sync;

@@ -1,0 +1,396 @@
+//! `narvaro sync` against a real SS 12000 source over HTTP on loopback
+//! (tests/ss12000_source.py: OAuth 2.0 client credentials, paging by `pageToken` alone,
+//! `meta.modified.after`, `/deletedEntities`), serving the seed generator's municipality
+//! as `narvaro export-structure` writes it, on both backends: a full sync, a changes-only
+//! sync, a sync whose source dies half-way and a sync with a malformed record.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use narvaro::config::{SourceOAuth, Ss12000Source};
+use narvaro::db::{Backend, Database, DbConn};
+use narvaro::schema::*;
+use serde_json::{json, Value};
+
+use crate::helpers::{backends, test_moment, Kind, TestDb};
+
+/// Before the test's clock: what the source held before the first run.
+const EARLIER: &str = "2026-11-01T00:00:00Z";
+/// After the first run began (the test clock reads 07:15 UTC): a change.
+const LATER: &str = "2026-11-25T07:40:00Z";
+
+/// The source, ended with the test.
+struct Source {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Source {
+    fn start(dir: &Path, data: &Path, die_after: Option<u32>) -> Source {
+        Self::start_on(dir, data, die_after, 0)
+    }
+
+    /// On `port` (0: any), so that a source restarted is the same source.
+    fn start_on(dir: &Path, data: &Path, die_after: Option<u32>, port: u16) -> Source {
+        let port_file = dir.join(format!("port-{}", rand_suffix()));
+        let log = dir.join("requests.log");
+        let mut cmd = Command::new("python3");
+        cmd.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ss12000_source.py"))
+            .arg("--data")
+            .arg(data)
+            .arg("--port-file")
+            .arg(&port_file)
+            .arg("--page")
+            .arg("7")
+            .arg("--log")
+            .arg(&log)
+            .arg("--port")
+            .arg(port.to_string());
+        if let Some(n) = die_after {
+            cmd.arg("--die-after").arg(n.to_string());
+        }
+        let child = cmd.spawn().expect("python3 runs tests/ss12000_source.py");
+        for _ in 0..200 {
+            if let Ok(port) = std::fs::read_to_string(&port_file) {
+                return Source {
+                    child,
+                    url: format!("http://127.0.0.1:{}", port.trim()),
+                    log,
+                };
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("the SS 12000 source did not start");
+    }
+
+    fn config(&self) -> Ss12000Source {
+        Ss12000Source {
+            url: self.url.clone(),
+            oauth: Some(SourceOAuth {
+                token_url: format!("{}/token", self.url),
+                client_id: "narvaro-sync".into(),
+                client_secret: "source-secret".into(),
+                scope: None,
+            }),
+            client_cert: None,
+            ca_file: None,
+            interval_minutes: None,
+        }
+    }
+
+    fn requests(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Source {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// The seed generator's municipality (one school, a week), as SS 12000 JSON, every
+/// record last modified before the test's clock.
+fn seeded_structure() -> Value {
+    let db = TestDb::new(Kind::Sqlite);
+    let pool = narvaro::db::connect(&db.url, 1).unwrap();
+    let mut c = pool.get().unwrap();
+    let tz = chrono_tz::Europe::Stockholm;
+    let start = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+    narvaro::seed::generate(
+        &mut c,
+        &narvaro::seed::SeedParams {
+            municipality: "Synkkommunen".into(),
+            schools: 1,
+            pupils: 30,
+            weeks: 2,
+            seed: 7,
+            start,
+            today: start,
+        },
+        tz,
+    )
+    .unwrap();
+    let mut doc =
+        narvaro::ss12000::structure::export(&mut c, tz, test_moment().naive_utc()).unwrap();
+    for list in doc.as_object_mut().unwrap().values_mut() {
+        for r in list.as_array_mut().unwrap() {
+            r["meta"] = json!({ "created": EARLIER, "modified": EARLIER });
+        }
+    }
+    doc["deleted"] = json!([]);
+    doc
+}
+
+fn write(path: &Path, doc: &Value) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec(doc).unwrap()).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+async fn sync(db: &Database, source: &Source) -> Result<narvaro::sync::Outcome, String> {
+    let clock = narvaro::clock::Clock::starting_at(test_moment());
+    narvaro::sync::run(
+        db,
+        &source.config(),
+        false,
+        chrono_tz::Europe::Stockholm,
+        clock,
+        &|_, _| {},
+    )
+    .await
+}
+
+fn active_people(c: &mut DbConn) -> i64 {
+    people::table
+        .filter(people::active.eq(true))
+        .count()
+        .get_result(c)
+        .unwrap()
+}
+
+fn family_name(c: &mut DbConn, ext: &str) -> String {
+    people::table
+        .filter(people::external_id.eq(ext))
+        .select(people::family_name)
+        .first(c)
+        .unwrap()
+}
+
+/// Everything the sync writes, counted.
+fn counts(c: &mut DbConn) -> Vec<i64> {
+    vec![
+        organisations::table.count().get_result(c).unwrap(),
+        people::table.count().get_result(c).unwrap(),
+        guardianships::table.count().get_result(c).unwrap(),
+        groups::table.count().get_result(c).unwrap(),
+        group_memberships::table.count().get_result(c).unwrap(),
+        duties::table.count().get_result(c).unwrap(),
+        activities::table.count().get_result(c).unwrap(),
+        lessons::table.count().get_result(c).unwrap(),
+        group_memberships::table
+            .filter(group_memberships::end_date.is_not_null())
+            .count()
+            .get_result(c)
+            .unwrap(),
+        lessons::table
+            .filter(lessons::cancelled.eq(true))
+            .count()
+            .get_result(c)
+            .unwrap(),
+        active_people(c),
+    ]
+}
+
+fn runs(c: &mut DbConn) -> Vec<(String, String, Option<chrono::NaiveDateTime>)> {
+    sync_runs::table
+        .order(sync_runs::id)
+        .select((sync_runs::mode, sync_runs::status, sync_runs::since))
+        .load(c)
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
+    let structure = seeded_structure();
+    for kind in backends() {
+        let dir = std::env::temp_dir().join(format!("narvaro-sync-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = dir.join("source.json");
+        let mut doc = structure.clone();
+        write(&data, &doc);
+        let target = TestDb::new(kind);
+        let pool = narvaro::db::connect(&target.url, 2).unwrap();
+        let backend = match kind {
+            Kind::Sqlite => Backend::Sqlite,
+            Kind::Postgres => Backend::Postgres,
+        };
+        let db = Database::new(pool.clone(), backend);
+        let mut c = pool.get().unwrap();
+        let c = &mut *c;
+
+        // the first run reads everything, seven records a page
+        let source = Source::start(&dir, &data, None);
+        let port: u16 = source.url.rsplit(':').next().unwrap().parse().unwrap();
+        let full = sync(&db, &source).await.unwrap();
+        assert_eq!(full.mode, narvaro::import::Mode::Full);
+        let persons = doc["persons"].as_array().unwrap().len() as i64;
+        let events = doc["calendarEvents"].as_array().unwrap().len() as i64;
+        let first = counts(c);
+        assert_eq!(first[1], persons, "{kind:?}: every person");
+        assert_eq!(first[7], events, "{kind:?}: every calendar event");
+        assert_eq!(first[10], persons, "{kind:?}: nobody ended");
+        assert!(
+            source.requests().contains("pageToken="),
+            "the pages were followed"
+        );
+
+        // changes: a pupil renamed, a membership ended, a guardian removed and a lesson
+        // deleted, all after the first run
+        let pupil = doc["groups"][0]["groupMemberships"][0]["person"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let leaver = doc["groups"][0]["groupMemberships"][1]["person"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let person_at = |doc: &Value, id: &str| {
+            doc["persons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .position(|p| p["id"] == id)
+                .unwrap()
+        };
+        let i = person_at(&doc, &pupil);
+        doc["persons"][i]["familyName"] = "Nyberg".into();
+        doc["persons"][i]["meta"]["modified"] = LATER.into();
+        doc["groups"][0]["groupMemberships"]
+            .as_array_mut()
+            .unwrap()
+            .remove(1);
+        doc["groups"][0]["meta"]["modified"] = LATER.into();
+        let guardian = doc["persons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find_map(|p| p["responsibles"][0]["person"]["id"].as_str())
+            .unwrap()
+            .to_string();
+        let lesson = doc["calendarEvents"][0]["id"].as_str().unwrap().to_string();
+        doc["deleted"] = json!([
+            { "list": "persons", "id": guardian, "at": LATER },
+            { "list": "calendarEvents", "id": lesson, "at": LATER },
+        ]);
+        write(&data, &doc);
+        let changes = sync(&db, &source).await.unwrap();
+        assert_eq!(changes.mode, narvaro::import::Mode::Changes);
+        assert_eq!(changes.records, 2, "only what changed was read");
+        assert_eq!(family_name(c, &pupil), "Nyberg");
+        let after = counts(c);
+        assert_eq!(after[..8], first[..8], "{kind:?}: nothing added or removed");
+        assert_eq!(after[8], first[8] + 1, "one membership ended");
+        assert_eq!(after[9], first[9] + 1, "one lesson cancelled");
+        assert_eq!(after[10], persons - 1, "{kind:?}: only the removed guardian ended");
+        let leaver_open: i64 = group_memberships::table
+            .inner_join(people::table.on(people::id.eq(group_memberships::pupil_id)))
+            .filter(people::external_id.eq(&leaver))
+            .filter(group_memberships::end_date.is_null())
+            .count()
+            .get_result(c)
+            .unwrap();
+        let leaver_groups: i64 = group_memberships::table
+            .inner_join(people::table.on(people::id.eq(group_memberships::pupil_id)))
+            .filter(people::external_id.eq(&leaver))
+            .count()
+            .get_result(c)
+            .unwrap();
+        assert_eq!(leaver_open, leaver_groups - 1, "the leaver keeps their other groups");
+        let log = source.requests();
+        assert!(log.contains("meta.modified.after="), "{log}");
+        assert!(log.contains("GET /deletedEntities?"), "{log}");
+        drop(source);
+
+        // the source dies half-way: nothing of the run is stored, the run says why, and
+        // the next one starts again from the last successful point
+        doc["persons"][i]["familyName"] = "Åberg".into();
+        doc["persons"][i]["meta"]["modified"] = "2026-11-25T07:50:00Z".into();
+        write(&data, &doc);
+        let dying = Source::start_on(&dir, &data, Some(3), port);
+        let before = counts(c);
+        let err = sync(&db, &dying).await.unwrap_err();
+        assert!(err.contains(&dying.url), "{err}");
+        assert_eq!(counts(c), before, "{kind:?}: nothing stored");
+        assert_eq!(family_name(c, &pupil), "Nyberg");
+        drop(dying);
+        let source = Source::start_on(&dir, &data, None, port);
+        sync(&db, &source).await.unwrap();
+        assert_eq!(family_name(c, &pupil), "Åberg");
+        let r = runs(c);
+        let modes: Vec<(&str, &str)> = r.iter().map(|(m, s, _)| (m.as_str(), s.as_str())).collect();
+        assert_eq!(
+            modes,
+            [("full", "ok"), ("changes", "ok"), ("changes", "failed"), ("changes", "ok")]
+        );
+        assert_eq!(r[2].2, r[3].2, "the run after the failed one asked from the same point");
+
+        // a malformed record is left out and named; the rest of the run is stored, and
+        // the person it names is not ended
+        let j = doc["persons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|p| p["id"] != pupil.as_str() && p["id"] != guardian.as_str())
+            .unwrap();
+        let broken = doc["persons"][j]["id"].as_str().unwrap().to_string();
+        doc["persons"][j]["birthDate"] = "2013-02-30".into();
+        doc["persons"][j]["meta"]["modified"] = "2026-11-25T08:00:00Z".into();
+        doc["persons"][i]["familyName"] = "Öst".into();
+        doc["persons"][i]["meta"]["modified"] = "2026-11-25T08:00:00Z".into();
+        write(&data, &doc);
+        let said = sync(&db, &source).await.unwrap();
+        let notes = said.summary.notes.join("\n");
+        assert!(
+            notes.contains("persons") && notes.contains("birthDate") && notes.contains("left out"),
+            "{notes}"
+        );
+        assert_eq!(family_name(c, &pupil), "Öst");
+        let broken_active: bool = people::table
+            .filter(people::external_id.eq(&broken))
+            .select(people::active)
+            .first(c)
+            .unwrap();
+        assert!(broken_active, "{kind:?}: the unreadable person stays");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[actix_web::test]
+async fn two_syncs_at_once_run_one() {
+    let structure = seeded_structure();
+    for kind in backends() {
+        let dir = std::env::temp_dir().join(format!("narvaro-sync2-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = dir.join("source.json");
+        write(&data, &structure);
+        let target = TestDb::new(kind);
+        let pool = narvaro::db::connect(&target.url, 4).unwrap();
+        let backend = match kind {
+            Kind::Sqlite => Backend::Sqlite,
+            Kind::Postgres => Backend::Postgres,
+        };
+        // two instances: each its own Database (its own write lock)
+        let a = Database::new(pool.clone(), backend);
+        let b = Database::new(pool.clone(), backend);
+        let source = Source::start(&dir, &data, None);
+        let (x, y) = futures_util::future::join(sync(&a, &source), sync(&b, &source)).await;
+        let ok = [x.is_ok(), y.is_ok()].iter().filter(|o| **o).count();
+        let refused = [&x, &y]
+            .iter()
+            .filter(|r| r.as_ref().is_err_and(|e| e.contains("another sync is running")))
+            .count();
+        assert_eq!((ok, refused), (1, 1), "{kind:?}: {x:?} {y:?}");
+        let mut c = pool.get().unwrap();
+        let people_count: i64 = people::table.count().get_result(&mut *c).unwrap();
+        assert_eq!(
+            people_count,
+            structure["persons"].as_array().unwrap().len() as i64,
+            "{kind:?}: stored once"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
