@@ -163,29 +163,31 @@ impl fmt::Debug for Ss12000Source {
     }
 }
 
+/// An http(s) address without credentials in it, and without a trailing slash.
+fn http_url(var: &'static str, raw: String) -> Result<String, ConfigError> {
+    let url = raw.trim().trim_end_matches('/').to_string();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| {
+            ConfigError::new(
+                var,
+                format!("'{url}' is not an http:// or https:// address"),
+            )
+        })?;
+    if rest.is_empty() || rest.split('/').next().is_some_and(|h| h.contains('@')) {
+        return Err(ConfigError::new(
+                var,
+                "needs a host, and no user or password in it (use NARVARO_SS12000_CLIENT_ID and _SECRET)",
+            ));
+    }
+    Ok(url)
+}
+
 /// `NARVARO_SS12000_URL` and what goes with it; none without the URL.
 fn ss12000_source(
     get: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<Ss12000Source>, ConfigError> {
-    let http = |var: &'static str, raw: String| -> Result<String, ConfigError> {
-        let url = raw.trim().trim_end_matches('/').to_string();
-        let rest = url
-            .strip_prefix("https://")
-            .or_else(|| url.strip_prefix("http://"))
-            .ok_or_else(|| {
-                ConfigError::new(
-                    var,
-                    format!("'{url}' is not an http:// or https:// address"),
-                )
-            })?;
-        if rest.is_empty() || rest.split('/').next().is_some_and(|h| h.contains('@')) {
-            return Err(ConfigError::new(
-                var,
-                "needs a host, and no user or password in it (use NARVARO_SS12000_CLIENT_ID and _SECRET)",
-            ));
-        }
-        Ok(url)
-    };
     let interval = get("NARVARO_SYNC_INTERVAL_MINUTES")
         .map(|raw| {
             raw.trim()
@@ -209,13 +211,13 @@ fn ss12000_source(
         }
         return Ok(None);
     };
-    let url = http("NARVARO_SS12000_URL", url)?;
+    let url = http_url("NARVARO_SS12000_URL", url)?;
     let oauth = match (
         get("NARVARO_SS12000_CLIENT_ID"),
         get("NARVARO_SS12000_CLIENT_SECRET"),
     ) {
         (Some(id), Some(secret)) => Some(SourceOAuth {
-            token_url: http(
+            token_url: http_url(
                 "NARVARO_SS12000_TOKEN_URL",
                 get("NARVARO_SS12000_TOKEN_URL").ok_or_else(|| {
                     ConfigError::new(

@@ -229,7 +229,8 @@ fn persons(conn: &mut DbConn, orgs: &Written) -> QueryResult<Written> {
 }
 
 fn groups(conn: &mut DbConn, orgs: &Written, people: &Written) -> QueryResult<Written> {
-    let rows: Vec<(i64, i64, String, String, Option<i32>, Option<String>)> = groups::table
+    type Row = (i64, i64, String, String, Option<i32>, Option<String>);
+    let rows: Vec<Row> = groups::table
         .order(groups::id)
         .select((
             groups::id,
@@ -320,7 +321,7 @@ fn duties(
     let mut uuid: HashMap<i64, String> = HashMap::new();
     let mut records = Vec::new();
     let mut mentor_of: HashMap<(i64, i64), Vec<Value>> = HashMap::new();
-    for (_, person, org, role, group, start, _) in rows.iter().filter(|r| r.3 == "mentor") {
+    for (_, person, org, _, group, start, _) in rows.iter().filter(|r| r.3 == "mentor") {
         if let Some(g) = group.and_then(|g| groups.uuid.get(&g)) {
             mentor_of.entry((*person, *org)).or_default().push(json!({
                 "group": reference(g),
@@ -328,7 +329,6 @@ fn duties(
                 "startDate": start.to_string(),
             }));
         }
-        let _ = role;
     }
     for (id, person, org, role, _, start, end) in rows.iter().filter(|r| r.3 != "mentor") {
         let (Some(p), Some(o)) = (people.uuid.get(person), orgs.uuid.get(org)) else {

@@ -260,6 +260,23 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: admin_only(401, 400, 404),
         },
+        Row {
+            method: "get",
+            pattern: "/admin/sync",
+            path: |_| "/admin/sync".into(),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(303, 200, 404),
+        },
+        // no source is configured in the tests: the administrator is sent back to the page
+        Row {
+            method: "post",
+            pattern: "/admin/sync",
+            path: |_| "/admin/sync".into(),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(401, 303, 404),
+        },
         // no client 999999: the administrator's 404 is a record that is not there
         Row {
             method: "post",

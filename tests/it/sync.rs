@@ -53,7 +53,7 @@ impl Source {
         if let Some(n) = die_after {
             cmd.arg("--die-after").arg(n.to_string());
         }
-        let child = cmd.spawn().expect("python3 runs tests/ss12000_source.py");
+        let mut child = cmd.spawn().expect("python3 runs tests/ss12000_source.py");
         for _ in 0..200 {
             if let Ok(port) = std::fs::read_to_string(&port_file) {
                 return Source {
@@ -64,6 +64,8 @@ impl Source {
             }
             std::thread::sleep(Duration::from_millis(25));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the SS 12000 source did not start");
     }
 
@@ -284,7 +286,11 @@ async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
         assert_eq!(after[..8], first[..8], "{kind:?}: nothing added or removed");
         assert_eq!(after[8], first[8] + 1, "one membership ended");
         assert_eq!(after[9], first[9] + 1, "one lesson cancelled");
-        assert_eq!(after[10], persons - 1, "{kind:?}: only the removed guardian ended");
+        assert_eq!(
+            after[10],
+            persons - 1,
+            "{kind:?}: only the removed guardian ended"
+        );
         let leaver_open: i64 = group_memberships::table
             .inner_join(people::table.on(people::id.eq(group_memberships::pupil_id)))
             .filter(people::external_id.eq(&leaver))
@@ -298,7 +304,11 @@ async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
             .count()
             .get_result(c)
             .unwrap();
-        assert_eq!(leaver_open, leaver_groups - 1, "the leaver keeps their other groups");
+        assert_eq!(
+            leaver_open,
+            leaver_groups - 1,
+            "the leaver keeps their other groups"
+        );
         let log = source.requests();
         assert!(log.contains("meta.modified.after="), "{log}");
         assert!(log.contains("GET /deletedEntities?"), "{log}");
@@ -323,9 +333,17 @@ async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
         let modes: Vec<(&str, &str)> = r.iter().map(|(m, s, _)| (m.as_str(), s.as_str())).collect();
         assert_eq!(
             modes,
-            [("full", "ok"), ("changes", "ok"), ("changes", "failed"), ("changes", "ok")]
+            [
+                ("full", "ok"),
+                ("changes", "ok"),
+                ("changes", "failed"),
+                ("changes", "ok")
+            ]
         );
-        assert_eq!(r[2].2, r[3].2, "the run after the failed one asked from the same point");
+        assert_eq!(
+            r[2].2, r[3].2,
+            "the run after the failed one asked from the same point"
+        );
 
         // a malformed record is left out and named; the rest of the run is stored, and
         // the person it names is not ended
@@ -380,7 +398,10 @@ async fn two_syncs_at_once_run_one() {
         let ok = [x.is_ok(), y.is_ok()].iter().filter(|o| **o).count();
         let refused = [&x, &y]
             .iter()
-            .filter(|r| r.as_ref().is_err_and(|e| e.contains("another sync is running")))
+            .filter(|r| {
+                r.as_ref()
+                    .is_err_and(|e| e.contains("another sync is running"))
+            })
             .count();
         assert_eq!((ok, refused), (1, 1), "{kind:?}: {x:?} {y:?}");
         let mut c = pool.get().unwrap();
@@ -393,4 +414,3 @@ async fn two_syncs_at_once_run_one() {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
-
