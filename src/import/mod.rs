@@ -304,6 +304,18 @@ impl Roster {
     }
 }
 
+/// Records and links in a roster.
+fn records(r: &Roster) -> usize {
+    r.orgs.len()
+        + r.persons.len()
+        + r.responsibles.len()
+        + r.groups.len()
+        + r.memberships.len()
+        + r.duties.len()
+        + r.activities.len()
+        + r.events.len()
+}
+
 /// Leaves out what names a record that could not be read, with a line in the report (a
 /// membership of an unread pupil, a lesson of an unread activity, a school under an unread
 /// municipality, and what hangs from those).
@@ -311,14 +323,7 @@ pub(crate) fn drop_unread(r: &mut Roster) {
     if r.unread.is_empty() {
         return;
     }
-    let before = r.orgs.len()
-        + r.persons.len()
-        + r.responsibles.len()
-        + r.groups.len()
-        + r.memberships.len()
-        + r.duties.len()
-        + r.activities.len()
-        + r.events.len();
+    let before = records(r);
     let mut u = std::mem::take(&mut r.unread);
     loop {
         let n = u.len();
@@ -366,14 +371,7 @@ pub(crate) fn drop_unread(r: &mut Roster) {
     }
     r.events
         .retain(|e| !u.contains(&e.activity) && !u.contains(&e.ext));
-    let after = r.orgs.len()
-        + r.persons.len()
-        + r.responsibles.len()
-        + r.groups.len()
-        + r.memberships.len()
-        + r.duties.len()
-        + r.activities.len()
-        + r.events.len();
+    let after = records(r);
     if before > after {
         r.notes.push(format!(
             "{} record(s) and link(s) that name a record left out were left out too",
