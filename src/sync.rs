@@ -112,11 +112,18 @@ async fn pull_and_store(
     progress: &(dyn Fn(&str, usize) + Sync),
 ) -> Result<Outcome, String> {
     let today = clock.today(tz);
+    let started = std::time::Instant::now();
     let pulled = pull(source, since, today, tz, progress).await?;
     let records = pulled.records;
+    tracing::debug!(
+        records,
+        ms = started.elapsed().as_millis() as u64,
+        "sync pulled"
+    );
     let origin = source.url.clone();
     let roster = import::ss12000::parse(&origin, pulled.lists, pulled.deleted.as_ref(), tz)
         .map_err(|e| e.to_string())?;
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "sync parsed");
     let summary = db
         .write(move |c| Ok(import::store(c, &roster, mode, tz, today, clock.now_utc())))
         .await

@@ -51,6 +51,9 @@ class Source:
         self.data = {}
         self.tokens = set()
         self.pages = 0
+        # the answer of each query, kept until the data changes: a page costs its own
+        # records, not a scan of the whole list
+        self.answers = {}
 
     def load(self):
         with self.lock:
@@ -59,7 +62,36 @@ class Source:
                 with open(self.args.data, encoding="utf-8") as f:
                     self.data = json.load(f)
                 self.mtime = m
+                self.answers = {}
+                # instants read once, not once a query
+                self.modified = {
+                    name: [instant(r["meta"]["modified"]) if "meta" in r else None for r in rows]
+                    for name, rows in self.data.items()
+                    if name in LISTS
+                }
+                self.starts = [instant(r["startTime"]) for r in self.data.get("calendarEvents", [])]
             return self.data
+
+    def select(self, name, query):
+        rows = self.data.get(name, [])
+        keep = [True] * len(rows)
+        if "meta.modified.after" in query:
+            after = instant(query["meta.modified.after"][0])
+            keep = [k and m is not None and m > after for k, m in zip(keep, self.modified[name])]
+        if name == "calendarEvents":
+            lo, hi = instant(query["startTime.onOrAfter"][0]), instant(query["startTime.onOrBefore"][0])
+            keep = [k and lo <= t <= hi for k, t in zip(keep, self.starts)]
+        return [r for r, k in zip(rows, keep) if k]
+
+    def answered(self, name, query, compute):
+        key = (name, json.dumps(query, sort_keys=True))
+        with self.lock:
+            items = self.answers.get(key)
+        if items is None:
+            items = compute()
+            with self.lock:
+                self.answers[key] = items
+        return items
 
 
 def error(handler, status, code, message):
@@ -163,13 +195,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.deleted(data, query, start, limit)
         if name == "calendarEvents" and not ("startTime.onOrAfter" in query and "startTime.onOrBefore" in query):
             return error(self, 400, "missing_parameter", "startTime.onOrAfter and startTime.onOrBefore are required")
-        items = data.get(name, [])
-        if "meta.modified.after" in query:
-            after = instant(query["meta.modified.after"][0])
-            items = [r for r in items if instant(r["meta"]["modified"]) > after]
-        if name == "calendarEvents":
-            lo, hi = instant(query["startTime.onOrAfter"][0]), instant(query["startTime.onOrBefore"][0])
-            items = [r for r in items if lo <= instant(r["startTime"]) <= hi]
+        items = self.source.answered(name, query, lambda: self.source.select(name, query))
         page = items[start:start + limit]
         more = start + limit < len(items)
         answer(self, {"data": page, "pageToken": token_of(query, start + limit) if more else None})

@@ -15,6 +15,20 @@ use super::{Known, Mode, Org, Roster, Summary};
 use crate::db::DbConn;
 use crate::schema::*;
 
+/// Rows per multi-row INSERT: well under either backend's bound-parameter limit.
+const BATCH: usize = 500;
+
+/// Inserts `rows` (a Vec of insertable values) a batch per statement; the rows inserted.
+macro_rules! insert_batched {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let mut n = 0usize;
+        for batch in $rows.chunks(BATCH) {
+            n += crate::on_backend!($conn, c => diesel::insert_into($table).values(batch).execute(c))?;
+        }
+        n
+    }};
+}
+
 /// Writes the roster: call inside a transaction (see `store`). `known`: the stored rows a
 /// roster of changes refers to.
 pub fn apply(
@@ -27,28 +41,37 @@ pub fn apply(
     now: NaiveDateTime,
 ) -> QueryResult<Summary> {
     let mut sum = Summary::default();
+    let mut lap = Laps::start();
     let mut orgs = organisations(conn, r, now, &mut sum)?;
     extend(&mut orgs, &known.orgs);
     let mut persons = people(conn, r, &orgs, now, &mut sum)?;
     extend(&mut persons, &known.persons);
+    lap.lap("organisations and people");
     // records the source holds but that could not be read: nothing of them is ended
     let unread: Vec<String> = r.unread.iter().cloned().collect();
     let kept_people: HashSet<i64> = lookup(conn, unread.clone(), Table::People)?
         .into_values()
         .collect();
     let kept_groups: HashSet<i64> = lookup(conn, unread, Table::Groups)?.into_values().collect();
+    // what moves the statistics: people ended, groups, memberships, activities, lessons
+    let before = sum.changes();
     let mut school_ids = match mode {
         Mode::Full if r.unread_lists.contains("persons") => {
             sum.notes_of_apply
                 .push("nobody was ended, since a person record could not be read".to_string());
-            Vec::new()
+            snapshot_schools(r, &orgs)
         }
         Mode::Full => end_departed(conn, r, &orgs, &persons, today, now, &mut sum)?,
         Mode::Changes => end_named(conn, &r.gone.persons, today, now, &mut sum)?,
     };
+    let mut moved = sum.changes() - before;
     let unlinked = guardianships(conn, r, &persons, &kept_people, now, &mut sum)?;
     end_childless_guardians(conn, unlinked, today, now, &mut sum)?;
+    lap.lap("endings and guardianships");
+    // a group's type decides the pupil's class on the statistics' rows
+    let before = sum.changes();
     let mut groups_by = groups(conn, r, &orgs, now, &mut sum)?;
+    moved += sum.changes() - before;
     extend(&mut groups_by, &known.groups);
     let keys = Keys {
         orgs: &orgs,
@@ -60,22 +83,45 @@ pub fn apply(
         kept_groups: &kept_groups,
         keep_duties: r.unread_lists.contains("duties"),
     };
-    memberships(conn, r, &keys, today, &mut sum)?;
     duties(conn, r, &keys, today, &mut sum)?;
+    lap.lap("groups and duties");
+    let before = sum.changes();
+    memberships(conn, r, &keys, today, &mut sum)?;
+    lap.lap("memberships");
     let mut acts = activities(conn, r, &keys, now, &mut sum)?;
     extend(&mut acts, &known.activities);
+    lap.lap("activities");
     lessons(conn, r, &orgs, &acts, &mut sum)?;
+    lap.lap("lessons");
     school_ids.extend(end_gone(conn, r, today, &mut sum)?);
-    if mode == Mode::Changes {
-        school_ids.extend(touched_schools(conn, r, &keys, &acts)?);
-    }
-    school_ids.sort_unstable();
-    school_ids.dedup();
-    // the statistics follow the new timetable and memberships
-    if sum.changes() > 0 {
+    moved += sum.changes() - before;
+    // the statistics follow the new timetable and memberships (a new name moves nothing)
+    if moved > 0 {
+        if mode == Mode::Changes {
+            school_ids.extend(touched_schools(conn, r, &keys, &acts)?);
+        }
+        school_ids.sort_unstable();
+        school_ids.dedup();
+        lap.lap("endings");
         refresh_statistics(conn, tz, &school_ids)?;
+        lap.lap("statistics");
     }
     Ok(sum)
+}
+
+/// How long each stage took, at debug level (`RUST_LOG=narvaro::import=debug`).
+struct Laps(std::time::Instant);
+
+impl Laps {
+    fn start() -> Self {
+        Laps(std::time::Instant::now())
+    }
+
+    fn lap(&mut self, stage: &str) {
+        let ms = self.0.elapsed().as_millis() as u64;
+        tracing::debug!(stage, ms, "import stage");
+        self.0 = std::time::Instant::now();
+    }
 }
 
 /// Närvaro's ids of what the roster names, by the source's ids, and how to read it.
@@ -315,6 +361,7 @@ fn people(
         },
     )?;
     let mut persons = ids(&person_rows);
+    let mut new = Vec::new();
     for p in &r.persons {
         let school = p.school.as_ref().and_then(|s| orgs.get(s).copied());
         let want: PersonValues = (
@@ -347,29 +394,53 @@ fn people(
                     .execute(conn)?;
                 sum.updated += n;
             }
-            None => {
-                let id: i64 = diesel::insert_into(people::table)
-                    .values((
-                        people::given_name.eq(&p.given),
-                        people::family_name.eq(&p.family),
-                        people::civic_no.eq(p.civic_no.as_deref()),
-                        people::birth_date.eq(p.birth_date),
-                        people::sex.eq(p.sex),
-                        people::security_marking.eq(p.marking),
-                        people::email.eq(p.email.as_deref()),
-                        people::school_id.eq(school),
-                        people::external_id.eq(&p.ext),
-                        people::uuid.eq(source_uuid(&p.ext)?),
-                        people::created_at.eq(now),
-                    ))
-                    .returning(people::id)
-                    .get_result(conn)?;
-                persons.insert(p.ext.clone(), id);
-                sum.inserted += 1;
-            }
+            None => new.push(NewPerson {
+                given_name: &p.given,
+                family_name: &p.family,
+                civic_no: p.civic_no.as_deref(),
+                birth_date: p.birth_date,
+                sex: p.sex,
+                security_marking: p.marking,
+                email: p.email.as_deref(),
+                school_id: school,
+                external_id: Some(&p.ext),
+                uuid: Some(source_uuid(&p.ext)?),
+                created_at: now,
+            }),
         }
     }
+    sum.inserted += insert_batched!(conn, people::table, new);
+    let added: Vec<String> = new
+        .iter()
+        .filter_map(|n| n.external_id.map(str::to_string))
+        .collect();
+    persons.extend(lookup(conn, added, Table::People)?);
     Ok(persons)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = people, treat_none_as_default_value = false)]
+struct NewPerson<'a> {
+    given_name: &'a str,
+    family_name: &'a str,
+    civic_no: Option<&'a str>,
+    birth_date: Option<NaiveDate>,
+    sex: Option<&'a str>,
+    security_marking: &'a str,
+    email: Option<&'a str>,
+    school_id: Option<i64>,
+    external_id: Option<&'a str>,
+    uuid: Option<String>,
+    created_at: NaiveDateTime,
+}
+
+/// The schools a snapshot covers.
+fn snapshot_schools(r: &Roster, orgs: &Ids) -> Vec<i64> {
+    r.orgs
+        .iter()
+        .filter(|o| o.kind == "school")
+        .filter_map(|o| orgs.get(&o.ext).copied())
+        .collect()
 }
 
 /// Ends the people an earlier import brought from the same schools who are gone now; the
@@ -383,12 +454,7 @@ fn end_departed(
     now: NaiveDateTime,
     sum: &mut Summary,
 ) -> QueryResult<Vec<i64>> {
-    let school_ids: Vec<i64> = r
-        .orgs
-        .iter()
-        .filter(|o| o.kind == "school")
-        .filter_map(|o| orgs.get(&o.ext).copied())
-        .collect();
+    let school_ids = snapshot_schools(r, orgs);
     let present: HashSet<i64> = persons.values().copied().collect();
     let imported_here: Vec<i64> = people::table
         .left_join(duties::table.on(duties::person_id.eq(people::id)))
@@ -501,17 +567,18 @@ fn guardianships(
     let in_source: HashSet<i64> = pupils_with.iter().chain(&pupil_list).copied().collect();
     let (add, mut remove) = guardianship_changes(&wanted, &linked, &in_source);
     remove.retain(|(p, g)| !kept.contains(p) && !kept.contains(g));
-    for (pupil, guardian) in add {
-        diesel::insert_into(guardianships::table)
-            .values((
+    let add: Vec<_> = add
+        .into_iter()
+        .map(|(pupil, guardian)| {
+            (
                 guardianships::pupil_id.eq(pupil),
                 guardianships::guardian_id.eq(guardian),
                 guardianships::relation.eq("guardian"),
                 guardianships::created_at.eq(now),
-            ))
-            .execute(conn)?;
-        sum.inserted += 1;
-    }
+            )
+        })
+        .collect();
+    sum.inserted += insert_batched!(conn, guardianships::table, add);
     let mut unlinked = Vec::new();
     for (pupil, guardian) in remove {
         diesel::delete(
@@ -692,6 +759,7 @@ fn memberships(
     let mut keep: HashSet<i64> = HashSet::new();
     // (group, pupil) → the start of a membership new in the source
     let mut restarted: HashMap<(i64, i64), NaiveDate> = HashMap::new();
+    let mut new = Vec::new();
     for m in &r.memberships {
         let (Some(&g), Some(&p)) = (groups_by.get(&m.group), persons.get(&m.pupil)) else {
             continue;
@@ -711,18 +779,16 @@ fn memberships(
                     .entry((g, p))
                     .and_modify(|d: &mut NaiveDate| *d = (*d).min(m.start))
                     .or_insert(m.start);
-                diesel::insert_into(group_memberships::table)
-                    .values((
-                        group_memberships::group_id.eq(g),
-                        group_memberships::pupil_id.eq(p),
-                        group_memberships::start_date.eq(m.start),
-                        group_memberships::end_date.eq(m.end),
-                    ))
-                    .execute(conn)?;
-                sum.inserted += 1;
+                new.push((
+                    group_memberships::group_id.eq(g),
+                    group_memberships::pupil_id.eq(p),
+                    group_memberships::start_date.eq(m.start),
+                    group_memberships::end_date.eq(m.end),
+                ));
             }
         }
     }
+    sum.inserted += insert_batched!(conn, group_memberships::table, new);
     for ((g, p, start), (id, end)) in &current {
         if keep.contains(id)
             || !(whole.contains(g) || gone.contains(&(*g, *p)))
@@ -876,6 +942,7 @@ fn activities(
         },
     )?;
     let mut acts = ids(&act_rows);
+    let mut new = Vec::new();
     for a in &r.activities {
         let school = keys.orgs.get(&a.school).copied().unwrap_or_default();
         let want: ActivityValues = (
@@ -885,8 +952,8 @@ fn activities(
             a.kind.to_string(),
             school,
         );
-        let id = match act_rows.get(&a.ext) {
-            Some((id, have)) if *have == want => *id,
+        match act_rows.get(&a.ext) {
+            Some((_, have)) if *have == want => {}
             Some(&(id, _)) => {
                 sum.updated += diesel::update(activities::table.find(id))
                     .set((
@@ -897,42 +964,42 @@ fn activities(
                         activities::school_id.eq(school),
                     ))
                     .execute(conn)?;
-                id
             }
-            None => {
-                let id: i64 = diesel::insert_into(activities::table)
-                    .values((
-                        activities::school_id.eq(school),
-                        activities::display_name.eq(&a.name),
-                        activities::subject_code.eq(&a.subject_code),
-                        activities::subject_name.eq(&a.subject_name),
-                        activities::activity_type.eq(a.kind),
-                        activities::external_id.eq(&a.ext),
-                        activities::uuid.eq(source_uuid(&a.ext)?),
-                        activities::created_at.eq(now),
-                    ))
-                    .returning(activities::id)
-                    .get_result(conn)?;
-                acts.insert(a.ext.clone(), id);
-                sum.inserted += 1;
-                id
-            }
-        };
-        let groups: HashSet<i64> = a
-            .groups
-            .iter()
-            .filter_map(|g| keys.groups.get(g).copied())
-            .collect();
-        let teachers: HashSet<i64> = a
-            .teachers
-            .iter()
-            .filter_map(|t| keys.persons.get(t).copied())
-            .collect();
-        let removes = keys.removes_missing();
-        sync_links(conn, id, &groups, false, removes, keys.kept_groups, sum)?;
-        sync_links(conn, id, &teachers, true, removes, keys.kept_people, sum)?;
+            None => new.push((
+                activities::school_id.eq(school),
+                activities::display_name.eq(&a.name),
+                activities::subject_code.eq(&a.subject_code),
+                activities::subject_name.eq(&a.subject_name),
+                activities::activity_type.eq(a.kind),
+                activities::external_id.eq(&a.ext),
+                activities::uuid.eq(source_uuid(&a.ext)?),
+                activities::created_at.eq(now),
+            )),
+        }
     }
-
+    sum.inserted += insert_batched!(conn, activities::table, new);
+    let added: Vec<String> = r
+        .activities
+        .iter()
+        .filter(|a| !acts.contains_key(&a.ext))
+        .map(|a| a.ext.clone())
+        .collect();
+    acts.extend(lookup(conn, added, Table::Activities)?);
+    let mut groups = Vec::new();
+    let mut teachers = Vec::new();
+    for a in &r.activities {
+        let Some(&id) = acts.get(&a.ext) else {
+            continue;
+        };
+        let of = |refs: &[String], ids: &Ids| -> HashSet<i64> {
+            refs.iter().filter_map(|x| ids.get(x).copied()).collect()
+        };
+        groups.push((id, of(&a.groups, keys.groups)));
+        teachers.push((id, of(&a.teachers, keys.persons)));
+    }
+    let removes = keys.removes_missing();
+    sync_links(conn, &groups, false, removes, keys.kept_groups, sum)?;
+    sync_links(conn, &teachers, true, removes, keys.kept_people, sum)?;
     Ok(acts)
 }
 
@@ -991,6 +1058,7 @@ fn lessons(
             }
         }
     }
+    let mut new = Vec::new();
     for e in &r.events {
         let Some(&activity) = acts.get(&e.activity) else {
             continue;
@@ -1016,26 +1084,41 @@ fn lessons(
                     ))
                     .execute(conn)?;
             }
-            None => {
-                diesel::insert_into(lessons::table)
-                    .values((
-                        lessons::activity_id.eq(activity),
-                        lessons::school_id.eq(school),
-                        lessons::lesson_date.eq(date),
-                        lessons::starts_at.eq(starts),
-                        lessons::ends_at.eq(ends),
-                        lessons::teaching_minutes.eq(e.minutes),
-                        lessons::cancelled.eq(e.cancelled),
-                        lessons::external_id.eq(&e.ext),
-                        lessons::uuid.eq(source_uuid(&e.ext)?),
-                    ))
-                    .execute(conn)?;
-                sum.inserted += 1;
-            }
+            None => new.push(NewLesson {
+                activity_id: activity,
+                school_id: school,
+                lesson_date: date,
+                starts_at: starts,
+                ends_at: ends,
+                teaching_minutes: e.minutes,
+                cancelled: e.cancelled,
+                external_id: Some(&e.ext),
+                uuid: Some(source_uuid(&e.ext)?),
+            }),
         }
     }
-
+    sum.inserted += match conn {
+        // a year's timetable: COPY, in the binary format
+        DbConn::Pg(c) => diesel::copy_from(lessons::table)
+            .from_insertable(&new)
+            .execute(c)?,
+        DbConn::Sqlite(_) => insert_batched!(conn, lessons::table, new),
+    };
     Ok(())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = lessons, treat_none_as_default_value = false)]
+struct NewLesson<'a> {
+    activity_id: i64,
+    school_id: i64,
+    lesson_date: NaiveDate,
+    starts_at: NaiveTime,
+    ends_at: NaiveTime,
+    teaching_minutes: i32,
+    cancelled: bool,
+    external_id: Option<&'a str>,
+    uuid: Option<String>,
 }
 
 /// What the source names as gone and is not a person: a group's open memberships and
@@ -1142,14 +1225,10 @@ fn touched_schools(
     acts: &Ids,
 ) -> QueryResult<Vec<i64>> {
     let mut schools: Vec<i64> = r
-        .orgs
+        .groups
         .iter()
-        .filter(|o| o.kind == "school")
-        .map(|o| &o.ext)
-        .chain(r.persons.iter().filter_map(|p| p.school.as_ref()))
-        .chain(r.groups.iter().map(|g| &g.school))
+        .map(|g| &g.school)
         .chain(r.activities.iter().map(|a| &a.school))
-        .chain(r.duties.iter().map(|d| &d.org))
         .filter_map(|ext| keys.orgs.get(ext).copied())
         .collect();
     let mut group_ids: Vec<i64> = r
@@ -1225,69 +1304,86 @@ fn ids(rows: &HashMap<String, (i64, impl Sized)>) -> Ids {
     rows.iter().map(|(k, v)| (k.clone(), v.0)).collect()
 }
 
-/// Makes an activity's groups (or teachers) exactly `want`, or (`removes` false) adds
-/// what is missing.
+/// Sets each activity's groups (or teachers) to exactly `want`: adds what is missing;
+/// removes what is no longer listed when `removes`, except what `kept` protects.
 fn sync_links(
     conn: &mut DbConn,
-    activity: i64,
-    want: &HashSet<i64>,
+    want: &[(i64, HashSet<i64>)],
     teachers: bool,
     removes: bool,
     kept: &HashSet<i64>,
     sum: &mut Summary,
 ) -> QueryResult<()> {
-    let have: HashSet<i64> = if teachers {
-        activity_teachers::table
-            .filter(activity_teachers::activity_id.eq(activity))
-            .select(activity_teachers::teacher_id)
-            .load::<i64>(conn)?
+    let ids: Vec<i64> = want.iter().map(|(a, _)| *a).collect();
+    let mut have: HashMap<i64, HashSet<i64>> = HashMap::new();
+    for chunk in ids.chunks(crate::statistics::facts::CHUNK) {
+        let rows: Vec<(i64, i64)> = if teachers {
+            activity_teachers::table
+                .filter(activity_teachers::activity_id.eq_any(chunk))
+                .select((
+                    activity_teachers::activity_id,
+                    activity_teachers::teacher_id,
+                ))
+                .load(conn)?
+        } else {
+            activity_groups::table
+                .filter(activity_groups::activity_id.eq_any(chunk))
+                .select((activity_groups::activity_id, activity_groups::group_id))
+                .load(conn)?
+        };
+        for (a, x) in rows {
+            have.entry(a).or_default().insert(x);
+        }
+    }
+    let none = HashSet::new();
+    let mut add = Vec::new();
+    for (activity, wanted) in want {
+        let had = have.get(activity).unwrap_or(&none);
+        add.extend(wanted.difference(had).map(|&x| (*activity, x)));
+        for &x in had
+            .difference(wanted)
+            .filter(|x| removes && !kept.contains(x))
+        {
+            sum.ended += if teachers {
+                diesel::delete(
+                    activity_teachers::table
+                        .filter(activity_teachers::activity_id.eq(activity))
+                        .filter(activity_teachers::teacher_id.eq(x)),
+                )
+                .execute(conn)?
+            } else {
+                diesel::delete(
+                    activity_groups::table
+                        .filter(activity_groups::activity_id.eq(activity))
+                        .filter(activity_groups::group_id.eq(x)),
+                )
+                .execute(conn)?
+            };
+        }
+    }
+    sum.inserted += if teachers {
+        let rows: Vec<_> = add
+            .iter()
+            .map(|&(a, t)| {
+                (
+                    activity_teachers::activity_id.eq(a),
+                    activity_teachers::teacher_id.eq(t),
+                )
+            })
+            .collect();
+        insert_batched!(conn, activity_teachers::table, rows)
     } else {
-        activity_groups::table
-            .filter(activity_groups::activity_id.eq(activity))
-            .select(activity_groups::group_id)
-            .load::<i64>(conn)?
-    }
-    .into_iter()
-    .collect();
-    for &x in want.difference(&have) {
-        if teachers {
-            diesel::insert_into(activity_teachers::table)
-                .values((
-                    activity_teachers::activity_id.eq(activity),
-                    activity_teachers::teacher_id.eq(x),
-                ))
-                .execute(conn)?;
-        } else {
-            diesel::insert_into(activity_groups::table)
-                .values((
-                    activity_groups::activity_id.eq(activity),
-                    activity_groups::group_id.eq(x),
-                ))
-                .execute(conn)?;
-        }
-        sum.inserted += 1;
-    }
-    for &x in have
-        .difference(want)
-        .filter(|x| removes && !kept.contains(x))
-    {
-        if teachers {
-            diesel::delete(
-                activity_teachers::table
-                    .filter(activity_teachers::activity_id.eq(activity))
-                    .filter(activity_teachers::teacher_id.eq(x)),
-            )
-            .execute(conn)?;
-        } else {
-            diesel::delete(
-                activity_groups::table
-                    .filter(activity_groups::activity_id.eq(activity))
-                    .filter(activity_groups::group_id.eq(x)),
-            )
-            .execute(conn)?;
-        }
-        sum.ended += 1;
-    }
+        let rows: Vec<_> = add
+            .iter()
+            .map(|&(a, g)| {
+                (
+                    activity_groups::activity_id.eq(a),
+                    activity_groups::group_id.eq(g),
+                )
+            })
+            .collect();
+        insert_batched!(conn, activity_groups::table, rows)
+    };
     Ok(())
 }
 

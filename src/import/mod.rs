@@ -652,26 +652,34 @@ pub fn store(
     today: NaiveDate,
     now: NaiveDateTime,
 ) -> Result<Summary, String> {
-    conn.transaction(|c| {
-        let known = match mode {
-            Mode::Full => Known::default(),
-            Mode::Changes => apply::known(c, roster)?,
-        };
-        if let Err(e) = check(roster, &known) {
-            return Ok(Err(e.to_string()));
-        }
-        apply(c, roster, mode, &known, tz, today, now).map(Ok)
-    })
-    .map_err(|e: diesel::result::Error| {
-        format!(
-            "{}: the database refused the import, nothing was stored: {e}",
-            roster.source
-        )
-    })
-    .and_then(|checked| checked)
-    .map(|mut s| {
-        s.notes = roster.notes.clone();
-        s.notes.append(&mut s.notes_of_apply);
-        s
-    })
+    // a year's timetable is hundreds of megabytes of pages in one transaction
+    let _ = crate::db::sqlite_cache(conn, 512 * 1024);
+    let stored = conn
+        .transaction(|c| {
+            let started = std::time::Instant::now();
+            let known = match mode {
+                Mode::Full => Known::default(),
+                Mode::Changes => apply::known(c, roster)?,
+            };
+            if let Err(e) = check(roster, &known) {
+                return Ok(Err(e.to_string()));
+            }
+            tracing::debug!(ms = started.elapsed().as_millis() as u64, "import checked");
+            apply(c, roster, mode, &known, tz, today, now).map(Ok)
+        })
+        .map_err(|e: diesel::result::Error| {
+            format!(
+                "{}: the database refused the import, nothing was stored: {e}",
+                roster.source
+            )
+        })
+        .and_then(|checked| checked)
+        .map(|mut s| {
+            s.notes = roster.notes.clone();
+            s.notes.append(&mut s.notes_of_apply);
+            s
+        });
+    // the pages go back (a pooled connection keeps its cache for life)
+    let _ = crate::db::sqlite_cache(conn, crate::db::SQLITE_CACHE_KIB);
+    stored
 }

@@ -17,7 +17,7 @@ use crate::on_backend;
 use crate::schema::{absence_class_days, absence_days};
 
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable)]
-#[diesel(table_name = absence_days)]
+#[diesel(table_name = absence_days, treat_none_as_default_value = false)]
 pub struct DayRow {
     pub school_id: i64,
     pub day: NaiveDate,
@@ -135,8 +135,21 @@ fn roll_up(conn: &mut DbConn, school: i64, from: NaiveDate, to: NaiveDate) -> Qu
 }
 
 fn insert(conn: &mut DbConn, rows: &[DayRow]) -> QueryResult<()> {
-    for batch in rows.chunks(1000) {
-        on_backend!(conn, c => diesel::insert_into(absence_days::table).values(batch).execute(c))?;
+    match conn {
+        DbConn::Sqlite(c) => {
+            for batch in rows.chunks(1000) {
+                diesel::insert_into(absence_days::table)
+                    .values(batch)
+                    .execute(c)?;
+            }
+        }
+        // COPY in the binary format: a year of a school's rows in one statement, without
+        // a bound parameter a value
+        DbConn::Pg(c) => {
+            diesel::copy_from(absence_days::table)
+                .from_insertable(rows)
+                .execute(c)?;
+        }
     }
     Ok(())
 }
@@ -189,12 +202,14 @@ pub fn rebuild(
     to: NaiveDate,
 ) -> QueryResult<usize> {
     lock(conn)?;
+    let started = std::time::Instant::now();
     let mut days = Days::default();
     facts::each(conn, Sel::School(school), from, to, tz, |f| {
         if f.school == school {
             days.add(f)
         }
     })?;
+    let computed = started.elapsed().as_millis() as u64;
     diesel::delete(
         absence_days::table
             .filter(absence_days::school_id.eq(school))
@@ -203,7 +218,17 @@ pub fn rebuild(
     .execute(conn)?;
     let rows = days.into_rows();
     insert(conn, &rows)?;
+    let stored = started.elapsed().as_millis() as u64;
     roll_up(conn, school, from, to)?;
+    let ms = started.elapsed().as_millis() as u64;
+    tracing::debug!(
+        school,
+        rows = rows.len(),
+        computed,
+        stored,
+        ms,
+        "statistics rebuilt"
+    );
     Ok(rows.len())
 }
 

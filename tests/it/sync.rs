@@ -204,6 +204,29 @@ fn runs(c: &mut DbConn) -> Vec<(String, String, Option<chrono::NaiveDateTime>)> 
         .unwrap()
 }
 
+/// Every school's stored statistics equal a fresh computation from its timetable and
+/// memberships: a sync refreshed what it moved (and what it left alone still holds).
+fn statistics_follow(c: &mut DbConn, when: &str) {
+    let schools: Vec<i64> = organisations::table
+        .filter(organisations::org_type.eq("school"))
+        .select(organisations::id)
+        .load(c)
+        .unwrap();
+    assert!(!schools.is_empty());
+    let (from, to) = (
+        NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
+        NaiveDate::from_ymd_opt(2027, 6, 30).unwrap(),
+    );
+    for school in schools {
+        let stored = narvaro::statistics::store::stored(c, school).unwrap();
+        let fresh =
+            narvaro::statistics::store::computed(c, chrono_tz::Europe::Stockholm, school, from, to)
+                .unwrap();
+        assert!(!fresh.is_empty(), "{when}: school {school} has lessons");
+        assert!(stored == fresh, "{when}: school {school}'s statistics");
+    }
+}
+
 #[actix_web::test]
 async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
     let structure = seeded_structure();
@@ -234,6 +257,7 @@ async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
         assert_eq!(first[1], persons, "{kind:?}: every person");
         assert_eq!(first[7], events, "{kind:?}: every calendar event");
         assert_eq!(first[10], persons, "{kind:?}: nobody ended");
+        statistics_follow(c, "after the full sync");
         assert!(
             source.requests().contains("pageToken="),
             "the pages were followed"
@@ -309,6 +333,7 @@ async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
             leaver_groups - 1,
             "the leaver keeps their other groups"
         );
+        statistics_follow(c, "after the changes");
         let log = source.requests();
         assert!(log.contains("meta.modified.after="), "{log}");
         assert!(log.contains("GET /deletedEntities?"), "{log}");
@@ -329,6 +354,7 @@ async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
         let source = Source::start_on(&dir, &data, None, port);
         sync(&db, &source).await.unwrap();
         assert_eq!(family_name(c, &pupil), "Åberg");
+        statistics_follow(c, "after a new name only");
         let r = runs(c);
         let modes: Vec<(&str, &str)> = r.iter().map(|(m, s, _)| (m.as_str(), s.as_str())).collect();
         assert_eq!(
