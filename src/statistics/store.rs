@@ -135,6 +135,9 @@ fn roll_up(conn: &mut DbConn, school: i64, from: NaiveDate, to: NaiveDate) -> Qu
 }
 
 fn insert(conn: &mut DbConn, rows: &[DayRow]) -> QueryResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     match conn {
         DbConn::Sqlite(c) => {
             for batch in rows.chunks(1000) {
@@ -143,11 +146,16 @@ fn insert(conn: &mut DbConn, rows: &[DayRow]) -> QueryResult<()> {
                     .execute(c)?;
             }
         }
-        // COPY in the binary format: a year of a school's rows in one statement, without
-        // a bound parameter a value
-        DbConn::Pg(c) => {
+        // a rebuild's many rows: COPY in the binary format, one statement and no bound
+        // parameter a value; a mark's few rows: one INSERT, one round trip
+        DbConn::Pg(c) if rows.len() > 1000 => {
             diesel::copy_from(absence_days::table)
                 .from_insertable(rows)
+                .execute(c)?;
+        }
+        DbConn::Pg(c) => {
+            diesel::insert_into(absence_days::table)
+                .values(rows)
                 .execute(c)?;
         }
     }
