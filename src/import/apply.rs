@@ -94,6 +94,7 @@ pub fn apply(
     lessons(conn, r, &orgs, &acts, &mut sum)?;
     lap.lap("lessons");
     school_ids.extend(end_gone(conn, r, today, &mut sum)?);
+    lap.lap("endings");
     moved += sum.changes() - before;
     // the statistics follow the new timetable and memberships (a new name moves nothing)
     if moved > 0 {
@@ -102,7 +103,6 @@ pub fn apply(
         }
         school_ids.sort_unstable();
         school_ids.dedup();
-        lap.lap("endings");
         refresh_statistics(conn, tz, &school_ids)?;
         lap.lap("statistics");
     }
