@@ -124,6 +124,19 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
                 people::email.eq("demo.guardian@example.com"),
             ))
             .execute(conn)?;
+        // as a school's register lists a guardian: private and work, the private one used
+        for (address, kind) in [
+            ("demo.guardian@example.com", "Privat"),
+            ("demo.guardian@work.example.com", "Arbete övrigt"),
+        ] {
+            diesel::insert_into(person_emails::table)
+                .values((
+                    person_emails::person_id.eq(guardian),
+                    person_emails::address.eq(address),
+                    person_emails::kind.eq(kind),
+                ))
+                .execute(conn)?;
+        }
         // The second child's first guardian becomes demo.guardian.
         let replaced: Option<i64> = guardianships::table
             .filter(guardianships::pupil_id.eq(child_b))

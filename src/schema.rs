@@ -39,6 +39,16 @@ diesel::table! {
         ended_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         uuid -> Nullable<Text>,
+        email_chosen -> Bool,
+    }
+}
+
+diesel::table! {
+    person_emails (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        address -> Text,
+        kind -> Text,
     }
 }
 
@@ -366,10 +376,12 @@ diesel::joinable!(group_memberships -> people (pupil_id));
 diesel::joinable!(groups -> organisations (school_id));
 diesel::joinable!(absence_reports -> absence_reasons (reason_id));
 diesel::joinable!(one_time_tokens -> people (person_id));
+diesel::joinable!(person_emails -> people (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     people,
+    person_emails,
     guardianships,
     groups,
     group_memberships,

@@ -121,8 +121,10 @@ async fn pull_and_store(
         "sync pulled"
     );
     let origin = source.url.clone();
-    let roster = import::ss12000::parse(&origin, pulled.lists, pulled.deleted.as_ref(), tz)
+    let mut roster = import::ss12000::parse(&origin, pulled.lists, pulled.deleted.as_ref(), tz)
         .map_err(|e| e.to_string())?;
+    // the calendar asked for is the school year, whatever of it the source holds
+    roster.calendar = Some(school_days(today));
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "sync parsed");
     let summary = db
         .write(move |c| Ok(import::store(c, &roster, mode, tz, today, clock.now_utc())))
@@ -304,9 +306,7 @@ pub async fn pull(
 /// The first and last instant of the school year `today` is in, as the standard writes
 /// them (RFC 3339).
 fn school_year(today: NaiveDate, tz: Tz) -> (String, String) {
-    let start = crate::absence::school_year_start(today);
-    let last = crate::absence::school_year_start(start + chrono::Duration::days(400))
-        - chrono::Duration::days(1);
+    let (start, last) = school_days(today);
     let instant = |d: NaiveDate, h: u32, m: u32, s: u32| {
         d.and_hms_opt(h, m, s)
             .and_then(|t| t.and_local_timezone(tz).earliest())
@@ -314,6 +314,14 @@ fn school_year(today: NaiveDate, tz: Tz) -> (String, String) {
             .unwrap_or_else(|| format!("{d}T{h:02}:{m:02}:{s:02}Z"))
     };
     (instant(start, 0, 0, 0), instant(last, 23, 59, 59))
+}
+
+/// The first and last day of the school year `today` is in.
+fn school_days(today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let start = crate::absence::school_year_start(today);
+    let last = crate::absence::school_year_start(start + chrono::Duration::days(400))
+        - chrono::Duration::days(1);
+    (start, last)
 }
 
 /// The SS 12000 server, with its bearer token.

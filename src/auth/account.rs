@@ -17,12 +17,29 @@ pub struct Settings {
     pub receive_confirmations: bool,
 }
 
-/// Saves the settings, audited.
+/// The addresses the school administration system lists for a person (SS 12000 type,
+/// address), in its order: the choices on "My account".
+pub fn register_addresses(conn: &mut DbConn, id: i64) -> AppResult<Vec<(String, String)>> {
+    Ok(person_emails::table
+        .filter(person_emails::person_id.eq(id))
+        .order(person_emails::id)
+        .select((person_emails::kind, person_emails::address))
+        .load(conn)?)
+}
+
+/// Saves the settings, audited. An address other than the stored one is the person's
+/// choice from then on: later imports leave it alone (`email_chosen`).
 pub fn save_settings(conn: &mut DbConn, id: i64, s: &Settings, addr: &str) -> AppResult<()> {
     conn.transaction(|conn| {
+        let (stored, chosen): (Option<String>, bool) = people::table
+            .find(id)
+            .select((people::email, people::email_chosen))
+            .first(conn)?;
+        let chosen = chosen || stored != s.email;
         diesel::update(people::table.find(id))
             .set((
                 people::email.eq(&s.email),
+                people::email_chosen.eq(chosen),
                 people::language.eq(&s.language),
                 people::receive_confirmations.eq(s.receive_confirmations),
             ))
@@ -34,7 +51,7 @@ pub fn save_settings(conn: &mut DbConn, id: i64, s: &Settings, addr: &str) -> Ap
                 action: "settings.changed",
                 entity: "person",
                 entity_id: Some(id),
-                detail: serde_json::json!({"email_set": s.email.is_some(), "language": s.language, "receive_confirmations": s.receive_confirmations}),
+                detail: serde_json::json!({"email_set": s.email.is_some(), "email_changed": stored != s.email, "language": s.language, "receive_confirmations": s.receive_confirmations}),
                 client_addr: Some(addr),
             },
         )?;

@@ -210,8 +210,9 @@ pub fn links_for_request(
     now: NaiveDateTime,
 ) -> AppResult<Vec<LinkToSend>> {
     let mut candidates: Vec<LinkCandidate> = if let Some(email) = crate::mail::Email::parse(email) {
-        people::table
-            .filter(lower(people::email).eq(email.to_string()))
+        let email = email.to_string();
+        let mut found: Vec<LinkCandidate> = people::table
+            .filter(lower(people::email).eq(&email))
             .filter(people::active.eq(true))
             .select((
                 people::id,
@@ -221,7 +222,28 @@ pub fn links_for_request(
                 people::username,
                 people::school_id,
             ))
-            .load(conn)?
+            .load(conn)?;
+        // any address the school's register lists for the person signs them in too; the
+        // link goes to the address asked for
+        let listed: Vec<LinkCandidate> = people::table
+            .inner_join(person_emails::table)
+            .filter(lower(person_emails::address.nullable()).eq(&email))
+            .filter(people::active.eq(true))
+            .select((
+                people::id,
+                person_emails::address,
+                people::language,
+                people::given_name,
+                people::username,
+                people::school_id,
+            ))
+            .load(conn)?;
+        for c in listed {
+            if !found.iter().any(|f| f.0 == c.0) {
+                found.push(c);
+            }
+        }
+        found
     } else {
         Vec::new()
     };

@@ -45,6 +45,7 @@ pub fn apply(
     let mut orgs = organisations(conn, r, now, &mut sum)?;
     extend(&mut orgs, &known.orgs);
     let mut persons = people(conn, r, &orgs, now, &mut sum)?;
+    addresses(conn, r, &persons, &mut sum)?;
     extend(&mut persons, &known.persons);
     lap.lap("organisations and people");
     // records the source holds but that could not be read: nothing of them is ended
@@ -92,6 +93,9 @@ pub fn apply(
     extend(&mut acts, &known.activities);
     lap.lap("activities");
     lessons(conn, r, &orgs, &acts, &mut sum)?;
+    if mode == Mode::Full {
+        school_ids.extend(cancel_missing(conn, r, &orgs, today, &mut sum)?);
+    }
     lap.lap("lessons");
     school_ids.extend(end_gone(conn, r, today, &mut sum)?);
     lap.lap("endings");
@@ -336,7 +340,7 @@ fn people(
         Option<i64>,
         bool,
     );
-    let person_rows = existing::<PersonValues>(
+    let person_rows = existing::<(PersonValues, bool)>(
         conn,
         r.persons.iter().map(|p| p.ext.clone()).collect(),
         |c, chunk| {
@@ -346,15 +350,18 @@ fn people(
                     people::external_id,
                     people::id,
                     (
-                        people::given_name,
-                        people::family_name,
-                        people::civic_no,
-                        people::birth_date,
-                        people::sex,
-                        people::security_marking,
-                        people::email,
-                        people::school_id,
-                        people::active,
+                        (
+                            people::given_name,
+                            people::family_name,
+                            people::civic_no,
+                            people::birth_date,
+                            people::sex,
+                            people::security_marking,
+                            people::email,
+                            people::school_id,
+                            people::active,
+                        ),
+                        people::email_chosen,
                     ),
                 ))
                 .load(c)
@@ -364,6 +371,11 @@ fn people(
     let mut new = Vec::new();
     for p in &r.persons {
         let school = p.school.as_ref().and_then(|s| orgs.get(s).copied());
+        // an address the person chose on "My account" is theirs to change, not the source's
+        let email = match person_rows.get(&p.ext) {
+            Some((_, (have, true))) => have.6.clone(),
+            _ => p.email.clone(),
+        };
         let want: PersonValues = (
             p.given.clone(),
             p.family.clone(),
@@ -371,12 +383,12 @@ fn people(
             p.birth_date,
             p.sex.map(str::to_string),
             p.marking.to_string(),
-            p.email.clone(),
+            email,
             school,
             true,
         );
         match person_rows.get(&p.ext) {
-            Some((_, have)) if *have == want => {}
+            Some((_, (have, _))) if *have == want => {}
             Some(&(id, _)) => {
                 let n = diesel::update(people::table.find(id))
                     .set((
@@ -386,7 +398,7 @@ fn people(
                         people::birth_date.eq(p.birth_date),
                         people::sex.eq(p.sex),
                         people::security_marking.eq(p.marking),
-                        people::email.eq(p.email.as_deref()),
+                        people::email.eq(&want.6),
                         people::school_id.eq(school),
                         people::active.eq(true),
                         people::ended_at.eq(None::<NaiveDateTime>),
@@ -416,6 +428,68 @@ fn people(
         .collect();
     persons.extend(lookup(conn, added, Table::People)?);
     Ok(persons)
+}
+
+/// Each person's e-mail addresses (`person_emails`) set to exactly those the source lists
+/// now, in its order; a person whose earlier list changed counts as updated.
+fn addresses(conn: &mut DbConn, r: &Roster, persons: &Ids, sum: &mut Summary) -> QueryResult<()> {
+    let want: HashMap<i64, &[(&'static str, String)]> = r
+        .persons
+        .iter()
+        .filter_map(|p| persons.get(&p.ext).map(|&id| (id, p.emails.as_slice())))
+        .collect();
+    let ids: Vec<i64> = want.keys().copied().collect();
+    let mut have: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    for chunk in ids.chunks(crate::statistics::facts::CHUNK) {
+        for (id, kind, address) in person_emails::table
+            .filter(person_emails::person_id.eq_any(chunk))
+            .order(person_emails::id)
+            .select((
+                person_emails::person_id,
+                person_emails::kind,
+                person_emails::address,
+            ))
+            .load::<(i64, String, String)>(conn)?
+        {
+            have.entry(id).or_default().push((kind, address));
+        }
+    }
+    let mut stale = Vec::new();
+    let mut new = Vec::new();
+    for (&id, list) in &want {
+        let same = have.get(&id).map_or(list.is_empty(), |h| {
+            h.len() == list.len()
+                && h.iter()
+                    .zip(list.iter())
+                    .all(|(a, b)| a.0 == b.0 && a.1 == b.1)
+        });
+        if same {
+            continue;
+        }
+        if have.contains_key(&id) {
+            stale.push(id);
+            sum.updated += 1;
+        }
+        new.extend(list.iter().map(|(kind, address)| NewAddress {
+            person_id: id,
+            address,
+            kind,
+        }));
+    }
+    for chunk in stale.chunks(crate::statistics::facts::CHUNK) {
+        diesel::delete(person_emails::table.filter(person_emails::person_id.eq_any(chunk)))
+            .execute(conn)?;
+    }
+    insert_batched!(conn, person_emails::table, new);
+    Ok(())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = person_emails)]
+struct NewAddress<'a> {
+    person_id: i64,
+    address: &'a str,
+    kind: &'a str,
 }
 
 #[derive(Insertable)]
@@ -892,7 +966,13 @@ fn duties(
     // changed duty record no longer says (its old role or mentor group)
     let in_scope: HashSet<i64> = keys.orgs.values().copied().collect();
     let changed: HashSet<&str> = r.duties.iter().filter_map(|d| d.ext.as_deref()).collect();
-    for ((_, o, _, _, start), (id, end, ext)) in &duty_rows {
+    for ((p, o, _, g, start), (id, end, ext)) in &duty_rows {
+        // nothing ends for a person or a mentor group whose record could not be read
+        let unread =
+            keys.kept_people.contains(p) || g.is_some_and(|g| keys.kept_groups.contains(&g));
+        if unread {
+            continue;
+        }
         let gone = match keys.mode {
             Mode::Full => in_scope.contains(o) && !keys.keep_duties,
             Mode::Changes => ext.as_deref().is_some_and(|e| changed.contains(e)),
@@ -1119,6 +1199,57 @@ struct NewLesson<'a> {
     cancelled: bool,
     external_id: Option<&'a str>,
     uuid: Option<String>,
+}
+
+/// A snapshot's missing lessons: an imported lesson of one of its schools, from today on
+/// and inside the days its calendar covers, that it no longer holds is cancelled (a roll
+/// call made is kept). Nothing is cancelled when an activity or a calendar event could not
+/// be read. The schools touched.
+fn cancel_missing(
+    conn: &mut DbConn,
+    r: &Roster,
+    orgs: &Ids,
+    today: NaiveDate,
+    sum: &mut Summary,
+) -> QueryResult<Vec<i64>> {
+    let Some((first, last)) = r.calendar else {
+        return Ok(Vec::new());
+    };
+    if ["activities", "calendarEvents"]
+        .iter()
+        .any(|l| r.unread_lists.contains(l))
+    {
+        sum.notes_of_apply.push(
+            "no lesson was cancelled for missing, since an activity or a calendar event could not be read"
+                .to_string(),
+        );
+        return Ok(Vec::new());
+    }
+    let held: HashSet<&str> = r.events.iter().map(|e| e.ext.as_str()).collect();
+    let schools = snapshot_schools(r, orgs);
+    let mut missing: Vec<(i64, i64)> = Vec::new();
+    for chunk in schools.chunks(crate::statistics::facts::CHUNK) {
+        let rows: Vec<(i64, i64, Option<String>)> = lessons::table
+            .filter(lessons::school_id.eq_any(chunk))
+            .filter(lessons::lesson_date.ge(first.max(today)))
+            .filter(lessons::lesson_date.le(last))
+            .filter(lessons::cancelled.eq(false))
+            .filter(lessons::external_id.is_not_null())
+            .select((lessons::id, lessons::school_id, lessons::external_id))
+            .load(conn)?;
+        missing.extend(
+            rows.into_iter()
+                .filter(|(_, _, ext)| ext.as_deref().is_some_and(|e| !held.contains(e)))
+                .map(|(id, school, _)| (id, school)),
+        );
+    }
+    let ids: Vec<i64> = missing.iter().map(|m| m.0).collect();
+    for chunk in ids.chunks(crate::statistics::facts::CHUNK) {
+        sum.ended += diesel::update(lessons::table.filter(lessons::id.eq_any(chunk)))
+            .set(lessons::cancelled.eq(true))
+            .execute(conn)?;
+    }
+    Ok(missing.into_iter().map(|m| m.1).collect())
 }
 
 /// What the source names as gone and is not a person: a group's open memberships and

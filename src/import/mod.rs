@@ -80,6 +80,19 @@ pub struct Org {
     pub unit_code: Option<String>,
 }
 
+/// SS 12000 v2.1 Code_EmailType, every value.
+pub const EMAIL_TYPES: [&str; 4] = ["Privat", "Skola elev", "Skola personal", "Arbete övrigt"];
+
+/// The address notices go to until the person chooses one: staff are written to at
+/// school, guardians privately, so "Skola personal" before "Privat", then "Skola elev",
+/// then any other; the source's first of a type.
+pub fn notice_address(emails: &[(&str, String)]) -> Option<String> {
+    ["Skola personal", "Privat", "Skola elev", "Arbete övrigt"]
+        .iter()
+        .find_map(|t| emails.iter().find(|(k, _)| k == t))
+        .map(|(_, a)| a.clone())
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Person {
     pub ext: String,
@@ -90,7 +103,10 @@ pub struct Person {
     pub sex: Option<&'static str>,
     /// "none", "confidential" or "protected"
     pub marking: &'static str,
+    /// the address notices go to unless the person chose another ([`notice_address`])
     pub email: Option<String>,
+    /// every address the source lists, with its SS 12000 type
+    pub emails: Vec<(&'static str, String)>,
     /// for a pupil: the school they are enrolled at
     pub school: Option<String>,
 }
@@ -257,6 +273,10 @@ pub struct Roster {
     /// were in: left out with what names them, and a snapshot ends nothing of such a list
     pub unread: HashSet<String>,
     pub unread_lists: HashSet<&'static str>,
+    /// the days the calendar events cover (first, last): a sync's school year, a file's
+    /// first to last event; a snapshot cancels the imported lessons of its schools in it
+    /// that it no longer holds
+    pub calendar: Option<(NaiveDate, NaiveDate)>,
 }
 
 /// Where the roster's lists stood before a record was read (`Roster::mark`).

@@ -300,6 +300,7 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
     keep_guardians(&users, &users_seen, &mut r)?;
     let class_of = read_classes(&classes, courses.as_ref(), &term_start, &mut r)?;
     read_enrollments(&enrollments, &users_seen, &class_of, &mut r)?;
+    super::drop_unread(&mut r);
     super::pass_through(&mut r);
     implicit_district(&mut r);
     Ok(r)
@@ -372,35 +373,62 @@ fn implicit_district(r: &mut Roster) {
     ));
 }
 
+/// Reads one line with `read`: a line that cannot be read is left out and named, with
+/// what it adds to the roster, when `id` says what it is (`list`, as `Roster::left_out`
+/// has them); then nothing of that record is ended or changed. A line that names nothing
+/// cannot be left out safely (a snapshot would end what it held), and stops the import.
+fn tolerant(
+    r: &mut Roster,
+    list: &str,
+    id: Option<&str>,
+    read: impl FnOnce(&mut Roster) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let mark = r.mark();
+    match (read(r), id) {
+        (Ok(()), _) => Ok(()),
+        (Err(e), Some(id)) => {
+            r.rollback(mark);
+            r.left_out(list, Some(id.to_string()), e);
+            Ok(())
+        }
+        (Err(e), None) => Err(e),
+    }
+}
+
 /// Organisations: districts (and national or state bodies) are principal organisers,
 /// schools are schools.
 fn read_orgs(orgs: &Table, r: &mut Roster) -> Result<(), ImportError> {
     for l in lines(orgs) {
-        if !l.active()? {
-            r.gone.orgs.push(l.req("sourcedId")?.to_string());
-            continue;
-        }
-        let kind = match l.req("type")? {
-            "district" | "national" | "state" => "municipality",
-            "school" => "school",
-            // levels of their own: what names one hangs from the school or district above
-            "department" | "local" => "level",
-            other => {
-                return Err(l.err(
-                    "type",
-                    format!("'{other}' is not a OneRoster 1.1 org type (department, school, district, local, state, national)"),
-                ))
-            }
-        };
-        r.orgs.push(Org {
-            ext: l.req("sourcedId")?.to_string(),
-            parent: l.opt("parentSourcedId").map(str::to_string),
-            kind,
-            name: l.req("name")?.to_string(),
-            school_form: None,
-            unit_code: l.opt("identifier").map(str::to_string),
-        });
+        tolerant(r, "organisations", l.opt("sourcedId"), |r| read_org(&l, r))?;
     }
+    Ok(())
+}
+
+fn read_org(l: &Line, r: &mut Roster) -> Result<(), ImportError> {
+    if !l.active()? {
+        r.gone.orgs.push(l.req("sourcedId")?.to_string());
+        return Ok(());
+    }
+    let kind = match l.req("type")? {
+        "district" | "national" | "state" => "municipality",
+        "school" => "school",
+        // levels of their own: what names one hangs from the school or district above
+        "department" | "local" => "level",
+        other => {
+            return Err(l.err(
+                "type",
+                format!("'{other}' is not a OneRoster 1.1 org type (department, school, district, local, state, national)"),
+            ))
+        }
+    };
+    r.orgs.push(Org {
+        ext: l.req("sourcedId")?.to_string(),
+        parent: l.opt("parentSourcedId").map(str::to_string),
+        kind,
+        name: l.req("name")?.to_string(),
+        school_form: None,
+        unit_code: l.opt("identifier").map(str::to_string),
+    });
     Ok(())
 }
 
@@ -433,71 +461,85 @@ fn read_users(users: &Table, r: &mut Roster) -> Result<Users, ImportError> {
     let mut roles: HashMap<String, String> = HashMap::new();
     let mut deleted: std::collections::HashSet<String> = Default::default();
     for l in lines(users) {
-        if !l.active()? {
-            let id = l.req("sourcedId")?.to_string();
-            r.gone.persons.push(id.clone());
-            deleted.insert(id);
-            continue;
-        }
-        let ext = l.req("sourcedId")?.to_string();
-        let role = l.req("role")?;
-        let orgs_of = l.list("orgSourcedIds");
-        let email = l.opt("email").map(str::to_string);
-        if email
-            .as_deref()
-            .is_some_and(|e| crate::mail::Email::parse(e).is_none())
-        {
-            return Err(l.err("email", "is not an e-mail address"));
-        }
-        let pupil = role == "student";
-        match role {
-            "student" => {
-                for agent in l.list("agentSourcedIds") {
-                    r.responsibles.push((ext.clone(), agent));
+        tolerant(r, "persons", l.opt("sourcedId"), |r| {
+            if !l.active()? {
+                let id = l.req("sourcedId")?.to_string();
+                r.gone.persons.push(id.clone());
+                deleted.insert(id);
+                return Ok(());
+            }
+            let ext = l.req("sourcedId")?.to_string();
+            let role = l.req("role")?;
+            let orgs_of = l.list("orgSourcedIds");
+            let email = match l.opt("email") {
+                None => None,
+                Some(e) => match crate::mail::Email::parse(e) {
+                    Some(e) => Some(e.to_string()),
+                    None => return Err(l.err("email", "is not an e-mail address")),
+                },
+            };
+            let pupil = role == "student";
+            // OneRoster has one address a user; its kind follows the role
+            let kind = match role {
+                "student" => "Skola elev",
+                "teacher" | "administrator" => "Skola personal",
+                _ => "Privat",
+            };
+            match role {
+                "student" => {
+                    for agent in l.list("agentSourcedIds") {
+                        r.responsibles.push((ext.clone(), agent));
+                    }
+                }
+                "teacher" | "administrator" => {
+                    for o in &orgs_of {
+                        r.duties.push(Duty {
+                            ext: None,
+                            person: ext.clone(),
+                            org: o.clone(),
+                            role: if role == "teacher" {
+                                "teacher"
+                            } else {
+                                "principal"
+                            },
+                            group: None,
+                            start: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default(),
+                            end: None,
+                        });
+                    }
+                }
+                "parent" | "guardian" | "relative" => {}
+                "aide" | "proctor" => return Ok(()),
+                other => {
+                    return Err(l.err(
+                        "role",
+                        format!(
+                            "'{other}' is not student, teacher, administrator, parent or guardian"
+                        ),
+                    ))
                 }
             }
-            "teacher" | "administrator" => {
-                for o in &orgs_of {
-                    r.duties.push(Duty {
-                        ext: None,
-                        person: ext.clone(),
-                        org: o.clone(),
-                        role: if role == "teacher" {
-                            "teacher"
-                        } else {
-                            "principal"
-                        },
-                        group: None,
-                        start: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default(),
-                        end: None,
-                    });
-                }
-            }
-            "parent" | "guardian" | "relative" => {}
-            "aide" | "proctor" => continue,
-            other => {
-                return Err(l.err(
-                    "role",
-                    format!("'{other}' is not student, teacher, administrator, parent or guardian"),
-                ))
-            }
-        }
-        roles.insert(ext.clone(), role.to_string());
-        r.persons.push(Person {
-            ext,
-            given: l.req("givenName")?.to_string(),
-            family: l.req("familyName")?.to_string(),
-            civic_no: None,
-            birth_date: None,
-            sex: None,
-            marking: "none",
-            email,
-            school: if pupil {
-                orgs_of.first().cloned()
-            } else {
-                None
-            },
-        });
+            // the whole line is read before anything of it is kept
+            let (given, family) = (l.req("givenName")?, l.req("familyName")?);
+            roles.insert(ext.clone(), role.to_string());
+            r.persons.push(Person {
+                ext,
+                given: given.to_string(),
+                family: family.to_string(),
+                civic_no: None,
+                birth_date: None,
+                sex: None,
+                marking: "none",
+                emails: email.iter().map(|e| (kind, e.clone())).collect(),
+                email,
+                school: if pupil {
+                    orgs_of.first().cloned()
+                } else {
+                    None
+                },
+            });
+            Ok(())
+        })?;
     }
     Ok(Users { roles, deleted })
 }
@@ -508,6 +550,9 @@ fn keep_guardians(users: &Table, seen: &Users, r: &mut Roster) -> Result<(), Imp
     let (roles, deleted) = (&seen.roles, &seen.deleted);
     // a guardian's own agentSourcedIds name their children
     for l in lines(users) {
+        if l.opt("sourcedId").is_some_and(|id| r.unread.contains(id)) {
+            continue;
+        }
         if l.active()? && matches!(l.opt("role"), Some("parent" | "guardian")) {
             let g = l.req("sourcedId")?.to_string();
             for child in l.list("agentSourcedIds") {
@@ -556,61 +601,64 @@ fn read_classes(
     let mut class_start: HashMap<String, NaiveDate> = HashMap::new();
     let mut class_kind: HashMap<String, &'static str> = HashMap::new();
     for l in lines(classes) {
-        if !l.active()? {
-            let id = l.req("sourcedId")?.to_string();
-            r.gone.activities.push(format!("{id}#activity"));
-            r.gone.groups.push(id);
-            continue;
-        }
-        let ext = l.req("sourcedId")?.to_string();
-        let school = l.req("schoolSourcedId")?.to_string();
-        let title = l.req("title")?.to_string();
-        let kind = match l.req("classType")? {
-            "homeroom" => "class",
-            "scheduled" => "teaching",
-            other => {
-                return Err(l.err(
-                    "classType",
-                    format!("'{other}' is not homeroom or scheduled"),
-                ))
+        tolerant(r, "groups", l.opt("sourcedId"), |r| {
+            if !l.active()? {
+                let id = l.req("sourcedId")?.to_string();
+                r.gone.activities.push(format!("{id}#activity"));
+                r.gone.groups.push(id);
+                return Ok(());
             }
-        };
-        if let Some(start) = l
-            .list("termSourcedIds")
-            .iter()
-            .filter_map(|t| term_start.get(t))
-            .min()
-        {
-            class_start.insert(ext.clone(), *start);
-        }
-        class_kind.insert(ext.clone(), kind);
-        if kind == "teaching" {
-            let code = l.list("subjectCodes").into_iter().next();
-            let subject = l.list("subjects").into_iter().next().or_else(|| {
-                l.opt("courseSourcedId")
-                    .and_then(|c| course_title.get(c).cloned())
+            let ext = l.req("sourcedId")?.to_string();
+            let school = l.req("schoolSourcedId")?.to_string();
+            let title = l.req("title")?.to_string();
+            let kind = match l.req("classType")? {
+                "homeroom" => "class",
+                "scheduled" => "teaching",
+                other => {
+                    return Err(l.err(
+                        "classType",
+                        format!("'{other}' is not homeroom or scheduled"),
+                    ))
+                }
+            };
+            if let Some(start) = l
+                .list("termSourcedIds")
+                .iter()
+                .filter_map(|t| term_start.get(t))
+                .min()
+            {
+                class_start.insert(ext.clone(), *start);
+            }
+            class_kind.insert(ext.clone(), kind);
+            if kind == "teaching" {
+                let code = l.list("subjectCodes").into_iter().next();
+                let subject = l.list("subjects").into_iter().next().or_else(|| {
+                    l.opt("courseSourcedId")
+                        .and_then(|c| course_title.get(c).cloned())
+                });
+                r.activities.push(Activity {
+                    ext: format!("{ext}#activity"),
+                    school: school.clone(),
+                    name: title.clone(),
+                    subject_code: code
+                        .clone()
+                        .or_else(|| subject.clone())
+                        .unwrap_or_else(|| title.clone()),
+                    subject_name: subject.or(code).unwrap_or_else(|| title.clone()),
+                    kind: "teaching",
+                    groups: vec![ext.clone()],
+                    teachers: Vec::new(),
+                });
+            }
+            r.groups.push(Group {
+                ext,
+                school,
+                name: title,
+                kind,
+                school_year: l.list("grades").first().and_then(|g| g.parse().ok()),
             });
-            r.activities.push(Activity {
-                ext: format!("{ext}#activity"),
-                school: school.clone(),
-                name: title.clone(),
-                subject_code: code
-                    .clone()
-                    .or_else(|| subject.clone())
-                    .unwrap_or_else(|| title.clone()),
-                subject_name: subject.or(code).unwrap_or_else(|| title.clone()),
-                kind: "teaching",
-                groups: vec![ext.clone()],
-                teachers: Vec::new(),
-            });
-        }
-        r.groups.push(Group {
-            ext,
-            school,
-            name: title,
-            kind,
-            school_year: l.list("grades").first().and_then(|g| g.parse().ok()),
-        });
+            Ok(())
+        })?;
     }
     Ok(Classes {
         start: class_start,
@@ -628,94 +676,106 @@ fn read_enrollments(
 ) -> Result<(), ImportError> {
     let (deleted, class_start, class_kind) = (&users.deleted, &classes.start, &classes.kind);
     for l in lines(enrollments) {
-        let class = l.req("classSourcedId")?.to_string();
-        let user = l.req("userSourcedId")?.to_string();
-        if !l.active()? {
-            if l.opt("role") == Some("student") {
-                r.gone.memberships.push((class, user));
-            }
-            continue;
-        }
-        if deleted.contains(&user) {
-            // the user is being deleted: so are their enrollments
-            continue;
-        }
-        let kind = match class_kind.get(&class) {
-            Some(kind) => *kind,
-            // a delta's enrollment may name a class stored earlier (`check` resolves it)
-            None if r.piecemeal => "stored",
-            None => {
-                return Err(l.err(
-                    "classSourcedId",
-                    format!("class {class} is not in classes.csv"),
-                ))
-            }
-        };
-        let kind = &kind;
-        if *kind == "stored" && l.req("role")? != "student" {
-            r.notes.push(format!(
-                "enrollments.csv, line {}: a {}'s enrollment in class {class}, which is not in this delta, was skipped (give the class too)",
-                l.line,
-                l.req("role")?
-            ));
-            continue;
-        }
-        match l.req("role")? {
-            "student" => {
-                let start = l
-                    .date("beginDate")?
-                    .or_else(|| class_start.get(&class).copied())
-                    .ok_or_else(|| {
-                        l.err(
-                            "beginDate",
-                            "is empty, and the class has no term with a start date",
-                        )
-                    })?;
-                r.memberships.push(Membership {
-                    group: class,
-                    pupil: user,
-                    start,
-                    end: l.date("endDate")?,
-                });
-            }
-            "teacher" => {
-                if *kind == "teaching" {
-                    if let Some(a) = r
-                        .activities
-                        .iter_mut()
-                        .find(|a| a.ext == format!("{class}#activity"))
-                    {
-                        a.teachers.push(user);
+        tolerant(
+            r,
+            "duties",
+            l.opt("userSourcedId").or(l.opt("classSourcedId")),
+            |r| {
+                let class = l.req("classSourcedId")?.to_string();
+                let user = l.req("userSourcedId")?.to_string();
+                if !l.active()? {
+                    if l.opt("role") == Some("student") {
+                        r.gone.memberships.push((class, user));
                     }
-                } else {
-                    // a homeroom's teacher is its mentor
-                    let org = l
-                        .opt("schoolSourcedId")
-                        .map(str::to_string)
-                        .or_else(|| {
-                            r.groups
-                                .iter()
-                                .find(|g| g.ext == class)
-                                .map(|g| g.school.clone())
-                        })
-                        .unwrap_or_default();
-                    let start = l
-                        .date("beginDate")?
-                        .or_else(|| class_start.get(&class).copied())
-                        .unwrap_or(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default());
-                    r.duties.push(Duty {
-                        ext: None,
-                        person: user,
-                        org,
-                        role: "mentor",
-                        group: Some(class),
-                        start,
-                        end: l.date("endDate")?,
-                    });
+                    return Ok(());
                 }
-            }
-            _ => {}
-        }
+                if r.unread.contains(&user) || r.unread.contains(&class) {
+                    // its user or class was left out: so is the enrollment (`drop_unread`)
+                    return Ok(());
+                }
+                if deleted.contains(&user) {
+                    // the user is being deleted: so are their enrollments
+                    return Ok(());
+                }
+                let kind = match class_kind.get(&class) {
+                    Some(kind) => *kind,
+                    // a delta's enrollment may name a class stored earlier (`check` resolves it)
+                    None if r.piecemeal => "stored",
+                    None => {
+                        return Err(l.err(
+                            "classSourcedId",
+                            format!("class {class} is not in classes.csv"),
+                        ))
+                    }
+                };
+                let kind = &kind;
+                if *kind == "stored" && l.req("role")? != "student" {
+                    r.notes.push(format!(
+                    "enrollments.csv, line {}: a {}'s enrollment in class {class}, which is not in this delta, was skipped (give the class too)",
+                    l.line,
+                    l.req("role")?
+                ));
+                    return Ok(());
+                }
+                match l.req("role")? {
+                    "student" => {
+                        let start = l
+                            .date("beginDate")?
+                            .or_else(|| class_start.get(&class).copied())
+                            .ok_or_else(|| {
+                                l.err(
+                                    "beginDate",
+                                    "is empty, and the class has no term with a start date",
+                                )
+                            })?;
+                        r.memberships.push(Membership {
+                            group: class,
+                            pupil: user,
+                            start,
+                            end: l.date("endDate")?,
+                        });
+                    }
+                    "teacher" => {
+                        if *kind == "teaching" {
+                            if let Some(a) = r
+                                .activities
+                                .iter_mut()
+                                .find(|a| a.ext == format!("{class}#activity"))
+                            {
+                                a.teachers.push(user);
+                            }
+                        } else {
+                            // a homeroom's teacher is its mentor
+                            let org = l
+                                .opt("schoolSourcedId")
+                                .map(str::to_string)
+                                .or_else(|| {
+                                    r.groups
+                                        .iter()
+                                        .find(|g| g.ext == class)
+                                        .map(|g| g.school.clone())
+                                })
+                                .unwrap_or_default();
+                            let start = l
+                                .date("beginDate")?
+                                .or_else(|| class_start.get(&class).copied())
+                                .unwrap_or(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default());
+                            r.duties.push(Duty {
+                                ext: None,
+                                person: user,
+                                org,
+                                role: "mentor",
+                                group: Some(class),
+                                start,
+                                end: l.date("endDate")?,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
     }
     Ok(())
 }

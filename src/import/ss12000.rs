@@ -312,31 +312,7 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
             ))
         }
     };
-    // staff are written to at school, guardians privately: "Skola personal" before
-    // "Privat", either before any other
-    let email = match rec.get("emails") {
-        Some(Value::Array(a)) => {
-            let of_type = |t: &str| {
-                a.iter()
-                    .filter(|e| e.get("type").and_then(Value::as_str) == Some(t))
-                    .find_map(|e| e.get("value").and_then(Value::as_str))
-            };
-            of_type("Skola personal")
-                .or_else(|| of_type("Privat"))
-                .or_else(|| {
-                    a.iter()
-                        .find_map(|e| e.get("value").and_then(Value::as_str))
-                })
-                .map(str::to_string)
-        }
-        _ => None,
-    };
-    if email
-        .as_deref()
-        .is_some_and(|e| crate::mail::Email::parse(e).is_none())
-    {
-        return Err(rec.err("emails", "is not an e-mail address"));
-    }
+    let emails = read_emails(rec)?;
     let school = rec.refs("enrolments", "enroledAt.id")?.into_iter().next();
     for (j, resp) in rec
         .get("responsibles")
@@ -364,11 +340,52 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
         birth_date: rec.date("birthDate")?,
         sex,
         marking,
-        email,
+        email: super::notice_address(&emails),
+        emails,
         school,
         ext,
     });
     Ok(())
+}
+
+/// A person's `emails`: each a valid address with one of the standard's four types
+/// (Code_EmailType), both required; the same address twice is kept once.
+fn read_emails(rec: &Rec) -> Result<Vec<(&'static str, String)>, ImportError> {
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    let Some(list) = rec.get("emails") else {
+        return Ok(out);
+    };
+    let Some(list) = list.as_array() else {
+        return Err(rec.err("emails", "is not a list"));
+    };
+    for (i, e) in list.iter().enumerate() {
+        let field = |f: &str| format!("emails[{i}].{f}");
+        let kind = match e.get("type").and_then(Value::as_str) {
+            Some(t) => super::EMAIL_TYPES
+                .iter()
+                .find(|k| **k == t)
+                .copied()
+                .ok_or_else(|| {
+                    rec.err(
+                        &field("type"),
+                        format!("'{t}' is not Privat, Skola elev, Skola personal or Arbete övrigt"),
+                    )
+                })?,
+            None => return Err(rec.err(&field("type"), "is missing")),
+        };
+        let value = e
+            .get("value")
+            .and_then(Value::as_str)
+            .ok_or_else(|| rec.err(&field("value"), "is missing"))?;
+        let Some(address) = crate::mail::Email::parse(value) else {
+            return Err(rec.err(&field("value"), "is not an e-mail address"));
+        };
+        let address = address.to_string();
+        if !out.iter().any(|(_, a)| a.eq_ignore_ascii_case(&address)) {
+            out.push((kind, address));
+        }
+    }
+    Ok(out)
 }
 
 /// The start of a membership the source gives no start date.
@@ -659,6 +676,10 @@ pub fn parse(
                 *t = p.clone();
             }
         }
+    }
+    if files.iter().any(|(key, _, _)| *key == "calendarEvents") {
+        let days = r.events.iter().map(|e| e.start.date());
+        r.calendar = days.clone().min().zip(days.max());
     }
     super::pass_through(&mut r);
     Ok(r)

@@ -175,6 +175,19 @@ fn persons(conn: &mut DbConn, orgs: &Written) -> QueryResult<Written> {
     {
         guardians.entry(pupil).or_default().push(guardian);
     }
+    // the register's addresses where an import brought them, else the notice address
+    let mut addresses: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    for (person, kind, address) in person_emails::table
+        .order(person_emails::id)
+        .select((
+            person_emails::person_id,
+            person_emails::kind,
+            person_emails::address,
+        ))
+        .load::<(i64, String, String)>(conn)?
+    {
+        addresses.entry(person).or_default().push((kind, address));
+    }
     let staff: std::collections::HashSet<i64> = duties::table
         .select(duties::person_id)
         .load::<i64>(conn)?
@@ -203,7 +216,12 @@ fn persons(conn: &mut DbConn, orgs: &Written) -> QueryResult<Written> {
                         _ => "Okänt",
                     }
                     .into();
-                    if let Some(e) = email {
+                    if let Some(list) = addresses.get(id) {
+                        p["emails"] = list
+                            .iter()
+                            .map(|(kind, value)| json!({ "value": value, "type": kind }))
+                            .collect();
+                    } else if let Some(e) = email {
                         let kind = if staff.contains(id) {
                             "Skola personal"
                         } else {

@@ -16,7 +16,54 @@ use crate::auth::{password, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::state::AppState;
 
-fn account_page(ctx: &PageCtx, v: &Viewer, note: Option<Markup>) -> Markup {
+/// The SS 12000 e-mail type, as a person reads it.
+fn kind_label(ctx: &PageCtx, kind: &str) -> &'static str {
+    match kind {
+        "Skola personal" => ctx.t("skolans adress för personal", "school staff address"),
+        "Skola elev" => ctx.t("skolans adress för elever", "school pupil address"),
+        "Arbete övrigt" => ctx.t("arbete", "work"),
+        _ => ctx.t("privat", "private"),
+    }
+}
+
+/// Where messages go: a choice among the register's addresses, or one typed in; a plain
+/// field when the register lists none.
+fn email_choice(ctx: &PageCtx, v: &Viewer, register: &[(String, String)]) -> Markup {
+    let current = v.email.as_deref().unwrap_or("");
+    let listed = register
+        .iter()
+        .any(|(_, a)| a.eq_ignore_ascii_case(current));
+    if register.is_empty() {
+        return html! {
+            label for="email" { (ctx.t("E-postadress för meddelanden", "E-mail address for messages")) }
+            input #email name="email" type="email" maxlength="254" autocomplete="email" value=(current);
+        };
+    }
+    html! {
+        fieldset {
+            legend { (ctx.t("E-postadress för meddelanden", "E-mail address for messages")) }
+            p.muted { (ctx.t("Adresserna kommer från skolans register.", "The addresses come from the school's register.")) }
+            @for (i, (kind, address)) in register.iter().enumerate() {
+                label for=(format!("address-{i}")) {
+                    input id=(format!("address-{i}")) type="radio" name="choice" value=(address) checked[address.eq_ignore_ascii_case(current)];
+                    " " (address) " (" (kind_label(ctx, kind)) ")"
+                }
+            }
+            label for="address-other" {
+                input #address-other type="radio" name="choice" value="other" checked[!listed];
+                " " (ctx.t("En annan adress:", "Another address:"))
+            }
+            input #email name="email" type="email" maxlength="254" autocomplete="email" aria-label=(ctx.t("Annan e-postadress", "Other e-mail address")) value=(if listed { "" } else { current });
+        }
+    }
+}
+
+fn account_page(
+    ctx: &PageCtx,
+    v: &Viewer,
+    register: &[(String, String)],
+    note: Option<Markup>,
+) -> Markup {
     let title = ctx.t("Mitt konto", "My account");
     let r = &v.roles;
     let roles: Vec<&str> = [
@@ -47,8 +94,7 @@ fn account_page(ctx: &PageCtx, v: &Viewer, note: Option<Markup>) -> Markup {
             h2 { (ctx.t("Inställningar", "Settings")) }
             form method="post" action="/account/settings" {
                 (ctx.csrf_field())
-                label for="email" { (ctx.t("E-postadress för meddelanden", "E-mail address for messages")) }
-                input #email name="email" type="email" maxlength="254" autocomplete="email" value=(v.email.as_deref().unwrap_or(""));
+                (email_choice(ctx, v, register))
                 label for="language" { (ctx.t("Språk i e-post", "Language of e-mails")) }
                 select #language name="language" {
                     option value="sv" selected[v.language == "sv"] { "Svenska" }
@@ -78,14 +124,27 @@ fn account_page(ctx: &PageCtx, v: &Viewer, note: Option<Markup>) -> Markup {
     )
 }
 
-pub async fn page(req: HttpRequest, v: Viewer) -> HttpResponse {
-    html_with_status(StatusCode::OK, account_page(&PageCtx::new(&req), &v, None))
+pub async fn page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+) -> AppResult<HttpResponse> {
+    let id = v.id;
+    let register = state
+        .db(move |conn| crate::auth::account::register_addresses(conn, id))
+        .await?;
+    Ok(html_with_status(
+        StatusCode::OK,
+        account_page(&PageCtx::new(&req), &v, &register, None),
+    ))
 }
 
 #[derive(Deserialize)]
 pub struct SettingsForm {
     #[serde(default)]
     email: String,
+    /// one of the register's addresses, or "other" for `email`
+    choice: Option<String>,
     language: String,
     receive_confirmations: Option<String>,
 }
@@ -98,16 +157,38 @@ pub async fn save_settings(
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let f = form.into_inner();
-    let email = match f.email.trim() {
+    let id = v.id;
+    let register = state
+        .db(move |conn| crate::auth::account::register_addresses(conn, id))
+        .await?;
+    let refuse = |sv: &str, en: &str| {
+        let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
+        html_with_status(
+            StatusCode::BAD_REQUEST,
+            account_page(&ctx, &v, &register, Some(note)),
+        )
+    };
+    let typed = match f.choice.as_deref() {
+        None | Some("other") => f.email.trim(),
+        Some(c) => match register.iter().find(|(_, a)| a == c) {
+            Some((_, a)) => a.as_str(),
+            None => {
+                return Ok(refuse(
+                    "Välj en av adresserna i listan eller skriv en annan.",
+                    "Choose one of the addresses in the list or type another.",
+                ))
+            }
+        },
+    };
+    let email = match typed {
         "" => None,
         raw => match super::admin::clean_email(raw) {
             Some(e) => Some(e),
             None => {
-                let note = html! { p.errors role="alert" { (ctx.t("E-postadressen ser inte rätt ut.", "The e-mail address does not look right.")) } };
-                return Ok(html_with_status(
-                    StatusCode::BAD_REQUEST,
-                    account_page(&ctx, &v, Some(note)),
-                ));
+                return Ok(refuse(
+                    "E-postadressen ser inte rätt ut.",
+                    "The e-mail address does not look right.",
+                ))
             }
         },
     };
@@ -117,7 +198,7 @@ pub async fn save_settings(
             ctx.t("Välj svenska eller engelska.", "Choose Swedish or English."),
         ));
     }
-    let (id, addr) = (v.id, client_addr(&req));
+    let addr = client_addr(&req);
     let wants = f.receive_confirmations.is_some();
     let settings = crate::auth::account::Settings {
         email,
@@ -147,16 +228,22 @@ pub async fn change_password(
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let form = form.into_inner();
+    let id = v.id;
+    let register = state
+        .db(move |conn| crate::auth::account::register_addresses(conn, id))
+        .await?;
     let error = |status: StatusCode, sv: &str, en: &str| {
         let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
-        Ok(html_with_status(status, account_page(&ctx, &v, Some(note))))
+        Ok(html_with_status(
+            status,
+            account_page(&ctx, &v, &register, Some(note)),
+        ))
     };
     if let Err((sv, en)) =
         sign_in::check_new_password(&form.password, &form.confirm, v.username.as_deref())
     {
         return error(StatusCode::BAD_REQUEST, sv, en);
     }
-    let id = v.id;
     let addr = client_addr(&req);
     let now = Utc::now().naive_utc();
     // the hashes are computed before the write, without holding a connection
