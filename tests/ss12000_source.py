@@ -4,7 +4,10 @@ scripts/bench-sync: the lists `narvaro sync` reads, in the standard's shape.
 
 - OAuth 2.0 client credentials (RFC 6749 4.4): POST /token with the client id and secret by
   HTTP Basic gives a bearer token; every other call needs one (401 with the standard's
-  Error otherwise).
+  Error otherwise). With --scope, a token request without exactly that scope is refused
+  (400 invalid_scope, RFC 6749 5.2).
+- HTTPS with --tls-cert and --tls-key; with --client-ca too, mutual TLS: a connection
+  without a client certificate from that CA is refused in the handshake.
 - GET /{organisations,persons,groups,duties,syllabuses,activities,calendarEvents}: `limit`,
   then `pageToken`, which carries the whole query and goes with nothing but `limit` (400
   otherwise); `meta.modified.after`; /calendarEvents requires `startTime.onOrAfter` and
@@ -17,6 +20,7 @@ scripts/bench-sync: the lists `narvaro sync` reads, in the standard's shape.
 """
 
 import argparse
+import ssl
 import base64
 import json
 import os
@@ -146,6 +150,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             return self.wfile.write(body)
+        if self.source.args.scope and form.get("scope") != [self.source.args.scope]:
+            body = json.dumps({"error": "invalid_scope"}).encode()
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return self.wfile.write(body)
         if form.get("grant_type") != ["client_credentials"]:
             body = json.dumps({"error": "unsupported_grant_type"}).encode()
             self.send_response(400)
@@ -225,10 +236,21 @@ def main():
     p.add_argument("--die-after", type=int, default=0)
     p.add_argument("--log")
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--scope", help="the token endpoint wants exactly this scope")
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key")
+    p.add_argument("--client-ca", help="mutual TLS: a client certificate from this CA is required")
     args = p.parse_args()
     Handler.source = Source(args)
     Handler.source.load()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.client_ca:
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(args.client_ca)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     tmp = args.port_file + ".tmp"
     with open(tmp, "w") as f:
         f.write(str(server.server_address[1]))

@@ -36,6 +36,22 @@ impl Source {
 
     /// On `port` (0: any), so that a source restarted is the same source.
     fn start_on(dir: &Path, data: &Path, die_after: Option<u32>, port: u16) -> Source {
+        Self::start_with(dir, data, die_after, port, &[])
+    }
+
+    /// With more of the source's options (`--tls-cert` … serves HTTPS).
+    fn start_with(
+        dir: &Path,
+        data: &Path,
+        die_after: Option<u32>,
+        port: u16,
+        options: &[&str],
+    ) -> Source {
+        let scheme = if options.contains(&"--tls-cert") {
+            "https"
+        } else {
+            "http"
+        };
         let port_file = dir.join(format!("port-{}", rand_suffix()));
         let log = dir.join("requests.log");
         let mut cmd = Command::new("python3");
@@ -53,12 +69,13 @@ impl Source {
         if let Some(n) = die_after {
             cmd.arg("--die-after").arg(n.to_string());
         }
+        cmd.args(options);
         let mut child = cmd.spawn().expect("python3 runs tests/ss12000_source.py");
         for _ in 0..200 {
             if let Ok(port) = std::fs::read_to_string(&port_file) {
                 return Source {
                     child,
-                    url: format!("http://127.0.0.1:{}", port.trim()),
+                    url: format!("{scheme}://127.0.0.1:{}", port.trim()),
                     log,
                 };
             }
@@ -143,10 +160,14 @@ fn write(path: &Path, doc: &Value) {
 }
 
 async fn sync(db: &Database, source: &Source) -> Result<narvaro::sync::Outcome, String> {
+    sync_to(db, &source.config()).await
+}
+
+async fn sync_to(db: &Database, config: &Ss12000Source) -> Result<narvaro::sync::Outcome, String> {
     let clock = narvaro::clock::Clock::starting_at(test_moment());
     narvaro::sync::run(
         db,
-        &source.config(),
+        config,
         false,
         chrono_tz::Europe::Stockholm,
         clock,
@@ -439,4 +460,178 @@ async fn two_syncs_at_once_run_one() {
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// Runs openssl, which must succeed.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA of the municipality's own, a server certificate for 127.0.0.1 and a client
+/// certificate for Närvaro, both from that CA (EC P-256, valid from now for a week).
+fn certificates(dir: &Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "7",
+        "-subj",
+        "/CN=Kommunens test-CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(dir, &ca);
+    for (name, ext) in [
+        (
+            "server",
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        ),
+        (
+            "client",
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+        ),
+    ] {
+        let (key, csr, pem, extfile) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+            format!("{name}.ext"),
+        );
+        std::fs::write(dir.join(&extfile), ext).unwrap();
+        let subject = format!("/CN={name}");
+        let mut req = vec!["req"];
+        req.extend(ec);
+        req.extend(["-keyout", &key, "-out", &csr, "-subj", &subject]);
+        openssl(dir, &req);
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                &pem,
+                "-days",
+                "7",
+                "-extfile",
+                &extfile,
+            ],
+        );
+    }
+}
+
+/// The sync over HTTPS as Stockholm's and Skolverket's integrations run it: the server's
+/// certificate from the municipality's own CA (NARVARO_SS12000_CA), mutual TLS with
+/// Närvaro's client certificate, and an OAuth scope the token endpoint insists on. Each
+/// part missing fails the run with a message that says which, and stores nothing. (The
+/// transport is the same on both backends; SQLite only.)
+#[actix_web::test]
+async fn a_sync_over_mutual_tls_with_a_scope() {
+    let structure = seeded_structure();
+    let dir = std::env::temp_dir().join(format!("narvaro-sync-tls-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    certificates(&dir);
+    let data = dir.join("source.json");
+    write(&data, &structure);
+    let file = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let (cert, key, ca) = (file("server.pem"), file("server.key"), file("ca.pem"));
+    let source = Source::start_with(
+        &dir,
+        &data,
+        None,
+        0,
+        &[
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+            "--client-ca",
+            &ca,
+            "--scope",
+            "ss12000.read",
+        ],
+    );
+    assert!(source.url.starts_with("https://"));
+    let target = TestDb::new(Kind::Sqlite);
+    let pool = narvaro::db::connect(&target.url, 2).unwrap();
+    let db = Database::new(pool.clone(), Backend::Sqlite);
+    let whole = || {
+        let mut config = source.config();
+        if let Some(o) = config.oauth.as_mut() {
+            o.scope = Some("ss12000.read".into());
+        }
+        config.ca_file = Some(dir.join("ca.pem"));
+        config.client_cert = Some((dir.join("client.pem"), dir.join("client.key")));
+        config
+    };
+    let stored = |pool: &narvaro::db::Pool| -> i64 {
+        people::table
+            .count()
+            .get_result(&mut *pool.get().unwrap())
+            .unwrap()
+    };
+
+    // the server's certificate is not from a public CA: without the municipality's, refused
+    let mut config = whole();
+    config.ca_file = None;
+    let err = sync_to(&db, &config).await.unwrap_err();
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    // no client certificate: the server ends the handshake
+    let mut config = whole();
+    config.client_cert = None;
+    let err = sync_to(&db, &config).await.unwrap_err();
+    assert!(err.contains("CertificateRequired"), "{err}");
+    // no scope: the token endpoint says invalid_scope
+    let mut config = whole();
+    config.oauth.as_mut().unwrap().scope = None;
+    let err = sync_to(&db, &config).await.unwrap_err();
+    assert!(err.contains("invalid_scope"), "{err}");
+    assert_eq!(stored(&pool), 0, "a failed run stores nothing");
+
+    // everything given: the full sync runs over mutual TLS
+    let full = sync_to(&db, &whole())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(full.mode, narvaro::import::Mode::Full);
+    assert_eq!(
+        stored(&pool),
+        structure["persons"].as_array().unwrap().len() as i64
+    );
+    let mut c = pool.get().unwrap();
+    let failed: i64 = sync_runs::table
+        .filter(sync_runs::status.eq("failed"))
+        .count()
+        .get_result(&mut *c)
+        .unwrap();
+    assert_eq!(failed, 3, "each refused run is recorded");
+    drop(source);
+    let _ = std::fs::remove_dir_all(&dir);
 }
