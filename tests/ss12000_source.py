@@ -134,6 +134,17 @@ class Handler(BaseHTTPRequestHandler):
             with open(self.source.args.log, "a", encoding="utf-8") as f:
                 f.write(f"{self.command} {self.path}\n")
 
+    def token_error(self, status, code):
+        """The token endpoint's error answer (RFC 6749 5.2)."""
+        body = json.dumps({"error": code}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        if status == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="token"')
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return self.wfile.write(body)
+
     def do_POST(self):
         self.record()
         length = int(self.headers.get("Content-Length") or 0)
@@ -143,27 +154,11 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         want = base64.b64encode(f"{self.source.args.client_id}:{self.source.args.client_secret}".encode()).decode()
         if auth != f"Basic {want}":
-            body = json.dumps({"error": "invalid_client"}).encode()
-            self.send_response(401)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("WWW-Authenticate", 'Basic realm="token"')
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            return self.wfile.write(body)
+            return self.token_error(401, "invalid_client")
         if self.source.args.scope and form.get("scope") != [self.source.args.scope]:
-            body = json.dumps({"error": "invalid_scope"}).encode()
-            self.send_response(400)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            return self.wfile.write(body)
+            return self.token_error(400, "invalid_scope")
         if form.get("grant_type") != ["client_credentials"]:
-            body = json.dumps({"error": "unsupported_grant_type"}).encode()
-            self.send_response(400)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            return self.wfile.write(body)
+            return self.token_error(400, "unsupported_grant_type")
         token = secrets.token_urlsafe(24)
         self.source.tokens.add(token)
         answer(self, {"access_token": token, "token_type": "Bearer", "expires_in": 600})
