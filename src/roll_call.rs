@@ -242,7 +242,7 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppRes
         .distinct()
         .load(conn)?;
     let mut members = members;
-    members.sort_by(|a, b| (&a.2, &a.1, a.0).cmp(&(&b.2, &b.1, b.0)));
+    members.sort_by_cached_key(|m| crate::i18n::by_surname(&m.2, &m.1, m.0));
     let ids: Vec<i64> = members.iter().map(|m| m.0).collect();
     let marks: HashMap<i64, Mark> = attendance_marks::table
         .filter(attendance_marks::lesson_id.eq(lesson.id))
@@ -941,6 +941,11 @@ pub fn period_rows(
     tz: Tz,
 ) -> AppResult<Vec<WeekRow>> {
     let ids: Vec<i64> = members.iter().map(|m| m.0).collect();
+    // Swedish school lists go by surname
+    let order: HashMap<i64, (Vec<u32>, Vec<u32>, i64)> = members
+        .iter()
+        .map(|(id, g, f)| (*id, crate::i18n::by_surname(f, g, *id)))
+        .collect();
     let mut rows: HashMap<i64, WeekRow> = members
         .into_iter()
         .map(|(id, g, f)| {
@@ -966,7 +971,7 @@ pub fn period_rows(
         }
     })?;
     let mut rows: Vec<WeekRow> = rows.into_values().collect();
-    rows.sort_by(|a, b| a.name.cmp(&b.name).then(a.pupil_id.cmp(&b.pupil_id)));
+    rows.sort_by(|a, b| order.get(&a.pupil_id).cmp(&order.get(&b.pupil_id)));
     Ok(rows)
 }
 

@@ -175,6 +175,8 @@ impl Application {
                 .wrap(from_fn(viewer::renew_session))
                 .wrap(from_fn(csrf::protect))
                 .wrap(from_fn(render_errors))
+                // gzip for a client that asks (pages, styles, scripts, JSON, error pages)
+                .wrap(actix_web::middleware::Compress::default())
                 .wrap(security_headers(https))
                 .wrap(from_fn(log_requests))
         })

@@ -38,6 +38,10 @@ macro_rules! routes {
 
         pub fn configure(cfg: &mut web::ServiceConfig) {
             $( cfg.route($path, web::$method().to($handler)); )*
+            // HEAD answers as GET does, without the body (actix-http leaves it out)
+            $( if stringify!($method) == "get" {
+                cfg.route($path, web::head().to($handler));
+            } )*
             cfg.default_service(web::to(not_found));
         }
     };
@@ -47,6 +51,7 @@ routes! {
     get "/healthz" => healthz,
     get "/static/app.css" => stylesheet,
     get "/static/roll-call.js" => roll_call_script,
+    get "/favicon.ico" => favicon,
     get "/" => pages::home,
     get "/accessibility" => pages::accessibility,
     post "/lang" => pages::set_language,
@@ -167,6 +172,14 @@ async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
         .body(include_str!("../../static/app.css"))
+}
+
+/// The tab's icon: a tick in the accent colour (SVG, which browsers take at this path).
+async fn favicon() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("Cache-Control", "public, max-age=604800"))
+        .body(include_str!("../../static/icon.svg"))
 }
 
 async fn roll_call_script() -> HttpResponse {

@@ -129,7 +129,7 @@ pub async fn day(
             p { button type="submit" { (ctx.t("Visa", "Show")) } }
         }
         @if rows.is_empty() { p { (ctx.t("Inga meddelanden.", "No notices.")) } } @else {
-            div.scroll { table {
+            div.scroll tabindex="0" { table {
                 thead { tr { th { (ctx.t("Elev", "Pupil")) } th { (ctx.t("Mottagare", "Recipient")) } th { (ctx.t("Läge", "State")) } th { (ctx.t("Fel", "Error")) } } }
                 tbody { @for n in &rows {
                     tr class=(if n.needs_follow_up() { "warn" } else { "" }) {

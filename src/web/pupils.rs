@@ -177,7 +177,7 @@ fn history_table(ctx: &PageCtx, history: &[crate::absence::LessonAbsence]) -> Ma
     html! {
     h2 { (ctx.t("Frånvaro per lektion denna termin", "Absence per lesson this term")) }
     @if history.is_empty() { p.muted { (ctx.t("Ingen frånvaro.", "No absence.")) } } @else {
-        div.scroll { table {
+        div.scroll tabindex="0" { table {
             thead { tr { th { (ctx.t("Datum", "Date")) } th { (ctx.t("Lektion", "Lesson")) } th { (ctx.t("Frånvaro", "Absence")) } th { (ctx.t("Giltig", "Valid")) } th { (ctx.t("Rapporterad av", "Reported by")) } } }
             tbody { @for h in history { tr {
                 td { (ctx.lang.day(h.date)) " " (h.starts_at.format("%H:%M")) }

@@ -537,7 +537,7 @@ pub async fn mentor(
         }
         @for (name, rows) in &weeks {
             h2 { (name) }
-            div.scroll {
+            div.scroll tabindex="0" {
                 table {
                     thead { tr {
                         th scope="col" { (ctx.t("Elev", "Pupil")) }

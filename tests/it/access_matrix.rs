@@ -64,6 +64,14 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: "get",
+            pattern: "/favicon.ico",
+            path: |_| "/favicon.ico".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(200),
+        },
+        Row {
+            method: "get",
             pattern: "/",
             path: |_| "/".into(),
             body: &[],

@@ -103,6 +103,26 @@ impl Browser {
         self.finish(res).await
     }
 
+    /// A request as it is answered: status, headers and the body's bytes as sent (not
+    /// decompressed), with this browser's cookies and the headers given.
+    pub async fn raw(
+        &mut self,
+        method: awc::http::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, awc::http::header::HeaderMap, Vec<u8>) {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .insert_header(("Cookie", self.cookie_header()));
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
+        let mut res = req.send().await.unwrap();
+        let body = res.body().limit(4 << 20).await.unwrap().to_vec();
+        (res.status().as_u16(), res.headers().clone(), body)
+    }
+
     /// Posts a form with this browser's CSRF token.
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut all: Vec<(&str, &str)> = fields.to_vec();

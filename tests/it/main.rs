@@ -20,6 +20,7 @@ mod health;
 mod import;
 mod notices;
 mod openapi;
+mod pages;
 mod schema_drift;
 mod seed;
 mod snapshots;

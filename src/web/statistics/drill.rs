@@ -89,7 +89,7 @@ pub async fn group(
         (trend_svg(&ctx, &weeks))
         h2 { (ctx.t("Elever", "Pupils")) }
         p.muted { (ctx.t("En elev som bytt klass räknas här bara för dagarna i klassen.", "A pupil who changed class counts here only for the days in the class.")) }
-        div.scroll {
+        div.scroll tabindex="0" {
             table.figures {
                 thead { tr { th scope="col" { (ctx.t("Elev", "Pupil")) } (figure_heads(&ctx)) th scope="col" { (ctx.t("Per vecka", "Per week")) } } }
                 tbody {
@@ -267,7 +267,7 @@ fn lessons_table(ctx: &PageCtx, lessons: &[Fact], subject_names: &Subjects) -> M
     @if lessons.is_empty() {
         p.muted { (ctx.t("Inga under perioden.", "None in the period.")) }
     } @else {
-        div.scroll {
+        div.scroll tabindex="0" {
             table {
                 thead { tr {
                     th scope="col" { (ctx.t("Datum", "Date")) }

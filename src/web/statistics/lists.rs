@@ -77,7 +77,7 @@ pub async fn unreported(
         @if rows.is_empty() {
             p.ok { (ctx.t("Alla lektioner är rapporterade.", "Every lesson is reported.")) }
         } @else {
-            div.scroll {
+            div.scroll tabindex="0" {
                 table {
                     thead { tr {
                         th scope="col" { (ctx.t("Lärare", "Teacher")) }
@@ -180,7 +180,7 @@ pub async fn csn(
             @if rows.is_empty() {
                 p.ok { (ctx.t("Ingen elev når gränsen.", "No pupil reaches the limit.")) }
             } @else {
-                div.scroll {
+                div.scroll tabindex="0" {
                     table {
                         thead { tr {
                             th scope="col" { (ctx.t("Elev", "Pupil")) }

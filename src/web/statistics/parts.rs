@@ -246,7 +246,7 @@ pub(super) fn rows_table(
     hide_protected: bool,
 ) -> Markup {
     html! {
-        div.scroll {
+        div.scroll tabindex="0" {
             table.figures {
                 thead { tr { th scope="col" { (first) } (figure_heads(ctx)) } }
                 tbody {

@@ -212,7 +212,7 @@ pub async fn over_threshold(
             a href={"/statistics?school=" (school) "&" (shown.query())} { (ctx.t("Till skolans översikt", "To the school's overview")) }
         }
         p { (rows.len()) " " (ctx.t("elever har minst", "pupils have at least")) " " (threshold) " % " (ctx.t("frånvaro.", "absence.")) }
-        div.scroll {
+        div.scroll tabindex="0" {
             table.figures {
                 thead { tr { th scope="col" { (ctx.t("Elev", "Pupil")) } (figure_heads(&ctx)) th scope="col" { (ctx.t("Per vecka", "Per week")) } } }
                 tbody {
