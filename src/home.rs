@@ -29,6 +29,8 @@ pub struct Home {
     pub follows_up: bool,
     /// a principal: the school's statistics
     pub principal: bool,
+    /// leave applications waiting for this principal or mentor
+    pub pending_leave: usize,
 }
 
 impl Home {
@@ -69,14 +71,21 @@ impl Home {
             .select(organisations::name)
             .order(organisations::name)
             .load(conn)?;
+        let follows_up = !r.principal_of.is_empty() || !r.mentor_of.is_empty();
+        let pending_leave = if follows_up {
+            crate::leave_application::pending_for(conn, v, today)?.len()
+        } else {
+            0
+        };
         Ok(Home {
             given_name: v.given_name.clone(),
             children,
             pupil_self: r.pupil_self_at.map(|_| v.id),
             schools,
             admin: r.is_admin(),
-            follows_up: !r.principal_of.is_empty() || !r.mentor_of.is_empty(),
+            follows_up,
             principal: !r.principal_of.is_empty(),
+            pending_leave,
         })
     }
 

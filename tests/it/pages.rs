@@ -121,6 +121,60 @@ async fn pages_are_compressed_answer_head_and_have_an_icon() {
     let (status, _, _) = b.raw(Method::HEAD, "/no-such-page", &[]).await;
     assert_eq!(status, 404);
 
+    // the start page counts the leave applications the /leave page lists: one more after
+    // demo.guardian applies for a child
+    let guardian: i64 = people::table
+        .filter(people::username.eq("demo.guardian"))
+        .select(people::id)
+        .first(&mut *conn(&pool))
+        .unwrap();
+    let child: i64 = guardianships::table
+        .filter(guardianships::guardian_id.eq(guardian))
+        .select(guardianships::pupil_id)
+        .order(guardianships::pupil_id)
+        .first(&mut *conn(&pool))
+        .unwrap();
+    let mut g = Browser::open(&app).await;
+    assert_eq!(
+        g.sign_in("demo.guardian", narvaro::seed::DEMO_PASSWORD)
+            .await
+            .status,
+        303
+    );
+    let day = (today + chrono::Duration::days(7)).to_string();
+    let applied = g
+        .post(
+            &format!("/pupils/{child}/leave-applications"),
+            &[
+                ("start_date", &day),
+                ("end_date", &day),
+                ("reason", "Mormors 90-årsdag"),
+            ],
+        )
+        .await;
+    assert_eq!(applied.status, 303, "{}", applied.body);
+    for who in ["demo.principal", "demo.teacher"] {
+        let mut s = Browser::open(&app).await;
+        assert_eq!(
+            s.sign_in(who, narvaro::seed::DEMO_PASSWORD).await.status,
+            303
+        );
+        let start = s.get("/").await.body;
+        let listed = s
+            .get("/leave")
+            .await
+            .body
+            .matches("href=\"/pupils/")
+            .count();
+        if who == "demo.principal" {
+            assert!(listed >= 1, "the new application is listed");
+        }
+        assert!(
+            start.contains(&format!("Ledighetsansökningar att hantera ({listed})")),
+            "{who}: {listed} listed; {start}"
+        );
+    }
+
     // the icon every browser asks for
     let (status, headers, body) = b.raw(Method::GET, "/favicon.ico", &[]).await;
     assert_eq!(status, 200);
