@@ -371,8 +371,9 @@ fn people(
     let mut new = Vec::new();
     for p in &r.persons {
         let school = p.school.as_ref().and_then(|s| orgs.get(s).copied());
+        let stored = person_rows.get(&p.ext);
         // an address the person chose on "My account" is theirs to change, not the source's
-        let email = match person_rows.get(&p.ext) {
+        let email = match stored {
             Some((_, (have, true))) => have.6.clone(),
             _ => p.email.clone(),
         };
@@ -387,7 +388,7 @@ fn people(
             school,
             true,
         );
-        match person_rows.get(&p.ext) {
+        match stored {
             Some((_, (have, _))) if *have == want => {}
             Some(&(id, _)) => {
                 let n = diesel::update(people::table.find(id))
