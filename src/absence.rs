@@ -290,7 +290,49 @@ pub enum TodayState {
     ReportedAbsent,
     OnLeave,
     MarkedAbsent,
-    Expected,
+    /// Lessons today: the first starts then, the last ends then.
+    Expected {
+        first: NaiveTime,
+        last: NaiveTime,
+    },
+    /// No lesson today (a weekend, a holiday, a day without the child's groups).
+    NoLessons,
+}
+
+impl TodayState {
+    /// Whether "sick today" means something: a lesson today that has not ended yet, and
+    /// nothing filed for the day already.
+    pub fn sick_today_helps(&self, now: NaiveTime) -> bool {
+        match self {
+            TodayState::Expected { last, .. } => *last > now,
+            // a teacher's mark today: a report still turns it into valid absence
+            TodayState::MarkedAbsent => true,
+            _ => false,
+        }
+    }
+}
+
+/// The pupil's lessons (not cancelled) on a day, school-local start and end, earliest first.
+pub fn lessons_on(
+    conn: &mut DbConn,
+    pupil: i64,
+    date: NaiveDate,
+) -> AppResult<Vec<(NaiveTime, NaiveTime)>> {
+    let groups = group_memberships::table
+        .filter(group_memberships::pupil_id.eq(pupil))
+        .filter(crate::membership::on(date))
+        .select(group_memberships::group_id);
+    Ok(lessons::table
+        .inner_join(
+            activity_groups::table.on(activity_groups::activity_id.eq(lessons::activity_id)),
+        )
+        .filter(activity_groups::group_id.eq_any(groups))
+        .filter(lessons::lesson_date.eq(date))
+        .filter(lessons::cancelled.eq(false))
+        .select((lessons::starts_at, lessons::ends_at))
+        .distinct()
+        .order(lessons::starts_at)
+        .load(conn)?)
 }
 
 /// Whether the pupil is reported absent, on leave, marked absent (or late) or expected
@@ -333,10 +375,16 @@ pub fn today_state(
         .filter(lessons::lesson_date.eq(today))
         .count()
         .get_result(conn)?;
-    Ok(if marked > 0 {
-        TodayState::MarkedAbsent
-    } else {
-        TodayState::Expected
+    if marked > 0 {
+        return Ok(TodayState::MarkedAbsent);
+    }
+    let day = lessons_on(conn, pupil, today)?;
+    Ok(match (day.first(), day.iter().map(|l| l.1).max()) {
+        (Some(first), Some(last)) => TodayState::Expected {
+            first: first.0,
+            last,
+        },
+        _ => TodayState::NoLessons,
     })
 }
 

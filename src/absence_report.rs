@@ -21,6 +21,8 @@ use crate::schema::*;
 /// The longest period one report may cover.
 pub const MAX_DAYS: i64 = 31;
 pub const MAX_MESSAGE: usize = 500;
+/// How long after filing it a guardian may always take a report back (a tap by mistake).
+pub const UNDO_MINUTES: i64 = 15;
 
 /// Who is reporting, which decides the rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +100,40 @@ fn to_utc(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
 }
 
 pub use crate::absence::to_local;
+
+/// Whether a guardian or an adult pupil may still take a report back: always within
+/// `UNDO_MINUTES` of filing it, and otherwise until the first lesson it covers has started
+/// (a report covering no lesson: until it starts). Staff may always.
+#[allow(clippy::too_many_arguments)]
+pub fn family_may_cancel(
+    conn: &mut DbConn,
+    tz: Tz,
+    pupil: i64,
+    starts_utc: NaiveDateTime,
+    ends_utc: NaiveDateTime,
+    created_utc: NaiveDateTime,
+    now_utc: NaiveDateTime,
+) -> AppResult<bool> {
+    if now_utc < created_utc + Duration::minutes(UNDO_MINUTES) || now_utc < starts_utc {
+        return Ok(true);
+    }
+    if now_utc >= ends_utc {
+        return Ok(false);
+    }
+    let (from, to) = (to_local(tz, starts_utc), to_local(tz, ends_utc));
+    let mut day = from.date();
+    while day <= to.date() {
+        let first = crate::absence::lessons_on(conn, pupil, day)?
+            .into_iter()
+            .map(|(s, e)| (day.and_time(s), day.and_time(e)))
+            .find(|(s, e)| *s < to && *e > from);
+        if let Some((start, _)) = first {
+            return Ok(now_utc < to_utc(tz, start));
+        }
+        day += Duration::days(1);
+    }
+    Ok(false)
+}
 
 /// Whether any day of the period is a school day (a weekday that is not a holiday).
 fn has_school_day(
@@ -373,20 +409,28 @@ pub fn cancel(
     let report = report.get();
     let pupil_id = pupil_of(conn, report)?;
     let pupil = access::pupil(conn, viewer, PupilId(pupil_id), today)?;
-    let (starts, ends, cancelled): (NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>) =
-        absence_reports::table
-            .find(report)
-            .select((
-                absence_reports::starts_at,
-                absence_reports::ends_at,
-                absence_reports::cancelled_at,
-            ))
-            .first(conn)?;
+    #[allow(clippy::type_complexity)]
+    let (starts, ends, created, cancelled): (
+        NaiveDateTime,
+        NaiveDateTime,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+    ) = absence_reports::table
+        .find(report)
+        .select((
+            absence_reports::starts_at,
+            absence_reports::ends_at,
+            absence_reports::created_at,
+            absence_reports::cancelled_at,
+        ))
+        .first(conn)?;
     if cancelled.is_some() {
         return Err(already_cancelled(lang));
     }
-    if matches!(Reporter::of(pupil.reach), Reporter::Family { .. }) && starts <= now_utc {
-        return Err(AppError::Conflict { code: Code::ReportStarted, message: lang.pick("Anmälan har redan börjat gälla och kan inte tas bort här. Kontakta skolan.", "The report has already started and cannot be cancelled here. Contact the school.").into() });
+    if matches!(Reporter::of(pupil.reach), Reporter::Family { .. })
+        && !family_may_cancel(conn, tz, pupil_id, starts, ends, created, now_utc)?
+    {
+        return Err(AppError::Conflict { code: Code::ReportStarted, message: lang.pick("Lektionerna som anmälan gäller har redan börjat, så den kan inte tas bort här. Kontakta skolan.", "The lessons the report covers have already started, so it cannot be cancelled here. Contact the school.").into() });
     }
     conn.write_transaction(|conn| {
         // only the request that moves it from active to cancelled goes on
@@ -455,6 +499,7 @@ pub fn list(
         i64,
         NaiveDateTime,
         NaiveDateTime,
+        NaiveDateTime,
         Option<NaiveDateTime>,
         bool,
         Option<String>,
@@ -472,6 +517,7 @@ pub fn list(
             absence_reports::id,
             absence_reports::starts_at,
             absence_reports::ends_at,
+            absence_reports::created_at,
             absence_reports::cancelled_at,
             absence_reports::registered_by_staff,
             absence_reports::message,
@@ -486,26 +532,27 @@ pub fn list(
     // staff with a duty for the pupil; an administrator reads neither reason nor message
     let duty = matches!(pupil.reach, PupilReach::Teacher | PupilReach::Principal);
     let may_read_message = !staff || duty;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, s, e, cancelled, by_staff, message, sv, en, g, f)| ReportView {
-                id,
-                from: to_local(tz, s),
-                to: to_local(tz, e),
-                cancelled: cancelled.is_some(),
-                registered_by_staff: by_staff,
-                reported_by: format!("{g} {f}"),
-                message: message.filter(|_| may_read_message),
-                kind: if duty {
-                    lang.pick(&sv, &en).to_string()
-                } else {
-                    lang.pick("Anmäld frånvaro", "Reported absence").to_string()
-                },
-                cancellable: cancelled.is_none() && (staff || s > now_utc),
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, s, e, created, cancelled, by_staff, message, sv, en, g, f) in rows {
+        let cancellable = cancelled.is_none()
+            && (staff || family_may_cancel(conn, tz, pupil.id, s, e, created, now_utc)?);
+        out.push(ReportView {
+            id,
+            from: to_local(tz, s),
+            to: to_local(tz, e),
+            cancelled: cancelled.is_some(),
+            registered_by_staff: by_staff,
+            reported_by: format!("{g} {f}"),
+            message: message.filter(|_| may_read_message),
+            kind: if duty {
+                lang.pick(&sv, &en).to_string()
+            } else {
+                lang.pick("Anmäld frånvaro", "Reported absence").to_string()
             },
-        )
-        .collect())
+            cancellable,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -16,6 +16,8 @@ pub struct ChildCard {
     pub today: TodayState,
     pub term_pct: f64,
     pub invalid_minutes: i64,
+    /// Leave decided in the last two weeks: (first day, last day, approved).
+    pub recent_decisions: Vec<(chrono::NaiveDate, chrono::NaiveDate, bool)>,
 }
 
 /// What the start page shows a signed-in person.
@@ -39,6 +41,7 @@ impl Home {
         v: &Viewer,
         today: chrono::NaiveDate,
         tz: chrono_tz::Tz,
+        now_utc: chrono::NaiveDateTime,
     ) -> AppResult<Home> {
         let r = &v.roles;
         let kids = people::table
@@ -56,7 +59,29 @@ impl Home {
                 tz,
             )?
             .pop();
+            let recent_decisions = leave_applications::table
+                .filter(leave_applications::pupil_id.eq(id))
+                .filter(leave_applications::decided_at.gt(now_utc - chrono::Duration::days(14)))
+                .filter(leave_applications::status.eq_any([
+                    crate::states::LeaveStatus::Approved,
+                    crate::states::LeaveStatus::Rejected,
+                ]))
+                .select((
+                    leave_applications::start_date,
+                    leave_applications::end_date,
+                    leave_applications::status,
+                ))
+                .order(leave_applications::decided_at.desc())
+                .load::<(
+                    chrono::NaiveDate,
+                    chrono::NaiveDate,
+                    crate::states::LeaveStatus,
+                )>(conn)?
+                .into_iter()
+                .map(|(s, e, st)| (s, e, st == crate::states::LeaveStatus::Approved))
+                .collect();
             children.push(ChildCard {
+                recent_decisions,
                 id,
                 name: format!("{g} {f}"),
                 today: crate::absence::today_state(conn, id, today, tz)?,

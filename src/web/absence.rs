@@ -114,25 +114,28 @@ fn report_form(
         html! {
             h1 { (title) } p { (name) }
             @if let Some(e) = error { p.errors role="alert" { (e) } }
-            form method="post" action={"/pupils/" (pupil) "/absence-reports"} {
+            form.report method="post" action={"/pupils/" (pupil) "/absence-reports"} {
                 (ctx.csrf_field())
-                fieldset {
-                    legend { (ctx.t("Hela dagar", "Whole days")) }
-                    label { input type="radio" name="mode" value="days" checked; " " (ctx.t("Hela dagar", "Whole days")) }
+                fieldset.choice {
+                    legend { (ctx.t("Hur länge?", "For how long?")) }
+                    label { input type="radio" name="mode" value="days" checked; span { (ctx.t("Hela dagar", "Whole days")) } }
+                    label { input type="radio" name="mode" value="part"; span { (ctx.t("Del av dag", "Part of a day")) } }
+                }
+                div.days {
                     label for="from_date" { (ctx.t("Från och med", "From")) }
                     input #from_date name="from_date" type="date" value=(t);
                     label for="to_date" { (ctx.t("Till och med", "To")) }
                     input #to_date name="to_date" type="date" value=(t);
                 }
-                fieldset {
-                    legend { (ctx.t("Del av dag", "Part of a day")) }
-                    label { input type="radio" name="mode" value="part"; " " (ctx.t("Del av dag", "Part of a day")) }
+                div.part {
                     label for="date" { (ctx.t("Datum", "Date")) }
                     input #date name="date" type="date" value=(t);
-                    label for="from_time" { (ctx.t("Från klockan", "From")) }
-                    input #from_time name="from_time" type="time" value="08:00";
-                    label for="to_time" { (ctx.t("Till klockan", "To")) }
-                    input #to_time name="to_time" type="time" value="12:00";
+                    div.pair {
+                        div { label for="from_time" { (ctx.t("Från klockan", "From")) }
+                            input #from_time name="from_time" type="time" value="08:00"; }
+                        div { label for="to_time" { (ctx.t("Till klockan", "To")) }
+                            input #to_time name="to_time" type="time" value="12:00"; }
+                    }
                 }
                 label for="kind" { (ctx.t("Orsak", "Reason")) }
                 select #kind name="kind" {
@@ -140,7 +143,7 @@ fn report_form(
                 }
                 label for="message" { (ctx.t("Meddelande till mentorn (valfritt)", "Message to the mentor (optional)")) }
                 textarea #message name="message" maxlength="500" rows="3" {}
-                p { button type="submit" { (ctx.t("Skicka anmälan", "Send the report")) } }
+                p { button.primary type="submit" { (ctx.t("Skicka anmälan", "Send the report")) } }
             }
         },
     )
@@ -185,13 +188,14 @@ pub async fn create_report(
         client_addr(&req),
     );
     let form = form.into_inner();
+    let quick = form.quick == "sick_today";
     let result = state
         .db_write(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
             let outcome = period_of(&form, today, lang)
                 .and_then(|new| absence_report::create(conn, &v, &p, &new, tz, now, &addr, lang));
             match outcome {
-                Ok(_) => Ok(Ok(())),
+                Ok(report) => Ok(Ok(report)),
                 Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
                     let kinds = absence_report::kinds(conn, p.school_id, Reporter::of(p.reach))?;
                     Ok(Err((e, p.display_name(lang), kinds)))
@@ -201,7 +205,17 @@ pub async fn create_report(
         })
         .await?;
     match result {
-        Ok(()) => Ok(see_other(&format!("/pupils/{id}?done=reported"))),
+        Ok(report) => Ok(see_other(&format!(
+            "/pupils/{id}?done=reported&report={report}"
+        ))),
+        // "sick today" is one tap from the start page: its refusal is said on the child's
+        // page (a reload there sends nothing again)
+        Err((AppError::Invalid { code, .. } | AppError::Conflict { code, .. }, _, _)) if quick => {
+            Ok(see_other(&format!(
+                "/pupils/{id}?refused={}",
+                code.as_str()
+            )))
+        }
         Err((e, name, kinds)) => {
             let msg = e.refusal();
             Ok(html_with_status(
@@ -439,15 +453,26 @@ pub async fn pending_leave(
 
 pub use crate::absence::{today_state, TodayState};
 
-pub fn state_text(s: &TodayState, ctx: &PageCtx) -> &'static str {
+/// The child's day in a sentence: "Lektioner i dag 08:10–14:30", "Ingen lektion i dag".
+pub fn state_text(s: &TodayState, ctx: &PageCtx) -> String {
     match s {
-        TodayState::ReportedAbsent => ctx.t("Anmäld frånvarande i dag", "Reported absent today"),
-        TodayState::OnLeave => ctx.t("Ledig i dag", "On leave today"),
-        TodayState::MarkedAbsent => ctx.t(
-            "Markerad frånvarande eller sen i dag",
-            "Marked absent or late today",
+        TodayState::ReportedAbsent => ctx
+            .t("Anmäld frånvarande i dag", "Reported absent today")
+            .into(),
+        TodayState::OnLeave => ctx.t("Ledig i dag", "On leave today").into(),
+        TodayState::MarkedAbsent => ctx
+            .t(
+                "Markerad frånvarande eller sen i dag",
+                "Marked absent or late today",
+            )
+            .into(),
+        TodayState::Expected { first, last } => format!(
+            "{} {}–{}",
+            ctx.t("Lektioner i dag", "Lessons today"),
+            first.format("%H:%M"),
+            last.format("%H:%M")
         ),
-        TodayState::Expected => ctx.t("Väntas i skolan", "Expected in school"),
+        TodayState::NoLessons => ctx.t("Ingen lektion i dag", "No lessons today").into(),
     }
 }
 

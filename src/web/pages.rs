@@ -36,9 +36,10 @@ pub async fn home(
     } else {
         Some(super::roll_call::teacher_start(&state, &ctx, &v).await?)
     };
-    let (today, tz) = (state.today(), state.config.timezone);
+    let (today, tz, now) = (state.today(), state.config.timezone, state.now());
+    let time_now = state.now_local().time();
     let summary = state
-        .db(move |conn| crate::home::Home::load(conn, &v, today, tz))
+        .db(move |conn| crate::home::Home::load(conn, &v, today, tz, now))
         .await?;
     let body = html! {
         h1 { (ctx.t("Hej ", "Hello ")) (summary.given_name) }
@@ -50,16 +51,20 @@ pub async fn home(
                     h3 { a href={"/pupils/" (c.id)} { (c.name) } }
                     p { (super::absence::state_text(&c.today, &ctx)) }
                     p.muted { (ctx.t("Frånvaro denna termin: ", "Absence this term: ")) (ctx.lang.percent(c.term_pct, 1)) " (" (ctx.t("ogiltig", "invalid")) " " (c.invalid_minutes) " min)" }
-                    div.actions {
-                        @if !matches!(c.today, super::absence::TodayState::ReportedAbsent) {
-                            form.inline method="post" action={"/pupils/" (c.id) "/absence-reports"} {
+                    @for (first, last, approved) in &c.recent_decisions {
+                        p { a href={"/pupils/" (c.id)} { (ctx.t("Ledighet ", "Leave ")) (ctx.lang.days(*first, *last)) } ": "
+                            strong { (if *approved { ctx.t("beviljad", "approved") } else { ctx.t("avslagen", "rejected") }) } }
+                    }
+                    div.quick {
+                        @if c.today.sick_today_helps(time_now) {
+                            form method="post" action={"/pupils/" (c.id) "/absence-reports"} {
                                 (ctx.csrf_field())
                                 input type="hidden" name="quick" value="sick_today";
-                                button type="submit" { (ctx.t("Sjuk i dag", "Sick today")) }
+                                button.primary type="submit" { (ctx.t("Sjuk i dag", "Sick today")) }
                             }
                         }
                         a.button.secondary href={"/pupils/" (c.id) "/report"} { (ctx.t("Anmäl frånvaro", "Report absence")) }
-                        a.button.secondary href={"/pupils/" (c.id) "/leave"} { (ctx.t("Ledighet", "Leave")) }
+                        a.button.secondary href={"/pupils/" (c.id) "/leave"} { (ctx.t("Ansök om ledighet", "Apply for leave")) }
                     }
                 }
             }

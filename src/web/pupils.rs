@@ -18,6 +18,10 @@ pub use crate::pupil::summary;
 #[derive(serde::Deserialize, Default)]
 pub struct Done {
     done: Option<String>,
+    /// the report just filed, shown with its undo
+    report: Option<i64>,
+    /// why a one-tap "sick today" was not filed (an error code)
+    refused: Option<String>,
 }
 
 pub async fn page(
@@ -67,6 +71,23 @@ pub async fn page(
     let family = absence::family(reach);
     let principal = reach == crate::auth::access::PupilReach::Principal;
     let staff = !family;
+    let just_filed = q
+        .report
+        .and_then(|id| reports.iter().find(|r| r.id == id && !r.cancelled));
+    let refused = q.refused.as_deref().map(|c| match c {
+        "period_without_school_days" => ctx.t(
+            "Ingen anmälan skickades: det finns inga lektioner i dag att vara borta från. Gäller det en annan dag, använd Anmäl frånvaro.",
+            "No report was sent: there are no lessons today to be away from. For another day, use Report absence.",
+        ),
+        "overlapping_report" => ctx.t(
+            "Ingen ny anmälan skickades: det finns redan en anmälan för i dag (se nedan).",
+            "No new report was sent: there is already a report for today (see below).",
+        ),
+        _ => ctx.t(
+            "Ingen anmälan skickades. Använd Anmäl frånvaro för att välja dag och tid.",
+            "No report was sent. Use Report absence to choose the day and time.",
+        ),
+    });
     let notice = q.done.as_deref().map(|d| match d {
         "reported" => ctx.t("Frånvaron är anmäld.", "The absence has been reported."),
         "cancelled" => ctx.t("Anmälan är borttagen.", "The report has been cancelled."),
@@ -80,7 +101,19 @@ pub async fn page(
     });
     let body = html! {
         h1 { (p.name) }
-        @if let Some(n) = notice { p.notice role="status" { (n) } }
+        @if let Some(r) = just_filed {
+            div.notice role="status" {
+                p { strong { (ctx.t("Frånvaron är anmäld: ", "The absence has been reported: ")) } (ctx.lang.span(r.from, r.to)) "." }
+                @if r.cancellable {
+                    form method="post" action={"/absence-reports/" (r.id) "/cancel"} {
+                        (ctx.csrf_field())
+                        button.secondary type="submit" { (ctx.t("Ångra anmälan", "Undo the report")) }
+                    }
+                    p.muted { (ctx.t("Du kan ångra den tills första lektionen börjar, och alltid inom en kvart.", "You can undo it until the first lesson starts, and always within a quarter of an hour.")) }
+                }
+            }
+        } @else if let Some(n) = notice { p.notice role="status" { (n) } }
+        @if let Some(r) = refused { p.errors role="alert" { (r) } }
         dl.facts {
             dt { (ctx.t("Skola", "School")) } dd { (p.school_name) }
             dt { (ctx.t("Grupper", "Groups")) }

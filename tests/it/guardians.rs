@@ -223,7 +223,19 @@ async fn a_guardian_reports_sick_in_two_taps_and_the_school_sees_it() {
             404
         );
         assert_eq!(ob.get(&format!("/pupils/{child}")).await.status, 404);
-        // it has started, so the guardian cannot take it back either
+        // (a tap by mistake can be undone for a quarter of an hour, lessons begun or not:
+        // the browser test undoes one) after that its first lesson (08:10) has started, so the guardian cannot take it
+        // back: the report is dated back past the undo window, as time would have moved on
+        {
+            let mut c = conn(&world.pool);
+            diesel::update(absence_reports::table.find(report_id))
+                .set(
+                    absence_reports::created_at.eq(crate::helpers::test_moment().naive_utc()
+                        - chrono::Duration::minutes(narvaro::absence_report::UNDO_MINUTES + 1)),
+                )
+                .execute(&mut *c)
+                .unwrap();
+        }
         let (status, problem) = send(
             &app,
             &token2,
