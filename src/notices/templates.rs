@@ -69,10 +69,10 @@ fn sample(kind: &str) -> Value {
             "confirm_url": "https://example.org/x",
         }),
         "report_confirmation" => {
-            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "from": "2026-11-23 00:00", "to": "2026-11-24 00:00", "period": "måndag 23 november, hela dagen", "cancelled": false})
+            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "from": "2026-11-23 00:00", "to": "2026-11-24 00:00", "period": "måndag 23 november, hela dagen", "cancelled": false, "pupil_url": "https://narvaro.example/pupils/7"})
         }
         "leave_decision" => {
-            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "start_date": "2026-11-23", "end_date": "2026-11-24", "period": "måndag 23 november – tisdag 24 november", "approved": true, "comment": "ok"})
+            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "start_date": "2026-11-23", "end_date": "2026-11-24", "period": "måndag 23 november – tisdag 24 november", "approved": true, "comment": "ok", "pupil_url": "https://narvaro.example/pupils/7"})
         }
         "sign_in_link" | "password_reset" | "invitation" => {
             json!({"given_name": "Anna", "url": "https://example.org/login/link/0123"})

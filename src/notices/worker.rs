@@ -509,7 +509,8 @@ fn report_context(conn: &mut DbConn, n: &Notice) -> Made {
     let fmt = |t: NaiveDateTime| local(t).format("%Y-%m-%d %H:%M").to_string();
     Ok(Ok((
         json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
-           "from": fmt(s), "to": fmt(e), "period": lang.span(local(s), local(e)), "cancelled": payload["cancelled"].as_bool().unwrap_or(false)}),
+           "from": fmt(s), "to": fmt(e), "period": lang.span(local(s), local(e)), "cancelled": payload["cancelled"].as_bool().unwrap_or(false),
+           "pupil_url": format!("{}/pupils/{pupil}", n.state.base_url)}),
         None,
     )))
 }
@@ -532,7 +533,8 @@ fn leave_context(conn: &mut DbConn, n: &Notice) -> Made {
     let (name, protected) = child(conn, pupil)?;
     Ok(Ok((
         json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
-           "start_date": s.to_string(), "end_date": e.to_string(), "period": lang.days(s, e), "approved": status == "approved", "comment": comment}),
+           "start_date": s.to_string(), "end_date": e.to_string(), "period": lang.days(s, e), "approved": status == "approved", "comment": comment,
+           "pupil_url": format!("{}/pupils/{pupil}", n.state.base_url)}),
         None,
     )))
 }

@@ -426,19 +426,19 @@ fn contexts(lang: Lang) -> Vec<(&'static str, Value)> {
         ),
         (
             "report_confirmation",
-            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "from": "2026-12-01 00:00", "to": "2026-12-02 00:00", "period": whole_day, "cancelled": false}),
+            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "from": "2026-12-01 00:00", "to": "2026-12-02 00:00", "period": whole_day, "cancelled": false, "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
         ),
         (
             "report_confirmation",
-            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "from": "2026-12-01 00:00", "to": "2026-12-02 00:00", "period": whole_day, "cancelled": true}),
+            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "from": "2026-12-01 00:00", "to": "2026-12-02 00:00", "period": whole_day, "cancelled": true, "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
         ),
         (
             "leave_decision",
-            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": true, "comment": "Trevlig resa."}),
+            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": true, "comment": "Trevlig resa.", "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
         ),
         (
             "leave_decision",
-            json!({"guardian_name": "Karin", "child_name": null, "protected": true, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": false, "comment": null}),
+            json!({"guardian_name": "Karin", "child_name": null, "protected": true, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": false, "comment": null, "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
         ),
         (
             "threshold_alert",
