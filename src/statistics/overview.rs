@@ -168,6 +168,35 @@ pub fn group_name(conn: &mut DbConn, group: i64) -> AppResult<String> {
     Ok(groups::table.find(group).select(groups::name).first(conn)?)
 }
 
+/// Each pupil's class (a group of type class) on a day, by pupil id; a pupil in two
+/// classes that day has them joined by a comma.
+pub fn classes_on(
+    conn: &mut DbConn,
+    pupils: &[i64],
+    day: NaiveDate,
+) -> AppResult<HashMap<i64, String>> {
+    let mut out: HashMap<i64, String> = HashMap::new();
+    for chunk in pupils.chunks(900) {
+        let rows: Vec<(i64, String)> = group_memberships::table
+            .inner_join(groups::table)
+            .filter(group_memberships::pupil_id.eq_any(chunk))
+            .filter(crate::membership::on(day))
+            .filter(groups::group_type.eq("class"))
+            .select((group_memberships::pupil_id, groups::name))
+            .order((group_memberships::pupil_id, groups::name))
+            .load(conn)?;
+        for (pupil, name) in rows {
+            out.entry(pupil)
+                .and_modify(|c| {
+                    c.push_str(", ");
+                    c.push_str(&name);
+                })
+                .or_insert(name);
+        }
+    }
+    Ok(out)
+}
+
 /// Each pupil's weeks in order: (week, figures).
 pub type Weeks = HashMap<i64, Vec<(i32, Figures)>>;
 

@@ -94,6 +94,27 @@ fn rows_csv(
     csv(filename, &head, &body)
 }
 
+/// Pupils with their class beside the name (the list of pupils over a threshold).
+pub(super) fn pupils_with_class_csv(
+    filename: &str,
+    lang: Lang,
+    rows: &[Row],
+    class_of: impl Fn(&Row) -> String,
+    hide_protected: bool,
+) -> HttpResponse {
+    let mut head = vec![lang.pick("Elev", "Pupil"), lang.pick("Klass", "Class")];
+    head.extend(figure_head(lang));
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut line = vec![r.label(lang, hide_protected), class_of(r)];
+            line.extend(figure_csv(lang, &r.figures));
+            line
+        })
+        .collect();
+    csv(filename, &head, &body)
+}
+
 /// A figures table a page offers as CSV: (the `csv=` name, the file's name, the first
 /// column's heading, the rows).
 type CsvTable<'a> = (&'a str, String, &'a str, &'a [Row]);

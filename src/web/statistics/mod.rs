@@ -73,6 +73,21 @@ pub(super) fn shown(q: &StatsQuery, today: NaiveDate, lang: Lang) -> AppResult<S
                 "Choose both a from and a to date for a period of your own.",
             ),
         )),
+        // dates typed beside a named period mean a period of one's own: the form sends the
+        // shown period's dates back, so only dates that differ from it were changed
+        (Some(name), Some(f), Some(t))
+            if Period::preset(name, today)
+                .is_some_and(|p| f != p.from.to_string() || t != p.to.to_string()) =>
+        {
+            Ok(Shown {
+                period: Period::new(
+                    super::common::parse_date(f, lang.pick("Från", "From"), lang)?,
+                    super::common::parse_date(t, lang.pick("Till", "To"), lang)?,
+                    lang,
+                )?,
+                name: "custom".into(),
+            })
+        }
         (name, _, _) => {
             let name = name.unwrap_or("term");
             let period = Period::preset(name, today).ok_or_else(|| {

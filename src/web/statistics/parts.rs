@@ -126,6 +126,19 @@ pub(super) fn figure_cells(lang: Lang, f: &Figures) -> Markup {
     }
 }
 
+/// The top of a percentage axis and the step between its gridlines, both round numbers
+/// (1, 2, 5, 10, 20, 25 or 50 per cent apart, at most five steps), the top at least 5 %.
+pub(super) fn axis_ticks(highest: f64) -> (f64, f64) {
+    let highest = highest.clamp(5.0, 100.0);
+    for step in [1.0, 2.0, 5.0, 10.0, 20.0, 25.0, 50.0] {
+        let steps = (highest / step - 1e-9).ceil().max(1.0);
+        if steps <= 5.0 {
+            return (steps * step, step);
+        }
+    }
+    (100.0, 20.0)
+}
+
 /// The weekly trend: valid and invalid absence per week as stacked bars, with the figures
 /// in the table that follows it for screen readers.
 pub(super) fn trend_svg(ctx: &PageCtx, weeks: &[Row]) -> Markup {
@@ -133,11 +146,11 @@ pub(super) fn trend_svg(ctx: &PageCtx, weeks: &[Row]) -> Markup {
         return html! { p.muted { (ctx.t("Inga lektioner under perioden.", "No lessons in the period.")) } };
     }
     let lang = ctx.lang;
-    let top = weeks
+    let highest = weeks
         .iter()
         .map(|w| w.figures.absence_pct())
-        .fold(5.0_f64, f64::max);
-    let top = (top / 5.0).ceil() * 5.0;
+        .fold(0.0_f64, f64::max);
+    let (top, tick) = axis_ticks(highest);
     let (left, bottom, height) = (36.0, 22.0, 160.0);
     let step = (560.0 / weeks.len() as f64).clamp(8.0, 40.0);
     let width = left + step * weeks.len() as f64 + 8.0;
@@ -149,8 +162,9 @@ pub(super) fn trend_svg(ctx: &PageCtx, weeks: &[Row]) -> Markup {
         total = height + bottom + 8.0,
         title = html! { (lang.pick("Frånvaro per vecka: giltig och ogiltig, procent av lektionstiden", "Absence per week: valid and invalid, per cent of lesson time")) }.into_string(),
     );
-    for i in 0..=4 {
-        let v = top * f64::from(i) / 4.0;
+    let lines = (top / tick).round() as i32;
+    for i in 0..=lines {
+        let v = tick * f64::from(i);
         let _ = write!(
             svg,
             r##"<line x1="{left}" x2="{width:.0}" y1="{yy:.1}" y2="{yy:.1}" class="grid"/><text x="{tx}" y="{ty:.1}" class="axis" text-anchor="end">{v:.0} %</text>"##,
@@ -263,6 +277,30 @@ pub(super) fn rows_table(
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::axis_ticks;
+
+    #[test]
+    fn the_axis_is_labelled_in_round_numbers() {
+        assert_eq!(axis_ticks(0.0), (5.0, 1.0));
+        assert_eq!(axis_ticks(4.2), (5.0, 1.0));
+        assert_eq!(axis_ticks(7.3), (8.0, 2.0));
+        assert_eq!(axis_ticks(10.0), (10.0, 2.0));
+        assert_eq!(axis_ticks(22.0), (25.0, 5.0));
+        assert_eq!(axis_ticks(30.0), (30.0, 10.0));
+        assert_eq!(axis_ticks(87.0), (100.0, 20.0));
+        assert_eq!(axis_ticks(100.0), (100.0, 20.0));
+        for h in 0..=100 {
+            let (top, step) = axis_ticks(f64::from(h));
+            assert!(
+                top >= f64::from(h) && top / step <= 5.0 && top % step == 0.0,
+                "{h}"
+            );
         }
     }
 }

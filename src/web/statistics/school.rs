@@ -162,7 +162,7 @@ pub async fn over_threshold(
     let period = shown.period;
     let wanted = school_param(&q, lang)?;
     let raw_threshold = q.threshold.clone();
-    let (schools, school, threshold, rows, trends, hide) = state
+    let (schools, school, threshold, rows, trends, hide, classes) = state
         .db(move |conn| {
             let schools = overview::schools_of(conn, &v)?;
             let id =
@@ -179,18 +179,32 @@ pub async fn over_threshold(
                 lang,
             )?;
             let hide = !v.roles.principal_of.contains(&id);
-            Ok((schools, id, threshold, rows, trends, hide))
+            let ids: Vec<i64> = rows
+                .iter()
+                .filter_map(|r| match r.key {
+                    Key::Id(id) => Some(id),
+                    _ => None,
+                })
+                .collect();
+            let classes = overview::classes_on(conn, &ids, period.to.min(today))?;
+            Ok((schools, id, threshold, rows, trends, hide, classes))
         })
         .await?;
+    // a protected pupil's class is hidden wherever the name is
+    let class_of = |r: &Row| match r.key {
+        Key::Id(id) if !(r.protected && hide) => classes.get(&id).cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
     let stamp = format!("{}_{}", period.from, period.to);
     let file = format!("elever-over-{threshold}-procent-{stamp}.csv");
-    if let Some(file) = csv_of(
-        &q,
-        lang,
-        hide,
-        &[("pupils", file, lang.pick("Elev", "Pupil"), &rows)],
-    ) {
-        return file;
+    match super::csv_choice(&q) {
+        Some("pupils") => {
+            return Ok(super::csv::pupils_with_class_csv(
+                &file, lang, &rows, class_of, hide,
+            ))
+        }
+        Some(_) => return Err(super::unknown_table(lang)),
+        None => {}
     }
     let title = ctx.t(
         "Elever över frånvarogränsen",
@@ -214,12 +228,13 @@ pub async fn over_threshold(
         p { (rows.len()) " " (ctx.t("elever har minst", "pupils have at least")) " " (threshold) " % " (ctx.t("frånvaro.", "absence.")) }
         div.scroll tabindex="0" {
             table.figures {
-                thead { tr { th scope="col" { (ctx.t("Elev", "Pupil")) } (figure_heads(&ctx)) th scope="col" { (ctx.t("Per vecka", "Per week")) } } }
+                thead { tr { th scope="col" { (ctx.t("Elev", "Pupil")) } th scope="col" { (ctx.t("Klass", "Class")) } (figure_heads(&ctx)) th scope="col" { (ctx.t("Per vecka", "Per week")) } } }
                 tbody {
                     @for r in &rows {
                         @let id = match r.key { Key::Id(id) => id, _ => 0 };
                         tr {
                             th scope="row" { a href={"/statistics/pupils/" (id) "?" (shown.query())} { (r.label(lang, hide)) } }
+                            td { (class_of(r)) }
                             (figure_cells(lang, &r.figures))
                             td { (sparkline(lang, trends.get(&id).map(Vec::as_slice).unwrap_or(&[]))) }
                         }
