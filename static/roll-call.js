@@ -9,15 +9,17 @@
     var tpl = document.getElementById("rt");
     form.addEventListener("change", function (e) {
       var t = e.target;
-      if (t.type !== "radio") return;
+      if (t.type !== "radio" || t.name.charAt(0) !== "s") return;
       var li = t.closest("li");
       li.className = t.value === "p" ? "" : "off";
       if (t.value !== "p" && tpl && !li.querySelector(".rs")) {
         var node = tpl.content.firstElementChild.cloneNode(true);
         node.querySelector("select").name = "r" + t.name.slice(1);
-        li.querySelector("fieldset").appendChild(node);
+        li.appendChild(node);
       }
     });
+    // on the start page the form is sent as a plain POST: the answer is the lesson's page
+    if (form.closest(".now")) return;
     form.addEventListener("submit", function (e) {
       if (!window.fetch || !window.FormData) return;
       e.preventDefault();

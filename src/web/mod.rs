@@ -11,6 +11,7 @@ mod common;
 mod errors;
 mod input;
 pub mod layout;
+mod mentor;
 mod notices;
 mod oauth;
 mod pages;
@@ -87,7 +88,7 @@ routes! {
     // the roll call
     get "/lessons/{id}" => roll_call::page,
     post "/lessons/{id}" => roll_call::submit,
-    get "/mentor" => roll_call::mentor,
+    get "/mentor" => mentor::mentor,
     // statistics
     get "/statistics" => statistics::dashboard,
     get "/statistics/pupils" => statistics::over_threshold,

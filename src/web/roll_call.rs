@@ -19,13 +19,14 @@ use crate::ids::LessonId;
 use crate::roll_call::{self, Mark, MarkInput, PupilLine, RollCall, Status, Submission};
 use crate::state::AppState;
 
-/// A UTC instant as school-local "YYYY-MM-DD HH:MM" (just the time when it is today).
-pub fn local_stamp(state: &AppState, at: NaiveDateTime) -> String {
+/// A UTC instant as people write it, school-local: "i dag 08:42", "tisdag 1 december 08:42".
+pub fn local_stamp(state: &AppState, lang: Lang, at: NaiveDateTime) -> String {
     let local = at.and_utc().with_timezone(&state.config.timezone);
+    let time = local.format("%H:%M");
     if local.date_naive() == state.today() {
-        local.format("%H:%M").to_string()
+        format!("{} {time}", lang.pick("i dag", "today at"))
     } else {
-        local.format("%Y-%m-%d %H:%M").to_string()
+        format!("{} {time}", lang.day(local.date_naive()))
     }
 }
 
@@ -83,6 +84,104 @@ pub struct Notice {
     pub body: Markup,
 }
 
+/// The letter a status button shows on a phone (the word is there for screen readers, and
+/// shows on a wider screen).
+fn short(s: Status, lang: Lang) -> &'static str {
+    match s {
+        Status::Present => "N",
+        Status::Absent => "F",
+        Status::Late => "S",
+        Status::LeftEarly => lang.pick("T", "E"),
+        Status::PartlyAbsent => "D",
+    }
+}
+
+/// Late and left-early minutes a teacher picks with one tap; another number goes in "Annat".
+const QUICK_MINUTES: [i32; 5] = [5, 10, 15, 20, 30];
+
+/// One pupil: the name and a radio group of statuses on one row; for a marked pupil the
+/// minutes (quick choices) and the reason below it.
+fn pupil_row(rc: &RollCall, p: &PupilLine, lang: Lang) -> Markup {
+    let l = &rc.lesson;
+    let minutes = p
+        .mark
+        .status
+        .takes_minutes()
+        .then_some(p.mark.minutes)
+        .filter(|m| *m > 0);
+    let quick = minutes.filter(|m| QUICK_MINUTES.contains(m));
+    let other = minutes.filter(|m| !QUICK_MINUTES.contains(m));
+    html! {
+        li class=(if p.mark.status == Status::Present { "" } else { "off" }) {
+            div.row {
+                span.name #{"n" (p.id)} { (p.name) @if let Some(b) = cover_badge(p, lang) { " " span.badge { (b) } } }
+                div.st role="radiogroup" aria-labelledby={"n" (p.id)} {
+                    @for s in row_statuses(p.mark.status) {
+                        label { input type="radio" name={"s" (p.id)} value=(status_code(s)) checked[p.mark.status == s];
+                            span { span.short aria-hidden="true" { (short(s, lang)) } span.word { (s.label(lang)) } } }
+                    }
+                }
+            }
+            div.min role="group" aria-label={(lang.pick("Minuter för ", "Minutes for ")) (p.name)} {
+                @for m in QUICK_MINUTES {
+                    label { input type="radio" name={"m" (p.id)} value=(m) checked[quick == Some(m)]; span { (m) } }
+                }
+                label.other { (lang.pick("Annat", "Other")) " " input type="number" name={"o" (p.id)} min="1" max=(l.minutes) inputmode="numeric" value=[other]; }
+                " min"
+            }
+            @if p.mark.status != Status::Present { (reason_select(rc, p, lang)) }
+        }
+    }
+}
+
+/// The roll-call form itself (on its own page, and on the start page during the lesson).
+fn roll_form(ctx: &PageCtx, rc: &RollCall, is_past: bool, correction_reason: &str) -> Markup {
+    let lang = ctx.lang;
+    let l = &rc.lesson;
+    let reported = rc.report.is_some();
+    html! {
+        form #roll method="post" action={"/lessons/" (l.id)} {
+            (ctx.csrf_field())
+            input type="hidden" name="version" value=(rc.version());
+            a.skip href="#save" { (ctx.t("Hoppa till Spara", "Skip to Save")) }
+            template #rt { (reason_select(rc, &PupilLine { id: 0, name: String::new(), mark: Mark::PRESENT, stored: false, covered_by: None }, lang)) }
+            p.key.muted aria-hidden="true" { (ctx.t("N närvarande · F frånvarande · S sen · T gick tidigt", "N present · F absent · S late · E left early")) }
+            ol.roll {
+                @for p in &rc.pupils { (pupil_row(rc, p, lang)) }
+            }
+            @if is_past && reported {
+                label for="why" { (ctx.t("Varför ändras lektionen i efterhand? (krävs)", "Why is the lesson changed afterwards? (required)")) }
+                input #why name="correction_reason" maxlength="500" value=(correction_reason);
+            }
+            div.savebar #save tabindex="-1" {
+                button type="submit" name="action" value="report" { (if reported { ctx.t("Spara ändringarna", "Save the changes") } else { ctx.t("Rapportera lektionen", "Report the lesson") }) }
+                button.secondary type="submit" name="action" value="all_present" { (ctx.t("Alla närvarande", "Everyone present")) }
+            }
+            p.muted { (ctx.t("Elever med anmäld frånvaro eller ledighet behåller sin markering.", "Pupils with reported absence or leave keep their mark.")) }
+        }
+        script src=(SCRIPT_PATH) defer {}
+    }
+}
+
+/// When and where a lesson is: "onsdag 25 november 08:10–09:00 · B12".
+fn when(ctx: &PageCtx, l: &roll_call::LessonInfo) -> Markup {
+    html! {
+        (ctx.lang.day(l.date)) " " (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M"))
+        @if let Some(room) = &l.room { " · " (room) }
+    }
+}
+
+fn report_state(state: &AppState, ctx: &PageCtx, rc: &RollCall) -> Markup {
+    html! {
+        p #state role="status" {
+            @match &rc.report {
+                Some(r) => { strong.ok { (ctx.t("Rapporterad", "Reported")) } " " (ctx.t("av", "by")) " " (r.by) " " (local_stamp(state, ctx.lang, r.at)) },
+                None => { strong { (ctx.t("Inte rapporterad ännu", "Not reported yet")) } },
+            }
+        }
+    }
+}
+
 fn roll_call_page(
     state: &AppState,
     ctx: &PageCtx,
@@ -90,57 +189,17 @@ fn roll_call_page(
     notice: Option<Notice>,
     correction_reason: &str,
 ) -> Markup {
-    let lang = ctx.lang;
     let l = &rc.lesson;
     let is_past = l.date < state.today();
-    let reported = rc.report.is_some();
     html! {
         h1 { (l.subject) " " span.muted { (l.groups.join(", ")) } }
-        p.muted { (l.date.format("%Y-%m-%d")) " · " (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M"))
-            @if let Some(room) = &l.room { " · " (room) } }
-        p #state role="status" {
-            @match &rc.report {
-                Some(r) => { strong.ok { (ctx.t("Rapporterad", "Reported")) } " " (ctx.t("av", "by")) " " (r.by) " " (local_stamp(state, r.at)) },
-                None => { strong { (ctx.t("Inte rapporterad ännu", "Not reported yet")) } },
-            }
-        }
+        p.muted { (when(ctx, l)) }
+        (report_state(state, ctx, rc))
         @if let Some(n) = notice { div class=(n.kind) role=(if n.kind == "errors" { "alert" } else { "status" }) { (n.body) } }
         @if l.cancelled {
             p.errors { (ctx.t("Lektionen är inställd.", "The lesson is cancelled.")) }
         } @else {
-            form #roll method="post" action={"/lessons/" (l.id)} {
-                (ctx.csrf_field())
-                input type="hidden" name="version" value=(rc.version());
-                datalist #q { @for m in [5, 10, 15, 20, 30] { option value=(m) {} } }
-                template #rt { (reason_select(rc, &PupilLine { id: 0, name: String::new(), mark: Mark::PRESENT, stored: false, covered_by: None }, lang)) }
-                ol.roll {
-                    @for p in &rc.pupils {
-                        li class=(if p.mark.status == Status::Present { "" } else { "off" }) {
-                            fieldset {
-                                legend { (p.name) @if let Some(b) = cover_badge(p, lang) { " " span.badge { (b) } } }
-                                div.st {
-                                    @for s in row_statuses(p.mark.status) {
-                                        label { input type="radio" name={"s" (p.id)} value=(status_code(s)) checked[p.mark.status == s]; span { (s.label(lang)) } }
-                                    }
-                                }
-                                label.min { (ctx.t("Minuter", "Minutes")) " " input type="number" name={"m" (p.id)} min="1" max=(l.minutes) list="q" inputmode="numeric" value=[p.mark.status.takes_minutes().then_some(p.mark.minutes)]; }
-                                @if p.mark.status != Status::Present { (reason_select(rc, p, lang)) }
-                            }
-                        }
-                    }
-                }
-                @if is_past && reported {
-                    label for="why" { (ctx.t("Varför ändras lektionen i efterhand? (krävs)", "Why is the lesson changed afterwards? (required)")) }
-                    input #why name="correction_reason" maxlength="500" value=(correction_reason);
-                }
-                p.actions {
-                    button type="submit" name="action" value="report" { (if reported { ctx.t("Spara ändringarna", "Save the changes") } else { ctx.t("Rapportera lektionen", "Report the lesson") }) }
-                    " "
-                    button.secondary type="submit" name="action" value="all_present" { (ctx.t("Alla närvarande", "Everyone present")) }
-                }
-                p.muted { (ctx.t("Elever med anmäld frånvaro eller ledighet behåller sin markering.", "Pupils with reported absence or leave keep their mark.")) }
-            }
-            script src=(SCRIPT_PATH) defer {}
+            (roll_form(ctx, rc, is_past, correction_reason))
         }
         p { a href="/" { (ctx.t("Till dagens lektioner", "To today's lessons")) } }
     }
@@ -223,6 +282,10 @@ fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> 
                 );
             }
             _ if k.starts_with('m') => {
+                minutes.entry(pupil()?).or_insert(v.trim());
+            }
+            // "Annat": a number of minutes typed beside the quick choices wins over them
+            _ if k.starts_with('o') && !v.trim().is_empty() => {
                 minutes.insert(pupil()?, v.trim());
             }
             _ if k.starts_with('r') => {
@@ -452,7 +515,34 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
             }
         }
     };
+    // during a lesson (and in the five minutes before it) its roll call is right here
+    let now_on = current
+        .map(|i| &todays[i])
+        .filter(|l| !l.cancelled && l.starts_at <= now + Duration::minutes(5) && now < l.ends_at);
+    let on_now = match now_on {
+        Some(l) => {
+            let (id, viewer, tz, lang) =
+                (LessonId(l.id), v.clone(), state.config.timezone, ctx.lang);
+            Some(
+                state
+                    .db(move |conn| {
+                        let l = access::lesson(conn, &viewer, id)?;
+                        roll_call::load(conn, &l, tz, lang)
+                    })
+                    .await?,
+            )
+        }
+        None => None,
+    };
     Ok(html! {
+        @if let Some(rc) = &on_now {
+            section.card.now aria-labelledby="now-h" {
+                h2 #now-h { (ctx.t("Pågår nu: ", "Now: ")) (rc.lesson.subject) " " span.muted { (rc.lesson.groups.join(", ")) } }
+                p.muted { (when(ctx, &rc.lesson)) " · " a href={"/lessons/" (rc.lesson.id)} { (ctx.t("Öppna lektionen", "Open the lesson")) } }
+                (report_state(state, ctx, rc))
+                (roll_form(ctx, rc, false, ""))
+            }
+        }
         section.card {
             h2 { (ctx.t("Dagens lektioner", "Today's lessons")) }
             @if todays.is_empty() {
@@ -472,93 +562,4 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
             p { a href="/mentor" { (ctx.t("Din mentorsgrupp: veckans frånvaro", "Your mentor group: this week's absence")) } }
         }
     })
-}
-
-#[derive(Deserialize, Default)]
-pub struct WeekQuery {
-    week: Option<String>,
-}
-
-/// The mentor's view: each mentor group with this week's absence per pupil.
-pub async fn mentor(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    v: Viewer,
-    q: web::Query<WeekQuery>,
-) -> AppResult<HttpResponse> {
-    if v.roles.mentor_of.is_empty() {
-        return Err(AppError::NotFound);
-    }
-    let ctx = PageCtx::new(&req);
-    let today = state.today();
-    let monday = match q.week.as_deref() {
-        None | Some("") => today - Duration::days(today.weekday().num_days_from_monday().into()),
-        Some(w) => chrono::NaiveDate::parse_from_str(w, "%Y-%m-%d")
-            .ok()
-            .filter(|d| d.weekday() == chrono::Weekday::Mon && (*d - today).num_days().abs() < 400)
-            .ok_or_else(|| {
-                AppError::invalid(
-                    Code::BadWeek,
-                    ctx.t(
-                        "Veckan anges med sin måndag, ÅÅÅÅ-MM-DD, inom ett år.",
-                        "Give the week by its Monday, YYYY-MM-DD, within a year.",
-                    ),
-                )
-            })?,
-    };
-    let until = (monday + Duration::days(6)).min(today);
-    let tz = state.config.timezone;
-    let groups = v.roles.mentor_of.clone();
-    let weeks = state
-        .db(move |conn| {
-            let mut out = Vec::new();
-            for g in groups {
-                let name = crate::statistics::overview::group_name(conn, g)?;
-                let rows = if until >= monday {
-                    roll_call::group_week(conn, g, monday, until, tz)?
-                } else {
-                    Vec::new()
-                };
-                out.push((name, rows));
-            }
-            Ok(out)
-        })
-        .await?;
-    let title = ctx.t("Mentorsgrupp", "Mentor group");
-    let prev = monday - Duration::days(7);
-    let next = monday + Duration::days(7);
-    let body = html! {
-        h1 { (title) }
-        p { (ctx.t("Vecka", "Week")) " " (monday.iso_week().week()) " (" (ctx.lang.days(monday, monday + Duration::days(6))) ")" }
-        nav.weeks {
-            a href={"/mentor?week=" (prev.format("%Y-%m-%d"))} { "← " (ctx.t("Förra veckan", "Previous week")) }
-            " "
-            @if next <= today { a href={"/mentor?week=" (next.format("%Y-%m-%d"))} { (ctx.t("Nästa vecka", "Next week")) " →" } }
-        }
-        @for (name, rows) in &weeks {
-            h2 { (name) }
-            div.scroll tabindex="0" {
-                table {
-                    thead { tr {
-                        th scope="col" { (ctx.t("Elev", "Pupil")) }
-                        th scope="col" { (ctx.t("Frånvaro", "Absence")) }
-                        th scope="col" { (ctx.t("Giltig, min", "Valid, min")) }
-                        th scope="col" { (ctx.t("Ogiltig, min", "Invalid, min")) }
-                        th scope="col" { (ctx.t("Sen", "Late")) }
-                    } }
-                    tbody { @for r in rows { tr class=(if r.invalid_minutes > 0 { "warn" } else { "" }) {
-                        th scope="row" { a href={"/pupils/" (r.pupil_id)} { (r.name) } }
-                        td { (ctx.lang.percent(r.absence_pct(), 0)) }
-                        td { (r.valid_minutes) }
-                        td { (r.invalid_minutes) }
-                        td { (r.lates) }
-                    } } }
-                }
-            }
-        }
-    };
-    Ok(html_with_status(
-        StatusCode::OK,
-        layout::page(&ctx, title, body),
-    ))
 }
