@@ -18,6 +18,8 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 struct Driver {
+    /// taps (clicks) made so far, for the tap budgets
+    taps: std::cell::Cell<u32>,
     child: Child,
     profile: std::path::PathBuf,
     base: String,
@@ -49,8 +51,34 @@ fn browser_available() -> bool {
     there
 }
 
+/// How the browser is set up: the phone's viewport, and JavaScript on or off.
+#[derive(Clone, Copy)]
+struct Setup {
+    width: u32,
+    height: u32,
+    js: bool,
+}
+
+/// A 390×844 phone with JavaScript (the older tests' browser).
+const PHONE: Setup = Setup {
+    width: 390,
+    height: 844,
+    js: true,
+};
+
+/// The issue's small phone: 375×667.
+const SMALL: Setup = Setup {
+    width: 375,
+    height: 667,
+    js: true,
+};
+
 impl Driver {
     async fn start() -> Driver {
+        Driver::start_as(PHONE).await
+    }
+
+    async fn start_as(setup: Setup) -> Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -89,7 +117,7 @@ impl Driver {
                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
                          "--disable-dev-shm-usage", "--lang=sv-SE", format!("--user-data-dir={}", profile.display())],
                 "prefs": {"intl.accept_languages": "sv-SE,sv"},
-                "mobileEmulation": {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 3.0}}
+                "mobileEmulation": {"deviceMetrics": {"width": setup.width, "height": setup.height, "pixelRatio": 2.0}}
             }
         }}});
         let mut res = http
@@ -102,13 +130,32 @@ impl Driver {
             .as_str()
             .unwrap_or_else(|| panic!("no session: {v}"))
             .to_string();
-        Driver {
+        let d = Driver {
+            taps: std::cell::Cell::new(0),
             child,
             profile,
             base,
             session,
             http,
+        };
+        if !setup.js {
+            // Närvaro's pages load script only from files: blocking them is a browser without
+            // JavaScript for Närvaro, while the test can still drive and inspect the page
+            // (switching JavaScript off in Chromium's settings stops ChromeDriver too)
+            d.call(
+                "POST",
+                "/goog/cdp/execute",
+                Some(json!({"cmd": "Network.enable", "params": {}})),
+            )
+            .await;
+            d.call(
+                "POST",
+                "/goog/cdp/execute",
+                Some(json!({"cmd": "Network.setBlockedURLs", "params": {"urls": ["*.js", "*.js?*"]}})),
+            )
+            .await;
         }
+        d
     }
 
     async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -149,6 +196,7 @@ impl Driver {
     }
 
     async fn click(&self, css: &str) {
+        self.taps.set(self.taps.get() + 1);
         let e = self.find(css).await;
         self.call("POST", &format!("/element/{e}/click"), Some(json!({})))
             .await;
@@ -257,13 +305,14 @@ async fn a_teacher_reports_todays_lesson_on_a_phone() {
             });
         assert!(order.len() >= 3, "a class on the page");
         let (a, b, late) = (order[0], order[1], order[2]);
-        d.click(&format!("input[name='s{a}'][value=a] + span"))
+        d.tap_row(&format!("input[name='s{a}'][value=a] + span"))
             .await;
-        d.click(&format!("input[name='s{b}'][value=a] + span"))
+        d.tap_row(&format!("input[name='s{b}'][value=a] + span"))
             .await;
-        d.click(&format!("input[name='s{late}'][value=l] + span"))
+        d.tap_row(&format!("input[name='s{late}'][value=l] + span"))
             .await;
-        d.type_into(&format!("input[name='m{late}']"), "10").await;
+        d.tap_row(&format!("input[name='m{late}'][value='10'] + span"))
+            .await;
         d.click("button[value=report]").await;
         let state = d.wait_text("#state", "Rapporterad").await;
         assert!(state.contains("Rapporterad av"), "{state}");
@@ -364,4 +413,348 @@ async fn a_principal_reads_the_statistics_on_a_phone_without_javascript_needed()
         }
         d.call("DELETE", "", None).await;
     }
+}
+
+/// axe-core, installed by scripts/install-deps from tests/browser/package.json.
+fn axe_source() -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/browser/node_modules/axe-core/axe.min.js"
+    );
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e}; scripts/install-deps installs axe-core"))
+}
+
+impl Driver {
+    /// Runs axe (WCAG 2.0 and 2.1, levels A and AA) on the page and fails on any violation;
+    /// also fails when the page is wider than the phone.
+    async fn check_page(&self, what: &str) {
+        self.call("POST", "/timeouts", Some(json!({"script": 60000})))
+            .await;
+        let loaded = self
+            .call(
+                "POST",
+                "/execute/sync",
+                Some(
+                    json!({"script": format!("{}\n;return typeof axe;", axe_source()), "args": []}),
+                ),
+            )
+            .await;
+        assert_eq!(loaded, json!("object"), "axe loads into {what}");
+        let found = self
+            .call(
+                "POST",
+                "/execute/async",
+                Some(json!({"script": r#"
+                    var done = arguments[arguments.length - 1];
+                    axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                      .then(function (r) { done(r.violations.map(function (v) {
+                        return v.id + ' (' + v.impact + '): ' + v.nodes.map(function (n) { return n.target.join(' '); }).join(' | ');
+                      })); })
+                      .catch(function (e) { done(['axe failed: ' + e]); });"#, "args": []})),
+            )
+            .await;
+        assert_eq!(found, json!([]), "WCAG 2.1 A/AA violations on {what}");
+        let fits = self
+            .script("return document.documentElement.scrollWidth <= window.innerWidth + 1;")
+            .await;
+        assert_eq!(fits, json!(true), "{what} is no wider than the phone");
+    }
+
+    async fn sign_in(&self, app: &TestApp, username: &str) {
+        self.go(&app.url("/login")).await;
+        self.type_into("#username", username).await;
+        self.type_into("#password", crate::browser::DEMO_PASSWORD)
+            .await;
+        self.click("form[action='/login'] button[type=submit]")
+            .await;
+        self.wait_text("h1", "Hej").await;
+        self.taps.set(0);
+    }
+
+    /// Taps a control in a long list: first scrolls it to the middle of the screen, clear of
+    /// the save bar that sticks to the bottom, as a person scrolls before tapping. (The test
+    /// scrolls through WebDriver, which works with the page's own scripts blocked too.)
+    async fn tap_row(&self, css: &str) {
+        let e = self.find(css).await;
+        let mut element = serde_json::Map::new();
+        element.insert(ELEMENT.to_string(), json!(e));
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": "arguments[0].scrollIntoView({block: 'center'});", "args": [Value::Object(element)]})),
+        )
+        .await;
+        self.click(css).await;
+    }
+
+    /// Whether an element matches the selector on the page now.
+    async fn has(&self, css: &str) -> bool {
+        let v = self
+            .try_call(
+                "POST",
+                "/elements",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        v.as_array().is_some_and(|a| !a.is_empty())
+    }
+}
+
+/// The pupils of a roll call, in the page's order (from the status radios' names).
+fn pupils_in(html: &str) -> Vec<i64> {
+    html.split("name=\"s")
+        .skip(1)
+        .filter_map(|s| s.split('"').next()?.parse().ok())
+        .fold(Vec::new(), |mut v, id| {
+            if !v.contains(&id) {
+                v.push(id);
+            }
+            v
+        })
+}
+
+/// The issue's task, from the start page during a lesson: two absent, one ten minutes late,
+/// saved, in at most five taps and no typing, at 375 px, with JavaScript on and off.
+#[actix_web::test]
+async fn a_teacher_marks_two_absent_and_one_late_in_five_taps() {
+    if !browser_available() {
+        return;
+    }
+    let kind = backends().pop().unwrap_or(crate::helpers::Kind::Sqlite);
+    for js in [true, false] {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let d = Driver::start_as(Setup { js, ..SMALL }).await;
+        d.sign_in(&app, "demo.teacher").await;
+        // during the lesson, the start page is its roll call
+        assert!(
+            d.has("section.now form#roll").await,
+            "the start page at 08:15 holds the lesson going on: {}",
+            d.source().await
+        );
+        {
+            d.check_page("the teacher's start page").await;
+            // one row per pupil, and the save bar on the screen from the start
+            let rows = d
+                .script("return Array.from(document.querySelectorAll('ol.roll > li')).map(function (li) { return li.getBoundingClientRect().height; });")
+                .await;
+            let rows: Vec<f64> = serde_json::from_value(rows).unwrap();
+            assert!(!rows.is_empty());
+            assert!(
+                rows.iter().all(|h| *h < 60.0),
+                "each pupil on one row at 375 px: {rows:?}"
+            );
+            let bar = d
+                .script("var r = document.querySelector('section.now .savebar').getBoundingClientRect(); return r.bottom <= window.innerHeight + 1 && r.top >= 0;")
+                .await;
+            assert_eq!(bar, json!(true), "the save bar is on the screen");
+        }
+        let html = d.source().await;
+        let order = pupils_in(&html);
+        assert!(order.len() >= 3, "a class on the page");
+        let (a, b, late) = (order[0], order[1], order[2]);
+        d.tap_row(&format!("section.now input[name='s{a}'][value=a] + span"))
+            .await;
+        // with JavaScript the reason appears as soon as a pupil is marked; without it, on
+        // the next visit (the proof the script really is off)
+        assert_eq!(
+            d.has(&format!("section.now li:has(input[name='s{a}']) label.rs"))
+                .await,
+            js
+        );
+        d.tap_row(&format!("section.now input[name='s{b}'][value=a] + span"))
+            .await;
+        d.tap_row(&format!(
+            "section.now input[name='s{late}'][value=l] + span"
+        ))
+        .await;
+        d.tap_row(&format!(
+            "section.now input[name='m{late}'][value='10'] + span"
+        ))
+        .await;
+        d.click("section.now button[value=report]").await;
+        let state = d.wait_text("#state", "Rapporterad").await;
+        assert!(state.contains("Rapporterad av"), "{state}");
+        assert_eq!(d.taps.get(), 5, "five taps from the start page");
+        d.check_page("the roll call after saving").await;
+        let mut c = conn(&world.pool);
+        let mut stored: Vec<(i64, String, i32)> = attendance_marks::table
+            .filter(attendance_marks::pupil_id.eq_any([a, b, late]))
+            .filter(
+                attendance_marks::lesson_id.eq_any(
+                    lessons::table
+                        .filter(lessons::lesson_date.eq(crate::helpers::test_today()))
+                        .select(lessons::id),
+                ),
+            )
+            .select((
+                attendance_marks::pupil_id,
+                attendance_marks::status,
+                attendance_marks::minutes,
+            ))
+            .load(&mut *c)
+            .unwrap();
+        stored.sort();
+        let lesson_minutes = stored.iter().find(|s| s.0 == a).map_or(0, |s| s.2);
+        let mut want = vec![
+            (a, "absent".to_string(), lesson_minutes),
+            (b, "absent".to_string(), lesson_minutes),
+            (late, "late".to_string(), 10),
+        ];
+        want.sort();
+        assert_eq!(
+            stored,
+            want,
+            "with JavaScript {}",
+            if js { "on" } else { "off" }
+        );
+        d.call("DELETE", "", None).await;
+    }
+}
+
+/// "Sjuk i dag" is one tap, said back in plain words, and undone with one more; a child
+/// without lessons today is not offered it; the report form is one column.
+#[actix_web::test]
+async fn a_guardian_reports_sick_today_and_undoes_it_on_a_phone() {
+    if !browser_available() {
+        return;
+    }
+    let kind = backends().pop().unwrap_or(crate::helpers::Kind::Sqlite);
+    for js in [true, false] {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let d = Driver::start_as(Setup { js, ..SMALL }).await;
+        d.sign_in(&app, "demo.guardian").await;
+        d.check_page("the guardian's start page").await;
+        // each child's day as it is: lessons from a time, or none
+        let cards = d
+            .call(
+                "POST",
+                "/elements",
+                Some(json!({"using": "css selector", "value": "section.card"})),
+            )
+            .await;
+        let mut offered = 0;
+        for card in cards.as_array().unwrap() {
+            let e = card[ELEMENT].as_str().unwrap();
+            let text = d
+                .call("GET", &format!("/element/{e}/text"), None)
+                .await
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if !text.contains("Anmäl frånvaro") {
+                continue;
+            }
+            assert!(
+                text.contains("Lektioner i dag")
+                    || text.contains("Ingen lektion i dag")
+                    || text.contains("i dag"),
+                "the card says the child's day: {text}"
+            );
+            let sick = text.contains("Sjuk i dag");
+            assert_eq!(
+                sick,
+                !text.contains("Ingen lektion i dag"),
+                "sick today is offered exactly when there are lessons: {text}"
+            );
+            offered += usize::from(sick);
+        }
+        assert!(offered >= 1, "a child with lessons today");
+        let child = world.ids.child;
+        d.click(&format!(
+            "form[action='/pupils/{child}/absence-reports'] button"
+        ))
+        .await;
+        let said = d.wait_text(".notice", "Frånvaron är anmäld").await;
+        assert!(said.contains("onsdag 25 november, hela dagen"), "{said}");
+        assert_eq!(d.taps.get(), 1, "one tap files it");
+        d.check_page("the child's page after sick today").await;
+        d.click(".notice form button").await;
+        d.wait_text(".notice", "Anmälan är borttagen").await;
+        let mut c = conn(&world.pool);
+        let open: i64 = absence_reports::table
+            .filter(absence_reports::pupil_id.eq(child))
+            .filter(absence_reports::cancelled_at.is_null())
+            .filter(
+                absence_reports::created_at
+                    .gt(crate::helpers::test_moment().naive_utc() - chrono::Duration::minutes(5)),
+            )
+            .count()
+            .get_result(&mut *c)
+            .unwrap();
+        assert_eq!(open, 0, "undone: no report stands");
+        // the report form: one column, whole days or part of a day, one of them shown
+        d.go(&app.url(&format!("/pupils/{child}/report"))).await;
+        d.wait_text("h1", "Anmäl frånvaro").await;
+        d.check_page("the report form").await;
+        d.click("input[name=mode][value=part] + span").await;
+        let shown = d
+            .call(
+                "POST",
+                "/element",
+                Some(json!({"using": "css selector", "value": "#from_time"})),
+            )
+            .await;
+        let e = shown[ELEMENT].as_str().unwrap();
+        let displayed = d
+            .call("GET", &format!("/element/{e}/displayed"), None)
+            .await;
+        assert_eq!(displayed, json!(true), "part of a day shows its times");
+        let from_date = d
+            .call(
+                "POST",
+                "/element",
+                Some(json!({"using": "css selector", "value": "#from_date"})),
+            )
+            .await;
+        let e = from_date[ELEMENT].as_str().unwrap();
+        let displayed = d
+            .call("GET", &format!("/element/{e}/displayed"), None)
+            .await;
+        assert_eq!(displayed, json!(false), "and hides the whole days' dates");
+        d.call("DELETE", "", None).await;
+    }
+}
+
+/// The principal's and the administrator's pages pass axe at 375 px.
+#[actix_web::test]
+async fn staff_pages_pass_axe_at_375_px() {
+    if !browser_available() {
+        return;
+    }
+    let kind = backends().pop().unwrap_or(crate::helpers::Kind::Sqlite);
+    let app = TestApp::spawn(kind).await;
+    let world = fixtures::build(&app);
+    let d = Driver::start_as(SMALL).await;
+    d.sign_in(&app, "demo.principal").await;
+    d.check_page("the principal's start page").await;
+    for (path, heading) in [
+        ("/statistics", "Frånvarostatistik"),
+        (
+            "/statistics/pupils?threshold=1",
+            "Elever över frånvarogränsen",
+        ),
+        ("/leave", "Ledighetsansökningar"),
+        ("/notices", "Meddelanden om frånvaro"),
+    ] {
+        d.go(&app.url(path)).await;
+        d.wait_text("h1", heading).await;
+        d.check_page(path).await;
+    }
+    // the threshold list names each pupil's class
+    d.go(&app.url("/statistics/pupils?threshold=1")).await;
+    let head = d.text("table.figures thead").await;
+    assert!(head.contains("Klass"), "{head}");
+    d.go(&app.url(&format!("/pupils/{}", world.ids.child)))
+        .await;
+    d.check_page("a pupil's page").await;
+    d.call("DELETE", "", None).await;
+    let a = Driver::start_as(SMALL).await;
+    a.sign_in(&app, "demo.admin").await;
+    a.check_page("the administrator's start page").await;
+    a.go(&app.url("/admin")).await;
+    a.check_page("/admin").await;
+    a.call("DELETE", "", None).await;
 }
