@@ -57,15 +57,18 @@ pub(super) fn shown(q: &StatsQuery, today: NaiveDate, lang: Lang) -> AppResult<S
     let name = q.period.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let from = q.from.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let to = q.to.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    match (name, from, to) {
-        (Some("custom") | None, Some(f), Some(t)) => Ok(Shown {
+    let custom = |f: &str, t: &str| -> AppResult<Shown> {
+        Ok(Shown {
             period: Period::new(
                 super::common::parse_date(f, lang.pick("Från", "From"), lang)?,
                 super::common::parse_date(t, lang.pick("Till", "To"), lang)?,
                 lang,
             )?,
             name: "custom".into(),
-        }),
+        })
+    };
+    match (name, from, to) {
+        (Some("custom") | None, Some(f), Some(t)) => custom(f, t),
         (Some("custom"), _, _) => Err(AppError::invalid(
             Code::PeriodIncomplete,
             lang.pick(
@@ -79,14 +82,7 @@ pub(super) fn shown(q: &StatsQuery, today: NaiveDate, lang: Lang) -> AppResult<S
             if Period::preset(name, today)
                 .is_some_and(|p| f != p.from.to_string() || t != p.to.to_string()) =>
         {
-            Ok(Shown {
-                period: Period::new(
-                    super::common::parse_date(f, lang.pick("Från", "From"), lang)?,
-                    super::common::parse_date(t, lang.pick("Till", "To"), lang)?,
-                    lang,
-                )?,
-                name: "custom".into(),
-            })
+            custom(f, t)
         }
         (name, _, _) => {
             let name = name.unwrap_or("term");
