@@ -281,6 +281,14 @@ pub fn week_label(week: i32, lang: Lang) -> String {
 }
 
 impl Row {
+    /// The id the row is keyed by (a pupil, a class), when it is keyed by one.
+    pub fn id(&self) -> Option<i64> {
+        match self.key {
+            Key::Id(id) => Some(id),
+            _ => None,
+        }
+    }
+
     /// The row's label for a reader; `hide_protected` for readers who may not see a
     /// protected pupil's name (an administrator outside the school).
     pub fn label(&self, lang: Lang, hide_protected: bool) -> String {
@@ -848,13 +856,7 @@ pub fn csn(
         .into_iter()
         .filter(|r| r.figures.invalid_minutes >= CSN_MINUTES)
         .collect();
-    let ids: Vec<i64> = over
-        .iter()
-        .filter_map(|r| match r.key {
-            Key::Id(id) => Some(id),
-            _ => None,
-        })
-        .collect();
+    let ids: Vec<i64> = over.iter().filter_map(Row::id).collect();
     let mut days: HashMap<i64, i64> = HashMap::new();
     let period = month.until(today);
     for chunk in ids.chunks(CHUNK) {

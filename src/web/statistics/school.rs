@@ -179,21 +179,17 @@ pub async fn over_threshold(
                 lang,
             )?;
             let hide = !v.roles.principal_of.contains(&id);
-            let ids: Vec<i64> = rows
-                .iter()
-                .filter_map(|r| match r.key {
-                    Key::Id(id) => Some(id),
-                    _ => None,
-                })
-                .collect();
+            let ids: Vec<i64> = rows.iter().filter_map(Row::id).collect();
             let classes = overview::classes_on(conn, &ids, period.to.min(today))?;
             Ok((schools, id, threshold, rows, trends, hide, classes))
         })
         .await?;
     // a protected pupil's class is hidden wherever the name is
-    let class_of = |r: &Row| match r.key {
-        Key::Id(id) if !(r.protected && hide) => classes.get(&id).cloned().unwrap_or_default(),
-        _ => String::new(),
+    let class_of = |r: &Row| {
+        r.id()
+            .filter(|_| !(r.protected && hide))
+            .and_then(|id| classes.get(&id).cloned())
+            .unwrap_or_default()
     };
     let stamp = format!("{}_{}", period.from, period.to);
     let file = format!("elever-over-{threshold}-procent-{stamp}.csv");
