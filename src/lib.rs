@@ -2,6 +2,7 @@
 
 pub mod absence;
 pub mod absence_report;
+pub mod admin_find;
 pub mod audit;
 pub mod auth;
 pub mod cli;

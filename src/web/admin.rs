@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::admin_find::{self, Chosen, Picks};
 use super::common::html_with_status;
 use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
@@ -18,20 +19,20 @@ use crate::mail::Email;
 use crate::staff::{self, Act, Refusal, Role};
 use crate::state::AppState;
 
-#[derive(Deserialize, Default)]
-pub struct Done {
-    done: Option<String>,
-}
-
-fn admin_page(ctx: &PageCtx, schools: &[(i64, String)], note: Option<Markup>) -> Markup {
+fn admin_page(
+    ctx: &PageCtx,
+    schools: &[(i64, String)],
+    c: &Chosen,
+    note: Option<Markup>,
+) -> Markup {
     let title = ctx.t("Administration", "Administration");
-    let school_select = |id: &str| {
-        html! {
-            select id=(id) name="school_id" required {
-                @for (sid, name) in schools { option value=(sid) { (name) } }
-            }
-        }
-    };
+    let group_school = c.group.as_ref().map(|g| g.school_id).or(c.picks.school());
+    let username = c
+        .staff
+        .as_ref()
+        .and_then(|s| s.handle.clone())
+        .or(c.picks.username.clone())
+        .unwrap_or_default();
     layout::page(
         ctx,
         title,
@@ -40,6 +41,7 @@ fn admin_page(ctx: &PageCtx, schools: &[(i64, String)], note: Option<Markup>) ->
             @if let Some(note) = note { (note) }
             p { a href="/admin/api-clients" { (ctx.t("API-klienter (system som läser Närvaro)", "API clients (systems that read Närvaro)")) } }
             p { a href="/admin/sync" { (ctx.t("Synkronisering från det skoladministrativa systemet (SS 12000)", "Sync from the school administration system (SS 12000)")) } }
+            (admin_find::search_card(ctx, c))
             section.card {
                 h2 { (ctx.t("Bjud in personal", "Invite staff")) }
                 p.muted { (ctx.t("Personen får ett e-postmeddelande med en länk för att välja lösenord (gäller i tre dagar).", "The person gets an e-mail with a link to choose a password (valid for three days).")) }
@@ -56,38 +58,49 @@ fn admin_page(ctx: &PageCtx, schools: &[(i64, String)], note: Option<Markup>) ->
                     label for="s-role" { (ctx.t("Roll", "Role")) }
                     (role_select("s-role", ctx, false))
                     label for="s-school" { (ctx.t("Skola", "School")) }
-                    (school_select("s-school"))
+                    (admin_find::school_select(ctx, "s-school", schools, c.picks.school()))
                     p { button type="submit" { (ctx.t("Skicka inbjudan", "Send invitation")) } }
                 }
             }
-            section.card {
+            section.card #guardian {
                 h2 { (ctx.t("Koppla vårdnadshavare till elev", "Connect a guardian to a pupil")) }
                 form method="post" action="/admin/guardianships" {
                     (ctx.csrf_field())
-                    label for="g-pupil" { (ctx.t("Elevens id", "The pupil's id")) }
-                    input #g-pupil name="pupil_id" inputmode="numeric" required;
-                    label for="g-email" { (ctx.t("Vårdnadshavarens e-post", "The guardian's e-mail")) }
-                    input #g-email name="email" type="email" required maxlength="254";
-                    p.muted { (ctx.t("Namn behövs bara när vårdnadshavaren är ny i Närvaro.", "Names are needed only when the guardian is new to Närvaro.")) }
-                    label for="g-given" { (ctx.t("Förnamn", "Given name")) }
-                    input #g-given name="given_name" maxlength="100";
-                    label for="g-family" { (ctx.t("Efternamn", "Family name")) }
-                    input #g-family name="family_name" maxlength="100";
+                    (admin_find::pupil_field(ctx, c))
+                    @match &c.guardian {
+                        Some(g) => {
+                            p.chosen {
+                                strong { (ctx.t("Vårdnadshavare: ", "Guardian: ")) }
+                                (g.name) " · " (g.handle.as_deref().unwrap_or("")) " "
+                                a href="/admin#find" { (ctx.t("Byt", "Change")) }
+                            }
+                            input type="hidden" name="email" value=(g.handle.as_deref().unwrap_or(""));
+                        }
+                        None => {
+                            label for="g-email" { (ctx.t("Vårdnadshavarens e-post", "The guardian's e-mail")) }
+                            input #g-email name="email" type="email" required maxlength="254";
+                            p.muted { (ctx.t("Namn behövs bara när vårdnadshavaren är ny i Närvaro; en vårdnadshavare som redan finns kan du söka fram ovan.", "Names are needed only when the guardian is new to Närvaro; one who is already there can be found above.")) }
+                            label for="g-given" { (ctx.t("Förnamn", "Given name")) }
+                            input #g-given name="given_name" maxlength="100";
+                            label for="g-family" { (ctx.t("Efternamn", "Family name")) }
+                            input #g-family name="family_name" maxlength="100";
+                        }
+                    }
                     p { button type="submit" { (ctx.t("Koppla", "Connect")) } }
                 }
             }
-            section.card {
+            section.card #duty {
                 h2 { (ctx.t("Ge ett uppdrag", "Assign a duty")) }
                 form method="post" action="/admin/duties" {
                     (ctx.csrf_field())
                     label for="d-username" { (ctx.t("Användarnamn", "Username")) }
-                    input #d-username name="username" required autocapitalize="none";
+                    input #d-username name="username" required autocapitalize="none" value=(username);
+                    p.muted { (ctx.t("Du kan söka fram personen ovan.", "You can find the person above.")) }
                     label for="d-role" { (ctx.t("Roll", "Role")) }
                     (role_select("d-role", ctx, true))
                     label for="d-school" { (ctx.t("Skola", "School")) }
-                    (school_select("d-school"))
-                    label for="d-group" { (ctx.t("Klassens eller mentorsgruppens id (bara för mentor)", "The class or mentor group id (mentor only)")) }
-                    input #d-group name="group_id" inputmode="numeric";
+                    (admin_find::school_select(ctx, "d-school", schools, group_school))
+                    (admin_find::group_field(ctx, c))
                     label for="d-start" { (ctx.t("Från och med (ÅÅÅÅ-MM-DD, tomt = i dag)", "From (YYYY-MM-DD, empty = today)")) }
                     input #d-start name="start_date" type="date";
                     p { button type="submit" { (ctx.t("Spara uppdraget", "Save the duty")) } }
@@ -112,14 +125,19 @@ pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
-    q: web::Query<Done>,
+    q: web::Query<Picks>,
 ) -> AppResult<HttpResponse> {
     access::require_admin(&v)?;
     let ctx = PageCtx::new(&req);
-    let schools = state
-        .db(move |conn| access::admin_schools(conn, &v))
+    let (picks, today) = (q.into_inner(), state.today());
+    let done = picks.done.clone();
+    let (schools, chosen) = state
+        .db(move |conn| {
+            let schools = access::admin_schools(conn, &v)?;
+            Ok((schools, Chosen::load(conn, &v, picks, today)?))
+        })
         .await?;
-    let note = q.done.as_deref().map(|d| {
+    let note = done.as_deref().map(|d| {
         let text = match d {
             "staff" => ctx.t("Inbjudan är skickad.", "The invitation has been sent."),
             "guardian" => ctx.t(
@@ -133,25 +151,31 @@ pub async fn page(
     });
     Ok(html_with_status(
         StatusCode::OK,
-        admin_page(&ctx, &schools, note),
+        admin_page(&ctx, &schools, &chosen, note),
     ))
 }
 
-/// A form error: the page again, with the message, and nothing stored.
+/// A form error: the page again, with the message and the form's choices, and nothing
+/// stored.
 async fn form_error(
     req: &HttpRequest,
     state: &AppState,
     v: Viewer,
     Refusal(sv, en): Refusal,
+    picks: Picks,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(req);
-    let schools = state
-        .db(move |conn| access::admin_schools(conn, &v))
+    let today = state.today();
+    let (schools, chosen) = state
+        .db(move |conn| {
+            let schools = access::admin_schools(conn, &v)?;
+            Ok((schools, Chosen::load(conn, &v, picks, today)?))
+        })
         .await?;
     let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
     Ok(html_with_status(
         StatusCode::BAD_REQUEST,
-        admin_page(&ctx, &schools, Some(note)),
+        admin_page(&ctx, &schools, &chosen, Some(note)),
     ))
 }
 
@@ -172,6 +196,7 @@ pub struct InviteForm {
     email: String,
     username: String,
     role: String,
+    #[serde(default)]
     school_id: String,
 }
 
@@ -217,9 +242,13 @@ pub async fn invite_staff(
     form: web::Form<InviteForm>,
 ) -> AppResult<HttpResponse> {
     access::require_admin(&v)?;
+    let picks = Picks {
+        school: Some(form.school_id.clone()),
+        ..Picks::default()
+    };
     let new = match form.parse(Lang::from_request(&req).code()) {
         Ok(new) => new,
-        Err(r) => return form_error(&req, &state, v, r).await,
+        Err(r) => return form_error(&req, &state, v, r, picks).await,
     };
     let (actor, addr, today, now) = (v.clone(), client_addr(&req), state.today(), state.now());
     let result = state
@@ -238,7 +267,7 @@ pub async fn invite_staff(
             state.wake_outbox();
             Ok(see_other("/admin?done=staff"))
         }
-        Ok(Err(r)) => form_error(&req, &state, v, r).await,
+        Ok(Err(r)) => form_error(&req, &state, v, r, picks).await,
         Err(AppError::Conflict {
             code: Code::UsernameTaken,
             ..
@@ -247,7 +276,7 @@ pub async fn invite_staff(
                 "Användarnamnet är upptaget; välj ett annat.",
                 "That username is taken; choose another.",
             );
-            form_error(&req, &state, v, taken).await
+            form_error(&req, &state, v, taken, picks).await
         }
         Err(e) => Err(e),
     }
@@ -255,6 +284,7 @@ pub async fn invite_staff(
 
 #[derive(Deserialize)]
 pub struct GuardianForm {
+    #[serde(default)]
     pupil_id: String,
     email: String,
     #[serde(default)]
@@ -267,8 +297,8 @@ impl GuardianForm {
     fn parse(self) -> Result<staff::NewGuardianship, Refusal> {
         let pupil = self.pupil_id.trim().parse().map_err(|_| {
             Refusal(
-                "Elevens id är ett heltal.",
-                "The pupil's id is a whole number.",
+                "Välj en elev: sök fram eleven på namnet och tryck Välj.",
+                "Choose a pupil: find the pupil by name and press Choose.",
             )
         })?;
         let email = Email::parse(&self.email).ok_or(BAD_EMAIL)?;
@@ -288,9 +318,13 @@ pub async fn connect_guardian(
     form: web::Form<GuardianForm>,
 ) -> AppResult<HttpResponse> {
     access::require_admin(&v)?;
+    let picks = Picks {
+        pupil: Some(form.pupil_id.clone()),
+        ..Picks::default()
+    };
     let new = match form.into_inner().parse() {
         Ok(new) => new,
-        Err(r) => return form_error(&req, &state, v, r).await,
+        Err(r) => return form_error(&req, &state, v, r, picks).await,
     };
     let (actor, addr, today, now) = (v.clone(), client_addr(&req), state.today(), state.now());
     let result = state
@@ -306,7 +340,7 @@ pub async fn connect_guardian(
         .await?;
     match result {
         Ok(()) => Ok(see_other("/admin?done=guardian")),
-        Err(r) => form_error(&req, &state, v, r).await,
+        Err(r) => form_error(&req, &state, v, r, picks).await,
     }
 }
 
@@ -314,6 +348,7 @@ pub async fn connect_guardian(
 pub struct DutyForm {
     username: String,
     role: String,
+    #[serde(default)]
     school_id: String,
     #[serde(default)]
     group_id: String,
@@ -348,9 +383,15 @@ pub async fn assign_duty(
 ) -> AppResult<HttpResponse> {
     access::require_admin(&v)?;
     let (today, now) = (state.today(), state.now());
+    let picks = Picks {
+        group: Some(form.group_id.clone()),
+        school: Some(form.school_id.clone()),
+        username: Some(form.username.clone()),
+        ..Picks::default()
+    };
     let new = match form.parse(today) {
         Ok(new) => new,
-        Err(r) => return form_error(&req, &state, v, r).await,
+        Err(r) => return form_error(&req, &state, v, r, picks).await,
     };
     let (actor, addr) = (v.clone(), client_addr(&req));
     let result = state
@@ -366,6 +407,6 @@ pub async fn assign_duty(
         .await?;
     match result {
         Ok(_) => Ok(see_other("/admin?done=duty")),
-        Err(r) => form_error(&req, &state, v, r).await,
+        Err(r) => form_error(&req, &state, v, r, picks).await,
     }
 }

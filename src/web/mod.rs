@@ -4,6 +4,7 @@ mod absence;
 mod account;
 mod admin;
 mod admin_clients;
+mod admin_find;
 mod admin_sync;
 mod api;
 pub mod api_docs;

@@ -747,10 +747,33 @@ async fn staff_pages_pass_axe_at_375_px() {
         .await;
     d.check_page("a pupil's page").await;
     d.call("DELETE", "", None).await;
-    let a = Driver::start_as(SMALL).await;
+    // the administrator, without JavaScript: finds a pupil by name, chooses, connects a
+    // guardian, no id typed
+    let a = Driver::start_as(Setup { js: false, ..SMALL }).await;
     a.sign_in(&app, "demo.admin").await;
     a.check_page("the administrator's start page").await;
     a.go(&app.url("/admin")).await;
     a.check_page("/admin").await;
+    let family: String = {
+        let mut c = conn(&world.pool);
+        people::table
+            .find(world.ids.child)
+            .select(people::family_name)
+            .first(&mut *c)
+            .unwrap()
+    };
+    a.type_into("#q", &family.to_lowercase()).await;
+    a.click("#find button[type=submit]").await;
+    a.wait_text("#find h3", "Elever").await;
+    a.check_page("/admin with search results").await;
+    a.click(&format!("#find a[href*='pupil={}']", world.ids.child))
+        .await;
+    a.wait_text("#guardian p.chosen", &family).await;
+    a.type_into("#g-email", "hittad@example.com").await;
+    a.type_into("#g-given", "Hittad").await;
+    a.type_into("#g-family", "Förälder").await;
+    a.click("#guardian button[type=submit]").await;
+    a.wait_text("p.notice", "Vårdnadshavaren är kopplad till eleven")
+        .await;
     a.call("DELETE", "", None).await;
 }

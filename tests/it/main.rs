@@ -8,6 +8,7 @@ mod helpers;
 
 mod access_matrix;
 mod accounts;
+mod admin_find;
 mod api_clients;
 mod architecture;
 mod roll_call;
