@@ -137,23 +137,42 @@ pub fn search(
         return Ok(Found::default());
     }
     let ids: Vec<i64> = schools.keys().copied().collect();
-    let name = people::given_name.concat(" ").concat(people::family_name);
-    let like = |[a, b, c]: &[String; 3]| {
+    Ok(Found {
+        pupils: pupils(conn, &schools, &ids, words, today)?,
+        guardians: guardians(conn, &ids, words)?,
+        staff: staff(conn, v, &schools, &ids, words, today)?,
+        groups: groups(conn, &schools, &ids, words)?,
+    })
+}
+
+/// People's full names LIKE one of a word's patterns.
+macro_rules! name_like {
+    ($p:expr) => {{
+        let name = people::given_name.concat(" ").concat(people::family_name);
+        let [a, b, c]: &[String; 3] = $p;
         name.like(a.clone())
             .escape('\\')
             .or(name.like(b.clone()).escape('\\'))
             .or(name.like(c.clone()).escape('\\'))
-    };
-    let sort = |r: &(i64, String, String, i64)| (r.2.clone(), r.1.clone(), r.0);
+    }};
+}
 
-    // pupils: people with a school of the administrator's
+/// Pupils: people with a school of the administrator's.
+fn pupils(
+    conn: &mut DbConn,
+    schools: &HashMap<i64, String>,
+    ids: &[i64],
+    words: &[String],
+    today: NaiveDate,
+) -> AppResult<Vec<FoundPupil>> {
+    let sort = |r: &(i64, String, String, i64)| (r.2.clone(), r.1.clone(), r.0);
     let rows = by_any_word(
         words,
         |p| {
             Ok(people::table
-                .filter(people::school_id.eq_any(&ids))
+                .filter(people::school_id.eq_any(ids))
                 .filter(people::active.eq(true))
-                .filter(like(p))
+                .filter(name_like!(p))
                 .select((
                     people::id,
                     people::given_name,
@@ -167,7 +186,7 @@ pub fn search(
     )?;
     let pupil_ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let classes = crate::statistics::overview::classes_on(conn, &pupil_ids, today)?;
-    let pupils = rows
+    Ok(rows
         .into_iter()
         .filter_map(|(id, given, family, school)| {
             let class = classes.get(&id).cloned();
@@ -186,22 +205,24 @@ pub fn search(
             })
         })
         .take(LIMIT)
-        .collect();
+        .collect())
+}
 
-    // guardians: people who are guardian to a pupil of those schools
+/// Guardians: people who are guardian to a pupil of those schools.
+fn guardians(conn: &mut DbConn, ids: &[i64], words: &[String]) -> AppResult<Vec<FoundPerson>> {
     let rows = by_any_word(
         words,
         |p| {
             let child = diesel::alias!(people as child);
             let of_pupils = child
-                .filter(child.field(people::school_id).eq_any(ids.clone()))
+                .filter(child.field(people::school_id).eq_any(ids.to_vec()))
                 .select(child.field(people::id));
             let guardian_ids = guardianships::table
                 .filter(guardianships::pupil_id.eq_any(of_pupils))
                 .select(guardianships::guardian_id);
             Ok(people::table
                 .filter(people::id.eq_any(guardian_ids))
-                .filter(like(p))
+                .filter(name_like!(p))
                 .select((
                     people::id,
                     people::given_name,
@@ -218,8 +239,8 @@ pub fn search(
         .filter(|(_, g, f, _)| matches(words, &[g, f]))
         .take(LIMIT)
         .collect();
-    let children = children_of(conn, &rows.iter().map(|r| r.0).collect::<Vec<_>>(), &ids)?;
-    let guardians = rows
+    let children = children_of(conn, &rows.iter().map(|r| r.0).collect::<Vec<_>>(), ids)?;
+    Ok(rows
         .into_iter()
         .map(|(id, given, family, email)| FoundPerson {
             id,
@@ -227,10 +248,20 @@ pub fn search(
             handle: email,
             about: children.get(&id).cloned().unwrap_or_default(),
         })
-        .collect();
+        .collect())
+}
 
-    // staff: people with a running duty at one of those schools or at their municipality
-    let mut orgs = ids.clone();
+/// Staff: people with a running duty at one of those schools or at their municipality,
+/// once each with the schools named.
+fn staff(
+    conn: &mut DbConn,
+    v: &Viewer,
+    schools: &HashMap<i64, String>,
+    ids: &[i64],
+    words: &[String],
+    today: NaiveDate,
+) -> AppResult<Vec<FoundPerson>> {
+    let mut orgs = ids.to_vec();
     orgs.extend(v.roles.admin_of.iter().copied());
     let rows = by_any_word(
         words,
@@ -240,7 +271,7 @@ pub fn search(
                 .filter(duties::organisation_id.eq_any(&orgs))
                 .filter(duties::end_date.is_null().or(duties::end_date.ge(today)))
                 .filter(people::active.eq(true))
-                .filter(like(p))
+                .filter(name_like!(p))
                 .select((
                     people::id,
                     people::given_name,
@@ -277,13 +308,22 @@ pub fn search(
         }
     }
 
-    // classes and groups: the words may name the group and its school
+    Ok(staff)
+}
+
+/// Classes and groups: the words may name the group and its school.
+fn groups(
+    conn: &mut DbConn,
+    schools: &HashMap<i64, String>,
+    ids: &[i64],
+    words: &[String],
+) -> AppResult<Vec<FoundGroup>> {
     let rows: Vec<(i64, String, i64)> = groups::table
-        .filter(groups::school_id.eq_any(&ids))
+        .filter(groups::school_id.eq_any(ids))
         .select((groups::id, groups::name, groups::school_id))
         .order((groups::name, groups::id))
         .load(conn)?;
-    let groups = rows
+    Ok(rows
         .into_iter()
         .filter_map(|(id, name, school_id)| {
             let school = schools.get(&school_id).cloned().unwrap_or_default();
@@ -295,14 +335,7 @@ pub fn search(
             })
         })
         .take(LIMIT)
-        .collect();
-
-    Ok(Found {
-        pupils,
-        guardians,
-        staff,
-        groups,
-    })
+        .collect())
 }
 
 /// Each guardian's children at the given schools, by given name.

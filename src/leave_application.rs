@@ -2,7 +2,7 @@
 //! days with a reason; the mentor may recommend; the principal decides with a comment
 //! (Skollagen 7 kap. 18 §). Approved leave covers the lessons as valid absence.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -20,29 +20,7 @@ pub const MAX_DAYS: i64 = 60;
 
 pub use crate::states::LeaveStatus;
 
-/// Weekdays of approved leave for the pupil this school year.
-pub fn granted_days(conn: &mut DbConn, pupil: PupilId, today: NaiveDate) -> AppResult<i64> {
-    let pupil = pupil.get();
-    let start = crate::absence::school_year_start(today);
-    let end = NaiveDate::from_ymd_opt(start.year() + 1, 6, 30).unwrap_or(today);
-    let rows: Vec<(NaiveDate, NaiveDate)> = leave_applications::table
-        .filter(leave_applications::pupil_id.eq(pupil))
-        .filter(leave_applications::status.eq(LeaveStatus::Approved))
-        .filter(leave_applications::end_date.ge(start))
-        .filter(leave_applications::start_date.le(end))
-        .select((leave_applications::start_date, leave_applications::end_date))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(a, b)| {
-            a.max(start)
-                .iter_days()
-                .take_while(|d| *d <= b.min(end))
-                .filter(|d| d.weekday().num_days_from_monday() < 5)
-                .count() as i64
-        })
-        .sum())
-}
+pub use crate::leave_delegation::granted_days;
 
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
@@ -292,7 +270,9 @@ pub fn decide(
     lang: Lang,
 ) -> AppResult<i64> {
     let pupil = &pupil_of(conn, v, id.get(), today)?;
-    if pupil.reach != PupilReach::Principal {
+    // the principal decides; a mentor of the pupil under the principal's delegation
+    let principal = pupil.reach == PupilReach::Principal;
+    if !principal && !mentors(conn, v, pupil.id, today)? {
         return Err(AppError::Forbidden(
             lang.pick(
                 "Rektor beslutar om ledighet.",
@@ -312,6 +292,26 @@ pub fn decide(
         ));
     }
     conn.write_transaction(|conn| {
+        // under the pupil's lock: two mentors' decisions at once count each other's days
+        conn.lock_person(pupil.id)?;
+        let delegation = if principal {
+            None
+        } else {
+            let (from, to): (NaiveDate, NaiveDate) = leave_applications::table
+                .find(id)
+                .select((leave_applications::start_date, leave_applications::end_date))
+                .first(conn)?;
+            match crate::leave_delegation::covering(
+                conn,
+                PupilId(pupil.id),
+                pupil.school_id,
+                from,
+                to,
+            )? {
+                Ok((delegation, _)) => Some(delegation),
+                Err(outside) => return Err(AppError::Forbidden(outside.message(lang))),
+            }
+        };
         pending(conn, id.get(), lang)?;
         let status = if approved {
             LeaveStatus::Approved
@@ -325,6 +325,7 @@ pub fn decide(
                 leave_applications::decided_by.eq(v.id),
                 leave_applications::decided_at.eq(now),
                 leave_applications::decision_comment.eq(comment),
+                leave_applications::delegation_id.eq(delegation),
             ))
             .execute(conn)?;
         if moved == 0 {
@@ -337,7 +338,7 @@ pub fn decide(
                 action: "leave.decided",
                 entity: "leave_application",
                 entity_id: Some(id.get()),
-                detail: json!({"status": status}),
+                detail: json!({"status": status, "delegation_id": delegation}),
                 client_addr: Some(addr),
             },
         )?;
@@ -363,6 +364,8 @@ pub struct LeaveView {
     pub recommendation: Option<String>,
     pub recommendation_comment: Option<String>,
     pub decision_comment: Option<String>,
+    /// the delegation a mentor's decision was taken under; none for the principal's
+    pub delegation: Option<crate::leave_delegation::DecidedUnder>,
 }
 
 pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
@@ -392,6 +395,10 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
         .order(leave_applications::start_date.desc())
         .limit(50)
         .load(conn)?;
+    let mut under = crate::leave_delegation::decided_under(
+        conn,
+        &rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+    )?;
     Ok(rows
         .into_iter()
         .map(
@@ -413,6 +420,7 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
                 recommendation,
                 recommendation_comment,
                 decision_comment,
+                delegation: under.remove(&id),
             },
         )
         .collect())

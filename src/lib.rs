@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod ids;
 pub mod import;
 pub mod leave_application;
+pub mod leave_delegation;
 pub mod mail;
 pub mod membership;
 pub mod notices;

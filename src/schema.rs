@@ -246,6 +246,19 @@ diesel::table! {
         decided_at -> Nullable<Timestamp>,
         decision_comment -> Nullable<Text>,
         uuid -> Nullable<Text>,
+        delegation_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    leave_delegations (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        max_days -> Integer,
+        delegated_by -> BigInt,
+        delegated_at -> Timestamp,
+        ended_by -> Nullable<BigInt>,
+        ended_at -> Nullable<Timestamp>,
     }
 }
 
@@ -397,6 +410,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     attendance_marks,
     absence_reports,
     leave_applications,
+    leave_delegations,
     outbox,
     audit_log,
     one_time_tokens,

@@ -72,7 +72,7 @@ fn sample(kind: &str) -> Value {
             json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "from": "2026-11-23 00:00", "to": "2026-11-24 00:00", "period": "måndag 23 november, hela dagen", "cancelled": false, "pupil_url": "https://narvaro.example/pupils/7"})
         }
         "leave_decision" => {
-            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "start_date": "2026-11-23", "end_date": "2026-11-24", "period": "måndag 23 november – tisdag 24 november", "approved": true, "comment": "ok", "pupil_url": "https://narvaro.example/pupils/7"})
+            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "start_date": "2026-11-23", "end_date": "2026-11-24", "period": "måndag 23 november – tisdag 24 november", "approved": true, "comment": "ok", "delegated": 10, "pupil_url": "https://narvaro.example/pupils/7"})
         }
         "sign_in_link" | "password_reset" | "invitation" => {
             json!({"given_name": "Anna", "url": "https://example.org/login/link/0123"})

@@ -519,22 +519,39 @@ fn report_context(conn: &mut DbConn, n: &Notice) -> Made {
 fn leave_context(conn: &mut DbConn, n: &Notice) -> Made {
     let (payload, given, lang) = (n.payload, n.given, n.lang);
     let leave = payload["leave_id"].as_i64().unwrap_or_default();
-    let (pupil, s, e, status, comment): (i64, NaiveDate, NaiveDate, String, Option<String>) =
-        leave_applications::table
-            .find(leave)
-            .select((
-                leave_applications::pupil_id,
-                leave_applications::start_date,
-                leave_applications::end_date,
-                leave_applications::status,
-                leave_applications::decision_comment,
-            ))
-            .first(conn)?;
+    let (pupil, s, e, status, comment, delegation): (
+        i64,
+        NaiveDate,
+        NaiveDate,
+        String,
+        Option<String>,
+        Option<i64>,
+    ) = leave_applications::table
+        .find(leave)
+        .select((
+            leave_applications::pupil_id,
+            leave_applications::start_date,
+            leave_applications::end_date,
+            leave_applications::status,
+            leave_applications::decision_comment,
+            leave_applications::delegation_id,
+        ))
+        .first(conn)?;
+    // a mentor's decision under the principal's delegation says so, and its limit
+    let delegated: Option<i32> = match delegation {
+        Some(d) => Some(
+            leave_delegations::table
+                .find(d)
+                .select(leave_delegations::max_days)
+                .first(conn)?,
+        ),
+        None => None,
+    };
     let (name, protected) = child(conn, pupil)?;
     Ok(Ok((
         json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
            "start_date": s.to_string(), "end_date": e.to_string(), "period": lang.days(s, e), "approved": status == "approved", "comment": comment,
-           "pupil_url": format!("{}/pupils/{pupil}", n.state.base_url)}),
+           "delegated": delegated, "pupil_url": format!("{}/pupils/{pupil}", n.state.base_url)}),
         None,
     )))
 }

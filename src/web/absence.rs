@@ -419,38 +419,6 @@ pub async fn decide(
     Ok(see_other(&format!("/pupils/{pupil}?done=decided")))
 }
 
-/// Pending leave applications for the principal's schools and the mentor's groups.
-pub async fn pending_leave(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    v: Viewer,
-) -> AppResult<HttpResponse> {
-    if v.roles.principal_of.is_empty() && v.roles.mentor_of.is_empty() {
-        return Err(AppError::NotFound);
-    }
-    let ctx = PageCtx::new(&req);
-    let today = state.today();
-    let rows = state
-        .db(move |conn| crate::leave_application::pending_for(conn, &v, today))
-        .await?;
-    let title = ctx.t(
-        "Ledighetsansökningar att hantera",
-        "Leave applications to handle",
-    );
-    let body = html! {
-        h1 { (title) }
-        @if rows.is_empty() { p { (ctx.t("Inga ansökningar väntar.", "No applications are waiting.")) } }
-        ul { @for l in &rows {
-            li { a href={"/pupils/" (l.pupil)} { (l.given_name) " " (l.family_name) } " " (ctx.lang.days(l.start_date, l.end_date)) ": " (l.reason)
-                @if let Some(r) = &l.recommendation { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" } }
-        } }
-    };
-    Ok(html_with_status(
-        StatusCode::OK,
-        layout::page(&ctx, title, body),
-    ))
-}
-
 pub use crate::absence::{today_state, TodayState};
 
 /// The child's day in a sentence: "Lektioner i dag 08:10–14:30", "Ingen lektion i dag".

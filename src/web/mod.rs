@@ -12,6 +12,7 @@ mod common;
 mod errors;
 mod input;
 pub mod layout;
+mod leave;
 mod mentor;
 mod notices;
 mod oauth;
@@ -81,7 +82,9 @@ routes! {
     post "/pupils/{id}/leave-applications" => absence::apply_leave,
     post "/leave-applications/{id}/recommendation" => absence::recommend,
     post "/leave-applications/{id}/decision" => absence::decide,
-    get "/leave" => absence::pending_leave,
+    get "/leave" => leave::pending_leave,
+    post "/leave-delegations" => leave::delegate,
+    post "/leave-delegations/end" => leave::end_delegation,
     // notices
     get "/notices" => notices::day,
     get "/notices/{id}/seen" => notices::seen_page,

@@ -1,5 +1,6 @@
 //! A pupil's page: who they are, their school and groups, for those who may see them.
 
+use crate::leave_delegation::Delegated;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -63,8 +64,26 @@ pub async fn page(
             let leave = crate::leave_application::list(conn, id)?;
             let history = crate::absence::history(conn, id, from, today, tz)?;
             let mentors = p.groups.iter().any(|g| v.roles.mentor_of.contains(&g.id));
+            // which pending applications the mentor decides under the principal's delegation
+            let delegated = if mentors && r.reach != crate::auth::access::PupilReach::Principal {
+                let pending: Vec<_> = leave
+                    .iter()
+                    .filter(|l| l.status == LeaveStatus::Pending)
+                    .map(|l| (l.id, l.start_date, l.end_date))
+                    .collect();
+                crate::leave_delegation::for_mentor(conn, id, r.school_id, &pending)?
+            } else {
+                Default::default()
+            };
             Ok((
-                p, r.reach, state_now, term, reports, leave, history, mentors,
+                p,
+                r.reach,
+                state_now,
+                term,
+                reports,
+                (leave, delegated),
+                history,
+                mentors,
             ))
         })
         .await?;
@@ -74,31 +93,8 @@ pub async fn page(
     let just_filed = q
         .report
         .and_then(|id| reports.iter().find(|r| r.id == id && !r.cancelled));
-    let refused = q.refused.as_deref().map(|c| match c {
-        "period_without_school_days" => ctx.t(
-            "Ingen anmälan skickades: det finns inga lektioner i dag att vara borta från. Gäller det en annan dag, använd Anmäl frånvaro.",
-            "No report was sent: there are no lessons today to be away from. For another day, use Report absence.",
-        ),
-        "overlapping_report" => ctx.t(
-            "Ingen ny anmälan skickades: det finns redan en anmälan för i dag (se nedan).",
-            "No new report was sent: there is already a report for today (see below).",
-        ),
-        _ => ctx.t(
-            "Ingen anmälan skickades. Använd Anmäl frånvaro för att välja dag och tid.",
-            "No report was sent. Use Report absence to choose the day and time.",
-        ),
-    });
-    let notice = q.done.as_deref().map(|d| match d {
-        "reported" => ctx.t("Frånvaron är anmäld.", "The absence has been reported."),
-        "cancelled" => ctx.t("Anmälan är borttagen.", "The report has been cancelled."),
-        "applied" => ctx.t("Ansökan är skickad.", "The application has been sent."),
-        "recommended" => ctx.t(
-            "Rekommendationen är sparad.",
-            "The recommendation has been saved.",
-        ),
-        "decided" => ctx.t("Beslutet är sparat.", "The decision has been saved."),
-        _ => "",
-    });
+    let refused = q.refused.as_deref().map(|c| refusal_text(&ctx, c));
+    let notice = q.done.as_deref().map(|d| done_text(&ctx, d));
     let body = html! {
         h1 { (p.name) }
         @if let Some(r) = just_filed {
@@ -133,7 +129,7 @@ pub async fn page(
             }
         }
         (reports_list(&ctx, &reports))
-        (leave_list(&ctx, &leave, mentors, principal))
+        (leave_list(&ctx, &state, &leave, mentors, principal))
         (history_table(&ctx, &history))
     };
     Ok(html_with_status(
@@ -164,10 +160,44 @@ fn reports_list(ctx: &PageCtx, reports: &[crate::absence_report::ReportView]) ->
     }
 }
 
+/// Why a one-tap report was not sent, from the code it was refused with.
+fn refusal_text(ctx: &PageCtx, c: &str) -> &'static str {
+    match c {
+        "period_without_school_days" => ctx.t(
+            "Ingen anmälan skickades: det finns inga lektioner i dag att vara borta från. Gäller det en annan dag, använd Anmäl frånvaro.",
+            "No report was sent: there are no lessons today to be away from. For another day, use Report absence.",
+        ),
+        "overlapping_report" => ctx.t(
+            "Ingen ny anmälan skickades: det finns redan en anmälan för i dag (se nedan).",
+            "No new report was sent: there is already a report for today (see below).",
+        ),
+        _ => ctx.t(
+            "Ingen anmälan skickades. Använd Anmäl frånvaro för att välja dag och tid.",
+            "No report was sent. Use Report absence to choose the day and time.",
+        ),
+    }
+}
+
+/// What was just done, from `?done=`.
+fn done_text(ctx: &PageCtx, d: &str) -> &'static str {
+    match d {
+        "reported" => ctx.t("Frånvaron är anmäld.", "The absence has been reported."),
+        "cancelled" => ctx.t("Anmälan är borttagen.", "The report has been cancelled."),
+        "applied" => ctx.t("Ansökan är skickad.", "The application has been sent."),
+        "recommended" => ctx.t(
+            "Rekommendationen är sparad.",
+            "The recommendation has been saved.",
+        ),
+        "decided" => ctx.t("Beslutet är sparat.", "The decision has been saved."),
+        _ => "",
+    }
+}
+
 /// Leave applications, with the mentor's and the principal's forms while one is pending.
 fn leave_list(
     ctx: &PageCtx,
-    leave: &[crate::leave_application::LeaveView],
+    state: &AppState,
+    (leave, delegated): &(Vec<crate::leave_application::LeaveView>, Delegated),
     mentors: bool,
     principal: bool,
 ) -> Markup {
@@ -184,6 +214,12 @@ fn leave_list(
             }) }
             @if let Some(r) = &l.recommendation { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" }
             @if let Some(c) = &l.decision_comment { br; span.muted { (c) } }
+            @if let Some(d) = &l.delegation {
+                br; span.muted { (match ctx.lang {
+                    crate::i18n::Lang::Sv => format!("Beslutat av mentor {} med delegation från rektor {} ({}, upp till {} skoldagar per läsår).", d.decided_by, d.delegated_by, super::leave::given_on(state, ctx.lang, d.delegated_at), d.max_days),
+                    crate::i18n::Lang::En => format!("Decided by the mentor {} under the delegation from principal {} ({}, up to {} school days per school year).", d.decided_by, d.delegated_by, super::leave::given_on(state, ctx.lang, d.delegated_at), d.max_days),
+                }) }
+            }
             @if l.status == LeaveStatus::Pending && mentors {
                 form method="post" action={"/leave-applications/" (l.id) "/recommendation"} {
                     (ctx.csrf_field())
@@ -192,7 +228,14 @@ fn leave_list(
                     button.secondary type="submit" name="answer" value="no" { (ctx.t("Avstyrk", "Do not recommend")) }
                 }
             }
-            @if l.status == LeaveStatus::Pending && principal {
+            @if l.status == LeaveStatus::Pending && !principal {
+                @match delegated.get(&l.id) {
+                    Some(Ok(_)) => p.muted { (ctx.t("Rektor har delegerat beslutet till dig som mentor.", "The principal has delegated this decision to you as mentor.")) },
+                    Some(Err(outside)) => p.muted { (outside.message(ctx.lang)) },
+                    None => {}
+                }
+            }
+            @if l.status == LeaveStatus::Pending && (principal || matches!(delegated.get(&l.id), Some(Ok(_)))) {
                 form method="post" action={"/leave-applications/" (l.id) "/decision"} {
                     (ctx.csrf_field())
                     label { (ctx.t("Motivering (valfri)", "Comment (optional)")) " " input name="comment" maxlength="500"; }

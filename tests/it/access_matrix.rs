@@ -688,6 +688,22 @@ fn rows() -> Vec<Row> {
             expect: [303, 404, 404, 404, 200, 404, 200, 200, 404],
         },
         Row {
+            method: "post",
+            pattern: "/leave-delegations",
+            path: |_| "/leave-delegations".into(),
+            body: &[("school_id", ""), ("max_days", "")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 400, 404],
+        },
+        Row {
+            method: "post",
+            pattern: "/leave-delegations/end",
+            path: |_| "/leave-delegations/end".into(),
+            body: &[("school_id", "")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 400, 404],
+        },
+        Row {
             method: "get",
             pattern: "/api/v1/pupils/{id}/absences",
             path: |i| format!("/api/v1/pupils/{}/absences", i.child),

@@ -19,6 +19,7 @@ mod guardians;
 mod hardening;
 mod health;
 mod import;
+mod leave_delegation;
 mod notices;
 mod openapi;
 mod pages;

@@ -434,11 +434,11 @@ fn contexts(lang: Lang) -> Vec<(&'static str, Value)> {
         ),
         (
             "leave_decision",
-            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": true, "comment": "Trevlig resa.", "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
+            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": true, "comment": "Trevlig resa.", "delegated": 10, "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
         ),
         (
             "leave_decision",
-            json!({"guardian_name": "Karin", "child_name": null, "protected": true, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": false, "comment": null, "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
+            json!({"guardian_name": "Karin", "child_name": null, "protected": true, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": false, "comment": null, "delegated": null, "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
         ),
         (
             "threshold_alert",
