@@ -538,7 +538,11 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
         @if let Some(rc) = &on_now {
             section.card.now aria-labelledby="now-h" {
                 h2 #now-h { (ctx.t("Pågår nu: ", "Now: ")) (rc.lesson.subject) " " span.muted { (rc.lesson.groups.join(", ")) } }
-                p.muted { (when(ctx, &rc.lesson)) " · " a href={"/lessons/" (rc.lesson.id)} { (ctx.t("Öppna lektionen", "Open the lesson")) } }
+                p.muted {
+                    (rc.lesson.starts_at.format("%H:%M")) "–" (rc.lesson.ends_at.format("%H:%M"))
+                    @if let Some(room) = &rc.lesson.room { " · " (room) }
+                    " · " a href={"/lessons/" (rc.lesson.id)} { (ctx.t("Öppna lektionen", "Open the lesson")) }
+                }
                 (report_state(state, ctx, rc))
                 (roll_form(ctx, rc, false, ""))
             }

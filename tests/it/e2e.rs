@@ -16,10 +16,15 @@ use crate::helpers::{backends, TestApp};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+const RIGHT: &str = "\u{E014}";
 
 struct Driver {
     /// taps (clicks) made so far, for the tap budgets
     taps: std::cell::Cell<u32>,
+    /// keys pressed so far, for the keyboard budget
+    keys: std::cell::Cell<u32>,
     child: Child,
     profile: std::path::PathBuf,
     base: String,
@@ -132,6 +137,7 @@ impl Driver {
             .to_string();
         let d = Driver {
             taps: std::cell::Cell::new(0),
+            keys: std::cell::Cell::new(0),
             child,
             profile,
             base,
@@ -496,6 +502,34 @@ impl Driver {
             == json!(true)
     }
 
+    /// Presses one key (a WebDriver key code: Tab is \u{E004}, Enter \u{E007}, the right
+    /// arrow \u{E014}) where the focus is, and counts it.
+    async fn press(&self, key: &str) {
+        self.keys.set(self.keys.get() + 1);
+        let act = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
+        self.call("POST", "/actions", Some(act)).await;
+    }
+
+    /// The focused element's name attribute (or its tag and value when it has none).
+    async fn focused(&self) -> String {
+        let v = self
+            .script("var e = document.activeElement; return e ? (e.getAttribute('name') || e.tagName) + '=' + (e.value || '') : '';")
+            .await;
+        v.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Tabs forward until the focus is on a control named `name` (at most 60 keys).
+    async fn tab_to(&self, name: &str) {
+        for _ in 0..60 {
+            if self.focused().await.starts_with(&format!("{name}=")) {
+                return;
+            }
+            self.press(TAB).await;
+        }
+        panic!("Tab never reached {name}");
+    }
+
     /// Whether an element matches the selector on the page now.
     async fn has(&self, css: &str) -> bool {
         let v = self
@@ -535,6 +569,17 @@ async fn a_teacher_marks_two_absent_and_one_late_in_five_taps() {
         let world = fixtures::build(&app);
         let d = Driver::start_as(Setup { js, ..SMALL }).await;
         d.sign_in(&app, "demo.teacher").await;
+        // the lesson going on is a class of 30
+        let action = d
+            .script("var f = document.querySelector('section.now form#roll'); return f ? f.getAttribute('action') : '';")
+            .await;
+        let lesson: i64 = action
+            .as_str()
+            .and_then(|a| a.rsplit('/').next())
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(0);
+        fill_class_to_30(&world, lesson);
+        d.go(&app.url("/")).await;
         // during the lesson, the start page is its roll call
         assert!(
             d.has("section.now form#roll").await,
@@ -561,6 +606,14 @@ async fn a_teacher_marks_two_absent_and_one_late_in_five_taps() {
                 .script("var ol = document.querySelector('section.now ol.roll'); return [ol.children.length, Math.round(ol.getBoundingClientRect().height), Math.round(ol.getBoundingClientRect().top + window.scrollY), document.documentElement.scrollHeight, window.innerHeight];")
                 .await;
             eprintln!("the start page with the roll call at 375 px: [pupils, list height, list top, page height, screen height] = {tall}");
+            // a class of 30, from the top of the page to its last pupil, in two and a half screens
+            let [n, height, top, _, screen]: [f64; 5] = serde_json::from_value(tall).unwrap();
+            assert_eq!(n, 30.0);
+            assert!(
+                top + height <= 2.5 * screen,
+                "30 pupils end {} px down, more than 2.5 screens of {screen}",
+                top + height
+            );
         }
         let html = d.source().await;
         let order = pupils_in(&html);
@@ -622,6 +675,109 @@ async fn a_teacher_marks_two_absent_and_one_late_in_five_taps() {
             if js { "on" } else { "off" }
         );
         d.call("DELETE", "", None).await;
+    }
+}
+
+/// The same task with the keyboard alone: each pupil's statuses are one radio group (one
+/// Tab in, arrows inside), the minutes another, and Enter saves. The keys are counted.
+#[actix_web::test]
+async fn a_teacher_marks_two_absent_and_one_late_with_the_keyboard() {
+    if !browser_available() {
+        return;
+    }
+    let kind = backends().pop().unwrap_or(crate::helpers::Kind::Sqlite);
+    for js in [true, false] {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let d = Driver::start_as(Setup { js, ..SMALL }).await;
+        d.sign_in(&app, "demo.teacher").await;
+        let order = pupils_in(&d.source().await);
+        let (a, b, late) = (order[0], order[1], order[2]);
+        // from the top of the start page
+        d.tab_to(&format!("s{a}")).await;
+        let to_first = d.keys.get();
+        d.press(RIGHT).await;
+        d.tab_to(&format!("s{b}")).await;
+        d.press(RIGHT).await;
+        d.tab_to(&format!("s{late}")).await;
+        d.press(RIGHT).await;
+        d.press(RIGHT).await;
+        assert_eq!(
+            d.focused().await,
+            format!("s{late}=l"),
+            "late is two to the right"
+        );
+        d.tab_to(&format!("m{late}")).await;
+        d.press(RIGHT).await;
+        assert_eq!(d.focused().await, format!("m{late}=10"));
+        // Enter on a radio button sends the form with its first button, "Rapportera"
+        d.press(ENTER).await;
+        let state = d.wait_text("#state", "Rapporterad").await;
+        assert!(state.contains("Rapporterad av"), "{state}");
+        let keys = d.keys.get();
+        eprintln!(
+            "keyboard, JavaScript {}: {keys} keys ({to_first} Tab to the first pupil)",
+            if js { "on" } else { "off" }
+        );
+        assert!(keys <= 20, "{keys} keys, the budget is 20");
+        let mut c = conn(&world.pool);
+        let stored: Vec<(i64, String, i32)> = attendance_marks::table
+            .filter(attendance_marks::pupil_id.eq_any([a, b, late]))
+            .filter(
+                attendance_marks::lesson_id.eq_any(
+                    lessons::table
+                        .filter(lessons::lesson_date.eq(crate::helpers::test_today()))
+                        .select(lessons::id),
+                ),
+            )
+            .select((
+                attendance_marks::pupil_id,
+                attendance_marks::status,
+                attendance_marks::minutes,
+            ))
+            .order(attendance_marks::pupil_id)
+            .load(&mut *c)
+            .unwrap();
+        let statuses: Vec<(i64, &str)> = stored.iter().map(|s| (s.0, s.1.as_str())).collect();
+        let mut want = vec![(a, "absent"), (b, "absent"), (late, "late")];
+        want.sort();
+        assert_eq!(statuses, want);
+        assert!(stored.iter().any(|s| s.0 == late && s.2 == 10));
+        d.call("DELETE", "", None).await;
+    }
+}
+
+/// More pupils in the lesson's class, so its roll call is a class of 30.
+fn fill_class_to_30(world: &fixtures::World, lesson: i64) {
+    let mut c = conn(&world.pool);
+    let class: i64 = activity_groups::table
+        .inner_join(lessons::table.on(lessons::activity_id.eq(activity_groups::activity_id)))
+        .filter(lessons::id.eq(lesson))
+        .select(activity_groups::group_id)
+        .first(&mut *c)
+        .unwrap();
+    let now: i64 = group_memberships::table
+        .filter(group_memberships::group_id.eq(class))
+        .filter(narvaro::membership::on(crate::helpers::test_today()))
+        .count()
+        .get_result(&mut *c)
+        .unwrap();
+    let names = [
+        ("Maximilian", "Andersson-Lindqvist"),
+        ("Ella", "Ek"),
+        ("Oskar", "Håkansson"),
+        ("Saga", "Björklund"),
+        ("Mohammed", "Abdullahi"),
+        ("Wilma", "Öberg"),
+        ("Vincent", "Sjöström"),
+        ("Alice", "Lundgren"),
+        ("Hugo", "Nyström"),
+    ];
+    for (given, family) in names.iter().take(30usize.saturating_sub(now as usize)) {
+        crate::build::Person::new(given, family)
+            .pupil_at(world.ids.school1)
+            .in_group(class)
+            .insert(&mut c);
     }
 }
 
@@ -739,6 +895,13 @@ async fn staff_pages_pass_axe_at_375_px() {
         d.wait_text("h1", heading).await;
         d.check_page(path).await;
     }
+    // the principal delegates leave decisions to the mentors on /leave
+    d.go(&app.url("/leave")).await;
+    d.click("form[action='/leave-delegations'] button[type=submit]")
+        .await;
+    d.wait_text("p.notice", "Delegationen är sparad").await;
+    d.check_page("/leave with a delegation").await;
+    assert!(d.has("form[action='/leave-delegations/end']").await);
     // the threshold list names each pupil's class
     d.go(&app.url("/statistics/pupils?threshold=1")).await;
     let head = d.text("table.figures thead").await;
