@@ -396,6 +396,9 @@ pub struct Submission {
     pub expected_version: Option<i32>,
     /// Why a reported lesson is changed after its day.
     pub correction_reason: Option<String>,
+    /// When the teacher saved it on the device, for a roll call kept there without a
+    /// network and sent later (UTC); the audit log records it beside the arrival.
+    pub saved_on_device: Option<NaiveDateTime>,
 }
 
 /// A change someone else saved since the form was opened.
@@ -749,7 +752,8 @@ pub fn submit(
             action: if first_report { "lesson.reported" } else { "lesson.resubmitted" },
             entity: "lesson",
             entity_id: Some(lesson.id),
-            detail: json!({"changes": changes.len(), "correction": correction, "reason": reason}),
+            detail: json!({"changes": changes.len(), "correction": correction, "reason": reason,
+                "saved_on_device_at": sub.saved_on_device, "arrived_at": sub.saved_on_device.map(|_| now)}),
             client_addr: Some(addr),
         })?;
         Ok::<_, AppError>(())

@@ -16,12 +16,14 @@ mod leave;
 mod mentor;
 mod notices;
 mod oauth;
+mod offline;
 mod pages;
 mod pupils;
 mod roll_call;
 mod sign_in;
 mod ss12000;
 mod statistics;
+mod teacher_start;
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -54,6 +56,9 @@ routes! {
     get "/healthz" => healthz,
     get "/static/app.css" => stylesheet,
     get "/static/roll-call.js" => roll_call_script,
+    get "/static/offline.js" => offline_script,
+    get "/static/queue.js" => queue_script,
+    get "/sw.js" => service_worker,
     get "/favicon.ico" => favicon,
     get "/" => pages::home,
     get "/accessibility" => pages::accessibility,
@@ -185,6 +190,31 @@ async fn favicon() -> HttpResponse {
         .content_type("image/svg+xml")
         .insert_header(("Cache-Control", "public, max-age=604800"))
         .body(include_str!("../../static/icon.svg"))
+}
+
+/// A script that never changes under its versioned address.
+fn script(body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=31536000, immutable"))
+        .body(body)
+}
+
+async fn offline_script() -> HttpResponse {
+    script(include_str!("../../static/offline.js"))
+}
+
+async fn queue_script() -> HttpResponse {
+    script(include_str!("../../static/queue.js"))
+}
+
+/// The service worker, at the root so that it may keep the lesson pages: always asked for
+/// anew (browsers check it on each visit), naming this version's static files.
+async fn service_worker() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(include_str!("../../static/sw.js").replace("__VERSION__", env!("CARGO_PKG_VERSION")))
 }
 
 async fn roll_call_script() -> HttpResponse {

@@ -31,10 +31,11 @@ pub async fn home(
         };
         return Ok(html_response(layout::page(&ctx, "Närvaro", body)));
     };
+    let person = v.id;
     let teaching = if v.roles.teacher_at.is_empty() {
         None
     } else {
-        Some(super::roll_call::teacher_start(&state, &ctx, &v).await?)
+        Some(super::teacher_start::teacher_start(&state, &ctx, &v).await?)
     };
     let (today, tz, now) = (state.today(), state.config.timezone, state.now());
     let time_now = state.now_local().time();
@@ -105,11 +106,13 @@ pub async fn home(
             )) }
         }
     };
-    Ok(html_response(layout::page(
-        &ctx,
-        ctx.t("Startsida", "Start page"),
-        body,
-    )))
+    let mut res = html_response(layout::page(&ctx, ctx.t("Startsida", "Start page"), body));
+    // who is signed in, for the service worker: another person's kept pages go (static/sw.js)
+    if let Ok(value) = header::HeaderValue::from_str(&person.to_string()) {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-narvaro-person"), value);
+    }
+    Ok(res)
 }
 
 /// (The viewer is resolved only so the header shows who is signed in.)

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Datelike, Duration, NaiveDateTime};
+use chrono::NaiveDateTime;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -135,7 +135,12 @@ fn pupil_row(rc: &RollCall, p: &PupilLine, lang: Lang) -> Markup {
 }
 
 /// The roll-call form itself (on its own page, and on the start page during the lesson).
-fn roll_form(ctx: &PageCtx, rc: &RollCall, is_past: bool, correction_reason: &str) -> Markup {
+pub(super) fn roll_form(
+    ctx: &PageCtx,
+    rc: &RollCall,
+    is_past: bool,
+    correction_reason: &str,
+) -> Markup {
     let lang = ctx.lang;
     let l = &rc.lesson;
     let reported = rc.report.is_some();
@@ -171,7 +176,7 @@ fn when(ctx: &PageCtx, l: &roll_call::LessonInfo) -> Markup {
     }
 }
 
-fn report_state(state: &AppState, ctx: &PageCtx, rc: &RollCall) -> Markup {
+pub(super) fn report_state(state: &AppState, ctx: &PageCtx, rc: &RollCall) -> Markup {
     html! {
         p #state role="status" {
             @match &rc.report {
@@ -225,7 +230,7 @@ pub async fn page(
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let id = id.into_inner();
-    let (tz, lang) = (state.config.timezone, ctx.lang);
+    let (tz, lang, person) = (state.config.timezone, ctx.lang, v.id);
     let rc = state
         .db(move |conn| {
             let l = access::lesson(conn, &v, id)?;
@@ -236,7 +241,10 @@ pub async fn page(
         kind: "notice",
         body: html! { (ctx.t("Sparat.", "Saved.")) },
     });
-    let body = roll_call_page(&state, &ctx, &rc, notice, "");
+    let body = html! {
+        (roll_call_page(&state, &ctx, &rc, notice, ""))
+        (super::offline::queue_box(&ctx, person, &[], false))
+    };
     Ok(html_with_status(
         StatusCode::OK,
         layout::page(&ctx, &page_title(&rc), body),
@@ -266,6 +274,8 @@ fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> 
         match k.as_str() {
             "version" => version = Some(v.parse::<i32>().map_err(|_| bad("version"))?),
             "correction_reason" => correction = Some(v.clone()),
+            // a roll call saved on the device without a network: when (ms since 1970)
+            "device_saved_at" => {}
             "action" => all_present = v == "all_present",
             "_csrf" => {}
             _ if k.starts_with('s') => {
@@ -315,6 +325,31 @@ fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> 
     Ok((marks, version, correction, all_present))
 }
 
+/// When a roll call sent later was saved on the device (`device_saved_at`, milliseconds
+/// since 1970, from `static/offline.js`).
+fn device_saved_at(
+    fields: &[(String, String)],
+    lang: Lang,
+) -> AppResult<Option<chrono::NaiveDateTime>> {
+    let Some((_, raw)) = fields.iter().find(|(k, _)| k == "device_saved_at") else {
+        return Ok(None);
+    };
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| Some(t.naive_utc()))
+        .ok_or_else(|| {
+            AppError::invalid(
+                Code::BadForm,
+                lang.pick(
+                    "Formuläret innehåller ett felaktigt värde (device_saved_at).",
+                    "The form holds a wrong value (device_saved_at).",
+                ),
+            )
+        })
+}
+
 /// The roll call as the person asked for it, for showing their entries again with a message.
 fn with_inputs(mut rc: RollCall, inputs: &[MarkInput]) -> RollCall {
     for p in rc.pupils.iter_mut() {
@@ -351,6 +386,7 @@ pub async fn submit(
     let lang = ctx.lang;
     let id = id.into_inner();
     let (inputs, version, correction, all_present) = parse_form(&form, lang)?;
+    let saved_on_device = device_saved_at(&form, lang)?;
     let policy = crate::notices::Policy::from_config(&state.config);
     let (tz, today, now, addr) = (
         state.config.timezone,
@@ -372,6 +408,7 @@ pub async fn submit(
                 marks,
                 expected_version: version,
                 correction_reason: correction,
+                saved_on_device,
             };
             match roll_call::submit(conn, &v, &l, &sub, &policy, today, now, &addr, lang) {
                 Ok(done) => Ok(Ok(done)),
@@ -463,107 +500,4 @@ fn stale_page(
         StatusCode::CONFLICT,
         layout::page(ctx, &page_title(current), page),
     )
-}
-
-fn weekday(d: chrono::NaiveDate, lang: Lang) -> &'static str {
-    let i = d.weekday().num_days_from_monday() as usize;
-    match lang {
-        Lang::Sv => ["mån", "tis", "ons", "tor", "fre", "lör", "sön"][i],
-        Lang::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i],
-    }
-}
-
-/// The teacher's part of the start page: today's lessons (the current or next first and
-/// prominent) and lessons of the last 7 school days still unreported.
-pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppResult<Markup> {
-    let today = state.today();
-    let now = state
-        .config
-        .clock
-        .now()
-        .with_timezone(&state.config.timezone)
-        .time();
-    let from = roll_call::school_days_back(today, 7);
-    let viewer = v.clone();
-    let lessons = state
-        .db(move |conn| roll_call::teacher_lessons(conn, &viewer, from, today))
-        .await?;
-    let (todays, earlier): (Vec<_>, Vec<_>) = lessons.into_iter().partition(|l| l.date == today);
-    let unreported: Vec<_> = earlier
-        .into_iter()
-        .filter(|l| !l.reported && !l.cancelled)
-        .collect();
-    let current = todays
-        .iter()
-        .position(|l| !l.cancelled && l.ends_at > now)
-        .or(if todays.is_empty() {
-            None
-        } else {
-            Some(todays.len() - 1)
-        });
-    let line = |l: &roll_call::LessonLine, big: bool| {
-        html! {
-            a.lesson.big[big] href={"/lessons/" (l.id)} {
-                span.time { (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M")) }
-                " " strong { (l.subject) } " " span { (l.group) }
-                @if let Some(room) = &l.room { " " span.muted { (room) } }
-                " "
-                @if l.cancelled { span.badge { (ctx.t("Inställd", "Cancelled")) } }
-                @else if l.reported { span.badge.ok { (ctx.t("Rapporterad", "Reported")) } }
-                @else { span.badge.todo { (ctx.t("Ej rapporterad", "Not reported")) } }
-                @if l.substitute { " " span.badge { (ctx.t("Vikarie", "Substitute")) } }
-            }
-        }
-    };
-    // during a lesson (and in the five minutes before it) its roll call is right here
-    let now_on = current
-        .map(|i| &todays[i])
-        .filter(|l| !l.cancelled && l.starts_at <= now + Duration::minutes(5) && now < l.ends_at);
-    let on_now = match now_on {
-        Some(l) => {
-            let (id, viewer, tz, lang) =
-                (LessonId(l.id), v.clone(), state.config.timezone, ctx.lang);
-            Some(
-                state
-                    .db(move |conn| {
-                        let l = access::lesson(conn, &viewer, id)?;
-                        roll_call::load(conn, &l, tz, lang)
-                    })
-                    .await?,
-            )
-        }
-        None => None,
-    };
-    Ok(html! {
-        @if let Some(rc) = &on_now {
-            section.card.now aria-labelledby="now-h" {
-                h2 #now-h { (ctx.t("Pågår nu: ", "Now: ")) (rc.lesson.subject) " " span.muted { (rc.lesson.groups.join(", ")) } }
-                p.muted {
-                    (rc.lesson.starts_at.format("%H:%M")) "–" (rc.lesson.ends_at.format("%H:%M"))
-                    @if let Some(room) = &rc.lesson.room { " · " (room) }
-                    " · " a href={"/lessons/" (rc.lesson.id)} { (ctx.t("Öppna lektionen", "Open the lesson")) }
-                }
-                (report_state(state, ctx, rc))
-                (roll_form(ctx, rc, false, ""))
-            }
-        }
-        section.card {
-            h2 { (ctx.t("Dagens lektioner", "Today's lessons")) }
-            @if todays.is_empty() {
-                p { (ctx.t("Du har inga lektioner i dag.", "You have no lessons today.")) }
-            } @else {
-                @if let Some(i) = current { (line(&todays[i], true)) }
-                ul.lessons { @for (i, l) in todays.iter().enumerate() { @if Some(i) != current { li { (line(l, false)) } } } }
-            }
-        }
-        @if !unreported.is_empty() {
-            section.card {
-                h2 { (ctx.t("Ej rapporterade, senaste 7 skoldagarna", "Not reported, the last 7 school days")) }
-                ul.lessons { @for l in &unreported { li { span.muted { (weekday(l.date, ctx.lang)) " " (l.date.format("%d/%m")) } " " (line(l, false)) } } }
-            }
-        }
-        @if !v.roles.mentor_of.is_empty() {
-            p { a href="/mentor" { (ctx.t("Din mentorsgrupp: veckans frånvaro", "Your mentor group: this week's absence")) } }
-        }
-    })
 }

@@ -233,9 +233,11 @@ pub async fn logout(
             .db_write(move |conn| sign_in::sign_out(conn, v.id, &addr))
             .await?;
     }
+    // what the device kept for the roll call without a network goes too (static/sw.js)
     Ok(HttpResponse::SeeOther()
         .cookie(cleared_session_cookie(secure(&state)))
         .insert_header((header::LOCATION, "/login"))
+        .insert_header(("Clear-Site-Data", "\"cache\", \"storage\""))
         .finish())
 }
 

@@ -15,14 +15,14 @@ use crate::helpers::{backends, TestApp};
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+pub(crate) const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 const TAB: &str = "\u{E004}";
 const ENTER: &str = "\u{E007}";
 const RIGHT: &str = "\u{E014}";
 
-struct Driver {
+pub(crate) struct Driver {
     /// taps (clicks) made so far, for the tap budgets
-    taps: std::cell::Cell<u32>,
+    pub taps: std::cell::Cell<u32>,
     /// keys pressed so far, for the keyboard budget
     keys: std::cell::Cell<u32>,
     child: Child,
@@ -43,7 +43,7 @@ impl Drop for Driver {
 }
 
 /// Whether the browser is installed; in CI its absence is a failure, elsewhere a loud skip.
-fn browser_available() -> bool {
+pub(crate) fn browser_available() -> bool {
     let there =
         std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists();
     if !there {
@@ -58,10 +58,10 @@ fn browser_available() -> bool {
 
 /// How the browser is set up: the phone's viewport, and JavaScript on or off.
 #[derive(Clone, Copy)]
-struct Setup {
-    width: u32,
-    height: u32,
-    js: bool,
+pub(crate) struct Setup {
+    pub width: u32,
+    pub height: u32,
+    pub js: bool,
 }
 
 /// A 390×844 phone with JavaScript (the older tests' browser).
@@ -72,18 +72,18 @@ const PHONE: Setup = Setup {
 };
 
 /// The issue's small phone: 375×667.
-const SMALL: Setup = Setup {
+pub(crate) const SMALL: Setup = Setup {
     width: 375,
     height: 667,
     js: true,
 };
 
 impl Driver {
-    async fn start() -> Driver {
+    pub(crate) async fn start() -> Driver {
         Driver::start_as(PHONE).await
     }
 
-    async fn start_as(setup: Setup) -> Driver {
+    pub(crate) async fn start_as(setup: Setup) -> Driver {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -164,14 +164,14 @@ impl Driver {
         d
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let v = self.try_call(method, path, body).await;
         assert!(v.get("error").is_none(), "{method} {path}: {v}");
         v
     }
 
     /// The command's value, or its error object (the page may be changing under it).
-    async fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
         let req = match method {
             "GET" => self.http.get(url),
@@ -186,11 +186,11 @@ impl Driver {
         v["value"].clone()
     }
 
-    async fn go(&self, url: &str) {
+    pub(crate) async fn go(&self, url: &str) {
         self.call("POST", "/url", Some(json!({"url": url}))).await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let v = self
             .call(
                 "POST",
@@ -201,14 +201,14 @@ impl Driver {
         v[ELEMENT].as_str().unwrap().to_string()
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.taps.set(self.taps.get() + 1);
         let e = self.find(css).await;
         self.call("POST", &format!("/element/{e}/click"), Some(json!({})))
             .await;
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await;
         self.call(
             "POST",
@@ -218,7 +218,7 @@ impl Driver {
         .await;
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         let e = self.find(css).await;
         self.call("GET", &format!("/element/{e}/text"), None)
             .await
@@ -228,7 +228,7 @@ impl Driver {
     }
 
     /// Runs a script in the page and answers its value.
-    async fn script(&self, js: &str) -> Value {
+    pub(crate) async fn script(&self, js: &str) -> Value {
         self.call(
             "POST",
             "/execute/sync",
@@ -237,7 +237,7 @@ impl Driver {
         .await
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.call("GET", "/source", None)
             .await
             .as_str()
@@ -246,7 +246,7 @@ impl Driver {
     }
 
     /// Waits until the element's text contains `want` (across page loads).
-    async fn wait_text(&self, css: &str, want: &str) -> String {
+    pub(crate) async fn wait_text(&self, css: &str, want: &str) -> String {
         let started = Instant::now();
         loop {
             let v = self
@@ -434,7 +434,7 @@ fn axe_source() -> String {
 impl Driver {
     /// Runs axe (WCAG 2.0 and 2.1, levels A and AA) on the page and fails on any violation;
     /// also fails when the page is wider than the phone.
-    async fn check_page(&self, what: &str) {
+    pub(crate) async fn check_page(&self, what: &str) {
         self.call("POST", "/timeouts", Some(json!({"script": 60000})))
             .await;
         let loaded = self
@@ -467,7 +467,7 @@ impl Driver {
         assert_eq!(fits, json!(true), "{what} is no wider than the phone");
     }
 
-    async fn sign_in(&self, app: &TestApp, username: &str) {
+    pub(crate) async fn sign_in(&self, app: &TestApp, username: &str) {
         self.go(&app.url("/login")).await;
         self.type_into("#username", username).await;
         self.type_into("#password", crate::browser::DEMO_PASSWORD)
@@ -481,7 +481,7 @@ impl Driver {
     /// Taps a control in a long list: first scrolls it to the middle of the screen, clear of
     /// the save bar that sticks to the bottom, as a person scrolls before tapping. (The test
     /// scrolls through WebDriver, which works with the page's own scripts blocked too.)
-    async fn tap_row(&self, css: &str) {
+    pub(crate) async fn tap_row(&self, css: &str) {
         let e = self.find(css).await;
         let mut element = serde_json::Map::new();
         element.insert(ELEMENT.to_string(), json!(e));
@@ -495,7 +495,7 @@ impl Driver {
     }
 
     /// Whether the element is shown (not hidden by the style sheet).
-    async fn displayed(&self, css: &str) -> bool {
+    pub(crate) async fn displayed(&self, css: &str) -> bool {
         let e = self.find(css).await;
         self.call("GET", &format!("/element/{e}/displayed"), None)
             .await
@@ -504,7 +504,7 @@ impl Driver {
 
     /// Presses one key (a WebDriver key code: Tab is \u{E004}, Enter \u{E007}, the right
     /// arrow \u{E014}) where the focus is, and counts it.
-    async fn press(&self, key: &str) {
+    pub(crate) async fn press(&self, key: &str) {
         self.keys.set(self.keys.get() + 1);
         let act = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
             {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]}]});
@@ -512,7 +512,7 @@ impl Driver {
     }
 
     /// The focused element's name attribute (or its tag and value when it has none).
-    async fn focused(&self) -> String {
+    pub(crate) async fn focused(&self) -> String {
         let v = self
             .script("var e = document.activeElement; return e ? (e.getAttribute('name') || e.tagName) + '=' + (e.value || '') : '';")
             .await;
@@ -520,7 +520,7 @@ impl Driver {
     }
 
     /// Tabs forward until the focus is on a control named `name` (at most 60 keys).
-    async fn tab_to(&self, name: &str) {
+    pub(crate) async fn tab_to(&self, name: &str) {
         for _ in 0..60 {
             if self.focused().await.starts_with(&format!("{name}=")) {
                 return;
@@ -531,7 +531,7 @@ impl Driver {
     }
 
     /// Whether an element matches the selector on the page now.
-    async fn has(&self, css: &str) -> bool {
+    pub(crate) async fn has(&self, css: &str) -> bool {
         let v = self
             .try_call(
                 "POST",
@@ -544,7 +544,7 @@ impl Driver {
 }
 
 /// The pupils of a roll call, in the page's order (from the status radios' names).
-fn pupils_in(html: &str) -> Vec<i64> {
+pub(crate) fn pupils_in(html: &str) -> Vec<i64> {
     html.split("name=\"s")
         .skip(1)
         .filter_map(|s| s.split('"').next()?.parse().ok())

@@ -21,6 +21,7 @@ mod health;
 mod import;
 mod leave_delegation;
 mod notices;
+mod offline;
 mod openapi;
 mod pages;
 mod schema_drift;

@@ -1,0 +1,128 @@
+//! The teacher's part of the start page: today's lessons, the lesson going on with its
+//! roll call right there, and lessons of the last school days still unreported; and the
+//! box of roll calls waiting on the device.
+
+use chrono::{Datelike, Duration};
+use maud::{html, Markup};
+
+use super::layout::PageCtx;
+use super::roll_call::{report_state, roll_form};
+use crate::auth::{access, Viewer};
+use crate::error::AppResult;
+use crate::i18n::Lang;
+use crate::ids::LessonId;
+use crate::roll_call;
+use crate::state::AppState;
+
+fn weekday(d: chrono::NaiveDate, lang: Lang) -> &'static str {
+    let i = d.weekday().num_days_from_monday() as usize;
+    match lang {
+        Lang::Sv => ["mån", "tis", "ons", "tor", "fre", "lör", "sön"][i],
+        Lang::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i],
+    }
+}
+
+/// The teacher's part of the start page: today's lessons (the current or next first and
+/// prominent) and lessons of the last 7 school days still unreported.
+pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppResult<Markup> {
+    let today = state.today();
+    let now = state
+        .config
+        .clock
+        .now()
+        .with_timezone(&state.config.timezone)
+        .time();
+    let from = roll_call::school_days_back(today, 7);
+    let viewer = v.clone();
+    let lessons = state
+        .db(move |conn| roll_call::teacher_lessons(conn, &viewer, from, today))
+        .await?;
+    let (todays, earlier): (Vec<_>, Vec<_>) = lessons.into_iter().partition(|l| l.date == today);
+    let unreported: Vec<_> = earlier
+        .into_iter()
+        .filter(|l| !l.reported && !l.cancelled)
+        .collect();
+    let current = todays
+        .iter()
+        .position(|l| !l.cancelled && l.ends_at > now)
+        .or(if todays.is_empty() {
+            None
+        } else {
+            Some(todays.len() - 1)
+        });
+    let line = |l: &roll_call::LessonLine, big: bool| {
+        html! {
+            a.lesson.big[big] href={"/lessons/" (l.id)} {
+                span.time { (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M")) }
+                " " strong { (l.subject) } " " span { (l.group) }
+                @if let Some(room) = &l.room { " " span.muted { (room) } }
+                " "
+                @if l.cancelled { span.badge { (ctx.t("Inställd", "Cancelled")) } }
+                @else if l.reported { span.badge.ok { (ctx.t("Rapporterad", "Reported")) } }
+                @else { span.badge.todo { (ctx.t("Ej rapporterad", "Not reported")) } }
+                @if l.substitute { " " span.badge { (ctx.t("Vikarie", "Substitute")) } }
+            }
+        }
+    };
+    // during a lesson (and in the five minutes before it) its roll call is right here
+    let now_on = current
+        .map(|i| &todays[i])
+        .filter(|l| !l.cancelled && l.starts_at <= now + Duration::minutes(5) && now < l.ends_at);
+    let on_now = match now_on {
+        Some(l) => {
+            let (id, viewer, tz, lang) =
+                (LessonId(l.id), v.clone(), state.config.timezone, ctx.lang);
+            Some(
+                state
+                    .db(move |conn| {
+                        let l = access::lesson(conn, &viewer, id)?;
+                        roll_call::load(conn, &l, tz, lang)
+                    })
+                    .await?,
+            )
+        }
+        None => None,
+    };
+    // the device keeps the start page and the day's lessons (static/sw.js)
+    let keep: Vec<String> = std::iter::once("/".to_string())
+        .chain(
+            todays
+                .iter()
+                .filter(|l| !l.cancelled)
+                .map(|l| format!("/lessons/{}", l.id)),
+        )
+        .collect();
+    Ok(html! {
+        (super::offline::queue_box(ctx, v.id, &keep, true))
+        @if let Some(rc) = &on_now {
+            section.card.now aria-labelledby="now-h" {
+                h2 #now-h { (ctx.t("Pågår nu: ", "Now: ")) (rc.lesson.subject) " " span.muted { (rc.lesson.groups.join(", ")) } }
+                p.muted {
+                    (rc.lesson.starts_at.format("%H:%M")) "–" (rc.lesson.ends_at.format("%H:%M"))
+                    @if let Some(room) = &rc.lesson.room { " · " (room) }
+                    " · " a href={"/lessons/" (rc.lesson.id)} { (ctx.t("Öppna lektionen", "Open the lesson")) }
+                }
+                (report_state(state, ctx, rc))
+                (roll_form(ctx, rc, false, ""))
+            }
+        }
+        section.card {
+            h2 { (ctx.t("Dagens lektioner", "Today's lessons")) }
+            @if todays.is_empty() {
+                p { (ctx.t("Du har inga lektioner i dag.", "You have no lessons today.")) }
+            } @else {
+                @if let Some(i) = current { (line(&todays[i], true)) }
+                ul.lessons { @for (i, l) in todays.iter().enumerate() { @if Some(i) != current { li { (line(l, false)) } } } }
+            }
+        }
+        @if !unreported.is_empty() {
+            section.card {
+                h2 { (ctx.t("Ej rapporterade, senaste 7 skoldagarna", "Not reported, the last 7 school days")) }
+                ul.lessons { @for l in &unreported { li { span.muted { (weekday(l.date, ctx.lang)) " " (l.date.format("%d/%m")) } " " (line(l, false)) } } }
+            }
+        }
+        @if !v.roles.mentor_of.is_empty() {
+            p { a href="/mentor" { (ctx.t("Din mentorsgrupp: veckans frånvaro", "Your mentor group: this week's absence")) } }
+        }
+    })
+}
