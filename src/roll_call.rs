@@ -399,6 +399,8 @@ pub struct Submission {
     /// When the teacher saved it on the device, for a roll call kept there without a
     /// network and sent later (UTC); the audit log records it beside the arrival.
     pub saved_on_device: Option<NaiveDateTime>,
+    /// The id the device gave such a roll call: sent again, it is recognised as already in.
+    pub device_submission: Option<String>,
 }
 
 /// A change someone else saved since the form was opened.
@@ -699,8 +701,23 @@ pub fn submit(
             .into(),
         ));
     }
+    if let Some(id) = &sub.device_submission {
+        let already: i64 = lesson_reports::table
+            .filter(lesson_reports::lesson_id.eq(lesson.id))
+            .filter(lesson_reports::device_submission.eq(id))
+            .count()
+            .get_result(conn)?;
+        if already > 0 {
+            return Ok(Ok(load(conn, lesson, tz, lang)?));
+        }
+    }
     let attempt = conn.transaction(|conn| {
         let first_report = claim_report(conn, lesson.id, sub.expected_version, viewer.id, now)?;
+        if let Some(id) = &sub.device_submission {
+            diesel::update(lesson_reports::table.filter(lesson_reports::lesson_id.eq(lesson.id)))
+                .set(lesson_reports::device_submission.eq(id))
+                .execute(conn)?;
+        }
         let before = load(conn, lesson, tz, lang)?;
         reportable(&before.lesson, today, lang)?;
         let wanted = wanted_marks(&before, &sub.marks, lang)?;

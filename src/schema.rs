@@ -195,6 +195,7 @@ diesel::table! {
         reported_at -> Timestamp,
         version -> Integer,
         modified_at -> Nullable<Timestamp>,
+        device_submission -> Nullable<Text>,
     }
 }
 

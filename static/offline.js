@@ -56,7 +56,7 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Narvaro-Replay": "1" },
-      body: fresh(item.body) + "&device_saved_at=" + item.saved_at
+      body: fresh(item.body) + "&device_saved_at=" + item.saved_at + (item.sid ? "&device_submission=" + item.sid : "")
     }).then(function (r) {
       // signed out, refused as a request, or the server unwell: kept for later
       var login = r.redirected && new URL(r.url).pathname === "/login";

@@ -10,6 +10,16 @@ var SHELL = "shell-" + V;
 var DAY = "day";
 var LESSON = /^\/lessons\/\d+$/;
 
+// the day's owner, read once per start of the worker (and kept in step when it changes)
+var known = null;
+function meta() {
+  return known ? Promise.resolve(known) : Q.meta().then(function (m) { known = m || null; return m; });
+}
+function setMeta(m) {
+  known = m;
+  return Q.setMeta(m);
+}
+
 function today() {
   var d = new Date();
   return d.getFullYear() + "-" + (d.getMonth() + 1) + "-" + d.getDate();
@@ -32,12 +42,12 @@ self.addEventListener("activate", function (e) {
 
 // Another person, or another day: nothing of the earlier one stays.
 function forget(person) {
-  return Q.meta().then(function (m) {
+  return meta().then(function (m) {
     if (!m) return;
     var other = person && m.person !== person;
     if (!other && m.day === today()) return;
     return caches.delete(DAY).then(function () {
-      return other ? Q.clear().then(function () { return Q.setMeta({ person: person, day: today() }); }) : null;
+      return other ? Q.clear().then(function () { return setMeta({ person: person, day: today() }); }) : null;
     });
   });
 }
@@ -47,7 +57,7 @@ self.addEventListener("message", function (e) {
   var m = e.data || {};
   if (m.type !== "day" || !m.person) return;
   e.waitUntil(forget(m.person).then(function () {
-    return Q.setMeta({ person: m.person, day: today(), lang: m.lang });
+    return setMeta({ person: m.person, day: today(), lang: m.lang });
   }).then(function () { return caches.open(DAY); }).then(function (c) {
     return Promise.all(m.urls.map(function (u) {
       return fetch(u, { credentials: "same-origin" }).then(function (r) {
@@ -60,7 +70,7 @@ self.addEventListener("message", function (e) {
 });
 
 function kept(url) {
-  return Q.meta().then(function (m) {
+  return meta().then(function (m) {
     if (!m || m.day !== today()) return caches.delete(DAY).then(function () { return null; });
     return caches.open(DAY).then(function (c) { return c.match(url.pathname); });
   });
@@ -75,7 +85,7 @@ function page(lang, title, text) {
 }
 
 function offlinePage() {
-  return Q.meta().then(function (m) {
+  return meta().then(function (m) {
     var sv = !m || m.lang !== "en";
     return page(sv ? "sv" : "en", sv ? "Ingen anslutning" : "No connection",
       "<p>" + (sv ? "Sidan finns inte sparad på telefonen. Försök igen när nätet är tillbaka."
@@ -86,9 +96,10 @@ function offlinePage() {
 
 // A roll call sent without a network: kept, and said so plainly.
 function park(path, body) {
-  return Q.meta().then(function (m) {
+  return meta().then(function (m) {
     var at = new Date();
-    return Q.add({ url: path, body: body, saved_at: at.getTime(), person: m && m.person }).then(function () {
+    var id = self.crypto && crypto.randomUUID ? crypto.randomUUID() : String(at.getTime()) + "-" + Math.floor(Math.random() * 1e9);
+    return Q.add({ url: path, body: body, saved_at: at.getTime(), person: m && m.person, sid: id }).then(function () {
       var sv = !m || m.lang !== "en";
       var hm = ("0" + at.getHours()).slice(-2) + ":" + ("0" + at.getMinutes()).slice(-2);
       return page(sv ? "sv" : "en", sv ? "Sparad på telefonen" : "Saved on the device",

@@ -275,7 +275,7 @@ fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> 
             "version" => version = Some(v.parse::<i32>().map_err(|_| bad("version"))?),
             "correction_reason" => correction = Some(v.clone()),
             // a roll call saved on the device without a network: when (ms since 1970)
-            "device_saved_at" => {}
+            "device_saved_at" | "device_submission" => {}
             "action" => all_present = v == "all_present",
             "_csrf" => {}
             _ if k.starts_with('s') => {
@@ -350,6 +350,26 @@ fn device_saved_at(
         })
 }
 
+/// The id the device gave a roll call it kept (1–64 of a–z, A–Z, 0–9 and hyphens).
+fn device_submission(fields: &[(String, String)], lang: Lang) -> AppResult<Option<String>> {
+    let Some((_, raw)) = fields.iter().find(|(k, _)| k == "device_submission") else {
+        return Ok(None);
+    };
+    let ok = (1..=64).contains(&raw.len())
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if ok {
+        Ok(Some(raw.clone()))
+    } else {
+        Err(AppError::invalid(
+            Code::BadForm,
+            lang.pick(
+                "Formuläret innehåller ett felaktigt värde (device_submission).",
+                "The form holds a wrong value (device_submission).",
+            ),
+        ))
+    }
+}
+
 /// The roll call as the person asked for it, for showing their entries again with a message.
 fn with_inputs(mut rc: RollCall, inputs: &[MarkInput]) -> RollCall {
     for p in rc.pupils.iter_mut() {
@@ -387,6 +407,7 @@ pub async fn submit(
     let id = id.into_inner();
     let (inputs, version, correction, all_present) = parse_form(&form, lang)?;
     let saved_on_device = device_saved_at(&form, lang)?;
+    let device_submission = device_submission(&form, lang)?;
     let policy = crate::notices::Policy::from_config(&state.config);
     let (tz, today, now, addr) = (
         state.config.timezone,
@@ -409,6 +430,7 @@ pub async fn submit(
                 expected_version: version,
                 correction_reason: correction,
                 saved_on_device,
+                device_submission,
             };
             match roll_call::submit(conn, &v, &l, &sub, &policy, today, now, &addr, lang) {
                 Ok(done) => Ok(Ok(done)),

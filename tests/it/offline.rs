@@ -326,9 +326,12 @@ async fn a_roll_call_overtaken_while_offline_shows_the_conflict() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
 
+    // the network returns while the lesson's page is still open: it sends at once, and
+    // the server's answer is the conflict, shown in its place
     wifi.restore(&d).await;
-    d.go(&wifi.url("/")).await;
     d.wait_text("main", "Någon annan sparade lektionen").await;
+    d.check_page("the conflict after the network returned")
+        .await;
     assert!(marks(&world, lesson).is_empty(), "nothing was overwritten");
     d.call("DELETE", "", None).await;
 }
@@ -386,4 +389,67 @@ async fn signing_out_clears_what_the_device_kept() {
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
     assert!(marks(&world, lesson).is_empty());
     d.call("DELETE", "", None).await;
+}
+
+/// The same roll call from the device twice (its first answer lost with the network): the
+/// second is recognised as already in, not taken for someone else's change; a malformed
+/// device id or time is refused and stores nothing. On both databases.
+#[actix_web::test]
+async fn a_roll_call_sent_again_from_the_device_counts_once() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let lesson = world.ids.lesson;
+        let mut b = crate::browser::Browser::open(&app).await;
+        b.sign_in("demo.teacher", DEMO_PASSWORD).await;
+        let page = b.get(&format!("/lessons/{lesson}")).await;
+        let pupil = pupils_in(&page.body)[0];
+        let path = format!("/lessons/{lesson}");
+        let status = format!("s{pupil}");
+        let saved_at = "1795594500000"; // 2026-11-25 08:15 UTC
+        for (field, value) in [
+            ("device_submission", "no spaces"),
+            ("device_saved_at", "soon"),
+        ] {
+            let mut form = vec![
+                ("version", "0"),
+                (status.as_str(), "a"),
+                ("action", "report"),
+            ];
+            form.push((field, value));
+            let page = b.post(&path, &form).await;
+            assert_eq!(page.status, 400, "{field}={value}");
+        }
+        assert!(marks(&world, lesson).is_empty());
+        let form = [
+            ("version", "0"),
+            (status.as_str(), "a"),
+            ("action", "report"),
+            ("device_saved_at", saved_at),
+            ("device_submission", "6f1c2a9e-0b7d-4c55-9a3e-2f1d8c7b6a50"),
+        ];
+        for _ in 0..2 {
+            let page = b.post(&path, &form).await;
+            assert_eq!(page.status, 303, "{}", page.body);
+        }
+        assert_eq!(marks(&world, lesson).len(), 1);
+        let audited = audit(&world, lesson);
+        assert_eq!(audited.len(), 1, "{audited:?}");
+        assert_eq!(
+            audited[0].1["saved_on_device_at"],
+            json!("2026-11-25T08:15:00")
+        );
+        // an ordinary stale form is still a conflict
+        let page = b
+            .post(
+                &path,
+                &[
+                    ("version", "0"),
+                    (status.as_str(), "p"),
+                    ("action", "report"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 409);
+    }
 }

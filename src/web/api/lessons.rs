@@ -211,6 +211,7 @@ pub async fn submit_roll_call(
         expected_version: body.expected_version,
         correction_reason: body.correction_reason,
         saved_on_device: None,
+        device_submission: None,
     };
     let policy = crate::notices::Policy::from_config(&state.config);
     let (today, now, addr) = (state.today(), state.now(), client_addr(&req));

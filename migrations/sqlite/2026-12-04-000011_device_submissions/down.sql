@@ -1,0 +1,1 @@
+ALTER TABLE lesson_reports DROP COLUMN device_submission;
