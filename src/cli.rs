@@ -70,6 +70,22 @@ enum Command {
     StatsRebuild,
     /// Generate a realistic municipality (the same seed and start give the same data)
     Seed(SeedArgs),
+    /// Write a backup of the SQLite database while the server keeps serving: a consistent,
+    /// compressed copy, its manifest (`<file>.json`, with a checksum) and the sign-in
+    /// secret beside it. With PostgreSQL, the database server's own tools do it (README)
+    Backup {
+        /// The backup file to write (for example narvaro-2026-12-04.db.gz)
+        path: std::path::PathBuf,
+    },
+    /// Restore a backup into the configured SQLite database (no server may be using it),
+    /// or into a new file: checks the checksum, SQLite's integrity check and the schema
+    Restore {
+        /// The backup file (its manifest `<file>.json` beside it)
+        path: std::path::PathBuf,
+        /// Restore into this new SQLite file instead of DATABASE_URL
+        #[arg(long)]
+        to: Option<std::path::PathBuf>,
+    },
     /// Register, list and revoke API clients (machine credentials for the systems that
     /// read Närvaro over OAuth 2.0 client credentials)
     #[command(subcommand)]
@@ -197,6 +213,8 @@ fn run(command: Command) -> Result<(), Failure> {
             },
         ),
         Command::Sync { full } => sync(config, full),
+        Command::Backup { path } => backup(&config, &path),
+        Command::Restore { path, to } => restore(&config, &path, to.as_deref()),
         Command::ExportStructure { path } => export_structure(config, &path),
         Command::StatsRebuild => stats_rebuild(config),
         Command::Seed(args) => seed_command(config, args),
@@ -585,4 +603,62 @@ fn init_tracing() {
         // colours for a terminal only, never escape codes in a log file
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+fn sqlite_path(config: &Config, what: &str) -> Result<std::path::PathBuf, Failure> {
+    match &config.database_url {
+        crate::config::DatabaseUrl::Sqlite(p) => Ok(p.clone()),
+        crate::config::DatabaseUrl::Postgres(_) => Err(Failure::Usage(format!(
+            "narvaro {what}: DATABASE_URL is PostgreSQL, whose own tools do this: \
+             pg_dump -Fc -f narvaro.dump <database> for a nightly copy, pg_restore -d <database> narvaro.dump \
+             to restore, and WAL archiving for point-in-time recovery (README, \"Backups\")"
+        ))),
+    }
+}
+
+fn backup(config: &Config, target: &std::path::Path) -> Result<(), Failure> {
+    let db = sqlite_path(config, "backup")?;
+    let started = std::time::Instant::now();
+    let w = crate::backup::backup(&db, target, chrono::Utc::now())
+        .map_err(|e| Failure::Runtime(format!("backup failed, nothing was written: {e}")))?;
+    println!(
+        "narvaro: backed up {} ({} bytes) to {} ({} bytes, {}) in {:.1} s",
+        db.display(),
+        w.manifest.database_bytes,
+        target.display(),
+        w.manifest.bytes,
+        w.manifest.checksum,
+        started.elapsed().as_secs_f64()
+    );
+    match w.secret {
+        Some(s) => println!("narvaro: the sign-in secret is beside it: {}", s.display()),
+        None => println!(
+            "narvaro: the sign-in secret is NARVARO_JWT_SECRET: keep it with your settings"
+        ),
+    }
+    Ok(())
+}
+
+fn restore(
+    config: &Config,
+    backup: &std::path::Path,
+    to: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    let target = match to {
+        Some(p) => p.to_path_buf(),
+        None => sqlite_path(config, "restore")?,
+    };
+    let known = db::migrate::known_sqlite_versions();
+    let started = std::time::Instant::now();
+    let m = crate::backup::restore(backup, &target, &known)
+        .map_err(|e| Failure::Runtime(format!("restore refused, nothing was changed: {e}")))?;
+    println!(
+        "narvaro: restored {} (taken {}, schema {}) into {} in {:.1} s",
+        backup.display(),
+        m.created_at,
+        m.schema,
+        target.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }

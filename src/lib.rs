@@ -5,6 +5,7 @@ pub mod absence_report;
 pub mod admin_find;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;

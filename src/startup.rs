@@ -127,6 +127,9 @@ fn secret_beside(db_path: &Path) -> Result<Vec<u8>, StartupError> {
 pub struct Application {
     port: u16,
     server: Server,
+    /// held shared while the server runs on a SQLite file: `narvaro restore` will not
+    /// replace a database in use (src/backup.rs)
+    _in_use: Option<std::fs::File>,
 }
 
 impl Application {
@@ -143,6 +146,17 @@ impl Application {
             .local_addr()
             .map_err(|e| StartupError(format!("NARVARO_BIND: {e}")))?
             .port();
+        let in_use = match &state.config.database_url {
+            crate::config::DatabaseUrl::Sqlite(path) => {
+                Some(crate::backup::hold_shared(path).map_err(|e| {
+                    StartupError(format!(
+                        "DATABASE_URL: cannot take the lock beside {}: {e}",
+                        path.display()
+                    ))
+                })?)
+            }
+            crate::config::DatabaseUrl::Postgres(_) => None,
+        };
         let state = web::Data::new(state);
         let https = state.config.base_url.starts_with("https://");
         if state.config.outbox_poll_seconds > 0 {
@@ -185,7 +199,11 @@ impl Application {
         .shutdown_timeout(10)
         .client_request_timeout(Duration::from_secs(10))
         .run();
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            _in_use: in_use,
+        })
     }
 
     pub fn port(&self) -> u16 {

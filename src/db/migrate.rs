@@ -18,6 +18,13 @@ const PG_MIGRATION_LOCK: i64 = 0x006e_6172_7661_726f;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The versions of this build's SQLite migrations (a backup holding another is newer).
+pub fn known_sqlite_versions() -> Vec<String> {
+    MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE)
+        .map(|ms| ms.iter().map(|m| m.name().version().to_string()).collect())
+        .unwrap_or_default()
+}
+
 pub fn run(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
     let applied = match conn {
         // BEGIN IMMEDIATE takes the write lock up front, so a second process starting at the

@@ -1549,7 +1549,7 @@ fn gone_membership_end(
 
 /// Whether a row with end date `end` must be ended on `ended`: it runs longer (or open).
 fn needs_end(end: Option<NaiveDate>, ended: NaiveDate) -> bool {
-    end.map_or(true, |e| e > ended)
+    end.is_none_or(|e| e > ended)
 }
 
 /// A guardianship: (pupil, guardian).

@@ -640,7 +640,7 @@ pub(crate) fn pass_through(r: &mut Roster) {
             a.groups.retain(|g| !skipped.contains(g));
         }
         r.duties
-            .retain(|d| d.group.as_ref().map_or(true, |g| !skipped.contains(g)));
+            .retain(|d| d.group.as_ref().is_none_or(|g| !skipped.contains(g)));
     }
 }
 

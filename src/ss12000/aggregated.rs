@@ -144,7 +144,7 @@ pub fn page(
     }
     let rest: Vec<(&(i64, i64), &Figures)> = sums
         .iter()
-        .filter(|(k, _)| after.map_or(true, |a| **k > a))
+        .filter(|(k, _)| after.is_none_or(|a| **k > a))
         .collect();
     let shown = &rest[..rest.len().min(limit)];
     let wanted: Vec<(Ref, i64)> = shown

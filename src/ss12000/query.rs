@@ -113,7 +113,7 @@ impl Bounds {
             Some(f) if self.from_excl => t > f,
             Some(f) => t >= f,
         };
-        above && self.to.map_or(true, |to| t <= to)
+        above && self.to.is_none_or(|to| t <= to)
     }
 
     pub fn is_open(&self) -> bool {
@@ -204,7 +204,7 @@ pub fn parse_token(raw: &str, kinds: &[&str], lang: Lang) -> AppResult<(Position
             ),
         )
     };
-    if raw.len() > 40_000 || raw.len() % 2 != 0 {
+    if raw.len() > 40_000 || !raw.len().is_multiple_of(2) {
         return Err(bad());
     }
     let bytes: Option<Vec<u8>> = (0..raw.len())

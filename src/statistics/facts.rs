@@ -66,7 +66,7 @@ impl Fact {
 type Span = (i64, NaiveDate, Option<NaiveDate>);
 
 fn on(date: NaiveDate, start: NaiveDate, end: Option<NaiveDate>) -> bool {
-    start <= date && end.map_or(true, |e| e >= date)
+    start <= date && end.is_none_or(|e| e >= date)
 }
 
 /// Calls `each` with every fact of the selection between two school-local dates

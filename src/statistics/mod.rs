@@ -526,7 +526,7 @@ pub fn scope_facts(
                 tz,
                 |f| {
                     let member = spans.iter().any(|(p, s, e)| {
-                        *p == f.pupil && *s <= f.date && e.map_or(true, |e| e >= f.date)
+                        *p == f.pupil && *s <= f.date && e.is_none_or(|e| e >= f.date)
                     });
                     if member && f.school == school {
                         each(f)
@@ -691,7 +691,7 @@ pub fn per_activity(
         scope,
         period,
         |f| {
-            if school.map_or(true, |s| s == f.school) {
+            if school.is_none_or(|s| s == f.school) {
                 sums.entry((f.activity, f.pupil)).or_default().add_fact(f);
             }
         },
