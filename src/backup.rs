@@ -329,9 +329,95 @@ pub fn prune(dir: &Path, keep: usize) -> io::Result<usize> {
     Ok(old)
 }
 
+/// When the server last wrote a backup by itself, for `/healthz`.
+#[derive(Debug, Default)]
+pub struct Last(std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>);
+
+impl Last {
+    pub fn get(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.0.lock().ok().and_then(|l| *l)
+    }
+
+    fn set(&self, at: chrono::DateTime<chrono::Utc>) {
+        if let Ok(mut l) = self.0.lock() {
+            *l = Some(at);
+        }
+    }
+}
+
+/// The server's own backups: one at start, then every `every_hours`, into
+/// `narvaro-YYYYMMDD-HHMMSS.db.gz` in the folder, keeping the newest `keep`. A failed one
+/// is logged (one line, no secrets) and tried again at the next turn.
+pub async fn run_schedule(
+    db: PathBuf,
+    schedule: crate::config::BackupSchedule,
+    last: actix_web::web::Data<Last>,
+) {
+    let every = std::time::Duration::from_secs(schedule.every_hours * 3600);
+    loop {
+        let (db, s) = (db.clone(), schedule.clone());
+        let done = actix_web::web::block(move || {
+            let now = chrono::Utc::now();
+            let file = s
+                .dir
+                .join(format!("narvaro-{}.db.gz", now.format("%Y%m%d-%H%M%S")));
+            let w = backup(&db, &file, now)?;
+            prune(&s.dir, s.keep).map_err(|e| format!("{}: {e}", s.dir.display()))?;
+            Ok::<_, String>((now, file, w.manifest.bytes))
+        })
+        .await;
+        match done {
+            Ok(Ok((at, file, bytes))) => {
+                last.set(at);
+                tracing::info!(file = %file.display(), bytes, "backup written");
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "backup failed"),
+            Err(e) => tracing::error!(error = %e, "backup failed"),
+        }
+        actix_web::rt::time::sleep(every).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pruning_keeps_the_newest_backups_and_nothing_else() {
+        let dir = std::env::temp_dir().join(format!("narvaro-prune-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap_or_default();
+        for n in [
+            "narvaro-20261201-010000.db.gz",
+            "narvaro-20261202-010000.db.gz",
+            "narvaro-20261203-010000.db.gz",
+            "other.db.gz",
+        ] {
+            fs::write(dir.join(n), b"x").unwrap_or_default();
+            fs::write(dir.join(format!("{n}.json")), b"{}").unwrap_or_default();
+        }
+        assert_eq!(prune(&dir, 2).ok(), Some(1));
+        let mut left: Vec<String> = fs::read_dir(&dir)
+            .map(|r| {
+                r.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "narvaro-20261202-010000.db.gz",
+                "narvaro-20261202-010000.db.gz.json",
+                "narvaro-20261203-010000.db.gz",
+                "narvaro-20261203-010000.db.gz.json",
+                "other.db.gz",
+                "other.db.gz.json",
+            ]
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn beside_adds_to_the_whole_name() {

@@ -120,6 +120,16 @@ pub struct Config {
     pub clock: crate::clock::Clock,
     /// The SS 12000 server `narvaro sync` pulls from (`NARVARO_SS12000_*`), if any.
     pub ss12000_source: Option<Ss12000Source>,
+    /// Backups the server takes by itself (`NARVARO_BACKUP_*`, SQLite only), if any.
+    pub backups: Option<BackupSchedule>,
+}
+
+/// Where and how often the server backs up its SQLite database, and how many it keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupSchedule {
+    pub dir: PathBuf,
+    pub every_hours: u64,
+    pub keep: usize,
 }
 
 /// The school administration system's SS 12000 API, and how to sign in to it.
@@ -311,6 +321,7 @@ impl fmt::Debug for Config {
             .field("outbox_poll_seconds", &self.outbox_poll_seconds)
             .field("clock", &self.clock)
             .field("ss12000_source", &self.ss12000_source)
+            .field("backups", &self.backups)
             .finish()
     }
 }
@@ -340,6 +351,47 @@ impl std::error::Error for ConfigError {}
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const MIN_SECRET_BYTES: usize = 32;
+
+/// `NARVARO_BACKUP_DIR` (a writable folder; SQLite only), `NARVARO_BACKUP_EVERY_HOURS`
+/// (1–168, default 24) and `NARVARO_BACKUP_KEEP` (1–1000, default 14).
+fn backup_schedule(
+    get: &dyn Fn(&str) -> Option<String>,
+    database_url: &DatabaseUrl,
+) -> Result<Option<BackupSchedule>, ConfigError> {
+    let Some(dir) = get("NARVARO_BACKUP_DIR").map(|d| PathBuf::from(d.trim())) else {
+        return Ok(None);
+    };
+    if matches!(database_url, DatabaseUrl::Postgres(_)) {
+        return Err(ConfigError::new(
+            "NARVARO_BACKUP_DIR",
+            "is for the SQLite database; back PostgreSQL up with its own tools (pg_dump, WAL archiving; README, Backups)".to_string(),
+        ));
+    }
+    if !dir.is_dir() {
+        return Err(ConfigError::new(
+            "NARVARO_BACKUP_DIR",
+            format!("'{}' is not a folder", dir.display()),
+        ));
+    }
+    let number = |name: &'static str, default: u64, max: u64| -> Result<u64, ConfigError> {
+        let raw = get(name).unwrap_or_else(|| default.to_string());
+        raw.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    name,
+                    format!("'{raw}' is not a whole number from 1 to {max}"),
+                )
+            })
+    };
+    Ok(Some(BackupSchedule {
+        dir,
+        every_hours: number("NARVARO_BACKUP_EVERY_HOURS", 24, 168)?,
+        keep: number("NARVARO_BACKUP_KEEP", 14, 1000)? as usize,
+    }))
+}
 
 impl Config {
     /// Reads the process environment.
@@ -431,6 +483,7 @@ impl Config {
                 ));
             }
         }
+        let backups = backup_schedule(&get, &database_url)?;
         let poll_raw = get("NARVARO_OUTBOX_POLL_SECONDS").unwrap_or_else(|| "15".into());
         let outbox_poll_seconds = poll_raw
             .trim()
@@ -458,6 +511,7 @@ impl Config {
             notice_delay_minutes,
             template_dir,
             outbox_poll_seconds,
+            backups,
             clock: crate::clock::Clock::System,
             ss12000_source: ss12000_source(&get)?,
         })
@@ -610,6 +664,32 @@ mod tests {
                 "NARVARO_JWT_SECRET",
             ),
             (&[("NARVARO_TIMEZONE", "Mars/Olympus")], "NARVARO_TIMEZONE"),
+            (
+                &[("NARVARO_BACKUP_DIR", "/no/such/folder")],
+                "NARVARO_BACKUP_DIR",
+            ),
+            (
+                &[
+                    ("NARVARO_BACKUP_DIR", "/tmp"),
+                    ("NARVARO_BACKUP_EVERY_HOURS", "0"),
+                ],
+                "NARVARO_BACKUP_EVERY_HOURS",
+            ),
+            (
+                &[
+                    ("NARVARO_BACKUP_DIR", "/tmp"),
+                    ("NARVARO_BACKUP_KEEP", "none"),
+                ],
+                "NARVARO_BACKUP_KEEP",
+            ),
+            (
+                &[
+                    ("DATABASE_URL", "postgres://u@h/db"),
+                    ("NARVARO_JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+                    ("NARVARO_BACKUP_DIR", "/tmp"),
+                ],
+                "NARVARO_BACKUP_DIR",
+            ),
             (
                 &[("NARVARO_TRUSTED_PROXIES", "10.0.0.1, lb")],
                 "NARVARO_TRUSTED_PROXIES",

@@ -80,6 +80,7 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         jwt_secret,
         sessions: web::Data::new(sessions),
         outbox: web::Data::new(outbox),
+        last_backup: web::Data::new(crate::backup::Last::default()),
     })
 }
 
@@ -159,6 +160,15 @@ impl Application {
         };
         let state = web::Data::new(state);
         let https = state.config.base_url.starts_with("https://");
+        if let (Some(schedule), crate::config::DatabaseUrl::Sqlite(db)) =
+            (&state.config.backups, &state.config.database_url)
+        {
+            actix_web::rt::spawn(crate::backup::run_schedule(
+                db.clone(),
+                schedule.clone(),
+                state.last_backup.clone(),
+            ));
+        }
         if state.config.outbox_poll_seconds > 0 {
             let every = Duration::from_secs(state.config.outbox_poll_seconds);
             actix_web::rt::spawn(crate::notices::worker::run(state.outbox.clone(), every));

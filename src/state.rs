@@ -18,6 +18,8 @@ pub struct AppState {
     pub jwt_secret: Vec<u8>,
     pub sessions: web::Data<Sessions>,
     pub outbox: web::Data<Outbox>,
+    /// when the server last backed up by itself (NARVARO_BACKUP_DIR)
+    pub last_backup: web::Data<crate::backup::Last>,
 }
 
 impl AppState {

@@ -166,7 +166,11 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         Ok(Ok(())) => {
             return HttpResponse::Ok()
                 .insert_header(("Cache-Control", "no-store"))
-                .json(json!({"status": "ok", "database": database}))
+                .json(match state.last_backup.get() {
+                    Some(at) => json!({"status": "ok", "database": database,
+                        "last_backup": at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)}),
+                    None => json!({"status": "ok", "database": database}),
+                })
         }
         Ok(Err(e)) => e,
         Err(e) => e.to_string(),

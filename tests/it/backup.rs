@@ -292,3 +292,33 @@ async fn a_backup_taken_during_writes_restores_everything_acknowledged_before_it
     assert!(!out.status.success());
     assert!(text(&out).contains("nothing was written"), "{}", text(&out));
 }
+
+#[actix_web::test]
+async fn the_server_backs_itself_up_on_a_schedule() {
+    let dir = std::env::temp_dir().join(format!("narvaro-backups-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let schedule = narvaro::config::BackupSchedule {
+        dir: dir.clone(),
+        every_hours: 1,
+        keep: 2,
+    };
+    let app = TestApp::spawn_with(Kind::Sqlite, |c| c.backups = Some(schedule)).await;
+    let mut written = None;
+    for _ in 0..100 {
+        let (_, health) = api_get(&app, None, "/healthz").await;
+        if health["last_backup"].is_string() {
+            written = std::fs::read_dir(&dir)
+                .unwrap()
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with(".db.gz"));
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    }
+    let file = written.expect("a backup at start, named on /healthz");
+    let m = narvaro::backup::verify(&file).unwrap();
+    assert!(m.bytes > 0 && m.database_bytes > m.bytes);
+    let _ = std::fs::remove_dir_all(&dir);
+}
