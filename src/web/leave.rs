@@ -149,7 +149,11 @@ pub struct DelegationForm {
     max_days: String,
 }
 
-fn school_of(form: &DelegationForm, lang: Lang) -> AppResult<i64> {
+/// The school a principal's delegation form names (anyone else: 404).
+fn school_of(v: &Viewer, form: &DelegationForm, lang: Lang) -> AppResult<i64> {
+    if v.roles.principal_of.is_empty() {
+        return Err(AppError::NotFound);
+    }
     form.school_id.trim().parse().map_err(|_| {
         AppError::invalid(
             Code::BadSchool,
@@ -164,11 +168,8 @@ pub async fn delegate(
     v: Viewer,
     form: web::Form<DelegationForm>,
 ) -> AppResult<HttpResponse> {
-    if v.roles.principal_of.is_empty() {
-        return Err(AppError::NotFound);
-    }
     let lang = Lang::from_request(&req);
-    let school = school_of(&form, lang)?;
+    let school = school_of(&v, &form, lang)?;
     let days: i32 = form.max_days.trim().parse().map_err(|_| {
         AppError::invalid(
             Code::BadParameter,
@@ -191,11 +192,8 @@ pub async fn end_delegation(
     v: Viewer,
     form: web::Form<DelegationForm>,
 ) -> AppResult<HttpResponse> {
-    if v.roles.principal_of.is_empty() {
-        return Err(AppError::NotFound);
-    }
     let lang = Lang::from_request(&req);
-    let school = school_of(&form, lang)?;
+    let school = school_of(&v, &form, lang)?;
     let (addr, now) = (client_addr(&req), state.now());
     state
         .db_write(move |conn| leave_delegation::end(conn, &v, school, now, &addr))

@@ -643,24 +643,7 @@ async fn a_teacher_marks_two_absent_and_one_late_in_five_taps() {
         assert!(state.contains("Rapporterad av"), "{state}");
         assert_eq!(d.taps.get(), 5, "five taps from the start page");
         d.check_page("the roll call after saving").await;
-        let mut c = conn(&world.pool);
-        let mut stored: Vec<(i64, String, i32)> = attendance_marks::table
-            .filter(attendance_marks::pupil_id.eq_any([a, b, late]))
-            .filter(
-                attendance_marks::lesson_id.eq_any(
-                    lessons::table
-                        .filter(lessons::lesson_date.eq(crate::helpers::test_today()))
-                        .select(lessons::id),
-                ),
-            )
-            .select((
-                attendance_marks::pupil_id,
-                attendance_marks::status,
-                attendance_marks::minutes,
-            ))
-            .load(&mut *c)
-            .unwrap();
-        stored.sort();
+        let stored = todays_marks(&world, &[a, b, late]);
         let lesson_minutes = stored.iter().find(|s| s.0 == a).map_or(0, |s| s.2);
         let mut want = vec![
             (a, "absent".to_string(), lesson_minutes),
@@ -720,24 +703,7 @@ async fn a_teacher_marks_two_absent_and_one_late_with_the_keyboard() {
             if js { "on" } else { "off" }
         );
         assert!(keys <= 20, "{keys} keys, the budget is 20");
-        let mut c = conn(&world.pool);
-        let stored: Vec<(i64, String, i32)> = attendance_marks::table
-            .filter(attendance_marks::pupil_id.eq_any([a, b, late]))
-            .filter(
-                attendance_marks::lesson_id.eq_any(
-                    lessons::table
-                        .filter(lessons::lesson_date.eq(crate::helpers::test_today()))
-                        .select(lessons::id),
-                ),
-            )
-            .select((
-                attendance_marks::pupil_id,
-                attendance_marks::status,
-                attendance_marks::minutes,
-            ))
-            .order(attendance_marks::pupil_id)
-            .load(&mut *c)
-            .unwrap();
+        let stored = todays_marks(&world, &[a, b, late]);
         let statuses: Vec<(i64, &str)> = stored.iter().map(|s| (s.0, s.1.as_str())).collect();
         let mut want = vec![(a, "absent"), (b, "absent"), (late, "late")];
         want.sort();
@@ -745,6 +711,28 @@ async fn a_teacher_marks_two_absent_and_one_late_with_the_keyboard() {
         assert!(stored.iter().any(|s| s.0 == late && s.2 == 10));
         d.call("DELETE", "", None).await;
     }
+}
+
+/// The pupils' marks on today's lessons (pupil, status, minutes), by pupil.
+fn todays_marks(world: &fixtures::World, pupils: &[i64]) -> Vec<(i64, String, i32)> {
+    let mut c = conn(&world.pool);
+    attendance_marks::table
+        .filter(attendance_marks::pupil_id.eq_any(pupils))
+        .filter(
+            attendance_marks::lesson_id.eq_any(
+                lessons::table
+                    .filter(lessons::lesson_date.eq(crate::helpers::test_today()))
+                    .select(lessons::id),
+            ),
+        )
+        .select((
+            attendance_marks::pupil_id,
+            attendance_marks::status,
+            attendance_marks::minutes,
+        ))
+        .order((attendance_marks::pupil_id, attendance_marks::id))
+        .load(&mut *c)
+        .unwrap()
 }
 
 /// More pupils in the lesson's class, so its roll call is a class of 30.
