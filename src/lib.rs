@@ -4,6 +4,7 @@ pub mod absence;
 pub mod absence_report;
 pub mod admin_find;
 pub mod audit;
+pub mod audit_search;
 pub mod auth;
 pub mod backup;
 pub mod cli;

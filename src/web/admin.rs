@@ -40,6 +40,7 @@ fn admin_page(
             h1 { (title) }
             @if let Some(note) = note { (note) }
             p { a href="/admin/api-clients" { (ctx.t("API-klienter (system som läser Närvaro)", "API clients (systems that read Närvaro)")) } }
+            p { a href="/audit" { (ctx.t("Ändringslogg: vem ändrade vad, när och varifrån", "Audit log: who changed what, when and from where")) } }
             p { a href="/admin/sync" { (ctx.t("Synkronisering från det skoladministrativa systemet (SS 12000)", "Sync from the school administration system (SS 12000)")) } }
             (admin_find::search_card(ctx, c))
             section.card {

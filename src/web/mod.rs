@@ -8,6 +8,7 @@ mod admin_find;
 mod admin_sync;
 mod api;
 pub mod api_docs;
+mod audit;
 mod common;
 mod errors;
 mod input;
@@ -107,6 +108,8 @@ routes! {
     get "/statistics/csn" => statistics::csn,
     // administration
     get "/admin" => admin::page,
+    get "/audit" => audit::page,
+    get "/audit.csv" => audit::csv_file,
     post "/admin/staff" => admin::invite_staff,
     post "/admin/guardianships" => admin::connect_guardian,
     post "/admin/duties" => admin::assign_duty,

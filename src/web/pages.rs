@@ -84,6 +84,7 @@ pub async fn home(
                     ul {
                         @if summary.principal {
                             li { a href="/statistics" { (ctx.t("Frånvarostatistik", "Absence statistics")) } }
+                            li { a href="/audit" { (ctx.t("Ändringslogg", "Audit log")) } }
                         }
                         li { a href="/notices?unconfirmed=1" { (ctx.t("Dagens frånvaromeddelanden som ingen bekräftat", "Today's absence notices no one has confirmed")) } }
                         li { a href="/leave" { (ctx.t("Ledighetsansökningar att hantera", "Leave applications to handle")) " (" (summary.pending_leave) ")" } }

@@ -509,6 +509,22 @@ fn rows() -> Vec<Row> {
         // figures for whoever may see the pupil; a class's for its mentor too
         Row {
             method: "get",
+            pattern: "/audit",
+            path: |_| "/audit".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 200, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/audit.csv",
+            path: |_| "/audit.csv".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 200, 200],
+        },
+        Row {
+            method: "get",
             pattern: "/statistics",
             path: |_| "/statistics".into(),
             body: &[],

@@ -878,6 +878,7 @@ async fn staff_pages_pass_axe_at_375_px() {
         ),
         ("/leave", "Ledighetsansökningar"),
         ("/notices", "Meddelanden om frånvaro"),
+        ("/audit", "Ändringslogg"),
     ] {
         d.go(&app.url(path)).await;
         d.wait_text("h1", heading).await;

@@ -11,6 +11,7 @@ mod accounts;
 mod admin_find;
 mod api_clients;
 mod architecture;
+mod audit_search;
 mod backup;
 mod roll_call;
 

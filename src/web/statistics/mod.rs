@@ -4,7 +4,7 @@
 //! (`?csv=…`, `csv`), made from the same rows as the page; the figures come from
 //! `crate::statistics`, the page parts from `parts`.
 
-mod csv;
+pub(super) mod csv;
 mod drill;
 mod lists;
 mod parts;

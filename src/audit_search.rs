@@ -1,0 +1,311 @@
+//! Reading the audit log: who changed what, from what, to what, why and from where, for a
+//! period, narrowed to a person who acted, a pupil or a lesson. Principals read the rows
+//! about their schools (lessons, pupils, their absence reports and leave, the school's
+//! delegations); administrators read every row. Newest first, at most [`LIMIT`].
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde_json::Value;
+
+use crate::auth::Viewer;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::schema::*;
+
+pub const LIMIT: i64 = 1000;
+
+/// What to look for: a period (UTC bounds of school-local days), and optionally the
+/// person who acted (by name words), a pupil, a lesson.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub from: NaiveDateTime,
+    pub to: NaiveDateTime,
+    pub actor_words: Vec<String>,
+    pub pupil: Option<i64>,
+    pub lesson: Option<i64>,
+}
+
+/// One row as people read it.
+#[derive(Debug, Clone)]
+pub struct Line {
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub action: String,
+    /// what it is about: "lektion 42 (Svenska 7A, 2026-11-25)", "elev Bo Ek"
+    pub about: String,
+    pub detail: Value,
+    pub client_addr: Option<String>,
+}
+
+/// The schools whose rows the viewer reads; `None` for an administrator (all rows).
+fn scope(v: &Viewer) -> AppResult<Option<Vec<i64>>> {
+    if v.roles.is_admin() {
+        Ok(None)
+    } else if !v.roles.principal_of.is_empty() {
+        Ok(Some(v.roles.principal_of.clone()))
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Whether the viewer may read the audit log at all.
+pub fn may_read(v: &Viewer) -> bool {
+    v.roles.is_admin() || !v.roles.principal_of.is_empty()
+}
+
+/// The audit rows the filter finds, newest first.
+pub fn search(conn: &mut DbConn, v: &Viewer, f: &Filter) -> AppResult<Vec<Line>> {
+    let schools = scope(v)?;
+    let mut q = audit_log::table
+        .filter(audit_log::at.ge(f.from))
+        .filter(audit_log::at.lt(f.to))
+        .into_boxed();
+    if let Some(schools) = &schools {
+        let lessons = lessons::table
+            .filter(lessons::school_id.eq_any(schools.clone()))
+            .select(lessons::id.nullable());
+        let pupils = people::table
+            .filter(people::school_id.eq_any(schools.clone()))
+            .select(people::id);
+        let pupils_n = people::table
+            .filter(people::school_id.eq_any(schools.clone()))
+            .select(people::id.nullable());
+        let leave = leave_applications::table
+            .filter(leave_applications::pupil_id.eq_any(pupils))
+            .select(leave_applications::id.nullable());
+        let pupils2 = people::table
+            .filter(people::school_id.eq_any(schools.clone()))
+            .select(people::id);
+        let reports = absence_reports::table
+            .filter(absence_reports::pupil_id.eq_any(pupils2))
+            .select(absence_reports::id.nullable());
+        let delegations = leave_delegations::table
+            .filter(leave_delegations::school_id.eq_any(schools.clone()))
+            .select(leave_delegations::id.nullable());
+        q = q.filter(
+            (audit_log::entity
+                .eq("lesson")
+                .and(audit_log::entity_id.eq_any(lessons)))
+            .or(audit_log::entity
+                .eq("person")
+                .and(audit_log::entity_id.eq_any(pupils_n)))
+            .or(audit_log::entity
+                .eq("leave_application")
+                .and(audit_log::entity_id.eq_any(leave)))
+            .or(audit_log::entity
+                .eq("absence_report")
+                .and(audit_log::entity_id.eq_any(reports)))
+            .or(audit_log::entity
+                .eq("leave_delegation")
+                .and(audit_log::entity_id.eq_any(delegations))),
+        );
+    }
+    if let Some(lesson) = f.lesson {
+        q = q.filter(
+            audit_log::entity
+                .eq("lesson")
+                .and(audit_log::entity_id.eq(lesson)),
+        );
+    }
+    if let Some(pupil) = f.pupil {
+        let leave = leave_applications::table
+            .filter(leave_applications::pupil_id.eq(pupil))
+            .select(leave_applications::id.nullable());
+        let reports = absence_reports::table
+            .filter(absence_reports::pupil_id.eq(pupil))
+            .select(absence_reports::id.nullable());
+        // a mark's row names the pupil in its detail (keys in order, no spaces)
+        let (a, b) = (
+            format!("%\"pupil_id\":{pupil},%"),
+            format!("%\"pupil_id\":{pupil}}}%"),
+        );
+        q = q.filter(
+            (audit_log::entity
+                .eq("person")
+                .and(audit_log::entity_id.eq(pupil)))
+            .or(audit_log::entity
+                .eq("leave_application")
+                .and(audit_log::entity_id.eq_any(leave)))
+            .or(audit_log::entity
+                .eq("absence_report")
+                .and(audit_log::entity_id.eq_any(reports)))
+            .or(audit_log::entity
+                .eq("lesson")
+                .and(audit_log::detail.like(a).or(audit_log::detail.like(b)))),
+        );
+    }
+    if !f.actor_words.is_empty() {
+        let ids = actors(conn, &f.actor_words)?;
+        q = q.filter(audit_log::actor_id.eq_any(ids));
+    }
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        NaiveDateTime,
+        Option<i64>,
+        String,
+        String,
+        Option<i64>,
+        String,
+        Option<String>,
+    )> = q
+        .select((
+            audit_log::at,
+            audit_log::actor_id,
+            audit_log::action,
+            audit_log::entity,
+            audit_log::entity_id,
+            audit_log::detail,
+            audit_log::client_addr,
+        ))
+        .order((audit_log::at.desc(), audit_log::id.desc()))
+        .limit(LIMIT)
+        .load(conn)?;
+    lines(conn, rows)
+}
+
+/// A stored row: when, who, action, entity, its id, detail, from where.
+type Row = (
+    NaiveDateTime,
+    Option<i64>,
+    String,
+    String,
+    Option<i64>,
+    String,
+    Option<String>,
+);
+
+/// The rows with names: who acted, and which lesson or pupil a row is about.
+fn lines(conn: &mut DbConn, rows: Vec<Row>) -> AppResult<Vec<Line>> {
+    let actor_names = names(conn, &rows.iter().filter_map(|r| r.1).collect::<Vec<_>>())?;
+    let lessons = lesson_labels(
+        conn,
+        &rows
+            .iter()
+            .filter(|r| r.3 == "lesson")
+            .filter_map(|r| r.4)
+            .collect::<Vec<_>>(),
+    )?;
+    let pupil_names = names(
+        conn,
+        &rows
+            .iter()
+            .filter(|r| r.3 == "person")
+            .filter_map(|r| r.4)
+            .collect::<Vec<_>>(),
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, actor, action, entity, id, detail, addr)| {
+            let about = match (entity.as_str(), id) {
+                ("lesson", Some(id)) => lessons
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("lesson {id}")),
+                ("person", Some(id)) => pupil_names
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("person {id}")),
+                (e, Some(id)) => format!("{e} {id}"),
+                (e, None) => e.to_string(),
+            };
+            Line {
+                at,
+                actor: actor
+                    .and_then(|a| actor_names.get(&a).cloned())
+                    .unwrap_or_else(|| "–".into()),
+                action,
+                about,
+                detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
+                client_addr: addr,
+            }
+        })
+        .collect())
+}
+
+/// People whose name or username holds every word (at most 200).
+fn actors(conn: &mut DbConn, words: &[String]) -> AppResult<Vec<i64>> {
+    let first = words.first().cloned().unwrap_or_default();
+    let pattern = format!(
+        "%{}%",
+        first
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let name = people::given_name.concat(" ").concat(people::family_name);
+    let rows: Vec<(i64, String, String, Option<String>)> = people::table
+        .filter(
+            people::username
+                .like(pattern.clone())
+                .escape('\\')
+                .or(name.like(pattern.clone()).escape('\\'))
+                .or(name.like(capitalised(&pattern)).escape('\\')),
+        )
+        .select((
+            people::id,
+            people::given_name,
+            people::family_name,
+            people::username,
+        ))
+        .limit(2000)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, g, f, u)| {
+            let hay = format!("{g} {f} {}", u.as_deref().unwrap_or("")).to_lowercase();
+            words.iter().all(|w| hay.contains(w.as_str()))
+        })
+        .map(|r| r.0)
+        .take(200)
+        .collect())
+}
+
+fn capitalised(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut done = false;
+    for c in pattern.chars() {
+        if !done && c.is_alphabetic() {
+            out.extend(c.to_uppercase());
+            done = true;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn names(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(900) {
+        let rows: Vec<(i64, String, String)> = people::table
+            .filter(people::id.eq_any(chunk))
+            .select((people::id, people::given_name, people::family_name))
+            .load(conn)?;
+        for (id, g, f) in rows {
+            out.insert(id, format!("{g} {f}"));
+        }
+    }
+    Ok(out)
+}
+
+fn lesson_labels(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(900) {
+        let rows: Vec<(i64, NaiveDate, chrono::NaiveTime, String)> = lessons::table
+            .inner_join(activities::table)
+            .filter(lessons::id.eq_any(chunk))
+            .select((
+                lessons::id,
+                lessons::lesson_date,
+                lessons::starts_at,
+                activities::display_name,
+            ))
+            .load(conn)?;
+        for (id, day, starts, name) in rows {
+            out.insert(id, format!("{name} {day} {}", starts.format("%H:%M")));
+        }
+    }
+    Ok(out)
+}
