@@ -110,6 +110,10 @@ id!(
     PupilId
 );
 id!(
+    /// Any person: a pupil, a guardian or a member of staff.
+    PersonId
+);
+id!(
     /// A lesson (an SS 12000 calendar event).
     LessonId
 );

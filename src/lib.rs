@@ -23,6 +23,7 @@ pub mod mail;
 pub mod membership;
 pub mod notices;
 pub mod pupil;
+pub mod register_extract;
 pub mod request_log;
 pub mod roll_call;
 pub mod schema;

@@ -150,6 +150,7 @@ fn results(ctx: &PageCtx, picks: &Picks, f: &Found) -> Markup {
                 @for p in &f.pupils {
                     li {
                         span { (p.name) " · " @if let Some(c) = &p.class { (c) ", " } (p.school) }
+                        (extract_link(ctx, p.id, &p.name))
                         a href=(picks.href("pupil", Some(p.id), "guardian")) aria-label=(format!("{choose}: {}", p.name)) { (choose) }
                     }
                 }
@@ -161,6 +162,7 @@ fn results(ctx: &PageCtx, picks: &Picks, f: &Found) -> Markup {
                 @for g in &f.guardians {
                     li {
                         span { (g.name) " · " (g.handle.as_deref().unwrap_or("")) @if !g.about.is_empty() { " · " (ctx.t("till ", "of ")) (g.about) } }
+                        (extract_link(ctx, g.id, &g.name))
                         a href=(picks.href("guardian", Some(g.id), "guardian")) aria-label=(format!("{choose}: {}", g.name)) { (choose) }
                     }
                 }
@@ -172,6 +174,7 @@ fn results(ctx: &PageCtx, picks: &Picks, f: &Found) -> Markup {
                 @for s in &f.staff {
                     li {
                         span { (s.name) @if let Some(u) = &s.handle { " (" (u) ")" } @if !s.about.is_empty() { " · " (s.about) } }
+                        (extract_link(ctx, s.id, &s.name))
                         a href=(picks.href("staff", Some(s.id), "duty")) aria-label=(format!("{choose}: {}", s.name)) { (choose) }
                     }
                 }
@@ -188,6 +191,13 @@ fn results(ctx: &PageCtx, picks: &Picks, f: &Found) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// The person's register extract (GDPR art. 15).
+fn extract_link(ctx: &PageCtx, id: i64, name: &str) -> Markup {
+    html! {
+        a href={"/admin/people/" (id) "/extract"} aria-label=(format!("{}: {name}", ctx.t("Registerutdrag", "Register extract"))) { (ctx.t("Utdrag", "Extract")) }
     }
 }
 

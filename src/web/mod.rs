@@ -20,6 +20,7 @@ mod oauth;
 mod offline;
 mod pages;
 mod pupils;
+mod register_extract;
 mod roll_call;
 mod sign_in;
 mod ss12000;
@@ -108,6 +109,8 @@ routes! {
     get "/statistics/csn" => statistics::csn,
     // administration
     get "/admin" => admin::page,
+    get "/admin/people/{id}/extract" => register_extract::page,
+    get "/admin/people/{id}/extract.json" => register_extract::json,
     get "/audit" => audit::page,
     get "/audit.csv" => audit::csv_file,
     post "/admin/staff" => admin::invite_staff,

@@ -509,6 +509,30 @@ fn rows() -> Vec<Row> {
         // figures for whoever may see the pupil; a class's for its mentor too
         Row {
             method: "get",
+            pattern: "/admin/people/{id}/extract",
+            path: |i| format!("/admin/people/{}/extract", i.child),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(303, 200, 404),
+        },
+        Row {
+            method: "get",
+            pattern: "/admin/people/{id}/extract.json",
+            path: |i| format!("/admin/people/{}/extract.json", i.child),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(303, 200, 404),
+        },
+        Row {
+            method: "get",
+            pattern: "/admin/people/{id}/extract.json",
+            path: |_| "/admin/people/999999999/extract.json".into(),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(303, 404, 404),
+        },
+        Row {
+            method: "get",
             pattern: "/audit",
             path: |_| "/audit".into(),
             body: &[],

@@ -26,6 +26,7 @@ mod notices;
 mod offline;
 mod openapi;
 mod pages;
+mod register_extract;
 mod schema_drift;
 mod seed;
 mod snapshots;

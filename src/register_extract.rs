@@ -1,0 +1,351 @@
+//! A register extract (GDPR art. 15): everything Närvaro holds about one person — a pupil,
+//! a guardian or a member of staff — for an administrator to hand over. Personal details
+//! (the civic number only as "on record", never its digits), e-mail addresses, guardians
+//! and children, groups, duties, a pupil's marks, absence reports and leave, the notices
+//! about or to them and their confirmations, and the audit rows about them or by them.
+//! Producing one is itself audited.
+
+#![allow(clippy::type_complexity)] // the rows are read as tuples, one query a section
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use diesel::prelude::*;
+use serde_json::{json, Map, Value};
+
+use crate::audit::{self, Entry};
+use crate::auth::Viewer;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::schema::*;
+
+/// The most rows of one kind an extract lists (a pupil's marks over many years stay well
+/// below it).
+const ROWS: i64 = 20_000;
+
+/// The extract's sections in order: (key, Swedish heading, English heading).
+pub const SECTIONS: &[(&str, &str, &str)] = &[
+    ("person", "Personuppgifter", "Personal details"),
+    ("email_addresses", "E-postadresser", "E-mail addresses"),
+    ("guardians", "Vårdnadshavare", "Guardians"),
+    ("children", "Barn", "Children"),
+    ("groups", "Klasser och grupper", "Classes and groups"),
+    ("duties", "Uppdrag", "Duties"),
+    ("marks", "Närvaromarkeringar", "Attendance marks"),
+    ("absence_reports", "Frånvaroanmälningar", "Absence reports"),
+    (
+        "leave_applications",
+        "Ledighetsansökningar",
+        "Leave applications",
+    ),
+    ("notices", "Meddelanden", "Notices"),
+    ("audit", "Ändringslogg", "Audit log"),
+];
+
+fn rows<T: serde::Serialize>(items: Vec<T>) -> Value {
+    Value::Array(items.into_iter().map(|i| json!(i)).collect())
+}
+
+/// Builds the extract and audits it (administrators only; 404 for anyone else and for a
+/// person who does not exist).
+pub fn extract(
+    conn: &mut DbConn,
+    v: &Viewer,
+    person: i64,
+    addr: &str,
+) -> AppResult<Map<String, Value>> {
+    if !v.roles.is_admin() {
+        return Err(AppError::NotFound);
+    }
+    #[allow(clippy::type_complexity)]
+    let p: Option<(
+        String,
+        String,
+        Option<String>,
+        Option<NaiveDate>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        bool,
+        NaiveDateTime,
+    )> = people::table
+        .find(person)
+        .select((
+            people::given_name,
+            people::family_name,
+            people::civic_no,
+            people::birth_date,
+            people::school_id,
+            people::email,
+            people::username,
+            people::security_marking,
+            people::language,
+            people::active,
+            people::created_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((
+        given,
+        family,
+        civic,
+        born,
+        school,
+        email,
+        username,
+        marking,
+        language,
+        active,
+        created,
+    )) = p
+    else {
+        return Err(AppError::NotFound);
+    };
+    let mut out = Map::new();
+    out.insert(
+        "person".into(),
+        json!([{
+            "id": person, "given_name": given, "family_name": family,
+            "civic_number": if civic.is_some() { "on record" } else { "none" },
+            "birth_date": born, "school_id": school, "email": email, "username": username,
+            "protected_identity": marking != "none", "language": language, "active": active,
+            "created_at": created,
+        }]),
+    );
+    relations(conn, person, &mut out)?;
+    pupil_sections(conn, person, &mut out)?;
+    records(conn, person, &mut out)?;
+    audit::record(
+        conn,
+        Entry {
+            actor: Some(v.id),
+            action: "register.extract",
+            entity: "person",
+            entity_id: Some(person),
+            detail: json!({}),
+            client_addr: Some(addr),
+        },
+    )?;
+    Ok(out)
+}
+
+/// A pupil's marks, absence reports and leave.
+fn pupil_sections(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) -> AppResult<()> {
+    let marks: Vec<(NaiveDate, NaiveTime, String, String, i32, Option<i64>)> =
+        attendance_marks::table
+            .inner_join(lessons::table.inner_join(activities::table))
+            .filter(attendance_marks::pupil_id.eq(person))
+            .select((
+                lessons::lesson_date,
+                lessons::starts_at,
+                activities::display_name,
+                attendance_marks::status,
+                attendance_marks::minutes,
+                attendance_marks::reason_id,
+            ))
+            .order((lessons::lesson_date, lessons::starts_at))
+            .limit(ROWS)
+            .load(conn)?;
+    out.insert(
+        "marks".into(),
+        rows(marks.into_iter().map(|(d, t, s, st, m, r)| json!({"date": d, "starts_at": t.format("%H:%M").to_string(), "lesson": s, "status": st, "minutes": m, "reason_id": r})).collect()),
+    );
+    let reports: Vec<(
+        NaiveDateTime,
+        NaiveDateTime,
+        i64,
+        Option<String>,
+        bool,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+    )> = absence_reports::table
+        .filter(absence_reports::pupil_id.eq(person))
+        .select((
+            absence_reports::starts_at,
+            absence_reports::ends_at,
+            absence_reports::reason_id,
+            absence_reports::message,
+            absence_reports::registered_by_staff,
+            absence_reports::created_at,
+            absence_reports::cancelled_at,
+        ))
+        .order(absence_reports::starts_at)
+        .limit(ROWS)
+        .load(conn)?;
+    out.insert(
+        "absence_reports".into(),
+        rows(reports.into_iter().map(|(s, e, r, m, staff, c, x)| json!({"from": s, "to": e, "reason_id": r, "message": m, "registered_by_staff": staff, "created_at": c, "cancelled_at": x})).collect()),
+    );
+    let leave: Vec<(
+        NaiveDate,
+        NaiveDate,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    )> = leave_applications::table
+        .filter(leave_applications::pupil_id.eq(person))
+        .select((
+            leave_applications::start_date,
+            leave_applications::end_date,
+            leave_applications::reason,
+            leave_applications::status,
+            leave_applications::recommendation,
+            leave_applications::decision_comment,
+        ))
+        .order(leave_applications::start_date)
+        .limit(ROWS)
+        .load(conn)?;
+    out.insert(
+        "leave_applications".into(),
+        rows(leave.into_iter().map(|(s, e, r, st, rec, c)| json!({"from": s, "to": e, "reason": r, "status": st, "recommendation": rec, "decision_comment": c})).collect()),
+    );
+    Ok(())
+}
+
+/// E-mail addresses, guardians, children, groups and duties.
+fn relations(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) -> AppResult<()> {
+    let emails: Vec<(String, String)> = person_emails::table
+        .filter(person_emails::person_id.eq(person))
+        .select((person_emails::address, person_emails::kind))
+        .load(conn)?;
+    out.insert(
+        "email_addresses".into(),
+        rows(
+            emails
+                .into_iter()
+                .map(|(a, k)| json!({"address": a, "kind": k}))
+                .collect(),
+        ),
+    );
+    let guardian = diesel::alias!(people as guardian);
+    let guardians: Vec<(i64, String, String, String)> = guardianships::table
+        .inner_join(guardian.on(guardian.field(people::id).eq(guardianships::guardian_id)))
+        .filter(guardianships::pupil_id.eq(person))
+        .select((
+            guardian.field(people::id),
+            guardian.field(people::given_name),
+            guardian.field(people::family_name),
+            guardianships::relation,
+        ))
+        .load(conn)?;
+    out.insert(
+        "guardians".into(),
+        rows(
+            guardians
+                .into_iter()
+                .map(|(id, g, f, r)| json!({"id": id, "name": format!("{g} {f}"), "relation": r}))
+                .collect(),
+        ),
+    );
+    let children: Vec<(i64, String, String)> = guardianships::table
+        .inner_join(people::table.on(people::id.eq(guardianships::pupil_id)))
+        .filter(guardianships::guardian_id.eq(person))
+        .select((people::id, people::given_name, people::family_name))
+        .load(conn)?;
+    out.insert(
+        "children".into(),
+        rows(
+            children
+                .into_iter()
+                .map(|(id, g, f)| json!({"id": id, "name": format!("{g} {f}")}))
+                .collect(),
+        ),
+    );
+    let groups: Vec<(String, NaiveDate, Option<NaiveDate>)> = group_memberships::table
+        .inner_join(groups::table)
+        .filter(group_memberships::pupil_id.eq(person))
+        .select((
+            groups::name,
+            group_memberships::start_date,
+            group_memberships::end_date,
+        ))
+        .order(group_memberships::start_date)
+        .load(conn)?;
+    out.insert(
+        "groups".into(),
+        rows(
+            groups
+                .into_iter()
+                .map(|(n, s, e)| json!({"group": n, "from": s, "to": e}))
+                .collect(),
+        ),
+    );
+    let duties: Vec<(String, i64, Option<i64>, NaiveDate, Option<NaiveDate>)> = duties::table
+        .filter(duties::person_id.eq(person))
+        .select((
+            duties::role,
+            duties::organisation_id,
+            duties::group_id,
+            duties::start_date,
+            duties::end_date,
+        ))
+        .order(duties::start_date)
+        .load(conn)?;
+    out.insert(
+        "duties".into(),
+        rows(duties.into_iter().map(|(r, o, g, s, e)| json!({"role": r, "organisation_id": o, "group_id": g, "from": s, "to": e})).collect()),
+    );
+    Ok(())
+}
+
+/// The notices about or to the person, and the audit rows about them or by them.
+fn records(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) -> AppResult<()> {
+    let notices: Vec<(
+        String,
+        Option<NaiveDate>,
+        String,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<i64>,
+    )> = outbox::table
+        .filter(
+            outbox::recipient_id
+                .eq(person)
+                .or(outbox::pupil_id.eq(person)),
+        )
+        .select((
+            outbox::kind,
+            outbox::notice_date,
+            outbox::status,
+            outbox::sent_at,
+            outbox::confirmed_at,
+            outbox::recipient_id,
+        ))
+        .order(outbox::created_at)
+        .limit(ROWS)
+        .load(conn)?;
+    out.insert(
+        "notices".into(),
+        rows(notices.into_iter().map(|(k, d, s, sent, conf, to)| json!({"kind": k, "date": d, "status": s, "sent_at": sent, "confirmed_at": conf, "to_this_person": to == Some(person)})).collect()),
+    );
+    let audit_rows: Vec<(
+        NaiveDateTime,
+        Option<i64>,
+        String,
+        String,
+        Option<i64>,
+        String,
+    )> = audit_log::table
+        .filter(
+            audit_log::actor_id.eq(person).or(audit_log::entity
+                .eq("person")
+                .and(audit_log::entity_id.eq(person))),
+        )
+        .select((
+            audit_log::at,
+            audit_log::actor_id,
+            audit_log::action,
+            audit_log::entity,
+            audit_log::entity_id,
+            audit_log::detail,
+        ))
+        .order(audit_log::at)
+        .limit(ROWS)
+        .load(conn)?;
+    out.insert(
+        "audit".into(),
+        rows(audit_rows.into_iter().map(|(at, actor, a, e, id, d)| json!({"at": at, "by_this_person": actor == Some(person), "action": a, "entity": e, "entity_id": id, "detail": d})).collect()),
+    );
+    Ok(())
+}
