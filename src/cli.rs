@@ -144,7 +144,10 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
 }
 
 pub fn main() -> ExitCode {
-    init_tracing();
+    if let Err(msg) = init_tracing() {
+        eprintln!("narvaro: {msg}");
+        return ExitCode::from(2);
+    }
     let cli = match <Cli as clap::Parser>::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -594,15 +597,37 @@ fn database_size(conn: &mut DbConn, url: &DatabaseUrl) -> Option<u64> {
     }
 }
 
-fn init_tracing() {
+/// Logs to standard error: text, or JSON lines for a log collector with
+/// `NARVARO_LOG_FORMAT=json`.
+fn init_tracing() -> Result<(), String> {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let json = match std::env::var("NARVARO_LOG_FORMAT")
+        .ok()
+        .as_deref()
+        .map(str::trim)
+    {
+        None | Some("") | Some("text") => false,
+        Some("json") => true,
+        Some(other) => {
+            return Err(format!(
+                "NARVARO_LOG_FORMAT: '{other}' is not a log format (text or json)"
+            ))
+        }
+    };
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        // one JSON object a line: time, level, target and the event's fields
+        builder.json().with_current_span(false).try_init()
+    } else {
         // colours for a terminal only, never escape codes in a log file
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init()
+    };
+    Ok(())
 }
 
 fn sqlite_path(config: &Config, what: &str) -> Result<std::path::PathBuf, Failure> {

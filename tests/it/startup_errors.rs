@@ -252,3 +252,63 @@ fn two_processes_migrating_one_new_sqlite_file_at_once_both_succeed() {
         }
     }
 }
+
+#[test]
+fn logs_are_json_lines_when_asked_and_a_wrong_format_is_named() {
+    let db = TestDb::new(Kind::Sqlite);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_narvaro"))
+        .arg("serve")
+        .env("DATABASE_URL", db.url_string())
+        .env("NARVARO_BIND", &bind)
+        .env("NARVARO_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let answers = || {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(&bind) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        let _ = s.write_all(b"GET /no-such-page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut buf = [0u8; 12];
+        s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.1 404")
+    };
+    while !answers() {
+        assert!(Instant::now() < deadline, "server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "the server logs");
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}"));
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{l}");
+    }
+
+    let out = run_binary(
+        &["migrate"],
+        &[
+            ("DATABASE_URL", &db.url_string()),
+            ("NARVARO_LOG_FORMAT", "xml"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("NARVARO_LOG_FORMAT: 'xml' is not a log format"));
+}
