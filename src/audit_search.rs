@@ -66,20 +66,20 @@ pub fn search(conn: &mut DbConn, v: &Viewer, f: &Filter) -> AppResult<Vec<Line>>
         let lessons = lessons::table
             .filter(lessons::school_id.eq_any(schools.clone()))
             .select(lessons::id.nullable());
-        let pupils = people::table
-            .filter(people::school_id.eq_any(schools.clone()))
-            .select(people::id);
+        // the schools' pupils (a subquery is used once, so one is made for each use)
+        let pupils = || {
+            people::table
+                .filter(people::school_id.eq_any(schools.clone()))
+                .select(people::id)
+        };
         let pupils_n = people::table
             .filter(people::school_id.eq_any(schools.clone()))
             .select(people::id.nullable());
         let leave = leave_applications::table
-            .filter(leave_applications::pupil_id.eq_any(pupils))
+            .filter(leave_applications::pupil_id.eq_any(pupils()))
             .select(leave_applications::id.nullable());
-        let pupils2 = people::table
-            .filter(people::school_id.eq_any(schools.clone()))
-            .select(people::id);
         let reports = absence_reports::table
-            .filter(absence_reports::pupil_id.eq_any(pupils2))
+            .filter(absence_reports::pupil_id.eq_any(pupils()))
             .select(absence_reports::id.nullable());
         let delegations = leave_delegations::table
             .filter(leave_delegations::school_id.eq_any(schools.clone()))

@@ -388,3 +388,18 @@ pub async fn invite_teacher(
         )
         .await
 }
+
+/// `username` stands in (as substitute) on the lesson; answers their id.
+pub fn stand_in(world: &World, lesson: i64, username: &str) -> i64 {
+    let mut c = crate::browser::conn(&world.pool);
+    let id: i64 = people::table
+        .filter(people::username.eq(username))
+        .select(people::id)
+        .first(&mut *c)
+        .unwrap();
+    diesel::update(lessons::table.find(lesson))
+        .set(lessons::substitute_teacher_id.eq(id))
+        .execute(&mut *c)
+        .unwrap();
+    id
+}

@@ -297,18 +297,7 @@ async fn a_roll_call_overtaken_while_offline_shows_the_conflict() {
     let world = fixtures::build(&app);
     let lesson = world.ids.lesson;
     // other.teacher stands in on the same lesson
-    {
-        let mut c = conn(&world.pool);
-        let id: i64 = people::table
-            .filter(people::username.eq("other.teacher"))
-            .select(people::id)
-            .first(&mut *c)
-            .unwrap();
-        diesel::update(lessons::table.find(lesson))
-            .set(lessons::substitute_teacher_id.eq(id))
-            .execute(&mut *c)
-            .unwrap();
-    }
+    fixtures::stand_in(&world, lesson, "other.teacher");
     let wifi = Wifi::to(&app);
     let d = teacher_on_phone(&wifi, "demo.teacher").await;
     wifi.cut(&d).await;

@@ -462,19 +462,7 @@ async fn two_teachers_on_one_lesson_never_lose_a_mark() {
         let world = fixtures::build(&app);
         let lesson = world.ids.lesson;
         // other.teacher stands in (co-teaching): a substitute on the same lesson
-        let sub_id: i64 = {
-            let mut c = conn(&world.pool);
-            let id: i64 = people::table
-                .filter(people::username.eq("other.teacher"))
-                .select(people::id)
-                .first(&mut *c)
-                .unwrap();
-            diesel::update(lessons::table.find(lesson))
-                .set(lessons::substitute_teacher_id.eq(id))
-                .execute(&mut *c)
-                .unwrap();
-            id
-        };
+        let sub_id = fixtures::stand_in(&world, lesson, "other.teacher");
         let mut a = Browser::open(&app).await;
         a.sign_in("demo.teacher", DEMO_PASSWORD).await;
         let mut b = Browser::open(&app).await;

@@ -168,25 +168,29 @@ fn a_failing_migration_leaves_the_database_as_it_was() {
     }
 }
 
-#[test]
-fn sigterm_stops_the_server_gracefully() {
-    let db = TestDb::new(Kind::Sqlite);
+/// `narvaro serve` on the database with these settings, once `/healthz` answers (the port
+/// alone may be open before the server runs and handles signals); standard error piped
+/// when asked.
+fn serve_until_ready(db: &TestDb, env: &[(&str, &str)], stderr: bool) -> std::process::Child {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let bind = format!("127.0.0.1:{port}");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_narvaro"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_narvaro"))
         .arg("serve")
         .env("DATABASE_URL", db.url_string())
         .env("NARVARO_BIND", &bind)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(if stderr {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
         .spawn()
         .unwrap();
-    // ready when /healthz answers (the port alone may be open before the server runs and
-    // handles signals)
     let deadline = Instant::now() + Duration::from_secs(20);
     let answers = || {
         use std::io::{Read, Write};
@@ -202,6 +206,13 @@ fn sigterm_stops_the_server_gracefully() {
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
+    child
+}
+
+#[test]
+fn sigterm_stops_the_server_gracefully() {
+    let db = TestDb::new(Kind::Sqlite);
+    let mut child = serve_until_ready(&db, &[], false);
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -256,37 +267,11 @@ fn two_processes_migrating_one_new_sqlite_file_at_once_both_succeed() {
 #[test]
 fn logs_are_json_lines_when_asked_and_a_wrong_format_is_named() {
     let db = TestDb::new(Kind::Sqlite);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let bind = format!("127.0.0.1:{port}");
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_narvaro"))
-        .arg("serve")
-        .env("DATABASE_URL", db.url_string())
-        .env("NARVARO_BIND", &bind)
-        .env("NARVARO_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let answers = || {
-        use std::io::{Read, Write};
-        let Ok(mut s) = std::net::TcpStream::connect(&bind) else {
-            return false;
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-        let _ = s.write_all(b"GET /no-such-page HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        let mut buf = [0u8; 12];
-        s.read_exact(&mut buf).is_ok() && buf.starts_with(b"HTTP/1.1 404")
-    };
-    while !answers() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let child = serve_until_ready(
+        &db,
+        &[("NARVARO_LOG_FORMAT", "json"), ("RUST_LOG", "info")],
+        true,
+    );
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
