@@ -322,6 +322,7 @@ fn api_client(config: Config, action: ApiClientCommand) -> Result<(), Failure> {
 fn serve(config: Config, demo_mode: bool) -> Result<(), Failure> {
     let tz = config.timezone;
     let bind = config.bind;
+    let metrics_bind = config.metrics_bind;
     let base_url = config.base_url.clone();
     let state = open_state(config)?;
     if demo_mode {
@@ -349,6 +350,9 @@ fn serve(config: Config, demo_mode: bool) -> Result<(), Failure> {
     tracing::info!(%bind, database = state.backend.name(), "serving");
     actix_web::rt::System::new().block_on(async move {
         let app = Application::with_listener(state, listener)?;
+        if let (Some(port), Some(addr)) = (app.metrics_port(), metrics_bind) {
+            tracing::info!(metrics = %std::net::SocketAddr::new(addr.ip(), port), "serving /metrics");
+        }
         app.run_until_stopped()
             .await
             .map_err(|e| Failure::Runtime(format!("server: {e}")))

@@ -99,6 +99,9 @@ pub fn redact_password(url: &str) -> String {
 pub struct Config {
     pub database_url: DatabaseUrl,
     pub bind: SocketAddr,
+    /// Where `/metrics` is served, apart from the pages (`NARVARO_METRICS_BIND`); off when
+    /// None.
+    pub metrics_bind: Option<SocketAddr>,
     pub base_url: String,
     pub smtp_url: Option<String>,
     pub mail_dir: PathBuf,
@@ -308,6 +311,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &self.database_url)
             .field("bind", &self.bind)
+            .field("metrics_bind", &self.metrics_bind)
             .field("base_url", &self.base_url)
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_password))
             .field("mail_dir", &self.mail_dir)
@@ -416,6 +420,10 @@ impl Config {
             )
         })?;
 
+        let metrics_bind = get("NARVARO_METRICS_BIND")
+            .map(|raw| metrics_bind(&raw, bind))
+            .transpose()?;
+
         let base_url = base_url(get("NARVARO_BASE_URL"), bind)?;
 
         let smtp_url = get("NARVARO_SMTP_URL").map(smtp_url).transpose()?;
@@ -500,6 +508,7 @@ impl Config {
         Ok(Config {
             database_url,
             bind,
+            metrics_bind,
             base_url,
             smtp_url,
             mail_dir,
@@ -516,6 +525,24 @@ impl Config {
             ss12000_source: ss12000_source(&get)?,
         })
     }
+}
+
+/// `NARVARO_METRICS_BIND`: an address and port of its own, never the pages' one (a scrape
+/// address is meant for the monitoring network only).
+fn metrics_bind(raw: &str, bind: SocketAddr) -> Result<SocketAddr, ConfigError> {
+    let addr: SocketAddr = raw.trim().parse().map_err(|_| {
+        ConfigError::new(
+            "NARVARO_METRICS_BIND",
+            format!("'{raw}' is not an address and port such as 127.0.0.1:9090"),
+        )
+    })?;
+    if addr.port() != 0 && addr.port() == bind.port() {
+        return Err(ConfigError::new(
+            "NARVARO_METRICS_BIND",
+            format!("'{raw}' uses the port of NARVARO_BIND; metrics need a port of their own"),
+        ));
+    }
+    Ok(addr)
 }
 
 /// `NARVARO_BASE_URL`: http(s)://host…, without a trailing slash; by default the bind
@@ -623,7 +650,7 @@ mod tests {
         assert_eq!(c.base_url, "http://127.0.0.1:8080");
         assert_eq!(c.mail_dir, PathBuf::from("./mail"));
         assert_eq!(c.timezone, chrono_tz::Europe::Stockholm);
-        assert!(c.smtp_url.is_none() && c.jwt_secret.is_none());
+        assert!(c.smtp_url.is_none() && c.jwt_secret.is_none() && c.metrics_bind.is_none());
     }
 
     #[test]
@@ -654,6 +681,11 @@ mod tests {
             (&[("DATABASE_URL", "sqlite://")], "DATABASE_URL"),
             (&[("DATABASE_URL", ":memory:")], "DATABASE_URL"),
             (&[("NARVARO_BIND", "localhost")], "NARVARO_BIND"),
+            (&[("NARVARO_METRICS_BIND", "9090")], "NARVARO_METRICS_BIND"),
+            (
+                &[("NARVARO_METRICS_BIND", "0.0.0.0:8080")],
+                "NARVARO_METRICS_BIND",
+            ),
             (&[("NARVARO_BASE_URL", "ftp://x")], "NARVARO_BASE_URL"),
             (&[("NARVARO_SMTP_URL", "http://mail")], "NARVARO_SMTP_URL"),
             (&[("NARVARO_SMTP_URL", "smtp://")], "NARVARO_SMTP_URL"),

@@ -21,6 +21,7 @@ pub mod leave_application;
 pub mod leave_delegation;
 pub mod mail;
 pub mod membership;
+pub mod metrics;
 pub mod notices;
 pub mod pupil;
 pub mod register_extract;

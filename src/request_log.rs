@@ -15,7 +15,7 @@ pub fn route_of(req: &actix_web::HttpRequest) -> String {
         .unwrap_or_else(|| "(no route)".to_string())
 }
 
-/// Middleware: one log line per request.
+/// Middleware: one log line per request, and the request counted in the metrics.
 pub async fn log_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -23,11 +23,25 @@ pub async fn log_requests(
     let start = Instant::now();
     let method = req.method().clone();
     let route = route_of(req.request());
+    let metrics = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map(|s| s.metrics.clone());
     let res = next.call(req).await;
-    let micros = start.elapsed().as_micros() as u64;
-    match &res {
-        Ok(r) => tracing::info!(%method, %route, status = r.status().as_u16(), micros, "request"),
-        Err(e) => tracing::warn!(%method, %route, error = %e, micros, "request failed"),
+    let took = start.elapsed();
+    let micros = took.as_micros() as u64;
+    let status = match &res {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            tracing::info!(%method, %route, status, micros, "request");
+            status
+        }
+        Err(e) => {
+            tracing::warn!(%method, %route, error = %e, micros, "request failed");
+            e.as_response_error().status_code().as_u16()
+        }
+    };
+    if let Some(m) = metrics {
+        m.request(&method, &route, status, took);
     }
     res
 }

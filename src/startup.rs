@@ -73,7 +73,9 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         config.timezone,
         config.clock,
     );
+    let metrics = crate::metrics::Metrics::new(database.waits(), &outbox.counts);
     Ok(AppState {
+        metrics: std::sync::Arc::new(metrics),
         database,
         backend,
         config,
@@ -128,6 +130,8 @@ fn secret_beside(db_path: &Path) -> Result<Vec<u8>, StartupError> {
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on its own address (NARVARO_METRICS_BIND), if configured
+    metrics: Option<(u16, Server)>,
     /// held shared while the server runs on a SQLite file: `narvaro restore` will not
     /// replace a database in use (src/backup.rs)
     _in_use: Option<std::fs::File>,
@@ -182,6 +186,10 @@ impl Application {
                 state.config.clock,
             ));
         }
+        let metrics = match state.config.metrics_bind {
+            Some(addr) => Some(metrics_server(state.clone(), addr)?),
+            None => None,
+        };
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -212,6 +220,7 @@ impl Application {
         Ok(Application {
             port,
             server,
+            metrics,
             _in_use: in_use,
         })
     }
@@ -220,10 +229,50 @@ impl Application {
         self.port
     }
 
+    /// The port `/metrics` answers on, when NARVARO_METRICS_BIND is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
     /// Serves until SIGINT or SIGTERM, then finishes the requests under way.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics {
+            Some((_, metrics)) => {
+                let handle = metrics.handle();
+                actix_web::rt::spawn(metrics);
+                let done = self.server.await;
+                handle.stop(true).await;
+                done
+            }
+            None => self.server.await,
+        }
     }
+}
+
+/// The metrics server: one route, one worker, its own address.
+fn metrics_server(
+    state: web::Data<AppState>,
+    addr: std::net::SocketAddr,
+) -> Result<(u16, Server), StartupError> {
+    let fail = |e: std::io::Error| {
+        StartupError(format!(
+            "NARVARO_METRICS_BIND: cannot listen on {addr}: {e}"
+        ))
+    };
+    let listener = TcpListener::bind(addr).map_err(fail)?;
+    let port = listener.local_addr().map_err(fail)?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(crate::web::metrics))
+    })
+    .workers(1)
+    .listen(listener)
+    .map_err(fail)?
+    .disable_signals()
+    .shutdown_timeout(1)
+    .run();
+    Ok((port, server))
 }
 
 /// Headers on every response. Served over HTTPS (NARVARO_BASE_URL `https://`), browsers

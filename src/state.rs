@@ -20,6 +20,8 @@ pub struct AppState {
     pub outbox: web::Data<Outbox>,
     /// when the server last backed up by itself (NARVARO_BACKUP_DIR)
     pub last_backup: web::Data<crate::backup::Last>,
+    /// requests, sign-ins and what the database and outbox report (`NARVARO_METRICS_BIND`)
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {

@@ -274,6 +274,8 @@ pub struct Database {
     /// SQLite has one writer: work that writes queues here, in order, instead of in
     /// SQLite's busy handler, which sleeps in steps of up to 100 ms. None for PostgreSQL.
     write_lock: Option<std::sync::Arc<std::sync::Mutex<()>>>,
+    /// how long work waited for a connection and for the writer's turn (`/metrics`)
+    waits: crate::metrics::DbWaits,
 }
 
 impl Database {
@@ -282,7 +284,12 @@ impl Database {
             pool,
             write_lock: (backend == Backend::Sqlite)
                 .then(|| std::sync::Arc::new(std::sync::Mutex::new(()))),
+            waits: crate::metrics::DbWaits::default(),
         }
+    }
+
+    pub fn waits(&self) -> &crate::metrics::DbWaits {
+        &self.waits
     }
 
     pub fn pool(&self) -> &Pool {
@@ -296,8 +303,11 @@ impl Database {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let waits = self.waits.clone();
         actix_web::web::block(move || {
+            let asked = std::time::Instant::now();
             let mut conn = pool.get()?;
+            waits.pool.observe(asked.elapsed().as_secs_f64());
             f(&mut conn)
         })
         .await?
@@ -311,11 +321,17 @@ impl Database {
     {
         let pool = self.pool.clone();
         let lock = self.write_lock.clone();
+        let waits = self.waits.clone();
         actix_web::web::block(move || {
-            let _turn = lock
-                .as_ref()
-                .map(|l| l.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+            let asked = std::time::Instant::now();
+            let _turn = lock.as_ref().map(|l| {
+                let turn = l.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                waits.write_turn.observe(asked.elapsed().as_secs_f64());
+                turn
+            });
+            let asked = std::time::Instant::now();
             let mut conn = pool.get()?;
+            waits.pool.observe(asked.elapsed().as_secs_f64());
             f(&mut conn)
         })
         .await?

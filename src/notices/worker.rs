@@ -35,6 +35,8 @@ pub struct Outbox {
     pub clock: Clock,
     /// Wakes the worker in this process at once (a sign-in link must not wait a poll).
     wake: tokio::sync::Notify,
+    /// notices handled by this process, by outcome (`/metrics`)
+    pub counts: crate::metrics::NoticeCounts,
 }
 
 impl Outbox {
@@ -57,6 +59,7 @@ impl Outbox {
             timezone,
             clock,
             wake: tokio::sync::Notify::new(),
+            counts: crate::metrics::NoticeCounts::default(),
         }
     }
 
@@ -739,6 +742,15 @@ pub async fn run_once(state: &web::Data<Outbox>, me: &str) -> AppResult<PassStat
                 Err(e) => first_error = first_error.or(Some(AppError::internal(e))),
             }
         }
+    }
+    for (outcome, n) in [
+        ("sent", stats.sent),
+        ("retried", stats.retried),
+        ("failed", stats.failed),
+        ("cancelled", stats.cancelled),
+        ("unreachable", stats.unreachable),
+    ] {
+        state.counts.add(outcome, n);
     }
     match first_error {
         Some(e)

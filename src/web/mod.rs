@@ -187,6 +187,30 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         .json(json!({"status": "unavailable", "database": database}))
 }
 
+/// `/metrics` (served on NARVARO_METRICS_BIND only): the Prometheus text format, with the
+/// pool, the outbox queue and the last backup and sync read now.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.database.pool().state();
+    let now = state.now();
+    let stored = state
+        .db(move |conn| Ok(crate::metrics::read_stored(conn, now)?))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "metrics: the database did not answer");
+            crate::metrics::Stored::default()
+        });
+    let body = state.metrics.render(&crate::metrics::Snapshot {
+        pool_connections: pool.connections,
+        pool_idle: pool.idle_connections,
+        stored,
+        last_backup: state.last_backup.get(),
+    });
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body)
+}
+
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")

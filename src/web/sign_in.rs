@@ -99,9 +99,18 @@ pub async fn password_attempt(
     })
     .await?;
     let checked = checked?;
-    state
+    let outcome = state
         .db_write(move |conn| sign_in::record(conn, &attempt, checked, &addr, channel))
-        .await
+        .await?;
+    state.metrics.sign_in(
+        channel,
+        match outcome {
+            Outcome::SignedIn { .. } => "ok",
+            Outcome::Throttled { .. } => "throttled",
+            Outcome::Refused => "failed",
+        },
+    );
+    Ok(outcome)
 }
 
 /// A new password's hash, computed on the blocking pool (503 when too many are under way).
@@ -411,6 +420,8 @@ pub async fn use_link(
     let signed_in = state
         .db_write(move |conn| sign_in::use_link(conn, &token, &addr, now))
         .await?;
+    let outcome = if signed_in.is_some() { "ok" } else { "failed" };
+    state.metrics.sign_in("link", outcome);
     match signed_in {
         Some((id, version)) => start_session(&state, id, version, "/"),
         None => Ok(dead_link(&ctx)),

@@ -193,6 +193,11 @@ pub struct TestApp {
     pub db: TestDb,
     pub client: awc::Client,
     pub config: Config,
+    /// `/metrics`' address, when the test set `metrics_bind`
+    pub metrics_address: Option<String>,
+    /// the running server's own outbox and database (not a second process's)
+    pub outbox: actix_web::web::Data<narvaro::notices::worker::Outbox>,
+    pub database: narvaro::db::Database,
 }
 
 impl TestApp {
@@ -209,8 +214,12 @@ impl TestApp {
         change(&mut config);
         let kept = config.clone();
         let state = open_state(config).expect("open the test database");
+        let (outbox, database) = (state.outbox.clone(), state.database.clone());
         let app = Application::with_listener(state, listener).expect("build the application");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let metrics_address = app
+            .metrics_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
         actix_web::rt::spawn(app.run_until_stopped());
         let client = awc::Client::builder().disable_redirects().finish();
         TestApp {
@@ -218,6 +227,9 @@ impl TestApp {
             db,
             client,
             config: kept,
+            metrics_address,
+            outbox,
+            database,
         }
     }
 

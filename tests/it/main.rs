@@ -22,6 +22,7 @@ mod hardening;
 mod health;
 mod import;
 mod leave_delegation;
+mod metrics;
 mod notices;
 mod offline;
 mod openapi;

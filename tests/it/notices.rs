@@ -20,14 +20,14 @@ const PYTHON: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/.venv/bin/pyt
 const SERVER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_server.py");
 
 /// A real SMTP server process on a loopback port, writing what it accepts to a folder.
-struct Smtp {
+pub(crate) struct Smtp {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
 }
 
 impl Smtp {
-    fn available() -> bool {
+    pub(crate) fn available() -> bool {
         let there = Path::new(PYTHON).exists();
         if !there {
             assert!(
@@ -39,7 +39,7 @@ impl Smtp {
         there
     }
 
-    fn new() -> Smtp {
+    pub(crate) fn new() -> Smtp {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -54,7 +54,7 @@ impl Smtp {
         }
     }
 
-    fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         let mut child = Command::new(PYTHON)
             .args([
                 SERVER,
@@ -83,7 +83,7 @@ impl Smtp {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 

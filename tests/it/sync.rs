@@ -23,14 +23,14 @@ const EARLIER: &str = "2026-11-01T00:00:00Z";
 const LATER: &str = "2026-11-25T07:40:00Z";
 
 /// The source, ended with the test.
-struct Source {
+pub(crate) struct Source {
     child: Child,
     url: String,
     log: PathBuf,
 }
 
 impl Source {
-    fn start(dir: &Path, data: &Path, die_after: Option<u32>) -> Source {
+    pub(crate) fn start(dir: &Path, data: &Path, die_after: Option<u32>) -> Source {
         Self::start_on(dir, data, die_after, 0)
     }
 
@@ -122,7 +122,7 @@ fn rand_suffix() -> u128 {
 
 /// The seed generator's municipality (one school, a week), as SS 12000 JSON, every
 /// record last modified before the test's clock.
-fn seeded_structure() -> Value {
+pub(crate) fn seeded_structure() -> Value {
     let db = TestDb::new(Kind::Sqlite);
     let pool = narvaro::db::connect(&db.url, 1).unwrap();
     let mut c = pool.get().unwrap();
@@ -153,13 +153,13 @@ fn seeded_structure() -> Value {
     doc
 }
 
-fn write(path: &Path, doc: &Value) {
+pub(crate) fn write(path: &Path, doc: &Value) {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, serde_json::to_vec(doc).unwrap()).unwrap();
     std::fs::rename(&tmp, path).unwrap();
 }
 
-async fn sync(db: &Database, source: &Source) -> Result<narvaro::sync::Outcome, String> {
+pub(crate) async fn sync(db: &Database, source: &Source) -> Result<narvaro::sync::Outcome, String> {
     sync_to(db, &source.config()).await
 }
 
