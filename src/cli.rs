@@ -86,6 +86,14 @@ enum Command {
         #[arg(long)]
         to: Option<std::path::PathBuf>,
     },
+    /// Apply the retention policy (NARVARO_RETENTION_YEARS, NARVARO_RETENTION_MAIL_DAYS):
+    /// remove the records of pupils who left longer ago than the policy keeps them, and
+    /// of their guardians, and empty old sent e-mails. The server runs it once a day
+    Retention {
+        /// List what would go, and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Register, list and revoke API clients (machine credentials for the systems that
     /// read Närvaro over OAuth 2.0 client credentials)
     #[command(subcommand)]
@@ -222,6 +230,7 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::StatsRebuild => stats_rebuild(config),
         Command::Seed(args) => seed_command(config, args),
         Command::ApiClient(action) => api_client(config, action),
+        Command::Retention { dry_run } => retention(config, dry_run),
     }
 }
 
@@ -488,6 +497,71 @@ fn sync(config: Config, full: bool) -> Result<(), Failure> {
     for note in &o.summary.notes {
         println!("  {note}");
     }
+    Ok(())
+}
+
+/// `narvaro retention [--dry-run]`: the plan, person by person, or the run's counts.
+fn retention(config: Config, dry_run: bool) -> Result<(), Failure> {
+    use crate::retention::{self, Kind};
+    let policy = config.retention;
+    let (today, now) = (config.clock.today(config.timezone), config.clock.now_utc());
+    let pool = db::connect(&config.database_url, 2)?;
+    let failed = |e: crate::error::AppError| {
+        Failure::Runtime(format!(
+            "retention: {} (each person's removal is whole or not at all)",
+            e.detail(crate::i18n::Lang::En)
+        ))
+    };
+    println!(
+        "narvaro retention: pupils who left before {} ({} years), e-mails made before {} ({} days)",
+        retention::cutoff(&policy, today),
+        policy.years,
+        (now - chrono::Duration::days(i64::from(policy.mail_days))).format("%Y-%m-%d"),
+        policy.mail_days
+    );
+    if !dry_run {
+        let backend = match config.database_url {
+            DatabaseUrl::Sqlite(_) => db::Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => db::Backend::Postgres,
+        };
+        let database = db::Database::new(pool, backend);
+        let d = actix_web::rt::System::new()
+            .block_on(retention::apply(&database, policy, today, now))
+            .map_err(failed)?;
+        let t = &d.totals;
+        println!(
+            "narvaro: removed {} pupils and {} guardians: {} marks, {} absence reports, {} leave applications, {} notices, {} audit rows, {} statistics days; {} e-mails emptied, {} link e-mails deleted",
+            d.pupils, d.guardians, t.marks, t.absence_reports, t.leave_applications, t.notices, t.audit_rows, t.statistics_days, d.mails_emptied, d.mails_deleted
+        );
+        if d.kept > 0 {
+            println!(
+                "narvaro: {} people could not be removed (see the log); the next run tries again",
+                d.kept
+            );
+        }
+        return Ok(());
+    }
+    let mut conn = pool
+        .get()
+        .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
+    let plan = retention::plan(&mut conn, &policy, today, now).map_err(|e| failed(e.into()))?;
+    for p in &plan.people {
+        let c = &p.counts;
+        let who = match (p.kind, p.left) {
+            (Kind::Pupil, Some(left)) => format!("pupil, left {left}"),
+            (Kind::Pupil, None) => "pupil".to_string(),
+            (Kind::Guardian, _) => "guardian of the above only".to_string(),
+        };
+        println!(
+            "  {} {} ({who}): {} marks, {} absence reports, {} leave applications, {} notices, {} audit rows, {} statistics days",
+            p.id, p.name, c.marks, c.absence_reports, c.leave_applications, c.notices, c.audit_rows, c.statistics_days
+        );
+    }
+    let t = plan.totals();
+    println!(
+        "narvaro: would remove {} pupils and {} guardians: {} marks, {} absence reports, {} leave applications, {} notices, {} audit rows, {} statistics days; would empty {} e-mails and delete {} link e-mails and {} used or expired links. Nothing was changed (--dry-run).",
+        plan.pupils(), plan.guardians(), t.marks, t.absence_reports, t.leave_applications, t.notices, t.audit_rows, t.statistics_days, plan.mails_emptied, plan.mails_deleted, plan.links_deleted
+    );
     Ok(())
 }
 

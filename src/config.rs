@@ -125,6 +125,53 @@ pub struct Config {
     pub ss12000_source: Option<Ss12000Source>,
     /// Backups the server takes by itself (`NARVARO_BACKUP_*`, SQLite only), if any.
     pub backups: Option<BackupSchedule>,
+    /// How long personal data is kept (`NARVARO_RETENTION_*`; src/retention.rs).
+    pub retention: Retention,
+}
+
+/// How long personal data is kept: a pupil's records `years` after their last enrolment
+/// ended (and their guardians' with them); a sent e-mail's content and address
+/// `mail_days` after it was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub years: u32,
+    pub mail_days: u32,
+}
+
+/// Three years after a pupil leaves: a complaint to the school, the Schools Inspectorate
+/// or a court about the pupil's schooling and absence is made well within that, and the
+/// municipality's records plan (dokumenthanteringsplan) sets its own value.
+pub const DEFAULT_RETENTION_YEARS: u32 = 3;
+/// 90 days: long enough to answer "did the e-mail reach me?", short enough that the
+/// outbox is not a second register of children's absence.
+pub const DEFAULT_RETENTION_MAIL_DAYS: u32 = 90;
+
+fn retention(get: &dyn Fn(&str) -> Option<String>) -> Result<Retention, ConfigError> {
+    let number = |name: &'static str, default: u32, max: u32, zero: &str| {
+        let raw = get(name).unwrap_or_else(|| default.to_string());
+        match raw.trim().parse::<u32>() {
+            Ok(0) => Err(ConfigError::new(name, zero.to_string())),
+            Ok(n) if n <= max => Ok(n),
+            _ => Err(ConfigError::new(
+                name,
+                format!("'{raw}' is not a whole number from 1 to {max}"),
+            )),
+        }
+    };
+    Ok(Retention {
+        years: number(
+            "NARVARO_RETENTION_YEARS",
+            DEFAULT_RETENTION_YEARS,
+            100,
+            "0 years would erase a pupil's records the day they leave; give 1 to 100 years, as the municipality's records plan says",
+        )?,
+        mail_days: number(
+            "NARVARO_RETENTION_MAIL_DAYS",
+            DEFAULT_RETENTION_MAIL_DAYS,
+            3650,
+            "0 days would forget an e-mail before anyone could ask about it; give 1 to 3650 days",
+        )?,
+    })
 }
 
 /// Where and how often the server backs up its SQLite database, and how many it keeps.
@@ -326,6 +373,7 @@ impl fmt::Debug for Config {
             .field("clock", &self.clock)
             .field("ss12000_source", &self.ss12000_source)
             .field("backups", &self.backups)
+            .field("retention", &self.retention)
             .finish()
     }
 }
@@ -492,18 +540,8 @@ impl Config {
             }
         }
         let backups = backup_schedule(&get, &database_url)?;
-        let poll_raw = get("NARVARO_OUTBOX_POLL_SECONDS").unwrap_or_else(|| "15".into());
-        let outbox_poll_seconds = poll_raw
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|s| *s <= 3600)
-            .ok_or_else(|| {
-                ConfigError::new(
-                    "NARVARO_OUTBOX_POLL_SECONDS",
-                    format!("'{poll_raw}' is not a number of seconds from 0 (off) to 3600"),
-                )
-            })?;
+        let retention = retention(&get)?;
+        let outbox_poll_seconds = outbox_poll(&get)?;
 
         Ok(Config {
             database_url,
@@ -521,10 +559,26 @@ impl Config {
             template_dir,
             outbox_poll_seconds,
             backups,
+            retention,
             clock: crate::clock::Clock::System,
             ss12000_source: ss12000_source(&get)?,
         })
     }
+}
+
+/// `NARVARO_OUTBOX_POLL_SECONDS`: 0 (off) to an hour, 15 s by default.
+fn outbox_poll(get: &dyn Fn(&str) -> Option<String>) -> Result<u64, ConfigError> {
+    let raw = get("NARVARO_OUTBOX_POLL_SECONDS").unwrap_or_else(|| "15".into());
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s <= 3600)
+        .ok_or_else(|| {
+            ConfigError::new(
+                "NARVARO_OUTBOX_POLL_SECONDS",
+                format!("'{raw}' is not a number of seconds from 0 (off) to 3600"),
+            )
+        })
 }
 
 /// `NARVARO_METRICS_BIND`: an address and port of its own, never the pages' one (a scrape
@@ -682,6 +736,22 @@ mod tests {
             (&[("DATABASE_URL", ":memory:")], "DATABASE_URL"),
             (&[("NARVARO_BIND", "localhost")], "NARVARO_BIND"),
             (&[("NARVARO_METRICS_BIND", "9090")], "NARVARO_METRICS_BIND"),
+            (
+                &[("NARVARO_RETENTION_YEARS", "0")],
+                "NARVARO_RETENTION_YEARS",
+            ),
+            (
+                &[("NARVARO_RETENTION_YEARS", "-1")],
+                "NARVARO_RETENTION_YEARS",
+            ),
+            (
+                &[("NARVARO_RETENTION_YEARS", "101")],
+                "NARVARO_RETENTION_YEARS",
+            ),
+            (
+                &[("NARVARO_RETENTION_MAIL_DAYS", "0")],
+                "NARVARO_RETENTION_MAIL_DAYS",
+            ),
             (
                 &[("NARVARO_METRICS_BIND", "0.0.0.0:8080")],
                 "NARVARO_METRICS_BIND",

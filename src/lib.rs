@@ -26,6 +26,7 @@ pub mod notices;
 pub mod pupil;
 pub mod register_extract;
 pub mod request_log;
+pub mod retention;
 pub mod roll_call;
 pub mod schema;
 pub mod seed;

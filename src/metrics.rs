@@ -11,11 +11,11 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use prometheus::{
-    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
-use crate::db::DbConn;
+use crate::db::{DbConn, DbWaits};
 use crate::schema::{outbox, sync_runs};
 
 /// Seconds, for the request latencies: a page is a millisecond or two, a slow report a
@@ -23,16 +23,6 @@ use crate::schema::{outbox, sync_runs};
 const LATENCY: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-
-/// Seconds, for waits (a free connection or the SQLite writer's turn): mostly nothing.
-const WAITS: &[f64] = &[
-    0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
-];
-
-fn histogram(name: &str, help: &str, buckets: &[f64]) -> Histogram {
-    Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets.to_vec()))
-        .unwrap_or_else(|e| unreachable!("a fixed histogram is valid: {e}"))
-}
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     IntCounterVec::new(Opts::new(name, help), labels)
@@ -45,31 +35,6 @@ fn int_gauge(name: &str, help: &str) -> IntGauge {
 
 fn gauge(name: &str, help: &str) -> Gauge {
     Gauge::new(name, help).unwrap_or_else(|e| unreachable!("a fixed gauge is valid: {e}"))
-}
-
-/// How long database work waited before it could start: for a pooled connection, and on
-/// SQLite for the one writer's turn. Owned by [`crate::db::Database`].
-#[derive(Clone)]
-pub struct DbWaits {
-    pub pool: Histogram,
-    pub write_turn: Histogram,
-}
-
-impl Default for DbWaits {
-    fn default() -> Self {
-        DbWaits {
-            pool: histogram(
-                "narvaro_db_pool_wait_seconds",
-                "Time database work waited for a pooled connection.",
-                WAITS,
-            ),
-            write_turn: histogram(
-                "narvaro_db_write_turn_wait_seconds",
-                "Time writing work waited for the SQLite writer's turn (nothing on PostgreSQL).",
-                WAITS,
-            ),
-        }
-    }
 }
 
 /// Notices the outbox worker handled, by outcome (sent, retried, failed, cancelled,

@@ -24,8 +24,8 @@ pub async fn log_requests(
     let method = req.method().clone();
     let route = route_of(req.request());
     let metrics = req
-        .app_data::<actix_web::web::Data<crate::state::AppState>>()
-        .map(|s| s.metrics.clone());
+        .app_data::<actix_web::web::Data<crate::metrics::Metrics>>()
+        .cloned();
     let res = next.call(req).await;
     let took = start.elapsed();
     let micros = took.as_micros() as u64;

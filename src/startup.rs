@@ -173,6 +173,12 @@ impl Application {
                 state.last_backup.clone(),
             ));
         }
+        actix_web::rt::spawn(crate::retention::run_schedule(
+            state.database.clone(),
+            state.config.retention,
+            state.config.timezone,
+            state.config.clock,
+        ));
         if state.config.outbox_poll_seconds > 0 {
             let every = Duration::from_secs(state.config.outbox_poll_seconds);
             actix_web::rt::spawn(crate::notices::worker::run(state.outbox.clone(), every));
@@ -194,6 +200,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(state.sessions.clone())
+                .app_data(web::Data::from(state.metrics.clone()))
                 .app_data(web::JsonConfig::default().limit(64 * 1024))
                 .app_data(web::FormConfig::default().limit(64 * 1024))
                 .app_data(web::PayloadConfig::default().limit(256 * 1024))

@@ -266,6 +266,40 @@ impl ManageConnection for Manager {
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
+/// Seconds, for waits (a free connection or the SQLite writer's turn): mostly nothing.
+const WAITS: &[f64] = &[
+    0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0,
+];
+
+/// How long database work waited before it could start: for a pooled connection, and on
+/// SQLite for the one writer's turn. Collected by [`crate::metrics::Metrics`].
+#[derive(Clone)]
+pub struct DbWaits {
+    pub pool: prometheus::Histogram,
+    pub write_turn: prometheus::Histogram,
+}
+
+impl Default for DbWaits {
+    fn default() -> Self {
+        let histogram = |name: &str, help: &str| {
+            prometheus::Histogram::with_opts(
+                prometheus::HistogramOpts::new(name, help).buckets(WAITS.to_vec()),
+            )
+            .unwrap_or_else(|e| unreachable!("a fixed histogram is valid: {e}"))
+        };
+        DbWaits {
+            pool: histogram(
+                "narvaro_db_pool_wait_seconds",
+                "Time database work waited for a pooled connection.",
+            ),
+            write_turn: histogram(
+                "narvaro_db_write_turn_wait_seconds",
+                "Time writing work waited for the SQLite writer's turn (nothing on PostgreSQL).",
+            ),
+        }
+    }
+}
+
 /// The database as requests and the outbox worker use it: diesel's blocking calls run on
 /// the blocking thread pool, never on the async executor.
 #[derive(Clone)]
@@ -275,7 +309,7 @@ pub struct Database {
     /// SQLite's busy handler, which sleeps in steps of up to 100 ms. None for PostgreSQL.
     write_lock: Option<std::sync::Arc<std::sync::Mutex<()>>>,
     /// how long work waited for a connection and for the writer's turn (`/metrics`)
-    waits: crate::metrics::DbWaits,
+    waits: DbWaits,
 }
 
 impl Database {
@@ -284,11 +318,11 @@ impl Database {
             pool,
             write_lock: (backend == Backend::Sqlite)
                 .then(|| std::sync::Arc::new(std::sync::Mutex::new(()))),
-            waits: crate::metrics::DbWaits::default(),
+            waits: DbWaits::default(),
         }
     }
 
-    pub fn waits(&self) -> &crate::metrics::DbWaits {
+    pub fn waits(&self) -> &DbWaits {
         &self.waits
     }
 

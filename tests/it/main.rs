@@ -28,6 +28,7 @@ mod offline;
 mod openapi;
 mod pages;
 mod register_extract;
+mod retention;
 mod schema_drift;
 mod seed;
 mod snapshots;
