@@ -31,3 +31,51 @@ pub fn record(conn: &mut DbConn, e: Entry<'_>) -> QueryResult<()> {
         .execute(conn)?;
     Ok(())
 }
+
+/// The ids of the audit rows about a person or by them: their own row (sign-ins among
+/// them), the marks, reports, leave and notices about them, and what they did. For the
+/// register extract and for retention.
+pub fn about(c: &mut DbConn, person: i64) -> QueryResult<Vec<i64>> {
+    use crate::schema::{absence_reports, leave_applications, outbox};
+    let reports = absence_reports::table
+        .filter(absence_reports::pupil_id.eq(person))
+        .select(absence_reports::id.nullable());
+    let leave = leave_applications::table
+        .filter(leave_applications::pupil_id.eq(person))
+        .select(leave_applications::id.nullable());
+    let notices: Vec<i64> = outbox::table
+        .filter(
+            outbox::pupil_id
+                .eq(person)
+                .or(outbox::recipient_id.eq(person)),
+        )
+        .select(outbox::id)
+        .load(c)?;
+    // a mark's row names the pupil in its detail (keys in order, no spaces)
+    let mark_a = format!("%\"pupil_id\":{person},%");
+    let mark_b = format!("%\"pupil_id\":{person}}}%");
+    audit_log::table
+        .filter(
+            audit_log::actor_id
+                .eq(person)
+                .or(audit_log::entity
+                    .eq("person")
+                    .and(audit_log::entity_id.eq(person)))
+                .or(audit_log::entity.eq("lesson").and(
+                    audit_log::detail
+                        .like(mark_a)
+                        .or(audit_log::detail.like(mark_b)),
+                ))
+                .or(audit_log::entity
+                    .eq("absence_report")
+                    .and(audit_log::entity_id.eq_any(reports)))
+                .or(audit_log::entity
+                    .eq("leave_application")
+                    .and(audit_log::entity_id.eq_any(leave)))
+                .or(audit_log::entity
+                    .eq("notice")
+                    .and(audit_log::entity_id.eq_any(notices))),
+        )
+        .select(audit_log::id)
+        .load(c)
+}

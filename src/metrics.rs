@@ -113,7 +113,7 @@ impl Metrics {
             latency,
             sign_ins: counter_vec(
                 "narvaro_sign_ins_total",
-                "Sign-in attempts by channel (form, api, link) and outcome (ok, failed, throttled).",
+                "Sign-in attempts by channel (web, api, link) and outcome (ok, failed, throttled).",
                 &["channel", "outcome"],
             ),
             pool_size: int_gauge(

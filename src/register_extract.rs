@@ -2,7 +2,8 @@
 //! a guardian or a member of staff — for an administrator to hand over. Personal details
 //! (the civic number only as "on record", never its digits), e-mail addresses, guardians
 //! and children, groups, duties, a pupil's marks, absence reports and leave, the notices
-//! about or to them and their confirmations, and the audit rows about them or by them.
+//! about or to them and their confirmations, their sign-ins, and the audit rows about them
+//! or by them.
 //! Producing one is itself audited.
 
 #![allow(clippy::type_complexity)] // the rows are read as tuples, one query a section
@@ -37,6 +38,7 @@ pub const SECTIONS: &[(&str, &str, &str)] = &[
         "Leave applications",
     ),
     ("notices", "Meddelanden", "Notices"),
+    ("sign_ins", "Inloggningar", "Sign-ins"),
     ("audit", "Ändringslogg", "Audit log"),
 ];
 
@@ -289,7 +291,20 @@ fn relations(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) -> Ap
     Ok(())
 }
 
-/// The notices about or to the person, and the audit rows about them or by them.
+/// An audit row as the extract reads it: when, who acted, action, entity, its id, detail,
+/// from where.
+type AuditRow = (
+    NaiveDateTime,
+    Option<i64>,
+    String,
+    String,
+    Option<i64>,
+    String,
+    Option<String>,
+);
+
+/// The notices about or to the person, their sign-ins, and the audit rows about them
+/// (their marks, reports, leave and notices among them) or by them.
 fn records(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) -> AppResult<()> {
     let notices: Vec<(
         String,
@@ -319,33 +334,39 @@ fn records(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) -> AppR
         "notices".into(),
         rows(notices.into_iter().map(|(k, d, s, sent, conf, to)| json!({"kind": k, "date": d, "status": s, "sent_at": sent, "confirmed_at": conf, "to_this_person": to == Some(person)})).collect()),
     );
-    let audit_rows: Vec<(
-        NaiveDateTime,
-        Option<i64>,
-        String,
-        String,
-        Option<i64>,
-        String,
-    )> = audit_log::table
-        .filter(
-            audit_log::actor_id.eq(person).or(audit_log::entity
-                .eq("person")
-                .and(audit_log::entity_id.eq(person))),
-        )
-        .select((
-            audit_log::at,
-            audit_log::actor_id,
-            audit_log::action,
-            audit_log::entity,
-            audit_log::entity_id,
-            audit_log::detail,
-        ))
-        .order(audit_log::at)
-        .limit(ROWS)
-        .load(conn)?;
+    let ids = audit::about(conn, person)?;
+    let mut audit_rows: Vec<AuditRow> = Vec::new();
+    for chunk in ids.chunks(1000) {
+        audit_rows.extend(
+            audit_log::table
+                .filter(audit_log::id.eq_any(chunk))
+                .select((
+                    audit_log::at,
+                    audit_log::actor_id,
+                    audit_log::action,
+                    audit_log::entity,
+                    audit_log::entity_id,
+                    audit_log::detail,
+                    audit_log::client_addr,
+                ))
+                .load::<AuditRow>(conn)?,
+        );
+    }
+    audit_rows.sort_by_key(|r| r.0);
+    audit_rows.truncate(ROWS as usize);
+    let (sign_ins, others): (Vec<AuditRow>, Vec<AuditRow>) = audit_rows
+        .into_iter()
+        .partition(|r| r.2.starts_with("sign_in.") && r.3 == "person" && r.4 == Some(person));
+    out.insert(
+        "sign_ins".into(),
+        rows(sign_ins.into_iter().map(|(at, _, a, _, _, d, addr)| {
+            let d: Value = serde_json::from_str(&d).unwrap_or(Value::Null);
+            json!({"at": at, "outcome": a.trim_start_matches("sign_in."), "channel": d["channel"], "from": addr})
+        }).collect()),
+    );
     out.insert(
         "audit".into(),
-        rows(audit_rows.into_iter().map(|(at, actor, a, e, id, d)| json!({"at": at, "by_this_person": actor == Some(person), "action": a, "entity": e, "entity_id": id, "detail": d})).collect()),
+        rows(others.into_iter().map(|(at, actor, a, e, id, d, _)| json!({"at": at, "by_this_person": actor == Some(person), "action": a, "entity": e, "entity_id": id, "detail": d})).collect()),
     );
     Ok(())
 }

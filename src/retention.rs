@@ -171,52 +171,6 @@ fn expired_guardians(c: &mut DbConn, pupils: &[i64]) -> QueryResult<Vec<(i64, St
     Ok(out)
 }
 
-/// The ids of the audit rows about a person or by them: their own row, the marks, reports,
-/// leave and notices about them, and what they did.
-fn audit_ids(c: &mut DbConn, person: i64) -> QueryResult<Vec<i64>> {
-    let reports = absence_reports::table
-        .filter(absence_reports::pupil_id.eq(person))
-        .select(absence_reports::id.nullable());
-    let leave = leave_applications::table
-        .filter(leave_applications::pupil_id.eq(person))
-        .select(leave_applications::id.nullable());
-    let notices: Vec<i64> = outbox::table
-        .filter(
-            outbox::pupil_id
-                .eq(person)
-                .or(outbox::recipient_id.eq(person)),
-        )
-        .select(outbox::id)
-        .load(c)?;
-    // a mark's row names the pupil in its detail (keys in order, no spaces)
-    let mark_a = format!("%\"pupil_id\":{person},%");
-    let mark_b = format!("%\"pupil_id\":{person}}}%");
-    audit_log::table
-        .filter(
-            audit_log::actor_id
-                .eq(person)
-                .or(audit_log::entity
-                    .eq("person")
-                    .and(audit_log::entity_id.eq(person)))
-                .or(audit_log::entity.eq("lesson").and(
-                    audit_log::detail
-                        .like(mark_a)
-                        .or(audit_log::detail.like(mark_b)),
-                ))
-                .or(audit_log::entity
-                    .eq("absence_report")
-                    .and(audit_log::entity_id.eq_any(reports)))
-                .or(audit_log::entity
-                    .eq("leave_application")
-                    .and(audit_log::entity_id.eq_any(leave)))
-                .or(audit_log::entity
-                    .eq("notice")
-                    .and(audit_log::entity_id.eq_any(notices))),
-        )
-        .select(audit_log::id)
-        .load(c)
-}
-
 fn counts(c: &mut DbConn, person: i64) -> QueryResult<Counts> {
     Ok(Counts {
         marks: attendance_marks::table
@@ -239,7 +193,7 @@ fn counts(c: &mut DbConn, person: i64) -> QueryResult<Counts> {
             )
             .count()
             .get_result(c)?,
-        audit_rows: audit_ids(c, person)?.len() as i64,
+        audit_rows: audit::about(c, person)?.len() as i64,
         statistics_days: absence_days::table
             .filter(absence_days::pupil_id.eq(person))
             .count()
@@ -329,7 +283,7 @@ pub fn plan(
 /// Removes one person and everything about them, in one transaction.
 fn remove(c: &mut DbConn, person: i64) -> QueryResult<()> {
     c.write_transaction(|c| {
-        let audit = audit_ids(c, person)?;
+        let audit = audit::about(c, person)?;
         for chunk in audit.chunks(500) {
             diesel::delete(audit_log::table.filter(audit_log::id.eq_any(chunk))).execute(c)?;
         }

@@ -33,6 +33,32 @@ async fn an_administrator_produces_a_register_extract() {
                 .unwrap();
             (g, f, n)
         };
+        // the guardian signs in, once wrongly; the teacher marks the child and changes it
+        let mut guardian_browser = Browser::open(&app).await;
+        let wrong = guardian_browser
+            .post(
+                "/login",
+                &[
+                    ("username", "demo.guardian"),
+                    ("password", "not-the-password"),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status, 401);
+        guardian_browser
+            .sign_in("demo.guardian", DEMO_PASSWORD)
+            .await;
+        let teacher = crate::browser::api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        for status in ["absent", "present"] {
+            let res = app
+                .client
+                .put(app.url(&format!("/api/v1/lessons/{}/roll-call", world.ids.lesson)))
+                .insert_header(("Authorization", format!("Bearer {teacher}")))
+                .send_json(&serde_json::json!({"marks": [{"pupil_id": child, "status": status}]}))
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+        }
         let mut admin = Browser::open(&app).await;
         admin.sign_in("demo.admin", DEMO_PASSWORD).await;
         let page = admin.get(&format!("/admin/people/{child}/extract")).await;
@@ -56,6 +82,14 @@ async fn an_administrator_produces_a_register_extract() {
         assert_eq!(v["person"][0]["civic_number"], "on record");
         assert_eq!(v["marks"].as_array().map(|m| m.len() as i64), Some(marks));
         assert!(v["guardians"].as_array().is_some_and(|g| !g.is_empty()));
+        // the changes to the child's marks are audit rows about the child
+        let changed = v["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["action"] == "attendance.changed")
+            .count();
+        assert!(changed >= 1, "{kind:?}: {}", v["audit"]);
         assert_eq!(audited(&world.pool, "register.extract"), 2);
         // a guardian's extract names the children; someone who does not exist is a 404
         let guardian: i64 = {
@@ -73,6 +107,16 @@ async fn an_administrator_produces_a_register_extract() {
         assert!(v["children"]
             .as_array()
             .is_some_and(|c| c.iter().any(|c| c["id"] == child)));
+        // their sign-ins, failed and successful, by channel and address
+        let outcomes: Vec<&str> = v["sign_ins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(outcomes, ["failed", "ok"], "{kind:?}: {}", v["sign_ins"]);
+        assert_eq!(v["sign_ins"][1]["channel"], "web");
+        assert_eq!(v["sign_ins"][1]["from"], "127.0.0.1");
         assert_eq!(
             admin.get("/admin/people/999999999/extract").await.status,
             404
