@@ -341,7 +341,10 @@ fn serve(config: Config, demo_mode: bool) -> Result<(), Failure> {
             .pool()
             .get()
             .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
-        match demo::prepare(&mut conn, tz, today)? {
+        let prepared = demo::prepare(&mut conn, tz, today)?;
+        crate::auth::civic::hash_stored(&mut conn, &state.civic_key())
+            .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
+        match prepared {
             DemoState::Ready => {
                 println!("Närvaro demo: {base_url}/");
                 println!("Demo accounts (password {}):", seed::DEMO_PASSWORD);
@@ -400,6 +403,7 @@ fn import(
     let started = Instant::now();
     let now = Utc::now();
     let today = now.with_timezone(&config.timezone).date_naive();
+    let civic = crate::auth::civic::CivicKey::new(&crate::startup::signing_secret(&config)?);
     let summary = crate::import::run(
         &mut conn,
         path,
@@ -407,6 +411,7 @@ fn import(
         config.timezone,
         today,
         now.naive_utc(),
+        &civic,
     )
     .map_err(|e| Failure::Runtime(format!("import: {e} (nothing was stored)")))?;
     println!(
@@ -460,6 +465,7 @@ fn sync(config: Config, full: bool) -> Result<(), Failure> {
         crate::config::DatabaseUrl::Postgres(_) => db::Backend::Postgres,
     };
     let database = db::Database::new(pool, backend);
+    let civic = crate::auth::civic::CivicKey::new(&crate::startup::signing_secret(&config)?);
     let started = Instant::now();
     let terminal = std::io::stderr().is_terminal();
     let last = std::sync::Mutex::new(Instant::now());
@@ -480,6 +486,7 @@ fn sync(config: Config, full: bool) -> Result<(), Failure> {
         full,
         config.timezone,
         config.clock,
+        &civic,
         &progress,
     ));
     if terminal {
@@ -625,6 +632,9 @@ fn seed_command(config: Config, args: SeedArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
     let started = Instant::now();
     let seeded = seed::generate(&mut conn, &params, config.timezone)?;
+    // the generated civic numbers, like imported ones, are kept as keyed hashes only
+    let civic = crate::auth::civic::CivicKey::new(&crate::startup::signing_secret(&config)?);
+    crate::auth::civic::hash_stored(&mut conn, &civic).map_err(db::DbError::from)?;
     // a bulk load leaves the planner's statistics behind: refresh them now, not when
     // autovacuum gets round to it (PostgreSQL planned a school's lessons as a scan of all)
     diesel::sql_query("ANALYZE")

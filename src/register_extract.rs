@@ -26,6 +26,11 @@ const ROWS: i64 = 20_000;
 pub const SECTIONS: &[(&str, &str, &str)] = &[
     ("person", "Personuppgifter", "Personal details"),
     ("email_addresses", "E-postadresser", "E-mail addresses"),
+    (
+        "identifiers",
+        "Identiteter för inloggning",
+        "Sign-in identifiers",
+    ),
     ("guardians", "Vårdnadshavare", "Guardians"),
     ("children", "Barn", "Children"),
     ("groups", "Klasser och grupper", "Classes and groups"),
@@ -205,8 +210,26 @@ fn pupil_sections(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) 
     Ok(())
 }
 
-/// E-mail addresses, guardians, children, groups and duties.
+/// E-mail addresses, sign-in identifiers, guardians, children, groups and duties.
 fn relations(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) -> AppResult<()> {
+    let identifiers: Vec<(String, Option<String>, String)> = person_identifiers::table
+        .filter(person_identifiers::person_id.eq(person))
+        .select((
+            person_identifiers::kind,
+            person_identifiers::context,
+            person_identifiers::value,
+        ))
+        .order(person_identifiers::id)
+        .load(conn)?;
+    out.insert(
+        "identifiers".into(),
+        rows(
+            identifiers
+                .into_iter()
+                .map(|(k, c, v)| json!({"kind": k, "context": c, "value": v}))
+                .collect(),
+        ),
+    );
     let emails: Vec<(String, String)> = person_emails::table
         .filter(person_emails::person_id.eq(person))
         .select((person_emails::address, person_emails::kind))

@@ -316,6 +316,8 @@ fn remove(c: &mut DbConn, person: i64) -> QueryResult<()> {
             .execute(c)?;
         diesel::delete(person_emails::table.filter(person_emails::person_id.eq(person)))
             .execute(c)?;
+        diesel::delete(person_identifiers::table.filter(person_identifiers::person_id.eq(person)))
+            .execute(c)?;
         diesel::delete(one_time_tokens::table.filter(one_time_tokens::person_id.eq(person)))
             .execute(c)?;
         diesel::delete(people::table.find(person)).execute(c)?;

@@ -53,6 +53,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    person_identifiers (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        kind -> Text,
+        context -> Nullable<Text>,
+        value -> Text,
+        globally_unique -> Bool,
+    }
+}
+
+diesel::table! {
     guardianships (id) {
         id -> BigInt,
         pupil_id -> BigInt,
@@ -391,11 +402,13 @@ diesel::joinable!(groups -> organisations (school_id));
 diesel::joinable!(absence_reports -> absence_reasons (reason_id));
 diesel::joinable!(one_time_tokens -> people (person_id));
 diesel::joinable!(person_emails -> people (person_id));
+diesel::joinable!(person_identifiers -> people (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
     people,
     person_emails,
+    person_identifiers,
     guardianships,
     groups,
     group_memberships,

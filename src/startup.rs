@@ -45,15 +45,24 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         DatabaseUrl::Sqlite(_) => Backend::Sqlite,
         DatabaseUrl::Postgres(_) => Backend::Postgres,
     };
-    let jwt_secret = match (&config.jwt_secret, &config.database_url) {
-        (Some(secret), _) => secret.clone(),
-        (None, DatabaseUrl::Sqlite(path)) => secret_beside(path)?,
-        (None, DatabaseUrl::Postgres(_)) => {
-            return Err(StartupError(
-                "NARVARO_JWT_SECRET: is required with PostgreSQL".into(),
-            ))
+    let jwt_secret = signing_secret(&config)?;
+    {
+        // civic numbers an older version stored in plain text become hashes
+        let mut conn = pool
+            .get()
+            .map_err(|e| StartupError(format!("DATABASE_URL: {e}")))?;
+        let hashed = crate::auth::civic::hash_stored(
+            &mut conn,
+            &crate::auth::civic::CivicKey::new(&jwt_secret),
+        )
+        .map_err(|e| StartupError(format!("DATABASE_URL: hashing stored civic numbers: {e}")))?;
+        if hashed > 0 {
+            tracing::info!(
+                people = hashed,
+                "civic numbers stored in plain text were hashed"
+            );
         }
-    };
+    }
     let mailer = Mailer::from_config(&config).map_err(StartupError)?;
     let templates = Templates::load(config.template_dir.as_deref()).map_err(StartupError)?;
     let database = Database::new(pool, backend);
@@ -84,6 +93,18 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         outbox: web::Data::new(outbox),
         last_backup: web::Data::new(crate::backup::Last::default()),
     })
+}
+
+/// The deployment's signing secret: NARVARO_JWT_SECRET, or with SQLite the file beside
+/// the database.
+pub fn signing_secret(config: &Config) -> Result<Vec<u8>, StartupError> {
+    match (&config.jwt_secret, &config.database_url) {
+        (Some(secret), _) => Ok(secret.clone()),
+        (None, DatabaseUrl::Sqlite(path)) => secret_beside(path),
+        (None, DatabaseUrl::Postgres(_)) => Err(StartupError(
+            "NARVARO_JWT_SECRET: is required with PostgreSQL".into(),
+        )),
+    }
 }
 
 /// With SQLite and no NARVARO_JWT_SECRET: a secret generated once and kept beside the
@@ -190,6 +211,7 @@ impl Application {
                 source,
                 state.config.timezone,
                 state.config.clock,
+                state.civic_key(),
             ));
         }
         let metrics = match state.config.metrics_bind {

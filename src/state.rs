@@ -62,6 +62,11 @@ impl AppState {
         self.config.clock.today(self.config.timezone)
     }
 
+    /// The key civic numbers are hashed under (src/auth/civic.rs).
+    pub fn civic_key(&self) -> crate::auth::civic::CivicKey {
+        crate::auth::civic::CivicKey::new(&self.jwt_secret)
+    }
+
     /// Asks this server's outbox worker to make a pass now rather than at its next poll.
     pub fn wake_outbox(&self) {
         self.outbox.wake();

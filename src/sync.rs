@@ -23,6 +23,7 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde_json::Value;
 
+use crate::auth::civic::CivicKey;
 use crate::config::Ss12000Source;
 use crate::db::{Database, DbConn};
 use crate::error::AppResult;
@@ -85,6 +86,7 @@ pub async fn run(
     full: bool,
     tz: Tz,
     clock: crate::clock::Clock,
+    civic: &CivicKey,
     progress: &(dyn Fn(&str, usize) + Sync),
 ) -> Result<Outcome, String> {
     let now = clock.now();
@@ -93,7 +95,7 @@ pub async fn run(
         .write(move |c| Ok(begin(c, &url, full, now.naive_utc())))
         .await
         .map_err(|e| format!("the database: {e}"))??;
-    let outcome = pull_and_store(db, source, mode, since, tz, clock, progress).await;
+    let outcome = pull_and_store(db, source, (mode, since), tz, clock, civic, progress).await;
     let finished = clock.now_utc();
     let record = outcome.clone();
     db.write(move |c| finish(c, id, finished, &record))
@@ -105,10 +107,10 @@ pub async fn run(
 async fn pull_and_store(
     db: &Database,
     source: &Ss12000Source,
-    mode: Mode,
-    since: Option<DateTime<Utc>>,
+    (mode, since): (Mode, Option<DateTime<Utc>>),
     tz: Tz,
     clock: crate::clock::Clock,
+    civic: &CivicKey,
     progress: &(dyn Fn(&str, usize) + Sync),
 ) -> Result<Outcome, String> {
     let today = clock.today(tz);
@@ -125,6 +127,7 @@ async fn pull_and_store(
         .map_err(|e| e.to_string())?;
     // the calendar asked for is the school year, whatever of it the source holds
     roster.calendar = Some(school_days(today));
+    roster.hash_civic_numbers(civic);
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "sync parsed");
     let summary = db
         .write(move |c| Ok(import::store(c, &roster, mode, tz, today, clock.now_utc())))
@@ -576,14 +579,20 @@ fn next_token(page: &Value) -> Option<String> {
 
 /// The server's own schedule (`NARVARO_SYNC_INTERVAL_MINUTES`): a run now and then every
 /// interval; a run another instance holds is skipped. Errors are logged, never fatal.
-pub async fn scheduled(db: Database, source: Ss12000Source, tz: Tz, clock: crate::clock::Clock) {
+pub async fn scheduled(
+    db: Database,
+    source: Ss12000Source,
+    tz: Tz,
+    clock: crate::clock::Clock,
+    civic: CivicKey,
+) {
     let Some(minutes) = source.interval_minutes else {
         return;
     };
     let mut every = actix_web::rt::time::interval(Duration::from_secs(minutes * 60));
     loop {
         every.tick().await;
-        match run(&db, &source, false, tz, clock, &|_, _| {}).await {
+        match run(&db, &source, false, tz, clock, &civic, &|_, _| {}).await {
             Ok(o) => tracing::info!(
                 mode = o.mode.as_str(),
                 records = o.records,

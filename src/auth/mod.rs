@@ -9,10 +9,12 @@
 //! - `links`: single-use links (guardian sign-in, staff invitation, password reset).
 //! - `sign_in`: password attempts, link requests, password changes, sign-out.
 //! - `throttle`: sign-in attempt limits, counted from the audit log.
+//! - `civic`: civic numbers, kept only as a keyed hash.
 //! - `clients`: API clients (machine credentials) and their OAuth 2.0 token grant.
 
 pub mod access;
 pub mod account;
+pub mod civic;
 pub mod clients;
 pub mod csrf;
 pub mod links;

@@ -46,6 +46,7 @@ pub fn apply(
     extend(&mut orgs, &known.orgs);
     let mut persons = people(conn, r, &orgs, now, &mut sum)?;
     addresses(conn, r, &persons, &mut sum)?;
+    identifiers(conn, r, &persons, &mut sum)?;
     extend(&mut persons, &known.persons);
     lap.lap("organisations and people");
     // records the source holds but that could not be read: nothing of them is ended
@@ -483,6 +484,83 @@ fn addresses(conn: &mut DbConn, r: &Roster, persons: &Ids, sum: &mut Summary) ->
     }
     insert_batched!(conn, person_emails::table, new);
     Ok(())
+}
+
+/// Each person's sign-in identifiers, as the source lists them (a changed list replaces
+/// the stored one, and counts as an update).
+fn identifiers(conn: &mut DbConn, r: &Roster, persons: &Ids, sum: &mut Summary) -> QueryResult<()> {
+    type Stored = (Option<String>, String, String, bool);
+    let want: HashMap<i64, &[super::Identifier]> = r
+        .persons
+        .iter()
+        .filter_map(|p| {
+            persons
+                .get(&p.ext)
+                .map(|&id| (id, p.identifiers.as_slice()))
+        })
+        .collect();
+    let ids: Vec<i64> = want.keys().copied().collect();
+    let mut have: HashMap<i64, Vec<Stored>> = HashMap::new();
+    for chunk in ids.chunks(crate::statistics::facts::CHUNK) {
+        for (id, kind, context, value, unique) in person_identifiers::table
+            .filter(person_identifiers::person_id.eq_any(chunk))
+            .order(person_identifiers::id)
+            .select((
+                person_identifiers::person_id,
+                person_identifiers::kind,
+                person_identifiers::context,
+                person_identifiers::value,
+                person_identifiers::globally_unique,
+            ))
+            .load::<(i64, String, Option<String>, String, bool)>(conn)?
+        {
+            have.entry(id)
+                .or_default()
+                .push((context, kind, value, unique));
+        }
+    }
+    let mut stale = Vec::new();
+    let mut new = Vec::new();
+    for (&id, list) in &want {
+        let same = have.get(&id).map_or(list.is_empty(), |h| {
+            h.len() == list.len()
+                && h.iter().zip(list.iter()).all(|(a, b)| {
+                    a.0 == b.context && a.1 == b.kind && a.2 == b.value && a.3 == b.globally_unique
+                })
+        });
+        if same {
+            continue;
+        }
+        if have.contains_key(&id) {
+            stale.push(id);
+            sum.updated += 1;
+        }
+        new.extend(list.iter().map(|i| NewIdentifier {
+            person_id: id,
+            kind: i.kind,
+            context: i.context.as_deref(),
+            value: &i.value,
+            globally_unique: i.globally_unique,
+        }));
+    }
+    for chunk in stale.chunks(crate::statistics::facts::CHUNK) {
+        diesel::delete(
+            person_identifiers::table.filter(person_identifiers::person_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
+    }
+    insert_batched!(conn, person_identifiers::table, new);
+    Ok(())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = person_identifiers)]
+struct NewIdentifier<'a> {
+    person_id: i64,
+    kind: &'a str,
+    context: Option<&'a str>,
+    value: &'a str,
+    globally_unique: bool,
 }
 
 #[derive(Insertable)]

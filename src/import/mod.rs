@@ -109,6 +109,18 @@ pub struct Person {
     pub emails: Vec<(&'static str, String)>,
     /// for a pupil: the school they are enrolled at
     pub school: Option<String>,
+    /// what they sign in with at the municipality's identity provider
+    pub identifiers: Vec<Identifier>,
+}
+
+/// SS 12000 `eduPersonPrincipalNames` (kind "eppn") and `externalIdentifiers` ("external",
+/// with their context and whether they are globally unique).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identifier {
+    pub kind: &'static str,
+    pub context: Option<String>,
+    pub value: String,
+    pub globally_unique: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -277,6 +289,8 @@ pub struct Roster {
     /// first to last event; a snapshot cancels the imported lessons of its schools in it
     /// that it no longer holds
     pub calendar: Option<(NaiveDate, NaiveDate)>,
+    /// whether `persons`' civic numbers are hashed yet ([`Roster::hash_civic_numbers`])
+    pub civic_hashed: bool,
 }
 
 /// Where the roster's lists stood before a record was read (`Roster::mark`).
@@ -284,6 +298,15 @@ pub struct Roster {
 pub struct Mark([usize; 7]);
 
 impl Roster {
+    /// Replaces the persons' civic numbers by their keyed hash: nothing else of them is
+    /// ever stored (src/auth/civic.rs). `store` refuses a roster not hashed.
+    pub fn hash_civic_numbers(&mut self, key: &crate::auth::civic::CivicKey) {
+        for p in &mut self.persons {
+            p.civic_no = p.civic_no.as_deref().and_then(|c| key.hash(c));
+        }
+        self.civic_hashed = true;
+    }
+
     pub fn mark(&self) -> Mark {
         Mark([
             self.orgs.len(),
@@ -655,8 +678,10 @@ pub fn run(
     tz: Tz,
     today: NaiveDate,
     now: NaiveDateTime,
+    civic: &crate::auth::civic::CivicKey,
 ) -> Result<Summary, String> {
-    let roster = read(path, tz).map_err(|e| e.to_string())?;
+    let mut roster = read(path, tz).map_err(|e| e.to_string())?;
+    roster.hash_civic_numbers(civic);
     let mode =
         Mode::decide(mode, roster.declared).map_err(|e| format!("{}: {e}", roster.source))?;
     store(conn, &roster, mode, tz, today, now)
@@ -672,6 +697,12 @@ pub fn store(
     today: NaiveDate,
     now: NaiveDateTime,
 ) -> Result<Summary, String> {
+    if !roster.civic_hashed && roster.persons.iter().any(|p| p.civic_no.is_some()) {
+        return Err(format!(
+            "{}: civic numbers must be hashed before they are stored (nothing was stored)",
+            roster.source
+        ));
+    }
     // a year's timetable is hundreds of megabytes of pages in one transaction
     let _ = crate::db::sqlite_cache(conn, 512 * 1024);
     let stored = conn

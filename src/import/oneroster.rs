@@ -527,6 +527,7 @@ fn read_users(users: &Table, r: &mut Roster) -> Result<Users, ImportError> {
                 given: given.to_string(),
                 family: family.to_string(),
                 civic_no: None,
+                identifiers: Vec::new(),
                 birth_date: None,
                 sex: None,
                 marking: "none",

@@ -333,10 +333,13 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
             .ok_or_else(|| rec.err(&format!("responsibles[{j}].person.id"), "is missing"))?;
         r.responsibles.push((ext.clone(), g.to_string()));
     }
+    let civic_no = civic_number(rec)?;
+    let identifiers = read_identifiers(rec)?;
     r.persons.push(Person {
         given: rec.str("givenName")?,
         family: rec.str("familyName")?,
-        civic_no: rec.opt_str("civicNo.value")?,
+        civic_no,
+        identifiers,
         birth_date: rec.date("birthDate")?,
         sex,
         marking,
@@ -346,6 +349,88 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
         ext,
     });
     Ok(())
+}
+
+/// `civicNo`: a Swedish number (nationality SE, the default) must be one as the standard
+/// writes it (12 characters, `crate::auth::civic::normalise`); a number of another
+/// country is allowed and kept out (nothing here signs in with it).
+fn civic_number(rec: &Rec) -> Result<Option<String>, ImportError> {
+    let Some(value) = rec.opt_str("civicNo.value")? else {
+        return Ok(None);
+    };
+    let nationality = rec.opt_str("civicNo.nationality")?;
+    if nationality.as_deref().is_some_and(|n| n != "SE") {
+        return Ok(None);
+    }
+    match crate::auth::civic::normalise(&value) {
+        Some(n) => Ok(Some(n)),
+        None => Err(rec.err(
+            "civicNo.value",
+            "is not a civic number: 12 characters without separators (YYYYMMDDNNNN, a samordningsnummer, or a temporary number YYYYMMDDTF01)",
+        )),
+    }
+}
+
+/// `eduPersonPrincipalNames` (strings, `user@domain`) and `externalIdentifiers` (value,
+/// context and globallyUnique, all three required): what staff sign in with.
+fn read_identifiers(rec: &Rec) -> Result<Vec<super::Identifier>, ImportError> {
+    let mut out: Vec<super::Identifier> = Vec::new();
+    if let Some(list) = rec.get("eduPersonPrincipalNames") {
+        let list = list
+            .as_array()
+            .ok_or_else(|| rec.err("eduPersonPrincipalNames", "is not a list"))?;
+        for (i, v) in list.iter().enumerate() {
+            let field = format!("eduPersonPrincipalNames[{i}]");
+            let v = v
+                .as_str()
+                .map(str::trim)
+                .ok_or_else(|| rec.err(&field, "is not a string"))?;
+            let parts: Vec<&str> = v.split('@').collect();
+            if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) || v.len() > 500 {
+                return Err(rec.err(&field, format!("'{v}' is not user@domain")));
+            }
+            if !out.iter().any(|o| o.value == v) {
+                out.push(super::Identifier {
+                    kind: "eppn",
+                    context: None,
+                    value: v.to_string(),
+                    globally_unique: true,
+                });
+            }
+        }
+    }
+    if let Some(list) = rec.get("externalIdentifiers") {
+        let list = list
+            .as_array()
+            .ok_or_else(|| rec.err("externalIdentifiers", "is not a list"))?;
+        for (i, e) in list.iter().enumerate() {
+            let field = |f: &str| format!("externalIdentifiers[{i}].{f}");
+            let text = |f: &str| {
+                e.get(f)
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty() && v.len() <= 500)
+                    .ok_or_else(|| {
+                        rec.err(
+                            &field(f),
+                            "is missing (value, context and globallyUnique are required)",
+                        )
+                    })
+            };
+            let (value, context) = (text("value")?, text("context")?);
+            let unique = e
+                .get("globallyUnique")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| rec.err(&field("globallyUnique"), "is missing or not true/false"))?;
+            out.push(super::Identifier {
+                kind: "external",
+                context: Some(context.to_string()),
+                value: value.to_string(),
+                globally_unique: unique,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// A person's `emails`: each a valid address with one of the standard's four types

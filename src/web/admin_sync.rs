@@ -152,13 +152,14 @@ pub async fn start(state: web::Data<AppState>, v: Viewer) -> AppResult<HttpRespo
     let Some(source) = state.config.ss12000_source.clone() else {
         return Ok(see_other("/admin/sync"));
     };
-    let (db, tz, clock) = (
+    let (db, tz, clock, civic) = (
         state.database.clone(),
         state.config.timezone,
         state.config.clock,
+        state.civic_key(),
     );
     actix_web::rt::spawn(async move {
-        if let Err(e) = crate::sync::run(&db, &source, false, tz, clock, &|_, _| {}).await {
+        if let Err(e) = crate::sync::run(&db, &source, false, tz, clock, &civic, &|_, _| {}).await {
             tracing::warn!("sync failed: {e}");
         }
     });

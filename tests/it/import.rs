@@ -63,6 +63,7 @@ fn import(c: &mut DbConn, path: &Path) -> Result<narvaro::import::Summary, Strin
         tz,
         today(),
         crate::helpers::test_moment().naive_utc(),
+        &narvaro::auth::civic::CivicKey::new(crate::helpers::TEST_SECRET.as_bytes()),
     )
 }
 
@@ -123,10 +124,8 @@ async fn an_ss12000_school_imports_reimports_as_nothing_and_works() {
         let url = app.db.url_string();
         let env = [
             ("DATABASE_URL", url.as_str()),
-            (
-                "NARVARO_JWT_SECRET",
-                "import-test-secret-import-test-secret-00",
-            ),
+            // the server's secret: civic numbers are hashed under a key derived from it
+            ("NARVARO_JWT_SECRET", crate::helpers::TEST_SECRET),
         ];
         let unsaid = run_binary(&["import", file.to_str().unwrap()], &env);
         let refusal = String::from_utf8_lossy(&unsaid.stderr).to_string();
@@ -154,6 +153,45 @@ async fn an_ss12000_school_imports_reimports_as_nothing_and_works() {
             .first(c)
             .unwrap();
         assert_eq!(marking, "protected");
+        // the civic number is kept as a keyed hash only; the sign-in identifiers as sent
+        let (alva, _) = person(c, "5c3e8d10-0000-4000-8000-000000000001");
+        let civic: Option<String> = people::table
+            .find(alva)
+            .select(people::civic_no)
+            .first(c)
+            .unwrap();
+        let key = narvaro::auth::civic::CivicKey::new(crate::helpers::TEST_SECRET.as_bytes());
+        assert_eq!(civic, key.hash("201303142384"), "{kind:?}");
+        assert!(!civic.unwrap_or_default().contains("2384"));
+        let (lena, _) = person(c, "5c3e8d10-0000-4000-8000-000000000020");
+        let ids: Vec<(String, Option<String>, String, bool)> = person_identifiers::table
+            .filter(person_identifiers::person_id.eq(lena))
+            .select((
+                person_identifiers::kind,
+                person_identifiers::context,
+                person_identifiers::value,
+                person_identifiers::globally_unique,
+            ))
+            .order(person_identifiers::id)
+            .load(c)
+            .unwrap();
+        assert_eq!(
+            ids,
+            vec![
+                (
+                    "eppn".to_string(),
+                    None,
+                    "lena.larare@edu.importskolan.example".to_string(),
+                    true
+                ),
+                (
+                    "external".to_string(),
+                    Some("http://importskolan.example/AD".to_string()),
+                    "S-1-5-21-7-1004".to_string(),
+                    false
+                ),
+            ]
+        );
 
         // the same file again: nothing changes
         let again = import(c, &file).unwrap();
@@ -235,6 +273,29 @@ async fn an_ss12000_school_imports_reimports_as_nothing_and_works() {
         });
         let err = import(c, &dangling).unwrap_err();
         assert!(err.contains("no-such-group"), "{err}");
+        // a civic number that is none is named, and what is stored stays
+        let stored: Option<String> = people::table
+            .filter(people::external_id.eq("5c3e8d10-0000-4000-8000-000000000001"))
+            .select(people::civic_no)
+            .first(c)
+            .unwrap();
+        let bad_civic = ss12000(&dir, |doc| {
+            doc["persons"][0]["civicNo"]["value"] = "2013-03-14".into();
+        });
+        let said = import(c, &bad_civic).unwrap();
+        let note = said.notes.join("\n");
+        assert!(note.contains("civicNo.value"), "{note}");
+        assert!(
+            !note.contains("2013-03-14"),
+            "the value is not repeated: {note}"
+        );
+        let now_stored: Option<String> = people::table
+            .filter(people::external_id.eq("5c3e8d10-0000-4000-8000-000000000001"))
+            .select(people::civic_no)
+            .first(c)
+            .unwrap();
+        assert_eq!(now_stored, stored);
+        import(c, &file).unwrap();
 
         // the roll call on the imported school: the teacher reports today's lesson
         let (lena, _) = person(c, "5c3e8d10-0000-4000-8000-000000000020");
@@ -959,5 +1020,33 @@ async fn a_snapshot_cancels_the_lessons_it_no_longer_holds() {
         import(c, &ss12000(&dir, |_| {})).unwrap();
         assert!(!cancelled(c, FUTURE), "{kind:?}");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[actix_web::test]
+async fn a_civic_number_stored_in_plain_text_is_hashed_when_the_server_starts() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = crate::fixtures::build(&app);
+        let child = world.ids.child;
+        let civic = |c: &mut DbConn| -> Option<String> {
+            people::table
+                .find(child)
+                .select(people::civic_no)
+                .first(c)
+                .unwrap()
+        };
+        {
+            // as a version before the hash left it
+            let mut c = conn(&world.pool);
+            diesel::update(people::table.find(child))
+                .set(people::civic_no.eq("20140101-2383"))
+                .execute(&mut *c)
+                .unwrap();
+        }
+        let _another = narvaro::startup::open_state(app.config.clone()).unwrap();
+        let key = narvaro::auth::civic::CivicKey::new(crate::helpers::TEST_SECRET.as_bytes());
+        let mut c = conn(&world.pool);
+        assert_eq!(civic(&mut c), key.hash("201401012383"), "{kind:?}");
     }
 }

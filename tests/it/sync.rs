@@ -171,6 +171,7 @@ async fn sync_to(db: &Database, config: &Ss12000Source) -> Result<narvaro::sync:
         false,
         chrono_tz::Europe::Stockholm,
         clock,
+        &narvaro::auth::civic::CivicKey::new(crate::helpers::TEST_SECRET.as_bytes()),
         &|_, _| {},
     )
     .await

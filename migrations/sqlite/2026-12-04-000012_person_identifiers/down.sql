@@ -1,0 +1,2 @@
+DROP INDEX people_civic_no;
+DROP TABLE person_identifiers;
