@@ -127,6 +127,157 @@ pub struct Config {
     pub backups: Option<BackupSchedule>,
     /// How long personal data is kept (`NARVARO_RETENTION_*`; src/retention.rs).
     pub retention: Retention,
+    /// The municipality's identity provider for staff (`NARVARO_OIDC_STAFF_*`), if any.
+    pub oidc_staff: Option<OidcProvider>,
+    /// The identity broker for guardians and adult pupils, BankID or Freja eID
+    /// (`NARVARO_OIDC_GUARDIAN_*`), if any.
+    pub oidc_guardian: Option<OidcProvider>,
+    /// Which of the older ways to sign in stay once a provider is configured.
+    pub sign_in: SignInPolicy,
+}
+
+/// An OpenID Connect provider: its issuer (discovery at
+/// `<issuer>/.well-known/openid-configuration`), Närvaro's client there, the claim people
+/// are matched on, and the scopes asked for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OidcProvider {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub claim: String,
+    pub scopes: Vec<String>,
+}
+
+impl fmt::Debug for OidcProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OidcProvider")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("claim", &self.claim)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// Whether staff may still sign in with a password and guardians with an e-mailed link.
+/// With a staff provider, passwords are off by default except for administrators (the
+/// break-glass account that reaches the service when the provider is down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInPolicy {
+    pub staff_passwords: bool,
+    pub guardian_links: bool,
+}
+
+/// The name of a `NARVARO_OIDC_<WHO>_<NAME>` variable, for messages.
+fn oidc_var(who: &str, name: &str) -> &'static str {
+    match (who, name) {
+        ("STAFF", "ISSUER") => "NARVARO_OIDC_STAFF_ISSUER",
+        ("STAFF", "CLIENT_ID") => "NARVARO_OIDC_STAFF_CLIENT_ID",
+        ("STAFF", "CLIENT_SECRET") => "NARVARO_OIDC_STAFF_CLIENT_SECRET",
+        ("STAFF", "CLAIM") => "NARVARO_OIDC_STAFF_CLAIM",
+        ("STAFF", _) => "NARVARO_OIDC_STAFF_SCOPES",
+        (_, "ISSUER") => "NARVARO_OIDC_GUARDIAN_ISSUER",
+        (_, "CLIENT_ID") => "NARVARO_OIDC_GUARDIAN_CLIENT_ID",
+        (_, "CLIENT_SECRET") => "NARVARO_OIDC_GUARDIAN_CLIENT_SECRET",
+        (_, "CLAIM") => "NARVARO_OIDC_GUARDIAN_CLAIM",
+        _ => "NARVARO_OIDC_GUARDIAN_SCOPES",
+    }
+}
+
+/// `NARVARO_OIDC_<WHO>_*`: all of ISSUER, CLIENT_ID and CLIENT_SECRET, or none.
+fn oidc_provider(
+    get: &dyn Fn(&str) -> Option<String>,
+    who: &str,
+    default_claim: &str,
+    default_scopes: &str,
+) -> Result<Option<OidcProvider>, ConfigError> {
+    let var = |name: &str| oidc_var(who, name);
+    let issuer = get(var("ISSUER")).map(|v| v.trim().trim_end_matches('/').to_string());
+    let id = get(var("CLIENT_ID")).map(|v| v.trim().to_string());
+    let secret = get(var("CLIENT_SECRET")).map(|v| v.trim().to_string());
+    let (issuer, client_id, client_secret) = match (issuer, id, secret) {
+        (None, None, None) => return Ok(None),
+        (Some(i), Some(c), Some(s)) => (i, c, s),
+        (i, c, _) => {
+            let missing = if i.is_none() {
+                "ISSUER"
+            } else if c.is_none() {
+                "CLIENT_ID"
+            } else {
+                "CLIENT_SECRET"
+            };
+            return Err(ConfigError::new(
+                var(missing),
+                format!("is missing: a provider needs NARVARO_OIDC_{who}_ISSUER, _CLIENT_ID and _CLIENT_SECRET"),
+            ));
+        }
+    };
+    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"];
+    if !issuer.starts_with("https://") && !loopback.iter().any(|l| issuer.starts_with(l)) {
+        return Err(ConfigError::new(
+            var("ISSUER"),
+            format!("'{issuer}' is not an https:// URL (OpenID Connect Discovery requires https)"),
+        ));
+    }
+    let claim = get(var("CLAIM")).unwrap_or_else(|| default_claim.to_string());
+    let claim = claim.trim().to_string();
+    if claim.is_empty()
+        || !claim
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+    {
+        return Err(ConfigError::new(
+            var("CLAIM"),
+            format!("'{claim}' is not a claim name such as email, upn or preferred_username"),
+        ));
+    }
+    let scopes: Vec<String> = get(var("SCOPES"))
+        .unwrap_or_else(|| default_scopes.to_string())
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(ConfigError::new(var("SCOPES"), "must include openid"));
+    }
+    Ok(Some(OidcProvider {
+        issuer,
+        client_id,
+        client_secret,
+        claim,
+        scopes,
+    }))
+}
+
+/// The identity providers and which older ways to sign in stay.
+fn sign_in_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Option<OidcProvider>, Option<OidcProvider>, SignInPolicy), ConfigError> {
+    let staff = oidc_provider(get, "STAFF", "email", "openid email profile")?;
+    let guardian = oidc_provider(
+        get,
+        "GUARDIAN",
+        "personal_identity_number",
+        "openid profile",
+    )?;
+    let policy = SignInPolicy {
+        staff_passwords: on_off(get, "NARVARO_STAFF_PASSWORDS", staff.is_none())?,
+        guardian_links: on_off(get, "NARVARO_GUARDIAN_LINKS", true)?,
+    };
+    Ok((staff, guardian, policy))
+}
+
+fn on_off(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(name).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if v == "on" || v == "true" || v == "1" => Ok(true),
+        Some(v) if v == "off" || v == "false" || v == "0" => Ok(false),
+        Some(v) => Err(ConfigError::new(name, format!("'{v}' is not on or off"))),
+    }
 }
 
 /// How long personal data is kept: a pupil's records `years` after their last enrolment
@@ -374,6 +525,9 @@ impl fmt::Debug for Config {
             .field("ss12000_source", &self.ss12000_source)
             .field("backups", &self.backups)
             .field("retention", &self.retention)
+            .field("oidc_staff", &self.oidc_staff)
+            .field("oidc_guardian", &self.oidc_guardian)
+            .field("sign_in", &self.sign_in)
             .finish()
     }
 }
@@ -541,6 +695,7 @@ impl Config {
         }
         let backups = backup_schedule(&get, &database_url)?;
         let retention = retention(&get)?;
+        let (oidc_staff, oidc_guardian, sign_in) = sign_in_settings(&get)?;
         let outbox_poll_seconds = outbox_poll(&get)?;
 
         Ok(Config {
@@ -560,6 +715,9 @@ impl Config {
             outbox_poll_seconds,
             backups,
             retention,
+            oidc_staff,
+            oidc_guardian,
+            sign_in,
             clock: crate::clock::Clock::System,
             ss12000_source: ss12000_source(&get)?,
         })

@@ -311,6 +311,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    oidc_attempts (state_hash) {
+        state_hash -> Text,
+        provider -> Text,
+        nonce -> Text,
+        verifier -> Text,
+        next_path -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     one_time_tokens (id) {
         id -> BigInt,
         token_hash -> Text,
@@ -428,6 +440,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     audit_log,
     one_time_tokens,
+    oidc_attempts,
     threshold_state,
     absence_days,
     absence_class_days,

@@ -83,8 +83,19 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         config.clock,
     );
     let metrics = crate::metrics::Metrics::new(database.waits(), &outbox.counts);
+    use crate::auth::oidc::{Provider, Which};
+    let oidc_staff = config
+        .oidc_staff
+        .clone()
+        .map(|c| std::sync::Arc::new(Provider::new(Which::Staff, c)));
+    let oidc_guardian = config
+        .oidc_guardian
+        .clone()
+        .map(|c| std::sync::Arc::new(Provider::new(Which::Guardian, c)));
     Ok(AppState {
         metrics: std::sync::Arc::new(metrics),
+        oidc_staff,
+        oidc_guardian,
         database,
         backend,
         config,

@@ -22,6 +22,9 @@ pub struct AppState {
     pub last_backup: web::Data<crate::backup::Last>,
     /// requests, sign-ins and what the database and outbox report (`NARVARO_METRICS_BIND`)
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// the identity providers people sign in with (`NARVARO_OIDC_*`), if configured
+    pub oidc_staff: Option<std::sync::Arc<crate::auth::oidc::Provider>>,
+    pub oidc_guardian: Option<std::sync::Arc<crate::auth::oidc::Provider>>,
 }
 
 impl AppState {

@@ -6,6 +6,7 @@
 //! - `viewer`: the signed-in person and their roles, as a request extractor.
 //! - `access`: who may see which pupil, lesson and school: the one place for those rules.
 //! - `csrf`: the middleware that guards every state-changing HTML form.
+//! - `oidc`: sign-in through the municipality's identity provider (OpenID Connect).
 //! - `links`: single-use links (guardian sign-in, staff invitation, password reset).
 //! - `sign_in`: password attempts, link requests, password changes, sign-out.
 //! - `throttle`: sign-in attempt limits, counted from the audit log.
@@ -18,6 +19,7 @@ pub mod civic;
 pub mod clients;
 pub mod csrf;
 pub mod links;
+pub mod oidc;
 pub mod password;
 pub mod secret;
 pub mod session;

@@ -17,9 +17,17 @@ use crate::schema::*;
 use crate::db::lower;
 
 pub enum Outcome {
-    SignedIn { person: i64, version: i32 },
+    SignedIn {
+        person: i64,
+        version: i32,
+    },
     Refused,
-    Throttled { wait_secs: u64 },
+    Throttled {
+        wait_secs: u64,
+    },
+    /// the password was right, but staff sign in through the identity provider here
+    /// (NARVARO_STAFF_PASSWORDS=off) and the account is no administrator's
+    PasswordsOff,
 }
 
 /// Usernames are compared in lower case (phones capitalise the first letter).
@@ -52,6 +60,8 @@ pub struct Attempt {
     /// id, stored hash, token version, active
     account: Option<(i64, Option<String>, i32, bool)>,
     wait_secs: Option<u64>,
+    /// the account is an administrator's, which keeps its password whatever the policy
+    break_glass: bool,
 }
 
 /// The result of [`Attempt::check`].
@@ -86,10 +96,30 @@ pub fn look_up(
     let person = account.as_ref().map(|a| a.0);
     let known_device = person.is_some() && person == trusted_device;
     let wait_secs = throttle::sign_in_wait(conn, person, addr, known_device, now)?;
+    // an administrator keeps the password (the break-glass account) whatever the policy
+    let today = now.date();
+    let break_glass = match person {
+        Some(id) => {
+            crate::schema::duties::table
+                .filter(crate::schema::duties::person_id.eq(id))
+                .filter(crate::schema::duties::role.eq("admin"))
+                .filter(crate::schema::duties::start_date.le(today))
+                .filter(
+                    crate::schema::duties::end_date
+                        .is_null()
+                        .or(crate::schema::duties::end_date.ge(today)),
+                )
+                .count()
+                .get_result::<i64>(conn)?
+                > 0
+        }
+        None => false,
+    };
     Ok(Attempt {
         shown_name: username.chars().take(64).collect(),
         account,
         wait_secs,
+        break_glass,
     })
 }
 
@@ -117,7 +147,7 @@ pub fn record(
     attempt: &Attempt,
     checked: Checked,
     addr: &str,
-    channel: &str,
+    (channel, passwords_allowed): (&str, bool),
 ) -> AppResult<Outcome> {
     let person = attempt.account.as_ref().map(|a| a.0);
     let shown_name = &attempt.shown_name;
@@ -136,6 +166,11 @@ pub fn record(
         return Ok(Outcome::Throttled { wait_secs });
     }
     let (outcome, reason) = match &attempt.account {
+        Some((_, Some(_), _, true))
+            if checked.right && !passwords_allowed && !attempt.break_glass =>
+        {
+            (Outcome::PasswordsOff, "passwords_off")
+        }
         Some((id, Some(_), version, true)) if checked.right => (
             Outcome::SignedIn {
                 person: *id,

@@ -11,13 +11,16 @@ pub mod api_docs;
 mod audit;
 mod common;
 mod errors;
+mod idp_session;
 mod input;
 pub mod layout;
 mod leave;
+mod login_page;
 mod mentor;
 mod notices;
 mod oauth;
 mod offline;
+mod oidc;
 mod pages;
 mod pupils;
 mod register_extract;
@@ -70,6 +73,8 @@ routes! {
     post "/login" => sign_in::login,
     post "/logout" => sign_in::logout,
     post "/login/link" => sign_in::request_link,
+    get "/login/oidc/{which}" => oidc::start,
+    get "/login/oidc/{which}/callback" => oidc::callback,
     get "/login/link/{token}" => sign_in::link_page,
     post "/login/link/{token}" => sign_in::use_link,
     get "/password/forgot" => sign_in::forgot_page,

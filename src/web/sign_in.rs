@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::common::html_with_status;
 use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
+use super::login_page::{login_form, message, Ways};
 use crate::auth::links::Purpose;
 use crate::auth::session::{self, Audience};
 use crate::auth::sign_in::{self, Outcome};
@@ -19,19 +20,19 @@ use crate::notices::LinkRequest;
 use crate::state::AppState;
 
 /// A local path to return to after signing in; anything else becomes the start page.
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
         _ => "/".to_string(),
     }
 }
 
-fn secure(state: &AppState) -> bool {
+pub(super) fn secure(state: &AppState) -> bool {
     state.config.base_url.starts_with("https://")
 }
 
 /// Signs the person in on this browser and goes on to `next`.
-fn start_session(
+pub(super) fn start_session(
     state: &AppState,
     person: i64,
     version: i32,
@@ -99,15 +100,18 @@ pub async fn password_attempt(
     })
     .await?;
     let checked = checked?;
+    let passwords_allowed = state.config.sign_in.staff_passwords;
     let outcome = state
-        .db_write(move |conn| sign_in::record(conn, &attempt, checked, &addr, channel))
+        .db_write(move |conn| {
+            sign_in::record(conn, &attempt, checked, &addr, (channel, passwords_allowed))
+        })
         .await?;
     state.metrics.sign_in(
         channel,
         match outcome {
             Outcome::SignedIn { .. } => "ok",
             Outcome::Throttled { .. } => "throttled",
-            Outcome::Refused => "failed",
+            Outcome::Refused | Outcome::PasswordsOff => "failed",
         },
     );
     Ok(outcome)
@@ -123,50 +127,9 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-fn message(kind: &str, text: &str) -> Markup {
-    html! { p class=(kind) role=(if kind == "errors" { "alert" } else { "status" }) { (text) } }
-}
-
-fn login_form(ctx: &PageCtx, next: &str, username: &str, note: Option<Markup>) -> Markup {
-    let title = ctx.t("Logga in", "Sign in");
-    layout::page(
-        ctx,
-        title,
-        html! {
-            h1 { (title) }
-            @if let Some(note) = note { (note) }
-            section.card {
-                h2 { (ctx.t("Personal", "Staff")) }
-                form method="post" action="/login" {
-                    (ctx.csrf_field())
-                    input type="hidden" name="next" value=(next);
-                    label for="username" { (ctx.t("Användarnamn", "Username")) }
-                    input #username name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required value=(username);
-                    label for="password" { (ctx.t("Lösenord", "Password")) }
-                    input #password name="password" type="password" autocomplete="current-password" required;
-                    p { button type="submit" { (ctx.t("Logga in", "Sign in")) } }
-                }
-                p { a href="/password/forgot" { (ctx.t("Glömt lösenordet?", "Forgot your password?")) } }
-            }
-            section.card {
-                h2 { (ctx.t("Vårdnadshavare och elever", "Guardians and pupils")) }
-                p { (ctx.t(
-                    "Du behöver inget lösenord. Skriv e-postadressen som skolan har, så skickar vi en inloggningslänk som gäller i 15 minuter.",
-                    "You need no password. Enter the e-mail address the school has for you and we will send a sign-in link that works for 15 minutes."
-                )) }
-                form method="post" action="/login/link" {
-                    (ctx.csrf_field())
-                    label for="email" { (ctx.t("E-postadress", "E-mail address")) }
-                    input #email name="email" type="email" autocomplete="email" required;
-                    p { button type="submit" { (ctx.t("Skicka inloggningslänk", "E-mail me a sign-in link")) } }
-                }
-            }
-        },
-    )
-}
-
 pub async fn login_page(
     req: HttpRequest,
+    state: web::Data<AppState>,
     query: web::Query<LoginQuery>,
     viewer: MaybeViewer,
 ) -> HttpResponse {
@@ -176,7 +139,7 @@ pub async fn login_page(
     }
     html_with_status(
         StatusCode::OK,
-        login_form(&PageCtx::new(&req), &next, "", None),
+        login_form(&PageCtx::new(&req), Ways::of(&state), &next, "", None),
     )
 }
 
@@ -205,7 +168,7 @@ pub async fn login(
         );
         return Ok(html_with_status(
             StatusCode::BAD_REQUEST,
-            login_form(&ctx, &next, &form.username, Some(note)),
+            login_form(&ctx, Ways::of(&state), &next, &form.username, Some(note)),
         ));
     }
     let outcome =
@@ -222,12 +185,25 @@ pub async fn login(
             );
             Ok(html_with_status(
                 StatusCode::UNAUTHORIZED,
-                login_form(&ctx, &next, &form.username, Some(note)),
+                login_form(&ctx, Ways::of(&state), &next, &form.username, Some(note)),
             ))
         }
         Outcome::Throttled { wait_secs } => Err(AppError::TooManyRequests {
             retry_after_secs: wait_secs,
         }),
+        Outcome::PasswordsOff => {
+            let note = message(
+                "errors",
+                ctx.t(
+                    "Personal loggar in med kommunens konto här, inte med lösenord.",
+                    "Staff sign in with the municipality's account here, not with a password.",
+                ),
+            );
+            Ok(html_with_status(
+                StatusCode::FORBIDDEN,
+                login_form(&ctx, Ways::of(&state), &next, &form.username, Some(note)),
+            ))
+        }
     }
 }
 
@@ -243,11 +219,23 @@ pub async fn logout(
             .await?;
     }
     // what the device kept for the roll call without a network goes too (static/sw.js)
-    Ok(HttpResponse::SeeOther()
-        .cookie(cleared_session_cookie(secure(&state)))
-        .insert_header((header::LOCATION, "/login"))
-        .insert_header(("Clear-Site-Data", "\"cache\", \"storage\""))
-        .finish())
+    let mut res = match super::idp_session::end_session_location(&req, &state).await {
+        // signed in through a provider: on to its sign-out (a page, since the form may
+        // only post to Närvaro itself: CSP form-action)
+        Some(url) => super::idp_session::on_to_provider(&PageCtx::new(&req), &url),
+        None => see_other("/login"),
+    };
+    for cookie in [
+        cleared_session_cookie(secure(&state)),
+        super::idp_session::spent_provider_cookie(),
+    ] {
+        res.add_cookie(&cookie).map_err(AppError::internal)?;
+    }
+    res.headers_mut().insert(
+        header::HeaderName::from_static("clear-site-data"),
+        header::HeaderValue::from_static("\"cache\", \"storage\""),
+    );
+    Ok(res)
 }
 
 #[derive(Deserialize)]
@@ -317,6 +305,21 @@ pub async fn request_link(
     state: web::Data<AppState>,
     form: web::Form<EmailForm>,
 ) -> AppResult<HttpResponse> {
+    if !state.config.sign_in.guardian_links {
+        // NARVARO_GUARDIAN_LINKS=off: guardians and pupils sign in with BankID
+        let ctx = PageCtx::new(&req);
+        let note = message(
+            "errors",
+            ctx.t(
+                "Inloggning med e-postlänk används inte här. Logga in med BankID.",
+                "Sign-in links by e-mail are not used here. Sign in with BankID.",
+            ),
+        );
+        return Ok(html_with_status(
+            StatusCode::FORBIDDEN,
+            login_form(&ctx, Ways::of(&state), "/", "", Some(note)),
+        ));
+    }
     handle_link_request(req, state, form.into_inner(), Purpose::SignIn).await
 }
 

@@ -118,6 +118,23 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: all(200),
         },
+        // no identity provider is configured here: the routes are not there (tests/it/oidc.rs)
+        Row {
+            method: "get",
+            pattern: "/login/oidc/{which}",
+            path: |_| "/login/oidc/staff".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(404),
+        },
+        Row {
+            method: "get",
+            pattern: "/login/oidc/{which}/callback",
+            path: |_| "/login/oidc/guardian/callback?code=c&state=s".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(404),
+        },
         Row {
             method: "get",
             pattern: "/login/link/{token}",

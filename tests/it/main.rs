@@ -25,6 +25,7 @@ mod leave_delegation;
 mod metrics;
 mod notices;
 mod offline;
+mod oidc;
 mod openapi;
 mod pages;
 mod register_extract;

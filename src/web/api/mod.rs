@@ -79,6 +79,13 @@ pub async fn token(
         Outcome::Throttled { wait_secs } => Err(AppError::TooManyRequests {
             retry_after_secs: wait_secs,
         }),
+        Outcome::PasswordsOff => Err(AppError::Forbidden(
+            lang.pick(
+                "Personal loggar in med kommunens konto här, inte med lösenord.",
+                "Staff sign in with the municipality's account here, not with a password.",
+            )
+            .into(),
+        )),
     }
 }
 
