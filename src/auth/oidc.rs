@@ -526,11 +526,23 @@ pub fn match_staff(conn: &mut DbConn, value: &str, today: NaiveDate) -> QueryRes
 }
 
 /// Guardians and adult pupils: an active person whose civic number, as stored (its keyed
-/// hash), is the claim's.
-pub fn match_civic(conn: &mut DbConn, hash: &str) -> QueryResult<Matched> {
+/// hash), is the claim's, and who is a guardian of someone or 18 or over (a younger pupil
+/// with an e-ID of their own is not signed in: the school reaches them through their
+/// guardians).
+pub fn match_civic(conn: &mut DbConn, hash: &str, today: NaiveDate) -> QueryResult<Matched> {
+    use crate::schema::guardianships;
+    let adult_born_by = today
+        .checked_sub_months(chrono::Months::new(18 * 12))
+        .unwrap_or(NaiveDate::MIN);
+    let guardians = guardianships::table.select(guardianships::guardian_id);
     let ids: Vec<i64> = people::table
         .filter(people::active.eq(true))
         .filter(people::civic_no.eq(hash))
+        .filter(
+            people::id
+                .eq_any(guardians)
+                .or(people::birth_date.le(adult_born_by)),
+        )
         .select(people::id)
         .load(conn)?;
     one_of(ids, conn)

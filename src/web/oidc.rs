@@ -147,7 +147,7 @@ pub async fn callback(
                 return refused(&req, &state, which, r).await;
             };
             state
-                .db(move |conn| Ok(oidc::match_civic(conn, &hash)?))
+                .db(move |conn| Ok(oidc::match_civic(conn, &hash, today)?))
                 .await?
         }
     };

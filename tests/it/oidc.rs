@@ -9,7 +9,8 @@
 //! - a forger (jose) whose token endpoint returns the ID token a test asks for: another
 //!   audience, another issuer, expired, issued in the future, the wrong nonce, `alg: none`,
 //!   HS256 with the client secret, an unknown key, a tampered signature, another
-//!   authorized party, garbage; and a provider that is down.
+//!   authorized party, garbage; a key rotated in after the keys were cached (fetched
+//!   again, and accepted); and a provider that is down.
 //!
 //! Every refusal is a page with a 4xx or 502 status, an audit row, and no session.
 
@@ -268,6 +269,8 @@ fn id_of(world: &World, username: &str) -> i64 {
 
 /// The guardian's BankID number; demo.guardian's civic number is set to it (as its hash).
 const GUARDIAN_PIN: &str = "198001012380";
+/// The guardian's child's (under 18: not signed in by it).
+const CHILD_PIN: &str = "201401012383";
 
 fn write_accounts(path: &Path, world: &World) {
     let accounts = json!({
@@ -277,6 +280,7 @@ fn write_accounts(path: &Path, world: &World) {
         "noclaim": {"name": "No Email"},
         "twin": {"email": "shared@edu.kommun.example"},
         "badpin": {"personal_identity_number": "not-a-number"},
+        "kid": {"personal_identity_number": CHILD_PIN},
     });
     std::fs::write(path, accounts.to_string()).unwrap();
 }
@@ -286,6 +290,10 @@ fn prepare(world: &World) {
     let mut c = conn(&world.pool);
     diesel::update(people::table.filter(people::username.eq("demo.guardian")))
         .set(people::civic_no.eq(key.hash(GUARDIAN_PIN)))
+        .execute(&mut *c)
+        .unwrap();
+    diesel::update(people::table.find(world.ids.child))
+        .set(people::civic_no.eq(key.hash(CHILD_PIN)))
         .execute(&mut *c)
         .unwrap();
     // one identity two members of staff share: nobody gets in with it
@@ -474,6 +482,7 @@ async fn staff_and_guardians_sign_in_through_the_provider_and_its_bad_answers_ar
             ("staff", "twin", 409, "ambiguous"),
             ("guardian", "badpin", 400, "claim"),
             ("guardian", "stranger", 400, "claim"),
+            ("guardian", "kid", 403, "unknown_person"),
         ] {
             let mut j = Jar::new();
             let back = through_provider(&app, &mut j, which, login).await;
@@ -482,7 +491,7 @@ async fn staff_and_guardians_sign_in_through_the_provider_and_its_bad_answers_ar
             assert!(j.cookie(&app.address, "narvaro_session").is_none());
             assert!(refusals(&world, outcome) >= 1, "{outcome}");
         }
-        assert_eq!(refusals(&world, "unknown_person"), 1);
+        assert_eq!(refusals(&world, "unknown_person"), 2);
         assert_eq!(refusals(&world, "ambiguous"), 1);
 
         // the guardian, by BankID number: in, on the guardian's start page
@@ -604,6 +613,11 @@ async fn every_forged_id_token_is_refused_and_a_provider_that_is_down_is_said_so
                 "{kind:?}: {mode} audited"
             );
         }
+        // the provider rotates in a new key after Närvaro cached its keys: fetched again
+        let (jar, rotated) = forged(&app, "rotated", &claims).await;
+        assert_eq!(rotated.status, 303, "{kind:?}: {}", rotated.body);
+        assert!(jar.cookie(&app.address, "narvaro_session").is_some());
+
         // a good token without the claim
         let (_, a) = forged(&app, "good", &json!({"name": "x"})).await;
         assert_eq!(a.status, 400);

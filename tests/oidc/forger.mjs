@@ -2,7 +2,7 @@
 // and a token endpoint that returns the ID token a test asks for, good or bad, so that the
 // relying party's checks are tested one by one (signature, unknown key, alg none, HS256
 // with the client secret, audience, issuer, expiry, issue time, nonce, a missing claim,
-// garbage instead of JSON).
+// garbage instead of JSON), and a key rotated in after the relying party cached the keys.
 //
 //   node forger.mjs <client id> <client secret>
 //
@@ -17,6 +17,10 @@ const [clientId, clientSecret] = process.argv.slice(2);
 const { privateKey, publicKey } = await generateKeyPair('RS256');
 const other = await generateKeyPair('RS256');
 const jwk = { ...(await exportJWK(publicKey)), kid: 'good', alg: 'RS256', use: 'sig' };
+// a key the provider rotates in: published only once a token signed with it was issued
+const next = await generateKeyPair('ES256');
+const nextJwk = { ...(await exportJWK(next.publicKey)), kid: 'next', alg: 'ES256', use: 'sig' };
+let rotated = false;
 const codes = new Map();
 
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -42,6 +46,11 @@ async function idToken(issuer, grant) {
   if (grant.mode === 'hs256') {
     return new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: 'good' })
       .sign(new TextEncoder().encode(clientSecret));
+  }
+  if (grant.mode === 'rotated') {
+    rotated = true;
+    return new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'next' })
+      .sign(next.privateKey);
   }
   if (grant.mode === 'unknown-key') {
     return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'unknown' })
@@ -72,12 +81,12 @@ const server = http.createServer(async (req, res) => {
       jwks_uri: `${issuer}/jwks`,
       response_types_supported: ['code'],
       subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: ['RS256', 'HS256', 'none'],
+      id_token_signing_alg_values_supported: ['RS256', 'ES256', 'HS256', 'none'],
       token_endpoint_auth_methods_supported: ['client_secret_basic'],
       code_challenge_methods_supported: ['S256'],
     });
   }
-  if (url.pathname === '/jwks') return json(200, { keys: [jwk] });
+  if (url.pathname === '/jwks') return json(200, { keys: rotated ? [jwk, nextJwk] : [jwk] });
   if (url.pathname === '/authorize') {
     const p = url.searchParams;
     const code = crypto.randomBytes(16).toString('hex');
