@@ -19,7 +19,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use super::{Activity, Duty, Group, ImportError, Membership, Org, Person, Roster};
+use super::{Activity, Duty, Group, Identifier, ImportError, Membership, Org, Person, Roster};
 
 /// Parses RFC 4180 CSV: quoted fields may hold commas, quotes ("") and line breaks.
 /// Answers the rows with the line each starts on.
@@ -519,6 +519,7 @@ fn read_users(users: &Table, r: &mut Roster) -> Result<Users, ImportError> {
                     ))
                 }
             }
+            let identifiers = user_identifiers(&l)?;
             // the whole line is read before anything of it is kept
             let (given, family) = (l.req("givenName")?, l.req("familyName")?);
             roles.insert(ext.clone(), role.to_string());
@@ -527,7 +528,7 @@ fn read_users(users: &Table, r: &mut Roster) -> Result<Users, ImportError> {
                 given: given.to_string(),
                 family: family.to_string(),
                 civic_no: None,
-                identifiers: Vec::new(),
+                identifiers,
                 birth_date: None,
                 sex: None,
                 marking: "none",
@@ -543,6 +544,41 @@ fn read_users(users: &Table, r: &mut Roster) -> Result<Users, ImportError> {
         })?;
     }
     Ok(Users { roles, deleted })
+}
+
+/// What a user signs in with: `username` (kept with the context `oneroster:username`) and
+/// each of `userIds`, written `{type:identifier}` (context `oneroster:<type>`), as the
+/// OneRoster 1.1 users file defines them.
+fn user_identifiers(l: &Line) -> Result<Vec<Identifier>, ImportError> {
+    let mut out = Vec::new();
+    if let Some(u) = l.opt("username") {
+        out.push(Identifier {
+            kind: "external",
+            context: Some("oneroster:username".into()),
+            value: u.to_string(),
+            globally_unique: false,
+        });
+    }
+    for item in l.list("userIds") {
+        let pair = item
+            .strip_prefix('{')
+            .and_then(|i| i.strip_suffix('}'))
+            .and_then(|i| i.split_once(':'))
+            .filter(|(t, v)| !t.trim().is_empty() && !v.trim().is_empty());
+        let Some((kind, value)) = pair else {
+            return Err(l.err(
+                "userIds",
+                format!("'{item}' is not written {{type:identifier}}"),
+            ));
+        };
+        out.push(Identifier {
+            kind: "external",
+            context: Some(format!("oneroster:{}", kind.trim())),
+            value: value.trim().to_string(),
+            globally_unique: false,
+        });
+    }
+    Ok(out)
 }
 
 /// A guardian's own agentSourcedIds name their children too; a student's agents are

@@ -446,6 +446,23 @@ async fn a_oneroster_school_imports_reimports_as_nothing_and_works() {
         // group and teacher, no lessons (OneRoster has no timetable), 7 reasons
         let first = counts(c);
         assert_eq!(first, vec![2, 5, 1, 2, 4, 3, 1, 1, 1, 0, 7]);
+        // what a user signs in with: username and userIds ({type:identifier})
+        let (dana_id, _) = person(c, "u-stud-1");
+        let ids: Vec<(Option<String>, String)> = person_identifiers::table
+            .filter(person_identifiers::person_id.eq(dana_id))
+            .select((person_identifiers::context, person_identifiers::value))
+            .order(person_identifiers::id)
+            .load(c)
+            .unwrap();
+        assert_eq!(
+            ids,
+            vec![
+                (Some("oneroster:username".into()), "dana.ny".into()),
+                (Some("oneroster:Fed".into()), "dana.ny@edu.example".into()),
+                (Some("oneroster:LDAP".into()), "1042".into()),
+            ],
+            "{kind:?}"
+        );
         assert_eq!(import(c, &src).unwrap().changes(), 0);
         assert_eq!(counts(c), first);
 
