@@ -2,8 +2,10 @@
 //! `absence_class_days`: those summed per class and day; both kept up to date in the same
 //! transaction as every change that moves them. Each refresh recomputes the rows of the
 //! pupils and days touched from the facts, so it is right whatever changed. On PostgreSQL
-//! an advisory lock orders concurrent refreshes (it is held from the refresh to the commit,
-//! a few milliseconds), so that the last one to commit has seen the others' marks.
+//! an advisory lock per school orders concurrent refreshes of that school (it is held from
+//! the refresh to the commit, a few milliseconds), so that the last one to commit has seen
+//! the others' marks when it sums the school's classes; refreshes of other schools do not
+//! wait for it.
 
 use std::collections::HashMap;
 
@@ -88,19 +90,58 @@ impl Days {
     }
 }
 
-/// The advisory lock key of statistics refreshes ("NARVSTAT").
-const PG_STATISTICS_LOCK: i64 = 0x4E41_5256_5354_4154;
+/// The first key of the statistics' advisory locks ("NRVS"); the second is the school.
+const PG_STATISTICS_LOCK: i32 = 0x4E52_5653;
 
-/// On PostgreSQL: waits for other refreshes to commit (released at the end of this
-/// transaction). SQLite has one writer at a time already.
-fn lock(conn: &mut DbConn) -> QueryResult<()> {
+/// On PostgreSQL: waits for other refreshes of these schools to commit (released at the
+/// end of this transaction), taking the locks in ascending order so that two refreshes
+/// cannot wait for each other. SQLite has one writer at a time already.
+fn lock(conn: &mut DbConn, schools: &[i64]) -> QueryResult<()> {
     if let DbConn::Pg(c) = conn {
-        diesel::sql_query(format!(
-            "SELECT pg_advisory_xact_lock({PG_STATISTICS_LOCK})"
-        ))
-        .execute(c)?;
+        let mut schools = schools.to_vec();
+        schools.sort_unstable();
+        schools.dedup();
+        for school in schools {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
+                .bind::<diesel::sql_types::Integer, _>(PG_STATISTICS_LOCK)
+                // school ids are far below 2^31; a larger one shares a lock, which is safe
+                .bind::<diesel::sql_types::Integer, _>((school & 0x7FFF_FFFF) as i32)
+                .execute(c)?;
+        }
     }
     Ok(())
+}
+
+/// The schools a refresh of these pupils may touch: where they are enrolled and where
+/// their stored rows in the period are.
+fn schools_of(
+    conn: &mut DbConn,
+    pupils: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<i64>> {
+    use crate::schema::people;
+    let mut schools = Vec::new();
+    for chunk in pupils.chunks(CHUNK) {
+        schools.extend(
+            people::table
+                .filter(people::id.eq_any(chunk))
+                .filter(people::school_id.is_not_null())
+                .select(people::school_id.assume_not_null())
+                .load::<i64>(conn)?,
+        );
+        schools.extend(
+            absence_days::table
+                .filter(absence_days::pupil_id.eq_any(chunk))
+                .filter(absence_days::day.between(from, to))
+                .select(absence_days::school_id)
+                .distinct()
+                .load::<i64>(conn)?,
+        );
+    }
+    schools.sort_unstable();
+    schools.dedup();
+    Ok(schools)
 }
 
 /// Recomputes a school's per-class sums from its per-pupil sums between two days.
@@ -174,7 +215,8 @@ pub fn refresh(
     if pupils.is_empty() || to < from {
         return Ok(());
     }
-    lock(conn)?;
+    let locked = schools_of(conn, pupils, from, to)?;
+    lock(conn, &locked)?;
     let mut days = Days::default();
     facts::each(conn, Sel::Pupils(pupils), from, to, tz, |f| days.add(f))?;
     let mut schools: Vec<i64> = Vec::new();
@@ -194,6 +236,13 @@ pub fn refresh(
     schools.extend(rows.iter().map(|r| r.school_id));
     schools.sort_unstable();
     schools.dedup();
+    // a lesson at a school the pupil is not enrolled at (rare): its lock too
+    let more: Vec<i64> = schools
+        .iter()
+        .copied()
+        .filter(|s| locked.binary_search(s).is_err())
+        .collect();
+    lock(conn, &more)?;
     insert(conn, &rows)?;
     for school in schools {
         roll_up(conn, school, from, to)?;
@@ -209,7 +258,7 @@ pub fn rebuild(
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<usize> {
-    lock(conn)?;
+    lock(conn, &[school])?;
     let started = std::time::Instant::now();
     let mut days = Days::default();
     facts::each(conn, Sel::School(school), from, to, tz, |f| {

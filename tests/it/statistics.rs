@@ -743,3 +743,148 @@ async fn the_ss12000_export_pages_through_everything_once() {
         );
     }
 }
+
+/// The statistics' sums, per pupil and per class, as stored.
+fn stored_sums(
+    world: &crate::fixtures::World,
+) -> (
+    Vec<(i64, chrono::NaiveDate, i64, i32, i32, i32)>,
+    Vec<(i64, chrono::NaiveDate, i64, i32, i32, i32)>,
+) {
+    use diesel::prelude::*;
+    use narvaro::schema::{absence_class_days as c, absence_days as d};
+    let mut conn = crate::browser::conn(&world.pool);
+    let pupils = d::table
+        .select((
+            d::school_id,
+            d::day,
+            d::pupil_id,
+            d::reported_minutes,
+            d::invalid_minutes,
+            d::lates,
+        ))
+        .order((d::school_id, d::day, d::pupil_id))
+        .load(&mut *conn)
+        .unwrap();
+    let classes = c::table
+        .select((
+            c::school_id,
+            c::day,
+            c::class_id,
+            c::reported_minutes,
+            c::invalid_minutes,
+            c::lates,
+        ))
+        .order((c::school_id, c::day, c::class_id))
+        .load(&mut *conn)
+        .unwrap();
+    (pupils, classes)
+}
+
+#[actix_web::test]
+async fn parallel_roll_calls_keep_the_class_sums_equal_to_a_rebuild_on_postgresql() {
+    // the advisory lock per school orders refreshes of one school: eight teachers saving
+    // eight lessons of one school at once must leave the class sums what a rebuild
+    // computes (without the lock, a roll-up that has not seen another's rows commits last)
+    use diesel::prelude::*;
+    use narvaro::schema::{activity_teachers, lessons, people};
+    if !crate::helpers::backends().contains(&crate::helpers::Kind::Postgres) {
+        return;
+    }
+    let app = crate::helpers::TestApp::spawn(crate::helpers::Kind::Postgres).await;
+    let world = crate::fixtures::build(&app);
+    let today = crate::helpers::test_today();
+    // one lesson each of eight teachers of the first school, earlier this week
+    let picks: Vec<(i64, String)> = {
+        let mut c = crate::browser::conn(&world.pool);
+        let rows: Vec<(i64, String)> = lessons::table
+            .inner_join(
+                activity_teachers::table
+                    .on(activity_teachers::activity_id.eq(lessons::activity_id)),
+            )
+            .inner_join(people::table.on(people::id.eq(activity_teachers::teacher_id)))
+            .filter(lessons::school_id.eq(world.ids.school1))
+            .filter(lessons::cancelled.eq(false))
+            .filter(lessons::lesson_date.lt(today))
+            .filter(lessons::lesson_date.ge(today - chrono::Duration::days(2)))
+            .filter(people::username.is_not_null())
+            .select((lessons::id, people::username.assume_not_null()))
+            .order(lessons::id)
+            .load(&mut *c)
+            .unwrap();
+        let mut seen = std::collections::HashSet::new();
+        rows.into_iter()
+            .filter(|(_, u)| seen.insert(u.clone()))
+            .take(8)
+            .collect()
+    };
+    assert!(picks.len() >= 4, "{picks:?}");
+    let mut writers = Vec::new();
+    for (lesson, username) in picks {
+        let token = crate::browser::api_token(&app, &username, crate::browser::DEMO_PASSWORD).await;
+        let (_, rc) = crate::browser::api_get(
+            &app,
+            Some(&token),
+            &format!("/api/v1/lessons/{lesson}/roll-call"),
+        )
+        .await;
+        let pupils: Vec<i64> = rc["pupils"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        let (client, url) = (
+            app.client.clone(),
+            app.url(&format!("/api/v1/lessons/{lesson}/roll-call")),
+        );
+        writers.push(actix_web::rt::spawn(async move {
+            for round in 0..6usize {
+                let marks: Vec<serde_json::Value> = pupils
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        if (i + round) % 3 == 0 {
+                            serde_json::json!({"pupil_id": p, "status": "late", "minutes": 5 + round})
+                        } else if (i + round) % 3 == 1 {
+                            serde_json::json!({"pupil_id": p, "status": "absent"})
+                        } else {
+                            serde_json::json!({"pupil_id": p, "status": "present"})
+                        }
+                    })
+                    .collect();
+                let res = client
+                    .put(&url)
+                    .insert_header(("Authorization", format!("Bearer {token}")))
+                    .send_json(&serde_json::json!({"marks": marks, "correction_reason": "Rättat efter lektionen"}))
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200, "{url}");
+            }
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let live = stored_sums(&world);
+    assert!(!live.1.is_empty());
+    {
+        let mut c = crate::browser::conn(&world.pool);
+        let schools: Vec<i64> = narvaro::schema::absence_class_days::table
+            .select(narvaro::schema::absence_class_days::school_id)
+            .distinct()
+            .load(&mut *c)
+            .unwrap();
+        for school in schools {
+            narvaro::statistics::store::rebuild(
+                &mut c,
+                chrono_tz::Europe::Stockholm,
+                school,
+                today - chrono::Duration::days(400),
+                today + chrono::Duration::days(400),
+            )
+            .unwrap();
+        }
+    }
+    assert_eq!(stored_sums(&world), live, "the live sums are a rebuild's");
+}
