@@ -744,13 +744,11 @@ async fn the_ss12000_export_pages_through_everything_once() {
     }
 }
 
+/// A day's sums: school, day, pupil or class, reported and invalid minutes, lates.
+type DaySums = Vec<(i64, chrono::NaiveDate, i64, i32, i32, i32)>;
+
 /// The statistics' sums, per pupil and per class, as stored.
-fn stored_sums(
-    world: &crate::fixtures::World,
-) -> (
-    Vec<(i64, chrono::NaiveDate, i64, i32, i32, i32)>,
-    Vec<(i64, chrono::NaiveDate, i64, i32, i32, i32)>,
-) {
+fn stored_sums(world: &crate::fixtures::World) -> (DaySums, DaySums) {
     use diesel::prelude::*;
     use narvaro::schema::{absence_class_days as c, absence_days as d};
     let mut conn = crate::browser::conn(&world.pool);
