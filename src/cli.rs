@@ -640,6 +640,10 @@ fn seed_command(config: Config, args: SeedArgs) -> Result<(), Failure> {
     diesel::sql_query("ANALYZE")
         .execute(&mut *conn)
         .map_err(db::DbError::from)?;
+    if let DbConn::Sqlite(c) = &mut *conn {
+        // the plans keep sqlite_stat1; STAT4 samples would make SQLite re-prepare
+        db::forget_stat4(c);
+    }
     let secs = started.elapsed().as_secs_f64();
     let c = seeded.counts;
     println!(

@@ -381,6 +381,9 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbError> {
         check_sqlite_writable(c, url)?;
     }
     migrate::run(&mut first)?;
+    if let DbConn::Sqlite(c) = &mut first {
+        forget_stat4(c);
+    }
     drop(first);
     let max_size = match url {
         // SQLite has one writer; a few readers is all WAL mode needs.
@@ -393,6 +396,30 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbError> {
         .connection_timeout(Duration::from_secs(5))
         .build(manager)
         .map_err(|e| DbError::Connect(format!("DATABASE_URL: {e}")))
+}
+
+/// SQLite (built with STAT4, as the bundled one is) re-prepares a statement every time a
+/// parameter is bound anew when the plan may depend on its value and `sqlite_stat4` holds
+/// samples (after an `ANALYZE`): a dozen re-parses of the roll call's statements per
+/// request, about a third of its instructions. The samples go; `sqlite_stat1`, which
+/// plans use without re-preparing, stays. Nothing to do when there is no such table.
+pub fn forget_stat4(c: &mut SqliteConnection) {
+    let had: i64 =
+        diesel::sql_query("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'sqlite_stat4'")
+            .get_result::<Count>(c)
+            .map(|r| r.n)
+            .unwrap_or(0);
+    if had > 0 {
+        if let Err(e) = c.batch_execute("DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;") {
+            tracing::warn!(error = %e, "sqlite_stat4 could not be cleared");
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
 }
 
 /// Runs `f` again while SQLite answers that the database is locked or busy, for up to

@@ -235,3 +235,61 @@ fn the_absence_looks_like_a_real_school() {
 fn is_mon_fri(d: NaiveDate) -> bool {
     matches!(d.weekday(), Weekday::Mon | Weekday::Fri)
 }
+
+#[test]
+fn a_seeded_sqlite_database_keeps_plan_statistics_without_stat4_samples() {
+    // STAT4 samples make SQLite re-prepare statements whenever a parameter is bound anew
+    // (src/db/mod.rs, forget_stat4): `narvaro seed` analyses and keeps sqlite_stat1 only,
+    // and a server that opens a database with samples clears them
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count = |c: &mut diesel::SqliteConnection, table: &str| -> i64 {
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {table}"))
+            .get_result::<N>(c)
+            .unwrap()
+            .n
+    };
+    let db = crate::helpers::TestDb::new(crate::helpers::Kind::Sqlite);
+    let url = db.url_string();
+    let out = crate::helpers::run_binary(
+        &[
+            "seed",
+            "--schools",
+            "1",
+            "--pupils",
+            "60",
+            "--weeks",
+            "1",
+            "--start",
+            "2026-11-16",
+        ],
+        &[
+            ("DATABASE_URL", url.as_str()),
+            ("NARVARO_JWT_SECRET", crate::helpers::TEST_SECRET),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut c = diesel::SqliteConnection::establish(&url).unwrap();
+    assert!(
+        count(&mut c, "sqlite_stat1") > 0,
+        "the planner's statistics are there"
+    );
+    assert_eq!(count(&mut c, "sqlite_stat4"), 0, "no samples");
+    // samples left by an ANALYZE outside Närvaro go when a server opens the database
+    c.batch_execute("ANALYZE").unwrap();
+    assert!(count(&mut c, "sqlite_stat4") > 0);
+    drop(c);
+    let _pool = narvaro::db::connect(&db.url, 1).unwrap();
+    let mut c = diesel::SqliteConnection::establish(&url).unwrap();
+    assert_eq!(count(&mut c, "sqlite_stat4"), 0);
+    assert!(count(&mut c, "sqlite_stat1") > 0);
+}
