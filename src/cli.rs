@@ -333,9 +333,10 @@ fn serve(config: Config, demo_mode: bool) -> Result<(), Failure> {
     let bind = config.bind;
     let metrics_bind = config.metrics_bind;
     let base_url = config.base_url.clone();
+    let clock = config.clock;
     let state = open_state(config)?;
     if demo_mode {
-        let today = Utc::now().with_timezone(&tz).date_naive();
+        let today = clock.today(tz);
         let mut conn = state
             .database
             .pool()
@@ -613,7 +614,7 @@ fn stats_rebuild(config: Config) -> Result<(), Failure> {
 }
 
 fn seed_command(config: Config, args: SeedArgs) -> Result<(), Failure> {
-    let today = Utc::now().with_timezone(&config.timezone).date_naive();
+    let today = config.clock.today(config.timezone);
     let params = SeedParams {
         municipality: format!("Seedkommun {}", args.seed),
         schools: args.schools,

@@ -118,8 +118,8 @@ pub struct Config {
     pub template_dir: Option<PathBuf>,
     /// How often the in-server worker looks for due notices; 0 turns it off.
     pub outbox_poll_seconds: u64,
-    /// The clock the school day runs on: the system's, or a test's (never from the
-    /// environment).
+    /// The clock the school day runs on: the system's, or a set one (a test's, or
+    /// `NARVARO_CLOCK_START` for a drill or a scenario that must not depend on the date).
     pub clock: crate::clock::Clock,
     /// The SS 12000 server `narvaro sync` pulls from (`NARVARO_SS12000_*`), if any.
     pub ss12000_source: Option<Ss12000Source>,
@@ -697,6 +697,7 @@ impl Config {
         let retention = retention(&get)?;
         let (oidc_staff, oidc_guardian, sign_in) = sign_in_settings(&get)?;
         let outbox_poll_seconds = outbox_poll(&get)?;
+        let clock = clock_start(&get)?;
 
         Ok(Config {
             database_url,
@@ -718,7 +719,7 @@ impl Config {
             oidc_staff,
             oidc_guardian,
             sign_in,
-            clock: crate::clock::Clock::System,
+            clock,
             ss12000_source: ss12000_source(&get)?,
         })
     }
@@ -806,6 +807,26 @@ fn smtp_url(url: String) -> Result<String, ConfigError> {
     Ok(url)
 }
 
+/// `NARVARO_CLOCK_START`: an RFC 3339 instant the school day's clock reads at start and
+/// runs on from (sessions, sign-in limits and links stay on the system clock).
+fn clock_start(get: &impl Fn(&str) -> Option<String>) -> Result<crate::clock::Clock, ConfigError> {
+    let Some(raw) = get("NARVARO_CLOCK_START") else {
+        return Ok(crate::clock::Clock::System);
+    };
+    let at = chrono::DateTime::parse_from_rfc3339(raw.trim()).map_err(|_| {
+        ConfigError::new(
+            "NARVARO_CLOCK_START",
+            format!(
+                "'{}' is not an instant such as 2026-11-25T08:15:00+01:00",
+                raw.trim()
+            ),
+        )
+    })?;
+    Ok(crate::clock::Clock::starting_at(
+        at.with_timezone(&chrono::Utc),
+    ))
+}
+
 /// `NARVARO_TRUSTED_PROXIES`: IP addresses, comma-separated.
 fn trusted_proxies(raw: &str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
     let mut out = Vec::new();
@@ -863,6 +884,22 @@ mod tests {
         assert_eq!(c.mail_dir, PathBuf::from("./mail"));
         assert_eq!(c.timezone, chrono_tz::Europe::Stockholm);
         assert!(c.smtp_url.is_none() && c.jwt_secret.is_none() && c.metrics_bind.is_none());
+    }
+
+    #[test]
+    fn a_set_clock_reads_its_start_and_the_default_is_the_system() {
+        assert_eq!(cfg(&[]).unwrap().clock, crate::clock::Clock::System);
+        let c = cfg(&[("NARVARO_CLOCK_START", "2026-11-25T08:15:00+01:00")]).unwrap();
+        let now = c.clock.now();
+        let start = chrono::DateTime::parse_from_rfc3339("2026-11-25T07:15:00Z").unwrap();
+        assert!(
+            now >= start && now < start + chrono::Duration::minutes(1),
+            "{now}"
+        );
+        assert_eq!(
+            c.clock.today(chrono_tz::Europe::Stockholm).to_string(),
+            "2026-11-25"
+        );
     }
 
     #[test]

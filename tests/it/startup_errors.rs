@@ -46,6 +46,10 @@ fn bad_values_name_their_variable() {
         ),
         (&[("NARVARO_JWT_SECRET", "too-short")], "NARVARO_JWT_SECRET"),
         (
+            &[("NARVARO_CLOCK_START", "next tuesday")],
+            "NARVARO_CLOCK_START",
+        ),
+        (
             &[("DATABASE_URL", "postgres://postgres@127.0.0.1/x")],
             "NARVARO_JWT_SECRET",
         ),
