@@ -134,7 +134,9 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    pub async fn send(&self, mail: Mail) -> Result<(), MailError> {
+    /// Sends one message; `local_id` becomes its Message-ID, `<local_id@the sender's
+    /// domain>` (RFC 5322 3.6.4), the same each time the same message is sent.
+    pub async fn send(&self, mail: Mail, local_id: &str) -> Result<(), MailError> {
         let to: Mailbox = mail
             .to
             .parse()
@@ -142,6 +144,7 @@ impl Mailer {
         let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
+            .message_id(Some(format!("<{local_id}@{}>", self.from.email.domain())))
             .subject(mail.subject);
         // Quoted-printable keeps the text readable in the raw message, whatever its letters.
         let part = |content_type: ContentType, body: String| {

@@ -46,6 +46,12 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         DatabaseUrl::Postgres(_) => Backend::Postgres,
     };
     let jwt_secret = signing_secret(&config)?;
+    if config.clock != crate::clock::Clock::System {
+        tracing::warn!(
+            school_clock = %config.clock.now().to_rfc3339(),
+            "NARVARO_CLOCK_START is set: the school day runs on a set clock, not the system's"
+        );
+    }
     {
         // civic numbers an older version stored in plain text become hashes
         let mut conn = pool
@@ -159,11 +165,20 @@ fn secret_beside(db_path: &Path) -> Result<Vec<u8>, StartupError> {
     Ok(hex.into_bytes())
 }
 
+/// How long a stopping server waits for the outbox worker's pass under way.
+const OUTBOX_DRAIN: Duration = Duration::from_secs(20);
+
 pub struct Application {
     port: u16,
     server: Server,
     /// `/metrics` on its own address (NARVARO_METRICS_BIND), if configured
     metrics: Option<(u16, Server)>,
+    /// the outbox worker, told to stop once the server has stopped, so that it finishes
+    /// its pass and leaves no claimed notice behind
+    outbox_worker: Option<(
+        tokio::sync::watch::Sender<bool>,
+        actix_web::rt::task::JoinHandle<()>,
+    )>,
     /// held shared while the server runs on a SQLite file: `narvaro restore` will not
     /// replace a database in use (src/backup.rs)
     _in_use: Option<std::fs::File>,
@@ -211,10 +226,16 @@ impl Application {
             state.config.timezone,
             state.config.clock,
         ));
-        if state.config.outbox_poll_seconds > 0 {
+        let outbox_worker = (state.config.outbox_poll_seconds > 0).then(|| {
             let every = Duration::from_secs(state.config.outbox_poll_seconds);
-            actix_web::rt::spawn(crate::notices::worker::run(state.outbox.clone(), every));
-        }
+            let (stop, stopping) = tokio::sync::watch::channel(false);
+            let task = actix_web::rt::spawn(crate::notices::worker::run(
+                state.outbox.clone(),
+                every,
+                stopping,
+            ));
+            (stop, task)
+        });
         if let Some(source) = state.config.ss12000_source.clone() {
             // NARVARO_SYNC_INTERVAL_MINUTES: the server pulls by itself
             actix_web::rt::spawn(crate::sync::scheduled(
@@ -261,6 +282,7 @@ impl Application {
             port,
             server,
             metrics,
+            outbox_worker,
             _in_use: in_use,
         })
     }
@@ -274,9 +296,10 @@ impl Application {
         self.metrics.as_ref().map(|(port, _)| *port)
     }
 
-    /// Serves until SIGINT or SIGTERM, then finishes the requests under way.
+    /// Serves until SIGINT or SIGTERM, then finishes the requests under way and the
+    /// outbox worker's pass under way (at most `OUTBOX_DRAIN` more).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        match self.metrics {
+        let done = match self.metrics {
             Some((_, metrics)) => {
                 let handle = metrics.handle();
                 actix_web::rt::spawn(metrics);
@@ -285,7 +308,19 @@ impl Application {
                 done
             }
             None => self.server.await,
+        };
+        if let Some((stop, task)) = self.outbox_worker {
+            let _ = stop.send(true);
+            if actix_web::rt::time::timeout(OUTBOX_DRAIN, task)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "the outbox worker's pass did not finish; its claims expire by themselves"
+                );
+            }
         }
+        done
     }
 }
 

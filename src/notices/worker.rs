@@ -8,6 +8,7 @@ use actix_web::web;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde_json::{json, Value};
+use tokio::sync::watch;
 
 use crate::absence;
 use crate::auth::secret;
@@ -620,7 +621,7 @@ async fn process(
             None,
             Some(state.now() + Duration::seconds(30)),
         ),
-        Ok(Built::Send(mails, kept)) => match send_all(&state, mails).await {
+        Ok(Built::Send(mails, kept)) => match send_all(&state, id, mails).await {
             Ok(()) => {
                 keep_payload = kept;
                 (Outcome::Sent, None, None)
@@ -696,10 +697,16 @@ async fn process(
     Ok(outcome)
 }
 
-/// Sends the e-mails of one outbox row; the first failure stops it.
-async fn send_all(state: &Outbox, mails: Vec<Mail>) -> Result<(), MailError> {
-    for mail in mails {
-        state.mailer.send(mail).await?;
+/// Sends the e-mails of one outbox row; the first failure stops it. Each message's
+/// Message-ID names the row (and its place among the row's messages), so a message sent
+/// again after a crash between the SMTP server's "250" and the row's "sent" carries the
+/// same Message-ID, and the receiving side can tell it is the same message.
+async fn send_all(state: &Outbox, row: i64, mails: Vec<Mail>) -> Result<(), MailError> {
+    for (n, mail) in mails.into_iter().enumerate() {
+        state
+            .mailer
+            .send(mail, &format!("notice.{row}.{n}"))
+            .await?;
     }
     Ok(())
 }
@@ -795,9 +802,13 @@ pub fn worker_id() -> String {
 }
 
 /// The worker inside the server: a pass every `every`, and at once again while busy.
-pub async fn run(state: web::Data<Outbox>, every: StdDuration) {
+///
+/// When `stop` turns true (the server is shutting down) it finishes the pass under way,
+/// so that it leaves no claimed row behind for another instance to wait `CLAIM_SECS` for,
+/// and returns.
+pub async fn run(state: web::Data<Outbox>, every: StdDuration, mut stop: watch::Receiver<bool>) {
     let me = worker_id();
-    loop {
+    while !*stop.borrow() {
         let busy = match run_once(&state, &me).await {
             Ok(s) => s.claimed as i64 == BATCH,
             Err(e) => {
@@ -805,8 +816,11 @@ pub async fn run(state: web::Data<Outbox>, every: StdDuration) {
                 false
             }
         };
-        if !busy {
-            state.nap(every).await;
+        if !busy && !*stop.borrow() {
+            let nap = state.nap(every);
+            let stopped = stop.changed();
+            futures_util::pin_mut!(nap, stopped);
+            futures_util::future::select(nap, stopped).await;
         }
     }
 }

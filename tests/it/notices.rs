@@ -417,6 +417,16 @@ async fn an_smtp_server_that_was_down_gets_everything_once_it_is_back() {
         assert!(notices(&world, "unexplained_absence")
             .iter()
             .all(|r| r.1 == "sent"));
+        // the retry is the same message: its Message-ID names the outbox row
+        let messages = smtp.messages();
+        for (id, ..) in notices(&world, "unexplained_absence") {
+            let header = format!("Message-ID: <notice.{id}.0@");
+            assert_eq!(
+                messages.iter().filter(|m| m.contains(&header)).count(),
+                1,
+                "{header} in {messages:?}"
+            );
+        }
         smtp.stop();
     }
 }
