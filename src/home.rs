@@ -25,7 +25,8 @@ pub struct Home {
     pub given_name: String,
     pub children: Vec<ChildCard>,
     pub pupil_self: Option<i64>,
-    pub schools: Vec<String>,
+    /// (id, name, whether the viewer handles the school's day: principal or office)
+    pub schools: Vec<(i64, String, bool)>,
     pub admin: bool,
     /// a principal or mentor: follows up notices and leave
     pub follows_up: bool,
@@ -90,12 +91,19 @@ impl Home {
             });
         }
         let mut school_ids = r.principal_of.clone();
+        school_ids.extend(&r.office_of);
         school_ids.extend(&r.teacher_at);
         let schools = organisations::table
             .filter(organisations::id.eq_any(&school_ids))
-            .select(organisations::name)
+            .select((organisations::id, organisations::name))
             .order(organisations::name)
-            .load(conn)?;
+            .load::<(i64, String)>(conn)?
+            .into_iter()
+            .map(|(id, name)| {
+                let office = r.principal_of.contains(&id) || r.office_of.contains(&id);
+                (id, name, office)
+            })
+            .collect();
         let follows_up = !r.principal_of.is_empty() || !r.mentor_of.is_empty();
         let pending_leave = if follows_up {
             crate::leave_application::pending_for(conn, v, today)?.len()

@@ -10,6 +10,7 @@ pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod day_changes;
 pub mod db;
 pub mod demo;
 pub mod error;

@@ -65,6 +65,9 @@ pub struct LessonInfo {
     pub room: Option<String>,
     pub cancelled: bool,
     pub school_id: i64,
+    /// the substitute's name, when the school office gave the lesson to one
+    #[serde(skip)]
+    pub substitute: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -143,6 +146,7 @@ fn lesson_info(conn: &mut DbConn, lesson_id: i64) -> AppResult<(LessonInfo, i64,
             bool,
             i64,
             i64,
+            Option<i64>,
         ),
         String,
         Option<i64>,
@@ -161,16 +165,26 @@ fn lesson_info(conn: &mut DbConn, lesson_id: i64) -> AppResult<(LessonInfo, i64,
                 lessons::cancelled,
                 lessons::activity_id,
                 lessons::school_id,
+                lessons::substitute_teacher_id,
             ),
             activities::subject_name,
             organisations::parent_id,
         ))
         .first(conn)?;
     let (
-        (id, date, starts_at, ends_at, minutes, room, cancelled, activity, school_id),
+        (id, date, starts_at, ends_at, minutes, room, cancelled, activity, school_id, sub),
         subject,
         parent,
     ) = row;
+    let substitute = match sub {
+        Some(p) => people::table
+            .find(p)
+            .select((people::given_name, people::family_name))
+            .first::<(String, String)>(conn)
+            .optional()?
+            .map(|(g, f)| format!("{g} {f}")),
+        None => None,
+    };
     let groups = activity_groups::table
         .inner_join(groups::table)
         .filter(activity_groups::activity_id.eq(activity))
@@ -188,6 +202,7 @@ fn lesson_info(conn: &mut DbConn, lesson_id: i64) -> AppResult<(LessonInfo, i64,
         subject,
         groups,
         school_id,
+        substitute,
     };
     Ok((info, activity, parent.unwrap_or(school_id)))
 }
@@ -770,6 +785,7 @@ pub fn submit(
             entity: "lesson",
             entity_id: Some(lesson.id),
             detail: json!({"changes": changes.len(), "correction": correction, "reason": reason,
+                "substitute": lesson.reach == crate::auth::access::LessonReach::Substitute,
                 "saved_on_device_at": sub.saved_on_device, "arrived_at": sub.saved_on_device.map(|_| now)}),
             client_addr: Some(addr),
         })?;
@@ -1099,6 +1115,7 @@ mod tests {
                 room: None,
                 cancelled: false,
                 school_id: 1,
+                substitute: None,
             },
             pupils: vec![
                 line(1, None, None),

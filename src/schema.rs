@@ -168,6 +168,8 @@ diesel::table! {
         substitute_teacher_id -> Nullable<BigInt>,
         external_id -> Nullable<Text>,
         uuid -> Nullable<Text>,
+        source_cancelled -> Nullable<Bool>,
+        changed_by_hand_at -> Nullable<Timestamp>,
     }
 }
 

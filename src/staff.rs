@@ -36,6 +36,7 @@ crate::text_enum!(
         Mentor => "mentor",
         Principal => "principal",
         Admin => "admin",
+        SchoolAdmin => "school_admin",
     }
 );
 

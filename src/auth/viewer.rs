@@ -28,6 +28,9 @@ pub struct Roles {
     pub admin_of: Vec<i64>,
     /// Schools the person is principal of.
     pub principal_of: Vec<i64>,
+    /// Schools whose office the person works in (school administrator): the day's
+    /// changes, for that school only.
+    pub office_of: Vec<i64>,
     /// Schools the person teaches at (teacher or mentor duty).
     pub teacher_at: Vec<i64>,
     /// Classes and mentor groups the person mentors.
@@ -40,7 +43,10 @@ pub struct Roles {
 
 impl Roles {
     pub fn is_staff(&self) -> bool {
-        !(self.admin_of.is_empty() && self.principal_of.is_empty() && self.teacher_at.is_empty())
+        !(self.admin_of.is_empty()
+            && self.principal_of.is_empty()
+            && self.office_of.is_empty()
+            && self.teacher_at.is_empty())
     }
 
     pub fn is_admin(&self) -> bool {
@@ -216,6 +222,7 @@ fn roles_of(conn: &mut DbConn, p: &PersonRow, today: NaiveDate) -> AppResult<Rol
         let list = match role.as_str() {
             "admin" => &mut roles.admin_of,
             "principal" => &mut roles.principal_of,
+            "school_admin" => &mut roles.office_of,
             "teacher" => &mut roles.teacher_at,
             "mentor" => {
                 if let Some(g) = group {

@@ -1171,7 +1171,18 @@ fn lessons(
     sum: &mut Summary,
 ) -> QueryResult<()> {
     type LessonValues = (i64, NaiveDate, NaiveTime, NaiveTime, i32, bool);
-    let lesson_rows = existing::<LessonValues>(
+    // the stored values and, for a lesson cancelled or given back by hand on the day page,
+    // what the source said then (src/day_changes.rs)
+    type Stored = (
+        i64,
+        NaiveDate,
+        NaiveTime,
+        NaiveTime,
+        i32,
+        bool,
+        Option<bool>,
+    );
+    let lesson_rows = existing::<Stored>(
         conn,
         r.events.iter().map(|e| e.ext.clone()).collect(),
         |c, chunk| {
@@ -1187,6 +1198,7 @@ fn lessons(
                         lessons::ends_at,
                         lessons::teaching_minutes,
                         lessons::cancelled,
+                        lessons::source_cancelled,
                     ),
                 ))
                 .load(c)
@@ -1228,8 +1240,12 @@ fn lessons(
             .unwrap_or_default();
         let (date, starts, ends) = (e.start.date(), e.start.time(), e.end.time());
         let want: LessonValues = (activity, date, starts, ends, e.minutes, e.cancelled);
+        // the source's own view of the stored lesson: a change by hand stands while the
+        // source says what it said before
+        let source_view =
+            |h: &Stored| -> LessonValues { (h.0, h.1, h.2, h.3, h.4, h.6.unwrap_or(h.5)) };
         match lesson_rows.get(&e.ext) {
-            Some((_, have)) if *have == want => {}
+            Some((_, have)) if source_view(have) == want => {}
             Some(&(id, _)) => {
                 sum.updated += diesel::update(lessons::table.find(id))
                     .set((
@@ -1240,6 +1256,7 @@ fn lessons(
                         lessons::ends_at.eq(ends),
                         lessons::teaching_minutes.eq(e.minutes),
                         lessons::cancelled.eq(e.cancelled),
+                        lessons::source_cancelled.eq(None::<bool>),
                     ))
                     .execute(conn)?;
             }

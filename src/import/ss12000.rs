@@ -571,7 +571,8 @@ fn duty(
         | "Lärarassistent"
         | "Förskollärare"
         | "Fritidspedagog" => "teacher",
-        "Administratör" | "Skoladministratör" => "admin",
+        "Administratör" => "admin",
+        "Skoladministratör" => "school_admin",
         other => {
             r.notes.push(format!(
                 "{}, duty {}: {other} gives no access in Närvaro; not stored",

@@ -362,7 +362,8 @@ fn duties(
             "dutyAt": reference(o),
             "dutyRole": match role.as_str() {
                 "principal" => "Rektor",
-                "admin" => "Skoladministratör",
+                "admin" => "Administratör",
+                "school_admin" => "Skoladministratör",
                 _ => "Lärare",
             },
             "startDate": start.to_string(),

@@ -69,6 +69,10 @@ fn account_page(
     let roles: Vec<&str> = [
         (r.is_admin(), ctx.t("administratör", "administrator")),
         (!r.principal_of.is_empty(), ctx.t("rektor", "principal")),
+        (
+            !r.office_of.is_empty(),
+            ctx.t("skoladministratör", "school administrator"),
+        ),
         (!r.teacher_at.is_empty(), ctx.t("lärare", "teacher")),
         (!r.mentor_of.is_empty(), ctx.t("mentor", "mentor")),
         (!r.children.is_empty(), ctx.t("vårdnadshavare", "guardian")),

@@ -117,6 +117,7 @@ fn role_select(id: &str, ctx: &PageCtx, with_mentor: bool) -> Markup {
             option value="teacher" { (ctx.t("Lärare", "Teacher")) }
             @if with_mentor { option value="mentor" { (ctx.t("Mentor", "Mentor")) } }
             option value="principal" { (ctx.t("Rektor", "Principal")) }
+            option value="school_admin" { (ctx.t("Skoladministratör (skolans expedition)", "School administrator (the school office)")) }
             option value="admin" { (ctx.t("Administratör (hela kommunen)", "Administrator (the whole municipality)")) }
         }
     }

@@ -106,6 +106,10 @@ fn action(lang: Lang, code: &str) -> String {
         "leave.delegated" => ("Beslut om ledighet delegerade", "Leave decisions delegated"),
         "leave.delegation_ended" => ("Delegationen återkallad", "Delegation ended"),
         "guardianship.created" => ("Vårdnadshavare kopplad", "Guardian connected"),
+        "lesson.substitute" => ("Vikarie tillsatt", "Substitute assigned"),
+        "lesson.substitute_removed" => ("Vikarie borttagen", "Substitute removed"),
+        "lesson.cancelled" => ("Lektionen inställd", "Lesson cancelled"),
+        "lesson.restored" => ("Lektionen blir av igen", "Lesson takes place again"),
         _ => return code.to_string(),
     };
     lang.pick(sv, en).to_string()
@@ -122,6 +126,11 @@ fn detail(lang: Lang, l: &Line) -> String {
             _ => word,
         }
     };
+    if matches!(l.action.as_str(), "lesson.reported" | "lesson.resubmitted")
+        && l.detail["substitute"].as_bool() == Some(true)
+    {
+        return lang.pick("av vikarie", "by a substitute").to_string();
+    }
     if l.action == "attendance.changed" {
         let mut s = format!("{} → {}", side(&l.detail["from"]), side(&l.detail["to"]));
         if let Some(r) = l.detail["reason"].as_str() {

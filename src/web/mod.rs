@@ -10,6 +10,7 @@ mod api;
 pub mod api_docs;
 mod audit;
 mod common;
+mod day;
 mod errors;
 mod idp_session;
 mod input;
@@ -101,6 +102,10 @@ routes! {
     get "/notices" => notices::day,
     get "/notices/{id}/seen" => notices::seen_page,
     post "/notices/{id}/seen" => notices::confirm,
+    // the school office's day: substitutes and cancelled lessons
+    get "/schools/{id}/day" => day::page,
+    post "/schools/{id}/day/substitute" => day::substitute,
+    post "/schools/{id}/day/cancel" => day::cancel,
     // the roll call
     get "/lessons/{id}" => roll_call::page,
     post "/lessons/{id}" => roll_call::submit,

@@ -79,7 +79,9 @@ pub async fn home(
         @if !summary.schools.is_empty() {
             section.card {
                 h2 { (ctx.t("Dina skolor", "Your schools")) }
-                ul { @for s in &summary.schools { li { (s) } } }
+                ul { @for (id, name, office) in &summary.schools { li { (name)
+                    @if *office { " – " a href={"/schools/" (id) "/day"} { (ctx.t("Dagens ändringar", "Today's changes")) } }
+                } } }
                 @if summary.follows_up {
                     ul {
                         @if summary.principal {

@@ -199,6 +199,7 @@ fn roll_call_page(
     html! {
         h1 { (l.subject) " " span.muted { (l.groups.join(", ")) } }
         p.muted { (when(ctx, l)) }
+        @if let Some(name) = &l.substitute { p { span.badge { (ctx.t("Vikarie: ", "Substitute: ")) (name) } } }
         (report_state(state, ctx, rc))
         @if let Some(n) = notice { div class=(n.kind) role=(if n.kind == "errors" { "alert" } else { "status" }) { (n.body) } }
         @if l.cancelled {

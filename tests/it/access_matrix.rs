@@ -849,6 +849,32 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: [303, 404, 404, 404, 200, 404, 200, 200, 200],
         },
+        // the school office's day page: the school's principal and the administrator
+        // (the school administrator role is tested in day_changes.rs)
+        Row {
+            method: "get",
+            pattern: "/schools/{id}/day",
+            path: |i| format!("/schools/{}/day", i.school1),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/day/substitute",
+            path: |i| format!("/schools/{}/day/substitute", i.school1),
+            body: &[("date", "2026-11-25"), ("lesson", ""), ("substitute", "")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+        },
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/day/cancel",
+            path: |i| format!("/schools/{}/day/cancel", i.school1),
+            body: &[("date", "2026-11-25"), ("lesson", ""), ("cancel", "1")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+        },
         // a notice link with a bad signature is nobody's
         Row {
             method: "get",

@@ -891,6 +891,21 @@ async fn staff_pages_pass_axe_at_375_px() {
     d.wait_text("p.notice", "Delegationen är sparad").await;
     d.check_page("/leave with a delegation").await;
     assert!(d.has("form[action='/leave-delegations/end']").await);
+    // the day page: a substitute for the first lesson of the day, chosen in its list
+    d.go(&app.url(&format!("/schools/{}/day", world.ids.school1)))
+        .await;
+    d.wait_text("h1", "Dagens ändringar").await;
+    d.check_page("the day page").await;
+    let lesson_select = "ul.lessons select[name=substitute]";
+    d.script(&format!(
+        "var s = document.querySelector('{lesson_select}'); s.selectedIndex = s.options.length - 1;"
+    ))
+    .await;
+    d.click("ul.lessons form[action$='/day/substitute'] button[type=submit]")
+        .await;
+    d.wait_text("p.notice", "Vikarien är sparad").await;
+    assert!(d.text("ul.lessons").await.contains("Vikarie: "));
+    d.check_page("the day page with a substitute").await;
     // the threshold list names each pupil's class
     d.go(&app.url("/statistics/pupils?threshold=1")).await;
     let head = d.text("table.figures thead").await;

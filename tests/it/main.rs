@@ -15,6 +15,7 @@ mod audit_search;
 mod backup;
 mod roll_call;
 
+mod day_changes;
 mod demo;
 mod e2e;
 mod guardians;

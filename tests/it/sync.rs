@@ -636,3 +636,78 @@ async fn a_sync_over_mutual_tls_with_a_scope() {
     drop(source);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A lesson cancelled by hand on the day page (src/day_changes.rs) stays cancelled through
+/// syncs that bring the source's unchanged event again, and follows the source once the
+/// source changes that event itself.
+#[actix_web::test]
+async fn a_lesson_cancelled_by_hand_stays_so_until_the_source_changes_it() {
+    let structure = seeded_structure();
+    for kind in backends() {
+        let dir = std::env::temp_dir().join(format!("narvaro-sync-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = dir.join("source.json");
+        let mut doc = structure.clone();
+        write(&data, &doc);
+        let target = TestDb::new(kind);
+        let pool = narvaro::db::connect(&target.url, 2).unwrap();
+        let backend = match kind {
+            Kind::Sqlite => Backend::Sqlite,
+            Kind::Postgres => Backend::Postgres,
+        };
+        let db = Database::new(pool.clone(), backend);
+        let mut c = pool.get().unwrap();
+        let c = &mut *c;
+        let source = Source::start(&dir, &data, None);
+        sync(&db, &source).await.unwrap();
+        let ext = doc["calendarEvents"][0]["id"].as_str().unwrap().to_string();
+        let lesson: i64 = lessons::table
+            .filter(lessons::external_id.eq(&ext))
+            .select(lessons::id)
+            .first(c)
+            .unwrap();
+        let state = |c: &mut DbConn| -> (bool, Option<bool>) {
+            lessons::table
+                .find(lesson)
+                .select((lessons::cancelled, lessons::source_cancelled))
+                .first(c)
+                .unwrap()
+        };
+        assert_eq!(state(c), (false, None));
+        // cancelled by hand, as the day page stores it
+        diesel::update(lessons::table.find(lesson))
+            .set((
+                lessons::cancelled.eq(true),
+                lessons::source_cancelled.eq(Some(false)),
+                lessons::changed_by_hand_at.eq(Some(test_moment().naive_utc())),
+            ))
+            .execute(c)
+            .unwrap();
+        // the source sends the event again, unchanged: the hand's change stands
+        doc["calendarEvents"][0]["meta"]["modified"] = LATER.into();
+        write(&data, &doc);
+        let again = sync(&db, &source).await.unwrap();
+        assert_eq!(again.records, 1, "{kind:?}: the event was read again");
+        assert_eq!(
+            state(c),
+            (true, Some(false)),
+            "{kind:?}: still cancelled by hand"
+        );
+        // the source changes the event itself (it is cancelled there too, then given back):
+        // from now on the source decides
+        doc["calendarEvents"][0]["cancelled"] = true.into();
+        write(&data, &doc);
+        sync(&db, &source).await.unwrap();
+        assert_eq!(
+            state(c),
+            (true, None),
+            "{kind:?}: the source's cancellation"
+        );
+        doc["calendarEvents"][0]["cancelled"] = false.into();
+        write(&data, &doc);
+        sync(&db, &source).await.unwrap();
+        assert_eq!(state(c), (false, None), "{kind:?}: the source gave it back");
+        drop(source);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

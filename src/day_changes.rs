@@ -1,0 +1,430 @@
+//! The day's changes at a school, made by its office (a school administrator) or its
+//! principal on the day page: a substitute for a teacher's lessons, one by one or all of
+//! the day at once, and a lesson cancelled or given back.
+//!
+//! - A substitute reports the lesson like its own teacher (`auth::access` and the roll
+//!   call already know `lessons.substitute_teacher_id`). Only staff with a duty at the
+//!   school on the lesson's day may stand in, and not the lesson's own teachers.
+//! - A cancelled lesson expects no pupils: its minutes leave the statistics at once (the
+//!   pupils' days are refreshed in the same transaction). A roll call already made is kept
+//!   and the page says so.
+//! - A change by hand is marked (`changed_by_hand_at`). A cancellation keeps what the
+//!   school administration system said (`source_cancelled`), so that a sync leaves the
+//!   hand's value alone until the system changes the lesson itself (`import::apply`).
+//! - Lessons more than `PAST_DAYS` back are not changed here. Every change is audited.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::audit::{self, Entry};
+use crate::auth::Viewer;
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::schema::*;
+use crate::staff::{Checked, Refusal};
+
+/// How far back the day page changes lessons (the roll call's corrections go further).
+pub const PAST_DAYS: i64 = 14;
+
+/// The roles that may stand in for a teacher.
+const STAFF_ROLES: [&str; 4] = ["teacher", "mentor", "principal", "school_admin"];
+
+/// The day page and its changes: the school's principal or office, or an administrator of
+/// its municipality; 404 for everyone else.
+pub fn may_manage(conn: &mut DbConn, v: &Viewer, school: i64) -> AppResult<()> {
+    if v.roles.principal_of.contains(&school) || v.roles.office_of.contains(&school) {
+        return Ok(());
+    }
+    if v.roles.admin_of.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let parent: Option<Option<i64>> = organisations::table
+        .find(school)
+        .filter(organisations::org_type.eq("school"))
+        .select(organisations::parent_id)
+        .first(conn)
+        .optional()?;
+    match parent.flatten() {
+        Some(m) if v.roles.admin_of.contains(&m) => Ok(()),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// One lesson of the day.
+pub struct DayLesson {
+    pub id: i64,
+    pub starts_at: NaiveTime,
+    pub ends_at: NaiveTime,
+    pub name: String,
+    pub groups: String,
+    pub substitute: Option<(i64, String)>,
+    pub cancelled: bool,
+    pub by_hand: bool,
+    pub reported: bool,
+}
+
+/// A teacher's lessons of the day.
+pub struct TeacherDay {
+    pub teacher: (i64, String),
+    pub lessons: Vec<DayLesson>,
+}
+
+pub struct Day {
+    pub school: String,
+    pub date: NaiveDate,
+    pub teachers: Vec<TeacherDay>,
+    /// Who may stand in at the school that day: (id, name).
+    pub staff: Vec<(i64, String)>,
+}
+
+type LessonRow = (
+    i64,
+    i64,
+    NaiveTime,
+    NaiveTime,
+    String,
+    bool,
+    Option<i64>,
+    Option<NaiveDateTime>,
+);
+
+/// The school's lessons of `date`, by teacher (a lesson with two teachers under both).
+pub fn load(conn: &mut DbConn, school: i64, date: NaiveDate) -> AppResult<Day> {
+    let name: String = organisations::table
+        .find(school)
+        .select(organisations::name)
+        .first(conn)?;
+    let rows: Vec<LessonRow> = lessons::table
+        .inner_join(activities::table)
+        .filter(lessons::school_id.eq(school))
+        .filter(lessons::lesson_date.eq(date))
+        .select((
+            lessons::id,
+            lessons::activity_id,
+            lessons::starts_at,
+            lessons::ends_at,
+            activities::display_name,
+            lessons::cancelled,
+            lessons::substitute_teacher_id,
+            lessons::changed_by_hand_at,
+        ))
+        .order((lessons::starts_at, lessons::id))
+        .load(conn)?;
+    let activity_ids: Vec<i64> = rows.iter().map(|r| r.1).collect();
+    let lesson_ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let teachers: Vec<(i64, i64, String, String)> = activity_teachers::table
+        .inner_join(people::table.on(people::id.eq(activity_teachers::teacher_id)))
+        .filter(activity_teachers::activity_id.eq_any(&activity_ids))
+        .select((
+            activity_teachers::activity_id,
+            people::id,
+            people::given_name,
+            people::family_name,
+        ))
+        .load(conn)?;
+    let groups: Vec<(i64, String)> = activity_groups::table
+        .inner_join(groups::table)
+        .filter(activity_groups::activity_id.eq_any(&activity_ids))
+        .select((activity_groups::activity_id, groups::name))
+        .order(groups::name)
+        .load(conn)?;
+    let reported: Vec<i64> = lesson_reports::table
+        .filter(lesson_reports::lesson_id.eq_any(&lesson_ids))
+        .select(lesson_reports::lesson_id)
+        .load(conn)?;
+    let staff = staff_at(conn, school, date)?;
+    let name_of = |id: i64| {
+        staff
+            .iter()
+            .find(|s| s.0 == id)
+            .map(|s| s.1.clone())
+            .or_else(|| {
+                teachers
+                    .iter()
+                    .find(|t| t.1 == id)
+                    .map(|t| format!("{} {}", t.2, t.3))
+            })
+            .unwrap_or_default()
+    };
+    let mut by_teacher: Vec<TeacherDay> = Vec::new();
+    for (id, activity, starts_at, ends_at, title, cancelled, sub, by_hand) in rows {
+        let lesson = || DayLesson {
+            id,
+            starts_at,
+            ends_at,
+            name: title.clone(),
+            groups: groups
+                .iter()
+                .filter(|g| g.0 == activity)
+                .map(|g| g.1.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            substitute: sub.map(|s| (s, name_of(s))),
+            cancelled,
+            by_hand: by_hand.is_some(),
+            reported: reported.contains(&id),
+        };
+        for t in teachers.iter().filter(|t| t.0 == activity) {
+            match by_teacher.iter_mut().find(|d| d.teacher.0 == t.1) {
+                Some(d) => d.lessons.push(lesson()),
+                None => by_teacher.push(TeacherDay {
+                    teacher: (t.1, format!("{} {}", t.2, t.3)),
+                    lessons: vec![lesson()],
+                }),
+            }
+        }
+    }
+    by_teacher.sort_by(|a, b| a.teacher.1.cmp(&b.teacher.1));
+    Ok(Day {
+        school: name,
+        date,
+        teachers: by_teacher,
+        staff,
+    })
+}
+
+/// Staff with a duty at the school on `date`, by name.
+fn staff_at(conn: &mut DbConn, school: i64, date: NaiveDate) -> AppResult<Vec<(i64, String)>> {
+    let rows: Vec<(i64, String, String)> = duties::table
+        .inner_join(people::table.on(people::id.eq(duties::person_id)))
+        .filter(duties::organisation_id.eq(school))
+        .filter(duties::role.eq_any(STAFF_ROLES))
+        .filter(duties::start_date.le(date))
+        .filter(duties::end_date.is_null().or(duties::end_date.ge(date)))
+        .filter(people::active.eq(true))
+        .select((people::id, people::given_name, people::family_name))
+        .distinct()
+        .load(conn)?;
+    let mut out: Vec<(i64, String)> = rows
+        .into_iter()
+        .map(|(id, g, f)| (id, format!("{g} {f}")))
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    Ok(out)
+}
+
+/// Who changes, from where, and when (school-local today, UTC now).
+pub struct Change<'a> {
+    pub actor: &'a Viewer,
+    pub client_addr: &'a str,
+    pub today: NaiveDate,
+    pub now: NaiveDateTime,
+    pub tz: Tz,
+}
+
+/// A lesson about to change: (id, date, activity, substitute, cancelled, source's cancelled).
+type ToChange = (i64, NaiveDate, i64, Option<i64>, bool, Option<bool>);
+
+/// The lessons when each is the school's and within reach: (id, date, activity, substitute,
+/// cancelled, source's cancelled). The writes that follow are conditional on what was read
+/// here, so of two identical changes at the same moment one changes and audits.
+fn lessons_to_change(
+    conn: &mut DbConn,
+    school: i64,
+    ids: &[i64],
+    today: NaiveDate,
+) -> Checked<Vec<ToChange>> {
+    if ids.is_empty() {
+        return Ok(Err(Refusal(
+            "Välj minst en lektion.",
+            "Choose at least one lesson.",
+        )));
+    }
+    let rows: Vec<ToChange> = lessons::table
+        .filter(lessons::id.eq_any(ids))
+        .filter(lessons::school_id.eq(school))
+        .select((
+            lessons::id,
+            lessons::lesson_date,
+            lessons::activity_id,
+            lessons::substitute_teacher_id,
+            lessons::cancelled,
+            lessons::source_cancelled,
+        ))
+        .order(lessons::id)
+        .load(conn)?;
+    let mut wanted = ids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if rows.len() != wanted.len() {
+        return Err(AppError::NotFound);
+    }
+    if rows.iter().any(|r| r.1 < today - Duration::days(PAST_DAYS)) {
+        return Ok(Err(Refusal(
+            "Lektioner som var för mer än två veckor sedan kan inte ändras här.",
+            "Lessons more than two weeks ago cannot be changed here.",
+        )));
+    }
+    Ok(Ok(rows))
+}
+
+/// Gives the lessons to `substitute` (or takes a substitute away, with `None`).
+/// Answers how many lessons changed.
+pub fn set_substitute(
+    conn: &mut DbConn,
+    ch: &Change,
+    school: i64,
+    ids: &[i64],
+    substitute: Option<i64>,
+) -> Checked<usize> {
+    conn.transaction(|conn| {
+        let rows = match lessons_to_change(conn, school, ids, ch.today)? {
+            Ok(rows) => rows,
+            Err(r) => return Ok(Err(r)),
+        };
+        if let Some(s) = substitute {
+            for (_, date, activity, ..) in &rows {
+                if !staff_at(conn, school, *date)?.iter().any(|p| p.0 == s) {
+                    return Ok(Err(Refusal(
+                        "Vikarien måste ha ett uppdrag på skolan den dagen.",
+                        "The substitute must have a duty at the school that day.",
+                    )));
+                }
+                let own: i64 = activity_teachers::table
+                    .filter(activity_teachers::activity_id.eq(activity))
+                    .filter(activity_teachers::teacher_id.eq(s))
+                    .count()
+                    .get_result(conn)?;
+                if own > 0 {
+                    return Ok(Err(Refusal(
+                        "Vikarien är redan lärare på lektionen.",
+                        "The substitute already teaches that lesson.",
+                    )));
+                }
+            }
+        }
+        let mut changed = 0;
+        for (id, _, _, before, ..) in rows {
+            if before == substitute {
+                continue;
+            }
+            let target = lessons::table.find(id);
+            let set = (
+                lessons::substitute_teacher_id.eq(substitute),
+                lessons::changed_by_hand_at.eq(Some(ch.now)),
+            );
+            let done = match before {
+                Some(b) => diesel::update(target.filter(lessons::substitute_teacher_id.eq(b)))
+                    .set(set)
+                    .execute(conn)?,
+                None => diesel::update(target.filter(lessons::substitute_teacher_id.is_null()))
+                    .set(set)
+                    .execute(conn)?,
+            };
+            if done == 0 {
+                continue;
+            }
+            audit::record(
+                conn,
+                Entry {
+                    actor: Some(ch.actor.id),
+                    action: if substitute.is_some() { "lesson.substitute" } else { "lesson.substitute_removed" },
+                    entity: "lesson",
+                    entity_id: Some(id),
+                    detail: json!({"substitute_id": substitute, "before": before, "school_id": school}),
+                    client_addr: Some(ch.client_addr),
+                },
+            )?;
+            changed += 1;
+        }
+        Ok(Ok(changed))
+    })
+}
+
+/// Cancels a lesson, or gives a cancelled one back. Answers whether it had a roll call
+/// (which is kept).
+pub fn set_cancelled(
+    conn: &mut DbConn,
+    ch: &Change,
+    school: i64,
+    id: i64,
+    cancelled: bool,
+) -> Checked<bool> {
+    conn.transaction(|conn| {
+        let row = match lessons_to_change(conn, school, &[id], ch.today)? {
+            Ok(mut rows) => rows.remove(0),
+            Err(r) => return Ok(Err(r)),
+        };
+        let (_, date, activity, _, before, source) = row;
+        let reported: i64 = lesson_reports::table
+            .filter(lesson_reports::lesson_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        if before == cancelled {
+            return Ok(Ok(reported > 0));
+        }
+        // what the school administration system says stays known; back to its value,
+        // the lesson is no longer changed by hand
+        let source = source.unwrap_or(before);
+        let source_kept = (source != cancelled).then_some(source);
+        let done = diesel::update(
+            lessons::table
+                .find(id)
+                .filter(lessons::cancelled.eq(before)),
+        )
+        .set((
+            lessons::cancelled.eq(cancelled),
+            lessons::source_cancelled.eq(source_kept),
+            lessons::changed_by_hand_at.eq(Some(ch.now)),
+        ))
+        .execute(conn)?;
+        if done == 0 {
+            // the same change, made at the same moment by someone else
+            return Ok(Ok(reported > 0));
+        }
+        let pupils: Vec<i64> = group_memberships::table
+            .inner_join(
+                activity_groups::table
+                    .on(activity_groups::group_id.eq(group_memberships::group_id)),
+            )
+            .filter(activity_groups::activity_id.eq(activity))
+            .filter(group_memberships::start_date.le(date))
+            .filter(
+                group_memberships::end_date
+                    .is_null()
+                    .or(group_memberships::end_date.ge(date)),
+            )
+            .select(group_memberships::pupil_id)
+            .distinct()
+            .load(conn)?;
+        crate::statistics::store::refresh(conn, ch.tz, &pupils, date, date)?;
+        audit::record(
+            conn,
+            Entry {
+                actor: Some(ch.actor.id),
+                action: if cancelled {
+                    "lesson.cancelled"
+                } else {
+                    "lesson.restored"
+                },
+                entity: "lesson",
+                entity_id: Some(id),
+                detail: json!({"school_id": school, "date": date, "roll_call_kept": reported > 0}),
+                client_addr: Some(ch.client_addr),
+            },
+        )?;
+        Ok(Ok(reported > 0))
+    })
+}
+
+/// A teacher's lessons at the school on `date` that go ahead (for "all of the day").
+pub fn lessons_of_teacher(
+    conn: &mut DbConn,
+    school: i64,
+    teacher: i64,
+    date: NaiveDate,
+) -> AppResult<Vec<i64>> {
+    Ok(lessons::table
+        .inner_join(
+            activity_teachers::table.on(activity_teachers::activity_id.eq(lessons::activity_id)),
+        )
+        .filter(lessons::school_id.eq(school))
+        .filter(lessons::lesson_date.eq(date))
+        .filter(lessons::cancelled.eq(false))
+        .filter(activity_teachers::teacher_id.eq(teacher))
+        .select(lessons::id)
+        .order(lessons::id)
+        .load(conn)?)
+}

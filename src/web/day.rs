@@ -1,0 +1,294 @@
+//! The day page of a school (`/schools/{id}/day`), for its office and principal: the
+//! day's lessons by teacher, a substitute for one lesson or for all of a teacher's lessons
+//! of the day, and a lesson cancelled or given back. Plain forms, so it works without
+//! JavaScript; laid out as one column for a phone. The rules are in `crate::day_changes`.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::NaiveDate;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::common::{client_addr, html_with_status, query_date, see_other};
+use super::layout::{self, PageCtx};
+use crate::auth::Viewer;
+use crate::day_changes::{self, Change, Day, DayLesson};
+use crate::error::AppResult;
+use crate::ids::SchoolId;
+use crate::staff::Refusal;
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct DayQuery {
+    date: Option<String>,
+    done: Option<String>,
+}
+
+pub async fn page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    school: web::Path<SchoolId>,
+    q: web::Query<DayQuery>,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let school = school.into_inner().get();
+    let date = query_date(q.date.as_deref(), state.today(), "date", ctx.lang)?;
+    let day = state
+        .db(move |conn| {
+            day_changes::may_manage(conn, &v, school)?;
+            day_changes::load(conn, school, date)
+        })
+        .await?;
+    let note = q.done.as_deref().map(|d| {
+        let (sv, en) = match d {
+            "substitute" => ("Vikarien är sparad.", "The substitute is saved."),
+            "cancelled" => ("Lektionen är inställd.", "The lesson is cancelled."),
+            "restored" => ("Lektionen blir av igen.", "The lesson takes place again."),
+            _ => ("Sparat.", "Saved."),
+        };
+        html! { p.notice role="status" { (ctx.t(sv, en)) } }
+    });
+    Ok(html_with_status(
+        StatusCode::OK,
+        day_page(&ctx, school, &day, note),
+    ))
+}
+
+fn day_page(ctx: &PageCtx, school: i64, day: &Day, note: Option<Markup>) -> Markup {
+    let title = format!(
+        "{}, {}",
+        ctx.t("Dagens ändringar", "Today's changes"),
+        ctx.lang.day(day.date)
+    );
+    let action = |what: &str| format!("/schools/{school}/day/{what}");
+    let body = html! {
+        h1 { (ctx.t("Dagens ändringar", "Today's changes")) }
+        p { (day.school) ", " (ctx.lang.day(day.date)) }
+        @if let Some(n) = note { (n) }
+        form method="get" action={"/schools/" (school) "/day"} {
+            label for="date" { (ctx.t("Dag", "Day")) }
+            input #date type="date" name="date" value=(day.date);
+            button type="submit" { (ctx.t("Visa", "Show")) }
+        }
+        @if day.teachers.is_empty() { p { (ctx.t("Inga lektioner den dagen.", "No lessons that day.")) } }
+        @for t in &day.teachers {
+            section.card {
+                h2 id={"t" (t.teacher.0)} { (t.teacher.1) }
+                form method="post" action=(action("substitute")) {
+                    (ctx.csrf_field())
+                    input type="hidden" name="date" value=(day.date);
+                    input type="hidden" name="teacher" value=(t.teacher.0);
+                    label for={"all" (t.teacher.0)} { (ctx.t("Vikarie för alla lektioner dagen", "Substitute for every lesson of the day")) }
+                    (staff_select(ctx, &format!("all{}", t.teacher.0), &day.staff, None))
+                    button type="submit" { (ctx.t("Spara för alla", "Save for all")) }
+                }
+                ul.lessons { @for l in &t.lessons { li { (lesson(ctx, &action, day, l)) } } }
+            }
+        }
+    };
+    layout::page(ctx, &title, body)
+}
+
+fn lesson(ctx: &PageCtx, action: &dyn Fn(&str) -> String, day: &Day, l: &DayLesson) -> Markup {
+    html! {
+        h3 id={"l" (l.id)} {
+            (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M")) " " (l.name)
+            @if !l.groups.is_empty() { " (" (l.groups) ")" }
+        }
+        p {
+            @if l.cancelled { span.badge { (ctx.t("Inställd", "Cancelled")) } " " }
+            @if let Some((_, name)) = &l.substitute { span.badge { (ctx.t("Vikarie: ", "Substitute: ")) (name) } " " }
+            @if l.by_hand { span.badge { (ctx.t("Ändrad för hand", "Changed by hand")) } " " }
+            @if l.reported { span.badge { (ctx.t("Rapporterad", "Reported")) } }
+        }
+        @if l.cancelled && l.reported {
+            p.muted { (ctx.t("Närvaron som redan rapporterades finns kvar.", "The roll call already made is kept.")) }
+        }
+        form method="post" action=(action("substitute")) {
+            (ctx.csrf_field())
+            input type="hidden" name="date" value=(day.date);
+            input type="hidden" name="lesson" value=(l.id);
+            label for={"s" (l.id)} { (ctx.t("Vikarie", "Substitute")) }
+            (staff_select(ctx, &format!("s{}", l.id), &day.staff, l.substitute.as_ref().map(|s| s.0)))
+            button type="submit" { (ctx.t("Spara vikarie", "Save substitute")) }
+        }
+        form method="post" action=(action("cancel")) {
+            (ctx.csrf_field())
+            input type="hidden" name="date" value=(day.date);
+            input type="hidden" name="lesson" value=(l.id);
+            @if l.cancelled {
+                input type="hidden" name="cancel" value="0";
+                button.secondary type="submit" { (ctx.t("Lektionen blir av ändå", "The lesson takes place after all")) }
+            } @else {
+                input type="hidden" name="cancel" value="1";
+                button.secondary type="submit" { (ctx.t("Ställ in lektionen", "Cancel the lesson")) }
+            }
+        }
+    }
+}
+
+fn staff_select(ctx: &PageCtx, id: &str, staff: &[(i64, String)], chosen: Option<i64>) -> Markup {
+    html! {
+        select id=(id) name="substitute" {
+            option value="" selected[chosen.is_none()] { (ctx.t("Ingen vikarie", "No substitute")) }
+            @for (pid, name) in staff {
+                option value=(pid) selected[chosen == Some(*pid)] { (name) }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SubstituteForm {
+    date: String,
+    #[serde(default)]
+    lesson: String,
+    #[serde(default)]
+    teacher: String,
+    #[serde(default)]
+    substitute: String,
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    date: String,
+    lesson: String,
+    cancel: String,
+}
+
+/// A whole number from a form field, or the refusal that names it.
+fn number(raw: &str) -> Result<Option<i64>, Refusal> {
+    match raw.trim() {
+        "" => Ok(None),
+        s => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(Some)
+            .ok_or(Refusal(
+                "Formuläret innehöll ett felaktigt värde.",
+                "The form held a wrong value.",
+            )),
+    }
+}
+
+fn change<'a>(state: &AppState, v: &'a Viewer, addr: &'a str) -> Change<'a> {
+    Change {
+        actor: v,
+        client_addr: addr,
+        today: state.today(),
+        now: state.now(),
+        tz: state.config.timezone,
+    }
+}
+
+pub async fn substitute(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    school: web::Path<SchoolId>,
+    form: web::Form<SubstituteForm>,
+) -> AppResult<HttpResponse> {
+    let school = school.into_inner().get();
+    let ctx = PageCtx::new(&req);
+    let viewer = v.clone();
+    state
+        .db(move |conn| day_changes::may_manage(conn, &viewer, school))
+        .await?;
+    let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;
+    let parsed = (
+        number(&form.lesson),
+        number(&form.teacher),
+        number(&form.substitute),
+    );
+    let st = state.clone();
+    let addr = client_addr(&req);
+    let viewer = v.clone();
+    let result = state
+        .db_write(move |conn| {
+            day_changes::may_manage(conn, &viewer, school)?;
+            let (lesson, teacher, substitute) = match parsed {
+                (Ok(l), Ok(t), Ok(s)) => (l, t, s),
+                (Err(r), ..) | (_, Err(r), _) | (.., Err(r)) => return Ok(Err(r)),
+            };
+            let ids = match (lesson, teacher) {
+                (Some(l), _) => vec![l],
+                (None, Some(t)) => day_changes::lessons_of_teacher(conn, school, t, date)?,
+                (None, None) => Vec::new(),
+            };
+            day_changes::set_substitute(
+                conn,
+                &change(&st, &viewer, &addr),
+                school,
+                &ids,
+                substitute,
+            )
+        })
+        .await?;
+    finish(&req, &state, v, school, date, result.map(|_| "substitute")).await
+}
+
+pub async fn cancel(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    school: web::Path<SchoolId>,
+    form: web::Form<CancelForm>,
+) -> AppResult<HttpResponse> {
+    let school = school.into_inner().get();
+    let ctx = PageCtx::new(&req);
+    let viewer = v.clone();
+    state
+        .db(move |conn| day_changes::may_manage(conn, &viewer, school))
+        .await?;
+    let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;
+    let lesson = number(&form.lesson);
+    let cancel = form.cancel == "1";
+    let st = state.clone();
+    let addr = client_addr(&req);
+    let viewer = v.clone();
+    let result = state
+        .db_write(move |conn| {
+            day_changes::may_manage(conn, &viewer, school)?;
+            let id = match lesson {
+                Ok(Some(id)) => id,
+                Ok(None) => return Ok(Err(Refusal("Välj en lektion.", "Choose a lesson."))),
+                Err(r) => return Ok(Err(r)),
+            };
+            day_changes::set_cancelled(conn, &change(&st, &viewer, &addr), school, id, cancel)
+        })
+        .await?;
+    let done = if cancel { "cancelled" } else { "restored" };
+    finish(&req, &state, v, school, date, result.map(|_| done)).await
+}
+
+/// Back to the day page: with the change, or with the refusal on the page (400).
+async fn finish(
+    req: &HttpRequest,
+    state: &AppState,
+    v: Viewer,
+    school: i64,
+    date: NaiveDate,
+    result: Result<&str, Refusal>,
+) -> AppResult<HttpResponse> {
+    match result {
+        Ok(done) => Ok(see_other(&format!(
+            "/schools/{school}/day?date={date}&done={done}"
+        ))),
+        Err(Refusal(sv, en)) => {
+            let ctx = PageCtx::new(req);
+            let day = state
+                .db(move |conn| {
+                    day_changes::may_manage(conn, &v, school)?;
+                    day_changes::load(conn, school, date)
+                })
+                .await?;
+            let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
+            Ok(html_with_status(
+                StatusCode::BAD_REQUEST,
+                day_page(&ctx, school, &day, Some(note)),
+            ))
+        }
+    }
+}
