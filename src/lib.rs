@@ -30,6 +30,7 @@ pub mod request_log;
 pub mod retention;
 pub mod roll_call;
 pub mod schema;
+pub mod school_settings;
 pub mod seed;
 pub mod ss12000;
 pub mod staff;

@@ -15,6 +15,7 @@ diesel::table! {
         alert_threshold_pct -> Integer,
         created_at -> Timestamp,
         uuid -> Nullable<Text>,
+        notice_at -> Nullable<Text>,
     }
 }
 

@@ -36,10 +36,22 @@ impl Policy {
 
     /// The UTC instant a notice about `date`'s absence is due, reported at `now` (UTC).
     pub fn due(&self, date: NaiveDate, now: NaiveDateTime) -> NaiveDateTime {
+        self.due_at(date, now, None)
+    }
+
+    /// The same, with the school's own notice time, when it has one, instead of
+    /// NARVARO_NOTICE_AT (a delay in minutes still wins: it is the whole service's).
+    pub fn due_at(
+        &self,
+        date: NaiveDate,
+        now: NaiveDateTime,
+        school_at: Option<NaiveTime>,
+    ) -> NaiveDateTime {
         match self.delay_minutes {
             Some(m) => now + Duration::minutes(m),
             None => {
-                let at = crate::absence::utc_window(self.tz, date, self.at, self.at).0;
+                let at = school_at.unwrap_or(self.at);
+                let at = crate::absence::utc_window(self.tz, date, at, at).0;
                 at.max(now)
             }
         }
@@ -224,6 +236,15 @@ pub fn unexplained_absence(
     date: NaiveDate,
     now: NaiveDateTime,
 ) -> AppResult<()> {
+    // the pupil's school's own notice time (set on its settings page), if any
+    let school_at: Option<NaiveTime> = people::table
+        .find(pupil)
+        .inner_join(organisations::table.on(people::school_id.eq(organisations::id.nullable())))
+        .select(organisations::notice_at)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten()
+        .and_then(|t| NaiveTime::parse_from_str(&t, "%H:%M").ok());
     for (g, email, language, _) in guardians(conn, pupil)? {
         if waiting_absence_notice(conn, g, pupil, date, now)? {
             continue;
@@ -251,7 +272,7 @@ pub fn unexplained_absence(
                 pupil: Some(pupil),
                 date: Some(date),
                 payload: json!({"pupil_id": pupil, "date": date}),
-                due: policy.due(date, now),
+                due: policy.due_at(date, now, school_at),
             },
             now,
         )?;

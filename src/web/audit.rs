@@ -110,6 +110,9 @@ fn action(lang: Lang, code: &str) -> String {
         "lesson.substitute_removed" => ("Vikarie borttagen", "Substitute removed"),
         "lesson.cancelled" => ("Lektionen inställd", "Lesson cancelled"),
         "lesson.restored" => ("Lektionen blir av igen", "Lesson takes place again"),
+        "school.settings" => ("Skolans inställningar ändrade", "School settings changed"),
+        "school.holiday_added" => ("Ledig dag inlagd", "Day off added"),
+        "school.holiday_removed" => ("Ledig dag borttagen", "Day off removed"),
         _ => return code.to_string(),
     };
     lang.pick(sv, en).to_string()

@@ -64,7 +64,7 @@ fn day_page(ctx: &PageCtx, school: i64, day: &Day, note: Option<Markup>) -> Mark
     let action = |what: &str| format!("/schools/{school}/day/{what}");
     let body = html! {
         h1 { (ctx.t("Dagens ändringar", "Today's changes")) }
-        p { (day.school) ", " (ctx.lang.day(day.date)) }
+        p { (day.school) ", " (ctx.lang.day(day.date)) " – " a href={"/schools/" (school) "/settings"} { (ctx.t("Skolans inställningar", "School settings")) } }
         @if let Some(n) = note { (n) }
         form method="get" action={"/schools/" (school) "/day"} {
             label for="date" { (ctx.t("Dag", "Day")) }

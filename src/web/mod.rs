@@ -26,6 +26,7 @@ mod pages;
 mod pupils;
 mod register_extract;
 mod roll_call;
+mod school_settings;
 mod sign_in;
 mod ss12000;
 mod statistics;
@@ -106,6 +107,10 @@ routes! {
     get "/schools/{id}/day" => day::page,
     post "/schools/{id}/day/substitute" => day::substitute,
     post "/schools/{id}/day/cancel" => day::cancel,
+    get "/schools/{id}/settings" => school_settings::page,
+    post "/schools/{id}/settings" => school_settings::save,
+    post "/schools/{id}/holidays" => school_settings::add_holiday,
+    post "/schools/{id}/holidays/remove" => school_settings::remove_holiday,
     // the roll call
     get "/lessons/{id}" => roll_call::page,
     post "/lessons/{id}" => roll_call::submit,

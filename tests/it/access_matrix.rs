@@ -875,6 +875,39 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
         },
+        Row {
+            method: "get",
+            pattern: "/schools/{id}/settings",
+            path: |i| format!("/schools/{}/settings", i.school1),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
+        // refused values: the form again with a message, nothing stored
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/settings",
+            path: |i| format!("/schools/{}/settings", i.school1),
+            body: &[("report_days_ahead", "7"), ("alert_threshold_pct", "0")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+        },
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/holidays",
+            path: |i| format!("/schools/{}/holidays", i.school1),
+            body: &[("date", "2026-11-01"), ("name", "Förr")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+        },
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/holidays/remove",
+            path: |i| format!("/schools/{}/holidays/remove", i.school1),
+            body: &[("holiday", "999999")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
         // a notice link with a bad signature is nobody's
         Row {
             method: "get",

@@ -906,6 +906,10 @@ async fn staff_pages_pass_axe_at_375_px() {
     d.wait_text("p.notice", "Vikarien är sparad").await;
     assert!(d.text("ul.lessons").await.contains("Vikarie: "));
     d.check_page("the day page with a substitute").await;
+    d.go(&app.url(&format!("/schools/{}/settings", world.ids.school1)))
+        .await;
+    d.wait_text("h1", "Skolans inställningar").await;
+    d.check_page("the school's settings").await;
     // the threshold list names each pupil's class
     d.go(&app.url("/statistics/pupils?threshold=1")).await;
     let head = d.text("table.figures thead").await;

@@ -32,6 +32,7 @@ mod pages;
 mod register_extract;
 mod retention;
 mod schema_drift;
+mod school_settings;
 mod seed;
 mod snapshots;
 mod ss12000;

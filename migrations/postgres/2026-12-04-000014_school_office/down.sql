@@ -1,3 +1,4 @@
+ALTER TABLE organisations DROP COLUMN notice_at;
 ALTER TABLE lessons DROP COLUMN changed_by_hand_at;
 ALTER TABLE lessons DROP COLUMN source_cancelled;
 UPDATE duties SET role = 'admin' WHERE role = 'school_admin';

@@ -17,3 +17,7 @@ UPDATE duties SET role = 'school_admin'
 ALTER TABLE lessons ADD COLUMN source_cancelled BOOLEAN;
 -- when the lesson was last changed on the day page (a substitute, a cancellation)
 ALTER TABLE lessons ADD COLUMN changed_by_hand_at TIMESTAMP;
+
+-- the school's own time for the day's unexplained-absence notices ("HH:MM", school-local);
+-- NULL: NARVARO_NOTICE_AT
+ALTER TABLE organisations ADD COLUMN notice_at TEXT;

@@ -1,0 +1,289 @@
+//! A school's own settings, for its principal and office (issue 21): how many days ahead
+//! guardians may report, the absence share that alerts mentor and principal, whether pupils
+//! of 18 or over report for themselves, the time of the day's absence notices, and the
+//! school's holidays and study days.
+//!
+//! - Each setting belongs to the one school: nothing here touches another school.
+//! - A holiday or study day added for a coming day cancels the school's lessons that day
+//!   (by hand, as on the day page, so a sync keeps them cancelled and their minutes leave
+//!   the statistics); removing it gives back the lessons it cancelled.
+//! - Every change is audited with what it was before.
+
+use chrono::{NaiveDate, NaiveTime};
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::audit::{self, Entry};
+use crate::day_changes::{self, Change};
+use crate::db::DbConn;
+use crate::error::AppResult;
+use crate::schema::*;
+use crate::staff::{Checked, Refusal};
+
+/// The settings as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub report_days_ahead: i32,
+    pub allow_adult_self_report: bool,
+    pub alert_threshold_pct: i32,
+    /// the school's notice time; `None`: NARVARO_NOTICE_AT
+    pub notice_at: Option<NaiveTime>,
+}
+
+impl Settings {
+    /// The form's values, checked: days ahead 0–60, threshold 1–100 %, a time HH:MM or
+    /// nothing.
+    pub fn parse(
+        days: &str,
+        threshold: &str,
+        notice_at: &str,
+        adults: bool,
+    ) -> Result<Settings, Refusal> {
+        let report_days_ahead = days
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|d| (0..=60).contains(d))
+            .ok_or(Refusal(
+                "Dagar framåt ska vara ett heltal från 0 till 60.",
+                "Days ahead must be a whole number from 0 to 60.",
+            ))?;
+        let alert_threshold_pct = threshold
+            .trim()
+            .trim_end_matches('%')
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|t| (1..=100).contains(t))
+            .ok_or(Refusal(
+                "Frånvarogränsen ska vara ett heltal från 1 till 100 %.",
+                "The absence threshold must be a whole number from 1 to 100 %.",
+            ))?;
+        let notice_at = match notice_at.trim() {
+            "" => None,
+            t => Some(NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| {
+                Refusal(
+                    "Skriv tiden för frånvaromeddelanden som TT:MM, till exempel 15:30, eller lämna den tom.",
+                    "Write the time of absence notices as HH:MM, for example 15:30, or leave it empty.",
+                )
+            })?),
+        };
+        Ok(Settings {
+            report_days_ahead,
+            allow_adult_self_report: adults,
+            alert_threshold_pct,
+            notice_at,
+        })
+    }
+}
+
+/// A holiday or study day: (id, date, name).
+pub type Holiday = (i64, NaiveDate, String);
+
+/// The school's name, settings and holidays from `from` on.
+pub fn load(
+    conn: &mut DbConn,
+    school: i64,
+    from: NaiveDate,
+) -> AppResult<(String, Settings, Vec<Holiday>)> {
+    let (name, days, adults, threshold, at): (String, i32, bool, i32, Option<String>) =
+        organisations::table
+            .find(school)
+            .select((
+                organisations::name,
+                organisations::report_days_ahead,
+                organisations::allow_adult_self_report,
+                organisations::alert_threshold_pct,
+                organisations::notice_at,
+            ))
+            .first(conn)?;
+    let holidays = holidays::table
+        .filter(holidays::organisation_id.eq(school))
+        .filter(holidays::holiday_date.ge(from))
+        .select((holidays::id, holidays::holiday_date, holidays::name))
+        .order((holidays::holiday_date, holidays::id))
+        .load(conn)?;
+    let settings = Settings {
+        report_days_ahead: days,
+        allow_adult_self_report: adults,
+        alert_threshold_pct: threshold,
+        notice_at: at.as_deref().and_then(notice_time),
+    };
+    Ok((name, settings, holidays))
+}
+
+/// A stored notice time ("HH:MM").
+pub fn notice_time(s: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(s, "%H:%M").ok()
+}
+
+/// Saves the settings of one school.
+pub fn save(conn: &mut DbConn, ch: &Change, school: i64, new: &Settings) -> AppResult<()> {
+    conn.transaction(|conn| {
+        let (_, before, _) = load(conn, school, ch.today)?;
+        if before == *new {
+            return Ok(());
+        }
+        diesel::update(organisations::table.find(school))
+            .set((
+                organisations::report_days_ahead.eq(new.report_days_ahead),
+                organisations::allow_adult_self_report.eq(new.allow_adult_self_report),
+                organisations::alert_threshold_pct.eq(new.alert_threshold_pct),
+                organisations::notice_at.eq(new.notice_at.map(|t| t.format("%H:%M").to_string())),
+            ))
+            .execute(conn)?;
+        let side = |s: &Settings| {
+            json!({"report_days_ahead": s.report_days_ahead, "allow_adult_self_report": s.allow_adult_self_report,
+                "alert_threshold_pct": s.alert_threshold_pct, "notice_at": s.notice_at.map(|t| t.format("%H:%M").to_string())})
+        };
+        audit::record(
+            conn,
+            Entry {
+                actor: Some(ch.actor.id),
+                action: "school.settings",
+                entity: "organisation",
+                entity_id: Some(school),
+                detail: json!({"from": side(&before), "to": side(new)}),
+                client_addr: Some(ch.client_addr),
+            },
+        )?;
+        Ok(())
+    })
+}
+
+/// Takes the school's row lock (PostgreSQL), so that two additions of the same day at the
+/// same moment are checked one after the other. SQLite's writes are serialised already.
+fn lock_school(conn: &mut DbConn, school: i64) -> AppResult<()> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::BigInt, _>(school)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// The school's lessons of `date` that are cancelled (`cancelled`) or not.
+fn lessons_of_day(
+    conn: &mut DbConn,
+    school: i64,
+    date: NaiveDate,
+    cancelled: bool,
+) -> AppResult<Vec<(i64, Option<bool>)>> {
+    Ok(lessons::table
+        .filter(lessons::school_id.eq(school))
+        .filter(lessons::lesson_date.eq(date))
+        .filter(lessons::cancelled.eq(cancelled))
+        .select((lessons::id, lessons::source_cancelled))
+        .order(lessons::id)
+        .load(conn)?)
+}
+
+/// Adds a holiday or study day from today on; cancels the school's lessons that day.
+/// Answers how many lessons were cancelled.
+pub fn add_holiday(
+    conn: &mut DbConn,
+    ch: &Change,
+    school: i64,
+    date: NaiveDate,
+    name: &str,
+) -> Checked<usize> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Ok(Err(Refusal(
+            "Ge dagen ett namn, högst 100 tecken (till exempel Studiedag).",
+            "Give the day a name, at most 100 characters (for example Study day).",
+        )));
+    }
+    if date < ch.today {
+        return Ok(Err(Refusal(
+            "Lov och studiedagar läggs in från i dag och framåt.",
+            "Holidays and study days are added from today on.",
+        )));
+    }
+    conn.transaction(|conn| {
+        lock_school(conn, school)?;
+        let taken: i64 = holidays::table
+            .filter(holidays::organisation_id.eq(school))
+            .filter(holidays::holiday_date.eq(date))
+            .count()
+            .get_result(conn)?;
+        if taken > 0 {
+            return Ok(Err(Refusal(
+                "Dagen är redan ledig på skolan.",
+                "The day is already a holiday at the school.",
+            )));
+        }
+        let id: i64 = diesel::insert_into(holidays::table)
+            .values((
+                holidays::organisation_id.eq(school),
+                holidays::holiday_date.eq(date),
+                holidays::name.eq(name),
+            ))
+            .returning(holidays::id)
+            .get_result(conn)?;
+        let mut cancelled = 0;
+        for (lesson, _) in lessons_of_day(conn, school, date, false)? {
+            if let Err(r) = day_changes::set_cancelled(conn, ch, school, lesson, true)? {
+                return Ok(Err(r));
+            }
+            cancelled += 1;
+        }
+        audit::record(
+            conn,
+            Entry {
+                actor: Some(ch.actor.id),
+                action: "school.holiday_added",
+                entity: "organisation",
+                entity_id: Some(school),
+                detail: json!({"holiday_id": id, "date": date, "name": name, "lessons_cancelled": cancelled}),
+                client_addr: Some(ch.client_addr),
+            },
+        )?;
+        Ok(Ok(cancelled))
+    })
+}
+
+/// Removes a coming holiday or study day; gives back the lessons cancelled by hand that day.
+pub fn remove_holiday(conn: &mut DbConn, ch: &Change, school: i64, holiday: i64) -> Checked<usize> {
+    conn.transaction(|conn| {
+        lock_school(conn, school)?;
+        let row: Option<(NaiveDate, String)> = holidays::table
+            .find(holiday)
+            .filter(holidays::organisation_id.eq(school))
+            .select((holidays::holiday_date, holidays::name))
+            .first(conn)
+            .optional()?;
+        let Some((date, name)) = row else {
+            return Err(crate::error::AppError::NotFound);
+        };
+        if date < ch.today {
+            return Ok(Err(Refusal(
+                "En dag som har varit kan inte tas bort.",
+                "A day that has passed cannot be removed.",
+            )));
+        }
+        diesel::delete(holidays::table.find(holiday)).execute(conn)?;
+        let mut restored = 0;
+        for (lesson, source) in lessons_of_day(conn, school, date, true)? {
+            // only what the hand cancelled; the timetable's own cancellations stay
+            if source == Some(false) {
+                if let Err(r) = day_changes::set_cancelled(conn, ch, school, lesson, false)? {
+                    return Ok(Err(r));
+                }
+                restored += 1;
+            }
+        }
+        audit::record(
+            conn,
+            Entry {
+                actor: Some(ch.actor.id),
+                action: "school.holiday_removed",
+                entity: "organisation",
+                entity_id: Some(school),
+                detail: json!({"date": date, "name": name, "lessons_restored": restored}),
+                client_addr: Some(ch.client_addr),
+            },
+        )?;
+        Ok(Ok(restored))
+    })
+}
