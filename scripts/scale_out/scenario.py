@@ -55,15 +55,23 @@ _taken = set()
 
 
 def free_port():
-    """A loopback port nobody listens on, never one handed out before in this run."""
+    """A loopback port nobody listens on, below the kernel's ephemeral range (so that no
+    outgoing connection of the instances, to PostgreSQL say, can be given it before the
+    listener binds), never one handed out before in this run."""
+    import random
     while True:
+        port = random.randint(20000, 32000)
+        if port in _taken:
+            continue
         s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        if port not in _taken:
-            _taken.add(port)
-            return port
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _taken.add(port)
+        return port
 
 
 def wait_for(pred, timeout, what):
@@ -137,7 +145,22 @@ class Balancer:
         check(checked.returncode == 0, "HAProxy refused %s: %s" % (self.cfg, checked.stderr.strip()))
         self.log = open(os.path.join(work, "haproxy.log"), "w")
         self.proc = subprocess.Popen(["haproxy", "-db", "-f", self.cfg], stdout=self.log, stderr=self.log)
-        wait_for(lambda: all(s == "UP" for s, _ in self.servers().values()), 20, "HAProxy to see every instance UP")
+        self.count = len(instances)
+        wait_for(lambda: self.all_up() and self.listening(), 20,
+                 "HAProxy to listen and see every instance UP")
+
+    def all_up(self):
+        states = self.servers()
+        return len(states) == self.count and all(s == "UP" for s, _ in states.values())
+
+    def listening(self):
+        if self.proc.poll() is not None:
+            raise Failed("HAProxy exited: %s" % open(os.path.join(self.work, "haproxy.log")).read())
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
 
     def admin(self, command):
         s = socket.socket(socket.AF_UNIX)
