@@ -1,6 +1,7 @@
 //! Närvaro: attendance and absence for Swedish schools.
 
 pub mod absence;
+pub mod absence_reasons;
 pub mod absence_report;
 pub mod admin_find;
 pub mod audit;

@@ -1,6 +1,7 @@
 //! HTTP routes: the HTML pages and the JSON API, each area in its own module.
 
 mod absence;
+mod absence_reasons;
 mod account;
 mod admin;
 mod admin_clients;
@@ -124,6 +125,9 @@ routes! {
     get "/statistics/csn" => statistics::csn,
     // administration
     get "/admin" => admin::page,
+    get "/admin/reasons" => absence_reasons::page,
+    post "/admin/reasons" => absence_reasons::add,
+    post "/admin/reasons/active" => absence_reasons::set_active,
     get "/admin/people/{id}/extract" => register_extract::page,
     get "/admin/people/{id}/extract.json" => register_extract::json,
     get "/audit" => audit::page,

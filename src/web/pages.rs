@@ -98,6 +98,7 @@ pub async fn home(
             section.card {
                 h2 { (ctx.t("Administration", "Administration")) }
                 p { a href="/admin" { (ctx.t("Personal, vårdnadshavare och uppdrag", "Staff, guardians and duties")) } }
+                p { a href="/admin/reasons" { (ctx.t("Frånvaroorsaker", "Absence reasons")) } }
                 p { a href="/statistics" { (ctx.t("Frånvarostatistik för alla skolor", "Absence statistics for every school")) } }
                 p { a href="/notices" { (ctx.t("Dagens frånvaromeddelanden", "Today's absence notices")) } }
             }

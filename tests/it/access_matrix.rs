@@ -908,6 +908,36 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: [401, 404, 404, 404, 404, 404, 404, 404, 404],
         },
+        Row {
+            method: "get",
+            pattern: "/admin/reasons",
+            path: |_| "/admin/reasons".into(),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(303, 200, 404),
+        },
+        // a refused reason (no name): the form again, nothing stored
+        Row {
+            method: "post",
+            pattern: "/admin/reasons",
+            path: |_| "/admin/reasons".into(),
+            body: &[
+                ("code", "NYTT"),
+                ("name_sv", ""),
+                ("name_en", ""),
+                ("staff", "1"),
+            ],
+            via: Via::Page,
+            expect: admin_only(401, 400, 404),
+        },
+        Row {
+            method: "post",
+            pattern: "/admin/reasons/active",
+            path: |_| "/admin/reasons/active".into(),
+            body: &[("reason", "999999"), ("active", "0")],
+            via: Via::Page,
+            expect: admin_only(401, 404, 404),
+        },
         // a notice link with a bad signature is nobody's
         Row {
             method: "get",

@@ -923,6 +923,9 @@ async fn staff_pages_pass_axe_at_375_px() {
     let a = Driver::start_as(Setup { js: false, ..SMALL }).await;
     a.sign_in(&app, "demo.admin").await;
     a.check_page("the administrator's start page").await;
+    a.go(&app.url("/admin/reasons")).await;
+    a.wait_text("h1", "Frånvaroorsaker").await;
+    a.check_page("/admin/reasons").await;
     a.go(&app.url("/admin")).await;
     a.check_page("/admin").await;
     let family: String = {

@@ -6,6 +6,7 @@ mod build;
 mod fixtures;
 mod helpers;
 
+mod absence_reasons;
 mod access_matrix;
 mod accounts;
 mod admin_find;

@@ -1,0 +1,250 @@
+//! The municipality's absence reasons, kept by its administrator (issue 21): a name in
+//! Swedish and English, whether the reason counts as absence, whether it is valid, whether
+//! it is health-related (never shown to guardians or in e-mail), who may choose it (staff,
+//! guardians, pupils of 18 or over) and whether it sends a notice.
+//!
+//! - A reason is added, retired or taken back into use; never deleted, so every mark and
+//!   report that names it keeps its meaning. A retired reason is no longer offered.
+//! - A name or code the municipality has already is refused; the check and the insert run
+//!   under the municipality's row lock (PostgreSQL), so two identical additions at once
+//!   store one.
+//! - Every change is audited.
+
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::audit::{self, Entry};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::schema::*;
+use crate::staff::{clean_name, Act, Checked, Refusal};
+
+/// One reason as the page lists it.
+#[derive(Debug, Clone, Queryable)]
+pub struct Reason {
+    pub id: i64,
+    pub code: String,
+    pub name_sv: String,
+    pub name_en: String,
+    pub counts_as_absence: bool,
+    pub is_valid: bool,
+    pub is_sick: bool,
+    pub staff_selectable: bool,
+    pub guardian_selectable: bool,
+    pub pupil_selectable: bool,
+    pub sends_notice: bool,
+    pub active: bool,
+}
+
+/// The municipality's reasons in their order.
+pub fn list(conn: &mut DbConn, municipality: i64) -> AppResult<Vec<Reason>> {
+    Ok(absence_reasons::table
+        .filter(absence_reasons::organisation_id.eq(municipality))
+        .select((
+            absence_reasons::id,
+            absence_reasons::code,
+            absence_reasons::name_sv,
+            absence_reasons::name_en,
+            absence_reasons::counts_as_absence,
+            absence_reasons::is_valid,
+            absence_reasons::is_sick,
+            absence_reasons::staff_selectable,
+            absence_reasons::guardian_selectable,
+            absence_reasons::pupil_selectable,
+            absence_reasons::sends_notice,
+            absence_reasons::active,
+        ))
+        .order((absence_reasons::sort_order, absence_reasons::id))
+        .load(conn)?)
+}
+
+/// A reason to add, checked.
+#[derive(Debug, Clone)]
+pub struct NewReason {
+    pub code: String,
+    pub name_sv: String,
+    pub name_en: String,
+    pub counts_as_absence: bool,
+    pub is_valid: bool,
+    pub is_sick: bool,
+    pub staff_selectable: bool,
+    pub guardian_selectable: bool,
+    pub pupil_selectable: bool,
+    pub sends_notice: bool,
+}
+
+/// The flags of a new reason, as ticked on the form.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    pub counts_as_absence: bool,
+    pub is_valid: bool,
+    pub is_sick: bool,
+    pub staff: bool,
+    pub guardian: bool,
+    pub pupil: bool,
+    pub sends_notice: bool,
+}
+
+impl NewReason {
+    /// A code of 2–12 letters A–Z, digits or `_` (upper-cased), names of 1–100
+    /// characters, and someone who may choose it.
+    pub fn parse(code: &str, name_sv: &str, name_en: &str, f: Flags) -> Result<NewReason, Refusal> {
+        let code = code.trim().to_uppercase();
+        if !(2..=12).contains(&code.len())
+            || !code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(Refusal(
+                "Koden ska vara 2–12 tecken: bokstäverna A–Z, siffror eller _.",
+                "The code must be 2–12 characters: the letters A–Z, digits or _.",
+            ));
+        }
+        let (Some(name_sv), Some(name_en)) = (clean_name(name_sv), clean_name(name_en)) else {
+            return Err(Refusal(
+                "Skriv namnet på svenska och engelska, högst 100 tecken vardera.",
+                "Write the name in Swedish and in English, at most 100 characters each.",
+            ));
+        };
+        if !(f.staff || f.guardian || f.pupil) {
+            return Err(Refusal(
+                "Välj vem som får ange orsaken.",
+                "Choose who may give the reason.",
+            ));
+        }
+        Ok(NewReason {
+            code,
+            name_sv,
+            name_en,
+            counts_as_absence: f.counts_as_absence,
+            is_valid: f.is_valid,
+            is_sick: f.is_sick,
+            staff_selectable: f.staff,
+            guardian_selectable: f.guardian,
+            pupil_selectable: f.pupil,
+            sends_notice: f.sends_notice,
+        })
+    }
+}
+
+fn lock_municipality(conn: &mut DbConn, municipality: i64) -> AppResult<()> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::BigInt, _>(municipality)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Adds a reason to the municipality. Answers its id.
+pub fn add(conn: &mut DbConn, act: &Act, municipality: i64, r: &NewReason) -> Checked<i64> {
+    conn.transaction(|conn| {
+        lock_municipality(conn, municipality)?;
+        let mine = absence_reasons::table.filter(absence_reasons::organisation_id.eq(municipality));
+        let code_taken: i64 = mine
+            .filter(absence_reasons::code.eq(&r.code))
+            .count()
+            .get_result(conn)?;
+        if code_taken > 0 {
+            return Ok(Err(Refusal(
+                "Koden används redan av en annan orsak.",
+                "The code is used by another reason already.",
+            )));
+        }
+        // compared here, not in SQL: SQLite's lower() folds A–Z only, not Å, Ä or Ö
+        let names: Vec<(String, String)> = mine
+            .select((absence_reasons::name_sv, absence_reasons::name_en))
+            .load(conn)?;
+        let (sv, en) = (r.name_sv.to_lowercase(), r.name_en.to_lowercase());
+        let name_taken = names
+            .iter()
+            .any(|(s, e)| s.to_lowercase() == sv || e.to_lowercase() == en);
+        if name_taken {
+            return Ok(Err(Refusal(
+                "Namnet används redan av en annan orsak.",
+                "The name is used by another reason already.",
+            )));
+        }
+        let last: Option<i32> = mine
+            .select(diesel::dsl::max(absence_reasons::sort_order))
+            .first(conn)?;
+        let id: i64 = diesel::insert_into(absence_reasons::table)
+            .values((
+                absence_reasons::organisation_id.eq(municipality),
+                absence_reasons::code.eq(&r.code),
+                absence_reasons::name_sv.eq(&r.name_sv),
+                absence_reasons::name_en.eq(&r.name_en),
+                absence_reasons::counts_as_absence.eq(r.counts_as_absence),
+                absence_reasons::is_valid.eq(r.is_valid),
+                absence_reasons::is_sick.eq(r.is_sick),
+                absence_reasons::staff_selectable.eq(r.staff_selectable),
+                absence_reasons::guardian_selectable.eq(r.guardian_selectable),
+                absence_reasons::pupil_selectable.eq(r.pupil_selectable),
+                absence_reasons::sends_notice.eq(r.sends_notice),
+                absence_reasons::active.eq(true),
+                absence_reasons::sort_order.eq(last.unwrap_or(0) + 1),
+            ))
+            .returning(absence_reasons::id)
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            Entry {
+                actor: Some(act.actor.id),
+                action: "reason.added",
+                entity: "absence_reason",
+                entity_id: Some(id),
+                detail: json!({"code": r.code, "name_sv": r.name_sv, "name_en": r.name_en,
+                    "counts_as_absence": r.counts_as_absence, "is_valid": r.is_valid, "is_sick": r.is_sick,
+                    "staff": r.staff_selectable, "guardian": r.guardian_selectable, "pupil": r.pupil_selectable,
+                    "sends_notice": r.sends_notice, "municipality_id": municipality}),
+                client_addr: Some(act.client_addr),
+            },
+        )?;
+        Ok(Ok(id))
+    })
+}
+
+/// Retires a reason (no longer offered) or takes it back into use.
+pub fn set_active(
+    conn: &mut DbConn,
+    act: &Act,
+    municipality: i64,
+    id: i64,
+    active: bool,
+) -> AppResult<()> {
+    conn.transaction(|conn| {
+        let exists: i64 = absence_reasons::table
+            .find(id)
+            .filter(absence_reasons::organisation_id.eq(municipality))
+            .count()
+            .get_result(conn)?;
+        if exists == 0 {
+            return Err(AppError::NotFound);
+        }
+        let changed = diesel::update(
+            absence_reasons::table
+                .find(id)
+                .filter(absence_reasons::active.eq(!active)),
+        )
+        .set(absence_reasons::active.eq(active))
+        .execute(conn)?;
+        if changed > 0 {
+            audit::record(
+                conn,
+                Entry {
+                    actor: Some(act.actor.id),
+                    action: if active {
+                        "reason.reactivated"
+                    } else {
+                        "reason.retired"
+                    },
+                    entity: "absence_reason",
+                    entity_id: Some(id),
+                    detail: json!({"municipality_id": municipality}),
+                    client_addr: Some(act.client_addr),
+                },
+            )?;
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,176 @@
+//! The municipality's absence reasons page (issue 21), on both databases: the administrator
+//! adds a reason guardians may choose; a guardian's report with it makes the child's absence
+//! valid in the statistics, and its name is in no e-mail; a name or code taken is refused
+//! and nothing stored; a retired reason is no longer offered and keeps its reports.
+
+use diesel::prelude::*;
+use narvaro::schema::*;
+use serde_json::json;
+
+use crate::browser::{
+    api_get, api_post, api_token, audited, conn, deliver, mails, Browser, DEMO_PASSWORD,
+};
+use crate::fixtures::{self, World};
+use crate::helpers::{backends, test_today, TestApp};
+
+fn reasons(world: &World) -> i64 {
+    let mut c = conn(&world.pool);
+    absence_reasons::table.count().get_result(&mut *c).unwrap()
+}
+
+#[actix_web::test]
+async fn a_reason_a_guardian_chooses_is_valid_absence_and_in_no_email() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let mut admin = Browser::open(&app).await;
+        admin.sign_in("demo.admin", DEMO_PASSWORD).await;
+        assert_eq!(admin.get("/admin/reasons").await.status.as_u16(), 200);
+        let before = reasons(&world);
+        let added = admin
+            .post(
+                "/admin/reasons",
+                &[
+                    ("code", "familj"),
+                    ("name_sv", "Familjeangelägenhet"),
+                    ("name_en", "Family matter"),
+                    ("counts_as_absence", "1"),
+                    ("is_valid", "1"),
+                    ("staff", "1"),
+                    ("guardian", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(added.status.as_u16(), 303, "{}", added.body);
+        assert_eq!(reasons(&world), before + 1);
+        assert_eq!(audited(&world.pool, "reason.added"), 1);
+
+        // a name or a code taken: refused on the form, nothing stored
+        for (code, sv, en, message) in [
+            (
+                "ANNAT",
+                "familjeangelägenhet",
+                "Other family",
+                "Namnet används redan",
+            ),
+            (
+                "FAMILJ",
+                "Något nytt",
+                "Something new",
+                "Koden används redan",
+            ),
+            ("X", "Kort", "Short", "2–12 tecken"),
+        ] {
+            let refused = admin
+                .post(
+                    "/admin/reasons",
+                    &[
+                        ("code", code),
+                        ("name_sv", sv),
+                        ("name_en", en),
+                        ("guardian", "1"),
+                    ],
+                )
+                .await;
+            assert_eq!(refused.status.as_u16(), 400, "{code}");
+            assert!(refused.body.contains(message), "{code}: {}", refused.body);
+            assert_eq!(reasons(&world), before + 1, "{code}: nothing stored");
+        }
+
+        // the guardian reports the child absent all day with it
+        let guardian = api_token(&app, "demo.guardian", DEMO_PASSWORD).await;
+        let day = test_today();
+        let (status, report) = api_post(
+            &app,
+            Some(&guardian),
+            "/api/v1/absence-reports",
+            &json!({"pupil_id": world.ids.child, "from": format!("{day}T07:00"), "to": format!("{day}T18:00"), "kind": "FAMILJ"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{report}");
+        // the teacher marks the child absent: the report makes it valid
+        let teacher = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        let path = format!("/api/v1/lessons/{}/roll-call", world.ids.lesson);
+        let (_, rc) = api_get(&app, Some(&teacher), &path).await;
+        let marks: Vec<serde_json::Value> = rc["pupils"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let status = if p["id"] == json!(world.ids.child) {
+                    "absent"
+                } else {
+                    "present"
+                };
+                json!({"pupil_id": p["id"], "status": status})
+            })
+            .collect();
+        let mut res = app
+            .client
+            .put(app.url(&path))
+            .insert_header(("Authorization", format!("Bearer {teacher}")))
+            .send_json(&json!({"marks": marks}))
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{:?}", res.body().await);
+        let (valid, invalid): (i32, i32) = {
+            let mut c = conn(&world.pool);
+            absence_days::table
+                .filter(absence_days::pupil_id.eq(world.ids.child))
+                .filter(absence_days::day.eq(day))
+                .select((absence_days::valid_minutes, absence_days::invalid_minutes))
+                .first(&mut *c)
+                .unwrap()
+        };
+        assert!(valid > 0, "{kind:?}: valid absence, {valid} min");
+        assert_eq!(invalid, 0);
+
+        // e-mails went out (the report's confirmation), and none names the reason
+        deliver(&app).await;
+        let sent = mails(&app);
+        assert!(!sent.is_empty(), "the report was confirmed by e-mail");
+        for m in &sent {
+            assert!(
+                !m.contains("Familjeangelägenhet") && !m.contains("Family matter"),
+                "{m}"
+            );
+        }
+
+        // retired: no longer offered, and the report keeps it
+        let id: i64 = {
+            let mut c = conn(&world.pool);
+            absence_reasons::table
+                .filter(absence_reasons::code.eq("FAMILJ"))
+                .select(absence_reasons::id)
+                .first(&mut *c)
+                .unwrap()
+        };
+        let retired = admin
+            .post(
+                "/admin/reasons/active",
+                &[("reason", &id.to_string()), ("active", "0")],
+            )
+            .await;
+        assert_eq!(retired.status.as_u16(), 303);
+        assert_eq!(audited(&world.pool, "reason.retired"), 1);
+        let tomorrow = day + chrono::Duration::days(1);
+        let (status, _) = api_post(
+            &app,
+            Some(&guardian),
+            "/api/v1/absence-reports",
+            &json!({"pupil_id": world.ids.child, "from": format!("{tomorrow}T07:00"), "to": format!("{tomorrow}T18:00"), "kind": "FAMILJ"}),
+        )
+        .await;
+        assert_eq!(status, 400, "a retired reason is not offered");
+        let kept: i64 = {
+            let mut c = conn(&world.pool);
+            absence_reports::table
+                .filter(absence_reports::reason_id.eq(id))
+                .count()
+                .get_result(&mut *c)
+                .unwrap()
+        };
+        assert_eq!(kept, 1);
+        assert_eq!(reasons(&world), before + 1, "never deleted");
+    }
+}
