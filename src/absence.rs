@@ -64,15 +64,25 @@ pub fn classify(minutes: i32, reason: Option<ReasonFlags>, covered: bool) -> Min
     }
 }
 
-/// What makes a pupil's absence from a lesson valid before anyone marked it.
+/// What marks a pupil absent from a lesson before anyone marked it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Cover {
-    /// "absence_report" (a guardian's or staff-registered report) or "leave" (granted leave)
+    /// "absence_report" (a guardian's or staff-registered report), "leave" (granted leave)
+    /// or "trip" (the pupil's group is on a trip, `crate::trips`)
     pub kind: &'static str,
     pub id: i64,
     /// The reason a mark made from it carries.
     #[serde(skip)]
     pub reason_id: Option<i64>,
+}
+
+impl Cover {
+    /// Whether it makes absence valid whatever the mark says: a report or leave does; a
+    /// trip only gives its reason, and a pupil who stayed behind and was marked absent
+    /// without one is unexplained absence.
+    pub fn excuses(&self) -> bool {
+        self.kind != "trip"
+    }
 }
 
 /// The UTC instants a school-local lesson runs between.
@@ -119,6 +129,38 @@ pub fn covers_for_lesson(
             .select(group_memberships::pupil_id)
     };
     let wanted: std::collections::HashSet<i64> = pupils.iter().copied().collect();
+    // a trip of one of the pupil's groups first: the pupil's own leave or report wins.
+    // The school's trips at that time first (nearly always none), then their groups'
+    // pupils among the lesson's.
+    let school = activities::table
+        .filter(activities::id.eq(activity))
+        .select(activities::school_id);
+    let trips: Vec<(i64, i64, i64)> = trips::table
+        .filter(trips::school_id.eq_any(school))
+        .filter(trips::cancelled_at.is_null())
+        .filter(trips::starts_at.lt(window.1))
+        .filter(trips::ends_at.gt(window.0))
+        .select((trips::id, trips::group_id, trips::reason_id))
+        .order(trips::id)
+        .load(conn)?;
+    for (id, group, reason) in trips {
+        let on_trip: Vec<i64> = group_memberships::table
+            .filter(group_memberships::group_id.eq(group))
+            .filter(group_memberships::pupil_id.eq_any(pupils))
+            .filter(crate::membership::on(date))
+            .select(group_memberships::pupil_id)
+            .load(conn)?;
+        for pupil in on_trip {
+            out.insert(
+                pupil,
+                Cover {
+                    kind: "trip",
+                    id,
+                    reason_id: Some(reason),
+                },
+            );
+        }
+    }
     let leave: Vec<(i64, i64)> = leave_applications::table
         .filter(leave_applications::pupil_id.eq_any(of_lesson()))
         .filter(leave_applications::status.eq(LeaveStatus::Approved))
@@ -405,6 +447,14 @@ pub fn today_state(
 /// A UTC instant as the school's local time.
 pub fn to_local(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
     t.and_utc().with_timezone(&tz).naive_local()
+}
+
+/// A school-local moment in UTC (in the hour skipped in spring: as if it were UTC).
+pub fn to_utc(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
+    t.and_local_timezone(tz)
+        .earliest()
+        .map(|d| d.naive_utc())
+        .unwrap_or(t)
 }
 
 #[cfg(test)]

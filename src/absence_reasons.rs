@@ -127,19 +127,10 @@ impl NewReason {
     }
 }
 
-fn lock_municipality(conn: &mut DbConn, municipality: i64) -> AppResult<()> {
-    if let DbConn::Pg(c) = conn {
-        diesel::sql_query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
-            .bind::<diesel::sql_types::BigInt, _>(municipality)
-            .execute(c)?;
-    }
-    Ok(())
-}
-
 /// Adds a reason to the municipality. Answers its id.
 pub fn add(conn: &mut DbConn, act: &Act, municipality: i64, r: &NewReason) -> Checked<i64> {
     conn.transaction(|conn| {
-        lock_municipality(conn, municipality)?;
+        conn.lock_organisation(municipality)?;
         let mine = absence_reasons::table.filter(absence_reasons::organisation_id.eq(municipality));
         let code_taken: i64 = mine
             .filter(absence_reasons::code.eq(&r.code))

@@ -92,14 +92,7 @@ fn org_of(conn: &mut DbConn, school_id: i64) -> AppResult<i64> {
     Ok(parent.unwrap_or(school_id))
 }
 
-fn to_utc(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
-    t.and_local_timezone(tz)
-        .earliest()
-        .map(|d| d.naive_utc())
-        .unwrap_or(t)
-}
-
-pub use crate::absence::to_local;
+pub use crate::absence::{to_local, to_utc};
 
 /// Whether a guardian or an adult pupil may still take a report back: always within
 /// `UNDO_MINUTES` of filing it, and otherwise until the first lesson it covers has started

@@ -55,7 +55,9 @@ pub fn may_read(v: &Viewer) -> bool {
     v.roles.is_admin() || !v.roles.principal_of.is_empty()
 }
 
-/// The audit rows the filter finds, newest first.
+/// The audit rows the filter finds, newest first. A principal reads the rows about their
+/// schools: lessons, pupils and their reports, leave and delegations, the schools' own
+/// settings and days off, and their trips.
 pub fn search(conn: &mut DbConn, v: &Viewer, f: &Filter) -> AppResult<Vec<Line>> {
     let schools = scope(v)?;
     let mut q = audit_log::table
@@ -84,10 +86,22 @@ pub fn search(conn: &mut DbConn, v: &Viewer, f: &Filter) -> AppResult<Vec<Line>>
         let delegations = leave_delegations::table
             .filter(leave_delegations::school_id.eq_any(schools.clone()))
             .select(leave_delegations::id.nullable());
+        let orgs = organisations::table
+            .filter(organisations::id.eq_any(schools.clone()))
+            .select(organisations::id.nullable());
+        let trips = trips::table
+            .filter(trips::school_id.eq_any(schools.clone()))
+            .select(trips::id.nullable());
         q = q.filter(
             (audit_log::entity
                 .eq("lesson")
                 .and(audit_log::entity_id.eq_any(lessons)))
+            .or(audit_log::entity
+                .eq("organisation")
+                .and(audit_log::entity_id.eq_any(orgs)))
+            .or(audit_log::entity
+                .eq("trip")
+                .and(audit_log::entity_id.eq_any(trips)))
             .or(audit_log::entity
                 .eq("person")
                 .and(audit_log::entity_id.eq_any(pupils_n)))

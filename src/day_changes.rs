@@ -77,6 +77,8 @@ pub struct Day {
     pub teachers: Vec<TeacherDay>,
     /// Who may stand in at the school that day: (id, name).
     pub staff: Vec<(i64, String)>,
+    /// The school's trips that day: (group, title, school-local start and end).
+    pub trips: Vec<(String, String, NaiveDateTime, NaiveDateTime)>,
 }
 
 type LessonRow = (
@@ -90,8 +92,9 @@ type LessonRow = (
     Option<NaiveDateTime>,
 );
 
-/// The school's lessons of `date`, by teacher (a lesson with two teachers under both).
-pub fn load(conn: &mut DbConn, school: i64, date: NaiveDate) -> AppResult<Day> {
+/// The school's lessons of `date`, by teacher (a lesson with two teachers under both),
+/// and its trips that day.
+pub fn load(conn: &mut DbConn, school: i64, date: NaiveDate, tz: Tz) -> AppResult<Day> {
     let name: String = organisations::table
         .find(school)
         .select(organisations::name)
@@ -177,11 +180,29 @@ pub fn load(conn: &mut DbConn, school: i64, date: NaiveDate) -> AppResult<Day> {
         }
     }
     by_teacher.sort_by(|a, b| a.teacher.1.cmp(&b.teacher.1));
+    let midnight = |d: NaiveDate| crate::absence::to_utc(tz, d.and_time(NaiveTime::MIN));
+    let (day_starts, day_ends) = (midnight(date), midnight(date + Duration::days(1)));
+    let trips = trips::table
+        .inner_join(groups::table)
+        .filter(trips::school_id.eq(school))
+        .filter(trips::cancelled_at.is_null())
+        .filter(trips::starts_at.lt(day_ends))
+        .filter(trips::ends_at.gt(day_starts))
+        .select((groups::name, trips::title, trips::starts_at, trips::ends_at))
+        .order((trips::starts_at, trips::id))
+        .load::<(String, String, NaiveDateTime, NaiveDateTime)>(conn)?
+        .into_iter()
+        .map(|(g, t, s, e)| {
+            let local = |x| crate::absence::to_local(tz, x);
+            (g, t, local(s), local(e))
+        })
+        .collect();
     Ok(Day {
         school: name,
         date,
         teachers: by_teacher,
         staff,
+        trips,
     })
 }
 

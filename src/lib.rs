@@ -40,4 +40,5 @@ pub mod state;
 pub mod states;
 pub mod statistics;
 pub mod sync;
+pub mod trips;
 pub mod web;

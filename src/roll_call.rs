@@ -595,7 +595,7 @@ fn unexplained(rc: &RollCall, pupil: i64, to: &Mark, recent: bool) -> bool {
         return false;
     }
     let line = rc.pupils.iter().find(|p| p.id == pupil);
-    let covered = line.is_some_and(|l| l.covered_by.is_some());
+    let covered = line.is_some_and(|l| l.covered_by.is_some_and(|c| c.excuses()));
     let valid = to.reason_id.is_some_and(|r| {
         rc.reasons.iter().any(|x| x.id == r && x.is_valid)
             || line.is_some_and(|l| l.covered_by.and_then(|c| c.reason_id) == Some(r))

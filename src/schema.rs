@@ -184,6 +184,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    trips (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        group_id -> BigInt,
+        reason_id -> BigInt,
+        title -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+        cancelled_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     absence_reasons (id) {
         id -> BigInt,
         organisation_id -> BigInt,
@@ -415,6 +431,8 @@ diesel::joinable!(group_memberships -> groups (group_id));
 diesel::joinable!(group_memberships -> people (pupil_id));
 diesel::joinable!(groups -> organisations (school_id));
 diesel::joinable!(absence_reports -> absence_reasons (reason_id));
+diesel::joinable!(trips -> groups (group_id));
+diesel::joinable!(trips -> absence_reasons (reason_id));
 diesel::joinable!(one_time_tokens -> people (person_id));
 diesel::joinable!(person_emails -> people (person_id));
 diesel::joinable!(person_identifiers -> people (person_id));
@@ -434,6 +452,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     activity_teachers,
     lessons,
     holidays,
+    trips,
     absence_reasons,
     lesson_reports,
     attendance_marks,

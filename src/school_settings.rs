@@ -151,17 +151,6 @@ pub fn save(conn: &mut DbConn, ch: &Change, school: i64, new: &Settings) -> AppR
     })
 }
 
-/// Takes the school's row lock (PostgreSQL), so that two additions of the same day at the
-/// same moment are checked one after the other. SQLite's writes are serialised already.
-fn lock_school(conn: &mut DbConn, school: i64) -> AppResult<()> {
-    if let DbConn::Pg(c) = conn {
-        diesel::sql_query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
-            .bind::<diesel::sql_types::BigInt, _>(school)
-            .execute(c)?;
-    }
-    Ok(())
-}
-
 /// The school's lessons of `date` that are cancelled (`cancelled`) or not.
 fn lessons_of_day(
     conn: &mut DbConn,
@@ -201,7 +190,7 @@ pub fn add_holiday(
         )));
     }
     conn.transaction(|conn| {
-        lock_school(conn, school)?;
+        conn.lock_organisation(school)?;
         let taken: i64 = holidays::table
             .filter(holidays::organisation_id.eq(school))
             .filter(holidays::holiday_date.eq(date))
@@ -246,7 +235,7 @@ pub fn add_holiday(
 /// Removes a coming holiday or study day; gives back the lessons cancelled by hand that day.
 pub fn remove_holiday(conn: &mut DbConn, ch: &Change, school: i64, holiday: i64) -> Checked<usize> {
     conn.transaction(|conn| {
-        lock_school(conn, school)?;
+        conn.lock_organisation(school)?;
         let row: Option<(NaiveDate, String)> = holidays::table
             .find(holiday)
             .filter(holidays::organisation_id.eq(school))

@@ -88,6 +88,19 @@ impl DbConn {
         }
         Ok(())
     }
+
+    /// Locks an organisation's row (a school, a municipality) until the end of the
+    /// transaction (PostgreSQL `FOR UPDATE`), so that checks across its rows (a holiday
+    /// taken, a reason's name taken, overlapping trips) and the write they allow happen one
+    /// request at a time. SQLite's writes are serialised already.
+    pub fn lock_organisation(&mut self, id: i64) -> diesel::QueryResult<()> {
+        if let DbConn::Pg(c) = self {
+            diesel::sql_query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::BigInt, _>(id)
+                .execute(c)?;
+        }
+        Ok(())
+    }
 }
 
 /// Whether the database answers a query.

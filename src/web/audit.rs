@@ -113,6 +113,8 @@ fn action(lang: Lang, code: &str) -> String {
         "school.settings" => ("Skolans inställningar ändrade", "School settings changed"),
         "school.holiday_added" => ("Ledig dag inlagd", "Day off added"),
         "school.holiday_removed" => ("Ledig dag borttagen", "Day off removed"),
+        "trip.created" => ("Utflykt inlagd", "Trip added"),
+        "trip.cancelled" => ("Utflykt borttagen", "Trip cancelled"),
         _ => return code.to_string(),
     };
     lang.pick(sv, en).to_string()

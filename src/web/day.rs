@@ -34,10 +34,11 @@ pub async fn page(
     let ctx = PageCtx::new(&req);
     let school = school.into_inner().get();
     let date = query_date(q.date.as_deref(), state.today(), "date", ctx.lang)?;
+    let tz = state.config.timezone;
     let day = state
         .db(move |conn| {
             day_changes::may_manage(conn, &v, school)?;
-            day_changes::load(conn, school, date)
+            day_changes::load(conn, school, date, tz)
         })
         .await?;
     let note = q.done.as_deref().map(|d| {
@@ -64,12 +65,16 @@ fn day_page(ctx: &PageCtx, school: i64, day: &Day, note: Option<Markup>) -> Mark
     let action = |what: &str| format!("/schools/{school}/day/{what}");
     let body = html! {
         h1 { (ctx.t("Dagens ändringar", "Today's changes")) }
-        p { (day.school) ", " (ctx.lang.day(day.date)) " – " a href={"/schools/" (school) "/settings"} { (ctx.t("Skolans inställningar", "School settings")) } }
+        p { (day.school) ", " (ctx.lang.day(day.date)) " – " a href={"/schools/" (school) "/settings"} { (ctx.t("Skolans inställningar", "School settings")) } " – " a href={"/schools/" (school) "/trips"} { (ctx.t("Utflykter", "Trips")) } }
         @if let Some(n) = note { (n) }
         form method="get" action={"/schools/" (school) "/day"} {
             label for="date" { (ctx.t("Dag", "Day")) }
             input #date type="date" name="date" value=(day.date);
             button type="submit" { (ctx.t("Visa", "Show")) }
+        }
+        @if !day.trips.is_empty() {
+            h2 { (ctx.t("Utflykter", "Trips")) }
+            ul { @for (group, title, from, to) in &day.trips { li { (group) ": " (title) ", " (ctx.lang.span(*from, *to)) } } }
         }
         @if day.teachers.is_empty() { p { (ctx.t("Inga lektioner den dagen.", "No lessons that day.")) } }
         @for t in &day.teachers {
@@ -173,7 +178,8 @@ fn number(raw: &str) -> Result<Option<i64>, Refusal> {
     }
 }
 
-fn change<'a>(state: &AppState, v: &'a Viewer, addr: &'a str) -> Change<'a> {
+/// Who changes, from where and when, for the school office's pages.
+pub(super) fn change<'a>(state: &AppState, v: &'a Viewer, addr: &'a str) -> Change<'a> {
     Change {
         actor: v,
         client_addr: addr,
@@ -278,10 +284,11 @@ async fn finish(
         ))),
         Err(Refusal(sv, en)) => {
             let ctx = PageCtx::new(req);
+            let tz = state.config.timezone;
             let day = state
                 .db(move |conn| {
                     day_changes::may_manage(conn, &v, school)?;
-                    day_changes::load(conn, school, date)
+                    day_changes::load(conn, school, date, tz)
                 })
                 .await?;
             let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };

@@ -32,6 +32,7 @@ mod sign_in;
 mod ss12000;
 mod statistics;
 mod teacher_start;
+mod trips;
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;
@@ -112,6 +113,9 @@ routes! {
     post "/schools/{id}/settings" => school_settings::save,
     post "/schools/{id}/holidays" => school_settings::add_holiday,
     post "/schools/{id}/holidays/remove" => school_settings::remove_holiday,
+    get "/schools/{id}/trips" => trips::page,
+    post "/schools/{id}/trips" => trips::add,
+    post "/schools/{id}/trips/cancel" => trips::cancel,
     // the roll call
     get "/lessons/{id}" => roll_call::page,
     post "/lessons/{id}" => roll_call::submit,

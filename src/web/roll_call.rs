@@ -75,6 +75,7 @@ fn reason_select(rc: &RollCall, pupil: &PupilLine, lang: Lang) -> Markup {
 fn cover_badge(pupil: &PupilLine, lang: Lang) -> Option<&'static str> {
     pupil.covered_by.map(|c| match c.kind {
         "leave" => lang.pick("Beviljad ledighet", "Granted leave"),
+        "trip" => lang.pick("Utflykt", "Trip"),
         _ => lang.pick("Anmäld frånvaro", "Reported absence"),
     })
 }

@@ -8,9 +8,10 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::common::{client_addr, html_with_status, parse_date, see_other};
+use super::day::change;
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
-use crate::day_changes::{self, Change};
+use crate::day_changes;
 use crate::error::AppResult;
 use crate::ids::SchoolId;
 use crate::school_settings::{self, Holiday, Settings};
@@ -150,16 +151,6 @@ pub struct SettingsForm {
     #[serde(default)]
     notice_at: String,
     allow_adult_self_report: Option<String>,
-}
-
-fn change<'a>(state: &AppState, v: &'a Viewer, addr: &'a str) -> Change<'a> {
-    Change {
-        actor: v,
-        client_addr: addr,
-        today: state.today(),
-        now: state.now(),
-        tz: state.config.timezone,
-    }
 }
 
 async fn check_access(state: &AppState, v: &Viewer, school: i64) -> AppResult<()> {

@@ -910,6 +910,36 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: "get",
+            pattern: "/schools/{id}/trips",
+            path: |i| format!("/schools/{}/trips", i.school1),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
+        // a refused trip (in the past): the form again with a message, nothing stored
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/trips",
+            path: |i| format!("/schools/{}/trips", i.school1),
+            body: &[
+                ("group", "1"),
+                ("title", "Förr"),
+                ("first_day", "2026-11-01"),
+                ("reason", "1"),
+            ],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+        },
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/trips/cancel",
+            path: |i| format!("/schools/{}/trips/cancel", i.school1),
+            body: &[("trip", "999999")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "get",
             pattern: "/admin/reasons",
             path: |_| "/admin/reasons".into(),
             body: &[],

@@ -910,6 +910,22 @@ async fn staff_pages_pass_axe_at_375_px() {
         .await;
     d.wait_text("h1", "Skolans inställningar").await;
     d.check_page("the school's settings").await;
+    // the trips page: the class out for the afternoon, chosen and typed on the phone
+    d.go(&app.url(&format!("/schools/{}/trips", world.ids.school1)))
+        .await;
+    d.wait_text("h1", "Utflykter och skolaktiviteter").await;
+    d.check_page("the trips page").await;
+    d.script(&format!(
+        "document.querySelector('#group').value = '{}'; document.querySelector('#first').value = '{}'; document.querySelector('#from').value = '13:00';",
+        world.ids.class,
+        crate::helpers::test_today()
+    ))
+    .await;
+    d.type_into("#title", "Skridskor").await;
+    d.click("form[action$='/trips'] button[type=submit]").await;
+    d.wait_text("p.notice", "Utflykten är inlagd").await;
+    assert!(d.text("main").await.contains("Skridskor"));
+    d.check_page("the trips page with a trip").await;
     // the threshold list names each pupil's class
     d.go(&app.url("/statistics/pupils?threshold=1")).await;
     let head = d.text("table.figures thead").await;

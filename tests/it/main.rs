@@ -41,3 +41,4 @@ mod ss12000_schema;
 mod startup_errors;
 mod statistics;
 mod sync;
+mod trips;

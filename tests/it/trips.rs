@@ -1,0 +1,339 @@
+//! Trips (issue 21), on both databases: the principal moves the child's class out for a
+//! day; the teacher's roll call marks the class with "Annan skolaktivitet", which counts as
+//! neither valid nor invalid absence; a guardian's sick report wins over the trip; a pupil
+//! who stayed behind and is marked absent is unexplained absence and the guardians hear of
+//! it; a trip in the past, at a wrong time, of another school's group, with a reason that
+//! is absence, or overlapping another of the group's trips is refused and nothing stored;
+//! identical trips at the same moment store one.
+
+use chrono::Duration;
+use diesel::prelude::*;
+use narvaro::schema::*;
+use serde_json::json;
+
+use crate::browser::{api_get, api_post, api_token, audited, conn, Browser, DEMO_PASSWORD};
+use crate::fixtures::{self, World};
+use crate::helpers::{backends, test_today, TestApp};
+
+fn reason(world: &World, code: &str) -> i64 {
+    let mut c = conn(&world.pool);
+    absence_reasons::table
+        .filter(absence_reasons::code.eq(code))
+        .select(absence_reasons::id)
+        .first(&mut *c)
+        .unwrap()
+}
+
+fn trips_stored(world: &World) -> i64 {
+    let mut c = conn(&world.pool);
+    trips::table.count().get_result(&mut *c).unwrap()
+}
+
+/// (valid, invalid, other) minutes of a pupil today.
+fn minutes(world: &World, pupil: i64) -> (i32, i32, i32) {
+    let mut c = conn(&world.pool);
+    absence_days::table
+        .filter(absence_days::pupil_id.eq(pupil))
+        .filter(absence_days::day.eq(test_today()))
+        .select((
+            absence_days::valid_minutes,
+            absence_days::invalid_minutes,
+            absence_days::other_minutes,
+        ))
+        .first(&mut *c)
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_trip_counts_as_a_school_activity_and_a_pupil_who_stayed_is_absent() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let (s1, s2, class, child) = (
+            world.ids.school1,
+            world.ids.school2,
+            world.ids.class,
+            world.ids.child,
+        );
+        let skolakt = reason(&world, "SKOLAKT");
+        let sick = reason(&world, "SJUK");
+        let other_group: i64 = {
+            let mut c = conn(&world.pool);
+            groups::table
+                .filter(groups::school_id.eq(s2))
+                .select(groups::id)
+                .first(&mut *c)
+                .unwrap()
+        };
+        let path = format!("/schools/{s1}/trips");
+        let today = test_today().to_string();
+        let yesterday = (test_today() - Duration::days(1)).to_string();
+
+        let mut principal = Browser::open(&app).await;
+        principal.sign_in("demo.principal", DEMO_PASSWORD).await;
+        let page = principal.get(&path).await;
+        assert_eq!(page.status.as_u16(), 200, "{}", page.body);
+        assert!(page.body.contains("Utflykter och skolaktiviteter"));
+        assert!(page.body.contains("Annan skolaktivitet"));
+
+        // refused, with a message on the form, and nothing stored
+        let (c, sk, sj, og) = (
+            class.to_string(),
+            skolakt.to_string(),
+            sick.to_string(),
+            other_group.to_string(),
+        );
+        let refusals: [(&str, &str, &str, &str, &str, &str); 5] = [
+            (&c, &yesterday, "", "", &sk, "från i dag och framåt"),
+            (&c, &today, "25:00", "", &sk, "TT:MM"),
+            (
+                &c,
+                &today,
+                "13:00",
+                "09:00",
+                &sk,
+                "sluta efter att den börjar",
+            ),
+            (&og, &today, "", "", &sk, "skolans grupper"),
+            (&c, &today, "", "", &sj, "inte räknas som frånvaro"),
+        ];
+        for (group, first, from, to, reason, message) in refusals {
+            let refused = principal
+                .post(
+                    &path,
+                    &[
+                        ("group", group),
+                        ("title", "Skansen"),
+                        ("first_day", first),
+                        ("from_time", from),
+                        ("to_time", to),
+                        ("reason", reason),
+                    ],
+                )
+                .await;
+            assert_eq!(refused.status.as_u16(), 400, "{message}");
+            assert!(
+                refused.body.contains(message),
+                "{message}: {}",
+                refused.body
+            );
+            // the form keeps what was sent
+            assert!(refused.body.contains("value=\"Skansen\""));
+        }
+        assert_eq!(trips_stored(&world), 0);
+        assert_eq!(audited(&world.pool, "trip.created"), 0);
+
+        // the class is out all day today
+        let added = principal
+            .post(
+                &path,
+                &[
+                    ("group", &c),
+                    ("title", "Skansen"),
+                    ("first_day", &today),
+                    ("reason", &sk),
+                ],
+            )
+            .await;
+        assert_eq!(added.status.as_u16(), 303, "{}", added.body);
+        assert_eq!(trips_stored(&world), 1);
+        assert_eq!(audited(&world.pool, "trip.created"), 1);
+        let page = principal.get(&path).await;
+        assert!(page.body.contains("Skansen"), "{}", page.body);
+        assert!(page.body.contains("hela dagen"), "{}", page.body);
+        // a second trip for the class at the same time is refused
+        let overlapping = principal
+            .post(
+                &path,
+                &[
+                    ("group", &c),
+                    ("title", "Museum"),
+                    ("first_day", &today),
+                    ("from_time", "10:00"),
+                    ("to_time", "12:00"),
+                    ("reason", &sk),
+                ],
+            )
+            .await;
+        assert_eq!(overlapping.status.as_u16(), 400);
+        assert!(
+            overlapping.body.contains("överlappar"),
+            "{}",
+            overlapping.body
+        );
+        assert_eq!(trips_stored(&world), 1);
+
+        // the child's guardian reports the child sick today: the report wins over the trip
+        let guardian = api_token(&app, "demo.guardian", DEMO_PASSWORD).await;
+        let (status, report) = api_post(
+            &app,
+            Some(&guardian),
+            "/api/v1/absence-reports",
+            &json!({"pupil_id": child, "from": format!("{today}T07:00"), "to": format!("{today}T18:00"), "kind": "sick"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{report}");
+
+        // the teacher's roll call: the class marked with the trip's reason
+        let teacher = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        let rc_path = format!("/api/v1/lessons/{}/roll-call", world.ids.lesson);
+        let (status, rc) = api_get(&app, Some(&teacher), &rc_path).await;
+        assert_eq!(status, 200, "{rc}");
+        let pupils = rc["pupils"].as_array().unwrap().clone();
+        assert!(pupils.len() >= 3);
+        for p in &pupils {
+            let expected = if p["id"] == json!(child) {
+                "absence_report"
+            } else {
+                "trip"
+            };
+            assert_eq!(p["covered_by"]["kind"], json!(expected), "{p}");
+            assert_eq!(p["status"], json!("absent"), "{p}");
+        }
+        // one pupil stayed behind and did not come: absent, no reason
+        let stayed = pupils
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .find(|id| *id != child)
+            .unwrap();
+        let marks: Vec<serde_json::Value> = pupils
+            .iter()
+            .map(|p| {
+                if p["id"] == json!(stayed) {
+                    json!({"pupil_id": stayed, "status": "absent"})
+                } else {
+                    json!({"pupil_id": p["id"], "status": p["status"], "reason_id": p["reason_id"]})
+                }
+            })
+            .collect();
+        let mut res = app
+            .client
+            .put(app.url(&rc_path))
+            .insert_header(("Authorization", format!("Bearer {teacher}")))
+            .send_json(&json!({ "marks": marks }))
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{:?}", res.body().await);
+
+        // the statistics: the trip is neither valid nor invalid absence
+        for p in &pupils {
+            let id = p["id"].as_i64().unwrap();
+            let (valid, invalid, other) = minutes(&world, id);
+            if id == child {
+                assert!(
+                    valid > 0 && invalid == 0,
+                    "{kind:?} sick child: {valid}/{invalid}"
+                );
+            } else if id == stayed {
+                assert!(
+                    invalid > 0 && valid == 0,
+                    "{kind:?} stayed: {valid}/{invalid}"
+                );
+            } else {
+                assert_eq!((valid, invalid), (0, 0), "{kind:?} pupil {id} on the trip");
+                assert!(
+                    other > 0,
+                    "{kind:?} pupil {id}: {other} min school activity"
+                );
+            }
+        }
+        // the guardians hear of the pupil who stayed, and of nobody on the trip
+        let noticed: Vec<Option<i64>> = {
+            let mut c = conn(&world.pool);
+            outbox::table
+                .filter(outbox::kind.eq("unexplained_absence"))
+                .select(outbox::pupil_id)
+                .distinct()
+                .load(&mut *c)
+                .unwrap()
+        };
+        assert_eq!(noticed, vec![Some(stayed)], "{kind:?}");
+
+        // the trip is cancelled: the roll call no longer names it, and it is audited
+        let trip: i64 = {
+            let mut c = conn(&world.pool);
+            trips::table.select(trips::id).first(&mut *c).unwrap()
+        };
+        let other_office = {
+            let mut b = Browser::open(&app).await;
+            b.sign_in("demo.teacher", DEMO_PASSWORD).await;
+            b.post(&format!("{path}/cancel"), &[("trip", &trip.to_string())])
+                .await
+        };
+        assert_eq!(other_office.status.as_u16(), 404, "a teacher does not");
+        let cancelled = principal
+            .post(&format!("{path}/cancel"), &[("trip", &trip.to_string())])
+            .await;
+        assert_eq!(cancelled.status.as_u16(), 303, "{}", cancelled.body);
+        assert_eq!(audited(&world.pool, "trip.cancelled"), 1);
+        let (_, rc) = api_get(&app, Some(&teacher), &rc_path).await;
+        assert!(
+            rc["pupils"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["covered_by"]["kind"] != json!("trip")),
+            "{rc}"
+        );
+        let page = principal.get(&path).await;
+        assert!(
+            page.body.contains("Inga utflykter inlagda."),
+            "{}",
+            page.body
+        );
+        // the principal reads both in the audit log
+        {
+            let mut c = conn(&world.pool);
+            diesel::update(audit_log::table)
+                .set(audit_log::at.eq(crate::helpers::test_moment().naive_utc()))
+                .execute(&mut *c)
+                .unwrap();
+        }
+        let log = principal.get("/audit").await;
+        assert!(log.body.contains("Utflykt inlagd"), "{}", log.body);
+        assert!(log.body.contains("Utflykt borttagen"), "{}", log.body);
+    }
+}
+
+/// Eight identical trips asked for at the same moment store one (the overlap check and
+/// the insert under the school's row lock), on both databases.
+#[actix_web::test]
+async fn identical_trips_at_the_same_moment_store_one() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let s1 = world.ids.school1;
+        let mut principal = Browser::open(&app).await;
+        principal.sign_in("demo.principal", DEMO_PASSWORD).await;
+        let tomorrow = (test_today() + Duration::days(1)).to_string();
+        let fields = vec![
+            ("group", world.ids.class.to_string()),
+            ("title", "Skridsko".to_string()),
+            ("first_day", tomorrow),
+            ("from_time", "09:00".to_string()),
+            ("to_time", "11:30".to_string()),
+            ("reason", reason(&world, "SKOLAKT").to_string()),
+            ("_csrf", principal.csrf.clone()),
+        ];
+        let post = || {
+            let req = app
+                .client
+                .post(app.url(&format!("/schools/{s1}/trips")))
+                .insert_header(("Cookie", principal.cookie_header()));
+            let fields = fields.clone();
+            async move { req.send_form(&fields).await.unwrap().status().as_u16() }
+        };
+        let statuses = crate::roll_call::futures_join_all((0..8).map(|_| post()).collect()).await;
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 303).count(),
+            1,
+            "{kind:?}: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 303 || *s == 400),
+            "{statuses:?}"
+        );
+        assert_eq!(trips_stored(&world), 1, "{kind:?}");
+        assert_eq!(audited(&world.pool, "trip.created"), 1, "{kind:?}");
+    }
+}
