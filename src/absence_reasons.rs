@@ -1,13 +1,16 @@
-//! The municipality's absence reasons, kept by its administrator (issue 21): a name in
-//! Swedish and English, whether the reason counts as absence, whether it is valid, whether
-//! it is health-related (never shown to guardians or in e-mail), who may choose it (staff,
-//! guardians, pupils of 18 or over) and whether it sends a notice.
+//! Absence reasons (issue 21): the municipality's, kept by its administrator, and a
+//! school's own, kept by its principal or office where the municipality allows it. Each
+//! has a name in Swedish and English, whether it counts as absence, whether it is valid,
+//! whether it is health-related (never shown to guardians or in e-mail), who may choose it
+//! (staff, guardians, pupils of 18 or over) and whether it sends a notice.
 //!
+//! - A school offers the municipality's reasons and its own (`owners_at`).
 //! - A reason is added, retired or taken back into use; never deleted, so every mark and
 //!   report that names it keeps its meaning. A retired reason is no longer offered.
-//! - A name or code the municipality has already is refused; the check and the insert run
-//!   under the municipality's row lock (PostgreSQL), so two identical additions at once
-//!   store one.
+//! - A name or code already offered where the new reason would be is refused: for a
+//!   school's reason, the municipality's and the school's; for the municipality's, its own
+//!   and every school's. The check and the insert run under the municipality's row lock
+//!   (PostgreSQL), so two identical additions at once store one.
 //! - Every change is audited.
 
 use diesel::prelude::*;
@@ -36,10 +39,10 @@ pub struct Reason {
     pub active: bool,
 }
 
-/// The municipality's reasons in their order.
-pub fn list(conn: &mut DbConn, municipality: i64) -> AppResult<Vec<Reason>> {
+/// An organisation's own reasons (a municipality's, or a school's) in their order.
+pub fn list(conn: &mut DbConn, org: i64) -> AppResult<Vec<Reason>> {
     Ok(absence_reasons::table
-        .filter(absence_reasons::organisation_id.eq(municipality))
+        .filter(absence_reasons::organisation_id.eq(org))
         .select((
             absence_reasons::id,
             absence_reasons::code,
@@ -127,12 +130,152 @@ impl NewReason {
     }
 }
 
-/// Adds a reason to the municipality. Answers its id.
-pub fn add(conn: &mut DbConn, act: &Act, municipality: i64, r: &NewReason) -> Checked<i64> {
+/// What a reasons page shows: the owner's own reasons, for a school also the
+/// municipality's (read only), and whether schools may add their own.
+pub struct ReasonsView {
+    pub own: Vec<Reason>,
+    pub municipality: Vec<Reason>,
+    pub schools_may_add: bool,
+}
+
+pub fn view(conn: &mut DbConn, owner: Owner) -> AppResult<ReasonsView> {
+    let municipality = match owner {
+        Owner::School { municipality, .. } => list(conn, municipality)?,
+        Owner::Municipality(_) => Vec::new(),
+    };
+    Ok(ReasonsView {
+        own: list(conn, owner.org())?,
+        municipality,
+        schools_may_add: schools_may_add(conn, owner.municipality())?,
+    })
+}
+
+/// Whose reasons: the municipality's, or a school's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Municipality(i64),
+    School { school: i64, municipality: i64 },
+}
+
+impl Owner {
+    /// The page that keeps the owner's reasons.
+    pub fn page(self) -> String {
+        match self {
+            Owner::Municipality(_) => "/admin/reasons".into(),
+            Owner::School { school, .. } => format!("/schools/{school}/reasons"),
+        }
+    }
+
+    /// The organisation the reasons are stored under.
+    pub fn org(self) -> i64 {
+        match self {
+            Owner::Municipality(m) => m,
+            Owner::School { school, .. } => school,
+        }
+    }
+
+    pub fn municipality(self) -> i64 {
+        match self {
+            Owner::Municipality(m)
+            | Owner::School {
+                municipality: m, ..
+            } => m,
+        }
+    }
+
+    /// A school's own reasons (its municipality from the database).
+    pub fn school(conn: &mut DbConn, school: i64) -> AppResult<Owner> {
+        let [municipality, school] = owners_at(conn, school)?;
+        Ok(Owner::School {
+            school,
+            municipality,
+        })
+    }
+}
+
+/// The organisations whose reasons a school offers: its municipality and itself.
+pub fn owners_at(conn: &mut DbConn, school: i64) -> AppResult<[i64; 2]> {
+    let parent: Option<i64> = organisations::table
+        .find(school)
+        .select(organisations::parent_id)
+        .first(conn)?;
+    Ok([parent.unwrap_or(school), school])
+}
+
+/// Whether the municipality lets its schools add reasons of their own.
+pub fn schools_may_add(conn: &mut DbConn, municipality: i64) -> AppResult<bool> {
+    Ok(organisations::table
+        .find(municipality)
+        .select(organisations::schools_add_reasons)
+        .first(conn)?)
+}
+
+/// Lets the municipality's schools add reasons of their own, or stops it (their reasons
+/// stay as they are).
+pub fn set_schools_may_add(
+    conn: &mut DbConn,
+    act: &Act,
+    municipality: i64,
+    allowed: bool,
+) -> AppResult<()> {
+    conn.transaction(|conn| {
+        let changed = diesel::update(
+            organisations::table
+                .find(municipality)
+                .filter(organisations::schools_add_reasons.eq(!allowed)),
+        )
+        .set(organisations::schools_add_reasons.eq(allowed))
+        .execute(conn)?;
+        if changed > 0 {
+            audit::record(
+                conn,
+                Entry {
+                    actor: Some(act.actor.id),
+                    action: "reason.schools_may_add",
+                    entity: "organisation",
+                    entity_id: Some(municipality),
+                    detail: json!({"allowed": allowed}),
+                    client_addr: Some(act.client_addr),
+                },
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// The organisations a new reason of `owner` must not share a code or name with.
+fn neighbours(conn: &mut DbConn, owner: Owner) -> AppResult<Vec<i64>> {
+    Ok(match owner {
+        Owner::School {
+            school,
+            municipality,
+        } => vec![municipality, school],
+        Owner::Municipality(m) => {
+            let mut orgs: Vec<i64> = organisations::table
+                .filter(organisations::parent_id.eq(m))
+                .select(organisations::id)
+                .load(conn)?;
+            orgs.push(m);
+            orgs
+        }
+    })
+}
+
+/// Adds a reason to the municipality or to a school (when the municipality allows it).
+/// Answers its id.
+pub fn add(conn: &mut DbConn, act: &Act, owner: Owner, r: &NewReason) -> Checked<i64> {
+    let municipality = owner.municipality();
     conn.transaction(|conn| {
         conn.lock_organisation(municipality)?;
-        let mine = absence_reasons::table.filter(absence_reasons::organisation_id.eq(municipality));
-        let code_taken: i64 = mine
+        if matches!(owner, Owner::School { .. }) && !schools_may_add(conn, municipality)? {
+            return Ok(Err(Refusal(
+                "Kommunen låter inte skolorna lägga till egna orsaker.",
+                "The municipality does not let its schools add reasons of their own.",
+            )));
+        }
+        let orgs = neighbours(conn, owner)?;
+        let mine = || absence_reasons::table.filter(absence_reasons::organisation_id.eq_any(&orgs));
+        let code_taken: i64 = mine()
             .filter(absence_reasons::code.eq(&r.code))
             .count()
             .get_result(conn)?;
@@ -143,7 +286,7 @@ pub fn add(conn: &mut DbConn, act: &Act, municipality: i64, r: &NewReason) -> Ch
             )));
         }
         // compared here, not in SQL: SQLite's lower() folds A–Z only, not Å, Ä or Ö
-        let names: Vec<(String, String)> = mine
+        let names: Vec<(String, String)> = mine()
             .select((absence_reasons::name_sv, absence_reasons::name_en))
             .load(conn)?;
         let (sv, en) = (r.name_sv.to_lowercase(), r.name_en.to_lowercase());
@@ -156,12 +299,12 @@ pub fn add(conn: &mut DbConn, act: &Act, municipality: i64, r: &NewReason) -> Ch
                 "The name is used by another reason already.",
             )));
         }
-        let last: Option<i32> = mine
+        let last: Option<i32> = mine()
             .select(diesel::dsl::max(absence_reasons::sort_order))
             .first(conn)?;
         let id: i64 = diesel::insert_into(absence_reasons::table)
             .values((
-                absence_reasons::organisation_id.eq(municipality),
+                absence_reasons::organisation_id.eq(owner.org()),
                 absence_reasons::code.eq(&r.code),
                 absence_reasons::name_sv.eq(&r.name_sv),
                 absence_reasons::name_en.eq(&r.name_en),
@@ -187,7 +330,7 @@ pub fn add(conn: &mut DbConn, act: &Act, municipality: i64, r: &NewReason) -> Ch
                 detail: json!({"code": r.code, "name_sv": r.name_sv, "name_en": r.name_en,
                     "counts_as_absence": r.counts_as_absence, "is_valid": r.is_valid, "is_sick": r.is_sick,
                     "staff": r.staff_selectable, "guardian": r.guardian_selectable, "pupil": r.pupil_selectable,
-                    "sends_notice": r.sends_notice, "municipality_id": municipality}),
+                    "sends_notice": r.sends_notice, "organisation_id": owner.org()}),
                 client_addr: Some(act.client_addr),
             },
         )?;
@@ -195,18 +338,18 @@ pub fn add(conn: &mut DbConn, act: &Act, municipality: i64, r: &NewReason) -> Ch
     })
 }
 
-/// Retires a reason (no longer offered) or takes it back into use.
+/// Retires one of the owner's reasons (no longer offered) or takes it back into use.
 pub fn set_active(
     conn: &mut DbConn,
     act: &Act,
-    municipality: i64,
+    owner: Owner,
     id: i64,
     active: bool,
 ) -> AppResult<()> {
     conn.transaction(|conn| {
         let exists: i64 = absence_reasons::table
             .find(id)
-            .filter(absence_reasons::organisation_id.eq(municipality))
+            .filter(absence_reasons::organisation_id.eq(owner.org()))
             .count()
             .get_result(conn)?;
         if exists == 0 {
@@ -231,7 +374,7 @@ pub fn set_active(
                     },
                     entity: "absence_reason",
                     entity_id: Some(id),
-                    detail: json!({"municipality_id": municipality}),
+                    detail: json!({"organisation_id": owner.org()}),
                     client_addr: Some(act.client_addr),
                 },
             )?;

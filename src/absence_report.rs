@@ -59,9 +59,9 @@ pub fn kinds(
     school_id: i64,
     reporter: Reporter,
 ) -> AppResult<Vec<(String, String, String)>> {
-    let org = org_of(conn, school_id)?;
+    let owners = crate::absence_reasons::owners_at(conn, school_id)?;
     let mut q = absence_reasons::table
-        .filter(absence_reasons::organisation_id.eq(org))
+        .filter(absence_reasons::organisation_id.eq_any(owners))
         .filter(absence_reasons::active.eq(true))
         .filter(absence_reasons::is_valid.eq(true))
         .filter(absence_reasons::counts_as_absence.eq(true))
@@ -201,7 +201,7 @@ pub fn create(
     let code = kind_code(&new.kind);
     check_kind(&code, &kinds(conn, pupil.school_id, reporter)?, lang)?;
     let reason_id: i64 = absence_reasons::table
-        .filter(absence_reasons::organisation_id.eq(org))
+        .filter(absence_reasons::organisation_id.eq_any([org, pupil.school_id]))
         .filter(absence_reasons::code.eq(&code))
         .select(absence_reasons::id)
         .first(conn)?;

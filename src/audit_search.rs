@@ -1,7 +1,7 @@
 //! Reading the audit log: who changed what, from what, to what, why and from where, for a
 //! period, narrowed to a person who acted, a pupil or a lesson. Principals read the rows
 //! about their schools (lessons, pupils, their absence reports and leave, the school's
-//! delegations); administrators read every row. Newest first, at most [`LIMIT`].
+//! delegations, settings, days off, own reasons and trips); administrators read every row. Newest first, at most [`LIMIT`].
 
 use std::collections::HashMap;
 
@@ -55,9 +55,8 @@ pub fn may_read(v: &Viewer) -> bool {
     v.roles.is_admin() || !v.roles.principal_of.is_empty()
 }
 
-/// The audit rows the filter finds, newest first. A principal reads the rows about their
-/// schools: lessons, pupils and their reports, leave and delegations, the schools' own
-/// settings and days off, and their trips.
+/// The audit rows the filter finds, newest first: a principal's about their schools
+/// (`about_schools`), an administrator's all.
 pub fn search(conn: &mut DbConn, v: &Viewer, f: &Filter) -> AppResult<Vec<Line>> {
     let schools = scope(v)?;
     let mut q = audit_log::table
@@ -65,56 +64,7 @@ pub fn search(conn: &mut DbConn, v: &Viewer, f: &Filter) -> AppResult<Vec<Line>>
         .filter(audit_log::at.lt(f.to))
         .into_boxed();
     if let Some(schools) = &schools {
-        let lessons = lessons::table
-            .filter(lessons::school_id.eq_any(schools.clone()))
-            .select(lessons::id.nullable());
-        // the schools' pupils (a subquery is used once, so one is made for each use)
-        let pupils = || {
-            people::table
-                .filter(people::school_id.eq_any(schools.clone()))
-                .select(people::id)
-        };
-        let pupils_n = people::table
-            .filter(people::school_id.eq_any(schools.clone()))
-            .select(people::id.nullable());
-        let leave = leave_applications::table
-            .filter(leave_applications::pupil_id.eq_any(pupils()))
-            .select(leave_applications::id.nullable());
-        let reports = absence_reports::table
-            .filter(absence_reports::pupil_id.eq_any(pupils()))
-            .select(absence_reports::id.nullable());
-        let delegations = leave_delegations::table
-            .filter(leave_delegations::school_id.eq_any(schools.clone()))
-            .select(leave_delegations::id.nullable());
-        let orgs = organisations::table
-            .filter(organisations::id.eq_any(schools.clone()))
-            .select(organisations::id.nullable());
-        let trips = trips::table
-            .filter(trips::school_id.eq_any(schools.clone()))
-            .select(trips::id.nullable());
-        q = q.filter(
-            (audit_log::entity
-                .eq("lesson")
-                .and(audit_log::entity_id.eq_any(lessons)))
-            .or(audit_log::entity
-                .eq("organisation")
-                .and(audit_log::entity_id.eq_any(orgs)))
-            .or(audit_log::entity
-                .eq("trip")
-                .and(audit_log::entity_id.eq_any(trips)))
-            .or(audit_log::entity
-                .eq("person")
-                .and(audit_log::entity_id.eq_any(pupils_n)))
-            .or(audit_log::entity
-                .eq("leave_application")
-                .and(audit_log::entity_id.eq_any(leave)))
-            .or(audit_log::entity
-                .eq("absence_report")
-                .and(audit_log::entity_id.eq_any(reports)))
-            .or(audit_log::entity
-                .eq("leave_delegation")
-                .and(audit_log::entity_id.eq_any(delegations))),
-        );
+        q = about_schools(q, schools);
     }
     if let Some(lesson) = f.lesson {
         q = q.filter(
@@ -177,6 +127,70 @@ pub fn search(conn: &mut DbConn, v: &Viewer, f: &Filter) -> AppResult<Vec<Line>>
         .limit(LIMIT)
         .load(conn)?;
     lines(conn, rows)
+}
+
+type Query<'a> = audit_log::BoxedQuery<'a, <DbConn as diesel::Connection>::Backend>;
+
+/// The rows about the schools: their lessons, pupils and the pupils' reports and leave,
+/// the schools' delegations, own rows (settings, days off, own reasons) and trips.
+fn about_schools<'a>(q: Query<'a>, schools: &[i64]) -> Query<'a> {
+    let schools = schools.to_vec();
+    let lessons = lessons::table
+        .filter(lessons::school_id.eq_any(schools.clone()))
+        .select(lessons::id.nullable());
+    // the schools' pupils (a subquery is used once, so one is made for each use)
+    let pupils = || {
+        people::table
+            .filter(people::school_id.eq_any(schools.clone()))
+            .select(people::id)
+    };
+    let pupils_n = people::table
+        .filter(people::school_id.eq_any(schools.clone()))
+        .select(people::id.nullable());
+    let leave = leave_applications::table
+        .filter(leave_applications::pupil_id.eq_any(pupils()))
+        .select(leave_applications::id.nullable());
+    let reports = absence_reports::table
+        .filter(absence_reports::pupil_id.eq_any(pupils()))
+        .select(absence_reports::id.nullable());
+    let delegations = leave_delegations::table
+        .filter(leave_delegations::school_id.eq_any(schools.clone()))
+        .select(leave_delegations::id.nullable());
+    let orgs = organisations::table
+        .filter(organisations::id.eq_any(schools.clone()))
+        .select(organisations::id.nullable());
+    let reasons = absence_reasons::table
+        .filter(absence_reasons::organisation_id.eq_any(schools.clone()))
+        .select(absence_reasons::id.nullable());
+    let trips = trips::table
+        .filter(trips::school_id.eq_any(schools.clone()))
+        .select(trips::id.nullable());
+    q.filter(
+        (audit_log::entity
+            .eq("lesson")
+            .and(audit_log::entity_id.eq_any(lessons)))
+        .or(audit_log::entity
+            .eq("organisation")
+            .and(audit_log::entity_id.eq_any(orgs)))
+        .or(audit_log::entity
+            .eq("trip")
+            .and(audit_log::entity_id.eq_any(trips)))
+        .or(audit_log::entity
+            .eq("person")
+            .and(audit_log::entity_id.eq_any(pupils_n)))
+        .or(audit_log::entity
+            .eq("leave_application")
+            .and(audit_log::entity_id.eq_any(leave)))
+        .or(audit_log::entity
+            .eq("absence_report")
+            .and(audit_log::entity_id.eq_any(reports)))
+        .or(audit_log::entity
+            .eq("leave_delegation")
+            .and(audit_log::entity_id.eq_any(delegations)))
+        .or(audit_log::entity
+            .eq("absence_reason")
+            .and(audit_log::entity_id.eq_any(reasons))),
+    )
 }
 
 /// A stored row: when, who, action, entity, its id, detail, from where.

@@ -207,10 +207,11 @@ fn lesson_info(conn: &mut DbConn, lesson_id: i64) -> AppResult<(LessonInfo, i64,
     Ok((info, activity, parent.unwrap_or(school_id)))
 }
 
-/// The reasons staff may choose, and the leave reason ("LEDIG") if the organisation has one.
-fn reasons_of(conn: &mut DbConn, org: i64) -> AppResult<(Vec<Reason>, Option<i64>)> {
+/// The reasons staff may choose at the school (the municipality's and its own), and the
+/// leave reason ("LEDIG") if there is one.
+fn reasons_of(conn: &mut DbConn, org: i64, school: i64) -> AppResult<(Vec<Reason>, Option<i64>)> {
     let rows: Vec<(i64, String, String, String, bool, bool)> = absence_reasons::table
-        .filter(absence_reasons::organisation_id.eq(org))
+        .filter(absence_reasons::organisation_id.eq_any([org, school]))
         .filter(absence_reasons::active.eq(true))
         .select((
             absence_reasons::id,
@@ -239,7 +240,7 @@ fn reasons_of(conn: &mut DbConn, org: i64) -> AppResult<(Vec<Reason>, Option<i64
 /// The roll call of a lesson the viewer may see (`lesson` comes from `access::lesson`).
 pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppResult<RollCall> {
     let (info, activity, org) = lesson_info(conn, lesson.id)?;
-    let (reasons, leave_reason) = reasons_of(conn, org)?;
+    let (reasons, leave_reason) = reasons_of(conn, org, info.school_id)?;
     let date = info.date;
     let members: Vec<(i64, String, String, String)> = group_memberships::table
         .inner_join(

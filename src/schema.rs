@@ -16,6 +16,7 @@ diesel::table! {
         created_at -> Timestamp,
         uuid -> Nullable<Text>,
         notice_at -> Nullable<Text>,
+        schools_add_reasons -> Bool,
     }
 }
 

@@ -114,15 +114,12 @@ impl NewTrip {
     }
 }
 
-/// The reasons of the school's municipality a trip may count as: active, chosen by staff,
-/// and not absence.
+/// The reasons offered at the school a trip may count as: active, chosen by staff, and not
+/// absence.
 pub fn reasons(conn: &mut DbConn, school: i64) -> AppResult<Vec<TripReason>> {
-    let parent: Option<i64> = organisations::table
-        .find(school)
-        .select(organisations::parent_id)
-        .first(conn)?;
+    let owners = crate::absence_reasons::owners_at(conn, school)?;
     Ok(absence_reasons::table
-        .filter(absence_reasons::organisation_id.eq(parent.unwrap_or(school)))
+        .filter(absence_reasons::organisation_id.eq_any(owners))
         .filter(absence_reasons::active.eq(true))
         .filter(absence_reasons::staff_selectable.eq(true))
         .filter(absence_reasons::counts_as_absence.eq(false))

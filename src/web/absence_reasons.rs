@@ -1,6 +1,8 @@
-//! The municipality's absence reasons (`/admin/reasons`), for its administrator: the list
-//! with what each reason means and who may choose it, a form to add one, and retiring or
-//! taking back. Plain forms; the rules are in `crate::absence_reasons`.
+//! Absence reasons: the municipality's (`/admin/reasons`, its administrator, who also lets
+//! the schools add their own or not) and a school's own (`/schools/{id}/reasons`, its
+//! principal or office, beside the municipality's, read only). The list with what each
+//! reason means and who may choose it, a form to add one, and retiring or taking back.
+//! Plain forms; the rules are in `crate::absence_reasons`.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,9 +11,11 @@ use serde::Deserialize;
 
 use super::common::{client_addr, html_with_status, parse_id, see_other};
 use super::layout::{self, PageCtx};
-use crate::absence_reasons::{self, Flags, NewReason, Reason};
+use crate::absence_reasons::{self, Flags, NewReason, Owner, Reason, ReasonsView};
 use crate::auth::{access, Viewer};
+use crate::day_changes;
 use crate::error::{AppError, AppResult};
+use crate::ids::SchoolId;
 use crate::staff::{Act, Refusal};
 use crate::state::AppState;
 
@@ -26,37 +30,77 @@ fn municipality(v: &Viewer) -> AppResult<i64> {
     v.roles.admin_of.first().copied().ok_or(AppError::NotFound)
 }
 
+/// The administrator's municipality's reasons.
+fn municipal(v: &Viewer) -> AppResult<Owner> {
+    municipality(v).map(Owner::Municipality)
+}
+
+/// A school's own reasons, for its principal or office or the municipality's
+/// administrator (404 for everyone else).
+async fn of_school(state: &AppState, v: &Viewer, school: SchoolId) -> AppResult<Owner> {
+    let (v, school) = (v.clone(), school.get());
+    state
+        .db(move |conn| {
+            day_changes::may_manage(conn, &v, school)?;
+            Owner::school(conn, school)
+        })
+        .await
+}
+
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
     v: Viewer,
     q: web::Query<Done>,
 ) -> AppResult<HttpResponse> {
-    let ctx = PageCtx::new(&req);
+    let owner = municipal(&v)?;
+    show(&req, &state, owner, q.into_inner()).await
+}
+
+pub async fn school_page(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    school: web::Path<SchoolId>,
+    q: web::Query<Done>,
+) -> AppResult<HttpResponse> {
+    let owner = of_school(&state, &v, school.into_inner()).await?;
+    show(&req, &state, owner, q.into_inner()).await
+}
+
+async fn show(
+    req: &HttpRequest,
+    state: &AppState,
+    owner: Owner,
+    q: Done,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(req);
     let note = q.done.as_deref().map(|d| {
         let (sv, en) = match d {
             "retired" => ("Orsaken används inte längre.", "The reason is retired."),
             "reactivated" => ("Orsaken används igen.", "The reason is in use again."),
+            "schools" => ("Ändringen är sparad.", "The change is saved."),
             _ => ("Orsaken är tillagd.", "The reason is added."),
         };
         html! { p.notice role="status" { (ctx.t(sv, en)) } }
     });
-    render(&state, &ctx, &v, None, note, StatusCode::OK).await
+    render(state, &ctx, owner, None, note, StatusCode::OK).await
 }
 
 async fn render(
     state: &AppState,
     ctx: &PageCtx,
-    v: &Viewer,
+    owner: Owner,
     shown: Option<&AddForm>,
     note: Option<Markup>,
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
-    let m = municipality(v)?;
-    let reasons = state.db(move |conn| absence_reasons::list(conn, m)).await?;
+    let view = state
+        .db(move |conn| absence_reasons::view(conn, owner))
+        .await?;
     Ok(html_with_status(
         status,
-        reasons_page(ctx, &reasons, shown, note),
+        reasons_page(ctx, owner, &view, shown, note),
     ))
 }
 
@@ -82,20 +126,11 @@ fn who(ctx: &PageCtx, r: &Reason) -> String {
     w.join(", ")
 }
 
-fn reasons_page(
-    ctx: &PageCtx,
-    reasons: &[Reason],
-    shown: Option<&AddForm>,
-    note: Option<Markup>,
-) -> Markup {
-    let title = ctx.t("Frånvaroorsaker", "Absence reasons");
-    let val = |f: fn(&AddForm) -> &str| shown.map(f).unwrap_or("").to_string();
-    let checked = |f: fn(&AddForm) -> bool, default: bool| shown.map_or(default, f);
-    let body = html! {
-        h1 { (title) }
-        @if let Some(n) = note { (n) }
+/// The reasons as a table; with `base`, each can be retired or taken back there.
+fn table(ctx: &PageCtx, reasons: &[Reason], caption: &str, base: Option<&str>) -> Markup {
+    html! {
         div.scroll tabindex="0" { table {
-            caption { (ctx.t("Kommunens orsaker. En orsak som används kan tas ur bruk men aldrig tas bort.", "The municipality's reasons. A reason in use can be retired, never deleted.")) }
+            caption { (caption) }
             thead { tr {
                 th scope="col" { (ctx.t("Orsak", "Reason")) }
                 th scope="col" { (ctx.t("Frånvaro", "Absence")) }
@@ -113,41 +148,84 @@ fn reasons_page(
                 td { (who(ctx, r)) }
                 td { (yes(ctx, r.sends_notice)) }
                 td {
-                    form.inline method="post" action="/admin/reasons/active" {
-                        (ctx.csrf_field())
-                        input type="hidden" name="reason" value=(r.id);
-                        input type="hidden" name="active" value=(if r.active { "0" } else { "1" });
-                        (yes(ctx, r.active)) " "
-                        button.secondary type="submit" aria-label={(if r.active { ctx.t("Ta ur bruk: ", "Retire: ") } else { ctx.t("Ta i bruk: ", "Use again: ") }) (ctx.t(&r.name_sv, &r.name_en))} {
-                            (if r.active { ctx.t("Ta ur bruk", "Retire") } else { ctx.t("Ta i bruk", "Use again") })
+                    @if let Some(base) = base {
+                        form.inline method="post" action={(base) "/active"} {
+                            (ctx.csrf_field())
+                            input type="hidden" name="reason" value=(r.id);
+                            input type="hidden" name="active" value=(if r.active { "0" } else { "1" });
+                            (yes(ctx, r.active)) " "
+                            button.secondary type="submit" aria-label={(if r.active { ctx.t("Ta ur bruk: ", "Retire: ") } else { ctx.t("Ta i bruk: ", "Use again: ") }) (ctx.t(&r.name_sv, &r.name_en))} {
+                                (if r.active { ctx.t("Ta ur bruk", "Retire") } else { ctx.t("Ta i bruk", "Use again") })
+                            }
                         }
-                    }
+                    } @else { (yes(ctx, r.active)) }
                 }
             } } }
         } }
-        h2 { (ctx.t("Ny orsak", "New reason")) }
-        form method="post" action="/admin/reasons" {
-            (ctx.csrf_field())
-            label for="r-code" { (ctx.t("Kod (2–12 tecken, A–Z)", "Code (2–12 characters, A–Z)")) }
-            input #r-code name="code" maxlength="12" value=(val(|f| &f.code)) required;
-            label for="r-sv" { (ctx.t("Namn på svenska", "Name in Swedish")) }
-            input #r-sv name="name_sv" maxlength="100" value=(val(|f| &f.name_sv)) required;
-            label for="r-en" { (ctx.t("Namn på engelska", "Name in English")) }
-            input #r-en name="name_en" maxlength="100" value=(val(|f| &f.name_en)) required;
-            fieldset {
-                legend { (ctx.t("Vad orsaken betyder", "What the reason means")) }
-                label { input type="checkbox" name="counts_as_absence" value="1" checked[checked(|f| f.counts_as_absence.is_some(), true)]; " " (ctx.t("Räknas som frånvaro", "Counts as absence")) }
-                label { input type="checkbox" name="is_valid" value="1" checked[checked(|f| f.is_valid.is_some(), true)]; " " (ctx.t("Giltig frånvaro", "Valid absence")) }
-                label { input type="checkbox" name="is_sick" value="1" checked[checked(|f| f.is_sick.is_some(), false)]; " " (ctx.t("Hälsorelaterad (visas aldrig för vårdnadshavare eller i e-post)", "Health-related (never shown to guardians or in e-mail)")) }
-                label { input type="checkbox" name="sends_notice" value="1" checked[checked(|f| f.sends_notice.is_some(), false)]; " " (ctx.t("Skickar meddelande", "Sends a notice")) }
+    }
+}
+
+fn reasons_page(
+    ctx: &PageCtx,
+    owner: Owner,
+    view: &ReasonsView,
+    shown: Option<&AddForm>,
+    note: Option<Markup>,
+) -> Markup {
+    let base = owner.page();
+    let school = matches!(owner, Owner::School { .. });
+    let title = if school {
+        ctx.t("Skolans frånvaroorsaker", "The school's absence reasons")
+    } else {
+        ctx.t("Frånvaroorsaker", "Absence reasons")
+    };
+    let val = |f: fn(&AddForm) -> &str| shown.map(f).unwrap_or("").to_string();
+    let checked = |f: fn(&AddForm) -> bool, default: bool| shown.map_or(default, f);
+    let never = ctx.t(
+        " En orsak som används kan tas ur bruk men aldrig tas bort.",
+        " A reason in use can be retired, never deleted.",
+    );
+    let body = html! {
+        h1 { (title) }
+        @if let Some(n) = note { (n) }
+        @if school {
+            (table(ctx, &view.municipality, ctx.t("Kommunens orsaker, som kommunens administratör ändrar.", "The municipality's reasons, changed by its administrator."), None))
+            (table(ctx, &view.own, &format!("{}{never}", ctx.t("Skolans egna orsaker.", "The school's own reasons.")), Some(&base)))
+        } @else {
+            (table(ctx, &view.own, &format!("{}{never}", ctx.t("Kommunens orsaker.", "The municipality's reasons.")), Some(&base)))
+            form method="post" action={(base) "/schools"} {
+                (ctx.csrf_field())
+                p { label { input type="checkbox" name="allowed" value="1" checked[view.schools_may_add]; " " (ctx.t("Skolornas rektorer och expeditioner får lägga till egna orsaker", "The schools' principals and offices may add reasons of their own")) } }
+                button.secondary type="submit" { (ctx.t("Spara", "Save")) }
             }
-            fieldset {
-                legend { (ctx.t("Vem får ange orsaken", "Who may give the reason")) }
-                label { input type="checkbox" name="staff" value="1" checked[checked(|f| f.staff.is_some(), true)]; " " (ctx.t("Personal", "Staff")) }
-                label { input type="checkbox" name="guardian" value="1" checked[checked(|f| f.guardian.is_some(), false)]; " " (ctx.t("Vårdnadshavare", "Guardians")) }
-                label { input type="checkbox" name="pupil" value="1" checked[checked(|f| f.pupil.is_some(), false)]; " " (ctx.t("Elever som fyllt 18", "Pupils of 18 or over")) }
+        }
+        @if school && !view.schools_may_add {
+            p { (ctx.t("Kommunen låter inte skolorna lägga till egna orsaker.", "The municipality does not let its schools add reasons of their own.")) }
+        } @else {
+            h2 { (ctx.t("Ny orsak", "New reason")) }
+            form method="post" action=(base) {
+                (ctx.csrf_field())
+                label for="r-code" { (ctx.t("Kod (2–12 tecken, A–Z)", "Code (2–12 characters, A–Z)")) }
+                input #r-code name="code" maxlength="12" value=(val(|f| &f.code)) required;
+                label for="r-sv" { (ctx.t("Namn på svenska", "Name in Swedish")) }
+                input #r-sv name="name_sv" maxlength="100" value=(val(|f| &f.name_sv)) required;
+                label for="r-en" { (ctx.t("Namn på engelska", "Name in English")) }
+                input #r-en name="name_en" maxlength="100" value=(val(|f| &f.name_en)) required;
+                fieldset {
+                    legend { (ctx.t("Vad orsaken betyder", "What the reason means")) }
+                    label { input type="checkbox" name="counts_as_absence" value="1" checked[checked(|f| f.counts_as_absence.is_some(), true)]; " " (ctx.t("Räknas som frånvaro", "Counts as absence")) }
+                    label { input type="checkbox" name="is_valid" value="1" checked[checked(|f| f.is_valid.is_some(), true)]; " " (ctx.t("Giltig frånvaro", "Valid absence")) }
+                    label { input type="checkbox" name="is_sick" value="1" checked[checked(|f| f.is_sick.is_some(), false)]; " " (ctx.t("Hälsorelaterad (visas aldrig för vårdnadshavare eller i e-post)", "Health-related (never shown to guardians or in e-mail)")) }
+                    label { input type="checkbox" name="sends_notice" value="1" checked[checked(|f| f.sends_notice.is_some(), false)]; " " (ctx.t("Skickar meddelande", "Sends a notice")) }
+                }
+                fieldset {
+                    legend { (ctx.t("Vem får ange orsaken", "Who may give the reason")) }
+                    label { input type="checkbox" name="staff" value="1" checked[checked(|f| f.staff.is_some(), true)]; " " (ctx.t("Personal", "Staff")) }
+                    label { input type="checkbox" name="guardian" value="1" checked[checked(|f| f.guardian.is_some(), false)]; " " (ctx.t("Vårdnadshavare", "Guardians")) }
+                    label { input type="checkbox" name="pupil" value="1" checked[checked(|f| f.pupil.is_some(), false)]; " " (ctx.t("Elever som fyllt 18", "Pupils of 18 or over")) }
+                }
+                button type="submit" { (ctx.t("Lägg till orsaken", "Add the reason")) }
             }
-            button type="submit" { (ctx.t("Lägg till orsaken", "Add the reason")) }
         }
     };
     layout::page(ctx, title, body)
@@ -176,9 +254,39 @@ pub async fn add(
     v: Viewer,
     form: web::Form<AddForm>,
 ) -> AppResult<HttpResponse> {
-    let m = municipality(&v)?;
-    let ctx = PageCtx::new(&req);
-    let f = form.into_inner();
+    let owner = municipal(&v)?;
+    add_to(&req, &state, &v, owner, form.into_inner()).await
+}
+
+pub async fn school_add(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    school: web::Path<SchoolId>,
+    form: web::Form<AddForm>,
+) -> AppResult<HttpResponse> {
+    let owner = of_school(&state, &v, school.into_inner()).await?;
+    add_to(&req, &state, &v, owner, form.into_inner()).await
+}
+
+/// Who acts, from where and when.
+fn act_of<'a>(state: &AppState, actor: &'a Viewer, addr: &'a str) -> Act<'a> {
+    Act {
+        actor,
+        client_addr: addr,
+        today: state.today(),
+        now: state.now(),
+    }
+}
+
+async fn add_to(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    v: &Viewer,
+    owner: Owner,
+    f: AddForm,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(req);
     let flags = Flags {
         counts_as_absence: f.counts_as_absence.is_some(),
         is_valid: f.is_valid.is_some(),
@@ -191,30 +299,23 @@ pub async fn add(
     let result = match NewReason::parse(&f.code, &f.name_sv, &f.name_en, flags) {
         Err(r) => Err(r),
         Ok(new) => {
-            let (actor, addr, today, now) =
-                (v.clone(), client_addr(&req), state.today(), state.now());
+            let (st, actor, addr) = (state.clone(), v.clone(), client_addr(req));
             state
                 .db_write(move |conn| {
-                    let act = Act {
-                        actor: &actor,
-                        client_addr: &addr,
-                        today,
-                        now,
-                    };
-                    absence_reasons::add(conn, &act, m, &new)
+                    absence_reasons::add(conn, &act_of(&st, &actor, &addr), owner, &new)
                 })
                 .await?
                 .map(|_| ())
         }
     };
     match result {
-        Ok(()) => Ok(see_other("/admin/reasons?done=added")),
+        Ok(()) => Ok(see_other(&format!("{}?done=added", owner.page()))),
         Err(Refusal(sv, en)) => {
             let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
             render(
-                &state,
+                state,
                 &ctx,
-                &v,
+                owner,
                 Some(&f),
                 Some(note),
                 StatusCode::BAD_REQUEST,
@@ -236,24 +337,59 @@ pub async fn set_active(
     v: Viewer,
     form: web::Form<ActiveForm>,
 ) -> AppResult<HttpResponse> {
-    let m = municipality(&v)?;
+    let owner = municipal(&v)?;
+    activate(&req, &state, &v, owner, &form).await
+}
+
+pub async fn school_set_active(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    school: web::Path<SchoolId>,
+    form: web::Form<ActiveForm>,
+) -> AppResult<HttpResponse> {
+    let owner = of_school(&state, &v, school.into_inner()).await?;
+    activate(&req, &state, &v, owner, &form).await
+}
+
+async fn activate(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    v: &Viewer,
+    owner: Owner,
+    form: &ActiveForm,
+) -> AppResult<HttpResponse> {
     let id = parse_id(&form.reason)?;
     let active = form.active == "1";
-    let (actor, addr, today, now) = (v.clone(), client_addr(&req), state.today(), state.now());
+    let (st, actor, addr) = (state.clone(), v.clone(), client_addr(req));
     state
         .db_write(move |conn| {
-            let act = Act {
-                actor: &actor,
-                client_addr: &addr,
-                today,
-                now,
-            };
-            absence_reasons::set_active(conn, &act, m, id, active)
+            absence_reasons::set_active(conn, &act_of(&st, &actor, &addr), owner, id, active)
         })
         .await?;
-    Ok(see_other(if active {
-        "/admin/reasons?done=reactivated"
-    } else {
-        "/admin/reasons?done=retired"
-    }))
+    let done = if active { "reactivated" } else { "retired" };
+    Ok(see_other(&format!("{}?done={done}", owner.page())))
+}
+
+#[derive(Deserialize)]
+pub struct SchoolsForm {
+    allowed: Option<String>,
+}
+
+/// The administrator lets the municipality's schools add their own reasons, or stops it.
+pub async fn schools_may_add(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    form: web::Form<SchoolsForm>,
+) -> AppResult<HttpResponse> {
+    let m = municipality(&v)?;
+    let allowed = form.allowed.is_some();
+    let (st, actor, addr) = (state.clone(), v.clone(), client_addr(&req));
+    state
+        .db_write(move |conn| {
+            absence_reasons::set_schools_may_add(conn, &act_of(&st, &actor, &addr), m, allowed)
+        })
+        .await?;
+    Ok(see_other("/admin/reasons?done=schools"))
 }

@@ -113,6 +113,13 @@ fn action(lang: Lang, code: &str) -> String {
         "school.settings" => ("Skolans inställningar ändrade", "School settings changed"),
         "school.holiday_added" => ("Ledig dag inlagd", "Day off added"),
         "school.holiday_removed" => ("Ledig dag borttagen", "Day off removed"),
+        "reason.added" => ("Frånvaroorsak tillagd", "Absence reason added"),
+        "reason.retired" => ("Frånvaroorsak tagen ur bruk", "Absence reason retired"),
+        "reason.reactivated" => ("Frånvaroorsak i bruk igen", "Absence reason in use again"),
+        "reason.schools_may_add" => (
+            "Skolornas egna orsaker tillåtna eller stoppade",
+            "Schools' own reasons allowed or stopped",
+        ),
         "trip.created" => ("Utflykt inlagd", "Trip added"),
         "trip.cancelled" => ("Utflykt borttagen", "Trip cancelled"),
         _ => return code.to_string(),

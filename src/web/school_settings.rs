@@ -106,7 +106,7 @@ fn settings_page(
     let title = ctx.t("Skolans inställningar", "School settings");
     let body = html! {
         h1 { (title) }
-        p { (name) " – " a href={"/schools/" (school) "/day"} { (ctx.t("Dagens ändringar", "Today's changes")) } }
+        p { (name) " – " a href={"/schools/" (school) "/day"} { (ctx.t("Dagens ändringar", "Today's changes")) } " – " a href={"/schools/" (school) "/reasons"} { (ctx.t("Frånvaroorsaker", "Absence reasons")) } }
         @if let Some(n) = note { (n) }
         form method="post" action={"/schools/" (school) "/settings"} {
             (ctx.csrf_field())

@@ -174,3 +174,183 @@ async fn a_reason_a_guardian_chooses_is_valid_absence_and_in_no_email() {
         assert_eq!(reasons(&world), before + 1, "never deleted");
     }
 }
+
+/// A school's own reason (issue 21, "per school where allowed"): refused until the
+/// administrator lets the schools add reasons; then offered at that school only, beside the
+/// municipality's; a name or code the municipality has is refused for the school, and the
+/// school's code for the municipality; the school retires only its own reasons.
+#[actix_web::test]
+async fn a_school_adds_its_own_reason_where_the_municipality_allows_it() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let s1 = world.ids.school1;
+        let path = format!("/schools/{s1}/reasons");
+        let own = [
+            ("code", "idrott"),
+            ("name_sv", "Idrottstävling"),
+            ("name_en", "Sports competition"),
+            ("counts_as_absence", "1"),
+            ("is_valid", "1"),
+            ("staff", "1"),
+            ("guardian", "1"),
+        ];
+        let mut principal = Browser::open(&app).await;
+        principal.sign_in("demo.principal", DEMO_PASSWORD).await;
+        let page = principal.get(&path).await;
+        assert_eq!(page.status.as_u16(), 200, "{}", page.body);
+        assert!(
+            page.body.contains("Sjukdom"),
+            "the municipality's reasons are shown"
+        );
+        assert!(page.body.contains("Kommunen låter inte skolorna"));
+        let before = reasons(&world);
+        let refused = principal.post(&path, &own).await;
+        assert_eq!(refused.status.as_u16(), 400);
+        assert!(refused.body.contains("Kommunen låter inte skolorna"));
+        assert_eq!(reasons(&world), before);
+
+        let mut admin = Browser::open(&app).await;
+        admin.sign_in("demo.admin", DEMO_PASSWORD).await;
+        let allowed = admin
+            .post("/admin/reasons/schools", &[("allowed", "1")])
+            .await;
+        assert_eq!(allowed.status.as_u16(), 303);
+        assert_eq!(audited(&world.pool, "reason.schools_may_add"), 1);
+
+        // the municipality's name or code: refused for the school
+        for (code, sv, message) in [
+            ("EGEN", "SJUKDOM", "Namnet används redan"),
+            ("SJUK", "Något eget", "Koden används redan"),
+        ] {
+            let refused = principal
+                .post(
+                    &path,
+                    &[
+                        ("code", code),
+                        ("name_sv", sv),
+                        ("name_en", "Own"),
+                        ("staff", "1"),
+                    ],
+                )
+                .await;
+            assert_eq!(refused.status.as_u16(), 400, "{code}");
+            assert!(refused.body.contains(message), "{code}: {}", refused.body);
+        }
+        assert_eq!(reasons(&world), before);
+        let added = principal.post(&path, &own).await;
+        assert_eq!(added.status.as_u16(), 303, "{}", added.body);
+        let (id, owner): (i64, i64) = {
+            let mut c = conn(&world.pool);
+            absence_reasons::table
+                .filter(absence_reasons::code.eq("IDROTT"))
+                .select((absence_reasons::id, absence_reasons::organisation_id))
+                .first(&mut *c)
+                .unwrap()
+        };
+        assert_eq!(owner, s1, "stored as the school's own");
+
+        // offered at the school: to the child's guardian, and in the teacher's roll call
+        let guardian = api_token(&app, "demo.guardian", DEMO_PASSWORD).await;
+        let tomorrow = test_today() + chrono::Duration::days(1);
+        let (status, report) = api_post(
+            &app,
+            Some(&guardian),
+            "/api/v1/absence-reports",
+            &json!({"pupil_id": world.ids.child, "from": format!("{tomorrow}T07:00"), "to": format!("{tomorrow}T18:00"), "kind": "IDROTT"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{report}");
+        let teacher = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        let (_, rc) = api_get(
+            &app,
+            Some(&teacher),
+            &format!("/api/v1/lessons/{}/roll-call", world.ids.lesson),
+        )
+        .await;
+        let offered = |rc: &serde_json::Value| {
+            rc["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["id"] == json!(id))
+        };
+        assert!(offered(&rc), "{rc}");
+        // ... and not at another school
+        let elsewhere: i64 = {
+            let mut c = conn(&world.pool);
+            lessons::table
+                .filter(lessons::school_id.eq(world.ids.school2))
+                .select(lessons::id)
+                .first(&mut *c)
+                .unwrap()
+        };
+        let admin_token = api_token(&app, "demo.admin", DEMO_PASSWORD).await;
+        let (status, rc) = api_get(
+            &app,
+            Some(&admin_token),
+            &format!("/api/v1/lessons/{elsewhere}/roll-call"),
+        )
+        .await;
+        assert_eq!(status, 200, "{rc}");
+        assert!(!rc["reasons"].as_array().unwrap().is_empty());
+        assert!(!offered(&rc), "{rc}");
+
+        // the school's code is refused for the municipality
+        let refused = admin
+            .post(
+                "/admin/reasons",
+                &[
+                    ("code", "IDROTT"),
+                    ("name_sv", "Idrott i kommunen"),
+                    ("name_en", "Municipal sports"),
+                    ("staff", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status.as_u16(), 400);
+        assert!(refused.body.contains("Koden används redan"));
+
+        // the school retires its own reason, and only its own
+        let sick: i64 = {
+            let mut c = conn(&world.pool);
+            absence_reasons::table
+                .filter(absence_reasons::code.eq("SJUK"))
+                .select(absence_reasons::id)
+                .first(&mut *c)
+                .unwrap()
+        };
+        let theirs = principal
+            .post(
+                &format!("{path}/active"),
+                &[("reason", &sick.to_string()), ("active", "0")],
+            )
+            .await;
+        assert_eq!(theirs.status.as_u16(), 404);
+        let retired = principal
+            .post(
+                &format!("{path}/active"),
+                &[("reason", &id.to_string()), ("active", "0")],
+            )
+            .await;
+        assert_eq!(retired.status.as_u16(), 303);
+        let (_, rc) = api_get(
+            &app,
+            Some(&teacher),
+            &format!("/api/v1/lessons/{}/roll-call", world.ids.lesson),
+        )
+        .await;
+        assert!(!offered(&rc), "retired: no longer offered");
+        // the principal reads the school's reason changes in the audit log
+        {
+            let mut c = conn(&world.pool);
+            diesel::update(audit_log::table)
+                .set(audit_log::at.eq(crate::helpers::test_moment().naive_utc()))
+                .execute(&mut *c)
+                .unwrap();
+        }
+        let log = principal.get("/audit").await;
+        assert!(log.body.contains("Frånvaroorsak tillagd"), "{}", log.body);
+        assert!(log.body.contains("Frånvaroorsak tagen ur bruk"));
+    }
+}

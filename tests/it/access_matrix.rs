@@ -940,6 +940,32 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: "get",
+            pattern: "/schools/{id}/reasons",
+            path: |i| format!("/schools/{}/reasons", i.school1),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+        },
+        // a refused reason (no name): the form again, nothing stored
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/reasons",
+            path: |i| format!("/schools/{}/reasons", i.school1),
+            body: &[("code", "EGEN"), ("name_sv", ""), ("name_en", "")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+        },
+        // a reason that is not the school's own: 404
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/reasons/active",
+            path: |i| format!("/schools/{}/reasons/active", i.school1),
+            body: &[("reason", "999999"), ("active", "0")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "get",
             pattern: "/admin/reasons",
             path: |_| "/admin/reasons".into(),
             body: &[],
@@ -967,6 +993,15 @@ fn rows() -> Vec<Row> {
             body: &[("reason", "999999"), ("active", "0")],
             via: Via::Page,
             expect: admin_only(401, 404, 404),
+        },
+        // (the schools may not add reasons: already so, nothing changes)
+        Row {
+            method: "post",
+            pattern: "/admin/reasons/schools",
+            path: |_| "/admin/reasons/schools".into(),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(401, 303, 404),
         },
         // a notice link with a bad signature is nobody's
         Row {

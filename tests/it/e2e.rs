@@ -926,6 +926,10 @@ async fn staff_pages_pass_axe_at_375_px() {
     d.wait_text("p.notice", "Utflykten är inlagd").await;
     assert!(d.text("main").await.contains("Skridskor"));
     d.check_page("the trips page with a trip").await;
+    d.go(&app.url(&format!("/schools/{}/reasons", world.ids.school1)))
+        .await;
+    d.wait_text("h1", "Skolans frånvaroorsaker").await;
+    d.check_page("the school's reasons").await;
     // the threshold list names each pupil's class
     d.go(&app.url("/statistics/pupils?threshold=1")).await;
     let head = d.text("table.figures thead").await;
