@@ -203,6 +203,14 @@ pub fn covers_for_lesson(
     Ok(out)
 }
 
+/// A reason as people read it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ReasonName {
+    pub code: String,
+    pub name_sv: String,
+    pub name_en: String,
+}
+
 /// One lesson with a mark for the pupil, as the absence history shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct LessonAbsence {
@@ -217,6 +225,9 @@ pub struct LessonAbsence {
     pub invalid_minutes: i64,
     /// "absence_report", "leave", or null
     pub covered_by: Option<&'static str>,
+    /// The mark's reason, unless it is health-related (shown as reported absence, never
+    /// named: GDPR art. 9) or there is none.
+    pub reason: Option<ReasonName>,
     /// who marked it (the teacher)
     pub marked_by: String,
 }
@@ -243,6 +254,7 @@ pub fn history(
         Option<bool>,
         String,
         String,
+        Option<(String, String, String, bool)>,
     )> = attendance_marks::table
         .inner_join(lessons::table)
         .inner_join(activities::table.on(activities::id.eq(lessons::activity_id)))
@@ -262,6 +274,13 @@ pub fn history(
             absence_reasons::is_valid.nullable(),
             people::given_name,
             people::family_name,
+            (
+                absence_reasons::code,
+                absence_reasons::name_sv,
+                absence_reasons::name_en,
+                absence_reasons::is_sick,
+            )
+                .nullable(),
         ))
         .order((lessons::lesson_date.desc(), lessons::starts_at.desc()))
         .limit(1000)
@@ -291,7 +310,7 @@ pub fn history(
     Ok(rows
         .into_iter()
         .map(
-            |(lesson_id, date, s, e, subject, status, minutes, counts, valid, g, f)| {
+            |(lesson_id, date, s, e, subject, status, minutes, counts, valid, g, f, named)| {
                 let (ws, we) = utc_window(tz, date, s, e);
                 let covered_by = if reports.iter().any(|r| r.0 < we && r.1 > ws) {
                     Some("absence_report")
@@ -316,6 +335,13 @@ pub fn history(
                     valid_minutes: m.valid,
                     invalid_minutes: m.invalid,
                     covered_by,
+                    reason: named
+                        .filter(|n| !n.3)
+                        .map(|(code, name_sv, name_en, _)| ReasonName {
+                            code,
+                            name_sv,
+                            name_en,
+                        }),
                     marked_by: format!("{g} {f}"),
                 }
             },

@@ -254,12 +254,12 @@ fn history_table(ctx: &PageCtx, history: &[crate::absence::LessonAbsence]) -> Ma
     h2 { (ctx.t("Frånvaro per lektion denna termin", "Absence per lesson this term")) }
     @if history.is_empty() { p.muted { (ctx.t("Ingen frånvaro.", "No absence.")) } } @else {
         div.scroll tabindex="0" { table {
-            thead { tr { th { (ctx.t("Datum", "Date")) } th { (ctx.t("Lektion", "Lesson")) } th { (ctx.t("Frånvaro", "Absence")) } th { (ctx.t("Giltig", "Valid")) } th { (ctx.t("Rapporterad av", "Reported by")) } } }
+            thead { tr { th { (ctx.t("Datum", "Date")) } th { (ctx.t("Lektion", "Lesson")) } th { (ctx.t("Frånvaro", "Absence")) } th { (ctx.t("Orsak", "Reason")) } th { (ctx.t("Rapporterad av", "Reported by")) } } }
             tbody { @for h in history { tr {
                 td { (ctx.lang.day(h.date)) " " (h.starts_at.format("%H:%M")) }
                 td { (h.subject) }
                 td { (status_text(&h.status, ctx)) " " (h.minutes) " min" }
-                td { @if h.invalid_minutes > 0 { (ctx.t("Ogiltig", "Invalid")) } @else if h.covered_by == Some("leave") { (ctx.t("Beviljad ledighet", "Granted leave")) } @else if h.covered_by.is_some() { (ctx.t("Anmäld frånvaro", "Reported absence")) } @else { (ctx.t("Giltig", "Valid")) } }
+                td { @if h.invalid_minutes > 0 { (ctx.t("Ogiltig", "Invalid")) } @else if let Some(r) = &h.reason { (ctx.t(&r.name_sv, &r.name_en)) } @else if h.covered_by == Some("leave") { (ctx.t("Beviljad ledighet", "Granted leave")) } @else if h.covered_by.is_some() { (ctx.t("Anmäld frånvaro", "Reported absence")) } @else { (ctx.t("Giltig", "Valid")) } }
                 td { (h.marked_by) }
             } } }
         } }

@@ -249,6 +249,34 @@ async fn a_trip_counts_as_a_school_activity_and_a_pupil_who_stayed_is_absent() {
         };
         assert_eq!(noticed, vec![Some(stayed)], "{kind:?}");
 
+        // the pupils' pages: the trip's reason is named; the sick child's reason is
+        // health data, which reads as reported absence and is never named
+        let on_trip = pupils
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .find(|id| *id != child && *id != stayed)
+            .unwrap();
+        let page = principal.get(&format!("/pupils/{on_trip}")).await;
+        assert_eq!(page.status.as_u16(), 200);
+        assert!(page.body.contains("Annan skolaktivitet"), "{}", page.body);
+        let mut family = Browser::open(&app).await;
+        family.sign_in("demo.guardian", DEMO_PASSWORD).await;
+        let page = family.get(&format!("/pupils/{child}")).await;
+        assert_eq!(page.status.as_u16(), 200);
+        assert!(page.body.contains("Anmäld frånvaro"), "{}", page.body);
+        assert!(!page.body.contains("Sjukdom"), "{}", page.body);
+        let (status, absence) = api_get(
+            &app,
+            Some(&guardian),
+            &format!("/api/v1/pupils/{child}/absences?from={today}&to={today}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{absence}");
+        let lessons = absence["lessons"].as_array().unwrap();
+        assert!(!lessons.is_empty(), "{absence}");
+        assert!(lessons.iter().all(|l| l["reason"].is_null()), "{absence}");
+        assert!(!absence.to_string().contains("Sjukdom"), "{absence}");
+
         // the trip is cancelled: the roll call no longer names it, and it is audited
         let trip: i64 = {
             let mut c = conn(&world.pool);

@@ -74,6 +74,7 @@ pub async fn pupil_absences(
                     "valid_minutes": l.valid_minutes,
                     "invalid_minutes": l.invalid_minutes,
                     "covered_by": l.covered_by,
+                    "reason": l.reason,
                     "reported_by": l.marked_by,
                 })).collect::<Vec<_>>(),
                 "reports": reports.iter().map(|r| json!({
