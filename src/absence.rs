@@ -228,6 +228,9 @@ pub struct LessonAbsence {
     /// The mark's reason, unless it is health-related (shown as reported absence, never
     /// named: GDPR art. 9) or there is none.
     pub reason: Option<ReasonName>,
+    /// Invalid absence the guardians do not hear of: its reason sends no notice.
+    #[serde(skip)]
+    pub silent: bool,
     /// who marked it (the teacher)
     pub marked_by: String,
 }
@@ -254,7 +257,7 @@ pub fn history(
         Option<bool>,
         String,
         String,
-        Option<(String, String, String, bool)>,
+        Option<(String, String, String, bool, bool)>,
     )> = attendance_marks::table
         .inner_join(lessons::table)
         .inner_join(activities::table.on(activities::id.eq(lessons::activity_id)))
@@ -279,6 +282,7 @@ pub fn history(
                 absence_reasons::name_sv,
                 absence_reasons::name_en,
                 absence_reasons::is_sick,
+                absence_reasons::sends_notice,
             )
                 .nullable(),
         ))
@@ -335,9 +339,10 @@ pub fn history(
                     valid_minutes: m.valid,
                     invalid_minutes: m.invalid,
                     covered_by,
+                    silent: named.as_ref().is_some_and(|n| !n.4),
                     reason: named
                         .filter(|n| !n.3)
-                        .map(|(code, name_sv, name_en, _)| ReasonName {
+                        .map(|(code, name_sv, name_en, ..)| ReasonName {
                             code,
                             name_sv,
                             name_en,

@@ -76,6 +76,9 @@ pub struct Reason {
     pub name_sv: String,
     pub name_en: String,
     pub is_valid: bool,
+    /// For a reason that is not valid: whether the guardians hear of it the same day (the
+    /// principal may decide a reason does not, Skollagen 7 kap. 17 §'s special reasons).
+    pub sends_notice: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,7 +213,8 @@ fn lesson_info(conn: &mut DbConn, lesson_id: i64) -> AppResult<(LessonInfo, i64,
 /// The reasons staff may choose at the school (the municipality's and its own), and the
 /// leave reason ("LEDIG") if there is one.
 fn reasons_of(conn: &mut DbConn, org: i64, school: i64) -> AppResult<(Vec<Reason>, Option<i64>)> {
-    let rows: Vec<(i64, String, String, String, bool, bool)> = absence_reasons::table
+    type Row = (i64, String, String, String, bool, bool, bool);
+    let rows: Vec<Row> = absence_reasons::table
         .filter(absence_reasons::organisation_id.eq_any([org, school]))
         .filter(absence_reasons::active.eq(true))
         .select((
@@ -220,6 +224,7 @@ fn reasons_of(conn: &mut DbConn, org: i64, school: i64) -> AppResult<(Vec<Reason
             absence_reasons::name_en,
             absence_reasons::is_valid,
             absence_reasons::staff_selectable,
+            absence_reasons::sends_notice,
         ))
         .order((absence_reasons::sort_order, absence_reasons::id))
         .load(conn)?;
@@ -227,12 +232,15 @@ fn reasons_of(conn: &mut DbConn, org: i64, school: i64) -> AppResult<(Vec<Reason
     let staff = rows
         .into_iter()
         .filter(|r| r.5)
-        .map(|(id, _, name_sv, name_en, is_valid, _)| Reason {
-            id,
-            name_sv,
-            name_en,
-            is_valid,
-        })
+        .map(
+            |(id, _, name_sv, name_en, is_valid, _, sends_notice)| Reason {
+                id,
+                name_sv,
+                name_en,
+                is_valid,
+                sends_notice,
+            },
+        )
         .collect();
     Ok((staff, leave))
 }
@@ -601,7 +609,11 @@ fn unexplained(rc: &RollCall, pupil: i64, to: &Mark, recent: bool) -> bool {
         rc.reasons.iter().any(|x| x.id == r && x.is_valid)
             || line.is_some_and(|l| l.covered_by.and_then(|c| c.reason_id) == Some(r))
     });
-    !covered && !valid
+    // an invalid reason the principal has said sends no notice
+    let silent = to
+        .reason_id
+        .is_some_and(|r| rc.reasons.iter().any(|x| x.id == r && !x.sends_notice));
+    !covered && !valid && !silent
 }
 
 /// Claims the lesson's report row, which orders concurrent submissions: bumps its version
@@ -1098,11 +1110,13 @@ mod tests {
             name_sv: format!("Orsak {id}"),
             name_en: format!("Reason {id}"),
             is_valid,
+            sends_notice: id != 8,
         }
     }
 
     /// A 60-minute lesson on Monday 30 November 2026 with pupils 1 (no mark), 2 (stored
-    /// late 10 min), 3 (covered by a report with reason 7, valid) and 4 (covered, no reason).
+    /// late 10 min), 3 (covered by a report with reason 7, valid) and 4 (covered, no reason);
+    /// reasons 5 (not valid), 6 (valid) and 8 (not valid, sends no notice).
     fn roll_call() -> RollCall {
         RollCall {
             lesson: LessonInfo {
@@ -1133,7 +1147,7 @@ mod tests {
                 line(4, None, Some(None)),
             ],
             report: None,
-            reasons: vec![reason(5, false), reason(6, true)],
+            reasons: vec![reason(5, false), reason(6, true), reason(8, false)],
         }
     }
 
@@ -1308,6 +1322,10 @@ mod tests {
         assert!(
             !unexplained(&rc, 1, &absent(Some(6)), true),
             "reason 6 is valid"
+        );
+        assert!(
+            !unexplained(&rc, 1, &absent(Some(8)), true),
+            "reason 8 is not valid, but the principal said it sends no notice"
         );
         assert!(!unexplained(&rc, 1, &absent(None), false), "an old lesson");
         assert!(

@@ -261,7 +261,8 @@ fn named_before(
     Ok(Some(named))
 }
 
-/// The lessons of `date` where the pupil is, now, absent without a valid reason.
+/// The lessons of `date` where the pupil is, now, absent without a valid reason (and not
+/// with a reason the principal said sends no notice).
 fn unexplained_lessons(
     conn: &mut DbConn,
     pupil: i64,
@@ -270,7 +271,10 @@ fn unexplained_lessons(
     lang: Lang,
 ) -> AppResult<Vec<(i64, Value)>> {
     let rows = absence::history(conn, PupilId(pupil), date, date, tz)?;
-    let mut rows: Vec<_> = rows.into_iter().filter(|r| r.invalid_minutes > 0).collect();
+    let mut rows: Vec<_> = rows
+        .into_iter()
+        .filter(|r| r.invalid_minutes > 0 && !r.silent)
+        .collect();
     rows.sort_by_key(|r| r.starts_at);
     Ok(rows
         .into_iter()

@@ -216,7 +216,7 @@ fn reasons_page(
                     label { input type="checkbox" name="counts_as_absence" value="1" checked[checked(|f| f.counts_as_absence.is_some(), true)]; " " (ctx.t("Räknas som frånvaro", "Counts as absence")) }
                     label { input type="checkbox" name="is_valid" value="1" checked[checked(|f| f.is_valid.is_some(), true)]; " " (ctx.t("Giltig frånvaro", "Valid absence")) }
                     label { input type="checkbox" name="is_sick" value="1" checked[checked(|f| f.is_sick.is_some(), false)]; " " (ctx.t("Hälsorelaterad (visas aldrig för vårdnadshavare eller i e-post)", "Health-related (never shown to guardians or in e-mail)")) }
-                    label { input type="checkbox" name="sends_notice" value="1" checked[checked(|f| f.sends_notice.is_some(), false)]; " " (ctx.t("Skickar meddelande", "Sends a notice")) }
+                    label { input type="checkbox" name="sends_notice" value="1" checked[checked(|f| f.sends_notice.is_some(), false)]; " " (ctx.t("Ogiltig frånvaro med orsaken meddelas vårdnadshavare samma dag", "Invalid absence with the reason is told to guardians the same day")) }
                 }
                 fieldset {
                     legend { (ctx.t("Vem får ange orsaken", "Who may give the reason")) }

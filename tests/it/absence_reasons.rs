@@ -354,3 +354,87 @@ async fn a_school_adds_its_own_reason_where_the_municipality_allows_it() {
         assert!(log.body.contains("Frånvaroorsak tagen ur bruk"));
     }
 }
+
+/// A reason that is not valid and that the principal says sends no notice (Skollagen
+/// 7 kap. 17 §'s special reasons): the pupil marked late with it is invalid absence in the
+/// statistics, and the guardians are not told; a pupil marked late without a reason is,
+/// the same day.
+#[actix_web::test]
+async fn an_invalid_reason_that_sends_no_notice_is_counted_and_not_told() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let mut admin = Browser::open(&app).await;
+        admin.sign_in("demo.admin", DEMO_PASSWORD).await;
+        let added = admin
+            .post(
+                "/admin/reasons",
+                &[
+                    ("code", "BUSS"),
+                    ("name_sv", "Sen skolbuss"),
+                    ("name_en", "Late school bus"),
+                    ("counts_as_absence", "1"),
+                    ("staff", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(added.status.as_u16(), 303, "{}", added.body);
+        let teacher = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        let path = format!("/api/v1/lessons/{}/roll-call", world.ids.lesson);
+        let (_, rc) = api_get(&app, Some(&teacher), &path).await;
+        let bus = rc["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name_sv"] == json!("Sen skolbuss"))
+            .map(|r| r["id"].clone())
+            .expect("offered to staff");
+        let ids: Vec<i64> = rc["pupils"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .filter(|id| *id != world.ids.protected)
+            .collect();
+        let (by_bus, no_reason) = (ids[0], ids[1]);
+        let marks: Vec<serde_json::Value> = ids
+            .iter()
+            .map(|id| match *id {
+                i if i == by_bus => {
+                    json!({"pupil_id": i, "status": "late", "minutes": 10, "reason_id": bus})
+                }
+                i if i == no_reason => json!({"pupil_id": i, "status": "late", "minutes": 10}),
+                i => json!({"pupil_id": i, "status": "present"}),
+            })
+            .collect();
+        let mut res = app
+            .client
+            .put(app.url(&path))
+            .insert_header(("Authorization", format!("Bearer {teacher}")))
+            .send_json(&json!({ "marks": marks }))
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200, "{:?}", res.body().await);
+        let invalid = |pupil: i64| -> i32 {
+            let mut c = conn(&world.pool);
+            absence_days::table
+                .filter(absence_days::pupil_id.eq(pupil))
+                .filter(absence_days::day.eq(test_today()))
+                .select(absence_days::invalid_minutes)
+                .first(&mut *c)
+                .unwrap()
+        };
+        assert_eq!(invalid(by_bus), 10, "{kind:?}: still invalid absence");
+        assert_eq!(invalid(no_reason), 10);
+        let told: Vec<Option<i64>> = {
+            let mut c = conn(&world.pool);
+            outbox::table
+                .filter(outbox::kind.eq("unexplained_absence"))
+                .select(outbox::pupil_id)
+                .distinct()
+                .load(&mut *c)
+                .unwrap()
+        };
+        assert_eq!(told, vec![Some(no_reason)], "{kind:?}");
+    }
+}
