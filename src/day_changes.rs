@@ -11,6 +11,8 @@
 //! - A change by hand is marked (`changed_by_hand_at`). A cancellation keeps what the
 //!   school administration system said (`source_cancelled`), so that a sync leaves the
 //!   hand's value alone until the system changes the lesson itself (`import::apply`).
+//! - A teacher can be marked away for a period (no reason is kept): their lessons in it
+//!   that have no substitute show as needing one, and "all at once" covers the period.
 //! - Lessons more than `PAST_DAYS` back are not changed here. Every change is audited.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
@@ -69,6 +71,8 @@ pub struct DayLesson {
 pub struct TeacherDay {
     pub teacher: (i64, String),
     pub lessons: Vec<DayLesson>,
+    /// The teacher's absence that covers the day: (id, first day, last day).
+    pub absent: Option<(i64, NaiveDate, NaiveDate)>,
 }
 
 pub struct Day {
@@ -175,14 +179,61 @@ pub fn load(conn: &mut DbConn, school: i64, date: NaiveDate, tz: Tz) -> AppResul
                 None => by_teacher.push(TeacherDay {
                     teacher: (t.1, format!("{} {}", t.2, t.3)),
                     lessons: vec![lesson()],
+                    absent: None,
                 }),
             }
         }
     }
     by_teacher.sort_by(|a, b| a.teacher.1.cmp(&b.teacher.1));
+    mark_away(conn, school, date, &mut by_teacher)?;
+    let trips = trips_of_day(conn, school, date, tz)?;
+    Ok(Day {
+        school: name,
+        date,
+        teachers: by_teacher,
+        staff,
+        trips,
+    })
+}
+
+/// Marks the teachers who are away on `date`.
+fn mark_away(
+    conn: &mut DbConn,
+    school: i64,
+    date: NaiveDate,
+    teachers: &mut [TeacherDay],
+) -> AppResult<()> {
+    let away: Vec<(i64, i64, NaiveDate, NaiveDate)> = staff_absences::table
+        .filter(staff_absences::school_id.eq(school))
+        .filter(staff_absences::cancelled_at.is_null())
+        .filter(staff_absences::first_day.le(date))
+        .filter(staff_absences::last_day.ge(date))
+        .select((
+            staff_absences::id,
+            staff_absences::person_id,
+            staff_absences::first_day,
+            staff_absences::last_day,
+        ))
+        .load(conn)?;
+    for t in teachers.iter_mut() {
+        t.absent = away
+            .iter()
+            .find(|a| a.1 == t.teacher.0)
+            .map(|a| (a.0, a.2, a.3));
+    }
+    Ok(())
+}
+
+/// The school's trips on `date`: (group, title, school-local start and end).
+fn trips_of_day(
+    conn: &mut DbConn,
+    school: i64,
+    date: NaiveDate,
+    tz: Tz,
+) -> AppResult<Vec<(String, String, NaiveDateTime, NaiveDateTime)>> {
     let midnight = |d: NaiveDate| crate::absence::to_utc(tz, d.and_time(NaiveTime::MIN));
     let (day_starts, day_ends) = (midnight(date), midnight(date + Duration::days(1)));
-    let trips = trips::table
+    Ok(trips::table
         .inner_join(groups::table)
         .filter(trips::school_id.eq(school))
         .filter(trips::cancelled_at.is_null())
@@ -196,14 +247,7 @@ pub fn load(conn: &mut DbConn, school: i64, date: NaiveDate, tz: Tz) -> AppResul
             let local = |x| crate::absence::to_local(tz, x);
             (g, t, local(s), local(e))
         })
-        .collect();
-    Ok(Day {
-        school: name,
-        date,
-        teachers: by_teacher,
-        staff,
-        trips,
-    })
+        .collect())
 }
 
 /// Staff with a duty at the school on `date`, by name.
@@ -430,22 +474,158 @@ pub fn set_cancelled(
     })
 }
 
-/// A teacher's lessons at the school on `date` that go ahead (for "all of the day").
+/// The longest period one substitution "all at once" or one absence covers.
+pub const MAX_PERIOD_DAYS: i64 = 60;
+
+/// A teacher's lessons at the school from `first` to `last` that go ahead (for "all at
+/// once").
 pub fn lessons_of_teacher(
     conn: &mut DbConn,
     school: i64,
     teacher: i64,
-    date: NaiveDate,
+    (first, last): (NaiveDate, NaiveDate),
 ) -> AppResult<Vec<i64>> {
     Ok(lessons::table
         .inner_join(
             activity_teachers::table.on(activity_teachers::activity_id.eq(lessons::activity_id)),
         )
         .filter(lessons::school_id.eq(school))
-        .filter(lessons::lesson_date.eq(date))
+        .filter(lessons::lesson_date.between(first, last))
         .filter(lessons::cancelled.eq(false))
         .filter(activity_teachers::teacher_id.eq(teacher))
         .select(lessons::id)
         .order(lessons::id)
         .load(conn)?)
+}
+
+/// Whether a period of days can be changed here: not backwards, not over
+/// `MAX_PERIOD_DAYS`, not starting more than `PAST_DAYS` back.
+pub fn check_period(today: NaiveDate, first: NaiveDate, last: NaiveDate) -> Result<(), Refusal> {
+    if last < first {
+        return Err(Refusal(
+            "Sista dagen kan inte vara före första dagen.",
+            "The last day cannot be before the first day.",
+        ));
+    }
+    if last - first >= Duration::days(MAX_PERIOD_DAYS) {
+        return Err(Refusal(
+            "Högst 60 dagar åt gången.",
+            "At most 60 days at a time.",
+        ));
+    }
+    if first < today - Duration::days(PAST_DAYS) {
+        return Err(Refusal(
+            "Lektioner som var för mer än två veckor sedan kan inte ändras här.",
+            "Lessons more than two weeks ago cannot be changed here.",
+        ));
+    }
+    Ok(())
+}
+
+/// Marks a teacher of the school away from `first` to `last` (no reason is kept). The
+/// teacher must have a duty at the school on the first day, and no other absence there
+/// may overlap it (checked under the teacher's row lock). Answers how many of their
+/// lessons in the period go ahead without a substitute.
+pub fn mark_absent(
+    conn: &mut DbConn,
+    ch: &Change,
+    school: i64,
+    teacher: i64,
+    (first, last): (NaiveDate, NaiveDate),
+) -> Checked<usize> {
+    if let Err(r) = check_period(ch.today, first, last) {
+        return Ok(Err(r));
+    }
+    conn.transaction(|conn| {
+        if !staff_at(conn, school, first)?.iter().any(|p| p.0 == teacher) {
+            return Ok(Err(Refusal(
+                "Välj någon som arbetar på skolan.",
+                "Choose someone who works at the school.",
+            )));
+        }
+        conn.lock_person(teacher)?;
+        let overlapping: i64 = staff_absences::table
+            .filter(staff_absences::school_id.eq(school))
+            .filter(staff_absences::person_id.eq(teacher))
+            .filter(staff_absences::cancelled_at.is_null())
+            .filter(staff_absences::first_day.le(last))
+            .filter(staff_absences::last_day.ge(first))
+            .count()
+            .get_result(conn)?;
+        if overlapping > 0 {
+            return Ok(Err(Refusal(
+                "Läraren är redan frånvarande en del av den tiden.",
+                "The teacher is already away for part of that time.",
+            )));
+        }
+        let id: i64 = diesel::insert_into(staff_absences::table)
+            .values((
+                staff_absences::school_id.eq(school),
+                staff_absences::person_id.eq(teacher),
+                staff_absences::first_day.eq(first),
+                staff_absences::last_day.eq(last),
+                staff_absences::created_by.eq(ch.actor.id),
+                staff_absences::created_at.eq(ch.now),
+            ))
+            .returning(staff_absences::id)
+            .get_result(conn)?;
+        let lessons = lessons_of_teacher(conn, school, teacher, (first, last))?;
+        let uncovered: i64 = lessons::table
+            .filter(lessons::id.eq_any(&lessons))
+            .filter(lessons::substitute_teacher_id.is_null())
+            .count()
+            .get_result(conn)?;
+        audit::record(
+            conn,
+            Entry {
+                actor: Some(ch.actor.id),
+                action: "staff.absent",
+                entity: "organisation",
+                entity_id: Some(school),
+                detail: json!({"absence_id": id, "person_id": teacher, "first_day": first, "last_day": last, "lessons_without_substitute": uncovered}),
+                client_addr: Some(ch.client_addr),
+            },
+        )?;
+        Ok(Ok(uncovered as usize))
+    })
+}
+
+/// Takes a teacher's absence back (the teacher came back, or it was a mistake); their
+/// substitutes stay until they are changed.
+pub fn end_absence(conn: &mut DbConn, ch: &Change, school: i64, absence: i64) -> Checked<()> {
+    conn.transaction(|conn| {
+        let person: Option<i64> = staff_absences::table
+            .find(absence)
+            .filter(staff_absences::school_id.eq(school))
+            .select(staff_absences::person_id)
+            .first(conn)
+            .optional()?;
+        let Some(person) = person else {
+            return Err(AppError::NotFound);
+        };
+        let done = diesel::update(
+            staff_absences::table
+                .find(absence)
+                .filter(staff_absences::cancelled_at.is_null()),
+        )
+        .set((
+            staff_absences::cancelled_at.eq(Some(ch.now)),
+            staff_absences::cancelled_by.eq(Some(ch.actor.id)),
+        ))
+        .execute(conn)?;
+        if done == 1 {
+            audit::record(
+                conn,
+                Entry {
+                    actor: Some(ch.actor.id),
+                    action: "staff.absence_ended",
+                    entity: "organisation",
+                    entity_id: Some(school),
+                    detail: json!({"absence_id": absence, "person_id": person}),
+                    client_addr: Some(ch.client_addr),
+                },
+            )?;
+        }
+        Ok(Ok(()))
+    })
 }

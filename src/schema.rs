@@ -185,6 +185,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    staff_absences (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        person_id -> BigInt,
+        first_day -> Date,
+        last_day -> Date,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+        cancelled_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     trips (id) {
         id -> BigInt,
         school_id -> BigInt,
@@ -453,6 +467,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     activity_teachers,
     lessons,
     holidays,
+    staff_absences,
     trips,
     absence_reasons,
     lesson_reports,

@@ -120,6 +120,11 @@ fn action(lang: Lang, code: &str) -> String {
             "Skolornas egna orsaker tillåtna eller stoppade",
             "Schools' own reasons allowed or stopped",
         ),
+        "staff.absent" => ("Lärare frånvarande", "Teacher away"),
+        "staff.absence_ended" => (
+            "Lärarens frånvaro borttagen",
+            "Teacher's absence taken back",
+        ),
         "trip.created" => ("Utflykt inlagd", "Trip added"),
         "trip.cancelled" => ("Utflykt borttagen", "Trip cancelled"),
         _ => return code.to_string(),

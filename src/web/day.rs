@@ -9,10 +9,10 @@ use chrono::NaiveDate;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::common::{client_addr, html_with_status, query_date, see_other};
+use super::common::{client_addr, html_with_status, parse_date, parse_id, query_date, see_other};
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
-use crate::day_changes::{self, Change, Day, DayLesson};
+use crate::day_changes::{self, Change, Day, DayLesson, TeacherDay};
 use crate::error::AppResult;
 use crate::ids::SchoolId;
 use crate::staff::Refusal;
@@ -46,6 +46,8 @@ pub async fn page(
             "substitute" => ("Vikarien är sparad.", "The substitute is saved."),
             "cancelled" => ("Lektionen är inställd.", "The lesson is cancelled."),
             "restored" => ("Lektionen blir av igen.", "The lesson takes place again."),
+            "absent" => ("Frånvaron är markerad.", "The absence is marked."),
+            "absence_ended" => ("Frånvaron är borttagen.", "The absence is taken back."),
             _ => ("Sparat.", "Saved."),
         };
         html! { p.notice role="status" { (ctx.t(sv, en)) } }
@@ -80,22 +82,55 @@ fn day_page(ctx: &PageCtx, school: i64, day: &Day, note: Option<Markup>) -> Mark
         @for t in &day.teachers {
             section.card {
                 h2 id={"t" (t.teacher.0)} { (t.teacher.1) }
+                (absence(ctx, &action, day, t))
                 form method="post" action=(action("substitute")) {
                     (ctx.csrf_field())
                     input type="hidden" name="date" value=(day.date);
                     input type="hidden" name="teacher" value=(t.teacher.0);
                     label for={"all" (t.teacher.0)} { (ctx.t("Vikarie för alla lektioner dagen", "Substitute for every lesson of the day")) }
                     (staff_select(ctx, &format!("all{}", t.teacher.0), &day.staff, None))
+                    label for={"until" (t.teacher.0)} { (ctx.t("Till och med (tomt = bara i dag)", "Until and including (empty = this day only)")) }
+                    input id={"until" (t.teacher.0)} type="date" name="last_day" value=[t.absent.map(|a| a.2)];
                     button type="submit" { (ctx.t("Spara för alla", "Save for all")) }
                 }
-                ul.lessons { @for l in &t.lessons { li { (lesson(ctx, &action, day, l)) } } }
+                ul.lessons { @for l in &t.lessons { li { (lesson(ctx, &action, day, l, t.absent.is_some())) } } }
             }
         }
     };
     layout::page(ctx, &title, body)
 }
 
-fn lesson(ctx: &PageCtx, action: &dyn Fn(&str) -> String, day: &Day, l: &DayLesson) -> Markup {
+/// The teacher's absence: shown with a button to take it back, or a form to mark it.
+fn absence(ctx: &PageCtx, action: &dyn Fn(&str) -> String, day: &Day, t: &TeacherDay) -> Markup {
+    html! {
+        @if let Some((id, first, last)) = t.absent {
+            p { span.badge { (ctx.t("Frånvarande ", "Away ")) (ctx.lang.days(first, last)) } }
+            form method="post" action=(action("absent/end")) {
+                (ctx.csrf_field())
+                input type="hidden" name="date" value=(day.date);
+                input type="hidden" name="absence" value=(id);
+                button.secondary type="submit" { (ctx.t("Ta bort frånvaron", "Take the absence back")) }
+            }
+        } @else {
+            form method="post" action=(action("absent")) {
+                (ctx.csrf_field())
+                input type="hidden" name="date" value=(day.date);
+                input type="hidden" name="teacher" value=(t.teacher.0);
+                label for={"away" (t.teacher.0)} { (ctx.t("Frånvarande till och med", "Away until and including")) }
+                input id={"away" (t.teacher.0)} type="date" name="last_day" value=(day.date);
+                button.secondary type="submit" { (ctx.t("Markera frånvaro", "Mark as away")) }
+            }
+        }
+    }
+}
+
+fn lesson(
+    ctx: &PageCtx,
+    action: &dyn Fn(&str) -> String,
+    day: &Day,
+    l: &DayLesson,
+    away: bool,
+) -> Markup {
     html! {
         h3 id={"l" (l.id)} {
             (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M")) " " (l.name)
@@ -105,7 +140,8 @@ fn lesson(ctx: &PageCtx, action: &dyn Fn(&str) -> String, day: &Day, l: &DayLess
             @if l.cancelled { span.badge { (ctx.t("Inställd", "Cancelled")) } " " }
             @if let Some((_, name)) = &l.substitute { span.badge { (ctx.t("Vikarie: ", "Substitute: ")) (name) } " " }
             @if l.by_hand { span.badge { (ctx.t("Ändrad för hand", "Changed by hand")) } " " }
-            @if l.reported { span.badge { (ctx.t("Rapporterad", "Reported")) } }
+            @if l.reported { span.badge { (ctx.t("Rapporterad", "Reported")) } " " }
+            @if away && l.substitute.is_none() && !l.cancelled { strong.badge { (ctx.t("Saknar vikarie", "Needs a substitute")) } }
         }
         @if l.cancelled && l.reported {
             p.muted { (ctx.t("Närvaron som redan rapporterades finns kvar.", "The roll call already made is kept.")) }
@@ -147,6 +183,9 @@ fn staff_select(ctx: &PageCtx, id: &str, staff: &[(i64, String)], chosen: Option
 #[derive(Deserialize)]
 pub struct SubstituteForm {
     date: String,
+    /// For "all at once": the last day (empty: the day only).
+    #[serde(default)]
+    last_day: String,
     #[serde(default)]
     lesson: String,
     #[serde(default)]
@@ -203,6 +242,11 @@ pub async fn substitute(
         .db(move |conn| day_changes::may_manage(conn, &viewer, school))
         .await?;
     let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;
+    let last = match form.last_day.trim() {
+        "" => date,
+        raw => parse_date(raw, "last_day", ctx.lang)?,
+    };
+    let period = day_changes::check_period(state.today(), date, last);
     let parsed = (
         number(&form.lesson),
         number(&form.teacher),
@@ -220,7 +264,10 @@ pub async fn substitute(
             };
             let ids = match (lesson, teacher) {
                 (Some(l), _) => vec![l],
-                (None, Some(t)) => day_changes::lessons_of_teacher(conn, school, t, date)?,
+                (None, Some(t)) => match period {
+                    Ok(()) => day_changes::lessons_of_teacher(conn, school, t, (date, last))?,
+                    Err(r) => return Ok(Err(r)),
+                },
                 (None, None) => Vec::new(),
             };
             day_changes::set_substitute(
@@ -298,4 +345,80 @@ async fn finish(
             ))
         }
     }
+}
+
+#[derive(Deserialize)]
+pub struct AbsentForm {
+    date: String,
+    #[serde(default)]
+    teacher: String,
+    #[serde(default)]
+    last_day: String,
+}
+
+/// Marks a teacher away from the page's day to the last day given.
+pub async fn absent(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    school: web::Path<SchoolId>,
+    form: web::Form<AbsentForm>,
+) -> AppResult<HttpResponse> {
+    let school = school.into_inner().get();
+    let ctx = PageCtx::new(&req);
+    let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;
+    let last = match form.last_day.trim() {
+        "" => date,
+        raw => parse_date(raw, "last_day", ctx.lang)?,
+    };
+    let teacher = number(&form.teacher);
+    let (st, addr, viewer) = (state.clone(), client_addr(&req), v.clone());
+    let result = state
+        .db_write(move |conn| {
+            day_changes::may_manage(conn, &viewer, school)?;
+            let teacher = match teacher {
+                Ok(Some(t)) => t,
+                Ok(None) => return Ok(Err(Refusal("Välj en lärare.", "Choose a teacher."))),
+                Err(r) => return Ok(Err(r)),
+            };
+            let ch = change(&st, &viewer, &addr);
+            day_changes::mark_absent(conn, &ch, school, teacher, (date, last))
+        })
+        .await?;
+    finish(&req, &state, v, school, date, result.map(|_| "absent")).await
+}
+
+#[derive(Deserialize)]
+pub struct EndAbsenceForm {
+    date: String,
+    absence: String,
+}
+
+pub async fn end_absence(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    school: web::Path<SchoolId>,
+    form: web::Form<EndAbsenceForm>,
+) -> AppResult<HttpResponse> {
+    let school = school.into_inner().get();
+    let ctx = PageCtx::new(&req);
+    let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;
+    let absence = parse_id(&form.absence)?;
+    let (st, addr, viewer) = (state.clone(), client_addr(&req), v.clone());
+    let result = state
+        .db_write(move |conn| {
+            day_changes::may_manage(conn, &viewer, school)?;
+            day_changes::end_absence(conn, &change(&st, &viewer, &addr), school, absence)
+        })
+        .await?;
+    finish(
+        &req,
+        &state,
+        v,
+        school,
+        date,
+        result.map(|_| "absence_ended"),
+    )
+    .await
 }

@@ -109,6 +109,8 @@ routes! {
     get "/schools/{id}/day" => day::page,
     post "/schools/{id}/day/substitute" => day::substitute,
     post "/schools/{id}/day/cancel" => day::cancel,
+    post "/schools/{id}/day/absent" => day::absent,
+    post "/schools/{id}/day/absent/end" => day::end_absence,
     get "/schools/{id}/settings" => school_settings::page,
     post "/schools/{id}/settings" => school_settings::save,
     post "/schools/{id}/holidays" => school_settings::add_holiday,

@@ -875,6 +875,23 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
         },
+        // refused (no teacher chosen): the page again with a message
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/day/absent",
+            path: |i| format!("/schools/{}/day/absent", i.school1),
+            body: &[("date", "2026-11-25"), ("teacher", "")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+        },
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/day/absent/end",
+            path: |i| format!("/schools/{}/day/absent/end", i.school1),
+            body: &[("date", "2026-11-25"), ("absence", "999999")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
         Row {
             method: "get",
             pattern: "/schools/{id}/settings",

@@ -481,3 +481,148 @@ async fn identical_changes_at_the_same_moment_change_once_on_postgresql() {
     assert!(!computed.is_empty());
     assert_eq!(today_rows, computed);
 }
+
+/// A teacher away for two days: the day page says so and flags the lessons without a
+/// substitute; an overlapping absence, someone from another school, or a period backwards
+/// is refused and nothing stored; one substitute "all at once" until the last day covers
+/// every lesson of both days; the absence is taken back and both are audited.
+#[actix_web::test]
+async fn a_teacher_away_for_two_days_gets_one_substitute_for_all() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let (s1, s2) = (world.ids.school1, world.ids.school2);
+        staff_member(&world, "school.office", "school_admin", s1);
+        let sub = staff_member(&world, "stand.in", "teacher", s1);
+        let elsewhere = staff_member(&world, "other.school", "teacher", s2);
+        let (teacher, lessons): (i64, Vec<i64>) = {
+            let mut c = conn(&world.pool);
+            let teacher: i64 = people::table
+                .filter(people::username.eq("demo.teacher"))
+                .select(people::id)
+                .first(&mut *c)
+                .unwrap();
+            let lessons = lessons::table
+                .inner_join(
+                    activity_teachers::table
+                        .on(activity_teachers::activity_id.eq(lessons::activity_id)),
+                )
+                .filter(activity_teachers::teacher_id.eq(teacher))
+                .filter(lessons::school_id.eq(s1))
+                .filter(lessons::cancelled.eq(false))
+                .filter(
+                    lessons::lesson_date.between(test_today(), test_today() + Duration::days(1)),
+                )
+                .select(lessons::id)
+                .load(&mut *c)
+                .unwrap();
+            (teacher, lessons)
+        };
+        assert!(!lessons.is_empty(), "demo.teacher teaches today");
+        let day = format!("/schools/{s1}/day");
+        let today = test_today().to_string();
+        let tomorrow = (test_today() + Duration::days(1)).to_string();
+        let absences = |world: &World| -> i64 {
+            let mut c = conn(&world.pool);
+            staff_absences::table
+                .filter(staff_absences::cancelled_at.is_null())
+                .count()
+                .get_result(&mut *c)
+                .unwrap()
+        };
+        let mut office = Browser::open(&app).await;
+        office.sign_in("school.office", DEMO_PASSWORD).await;
+        for (who, last, message) in [
+            (elsewhere, tomorrow.as_str(), "arbetar på skolan"),
+            (teacher, "2026-11-01", "före första dagen"),
+        ] {
+            let refused = office
+                .post(
+                    &format!("{day}/absent"),
+                    &[
+                        ("date", &today),
+                        ("teacher", &who.to_string()),
+                        ("last_day", last),
+                    ],
+                )
+                .await;
+            assert_eq!(refused.status.as_u16(), 400, "{message}");
+            assert!(
+                refused.body.contains(message),
+                "{message}: {}",
+                refused.body
+            );
+        }
+        assert_eq!(absences(&world), 0);
+        let away = office
+            .post(
+                &format!("{day}/absent"),
+                &[
+                    ("date", &today),
+                    ("teacher", &teacher.to_string()),
+                    ("last_day", &tomorrow),
+                ],
+            )
+            .await;
+        assert_eq!(away.status.as_u16(), 303, "{}", away.body);
+        let overlapping = office
+            .post(
+                &format!("{day}/absent"),
+                &[
+                    ("date", &tomorrow),
+                    ("teacher", &teacher.to_string()),
+                    ("last_day", ""),
+                ],
+            )
+            .await;
+        assert_eq!(overlapping.status.as_u16(), 400);
+        assert!(overlapping.body.contains("redan frånvarande"));
+        assert_eq!(absences(&world), 1);
+        assert_eq!(audited(&world.pool, "staff.absent"), 1);
+        let page = office.get(&day).await;
+        assert!(
+            page.body
+                .contains("Frånvarande onsdag 25 november – torsdag 26 november"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("Saknar vikarie"));
+
+        // one substitute for every lesson of both days
+        let all = office
+            .post(
+                &format!("{day}/substitute"),
+                &[
+                    ("date", &today),
+                    ("teacher", &teacher.to_string()),
+                    ("last_day", &tomorrow),
+                    ("substitute", &sub.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(all.status.as_u16(), 303, "{}", all.body);
+        for l in &lessons {
+            assert_eq!(substitute_of(&world, *l), Some(sub), "lesson {l}");
+        }
+        let page = office.get(&day).await;
+        assert!(!page.body.contains("Saknar vikarie"), "{}", page.body);
+
+        // taken back
+        let id: i64 = {
+            let mut c = conn(&world.pool);
+            staff_absences::table
+                .select(staff_absences::id)
+                .first(&mut *c)
+                .unwrap()
+        };
+        let ended = office
+            .post(
+                &format!("{day}/absent/end"),
+                &[("date", &today), ("absence", &id.to_string())],
+            )
+            .await;
+        assert_eq!(ended.status.as_u16(), 303, "{}", ended.body);
+        assert_eq!(absences(&world), 0);
+        assert_eq!(audited(&world.pool, "staff.absence_ended"), 1);
+    }
+}
