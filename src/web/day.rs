@@ -217,6 +217,15 @@ fn number(raw: &str) -> Result<Option<i64>, Refusal> {
     }
 }
 
+/// The school office's pages answer 404 before anything else to whoever may not manage
+/// the school (`day_changes::may_manage`).
+pub(super) async fn check_access(state: &AppState, v: &Viewer, school: i64) -> AppResult<()> {
+    let v = v.clone();
+    state
+        .db(move |conn| day_changes::may_manage(conn, &v, school))
+        .await
+}
+
 /// Who changes, from where and when, for the school office's pages.
 pub(super) fn change<'a>(state: &AppState, v: &'a Viewer, addr: &'a str) -> Change<'a> {
     Change {
@@ -237,10 +246,7 @@ pub async fn substitute(
 ) -> AppResult<HttpResponse> {
     let school = school.into_inner().get();
     let ctx = PageCtx::new(&req);
-    let viewer = v.clone();
-    state
-        .db(move |conn| day_changes::may_manage(conn, &viewer, school))
-        .await?;
+    check_access(&state, &v, school).await?;
     let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;
     let last = match form.last_day.trim() {
         "" => date,
@@ -291,10 +297,7 @@ pub async fn cancel(
 ) -> AppResult<HttpResponse> {
     let school = school.into_inner().get();
     let ctx = PageCtx::new(&req);
-    let viewer = v.clone();
-    state
-        .db(move |conn| day_changes::may_manage(conn, &viewer, school))
-        .await?;
+    check_access(&state, &v, school).await?;
     let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;
     let lesson = number(&form.lesson);
     let cancel = form.cancel == "1";
@@ -366,6 +369,7 @@ pub async fn absent(
 ) -> AppResult<HttpResponse> {
     let school = school.into_inner().get();
     let ctx = PageCtx::new(&req);
+    check_access(&state, &v, school).await?;
     let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;
     let last = match form.last_day.trim() {
         "" => date,
@@ -403,6 +407,7 @@ pub async fn end_absence(
 ) -> AppResult<HttpResponse> {
     let school = school.into_inner().get();
     let ctx = PageCtx::new(&req);
+    check_access(&state, &v, school).await?;
     let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;
     let absence = parse_id(&form.absence)?;
     let (st, addr, viewer) = (state.clone(), client_addr(&req), v.clone());

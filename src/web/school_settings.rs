@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::common::{client_addr, html_with_status, parse_date, see_other};
-use super::day::change;
+use super::day::{change, check_access};
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
 use crate::day_changes;
@@ -151,13 +151,6 @@ pub struct SettingsForm {
     #[serde(default)]
     notice_at: String,
     allow_adult_self_report: Option<String>,
-}
-
-async fn check_access(state: &AppState, v: &Viewer, school: i64) -> AppResult<()> {
-    let v = v.clone();
-    state
-        .db(move |conn| day_changes::may_manage(conn, &v, school))
-        .await
 }
 
 pub async fn save(
