@@ -102,11 +102,11 @@ pub fn utc_window(
     (utc(starts), utc(ends))
 }
 
-/// For each of `pupils`, what covers them during one lesson (a report that overlaps it
-/// wins over leave).
+/// For each of `pupils`, what covers them during one lesson of the school's activity (a
+/// report that overlaps it wins over leave, and either over a trip of their group).
 pub fn covers_for_lesson(
     conn: &mut DbConn,
-    (activity, pupils): (i64, &[i64]),
+    (school, activity, pupils): (i64, i64, &[i64]),
     window: (NaiveDateTime, NaiveDateTime),
     date: NaiveDate,
     leave_reason: Option<i64>,
@@ -132,11 +132,8 @@ pub fn covers_for_lesson(
     // a trip of one of the pupil's groups first: the pupil's own leave or report wins.
     // The school's trips at that time first (nearly always none), then their groups'
     // pupils among the lesson's.
-    let school = activities::table
-        .filter(activities::id.eq(activity))
-        .select(activities::school_id);
     let trips: Vec<(i64, i64, i64)> = trips::table
-        .filter(trips::school_id.eq_any(school))
+        .filter(trips::school_id.eq(school))
         .filter(trips::cancelled_at.is_null())
         .filter(trips::starts_at.lt(window.1))
         .filter(trips::ends_at.gt(window.0))

@@ -298,7 +298,13 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppRes
         })
         .collect::<AppResult<_>>()?;
     let window = absence::utc_window(tz, date, info.starts_at, info.ends_at);
-    let covers = absence::covers_for_lesson(conn, (activity, &ids), window, date, leave_reason)?;
+    let covers = absence::covers_for_lesson(
+        conn,
+        (info.school_id, activity, &ids),
+        window,
+        date,
+        leave_reason,
+    )?;
     let report: Option<(String, String, NaiveDateTime, i32)> = lesson_reports::table
         .inner_join(people::table.on(people::id.eq(lesson_reports::reported_by)))
         .filter(lesson_reports::lesson_id.eq(lesson.id))
