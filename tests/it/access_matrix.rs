@@ -26,25 +26,26 @@ struct Row {
     path: fn(&Ids) -> String,
     body: &'static [(&'static str, &'static str)],
     via: Via,
-    /// the status for each role in `ROLES` order
-    expect: [u16; 9],
+    /// the status for each role in `ROLES` order; the last is the school administrator
+    /// (the office) of school 1
+    expect: [u16; 10],
 }
 
-const fn all(s: u16) -> [u16; 9] {
-    [s; 9]
+const fn all(s: u16) -> [u16; 10] {
+    [s; 10]
 }
 
 /// anonymous gets `anon`, the admin `admin`, everyone else `others`
-const fn admin_only(anon: u16, admin: u16, others: u16) -> [u16; 9] {
+const fn admin_only(anon: u16, admin: u16, others: u16) -> [u16; 10] {
     [
-        anon, others, others, others, others, others, others, others, admin,
+        anon, others, others, others, others, others, others, others, admin, others,
     ]
 }
 
 const BOGUS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 fn rows() -> Vec<Row> {
-    //                                       anon guard other adult teach oteach princ oprinc admin
+    //                                       anon guard other adult teach oteach princ oprinc admin office
     vec![
         Row {
             method: "get",
@@ -100,7 +101,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/login".into(),
             body: &[],
             via: Via::Page,
-            expect: [200, 303, 303, 303, 303, 303, 303, 303, 303],
+            expect: [200, 303, 303, 303, 303, 303, 303, 303, 303, 303],
         },
         Row {
             method: "post",
@@ -192,7 +193,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/account".into(),
             body: &[],
             via: Via::Page,
-            expect: [303, 200, 200, 200, 200, 200, 200, 200, 200],
+            expect: [303, 200, 200, 200, 200, 200, 200, 200, 200, 200],
         },
         Row {
             method: "post",
@@ -204,7 +205,7 @@ fn rows() -> Vec<Row> {
                 ("confirm", "a new password 1"),
             ],
             via: Via::Page,
-            expect: [401, 400, 400, 400, 400, 400, 400, 400, 400],
+            expect: [401, 400, 400, 400, 400, 400, 400, 400, 400, 400],
         },
         Row {
             method: "get",
@@ -212,7 +213,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/pupils/{}", i.child),
             body: &[],
             via: Via::Page,
-            expect: [303, 200, 404, 404, 200, 404, 200, 404, 200],
+            expect: [303, 200, 404, 404, 200, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -220,7 +221,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/pupils/{}", i.adult),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 200, 404, 200, 404, 200, 200],
+            expect: [303, 404, 404, 200, 404, 200, 404, 200, 200, 404],
         },
         Row {
             method: "get",
@@ -228,7 +229,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/pupils/999999999".into(),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 404, 404, 404, 404, 404],
+            expect: [303, 404, 404, 404, 404, 404, 404, 404, 404, 404],
         },
         Row {
             method: "get",
@@ -334,7 +335,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/api/v1/me".into(),
             body: &[],
             via: Via::Api,
-            expect: [401, 200, 200, 200, 200, 200, 200, 200, 200],
+            expect: [401, 200, 200, 200, 200, 200, 200, 200, 200, 200],
         },
         Row {
             method: "get",
@@ -342,7 +343,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/api/v1/pupils/{}", i.child),
             body: &[],
             via: Via::Api,
-            expect: [401, 200, 404, 404, 200, 404, 200, 404, 200],
+            expect: [401, 200, 404, 404, 200, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -350,7 +351,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/api/v1/pupils/{}", i.adult),
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 200, 404, 200, 404, 200, 200],
+            expect: [401, 404, 404, 200, 404, 200, 404, 200, 200, 404],
         },
         Row {
             method: "get",
@@ -358,7 +359,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/api/v1/pupils/{}", i.protected),
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -366,7 +367,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/api/v1/lessons/{}", i.lesson),
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 200, 404, 200, 404, 200],
+            expect: [401, 404, 404, 404, 200, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -374,7 +375,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/api/v1/lessons/not-a-number".into(),
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404],
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404],
         },
         Row {
             method: "get",
@@ -414,7 +415,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/lessons/{}", i.lesson),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 200, 404, 200, 404, 200],
+            expect: [303, 404, 404, 404, 200, 404, 200, 404, 200, 404],
         },
         // a stale version: the teacher is told, nothing is stored; principals may look but not report
         Row {
@@ -423,7 +424,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/lessons/{}", i.lesson),
             body: &[("version", "999")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 409, 404, 403, 404, 403],
+            expect: [401, 404, 404, 404, 409, 404, 403, 404, 403, 404],
         },
         Row {
             method: "get",
@@ -431,7 +432,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/mentor".into(),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 200, 404, 404, 404, 404],
+            expect: [303, 404, 404, 404, 200, 404, 404, 404, 404, 404],
         },
         // the API's contract, for anyone
         Row {
@@ -457,7 +458,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/api/ss12000/v2/attendances?limit=3".into(),
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200],
+            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200, 404],
         },
         Row {
             method: "get",
@@ -465,7 +466,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/api/ss12000/v2/absences?limit=3".into(),
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200],
+            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200, 404],
         },
         Row {
             method: "get",
@@ -478,7 +479,7 @@ fn rows() -> Vec<Row> {
             },
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -486,7 +487,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/api/ss12000/v2/deletedEntities?entities=Absence".into(),
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200],
+            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200, 404],
         },
         // one record: the principal of its school and the administrator
         Row {
@@ -495,7 +496,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/api/ss12000/v2/attendances/{}", i.attendance),
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -503,7 +504,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/api/ss12000/v2/absences/{}", i.leave_uuid),
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200, 404],
         },
         // lookups answer what the caller may read of what they name (an empty body: none)
         Row {
@@ -512,7 +513,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/api/ss12000/v2/attendances/lookup".into(),
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200],
+            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200, 404],
         },
         Row {
             method: "post",
@@ -520,7 +521,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/api/ss12000/v2/absences/lookup".into(),
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200],
+            expect: [401, 404, 404, 404, 404, 404, 200, 200, 200, 404],
         },
         // statistics: principals for their schools, the admin for all; a pupil's own
         // figures for whoever may see the pupil; a class's for its mentor too
@@ -554,7 +555,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/audit".into(),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 404, 404, 200, 200, 200],
+            expect: [303, 404, 404, 404, 404, 404, 200, 200, 200, 404],
         },
         Row {
             method: "get",
@@ -562,7 +563,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/audit.csv".into(),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 404, 404, 200, 200, 200],
+            expect: [303, 404, 404, 404, 404, 404, 200, 200, 200, 404],
         },
         Row {
             method: "get",
@@ -570,7 +571,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/statistics".into(),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 404, 404, 200, 200, 200],
+            expect: [303, 404, 404, 404, 404, 404, 200, 200, 200, 404],
         },
         Row {
             method: "get",
@@ -578,7 +579,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/statistics?school={}&period=year", i.school1),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -586,7 +587,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/statistics/pupils?school={}&threshold=10", i.school1),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -594,7 +595,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/statistics/pupils/{}", i.child),
             body: &[],
             via: Via::Page,
-            expect: [303, 200, 404, 404, 200, 404, 200, 404, 200],
+            expect: [303, 200, 404, 404, 200, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -602,7 +603,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/statistics/groups/{}?period=month", i.class),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 200, 404, 200, 404, 200],
+            expect: [303, 404, 404, 404, 200, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -610,7 +611,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/statistics/unreported?school={}", i.school1),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -618,7 +619,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/statistics/csn".into(),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 404, 404, 200, 200, 200],
+            expect: [303, 404, 404, 404, 404, 404, 200, 200, 200, 404],
         },
         Row {
             method: "get",
@@ -631,7 +632,7 @@ fn rows() -> Vec<Row> {
             },
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -644,7 +645,7 @@ fn rows() -> Vec<Row> {
             },
             body: &[],
             via: Via::Api,
-            expect: [401, 200, 404, 404, 200, 404, 200, 404, 200],
+            expect: [401, 200, 404, 404, 200, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -657,7 +658,7 @@ fn rows() -> Vec<Row> {
             },
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 200, 404, 200, 404, 200],
+            expect: [401, 404, 404, 404, 200, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -670,7 +671,7 @@ fn rows() -> Vec<Row> {
             },
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [401, 404, 404, 404, 404, 404, 200, 404, 200, 404],
         },
         Row {
             method: "get",
@@ -678,7 +679,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/api/v1/lessons".into(),
             body: &[],
             via: Via::Api,
-            expect: [401, 200, 200, 200, 200, 200, 200, 200, 200],
+            expect: [401, 200, 200, 200, 200, 200, 200, 200, 200, 200],
         },
         Row {
             method: "get",
@@ -686,7 +687,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/api/v1/lessons?date=23-11-2026".into(),
             body: &[],
             via: Via::Api,
-            expect: [401, 400, 400, 400, 400, 400, 400, 400, 400],
+            expect: [401, 400, 400, 400, 400, 400, 400, 400, 400, 400],
         },
         Row {
             method: "get",
@@ -694,7 +695,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/api/v1/lessons/{}/roll-call", i.lesson),
             body: &[],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 200, 404, 200, 404, 200],
+            expect: [401, 404, 404, 404, 200, 404, 200, 404, 200, 404],
         },
         Row {
             method: "put",
@@ -702,7 +703,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/api/v1/lessons/{}/roll-call", i.lesson),
             body: &[("marks", "[]"), ("expected_version", "999")],
             via: Via::Api,
-            expect: [401, 404, 404, 404, 409, 404, 403, 404, 403],
+            expect: [401, 404, 404, 404, 409, 404, 403, 404, 403, 404],
         },
         Row {
             method: "get",
@@ -710,7 +711,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/pupils/{}/report", i.child),
             body: &[],
             via: Via::Page,
-            expect: [303, 200, 404, 404, 200, 404, 200, 404, 200],
+            expect: [303, 200, 404, 404, 200, 404, 200, 404, 200, 404],
         },
         Row {
             method: "post",
@@ -718,7 +719,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/pupils/{}/absence-reports", i.child),
             body: &[("mode", "days"), ("from_date", "not a date")],
             via: Via::Page,
-            expect: [401, 400, 404, 404, 400, 404, 400, 404, 400],
+            expect: [401, 400, 404, 404, 400, 404, 400, 404, 400, 404],
         },
         Row {
             method: "post",
@@ -726,7 +727,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/absence-reports/{}/cancel", i.report),
             body: &[],
             via: Via::Page,
-            expect: [401, 409, 404, 404, 409, 404, 409, 404, 409],
+            expect: [401, 409, 404, 404, 409, 404, 409, 404, 409, 404],
         },
         Row {
             method: "get",
@@ -734,7 +735,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/pupils/{}/leave", i.child),
             body: &[],
             via: Via::Page,
-            expect: [303, 200, 404, 404, 200, 404, 200, 404, 200],
+            expect: [303, 200, 404, 404, 200, 404, 200, 404, 200, 404],
         },
         Row {
             method: "post",
@@ -742,7 +743,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/pupils/{}/leave-applications", i.child),
             body: &[("start_date", "x"), ("end_date", "x"), ("reason", "x")],
             via: Via::Page,
-            expect: [401, 400, 404, 404, 400, 404, 400, 404, 400],
+            expect: [401, 400, 404, 404, 400, 404, 400, 404, 400, 404],
         },
         Row {
             method: "post",
@@ -750,7 +751,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/leave-applications/{}/recommendation", i.leave),
             body: &[("answer", "yes")],
             via: Via::Page,
-            expect: [401, 403, 404, 404, 409, 404, 403, 404, 403],
+            expect: [401, 403, 404, 404, 409, 404, 403, 404, 403, 404],
         },
         Row {
             method: "post",
@@ -758,7 +759,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/leave-applications/{}/decision", i.leave),
             body: &[("answer", "yes")],
             via: Via::Page,
-            expect: [401, 403, 404, 404, 403, 404, 409, 404, 403],
+            expect: [401, 403, 404, 404, 403, 404, 409, 404, 403, 404],
         },
         Row {
             method: "get",
@@ -766,7 +767,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/leave".into(),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 200, 404, 200, 200, 404],
+            expect: [303, 404, 404, 404, 200, 404, 200, 200, 404, 404],
         },
         Row {
             method: "post",
@@ -774,7 +775,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/leave-delegations".into(),
             body: &[("school_id", ""), ("max_days", "")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 400, 400, 404],
+            expect: [401, 404, 404, 404, 404, 404, 400, 400, 404, 404],
         },
         Row {
             method: "post",
@@ -782,7 +783,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/leave-delegations/end".into(),
             body: &[("school_id", "")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 400, 400, 404],
+            expect: [401, 404, 404, 404, 404, 404, 400, 400, 404, 404],
         },
         Row {
             method: "get",
@@ -790,7 +791,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/api/v1/pupils/{}/absences", i.child),
             body: &[],
             via: Via::Api,
-            expect: [401, 200, 404, 404, 200, 404, 200, 404, 200],
+            expect: [401, 200, 404, 404, 200, 404, 200, 404, 200, 404],
         },
         Row {
             method: "post",
@@ -802,7 +803,7 @@ fn rows() -> Vec<Row> {
                 ("to", "2020-01-01T09:00:00"),
             ],
             via: Via::Api,
-            expect: [401, 400, 404, 404, 400, 404, 400, 404, 400],
+            expect: [401, 400, 404, 404, 400, 404, 400, 404, 400, 404],
         },
         Row {
             method: "delete",
@@ -810,7 +811,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/api/v1/absence-reports/{}", i.report),
             body: &[],
             via: Via::Api,
-            expect: [401, 409, 404, 404, 409, 404, 409, 404, 409],
+            expect: [401, 409, 404, 404, 409, 404, 409, 404, 409, 404],
         },
         Row {
             method: "post",
@@ -823,7 +824,7 @@ fn rows() -> Vec<Row> {
                 ("reason", "x"),
             ],
             via: Via::Api,
-            expect: [401, 400, 404, 404, 403, 404, 403, 404, 403],
+            expect: [401, 400, 404, 404, 403, 404, 403, 404, 403, 404],
         },
         Row {
             method: "post",
@@ -831,7 +832,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/api/v1/leave-applications/{}/recommendation", i.leave),
             body: &[("recommended", "true")],
             via: Via::Api,
-            expect: [401, 403, 404, 404, 409, 404, 403, 404, 403],
+            expect: [401, 403, 404, 404, 409, 404, 403, 404, 403, 404],
         },
         Row {
             method: "post",
@@ -839,7 +840,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/api/v1/leave-applications/{}/decision", i.leave),
             body: &[("approved", "true")],
             via: Via::Api,
-            expect: [401, 403, 404, 404, 403, 404, 409, 404, 403],
+            expect: [401, 403, 404, 404, 403, 404, 409, 404, 403, 404],
         },
         Row {
             method: "get",
@@ -847,17 +848,16 @@ fn rows() -> Vec<Row> {
             path: |_| "/notices".into(),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 200, 404, 200, 200, 200],
+            expect: [303, 404, 404, 404, 200, 404, 200, 200, 200, 404],
         },
-        // the school office's day page: the school's principal and the administrator
-        // (the school administrator role is tested in day_changes.rs)
+        // the school office's day page: the school's principal, its office and the administrator
         Row {
             method: "get",
             pattern: "/schools/{id}/day",
             path: |i| format!("/schools/{}/day", i.school1),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200, 200],
         },
         Row {
             method: "post",
@@ -865,7 +865,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/day/substitute", i.school1),
             body: &[("date", "2026-11-25"), ("lesson", ""), ("substitute", "")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400, 400],
         },
         Row {
             method: "post",
@@ -873,7 +873,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/day/cancel", i.school1),
             body: &[("date", "2026-11-25"), ("lesson", ""), ("cancel", "1")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400, 400],
         },
         // refused (no teacher chosen): the page again with a message
         Row {
@@ -882,7 +882,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/day/absent", i.school1),
             body: &[("date", "2026-11-25"), ("teacher", "")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400, 400],
         },
         Row {
             method: "post",
@@ -890,7 +890,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/day/absent/end", i.school1),
             body: &[("date", "2026-11-25"), ("absence", "999999")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404],
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404],
         },
         Row {
             method: "get",
@@ -898,7 +898,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/settings", i.school1),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200, 200],
         },
         // refused values: the form again with a message, nothing stored
         Row {
@@ -907,7 +907,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/settings", i.school1),
             body: &[("report_days_ahead", "7"), ("alert_threshold_pct", "0")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400, 400],
         },
         Row {
             method: "post",
@@ -915,7 +915,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/holidays", i.school1),
             body: &[("date", "2026-11-01"), ("name", "Förr")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400, 400],
         },
         Row {
             method: "post",
@@ -923,7 +923,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/holidays/remove", i.school1),
             body: &[("holiday", "999999")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404],
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404],
         },
         Row {
             method: "get",
@@ -931,7 +931,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/trips", i.school1),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200, 200],
         },
         // a refused trip (in the past): the form again with a message, nothing stored
         Row {
@@ -945,7 +945,7 @@ fn rows() -> Vec<Row> {
                 ("reason", "1"),
             ],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400, 400],
         },
         Row {
             method: "post",
@@ -953,7 +953,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/trips/cancel", i.school1),
             body: &[("trip", "999999")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404],
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404],
         },
         Row {
             method: "get",
@@ -961,7 +961,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/reasons", i.school1),
             body: &[],
             via: Via::Page,
-            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200],
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 200, 200],
         },
         // a refused reason (no name): the form again, nothing stored
         Row {
@@ -970,7 +970,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/reasons", i.school1),
             body: &[("code", "EGEN"), ("name_sv", ""), ("name_en", "")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400],
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 400, 400],
         },
         // a reason that is not the school's own: 404
         Row {
@@ -979,7 +979,7 @@ fn rows() -> Vec<Row> {
             path: |i| format!("/schools/{}/reasons/active", i.school1),
             body: &[("reason", "999999"), ("active", "0")],
             via: Via::Page,
-            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404],
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404],
         },
         Row {
             method: "get",
@@ -1043,7 +1043,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/account/settings".into(),
             body: &[("email", "not an address"), ("language", "sv")],
             via: Via::Page,
-            expect: [401, 400, 400, 400, 400, 400, 400, 400, 400],
+            expect: [401, 400, 400, 400, 400, 400, 400, 400, 400, 400],
         },
         // These end the role's sessions, so they come last.
         Row {
@@ -1052,7 +1052,7 @@ fn rows() -> Vec<Row> {
             path: |_| "/api/v1/auth/sign-out".into(),
             body: &[],
             via: Via::Api,
-            expect: [401, 204, 204, 204, 204, 204, 204, 204, 204],
+            expect: [401, 204, 204, 204, 204, 204, 204, 204, 204, 204],
         },
         Row {
             method: "post",
@@ -1091,7 +1091,8 @@ fn every_route_has_a_row() {
 async fn every_role_against_every_route() {
     for kind in backends() {
         let app = TestApp::spawn(kind).await;
-        let world = fixtures::build(&app);
+        let mut world = fixtures::build(&app);
+        world.add_office();
         let mut sessions = Vec::new();
         for role in ROLES {
             sessions.push(fixtures::sign_in_as(&app, &world, role).await);

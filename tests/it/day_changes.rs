@@ -8,46 +8,8 @@ use diesel::prelude::*;
 use narvaro::schema::*;
 
 use crate::browser::{api_get, api_token, audited, conn, Browser, DEMO_PASSWORD};
-use crate::fixtures::{self, World};
+use crate::fixtures::{self, staff_member, World};
 use crate::helpers::{backends, test_today, TestApp};
-
-/// A person with the demo password and one duty at `school` from a month ago.
-fn staff_member(world: &World, username: &str, role: &str, school: i64) -> i64 {
-    let mut c = conn(&world.pool);
-    let c = &mut *c;
-    let hash: String = people::table
-        .filter(people::username.eq("demo.teacher"))
-        .select(people::password_hash.assume_not_null())
-        .first(c)
-        .unwrap();
-    let id: i64 = diesel::insert_into(people::table)
-        .values((
-            people::given_name.eq("Sara"),
-            people::family_name.eq(format!("Expedit {role}")),
-            people::security_marking.eq("none"),
-            people::language.eq("sv"),
-            people::receive_confirmations.eq(false),
-            people::username.eq(username),
-            people::password_hash.eq(hash),
-            people::token_version.eq(0),
-            people::active.eq(true),
-            people::created_at.eq(chrono::Utc::now().naive_utc()),
-            people::email_chosen.eq(false),
-        ))
-        .returning(people::id)
-        .get_result(c)
-        .unwrap();
-    diesel::insert_into(duties::table)
-        .values((
-            duties::person_id.eq(id),
-            duties::organisation_id.eq(school),
-            duties::role.eq(role),
-            duties::start_date.eq(test_today() - Duration::days(30)),
-        ))
-        .execute(c)
-        .unwrap();
-    id
-}
 
 /// Today's lessons at the school that go ahead, not taught by `not_by`: (id, activity).
 fn todays_lessons(world: &World, school: i64, not_by: i64) -> Vec<i64> {
@@ -81,9 +43,9 @@ fn substitute_of(world: &World, lesson: i64) -> Option<i64> {
 async fn the_office_gives_three_lessons_to_a_substitute_who_reports_them() {
     for kind in backends() {
         let app = TestApp::spawn(kind).await;
-        let world = fixtures::build(&app);
+        let mut world = fixtures::build(&app);
         let (s1, s2) = (world.ids.school1, world.ids.school2);
-        staff_member(&world, "school.office", "school_admin", s1);
+        world.add_office();
         let sub = staff_member(&world, "stand.in", "teacher", s1);
         let elsewhere = staff_member(&world, "other.school", "teacher", s2);
         let lessons = todays_lessons(&world, s1, sub);
@@ -490,9 +452,9 @@ async fn identical_changes_at_the_same_moment_change_once_on_postgresql() {
 async fn a_teacher_away_for_two_days_gets_one_substitute_for_all() {
     for kind in backends() {
         let app = TestApp::spawn(kind).await;
-        let world = fixtures::build(&app);
+        let mut world = fixtures::build(&app);
         let (s1, s2) = (world.ids.school1, world.ids.school2);
-        staff_member(&world, "school.office", "school_admin", s1);
+        world.add_office();
         let sub = staff_member(&world, "stand.in", "teacher", s1);
         let elsewhere = staff_member(&world, "other.school", "teacher", s2);
         let (teacher, lessons): (i64, Vec<i64>) = {

@@ -19,9 +19,12 @@ pub enum Role {
     Principal,
     OtherPrincipal,
     Admin,
+    /// the school administrator (the office, Skoladministratör) of school 1; only where
+    /// a test adds one with `World::add_office`
+    Office,
 }
 
-pub const ROLES: [Role; 9] = [
+pub const ROLES: [Role; 10] = [
     Role::Anonymous,
     Role::Guardian,
     Role::OtherGuardian,
@@ -31,6 +34,7 @@ pub const ROLES: [Role; 9] = [
     Role::Principal,
     Role::OtherPrincipal,
     Role::Admin,
+    Role::Office,
 ];
 
 pub struct Ids {
@@ -331,6 +335,14 @@ pub fn build(app: &TestApp) -> World {
 }
 
 impl World {
+    /// Adds `school.office`, the school administrator of school 1, as `Role::Office`.
+    pub fn add_office(&mut self) -> i64 {
+        let id = staff_member(self, "school.office", "school_admin", self.ids.school1);
+        self.usernames
+            .push((Role::Office, "school.office".to_string()));
+        id
+    }
+
     pub fn username(&self, role: Role) -> Option<&str> {
         self.usernames
             .iter()
@@ -400,6 +412,45 @@ pub fn stand_in(world: &World, lesson: i64, username: &str) -> i64 {
     diesel::update(lessons::table.find(lesson))
         .set(lessons::substitute_teacher_id.eq(id))
         .execute(&mut *c)
+        .unwrap();
+    id
+}
+
+/// A new member of staff with the demo password and one duty at the school since a month
+/// ago: `role` is a duty role ("teacher", "school_admin", ...).
+pub fn staff_member(world: &World, username: &str, role: &str, school: i64) -> i64 {
+    let mut c = conn(&world.pool);
+    let c = &mut *c;
+    let hash: String = people::table
+        .filter(people::username.eq("demo.teacher"))
+        .select(people::password_hash.assume_not_null())
+        .first(c)
+        .unwrap();
+    let id: i64 = diesel::insert_into(people::table)
+        .values((
+            people::given_name.eq("Sara"),
+            people::family_name.eq(format!("Expedit {role}")),
+            people::security_marking.eq("none"),
+            people::language.eq("sv"),
+            people::receive_confirmations.eq(false),
+            people::username.eq(username),
+            people::password_hash.eq(hash),
+            people::token_version.eq(0),
+            people::active.eq(true),
+            people::created_at.eq(chrono::Utc::now().naive_utc()),
+            people::email_chosen.eq(false),
+        ))
+        .returning(people::id)
+        .get_result(c)
+        .unwrap();
+    diesel::insert_into(duties::table)
+        .values((
+            duties::person_id.eq(id),
+            duties::organisation_id.eq(school),
+            duties::role.eq(role),
+            duties::start_date.eq(crate::helpers::test_today() - chrono::Duration::days(30)),
+        ))
+        .execute(c)
         .unwrap();
     id
 }
