@@ -118,6 +118,10 @@ pub struct Config {
     pub template_dir: Option<PathBuf>,
     /// How often the in-server worker looks for due notices; 0 turns it off.
     pub outbox_poll_seconds: u64,
+    /// After SIGTERM, how long the server goes on serving while `/healthz` answers 503,
+    /// so that a load balancer takes it out before it closes its connections
+    /// (`NARVARO_DRAIN_SECONDS`, 0 by default: stop at once).
+    pub drain_seconds: u64,
     /// The clock the school day runs on: the system's, or a set one (a test's, or
     /// `NARVARO_CLOCK_START` for a drill or a scenario that must not depend on the date).
     pub clock: crate::clock::Clock,
@@ -521,6 +525,7 @@ impl fmt::Debug for Config {
             .field("notice_delay_minutes", &self.notice_delay_minutes)
             .field("template_dir", &self.template_dir)
             .field("outbox_poll_seconds", &self.outbox_poll_seconds)
+            .field("drain_seconds", &self.drain_seconds)
             .field("clock", &self.clock)
             .field("ss12000_source", &self.ss12000_source)
             .field("backups", &self.backups)
@@ -697,6 +702,7 @@ impl Config {
         let retention = retention(&get)?;
         let (oidc_staff, oidc_guardian, sign_in) = sign_in_settings(&get)?;
         let outbox_poll_seconds = outbox_poll(&get)?;
+        let drain_seconds = drain(&get)?;
         let clock = clock_start(&get)?;
 
         Ok(Config {
@@ -714,6 +720,7 @@ impl Config {
             notice_delay_minutes,
             template_dir,
             outbox_poll_seconds,
+            drain_seconds,
             backups,
             retention,
             oidc_staff,
@@ -736,6 +743,24 @@ fn outbox_poll(get: &dyn Fn(&str) -> Option<String>) -> Result<u64, ConfigError>
             ConfigError::new(
                 "NARVARO_OUTBOX_POLL_SECONDS",
                 format!("'{raw}' is not a number of seconds from 0 (off) to 3600"),
+            )
+        })
+}
+
+/// `NARVARO_DRAIN_SECONDS`: 0 (stop at once, the default) to 120. Behind a load balancer,
+/// longer than its health check needs to take an instance out (HAProxy: `fall` × `inter`).
+fn drain(get: &dyn Fn(&str) -> Option<String>) -> Result<u64, ConfigError> {
+    let Some(raw) = get("NARVARO_DRAIN_SECONDS") else {
+        return Ok(0);
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|s| *s <= 120)
+        .ok_or_else(|| {
+            ConfigError::new(
+                "NARVARO_DRAIN_SECONDS",
+                format!("'{raw}' is not a number of seconds from 0 to 120"),
             )
         })
 }
@@ -884,6 +909,17 @@ mod tests {
         assert_eq!(c.mail_dir, PathBuf::from("./mail"));
         assert_eq!(c.timezone, chrono_tz::Europe::Stockholm);
         assert!(c.smtp_url.is_none() && c.jwt_secret.is_none() && c.metrics_bind.is_none());
+    }
+
+    #[test]
+    fn the_drain_after_sigterm_is_off_by_default_and_bounded() {
+        assert_eq!(cfg(&[]).unwrap().drain_seconds, 0);
+        let c = cfg(&[("NARVARO_DRAIN_SECONDS", " 2 ")]).unwrap();
+        assert_eq!(c.drain_seconds, 2);
+        for bad in ["121", "-1", "two", "1.5"] {
+            let e = cfg(&[("NARVARO_DRAIN_SECONDS", bad)]).err().unwrap();
+            assert_eq!(e.var, "NARVARO_DRAIN_SECONDS", "{bad}");
+        }
     }
 
     #[test]

@@ -109,6 +109,7 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         sessions: web::Data::new(sessions),
         outbox: web::Data::new(outbox),
         last_backup: web::Data::new(crate::backup::Last::default()),
+        stopping: Default::default(),
     })
 }
 
@@ -179,6 +180,9 @@ pub struct Application {
         tokio::sync::watch::Sender<bool>,
         actix_web::rt::task::JoinHandle<()>,
     )>,
+    /// set on SIGTERM, for `/healthz` (AppState::stopping), and how long to drain
+    stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    drain: Duration,
     /// held shared while the server runs on a SQLite file: `narvaro restore` will not
     /// replace a database in use (src/backup.rs)
     _in_use: Option<std::fs::File>,
@@ -250,6 +254,10 @@ impl Application {
             Some(addr) => Some(metrics_server(state.clone(), addr)?),
             None => None,
         };
+        let (stopping, drain) = (
+            state.stopping.clone(),
+            Duration::from_secs(state.config.drain_seconds),
+        );
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -277,12 +285,16 @@ impl Application {
         .map_err(|e| StartupError(format!("NARVARO_BIND: {e}")))?
         .shutdown_timeout(10)
         .client_request_timeout(Duration::from_secs(10))
+        // SIGTERM and SIGINT are handled in run_until_stopped, which drains first
+        .disable_signals()
         .run();
         Ok(Application {
             port,
             server,
             metrics,
             outbox_worker,
+            stopping,
+            drain,
             _in_use: in_use,
         })
     }
@@ -298,7 +310,28 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then finishes the requests under way and the
     /// outbox worker's pass under way (at most `OUTBOX_DRAIN` more).
+    ///
+    /// On SIGTERM with `NARVARO_DRAIN_SECONDS` set, the server first goes on serving
+    /// for that long with `/healthz` at 503. Stopping at once would close the load
+    /// balancer's idle keep-alive connections while it may still be sending a request on
+    /// one of them, before its health check has seen the instance go; that request would
+    /// fail at the client.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let (stopping, drain) = (self.stopping.clone(), self.drain);
+        actix_web::rt::spawn(async move {
+            let signal = stop_signal().await;
+            stopping.store(true, std::sync::atomic::Ordering::Relaxed);
+            if signal == "SIGTERM" && !drain.is_zero() {
+                tracing::info!(
+                    seconds = drain.as_secs(),
+                    "SIGTERM: /healthz answers 503 while the server drains"
+                );
+                actix_web::rt::time::sleep(drain).await;
+            }
+            tracing::info!(signal, "stopping: finishing the requests under way");
+            handle.stop(true).await;
+        });
         let done = match self.metrics {
             Some((_, metrics)) => {
                 let handle = metrics.handle();
@@ -321,6 +354,28 @@ impl Application {
             }
         }
         done
+    }
+}
+
+/// Waits for SIGTERM or SIGINT and names it.
+async fn stop_signal() -> &'static str {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    use futures_util::future::{select, Either};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            match select(Box::pin(term.recv()), Box::pin(int.recv())).await {
+                Either::Left(_) => "SIGTERM",
+                Either::Right(_) => "SIGINT",
+            }
+        }
+        _ => {
+            tracing::warn!("cannot listen for SIGTERM; stopping on Ctrl-C only");
+            let _ = actix_web::rt::signal::ctrl_c().await;
+            "SIGINT"
+        }
     }
 }
 

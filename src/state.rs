@@ -25,6 +25,9 @@ pub struct AppState {
     /// the identity providers people sign in with (`NARVARO_OIDC_*`), if configured
     pub oidc_staff: Option<std::sync::Arc<crate::auth::oidc::Provider>>,
     pub oidc_guardian: Option<std::sync::Arc<crate::auth::oidc::Provider>>,
+    /// Set on SIGTERM: `/healthz` answers 503 while the server drains
+    /// (`NARVARO_DRAIN_SECONDS`), and the load balancer takes this instance out.
+    pub stopping: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {

@@ -186,9 +186,15 @@ async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::NotFound)
 }
 
-/// 200 when the database answers a query, 503 when it does not.
+/// 200 when the database answers a query, 503 when it does not or when the server is
+/// stopping (draining after SIGTERM, so that a load balancer takes it out).
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     let database = state.backend.name();
+    if state.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+        return HttpResponse::ServiceUnavailable()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(json!({"status": "stopping", "database": database}));
+    }
     let pool = state.database.pool().clone();
     let probe = web::block(move || -> Result<(), String> {
         let mut conn = pool

@@ -176,6 +176,15 @@ fn a_failing_migration_leaves_the_database_as_it_was() {
 /// alone may be open before the server runs and handles signals); standard error piped
 /// when asked.
 fn serve_until_ready(db: &TestDb, env: &[(&str, &str)], stderr: bool) -> std::process::Child {
+    serve_on_a_port(db, env, stderr).0
+}
+
+/// `serve_until_ready`, and the address it serves on.
+fn serve_on_a_port(
+    db: &TestDb,
+    env: &[(&str, &str)],
+    stderr: bool,
+) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -210,7 +219,7 @@ fn serve_until_ready(db: &TestDb, env: &[(&str, &str)], stderr: bool) -> std::pr
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    child
+    (child, bind)
 }
 
 #[test]
@@ -234,6 +243,89 @@ fn sigterm_stops_the_server_gracefully() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// One request on an open connection, kept alive: the status and the body.
+fn request(s: &mut std::net::TcpStream, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "the server closed the connection without an answer");
+        got.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&got).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length: usize = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
+                .expect("a content-length");
+            if got.len() >= end + 4 + length {
+                let status = text[9..12].parse().unwrap();
+                return (status, text[end + 4..].to_string());
+            }
+        }
+    }
+}
+
+/// With NARVARO_DRAIN_SECONDS, SIGTERM first turns `/healthz` to 503 while the server
+/// goes on answering, on a connection kept alive from before and on a new one, so that a
+/// load balancer takes the instance out before it closes its connections; then it stops.
+#[test]
+fn sigterm_drains_first_with_healthz_at_503_and_then_stops() {
+    let db = TestDb::new(Kind::Sqlite);
+    let (mut child, addr) = serve_on_a_port(&db, &[("NARVARO_DRAIN_SECONDS", "3")], false);
+    let mut kept = std::net::TcpStream::connect(&addr).unwrap();
+    kept.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(request(&mut kept, "/healthz").0, 200);
+    let signalled = Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = signalled + Duration::from_secs(2);
+    let mut fresh = loop {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let (status, body) = request(&mut s, "/healthz");
+        if status == 503 {
+            assert!(body.contains("\"stopping\""), "{body}");
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/healthz still {status} after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(request(&mut kept, "/accessibility").0, 200);
+    assert_eq!(request(&mut fresh, "/accessibility").0, 200);
+    assert_eq!(request(&mut kept, "/healthz").0, 503);
+    drop((kept, fresh));
+    let deadline = signalled + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "exit after SIGTERM: {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 15 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        signalled.elapsed() >= Duration::from_millis(2900),
+        "stopped {:?} after SIGTERM, before the drain of 3 s",
+        signalled.elapsed()
+    );
 }
 
 /// Two processes starting on one new SQLite file at the same moment (two instances, or a
