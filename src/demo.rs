@@ -9,9 +9,13 @@ use crate::db::{DbConn, DbError};
 use crate::schema::*;
 use crate::seed::{self, SeedParams};
 
-pub const ACCOUNTS: [(&str, &str); 4] = [
+pub const ACCOUNTS: [(&str, &str); 5] = [
     ("demo.admin", "administratör / administrator"),
     ("demo.principal", "rektor / principal"),
+    (
+        "demo.office",
+        "skoladministratör (expeditionen) / school administrator (the office)",
+    ),
     ("demo.teacher", "lärare och mentor / teacher and mentor"),
     (
         "demo.guardian",
@@ -161,9 +165,83 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
                     .execute(conn)?;
             }
         }
+        office_and_trip(conn, school.id, other_class, &hash, params.start, tz, today)?;
         Ok::<_, diesel::result::Error>(())
     })?;
     Ok(teacher)
+}
+
+/// `demo.office`, the first school's office (Skoladministratör), and a trip for the
+/// second class on its first school day a week or more from now, for the day page, the
+/// trips page and the roll call to show.
+fn office_and_trip(
+    conn: &mut DbConn,
+    school: i64,
+    class: i64,
+    hash: &Option<String>,
+    since: NaiveDate,
+    tz: Tz,
+    today: NaiveDate,
+) -> QueryResult<()> {
+    let now = chrono::Utc::now().naive_utc();
+    let office: i64 = diesel::insert_into(people::table)
+        .values((
+            people::given_name.eq("Eva"),
+            people::family_name.eq("Expedit"),
+            people::security_marking.eq("none"),
+            people::email.eq("demo.office@skola.example.com"),
+            people::language.eq("sv"),
+            people::receive_confirmations.eq(false),
+            people::username.eq("demo.office"),
+            people::password_hash.eq(hash),
+            people::token_version.eq(0),
+            people::active.eq(true),
+            people::created_at.eq(now),
+            people::email_chosen.eq(false),
+        ))
+        .returning(people::id)
+        .get_result(conn)?;
+    diesel::insert_into(duties::table)
+        .values((
+            duties::person_id.eq(office),
+            duties::organisation_id.eq(school),
+            duties::role.eq("school_admin"),
+            duties::start_date.eq(since),
+        ))
+        .execute(conn)?;
+    let day: Option<NaiveDate> = lessons::table
+        .inner_join(
+            activity_groups::table.on(activity_groups::activity_id.eq(lessons::activity_id)),
+        )
+        .filter(activity_groups::group_id.eq(class))
+        .filter(lessons::lesson_date.ge(today + Duration::days(7)))
+        .filter(lessons::cancelled.eq(false))
+        .select(diesel::dsl::min(lessons::lesson_date))
+        .first(conn)?;
+    let reason: Option<i64> = absence_reasons::table
+        .filter(absence_reasons::code.eq("SKOLAKT"))
+        .select(absence_reasons::id)
+        .first(conn)
+        .optional()?;
+    if let (Some(day), Some(reason)) = (day, reason) {
+        let midnight = NaiveTime::MIN;
+        diesel::insert_into(trips::table)
+            .values((
+                trips::school_id.eq(school),
+                trips::group_id.eq(class),
+                trips::reason_id.eq(reason),
+                trips::title.eq("Friluftsdag i Hellasgården"),
+                trips::starts_at.eq(crate::absence::to_utc(tz, day.and_time(midnight))),
+                trips::ends_at.eq(crate::absence::to_utc(
+                    tz,
+                    (day + Duration::days(1)).and_time(midnight),
+                )),
+                trips::created_by.eq(office),
+                trips::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Schedules two lessons today in demo.teacher's mentor class when the timetable gives the

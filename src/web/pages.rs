@@ -80,7 +80,12 @@ pub async fn home(
             section.card {
                 h2 { (ctx.t("Dina skolor", "Your schools")) }
                 ul { @for (id, name, office) in &summary.schools { li { (name)
-                    @if *office { " – " a href={"/schools/" (id) "/day"} { (ctx.t("Dagens ändringar", "Today's changes")) } }
+                    @if *office {
+                        " – " a href={"/schools/" (id) "/day"} { (ctx.t("Dagens ändringar", "Today's changes")) }
+                        " – " a href={"/schools/" (id) "/trips"} { (ctx.t("Utflykter", "Trips")) }
+                        " – " a href={"/schools/" (id) "/reasons"} { (ctx.t("Frånvaroorsaker", "Absence reasons")) }
+                        " – " a href={"/schools/" (id) "/settings"} { (ctx.t("Inställningar", "Settings")) }
+                    }
                 } } }
                 @if summary.follows_up {
                     ul {

@@ -1091,8 +1091,7 @@ fn every_route_has_a_row() {
 async fn every_role_against_every_route() {
     for kind in backends() {
         let app = TestApp::spawn(kind).await;
-        let mut world = fixtures::build(&app);
-        world.add_office();
+        let world = fixtures::build(&app);
         let mut sessions = Vec::new();
         for role in ROLES {
             sessions.push(fixtures::sign_in_as(&app, &world, role).await);

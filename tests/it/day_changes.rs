@@ -43,9 +43,8 @@ fn substitute_of(world: &World, lesson: i64) -> Option<i64> {
 async fn the_office_gives_three_lessons_to_a_substitute_who_reports_them() {
     for kind in backends() {
         let app = TestApp::spawn(kind).await;
-        let mut world = fixtures::build(&app);
+        let world = fixtures::build(&app);
         let (s1, s2) = (world.ids.school1, world.ids.school2);
-        world.add_office();
         let sub = staff_member(&world, "stand.in", "teacher", s1);
         let elsewhere = staff_member(&world, "other.school", "teacher", s2);
         let lessons = todays_lessons(&world, s1, sub);
@@ -58,7 +57,7 @@ async fn the_office_gives_three_lessons_to_a_substitute_who_reports_them() {
         let today = test_today().to_string();
 
         let mut office = Browser::open(&app).await;
-        office.sign_in("school.office", DEMO_PASSWORD).await;
+        office.sign_in("demo.office", DEMO_PASSWORD).await;
         let page = office.get(&day).await;
         assert_eq!(page.status.as_u16(), 200, "{}", page.body);
         assert!(page.body.contains("Dagens ändringar"));
@@ -452,9 +451,8 @@ async fn identical_changes_at_the_same_moment_change_once_on_postgresql() {
 async fn a_teacher_away_for_two_days_gets_one_substitute_for_all() {
     for kind in backends() {
         let app = TestApp::spawn(kind).await;
-        let mut world = fixtures::build(&app);
+        let world = fixtures::build(&app);
         let (s1, s2) = (world.ids.school1, world.ids.school2);
-        world.add_office();
         let sub = staff_member(&world, "stand.in", "teacher", s1);
         let elsewhere = staff_member(&world, "other.school", "teacher", s2);
         let (teacher, lessons): (i64, Vec<i64>) = {
@@ -493,7 +491,7 @@ async fn a_teacher_away_for_two_days_gets_one_substitute_for_all() {
                 .unwrap()
         };
         let mut office = Browser::open(&app).await;
-        office.sign_in("school.office", DEMO_PASSWORD).await;
+        office.sign_in("demo.office", DEMO_PASSWORD).await;
         for (who, last, message) in [
             (elsewhere, tomorrow.as_str(), "arbetar på skolan"),
             (teacher, "2026-11-01", "före första dagen"),

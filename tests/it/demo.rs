@@ -107,6 +107,28 @@ fn the_demo_accounts_exist_and_demo_teacher_has_lessons_on_any_day() {
             .load(&mut conn)
             .unwrap();
         assert_eq!(roles, ["admin"]);
+        // demo.office is the office of demo.principal's school, which has a trip planned
+        // a week or more after the day the demo was seeded (the Sunday)
+        let school_of = |conn: &mut narvaro::db::DbConn, who: i64| -> Vec<(String, i64)> {
+            duties::table
+                .filter(duties::person_id.eq(who))
+                .select((duties::role, duties::organisation_id))
+                .load(conn)
+                .unwrap()
+        };
+        let office = id_of(&mut conn, "demo.office");
+        let school = school_of(&mut conn, principal)[0].1;
+        assert_eq!(
+            school_of(&mut conn, office),
+            [("school_admin".to_string(), school)]
+        );
+        let trips: Vec<(i64, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>)> = trips::table
+            .select((trips::school_id, trips::starts_at, trips::cancelled_at))
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(trips.len(), 1, "{kind:?}: {trips:?}");
+        assert_eq!(trips[0].0, school);
+        assert!(trips[0].1.date() >= sunday + Duration::days(6) && trips[0].2.is_none());
     }
 }
 

@@ -19,8 +19,7 @@ pub enum Role {
     Principal,
     OtherPrincipal,
     Admin,
-    /// the school administrator (the office, Skoladministratör) of school 1; only where
-    /// a test adds one with `World::add_office`
+    /// the school administrator (the office, Skoladministratör) of school 1: demo.office
     Office,
 }
 
@@ -273,6 +272,7 @@ pub fn build(app: &TestApp) -> World {
         (Role::Teacher, "demo.teacher".to_string()),
         (Role::Principal, "demo.principal".to_string()),
         (Role::Admin, "demo.admin".to_string()),
+        (Role::Office, "demo.office".to_string()),
     ];
     for (role, id, name) in [
         (Role::OtherGuardian, other_guardian, "other.guardian"),
@@ -335,14 +335,6 @@ pub fn build(app: &TestApp) -> World {
 }
 
 impl World {
-    /// Adds `school.office`, the school administrator of school 1, as `Role::Office`.
-    pub fn add_office(&mut self) -> i64 {
-        let id = staff_member(self, "school.office", "school_admin", self.ids.school1);
-        self.usernames
-            .push((Role::Office, "school.office".to_string()));
-        id
-    }
-
     pub fn username(&self, role: Role) -> Option<&str> {
         self.usernames
             .iter()
