@@ -624,7 +624,8 @@ fn unexplained(rc: &RollCall, pupil: i64, to: &Mark, recent: bool) -> bool {
 
 /// Claims the lesson's report row, which orders concurrent submissions: bumps its version
 /// (only from `expected`, when given) or, for the first report, inserts it. Whether this is
-/// the first report; a stale form (or a lost race for the first report) is `stale()`.
+/// the first report; a stale form (or, with `expected`, a lost race for the first report)
+/// is `stale()`.
 fn claim_report(
     conn: &mut DbConn,
     lesson: i64,
@@ -652,17 +653,31 @@ fn claim_report(
     if exists > 0 || expected.is_some_and(|v| v != 0) {
         return Err(stale());
     }
-    let inserted = diesel::insert_into(lesson_reports::table)
-        .values((
-            lesson_reports::lesson_id.eq(lesson),
-            lesson_reports::reported_by.eq(by),
-            lesson_reports::reported_at.eq(now),
-            lesson_reports::modified_at.eq(Some(now)),
-            lesson_reports::version.eq(1),
-        ))
-        .execute(conn);
+    // in a savepoint: on PostgreSQL a failed statement would end the whole transaction
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(lesson_reports::table)
+            .values((
+                lesson_reports::lesson_id.eq(lesson),
+                lesson_reports::reported_by.eq(by),
+                lesson_reports::reported_at.eq(now),
+                lesson_reports::modified_at.eq(Some(now)),
+                lesson_reports::version.eq(1),
+            ))
+            .execute(conn)
+    });
     match inserted {
-        // another first report won the race
+        // Another first report won the race. A submission that named no version (the
+        // API's "these marks, whatever is stored") goes on top of it, as it would have a
+        // moment later; a form opened before any report is stale.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) if expected.is_none() => {
+            diesel::update(row)
+                .set(lesson_reports::version.eq(lesson_reports::version + 1))
+                .execute(conn)?;
+            Ok(false)
+        }
         Err(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,

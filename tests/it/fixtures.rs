@@ -75,16 +75,21 @@ fn id_of(c: &mut narvaro::db::DbConn, username: &str) -> i64 {
         .unwrap()
 }
 
+/// The demo password, hashed as the demo stored it for its staff.
+fn demo_password_hash(c: &mut narvaro::db::DbConn) -> String {
+    people::table
+        .filter(people::username.eq("demo.teacher"))
+        .select(people::password_hash.assume_not_null())
+        .first(c)
+        .unwrap()
+}
+
 /// Seeds the demo and gives every role a username with the demo password.
 pub fn build(app: &TestApp) -> World {
     let pool = seed_demo(app);
     let mut c = conn(&pool);
     let c = &mut *c;
-    let hash: String = people::table
-        .filter(people::username.eq("demo.teacher"))
-        .select(people::password_hash.assume_not_null())
-        .first(c)
-        .unwrap();
+    let hash = demo_password_hash(c);
     let teacher = id_of(c, "demo.teacher");
     let guardian = id_of(c, "demo.guardian");
     let principal = id_of(c, "demo.principal");
@@ -413,11 +418,7 @@ pub fn stand_in(world: &World, lesson: i64, username: &str) -> i64 {
 pub fn staff_member(world: &World, username: &str, role: &str, school: i64) -> i64 {
     let mut c = conn(&world.pool);
     let c = &mut *c;
-    let hash: String = people::table
-        .filter(people::username.eq("demo.teacher"))
-        .select(people::password_hash.assume_not_null())
-        .first(c)
-        .unwrap();
+    let hash = demo_password_hash(c);
     let id: i64 = diesel::insert_into(people::table)
         .values((
             people::given_name.eq("Sara"),

@@ -629,3 +629,65 @@ async fn the_mentor_sees_the_week_per_pupil() {
         assert_eq!(t.get("/mentor?week=2026-13-01").await.status, 400);
     }
 }
+
+/// Identical first reports of a lesson at the same moment through the API, naming no
+/// version ("these marks, whatever is stored"): one inserts the report, the others go on
+/// top of it with nothing to change. Every one is answered 200 and the marks are stored
+/// once (on PostgreSQL the losers used to get 409 from the race for the report row).
+#[actix_web::test]
+async fn identical_first_reports_at_the_same_moment_all_succeed() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let lesson = world.ids.lesson;
+        let reported = || -> (i64, Option<i32>) {
+            let mut c = conn(&world.pool);
+            let version = lesson_reports::table
+                .filter(lesson_reports::lesson_id.eq(lesson))
+                .select(lesson_reports::version)
+                .first(&mut *c)
+                .optional()
+                .unwrap();
+            (
+                crate::browser::audited(&world.pool, "lesson.reported"),
+                version,
+            )
+        };
+        assert_eq!(reported(), (0, None), "{kind:?}: not reported yet");
+        let token = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        let ids: Vec<i64> = pupils(&app, &token, lesson)
+            .await
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        let body = json!({"marks": [
+            {"pupil_id": ids[0], "status": "absent"},
+            {"pupil_id": ids[1], "status": "late", "minutes": 5},
+        ]});
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let req = app
+                    .client
+                    .put(app.url(&format!("/api/v1/lessons/{lesson}/roll-call")))
+                    .insert_header(("Authorization", format!("Bearer {token}")));
+                let body = body.clone();
+                async move { req.send_json(&body).await.unwrap().status().as_u16() }
+            })
+            .collect();
+        let statuses = futures_join_all(tasks).await;
+        assert!(statuses.iter().all(|s| *s == 200), "{kind:?}: {statuses:?}");
+        let mut expected = vec![(ids[0], "absent".to_string()), (ids[1], "late".to_string())];
+        expected.sort();
+        assert_eq!(
+            marks(&world, lesson)
+                .iter()
+                .map(|m| (m.0, m.1.clone()))
+                .collect::<Vec<_>>(),
+            expected,
+            "{kind:?}"
+        );
+        let (first, version) = reported();
+        assert_eq!(first, 1, "{kind:?}: one first report");
+        assert_eq!(version, Some(8), "{kind:?}: each submission one version");
+    }
+}
