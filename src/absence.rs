@@ -141,10 +141,18 @@ pub fn covers_for_lesson(
         .order(trips::id)
         .load(conn)?;
     for (id, group, reason) in trips {
+        // the group's pupils, but those who stay at school
         let on_trip: Vec<i64> = group_memberships::table
             .filter(group_memberships::group_id.eq(group))
             .filter(group_memberships::pupil_id.eq_any(pupils))
             .filter(crate::membership::on(date))
+            .filter(diesel::dsl::not(
+                group_memberships::pupil_id.eq_any(
+                    trip_stays::table
+                        .filter(trip_stays::trip_id.eq(id))
+                        .select(trip_stays::pupil_id),
+                ),
+            ))
             .select(group_memberships::pupil_id)
             .load(conn)?;
         for pupil in on_trip {

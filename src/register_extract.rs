@@ -207,6 +207,23 @@ fn pupil_sections(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) 
         "leave_applications".into(),
         rows(leave.into_iter().map(|(s, e, r, st, rec, c)| json!({"from": s, "to": e, "reason": r, "status": st, "recommendation": rec, "decision_comment": c})).collect()),
     );
+    // trips of the pupil's group they stayed at school for (UTC, as stored)
+    let stayed: Vec<(String, chrono::NaiveDateTime, chrono::NaiveDateTime)> = trip_stays::table
+        .inner_join(trips::table)
+        .filter(trip_stays::pupil_id.eq(person))
+        .select((trips::title, trips::starts_at, trips::ends_at))
+        .order(trips::starts_at)
+        .limit(ROWS)
+        .load(conn)?;
+    out.insert(
+        "trips_stayed_at_school".into(),
+        rows(
+            stayed
+                .into_iter()
+                .map(|(t, s, e)| json!({"trip": t, "from": s, "to": e}))
+                .collect(),
+        ),
+    );
     Ok(())
 }
 

@@ -312,6 +312,7 @@ fn remove(c: &mut DbConn, person: i64) -> QueryResult<()> {
             ),
         )
         .execute(c)?;
+        diesel::delete(trip_stays::table.filter(trip_stays::pupil_id.eq(person))).execute(c)?;
         diesel::delete(group_memberships::table.filter(group_memberships::pupil_id.eq(person)))
             .execute(c)?;
         diesel::delete(person_emails::table.filter(person_emails::person_id.eq(person)))

@@ -215,6 +215,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    trip_stays (trip_id, pupil_id) {
+        trip_id -> BigInt,
+        pupil_id -> BigInt,
+    }
+}
+
+diesel::table! {
     absence_reasons (id) {
         id -> BigInt,
         organisation_id -> BigInt,
@@ -448,6 +455,7 @@ diesel::joinable!(groups -> organisations (school_id));
 diesel::joinable!(absence_reports -> absence_reasons (reason_id));
 diesel::joinable!(trips -> groups (group_id));
 diesel::joinable!(trips -> absence_reasons (reason_id));
+diesel::joinable!(trip_stays -> trips (trip_id));
 diesel::joinable!(one_time_tokens -> people (person_id));
 diesel::joinable!(person_emails -> people (person_id));
 diesel::joinable!(person_identifiers -> people (person_id));
@@ -469,6 +477,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     holidays,
     staff_absences,
     trips,
+    trip_stays,
     absence_reasons,
     lesson_reports,
     attendance_marks,

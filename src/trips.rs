@@ -5,6 +5,8 @@
 //!   skolaktivitet"): the roll call marks the group's pupils with it until the teacher says
 //!   otherwise (`crate::absence::covers_for_lesson`), and the statistics count those
 //!   minutes as neither valid nor invalid absence.
+//! - The office unticks pupils of the group who stay at school (`set_goers`, the table
+//!   `trip_stays`): the trip does not cover them, and their teachers mark them as on any day.
 //! - A trip does not excuse anything else: a pupil who stayed behind and was marked absent
 //!   without a reason is unexplained absence, and the guardians hear of it. A guardian's
 //!   report or granted leave for the same time wins over the trip.
@@ -43,6 +45,8 @@ pub struct Trip {
     /// The lessons it covers, and how many of them have a roll call already.
     pub lessons: usize,
     pub reported: usize,
+    /// The group's pupils then: (id, name, stays at school), by family name.
+    pub pupils: Vec<(i64, String, bool)>,
 }
 
 /// A reason a trip may count as: (id, code, Swedish, English).
@@ -181,7 +185,18 @@ pub fn load(
     let mut out = Vec::with_capacity(rows.len());
     for (id, group, title, s, e, group_id, sv, en, g, f) in rows {
         let (lessons, reported) = covered_lessons(conn, group_id, (s, e), tz)?;
+        let stay = stays(conn, id)?;
+        let pupils = named_pupils(
+            conn,
+            group_id,
+            to_local(tz, s).date(),
+            to_local(tz, e - Duration::seconds(1)).date(),
+        )?
+        .into_iter()
+        .map(|(p, name)| (p, name, stay.contains(&p)))
+        .collect();
         out.push(Trip {
+            pupils,
             id,
             group,
             title,
@@ -209,6 +224,34 @@ pub fn load(
         groups,
         reasons: reasons(conn, school)?,
     })
+}
+
+/// The group's pupils at some time between two school-local dates, with their names, by
+/// family name.
+fn named_pupils(
+    conn: &mut DbConn,
+    group: i64,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> AppResult<Vec<(i64, String)>> {
+    let mut rows: Vec<(i64, String, String)> = group_memberships::table
+        .inner_join(people::table)
+        .filter(group_memberships::group_id.eq(group))
+        .filter(crate::membership::during(first, last))
+        .select((people::id, people::given_name, people::family_name))
+        .distinct()
+        .load(conn)?;
+    rows.sort_by_cached_key(|(id, g, f)| {
+        (
+            crate::i18n::swedish_order(f),
+            crate::i18n::swedish_order(g),
+            *id,
+        )
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(id, g, f)| (id, format!("{g} {f}")))
+        .collect())
 }
 
 /// The group's pupils at some time between two school-local dates.
@@ -315,25 +358,16 @@ pub fn add(
         // two overlapping trips asked for at the same moment are checked one at a time
         conn.lock_organisation(school)?;
         let pupils = pupils_of(conn, t.group, from.date(), to.date())?;
-        let others: Vec<(i64, NaiveDateTime, NaiveDateTime)> = trips::table
-            .filter(trips::school_id.eq(school))
-            .filter(trips::cancelled_at.is_null())
-            .filter(trips::starts_at.lt(to_utc))
-            .filter(trips::ends_at.gt(from_utc))
-            .select((trips::group_id, trips::starts_at, trips::ends_at))
-            .load(conn)?;
-        for (group, s, e) in others {
-            let (first, last) = (
-                to_local(ch.tz, s.max(from_utc)).date(),
-                to_local(ch.tz, e.min(to_utc) - Duration::seconds(1)).date(),
-            );
-            let theirs = pupils_of(conn, group, first, last)?;
-            if group == t.group || theirs.iter().any(|p| pupils.contains(p)) {
-                return Ok(Err(Refusal(
-                    "Gruppen, eller elever i den, har redan en utflykt som överlappar den tiden.",
-                    "The group, or pupils in it, already have a trip overlapping that time.",
-                )));
-            }
+        if overlaps(
+            conn,
+            ch.tz,
+            school,
+            (from_utc, to_utc),
+            t.group,
+            &pupils,
+            None,
+        )? {
+            return Ok(Err(overlap_refusal()));
         }
         let id: i64 = diesel::insert_into(trips::table)
             .values((
@@ -363,6 +397,140 @@ pub fn add(
             },
         )?;
         Ok(Ok((id, lessons.len(), reported)))
+    })
+}
+
+/// Whether another trip of the school (not `except`) overlapping the UTC period takes
+/// `group` or one of `pupils` out; a pupil who stays behind on it is not out.
+fn overlaps(
+    conn: &mut DbConn,
+    tz: Tz,
+    school: i64,
+    (from_utc, to_utc): (NaiveDateTime, NaiveDateTime),
+    group: i64,
+    pupils: &[i64],
+    except: Option<i64>,
+) -> AppResult<bool> {
+    let others: Vec<(i64, i64, NaiveDateTime, NaiveDateTime)> = trips::table
+        .filter(trips::school_id.eq(school))
+        .filter(trips::cancelled_at.is_null())
+        .filter(trips::starts_at.lt(to_utc))
+        .filter(trips::ends_at.gt(from_utc))
+        .filter(trips::id.ne(except.unwrap_or(0)))
+        .select((trips::id, trips::group_id, trips::starts_at, trips::ends_at))
+        .load(conn)?;
+    for (id, theirs, s, e) in others {
+        let (first, last) = (
+            to_local(tz, s.max(from_utc)).date(),
+            to_local(tz, e.min(to_utc) - Duration::seconds(1)).date(),
+        );
+        let stay = stays(conn, id)?;
+        let out = pupils_of(conn, theirs, first, last)?;
+        if (theirs == group && except.is_none())
+            || out.iter().any(|p| pupils.contains(p) && !stay.contains(p))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn overlap_refusal() -> Refusal {
+    Refusal(
+        "Gruppen, eller elever i den, har redan en utflykt som överlappar den tiden.",
+        "The group, or pupils in it, already have a trip overlapping that time.",
+    )
+}
+
+/// The pupils who stay at school while their group is on the trip.
+fn stays(conn: &mut DbConn, trip: i64) -> AppResult<Vec<i64>> {
+    Ok(trip_stays::table
+        .filter(trip_stays::trip_id.eq(trip))
+        .select(trip_stays::pupil_id)
+        .order(trip_stays::pupil_id)
+        .load(conn)?)
+}
+
+/// Sets who of the group goes on a trip that has not ended; the rest of the group stays
+/// at school. A pupil not in the group then is refused; one who would go while on another
+/// trip at the same time too. Answers how many stay.
+pub fn set_goers(
+    conn: &mut DbConn,
+    ch: &Change,
+    school: i64,
+    trip: i64,
+    goes: &[i64],
+) -> Checked<usize> {
+    conn.transaction(|conn| {
+        // checked one at a time with the school's other trip changes
+        conn.lock_organisation(school)?;
+        let row: Option<(i64, NaiveDateTime, NaiveDateTime)> = trips::table
+            .find(trip)
+            .filter(trips::school_id.eq(school))
+            .filter(trips::cancelled_at.is_null())
+            .select((trips::group_id, trips::starts_at, trips::ends_at))
+            .first(conn)
+            .optional()?;
+        let Some((group, s, e)) = row else {
+            return Err(AppError::NotFound);
+        };
+        if e <= ch.now {
+            return Ok(Err(Refusal(
+                "Utflykten har redan varit.",
+                "The trip is already over.",
+            )));
+        }
+        let (first, last) = (
+            to_local(ch.tz, s).date(),
+            to_local(ch.tz, e - Duration::seconds(1)).date(),
+        );
+        let members = pupils_of(conn, group, first, last)?;
+        if goes.iter().any(|p| !members.contains(p)) {
+            return Ok(Err(Refusal(
+                "Välj bland gruppens elever.",
+                "Choose among the group's pupils.",
+            )));
+        }
+        let mut wanted: Vec<i64> = members
+            .iter()
+            .copied()
+            .filter(|p| !goes.contains(p))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let before = stays(conn, trip)?;
+        if before == wanted {
+            return Ok(Ok(wanted.len()));
+        }
+        let going: Vec<i64> = members
+            .iter()
+            .copied()
+            .filter(|p| before.contains(p) && !wanted.contains(p))
+            .collect();
+        if !going.is_empty() && overlaps(conn, ch.tz, school, (s, e), group, &going, Some(trip))? {
+            return Ok(Err(overlap_refusal()));
+        }
+        diesel::delete(trip_stays::table.filter(trip_stays::trip_id.eq(trip))).execute(conn)?;
+        for pupil in &wanted {
+            diesel::insert_into(trip_stays::table)
+                .values((
+                    trip_stays::trip_id.eq(trip),
+                    trip_stays::pupil_id.eq(*pupil),
+                ))
+                .execute(conn)?;
+        }
+        audit::record(
+            conn,
+            Entry {
+                actor: Some(ch.actor.id),
+                action: "trip.stays",
+                entity: "trip",
+                entity_id: Some(trip),
+                detail: json!({"school_id": school, "staying": wanted.len(), "before": before.len()}),
+                client_addr: Some(ch.client_addr),
+            },
+        )?;
+        Ok(Ok(wanted.len()))
     })
 }
 

@@ -127,6 +127,10 @@ fn action(lang: Lang, code: &str) -> String {
         ),
         "trip.created" => ("Utflykt inlagd", "Trip added"),
         "trip.cancelled" => ("Utflykt borttagen", "Trip cancelled"),
+        "trip.stays" => (
+            "Vilka elever följer med på utflykten ändrat",
+            "Who goes on a trip changed",
+        ),
         _ => return code.to_string(),
     };
     lang.pick(sv, en).to_string()

@@ -118,6 +118,7 @@ routes! {
     get "/schools/{id}/trips" => trips::page,
     post "/schools/{id}/trips" => trips::add,
     post "/schools/{id}/trips/cancel" => trips::cancel,
+    post "/schools/{id}/trips/stays" => trips::stays,
     // the roll call
     get "/lessons/{id}" => roll_call::page,
     post "/lessons/{id}" => roll_call::submit,

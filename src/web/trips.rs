@@ -24,6 +24,7 @@ pub struct Done {
     done: Option<String>,
     lessons: Option<usize>,
     reported: Option<usize>,
+    staying: Option<usize>,
 }
 
 pub async fn page(
@@ -46,6 +47,9 @@ pub async fn page(
                 }
             } }
         }
+        "stays" => html! { p.notice role="status" {
+            (ctx.t("Sparat. Elever som stannar kvar: ", "Saved. Pupils who stay at school: ")) (q.staying.unwrap_or(0)) "."
+        } },
         _ => html! { p.notice role="status" { (ctx.t("Utflykten är borttagen.", "The trip is cancelled.")) } },
     });
     render(
@@ -181,6 +185,7 @@ fn trips_page(
                     @if t.reported > 0 { ", " (t.reported) (ctx.t(" redan rapporterade", " with a roll call already")) }
                     ". " (ctx.t("Inlagd av ", "Added by ")) (t.created_by) "."
                 }
+                (stays_form(ctx, school, t))
                 form method="post" action={"/schools/" (school) "/trips/cancel"} {
                     (ctx.csrf_field())
                     input type="hidden" name="trip" value=(t.id);
@@ -212,9 +217,31 @@ fn trips_page(
             }
             button type="submit" { (ctx.t("Lägg in utflykten", "Add the trip")) }
         }
-        p.muted { (ctx.t("Gruppens elever markeras med orsaken i lektionerna under utflykten, och tiden räknas inte som frånvaro. En elev som stannar kvar markerar läraren som vanligt.", "The group's pupils are marked with the reason in the lessons during the trip, and the time does not count as absence. A pupil who stays behind is marked by the teacher as usual.")) }
+        p.muted { (ctx.t("Gruppens elever markeras med orsaken i lektionerna under utflykten, och tiden räknas inte som frånvaro. En elev som stannar kvar bockas ur under utflykten, och läraren markerar eleven som vanligt.", "The group's pupils are marked with the reason in the lessons during the trip, and the time does not count as absence. A pupil who stays at school is unticked under the trip, and the teacher marks them as usual.")) }
     };
     layout::page(ctx, title, body)
+}
+
+/// Who of the group goes: a box per pupil, ticked for those who go, in a disclosure that
+/// says how many stay.
+fn stays_form(ctx: &PageCtx, school: i64, t: &trips::Trip) -> Markup {
+    let staying = t.pupils.iter().filter(|p| p.2).count();
+    html! {
+        details {
+            summary { (ctx.t("Vilka elever följer med", "Which pupils go")) " (" (t.pupils.len() - staying) (ctx.t(" av ", " of ")) (t.pupils.len()) ")" }
+            form method="post" action={"/schools/" (school) "/trips/stays"} {
+                (ctx.csrf_field())
+                input type="hidden" name="trip" value=(t.id);
+                fieldset {
+                    legend { (ctx.t("Bocka ur elever som stannar kvar på skolan", "Untick pupils who stay at school")) }
+                    @for (id, name, stays) in &t.pupils {
+                        label.rs { input type="checkbox" name="goes" value=(id) checked[!stays]; " " (name) }
+                    }
+                }
+                button.secondary type="submit" { (ctx.t("Spara vilka som följer med", "Save who goes")) }
+            }
+        }
+    }
 }
 
 pub async fn add(
@@ -271,6 +298,43 @@ pub async fn cancel(
     match result {
         Ok(()) => Ok(see_other(&format!(
             "/schools/{school}/trips?done=cancelled"
+        ))),
+        Err(r) => refused(&state, &ctx, v, school, &FormValues::default(), r).await,
+    }
+}
+
+/// The trip's pupils who go (the boxes ticked); the others in its group stay at school.
+pub async fn stays(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    school: web::Path<SchoolId>,
+    form: web::Form<Vec<(String, String)>>,
+) -> AppResult<HttpResponse> {
+    let school = school.into_inner().get();
+    let ctx = PageCtx::new(&req);
+    let fields = form.into_inner();
+    let trip = parse_id(
+        fields
+            .iter()
+            .find(|(k, _)| k == "trip")
+            .map_or("", |(_, v)| v.as_str()),
+    )?;
+    let goes = fields
+        .iter()
+        .filter(|(k, _)| k == "goes")
+        .map(|(_, v)| parse_id(v))
+        .collect::<AppResult<Vec<i64>>>()?;
+    let (st, addr, viewer) = (state.clone(), client_addr(&req), v.clone());
+    let result = state
+        .db_write(move |conn| {
+            day_changes::may_manage(conn, &viewer, school)?;
+            trips::set_goers(conn, &change(&st, &viewer, &addr), school, trip, &goes)
+        })
+        .await?;
+    match result {
+        Ok(staying) => Ok(see_other(&format!(
+            "/schools/{school}/trips?done=stays&staying={staying}"
         ))),
         Err(r) => refused(&state, &ctx, v, school, &FormValues::default(), r).await,
     }

@@ -956,6 +956,14 @@ fn rows() -> Vec<Row> {
             expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404],
         },
         Row {
+            method: "post",
+            pattern: "/schools/{id}/trips/stays",
+            path: |i| format!("/schools/{}/trips/stays", i.school1),
+            body: &[("trip", "999999")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        Row {
             method: "get",
             pattern: "/schools/{id}/reasons",
             path: |i| format!("/schools/{}/reasons", i.school1),

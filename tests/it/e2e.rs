@@ -926,6 +926,12 @@ async fn staff_pages_pass_axe_at_375_px() {
     d.wait_text("p.notice", "Utflykten är inlagd").await;
     assert!(d.text("main").await.contains("Skridskor"));
     d.check_page("the trips page with a trip").await;
+    // who goes: the list of the class opened, one pupil unticked and saved
+    d.click("details > summary").await;
+    d.check_page("the trips page with who goes open").await;
+    d.click("details input[name=goes]").await;
+    d.click("details button[type=submit]").await;
+    d.wait_text("p.notice", "Elever som stannar kvar: 1").await;
     d.go(&app.url(&format!("/schools/{}/reasons", world.ids.school1)))
         .await;
     d.wait_text("h1", "Skolans frånvaroorsaker").await;

@@ -378,3 +378,184 @@ async fn identical_trips_at_the_same_moment_store_one() {
         assert_eq!(audited(&world.pool, "trip.created"), 1, "{kind:?}");
     }
 }
+
+/// The office unticks two pupils who stay at school: the trip no longer covers them in the
+/// roll call and the rest of the class still is; the same choice again changes nothing;
+/// a pupil outside the group is refused and nothing changes; another school's principal
+/// gets 404; the change is audited.
+#[actix_web::test]
+async fn pupils_who_stay_at_school_are_not_covered_by_the_trip() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let s1 = world.ids.school1;
+        let path = format!("/schools/{s1}/trips");
+        let mut office = Browser::open(&app).await;
+        office.sign_in("demo.office", DEMO_PASSWORD).await;
+        let added = office
+            .post(
+                &path,
+                &[
+                    ("group", &world.ids.class.to_string()),
+                    ("title", "Skansen"),
+                    ("first_day", &test_today().to_string()),
+                    ("reason", &reason(&world, "SKOLAKT").to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(added.status.as_u16(), 303, "{}", added.body);
+        let trip: i64 = {
+            let mut c = conn(&world.pool);
+            trips::table
+                .select(trips::id)
+                .order(trips::id.desc())
+                .first(&mut *c)
+                .unwrap()
+        };
+        let teacher = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        let rc_path = format!("/api/v1/lessons/{}/roll-call", world.ids.lesson);
+        let covered = |rc: &serde_json::Value| -> Vec<(i64, Option<String>)> {
+            rc["pupils"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (
+                        p["id"].as_i64().unwrap(),
+                        p["covered_by"]["kind"].as_str().map(str::to_string),
+                    )
+                })
+                .collect()
+        };
+        let (_, rc) = api_get(&app, Some(&teacher), &rc_path).await;
+        let before = covered(&rc);
+        assert!(before.len() >= 4, "{rc}");
+        assert!(
+            before.iter().all(|p| p.1.as_deref() == Some("trip")),
+            "{rc}"
+        );
+        // the page names every pupil of the class, all going
+        let page = office.get(&path).await;
+        let n = before.len();
+        assert!(
+            page.body
+                .contains(&format!("Vilka elever följer med ({n} av {n})")),
+            "{}",
+            page.body
+        );
+        let (stay_a, stay_b) = (before[0].0, before[1].0);
+        let trip_id = trip.to_string();
+        let goers: Vec<String> = before[2..].iter().map(|p| p.0.to_string()).collect();
+        let mut fields: Vec<(&str, &str)> = vec![("trip", &trip_id)];
+        fields.extend(goers.iter().map(|g| ("goes", g.as_str())));
+        let stays_path = format!("{path}/stays");
+        let saved = office.post(&stays_path, &fields).await;
+        assert_eq!(saved.status.as_u16(), 303, "{}", saved.body);
+        let (_, rc) = api_get(&app, Some(&teacher), &rc_path).await;
+        for (pupil, cover) in covered(&rc) {
+            let expected = (pupil != stay_a && pupil != stay_b).then(|| "trip".to_string());
+            assert_eq!(cover, expected, "{kind:?} pupil {pupil}: {rc}");
+        }
+        let page = office.get(&path).await;
+        assert!(
+            page.body
+                .contains(&format!("Vilka elever följer med ({} av {n})", n - 2)),
+            "{}",
+            page.body
+        );
+        assert_eq!(audited(&world.pool, "trip.stays"), 1);
+        // the same choice again changes nothing and is not audited again
+        let again = office.post(&stays_path, &fields).await;
+        assert_eq!(again.status.as_u16(), 303);
+        assert_eq!(audited(&world.pool, "trip.stays"), 1);
+        let stored = || -> Vec<i64> {
+            let mut c = conn(&world.pool);
+            trip_stays::table
+                .filter(trip_stays::trip_id.eq(trip))
+                .select(trip_stays::pupil_id)
+                .order(trip_stays::pupil_id)
+                .load(&mut *c)
+                .unwrap()
+        };
+        let mut expected = vec![stay_a, stay_b];
+        expected.sort_unstable();
+        assert_eq!(stored(), expected);
+        // a pupil of another school among those who go: refused, nothing changes
+        let adult = world.ids.adult.to_string();
+        let mut wrong = fields.clone();
+        wrong.push(("goes", &adult));
+        let refused = office.post(&stays_path, &wrong).await;
+        assert_eq!(refused.status.as_u16(), 400);
+        assert!(refused.body.contains("Välj bland gruppens elever."));
+        assert_eq!(stored(), expected);
+        // a teaching group that shares pupils with the class: its trip at the same time
+        // overlaps, until those pupils stay at school for the class's trip
+        let class_pupils: Vec<i64> = before.iter().map(|p| p.0).collect();
+        // (a language group of three of the class's pupils)
+        let shared: Vec<i64> = class_pupils[2..5].to_vec();
+        let group: i64 = {
+            let mut c = conn(&world.pool);
+            let group = diesel::insert_into(groups::table)
+                .values((
+                    groups::school_id.eq(s1),
+                    groups::name.eq("Spanska"),
+                    groups::group_type.eq("teaching"),
+                    groups::created_at.eq(chrono::Utc::now().naive_utc()),
+                ))
+                .returning(groups::id)
+                .get_result(&mut *c)
+                .unwrap();
+            for p in &shared {
+                diesel::insert_into(group_memberships::table)
+                    .values((
+                        group_memberships::group_id.eq(group),
+                        group_memberships::pupil_id.eq(p),
+                        group_memberships::start_date.eq(test_today() - Duration::days(30)),
+                    ))
+                    .execute(&mut *c)
+                    .unwrap();
+            }
+            group
+        };
+        let second = [
+            ("group", group.to_string()),
+            ("title", "Museum".to_string()),
+            ("first_day", test_today().to_string()),
+            ("from_time", "10:00".to_string()),
+            ("to_time", "12:00".to_string()),
+            ("reason", reason(&world, "SKOLAKT").to_string()),
+        ];
+        let second: Vec<(&str, &str)> = second.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let overlapping = office.post(&path, &second).await;
+        assert_eq!(overlapping.status.as_u16(), 400, "{}", overlapping.body);
+        assert!(overlapping.body.contains("överlappar"));
+        let goers: Vec<String> = class_pupils
+            .iter()
+            .filter(|p| !shared.contains(p))
+            .map(|p| p.to_string())
+            .collect();
+        let mut fields: Vec<(&str, &str)> = vec![("trip", &trip_id)];
+        fields.extend(goers.iter().map(|g| ("goes", g.as_str())));
+        let saved = office.post(&stays_path, &fields).await;
+        assert_eq!(saved.status.as_u16(), 303, "{}", saved.body);
+        let added = office.post(&path, &second).await;
+        assert_eq!(added.status.as_u16(), 303, "{kind:?}: {}", added.body);
+        // and now they cannot go on the class's trip too
+        let everyone: Vec<String> = class_pupils.iter().map(|p| p.to_string()).collect();
+        let mut fields: Vec<(&str, &str)> = vec![("trip", &trip_id)];
+        fields.extend(everyone.iter().map(|g| ("goes", g.as_str())));
+        let refused = office.post(&stays_path, &fields).await;
+        assert_eq!(refused.status.as_u16(), 400);
+        assert!(refused.body.contains("överlappar"));
+        let mut expected = shared.clone();
+        expected.sort_unstable();
+        assert_eq!(stored(), expected);
+
+        // another school's principal does not reach the trip
+        let mut other = Browser::open(&app).await;
+        other.sign_in("other.principal", DEMO_PASSWORD).await;
+        let elsewhere = other.post(&stays_path, &[("trip", &trip_id)]).await;
+        assert_eq!(elsewhere.status.as_u16(), 404);
+        assert_eq!(stored(), expected);
+    }
+}
