@@ -4,7 +4,9 @@
 //! who stayed behind and is marked absent is unexplained absence and the guardians hear of
 //! it; a trip in the past, at a wrong time, of another school's group, with a reason that
 //! is absence, or overlapping another of the group's trips is refused and nothing stored;
-//! identical trips at the same moment store one.
+//! identical trips at the same moment store one; the office unticks pupils who stay at
+//! school, whom the trip then does not cover, and the same choice made at once is stored
+//! once.
 
 use chrono::Duration;
 use diesel::prelude::*;
@@ -339,7 +341,7 @@ async fn a_trip_counts_as_a_school_activity_and_a_pupil_who_stayed_is_absent() {
 /// Eight identical trips asked for at the same moment store one (the overlap check and
 /// the insert under the school's row lock), on both databases.
 #[actix_web::test]
-async fn identical_trips_at_the_same_moment_store_one() {
+async fn identical_trips_and_choices_of_who_goes_at_the_same_moment_store_one() {
     for kind in backends() {
         let app = TestApp::spawn(kind).await;
         let world = fixtures::build(&app);
@@ -376,6 +378,51 @@ async fn identical_trips_at_the_same_moment_store_one() {
         );
         assert_eq!(trips_stored(&world), 1, "{kind:?}");
         assert_eq!(audited(&world.pool, "trip.created"), 1, "{kind:?}");
+
+        // the same pupils unticked 8 times at once: one change, stored and audited once
+        let trip: i64 = {
+            let mut c = conn(&world.pool);
+            trips::table
+                .select(trips::id)
+                .order(trips::id.desc())
+                .first(&mut *c)
+                .unwrap()
+        };
+        let class: Vec<i64> = {
+            let mut c = conn(&world.pool);
+            group_memberships::table
+                .filter(group_memberships::group_id.eq(world.ids.class))
+                .filter(group_memberships::end_date.is_null())
+                .select(group_memberships::pupil_id)
+                .order(group_memberships::pupil_id)
+                .load(&mut *c)
+                .unwrap()
+        };
+        let mut fields = vec![
+            ("trip", trip.to_string()),
+            ("_csrf", principal.csrf.clone()),
+        ];
+        fields.extend(class[1..].iter().map(|p| ("goes", p.to_string())));
+        let post = || {
+            let req = app
+                .client
+                .post(app.url(&format!("/schools/{s1}/trips/stays")))
+                .insert_header(("Cookie", principal.cookie_header()));
+            let fields = fields.clone();
+            async move { req.send_form(&fields).await.unwrap().status().as_u16() }
+        };
+        let statuses = crate::roll_call::futures_join_all((0..8).map(|_| post()).collect()).await;
+        assert!(statuses.iter().all(|s| *s == 303), "{kind:?}: {statuses:?}");
+        let stays: Vec<i64> = {
+            let mut c = conn(&world.pool);
+            trip_stays::table
+                .filter(trip_stays::trip_id.eq(trip))
+                .select(trip_stays::pupil_id)
+                .load(&mut *c)
+                .unwrap()
+        };
+        assert_eq!(stays, [class[0]], "{kind:?}");
+        assert_eq!(audited(&world.pool, "trip.stays"), 1, "{kind:?}");
     }
 }
 
