@@ -26,6 +26,37 @@ fn reason(world: &World, code: &str) -> i64 {
         .unwrap()
 }
 
+/// The trip added last.
+fn latest_trip(world: &World) -> i64 {
+    let mut c = conn(&world.pool);
+    trips::table
+        .select(trips::id)
+        .order(trips::id.desc())
+        .first(&mut *c)
+        .unwrap()
+}
+
+/// The same form posted 8 times at once in the browser's session: the statuses.
+async fn eight_at_once(
+    app: &TestApp,
+    browser: &Browser,
+    path: &str,
+    fields: &[(&str, String)],
+) -> Vec<u16> {
+    let post = || {
+        let req = app
+            .client
+            .post(app.url(path))
+            .insert_header(("Cookie", browser.cookie_header()));
+        let fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        async move { req.send_form(&fields).await.unwrap().status().as_u16() }
+    };
+    crate::roll_call::futures_join_all((0..8).map(|_| post()).collect()).await
+}
+
 /// Trips stored besides the one the demo plans for its second class.
 fn trips_stored(world: &World) -> i64 {
     let mut c = conn(&world.pool);
@@ -285,14 +316,7 @@ async fn a_trip_counts_as_a_school_activity_and_a_pupil_who_stayed_is_absent() {
         assert!(!absence.to_string().contains("Sjukdom"), "{absence}");
 
         // the trip is cancelled: the roll call no longer names it, and it is audited
-        let trip: i64 = {
-            let mut c = conn(&world.pool);
-            trips::table
-                .select(trips::id)
-                .order(trips::id.desc())
-                .first(&mut *c)
-                .unwrap()
-        };
+        let trip = latest_trip(&world);
         let other_office = {
             let mut b = Browser::open(&app).await;
             b.sign_in("demo.teacher", DEMO_PASSWORD).await;
@@ -358,15 +382,8 @@ async fn identical_trips_and_choices_of_who_goes_at_the_same_moment_store_one() 
             ("reason", reason(&world, "SKOLAKT").to_string()),
             ("_csrf", principal.csrf.clone()),
         ];
-        let post = || {
-            let req = app
-                .client
-                .post(app.url(&format!("/schools/{s1}/trips")))
-                .insert_header(("Cookie", principal.cookie_header()));
-            let fields = fields.clone();
-            async move { req.send_form(&fields).await.unwrap().status().as_u16() }
-        };
-        let statuses = crate::roll_call::futures_join_all((0..8).map(|_| post()).collect()).await;
+        let statuses =
+            eight_at_once(&app, &principal, &format!("/schools/{s1}/trips"), &fields).await;
         assert_eq!(
             statuses.iter().filter(|s| **s == 303).count(),
             1,
@@ -380,14 +397,7 @@ async fn identical_trips_and_choices_of_who_goes_at_the_same_moment_store_one() 
         assert_eq!(audited(&world.pool, "trip.created"), 1, "{kind:?}");
 
         // the same pupils unticked 8 times at once: one change, stored and audited once
-        let trip: i64 = {
-            let mut c = conn(&world.pool);
-            trips::table
-                .select(trips::id)
-                .order(trips::id.desc())
-                .first(&mut *c)
-                .unwrap()
-        };
+        let trip = latest_trip(&world);
         let class: Vec<i64> = {
             let mut c = conn(&world.pool);
             group_memberships::table
@@ -403,15 +413,13 @@ async fn identical_trips_and_choices_of_who_goes_at_the_same_moment_store_one() 
             ("_csrf", principal.csrf.clone()),
         ];
         fields.extend(class[1..].iter().map(|p| ("goes", p.to_string())));
-        let post = || {
-            let req = app
-                .client
-                .post(app.url(&format!("/schools/{s1}/trips/stays")))
-                .insert_header(("Cookie", principal.cookie_header()));
-            let fields = fields.clone();
-            async move { req.send_form(&fields).await.unwrap().status().as_u16() }
-        };
-        let statuses = crate::roll_call::futures_join_all((0..8).map(|_| post()).collect()).await;
+        let statuses = eight_at_once(
+            &app,
+            &principal,
+            &format!("/schools/{s1}/trips/stays"),
+            &fields,
+        )
+        .await;
         assert!(statuses.iter().all(|s| *s == 303), "{kind:?}: {statuses:?}");
         let stays: Vec<i64> = {
             let mut c = conn(&world.pool);
@@ -451,14 +459,7 @@ async fn pupils_who_stay_at_school_are_not_covered_by_the_trip() {
             )
             .await;
         assert_eq!(added.status.as_u16(), 303, "{}", added.body);
-        let trip: i64 = {
-            let mut c = conn(&world.pool);
-            trips::table
-                .select(trips::id)
-                .order(trips::id.desc())
-                .first(&mut *c)
-                .unwrap()
-        };
+        let trip = latest_trip(&world);
         let teacher = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
         let rc_path = format!("/api/v1/lessons/{}/roll-call", world.ids.lesson);
         let covered = |rc: &serde_json::Value| -> Vec<(i64, Option<String>)> {
