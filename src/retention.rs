@@ -418,6 +418,8 @@ pub async fn apply(
     let anything = done.pupils + done.guardians > 0 || done.mails_emptied + done.mails_deleted > 0;
     db.write(move |c| {
         forget_mail(c, before)?;
+        // attempts whose limit window is over (system clock, as the limits keep)
+        crate::auth::throttle::sweep(c, chrono::Utc::now().naive_utc())?;
         if anything {
             audit::record(
                 c,

@@ -452,6 +452,14 @@ diesel::joinable!(attendance_marks -> absence_reasons (reason_id));
 diesel::joinable!(group_memberships -> groups (group_id));
 diesel::joinable!(group_memberships -> people (pupil_id));
 diesel::joinable!(groups -> organisations (school_id));
+diesel::table! {
+    throttle_hits (id) {
+        id -> BigInt,
+        limit_key -> Text,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(absence_reports -> absence_reasons (reason_id));
 diesel::joinable!(trips -> groups (group_id));
 diesel::joinable!(trips -> absence_reasons (reason_id));
@@ -493,4 +501,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     absence_class_days,
     api_clients,
     api_client_schools,
+    throttle_hits,
 );

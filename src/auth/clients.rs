@@ -10,7 +10,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::json;
 
-use super::secret;
+use super::{secret, throttle};
 use crate::audit::{self, Entry};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code};
@@ -355,36 +355,36 @@ pub struct Grant {
     pub scope: String,
 }
 
-/// Failed client authentications from one address in a quarter of an hour before it
-/// must wait.
-const FAILURES_PER_ADDRESS: i64 = 20;
-
 /// The client credentials grant: authenticates the client, checks the scopes asked for
-/// (all of its own when none are) and audits the attempt, either way.
+/// (all of its own when none are) and audits the attempt, either way. The attempt is held
+/// against the limit per client address before the secret is checked, in one write
+/// transaction, so a burst of parallel guesses cannot pass it; a success is given back.
+/// `now` is the service's clock (when the client was last used); `wall` the system
+/// clock, which the limit's window runs on.
 pub fn grant(
     conn: &mut DbConn,
     client_id: &str,
     secret_text: &str,
     scope: Option<&str>,
     addr: &str,
-    now: NaiveDateTime,
+    (now, wall): (NaiveDateTime, NaiveDateTime),
 ) -> AppResult<Result<Grant, Refusal>> {
-    let since = now - chrono::Duration::minutes(15);
-    let failures: Vec<NaiveDateTime> = audit_log::table
-        .filter(audit_log::action.eq("api_client.auth_failed"))
-        .filter(audit_log::client_addr.eq(addr))
-        .filter(audit_log::at.gt(since))
-        .select(audit_log::at)
-        .order(audit_log::at.asc())
-        .limit(FAILURES_PER_ADDRESS)
-        .load(conn)?;
-    if failures.len() as i64 >= FAILURES_PER_ADDRESS {
-        let oldest = failures.first().copied().unwrap_or(now);
-        let wait = (oldest + chrono::Duration::minutes(15) - now)
-            .num_seconds()
-            .max(1);
-        return Ok(Err(Refusal::SlowDown(wait as u64)));
-    }
+    conn.write_transaction(|conn| {
+        grant_held(conn, (client_id, secret_text), scope, addr, (now, wall))
+    })
+}
+
+fn grant_held(
+    conn: &mut DbConn,
+    (client_id, secret_text): (&str, &str),
+    scope: Option<&str>,
+    addr: &str,
+    (now, wall): (NaiveDateTime, NaiveDateTime),
+) -> AppResult<Result<Grant, Refusal>> {
+    let reserved = match throttle::take(conn, &[throttle::Limit::client_secrets(addr)], wall)? {
+        Ok(reserved) => reserved,
+        Err(wait) => return Ok(Err(Refusal::SlowDown(wait))),
+    };
     let Some(client) = authenticate(conn, client_id, secret_text)? else {
         audit::record(
             conn,
@@ -399,6 +399,7 @@ pub fn grant(
         )?;
         return Ok(Err(Refusal::InvalidClient));
     };
+    throttle::give_back(conn, &reserved)?;
     let scope = match scope.map(str::trim).filter(|s| !s.is_empty()) {
         None => client.scopes.join(" "),
         Some(asked) => {

@@ -52,16 +52,21 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-/// A password attempt in three steps, so that the costly hash is computed without holding
-/// a database connection (or, on SQLite, the write turn): [`look_up`] reads the account and
-/// the limits, [`Attempt::check`] computes the hash, [`record`] writes the outcome.
+/// A password attempt in four steps, so that the costly hash is computed without holding
+/// a database connection (or, on SQLite, the write turn): [`look_up`] reads the account,
+/// [`reserve`] holds the attempt against its limits *before* the hash (atomically, so a
+/// burst of parallel attempts cannot walk past a limit), [`Attempt::check`] computes the
+/// hash, [`record`] writes the outcome (and gives a successful attempt back).
 pub struct Attempt {
     shown_name: String,
     /// id, stored hash, token version, active
     account: Option<(i64, Option<String>, i32, bool)>,
-    wait_secs: Option<u64>,
     /// the account is an administrator's, which keeps its password whatever the policy
     break_glass: bool,
+    /// the limits this attempt counts against
+    limits: Vec<throttle::Limit>,
+    /// what [`reserve`] took, once it did
+    reserved: Option<throttle::Reserved>,
 }
 
 /// The result of [`Attempt::check`].
@@ -70,17 +75,18 @@ pub struct Checked {
     right: bool,
 }
 
-/// Reads the account a password attempt is for, and whether the limits allow it now.
+/// Reads the account a password attempt is for and which limits hold it.
 /// `trusted_device`: the person whose earlier sign-in on this device the client proved
-/// (a signed device cookie); such an attempt on that account is not held back by the
-/// limit per client address, so that one address (a school behind one NAT) cannot lock
-/// everyone out. The limit per account still holds.
+/// (a signed device cookie). Such an attempt on that account counts on the account's
+/// counter for known devices only: neither one address (a school behind one NAT) nor
+/// somebody guessing the person's password elsewhere can lock the person out on their own
+/// device. Other attempts count per account and per client address.
 pub fn look_up(
     conn: &mut DbConn,
     username: &str,
     addr: &str,
     trusted_device: Option<i64>,
-    now: NaiveDateTime,
+    today: chrono::NaiveDate,
 ) -> AppResult<Attempt> {
     let username = normalise_username(username);
     let account: Option<(i64, Option<String>, i32, bool)> = people::table
@@ -94,10 +100,12 @@ pub fn look_up(
         .first(conn)
         .optional()?;
     let person = account.as_ref().map(|a| a.0);
-    let known_device = person.is_some() && person == trusted_device;
-    let wait_secs = throttle::sign_in_wait(conn, person, addr, known_device, now)?;
+    let limits = match person {
+        Some(id) if trusted_device == Some(id) => vec![throttle::Limit::known_device(id)],
+        Some(id) => vec![throttle::Limit::address(addr), throttle::Limit::account(id)],
+        None => vec![throttle::Limit::address(addr)],
+    };
     // an administrator keeps the password (the break-glass account) whatever the policy
-    let today = now.date();
     let break_glass = match person {
         Some(id) => {
             crate::schema::duties::table
@@ -118,16 +126,56 @@ pub fn look_up(
     Ok(Attempt {
         shown_name: username.chars().take(64).collect(),
         account,
-        wait_secs,
         break_glass,
+        limits,
+        reserved: None,
     })
+}
+
+/// Holds the attempt against its limits before the hash is computed. When a limit is
+/// full, nothing is held, the refusal is audited, and the answer is how long to wait.
+/// `now` is the system clock (the limits' windows).
+pub fn reserve(
+    conn: &mut DbConn,
+    attempt: &mut Attempt,
+    addr: &str,
+    channel: &str,
+    now: NaiveDateTime,
+) -> AppResult<Option<u64>> {
+    let person = attempt.account.as_ref().map(|a| a.0);
+    let shown_name = attempt.shown_name.clone();
+    let limits = attempt.limits.clone();
+    let taken = conn.write_transaction(|conn| -> AppResult<_> {
+        let taken = throttle::take(conn, &limits, now)?;
+        if let Err(wait_secs) = taken {
+            audit::record(
+                conn,
+                Entry {
+                    actor: None,
+                    action: throttle::THROTTLED,
+                    entity: "person",
+                    entity_id: person,
+                    detail: json!({"username": shown_name, "channel": channel, "wait_secs": wait_secs}),
+                    client_addr: Some(addr),
+                },
+            )?;
+        }
+        Ok(taken)
+    })?;
+    match taken {
+        Ok(reserved) => {
+            attempt.reserved = Some(reserved);
+            Ok(None)
+        }
+        Err(wait_secs) => Ok(Some(wait_secs)),
+    }
 }
 
 impl Attempt {
     /// Computes the hash (the same work whether or not the account exists). Busy when too
-    /// many hashes are under way.
+    /// many hashes are under way. An attempt that was not reserved is never checked.
     pub fn check(&self, given_password: &str) -> Result<Checked, password::Busy> {
-        if self.wait_secs.is_some() {
+        if self.reserved.is_none() {
             return Ok(Checked { right: false });
         }
         let right = match &self.account {
@@ -141,7 +189,16 @@ impl Attempt {
     }
 }
 
-/// Writes the attempt's outcome to the audit log (which the limits count) and answers it.
+/// Takes back a reserved attempt that was never checked (every hashing slot was busy).
+pub fn withdraw(conn: &mut DbConn, attempt: &Attempt) -> diesel::QueryResult<()> {
+    match &attempt.reserved {
+        Some(reserved) => throttle::give_back(conn, reserved),
+        None => Ok(()),
+    }
+}
+
+/// Writes a reserved attempt's outcome to the audit log and answers it. A success no
+/// longer counts against the limits, and clears the account's failures so far.
 pub fn record(
     conn: &mut DbConn,
     attempt: &Attempt,
@@ -151,21 +208,8 @@ pub fn record(
 ) -> AppResult<Outcome> {
     let person = attempt.account.as_ref().map(|a| a.0);
     let shown_name = &attempt.shown_name;
-    if let Some(wait_secs) = attempt.wait_secs {
-        audit::record(
-            conn,
-            Entry {
-                actor: None,
-                action: throttle::THROTTLED,
-                entity: "person",
-                entity_id: person,
-                detail: json!({"username": shown_name, "channel": channel, "wait_secs": wait_secs}),
-                client_addr: Some(addr),
-            },
-        )?;
-        return Ok(Outcome::Throttled { wait_secs });
-    }
     let (outcome, reason) = match &attempt.account {
+        _ if attempt.reserved.is_none() => (Outcome::Refused, "not_reserved"),
         Some((_, Some(_), _, true))
             if checked.right && !passwords_allowed && !attempt.break_glass =>
         {
@@ -183,24 +227,35 @@ pub fn record(
         Some((_, _, _, false)) => (Outcome::Refused, "inactive"),
         None => (Outcome::Refused, "unknown_user"),
     };
-    let action = match outcome {
-        Outcome::SignedIn { .. } => throttle::SUCCEEDED,
-        _ => throttle::FAILED,
-    };
-    audit::record(
-        conn,
-        Entry {
-            actor: match outcome {
-                Outcome::SignedIn { person, .. } => Some(person),
-                _ => None,
+    conn.transaction(|conn| {
+        // the right password (also where passwords are off) is no failure
+        if checked.right {
+            if let Some(reserved) = &attempt.reserved {
+                throttle::give_back(conn, reserved)?;
+            }
+        }
+        if let Outcome::SignedIn { person, .. } = outcome {
+            throttle::clear_account(conn, person)?;
+        }
+        let action = match outcome {
+            Outcome::SignedIn { .. } => throttle::SUCCEEDED,
+            _ => throttle::FAILED,
+        };
+        audit::record(
+            conn,
+            Entry {
+                actor: match outcome {
+                    Outcome::SignedIn { person, .. } => Some(person),
+                    _ => None,
+                },
+                action,
+                entity: "person",
+                entity_id: person,
+                detail: json!({"username": shown_name, "channel": channel, "outcome": reason}),
+                client_addr: Some(addr),
             },
-            action,
-            entity: "person",
-            entity_id: person,
-            detail: json!({"username": shown_name, "channel": channel, "outcome": reason}),
-            client_addr: Some(addr),
-        },
-    )?;
+        )
+    })?;
     Ok(outcome)
 }
 
@@ -297,6 +352,9 @@ pub fn links_for_request(
             }
             Purpose::Invite => false,
         };
+        // the person's row is held while their links are counted and made, so that two
+        // workers handling two requests for one person cannot both pass the limit
+        conn.lock_person(id)?;
         if !eligible || links::recent(conn, id, purpose, since)? >= throttle::LINKS_PER_PERSON {
             continue;
         }

@@ -1,15 +1,24 @@
-//! Sign-in attempt limits, per account and per client address. The attempts are the audit
-//! log's `sign_in.failed` rows, so the limits hold across every instance of the service.
+//! Attempt limits: passwords per account and per client address, sign-in link requests,
+//! API client secrets, and whatever second step a sign-in grows. An attempt is *reserved*
+//! before the work it limits (the password hash, the secret check): [`take`] locks the
+//! limit's key, counts the attempts held in its window and adds this one, in one write
+//! transaction, so a burst of parallel attempts on any instance gets at most the limit
+//! through. An attempt that succeeded is given back ([`give_back`]), so only failures (and
+//! attempts still being checked) count.
+//!
+//! The windows run on the system clock, never on the school day's clock
+//! (`NARVARO_CLOCK_START`): the callers pass `Utc::now()`, and every row of a window is
+//! written and counted with that one clock.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::error::AppResult;
-use crate::schema::audit_log as a;
+use crate::schema::throttle_hits as h;
 
 pub const WINDOW_MINUTES: i64 = 15;
-/// Failed attempts on one account within the window (since its last success).
+/// Failed attempts on one account within the window (since its last success), from
+/// devices the person has not signed in on before.
 pub const PER_ACCOUNT: i64 = 5;
 /// Failed attempts from one address within the window, whatever the account.
 pub const PER_ADDRESS: i64 = 30;
@@ -17,86 +26,171 @@ pub const PER_ADDRESS: i64 = 30;
 pub const LINKS_PER_ADDRESS: i64 = 10;
 /// Links one person is sent within the window; further requests send nothing.
 pub const LINKS_PER_PERSON: i64 = 3;
+/// Failed API client authentications from one address within the window.
+pub const CLIENT_FAILURES_PER_ADDRESS: i64 = 20;
 
 pub const FAILED: &str = "sign_in.failed";
 pub const SUCCEEDED: &str = "sign_in.ok";
 pub const THROTTLED: &str = "sign_in.throttled";
 pub const LINK_REQUESTED: &str = "sign_in_link.requested";
 
-/// Seconds until the `limit`-th newest of `times` leaves the window, when there are that many.
-fn wait_secs(times: &[NaiveDateTime], limit: i64, now: NaiveDateTime) -> Option<u64> {
-    let oldest = times.get(usize::try_from(limit).ok()? - 1)?;
+/// One limit an attempt is held against: a key and how many attempts it may hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    key: String,
+    most: i64,
+}
+
+impl Limit {
+    /// Password attempts on an account from devices it has not signed in on.
+    pub fn account(person: i64) -> Limit {
+        Limit {
+            key: format!("account:{person}"),
+            most: PER_ACCOUNT,
+        }
+    }
+
+    /// Password attempts on an account from a device where the person signed in before:
+    /// a counter of its own, so that somebody else's wrong guesses do not lock the person
+    /// out on their own phone or laptop.
+    pub fn known_device(person: i64) -> Limit {
+        Limit {
+            key: format!("device:{person}"),
+            most: PER_ACCOUNT,
+        }
+    }
+
+    /// Password attempts from one client address, whatever the account.
+    pub fn address(addr: &str) -> Limit {
+        Limit {
+            key: format!("address:{addr}"),
+            most: PER_ADDRESS,
+        }
+    }
+
+    /// Link and password-reset requests from one client address.
+    pub fn link_requests(addr: &str) -> Limit {
+        Limit {
+            key: format!("links:{addr}"),
+            most: LINKS_PER_ADDRESS,
+        }
+    }
+
+    /// API client authentications from one client address.
+    pub fn client_secrets(addr: &str) -> Limit {
+        Limit {
+            key: format!("client:{addr}"),
+            most: CLIENT_FAILURES_PER_ADDRESS,
+        }
+    }
+}
+
+/// The attempts one [`take`] reserved: give them back when the attempt succeeded.
+#[derive(Debug, Clone, Default)]
+pub struct Reserved {
+    ids: Vec<i64>,
+    /// the keys, for clearing an account's counters after a success
+    keys: Vec<String>,
+}
+
+/// Seconds until the `most`-th newest of `times` leaves the window, when there are that many.
+fn wait_secs(times: &[NaiveDateTime], most: i64, now: NaiveDateTime) -> Option<u64> {
+    let oldest = times.get(usize::try_from(most).ok()?.checked_sub(1)?)?;
     let free_at = *oldest + Duration::minutes(WINDOW_MINUTES);
     Some((free_at - now).num_seconds().max(1) as u64)
 }
 
-fn newest(
-    conn: &mut DbConn,
-    action: &str,
-    since: NaiveDateTime,
-    account: Option<i64>,
-    addr: Option<&str>,
-    limit: i64,
-) -> AppResult<Vec<NaiveDateTime>> {
-    let mut q = a::table
-        .filter(a::action.eq(action))
-        .filter(a::at.gt(since))
-        .select(a::at)
-        .order(a::at.desc())
-        .limit(limit)
-        .into_boxed();
-    if let Some(id) = account {
-        q = q.filter(a::entity_id.eq(id));
+/// Locks a limit's key until the end of the transaction. On PostgreSQL an advisory lock
+/// on the key's hash (no row needs to exist first; a collision only makes two keys wait
+/// for each other); SQLite's write transaction already holds the whole database.
+fn lock_key(conn: &mut DbConn, key: &str) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(c)?;
     }
-    if let Some(addr) = addr {
-        q = q.filter(a::client_addr.eq(addr.to_string()));
-    }
-    Ok(q.load(conn)?)
+    Ok(())
 }
 
-/// How long the client must wait before another password attempt, if it must. An attempt
-/// from a device where the account signed in before (`known_device`) is held back only by
-/// the limit per account: many failures from one address (a school's one NAT address)
-/// do not lock out the people who sign in there every day, while a password sprayer,
-/// without their device cookies, stays limited per address.
-pub fn sign_in_wait(
+/// Reserves one attempt against every limit, or says how long to wait when any of them
+/// is full (then nothing is reserved). Must run inside a write transaction
+/// ([`DbConn::write_transaction`]); the keys are locked in order, so two attempts that
+/// share keys cannot deadlock.
+pub fn take(
     conn: &mut DbConn,
-    account: Option<i64>,
-    addr: &str,
-    known_device: bool,
+    limits: &[Limit],
     now: NaiveDateTime,
-) -> AppResult<Option<u64>> {
-    let window_start = now - Duration::minutes(WINDOW_MINUTES);
+) -> QueryResult<Result<Reserved, u64>> {
+    let since = now - Duration::minutes(WINDOW_MINUTES);
+    let mut ordered: Vec<&Limit> = limits.iter().collect();
+    ordered.sort_by(|a, b| a.key.cmp(&b.key));
+    ordered.dedup_by(|a, b| a.key == b.key);
+    for limit in &ordered {
+        lock_key(conn, &limit.key)?;
+    }
+    // what has left these keys' windows goes (only rows under the locks held, so that two
+    // reservations never wait for each other's deletes); [`sweep`] takes the rest
+    let keys: Vec<&str> = ordered.iter().map(|l| l.key.as_str()).collect();
+    diesel::delete(
+        h::table
+            .filter(h::limit_key.eq_any(&keys))
+            .filter(h::at.le(since)),
+    )
+    .execute(conn)?;
     let mut wait = None;
-    if !known_device {
-        let by_addr = newest(conn, FAILED, window_start, None, Some(addr), PER_ADDRESS)?;
-        wait = wait_secs(&by_addr, PER_ADDRESS, now);
+    for limit in &ordered {
+        let held: Vec<NaiveDateTime> = h::table
+            .filter(h::limit_key.eq(&limit.key))
+            .filter(h::at.gt(since))
+            .select(h::at)
+            .order(h::at.desc())
+            .limit(limit.most)
+            .load(conn)?;
+        wait = wait.max(wait_secs(&held, limit.most, now));
     }
-    if let Some(id) = account {
-        let last_ok: Option<NaiveDateTime> = a::table
-            .filter(a::action.eq(SUCCEEDED))
-            .filter(a::entity_id.eq(id))
-            .select(diesel::dsl::max(a::at))
-            .first(conn)?;
-        let since = last_ok.map_or(window_start, |t| t.max(window_start));
-        let by_account = newest(conn, FAILED, since, Some(id), None, PER_ACCOUNT)?;
-        wait = wait.max(wait_secs(&by_account, PER_ACCOUNT, now));
+    if let Some(wait) = wait {
+        return Ok(Err(wait));
     }
-    Ok(wait)
+    let mut reserved = Reserved::default();
+    for limit in &ordered {
+        let id: i64 = diesel::insert_into(h::table)
+            .values((h::limit_key.eq(&limit.key), h::at.eq(now)))
+            .returning(h::id)
+            .get_result(conn)?;
+        reserved.ids.push(id);
+        reserved.keys.push(limit.key.clone());
+    }
+    Ok(Ok(reserved))
 }
 
-/// How long the client must wait before asking for another link, if it must.
-pub fn link_wait(conn: &mut DbConn, addr: &str, now: NaiveDateTime) -> AppResult<Option<u64>> {
-    let since = now - Duration::minutes(WINDOW_MINUTES);
-    let recent = newest(
-        conn,
-        LINK_REQUESTED,
-        since,
-        None,
-        Some(addr),
-        LINKS_PER_ADDRESS,
-    )?;
-    Ok(wait_secs(&recent, LINKS_PER_ADDRESS, now))
+/// [`take`] in a write transaction of its own.
+pub fn reserve(
+    conn: &mut DbConn,
+    limits: &[Limit],
+    now: NaiveDateTime,
+) -> QueryResult<Result<Reserved, u64>> {
+    conn.write_transaction(|conn| take(conn, limits, now))
+}
+
+/// The attempt succeeded: it no longer counts against any of its limits.
+pub fn give_back(conn: &mut DbConn, reserved: &Reserved) -> QueryResult<()> {
+    if !reserved.ids.is_empty() {
+        diesel::delete(h::table.filter(h::id.eq_any(&reserved.ids))).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A person signed in: their account's failures so far no longer count (the limit runs
+/// "since the last success"), on either counter.
+pub fn clear_account(conn: &mut DbConn, person: i64) -> QueryResult<()> {
+    let keys = [Limit::account(person).key, Limit::known_device(person).key];
+    diesel::delete(h::table.filter(h::limit_key.eq_any(keys))).execute(conn)?;
+    Ok(())
+}
+
+/// Deletes every attempt whose window is over, whatever its key (the retention run, daily).
+pub fn sweep(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(h::table.filter(h::at.le(now - Duration::minutes(WINDOW_MINUTES)))).execute(conn)
 }
 
 #[cfg(test)]
@@ -114,5 +208,13 @@ mod tests {
         // the fifth newest is 8 minutes old: 7 minutes to go
         assert_eq!(wait_secs(&times, 5, now), Some(7 * 60));
         assert_eq!(wait_secs(&times[..4], 5, now), None);
+        assert_eq!(wait_secs(&times, 0, now), None);
+    }
+
+    #[test]
+    fn a_device_has_a_counter_of_its_own() {
+        assert_ne!(Limit::account(7), Limit::known_device(7));
+        assert_eq!(Limit::account(7).most, PER_ACCOUNT);
+        assert_ne!(Limit::address("10.0.0.1"), Limit::link_requests("10.0.0.1"));
     }
 }

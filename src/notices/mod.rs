@@ -132,8 +132,9 @@ pub fn request_links(
     now: NaiveDateTime,
     due: NaiveDateTime,
 ) -> AppResult<LinkRequest> {
-    conn.transaction(|conn| {
-        if let Some(wait_secs) = crate::auth::throttle::link_wait(conn, addr, now)? {
+    conn.write_transaction(|conn| {
+        let limit = crate::auth::throttle::Limit::link_requests(addr);
+        if let Err(wait_secs) = crate::auth::throttle::take(conn, &[limit], now)? {
             return Ok(LinkRequest::Throttled { wait_secs });
         }
         link_request(conn, email, purpose, due)?;

@@ -7,6 +7,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Utc;
 use serde_json::json;
 
 use super::common::client_addr;
@@ -173,10 +174,23 @@ pub async fn token(
         (Some(Some(creds)), None) | (None, Some(creds)) => creds,
         (Some(None), None) | (None, None) => return Ok(refuse(&Refusal::InvalidClient)),
     };
+    // a NUL or another control character cannot be an id or a secret (the body's were
+    // refused before; HTTP Basic's are decoded only here)
+    if [&id, &secret]
+        .iter()
+        .any(|s| super::input::has_control_character(s))
+    {
+        return Ok(refuse(&Refusal::InvalidRequest(
+            "The client credentials hold a control character.",
+        )));
+    }
     let scope = get("scope");
-    let (addr, now) = (client_addr(&req), state.now());
+    // the failure limit's window runs on the system clock, whatever the school day's says
+    let (addr, now, wall) = (client_addr(&req), state.now(), Utc::now().naive_utc());
     let outcome = state
-        .db_write(move |conn| clients::grant(conn, &id, &secret, scope.as_deref(), &addr, now))
+        .db_write(move |conn| {
+            clients::grant(conn, &id, &secret, scope.as_deref(), &addr, (now, wall))
+        })
         .await?;
     let grant = match outcome {
         Ok(g) => g,

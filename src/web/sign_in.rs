@@ -88,18 +88,40 @@ pub async fn password_attempt(
     channel: &'static str,
 ) -> AppResult<Outcome> {
     let addr = client_addr(req);
+    // the limits' windows run on the system clock, whatever the school day's clock says
     let now = Utc::now().naive_utc();
+    let today = state.today();
     let device = trusted_device(req, state);
     let a = addr.clone();
-    let attempt = state
-        .db(move |conn| sign_in::look_up(conn, &username, &a, device, now))
+    let mut attempt = state
+        .db(move |conn| sign_in::look_up(conn, &username, &a, device, today))
         .await?;
+    let a = addr.clone();
+    let (attempt, wait) = state
+        .db_write(move |conn| {
+            let wait = sign_in::reserve(conn, &mut attempt, &a, channel, now)?;
+            Ok((attempt, wait))
+        })
+        .await?;
+    if let Some(wait_secs) = wait {
+        state.metrics.sign_in(channel, "throttled");
+        return Ok(Outcome::Throttled { wait_secs });
+    }
     let (attempt, checked) = web::block(move || {
         let checked = attempt.check(&password);
         (attempt, checked)
     })
     .await?;
-    let checked = checked?;
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(busy) => {
+            // nothing was checked: the attempt does not count
+            state
+                .db_write(move |conn| Ok(sign_in::withdraw(conn, &attempt)?))
+                .await?;
+            return Err(busy.into());
+        }
+    };
     let passwords_allowed = state.config.sign_in.staff_passwords;
     let outcome = state
         .db_write(move |conn| {

@@ -431,3 +431,27 @@ async fn identical_revocations_at_once_revoke_once() {
         assert_eq!(audited(&world.pool, "api_client.revoked"), 1, "{kind:?}");
     }
 }
+
+#[actix_web::test]
+async fn the_failure_limit_holds_while_the_school_clock_runs_ahead_of_the_system_clock() {
+    for kind in backends() {
+        // a drill's clock (NARVARO_CLOCK_START) far ahead of the real one
+        let app = TestApp::spawn_with(kind, |c| {
+            c.clock = narvaro::clock::Clock::starting_at(
+                chrono::DateTime::parse_from_rfc3339("2100-01-04T08:15:00+01:00")
+                    .unwrap()
+                    .with_timezone(&chrono::Utc),
+            );
+        })
+        .await;
+        fixtures::build(&app);
+        let form = [("grant_type", "client_credentials")];
+        for _ in 0..narvaro::auth::throttle::CLIENT_FAILURES_PER_ADDRESS {
+            let (status, body, _) =
+                token_request(&app, Some(("no-such-client", "wrong")), &form).await;
+            assert_eq!(status, 401, "{kind:?}: {body}");
+        }
+        let (status, body, _) = token_request(&app, Some(("no-such-client", "wrong")), &form).await;
+        assert_eq!(status, 429, "{kind:?}: the limit holds: {body}");
+    }
+}

@@ -35,6 +35,7 @@ mod retention;
 mod schema_drift;
 mod school_settings;
 mod seed;
+mod sign_in_limits;
 mod snapshots;
 mod ss12000;
 mod ss12000_schema;
