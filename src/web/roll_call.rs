@@ -253,9 +253,19 @@ pub async fn page(
     ))
 }
 
-/// The marks, the version the form was based on, the correction reason, and whether
-/// "everyone present" was pressed.
-type ParsedForm = (Vec<MarkInput>, Option<i32>, Option<String>, bool);
+/// Which button sent the roll-call form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// "Rapportera lektionen" / "Spara ändringarna": the marks as on the page
+    Report,
+    /// "Alla närvarande": asks first when the page holds marks the teacher made
+    AllPresent,
+    /// "Ja, alla närvarande" after that question
+    AllPresentConfirmed,
+}
+
+/// The marks, the version the form was based on, the correction reason, and the button.
+type ParsedForm = (Vec<MarkInput>, Option<i32>, Option<String>, Action);
 
 /// The form's fields: `s<id>` status, `m<id>` minutes, `r<id>` reason, per pupil.
 fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> {
@@ -264,7 +274,7 @@ fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> 
     let mut reasons: HashMap<i64, &str> = HashMap::new();
     let mut version = None;
     let mut correction = None;
-    let mut all_present = false;
+    let mut action = Action::Report;
     let bad = |what: &str| {
         AppError::invalid(Code::BadForm, match lang {
         Lang::Sv => format!("Formuläret innehåller ett felaktigt värde ({what}). Ladda om sidan och försök igen."),
@@ -278,7 +288,13 @@ fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> 
             "correction_reason" => correction = Some(v.clone()),
             // a roll call saved on the device without a network: when (ms since 1970)
             "device_saved_at" | "device_submission" => {}
-            "action" => all_present = v == "all_present",
+            "action" => {
+                action = match v.as_str() {
+                    "all_present" => Action::AllPresent,
+                    "all_present_confirmed" => Action::AllPresentConfirmed,
+                    _ => Action::Report,
+                }
+            }
             "_csrf" => {}
             _ if k.starts_with('s') => {
                 let status = status_from_code(v).ok_or_else(|| bad(k))?;
@@ -324,7 +340,7 @@ fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> 
         }
     }
     marks.sort_by_key(|m| m.pupil_id);
-    Ok((marks, version, correction, all_present))
+    Ok((marks, version, correction, action))
 }
 
 /// When a roll call sent later was saved on the device (`device_saved_at`, milliseconds
@@ -407,7 +423,7 @@ pub async fn submit(
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
     let id = id.into_inner();
-    let (inputs, version, correction, all_present) = parse_form(&form, lang)?;
+    let (inputs, version, correction, action) = parse_form(&form, lang)?;
     let saved_on_device = device_saved_at(&form, lang)?;
     let device_submission = device_submission(&form, lang)?;
     let policy = crate::notices::Policy::from_config(&state.config);
@@ -418,6 +434,20 @@ pub async fn submit(
         client_addr(&req),
     );
     let correction_text = correction.clone().unwrap_or_default();
+    if action == Action::AllPresent && inputs.iter().any(|m| m.status != Status::Present) {
+        // the page holds marks: "everyone present" would throw them away, so ask first
+        let v2 = v.clone();
+        let current = state
+            .db(move |conn| {
+                let l = access::lesson(conn, &v2, id)?;
+                roll_call::load(conn, &l, tz, lang)
+            })
+            .await?;
+        if let Some(page) = ask_everyone_present(&state, &ctx, current, &inputs, &correction_text) {
+            return Ok(page);
+        }
+    }
+    let all_present = action != Action::Report;
     let sent = inputs.clone();
     let outcome = state
         .db_write(move |conn| {
@@ -473,6 +503,63 @@ pub async fn submit(
             ))
         }
     }
+}
+
+/// "Alla närvarande" pressed while the page holds marks the teacher made (not a guardian's
+/// report or leave, which everyone present keeps): the page again with those marks, and the
+/// question whether to throw them away. Nothing is saved. None when there is nothing to
+/// lose.
+fn ask_everyone_present(
+    state: &AppState,
+    ctx: &PageCtx,
+    current: RollCall,
+    sent: &[MarkInput],
+    correction_text: &str,
+) -> Option<HttpResponse> {
+    let lost: Vec<String> = current
+        .pupils
+        .iter()
+        .filter(|p| p.covered_by.is_none())
+        .filter_map(|p| {
+            let mine = sent.iter().find(|i| i.pupil_id == p.id)?;
+            (mine.status != Status::Present).then(|| {
+                format!(
+                    "{}: {}",
+                    p.name,
+                    describe(&mine.as_mark(current.lesson.minutes), &current, ctx.lang)
+                )
+            })
+        })
+        .collect();
+    if lost.is_empty() {
+        return None;
+    }
+    let shown = with_inputs(current, sent);
+    let body = html! {
+        p { strong { (ctx.t("Vill du ta bort dina markeringar?", "Do you want to remove your marks?")) } " "
+            (ctx.t("”Alla närvarande” gör alla närvarande, också de här eleverna som du har markerat:", "“Everyone present” marks everyone present, also these pupils you have marked:")) }
+        ul { @for l in &lost { li { (l) } } }
+        p { (ctx.t("Ingenting är sparat ännu. Dina markeringar finns kvar i listan nedan.", "Nothing is saved yet. Your marks are still in the list below.")) }
+        p.actions {
+            button type="submit" form="roll" name="action" value="report" { (ctx.t("Spara mina markeringar", "Save my marks")) }
+            " "
+            button.secondary type="submit" form="roll" name="action" value="all_present_confirmed" { (ctx.t("Ja, alla närvarande", "Yes, everyone present")) }
+        }
+    };
+    let page = roll_call_page(
+        state,
+        ctx,
+        &shown,
+        Some(Notice {
+            kind: "errors",
+            body,
+        }),
+        correction_text,
+    );
+    Some(html_with_status(
+        StatusCode::OK,
+        layout::page(ctx, &page_title(&shown), page),
+    ))
 }
 
 /// Someone else saved the lesson first: what is stored now, and where it differs from what

@@ -691,3 +691,104 @@ async fn identical_first_reports_at_the_same_moment_all_succeed() {
         assert_eq!(version, Some(8), "{kind:?}: each submission one version");
     }
 }
+
+#[actix_web::test]
+async fn everyone_present_asks_before_it_throws_away_the_marks_on_the_page() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let lesson = world.ids.lesson;
+        let sick = report_sick_today(&world);
+        let child = world.ids.child;
+        let mut t = Browser::open(&app).await;
+        t.sign_in("demo.teacher", DEMO_PASSWORD).await;
+        let token = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        let others: Vec<i64> = pupils(&app, &token, lesson)
+            .await
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .filter(|id| *id != child)
+            .collect();
+        let (a, b) = (others[0], others[1]);
+        let (sa, sb) = (format!("s{a}"), format!("s{b}"));
+        // two pupils marked absent on the page, then "Alla närvarande" under "Rapportera"
+        let fields = |action: &'static str| {
+            vec![
+                ("version", "0".to_string()),
+                ("action", action.to_string()),
+                (sa.as_str(), "a".to_string()),
+                (sb.as_str(), "a".to_string()),
+            ]
+        };
+        let path = format!("/lessons/{lesson}");
+        async fn post(
+            t: &mut Browser,
+            path: &str,
+            fields: Vec<(&str, String)>,
+        ) -> crate::browser::Page {
+            let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            t.post(path, &refs).await
+        }
+        let asked = post(&mut t, &path, fields("all_present")).await;
+        assert_eq!(asked.status, 200, "{kind:?}: {}", asked.body);
+        assert!(
+            asked.body.contains("Vill du ta bort dina markeringar?"),
+            "{}",
+            asked.body
+        );
+        assert!(asked.body.contains("value=\"all_present_confirmed\""));
+        assert!(
+            asked
+                .body
+                .contains(&format!("name=\"{sa}\" value=\"a\" checked"))
+                && asked
+                    .body
+                    .contains(&format!("name=\"{sb}\" value=\"a\" checked")),
+            "{kind:?}: the teacher's marks stay on the page"
+        );
+        assert!(!asked.body.contains("Sparat."));
+        assert!(
+            marks(&world, lesson).is_empty(),
+            "{kind:?}: nothing was saved"
+        );
+        {
+            let mut c = conn(&world.pool);
+            let reported: i64 = lesson_reports::table
+                .filter(lesson_reports::lesson_id.eq(lesson))
+                .count()
+                .get_result(&mut *c)
+                .unwrap();
+            assert_eq!(reported, 0, "{kind:?}: the lesson is not reported");
+        }
+        // "Spara mina markeringar" keeps them
+        let kept = post(&mut t, &path, fields("report")).await;
+        assert_eq!(kept.status, 303, "{}", kept.body);
+        let minutes = lesson_minutes(&world);
+        let mut expected = vec![
+            (a, "absent".to_string(), minutes, None),
+            (b, "absent".to_string(), minutes, None),
+            (child, "absent".to_string(), minutes, Some(sick)),
+        ];
+        expected.sort();
+        assert_eq!(marks(&world, lesson), expected);
+        // asked again and confirmed, everyone is present but the reported child
+        let page = t.get(&format!("/lessons/{lesson}")).await;
+        let v = page
+            .body
+            .split("name=\"version\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let mut confirm = fields("all_present_confirmed");
+        confirm[0].1 = v;
+        let done = post(&mut t, &path, confirm).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert_eq!(
+            marks(&world, lesson),
+            vec![(child, "absent".to_string(), minutes, Some(sick))]
+        );
+    }
+}
