@@ -64,7 +64,19 @@ pub fn apply(
             snapshot_schools(r, &orgs)
         }
         Mode::Full => end_departed(conn, r, &orgs, &persons, today, now, &mut sum)?,
-        Mode::Changes => end_named(conn, &r.gone.persons, today, now, &mut sum)?,
+        Mode::Changes => {
+            // a person the run also brings exists in the source now: the deletion is older
+            // than the record (deleted, then created again with the same id) and loses
+            let present: HashSet<&str> = r.persons.iter().map(|p| p.ext.as_str()).collect();
+            let gone: Vec<String> = r
+                .gone
+                .persons
+                .iter()
+                .filter(|ext| !present.contains(ext.as_str()))
+                .cloned()
+                .collect();
+            end_named(conn, &gone, today, now, &mut sum)?
+        }
     };
     let mut moved = sum.changes() - before;
     let unlinked = guardianships(conn, r, &persons, &kept_people, now, &mut sum)?;
@@ -99,6 +111,7 @@ pub fn apply(
     }
     lap.lap("lessons");
     school_ids.extend(end_gone(conn, r, today, &mut sum)?);
+    note_gone_orgs(conn, r, &mut sum)?;
     lap.lap("endings");
     moved += sum.changes() - before;
     // the statistics follow the new timetable and memberships (a new name moves nothing)
@@ -655,8 +668,11 @@ fn end_named(
 }
 
 /// A person gone from the source: inactive (their sessions and links stop working), their
-/// memberships and duties ended yesterday; never deleted.
+/// memberships and duties that run past yesterday (open, or ending later) end yesterday;
+/// never deleted, except memberships and duties that had not started yet, which hold no
+/// history (they cannot end before they start).
 fn end_person(conn: &mut DbConn, id: i64, today: NaiveDate, now: NaiveDateTime) -> QueryResult<()> {
+    let yesterday = today - Duration::days(1);
     diesel::update(people::table.find(id))
         .set((
             people::active.eq(false),
@@ -664,19 +680,28 @@ fn end_person(conn: &mut DbConn, id: i64, today: NaiveDate, now: NaiveDateTime) 
             people::token_version.eq(people::token_version + 1),
         ))
         .execute(conn)?;
+    let memberships = group_memberships::table.filter(group_memberships::pupil_id.eq(id));
+    diesel::delete(memberships.filter(group_memberships::start_date.gt(yesterday)))
+        .execute(conn)?;
     diesel::update(
-        group_memberships::table
-            .filter(group_memberships::pupil_id.eq(id))
-            .filter(group_memberships::end_date.is_null()),
+        memberships.filter(
+            group_memberships::end_date
+                .is_null()
+                .or(group_memberships::end_date.gt(yesterday)),
+        ),
     )
-    .set(group_memberships::end_date.eq(today - Duration::days(1)))
+    .set(group_memberships::end_date.eq(yesterday))
     .execute(conn)?;
+    let duties = duties::table.filter(duties::person_id.eq(id));
+    diesel::delete(duties.filter(duties::start_date.gt(yesterday))).execute(conn)?;
     diesel::update(
-        duties::table
-            .filter(duties::person_id.eq(id))
-            .filter(duties::end_date.is_null()),
+        duties.filter(
+            duties::end_date
+                .is_null()
+                .or(duties::end_date.gt(yesterday)),
+        ),
     )
-    .set(duties::end_date.eq(today - Duration::days(1)))
+    .set(duties::end_date.eq(yesterday))
     .execute(conn)?;
     crate::auth::links::revoke_all(conn, id, now)?;
     Ok(())
@@ -1442,6 +1467,39 @@ fn end_gone(
         .execute(conn)?;
     }
     Ok(schools)
+}
+
+/// Organisations (school units among them) the source deleted are kept with their
+/// history: a school's pupils, groups and lessons end by their own deletions. The run's
+/// report says which stored ones were named, so that nobody takes the silence for done.
+fn note_gone_orgs(conn: &mut DbConn, r: &Roster, sum: &mut Summary) -> QueryResult<()> {
+    if r.gone.orgs.is_empty() {
+        return Ok(());
+    }
+    let mut stored: Vec<(String, String)> = Vec::new();
+    for chunk in r.gone.orgs.chunks(crate::statistics::facts::CHUNK) {
+        let rows: Vec<(Option<String>, String)> = organisations::table
+            .filter(organisations::external_id.eq_any(chunk))
+            .select((organisations::external_id, organisations::name))
+            .load(conn)?;
+        stored.extend(rows.into_iter().filter_map(|(e, n)| Some((e?, n))));
+    }
+    let unknown = r.gone.orgs.len().saturating_sub(stored.len());
+    if !stored.is_empty() {
+        stored.sort();
+        let named: Vec<String> = stored.iter().map(|(e, n)| format!("{n} ({e})")).collect();
+        sum.notes_of_apply.push(format!(
+            "{} organisation(s) the source deleted were kept, with their history: {}; end a school unit's pupils, groups and timetable in the source, or ask the administrator to retire it",
+            stored.len(),
+            named.join(", ")
+        ));
+    }
+    if unknown > 0 {
+        sum.notes_of_apply.push(format!(
+            "{unknown} organisation(s) the source deleted were never stored here"
+        ));
+    }
+    Ok(())
 }
 
 /// The schools a roster of changes writes to (for the statistics).

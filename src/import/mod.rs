@@ -687,6 +687,76 @@ pub fn run(
     store(conn, &roster, mode, tz, today, now)
 }
 
+/// A group may still list a person the source deleted (its `deletedEntities`, a OneRoster
+/// `tobedeleted` user, or, for a snapshot, a stored person the snapshot no longer holds):
+/// such a membership is left out and named in the run's report, so it neither opens the
+/// ended person's membership again nor refuses the whole run. In a run of changes, a
+/// person the run brings back (the record is there) is no longer gone. A copy of the
+/// roster without those memberships, or None when there are none.
+fn leave_out_gone_members(
+    conn: &mut DbConn,
+    r: &Roster,
+    mode: Mode,
+) -> diesel::QueryResult<Option<(Roster, String)>> {
+    let present: HashSet<&str> = r.persons.iter().map(|p| p.ext.as_str()).collect();
+    let absent: Vec<String> = {
+        let mut v: Vec<String> = r
+            .memberships
+            .iter()
+            .map(|m| m.pupil.as_str())
+            .filter(|p| !present.contains(p))
+            .map(str::to_string)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    if absent.is_empty() {
+        return Ok(None);
+    }
+    // the stored people among them, and whether each is still active
+    let mut stored: HashMap<String, bool> = HashMap::new();
+    for chunk in absent.chunks(crate::statistics::facts::CHUNK) {
+        let rows: Vec<(Option<String>, bool)> = crate::schema::people::table
+            .filter(crate::schema::people::external_id.eq_any(chunk))
+            .select((
+                crate::schema::people::external_id,
+                crate::schema::people::active,
+            ))
+            .load(conn)?;
+        stored.extend(rows.into_iter().filter_map(|(e, a)| Some((e?, a))));
+    }
+    let deleted: HashSet<&str> = r.gone.persons.iter().map(String::as_str).collect();
+    let gone = |pupil: &str| match mode {
+        // a snapshot holds everyone: a stored person it lacks has left the source
+        Mode::Full => stored.contains_key(pupil),
+        Mode::Changes => deleted.contains(pupil) || stored.get(pupil) == Some(&false),
+    };
+    let dropped: Vec<&Membership> = r.memberships.iter().filter(|m| gone(&m.pupil)).collect();
+    if dropped.is_empty() {
+        return Ok(None);
+    }
+    let mut named: Vec<String> = dropped
+        .iter()
+        .map(|m| format!("{} in {}", m.pupil, m.group))
+        .collect();
+    let more = named.len().saturating_sub(5);
+    named.truncate(5);
+    let note = format!(
+        "{} group membership(s) of people the source deleted were left out ({}{})",
+        dropped.len(),
+        named.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    );
+    let mut copy = r.clone();
+    copy.memberships.retain(|m| !gone(&m.pupil));
+    Ok(Some((copy, note)))
+}
+
 /// Checks a roster (for changes, against what is stored) and writes it in one transaction:
 /// the import's and the sync's last step. Nothing is stored unless all of it is.
 pub fn store(
@@ -708,6 +778,11 @@ pub fn store(
     let stored = conn
         .transaction(|c| {
             let started = std::time::Instant::now();
+            let left_out = leave_out_gone_members(c, roster, mode)?;
+            let (roster, note) = match &left_out {
+                Some((copy, note)) => (copy, Some(note)),
+                None => (roster, None),
+            };
             let known = match mode {
                 Mode::Full => Known::default(),
                 Mode::Changes => apply::known(c, roster)?,
@@ -716,7 +791,9 @@ pub fn store(
                 return Ok(Err(e.to_string()));
             }
             tracing::debug!(ms = started.elapsed().as_millis() as u64, "import checked");
-            apply(c, roster, mode, &known, tz, today, now).map(Ok)
+            let mut sum = apply(c, roster, mode, &known, tz, today, now)?;
+            sum.notes.extend(note.cloned());
+            Ok(Ok(sum))
         })
         .map_err(|e: diesel::result::Error| {
             format!(
@@ -726,8 +803,10 @@ pub fn store(
         })
         .and_then(|checked| checked)
         .map(|mut s| {
-            s.notes = roster.notes.clone();
-            s.notes.append(&mut s.notes_of_apply);
+            let mut notes = roster.notes.clone();
+            notes.append(&mut s.notes);
+            notes.append(&mut s.notes_of_apply);
+            s.notes = notes;
             s
         });
     // the pages go back (a pooled connection keeps its cache for life)

@@ -1067,3 +1067,147 @@ async fn a_civic_number_stored_in_plain_text_is_hashed_when_the_server_starts() 
         assert_eq!(civic(&mut c), key.hash("201401012383"), "{kind:?}");
     }
 }
+
+/// An SS 12000 file of changes: the lists given, and `deletedEntities`.
+fn changes_file(dir: &Path, name: &str, doc: Value) -> PathBuf {
+    let path = dir.join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    path
+}
+
+fn import_as(
+    c: &mut DbConn,
+    path: &Path,
+    mode: narvaro::import::Mode,
+) -> Result<narvaro::import::Summary, String> {
+    narvaro::import::run(
+        c,
+        path,
+        Some(mode),
+        chrono_tz::Europe::Stockholm,
+        today(),
+        crate::helpers::test_moment().naive_utc(),
+        &narvaro::auth::civic::CivicKey::new(crate::helpers::TEST_SECRET.as_bytes()),
+    )
+}
+
+/// (start, end) of every membership of a person, in start order.
+fn memberships_of(c: &mut DbConn, pupil: i64) -> Vec<(NaiveDate, Option<NaiveDate>)> {
+    group_memberships::table
+        .filter(group_memberships::pupil_id.eq(pupil))
+        .select((group_memberships::start_date, group_memberships::end_date))
+        .order(group_memberships::start_date)
+        .load(c)
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn deletions_from_the_source_end_what_they_name_and_are_reported() {
+    use narvaro::import::Mode::{Changes, Full};
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let mut c = conn(&pool);
+        let dir = scratch("deletions");
+        let yesterday = today() - Duration::days(1);
+        // Alva's class membership ends next summer, and she starts a language group later
+        let full = ss12000(&dir, |d| {
+            d["groups"][0]["groupMemberships"][0]["endDate"] = json!("2027-06-30");
+            let later = (today() + Duration::days(20)).to_string();
+            d["groups"][0]["groupMemberships"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"person": {"id": "5c3e8d10-0000-4000-8000-000000000001"}, "startDate": later}));
+        });
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&full).unwrap()).unwrap();
+        import_as(&mut c, &full, Full).unwrap();
+        let alva_ext = "5c3e8d10-0000-4000-8000-000000000001";
+        let (alva, active) = person(&mut c, alva_ext);
+        assert!(active);
+        assert_eq!(memberships_of(&mut c, alva).len(), 2);
+
+        // (a) the source deletes her: the membership that ran into the future ends
+        // yesterday, the one not started yet goes, and she is off every roll call
+        let deleted = changes_file(
+            &dir,
+            "deleted",
+            json!({"deletedEntities": {"persons": [alva_ext]}}),
+        );
+        import_as(&mut c, &deleted, Changes).unwrap();
+        assert!(!person(&mut c, alva_ext).1, "{kind:?}: ended");
+        assert_eq!(
+            memberships_of(&mut c, alva),
+            vec![(
+                NaiveDate::from_ymd_opt(2026, 8, 17).unwrap(),
+                Some(yesterday)
+            )],
+            "{kind:?}: no membership of hers runs on"
+        );
+
+        // (c) a changes run whose class still lists her opens nothing again, and says so
+        let class = doc["groups"][0].clone();
+        let relisted = changes_file(&dir, "relisted", json!({"groups": [class]}));
+        let sum = import_as(&mut c, &relisted, Changes).unwrap();
+        assert_eq!(
+            memberships_of(&mut c, alva),
+            vec![(
+                NaiveDate::from_ymd_opt(2026, 8, 17).unwrap(),
+                Some(yesterday)
+            )],
+            "{kind:?}: the deleted person's membership stays ended"
+        );
+        assert!(
+            sum.notes
+                .iter()
+                .any(|n| n.contains("left out") && n.contains(alva_ext)),
+            "{kind:?}: {:?}",
+            sum.notes
+        );
+        // ... and a whole snapshot without her, whose class still lists her, is taken
+        let snapshot = ss12000(&dir, |d| {
+            d["persons"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|p| p["id"] != alva_ext);
+        });
+        let sum = import_as(&mut c, &snapshot, Full)
+            .unwrap_or_else(|e| panic!("{kind:?}: the snapshot was refused: {e}"));
+        assert!(
+            sum.notes.iter().any(|n| n.contains("left out")),
+            "{kind:?}: {:?}",
+            sum.notes
+        );
+        assert!(!person(&mut c, alva_ext).1);
+        assert_eq!(memberships_of(&mut c, alva).len(), 1);
+
+        // (b) created again with the same id: the stale deletion in the same run loses
+        let alva_record = doc["persons"][0].clone();
+        let back = changes_file(
+            &dir,
+            "back",
+            json!({"persons": [alva_record], "deletedEntities": {"persons": [alva_ext]}}),
+        );
+        import_as(&mut c, &back, Changes).unwrap();
+        assert!(person(&mut c, alva_ext).1, "{kind:?}: she is back");
+
+        // (d) a deleted school unit is named in the report, not silently ignored
+        let school = doc["groups"][0]["organisation"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let gone_school = changes_file(
+            &dir,
+            "school",
+            json!({"deletedEntities": {"organisations": [school]}}),
+        );
+        let sum = import_as(&mut c, &gone_school, Changes).unwrap();
+        assert!(
+            sum.notes.iter().any(
+                |n| n.contains("organisation(s) the source deleted were kept")
+                    && n.contains(&school)
+            ),
+            "{kind:?}: {:?}",
+            sum.notes
+        );
+    }
+}
