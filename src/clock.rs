@@ -41,10 +41,68 @@ impl Clock {
     }
 }
 
+/// A calendar date as people and forms write it, `YYYY-MM-DD` with a four-digit year
+/// (0000–9999), and nothing else: chrono alone would also read a signed year such as
+/// `-5000-01-01` (before PostgreSQL's first day, 4713 BC) or `+20000-01-01`. Every date
+/// that arrives from outside (a form, a query, a JSON body) is read by this one rule.
+pub fn parse_day(raw: &str) -> Option<NaiveDate> {
+    let b = raw.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return None;
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()
+}
+
+/// A date-time written `YYYY-MM-DDTHH:MM[:SS]` (no zone), with the date read as
+/// [`parse_day`] reads it.
+pub fn parse_local_instant(raw: &str) -> Option<NaiveDateTime> {
+    let (day, time) = raw.split_once('T')?;
+    let day = parse_day(day)?;
+    let time = chrono::NaiveTime::parse_from_str(time, "%H:%M:%S")
+        .or_else(|_| chrono::NaiveTime::parse_from_str(time, "%H:%M"))
+        .ok()?;
+    Some(day.and_time(time))
+}
+
+/// Serde: a date field read by [`parse_day`] (`#[serde(deserialize_with = ...)]`).
+pub fn de_day<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    let raw = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    parse_day(&raw).ok_or_else(|| serde::de::Error::custom("a date is written YYYY-MM-DD"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_day_has_a_four_digit_year_and_nothing_else() {
+        assert_eq!(
+            parse_day("2026-12-01"),
+            NaiveDate::from_ymd_opt(2026, 12, 1)
+        );
+        for bad in [
+            "-5000-01-01",
+            "+20000-01-01",
+            "20000-01-01",
+            "2026-1-01",
+            "2026-02-30",
+            " 2026-12-01",
+            "2026-12-01T00:00",
+            "",
+        ] {
+            assert_eq!(parse_day(bad), None, "{bad}");
+        }
+        assert!(parse_local_instant("2026-12-01T08:10").is_some());
+        assert!(parse_local_instant("2026-12-01T08:10:30").is_some());
+        assert_eq!(parse_local_instant("-4714-12-01T08:10"), None);
+    }
 
     #[test]
     fn a_set_clock_reads_its_moment_and_runs_on() {

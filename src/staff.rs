@@ -78,8 +78,8 @@ pub fn duty_group(role: Role, raw: &str) -> Result<Option<i64>, Refusal> {
 pub fn duty_start(raw: &str, today: NaiveDate) -> Result<NaiveDate, Refusal> {
     match raw.trim() {
         "" => Ok(today),
-        s => match NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            Ok(d) if (d - today).num_days().abs() <= 366 => Ok(d),
+        s => match crate::clock::parse_day(s) {
+            Some(d) if (d - today).num_days().abs() <= 366 => Ok(d),
             _ => Err(Refusal(
                 "Startdatumet ska skrivas ÅÅÅÅ-MM-DD och ligga inom ett år från i dag.",
                 "The start date is written YYYY-MM-DD and lies within a year of today.",

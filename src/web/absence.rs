@@ -52,7 +52,7 @@ fn bad_date(lang: Lang) -> AppError {
 }
 
 fn date(s: &str, lang: Lang) -> AppResult<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| bad_date(lang))
+    crate::clock::parse_day(s.trim()).ok_or_else(|| bad_date(lang))
 }
 
 fn time(s: &str, lang: Lang) -> AppResult<NaiveTime> {

@@ -46,7 +46,7 @@ fn filter(
     let day = |raw: &str, default: NaiveDate| -> AppResult<NaiveDate> {
         match raw.trim() {
             "" => Ok(default),
-            s => NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+            s => crate::clock::parse_day(s).ok_or_else(|| {
                 bad(
                     lang,
                     "Skriv datum som ÅÅÅÅ-MM-DD.",

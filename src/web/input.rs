@@ -25,12 +25,16 @@ fn json_has_control_character(v: &serde_json::Value) -> bool {
     }
 }
 
-fn form_has_control_character(bytes: &[u8]) -> bool {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes).is_ok_and(|pairs| {
-        pairs
-            .iter()
-            .any(|(k, v)| has_control_character(k) || has_control_character(v))
-    })
+/// Whether a form (or a query string) holds a control character; Err when it cannot be
+/// read as one.
+fn form_has_control_character(bytes: &[u8]) -> Result<bool, ()> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
+        .map(|pairs| {
+            pairs
+                .iter()
+                .any(|(k, v)| has_control_character(k) || has_control_character(v))
+        })
+        .map_err(|_| ())
 }
 
 /// Whether a body could carry a refused control character: as a raw byte (a C0 control
@@ -63,6 +67,18 @@ fn control_character_error(lang: crate::i18n::Lang) -> AppError {
     )
 }
 
+fn unreadable_error(lang: crate::i18n::Lang, json: bool) -> AppError {
+    AppError::invalid(
+        Code::BadRequest,
+        match (lang, json) {
+            (crate::i18n::Lang::Sv, true) => "Innehållet är inte JSON som kan läsas (till exempel ett tal utanför gränserna, ett ensamt surrogattecken eller för djup nästling).",
+            (crate::i18n::Lang::En, true) => "The body is not JSON that can be read (a number out of range, a lone surrogate or nesting too deep, for example).",
+            (crate::i18n::Lang::Sv, false) => "Formuläret kan inte läsas. Ladda om sidan och försök igen.",
+            (crate::i18n::Lang::En, false) => "The form cannot be read. Reload the page and try again.",
+        },
+    )
+}
+
 /// Middleware: free text with a control character (other than tab and line breaks) in a
 /// form, a JSON body or the query string is refused with one clear 400 on both databases,
 /// before any handler sees it (PostgreSQL cannot store a NUL byte; SQLite would).
@@ -77,7 +93,7 @@ pub async fn refuse_control_characters(
     };
     let query = req.query_string();
     if may_hold_control_character(query.as_bytes(), false)
-        && form_has_control_character(query.as_bytes())
+        && form_has_control_character(query.as_bytes()) != Ok(false)
     {
         return refuse(req);
     }
@@ -98,16 +114,27 @@ pub async fn refuse_control_characters(
                 return Ok(ServiceResponse::from_err(e, http).map_into_right_body());
             }
         };
-        // most bodies cannot hold one at all: parse only those that might
-        let bad = may_hold_control_character(&body, json)
-            && if json {
+        // most bodies cannot hold one at all: parse only those that might. One that might
+        // and cannot be read whole here (a number such as 1e400, a lone surrogate, nesting
+        // deeper than the parser goes) is refused too: a handler's own reader, which skips
+        // what it does not need, must never be the only one to see its strings
+        if may_hold_control_character(&body, json) {
+            let verdict = if json {
                 serde_json::from_slice::<serde_json::Value>(&body)
-                    .is_ok_and(|v| json_has_control_character(&v))
+                    .map(|v| json_has_control_character(&v))
+                    .map_err(|_| ())
             } else {
                 form_has_control_character(&body)
             };
-        if bad {
-            return refuse(req);
+            match verdict {
+                Ok(false) => {}
+                Ok(true) => return refuse(req),
+                Err(()) => {
+                    let (http, _) = req.into_parts();
+                    let e = unreadable_error(lang, json);
+                    return Ok(ServiceResponse::from_err(e, http).map_into_right_body());
+                }
+            }
         }
         req.set_payload(actix_web::dev::Payload::from(body));
     }

@@ -4,7 +4,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
 use maud::html;
 use serde::Deserialize;
 
@@ -106,7 +105,7 @@ pub async fn day(
     let today = state.today();
     let date = match q.date.as_deref() {
         None | Some("") => today,
-        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+        Some(d) => crate::clock::parse_day(d).ok_or_else(|| {
             AppError::invalid(
                 Code::BadDate,
                 ctx.t("Datum skrivs ÅÅÅÅ-MM-DD.", "Dates are written YYYY-MM-DD."),

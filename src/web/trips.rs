@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{NaiveDate, NaiveTime};
+use chrono::NaiveTime;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -97,7 +97,7 @@ impl FormValues {
             )
         })?;
         let reason = self.reason.trim().parse::<i64>().map_err(|_| wrong)?;
-        let day = |raw: &str| NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").ok();
+        let day = |raw: &str| crate::clock::parse_day(raw.trim());
         let first_day = day(&self.first_day).ok_or(Refusal(
             "Skriv första dagen som ÅÅÅÅ-MM-DD.",
             "Write the first day as YYYY-MM-DD.",

@@ -852,3 +852,141 @@ async fn an_administrators_identical_forms_store_one_duty_and_one_guardian() {
         assert_eq!(links, 1);
     }
 }
+
+/// POSTs a JSON body exactly as written (serde_json cannot write 1e400 or a lone surrogate).
+async fn post_raw_json(
+    app: &TestApp,
+    token: Option<&str>,
+    path: &str,
+    body: String,
+) -> (u16, Value) {
+    let mut req = app
+        .client
+        .post(app.url(path))
+        .insert_header(("Content-Type", "application/json"));
+    if let Some(t) = token {
+        req = req.insert_header(("Authorization", format!("Bearer {t}")));
+    }
+    let mut res = req.send_body(body).await.unwrap();
+    let status = res.status().as_u16();
+    let bytes = res.body().await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[actix_web::test]
+async fn a_control_character_beside_a_value_the_check_cannot_read_is_refused_too() {
+    for kind in backends() {
+        let app = spawn(kind).await;
+        let world = fixtures::build(&app);
+        let child = world.ids.child;
+        let day = fixtures::next_school_day(&world, today(&app));
+        // a NUL beside a number out of range, a lone surrogate, nesting past 128
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        for body in [
+            r#"{"username":"a\u0000b","password":"x","n":1e400}"#.to_string(),
+            r#"{"username":"a\u0000b","password":"x","s":"\ud800"}"#.to_string(),
+            format!(r#"{{"username":"a\u0000b","password":"x","d":{deep}}}"#),
+        ] {
+            let (status, problem) = post_raw_json(&app, None, "/api/v1/auth/token", body).await;
+            assert_eq!(status, 400, "{kind:?}: {problem}");
+            assert!(
+                problem["code"].is_string(),
+                "{kind:?}: a problem body: {problem}"
+            );
+        }
+        // signed in: a leave reason and a report's message; nothing is stored
+        let g = api_token(&app, "demo.guardian", DEMO_PASSWORD).await;
+        let (status, problem) = post_raw_json(
+            &app,
+            Some(&g),
+            "/api/v1/leave-applications",
+            format!(r#"{{"pupil_id":{child},"start_date":"{day}","end_date":"{day}","reason":"Resa\u0000","n":1e400}}"#),
+        )
+        .await;
+        assert_eq!(status, 400, "{kind:?}: {problem}");
+        let (status, problem) = post_raw_json(
+            &app,
+            Some(&g),
+            "/api/v1/absence-reports",
+            format!(
+                r#"{{"pupil_id":{child},"from":"{}","to":"{}","kind":"sick","message":"Feber\u0000","s":"\udc00"}}"#,
+                at(day, 8),
+                at(day, 12)
+            ),
+        )
+        .await;
+        assert_eq!(status, 400, "{kind:?}: {problem}");
+        {
+            let mut c = conn(&world.pool);
+            let reasons: Vec<String> = leave_applications::table
+                .select(leave_applications::reason)
+                .load(&mut *c)
+                .unwrap();
+            assert!(reasons.iter().all(|r| !r.contains('\u{0}')), "{kind:?}");
+            let messages: Vec<Option<String>> = absence_reports::table
+                .select(absence_reports::message)
+                .load(&mut *c)
+                .unwrap();
+            assert!(
+                messages.iter().flatten().all(|m| !m.contains('\u{0}')),
+                "{kind:?}"
+            );
+            let audit: Vec<String> = audit_log::table
+                .select(audit_log::detail)
+                .load(&mut *c)
+                .unwrap();
+            assert!(audit.iter().all(|d| !d.contains("\\u0000")), "{kind:?}");
+        }
+
+        // a NUL inside HTTP Basic credentials
+        let mut res = app
+            .client
+            .post(app.url("/oauth/token"))
+            .insert_header(("Authorization", "Basic YQBiOnM="))
+            .send_form(&[("grant_type", "client_credentials")])
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{kind:?}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request");
+
+        // a date before 4713 BC, on pages and in forms
+        let mut p = Browser::open(&app).await;
+        p.sign_in("demo.principal", DEMO_PASSWORD).await;
+        let school = world.ids.school1;
+        for path in [
+            format!("/schools/{school}/day?date=-5000-01-01"),
+            "/notices?date=-5000-01-01".to_string(),
+            "/audit?from=-5000-01-01".to_string(),
+            "/audit?to=-5000-01-01".to_string(),
+        ] {
+            let page = p.get(&path).await;
+            assert_eq!(page.status, 400, "{kind:?} {path}: {}", page.body);
+        }
+        let today = today(&app).to_string();
+        for (path, fields) in [
+            (
+                format!("/schools/{school}/day/absent"),
+                vec![
+                    ("date", today.as_str()),
+                    ("teacher", "1"),
+                    ("last_day", "-5000-01-01"),
+                ],
+            ),
+            (
+                format!("/schools/{school}/day/substitute"),
+                vec![
+                    ("date", "-5000-01-01"),
+                    ("teacher", "1"),
+                    ("substitute", "2"),
+                ],
+            ),
+        ] {
+            let page = p.post(&path, &fields).await;
+            assert_eq!(page.status, 400, "{kind:?} {path}: {}", page.body);
+        }
+    }
+}

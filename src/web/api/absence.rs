@@ -107,17 +107,15 @@ pub struct AbsenceReportIn {
 }
 
 fn local_instant(s: &str, name: &str, lang: Lang) -> AppResult<chrono::NaiveDateTime> {
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
-        .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
-        .map_err(|_| {
-            AppError::invalid(
-                Code::BadDatetime,
-                match lang {
-                    Lang::Sv => format!("{name} skrivs som lokal tid, t.ex. 2026-11-23T08:00:00."),
-                    Lang::En => format!("{name} is a local date-time, e.g. 2026-11-23T08:00:00."),
-                },
-            )
-        })
+    crate::clock::parse_local_instant(s).ok_or_else(|| {
+        AppError::invalid(
+            Code::BadDatetime,
+            match lang {
+                Lang::Sv => format!("{name} skrivs som lokal tid, t.ex. 2026-11-23T08:00:00."),
+                Lang::En => format!("{name} is a local date-time, e.g. 2026-11-23T08:00:00."),
+            },
+        )
+    })
 }
 
 pub async fn create_absence_report(
@@ -173,7 +171,9 @@ pub async fn cancel_absence_report(
 #[derive(Deserialize)]
 pub struct LeaveIn {
     pupil_id: i64,
+    #[serde(deserialize_with = "crate::clock::de_day")]
     start_date: NaiveDate,
+    #[serde(deserialize_with = "crate::clock::de_day")]
     end_date: NaiveDate,
     reason: String,
 }

@@ -2,7 +2,6 @@
 //! reporting it.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -60,8 +59,7 @@ pub async fn lessons(
     let today = state.today();
     let date = match q.date.as_deref() {
         None => today,
-        Some(raw) => NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .ok()
+        Some(raw) => crate::clock::parse_day(raw)
             .filter(|d| (*d - today).num_days().abs() <= 366 * 5)
             .ok_or_else(|| {
                 AppError::invalid(

@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use maud::html;
 
 use super::csv::csv;
@@ -117,8 +117,7 @@ pub async fn csn(
     let wanted = school_param(&q, lang)?;
     let month = match q.month.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => statistics::month(today.year(), today.month()),
-        Some(m) => NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
-            .ok()
+        Some(m) => crate::clock::parse_day(&format!("{m}-01"))
             .and_then(|d| statistics::month(d.year(), d.month())),
     }
     .ok_or_else(|| {
