@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use diesel::prelude::*;
-use narvaro::schema::audit_log;
+use narvaro::schema::{audit_log, throttle_hits};
 
 use crate::browser::conn;
 use crate::fixtures::{self, Ids, ROLES};
@@ -1154,6 +1154,9 @@ async fn every_role_against_every_route() {
             // for every role (the limit itself is tested in tests/it/accounts.rs).
             let mut c = conn(&world.pool);
             diesel::delete(audit_log::table.filter(audit_log::action.like("sign_in%")))
+                .execute(&mut *c)
+                .unwrap();
+            diesel::delete(throttle_hits::table)
                 .execute(&mut *c)
                 .unwrap();
         }
