@@ -446,16 +446,25 @@ fn invalid(lang: Lang, code: Code, sv: &str, en: &str) -> AppError {
 /// Checks one input against the lesson and the reasons; the mark to store.
 fn checked_mark(input: &MarkInput, rc: &RollCall, lang: Lang) -> AppResult<Mark> {
     let lesson_minutes = rc.lesson.minutes;
+    // which pupil the message is about, as the page lists them
+    let who = rc
+        .pupils
+        .iter()
+        .find(|p| p.id == input.pupil_id)
+        .map_or(String::new(), |p| format!(" ({})", p.name));
     let minutes = if input.status.takes_minutes() {
         match input.minutes {
             Some(m) if m >= 1 && m <= lesson_minutes => m,
             Some(_) => {
                 return Err(AppError::invalid(Code::BadMinutes, match lang {
-                    Lang::Sv => format!("Minuterna ska vara mellan 1 och {lesson_minutes} (lektionens längd)."),
-                    Lang::En => format!("Minutes must be between 1 and {lesson_minutes} (the length of the lesson)."),
+                    Lang::Sv => format!("Minuterna ska vara mellan 1 och {lesson_minutes}, lektionens längd{who}."),
+                    Lang::En => format!("Minutes must be between 1 and {lesson_minutes}, the length of the lesson{who}."),
                 }))
             }
-            None => return Err(invalid(lang, Code::MinutesRequired, "Skriv hur många minuter för sen ankomst, tidigt gående eller delvis frånvaro.", "Give the minutes for a late arrival, leaving early or partial absence.")),
+            None => return Err(AppError::invalid(Code::MinutesRequired, match lang {
+                Lang::Sv => format!("Skriv hur många minuter för sen ankomst, tidigt gående eller delvis frånvaro{who}."),
+                Lang::En => format!("Give the minutes for a late arrival, leaving early or partial absence{who}."),
+            })),
         }
     } else if input.status == Status::Absent {
         lesson_minutes
@@ -750,15 +759,8 @@ pub fn submit(
             .into(),
         ));
     }
-    if let Some(id) = &sub.device_submission {
-        let already: i64 = lesson_reports::table
-            .filter(lesson_reports::lesson_id.eq(lesson.id))
-            .filter(lesson_reports::device_submission.eq(id))
-            .count()
-            .get_result(conn)?;
-        if already > 0 {
-            return Ok(Ok(load(conn, lesson, tz, lang)?));
-        }
+    if stored_device_submission(conn, lesson.id, sub)? {
+        return Ok(Ok(load(conn, lesson, tz, lang)?));
     }
     let attempt = conn.transaction(|conn| {
         let first_report = claim_report(conn, lesson.id, sub.expected_version, viewer.id, now)?;
@@ -830,11 +832,35 @@ pub fn submit(
         Err(AppError::Conflict {
             code: Code::StaleRollCall,
             ..
-        }) => Ok(Err(Stale {
-            current: load(conn, lesson, tz, lang)?,
-        })),
+        }) => {
+            // the same roll call kept on a device, replayed at the same moment by two of
+            // its tries: the one that lost the race is acknowledged like a later replay
+            if stored_device_submission(conn, lesson.id, sub)? {
+                return Ok(Ok(load(conn, lesson, tz, lang)?));
+            }
+            Ok(Err(Stale {
+                current: load(conn, lesson, tz, lang)?,
+            }))
+        }
         Err(e) => Err(e),
     }
+}
+
+/// Whether the lesson's report already holds this roll call kept on a device.
+fn stored_device_submission(
+    conn: &mut DbConn,
+    lesson: i64,
+    sub: &Submission,
+) -> diesel::QueryResult<bool> {
+    let Some(id) = &sub.device_submission else {
+        return Ok(false);
+    };
+    let found: i64 = lesson_reports::table
+        .filter(lesson_reports::lesson_id.eq(lesson))
+        .filter(lesson_reports::device_submission.eq(id))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
 }
 
 /// Absence marked on a lesson older than this many days (a late correction) sends no notice.

@@ -78,6 +78,28 @@ pub struct Pulled {
     pub records: usize,
 }
 
+/// What a request that got no answer says: which address could not be reached and why,
+/// starting with [`CANNOT_CONNECT`] when no connection was made (the pages say it in the
+/// reader's language).
+fn transport_error(url: &str, e: &awc::error::SendRequestError) -> String {
+    let address = url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            let host = u.host_str()?.to_string();
+            Some(format!("{host}:{}", u.port_or_known_default()?))
+        })
+        .unwrap_or_else(|| url.to_string());
+    match e {
+        awc::error::SendRequestError::Connect(c) => {
+            format!("{CANNOT_CONNECT}{address} ({c}); asked for {url}")
+        }
+        other => format!("{url}: {other}"),
+    }
+}
+
+/// How a run's message starts when no connection to the source could be made.
+pub const CANNOT_CONNECT: &str = "cannot connect to ";
+
 /// One run: decides full or changes, records it, pulls, stores in one transaction, and
 /// records how it ended. `progress` hears each page (list, records so far).
 pub async fn run(
@@ -374,7 +396,7 @@ impl<'a> Server<'a> {
             .basic_auth(enc(&oauth.client_id), enc(&oauth.client_secret))
             .send_form(&form)
             .await
-            .map_err(|e| format!("the token endpoint {}: {e}", oauth.token_url))?;
+            .map_err(|e| transport_error(&oauth.token_url, &e))?;
         let status = answer.status();
         let body: Value = answer.json().limit(64 * 1024).await.map_err(|e| {
             format!(
@@ -428,7 +450,7 @@ impl<'a> Server<'a> {
             let req = req
                 .query(&query)
                 .map_err(|e| format!("{url}: the query could not be written: {e}"))?;
-            let mut answer = req.send().await.map_err(|e| format!("{url}: {e}"))?;
+            let mut answer = req.send().await.map_err(|e| transport_error(&url, &e))?;
             let status = answer.status();
             if status == awc::http::StatusCode::UNAUTHORIZED && attempt == 0 {
                 continue;

@@ -342,7 +342,19 @@ impl Provider {
             .set_pkce_verifier(PkceCodeVerifier::new(attempt.verifier.clone()))
             .request_async(&http)
             .await
-            .map_err(|e| Refusal::Token(format!("the token request: {}", one_line(&e))))?;
+            .map_err(|e| match e {
+                // the provider answered with an OAuth error (a spent or foreign code, …)
+                openidconnect::RequestTokenError::ServerResponse(_)
+                | openidconnect::RequestTokenError::Other(_) => {
+                    Refusal::Token(format!("the token request: {}", one_line(&e)))
+                }
+                // no answer, or one that is not a token response: the provider is down or
+                // something in front of it answers instead
+                openidconnect::RequestTokenError::Request(_)
+                | openidconnect::RequestTokenError::Parse(..) => {
+                    Refusal::Unreachable(format!("the token endpoint: {}", one_line(&e)))
+                }
+            })?;
         let id_token = token
             .id_token()
             .ok_or_else(|| Refusal::Token("the token response holds no ID token".into()))?

@@ -24,6 +24,25 @@ pub struct Done {
 /// Runs shown.
 const SHOWN: i64 = 50;
 
+/// A line of a run's message as the reader reads it: a connection that could not be made
+/// says so in their language, naming the address; the rest is the source's own words.
+fn shown_line(ctx: &PageCtx, line: &str) -> String {
+    match line.strip_prefix(crate::sync::CANNOT_CONNECT) {
+        Some(rest) => {
+            let address = rest.split(' ').next().unwrap_or(rest);
+            format!(
+                "{} {address}. ({})",
+                ctx.t(
+                    "Kunde inte ansluta till skoladministrativa systemet på",
+                    "Could not connect to the school administration system at"
+                ),
+                rest
+            )
+        }
+        None => line.to_string(),
+    }
+}
+
 fn page(ctx: &PageCtx, state: &AppState, runs: &[Run], note: Option<Markup>) -> Markup {
     let title = ctx.t("Synkronisering", "Sync");
     let tz = state.config.timezone;
@@ -111,7 +130,7 @@ fn page(ctx: &PageCtx, state: &AppState, runs: &[Run], note: Option<Markup>) -> 
                                         td.num { (r.inserted) }
                                         td.num { (r.updated) }
                                         td.num { (r.ended) }
-                                        td { @if let Some(m) = &r.message { @for line in m.lines().take(20) { (line) br; } } }
+                                        td { @if let Some(m) = &r.message { @for line in m.lines().take(20) { (shown_line(ctx, line)) br; } } }
                                     }
                                 }
                             }

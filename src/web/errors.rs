@@ -79,6 +79,10 @@ pub async fn render_errors(
     } else {
         error_page(app, &PageCtx::new(res.request()))
     };
+    // an error is about this request alone (and may name what the reader may not see)
+    rendered
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Some(v) = retry_after {
         rendered.headers_mut().insert(header::RETRY_AFTER, v);
     }

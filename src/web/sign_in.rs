@@ -244,7 +244,14 @@ pub async fn logout(
     let mut res = match super::idp_session::end_session_location(&req, &state).await {
         // signed in through a provider: on to its sign-out (a page, since the form may
         // only post to Närvaro itself: CSP form-action)
-        Some(url) => super::idp_session::on_to_provider(&PageCtx::new(&req), &url),
+        Some(url) => {
+            // the person is signed out: the page names nobody and offers no sign-out
+            let ctx = PageCtx {
+                signed_in: None,
+                ..PageCtx::new(&req)
+            };
+            super::idp_session::on_to_provider(&ctx, &url)
+        }
         None => see_other("/login"),
     };
     for cookie in [

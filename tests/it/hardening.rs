@@ -990,3 +990,32 @@ async fn a_control_character_beside_a_value_the_check_cannot_read_is_refused_too
         }
     }
 }
+
+#[actix_web::test]
+async fn answers_that_refuse_are_never_cached() {
+    for kind in backends() {
+        let app = spawn(kind).await;
+        fixtures::build(&app);
+        let t = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        for (path, token, status) in [
+            ("/no/such/page", None, 404),
+            ("/api/v1/lessons/999999999/roll-call", Some(t.as_str()), 404),
+            ("/api/v1/lessons?date=-5000-01-01", Some(t.as_str()), 400),
+            ("/api/v1/lessons", None, 401),
+        ] {
+            let mut req = app.client.get(app.url(path));
+            if let Some(t) = token {
+                req = req.insert_header(("Authorization", format!("Bearer {t}")));
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status().as_u16(), status, "{kind:?} {path}");
+            assert_eq!(
+                res.headers()
+                    .get("cache-control")
+                    .and_then(|v| v.to_str().ok()),
+                Some("no-store"),
+                "{kind:?} {path}"
+            );
+        }
+    }
+}

@@ -442,3 +442,47 @@ async fn a_roll_call_sent_again_from_the_device_counts_once() {
         assert_eq!(page.status, 409);
     }
 }
+
+/// The same roll call kept on the device, replayed eight times at the same moment (the
+/// service worker and a second tab both sending it): every try is acknowledged, the marks
+/// are stored and audited once. On both databases.
+#[actix_web::test]
+async fn identical_replays_at_the_same_moment_are_all_acknowledged() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let lesson = world.ids.lesson;
+        let mut b = crate::browser::Browser::open(&app).await;
+        b.sign_in("demo.teacher", DEMO_PASSWORD).await;
+        let page = b.get(&format!("/lessons/{lesson}")).await;
+        let pupil = pupils_in(&page.body)[0];
+        let fields: Vec<(String, String)> = [
+            ("version", "0".to_string()),
+            (&format!("s{pupil}"), "a".to_string()),
+            ("action", "report".to_string()),
+            ("device_saved_at", "1795594500000".to_string()),
+            (
+                "device_submission",
+                "0c1d2e3f-4a5b-4c6d-8e7f-001122334455".to_string(),
+            ),
+            ("_csrf", b.csrf.clone()),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let req = app
+                    .client
+                    .post(app.url(&format!("/lessons/{lesson}")))
+                    .insert_header(("Cookie", b.cookie_header()));
+                let fields = fields.clone();
+                async move { req.send_form(&fields).await.unwrap().status().as_u16() }
+            })
+            .collect();
+        let statuses = crate::roll_call::futures_join_all(tasks).await;
+        assert!(statuses.iter().all(|s| *s == 303), "{kind:?}: {statuses:?}");
+        assert_eq!(marks(&world, lesson).len(), 1, "{kind:?}");
+        assert_eq!(audit(&world, lesson).len(), 1, "{kind:?}");
+    }
+}

@@ -431,6 +431,9 @@ async fn staff_and_guardians_sign_in_through_the_provider_and_its_bad_answers_ar
             .set
             .iter()
             .any(|c| c.starts_with("narvaro_session=") && c.contains("Max-Age=0")));
+        // the signed-out page names nobody and offers no sign-out
+        assert!(!bye.body.contains("action=\"/logout\""), "{}", bye.body);
+        assert!(!bye.body.contains("href=\"/account\""), "{}", bye.body);
         let at = bye.body.find("id=\"provider-sign-out\" href=\"").unwrap()
             + "id=\"provider-sign-out\" href=\"".len();
         let to = bye.body[at..]
@@ -623,8 +626,28 @@ async fn every_forged_id_token_is_refused_and_a_provider_that_is_down_is_said_so
         assert_eq!(a.status, 400);
         assert_eq!(refusals(&world, "claim"), 1);
 
-        // the provider goes down: a clear page, audited
+        // the provider goes down between the person's sign-in there and the way back: the
+        // callback cannot redeem the code, and says the provider is not answering
+        let mut jar = Jar::new();
+        let start = jar.get(&app.url("/login/oidc/staff")).await;
+        let auth = format!(
+            "{}&mode=good&claims={}",
+            start.location.unwrap(),
+            form_urlencoded::byte_serialize(claims.to_string().as_bytes()).collect::<String>()
+        );
+        let back = jar.get(&auth).await.location.expect("sent back");
         drop(forger);
+        let unreachable_before = refusals(&world, "provider_unreachable");
+        let a = jar.get(&back).await;
+        assert_eq!(a.status, 502, "{kind:?}: {}", a.body);
+        assert!(a.body.contains("svarar inte"), "{kind:?}: {}", a.body);
+        assert!(!a.body.contains("kunde inte bekräftas"));
+        assert_eq!(
+            refusals(&world, "provider_unreachable"),
+            unreachable_before + 1
+        );
+
+        // a provider down from the start: a clear page, audited
         let fresh = TestApp::spawn_with(kind, |c| {
             c.oidc_staff = Some(provider_config(
                 &issuer,

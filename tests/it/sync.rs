@@ -15,7 +15,7 @@ use narvaro::db::{Backend, Database, DbConn};
 use narvaro::schema::*;
 use serde_json::{json, Value};
 
-use crate::helpers::{backends, test_moment, Kind, TestDb};
+use crate::helpers::{backends, test_moment, Kind, TestApp, TestDb};
 
 /// Before the test's clock: what the source held before the first run.
 const EARLIER: &str = "2026-11-01T00:00:00Z";
@@ -709,5 +709,54 @@ async fn a_lesson_cancelled_by_hand_stays_so_until_the_source_changes_it() {
         assert_eq!(state(c), (false, None), "{kind:?}: the source gave it back");
         drop(source);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// A source that cannot be reached: the run fails, names the address, and the
+/// administrator's page says so in Swedish.
+#[actix_web::test]
+async fn a_source_that_cannot_be_reached_is_named_on_the_page() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = crate::fixtures::build(&app);
+        // a port nothing listens on
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let config = Ss12000Source {
+            url: format!("http://127.0.0.1:{port}/ss12000/v2"),
+            oauth: None,
+            client_cert: None,
+            ca_file: None,
+            interval_minutes: None,
+        };
+        let db = Database::new(world.pool.clone(), backend_of(kind));
+        let err = sync_to(&db, &config).await.unwrap_err();
+        assert!(
+            err.starts_with(narvaro::sync::CANNOT_CONNECT)
+                && err.contains(&format!("127.0.0.1:{port}")),
+            "{kind:?}: {err}"
+        );
+        let mut admin = crate::browser::Browser::open(&app).await;
+        admin
+            .sign_in("demo.admin", crate::browser::DEMO_PASSWORD)
+            .await;
+        let page = admin.get("/admin/sync").await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains(&format!(
+                "Kunde inte ansluta till skoladministrativa systemet på 127.0.0.1:{port}"
+            )),
+            "{kind:?}: {}",
+            page.body
+        );
+    }
+}
+
+fn backend_of(kind: Kind) -> Backend {
+    match kind {
+        Kind::Sqlite => Backend::Sqlite,
+        Kind::Postgres => Backend::Postgres,
     }
 }
