@@ -197,7 +197,7 @@ fn results(ctx: &PageCtx, picks: &Picks, f: &Found) -> Markup {
 /// The person's register extract (GDPR art. 15).
 fn extract_link(ctx: &PageCtx, id: i64, name: &str) -> Markup {
     html! {
-        a href={"/admin/people/" (id) "/extract"} aria-label=(format!("{}: {name}", ctx.t("Registerutdrag", "Register extract"))) { (ctx.t("Utdrag", "Extract")) }
+        a href={"/admin/people/" (id) "/extract"} aria-label=(format!("{}: {name}", ctx.t("Utdrag", "Extract"))) { (ctx.t("Utdrag", "Extract")) }
     }
 }
 

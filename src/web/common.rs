@@ -141,3 +141,48 @@ mod tests {
         assert_eq!(forwarded_client(lb, &[lb], Some("garbage")), lb);
     }
 }
+
+/// A lesson's title without saying a name twice: a group whose name the subject already
+/// says ("Matematik 7A" and "7A") is left out, and so is a subject that a group's name
+/// already says ("Spanska" and "7 Spanska"). (subject, groups) as they are shown.
+pub fn lesson_title<'a>(subject: &'a str, groups: &[&'a str]) -> (&'a str, String) {
+    let words = |s: &str| -> Vec<String> { s.split_whitespace().map(str::to_lowercase).collect() };
+    let within = |part: &str, whole: &str| {
+        let whole = words(whole);
+        let part = words(part);
+        !part.is_empty() && part.iter().all(|w| whole.contains(w))
+    };
+    let shown: Vec<&str> = groups
+        .iter()
+        .copied()
+        .filter(|g| !within(g, subject))
+        .collect();
+    let subject = if shown.iter().any(|g| within(subject, g)) {
+        ""
+    } else {
+        subject
+    };
+    (subject, shown.join(", "))
+}
+
+#[cfg(test)]
+mod title_tests {
+    use super::lesson_title;
+
+    #[test]
+    fn a_lesson_title_says_each_name_once() {
+        assert_eq!(
+            lesson_title("Spanska", &["7 Spanska"]),
+            ("", "7 Spanska".to_string())
+        );
+        assert_eq!(
+            lesson_title("Matematik 7A", &["7A"]),
+            ("Matematik 7A", String::new())
+        );
+        assert_eq!(
+            lesson_title("Svenska", &["7A", "7B"]),
+            ("Svenska", "7A, 7B".to_string())
+        );
+        assert_eq!(lesson_title("Idrott", &[]), ("Idrott", String::new()));
+    }
+}

@@ -27,6 +27,7 @@ mod pages;
 mod pupils;
 mod register_extract;
 mod roll_call;
+mod roll_call_form;
 mod school_settings;
 mod sign_in;
 mod ss12000;

@@ -107,8 +107,11 @@ pub async fn page(
                     }
                     p.muted { (ctx.t("Du kan ångra den tills första lektionen börjar, och alltid inom en kvart.", "You can undo it until the first lesson starts, and always within a quarter of an hour.")) }
                 }
+                p { a href="/" { (ctx.t("Tillbaka till startsidan", "Back to the start page")) } }
             }
-        } @else if let Some(n) = notice { p.notice role="status" { (n) } }
+        } @else if let Some(n) = notice {
+            div.notice role="status" { p { (n) } p { a href="/" { (ctx.t("Tillbaka till startsidan", "Back to the start page")) } } }
+        }
         @if let Some(r) = refused { p.errors role="alert" { (r) } }
         dl.facts {
             dt { (ctx.t("Skola", "School")) } dd { (p.school_name) }

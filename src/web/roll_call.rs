@@ -1,8 +1,6 @@
 //! The teacher's pages: the roll call of a lesson (mobile first, no JavaScript needed) and
 //! the mentor's week. The JSON endpoints for the same live in `api.rs`.
 
-use std::collections::HashMap;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::NaiveDateTime;
@@ -12,8 +10,9 @@ use serde::Deserialize;
 use super::common::html_with_status;
 use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
+use super::roll_call_form::{device_saved_at, device_submission, parse_form, Action};
 use crate::auth::{access, Viewer};
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::ids::LessonId;
 use crate::roll_call::{self, Mark, MarkInput, PupilLine, RollCall, Status, Submission};
@@ -40,7 +39,7 @@ fn status_code(s: Status) -> &'static str {
     }
 }
 
-fn status_from_code(c: &str) -> Option<Status> {
+pub(super) fn status_from_code(c: &str) -> Option<Status> {
     Status::ALL.iter().copied().find(|s| status_code(*s) == c)
 }
 
@@ -197,8 +196,9 @@ fn roll_call_page(
 ) -> Markup {
     let l = &rc.lesson;
     let is_past = l.date < state.today();
+    let title = title_parts(rc);
     html! {
-        h1 { (l.subject) " " span.muted { (l.groups.join(", ")) } }
+        h1 { (title.0) @if !title.0.is_empty() && !title.1.is_empty() { " " } span.muted { (title.1) } }
         p.muted { (when(ctx, l)) }
         @if let Some(name) = &l.substitute { p { span.badge { (ctx.t("Vikarie: ", "Substitute: ")) (name) } } }
         (report_state(state, ctx, rc))
@@ -214,8 +214,19 @@ fn roll_call_page(
 
 pub const SCRIPT_PATH: &str = concat!("/static/roll-call.js?v=", env!("CARGO_PKG_VERSION"));
 
+fn title_parts(rc: &RollCall) -> (&str, String) {
+    let groups: Vec<&str> = rc.lesson.groups.iter().map(String::as_str).collect();
+    super::common::lesson_title(&rc.lesson.subject, &groups)
+}
+
 fn page_title(rc: &RollCall) -> String {
-    format!("{} {}", rc.lesson.subject, rc.lesson.groups.join(", "))
+    let (subject, groups) = title_parts(rc);
+    [subject, groups.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Deserialize, Default)]
@@ -251,141 +262,6 @@ pub async fn page(
         StatusCode::OK,
         layout::page(&ctx, &page_title(&rc), body),
     ))
-}
-
-/// Which button sent the roll-call form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
-    /// "Rapportera lektionen" / "Spara ändringarna": the marks as on the page
-    Report,
-    /// "Alla närvarande": asks first when the page holds marks the teacher made
-    AllPresent,
-    /// "Ja, alla närvarande" after that question
-    AllPresentConfirmed,
-}
-
-/// The marks, the version the form was based on, the correction reason, and the button.
-type ParsedForm = (Vec<MarkInput>, Option<i32>, Option<String>, Action);
-
-/// The form's fields: `s<id>` status, `m<id>` minutes, `r<id>` reason, per pupil.
-fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> {
-    let mut by_pupil: HashMap<i64, MarkInput> = HashMap::new();
-    let mut minutes: HashMap<i64, &str> = HashMap::new();
-    let mut reasons: HashMap<i64, &str> = HashMap::new();
-    let mut version = None;
-    let mut correction = None;
-    let mut action = Action::Report;
-    let bad = |what: &str| {
-        AppError::invalid(Code::BadForm, match lang {
-        Lang::Sv => format!("Formuläret innehåller ett felaktigt värde ({what}). Ladda om sidan och försök igen."),
-        Lang::En => format!("The form holds a wrong value ({what}). Reload the page and try again."),
-    })
-    };
-    for (k, v) in fields {
-        let pupil = || k[1..].parse::<i64>().map_err(|_| bad(k));
-        match k.as_str() {
-            "version" => version = Some(v.parse::<i32>().map_err(|_| bad("version"))?),
-            "correction_reason" => correction = Some(v.clone()),
-            // a roll call saved on the device without a network: when (ms since 1970)
-            "device_saved_at" | "device_submission" => {}
-            "action" => {
-                action = match v.as_str() {
-                    "all_present" => Action::AllPresent,
-                    "all_present_confirmed" => Action::AllPresentConfirmed,
-                    _ => Action::Report,
-                }
-            }
-            "_csrf" => {}
-            _ if k.starts_with('s') => {
-                let status = status_from_code(v).ok_or_else(|| bad(k))?;
-                let id = pupil()?;
-                by_pupil.insert(
-                    id,
-                    MarkInput {
-                        pupil_id: id,
-                        status,
-                        minutes: None,
-                        reason_id: None,
-                    },
-                );
-            }
-            _ if k.starts_with('m') => {
-                minutes.entry(pupil()?).or_insert(v.trim());
-            }
-            // "Annat": a number of minutes typed beside the quick choices wins over them
-            _ if k.starts_with('o') && !v.trim().is_empty() => {
-                minutes.insert(pupil()?, v.trim());
-            }
-            _ if k.starts_with('r') => {
-                reasons.insert(pupil()?, v.trim());
-            }
-            _ => {}
-        }
-    }
-    let mut marks: Vec<MarkInput> = by_pupil.into_values().collect();
-    for m in marks.iter_mut() {
-        if let Some(raw) = minutes.get(&m.pupil_id).filter(|r| !r.is_empty()) {
-            m.minutes = Some(raw.parse::<i32>().map_err(|_| {
-                AppError::invalid(
-                    Code::BadMinutes,
-                    lang.pick(
-                        "Minuter skrivs som ett heltal, till exempel 10.",
-                        "Minutes are a whole number, for example 10.",
-                    ),
-                )
-            })?);
-        }
-        if let Some(raw) = reasons.get(&m.pupil_id).filter(|r| !r.is_empty()) {
-            m.reason_id = Some(raw.parse::<i64>().map_err(|_| bad("reason"))?);
-        }
-    }
-    marks.sort_by_key(|m| m.pupil_id);
-    Ok((marks, version, correction, action))
-}
-
-/// When a roll call sent later was saved on the device (`device_saved_at`, milliseconds
-/// since 1970, from `static/offline.js`).
-fn device_saved_at(
-    fields: &[(String, String)],
-    lang: Lang,
-) -> AppResult<Option<chrono::NaiveDateTime>> {
-    let Some((_, raw)) = fields.iter().find(|(k, _)| k == "device_saved_at") else {
-        return Ok(None);
-    };
-    raw.trim()
-        .parse::<i64>()
-        .ok()
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| Some(t.naive_utc()))
-        .ok_or_else(|| {
-            AppError::invalid(
-                Code::BadForm,
-                lang.pick(
-                    "Formuläret innehåller ett felaktigt värde (device_saved_at).",
-                    "The form holds a wrong value (device_saved_at).",
-                ),
-            )
-        })
-}
-
-/// The id the device gave a roll call it kept (1–64 of a–z, A–Z, 0–9 and hyphens).
-fn device_submission(fields: &[(String, String)], lang: Lang) -> AppResult<Option<String>> {
-    let Some((_, raw)) = fields.iter().find(|(k, _)| k == "device_submission") else {
-        return Ok(None);
-    };
-    let ok = (1..=64).contains(&raw.len())
-        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if ok {
-        Ok(Some(raw.clone()))
-    } else {
-        Err(AppError::invalid(
-            Code::BadForm,
-            lang.pick(
-                "Formuläret innehåller ett felaktigt värde (device_submission).",
-                "The form holds a wrong value (device_submission).",
-            ),
-        ))
-    }
 }
 
 /// The roll call as the person asked for it, for showing their entries again with a message.

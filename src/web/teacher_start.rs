@@ -54,7 +54,8 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
         html! {
             a.lesson.big[big] href={"/lessons/" (l.id)} {
                 span.time { (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M")) }
-                " " strong { (l.subject) } " " span { (l.group) }
+                @let (subject, group) = super::common::lesson_title(&l.subject, &[l.group.as_str()]);
+                " " strong { (subject) } " " span { (group) }
                 @if let Some(room) = &l.room { " " span.muted { (room) } }
                 " "
                 @if l.cancelled { span.badge { (ctx.t("Inställd", "Cancelled")) } }

@@ -202,3 +202,34 @@ async fn an_admin_finds_by_name_and_chooses_instead_of_typing_ids() {
         assert_eq!(n, 0);
     }
 }
+
+/// WCAG 2.5.3 (label in name): the register extract link's accessible name starts with
+/// the words it shows.
+#[actix_web::test]
+async fn the_extract_links_name_starts_with_its_visible_text() {
+    for kind in crate::helpers::backends() {
+        let app = crate::helpers::TestApp::spawn(kind).await;
+        let world = crate::fixtures::build(&app);
+        let family = {
+            let mut c = crate::browser::conn(&world.pool);
+            name_of(&mut c, world.ids.child).1
+        };
+        let mut admin = crate::browser::Browser::open(&app).await;
+        admin
+            .sign_in("demo.admin", crate::browser::DEMO_PASSWORD)
+            .await;
+        let page = admin.get(&format!("/admin?{}", query(&family))).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let links: Vec<&str> = page
+            .body
+            .split("/extract\" aria-label=\"")
+            .skip(1)
+            .collect();
+        assert!(!links.is_empty(), "{kind:?}: {}", page.body);
+        for l in links {
+            let (label, rest) = l.split_once('"').unwrap();
+            let shown = rest.split('>').nth(1).unwrap().split('<').next().unwrap();
+            assert!(label.starts_with(shown), "{label:?} starts with {shown:?}");
+        }
+    }
+}

@@ -657,6 +657,21 @@ async fn a_teacher_marks_two_absent_and_one_late_in_five_taps() {
             "with JavaScript {}",
             if js { "on" } else { "off" }
         );
+        // the save bar is one row on a phone
+        let bar = d
+            .script("return document.querySelector('.savebar').getBoundingClientRect().height;")
+            .await;
+        assert!(bar.as_f64().unwrap_or(999.0) < 70.0, "one row: {bar}");
+        // "Alla närvarande" with marks on the page asks first and keeps them
+        d.click("button[value=all_present]").await;
+        d.wait_text(".errors", "Vill du ta bort dina markeringar?")
+            .await;
+        d.check_page("the question before everyone present").await;
+        assert_eq!(
+            todays_marks(&world, &[a, b, late]),
+            want,
+            "nothing thrown away"
+        );
         d.call("DELETE", "", None).await;
     }
 }
@@ -783,6 +798,12 @@ async fn a_guardian_reports_sick_today_and_undoes_it_on_a_phone() {
         let d = Driver::start_as(Setup { js, ..SMALL }).await;
         d.sign_in(&app, "demo.guardian").await;
         d.check_page("the guardian's start page").await;
+        // the second choices look like second choices: no fill, as button.secondary
+        let fills = d
+            .script("return Array.from(document.querySelectorAll('a.button.secondary')).map(function (a) { return getComputedStyle(a).backgroundColor === getComputedStyle(document.documentElement).backgroundColor; });")
+            .await;
+        let fills: Vec<bool> = serde_json::from_value(fills).unwrap();
+        assert!(!fills.is_empty() && fills.iter().all(|f| *f), "{fills:?}");
         // each child's day as it is: lessons from a time, or none
         let cards = d
             .call(
@@ -826,6 +847,10 @@ async fn a_guardian_reports_sick_today_and_undoes_it_on_a_phone() {
         let said = d.wait_text(".notice", "Frånvaron är anmäld").await;
         assert!(said.contains("onsdag 25 november, hela dagen"), "{said}");
         assert_eq!(d.taps.get(), 1, "one tap files it");
+        assert!(
+            d.has(".notice a[href='/']").await,
+            "a way back to the start page"
+        );
         d.check_page("the child's page after sick today").await;
         d.click(".notice form button").await;
         d.wait_text(".notice", "Anmälan är borttagen").await;
