@@ -19,7 +19,7 @@ use crate::ids::{LeaveId, PupilId, ReportId};
 use crate::leave_application;
 use crate::state::AppState;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 pub struct ReportForm {
     #[serde(default)]
     quick: String,
@@ -98,16 +98,30 @@ fn period_of(f: &ReportForm, today: NaiveDate, lang: Lang) -> AppResult<NewRepor
     })
 }
 
+/// The report form, empty or, after a refusal, with everything the guardian sent (`posted`).
 fn report_form(
     ctx: &PageCtx,
-    pupil: PupilId,
-    name: &str,
+    (pupil, name): (PupilId, &str),
     kinds: &[(String, String, String)],
     today: NaiveDate,
+    posted: Option<&ReportForm>,
     error: Option<&str>,
 ) -> Markup {
     let title = ctx.t("Anmäl frånvaro", "Report absence");
     let t = today.format("%Y-%m-%d").to_string();
+    let or = |v: Option<&String>, default: &str| -> String {
+        v.filter(|s| !s.is_empty())
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    };
+    let part = posted.is_some_and(|f| f.mode == "part");
+    let from_date = or(posted.map(|f| &f.from_date), &t);
+    let to_date = or(posted.map(|f| &f.to_date), &t);
+    let date = or(posted.map(|f| &f.date), &t);
+    let from_time = or(posted.map(|f| &f.from_time), "08:00");
+    let to_time = or(posted.map(|f| &f.to_time), "12:00");
+    let kind = posted.map(|f| f.kind.as_str()).unwrap_or("");
+    let message = posted.map(|f| f.message.as_str()).unwrap_or("");
     layout::page(
         ctx,
         title,
@@ -118,31 +132,34 @@ fn report_form(
                 (ctx.csrf_field())
                 fieldset.choice {
                     legend { (ctx.t("Hur länge?", "For how long?")) }
-                    label { input type="radio" name="mode" value="days" checked; span { (ctx.t("Hela dagar", "Whole days")) } }
-                    label { input type="radio" name="mode" value="part"; span { (ctx.t("Del av dag", "Part of a day")) } }
+                    label { input type="radio" name="mode" value="days" checked[!part]; span { (ctx.t("Hela dagar", "Whole days")) } }
+                    label { input type="radio" name="mode" value="part" checked[part]; span { (ctx.t("Del av dag", "Part of a day")) } }
                 }
                 div.days {
                     label for="from_date" { (ctx.t("Från och med", "From")) }
-                    input #from_date name="from_date" type="date" value=(t);
+                    input #from_date name="from_date" type="date" value=(from_date);
                     label for="to_date" { (ctx.t("Till och med", "To")) }
-                    input #to_date name="to_date" type="date" value=(t);
+                    input #to_date name="to_date" type="date" value=(to_date);
                 }
                 div.part {
                     label for="date" { (ctx.t("Datum", "Date")) }
-                    input #date name="date" type="date" value=(t);
+                    input #date name="date" type="date" value=(date);
                     div.pair {
                         div { label for="from_time" { (ctx.t("Från klockan", "From")) }
-                            input #from_time name="from_time" type="time" value="08:00"; }
+                            input #from_time name="from_time" type="time" value=(from_time); }
                         div { label for="to_time" { (ctx.t("Till klockan", "To")) }
-                            input #to_time name="to_time" type="time" value="12:00"; }
+                            input #to_time name="to_time" type="time" value=(to_time); }
                     }
                 }
                 label for="kind" { (ctx.t("Orsak", "Reason")) }
                 select #kind name="kind" {
-                    @for (code, sv, en) in kinds { option value=(if code == "SJUK" { "sick".to_string() } else { code.to_lowercase() }) { (ctx.t(sv, en)) } }
+                    @for (code, sv, en) in kinds {
+                        @let value = if code == "SJUK" { "sick".to_string() } else { code.to_lowercase() };
+                        option value=(value) selected[value == kind] { (ctx.t(sv, en)) }
+                    }
                 }
                 label for="message" { (ctx.t("Meddelande till mentorn (valfritt)", "Message to the mentor (optional)")) }
-                textarea #message name="message" maxlength="500" rows="3" {}
+                textarea #message name="message" maxlength="500" rows="3" { (message) }
                 p { button.primary type="submit" { (ctx.t("Skicka anmälan", "Send the report")) } }
             }
         },
@@ -167,7 +184,7 @@ pub async fn report_page(
         .await?;
     Ok(html_with_status(
         StatusCode::OK,
-        report_form(&ctx, id, &name, &kinds, today, None),
+        report_form(&ctx, (id, &name), &kinds, today, None, None),
     ))
 }
 
@@ -188,6 +205,7 @@ pub async fn create_report(
         client_addr(&req),
     );
     let form = form.into_inner();
+    let posted = form.clone();
     let quick = form.quick == "sick_today";
     let result = state
         .db_write(move |conn| {
@@ -220,7 +238,7 @@ pub async fn create_report(
             let msg = e.refusal();
             Ok(html_with_status(
                 e.status(),
-                report_form(&ctx, id, &name, &kinds, today, Some(&msg)),
+                report_form(&ctx, (id, &name), &kinds, today, Some(&posted), Some(&msg)),
             ))
         }
     }
@@ -242,23 +260,27 @@ pub async fn cancel_report(
     Ok(see_other(&format!("/pupils/{pupil}?done=cancelled")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Clone)]
 pub struct LeaveForm {
     start_date: String,
     end_date: String,
     reason: String,
 }
 
+/// The leave form, empty or, after a refusal, with everything the guardian sent.
 fn leave_form(
     ctx: &PageCtx,
-    pupil: PupilId,
-    name: &str,
+    (pupil, name): (PupilId, &str),
     granted: i64,
     today: NaiveDate,
+    posted: Option<&LeaveForm>,
     error: Option<&str>,
 ) -> Markup {
     let title = ctx.t("Ansök om ledighet", "Apply for leave");
     let t = today.format("%Y-%m-%d").to_string();
+    let start = posted.map_or(t.clone(), |f| f.start_date.clone());
+    let end = posted.map_or(t, |f| f.end_date.clone());
+    let reason = posted.map(|f| f.reason.as_str()).unwrap_or("");
     layout::page(
         ctx,
         title,
@@ -269,11 +291,11 @@ fn leave_form(
             form method="post" action={"/pupils/" (pupil) "/leave-applications"} {
                 (ctx.csrf_field())
                 label for="start_date" { (ctx.t("Från och med", "From")) }
-                input #start_date name="start_date" type="date" required value=(t);
+                input #start_date name="start_date" type="date" required value=(start);
                 label for="end_date" { (ctx.t("Till och med", "To")) }
-                input #end_date name="end_date" type="date" required value=(t);
+                input #end_date name="end_date" type="date" required value=(end);
                 label for="reason" { (ctx.t("Skäl", "Reason")) }
-                textarea #reason name="reason" required maxlength="500" rows="3" {}
+                textarea #reason name="reason" required maxlength="500" rows="3" { (reason) }
                 p { button type="submit" { (ctx.t("Skicka ansökan", "Send the application")) } }
             }
         },
@@ -301,7 +323,7 @@ pub async fn leave_page(
         .await?;
     Ok(html_with_status(
         StatusCode::OK,
-        leave_form(&ctx, id, &name, granted, today, None),
+        leave_form(&ctx, (id, &name), granted, today, None, None),
     ))
 }
 
@@ -317,6 +339,7 @@ pub async fn apply_leave(
     let id = id.into_inner();
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let f = form.into_inner();
+    let posted = f.clone();
     let result = state
         .db_write(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
@@ -342,7 +365,7 @@ pub async fn apply_leave(
             let msg = e.refusal();
             Ok(html_with_status(
                 e.status(),
-                leave_form(&ctx, id, &name, granted, today, Some(&msg)),
+                leave_form(&ctx, (id, &name), granted, today, Some(&posted), Some(&msg)),
             ))
         }
     }

@@ -635,3 +635,134 @@ async fn leave_goes_through_recommendation_and_decision_and_covers_the_lessons()
         );
     }
 }
+
+/// A refused report or leave application comes back with everything the guardian typed.
+#[actix_web::test]
+async fn refused_forms_keep_what_the_guardian_typed() {
+    for kind in backends() {
+        let app = spawn(kind).await;
+        let world = fixtures::build(&app);
+        let child = world.ids.child;
+        let t = today(&app);
+        let day = fixtures::next_school_day(&world, t).to_string();
+        let before = report_count(&world);
+        let mut g = Browser::open(&app).await;
+        g.sign_in("demo.guardian", DEMO_PASSWORD).await;
+        // part of a day that ends before it starts
+        let page = g
+            .post(
+                &format!("/pupils/{child}/absence-reports"),
+                &[
+                    ("mode", "part"),
+                    ("date", &day),
+                    ("from_time", "13:15"),
+                    ("to_time", "09:40"),
+                    ("kind", "sick"),
+                    ("message", "Tandläkare, sedan hem"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 400, "{kind:?}: {}", page.body);
+        for kept in [
+            "name=\"mode\" value=\"part\" checked".to_string(),
+            format!("name=\"date\" type=\"date\" value=\"{day}\""),
+            "value=\"13:15\"".to_string(),
+            "value=\"09:40\"".to_string(),
+            "Tandläkare, sedan hem</textarea>".to_string(),
+        ] {
+            assert!(
+                page.body.contains(&kept),
+                "{kind:?}: {kept} in {}",
+                page.body
+            );
+        }
+        // leave that ends before it starts
+        let later = (fixtures::next_school_day(&world, t) - Duration::days(1)).to_string();
+        let page = g
+            .post(
+                &format!("/pupils/{child}/leave-applications"),
+                &[
+                    ("start_date", &day),
+                    ("end_date", &later),
+                    ("reason", "Farmors 80-årsdag i Umeå"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 400, "{kind:?}: {}", page.body);
+        for kept in [
+            format!("value=\"{day}\""),
+            format!("value=\"{later}\""),
+            "Farmors 80-årsdag i Umeå</textarea>".to_string(),
+        ] {
+            assert!(
+                page.body.contains(&kept),
+                "{kind:?}: {kept} in {}",
+                page.body
+            );
+        }
+        assert_eq!(report_count(&world), before, "{kind:?}: nothing stored");
+    }
+}
+
+/// The mentor's to-do empties once the mentor has answered, and the principal sees which
+/// applications the mentor has not answered yet.
+#[actix_web::test]
+async fn the_mentors_leave_to_do_empties_after_the_answer() {
+    for kind in backends() {
+        let app = spawn(kind).await;
+        let world = fixtures::build(&app);
+        let child = world.ids.child;
+        let day = fixtures::next_school_day(&world, today(&app));
+        let g = api_token(&app, "demo.guardian", DEMO_PASSWORD).await;
+        let (got, created) = send(&app, &g, "POST", "/api/v1/leave-applications", json!({"pupil_id": child, "start_date": day, "end_date": day, "reason": "Kusinens bröllop"})).await;
+        assert_eq!(got, 201, "{created}");
+        let id = created["id"].as_i64().unwrap();
+        let mut p = Browser::open(&app).await;
+        p.sign_in("demo.principal", DEMO_PASSWORD).await;
+        let pending = p.get("/leave").await;
+        let line = pending
+            .body
+            .split("<li>")
+            .find(|l| l.contains("Kusinens bröllop"))
+            .unwrap_or_else(|| panic!("{}", pending.body));
+        assert!(
+            line.contains("mentorn har inte svarat ännu"),
+            "{kind:?}: {line}"
+        );
+
+        let mut m = Browser::open(&app).await;
+        m.sign_in("demo.teacher", DEMO_PASSWORD).await;
+        let count = |body: &str| -> String {
+            body.split("Ledighetsansökningar att hantera (")
+                .nth(1)
+                .and_then(|s| s.split(')').next())
+                .unwrap_or("none")
+                .to_string()
+        };
+        let before = count(&m.get("/").await.body);
+        assert_ne!(before, "0", "{kind:?}: the application waits on the mentor");
+        let answered = m
+            .post(
+                &format!("/leave-applications/{id}/recommendation"),
+                &[("answer", "yes"), ("comment", "")],
+            )
+            .await;
+        assert_eq!(answered.status, 303, "{}", answered.body);
+        let after = count(&m.get("/").await.body);
+        assert_eq!(
+            after.parse::<i64>().unwrap(),
+            before.parse::<i64>().unwrap() - 1,
+            "{kind:?}: answered, it leaves the mentor's count"
+        );
+        let list = m.get("/leave").await;
+        let (mine, answered_part) = list
+            .body
+            .split_once("Du har svarat, rektor beslutar")
+            .unwrap_or_else(|| panic!("{kind:?}: {}", list.body));
+        assert!(!mine.contains("Kusinens bröllop"), "{kind:?}");
+        assert!(answered_part.contains("Kusinens bröllop"), "{kind:?}");
+        // and the principal still has it, now recommended
+        let pending = p.get("/leave").await;
+        assert!(pending.body.contains("mentorn tillstyrker"), "{kind:?}");
+    }
+}
