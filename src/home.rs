@@ -106,7 +106,10 @@ impl Home {
             .collect();
         let follows_up = !r.principal_of.is_empty() || !r.mentor_of.is_empty();
         let pending_leave = if follows_up {
-            crate::leave_application::pending_for(conn, v, today)?.len()
+            crate::leave_application::pending_for(conn, v, today)?
+                .iter()
+                .filter(|p| p.waits_on_viewer)
+                .count()
         } else {
             0
         };

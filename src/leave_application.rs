@@ -427,7 +427,7 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
 }
 
 /// A pending application as the principal's and mentor's list shows it.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 pub struct Pending {
     pub id: i64,
     pub pupil: i64,
@@ -437,16 +437,34 @@ pub struct Pending {
     pub recommendation: Option<String>,
     pub given_name: String,
     pub family_name: String,
+    /// whether the next step is the viewer's: the principal's decision, or the mentor's
+    /// recommendation (or decision, where the principal delegated leave to mentors)
+    pub waits_on_viewer: bool,
 }
 
+/// (id, pupil, start, end, reason, recommendation, given name, family name, school)
+type PendingRow = (
+    i64,
+    i64,
+    NaiveDate,
+    NaiveDate,
+    String,
+    Option<String>,
+    String,
+    String,
+    Option<i64>,
+);
+
 /// Pending applications for the pupils of the viewer's schools (as principal) and of the
-/// groups they mentor (today), earliest first; at most 200.
+/// groups they mentor (today), earliest first; at most 200. An application a mentor has
+/// answered waits on the principal, not on the mentor, unless the principal delegated
+/// decisions to the mentors of that school.
 pub fn pending_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<Vec<Pending>> {
     let in_groups = group_memberships::table
         .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
         .filter(crate::membership::on(today))
         .select(group_memberships::pupil_id);
-    Ok(leave_applications::table
+    let rows: Vec<PendingRow> = leave_applications::table
         .inner_join(people::table.on(people::id.eq(leave_applications::pupil_id)))
         .filter(leave_applications::status.eq(LeaveStatus::Pending))
         .filter(
@@ -463,8 +481,36 @@ pub fn pending_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult
             leave_applications::recommendation,
             people::given_name,
             people::family_name,
+            people::school_id,
         ))
         .order(leave_applications::start_date)
         .limit(200)
-        .load(conn)?)
+        .load(conn)?;
+    // schools where mentors decide themselves
+    let mut schools: Vec<i64> = rows.iter().filter_map(|r| r.8).collect();
+    schools.sort_unstable();
+    schools.dedup();
+    let delegated: Vec<i64> = crate::leave_delegation::running(conn, &schools)?
+        .into_iter()
+        .map(|d| d.school_id)
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let school = r.8;
+            let leads = school.is_some_and(|s| v.roles.principal_of.contains(&s));
+            let mentor_decides = school.is_some_and(|s| delegated.contains(&s));
+            Pending {
+                waits_on_viewer: leads || r.5.is_none() || mentor_decides,
+                id: r.0,
+                pupil: r.1,
+                start_date: r.2,
+                end_date: r.3,
+                reason: r.4,
+                recommendation: r.5,
+                given_name: r.6,
+                family_name: r.7,
+            }
+        })
+        .collect())
 }

@@ -92,13 +92,29 @@ pub async fn pending_leave(
     ))
 }
 
+/// The applications waiting on the viewer, then those waiting on someone else (a mentor's
+/// answered applications wait on the principal), each saying where the mentor stands.
 fn pending_list(ctx: &PageCtx, rows: &[Pending]) -> Markup {
-    html! {
-        @if rows.is_empty() { p { (ctx.t("Inga ansökningar väntar.", "No applications are waiting.")) } }
-        ul { @for l in rows {
+    let (mine, others): (Vec<&Pending>, Vec<&Pending>) =
+        rows.iter().partition(|p| p.waits_on_viewer);
+    let line = |l: &Pending| {
+        html! {
             li { a href={"/pupils/" (l.pupil)} { (l.given_name) " " (l.family_name) } " " (ctx.lang.days(l.start_date, l.end_date)) ": " (l.reason)
-                @if let Some(r) = &l.recommendation { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" } }
-        } }
+                " (" (match l.recommendation.as_deref() {
+                    Some("recommended") => ctx.t("mentorn tillstyrker", "recommended by the mentor"),
+                    Some(_) => ctx.t("mentorn avstyrker", "not recommended by the mentor"),
+                    None => ctx.t("mentorn har inte svarat ännu", "the mentor has not answered yet"),
+                }) ")" }
+        }
+    };
+    html! {
+        h2 { (ctx.t("Väntar på dig", "Waiting for you")) }
+        @if mine.is_empty() { p { (ctx.t("Inga ansökningar väntar på dig.", "No applications are waiting for you.")) } }
+        ul { @for l in &mine { (line(l)) } }
+        @if !others.is_empty() {
+            h2 { (ctx.t("Du har svarat, rektor beslutar", "You have answered; the principal decides")) }
+            ul { @for l in &others { (line(l)) } }
+        }
     }
 }
 
