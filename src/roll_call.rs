@@ -111,6 +111,8 @@ pub struct ReportInfo {
     pub by: String,
     pub at: NaiveDateTime,
     pub version: i32,
+    /// when a mark last changed after the first report (UTC)
+    pub changed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -305,17 +307,20 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppRes
         date,
         leave_reason,
     )?;
-    let report: Option<(String, String, NaiveDateTime, i32)> = lesson_reports::table
-        .inner_join(people::table.on(people::id.eq(lesson_reports::reported_by)))
-        .filter(lesson_reports::lesson_id.eq(lesson.id))
-        .select((
-            people::given_name,
-            people::family_name,
-            lesson_reports::reported_at,
-            lesson_reports::version,
-        ))
-        .first(conn)
-        .optional()?;
+    #[allow(clippy::type_complexity)]
+    let report: Option<(String, String, NaiveDateTime, i32, Option<NaiveDateTime>)> =
+        lesson_reports::table
+            .inner_join(people::table.on(people::id.eq(lesson_reports::reported_by)))
+            .filter(lesson_reports::lesson_id.eq(lesson.id))
+            .select((
+                people::given_name,
+                people::family_name,
+                lesson_reports::reported_at,
+                lesson_reports::version,
+                lesson_reports::modified_at,
+            ))
+            .first(conn)
+            .optional()?;
     let hide_protected = lesson.reach == LessonReach::Admin;
     let pupils = members
         .into_iter()
@@ -346,10 +351,12 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppRes
         reasons,
         lesson: info,
         pupils,
-        report: report.map(|(g, f, at, version)| ReportInfo {
+        report: report.map(|(g, f, at, version, changed_at)| ReportInfo {
             by: format!("{g} {f}"),
             at,
             version,
+            // the first report sets it too (the export's meta.modified)
+            changed_at: changed_at.filter(|c| *c > at),
         }),
     })
 }

@@ -27,8 +27,30 @@
     return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
   }
   function label(url) {
-    var a = document.querySelector('a.lesson[href="' + url + '"] strong');
-    return a ? a.textContent : url;
+    var a = document.querySelector('a.lesson[href="' + url + '"]');
+    if (a) {
+      var s = a.querySelector("strong"), g = a.querySelector("strong + span");
+      return ((s ? s.textContent : "") + " " + (g ? g.textContent : "")).trim() || url;
+    }
+    var h = url === location.pathname && document.querySelector("h1");
+    return h ? h.textContent.replace(/\s+/g, " ").trim() : url;
+  }
+  // this lesson's roll call, waiting on the device: its marks are shown in the form again,
+  // so that a reload does not look as if they were lost
+  function restore(item) {
+    var form = document.getElementById("roll");
+    if (!form || item.url !== location.pathname) return;
+    new URLSearchParams(item.body).forEach(function (value, name) {
+      if (!/^[smor]\d+$/.test(name)) return;
+      var field = form.querySelector('[name="' + name + '"]' + (/^[sm]/.test(name) ? '[value="' + value + '"]' : ""));
+      if (!field) return;
+      if (field.type === "radio") {
+        field.checked = true;
+        if (name.charAt(0) === "s") field.dispatchEvent(new Event("change", { bubbles: true }));
+      } else field.value = value;
+    });
+    var note = box.querySelector("p.restored");
+    if (note) note.hidden = false;
   }
   function show() {
     return Q.all().then(function (items) {
@@ -39,6 +61,7 @@
         var li = document.createElement("li");
         li.textContent = label(i.url) + " – " + (sv ? "sparad på telefonen " : "saved on the device at ") + hm(i.saved_at);
         list.appendChild(li);
+        restore(i);
         var badge = document.querySelector('a.lesson[href="' + i.url + '"] .badge.todo');
         if (badge) badge.textContent = sv ? "Väntar på att skickas" : "Waiting to be sent";
       });

@@ -192,6 +192,34 @@ pub struct LessonRef {
 }
 
 /// The lesson, when the viewer teaches it, stands in for it, or runs its school.
+/// Of these lessons, the ones whose roll call the viewer may open (as [`lesson`] decides:
+/// their teacher, their substitute, the school's principal), so that a page links only
+/// what opens.
+pub fn openable_lessons(
+    conn: &mut DbConn,
+    v: &Viewer,
+    ids: &[i64],
+) -> AppResult<std::collections::HashSet<i64>> {
+    let mut open = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let taught = activity_teachers::table
+            .filter(activity_teachers::teacher_id.eq(v.id))
+            .select(activity_teachers::activity_id);
+        let rows: Vec<i64> = lessons::table
+            .filter(lessons::id.eq_any(chunk))
+            .filter(
+                lessons::substitute_teacher_id
+                    .eq(v.id)
+                    .or(lessons::activity_id.eq_any(taught))
+                    .or(lessons::school_id.eq_any(v.roles.principal_of.clone())),
+            )
+            .select(lessons::id)
+            .load(conn)?;
+        open.extend(rows);
+    }
+    Ok(open)
+}
+
 pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: LessonId) -> AppResult<LessonRef> {
     let lesson_id = lesson_id.get();
     let row: Option<(i64, i64, Option<i64>)> = lessons::table

@@ -20,6 +20,10 @@ pub fn queue_box(ctx: &PageCtx, person: i64, keep: &[String], start_page: bool) 
         section #offline .card hidden data-person=(person) data-urls=(urls) data-reload[start_page] aria-labelledby="offline-h" {
             h2 #offline-h { (ctx.t("Väntar på att skickas", "Waiting to be sent")) }
             ul {}
+            p.restored hidden { (ctx.t(
+                "Listan nedan visar markeringarna som väntar på telefonen.",
+                "The list below shows the marks waiting on the device."
+            )) }
             p.muted { (ctx.t(
                 "Sparade på telefonen utan nät. De skickas av sig själva när nätet är tillbaka; logga inte ut innan dess.",
                 "Saved on the device without a network. They are sent by themselves when the network is back; do not sign out before then."

@@ -63,6 +63,8 @@ pub async fn page(
             )?;
             let leave = crate::leave_application::list(conn, id)?;
             let history = crate::absence::history(conn, id, from, today, tz)?;
+            let lesson_ids: Vec<i64> = history.iter().map(|h| h.lesson_id).collect();
+            let openable = access::openable_lessons(conn, &v, &lesson_ids)?;
             let mentors = p.groups.iter().any(|g| v.roles.mentor_of.contains(&g.id));
             // which pending applications the mentor decides under the principal's delegation
             let delegated = if mentors && r.reach != crate::auth::access::PupilReach::Principal {
@@ -82,7 +84,7 @@ pub async fn page(
                 term,
                 reports,
                 (leave, delegated),
-                history,
+                (history, openable),
                 mentors,
             ))
         })
@@ -133,7 +135,7 @@ pub async fn page(
         }
         (reports_list(&ctx, &reports))
         (leave_list(&ctx, &state, &leave, mentors, principal))
-        (history_table(&ctx, &history))
+        (history_table(&ctx, &history.0, &history.1))
     };
     Ok(html_with_status(
         StatusCode::OK,
@@ -252,7 +254,12 @@ fn leave_list(
 }
 
 /// The term's lessons with absence, one row each.
-fn history_table(ctx: &PageCtx, history: &[crate::absence::LessonAbsence]) -> Markup {
+/// Each lesson the viewer may open links to its roll call, to correct it there.
+fn history_table(
+    ctx: &PageCtx,
+    history: &[crate::absence::LessonAbsence],
+    openable: &std::collections::HashSet<i64>,
+) -> Markup {
     html! {
     h2 { (ctx.t("Frånvaro per lektion denna termin", "Absence per lesson this term")) }
     @if history.is_empty() { p.muted { (ctx.t("Ingen frånvaro.", "No absence.")) } } @else {
@@ -260,7 +267,7 @@ fn history_table(ctx: &PageCtx, history: &[crate::absence::LessonAbsence]) -> Ma
             thead { tr { th { (ctx.t("Datum", "Date")) } th { (ctx.t("Lektion", "Lesson")) } th { (ctx.t("Frånvaro", "Absence")) } th { (ctx.t("Orsak", "Reason")) } th { (ctx.t("Rapporterad av", "Reported by")) } } }
             tbody { @for h in history { tr {
                 td { (ctx.lang.day(h.date)) " " (h.starts_at.format("%H:%M")) }
-                td { (h.subject) }
+                td { @if openable.contains(&h.lesson_id) { a href={"/lessons/" (h.lesson_id)} { (h.subject) } } @else { (h.subject) } }
                 td { (status_text(&h.status, ctx)) " " (h.minutes) " min" }
                 td { @if h.invalid_minutes > 0 { (ctx.t("Ogiltig", "Invalid")) } @else if let Some(r) = &h.reason { (ctx.t(&r.name_sv, &r.name_en)) } @else if h.covered_by == Some("leave") { (ctx.t("Beviljad ledighet", "Granted leave")) } @else if h.covered_by.is_some() { (ctx.t("Anmäld frånvaro", "Reported absence")) } @else { (ctx.t("Giltig", "Valid")) } }
                 td { (h.marked_by) }

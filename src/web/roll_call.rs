@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::common::html_with_status;
 use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
-use super::roll_call_form::{device_saved_at, device_submission, parse_form, Action};
+use super::roll_call_form::{device_saved_at, device_submission, parse_form, status_code, Action};
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
@@ -27,20 +27,6 @@ pub fn local_stamp(state: &AppState, lang: Lang, at: NaiveDateTime) -> String {
     } else {
         format!("{} {time}", lang.day(local.date_naive()))
     }
-}
-
-fn status_code(s: Status) -> &'static str {
-    match s {
-        Status::Present => "p",
-        Status::Absent => "a",
-        Status::Late => "l",
-        Status::LeftEarly => "e",
-        Status::PartlyAbsent => "x",
-    }
-}
-
-pub(super) fn status_from_code(c: &str) -> Option<Status> {
-    Status::ALL.iter().copied().find(|s| status_code(*s) == c)
 }
 
 /// The buttons a row shows: present, absent, late, left early (and partly absent only when
@@ -150,13 +136,14 @@ pub(super) fn roll_form(
             input type="hidden" name="version" value=(rc.version());
             a.skip href="#save" { (ctx.t("Hoppa till Spara", "Skip to Save")) }
             template #rt { (reason_select(rc, &PupilLine { id: 0, name: String::new(), mark: Mark::PRESENT, stored: false, covered_by: None }, lang)) }
+            // a change afterwards needs its why: asked first, where it is seen before saving
+            @if is_past && reported {
+                label for="why" { (ctx.t("Varför ändras lektionen i efterhand? (krävs för att spara en ändring)", "Why is the lesson changed afterwards? (required to save a change)")) }
+                input #why name="correction_reason" maxlength="500" value=(correction_reason);
+            }
             p.key.muted aria-hidden="true" { (ctx.t("N närvarande · F frånvarande · S sen · T gick tidigt", "N present · F absent · S late · E left early")) }
             ol.roll {
                 @for p in &rc.pupils { (pupil_row(rc, p, lang)) }
-            }
-            @if is_past && reported {
-                label for="why" { (ctx.t("Varför ändras lektionen i efterhand? (krävs)", "Why is the lesson changed afterwards? (required)")) }
-                input #why name="correction_reason" maxlength="500" value=(correction_reason);
             }
             div.savebar #save tabindex="-1" {
                 button type="submit" name="action" value="report" { (if reported { ctx.t("Spara ändringarna", "Save the changes") } else { ctx.t("Rapportera lektionen", "Report the lesson") }) }
@@ -180,7 +167,10 @@ pub(super) fn report_state(state: &AppState, ctx: &PageCtx, rc: &RollCall) -> Ma
     html! {
         p #state role="status" {
             @match &rc.report {
-                Some(r) => { strong.ok { (ctx.t("Rapporterad", "Reported")) } " " (ctx.t("av", "by")) " " (r.by) " " (local_stamp(state, ctx.lang, r.at)) },
+                Some(r) => {
+                    strong.ok { (ctx.t("Rapporterad", "Reported")) } " " (ctx.t("av", "by")) " " (r.by) " " (local_stamp(state, ctx.lang, r.at))
+                    @if let Some(changed) = r.changed_at { " · " (ctx.t("senast ändrad", "last changed")) " " (local_stamp(state, ctx.lang, changed)) }
+                },
                 None => { strong { (ctx.t("Inte rapporterad ännu", "Not reported yet")) } },
             }
         }
@@ -191,7 +181,7 @@ fn roll_call_page(
     state: &AppState,
     ctx: &PageCtx,
     rc: &RollCall,
-    notice: Option<Notice>,
+    (notice, waiting): (Option<Notice>, Option<Markup>),
     correction_reason: &str,
 ) -> Markup {
     let l = &rc.lesson;
@@ -202,6 +192,8 @@ fn roll_call_page(
         p.muted { (when(ctx, l)) }
         @if let Some(name) = &l.substitute { p { span.badge { (ctx.t("Vikarie: ", "Substitute: ")) (name) } } }
         (report_state(state, ctx, rc))
+        // what waits on the device for this lesson, above the list (static/offline.js)
+        @if let Some(w) = waiting { (w) }
         @if let Some(n) = notice { div class=(n.kind) role=(if n.kind == "errors" { "alert" } else { "status" }) { (n.body) } }
         @if l.cancelled {
             p.errors { (ctx.t("Lektionen är inställd.", "The lesson is cancelled.")) }
@@ -254,10 +246,8 @@ pub async fn page(
         kind: "notice",
         body: html! { (ctx.t("Sparat.", "Saved.")) },
     });
-    let body = html! {
-        (roll_call_page(&state, &ctx, &rc, notice, ""))
-        (super::offline::queue_box(&ctx, person, &[], false))
-    };
+    let waiting = super::offline::queue_box(&ctx, person, &[], false);
+    let body = roll_call_page(&state, &ctx, &rc, (notice, Some(waiting)), "");
     Ok(html_with_status(
         StatusCode::OK,
         layout::page(&ctx, &page_title(&rc), body),
@@ -367,10 +357,13 @@ pub async fn submit(
                 &state,
                 &ctx,
                 &shown,
-                Some(Notice {
-                    kind: "errors",
-                    body,
-                }),
+                (
+                    Some(Notice {
+                        kind: "errors",
+                        body,
+                    }),
+                    None,
+                ),
                 &correction_text,
             );
             Ok(html_with_status(
@@ -426,10 +419,13 @@ fn ask_everyone_present(
         state,
         ctx,
         &shown,
-        Some(Notice {
-            kind: "errors",
-            body,
-        }),
+        (
+            Some(Notice {
+                kind: "errors",
+                body,
+            }),
+            None,
+        ),
         correction_text,
     );
     Some(html_with_status(
@@ -477,10 +473,13 @@ fn stale_page(
         state,
         ctx,
         current,
-        Some(Notice {
-            kind: "errors",
-            body,
-        }),
+        (
+            Some(Notice {
+                kind: "errors",
+                body,
+            }),
+            None,
+        ),
         correction_text,
     );
     html_with_status(

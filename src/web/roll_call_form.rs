@@ -3,10 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::roll_call::status_from_code;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::roll_call::MarkInput;
+use crate::roll_call::{MarkInput, Status};
 
 /// Which button sent the roll-call form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,4 +143,19 @@ pub(super) fn device_submission(
             ),
         ))
     }
+}
+
+/// A status as the form's radio buttons write it.
+pub(super) fn status_code(s: Status) -> &'static str {
+    match s {
+        Status::Present => "p",
+        Status::Absent => "a",
+        Status::Late => "l",
+        Status::LeftEarly => "e",
+        Status::PartlyAbsent => "x",
+    }
+}
+
+fn status_from_code(c: &str) -> Option<Status> {
+    Status::ALL.iter().copied().find(|s| status_code(*s) == c)
 }

@@ -38,10 +38,10 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
         .db(move |conn| roll_call::teacher_lessons(conn, &viewer, from, today))
         .await?;
     let (todays, earlier): (Vec<_>, Vec<_>) = lessons.into_iter().partition(|l| l.date == today);
-    let unreported: Vec<_> = earlier
+    let (unreported, reported): (Vec<_>, Vec<_>) = earlier
         .into_iter()
-        .filter(|l| !l.reported && !l.cancelled)
-        .collect();
+        .filter(|l| !l.cancelled)
+        .partition(|l| !l.reported);
     let current = todays
         .iter()
         .position(|l| !l.cancelled && l.ends_at > now)
@@ -120,6 +120,15 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
             section.card {
                 h2 { (ctx.t("Ej rapporterade, senaste 7 skoldagarna", "Not reported, the last 7 school days")) }
                 ul.lessons { @for l in &unreported { li { span.muted { (weekday(l.date, ctx.lang)) " " (l.date.format("%d/%m")) } " " (line(l, false)) } } }
+            }
+        }
+        // reported lessons stay within reach, to correct one
+        @if !reported.is_empty() {
+            section.card {
+                details {
+                    summary { h2.inline { (ctx.t("Rapporterade, senaste 7 skoldagarna", "Reported, the last 7 school days")) " (" (reported.len()) ")" } }
+                    ul.lessons { @for l in reported.iter().rev() { li { span.muted { (weekday(l.date, ctx.lang)) " " (l.date.format("%d/%m")) } " " (line(l, false)) } } }
+                }
             }
         }
         @if !v.roles.mentor_of.is_empty() {

@@ -229,6 +229,26 @@ async fn a_roll_call_saved_without_a_network_reaches_the_server_once() {
     );
     d.check_page("the roll call saved on the device").await;
 
+    // a reload, still without a network: the marks that wait on the device are in the
+    // form again, and the box above the list names the lesson
+    d.go(&wifi.url(&format!("/lessons/{lesson}"))).await;
+    until(
+        &d,
+        "the waiting marks are shown in the lesson's form",
+        &format!(
+            "var b = document.getElementById('offline'), f = document.getElementById('roll'); \
+             if (!b || b.hidden || !f) return false; \
+             var above = (b.compareDocumentPosition(f) & Node.DOCUMENT_POSITION_FOLLOWING) > 0; \
+             var named = b.querySelector('li').textContent.indexOf(document.querySelector('h1').textContent.trim()) === 0; \
+             return above && named && f.querySelector(\"input[name='s{a}'][value=a]\").checked \
+               && f.querySelector(\"input[name='s{late}'][value=l]\").checked \
+               && f.querySelector(\"input[name='m{late}'][value='10']\").checked;"
+        ),
+    )
+    .await;
+    d.check_page("the lesson with its roll call waiting on the device")
+        .await;
+
     // the tab is closed; the start page, still without a network, lists what waits
     close_tab(&d).await;
     d.go(&wifi.url("/")).await;

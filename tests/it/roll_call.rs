@@ -792,3 +792,87 @@ async fn everyone_present_asks_before_it_throws_away_the_marks_on_the_page() {
         );
     }
 }
+
+#[actix_web::test]
+async fn a_teacher_reaches_an_earlier_lesson_and_sees_its_latest_change() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let lesson = world.ids.lesson;
+        let child = world.ids.child;
+        let mut t = Browser::open(&app).await;
+        t.sign_in("demo.teacher", DEMO_PASSWORD).await;
+        let s = format!("s{child}");
+        let done = t
+            .post(
+                &format!("/lessons/{lesson}"),
+                &[("version", "0"), ("action", "report"), (&s, "a")],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        // the lesson was yesterday's
+        {
+            let mut c = conn(&world.pool);
+            let date: chrono::NaiveDate = lessons::table
+                .find(lesson)
+                .select(lessons::lesson_date)
+                .first(&mut *c)
+                .unwrap();
+            diesel::update(lessons::table.find(lesson))
+                .set(lessons::lesson_date.eq(date - Duration::days(1)))
+                .execute(&mut *c)
+                .unwrap();
+        }
+        // from the start page's reported lessons ...
+        let home = t.get("/").await;
+        let reported = home
+            .body
+            .split("Rapporterade, senaste 7 skoldagarna")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{kind:?}: {}", home.body));
+        assert!(reported.contains(&format!("href=\"/lessons/{lesson}\"")));
+        // ... and from the pupil's absence per lesson
+        let pupil = t.get(&format!("/pupils/{child}")).await;
+        assert!(
+            pupil
+                .body
+                .contains(&format!("<a href=\"/lessons/{lesson}\">")),
+            "{kind:?}: {}",
+            pupil.body
+        );
+        // the why comes before the list, where it is seen before saving
+        let page = t.get(&format!("/lessons/{lesson}")).await;
+        let why = page.body.find("id=\"why\"").expect("the why field");
+        let list = page.body.find("<ol class=\"roll\">").expect("the list");
+        assert!(why < list, "{kind:?}: the why field is above the list");
+        let state_line = |body: &str| -> String {
+            let state = body.split("id=\"state\"").nth(1).unwrap_or_default();
+            state.split("</p>").next().unwrap_or_default().to_string()
+        };
+        assert!(!state_line(&page.body).contains("senast ändrad"));
+        let v = page
+            .body
+            .split("name=\"version\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string();
+        let changed = t
+            .post(
+                &format!("/lessons/{lesson}"),
+                &[
+                    ("version", &v),
+                    ("action", "report"),
+                    (&s, "p"),
+                    ("correction_reason", "Kom efter första rasten"),
+                ],
+            )
+            .await;
+        assert_eq!(changed.status, 303, "{}", changed.body);
+        let page = t.get(&format!("/lessons/{lesson}")).await;
+        let state = state_line(&page.body);
+        assert!(state.contains("senast ändrad"), "{kind:?}: {state}");
+    }
+}
