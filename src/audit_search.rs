@@ -23,9 +23,14 @@ pub struct Filter {
     pub from: NaiveDateTime,
     pub to: NaiveDateTime,
     pub actor_words: Vec<String>,
+    /// a pupil by id, or by the words of their name (as the administrator's search)
     pub pupil: Option<i64>,
+    pub pupil_words: Vec<String>,
     pub lesson: Option<i64>,
 }
+
+/// Pupils whose name holds every word, at most this many, are looked for at once.
+const PUPILS_BY_NAME: usize = 20;
 
 /// One row as people read it.
 #[derive(Debug, Clone)]
@@ -33,10 +38,26 @@ pub struct Line {
     pub at: NaiveDateTime,
     pub actor: String,
     pub action: String,
-    /// what it is about: "lektion 42 (Svenska 7A, 2026-11-25)", "elev Bo Ek"
-    pub about: String,
+    /// what it is about, for the reader to put in words
+    pub about: About,
     pub detail: Value,
     pub client_addr: Option<String>,
+}
+
+/// What an audit row is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum About {
+    /// a lesson: its activity's name, day and start; the pupil whose mark changed
+    Lesson {
+        name: String,
+        date: NaiveDate,
+        starts_at: chrono::NaiveTime,
+        pupil: Option<String>,
+    },
+    /// a person, by name
+    Person(String),
+    /// another record: its kind (the audit log's entity) and id
+    Record(String, Option<i64>),
 }
 
 /// The schools whose rows the viewer reads; `None` for an administrator (all rows).
@@ -73,31 +94,55 @@ pub fn search(conn: &mut DbConn, v: &Viewer, f: &Filter) -> AppResult<Vec<Line>>
                 .and(audit_log::entity_id.eq(lesson)),
         );
     }
-    if let Some(pupil) = f.pupil {
+    let pupils: Vec<i64> = match (f.pupil, f.pupil_words.is_empty()) {
+        (Some(id), _) => vec![id],
+        (None, false) => {
+            let mut found = pupils_named(conn, &f.pupil_words)?;
+            if found.is_empty() {
+                return Ok(Vec::new());
+            }
+            found.truncate(PUPILS_BY_NAME);
+            found
+        }
+        (None, true) => Vec::new(),
+    };
+    if !pupils.is_empty() {
         let leave = leave_applications::table
-            .filter(leave_applications::pupil_id.eq(pupil))
+            .filter(leave_applications::pupil_id.eq_any(pupils.clone()))
             .select(leave_applications::id.nullable());
         let reports = absence_reports::table
-            .filter(absence_reports::pupil_id.eq(pupil))
+            .filter(absence_reports::pupil_id.eq_any(pupils.clone()))
             .select(absence_reports::id.nullable());
         // a mark's row names the pupil in its detail (keys in order, no spaces)
-        let (a, b) = (
-            format!("%\"pupil_id\":{pupil},%"),
-            format!("%\"pupil_id\":{pupil}}}%"),
-        );
+        let mut marks: Box<
+            dyn BoxableExpression<
+                audit_log::table,
+                <DbConn as diesel::Connection>::Backend,
+                SqlType = diesel::sql_types::Bool,
+            >,
+        > = Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"));
+        for pupil in &pupils {
+            let (a, b) = (
+                format!("%\"pupil_id\":{pupil},%"),
+                format!("%\"pupil_id\":{pupil}}}%"),
+            );
+            marks = Box::new(
+                marks
+                    .or(audit_log::detail.like(a))
+                    .or(audit_log::detail.like(b)),
+            );
+        }
         q = q.filter(
             (audit_log::entity
                 .eq("person")
-                .and(audit_log::entity_id.eq(pupil)))
+                .and(audit_log::entity_id.eq_any(pupils.clone())))
             .or(audit_log::entity
                 .eq("leave_application")
                 .and(audit_log::entity_id.eq_any(leave)))
             .or(audit_log::entity
                 .eq("absence_report")
                 .and(audit_log::entity_id.eq_any(reports)))
-            .or(audit_log::entity
-                .eq("lesson")
-                .and(audit_log::detail.like(a).or(audit_log::detail.like(b)))),
+            .or(audit_log::entity.eq("lesson").and(marks)),
         );
     }
     if !f.actor_words.is_empty() {
@@ -204,9 +249,23 @@ type Row = (
     Option<String>,
 );
 
-/// The rows with names: who acted, and which lesson or pupil a row is about.
+/// The rows with names: who acted, which lesson or person a row is about, and whose mark
+/// a changed mark is.
 fn lines(conn: &mut DbConn, rows: Vec<Row>) -> AppResult<Vec<Line>> {
-    let actor_names = names(conn, &rows.iter().filter_map(|r| r.1).collect::<Vec<_>>())?;
+    let details: Vec<Value> = rows
+        .iter()
+        .map(|r| serde_json::from_str(&r.5).unwrap_or(Value::Null))
+        .collect();
+    let mark_pupils: Vec<i64> = details
+        .iter()
+        .filter_map(|d| d["pupil_id"].as_i64())
+        .collect();
+    let mut people_ids: Vec<i64> = rows.iter().filter_map(|r| r.1).collect();
+    people_ids.extend(rows.iter().filter(|r| r.3 == "person").filter_map(|r| r.4));
+    people_ids.extend(mark_pupils);
+    people_ids.sort_unstable();
+    people_ids.dedup();
+    let people_names = names(conn, &people_ids)?;
     let lessons = lesson_labels(
         conn,
         &rows
@@ -215,41 +274,51 @@ fn lines(conn: &mut DbConn, rows: Vec<Row>) -> AppResult<Vec<Line>> {
             .filter_map(|r| r.4)
             .collect::<Vec<_>>(),
     )?;
-    let pupil_names = names(
-        conn,
-        &rows
-            .iter()
-            .filter(|r| r.3 == "person")
-            .filter_map(|r| r.4)
-            .collect::<Vec<_>>(),
-    )?;
     Ok(rows
         .into_iter()
-        .map(|(at, actor, action, entity, id, detail, addr)| {
+        .zip(details)
+        .map(|((at, actor, action, entity, id, _, addr), detail)| {
             let about = match (entity.as_str(), id) {
-                ("lesson", Some(id)) => lessons
-                    .get(&id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("lesson {id}")),
-                ("person", Some(id)) => pupil_names
-                    .get(&id)
-                    .cloned()
-                    .unwrap_or_else(|| format!("person {id}")),
-                (e, Some(id)) => format!("{e} {id}"),
-                (e, None) => e.to_string(),
+                ("lesson", Some(id)) => match lessons.get(&id) {
+                    Some((name, date, starts_at)) => About::Lesson {
+                        name: name.clone(),
+                        date: *date,
+                        starts_at: *starts_at,
+                        pupil: detail["pupil_id"]
+                            .as_i64()
+                            .and_then(|p| people_names.get(&p).cloned()),
+                    },
+                    None => About::Record(entity.clone(), Some(id)),
+                },
+                ("person", Some(id)) => match people_names.get(&id) {
+                    Some(name) => About::Person(name.clone()),
+                    None => About::Record(entity.clone(), Some(id)),
+                },
+                (_, id) => About::Record(entity.clone(), id),
             };
             Line {
                 at,
                 actor: actor
-                    .and_then(|a| actor_names.get(&a).cloned())
+                    .and_then(|a| people_names.get(&a).cloned())
                     .unwrap_or_else(|| "–".into()),
                 action,
                 about,
-                detail: serde_json::from_str(&detail).unwrap_or(Value::Null),
+                detail,
                 client_addr: addr,
             }
         })
         .collect())
+}
+
+/// Pupils (people with a school) whose name holds every word.
+fn pupils_named(conn: &mut DbConn, words: &[String]) -> AppResult<Vec<i64>> {
+    let candidates = actors(conn, words)?;
+    Ok(people::table
+        .filter(people::id.eq_any(candidates))
+        .filter(people::school_id.is_not_null())
+        .select(people::id)
+        .order(people::id)
+        .load(conn)?)
 }
 
 /// People whose name or username holds every word (at most 200).
@@ -318,7 +387,10 @@ fn names(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
     Ok(out)
 }
 
-fn lesson_labels(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+/// Each lesson's activity name, day and start.
+type LessonLabel = (String, NaiveDate, chrono::NaiveTime);
+
+fn lesson_labels(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, LessonLabel>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(900) {
         let rows: Vec<(i64, NaiveDate, chrono::NaiveTime, String)> = lessons::table
@@ -332,7 +404,7 @@ fn lesson_labels(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, Strin
             ))
             .load(conn)?;
         for (id, day, starts, name) in rows {
-            out.insert(id, format!("{name} {day} {}", starts.format("%H:%M")));
+            out.insert(id, (name, day, starts));
         }
     }
     Ok(out)

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::common::html_with_status;
 use super::layout::{self, PageCtx};
 use super::statistics::csv::csv;
-use crate::audit_search::{self, Filter, Line};
+use crate::audit_search::{self, About, Filter, Line};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
@@ -85,11 +85,23 @@ fn filter(
             .map(|t| t.naive_utc())
             .unwrap_or_else(|| d.and_time(chrono::NaiveTime::MIN))
     };
+    // a pupil by name, as the administrator's search finds people; an id still works
+    let pupil_text = q.pupil.trim();
+    let by_id = !pupil_text.is_empty() && pupil_text.chars().all(|c| c.is_ascii_digit());
     let f = Filter {
         from: utc(from),
         to: utc(to + Duration::days(1)),
         actor_words: crate::admin_find::words(&q.who).unwrap_or_default(),
-        pupil: id(&q.pupil, "Eleven", "pupil")?,
+        pupil: if by_id {
+            id(pupil_text, "Eleven", "pupil")?
+        } else {
+            None
+        },
+        pupil_words: if by_id {
+            Vec::new()
+        } else {
+            crate::admin_find::words(pupil_text).unwrap_or_default()
+        },
         lesson: id(&q.lesson, "Lektionen", "lesson")?,
     };
     Ok((f, from, to))
@@ -131,9 +143,117 @@ fn action(lang: Lang, code: &str) -> String {
             "Vilka elever följer med på utflykten ändrat",
             "Who goes on a trip changed",
         ),
-        _ => return code.to_string(),
+        "absence_report.created" => ("Frånvaro anmäld", "Absence reported"),
+        "absence_report.cancelled" => ("Frånvaroanmälan ångrad", "Absence report undone"),
+        "notice.confirmed" => ("Frånvaromeddelande bekräftat", "Absence notice confirmed"),
+        "sign_in.ok" => ("Inloggning", "Signed in"),
+        "sign_in.failed" => ("Misslyckad inloggning", "Failed sign-in"),
+        "sign_in.throttled" => ("Inloggning spärrad en stund", "Sign-in held back a while"),
+        "sign_in.oidc_refused" => (
+            "Inloggning via kommunens tjänst nekad",
+            "Sign-in through the municipality's service refused",
+        ),
+        "sign_in_link.requested" => ("Länk begärd", "Link requested"),
+        "link.created" => ("Länk skickad", "Link sent"),
+        "sign_out" => ("Utloggning", "Signed out"),
+        "password.set" => ("Lösenord satt", "Password set"),
+        "staff.invited" => ("Personal inbjuden", "Staff invited"),
+        "duty.assigned" => ("Uppdrag tilldelat", "Duty assigned"),
+        "settings.changed" => ("Inställningar ändrade", "Settings changed"),
+        "register.extract" => ("Registerutdrag taget", "Register extract taken"),
+        "retention.applied" => ("Gallring utförd", "Retention applied"),
+        "statistics.read" => ("Statistik läst", "Statistics read"),
+        "api_client.registered" => ("API-klient registrerad", "API client registered"),
+        "api_client.revoked" => ("API-klient återkallad", "API client revoked"),
+        "api_client.token" => ("API-klient fick en token", "API client got a token"),
+        "api_client.auth_failed" => (
+            "API-klient nekad (fel uppgifter)",
+            "API client refused (wrong credentials)",
+        ),
+        "api_client.call" => ("API-anrop", "API call"),
+        _ => {
+            return match lang {
+                Lang::Sv => format!("Annan händelse ({code})"),
+                Lang::En => format!("Other event ({code})"),
+            }
+        }
     };
     lang.pick(sv, en).to_string()
+}
+
+/// A detail's field as a word, where Närvaro writes it.
+fn field(lang: Lang, key: &str) -> String {
+    let (sv, en) = match key {
+        "username" => ("användarnamn", "username"),
+        "channel" => ("via", "through"),
+        "outcome" => ("utfall", "outcome"),
+        "wait_secs" => ("väntetid, sekunder", "wait, seconds"),
+        "purpose" => ("syfte", "purpose"),
+        "approved" => ("beviljad", "approved"),
+        "recommendation" => ("mentorn", "the mentor"),
+        "comment" => ("kommentar", "comment"),
+        "changes" => ("ändrade markeringar", "marks changed"),
+        "correction" => ("i efterhand", "afterwards"),
+        "reason" => ("skäl", "reason"),
+        "date" => ("dag", "day"),
+        "first_day" | "start_date" | "from" => ("från", "from"),
+        "last_day" | "end_date" | "to" => ("till", "to"),
+        "max_days" => ("högst skoldagar", "at most school days"),
+        "saved_on_device_at" => ("sparad på telefonen", "saved on the device"),
+        "arrived_at" => ("kom fram", "arrived"),
+        "scope" => ("behörighet", "scope"),
+        "route" => ("adress", "route"),
+        "kind" => ("slag", "kind"),
+        "how" => ("hur", "how"),
+        "role" => ("roll", "role"),
+        "title" => ("namn", "title"),
+        "code" => ("kod", "code"),
+        "name_sv" | "name" => ("namn", "name"),
+        _ => return key.replace('_', " "),
+    };
+    lang.pick(sv, en).to_string()
+}
+
+/// A detail's value as people write it: yes or no, a day, an outcome in words.
+fn value(lang: Lang, v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Bool(b) => lang
+            .pick(if *b { "ja" } else { "nej" }, if *b { "yes" } else { "no" })
+            .to_string(),
+        serde_json::Value::Number(n) => n.to_string(),
+        serde_json::Value::String(s) => {
+            if let Some(d) = crate::clock::parse_day(s) {
+                return lang.day(d);
+            }
+            if let Some(t) = crate::clock::parse_local_instant(s) {
+                return format!("{} {}", lang.day(t.date()), t.format("%H:%M"));
+            }
+            let (sv, en) = match s.as_str() {
+                "ok" => ("lyckades", "succeeded"),
+                "wrong_password" => ("fel lösenord", "wrong password"),
+                "unknown_user" => ("okänt användarnamn", "unknown username"),
+                "inactive" => ("kontot är avslutat", "the account has ended"),
+                "no_password" => ("kontot har inget lösenord", "the account has no password"),
+                "passwords_off" => ("lösenord används inte här", "passwords are not used here"),
+                "not_reserved" => ("spärrad", "held back"),
+                "web" => ("webbsidan", "the web page"),
+                "api" => ("API:et", "the API"),
+                "link" => ("e-postlänk", "e-mail link"),
+                "sign_in" => ("inloggning", "sign-in"),
+                "reset" => ("nytt lösenord", "new password"),
+                "recommended" => ("tillstyrker", "recommends"),
+                "not_recommended" => ("avstyrker", "does not recommend"),
+                _ => return s.clone(),
+            };
+            lang.pick(sv, en).to_string()
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|i| value(lang, i))
+            .collect::<Vec<_>>()
+            .join(", "),
+        serde_json::Value::Object(_) | serde_json::Value::Null => String::new(),
+    }
 }
 
 /// "Närvarande → Frånvarande 10 min (orsak …)" for a mark; the detail as it is otherwise.
@@ -160,9 +280,54 @@ fn detail(lang: Lang, l: &Line) -> String {
         return s;
     }
     match &l.detail {
-        serde_json::Value::Object(m) if m.is_empty() => String::new(),
-        serde_json::Value::Null => String::new(),
-        d => d.to_string(),
+        // every field in words; ids and nested records are what the "about" column names
+        serde_json::Value::Object(m) => m
+            .iter()
+            .filter(|(k, v)| !k.ends_with("_id") && !v.is_null() && !v.is_object())
+            .map(|(k, v)| format!("{}: {}", field(lang, k), value(lang, v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    }
+}
+
+/// What a row is about, in words: "Matematik 7A, onsdag 25 november 08:10 – Bo Ek".
+fn about(lang: Lang, l: &Line) -> String {
+    match &l.about {
+        About::Lesson {
+            name,
+            date,
+            starts_at,
+            pupil,
+        } => {
+            let mut s = format!("{name}, {} {}", lang.day(*date), starts_at.format("%H:%M"));
+            if let Some(p) = pupil {
+                s.push_str(" – ");
+                s.push_str(p);
+            }
+            s
+        }
+        About::Person(name) => name.clone(),
+        About::Record(kind, id) => {
+            let (sv, en) = match kind.as_str() {
+                "leave_application" => ("ledighetsansökan", "leave application"),
+                "absence_report" => ("frånvaroanmälan", "absence report"),
+                "leave_delegation" => ("delegation", "delegation"),
+                "organisation" => ("skola", "school"),
+                "trip" => ("utflykt", "trip"),
+                "absence_reason" => ("frånvaroorsak", "absence reason"),
+                "notice" => ("frånvaromeddelande", "absence notice"),
+                "api_client" => ("API-klient", "API client"),
+                "person" => ("person", "person"),
+                "lesson" => ("lektion", "lesson"),
+                "retention" => ("gallring", "retention"),
+                other => (other, other),
+            };
+            match id {
+                Some(id) => format!("{} {id}", lang.pick(sv, en)),
+                None => lang.pick(sv, en).to_string(),
+            }
+        }
     }
 }
 
@@ -221,10 +386,13 @@ pub async fn page(
             input #a-to name="to" type="date" value=(to);
             label for="a-who" { (ctx.t("Vem ändrade (namn eller användarnamn)", "Who changed it (name or username)")) }
             input #a-who name="who" value=(q.who) maxlength="200" autocomplete="off";
-            label for="a-pupil" { (ctx.t("Elevens id (tomt = alla)", "The pupil's id (empty = all)")) }
-            input #a-pupil name="pupil" inputmode="numeric" value=(q.pupil);
-            label for="a-lesson" { (ctx.t("Lektionens id (tomt = alla)", "The lesson's id (empty = all)")) }
-            input #a-lesson name="lesson" inputmode="numeric" value=(q.lesson);
+            label for="a-pupil" { (ctx.t("Elev (namn, tomt = alla)", "Pupil (name, empty = all)")) }
+            input #a-pupil name="pupil" value=(q.pupil) maxlength="200" autocomplete="off";
+            @if !q.lesson.trim().is_empty() {
+                // a lesson's changes, as linked from elsewhere
+                input type="hidden" name="lesson" value=(q.lesson);
+                p { (ctx.t("Visar en lektions ändringar. ", "Showing one lesson's changes. ")) a href="/audit" { (ctx.t("Visa alla", "Show all")) } }
+            }
             p { button type="submit" { (ctx.t("Visa", "Show")) } " " a href=(csv_href) { (ctx.t("Ladda ner som CSV", "Download as CSV")) } }
         }
         p role="status" { (rows.len()) " " (ctx.t("händelser", "events")) @if rows.len() as i64 == audit_search::LIMIT { " " (ctx.t("(de senaste; gör perioden kortare för att se fler)", "(the latest; shorten the period to see more)")) } }
@@ -246,7 +414,7 @@ fn table(state: &AppState, ctx: &PageCtx, rows: &[Line]) -> Markup {
                 } }
                 tbody { @for l in rows { tr {
                     td { (when(state, ctx.lang, l)) } td { (l.actor) } td { (action(ctx.lang, &l.action)) }
-                    td { (l.about) } td { (detail(ctx.lang, l)) } td { (l.client_addr.as_deref().unwrap_or("")) }
+                    td { (about(ctx.lang, l)) } td { (detail(ctx.lang, l)) } td { (l.client_addr.as_deref().unwrap_or("")) }
                 } } }
             }
         }
@@ -278,11 +446,69 @@ pub async fn csv_file(
                 l.actor.clone(),
                 action(lang, &l.action),
                 l.action.clone(),
-                l.about.clone(),
+                about(lang, l),
                 detail(lang, l),
                 l.client_addr.clone().unwrap_or_default(),
             ]
         })
         .collect();
     Ok(csv(&format!("andringslogg-{from}-{to}.csv"), &head, &lines))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every action the service writes to the audit log, read from the source: `action:
+    /// "…"` literals and the sign-in limits' constants.
+    fn written_actions() -> Vec<String> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    for part in text.split("action: \"").skip(1) {
+                        if let Some(code) = part.split('"').next() {
+                            out.push(code.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut out,
+        );
+        use crate::auth::throttle;
+        out.extend(
+            [
+                throttle::FAILED,
+                throttle::SUCCEEDED,
+                throttle::THROTTLED,
+                throttle::LINK_REQUESTED,
+            ]
+            .map(str::to_string),
+        );
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn every_action_written_is_said_in_words() {
+        let actions = written_actions();
+        assert!(actions.len() > 30, "{actions:?}");
+        for code in &actions {
+            for lang in [Lang::Sv, Lang::En] {
+                let said = action(lang, code);
+                assert!(
+                    !said.contains(code.as_str()),
+                    "{code} has no words in {lang:?}: {said}"
+                );
+            }
+        }
+    }
 }

@@ -119,10 +119,82 @@ async fn principals_and_administrators_search_the_audit_log() {
             "from=25/11",
             "from=2026-11-25&to=2026-11-01",
             "from=2024-01-01&to=2026-01-01",
-            "pupil=x",
+            "lesson=x",
         ] {
             let page = principal.get(&format!("/audit?{q}")).await;
             assert_eq!(page.status, 400, "{q}");
         }
+    }
+}
+
+/// The log reads as words: a pupil is found by name, a changed mark names the pupil and the
+/// lesson's day as people write it, sign-ins and their outcomes are words, never JSON.
+#[actix_web::test]
+async fn the_audit_log_reads_as_words_and_finds_a_pupil_by_name() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let lesson = world.ids.lesson;
+        let child = world.ids.child;
+        let token = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        let res = app
+            .client
+            .put(app.url(&format!("/api/v1/lessons/{lesson}/roll-call")))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .send_json(&json!({"marks": [{"pupil_id": child, "status": "absent"}]}))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        // a wrong password, for a sign-in row
+        let mut wrong = Browser::open(&app).await;
+        let page = wrong
+            .post(
+                "/login",
+                &[("username", "demo.teacher"), ("password", "fel")],
+            )
+            .await;
+        assert_eq!(page.status, 401);
+        let (given, family): (String, String) = {
+            let mut c = conn(&world.pool);
+            people::table
+                .find(child)
+                .select((people::given_name, people::family_name))
+                .first(&mut *c)
+                .unwrap()
+        };
+        let (from, to) = (
+            (Utc::now() - Duration::days(1)).date_naive(),
+            (Utc::now() + Duration::days(1)).date_naive(),
+        );
+        let mut admin = Browser::open(&app).await;
+        admin.sign_in("demo.admin", DEMO_PASSWORD).await;
+        let page = admin
+            .get(&format!(
+                "/audit?from={from}&to={to}&pupil={}",
+                family.to_lowercase()
+            ))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let table = page.body.split("<tbody>").nth(1).unwrap_or_default();
+        assert!(table.contains("Markering ändrad"), "{kind:?}: {table}");
+        assert!(
+            table.contains(&format!("– {given} {family}")),
+            "{kind:?}: the changed mark names the pupil: {table}"
+        );
+        assert!(table.contains("onsdag 25 november"), "{kind:?}: {table}");
+        assert!(
+            !table.contains("Misslyckad inloggning"),
+            "only the pupil's rows"
+        );
+        // the whole log: sign-ins in words, and no JSON anywhere
+        let page = admin.get(&format!("/audit?from={from}&to={to}")).await;
+        let table = page.body.split("<tbody>").nth(1).unwrap_or_default();
+        assert!(table.contains("Misslyckad inloggning"), "{kind:?}: {table}");
+        assert!(table.contains("fel lösenord"), "{kind:?}: {table}");
+        assert!(
+            !table.contains("{&quot;") && !table.contains("&quot;:"),
+            "{kind:?}: {table}"
+        );
+        assert!(!table.contains("sign_in.failed"), "{kind:?}: {table}");
     }
 }
