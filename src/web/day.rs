@@ -22,6 +22,8 @@ use crate::state::AppState;
 pub struct DayQuery {
     date: Option<String>,
     done: Option<String>,
+    /// what was just changed (`l<lesson>` or `t<teacher>`): its teacher opens
+    at: Option<String>,
 }
 
 pub async fn page(
@@ -52,19 +54,29 @@ pub async fn page(
         };
         html! { p.notice role="status" { (ctx.t(sv, en)) } }
     });
+    let at = q.at.clone().unwrap_or_default();
     Ok(html_with_status(
         StatusCode::OK,
-        day_page(&ctx, school, &day, note),
+        day_page(&ctx, school, &day, (note, &at)),
     ))
 }
 
-fn day_page(ctx: &PageCtx, school: i64, day: &Day, note: Option<Markup>) -> Markup {
+/// The day page: the lessons that need a substitute first, then each teacher folded (open
+/// when away, when a lesson needs a substitute, or when it holds what was just changed).
+fn day_page(ctx: &PageCtx, school: i64, day: &Day, (note, at): (Option<Markup>, &str)) -> Markup {
     let title = format!(
         "{}, {}",
         ctx.t("Dagens ändringar", "Today's changes"),
         ctx.lang.day(day.date)
     );
     let action = |what: &str| format!("/schools/{school}/day/{what}");
+    let needing: Vec<&DayLesson> = day
+        .teachers
+        .iter()
+        .filter(|t| t.absent.is_some())
+        .flat_map(|t| t.lessons.iter())
+        .filter(|l| needs_substitute(l, true))
+        .collect();
     let body = html! {
         h1 { (ctx.t("Dagens ändringar", "Today's changes")) }
         p { (day.school) ", " (ctx.lang.day(day.date)) " – " a href={"/schools/" (school) "/settings"} { (ctx.t("Skolans inställningar", "School settings")) } " – " a href={"/schools/" (school) "/trips"} { (ctx.t("Utflykter", "Trips")) } }
@@ -78,26 +90,77 @@ fn day_page(ctx: &PageCtx, school: i64, day: &Day, note: Option<Markup>) -> Mark
             h2 { (ctx.t("Utflykter", "Trips")) }
             ul { @for (group, title, from, to) in &day.trips { li { (group) ": " (title) ", " (ctx.lang.span(*from, *to)) } } }
         }
+        @if !needing.is_empty() {
+            section.card.needing aria-labelledby="needing-h" {
+                h2 #needing-h { (ctx.t("Saknar vikarie", "Needs a substitute")) " (" (needing.len()) ")" }
+                ul.lessons { @for l in &needing { li { (lesson(ctx, &action, day, l, ("n", true))) } } }
+            }
+        }
         @if day.teachers.is_empty() { p { (ctx.t("Inga lektioner den dagen.", "No lessons that day.")) } }
         @for t in &day.teachers {
-            section.card {
-                h2 id={"t" (t.teacher.0)} { (t.teacher.1) }
+            @let open = t.absent.is_some()
+                || at == format!("t{}", t.teacher.0)
+                || t.lessons.iter().any(|l| at == format!("l{}", l.id));
+            details.card.teacher open[open] {
+                summary {
+                    h2.inline id={"t" (t.teacher.0)} { (t.teacher.1) }
+                    " " span.muted { (t.lessons.len()) " " (ctx.t("lektioner", "lessons")) }
+                    @if let Some((_, first, last)) = t.absent { " " span.badge { (ctx.t("Frånvarande ", "Away ")) (ctx.lang.days(first, last)) } }
+                }
                 (absence(ctx, &action, day, t))
                 form method="post" action=(action("substitute")) {
                     (ctx.csrf_field())
                     input type="hidden" name="date" value=(day.date);
                     input type="hidden" name="teacher" value=(t.teacher.0);
                     label for={"all" (t.teacher.0)} { (ctx.t("Vikarie för alla lektioner dagen", "Substitute for every lesson of the day")) }
-                    (staff_select(ctx, &format!("all{}", t.teacher.0), &day.staff, None))
+                    (staff_select(ctx, &format!("all{}", t.teacher.0), &available(day, &[t.teacher.0], None), None))
                     label for={"until" (t.teacher.0)} { (ctx.t("Till och med (tomt = bara i dag)", "Until and including (empty = this day only)")) }
                     input id={"until" (t.teacher.0)} type="date" name="last_day" value=[t.absent.map(|a| a.2)];
                     button type="submit" { (ctx.t("Spara för alla", "Save for all")) }
                 }
-                ul.lessons { @for l in &t.lessons { li { (lesson(ctx, &action, day, l, t.absent.is_some())) } } }
+                ul.lessons { @for l in &t.lessons { li { (lesson(ctx, &action, day, l, ("", t.absent.is_some()))) } } }
             }
         }
     };
     layout::page(ctx, &title, body)
+}
+
+/// A lesson of an away teacher that takes place and has nobody standing in.
+fn needs_substitute(l: &DayLesson, away: bool) -> bool {
+    away && l.substitute.is_none() && !l.cancelled
+}
+
+/// Who may stand in, as (id, name, free): the lesson's own teachers (`own`) never, an away
+/// teacher never; busy is who teaches or stands in at an overlapping lesson that day.
+fn available<'a>(
+    day: &'a Day,
+    own: &[i64],
+    time: Option<(chrono::NaiveTime, chrono::NaiveTime)>,
+) -> Vec<(i64, &'a str, bool)> {
+    let away: Vec<i64> = day
+        .teachers
+        .iter()
+        .filter(|t| t.absent.is_some())
+        .map(|t| t.teacher.0)
+        .collect();
+    let busy = |person: i64| -> bool {
+        let Some((from, to)) = time else {
+            return false;
+        };
+        day.teachers.iter().any(|t| {
+            t.lessons.iter().any(|l| {
+                let overlaps = !l.cancelled && l.starts_at < to && from < l.ends_at;
+                let teaches = t.teacher.0 == person && l.substitute.is_none();
+                let stands_in = l.substitute.as_ref().is_some_and(|s| s.0 == person);
+                overlaps && (teaches || stands_in)
+            })
+        })
+    };
+    day.staff
+        .iter()
+        .filter(|(id, _)| !own.contains(id) && !away.contains(id))
+        .map(|(id, name)| (*id, name.as_str(), !busy(*id)))
+        .collect()
 }
 
 /// The teacher's absence: shown with a button to take it back, or a form to mark it.
@@ -124,15 +187,24 @@ fn absence(ctx: &PageCtx, action: &dyn Fn(&str) -> String, day: &Day, t: &Teache
     }
 }
 
+/// A lesson with its forms. `prefix` keeps ids apart where a lesson shows twice (the
+/// "needs a substitute" list and its teacher's).
 fn lesson(
     ctx: &PageCtx,
     action: &dyn Fn(&str) -> String,
     day: &Day,
     l: &DayLesson,
-    away: bool,
+    (prefix, away): (&str, bool),
 ) -> Markup {
+    let own: Vec<i64> = day
+        .teachers
+        .iter()
+        .filter(|t| t.lessons.iter().any(|x| x.id == l.id))
+        .map(|t| t.teacher.0)
+        .collect();
+    let staff = available(day, &own, Some((l.starts_at, l.ends_at)));
     html! {
-        h3 id={"l" (l.id)} {
+        h3 id={(prefix) "l" (l.id)} {
             (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M")) " " (l.name)
             @if !l.groups.is_empty() { " (" (l.groups) ")" }
         }
@@ -141,7 +213,7 @@ fn lesson(
             @if let Some((_, name)) = &l.substitute { span.badge { (ctx.t("Vikarie: ", "Substitute: ")) (name) } " " }
             @if l.by_hand { span.badge { (ctx.t("Ändrad för hand", "Changed by hand")) } " " }
             @if l.reported { span.badge { (ctx.t("Rapporterad", "Reported")) } " " }
-            @if away && l.substitute.is_none() && !l.cancelled { strong.badge { (ctx.t("Saknar vikarie", "Needs a substitute")) } }
+            @if needs_substitute(l, away) { strong.badge { (ctx.t("Saknar vikarie", "Needs a substitute")) } }
         }
         @if l.cancelled && l.reported {
             p.muted { (ctx.t("Närvaron som redan rapporterades finns kvar.", "The roll call already made is kept.")) }
@@ -150,8 +222,8 @@ fn lesson(
             (ctx.csrf_field())
             input type="hidden" name="date" value=(day.date);
             input type="hidden" name="lesson" value=(l.id);
-            label for={"s" (l.id)} { (ctx.t("Vikarie", "Substitute")) }
-            (staff_select(ctx, &format!("s{}", l.id), &day.staff, l.substitute.as_ref().map(|s| s.0)))
+            label for={(prefix) "s" (l.id)} { (ctx.t("Vikarie", "Substitute")) }
+            (staff_select(ctx, &format!("{prefix}s{}", l.id), &staff, l.substitute.as_ref().map(|s| s.0)))
             button type="submit" { (ctx.t("Spara vikarie", "Save substitute")) }
         }
         form method="post" action=(action("cancel")) {
@@ -169,12 +241,28 @@ fn lesson(
     }
 }
 
-fn staff_select(ctx: &PageCtx, id: &str, staff: &[(i64, String)], chosen: Option<i64>) -> Markup {
+/// The substitutes to choose from: free at the time first, then those who have a lesson
+/// then (still choosable, said so).
+fn staff_select(
+    ctx: &PageCtx,
+    id: &str,
+    staff: &[(i64, &str, bool)],
+    chosen: Option<i64>,
+) -> Markup {
     html! {
         select id=(id) name="substitute" {
             option value="" selected[chosen.is_none()] { (ctx.t("Ingen vikarie", "No substitute")) }
-            @for (pid, name) in staff {
-                option value=(pid) selected[chosen == Some(*pid)] { (name) }
+            optgroup label=(ctx.t("Lediga då", "Free then")) {
+                @for (pid, name, _) in staff.iter().filter(|s| s.2) {
+                    option value=(pid) selected[chosen == Some(*pid)] { (name) }
+                }
+            }
+            @if staff.iter().any(|s| !s.2) {
+                optgroup label=(ctx.t("Har lektion då", "Teaching then")) {
+                    @for (pid, name, _) in staff.iter().filter(|s| !s.2) {
+                        option value=(pid) selected[chosen == Some(*pid)] { (name) " (" (ctx.t("har lektion", "teaching")) ")" }
+                    }
+                }
             }
         }
     }
@@ -289,7 +377,20 @@ pub async fn substitute(
             )
         })
         .await?;
-    finish(&req, &state, school, date, result.map(|_| "substitute")).await
+    // back to the lesson changed, or to the teacher whose lessons were
+    let at = match (number(&form.lesson), number(&form.teacher)) {
+        (Ok(Some(l)), _) => format!("l{l}"),
+        (_, Ok(Some(t))) => format!("t{t}"),
+        _ => String::new(),
+    };
+    finish(
+        &req,
+        &state,
+        school,
+        date,
+        result.map(|_| ("substitute", at)),
+    )
+    .await
 }
 
 pub async fn cancel(
@@ -319,7 +420,11 @@ pub async fn cancel(
         })
         .await?;
     let done = if cancel { "cancelled" } else { "restored" };
-    finish(&req, &state, school, date, result.map(|_| done)).await
+    let at = match number(&form.lesson) {
+        Ok(Some(l)) => format!("l{l}"),
+        _ => String::new(),
+    };
+    finish(&req, &state, school, date, result.map(|_| (done, at))).await
 }
 
 /// Back to the day page: with the change, or with the refusal on the page (400).
@@ -328,11 +433,11 @@ async fn finish(
     state: &AppState,
     school: i64,
     date: NaiveDate,
-    result: Result<&str, Refusal>,
+    result: Result<(&str, String), Refusal>,
 ) -> AppResult<HttpResponse> {
     match result {
-        Ok(done) => Ok(see_other(&format!(
-            "/schools/{school}/day?date={date}&done={done}"
+        Ok((done, at)) => Ok(see_other(&format!(
+            "/schools/{school}/day?date={date}&done={done}&at={at}#{at}"
         ))),
         Err(Refusal(sv, en)) => {
             let ctx = PageCtx::new(req);
@@ -344,7 +449,7 @@ async fn finish(
             let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
             Ok(html_with_status(
                 StatusCode::BAD_REQUEST,
-                day_page(&ctx, school, &day, Some(note)),
+                day_page(&ctx, school, &day, (Some(note), "")),
             ))
         }
     }
@@ -388,7 +493,11 @@ pub async fn absent(
             day_changes::mark_absent(conn, &ch, school, teacher, (date, last))
         })
         .await?;
-    finish(&req, &state, school, date, result.map(|_| "absent")).await
+    let at = match number(&form.teacher) {
+        Ok(Some(t)) => format!("t{t}"),
+        _ => String::new(),
+    };
+    finish(&req, &state, school, date, result.map(|_| ("absent", at))).await
 }
 
 #[derive(Deserialize)]
@@ -415,5 +524,12 @@ pub async fn end_absence(
             day_changes::end_absence(conn, &change(&st, &viewer, &addr), school, absence)
         })
         .await?;
-    finish(&req, &state, school, date, result.map(|_| "absence_ended")).await
+    finish(
+        &req,
+        &state,
+        school,
+        date,
+        result.map(|_| ("absence_ended", String::new())),
+    )
+    .await
 }

@@ -586,3 +586,111 @@ async fn a_teacher_away_for_two_days_gets_one_substitute_for_all() {
         assert_eq!(audited(&world.pool, "staff.absence_ended"), 1);
     }
 }
+
+/// The office's day page at work: the lessons that need a substitute come first, teachers
+/// are folded, the lesson's own teacher is never offered as its substitute and busy
+/// colleagues are said to be, and a change comes back to the lesson changed.
+#[actix_web::test]
+async fn the_day_page_puts_the_lessons_without_a_substitute_first() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let s1 = world.ids.school1;
+        let sub = staff_member(&world, "stand.in", "teacher", s1);
+        let (teacher, lesson) = {
+            let mut c = conn(&world.pool);
+            let teacher: i64 = people::table
+                .filter(people::username.eq("demo.teacher"))
+                .select(people::id)
+                .first(&mut *c)
+                .unwrap();
+            let lesson: i64 = lessons::table
+                .inner_join(
+                    activity_teachers::table
+                        .on(activity_teachers::activity_id.eq(lessons::activity_id)),
+                )
+                .filter(activity_teachers::teacher_id.eq(teacher))
+                .filter(lessons::school_id.eq(s1))
+                .filter(lessons::cancelled.eq(false))
+                .filter(lessons::lesson_date.eq(test_today()))
+                .select(lessons::id)
+                .first(&mut *c)
+                .unwrap();
+            (teacher, lesson)
+        };
+        let day = format!("/schools/{s1}/day");
+        let today = test_today().to_string();
+        let mut office = Browser::open(&app).await;
+        office.sign_in("demo.office", DEMO_PASSWORD).await;
+        let page = office.get(&day).await;
+        assert!(
+            !page.body.contains("id=\"needing-h\""),
+            "nobody is away yet"
+        );
+        assert!(
+            !page.body.contains("<details class=\"card teacher\" open"),
+            "{kind:?}: teachers are folded"
+        );
+        let away = office
+            .post(
+                &format!("{day}/absent"),
+                &[
+                    ("date", &today),
+                    ("teacher", &teacher.to_string()),
+                    ("last_day", ""),
+                ],
+            )
+            .await;
+        assert_eq!(away.status.as_u16(), 303, "{}", away.body);
+        assert!(
+            away.location
+                .as_deref()
+                .is_some_and(|l| l.ends_with(&format!("at=t{teacher}#t{teacher}"))),
+            "{:?}",
+            away.location
+        );
+        let page = office.get(&day).await;
+        let needing = page
+            .body
+            .find("id=\"needing-h\"")
+            .expect("a list of lessons without a substitute");
+        let first_teacher = page.body.find("<details").expect("teachers");
+        assert!(needing < first_teacher, "{kind:?}: the list comes first");
+        // the lesson's own teacher is never offered for it
+        let select = page
+            .body
+            .split(&format!("id=\"ns{lesson}\""))
+            .nth(1)
+            .and_then(|s| s.split("</select>").next())
+            .unwrap_or_else(|| panic!("{kind:?}: {}", page.body));
+        assert!(
+            !select.contains(&format!("value=\"{teacher}\"")),
+            "{select}"
+        );
+        assert!(select.contains(&format!("value=\"{sub}\"")), "{select}");
+        assert!(select.contains("Lediga då"), "{select}");
+        // a substitute given: back to that lesson, its teacher open
+        let given = office
+            .post(
+                &format!("{day}/substitute"),
+                &[
+                    ("date", &today),
+                    ("lesson", &lesson.to_string()),
+                    ("substitute", &sub.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(given.status.as_u16(), 303, "{}", given.body);
+        let back = given.location.clone().unwrap();
+        assert!(back.ends_with(&format!("at=l{lesson}#l{lesson}")), "{back}");
+        let page = office.get(back.split('#').next().unwrap()).await;
+        let opened = page
+            .body
+            .split("<details class=\"card teacher\" open>")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{kind:?}: {}", page.body));
+        assert!(opened.contains(&format!("id=\"l{lesson}\"")), "{kind:?}");
+        // now the lesson has its substitute, the first list no longer holds it
+        assert!(!page.body.contains(&format!("id=\"nl{lesson}\"")));
+    }
+}
