@@ -291,6 +291,9 @@ pub struct Roster {
     pub calendar: Option<(NaiveDate, NaiveDate)>,
     /// whether `persons`' civic numbers are hashed yet ([`Roster::hash_civic_numbers`])
     pub civic_hashed: bool,
+    /// a pupil's school year from their enrolment (SS 12000 `Enrolment.schoolYear`), by
+    /// the person's id: a class without a school year of its own takes its pupils'
+    pub enrolment_years: HashMap<String, i32>,
 }
 
 /// Where the roster's lists stood before a record was read (`Roster::mark`).

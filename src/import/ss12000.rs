@@ -314,6 +314,16 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
     };
     let emails = read_emails(rec)?;
     let school = rec.refs("enrolments", "enroledAt.id")?.into_iter().next();
+    let year = rec
+        .get("enrolments")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+        .and_then(|e| e.get("schoolYear"))
+        .and_then(Value::as_i64)
+        .and_then(|y| i32::try_from(y).ok());
+    if let Some(y) = year {
+        r.enrolment_years.insert(ext.clone(), y);
+    }
     for (j, resp) in rec
         .get("responsibles")
         .and_then(Value::as_array)
@@ -548,6 +558,38 @@ fn group(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
     Ok(())
 }
 
+/// A class without a `schoolYear` of its own (the standard's `Group` has none; Närvaro
+/// reads one where a source adds it) takes the school year most of its pupils are
+/// enrolled in (`Enrolment.schoolYear`).
+fn class_years_from_enrolments(r: &mut Roster) {
+    if r.enrolment_years.is_empty() {
+        return;
+    }
+    let mut counts: std::collections::HashMap<&str, std::collections::BTreeMap<i32, usize>> =
+        Default::default();
+    for m in &r.memberships {
+        if let Some(y) = r.enrolment_years.get(&m.pupil) {
+            *counts
+                .entry(m.group.as_str())
+                .or_default()
+                .entry(*y)
+                .or_default() += 1;
+        }
+    }
+    let years: std::collections::HashMap<String, i32> = counts
+        .into_iter()
+        .filter_map(|(g, by_year)| {
+            let (year, _) = by_year.into_iter().max_by_key(|(y, n)| (*n, -*y))?;
+            Some((g.to_string(), year))
+        })
+        .collect();
+    for g in r.groups.iter_mut() {
+        if g.school_year.is_none() && g.kind == "class" {
+            g.school_year = years.get(&g.ext).copied();
+        }
+    }
+}
+
 /// A duty Närvaro knows (principal, teacher, administrator), and a mentor duty for each
 /// mentor assignment; other duties are skipped. Remembers which person each duty is.
 fn duty(
@@ -756,6 +798,7 @@ pub fn parse(
         }
     }
     super::drop_unread(&mut r);
+    class_years_from_enrolments(&mut r);
     for a in &mut r.activities {
         for t in &mut a.teachers {
             if let Some(p) = duty_person.get(t) {

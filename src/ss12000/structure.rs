@@ -5,9 +5,17 @@
 //! `Activity` and `CalendarEvent` write them. What `narvaro import` and `narvaro sync`
 //! read, so a structure can move from one Närvaro to another, or feed a test source.
 //!
-//! Every record is named by its stored uuid (the source's, for imported records), or the
-//! stand-in the export names it by. Civic numbers are never written; a protected identity
-//! keeps its `securityMarking`.
+//! Every record is named by its stored uuid (the source's, for imported records; a duty by
+//! the source's duty id), or the stand-in the export names it by. Civic numbers are never
+//! written; a protected identity keeps its `securityMarking`; what staff sign in with
+//! (`eduPersonPrincipalNames`, `externalIdentifiers`) is written, so a structure read back
+//! signs the same people in. Every record is valid against the published v2.1 document
+//! (tests/it/ss12000_schema.rs): what a component requires is always there (an enrolment's
+//! school type and start, a group's and an activity's start date, a syllabus's school type),
+//! and nothing it does not define is added (a class's school year goes in its pupils'
+//! enrolments). Not written, since the standard cannot say them: Närvaro's own
+//! administrators (a role of Närvaro's, assigned at /admin), and an activity without a group
+//! (`Activity.groups` needs one) with its lessons.
 
 use std::collections::HashMap;
 
@@ -73,6 +81,23 @@ pub fn export(conn: &mut DbConn, tz: Tz, at: NaiveDateTime) -> QueryResult<Value
 struct Written {
     records: Vec<Value>,
     uuid: HashMap<i64, String>,
+    /// for organisations: each school's `SchoolTypesEnum` (a school without a recorded
+    /// form is written as GR, grundskola, Närvaro's default)
+    school_type: HashMap<i64, &'static str>,
+}
+
+impl Written {
+    fn new(records: Vec<Value>, uuid: HashMap<i64, String>) -> Written {
+        Written {
+            records,
+            uuid,
+            school_type: HashMap::new(),
+        }
+    }
+
+    fn school_type_of(&self, school: i64) -> &'static str {
+        self.school_type.get(&school).copied().unwrap_or("GR")
+    }
 }
 
 fn organisations(conn: &mut DbConn) -> QueryResult<Written> {
@@ -121,7 +146,15 @@ fn organisations(conn: &mut DbConn) -> QueryResult<Written> {
             o
         })
         .collect();
-    Ok(Written { records, uuid })
+    let school_type = rows
+        .iter()
+        .filter_map(|r| Some((r.0, school_type(r.4.as_deref()?)?)))
+        .collect();
+    Ok(Written {
+        records,
+        uuid,
+        school_type,
+    })
 }
 
 /// SS 12000's `SchoolTypesEnum` for a school form.
@@ -136,19 +169,71 @@ fn school_type(form: &str) -> Option<&'static str> {
     })
 }
 
+/// A person's row: id, given and family name, birth date, sex, security marking, school,
+/// notice address, uuid, when the row was made.
+type PersonRow = (
+    i64,
+    String,
+    String,
+    Option<NaiveDate>,
+    Option<String>,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    NaiveDateTime,
+);
+
+/// What a pupil's enrolment says beyond the school: since when, and the class's school year.
+fn enrolments(conn: &mut DbConn) -> QueryResult<HashMap<i64, (NaiveDate, Option<i32>)>> {
+    let mut out: HashMap<i64, (NaiveDate, Option<i32>)> = HashMap::new();
+    for (pupil, start, kind, year) in group_memberships::table
+        .inner_join(groups::table)
+        .select((
+            group_memberships::pupil_id,
+            group_memberships::start_date,
+            groups::group_type,
+            groups::school_year,
+        ))
+        .load::<(i64, NaiveDate, String, Option<i32>)>(conn)?
+    {
+        let e = out.entry(pupil).or_insert((start, None));
+        e.0 = e.0.min(start);
+        if kind == "class" && year.is_some() {
+            e.1 = year;
+        }
+    }
+    Ok(out)
+}
+
+/// What each person signs in with: (eduPersonPrincipalNames, externalIdentifiers).
+fn sign_in_identifiers(conn: &mut DbConn) -> QueryResult<HashMap<i64, (Vec<Value>, Vec<Value>)>> {
+    let mut out: HashMap<i64, (Vec<Value>, Vec<Value>)> = HashMap::new();
+    for (person, kind, context, value, unique) in person_identifiers::table
+        .order(person_identifiers::id)
+        .select((
+            person_identifiers::person_id,
+            person_identifiers::kind,
+            person_identifiers::context,
+            person_identifiers::value,
+            person_identifiers::globally_unique,
+        ))
+        .load::<(i64, String, Option<String>, String, bool)>(conn)?
+    {
+        let e = out.entry(person).or_default();
+        match (kind.as_str(), context) {
+            ("eppn", _) => e.0.push(value.into()),
+            (_, Some(context)) => e.1.push(json!({
+                "value": value, "context": context, "globallyUnique": unique,
+            })),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
 fn persons(conn: &mut DbConn, orgs: &Written) -> QueryResult<Written> {
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        i64,
-        String,
-        String,
-        Option<NaiveDate>,
-        Option<String>,
-        String,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-    )> = people::table
+    let rows: Vec<PersonRow> = people::table
         .filter(people::active.eq(true))
         .order(people::id)
         .select((
@@ -161,6 +246,7 @@ fn persons(conn: &mut DbConn, orgs: &Written) -> QueryResult<Written> {
             people::school_id,
             people::email,
             people::uuid,
+            people::created_at,
         ))
         .load(conn)?;
     let uuid: HashMap<i64, String> = rows
@@ -193,61 +279,81 @@ fn persons(conn: &mut DbConn, orgs: &Written) -> QueryResult<Written> {
         .load::<i64>(conn)?
         .into_iter()
         .collect();
-    let records =
-        rows.iter()
-            .map(
-                |(id, given, family, birth, sex, marking, school, email, _)| {
-                    let mut p = json!({
-                        "id": uuid[id],
-                        "givenName": given,
-                        "familyName": family,
-                        "securityMarking": match marking.as_str() {
-                            "protected" => "Skyddad folkbokföring",
-                            "confidential" => "Sekretessmarkering",
-                            _ => "Ingen",
-                        },
+    let enrolled = enrolments(conn)?;
+    let mut identifiers = sign_in_identifiers(conn)?;
+    let records = rows
+        .iter()
+        .map(|row| {
+            let (id, given, family, birth, sex, marking, school, email, _, created) = row;
+            let mut p = json!({
+                "id": uuid[id],
+                "givenName": given,
+                "familyName": family,
+                "securityMarking": match marking.as_str() {
+                    "protected" => "Skyddad folkbokföring",
+                    "confidential" => "Sekretessmarkering",
+                    _ => "Ingen",
+                },
+            });
+            if let Some(b) = birth {
+                p["birthDate"] = b.to_string().into();
+            }
+            p["sex"] = match sex.as_deref() {
+                Some("F") => "Kvinna",
+                Some("M") => "Man",
+                _ => "Okänt",
+            }
+            .into();
+            if let Some(list) = addresses.get(id) {
+                p["emails"] = list
+                    .iter()
+                    .map(|(kind, value)| json!({ "value": value, "type": kind }))
+                    .collect();
+            } else if let Some(e) = email {
+                let kind = if staff.contains(id) {
+                    "Skola personal"
+                } else {
+                    "Privat"
+                };
+                p["emails"] = json!([{ "value": e, "type": kind }]);
+            }
+            if let Some((eppn, external)) = identifiers.remove(id) {
+                if !eppn.is_empty() {
+                    p["eduPersonPrincipalNames"] = Value::Array(eppn);
+                }
+                if !external.is_empty() {
+                    p["externalIdentifiers"] = Value::Array(external);
+                }
+            }
+            if let Some(s) = *school {
+                if let Some(at) = orgs.uuid.get(&s) {
+                    let (start, year) = enrolled.get(id).copied().unwrap_or((created.date(), None));
+                    let mut e = json!({
+                        "enroledAt": reference(at),
+                        "schoolType": orgs.school_type_of(s),
+                        "startDate": start.to_string(),
                     });
-                    if let Some(b) = birth {
-                        p["birthDate"] = b.to_string().into();
+                    if let Some(y) = year.filter(|y| (0..=10).contains(y)) {
+                        e["schoolYear"] = y.into();
                     }
-                    p["sex"] = match sex.as_deref() {
-                        Some("F") => "Kvinna",
-                        Some("M") => "Man",
-                        _ => "Okänt",
-                    }
-                    .into();
-                    if let Some(list) = addresses.get(id) {
-                        p["emails"] = list
-                            .iter()
-                            .map(|(kind, value)| json!({ "value": value, "type": kind }))
-                            .collect();
-                    } else if let Some(e) = email {
-                        let kind = if staff.contains(id) {
-                            "Skola personal"
-                        } else {
-                            "Privat"
-                        };
-                        p["emails"] = json!([{ "value": e, "type": kind }]);
-                    }
-                    if let Some(s) = school.and_then(|s| orgs.uuid.get(&s)) {
-                        p["enrolments"] = json!([{ "enroledAt": reference(s) }]);
-                    }
-                    if let Some(gs) = guardians.get(id) {
-                        p["responsibles"] = gs
+                    p["enrolments"] = json!([e]);
+                }
+            }
+            if let Some(gs) = guardians.get(id) {
+                p["responsibles"] = gs
                     .iter()
                     .filter_map(|g| uuid.get(g))
                     .map(|g| json!({ "person": reference(g), "relationType": "Vårdnadshavare" }))
                     .collect();
-                    }
-                    p
-                },
-            )
-            .collect();
-    Ok(Written { records, uuid })
+            }
+            p
+        })
+        .collect();
+    Ok(Written::new(records, uuid))
 }
 
 fn groups(conn: &mut DbConn, orgs: &Written, people: &Written) -> QueryResult<Written> {
-    type Row = (i64, i64, String, String, Option<i32>, Option<String>);
+    type Row = (i64, i64, String, String, Option<String>, NaiveDateTime);
     let rows: Vec<Row> = groups::table
         .order(groups::id)
         .select((
@@ -255,15 +361,17 @@ fn groups(conn: &mut DbConn, orgs: &Written, people: &Written) -> QueryResult<Wr
             groups::school_id,
             groups::name,
             groups::group_type,
-            groups::school_year,
             groups::uuid,
+            groups::created_at,
         ))
         .load(conn)?;
     let uuid: HashMap<i64, String> = rows
         .iter()
-        .map(|r| (r.0, id_of(GROUP, r.0, r.5.clone())))
+        .map(|r| (r.0, id_of(GROUP, r.0, r.4.clone())))
         .collect();
     let mut members: HashMap<i64, Vec<Value>> = HashMap::new();
+    // a group starts with its first membership (or when it was made)
+    let mut first: HashMap<i64, NaiveDate> = HashMap::new();
     for (g, p, start, end) in group_memberships::table
         .order(group_memberships::id)
         .select((
@@ -274,6 +382,8 @@ fn groups(conn: &mut DbConn, orgs: &Written, people: &Written) -> QueryResult<Wr
         ))
         .load::<(i64, i64, NaiveDate, Option<NaiveDate>)>(conn)?
     {
+        let f = first.entry(g).or_insert(start);
+        *f = (*f).min(start);
         let Some(person) = people.uuid.get(&p) else {
             continue;
         };
@@ -285,8 +395,8 @@ fn groups(conn: &mut DbConn, orgs: &Written, people: &Written) -> QueryResult<Wr
     }
     let records = rows
         .iter()
-        .filter_map(|(id, school, name, kind, year, _)| {
-            let mut g = json!({
+        .filter_map(|(id, school, name, kind, _, created)| {
+            Some(json!({
                 "id": uuid[id],
                 "displayName": name,
                 "groupType": match kind.as_str() {
@@ -294,16 +404,14 @@ fn groups(conn: &mut DbConn, orgs: &Written, people: &Written) -> QueryResult<Wr
                     "mentor" => "Mentor",
                     _ => "Undervisning",
                 },
+                "schoolType": orgs.school_type_of(*school),
+                "startDate": first.get(id).copied().unwrap_or(created.date()).to_string(),
                 "organisation": reference(orgs.uuid.get(school)?),
                 "groupMemberships": members.remove(id).unwrap_or_default(),
-            });
-            if let Some(y) = year {
-                g["schoolYear"] = (*y).into();
-            }
-            Some(g)
+            }))
         })
         .collect();
-    Ok(Written { records, uuid })
+    Ok(Written::new(records, uuid))
 }
 
 /// Duties: one record per person and organisation (a teacher's mentor groups are its
@@ -322,6 +430,7 @@ fn duties(
         Option<i64>,
         NaiveDate,
         Option<NaiveDate>,
+        Option<String>,
     );
     let rows: Vec<Row> = duties::table
         .order(duties::id)
@@ -333,13 +442,14 @@ fn duties(
             duties::group_id,
             duties::start_date,
             duties::end_date,
+            duties::external_id,
         ))
         .load(conn)?;
     // person → the uuid of the duty an activity names them by (their first teaching duty)
     let mut uuid: HashMap<i64, String> = HashMap::new();
     let mut records = Vec::new();
     let mut mentor_of: HashMap<(i64, i64), Vec<Value>> = HashMap::new();
-    for (_, person, org, _, group, start, _) in rows.iter().filter(|r| r.3 == "mentor") {
+    for (_, person, org, _, group, start, _, _) in rows.iter().filter(|r| r.3 == "mentor") {
         if let Some(g) = group.and_then(|g| groups.uuid.get(&g)) {
             mentor_of.entry((*person, *org)).or_default().push(json!({
                 "group": reference(g),
@@ -348,11 +458,17 @@ fn duties(
             }));
         }
     }
-    for (id, person, org, role, _, start, end) in rows.iter().filter(|r| r.3 != "mentor") {
+    // Närvaro's own administrators are no SS 12000 duty role (see the module's comment)
+    let exported = rows.iter().filter(|r| r.3 != "mentor" && r.3 != "admin");
+    for (id, person, org, role, _, start, end, source_id) in exported {
         let (Some(p), Some(o)) = (people.uuid.get(person), orgs.uuid.get(org)) else {
             continue;
         };
-        let duty = super::uuid::stand_in(DUTY, *id);
+        // the source's own duty id where it gave one
+        let duty = source_id
+            .as_deref()
+            .and_then(super::uuid::canonical)
+            .unwrap_or_else(|| super::uuid::stand_in(DUTY, *id));
         if role == "teacher" {
             uuid.entry(*person).or_insert_with(|| duty.clone());
         }
@@ -362,7 +478,6 @@ fn duties(
             "dutyAt": reference(o),
             "dutyRole": match role.as_str() {
                 "principal" => "Rektor",
-                "admin" => "Administratör",
                 "school_admin" => "Skoladministratör",
                 _ => "Lärare",
             },
@@ -378,7 +493,7 @@ fn duties(
         }
         records.push(d);
     }
-    Ok(Written { records, uuid })
+    Ok(Written::new(records, uuid))
 }
 
 /// Activities (their subject as a syllabus) with groups and teachers (by duty).
@@ -388,7 +503,16 @@ fn activities(
     groups: &Written,
     duties: &Written,
 ) -> QueryResult<(Vec<Value>, Written)> {
-    type Row = (i64, i64, String, String, String, String, Option<String>);
+    type Row = (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        NaiveDateTime,
+    );
     let rows: Vec<Row> = activities::table
         .order(activities::id)
         .select((
@@ -399,8 +523,17 @@ fn activities(
             activities::subject_name,
             activities::activity_type,
             activities::uuid,
+            activities::created_at,
         ))
         .load(conn)?;
+    // an activity starts with its first lesson (or when it was made)
+    let first: HashMap<i64, NaiveDate> = lessons::table
+        .group_by(lessons::activity_id)
+        .select((lessons::activity_id, diesel::dsl::min(lessons::lesson_date)))
+        .load::<(i64, Option<NaiveDate>)>(conn)?
+        .into_iter()
+        .filter_map(|(a, d)| Some((a, d?)))
+        .collect();
     let uuid: HashMap<i64, String> = rows
         .iter()
         .map(|r| (r.0, id_of(ACTIVITY, r.0, r.6.clone())))
@@ -429,18 +562,26 @@ fn activities(
                 .push(json!({ "duty": reference(d) }));
         }
     }
-    let mut syllabuses: HashMap<(String, String), String> = HashMap::new();
+    // a syllabus per subject and school type
+    let mut syllabuses: HashMap<(String, String, &'static str), String> = HashMap::new();
     let mut records = Vec::new();
-    for (id, school, name, code, subject, kind, _) in &rows {
-        let Some(school) = orgs.uuid.get(school) else {
+    let mut written = HashMap::new();
+    for (id, school_id, name, code, subject, kind, _, created) in &rows {
+        let Some(school) = orgs.uuid.get(school_id) else {
             continue;
         };
+        let (gs, ts) = links.remove(id).unwrap_or_default();
+        // the standard's activity has at least one group
+        if gs.is_empty() {
+            continue;
+        }
+        let school_type = orgs.school_type_of(*school_id);
         let n = syllabuses.len() as i64 + 1;
         let syllabus = syllabuses
-            .entry((code.clone(), subject.clone()))
+            .entry((code.clone(), subject.clone(), school_type))
             .or_insert_with(|| super::uuid::stand_in(DUTY + 1, n))
             .clone();
-        let (gs, ts) = links.remove(id).unwrap_or_default();
+        written.insert(*id, uuid[id].clone());
         records.push(json!({
             "id": uuid[id],
             "displayName": name,
@@ -449,6 +590,9 @@ fn activities(
                 "teaching" => "Undervisning",
                 _ => "Övrigt",
             },
+            // Närvaro's lessons are the calendar events attendance is reported on
+            "calendarEventsRequired": true,
+            "startDate": first.get(id).copied().unwrap_or(created.date()).to_string(),
             "organisation": reference(school),
             "groups": gs,
             "teachers": ts,
@@ -457,10 +601,19 @@ fn activities(
     }
     let mut syllabus_records: Vec<Value> = syllabuses
         .into_iter()
-        .map(|((code, name), id)| json!({ "id": id, "subjectCode": code, "subjectName": name }))
+        .map(|((code, name, school_type), id)| {
+            json!({
+                "id": id,
+                "subjectCode": code,
+                "subjectName": name,
+                "schoolType": school_type,
+                // Närvaro keeps a subject's code and name, not whether Skolverket's
+                "official": false,
+            })
+        })
         .collect();
     syllabus_records.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-    Ok((syllabus_records, Written { records, uuid }))
+    Ok((syllabus_records, Written::new(records, written)))
 }
 
 fn calendar_events(conn: &mut DbConn, tz: Tz, acts: &Written) -> QueryResult<Vec<Value>> {

@@ -1211,3 +1211,190 @@ async fn deletions_from_the_source_end_what_they_name_and_are_reported() {
         );
     }
 }
+
+/// Every list of a structure export checked against the published v2.1 components; the
+/// errors, by list, record and path.
+fn invalid_in(doc: &Value) -> Vec<String> {
+    use crate::ss12000_schema as schema;
+    let lists = [
+        ("organisations", schema::organisation()),
+        ("persons", schema::person()),
+        ("groups", schema::group()),
+        ("duties", schema::duty()),
+        ("syllabuses", schema::syllabus()),
+        ("activities", schema::activity()),
+        ("calendarEvents", schema::calendar_event()),
+    ];
+    let mut out = Vec::new();
+    for (list, s) in lists {
+        let records = doc[list].as_array().cloned().unwrap_or_default();
+        assert!(!records.is_empty(), "the export holds {list}");
+        for (i, r) in records.iter().enumerate() {
+            out.extend(
+                schema::check(r, &s)
+                    .into_iter()
+                    .map(|e| format!("{list}[{i}] {e}")),
+            );
+        }
+    }
+    out
+}
+
+fn export_of(c: &mut DbConn) -> Value {
+    narvaro::ss12000::structure::export(
+        c,
+        chrono_tz::Europe::Stockholm,
+        crate::helpers::test_moment().naive_utc(),
+    )
+    .unwrap()
+}
+
+/// What an import keeps, by the records' uuids, for comparing two databases: people with
+/// their sign-in identifiers, groups with their school year and members, duties with the
+/// source's ids, activities with their groups and teachers, and the lessons.
+fn kept(c: &mut DbConn) -> Vec<String> {
+    let mut out = Vec::new();
+    let people: Vec<(i64, Option<String>, String, String, String, Option<i64>)> = people::table
+        .filter(people::active.eq(true))
+        .select((
+            people::id,
+            people::uuid,
+            people::given_name,
+            people::family_name,
+            people::security_marking,
+            people::school_id,
+        ))
+        .load(c)
+        .unwrap();
+    for (id, uuid, given, family, marking, school) in people {
+        let mut ids: Vec<(String, Option<String>, String, bool)> = person_identifiers::table
+            .filter(person_identifiers::person_id.eq(id))
+            .select((
+                person_identifiers::kind,
+                person_identifiers::context,
+                person_identifiers::value,
+                person_identifiers::globally_unique,
+            ))
+            .load(c)
+            .unwrap();
+        ids.sort();
+        out.push(format!(
+            "person {uuid:?} {given} {family} {marking} school:{} {ids:?}",
+            school.is_some()
+        ));
+    }
+    let groups: Vec<(i64, Option<String>, String, String, Option<i32>)> = groups::table
+        .select((
+            groups::id,
+            groups::uuid,
+            groups::name,
+            groups::group_type,
+            groups::school_year,
+        ))
+        .load(c)
+        .unwrap();
+    for (id, uuid, name, kind, year) in groups {
+        let members: i64 = group_memberships::table
+            .filter(group_memberships::group_id.eq(id))
+            .count()
+            .get_result(c)
+            .unwrap();
+        out.push(format!("group {uuid:?} {name} {kind} {year:?} {members}"));
+    }
+    let duties: Vec<(String, String, NaiveDate, Option<String>)> = duties::table
+        .inner_join(people::table.on(people::id.eq(duties::person_id)))
+        .select((
+            people::given_name,
+            duties::role,
+            duties::start_date,
+            duties::external_id,
+        ))
+        .load(c)
+        .unwrap();
+    out.extend(duties.into_iter().map(|d| format!("duty {d:?}")));
+    let acts: Vec<(i64, Option<String>, String, String)> = activities::table
+        .select((
+            activities::id,
+            activities::uuid,
+            activities::display_name,
+            activities::subject_code,
+        ))
+        .load(c)
+        .unwrap();
+    for (id, uuid, name, code) in acts {
+        let g: i64 = activity_groups::table
+            .filter(activity_groups::activity_id.eq(id))
+            .count()
+            .get_result(c)
+            .unwrap();
+        let t: i64 = activity_teachers::table
+            .filter(activity_teachers::activity_id.eq(id))
+            .count()
+            .get_result(c)
+            .unwrap();
+        out.push(format!("activity {uuid:?} {name} {code} {g} {t}"));
+    }
+    let lessons: i64 = lessons::table.count().get_result(c).unwrap();
+    out.push(format!("lessons {lessons}"));
+    out.sort();
+    out
+}
+
+#[actix_web::test]
+async fn the_structure_export_is_valid_ss12000_and_reads_back_whole() {
+    for kind in backends() {
+        // the demo municipality's structure
+        let app = TestApp::spawn(kind).await;
+        let world = crate::fixtures::build(&app);
+        let demo = export_of(&mut conn(&world.pool));
+        let errors = invalid_in(&demo);
+        assert!(errors.is_empty(), "{kind:?}:\n{}", errors.join("\n"));
+
+        // an imported school: its source's duty ids and sign-in identifiers
+        let source = TestApp::spawn(kind).await;
+        let source_pool = pool(&source);
+        let mut c = conn(&source_pool);
+        let dir = scratch("export");
+        let path = ss12000(&dir, |_| {});
+        import(&mut c, &path).unwrap();
+        let doc = export_of(&mut c);
+        let errors = invalid_in(&doc);
+        assert!(errors.is_empty(), "{kind:?}:\n{}", errors.join("\n"));
+        let original: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let source_duties: Vec<&str> = original["duties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d["id"].as_str())
+            .collect();
+        for d in doc["duties"].as_array().unwrap() {
+            assert!(
+                source_duties.contains(&d["id"].as_str().unwrap()),
+                "{kind:?}: the source's duty id is kept: {d}"
+            );
+        }
+        assert!(
+            doc["persons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["eduPersonPrincipalNames"]
+                    == json!(["lena.larare@edu.importskolan.example"])),
+            "{kind:?}: the sign-in identifiers are written"
+        );
+
+        // read back into an empty database, everything is there again
+        let exported = dir.join("exported.json");
+        std::fs::write(&exported, serde_json::to_string(&doc).unwrap()).unwrap();
+        let target = TestApp::spawn(kind).await;
+        let target_pool = pool(&target);
+        let mut t = conn(&target_pool);
+        import(&mut t, &exported).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let (before, after) = (kept(&mut c), kept(&mut t));
+        assert_eq!(
+            before, after,
+            "{kind:?}: export then import keeps everything"
+        );
+    }
+}

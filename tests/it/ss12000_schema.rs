@@ -122,6 +122,148 @@ pub fn error() -> Value {
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}}})
 }
 
+fn date() -> Value {
+    json!({"type": "string", "format": "date"})
+}
+
+fn school_type() -> Value {
+    json!({"type": "string", "enum": ["FS", "FKLASS", "FTH", "OPPFTH", "GR", "GRS", "TR", "SP",
+        "SAM", "GY", "GYS", "VUX", "VUXSFI", "VUXGR", "VUXGY", "VUXSARGR", "VUXSARTR", "VUXSARGY",
+        "SFI", "SARVUX", "SARVUXGR", "SARVUXGY", "KU", "YH", "FHS", "STF", "KKU", "HS", "ABU", "AU"]})
+}
+
+/// `Organisation` (without `address` and `contactInfo`, which Närvaro never writes; an
+/// export that did would fail here).
+pub fn organisation() -> Value {
+    json!({"type": "object", "required": ["displayName", "id", "meta", "organisationType"],
+        "properties": {
+            "id": uuid(), "meta": meta(), "displayName": {"type": "string"},
+            "organisationCode": {"type": "string"},
+            "organisationType": {"type": "string", "enum": ["Huvudman", "Verksamhetsområde",
+                "Förvaltning", "Rektorsområde", "Skola", "Skolenhet", "Varumärke", "Bolag", "Övrigt"]},
+            "organisationNumber": {"type": "string"}, "parentOrganisation": reference(),
+            "schoolUnitCode": {"type": "string"},
+            "schoolTypes": {"type": "array", "uniqueItems": true, "items": school_type()},
+            "municipalityCode": {"type": "string"}, "url": {"type": "string"},
+            "email": {"type": "string"}, "phoneNumber": {"type": "string"},
+            "startDate": date(), "endDate": date()}})
+}
+
+/// `Person` with `Enrolment`, `Email`, `externalIdentifier`, `Person_civicNo` and
+/// `Person_responsibles_inner` (without `phoneNumbers`, `addresses` and `photo`, which
+/// Närvaro never writes).
+pub fn person() -> Value {
+    let enrolment = json!({"type": "object", "required": ["enroledAt", "schoolType", "startDate"],
+        "properties": {"enroledAt": reference(),
+            "schoolYear": {"type": "integer", "minimum": 0, "maximum": 10},
+            "schoolType": school_type(), "startDate": date(), "endDate": date(),
+            "cancelled": {"type": "boolean"}, "educationCode": {"type": "string"},
+            "programme": reference(), "specification": {"type": "string"}}});
+    let email = json!({"type": "object", "required": ["type", "value"],
+        "properties": {"value": {"type": "string", "format": "email"},
+            "type": {"type": "string", "enum": ["Privat", "Skola elev", "Skola personal", "Arbete övrigt"]}}});
+    let external = json!({"type": "object", "required": ["context", "globallyUnique", "value"],
+        "properties": {"value": {"type": "string"}, "context": {"type": "string"},
+            "globallyUnique": {"type": "boolean"}}});
+    json!({"type": "object", "required": ["familyName", "givenName", "id", "meta"],
+        "properties": {
+            "id": uuid(), "meta": meta(), "givenName": {"type": "string"},
+            "middleName": {"type": "string"}, "familyName": {"type": "string"},
+            "eduPersonPrincipalNames": {"type": "array", "uniqueItems": true, "items": {"type": "string"}},
+            "externalIdentifiers": {"type": "array", "items": external},
+            "civicNo": {"type": "object", "required": ["value"], "properties": {
+                "value": {"type": "string"}, "nationality": {"type": "string"}}},
+            "birthDate": date(),
+            "sex": {"type": "string", "enum": ["Man", "Kvinna", "Okänt"]},
+            "securityMarking": {"type": "string",
+                "enum": ["Ingen", "Sekretessmarkering", "Skyddad folkbokföring"]},
+            "personStatus": {"type": "string", "enum": ["Aktiv", "Utvandrad", "Avliden"]},
+            "emails": {"type": "array", "items": email},
+            "enrolments": {"type": "array", "items": enrolment},
+            "responsibles": {"type": "array", "items": {"type": "object", "properties": {
+                "person": person_reference(),
+                "relationType": {"type": "string",
+                    "enum": ["Vårdnadshavare", "Annan ansvarig", "God man", "Utsedd behörig"]}}}}}})
+}
+
+/// `Group`: `GroupFragment` and `groupMemberships` (`GroupMembership`).
+pub fn group() -> Value {
+    json!({"type": "object",
+        "required": ["displayName", "groupType", "id", "meta", "organisation", "startDate"],
+        "properties": {
+            "id": uuid(), "meta": meta(), "displayName": {"type": "string"},
+            "startDate": date(), "endDate": date(),
+            "groupType": {"type": "string", "enum": ["Undervisning", "Klass", "Mentor", "Provgrupp",
+                "Schema", "Avdelning", "Personalgrupp", "Övrigt"]},
+            "schoolType": school_type(), "organisation": reference(),
+            "groupMemberships": {"type": "array", "items": {"type": "object", "required": ["person"],
+                "properties": {"person": person_reference(), "startDate": date(), "endDate": date()}}}}})
+}
+
+/// `Duty` with `DutyRole` and `Duty_assignmentRole_inner`.
+pub fn duty() -> Value {
+    json!({"type": "object", "required": ["dutyAt", "dutyRole", "id", "meta", "startDate"],
+        "properties": {
+            "id": uuid(), "meta": meta(), "person": person_reference(),
+            "assignmentRole": {"type": "array", "items": {"type": "object",
+                "required": ["assignmentRoleType", "group"],
+                "properties": {"group": reference(),
+                    "assignmentRoleType": {"type": "string", "enum": ["Mentor", "Förskollärare",
+                        "Barnskötare", "Fritidspedagog", "Specialpedagog", "Elevhälsopersonal",
+                        "Pedagogisk ledare", "Schemaläggare", "Lärarassistent", "Administrativ personal"]},
+                    "startDate": date(), "endDate": date()}}},
+            "dutyAt": reference(),
+            "dutyRole": {"type": "string", "enum": ["Rektor", "Lärare", "Förskollärare", "Barnskötare",
+                "Bibliotekarie", "Lärarassistent", "Fritidspedagog", "Annan personal",
+                "Studie- och yrkesvägledare", "Förstelärare", "Kurator", "Skolsköterska", "Skolläkare",
+                "Skolpsykolog", "Speciallärare/specialpedagog", "Skoladministratör",
+                "Övrig arbetsledning", "Övrig pedagogisk personal", "Förskolechef"]},
+            "signature": {"type": "string"}, "dutyPercent": {"type": "integer"},
+            "hoursPerYear": {"type": "integer"}, "startDate": date(), "endDate": date()}})
+}
+
+/// `Syllabus` (without `specialisationCourseContent`, which Närvaro never writes).
+pub fn syllabus() -> Value {
+    json!({"type": "object", "required": ["id", "meta", "official", "schoolType", "subjectName"],
+        "properties": {
+            "id": uuid(), "meta": meta(), "schoolType": school_type(),
+            "subjectCode": {"type": "string"}, "subjectName": {"type": "string"},
+            "subjectDesignation": {"type": "string"}, "courseCode": {"type": "string"},
+            "courseName": {"type": "string"},
+            "startSchoolYear": {"type": "integer", "minimum": 0, "maximum": 10},
+            "endSchoolYear": {"type": "integer", "minimum": 0, "maximum": 10},
+            "points": {"type": "integer"}, "languageCode": {"type": "string"},
+            "official": {"type": "boolean"}}})
+}
+
+/// `Activity` with `DutyAssignment`.
+pub fn activity() -> Value {
+    json!({"type": "object",
+        "required": ["calendarEventsRequired", "displayName", "groups", "id", "meta", "organisation", "startDate"],
+        "properties": {
+            "id": uuid(), "meta": meta(), "displayName": {"type": "string"},
+            "calendarEventsRequired": {"type": "boolean"}, "startDate": date(), "endDate": date(),
+            "activityType": {"type": "string", "enum": ["Undervisning", "Elevaktivitet",
+                "Provaktivitet", "Läraraktivitet", "Övrigt"]},
+            "comment": {"type": "string"}, "minutesPlanned": {"type": "integer"},
+            "groups": {"type": "array", "minItems": 1, "items": reference()},
+            "teachers": {"type": "array", "items": {"type": "object", "required": ["duty"],
+                "properties": {"duty": reference(), "startDate": date(), "endDate": date(),
+                    "minutesPlanned": {"type": "integer"}, "grader": {"type": "boolean"}}}},
+            "syllabus": reference(), "organisation": reference(), "parentActivity": reference()}})
+}
+
+/// `CalendarEvent` (without exceptions, rooms and resources, which the structure export
+/// never writes).
+pub fn calendar_event() -> Value {
+    json!({"type": "object", "required": ["activity", "endTime", "id", "meta", "startTime"],
+        "properties": {
+            "id": uuid(), "meta": meta(), "activity": reference(),
+            "startTime": date_time(), "endTime": date_time(), "cancelled": {"type": "boolean"},
+            "teachingLengthTeacher": {"type": "integer"}, "teachingLengthStudent": {"type": "integer"},
+            "comment": {"type": "string"}}})
+}
+
 /// What is wrong with `v` against `schema` (the subset of OpenAPI 3.0 schemas the
 /// components above use), by JSON path; empty when it is valid.
 pub fn check(v: &Value, schema: &Value) -> Vec<String> {
@@ -148,6 +290,27 @@ fn walk(v: &Value, s: &Value, at: &str, out: &mut Vec<String>) {
     if !ok {
         out.push(format!("{at}: {v} is not of type {}", s["type"]));
         return;
+    }
+    if let Some(n) = v.as_i64() {
+        if s["minimum"].as_i64().is_some_and(|m| n < m)
+            || s["maximum"].as_i64().is_some_and(|m| n > m)
+        {
+            out.push(format!(
+                "{at}: {n} is outside {}..={}",
+                s["minimum"], s["maximum"]
+            ));
+        }
+    }
+    if let Some(list) = v.as_array() {
+        if s["minItems"]
+            .as_u64()
+            .is_some_and(|m| (list.len() as u64) < m)
+        {
+            out.push(format!("{at}: fewer than {} items", s["minItems"]));
+        }
+        if s["uniqueItems"] == true && (1..list.len()).any(|i| list[..i].contains(&list[i])) {
+            out.push(format!("{at}: items repeat"));
+        }
     }
     if let Some(allowed) = s["enum"].as_array() {
         if !allowed.contains(v) {
