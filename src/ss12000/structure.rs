@@ -206,9 +206,12 @@ fn enrolments(conn: &mut DbConn) -> QueryResult<HashMap<i64, (NaiveDate, Option<
     Ok(out)
 }
 
-/// What each person signs in with: (eduPersonPrincipalNames, externalIdentifiers).
-fn sign_in_identifiers(conn: &mut DbConn) -> QueryResult<HashMap<i64, (Vec<Value>, Vec<Value>)>> {
-    let mut out: HashMap<i64, (Vec<Value>, Vec<Value>)> = HashMap::new();
+/// What a person signs in with: (eduPersonPrincipalNames, externalIdentifiers).
+type SignIns = (Vec<Value>, Vec<Value>);
+
+/// What each person signs in with.
+fn sign_in_identifiers(conn: &mut DbConn) -> QueryResult<HashMap<i64, SignIns>> {
+    let mut out: HashMap<i64, SignIns> = HashMap::new();
     for (person, kind, context, value, unique) in person_identifiers::table
         .order(person_identifiers::id)
         .select((
