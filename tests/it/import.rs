@@ -1252,6 +1252,7 @@ fn export_of(c: &mut DbConn) -> Value {
 /// What an import keeps, by the records' uuids, for comparing two databases: people with
 /// their sign-in identifiers, groups with their school year and members, duties with the
 /// source's ids, activities with their groups and teachers, and the lessons.
+#[allow(clippy::type_complexity)]
 fn kept(c: &mut DbConn) -> Vec<String> {
     let mut out = Vec::new();
     let people: Vec<(i64, Option<String>, String, String, String, Option<i64>)> = people::table
