@@ -315,7 +315,14 @@ fn waiting_absence_notice(
     Ok(!rows.is_empty())
 }
 
-/// Confirms an absence report (or its cancellation) to every guardian who wants them.
+/// How long a report's confirmation waits before it goes out: an undo within it (a
+/// mis-tapped "Sjuk i dag") withdraws the confirmation, and neither e-mail is sent.
+pub const CONFIRMATION_HOLD_SECS: i64 = 60;
+
+/// Confirms an absence report (or its cancellation) to every guardian who wants them. The
+/// confirmation of a new report is held [`CONFIRMATION_HOLD_SECS`]; a cancellation
+/// withdraws a confirmation still held (nobody was told, so nobody is told of the undo)
+/// and confirms the undo to those who were told.
 pub fn report_confirmation(
     conn: &mut DbConn,
     pupil: i64,
@@ -328,6 +335,30 @@ pub fn report_confirmation(
         if !wants {
             continue;
         }
+        if cancelled {
+            // a conditional update: a worker that has claimed the row has it, and then the
+            // guardian hears of the undo too
+            let withdrawn = diesel::update(
+                outbox::table
+                    .filter(outbox::dedupe_key.eq(format!("report:{report}:created:{g}")))
+                    .filter(outbox::status.eq("pending"))
+                    .filter(
+                        outbox::claimed_until
+                            .is_null()
+                            .or(outbox::claimed_until.lt(now)),
+                    ),
+            )
+            .set(outbox::status.eq("cancelled"))
+            .execute(conn)?;
+            if withdrawn > 0 {
+                continue;
+            }
+        }
+        let due = if cancelled {
+            now
+        } else {
+            now + chrono::Duration::seconds(CONFIRMATION_HOLD_SECS)
+        };
         put(
             conn,
             Row {
@@ -339,7 +370,7 @@ pub fn report_confirmation(
                 pupil: Some(pupil),
                 date: Some(now.date()),
                 payload: json!({"report_id": report, "cancelled": cancelled}),
-                due: now,
+                due,
             },
             now,
         )?;

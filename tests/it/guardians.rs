@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use narvaro::schema::*;
 use serde_json::{json, Value};
 
-use crate::browser::{api_get, api_token, conn, Browser, DEMO_PASSWORD};
+use crate::browser::{api_get, api_token, conn, deliver, Browser, DEMO_PASSWORD};
 use crate::fixtures::{self, World};
 use crate::helpers::{backends, TestApp};
 
@@ -764,5 +764,93 @@ async fn the_mentors_leave_to_do_empties_after_the_answer() {
         // and the principal still has it, now recommended
         let pending = p.get("/leave").await;
         assert!(pending.body.contains("mentorn tillstyrker"), "{kind:?}");
+    }
+}
+
+/// A mis-tapped "Sjuk i dag" undone at once sends nothing: the confirmation is held a
+/// minute and the undo withdraws it. Undone later, the guardians hear of both.
+#[actix_web::test]
+async fn an_undo_within_a_minute_sends_no_email_at_all() {
+    for kind in backends() {
+        let app = spawn(kind).await;
+        let world = fixtures::build(&app);
+        let child = world.ids.child;
+        let mut g = Browser::open(&app).await;
+        g.sign_in("demo.guardian", DEMO_PASSWORD).await;
+        async fn sick(g: &mut Browser, world: &World, child: i64) -> i64 {
+            let page = g
+                .post(
+                    &format!("/pupils/{child}/absence-reports"),
+                    &[("quick", "sick_today")],
+                )
+                .await;
+            assert_eq!(page.status, 303, "{}", page.body);
+            let mut c = conn(&world.pool);
+            absence_reports::table
+                .filter(absence_reports::pupil_id.eq(child))
+                .filter(absence_reports::cancelled_at.is_null())
+                .select(absence_reports::id)
+                .order(absence_reports::id.desc())
+                .first::<i64>(&mut *c)
+                .unwrap()
+        }
+        let before = crate::browser::mails(&app).len();
+        let report = sick(&mut g, &world, child).await;
+        deliver(&app).await;
+        assert_eq!(
+            crate::browser::mails(&app).len(),
+            before,
+            "{kind:?}: held a minute"
+        );
+        let undone = g
+            .post(&format!("/absence-reports/{report}/cancel"), &[])
+            .await;
+        assert_eq!(undone.status, 303, "{}", undone.body);
+        deliver(&app).await;
+        assert_eq!(
+            crate::browser::mails(&app).len(),
+            before,
+            "{kind:?}: a mis-tap and its undo send nothing"
+        );
+        {
+            let mut c = conn(&world.pool);
+            let rows: Vec<String> = outbox::table
+                .filter(outbox::kind.eq("report_confirmation"))
+                .filter(outbox::payload.like(format!("%\"report_id\":{report}}}%")))
+                .select(outbox::status)
+                .load(&mut *c)
+                .unwrap();
+            assert!(
+                !rows.is_empty() && rows.iter().all(|s| s == "cancelled"),
+                "{kind:?}: {rows:?}"
+            );
+        }
+
+        // reported again, and the minute passes: the confirmation goes out, and the undo
+        // is confirmed too
+        let report = sick(&mut g, &world, child).await;
+        {
+            let mut c = conn(&world.pool);
+            let past = crate::helpers::test_moment().naive_utc() - chrono::Duration::minutes(2);
+            diesel::update(
+                outbox::table.filter(outbox::payload.like(format!("%\"report_id\":{report}}}%"))),
+            )
+            .set(outbox::due_at.eq(past))
+            .execute(&mut *c)
+            .unwrap();
+        }
+        deliver(&app).await;
+        let told = crate::browser::mails(&app).len() - before;
+        assert!(told >= 1, "{kind:?}: the confirmation went out");
+        let undone = g
+            .post(&format!("/absence-reports/{report}/cancel"), &[])
+            .await;
+        assert_eq!(undone.status, 303, "{}", undone.body);
+        deliver(&app).await;
+        assert_eq!(
+            crate::browser::mails(&app).len() - before,
+            2 * told,
+            "{kind:?}: those told of the report hear of the undo"
+        );
     }
 }

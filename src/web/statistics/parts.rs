@@ -139,14 +139,46 @@ pub(super) fn axis_ticks(highest: f64) -> (f64, f64) {
     (100.0, 20.0)
 }
 
+/// The weeks from the first row's to the last's, each with its row, or none for a week
+/// without lessons (a holiday week keeps its place in the chart instead of closing up).
+fn week_slots(rows: &[Row]) -> Vec<(i32, Option<&Row>)> {
+    let key = |r: &Row| match r.key {
+        Key::Week(w) => Some(w),
+        _ => None,
+    };
+    let monday = |w: i32| {
+        chrono::NaiveDate::from_isoywd_opt(w / 100, (w % 100) as u32, chrono::Weekday::Mon)
+    };
+    let (Some(first), Some(last)) = (
+        rows.first().and_then(key).and_then(monday),
+        rows.last().and_then(key).and_then(monday),
+    ) else {
+        return rows
+            .iter()
+            .map(|r| (key(r).unwrap_or(0), Some(r)))
+            .collect();
+    };
+    let mut out = Vec::new();
+    let mut day = first;
+    // at most two school years of weeks, whatever the rows say
+    while day <= last && out.len() < 110 {
+        let iso = chrono::Datelike::iso_week(&day);
+        let w = iso.year() * 100 + iso.week() as i32;
+        out.push((w, rows.iter().find(|r| key(r) == Some(w))));
+        day += chrono::Duration::days(7);
+    }
+    out
+}
+
 /// The weekly trend: valid and invalid absence per week as stacked bars, with the figures
-/// in the table that follows it for screen readers.
-pub(super) fn trend_svg(ctx: &PageCtx, weeks: &[Row]) -> Markup {
-    if weeks.is_empty() {
+/// in the table that follows it for screen readers. A week without lessons keeps its place.
+pub(super) fn trend_svg(ctx: &PageCtx, rows: &[Row]) -> Markup {
+    if rows.is_empty() {
         return html! { p.muted { (ctx.t("Inga lektioner under perioden.", "No lessons in the period.")) } };
     }
+    let weeks = week_slots(rows);
     let lang = ctx.lang;
-    let highest = weeks
+    let highest = rows
         .iter()
         .map(|w| w.figures.absence_pct())
         .fold(0.0_f64, f64::max);
@@ -173,29 +205,29 @@ pub(super) fn trend_svg(ctx: &PageCtx, weeks: &[Row]) -> Markup {
             ty = y(v) + 4.0,
         );
     }
-    for (i, w) in weeks.iter().enumerate() {
+    for (i, (week, row)) in weeks.iter().enumerate() {
         let x = left + step * i as f64 + step * 0.15;
         let bw = step * 0.7;
-        let valid = w.figures.valid_pct();
-        let invalid = w.figures.invalid_pct();
-        let yv = y(valid);
-        let yi = y(valid + invalid);
-        let _ = write!(
-            svg,
-            r##"<rect x="{x:.1}" y="{yv:.1}" width="{bw:.1}" height="{hv:.1}" class="valid"/><rect x="{x:.1}" y="{yi:.1}" width="{bw:.1}" height="{hi:.1}" class="invalid"/>"##,
-            hv = (y(0.0) - yv).max(0.0),
-            hi = (yv - yi).max(0.0),
-        );
-        if let Key::Week(week) = w.key {
-            if weeks.len() <= 20 || i % 2 == 0 {
-                let _ = write!(
-                    svg,
-                    r##"<text x="{cx:.1}" y="{ly:.1}" class="axis" text-anchor="middle">{n}</text>"##,
-                    cx = x + bw / 2.0,
-                    ly = y(0.0) + 16.0,
-                    n = week % 100,
-                );
-            }
+        if let Some(w) = row {
+            let valid = w.figures.valid_pct();
+            let invalid = w.figures.invalid_pct();
+            let yv = y(valid);
+            let yi = y(valid + invalid);
+            let _ = write!(
+                svg,
+                r##"<rect x="{x:.1}" y="{yv:.1}" width="{bw:.1}" height="{hv:.1}" class="valid"/><rect x="{x:.1}" y="{yi:.1}" width="{bw:.1}" height="{hi:.1}" class="invalid"/>"##,
+                hv = (y(0.0) - yv).max(0.0),
+                hi = (yv - yi).max(0.0),
+            );
+        }
+        if weeks.len() <= 20 || i % 2 == 0 {
+            let _ = write!(
+                svg,
+                r##"<text x="{cx:.1}" y="{ly:.1}" class="axis" text-anchor="middle">{n}</text>"##,
+                cx = x + bw / 2.0,
+                ly = y(0.0) + 16.0,
+                n = week % 100,
+            );
         }
     }
     svg.push_str("</svg>");
@@ -205,7 +237,7 @@ pub(super) fn trend_svg(ctx: &PageCtx, weeks: &[Row]) -> Markup {
             figcaption {
                 span.key.valid { } " " (ctx.t("Giltig", "Valid")) " "
                 span.key.invalid { } " " (ctx.t("Ogiltig", "Invalid")) " "
-                span.muted { (ctx.t("(veckonummer under staplarna)", "(week numbers under the bars)")) }
+                span.muted { (ctx.t("(veckonummer under staplarna; en vecka utan lektioner står tom)", "(week numbers under the bars; a week without lessons stands empty)")) }
             }
         }
     }
@@ -283,7 +315,41 @@ pub(super) fn rows_table(
 
 #[cfg(test)]
 mod tests {
-    use super::axis_ticks;
+    use super::{axis_ticks, week_slots};
+    use crate::statistics::{Figures, Key, Row};
+
+    #[test]
+    fn a_week_without_lessons_keeps_its_place() {
+        let row = |w: i32| Row {
+            key: Key::Week(w),
+            name: String::new(),
+            protected: false,
+            figures: Figures::default(),
+        };
+        // week 44 of 2026 is the autumn holiday; the new year crosses into 2027
+        let rows = [row(202643), row(202645), row(202653), row(202701)];
+        let slots: Vec<(i32, bool)> = week_slots(&rows)
+            .into_iter()
+            .map(|(w, r)| (w, r.is_some()))
+            .collect();
+        assert_eq!(
+            slots,
+            vec![
+                (202643, true),
+                (202644, false),
+                (202645, true),
+                (202646, false),
+                (202647, false),
+                (202648, false),
+                (202649, false),
+                (202650, false),
+                (202651, false),
+                (202652, false),
+                (202653, true),
+                (202701, true),
+            ]
+        );
+    }
 
     #[test]
     fn the_axis_is_labelled_in_round_numbers() {
