@@ -921,15 +921,22 @@ async fn staff_pages_pass_axe_at_375_px() {
         .await;
     d.wait_text("h1", "Dagens ändringar").await;
     d.check_page("the day page").await;
-    let lesson_select = "ul.lessons select[name=substitute]";
+    // teachers are folded: the office opens the first one
+    d.click("details.teacher > summary").await;
+    d.check_page("the day page with a teacher open").await;
+    let lesson_select = "details.teacher ul.lessons select[name=substitute]";
     d.script(&format!(
         "var s = document.querySelector('{lesson_select}'); s.selectedIndex = s.options.length - 1;"
     ))
     .await;
-    d.click("ul.lessons form[action$='/day/substitute'] button[type=submit]")
+    d.click("details.teacher ul.lessons form[action$='/day/substitute'] button[type=submit]")
         .await;
     d.wait_text("p.notice", "Vikarien är sparad").await;
-    assert!(d.text("ul.lessons").await.contains("Vikarie: "));
+    // back at the lesson changed, its teacher open
+    assert!(d
+        .text("details.teacher[open] ul.lessons")
+        .await
+        .contains("Vikarie: "));
     d.check_page("the day page with a substitute").await;
     d.go(&app.url(&format!("/schools/{}/settings", world.ids.school1)))
         .await;
