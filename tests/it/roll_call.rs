@@ -73,6 +73,15 @@ fn report_sick_today(world: &World) -> i64 {
     sick
 }
 
+/// The version a roll-call page's form was made from.
+fn version_in(body: &str) -> String {
+    body.split("name=\"version\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the form's version")
+        .to_string()
+}
+
 fn lesson_minutes(world: &World) -> i32 {
     let mut c = conn(&world.pool);
     lessons::table
@@ -176,15 +185,7 @@ async fn a_teacher_reports_a_lesson_and_corrects_it_the_next_day() {
 
         // "everyone present" keeps the reported pupil absent
         let page = t.get(&format!("/lessons/{lesson}")).await;
-        let v = page
-            .body
-            .split("name=\"version\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
+        let v = version_in(&page.body);
         let done = t
             .post(
                 &format!("/lessons/{lesson}"),
@@ -212,15 +213,7 @@ async fn a_teacher_reports_a_lesson_and_corrects_it_the_next_day() {
         }
         let page = t.get(&format!("/lessons/{lesson}")).await;
         assert!(page.body.contains("correction_reason"), "the form asks why");
-        let v = page
-            .body
-            .split("name=\"version\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
+        let v = version_in(&page.body);
         let refused = t
             .post(
                 &format!("/lessons/{lesson}"),
@@ -510,15 +503,7 @@ async fn two_teachers_on_one_lesson_never_lose_a_mark() {
             "A's mark stands, nothing of B's was stored"
         );
         // B's page now shows the current version and B can save on top of it
-        let v = late
-            .body
-            .split("name=\"version\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
+        let v = version_in(&late.body);
         assert_eq!(v, "1");
         let again = b
             .post(
@@ -773,15 +758,7 @@ async fn everyone_present_asks_before_it_throws_away_the_marks_on_the_page() {
         assert_eq!(marks(&world, lesson), expected);
         // asked again and confirmed, everyone is present but the reported child
         let page = t.get(&format!("/lessons/{lesson}")).await;
-        let v = page
-            .body
-            .split("name=\"version\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
+        let v = version_in(&page.body);
         let mut confirm = fields("all_present_confirmed");
         confirm[0].1 = v;
         let done = post(&mut t, &path, confirm).await;
@@ -850,15 +827,7 @@ async fn a_teacher_reaches_an_earlier_lesson_and_sees_its_latest_change() {
             state.split("</p>").next().unwrap_or_default().to_string()
         };
         assert!(!state_line(&page.body).contains("senast ändrad"));
-        let v = page
-            .body
-            .split("name=\"version\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_string();
+        let v = version_in(&page.body);
         let changed = t
             .post(
                 &format!("/lessons/{lesson}"),
