@@ -832,10 +832,10 @@ pub fn submit(
                 "saved_on_device_at": sub.saved_on_device, "arrived_at": sub.saved_on_device.map(|_| now)}),
             client_addr: Some(addr),
         })?;
-        Ok::<_, AppError>(())
+        Ok::<_, AppError>(after_changes(before, &changes, !first_report, now))
     });
     match attempt {
-        Ok(()) => Ok(Ok(load(conn, lesson, tz, lang)?)),
+        Ok(after) => Ok(Ok(after)),
         Err(AppError::Conflict {
             code: Code::StaleRollCall,
             ..
@@ -868,6 +868,35 @@ fn stored_device_submission(
         .count()
         .get_result(conn)?;
     Ok(found > 0)
+}
+
+/// The roll call as it stands after `changes`, from the one loaded inside the save's
+/// transaction (after the report was claimed, so its report is current): what [`load`]
+/// would read again, without reading it. A mark set to present is no stored row, and a
+/// covered pupil's shows the cover again.
+fn after_changes(
+    mut rc: RollCall,
+    changes: &[Change],
+    resubmitted: bool,
+    now: NaiveDateTime,
+) -> RollCall {
+    let minutes = rc.lesson.minutes;
+    for (pupil, _, to) in changes {
+        if let Some(p) = rc.pupils.iter_mut().find(|p| p.id == *pupil) {
+            p.stored = to.status != Status::Present;
+            p.mark = if p.stored {
+                to.clone()
+            } else {
+                pre_mark(p.covered_by, minutes)
+            };
+        }
+    }
+    if resubmitted && !changes.is_empty() {
+        if let Some(r) = rc.report.as_mut() {
+            r.changed_at = Some(now);
+        }
+    }
+    rc
 }
 
 /// Absence marked on a lesson older than this many days (a late correction) sends no notice.

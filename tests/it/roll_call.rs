@@ -845,3 +845,42 @@ async fn a_teacher_reaches_an_earlier_lesson_and_sees_its_latest_change() {
         assert!(state.contains("senast ändrad"), "{kind:?}: {state}");
     }
 }
+
+/// The roll call a save answers with (built from the one it read inside its transaction)
+/// is what reading it again gives: first report, a change, a covered pupil set present.
+#[actix_web::test]
+async fn a_saved_roll_call_answers_what_a_new_read_gives() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let lesson = world.ids.lesson;
+        report_sick_today(&world);
+        let child = world.ids.child;
+        let token = api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        let others: Vec<i64> = pupils(&app, &token, lesson)
+            .await
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .filter(|id| *id != child)
+            .collect();
+        let path = format!("/api/v1/lessons/{lesson}/roll-call");
+        for marks in [
+            json!([{"pupil_id": others[0], "status": "absent"}, {"pupil_id": others[1], "status": "late", "minutes": 7}]),
+            json!([{"pupil_id": others[0], "status": "present"}, {"pupil_id": child, "status": "present"}]),
+            json!([{"pupil_id": others[1], "status": "left_early", "minutes": 12}]),
+        ] {
+            let mut res = app
+                .client
+                .put(app.url(&path))
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .send_json(&json!({ "marks": marks }))
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            let answered: serde_json::Value = res.json().await.unwrap();
+            let (status, read) = crate::browser::api_get(&app, Some(&token), &path).await;
+            assert_eq!(status, 200);
+            assert_eq!(answered, read, "{kind:?}: after {marks}");
+        }
+    }
+}
