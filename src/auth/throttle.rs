@@ -163,15 +163,6 @@ pub fn take(
     Ok(Ok(reserved))
 }
 
-/// [`take`] in a write transaction of its own.
-pub fn reserve(
-    conn: &mut DbConn,
-    limits: &[Limit],
-    now: NaiveDateTime,
-) -> QueryResult<Result<Reserved, u64>> {
-    conn.write_transaction(|conn| take(conn, limits, now))
-}
-
 /// The attempt succeeded: it no longer counts against any of its limits.
 pub fn give_back(conn: &mut DbConn, reserved: &Reserved) -> QueryResult<()> {
     if !reserved.ids.is_empty() {

@@ -5,7 +5,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
+use std::collections::{HashMap, HashSet};
+
+use chrono::{NaiveDate, NaiveTime};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -70,6 +72,7 @@ fn day_page(ctx: &PageCtx, school: i64, day: &Day, (note, at): (Option<Markup>, 
         ctx.lang.day(day.date)
     );
     let action = |what: &str| format!("/schools/{school}/day/{what}");
+    let tt = Timetable::of(day);
     let needing: Vec<&DayLesson> = day
         .teachers
         .iter()
@@ -93,7 +96,7 @@ fn day_page(ctx: &PageCtx, school: i64, day: &Day, (note, at): (Option<Markup>, 
         @if !needing.is_empty() {
             section.card.needing aria-labelledby="needing-h" {
                 h2 #needing-h { (ctx.t("Saknar vikarie", "Needs a substitute")) " (" (needing.len()) ")" }
-                ul.lessons { @for l in &needing { li { (lesson(ctx, &action, day, l, ("n", true))) } } }
+                ul.lessons { @for l in &needing { li { (lesson(ctx, &action, (day, &tt), l, ("n", true))) } } }
             }
         }
         @if day.teachers.is_empty() { p { (ctx.t("Inga lektioner den dagen.", "No lessons that day.")) } }
@@ -113,12 +116,12 @@ fn day_page(ctx: &PageCtx, school: i64, day: &Day, (note, at): (Option<Markup>, 
                     input type="hidden" name="date" value=(day.date);
                     input type="hidden" name="teacher" value=(t.teacher.0);
                     label for={"all" (t.teacher.0)} { (ctx.t("Vikarie för alla lektioner dagen", "Substitute for every lesson of the day")) }
-                    (staff_select(ctx, &format!("all{}", t.teacher.0), &available(day, &[t.teacher.0], None), None))
+                    (staff_select(ctx, &format!("all{}", t.teacher.0), &tt.available(day, &[t.teacher.0], None), None))
                     label for={"until" (t.teacher.0)} { (ctx.t("Till och med (tomt = bara i dag)", "Until and including (empty = this day only)")) }
                     input id={"until" (t.teacher.0)} type="date" name="last_day" value=[t.absent.map(|a| a.2)];
                     button type="submit" { (ctx.t("Spara för alla", "Save for all")) }
                 }
-                ul.lessons { @for l in &t.lessons { li { (lesson(ctx, &action, day, l, ("", t.absent.is_some()))) } } }
+                ul.lessons { @for l in &t.lessons { li { (lesson(ctx, &action, (day, &tt), l, ("", t.absent.is_some()))) } } }
             }
         }
     };
@@ -130,37 +133,62 @@ fn needs_substitute(l: &DayLesson, away: bool) -> bool {
     away && l.substitute.is_none() && !l.cancelled
 }
 
-/// Who may stand in, as (id, name, free): the lesson's own teachers (`own`) never, an away
-/// teacher never; busy is who teaches or stands in at an overlapping lesson that day.
-fn available<'a>(
-    day: &'a Day,
-    own: &[i64],
-    time: Option<(chrono::NaiveTime, chrono::NaiveTime)>,
-) -> Vec<(i64, &'a str, bool)> {
-    let away: Vec<i64> = day
-        .teachers
-        .iter()
-        .filter(|t| t.absent.is_some())
-        .map(|t| t.teacher.0)
-        .collect();
-    let busy = |person: i64| -> bool {
-        let Some((from, to)) = time else {
-            return false;
+/// Who teaches when that day, worked out once for the whole page: who is away, each
+/// person's lessons as (start, end) (their own without a substitute, and those they stand
+/// in for), and each lesson's own teachers.
+struct Timetable {
+    away: HashSet<i64>,
+    busy: HashMap<i64, Vec<(NaiveTime, NaiveTime)>>,
+    teachers_of: HashMap<i64, Vec<i64>>,
+}
+
+impl Timetable {
+    fn of(day: &Day) -> Timetable {
+        let mut t = Timetable {
+            away: HashSet::new(),
+            busy: HashMap::new(),
+            teachers_of: HashMap::new(),
         };
-        day.teachers.iter().any(|t| {
-            t.lessons.iter().any(|l| {
-                let overlaps = !l.cancelled && l.starts_at < to && from < l.ends_at;
-                let teaches = t.teacher.0 == person && l.substitute.is_none();
-                let stands_in = l.substitute.as_ref().is_some_and(|s| s.0 == person);
-                overlaps && (teaches || stands_in)
+        for td in &day.teachers {
+            if td.absent.is_some() {
+                t.away.insert(td.teacher.0);
+            }
+            for l in &td.lessons {
+                t.teachers_of.entry(l.id).or_default().push(td.teacher.0);
+                if l.cancelled {
+                    continue;
+                }
+                let who = l.substitute.as_ref().map_or(td.teacher.0, |s| s.0);
+                t.busy
+                    .entry(who)
+                    .or_default()
+                    .push((l.starts_at, l.ends_at));
+            }
+        }
+        t
+    }
+
+    /// Who may stand in, as (id, name, free): never `own` (the lesson's teachers) nor
+    /// anyone away; busy is who teaches or stands in at an overlapping lesson.
+    fn available<'a>(
+        &self,
+        day: &'a Day,
+        own: &[i64],
+        time: Option<(NaiveTime, NaiveTime)>,
+    ) -> Vec<(i64, &'a str, bool)> {
+        let busy = |person: i64| {
+            time.is_some_and(|(from, to)| {
+                self.busy
+                    .get(&person)
+                    .is_some_and(|b| b.iter().any(|(s, e)| *s < to && from < *e))
             })
-        })
-    };
-    day.staff
-        .iter()
-        .filter(|(id, _)| !own.contains(id) && !away.contains(id))
-        .map(|(id, name)| (*id, name.as_str(), !busy(*id)))
-        .collect()
+        };
+        day.staff
+            .iter()
+            .filter(|(id, _)| !own.contains(id) && !self.away.contains(id))
+            .map(|(id, name)| (*id, name.as_str(), !busy(*id)))
+            .collect()
+    }
 }
 
 /// The teacher's absence: shown with a button to take it back, or a form to mark it.
@@ -192,17 +220,12 @@ fn absence(ctx: &PageCtx, action: &dyn Fn(&str) -> String, day: &Day, t: &Teache
 fn lesson(
     ctx: &PageCtx,
     action: &dyn Fn(&str) -> String,
-    day: &Day,
+    (day, tt): (&Day, &Timetable),
     l: &DayLesson,
     (prefix, away): (&str, bool),
 ) -> Markup {
-    let own: Vec<i64> = day
-        .teachers
-        .iter()
-        .filter(|t| t.lessons.iter().any(|x| x.id == l.id))
-        .map(|t| t.teacher.0)
-        .collect();
-    let staff = available(day, &own, Some((l.starts_at, l.ends_at)));
+    let own = tt.teachers_of.get(&l.id).map_or(&[][..], Vec::as_slice);
+    let staff = tt.available(day, own, Some((l.starts_at, l.ends_at)));
     html! {
         h3 id={(prefix) "l" (l.id)} {
             (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M")) " " (l.name)
