@@ -30,6 +30,30 @@ fn todays_lessons(world: &World, school: i64, not_by: i64) -> Vec<i64> {
         .unwrap()
 }
 
+/// demo.teacher, and their lessons at school 1 that go ahead from today to `last`, in
+/// time order.
+fn demo_teacher_lessons(world: &World, last: chrono::NaiveDate) -> (i64, Vec<i64>) {
+    let mut c = conn(&world.pool);
+    let teacher: i64 = people::table
+        .filter(people::username.eq("demo.teacher"))
+        .select(people::id)
+        .first(&mut *c)
+        .unwrap();
+    let lessons = lessons::table
+        .inner_join(
+            activity_teachers::table.on(activity_teachers::activity_id.eq(lessons::activity_id)),
+        )
+        .filter(activity_teachers::teacher_id.eq(teacher))
+        .filter(lessons::school_id.eq(world.ids.school1))
+        .filter(lessons::cancelled.eq(false))
+        .filter(lessons::lesson_date.between(test_today(), last))
+        .select(lessons::id)
+        .order((lessons::lesson_date, lessons::starts_at, lessons::id))
+        .load(&mut *c)
+        .unwrap();
+    (teacher, lessons)
+}
+
 fn substitute_of(world: &World, lesson: i64) -> Option<i64> {
     let mut c = conn(&world.pool);
     lessons::table
@@ -455,29 +479,7 @@ async fn a_teacher_away_for_two_days_gets_one_substitute_for_all() {
         let (s1, s2) = (world.ids.school1, world.ids.school2);
         let sub = staff_member(&world, "stand.in", "teacher", s1);
         let elsewhere = staff_member(&world, "other.school", "teacher", s2);
-        let (teacher, lessons): (i64, Vec<i64>) = {
-            let mut c = conn(&world.pool);
-            let teacher: i64 = people::table
-                .filter(people::username.eq("demo.teacher"))
-                .select(people::id)
-                .first(&mut *c)
-                .unwrap();
-            let lessons = lessons::table
-                .inner_join(
-                    activity_teachers::table
-                        .on(activity_teachers::activity_id.eq(lessons::activity_id)),
-                )
-                .filter(activity_teachers::teacher_id.eq(teacher))
-                .filter(lessons::school_id.eq(s1))
-                .filter(lessons::cancelled.eq(false))
-                .filter(
-                    lessons::lesson_date.between(test_today(), test_today() + Duration::days(1)),
-                )
-                .select(lessons::id)
-                .load(&mut *c)
-                .unwrap();
-            (teacher, lessons)
-        };
+        let (teacher, lessons) = demo_teacher_lessons(&world, test_today() + Duration::days(1));
         assert!(!lessons.is_empty(), "demo.teacher teaches today");
         let day = format!("/schools/{s1}/day");
         let today = test_today().to_string();
@@ -597,27 +599,8 @@ async fn the_day_page_puts_the_lessons_without_a_substitute_first() {
         let world = fixtures::build(&app);
         let s1 = world.ids.school1;
         let sub = staff_member(&world, "stand.in", "teacher", s1);
-        let (teacher, lesson) = {
-            let mut c = conn(&world.pool);
-            let teacher: i64 = people::table
-                .filter(people::username.eq("demo.teacher"))
-                .select(people::id)
-                .first(&mut *c)
-                .unwrap();
-            let lesson: i64 = lessons::table
-                .inner_join(
-                    activity_teachers::table
-                        .on(activity_teachers::activity_id.eq(lessons::activity_id)),
-                )
-                .filter(activity_teachers::teacher_id.eq(teacher))
-                .filter(lessons::school_id.eq(s1))
-                .filter(lessons::cancelled.eq(false))
-                .filter(lessons::lesson_date.eq(test_today()))
-                .select(lessons::id)
-                .first(&mut *c)
-                .unwrap();
-            (teacher, lesson)
-        };
+        let (teacher, lessons) = demo_teacher_lessons(&world, test_today());
+        let lesson = lessons[0];
         let day = format!("/schools/{s1}/day");
         let today = test_today().to_string();
         let mut office = Browser::open(&app).await;
