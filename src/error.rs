@@ -143,8 +143,26 @@ pub enum AppError {
     /// The answer would be larger than the server gives at once (SS 12000's lookups
     /// answer 503 then); `message` says how to ask for less.
     TooLarge(String),
-    /// A bug or an unexpected failure; logged with `detail`, never shown.
-    Internal(String),
+    /// A bug or an unexpected failure; logged with what was being done and the error that
+    /// stopped it, never shown.
+    Internal(Failure),
+}
+
+/// What went wrong inside: what we were doing, and the error that stopped it, kept whole so
+/// the log shows its chain (`std::error::Error::source`).
+#[derive(Debug)]
+pub struct Failure {
+    pub context: String,
+    pub source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            Some(s) => write!(f, "{}: {s}", self.context),
+            None => f.write_str(&self.context),
+        }
+    }
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -157,8 +175,28 @@ impl AppError {
         }
     }
 
+    /// An unexpected failure described in words only (no error value to keep).
     pub fn internal(detail: impl fmt::Display) -> Self {
-        AppError::Internal(detail.to_string())
+        AppError::Internal(Failure {
+            context: detail.to_string(),
+            source: None,
+        })
+    }
+
+    /// An unexpected failure, keeping the error that caused it.
+    pub fn caused(source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        AppError::failed(std::any::type_name_of_val(&source), source)
+    }
+
+    /// An unexpected failure while doing `context`, keeping the error that caused it.
+    pub fn failed(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        AppError::Internal(Failure {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        })
     }
 
     /// What to tell a person whose input was refused (400 or 409); empty otherwise.
@@ -263,13 +301,23 @@ pub fn title_for(status: StatusCode, lang: Lang) -> &'static str {
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AppError::Internal(d) | AppError::Unavailable(d) => write!(f, "{}: {d}", self.code()),
+            AppError::Internal(d) => write!(f, "{}: {d}", self.code()),
+            AppError::Unavailable(d) => write!(f, "{}: {d}", self.code()),
             other => write!(f, "{}: {}", other.code(), other.detail(Lang::En)),
         }
     }
 }
 
-impl std::error::Error for AppError {}
+impl std::error::Error for AppError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AppError::Internal(Failure {
+                source: Some(s), ..
+            }) => Some(s.as_ref()),
+            _ => None,
+        }
+    }
+}
 
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
@@ -292,7 +340,7 @@ impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
             diesel::result::Error::NotFound => AppError::NotFound,
-            other => AppError::Internal(format!("database: {other}")),
+            other => AppError::failed("database", other),
         }
     }
 }
@@ -305,7 +353,7 @@ impl From<diesel::r2d2::PoolError> for AppError {
 
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
-        AppError::Internal(format!("blocking pool: {e}"))
+        AppError::failed("blocking pool", e)
     }
 }
 
@@ -373,6 +421,19 @@ mod tests {
         let e = AppError::internal("UNIQUE constraint failed: secret.column");
         assert!(!e.detail(Lang::Sv).contains("UNIQUE"));
         assert!(!e.detail(Lang::En).contains("secret"));
+    }
+
+    #[test]
+    fn an_internal_failure_keeps_the_error_that_caused_it() {
+        use std::error::Error as _;
+        let e = AppError::from(diesel::result::Error::RollbackTransaction);
+        let source = e.source().map(|s| s.to_string());
+        assert_eq!(
+            source,
+            Some(diesel::result::Error::RollbackTransaction.to_string())
+        );
+        assert!(e.to_string().starts_with("internal: database: "));
+        assert!(AppError::NotFound.source().is_none());
     }
 
     #[test]

@@ -140,11 +140,8 @@ pub fn register(
             ))
         }
     };
-    let client_id = format!(
-        "nrv_{}",
-        secret::random_hex(12).map_err(AppError::internal)?
-    );
-    let plain = secret::random_hex(32).map_err(AppError::internal)?;
+    let client_id = format!("nrv_{}", secret::random_hex(12).map_err(AppError::caused)?);
+    let plain = secret::random_hex(32).map_err(AppError::caused)?;
     let hash = secret::client_secret_hash(&plain);
     let id = conn.write_transaction(|conn| {
         let id: i64 = diesel::insert_into(api_clients::table)

@@ -52,7 +52,7 @@ pub fn create(
     purpose: Purpose,
     now: NaiveDateTime,
 ) -> AppResult<String> {
-    let token = secret::random_hex(32).map_err(AppError::internal)?;
+    let token = secret::random_hex(32).map_err(AppError::caused)?;
     diesel::insert_into(t::table)
         .values((
             t::token_hash.eq(secret::token_hash(&token)),

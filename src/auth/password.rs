@@ -118,6 +118,8 @@ impl std::fmt::Display for HashError {
     }
 }
 
+impl std::error::Error for HashError {}
+
 /// A new argon2id hash with the default parameters and a fresh salt.
 pub fn hash(password: &str) -> Result<String, HashError> {
     let salt = SaltString::generate(&mut OsRng);
@@ -199,7 +201,7 @@ impl From<HashError> for crate::error::AppError {
             HashError::Busy => crate::error::AppError::Busy {
                 retry_after_secs: RETRY_AFTER_SECS,
             },
-            other => crate::error::AppError::Internal(other.to_string()),
+            other => crate::error::AppError::failed("password hash", other),
         }
     }
 }

@@ -36,11 +36,23 @@ pub fn client_secret_hash(secret: &str) -> String {
 }
 
 /// `n` random bytes as hex.
-pub fn random_hex(n: usize) -> Result<String, String> {
+pub fn random_hex(n: usize) -> Result<String, NoRandomness> {
     let mut bytes = vec![0u8; n];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no system randomness: {e}"))?;
+    getrandom::fill(&mut bytes).map_err(NoRandomness)?;
     Ok(hex(&bytes))
 }
+
+/// The system gave no randomness (a secret could not be made).
+#[derive(Debug)]
+pub struct NoRandomness(pub getrandom::Error);
+
+impl std::fmt::Display for NoRandomness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no system randomness: {}", self.0)
+    }
+}
+
+impl std::error::Error for NoRandomness {}
 
 /// Compares without stopping at the first difference.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {

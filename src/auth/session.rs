@@ -75,7 +75,7 @@ pub fn issue(
     person: i64,
     version: i32,
     auth: Option<i64>,
-) -> Result<(String, Claims), String> {
+) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
     let now = Utc::now().timestamp();
     let auth = auth.unwrap_or(now);
     let exp = match audience {
@@ -96,14 +96,17 @@ pub fn issue(
         &Header::new(Algorithm::HS256),
         &claims,
         &EncodingKey::from_secret(secret),
-    )
-    .map_err(|e| format!("signing a session token failed: {e}"))?;
+    )?;
     Ok((token, claims))
 }
 
 /// An API client's bearer token (audience `narvaro-api`, subject `client:<id>`), for
 /// `crate::auth::clients::TOKEN_SECS`, with the scopes it was granted.
-pub fn issue_client(secret: &[u8], client: i64, scope: &str) -> Result<(String, Claims), String> {
+pub fn issue_client(
+    secret: &[u8],
+    client: i64,
+    scope: &str,
+) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
     let now = Utc::now().timestamp();
     let claims = Claims {
         iss: ISSUER.into(),
@@ -119,8 +122,7 @@ pub fn issue_client(secret: &[u8], client: i64, scope: &str) -> Result<(String, 
         &Header::new(Algorithm::HS256),
         &claims,
         &EncodingKey::from_secret(secret),
-    )
-    .map_err(|e| format!("signing a client token failed: {e}"))?;
+    )?;
     Ok((token, claims))
 }
 

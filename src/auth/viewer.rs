@@ -334,7 +334,7 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
                 v.claims.ver,
                 Some(v.claims.auth),
             )
-            .map_err(AppError::internal)?;
+            .map_err(AppError::caused)?;
             req.extensions_mut().insert(RenewedSession(token));
         }
         req.extensions_mut().insert(SignedInAs(v.name()));

@@ -162,7 +162,7 @@ pub fn link_request(
     purpose: crate::auth::links::Purpose,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    let key = crate::auth::secret::random_hex(16).map_err(crate::error::AppError::internal)?;
+    let key = crate::auth::secret::random_hex(16).map_err(crate::error::AppError::caused)?;
     put(
         conn,
         Row {

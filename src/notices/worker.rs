@@ -302,7 +302,7 @@ fn build_link_mail(conn: &mut DbConn, state: &Outbox, row: &Claimed) -> AppResul
     let now = chrono::Utc::now().naive_utc();
     let links = match row.kind.as_str() {
         "link_request" => {
-            let payload: Value = serde_json::from_str(&row.payload).map_err(AppError::internal)?;
+            let payload: Value = serde_json::from_str(&row.payload).map_err(AppError::caused)?;
             let purpose = payload["purpose"]
                 .as_str()
                 .and_then(Purpose::parse)
@@ -391,7 +391,7 @@ fn build(conn: &mut DbConn, state: &Outbox, row: &Claimed, now: NaiveDateTime) -
         return Ok(Built::Unreachable);
     };
     let lang = Lang::parse(&language).unwrap_or_default();
-    let payload: Value = serde_json::from_str(&row.payload).map_err(AppError::internal)?;
+    let payload: Value = serde_json::from_str(&row.payload).map_err(AppError::caused)?;
     let n = Notice {
         state,
         row,
@@ -472,7 +472,7 @@ fn unexplained_context(conn: &mut DbConn, n: &Notice) -> Made {
         .as_i64()
         .ok_or_else(|| AppError::internal("notice without pupil"))?;
     let date: NaiveDate =
-        serde_json::from_value(payload["date"].clone()).map_err(AppError::internal)?;
+        serde_json::from_value(payload["date"].clone()).map_err(AppError::caused)?;
     let Some(named) = named_before(conn, row.id, recipient, pupil, date, now)? else {
         return Ok(Err(Built::Later));
     };

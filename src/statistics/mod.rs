@@ -406,8 +406,8 @@ fn sums(conn: &mut DbConn, scope: Scope, period: Period, by: By) -> AppResult<Ve
         By::PupilWeek => ("d.pupil_id", week, "''", ""),
         By::GroupWeek => (class, week, "''", ""),
         By::Subject => {
-            return Err(AppError::Internal(
-                "statistics::sums asked for subjects (figures reads facts for them)".into(),
+            return Err(AppError::internal(
+                "statistics::sums asked for subjects (figures reads facts for them)",
             ))
         }
     };

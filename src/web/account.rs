@@ -277,7 +277,7 @@ pub async fn change_password(
     };
     // This browser stays signed in with a token of the new version; every other one is out.
     let (token, _) = session::issue(&state.jwt_secret, Audience::Web, id, version, None)
-        .map_err(AppError::internal)?;
+        .map_err(AppError::caused)?;
     Ok(HttpResponse::SeeOther()
         .cookie(session_cookie(
             token,

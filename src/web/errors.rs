@@ -31,7 +31,7 @@ fn foreign_error(status: StatusCode, message: String, lang: Lang) -> AppError {
         415 => AppError::invalid(Code::UnsupportedMediaType, message),
         s if (400..500).contains(&s) => AppError::invalid(Code::BadRequest, message),
         503 => AppError::Unavailable(message),
-        _ => AppError::Internal(message),
+        _ => AppError::internal(message),
     }
 }
 
@@ -57,7 +57,16 @@ pub async fn render_errors(
             &owned
         }
     };
-    if let AppError::Internal(detail) = app {
+    if let AppError::Internal(failure) = app {
+        let mut detail = failure.to_string();
+        let mut cause = failure
+            .source
+            .as_deref()
+            .and_then(std::error::Error::source);
+        while let Some(c) = cause {
+            detail.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
         tracing::error!(%detail, route = %crate::request_log::route_of(res.request()), "request failed");
     }
     let retry_after = res.headers().get(header::RETRY_AFTER).cloned();

@@ -197,7 +197,7 @@ pub async fn token(
         Err(r) => return Ok(refuse(&r)),
     };
     let (token, _) = session::issue_client(&state.jwt_secret, grant.client.id, &grant.scope)
-        .map_err(crate::error::AppError::internal)?;
+        .map_err(crate::error::AppError::caused)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))

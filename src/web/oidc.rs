@@ -164,14 +164,14 @@ pub async fn callback(
     let mut res = start_session(&state, person, version, &attempt.next)?;
     let mut spent = state_cookie(String::new(), secure(&state), which);
     spent.make_removal();
-    res.add_cookie(&spent).map_err(AppError::internal)?;
+    res.add_cookie(&spent).map_err(AppError::caused)?;
     let came_from = Cookie::build(super::idp_session::PROVIDER_COOKIE, which.as_str())
         .path("/")
         .http_only(true)
         .secure(secure(&state))
         .same_site(SameSite::Lax)
         .finish();
-    res.add_cookie(&came_from).map_err(AppError::internal)?;
+    res.add_cookie(&came_from).map_err(AppError::caused)?;
     Ok(res)
 }
 

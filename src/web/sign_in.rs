@@ -39,7 +39,7 @@ pub(super) fn start_session(
     next: &str,
 ) -> AppResult<HttpResponse> {
     let (token, _) = session::issue(&state.jwt_secret, Audience::Web, person, version, None)
-        .map_err(AppError::internal)?;
+        .map_err(AppError::caused)?;
     Ok(HttpResponse::SeeOther()
         .cookie(session_cookie(token, secure(state)))
         .cookie(device_cookie(state, person))
@@ -258,7 +258,7 @@ pub async fn logout(
         cleared_session_cookie(secure(&state)),
         super::idp_session::spent_provider_cookie(),
     ] {
-        res.add_cookie(&cookie).map_err(AppError::internal)?;
+        res.add_cookie(&cookie).map_err(AppError::caused)?;
     }
     res.headers_mut().insert(
         header::HeaderName::from_static("clear-site-data"),

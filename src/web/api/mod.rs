@@ -60,7 +60,7 @@ pub async fn token(
         Outcome::SignedIn { person, version } => {
             let (access_token, _) =
                 session::issue(&state.jwt_secret, Audience::Api, person, version, None)
-                    .map_err(AppError::internal)?;
+                    .map_err(AppError::caused)?;
             Ok(HttpResponse::Ok()
                 .insert_header(("Cache-Control", "no-store"))
                 .json(TokenResponse {
