@@ -6,81 +6,81 @@
 //! pupil, in an RFC 9562 version 8 UUID with a fixed marker, so it never changes and
 //! `GET /attendances/{id}` can read it back.
 
+use uuid::{Builder, Uuid};
+
 /// `raw` as a UUID in the canonical, lower-case form (`8-4-4-4-12` hex digits), if it is one.
+/// The `uuid` crate also reads the simple, braced and URN forms; SS 12000's ids are only
+/// ever the hyphenated one, so anything of another length is refused first.
 pub fn canonical(raw: &str) -> Option<String> {
-    let b = raw.as_bytes();
-    if b.len() != 36 {
+    if raw.len() != 36 {
         return None;
     }
-    for (i, c) in b.iter().enumerate() {
-        let dash = matches!(i, 8 | 13 | 18 | 23);
-        if dash != (*c == b'-') || (!dash && !c.is_ascii_hexdigit()) {
-            return None;
-        }
-    }
-    Some(raw.to_ascii_lowercase())
+    Uuid::try_parse(raw)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
 }
 
-/// A random (version 4) UUID.
-pub fn random() -> Result<String, String> {
+/// A random (version 4) UUID. The randomness is asked for here, so that a machine without
+/// it fails this request with an error instead of a panic.
+pub fn random() -> Result<String, crate::auth::secret::NoRandomness> {
     let mut b = [0u8; 16];
-    getrandom::fill(&mut b).map_err(|e| format!("no system randomness: {e}"))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|c| format!("{c:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    ))
+    getrandom::fill(&mut b).map_err(crate::auth::secret::NoRandomness)?;
+    Ok(Builder::from_random_bytes(b)
+        .into_uuid()
+        .hyphenated()
+        .to_string())
 }
 
 /// The uuid of a record an import brings: the source's id when it is a UUID (an SS 12000
 /// source's always is), a new random one otherwise (a OneRoster `sourcedId` may be any
 /// string).
-pub fn of_source(ext: &str) -> Result<String, String> {
+pub fn of_source(ext: &str) -> Result<String, crate::auth::secret::NoRandomness> {
     canonical(ext).map_or_else(random, Ok)
 }
 
-/// The version nibble and 12 bits after it, and the variant with 14 bits: "8a77-8000"
-/// marks an attendance id.
-const MARK: &str = "8a77-8000";
+/// Version 8 (RFC 9562, custom): 48 bits of `high`, the version nibble 8 with the 12 bits
+/// `tag`, the variant with 14 zero bits, and 48 bits of `low`.
+fn custom(high: i64, tag: u16, low: i64) -> Uuid {
+    let (h, l) = ((high as u64).to_be_bytes(), (low as u64).to_be_bytes());
+    let mut b = [0u8; 16];
+    b[0..6].copy_from_slice(&h[2..8]);
+    b[6..8].copy_from_slice(&(0x8000 | (tag & 0x0fff)).to_be_bytes());
+    b[8] = 0x80;
+    b[10..16].copy_from_slice(&l[2..8]);
+    Builder::from_custom_bytes(b).into_uuid()
+}
+
+/// The 12 bits after the version nibble that mark an attendance id ("8a77-8000").
+const MARK: u16 = 0xa77;
 
 /// The id of a pupil's attendance record on a lesson.
 pub fn attendance(lesson: i64, pupil: i64) -> String {
-    let (l, p) = (
-        lesson as u64 & 0xffff_ffff_ffff,
-        pupil as u64 & 0xffff_ffff_ffff,
-    );
-    format!("{:08x}-{:04x}-{MARK}-{:012x}", l >> 16, l & 0xffff, p)
+    custom(lesson, MARK, pupil).hyphenated().to_string()
 }
 
 /// The (lesson, pupil) an attendance id names, when it is one.
 pub fn parse_attendance(raw: &str) -> Option<(i64, i64)> {
-    let id = canonical(raw)?;
-    if id.get(14..23)? != MARK {
+    if raw.len() != 36 {
         return None;
     }
-    let hex = |s: &str| u64::from_str_radix(s, 16).ok();
-    let lesson = (hex(id.get(0..8)?)? << 16) | hex(id.get(9..13)?)?;
-    let pupil = hex(id.get(24..36)?)?;
-    Some((i64::try_from(lesson).ok()?, i64::try_from(pupil).ok()?))
-        .filter(|(l, p)| *l > 0 && *p > 0)
+    let b = *Uuid::try_parse(raw).ok()?.as_bytes();
+    if b[6..10] != [0x8a, 0x77, 0x80, 0x00] {
+        return None;
+    }
+    let wide = |s: &[u8]| {
+        let mut w = [0u8; 8];
+        w[2..8].copy_from_slice(s);
+        i64::from_be_bytes(w)
+    };
+    Some((wide(&b[0..6]), wide(&b[10..16]))).filter(|(l, p)| *l > 0 && *p > 0)
 }
 
 /// A stand-in for a stored record whose `uuid` was cleared by hand: version 8 with the
 /// record's kind and number, so the export stays valid and names it the same each time.
 pub fn stand_in(kind: u8, id: i64) -> String {
-    let id = id as u64 & 0xffff_ffff_ffff;
-    format!(
-        "{:08x}-{:04x}-8a{kind:02x}-8000-{:012x}",
-        id >> 16,
-        id & 0xffff,
-        0
-    )
+    custom(id, 0xa00 | u16::from(kind), 0)
+        .hyphenated()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -140,5 +140,6 @@ mod tests {
             None
         );
         assert_eq!(parse_attendance(&stand_in(1, 5)), None);
+        assert_eq!(stand_in(5, 293), "00000000-0125-8a05-8000-000000000000");
     }
 }
