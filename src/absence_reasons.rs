@@ -230,6 +230,7 @@ pub fn set_schools_may_add(
             audit::record(
                 conn,
                 Entry {
+                    at: act.now,
                     actor: Some(act.actor.id),
                     action: "reason.schools_may_add",
                     entity: "organisation",
@@ -323,6 +324,7 @@ pub fn add(conn: &mut DbConn, act: &Act, owner: Owner, r: &NewReason) -> Checked
         audit::record(
             conn,
             Entry {
+                at: act.now,
                 actor: Some(act.actor.id),
                 action: "reason.added",
                 entity: "absence_reason",
@@ -366,6 +368,7 @@ pub fn set_active(
             audit::record(
                 conn,
                 Entry {
+                    at: act.now,
                     actor: Some(act.actor.id),
                     action: if active {
                         "reason.reactivated"

@@ -247,6 +247,7 @@ pub fn create(
             .returning(absence_reports::id)
             .get_result(conn)?;
         audit::record(conn, Entry {
+            at: to_utc(tz, now_local),
             actor: Some(viewer.id),
             action: "absence_report.created",
             entity: "absence_report",
@@ -443,6 +444,7 @@ pub fn cancel(
         audit::record(
             conn,
             Entry {
+                at: now_utc,
                 actor: Some(viewer.id),
                 action: "absence_report.cancelled",
                 entity: "absence_report",

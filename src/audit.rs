@@ -1,7 +1,6 @@
 //! The audit log: who did what to which record, from where, and when. Written in the same
 //! transaction as the change it describes.
 
-use chrono::Utc;
 use diesel::prelude::*;
 use serde_json::Value;
 
@@ -9,6 +8,10 @@ use crate::db::DbConn;
 use crate::schema::audit_log;
 
 pub struct Entry<'a> {
+    /// When it happened: the service clock's now, like the change it describes. A sign-in,
+    /// a session or a link, which run on the system clock (`clock::system_now`), are
+    /// recorded at its time.
+    pub at: chrono::NaiveDateTime,
     pub actor: Option<i64>,
     pub action: &'a str,
     pub entity: &'a str,
@@ -20,7 +23,7 @@ pub struct Entry<'a> {
 pub fn record(conn: &mut DbConn, e: Entry<'_>) -> QueryResult<()> {
     diesel::insert_into(audit_log::table)
         .values((
-            audit_log::at.eq(Utc::now().naive_utc()),
+            audit_log::at.eq(e.at),
             audit_log::actor_id.eq(e.actor),
             audit_log::action.eq(e.action),
             audit_log::entity.eq(e.entity),

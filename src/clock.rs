@@ -41,6 +41,12 @@ impl Clock {
     }
 }
 
+/// The system clock, unmoved: for the security windows (sessions, sign-in limits, link
+/// lifetimes) and what is recorded about them. Everything else reads a [`Clock`].
+pub fn system_now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
 /// A calendar date as people and forms write it, `YYYY-MM-DD` with a four-digit year
 /// (0000–9999), and nothing else: chrono alone would also read a signed year such as
 /// `-5000-01-01` (before PostgreSQL's first day, 4713 BC) or `+20000-01-01`. Every date

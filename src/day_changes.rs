@@ -393,6 +393,7 @@ pub fn set_substitute(
             audit::record(
                 conn,
                 Entry {
+                    at: ch.now,
                     actor: Some(ch.actor.id),
                     action: if substitute.is_some() { "lesson.substitute" } else { "lesson.substitute_removed" },
                     entity: "lesson",
@@ -467,6 +468,7 @@ pub fn set_cancelled(
         audit::record(
             conn,
             Entry {
+                at: ch.now,
                 actor: Some(ch.actor.id),
                 action: if cancelled {
                     "lesson.cancelled"
@@ -587,6 +589,7 @@ pub fn mark_absent(
         audit::record(
             conn,
             Entry {
+                at: ch.now,
                 actor: Some(ch.actor.id),
                 action: "staff.absent",
                 entity: "organisation",
@@ -626,6 +629,7 @@ pub fn end_absence(conn: &mut DbConn, ch: &Change, school: i64, absence: i64) ->
             audit::record(
                 conn,
                 Entry {
+                    at: ch.now,
                     actor: Some(ch.actor.id),
                     action: "staff.absence_ended",
                     entity: "organisation",

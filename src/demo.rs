@@ -160,7 +160,7 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
                         guardianships::pupil_id.eq(child_b),
                         guardianships::guardian_id.eq(guardian),
                         guardianships::relation.eq("guardian"),
-                        guardianships::created_at.eq(chrono::Utc::now().naive_utc()),
+                        guardianships::created_at.eq(crate::clock::system_now()),
                     ))
                     .execute(conn)?;
             }
@@ -183,7 +183,7 @@ fn office_and_trip(
     tz: Tz,
     today: NaiveDate,
 ) -> QueryResult<()> {
-    let now = chrono::Utc::now().naive_utc();
+    let now = crate::clock::system_now();
     let office: i64 = diesel::insert_into(people::table)
         .values((
             people::given_name.eq("Eva"),

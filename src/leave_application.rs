@@ -120,6 +120,7 @@ pub fn apply(
         audit::record(
             conn,
             Entry {
+                at: now,
                 actor: Some(viewer.id),
                 action: "leave.applied",
                 entity: "leave_application",
@@ -244,6 +245,7 @@ pub fn recommend(
         audit::record(
             conn,
             Entry {
+                at: now,
                 actor: Some(v.id),
                 action: "leave.recommended",
                 entity: "leave_application",
@@ -334,6 +336,7 @@ pub fn decide(
         audit::record(
             conn,
             Entry {
+                at: now,
                 actor: Some(v.id),
                 action: "leave.decided",
                 entity: "leave_application",

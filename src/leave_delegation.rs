@@ -259,6 +259,7 @@ pub fn delegate(
         audit::record(
             conn,
             Entry {
+                at: now,
                 actor: Some(v.id),
                 action: "leave.delegated",
                 entity: "leave_delegation",
@@ -287,6 +288,7 @@ fn end_row(
     audit::record(
         conn,
         Entry {
+            at: now,
             actor: Some(v.id),
             action: "leave.delegation_ended",
             entity: "leave_delegation",

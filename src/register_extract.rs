@@ -57,7 +57,7 @@ pub fn extract(
     conn: &mut DbConn,
     v: &Viewer,
     person: i64,
-    addr: &str,
+    (addr, now): (&str, NaiveDateTime),
 ) -> AppResult<Map<String, Value>> {
     if !v.roles.is_admin() {
         return Err(AppError::NotFound);
@@ -125,6 +125,7 @@ pub fn extract(
     audit::record(
         conn,
         Entry {
+            at: now,
             actor: Some(v.id),
             action: "register.extract",
             entity: "person",

@@ -419,11 +419,12 @@ pub async fn apply(
     db.write(move |c| {
         forget_mail(c, before)?;
         // attempts whose limit window is over (system clock, as the limits keep)
-        crate::auth::throttle::sweep(c, chrono::Utc::now().naive_utc())?;
+        crate::auth::throttle::sweep(c, crate::clock::system_now())?;
         if anything {
             audit::record(
                 c,
                 Entry {
+                    at: now,
                     actor: None,
                     action: "retention.applied",
                     entity: "retention",

@@ -793,6 +793,7 @@ pub fn submit(
             write_mark(conn, lesson.id, change, viewer.id, now)?;
             let (pupil, from, to) = change;
             audit::record(conn, Entry {
+                at: now,
                 actor: Some(viewer.id),
                 action: "attendance.changed",
                 entity: "lesson",
@@ -823,6 +824,7 @@ pub fn submit(
             crate::notices::check_threshold(conn, *pupil, today, tz, now)?;
         }
         audit::record(conn, Entry {
+            at: now,
             actor: Some(viewer.id),
             action: if first_report { "lesson.reported" } else { "lesson.resubmitted" },
             entity: "lesson",

@@ -139,6 +139,7 @@ pub fn save(conn: &mut DbConn, ch: &Change, school: i64, new: &Settings) -> AppR
         audit::record(
             conn,
             Entry {
+                at: ch.now,
                 actor: Some(ch.actor.id),
                 action: "school.settings",
                 entity: "organisation",
@@ -220,6 +221,7 @@ pub fn add_holiday(
         audit::record(
             conn,
             Entry {
+                at: ch.now,
                 actor: Some(ch.actor.id),
                 action: "school.holiday_added",
                 entity: "organisation",
@@ -265,6 +267,7 @@ pub fn remove_holiday(conn: &mut DbConn, ch: &Change, school: i64, holiday: i64)
         audit::record(
             conn,
             Entry {
+                at: ch.now,
                 actor: Some(ch.actor.id),
                 action: "school.holiday_removed",
                 entity: "organisation",

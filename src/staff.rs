@@ -177,6 +177,7 @@ pub fn invite(conn: &mut DbConn, act: &Act, s: &NewStaff) -> Checked<i64> {
         audit::record(
             conn,
             Entry {
+                at: act.now,
                 actor: Some(act.actor.id),
                 action: "staff.invited",
                 entity: "person",
@@ -271,6 +272,7 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
         audit::record(
             conn,
             Entry {
+                at: act.now,
                 actor: Some(act.actor.id),
                 action: "guardianship.created",
                 entity: "person",
@@ -358,6 +360,7 @@ pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<i64> {
         audit::record(
             conn,
             Entry {
+                at: act.now,
                 actor: Some(act.actor.id),
                 action: "duty.assigned",
                 entity: "duty",

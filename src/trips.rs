@@ -386,6 +386,7 @@ pub fn add(
         audit::record(
             conn,
             Entry {
+                at: ch.now,
                 actor: Some(ch.actor.id),
                 action: "trip.created",
                 entity: "trip",
@@ -522,6 +523,7 @@ pub fn set_goers(
         audit::record(
             conn,
             Entry {
+                at: ch.now,
                 actor: Some(ch.actor.id),
                 action: "trip.stays",
                 entity: "trip",
@@ -570,6 +572,7 @@ pub fn cancel(conn: &mut DbConn, ch: &Change, school: i64, trip: i64) -> Checked
             audit::record(
                 conn,
                 Entry {
+                    at: ch.now,
                     actor: Some(ch.actor.id),
                     action: "trip.cancelled",
                     entity: "trip",

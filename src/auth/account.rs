@@ -29,7 +29,12 @@ pub fn register_addresses(conn: &mut DbConn, id: i64) -> AppResult<Vec<(String, 
 
 /// Saves the settings, audited. An address other than the stored one is the person's
 /// choice from then on: later imports leave it alone (`email_chosen`).
-pub fn save_settings(conn: &mut DbConn, id: i64, s: &Settings, addr: &str) -> AppResult<()> {
+pub fn save_settings(
+    conn: &mut DbConn,
+    id: i64,
+    s: &Settings,
+    (addr, now): (&str, chrono::NaiveDateTime),
+) -> AppResult<()> {
     conn.transaction(|conn| {
         let (stored, chosen): (Option<String>, bool) = people::table
             .find(id)
@@ -47,6 +52,7 @@ pub fn save_settings(conn: &mut DbConn, id: i64, s: &Settings, addr: &str) -> Ap
         crate::audit::record(
             conn,
             crate::audit::Entry {
+                at: now,
                 actor: Some(id),
                 action: "settings.changed",
                 entity: "person",

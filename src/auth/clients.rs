@@ -165,6 +165,7 @@ pub fn register(
                 .execute(conn)?;
         }
         audit::record(conn, Entry {
+            at: now,
             actor: by,
             action: "api_client.registered",
             entity: "api_client",
@@ -205,6 +206,7 @@ pub fn revoke(
         audit::record(
             conn,
             Entry {
+                at: now,
                 actor: by,
                 action: "api_client.revoked",
                 entity: "api_client",
@@ -386,6 +388,7 @@ fn grant_held(
         audit::record(
             conn,
             Entry {
+                at: now,
                 actor: None,
                 action: "api_client.auth_failed",
                 entity: "api_client",
@@ -413,6 +416,7 @@ fn grant_held(
     audit::record(
         conn,
         Entry {
+            at: now,
             actor: None,
             action: "api_client.token",
             entity: "api_client",
@@ -435,6 +439,7 @@ pub fn audit_call(
     audit::record(
         conn,
         Entry {
+            at: crate::clock::system_now(),
             actor: None,
             action: "api_client.call",
             entity: "api_client",

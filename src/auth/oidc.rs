@@ -422,7 +422,7 @@ fn verifier_of(client: &ClientOf) -> openidconnect::core::CoreIdTokenVerifier<'_
         .id_token_verifier()
         .set_allowed_algs(ALGORITHMS)
         .set_issue_time_verifier_fn(|iat| {
-            let now = chrono::Utc::now();
+            let now = crate::clock::Clock::System.now();
             let skew = chrono::Duration::seconds(IAT_SKEW_SECS);
             if iat > now + skew {
                 Err("it was issued in the future".to_string())
@@ -657,6 +657,7 @@ pub fn record(
     audit::record(
         conn,
         Entry {
+            at: crate::clock::system_now(),
             actor,
             action,
             entity: "person",

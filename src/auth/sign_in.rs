@@ -151,6 +151,7 @@ pub fn reserve(
             audit::record(
                 conn,
                 Entry {
+                    at: now,
                     actor: None,
                     action: throttle::THROTTLED,
                     entity: "person",
@@ -244,6 +245,7 @@ pub fn record(
         audit::record(
             conn,
             Entry {
+                at: crate::clock::system_now(),
                 actor: match outcome {
                     Outcome::SignedIn { person, .. } => Some(person),
                     _ => None,
@@ -269,6 +271,7 @@ pub fn record_link_sign_in(
     audit::record(
         conn,
         Entry {
+            at: crate::clock::system_now(),
             actor: Some(person),
             action: throttle::SUCCEEDED,
             entity: "person",
@@ -379,6 +382,7 @@ pub fn new_link(
     audit::record(
         conn,
         Entry {
+            at: now,
             actor: None,
             action: "link.created",
             entity: "person",
@@ -417,6 +421,7 @@ pub fn set_password(
     audit::record(
         conn,
         Entry {
+            at: now,
             actor: Some(actor),
             action: "password.set",
             entity: "person",
@@ -436,6 +441,7 @@ pub fn sign_out(conn: &mut DbConn, person: i64, addr: &str) -> AppResult<()> {
     audit::record(
         conn,
         Entry {
+            at: crate::clock::system_now(),
             actor: Some(person),
             action: "sign_out",
             entity: "person",

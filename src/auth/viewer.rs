@@ -11,7 +11,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 
 use super::session::{self, Audience, Claims};
@@ -325,7 +325,7 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
         return Err(invalid_token(Lang::from_request(req)));
     }
     if let Some(v) = &viewer {
-        let now = Utc::now().timestamp();
+        let now = crate::clock::Clock::System.now().timestamp();
         if audience == Audience::Web && v.claims.wants_renewal(now) {
             let (token, _) = session::issue(
                 &state.secret,

@@ -141,6 +141,7 @@ pub fn request_links(
         crate::audit::record(
             conn,
             crate::audit::Entry {
+                at: now,
                 actor: None,
                 action: crate::auth::throttle::LINK_REQUESTED,
                 entity: "person",
@@ -596,6 +597,7 @@ pub fn confirm(conn: &mut DbConn, id: i64, now: NaiveDateTime, addr: &str) -> Ap
             crate::audit::record(
                 conn,
                 crate::audit::Entry {
+                    at: now,
                     actor: recipient,
                     action: "notice.confirmed",
                     entity: "notice",

@@ -299,7 +299,7 @@ fn build_link_mail(conn: &mut DbConn, state: &Outbox, row: &Claimed) -> AppResul
     use crate::auth::links::Purpose;
     use crate::auth::sign_in;
     // a link's lifetime is a security window: on the system clock, as where it is used
-    let now = chrono::Utc::now().naive_utc();
+    let now = crate::clock::system_now();
     let links = match row.kind.as_str() {
         "link_request" => {
             let payload: Value = serde_json::from_str(&row.payload).map_err(AppError::caused)?;

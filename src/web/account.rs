@@ -2,7 +2,6 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -202,7 +201,7 @@ pub async fn save_settings(
             ctx.t("Välj svenska eller engelska.", "Choose Swedish or English."),
         ));
     }
-    let addr = client_addr(&req);
+    let (addr, now) = (client_addr(&req), state.now());
     let wants = f.receive_confirmations.is_some();
     let settings = crate::auth::account::Settings {
         email,
@@ -210,7 +209,9 @@ pub async fn save_settings(
         receive_confirmations: wants,
     };
     state
-        .db_write(move |conn| crate::auth::account::save_settings(conn, id, &settings, &addr))
+        .db_write(move |conn| {
+            crate::auth::account::save_settings(conn, id, &settings, (&addr, now))
+        })
         .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/account"))
@@ -249,7 +250,7 @@ pub async fn change_password(
         return error(StatusCode::BAD_REQUEST, sv, en);
     }
     let addr = client_addr(&req);
-    let now = Utc::now().naive_utc();
+    let now = crate::clock::system_now();
     // the hashes are computed before the write, without holding a connection
     let stored = state
         .db(move |conn| crate::auth::account::password_hash(conn, id))

@@ -7,7 +7,6 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use serde_json::json;
 
 use super::common::client_addr;
@@ -186,7 +185,7 @@ pub async fn token(
     }
     let scope = get("scope");
     // the failure limit's window runs on the system clock, whatever the school day's says
-    let (addr, now, wall) = (client_addr(&req), state.now(), Utc::now().naive_utc());
+    let (addr, now, wall) = (client_addr(&req), state.now(), crate::clock::system_now());
     let outcome = state
         .db_write(move |conn| {
             clients::grant(conn, &id, &secret, scope.as_deref(), &addr, (now, wall))

@@ -6,7 +6,6 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::Utc;
 use maud::html;
 use serde::Deserialize;
 
@@ -68,7 +67,7 @@ pub async fn start(
         Ok(s) => s,
         Err(r) => return refused(&req, &state, which, r).await,
     };
-    let now = Utc::now().naive_utc();
+    let now = crate::clock::system_now();
     let (url, cookie_state) = (started.url.clone(), started.state.clone());
     state
         .db_write(move |conn| Ok(oidc::store_attempt(conn, which, &started, &next, now)?))
@@ -113,7 +112,7 @@ pub async fn callback(
     if !ours.is_some_and(|o| crate::auth::secret::constant_time_eq(&o, &returned)) {
         return refused(&req, &state, which, Refusal::State).await;
     }
-    let now = Utc::now().naive_utc();
+    let now = crate::clock::system_now();
     let attempt = state
         .db_write(move |conn| Ok(oidc::take_attempt(conn, which, &returned, now)?))
         .await?;

@@ -20,9 +20,9 @@ async fn load(
     v: Viewer,
     id: PersonId,
 ) -> AppResult<Map<String, Value>> {
-    let addr = client_addr(req);
+    let (addr, now) = (client_addr(req), state.now());
     state
-        .db_write(move |conn| register_extract::extract(conn, &v, id.get(), &addr))
+        .db_write(move |conn| register_extract::extract(conn, &v, id.get(), (&addr, now)))
         .await
 }
 

@@ -46,10 +46,11 @@ async fn principals_and_administrators_search_the_audit_log() {
                 .first(&mut *c)
                 .unwrap()
         };
-        // the rows carry the time they were written; the period brackets it
+        // the rows carry the service clock's time (the test's moment); the period brackets it
+        let moment = crate::helpers::test_moment();
         let (from, to) = (
-            (Utc::now() - Duration::days(1)).date_naive(),
-            (Utc::now() + Duration::days(1)).date_naive(),
+            (moment - Duration::days(1)).date_naive(),
+            (moment + Duration::days(1)).date_naive(),
         );
         let period = format!("from={from}&to={to}");
 
@@ -162,9 +163,10 @@ async fn the_audit_log_reads_as_words_and_finds_a_pupil_by_name() {
                 .first(&mut *c)
                 .unwrap()
         };
+        let moment = crate::helpers::test_moment();
         let (from, to) = (
-            (Utc::now() - Duration::days(1)).date_naive(),
-            (Utc::now() + Duration::days(1)).date_naive(),
+            (moment - Duration::days(1)).date_naive(),
+            (moment + Duration::days(1)).date_naive(),
         );
         let mut admin = Browser::open(&app).await;
         admin.sign_in("demo.admin", DEMO_PASSWORD).await;
@@ -186,7 +188,12 @@ async fn the_audit_log_reads_as_words_and_finds_a_pupil_by_name() {
             !table.contains("Misslyckad inloggning"),
             "only the pupil's rows"
         );
-        // the whole log: sign-ins in words, and no JSON anywhere
+        // the whole log: sign-ins in words, and no JSON anywhere. A sign-in runs on the
+        // system clock (its limits are security windows), and is recorded at its time.
+        let (from, to) = (
+            (Utc::now() - Duration::days(1)).date_naive(),
+            (Utc::now() + Duration::days(1)).date_naive(),
+        );
         let page = admin.get(&format!("/audit?from={from}&to={to}")).await;
         let table = page.body.split("<tbody>").nth(1).unwrap_or_default();
         assert!(table.contains("Misslyckad inloggning"), "{kind:?}: {table}");
