@@ -15,9 +15,10 @@ use serde::Serialize;
 
 use crate::db::DbConn;
 use crate::error::AppResult;
-use crate::ids::PupilId;
 use crate::schema::*;
-use crate::states::LeaveStatus;
+use crate::school::calendar::utc_window;
+use crate::school::ids::PupilId;
+use crate::school::states::LeaveStatus;
 
 /// The flags of an absence reason that decide how a mark counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,23 +86,6 @@ impl Cover {
     }
 }
 
-/// The UTC instants a school-local lesson runs between.
-pub fn utc_window(
-    tz: Tz,
-    date: NaiveDate,
-    starts: NaiveTime,
-    ends: NaiveTime,
-) -> (NaiveDateTime, NaiveDateTime) {
-    let utc = |t: NaiveTime| {
-        date.and_time(t)
-            .and_local_timezone(tz)
-            .earliest()
-            .map(|d| d.naive_utc())
-            .unwrap_or_else(|| date.and_time(t))
-    };
-    (utc(starts), utc(ends))
-}
-
 /// For each of `pupils`, what covers them during one lesson of the school's activity (a
 /// report that overlaps it wins over leave, and either over a trip of their group).
 pub fn covers_for_lesson(
@@ -125,7 +109,7 @@ pub fn covers_for_lesson(
                     .on(activity_groups::group_id.eq(group_memberships::group_id)),
             )
             .filter(activity_groups::activity_id.eq(activity))
-            .filter(crate::membership::on(date))
+            .filter(crate::school::membership::on(date))
             .select(group_memberships::pupil_id)
     };
     let wanted: std::collections::HashSet<i64> = pupils.iter().copied().collect();
@@ -145,7 +129,7 @@ pub fn covers_for_lesson(
         let on_trip: Vec<i64> = group_memberships::table
             .filter(group_memberships::group_id.eq(group))
             .filter(group_memberships::pupil_id.eq_any(pupils))
-            .filter(crate::membership::on(date))
+            .filter(crate::school::membership::on(date))
             .filter(diesel::dsl::not(
                 group_memberships::pupil_id.eq_any(
                     trip_stays::table
@@ -359,24 +343,6 @@ pub fn history(
         .collect())
 }
 
-/// The first day of the school year `date` is in (1 July).
-pub fn school_year_start(date: NaiveDate) -> NaiveDate {
-    use chrono::Datelike;
-    let year = if date.month() >= 7 {
-        date.year()
-    } else {
-        date.year() - 1
-    };
-    NaiveDate::from_ymd_opt(year, 7, 1).unwrap_or(date)
-}
-
-/// The first day of the term `date` is in: 1 January or 1 July.
-pub fn term_start(date: NaiveDate) -> NaiveDate {
-    use chrono::Datelike;
-    let month = if date.month() >= 7 { 7 } else { 1 };
-    NaiveDate::from_ymd_opt(date.year(), month, 1).unwrap_or(date)
-}
-
 /// What the child's card says about today.
 pub enum TodayState {
     ReportedAbsent,
@@ -412,7 +378,7 @@ pub fn lessons_on(
 ) -> AppResult<Vec<(NaiveTime, NaiveTime)>> {
     let groups = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
-        .filter(crate::membership::on(date))
+        .filter(crate::school::membership::on(date))
         .select(group_memberships::group_id);
     Ok(lessons::table
         .inner_join(
@@ -478,19 +444,6 @@ pub fn today_state(
         },
         _ => TodayState::NoLessons,
     })
-}
-
-/// A UTC instant as the school's local time.
-pub fn to_local(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
-    t.and_utc().with_timezone(&tz).naive_local()
-}
-
-/// A school-local moment in UTC (in the hour skipped in spring: as if it were UTC).
-pub fn to_utc(tz: Tz, t: NaiveDateTime) -> NaiveDateTime {
-    t.and_local_timezone(tz)
-        .earliest()
-        .map(|d| d.naive_utc())
-        .unwrap_or(t)
 }
 
 #[cfg(test)]

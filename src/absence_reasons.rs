@@ -20,7 +20,8 @@ use crate::audit::{self, Entry};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
-use crate::staff::{clean_name, Act, Checked, Refusal};
+use crate::school::Act;
+use crate::staff::{clean_name, Checked, Refusal};
 
 /// One reason as the page lists it.
 #[derive(Debug, Clone, Queryable)]

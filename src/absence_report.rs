@@ -15,8 +15,8 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::ids::{PupilId, ReportId};
 use crate::schema::*;
+use crate::school::ids::{PupilId, ReportId};
 
 /// The longest period one report may cover.
 pub const MAX_DAYS: i64 = 31;
@@ -92,7 +92,7 @@ fn org_of(conn: &mut DbConn, school_id: i64) -> AppResult<i64> {
     Ok(parent.unwrap_or(school_id))
 }
 
-pub use crate::absence::{to_local, to_utc};
+pub use crate::school::calendar::{to_local, to_utc};
 
 /// Whether a guardian or an adult pupil may still take a report back: always within
 /// `UNDO_MINUTES` of filing it, and otherwise until the first lesson it covers has started
@@ -155,7 +155,7 @@ fn has_school_day(
 fn has_lessons(conn: &mut DbConn, pupil: i64, from: NaiveDate, to: NaiveDate) -> AppResult<bool> {
     let groups = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
-        .filter(crate::membership::during(from, to))
+        .filter(crate::school::membership::during(from, to))
         .select(group_memberships::group_id);
     let n: i64 = lessons::table
         .inner_join(

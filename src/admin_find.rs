@@ -269,7 +269,7 @@ fn staff(
             Ok(people::table
                 .inner_join(duties::table.on(duties::person_id.eq(people::id)))
                 .filter(duties::organisation_id.eq_any(&orgs))
-                .filter(duties::end_date.is_null().or(duties::end_date.ge(today)))
+                .filter(crate::school::duty::not_ended_by(today))
                 .filter(people::active.eq(true))
                 .filter(name_like!(p))
                 .select((

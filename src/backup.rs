@@ -357,7 +357,7 @@ pub async fn run_schedule(
     loop {
         let (db, s) = (db.clone(), schedule.clone());
         let done = actix_web::web::block(move || {
-            let now = crate::clock::Clock::System.now();
+            let now = crate::school::clock::Clock::System.now();
             let file = s
                 .dir
                 .join(format!("narvaro-{}.db.gz", now.format("%Y%m%d-%H%M%S")));

@@ -243,7 +243,7 @@ fn api_client(config: Config, action: ApiClientCommand) -> Result<(), Failure> {
     let conn: &mut DbConn = &mut conn;
     let failed = |e: crate::error::AppError| Failure::Runtime(e.detail(crate::i18n::Lang::En));
     let municipalities = clients::municipalities(conn).map_err(failed)?;
-    let now = crate::clock::system_now();
+    let now = crate::school::clock::system_now();
     match action {
         ApiClientCommand::Add {
             name,
@@ -402,7 +402,7 @@ fn import(
         .get()
         .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
     let started = Instant::now();
-    let now = crate::clock::Clock::System.now();
+    let now = crate::school::clock::Clock::System.now();
     let today = now.with_timezone(&config.timezone).date_naive();
     let civic = crate::auth::civic::CivicKey::new(&crate::startup::signing_secret(&config)?);
     let summary = crate::import::run(
@@ -737,7 +737,7 @@ fn sqlite_path(config: &Config, what: &str) -> Result<std::path::PathBuf, Failur
 fn backup(config: &Config, target: &std::path::Path) -> Result<(), Failure> {
     let db = sqlite_path(config, "backup")?;
     let started = std::time::Instant::now();
-    let w = crate::backup::backup(&db, target, crate::clock::Clock::System.now())
+    let w = crate::backup::backup(&db, target, crate::school::clock::Clock::System.now())
         .map_err(|e| Failure::Runtime(format!("backup failed, nothing was written: {e}")))?;
     println!(
         "narvaro: backed up {} ({} bytes) to {} ({} bytes, {}) in {:.1} s",

@@ -124,7 +124,7 @@ pub struct Config {
     pub drain_seconds: u64,
     /// The clock the school day runs on: the system's, or a set one (a test's, or
     /// `NARVARO_CLOCK_START` for a drill or a scenario that must not depend on the date).
-    pub clock: crate::clock::Clock,
+    pub clock: crate::school::clock::Clock,
     /// The SS 12000 server `narvaro sync` pulls from (`NARVARO_SS12000_*`), if any.
     pub ss12000_source: Option<Ss12000Source>,
     /// Backups the server takes by itself (`NARVARO_BACKUP_*`, SQLite only), if any.
@@ -834,9 +834,11 @@ fn smtp_url(url: String) -> Result<String, ConfigError> {
 
 /// `NARVARO_CLOCK_START`: an RFC 3339 instant the school day's clock reads at start and
 /// runs on from (sessions, sign-in limits and links stay on the system clock).
-fn clock_start(get: &impl Fn(&str) -> Option<String>) -> Result<crate::clock::Clock, ConfigError> {
+fn clock_start(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<crate::school::clock::Clock, ConfigError> {
     let Some(raw) = get("NARVARO_CLOCK_START") else {
-        return Ok(crate::clock::Clock::System);
+        return Ok(crate::school::clock::Clock::System);
     };
     let at = chrono::DateTime::parse_from_rfc3339(raw.trim()).map_err(|_| {
         ConfigError::new(
@@ -847,7 +849,7 @@ fn clock_start(get: &impl Fn(&str) -> Option<String>) -> Result<crate::clock::Cl
             ),
         )
     })?;
-    Ok(crate::clock::Clock::starting_at(
+    Ok(crate::school::clock::Clock::starting_at(
         at.with_timezone(&chrono::Utc),
     ))
 }
@@ -924,7 +926,7 @@ mod tests {
 
     #[test]
     fn a_set_clock_reads_its_start_and_the_default_is_the_system() {
-        assert_eq!(cfg(&[]).unwrap().clock, crate::clock::Clock::System);
+        assert_eq!(cfg(&[]).unwrap().clock, crate::school::clock::Clock::System);
         let c = cfg(&[("NARVARO_CLOCK_START", "2026-11-25T08:15:00+01:00")]).unwrap();
         let now = c.clock.now();
         let start = chrono::DateTime::parse_from_rfc3339("2026-11-25T07:15:00Z").unwrap();

@@ -25,6 +25,7 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
+use crate::school::Act;
 use crate::staff::{Checked, Refusal};
 
 /// How far back the day page changes lessons (the roll call's corrections go further).
@@ -240,7 +241,7 @@ fn trips_of_day(
     date: NaiveDate,
     tz: Tz,
 ) -> AppResult<Vec<(String, String, NaiveDateTime, NaiveDateTime)>> {
-    let midnight = |d: NaiveDate| crate::absence::to_utc(tz, d.and_time(NaiveTime::MIN));
+    let midnight = |d: NaiveDate| crate::school::calendar::to_utc(tz, d.and_time(NaiveTime::MIN));
     let (day_starts, day_ends) = (midnight(date), midnight(date + Duration::days(1)));
     Ok(trips::table
         .inner_join(groups::table)
@@ -253,7 +254,7 @@ fn trips_of_day(
         .load::<(String, String, NaiveDateTime, NaiveDateTime)>(conn)?
         .into_iter()
         .map(|(g, t, s, e)| {
-            let local = |x| crate::absence::to_local(tz, x);
+            let local = |x| crate::school::calendar::to_local(tz, x);
             (g, t, local(s), local(e))
         })
         .collect())
@@ -265,8 +266,7 @@ fn staff_at(conn: &mut DbConn, school: i64, date: NaiveDate) -> AppResult<Vec<(i
         .inner_join(people::table.on(people::id.eq(duties::person_id)))
         .filter(duties::organisation_id.eq(school))
         .filter(duties::role.eq_any(STAFF_ROLES))
-        .filter(duties::start_date.le(date))
-        .filter(duties::end_date.is_null().or(duties::end_date.ge(date)))
+        .filter(crate::school::duty::on(date))
         .filter(people::active.eq(true))
         .select((people::id, people::given_name, people::family_name))
         .distinct()
@@ -277,15 +277,6 @@ fn staff_at(conn: &mut DbConn, school: i64, date: NaiveDate) -> AppResult<Vec<(i
         .collect();
     out.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
     Ok(out)
-}
-
-/// Who changes, from where, and when (school-local today, UTC now).
-pub struct Change<'a> {
-    pub actor: &'a Viewer,
-    pub client_addr: &'a str,
-    pub today: NaiveDate,
-    pub now: NaiveDateTime,
-    pub tz: Tz,
 }
 
 /// A lesson about to change: (id, date, activity, substitute, cancelled, source's cancelled).
@@ -338,7 +329,7 @@ fn lessons_to_change(
 /// Answers how many lessons changed.
 pub fn set_substitute(
     conn: &mut DbConn,
-    ch: &Change,
+    ch: &Act,
     school: i64,
     ids: &[i64],
     substitute: Option<i64>,
@@ -412,7 +403,7 @@ pub fn set_substitute(
 /// (which is kept).
 pub fn set_cancelled(
     conn: &mut DbConn,
-    ch: &Change,
+    ch: &Act,
     school: i64,
     id: i64,
     cancelled: bool,
@@ -455,12 +446,7 @@ pub fn set_cancelled(
                     .on(activity_groups::group_id.eq(group_memberships::group_id)),
             )
             .filter(activity_groups::activity_id.eq(activity))
-            .filter(group_memberships::start_date.le(date))
-            .filter(
-                group_memberships::end_date
-                    .is_null()
-                    .or(group_memberships::end_date.ge(date)),
-            )
+            .filter(crate::school::membership::on(date))
             .select(group_memberships::pupil_id)
             .distinct()
             .load(conn)?;
@@ -539,7 +525,7 @@ pub fn check_period(today: NaiveDate, first: NaiveDate, last: NaiveDate) -> Resu
 /// lessons in the period go ahead without a substitute.
 pub fn mark_absent(
     conn: &mut DbConn,
-    ch: &Change,
+    ch: &Act,
     school: i64,
     teacher: i64,
     (first, last): (NaiveDate, NaiveDate),
@@ -604,7 +590,7 @@ pub fn mark_absent(
 
 /// Takes a teacher's absence back (the teacher came back, or it was a mistake); their
 /// substitutes stay until they are changed.
-pub fn end_absence(conn: &mut DbConn, ch: &Change, school: i64, absence: i64) -> Checked<()> {
+pub fn end_absence(conn: &mut DbConn, ch: &Act, school: i64, absence: i64) -> Checked<()> {
     conn.transaction(|conn| {
         let person: Option<i64> = staff_absences::table
             .find(absence)

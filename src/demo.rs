@@ -160,7 +160,7 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
                         guardianships::pupil_id.eq(child_b),
                         guardianships::guardian_id.eq(guardian),
                         guardianships::relation.eq("guardian"),
-                        guardianships::created_at.eq(crate::clock::system_now()),
+                        guardianships::created_at.eq(crate::school::clock::system_now()),
                     ))
                     .execute(conn)?;
             }
@@ -183,7 +183,7 @@ fn office_and_trip(
     tz: Tz,
     today: NaiveDate,
 ) -> QueryResult<()> {
-    let now = crate::clock::system_now();
+    let now = crate::school::clock::system_now();
     let office: i64 = diesel::insert_into(people::table)
         .values((
             people::given_name.eq("Eva"),
@@ -231,8 +231,8 @@ fn office_and_trip(
                 trips::group_id.eq(class),
                 trips::reason_id.eq(reason),
                 trips::title.eq("Friluftsdag i Hellasgården"),
-                trips::starts_at.eq(crate::absence::to_utc(tz, day.and_time(midnight))),
-                trips::ends_at.eq(crate::absence::to_utc(
+                trips::starts_at.eq(crate::school::calendar::to_utc(tz, day.and_time(midnight))),
+                trips::ends_at.eq(crate::school::calendar::to_utc(
                     tz,
                     (day + Duration::days(1)).and_time(midnight),
                 )),

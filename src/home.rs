@@ -55,7 +55,7 @@ impl Home {
             let term = crate::roll_call::period_rows(
                 conn,
                 vec![(id, g.clone(), f.clone())],
-                crate::absence::term_start(today),
+                crate::school::calendar::term_start(today),
                 today,
                 tz,
             )?
@@ -64,8 +64,8 @@ impl Home {
                 .filter(leave_applications::pupil_id.eq(id))
                 .filter(leave_applications::decided_at.gt(now_utc - chrono::Duration::days(14)))
                 .filter(leave_applications::status.eq_any([
-                    crate::states::LeaveStatus::Approved,
-                    crate::states::LeaveStatus::Rejected,
+                    crate::school::states::LeaveStatus::Approved,
+                    crate::school::states::LeaveStatus::Rejected,
                 ]))
                 .select((
                     leave_applications::start_date,
@@ -76,10 +76,10 @@ impl Home {
                 .load::<(
                     chrono::NaiveDate,
                     chrono::NaiveDate,
-                    crate::states::LeaveStatus,
+                    crate::school::states::LeaveStatus,
                 )>(conn)?
                 .into_iter()
-                .map(|(s, e, st)| (s, e, st == crate::states::LeaveStatus::Approved))
+                .map(|(s, e, st)| (s, e, st == crate::school::states::LeaveStatus::Approved))
                 .collect();
             children.push(ChildCard {
                 recent_decisions,

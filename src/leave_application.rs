@@ -13,12 +13,12 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::ids::{LeaveId, PupilId};
 use crate::schema::*;
+use crate::school::ids::{LeaveId, PupilId};
 
 pub const MAX_DAYS: i64 = 60;
 
-pub use crate::states::LeaveStatus;
+pub use crate::school::states::LeaveStatus;
 
 pub use crate::leave_delegation::granted_days;
 
@@ -186,7 +186,7 @@ fn mentors(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) -> AppRe
     let n: i64 = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
         .filter(group_memberships::group_id.eq_any(&v.roles.mentor_of))
-        .filter(crate::membership::on(today))
+        .filter(crate::school::membership::on(today))
         .count()
         .get_result(conn)?;
     Ok(n > 0)
@@ -465,7 +465,7 @@ type PendingRow = (
 pub fn pending_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<Vec<Pending>> {
     let in_groups = group_memberships::table
         .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
-        .filter(crate::membership::on(today))
+        .filter(crate::school::membership::on(today))
         .select(group_memberships::pupil_id);
     let rows: Vec<PendingRow> = leave_applications::table
         .inner_join(people::table.on(people::id.eq(leave_applications::pupil_id)))

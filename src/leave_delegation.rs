@@ -20,8 +20,8 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::ids::PupilId;
 use crate::schema::*;
+use crate::school::ids::PupilId;
 
 /// The highest limit a principal may set: the longest leave one may apply for.
 pub const MAX_DAYS: i32 = 60;
@@ -93,11 +93,11 @@ impl Outside {
 /// Weekdays of approved leave for the pupil this school year.
 pub fn granted_days(conn: &mut DbConn, pupil: PupilId, today: NaiveDate) -> AppResult<i64> {
     let pupil = pupil.get();
-    let start = crate::absence::school_year_start(today);
+    let start = crate::school::calendar::school_year_start(today);
     let end = NaiveDate::from_ymd_opt(start.year() + 1, 6, 30).unwrap_or(today);
     let rows: Vec<(NaiveDate, NaiveDate)> = leave_applications::table
         .filter(leave_applications::pupil_id.eq(pupil))
-        .filter(leave_applications::status.eq(crate::states::LeaveStatus::Approved))
+        .filter(leave_applications::status.eq(crate::school::states::LeaveStatus::Approved))
         .filter(leave_applications::end_date.ge(start))
         .filter(leave_applications::start_date.le(end))
         .select((leave_applications::start_date, leave_applications::end_date))

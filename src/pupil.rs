@@ -10,8 +10,8 @@ use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::i18n::Lang;
-use crate::ids::PupilId;
 use crate::schema::*;
+use crate::school::ids::PupilId;
 
 #[derive(Debug, Serialize)]
 pub struct GroupSummary {
@@ -48,7 +48,7 @@ pub fn summary(
     let groups = group_memberships::table
         .inner_join(groups::table)
         .filter(group_memberships::pupil_id.eq(p.id))
-        .filter(crate::membership::on(today))
+        .filter(crate::school::membership::on(today))
         .select((groups::id, groups::name, groups::group_type))
         .order(groups::name)
         .load::<(i64, String, String)>(conn)?

@@ -419,7 +419,7 @@ pub async fn apply(
     db.write(move |c| {
         forget_mail(c, before)?;
         // attempts whose limit window is over (system clock, as the limits keep)
-        crate::auth::throttle::sweep(c, crate::clock::system_now())?;
+        crate::auth::throttle::sweep(c, crate::school::clock::system_now())?;
         if anything {
             audit::record(
                 c,
@@ -447,7 +447,7 @@ pub async fn run_schedule(
     db: Database,
     policy: Retention,
     tz: chrono_tz::Tz,
-    clock: crate::clock::Clock,
+    clock: crate::school::clock::Clock,
 ) {
     let mut wait = std::time::Duration::from_secs(10 * 60);
     loop {

@@ -258,7 +258,7 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppRes
         )
         .inner_join(people::table.on(people::id.eq(group_memberships::pupil_id)))
         .filter(activity_groups::activity_id.eq(activity))
-        .filter(crate::membership::on(date))
+        .filter(crate::school::membership::on(date))
         .select((
             people::id,
             people::given_name,
@@ -299,7 +299,7 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppRes
             ))
         })
         .collect::<AppResult<_>>()?;
-    let window = absence::utc_window(tz, date, info.starts_at, info.ends_at);
+    let window = crate::school::calendar::utc_window(tz, date, info.starts_at, info.ends_at);
     let covers = absence::covers_for_lesson(
         conn,
         (info.school_id, activity, &ids),
@@ -1059,7 +1059,7 @@ pub fn group_week(
     let members: Vec<(i64, String, String)> = group_memberships::table
         .inner_join(people::table.on(people::id.eq(group_memberships::pupil_id)))
         .filter(group_memberships::group_id.eq(group))
-        .filter(crate::membership::during(from, to))
+        .filter(crate::school::membership::during(from, to))
         .select((people::id, people::given_name, people::family_name))
         .distinct()
         .load(conn)?;

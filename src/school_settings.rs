@@ -14,10 +14,11 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::audit::{self, Entry};
-use crate::day_changes::{self, Change};
+use crate::day_changes;
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
+use crate::school::Act;
 use crate::staff::{Checked, Refusal};
 
 /// The settings as stored.
@@ -118,7 +119,7 @@ pub fn notice_time(s: &str) -> Option<NaiveTime> {
 }
 
 /// Saves the settings of one school.
-pub fn save(conn: &mut DbConn, ch: &Change, school: i64, new: &Settings) -> AppResult<()> {
+pub fn save(conn: &mut DbConn, ch: &Act, school: i64, new: &Settings) -> AppResult<()> {
     conn.transaction(|conn| {
         let (_, before, _) = load(conn, school, ch.today)?;
         if before == *new {
@@ -172,7 +173,7 @@ fn lessons_of_day(
 /// Answers how many lessons were cancelled.
 pub fn add_holiday(
     conn: &mut DbConn,
-    ch: &Change,
+    ch: &Act,
     school: i64,
     date: NaiveDate,
     name: &str,
@@ -235,7 +236,7 @@ pub fn add_holiday(
 }
 
 /// Removes a coming holiday or study day; gives back the lessons cancelled by hand that day.
-pub fn remove_holiday(conn: &mut DbConn, ch: &Change, school: i64, holiday: i64) -> Checked<usize> {
+pub fn remove_holiday(conn: &mut DbConn, ch: &Act, school: i64, holiday: i64) -> Checked<usize> {
     conn.transaction(|conn| {
         conn.lock_organisation(school)?;
         let row: Option<(NaiveDate, String)> = holidays::table

@@ -5,7 +5,7 @@
 //! it and nothing is stored. Access is checked here too: only a school the administrator
 //! administers, only a pupil of their municipality.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde_json::json;
 
@@ -13,10 +13,11 @@ use crate::audit::{self, Entry};
 use crate::auth::{access, sign_in, Viewer};
 use crate::db::{lower, DbConn};
 use crate::error::{AppError, AppResult, Code};
-use crate::ids::PupilId;
 use crate::mail::Email;
 use crate::on_backend;
 use crate::schema::*;
+use crate::school::ids::PupilId;
+use crate::school::Act;
 
 /// Why a form was refused, in Swedish and English.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +79,7 @@ pub fn duty_group(role: Role, raw: &str) -> Result<Option<i64>, Refusal> {
 pub fn duty_start(raw: &str, today: NaiveDate) -> Result<NaiveDate, Refusal> {
     match raw.trim() {
         "" => Ok(today),
-        s => match crate::clock::parse_day(s) {
+        s => match crate::school::clock::parse_day(s) {
             Some(d) if (d - today).num_days().abs() <= 366 => Ok(d),
             _ => Err(Refusal(
                 "Startdatumet ska skrivas ÅÅÅÅ-MM-DD och ligga inom ett år från i dag.",
@@ -111,14 +112,6 @@ fn duty_org(conn: &mut DbConn, v: &Viewer, role: Role, school: i64) -> Checked<i
         )));
     }
     Ok(Ok(school))
-}
-
-/// Who acts, from where, and when.
-pub struct Act<'a> {
-    pub actor: &'a Viewer,
-    pub client_addr: &'a str,
-    pub today: NaiveDate,
-    pub now: NaiveDateTime,
 }
 
 /// A member of staff to invite.
@@ -334,7 +327,7 @@ pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<i64> {
             .filter(duties::person_id.eq(person))
             .filter(duties::organisation_id.eq(org))
             .filter(duties::role.eq(d.role))
-            .filter(duties::end_date.is_null().or(duties::end_date.ge(d.start)))
+            .filter(crate::school::duty::not_ended_by(d.start))
             .into_boxed();
         same = match d.group {
             Some(g) => same.filter(duties::group_id.eq(g)),

@@ -46,7 +46,7 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         DatabaseUrl::Postgres(_) => Backend::Postgres,
     };
     let jwt_secret = signing_secret(&config)?;
-    if config.clock != crate::clock::Clock::System {
+    if config.clock != crate::school::clock::Clock::System {
         tracing::warn!(
             school_clock = %config.clock.now().to_rfc3339(),
             "NARVARO_CLOCK_START is set: the school day runs on a set clock, not the system's"
@@ -266,7 +266,7 @@ impl Application {
                 .app_data(web::JsonConfig::default().limit(64 * 1024))
                 .app_data(web::FormConfig::default().limit(64 * 1024))
                 .app_data(web::PayloadConfig::default().limit(256 * 1024))
-                // a path id that is no id (crate::ids) is a record that is not there
+                // a path id that is no id (crate::school::ids) is a record that is not there
                 .app_data(
                     web::PathConfig::default()
                         .error_handler(|_, _| crate::error::AppError::NotFound.into()),

@@ -50,6 +50,21 @@ impl AppState {
     }
 
     /// Now on the service's clock (UTC, as stored).
+    /// The context of a write by `actor` from `addr`, now.
+    pub fn act<'a>(
+        &self,
+        actor: &'a crate::school::Viewer,
+        addr: &'a str,
+    ) -> crate::school::Act<'a> {
+        crate::school::Act {
+            actor,
+            client_addr: addr,
+            today: self.today(),
+            now: self.now(),
+            tz: self.config.timezone,
+        }
+    }
+
     pub fn now(&self) -> NaiveDateTime {
         self.config.clock.now_utc()
     }

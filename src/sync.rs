@@ -107,7 +107,7 @@ pub async fn run(
     source: &Ss12000Source,
     full: bool,
     tz: Tz,
-    clock: crate::clock::Clock,
+    clock: crate::school::clock::Clock,
     civic: &CivicKey,
     progress: &(dyn Fn(&str, usize) + Sync),
 ) -> Result<Outcome, String> {
@@ -131,7 +131,7 @@ async fn pull_and_store(
     source: &Ss12000Source,
     (mode, since): (Mode, Option<DateTime<Utc>>),
     tz: Tz,
-    clock: crate::clock::Clock,
+    clock: crate::school::clock::Clock,
     civic: &CivicKey,
     progress: &(dyn Fn(&str, usize) + Sync),
 ) -> Result<Outcome, String> {
@@ -343,8 +343,8 @@ fn school_year(today: NaiveDate, tz: Tz) -> (String, String) {
 
 /// The first and last day of the school year `today` is in.
 fn school_days(today: NaiveDate) -> (NaiveDate, NaiveDate) {
-    let start = crate::absence::school_year_start(today);
-    let last = crate::absence::school_year_start(start + chrono::Duration::days(400))
+    let start = crate::school::calendar::school_year_start(today);
+    let last = crate::school::calendar::school_year_start(start + chrono::Duration::days(400))
         - chrono::Duration::days(1);
     (start, last)
 }
@@ -605,7 +605,7 @@ pub async fn scheduled(
     db: Database,
     source: Ss12000Source,
     tz: Tz,
-    clock: crate::clock::Clock,
+    clock: crate::school::clock::Clock,
     civic: CivicKey,
 ) {
     let Some(minutes) = source.interval_minutes else {

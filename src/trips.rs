@@ -20,12 +20,12 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::absence::{to_local, to_utc, utc_window};
 use crate::audit::{self, Entry};
-use crate::day_changes::Change;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
+use crate::school::calendar::{to_local, to_utc, utc_window};
+use crate::school::Act;
 use crate::staff::{Checked, Refusal};
 
 /// The longest trip.
@@ -237,7 +237,7 @@ fn named_pupils(
     let mut rows: Vec<(i64, String, String)> = group_memberships::table
         .inner_join(people::table)
         .filter(group_memberships::group_id.eq(group))
-        .filter(crate::membership::during(first, last))
+        .filter(crate::school::membership::during(first, last))
         .select((people::id, people::given_name, people::family_name))
         .distinct()
         .load(conn)?;
@@ -263,7 +263,7 @@ fn pupils_of(
 ) -> AppResult<Vec<i64>> {
     Ok(group_memberships::table
         .filter(group_memberships::group_id.eq(group))
-        .filter(crate::membership::during(first, last))
+        .filter(crate::school::membership::during(first, last))
         .select(group_memberships::pupil_id)
         .distinct()
         .load(conn)?)
@@ -290,7 +290,7 @@ pub fn covered_lessons(
             group_memberships::table.on(group_memberships::group_id.eq(activity_groups::group_id)),
         )
         .filter(group_memberships::pupil_id.eq_any(&pupils))
-        .filter(crate::membership::during(first, last))
+        .filter(crate::school::membership::during(first, last))
         .filter(lessons::lesson_date.between(first, last))
         .filter(lessons::cancelled.eq(false))
         .select((
@@ -320,12 +320,7 @@ pub fn covered_lessons(
 
 /// Plans a trip. Answers its id, the lessons it covers and how many of them have a roll
 /// call already (kept as the teacher made it).
-pub fn add(
-    conn: &mut DbConn,
-    ch: &Change,
-    school: i64,
-    t: &NewTrip,
-) -> Checked<(i64, usize, usize)> {
+pub fn add(conn: &mut DbConn, ch: &Act, school: i64, t: &NewTrip) -> Checked<(i64, usize, usize)> {
     let (from, to) = match t.period(ch.today) {
         Ok(p) => p,
         Err(r) => return Ok(Err(r)),
@@ -457,7 +452,7 @@ fn stays(conn: &mut DbConn, trip: i64) -> AppResult<Vec<i64>> {
 /// trip at the same time too. Answers how many stay.
 pub fn set_goers(
     conn: &mut DbConn,
-    ch: &Change,
+    ch: &Act,
     school: i64,
     trip: i64,
     goes: &[i64],
@@ -538,7 +533,7 @@ pub fn set_goers(
 
 /// Cancels a trip that has not ended. Of two identical cancellations at the same moment
 /// one changes and audits; the other finds it done.
-pub fn cancel(conn: &mut DbConn, ch: &Change, school: i64, trip: i64) -> Checked<()> {
+pub fn cancel(conn: &mut DbConn, ch: &Act, school: i64, trip: i64) -> Checked<()> {
     conn.transaction(|conn| {
         let row: Option<(NaiveDateTime, Option<NaiveDateTime>)> = trips::table
             .find(trip)

@@ -15,8 +15,8 @@ use super::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::ids::{GroupId, LessonId, PupilId, SchoolId};
 use crate::schema::*;
+use crate::school::ids::{GroupId, LessonId, PupilId, SchoolId};
 
 /// How long around a substitute lesson the stand-in sees that lesson's pupils.
 const SUBSTITUTE_DAYS: i64 = 14;
@@ -126,7 +126,7 @@ fn pupil_reach(
 fn teaches_pupil(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) -> AppResult<bool> {
     let groups: Vec<i64> = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
-        .filter(crate::membership::on(today))
+        .filter(crate::school::membership::on(today))
         .select(group_memberships::group_id)
         .load(conn)?;
     if groups.iter().any(|g| v.roles.mentor_of.contains(g)) {

@@ -439,7 +439,7 @@ pub fn audit_call(
     audit::record(
         conn,
         Entry {
-            at: crate::clock::system_now(),
+            at: crate::school::clock::system_now(),
             actor: None,
             action: "api_client.call",
             entity: "api_client",

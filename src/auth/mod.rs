@@ -37,7 +37,7 @@ pub struct Sessions {
     /// Served over HTTPS: cookies are Secure.
     pub secure_cookies: bool,
     pub db: crate::db::Database,
-    pub clock: crate::clock::Clock,
+    pub clock: crate::school::clock::Clock,
     pub timezone: chrono_tz::Tz,
 }
 

@@ -422,7 +422,7 @@ fn verifier_of(client: &ClientOf) -> openidconnect::core::CoreIdTokenVerifier<'_
         .id_token_verifier()
         .set_allowed_algs(ALGORITHMS)
         .set_issue_time_verifier_fn(|iat| {
-            let now = crate::clock::Clock::System.now();
+            let now = crate::school::clock::Clock::System.now();
             let skew = chrono::Duration::seconds(IAT_SKEW_SECS);
             if iat > now + skew {
                 Err("it was issued in the future".to_string())
@@ -513,8 +513,7 @@ fn one_of(ids: Vec<i64>, conn: &mut DbConn) -> QueryResult<Matched> {
 pub fn match_staff(conn: &mut DbConn, value: &str, today: NaiveDate) -> QueryResult<Matched> {
     let v = value.to_lowercase();
     let staff = duties::table
-        .filter(duties::start_date.le(today))
-        .filter(duties::end_date.is_null().or(duties::end_date.ge(today)))
+        .filter(crate::school::duty::on(today))
         .select(duties::person_id);
     let by_address = person_emails::table
         .filter(crate::db::lower(person_emails::address.nullable()).eq(&v))
@@ -657,7 +656,7 @@ pub fn record(
     audit::record(
         conn,
         Entry {
-            at: crate::clock::system_now(),
+            at: crate::school::clock::system_now(),
             actor,
             action,
             entity: "person",

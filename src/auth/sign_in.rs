@@ -111,12 +111,7 @@ pub fn look_up(
             crate::schema::duties::table
                 .filter(crate::schema::duties::person_id.eq(id))
                 .filter(crate::schema::duties::role.eq("admin"))
-                .filter(crate::schema::duties::start_date.le(today))
-                .filter(
-                    crate::schema::duties::end_date
-                        .is_null()
-                        .or(crate::schema::duties::end_date.ge(today)),
-                )
+                .filter(crate::school::duty::on(today))
                 .count()
                 .get_result::<i64>(conn)?
                 > 0
@@ -245,7 +240,7 @@ pub fn record(
         audit::record(
             conn,
             Entry {
-                at: crate::clock::system_now(),
+                at: crate::school::clock::system_now(),
                 actor: match outcome {
                     Outcome::SignedIn { person, .. } => Some(person),
                     _ => None,
@@ -271,7 +266,7 @@ pub fn record_link_sign_in(
     audit::record(
         conn,
         Entry {
-            at: crate::clock::system_now(),
+            at: crate::school::clock::system_now(),
             actor: Some(person),
             action: throttle::SUCCEEDED,
             entity: "person",
@@ -441,7 +436,7 @@ pub fn sign_out(conn: &mut DbConn, person: i64, addr: &str) -> AppResult<()> {
     audit::record(
         conn,
         Entry {
-            at: crate::clock::system_now(),
+            at: crate::school::clock::system_now(),
             actor: Some(person),
             action: "sign_out",
             entity: "person",

@@ -7,7 +7,7 @@
 //! attempts still being checked) count.
 //!
 //! The windows run on the system clock, never on the school day's clock
-//! (`NARVARO_CLOCK_START`): the callers pass `crate::clock::Clock::System.now()`, and every row of a window is
+//! (`NARVARO_CLOCK_START`): the callers pass `crate::school::clock::Clock::System.now()`, and every row of a window is
 //! written and counted with that one clock.
 
 use chrono::{Duration, NaiveDateTime};

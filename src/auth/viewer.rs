@@ -20,62 +20,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::schema::*;
-
-/// What a person may act as today, from their duties, guardianships and age.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Roles {
-    /// Municipalities the person administers.
-    pub admin_of: Vec<i64>,
-    /// Schools the person is principal of.
-    pub principal_of: Vec<i64>,
-    /// Schools whose office the person works in (school administrator): the day's
-    /// changes, for that school only.
-    pub office_of: Vec<i64>,
-    /// Schools the person teaches at (teacher or mentor duty).
-    pub teacher_at: Vec<i64>,
-    /// Classes and mentor groups the person mentors.
-    pub mentor_of: Vec<i64>,
-    /// The pupils the person is guardian of.
-    pub children: Vec<i64>,
-    /// For a pupil of 18 or over whose school allows it: that school.
-    pub pupil_self_at: Option<i64>,
-}
-
-impl Roles {
-    pub fn is_staff(&self) -> bool {
-        !(self.admin_of.is_empty()
-            && self.principal_of.is_empty()
-            && self.office_of.is_empty()
-            && self.teacher_at.is_empty())
-    }
-
-    pub fn is_admin(&self) -> bool {
-        !self.admin_of.is_empty()
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub id: i64,
-    pub given_name: String,
-    pub family_name: String,
-    pub username: Option<String>,
-    pub email: Option<String>,
-    pub language: String,
-    pub has_password: bool,
-    pub receive_confirmations: bool,
-    pub roles: Roles,
-    pub claims: Claims,
-    /// An API client acting (its id), not a person: it reads its schools as their
-    /// principal would, within its token's scopes, and writes nothing.
-    pub client: Option<i64>,
-}
-
-impl Viewer {
-    pub fn name(&self) -> String {
-        format!("{} {}", self.given_name, self.family_name)
-    }
-}
+pub use crate::school::viewer::{Roles, Viewer};
 
 /// The signed-in person's name, left in the request for the page header.
 #[derive(Clone)]
@@ -155,7 +100,6 @@ pub fn load(conn: &mut DbConn, claims: Claims, today: NaiveDate) -> AppResult<Op
         has_password: p.password_hash.is_some(),
         receive_confirmations: p.receive_confirmations,
         roles,
-        claims,
         client: None,
     }))
 }
@@ -205,7 +149,6 @@ pub fn load_client(
             principal_of: client.schools.clone(),
             ..Roles::default()
         },
-        claims,
         client: Some(id),
     }))
 }
@@ -213,8 +156,7 @@ pub fn load_client(
 fn roles_of(conn: &mut DbConn, p: &PersonRow, today: NaiveDate) -> AppResult<Roles> {
     let duties: Vec<(String, i64, Option<i64>)> = duties::table
         .filter(duties::person_id.eq(p.id))
-        .filter(duties::start_date.le(today))
-        .filter(duties::end_date.is_null().or(duties::end_date.ge(today)))
+        .filter(crate::school::duty::on(today))
         .select((duties::role, duties::organisation_id, duties::group_id))
         .load(conn)?;
     let mut roles = Roles::default();
@@ -304,6 +246,7 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
         return Ok(None);
     };
     let today = state.today();
+    let held = claims.clone();
     let viewer = if claims.client().is_some() {
         let path = req.path().to_string();
         let route = req.match_pattern().unwrap_or_else(|| "(no route)".into());
@@ -325,14 +268,14 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
         return Err(invalid_token(Lang::from_request(req)));
     }
     if let Some(v) = &viewer {
-        let now = crate::clock::Clock::System.now().timestamp();
-        if audience == Audience::Web && v.claims.wants_renewal(now) {
+        let now = crate::school::clock::Clock::System.now().timestamp();
+        if audience == Audience::Web && held.wants_renewal(now) {
             let (token, _) = session::issue(
                 &state.secret,
                 Audience::Web,
                 v.id,
-                v.claims.ver,
-                Some(v.claims.auth),
+                held.ver,
+                Some(held.auth),
             )
             .map_err(AppError::caused)?;
             req.extensions_mut().insert(RenewedSession(token));

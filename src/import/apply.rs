@@ -787,7 +787,7 @@ fn end_childless_guardians(
             .get_result(conn)?;
         let duties_left: i64 = duties::table
             .filter(duties::person_id.eq(guardian))
-            .filter(duties::end_date.is_null().or(duties::end_date.ge(today)))
+            .filter(crate::school::duty::not_ended_by(today))
             .count()
             .get_result(conn)?;
         if children > 0 || duties_left > 0 {

@@ -51,7 +51,7 @@ impl Policy {
             Some(m) => now + Duration::minutes(m),
             None => {
                 let at = school_at.unwrap_or(self.at);
-                let at = crate::absence::utc_window(self.tz, date, at, at).0;
+                let at = crate::school::calendar::utc_window(self.tz, date, at, at).0;
                 at.max(now)
             }
         }
@@ -465,13 +465,12 @@ pub fn check_threshold(
     }
     let groups: Vec<i64> = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
-        .filter(crate::membership::on(today))
+        .filter(crate::school::membership::on(today))
         .select(group_memberships::group_id)
         .load(conn)?;
     let staff: Vec<(i64, Option<String>, String)> = duties::table
         .inner_join(people::table.on(people::id.eq(duties::person_id)))
-        .filter(duties::start_date.le(today))
-        .filter(duties::end_date.is_null().or(duties::end_date.ge(today)))
+        .filter(crate::school::duty::on(today))
         .filter(
             duties::role
                 .eq("mentor")
@@ -545,7 +544,7 @@ pub fn of_day(conn: &mut DbConn, v: &Viewer, date: NaiveDate) -> AppResult<Vec<D
     }
     let mentored = group_memberships::table
         .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
-        .filter(crate::membership::on(date))
+        .filter(crate::school::membership::on(date))
         .select(group_memberships::pupil_id);
     Ok(outbox::table
         .inner_join(people::table.on(people::id.nullable().eq(outbox::pupil_id)))

@@ -12,16 +12,16 @@ use tokio::sync::watch;
 
 use crate::absence;
 use crate::auth::secret;
-use crate::clock::Clock;
 use crate::db::Database;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::ids::PupilId;
 use crate::mail::Mailer;
 use crate::mail::{Mail, MailError};
 use crate::notices::templates::Templates;
 use crate::schema::*;
+use crate::school::clock::Clock;
+use crate::school::ids::PupilId;
 
 /// What the worker needs to send the outbox: the database, the mail transport and the
 /// templates, the secret that signs confirmation links, the address links point to, and
@@ -299,7 +299,7 @@ fn build_link_mail(conn: &mut DbConn, state: &Outbox, row: &Claimed) -> AppResul
     use crate::auth::links::Purpose;
     use crate::auth::sign_in;
     // a link's lifetime is a security window: on the system clock, as where it is used
-    let now = crate::clock::system_now();
+    let now = crate::school::clock::system_now();
     let links = match row.kind.as_str() {
         "link_request" => {
             let payload: Value = serde_json::from_str(&row.payload).map_err(AppError::caused)?;
@@ -512,7 +512,7 @@ fn report_context(conn: &mut DbConn, n: &Notice) -> Made {
         ))
         .first(conn)?;
     let (name, protected) = child(conn, pupil)?;
-    let local = |t: NaiveDateTime| crate::absence::to_local(tz, t);
+    let local = |t: NaiveDateTime| crate::school::calendar::to_local(tz, t);
     // `from` and `to` for templates of one's own written before `period`
     let fmt = |t: NaiveDateTime| local(t).format("%Y-%m-%d %H:%M").to_string();
     Ok(Ok((

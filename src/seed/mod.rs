@@ -747,7 +747,7 @@ pub fn generate(conn: &mut DbConn, p: &SeedParams, tz: Tz) -> Result<Seeded, DbE
             tz,
             rng: Rng::new(p.seed),
             ids: Ids::read(conn)?,
-            now: crate::clock::system_now(),
+            now: crate::school::clock::system_now(),
             password_hash,
             holidays,
             reasons: Reasons { sick: 0, leave: 0 },

@@ -13,12 +13,12 @@ use serde_json::{json, Value};
 
 use super::query::{self, AbsenceType, Page, Position, Query, SortKey};
 use super::refs::{Ref, Refs};
-use crate::absence::utc_window;
 use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
-use crate::states::LeaveStatus;
+use crate::school::calendar::utc_window;
+use crate::school::states::LeaveStatus;
 
 /// One absence, as the export shows it.
 #[derive(Debug, Clone)]

@@ -14,12 +14,12 @@ use serde_json::{json, Value};
 use super::query::{self, Page, Query};
 use super::refs::{Ref, Refs};
 use super::uuid;
-use crate::absence::{to_local, utc_window};
 use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
-use crate::states::LeaveStatus;
+use crate::school::calendar::{to_local, utc_window};
+use crate::school::states::LeaveStatus;
 use crate::statistics::facts::{self, Fact, Sel, CHUNK};
 
 /// How many batches of lessons one request reads to fill a page before it answers with

@@ -13,8 +13,8 @@ use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::ids::SchoolId;
 use crate::schema::*;
+use crate::school::ids::SchoolId;
 
 /// One page of records and, while there is more, the token for the next.
 pub struct Page {

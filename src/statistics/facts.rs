@@ -13,7 +13,7 @@ use diesel::prelude::*;
 use crate::absence::{self, ReasonFlags};
 use crate::db::DbConn;
 use crate::schema::*;
-use crate::states::LeaveStatus;
+use crate::school::states::LeaveStatus;
 
 /// Ids per `IN (…)` list: well under SQLite's bound-parameter limit.
 pub const CHUNK: usize = 900;
@@ -137,8 +137,9 @@ pub fn each(
                 reason: None,
             };
             if let Some((status, marked, reason, flags)) = marks.get(&(lesson, pupil)) {
-                let (ws, we) =
-                    *window.get_or_insert_with(|| absence::utc_window(tz, date, starts, ends));
+                let (ws, we) = *window.get_or_insert_with(|| {
+                    crate::school::calendar::utc_window(tz, date, starts, ends)
+                });
                 let covered = covers.cover(pupil, date, (ws, we));
                 let m = absence::classify(*marked, *flags, covered);
                 fact.valid = m.valid;
@@ -172,7 +173,7 @@ fn members(
 ) -> QueryResult<Members> {
     // (pupil, group, start, end, type)
     let mut memberships: Vec<(i64, i64, NaiveDate, Option<NaiveDate>, String)> = Vec::new();
-    let overlapping = crate::membership::during(from, to);
+    let overlapping = crate::school::membership::during(from, to);
     let cols = (
         group_memberships::pupil_id,
         group_memberships::group_id,

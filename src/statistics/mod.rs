@@ -68,8 +68,8 @@ impl Period {
         let from = match name {
             "week" => today - Duration::days(today.weekday().num_days_from_monday() as i64),
             "month" => today.with_day(1)?,
-            "term" => crate::absence::term_start(today),
-            "year" => crate::absence::school_year_start(today),
+            "term" => crate::school::calendar::term_start(today),
+            "year" => crate::school::calendar::school_year_start(today),
             _ => return None,
         };
         let to = match name {
@@ -508,7 +508,7 @@ pub fn scope_facts(
                 .first(conn)?;
             let spans: Vec<(i64, NaiveDate, Option<NaiveDate>)> = group_memberships::table
                 .filter(group_memberships::group_id.eq(g))
-                .filter(crate::membership::during(period.from, period.to))
+                .filter(crate::school::membership::during(period.from, period.to))
                 .select((
                     group_memberships::pupil_id,
                     group_memberships::start_date,

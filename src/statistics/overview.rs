@@ -14,8 +14,8 @@ use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::i18n::Lang;
-use crate::ids::SchoolId;
 use crate::schema::*;
+use crate::school::ids::SchoolId;
 
 /// A school the viewer has statistics for: (id, name, school form).
 pub type School = (i64, String, Option<String>);
@@ -180,7 +180,7 @@ pub fn classes_on(
         let rows: Vec<(i64, String)> = group_memberships::table
             .inner_join(groups::table)
             .filter(group_memberships::pupil_id.eq_any(chunk))
-            .filter(crate::membership::on(day))
+            .filter(crate::school::membership::on(day))
             .filter(groups::group_type.eq("class"))
             .select((group_memberships::pupil_id, groups::name))
             .order((group_memberships::pupil_id, groups::name))

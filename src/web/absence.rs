@@ -15,8 +15,8 @@ use crate::auth::access::PupilReach;
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::ids::{LeaveId, PupilId, ReportId};
 use crate::leave_application;
+use crate::school::ids::{LeaveId, PupilId, ReportId};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default, Clone)]
@@ -52,7 +52,7 @@ fn bad_date(lang: Lang) -> AppError {
 }
 
 fn date(s: &str, lang: Lang) -> AppResult<NaiveDate> {
-    crate::clock::parse_day(s.trim()).ok_or_else(|| bad_date(lang))
+    crate::school::clock::parse_day(s.trim()).ok_or_else(|| bad_date(lang))
 }
 
 fn time(s: &str, lang: Lang) -> AppResult<NaiveTime> {

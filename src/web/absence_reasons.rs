@@ -15,8 +15,8 @@ use crate::absence_reasons::{self, Flags, NewReason, Owner, Reason, ReasonsView}
 use crate::auth::{access, Viewer};
 use crate::day_changes;
 use crate::error::{AppError, AppResult};
-use crate::ids::SchoolId;
-use crate::staff::{Act, Refusal};
+use crate::school::ids::SchoolId;
+use crate::staff::Refusal;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -269,16 +269,6 @@ pub async fn school_add(
     add_to(&req, &state, &v, owner, form.into_inner()).await
 }
 
-/// Who acts, from where and when.
-fn act_of<'a>(state: &AppState, actor: &'a Viewer, addr: &'a str) -> Act<'a> {
-    Act {
-        actor,
-        client_addr: addr,
-        today: state.today(),
-        now: state.now(),
-    }
-}
-
 async fn add_to(
     req: &HttpRequest,
     state: &web::Data<AppState>,
@@ -302,7 +292,7 @@ async fn add_to(
             let (st, actor, addr) = (state.clone(), v.clone(), client_addr(req));
             state
                 .db_write(move |conn| {
-                    absence_reasons::add(conn, &act_of(&st, &actor, &addr), owner, &new)
+                    absence_reasons::add(conn, &st.act(&actor, &addr), owner, &new)
                 })
                 .await?
                 .map(|_| ())
@@ -364,7 +354,7 @@ async fn activate(
     let (st, actor, addr) = (state.clone(), v.clone(), client_addr(req));
     state
         .db_write(move |conn| {
-            absence_reasons::set_active(conn, &act_of(&st, &actor, &addr), owner, id, active)
+            absence_reasons::set_active(conn, &st.act(&actor, &addr), owner, id, active)
         })
         .await?;
     let done = if active { "reactivated" } else { "retired" };
@@ -388,7 +378,7 @@ pub async fn schools_may_add(
     let (st, actor, addr) = (state.clone(), v.clone(), client_addr(&req));
     state
         .db_write(move |conn| {
-            absence_reasons::set_schools_may_add(conn, &act_of(&st, &actor, &addr), m, allowed)
+            absence_reasons::set_schools_may_add(conn, &st.act(&actor, &addr), m, allowed)
         })
         .await?;
     Ok(see_other("/admin/reasons?done=schools"))

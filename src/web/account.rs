@@ -250,7 +250,7 @@ pub async fn change_password(
         return error(StatusCode::BAD_REQUEST, sv, en);
     }
     let addr = client_addr(&req);
-    let now = crate::clock::system_now();
+    let now = crate::school::clock::system_now();
     // the hashes are computed before the write, without holding a connection
     let stored = state
         .db(move |conn| crate::auth::account::password_hash(conn, id))

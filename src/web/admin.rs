@@ -16,7 +16,8 @@ use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::mail::Email;
-use crate::staff::{self, Act, Refusal, Role};
+use crate::school::Act;
+use crate::staff::{self, Refusal, Role};
 use crate::state::AppState;
 
 fn admin_page(
@@ -253,6 +254,7 @@ pub async fn invite_staff(
         Err(r) => return form_error(&req, &state, v, r, picks).await,
     };
     let (actor, addr, today, now) = (v.clone(), client_addr(&req), state.today(), state.now());
+    let tz = state.config.timezone;
     let result = state
         .db_write(move |conn| {
             let act = Act {
@@ -260,6 +262,7 @@ pub async fn invite_staff(
                 client_addr: &addr,
                 today,
                 now,
+                tz,
             };
             staff::invite(conn, &act, &new)
         })
@@ -329,6 +332,7 @@ pub async fn connect_guardian(
         Err(r) => return form_error(&req, &state, v, r, picks).await,
     };
     let (actor, addr, today, now) = (v.clone(), client_addr(&req), state.today(), state.now());
+    let tz = state.config.timezone;
     let result = state
         .db_write(move |conn| {
             let act = Act {
@@ -336,6 +340,7 @@ pub async fn connect_guardian(
                 client_addr: &addr,
                 today,
                 now,
+                tz,
             };
             staff::connect_guardian(conn, &act, &new)
         })
@@ -395,7 +400,7 @@ pub async fn assign_duty(
         Ok(new) => new,
         Err(r) => return form_error(&req, &state, v, r, picks).await,
     };
-    let (actor, addr) = (v.clone(), client_addr(&req));
+    let (actor, addr, tz) = (v.clone(), client_addr(&req), state.config.timezone);
     let result = state
         .db_write(move |conn| {
             let act = Act {
@@ -403,6 +408,7 @@ pub async fn assign_duty(
                 client_addr: &addr,
                 today,
                 now,
+                tz,
             };
             staff::assign_duty(conn, &act, &new)
         })

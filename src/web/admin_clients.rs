@@ -10,10 +10,10 @@ use serde::Deserialize;
 
 use super::common::{html_with_status, see_other};
 use super::layout::{self, PageCtx};
-use crate::absence::to_local;
 use crate::auth::clients::{self, Line, NewClient, Registered};
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult};
+use crate::school::calendar::to_local;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -196,7 +196,7 @@ pub async fn register(
 pub async fn revoke(
     state: web::Data<AppState>,
     v: Viewer,
-    id: web::Path<crate::ids::ApiClientId>,
+    id: web::Path<crate::school::ids::ApiClientId>,
 ) -> AppResult<HttpResponse> {
     access::require_admin(&v)?;
     let (now, id, by) = (state.now(), id.into_inner().0, v.id);

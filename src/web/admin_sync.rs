@@ -10,9 +10,9 @@ use serde::Deserialize;
 
 use super::common::{html_with_status, see_other};
 use super::layout::{self, PageCtx};
-use crate::absence::to_local;
 use crate::auth::{access, Viewer};
 use crate::error::AppResult;
+use crate::school::calendar::to_local;
 use crate::state::AppState;
 use crate::sync::Run;
 

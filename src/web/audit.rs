@@ -46,7 +46,7 @@ fn filter(
     let day = |raw: &str, default: NaiveDate| -> AppResult<NaiveDate> {
         match raw.trim() {
             "" => Ok(default),
-            s => crate::clock::parse_day(s).ok_or_else(|| {
+            s => crate::school::clock::parse_day(s).ok_or_else(|| {
                 bad(
                     lang,
                     "Skriv datum som ÅÅÅÅ-MM-DD.",
@@ -222,10 +222,10 @@ fn value(lang: Lang, v: &serde_json::Value) -> String {
             .to_string(),
         serde_json::Value::Number(n) => n.to_string(),
         serde_json::Value::String(s) => {
-            if let Some(d) = crate::clock::parse_day(s) {
+            if let Some(d) = crate::school::clock::parse_day(s) {
                 return lang.day(d);
             }
-            if let Some(t) = crate::clock::parse_local_instant(s) {
+            if let Some(t) = crate::school::clock::parse_local_instant(s) {
                 return format!("{} {}", lang.day(t.date()), t.format("%H:%M"));
             }
             let (sv, en) = match s.as_str() {

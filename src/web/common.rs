@@ -81,7 +81,7 @@ pub fn parse_id(raw: &str) -> AppResult<i64> {
 
 /// A date in a query, `YYYY-MM-DD`; a 400 naming the parameter otherwise.
 pub fn parse_date(raw: &str, name: &str, lang: Lang) -> AppResult<NaiveDate> {
-    crate::clock::parse_day(raw).ok_or_else(|| {
+    crate::school::clock::parse_day(raw).ok_or_else(|| {
         AppError::invalid(
             Code::BadDate,
             match lang {

@@ -14,9 +14,9 @@ use serde::Deserialize;
 use super::common::{client_addr, html_with_status, parse_date, parse_id, query_date, see_other};
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
-use crate::day_changes::{self, Change, Day, DayLesson, TeacherDay};
+use crate::day_changes::{self, Day, DayLesson, TeacherDay};
 use crate::error::AppResult;
-use crate::ids::SchoolId;
+use crate::school::ids::SchoolId;
 use crate::staff::Refusal;
 use crate::state::AppState;
 
@@ -342,17 +342,6 @@ pub(super) async fn check_access(state: &AppState, v: &Viewer, school: i64) -> A
         .await
 }
 
-/// Who changes, from where and when, for the school office's pages.
-pub(super) fn change<'a>(state: &AppState, v: &'a Viewer, addr: &'a str) -> Change<'a> {
-    Change {
-        actor: v,
-        client_addr: addr,
-        today: state.today(),
-        now: state.now(),
-        tz: state.config.timezone,
-    }
-}
-
 pub async fn substitute(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -391,13 +380,7 @@ pub async fn substitute(
                 },
                 (None, None) => Vec::new(),
             };
-            day_changes::set_substitute(
-                conn,
-                &change(&st, &viewer, &addr),
-                school,
-                &ids,
-                substitute,
-            )
+            day_changes::set_substitute(conn, &st.act(&viewer, &addr), school, &ids, substitute)
         })
         .await?;
     // back to the lesson changed, or to the teacher whose lessons were
@@ -439,7 +422,7 @@ pub async fn cancel(
                 Ok(None) => return Ok(Err(Refusal("Välj en lektion.", "Choose a lesson."))),
                 Err(r) => return Ok(Err(r)),
             };
-            day_changes::set_cancelled(conn, &change(&st, &viewer, &addr), school, id, cancel)
+            day_changes::set_cancelled(conn, &st.act(&viewer, &addr), school, id, cancel)
         })
         .await?;
     let done = if cancel { "cancelled" } else { "restored" };
@@ -512,7 +495,7 @@ pub async fn absent(
                 Ok(None) => return Ok(Err(Refusal("Välj en lärare.", "Choose a teacher."))),
                 Err(r) => return Ok(Err(r)),
             };
-            let ch = change(&st, &viewer, &addr);
+            let ch = st.act(&viewer, &addr);
             day_changes::mark_absent(conn, &ch, school, teacher, (date, last))
         })
         .await?;
@@ -544,7 +527,7 @@ pub async fn end_absence(
     let (st, addr, viewer) = (state.clone(), client_addr(&req), v);
     let result = state
         .db_write(move |conn| {
-            day_changes::end_absence(conn, &change(&st, &viewer, &addr), school, absence)
+            day_changes::end_absence(conn, &st.act(&viewer, &addr), school, absence)
         })
         .await?;
     finish(

@@ -32,7 +32,7 @@ pub async fn mentor(
     let today = state.today();
     let monday = match q.week.as_deref() {
         None | Some("") => today - Duration::days(today.weekday().num_days_from_monday().into()),
-        Some(w) => crate::clock::parse_day(w)
+        Some(w) => crate::school::clock::parse_day(w)
             .filter(|d| d.weekday() == chrono::Weekday::Mon && (*d - today).num_days().abs() < 400)
             .ok_or_else(|| {
                 AppError::invalid(

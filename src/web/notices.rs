@@ -12,9 +12,9 @@ use super::common::html_with_status;
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
-use crate::ids::NoticeId;
 use crate::notices::worker::confirm_link_valid;
 use crate::notices::DayNotice;
+use crate::school::ids::NoticeId;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -105,7 +105,7 @@ pub async fn day(
     let today = state.today();
     let date = match q.date.as_deref() {
         None | Some("") => today,
-        Some(d) => crate::clock::parse_day(d).ok_or_else(|| {
+        Some(d) => crate::school::clock::parse_day(d).ok_or_else(|| {
             AppError::invalid(
                 Code::BadDate,
                 ctx.t("Datum skrivs ÅÅÅÅ-MM-DD.", "Dates are written YYYY-MM-DD."),

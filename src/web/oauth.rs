@@ -185,7 +185,11 @@ pub async fn token(
     }
     let scope = get("scope");
     // the failure limit's window runs on the system clock, whatever the school day's says
-    let (addr, now, wall) = (client_addr(&req), state.now(), crate::clock::system_now());
+    let (addr, now, wall) = (
+        client_addr(&req),
+        state.now(),
+        crate::school::clock::system_now(),
+    );
     let outcome = state
         .db_write(move |conn| {
             clients::grant(conn, &id, &secret, scope.as_deref(), &addr, (now, wall))

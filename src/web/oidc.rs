@@ -67,7 +67,7 @@ pub async fn start(
         Ok(s) => s,
         Err(r) => return refused(&req, &state, which, r).await,
     };
-    let now = crate::clock::system_now();
+    let now = crate::school::clock::system_now();
     let (url, cookie_state) = (started.url.clone(), started.state.clone());
     state
         .db_write(move |conn| Ok(oidc::store_attempt(conn, which, &started, &next, now)?))
@@ -112,7 +112,7 @@ pub async fn callback(
     if !ours.is_some_and(|o| crate::auth::secret::constant_time_eq(&o, &returned)) {
         return refused(&req, &state, which, Refusal::State).await;
     }
-    let now = crate::clock::system_now();
+    let now = crate::school::clock::system_now();
     let attempt = state
         .db_write(move |conn| Ok(oidc::take_attempt(conn, which, &returned, now)?))
         .await?;

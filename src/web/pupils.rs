@@ -10,9 +10,9 @@ use super::common::html_with_status;
 use super::layout::{self, PageCtx};
 use crate::auth::{access, Viewer};
 use crate::error::AppResult;
-use crate::ids::PupilId;
+use crate::school::ids::PupilId;
+use crate::school::states::LeaveStatus;
 use crate::state::AppState;
-use crate::states::LeaveStatus;
 
 pub use crate::pupil::summary;
 
@@ -43,7 +43,7 @@ pub async fn page(
             let p = summary(conn, &v, id, today, lang)?;
             let r = access::pupil(conn, &v, id, today)?;
             let state_now = absence::today_state(conn, id.get(), today, tz)?;
-            let from = crate::absence::term_start(today);
+            let from = crate::school::calendar::term_start(today);
             let term = crate::roll_call::period_rows(
                 conn,
                 vec![(id.get(), String::new(), String::new())],

@@ -10,8 +10,8 @@ use super::common::{client_addr, html_with_status};
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
 use crate::error::AppResult;
-use crate::ids::PersonId;
 use crate::register_extract::{self, SECTIONS};
+use crate::school::ids::PersonId;
 use crate::state::AppState;
 
 async fn load(

@@ -14,8 +14,8 @@ use super::roll_call_form::{device_saved_at, device_submission, parse_form, stat
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::ids::LessonId;
 use crate::roll_call::{self, Mark, MarkInput, PupilLine, RollCall, Status, Submission};
+use crate::school::ids::LessonId;
 use crate::state::AppState;
 
 /// A UTC instant as people write it, school-local: "i dag 08:42", "tisdag 1 december 08:42".

@@ -8,12 +8,12 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::common::{client_addr, html_with_status, parse_date, see_other};
-use super::day::{change, check_access};
+use super::day::check_access;
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
 use crate::day_changes;
 use crate::error::AppResult;
-use crate::ids::SchoolId;
+use crate::school::ids::SchoolId;
 use crate::school_settings::{self, Holiday, Settings};
 use crate::staff::Refusal;
 use crate::state::AppState;
@@ -195,9 +195,7 @@ pub async fn save(
     };
     let (st, addr, viewer) = (state.clone(), client_addr(&req), v.clone());
     state
-        .db_write(move |conn| {
-            school_settings::save(conn, &change(&st, &viewer, &addr), school, &new)
-        })
+        .db_write(move |conn| school_settings::save(conn, &st.act(&viewer, &addr), school, &new))
         .await?;
     Ok(see_other(&format!(
         "/schools/{school}/settings?done=settings"
@@ -225,7 +223,7 @@ pub async fn add_holiday(
     let (st, addr, viewer) = (state.clone(), client_addr(&req), v.clone());
     let result = state
         .db_write(move |conn| {
-            school_settings::add_holiday(conn, &change(&st, &viewer, &addr), school, date, &name)
+            school_settings::add_holiday(conn, &st.act(&viewer, &addr), school, date, &name)
         })
         .await?;
     finish(&state, &ctx, v, school, result, "holiday").await
@@ -250,7 +248,7 @@ pub async fn remove_holiday(
     let (st, addr, viewer) = (state.clone(), client_addr(&req), v.clone());
     let result = state
         .db_write(move |conn| {
-            school_settings::remove_holiday(conn, &change(&st, &viewer, &addr), school, holiday)
+            school_settings::remove_holiday(conn, &st.act(&viewer, &addr), school, holiday)
         })
         .await?;
     finish(&state, &ctx, v, school, result, "holiday_removed").await

@@ -88,7 +88,7 @@ pub async fn password_attempt(
 ) -> AppResult<Outcome> {
     let addr = client_addr(req);
     // the limits' windows run on the system clock, whatever the school day's clock says
-    let now = crate::clock::system_now();
+    let now = crate::school::clock::system_now();
     let today = state.today();
     let device = trusted_device(req, state);
     let a = addr.clone();
@@ -307,7 +307,7 @@ async fn handle_link_request(
         ));
     };
     let addr = client_addr(&req);
-    let now = crate::clock::system_now();
+    let now = crate::school::clock::system_now();
     let asked = email.clone();
     let due = state.now();
     let result = state
@@ -413,7 +413,7 @@ pub async fn link_page(
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let token = token.into_inner();
-    let now = crate::clock::system_now();
+    let now = crate::school::clock::system_now();
     let t = token.clone();
     let person = state
         .db(move |conn| sign_in::link_holder(conn, &t, now))
@@ -447,7 +447,7 @@ pub async fn use_link(
     let ctx = PageCtx::new(&req);
     let token = token.into_inner();
     let addr = client_addr(&req);
-    let now = crate::clock::system_now();
+    let now = crate::school::clock::system_now();
     let signed_in = state
         .db_write(move |conn| sign_in::use_link(conn, &token, &addr, now))
         .await?;
@@ -488,7 +488,7 @@ pub async fn new_password_page(
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
     let token = token.into_inner();
-    let now = crate::clock::system_now();
+    let now = crate::school::clock::system_now();
     let t = token.clone();
     match state
         .db(move |conn| sign_in::password_link(conn, &t, now))
@@ -517,7 +517,7 @@ pub async fn set_new_password(
     let ctx = PageCtx::new(&req);
     let token = token.into_inner();
     let form = form.into_inner();
-    let now = crate::clock::system_now();
+    let now = crate::school::clock::system_now();
     let t = token.clone();
     let Some((_, _, username)) = state
         .db(move |conn| sign_in::password_link(conn, &t, now))

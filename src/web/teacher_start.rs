@@ -10,8 +10,8 @@ use super::roll_call::{report_state, roll_form};
 use crate::auth::{access, Viewer};
 use crate::error::AppResult;
 use crate::i18n::Lang;
-use crate::ids::LessonId;
 use crate::roll_call;
+use crate::school::ids::LessonId;
 use crate::state::AppState;
 
 fn weekday(d: chrono::NaiveDate, lang: Lang) -> &'static str {

@@ -9,12 +9,11 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::common::{client_addr, html_with_status, parse_id, see_other};
-use super::day::change;
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
 use crate::day_changes;
 use crate::error::AppResult;
-use crate::ids::SchoolId;
+use crate::school::ids::SchoolId;
 use crate::staff::Refusal;
 use crate::state::AppState;
 use crate::trips::{self, NewTrip, TripsPage};
@@ -97,7 +96,7 @@ impl FormValues {
             )
         })?;
         let reason = self.reason.trim().parse::<i64>().map_err(|_| wrong)?;
-        let day = |raw: &str| crate::clock::parse_day(raw.trim());
+        let day = |raw: &str| crate::school::clock::parse_day(raw.trim());
         let first_day = day(&self.first_day).ok_or(Refusal(
             "Skriv första dagen som ÅÅÅÅ-MM-DD.",
             "Write the first day as YYYY-MM-DD.",
@@ -260,7 +259,7 @@ pub async fn add(
         .db_write(move |conn| {
             day_changes::may_manage(conn, &viewer, school)?;
             match parsed {
-                Ok(t) => trips::add(conn, &change(&st, &viewer, &addr), school, &t),
+                Ok(t) => trips::add(conn, &st.act(&viewer, &addr), school, &t),
                 Err(r) => Ok(Err(r)),
             }
         })
@@ -292,7 +291,7 @@ pub async fn cancel(
     let result = state
         .db_write(move |conn| {
             day_changes::may_manage(conn, &viewer, school)?;
-            trips::cancel(conn, &change(&st, &viewer, &addr), school, trip)
+            trips::cancel(conn, &st.act(&viewer, &addr), school, trip)
         })
         .await?;
     match result {
@@ -329,7 +328,7 @@ pub async fn stays(
     let result = state
         .db_write(move |conn| {
             day_changes::may_manage(conn, &viewer, school)?;
-            trips::set_goers(conn, &change(&st, &viewer, &addr), school, trip, &goes)
+            trips::set_goers(conn, &st.act(&viewer, &addr), school, trip, &goes)
         })
         .await?;
     match result {

@@ -437,7 +437,7 @@ async fn the_failure_limit_holds_while_the_school_clock_runs_ahead_of_the_system
     for kind in backends() {
         // a drill's clock (NARVARO_CLOCK_START) far ahead of the real one
         let app = TestApp::spawn_with(kind, |c| {
-            c.clock = narvaro::clock::Clock::starting_at(
+            c.clock = narvaro::school::clock::Clock::starting_at(
                 chrono::DateTime::parse_from_rfc3339("2100-01-04T08:15:00+01:00")
                     .unwrap()
                     .with_timezone(&chrono::Utc),

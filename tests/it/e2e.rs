@@ -761,7 +761,7 @@ fn fill_class_to_30(world: &fixtures::World, lesson: i64) {
         .unwrap();
     let now: i64 = group_memberships::table
         .filter(group_memberships::group_id.eq(class))
-        .filter(narvaro::membership::on(crate::helpers::test_today()))
+        .filter(narvaro::school::membership::on(crate::helpers::test_today()))
         .count()
         .get_result(&mut *c)
         .unwrap();

@@ -15,7 +15,7 @@ use crate::helpers::{backends, TestApp};
 async fn spawn(kind: crate::helpers::Kind) -> TestApp {
     let moment = Utc.with_ymd_and_hms(2026, 11, 25, 7, 15, 0).unwrap();
     TestApp::spawn_with(kind, |c| {
-        c.clock = narvaro::clock::Clock::starting_at(moment)
+        c.clock = narvaro::school::clock::Clock::starting_at(moment)
     })
     .await
 }

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use diesel::prelude::*;
-use narvaro::clock::Clock;
 use narvaro::schema::*;
+use narvaro::school::clock::Clock;
 use serde_json::{json, Value};
 
 use crate::browser::{api_get, api_token, conn, deliver, last_link, Browser, DEMO_PASSWORD};

@@ -135,7 +135,7 @@ impl TestDb {
             _ => None,
         })
         .expect("test configuration");
-        config.clock = narvaro::clock::Clock::starting_at(test_moment());
+        config.clock = narvaro::school::clock::Clock::starting_at(test_moment());
         config
     }
 

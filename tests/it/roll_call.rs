@@ -53,7 +53,7 @@ fn report_sick_today(world: &World) -> i64 {
         .unwrap();
     let tz = chrono_tz::Europe::Stockholm;
     let today = crate::helpers::test_today();
-    let (start, end) = narvaro::absence::utc_window(
+    let (start, end) = narvaro::school::calendar::utc_window(
         tz,
         today,
         chrono::NaiveTime::MIN,

@@ -40,7 +40,7 @@ struct World {
 async fn world(kind: Kind) -> (TestApp, World) {
     let moment = Utc.with_ymd_and_hms(2026, 11, 30, 8, 30, 0).unwrap();
     let app = TestApp::spawn_with(kind, |c| {
-        c.clock = narvaro::clock::Clock::starting_at(moment);
+        c.clock = narvaro::school::clock::Clock::starting_at(moment);
         // notices go as soon as the roll call is saved
         c.notice_delay_minutes = Some(0);
     })

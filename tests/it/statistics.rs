@@ -110,7 +110,7 @@ fn build(c: &mut DbConn) -> School {
     // P1's guardian reported Tuesday morning sick (08:00–09:00 local covers Tue maths)
     let sick = reason(c, "SJUK");
     let tz = chrono_tz::Europe::Stockholm;
-    let (s, e) = narvaro::absence::utc_window(
+    let (s, e) = narvaro::school::calendar::utc_window(
         tz,
         tue,
         NaiveTime::MIN,

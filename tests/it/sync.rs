@@ -164,7 +164,7 @@ pub(crate) async fn sync(db: &Database, source: &Source) -> Result<narvaro::sync
 }
 
 async fn sync_to(db: &Database, config: &Ss12000Source) -> Result<narvaro::sync::Outcome, String> {
-    let clock = narvaro::clock::Clock::starting_at(test_moment());
+    let clock = narvaro::school::clock::Clock::starting_at(test_moment());
     narvaro::sync::run(
         db,
         config,

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::ids::{LeaveId, PupilId, ReportId};
+use crate::school::ids::{LeaveId, PupilId, ReportId};
 use crate::state::AppState;
 use crate::web::common::client_addr;
 use crate::web::common::{local_datetime, query_date};
@@ -33,7 +33,7 @@ pub async fn pupil_absences(
     let today = state.today();
     let from = query_date(
         q.from.as_deref(),
-        crate::absence::term_start(today),
+        crate::school::calendar::term_start(today),
         "from",
         lang,
     )?;
@@ -107,7 +107,7 @@ pub struct AbsenceReportIn {
 }
 
 fn local_instant(s: &str, name: &str, lang: Lang) -> AppResult<chrono::NaiveDateTime> {
-    crate::clock::parse_local_instant(s).ok_or_else(|| {
+    crate::school::clock::parse_local_instant(s).ok_or_else(|| {
         AppError::invalid(
             Code::BadDatetime,
             match lang {
@@ -171,9 +171,9 @@ pub async fn cancel_absence_report(
 #[derive(Deserialize)]
 pub struct LeaveIn {
     pupil_id: i64,
-    #[serde(deserialize_with = "crate::clock::de_day")]
+    #[serde(deserialize_with = "crate::school::clock::de_day")]
     start_date: NaiveDate,
-    #[serde(deserialize_with = "crate::clock::de_day")]
+    #[serde(deserialize_with = "crate::school::clock::de_day")]
     end_date: NaiveDate,
     reason: String,
 }

@@ -8,8 +8,8 @@ use serde_json::json;
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::ids::LessonId;
 use crate::roll_call::{self, LessonLine, MarkInput, RollCall, Status, Submission};
+use crate::school::ids::LessonId;
 use crate::state::AppState;
 use crate::web::common::client_addr;
 use crate::web::common::local_datetime;
@@ -59,7 +59,7 @@ pub async fn lessons(
     let today = state.today();
     let date = match q.date.as_deref() {
         None => today,
-        Some(raw) => crate::clock::parse_day(raw)
+        Some(raw) => crate::school::clock::parse_day(raw)
             .filter(|d| (*d - today).num_days().abs() <= 366 * 5)
             .ok_or_else(|| {
                 AppError::invalid(

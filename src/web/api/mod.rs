@@ -15,7 +15,7 @@ use crate::auth::sign_in::{self, Outcome};
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::ids::PupilId;
+use crate::school::ids::PupilId;
 use crate::state::AppState;
 use crate::web::common::client_addr;
 use crate::web::pupils::summary;

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::ids::{GroupId, PupilId, SchoolId};
+use crate::school::ids::{GroupId, PupilId, SchoolId};
 use crate::ss12000::aggregated;
 use crate::state::AppState;
 use crate::statistics::Scope;

@@ -50,7 +50,7 @@ fn lesson_bound(raw: &str, name: &str, tz: Tz, end: bool, lang: Lang) -> AppResu
     if raw.len() == 10 {
         let d = crate::web::common::parse_date(raw, name, lang)?;
         let d = if end { d + Duration::days(1) } else { d };
-        let t = crate::absence::utc_window(tz, d, NaiveTime::MIN, NaiveTime::MIN).0;
+        let t = crate::school::calendar::utc_window(tz, d, NaiveTime::MIN, NaiveTime::MIN).0;
         return Ok(if end {
             t - Duration::microseconds(1)
         } else {

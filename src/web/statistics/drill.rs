@@ -10,7 +10,7 @@ use super::{csv_choice, shown, StatsQuery};
 use crate::auth::{access, Viewer};
 use crate::error::AppResult;
 use crate::i18n::Lang;
-use crate::ids::{GroupId, PupilId};
+use crate::school::ids::{GroupId, PupilId};
 use crate::state::AppState;
 use crate::statistics::facts::Fact;
 use crate::statistics::overview;

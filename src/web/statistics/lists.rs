@@ -11,7 +11,7 @@ use super::{csv_choice, school_param, shown, staff_only, unknown_table, StatsQue
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::ids::SchoolId;
+use crate::school::ids::SchoolId;
 use crate::state::AppState;
 use crate::statistics::overview;
 use crate::statistics::{self, Key};
@@ -117,7 +117,7 @@ pub async fn csn(
     let wanted = school_param(&q, lang)?;
     let month = match q.month.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => statistics::month(today.year(), today.month()),
-        Some(m) => crate::clock::parse_day(&format!("{m}-01"))
+        Some(m) => crate::school::clock::parse_day(&format!("{m}-01"))
             .and_then(|d| statistics::month(d.year(), d.month())),
     }
     .ok_or_else(|| {

@@ -1,0 +1,16 @@
+//! The core of the domain: the words every capability shares, and nothing else. Typed ids,
+//! the clock and the school calendar, what is valid on a date, the stored states, who is
+//! acting and the context of a write. It imports no capability (an architecture test holds
+//! it to that); the capabilities import it.
+
+pub mod act;
+pub mod calendar;
+pub mod clock;
+pub mod ids;
+pub mod states;
+pub mod valid;
+pub mod viewer;
+
+pub use act::Act;
+pub use valid::{duty, membership};
+pub use viewer::{Roles, Viewer};
