@@ -218,8 +218,8 @@ fn run(command: Command) -> Result<(), Failure> {
             config,
             &path,
             match (full, changes) {
-                (true, _) => Some(crate::import::Mode::Full),
-                (_, true) => Some(crate::import::Mode::Changes),
+                (true, _) => Some(crate::interop::import::Mode::Full),
+                (_, true) => Some(crate::interop::import::Mode::Changes),
                 _ => None,
             },
         ),
@@ -395,7 +395,7 @@ fn send_notices(config: Config) -> Result<(), Failure> {
 fn import(
     config: Config,
     path: &std::path::Path,
-    mode: Option<crate::import::Mode>,
+    mode: Option<crate::interop::import::Mode>,
 ) -> Result<(), Failure> {
     let pool = db::connect(&config.database_url, 1)?;
     let mut conn = pool
@@ -405,7 +405,7 @@ fn import(
     let now = crate::school::clock::Clock::System.now();
     let today = now.with_timezone(&config.timezone).date_naive();
     let civic = crate::auth::civic::CivicKey::new(&crate::startup::signing_secret(&config)?);
-    let summary = crate::import::run(
+    let summary = crate::interop::import::run(
         &mut conn,
         path,
         mode,
@@ -432,8 +432,12 @@ fn export_structure(config: Config, path: &std::path::Path) -> Result<(), Failur
         .get()
         .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
     let started = Instant::now();
-    let doc = crate::ss12000::structure::export(&mut conn, config.timezone, config.clock.now_utc())
-        .map_err(db::DbError::Query)?;
+    let doc = crate::interop::ss12000::structure::export(
+        &mut conn,
+        config.timezone,
+        config.clock.now_utc(),
+    )
+    .map_err(db::DbError::Query)?;
     let text = serde_json::to_string(&doc)
         .map_err(|e| Failure::Runtime(format!("export-structure: {e}")))?;
     std::fs::write(path, text).map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
@@ -481,7 +485,7 @@ fn sync(config: Config, full: bool) -> Result<(), Failure> {
             *at = Instant::now();
         }
     };
-    let outcome = actix_web::rt::System::new().block_on(crate::sync::run(
+    let outcome = actix_web::rt::System::new().block_on(crate::interop::sync::run(
         &database,
         &source,
         full,
@@ -510,7 +514,7 @@ fn sync(config: Config, full: bool) -> Result<(), Failure> {
 
 /// `narvaro retention [--dry-run]`: the plan, person by person, or the run's counts.
 fn retention(config: Config, dry_run: bool) -> Result<(), Failure> {
-    use crate::retention::{self, Kind};
+    use crate::upkeep::retention::{self, Kind};
     let policy = config.retention;
     let (today, now) = (config.clock.today(config.timezone), config.clock.now_utc());
     let pool = db::connect(&config.database_url, 2)?;
@@ -601,7 +605,7 @@ fn stats_rebuild(config: Config) -> Result<(), Failure> {
         };
         rows += conn
             .transaction(|c| {
-                crate::statistics::store::rebuild(c, config.timezone, *school, from, to)
+                crate::insight::statistics::store::rebuild(c, config.timezone, *school, from, to)
             })
             .map_err(db::DbError::Query)?;
     }
@@ -737,7 +741,7 @@ fn sqlite_path(config: &Config, what: &str) -> Result<std::path::PathBuf, Failur
 fn backup(config: &Config, target: &std::path::Path) -> Result<(), Failure> {
     let db = sqlite_path(config, "backup")?;
     let started = std::time::Instant::now();
-    let w = crate::backup::backup(&db, target, crate::school::clock::Clock::System.now())
+    let w = crate::upkeep::backup::backup(&db, target, crate::school::clock::Clock::System.now())
         .map_err(|e| Failure::Runtime(format!("backup failed, nothing was written: {e}")))?;
     println!(
         "narvaro: backed up {} ({} bytes) to {} ({} bytes, {}) in {:.1} s",
@@ -768,7 +772,7 @@ fn restore(
     };
     let known = db::migrate::known_sqlite_versions();
     let started = std::time::Instant::now();
-    let m = crate::backup::restore(backup, &target, &known)
+    let m = crate::upkeep::backup::restore(backup, &target, &known)
         .map_err(|e| Failure::Runtime(format!("restore refused, nothing was changed: {e}")))?;
     println!(
         "narvaro: restored {} (taken {}, schema {}) into {} in {:.1} s",

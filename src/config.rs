@@ -7,91 +7,13 @@ use std::path::PathBuf;
 
 use chrono_tz::Tz;
 
-/// Where the data lives; `DATABASE_URL` picks the backend.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    Sqlite(PathBuf),
-    Postgres(String),
-}
+pub use crate::db::url::{redact_password, DatabaseUrl};
 
-impl DatabaseUrl {
-    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
-        let raw = raw.trim();
-        let err = |message: String| ConfigError::new("DATABASE_URL", message);
-        if raw.is_empty() {
-            return Err(err(
-                "is empty; give a file path, sqlite://PATH or postgres://…".into(),
-            ));
-        }
-        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
-            let rest = raw.split_once("://").map(|(_, r)| r).unwrap_or("");
-            if rest.is_empty() || rest == "/" {
-                return Err(err(format!(
-                    "'{raw}' names no PostgreSQL server or database"
-                )));
-            }
-            return Ok(DatabaseUrl::Postgres(raw.to_string()));
-        }
-        if let Some(path) = raw.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err(err(
-                    "sqlite:// needs a file path, e.g. sqlite://./narvaro.db".into(),
-                ));
-            }
-            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
-        }
-        if let Some((scheme, _)) = raw.split_once("://") {
-            return Err(err(format!(
-                "unsupported scheme '{scheme}://'; use a file path, sqlite://PATH or postgres://…"
-            )));
-        }
-        if raw.starts_with(':') {
-            return Err(err(format!(
-                "'{raw}' is not a file path (in-memory databases are not supported)"
-            )));
-        }
-        Ok(DatabaseUrl::Sqlite(PathBuf::from(raw)))
-    }
-
-    pub fn backend_name(&self) -> &'static str {
-        match self {
-            DatabaseUrl::Sqlite(_) => "sqlite",
-            DatabaseUrl::Postgres(_) => "postgres",
-        }
-    }
-}
-
-/// Never print a PostgreSQL password in logs or errors.
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DatabaseUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
-            DatabaseUrl::Postgres(url) => f.write_str(&redact_password(url)),
-        }
-    }
-}
-
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-pub fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (authority, tail) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
+/// `DATABASE_URL`, or the SQLite file beside the binary when it is unset.
+fn database_url(raw: Option<String>) -> Result<DatabaseUrl, ConfigError> {
+    match raw {
+        Some(raw) => DatabaseUrl::parse(&raw).map_err(|m| ConfigError::new("DATABASE_URL", m)),
+        None => Ok(DatabaseUrl::Sqlite(PathBuf::from("./narvaro.db"))),
     }
 }
 
@@ -614,10 +536,7 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
 
-        let database_url = match lookup("DATABASE_URL") {
-            Some(raw) => DatabaseUrl::parse(&raw)?,
-            None => DatabaseUrl::Sqlite(PathBuf::from("./narvaro.db")),
-        };
+        let database_url = database_url(lookup("DATABASE_URL"))?;
 
         let bind_raw = get("NARVARO_BIND").unwrap_or_else(|| DEFAULT_BIND.to_string());
         let bind: SocketAddr = bind_raw.trim().parse().map_err(|_| {

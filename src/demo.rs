@@ -331,7 +331,7 @@ fn ensure_lessons_today(
                 ))
                 .execute(conn)?;
         }
-        crate::statistics::store::refresh(conn, tz, &pupils, today, today)
+        crate::insight::statistics::store::refresh(conn, tz, &pupils, today, today)
     })?;
     Ok(())
 }

@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::mail::Mailer;
 use crate::notices::templates::Templates;
 use crate::notices::worker::Outbox;
-use crate::request_log::log_requests;
+use crate::ops::request_log::log_requests;
 pub use crate::state::AppState;
 use crate::web::{configure, refuse_control_characters, render_errors};
 
@@ -88,7 +88,7 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         config.timezone,
         config.clock,
     );
-    let metrics = crate::metrics::Metrics::new(database.waits(), &outbox.counts);
+    let metrics = crate::ops::metrics::Metrics::new(database.waits(), &outbox.counts);
     use crate::auth::oidc::{Provider, Which};
     let oidc_staff = config
         .oidc_staff
@@ -108,7 +108,7 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         jwt_secret,
         sessions: web::Data::new(sessions),
         outbox: web::Data::new(outbox),
-        last_backup: web::Data::new(crate::backup::Last::default()),
+        last_backup: web::Data::new(crate::upkeep::backup::Last::default()),
         stopping: Default::default(),
     })
 }
@@ -204,7 +204,7 @@ impl Application {
             .port();
         let in_use = match &state.config.database_url {
             crate::config::DatabaseUrl::Sqlite(path) => {
-                Some(crate::backup::hold_shared(path).map_err(|e| {
+                Some(crate::upkeep::backup::hold_shared(path).map_err(|e| {
                     StartupError(format!(
                         "DATABASE_URL: cannot take the lock beside {}: {e}",
                         path.display()
@@ -218,13 +218,13 @@ impl Application {
         if let (Some(schedule), crate::config::DatabaseUrl::Sqlite(db)) =
             (&state.config.backups, &state.config.database_url)
         {
-            actix_web::rt::spawn(crate::backup::run_schedule(
+            actix_web::rt::spawn(crate::upkeep::backup::run_schedule(
                 db.clone(),
                 schedule.clone(),
                 state.last_backup.clone(),
             ));
         }
-        actix_web::rt::spawn(crate::retention::run_schedule(
+        actix_web::rt::spawn(crate::upkeep::retention::run_schedule(
             state.database.clone(),
             state.config.retention,
             state.config.timezone,
@@ -242,7 +242,7 @@ impl Application {
         });
         if let Some(source) = state.config.ss12000_source.clone() {
             // NARVARO_SYNC_INTERVAL_MINUTES: the server pulls by itself
-            actix_web::rt::spawn(crate::sync::scheduled(
+            actix_web::rt::spawn(crate::interop::sync::scheduled(
                 state.database.clone(),
                 source,
                 state.config.timezone,

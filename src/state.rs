@@ -19,9 +19,9 @@ pub struct AppState {
     pub sessions: web::Data<Sessions>,
     pub outbox: web::Data<Outbox>,
     /// when the server last backed up by itself (NARVARO_BACKUP_DIR)
-    pub last_backup: web::Data<crate::backup::Last>,
+    pub last_backup: web::Data<crate::upkeep::backup::Last>,
     /// requests, sign-ins and what the database and outbox report (`NARVARO_METRICS_BIND`)
-    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    pub metrics: std::sync::Arc<crate::ops::metrics::Metrics>,
     /// the identity providers people sign in with (`NARVARO_OIDC_*`), if configured
     pub oidc_staff: Option<std::sync::Arc<crate::auth::oidc::Provider>>,
     pub oidc_guardian: Option<std::sync::Arc<crate::auth::oidc::Provider>>,

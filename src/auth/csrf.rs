@@ -15,7 +15,7 @@ use super::secret;
 use crate::auth::Sessions;
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::request_log::route_of;
+use crate::ops::request_log::route_of;
 
 pub const COOKIE: &str = "narvaro_csrf";
 pub const FIELD: &str = "_csrf";

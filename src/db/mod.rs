@@ -4,6 +4,7 @@
 
 pub mod migrate;
 pub mod text_enum;
+pub mod url;
 
 use std::fmt;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 
-use crate::config::DatabaseUrl;
+use url::DatabaseUrl;
 
 diesel::define_sql_function! {
     /// SQL `lower()`: e-mail addresses are compared without regard to case (and the
@@ -168,6 +169,10 @@ pub fn sqlite_cache(conn: &mut DbConn, kib: u32) -> diesel::QueryResult<()> {
 }
 
 /// The page cache `SQLITE_PRAGMAS` gives, in KiB.
+/// Ids per `IN (…)` list: well under SQLite's bound-parameter limit (32,766 since 3.32,
+/// 999 before), and few enough that PostgreSQL plans each list quickly.
+pub const CHUNK: usize = 900;
+
 pub const SQLITE_CACHE_KIB: u32 = 16_384;
 
 /// Opens connections of the backend the URL names, and nothing else: a failure carries
@@ -285,7 +290,7 @@ const WAITS: &[f64] = &[
 ];
 
 /// How long database work waited before it could start: for a pooled connection, and on
-/// SQLite for the one writer's turn. Collected by [`crate::metrics::Metrics`].
+/// SQLite for the one writer's turn. Collected by [`crate::ops::metrics::Metrics`].
 #[derive(Clone)]
 pub struct DbWaits {
     pub pool: prometheus::Histogram,

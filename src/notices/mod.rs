@@ -425,7 +425,7 @@ pub fn check_threshold(
         .select((organisations::id, organisations::alert_threshold_pct))
         .first(conn)?;
     // the live sums, which the caller has just refreshed
-    use crate::statistics::{self, By, Period, Scope};
+    use crate::insight::statistics::{self, By, Period, Scope};
     let last = Period {
         from: today - Duration::days(THRESHOLD_DAYS - 1),
         to: today,

@@ -10,7 +10,6 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use crate::absence;
 use crate::auth::secret;
 use crate::db::Database;
 use crate::db::DbConn;
@@ -20,6 +19,7 @@ use crate::mail::Mailer;
 use crate::mail::{Mail, MailError};
 use crate::notices::templates::Templates;
 use crate::schema::*;
+use crate::school::absence;
 use crate::school::clock::Clock;
 use crate::school::ids::PupilId;
 
@@ -37,7 +37,7 @@ pub struct Outbox {
     /// Wakes the worker in this process at once (a sign-in link must not wait a poll).
     wake: tokio::sync::Notify,
     /// notices handled by this process, by outcome (`/metrics`)
-    pub counts: crate::metrics::NoticeCounts,
+    pub counts: crate::ops::metrics::NoticeCounts,
 }
 
 impl Outbox {
@@ -60,7 +60,7 @@ impl Outbox {
             timezone,
             clock,
             wake: tokio::sync::Notify::new(),
-            counts: crate::metrics::NoticeCounts::default(),
+            counts: crate::ops::metrics::NoticeCounts::default(),
         }
     }
 

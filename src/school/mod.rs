@@ -3,6 +3,7 @@
 //! acting and the context of a write. It imports no capability (an architecture test holds
 //! it to that); the capabilities import it.
 
+pub mod absence;
 pub mod act;
 pub mod calendar;
 pub mod clock;

@@ -795,7 +795,7 @@ pub fn generate(conn: &mut DbConn, p: &SeedParams, tz: Tz) -> Result<Seeded, DbE
             let school = generate_school(&mut ctx, muni, s, pupils, start, end)?;
             ctx.batch.flush(conn)?;
             // the statistics' per-day sums, made from what was just written
-            crate::statistics::store::rebuild(conn, tz, school.id, start, end)?;
+            crate::insight::statistics::store::rebuild(conn, tz, school.id, start, end)?;
             seeded.schools.push(school);
         }
         ctx.batch.flush(conn)?;

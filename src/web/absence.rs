@@ -10,12 +10,12 @@ use serde::Deserialize;
 use super::common::html_with_status;
 use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
-use crate::absence_report::{self, NewReport, Reporter};
+use crate::attendance::absence_report::{self, NewReport, Reporter};
+use crate::attendance::leave_application;
 use crate::auth::access::PupilReach;
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::leave_application;
 use crate::school::ids::{LeaveId, PupilId, ReportId};
 use crate::state::AppState;
 
@@ -442,7 +442,7 @@ pub async fn decide(
     Ok(see_other(&format!("/pupils/{pupil}?done=decided")))
 }
 
-pub use crate::absence::{today_state, TodayState};
+pub use crate::school::absence::{today_state, TodayState};
 
 /// The child's day in a sentence: "Lektioner i dag 08:10–14:30", "Ingen lektion i dag".
 pub fn state_text(s: &TodayState, ctx: &PageCtx) -> String {

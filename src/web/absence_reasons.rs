@@ -2,7 +2,7 @@
 //! the schools add their own or not) and a school's own (`/schools/{id}/reasons`, its
 //! principal or office, beside the municipality's, read only). The list with what each
 //! reason means and who may choose it, a form to add one, and retiring or taking back.
-//! Plain forms; the rules are in `crate::absence_reasons`.
+//! Plain forms; the rules are in `crate::attendance::absence_reasons`.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -11,12 +11,12 @@ use serde::Deserialize;
 
 use super::common::{client_addr, html_with_status, parse_id, see_other};
 use super::layout::{self, PageCtx};
-use crate::absence_reasons::{self, Flags, NewReason, Owner, Reason, ReasonsView};
+use crate::attendance::absence_reasons::{self, Flags, NewReason, Owner, Reason, ReasonsView};
 use crate::auth::{access, Viewer};
-use crate::day_changes;
 use crate::error::{AppError, AppResult};
 use crate::school::ids::SchoolId;
-use crate::staff::Refusal;
+use crate::school_day::day_changes;
+use crate::school_day::staff::Refusal;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]

@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::mail::Email;
 use crate::school::Act;
-use crate::staff::{self, Refusal, Role};
+use crate::school_day::staff::{self, Refusal, Role};
 use crate::state::AppState;
 
 fn admin_page(

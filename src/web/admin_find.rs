@@ -7,10 +7,10 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::PageCtx;
-use crate::admin_find::{self, Found, FoundGroup, FoundPerson, FoundPupil};
 use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::AppResult;
+use crate::insight::admin_find::{self, Found, FoundGroup, FoundPerson, FoundPupil};
 
 /// The page's query: the search and the choices so far. Anything that is not a whole
 /// number is no choice.

@@ -12,9 +12,9 @@ use super::common::{html_with_status, see_other};
 use super::layout::{self, PageCtx};
 use crate::auth::{access, Viewer};
 use crate::error::AppResult;
+use crate::interop::sync::Run;
 use crate::school::calendar::to_local;
 use crate::state::AppState;
-use crate::sync::Run;
 
 #[derive(Deserialize, Default)]
 pub struct Done {
@@ -27,7 +27,7 @@ const SHOWN: i64 = 50;
 /// A line of a run's message as the reader reads it: a connection that could not be made
 /// says so in their language, naming the address; the rest is the source's own words.
 fn shown_line(ctx: &PageCtx, line: &str) -> String {
-    match line.strip_prefix(crate::sync::CANNOT_CONNECT) {
+    match line.strip_prefix(crate::interop::sync::CANNOT_CONNECT) {
         Some(rest) => {
             let address = rest.split(' ').next().unwrap_or(rest);
             format!(
@@ -151,7 +151,7 @@ pub async fn show(
 ) -> AppResult<HttpResponse> {
     access::require_admin(&v)?;
     let ctx = PageCtx::new(&req);
-    let runs = state.db(|c| crate::sync::recent(c, SHOWN)).await?;
+    let runs = state.db(|c| crate::interop::sync::recent(c, SHOWN)).await?;
     let note = match q.done.as_deref() {
         Some("started") => Some(
             html! { p.notice role="status" { (ctx.t("En körning har startat. Ladda om sidan för att se hur den går.", "A run has started. Reload the page to see how it goes.")) } },
@@ -178,7 +178,9 @@ pub async fn start(state: web::Data<AppState>, v: Viewer) -> AppResult<HttpRespo
         state.civic_key(),
     );
     actix_web::rt::spawn(async move {
-        if let Err(e) = crate::sync::run(&db, &source, false, tz, clock, &civic, &|_, _| {}).await {
+        if let Err(e) =
+            crate::interop::sync::run(&db, &source, false, tz, clock, &civic, &|_, _| {}).await
+        {
             tracing::warn!("sync failed: {e}");
         }
     });

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use super::common::html_with_status;
 use super::layout::{self, PageCtx};
 use super::statistics::csv::csv;
-use crate::audit_search::{self, About, Filter, Line};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::insight::audit_search::{self, About, Filter, Line};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default, Clone)]
@@ -91,7 +91,7 @@ fn filter(
     let f = Filter {
         from: utc(from),
         to: utc(to + Duration::days(1)),
-        actor_words: crate::admin_find::words(&q.who).unwrap_or_default(),
+        actor_words: crate::insight::admin_find::words(&q.who).unwrap_or_default(),
         pupil: if by_id {
             id(pupil_text, "Eleven", "pupil")?
         } else {
@@ -100,7 +100,7 @@ fn filter(
         pupil_words: if by_id {
             Vec::new()
         } else {
-            crate::admin_find::words(pupil_text).unwrap_or_default()
+            crate::insight::admin_find::words(pupil_text).unwrap_or_default()
         },
         lesson: id(&q.lesson, "Lektionen", "lesson")?,
     };
@@ -260,7 +260,7 @@ fn value(lang: Lang, v: &serde_json::Value) -> String {
 fn detail(lang: Lang, l: &Line) -> String {
     let side = |v: &serde_json::Value| -> String {
         let status = v["status"].as_str().unwrap_or("");
-        let word = crate::roll_call::Status::parse(status)
+        let word = crate::attendance::roll_call::Status::parse(status)
             .map_or(status.to_string(), |s| s.label(lang).to_string());
         match v["minutes"].as_i64() {
             Some(m) if m > 0 && status != "absent" => format!("{word} {m} min"),

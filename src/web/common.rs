@@ -112,10 +112,10 @@ pub fn statistics_period(
     to: Option<&str>,
     today: NaiveDate,
     lang: Lang,
-) -> AppResult<crate::statistics::Period> {
+) -> AppResult<crate::insight::statistics::Period> {
     let from = from.map(|f| parse_date(f, "from", lang)).transpose()?;
     let to = to.map(|t| parse_date(t, "to", lang)).transpose()?;
-    crate::statistics::Period::or_term(from, to, today, lang)
+    crate::insight::statistics::Period::or_term(from, to, today, lang)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The day page of a school (`/schools/{id}/day`), for its office and principal: the
 //! day's lessons by teacher, a substitute for one lesson or for all of a teacher's lessons
 //! of the day, and a lesson cancelled or given back. Plain forms, so it works without
-//! JavaScript; laid out as one column for a phone. The rules are in `crate::day_changes`.
+//! JavaScript; laid out as one column for a phone. The rules are in `crate::school_day::day_changes`.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -14,10 +14,10 @@ use serde::Deserialize;
 use super::common::{client_addr, html_with_status, parse_date, parse_id, query_date, see_other};
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
-use crate::day_changes::{self, Day, DayLesson, TeacherDay};
 use crate::error::AppResult;
 use crate::school::ids::SchoolId;
-use crate::staff::Refusal;
+use crate::school_day::day_changes::{self, Day, DayLesson, TeacherDay};
+use crate::school_day::staff::Refusal;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]

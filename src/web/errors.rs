@@ -67,7 +67,7 @@ pub async fn render_errors(
             detail.push_str(&format!(": {c}"));
             cause = c.source();
         }
-        tracing::error!(%detail, route = %crate::request_log::route_of(res.request()), "request failed");
+        tracing::error!(%detail, route = %crate::ops::request_log::route_of(res.request()), "request failed");
     }
     let retry_after = res.headers().get(header::RETRY_AFTER).cloned();
     let cookies: Vec<HeaderValue> = res.headers().get_all(header::SET_COOKIE).cloned().collect();

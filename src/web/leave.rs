@@ -12,11 +12,11 @@ use serde::Deserialize;
 
 use super::common::{client_addr, html_with_status, see_other};
 use super::layout::{self, PageCtx};
+use crate::attendance::leave_application::Pending;
+use crate::attendance::leave_delegation::{self, Delegation};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::leave_application::Pending;
-use crate::leave_delegation::{self, Delegation};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -45,7 +45,7 @@ pub async fn pending_leave(
     let today = state.today();
     let (rows, led, delegations) = state
         .db(move |conn| {
-            let rows = crate::leave_application::pending_for(conn, &v, today)?;
+            let rows = crate::attendance::leave_application::pending_for(conn, &v, today)?;
             let (led, mentored) = leave_delegation::schools_of(conn, &v)?;
             let mut all: Vec<i64> = led.iter().map(|s| s.0).collect();
             all.extend(mentored);

@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use super::common::html_with_status;
 use super::layout::{self, PageCtx};
+use crate::attendance::roll_call;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
-use crate::roll_call;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -51,7 +51,7 @@ pub async fn mentor(
         .db(move |conn| {
             let mut out = Vec::new();
             for g in groups {
-                let name = crate::statistics::overview::group_name(conn, g)?;
+                let name = crate::insight::statistics::overview::group_name(conn, g)?;
                 let rows = if until >= monday {
                     roll_call::group_week(conn, g, monday, until, tz)?
                 } else {

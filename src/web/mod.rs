@@ -230,13 +230,13 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.database.pool().state();
     let now = state.now();
     let stored = state
-        .db(move |conn| Ok(crate::metrics::read_stored(conn, now)?))
+        .db(move |conn| Ok(crate::ops::metrics::read_stored(conn, now)?))
         .await
         .unwrap_or_else(|e| {
             tracing::warn!(error = %e, "metrics: the database did not answer");
-            crate::metrics::Stored::default()
+            crate::ops::metrics::Stored::default()
         });
-    let body = state.metrics.render(&crate::metrics::Snapshot {
+    let body = state.metrics.render(&crate::ops::metrics::Snapshot {
         pool_connections: pool.connections,
         pool_idle: pool.idle_connections,
         stored,

@@ -40,7 +40,7 @@ pub async fn home(
     let (today, tz, now) = (state.today(), state.config.timezone, state.now());
     let time_now = state.now_local().time();
     let summary = state
-        .db(move |conn| crate::home::Home::load(conn, &v, today, tz, now))
+        .db(move |conn| crate::attendance::home::Home::load(conn, &v, today, tz, now))
         .await?;
     let body = html! {
         h1 { (ctx.t("Hej ", "Hello ")) (summary.given_name) }

@@ -1,6 +1,6 @@
 //! A pupil's page: who they are, their school and groups, for those who may see them.
 
-use crate::leave_delegation::Delegated;
+use crate::attendance::leave_delegation::Delegated;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -14,7 +14,7 @@ use crate::school::ids::PupilId;
 use crate::school::states::LeaveStatus;
 use crate::state::AppState;
 
-pub use crate::pupil::summary;
+pub use crate::attendance::pupil::summary;
 
 #[derive(serde::Deserialize, Default)]
 pub struct Done {
@@ -44,7 +44,7 @@ pub async fn page(
             let r = access::pupil(conn, &v, id, today)?;
             let state_now = absence::today_state(conn, id.get(), today, tz)?;
             let from = crate::school::calendar::term_start(today);
-            let term = crate::roll_call::period_rows(
+            let term = crate::attendance::roll_call::period_rows(
                 conn,
                 vec![(id.get(), String::new(), String::new())],
                 from,
@@ -52,7 +52,7 @@ pub async fn page(
                 tz,
             )?
             .pop();
-            let reports = crate::absence_report::list(
+            let reports = crate::attendance::absence_report::list(
                 conn,
                 &r,
                 today - chrono::Duration::days(60),
@@ -61,8 +61,8 @@ pub async fn page(
                 now,
                 lang,
             )?;
-            let leave = crate::leave_application::list(conn, id)?;
-            let history = crate::absence::history(conn, id, from, today, tz)?;
+            let leave = crate::attendance::leave_application::list(conn, id)?;
+            let history = crate::school::absence::history(conn, id, from, today, tz)?;
             let lesson_ids: Vec<i64> = history.iter().map(|h| h.lesson_id).collect();
             let openable = access::openable_lessons(conn, &v, &lesson_ids)?;
             let mentors = p.groups.iter().any(|g| v.roles.mentor_of.contains(&g.id));
@@ -73,7 +73,7 @@ pub async fn page(
                     .filter(|l| l.status == LeaveStatus::Pending)
                     .map(|l| (l.id, l.start_date, l.end_date))
                     .collect();
-                crate::leave_delegation::for_mentor(conn, id, r.school_id, &pending)?
+                crate::attendance::leave_delegation::for_mentor(conn, id, r.school_id, &pending)?
             } else {
                 Default::default()
             };
@@ -144,7 +144,10 @@ pub async fn page(
 }
 
 /// The guardians' and staff's reports of the last and next 60 days.
-fn reports_list(ctx: &PageCtx, reports: &[crate::absence_report::ReportView]) -> Markup {
+fn reports_list(
+    ctx: &PageCtx,
+    reports: &[crate::attendance::absence_report::ReportView],
+) -> Markup {
     html! {
     h2 { (ctx.t("Anmäld frånvaro", "Reported absence")) }
     @if reports.is_empty() { p.muted { (ctx.t("Inga anmälningar de senaste 60 dagarna.", "No reports in the last 60 days.")) } }
@@ -202,7 +205,10 @@ fn done_text(ctx: &PageCtx, d: &str) -> &'static str {
 fn leave_list(
     ctx: &PageCtx,
     state: &AppState,
-    (leave, delegated): &(Vec<crate::leave_application::LeaveView>, Delegated),
+    (leave, delegated): &(
+        Vec<crate::attendance::leave_application::LeaveView>,
+        Delegated,
+    ),
     mentors: bool,
     principal: bool,
 ) -> Markup {
@@ -257,7 +263,7 @@ fn leave_list(
 /// Each lesson the viewer may open links to its roll call, to correct it there.
 fn history_table(
     ctx: &PageCtx,
-    history: &[crate::absence::LessonAbsence],
+    history: &[crate::school::absence::LessonAbsence],
     openable: &std::collections::HashSet<i64>,
 ) -> Markup {
     html! {

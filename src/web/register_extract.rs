@@ -10,7 +10,7 @@ use super::common::{client_addr, html_with_status};
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
 use crate::error::AppResult;
-use crate::register_extract::{self, SECTIONS};
+use crate::insight::register_extract::{self, SECTIONS};
 use crate::school::ids::PersonId;
 use crate::state::AppState;
 

@@ -11,10 +11,12 @@ use super::common::html_with_status;
 use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
 use super::roll_call_form::{device_saved_at, device_submission, parse_form, status_code, Action};
+use crate::attendance::roll_call::{
+    self, Mark, MarkInput, PupilLine, RollCall, Status, Submission,
+};
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::roll_call::{self, Mark, MarkInput, PupilLine, RollCall, Status, Submission};
 use crate::school::ids::LessonId;
 use crate::state::AppState;
 

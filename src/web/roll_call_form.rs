@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use crate::attendance::roll_call::{MarkInput, Status};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::roll_call::{MarkInput, Status};
 
 /// Which button sent the roll-call form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

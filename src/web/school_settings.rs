@@ -1,6 +1,6 @@
 //! A school's settings page (`/schools/{id}/settings`), for its principal and office:
 //! the settings form, and the holidays and study days from today on. Plain forms; the rules
-//! are in `crate::school_settings`.
+//! are in `crate::school_day::school_settings`.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -11,11 +11,11 @@ use super::common::{client_addr, html_with_status, parse_date, see_other};
 use super::day::check_access;
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
-use crate::day_changes;
 use crate::error::AppResult;
 use crate::school::ids::SchoolId;
-use crate::school_settings::{self, Holiday, Settings};
-use crate::staff::Refusal;
+use crate::school_day::day_changes;
+use crate::school_day::school_settings::{self, Holiday, Settings};
+use crate::school_day::staff::Refusal;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]

@@ -7,10 +7,10 @@ use maud::{html, Markup};
 
 use super::layout::PageCtx;
 use super::roll_call::{report_state, roll_form};
+use crate::attendance::roll_call;
 use crate::auth::{access, Viewer};
 use crate::error::AppResult;
 use crate::i18n::Lang;
-use crate::roll_call;
 use crate::school::ids::LessonId;
 use crate::state::AppState;
 

@@ -1,6 +1,6 @@
 //! A school's trips page (`/schools/{id}/trips`), for its office and principal: the trips
 //! that have not ended, a form to plan one, and a button to cancel one. Plain forms, one
-//! column for a phone; the rules are in `crate::trips`.
+//! column for a phone; the rules are in `crate::attendance::trips`.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -10,13 +10,13 @@ use serde::Deserialize;
 
 use super::common::{client_addr, html_with_status, parse_id, see_other};
 use super::layout::{self, PageCtx};
+use crate::attendance::trips::{self, NewTrip, TripsPage};
 use crate::auth::Viewer;
-use crate::day_changes;
 use crate::error::AppResult;
 use crate::school::ids::SchoolId;
-use crate::staff::Refusal;
+use crate::school_day::day_changes;
+use crate::school_day::staff::Refusal;
 use crate::state::AppState;
-use crate::trips::{self, NewTrip, TripsPage};
 
 #[derive(Deserialize, Default)]
 pub struct Done {

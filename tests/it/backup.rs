@@ -318,7 +318,7 @@ async fn the_server_backs_itself_up_on_a_schedule() {
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
     let file = written.expect("a backup at start, named on /healthz");
-    let m = narvaro::backup::verify(&file).unwrap();
+    let m = narvaro::upkeep::backup::verify(&file).unwrap();
     assert!(m.bytes > 0 && m.database_bytes > m.bytes);
     let _ = std::fs::remove_dir_all(&dir);
 }

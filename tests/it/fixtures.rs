@@ -324,7 +324,7 @@ pub fn build(app: &TestApp) -> World {
             school1_uuid: uuid_of_school,
             leave_uuid,
             report_uuid,
-            attendance: narvaro::ss12000::uuid::attendance(reported, child),
+            attendance: narvaro::interop::ss12000::uuid::attendance(reported, child),
             child,
             adult,
             lesson,

@@ -231,7 +231,9 @@ async fn a_guardian_reports_sick_in_two_taps_and_the_school_sees_it() {
             diesel::update(absence_reports::table.find(report_id))
                 .set(
                     absence_reports::created_at.eq(crate::helpers::test_moment().naive_utc()
-                        - chrono::Duration::minutes(narvaro::absence_report::UNDO_MINUTES + 1)),
+                        - chrono::Duration::minutes(
+                            narvaro::attendance::absence_report::UNDO_MINUTES + 1,
+                        )),
                 )
                 .execute(&mut *c)
                 .unwrap();

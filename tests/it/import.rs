@@ -54,12 +54,12 @@ fn ss12000(dir: &Path, edit: impl FnOnce(&mut Value)) -> PathBuf {
     path
 }
 
-fn import(c: &mut DbConn, path: &Path) -> Result<narvaro::import::Summary, String> {
+fn import(c: &mut DbConn, path: &Path) -> Result<narvaro::interop::import::Summary, String> {
     let tz = chrono_tz::Europe::Stockholm;
-    narvaro::import::run(
+    narvaro::interop::import::run(
         c,
         path,
-        Some(narvaro::import::Mode::Full),
+        Some(narvaro::interop::import::Mode::Full),
         tz,
         today(),
         crate::helpers::test_moment().naive_utc(),
@@ -742,7 +742,7 @@ async fn every_official_enum_value_of_ss12000_imports() {
             .select(group_memberships::start_date)
             .first(c)
             .unwrap();
-        assert_eq!(start, narvaro::import::ss12000::SINCE_ALWAYS);
+        assert_eq!(start, narvaro::interop::import::ss12000::SINCE_ALWAYS);
         // and the same file again changes nothing
         let again = import(c, &file).unwrap();
         assert_eq!(again.changes(), 0, "{kind:?}: {again}");
@@ -786,7 +786,10 @@ async fn a_oneroster_school_without_a_district_and_with_departments_imports() {
             .select(organisations::external_id.assume_not_null())
             .first(c)
             .unwrap();
-        assert_eq!(above, narvaro::import::oneroster::IMPLICIT_DISTRICT);
+        assert_eq!(
+            above,
+            narvaro::interop::import::oneroster::IMPLICIT_DISTRICT
+        );
         let orgs: i64 = organisations::table.count().get_result(c).unwrap();
         assert_eq!(orgs, 2, "{kind:?}");
         // the class the department named belongs to the school
@@ -1078,9 +1081,9 @@ fn changes_file(dir: &Path, name: &str, doc: Value) -> PathBuf {
 fn import_as(
     c: &mut DbConn,
     path: &Path,
-    mode: narvaro::import::Mode,
-) -> Result<narvaro::import::Summary, String> {
-    narvaro::import::run(
+    mode: narvaro::interop::import::Mode,
+) -> Result<narvaro::interop::import::Summary, String> {
+    narvaro::interop::import::run(
         c,
         path,
         Some(mode),
@@ -1103,7 +1106,7 @@ fn memberships_of(c: &mut DbConn, pupil: i64) -> Vec<(NaiveDate, Option<NaiveDat
 
 #[actix_web::test]
 async fn deletions_from_the_source_end_what_they_name_and_are_reported() {
-    use narvaro::import::Mode::{Changes, Full};
+    use narvaro::interop::import::Mode::{Changes, Full};
     for kind in backends() {
         let app = TestApp::spawn(kind).await;
         let pool = pool(&app);
@@ -1241,7 +1244,7 @@ fn invalid_in(doc: &Value) -> Vec<String> {
 }
 
 fn export_of(c: &mut DbConn) -> Value {
-    narvaro::ss12000::structure::export(
+    narvaro::interop::ss12000::structure::export(
         c,
         chrono_tz::Europe::Stockholm,
         crate::helpers::test_moment().naive_utc(),

@@ -28,8 +28,12 @@ async fn apply(app: &TestApp, token: &str, pupil: i64, from: &str, to: &str) -> 
 fn granted(world: &fixtures::World, pupil: i64, day: &str) -> i64 {
     let mut c = conn(&world.pool);
     let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
-    narvaro::leave_application::granted_days(&mut c, narvaro::school::ids::PupilId(pupil), day)
-        .unwrap()
+    narvaro::attendance::leave_application::granted_days(
+        &mut c,
+        narvaro::school::ids::PupilId(pupil),
+        day,
+    )
+    .unwrap()
 }
 
 fn decided(world: &fixtures::World, id: i64) -> (String, Option<i64>) {

@@ -8,8 +8,8 @@
 use chrono::{Duration, NaiveDate};
 use diesel::prelude::*;
 use narvaro::config::Retention;
-use narvaro::retention;
 use narvaro::schema::*;
+use narvaro::upkeep::retention;
 use serde_json::json;
 
 use crate::browser::{api_token, conn, DEMO_PASSWORD};

@@ -120,7 +120,7 @@ async fn world(kind: Kind) -> (TestApp, World) {
     .teacher(teacher)
     .insert(c);
     // the lessons were written directly: the statistics learn of them as after an import
-    narvaro::statistics::store::rebuild(
+    narvaro::insight::statistics::store::rebuild(
         c,
         chrono_tz::Europe::Stockholm,
         school,

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::browser::{api_get, api_token, conn, pool, Browser, Uuids};
 use crate::build::{Activity, Group, Lesson, Municipality, Person, School as BSchool};
 use crate::helpers::{backends, TestApp};
-use narvaro::ss12000::uuid::attendance as attendance_id;
+use narvaro::interop::ss12000::uuid::attendance as attendance_id;
 
 const PASSWORD: &str = "statistik-test-1";
 
@@ -129,7 +129,7 @@ fn build(c: &mut DbConn) -> School {
         .execute(c)
         .unwrap();
     // as an import of the timetable does: the statistics' per-day sums of the school
-    c.transaction(|c| narvaro::statistics::store::rebuild(c, tz, school, start, wed))
+    c.transaction(|c| narvaro::insight::statistics::store::rebuild(c, tz, school, start, wed))
         .unwrap();
     School {
         id: school,
@@ -435,8 +435,8 @@ async fn figures_are_exact_to_the_minute_and_page_api_and_csv_agree() {
         // the stored per-day sums equal a fresh computation from the marks
         let mut c = conn(&pool);
         let tz = chrono_tz::Europe::Stockholm;
-        let stored = narvaro::statistics::store::stored(&mut c, s.id).unwrap();
-        let fresh = narvaro::statistics::store::computed(
+        let stored = narvaro::insight::statistics::store::stored(&mut c, s.id).unwrap();
+        let fresh = narvaro::insight::statistics::store::computed(
             &mut c,
             tz,
             s.id,
@@ -874,7 +874,7 @@ async fn parallel_roll_calls_keep_the_class_sums_equal_to_a_rebuild_on_postgresq
             .load(&mut *c)
             .unwrap();
         for school in schools {
-            narvaro::statistics::store::rebuild(
+            narvaro::insight::statistics::store::rebuild(
                 &mut c,
                 chrono_tz::Europe::Stockholm,
                 school,

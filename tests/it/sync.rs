@@ -143,7 +143,8 @@ pub(crate) fn seeded_structure() -> Value {
     )
     .unwrap();
     let mut doc =
-        narvaro::ss12000::structure::export(&mut c, tz, test_moment().naive_utc()).unwrap();
+        narvaro::interop::ss12000::structure::export(&mut c, tz, test_moment().naive_utc())
+            .unwrap();
     for list in doc.as_object_mut().unwrap().values_mut() {
         for r in list.as_array_mut().unwrap() {
             r["meta"] = json!({ "created": EARLIER, "modified": EARLIER });
@@ -159,13 +160,19 @@ pub(crate) fn write(path: &Path, doc: &Value) {
     std::fs::rename(&tmp, path).unwrap();
 }
 
-pub(crate) async fn sync(db: &Database, source: &Source) -> Result<narvaro::sync::Outcome, String> {
+pub(crate) async fn sync(
+    db: &Database,
+    source: &Source,
+) -> Result<narvaro::interop::sync::Outcome, String> {
     sync_to(db, &source.config()).await
 }
 
-async fn sync_to(db: &Database, config: &Ss12000Source) -> Result<narvaro::sync::Outcome, String> {
+async fn sync_to(
+    db: &Database,
+    config: &Ss12000Source,
+) -> Result<narvaro::interop::sync::Outcome, String> {
     let clock = narvaro::school::clock::Clock::starting_at(test_moment());
-    narvaro::sync::run(
+    narvaro::interop::sync::run(
         db,
         config,
         false,
@@ -240,10 +247,15 @@ fn statistics_follow(c: &mut DbConn, when: &str) {
         NaiveDate::from_ymd_opt(2027, 6, 30).unwrap(),
     );
     for school in schools {
-        let stored = narvaro::statistics::store::stored(c, school).unwrap();
-        let fresh =
-            narvaro::statistics::store::computed(c, chrono_tz::Europe::Stockholm, school, from, to)
-                .unwrap();
+        let stored = narvaro::insight::statistics::store::stored(c, school).unwrap();
+        let fresh = narvaro::insight::statistics::store::computed(
+            c,
+            chrono_tz::Europe::Stockholm,
+            school,
+            from,
+            to,
+        )
+        .unwrap();
         assert!(!fresh.is_empty(), "{when}: school {school} has lessons");
         assert!(stored == fresh, "{when}: school {school}'s statistics");
     }
@@ -272,7 +284,7 @@ async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
         let source = Source::start(&dir, &data, None);
         let port: u16 = source.url.rsplit(':').next().unwrap().parse().unwrap();
         let full = sync(&db, &source).await.unwrap();
-        assert_eq!(full.mode, narvaro::import::Mode::Full);
+        assert_eq!(full.mode, narvaro::interop::import::Mode::Full);
         let persons = doc["persons"].as_array().unwrap().len() as i64;
         let events = doc["calendarEvents"].as_array().unwrap().len() as i64;
         let first = counts(c);
@@ -325,7 +337,7 @@ async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
         ]);
         write(&data, &doc);
         let changes = sync(&db, &source).await.unwrap();
-        assert_eq!(changes.mode, narvaro::import::Mode::Changes);
+        assert_eq!(changes.mode, narvaro::interop::import::Mode::Changes);
         assert_eq!(changes.records, 2, "only what changed was read");
         assert_eq!(family_name(c, &pupil), "Nyberg");
         let after = counts(c);
@@ -621,7 +633,7 @@ async fn a_sync_over_mutual_tls_with_a_scope() {
     let full = sync_to(&db, &whole())
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(full.mode, narvaro::import::Mode::Full);
+    assert_eq!(full.mode, narvaro::interop::import::Mode::Full);
     assert_eq!(
         stored(&pool),
         structure["persons"].as_array().unwrap().len() as i64
@@ -734,7 +746,7 @@ async fn a_source_that_cannot_be_reached_is_named_on_the_page() {
         let db = Database::new(world.pool.clone(), backend_of(kind));
         let err = sync_to(&db, &config).await.unwrap_err();
         assert!(
-            err.starts_with(narvaro::sync::CANNOT_CONNECT)
+            err.starts_with(narvaro::interop::sync::CANNOT_CONNECT)
                 && err.contains(&format!("127.0.0.1:{port}")),
             "{kind:?}: {err}"
         );

@@ -54,9 +54,10 @@ pub async fn pupil_absences(
     let out = state
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
-            let lessons = crate::absence::history(conn, id, from, to, tz)?;
-            let reports = crate::absence_report::list(conn, &p, from, to, tz, now, lang)?;
-            let leave: Vec<_> = crate::leave_application::list(conn, id)?
+            let lessons = crate::school::absence::history(conn, id, from, to, tz)?;
+            let reports =
+                crate::attendance::absence_report::list(conn, &p, from, to, tz, now, lang)?;
+            let leave: Vec<_> = crate::attendance::leave_application::list(conn, id)?
                 .into_iter()
                 .filter(|l| l.end_date >= from && l.start_date <= to)
                 .collect();
@@ -126,7 +127,7 @@ pub async fn create_absence_report(
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let b = body.into_inner();
-    let new = crate::absence_report::NewReport {
+    let new = crate::attendance::absence_report::NewReport {
         from: local_instant(&b.from, "from", lang)?,
         to: local_instant(&b.to, "to", lang)?,
         kind: b.kind.unwrap_or_else(|| "sick".into()),
@@ -142,7 +143,7 @@ pub async fn create_absence_report(
     let id = state
         .db_write(move |conn| {
             let p = access::pupil(conn, &v, PupilId(pupil), today)?;
-            crate::absence_report::create(conn, &v, &p, &new, tz, now, &addr, lang)
+            crate::attendance::absence_report::create(conn, &v, &p, &new, tz, now, &addr, lang)
         })
         .await?;
     Ok(HttpResponse::Created()
@@ -162,7 +163,7 @@ pub async fn cancel_absence_report(
     let tz = state.config.timezone;
     state
         .db_write(move |conn| {
-            crate::absence_report::cancel(conn, &v, tz, id, today, now, &addr, lang)
+            crate::attendance::absence_report::cancel(conn, &v, tz, id, today, now, &addr, lang)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -191,7 +192,7 @@ pub async fn create_leave_application(
     let id = state
         .db_write(move |conn| {
             let p = access::pupil(conn, &v, PupilId(pupil), today)?;
-            crate::leave_application::apply(
+            crate::attendance::leave_application::apply(
                 conn,
                 &v,
                 &p,
@@ -227,7 +228,7 @@ pub async fn recommend_leave(
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     state
         .db_write(move |conn| {
-            crate::leave_application::recommend(
+            crate::attendance::leave_application::recommend(
                 conn,
                 &v,
                 id,
@@ -263,7 +264,7 @@ pub async fn decide_leave(
     let tz = state.config.timezone;
     state
         .db_write(move |conn| {
-            crate::leave_application::decide(
+            crate::attendance::leave_application::decide(
                 conn,
                 &v,
                 tz,

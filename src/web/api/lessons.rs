@@ -5,10 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::attendance::roll_call::{self, LessonLine, MarkInput, RollCall, Status, Submission};
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::roll_call::{self, LessonLine, MarkInput, RollCall, Status, Submission};
 use crate::school::ids::LessonId;
 use crate::state::AppState;
 use crate::web::common::client_addr;
@@ -89,7 +89,7 @@ pub async fn lesson(
     let out = state
         .db(move |conn| {
             let l = access::lesson(conn, &v, id)?;
-            let s = crate::roll_call::summary(conn, &l)?;
+            let s = crate::attendance::roll_call::summary(conn, &l)?;
             Ok(json!({
                 "id": l.id,
                 "starts_at": local_datetime(s.date, s.starts_at),

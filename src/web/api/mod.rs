@@ -148,14 +148,14 @@ pub async fn me(state: web::Data<AppState>, v: Viewer) -> AppResult<HttpResponse
                 });
             }
             if !r.mentor_of.is_empty() {
-                let schools = crate::home::schools_of_groups(conn, &r.mentor_of)?;
+                let schools = crate::attendance::home::schools_of_groups(conn, &r.mentor_of)?;
                 roles.push(RoleOut {
                     role: "mentor",
                     school_ids: schools,
                     group_ids: Some(r.mentor_of.clone()),
                 });
             }
-            let children: Vec<ChildOut> = crate::home::children(conn, &r.children)?
+            let children: Vec<ChildOut> = crate::attendance::home::children(conn, &r.children)?
                 .into_iter()
                 .map(|(id, g, f, school_id)| ChildOut {
                     id,

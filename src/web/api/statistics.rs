@@ -7,10 +7,10 @@ use serde_json::{json, Value};
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::insight::statistics::Scope;
+use crate::interop::ss12000::aggregated;
 use crate::school::ids::{GroupId, PupilId, SchoolId};
-use crate::ss12000::aggregated;
 use crate::state::AppState;
-use crate::statistics::Scope;
 use crate::web::common::{parse_id, statistics_period};
 
 #[derive(Deserialize)]
@@ -22,7 +22,7 @@ pub struct StatisticsQuery {
     by: Option<String>,
 }
 
-fn figures_json(f: &crate::statistics::Figures) -> serde_json::Value {
+fn figures_json(f: &crate::insight::statistics::Figures) -> serde_json::Value {
     json!({
         "scheduled_minutes": f.scheduled_minutes,
         "reported_minutes": f.reported_minutes,
@@ -44,7 +44,7 @@ pub async fn statistics_absence(
     v: Viewer,
     q: web::Query<StatisticsQuery>,
 ) -> AppResult<HttpResponse> {
-    use crate::statistics::{self as stats, By, Scope};
+    use crate::insight::statistics::{self as stats, By, Scope};
     let lang = Lang::from_request(&req);
     let today = state.today();
     let tz = state.config.timezone;

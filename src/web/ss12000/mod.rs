@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::ss12000::query::{self, Position, Query};
-use crate::ss12000::{absences, aggregated, attendances, deleted};
+use crate::interop::ss12000::query::{self, Position, Query};
+use crate::interop::ss12000::{absences, aggregated, attendances, deleted};
 use crate::state::AppState;
 
 pub use records::{absence, absences_lookup, attendance, attendances_lookup};

@@ -9,10 +9,10 @@ use super::{say, Resource};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::ss12000::query::{self, AbsenceType, Query, SortKey};
-use crate::ss12000::refs::{self, Ref};
-use crate::ss12000::{aggregated, deleted, uuid};
-use crate::statistics::Period;
+use crate::insight::statistics::Period;
+use crate::interop::ss12000::query::{self, AbsenceType, Query, SortKey};
+use crate::interop::ss12000::refs::{self, Ref};
+use crate::interop::ss12000::{aggregated, deleted, uuid};
 
 /// A uuid parameter naming a record: 400 when it is no UUID, 404 when there is no such
 /// record.

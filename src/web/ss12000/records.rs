@@ -14,9 +14,9 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::ss12000::query::{self, AbsenceType, Query};
-use crate::ss12000::refs::{self, Ref};
-use crate::ss12000::{absences, attendances, uuid};
+use crate::interop::ss12000::query::{self, AbsenceType, Query};
+use crate::interop::ss12000::refs::{self, Ref};
+use crate::interop::ss12000::{absences, attendances, uuid};
 use crate::state::AppState;
 
 /// GET /api/ss12000/v2/attendances/{id}
@@ -89,7 +89,7 @@ fn absences_by_id(
 ) -> AppResult<Vec<Value>> {
     let schools = query::schools(conn, v, None)?;
     let mut items = Vec::new();
-    for chunk in ids.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in ids.chunks(crate::db::CHUNK) {
         items.extend(absences::matching(
             conn,
             tz,

@@ -5,7 +5,7 @@ use actix_web::HttpResponse;
 use super::{csv_choice, unknown_table, StatsQuery};
 use crate::error::AppResult;
 use crate::i18n::Lang;
-use crate::statistics::{Figures, Row};
+use crate::insight::statistics::{Figures, Row};
 
 /// A CSV file Excel opens right: UTF-8 with a byte-order mark, semicolons (Excel's list
 /// separator where the decimal sign is a comma), values that look like formulas quoted.

@@ -10,11 +10,11 @@ use super::{csv_choice, shown, StatsQuery};
 use crate::auth::{access, Viewer};
 use crate::error::AppResult;
 use crate::i18n::Lang;
+use crate::insight::statistics::facts::Fact;
+use crate::insight::statistics::overview;
+use crate::insight::statistics::{self, By, Key, Scope};
 use crate::school::ids::{GroupId, PupilId};
 use crate::state::AppState;
-use crate::statistics::facts::Fact;
-use crate::statistics::overview;
-use crate::statistics::{self, By, Key, Scope};
 use crate::web::common::html_with_status;
 use crate::web::layout::{self, PageCtx};
 
@@ -222,7 +222,7 @@ pub async fn pupil(
 
 /// A lesson's mark as people read it.
 fn status_label(lang: Lang, s: &str) -> String {
-    crate::roll_call::Status::parse(s)
+    crate::attendance::roll_call::Status::parse(s)
         .map(|st| st.label(lang).to_string())
         .unwrap_or_else(|| s.to_string())
 }

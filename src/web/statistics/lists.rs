@@ -11,10 +11,10 @@ use super::{csv_choice, school_param, shown, staff_only, unknown_table, StatsQue
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::insight::statistics::overview;
+use crate::insight::statistics::{self, Key};
 use crate::school::ids::SchoolId;
 use crate::state::AppState;
-use crate::statistics::overview;
-use crate::statistics::{self, Key};
 use crate::web::common::html_with_status;
 use crate::web::layout::{self, PageCtx};
 

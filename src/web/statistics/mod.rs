@@ -2,7 +2,7 @@
 //! (`school`), the drill-down class → pupil → lessons (`drill`), pupils over a threshold,
 //! unreported lessons per teacher and the CSN list (`lists`). Every table is also a CSV file
 //! (`?csv=…`, `csv`), made from the same rows as the page; the figures come from
-//! `crate::statistics`, the page parts from `parts`.
+//! `crate::insight::statistics`, the page parts from `parts`.
 
 pub(super) mod csv;
 mod drill;
@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::statistics::Period;
+use crate::insight::statistics::Period;
 
 #[derive(Debug, Deserialize)]
 pub struct StatsQuery {

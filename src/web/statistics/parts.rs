@@ -8,7 +8,7 @@ use maud::{html, Markup, PreEscaped};
 
 use super::Shown;
 use crate::i18n::Lang;
-use crate::statistics::{self, Figures, Key, Row};
+use crate::insight::statistics::{self, Figures, Key, Row};
 use crate::web::layout::PageCtx;
 
 pub(super) fn pct(lang: Lang, v: f64) -> String {
@@ -316,7 +316,7 @@ pub(super) fn rows_table(
 #[cfg(test)]
 mod tests {
     use super::{axis_ticks, week_slots};
-    use crate::statistics::{Figures, Key, Row};
+    use crate::insight::statistics::{Figures, Key, Row};
 
     #[test]
     fn a_week_without_lessons_keeps_its_place() {

@@ -10,9 +10,9 @@ use super::parts::*;
 use super::{school_param, shown, staff_only, threshold_param, Shown, StatsQuery};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
+use crate::insight::statistics::overview::{self, SchoolOverview};
+use crate::insight::statistics::{self, Figures, Key, Row, Scope};
 use crate::state::AppState;
-use crate::statistics::overview::{self, SchoolOverview};
-use crate::statistics::{self, Figures, Key, Row, Scope};
 use crate::web::common::html_with_status;
 use crate::web::layout::{self, PageCtx};
 

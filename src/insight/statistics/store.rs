@@ -13,8 +13,9 @@ use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use super::facts::{self, Fact, Sel, CHUNK};
+use super::facts::{self, Fact, Sel};
 use crate::db::DbConn;
+use crate::db::CHUNK;
 use crate::on_backend;
 use crate::schema::{absence_class_days, absence_days};
 

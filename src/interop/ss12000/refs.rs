@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 
 use super::uuid;
 use crate::db::DbConn;
+use crate::db::CHUNK;
 use crate::error::AppResult;
 use crate::schema::*;
-use crate::statistics::facts::CHUNK;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Ref {

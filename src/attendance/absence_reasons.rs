@@ -21,7 +21,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
 use crate::school::Act;
-use crate::staff::{clean_name, Checked, Refusal};
+use crate::school_day::staff::{clean_name, Checked, Refusal};
 
 /// One reason as the page lists it.
 #[derive(Debug, Clone, Queryable)]

@@ -24,7 +24,7 @@ pub async fn log_requests(
     let method = req.method().clone();
     let route = route_of(req.request());
     let metrics = req
-        .app_data::<actix_web::web::Data<crate::metrics::Metrics>>()
+        .app_data::<actix_web::web::Data<crate::ops::metrics::Metrics>>()
         .cloned();
     let res = next.call(req).await;
     let took = start.elapsed();

@@ -719,7 +719,7 @@ fn leave_out_gone_members(
     }
     // the stored people among them, and whether each is still active
     let mut stored: HashMap<String, bool> = HashMap::new();
-    for chunk in absent.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in absent.chunks(crate::db::CHUNK) {
         let rows: Vec<(Option<String>, bool)> = crate::schema::people::table
             .filter(crate::schema::people::external_id.eq_any(chunk))
             .select((

@@ -27,7 +27,7 @@ use crate::auth::civic::CivicKey;
 use crate::config::Ss12000Source;
 use crate::db::{Database, DbConn};
 use crate::error::AppResult;
-use crate::import::{self, Mode, Summary};
+use crate::interop::import::{self, Mode, Summary};
 use crate::schema::sync_runs as t;
 
 /// A changes run asks for what changed this long before the last successful run began:

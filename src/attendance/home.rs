@@ -3,11 +3,11 @@
 
 use diesel::prelude::*;
 
-use crate::absence::TodayState;
 use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
+use crate::school::absence::TodayState;
 
 /// A child on the guardian's start page.
 pub struct ChildCard {
@@ -52,7 +52,7 @@ impl Home {
             .load::<(i64, String, String)>(conn)?;
         let mut children = Vec::new();
         for (id, g, f) in kids {
-            let term = crate::roll_call::period_rows(
+            let term = crate::attendance::roll_call::period_rows(
                 conn,
                 vec![(id, g.clone(), f.clone())],
                 crate::school::calendar::term_start(today),
@@ -85,7 +85,7 @@ impl Home {
                 recent_decisions,
                 id,
                 name: format!("{g} {f}"),
-                today: crate::absence::today_state(conn, id, today, tz)?,
+                today: crate::school::absence::today_state(conn, id, today, tz)?,
                 term_pct: term.as_ref().map_or(0.0, |t| t.absence_pct()),
                 invalid_minutes: term.map_or(0, |t| t.invalid_minutes),
             });
@@ -106,7 +106,7 @@ impl Home {
             .collect();
         let follows_up = !r.principal_of.is_empty() || !r.mentor_of.is_empty();
         let pending_leave = if follows_up {
-            crate::leave_application::pending_for(conn, v, today)?
+            crate::attendance::leave_application::pending_for(conn, v, today)?
                 .iter()
                 .filter(|p| p.waits_on_viewer)
                 .count()

@@ -20,11 +20,12 @@ use diesel::sql_types::{BigInt, Date, Text};
 use serde::Serialize;
 
 use crate::db::DbConn;
+use crate::db::CHUNK;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::on_backend;
 use crate::schema::*;
-use facts::{Fact, Sel, CHUNK};
+use facts::{Fact, Sel};
 
 /// The longest period a request may ask for.
 pub const MAX_YEARS: i32 = 5;

@@ -10,13 +10,12 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use crate::absence::{self, ReasonFlags};
 use crate::db::DbConn;
 use crate::schema::*;
+use crate::school::absence::{self, ReasonFlags};
 use crate::school::states::LeaveStatus;
 
-/// Ids per `IN (…)` list: well under SQLite's bound-parameter limit.
-pub const CHUNK: usize = 900;
+use crate::db::CHUNK;
 
 /// Whose facts to compute.
 #[derive(Debug, Clone, Copy)]

@@ -12,15 +12,15 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::absence::{self, Cover};
 use crate::audit::{self, Entry};
 use crate::auth::access::{LessonReach, LessonRef};
 use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::insight::statistics::facts::Sel;
 use crate::schema::*;
-use crate::statistics::facts::Sel;
+use crate::school::absence::{self, Cover};
 
 crate::text_enum!(
     /// A mark in a roll call (`attendance_marks.status`); a pupil without one was present.
@@ -810,7 +810,7 @@ pub fn submit(
             changes.iter().map(|c| c.0).collect()
         };
         let date = before.lesson.date;
-        crate::statistics::store::refresh(conn, tz, &moved, date, date)?;
+        crate::insight::statistics::store::refresh(conn, tz, &moved, date, date)?;
         // Guardians hear the same day about absence without a valid reason; the mentor and
         // the principal when a pupil crosses the absence threshold.
         let recent = date >= today - Duration::days(NOTICE_DAYS);
@@ -1067,7 +1067,7 @@ pub fn group_week(
 }
 
 /// Scheduled, valid and invalid minutes per pupil over a period (inclusive dates): the
-/// statistics' facts (`crate::statistics::facts`) summed per pupil.
+/// statistics' facts (`crate::insight::statistics::facts`) summed per pupil.
 pub fn period_rows(
     conn: &mut DbConn,
     members: Vec<(i64, String, String)>,
@@ -1095,7 +1095,7 @@ pub fn period_rows(
             (id, row)
         })
         .collect();
-    crate::statistics::facts::each(conn, Sel::Pupils(&ids), from, to, tz, |f| {
+    crate::insight::statistics::facts::each(conn, Sel::Pupils(&ids), from, to, tz, |f| {
         if let Some(row) = rows.get_mut(&f.pupil) {
             row.scheduled_minutes += f.scheduled;
             row.valid_minutes += f.valid;

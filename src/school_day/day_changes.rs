@@ -26,7 +26,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
 use crate::school::Act;
-use crate::staff::{Checked, Refusal};
+use crate::school_day::staff::{Checked, Refusal};
 
 /// How far back the day page changes lessons (the roll call's corrections go further).
 pub const PAST_DAYS: i64 = 14;
@@ -450,7 +450,7 @@ pub fn set_cancelled(
             .select(group_memberships::pupil_id)
             .distinct()
             .load(conn)?;
-        crate::statistics::store::refresh(conn, ch.tz, &pupils, date, date)?;
+        crate::insight::statistics::store::refresh(conn, ch.tz, &pupils, date, date)?;
         audit::record(
             conn,
             Entry {

@@ -16,11 +16,12 @@ use super::refs::{Ref, Refs};
 use super::uuid;
 use crate::auth::Viewer;
 use crate::db::DbConn;
+use crate::db::CHUNK;
 use crate::error::AppResult;
+use crate::insight::statistics::facts::{self, Fact, Sel};
 use crate::schema::*;
 use crate::school::calendar::{to_local, utc_window};
 use crate::school::states::LeaveStatus;
-use crate::statistics::facts::{self, Fact, Sel, CHUNK};
 
 /// How many batches of lessons one request reads to fill a page before it answers with
 /// what it has (and the token to go on), so that a narrow filter over a long history

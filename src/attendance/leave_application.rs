@@ -20,7 +20,7 @@ pub const MAX_DAYS: i64 = 60;
 
 pub use crate::school::states::LeaveStatus;
 
-pub use crate::leave_delegation::granted_days;
+pub use crate::attendance::leave_delegation::granted_days;
 
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
@@ -303,7 +303,7 @@ pub fn decide(
                 .find(id)
                 .select((leave_applications::start_date, leave_applications::end_date))
                 .first(conn)?;
-            match crate::leave_delegation::covering(
+            match crate::attendance::leave_delegation::covering(
                 conn,
                 PupilId(pupil.id),
                 pupil.school_id,
@@ -351,7 +351,7 @@ pub fn decide(
                 .find(id)
                 .select((leave_applications::start_date, leave_applications::end_date))
                 .first(conn)?;
-            crate::statistics::store::refresh(conn, tz, &[pupil.id], from, to)?;
+            crate::insight::statistics::store::refresh(conn, tz, &[pupil.id], from, to)?;
         }
         Ok(pupil.id)
     })
@@ -368,7 +368,7 @@ pub struct LeaveView {
     pub recommendation_comment: Option<String>,
     pub decision_comment: Option<String>,
     /// the delegation a mentor's decision was taken under; none for the principal's
-    pub delegation: Option<crate::leave_delegation::DecidedUnder>,
+    pub delegation: Option<crate::attendance::leave_delegation::DecidedUnder>,
 }
 
 pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
@@ -398,7 +398,7 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
         .order(leave_applications::start_date.desc())
         .limit(50)
         .load(conn)?;
-    let mut under = crate::leave_delegation::decided_under(
+    let mut under = crate::attendance::leave_delegation::decided_under(
         conn,
         &rows.iter().map(|r| r.0).collect::<Vec<_>>(),
     )?;
@@ -493,7 +493,7 @@ pub fn pending_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult
     let mut schools: Vec<i64> = rows.iter().filter_map(|r| r.8).collect();
     schools.sort_unstable();
     schools.dedup();
-    let delegated: Vec<i64> = crate::leave_delegation::running(conn, &schools)?
+    let delegated: Vec<i64> = crate::attendance::leave_delegation::running(conn, &schools)?
         .into_iter()
         .map(|d| d.school_id)
         .collect();

@@ -127,7 +127,7 @@ pub fn apply(
     Ok(sum)
 }
 
-/// How long each stage took, at debug level (`RUST_LOG=narvaro::import=debug`).
+/// How long each stage took, at debug level (`RUST_LOG=narvaro::interop::import=debug`).
 struct Laps(std::time::Instant);
 
 impl Laps {
@@ -233,7 +233,7 @@ enum Table {
 /// Stored rows' ids by external id, for those of `exts` that are stored.
 fn lookup(conn: &mut DbConn, exts: Vec<String>, table: Table) -> QueryResult<HashMap<String, i64>> {
     let mut out = HashMap::new();
-    for chunk in exts.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in exts.chunks(crate::db::CHUNK) {
         let rows: Vec<(Option<String>, i64)> = match table {
             Table::Orgs => organisations::table
                 .filter(organisations::external_id.eq_any(chunk))
@@ -455,7 +455,7 @@ fn addresses(conn: &mut DbConn, r: &Roster, persons: &Ids, sum: &mut Summary) ->
         .collect();
     let ids: Vec<i64> = want.keys().copied().collect();
     let mut have: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-    for chunk in ids.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in ids.chunks(crate::db::CHUNK) {
         for (id, kind, address) in person_emails::table
             .filter(person_emails::person_id.eq_any(chunk))
             .order(person_emails::id)
@@ -491,7 +491,7 @@ fn addresses(conn: &mut DbConn, r: &Roster, persons: &Ids, sum: &mut Summary) ->
             kind,
         }));
     }
-    for chunk in stale.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in stale.chunks(crate::db::CHUNK) {
         diesel::delete(person_emails::table.filter(person_emails::person_id.eq_any(chunk)))
             .execute(conn)?;
     }
@@ -514,7 +514,7 @@ fn identifiers(conn: &mut DbConn, r: &Roster, persons: &Ids, sum: &mut Summary) 
         .collect();
     let ids: Vec<i64> = want.keys().copied().collect();
     let mut have: HashMap<i64, Vec<Stored>> = HashMap::new();
-    for chunk in ids.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in ids.chunks(crate::db::CHUNK) {
         for (id, kind, context, value, unique) in person_identifiers::table
             .filter(person_identifiers::person_id.eq_any(chunk))
             .order(person_identifiers::id)
@@ -556,7 +556,7 @@ fn identifiers(conn: &mut DbConn, r: &Roster, persons: &Ids, sum: &mut Summary) 
             globally_unique: i.globally_unique,
         }));
     }
-    for chunk in stale.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in stale.chunks(crate::db::CHUNK) {
         diesel::delete(
             person_identifiers::table.filter(person_identifiers::person_id.eq_any(chunk)),
         )
@@ -652,7 +652,7 @@ fn end_named(
     sum: &mut Summary,
 ) -> QueryResult<Vec<i64>> {
     let mut schools = Vec::new();
-    for chunk in gone.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in gone.chunks(crate::db::CHUNK) {
         let rows: Vec<(i64, Option<i64>)> = people::table
             .filter(people::external_id.eq_any(chunk))
             .filter(people::active.eq(true))
@@ -734,7 +734,7 @@ fn guardianships(
         .filter_map(|p| persons.get(&p.ext).copied())
         .collect();
     let mut linked: HashSet<(i64, i64)> = HashSet::new();
-    for chunk in pupil_list.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in pupil_list.chunks(crate::db::CHUNK) {
         linked.extend(
             guardianships::table
                 .filter(guardianships::pupil_id.eq_any(chunk))
@@ -919,7 +919,7 @@ fn memberships(
     group_ids.sort_unstable();
     group_ids.dedup();
     let mut current: HashMap<(i64, i64, NaiveDate), (i64, Option<NaiveDate>)> = HashMap::new();
-    for chunk in group_ids.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in group_ids.chunks(crate::db::CHUNK) {
         for (id, g, p, s, e) in group_memberships::table
             .filter(group_memberships::group_id.eq_any(chunk))
             .select((
@@ -1000,7 +1000,7 @@ fn duties(
     type DutyKey = (i64, i64, String, Option<i64>, NaiveDate);
     type DutyRow = (i64, Option<NaiveDate>, Option<String>);
     let mut duty_rows: HashMap<DutyKey, DutyRow> = HashMap::new();
-    for chunk in person_ids.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in person_ids.chunks(crate::db::CHUNK) {
         #[allow(clippy::type_complexity)]
         let rows: Vec<(
             i64,
@@ -1243,7 +1243,7 @@ fn lessons(
         .collect::<HashSet<&str>>()
         .into_iter()
         .collect();
-    for chunk in stored.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in stored.chunks(crate::db::CHUNK) {
         let rows: Vec<(Option<String>, i64)> = activities::table
             .filter(activities::external_id.eq_any(chunk))
             .select((activities::external_id, activities::school_id))
@@ -1349,7 +1349,7 @@ fn cancel_missing(
     let held: HashSet<&str> = r.events.iter().map(|e| e.ext.as_str()).collect();
     let schools = snapshot_schools(r, orgs);
     let mut missing: Vec<(i64, i64)> = Vec::new();
-    for chunk in schools.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in schools.chunks(crate::db::CHUNK) {
         let rows: Vec<(i64, i64, Option<String>)> = lessons::table
             .filter(lessons::school_id.eq_any(chunk))
             .filter(lessons::lesson_date.ge(first.max(today)))
@@ -1365,7 +1365,7 @@ fn cancel_missing(
         );
     }
     let ids: Vec<i64> = missing.iter().map(|m| m.0).collect();
-    for chunk in ids.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in ids.chunks(crate::db::CHUNK) {
         sum.ended += diesel::update(lessons::table.filter(lessons::id.eq_any(chunk)))
             .set(lessons::cancelled.eq(true))
             .execute(conn)?;
@@ -1386,7 +1386,7 @@ fn end_gone(
     let yesterday = today - Duration::days(1);
     let mut schools = Vec::new();
     let g = &r.gone;
-    for chunk in g.groups.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in g.groups.chunks(crate::db::CHUNK) {
         let rows: Vec<(i64, i64)> = groups::table
             .filter(groups::external_id.eq_any(chunk))
             .select((groups::id, groups::school_id))
@@ -1419,7 +1419,7 @@ fn end_gone(
             .execute(conn)?;
         }
     }
-    for chunk in g.duties.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in g.duties.chunks(crate::db::CHUNK) {
         sum.ended += diesel::update(
             duties::table
                 .filter(duties::external_id.eq_any(chunk))
@@ -1433,7 +1433,7 @@ fn end_gone(
         .set(duties::end_date.eq(yesterday))
         .execute(conn)?;
     }
-    for chunk in g.activities.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in g.activities.chunks(crate::db::CHUNK) {
         let acts: Vec<(i64, i64)> = activities::table
             .filter(activities::external_id.eq_any(chunk))
             .select((activities::id, activities::school_id))
@@ -1450,7 +1450,7 @@ fn end_gone(
             .execute(conn)?;
         }
     }
-    for chunk in g.events.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in g.events.chunks(crate::db::CHUNK) {
         schools.extend(
             lessons::table
                 .filter(lessons::external_id.eq_any(chunk))
@@ -1477,7 +1477,7 @@ fn note_gone_orgs(conn: &mut DbConn, r: &Roster, sum: &mut Summary) -> QueryResu
         return Ok(());
     }
     let mut stored: Vec<(String, String)> = Vec::new();
-    for chunk in r.gone.orgs.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in r.gone.orgs.chunks(crate::db::CHUNK) {
         let rows: Vec<(Option<String>, String)> = organisations::table
             .filter(organisations::external_id.eq_any(chunk))
             .select((organisations::external_id, organisations::name))
@@ -1523,7 +1523,7 @@ fn touched_schools(
         .collect();
     group_ids.sort_unstable();
     group_ids.dedup();
-    for chunk in group_ids.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in group_ids.chunks(crate::db::CHUNK) {
         schools.extend(
             groups::table
                 .filter(groups::id.eq_any(chunk))
@@ -1538,7 +1538,7 @@ fn touched_schools(
         .collect();
     act_ids.sort_unstable();
     act_ids.dedup();
-    for chunk in act_ids.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in act_ids.chunks(crate::db::CHUNK) {
         schools.extend(
             activities::table
                 .filter(activities::id.eq_any(chunk))
@@ -1560,7 +1560,7 @@ fn refresh_statistics(conn: &mut DbConn, tz: Tz, school_ids: &[i64]) -> QueryRes
             ))
             .first(conn)?;
         if let (Some(lo), Some(hi)) = (lo, hi) {
-            crate::statistics::store::rebuild(conn, tz, school, lo, hi)?;
+            crate::insight::statistics::store::rebuild(conn, tz, school, lo, hi)?;
         }
     }
     Ok(())
@@ -1575,7 +1575,7 @@ fn existing<T>(
     load: impl Fn(&mut DbConn, &[String]) -> QueryResult<Vec<(Option<String>, i64, T)>>,
 ) -> QueryResult<HashMap<String, (i64, T)>> {
     let mut out = HashMap::new();
-    for chunk in exts.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in exts.chunks(crate::db::CHUNK) {
         for (ext, id, values) in load(conn, chunk)? {
             if let Some(e) = ext {
                 out.insert(e, (id, values));
@@ -1601,7 +1601,7 @@ fn sync_links(
 ) -> QueryResult<()> {
     let ids: Vec<i64> = want.iter().map(|(a, _)| *a).collect();
     let mut have: HashMap<i64, HashSet<i64>> = HashMap::new();
-    for chunk in ids.chunks(crate::statistics::facts::CHUNK) {
+    for chunk in ids.chunks(crate::db::CHUNK) {
         let rows: Vec<(i64, i64)> = if teachers {
             activity_teachers::table
                 .filter(activity_teachers::activity_id.eq_any(chunk))
@@ -1729,7 +1729,7 @@ fn guardianship_changes(
 
 /// The uuid a record an import brings is stored with (`ss12000::uuid::of_source`).
 fn source_uuid(ext: &str) -> QueryResult<String> {
-    crate::ss12000::uuid::of_source(ext)
+    crate::interop::ss12000::uuid::of_source(ext)
         .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))
 }
 

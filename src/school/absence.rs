@@ -69,7 +69,7 @@ pub fn classify(minutes: i32, reason: Option<ReasonFlags>, covered: bool) -> Min
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Cover {
     /// "absence_report" (a guardian's or staff-registered report), "leave" (granted leave)
-    /// or "trip" (the pupil's group is on a trip, `crate::trips`)
+    /// or "trip" (the pupil's group is on a trip, `crate::attendance::trips`)
     pub kind: &'static str,
     pub id: i64,
     /// The reason a mark made from it carries.

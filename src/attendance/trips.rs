@@ -3,7 +3,7 @@
 //!
 //! - The lessons the trip covers count as its reason, one that is not absence ("Annan
 //!   skolaktivitet"): the roll call marks the group's pupils with it until the teacher says
-//!   otherwise (`crate::absence::covers_for_lesson`), and the statistics count those
+//!   otherwise (`crate::school::absence::covers_for_lesson`), and the statistics count those
 //!   minutes as neither valid nor invalid absence.
 //! - The office unticks pupils of the group who stay at school (`set_goers`, the table
 //!   `trip_stays`): the trip does not cover them, and their teachers mark them as on any day.
@@ -26,7 +26,7 @@ use crate::error::{AppError, AppResult};
 use crate::schema::*;
 use crate::school::calendar::{to_local, to_utc, utc_window};
 use crate::school::Act;
-use crate::staff::{Checked, Refusal};
+use crate::school_day::staff::{Checked, Refusal};
 
 /// The longest trip.
 pub const MAX_DAYS: i64 = 14;
@@ -121,7 +121,7 @@ impl NewTrip {
 /// The reasons offered at the school a trip may count as: active, chosen by staff, and not
 /// absence.
 pub fn reasons(conn: &mut DbConn, school: i64) -> AppResult<Vec<TripReason>> {
-    let owners = crate::absence_reasons::owners_at(conn, school)?;
+    let owners = crate::attendance::absence_reasons::owners_at(conn, school)?;
     Ok(absence_reasons::table
         .filter(absence_reasons::organisation_id.eq_any(owners))
         .filter(absence_reasons::active.eq(true))

@@ -185,7 +185,7 @@ fn pupils(
         sort,
     )?;
     let pupil_ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let classes = crate::statistics::overview::classes_on(conn, &pupil_ids, today)?;
+    let classes = crate::insight::statistics::overview::classes_on(conn, &pupil_ids, today)?;
     Ok(rows
         .into_iter()
         .filter_map(|(id, given, family, school)| {
@@ -383,7 +383,7 @@ pub fn pupil(
     let Some(school) = schools.get(&school).cloned() else {
         return Ok(None);
     };
-    let class = crate::statistics::overview::classes_on(conn, &[id], today)?.remove(&id);
+    let class = crate::insight::statistics::overview::classes_on(conn, &[id], today)?.remove(&id);
     Ok(Some(FoundPupil {
         id,
         name: format!("{given} {family}"),

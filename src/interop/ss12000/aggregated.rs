@@ -15,9 +15,9 @@ use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
+use crate::insight::statistics::{self as stats, Figures, Period, Scope};
 use crate::schema::*;
 use crate::school::ids::{PupilId, SchoolId};
-use crate::statistics::{self as stats, Figures, Period, Scope};
 
 /// The standard's `SchoolTypesEnum` values for Närvaro's school forms (grundsärskola and
 /// gymnasiesärskola are today's anpassad grundskola and anpassad gymnasieskola). Every

@@ -14,12 +14,12 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use crate::audit::{self, Entry};
-use crate::day_changes;
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
 use crate::school::Act;
-use crate::staff::{Checked, Refusal};
+use crate::school_day::day_changes;
+use crate::school_day::staff::{Checked, Refusal};
 
 /// The settings as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

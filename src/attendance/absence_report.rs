@@ -1,7 +1,7 @@
 //! Absence reports (frånvaroanmälan): a guardian, an adult pupil, or staff for a guardian
 //! who phoned, reports that a pupil will be away for whole days or part of a day. A report
 //! covers the pupil's lessons in its period: they show as reported absence in the roll call
-//! and count as valid absence (see `crate::absence`).
+//! and count as valid absence (see `crate::school::absence`).
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 use chrono_tz::Tz;
@@ -59,7 +59,7 @@ pub fn kinds(
     school_id: i64,
     reporter: Reporter,
 ) -> AppResult<Vec<(String, String, String)>> {
-    let owners = crate::absence_reasons::owners_at(conn, school_id)?;
+    let owners = crate::attendance::absence_reasons::owners_at(conn, school_id)?;
     let mut q = absence_reasons::table
         .filter(absence_reasons::organisation_id.eq_any(owners))
         .filter(absence_reasons::active.eq(true))
@@ -116,7 +116,7 @@ pub fn family_may_cancel(
     let (from, to) = (to_local(tz, starts_utc), to_local(tz, ends_utc));
     let mut day = from.date();
     while day <= to.date() {
-        let first = crate::absence::lessons_on(conn, pupil, day)?
+        let first = crate::school::absence::lessons_on(conn, pupil, day)?
             .into_iter()
             .map(|(s, e)| (day.and_time(s), day.and_time(e)))
             .find(|(s, e)| *s < to && *e > from);
@@ -256,7 +256,7 @@ pub fn create(
             client_addr: Some(addr),
         })?;
         crate::notices::report_confirmation(conn, pupil.id, id, false, now_utc)?;
-        crate::statistics::store::refresh(conn, tz, &[pupil.id], new.from.date(), new.to.date())?;
+        crate::insight::statistics::store::refresh(conn, tz, &[pupil.id], new.from.date(), new.to.date())?;
         Ok(id)
     })
 }
@@ -455,7 +455,7 @@ pub fn cancel(
         )?;
         crate::notices::report_confirmation(conn, pupil_id, report, true, now_utc)?;
         let (from, to) = (to_local(tz, starts).date(), to_local(tz, ends).date());
-        crate::statistics::store::refresh(conn, tz, &[pupil_id], from, to)?;
+        crate::insight::statistics::store::refresh(conn, tz, &[pupil_id], from, to)?;
         Ok(pupil_id)
     })
 }

@@ -1,0 +1,4 @@
+//! What operators watch: metrics and the request log.
+
+pub mod metrics;
+pub mod request_log;
