@@ -518,3 +518,111 @@ fn the_web_edge_holds_no_queries() {
     }
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+/// The core's own files (`src/school/`) may use only the core and the shared parts below
+/// every capability: the database, the schema and the error type.
+fn core_uses_outside(g: &BTreeMap<PathBuf, BTreeSet<PathBuf>>) -> Vec<String> {
+    let core = src().join("school");
+    let allowed = |t: &Path| {
+        t.starts_with(&core)
+            || t.starts_with(src().join("db"))
+            || t == src().join("schema.rs")
+            || t == src().join("error.rs")
+    };
+    let mut wrong = Vec::new();
+    for (from, to) in g {
+        if !from.starts_with(&core) {
+            continue;
+        }
+        for t in to.iter().filter(|t| !allowed(t)) {
+            wrong.push(format!("{} uses {}", short(from), short(t)));
+        }
+    }
+    wrong
+}
+
+#[test]
+fn the_core_imports_no_capability() {
+    let mut g = graph();
+    let wrong = core_uses_outside(&g);
+    assert!(
+        wrong.is_empty(),
+        "the core reaches up:\n{}",
+        wrong.join("\n")
+    );
+    // and the check sees an edge when there is one
+    g.entry(src().join("school/act.rs"))
+        .or_default()
+        .insert(src().join("attendance/roll_call.rs"));
+    assert_eq!(
+        core_uses_outside(&g),
+        ["school/act.rs uses attendance/roll_call.rs"]
+    );
+}
+
+/// Files that read the system clock directly, other than the clock itself and the two
+/// security windows that are defined on it (sessions and links).
+fn system_clock_readers(files_and_texts: &[(String, String)]) -> Vec<String> {
+    const ALLOWED: [&str; 3] = ["school/clock.rs", "auth/session.rs", "auth/links.rs"];
+    files_and_texts
+        .iter()
+        .filter(|(name, _)| !ALLOWED.contains(&name.as_str()))
+        .filter(|(_, text)| code_only(text).contains("Utc::now"))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+#[test]
+fn the_system_clock_is_read_in_one_place() {
+    let mut all = Vec::new();
+    files(&src(), &mut all);
+    let texts: Vec<(String, String)> = all
+        .iter()
+        .map(|f| (short(f), std::fs::read_to_string(f).unwrap()))
+        .collect();
+    let wrong = system_clock_readers(&texts);
+    assert!(
+        wrong.is_empty(),
+        "read the clock through school::clock (Clock::now, or system_now for a security window): {wrong:?}"
+    );
+    let planted = [(
+        "attendance/roll_call.rs".to_string(),
+        "fn f() { let _ = chrono::Utc::now(); } // Utc::now in a comment is fine".to_string(),
+    )];
+    assert_eq!(system_clock_readers(&planted), ["attendance/roll_call.rs"]);
+    let commented = [(
+        "attendance/trips.rs".to_string(),
+        "// Utc::now\nfn f() {}".to_string(),
+    )];
+    assert!(system_clock_readers(&commented).is_empty());
+}
+
+/// The crate-root modules `lib.rs` declares that the README's layout table leaves out.
+fn missing_from_layout(lib: &str, readme: &str) -> Vec<String> {
+    let table = readme
+        .split("## Layout")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or_default();
+    lib.lines()
+        .filter_map(|l| l.trim().strip_prefix("pub mod "))
+        .map(|m| m.trim_end_matches(';').to_string())
+        .filter(|m| !table.contains(&format!("`{m}`")) && !table.contains(&format!("`{m}/`")))
+        .collect()
+}
+
+#[test]
+fn every_crate_root_module_is_in_the_readme_layout() {
+    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let missing = missing_from_layout(&lib, &readme);
+    assert!(
+        missing.is_empty(),
+        "add these to the README's layout table: {missing:?}"
+    );
+    assert_eq!(
+        missing_from_layout(&format!("{lib}pub mod planted;\n"), &readme),
+        ["planted"]
+    );
+}
