@@ -3,6 +3,9 @@
 //! sends due rows (`worker::run_once`), claiming them atomically so that two servers on one
 //! database never send the same row twice.
 
+pub mod build;
+pub mod channel;
+pub mod queue;
 pub mod templates;
 pub mod worker;
 

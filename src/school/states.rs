@@ -10,3 +10,14 @@ crate::text_enum!(
         Withdrawn => "withdrawn",
     }
 );
+
+crate::text_enum!(
+    /// Where a notice in the outbox stands (`outbox.status`).
+    OutboxStatus {
+        Pending => "pending",
+        Sent => "sent",
+        Failed => "failed",
+        Cancelled => "cancelled",
+        Unreachable => "unreachable",
+    }
+);
