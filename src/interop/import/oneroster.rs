@@ -19,7 +19,9 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 
-use super::{Activity, Duty, Group, Identifier, ImportError, Membership, Org, Person, Roster};
+use super::roster::{
+    Activity, Duty, Group, Identifier, ImportError, Membership, Org, Person, Roster,
+};
 
 /// Parses RFC 4180 CSV: quoted fields may hold commas, quotes ("") and line breaks.
 /// Answers the rows with the line each starts on.
@@ -241,7 +243,7 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
             m,
         )
     })?;
-    r.piecemeal = r.declared == Some(super::Mode::Changes);
+    r.piecemeal = r.declared == Some(super::roster::Mode::Changes);
     // a delta may leave out a file with no changes
     let whole = !r.piecemeal;
     let need = |name: &str, t: Option<Table>| -> Result<Table, ImportError> {
@@ -300,8 +302,8 @@ pub fn read(dir: &Path) -> Result<Roster, ImportError> {
     keep_guardians(&users, &users_seen, &mut r)?;
     let class_of = read_classes(&classes, courses.as_ref(), &term_start, &mut r)?;
     read_enrollments(&enrollments, &users_seen, &class_of, &mut r)?;
-    super::drop_unread(&mut r);
-    super::pass_through(&mut r);
+    super::roster::drop_unread(&mut r);
+    super::roster::pass_through(&mut r);
     implicit_district(&mut r);
     Ok(r)
 }
@@ -321,8 +323,8 @@ fn declared(manifest: &HashMap<String, String>) -> Result<Option<super::Mode>, S
     }
     match (bulk.is_empty(), delta.is_empty()) {
         (true, true) => Ok(None),
-        (false, true) => Ok(Some(super::Mode::Full)),
-        (true, false) => Ok(Some(super::Mode::Changes)),
+        (false, true) => Ok(Some(super::roster::Mode::Full)),
+        (true, false) => Ok(Some(super::roster::Mode::Changes)),
         (false, false) => {
             bulk.sort_unstable();
             delta.sort_unstable();

@@ -10,7 +10,9 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use serde_json::Value;
 
-use super::{Activity, Duty, Event, Gone, Group, ImportError, Membership, Org, Person, Roster};
+use super::roster::{
+    Activity, Duty, Event, Gone, Group, ImportError, Membership, Org, Person, Roster,
+};
 
 /// The lists read, in the order they are read (a syllabus before the activities naming it).
 pub const LISTS: [&str; 7] = [
@@ -353,7 +355,7 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
         birth_date: rec.date("birthDate")?,
         sex,
         marking,
-        email: super::notice_address(&emails),
+        email: super::roster::notice_address(&emails),
         emails,
         school,
         ext,
@@ -797,7 +799,7 @@ pub fn parse(
             }
         }
     }
-    super::drop_unread(&mut r);
+    super::roster::drop_unread(&mut r);
     class_years_from_enrolments(&mut r);
     for a in &mut r.activities {
         for t in &mut a.teachers {
@@ -810,6 +812,6 @@ pub fn parse(
         let days = r.events.iter().map(|e| e.start.date());
         r.calendar = days.clone().min().zip(days.max());
     }
-    super::pass_through(&mut r);
+    super::roster::pass_through(&mut r);
     Ok(r)
 }

@@ -1,0 +1,154 @@
+//! Writing a checked roster, stage by stage in one transaction (see `run`): organisations
+//! (parents first), people (and ending those gone from the source), guardianships (and
+//! ending guardians left with no child), groups, memberships, duties, activities with their
+//! groups and teachers, lessons, and last the statistics. Each stage has its file
+//! (`orgs`, `people`, `groups`, `teaching`, `gone`); every stage matches stored rows by
+//! `external_id` and decides with the plain rules of `common`, which are unit-tested.
+
+use super::roster::{Known, Mode, Roster, Summary};
+use crate::db::DbConn;
+use chrono::{NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
+use diesel::prelude::*;
+use std::collections::HashSet;
+
+/// Inserts `rows` (a Vec of insertable values) a batch per statement; the rows inserted.
+macro_rules! insert_batched {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let mut n = 0usize;
+        for batch in $rows.chunks(BATCH) {
+            n += crate::on_backend!($conn, c => diesel::insert_into($table).values(batch).execute(c))?;
+        }
+        n
+    }};
+}
+
+mod common;
+mod gone;
+mod groups;
+mod known;
+mod orgs;
+mod people;
+mod teaching;
+
+use common::*;
+use gone::*;
+use groups::*;
+pub use known::known;
+use known::{lookup, Table};
+use orgs::*;
+use people::*;
+use teaching::*;
+
+/// Writes the roster: call inside a transaction (see `store`). `known`: the stored rows a
+/// roster of changes refers to.
+pub fn apply(
+    conn: &mut DbConn,
+    r: &Roster,
+    mode: Mode,
+    known: &Known,
+    tz: Tz,
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> QueryResult<Summary> {
+    let mut sum = Summary::default();
+    let mut lap = Laps::start();
+    let mut orgs = organisations(conn, r, now, &mut sum)?;
+    extend(&mut orgs, &known.orgs);
+    let mut persons = people(conn, r, &orgs, now, &mut sum)?;
+    addresses(conn, r, &persons, &mut sum)?;
+    identifiers(conn, r, &persons, &mut sum)?;
+    extend(&mut persons, &known.persons);
+    lap.lap("organisations and people");
+    // records the source holds but that could not be read: nothing of them is ended
+    let unread: Vec<String> = r.unread.iter().cloned().collect();
+    let kept_people: HashSet<i64> = lookup(conn, unread.clone(), Table::People)?
+        .into_values()
+        .collect();
+    let kept_groups: HashSet<i64> = lookup(conn, unread, Table::Groups)?.into_values().collect();
+    // what moves the statistics: people ended, groups, memberships, activities, lessons
+    let before = sum.changes();
+    let mut school_ids = match mode {
+        Mode::Full if r.unread_lists.contains("persons") => {
+            sum.notes_of_apply
+                .push("nobody was ended, since a person record could not be read".to_string());
+            snapshot_schools(r, &orgs)
+        }
+        Mode::Full => end_departed(conn, r, &orgs, &persons, today, now, &mut sum)?,
+        Mode::Changes => {
+            // a person the run also brings exists in the source now: the deletion is older
+            // than the record (deleted, then created again with the same id) and loses
+            let present: HashSet<&str> = r.persons.iter().map(|p| p.ext.as_str()).collect();
+            let gone: Vec<String> = r
+                .gone
+                .persons
+                .iter()
+                .filter(|ext| !present.contains(ext.as_str()))
+                .cloned()
+                .collect();
+            end_named(conn, &gone, today, now, &mut sum)?
+        }
+    };
+    let mut moved = sum.changes() - before;
+    let unlinked = guardianships(conn, r, &persons, &kept_people, now, &mut sum)?;
+    end_childless_guardians(conn, unlinked, today, now, &mut sum)?;
+    lap.lap("endings and guardianships");
+    // a group's type decides the pupil's class on the statistics' rows
+    let before = sum.changes();
+    let mut groups_by = groups(conn, r, &orgs, now, &mut sum)?;
+    moved += sum.changes() - before;
+    extend(&mut groups_by, &known.groups);
+    let keys = Keys {
+        orgs: &orgs,
+        persons: &persons,
+        groups: &groups_by,
+        mode,
+        piecemeal: r.piecemeal,
+        kept_people: &kept_people,
+        kept_groups: &kept_groups,
+        keep_duties: r.unread_lists.contains("duties"),
+    };
+    duties(conn, r, &keys, today, &mut sum)?;
+    lap.lap("groups and duties");
+    let before = sum.changes();
+    memberships(conn, r, &keys, today, &mut sum)?;
+    lap.lap("memberships");
+    let mut acts = activities(conn, r, &keys, now, &mut sum)?;
+    extend(&mut acts, &known.activities);
+    lap.lap("activities");
+    lessons(conn, r, &orgs, &acts, &mut sum)?;
+    if mode == Mode::Full {
+        school_ids.extend(cancel_missing(conn, r, &orgs, today, &mut sum)?);
+    }
+    lap.lap("lessons");
+    school_ids.extend(end_gone(conn, r, today, &mut sum)?);
+    note_gone_orgs(conn, r, &mut sum)?;
+    lap.lap("endings");
+    moved += sum.changes() - before;
+    // the statistics follow the new timetable and memberships (a new name moves nothing)
+    if moved > 0 {
+        if mode == Mode::Changes {
+            school_ids.extend(touched_schools(conn, r, &keys, &acts)?);
+        }
+        school_ids.sort_unstable();
+        school_ids.dedup();
+        refresh_statistics(conn, tz, &school_ids)?;
+        lap.lap("statistics");
+    }
+    Ok(sum)
+}
+
+/// How long each stage took, at debug level (`RUST_LOG=narvaro::interop::import=debug`).
+struct Laps(std::time::Instant);
+
+impl Laps {
+    fn start() -> Self {
+        Laps(std::time::Instant::now())
+    }
+
+    fn lap(&mut self, stage: &str) {
+        let ms = self.0.elapsed().as_millis() as u64;
+        tracing::debug!(stage, ms, "import stage");
+        self.0 = std::time::Instant::now();
+    }
+}

@@ -1,0 +1,289 @@
+//! Activities with their groups and teachers, and lessons.
+
+use crate::db::DbConn;
+use crate::interop::import::roster::{Roster, Summary};
+use crate::schema::*;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use diesel::prelude::*;
+use std::collections::{HashMap, HashSet};
+
+use super::common::*;
+use super::known::{lookup, Table};
+use super::people::*;
+
+/// Activities, with exactly their groups and teachers.
+pub(super) fn activities(
+    conn: &mut DbConn,
+    r: &Roster,
+    keys: &Keys,
+    now: NaiveDateTime,
+    sum: &mut Summary,
+) -> QueryResult<Ids> {
+    type ActivityValues = (String, String, String, String, i64);
+    let act_rows = existing::<ActivityValues>(
+        conn,
+        r.activities.iter().map(|a| a.ext.clone()).collect(),
+        |c, chunk| {
+            activities::table
+                .filter(activities::external_id.eq_any(chunk))
+                .select((
+                    activities::external_id,
+                    activities::id,
+                    (
+                        activities::display_name,
+                        activities::subject_code,
+                        activities::subject_name,
+                        activities::activity_type,
+                        activities::school_id,
+                    ),
+                ))
+                .load(c)
+        },
+    )?;
+    let mut acts = ids(&act_rows);
+    let mut new = Vec::new();
+    for a in &r.activities {
+        let school = keys.orgs.get(&a.school).copied().unwrap_or_default();
+        let want: ActivityValues = (
+            a.name.clone(),
+            a.subject_code.clone(),
+            a.subject_name.clone(),
+            a.kind.to_string(),
+            school,
+        );
+        match act_rows.get(&a.ext) {
+            Some((_, have)) if *have == want => {}
+            Some(&(id, _)) => {
+                sum.updated += diesel::update(activities::table.find(id))
+                    .set((
+                        activities::display_name.eq(&a.name),
+                        activities::subject_code.eq(&a.subject_code),
+                        activities::subject_name.eq(&a.subject_name),
+                        activities::activity_type.eq(a.kind),
+                        activities::school_id.eq(school),
+                    ))
+                    .execute(conn)?;
+            }
+            None => new.push((
+                activities::school_id.eq(school),
+                activities::display_name.eq(&a.name),
+                activities::subject_code.eq(&a.subject_code),
+                activities::subject_name.eq(&a.subject_name),
+                activities::activity_type.eq(a.kind),
+                activities::external_id.eq(&a.ext),
+                activities::uuid.eq(source_uuid(&a.ext)?),
+                activities::created_at.eq(now),
+            )),
+        }
+    }
+    sum.inserted += insert_batched!(conn, activities::table, new);
+    let added: Vec<String> = r
+        .activities
+        .iter()
+        .filter(|a| !acts.contains_key(&a.ext))
+        .map(|a| a.ext.clone())
+        .collect();
+    acts.extend(lookup(conn, added, Table::Activities)?);
+    let mut groups = Vec::new();
+    let mut teachers = Vec::new();
+    for a in &r.activities {
+        let Some(&id) = acts.get(&a.ext) else {
+            continue;
+        };
+        let of = |refs: &[String], ids: &Ids| -> HashSet<i64> {
+            refs.iter().filter_map(|x| ids.get(x).copied()).collect()
+        };
+        groups.push((id, of(&a.groups, keys.groups)));
+        teachers.push((id, of(&a.teachers, keys.persons)));
+    }
+    let removes = keys.removes_missing();
+    sync_links(conn, &groups, false, removes, keys.kept_groups, sum)?;
+    sync_links(conn, &teachers, true, removes, keys.kept_people, sum)?;
+    Ok(acts)
+}
+
+/// Lessons (calendar events) of the imported activities.
+pub(super) fn lessons(
+    conn: &mut DbConn,
+    r: &Roster,
+    orgs: &Ids,
+    acts: &Ids,
+    sum: &mut Summary,
+) -> QueryResult<()> {
+    type LessonValues = (i64, NaiveDate, NaiveTime, NaiveTime, i32, bool);
+    // the stored values and, for a lesson cancelled or given back by hand on the day page,
+    // what the source said then (src/day_changes.rs)
+    type Stored = (
+        i64,
+        NaiveDate,
+        NaiveTime,
+        NaiveTime,
+        i32,
+        bool,
+        Option<bool>,
+    );
+    let lesson_rows = existing::<Stored>(
+        conn,
+        r.events.iter().map(|e| e.ext.clone()).collect(),
+        |c, chunk| {
+            lessons::table
+                .filter(lessons::external_id.eq_any(chunk))
+                .select((
+                    lessons::external_id,
+                    lessons::id,
+                    (
+                        lessons::activity_id,
+                        lessons::lesson_date,
+                        lessons::starts_at,
+                        lessons::ends_at,
+                        lessons::teaching_minutes,
+                        lessons::cancelled,
+                        lessons::source_cancelled,
+                    ),
+                ))
+                .load(c)
+        },
+    )?;
+    let mut school_of: HashMap<&str, i64> = r
+        .activities
+        .iter()
+        .filter_map(|a| Some((a.ext.as_str(), *orgs.get(&a.school)?)))
+        .collect();
+    // changes: lessons of activities stored earlier
+    let stored: Vec<&str> = r
+        .events
+        .iter()
+        .map(|e| e.activity.as_str())
+        .filter(|a| !school_of.contains_key(a))
+        .collect::<HashSet<&str>>()
+        .into_iter()
+        .collect();
+    for chunk in stored.chunks(crate::db::CHUNK) {
+        let rows: Vec<(Option<String>, i64)> = activities::table
+            .filter(activities::external_id.eq_any(chunk))
+            .select((activities::external_id, activities::school_id))
+            .load(conn)?;
+        for (ext, school) in rows {
+            if let Some(a) = ext.and_then(|e| stored.iter().find(|s| **s == e).copied()) {
+                school_of.insert(a, school);
+            }
+        }
+    }
+    let mut new = Vec::new();
+    for e in &r.events {
+        let Some(&activity) = acts.get(&e.activity) else {
+            continue;
+        };
+        let school = school_of
+            .get(e.activity.as_str())
+            .copied()
+            .unwrap_or_default();
+        let (date, starts, ends) = (e.start.date(), e.start.time(), e.end.time());
+        let want: LessonValues = (activity, date, starts, ends, e.minutes, e.cancelled);
+        // the source's own view of the stored lesson: a change by hand stands while the
+        // source says what it said before
+        let source_view =
+            |h: &Stored| -> LessonValues { (h.0, h.1, h.2, h.3, h.4, h.6.unwrap_or(h.5)) };
+        match lesson_rows.get(&e.ext) {
+            Some((_, have)) if source_view(have) == want => {}
+            Some(&(id, _)) => {
+                sum.updated += diesel::update(lessons::table.find(id))
+                    .set((
+                        lessons::activity_id.eq(activity),
+                        lessons::school_id.eq(school),
+                        lessons::lesson_date.eq(date),
+                        lessons::starts_at.eq(starts),
+                        lessons::ends_at.eq(ends),
+                        lessons::teaching_minutes.eq(e.minutes),
+                        lessons::cancelled.eq(e.cancelled),
+                        lessons::source_cancelled.eq(None::<bool>),
+                    ))
+                    .execute(conn)?;
+            }
+            None => new.push(NewLesson {
+                activity_id: activity,
+                school_id: school,
+                lesson_date: date,
+                starts_at: starts,
+                ends_at: ends,
+                teaching_minutes: e.minutes,
+                cancelled: e.cancelled,
+                external_id: Some(&e.ext),
+                uuid: Some(source_uuid(&e.ext)?),
+            }),
+        }
+    }
+    sum.inserted += match conn {
+        // a year's timetable: COPY, in the binary format
+        DbConn::Pg(c) => diesel::copy_from(lessons::table)
+            .from_insertable(&new)
+            .execute(c)?,
+        DbConn::Sqlite(_) => insert_batched!(conn, lessons::table, new),
+    };
+    Ok(())
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = lessons, treat_none_as_default_value = false)]
+pub(super) struct NewLesson<'a> {
+    activity_id: i64,
+    school_id: i64,
+    lesson_date: NaiveDate,
+    starts_at: NaiveTime,
+    ends_at: NaiveTime,
+    teaching_minutes: i32,
+    cancelled: bool,
+    external_id: Option<&'a str>,
+    uuid: Option<String>,
+}
+
+/// A snapshot's missing lessons: an imported lesson of one of its schools, from today on
+/// and inside the days its calendar covers, that it no longer holds is cancelled (a roll
+/// call made is kept). Nothing is cancelled when an activity or a calendar event could not
+/// be read. The schools touched.
+pub(super) fn cancel_missing(
+    conn: &mut DbConn,
+    r: &Roster,
+    orgs: &Ids,
+    today: NaiveDate,
+    sum: &mut Summary,
+) -> QueryResult<Vec<i64>> {
+    let Some((first, last)) = r.calendar else {
+        return Ok(Vec::new());
+    };
+    if ["activities", "calendarEvents"]
+        .iter()
+        .any(|l| r.unread_lists.contains(l))
+    {
+        sum.notes_of_apply.push(
+            "no lesson was cancelled for missing, since an activity or a calendar event could not be read"
+                .to_string(),
+        );
+        return Ok(Vec::new());
+    }
+    let held: HashSet<&str> = r.events.iter().map(|e| e.ext.as_str()).collect();
+    let schools = snapshot_schools(r, orgs);
+    let mut missing: Vec<(i64, i64)> = Vec::new();
+    for chunk in schools.chunks(crate::db::CHUNK) {
+        let rows: Vec<(i64, i64, Option<String>)> = lessons::table
+            .filter(lessons::school_id.eq_any(chunk))
+            .filter(lessons::lesson_date.ge(first.max(today)))
+            .filter(lessons::lesson_date.le(last))
+            .filter(lessons::cancelled.eq(false))
+            .filter(lessons::external_id.is_not_null())
+            .select((lessons::id, lessons::school_id, lessons::external_id))
+            .load(conn)?;
+        missing.extend(
+            rows.into_iter()
+                .filter(|(_, _, ext)| ext.as_deref().is_some_and(|e| !held.contains(e)))
+                .map(|(id, school, _)| (id, school)),
+        );
+    }
+    let ids: Vec<i64> = missing.iter().map(|m| m.0).collect();
+    for chunk in ids.chunks(crate::db::CHUNK) {
+        sum.ended += diesel::update(lessons::table.filter(lessons::id.eq_any(chunk)))
+            .set(lessons::cancelled.eq(true))
+            .execute(conn)?;
+    }
+    Ok(missing.into_iter().map(|m| m.1).collect())
+}
