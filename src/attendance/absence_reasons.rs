@@ -21,7 +21,8 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
 use crate::school::Act;
-use crate::school_day::staff::{clean_name, Checked, Refusal};
+use crate::school::{Checked, Refusal};
+use crate::school_day::staff::clean_name;
 
 /// One reason as the page lists it.
 #[derive(Debug, Clone, Queryable)]
@@ -99,22 +100,13 @@ impl NewReason {
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         {
-            return Err(Refusal(
-                "Koden ska vara 2–12 tecken: bokstäverna A–Z, siffror eller _.",
-                "The code must be 2–12 characters: the letters A–Z, digits or _.",
-            ));
+            return Err(Refusal::new("code_must_2_12_characters"));
         }
         let (Some(name_sv), Some(name_en)) = (clean_name(name_sv), clean_name(name_en)) else {
-            return Err(Refusal(
-                "Skriv namnet på svenska och engelska, högst 100 tecken vardera.",
-                "Write the name in Swedish and in English, at most 100 characters each.",
-            ));
+            return Err(Refusal::new("write_name_swedish_english_most"));
         };
         if !(f.staff || f.guardian || f.pupil) {
-            return Err(Refusal(
-                "Välj vem som får ange orsaken.",
-                "Choose who may give the reason.",
-            ));
+            return Err(Refusal::new("choose_who_may_give_reason"));
         }
         Ok(NewReason {
             code,
@@ -270,10 +262,7 @@ pub fn add(conn: &mut DbConn, act: &Act, owner: Owner, r: &NewReason) -> Checked
     conn.transaction(|conn| {
         conn.lock_organisation(municipality)?;
         if matches!(owner, Owner::School { .. }) && !schools_may_add(conn, municipality)? {
-            return Ok(Err(Refusal(
-                "Kommunen låter inte skolorna lägga till egna orsaker.",
-                "The municipality does not let its schools add reasons of their own.",
-            )));
+            return Ok(Err(Refusal::new("municipality_does_let_schools_add")));
         }
         let orgs = neighbours(conn, owner)?;
         let mine = || absence_reasons::table.filter(absence_reasons::organisation_id.eq_any(&orgs));
@@ -282,10 +271,7 @@ pub fn add(conn: &mut DbConn, act: &Act, owner: Owner, r: &NewReason) -> Checked
             .count()
             .get_result(conn)?;
         if code_taken > 0 {
-            return Ok(Err(Refusal(
-                "Koden används redan av en annan orsak.",
-                "The code is used by another reason already.",
-            )));
+            return Ok(Err(Refusal::new("code_used_another_reason_already")));
         }
         // compared here, not in SQL: SQLite's lower() folds A–Z only, not Å, Ä or Ö
         let names: Vec<(String, String)> = mine()
@@ -296,10 +282,7 @@ pub fn add(conn: &mut DbConn, act: &Act, owner: Owner, r: &NewReason) -> Checked
             .iter()
             .any(|(s, e)| s.to_lowercase() == sv || e.to_lowercase() == en);
         if name_taken {
-            return Ok(Err(Refusal(
-                "Namnet används redan av en annan orsak.",
-                "The name is used by another reason already.",
-            )));
+            return Ok(Err(Refusal::new("name_used_another_reason_already")));
         }
         let last: Option<i32> = mine()
             .select(diesel::dsl::max(absence_reasons::sort_order))

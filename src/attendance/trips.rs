@@ -26,7 +26,7 @@ use crate::error::{AppError, AppResult};
 use crate::schema::*;
 use crate::school::calendar::{to_local, to_utc, utc_window};
 use crate::school::Act;
-use crate::school_day::staff::{Checked, Refusal};
+use crate::school::{Checked, Refusal};
 
 /// The longest trip.
 pub const MAX_DAYS: i64 = 14;
@@ -78,28 +78,16 @@ impl NewTrip {
     pub fn period(&self, today: NaiveDate) -> Result<(NaiveDateTime, NaiveDateTime), Refusal> {
         let title = self.title.trim();
         if title.is_empty() || title.chars().count() > MAX_TITLE {
-            return Err(Refusal(
-                "Ge utflykten ett namn, högst 100 tecken (till exempel Skansen).",
-                "Give the trip a name, at most 100 characters (for example Skansen).",
-            ));
+            return Err(Refusal::new("give_trip_name_most_100"));
         }
         if self.first_day < today {
-            return Err(Refusal(
-                "Utflykter läggs in från i dag och framåt.",
-                "Trips are added from today on.",
-            ));
+            return Err(Refusal::new("trips_added_from_today"));
         }
         if self.last_day < self.first_day {
-            return Err(Refusal(
-                "Sista dagen kan inte vara före första dagen.",
-                "The last day cannot be before the first day.",
-            ));
+            return Err(Refusal::new("last_day_before_first_day"));
         }
         if self.last_day - self.first_day >= Duration::days(MAX_DAYS) {
-            return Err(Refusal(
-                "En utflykt kan vara högst 14 dagar.",
-                "A trip can last at most 14 days.",
-            ));
+            return Err(Refusal::new("trip_last_most_14_days"));
         }
         let from = self
             .first_day
@@ -109,10 +97,7 @@ impl NewTrip {
             None => (self.last_day + Duration::days(1)).and_time(NaiveTime::MIN),
         };
         if to <= from {
-            return Err(Refusal(
-                "Utflykten måste sluta efter att den börjar.",
-                "The trip must end after it starts.",
-            ));
+            return Err(Refusal::new("trip_must_end_after_starts"));
         }
         Ok((from, to))
     }
@@ -327,10 +312,7 @@ pub fn add(conn: &mut DbConn, ch: &Act, school: i64, t: &NewTrip) -> Checked<(i6
     };
     let (from_utc, to_utc) = (to_utc(ch.tz, from), to_utc(ch.tz, to));
     if to_utc <= ch.now {
-        return Ok(Err(Refusal(
-            "Utflykten har redan varit.",
-            "The trip is already over.",
-        )));
+        return Ok(Err(Refusal::new("trip_already_over")));
     }
     let group_ok: i64 = groups::table
         .filter(groups::id.eq(t.group))
@@ -338,16 +320,10 @@ pub fn add(conn: &mut DbConn, ch: &Act, school: i64, t: &NewTrip) -> Checked<(i6
         .count()
         .get_result(conn)?;
     if group_ok == 0 {
-        return Ok(Err(Refusal(
-            "Välj en av skolans grupper.",
-            "Choose one of the school's groups.",
-        )));
+        return Ok(Err(Refusal::new("choose_one_school_s_groups")));
     }
     if !reasons(conn, school)?.iter().any(|r| r.0 == t.reason) {
-        return Ok(Err(Refusal(
-            "Välj en orsak som inte räknas som frånvaro (till exempel Annan skolaktivitet).",
-            "Choose a reason that does not count as absence (for example Other school activity).",
-        )));
+        return Ok(Err(Refusal::new("choose_reason_does_count_absence")));
     }
     conn.transaction(|conn| {
         // two overlapping trips asked for at the same moment are checked one at a time
@@ -432,10 +408,7 @@ fn overlaps(
 }
 
 fn overlap_refusal() -> Refusal {
-    Refusal(
-        "Gruppen, eller elever i den, har redan en utflykt som överlappar den tiden.",
-        "The group, or pupils in it, already have a trip overlapping that time.",
-    )
+    Refusal::new("group_pupils_already_have_trip")
 }
 
 /// The pupils who stay at school while their group is on the trip.
@@ -471,10 +444,7 @@ pub fn set_goers(
             return Err(AppError::NotFound);
         };
         if e <= ch.now {
-            return Ok(Err(Refusal(
-                "Utflykten har redan varit.",
-                "The trip is already over.",
-            )));
+            return Ok(Err(Refusal::new("trip_already_over")));
         }
         let (first, last) = (
             to_local(ch.tz, s).date(),
@@ -482,10 +452,7 @@ pub fn set_goers(
         );
         let members = pupils_of(conn, group, first, last)?;
         if goes.iter().any(|p| !members.contains(p)) {
-            return Ok(Err(Refusal(
-                "Välj bland gruppens elever.",
-                "Choose among the group's pupils.",
-            )));
+            return Ok(Err(Refusal::new("choose_among_group_s_pupils")));
         }
         let mut wanted: Vec<i64> = members
             .iter()
@@ -548,10 +515,7 @@ pub fn cancel(conn: &mut DbConn, ch: &Act, school: i64, trip: i64) -> Checked<()
             return Ok(Ok(()));
         }
         if ends <= ch.now {
-            return Ok(Err(Refusal(
-                "En utflykt som har varit kan inte tas bort.",
-                "A trip that is over cannot be cancelled.",
-            )));
+            return Ok(Err(Refusal::new("trip_over_cancelled")));
         }
         let done = diesel::update(
             trips::table
@@ -619,24 +583,27 @@ mod tests {
     #[test]
     fn a_past_backwards_overlong_or_nameless_trip_is_refused() {
         let today = d("2026-11-25");
-        let refused = |t: NewTrip| t.period(today).err().map(|r| r.1);
-        assert!(refused(trip("2026-11-24", "2026-11-25", None, None)).is_some());
-        assert!(refused(trip("2026-11-26", "2026-11-25", None, None)).is_some());
+        let refused = |t: NewTrip| t.period(today).err().map(|r| r.code);
+        let past = refused(trip("2026-11-24", "2026-11-25", None, None));
+        assert_eq!(past, Some("trips_added_from_today"));
+        let backwards = refused(trip("2026-11-26", "2026-11-25", None, None));
+        assert_eq!(backwards, Some("last_day_before_first_day"));
         // 14 days at most: 26 November to 9 December, not to 10 December
-        assert!(refused(trip("2026-11-26", "2026-12-10", None, None)).is_some());
+        let long_trip = refused(trip("2026-11-26", "2026-12-10", None, None));
+        assert_eq!(long_trip, Some("trip_last_most_14_days"));
         assert!(refused(trip("2026-11-26", "2026-12-09", None, None)).is_none());
-        assert!(refused(trip(
+        let times = refused(trip(
             "2026-11-25",
             "2026-11-25",
             Some("13:00"),
-            Some("09:00")
-        ))
-        .is_some());
+            Some("09:00"),
+        ));
+        assert_eq!(times, Some("trip_must_end_after_starts"));
         let mut nameless = trip("2026-11-25", "2026-11-25", None, None);
         nameless.title = "  ".into();
-        assert!(refused(nameless).is_some());
+        assert_eq!(refused(nameless), Some("give_trip_name_most_100"));
         let mut long = trip("2026-11-25", "2026-11-25", None, None);
         long.title = "x".repeat(101);
-        assert!(refused(long).is_some());
+        assert_eq!(refused(long), Some("give_trip_name_most_100"));
     }
 }

@@ -8,10 +8,12 @@ pub mod act;
 pub mod calendar;
 pub mod clock;
 pub mod ids;
+pub mod refusal;
 pub mod states;
 pub mod valid;
 pub mod viewer;
 
 pub use act::Act;
+pub use refusal::{refuse, Checked, Refusal};
 pub use valid::{duty, membership};
 pub use viewer::{Roles, Viewer};

@@ -26,7 +26,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
 use crate::school::Act;
-use crate::school_day::staff::{Checked, Refusal};
+use crate::school::{Checked, Refusal};
 
 /// How far back the day page changes lessons (the roll call's corrections go further).
 pub const PAST_DAYS: i64 = 14;
@@ -292,10 +292,7 @@ fn lessons_to_change(
     today: NaiveDate,
 ) -> Checked<Vec<ToChange>> {
     if ids.is_empty() {
-        return Ok(Err(Refusal(
-            "Välj minst en lektion.",
-            "Choose at least one lesson.",
-        )));
+        return Ok(Err(Refusal::new("choose_least_one_lesson")));
     }
     let rows: Vec<ToChange> = lessons::table
         .filter(lessons::id.eq_any(ids))
@@ -317,10 +314,7 @@ fn lessons_to_change(
         return Err(AppError::NotFound);
     }
     if rows.iter().any(|r| r.1 < today - Duration::days(PAST_DAYS)) {
-        return Ok(Err(Refusal(
-            "Lektioner som var för mer än två veckor sedan kan inte ändras här.",
-            "Lessons more than two weeks ago cannot be changed here.",
-        )));
+        return Ok(Err(Refusal::new("lessons_more_than_two_weeks")));
     }
     Ok(Ok(rows))
 }
@@ -342,10 +336,7 @@ pub fn set_substitute(
         if let Some(s) = substitute {
             for (_, date, activity, ..) in &rows {
                 if !staff_at(conn, school, *date)?.iter().any(|p| p.0 == s) {
-                    return Ok(Err(Refusal(
-                        "Vikarien måste ha ett uppdrag på skolan den dagen.",
-                        "The substitute must have a duty at the school that day.",
-                    )));
+                    return Ok(Err(Refusal::new("substitute_must_have_duty_school")));
                 }
                 let own: i64 = activity_teachers::table
                     .filter(activity_teachers::activity_id.eq(activity))
@@ -353,10 +344,7 @@ pub fn set_substitute(
                     .count()
                     .get_result(conn)?;
                 if own > 0 {
-                    return Ok(Err(Refusal(
-                        "Vikarien är redan lärare på lektionen.",
-                        "The substitute already teaches that lesson.",
-                    )));
+                    return Ok(Err(Refusal::new("substitute_already_teaches_lesson")));
                 }
             }
         }
@@ -499,22 +487,13 @@ pub fn lessons_of_teacher(
 /// `MAX_PERIOD_DAYS`, not starting more than `PAST_DAYS` back.
 pub fn check_period(today: NaiveDate, first: NaiveDate, last: NaiveDate) -> Result<(), Refusal> {
     if last < first {
-        return Err(Refusal(
-            "Sista dagen kan inte vara före första dagen.",
-            "The last day cannot be before the first day.",
-        ));
+        return Err(Refusal::new("last_day_before_first_day"));
     }
     if last - first >= Duration::days(MAX_PERIOD_DAYS) {
-        return Err(Refusal(
-            "Högst 60 dagar åt gången.",
-            "At most 60 days at a time.",
-        ));
+        return Err(Refusal::new("most_60_days_time"));
     }
     if first < today - Duration::days(PAST_DAYS) {
-        return Err(Refusal(
-            "Lektioner som var för mer än två veckor sedan kan inte ändras här.",
-            "Lessons more than two weeks ago cannot be changed here.",
-        ));
+        return Err(Refusal::new("lessons_more_than_two_weeks"));
     }
     Ok(())
 }
@@ -535,10 +514,7 @@ pub fn mark_absent(
     }
     conn.transaction(|conn| {
         if !staff_at(conn, school, first)?.iter().any(|p| p.0 == teacher) {
-            return Ok(Err(Refusal(
-                "Välj någon som arbetar på skolan.",
-                "Choose someone who works at the school.",
-            )));
+            return Ok(Err(Refusal::new("choose_someone_who_works_school")));
         }
         conn.lock_person(teacher)?;
         let overlapping: i64 = staff_absences::table
@@ -550,10 +526,7 @@ pub fn mark_absent(
             .count()
             .get_result(conn)?;
         if overlapping > 0 {
-            return Ok(Err(Refusal(
-                "Läraren är redan frånvarande en del av den tiden.",
-                "The teacher is already away for part of that time.",
-            )));
+            return Ok(Err(Refusal::new("teacher_already_away_part_time")));
         }
         let id: i64 = diesel::insert_into(staff_absences::table)
             .values((

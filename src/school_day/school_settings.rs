@@ -18,8 +18,8 @@ use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
 use crate::school::Act;
+use crate::school::{Checked, Refusal};
 use crate::school_day::day_changes;
-use crate::school_day::staff::{Checked, Refusal};
 
 /// The settings as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,10 +45,7 @@ impl Settings {
             .parse::<i32>()
             .ok()
             .filter(|d| (0..=60).contains(d))
-            .ok_or(Refusal(
-                "Dagar framåt ska vara ett heltal från 0 till 60.",
-                "Days ahead must be a whole number from 0 to 60.",
-            ))?;
+            .ok_or(Refusal::new("days_ahead_must_whole_number"))?;
         let alert_threshold_pct = threshold
             .trim()
             .trim_end_matches('%')
@@ -56,18 +53,13 @@ impl Settings {
             .parse::<i32>()
             .ok()
             .filter(|t| (1..=100).contains(t))
-            .ok_or(Refusal(
-                "Frånvarogränsen ska vara ett heltal från 1 till 100 %.",
-                "The absence threshold must be a whole number from 1 to 100 %.",
-            ))?;
+            .ok_or(Refusal::new("absence_threshold_must_whole_number"))?;
         let notice_at = match notice_at.trim() {
             "" => None,
-            t => Some(NaiveTime::parse_from_str(t, "%H:%M").map_err(|_| {
-                Refusal(
-                    "Skriv tiden för frånvaromeddelanden som TT:MM, till exempel 15:30, eller lämna den tom.",
-                    "Write the time of absence notices as HH:MM, for example 15:30, or leave it empty.",
-                )
-            })?),
+            t => Some(
+                NaiveTime::parse_from_str(t, "%H:%M")
+                    .map_err(|_| Refusal::new("write_time_absence_notices_hh"))?,
+            ),
         };
         Ok(Settings {
             report_days_ahead,
@@ -180,16 +172,10 @@ pub fn add_holiday(
 ) -> Checked<usize> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Ok(Err(Refusal(
-            "Ge dagen ett namn, högst 100 tecken (till exempel Studiedag).",
-            "Give the day a name, at most 100 characters (for example Study day).",
-        )));
+        return Ok(Err(Refusal::new("give_day_name_most_100")));
     }
     if date < ch.today {
-        return Ok(Err(Refusal(
-            "Lov och studiedagar läggs in från i dag och framåt.",
-            "Holidays and study days are added from today on.",
-        )));
+        return Ok(Err(Refusal::new("holidays_study_days_added_from")));
     }
     conn.transaction(|conn| {
         conn.lock_organisation(school)?;
@@ -199,10 +185,7 @@ pub fn add_holiday(
             .count()
             .get_result(conn)?;
         if taken > 0 {
-            return Ok(Err(Refusal(
-                "Dagen är redan ledig på skolan.",
-                "The day is already a holiday at the school.",
-            )));
+            return Ok(Err(Refusal::new("day_already_holiday_school")));
         }
         let id: i64 = diesel::insert_into(holidays::table)
             .values((
@@ -249,10 +232,7 @@ pub fn remove_holiday(conn: &mut DbConn, ch: &Act, school: i64, holiday: i64) ->
             return Err(crate::error::AppError::NotFound);
         };
         if date < ch.today {
-            return Ok(Err(Refusal(
-                "En dag som har varit kan inte tas bort.",
-                "A day that has passed cannot be removed.",
-            )));
+            return Ok(Err(Refusal::new("day_has_passed_removed")));
         }
         diesel::delete(holidays::table.find(holiday)).execute(conn)?;
         let mut restored = 0;

@@ -12,23 +12,14 @@ use serde_json::json;
 use crate::audit::{self, Entry};
 use crate::auth::{access, sign_in, Viewer};
 use crate::db::{lower, DbConn};
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, Code};
 use crate::mail::Email;
 use crate::on_backend;
 use crate::schema::*;
 use crate::school::ids::PupilId;
 use crate::school::Act;
 
-/// Why a form was refused, in Swedish and English.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refusal(pub &'static str, pub &'static str);
-
-/// An answer: done, refused with a message, or failed.
-pub type Checked<T> = AppResult<Result<T, Refusal>>;
-
-fn refuse<T>(sv: &'static str, en: &'static str) -> Checked<T> {
-    Ok(Err(Refusal(sv, en)))
-}
+use crate::school::{refuse, Checked, Refusal};
 
 crate::text_enum!(
     /// A duty's role, as stored in `duties.role`.
@@ -61,17 +52,12 @@ pub fn clean_username(s: &str) -> Option<String> {
 /// The group a duty names: a mentor's is required (a whole number), others have none.
 pub fn duty_group(role: Role, raw: &str) -> Result<Option<i64>, Refusal> {
     match (role, raw.trim()) {
-        (Role::Mentor, g) => g.parse().map(Some).map_err(|_| {
-            Refusal(
-                "En mentor behöver klassens eller mentorsgruppens id (ett heltal).",
-                "A mentor needs the class or mentor group id (a whole number).",
-            )
-        }),
+        (Role::Mentor, g) => g
+            .parse()
+            .map(Some)
+            .map_err(|_| Refusal::new("mentor_needs_class_mentor_group")),
         (_, "") => Ok(None),
-        _ => Err(Refusal(
-            "Grupp anges bara för mentorer.",
-            "A group is given only for mentors.",
-        )),
+        _ => Err(Refusal::new("group_given_only_mentors")),
     }
 }
 
@@ -81,10 +67,7 @@ pub fn duty_start(raw: &str, today: NaiveDate) -> Result<NaiveDate, Refusal> {
         "" => Ok(today),
         s => match crate::school::clock::parse_day(s) {
             Some(d) if (d - today).num_days().abs() <= 366 => Ok(d),
-            _ => Err(Refusal(
-                "Startdatumet ska skrivas ÅÅÅÅ-MM-DD och ligga inom ett år från i dag.",
-                "The start date is written YYYY-MM-DD and lies within a year of today.",
-            )),
+            _ => Err(Refusal::new("start_date_written_yyyy_mm")),
         },
     }
 }
@@ -96,20 +79,14 @@ fn duty_org(conn: &mut DbConn, v: &Viewer, role: Role, school: i64) -> Checked<i
         .iter()
         .any(|(id, _)| *id == school)
     {
-        return refuse(
-            "Välj en av kommunens skolor.",
-            "Choose one of the municipality's schools.",
-        );
+        return refuse("choose_one_municipality_s_schools");
     }
     if role == Role::Admin {
         let parent: Option<i64> = organisations::table
             .find(school)
             .select(organisations::parent_id)
             .first(conn)?;
-        return Ok(parent.ok_or(Refusal(
-            "Skolan hör inte till någon kommun.",
-            "The school belongs to no municipality.",
-        )));
+        return Ok(parent.ok_or(Refusal::new("school_belongs_no_municipality")));
     }
     Ok(Ok(school))
 }
@@ -197,12 +174,7 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
     conn.transaction(|conn| {
         match access::pupil(conn, act.actor, g.pupil, act.today) {
             Ok(_) => {}
-            Err(AppError::NotFound) => {
-                return refuse(
-                    "Det finns ingen elev med det id:t i kommunen.",
-                    "There is no pupil with that id in the municipality.",
-                )
-            }
+            Err(AppError::NotFound) => return refuse("no_pupil_id_municipality"),
             Err(e) => return Err(e),
         }
         // under the pupil's lock: two identical requests at once create one guardian
@@ -221,10 +193,7 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
                 let (Some(given), Some(family)) =
                     (clean_name(&g.given_name), clean_name(&g.family_name))
                 else {
-                    return refuse(
-                        "Ingen i Närvaro har den e-postadressen: fyll i vårdnadshavarens för- och efternamn.",
-                        "No one in Närvaro has that e-mail address: fill in the guardian's given and family name.",
-                    );
+                    return refuse("no_one_has_that_address");
                 };
                 let id: i64 = diesel::insert_into(people::table)
                     .values((
@@ -239,10 +208,7 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
             }
         };
         if guardian == g.pupil.get() {
-            return refuse(
-                "En elev kan inte vara sin egen vårdnadshavare.",
-                "A pupil cannot be their own guardian.",
-            );
+            return refuse("pupil_own_guardian");
         }
         // the unique (pupil_id, guardian_id) decides between two identical requests
         let values = (
@@ -257,10 +223,7 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
             .do_nothing()
             .execute(c))?;
         if inserted == 0 {
-            return refuse(
-                "Vårdnadshavaren är redan kopplad till eleven.",
-                "The guardian is already connected to the pupil.",
-            );
+            return refuse("guardian_already_connected_pupil");
         }
         audit::record(
             conn,
@@ -304,10 +267,7 @@ pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<i64> {
             .first(conn)
             .optional()?;
         let Some(person) = person else {
-            return refuse(
-                "Det finns ingen aktiv person med det användarnamnet.",
-                "There is no active person with that username.",
-            );
+            return refuse("no_active_person_username");
         };
         conn.lock_person(person)?;
         if let Some(g) = d.group {
@@ -317,10 +277,7 @@ pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<i64> {
                 .count()
                 .get_result(conn)?;
             if in_school == 0 {
-                return refuse(
-                    "Gruppen finns inte på den skolan.",
-                    "That group is not at that school.",
-                );
+                return refuse("group_not_at_school");
             }
         }
         let mut same = duties::table
@@ -335,10 +292,7 @@ pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<i64> {
         };
         let same: i64 = same.count().get_result(conn)?;
         if same > 0 {
-            return refuse(
-                "Personen har redan det uppdraget.",
-                "The person already has that duty.",
-            );
+            return refuse("person_already_has_duty");
         }
         let id: i64 = diesel::insert_into(duties::table)
             .values((

@@ -16,7 +16,6 @@ use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::school::ids::SchoolId;
 use crate::school_day::day_changes;
-use crate::school_day::staff::Refusal;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -300,8 +299,8 @@ async fn add_to(
     };
     match result {
         Ok(()) => Ok(see_other(&format!("{}?done=added", owner.page()))),
-        Err(Refusal(sv, en)) => {
-            let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
+        Err(refusal) => {
+            let note = html! { p.errors role="alert" { (ctx.say(&refusal)) } };
             render(
                 state,
                 &ctx,

@@ -164,8 +164,9 @@ pub async fn save_settings(
     let register = state
         .db(move |conn| crate::auth::account::register_addresses(conn, id))
         .await?;
-    let refuse = |sv: &str, en: &str| {
-        let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
+    let refuse = |code: &'static str| {
+        let note =
+            html! { p.errors role="alert" { (ctx.say(&crate::school::Refusal::new(code))) } };
         html_with_status(
             StatusCode::BAD_REQUEST,
             account_page(&ctx, &v, &register, Some(note)),
@@ -175,24 +176,14 @@ pub async fn save_settings(
         None | Some("other") => f.email.trim(),
         Some(c) => match register.iter().find(|(_, a)| a == c) {
             Some((_, a)) => a.as_str(),
-            None => {
-                return Ok(refuse(
-                    "Välj en av adresserna i listan eller skriv en annan.",
-                    "Choose one of the addresses in the list or type another.",
-                ))
-            }
+            None => return Ok(refuse("choose_one_addresses_list_type")),
         },
     };
     let email = match typed {
         "" => None,
         raw => match super::admin::clean_email(raw) {
             Some(e) => Some(e),
-            None => {
-                return Ok(refuse(
-                    "E-postadressen ser inte rätt ut.",
-                    "The e-mail address does not look right.",
-                ))
-            }
+            None => return Ok(refuse("e_mail_address_does_look")),
         },
     };
     if !matches!(f.language.as_str(), "sv" | "en") {

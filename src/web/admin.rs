@@ -17,7 +17,8 @@ use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::mail::Email;
 use crate::school::Act;
-use crate::school_day::staff::{self, Refusal, Role};
+use crate::school::Refusal;
+use crate::school_day::staff::{self, Role};
 use crate::state::AppState;
 
 fn admin_page(
@@ -164,7 +165,7 @@ async fn form_error(
     req: &HttpRequest,
     state: &AppState,
     v: Viewer,
-    Refusal(sv, en): Refusal,
+    refusal: Refusal,
     picks: Picks,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(req);
@@ -175,7 +176,7 @@ async fn form_error(
             Ok((schools, Chosen::load(conn, &v, picks, today)?))
         })
         .await?;
-    let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
+    let note = html! { p.errors role="alert" { (ctx.say(&refusal)) } };
     Ok(html_with_status(
         StatusCode::BAD_REQUEST,
         admin_page(&ctx, &schools, &chosen, Some(note)),
@@ -186,11 +187,8 @@ pub(super) fn clean_email(s: &str) -> Option<String> {
     Email::parse(s).map(|e| e.to_string())
 }
 
-const BAD_EMAIL: Refusal = Refusal(
-    "E-postadressen ser inte rätt ut.",
-    "The e-mail address does not look right.",
-);
-const NO_SCHOOL: Refusal = Refusal("Välj en skola.", "Choose a school.");
+const BAD_EMAIL: Refusal = Refusal::new("e_mail_address_does_look");
+const NO_SCHOOL: Refusal = Refusal::new("choose_school");
 
 #[derive(Deserialize)]
 pub struct InviteForm {
@@ -209,22 +207,14 @@ impl InviteForm {
             staff::clean_name(&self.given_name),
             staff::clean_name(&self.family_name),
         ) else {
-            return Err(Refusal(
-                "Fyll i för- och efternamn (högst 100 tecken).",
-                "Fill in the given and family name (at most 100 characters).",
-            ));
+            return Err(Refusal::new("fill_given_family_name_most"));
         };
         let email = Email::parse(&self.email).ok_or(BAD_EMAIL)?;
-        let username = staff::clean_username(&self.username).ok_or(Refusal(
-            "Användarnamnet ska ha 3–64 tecken: a–z, 0–9, punkt, understreck eller bindestreck.",
-            "The username must have 3–64 characters: a–z, 0–9, dot, underscore or hyphen.",
-        ))?;
+        let username =
+            staff::clean_username(&self.username).ok_or(Refusal::new("username_must_have_3_64"))?;
         let role = Role::parse(&self.role)
             .filter(|r| *r != Role::Mentor)
-            .ok_or(Refusal(
-                "Välj lärare, rektor eller administratör.",
-                "Choose teacher, principal or administrator.",
-            ))?;
+            .ok_or(Refusal::new("choose_teacher_principal_administrator"))?;
         let school = self.school_id.trim().parse().map_err(|_| NO_SCHOOL)?;
         Ok(staff::NewStaff {
             given_name,
@@ -277,10 +267,7 @@ pub async fn invite_staff(
             code: Code::UsernameTaken,
             ..
         }) => {
-            let taken = Refusal(
-                "Användarnamnet är upptaget; välj ett annat.",
-                "That username is taken; choose another.",
-            );
+            let taken = Refusal::new("username_taken_choose_another");
             form_error(&req, &state, v, taken, picks).await
         }
         Err(e) => Err(e),
@@ -300,12 +287,11 @@ pub struct GuardianForm {
 
 impl GuardianForm {
     fn parse(self) -> Result<staff::NewGuardianship, Refusal> {
-        let pupil = self.pupil_id.trim().parse().map_err(|_| {
-            Refusal(
-                "Välj en elev: sök fram eleven på namnet och tryck Välj.",
-                "Choose a pupil: find the pupil by name and press Choose.",
-            )
-        })?;
+        let pupil = self
+            .pupil_id
+            .trim()
+            .parse()
+            .map_err(|_| Refusal::new("choose_pupil_find_pupil_name"))?;
         let email = Email::parse(&self.email).ok_or(BAD_EMAIL)?;
         Ok(staff::NewGuardianship {
             pupil,
@@ -365,9 +351,8 @@ pub struct DutyForm {
 
 impl DutyForm {
     fn parse(&self, today: chrono::NaiveDate) -> Result<staff::NewDuty, Refusal> {
-        let role = Role::parse(&self.role).ok_or(Refusal(
-            "Välj lärare, mentor, rektor eller administratör.",
-            "Choose teacher, mentor, principal or administrator.",
+        let role = Role::parse(&self.role).ok_or(Refusal::new(
+            "choose_teacher_mentor_principal_administrator",
         ))?;
         let school = self.school_id.trim().parse().map_err(|_| NO_SCHOOL)?;
         let group = staff::duty_group(role, &self.group_id)?;

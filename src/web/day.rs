@@ -16,8 +16,8 @@ use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
 use crate::error::AppResult;
 use crate::school::ids::SchoolId;
+use crate::school::Refusal;
 use crate::school_day::day_changes::{self, Day, DayLesson, TeacherDay};
-use crate::school_day::staff::Refusal;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -321,10 +321,7 @@ fn number(raw: &str) -> Result<Option<i64>, Refusal> {
             .ok()
             .filter(|n| *n > 0)
             .map(Some)
-            .ok_or(Refusal(
-                "Formuläret innehöll ett felaktigt värde.",
-                "The form held a wrong value.",
-            )),
+            .ok_or(Refusal::new("form_held_wrong_value")),
     }
 }
 
@@ -419,7 +416,7 @@ pub async fn cancel(
         .db_write(move |conn| {
             let id = match lesson {
                 Ok(Some(id)) => id,
-                Ok(None) => return Ok(Err(Refusal("Välj en lektion.", "Choose a lesson."))),
+                Ok(None) => return Ok(Err(Refusal::new("choose_lesson"))),
                 Err(r) => return Ok(Err(r)),
             };
             day_changes::set_cancelled(conn, &st.act(&viewer, &addr), school, id, cancel)
@@ -445,14 +442,14 @@ async fn finish(
         Ok((done, at)) => Ok(see_other(&format!(
             "/schools/{school}/day?date={date}&done={done}&at={at}#{at}"
         ))),
-        Err(Refusal(sv, en)) => {
+        Err(refusal) => {
             let ctx = PageCtx::new(req);
             let tz = state.config.timezone;
             // (the handler checked access before its write)
             let day = state
                 .db(move |conn| day_changes::load(conn, school, date, tz))
                 .await?;
-            let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
+            let note = html! { p.errors role="alert" { (ctx.say(&refusal)) } };
             Ok(html_with_status(
                 StatusCode::BAD_REQUEST,
                 day_page(&ctx, school, &day, (Some(note), "")),
@@ -492,7 +489,7 @@ pub async fn absent(
         .db_write(move |conn| {
             let teacher = match teacher {
                 Ok(Some(t)) => t,
-                Ok(None) => return Ok(Err(Refusal("Välj en lärare.", "Choose a teacher."))),
+                Ok(None) => return Ok(Err(Refusal::new("choose_teacher"))),
                 Err(r) => return Ok(Err(r)),
             };
             let ch = st.act(&viewer, &addr);

@@ -32,6 +32,11 @@ impl PageCtx {
         self.lang.pick(sv, en)
     }
 
+    /// A refusal in the reader's language, from the catalogue of messages.
+    pub fn say(&self, refusal: &crate::school::Refusal) -> String {
+        super::words::say(self.lang, refusal)
+    }
+
     /// The hidden CSRF field for a form.
     pub fn csrf_field(&self) -> Markup {
         html! { input type="hidden" name=(csrf::FIELD) value=(self.csrf); }

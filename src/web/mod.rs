@@ -34,6 +34,7 @@ mod ss12000;
 mod statistics;
 mod teacher_start;
 mod trips;
+pub mod words;
 
 use actix_web::{web, HttpResponse};
 use serde_json::json;

@@ -13,9 +13,9 @@ use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
 use crate::error::AppResult;
 use crate::school::ids::SchoolId;
+use crate::school::Refusal;
 use crate::school_day::day_changes;
 use crate::school_day::school_settings::{self, Holiday, Settings};
-use crate::school_day::staff::Refusal;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -173,14 +173,14 @@ pub async fn save(
     );
     let new = match parsed {
         Ok(new) => new,
-        Err(Refusal(sv, en)) => {
+        Err(refusal) => {
             let shown = FormValues {
                 days: f.report_days_ahead,
                 threshold: f.alert_threshold_pct,
                 notice_at: f.notice_at,
                 adults,
             };
-            let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
+            let note = html! { p.errors role="alert" { (ctx.say(&refusal)) } };
             return render(
                 &state,
                 &ctx,
@@ -266,8 +266,8 @@ async fn finish(
         Ok(_) => Ok(see_other(&format!(
             "/schools/{school}/settings?done={done}"
         ))),
-        Err(Refusal(sv, en)) => {
-            let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
+        Err(refusal) => {
+            let note = html! { p.errors role="alert" { (ctx.say(&refusal)) } };
             render(
                 state,
                 ctx,

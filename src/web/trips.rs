@@ -14,8 +14,8 @@ use crate::attendance::trips::{self, NewTrip, TripsPage};
 use crate::auth::Viewer;
 use crate::error::AppResult;
 use crate::school::ids::SchoolId;
+use crate::school::Refusal;
 use crate::school_day::day_changes;
-use crate::school_day::staff::Refusal;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -85,39 +85,24 @@ pub struct FormValues {
 impl FormValues {
     /// The trip asked for, or the refusal that names what is wrong.
     fn parse(&self) -> Result<NewTrip, Refusal> {
-        let wrong = Refusal(
-            "Formuläret innehöll ett felaktigt värde.",
-            "The form held a wrong value.",
-        );
-        let group = self.group.trim().parse::<i64>().map_err(|_| {
-            Refusal(
-                "Välj en av skolans grupper.",
-                "Choose one of the school's groups.",
-            )
-        })?;
+        let wrong = Refusal::new("form_held_wrong_value");
+        let group = self
+            .group
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| Refusal::new("choose_one_school_s_groups"))?;
         let reason = self.reason.trim().parse::<i64>().map_err(|_| wrong)?;
         let day = |raw: &str| crate::school::clock::parse_day(raw.trim());
-        let first_day = day(&self.first_day).ok_or(Refusal(
-            "Skriv första dagen som ÅÅÅÅ-MM-DD.",
-            "Write the first day as YYYY-MM-DD.",
-        ))?;
+        let first_day = day(&self.first_day).ok_or(Refusal::new("write_first_day_yyyy_mm"))?;
         let last_day = match self.last_day.trim() {
             "" => first_day,
-            raw => day(raw).ok_or(Refusal(
-                "Skriv sista dagen som ÅÅÅÅ-MM-DD.",
-                "Write the last day as YYYY-MM-DD.",
-            ))?,
+            raw => day(raw).ok_or(Refusal::new("write_last_day_yyyy_mm"))?,
         };
         let time = |raw: &str| match raw.trim() {
             "" => Ok(None),
             t => NaiveTime::parse_from_str(t, "%H:%M")
                 .map(Some)
-                .map_err(|_| {
-                    Refusal(
-                        "Skriv tiden som TT:MM, eller lämna den tom för hela dagen.",
-                        "Write the time as HH:MM, or leave it empty for the whole day.",
-                    )
-                }),
+                .map_err(|_| Refusal::new("write_time_hh_mm_leave")),
         };
         Ok(NewTrip {
             group,
@@ -346,9 +331,9 @@ async fn refused(
     v: Viewer,
     school: i64,
     f: &FormValues,
-    Refusal(sv, en): Refusal,
+    refusal: Refusal,
 ) -> AppResult<HttpResponse> {
-    let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
+    let note = html! { p.errors role="alert" { (ctx.say(&refusal)) } };
     render(
         state,
         ctx,

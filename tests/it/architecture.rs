@@ -626,3 +626,43 @@ fn every_crate_root_module_is_in_the_readme_layout() {
         ["planted"]
     );
 }
+
+/// The codes `src/` refuses with (`Refusal::new("…")`, `refuse("…")`, and an account page's
+/// `refuse("…")`), and the codes each catalogue in `templates/messages/` words.
+fn refusal_codes() -> BTreeSet<String> {
+    let mut all = Vec::new();
+    files(&src(), &mut all);
+    let mut codes = BTreeSet::new();
+    for f in all {
+        let text = std::fs::read_to_string(&f).unwrap();
+        // a file's own tests may make up a code
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+        for opener in ["Refusal::new(", "refuse("] {
+            for part in text.split(opener).skip(1) {
+                // the code is a literal, perhaps on the next line
+                if let Some(code) = part.trim_start().strip_prefix('"') {
+                    codes.extend(code.split('"').next().map(String::from));
+                }
+            }
+        }
+    }
+    codes
+}
+
+#[test]
+fn every_refusal_has_words_in_every_language_and_every_word_is_used() {
+    let used = refusal_codes();
+    assert!(used.len() > 50, "the reader finds the codes: {used:?}");
+    for (lang, text) in narvaro::web::words::CATALOGUES {
+        let worded: BTreeSet<String> = narvaro::web::words::entries(text)
+            .into_keys()
+            .map(String::from)
+            .collect();
+        let missing: Vec<_> = used.difference(&worded).collect();
+        let unused: Vec<_> = worded.difference(&used).collect();
+        assert!(
+            missing.is_empty() && unused.is_empty(),
+            "templates/messages/{lang}.txt: missing {missing:?}, unused {unused:?}"
+        );
+    }
+}
