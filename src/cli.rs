@@ -241,7 +241,9 @@ fn api_client(config: Config, action: ApiClientCommand) -> Result<(), Failure> {
         .get()
         .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
     let conn: &mut DbConn = &mut conn;
-    let failed = |e: crate::error::AppError| Failure::Runtime(e.detail(crate::i18n::Lang::En));
+    let failed = |e: crate::error::AppError| {
+        Failure::Runtime(crate::web::words::detail(&e, crate::i18n::Lang::En))
+    };
     let municipalities = clients::municipalities(conn).map_err(failed)?;
     let now = crate::school::clock::system_now();
     match action {
@@ -285,7 +287,7 @@ fn api_client(config: Config, action: ApiClientCommand) -> Result<(), Failure> {
                 now,
                 crate::i18n::Lang::En,
             )
-            .map_err(|e| Failure::Usage(e.detail(crate::i18n::Lang::En)))?;
+            .map_err(|e| Failure::Usage(crate::web::words::detail(&e, crate::i18n::Lang::En)))?;
             println!("narvaro: API client registered; the secret is shown this once");
             println!("  client_id:     {}", r.client_id);
             println!("  client_secret: {}", r.secret);
@@ -521,7 +523,7 @@ fn retention(config: Config, dry_run: bool) -> Result<(), Failure> {
     let failed = |e: crate::error::AppError| {
         Failure::Runtime(format!(
             "retention: {} (each person's removal is whole or not at all)",
-            e.detail(crate::i18n::Lang::En)
+            crate::web::words::detail(&e, crate::i18n::Lang::En)
         ))
     };
     println!(

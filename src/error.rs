@@ -122,13 +122,13 @@ pub enum AppError {
     /// The request was understood but a value is wrong; `message` says which and why.
     Invalid {
         code: Code,
-        message: String,
+        message: Said,
     },
     Unauthorized(String),
-    Forbidden(String),
+    Forbidden(Said),
     Conflict {
         code: Code,
-        message: String,
+        message: Said,
     },
     PayloadTooLarge,
     TooManyRequests {
@@ -167,8 +167,74 @@ impl fmt::Display for Failure {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// A refusal: `code` names the message (`templates/messages/<lang>.txt`), `args` the values
+/// it shows (`{name}` in the message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl Refusal {
+    pub const fn new(code: &'static str) -> Refusal {
+        Refusal {
+            code,
+            args: Vec::new(),
+        }
+    }
+
+    /// The refusal with the value `name` shows.
+    pub fn with(mut self, name: &'static str, value: impl fmt::Display) -> Refusal {
+        self.args.push((name, value.to_string()));
+        self
+    }
+}
+
+/// The code, for logs and tests (the words are the edge's).
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
+/// What a refused request is told: the domain's refusal, a code worded at the edge in the
+/// reader's language (`web::words`), or words the edge already chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Said {
+    Refusal(Refusal),
+    Words(String),
+}
+
+impl Said {
+    /// The words the edge chose, or the refusal's code (for the log: the edge words it).
+    pub fn as_logged(&self) -> String {
+        match self {
+            Said::Refusal(r) => r.code.to_string(),
+            Said::Words(w) => w.clone(),
+        }
+    }
+}
+
+impl From<Refusal> for Said {
+    fn from(r: Refusal) -> Said {
+        Said::Refusal(r)
+    }
+}
+
+impl From<String> for Said {
+    fn from(w: String) -> Said {
+        Said::Words(w)
+    }
+}
+
+impl From<&str> for Said {
+    fn from(w: &str) -> Said {
+        Said::Words(w.to_string())
+    }
+}
+
 impl AppError {
-    pub fn invalid(code: Code, message: impl Into<String>) -> Self {
+    pub fn invalid(code: Code, message: impl Into<Said>) -> Self {
         AppError::Invalid {
             code,
             message: message.into(),
@@ -199,13 +265,29 @@ impl AppError {
         })
     }
 
-    /// What to tell a person whose input was refused (400 or 409); empty otherwise.
-    pub fn refusal(&self) -> String {
+    /// A refusal with a code: the request was understood, a value is wrong (400).
+    pub fn refused(code: Code, why: Refusal) -> Self {
+        AppError::Invalid {
+            code,
+            message: Said::Refusal(why),
+        }
+    }
+
+    /// A refusal because of the state things are in (409).
+    pub fn conflict(code: Code, message: impl Into<Said>) -> Self {
+        AppError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// What a refused request (400, 403 or 409) is told, to be worded at the edge.
+    pub fn said(&self) -> Option<&Said> {
         match self {
-            AppError::Invalid { message, .. } | AppError::Conflict { message, .. } => {
-                message.clone()
-            }
-            _ => String::new(),
+            AppError::Invalid { message, .. }
+            | AppError::Conflict { message, .. }
+            | AppError::Forbidden(message) => Some(message),
+            _ => None,
         }
     }
 
@@ -251,9 +333,8 @@ impl AppError {
             AppError::NotFound => lang.pick("Sidan eller posten finns inte, eller så har du inte tillgång till den.", "The page or record does not exist, or you do not have access to it.").into(),
             AppError::Invalid { message, .. }
             | AppError::Conflict { message, .. }
-            | AppError::Unauthorized(message)
-            | AppError::Forbidden(message)
-            | AppError::TooLarge(message) => message.clone(),
+            | AppError::Forbidden(message) => message.as_logged(),
+            AppError::Unauthorized(message) | AppError::TooLarge(message) => message.clone(),
             AppError::PayloadTooLarge => lang.pick("Det du skickade är för stort.", "What you sent is too large.").into(),
             AppError::TooManyRequests { retry_after_secs } => match lang {
                 Lang::Sv => format!("För många försök. Vänta {} och försök igen.", wait_text(*retry_after_secs, lang)),

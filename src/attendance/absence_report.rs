@@ -227,10 +227,10 @@ pub fn create(
             let (s, e) = (to_local(tz, s), to_local(tz, e));
             return Err(AppError::Conflict {
                 code: Code::OverlappingReport,
-                message: match lang {
+                message: crate::error::Said::Words(match lang {
                     Lang::Sv => format!("Det finns redan en anmälan för {} – {}. Ändra perioden, eller ta bort den anmälan först.", s.format("%Y-%m-%d %H:%M"), e.format("%Y-%m-%d %H:%M")),
                     Lang::En => format!("There is already a report for {} – {}. Change the period, or cancel that report first.", s.format("%Y-%m-%d %H:%M"), e.format("%Y-%m-%d %H:%M")),
-                },
+                }),
             });
         }
         let id: i64 = diesel::insert_into(absence_reports::table)

@@ -16,42 +16,13 @@ use crate::audit::{self, Entry};
 use crate::auth::access::{LessonReach, LessonRef};
 use crate::auth::Viewer;
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, AppResult, Code, Refusal};
 use crate::i18n::Lang;
 use crate::insight::statistics::facts::Sel;
 use crate::schema::*;
 use crate::school::absence::{self, Cover};
 
-crate::text_enum!(
-    /// A mark in a roll call (`attendance_marks.status`); a pupil without one was present.
-    Status {
-        Present => "present",
-        Absent => "absent",
-        Late => "late",
-        LeftEarly => "left_early",
-        PartlyAbsent => "partly_absent",
-    }
-);
-
-impl Status {
-    pub fn label(self, lang: Lang) -> &'static str {
-        match self {
-            Status::Present => lang.pick("Närvarande", "Present"),
-            Status::Absent => lang.pick("Frånvarande", "Absent"),
-            Status::Late => lang.pick("Sen", "Late"),
-            Status::LeftEarly => lang.pick("Gick tidigt", "Left early"),
-            Status::PartlyAbsent => lang.pick("Delvis frånvarande", "Partly absent"),
-        }
-    }
-
-    /// Whether the mark is for some minutes of the lesson rather than all of it.
-    pub fn takes_minutes(self) -> bool {
-        matches!(
-            self,
-            Status::Late | Status::LeftEarly | Status::PartlyAbsent
-        )
-    }
-}
+pub use crate::school::states::MarkStatus as Status;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LessonInfo {
@@ -446,12 +417,8 @@ pub struct Stale {
     pub current: RollCall,
 }
 
-fn invalid(lang: Lang, code: Code, sv: &str, en: &str) -> AppError {
-    AppError::invalid(code, lang.pick(sv, en))
-}
-
 /// Checks one input against the lesson and the reasons; the mark to store.
-fn checked_mark(input: &MarkInput, rc: &RollCall, lang: Lang) -> AppResult<Mark> {
+fn checked_mark(input: &MarkInput, rc: &RollCall) -> AppResult<Mark> {
     let lesson_minutes = rc.lesson.minutes;
     // which pupil the message is about, as the page lists them
     let who = rc
@@ -463,15 +430,19 @@ fn checked_mark(input: &MarkInput, rc: &RollCall, lang: Lang) -> AppResult<Mark>
         match input.minutes {
             Some(m) if m >= 1 && m <= lesson_minutes => m,
             Some(_) => {
-                return Err(AppError::invalid(Code::BadMinutes, match lang {
-                    Lang::Sv => format!("Minuterna ska vara mellan 1 och {lesson_minutes}, lektionens längd{who}."),
-                    Lang::En => format!("Minutes must be between 1 and {lesson_minutes}, the length of the lesson{who}."),
-                }))
+                return Err(AppError::refused(
+                    Code::BadMinutes,
+                    Refusal::new("bad_minutes")
+                        .with("max", lesson_minutes)
+                        .with("who", who),
+                ))
             }
-            None => return Err(AppError::invalid(Code::MinutesRequired, match lang {
-                Lang::Sv => format!("Skriv hur många minuter för sen ankomst, tidigt gående eller delvis frånvaro{who}."),
-                Lang::En => format!("Give the minutes for a late arrival, leaving early or partial absence{who}."),
-            })),
+            None => {
+                return Err(AppError::refused(
+                    Code::MinutesRequired,
+                    Refusal::new("minutes_required").with("who", who),
+                ))
+            }
         }
     } else if input.status == Status::Absent {
         lesson_minutes
@@ -489,11 +460,9 @@ fn checked_mark(input: &MarkInput, rc: &RollCall, lang: Lang) -> AppResult<Mark>
             Some(r)
         }
         (_, Some(_)) => {
-            return Err(invalid(
-                lang,
+            return Err(AppError::refused(
                 Code::UnknownReason,
-                "Orsaken finns inte i skolans lista.",
-                "That reason is not in the school's list.",
+                Refusal::new("reason_not_in_school_list"),
             ))
         }
     };
@@ -505,24 +474,17 @@ fn checked_mark(input: &MarkInput, rc: &RollCall, lang: Lang) -> AppResult<Mark>
 }
 
 /// Whether the lesson can be reported today: not cancelled, and its day has come.
-fn reportable(lesson: &LessonInfo, today: NaiveDate, lang: Lang) -> AppResult<()> {
+fn reportable(lesson: &LessonInfo, today: NaiveDate) -> AppResult<()> {
     if lesson.cancelled {
-        return Err(AppError::Conflict {
-            code: Code::LessonCancelled,
-            message: lang
-                .pick(
-                    "Lektionen är inställd och rapporteras inte.",
-                    "The lesson is cancelled and is not reported.",
-                )
-                .into(),
-        });
+        return Err(AppError::conflict(
+            Code::LessonCancelled,
+            Refusal::new("lesson_cancelled"),
+        ));
     }
     if lesson.date > today {
-        return Err(invalid(
-            lang,
+        return Err(AppError::refused(
             Code::LessonInFuture,
-            "Lektionen är inte i dag ännu; den kan rapporteras från sin dag.",
-            "The lesson is not today yet; it can be reported from its day on.",
+            Refusal::new("lesson_in_future"),
         ));
     }
     Ok(())
@@ -531,7 +493,7 @@ fn reportable(lesson: &LessonInfo, today: NaiveDate, lang: Lang) -> AppResult<()
 /// The marks a submission asks for, each checked, per pupil: every pupil must be in the
 /// lesson's groups and named once. Covered pupils nobody spoke of keep their pre-mark (it
 /// is stored now).
-fn wanted_marks(rc: &RollCall, inputs: &[MarkInput], lang: Lang) -> AppResult<HashMap<i64, Mark>> {
+fn wanted_marks(rc: &RollCall, inputs: &[MarkInput]) -> AppResult<HashMap<i64, Mark>> {
     let in_lesson: HashSet<i64> = rc.pupils.iter().map(|p| p.id).collect();
     let mut wanted: HashMap<i64, Mark> = HashMap::new();
     let mut unknown = Vec::new();
@@ -540,30 +502,18 @@ fn wanted_marks(rc: &RollCall, inputs: &[MarkInput], lang: Lang) -> AppResult<Ha
             unknown.push(input.pupil_id.to_string());
             continue;
         }
-        let mark = checked_mark(input, rc, lang)?;
+        let mark = checked_mark(input, rc)?;
         if wanted.insert(input.pupil_id, mark).is_some() {
-            return Err(AppError::invalid(
+            return Err(AppError::refused(
                 Code::DuplicatePupil,
-                match lang {
-                    Lang::Sv => format!("Eleven {} finns två gånger i rapporten.", input.pupil_id),
-                    Lang::En => format!("Pupil {} appears twice in the report.", input.pupil_id),
-                },
+                Refusal::new("pupil_twice_in_report").with("pupil", input.pupil_id),
             ));
         }
     }
     if !unknown.is_empty() {
-        return Err(AppError::invalid(
+        return Err(AppError::refused(
             Code::PupilNotInLesson,
-            match lang {
-                Lang::Sv => format!(
-                    "Dessa elever går inte i lektionens grupper den dagen: {}.",
-                    unknown.join(", ")
-                ),
-                Lang::En => format!(
-                    "These pupils are not in the lesson's groups that day: {}.",
-                    unknown.join(", ")
-                ),
-            },
+            Refusal::new("pupils_not_in_lesson").with("pupils", unknown.join(", ")),
         ));
     }
     for p in &rc.pupils {
@@ -596,23 +546,19 @@ fn changes(rc: &RollCall, wanted: &HashMap<i64, Mark>) -> Vec<Change> {
 
 /// A correction (a reported lesson of an earlier day, changed) needs a reason of at most
 /// 500 characters; the reason kept, trimmed, for a correction only.
-fn correction_reason(correction: bool, raw: Option<&str>, lang: Lang) -> AppResult<Option<&str>> {
+fn correction_reason(correction: bool, raw: Option<&str>) -> AppResult<Option<&str>> {
     let reason = raw.map(str::trim).filter(|r| !r.is_empty());
     if !correction {
         return Ok(None);
     }
     match reason {
-        None => Err(invalid(
-            lang,
+        None => Err(AppError::refused(
             Code::CorrectionReasonRequired,
-            "Lektionen var en tidigare dag: skriv kort varför du ändrar.",
-            "The lesson was on an earlier day: say briefly why you change it.",
+            Refusal::new("correction_reason_required"),
         )),
-        Some(r) if r.chars().count() > 500 => Err(invalid(
-            lang,
+        Some(r) if r.chars().count() > 500 => Err(AppError::refused(
             Code::CorrectionReasonTooLong,
-            "Skriv orsaken med högst 500 tecken.",
-            "Keep the reason to 500 characters.",
+            Refusal::new("correction_reason_too_long"),
         )),
         Some(r) => Ok(Some(r)),
     }
@@ -759,11 +705,7 @@ pub fn submit(
     let tz = policy.tz;
     if !matches!(lesson.reach, LessonReach::Teacher | LessonReach::Substitute) {
         return Err(AppError::Forbidden(
-            lang.pick(
-                "Bara lektionens lärare och vikarie rapporterar den.",
-                "Only the lesson's teachers and substitute report it.",
-            )
-            .into(),
+            Refusal::new("only_lesson_teachers_report").into(),
         ));
     }
     if stored_device_submission(conn, lesson.id, sub)? {
@@ -777,11 +719,11 @@ pub fn submit(
                 .execute(conn)?;
         }
         let before = load(conn, lesson, tz, lang)?;
-        reportable(&before.lesson, today, lang)?;
-        let wanted = wanted_marks(&before, &sub.marks, lang)?;
+        reportable(&before.lesson, today)?;
+        let wanted = wanted_marks(&before, &sub.marks)?;
         let changes = changes(&before, &wanted);
         let correction = before.lesson.date < today && !first_report && !changes.is_empty();
-        let reason = correction_reason(correction, sub.correction_reason.as_deref(), lang)?;
+        let reason = correction_reason(correction, sub.correction_reason.as_deref())?;
         let side = |m: &Mark| json!({"status": m.status.as_str(), "minutes": m.minutes, "reason_id": m.reason_id});
         if !changes.is_empty() && !first_report {
             // the export's meta.modified of the lesson's attendance records
@@ -908,7 +850,7 @@ const NOTICE_DAYS: i64 = 7;
 fn stale() -> AppError {
     AppError::Conflict {
         code: Code::StaleRollCall,
-        message: String::new(),
+        message: String::new().into(),
     }
 }
 
@@ -1252,30 +1194,29 @@ mod tests {
     #[test]
     fn absent_takes_the_whole_lesson_and_late_needs_minutes_within_it() {
         let rc = roll_call();
-        let m = checked_mark(&input(1, Status::Absent, Some(5), None), &rc, Lang::Sv).unwrap();
+        let m = checked_mark(&input(1, Status::Absent, Some(5), None), &rc).unwrap();
         assert_eq!((m.status, m.minutes), (Status::Absent, 60));
-        let m = checked_mark(&input(1, Status::Late, Some(60), None), &rc, Lang::Sv).unwrap();
+        let m = checked_mark(&input(1, Status::Late, Some(60), None), &rc).unwrap();
         assert_eq!(m.minutes, 60);
         for bad in [Some(0), Some(61), Some(-3)] {
-            let e = checked_mark(&input(1, Status::Late, bad, None), &rc, Lang::Sv).unwrap_err();
+            let e = checked_mark(&input(1, Status::Late, bad, None), &rc).unwrap_err();
             assert_eq!(code(e), "bad_minutes");
         }
-        let e =
-            checked_mark(&input(1, Status::PartlyAbsent, None, None), &rc, Lang::En).unwrap_err();
+        let e = checked_mark(&input(1, Status::PartlyAbsent, None, None), &rc).unwrap_err();
         assert_eq!(code(e), "minutes_required");
     }
 
     #[test]
     fn a_reason_comes_from_the_school_list_or_the_pupils_own_cover() {
         let rc = roll_call();
-        let m = checked_mark(&input(1, Status::Absent, None, Some(6)), &rc, Lang::Sv).unwrap();
+        let m = checked_mark(&input(1, Status::Absent, None, Some(6)), &rc).unwrap();
         assert_eq!(m.reason_id, Some(6));
         // present never keeps a reason
-        let m = checked_mark(&input(1, Status::Present, None, Some(6)), &rc, Lang::Sv).unwrap();
+        let m = checked_mark(&input(1, Status::Present, None, Some(6)), &rc).unwrap();
         assert_eq!(m.reason_id, None);
         // reason 7 is pupil 3's cover, not the school's list: only pupil 3 may use it
-        assert!(checked_mark(&input(3, Status::Absent, None, Some(7)), &rc, Lang::Sv).is_ok());
-        let e = checked_mark(&input(1, Status::Absent, None, Some(7)), &rc, Lang::Sv).unwrap_err();
+        assert!(checked_mark(&input(3, Status::Absent, None, Some(7)), &rc).is_ok());
+        let e = checked_mark(&input(1, Status::Absent, None, Some(7)), &rc).unwrap_err();
         assert_eq!(code(e), "unknown_reason");
     }
 
@@ -1287,22 +1228,26 @@ mod tests {
             input(1, Status::Present, None, None),
         ];
         assert_eq!(
-            code(wanted_marks(&rc, &twice, Lang::Sv).unwrap_err()),
+            code(wanted_marks(&rc, &twice).unwrap_err()),
             "duplicate_pupil"
         );
         let stranger = [
             input(99, Status::Absent, None, None),
             input(98, Status::Late, Some(3), None),
         ];
-        let e = wanted_marks(&rc, &stranger, Lang::En).unwrap_err();
+        let e = wanted_marks(&rc, &stranger).unwrap_err();
         assert_eq!(e.code().as_str(), "pupil_not_in_lesson");
-        assert!(e.to_string().contains("99, 98"), "{e}");
+        let Some(crate::error::Said::Refusal(r)) = e.said() else {
+            panic!("a refusal with a code: {e}")
+        };
+        assert_eq!(r.code, "pupils_not_in_lesson");
+        assert_eq!(r.args, [("pupils", "99, 98".to_string())]);
     }
 
     #[test]
     fn covered_pupils_nobody_spoke_of_keep_their_pre_mark() {
         let rc = roll_call();
-        let wanted = wanted_marks(&rc, &[input(3, Status::Present, None, None)], Lang::Sv).unwrap();
+        let wanted = wanted_marks(&rc, &[input(3, Status::Present, None, None)]).unwrap();
         // pupil 3 was spoken of (present), pupil 4 keeps absent without a reason
         assert_eq!(wanted[&3], Mark::PRESENT);
         assert_eq!(wanted[&4].status, Status::Absent);
@@ -1318,13 +1263,13 @@ mod tests {
             input(2, Status::Late, Some(10), None),
             input(3, Status::Absent, None, Some(7)),
         ];
-        let wanted = wanted_marks(&rc, &inputs, Lang::Sv).unwrap();
+        let wanted = wanted_marks(&rc, &inputs).unwrap();
         let ch = changes(&rc, &wanted);
         // 1: present as before; 2: the same late; 3 and 4: pre-marks not yet stored
         let pupils: Vec<i64> = ch.iter().map(|c| c.0).collect();
         assert_eq!(pupils, vec![3, 4]);
         assert!(ch.iter().all(|c| c.1 == Mark::PRESENT));
-        let back = wanted_marks(&rc, &[input(2, Status::Present, None, None)], Lang::Sv).unwrap();
+        let back = wanted_marks(&rc, &[input(2, Status::Present, None, None)]).unwrap();
         let ch = changes(&rc, &back);
         assert_eq!(ch[0].0, 2);
         assert_eq!(ch[0].1.status, Status::Late);
@@ -1333,27 +1278,27 @@ mod tests {
 
     #[test]
     fn a_correction_needs_a_short_reason_and_nothing_else_does() {
-        assert_eq!(correction_reason(false, None, Lang::Sv).unwrap(), None);
+        assert_eq!(correction_reason(false, None).unwrap(), None);
         assert_eq!(
-            correction_reason(false, Some(&"x".repeat(900)), Lang::Sv).unwrap(),
+            correction_reason(false, Some(&"x".repeat(900))).unwrap(),
             None
         );
         assert_eq!(
-            correction_reason(true, Some("  fel elev  "), Lang::Sv).unwrap(),
+            correction_reason(true, Some("  fel elev  ")).unwrap(),
             Some("fel elev")
         );
-        let e = correction_reason(true, Some("   "), Lang::Sv).unwrap_err();
+        let e = correction_reason(true, Some("   ")).unwrap_err();
         assert_eq!(code(e), "correction_reason_required");
-        let e = correction_reason(true, Some(&"å".repeat(501)), Lang::Sv).unwrap_err();
+        let e = correction_reason(true, Some(&"å".repeat(501))).unwrap_err();
         assert_eq!(code(e), "correction_reason_too_long");
-        assert!(correction_reason(true, Some(&"å".repeat(500)), Lang::Sv).is_ok());
+        assert!(correction_reason(true, Some(&"å".repeat(500))).is_ok());
     }
 
     #[test]
     fn everyone_present_keeps_the_covered_pupils_marks() {
         let rc = roll_call();
         let marks = everyone_present(&rc);
-        let wanted = wanted_marks(&rc, &marks, Lang::Sv).unwrap();
+        let wanted = wanted_marks(&rc, &marks).unwrap();
         assert_eq!(wanted[&1], Mark::PRESENT);
         assert_eq!(wanted[&2], Mark::PRESENT, "the late mark is replaced");
         assert_eq!(wanted[&3].status, Status::Absent);
@@ -1383,11 +1328,11 @@ mod tests {
     #[test]
     fn cancelled_and_future_lessons_are_not_reported() {
         let mut rc = roll_call();
-        assert!(reportable(&rc.lesson, day("2026-11-30"), Lang::Sv).is_ok());
-        let e = reportable(&rc.lesson, day("2026-11-29"), Lang::Sv).unwrap_err();
+        assert!(reportable(&rc.lesson, day("2026-11-30")).is_ok());
+        let e = reportable(&rc.lesson, day("2026-11-29")).unwrap_err();
         assert_eq!(code(e), "lesson_in_future");
         rc.lesson.cancelled = true;
-        let e = reportable(&rc.lesson, day("2026-12-01"), Lang::Sv).unwrap_err();
+        let e = reportable(&rc.lesson, day("2026-12-01")).unwrap_err();
         assert_eq!(code(e), "lesson_cancelled");
     }
 

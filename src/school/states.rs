@@ -21,3 +21,24 @@ crate::text_enum!(
         Unreachable => "unreachable",
     }
 );
+
+crate::text_enum!(
+    /// A mark in a roll call (`attendance_marks.status`); a pupil without one was present.
+    MarkStatus {
+        Present => "present",
+        Absent => "absent",
+        Late => "late",
+        LeftEarly => "left_early",
+        PartlyAbsent => "partly_absent",
+    }
+);
+
+impl MarkStatus {
+    /// Whether the mark is for some minutes of the lesson rather than all of it.
+    pub fn takes_minutes(self) -> bool {
+        matches!(
+            self,
+            MarkStatus::Late | MarkStatus::LeftEarly | MarkStatus::PartlyAbsent
+        )
+    }
+}

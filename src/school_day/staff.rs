@@ -131,7 +131,7 @@ pub fn invite(conn: &mut DbConn, act: &Act, s: &NewStaff) -> Checked<i64> {
                     _,
                 ) => AppError::Conflict {
                     code: Code::UsernameTaken,
-                    message: String::new(),
+                    message: String::new().into(),
                 },
                 other => other.into(),
             })?;

@@ -235,7 +235,7 @@ pub async fn create_report(
             )))
         }
         Err((e, name, kinds)) => {
-            let msg = e.refusal();
+            let msg = super::words::refusal(&e, ctx.lang);
             Ok(html_with_status(
                 e.status(),
                 report_form(&ctx, (id, &name), &kinds, today, Some(&posted), Some(&msg)),
@@ -362,7 +362,7 @@ pub async fn apply_leave(
     match result {
         Ok(()) => Ok(see_other(&format!("/pupils/{id}?done=applied"))),
         Err((e, name, granted)) => {
-            let msg = e.refusal();
+            let msg = super::words::refusal(&e, ctx.lang);
             Ok(html_with_status(
                 e.status(),
                 leave_form(&ctx, (id, &name), granted, today, Some(&posted), Some(&msg)),

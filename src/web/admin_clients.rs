@@ -182,7 +182,7 @@ pub async fn register(
             page(&ctx, tz, &view, Some(registered(&ctx, &r))),
         )),
         Err(AppError::Invalid { message, .. }) => {
-            let note = html! { p.errors role="alert" { (message) } };
+            let note = html! { p.errors role="alert" { (super::words::said(ctx.lang, &message)) } };
             Ok(html_with_status(
                 StatusCode::BAD_REQUEST,
                 page(&ctx, tz, &view, Some(note)),

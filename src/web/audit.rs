@@ -261,7 +261,9 @@ fn detail(lang: Lang, l: &Line) -> String {
     let side = |v: &serde_json::Value| -> String {
         let status = v["status"].as_str().unwrap_or("");
         let word = crate::attendance::roll_call::Status::parse(status)
-            .map_or(status.to_string(), |s| s.label(lang).to_string());
+            .map_or(status.to_string(), |s| {
+                super::common::mark_word(s, lang).to_string()
+            });
         match v["minutes"].as_i64() {
             Some(m) if m > 0 && status != "absent" => format!("{word} {m} min"),
             _ => word,

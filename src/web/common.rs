@@ -1,6 +1,7 @@
 //! Helpers every area of the web layer shares: the client's address, redirects, pages
 //! with a status, and the parsing of ids and dates in paths and queries.
 
+use crate::school::states::MarkStatus;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use chrono::{NaiveDate, NaiveTime};
@@ -184,5 +185,16 @@ mod title_tests {
             ("Svenska", "7A, 7B".to_string())
         );
         assert_eq!(lesson_title("Idrott", &[]), ("Idrott", String::new()));
+    }
+}
+
+/// A mark's status in words.
+pub(super) fn mark_word(s: MarkStatus, lang: crate::i18n::Lang) -> &'static str {
+    match s {
+        MarkStatus::Present => lang.pick("Närvarande", "Present"),
+        MarkStatus::Absent => lang.pick("Frånvarande", "Absent"),
+        MarkStatus::Late => lang.pick("Sen", "Late"),
+        MarkStatus::LeftEarly => lang.pick("Gick tidigt", "Left early"),
+        MarkStatus::PartlyAbsent => lang.pick("Delvis frånvarande", "Partly absent"),
     }
 }

@@ -20,7 +20,7 @@ fn foreign_error(status: StatusCode, message: String, lang: Lang) -> AppError {
         404 => AppError::NotFound,
         413 => AppError::PayloadTooLarge,
         401 => AppError::Unauthorized(message),
-        403 => AppError::Forbidden(message),
+        403 => AppError::Forbidden(message.into()),
         405 => AppError::invalid(
             Code::MethodNotAllowed,
             lang.pick(
@@ -80,7 +80,7 @@ pub async fn render_errors(
             app.status(),
             app.code().as_str(),
             app.title(lang),
-            &app.detail(lang),
+            &super::words::detail(app, lang),
             app,
         )
     } else if matches!(app, AppError::Unauthorized(_)) && res.request().method() == Method::GET {
@@ -115,7 +115,7 @@ fn ss12000_error(err: &AppError, lang: Lang) -> HttpResponse {
         res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"narvaro\""));
     }
     res.insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({"code": err.code().as_str(), "message": err.detail(lang)}))
+        .json(serde_json::json!({"code": err.code().as_str(), "message": super::words::detail(err, lang)}))
 }
 
 /// An error of the OAuth token endpoint as RFC 6749 §5.2 gives it (a body refused before
@@ -129,7 +129,7 @@ fn oauth_error(err: &AppError, lang: Lang) -> HttpResponse {
     HttpResponse::build(err.status())
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
-        .json(serde_json::json!({"error": error, "error_description": err.detail(lang)}))
+        .json(serde_json::json!({"error": error, "error_description": super::words::detail(err, lang)}))
 }
 
 /// A page that needs a signed-in person sends the browser to the sign-in page, which
@@ -151,7 +151,7 @@ fn error_page(err: &AppError, ctx: &PageCtx) -> HttpResponse {
     let title = err.title(lang);
     let body = html! {
         h1 { (title) }
-        p { (err.detail(lang)) }
+        p { (super::words::detail(err, lang)) }
         p { a href="/" { (lang.pick("Till startsidan", "Go to the start page")) } }
     };
     let mut res = HttpResponse::build(err.status());

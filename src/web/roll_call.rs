@@ -106,7 +106,7 @@ fn pupil_row(rc: &RollCall, p: &PupilLine, lang: Lang) -> Markup {
                 div.st role="radiogroup" aria-labelledby={"n" (p.id)} {
                     @for s in row_statuses(p.mark.status) {
                         label { input type="radio" name={"s" (p.id)} value=(status_code(s)) checked[p.mark.status == s];
-                            span { span.short aria-hidden="true" { (short(s, lang)) } span.word { (s.label(lang)) } } }
+                            span { span.short aria-hidden="true" { (short(s, lang)) } span.word { (super::common::mark_word(s, lang)) } } }
                     }
                 }
             }
@@ -271,7 +271,7 @@ fn with_inputs(mut rc: RollCall, inputs: &[MarkInput]) -> RollCall {
 }
 
 fn describe(mark: &Mark, rc: &RollCall, lang: Lang) -> String {
-    let mut s = mark.status.label(lang).to_string();
+    let mut s = super::common::mark_word(mark.status, lang).to_string();
     if mark.status.takes_minutes() {
         s.push_str(&format!(" {} min", mark.minutes));
     }
@@ -352,7 +352,7 @@ pub async fn submit(
         )),
         Err((err, current)) => {
             let status = err.status();
-            let message = err.refusal();
+            let message = super::words::refusal(&err, ctx.lang);
             let shown = with_inputs(current, &sent);
             let body = html! { p { (message) } p { (ctx.t("Ingenting sparades.", "Nothing was saved.")) } };
             let page = roll_call_page(

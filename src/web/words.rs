@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::error::{AppError, Refusal, Said};
 use crate::i18n::Lang;
-use crate::school::Refusal;
 
 const SV: &str = include_str!("../../templates/messages/sv.txt");
 const EN: &str = include_str!("../../templates/messages/en.txt");
@@ -56,6 +56,31 @@ pub fn say(lang: Lang, refusal: &Refusal) -> String {
         out = out.replace(&format!("{{{name}}}"), value);
     }
     out
+}
+
+/// What a refused request is told, in `lang`.
+pub fn said(lang: Lang, s: &Said) -> String {
+    match s {
+        Said::Refusal(r) => say(lang, r),
+        Said::Words(w) => w.clone(),
+    }
+}
+
+/// What an error tells its reader in `lang`: a refusal worded from the catalogue, the rest
+/// as the error says it.
+pub fn detail(e: &AppError, lang: Lang) -> String {
+    match e.said() {
+        Some(s) => said(lang, s),
+        None => e.detail(lang),
+    }
+}
+
+/// What to tell a person whose input was refused (400 or 409) in `lang`; empty otherwise.
+pub fn refusal(e: &AppError, lang: Lang) -> String {
+    match e {
+        AppError::Invalid { .. } | AppError::Conflict { .. } => detail(e, lang),
+        _ => String::new(),
+    }
 }
 
 #[cfg(test)]

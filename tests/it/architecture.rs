@@ -666,3 +666,73 @@ fn every_refusal_has_words_in_every_language_and_every_word_is_used() {
         );
     }
 }
+
+/// Where a language may be chosen outside `web/`: the languages themselves, the e-mail
+/// renderer (a notice is built in its reader's language) and the command line.
+const LANGUAGE_EDGES: [&str; 4] = ["i18n/", "notices/build.rs", "notices/mod.rs", "cli.rs"];
+
+/// Files below `web/` that still take a `Lang` and build sentences: the domain being moved
+/// to codes (`Refusal`, worded by `web::words`). The list only shrinks: a file that no
+/// longer needs a language must leave it, and no file may join it.
+const STILL_SPEAKING: [&str; 14] = [
+    "attendance/absence_report.rs",
+    "attendance/leave_application.rs",
+    "attendance/leave_delegation.rs",
+    "attendance/pupil.rs",
+    "attendance/roll_call.rs",
+    "auth/access.rs",
+    "auth/clients.rs",
+    "auth/csrf.rs",
+    "auth/viewer.rs",
+    "error.rs",
+    "insight/statistics/mod.rs",
+    "insight/statistics/overview.rs",
+    "interop/ss12000/aggregated.rs",
+    "interop/ss12000/query.rs",
+];
+
+/// The files outside `web/` and the language edges whose code names `Lang`.
+fn language_choosers(files_and_texts: &[(String, String)]) -> BTreeSet<String> {
+    files_and_texts
+        .iter()
+        .filter(|(name, _)| {
+            !name.starts_with("web/") && !LANGUAGE_EDGES.iter().any(|e| name.starts_with(e))
+        })
+        .filter(|(_, text)| {
+            let code = code_only(text.split("#[cfg(test)]").next().unwrap_or_default());
+            code.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .any(|w| w == "Lang")
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+#[test]
+fn no_new_sentences_below_the_web_edge() {
+    let mut all = Vec::new();
+    files(&src(), &mut all);
+    let texts: Vec<(String, String)> = all
+        .iter()
+        .map(|f| (short(f), std::fs::read_to_string(f).unwrap()))
+        .collect();
+    let found = language_choosers(&texts);
+    let listed: BTreeSet<String> = STILL_SPEAKING.iter().map(|s| s.to_string()).collect();
+    let joined: Vec<_> = found.difference(&listed).collect();
+    let left: Vec<_> = listed.difference(&found).collect();
+    assert!(
+        joined.is_empty(),
+        "the domain speaks in codes (school::Refusal, worded in templates/messages/): {joined:?} took a Lang"
+    );
+    assert!(
+        left.is_empty(),
+        "these no longer take a Lang: take them off STILL_SPEAKING: {left:?}"
+    );
+    let planted = [(
+        "attendance/trips.rs".to_string(),
+        "fn f(lang: crate::i18n::Lang) {}".to_string(),
+    )];
+    assert_eq!(
+        language_choosers(&planted).into_iter().collect::<Vec<_>>(),
+        ["attendance/trips.rs"]
+    );
+}

@@ -223,7 +223,7 @@ pub async fn pupil(
 /// A lesson's mark as people read it.
 fn status_label(lang: Lang, s: &str) -> String {
     crate::attendance::roll_call::Status::parse(s)
-        .map(|st| st.label(lang).to_string())
+        .map(|st| crate::web::common::mark_word(st, lang).to_string())
         .unwrap_or_else(|| s.to_string())
 }
 
