@@ -279,15 +279,9 @@ fn api_client(config: Config, action: ApiClientCommand) -> Result<(), Failure> {
                 schools: ids,
                 scopes,
             };
-            let r = clients::register(
-                conn,
-                &[municipality],
-                None,
-                &new,
-                now,
-                crate::i18n::Lang::En,
-            )
-            .map_err(|e| Failure::Usage(crate::web::words::detail(&e, crate::i18n::Lang::En)))?;
+            let r = clients::register(conn, &[municipality], None, &new, now).map_err(|e| {
+                Failure::Usage(crate::web::words::detail(&e, crate::i18n::Lang::En))
+            })?;
             println!("narvaro: API client registered; the secret is shown this once");
             println!("  client_id:     {}", r.client_id);
             println!("  client_secret: {}", r.secret);

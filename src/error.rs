@@ -124,7 +124,7 @@ pub enum AppError {
         code: Code,
         message: Said,
     },
-    Unauthorized(String),
+    Unauthorized(Said),
     Forbidden(Said),
     Conflict {
         code: Code,
@@ -286,7 +286,8 @@ impl AppError {
         match self {
             AppError::Invalid { message, .. }
             | AppError::Conflict { message, .. }
-            | AppError::Forbidden(message) => Some(message),
+            | AppError::Forbidden(message)
+            | AppError::Unauthorized(message) => Some(message),
             _ => None,
         }
     }
@@ -333,8 +334,9 @@ impl AppError {
             AppError::NotFound => lang.pick("Sidan eller posten finns inte, eller så har du inte tillgång till den.", "The page or record does not exist, or you do not have access to it.").into(),
             AppError::Invalid { message, .. }
             | AppError::Conflict { message, .. }
-            | AppError::Forbidden(message) => message.as_logged(),
-            AppError::Unauthorized(message) | AppError::TooLarge(message) => message.clone(),
+            | AppError::Forbidden(message)
+            | AppError::Unauthorized(message) => message.as_logged(),
+            AppError::TooLarge(message) => message.clone(),
             AppError::PayloadTooLarge => lang.pick("Det du skickade är för stort.", "What you sent is too large.").into(),
             AppError::TooManyRequests { retry_after_secs } => match lang {
                 Lang::Sv => format!("För många försök. Vänta {} och försök igen.", wait_text(*retry_after_secs, lang)),

@@ -311,7 +311,7 @@ pub fn decide(
                 to,
             )? {
                 Ok((delegation, _)) => Some(delegation),
-                Err(outside) => return Err(AppError::Forbidden(outside.message(lang).into())),
+                Err(outside) => return Err(AppError::Forbidden(outside.refusal().into())),
             }
         };
         pending(conn, id.get(), lang)?;

@@ -18,8 +18,8 @@ use serde_json::json;
 use crate::audit::{self, Entry};
 use crate::auth::Viewer;
 use crate::db::DbConn;
+use crate::error::Refusal;
 use crate::error::{AppError, AppResult};
-use crate::i18n::Lang;
 use crate::schema::*;
 use crate::school::ids::PupilId;
 
@@ -66,26 +66,18 @@ pub enum Outside {
 }
 
 impl Outside {
-    pub fn message(self, lang: Lang) -> String {
+    /// Why a mentor may not decide: a refusal the edge words.
+    pub fn refusal(self) -> Refusal {
         match self {
-            Outside::NotDelegated => lang
-                .pick(
-                    "Rektor beslutar om ledighet: beslut är inte delegerade till mentorer på skolan.",
-                    "The principal decides on leave: decisions are not delegated to the school's mentors.",
-                )
-                .into(),
+            Outside::NotDelegated => Refusal::new("leave_not_delegated"),
             Outside::OverLimit {
                 max_days,
                 granted,
                 days,
-            } => match lang {
-                Lang::Sv => format!(
-                    "Rektor beslutar om den här ansökan: {days} skoldagar och {granted} redan beviljade i år är fler än de {max_days} dagar per läsår som mentorer beslutar om."
-                ),
-                Lang::En => format!(
-                    "The principal decides this application: {days} school days and {granted} already granted this year are more than the {max_days} days per school year mentors decide."
-                ),
-            },
+            } => Refusal::new("leave_over_mentor_limit")
+                .with("days", days)
+                .with("granted", granted)
+                .with("max_days", max_days),
         }
     }
 }
@@ -221,16 +213,12 @@ pub fn delegate(
     max_days: i32,
     now: NaiveDateTime,
     addr: &str,
-    lang: Lang,
 ) -> AppResult<i64> {
     principal_of(v, school)?;
     if !(1..=MAX_DAYS).contains(&max_days) {
-        return Err(AppError::invalid(
+        return Err(AppError::refused(
             crate::error::Code::BadParameter,
-            lang.pick(
-                "Ange ett antal dagar från 1 till 60.",
-                "Give a number of days from 1 to 60.",
-            ),
+            Refusal::new("delegation_days_range"),
         ));
     }
     conn.write_transaction(|conn| {

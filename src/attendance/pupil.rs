@@ -9,7 +9,6 @@ use serde::Serialize;
 use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::AppResult;
-use crate::i18n::Lang;
 use crate::schema::*;
 use crate::school::ids::PupilId;
 
@@ -38,7 +37,6 @@ pub fn summary(
     v: &Viewer,
     pupil_id: PupilId,
     today: NaiveDate,
-    lang: Lang,
 ) -> AppResult<PupilSummary> {
     let p = access::pupil(conn, v, pupil_id, today)?;
     let school_name: String = organisations::table
@@ -61,7 +59,12 @@ pub fn summary(
         .collect();
     Ok(PupilSummary {
         id: p.id,
-        name: p.display_name(lang),
+        // a withheld name is worded at the edge (`name_withheld`)
+        name: if p.name_visible() {
+            format!("{} {}", p.given_name, p.family_name)
+        } else {
+            String::new()
+        },
         school_id: p.school_id,
         school_name,
         name_withheld: !p.name_visible(),

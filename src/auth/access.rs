@@ -14,7 +14,6 @@ use diesel::prelude::*;
 use super::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
-use crate::i18n::Lang;
 use crate::schema::*;
 use crate::school::ids::{GroupId, LessonId, PupilId, SchoolId};
 
@@ -46,18 +45,6 @@ impl PupilRef {
     /// and staff of their school with a duty for them (their principal and teachers).
     pub fn name_visible(&self) -> bool {
         self.security_marking == "none" || self.reach != PupilReach::Admin
-    }
-
-    pub fn display_name(&self, lang: Lang) -> String {
-        if self.name_visible() {
-            format!("{} {}", self.given_name, self.family_name)
-        } else {
-            format!(
-                "{} (id {})",
-                lang.pick("Skyddad identitet", "Protected identity"),
-                self.id
-            )
-        }
     }
 }
 

@@ -14,7 +14,6 @@ use super::{secret, throttle};
 use crate::audit::{self, Entry};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code};
-use crate::i18n::Lang;
 use crate::schema::*;
 
 /// How long a client's bearer token lives.
@@ -83,8 +82,8 @@ pub struct NewClient {
     pub scopes: Vec<String>,
 }
 
-fn invalid(lang: Lang, sv: &str, en: &str) -> AppError {
-    AppError::invalid(Code::BadForm, lang.pick(sv, en))
+fn invalid(why: crate::error::Refusal) -> AppError {
+    AppError::refused(Code::BadForm, why)
 }
 
 /// Registers a client: its name (1 to 100 characters), at least one scope, and at least
@@ -96,25 +95,18 @@ pub fn register(
     by: Option<i64>,
     new: &NewClient,
     now: NaiveDateTime,
-    lang: Lang,
 ) -> AppResult<Registered> {
     let name = new.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(invalid(
-            lang,
-            "Ge klienten ett namn (högst 100 tecken).",
-            "Give the client a name (at most 100 characters).",
-        ));
+        return Err(invalid(crate::error::Refusal::new("client_name_required")));
     }
     let mut scopes: Vec<String> = new.scopes.clone();
     scopes.sort();
     scopes.dedup();
     if scopes.is_empty() || scopes.iter().any(|s| !SCOPES.iter().any(|k| k.0 == s)) {
-        return Err(invalid(
-            lang,
-            "Välj vad klienten får läsa (ss12000.read, statistics.read).",
-            "Choose what the client may read (ss12000.read, statistics.read).",
-        ));
+        return Err(invalid(crate::error::Refusal::new(
+            "client_scopes_required",
+        )));
     }
     let mut schools = new.schools.clone();
     schools.sort_unstable();
@@ -133,11 +125,9 @@ pub fn register(
             *m
         }
         _ => {
-            return Err(invalid(
-                lang,
-                "Välj minst en skola, alla i samma kommun.",
-                "Choose at least one school, all of one municipality.",
-            ))
+            return Err(invalid(crate::error::Refusal::new(
+                "client_schools_one_municipality",
+            )))
         }
     };
     let client_id = format!("nrv_{}", secret::random_hex(12).map_err(AppError::caused)?);

@@ -14,7 +14,6 @@ use actix_web::{web, HttpMessage, HttpRequest};
 use super::secret;
 use crate::auth::Sessions;
 use crate::error::AppError;
-use crate::i18n::Lang;
 use crate::ops::request_log::route_of;
 
 pub const COOKIE: &str = "narvaro_csrf";
@@ -48,14 +47,8 @@ fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-fn forbidden(lang: Lang) -> AppError {
-    AppError::Forbidden(
-        lang.pick(
-            "Formuläret kunde inte kontrolleras (det kan ha legat öppet länge). Ladda om sidan och försök igen.",
-            "The form could not be verified (it may have been open for a long time). Reload the page and try again.",
-        )
-        .into(),
-    )
+fn forbidden() -> AppError {
+    AppError::Forbidden(crate::error::Refusal::new("form_not_verified").into())
 }
 
 /// The `Origin` header, when present, must be this site.
@@ -101,7 +94,6 @@ pub async fn protect(
     req.extensions_mut().insert(nonce.clone());
 
     if !is_safe(req.method()) {
-        let lang = Lang::from_request(req.request());
         let secret = req
             .app_data::<web::Data<Sessions>>()
             .map(|s| s.secret.clone())
@@ -116,7 +108,7 @@ pub async fn protect(
         };
         if !ok {
             tracing::warn!(route = %route_of(req.request()), "CSRF check failed");
-            return Ok(req.error_response(forbidden(lang)).map_into_right_body());
+            return Ok(req.error_response(forbidden()).map_into_right_body());
         }
     }
 

@@ -17,8 +17,8 @@ use diesel::prelude::*;
 use super::session::{self, Audience, Claims};
 use crate::auth::Sessions;
 use crate::db::DbConn;
+use crate::error::Refusal;
 use crate::error::{AppError, AppResult};
-use crate::i18n::Lang;
 use crate::schema::*;
 pub use crate::school::viewer::{Roles, Viewer};
 
@@ -112,7 +112,6 @@ pub fn load_client(
     claims: Claims,
     path: &str,
     (method, route, addr): (&str, &str, &str),
-    lang: Lang,
 ) -> AppResult<Option<Viewer>> {
     let Some(id) = claims.client() else {
         return Ok(None);
@@ -129,11 +128,7 @@ pub fn load_client(
     super::clients::audit_call(conn, id, method, route, addr)?;
     if !covered {
         return Err(AppError::Forbidden(
-            lang.pick(
-                "Klientens token gäller inte för det här anropet.",
-                "The client's token does not cover this request.",
-            )
-            .into(),
+            Refusal::new("client_token_does_not_cover").into(),
         ));
     }
     Ok(Some(Viewer {
@@ -240,7 +235,7 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
     };
     let Some(claims) = session::verify(&state.secret, audience, &token) else {
         if is_api {
-            return Err(invalid_token(Lang::from_request(req)));
+            return Err(invalid_token());
         }
         req.extensions_mut().insert(None::<Viewer>);
         return Ok(None);
@@ -256,16 +251,15 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
             .peer_addr()
             .map(|a| a.ip().to_string())
             .unwrap_or_default();
-        let lang = Lang::from_request(req);
         state
             .db
-            .write(move |conn| load_client(conn, claims, &path, (&method, &route, &addr), lang))
+            .write(move |conn| load_client(conn, claims, &path, (&method, &route, &addr)))
             .await?
     } else {
         state.db.read(move |conn| load(conn, claims, today)).await?
     };
     if viewer.is_none() && is_api {
-        return Err(invalid_token(Lang::from_request(req)));
+        return Err(invalid_token());
     }
     if let Some(v) = &viewer {
         let now = crate::school::clock::Clock::System.now().timestamp();
@@ -286,21 +280,12 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
     Ok(viewer)
 }
 
-fn invalid_token(lang: Lang) -> AppError {
-    AppError::Unauthorized(
-        lang.pick(
-            "Token saknas, är ogiltig eller har gått ut. Hämta en ny från /api/v1/auth/token.",
-            "The token is invalid or has expired. Get a new one from /api/v1/auth/token.",
-        )
-        .into(),
-    )
+fn invalid_token() -> AppError {
+    AppError::Unauthorized(Refusal::new("token_invalid_or_expired").into())
 }
 
-pub fn sign_in_required(lang: Lang) -> AppError {
-    AppError::Unauthorized(
-        lang.pick("Du behöver logga in först.", "You need to sign in first.")
-            .into(),
-    )
+pub fn sign_in_required() -> AppError {
+    AppError::Unauthorized(Refusal::new("sign_in_first").into())
 }
 
 impl FromRequest for Viewer {
@@ -309,11 +294,7 @@ impl FromRequest for Viewer {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            resolve(&req)
-                .await?
-                .ok_or_else(|| sign_in_required(Lang::from_request(&req)))
-        })
+        Box::pin(async move { resolve(&req).await?.ok_or_else(sign_in_required) })
     }
 }
 

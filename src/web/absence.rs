@@ -179,7 +179,7 @@ pub async fn report_page(
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
             let kinds = absence_report::kinds(conn, p.school_id, Reporter::of(p.reach))?;
-            Ok((p.display_name(Lang::Sv), kinds))
+            Ok((super::common::shown_name(&p, Lang::Sv), kinds))
         })
         .await?;
     Ok(html_with_status(
@@ -216,7 +216,7 @@ pub async fn create_report(
                 Ok(report) => Ok(Ok(report)),
                 Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
                     let kinds = absence_report::kinds(conn, p.school_id, Reporter::of(p.reach))?;
-                    Ok(Err((e, p.display_name(lang), kinds)))
+                    Ok(Err((e, super::common::shown_name(&p, lang), kinds)))
                 }
                 Err(e) => Err(e),
             }
@@ -316,7 +316,7 @@ pub async fn leave_page(
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
             Ok((
-                p.display_name(lang),
+                super::common::shown_name(&p, lang),
                 leave_application::granted_days(conn, id, today)?,
             ))
         })
@@ -352,7 +352,7 @@ pub async fn apply_leave(
                 Ok(_) => Ok(Ok(())),
                 Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => Ok(Err((
                     e,
-                    p.display_name(lang),
+                    super::common::shown_name(&p, lang),
                     leave_application::granted_days(conn, id, today)?,
                 ))),
                 Err(e) => Err(e),

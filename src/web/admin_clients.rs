@@ -169,10 +169,10 @@ pub async fn register(
             _ => {}
         }
     }
-    let (now, lang, by) = (state.now(), ctx.lang, v.id);
+    let (now, by) = (state.now(), v.id);
     let municipalities = v.roles.admin_of.clone();
     let outcome = state
-        .db_write(move |conn| clients::register(conn, &municipalities, Some(by), &new, now, lang))
+        .db_write(move |conn| clients::register(conn, &municipalities, Some(by), &new, now))
         .await;
     let view = view(&state, &v).await?;
     let tz = state.config.timezone;

@@ -198,3 +198,31 @@ pub(super) fn mark_word(s: MarkStatus, lang: crate::i18n::Lang) -> &'static str 
         MarkStatus::PartlyAbsent => lang.pick("Delvis frånvarande", "Partly absent"),
     }
 }
+
+/// The name a withheld (protected) identity is shown by.
+pub(super) fn withheld_name(id: i64, lang: crate::i18n::Lang) -> String {
+    format!(
+        "{} (id {id})",
+        lang.pick("Skyddad identitet", "Protected identity")
+    )
+}
+
+/// A pupil's name as the viewer may see it.
+pub(super) fn shown_name(p: &crate::auth::access::PupilRef, lang: crate::i18n::Lang) -> String {
+    if p.name_visible() {
+        format!("{} {}", p.given_name, p.family_name)
+    } else {
+        withheld_name(p.id, lang)
+    }
+}
+
+/// A pupil's summary with a withheld name worded.
+pub(super) fn worded(
+    mut p: crate::attendance::pupil::PupilSummary,
+    lang: crate::i18n::Lang,
+) -> crate::attendance::pupil::PupilSummary {
+    if p.name_withheld {
+        p.name = withheld_name(p.id, lang);
+    }
+    p
+}

@@ -19,7 +19,7 @@ fn foreign_error(status: StatusCode, message: String, lang: Lang) -> AppError {
     match status.as_u16() {
         404 => AppError::NotFound,
         413 => AppError::PayloadTooLarge,
-        401 => AppError::Unauthorized(message),
+        401 => AppError::Unauthorized(message.into()),
         403 => AppError::Forbidden(message.into()),
         405 => AppError::invalid(
             Code::MethodNotAllowed,

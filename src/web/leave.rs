@@ -197,7 +197,7 @@ pub async fn delegate(
     })?;
     let (addr, now) = (client_addr(&req), state.now());
     state
-        .db_write(move |conn| leave_delegation::delegate(conn, &v, school, days, now, &addr, lang))
+        .db_write(move |conn| leave_delegation::delegate(conn, &v, school, days, now, &addr))
         .await?;
     Ok(see_other("/leave?done=delegated"))
 }

@@ -40,7 +40,7 @@ pub async fn page(
     let now = state.now();
     let (p, reach, state_now, term, reports, leave, history, mentors) = state
         .db(move |conn| {
-            let p = summary(conn, &v, id, today, lang)?;
+            let p = super::common::worded(summary(conn, &v, id, today)?, lang);
             let r = access::pupil(conn, &v, id, today)?;
             let state_now = absence::today_state(conn, id.get(), today, tz)?;
             let from = crate::school::calendar::term_start(today);
@@ -242,7 +242,7 @@ fn leave_list(
             @if l.status == LeaveStatus::Pending && !principal {
                 @match delegated.get(&l.id) {
                     Some(Ok(_)) => p.muted { (ctx.t("Rektor har delegerat beslutet till dig som mentor.", "The principal has delegated this decision to you as mentor.")) },
-                    Some(Err(outside)) => p.muted { (outside.message(ctx.lang)) },
+                    Some(Err(outside)) => p.muted { (ctx.say(&outside.refusal())) },
                     None => {}
                 }
             }

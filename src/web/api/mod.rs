@@ -205,9 +205,8 @@ pub async fn pupil(
     let id = id.into_inner();
     let today = state.today();
     let lang = Lang::from_request(&req);
-    let p = state
-        .db(move |conn| summary(conn, &v, id, today, lang))
-        .await?;
+    let p = state.db(move |conn| summary(conn, &v, id, today)).await?;
+    let p = super::common::worded(p, lang);
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(p))

@@ -164,7 +164,13 @@ pub async fn pupil(
             lessons.sort_by_key(|l| std::cmp::Reverse((l.date, l.starts_at)));
             let names =
                 statistics::activity_subjects(conn, lessons.iter().map(|l| l.activity).collect())?;
-            Ok((p.display_name(lang), weeks, subjects, lessons, names))
+            Ok((
+                crate::web::common::shown_name(&p, lang),
+                weeks,
+                subjects,
+                lessons,
+                names,
+            ))
         })
         .await?;
     let stamp = format!("{}_{}", period.from, period.to);
