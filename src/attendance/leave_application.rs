@@ -11,8 +11,7 @@ use crate::audit::{self, Entry};
 use crate::auth::access::{self, PupilReach, PupilRef};
 use crate::auth::Viewer;
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult, Code};
-use crate::i18n::Lang;
+use crate::error::{AppError, AppResult, Code, Refusal};
 use crate::schema::*;
 use crate::school::ids::{LeaveId, PupilId};
 
@@ -33,52 +32,35 @@ pub fn apply(
     today: NaiveDate,
     now: NaiveDateTime,
     addr: &str,
-    lang: Lang,
 ) -> AppResult<i64> {
     if !matches!(pupil.reach, PupilReach::Guardian | PupilReach::Myself) {
         return Err(AppError::Forbidden(
-            lang.pick(
-                "Ledighet söks av vårdnadshavare (eller eleven själv från 18 år).",
-                "Leave is applied for by a guardian (or a pupil of 18 or over).",
-            )
-            .into(),
+            Refusal::new("leave_applied_guardian_pupil_18").into(),
         ));
     }
     if end < start {
         return Err(AppError::invalid(
             Code::PeriodEndsBeforeStart,
-            lang.pick(
-                "Perioden slutar innan den börjar.",
-                "The period ends before it starts.",
-            ),
+            Refusal::new("period_ends_before_starts"),
         ));
     }
     if start < today {
         return Err(AppError::invalid(
             Code::PeriodInThePast,
-            lang.pick(
-                "Ledighet söks i förväg, inte bakåt i tiden.",
-                "Leave is applied for in advance, not backwards in time.",
-            ),
+            Refusal::new("leave_applied_advance_backwards_time"),
         ));
     }
     if (end - start).num_days() >= MAX_DAYS || (start - today).num_days() > 366 {
         return Err(AppError::invalid(
             Code::PeriodTooLong,
-            lang.pick(
-                "Ansök om högst 60 dagar, inom ett år.",
-                "Apply for at most 60 days, within a year.",
-            ),
+            Refusal::new("apply_most_60_days_within"),
         ));
     }
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(AppError::invalid(
             Code::ReasonRequired,
-            lang.pick(
-                "Skriv skälet till ledigheten (högst 500 tecken).",
-                "Give the reason for the leave (at most 500 characters).",
-            ),
+            Refusal::new("give_reason_leave_most_500"),
         ));
     }
     // the duplicate check and the insert under the pupil's lock (one of two identical
@@ -97,12 +79,7 @@ pub fn apply(
         if overlapping > 0 {
             return Err(AppError::Conflict {
                 code: Code::OverlappingLeave,
-                message: lang
-                    .pick(
-                        "Det finns redan en ansökan för de dagarna.",
-                        "There is already an application for those days.",
-                    )
-                    .into(),
+                message: Refusal::new("already_application_those_days").into(),
             });
         }
         let id: i64 = diesel::insert_into(leave_applications::table)
@@ -142,26 +119,21 @@ fn pupil_of(conn: &mut DbConn, v: &Viewer, id: i64, today: NaiveDate) -> AppResu
     access::pupil(conn, v, PupilId(pupil), today)
 }
 
-fn pending(conn: &mut DbConn, id: i64, lang: Lang) -> AppResult<()> {
+fn pending(conn: &mut DbConn, id: i64) -> AppResult<()> {
     let status: LeaveStatus = leave_applications::table
         .find(id)
         .select(leave_applications::status)
         .first(conn)?;
     if status != LeaveStatus::Pending {
-        return Err(already_decided(lang));
+        return Err(already_decided());
     }
     Ok(())
 }
 
-fn already_decided(lang: Lang) -> AppError {
+fn already_decided() -> AppError {
     AppError::Conflict {
         code: Code::AlreadyDecided,
-        message: lang
-            .pick(
-                "Ansökan är redan avgjord.",
-                "The application has already been decided.",
-            )
-            .into(),
+        message: Refusal::new("application_already_decided").into(),
     }
 }
 
@@ -202,30 +174,22 @@ pub fn recommend(
     today: NaiveDate,
     now: NaiveDateTime,
     addr: &str,
-    lang: Lang,
 ) -> AppResult<i64> {
     let pupil = &pupil_of(conn, v, id.get(), today)?;
     if !mentors(conn, v, pupil.id, today)? {
         return Err(AppError::Forbidden(
-            lang.pick(
-                "Bara elevens mentor lämnar en rekommendation.",
-                "Only the pupil's mentor gives a recommendation.",
-            )
-            .into(),
+            Refusal::new("only_pupil_s_mentor_gives").into(),
         ));
     }
     let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     if comment.is_some_and(|c| c.chars().count() > 500) {
         return Err(AppError::invalid(
             Code::CommentTooLong,
-            lang.pick(
-                "Kommentaren får ha högst 500 tecken.",
-                "The comment may have at most 500 characters.",
-            ),
+            Refusal::new("comment_most_500_characters"),
         ));
     }
     conn.write_transaction(|conn| {
-        pending(conn, id.get(), lang)?;
+        pending(conn, id.get())?;
         let value = if recommended {
             "recommended"
         } else {
@@ -240,7 +204,7 @@ pub fn recommend(
             ))
             .execute(conn)?;
         if moved == 0 {
-            return Err(already_decided(lang));
+            return Err(already_decided());
         }
         audit::record(
             conn,
@@ -269,28 +233,20 @@ pub fn decide(
     today: NaiveDate,
     now: NaiveDateTime,
     addr: &str,
-    lang: Lang,
 ) -> AppResult<i64> {
     let pupil = &pupil_of(conn, v, id.get(), today)?;
     // the principal decides; a mentor of the pupil under the principal's delegation
     let principal = pupil.reach == PupilReach::Principal;
     if !principal && !mentors(conn, v, pupil.id, today)? {
         return Err(AppError::Forbidden(
-            lang.pick(
-                "Rektor beslutar om ledighet.",
-                "The principal decides on leave.",
-            )
-            .into(),
+            Refusal::new("principal_decides_leave").into(),
         ));
     }
     let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     if comment.is_some_and(|c| c.chars().count() > 500) {
         return Err(AppError::invalid(
             Code::CommentTooLong,
-            lang.pick(
-                "Kommentaren får ha högst 500 tecken.",
-                "The comment may have at most 500 characters.",
-            ),
+            Refusal::new("comment_most_500_characters"),
         ));
     }
     conn.write_transaction(|conn| {
@@ -314,7 +270,7 @@ pub fn decide(
                 Err(outside) => return Err(AppError::Forbidden(outside.refusal().into())),
             }
         };
-        pending(conn, id.get(), lang)?;
+        pending(conn, id.get())?;
         let status = if approved {
             LeaveStatus::Approved
         } else {
@@ -331,7 +287,7 @@ pub fn decide(
             ))
             .execute(conn)?;
         if moved == 0 {
-            return Err(already_decided(lang));
+            return Err(already_decided());
         }
         audit::record(
             conn,

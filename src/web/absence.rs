@@ -346,7 +346,7 @@ pub async fn apply_leave(
             let outcome = date(&f.start_date, lang)
                 .and_then(|s| Ok((s, date(&f.end_date, lang)?)))
                 .and_then(|(s, e)| {
-                    leave_application::apply(conn, &v, &p, s, e, &f.reason, today, now, &addr, lang)
+                    leave_application::apply(conn, &v, &p, s, e, &f.reason, today, now, &addr)
                 });
             match outcome {
                 Ok(_) => Ok(Ok(())),
@@ -404,7 +404,7 @@ pub async fn recommend(
     let comment = form.comment.clone();
     let pupil = state
         .db_write(move |conn| {
-            leave_application::recommend(conn, &v, id, yes, Some(&comment), today, now, &addr, lang)
+            leave_application::recommend(conn, &v, id, yes, Some(&comment), today, now, &addr)
         })
         .await?;
     Ok(see_other(&format!("/pupils/{pupil}?done=recommended")))
@@ -425,18 +425,7 @@ pub async fn decide(
     let tz = state.config.timezone;
     let pupil = state
         .db_write(move |conn| {
-            leave_application::decide(
-                conn,
-                &v,
-                tz,
-                id,
-                yes,
-                Some(&comment),
-                today,
-                now,
-                &addr,
-                lang,
-            )
+            leave_application::decide(conn, &v, tz, id, yes, Some(&comment), today, now, &addr)
         })
         .await?;
     Ok(see_other(&format!("/pupils/{pupil}?done=decided")))

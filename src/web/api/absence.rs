@@ -185,7 +185,6 @@ pub async fn create_leave_application(
     v: Viewer,
     body: web::Json<LeaveIn>,
 ) -> AppResult<HttpResponse> {
-    let lang = Lang::from_request(&req);
     let b = body.into_inner();
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let pupil = b.pupil_id;
@@ -202,7 +201,6 @@ pub async fn create_leave_application(
                 today,
                 now,
                 &addr,
-                lang,
             )
         })
         .await?;
@@ -222,7 +220,6 @@ pub async fn recommend_leave(
     id: web::Path<LeaveId>,
     body: web::Json<RecommendationIn>,
 ) -> AppResult<HttpResponse> {
-    let lang = Lang::from_request(&req);
     let id = id.into_inner();
     let b = body.into_inner();
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
@@ -237,7 +234,6 @@ pub async fn recommend_leave(
                 today,
                 now,
                 &addr,
-                lang,
             )
         })
         .await?;
@@ -257,7 +253,6 @@ pub async fn decide_leave(
     id: web::Path<LeaveId>,
     body: web::Json<DecisionIn>,
 ) -> AppResult<HttpResponse> {
-    let lang = Lang::from_request(&req);
     let id = id.into_inner();
     let b = body.into_inner();
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
@@ -274,7 +269,6 @@ pub async fn decide_leave(
                 today,
                 now,
                 &addr,
-                lang,
             )
         })
         .await?;
