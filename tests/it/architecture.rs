@@ -674,14 +674,13 @@ const LANGUAGE_EDGES: [&str; 4] = ["i18n/", "notices/build.rs", "notices/mod.rs"
 /// Files below `web/` that still take a `Lang` and build sentences: the domain being moved
 /// to codes (`Refusal`, worded by `web::words`). The list only shrinks: a file that no
 /// longer needs a language must leave it, and no file may join it.
-const STILL_SPEAKING: [&str; 7] = [
+const STILL_SPEAKING: [&str; 6] = [
     "attendance/absence_report.rs",
     "attendance/roll_call.rs",
     "error.rs",
     "insight/statistics/mod.rs",
     "insight/statistics/overview.rs",
     "interop/ss12000/aggregated.rs",
-    "interop/ss12000/query.rs",
 ];
 
 /// The files outside `web/` and the language edges whose code names `Lang`.

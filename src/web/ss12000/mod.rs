@@ -96,7 +96,7 @@ async fn serve(
         .db(move |conn| {
             let (q, at): (Query, Option<Position>) = match &token {
                 Some(t) => {
-                    let (at, q) = query::parse_token(t, r.token_kinds(), lang)?;
+                    let (at, q) = query::parse_token(t, r.token_kinds())?;
                     (q, Some(at))
                 }
                 None => {

@@ -142,7 +142,7 @@ pub(super) fn params<'a>(
         ));
     }
     Ok(Params {
-        limit: query::limit(limit, lang)?,
+        limit: query::limit(limit)?,
         token,
         filters,
     })

@@ -238,8 +238,7 @@ pub async fn attendances_lookup(
                     }
                     match page.next {
                         Some(t) => {
-                            after =
-                                query::parse_token(&t, &["a"], lang).map(|((_, a, b), _)| (a, b))?
+                            after = query::parse_token(&t, &["a"]).map(|((_, a, b), _)| (a, b))?
                         }
                         None => break,
                     }
