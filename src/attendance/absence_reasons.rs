@@ -224,7 +224,7 @@ pub fn set_schools_may_add(
                 conn,
                 Entry {
                     at: act.now,
-                    actor: Some(act.actor.id),
+                    actor: Some(act.actor.id.get()),
                     action: "reason.schools_may_add",
                     entity: "organisation",
                     entity_id: Some(municipality),
@@ -309,7 +309,7 @@ pub fn add(conn: &mut DbConn, act: &Act, owner: Owner, r: &NewReason) -> Checked
             conn,
             Entry {
                 at: act.now,
-                actor: Some(act.actor.id),
+                actor: Some(act.actor.id.get()),
                 action: "reason.added",
                 entity: "absence_reason",
                 entity_id: Some(id),
@@ -353,7 +353,7 @@ pub fn set_active(
                 conn,
                 Entry {
                     at: act.now,
-                    actor: Some(act.actor.id),
+                    actor: Some(act.actor.id.get()),
                     action: if active {
                         "reason.reactivated"
                     } else {

@@ -248,7 +248,7 @@ pub fn create(
             .get_result(conn)?;
         audit::record(conn, Entry {
             at: to_utc(tz, now_local),
-            actor: Some(viewer.id),
+            actor: Some(viewer.id.get()),
             action: "absence_report.created",
             entity: "absence_report",
             entity_id: Some(id),
@@ -445,7 +445,7 @@ pub fn cancel(
             conn,
             Entry {
                 at: now_utc,
-                actor: Some(viewer.id),
+                actor: Some(viewer.id.get()),
                 action: "absence_report.cancelled",
                 entity: "absence_report",
                 entity_id: Some(report),

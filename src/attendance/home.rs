@@ -116,7 +116,7 @@ impl Home {
         Ok(Home {
             given_name: v.given_name.clone(),
             children,
-            pupil_self: r.pupil_self_at.map(|_| v.id),
+            pupil_self: r.pupil_self_at.map(|_| v.id.get()),
             schools,
             admin: r.is_admin(),
             follows_up,

@@ -98,7 +98,7 @@ pub fn apply(
             conn,
             Entry {
                 at: now,
-                actor: Some(viewer.id),
+                actor: Some(viewer.id.get()),
                 action: "leave.applied",
                 entity: "leave_application",
                 entity_id: Some(id),
@@ -210,7 +210,7 @@ pub fn recommend(
             conn,
             Entry {
                 at: now,
-                actor: Some(v.id),
+                actor: Some(v.id.get()),
                 action: "leave.recommended",
                 entity: "leave_application",
                 entity_id: Some(id.get()),
@@ -293,7 +293,7 @@ pub fn decide(
             conn,
             Entry {
                 at: now,
-                actor: Some(v.id),
+                actor: Some(v.id.get()),
                 action: "leave.decided",
                 entity: "leave_application",
                 entity_id: Some(id.get()),

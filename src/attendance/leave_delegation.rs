@@ -248,7 +248,7 @@ pub fn delegate(
             conn,
             Entry {
                 at: now,
-                actor: Some(v.id),
+                actor: Some(v.id.get()),
                 action: "leave.delegated",
                 entity: "leave_delegation",
                 entity_id: Some(id),
@@ -277,7 +277,7 @@ fn end_row(
         conn,
         Entry {
             at: now,
-            actor: Some(v.id),
+            actor: Some(v.id.get()),
             action: "leave.delegation_ended",
             entity: "leave_delegation",
             entity_id: Some(id),

@@ -712,7 +712,7 @@ pub fn submit(
         return Ok(Ok(load(conn, lesson, tz, lang)?));
     }
     let attempt = conn.transaction(|conn| {
-        let first_report = claim_report(conn, lesson.id, sub.expected_version, viewer.id, now)?;
+        let first_report = claim_report(conn, lesson.id, sub.expected_version, viewer.id.get(), now)?;
         if let Some(id) = &sub.device_submission {
             diesel::update(lesson_reports::table.filter(lesson_reports::lesson_id.eq(lesson.id)))
                 .set(lesson_reports::device_submission.eq(id))
@@ -732,11 +732,11 @@ pub fn submit(
                 .execute(conn)?;
         }
         for change in &changes {
-            write_mark(conn, lesson.id, change, viewer.id, now)?;
+            write_mark(conn, lesson.id, change, viewer.id.get(), now)?;
             let (pupil, from, to) = change;
             audit::record(conn, Entry {
                 at: now,
-                actor: Some(viewer.id),
+                actor: Some(viewer.id.get()),
                 action: "attendance.changed",
                 entity: "lesson",
                 entity_id: Some(lesson.id),
@@ -767,7 +767,7 @@ pub fn submit(
         }
         audit::record(conn, Entry {
             at: now,
-            actor: Some(viewer.id),
+            actor: Some(viewer.id.get()),
             action: if first_report { "lesson.reported" } else { "lesson.resubmitted" },
             entity: "lesson",
             entity_id: Some(lesson.id),
@@ -944,7 +944,7 @@ pub fn teacher_lessons(
             subject: r.4,
             room: r.5,
             cancelled: r.6,
-            substitute: r.7 == Some(teacher),
+            substitute: r.7 == Some(teacher.get()),
             group: group_names
                 .get(&r.8)
                 .map(|g| g.join(", "))

@@ -358,7 +358,7 @@ pub fn add(conn: &mut DbConn, ch: &Act, school: i64, t: &NewTrip) -> Checked<(i6
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id),
+                actor: Some(ch.actor.id.get()),
                 action: "trip.created",
                 entity: "trip",
                 entity_id: Some(id),
@@ -486,7 +486,7 @@ pub fn set_goers(
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id),
+                actor: Some(ch.actor.id.get()),
                 action: "trip.stays",
                 entity: "trip",
                 entity_id: Some(trip),
@@ -532,7 +532,7 @@ pub fn cancel(conn: &mut DbConn, ch: &Act, school: i64, trip: i64) -> Checked<()
                 conn,
                 Entry {
                     at: ch.now,
-                    actor: Some(ch.actor.id),
+                    actor: Some(ch.actor.id.get()),
                     action: "trip.cancelled",
                     entity: "trip",
                     entity_id: Some(trip),

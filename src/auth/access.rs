@@ -90,7 +90,7 @@ fn pupil_reach(
     today: NaiveDate,
 ) -> AppResult<Option<PupilReach>> {
     let r = &v.roles;
-    if v.id == pupil && r.pupil_self_at.is_some() {
+    if v.id.get() == pupil && r.pupil_self_at.is_some() {
         return Ok(Some(PupilReach::Myself));
     }
     if r.children.contains(&pupil) {
@@ -221,7 +221,7 @@ pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: LessonId) -> AppResult<L
     let Some((activity_id, school_id, substitute)) = row else {
         return Err(AppError::NotFound);
     };
-    let reach = if substitute == Some(v.id) {
+    let reach = if substitute == Some(v.id.get()) {
         Some(LessonReach::Substitute)
     } else if !v.roles.teacher_at.is_empty()
         && activity_teachers::table

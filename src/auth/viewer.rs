@@ -20,6 +20,7 @@ use crate::db::DbConn;
 use crate::error::Refusal;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
+use crate::school::ids::PersonId;
 pub use crate::school::viewer::{Roles, Viewer};
 
 /// The signed-in person's name, left in the request for the page header.
@@ -91,7 +92,7 @@ pub fn load(conn: &mut DbConn, claims: Claims, today: NaiveDate) -> AppResult<Op
     };
     let roles = roles_of(conn, &p, today)?;
     Ok(Some(Viewer {
-        id: p.id,
+        id: PersonId(p.id),
         given_name: p.given_name,
         family_name: p.family_name,
         username: p.username,
@@ -132,7 +133,7 @@ pub fn load_client(
         ));
     }
     Ok(Some(Viewer {
-        id: 0,
+        id: PersonId(0),
         given_name: client.name.clone(),
         family_name: String::new(),
         username: None,
@@ -267,7 +268,7 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
             let (token, _) = session::issue(
                 &state.secret,
                 Audience::Web,
-                v.id,
+                v.id.get(),
                 held.ver,
                 Some(held.auth),
             )

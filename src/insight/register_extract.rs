@@ -126,7 +126,7 @@ pub fn extract(
         conn,
         Entry {
             at: now,
-            actor: Some(v.id),
+            actor: Some(v.id.get()),
             action: "register.extract",
             entity: "person",
             entity_id: Some(person),

@@ -34,9 +34,11 @@ impl Roles {
     }
 }
 
+use super::ids::PersonId;
+
 #[derive(Debug, Clone)]
 pub struct Viewer {
-    pub id: i64,
+    pub id: PersonId,
     pub given_name: String,
     pub family_name: String,
     pub username: Option<String>,

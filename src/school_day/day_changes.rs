@@ -373,7 +373,7 @@ pub fn set_substitute(
                 conn,
                 Entry {
                     at: ch.now,
-                    actor: Some(ch.actor.id),
+                    actor: Some(ch.actor.id.get()),
                     action: if substitute.is_some() { "lesson.substitute" } else { "lesson.substitute_removed" },
                     entity: "lesson",
                     entity_id: Some(id),
@@ -443,7 +443,7 @@ pub fn set_cancelled(
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id),
+                actor: Some(ch.actor.id.get()),
                 action: if cancelled {
                     "lesson.cancelled"
                 } else {
@@ -549,7 +549,7 @@ pub fn mark_absent(
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id),
+                actor: Some(ch.actor.id.get()),
                 action: "staff.absent",
                 entity: "organisation",
                 entity_id: Some(school),
@@ -589,7 +589,7 @@ pub fn end_absence(conn: &mut DbConn, ch: &Act, school: i64, absence: i64) -> Ch
                 conn,
                 Entry {
                     at: ch.now,
-                    actor: Some(ch.actor.id),
+                    actor: Some(ch.actor.id.get()),
                     action: "staff.absence_ended",
                     entity: "organisation",
                     entity_id: Some(school),

@@ -133,7 +133,7 @@ pub fn save(conn: &mut DbConn, ch: &Act, school: i64, new: &Settings) -> AppResu
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id),
+                actor: Some(ch.actor.id.get()),
                 action: "school.settings",
                 entity: "organisation",
                 entity_id: Some(school),
@@ -206,7 +206,7 @@ pub fn add_holiday(
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id),
+                actor: Some(ch.actor.id.get()),
                 action: "school.holiday_added",
                 entity: "organisation",
                 entity_id: Some(school),
@@ -249,7 +249,7 @@ pub fn remove_holiday(conn: &mut DbConn, ch: &Act, school: i64, holiday: i64) ->
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id),
+                actor: Some(ch.actor.id.get()),
                 action: "school.holiday_removed",
                 entity: "organisation",
                 entity_id: Some(school),

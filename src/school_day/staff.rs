@@ -148,7 +148,7 @@ pub fn invite(conn: &mut DbConn, act: &Act, s: &NewStaff) -> Checked<i64> {
             conn,
             Entry {
                 at: act.now,
-                actor: Some(act.actor.id),
+                actor: Some(act.actor.id.get()),
                 action: "staff.invited",
                 entity: "person",
                 entity_id: Some(id),
@@ -229,7 +229,7 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
             conn,
             Entry {
                 at: act.now,
-                actor: Some(act.actor.id),
+                actor: Some(act.actor.id.get()),
                 action: "guardianship.created",
                 entity: "person",
                 entity_id: Some(g.pupil.get()),
@@ -308,7 +308,7 @@ pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<i64> {
             conn,
             Entry {
                 at: act.now,
-                actor: Some(act.actor.id),
+                actor: Some(act.actor.id.get()),
                 action: "duty.assigned",
                 entity: "duty",
                 entity_id: Some(id),

@@ -172,7 +172,7 @@ pub async fn register(
     let (now, by) = (state.now(), v.id);
     let municipalities = v.roles.admin_of.clone();
     let outcome = state
-        .db_write(move |conn| clients::register(conn, &municipalities, Some(by), &new, now))
+        .db_write(move |conn| clients::register(conn, &municipalities, Some(by.get()), &new, now))
         .await;
     let view = view(&state, &v).await?;
     let tz = state.config.timezone;
@@ -202,7 +202,7 @@ pub async fn revoke(
     let (now, id, by) = (state.now(), id.into_inner().0, v.id);
     let municipalities = v.roles.admin_of.clone();
     state
-        .db_write(move |conn| clients::revoke(conn, &municipalities, id, Some(by), now))
+        .db_write(move |conn| clients::revoke(conn, &municipalities, id, Some(by.get()), now))
         .await?;
     Ok(see_other("/admin/api-clients?done=revoked"))
 }

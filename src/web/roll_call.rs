@@ -248,7 +248,7 @@ pub async fn page(
         kind: "notice",
         body: html! { (ctx.t("Sparat.", "Saved.")) },
     });
-    let waiting = super::offline::queue_box(&ctx, person, &[], false);
+    let waiting = super::offline::queue_box(&ctx, person.get(), &[], false);
     let body = roll_call_page(&state, &ctx, &rc, (notice, Some(waiting)), "");
     Ok(html_with_status(
         StatusCode::OK,

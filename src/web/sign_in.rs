@@ -236,7 +236,7 @@ pub async fn logout(
     if let Some(v) = viewer.0 {
         let addr = client_addr(&req);
         state
-            .db_write(move |conn| sign_in::sign_out(conn, v.id, &addr))
+            .db_write(move |conn| sign_in::sign_out(conn, v.id.get(), &addr))
             .await?;
     }
     // what the device kept for the roll call without a network goes too (static/sw.js)

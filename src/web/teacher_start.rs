@@ -94,7 +94,7 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
         )
         .collect();
     Ok(html! {
-        (super::offline::queue_box(ctx, v.id, &keep, true))
+        (super::offline::queue_box(ctx, v.id.get(), &keep, true))
         @if let Some(rc) = &on_now {
             section.card.now aria-labelledby="now-h" {
                 h2 #now-h { (ctx.t("Pågår nu: ", "Now: ")) (rc.lesson.subject) " " span.muted { (rc.lesson.groups.join(", ")) } }

@@ -97,7 +97,7 @@ pub async fn sign_out(
 ) -> AppResult<HttpResponse> {
     let addr = client_addr(&req);
     state
-        .db_write(move |conn| sign_in::sign_out(conn, v.id, &addr))
+        .db_write(move |conn| sign_in::sign_out(conn, v.id.get(), &addr))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
