@@ -560,6 +560,15 @@ fn the_core_imports_no_capability() {
     );
 }
 
+/// Every file of `src/`: its name below `src/`, and its text.
+fn sources() -> Vec<(String, String)> {
+    let mut all = Vec::new();
+    files(&src(), &mut all);
+    all.iter()
+        .map(|f| (short(f), std::fs::read_to_string(f).unwrap()))
+        .collect()
+}
+
 /// Files that read the system clock directly, other than the clock itself and the two
 /// security windows that are defined on it (sessions and links).
 fn system_clock_readers(files_and_texts: &[(String, String)]) -> Vec<String> {
@@ -574,12 +583,7 @@ fn system_clock_readers(files_and_texts: &[(String, String)]) -> Vec<String> {
 
 #[test]
 fn the_system_clock_is_read_in_one_place() {
-    let mut all = Vec::new();
-    files(&src(), &mut all);
-    let texts: Vec<(String, String)> = all
-        .iter()
-        .map(|f| (short(f), std::fs::read_to_string(f).unwrap()))
-        .collect();
+    let texts = sources();
     let wrong = system_clock_readers(&texts);
     assert!(
         wrong.is_empty(),
@@ -630,11 +634,8 @@ fn every_crate_root_module_is_in_the_readme_layout() {
 /// The codes `src/` refuses with (`Refusal::new("…")`, `refuse("…")`, and an account page's
 /// `refuse("…")`), and the codes each catalogue in `templates/messages/` words.
 fn refusal_codes() -> BTreeSet<String> {
-    let mut all = Vec::new();
-    files(&src(), &mut all);
     let mut codes = BTreeSet::new();
-    for f in all {
-        let text = std::fs::read_to_string(&f).unwrap();
+    for (_, text) in sources() {
         // a file's own tests may make up a code
         let text = text.split("#[cfg(test)]").next().unwrap_or_default();
         for opener in ["Refusal::new(", "refuse("] {
@@ -701,12 +702,7 @@ fn language_choosers(files_and_texts: &[(String, String)]) -> BTreeSet<String> {
 
 #[test]
 fn no_new_sentences_below_the_web_edge() {
-    let mut all = Vec::new();
-    files(&src(), &mut all);
-    let texts: Vec<(String, String)> = all
-        .iter()
-        .map(|f| (short(f), std::fs::read_to_string(f).unwrap()))
-        .collect();
+    let texts = sources();
     let found = language_choosers(&texts);
     let listed: BTreeSet<String> = STILL_SPEAKING.iter().map(|s| s.to_string()).collect();
     let joined: Vec<_> = found.difference(&listed).collect();
