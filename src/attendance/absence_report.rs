@@ -13,8 +13,7 @@ use crate::audit::{self, Entry};
 use crate::auth::access::{self, PupilReach, PupilRef};
 use crate::auth::Viewer;
 use crate::db::DbConn;
-use crate::error::{AppError, AppResult, Code};
-use crate::i18n::Lang;
+use crate::error::{AppError, AppResult, Code, Refusal};
 use crate::schema::*;
 use crate::school::ids::{PupilId, ReportId};
 
@@ -169,8 +168,8 @@ fn has_lessons(conn: &mut DbConn, pupil: i64, from: NaiveDate, to: NaiveDate) ->
     Ok(n > 0)
 }
 
-fn refuse(lang: Lang, code: Code, sv: &str, en: &str) -> AppError {
-    AppError::invalid(code, lang.pick(sv, en))
+fn refuse(code: Code, why: Refusal) -> AppError {
+    AppError::refused(code, why)
 }
 
 /// Stores a report after checking it against the rules; its id.
@@ -183,7 +182,6 @@ pub fn create(
     tz: Tz,
     now_local: NaiveDateTime,
     addr: &str,
-    lang: Lang,
 ) -> AppResult<i64> {
     let reporter = Reporter::of(pupil.reach);
     let days_ahead: i32 = organisations::table
@@ -191,21 +189,24 @@ pub fn create(
         .select(organisations::report_days_ahead)
         .first(conn)?;
     let org = org_of(conn, pupil.school_id)?;
-    check_period(new, reporter, now_local, days_ahead, lang)?;
+    check_period(new, reporter, now_local, days_ahead)?;
     let last_day = (new.to - Duration::seconds(1)).date();
     if !has_school_day(conn, pupil.school_id, org, new.from.date(), last_day)?
         && !has_lessons(conn, pupil.id, new.from.date(), last_day)?
     {
-        return Err(refuse(lang, Code::PeriodWithoutSchoolDays, "Perioden täcker bara helger och lov utan lektioner, då finns ingen skola att anmäla frånvaro från.", "The period covers only weekends and holidays without lessons: there is no school to be away from."));
+        return Err(refuse(
+            Code::PeriodWithoutSchoolDays,
+            Refusal::new("period_without_school_days"),
+        ));
     }
     let code = kind_code(&new.kind);
-    check_kind(&code, &kinds(conn, pupil.school_id, reporter)?, lang)?;
+    check_kind(&code, &kinds(conn, pupil.school_id, reporter)?)?;
     let reason_id: i64 = absence_reasons::table
         .filter(absence_reasons::organisation_id.eq_any([org, pupil.school_id]))
         .filter(absence_reasons::code.eq(&code))
         .select(absence_reasons::id)
         .first(conn)?;
-    let message = clean_message(new.message.as_deref(), lang)?;
+    let message = clean_message(new.message.as_deref())?;
     let (from_utc, until_utc, now_utc) = (
         to_utc(tz, new.from),
         to_utc(tz, new.to),
@@ -227,10 +228,10 @@ pub fn create(
             let (s, e) = (to_local(tz, s), to_local(tz, e));
             return Err(AppError::Conflict {
                 code: Code::OverlappingReport,
-                message: crate::error::Said::Words(match lang {
-                    Lang::Sv => format!("Det finns redan en anmälan för {} – {}. Ändra perioden, eller ta bort den anmälan först.", s.format("%Y-%m-%d %H:%M"), e.format("%Y-%m-%d %H:%M")),
-                    Lang::En => format!("There is already a report for {} – {}. Change the period, or cancel that report first.", s.format("%Y-%m-%d %H:%M"), e.format("%Y-%m-%d %H:%M")),
-                }),
+                message: Refusal::new("report_overlaps")
+                    .with("from", s.format("%Y-%m-%d %H:%M"))
+                    .with("to", e.format("%Y-%m-%d %H:%M"))
+                    .into(),
             });
         }
         let id: i64 = diesel::insert_into(absence_reports::table)
@@ -268,46 +269,37 @@ fn check_period(
     reporter: Reporter,
     now_local: NaiveDateTime,
     days_ahead: i32,
-    lang: Lang,
 ) -> AppResult<()> {
     let today = now_local.date();
     if new.to <= new.from {
         return Err(refuse(
-            lang,
             Code::PeriodEndsBeforeStart,
-            "Perioden slutar innan den börjar.",
-            "The period ends before it starts.",
+            Refusal::new("period_ends_before_starts"),
         ));
     }
     if new.to - new.from > Duration::days(MAX_DAYS) {
-        return Err(AppError::invalid(Code::PeriodTooLong, match lang {
-            Lang::Sv => format!("En anmälan gäller högst {MAX_DAYS} dagar; längre ledighet söks som ledighet."),
-            Lang::En => format!("A report covers at most {MAX_DAYS} days; longer absence is applied for as leave."),
-        }));
+        return Err(refuse(
+            Code::PeriodTooLong,
+            Refusal::new("report_too_long").with("max_days", MAX_DAYS),
+        ));
     }
     if let Reporter::Family { .. } = reporter {
         if new.from.date() < today || new.to <= now_local {
-            return Err(refuse(lang, Code::PeriodInThePast, "Frånvaro kan inte anmälas bakåt i tiden. Kontakta skolan om det gäller en tidigare dag.", "Absence cannot be reported backwards in time. Contact the school about an earlier day."));
+            return Err(refuse(
+                Code::PeriodInThePast,
+                Refusal::new("report_in_the_past"),
+            ));
         }
         if new.from.date() > today + Duration::days(days_ahead.into()) {
-            return Err(AppError::invalid(
+            return Err(refuse(
                 Code::PeriodTooFarAhead,
-                match lang {
-                    Lang::Sv => {
-                        format!("Skolan tar emot anmälningar högst {days_ahead} dagar framåt.")
-                    }
-                    Lang::En => {
-                        format!("The school takes reports at most {days_ahead} days ahead.")
-                    }
-                },
+                Refusal::new("report_too_far_ahead").with("days", days_ahead),
             ));
         }
     } else if new.from.date() < today - Duration::days(366) {
         return Err(refuse(
-            lang,
             Code::PeriodTooOld,
-            "Perioden ligger mer än ett år bakåt.",
-            "The period lies more than a year back.",
+            Refusal::new("period_over_a_year_back"),
         ));
     }
     Ok(())
@@ -324,7 +316,7 @@ fn kind_code(kind: &str) -> String {
 }
 
 /// The code must be one of the kinds the reporter may use; the error lists them.
-fn check_kind(code: &str, allowed: &[(String, String, String)], lang: Lang) -> AppResult<()> {
+fn check_kind(code: &str, allowed: &[(String, String, String)]) -> AppResult<()> {
     if allowed.iter().any(|(c, _, _)| c == code) {
         return Ok(());
     }
@@ -338,31 +330,19 @@ fn check_kind(code: &str, allowed: &[(String, String, String)], lang: Lang) -> A
             }
         })
         .collect();
-    Err(AppError::invalid(
+    Err(refuse(
         Code::UnknownKind,
-        match lang {
-            Lang::Sv => format!(
-                "Välj sjukdom eller en av skolans orsaker ({}).",
-                list.join(", ")
-            ),
-            Lang::En => format!(
-                "Choose sick or one of the school's reasons ({}).",
-                list.join(", ")
-            ),
-        },
+        Refusal::new("report_kind_unknown").with("kinds", list.join(", ")),
     ))
 }
 
 /// The message to the school: trimmed, none when blank, at most `MAX_MESSAGE` characters.
-fn clean_message(raw: Option<&str>, lang: Lang) -> AppResult<Option<&str>> {
+fn clean_message(raw: Option<&str>) -> AppResult<Option<&str>> {
     let message = raw.map(str::trim).filter(|m| !m.is_empty());
     if message.is_some_and(|m| m.chars().count() > MAX_MESSAGE) {
-        return Err(AppError::invalid(
+        return Err(refuse(
             Code::MessageTooLong,
-            match lang {
-                Lang::Sv => format!("Meddelandet får ha högst {MAX_MESSAGE} tecken."),
-                Lang::En => format!("The message may have at most {MAX_MESSAGE} characters."),
-            },
+            Refusal::new("report_message_too_long").with("max", MAX_MESSAGE),
         ));
     }
     Ok(message)
@@ -375,16 +355,11 @@ fn pupil_of(conn: &mut DbConn, report: i64) -> AppResult<i64> {
         .first(conn)?)
 }
 
-fn already_cancelled(lang: Lang) -> AppError {
-    AppError::Conflict {
-        code: Code::AlreadyCancelled,
-        message: lang
-            .pick(
-                "Anmälan är redan borttagen.",
-                "The report has already been cancelled.",
-            )
-            .into(),
-    }
+fn already_cancelled() -> AppError {
+    AppError::conflict(
+        Code::AlreadyCancelled,
+        Refusal::new("report_already_cancelled"),
+    )
 }
 
 /// Cancels a report of a pupil the viewer may see (404 otherwise): a guardian or the adult
@@ -398,7 +373,6 @@ pub fn cancel(
     today: NaiveDate,
     now_utc: NaiveDateTime,
     addr: &str,
-    lang: Lang,
 ) -> AppResult<i64> {
     let report = report.get();
     let pupil_id = pupil_of(conn, report)?;
@@ -419,12 +393,15 @@ pub fn cancel(
         ))
         .first(conn)?;
     if cancelled.is_some() {
-        return Err(already_cancelled(lang));
+        return Err(already_cancelled());
     }
     if matches!(Reporter::of(pupil.reach), Reporter::Family { .. })
         && !family_may_cancel(conn, tz, pupil_id, starts, ends, created, now_utc)?
     {
-        return Err(AppError::Conflict { code: Code::ReportStarted, message: lang.pick("Lektionerna som anmälan gäller har redan börjat, så den kan inte tas bort här. Kontakta skolan.", "The lessons the report covers have already started, so it cannot be cancelled here. Contact the school.").into() });
+        return Err(AppError::conflict(
+            Code::ReportStarted,
+            Refusal::new("report_already_started"),
+        ));
     }
     conn.write_transaction(|conn| {
         // only the request that moves it from active to cancelled goes on
@@ -439,7 +416,7 @@ pub fn cancel(
         ))
         .execute(conn)?;
         if moved == 0 {
-            return Err(already_cancelled(lang));
+            return Err(already_cancelled());
         }
         audit::record(
             conn,
@@ -472,8 +449,13 @@ pub struct ReportView {
     /// Only for the pupil's guardians, the pupil, and staff with a duty for them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// The reason's name for staff; guardians see "reported absence" (no diagnosis).
+    /// The reason's name for staff; guardians see "reported absence" (no diagnosis): worded
+    /// at the edge from `kind_names`.
     pub kind: String,
+    /// The reason's names (Swedish, English) for staff with a duty for the pupil; None for
+    /// everyone else.
+    #[serde(skip)]
+    pub kind_names: Option<(String, String)>,
     pub cancellable: bool,
 }
 
@@ -485,7 +467,6 @@ pub fn list(
     to: NaiveDate,
     tz: Tz,
     now_utc: NaiveDateTime,
-    lang: Lang,
 ) -> AppResult<Vec<ReportView>> {
     let start = to_utc(tz, from.and_time(NaiveTime::MIN));
     let end = to_utc(tz, (to + Duration::days(1)).and_time(NaiveTime::MIN));
@@ -539,11 +520,8 @@ pub fn list(
             registered_by_staff: by_staff,
             reported_by: format!("{g} {f}"),
             message: message.filter(|_| may_read_message),
-            kind: if duty {
-                lang.pick(&sv, &en).to_string()
-            } else {
-                lang.pick("Anmäld frånvaro", "Reported absence").to_string()
-            },
+            kind: String::new(),
+            kind_names: duty.then_some((sv, en)),
             cancellable,
         });
     }
@@ -570,7 +548,7 @@ mod tests {
     const FAMILY: Reporter = Reporter::Family { adult_pupil: false };
 
     fn period_code(r: &NewReport, who: Reporter, now: &str) -> Option<&'static str> {
-        check_period(r, who, at(now), 14, Lang::Sv)
+        check_period(r, who, at(now), 14)
             .err()
             .map(|e| e.code().as_str())
     }
@@ -645,24 +623,24 @@ mod tests {
                 "Dentist".to_string(),
             ),
         ];
-        assert!(check_kind("TANDL", &allowed, Lang::Sv).is_ok());
-        let e = check_kind("SEMESTER", &allowed, Lang::En).unwrap_err();
+        assert!(check_kind("TANDL", &allowed).is_ok());
+        let e = check_kind("SEMESTER", &allowed).unwrap_err();
         assert_eq!(e.code().as_str(), "unknown_kind");
-        assert!(e.to_string().contains("sick, tandl"), "{e}");
+        let Some(crate::error::Said::Refusal(r)) = e.said() else {
+            panic!("a refusal with a code: {e}")
+        };
+        assert_eq!(r.args, [("kinds", "sick, tandl".to_string())]);
     }
 
     #[test]
     fn a_message_is_trimmed_optional_and_bounded() {
-        assert_eq!(clean_message(None, Lang::Sv).unwrap(), None);
-        assert_eq!(clean_message(Some("  \n "), Lang::Sv).unwrap(), None);
-        assert_eq!(
-            clean_message(Some(" feber "), Lang::Sv).unwrap(),
-            Some("feber")
-        );
+        assert_eq!(clean_message(None).unwrap(), None);
+        assert_eq!(clean_message(Some("  \n ")).unwrap(), None);
+        assert_eq!(clean_message(Some(" feber ")).unwrap(), Some("feber"));
         let long = "ä".repeat(MAX_MESSAGE + 1);
-        let e = clean_message(Some(&long), Lang::Sv).unwrap_err();
+        let e = clean_message(Some(&long)).unwrap_err();
         assert_eq!(e.code().as_str(), "message_too_long");
         let just = "ä".repeat(MAX_MESSAGE);
-        assert!(clean_message(Some(&just), Lang::Sv).is_ok());
+        assert!(clean_message(Some(&just)).is_ok());
     }
 }

@@ -211,7 +211,7 @@ pub async fn create_report(
         .db_write(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
             let outcome = period_of(&form, today, lang)
-                .and_then(|new| absence_report::create(conn, &v, &p, &new, tz, now, &addr, lang));
+                .and_then(|new| absence_report::create(conn, &v, &p, &new, tz, now, &addr));
             match outcome {
                 Ok(report) => Ok(Ok(report)),
                 Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
@@ -250,12 +250,11 @@ pub async fn cancel_report(
     v: Viewer,
     id: web::Path<ReportId>,
 ) -> AppResult<HttpResponse> {
-    let lang = Lang::from_request(&req);
     let id = id.into_inner();
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let tz = state.config.timezone;
     let pupil = state
-        .db_write(move |conn| absence_report::cancel(conn, &v, tz, id, today, now, &addr, lang))
+        .db_write(move |conn| absence_report::cancel(conn, &v, tz, id, today, now, &addr))
         .await?;
     Ok(see_other(&format!("/pupils/{pupil}?done=cancelled")))
 }

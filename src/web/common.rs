@@ -226,3 +226,18 @@ pub(super) fn worded(
     }
     p
 }
+
+/// Reports with their kind worded: the reason's name for staff with a duty for the pupil,
+/// "reported absence" for everyone else (no diagnosis).
+pub(super) fn worded_reports(
+    mut reports: Vec<crate::attendance::absence_report::ReportView>,
+    lang: crate::i18n::Lang,
+) -> Vec<crate::attendance::absence_report::ReportView> {
+    for r in &mut reports {
+        r.kind = match &r.kind_names {
+            Some((sv, en)) => lang.pick(sv, en).to_string(),
+            None => lang.pick("Anmäld frånvaro", "Reported absence").to_string(),
+        };
+    }
+    reports
+}

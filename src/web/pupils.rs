@@ -59,8 +59,8 @@ pub async fn page(
                 today + chrono::Duration::days(60),
                 tz,
                 now,
-                lang,
             )?;
+            let reports = super::common::worded_reports(reports, lang);
             let leave = crate::attendance::leave_application::list(conn, id)?;
             let history = crate::school::absence::history(conn, id, from, today, tz)?;
             let lesson_ids: Vec<i64> = history.iter().map(|h| h.lesson_id).collect();

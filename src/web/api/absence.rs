@@ -55,8 +55,10 @@ pub async fn pupil_absences(
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
             let lessons = crate::school::absence::history(conn, id, from, to, tz)?;
-            let reports =
-                crate::attendance::absence_report::list(conn, &p, from, to, tz, now, lang)?;
+            let reports = super::super::common::worded_reports(
+                crate::attendance::absence_report::list(conn, &p, from, to, tz, now)?,
+                lang,
+            );
             let leave: Vec<_> = crate::attendance::leave_application::list(conn, id)?
                 .into_iter()
                 .filter(|l| l.end_date >= from && l.start_date <= to)
@@ -143,7 +145,7 @@ pub async fn create_absence_report(
     let id = state
         .db_write(move |conn| {
             let p = access::pupil(conn, &v, PupilId(pupil), today)?;
-            crate::attendance::absence_report::create(conn, &v, &p, &new, tz, now, &addr, lang)
+            crate::attendance::absence_report::create(conn, &v, &p, &new, tz, now, &addr)
         })
         .await?;
     Ok(HttpResponse::Created()
@@ -157,13 +159,12 @@ pub async fn cancel_absence_report(
     v: Viewer,
     id: web::Path<ReportId>,
 ) -> AppResult<HttpResponse> {
-    let lang = Lang::from_request(&req);
     let id = id.into_inner();
     let (today, addr, now) = (state.today(), client_addr(&req), state.now());
     let tz = state.config.timezone;
     state
         .db_write(move |conn| {
-            crate::attendance::absence_report::cancel(conn, &v, tz, id, today, now, &addr, lang)
+            crate::attendance::absence_report::cancel(conn, &v, tz, id, today, now, &addr)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
