@@ -17,7 +17,6 @@ use crate::auth::access::{LessonReach, LessonRef};
 use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code, Refusal};
-use crate::i18n::Lang;
 use crate::insight::statistics::facts::Sel;
 use crate::schema::*;
 use crate::school::absence::{self, Cover};
@@ -70,7 +69,10 @@ impl Mark {
 #[derive(Debug, Clone)]
 pub struct PupilLine {
     pub id: i64,
+    /// Empty when withheld (a protected identity shown to someone without a duty for the
+    /// pupil): the edge words it.
     pub name: String,
+    pub name_withheld: bool,
     pub mark: Mark,
     /// A stored mark (false: present by default, or pre-marked from a cover).
     pub stored: bool,
@@ -99,11 +101,12 @@ impl RollCall {
         self.report.as_ref().map_or(0, |r| r.version)
     }
 
-    pub fn reason_name(&self, id: i64, lang: Lang) -> Option<&str> {
+    /// A reason's names (Swedish, English), when it is one of the lesson's.
+    pub fn reason_names(&self, id: i64) -> Option<(&str, &str)> {
         self.reasons
             .iter()
             .find(|r| r.id == id)
-            .map(|r| lang.pick(&r.name_sv, &r.name_en))
+            .map(|r| (r.name_sv.as_str(), r.name_en.as_str()))
     }
 }
 
@@ -219,7 +222,7 @@ fn reasons_of(conn: &mut DbConn, org: i64, school: i64) -> AppResult<(Vec<Reason
 }
 
 /// The roll call of a lesson the viewer may see (`lesson` comes from `access::lesson`).
-pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppResult<RollCall> {
+pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz) -> AppResult<RollCall> {
     let (info, activity, org) = lesson_info(conn, lesson.id)?;
     let (reasons, leave_reason) = reasons_of(conn, org, info.school_id)?;
     let date = info.date;
@@ -301,17 +304,16 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz, lang: Lang) -> AppRes
                 Some(m) => (m.clone(), true),
                 None => (pre_mark(covered_by, info.minutes), false),
             };
-            let name = if hide_protected && marking != "none" {
-                format!(
-                    "{} (id {id})",
-                    lang.pick("Skyddad identitet", "Protected identity")
-                )
+            let name_withheld = hide_protected && marking != "none";
+            let name = if name_withheld {
+                String::new()
             } else {
                 format!("{given} {family}")
             };
             PupilLine {
                 id,
                 name,
+                name_withheld,
                 mark,
                 stored,
                 covered_by,
@@ -700,7 +702,6 @@ pub fn submit(
     today: NaiveDate,
     now: NaiveDateTime,
     addr: &str,
-    lang: Lang,
 ) -> AppResult<Result<RollCall, Stale>> {
     let tz = policy.tz;
     if !matches!(lesson.reach, LessonReach::Teacher | LessonReach::Substitute) {
@@ -709,7 +710,7 @@ pub fn submit(
         ));
     }
     if stored_device_submission(conn, lesson.id, sub)? {
-        return Ok(Ok(load(conn, lesson, tz, lang)?));
+        return Ok(Ok(load(conn, lesson, tz)?));
     }
     let attempt = conn.transaction(|conn| {
         let first_report = claim_report(conn, lesson.id, sub.expected_version, viewer.id.get(), now)?;
@@ -718,7 +719,7 @@ pub fn submit(
                 .set(lesson_reports::device_submission.eq(id))
                 .execute(conn)?;
         }
-        let before = load(conn, lesson, tz, lang)?;
+        let before = load(conn, lesson, tz)?;
         reportable(&before.lesson, today)?;
         let wanted = wanted_marks(&before, &sub.marks)?;
         let changes = changes(&before, &wanted);
@@ -787,10 +788,10 @@ pub fn submit(
             // the same roll call kept on a device, replayed at the same moment by two of
             // its tries: the one that lost the race is acknowledged like a later replay
             if stored_device_submission(conn, lesson.id, sub)? {
-                return Ok(Ok(load(conn, lesson, tz, lang)?));
+                return Ok(Ok(load(conn, lesson, tz)?));
             }
             Ok(Err(Stale {
-                current: load(conn, lesson, tz, lang)?,
+                current: load(conn, lesson, tz)?,
             }))
         }
         Err(e) => Err(e),
@@ -1125,6 +1126,7 @@ mod tests {
         PupilLine {
             id,
             name: format!("Elev {id}"),
+            name_withheld: false,
             mark: stored.clone().unwrap_or_else(|| pre_mark(covered_by, 60)),
             stored: stored.is_some(),
             covered_by,

@@ -241,3 +241,14 @@ pub(super) fn worded_reports(
     }
     reports
 }
+
+/// A roll call with its withheld names worded.
+pub(super) fn named(
+    mut rc: crate::attendance::roll_call::RollCall,
+    lang: crate::i18n::Lang,
+) -> crate::attendance::roll_call::RollCall {
+    for p in rc.pupils.iter_mut().filter(|p| p.name_withheld) {
+        p.name = withheld_name(p.id, lang);
+    }
+    rc
+}

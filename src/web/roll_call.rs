@@ -137,7 +137,7 @@ pub(super) fn roll_form(
             (ctx.csrf_field())
             input type="hidden" name="version" value=(rc.version());
             a.skip href="#save" { (ctx.t("Hoppa till Spara", "Skip to Save")) }
-            template #rt { (reason_select(rc, &PupilLine { id: 0, name: String::new(), mark: Mark::PRESENT, stored: false, covered_by: None }, lang)) }
+            template #rt { (reason_select(rc, &PupilLine { id: 0, name: String::new(), name_withheld: false, mark: Mark::PRESENT, stored: false, covered_by: None }, lang)) }
             // a change afterwards needs its why: asked first, where it is seen before saving
             @if is_past && reported {
                 label for="why" { (ctx.t("Varför ändras lektionen i efterhand? (krävs för att spara en ändring)", "Why is the lesson changed afterwards? (required to save a change)")) }
@@ -241,9 +241,10 @@ pub async fn page(
     let rc = state
         .db(move |conn| {
             let l = access::lesson(conn, &v, id)?;
-            roll_call::load(conn, &l, tz, lang)
+            roll_call::load(conn, &l, tz)
         })
         .await?;
+    let rc = super::common::named(rc, lang);
     let notice = q.saved.as_ref().map(|_| Notice {
         kind: "notice",
         body: html! { (ctx.t("Sparat.", "Saved.")) },
@@ -275,7 +276,11 @@ fn describe(mark: &Mark, rc: &RollCall, lang: Lang) -> String {
     if mark.status.takes_minutes() {
         s.push_str(&format!(" {} min", mark.minutes));
     }
-    if let Some(name) = mark.reason_id.and_then(|r| rc.reason_name(r, lang)) {
+    if let Some(name) = mark
+        .reason_id
+        .and_then(|r| rc.reason_names(r))
+        .map(|(sv, en)| lang.pick(sv, en))
+    {
         s.push_str(&format!(" ({name})"));
     }
     s
@@ -308,9 +313,10 @@ pub async fn submit(
         let current = state
             .db(move |conn| {
                 let l = access::lesson(conn, &v2, id)?;
-                roll_call::load(conn, &l, tz, lang)
+                roll_call::load(conn, &l, tz)
             })
             .await?;
+        let current = super::common::named(current, lang);
         if let Some(page) = ask_everyone_present(&state, &ctx, current, &inputs, &correction_text) {
             return Ok(page);
         }
@@ -321,7 +327,7 @@ pub async fn submit(
         .db_write(move |conn| {
             let l = access::lesson(conn, &v, id)?;
             let marks = if all_present {
-                roll_call::everyone_present(&roll_call::load(conn, &l, tz, lang)?)
+                roll_call::everyone_present(&roll_call::load(conn, &l, tz)?)
             } else {
                 inputs
             };
@@ -332,10 +338,10 @@ pub async fn submit(
                 saved_on_device,
                 device_submission,
             };
-            match roll_call::submit(conn, &v, &l, &sub, &policy, today, now, &addr, lang) {
+            match roll_call::submit(conn, &v, &l, &sub, &policy, today, now, &addr) {
                 Ok(done) => Ok(Ok(done)),
                 Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-                    Ok(Err((e, roll_call::load(conn, &l, tz, lang)?)))
+                    Ok(Err((e, roll_call::load(conn, &l, tz)?)))
                 }
                 Err(e) => Err(e),
             }
@@ -346,14 +352,14 @@ pub async fn submit(
         Ok(Err(stale)) => Ok(stale_page(
             &state,
             &ctx,
-            &stale.current,
+            &super::common::named(stale.current, ctx.lang),
             &sent,
             &correction_text,
         )),
         Err((err, current)) => {
             let status = err.status();
             let message = super::words::refusal(&err, ctx.lang);
-            let shown = with_inputs(current, &sent);
+            let shown = with_inputs(super::common::named(current, ctx.lang), &sent);
             let body = html! { p { (message) } p { (ctx.t("Ingenting sparades.", "Nothing was saved.")) } };
             let page = roll_call_page(
                 &state,

@@ -77,9 +77,10 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
                 state
                     .db(move |conn| {
                         let l = access::lesson(conn, &viewer, id)?;
-                        roll_call::load(conn, &l, tz, lang)
+                        roll_call::load(conn, &l, tz)
                     })
-                    .await?,
+                    .await
+                    .map(|rc| super::common::named(rc, lang))?,
             )
         }
         None => None,

@@ -1168,3 +1168,49 @@ async fn every_role_against_every_route() {
         let _ = (world.ids.school1, world.ids.school2);
     }
 }
+
+/// A protected identity seen by an administrator (no duty for the pupil): the API names the
+/// pupil only as "protected identity" with the id, in the reader's language, and never by
+/// name. The words are the edge's (the domain leaves the name empty and says it is withheld).
+#[actix_web::test]
+async fn a_withheld_name_is_worded_in_the_readers_language() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let world = fixtures::build(&app);
+        let (_, token) = fixtures::sign_in_as(&app, &world, fixtures::Role::Admin).await;
+        let token = token.expect("the administrator has an API token");
+        let protected = world.ids.protected;
+        let (given, family): (String, String) = {
+            use narvaro::schema::people;
+            let mut c = conn(&world.pool);
+            people::table
+                .find(protected)
+                .select((people::given_name, people::family_name))
+                .first(&mut *c)
+                .unwrap()
+        };
+        for (language, words) in [("sv", "Skyddad identitet"), ("en", "Protected identity")] {
+            let mut res = app
+                .client
+                .get(app.url(&format!("/api/v1/pupils/{protected}")))
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .insert_header(("Accept-Language", language))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200, "{kind:?}");
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(
+                body["name"],
+                format!("{words} (id {protected})"),
+                "{kind:?}"
+            );
+            assert_eq!(body["name_withheld"], true);
+            let text = body.to_string();
+            assert!(
+                !text.contains(&given) && !text.contains(&family),
+                "{kind:?}: {text}"
+            );
+        }
+    }
+}

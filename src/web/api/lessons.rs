@@ -148,9 +148,10 @@ pub async fn roll_call(
     let rc = state
         .db(move |conn| {
             let l = access::lesson(conn, &v, id)?;
-            roll_call::load(conn, &l, tz, lang)
+            roll_call::load(conn, &l, tz)
         })
         .await?;
+    let rc = super::super::common::named(rc, lang);
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(roll_call_json(&rc, &state)))
@@ -216,11 +217,11 @@ pub async fn submit_roll_call(
     let outcome = state
         .db_write(move |conn| {
             let l = access::lesson(conn, &v, id)?;
-            roll_call::submit(conn, &v, &l, &sub, &policy, today, now, &addr, lang)
+            roll_call::submit(conn, &v, &l, &sub, &policy, today, now, &addr)
         })
         .await?;
     match outcome {
-        Ok(rc) => Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(roll_call_json(&rc, &state))),
+        Ok(rc) => Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(roll_call_json(&super::super::common::named(rc, lang), &state))),
         Err(_) => Err(AppError::Conflict {
             code: Code::StaleRollCall,
             message: lang.pick(
