@@ -96,7 +96,6 @@ pub use crate::school::calendar::{to_local, to_utc};
 /// Whether a guardian or an adult pupil may still take a report back: always within
 /// `UNDO_MINUTES` of filing it, and otherwise until the first lesson it covers has started
 /// (a report covering no lesson: until it starts). Staff may always.
-#[allow(clippy::too_many_arguments)]
 pub fn family_may_cancel(
     conn: &mut DbConn,
     tz: Tz,
@@ -173,7 +172,6 @@ fn refuse(code: Code, why: Refusal) -> AppError {
 }
 
 /// Stores a report after checking it against the rules; its id.
-#[allow(clippy::too_many_arguments)]
 pub fn create(
     conn: &mut DbConn,
     viewer: &Viewer,
@@ -364,7 +362,6 @@ fn already_cancelled() -> AppError {
 
 /// Cancels a report of a pupil the viewer may see (404 otherwise): a guardian or the adult
 /// pupil before it starts, staff at any time. Answers the pupil's id.
-#[allow(clippy::too_many_arguments)]
 pub fn cancel(
     conn: &mut DbConn,
     viewer: &Viewer,

@@ -2,7 +2,7 @@
 //! days with a reason; the mentor may recommend; the principal decides with a comment
 //! (Skollagen 7 kap. 18 §). Approved leave covers the lessons as valid absence.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -14,6 +14,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code, Refusal};
 use crate::schema::*;
 use crate::school::ids::{LeaveId, PupilId};
+use crate::school::Act;
 
 pub const MAX_DAYS: i64 = 60;
 
@@ -21,18 +22,14 @@ pub use crate::school::states::LeaveStatus;
 
 pub use crate::attendance::leave_delegation::granted_days;
 
-#[allow(clippy::too_many_arguments)]
 pub fn apply(
     conn: &mut DbConn,
-    viewer: &Viewer,
+    act: &Act,
     pupil: &PupilRef,
-    start: NaiveDate,
-    end: NaiveDate,
+    (start, end): (NaiveDate, NaiveDate),
     reason: &str,
-    today: NaiveDate,
-    now: NaiveDateTime,
-    addr: &str,
 ) -> AppResult<i64> {
+    let (viewer, today, now, addr) = (act.actor, act.today, act.now, act.client_addr);
     if !matches!(pupil.reach, PupilReach::Guardian | PupilReach::Myself) {
         return Err(AppError::Forbidden(
             Refusal::new("leave_applied_guardian_pupil_18").into(),
@@ -164,17 +161,14 @@ fn mentors(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) -> AppRe
     Ok(n > 0)
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn recommend(
     conn: &mut DbConn,
-    v: &Viewer,
+    act: &Act,
     id: LeaveId,
     recommended: bool,
     comment: Option<&str>,
-    today: NaiveDate,
-    now: NaiveDateTime,
-    addr: &str,
 ) -> AppResult<i64> {
+    let (v, today, now, addr) = (act.actor, act.today, act.now, act.client_addr);
     let pupil = &pupil_of(conn, v, id.get(), today)?;
     if !mentors(conn, v, pupil.id, today)? {
         return Err(AppError::Forbidden(
@@ -222,18 +216,14 @@ pub fn recommend(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn decide(
     conn: &mut DbConn,
-    v: &Viewer,
-    tz: chrono_tz::Tz,
+    act: &Act,
     id: LeaveId,
     approved: bool,
     comment: Option<&str>,
-    today: NaiveDate,
-    now: NaiveDateTime,
-    addr: &str,
 ) -> AppResult<i64> {
+    let (v, today, now, addr, tz) = (act.actor, act.today, act.now, act.client_addr, act.tz);
     let pupil = &pupil_of(conn, v, id.get(), today)?;
     // the principal decides; a mentor of the pupil under the principal's delegation
     let principal = pupil.reach == PupilReach::Principal;

@@ -14,12 +14,12 @@ use serde_json::json;
 
 use crate::audit::{self, Entry};
 use crate::auth::access::{LessonReach, LessonRef};
-use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code, Refusal};
 use crate::insight::statistics::facts::Sel;
 use crate::schema::*;
 use crate::school::absence::{self, Cover};
+use crate::school::Act;
 
 pub use crate::school::states::MarkStatus as Status;
 
@@ -692,17 +692,14 @@ fn write_mark(
 
 /// Saves a roll call. `Ok(Err(Stale))` when the form was based on an older version; nothing
 /// is stored then. Any invalid value refuses the whole submission.
-#[allow(clippy::too_many_arguments)]
 pub fn submit(
     conn: &mut DbConn,
-    viewer: &Viewer,
+    act: &Act,
     lesson: &LessonRef,
     sub: &Submission,
     policy: &crate::notices::Policy,
-    today: NaiveDate,
-    now: NaiveDateTime,
-    addr: &str,
 ) -> AppResult<Result<RollCall, Stale>> {
+    let (viewer, today, now, addr) = (act.actor, act.today, act.now, act.client_addr);
     let tz = policy.tz;
     if !matches!(lesson.reach, LessonReach::Teacher | LessonReach::Substitute) {
         return Err(AppError::Forbidden(

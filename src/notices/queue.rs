@@ -33,7 +33,6 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: Database,
         mailer: Mailer,

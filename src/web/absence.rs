@@ -336,7 +336,12 @@ pub async fn apply_leave(
     let ctx = PageCtx::new(&req);
     let lang = ctx.lang;
     let id = id.into_inner();
-    let (today, addr, now) = (state.today(), client_addr(&req), state.now());
+    let (today, addr, now, tz) = (
+        state.today(),
+        client_addr(&req),
+        state.now(),
+        state.config.timezone,
+    );
     let f = form.into_inner();
     let posted = f.clone();
     let result = state
@@ -345,7 +350,19 @@ pub async fn apply_leave(
             let outcome = date(&f.start_date, lang)
                 .and_then(|s| Ok((s, date(&f.end_date, lang)?)))
                 .and_then(|(s, e)| {
-                    leave_application::apply(conn, &v, &p, s, e, &f.reason, today, now, &addr)
+                    leave_application::apply(
+                        conn,
+                        &crate::school::Act {
+                            actor: &v,
+                            client_addr: &addr,
+                            today,
+                            now,
+                            tz,
+                        },
+                        &p,
+                        (s, e),
+                        &f.reason,
+                    )
                 });
             match outcome {
                 Ok(_) => Ok(Ok(())),
@@ -399,11 +416,28 @@ pub async fn recommend(
     let lang = Lang::from_request(&req);
     let id = id.into_inner();
     let yes = yes_no(&form.answer, lang)?;
-    let (today, addr, now) = (state.today(), client_addr(&req), state.now());
+    let (today, addr, now, tz) = (
+        state.today(),
+        client_addr(&req),
+        state.now(),
+        state.config.timezone,
+    );
     let comment = form.comment.clone();
     let pupil = state
         .db_write(move |conn| {
-            leave_application::recommend(conn, &v, id, yes, Some(&comment), today, now, &addr)
+            leave_application::recommend(
+                conn,
+                &crate::school::Act {
+                    actor: &v,
+                    client_addr: &addr,
+                    today,
+                    now,
+                    tz,
+                },
+                id,
+                yes,
+                Some(&comment),
+            )
         })
         .await?;
     Ok(see_other(&format!("/pupils/{pupil}?done=recommended")))
@@ -424,7 +458,19 @@ pub async fn decide(
     let tz = state.config.timezone;
     let pupil = state
         .db_write(move |conn| {
-            leave_application::decide(conn, &v, tz, id, yes, Some(&comment), today, now, &addr)
+            leave_application::decide(
+                conn,
+                &crate::school::Act {
+                    actor: &v,
+                    client_addr: &addr,
+                    today,
+                    now,
+                    tz,
+                },
+                id,
+                yes,
+                Some(&comment),
+            )
         })
         .await?;
     Ok(see_other(&format!("/pupils/{pupil}?done=decided")))

@@ -338,7 +338,14 @@ pub async fn submit(
                 saved_on_device,
                 device_submission,
             };
-            match roll_call::submit(conn, &v, &l, &sub, &policy, today, now, &addr) {
+            let act = crate::school::Act {
+                actor: &v,
+                client_addr: &addr,
+                today,
+                now,
+                tz,
+            };
+            match roll_call::submit(conn, &act, &l, &sub, &policy) {
                 Ok(done) => Ok(Ok(done)),
                 Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
                     Ok(Err((e, roll_call::load(conn, &l, tz)?)))

@@ -187,21 +187,28 @@ pub async fn create_leave_application(
     body: web::Json<LeaveIn>,
 ) -> AppResult<HttpResponse> {
     let b = body.into_inner();
-    let (today, addr, now) = (state.today(), client_addr(&req), state.now());
+    let (today, addr, now, tz) = (
+        state.today(),
+        client_addr(&req),
+        state.now(),
+        state.config.timezone,
+    );
     let pupil = b.pupil_id;
     let id = state
         .db_write(move |conn| {
             let p = access::pupil(conn, &v, PupilId(pupil), today)?;
             crate::attendance::leave_application::apply(
                 conn,
-                &v,
+                &crate::school::Act {
+                    actor: &v,
+                    client_addr: &addr,
+                    today,
+                    now,
+                    tz,
+                },
                 &p,
-                b.start_date,
-                b.end_date,
+                (b.start_date, b.end_date),
                 &b.reason,
-                today,
-                now,
-                &addr,
             )
         })
         .await?;
@@ -223,18 +230,26 @@ pub async fn recommend_leave(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let b = body.into_inner();
-    let (today, addr, now) = (state.today(), client_addr(&req), state.now());
+    let (today, addr, now, tz) = (
+        state.today(),
+        client_addr(&req),
+        state.now(),
+        state.config.timezone,
+    );
     state
         .db_write(move |conn| {
             crate::attendance::leave_application::recommend(
                 conn,
-                &v,
+                &crate::school::Act {
+                    actor: &v,
+                    client_addr: &addr,
+                    today,
+                    now,
+                    tz,
+                },
                 id,
                 b.recommended,
                 b.comment.as_deref(),
-                today,
-                now,
-                &addr,
             )
         })
         .await?;
@@ -262,14 +277,16 @@ pub async fn decide_leave(
         .db_write(move |conn| {
             crate::attendance::leave_application::decide(
                 conn,
-                &v,
-                tz,
+                &crate::school::Act {
+                    actor: &v,
+                    client_addr: &addr,
+                    today,
+                    now,
+                    tz,
+                },
                 id,
                 b.approved,
                 b.comment.as_deref(),
-                today,
-                now,
-                &addr,
             )
         })
         .await?;

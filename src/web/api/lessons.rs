@@ -217,7 +217,14 @@ pub async fn submit_roll_call(
     let outcome = state
         .db_write(move |conn| {
             let l = access::lesson(conn, &v, id)?;
-            roll_call::submit(conn, &v, &l, &sub, &policy, today, now, &addr)
+            let act = crate::school::Act {
+                actor: &v,
+                client_addr: &addr,
+                today,
+                now,
+                tz: policy.tz,
+            };
+            roll_call::submit(conn, &act, &l, &sub, &policy)
         })
         .await?;
     match outcome {
