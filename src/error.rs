@@ -10,8 +10,6 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::i18n::Lang;
-
 /// Declares the error codes: one variant each, with the stable string the API answers with.
 macro_rules! codes {
     ($($variant:ident = $s:literal,)*) => {
@@ -323,62 +321,6 @@ impl AppError {
             AppError::Internal(_) => Code::Internal,
         }
     }
-
-    pub fn title(&self, lang: Lang) -> &'static str {
-        title_for(self.status(), lang)
-    }
-
-    /// What a person is told. Internal details stay in the log.
-    pub fn detail(&self, lang: Lang) -> String {
-        match self {
-            AppError::NotFound => lang.pick("Sidan eller posten finns inte, eller så har du inte tillgång till den.", "The page or record does not exist, or you do not have access to it.").into(),
-            AppError::Invalid { message, .. }
-            | AppError::Conflict { message, .. }
-            | AppError::Forbidden(message)
-            | AppError::Unauthorized(message) => message.as_logged(),
-            AppError::TooLarge(message) => message.clone(),
-            AppError::PayloadTooLarge => lang.pick("Det du skickade är för stort.", "What you sent is too large.").into(),
-            AppError::TooManyRequests { retry_after_secs } => match lang {
-                Lang::Sv => format!("För många försök. Vänta {} och försök igen.", wait_text(*retry_after_secs, lang)),
-                Lang::En => format!("Too many attempts. Wait {} and try again.", wait_text(*retry_after_secs, lang)),
-            },
-            AppError::Unavailable(_) => lang.pick("Tjänsten svarar inte just nu. Försök igen om en stund.", "The service is not answering right now. Try again in a moment.").into(),
-            AppError::Busy { .. } => lang.pick("Många loggar in just nu. Försök igen om några sekunder.", "Many people are signing in right now. Try again in a few seconds.").into(),
-            AppError::Internal(_) => lang.pick("Något gick fel hos oss. Inget av det du skickade sparades. Försök igen.", "Something went wrong on our side. Nothing you sent was saved. Please try again.").into(),
-        }
-    }
-}
-
-fn wait_text(secs: u64, lang: Lang) -> String {
-    if secs < 90 {
-        match lang {
-            Lang::Sv => format!("{secs} sekunder"),
-            Lang::En => format!("{secs} seconds"),
-        }
-    } else {
-        let mins = secs.div_ceil(60);
-        match lang {
-            Lang::Sv => format!("{mins} minuter"),
-            Lang::En => format!("{mins} minutes"),
-        }
-    }
-}
-
-pub fn title_for(status: StatusCode, lang: Lang) -> &'static str {
-    match status.as_u16() {
-        400 => lang.pick("Felaktiga uppgifter", "Invalid input"),
-        401 => lang.pick("Inloggning krävs", "Sign-in required"),
-        403 => lang.pick("Inte tillåtet", "Not allowed"),
-        404 => lang.pick("Hittades inte", "Not found"),
-        405 => lang.pick("Metoden stöds inte", "Method not allowed"),
-        409 => lang.pick("Krock med en annan ändring", "Conflict"),
-        413 => lang.pick("För stort", "Too large"),
-        415 => lang.pick("Fel innehållstyp", "Unsupported media type"),
-        429 => lang.pick("För många försök", "Too many requests"),
-        503 => lang.pick("Tillfälligt otillgänglig", "Temporarily unavailable"),
-        s if s >= 500 => lang.pick("Serverfel", "Server error"),
-        _ => lang.pick("Felaktig begäran", "Bad request"),
-    }
 }
 
 impl fmt::Display for AppError {
@@ -386,7 +328,15 @@ impl fmt::Display for AppError {
         match self {
             AppError::Internal(d) => write!(f, "{}: {d}", self.code()),
             AppError::Unavailable(d) => write!(f, "{}: {d}", self.code()),
-            other => write!(f, "{}: {}", other.code(), other.detail(Lang::En)),
+            AppError::TooLarge(m) => write!(f, "{}: {m}", self.code()),
+            AppError::TooManyRequests { retry_after_secs }
+            | AppError::Busy { retry_after_secs } => {
+                write!(f, "{}: retry after {retry_after_secs} s", self.code())
+            }
+            other => match other.said() {
+                Some(said) => write!(f, "{}: {}", other.code(), said.as_logged()),
+                None => write!(f, "{}", other.code()),
+            },
         }
     }
 }
@@ -407,13 +357,15 @@ impl ResponseError for AppError {
         self.status()
     }
 
-    /// Fallback rendering; `render_errors` replaces it with the reader's language and format.
+    /// Fallback rendering, without words (they are the edge's): `web::errors::render_errors`
+    /// replaces it with the reader's language and format.
     fn error_response(&self) -> HttpResponse {
+        let detail = self.said().map(Said::as_logged).unwrap_or_default();
         problem_response(
             self.status(),
             self.code().as_str(),
-            self.title(Lang::En),
-            &self.detail(Lang::En),
+            self.status().canonical_reason().unwrap_or_default(),
+            &detail,
             self,
         )
     }
@@ -500,13 +452,6 @@ mod tests {
     }
 
     #[test]
-    fn internal_details_are_not_shown() {
-        let e = AppError::internal("UNIQUE constraint failed: secret.column");
-        assert!(!e.detail(Lang::Sv).contains("UNIQUE"));
-        assert!(!e.detail(Lang::En).contains("secret"));
-    }
-
-    #[test]
     fn an_internal_failure_keeps_the_error_that_caused_it() {
         use std::error::Error as _;
         let e = AppError::from(diesel::result::Error::RollbackTransaction);
@@ -517,11 +462,5 @@ mod tests {
         );
         assert!(e.to_string().starts_with("internal: database: "));
         assert!(AppError::NotFound.source().is_none());
-    }
-
-    #[test]
-    fn waiting_time_reads_naturally() {
-        assert_eq!(wait_text(30, Lang::Sv), "30 sekunder");
-        assert_eq!(wait_text(600, Lang::En), "10 minutes");
     }
 }

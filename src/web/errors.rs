@@ -79,7 +79,7 @@ pub async fn render_errors(
         problem_response(
             app.status(),
             app.code().as_str(),
-            app.title(lang),
+            super::words::title(app, lang),
             &super::words::detail(app, lang),
             app,
         )
@@ -148,7 +148,7 @@ fn sign_in_redirect(req: &HttpRequest) -> HttpResponse {
 
 fn error_page(err: &AppError, ctx: &PageCtx) -> HttpResponse {
     let lang = ctx.lang;
-    let title = err.title(lang);
+    let title = super::words::title(err, lang);
     let body = html! {
         h1 { (title) }
         p { (super::words::detail(err, lang)) }

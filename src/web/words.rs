@@ -66,12 +66,93 @@ pub fn said(lang: Lang, s: &Said) -> String {
     }
 }
 
-/// What an error tells its reader in `lang`: a refusal worded from the catalogue, the rest
-/// as the error says it.
+/// An error's title in `lang`.
+pub fn title(e: &AppError, lang: Lang) -> &'static str {
+    title_for(e.status(), lang)
+}
+
+/// What a person is told, in `lang`: a refusal worded from the catalogue. Internal
+/// details stay in the log.
 pub fn detail(e: &AppError, lang: Lang) -> String {
-    match e.said() {
-        Some(s) => said(lang, s),
-        None => e.detail(lang),
+    match e {
+        AppError::NotFound => lang
+            .pick(
+                "Sidan eller posten finns inte, eller så har du inte tillgång till den.",
+                "The page or record does not exist, or you do not have access to it.",
+            )
+            .into(),
+        AppError::Invalid { message, .. }
+        | AppError::Conflict { message, .. }
+        | AppError::Forbidden(message)
+        | AppError::Unauthorized(message) => said(lang, message),
+        AppError::TooLarge(message) => message.clone(),
+        AppError::PayloadTooLarge => lang
+            .pick(
+                "Det du skickade är för stort.",
+                "What you sent is too large.",
+            )
+            .into(),
+        AppError::TooManyRequests { retry_after_secs } => match lang {
+            Lang::Sv => format!(
+                "För många försök. Vänta {} och försök igen.",
+                wait_text(*retry_after_secs, lang)
+            ),
+            Lang::En => format!(
+                "Too many attempts. Wait {} and try again.",
+                wait_text(*retry_after_secs, lang)
+            ),
+        },
+        AppError::Unavailable(_) => lang
+            .pick(
+                "Tjänsten svarar inte just nu. Försök igen om en stund.",
+                "The service is not answering right now. Try again in a moment.",
+            )
+            .into(),
+        AppError::Busy { .. } => lang
+            .pick(
+                "Många loggar in just nu. Försök igen om några sekunder.",
+                "Many people are signing in right now. Try again in a few seconds.",
+            )
+            .into(),
+        AppError::Internal(_) => lang
+            .pick(
+                "Något gick fel hos oss. Inget av det du skickade sparades. Försök igen.",
+                "Something went wrong on our side. Nothing you sent was saved. Please try again.",
+            )
+            .into(),
+    }
+}
+
+fn wait_text(secs: u64, lang: Lang) -> String {
+    if secs < 90 {
+        match lang {
+            Lang::Sv => format!("{secs} sekunder"),
+            Lang::En => format!("{secs} seconds"),
+        }
+    } else {
+        let mins = secs.div_ceil(60);
+        match lang {
+            Lang::Sv => format!("{mins} minuter"),
+            Lang::En => format!("{mins} minutes"),
+        }
+    }
+}
+
+/// The title of a status in `lang`.
+pub fn title_for(status: actix_web::http::StatusCode, lang: Lang) -> &'static str {
+    match status.as_u16() {
+        400 => lang.pick("Felaktiga uppgifter", "Invalid input"),
+        401 => lang.pick("Inloggning krävs", "Sign-in required"),
+        403 => lang.pick("Inte tillåtet", "Not allowed"),
+        404 => lang.pick("Hittades inte", "Not found"),
+        405 => lang.pick("Metoden stöds inte", "Method not allowed"),
+        409 => lang.pick("Krock med en annan ändring", "Conflict"),
+        413 => lang.pick("För stort", "Too large"),
+        415 => lang.pick("Fel innehållstyp", "Unsupported media type"),
+        429 => lang.pick("För många försök", "Too many requests"),
+        503 => lang.pick("Tillfälligt otillgänglig", "Temporarily unavailable"),
+        s if s >= 500 => lang.pick("Serverfel", "Server error"),
+        _ => lang.pick("Felaktig begäran", "Bad request"),
     }
 }
 
@@ -97,6 +178,19 @@ mod tests {
             theirs.sort_unstable();
             assert_eq!(mine, theirs, "{code}");
         }
+    }
+
+    #[test]
+    fn internal_details_are_not_shown() {
+        let e = AppError::internal("UNIQUE constraint failed: secret.column");
+        assert!(!detail(&e, Lang::Sv).contains("UNIQUE"));
+        assert!(!detail(&e, Lang::En).contains("secret"));
+    }
+
+    #[test]
+    fn waiting_time_reads_naturally() {
+        assert_eq!(wait_text(30, Lang::Sv), "30 sekunder");
+        assert_eq!(wait_text(600, Lang::En), "10 minutes");
     }
 
     #[test]

@@ -675,8 +675,7 @@ const LANGUAGE_EDGES: [&str; 4] = ["i18n/", "notices/build.rs", "notices/mod.rs"
 /// Files below `web/` that still take a `Lang` and build sentences: the domain being moved
 /// to codes (`Refusal`, worded by `web::words`). The list only shrinks: a file that no
 /// longer needs a language must leave it, and no file may join it.
-const STILL_SPEAKING: [&str; 4] = [
-    "error.rs",
+const STILL_SPEAKING: [&str; 3] = [
     "insight/statistics/mod.rs",
     "insight/statistics/overview.rs",
     "interop/ss12000/aggregated.rs",
