@@ -433,15 +433,7 @@ pub fn check_threshold(
         from: today - Duration::days(THRESHOLD_DAYS - 1),
         to: today,
     };
-    let rows = statistics::figures(
-        conn,
-        tz,
-        Scope::Pupil(pupil),
-        last,
-        By::Total,
-        today,
-        crate::i18n::Lang::Sv,
-    )?;
+    let rows = statistics::figures(conn, tz, Scope::Pupil(pupil), last, By::Total, today)?;
     let f = rows.first().map(|r| r.figures).unwrap_or_default();
     let pct = if f.scheduled_minutes > 0 {
         100.0 * f.absent_minutes() as f64 / f.scheduled_minutes as f64

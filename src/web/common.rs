@@ -116,7 +116,7 @@ pub fn statistics_period(
 ) -> AppResult<crate::insight::statistics::Period> {
     let from = from.map(|f| parse_date(f, "from", lang)).transpose()?;
     let to = to.map(|t| parse_date(t, "to", lang)).transpose()?;
-    crate::insight::statistics::Period::or_term(from, to, today, lang)
+    crate::insight::statistics::Period::or_term(from, to, today)
 }
 
 #[cfg(test)]

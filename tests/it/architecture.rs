@@ -672,15 +672,6 @@ fn every_refusal_has_words_in_every_language_and_every_word_is_used() {
 /// renderer (a notice is built in its reader's language) and the command line.
 const LANGUAGE_EDGES: [&str; 4] = ["i18n/", "notices/build.rs", "notices/mod.rs", "cli.rs"];
 
-/// Files below `web/` that still take a `Lang` and build sentences: the domain being moved
-/// to codes (`Refusal`, worded by `web::words`). The list only shrinks: a file that no
-/// longer needs a language must leave it, and no file may join it.
-const STILL_SPEAKING: [&str; 3] = [
-    "insight/statistics/mod.rs",
-    "insight/statistics/overview.rs",
-    "interop/ss12000/aggregated.rs",
-];
-
 /// The files outside `web/` and the language edges whose code names `Lang`.
 fn language_choosers(files_and_texts: &[(String, String)]) -> BTreeSet<String> {
     files_and_texts
@@ -698,19 +689,11 @@ fn language_choosers(files_and_texts: &[(String, String)]) -> BTreeSet<String> {
 }
 
 #[test]
-fn no_new_sentences_below_the_web_edge() {
-    let texts = sources();
-    let found = language_choosers(&texts);
-    let listed: BTreeSet<String> = STILL_SPEAKING.iter().map(|s| s.to_string()).collect();
-    let joined: Vec<_> = found.difference(&listed).collect();
-    let left: Vec<_> = listed.difference(&found).collect();
+fn no_language_below_the_web_edge() {
+    let found = language_choosers(&sources());
     assert!(
-        joined.is_empty(),
-        "the domain speaks in codes (school::Refusal, worded in templates/messages/): {joined:?} took a Lang"
-    );
-    assert!(
-        left.is_empty(),
-        "these no longer take a Lang: take them off STILL_SPEAKING: {left:?}"
+        found.is_empty(),
+        "the domain speaks in codes (school::Refusal, worded by web::words from templates/messages/): {found:?} took a Lang"
     );
     let planted = [(
         "attendance/trips.rs".to_string(),

@@ -21,8 +21,7 @@ use serde::Serialize;
 
 use crate::db::DbConn;
 use crate::db::CHUNK;
-use crate::error::{AppError, AppResult, Code};
-use crate::i18n::Lang;
+use crate::error::{AppError, AppResult, Code, Refusal};
 use crate::on_backend;
 use crate::schema::*;
 use facts::{Fact, Sel};
@@ -39,14 +38,11 @@ pub struct Period {
 
 impl Period {
     /// A checked period: it ends on or after its start, and spans at most five years.
-    pub fn new(from: NaiveDate, to: NaiveDate, lang: Lang) -> AppResult<Period> {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> AppResult<Period> {
         if to < from {
             return Err(AppError::invalid(
                 Code::PeriodReversed,
-                lang.pick(
-                    "Perioden slutar innan den börjar: välj ett slutdatum på eller efter startdatumet.",
-                    "The period ends before it starts: choose an end date on or after the start date.",
-                ),
+                Refusal::new("period_reversed"),
             ));
         }
         let limit = from
@@ -55,10 +51,7 @@ impl Period {
         if to >= limit {
             return Err(AppError::invalid(
                 Code::PeriodTooLong,
-                lang.pick(
-                    "Perioden får vara högst fem år.",
-                    "The period may be at most five years.",
-                ),
+                Refusal::new("period_over_five_years"),
             ));
         }
         Ok(Period { from, to })
@@ -87,13 +80,12 @@ impl Period {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
         today: NaiveDate,
-        lang: Lang,
     ) -> AppResult<Period> {
         let term = Period::preset("term", today).unwrap_or(Period {
             from: today,
             to: today,
         });
-        Period::new(from.unwrap_or(term.from), to.unwrap_or(term.to), lang)
+        Period::new(from.unwrap_or(term.from), to.unwrap_or(term.to))
     }
 
     /// The period up to `today`: lessons that have not happened yet are not in the figures.
@@ -266,55 +258,12 @@ pub struct Row {
     pub figures: Figures,
 }
 
-const WEEKDAYS: [(&str, &str); 7] = [
-    ("Måndag", "Monday"),
-    ("Tisdag", "Tuesday"),
-    ("Onsdag", "Wednesday"),
-    ("Torsdag", "Thursday"),
-    ("Fredag", "Friday"),
-    ("Lördag", "Saturday"),
-    ("Söndag", "Sunday"),
-];
-
-/// "v. 47 2026" / "w. 47 2026"
-pub fn week_label(week: i32, lang: Lang) -> String {
-    format!("{} {} {}", lang.pick("v.", "w."), week % 100, week / 100)
-}
-
 impl Row {
     /// The id the row is keyed by (a pupil, a class), when it is keyed by one.
     pub fn id(&self) -> Option<i64> {
         match self.key {
             Key::Id(id) => Some(id),
             _ => None,
-        }
-    }
-
-    /// The row's label for a reader; `hide_protected` for readers who may not see a
-    /// protected pupil's name (an administrator outside the school).
-    pub fn label(&self, lang: Lang, hide_protected: bool) -> String {
-        match &self.key {
-            Key::Total => lang.pick("Totalt", "Total").into(),
-            Key::Id(id) if self.protected && hide_protected => format!(
-                "{} (id {id})",
-                lang.pick("Skyddad identitet", "Protected identity")
-            ),
-            Key::Id(0) => lang.pick("Utan klass", "No class").into(),
-            Key::Id(_) | Key::Subject(_) | Key::PupilWeek(..) | Key::GroupWeek(..) => {
-                self.name.clone()
-            }
-            Key::Week(w) => week_label(*w, lang),
-            Key::Weekday(d) => {
-                let (sv, en) = WEEKDAYS[(*d as usize).clamp(1, 7) - 1];
-                lang.pick(sv, en).into()
-            }
-            Key::Sex(s) => match s.as_str() {
-                "F" => lang.pick("Flickor", "Girls"),
-                "M" => lang.pick("Pojkar", "Boys"),
-                "X" => lang.pick("Annat", "Other"),
-                _ => lang.pick("Ej angivet", "Not recorded"),
-            }
-            .into(),
         }
     }
 
@@ -469,7 +418,6 @@ pub fn scope_facts(
     scope: Scope,
     period: Period,
     mut each: impl FnMut(&Fact),
-    lang: Lang,
 ) -> AppResult<()> {
     if period.is_empty() {
         return Ok(());
@@ -477,10 +425,7 @@ pub fn scope_facts(
     match scope {
         Scope::Municipality(_) => Err(AppError::invalid(
             Code::ScopeTooWide,
-            lang.pick(
-                "Välj en skola, en grupp eller en elev för siffror per ämne.",
-                "Choose a school, a group or a pupil for figures by subject.",
-            ),
+            Refusal::new("subjects_need_narrower_scope"),
         )),
         Scope::School(s) => Ok(facts::each(
             conn,
@@ -546,7 +491,6 @@ pub fn figures(
     period: Period,
     by: By,
     today: NaiveDate,
-    lang: Lang,
 ) -> AppResult<Vec<Row>> {
     let period = period.until(today);
     if period.is_empty() {
@@ -554,14 +498,9 @@ pub fn figures(
     }
     let sums: Vec<(Key, Figures)> = if by == By::Subject {
         let mut per_activity: HashMap<i64, Figures> = HashMap::new();
-        scope_facts(
-            conn,
-            tz,
-            scope,
-            period,
-            |f| per_activity.entry(f.activity).or_default().add_fact(f),
-            lang,
-        )?;
+        scope_facts(conn, tz, scope, period, |f| {
+            per_activity.entry(f.activity).or_default().add_fact(f)
+        })?;
         let names = activity_subjects(conn, per_activity.keys().copied().collect())?;
         let mut per_subject: HashMap<String, Figures> = HashMap::new();
         for (activity, f) in per_activity {
@@ -683,21 +622,13 @@ pub fn per_activity(
     scope: Scope,
     period: Period,
     school: Option<i64>,
-    lang: Lang,
 ) -> AppResult<std::collections::BTreeMap<(i64, i64), Figures>> {
     let mut sums: std::collections::BTreeMap<(i64, i64), Figures> = Default::default();
-    scope_facts(
-        conn,
-        tz,
-        scope,
-        period,
-        |f| {
-            if school.is_none_or(|s| s == f.school) {
-                sums.entry((f.activity, f.pupil)).or_default().add_fact(f);
-            }
-        },
-        lang,
-    )?;
+    scope_facts(conn, tz, scope, period, |f| {
+        if school.is_none_or(|s| s == f.school) {
+            sums.entry((f.activity, f.pupil)).or_default().add_fact(f);
+        }
+    })?;
     Ok(sums)
 }
 
@@ -842,17 +773,8 @@ pub fn csn(
     school: i64,
     month: Period,
     today: NaiveDate,
-    lang: Lang,
 ) -> AppResult<Vec<CsnRow>> {
-    let rows = figures(
-        conn,
-        tz,
-        Scope::School(school),
-        month,
-        By::Pupil,
-        today,
-        lang,
-    )?;
+    let rows = figures(conn, tz, Scope::School(school), month, By::Pupil, today)?;
     let over: Vec<Row> = rows
         .into_iter()
         .filter(|r| r.figures.invalid_minutes >= CSN_MINUTES)

@@ -13,7 +13,6 @@ use super::{figures, regroup, total, By, Figures, Key, Period, Row, Scope};
 use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::AppResult;
-use crate::i18n::Lang;
 use crate::schema::*;
 use crate::school::ids::SchoolId;
 
@@ -86,7 +85,6 @@ pub fn school_overview(
     id: i64,
     period: Period,
     today: NaiveDate,
-    lang: Lang,
 ) -> AppResult<SchoolOverview> {
     let (name, form, threshold): (String, Option<String>, i32) = organisations::table
         .find(id)
@@ -98,7 +96,7 @@ pub fn school_overview(
         .first(conn)?;
     let scope = Scope::School(id);
     // classes and weeks in one reading of the per-class sums
-    let both = figures(conn, tz, scope, period, By::GroupWeek, today, lang)?;
+    let both = figures(conn, tz, scope, period, By::GroupWeek, today)?;
     let weeks = regroup(&both, |k| match k {
         Key::GroupWeek(_, w) => Key::Week(*w),
         other => other.clone(),
@@ -107,7 +105,7 @@ pub fn school_overview(
         Key::GroupWeek(g, _) => Key::Id(*g),
         other => other.clone(),
     }));
-    let over = figures(conn, tz, scope, period, By::Pupil, today, lang)?
+    let over = figures(conn, tz, scope, period, By::Pupil, today)?
         .iter()
         .filter(|r| r.figures.at_least_pct(threshold.into()))
         .count();
@@ -130,7 +128,6 @@ pub fn municipality_schools(
     v: &Viewer,
     period: Period,
     today: NaiveDate,
-    lang: Lang,
 ) -> AppResult<Vec<Row>> {
     let mut rows = Vec::new();
     for m in &v.roles.admin_of {
@@ -141,7 +138,6 @@ pub fn municipality_schools(
             period,
             By::School,
             today,
-            lang,
         )?);
     }
     Ok(rows)
@@ -208,10 +204,9 @@ pub fn over_threshold(
     period: Period,
     threshold: i64,
     today: NaiveDate,
-    lang: Lang,
 ) -> AppResult<(Vec<Row>, Weeks)> {
     // each pupil's weeks, and their sum: one reading
-    let weeks = figures(conn, tz, scope, period, By::PupilWeek, today, lang)?;
+    let weeks = figures(conn, tz, scope, period, By::PupilWeek, today)?;
     let rows = ranked(
         regroup(&weeks, |k| match k {
             Key::PupilWeek(p, _) => Key::Id(*p),

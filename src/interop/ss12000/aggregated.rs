@@ -14,7 +14,6 @@ use super::refs::{Ref, Refs};
 use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
-use crate::i18n::Lang;
 use crate::insight::statistics::{self as stats, Figures, Period, Scope};
 use crate::schema::*;
 use crate::school::ids::{PupilId, SchoolId};
@@ -53,7 +52,6 @@ pub type Sums = BTreeMap<(i64, i64), Figures>;
 
 /// The sums per (activity, pupil) for a pupil or a school (activities of `organisation`
 /// only, when given), after the access check, with the ids to name them by.
-#[allow(clippy::too_many_arguments)]
 pub fn of_scope(
     conn: &mut DbConn,
     v: &Viewer,
@@ -62,7 +60,6 @@ pub fn of_scope(
     organisation: Option<i64>,
     period: Period,
     today: NaiveDate,
-    lang: Lang,
 ) -> AppResult<(Sums, Refs)> {
     match scope {
         Scope::School(s) => access::school(conn, v, SchoolId(s))?,
@@ -71,7 +68,7 @@ pub fn of_scope(
         }
         _ => return Err(AppError::NotFound),
     }
-    let sums = stats::per_activity(conn, tz, scope, period.until(today), organisation, lang)?;
+    let sums = stats::per_activity(conn, tz, scope, period.until(today), organisation)?;
     let wanted: Vec<(Ref, i64)> = sums
         .keys()
         .flat_map(|(a, p)| [(Ref::Activity, *a), (Ref::Person, *p)])
@@ -82,7 +79,6 @@ pub fn of_scope(
 
 /// A page of aggregated attendance for a query: its pupils, else its schools (of the
 /// school types asked for); per (activity, pupil) in that order, after `after`.
-#[allow(clippy::too_many_arguments)]
 pub fn page(
     conn: &mut DbConn,
     v: &Viewer,
@@ -91,7 +87,6 @@ pub fn page(
     limit: usize,
     after: Option<(i64, i64)>,
     today: NaiveDate,
-    lang: Lang,
 ) -> AppResult<Page> {
     let Some((from, to)) = q.dates else {
         return Err(AppError::internal("aggregated query without dates"));
@@ -116,7 +111,6 @@ pub fn page(
                 Scope::Pupil(*p),
                 period.until(today),
                 None,
-                lang,
             )?);
         }
         // only the activities of the schools asked for
@@ -138,7 +132,6 @@ pub fn page(
                 Scope::School(*s),
                 period.until(today),
                 Some(*s),
-                lang,
             )?);
         }
     }

@@ -109,10 +109,7 @@ pub async fn statistics_absence(
                 Scope::Pupil(p) => !access::pupil(conn, &v, PupilId(p), today)?.name_visible(),
                 Scope::Municipality(_) => return Err(AppError::NotFound),
             };
-            Ok((
-                stats::figures(conn, tz, scope, period, by, today, lang)?,
-                hide,
-            ))
+            Ok((stats::figures(conn, tz, scope, period, by, today)?, hide))
         })
         .await?;
     let total = stats::total(&rows);
@@ -121,7 +118,7 @@ pub async fn statistics_absence(
         .map(|r| {
             let mut o = figures_json(&r.figures);
             o["key"] = r.key_json();
-            o["label"] = r.label(lang, hide).into();
+            o["label"] = crate::web::statistics::labels::row_label(r, lang, hide).into();
             o
         })
         .collect();
@@ -191,9 +188,7 @@ pub async fn v1_aggregated_attendance(
         }
     };
     let (sums, refs) = state
-        .db(move |conn| {
-            aggregated::of_scope(conn, &v, tz, scope, organisation, period, today, lang)
-        })
+        .db(move |conn| aggregated::of_scope(conn, &v, tz, scope, organisation, period, today))
         .await?;
     let data: Vec<Value> = sums
         .iter()

@@ -115,7 +115,7 @@ async fn serve(
                 Resource::Absences => absences::page(conn, &v, tz, &q, limit, at),
                 Resource::Aggregated => {
                     let after = at.map(|t| (t.1, t.2));
-                    aggregated::page(conn, &v, tz, &q, limit, after, today, lang)
+                    aggregated::page(conn, &v, tz, &q, limit, after, today)
                 }
                 Resource::Deleted => deleted::page(conn, &v, &q, limit, at),
             }

@@ -267,7 +267,7 @@ fn dates(
         .and_then(|v| crate::web::common::parse_date(v, name, lang))
     };
     let (from, to) = (need(from, "startDate")?, need(to, "endDate")?);
-    let period = Period::or_term(Some(from), Some(to), today, lang)?;
+    let period = Period::or_term(Some(from), Some(to), today)?;
     Ok((period.from, period.to))
 }
 

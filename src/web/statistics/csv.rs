@@ -86,7 +86,11 @@ fn rows_csv(
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let mut line = vec![r.label(lang, hide_protected)];
+            let mut line = vec![crate::web::statistics::labels::row_label(
+                r,
+                lang,
+                hide_protected,
+            )];
             line.extend(figure_csv(lang, &r.figures));
             line
         })
@@ -107,7 +111,10 @@ pub(super) fn pupils_with_class_csv(
     let body: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            let mut line = vec![r.label(lang, hide_protected), class_of(r)];
+            let mut line = vec![
+                crate::web::statistics::labels::row_label(r, lang, hide_protected),
+                class_of(r),
+            ];
             line.extend(figure_csv(lang, &r.figures));
             line
         })

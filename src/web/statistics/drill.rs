@@ -41,8 +41,8 @@ pub async fn group(
             let school = access::group(conn, &v, id)?;
             let name = overview::group_name(conn, id.get())?;
             let scope = Scope::Group(id.get());
-            let pupils = statistics::figures(conn, tz, scope, period, By::Pupil, today, lang)?;
-            let weeks = statistics::figures(conn, tz, scope, period, By::Week, today, lang)?;
+            let pupils = statistics::figures(conn, tz, scope, period, By::Pupil, today)?;
+            let weeks = statistics::figures(conn, tz, scope, period, By::Week, today)?;
             let trends = overview::pupil_weeks(statistics::figures(
                 conn,
                 tz,
@@ -50,7 +50,6 @@ pub async fn group(
                 period,
                 By::PupilWeek,
                 today,
-                lang,
             )?);
             let hide =
                 !v.roles.principal_of.contains(&school) && !v.roles.mentor_of.contains(&id.get());
@@ -96,7 +95,7 @@ pub async fn group(
                     @for r in &pupils {
                         @let pid = match r.key { Key::Id(id) => id, _ => 0 };
                         tr {
-                            th scope="row" { a href={"/statistics/pupils/" (pid) "?" (shown.query())} { (r.label(lang, hide)) } }
+                            th scope="row" { a href={"/statistics/pupils/" (pid) "?" (shown.query())} { (crate::web::statistics::labels::row_label(r, lang, hide)) } }
                             (figure_cells(lang, &r.figures))
                             td { (sparkline(lang, trends.get(&pid).map(Vec::as_slice).unwrap_or(&[]))) }
                         }
@@ -146,21 +145,14 @@ pub async fn pupil(
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
             let scope = Scope::Pupil(id.get());
-            let weeks = statistics::figures(conn, tz, scope, period, By::Week, today, lang)?;
-            let subjects = statistics::figures(conn, tz, scope, period, By::Subject, today, lang)?;
+            let weeks = statistics::figures(conn, tz, scope, period, By::Week, today)?;
+            let subjects = statistics::figures(conn, tz, scope, period, By::Subject, today)?;
             let mut lessons = Vec::new();
-            statistics::scope_facts(
-                conn,
-                tz,
-                scope,
-                period.until(today),
-                |f| {
-                    if f.status.is_some() {
-                        lessons.push(f.clone())
-                    }
-                },
-                lang,
-            )?;
+            statistics::scope_facts(conn, tz, scope, period.until(today), |f| {
+                if f.status.is_some() {
+                    lessons.push(f.clone())
+                }
+            })?;
             lessons.sort_by_key(|l| std::cmp::Reverse((l.date, l.starts_at)));
             let names =
                 statistics::activity_subjects(conn, lessons.iter().map(|l| l.activity).collect())?;

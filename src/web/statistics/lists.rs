@@ -142,7 +142,7 @@ pub async fn csn(
             access::school(conn, &v, SchoolId(id))?;
             let form = overview::school_form(conn, id)?;
             let rows = if statistics::is_upper_secondary(form.as_deref()) {
-                statistics::csn(conn, tz, id, month, today, lang)?
+                statistics::csn(conn, tz, id, month, today)?
             } else {
                 Vec::new()
             };
@@ -190,7 +190,7 @@ pub async fn csn(
                             @for r in &rows {
                                 @let id = match r.row.key { Key::Id(id) => id, _ => 0 };
                                 tr {
-                                    th scope="row" { a href={"/statistics/pupils/" (id) "?period=custom&from=" (month.from) "&to=" (month.to)} { (r.row.label(lang, hide)) } }
+                                    th scope="row" { a href={"/statistics/pupils/" (id) "?period=custom&from=" (month.from) "&to=" (month.to)} { (crate::web::statistics::labels::row_label(&r.row, lang, hide)) } }
                                     td { (hours(lang, r.row.figures.invalid_minutes)) }
                                     td { (r.days) }
                                 }
@@ -220,7 +220,7 @@ fn csn_csv(lang: Lang, hide: bool, ym: &str, rows: &[statistics::CsnRow]) -> Htt
         .iter()
         .map(|r| {
             vec![
-                r.row.label(lang, hide),
+                crate::web::statistics::labels::row_label(&r.row, lang, hide),
                 r.row.figures.invalid_minutes.to_string(),
                 r.days.to_string(),
                 r.row.figures.scheduled_minutes.to_string(),

@@ -6,6 +6,7 @@
 
 pub(super) mod csv;
 mod drill;
+pub(crate) mod labels;
 mod lists;
 mod parts;
 mod school;
@@ -62,7 +63,6 @@ pub(super) fn shown(q: &StatsQuery, today: NaiveDate, lang: Lang) -> AppResult<S
             period: Period::new(
                 super::common::parse_date(f, lang.pick("Från", "From"), lang)?,
                 super::common::parse_date(t, lang.pick("Till", "To"), lang)?,
-                lang,
             )?,
             name: "custom".into(),
         })

@@ -8,7 +8,7 @@ use maud::{html, Markup, PreEscaped};
 
 use super::Shown;
 use crate::i18n::Lang;
-use crate::insight::statistics::{self, Figures, Key, Row};
+use crate::insight::statistics::{Figures, Key, Row};
 use crate::web::layout::PageCtx;
 
 pub(super) fn pct(lang: Lang, v: f64) -> String {
@@ -267,7 +267,7 @@ pub(super) fn sparkline(lang: Lang, weeks: &[(i32, Figures)]) -> Markup {
         .map(|(w, f)| {
             format!(
                 "{} {}",
-                statistics::week_label(*w, lang),
+                crate::web::statistics::labels::week_label(*w, lang),
                 pct(lang, f.absence_pct())
             )
         })
@@ -300,8 +300,8 @@ pub(super) fn rows_table(
                         tr {
                             th scope="row" {
                                 @match link(r) {
-                                    Some(href) => a href=(href) { (r.label(ctx.lang, hide_protected)) },
-                                    None => (r.label(ctx.lang, hide_protected)),
+                                    Some(href) => a href=(href) { (crate::web::statistics::labels::row_label(r, ctx.lang, hide_protected)) },
+                                    None => (crate::web::statistics::labels::row_label(r, ctx.lang, hide_protected)),
                                 }
                             }
                             (figure_cells(ctx.lang, &r.figures))

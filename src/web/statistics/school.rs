@@ -46,11 +46,9 @@ pub async fn dashboard(
                 _ => overview::chosen_school(conn, &v, wanted, &schools)?,
             };
             let shows = match school {
-                Some(id) => Shows::School(overview::school_overview(
-                    conn, tz, id, period, today, lang,
-                )?),
+                Some(id) => Shows::School(overview::school_overview(conn, tz, id, period, today)?),
                 None => {
-                    let rows = overview::municipality_schools(conn, tz, &v, period, today, lang)?;
+                    let rows = overview::municipality_schools(conn, tz, &v, period, today)?;
                     Shows::Municipality {
                         total: statistics::total(&rows),
                         schools: rows,
@@ -169,15 +167,8 @@ pub async fn over_threshold(
                 overview::chosen_school(conn, &v, wanted, &schools)?.ok_or(AppError::NotFound)?;
             let default = overview::alert_threshold(conn, id)?;
             let threshold = threshold_param(raw_threshold.as_deref(), default, lang)?;
-            let (rows, trends) = overview::over_threshold(
-                conn,
-                tz,
-                Scope::School(id),
-                period,
-                threshold,
-                today,
-                lang,
-            )?;
+            let (rows, trends) =
+                overview::over_threshold(conn, tz, Scope::School(id), period, threshold, today)?;
             let hide = !v.roles.principal_of.contains(&id);
             let ids: Vec<i64> = rows.iter().filter_map(Row::id).collect();
             let classes = overview::classes_on(conn, &ids, period.to.min(today))?;
@@ -229,7 +220,7 @@ pub async fn over_threshold(
                     @for r in &rows {
                         @let id = match r.key { Key::Id(id) => id, _ => 0 };
                         tr {
-                            th scope="row" { a href={"/statistics/pupils/" (id) "?" (shown.query())} { (r.label(lang, hide)) } }
+                            th scope="row" { a href={"/statistics/pupils/" (id) "?" (shown.query())} { (crate::web::statistics::labels::row_label(r, lang, hide)) } }
                             td { (class_of(r)) }
                             (figure_cells(lang, &r.figures))
                             td { (sparkline(lang, trends.get(&id).map(Vec::as_slice).unwrap_or(&[]))) }
