@@ -369,3 +369,129 @@ pub fn set_active(
         Ok(())
     })
 }
+
+/// (code, Swedish, English, counts as absence, valid, sick, staff, guardian, pupil, sends notice)
+pub type ReasonDef = (
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    bool,
+    bool,
+    bool,
+    bool,
+    bool,
+    bool,
+);
+
+/// The absence reasons every generated or imported municipality starts with
+/// (code, sv, en, counts, valid, sick, staff, guardian, pupil, notice).
+pub const DEFAULT_REASONS: [ReasonDef; 7] = [
+    (
+        "SJUK", "Sjukdom", "Illness", true, true, true, true, true, true, false,
+    ),
+    (
+        "LAKARE",
+        "Läkar- eller tandläkarbesök",
+        "Doctor or dentist",
+        true,
+        true,
+        true,
+        true,
+        true,
+        true,
+        false,
+    ),
+    (
+        "ANNAN",
+        "Annan anmäld frånvaro",
+        "Other reported absence",
+        true,
+        true,
+        false,
+        true,
+        true,
+        false,
+        false,
+    ),
+    (
+        "LEDIG",
+        "Beviljad ledighet",
+        "Granted leave",
+        true,
+        true,
+        false,
+        true,
+        false,
+        false,
+        false,
+    ),
+    (
+        "OGILTIG",
+        "Ogiltig frånvaro",
+        "Unexplained absence",
+        true,
+        false,
+        false,
+        true,
+        false,
+        false,
+        true,
+    ),
+    (
+        "DISTANS",
+        "Deltar på distans",
+        "Taking part remotely",
+        false,
+        true,
+        false,
+        true,
+        false,
+        false,
+        false,
+    ),
+    (
+        "SKOLAKT",
+        "Annan skolaktivitet",
+        "Other school activity",
+        false,
+        true,
+        false,
+        true,
+        false,
+        false,
+        false,
+    ),
+];
+
+/// Gives a municipality the default absence reasons, unless it has reasons already.
+pub fn ensure_default_reasons(conn: &mut DbConn, muni: i64) -> QueryResult<()> {
+    let existing: i64 = absence_reasons::table
+        .filter(absence_reasons::organisation_id.eq(muni))
+        .count()
+        .get_result(conn)?;
+    if existing > 0 {
+        return Ok(());
+    }
+    for (i, (code, sv, en, counts, valid, sick, staff, guardian, pupil, notice)) in
+        DEFAULT_REASONS.into_iter().enumerate()
+    {
+        diesel::insert_into(absence_reasons::table)
+            .values((
+                absence_reasons::organisation_id.eq(muni),
+                absence_reasons::code.eq(code),
+                absence_reasons::name_sv.eq(sv),
+                absence_reasons::name_en.eq(en),
+                absence_reasons::counts_as_absence.eq(counts),
+                absence_reasons::is_valid.eq(valid),
+                absence_reasons::is_sick.eq(sick),
+                absence_reasons::staff_selectable.eq(staff),
+                absence_reasons::guardian_selectable.eq(guardian),
+                absence_reasons::pupil_selectable.eq(pupil),
+                absence_reasons::sends_notice.eq(notice),
+                absence_reasons::sort_order.eq(i as i32),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -46,7 +46,7 @@ impl Municipality {
             .returning(organisations::id)
             .get_result(c)
             .unwrap();
-        narvaro::seed::ensure_default_reasons(c, id).unwrap();
+        narvaro::attendance::absence_reasons::ensure_default_reasons(c, id).unwrap();
         id
     }
 }

@@ -77,7 +77,7 @@ pub(super) fn organisations(
         }
         if o.kind == "municipality" {
             if let Some(&id) = orgs.get(&o.ext) {
-                crate::seed::ensure_default_reasons(conn, id)?;
+                crate::attendance::absence_reasons::ensure_default_reasons(conn, id)?;
             }
         }
     }
