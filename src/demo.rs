@@ -205,7 +205,7 @@ fn office_and_trip(
         .values((
             duties::person_id.eq(office),
             duties::organisation_id.eq(school),
-            duties::role.eq("school_admin"),
+            duties::role.eq(crate::school::states::Role::SchoolAdmin),
             duties::start_date.eq(since),
         ))
         .execute(conn)?;
@@ -254,7 +254,7 @@ fn ensure_lessons_today(
 ) -> Result<(), DbError> {
     let mentor_class: Option<i64> = duties::table
         .filter(duties::person_id.eq(teacher))
-        .filter(duties::role.eq("mentor"))
+        .filter(duties::role.eq(crate::school::states::Role::Mentor))
         .select(duties::group_id)
         .first::<Option<i64>>(conn)
         .optional()?

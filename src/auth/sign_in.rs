@@ -110,7 +110,7 @@ pub fn look_up(
         Some(id) => {
             crate::schema::duties::table
                 .filter(crate::schema::duties::person_id.eq(id))
-                .filter(crate::schema::duties::role.eq("admin"))
+                .filter(crate::schema::duties::role.eq(crate::school::states::Role::Admin))
                 .filter(crate::school::duty::on(today))
                 .count()
                 .get_result::<i64>(conn)?

@@ -21,6 +21,7 @@ use crate::error::Refusal;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
 use crate::school::ids::PersonId;
+use crate::school::states::Role;
 pub use crate::school::viewer::{Roles, Viewer};
 
 /// The signed-in person's name, left in the request for the page header.
@@ -157,18 +158,18 @@ fn roles_of(conn: &mut DbConn, p: &PersonRow, today: NaiveDate) -> AppResult<Rol
         .load(conn)?;
     let mut roles = Roles::default();
     for (role, org, group) in duties {
-        let list = match role.as_str() {
-            "admin" => &mut roles.admin_of,
-            "principal" => &mut roles.principal_of,
-            "school_admin" => &mut roles.office_of,
-            "teacher" => &mut roles.teacher_at,
-            "mentor" => {
+        let list = match Role::parse(&role) {
+            Some(Role::Admin) => &mut roles.admin_of,
+            Some(Role::Principal) => &mut roles.principal_of,
+            Some(Role::SchoolAdmin) => &mut roles.office_of,
+            Some(Role::Teacher) => &mut roles.teacher_at,
+            Some(Role::Mentor) => {
                 if let Some(g) = group {
                     push_unique(&mut roles.mentor_of, g);
                 }
                 &mut roles.teacher_at
             }
-            _ => continue,
+            None => continue,
         };
         push_unique(list, org);
     }

@@ -29,6 +29,7 @@ use crate::db::{Database, DbConn};
 use crate::error::AppResult;
 use crate::interop::import::{self, Mode, Summary};
 use crate::schema::sync_runs as t;
+use crate::school::states::SyncStatus;
 
 /// A changes run asks for what changed this long before the last successful run began:
 /// the source's clock and ours need not agree to the second (re-reading is harmless).
@@ -52,7 +53,7 @@ pub struct Run {
     pub id: i64,
     pub source: String,
     pub mode: String,
-    pub status: String,
+    pub status: SyncStatus,
     pub since: Option<NaiveDateTime>,
     pub started_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
@@ -174,11 +175,11 @@ fn begin(
     let db = |e: diesel::result::Error| format!("the database: {e}");
     diesel::update(
         t::table
-            .filter(t::status.eq("running"))
+            .filter(t::status.eq(SyncStatus::Running))
             .filter(t::started_at.lt(now - STALE)),
     )
     .set((
-        t::status.eq("failed"),
+        t::status.eq(SyncStatus::Failed),
         t::finished_at.eq(now),
         t::message.eq("the run stopped without finishing (its process ended)"),
     ))
@@ -186,7 +187,7 @@ fn begin(
     .map_err(db)?;
     let last_ok: Option<NaiveDateTime> = t::table
         .filter(t::source.eq(source))
-        .filter(t::status.eq("ok"))
+        .filter(t::status.eq(SyncStatus::Ok))
         .select(diesel::dsl::max(t::started_at))
         .first(c)
         .map_err(db)?;
@@ -200,7 +201,7 @@ fn begin(
         .values((
             t::source.eq(source),
             t::mode.eq(mode.as_str()),
-            t::status.eq("running"),
+            t::status.eq(SyncStatus::Running),
             t::since.eq(since.map(|s| s.naive_utc())),
             t::started_at.eq(now),
         ))
@@ -229,7 +230,7 @@ fn finish(
             let notes = (!o.summary.notes.is_empty()).then(|| o.summary.notes.join("\n"));
             diesel::update(t::table.find(id))
                 .set((
-                    t::status.eq("ok"),
+                    t::status.eq(SyncStatus::Ok),
                     t::finished_at.eq(at),
                     t::records.eq(count(o.records)),
                     t::inserted.eq(count(o.summary.inserted)),
@@ -242,7 +243,7 @@ fn finish(
         Err(e) => {
             diesel::update(t::table.find(id))
                 .set((
-                    t::status.eq("failed"),
+                    t::status.eq(SyncStatus::Failed),
                     t::finished_at.eq(at),
                     t::message.eq(e),
                 ))

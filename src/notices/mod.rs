@@ -19,6 +19,7 @@ use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::on_backend;
 use crate::schema::*;
+use crate::school::states::Role;
 
 /// When the unexplained-absence notices are due.
 #[derive(Debug, Clone, Copy)]
@@ -468,10 +469,10 @@ pub fn check_threshold(
         .filter(crate::school::duty::on(today))
         .filter(
             duties::role
-                .eq("mentor")
+                .eq(Role::Mentor)
                 .and(duties::group_id.eq_any(groups))
                 .or(duties::role
-                    .eq("principal")
+                    .eq(Role::Principal)
                     .and(duties::organisation_id.eq(school))),
         )
         .filter(people::active.eq(true))

@@ -249,7 +249,7 @@ pub fn read_stored(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Stored>
         .select(diesel::dsl::min(outbox::due_at))
         .first(conn)?;
     let last_sync: Option<NaiveDateTime> = sync_runs::table
-        .filter(sync_runs::status.eq("ok"))
+        .filter(sync_runs::status.eq(crate::school::states::SyncStatus::Ok))
         .select(diesel::dsl::max(sync_runs::finished_at))
         .first::<Option<NaiveDateTime>>(conn)?;
     Ok(Stored {

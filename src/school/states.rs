@@ -42,3 +42,23 @@ impl MarkStatus {
         )
     }
 }
+
+crate::text_enum!(
+    /// A duty's role, as stored in `duties.role`.
+    Role {
+        Teacher => "teacher",
+        Mentor => "mentor",
+        Principal => "principal",
+        Admin => "admin",
+        SchoolAdmin => "school_admin",
+    }
+);
+
+crate::text_enum!(
+    /// Where a sync run stands (`sync_runs.status`).
+    SyncStatus {
+        Running => "running",
+        Ok => "ok",
+        Failed => "failed",
+    }
+);

@@ -25,6 +25,7 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
+use crate::school::states::Role;
 use crate::school::Act;
 use crate::school::{Checked, Refusal};
 
@@ -32,7 +33,12 @@ use crate::school::{Checked, Refusal};
 pub const PAST_DAYS: i64 = 14;
 
 /// The roles that may stand in for a teacher.
-const STAFF_ROLES: [&str; 4] = ["teacher", "mentor", "principal", "school_admin"];
+const STAFF_ROLES: [Role; 4] = [
+    Role::Teacher,
+    Role::Mentor,
+    Role::Principal,
+    Role::SchoolAdmin,
+];
 
 /// What the viewer's roles alone say of `may_manage`, or None when an administrator's
 /// reach needs the school's municipality from the database.

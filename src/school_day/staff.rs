@@ -21,16 +21,7 @@ use crate::school::Act;
 
 use crate::school::{refuse, Checked, Refusal};
 
-crate::text_enum!(
-    /// A duty's role, as stored in `duties.role`.
-    Role {
-        Teacher => "teacher",
-        Mentor => "mentor",
-        Principal => "principal",
-        Admin => "admin",
-        SchoolAdmin => "school_admin",
-    }
-);
+use crate::school::states::Role;
 
 /// A person's name part: trimmed, 1–100 characters, no control characters.
 pub fn clean_name(s: &str) -> Option<String> {

@@ -16,9 +16,10 @@ use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::mail::Email;
+use crate::school::states::Role;
 use crate::school::Act;
 use crate::school::Refusal;
-use crate::school_day::staff::{self, Role};
+use crate::school_day::staff;
 use crate::state::AppState;
 
 fn admin_page(

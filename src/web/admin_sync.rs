@@ -14,6 +14,7 @@ use crate::auth::{access, Viewer};
 use crate::error::AppResult;
 use crate::interop::sync::Run;
 use crate::school::calendar::to_local;
+use crate::school::states::SyncStatus;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -120,10 +121,10 @@ fn page(ctx: &PageCtx, state: &AppState, runs: &[Run], note: Option<Markup>) -> 
                                         td { @if let Some(f) = r.finished_at { (when(f)) } }
                                         td { @if r.mode == "full" { (ctx.t("allt", "full")) } @else { (ctx.t("ändringar", "changes")) } }
                                         td {
-                                            @match r.status.as_str() {
-                                                "ok" => (ctx.t("klar", "done")),
-                                                "running" => (ctx.t("pågår", "running")),
-                                                _ => strong { (ctx.t("misslyckades", "failed")) },
+                                            @match r.status {
+                                                SyncStatus::Ok => (ctx.t("klar", "done")),
+                                                SyncStatus::Running => (ctx.t("pågår", "running")),
+                                                SyncStatus::Failed => strong { (ctx.t("misslyckades", "failed")) },
                                             }
                                         }
                                         td.num { (r.records) }
