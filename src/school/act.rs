@@ -1,5 +1,6 @@
 //! The acting context of a write: who acts, from where, and when, in the school's time.
-//! Every capability that changes something takes one, and writes its audit row from it.
+//! The writes of staff, the day's changes, settings, trips, reasons, leave and the roll call
+//! take one, and write their audit row from it.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
