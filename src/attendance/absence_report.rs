@@ -167,10 +167,6 @@ fn has_lessons(conn: &mut DbConn, pupil: i64, from: NaiveDate, to: NaiveDate) ->
     Ok(n > 0)
 }
 
-fn refuse(code: Code, why: Refusal) -> AppError {
-    AppError::refused(code, why)
-}
-
 /// Stores a report after checking it against the rules; its id.
 pub fn create(
     conn: &mut DbConn,
@@ -192,7 +188,7 @@ pub fn create(
     if !has_school_day(conn, pupil.school_id, org, new.from.date(), last_day)?
         && !has_lessons(conn, pupil.id, new.from.date(), last_day)?
     {
-        return Err(refuse(
+        return Err(AppError::refused(
             Code::PeriodWithoutSchoolDays,
             Refusal::new("period_without_school_days"),
         ));
@@ -270,32 +266,32 @@ fn check_period(
 ) -> AppResult<()> {
     let today = now_local.date();
     if new.to <= new.from {
-        return Err(refuse(
+        return Err(AppError::refused(
             Code::PeriodEndsBeforeStart,
             Refusal::new("period_ends_before_starts"),
         ));
     }
     if new.to - new.from > Duration::days(MAX_DAYS) {
-        return Err(refuse(
+        return Err(AppError::refused(
             Code::PeriodTooLong,
             Refusal::new("report_too_long").with("max_days", MAX_DAYS),
         ));
     }
     if let Reporter::Family { .. } = reporter {
         if new.from.date() < today || new.to <= now_local {
-            return Err(refuse(
+            return Err(AppError::refused(
                 Code::PeriodInThePast,
                 Refusal::new("report_in_the_past"),
             ));
         }
         if new.from.date() > today + Duration::days(days_ahead.into()) {
-            return Err(refuse(
+            return Err(AppError::refused(
                 Code::PeriodTooFarAhead,
                 Refusal::new("report_too_far_ahead").with("days", days_ahead),
             ));
         }
     } else if new.from.date() < today - Duration::days(366) {
-        return Err(refuse(
+        return Err(AppError::refused(
             Code::PeriodTooOld,
             Refusal::new("period_over_a_year_back"),
         ));
@@ -328,7 +324,7 @@ fn check_kind(code: &str, allowed: &[(String, String, String)]) -> AppResult<()>
             }
         })
         .collect();
-    Err(refuse(
+    Err(AppError::refused(
         Code::UnknownKind,
         Refusal::new("report_kind_unknown").with("kinds", list.join(", ")),
     ))
@@ -338,7 +334,7 @@ fn check_kind(code: &str, allowed: &[(String, String, String)]) -> AppResult<()>
 fn clean_message(raw: Option<&str>) -> AppResult<Option<&str>> {
     let message = raw.map(str::trim).filter(|m| !m.is_empty());
     if message.is_some_and(|m| m.chars().count() > MAX_MESSAGE) {
-        return Err(refuse(
+        return Err(AppError::refused(
             Code::MessageTooLong,
             Refusal::new("report_message_too_long").with("max", MAX_MESSAGE),
         ));
