@@ -56,13 +56,11 @@ impl AppState {
         actor: &'a crate::school::Viewer,
         addr: &'a str,
     ) -> crate::school::Act<'a> {
-        crate::school::Act {
+        crate::school::Act::new(
             actor,
-            client_addr: addr,
-            today: self.today(),
-            now: self.now(),
-            tz: self.config.timezone,
-        }
+            addr,
+            (self.today(), self.now(), self.config.timezone),
+        )
     }
 
     pub fn now(&self) -> NaiveDateTime {

@@ -15,3 +15,21 @@ pub struct Act<'a> {
     pub now: NaiveDateTime,
     pub tz: Tz,
 }
+
+impl<'a> Act<'a> {
+    /// `actor` acting from `client_addr` at (school-local today, UTC now, the school's time
+    /// zone).
+    pub fn new(
+        actor: &'a Viewer,
+        client_addr: &'a str,
+        (today, now, tz): (NaiveDate, NaiveDateTime, Tz),
+    ) -> Act<'a> {
+        Act {
+            actor,
+            client_addr,
+            today,
+            now,
+            tz,
+        }
+    }
+}

@@ -352,13 +352,7 @@ pub async fn apply_leave(
                 .and_then(|(s, e)| {
                     leave_application::apply(
                         conn,
-                        &crate::school::Act {
-                            actor: &v,
-                            client_addr: &addr,
-                            today,
-                            now,
-                            tz,
-                        },
+                        &crate::school::Act::new(&v, &addr, (today, now, tz)),
                         &p,
                         (s, e),
                         &f.reason,
@@ -427,13 +421,7 @@ pub async fn recommend(
         .db_write(move |conn| {
             leave_application::recommend(
                 conn,
-                &crate::school::Act {
-                    actor: &v,
-                    client_addr: &addr,
-                    today,
-                    now,
-                    tz,
-                },
+                &crate::school::Act::new(&v, &addr, (today, now, tz)),
                 id,
                 yes,
                 Some(&comment),
@@ -460,13 +448,7 @@ pub async fn decide(
         .db_write(move |conn| {
             leave_application::decide(
                 conn,
-                &crate::school::Act {
-                    actor: &v,
-                    client_addr: &addr,
-                    today,
-                    now,
-                    tz,
-                },
+                &crate::school::Act::new(&v, &addr, (today, now, tz)),
                 id,
                 yes,
                 Some(&comment),

@@ -248,13 +248,7 @@ pub async fn invite_staff(
     let tz = state.config.timezone;
     let result = state
         .db_write(move |conn| {
-            let act = Act {
-                actor: &actor,
-                client_addr: &addr,
-                today,
-                now,
-                tz,
-            };
+            let act = Act::new(&actor, &addr, (today, now, tz));
             staff::invite(conn, &act, &new)
         })
         .await;
@@ -322,13 +316,7 @@ pub async fn connect_guardian(
     let tz = state.config.timezone;
     let result = state
         .db_write(move |conn| {
-            let act = Act {
-                actor: &actor,
-                client_addr: &addr,
-                today,
-                now,
-                tz,
-            };
+            let act = Act::new(&actor, &addr, (today, now, tz));
             staff::connect_guardian(conn, &act, &new)
         })
         .await?;
@@ -389,13 +377,7 @@ pub async fn assign_duty(
     let (actor, addr, tz) = (v.clone(), client_addr(&req), state.config.timezone);
     let result = state
         .db_write(move |conn| {
-            let act = Act {
-                actor: &actor,
-                client_addr: &addr,
-                today,
-                now,
-                tz,
-            };
+            let act = Act::new(&actor, &addr, (today, now, tz));
             staff::assign_duty(conn, &act, &new)
         })
         .await?;

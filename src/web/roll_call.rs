@@ -338,13 +338,7 @@ pub async fn submit(
                 saved_on_device,
                 device_submission,
             };
-            let act = crate::school::Act {
-                actor: &v,
-                client_addr: &addr,
-                today,
-                now,
-                tz,
-            };
+            let act = crate::school::Act::new(&v, &addr, (today, now, tz));
             match roll_call::submit(conn, &act, &l, &sub, &policy) {
                 Ok(done) => Ok(Ok(done)),
                 Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {

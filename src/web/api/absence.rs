@@ -199,13 +199,7 @@ pub async fn create_leave_application(
             let p = access::pupil(conn, &v, PupilId(pupil), today)?;
             crate::attendance::leave_application::apply(
                 conn,
-                &crate::school::Act {
-                    actor: &v,
-                    client_addr: &addr,
-                    today,
-                    now,
-                    tz,
-                },
+                &crate::school::Act::new(&v, &addr, (today, now, tz)),
                 &p,
                 (b.start_date, b.end_date),
                 &b.reason,
@@ -240,13 +234,7 @@ pub async fn recommend_leave(
         .db_write(move |conn| {
             crate::attendance::leave_application::recommend(
                 conn,
-                &crate::school::Act {
-                    actor: &v,
-                    client_addr: &addr,
-                    today,
-                    now,
-                    tz,
-                },
+                &crate::school::Act::new(&v, &addr, (today, now, tz)),
                 id,
                 b.recommended,
                 b.comment.as_deref(),
@@ -277,13 +265,7 @@ pub async fn decide_leave(
         .db_write(move |conn| {
             crate::attendance::leave_application::decide(
                 conn,
-                &crate::school::Act {
-                    actor: &v,
-                    client_addr: &addr,
-                    today,
-                    now,
-                    tz,
-                },
+                &crate::school::Act::new(&v, &addr, (today, now, tz)),
                 id,
                 b.approved,
                 b.comment.as_deref(),

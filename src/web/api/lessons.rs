@@ -217,13 +217,7 @@ pub async fn submit_roll_call(
     let outcome = state
         .db_write(move |conn| {
             let l = access::lesson(conn, &v, id)?;
-            let act = crate::school::Act {
-                actor: &v,
-                client_addr: &addr,
-                today,
-                now,
-                tz: policy.tz,
-            };
+            let act = crate::school::Act::new(&v, &addr, (today, now, policy.tz));
             roll_call::submit(conn, &act, &l, &sub, &policy)
         })
         .await?;
