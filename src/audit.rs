@@ -6,13 +6,14 @@ use serde_json::Value;
 
 use crate::db::DbConn;
 use crate::schema::audit_log;
+use crate::school::ids::PersonId;
 
 pub struct Entry<'a> {
     /// When it happened: the service clock's now, like the change it describes. A sign-in,
     /// a session or a link, which run on the system clock (`clock::system_now`), are
     /// recorded at its time.
     pub at: chrono::NaiveDateTime,
-    pub actor: Option<i64>,
+    pub actor: Option<PersonId>,
     pub action: &'a str,
     pub entity: &'a str,
     pub entity_id: Option<i64>,
@@ -38,7 +39,7 @@ pub fn record(conn: &mut DbConn, e: Entry<'_>) -> QueryResult<()> {
 /// The ids of the audit rows about a person or by them: their own row (sign-ins among
 /// them), the marks, reports, leave and notices about them, and what they did. For the
 /// register extract and for retention.
-pub fn about(c: &mut DbConn, person: i64) -> QueryResult<Vec<i64>> {
+pub fn about(c: &mut DbConn, person: PersonId) -> QueryResult<Vec<i64>> {
     use crate::schema::{absence_reports, leave_applications, outbox};
     let reports = absence_reports::table
         .filter(absence_reports::pupil_id.eq(person))

@@ -116,7 +116,7 @@ enum ApiClientCommand {
         scopes: Vec<String>,
         /// The municipality's id (needed only when the database holds several)
         #[arg(long)]
-        municipality: Option<i64>,
+        municipality: Option<crate::school::ids::OrganisationId>,
     },
     /// List the clients (never their secrets)
     List,
@@ -264,7 +264,7 @@ fn api_client(config: Config, action: ApiClientCommand) -> Result<(), Failure> {
                 if s == "all" {
                     ids.extend(clients::schools_of(conn, municipality).map_err(failed)?);
                 } else {
-                    ids.push(s.parse::<i64>().map_err(|_| {
+                    ids.push(s.parse::<crate::school::ids::SchoolId>().map_err(|_| {
                         Failure::Usage(format!("--school {s}: a school's id, or all"))
                     })?);
                 }
@@ -580,7 +580,7 @@ fn stats_rebuild(config: Config) -> Result<(), Failure> {
         .get()
         .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
     let started = Instant::now();
-    let schools: Vec<i64> = organisations::table
+    let schools: Vec<crate::school::ids::SchoolId> = organisations::table
         .filter(organisations::org_type.eq("school"))
         .select(organisations::id)
         .order(organisations::id)

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::{DbConn, DbError};
 use crate::schema::*;
+use crate::school::ids::{GroupId, PersonId, PupilId, SchoolId};
 use crate::seed::{self, SeedParams};
 
 pub const ACCOUNTS: [(&str, &str); 5] = [
@@ -33,7 +34,7 @@ pub enum DemoState {
 /// Seeds the demo school if the database is empty, then makes sure `demo.teacher` has
 /// lessons today.
 pub fn prepare(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<DemoState, DbError> {
-    let teacher: Option<i64> = people::table
+    let teacher: Option<PersonId> = people::table
         .filter(people::username.eq("demo.teacher"))
         .select(people::id)
         .first(conn)
@@ -52,7 +53,7 @@ pub fn prepare(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<DemoState,
     Ok(DemoState::Ready)
 }
 
-fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError> {
+fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<PersonId, DbError> {
     let monday = today - Duration::days(today.weekday().num_days_from_monday() as i64);
     let params = SeedParams {
         municipality: "Demokommunen".into(),
@@ -78,7 +79,7 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
                 .set(people::username.eq(username))
                 .execute(conn)?;
         }
-        let pupils_of = |conn: &mut DbConn, class: i64| -> QueryResult<Vec<i64>> {
+        let pupils_of = |conn: &mut DbConn, class: GroupId| -> QueryResult<Vec<PupilId>> {
             group_memberships::table
                 .inner_join(people::table)
                 .filter(group_memberships::group_id.eq(class))
@@ -88,7 +89,7 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
                 .order(people::id)
                 .load(conn)
         };
-        let first_guardian = |conn: &mut DbConn, pupil: i64| -> QueryResult<Option<i64>> {
+        let first_guardian = |conn: &mut DbConn, pupil: PupilId| -> QueryResult<Option<PersonId>> {
             guardianships::table
                 .filter(guardianships::pupil_id.eq(pupil))
                 .select(guardianships::guardian_id)
@@ -176,8 +177,8 @@ fn seed_demo(conn: &mut DbConn, tz: Tz, today: NaiveDate) -> Result<i64, DbError
 /// trips page and the roll call to show.
 fn office_and_trip(
     conn: &mut DbConn,
-    school: i64,
-    class: i64,
+    school: SchoolId,
+    class: GroupId,
     hash: &Option<String>,
     since: NaiveDate,
     tz: Tz,
@@ -249,7 +250,7 @@ fn office_and_trip(
 fn ensure_lessons_today(
     conn: &mut DbConn,
     tz: Tz,
-    teacher: i64,
+    teacher: PersonId,
     today: NaiveDate,
 ) -> Result<(), DbError> {
     let mentor_class: Option<i64> = duties::table
@@ -312,7 +313,7 @@ fn ensure_lessons_today(
     if free.is_empty() {
         return Ok(());
     }
-    let pupils: Vec<i64> = group_memberships::table
+    let pupils: Vec<PupilId> = group_memberships::table
         .filter(group_memberships::group_id.eq(class))
         .select(group_memberships::pupil_id)
         .load(conn)?;

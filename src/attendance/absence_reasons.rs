@@ -20,6 +20,7 @@ use crate::audit::{self, Entry};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
+use crate::school::ids::{OrganisationId, ReasonId, SchoolId};
 use crate::school::Act;
 use crate::school::{Checked, Refusal};
 use crate::school_day::staff::clean_name;
@@ -27,7 +28,7 @@ use crate::school_day::staff::clean_name;
 /// One reason as the page lists it.
 #[derive(Debug, Clone, Queryable)]
 pub struct Reason {
-    pub id: i64,
+    pub id: ReasonId,
     pub code: String,
     pub name_sv: String,
     pub name_en: String,
@@ -42,7 +43,7 @@ pub struct Reason {
 }
 
 /// An organisation's own reasons (a municipality's, or a school's) in their order.
-pub fn list(conn: &mut DbConn, org: i64) -> AppResult<Vec<Reason>> {
+pub fn list(conn: &mut DbConn, org: OrganisationId) -> AppResult<Vec<Reason>> {
     Ok(absence_reasons::table
         .filter(absence_reasons::organisation_id.eq(org))
         .select((
@@ -146,8 +147,11 @@ pub fn view(conn: &mut DbConn, owner: Owner) -> AppResult<ReasonsView> {
 /// Whose reasons: the municipality's, or a school's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {
-    Municipality(i64),
-    School { school: i64, municipality: i64 },
+    Municipality(OrganisationId),
+    School {
+        school: SchoolId,
+        municipality: OrganisationId,
+    },
 }
 
 impl Owner {
@@ -160,14 +164,14 @@ impl Owner {
     }
 
     /// The organisation the reasons are stored under.
-    pub fn org(self) -> i64 {
+    pub fn org(self) -> OrganisationId {
         match self {
             Owner::Municipality(m) => m,
-            Owner::School { school, .. } => school,
+            Owner::School { school, .. } => school.into(),
         }
     }
 
-    pub fn municipality(self) -> i64 {
+    pub fn municipality(self) -> OrganisationId {
         match self {
             Owner::Municipality(m)
             | Owner::School {
@@ -177,8 +181,8 @@ impl Owner {
     }
 
     /// A school's own reasons (its municipality from the database).
-    pub fn school(conn: &mut DbConn, school: i64) -> AppResult<Owner> {
-        let [municipality, school] = owners_at(conn, school)?;
+    pub fn school(conn: &mut DbConn, school: SchoolId) -> AppResult<Owner> {
+        let [municipality, _] = owners_at(conn, school)?;
         Ok(Owner::School {
             school,
             municipality,
@@ -187,16 +191,16 @@ impl Owner {
 }
 
 /// The organisations whose reasons a school offers: its municipality and itself.
-pub fn owners_at(conn: &mut DbConn, school: i64) -> AppResult<[i64; 2]> {
-    let parent: Option<i64> = organisations::table
+pub fn owners_at(conn: &mut DbConn, school: SchoolId) -> AppResult<[OrganisationId; 2]> {
+    let parent: Option<OrganisationId> = organisations::table
         .find(school)
         .select(organisations::parent_id)
         .first(conn)?;
-    Ok([parent.unwrap_or(school), school])
+    Ok([parent.unwrap_or(school.into()), school.into()])
 }
 
 /// Whether the municipality lets its schools add reasons of their own.
-pub fn schools_may_add(conn: &mut DbConn, municipality: i64) -> AppResult<bool> {
+pub fn schools_may_add(conn: &mut DbConn, municipality: OrganisationId) -> AppResult<bool> {
     Ok(organisations::table
         .find(municipality)
         .select(organisations::schools_add_reasons)
@@ -208,7 +212,7 @@ pub fn schools_may_add(conn: &mut DbConn, municipality: i64) -> AppResult<bool> 
 pub fn set_schools_may_add(
     conn: &mut DbConn,
     act: &Act,
-    municipality: i64,
+    municipality: OrganisationId,
     allowed: bool,
 ) -> AppResult<()> {
     conn.transaction(|conn| {
@@ -224,10 +228,10 @@ pub fn set_schools_may_add(
                 conn,
                 Entry {
                     at: act.now,
-                    actor: Some(act.actor.id.get()),
+                    actor: Some(act.actor.id),
                     action: "reason.schools_may_add",
                     entity: "organisation",
-                    entity_id: Some(municipality),
+                    entity_id: Some(municipality.into()),
                     detail: json!({"allowed": allowed}),
                     client_addr: Some(act.client_addr),
                 },
@@ -238,14 +242,14 @@ pub fn set_schools_may_add(
 }
 
 /// The organisations a new reason of `owner` must not share a code or name with.
-fn neighbours(conn: &mut DbConn, owner: Owner) -> AppResult<Vec<i64>> {
+fn neighbours(conn: &mut DbConn, owner: Owner) -> AppResult<Vec<OrganisationId>> {
     Ok(match owner {
         Owner::School {
             school,
             municipality,
-        } => vec![municipality, school],
+        } => vec![municipality, school.into()],
         Owner::Municipality(m) => {
-            let mut orgs: Vec<i64> = organisations::table
+            let mut orgs: Vec<OrganisationId> = organisations::table
                 .filter(organisations::parent_id.eq(m))
                 .select(organisations::id)
                 .load(conn)?;
@@ -257,7 +261,7 @@ fn neighbours(conn: &mut DbConn, owner: Owner) -> AppResult<Vec<i64>> {
 
 /// Adds a reason to the municipality or to a school (when the municipality allows it).
 /// Answers its id.
-pub fn add(conn: &mut DbConn, act: &Act, owner: Owner, r: &NewReason) -> Checked<i64> {
+pub fn add(conn: &mut DbConn, act: &Act, owner: Owner, r: &NewReason) -> Checked<ReasonId> {
     let municipality = owner.municipality();
     conn.transaction(|conn| {
         conn.lock_organisation(municipality)?;
@@ -287,7 +291,7 @@ pub fn add(conn: &mut DbConn, act: &Act, owner: Owner, r: &NewReason) -> Checked
         let last: Option<i32> = mine()
             .select(diesel::dsl::max(absence_reasons::sort_order))
             .first(conn)?;
-        let id: i64 = diesel::insert_into(absence_reasons::table)
+        let id: ReasonId = diesel::insert_into(absence_reasons::table)
             .values((
                 absence_reasons::organisation_id.eq(owner.org()),
                 absence_reasons::code.eq(&r.code),
@@ -309,10 +313,10 @@ pub fn add(conn: &mut DbConn, act: &Act, owner: Owner, r: &NewReason) -> Checked
             conn,
             Entry {
                 at: act.now,
-                actor: Some(act.actor.id.get()),
+                actor: Some(act.actor.id),
                 action: "reason.added",
                 entity: "absence_reason",
-                entity_id: Some(id),
+                entity_id: Some(id.into()),
                 detail: json!({"code": r.code, "name_sv": r.name_sv, "name_en": r.name_en,
                     "counts_as_absence": r.counts_as_absence, "is_valid": r.is_valid, "is_sick": r.is_sick,
                     "staff": r.staff_selectable, "guardian": r.guardian_selectable, "pupil": r.pupil_selectable,
@@ -329,7 +333,7 @@ pub fn set_active(
     conn: &mut DbConn,
     act: &Act,
     owner: Owner,
-    id: i64,
+    id: ReasonId,
     active: bool,
 ) -> AppResult<()> {
     conn.transaction(|conn| {
@@ -353,14 +357,14 @@ pub fn set_active(
                 conn,
                 Entry {
                     at: act.now,
-                    actor: Some(act.actor.id.get()),
+                    actor: Some(act.actor.id),
                     action: if active {
                         "reason.reactivated"
                     } else {
                         "reason.retired"
                     },
                     entity: "absence_reason",
-                    entity_id: Some(id),
+                    entity_id: Some(id.into()),
                     detail: json!({"organisation_id": owner.org()}),
                     client_addr: Some(act.client_addr),
                 },
@@ -465,7 +469,7 @@ pub const DEFAULT_REASONS: [ReasonDef; 7] = [
 ];
 
 /// Gives a municipality the default absence reasons, unless it has reasons already.
-pub fn ensure_default_reasons(conn: &mut DbConn, muni: i64) -> QueryResult<()> {
+pub fn ensure_default_reasons(conn: &mut DbConn, muni: OrganisationId) -> QueryResult<()> {
     let existing: i64 = absence_reasons::table
         .filter(absence_reasons::organisation_id.eq(muni))
         .count()

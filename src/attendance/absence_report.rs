@@ -15,7 +15,7 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code, Refusal};
 use crate::schema::*;
-use crate::school::ids::{PupilId, ReportId};
+use crate::school::ids::{OrganisationId, PupilId, ReasonId, ReportId, SchoolId};
 
 /// The longest period one report may cover.
 pub const MAX_DAYS: i64 = 31;
@@ -55,7 +55,7 @@ pub struct NewReport {
 /// A choosable kind of absence for this reporter: (code, Swedish, English).
 pub fn kinds(
     conn: &mut DbConn,
-    school_id: i64,
+    school_id: SchoolId,
     reporter: Reporter,
 ) -> AppResult<Vec<(String, String, String)>> {
     let owners = crate::attendance::absence_reasons::owners_at(conn, school_id)?;
@@ -83,12 +83,12 @@ pub fn kinds(
     .load(conn)?)
 }
 
-fn org_of(conn: &mut DbConn, school_id: i64) -> AppResult<i64> {
-    let parent: Option<i64> = organisations::table
+fn org_of(conn: &mut DbConn, school_id: SchoolId) -> AppResult<OrganisationId> {
+    let parent: Option<OrganisationId> = organisations::table
         .find(school_id)
         .select(organisations::parent_id)
         .first(conn)?;
-    Ok(parent.unwrap_or(school_id))
+    Ok(parent.unwrap_or(school_id.into()))
 }
 
 pub use crate::school::calendar::{to_local, to_utc};
@@ -99,7 +99,7 @@ pub use crate::school::calendar::{to_local, to_utc};
 pub fn family_may_cancel(
     conn: &mut DbConn,
     tz: Tz,
-    pupil: i64,
+    pupil: PupilId,
     starts_utc: NaiveDateTime,
     ends_utc: NaiveDateTime,
     created_utc: NaiveDateTime,
@@ -129,13 +129,13 @@ pub fn family_may_cancel(
 /// Whether any day of the period is a school day (a weekday that is not a holiday).
 fn has_school_day(
     conn: &mut DbConn,
-    school_id: i64,
-    org: i64,
+    school_id: SchoolId,
+    org: OrganisationId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<bool> {
     let holidays: Vec<NaiveDate> = holidays::table
-        .filter(holidays::organisation_id.eq_any([school_id, org]))
+        .filter(holidays::organisation_id.eq_any([school_id.into(), org]))
         .filter(holidays::holiday_date.between(from, to))
         .select(holidays::holiday_date)
         .load(conn)?;
@@ -150,7 +150,12 @@ fn has_school_day(
 }
 
 /// Whether the pupil has a lesson (not cancelled) between two dates (a weekend course, say).
-fn has_lessons(conn: &mut DbConn, pupil: i64, from: NaiveDate, to: NaiveDate) -> AppResult<bool> {
+fn has_lessons(
+    conn: &mut DbConn,
+    pupil: PupilId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<bool> {
     let groups = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
         .filter(crate::school::membership::during(from, to))
@@ -176,7 +181,7 @@ pub fn create(
     tz: Tz,
     now_local: NaiveDateTime,
     addr: &str,
-) -> AppResult<i64> {
+) -> AppResult<ReportId> {
     let reporter = Reporter::of(pupil.reach);
     let days_ahead: i32 = organisations::table
         .find(pupil.school_id)
@@ -195,8 +200,8 @@ pub fn create(
     }
     let code = kind_code(&new.kind);
     check_kind(&code, &kinds(conn, pupil.school_id, reporter)?)?;
-    let reason_id: i64 = absence_reasons::table
-        .filter(absence_reasons::organisation_id.eq_any([org, pupil.school_id]))
+    let reason_id: ReasonId = absence_reasons::table
+        .filter(absence_reasons::organisation_id.eq_any([org, pupil.school_id.into()]))
         .filter(absence_reasons::code.eq(&code))
         .select(absence_reasons::id)
         .first(conn)?;
@@ -228,7 +233,7 @@ pub fn create(
                     .into(),
             });
         }
-        let id: i64 = diesel::insert_into(absence_reports::table)
+        let id: ReportId = diesel::insert_into(absence_reports::table)
             .values((
                 absence_reports::pupil_id.eq(pupil.id),
                 absence_reports::starts_at.eq(from_utc),
@@ -243,10 +248,10 @@ pub fn create(
             .get_result(conn)?;
         audit::record(conn, Entry {
             at: to_utc(tz, now_local),
-            actor: Some(viewer.id.get()),
+            actor: Some(viewer.id),
             action: "absence_report.created",
             entity: "absence_report",
-            entity_id: Some(id),
+            entity_id: Some(id.into()),
             detail: json!({"pupil_id": pupil.id, "from": new.from, "to": new.to, "reason_id": reason_id, "by_staff": reporter == Reporter::Staff}),
             client_addr: Some(addr),
         })?;
@@ -342,7 +347,7 @@ fn clean_message(raw: Option<&str>) -> AppResult<Option<&str>> {
     Ok(message)
 }
 
-fn pupil_of(conn: &mut DbConn, report: i64) -> AppResult<i64> {
+fn pupil_of(conn: &mut DbConn, report: ReportId) -> AppResult<PupilId> {
     Ok(absence_reports::table
         .find(report)
         .select(absence_reports::pupil_id)
@@ -366,10 +371,9 @@ pub fn cancel(
     today: NaiveDate,
     now_utc: NaiveDateTime,
     addr: &str,
-) -> AppResult<i64> {
-    let report = report.get();
+) -> AppResult<PupilId> {
     let pupil_id = pupil_of(conn, report)?;
-    let pupil = access::pupil(conn, viewer, PupilId(pupil_id), today)?;
+    let pupil = access::pupil(conn, viewer, pupil_id, today)?;
     #[allow(clippy::type_complexity)]
     let (starts, ends, created, cancelled): (
         NaiveDateTime,
@@ -415,10 +419,10 @@ pub fn cancel(
             conn,
             Entry {
                 at: now_utc,
-                actor: Some(viewer.id.get()),
+                actor: Some(viewer.id),
                 action: "absence_report.cancelled",
                 entity: "absence_report",
-                entity_id: Some(report),
+                entity_id: Some(report.into()),
                 detail: json!({"pupil_id": pupil_id}),
                 client_addr: Some(addr),
             },
@@ -433,7 +437,7 @@ pub fn cancel(
 /// A report as its reader may see it: no reason name and no message unless they may.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportView {
-    pub id: i64,
+    pub id: ReportId,
     pub from: NaiveDateTime,
     pub to: NaiveDateTime,
     pub cancelled: bool,
@@ -465,7 +469,7 @@ pub fn list(
     let end = to_utc(tz, (to + Duration::days(1)).and_time(NaiveTime::MIN));
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
-        i64,
+        ReportId,
         NaiveDateTime,
         NaiveDateTime,
         NaiveDateTime,

@@ -8,10 +8,11 @@ use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
 use crate::school::absence::TodayState;
+use crate::school::ids::{GroupId, PupilId, SchoolId};
 
 /// A child on the guardian's start page.
 pub struct ChildCard {
-    pub id: i64,
+    pub id: PupilId,
     pub name: String,
     pub today: TodayState,
     pub term_pct: f64,
@@ -24,9 +25,9 @@ pub struct ChildCard {
 pub struct Home {
     pub given_name: String,
     pub children: Vec<ChildCard>,
-    pub pupil_self: Option<i64>,
+    pub pupil_self: Option<PupilId>,
     /// (id, name, whether the viewer handles the school's day: principal or office)
-    pub schools: Vec<(i64, String, bool)>,
+    pub schools: Vec<(SchoolId, String, bool)>,
     pub admin: bool,
     /// a principal or mentor: follows up notices and leave
     pub follows_up: bool,
@@ -49,7 +50,7 @@ impl Home {
             .filter(people::id.eq_any(&r.children))
             .select((people::id, people::given_name, people::family_name))
             .order(people::given_name)
-            .load::<(i64, String, String)>(conn)?;
+            .load::<(PupilId, String, String)>(conn)?;
         let mut children = Vec::new();
         for (id, g, f) in kids {
             let term = crate::attendance::roll_call::period_rows(
@@ -97,7 +98,7 @@ impl Home {
             .filter(organisations::id.eq_any(&school_ids))
             .select((organisations::id, organisations::name))
             .order(organisations::name)
-            .load::<(i64, String)>(conn)?
+            .load::<(SchoolId, String)>(conn)?
             .into_iter()
             .map(|(id, name)| {
                 let office = r.principal_of.contains(&id) || r.office_of.contains(&id);
@@ -116,7 +117,7 @@ impl Home {
         Ok(Home {
             given_name: v.given_name.clone(),
             children,
-            pupil_self: r.pupil_self_at.map(|_| v.id.get()),
+            pupil_self: v.as_pupil(),
             schools,
             admin: r.is_admin(),
             follows_up,
@@ -135,7 +136,7 @@ impl Home {
 }
 
 /// The schools these groups belong to, each once.
-pub fn schools_of_groups(conn: &mut DbConn, groups: &[i64]) -> AppResult<Vec<i64>> {
+pub fn schools_of_groups(conn: &mut DbConn, groups: &[GroupId]) -> AppResult<Vec<SchoolId>> {
     Ok(groups::table
         .filter(groups::id.eq_any(groups))
         .select(groups::school_id)
@@ -144,7 +145,10 @@ pub fn schools_of_groups(conn: &mut DbConn, groups: &[i64]) -> AppResult<Vec<i64
 }
 
 /// Children enrolled at a school, by id: (id, given name, family name, school).
-pub fn children(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String, String, i64)>> {
+pub fn children(
+    conn: &mut DbConn,
+    ids: &[PupilId],
+) -> AppResult<Vec<(PupilId, String, String, SchoolId)>> {
     Ok(people::table
         .filter(people::id.eq_any(ids))
         .filter(people::school_id.is_not_null())

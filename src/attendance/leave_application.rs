@@ -13,7 +13,7 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code, Refusal};
 use crate::schema::*;
-use crate::school::ids::{LeaveId, PupilId};
+use crate::school::ids::{LeaveId, PupilId, SchoolId};
 use crate::school::Act;
 
 pub const MAX_DAYS: i64 = 60;
@@ -28,7 +28,7 @@ pub fn apply(
     pupil: &PupilRef,
     (start, end): (NaiveDate, NaiveDate),
     reason: &str,
-) -> AppResult<i64> {
+) -> AppResult<LeaveId> {
     let (viewer, today, now, addr) = (act.actor, act.today, act.now, act.client_addr);
     if !matches!(pupil.reach, PupilReach::Guardian | PupilReach::Myself) {
         return Err(AppError::Forbidden(
@@ -79,7 +79,7 @@ pub fn apply(
                 message: Refusal::new("already_application_those_days").into(),
             });
         }
-        let id: i64 = diesel::insert_into(leave_applications::table)
+        let id: LeaveId = diesel::insert_into(leave_applications::table)
             .values((
                 leave_applications::pupil_id.eq(pupil.id),
                 leave_applications::start_date.eq(start),
@@ -95,10 +95,10 @@ pub fn apply(
             conn,
             Entry {
                 at: now,
-                actor: Some(viewer.id.get()),
+                actor: Some(viewer.id),
                 action: "leave.applied",
                 entity: "leave_application",
-                entity_id: Some(id),
+                entity_id: Some(id.into()),
                 detail: json!({"pupil_id": pupil.id, "start": start, "end": end}),
                 client_addr: Some(addr),
             },
@@ -108,15 +108,15 @@ pub fn apply(
 }
 
 /// The pupil an application is about, when the viewer may see them (404 otherwise).
-fn pupil_of(conn: &mut DbConn, v: &Viewer, id: i64, today: NaiveDate) -> AppResult<PupilRef> {
-    let pupil: i64 = leave_applications::table
+fn pupil_of(conn: &mut DbConn, v: &Viewer, id: LeaveId, today: NaiveDate) -> AppResult<PupilRef> {
+    let pupil: PupilId = leave_applications::table
         .find(id)
         .select(leave_applications::pupil_id)
         .first(conn)?;
-    access::pupil(conn, v, PupilId(pupil), today)
+    access::pupil(conn, v, pupil, today)
 }
 
-fn pending(conn: &mut DbConn, id: i64) -> AppResult<()> {
+fn pending(conn: &mut DbConn, id: LeaveId) -> AppResult<()> {
     let status: LeaveStatus = leave_applications::table
         .find(id)
         .select(leave_applications::status)
@@ -137,9 +137,9 @@ fn already_decided() -> AppError {
 /// The application, as long as it is still pending: the target of an update that may only
 /// move it from pending.
 fn still_pending(
-    id: i64,
+    id: LeaveId,
 ) -> diesel::dsl::Filter<
-    diesel::dsl::Find<leave_applications::table, i64>,
+    diesel::dsl::Find<leave_applications::table, LeaveId>,
     diesel::dsl::Eq<leave_applications::status, LeaveStatus>,
 > {
     leave_applications::table
@@ -148,7 +148,7 @@ fn still_pending(
 }
 
 /// Whether the viewer mentors a class or mentor group the pupil is in today.
-fn mentors(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) -> AppResult<bool> {
+fn mentors(conn: &mut DbConn, v: &Viewer, pupil: PupilId, today: NaiveDate) -> AppResult<bool> {
     if v.roles.mentor_of.is_empty() {
         return Ok(false);
     }
@@ -167,9 +167,9 @@ pub fn recommend(
     id: LeaveId,
     recommended: bool,
     comment: Option<&str>,
-) -> AppResult<i64> {
+) -> AppResult<PupilId> {
     let (v, today, now, addr) = (act.actor, act.today, act.now, act.client_addr);
-    let pupil = &pupil_of(conn, v, id.get(), today)?;
+    let pupil = &pupil_of(conn, v, id, today)?;
     if !mentors(conn, v, pupil.id, today)? {
         return Err(AppError::Forbidden(
             Refusal::new("only_pupil_s_mentor_gives").into(),
@@ -183,13 +183,13 @@ pub fn recommend(
         ));
     }
     conn.write_transaction(|conn| {
-        pending(conn, id.get())?;
+        pending(conn, id)?;
         let value = if recommended {
             "recommended"
         } else {
             "not_recommended"
         };
-        let moved = diesel::update(still_pending(id.get()))
+        let moved = diesel::update(still_pending(id))
             .set((
                 leave_applications::recommendation.eq(value),
                 leave_applications::recommendation_comment.eq(comment),
@@ -204,10 +204,10 @@ pub fn recommend(
             conn,
             Entry {
                 at: now,
-                actor: Some(v.id.get()),
+                actor: Some(v.id),
                 action: "leave.recommended",
                 entity: "leave_application",
-                entity_id: Some(id.get()),
+                entity_id: Some(id.into()),
                 detail: json!({"recommendation": value}),
                 client_addr: Some(addr),
             },
@@ -222,9 +222,9 @@ pub fn decide(
     id: LeaveId,
     approved: bool,
     comment: Option<&str>,
-) -> AppResult<i64> {
+) -> AppResult<PupilId> {
     let (v, today, now, addr, tz) = (act.actor, act.today, act.now, act.client_addr, act.tz);
-    let pupil = &pupil_of(conn, v, id.get(), today)?;
+    let pupil = &pupil_of(conn, v, id, today)?;
     // the principal decides; a mentor of the pupil under the principal's delegation
     let principal = pupil.reach == PupilReach::Principal;
     if !principal && !mentors(conn, v, pupil.id, today)? {
@@ -251,7 +251,7 @@ pub fn decide(
                 .first(conn)?;
             match crate::attendance::leave_delegation::covering(
                 conn,
-                PupilId(pupil.id),
+                pupil.id,
                 pupil.school_id,
                 from,
                 to,
@@ -260,14 +260,14 @@ pub fn decide(
                 Err(outside) => return Err(AppError::Forbidden(outside.refusal().into())),
             }
         };
-        pending(conn, id.get())?;
+        pending(conn, id)?;
         let status = if approved {
             LeaveStatus::Approved
         } else {
             LeaveStatus::Rejected
         };
         // moves only from pending: of two decisions at the same moment, one is made
-        let moved = diesel::update(still_pending(id.get()))
+        let moved = diesel::update(still_pending(id))
             .set((
                 leave_applications::status.eq(status),
                 leave_applications::decided_by.eq(v.id),
@@ -283,15 +283,15 @@ pub fn decide(
             conn,
             Entry {
                 at: now,
-                actor: Some(v.id.get()),
+                actor: Some(v.id),
                 action: "leave.decided",
                 entity: "leave_application",
-                entity_id: Some(id.get()),
+                entity_id: Some(id.into()),
                 detail: json!({"status": status, "delegation_id": delegation}),
                 client_addr: Some(addr),
             },
         )?;
-        crate::notices::leave_decision(conn, pupil.id, id.get(), now)?;
+        crate::notices::leave_decision(conn, pupil.id, id, now)?;
         if approved {
             let (from, to): (NaiveDate, NaiveDate) = leave_applications::table
                 .find(id)
@@ -305,7 +305,7 @@ pub fn decide(
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LeaveView {
-    pub id: i64,
+    pub id: LeaveId,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
     pub reason: String,
@@ -318,10 +318,9 @@ pub struct LeaveView {
 }
 
 pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
-    let pupil = pupil.get();
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
-        i64,
+        LeaveId,
         NaiveDate,
         NaiveDate,
         String,
@@ -378,8 +377,8 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
 /// A pending application as the principal's and mentor's list shows it.
 #[derive(Debug, Clone)]
 pub struct Pending {
-    pub id: i64,
-    pub pupil: i64,
+    pub id: LeaveId,
+    pub pupil: PupilId,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
     pub reason: String,
@@ -393,15 +392,15 @@ pub struct Pending {
 
 /// (id, pupil, start, end, reason, recommendation, given name, family name, school)
 type PendingRow = (
-    i64,
-    i64,
+    LeaveId,
+    PupilId,
     NaiveDate,
     NaiveDate,
     String,
     Option<String>,
     String,
     String,
-    Option<i64>,
+    Option<SchoolId>,
 );
 
 /// Pending applications for the pupils of the viewer's schools (as principal) and of the
@@ -436,10 +435,10 @@ pub fn pending_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult
         .limit(200)
         .load(conn)?;
     // schools where mentors decide themselves
-    let mut schools: Vec<i64> = rows.iter().filter_map(|r| r.8).collect();
+    let mut schools: Vec<SchoolId> = rows.iter().filter_map(|r| r.8).collect();
     schools.sort_unstable();
     schools.dedup();
-    let delegated: Vec<i64> = crate::attendance::leave_delegation::running(conn, &schools)?
+    let delegated: Vec<SchoolId> = crate::attendance::leave_delegation::running(conn, &schools)?
         .into_iter()
         .map(|d| d.school_id)
         .collect();

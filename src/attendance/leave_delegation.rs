@@ -21,7 +21,7 @@ use crate::db::DbConn;
 use crate::error::Refusal;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
-use crate::school::ids::PupilId;
+use crate::school::ids::{DelegationId, LeaveId, PupilId, SchoolId};
 
 /// The highest limit a principal may set: the longest leave one may apply for.
 pub const MAX_DAYS: i32 = 60;
@@ -29,8 +29,8 @@ pub const MAX_DAYS: i32 = 60;
 /// A running delegation as pages show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delegation {
-    pub id: i64,
-    pub school_id: i64,
+    pub id: DelegationId,
+    pub school_id: SchoolId,
     pub max_days: i32,
     /// the principal's name
     pub delegated_by: String,
@@ -40,7 +40,7 @@ pub struct Delegation {
 /// What a decision under a delegation says of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DecidedUnder {
-    pub id: i64,
+    pub id: DelegationId,
     pub max_days: i32,
     /// the principal who delegated
     #[serde(skip)]
@@ -84,7 +84,6 @@ impl Outside {
 
 /// Weekdays of approved leave for the pupil this school year.
 pub fn granted_days(conn: &mut DbConn, pupil: PupilId, today: NaiveDate) -> AppResult<i64> {
-    let pupil = pupil.get();
     let start = crate::school::calendar::school_year_start(today);
     let end = NaiveDate::from_ymd_opt(start.year() + 1, 6, 30).unwrap_or(today);
     let rows: Vec<(NaiveDate, NaiveDate)> = leave_applications::table
@@ -121,7 +120,7 @@ pub fn fits(max_days: i32, granted: i64, days: i64) -> bool {
 }
 
 /// Only the school's principal delegates; another school is out of their scope (404).
-fn principal_of(v: &Viewer, school: i64) -> AppResult<()> {
+fn principal_of(v: &Viewer, school: SchoolId) -> AppResult<()> {
     if v.roles.principal_of.contains(&school) {
         Ok(())
     } else {
@@ -129,27 +128,18 @@ fn principal_of(v: &Viewer, school: i64) -> AppResult<()> {
     }
 }
 
-fn lock_school(conn: &mut DbConn, school: i64) -> diesel::QueryResult<()> {
-    if let DbConn::Pg(c) = conn {
-        diesel::sql_query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
-            .bind::<diesel::sql_types::BigInt, _>(school)
-            .execute(c)?;
-    }
-    Ok(())
-}
-
 /// Schools by id and name.
-pub type Schools = Vec<(i64, String)>;
+pub type Schools = Vec<(SchoolId, String)>;
 
 /// The schools the viewer leads (with names) and the schools of the groups they mentor:
 /// where the leave page shows delegations.
-pub fn schools_of(conn: &mut DbConn, v: &Viewer) -> AppResult<(Schools, Vec<i64>)> {
-    let mentored: Vec<i64> = groups::table
+pub fn schools_of(conn: &mut DbConn, v: &Viewer) -> AppResult<(Schools, Vec<SchoolId>)> {
+    let mentored: Vec<SchoolId> = groups::table
         .filter(groups::id.eq_any(&v.roles.mentor_of))
         .select(groups::school_id)
         .distinct()
         .load(conn)?;
-    let led: Vec<(i64, String)> = organisations::table
+    let led: Vec<(SchoolId, String)> = organisations::table
         .filter(organisations::id.eq_any(&v.roles.principal_of))
         .select((organisations::id, organisations::name))
         .order(organisations::name)
@@ -159,14 +149,14 @@ pub fn schools_of(conn: &mut DbConn, v: &Viewer) -> AppResult<(Schools, Vec<i64>
 
 /// For each pending application a mentor sees, the delegation they would decide it
 /// under, or why not.
-pub type Delegated = std::collections::HashMap<i64, Result<(i64, i32), Outside>>;
+pub type Delegated = std::collections::HashMap<LeaveId, Result<(DelegationId, i32), Outside>>;
 
 /// [`covering`] for each of the pupil's pending applications (id, first day, last day).
 pub fn for_mentor(
     conn: &mut DbConn,
     pupil: PupilId,
-    school: i64,
-    pending: &[(i64, NaiveDate, NaiveDate)],
+    school: SchoolId,
+    pending: &[(LeaveId, NaiveDate, NaiveDate)],
 ) -> AppResult<Delegated> {
     let mut out = Delegated::new();
     for (id, from, to) in pending {
@@ -176,21 +166,22 @@ pub fn for_mentor(
 }
 
 /// The running delegations of these schools, with the principal's name.
-pub fn running(conn: &mut DbConn, schools: &[i64]) -> AppResult<Vec<Delegation>> {
-    let rows: Vec<(i64, i64, i32, String, String, NaiveDateTime)> = leave_delegations::table
-        .inner_join(people::table.on(people::id.eq(leave_delegations::delegated_by)))
-        .filter(leave_delegations::school_id.eq_any(schools))
-        .filter(leave_delegations::ended_at.is_null())
-        .select((
-            leave_delegations::id,
-            leave_delegations::school_id,
-            leave_delegations::max_days,
-            people::given_name,
-            people::family_name,
-            leave_delegations::delegated_at,
-        ))
-        .order(leave_delegations::school_id)
-        .load(conn)?;
+pub fn running(conn: &mut DbConn, schools: &[SchoolId]) -> AppResult<Vec<Delegation>> {
+    let rows: Vec<(DelegationId, SchoolId, i32, String, String, NaiveDateTime)> =
+        leave_delegations::table
+            .inner_join(people::table.on(people::id.eq(leave_delegations::delegated_by)))
+            .filter(leave_delegations::school_id.eq_any(schools))
+            .filter(leave_delegations::ended_at.is_null())
+            .select((
+                leave_delegations::id,
+                leave_delegations::school_id,
+                leave_delegations::max_days,
+                people::given_name,
+                people::family_name,
+                leave_delegations::delegated_at,
+            ))
+            .order(leave_delegations::school_id)
+            .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(id, school_id, max_days, g, f, at)| Delegation {
@@ -209,11 +200,11 @@ pub fn running(conn: &mut DbConn, schools: &[i64]) -> AppResult<Vec<Delegation>>
 pub fn delegate(
     conn: &mut DbConn,
     v: &Viewer,
-    school: i64,
+    school: SchoolId,
     max_days: i32,
     now: NaiveDateTime,
     addr: &str,
-) -> AppResult<i64> {
+) -> AppResult<DelegationId> {
     principal_of(v, school)?;
     if !(1..=MAX_DAYS).contains(&max_days) {
         return Err(AppError::refused(
@@ -222,8 +213,8 @@ pub fn delegate(
         ));
     }
     conn.write_transaction(|conn| {
-        lock_school(conn, school)?;
-        let current: Option<(i64, i32)> = leave_delegations::table
+        conn.lock_organisation(school)?;
+        let current: Option<(DelegationId, i32)> = leave_delegations::table
             .filter(leave_delegations::school_id.eq(school))
             .filter(leave_delegations::ended_at.is_null())
             .select((leave_delegations::id, leave_delegations::max_days))
@@ -235,7 +226,7 @@ pub fn delegate(
             }
             end_row(conn, v, id, now, addr)?;
         }
-        let id: i64 = diesel::insert_into(leave_delegations::table)
+        let id: DelegationId = diesel::insert_into(leave_delegations::table)
             .values((
                 leave_delegations::school_id.eq(school),
                 leave_delegations::max_days.eq(max_days),
@@ -248,10 +239,10 @@ pub fn delegate(
             conn,
             Entry {
                 at: now,
-                actor: Some(v.id.get()),
+                actor: Some(v.id),
                 action: "leave.delegated",
                 entity: "leave_delegation",
-                entity_id: Some(id),
+                entity_id: Some(id.into()),
                 detail: json!({"school_id": school, "max_days": max_days}),
                 client_addr: Some(addr),
             },
@@ -263,7 +254,7 @@ pub fn delegate(
 fn end_row(
     conn: &mut DbConn,
     v: &Viewer,
-    id: i64,
+    id: DelegationId,
     now: NaiveDateTime,
     addr: &str,
 ) -> AppResult<()> {
@@ -277,10 +268,10 @@ fn end_row(
         conn,
         Entry {
             at: now,
-            actor: Some(v.id.get()),
+            actor: Some(v.id),
             action: "leave.delegation_ended",
             entity: "leave_delegation",
-            entity_id: Some(id),
+            entity_id: Some(id.into()),
             detail: json!({}),
             client_addr: Some(addr),
         },
@@ -293,14 +284,14 @@ fn end_row(
 pub fn end(
     conn: &mut DbConn,
     v: &Viewer,
-    school: i64,
+    school: SchoolId,
     now: NaiveDateTime,
     addr: &str,
 ) -> AppResult<()> {
     principal_of(v, school)?;
     conn.write_transaction(|conn| {
-        lock_school(conn, school)?;
-        let current: Option<i64> = leave_delegations::table
+        conn.lock_organisation(school)?;
+        let current: Option<DelegationId> = leave_delegations::table
             .filter(leave_delegations::school_id.eq(school))
             .filter(leave_delegations::ended_at.is_null())
             .select(leave_delegations::id)
@@ -320,16 +311,16 @@ pub fn end(
 pub fn covering(
     conn: &mut DbConn,
     pupil: PupilId,
-    school: i64,
+    school: SchoolId,
     start: NaiveDate,
     end: NaiveDate,
-) -> AppResult<Result<(i64, i32), Outside>> {
-    let running: Option<(i64, i32)> = match conn {
+) -> AppResult<Result<(DelegationId, i32), Outside>> {
+    let running: Option<(DelegationId, i32)> = match conn {
         DbConn::Pg(c) => {
             #[derive(QueryableByName)]
             struct Row {
                 #[diesel(sql_type = diesel::sql_types::BigInt)]
-                id: i64,
+                id: DelegationId,
                 #[diesel(sql_type = diesel::sql_types::Integer)]
                 max_days: i32,
             }
@@ -368,35 +359,43 @@ pub fn covering(
 /// What decisions taken under a delegation say of it, by application id.
 pub fn decided_under(
     conn: &mut DbConn,
-    applications: &[i64],
-) -> AppResult<std::collections::HashMap<i64, DecidedUnder>> {
+    applications: &[LeaveId],
+) -> AppResult<std::collections::HashMap<LeaveId, DecidedUnder>> {
     let principal = diesel::alias!(people as principal);
     #[allow(clippy::type_complexity)]
-    let rows: Vec<(i64, i64, i32, String, String, NaiveDateTime, String, String)> =
-        leave_applications::table
-            .inner_join(
-                leave_delegations::table.on(leave_delegations::id
-                    .nullable()
-                    .eq(leave_applications::delegation_id)),
-            )
-            .inner_join(
-                principal.on(principal
-                    .field(people::id)
-                    .eq(leave_delegations::delegated_by)),
-            )
-            .inner_join(people::table.on(people::id.nullable().eq(leave_applications::decided_by)))
-            .filter(leave_applications::id.eq_any(applications))
-            .select((
-                leave_applications::id,
-                leave_delegations::id,
-                leave_delegations::max_days,
-                principal.field(people::given_name),
-                principal.field(people::family_name),
-                leave_delegations::delegated_at,
-                people::given_name,
-                people::family_name,
-            ))
-            .load(conn)?;
+    let rows: Vec<(
+        LeaveId,
+        DelegationId,
+        i32,
+        String,
+        String,
+        NaiveDateTime,
+        String,
+        String,
+    )> = leave_applications::table
+        .inner_join(
+            leave_delegations::table.on(leave_delegations::id
+                .nullable()
+                .eq(leave_applications::delegation_id)),
+        )
+        .inner_join(
+            principal.on(principal
+                .field(people::id)
+                .eq(leave_delegations::delegated_by)),
+        )
+        .inner_join(people::table.on(people::id.nullable().eq(leave_applications::decided_by)))
+        .filter(leave_applications::id.eq_any(applications))
+        .select((
+            leave_applications::id,
+            leave_delegations::id,
+            leave_delegations::max_days,
+            principal.field(people::given_name),
+            principal.field(people::family_name),
+            leave_delegations::delegated_at,
+            people::given_name,
+            people::family_name,
+        ))
+        .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(app, id, max_days, pg, pf, at, mg, mf)| {

@@ -10,11 +10,11 @@ use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
-use crate::school::ids::PupilId;
+use crate::school::ids::{GroupId, PupilId, SchoolId};
 
 #[derive(Debug, Serialize)]
 pub struct GroupSummary {
-    pub id: i64,
+    pub id: GroupId,
     pub name: String,
     #[serde(rename = "type")]
     pub group_type: String,
@@ -22,9 +22,9 @@ pub struct GroupSummary {
 
 #[derive(Debug, Serialize)]
 pub struct PupilSummary {
-    pub id: i64,
+    pub id: PupilId,
     pub name: String,
-    pub school_id: i64,
+    pub school_id: SchoolId,
     pub school_name: String,
     /// True when the name is withheld (a protected identity seen by someone without a duty for the pupil).
     pub name_withheld: bool,
@@ -49,7 +49,7 @@ pub fn summary(
         .filter(crate::school::membership::on(today))
         .select((groups::id, groups::name, groups::group_type))
         .order(groups::name)
-        .load::<(i64, String, String)>(conn)?
+        .load::<(GroupId, String, String)>(conn)?
         .into_iter()
         .map(|(id, name, group_type)| GroupSummary {
             id,

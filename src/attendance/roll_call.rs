@@ -19,13 +19,16 @@ use crate::error::{AppError, AppResult, Code, Refusal};
 use crate::insight::statistics::facts::Sel;
 use crate::schema::*;
 use crate::school::absence::{self, Cover};
+use crate::school::ids::{
+    ActivityId, GroupId, LessonId, OrganisationId, PersonId, PupilId, ReasonId, SchoolId,
+};
 use crate::school::Act;
 
 pub use crate::school::states::MarkStatus as Status;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LessonInfo {
-    pub id: i64,
+    pub id: LessonId,
     pub date: NaiveDate,
     pub starts_at: NaiveTime,
     pub ends_at: NaiveTime,
@@ -34,7 +37,7 @@ pub struct LessonInfo {
     pub groups: Vec<String>,
     pub room: Option<String>,
     pub cancelled: bool,
-    pub school_id: i64,
+    pub school_id: SchoolId,
     /// the substitute's name, when the school office gave the lesson to one
     #[serde(skip)]
     pub substitute: Option<String>,
@@ -42,7 +45,7 @@ pub struct LessonInfo {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Reason {
-    pub id: i64,
+    pub id: ReasonId,
     pub name_sv: String,
     pub name_en: String,
     pub is_valid: bool,
@@ -55,7 +58,7 @@ pub struct Reason {
 pub struct Mark {
     pub status: Status,
     pub minutes: i32,
-    pub reason_id: Option<i64>,
+    pub reason_id: Option<ReasonId>,
 }
 
 impl Mark {
@@ -68,7 +71,7 @@ impl Mark {
 
 #[derive(Debug, Clone)]
 pub struct PupilLine {
-    pub id: i64,
+    pub id: PupilId,
     /// Empty when withheld (a protected identity shown to someone without a duty for the
     /// pupil): the edge words it.
     pub name: String,
@@ -102,7 +105,7 @@ impl RollCall {
     }
 
     /// A reason's names (Swedish, English), when it is one of the lesson's.
-    pub fn reason_names(&self, id: i64) -> Option<(&str, &str)> {
+    pub fn reason_names(&self, id: ReasonId) -> Option<(&str, &str)> {
         self.reasons
             .iter()
             .find(|r| r.id == id)
@@ -112,23 +115,26 @@ impl RollCall {
 
 /// The lesson, its activity, and the organisation whose absence reasons apply (the
 /// school's municipality), in one query; and the names of its groups.
-fn lesson_info(conn: &mut DbConn, lesson_id: i64) -> AppResult<(LessonInfo, i64, i64)> {
+fn lesson_info(
+    conn: &mut DbConn,
+    lesson_id: LessonId,
+) -> AppResult<(LessonInfo, ActivityId, OrganisationId)> {
     #[allow(clippy::type_complexity)]
     let row: (
         (
-            i64,
+            LessonId,
             NaiveDate,
             NaiveTime,
             NaiveTime,
             i32,
             Option<String>,
             bool,
-            i64,
-            i64,
-            Option<i64>,
+            ActivityId,
+            SchoolId,
+            Option<PersonId>,
         ),
         String,
-        Option<i64>,
+        Option<OrganisationId>,
     ) = lessons::table
         .inner_join(activities::table)
         .inner_join(organisations::table.on(organisations::id.eq(lessons::school_id)))
@@ -183,15 +189,19 @@ fn lesson_info(conn: &mut DbConn, lesson_id: i64) -> AppResult<(LessonInfo, i64,
         school_id,
         substitute,
     };
-    Ok((info, activity, parent.unwrap_or(school_id)))
+    Ok((info, activity, parent.unwrap_or(school_id.into())))
 }
 
 /// The reasons staff may choose at the school (the municipality's and its own), and the
 /// leave reason ("LEDIG") if there is one.
-fn reasons_of(conn: &mut DbConn, org: i64, school: i64) -> AppResult<(Vec<Reason>, Option<i64>)> {
-    type Row = (i64, String, String, String, bool, bool, bool);
+fn reasons_of(
+    conn: &mut DbConn,
+    org: OrganisationId,
+    school: SchoolId,
+) -> AppResult<(Vec<Reason>, Option<ReasonId>)> {
+    type Row = (ReasonId, String, String, String, bool, bool, bool);
     let rows: Vec<Row> = absence_reasons::table
-        .filter(absence_reasons::organisation_id.eq_any([org, school]))
+        .filter(absence_reasons::organisation_id.eq_any([org, school.into()]))
         .filter(absence_reasons::active.eq(true))
         .select((
             absence_reasons::id,
@@ -226,7 +236,7 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz) -> AppResult<RollCall
     let (info, activity, org) = lesson_info(conn, lesson.id)?;
     let (reasons, leave_reason) = reasons_of(conn, org, info.school_id)?;
     let date = info.date;
-    let members: Vec<(i64, String, String, String)> = group_memberships::table
+    let members: Vec<(PupilId, String, String, String)> = group_memberships::table
         .inner_join(
             activity_groups::table.on(activity_groups::group_id.eq(group_memberships::group_id)),
         )
@@ -243,8 +253,8 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz) -> AppResult<RollCall
         .load(conn)?;
     let mut members = members;
     members.sort_by_cached_key(|m| crate::i18n::by_surname(&m.2, &m.1, m.0));
-    let ids: Vec<i64> = members.iter().map(|m| m.0).collect();
-    let marks: HashMap<i64, Mark> = attendance_marks::table
+    let ids: Vec<PupilId> = members.iter().map(|m| m.0).collect();
+    let marks: HashMap<PupilId, Mark> = attendance_marks::table
         .filter(attendance_marks::lesson_id.eq(lesson.id))
         .select((
             attendance_marks::pupil_id,
@@ -252,7 +262,7 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz) -> AppResult<RollCall
             attendance_marks::minutes,
             attendance_marks::reason_id,
         ))
-        .load::<(i64, String, i32, Option<i64>)>(conn)?
+        .load::<(PupilId, String, i32, Option<ReasonId>)>(conn)?
         .into_iter()
         .map(|(p, s, minutes, reason_id)| {
             // a mark this version cannot read is never shown as "present": the page fails
@@ -349,10 +359,10 @@ fn pre_mark(cover: Option<Cover>, minutes: i32) -> Mark {
 /// One pupil's mark as asked for.
 #[derive(Debug, Clone)]
 pub struct MarkInput {
-    pub pupil_id: i64,
+    pub pupil_id: PupilId,
     pub status: Status,
     pub minutes: Option<i32>,
-    pub reason_id: Option<i64>,
+    pub reason_id: Option<ReasonId>,
 }
 
 impl MarkInput {
@@ -495,9 +505,9 @@ fn reportable(lesson: &LessonInfo, today: NaiveDate) -> AppResult<()> {
 /// The marks a submission asks for, each checked, per pupil: every pupil must be in the
 /// lesson's groups and named once. Covered pupils nobody spoke of keep their pre-mark (it
 /// is stored now).
-fn wanted_marks(rc: &RollCall, inputs: &[MarkInput]) -> AppResult<HashMap<i64, Mark>> {
-    let in_lesson: HashSet<i64> = rc.pupils.iter().map(|p| p.id).collect();
-    let mut wanted: HashMap<i64, Mark> = HashMap::new();
+fn wanted_marks(rc: &RollCall, inputs: &[MarkInput]) -> AppResult<HashMap<PupilId, Mark>> {
+    let in_lesson: HashSet<PupilId> = rc.pupils.iter().map(|p| p.id).collect();
+    let mut wanted: HashMap<PupilId, Mark> = HashMap::new();
     let mut unknown = Vec::new();
     for input in inputs {
         if !in_lesson.contains(&input.pupil_id) {
@@ -528,10 +538,10 @@ fn wanted_marks(rc: &RollCall, inputs: &[MarkInput]) -> AppResult<HashMap<i64, M
 
 /// One pupil's mark that changes: (pupil, stored before, wanted now). A pupil without a
 /// stored mark was present.
-type Change = (i64, Mark, Mark);
+type Change = (PupilId, Mark, Mark);
 
 /// The marks that differ from what is stored, in the roll call's order.
-fn changes(rc: &RollCall, wanted: &HashMap<i64, Mark>) -> Vec<Change> {
+fn changes(rc: &RollCall, wanted: &HashMap<PupilId, Mark>) -> Vec<Change> {
     rc.pupils
         .iter()
         .filter_map(|p| {
@@ -569,7 +579,7 @@ fn correction_reason(correction: bool, raw: Option<&str>) -> AppResult<Option<&s
 /// Whether a new mark is absence without a valid reason the guardians hear about the same
 /// day: not present, not covered by a report or leave, no valid reason, and the lesson
 /// recent (a late correction of an old lesson sends nothing).
-fn unexplained(rc: &RollCall, pupil: i64, to: &Mark, recent: bool) -> bool {
+fn unexplained(rc: &RollCall, pupil: PupilId, to: &Mark, recent: bool) -> bool {
     if to.status == Status::Present || !recent {
         return false;
     }
@@ -592,9 +602,9 @@ fn unexplained(rc: &RollCall, pupil: i64, to: &Mark, recent: bool) -> bool {
 /// is `stale()`.
 fn claim_report(
     conn: &mut DbConn,
-    lesson: i64,
+    lesson: LessonId,
     expected: Option<i32>,
-    by: i64,
+    by: PersonId,
     now: NaiveDateTime,
 ) -> AppResult<bool> {
     let row = lesson_reports::table.filter(lesson_reports::lesson_id.eq(lesson));
@@ -654,9 +664,9 @@ fn claim_report(
 /// changed exception updates it.
 fn write_mark(
     conn: &mut DbConn,
-    lesson: i64,
+    lesson: LessonId,
     (pupil, from, to): &Change,
-    by: i64,
+    by: PersonId,
     now: NaiveDateTime,
 ) -> AppResult<()> {
     let row = attendance_marks::table
@@ -710,7 +720,7 @@ pub fn submit(
         return Ok(Ok(load(conn, lesson, tz)?));
     }
     let attempt = conn.transaction(|conn| {
-        let first_report = claim_report(conn, lesson.id, sub.expected_version, viewer.id.get(), now)?;
+        let first_report = claim_report(conn, lesson.id, sub.expected_version, viewer.id, now)?;
         if let Some(id) = &sub.device_submission {
             diesel::update(lesson_reports::table.filter(lesson_reports::lesson_id.eq(lesson.id)))
                 .set(lesson_reports::device_submission.eq(id))
@@ -730,21 +740,21 @@ pub fn submit(
                 .execute(conn)?;
         }
         for change in &changes {
-            write_mark(conn, lesson.id, change, viewer.id.get(), now)?;
+            write_mark(conn, lesson.id, change, viewer.id, now)?;
             let (pupil, from, to) = change;
             audit::record(conn, Entry {
                 at: now,
-                actor: Some(viewer.id.get()),
+                actor: Some(viewer.id),
                 action: "attendance.changed",
                 entity: "lesson",
-                entity_id: Some(lesson.id),
+                entity_id: Some(lesson.id.into()),
                 detail: json!({"pupil_id": pupil, "from": side(from), "to": side(to), "reason": reason}),
                 client_addr: Some(addr),
             })?;
         }
         // The statistics follow in the same transaction: the first report makes every
         // pupil's minutes reported; later, only changed marks move the figures.
-        let moved: Vec<i64> = if first_report {
+        let moved: Vec<PupilId> = if first_report {
             before.pupils.iter().map(|p| p.id).collect()
         } else {
             changes.iter().map(|c| c.0).collect()
@@ -765,10 +775,10 @@ pub fn submit(
         }
         audit::record(conn, Entry {
             at: now,
-            actor: Some(viewer.id.get()),
+            actor: Some(viewer.id),
             action: if first_report { "lesson.reported" } else { "lesson.resubmitted" },
             entity: "lesson",
-            entity_id: Some(lesson.id),
+            entity_id: Some(lesson.id.into()),
             detail: json!({"changes": changes.len(), "correction": correction, "reason": reason,
                 "substitute": lesson.reach == crate::auth::access::LessonReach::Substitute,
                 "saved_on_device_at": sub.saved_on_device, "arrived_at": sub.saved_on_device.map(|_| now)}),
@@ -798,7 +808,7 @@ pub fn submit(
 /// Whether the lesson's report already holds this roll call kept on a device.
 fn stored_device_submission(
     conn: &mut DbConn,
-    lesson: i64,
+    lesson: LessonId,
     sub: &Submission,
 ) -> diesel::QueryResult<bool> {
     let Some(id) = &sub.device_submission else {
@@ -855,7 +865,7 @@ fn stale() -> AppError {
 /// A line of a teacher's lesson list.
 #[derive(Debug, Clone, Serialize)]
 pub struct LessonLine {
-    pub id: i64,
+    pub id: LessonId,
     pub date: NaiveDate,
     pub starts_at: NaiveTime,
     pub ends_at: NaiveTime,
@@ -883,16 +893,16 @@ pub fn teacher_lessons(
         .select(activity_teachers::activity_id);
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
-        i64,
+        LessonId,
         NaiveDate,
         NaiveTime,
         NaiveTime,
         String,
         Option<String>,
         bool,
-        Option<i64>,
-        i64,
-        Option<i64>,
+        Option<PersonId>,
+        ActivityId,
+        Option<LessonId>,
     )> = lessons::table
         .inner_join(activities::table)
         .left_join(lesson_reports::table)
@@ -916,19 +926,19 @@ pub fn teacher_lessons(
         ))
         .order((lessons::lesson_date, lessons::starts_at, lessons::id))
         .load(conn)?;
-    let activity_ids: Vec<i64> = rows
+    let activity_ids: Vec<ActivityId> = rows
         .iter()
         .map(|r| r.8)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let mut group_names: HashMap<i64, Vec<String>> = HashMap::new();
+    let mut group_names: HashMap<ActivityId, Vec<String>> = HashMap::new();
     for (activity, name) in activity_groups::table
         .inner_join(groups::table)
         .filter(activity_groups::activity_id.eq_any(&activity_ids))
         .select((activity_groups::activity_id, groups::name))
         .order(groups::name)
-        .load::<(i64, String)>(conn)?
+        .load::<(ActivityId, String)>(conn)?
     {
         group_names.entry(activity).or_default().push(name);
     }
@@ -942,7 +952,7 @@ pub fn teacher_lessons(
             subject: r.4,
             room: r.5,
             cancelled: r.6,
-            substitute: r.7 == Some(teacher.get()),
+            substitute: r.7 == Some(teacher),
             group: group_names
                 .get(&r.8)
                 .map(|g| g.join(", "))
@@ -968,7 +978,7 @@ pub fn school_days_back(today: NaiveDate, n: u32) -> NaiveDate {
 /// One pupil's week for the mentor.
 #[derive(Debug, Clone, Serialize)]
 pub struct WeekRow {
-    pub pupil_id: i64,
+    pub pupil_id: PupilId,
     pub name: String,
     pub scheduled_minutes: i64,
     pub valid_minutes: i64,
@@ -991,12 +1001,12 @@ impl WeekRow {
 /// the memberships valid on each lesson's date and skip cancelled lessons.
 pub fn group_week(
     conn: &mut DbConn,
-    group: i64,
+    group: GroupId,
     from: NaiveDate,
     to: NaiveDate,
     tz: Tz,
 ) -> AppResult<Vec<WeekRow>> {
-    let members: Vec<(i64, String, String)> = group_memberships::table
+    let members: Vec<(PupilId, String, String)> = group_memberships::table
         .inner_join(people::table.on(people::id.eq(group_memberships::pupil_id)))
         .filter(group_memberships::group_id.eq(group))
         .filter(crate::school::membership::during(from, to))
@@ -1010,18 +1020,18 @@ pub fn group_week(
 /// statistics' facts (`crate::insight::statistics::facts`) summed per pupil.
 pub fn period_rows(
     conn: &mut DbConn,
-    members: Vec<(i64, String, String)>,
+    members: Vec<(PupilId, String, String)>,
     from: NaiveDate,
     to: NaiveDate,
     tz: Tz,
 ) -> AppResult<Vec<WeekRow>> {
-    let ids: Vec<i64> = members.iter().map(|m| m.0).collect();
+    let ids: Vec<PupilId> = members.iter().map(|m| m.0).collect();
     // Swedish school lists go by surname
-    let order: HashMap<i64, (Vec<u32>, Vec<u32>, i64)> = members
+    let order: HashMap<PupilId, (Vec<u32>, Vec<u32>, PupilId)> = members
         .iter()
         .map(|(id, g, f)| (*id, crate::i18n::by_surname(f, g, *id)))
         .collect();
-    let mut rows: HashMap<i64, WeekRow> = members
+    let mut rows: HashMap<PupilId, WeekRow> = members
         .into_iter()
         .map(|(id, g, f)| {
             let row = WeekRow {
@@ -1109,6 +1119,8 @@ pub fn summary(conn: &mut DbConn, l: &LessonRef) -> AppResult<Summary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::school::absence::CoveredBy;
+    use crate::school::ids::ReportId;
 
     fn day(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -1116,12 +1128,11 @@ mod tests {
 
     fn line(id: i64, stored: Option<Mark>, cover: Option<Option<i64>>) -> PupilLine {
         let covered_by = cover.map(|reason_id| Cover {
-            kind: "absence_report",
-            id: 900 + id,
-            reason_id,
+            by: CoveredBy::AbsenceReport(ReportId(900 + id)),
+            reason_id: reason_id.map(ReasonId),
         });
         PupilLine {
-            id,
+            id: PupilId(id),
             name: format!("Elev {id}"),
             name_withheld: false,
             mark: stored.clone().unwrap_or_else(|| pre_mark(covered_by, 60)),
@@ -1132,7 +1143,7 @@ mod tests {
 
     fn reason(id: i64, is_valid: bool) -> Reason {
         Reason {
-            id,
+            id: ReasonId(id),
             name_sv: format!("Orsak {id}"),
             name_en: format!("Reason {id}"),
             is_valid,
@@ -1146,7 +1157,7 @@ mod tests {
     fn roll_call() -> RollCall {
         RollCall {
             lesson: LessonInfo {
-                id: 1,
+                id: LessonId(1),
                 date: day("2026-11-30"),
                 starts_at: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
                 ends_at: NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
@@ -1155,7 +1166,7 @@ mod tests {
                 groups: vec!["7A".into()],
                 room: None,
                 cancelled: false,
-                school_id: 1,
+                school_id: SchoolId(1),
                 substitute: None,
             },
             pupils: vec![
@@ -1179,10 +1190,10 @@ mod tests {
 
     fn input(pupil: i64, status: Status, minutes: Option<i32>, reason: Option<i64>) -> MarkInput {
         MarkInput {
-            pupil_id: pupil,
+            pupil_id: PupilId(pupil),
             status,
             minutes,
-            reason_id: reason,
+            reason_id: reason.map(ReasonId),
         }
     }
 
@@ -1209,7 +1220,7 @@ mod tests {
     fn a_reason_comes_from_the_school_list_or_the_pupils_own_cover() {
         let rc = roll_call();
         let m = checked_mark(&input(1, Status::Absent, None, Some(6)), &rc).unwrap();
-        assert_eq!(m.reason_id, Some(6));
+        assert_eq!(m.reason_id, Some(ReasonId(6)));
         // present never keeps a reason
         let m = checked_mark(&input(1, Status::Present, None, Some(6)), &rc).unwrap();
         assert_eq!(m.reason_id, None);
@@ -1248,10 +1259,10 @@ mod tests {
         let rc = roll_call();
         let wanted = wanted_marks(&rc, &[input(3, Status::Present, None, None)]).unwrap();
         // pupil 3 was spoken of (present), pupil 4 keeps absent without a reason
-        assert_eq!(wanted[&3], Mark::PRESENT);
-        assert_eq!(wanted[&4].status, Status::Absent);
-        assert_eq!(wanted[&4].minutes, 60);
-        assert!(!wanted.contains_key(&1) && !wanted.contains_key(&2));
+        assert_eq!(wanted[&PupilId(3)], Mark::PRESENT);
+        assert_eq!(wanted[&PupilId(4)].status, Status::Absent);
+        assert_eq!(wanted[&PupilId(4)].minutes, 60);
+        assert!(!wanted.contains_key(&PupilId(1)) && !wanted.contains_key(&PupilId(2)));
     }
 
     #[test]
@@ -1265,12 +1276,12 @@ mod tests {
         let wanted = wanted_marks(&rc, &inputs).unwrap();
         let ch = changes(&rc, &wanted);
         // 1: present as before; 2: the same late; 3 and 4: pre-marks not yet stored
-        let pupils: Vec<i64> = ch.iter().map(|c| c.0).collect();
-        assert_eq!(pupils, vec![3, 4]);
+        let pupils: Vec<PupilId> = ch.iter().map(|c| c.0).collect();
+        assert_eq!(pupils, vec![PupilId(3), PupilId(4)]);
         assert!(ch.iter().all(|c| c.1 == Mark::PRESENT));
         let back = wanted_marks(&rc, &[input(2, Status::Present, None, None)]).unwrap();
         let ch = changes(&rc, &back);
-        assert_eq!(ch[0].0, 2);
+        assert_eq!(ch[0].0, PupilId(2));
         assert_eq!(ch[0].1.status, Status::Late);
         assert_eq!(ch[0].2, Mark::PRESENT);
     }
@@ -1298,13 +1309,20 @@ mod tests {
         let rc = roll_call();
         let marks = everyone_present(&rc);
         let wanted = wanted_marks(&rc, &marks).unwrap();
-        assert_eq!(wanted[&1], Mark::PRESENT);
-        assert_eq!(wanted[&2], Mark::PRESENT, "the late mark is replaced");
-        assert_eq!(wanted[&3].status, Status::Absent);
-        assert_eq!(wanted[&3].reason_id, Some(7));
-        assert_eq!(wanted[&4].status, Status::Absent);
+        assert_eq!(wanted[&PupilId(1)], Mark::PRESENT);
+        assert_eq!(
+            wanted[&PupilId(2)],
+            Mark::PRESENT,
+            "the late mark is replaced"
+        );
+        assert_eq!(wanted[&PupilId(3)].status, Status::Absent);
+        assert_eq!(wanted[&PupilId(3)].reason_id, Some(ReasonId(7)));
+        assert_eq!(wanted[&PupilId(4)].status, Status::Absent);
         let ch = changes(&rc, &wanted);
-        assert_eq!(ch.iter().map(|c| c.0).collect::<Vec<_>>(), vec![2, 3, 4]);
+        assert_eq!(
+            ch.iter().map(|c| c.0).collect::<Vec<_>>(),
+            vec![PupilId(2), PupilId(3), PupilId(4)]
+        );
     }
 
     #[test]
@@ -1315,7 +1333,7 @@ mod tests {
             Mark {
                 status: Status::Late,
                 minutes: 12,
-                reason_id: Some(6)
+                reason_id: Some(ReasonId(6))
             }
         );
         let absent = input(1, Status::Absent, Some(3), None);
@@ -1343,30 +1361,33 @@ mod tests {
             minutes: 60,
             reason_id: reason,
         };
-        assert!(unexplained(&rc, 1, &absent(None), true));
+        assert!(unexplained(&rc, PupilId(1), &absent(None), true));
         assert!(
-            unexplained(&rc, 1, &absent(Some(5)), true),
+            unexplained(&rc, PupilId(1), &absent(Some(ReasonId(5))), true),
             "reason 5 is not valid"
         );
         assert!(
-            !unexplained(&rc, 1, &absent(Some(6)), true),
+            !unexplained(&rc, PupilId(1), &absent(Some(ReasonId(6))), true),
             "reason 6 is valid"
         );
         assert!(
-            !unexplained(&rc, 1, &absent(Some(8)), true),
+            !unexplained(&rc, PupilId(1), &absent(Some(ReasonId(8))), true),
             "reason 8 is not valid, but the principal said it sends no notice"
         );
-        assert!(!unexplained(&rc, 1, &absent(None), false), "an old lesson");
         assert!(
-            !unexplained(&rc, 4, &absent(None), true),
+            !unexplained(&rc, PupilId(1), &absent(None), false),
+            "an old lesson"
+        );
+        assert!(
+            !unexplained(&rc, PupilId(4), &absent(None), true),
             "covered by a report"
         );
-        assert!(!unexplained(&rc, 1, &Mark::PRESENT, true));
+        assert!(!unexplained(&rc, PupilId(1), &Mark::PRESENT, true));
         let late = Mark {
             status: Status::Late,
             minutes: 5,
             reason_id: None,
         };
-        assert!(unexplained(&rc, 2, &late, true));
+        assert!(unexplained(&rc, PupilId(2), &late, true));
     }
 }

@@ -25,6 +25,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
 use crate::school::calendar::{to_local, to_utc, utc_window};
+use crate::school::ids::{GroupId, LessonId, PupilId, ReasonId, SchoolId, TripId};
 use crate::school::Act;
 use crate::school::{Checked, Refusal};
 
@@ -34,7 +35,7 @@ pub const MAX_TITLE: usize = 100;
 
 /// A trip as the trips page shows it (times school-local).
 pub struct Trip {
-    pub id: i64,
+    pub id: TripId,
     pub group: String,
     pub title: String,
     pub from: NaiveDateTime,
@@ -46,30 +47,30 @@ pub struct Trip {
     pub lessons: usize,
     pub reported: usize,
     /// The group's pupils then: (id, name, stays at school), by family name.
-    pub pupils: Vec<(i64, String, bool)>,
+    pub pupils: Vec<(PupilId, String, bool)>,
 }
 
 /// A reason a trip may count as: (id, code, Swedish, English).
-pub type TripReason = (i64, String, String, String);
+pub type TripReason = (ReasonId, String, String, String);
 
 pub struct TripsPage {
     pub school: String,
     /// Trips that have not ended, soonest first.
     pub trips: Vec<Trip>,
     /// The school's groups: (id, name).
-    pub groups: Vec<(i64, String)>,
+    pub groups: Vec<(GroupId, String)>,
     pub reasons: Vec<TripReason>,
 }
 
 /// A trip as asked for on the form (school-local; no times: whole days).
 pub struct NewTrip {
-    pub group: i64,
+    pub group: GroupId,
     pub title: String,
     pub first_day: NaiveDate,
     pub last_day: NaiveDate,
     pub from_time: Option<NaiveTime>,
     pub to_time: Option<NaiveTime>,
-    pub reason: i64,
+    pub reason: ReasonId,
 }
 
 impl NewTrip {
@@ -105,7 +106,7 @@ impl NewTrip {
 
 /// The reasons offered at the school a trip may count as: active, chosen by staff, and not
 /// absence.
-pub fn reasons(conn: &mut DbConn, school: i64) -> AppResult<Vec<TripReason>> {
+pub fn reasons(conn: &mut DbConn, school: SchoolId) -> AppResult<Vec<TripReason>> {
     let owners = crate::attendance::absence_reasons::owners_at(conn, school)?;
     Ok(absence_reasons::table
         .filter(absence_reasons::organisation_id.eq_any(owners))
@@ -123,12 +124,12 @@ pub fn reasons(conn: &mut DbConn, school: i64) -> AppResult<Vec<TripReason>> {
 }
 
 type TripRow = (
-    i64,
+    TripId,
     String,
     String,
     NaiveDateTime,
     NaiveDateTime,
-    i64,
+    GroupId,
     String,
     String,
     String,
@@ -138,7 +139,7 @@ type TripRow = (
 /// The trips page: the school's trips that have not ended, its groups and the reasons.
 pub fn load(
     conn: &mut DbConn,
-    school: i64,
+    school: SchoolId,
     now_utc: NaiveDateTime,
     tz: Tz,
 ) -> AppResult<TripsPage> {
@@ -194,7 +195,7 @@ pub fn load(
             reported,
         });
     }
-    let mut groups: Vec<(i64, String)> = groups::table
+    let mut groups: Vec<(GroupId, String)> = groups::table
         .filter(groups::school_id.eq(school))
         .select((groups::id, groups::name))
         .load(conn)?;
@@ -215,11 +216,11 @@ pub fn load(
 /// family name.
 fn named_pupils(
     conn: &mut DbConn,
-    group: i64,
+    group: GroupId,
     first: NaiveDate,
     last: NaiveDate,
-) -> AppResult<Vec<(i64, String)>> {
-    let mut rows: Vec<(i64, String, String)> = group_memberships::table
+) -> AppResult<Vec<(PupilId, String)>> {
+    let mut rows: Vec<(PupilId, String, String)> = group_memberships::table
         .inner_join(people::table)
         .filter(group_memberships::group_id.eq(group))
         .filter(crate::school::membership::during(first, last))
@@ -242,10 +243,10 @@ fn named_pupils(
 /// The group's pupils at some time between two school-local dates.
 fn pupils_of(
     conn: &mut DbConn,
-    group: i64,
+    group: GroupId,
     first: NaiveDate,
     last: NaiveDate,
-) -> AppResult<Vec<i64>> {
+) -> AppResult<Vec<PupilId>> {
     Ok(group_memberships::table
         .filter(group_memberships::group_id.eq(group))
         .filter(crate::school::membership::during(first, last))
@@ -258,16 +259,16 @@ fn pupils_of(
 /// the period with one of the group's pupils. Answers them and how many have a roll call.
 pub fn covered_lessons(
     conn: &mut DbConn,
-    group: i64,
+    group: GroupId,
     (starts, ends): (NaiveDateTime, NaiveDateTime),
     tz: Tz,
-) -> AppResult<(Vec<i64>, usize)> {
+) -> AppResult<(Vec<LessonId>, usize)> {
     let (first, last) = (
         to_local(tz, starts).date(),
         to_local(tz, ends - Duration::seconds(1)).date(),
     );
     let pupils = pupils_of(conn, group, first, last)?;
-    let rows: Vec<(i64, NaiveDate, NaiveTime, NaiveTime)> = lessons::table
+    let rows: Vec<(LessonId, NaiveDate, NaiveTime, NaiveTime)> = lessons::table
         .inner_join(
             activity_groups::table.on(activity_groups::activity_id.eq(lessons::activity_id)),
         )
@@ -286,7 +287,7 @@ pub fn covered_lessons(
         ))
         .distinct()
         .load(conn)?;
-    let mut ids: Vec<i64> = rows
+    let mut ids: Vec<LessonId> = rows
         .into_iter()
         .filter(|(_, date, s, e)| {
             let (ws, we) = utc_window(tz, *date, *s, *e);
@@ -305,7 +306,12 @@ pub fn covered_lessons(
 
 /// Plans a trip. Answers its id, the lessons it covers and how many of them have a roll
 /// call already (kept as the teacher made it).
-pub fn add(conn: &mut DbConn, ch: &Act, school: i64, t: &NewTrip) -> Checked<(i64, usize, usize)> {
+pub fn add(
+    conn: &mut DbConn,
+    ch: &Act,
+    school: SchoolId,
+    t: &NewTrip,
+) -> Checked<(TripId, usize, usize)> {
     let (from, to) = match t.period(ch.today) {
         Ok(p) => p,
         Err(r) => return Ok(Err(r)),
@@ -340,7 +346,7 @@ pub fn add(conn: &mut DbConn, ch: &Act, school: i64, t: &NewTrip) -> Checked<(i6
         )? {
             return Ok(Err(overlap_refusal()));
         }
-        let id: i64 = diesel::insert_into(trips::table)
+        let id: TripId = diesel::insert_into(trips::table)
             .values((
                 trips::school_id.eq(school),
                 trips::group_id.eq(t.group),
@@ -358,10 +364,10 @@ pub fn add(conn: &mut DbConn, ch: &Act, school: i64, t: &NewTrip) -> Checked<(i6
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id.get()),
+                actor: Some(ch.actor.id),
                 action: "trip.created",
                 entity: "trip",
-                entity_id: Some(id),
+                entity_id: Some(id.into()),
                 detail: json!({"school_id": school, "group_id": t.group, "title": t.title.trim(),
                     "from": from, "to": to, "reason_id": t.reason, "lessons": lessons.len(),
                     "reported": reported}),
@@ -377,21 +383,20 @@ pub fn add(conn: &mut DbConn, ch: &Act, school: i64, t: &NewTrip) -> Checked<(i6
 fn overlaps(
     conn: &mut DbConn,
     tz: Tz,
-    school: i64,
+    school: SchoolId,
     (from_utc, to_utc): (NaiveDateTime, NaiveDateTime),
-    group: i64,
-    pupils: &[i64],
-    except: Option<i64>,
+    group: GroupId,
+    pupils: &[PupilId],
+    except: Option<TripId>,
 ) -> AppResult<bool> {
-    let others: Vec<(i64, i64, NaiveDateTime, NaiveDateTime)> = trips::table
+    let others: Vec<(TripId, GroupId, NaiveDateTime, NaiveDateTime)> = trips::table
         .filter(trips::school_id.eq(school))
         .filter(trips::cancelled_at.is_null())
         .filter(trips::starts_at.lt(to_utc))
         .filter(trips::ends_at.gt(from_utc))
-        .filter(trips::id.ne(except.unwrap_or(0)))
         .select((trips::id, trips::group_id, trips::starts_at, trips::ends_at))
         .load(conn)?;
-    for (id, theirs, s, e) in others {
+    for (id, theirs, s, e) in others.into_iter().filter(|o| Some(o.0) != except) {
         let (first, last) = (
             to_local(tz, s.max(from_utc)).date(),
             to_local(tz, e.min(to_utc) - Duration::seconds(1)).date(),
@@ -412,7 +417,7 @@ fn overlap_refusal() -> Refusal {
 }
 
 /// The pupils who stay at school while their group is on the trip.
-fn stays(conn: &mut DbConn, trip: i64) -> AppResult<Vec<i64>> {
+fn stays(conn: &mut DbConn, trip: TripId) -> AppResult<Vec<PupilId>> {
     Ok(trip_stays::table
         .filter(trip_stays::trip_id.eq(trip))
         .select(trip_stays::pupil_id)
@@ -426,14 +431,14 @@ fn stays(conn: &mut DbConn, trip: i64) -> AppResult<Vec<i64>> {
 pub fn set_goers(
     conn: &mut DbConn,
     ch: &Act,
-    school: i64,
-    trip: i64,
-    goes: &[i64],
+    school: SchoolId,
+    trip: TripId,
+    goes: &[PupilId],
 ) -> Checked<usize> {
     conn.transaction(|conn| {
         // checked one at a time with the school's other trip changes
         conn.lock_organisation(school)?;
-        let row: Option<(i64, NaiveDateTime, NaiveDateTime)> = trips::table
+        let row: Option<(GroupId, NaiveDateTime, NaiveDateTime)> = trips::table
             .find(trip)
             .filter(trips::school_id.eq(school))
             .filter(trips::cancelled_at.is_null())
@@ -454,7 +459,7 @@ pub fn set_goers(
         if goes.iter().any(|p| !members.contains(p)) {
             return Ok(Err(Refusal::new("choose_among_group_s_pupils")));
         }
-        let mut wanted: Vec<i64> = members
+        let mut wanted: Vec<PupilId> = members
             .iter()
             .copied()
             .filter(|p| !goes.contains(p))
@@ -465,7 +470,7 @@ pub fn set_goers(
         if before == wanted {
             return Ok(Ok(wanted.len()));
         }
-        let going: Vec<i64> = members
+        let going: Vec<PupilId> = members
             .iter()
             .copied()
             .filter(|p| before.contains(p) && !wanted.contains(p))
@@ -486,10 +491,10 @@ pub fn set_goers(
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id.get()),
+                actor: Some(ch.actor.id),
                 action: "trip.stays",
                 entity: "trip",
-                entity_id: Some(trip),
+                entity_id: Some(trip.into()),
                 detail: json!({"school_id": school, "staying": wanted.len(), "before": before.len()}),
                 client_addr: Some(ch.client_addr),
             },
@@ -500,7 +505,7 @@ pub fn set_goers(
 
 /// Cancels a trip that has not ended. Of two identical cancellations at the same moment
 /// one changes and audits; the other finds it done.
-pub fn cancel(conn: &mut DbConn, ch: &Act, school: i64, trip: i64) -> Checked<()> {
+pub fn cancel(conn: &mut DbConn, ch: &Act, school: SchoolId, trip: TripId) -> Checked<()> {
     conn.transaction(|conn| {
         let row: Option<(NaiveDateTime, Option<NaiveDateTime>)> = trips::table
             .find(trip)
@@ -532,10 +537,10 @@ pub fn cancel(conn: &mut DbConn, ch: &Act, school: i64, trip: i64) -> Checked<()
                 conn,
                 Entry {
                     at: ch.now,
-                    actor: Some(ch.actor.id.get()),
+                    actor: Some(ch.actor.id),
                     action: "trip.cancelled",
                     entity: "trip",
-                    entity_id: Some(trip),
+                    entity_id: Some(trip.into()),
                     detail: json!({"school_id": school}),
                     client_addr: Some(ch.client_addr),
                 },
@@ -555,13 +560,13 @@ mod tests {
 
     fn trip(first: &str, last: &str, from: Option<&str>, to: Option<&str>) -> NewTrip {
         NewTrip {
-            group: 1,
+            group: GroupId(1),
             title: "Skansen".into(),
             first_day: d(first),
             last_day: d(last),
             from_time: from.map(|t| t.parse().unwrap()),
             to_time: to.map(|t| t.parse().unwrap()),
-            reason: 1,
+            reason: ReasonId(1),
         }
     }
 

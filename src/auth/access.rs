@@ -15,7 +15,9 @@ use super::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
-use crate::school::ids::{GroupId, LessonId, PupilId, SchoolId};
+use crate::school::ids::{
+    ActivityId, GroupId, LessonId, OrganisationId, PersonId, PupilId, SchoolId,
+};
 
 /// How long around a substitute lesson the stand-in sees that lesson's pupils.
 const SUBSTITUTE_DAYS: i64 = 14;
@@ -32,8 +34,8 @@ pub enum PupilReach {
 
 #[derive(Debug, Clone)]
 pub struct PupilRef {
-    pub id: i64,
-    pub school_id: i64,
+    pub id: PupilId,
+    pub school_id: SchoolId,
     pub given_name: String,
     pub family_name: String,
     pub security_marking: String,
@@ -55,8 +57,7 @@ pub fn pupil(
     pupil_id: PupilId,
     today: NaiveDate,
 ) -> AppResult<PupilRef> {
-    let pupil_id = pupil_id.get();
-    let row: Option<(i64, Option<i64>, String, String, String, bool)> = people::table
+    let row: Option<(PupilId, Option<SchoolId>, String, String, String, bool)> = people::table
         .find(pupil_id)
         .select((
             people::id,
@@ -85,12 +86,12 @@ pub fn pupil(
 fn pupil_reach(
     conn: &mut DbConn,
     v: &Viewer,
-    pupil: i64,
-    school: i64,
+    pupil: PupilId,
+    school: SchoolId,
     today: NaiveDate,
 ) -> AppResult<Option<PupilReach>> {
     let r = &v.roles;
-    if v.id.get() == pupil && r.pupil_self_at.is_some() {
+    if v.id == PersonId::from(pupil) && r.pupil_self_at.is_some() {
         return Ok(Some(PupilReach::Myself));
     }
     if r.children.contains(&pupil) {
@@ -110,8 +111,13 @@ fn pupil_reach(
 
 /// The pupil is, today, in a group the viewer mentors, teaches, or stands in for
 /// (a substitute lesson within two weeks either side).
-fn teaches_pupil(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) -> AppResult<bool> {
-    let groups: Vec<i64> = group_memberships::table
+fn teaches_pupil(
+    conn: &mut DbConn,
+    v: &Viewer,
+    pupil: PupilId,
+    today: NaiveDate,
+) -> AppResult<bool> {
+    let groups: Vec<GroupId> = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
         .filter(crate::school::membership::on(today))
         .select(group_memberships::group_id)
@@ -147,11 +153,11 @@ fn teaches_pupil(conn: &mut DbConn, v: &Viewer, pupil: i64, today: NaiveDate) ->
     Ok(stands_in > 0)
 }
 
-fn is_admin_of_school(conn: &mut DbConn, v: &Viewer, school: i64) -> AppResult<bool> {
+fn is_admin_of_school(conn: &mut DbConn, v: &Viewer, school: SchoolId) -> AppResult<bool> {
     if v.roles.admin_of.is_empty() {
         return Ok(false);
     }
-    let parent: Option<Option<i64>> = organisations::table
+    let parent: Option<Option<OrganisationId>> = organisations::table
         .find(school)
         .select(organisations::parent_id)
         .first(conn)
@@ -172,9 +178,9 @@ pub enum LessonReach {
 
 #[derive(Debug, Clone)]
 pub struct LessonRef {
-    pub id: i64,
-    pub activity_id: i64,
-    pub school_id: i64,
+    pub id: LessonId,
+    pub activity_id: ActivityId,
+    pub school_id: SchoolId,
     pub reach: LessonReach,
 }
 
@@ -185,14 +191,14 @@ pub struct LessonRef {
 pub fn openable_lessons(
     conn: &mut DbConn,
     v: &Viewer,
-    ids: &[i64],
-) -> AppResult<std::collections::HashSet<i64>> {
+    ids: &[LessonId],
+) -> AppResult<std::collections::HashSet<LessonId>> {
     let mut open = std::collections::HashSet::new();
     for chunk in ids.chunks(500) {
         let taught = activity_teachers::table
             .filter(activity_teachers::teacher_id.eq(v.id))
             .select(activity_teachers::activity_id);
-        let rows: Vec<i64> = lessons::table
+        let rows: Vec<LessonId> = lessons::table
             .filter(lessons::id.eq_any(chunk))
             .filter(
                 lessons::substitute_teacher_id
@@ -208,8 +214,7 @@ pub fn openable_lessons(
 }
 
 pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: LessonId) -> AppResult<LessonRef> {
-    let lesson_id = lesson_id.get();
-    let row: Option<(i64, i64, Option<i64>)> = lessons::table
+    let row: Option<(ActivityId, SchoolId, Option<PersonId>)> = lessons::table
         .find(lesson_id)
         .select((
             lessons::activity_id,
@@ -221,7 +226,7 @@ pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: LessonId) -> AppResult<L
     let Some((activity_id, school_id, substitute)) = row else {
         return Err(AppError::NotFound);
     };
-    let reach = if substitute == Some(v.id.get()) {
+    let reach = if substitute == Some(v.id) {
         Some(LessonReach::Substitute)
     } else if !v.roles.teacher_at.is_empty()
         && activity_teachers::table
@@ -250,7 +255,6 @@ pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: LessonId) -> AppResult<L
 
 /// The school, when the viewer is its principal or administers its municipality.
 pub fn school(conn: &mut DbConn, v: &Viewer, school_id: SchoolId) -> AppResult<()> {
-    let school_id = school_id.get();
     if school_id_visible(conn, v, school_id)? {
         Ok(())
     } else {
@@ -259,7 +263,7 @@ pub fn school(conn: &mut DbConn, v: &Viewer, school_id: SchoolId) -> AppResult<(
 }
 
 /// The schools the viewer administers (every school of their municipalities).
-pub fn admin_schools(conn: &mut DbConn, v: &Viewer) -> AppResult<Vec<(i64, String)>> {
+pub fn admin_schools(conn: &mut DbConn, v: &Viewer) -> AppResult<Vec<(SchoolId, String)>> {
     if v.roles.admin_of.is_empty() {
         return Ok(Vec::new());
     }
@@ -282,9 +286,8 @@ pub fn require_admin(v: &Viewer) -> AppResult<()> {
 
 /// A group's statistics: its school's principal, the municipality's administrator, or the
 /// group's mentor. Answers the group's school.
-pub fn group(conn: &mut DbConn, v: &Viewer, group_id: GroupId) -> AppResult<i64> {
-    let group_id = group_id.get();
-    let school: Option<i64> = groups::table
+pub fn group(conn: &mut DbConn, v: &Viewer, group_id: GroupId) -> AppResult<SchoolId> {
+    let school: Option<SchoolId> = groups::table
         .find(group_id)
         .select(groups::school_id)
         .first(conn)
@@ -297,6 +300,6 @@ pub fn group(conn: &mut DbConn, v: &Viewer, group_id: GroupId) -> AppResult<i64>
     }
 }
 
-fn school_id_visible(conn: &mut DbConn, v: &Viewer, school: i64) -> AppResult<bool> {
+fn school_id_visible(conn: &mut DbConn, v: &Viewer, school: SchoolId) -> AppResult<bool> {
     Ok(v.roles.principal_of.contains(&school) || is_admin_of_school(conn, v, school)?)
 }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
+use crate::school::ids::PersonId;
 
 /// What a person sets on "My account".
 pub struct Settings {
@@ -19,7 +20,7 @@ pub struct Settings {
 
 /// The addresses the school administration system lists for a person (SS 12000 type,
 /// address), in its order: the choices on "My account".
-pub fn register_addresses(conn: &mut DbConn, id: i64) -> AppResult<Vec<(String, String)>> {
+pub fn register_addresses(conn: &mut DbConn, id: PersonId) -> AppResult<Vec<(String, String)>> {
     Ok(person_emails::table
         .filter(person_emails::person_id.eq(id))
         .order(person_emails::id)
@@ -31,7 +32,7 @@ pub fn register_addresses(conn: &mut DbConn, id: i64) -> AppResult<Vec<(String, 
 /// choice from then on: later imports leave it alone (`email_chosen`).
 pub fn save_settings(
     conn: &mut DbConn,
-    id: i64,
+    id: PersonId,
     s: &Settings,
     (addr, now): (&str, chrono::NaiveDateTime),
 ) -> AppResult<()> {
@@ -56,7 +57,7 @@ pub fn save_settings(
                 actor: Some(id),
                 action: "settings.changed",
                 entity: "person",
-                entity_id: Some(id),
+                entity_id: Some(id.into()),
                 detail: serde_json::json!({"email_set": s.email.is_some(), "email_changed": stored != s.email, "language": s.language, "receive_confirmations": s.receive_confirmations}),
                 client_addr: Some(addr),
             },
@@ -66,7 +67,7 @@ pub fn save_settings(
 }
 
 /// The person's password hash, if they have a password.
-pub fn password_hash(conn: &mut DbConn, id: i64) -> AppResult<Option<String>> {
+pub fn password_hash(conn: &mut DbConn, id: PersonId) -> AppResult<Option<String>> {
     Ok(people::table
         .find(id)
         .select(people::password_hash)

@@ -15,6 +15,7 @@ use crate::audit::{self, Entry};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, Code};
 use crate::schema::*;
+use crate::school::ids::{ApiClientId, OrganisationId, PersonId, SchoolId};
 
 /// How long a client's bearer token lives.
 pub const TOKEN_SECS: i64 = 600;
@@ -45,18 +46,18 @@ pub fn scope_covers(scope: &str, path: &str) -> bool {
 /// A registered, unrevoked client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Client {
-    pub id: i64,
+    pub id: ApiClientId,
     pub name: String,
     pub client_id: String,
     pub scopes: Vec<String>,
     /// the schools it may read
-    pub schools: Vec<i64>,
+    pub schools: Vec<SchoolId>,
 }
 
 /// A client as the administrator's list shows it.
 #[derive(Debug, Clone)]
 pub struct Line {
-    pub id: i64,
+    pub id: ApiClientId,
     pub name: String,
     pub client_id: String,
     pub scopes: Vec<String>,
@@ -69,7 +70,7 @@ pub struct Line {
 /// What registering gives back: the only time the secret is seen.
 #[derive(Debug, Clone)]
 pub struct Registered {
-    pub id: i64,
+    pub id: ApiClientId,
     pub client_id: String,
     pub secret: String,
 }
@@ -78,7 +79,7 @@ pub struct Registered {
 #[derive(Debug, Clone, Default)]
 pub struct NewClient {
     pub name: String,
-    pub schools: Vec<i64>,
+    pub schools: Vec<SchoolId>,
     pub scopes: Vec<String>,
 }
 
@@ -91,8 +92,8 @@ fn invalid(why: crate::error::Refusal) -> AppError {
 /// client belongs to that municipality.
 pub fn register(
     conn: &mut DbConn,
-    municipalities: &[i64],
-    by: Option<i64>,
+    municipalities: &[OrganisationId],
+    by: Option<PersonId>,
     new: &NewClient,
     now: NaiveDateTime,
 ) -> AppResult<Registered> {
@@ -111,7 +112,7 @@ pub fn register(
     let mut schools = new.schools.clone();
     schools.sort_unstable();
     schools.dedup();
-    let parents: Vec<Option<i64>> = organisations::table
+    let parents: Vec<Option<OrganisationId>> = organisations::table
         .filter(organisations::id.eq_any(&schools))
         .filter(organisations::org_type.eq("school"))
         .select(organisations::parent_id)
@@ -134,7 +135,7 @@ pub fn register(
     let plain = secret::random_hex(32).map_err(AppError::caused)?;
     let hash = secret::client_secret_hash(&plain);
     let id = conn.write_transaction(|conn| {
-        let id: i64 = diesel::insert_into(api_clients::table)
+        let id: ApiClientId = diesel::insert_into(api_clients::table)
             .values((
                 api_clients::name.eq(name),
                 api_clients::client_id.eq(&client_id),
@@ -159,7 +160,7 @@ pub fn register(
             actor: by,
             action: "api_client.registered",
             entity: "api_client",
-            entity_id: Some(id),
+            entity_id: Some(id.into()),
             detail: json!({"name": name, "client_id": client_id, "scopes": scopes, "schools": schools}),
             client_addr: None,
         })?;
@@ -176,9 +177,9 @@ pub fn register(
 /// revoked): its tokens stop working at once.
 pub fn revoke(
     conn: &mut DbConn,
-    municipalities: &[i64],
-    id: i64,
-    by: Option<i64>,
+    municipalities: &[OrganisationId],
+    id: ApiClientId,
+    by: Option<PersonId>,
     now: NaiveDateTime,
 ) -> AppResult<()> {
     conn.write_transaction(|conn| {
@@ -200,7 +201,7 @@ pub fn revoke(
                 actor: by,
                 action: "api_client.revoked",
                 entity: "api_client",
-                entity_id: Some(id),
+                entity_id: Some(id.into()),
                 detail: json!({}),
                 client_addr: None,
             },
@@ -210,9 +211,9 @@ pub fn revoke(
 }
 
 /// The clients of these municipalities, newest first.
-pub fn list(conn: &mut DbConn, municipalities: &[i64]) -> AppResult<Vec<Line>> {
+pub fn list(conn: &mut DbConn, municipalities: &[OrganisationId]) -> AppResult<Vec<Line>> {
     type Row = (
-        i64,
+        ApiClientId,
         String,
         String,
         String,
@@ -233,8 +234,8 @@ pub fn list(conn: &mut DbConn, municipalities: &[i64]) -> AppResult<Vec<Line>> {
         ))
         .order(api_clients::id.desc())
         .load(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let schools: Vec<(i64, String)> = api_client_schools::table
+    let ids: Vec<ApiClientId> = rows.iter().map(|r| r.0).collect();
+    let schools: Vec<(ApiClientId, String)> = api_client_schools::table
         .inner_join(organisations::table.on(organisations::id.eq(api_client_schools::school_id)))
         .filter(api_client_schools::api_client_id.eq_any(&ids))
         .select((api_client_schools::api_client_id, organisations::name))
@@ -262,8 +263,8 @@ pub fn list(conn: &mut DbConn, municipalities: &[i64]) -> AppResult<Vec<Line>> {
 }
 
 /// The unrevoked client with this id (the database's), with its schools.
-pub fn load(conn: &mut DbConn, id: i64) -> AppResult<Option<Client>> {
-    let row: Option<(i64, String, String, String)> = api_clients::table
+pub fn load(conn: &mut DbConn, id: ApiClientId) -> AppResult<Option<Client>> {
+    let row: Option<(ApiClientId, String, String, String)> = api_clients::table
         .find(id)
         .filter(api_clients::revoked_at.is_null())
         .select((
@@ -278,7 +279,7 @@ pub fn load(conn: &mut DbConn, id: i64) -> AppResult<Option<Client>> {
         return Ok(None);
     };
     // the schools it was given that are still schools
-    let schools: Vec<i64> = api_client_schools::table
+    let schools: Vec<SchoolId> = api_client_schools::table
         .inner_join(organisations::table.on(organisations::id.eq(api_client_schools::school_id)))
         .filter(api_client_schools::api_client_id.eq(id))
         .filter(organisations::org_type.eq("school"))
@@ -300,7 +301,7 @@ pub fn authenticate(
     client_id: &str,
     secret_text: &str,
 ) -> AppResult<Option<Client>> {
-    let row: Option<(i64, String)> = api_clients::table
+    let row: Option<(ApiClientId, String)> = api_clients::table
         .filter(api_clients::client_id.eq(client_id))
         .filter(api_clients::revoked_at.is_null())
         .select((api_clients::id, api_clients::secret_hash))
@@ -315,7 +316,7 @@ pub fn authenticate(
 }
 
 /// Notes that the client got a token now.
-pub fn used(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> AppResult<()> {
+pub fn used(conn: &mut DbConn, id: ApiClientId, now: NaiveDateTime) -> AppResult<()> {
     diesel::update(api_clients::table.find(id))
         .set(api_clients::last_used_at.eq(now))
         .execute(conn)?;
@@ -410,7 +411,7 @@ fn grant_held(
             actor: None,
             action: "api_client.token",
             entity: "api_client",
-            entity_id: Some(client.id),
+            entity_id: Some(client.id.into()),
             detail: json!({"scope": scope}),
             client_addr: Some(addr),
         },
@@ -421,7 +422,7 @@ fn grant_held(
 /// Audits one call of a client: which route (its pattern, never its values).
 pub fn audit_call(
     conn: &mut DbConn,
-    id: i64,
+    id: ApiClientId,
     method: &str,
     route: &str,
     addr: &str,
@@ -433,7 +434,7 @@ pub fn audit_call(
             actor: None,
             action: "api_client.call",
             entity: "api_client",
-            entity_id: Some(id),
+            entity_id: Some(id.into()),
             detail: json!({"method": method, "route": route}),
             client_addr: Some(addr),
         },
@@ -442,7 +443,7 @@ pub fn audit_call(
 }
 
 /// Every municipality of the database (for the command line).
-pub fn municipalities(conn: &mut DbConn) -> AppResult<Vec<i64>> {
+pub fn municipalities(conn: &mut DbConn) -> AppResult<Vec<OrganisationId>> {
     Ok(organisations::table
         .filter(organisations::org_type.eq("municipality"))
         .select(organisations::id)
@@ -451,7 +452,7 @@ pub fn municipalities(conn: &mut DbConn) -> AppResult<Vec<i64>> {
 }
 
 /// The schools of a municipality.
-pub fn schools_of(conn: &mut DbConn, municipality: i64) -> AppResult<Vec<i64>> {
+pub fn schools_of(conn: &mut DbConn, municipality: OrganisationId) -> AppResult<Vec<SchoolId>> {
     Ok(organisations::table
         .filter(organisations::parent_id.eq(municipality))
         .filter(organisations::org_type.eq("school"))
@@ -461,7 +462,7 @@ pub fn schools_of(conn: &mut DbConn, municipality: i64) -> AppResult<Vec<i64>> {
 }
 
 /// The database's id of a client id (`nrv_…`).
-pub fn id_of(conn: &mut DbConn, client_id: &str) -> AppResult<Option<i64>> {
+pub fn id_of(conn: &mut DbConn, client_id: &str) -> AppResult<Option<ApiClientId>> {
     Ok(api_clients::table
         .filter(api_clients::client_id.eq(client_id))
         .select(api_clients::id)

@@ -9,6 +9,7 @@ use super::secret;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::one_time_tokens as t;
+use crate::school::ids::PersonId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -48,7 +49,7 @@ impl Purpose {
 /// A new link secret for `person`.
 pub fn create(
     conn: &mut DbConn,
-    person: i64,
+    person: PersonId,
     purpose: Purpose,
     now: NaiveDateTime,
 ) -> AppResult<String> {
@@ -68,7 +69,7 @@ pub fn create(
 /// How many links of this purpose the person was sent since `since`.
 pub fn recent(
     conn: &mut DbConn,
-    person: i64,
+    person: PersonId,
     purpose: Purpose,
     since: NaiveDateTime,
 ) -> AppResult<i64> {
@@ -91,7 +92,7 @@ pub fn peek(
     token: &str,
     purpose: Purpose,
     now: NaiveDateTime,
-) -> AppResult<Option<i64>> {
+) -> AppResult<Option<PersonId>> {
     if !plausible(token) {
         return Ok(None);
     }
@@ -112,7 +113,7 @@ pub fn consume(
     token: &str,
     purpose: Purpose,
     now: NaiveDateTime,
-) -> AppResult<Option<i64>> {
+) -> AppResult<Option<PersonId>> {
     if !plausible(token) {
         return Ok(None);
     }
@@ -131,7 +132,7 @@ pub fn consume(
 
 /// Ends every unused link of the person (after a password is set, or when the person is
 /// ended).
-pub fn revoke_all(conn: &mut DbConn, person: i64, now: NaiveDateTime) -> QueryResult<()> {
+pub fn revoke_all(conn: &mut DbConn, person: PersonId, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(
         t::table
             .filter(t::person_id.eq(person))

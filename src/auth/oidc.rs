@@ -35,6 +35,7 @@ use serde_json::{Map, Value};
 use crate::config::OidcProvider;
 use crate::db::DbConn;
 use crate::schema::{duties, oidc_attempts, people, person_emails, person_identifiers};
+use crate::school::ids::PersonId;
 
 /// The signing algorithms an ID token may use: public-key ones only.
 pub const ALGORITHMS: [CoreJwsSigningAlgorithm; 9] = [
@@ -482,12 +483,12 @@ pub fn claim_value(claims: &Map<String, Value>, claim: &str) -> Result<String, R
 /// Who a claim value names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Matched {
-    One { person: i64, version: i32 },
+    One { person: PersonId, version: i32 },
     Unknown,
     Many(usize),
 }
 
-fn one_of(ids: Vec<i64>, conn: &mut DbConn) -> QueryResult<Matched> {
+fn one_of(ids: Vec<PersonId>, conn: &mut DbConn) -> QueryResult<Matched> {
     let mut ids = ids;
     ids.sort_unstable();
     ids.dedup();
@@ -521,7 +522,7 @@ pub fn match_staff(conn: &mut DbConn, value: &str, today: NaiveDate) -> QueryRes
     let by_identifier = person_identifiers::table
         .filter(crate::db::lower(person_identifiers::value.nullable()).eq(&v))
         .select(person_identifiers::person_id);
-    let ids: Vec<i64> = people::table
+    let ids: Vec<PersonId> = people::table
         .filter(people::active.eq(true))
         .filter(people::id.eq_any(staff))
         .filter(
@@ -546,7 +547,7 @@ pub fn match_civic(conn: &mut DbConn, hash: &str, today: NaiveDate) -> QueryResu
         .checked_sub_months(chrono::Months::new(18 * 12))
         .unwrap_or(NaiveDate::MIN);
     let guardians = guardianships::table.select(guardianships::guardian_id);
-    let ids: Vec<i64> = people::table
+    let ids: Vec<PersonId> = people::table
         .filter(people::active.eq(true))
         .filter(people::civic_no.eq(hash))
         .filter(
@@ -637,7 +638,7 @@ pub fn take_attempt(
 pub fn record(
     conn: &mut DbConn,
     which: Which,
-    outcome: Result<i64, &Refusal>,
+    outcome: Result<PersonId, &Refusal>,
     addr: &str,
 ) -> QueryResult<()> {
     use crate::audit::{self, Entry};
@@ -660,7 +661,7 @@ pub fn record(
             actor,
             action,
             entity: "person",
-            entity_id: actor,
+            entity_id: actor.map(Into::into),
             detail,
             client_addr: Some(addr),
         },

@@ -47,7 +47,7 @@ fn gate() -> &'static Gate {
             free: Vec::new(),
             made: 0,
             limit: std::thread::available_parallelism()
-                .map(|n| n.get())
+                .map(usize::from)
                 .unwrap_or(2)
                 .clamp(1, 8),
             waiting: 0,

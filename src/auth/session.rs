@@ -4,6 +4,7 @@
 //! an hour. Every token carries the person's `token_version`; signing out or changing the
 //! password bumps it, which ends every earlier token.
 
+use crate::school::ids::{ApiClientId, PersonId};
 use chrono::Utc;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -52,12 +53,12 @@ pub struct Claims {
 }
 
 impl Claims {
-    pub fn person_id(&self) -> Option<i64> {
+    pub fn person_id(&self) -> Option<PersonId> {
         self.sub.parse().ok()
     }
 
     /// An API client's token names the client (`client:<id>`), never a person.
-    pub fn client(&self) -> Option<i64> {
+    pub fn client(&self) -> Option<ApiClientId> {
         self.sub.strip_prefix("client:")?.parse().ok()
     }
 
@@ -72,7 +73,7 @@ impl Claims {
 pub fn issue(
     secret: &[u8],
     audience: Audience,
-    person: i64,
+    person: PersonId,
     version: i32,
     auth: Option<i64>,
 ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
@@ -104,7 +105,7 @@ pub fn issue(
 /// `crate::auth::clients::TOKEN_SECS`, with the scopes it was granted.
 pub fn issue_client(
     secret: &[u8],
-    client: i64,
+    client: ApiClientId,
     scope: &str,
 ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
     let now = Utc::now().timestamp();
@@ -161,17 +162,17 @@ mod tests {
 
     #[test]
     fn a_token_verifies_for_its_own_audience_only() {
-        let (t, c) = issue(SECRET, Audience::Web, 42, 3, None).unwrap();
+        let (t, c) = issue(SECRET, Audience::Web, PersonId(42), 3, None).unwrap();
         let got = verify(SECRET, Audience::Web, &t).unwrap();
         assert_eq!(got, c);
-        assert_eq!(got.person_id(), Some(42));
+        assert_eq!(got.person_id(), Some(PersonId(42)));
         assert!(verify(SECRET, Audience::Api, &t).is_none());
         assert!(verify(b"another-secret-another-secret-xx", Audience::Web, &t).is_none());
     }
 
     #[test]
     fn tampered_none_and_expired_tokens_fail() {
-        let (t, _) = issue(SECRET, Audience::Api, 42, 0, None).unwrap();
+        let (t, _) = issue(SECRET, Audience::Api, PersonId(42), 0, None).unwrap();
         let mut parts: Vec<String> = t.split('.').map(String::from).collect();
         // another subject under the old signature
         let now = Utc::now().timestamp();
@@ -211,13 +212,15 @@ mod tests {
         let (_, c) = issue(
             SECRET,
             Audience::Web,
-            1,
+            PersonId(1),
             0,
             Some(now - WEB_ABSOLUTE_SECS + 60),
         )
         .unwrap();
         assert!(c.exp <= now + 60, "capped by the sign-in time");
-        let fresh = issue(SECRET, Audience::Web, 1, 0, None).unwrap().1;
+        let fresh = issue(SECRET, Audience::Web, PersonId(1), 0, None)
+            .unwrap()
+            .1;
         assert!(!fresh.wants_renewal(now));
         assert!(fresh.wants_renewal(now + WEB_RENEW_AFTER_SECS));
         assert!(!fresh.wants_renewal(fresh.auth + WEB_ABSOLUTE_SECS));

@@ -13,12 +13,13 @@ use crate::audit::{self, Entry};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
+use crate::school::ids::PersonId;
 
 use crate::db::lower;
 
 pub enum Outcome {
     SignedIn {
-        person: i64,
+        person: PersonId,
         version: i32,
     },
     Refused,
@@ -60,7 +61,7 @@ fn dummy_hash() -> &'static str {
 pub struct Attempt {
     shown_name: String,
     /// id, stored hash, token version, active
-    account: Option<(i64, Option<String>, i32, bool)>,
+    account: Option<(PersonId, Option<String>, i32, bool)>,
     /// the account is an administrator's, which keeps its password whatever the policy
     break_glass: bool,
     /// the limits this attempt counts against
@@ -85,11 +86,11 @@ pub fn look_up(
     conn: &mut DbConn,
     username: &str,
     addr: &str,
-    trusted_device: Option<i64>,
+    trusted_device: Option<PersonId>,
     today: chrono::NaiveDate,
 ) -> AppResult<Attempt> {
     let username = normalise_username(username);
-    let account: Option<(i64, Option<String>, i32, bool)> = people::table
+    let account: Option<(PersonId, Option<String>, i32, bool)> = people::table
         .filter(people::username.eq(&username))
         .select((
             people::id,
@@ -150,7 +151,7 @@ pub fn reserve(
                     actor: None,
                     action: throttle::THROTTLED,
                     entity: "person",
-                    entity_id: person,
+                    entity_id: person.map(Into::into),
                     detail: json!({"username": shown_name, "channel": channel, "wait_secs": wait_secs}),
                     client_addr: Some(addr),
                 },
@@ -247,7 +248,7 @@ pub fn record(
                 },
                 action,
                 entity: "person",
-                entity_id: person,
+                entity_id: person.map(Into::into),
                 detail: json!({"username": shown_name, "channel": channel, "outcome": reason}),
                 client_addr: Some(addr),
             },
@@ -259,7 +260,7 @@ pub fn record(
 /// A successful sign-in through a single-use link.
 pub fn record_link_sign_in(
     conn: &mut DbConn,
-    person: i64,
+    person: PersonId,
     purpose: Purpose,
     addr: &str,
 ) -> AppResult<()> {
@@ -270,7 +271,7 @@ pub fn record_link_sign_in(
             actor: Some(person),
             action: throttle::SUCCEEDED,
             entity: "person",
-            entity_id: Some(person),
+            entity_id: Some(person.into()),
             detail: json!({"channel": "link", "purpose": purpose.as_str()}),
             client_addr: Some(addr),
         },
@@ -287,7 +288,14 @@ pub struct LinkToSend {
 }
 
 /// id, e-mail, language, given name, username, school (a pupil's)
-type LinkCandidate = (i64, String, String, String, Option<String>, Option<i64>);
+type LinkCandidate = (
+    PersonId,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+);
 
 /// For a queued link request: the links to e-mail, made now. Unknown addresses get
 /// nothing; a person already sent `LINKS_PER_PERSON` links within the window gets no more.
@@ -366,7 +374,7 @@ pub fn links_for_request(
 /// A new single-use link for a person, audited.
 pub fn new_link(
     conn: &mut DbConn,
-    person: i64,
+    person: PersonId,
     email: String,
     language: String,
     given_name: String,
@@ -381,7 +389,7 @@ pub fn new_link(
             actor: None,
             action: "link.created",
             entity: "person",
-            entity_id: Some(person),
+            entity_id: Some(person.into()),
             detail: json!({"purpose": purpose.as_str()}),
             client_addr: None,
         },
@@ -398,9 +406,9 @@ pub fn new_link(
 /// every earlier session and unused link of the person ends.
 pub fn set_password(
     conn: &mut DbConn,
-    person: i64,
+    person: PersonId,
     hash: &str,
-    actor: i64,
+    actor: PersonId,
     addr: &str,
     how: &str,
     now: NaiveDateTime,
@@ -420,7 +428,7 @@ pub fn set_password(
             actor: Some(actor),
             action: "password.set",
             entity: "person",
-            entity_id: Some(person),
+            entity_id: Some(person.into()),
             detail: json!({"how": how}),
             client_addr: Some(addr),
         },
@@ -429,7 +437,7 @@ pub fn set_password(
 }
 
 /// Ends every session of the person (sign-out everywhere).
-pub fn sign_out(conn: &mut DbConn, person: i64, addr: &str) -> AppResult<()> {
+pub fn sign_out(conn: &mut DbConn, person: PersonId, addr: &str) -> AppResult<()> {
     diesel::update(people::table.find(person))
         .set(people::token_version.eq(people::token_version + 1))
         .execute(conn)?;
@@ -440,7 +448,7 @@ pub fn sign_out(conn: &mut DbConn, person: i64, addr: &str) -> AppResult<()> {
             actor: Some(person),
             action: "sign_out",
             entity: "person",
-            entity_id: Some(person),
+            entity_id: Some(person.into()),
             detail: json!({}),
             client_addr: Some(addr),
         },
@@ -506,7 +514,7 @@ pub fn use_link(
     token: &str,
     addr: &str,
     now: NaiveDateTime,
-) -> AppResult<Option<(i64, i32)>> {
+) -> AppResult<Option<(PersonId, i32)>> {
     conn.transaction(|conn| {
         let Some(id) = links::consume(conn, token, Purpose::SignIn, now)? else {
             return Ok(None);
@@ -528,7 +536,7 @@ pub fn password_link(
     conn: &mut DbConn,
     token: &str,
     now: chrono::NaiveDateTime,
-) -> AppResult<Option<(i64, Purpose, String)>> {
+) -> AppResult<Option<(PersonId, Purpose, String)>> {
     for purpose in [Purpose::Invite, Purpose::Reset] {
         if let Some(id) = links::peek(conn, token, purpose, now)? {
             let username: Option<String> = people::table
@@ -549,7 +557,7 @@ pub fn set_password_by_link(
     hash: &str,
     addr: &str,
     now: NaiveDateTime,
-) -> AppResult<Option<(i64, i32)>> {
+) -> AppResult<Option<(PersonId, i32)>> {
     conn.transaction(|conn| {
         for purpose in [Purpose::Invite, Purpose::Reset] {
             if let Some(id) = links::consume(conn, token, purpose, now)? {
@@ -566,7 +574,7 @@ pub fn set_password_by_link(
 /// version, so every other session ends.
 pub fn change_password(
     conn: &mut DbConn,
-    id: i64,
+    id: PersonId,
     hash: &str,
     addr: &str,
     now: NaiveDateTime,

@@ -15,6 +15,7 @@ use diesel::prelude::*;
 
 use crate::db::DbConn;
 use crate::schema::throttle_hits as h;
+use crate::school::ids::PersonId;
 
 pub const WINDOW_MINUTES: i64 = 15;
 /// Failed attempts on one account within the window (since its last success), from
@@ -43,7 +44,7 @@ pub struct Limit {
 
 impl Limit {
     /// Password attempts on an account from devices it has not signed in on.
-    pub fn account(person: i64) -> Limit {
+    pub fn account(person: PersonId) -> Limit {
         Limit {
             key: format!("account:{person}"),
             most: PER_ACCOUNT,
@@ -53,7 +54,7 @@ impl Limit {
     /// Password attempts on an account from a device where the person signed in before:
     /// a counter of its own, so that somebody else's wrong guesses do not lock the person
     /// out on their own phone or laptop.
-    pub fn known_device(person: i64) -> Limit {
+    pub fn known_device(person: PersonId) -> Limit {
         Limit {
             key: format!("device:{person}"),
             most: PER_ACCOUNT,
@@ -173,7 +174,7 @@ pub fn give_back(conn: &mut DbConn, reserved: &Reserved) -> QueryResult<()> {
 
 /// A person signed in: their account's failures so far no longer count (the limit runs
 /// "since the last success"), on either counter.
-pub fn clear_account(conn: &mut DbConn, person: i64) -> QueryResult<()> {
+pub fn clear_account(conn: &mut DbConn, person: PersonId) -> QueryResult<()> {
     let keys = [Limit::account(person).key, Limit::known_device(person).key];
     diesel::delete(h::table.filter(h::limit_key.eq_any(keys))).execute(conn)?;
     Ok(())
@@ -204,8 +205,11 @@ mod tests {
 
     #[test]
     fn a_device_has_a_counter_of_its_own() {
-        assert_ne!(Limit::account(7), Limit::known_device(7));
-        assert_eq!(Limit::account(7).most, PER_ACCOUNT);
+        assert_ne!(
+            Limit::account(PersonId(7)),
+            Limit::known_device(PersonId(7))
+        );
+        assert_eq!(Limit::account(PersonId(7)).most, PER_ACCOUNT);
         assert_ne!(Limit::address("10.0.0.1"), Limit::link_requests("10.0.0.1"));
     }
 }

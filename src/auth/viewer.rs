@@ -20,7 +20,7 @@ use crate::db::DbConn;
 use crate::error::Refusal;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
-use crate::school::ids::PersonId;
+use crate::school::ids::{GroupId, OrganisationId, PersonId, SchoolId};
 use crate::school::states::Role;
 pub use crate::school::viewer::{Roles, Viewer};
 
@@ -50,7 +50,7 @@ pub fn cleared_session_cookie(secure: bool) -> Cookie<'static> {
 
 #[derive(Queryable)]
 struct PersonRow {
-    id: i64,
+    id: PersonId,
     given_name: String,
     family_name: String,
     username: Option<String>,
@@ -60,7 +60,7 @@ struct PersonRow {
     receive_confirmations: bool,
     token_version: i32,
     active: bool,
-    school_id: Option<i64>,
+    school_id: Option<SchoolId>,
     birth_date: Option<NaiveDate>,
 }
 
@@ -93,7 +93,7 @@ pub fn load(conn: &mut DbConn, claims: Claims, today: NaiveDate) -> AppResult<Op
     };
     let roles = roles_of(conn, &p, today)?;
     Ok(Some(Viewer {
-        id: PersonId(p.id),
+        id: p.id,
         given_name: p.given_name,
         family_name: p.family_name,
         username: p.username,
@@ -151,27 +151,28 @@ pub fn load_client(
 }
 
 fn roles_of(conn: &mut DbConn, p: &PersonRow, today: NaiveDate) -> AppResult<Roles> {
-    let duties: Vec<(String, i64, Option<i64>)> = duties::table
+    let duties: Vec<(String, i64, Option<GroupId>)> = duties::table
         .filter(duties::person_id.eq(p.id))
         .filter(crate::school::duty::on(today))
         .select((duties::role, duties::organisation_id, duties::group_id))
         .load(conn)?;
     let mut roles = Roles::default();
     for (role, org, group) in duties {
-        let list = match Role::parse(&role) {
-            Some(Role::Admin) => &mut roles.admin_of,
-            Some(Role::Principal) => &mut roles.principal_of,
-            Some(Role::SchoolAdmin) => &mut roles.office_of,
-            Some(Role::Teacher) => &mut roles.teacher_at,
+        // an administrator's organisation is the municipality, everyone else's a school
+        let school = SchoolId(org);
+        match Role::parse(&role) {
+            Some(Role::Admin) => push_unique(&mut roles.admin_of, OrganisationId(org)),
+            Some(Role::Principal) => push_unique(&mut roles.principal_of, school),
+            Some(Role::SchoolAdmin) => push_unique(&mut roles.office_of, school),
+            Some(Role::Teacher) => push_unique(&mut roles.teacher_at, school),
             Some(Role::Mentor) => {
                 if let Some(g) = group {
                     push_unique(&mut roles.mentor_of, g);
                 }
-                &mut roles.teacher_at
+                push_unique(&mut roles.teacher_at, school)
             }
             None => continue,
-        };
-        push_unique(list, org);
+        }
     }
     roles.children = guardianships::table
         .inner_join(people::table.on(people::id.eq(guardianships::pupil_id)))
@@ -198,7 +199,7 @@ fn roles_of(conn: &mut DbConn, p: &PersonRow, today: NaiveDate) -> AppResult<Rol
     Ok(roles)
 }
 
-fn push_unique(list: &mut Vec<i64>, id: i64) {
+fn push_unique<T: PartialEq>(list: &mut Vec<T>, id: T) {
     if !list.contains(&id) {
         list.push(id);
     }
@@ -269,7 +270,7 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
             let (token, _) = session::issue(
                 &state.secret,
                 Audience::Web,
-                v.id.get(),
+                v.id,
                 held.ver,
                 Some(held.auth),
             )

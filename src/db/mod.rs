@@ -81,7 +81,8 @@ impl DbConn {
     /// that checks about that person (an overlapping report, a duplicate application) and
     /// the write they allow happen one request at a time. SQLite's write transaction
     /// already holds the whole database.
-    pub fn lock_person(&mut self, id: i64) -> diesel::QueryResult<()> {
+    pub fn lock_person(&mut self, id: impl Into<i64>) -> diesel::QueryResult<()> {
+        let id: i64 = id.into();
         if let DbConn::Pg(c) = self {
             diesel::sql_query("SELECT id FROM people WHERE id = $1 FOR UPDATE")
                 .bind::<diesel::sql_types::BigInt, _>(id)
@@ -94,7 +95,8 @@ impl DbConn {
     /// transaction (PostgreSQL `FOR UPDATE`), so that checks across its rows (a holiday
     /// taken, a reason's name taken, overlapping trips) and the write they allow happen one
     /// request at a time. SQLite's writes are serialised already.
-    pub fn lock_organisation(&mut self, id: i64) -> diesel::QueryResult<()> {
+    pub fn lock_organisation(&mut self, id: impl Into<i64>) -> diesel::QueryResult<()> {
+        let id: i64 = id.into();
         if let DbConn::Pg(c) = self {
             diesel::sql_query("SELECT id FROM organisations WHERE id = $1 FOR UPDATE")
                 .bind::<diesel::sql_types::BigInt, _>(id)

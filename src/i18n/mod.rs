@@ -302,6 +302,6 @@ pub fn swedish_order(s: &str) -> Vec<u32> {
 }
 
 /// A pupil list's order: by family name, then given name (then id, for a tie).
-pub fn by_surname(family: &str, given: &str, id: i64) -> (Vec<u32>, Vec<u32>, i64) {
+pub fn by_surname<T: Ord>(family: &str, given: &str, id: T) -> (Vec<u32>, Vec<u32>, T) {
     (swedish_order(family), swedish_order(given), id)
 }

@@ -12,13 +12,14 @@ use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
+use crate::school::ids::{GroupId, OrganisationId, PersonId, PupilId, SchoolId};
 
 /// Rows of each kind a search answers.
 pub const LIMIT: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundPupil {
-    pub id: i64,
+    pub id: PupilId,
     pub name: String,
     /// the pupil's classes today, "7A" or "7A, 7A-språk"
     pub class: Option<String>,
@@ -27,7 +28,7 @@ pub struct FoundPupil {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundPerson {
-    pub id: i64,
+    pub id: PersonId,
     pub name: String,
     /// a guardian's e-mail address; a member of staff's username
     pub handle: Option<String>,
@@ -37,9 +38,9 @@ pub struct FoundPerson {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundGroup {
-    pub id: i64,
+    pub id: GroupId,
     pub name: String,
-    pub school_id: i64,
+    pub school_id: SchoolId,
     pub school: String,
 }
 
@@ -105,7 +106,7 @@ fn patterns(word: &str) -> [String; 3] {
     ]
 }
 
-fn schools(conn: &mut DbConn, v: &Viewer) -> AppResult<HashMap<i64, String>> {
+fn schools(conn: &mut DbConn, v: &Viewer) -> AppResult<HashMap<SchoolId, String>> {
     Ok(access::admin_schools(conn, v)?.into_iter().collect())
 }
 
@@ -136,11 +137,11 @@ pub fn search(
     if schools.is_empty() || words.is_empty() {
         return Ok(Found::default());
     }
-    let ids: Vec<i64> = schools.keys().copied().collect();
+    let ids: Vec<SchoolId> = schools.keys().copied().collect();
     Ok(Found {
         pupils: pupils(conn, &schools, &ids, words, today)?,
         guardians: guardians(conn, &ids, words)?,
-        staff: staff(conn, v, &schools, &ids, words, today)?,
+        staff: staff(conn, v, &schools, words, today)?,
         groups: groups(conn, &schools, &ids, words)?,
     })
 }
@@ -160,12 +161,12 @@ macro_rules! name_like {
 /// Pupils: people with a school of the administrator's.
 fn pupils(
     conn: &mut DbConn,
-    schools: &HashMap<i64, String>,
-    ids: &[i64],
+    schools: &HashMap<SchoolId, String>,
+    ids: &[SchoolId],
     words: &[String],
     today: NaiveDate,
 ) -> AppResult<Vec<FoundPupil>> {
-    let sort = |r: &(i64, String, String, i64)| (r.2.clone(), r.1.clone(), r.0);
+    let sort = |r: &(PupilId, String, String, SchoolId)| (r.2.clone(), r.1.clone(), r.0);
     let rows = by_any_word(
         words,
         |p| {
@@ -184,7 +185,7 @@ fn pupils(
         },
         sort,
     )?;
-    let pupil_ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let pupil_ids: Vec<PupilId> = rows.iter().map(|r| r.0).collect();
     let classes = crate::insight::statistics::overview::classes_on(conn, &pupil_ids, today)?;
     Ok(rows
         .into_iter()
@@ -209,7 +210,7 @@ fn pupils(
 }
 
 /// Guardians: people who are guardian to a pupil of those schools.
-fn guardians(conn: &mut DbConn, ids: &[i64], words: &[String]) -> AppResult<Vec<FoundPerson>> {
+fn guardians(conn: &mut DbConn, ids: &[SchoolId], words: &[String]) -> AppResult<Vec<FoundPerson>> {
     let rows = by_any_word(
         words,
         |p| {
@@ -230,7 +231,7 @@ fn guardians(conn: &mut DbConn, ids: &[i64], words: &[String]) -> AppResult<Vec<
                     people::email,
                 ))
                 .limit(500)
-                .load::<(i64, String, String, Option<String>)>(conn)?)
+                .load::<(PersonId, String, String, Option<String>)>(conn)?)
         },
         |r| (r.2.clone(), r.1.clone(), r.0),
     )?;
@@ -256,12 +257,15 @@ fn guardians(conn: &mut DbConn, ids: &[i64], words: &[String]) -> AppResult<Vec<
 fn staff(
     conn: &mut DbConn,
     v: &Viewer,
-    schools: &HashMap<i64, String>,
-    ids: &[i64],
+    schools: &HashMap<SchoolId, String>,
     words: &[String],
     today: NaiveDate,
 ) -> AppResult<Vec<FoundPerson>> {
-    let mut orgs = ids.to_vec();
+    let places: HashMap<OrganisationId, &String> = schools
+        .iter()
+        .map(|(s, name)| ((*s).into(), name))
+        .collect();
+    let mut orgs: Vec<OrganisationId> = places.keys().copied().collect();
     orgs.extend(v.roles.admin_of.iter().copied());
     let rows = by_any_word(
         words,
@@ -281,7 +285,14 @@ fn staff(
                     duties::id,
                 ))
                 .limit(500)
-                .load::<(i64, String, String, Option<String>, i64, i64)>(conn)?)
+                .load::<(
+                    PersonId,
+                    String,
+                    String,
+                    Option<String>,
+                    OrganisationId,
+                    i64,
+                )>(conn)?)
         },
         |r| (r.2.clone(), r.1.clone(), r.0, r.5),
     )?;
@@ -290,7 +301,7 @@ fn staff(
         if !matches(words, &[&given, &family, username.as_deref().unwrap_or("")]) {
             continue;
         }
-        let place = schools.get(&org).cloned();
+        let place = places.get(&org).map(|s| (*s).clone());
         if let Some(p) = staff.iter_mut().find(|p| p.id == id) {
             if let Some(place) = place.filter(|s| !p.about.split(", ").any(|a| a == s)) {
                 if !p.about.is_empty() {
@@ -314,11 +325,11 @@ fn staff(
 /// Classes and groups: the words may name the group and its school.
 fn groups(
     conn: &mut DbConn,
-    schools: &HashMap<i64, String>,
-    ids: &[i64],
+    schools: &HashMap<SchoolId, String>,
+    ids: &[SchoolId],
     words: &[String],
 ) -> AppResult<Vec<FoundGroup>> {
-    let rows: Vec<(i64, String, i64)> = groups::table
+    let rows: Vec<(GroupId, String, SchoolId)> = groups::table
         .filter(groups::school_id.eq_any(ids))
         .select((groups::id, groups::name, groups::school_id))
         .order((groups::name, groups::id))
@@ -341,17 +352,17 @@ fn groups(
 /// Each guardian's children at the given schools, by given name.
 fn children_of(
     conn: &mut DbConn,
-    guardians: &[i64],
-    schools: &[i64],
-) -> AppResult<HashMap<i64, String>> {
-    let rows: Vec<(i64, String)> = guardianships::table
+    guardians: &[PersonId],
+    schools: &[SchoolId],
+) -> AppResult<HashMap<PersonId, String>> {
+    let rows: Vec<(PersonId, String)> = guardianships::table
         .inner_join(people::table.on(people::id.eq(guardianships::pupil_id)))
         .filter(guardianships::guardian_id.eq_any(guardians))
         .filter(people::school_id.eq_any(schools))
         .select((guardianships::guardian_id, people::given_name))
         .order((guardianships::guardian_id, people::given_name))
         .load(conn)?;
-    let mut out: HashMap<i64, String> = HashMap::new();
+    let mut out: HashMap<PersonId, String> = HashMap::new();
     for (g, child) in rows {
         out.entry(g)
             .and_modify(|c| {
@@ -367,11 +378,11 @@ fn children_of(
 pub fn pupil(
     conn: &mut DbConn,
     v: &Viewer,
-    id: i64,
+    id: PupilId,
     today: NaiveDate,
 ) -> AppResult<Option<FoundPupil>> {
     let schools = schools(conn, v)?;
-    let row: Option<(String, String, Option<i64>)> = people::table
+    let row: Option<(String, String, Option<SchoolId>)> = people::table
         .find(id)
         .filter(people::active.eq(true))
         .select((people::given_name, people::family_name, people::school_id))
@@ -393,9 +404,9 @@ pub fn pupil(
 }
 
 /// A class or group of the administrator's schools, by id.
-pub fn group(conn: &mut DbConn, v: &Viewer, id: i64) -> AppResult<Option<FoundGroup>> {
+pub fn group(conn: &mut DbConn, v: &Viewer, id: GroupId) -> AppResult<Option<FoundGroup>> {
     let schools = schools(conn, v)?;
-    let row: Option<(String, i64)> = groups::table
+    let row: Option<(String, SchoolId)> = groups::table
         .find(id)
         .select((groups::name, groups::school_id))
         .first(conn)
@@ -412,7 +423,7 @@ pub fn group(conn: &mut DbConn, v: &Viewer, id: i64) -> AppResult<Option<FoundGr
 
 /// The search for a person's own name, to read a guardian or member of staff chosen
 /// earlier within the same reach as the search.
-fn by_own_name(conn: &mut DbConn, v: &Viewer, id: i64, today: NaiveDate) -> AppResult<Found> {
+fn by_own_name(conn: &mut DbConn, v: &Viewer, id: PersonId, today: NaiveDate) -> AppResult<Found> {
     let row: Option<(String, String)> = people::table
         .find(id)
         .select((people::given_name, people::family_name))
@@ -428,7 +439,7 @@ fn by_own_name(conn: &mut DbConn, v: &Viewer, id: i64, today: NaiveDate) -> AppR
 pub fn guardian(
     conn: &mut DbConn,
     v: &Viewer,
-    id: i64,
+    id: PersonId,
     today: NaiveDate,
 ) -> AppResult<Option<FoundPerson>> {
     let found = by_own_name(conn, v, id, today)?;
@@ -439,7 +450,7 @@ pub fn guardian(
 pub fn staff_member(
     conn: &mut DbConn,
     v: &Viewer,
-    id: i64,
+    id: PersonId,
     today: NaiveDate,
 ) -> AppResult<Option<FoundPerson>> {
     let found = by_own_name(conn, v, id, today)?;

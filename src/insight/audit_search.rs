@@ -13,6 +13,7 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
+use crate::school::ids::SchoolId;
 
 pub const LIMIT: i64 = 1000;
 
@@ -61,7 +62,7 @@ pub enum About {
 }
 
 /// The schools whose rows the viewer reads; `None` for an administrator (all rows).
-fn scope(v: &Viewer) -> AppResult<Option<Vec<i64>>> {
+fn scope(v: &Viewer) -> AppResult<Option<Vec<SchoolId>>> {
     if v.roles.is_admin() {
         Ok(None)
     } else if !v.roles.principal_of.is_empty() {
@@ -178,7 +179,7 @@ type Query<'a> = audit_log::BoxedQuery<'a, <DbConn as diesel::Connection>::Backe
 
 /// The rows about the schools: their lessons, pupils and the pupils' reports and leave,
 /// the schools' delegations, own rows (settings, days off, own reasons) and trips.
-fn about_schools<'a>(q: Query<'a>, schools: &[i64]) -> Query<'a> {
+fn about_schools<'a>(q: Query<'a>, schools: &[SchoolId]) -> Query<'a> {
     let schools = schools.to_vec();
     let lessons = lessons::table
         .filter(lessons::school_id.eq_any(schools.clone()))

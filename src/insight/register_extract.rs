@@ -17,6 +17,7 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
+use crate::school::ids::PersonId;
 
 /// The most rows of one kind an extract lists (a pupil's marks over many years stay well
 /// below it).
@@ -56,7 +57,7 @@ fn rows<T: serde::Serialize>(items: Vec<T>) -> Value {
 pub fn extract(
     conn: &mut DbConn,
     v: &Viewer,
-    person: i64,
+    person: PersonId,
     (addr, now): (&str, NaiveDateTime),
 ) -> AppResult<Map<String, Value>> {
     if !v.roles.is_admin() {
@@ -126,10 +127,10 @@ pub fn extract(
         conn,
         Entry {
             at: now,
-            actor: Some(v.id.get()),
+            actor: Some(v.id),
             action: "register.extract",
             entity: "person",
-            entity_id: Some(person),
+            entity_id: Some(person.into()),
             detail: json!({}),
             client_addr: Some(addr),
         },
@@ -138,7 +139,11 @@ pub fn extract(
 }
 
 /// A pupil's marks, absence reports and leave.
-fn pupil_sections(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) -> AppResult<()> {
+fn pupil_sections(
+    conn: &mut DbConn,
+    person: PersonId,
+    out: &mut Map<String, Value>,
+) -> AppResult<()> {
     let marks: Vec<(NaiveDate, NaiveTime, String, String, i32, Option<i64>)> =
         attendance_marks::table
             .inner_join(lessons::table.inner_join(activities::table))
@@ -229,7 +234,7 @@ fn pupil_sections(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) 
 }
 
 /// E-mail addresses, sign-in identifiers, guardians, children, groups and duties.
-fn relations(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) -> AppResult<()> {
+fn relations(conn: &mut DbConn, person: PersonId, out: &mut Map<String, Value>) -> AppResult<()> {
     let identifiers: Vec<(String, Option<String>, String)> = person_identifiers::table
         .filter(person_identifiers::person_id.eq(person))
         .select((
@@ -336,7 +341,7 @@ fn relations(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) -> Ap
 /// from where.
 type AuditRow = (
     NaiveDateTime,
-    Option<i64>,
+    Option<PersonId>,
     String,
     String,
     Option<i64>,
@@ -346,14 +351,14 @@ type AuditRow = (
 
 /// The notices about or to the person, their sign-ins, and the audit rows about them
 /// (their marks, reports, leave and notices among them) or by them.
-fn records(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) -> AppResult<()> {
+fn records(conn: &mut DbConn, person: PersonId, out: &mut Map<String, Value>) -> AppResult<()> {
     let notices: Vec<(
         String,
         Option<NaiveDate>,
         String,
         Option<NaiveDateTime>,
         Option<NaiveDateTime>,
-        Option<i64>,
+        Option<PersonId>,
     )> = outbox::table
         .filter(
             outbox::recipient_id
@@ -395,9 +400,10 @@ fn records(conn: &mut DbConn, person: i64, out: &mut Map<String, Value>) -> AppR
     }
     audit_rows.sort_by_key(|r| r.0);
     audit_rows.truncate(ROWS as usize);
-    let (sign_ins, others): (Vec<AuditRow>, Vec<AuditRow>) = audit_rows
-        .into_iter()
-        .partition(|r| r.2.starts_with("sign_in.") && r.3 == "person" && r.4 == Some(person));
+    let (sign_ins, others): (Vec<AuditRow>, Vec<AuditRow>) =
+        audit_rows.into_iter().partition(|r| {
+            r.2.starts_with("sign_in.") && r.3 == "person" && r.4 == Some(i64::from(person))
+        });
     out.insert(
         "sign_ins".into(),
         rows(sign_ins.into_iter().map(|(at, _, a, _, _, d, addr)| {

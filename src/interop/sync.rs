@@ -29,6 +29,7 @@ use crate::db::{Database, DbConn};
 use crate::error::AppResult;
 use crate::interop::import::{self, Mode, Summary};
 use crate::schema::sync_runs as t;
+use crate::school::ids::SyncRunId;
 use crate::school::states::SyncStatus;
 
 /// A changes run asks for what changed this long before the last successful run began:
@@ -50,7 +51,7 @@ const MAX_PAGE_BYTES: usize = 256 * 1024 * 1024;
 /// A stored run, for `/admin/sync`.
 #[derive(Debug, Clone, Queryable)]
 pub struct Run {
-    pub id: i64,
+    pub id: SyncRunId,
     pub source: String,
     pub mode: String,
     pub status: SyncStatus,
@@ -171,7 +172,7 @@ fn begin(
     source: &str,
     full: bool,
     now: NaiveDateTime,
-) -> Result<(i64, Mode, Option<DateTime<Utc>>), String> {
+) -> Result<(SyncRunId, Mode, Option<DateTime<Utc>>), String> {
     let db = |e: diesel::result::Error| format!("the database: {e}");
     diesel::update(
         t::table
@@ -206,7 +207,7 @@ fn begin(
             t::started_at.eq(now),
         ))
         .returning(t::id)
-        .get_result::<i64>(c);
+        .get_result::<SyncRunId>(c);
     match inserted {
         Ok(id) => Ok((id, mode, since)),
         Err(diesel::result::Error::DatabaseError(
@@ -220,7 +221,7 @@ fn begin(
 /// Records how a run ended.
 fn finish(
     c: &mut DbConn,
-    id: i64,
+    id: SyncRunId,
     at: NaiveDateTime,
     outcome: &Result<Outcome, String>,
 ) -> AppResult<()> {

@@ -15,7 +15,7 @@ use crate::i18n::Lang;
 use crate::mail::Mail;
 use crate::schema::*;
 use crate::school::absence;
-use crate::school::ids::PupilId;
+use crate::school::ids::{LessonId, NoticeId, PersonId, PupilId};
 
 /// How long a read-confirmation link works.
 pub const CONFIRM_DAYS: i64 = 14;
@@ -34,14 +34,14 @@ pub(super) enum Built {
 }
 
 /// The signed link a guardian presses to confirm a notice was seen.
-pub fn confirm_link(state: &Outbox, id: i64, now: NaiveDateTime) -> String {
+pub fn confirm_link(state: &Outbox, id: NoticeId, now: NaiveDateTime) -> String {
     let exp = (now + Duration::days(CONFIRM_DAYS)).and_utc().timestamp();
     let sig = secret::mac(&state.secret, "notice-seen", &format!("{id}:{exp}"));
     format!("{}/notices/{id}/seen?exp={exp}&sig={sig}", state.base_url)
 }
 
 /// Whether a confirmation link's signature and expiry hold.
-pub fn confirm_link_valid(state: &Outbox, id: i64, exp: i64, sig: &str) -> bool {
+pub fn confirm_link_valid(state: &Outbox, id: NoticeId, exp: i64, sig: &str) -> bool {
     exp > state.clock.now().timestamp()
         && secret::constant_time_eq(
             sig,
@@ -62,12 +62,12 @@ fn status_label(status: &str, lang: Lang) -> &'static str {
 /// while another such notice is being sent (its lessons are not known yet).
 fn named_before(
     conn: &mut DbConn,
-    me: i64,
-    guardian: i64,
-    pupil: i64,
+    me: NoticeId,
+    guardian: PersonId,
+    pupil: PupilId,
     date: NaiveDate,
     now: NaiveDateTime,
-) -> AppResult<Option<Vec<i64>>> {
+) -> AppResult<Option<Vec<LessonId>>> {
     let others: Vec<(String, String, Option<NaiveDateTime>)> = outbox::table
         .filter(outbox::kind.eq("unexplained_absence"))
         .filter(outbox::recipient_id.eq(guardian))
@@ -86,8 +86,8 @@ fn named_before(
             continue;
         }
         let payload: Value = serde_json::from_str(&payload).unwrap_or_default();
-        if let Some(ids) = payload["lessons"].as_array() {
-            named.extend(ids.iter().filter_map(Value::as_i64));
+        if let Ok(ids) = serde_json::from_value::<Vec<LessonId>>(payload["lessons"].clone()) {
+            named.extend(ids);
         }
     }
     Ok(Some(named))
@@ -97,12 +97,12 @@ fn named_before(
 /// with a reason the principal said sends no notice).
 fn unexplained_lessons(
     conn: &mut DbConn,
-    pupil: i64,
+    pupil: PupilId,
     date: NaiveDate,
     tz: chrono_tz::Tz,
     lang: Lang,
-) -> AppResult<Vec<(i64, Value)>> {
-    let rows = absence::history(conn, PupilId(pupil), date, date, tz)?;
+) -> AppResult<Vec<(LessonId, Value)>> {
+    let rows = absence::history(conn, pupil, date, date, tz)?;
     let mut rows: Vec<_> = rows
         .into_iter()
         .filter(|r| r.invalid_minutes > 0 && !r.silent)
@@ -268,7 +268,7 @@ pub(super) fn build(
 struct Notice<'a> {
     state: &'a Outbox,
     row: &'a Claimed,
-    recipient: i64,
+    recipient: PersonId,
     /// the recipient's given name
     given: &'a str,
     lang: Lang,
@@ -281,7 +281,7 @@ struct Notice<'a> {
 type Made = AppResult<Result<(Value, Option<String>), Built>>;
 
 /// A pupil's name, and whether their identity is protected (then no e-mail names them).
-fn child(conn: &mut DbConn, id: i64) -> AppResult<(String, bool)> {
+fn child(conn: &mut DbConn, id: PupilId) -> AppResult<(String, bool)> {
     let (g, f, marking): (String, String, String) = people::table
         .find(id)
         .select((
@@ -305,18 +305,18 @@ fn unexplained_context(conn: &mut DbConn, n: &Notice) -> Made {
         n.now,
     );
     let tz = state.timezone;
-    let pupil = payload["pupil_id"]
-        .as_i64()
-        .ok_or_else(|| AppError::internal("notice without pupil"))?;
+    let pupil: PupilId = serde_json::from_value(payload["pupil_id"].clone())
+        .map_err(|_| AppError::internal("notice without pupil"))?;
     let date: NaiveDate =
         serde_json::from_value(payload["date"].clone()).map_err(AppError::caused)?;
     let Some(named) = named_before(conn, row.id, recipient, pupil, date, now)? else {
         return Ok(Err(Built::Later));
     };
-    let (ids, lessons): (Vec<i64>, Vec<Value>) = unexplained_lessons(conn, pupil, date, tz, lang)?
-        .into_iter()
-        .filter(|(id, _)| !named.contains(id))
-        .unzip();
+    let (ids, lessons): (Vec<LessonId>, Vec<Value>) =
+        unexplained_lessons(conn, pupil, date, tz, lang)?
+            .into_iter()
+            .filter(|(id, _)| !named.contains(id))
+            .unzip();
     if lessons.is_empty() {
         return Ok(Err(Built::Skip(if named.is_empty() {
             SKIP_MADE_VALID.into()
@@ -340,7 +340,7 @@ fn unexplained_context(conn: &mut DbConn, n: &Notice) -> Made {
 fn report_context(conn: &mut DbConn, n: &Notice) -> Made {
     let (payload, given, tz, lang) = (n.payload, n.given, n.state.timezone, n.lang);
     let report = payload["report_id"].as_i64().unwrap_or_default();
-    let (pupil, s, e): (i64, NaiveDateTime, NaiveDateTime) = absence_reports::table
+    let (pupil, s, e): (PupilId, NaiveDateTime, NaiveDateTime) = absence_reports::table
         .find(report)
         .select((
             absence_reports::pupil_id,
@@ -365,7 +365,7 @@ fn leave_context(conn: &mut DbConn, n: &Notice) -> Made {
     let (payload, given, lang) = (n.payload, n.given, n.lang);
     let leave = payload["leave_id"].as_i64().unwrap_or_default();
     let (pupil, s, e, status, comment, delegation): (
-        i64,
+        PupilId,
         NaiveDate,
         NaiveDate,
         String,
@@ -404,9 +404,8 @@ fn leave_context(conn: &mut DbConn, n: &Notice) -> Made {
 /// A pupil crossed the absence threshold (to the mentor and the principal).
 fn threshold_context(conn: &mut DbConn, n: &Notice) -> Made {
     let (state, payload, given, lang) = (n.state, n.payload, n.given, n.lang);
-    let pupil = payload["pupil_id"]
-        .as_i64()
-        .ok_or_else(|| AppError::internal("alert without pupil"))?;
+    let pupil: PupilId = serde_json::from_value(payload["pupil_id"].clone())
+        .map_err(|_| AppError::internal("alert without pupil"))?;
     let (name, protected) = child(conn, pupil)?;
     let label = if protected {
         format!(

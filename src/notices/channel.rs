@@ -4,13 +4,17 @@
 use std::future::Future;
 
 use crate::mail::{Mail, MailError, Mailer};
+use crate::school::ids::NoticeId;
 
 /// A way to deliver the messages of one outbox row.
 pub trait Channel {
     /// Sends the messages of outbox row `row`; the first failure stops it. A temporary
     /// failure is retried later, a permanent one marks the notice failed.
-    fn deliver(&self, row: i64, messages: Vec<Mail>)
-        -> impl Future<Output = Result<(), MailError>>;
+    fn deliver(
+        &self,
+        row: NoticeId,
+        messages: Vec<Mail>,
+    ) -> impl Future<Output = Result<(), MailError>>;
 }
 
 /// E-mail over SMTP (or to `.eml` files). Each message's Message-ID names the row (and its
@@ -18,7 +22,7 @@ pub trait Channel {
 /// server's "250" and the row's "sent" carries the same Message-ID, and the receiving side
 /// can tell it is the same message.
 impl Channel for Mailer {
-    async fn deliver(&self, row: i64, messages: Vec<Mail>) -> Result<(), MailError> {
+    async fn deliver(&self, row: NoticeId, messages: Vec<Mail>) -> Result<(), MailError> {
         for (n, mail) in messages.into_iter().enumerate() {
             self.send(mail, &format!("notice.{row}.{n}")).await?;
         }

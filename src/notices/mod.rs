@@ -19,6 +19,7 @@ use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::on_backend;
 use crate::schema::*;
+use crate::school::ids::{GroupId, LeaveId, NoticeId, PersonId, PupilId, ReportId, SchoolId};
 use crate::school::states::Role;
 
 /// When the unexplained-absence notices are due.
@@ -66,10 +67,10 @@ impl Policy {
 struct Row<'a> {
     kind: &'a str,
     dedupe_key: String,
-    recipient: Option<i64>,
+    recipient: Option<PersonId>,
     email: Option<String>,
     language: String,
-    pupil: Option<i64>,
+    pupil: Option<PupilId>,
     date: Option<NaiveDate>,
     payload: Value,
     due: NaiveDateTime,
@@ -188,7 +189,7 @@ pub fn link_request(
 /// Queues a staff invitation; the worker makes the link (valid three days) when it sends.
 pub fn invitation(
     conn: &mut DbConn,
-    person: i64,
+    person: PersonId,
     email: &str,
     language: &str,
     now: NaiveDateTime,
@@ -211,10 +212,10 @@ pub fn invitation(
 }
 
 /// id, e-mail, language, wants confirmations
-type Guardian = (i64, Option<String>, String, bool);
+type Guardian = (PersonId, Option<String>, String, bool);
 
 /// The active guardians of a pupil.
-fn guardians(conn: &mut DbConn, pupil: i64) -> AppResult<Vec<Guardian>> {
+fn guardians(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<Guardian>> {
     Ok(guardianships::table
         .inner_join(people::table.on(people::id.eq(guardianships::guardian_id)))
         .filter(guardianships::pupil_id.eq(pupil))
@@ -238,7 +239,7 @@ fn guardians(conn: &mut DbConn, pupil: i64) -> AppResult<Vec<Guardian>> {
 pub fn unexplained_absence(
     conn: &mut DbConn,
     policy: &Policy,
-    pupil: i64,
+    pupil: PupilId,
     date: NaiveDate,
     now: NaiveDateTime,
 ) -> AppResult<()> {
@@ -292,8 +293,8 @@ pub fn unexplained_absence(
 /// (and read the marks) in between.
 fn waiting_absence_notice(
     conn: &mut DbConn,
-    guardian: i64,
-    pupil: i64,
+    guardian: PersonId,
+    pupil: PupilId,
     date: NaiveDate,
     now: NaiveDateTime,
 ) -> AppResult<bool> {
@@ -330,8 +331,8 @@ pub const CONFIRMATION_HOLD_SECS: i64 = 60;
 /// and confirms the undo to those who were told.
 pub fn report_confirmation(
     conn: &mut DbConn,
-    pupil: i64,
-    report: i64,
+    pupil: PupilId,
+    report: ReportId,
     cancelled: bool,
     now: NaiveDateTime,
 ) -> AppResult<()> {
@@ -386,8 +387,8 @@ pub fn report_confirmation(
 /// Tells the guardians the principal's decision on a leave application.
 pub fn leave_decision(
     conn: &mut DbConn,
-    pupil: i64,
-    leave: i64,
+    pupil: PupilId,
+    leave: LeaveId,
     now: NaiveDateTime,
 ) -> AppResult<()> {
     for (g, email, language, _) in guardians(conn, pupil)? {
@@ -418,12 +419,12 @@ pub const THRESHOLD_DAYS: i64 = 30;
 /// statistics' live sums: call it after `statistics::store::refresh`.
 pub fn check_threshold(
     conn: &mut DbConn,
-    pupil: i64,
+    pupil: PupilId,
     today: NaiveDate,
     tz: Tz,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    let (school, threshold): (i64, i32) = people::table
+    let (school, threshold): (SchoolId, i32) = people::table
         .inner_join(organisations::table.on(organisations::id.nullable().eq(people::school_id)))
         .filter(people::id.eq(pupil))
         .select((organisations::id, organisations::alert_threshold_pct))
@@ -459,12 +460,12 @@ pub fn check_threshold(
     if !above {
         return Ok(());
     }
-    let groups: Vec<i64> = group_memberships::table
+    let groups: Vec<GroupId> = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
         .filter(crate::school::membership::on(today))
         .select(group_memberships::group_id)
         .load(conn)?;
-    let staff: Vec<(i64, Option<String>, String)> = duties::table
+    let staff: Vec<(PersonId, Option<String>, String)> = duties::table
         .inner_join(people::table.on(people::id.eq(duties::person_id)))
         .filter(crate::school::duty::on(today))
         .filter(
@@ -503,11 +504,11 @@ pub fn check_threshold(
 /// One unexplained-absence notice of a day, as the notices page lists it.
 #[derive(Debug, Clone, Queryable)]
 pub struct DayNotice {
-    pub id: i64,
+    pub id: NoticeId,
     pub status: String,
     pub confirmed_at: Option<NaiveDateTime>,
     pub last_error: Option<String>,
-    pub pupil: i64,
+    pub pupil: PupilId,
     pub given_name: String,
     pub family_name: String,
     pub recipient_email: Option<String>,
@@ -568,7 +569,7 @@ pub fn of_day(conn: &mut DbConn, v: &Viewer, date: NaiveDate) -> AppResult<Vec<D
 
 /// When the guardian confirmed an unexplained-absence notice, if they have (404 for any
 /// other notice).
-pub fn confirmed_at(conn: &mut DbConn, id: i64) -> AppResult<Option<NaiveDateTime>> {
+pub fn confirmed_at(conn: &mut DbConn, id: NoticeId) -> AppResult<Option<NaiveDateTime>> {
     Ok(outbox::table
         .find(id)
         .filter(outbox::kind.eq("unexplained_absence"))
@@ -578,9 +579,9 @@ pub fn confirmed_at(conn: &mut DbConn, id: i64) -> AppResult<Option<NaiveDateTim
 
 /// The guardian saw the notice (its signed link was checked): confirmed once, audited;
 /// confirming again changes nothing.
-pub fn confirm(conn: &mut DbConn, id: i64, now: NaiveDateTime, addr: &str) -> AppResult<()> {
+pub fn confirm(conn: &mut DbConn, id: NoticeId, now: NaiveDateTime, addr: &str) -> AppResult<()> {
     conn.transaction(|conn| {
-        let (recipient, confirmed): (Option<i64>, Option<NaiveDateTime>) = outbox::table
+        let (recipient, confirmed): (Option<PersonId>, Option<NaiveDateTime>) = outbox::table
             .find(id)
             .filter(outbox::kind.eq("unexplained_absence"))
             .select((outbox::recipient_id, outbox::confirmed_at))
@@ -596,7 +597,7 @@ pub fn confirm(conn: &mut DbConn, id: i64, now: NaiveDateTime, addr: &str) -> Ap
                     actor: recipient,
                     action: "notice.confirmed",
                     entity: "notice",
-                    entity_id: Some(id),
+                    entity_id: Some(id.into()),
                     detail: json!({}),
                     client_addr: Some(addr),
                 },

@@ -13,6 +13,7 @@ use crate::mail::Mailer;
 use crate::notices::templates::Templates;
 use crate::schema::*;
 use crate::school::clock::Clock;
+use crate::school::ids::{NoticeId, PersonId};
 use crate::school::states::OutboxStatus;
 
 /// What the worker needs to send the outbox: the database, the mail transport and the
@@ -86,9 +87,9 @@ pub fn backoff(attempts: i32) -> Duration {
 
 /// A row this worker claimed, to build and send.
 pub(super) struct Claimed {
-    pub id: i64,
+    pub id: NoticeId,
     pub kind: String,
-    pub recipient: Option<i64>,
+    pub recipient: Option<PersonId>,
     pub email: Option<String>,
     pub payload: String,
     pub attempts: i32,
@@ -137,7 +138,14 @@ pub(super) fn claim(conn: &mut DbConn, me: &str, now: NaiveDateTime) -> AppResul
             outbox::attempts,
         ))
         .order(outbox::id)
-        .load::<(i64, String, Option<i64>, Option<String>, String, i32)>(conn)?
+        .load::<(
+            NoticeId,
+            String,
+            Option<PersonId>,
+            Option<String>,
+            String,
+            i32,
+        )>(conn)?
         .into_iter()
         .map(|(id, kind, recipient, email, payload, attempts)| Claimed {
             id,
@@ -192,7 +200,7 @@ impl Outcome {
 
 /// What to record of one handled row.
 pub(super) struct Settled {
-    pub id: i64,
+    pub id: NoticeId,
     pub attempts: i32,
     pub outcome: Outcome,
     pub error: Option<String>,

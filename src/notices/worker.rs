@@ -78,7 +78,7 @@ async fn process(
         Ok(Built::Skip(why)) => (Outcome::Cancelled, Some(why), None),
         Ok(Built::Unreachable) => (Outcome::Unreachable, Some("no e-mail address".into()), None),
         Err(e) => {
-            tracing::error!(error = %e, id, "a notice could not be prepared");
+            tracing::error!(error = %e, id = %id, "a notice could not be prepared");
             (
                 Outcome::Retry,
                 Some("could not be prepared".into()),

@@ -17,7 +17,9 @@ use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
 use crate::school::calendar::utc_window;
-use crate::school::ids::PupilId;
+use crate::school::ids::{
+    ActivityId, GroupId, LeaveId, LessonId, PupilId, ReasonId, ReportId, SchoolId, TripId,
+};
 use crate::school::states::LeaveStatus;
 
 /// The flags of an absence reason that decide how a mark counts.
@@ -68,13 +70,33 @@ pub fn classify(minutes: i32, reason: Option<ReasonFlags>, covered: bool) -> Min
 /// What marks a pupil absent from a lesson before anyone marked it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Cover {
-    /// "absence_report" (a guardian's or staff-registered report), "leave" (granted leave)
-    /// or "trip" (the pupil's group is on a trip, `crate::attendance::trips`)
-    pub kind: &'static str,
-    pub id: i64,
+    /// what covers the pupil; reads as `"kind": …, "id": …`
+    #[serde(flatten)]
+    pub by: CoveredBy,
     /// The reason a mark made from it carries.
     #[serde(skip)]
-    pub reason_id: Option<i64>,
+    pub reason_id: Option<ReasonId>,
+}
+
+/// What covers a pupil: a guardian's or staff-registered report, granted leave, or a trip
+/// of the pupil's group (`crate::attendance::trips`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum CoveredBy {
+    AbsenceReport(ReportId),
+    Leave(LeaveId),
+    Trip(TripId),
+}
+
+impl CoveredBy {
+    /// The kind's code: "absence_report", "leave" or "trip".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CoveredBy::AbsenceReport(_) => "absence_report",
+            CoveredBy::Leave(_) => "leave",
+            CoveredBy::Trip(_) => "trip",
+        }
+    }
 }
 
 impl Cover {
@@ -82,7 +104,7 @@ impl Cover {
     /// trip only gives its reason, and a pupil who stayed behind and was marked absent
     /// without one is unexplained absence.
     pub fn excuses(&self) -> bool {
-        self.kind != "trip"
+        !matches!(self.by, CoveredBy::Trip(_))
     }
 }
 
@@ -90,11 +112,11 @@ impl Cover {
 /// report that overlaps it wins over leave, and either over a trip of their group).
 pub fn covers_for_lesson(
     conn: &mut DbConn,
-    (school, activity, pupils): (i64, i64, &[i64]),
+    (school, activity, pupils): (SchoolId, ActivityId, &[PupilId]),
     window: (NaiveDateTime, NaiveDateTime),
     date: NaiveDate,
-    leave_reason: Option<i64>,
-) -> AppResult<HashMap<i64, Cover>> {
+    leave_reason: Option<ReasonId>,
+) -> AppResult<HashMap<PupilId, Cover>> {
     let mut out = HashMap::new();
     if pupils.is_empty() {
         return Ok(out);
@@ -112,11 +134,11 @@ pub fn covers_for_lesson(
             .filter(crate::school::membership::on(date))
             .select(group_memberships::pupil_id)
     };
-    let wanted: std::collections::HashSet<i64> = pupils.iter().copied().collect();
+    let wanted: std::collections::HashSet<PupilId> = pupils.iter().copied().collect();
     // a trip of one of the pupil's groups first: the pupil's own leave or report wins.
     // The school's trips at that time first (nearly always none), then their groups'
     // pupils among the lesson's.
-    let trips: Vec<(i64, i64, i64)> = trips::table
+    let trips: Vec<(TripId, GroupId, ReasonId)> = trips::table
         .filter(trips::school_id.eq(school))
         .filter(trips::cancelled_at.is_null())
         .filter(trips::starts_at.lt(window.1))
@@ -126,7 +148,7 @@ pub fn covers_for_lesson(
         .load(conn)?;
     for (id, group, reason) in trips {
         // the group's pupils, but those who stay at school
-        let on_trip: Vec<i64> = group_memberships::table
+        let on_trip: Vec<PupilId> = group_memberships::table
             .filter(group_memberships::group_id.eq(group))
             .filter(group_memberships::pupil_id.eq_any(pupils))
             .filter(crate::school::membership::on(date))
@@ -143,14 +165,13 @@ pub fn covers_for_lesson(
             out.insert(
                 pupil,
                 Cover {
-                    kind: "trip",
-                    id,
+                    by: CoveredBy::Trip(id),
                     reason_id: Some(reason),
                 },
             );
         }
     }
-    let leave: Vec<(i64, i64)> = leave_applications::table
+    let leave: Vec<(LeaveId, PupilId)> = leave_applications::table
         .filter(leave_applications::pupil_id.eq_any(of_lesson()))
         .filter(leave_applications::status.eq(LeaveStatus::Approved))
         .filter(leave_applications::start_date.le(date))
@@ -161,13 +182,12 @@ pub fn covers_for_lesson(
         out.insert(
             pupil,
             Cover {
-                kind: "leave",
-                id,
+                by: CoveredBy::Leave(id),
                 reason_id: leave_reason,
             },
         );
     }
-    let reports: Vec<(i64, i64, i64)> = absence_reports::table
+    let reports: Vec<(ReportId, PupilId, ReasonId)> = absence_reports::table
         .filter(absence_reports::pupil_id.eq_any(of_lesson()))
         .filter(absence_reports::cancelled_at.is_null())
         .filter(absence_reports::starts_at.lt(window.1))
@@ -183,8 +203,7 @@ pub fn covers_for_lesson(
         out.insert(
             pupil,
             Cover {
-                kind: "absence_report",
-                id,
+                by: CoveredBy::AbsenceReport(id),
                 reason_id: Some(reason),
             },
         );
@@ -203,7 +222,7 @@ pub struct ReasonName {
 /// One lesson with a mark for the pupil, as the absence history shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct LessonAbsence {
-    pub lesson_id: i64,
+    pub lesson_id: LessonId,
     pub date: NaiveDate,
     pub starts_at: NaiveTime,
     pub ends_at: NaiveTime,
@@ -232,10 +251,9 @@ pub fn history(
     to: NaiveDate,
     tz: Tz,
 ) -> AppResult<Vec<LessonAbsence>> {
-    let pupil = pupil.get();
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
-        i64,
+        LessonId,
         NaiveDate,
         NaiveTime,
         NaiveTime,
@@ -373,7 +391,7 @@ impl TodayState {
 /// The pupil's lessons (not cancelled) on a day, school-local start and end, earliest first.
 pub fn lessons_on(
     conn: &mut DbConn,
-    pupil: i64,
+    pupil: PupilId,
     date: NaiveDate,
 ) -> AppResult<Vec<(NaiveTime, NaiveTime)>> {
     let groups = group_memberships::table
@@ -397,7 +415,7 @@ pub fn lessons_on(
 /// today, in that order.
 pub fn today_state(
     conn: &mut DbConn,
-    pupil: i64,
+    pupil: PupilId,
     today: NaiveDate,
     tz: chrono_tz::Tz,
 ) -> AppResult<TodayState> {

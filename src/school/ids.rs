@@ -87,6 +87,20 @@ macro_rules! id {
     };
 }
 
+/// A pupil is a person: what is said of people holds for pupils.
+impl From<PupilId> for PersonId {
+    fn from(id: PupilId) -> PersonId {
+        PersonId(id.0)
+    }
+}
+
+/// A school is an organisation (its municipality is one too).
+impl From<SchoolId> for OrganisationId {
+    fn from(id: SchoolId) -> OrganisationId {
+        OrganisationId(id.0)
+    }
+}
+
 /// Not a positive whole number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotAnId;
@@ -96,6 +110,8 @@ impl fmt::Display for NotAnId {
         f.write_str("an id is a positive whole number")
     }
 }
+
+impl std::error::Error for NotAnId {}
 
 fn positive(n: i64) -> Result<i64, NotAnId> {
     if n > 0 {
@@ -140,6 +156,42 @@ id!(
 id!(
     /// An API client (machine credentials).
     ApiClientId
+);
+id!(
+    /// An absence reason of a school's list.
+    ReasonId
+);
+id!(
+    /// A trip (a group away from school over a period).
+    TripId
+);
+id!(
+    /// A principal's delegation of leave decisions.
+    DelegationId
+);
+id!(
+    /// An activity: a group taught a subject, whose lessons these are.
+    ActivityId
+);
+id!(
+    /// A member of staff's absence (the school office marks it).
+    StaffAbsenceId
+);
+id!(
+    /// A school's or municipality's holiday (a day without school).
+    HolidayId
+);
+id!(
+    /// A duty: a person's role at a school (or the municipality) from a date.
+    DutyId
+);
+id!(
+    /// A run of the SS 12000 sync.
+    SyncRunId
+);
+id!(
+    /// An organisation above the schools: the municipality (huvudman).
+    OrganisationId
 );
 
 #[cfg(test)]

@@ -1,24 +1,25 @@
 //! Who is acting: the signed-in person (or an API client reading as a principal would) and
 //! what they may act as today. Plain data; `auth::viewer` resolves it from a session.
 
+use super::ids::{ApiClientId, GroupId, OrganisationId, PersonId, PupilId, SchoolId};
 /// What a person may act as today, from their duties, guardianships and age.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Roles {
     /// Municipalities the person administers.
-    pub admin_of: Vec<i64>,
+    pub admin_of: Vec<OrganisationId>,
     /// Schools the person is principal of.
-    pub principal_of: Vec<i64>,
+    pub principal_of: Vec<SchoolId>,
     /// Schools whose office the person works in (school administrator): the day's
     /// changes, for that school only.
-    pub office_of: Vec<i64>,
+    pub office_of: Vec<SchoolId>,
     /// Schools the person teaches at (teacher or mentor duty).
-    pub teacher_at: Vec<i64>,
+    pub teacher_at: Vec<SchoolId>,
     /// Classes and mentor groups the person mentors.
-    pub mentor_of: Vec<i64>,
+    pub mentor_of: Vec<GroupId>,
     /// The pupils the person is guardian of.
-    pub children: Vec<i64>,
+    pub children: Vec<PupilId>,
     /// For a pupil of 18 or over whose school allows it: that school.
-    pub pupil_self_at: Option<i64>,
+    pub pupil_self_at: Option<SchoolId>,
 }
 
 impl Roles {
@@ -34,8 +35,6 @@ impl Roles {
     }
 }
 
-use super::ids::PersonId;
-
 #[derive(Debug, Clone)]
 pub struct Viewer {
     pub id: PersonId,
@@ -49,11 +48,17 @@ pub struct Viewer {
     pub roles: Roles,
     /// An API client acting (its id), not a person: it reads its schools as their
     /// principal would, within its token's scopes, and writes nothing.
-    pub client: Option<i64>,
+    pub client: Option<ApiClientId>,
 }
 
 impl Viewer {
     pub fn name(&self) -> String {
         format!("{} {}", self.given_name, self.family_name)
+    }
+
+    /// The viewer as a pupil of their own, when they are an adult pupil who may report
+    /// their own absence.
+    pub fn as_pupil(&self) -> Option<PupilId> {
+        self.roles.pupil_self_at.map(|_| PupilId(self.id.0))
     }
 }

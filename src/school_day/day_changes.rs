@@ -25,6 +25,9 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
+use crate::school::ids::{
+    ActivityId, LessonId, OrganisationId, PersonId, PupilId, SchoolId, StaffAbsenceId,
+};
 use crate::school::states::Role;
 use crate::school::Act;
 use crate::school::{Checked, Refusal};
@@ -42,7 +45,7 @@ const STAFF_ROLES: [Role; 4] = [
 
 /// What the viewer's roles alone say of `may_manage`, or None when an administrator's
 /// reach needs the school's municipality from the database.
-pub fn manages_by_role(v: &Viewer, school: i64) -> Option<AppResult<()>> {
+pub fn manages_by_role(v: &Viewer, school: SchoolId) -> Option<AppResult<()>> {
     if v.roles.principal_of.contains(&school) || v.roles.office_of.contains(&school) {
         Some(Ok(()))
     } else if v.roles.admin_of.is_empty() {
@@ -54,11 +57,11 @@ pub fn manages_by_role(v: &Viewer, school: i64) -> Option<AppResult<()>> {
 
 /// The day page and its changes: the school's principal or office, or an administrator of
 /// its municipality; 404 for everyone else.
-pub fn may_manage(conn: &mut DbConn, v: &Viewer, school: i64) -> AppResult<()> {
+pub fn may_manage(conn: &mut DbConn, v: &Viewer, school: SchoolId) -> AppResult<()> {
     if let Some(decided) = manages_by_role(v, school) {
         return decided;
     }
-    let parent: Option<Option<i64>> = organisations::table
+    let parent: Option<Option<OrganisationId>> = organisations::table
         .find(school)
         .filter(organisations::org_type.eq("school"))
         .select(organisations::parent_id)
@@ -72,12 +75,12 @@ pub fn may_manage(conn: &mut DbConn, v: &Viewer, school: i64) -> AppResult<()> {
 
 /// One lesson of the day.
 pub struct DayLesson {
-    pub id: i64,
+    pub id: LessonId,
     pub starts_at: NaiveTime,
     pub ends_at: NaiveTime,
     pub name: String,
     pub groups: String,
-    pub substitute: Option<(i64, String)>,
+    pub substitute: Option<(PersonId, String)>,
     pub cancelled: bool,
     pub by_hand: bool,
     pub reported: bool,
@@ -85,10 +88,10 @@ pub struct DayLesson {
 
 /// A teacher's lessons of the day.
 pub struct TeacherDay {
-    pub teacher: (i64, String),
+    pub teacher: (PersonId, String),
     pub lessons: Vec<DayLesson>,
     /// The teacher's absence that covers the day: (id, first day, last day).
-    pub absent: Option<(i64, NaiveDate, NaiveDate)>,
+    pub absent: Option<(StaffAbsenceId, NaiveDate, NaiveDate)>,
 }
 
 pub struct Day {
@@ -96,25 +99,25 @@ pub struct Day {
     pub date: NaiveDate,
     pub teachers: Vec<TeacherDay>,
     /// Who may stand in at the school that day: (id, name).
-    pub staff: Vec<(i64, String)>,
+    pub staff: Vec<(PersonId, String)>,
     /// The school's trips that day: (group, title, school-local start and end).
     pub trips: Vec<(String, String, NaiveDateTime, NaiveDateTime)>,
 }
 
 type LessonRow = (
-    i64,
-    i64,
+    LessonId,
+    ActivityId,
     NaiveTime,
     NaiveTime,
     String,
     bool,
-    Option<i64>,
+    Option<PersonId>,
     Option<NaiveDateTime>,
 );
 
 /// The school's lessons of `date`, by teacher (a lesson with two teachers under both),
 /// and its trips that day.
-pub fn load(conn: &mut DbConn, school: i64, date: NaiveDate, tz: Tz) -> AppResult<Day> {
+pub fn load(conn: &mut DbConn, school: SchoolId, date: NaiveDate, tz: Tz) -> AppResult<Day> {
     let name: String = organisations::table
         .find(school)
         .select(organisations::name)
@@ -135,9 +138,9 @@ pub fn load(conn: &mut DbConn, school: i64, date: NaiveDate, tz: Tz) -> AppResul
         ))
         .order((lessons::starts_at, lessons::id))
         .load(conn)?;
-    let activity_ids: Vec<i64> = rows.iter().map(|r| r.1).collect();
-    let lesson_ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let teachers: Vec<(i64, i64, String, String)> = activity_teachers::table
+    let activity_ids: Vec<ActivityId> = rows.iter().map(|r| r.1).collect();
+    let lesson_ids: Vec<LessonId> = rows.iter().map(|r| r.0).collect();
+    let teachers: Vec<(ActivityId, PersonId, String, String)> = activity_teachers::table
         .inner_join(people::table.on(people::id.eq(activity_teachers::teacher_id)))
         .filter(activity_teachers::activity_id.eq_any(&activity_ids))
         .select((
@@ -147,18 +150,18 @@ pub fn load(conn: &mut DbConn, school: i64, date: NaiveDate, tz: Tz) -> AppResul
             people::family_name,
         ))
         .load(conn)?;
-    let groups: Vec<(i64, String)> = activity_groups::table
+    let groups: Vec<(ActivityId, String)> = activity_groups::table
         .inner_join(groups::table)
         .filter(activity_groups::activity_id.eq_any(&activity_ids))
         .select((activity_groups::activity_id, groups::name))
         .order(groups::name)
         .load(conn)?;
-    let reported: Vec<i64> = lesson_reports::table
+    let reported: Vec<LessonId> = lesson_reports::table
         .filter(lesson_reports::lesson_id.eq_any(&lesson_ids))
         .select(lesson_reports::lesson_id)
         .load(conn)?;
     let staff = staff_at(conn, school, date)?;
-    let name_of = |id: i64| {
+    let name_of = |id: PersonId| {
         staff
             .iter()
             .find(|s| s.0 == id)
@@ -215,11 +218,11 @@ pub fn load(conn: &mut DbConn, school: i64, date: NaiveDate, tz: Tz) -> AppResul
 /// Marks the teachers who are away on `date`.
 fn mark_away(
     conn: &mut DbConn,
-    school: i64,
+    school: SchoolId,
     date: NaiveDate,
     teachers: &mut [TeacherDay],
 ) -> AppResult<()> {
-    let away: Vec<(i64, i64, NaiveDate, NaiveDate)> = staff_absences::table
+    let away: Vec<(StaffAbsenceId, PersonId, NaiveDate, NaiveDate)> = staff_absences::table
         .filter(staff_absences::school_id.eq(school))
         .filter(staff_absences::cancelled_at.is_null())
         .filter(staff_absences::first_day.le(date))
@@ -243,7 +246,7 @@ fn mark_away(
 /// The school's trips on `date`: (group, title, school-local start and end).
 fn trips_of_day(
     conn: &mut DbConn,
-    school: i64,
+    school: SchoolId,
     date: NaiveDate,
     tz: Tz,
 ) -> AppResult<Vec<(String, String, NaiveDateTime, NaiveDateTime)>> {
@@ -267,8 +270,12 @@ fn trips_of_day(
 }
 
 /// Staff with a duty at the school on `date`, by name.
-fn staff_at(conn: &mut DbConn, school: i64, date: NaiveDate) -> AppResult<Vec<(i64, String)>> {
-    let rows: Vec<(i64, String, String)> = duties::table
+fn staff_at(
+    conn: &mut DbConn,
+    school: SchoolId,
+    date: NaiveDate,
+) -> AppResult<Vec<(PersonId, String)>> {
+    let rows: Vec<(PersonId, String, String)> = duties::table
         .inner_join(people::table.on(people::id.eq(duties::person_id)))
         .filter(duties::organisation_id.eq(school))
         .filter(duties::role.eq_any(STAFF_ROLES))
@@ -277,7 +284,7 @@ fn staff_at(conn: &mut DbConn, school: i64, date: NaiveDate) -> AppResult<Vec<(i
         .select((people::id, people::given_name, people::family_name))
         .distinct()
         .load(conn)?;
-    let mut out: Vec<(i64, String)> = rows
+    let mut out: Vec<(PersonId, String)> = rows
         .into_iter()
         .map(|(id, g, f)| (id, format!("{g} {f}")))
         .collect();
@@ -286,15 +293,22 @@ fn staff_at(conn: &mut DbConn, school: i64, date: NaiveDate) -> AppResult<Vec<(i
 }
 
 /// A lesson about to change: (id, date, activity, substitute, cancelled, source's cancelled).
-type ToChange = (i64, NaiveDate, i64, Option<i64>, bool, Option<bool>);
+type ToChange = (
+    LessonId,
+    NaiveDate,
+    ActivityId,
+    Option<PersonId>,
+    bool,
+    Option<bool>,
+);
 
 /// The lessons when each is the school's and within reach: (id, date, activity, substitute,
 /// cancelled, source's cancelled). The writes that follow are conditional on what was read
 /// here, so of two identical changes at the same moment one changes and audits.
 fn lessons_to_change(
     conn: &mut DbConn,
-    school: i64,
-    ids: &[i64],
+    school: SchoolId,
+    ids: &[LessonId],
     today: NaiveDate,
 ) -> Checked<Vec<ToChange>> {
     if ids.is_empty() {
@@ -330,9 +344,9 @@ fn lessons_to_change(
 pub fn set_substitute(
     conn: &mut DbConn,
     ch: &Act,
-    school: i64,
-    ids: &[i64],
-    substitute: Option<i64>,
+    school: SchoolId,
+    ids: &[LessonId],
+    substitute: Option<PersonId>,
 ) -> Checked<usize> {
     conn.transaction(|conn| {
         let rows = match lessons_to_change(conn, school, ids, ch.today)? {
@@ -379,10 +393,10 @@ pub fn set_substitute(
                 conn,
                 Entry {
                     at: ch.now,
-                    actor: Some(ch.actor.id.get()),
+                    actor: Some(ch.actor.id),
                     action: if substitute.is_some() { "lesson.substitute" } else { "lesson.substitute_removed" },
                     entity: "lesson",
-                    entity_id: Some(id),
+                    entity_id: Some(id.into()),
                     detail: json!({"substitute_id": substitute, "before": before, "school_id": school}),
                     client_addr: Some(ch.client_addr),
                 },
@@ -398,8 +412,8 @@ pub fn set_substitute(
 pub fn set_cancelled(
     conn: &mut DbConn,
     ch: &Act,
-    school: i64,
-    id: i64,
+    school: SchoolId,
+    id: LessonId,
     cancelled: bool,
 ) -> Checked<bool> {
     conn.transaction(|conn| {
@@ -434,7 +448,7 @@ pub fn set_cancelled(
             // the same change, made at the same moment by someone else
             return Ok(Ok(reported > 0));
         }
-        let pupils: Vec<i64> = group_memberships::table
+        let pupils: Vec<PupilId> = group_memberships::table
             .inner_join(
                 activity_groups::table
                     .on(activity_groups::group_id.eq(group_memberships::group_id)),
@@ -449,14 +463,14 @@ pub fn set_cancelled(
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id.get()),
+                actor: Some(ch.actor.id),
                 action: if cancelled {
                     "lesson.cancelled"
                 } else {
                     "lesson.restored"
                 },
                 entity: "lesson",
-                entity_id: Some(id),
+                entity_id: Some(id.into()),
                 detail: json!({"school_id": school, "date": date, "roll_call_kept": reported > 0}),
                 client_addr: Some(ch.client_addr),
             },
@@ -472,10 +486,10 @@ pub const MAX_PERIOD_DAYS: i64 = 60;
 /// once").
 pub fn lessons_of_teacher(
     conn: &mut DbConn,
-    school: i64,
-    teacher: i64,
+    school: SchoolId,
+    teacher: PersonId,
     (first, last): (NaiveDate, NaiveDate),
-) -> AppResult<Vec<i64>> {
+) -> AppResult<Vec<LessonId>> {
     Ok(lessons::table
         .inner_join(
             activity_teachers::table.on(activity_teachers::activity_id.eq(lessons::activity_id)),
@@ -511,8 +525,8 @@ pub fn check_period(today: NaiveDate, first: NaiveDate, last: NaiveDate) -> Resu
 pub fn mark_absent(
     conn: &mut DbConn,
     ch: &Act,
-    school: i64,
-    teacher: i64,
+    school: SchoolId,
+    teacher: PersonId,
     (first, last): (NaiveDate, NaiveDate),
 ) -> Checked<usize> {
     if let Err(r) = check_period(ch.today, first, last) {
@@ -534,7 +548,7 @@ pub fn mark_absent(
         if overlapping > 0 {
             return Ok(Err(Refusal::new("teacher_already_away_part_time")));
         }
-        let id: i64 = diesel::insert_into(staff_absences::table)
+        let id: StaffAbsenceId = diesel::insert_into(staff_absences::table)
             .values((
                 staff_absences::school_id.eq(school),
                 staff_absences::person_id.eq(teacher),
@@ -555,10 +569,10 @@ pub fn mark_absent(
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id.get()),
+                actor: Some(ch.actor.id),
                 action: "staff.absent",
                 entity: "organisation",
-                entity_id: Some(school),
+                entity_id: Some(school.into()),
                 detail: json!({"absence_id": id, "person_id": teacher, "first_day": first, "last_day": last, "lessons_without_substitute": uncovered}),
                 client_addr: Some(ch.client_addr),
             },
@@ -569,9 +583,14 @@ pub fn mark_absent(
 
 /// Takes a teacher's absence back (the teacher came back, or it was a mistake); their
 /// substitutes stay until they are changed.
-pub fn end_absence(conn: &mut DbConn, ch: &Act, school: i64, absence: i64) -> Checked<()> {
+pub fn end_absence(
+    conn: &mut DbConn,
+    ch: &Act,
+    school: SchoolId,
+    absence: StaffAbsenceId,
+) -> Checked<()> {
     conn.transaction(|conn| {
-        let person: Option<i64> = staff_absences::table
+        let person: Option<PersonId> = staff_absences::table
             .find(absence)
             .filter(staff_absences::school_id.eq(school))
             .select(staff_absences::person_id)
@@ -595,10 +614,10 @@ pub fn end_absence(conn: &mut DbConn, ch: &Act, school: i64, absence: i64) -> Ch
                 conn,
                 Entry {
                     at: ch.now,
-                    actor: Some(ch.actor.id.get()),
+                    actor: Some(ch.actor.id),
                     action: "staff.absence_ended",
                     entity: "organisation",
-                    entity_id: Some(school),
+                    entity_id: Some(school.into()),
                     detail: json!({"absence_id": absence, "person_id": person}),
                     client_addr: Some(ch.client_addr),
                 },

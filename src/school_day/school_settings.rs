@@ -17,6 +17,7 @@ use crate::audit::{self, Entry};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
+use crate::school::ids::{HolidayId, LessonId, SchoolId};
 use crate::school::Act;
 use crate::school::{Checked, Refusal};
 use crate::school_day::day_changes;
@@ -71,12 +72,12 @@ impl Settings {
 }
 
 /// A holiday or study day: (id, date, name).
-pub type Holiday = (i64, NaiveDate, String);
+pub type Holiday = (HolidayId, NaiveDate, String);
 
 /// The school's name, settings and holidays from `from` on.
 pub fn load(
     conn: &mut DbConn,
-    school: i64,
+    school: SchoolId,
     from: NaiveDate,
 ) -> AppResult<(String, Settings, Vec<Holiday>)> {
     let (name, days, adults, threshold, at): (String, i32, bool, i32, Option<String>) =
@@ -111,7 +112,7 @@ pub fn notice_time(s: &str) -> Option<NaiveTime> {
 }
 
 /// Saves the settings of one school.
-pub fn save(conn: &mut DbConn, ch: &Act, school: i64, new: &Settings) -> AppResult<()> {
+pub fn save(conn: &mut DbConn, ch: &Act, school: SchoolId, new: &Settings) -> AppResult<()> {
     conn.transaction(|conn| {
         let (_, before, _) = load(conn, school, ch.today)?;
         if before == *new {
@@ -133,10 +134,10 @@ pub fn save(conn: &mut DbConn, ch: &Act, school: i64, new: &Settings) -> AppResu
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id.get()),
+                actor: Some(ch.actor.id),
                 action: "school.settings",
                 entity: "organisation",
-                entity_id: Some(school),
+                entity_id: Some(school.into()),
                 detail: json!({"from": side(&before), "to": side(new)}),
                 client_addr: Some(ch.client_addr),
             },
@@ -148,10 +149,10 @@ pub fn save(conn: &mut DbConn, ch: &Act, school: i64, new: &Settings) -> AppResu
 /// The school's lessons of `date` that are cancelled (`cancelled`) or not.
 fn lessons_of_day(
     conn: &mut DbConn,
-    school: i64,
+    school: SchoolId,
     date: NaiveDate,
     cancelled: bool,
-) -> AppResult<Vec<(i64, Option<bool>)>> {
+) -> AppResult<Vec<(LessonId, Option<bool>)>> {
     Ok(lessons::table
         .filter(lessons::school_id.eq(school))
         .filter(lessons::lesson_date.eq(date))
@@ -166,7 +167,7 @@ fn lessons_of_day(
 pub fn add_holiday(
     conn: &mut DbConn,
     ch: &Act,
-    school: i64,
+    school: SchoolId,
     date: NaiveDate,
     name: &str,
 ) -> Checked<usize> {
@@ -187,7 +188,7 @@ pub fn add_holiday(
         if taken > 0 {
             return Ok(Err(Refusal::new("day_already_holiday_school")));
         }
-        let id: i64 = diesel::insert_into(holidays::table)
+        let id: HolidayId = diesel::insert_into(holidays::table)
             .values((
                 holidays::organisation_id.eq(school),
                 holidays::holiday_date.eq(date),
@@ -206,10 +207,10 @@ pub fn add_holiday(
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id.get()),
+                actor: Some(ch.actor.id),
                 action: "school.holiday_added",
                 entity: "organisation",
-                entity_id: Some(school),
+                entity_id: Some(school.into()),
                 detail: json!({"holiday_id": id, "date": date, "name": name, "lessons_cancelled": cancelled}),
                 client_addr: Some(ch.client_addr),
             },
@@ -219,7 +220,12 @@ pub fn add_holiday(
 }
 
 /// Removes a coming holiday or study day; gives back the lessons cancelled by hand that day.
-pub fn remove_holiday(conn: &mut DbConn, ch: &Act, school: i64, holiday: i64) -> Checked<usize> {
+pub fn remove_holiday(
+    conn: &mut DbConn,
+    ch: &Act,
+    school: SchoolId,
+    holiday: HolidayId,
+) -> Checked<usize> {
     conn.transaction(|conn| {
         conn.lock_organisation(school)?;
         let row: Option<(NaiveDate, String)> = holidays::table
@@ -249,10 +255,10 @@ pub fn remove_holiday(conn: &mut DbConn, ch: &Act, school: i64, holiday: i64) ->
             conn,
             Entry {
                 at: ch.now,
-                actor: Some(ch.actor.id.get()),
+                actor: Some(ch.actor.id),
                 action: "school.holiday_removed",
                 entity: "organisation",
-                entity_id: Some(school),
+                entity_id: Some(school.into()),
                 detail: json!({"date": date, "name": name, "lessons_restored": restored}),
                 client_addr: Some(ch.client_addr),
             },

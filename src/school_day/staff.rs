@@ -16,7 +16,7 @@ use crate::error::{AppError, Code};
 use crate::mail::Email;
 use crate::on_backend;
 use crate::schema::*;
-use crate::school::ids::PupilId;
+use crate::school::ids::{DutyId, GroupId, OrganisationId, PersonId, PupilId, SchoolId};
 use crate::school::Act;
 
 use crate::school::{refuse, Checked, Refusal};
@@ -41,7 +41,7 @@ pub fn clean_username(s: &str) -> Option<String> {
 }
 
 /// The group a duty names: a mentor's is required (a whole number), others have none.
-pub fn duty_group(role: Role, raw: &str) -> Result<Option<i64>, Refusal> {
+pub fn duty_group(role: Role, raw: &str) -> Result<Option<GroupId>, Refusal> {
     match (role, raw.trim()) {
         (Role::Mentor, g) => g
             .parse()
@@ -65,7 +65,12 @@ pub fn duty_start(raw: &str, today: NaiveDate) -> Result<NaiveDate, Refusal> {
 
 /// The organisation a duty of `role` at `school` belongs to: the school, or for an admin
 /// its municipality. The school must be one the viewer administers.
-fn duty_org(conn: &mut DbConn, v: &Viewer, role: Role, school: i64) -> Checked<i64> {
+fn duty_org(
+    conn: &mut DbConn,
+    v: &Viewer,
+    role: Role,
+    school: SchoolId,
+) -> Checked<OrganisationId> {
     if !access::admin_schools(conn, v)?
         .iter()
         .any(|(id, _)| *id == school)
@@ -73,13 +78,13 @@ fn duty_org(conn: &mut DbConn, v: &Viewer, role: Role, school: i64) -> Checked<i
         return refuse("choose_one_municipality_s_schools");
     }
     if role == Role::Admin {
-        let parent: Option<i64> = organisations::table
+        let parent: Option<OrganisationId> = organisations::table
             .find(school)
             .select(organisations::parent_id)
             .first(conn)?;
         return Ok(parent.ok_or(Refusal::new("school_belongs_no_municipality")));
     }
-    Ok(Ok(school))
+    Ok(Ok(school.into()))
 }
 
 /// A member of staff to invite.
@@ -90,7 +95,7 @@ pub struct NewStaff {
     pub username: String,
     /// teacher, principal or admin (a mentor is a teacher given a group afterwards)
     pub role: Role,
-    pub school: i64,
+    pub school: SchoolId,
     /// the language their e-mails are written in ("sv", "en")
     pub language: &'static str,
 }
@@ -98,14 +103,14 @@ pub struct NewStaff {
 /// Invites a member of staff: the person, their duty from today and the invitation in the
 /// outbox (its link is made when it is sent). A taken username is `Code::UsernameTaken`,
 /// decided by the unique index.
-pub fn invite(conn: &mut DbConn, act: &Act, s: &NewStaff) -> Checked<i64> {
+pub fn invite(conn: &mut DbConn, act: &Act, s: &NewStaff) -> Checked<PersonId> {
     conn.transaction(|conn| {
         let org = match duty_org(conn, act.actor, s.role, s.school)? {
             Ok(org) => org,
             Err(r) => return Ok(Err(r)),
         };
         let email = s.email.to_string();
-        let id: i64 = diesel::insert_into(people::table)
+        let id: PersonId = diesel::insert_into(people::table)
             .values((
                 people::given_name.eq(&s.given_name),
                 people::family_name.eq(&s.family_name),
@@ -139,10 +144,10 @@ pub fn invite(conn: &mut DbConn, act: &Act, s: &NewStaff) -> Checked<i64> {
             conn,
             Entry {
                 at: act.now,
-                actor: Some(act.actor.id.get()),
+                actor: Some(act.actor.id),
                 action: "staff.invited",
                 entity: "person",
-                entity_id: Some(id),
+                entity_id: Some(id.into()),
                 detail: json!({"username": s.username, "role": s.role.as_str(), "organisation_id": org}),
                 client_addr: Some(act.client_addr),
             },
@@ -169,9 +174,9 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
             Err(e) => return Err(e),
         }
         // under the pupil's lock: two identical requests at once create one guardian
-        conn.lock_person(g.pupil.get())?;
+        conn.lock_person(g.pupil)?;
         let email = g.email.to_string();
-        let existing: Option<i64> = people::table
+        let existing: Option<PersonId> = people::table
             .filter(lower(people::email).eq(&email))
             .filter(people::school_id.is_null())
             .select(people::id)
@@ -186,7 +191,7 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
                 else {
                     return refuse("no_one_has_that_address");
                 };
-                let id: i64 = diesel::insert_into(people::table)
+                let id: PersonId = diesel::insert_into(people::table)
                     .values((
                         people::given_name.eq(given),
                         people::family_name.eq(family),
@@ -198,7 +203,7 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
                 (id, true)
             }
         };
-        if guardian == g.pupil.get() {
+        if guardian == PersonId::from(g.pupil) {
             return refuse("pupil_own_guardian");
         }
         // the unique (pupil_id, guardian_id) decides between two identical requests
@@ -220,10 +225,10 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
             conn,
             Entry {
                 at: act.now,
-                actor: Some(act.actor.id.get()),
+                actor: Some(act.actor.id),
                 action: "guardianship.created",
                 entity: "person",
-                entity_id: Some(g.pupil.get()),
+                entity_id: Some(g.pupil.into()),
                 detail: json!({"guardian_id": guardian, "guardian_created": created}),
                 client_addr: Some(act.client_addr),
             },
@@ -236,22 +241,22 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
 pub struct NewDuty {
     pub username: String,
     pub role: Role,
-    pub school: i64,
+    pub school: SchoolId,
     /// a mentor's class or mentor group
-    pub group: Option<i64>,
+    pub group: Option<GroupId>,
     pub start: NaiveDate,
 }
 
 /// Assigns a duty. The same duty (person, organisation, role, group) still running on the
 /// start date is refused; the check runs under a lock on the person, so two identical
 /// requests at once store one duty.
-pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<i64> {
+pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<DutyId> {
     conn.transaction(|conn| {
         let org = match duty_org(conn, act.actor, d.role, d.school)? {
             Ok(org) => org,
             Err(r) => return Ok(Err(r)),
         };
-        let person: Option<i64> = people::table
+        let person: Option<PersonId> = people::table
             .filter(people::username.eq(&d.username))
             .filter(people::active.eq(true))
             .select(people::id)
@@ -285,7 +290,7 @@ pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<i64> {
         if same > 0 {
             return refuse("person_already_has_duty");
         }
-        let id: i64 = diesel::insert_into(duties::table)
+        let id: DutyId = diesel::insert_into(duties::table)
             .values((
                 duties::person_id.eq(person),
                 duties::organisation_id.eq(org),
@@ -299,10 +304,10 @@ pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<i64> {
             conn,
             Entry {
                 at: act.now,
-                actor: Some(act.actor.id.get()),
+                actor: Some(act.actor.id),
                 action: "duty.assigned",
                 entity: "duty",
-                entity_id: Some(id),
+                entity_id: Some(id.into()),
                 detail: json!({"person_id": person, "role": d.role.as_str(), "organisation_id": org, "group_id": d.group, "start_date": d.start}),
                 client_addr: Some(act.client_addr),
             },
@@ -340,7 +345,7 @@ mod tests {
 
     #[test]
     fn only_a_mentor_names_a_group_and_a_mentor_must() {
-        assert_eq!(duty_group(Role::Mentor, " 12 "), Ok(Some(12)));
+        assert_eq!(duty_group(Role::Mentor, " 12 "), Ok(Some(GroupId(12))));
         assert!(duty_group(Role::Mentor, "").is_err());
         assert!(duty_group(Role::Mentor, "7A").is_err());
         assert_eq!(duty_group(Role::Teacher, " "), Ok(None));

@@ -21,6 +21,7 @@ use diesel::prelude::*;
 
 use crate::db::{DbConn, DbError};
 use crate::schema::*;
+use crate::school::ids::{GroupId, OrganisationId, PersonId, SchoolId};
 use rng::{hash_unit, Rng};
 
 /// The password every generated staff account gets (demo and benchmark data only).
@@ -55,22 +56,22 @@ impl SeedParams {
 }
 
 /// What was made, for the caller to print and for the demo to pick its accounts from.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Seeded {
-    pub municipality_id: i64,
-    pub admin_id: i64,
+    pub municipality_id: OrganisationId,
+    pub admin_id: PersonId,
     pub schools: Vec<SeededSchool>,
     pub counts: Counts,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct SeededSchool {
-    pub id: i64,
+    pub id: SchoolId,
     pub name: String,
-    pub principal_id: i64,
+    pub principal_id: PersonId,
     /// (class group id, its mentor)
-    pub classes: Vec<(i64, i64)>,
-    pub teachers: Vec<i64>,
+    pub classes: Vec<(GroupId, PersonId)>,
+    pub teachers: Vec<PersonId>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -780,10 +781,12 @@ pub fn generate(conn: &mut DbConn, p: &SeedParams, tz: Tz) -> Result<Seeded, DbE
         ctx.reasons = add_reasons(&mut ctx, muni);
         let admin_id = ctx.staff(muni, "admin");
 
+        // the generator works in the database's plain numbers; what it hands back is typed
         let mut seeded = Seeded {
-            municipality_id: muni,
-            admin_id,
-            ..Default::default()
+            municipality_id: OrganisationId(muni),
+            admin_id: PersonId(admin_id),
+            schools: Vec::new(),
+            counts: Counts::default(),
         };
         let per_school = p.pupils / p.schools;
         for s in 0..p.schools {
@@ -906,11 +909,14 @@ fn generate_school(
     sick_reports(ctx, &pupils, reported_sick);
     membership_rows(ctx, memberships, &pupils);
     Ok(SeededSchool {
-        id: school,
+        id: SchoolId(school),
         name,
-        principal_id,
-        classes: class_mentors,
-        teachers: teachers.iter().map(|t| t.0).collect(),
+        principal_id: PersonId(principal_id),
+        classes: class_mentors
+            .into_iter()
+            .map(|(g, m)| (GroupId(g), PersonId(m)))
+            .collect(),
+        teachers: teachers.iter().map(|t| PersonId(t.0)).collect(),
     })
 }
 

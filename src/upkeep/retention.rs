@@ -22,6 +22,7 @@ use crate::config::Retention;
 use crate::db::{Database, DbConn};
 use crate::error::AppResult;
 use crate::schema::*;
+use crate::school::ids::PersonId;
 
 /// What goes with one person.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -54,7 +55,7 @@ pub enum Kind {
 /// A person whose records have passed the policy.
 #[derive(Debug, Clone)]
 pub struct Expired {
-    pub id: i64,
+    pub id: PersonId,
     pub kind: Kind,
     pub name: String,
     /// a pupil's last enrolment's end
@@ -105,7 +106,10 @@ pub fn cutoff(policy: &Retention, today: NaiveDate) -> NaiveDate {
 
 /// Pupils who have left more than the policy's years ago: not active, enrolled once, no
 /// enrolment open or ending on or after the cutoff, and not ended (by a sync) since.
-fn expired_pupils(c: &mut DbConn, cutoff: NaiveDate) -> QueryResult<Vec<(i64, String, String)>> {
+fn expired_pupils(
+    c: &mut DbConn,
+    cutoff: NaiveDate,
+) -> QueryResult<Vec<(PersonId, String, String)>> {
     let cutoff_at = cutoff.and_hms_opt(0, 0, 0).unwrap_or_default();
     let still = group_memberships::table
         .filter(
@@ -130,7 +134,7 @@ fn expired_pupils(c: &mut DbConn, cutoff: NaiveDate) -> QueryResult<Vec<(i64, St
         .load(c)
 }
 
-fn last_enrolment(c: &mut DbConn, pupil: i64) -> QueryResult<Option<NaiveDate>> {
+fn last_enrolment(c: &mut DbConn, pupil: PersonId) -> QueryResult<Option<NaiveDate>> {
     group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
         .select(diesel::dsl::max(group_memberships::end_date))
@@ -139,8 +143,11 @@ fn last_enrolment(c: &mut DbConn, pupil: i64) -> QueryResult<Option<NaiveDate>> 
 
 /// The guardians of these pupils who are guardians of nobody else, hold no duty and are
 /// not pupils themselves.
-fn expired_guardians(c: &mut DbConn, pupils: &[i64]) -> QueryResult<Vec<(i64, String, String)>> {
-    let candidates: Vec<i64> = guardianships::table
+fn expired_guardians(
+    c: &mut DbConn,
+    pupils: &[PersonId],
+) -> QueryResult<Vec<(PersonId, String, String)>> {
+    let candidates: Vec<PersonId> = guardianships::table
         .filter(guardianships::pupil_id.eq_any(pupils))
         .select(guardianships::guardian_id)
         .distinct()
@@ -171,7 +178,7 @@ fn expired_guardians(c: &mut DbConn, pupils: &[i64]) -> QueryResult<Vec<(i64, St
     Ok(out)
 }
 
-fn counts(c: &mut DbConn, person: i64) -> QueryResult<Counts> {
+fn counts(c: &mut DbConn, person: PersonId) -> QueryResult<Counts> {
     Ok(Counts {
         marks: attendance_marks::table
             .filter(attendance_marks::pupil_id.eq(person))
@@ -248,7 +255,7 @@ pub fn plan(
     let cutoff = cutoff(policy, today);
     let mail_cutoff = now - Duration::days(i64::from(policy.mail_days));
     let pupils = expired_pupils(c, cutoff)?;
-    let ids: Vec<i64> = pupils.iter().map(|p| p.0).collect();
+    let ids: Vec<PersonId> = pupils.iter().map(|p| p.0).collect();
     let guardians = expired_guardians(c, &ids)?;
     let mut people = Vec::new();
     for (id, given, family) in pupils {
@@ -281,7 +288,7 @@ pub fn plan(
 }
 
 /// Removes one person and everything about them, in one transaction.
-fn remove(c: &mut DbConn, person: i64) -> QueryResult<()> {
+fn remove(c: &mut DbConn, person: PersonId) -> QueryResult<()> {
     c.write_transaction(|c| {
         let audit = audit::about(c, person)?;
         for chunk in audit.chunks(500) {
@@ -401,7 +408,7 @@ pub async fn apply(
                 done.totals.add(&p.counts);
             }
             Err(e) => {
-                tracing::warn!(person = id, error = %e, "retention: a person could not be removed; the next run tries again");
+                tracing::warn!(person = %id, error = %e, "retention: a person could not be removed; the next run tries again");
                 done.kept += 1;
             }
         }

@@ -14,7 +14,7 @@ use super::layout::{self, PageCtx};
 use crate::attendance::absence_reasons::{self, Flags, NewReason, Owner, Reason, ReasonsView};
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult};
-use crate::school::ids::SchoolId;
+use crate::school::ids::{OrganisationId, SchoolId};
 use crate::school_day::day_changes;
 use crate::state::AppState;
 
@@ -24,7 +24,7 @@ pub struct Done {
 }
 
 /// The administrator's municipality (the first, when they administer several).
-fn municipality(v: &Viewer) -> AppResult<i64> {
+fn municipality(v: &Viewer) -> AppResult<OrganisationId> {
     access::require_admin(v)?;
     v.roles.admin_of.first().copied().ok_or(AppError::NotFound)
 }
@@ -37,7 +37,7 @@ fn municipal(v: &Viewer) -> AppResult<Owner> {
 /// A school's own reasons, for its principal or office or the municipality's
 /// administrator (404 for everyone else).
 async fn of_school(state: &AppState, v: &Viewer, school: SchoolId) -> AppResult<Owner> {
-    let (v, school) = (v.clone(), school.get());
+    let v = v.clone();
     state
         .db(move |conn| {
             day_changes::may_manage(conn, &v, school)?;

@@ -134,7 +134,7 @@ pub async fn page(
 ) -> AppResult<HttpResponse> {
     let id = v.id;
     let register = state
-        .db(move |conn| crate::auth::account::register_addresses(conn, id.get()))
+        .db(move |conn| crate::auth::account::register_addresses(conn, id))
         .await?;
     Ok(html_with_status(
         StatusCode::OK,
@@ -162,7 +162,7 @@ pub async fn save_settings(
     let f = form.into_inner();
     let id = v.id;
     let register = state
-        .db(move |conn| crate::auth::account::register_addresses(conn, id.get()))
+        .db(move |conn| crate::auth::account::register_addresses(conn, id))
         .await?;
     let refuse = |code: &'static str| {
         let note =
@@ -201,7 +201,7 @@ pub async fn save_settings(
     };
     state
         .db_write(move |conn| {
-            crate::auth::account::save_settings(conn, id.get(), &settings, (&addr, now))
+            crate::auth::account::save_settings(conn, id, &settings, (&addr, now))
         })
         .await?;
     Ok(HttpResponse::SeeOther()
@@ -226,7 +226,7 @@ pub async fn change_password(
     let form = form.into_inner();
     let id = v.id;
     let register = state
-        .db(move |conn| crate::auth::account::register_addresses(conn, id.get()))
+        .db(move |conn| crate::auth::account::register_addresses(conn, id))
         .await?;
     let error = |status: StatusCode, sv: &str, en: &str| {
         let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
@@ -244,7 +244,7 @@ pub async fn change_password(
     let now = crate::school::clock::system_now();
     // the hashes are computed before the write, without holding a connection
     let stored = state
-        .db(move |conn| crate::auth::account::password_hash(conn, id.get()))
+        .db(move |conn| crate::auth::account::password_hash(conn, id))
         .await?;
     let current = form.current;
     let right = web::block(move || match stored {
@@ -255,9 +255,7 @@ pub async fn change_password(
     let result = if right {
         let hash = super::sign_in::hash_new_password(form.password).await?;
         state
-            .db_write(move |conn| {
-                sign_in::change_password(conn, id.get(), &hash, &addr, now).map(Some)
-            })
+            .db_write(move |conn| sign_in::change_password(conn, id, &hash, &addr, now).map(Some))
             .await?
     } else {
         None
@@ -270,7 +268,7 @@ pub async fn change_password(
         );
     };
     // This browser stays signed in with a token of the new version; every other one is out.
-    let (token, _) = session::issue(&state.jwt_secret, Audience::Web, id.get(), version, None)
+    let (token, _) = session::issue(&state.jwt_secret, Audience::Web, id, version, None)
         .map_err(AppError::caused)?;
     Ok(HttpResponse::SeeOther()
         .cookie(session_cookie(

@@ -16,6 +16,7 @@ use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::mail::Email;
+use crate::school::ids::SchoolId;
 use crate::school::states::Role;
 use crate::school::Act;
 use crate::school::Refusal;
@@ -24,7 +25,7 @@ use crate::state::AppState;
 
 fn admin_page(
     ctx: &PageCtx,
-    schools: &[(i64, String)],
+    schools: &[(SchoolId, String)],
     c: &Chosen,
     note: Option<Markup>,
 ) -> Markup {

@@ -14,6 +14,7 @@ use crate::auth::clients::{self, Line, NewClient, Registered};
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::school::calendar::to_local;
+use crate::school::ids::SchoolId;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -23,7 +24,7 @@ pub struct Done {
 
 /// What the page shows: the municipality's schools and its clients.
 struct View {
-    schools: Vec<(i64, String)>,
+    schools: Vec<(SchoolId, String)>,
     clients: Vec<Line>,
 }
 
@@ -160,20 +161,31 @@ pub async fn register(
     let ctx = PageCtx::new(&req);
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let mut new = NewClient::default();
+    let mut unreadable = false;
     for (k, val) in &pairs {
         match k.as_str() {
             "name" => new.name = val.clone(),
             "scope" => new.scopes.push(val.clone()),
-            // a school that is no number is no school of the municipality: refused below
-            "school_id" => new.schools.push(val.parse().unwrap_or(0)),
+            "school_id" => match val.parse() {
+                Ok(school) => new.schools.push(school),
+                Err(_) => unreadable = true,
+            },
             _ => {}
         }
     }
     let (now, by) = (state.now(), v.id);
     let municipalities = v.roles.admin_of.clone();
-    let outcome = state
-        .db_write(move |conn| clients::register(conn, &municipalities, Some(by.get()), &new, now))
-        .await;
+    let outcome = if unreadable {
+        // a school that is no id is no school of the municipality
+        Err(AppError::refused(
+            crate::error::Code::BadForm,
+            crate::school::Refusal::new("client_schools_one_municipality"),
+        ))
+    } else {
+        state
+            .db_write(move |conn| clients::register(conn, &municipalities, Some(by), &new, now))
+            .await
+    };
     let view = view(&state, &v).await?;
     let tz = state.config.timezone;
     match outcome {
@@ -199,10 +211,10 @@ pub async fn revoke(
     id: web::Path<crate::school::ids::ApiClientId>,
 ) -> AppResult<HttpResponse> {
     access::require_admin(&v)?;
-    let (now, id, by) = (state.now(), id.into_inner().0, v.id);
+    let (now, id, by) = (state.now(), id.into_inner(), v.id);
     let municipalities = v.roles.admin_of.clone();
     state
-        .db_write(move |conn| clients::revoke(conn, &municipalities, id, Some(by.get()), now))
+        .db_write(move |conn| clients::revoke(conn, &municipalities, id, Some(by), now))
         .await?;
     Ok(see_other("/admin/api-clients?done=revoked"))
 }

@@ -11,6 +11,7 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::insight::admin_find::{self, Found, FoundGroup, FoundPerson, FoundPupil};
+use crate::school::ids::SchoolId;
 
 /// The page's query: the search and the choices so far. Anything that is not a whole
 /// number is no choice.
@@ -27,13 +28,13 @@ pub struct Picks {
     pub school: Option<String>,
 }
 
-fn id(raw: &Option<String>) -> Option<i64> {
+fn id<T: std::str::FromStr>(raw: &Option<String>) -> Option<T> {
     raw.as_deref().and_then(|s| s.trim().parse().ok())
 }
 
 impl Picks {
     /// The school a refused form named, if any.
-    pub fn school(&self) -> Option<i64> {
+    pub fn school(&self) -> Option<SchoolId> {
         id(&self.school)
     }
 
@@ -45,7 +46,7 @@ impl Picks {
             pairs.push(("q", q.to_string()));
         }
         for (k, v) in [
-            ("pupil", id(&self.pupil)),
+            ("pupil", id::<i64>(&self.pupil)),
             ("guardian", id(&self.guardian)),
             ("staff", id(&self.staff)),
             ("group", id(&self.group)),
@@ -62,7 +63,7 @@ impl Picks {
     /// The hidden fields that carry the choices through a new search.
     fn hidden(&self) -> Markup {
         html! {
-            @for (k, v) in [("pupil", id(&self.pupil)), ("guardian", id(&self.guardian)), ("staff", id(&self.staff)), ("group", id(&self.group))] {
+            @for (k, v) in [("pupil", id::<i64>(&self.pupil)), ("guardian", id(&self.guardian)), ("staff", id(&self.staff)), ("group", id(&self.group))] {
                 @if let Some(v) = v { input type="hidden" name=(k) value=(v); }
             }
         }
@@ -151,7 +152,7 @@ fn results(ctx: &PageCtx, picks: &Picks, f: &Found) -> Markup {
                     li {
                         span { (p.name) " · " @if let Some(c) = &p.class { (c) ", " } (p.school) }
                         (extract_link(ctx, p.id, &p.name))
-                        a href=(picks.href("pupil", Some(p.id), "guardian")) aria-label=(format!("{choose}: {}", p.name)) { (choose) }
+                        a href=(picks.href("pupil", Some(p.id.into()), "guardian")) aria-label=(format!("{choose}: {}", p.name)) { (choose) }
                     }
                 }
             }
@@ -163,7 +164,7 @@ fn results(ctx: &PageCtx, picks: &Picks, f: &Found) -> Markup {
                     li {
                         span { (g.name) " · " (g.handle.as_deref().unwrap_or("")) @if !g.about.is_empty() { " · " (ctx.t("till ", "of ")) (g.about) } }
                         (extract_link(ctx, g.id, &g.name))
-                        a href=(picks.href("guardian", Some(g.id), "guardian")) aria-label=(format!("{choose}: {}", g.name)) { (choose) }
+                        a href=(picks.href("guardian", Some(g.id.into()), "guardian")) aria-label=(format!("{choose}: {}", g.name)) { (choose) }
                     }
                 }
             }
@@ -175,7 +176,7 @@ fn results(ctx: &PageCtx, picks: &Picks, f: &Found) -> Markup {
                     li {
                         span { (s.name) @if let Some(u) = &s.handle { " (" (u) ")" } @if !s.about.is_empty() { " · " (s.about) } }
                         (extract_link(ctx, s.id, &s.name))
-                        a href=(picks.href("staff", Some(s.id), "duty")) aria-label=(format!("{choose}: {}", s.name)) { (choose) }
+                        a href=(picks.href("staff", Some(s.id.into()), "duty")) aria-label=(format!("{choose}: {}", s.name)) { (choose) }
                     }
                 }
             }
@@ -186,7 +187,7 @@ fn results(ctx: &PageCtx, picks: &Picks, f: &Found) -> Markup {
                 @for g in &f.groups {
                     li {
                         span { (g.name) " · " (g.school) }
-                        a href=(picks.href("group", Some(g.id), "duty")) aria-label=(format!("{choose}: {} {}", g.name, g.school)) { (choose) }
+                        a href=(picks.href("group", Some(g.id.into()), "duty")) aria-label=(format!("{choose}: {} {}", g.name, g.school)) { (choose) }
                     }
                 }
             }
@@ -195,7 +196,7 @@ fn results(ctx: &PageCtx, picks: &Picks, f: &Found) -> Markup {
 }
 
 /// The person's register extract (GDPR art. 15).
-fn extract_link(ctx: &PageCtx, id: i64, name: &str) -> Markup {
+fn extract_link(ctx: &PageCtx, id: impl std::fmt::Display, name: &str) -> Markup {
     html! {
         a href={"/admin/people/" (id) "/extract"} aria-label=(format!("{}: {name}", ctx.t("Utdrag", "Extract"))) { (ctx.t("Utdrag", "Extract")) }
     }
@@ -250,8 +251,8 @@ pub fn group_field(ctx: &PageCtx, c: &Chosen) -> Markup {
 pub fn school_select(
     ctx: &PageCtx,
     id: &str,
-    schools: &[(i64, String)],
-    chosen: Option<i64>,
+    schools: &[(SchoolId, String)],
+    chosen: Option<SchoolId>,
 ) -> Markup {
     let chosen = chosen.or(match schools {
         [(only, _)] => Some(*only),

@@ -73,11 +73,10 @@ pub fn html_with_status(status: StatusCode, markup: Markup) -> HttpResponse {
         .body(markup.into_string())
 }
 
-pub fn parse_id(raw: &str) -> AppResult<i64> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or(AppError::NotFound)
+pub fn parse_id<T: std::str::FromStr<Err = crate::school::ids::NotAnId>>(
+    raw: &str,
+) -> AppResult<T> {
+    raw.parse::<T>().map_err(|_| AppError::NotFound)
 }
 
 /// A date in a query, `YYYY-MM-DD`; a 400 naming the parameter otherwise.
@@ -200,7 +199,7 @@ pub(super) fn mark_word(s: MarkStatus, lang: crate::i18n::Lang) -> &'static str 
 }
 
 /// The name a withheld (protected) identity is shown by.
-pub(super) fn withheld_name(id: i64, lang: crate::i18n::Lang) -> String {
+pub(super) fn withheld_name(id: impl std::fmt::Display, lang: crate::i18n::Lang) -> String {
     format!(
         "{} (id {id})",
         lang.pick("Skyddad identitet", "Protected identity")

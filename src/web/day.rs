@@ -15,7 +15,7 @@ use super::common::{client_addr, html_with_status, parse_date, parse_id, query_d
 use super::layout::{self, PageCtx};
 use crate::auth::Viewer;
 use crate::error::AppResult;
-use crate::school::ids::SchoolId;
+use crate::school::ids::{LessonId, PersonId, SchoolId};
 use crate::school::Refusal;
 use crate::school_day::day_changes::{self, Day, DayLesson, TeacherDay};
 use crate::state::AppState;
@@ -36,7 +36,7 @@ pub async fn page(
     q: web::Query<DayQuery>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     let date = query_date(q.date.as_deref(), state.today(), "date", ctx.lang)?;
     let tz = state.config.timezone;
     let day = state
@@ -65,7 +65,12 @@ pub async fn page(
 
 /// The day page: the lessons that need a substitute first, then each teacher folded (open
 /// when away, when a lesson needs a substitute, or when it holds what was just changed).
-fn day_page(ctx: &PageCtx, school: i64, day: &Day, (note, at): (Option<Markup>, &str)) -> Markup {
+fn day_page(
+    ctx: &PageCtx,
+    school: SchoolId,
+    day: &Day,
+    (note, at): (Option<Markup>, &str),
+) -> Markup {
     let title = format!(
         "{}, {}",
         ctx.t("Dagens ändringar", "Today's changes"),
@@ -137,9 +142,9 @@ fn needs_substitute(l: &DayLesson, away: bool) -> bool {
 /// person's lessons as (start, end) (their own without a substitute, and those they stand
 /// in for), and each lesson's own teachers.
 struct Timetable {
-    away: HashSet<i64>,
-    busy: HashMap<i64, Vec<(NaiveTime, NaiveTime)>>,
-    teachers_of: HashMap<i64, Vec<i64>>,
+    away: HashSet<PersonId>,
+    busy: HashMap<PersonId, Vec<(NaiveTime, NaiveTime)>>,
+    teachers_of: HashMap<LessonId, Vec<PersonId>>,
 }
 
 impl Timetable {
@@ -173,10 +178,10 @@ impl Timetable {
     fn available<'a>(
         &self,
         day: &'a Day,
-        own: &[i64],
+        own: &[PersonId],
         time: Option<(NaiveTime, NaiveTime)>,
-    ) -> Vec<(i64, &'a str, bool)> {
-        let busy = |person: i64| {
+    ) -> Vec<(PersonId, &'a str, bool)> {
+        let busy = |person: PersonId| {
             time.is_some_and(|(from, to)| {
                 self.busy
                     .get(&person)
@@ -269,8 +274,8 @@ fn lesson(
 fn staff_select(
     ctx: &PageCtx,
     id: &str,
-    staff: &[(i64, &str, bool)],
-    chosen: Option<i64>,
+    staff: &[(PersonId, &str, bool)],
+    chosen: Option<PersonId>,
 ) -> Markup {
     html! {
         select id=(id) name="substitute" {
@@ -313,15 +318,13 @@ pub struct CancelForm {
 }
 
 /// A whole number from a form field, or the refusal that names it.
-fn number(raw: &str) -> Result<Option<i64>, Refusal> {
+fn number<T: std::str::FromStr>(raw: &str) -> Result<Option<T>, Refusal> {
     match raw.trim() {
         "" => Ok(None),
         s => s
-            .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
+            .parse::<T>()
             .map(Some)
-            .ok_or(Refusal::new("form_held_wrong_value")),
+            .map_err(|_| Refusal::new("form_held_wrong_value")),
     }
 }
 
@@ -329,7 +332,7 @@ fn number(raw: &str) -> Result<Option<i64>, Refusal> {
 /// the school (`day_changes::may_manage`).
 /// The principal's and the office's answer needs no database; the handlers' writes that
 /// follow rely on this check and do not repeat it.
-pub(super) async fn check_access(state: &AppState, v: &Viewer, school: i64) -> AppResult<()> {
+pub(super) async fn check_access(state: &AppState, v: &Viewer, school: SchoolId) -> AppResult<()> {
     if let Some(decided) = day_changes::manages_by_role(v, school) {
         return decided;
     }
@@ -346,7 +349,7 @@ pub async fn substitute(
     school: web::Path<SchoolId>,
     form: web::Form<SubstituteForm>,
 ) -> AppResult<HttpResponse> {
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     let ctx = PageCtx::new(&req);
     check_access(&state, &v, school).await?;
     let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;
@@ -356,9 +359,9 @@ pub async fn substitute(
     };
     let period = day_changes::check_period(state.today(), date, last);
     let parsed = (
-        number(&form.lesson),
-        number(&form.teacher),
-        number(&form.substitute),
+        number::<LessonId>(&form.lesson),
+        number::<PersonId>(&form.teacher),
+        number::<PersonId>(&form.substitute),
     );
     let st = state.clone();
     let addr = client_addr(&req);
@@ -381,7 +384,10 @@ pub async fn substitute(
         })
         .await?;
     // back to the lesson changed, or to the teacher whose lessons were
-    let at = match (number(&form.lesson), number(&form.teacher)) {
+    let at = match (
+        number::<LessonId>(&form.lesson),
+        number::<PersonId>(&form.teacher),
+    ) {
         (Ok(Some(l)), _) => format!("l{l}"),
         (_, Ok(Some(t))) => format!("t{t}"),
         _ => String::new(),
@@ -403,11 +409,11 @@ pub async fn cancel(
     school: web::Path<SchoolId>,
     form: web::Form<CancelForm>,
 ) -> AppResult<HttpResponse> {
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     let ctx = PageCtx::new(&req);
     check_access(&state, &v, school).await?;
     let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;
-    let lesson = number(&form.lesson);
+    let lesson = number::<LessonId>(&form.lesson);
     let cancel = form.cancel == "1";
     let st = state.clone();
     let addr = client_addr(&req);
@@ -423,7 +429,7 @@ pub async fn cancel(
         })
         .await?;
     let done = if cancel { "cancelled" } else { "restored" };
-    let at = match number(&form.lesson) {
+    let at = match number::<LessonId>(&form.lesson) {
         Ok(Some(l)) => format!("l{l}"),
         _ => String::new(),
     };
@@ -434,7 +440,7 @@ pub async fn cancel(
 async fn finish(
     req: &HttpRequest,
     state: &AppState,
-    school: i64,
+    school: SchoolId,
     date: NaiveDate,
     result: Result<(&str, String), Refusal>,
 ) -> AppResult<HttpResponse> {
@@ -475,7 +481,7 @@ pub async fn absent(
     school: web::Path<SchoolId>,
     form: web::Form<AbsentForm>,
 ) -> AppResult<HttpResponse> {
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     let ctx = PageCtx::new(&req);
     check_access(&state, &v, school).await?;
     let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;
@@ -483,7 +489,7 @@ pub async fn absent(
         "" => date,
         raw => parse_date(raw, "last_day", ctx.lang)?,
     };
-    let teacher = number(&form.teacher);
+    let teacher = number::<PersonId>(&form.teacher);
     let (st, addr, viewer) = (state.clone(), client_addr(&req), v);
     let result = state
         .db_write(move |conn| {
@@ -496,7 +502,7 @@ pub async fn absent(
             day_changes::mark_absent(conn, &ch, school, teacher, (date, last))
         })
         .await?;
-    let at = match number(&form.teacher) {
+    let at = match number::<PersonId>(&form.teacher) {
         Ok(Some(t)) => format!("t{t}"),
         _ => String::new(),
     };
@@ -516,7 +522,7 @@ pub async fn end_absence(
     school: web::Path<SchoolId>,
     form: web::Form<EndAbsenceForm>,
 ) -> AppResult<HttpResponse> {
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     let ctx = PageCtx::new(&req);
     check_access(&state, &v, school).await?;
     let date = query_date(Some(&form.date), state.today(), "date", ctx.lang)?;

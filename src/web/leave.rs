@@ -17,6 +17,7 @@ use crate::attendance::leave_delegation::{self, Delegation};
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::school::ids::SchoolId;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -47,9 +48,9 @@ pub async fn pending_leave(
         .db(move |conn| {
             let rows = crate::attendance::leave_application::pending_for(conn, &v, today)?;
             let (led, mentored) = leave_delegation::schools_of(conn, &v)?;
-            let mut all: Vec<i64> = led.iter().map(|s| s.0).collect();
+            let mut all: Vec<SchoolId> = led.iter().map(|s| s.0).collect();
             all.extend(mentored);
-            let delegations: HashMap<i64, Delegation> = leave_delegation::running(conn, &all)?
+            let delegations: HashMap<SchoolId, Delegation> = leave_delegation::running(conn, &all)?
                 .into_iter()
                 .map(|d| (d.school_id, d))
                 .collect();
@@ -122,7 +123,7 @@ fn pending_list(ctx: &PageCtx, rows: &[Pending]) -> Markup {
 fn delegation_card(
     ctx: &PageCtx,
     state: &AppState,
-    school: i64,
+    school: SchoolId,
     name: &str,
     d: Option<&Delegation>,
 ) -> Markup {
@@ -166,7 +167,7 @@ pub struct DelegationForm {
 }
 
 /// The school a principal's delegation form names (anyone else: 404).
-fn school_of(v: &Viewer, form: &DelegationForm, lang: Lang) -> AppResult<i64> {
+fn school_of(v: &Viewer, form: &DelegationForm, lang: Lang) -> AppResult<SchoolId> {
     if v.roles.principal_of.is_empty() {
         return Err(AppError::NotFound);
     }

@@ -23,8 +23,7 @@ pub struct Signed {
     sig: String,
 }
 
-fn checked(state: &AppState, id: NoticeId, q: &Signed) -> AppResult<i64> {
-    let id = id.get();
+fn checked(state: &AppState, id: NoticeId, q: &Signed) -> AppResult<NoticeId> {
     if confirm_link_valid(&state.outbox, id, q.exp, &q.sig) {
         Ok(id)
     } else {

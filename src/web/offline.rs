@@ -14,7 +14,12 @@ pub const QUEUE_PATH: &str = concat!("/static/queue.js?v=", env!("CARGO_PKG_VERS
 /// scripts that send them. On the start page `keep` names the teacher's pages of the day
 /// for the device to keep, and a sent roll call reloads the page so that what it says
 /// comes from the server.
-pub fn queue_box(ctx: &PageCtx, person: i64, keep: &[String], start_page: bool) -> Markup {
+pub fn queue_box(
+    ctx: &PageCtx,
+    person: crate::school::ids::PersonId,
+    keep: &[String],
+    start_page: bool,
+) -> Markup {
     let urls = serde_json::to_string(keep).unwrap_or_else(|_| "[]".into());
     html! {
         section #offline .card hidden data-person=(person) data-urls=(urls) data-reload[start_page] aria-labelledby="offline-h" {

@@ -10,7 +10,7 @@ use super::common::html_with_status;
 use super::layout::{self, PageCtx};
 use crate::auth::{access, Viewer};
 use crate::error::AppResult;
-use crate::school::ids::PupilId;
+use crate::school::ids::{LessonId, PupilId, ReportId};
 use crate::school::states::LeaveStatus;
 use crate::state::AppState;
 
@@ -20,7 +20,7 @@ pub use crate::attendance::pupil::summary;
 pub struct Done {
     done: Option<String>,
     /// the report just filed, shown with its undo
-    report: Option<i64>,
+    report: Option<ReportId>,
     /// why a one-tap "sick today" was not filed (an error code)
     refused: Option<String>,
 }
@@ -42,11 +42,11 @@ pub async fn page(
         .db(move |conn| {
             let p = super::common::worded(summary(conn, &v, id, today)?, lang);
             let r = access::pupil(conn, &v, id, today)?;
-            let state_now = absence::today_state(conn, id.get(), today, tz)?;
+            let state_now = absence::today_state(conn, id, today, tz)?;
             let from = crate::school::calendar::term_start(today);
             let term = crate::attendance::roll_call::period_rows(
                 conn,
-                vec![(id.get(), String::new(), String::new())],
+                vec![(id, String::new(), String::new())],
                 from,
                 today,
                 tz,
@@ -63,7 +63,7 @@ pub async fn page(
             let reports = super::common::worded_reports(reports, lang);
             let leave = crate::attendance::leave_application::list(conn, id)?;
             let history = crate::school::absence::history(conn, id, from, today, tz)?;
-            let lesson_ids: Vec<i64> = history.iter().map(|h| h.lesson_id).collect();
+            let lesson_ids: Vec<LessonId> = history.iter().map(|h| h.lesson_id).collect();
             let openable = access::openable_lessons(conn, &v, &lesson_ids)?;
             let mentors = p.groups.iter().any(|g| v.roles.mentor_of.contains(&g.id));
             // which pending applications the mentor decides under the principal's delegation
@@ -264,7 +264,7 @@ fn leave_list(
 fn history_table(
     ctx: &PageCtx,
     history: &[crate::school::absence::LessonAbsence],
-    openable: &std::collections::HashSet<i64>,
+    openable: &std::collections::HashSet<LessonId>,
 ) -> Markup {
     html! {
     h2 { (ctx.t("Frånvaro per lektion denna termin", "Absence per lesson this term")) }

@@ -22,7 +22,7 @@ async fn load(
 ) -> AppResult<Map<String, Value>> {
     let (addr, now) = (client_addr(req), state.now());
     state
-        .db_write(move |conn| register_extract::extract(conn, &v, id.get(), (&addr, now)))
+        .db_write(move |conn| register_extract::extract(conn, &v, id, (&addr, now)))
         .await
 }
 

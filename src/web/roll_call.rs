@@ -17,7 +17,8 @@ use crate::attendance::roll_call::{
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::school::ids::LessonId;
+use crate::school::absence::CoveredBy;
+use crate::school::ids::{LessonId, PupilId};
 use crate::state::AppState;
 
 /// A UTC instant as people write it, school-local: "i dag 08:42", "tisdag 1 december 08:42".
@@ -60,10 +61,10 @@ fn reason_select(rc: &RollCall, pupil: &PupilLine, lang: Lang) -> Markup {
 }
 
 fn cover_badge(pupil: &PupilLine, lang: Lang) -> Option<&'static str> {
-    pupil.covered_by.map(|c| match c.kind {
-        "leave" => lang.pick("Beviljad ledighet", "Granted leave"),
-        "trip" => lang.pick("Utflykt", "Trip"),
-        _ => lang.pick("Anmäld frånvaro", "Reported absence"),
+    pupil.covered_by.map(|c| match c.by {
+        CoveredBy::Leave(_) => lang.pick("Beviljad ledighet", "Granted leave"),
+        CoveredBy::Trip(_) => lang.pick("Utflykt", "Trip"),
+        CoveredBy::AbsenceReport(_) => lang.pick("Anmäld frånvaro", "Reported absence"),
     })
 }
 
@@ -137,7 +138,7 @@ pub(super) fn roll_form(
             (ctx.csrf_field())
             input type="hidden" name="version" value=(rc.version());
             a.skip href="#save" { (ctx.t("Hoppa till Spara", "Skip to Save")) }
-            template #rt { (reason_select(rc, &PupilLine { id: 0, name: String::new(), name_withheld: false, mark: Mark::PRESENT, stored: false, covered_by: None }, lang)) }
+            template #rt { (reason_select(rc, &PupilLine { id: PupilId(0), name: String::new(), name_withheld: false, mark: Mark::PRESENT, stored: false, covered_by: None }, lang)) }
             // a change afterwards needs its why: asked first, where it is seen before saving
             @if is_past && reported {
                 label for="why" { (ctx.t("Varför ändras lektionen i efterhand? (krävs för att spara en ändring)", "Why is the lesson changed afterwards? (required to save a change)")) }
@@ -249,7 +250,7 @@ pub async fn page(
         kind: "notice",
         body: html! { (ctx.t("Sparat.", "Saved.")) },
     });
-    let waiting = super::offline::queue_box(&ctx, person.get(), &[], false);
+    let waiting = super::offline::queue_box(&ctx, person, &[], false);
     let body = roll_call_page(&state, &ctx, &rc, (notice, Some(waiting)), "");
     Ok(html_with_status(
         StatusCode::OK,

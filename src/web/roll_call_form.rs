@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use crate::attendance::roll_call::{MarkInput, Status};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
+use crate::school::ids::{PupilId, ReasonId};
 
 /// Which button sent the roll-call form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,9 +24,9 @@ pub(super) type ParsedForm = (Vec<MarkInput>, Option<i32>, Option<String>, Actio
 
 /// The form's fields: `s<id>` status, `m<id>` minutes, `r<id>` reason, per pupil.
 pub(super) fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<ParsedForm> {
-    let mut by_pupil: HashMap<i64, MarkInput> = HashMap::new();
-    let mut minutes: HashMap<i64, &str> = HashMap::new();
-    let mut reasons: HashMap<i64, &str> = HashMap::new();
+    let mut by_pupil: HashMap<PupilId, MarkInput> = HashMap::new();
+    let mut minutes: HashMap<PupilId, &str> = HashMap::new();
+    let mut reasons: HashMap<PupilId, &str> = HashMap::new();
     let mut version = None;
     let mut correction = None;
     let mut action = Action::Report;
@@ -36,7 +37,8 @@ pub(super) fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<P
     })
     };
     for (k, v) in fields {
-        let pupil = || k[1..].parse::<i64>().map_err(|_| bad(k));
+        // a number that is no pupil of the lesson is refused by the roll call, naming it
+        let pupil = || k[1..].parse::<i64>().map(PupilId).map_err(|_| bad(k));
         match k.as_str() {
             "version" => version = Some(v.parse::<i32>().map_err(|_| bad("version"))?),
             "correction_reason" => correction = Some(v.clone()),
@@ -90,7 +92,11 @@ pub(super) fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<P
             })?);
         }
         if let Some(raw) = reasons.get(&m.pupil_id).filter(|r| !r.is_empty()) {
-            m.reason_id = Some(raw.parse::<i64>().map_err(|_| bad("reason"))?);
+            m.reason_id = Some(
+                raw.parse::<i64>()
+                    .map(ReasonId)
+                    .map_err(|_| bad("reason"))?,
+            );
         }
     }
     marks.sort_by_key(|m| m.pupil_id);

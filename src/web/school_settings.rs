@@ -31,7 +31,7 @@ pub async fn page(
     q: web::Query<Done>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     let note = q.done.as_deref().map(|d| {
         let (sv, en) = match d {
             "holiday" => (
@@ -54,7 +54,7 @@ async fn render(
     state: &AppState,
     ctx: &PageCtx,
     v: Viewer,
-    school: i64,
+    school: SchoolId,
     shown: Option<FormValues>,
     note: Option<Markup>,
     status: StatusCode,
@@ -97,7 +97,7 @@ impl FormValues {
 
 fn settings_page(
     ctx: &PageCtx,
-    school: i64,
+    school: SchoolId,
     name: &str,
     f: &FormValues,
     holidays: &[Holiday],
@@ -160,7 +160,7 @@ pub async fn save(
     school: web::Path<SchoolId>,
     form: web::Form<SettingsForm>,
 ) -> AppResult<HttpResponse> {
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     check_access(&state, &v, school).await?;
     let ctx = PageCtx::new(&req);
     let f = form.into_inner();
@@ -215,7 +215,7 @@ pub async fn add_holiday(
     school: web::Path<SchoolId>,
     form: web::Form<HolidayForm>,
 ) -> AppResult<HttpResponse> {
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     check_access(&state, &v, school).await?;
     let ctx = PageCtx::new(&req);
     let date = parse_date(&form.date, "date", ctx.lang)?;
@@ -241,7 +241,7 @@ pub async fn remove_holiday(
     school: web::Path<SchoolId>,
     form: web::Form<RemoveForm>,
 ) -> AppResult<HttpResponse> {
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     check_access(&state, &v, school).await?;
     let ctx = PageCtx::new(&req);
     let holiday = super::common::parse_id(&form.holiday)?;
@@ -258,7 +258,7 @@ async fn finish(
     state: &AppState,
     ctx: &PageCtx,
     v: Viewer,
-    school: i64,
+    school: SchoolId,
     result: Result<usize, Refusal>,
     done: &str,
 ) -> AppResult<HttpResponse> {

@@ -16,6 +16,7 @@ use crate::auth::sign_in::{self, Outcome};
 use crate::auth::viewer::{cleared_session_cookie, session_cookie, MaybeViewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::notices::LinkRequest;
+use crate::school::ids::PersonId;
 use crate::state::AppState;
 
 /// A local path to return to after signing in; anything else becomes the start page.
@@ -33,7 +34,7 @@ pub(super) fn secure(state: &AppState) -> bool {
 /// Signs the person in on this browser and goes on to `next`.
 pub(super) fn start_session(
     state: &AppState,
-    person: i64,
+    person: PersonId,
     version: i32,
     next: &str,
 ) -> AppResult<HttpResponse> {
@@ -51,12 +52,12 @@ pub(super) fn start_session(
 /// their attempts from it are not held back by the limit per client address.
 pub const DEVICE_COOKIE: &str = "narvaro_device";
 
-fn device_value(state: &AppState, person: i64) -> String {
+fn device_value(state: &AppState, person: PersonId) -> String {
     let sig = crate::auth::secret::mac(&state.jwt_secret, "device", &person.to_string());
     format!("{person}.{sig}")
 }
 
-fn device_cookie(state: &AppState, person: i64) -> actix_web::cookie::Cookie<'static> {
+fn device_cookie(state: &AppState, person: PersonId) -> actix_web::cookie::Cookie<'static> {
     actix_web::cookie::Cookie::build(DEVICE_COOKIE, device_value(state, person))
         .path("/login")
         .http_only(true)
@@ -67,10 +68,10 @@ fn device_cookie(state: &AppState, person: i64) -> actix_web::cookie::Cookie<'st
 }
 
 /// The person a request's device cookie proves an earlier sign-in of, if any.
-fn trusted_device(req: &HttpRequest, state: &AppState) -> Option<i64> {
+fn trusted_device(req: &HttpRequest, state: &AppState) -> Option<PersonId> {
     let cookie = req.cookie(DEVICE_COOKIE)?;
     let (person, _) = cookie.value().split_once('.')?;
-    let person: i64 = person.parse().ok()?;
+    let person: PersonId = person.parse().ok()?;
     crate::auth::secret::constant_time_eq(cookie.value(), &device_value(state, person))
         .then_some(person)
 }
@@ -236,7 +237,7 @@ pub async fn logout(
     if let Some(v) = viewer.0 {
         let addr = client_addr(&req);
         state
-            .db_write(move |conn| sign_in::sign_out(conn, v.id.get(), &addr))
+            .db_write(move |conn| sign_in::sign_out(conn, v.id, &addr))
             .await?;
     }
     // what the device kept for the roll call without a network goes too (static/sw.js)

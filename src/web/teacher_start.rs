@@ -11,7 +11,6 @@ use crate::attendance::roll_call;
 use crate::auth::{access, Viewer};
 use crate::error::AppResult;
 use crate::i18n::Lang;
-use crate::school::ids::LessonId;
 use crate::state::AppState;
 
 fn weekday(d: chrono::NaiveDate, lang: Lang) -> &'static str {
@@ -71,8 +70,7 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
         .filter(|l| !l.cancelled && l.starts_at <= now + Duration::minutes(5) && now < l.ends_at);
     let on_now = match now_on {
         Some(l) => {
-            let (id, viewer, tz, lang) =
-                (LessonId(l.id), v.clone(), state.config.timezone, ctx.lang);
+            let (id, viewer, tz, lang) = (l.id, v.clone(), state.config.timezone, ctx.lang);
             Some(
                 state
                     .db(move |conn| {
@@ -95,7 +93,7 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
         )
         .collect();
     Ok(html! {
-        (super::offline::queue_box(ctx, v.id.get(), &keep, true))
+        (super::offline::queue_box(ctx, v.id, &keep, true))
         @if let Some(rc) = &on_now {
             section.card.now aria-labelledby="now-h" {
                 h2 #now-h { (ctx.t("Pågår nu: ", "Now: ")) (rc.lesson.subject) " " span.muted { (rc.lesson.groups.join(", ")) } }

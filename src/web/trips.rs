@@ -13,7 +13,7 @@ use super::layout::{self, PageCtx};
 use crate::attendance::trips::{self, NewTrip, TripsPage};
 use crate::auth::Viewer;
 use crate::error::AppResult;
-use crate::school::ids::SchoolId;
+use crate::school::ids::{GroupId, PupilId, ReasonId, SchoolId};
 use crate::school::Refusal;
 use crate::school_day::day_changes;
 use crate::state::AppState;
@@ -34,7 +34,7 @@ pub async fn page(
     q: web::Query<Done>,
 ) -> AppResult<HttpResponse> {
     let ctx = PageCtx::new(&req);
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     let note = q.done.as_deref().map(|d| match d {
         "added" => {
             let (lessons, reported) = (q.lessons.unwrap_or(0), q.reported.unwrap_or(0));
@@ -89,9 +89,9 @@ impl FormValues {
         let group = self
             .group
             .trim()
-            .parse::<i64>()
+            .parse::<GroupId>()
             .map_err(|_| Refusal::new("choose_one_school_s_groups"))?;
-        let reason = self.reason.trim().parse::<i64>().map_err(|_| wrong)?;
+        let reason = self.reason.trim().parse::<ReasonId>().map_err(|_| wrong)?;
         let day = |raw: &str| crate::school::clock::parse_day(raw.trim());
         let first_day = day(&self.first_day).ok_or(Refusal::new("write_first_day_yyyy_mm"))?;
         let last_day = match self.last_day.trim() {
@@ -120,7 +120,7 @@ async fn render(
     state: &AppState,
     ctx: &PageCtx,
     v: Viewer,
-    school: i64,
+    school: SchoolId,
     shown: &FormValues,
     note: Option<Markup>,
     status: StatusCode,
@@ -140,7 +140,7 @@ async fn render(
 
 fn trips_page(
     ctx: &PageCtx,
-    school: i64,
+    school: SchoolId,
     page: &TripsPage,
     f: &FormValues,
     note: Option<Markup>,
@@ -149,7 +149,7 @@ fn trips_page(
         "Utflykter och skolaktiviteter",
         "Trips and school activities",
     );
-    let chosen_reason = |id: i64, code: &str| match f.reason.trim() {
+    let chosen_reason = |id: ReasonId, code: &str| match f.reason.trim() {
         "" => code == "SKOLAKT",
         r => r == id.to_string(),
     };
@@ -208,7 +208,7 @@ fn trips_page(
 
 /// Who of the group goes: a box per pupil, ticked for those who go, in a disclosure that
 /// says how many stay.
-fn stays_form(ctx: &PageCtx, school: i64, t: &trips::Trip) -> Markup {
+fn stays_form(ctx: &PageCtx, school: SchoolId, t: &trips::Trip) -> Markup {
     let staying = t.pupils.iter().filter(|p| p.2).count();
     html! {
         details {
@@ -235,7 +235,7 @@ pub async fn add(
     school: web::Path<SchoolId>,
     form: web::Form<FormValues>,
 ) -> AppResult<HttpResponse> {
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     let ctx = PageCtx::new(&req);
     let f = form.into_inner();
     let parsed = f.parse();
@@ -269,7 +269,7 @@ pub async fn cancel(
     school: web::Path<SchoolId>,
     form: web::Form<CancelForm>,
 ) -> AppResult<HttpResponse> {
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     let ctx = PageCtx::new(&req);
     let trip = parse_id(&form.trip)?;
     let (st, addr, viewer) = (state.clone(), client_addr(&req), v.clone());
@@ -295,7 +295,7 @@ pub async fn stays(
     school: web::Path<SchoolId>,
     form: web::Form<Vec<(String, String)>>,
 ) -> AppResult<HttpResponse> {
-    let school = school.into_inner().get();
+    let school = school.into_inner();
     let ctx = PageCtx::new(&req);
     let fields = form.into_inner();
     let trip = parse_id(
@@ -308,7 +308,7 @@ pub async fn stays(
         .iter()
         .filter(|(k, _)| k == "goes")
         .map(|(_, v)| parse_id(v))
-        .collect::<AppResult<Vec<i64>>>()?;
+        .collect::<AppResult<Vec<PupilId>>>()?;
     let (st, addr, viewer) = (state.clone(), client_addr(&req), v.clone());
     let result = state
         .db_write(move |conn| {
@@ -329,7 +329,7 @@ async fn refused(
     state: &AppState,
     ctx: &PageCtx,
     v: Viewer,
-    school: i64,
+    school: SchoolId,
     f: &FormValues,
     refusal: Refusal,
 ) -> AppResult<HttpResponse> {

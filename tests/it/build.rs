@@ -37,7 +37,7 @@ impl Municipality {
 
     /// The municipality with the default absence reasons.
     pub fn insert(self, c: &mut DbConn) -> i64 {
-        let id = diesel::insert_into(organisations::table)
+        let id: i64 = diesel::insert_into(organisations::table)
             .values((
                 organisations::org_type.eq("municipality"),
                 organisations::name.eq(&self.name),
@@ -46,7 +46,11 @@ impl Municipality {
             .returning(organisations::id)
             .get_result(c)
             .unwrap();
-        narvaro::attendance::absence_reasons::ensure_default_reasons(c, id).unwrap();
+        narvaro::attendance::absence_reasons::ensure_default_reasons(
+            c,
+            narvaro::school::ids::OrganisationId(id),
+        )
+        .unwrap();
         id
     }
 }

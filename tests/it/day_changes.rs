@@ -447,11 +447,13 @@ async fn identical_changes_at_the_same_moment_change_once_on_postgresql() {
     assert_eq!(substitute_of(&world, give), Some(sub));
     // the class sums still equal a rebuild from the facts
     let mut c = conn(&world.pool);
-    let stored = narvaro::insight::statistics::store::stored(&mut c, s1).unwrap();
+    let stored =
+        narvaro::insight::statistics::store::stored(&mut c, narvaro::school::ids::SchoolId(s1))
+            .unwrap();
     let computed = narvaro::insight::statistics::store::computed(
         &mut c,
         chrono_tz::Europe::Stockholm,
-        s1,
+        narvaro::school::ids::SchoolId(s1),
         test_today(),
         test_today(),
     )

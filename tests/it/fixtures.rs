@@ -324,7 +324,10 @@ pub fn build(app: &TestApp) -> World {
             school1_uuid: uuid_of_school,
             leave_uuid,
             report_uuid,
-            attendance: narvaro::interop::ss12000::uuid::attendance(reported, child),
+            attendance: narvaro::interop::ss12000::uuid::attendance(
+                narvaro::school::ids::LessonId(reported),
+                narvaro::school::ids::PupilId(child),
+            ),
             child,
             adult,
             lesson,

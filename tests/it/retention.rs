@@ -203,7 +203,7 @@ async fn a_pupil_who_left_long_ago_goes_with_everything_about_them_and_the_sums_
                 .people
                 .iter()
                 .filter(|p| p.kind == retention::Kind::Pupil)
-                .map(|p| p.id)
+                .map(|p| i64::from(p.id))
                 .collect();
             assert_eq!(pupils, vec![child], "{kind:?}");
             let mut expected: Vec<i64> = guardians.iter().filter(|g| g.1).map(|g| g.0).collect();
@@ -212,7 +212,7 @@ async fn a_pupil_who_left_long_ago_goes_with_everything_about_them_and_the_sums_
                 .people
                 .iter()
                 .filter(|p| p.kind == retention::Kind::Guardian)
-                .map(|p| p.id)
+                .map(|p| i64::from(p.id))
                 .collect();
             planned.sort();
             assert_eq!(planned, expected, "{kind:?}: guardians of nobody else");

@@ -123,7 +123,7 @@ async fn world(kind: Kind) -> (TestApp, World) {
     narvaro::insight::statistics::store::rebuild(
         c,
         chrono_tz::Europe::Stockholm,
-        school,
+        narvaro::school::ids::SchoolId(school),
         day("2026-11-23"),
         day("2026-11-30"),
     )

@@ -12,7 +12,13 @@ use serde_json::{json, Value};
 use crate::browser::{api_get, api_token, conn, pool, Browser, Uuids};
 use crate::build::{Activity, Group, Lesson, Municipality, Person, School as BSchool};
 use crate::helpers::{backends, TestApp};
-use narvaro::interop::ss12000::uuid::attendance as attendance_id;
+use narvaro::interop::ss12000::uuid::attendance;
+use narvaro::school::ids::{LessonId, PupilId, SchoolId};
+
+/// The attendance record id of a pupil on a lesson (the database's numbers).
+fn attendance_id(lesson: i64, pupil: i64) -> String {
+    attendance(LessonId(lesson), PupilId(pupil))
+}
 
 const PASSWORD: &str = "statistik-test-1";
 
@@ -129,8 +135,10 @@ fn build(c: &mut DbConn) -> School {
         .execute(c)
         .unwrap();
     // as an import of the timetable does: the statistics' per-day sums of the school
-    c.transaction(|c| narvaro::insight::statistics::store::rebuild(c, tz, school, start, wed))
-        .unwrap();
+    c.transaction(|c| {
+        narvaro::insight::statistics::store::rebuild(c, tz, SchoolId(school), start, wed)
+    })
+    .unwrap();
     School {
         id: school,
         other_school,
@@ -435,11 +443,11 @@ async fn figures_are_exact_to_the_minute_and_page_api_and_csv_agree() {
         // the stored per-day sums equal a fresh computation from the marks
         let mut c = conn(&pool);
         let tz = chrono_tz::Europe::Stockholm;
-        let stored = narvaro::insight::statistics::store::stored(&mut c, s.id).unwrap();
+        let stored = narvaro::insight::statistics::store::stored(&mut c, SchoolId(s.id)).unwrap();
         let fresh = narvaro::insight::statistics::store::computed(
             &mut c,
             tz,
-            s.id,
+            SchoolId(s.id),
             s.mon - Duration::days(60),
             s.mon + Duration::days(60),
         )
@@ -877,7 +885,7 @@ async fn parallel_roll_calls_keep_the_class_sums_equal_to_a_rebuild_on_postgresq
             narvaro::insight::statistics::store::rebuild(
                 &mut c,
                 chrono_tz::Europe::Stockholm,
-                school,
+                SchoolId(school),
                 today - chrono::Duration::days(400),
                 today + chrono::Duration::days(400),
             )

@@ -247,11 +247,13 @@ fn statistics_follow(c: &mut DbConn, when: &str) {
         NaiveDate::from_ymd_opt(2027, 6, 30).unwrap(),
     );
     for school in schools {
-        let stored = narvaro::insight::statistics::store::stored(c, school).unwrap();
+        let stored =
+            narvaro::insight::statistics::store::stored(c, narvaro::school::ids::SchoolId(school))
+                .unwrap();
         let fresh = narvaro::insight::statistics::store::computed(
             c,
             chrono_tz::Europe::Stockholm,
-            school,
+            narvaro::school::ids::SchoolId(school),
             from,
             to,
         )

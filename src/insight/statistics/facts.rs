@@ -16,30 +16,31 @@ use crate::school::absence::{self, ReasonFlags};
 use crate::school::states::LeaveStatus;
 
 use crate::db::CHUNK;
+use crate::school::ids::{ActivityId, GroupId, LessonId, PupilId, ReasonId, SchoolId};
 
 /// Whose facts to compute.
 #[derive(Debug, Clone, Copy)]
 pub enum Sel<'a> {
     /// every pupil in the school's groups
-    School(i64),
+    School(SchoolId),
     /// these pupils, wherever they have lessons
-    Pupils(&'a [i64]),
+    Pupils(&'a [PupilId]),
     /// everyone in these lessons (between the dates given)
-    Lessons(&'a [i64]),
+    Lessons(&'a [LessonId]),
 }
 
 /// One pupil in one scheduled (not cancelled) lesson.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fact {
-    pub pupil: i64,
-    pub lesson: i64,
-    pub activity: i64,
-    pub school: i64,
+    pub pupil: PupilId,
+    pub lesson: LessonId,
+    pub activity: ActivityId,
+    pub school: SchoolId,
     pub date: NaiveDate,
     pub starts_at: NaiveTime,
     pub ends_at: NaiveTime,
     /// the pupil's class on the lesson's date
-    pub class: Option<i64>,
+    pub class: Option<GroupId>,
     pub scheduled: i64,
     pub reported: bool,
     pub valid: i64,
@@ -49,7 +50,7 @@ pub struct Fact {
     /// the mark's status ("absent", "late", ...), when there is one
     pub status: Option<String>,
     /// the mark's reason
-    pub reason: Option<i64>,
+    pub reason: Option<ReasonId>,
 }
 
 impl Fact {
@@ -62,7 +63,8 @@ impl Fact {
     }
 }
 
-type Span = (i64, NaiveDate, Option<NaiveDate>);
+/// (pupil or group, start, end)
+type Span<T> = (T, NaiveDate, Option<NaiveDate>);
 
 fn on(date: NaiveDate, start: NaiveDate, end: Option<NaiveDate>) -> bool {
     start <= date && end.is_none_or(|e| e >= date)
@@ -83,22 +85,22 @@ pub fn each(
         classes,
         pupils,
     } = members(conn, sel, from, to)?;
-    let group_ids: Vec<i64> = members.keys().copied().collect();
+    let group_ids: Vec<GroupId> = members.keys().copied().collect();
     if group_ids.is_empty() {
         return Ok(());
     }
     let lessons_in = lessons(conn, sel, &group_ids, from, to)?;
     let marks = marks(conn, sel, from, to)?;
     let covers = Covers::load(conn, &pupils, from, to)?;
-    let wanted: Option<HashSet<i64>> = match sel {
+    let wanted: Option<HashSet<PupilId>> = match sel {
         Sel::Pupils(p) => Some(p.iter().copied().collect()),
         Sel::School(_) | Sel::Lessons(_) => None,
     };
-    let mut seen: HashSet<i64> = HashSet::new();
-    let mut current = 0;
+    let mut seen: HashSet<PupilId> = HashSet::new();
+    let mut current = None;
     for (lesson, group, date, starts, ends, minutes, school, activity, report) in lessons_in {
-        if lesson != current {
-            current = lesson;
+        if current != Some(lesson) {
+            current = Some(lesson);
             seen.clear();
         }
         let Some(list) = members.get(&group) else {
@@ -158,10 +160,13 @@ pub fn each(
 /// The memberships overlapping a period: each group's pupils, each pupil's classes (both
 /// with the dates they run), and every pupil once.
 struct Members {
-    by_group: HashMap<i64, Vec<Span>>,
-    classes: HashMap<i64, Vec<Span>>,
-    pupils: Vec<i64>,
+    by_group: HashMap<GroupId, Vec<Span<PupilId>>>,
+    classes: HashMap<PupilId, Vec<Span<GroupId>>>,
+    pupils: Vec<PupilId>,
 }
+
+/// (pupil, group, start, end, the group's type)
+type Membership = (PupilId, GroupId, NaiveDate, Option<NaiveDate>, String);
 
 /// The memberships of the selection that overlap the period.
 fn members(
@@ -171,7 +176,7 @@ fn members(
     to: NaiveDate,
 ) -> QueryResult<Members> {
     // (pupil, group, start, end, type)
-    let mut memberships: Vec<(i64, i64, NaiveDate, Option<NaiveDate>, String)> = Vec::new();
+    let mut memberships: Vec<Membership> = Vec::new();
     let overlapping = crate::school::membership::during(from, to);
     let cols = (
         group_memberships::pupil_id,
@@ -197,13 +202,13 @@ fn members(
                         .filter(group_memberships::pupil_id.eq_any(chunk))
                         .filter(overlapping)
                         .select(cols)
-                        .load::<(i64, i64, NaiveDate, Option<NaiveDate>, String)>(conn)?,
+                        .load::<Membership>(conn)?,
                 );
             }
         }
         Sel::Lessons(ids) => {
             for chunk in ids.chunks(CHUNK) {
-                let groups_of: Vec<i64> = activity_groups::table
+                let groups_of: Vec<GroupId> = activity_groups::table
                     .inner_join(
                         lessons::table.on(lessons::activity_id.eq(activity_groups::activity_id)),
                     )
@@ -217,16 +222,16 @@ fn members(
                         .filter(group_memberships::group_id.eq_any(&groups_of))
                         .filter(overlapping)
                         .select(cols)
-                        .load::<(i64, i64, NaiveDate, Option<NaiveDate>, String)>(conn)?,
+                        .load::<Membership>(conn)?,
                 );
             }
             memberships.sort();
             memberships.dedup();
         }
     }
-    let mut members: HashMap<i64, Vec<Span>> = HashMap::new();
-    let mut classes: HashMap<i64, Vec<Span>> = HashMap::new();
-    let mut pupils: Vec<i64> = Vec::new();
+    let mut members: HashMap<GroupId, Vec<Span<PupilId>>> = HashMap::new();
+    let mut classes: HashMap<PupilId, Vec<Span<GroupId>>> = HashMap::new();
+    let mut pupils: Vec<PupilId> = Vec::new();
     for (pupil, group, start, end, kind) in &memberships {
         members
             .entry(*group)
@@ -255,27 +260,27 @@ fn members(
 /// A scheduled lesson as one of its groups has it: (lesson, group, date, starts, ends,
 /// minutes, school, activity, the report's lesson id when reported).
 type LessonRow = (
-    i64,
-    i64,
+    LessonId,
+    GroupId,
     NaiveDate,
     NaiveTime,
     NaiveTime,
     i32,
-    i64,
-    i64,
-    Option<i64>,
+    SchoolId,
+    ActivityId,
+    Option<LessonId>,
 );
 
 /// The scheduled (not cancelled) lessons of these groups, by lesson and group.
 fn lessons(
     conn: &mut DbConn,
     sel: Sel<'_>,
-    group_ids: &[i64],
+    group_ids: &[GroupId],
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<Vec<LessonRow>> {
     let mut lessons_in: Vec<LessonRow> = Vec::new();
-    let only: Option<&[i64]> = match sel {
+    let only: Option<&[LessonId]> = match sel {
         Sel::Lessons(ids) => Some(ids),
         _ => None,
     };
@@ -313,7 +318,7 @@ fn lessons(
 }
 
 /// A stored mark: (status, minutes, reason, the reason's flags).
-type Mark = (String, i32, Option<i64>, Option<ReasonFlags>);
+type Mark = (String, i32, Option<ReasonId>, Option<ReasonFlags>);
 
 /// The selection's marks in the period, by (lesson, pupil).
 fn marks(
@@ -321,17 +326,17 @@ fn marks(
     sel: Sel<'_>,
     from: NaiveDate,
     to: NaiveDate,
-) -> QueryResult<HashMap<(i64, i64), Mark>> {
+) -> QueryResult<HashMap<(LessonId, PupilId), Mark>> {
     type MarkRow = (
-        i64,
-        i64,
+        LessonId,
+        PupilId,
         String,
         i32,
-        Option<i64>,
+        Option<ReasonId>,
         Option<bool>,
         Option<bool>,
     );
-    let mut marks: HashMap<(i64, i64), Mark> = HashMap::new();
+    let mut marks: HashMap<(LessonId, PupilId), Mark> = HashMap::new();
     let mark_cols = (
         attendance_marks::lesson_id,
         attendance_marks::pupil_id,
@@ -360,13 +365,22 @@ fn marks(
     };
     match sel {
         Sel::School(school) => keep(base().filter(lessons::school_id.eq(school)).load(conn)?),
-        Sel::Lessons(ids) | Sel::Pupils(ids) => {
+        Sel::Lessons(ids) => {
             for chunk in ids.chunks(CHUNK) {
-                let q = match sel {
-                    Sel::Lessons(_) => base().filter(attendance_marks::lesson_id.eq_any(chunk)),
-                    _ => base().filter(attendance_marks::pupil_id.eq_any(chunk)),
-                };
-                keep(q.load(conn)?);
+                keep(
+                    base()
+                        .filter(attendance_marks::lesson_id.eq_any(chunk))
+                        .load(conn)?,
+                );
+            }
+        }
+        Sel::Pupils(ids) => {
+            for chunk in ids.chunks(CHUNK) {
+                keep(
+                    base()
+                        .filter(attendance_marks::pupil_id.eq_any(chunk))
+                        .load(conn)?,
+                );
             }
         }
     }
@@ -376,23 +390,23 @@ fn marks(
 
 /// What covers the pupils: guardians' reports (UTC instants) and granted leave (dates).
 struct Covers {
-    reports: HashMap<i64, Vec<(NaiveDateTime, NaiveDateTime)>>,
-    leave: HashMap<i64, Vec<(NaiveDate, NaiveDate)>>,
+    reports: HashMap<PupilId, Vec<(NaiveDateTime, NaiveDateTime)>>,
+    leave: HashMap<PupilId, Vec<(NaiveDate, NaiveDate)>>,
 }
 
 impl Covers {
     fn load(
         conn: &mut DbConn,
-        pupils: &[i64],
+        pupils: &[PupilId],
         from: NaiveDate,
         to: NaiveDate,
     ) -> QueryResult<Covers> {
-        let mut reports: HashMap<i64, Vec<(NaiveDateTime, NaiveDateTime)>> = HashMap::new();
-        let mut leave: HashMap<i64, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
+        let mut reports: HashMap<PupilId, Vec<(NaiveDateTime, NaiveDateTime)>> = HashMap::new();
+        let mut leave: HashMap<PupilId, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
         let earliest = from.and_time(NaiveTime::MIN) - Duration::days(1);
         let latest = to.and_time(NaiveTime::MIN) + Duration::days(2);
         for chunk in pupils.chunks(CHUNK) {
-            let rows: Vec<(i64, NaiveDateTime, NaiveDateTime)> = absence_reports::table
+            let rows: Vec<(PupilId, NaiveDateTime, NaiveDateTime)> = absence_reports::table
                 .filter(absence_reports::pupil_id.eq_any(chunk))
                 .filter(absence_reports::cancelled_at.is_null())
                 .filter(absence_reports::ends_at.gt(earliest))
@@ -406,7 +420,7 @@ impl Covers {
             for (p, s, e) in rows {
                 reports.entry(p).or_default().push((s, e));
             }
-            let rows: Vec<(i64, NaiveDate, NaiveDate)> = leave_applications::table
+            let rows: Vec<(PupilId, NaiveDate, NaiveDate)> = leave_applications::table
                 .filter(leave_applications::pupil_id.eq_any(chunk))
                 .filter(leave_applications::status.eq(LeaveStatus::Approved))
                 .filter(leave_applications::start_date.le(to))
@@ -425,7 +439,12 @@ impl Covers {
     }
 
     /// Whether a report overlaps the lesson's window (UTC) or granted leave takes its date.
-    fn cover(&self, pupil: i64, date: NaiveDate, (ws, we): (NaiveDateTime, NaiveDateTime)) -> bool {
+    fn cover(
+        &self,
+        pupil: PupilId,
+        date: NaiveDate,
+        (ws, we): (NaiveDateTime, NaiveDateTime),
+    ) -> bool {
         self.reports
             .get(&pupil)
             .is_some_and(|r| r.iter().any(|(s, e)| *s < we && *e > ws))

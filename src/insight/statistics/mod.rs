@@ -24,6 +24,9 @@ use crate::db::CHUNK;
 use crate::error::{AppError, AppResult, Code, Refusal};
 use crate::on_backend;
 use crate::schema::*;
+use crate::school::ids::{
+    ActivityId, GroupId, LessonId, OrganisationId, PersonId, PupilId, SchoolId,
+};
 use facts::{Fact, Sel};
 
 /// The longest period a request may ask for.
@@ -129,10 +132,10 @@ pub fn month(year: i32, month: u32) -> Option<Period> {
 /// Whose figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    Municipality(i64),
-    School(i64),
-    Group(i64),
-    Pupil(i64),
+    Municipality(OrganisationId),
+    School(SchoolId),
+    Group(GroupId),
+    Pupil(PupilId),
 }
 
 /// What the figures are summed by.
@@ -267,6 +270,11 @@ impl Row {
         }
     }
 
+    /// The pupil a row by pupil is of.
+    pub fn pupil(&self) -> Option<PupilId> {
+        self.id().map(PupilId)
+    }
+
     /// The key as the API gives it: an id, a week ("2026-W47"), a weekday (1–7), a sex or a
     /// subject code.
     pub fn key_json(&self) -> serde_json::Value {
@@ -311,17 +319,17 @@ fn scope_sql(scope: Scope, p: &dyn Fn(u8) -> String) -> (String, i64) {
     match scope {
         Scope::Municipality(m) => (
             format!("d.school_id IN (SELECT o.id FROM organisations o WHERE o.parent_id = {})", p(3)),
-            m,
+            m.into(),
         ),
-        Scope::School(s) => (format!("d.school_id = {}", p(3)), s),
+        Scope::School(s) => (format!("d.school_id = {}", p(3)), s.into()),
         Scope::Group(g) => (
             format!(
                 "d.school_id = (SELECT g.school_id FROM groups g WHERE g.id = {p3}) AND EXISTS (SELECT 1 FROM group_memberships gm WHERE gm.group_id = {p3} AND gm.pupil_id = d.pupil_id AND gm.start_date <= d.day AND (gm.end_date IS NULL OR gm.end_date >= d.day))",
                 p3 = p(3)
             ),
-            g,
+            g.into(),
         ),
-        Scope::Pupil(pupil) => (format!("d.pupil_id = {}", p(3)), pupil),
+        Scope::Pupil(pupil) => (format!("d.pupil_id = {}", p(3)), pupil.into()),
     }
 }
 
@@ -448,11 +456,11 @@ pub fn scope_facts(
             each,
         )?),
         Scope::Group(g) => {
-            let school: i64 = groups::table
+            let school: SchoolId = groups::table
                 .find(g)
                 .select(groups::school_id)
                 .first(conn)?;
-            let spans: Vec<(i64, NaiveDate, Option<NaiveDate>)> = group_memberships::table
+            let spans: Vec<(PupilId, NaiveDate, Option<NaiveDate>)> = group_memberships::table
                 .filter(group_memberships::group_id.eq(g))
                 .filter(crate::school::membership::during(period.from, period.to))
                 .select((
@@ -461,7 +469,7 @@ pub fn scope_facts(
                     group_memberships::end_date,
                 ))
                 .load(conn)?;
-            let mut pupils: Vec<i64> = spans.iter().map(|s| s.0).collect();
+            let mut pupils: Vec<PupilId> = spans.iter().map(|s| s.0).collect();
             pupils.sort_unstable();
             pupils.dedup();
             Ok(facts::each(
@@ -497,7 +505,7 @@ pub fn figures(
         return Ok(Vec::new());
     }
     let sums: Vec<(Key, Figures)> = if by == By::Subject {
-        let mut per_activity: HashMap<i64, Figures> = HashMap::new();
+        let mut per_activity: HashMap<ActivityId, Figures> = HashMap::new();
         scope_facts(conn, tz, scope, period, |f| {
             per_activity.entry(f.activity).or_default().add_fact(f)
         })?;
@@ -621,9 +629,9 @@ pub fn per_activity(
     tz: Tz,
     scope: Scope,
     period: Period,
-    school: Option<i64>,
-) -> AppResult<std::collections::BTreeMap<(i64, i64), Figures>> {
-    let mut sums: std::collections::BTreeMap<(i64, i64), Figures> = Default::default();
+    school: Option<SchoolId>,
+) -> AppResult<std::collections::BTreeMap<(ActivityId, PupilId), Figures>> {
+    let mut sums: std::collections::BTreeMap<(ActivityId, PupilId), Figures> = Default::default();
     scope_facts(conn, tz, scope, period, |f| {
         if school.is_none_or(|s| s == f.school) {
             sums.entry((f.activity, f.pupil)).or_default().add_fact(f);
@@ -664,11 +672,11 @@ pub fn pupil_names(conn: &mut DbConn, ids: Vec<i64>) -> AppResult<HashMap<i64, (
 /// activity → (subject code, subject name)
 pub fn activity_subjects(
     conn: &mut DbConn,
-    ids: Vec<i64>,
-) -> AppResult<HashMap<i64, (String, String)>> {
+    ids: Vec<ActivityId>,
+) -> AppResult<HashMap<ActivityId, (String, String)>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<(i64, String, String)> = activities::table
+        let rows: Vec<(ActivityId, String, String)> = activities::table
             .filter(activities::id.eq_any(chunk))
             .select((
                 activities::id,
@@ -688,7 +696,7 @@ pub fn activity_subjects(
 /// one).
 #[derive(Debug, Clone, Serialize)]
 pub struct Unreported {
-    pub teacher_id: i64,
+    pub teacher_id: PersonId,
     pub teacher: String,
     pub lessons: i64,
     pub minutes: i64,
@@ -697,7 +705,7 @@ pub struct Unreported {
 
 pub fn unreported(
     conn: &mut DbConn,
-    school: i64,
+    school: SchoolId,
     period: Period,
     today: NaiveDate,
 ) -> AppResult<Vec<Unreported>> {
@@ -707,7 +715,7 @@ pub fn unreported(
         return Ok(Vec::new());
     }
     #[allow(clippy::type_complexity)]
-    let rows: Vec<(i64, NaiveDate, i32, Option<i64>, i64)> = lessons::table
+    let rows: Vec<(LessonId, NaiveDate, i32, Option<PersonId>, PersonId)> = lessons::table
         .inner_join(
             activity_teachers::table.on(activity_teachers::activity_id.eq(lessons::activity_id)),
         )
@@ -724,7 +732,7 @@ pub fn unreported(
             activity_teachers::teacher_id,
         ))
         .load(conn)?;
-    let mut per: HashMap<i64, Unreported> = HashMap::new();
+    let mut per: HashMap<PersonId, Unreported> = HashMap::new();
     let mut counted = std::collections::HashSet::new();
     for (lesson, date, minutes, substitute, teacher) in rows {
         let who = substitute.unwrap_or(teacher);
@@ -742,12 +750,13 @@ pub fn unreported(
         e.minutes += i64::from(minutes);
         e.oldest = e.oldest.min(date);
     }
-    let names = pupil_names(conn, per.keys().copied().collect())?;
+    // names by the rows' raw keys (`Key::Id`), as every list of people here
+    let names = pupil_names(conn, per.keys().map(|p| i64::from(*p)).collect())?;
     let mut out: Vec<Unreported> = per
         .into_values()
         .map(|mut u| {
             u.teacher = names
-                .get(&u.teacher_id)
+                .get(&i64::from(u.teacher_id))
                 .map(|n| n.0.clone())
                 .unwrap_or_default();
             u
@@ -770,7 +779,7 @@ pub struct CsnRow {
 pub fn csn(
     conn: &mut DbConn,
     tz: Tz,
-    school: i64,
+    school: SchoolId,
     month: Period,
     today: NaiveDate,
 ) -> AppResult<Vec<CsnRow>> {

@@ -14,15 +14,15 @@ use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
-use crate::school::ids::SchoolId;
+use crate::school::ids::{GroupId, PupilId, SchoolId};
 
 /// A school the viewer has statistics for: (id, name, school form).
-pub type School = (i64, String, Option<String>);
+pub type School = (SchoolId, String, Option<String>);
 
 /// The schools the viewer has statistics for, by name: those they lead and those of the
 /// municipalities they administer.
 pub fn schools_of(conn: &mut DbConn, v: &Viewer) -> AppResult<Vec<School>> {
-    let mut ids: Vec<i64> = v.roles.principal_of.clone();
+    let mut ids: Vec<SchoolId> = v.roles.principal_of.clone();
     ids.extend(access::admin_schools(conn, v)?.into_iter().map(|s| s.0));
     Ok(organisations::table
         .filter(organisations::id.eq_any(&ids))
@@ -40,12 +40,12 @@ pub fn schools_of(conn: &mut DbConn, v: &Viewer) -> AppResult<Vec<School>> {
 pub fn chosen_school(
     conn: &mut DbConn,
     v: &Viewer,
-    wanted: Option<i64>,
+    wanted: Option<SchoolId>,
     schools: &[School],
-) -> AppResult<Option<i64>> {
+) -> AppResult<Option<SchoolId>> {
     match wanted {
         Some(id) => {
-            access::school(conn, v, SchoolId(id))?;
+            access::school(conn, v, id)?;
             Ok(Some(id))
         }
         None => Ok(schools.first().map(|s| s.0)),
@@ -65,7 +65,7 @@ pub fn ranked(mut rows: Vec<Row>) -> Vec<Row> {
 
 /// One school's overview for a period.
 pub struct SchoolOverview {
-    pub id: i64,
+    pub id: SchoolId,
     pub name: String,
     pub form: Option<String>,
     /// the school's alert threshold, per cent
@@ -82,7 +82,7 @@ pub struct SchoolOverview {
 pub fn school_overview(
     conn: &mut DbConn,
     tz: Tz,
-    id: i64,
+    id: SchoolId,
     period: Period,
     today: NaiveDate,
 ) -> AppResult<SchoolOverview> {
@@ -144,7 +144,7 @@ pub fn municipality_schools(
 }
 
 /// The school's alert threshold, per cent.
-pub fn alert_threshold(conn: &mut DbConn, school: i64) -> AppResult<i32> {
+pub fn alert_threshold(conn: &mut DbConn, school: SchoolId) -> AppResult<i32> {
     Ok(organisations::table
         .find(school)
         .select(organisations::alert_threshold_pct)
@@ -152,7 +152,7 @@ pub fn alert_threshold(conn: &mut DbConn, school: i64) -> AppResult<i32> {
 }
 
 /// The school's form ("GY", "GR", …) as imported, if any.
-pub fn school_form(conn: &mut DbConn, school: i64) -> AppResult<Option<String>> {
+pub fn school_form(conn: &mut DbConn, school: SchoolId) -> AppResult<Option<String>> {
     Ok(organisations::table
         .find(school)
         .select(organisations::school_form)
@@ -160,7 +160,7 @@ pub fn school_form(conn: &mut DbConn, school: i64) -> AppResult<Option<String>> 
 }
 
 /// A class's name.
-pub fn group_name(conn: &mut DbConn, group: i64) -> AppResult<String> {
+pub fn group_name(conn: &mut DbConn, group: GroupId) -> AppResult<String> {
     Ok(groups::table.find(group).select(groups::name).first(conn)?)
 }
 
@@ -168,12 +168,12 @@ pub fn group_name(conn: &mut DbConn, group: i64) -> AppResult<String> {
 /// classes that day has them joined by a comma.
 pub fn classes_on(
     conn: &mut DbConn,
-    pupils: &[i64],
+    pupils: &[PupilId],
     day: NaiveDate,
-) -> AppResult<HashMap<i64, String>> {
-    let mut out: HashMap<i64, String> = HashMap::new();
+) -> AppResult<HashMap<PupilId, String>> {
+    let mut out: HashMap<PupilId, String> = HashMap::new();
     for chunk in pupils.chunks(900) {
-        let rows: Vec<(i64, String)> = group_memberships::table
+        let rows: Vec<(PupilId, String)> = group_memberships::table
             .inner_join(groups::table)
             .filter(group_memberships::pupil_id.eq_any(chunk))
             .filter(crate::school::membership::on(day))

@@ -18,14 +18,15 @@ use crate::db::DbConn;
 use crate::db::CHUNK;
 use crate::on_backend;
 use crate::schema::{absence_class_days, absence_days};
+use crate::school::ids::{GroupId, PupilId, SchoolId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable)]
 #[diesel(table_name = absence_days, treat_none_as_default_value = false)]
 pub struct DayRow {
-    pub school_id: i64,
+    pub school_id: SchoolId,
     pub day: NaiveDate,
-    pub pupil_id: i64,
-    pub class_id: Option<i64>,
+    pub pupil_id: PupilId,
+    pub class_id: Option<GroupId>,
     pub week: i32,
     pub weekday: i32,
     pub scheduled_minutes: i32,
@@ -49,7 +50,7 @@ fn clamp(v: i64) -> i32 {
 /// Sums facts per (pupil, day, school).
 #[derive(Default)]
 pub struct Days {
-    rows: HashMap<(i64, NaiveDate, i64), DayRow>,
+    rows: HashMap<(PupilId, NaiveDate, SchoolId), DayRow>,
 }
 
 impl Days {
@@ -97,7 +98,7 @@ const PG_STATISTICS_LOCK: i32 = 0x4E52_5653;
 /// On PostgreSQL: waits for other refreshes of these schools to commit (released at the
 /// end of this transaction), taking the locks in ascending order so that two refreshes
 /// cannot wait for each other. SQLite has one writer at a time already.
-fn lock(conn: &mut DbConn, schools: &[i64]) -> QueryResult<()> {
+fn lock(conn: &mut DbConn, schools: &[SchoolId]) -> QueryResult<()> {
     if let DbConn::Pg(c) = conn {
         let mut schools = schools.to_vec();
         schools.sort_unstable();
@@ -106,7 +107,7 @@ fn lock(conn: &mut DbConn, schools: &[i64]) -> QueryResult<()> {
             diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
                 .bind::<diesel::sql_types::Integer, _>(PG_STATISTICS_LOCK)
                 // school ids are far below 2^31; a larger one shares a lock, which is safe
-                .bind::<diesel::sql_types::Integer, _>((school & 0x7FFF_FFFF) as i32)
+                .bind::<diesel::sql_types::Integer, _>((i64::from(school) & 0x7FFF_FFFF) as i32)
                 .execute(c)?;
         }
     }
@@ -117,10 +118,10 @@ fn lock(conn: &mut DbConn, schools: &[i64]) -> QueryResult<()> {
 /// their stored rows in the period are.
 fn schools_of(
     conn: &mut DbConn,
-    pupils: &[i64],
+    pupils: &[PupilId],
     from: NaiveDate,
     to: NaiveDate,
-) -> QueryResult<Vec<i64>> {
+) -> QueryResult<Vec<SchoolId>> {
     use crate::schema::people;
     let mut schools = Vec::new();
     for chunk in pupils.chunks(CHUNK) {
@@ -129,7 +130,7 @@ fn schools_of(
                 .filter(people::id.eq_any(chunk))
                 .filter(people::school_id.is_not_null())
                 .select(people::school_id.assume_not_null())
-                .load::<i64>(conn)?,
+                .load::<SchoolId>(conn)?,
         );
         schools.extend(
             absence_days::table
@@ -137,7 +138,7 @@ fn schools_of(
                 .filter(absence_days::day.between(from, to))
                 .select(absence_days::school_id)
                 .distinct()
-                .load::<i64>(conn)?,
+                .load::<SchoolId>(conn)?,
         );
     }
     schools.sort_unstable();
@@ -146,7 +147,7 @@ fn schools_of(
 }
 
 /// Recomputes a school's per-class sums from its per-pupil sums between two days.
-fn roll_up(conn: &mut DbConn, school: i64, from: NaiveDate, to: NaiveDate) -> QueryResult<()> {
+fn roll_up(conn: &mut DbConn, school: SchoolId, from: NaiveDate, to: NaiveDate) -> QueryResult<()> {
     use diesel::sql_types::{BigInt, Date};
     diesel::delete(
         absence_class_days::table
@@ -209,7 +210,7 @@ fn insert(conn: &mut DbConn, rows: &[DayRow]) -> QueryResult<()> {
 pub fn refresh(
     conn: &mut DbConn,
     tz: Tz,
-    pupils: &[i64],
+    pupils: &[PupilId],
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<()> {
@@ -220,7 +221,7 @@ pub fn refresh(
     lock(conn, &locked)?;
     let mut days = Days::default();
     facts::each(conn, Sel::Pupils(pupils), from, to, tz, |f| days.add(f))?;
-    let mut schools: Vec<i64> = Vec::new();
+    let mut schools: Vec<SchoolId> = Vec::new();
     for chunk in pupils.chunks(CHUNK) {
         let rows = absence_days::table
             .filter(absence_days::pupil_id.eq_any(chunk))
@@ -229,7 +230,7 @@ pub fn refresh(
             rows.clone()
                 .select(absence_days::school_id)
                 .distinct()
-                .load::<i64>(conn)?,
+                .load::<SchoolId>(conn)?,
         );
         diesel::delete(rows).execute(conn)?;
     }
@@ -238,7 +239,7 @@ pub fn refresh(
     schools.sort_unstable();
     schools.dedup();
     // a lesson at a school the pupil is not enrolled at (rare): its lock too
-    let more: Vec<i64> = schools
+    let more: Vec<SchoolId> = schools
         .iter()
         .copied()
         .filter(|s| locked.binary_search(s).is_err())
@@ -255,7 +256,7 @@ pub fn refresh(
 pub fn rebuild(
     conn: &mut DbConn,
     tz: Tz,
-    school: i64,
+    school: SchoolId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<usize> {
@@ -280,7 +281,7 @@ pub fn rebuild(
     roll_up(conn, school, from, to)?;
     let ms = started.elapsed().as_millis() as u64;
     tracing::debug!(
-        school,
+        school = %school,
         rows = rows.len(),
         computed,
         stored,
@@ -291,7 +292,7 @@ pub fn rebuild(
 }
 
 /// The stored rows of a school, for the check that they equal a fresh computation.
-pub fn stored(conn: &mut DbConn, school: i64) -> QueryResult<Vec<DayRow>> {
+pub fn stored(conn: &mut DbConn, school: SchoolId) -> QueryResult<Vec<DayRow>> {
     absence_days::table
         .filter(absence_days::school_id.eq(school))
         .order((absence_days::pupil_id, absence_days::day))
@@ -302,7 +303,7 @@ pub fn stored(conn: &mut DbConn, school: i64) -> QueryResult<Vec<DayRow>> {
 pub fn computed(
     conn: &mut DbConn,
     tz: Tz,
-    school: i64,
+    school: SchoolId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<Vec<DayRow>> {

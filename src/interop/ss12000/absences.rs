@@ -18,19 +18,21 @@ use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
 use crate::school::calendar::utc_window;
+use crate::school::ids::{PersonId, PupilId, SchoolId};
 use crate::school::states::LeaveStatus;
 
 /// One absence, as the export shows it.
 #[derive(Debug, Clone)]
 pub struct Item {
     pub kind: AbsenceType,
+    /// the report's or the leave's id, as `kind` says
     pub id: i64,
     pub uuid: Option<String>,
     pub start: NaiveDateTime,
     pub end: NaiveDateTime,
-    pub pupil: i64,
-    pub school: i64,
-    pub by: i64,
+    pub pupil: PupilId,
+    pub school: SchoolId,
+    pub by: PersonId,
     pub created: NaiveDateTime,
     pub modified: NaiveDateTime,
 }
@@ -106,7 +108,7 @@ pub fn page(
 fn by_id(
     conn: &mut DbConn,
     tz: Tz,
-    schools: &[i64],
+    schools: &[SchoolId],
     q: &Query,
     limit: usize,
     after: Option<Position>,
@@ -158,7 +160,7 @@ fn by_id(
 pub fn matching(
     conn: &mut DbConn,
     tz: Tz,
-    schools: &[i64],
+    schools: &[SchoolId],
     q: &Query,
     uuids: Option<&[String]>,
 ) -> AppResult<Vec<Item>> {
@@ -182,7 +184,7 @@ pub fn matching(
 /// (after this id, at most this many) a page in id order.
 fn reports(
     conn: &mut DbConn,
-    schools: &[i64],
+    schools: &[SchoolId],
     q: &Query,
     uuids: Option<&[String]>,
     keyset: Option<(i64, usize)>,
@@ -233,11 +235,11 @@ fn reports(
     type Row = (
         i64,
         Option<String>,
-        i64,
+        PupilId,
         NaiveDateTime,
         NaiveDateTime,
-        i64,
-        Option<i64>,
+        PersonId,
+        Option<SchoolId>,
         NaiveDateTime,
     );
     let rows: Vec<Row> = r
@@ -254,17 +256,20 @@ fn reports(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, uuid, pupil, start, end, by, school, created)| Item {
-            kind: AbsenceType::Reported,
-            id,
-            uuid,
-            start,
-            end,
-            pupil,
-            school: school.unwrap_or_default(),
-            by,
-            created,
-            modified: created,
+        // every pupil here is at one of `schools`
+        .filter_map(|(id, uuid, pupil, start, end, by, school, created)| {
+            Some(Item {
+                kind: AbsenceType::Reported,
+                id,
+                uuid,
+                start,
+                end,
+                pupil,
+                school: school?,
+                by,
+                created,
+                modified: created,
+            })
         })
         .collect())
 }
@@ -272,7 +277,7 @@ fn reports(
 fn leave(
     conn: &mut DbConn,
     tz: Tz,
-    schools: &[i64],
+    schools: &[SchoolId],
     q: &Query,
     uuids: Option<&[String]>,
 ) -> AppResult<Vec<Item>> {
@@ -301,11 +306,11 @@ fn leave(
     type Row = (
         i64,
         Option<String>,
-        i64,
+        PupilId,
         NaiveDate,
         NaiveDate,
-        i64,
-        Option<i64>,
+        PersonId,
+        Option<SchoolId>,
         NaiveDateTime,
         Option<NaiveDateTime>,
     );
@@ -325,20 +330,20 @@ fn leave(
     let midnight = |d: NaiveDate| utc_window(tz, d, NaiveTime::MIN, NaiveTime::MIN).0;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, uuid, pupil, s, e, by, school, applied, decided)| Item {
+        .filter_map(|(id, uuid, pupil, s, e, by, school, applied, decided)| {
+            Some(Item {
                 kind: AbsenceType::Leave,
                 id,
                 uuid,
                 start: midnight(s),
                 end: midnight(e + Duration::days(1)),
                 pupil,
-                school: school.unwrap_or_default(),
+                school: school?,
                 by,
                 created: applied,
                 modified: decided.unwrap_or(applied).max(applied),
-            },
-        )
+            })
+        })
         .collect())
 }
 
@@ -347,9 +352,9 @@ pub fn to_json(conn: &mut DbConn, items: &[Item], names: bool) -> AppResult<Vec<
     let mut wanted = Vec::new();
     for i in items {
         wanted.extend([
-            (Ref::Person, i.pupil),
-            (Ref::Org, i.school),
-            (Ref::Person, i.by),
+            (Ref::Person, i64::from(i.pupil)),
+            (Ref::Org, i64::from(i.school)),
+            (Ref::Person, i64::from(i.by)),
         ]);
     }
     let refs = Refs::load(conn, &wanted, names)?;

@@ -16,7 +16,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::insight::statistics::{self as stats, Figures, Period, Scope};
 use crate::schema::*;
-use crate::school::ids::{PupilId, SchoolId};
+use crate::school::ids::{ActivityId, PupilId, SchoolId};
 
 /// The standard's `SchoolTypesEnum` values for Närvaro's school forms (grundsärskola and
 /// gymnasiesärskola are today's anpassad grundskola and anpassad gymnasieskola). Every
@@ -48,7 +48,7 @@ pub fn to_json(refs: &Refs, activity: i64, pupil: i64, f: &Figures, period: Peri
 }
 
 /// Minutes per (activity, pupil).
-pub type Sums = BTreeMap<(i64, i64), Figures>;
+pub type Sums = BTreeMap<(ActivityId, PupilId), Figures>;
 
 /// The sums per (activity, pupil) for a pupil or a school (activities of `organisation`
 /// only, when given), after the access check, with the ids to name them by.
@@ -57,21 +57,21 @@ pub fn of_scope(
     v: &Viewer,
     tz: Tz,
     scope: Scope,
-    organisation: Option<i64>,
+    organisation: Option<SchoolId>,
     period: Period,
     today: NaiveDate,
 ) -> AppResult<(Sums, Refs)> {
     match scope {
-        Scope::School(s) => access::school(conn, v, SchoolId(s))?,
+        Scope::School(s) => access::school(conn, v, s)?,
         Scope::Pupil(p) => {
-            access::pupil(conn, v, PupilId(p), today)?;
+            access::pupil(conn, v, p, today)?;
         }
         _ => return Err(AppError::NotFound),
     }
     let sums = stats::per_activity(conn, tz, scope, period.until(today), organisation)?;
     let wanted: Vec<(Ref, i64)> = sums
         .keys()
-        .flat_map(|(a, p)| [(Ref::Activity, *a), (Ref::Person, *p)])
+        .flat_map(|(a, p)| [(Ref::Activity, i64::from(*a)), (Ref::Person, i64::from(*p))])
         .collect();
     let refs = Refs::load(conn, &wanted, false)?;
     Ok((sums, refs))
@@ -85,7 +85,7 @@ pub fn page(
     tz: Tz,
     q: &Query,
     limit: usize,
-    after: Option<(i64, i64)>,
+    after: Option<(ActivityId, PupilId)>,
     today: NaiveDate,
 ) -> AppResult<Page> {
     let Some((from, to)) = q.dates else {
@@ -95,7 +95,7 @@ pub fn page(
     let mut schools = query::schools(conn, v, q.organisation)?;
     query::check_students(conn, &schools, &q.students)?;
     if !q.school_forms.is_empty() {
-        let of_form: Vec<i64> = organisations::table
+        let of_form: Vec<SchoolId> = organisations::table
             .filter(organisations::id.eq_any(&schools))
             .filter(organisations::school_form.eq_any(q.school_forms.clone()))
             .select(organisations::id)
@@ -114,13 +114,13 @@ pub fn page(
             )?);
         }
         // only the activities of the schools asked for
-        let mut ids: Vec<i64> = sums.keys().map(|k| k.0).collect();
+        let mut ids: Vec<ActivityId> = sums.keys().map(|k| k.0).collect();
         ids.dedup();
-        let allowed: HashSet<i64> = activities::table
+        let allowed: HashSet<ActivityId> = activities::table
             .filter(activities::id.eq_any(ids))
             .filter(activities::school_id.eq_any(&schools))
             .select(activities::id)
-            .load::<i64>(conn)?
+            .load::<ActivityId>(conn)?
             .into_iter()
             .collect();
         sums.retain(|k, _| allowed.contains(&k.0));
@@ -135,22 +135,26 @@ pub fn page(
             )?);
         }
     }
-    let rest: Vec<(&(i64, i64), &Figures)> = sums
+    let rest: Vec<(&(ActivityId, PupilId), &Figures)> = sums
         .iter()
         .filter(|(k, _)| after.is_none_or(|a| **k > a))
         .collect();
     let shown = &rest[..rest.len().min(limit)];
     let wanted: Vec<(Ref, i64)> = shown
         .iter()
-        .flat_map(|((a, p), _)| [(Ref::Activity, *a), (Ref::Person, *p)])
+        .flat_map(|((a, p), _)| [(Ref::Activity, i64::from(*a)), (Ref::Person, i64::from(*p))])
         .collect();
     let refs = Refs::load(conn, &wanted, q.names)?;
     let data = shown
         .iter()
-        .map(|((a, p), f)| to_json(&refs, *a, *p, f, period))
+        .map(|((a, p), f)| to_json(&refs, (*a).into(), (*p).into(), f, period))
         .collect();
     let next = (rest.len() > limit)
-        .then(|| shown.last().map(|((a, p), _)| query::token("g", *a, *p, q)))
+        .then(|| {
+            shown
+                .last()
+                .map(|((a, p), _)| query::token("g", (*a).into(), (*p).into(), q))
+        })
         .flatten();
     Ok(Page { data, next })
 }

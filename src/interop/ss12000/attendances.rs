@@ -21,6 +21,7 @@ use crate::error::AppResult;
 use crate::insight::statistics::facts::{self, Fact, Sel};
 use crate::schema::*;
 use crate::school::calendar::{to_local, utc_window};
+use crate::school::ids::{LessonId, PersonId, PupilId, ReasonId, SchoolId};
 use crate::school::states::LeaveStatus;
 
 /// How many batches of lessons one request reads to fill a page before it answers with
@@ -30,9 +31,9 @@ const BATCHES: usize = 20;
 
 /// A reported lesson of a batch.
 struct Reported {
-    id: i64,
+    id: LessonId,
     date: NaiveDate,
-    by: i64,
+    by: PersonId,
     at: NaiveDateTime,
     modified: NaiveDateTime,
 }
@@ -53,7 +54,7 @@ pub fn page(
         None => None,
     };
     let mut found: Vec<(Fact, NaiveDateTime)> = Vec::new();
-    let mut lessons: HashMap<i64, Reported> = HashMap::new();
+    let mut lessons: HashMap<LessonId, Reported> = HashMap::new();
     let mut at = after;
     let mut next = None;
     // a lesson holds a class or so: a first batch of lessons for a page, and more (twice
@@ -80,13 +81,13 @@ pub fn page(
             found.truncate(limit);
             next = found
                 .last()
-                .map(|(f, _)| query::token("a", f.lesson, f.pupil, q));
+                .map(|(f, _)| query::token("a", f.lesson.into(), f.pupil.into(), q));
             break;
         }
         if !more {
             break;
         }
-        at = (last, i64::MAX);
+        at = (last.into(), i64::MAX);
         if round + 1 == BATCHES {
             next = Some(query::token("a", at.0, at.1, q));
         }
@@ -99,7 +100,7 @@ pub fn page(
 /// of the query; `limit` counts lessons.
 fn reported(
     conn: &mut DbConn,
-    schools: &[i64],
+    schools: &[SchoolId],
     q: &Query,
     tz: Tz,
     from_lesson: i64,
@@ -158,7 +159,13 @@ fn reported(
             );
         }
     }
-    let rows: Vec<(i64, NaiveDate, i64, NaiveDateTime, Option<NaiveDateTime>)> = l
+    let rows: Vec<(
+        LessonId,
+        NaiveDate,
+        PersonId,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+    )> = l
         .select((
             lessons::id,
             lessons::lesson_date,
@@ -190,22 +197,22 @@ fn records(
     batch: &[Reported],
     after: (i64, i64),
 ) -> AppResult<Vec<(Fact, NaiveDateTime)>> {
-    let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
+    let ids: Vec<LessonId> = batch.iter().map(|r| r.id).collect();
     let (Some(first), Some(last)) = (
         batch.iter().map(|r| r.date).min(),
         batch.iter().map(|r| r.date).max(),
     ) else {
         return Ok(Vec::new());
     };
-    let by_id: HashMap<i64, &Reported> = batch.iter().map(|r| (r.id, r)).collect();
+    let by_id: HashMap<LessonId, &Reported> = batch.iter().map(|r| (r.id, r)).collect();
     let mut facts = facts::collect(conn, Sel::Lessons(&ids), first, last, tz)?;
     facts.retain(|f| {
-        (f.lesson, f.pupil) > after
+        (i64::from(f.lesson), i64::from(f.pupil)) > after
             && (q.students.is_empty() || q.students.contains(&f.pupil))
             && q.start
                 .holds(utc_window(tz, f.date, f.starts_at, f.ends_at).0)
     });
-    let mut pupils: Vec<i64> = facts.iter().map(|f| f.pupil).collect();
+    let mut pupils: Vec<PupilId> = facts.iter().map(|f| f.pupil).collect();
     pupils.sort_unstable();
     pupils.dedup();
     let changes = Changes::load(conn, &pupils, first, last)?;
@@ -227,13 +234,18 @@ fn records(
 /// When the pupils' reports and granted leave last changed, by what they cover.
 struct Changes {
     /// (start, end, made or cancelled) per pupil
-    reports: HashMap<i64, Vec<(NaiveDateTime, NaiveDateTime, NaiveDateTime)>>,
+    reports: HashMap<PupilId, Vec<(NaiveDateTime, NaiveDateTime, NaiveDateTime)>>,
     /// (first day, last day, decided) per pupil
-    leave: HashMap<i64, Vec<(NaiveDate, NaiveDate, NaiveDateTime)>>,
+    leave: HashMap<PupilId, Vec<(NaiveDate, NaiveDate, NaiveDateTime)>>,
 }
 
 impl Changes {
-    fn load(conn: &mut DbConn, pupils: &[i64], from: NaiveDate, to: NaiveDate) -> AppResult<Self> {
+    fn load(
+        conn: &mut DbConn,
+        pupils: &[PupilId],
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> AppResult<Self> {
         let mut out = Changes {
             reports: HashMap::new(),
             leave: HashMap::new(),
@@ -242,7 +254,7 @@ impl Changes {
         let latest = to.and_time(NaiveTime::MIN) + Duration::days(2);
         for chunk in pupils.chunks(CHUNK) {
             type Row = (
-                i64,
+                PupilId,
                 NaiveDateTime,
                 NaiveDateTime,
                 NaiveDateTime,
@@ -265,7 +277,7 @@ impl Changes {
                 out.reports.entry(p).or_default().push((s, e, at));
             }
             let rows: Vec<(
-                i64,
+                PupilId,
                 NaiveDate,
                 NaiveDate,
                 NaiveDateTime,
@@ -296,7 +308,7 @@ impl Changes {
     /// The last change of what covers the pupil's lesson (its UTC window, its date).
     fn latest(
         &self,
-        pupil: i64,
+        pupil: PupilId,
         date: NaiveDate,
         (ws, we): (NaiveDateTime, NaiveDateTime),
     ) -> Option<NaiveDateTime> {
@@ -314,7 +326,7 @@ impl Changes {
 /// after `after` (made, cancelled or decided then), in the schools.
 fn changed_dates(
     conn: &mut DbConn,
-    schools: &[i64],
+    schools: &[SchoolId],
     after: NaiveDateTime,
     tz: Tz,
 ) -> AppResult<BTreeSet<NaiveDate>> {
@@ -355,22 +367,22 @@ fn changed_dates(
 fn to_json(
     conn: &mut DbConn,
     found: &[(Fact, NaiveDateTime)],
-    lessons: &HashMap<i64, Reported>,
+    lessons: &HashMap<LessonId, Reported>,
     names: bool,
 ) -> AppResult<Vec<Value>> {
-    let reason_ids: Vec<i64> = found.iter().filter_map(|(f, _)| f.reason).collect();
-    let reasons: HashMap<i64, String> = absence_reasons::table
+    let reason_ids: Vec<ReasonId> = found.iter().filter_map(|(f, _)| f.reason).collect();
+    let reasons: HashMap<ReasonId, String> = absence_reasons::table
         .filter(absence_reasons::id.eq_any(&reason_ids))
         .select((absence_reasons::id, absence_reasons::name_sv))
-        .load::<(i64, String)>(conn)?
+        .load::<(ReasonId, String)>(conn)?
         .into_iter()
         .collect();
     let mut wanted: Vec<(Ref, i64)> = Vec::new();
     for (f, _) in found {
-        wanted.push((Ref::Lesson, f.lesson));
-        wanted.push((Ref::Person, f.pupil));
+        wanted.push((Ref::Lesson, f.lesson.into()));
+        wanted.push((Ref::Person, f.pupil.into()));
         if let Some(l) = lessons.get(&f.lesson) {
-            wanted.push((Ref::Person, l.by));
+            wanted.push((Ref::Person, l.by.into()));
         }
     }
     let refs = Refs::load(conn, &wanted, names)?;

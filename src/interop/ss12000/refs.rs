@@ -84,7 +84,8 @@ impl Refs {
     }
 
     /// The uuid of a record.
-    pub fn uuid(&self, kind: Ref, id: i64) -> String {
+    pub fn uuid(&self, kind: Ref, id: impl Into<i64>) -> String {
+        let id = id.into();
         self.named
             .get(&(kind, id))
             .map(|n| n.uuid.clone())
@@ -93,7 +94,8 @@ impl Refs {
 
     /// `{"id": …}` for a record, with `displayName` when asked for and a person's
     /// `securityMarking`.
-    pub fn of(&self, kind: Ref, id: i64) -> Value {
+    pub fn of(&self, kind: Ref, id: impl Into<i64>) -> Value {
+        let id = id.into();
         let mut out = json!({ "id": self.uuid(kind, id) });
         if let Some(n) = self.named.get(&(kind, id)) {
             if self.names {

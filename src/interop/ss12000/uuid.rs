@@ -8,6 +8,8 @@
 
 use uuid::{Builder, Uuid};
 
+use crate::school::ids::{LessonId, PupilId};
+
 /// `raw` as a UUID in the canonical, lower-case form (`8-4-4-4-12` hex digits), if it is one.
 /// The `uuid` crate also reads the simple, braced and URN forms; SS 12000's ids are only
 /// ever the hyphenated one, so anything of another length is refused first.
@@ -54,12 +56,14 @@ fn custom(high: i64, tag: u16, low: i64) -> Uuid {
 const MARK: u16 = 0xa77;
 
 /// The id of a pupil's attendance record on a lesson.
-pub fn attendance(lesson: i64, pupil: i64) -> String {
-    custom(lesson, MARK, pupil).hyphenated().to_string()
+pub fn attendance(lesson: LessonId, pupil: PupilId) -> String {
+    custom(lesson.into(), MARK, pupil.into())
+        .hyphenated()
+        .to_string()
 }
 
 /// The (lesson, pupil) an attendance id names, when it is one.
-pub fn parse_attendance(raw: &str) -> Option<(i64, i64)> {
+pub fn parse_attendance(raw: &str) -> Option<(LessonId, PupilId)> {
     if raw.len() != 36 {
         return None;
     }
@@ -72,7 +76,9 @@ pub fn parse_attendance(raw: &str) -> Option<(i64, i64)> {
         w[2..8].copy_from_slice(s);
         i64::from_be_bytes(w)
     };
-    Some((wide(&b[0..6]), wide(&b[10..16]))).filter(|(l, p)| *l > 0 && *p > 0)
+    Some((wide(&b[0..6]), wide(&b[10..16])))
+        .filter(|(l, p)| *l > 0 && *p > 0)
+        .map(|(l, p)| (LessonId(l), PupilId(p)))
 }
 
 /// A stand-in for a stored record whose `uuid` was cleared by hand: version 8 with the
@@ -90,6 +96,7 @@ mod tests {
     #[test]
     fn an_attendance_id_is_a_uuid_that_reads_back() {
         for (l, p) in [(1, 1), (293, 17), (0xffff_ffff_ffff, 0xffff_ffff_ffff)] {
+            let (l, p) = (LessonId(l), PupilId(p));
             let id = attendance(l, p);
             assert_eq!(canonical(&id).as_deref(), Some(id.as_str()), "{id}");
             assert_eq!(id.as_bytes()[14], b'8', "version 8: {id}");
@@ -99,7 +106,10 @@ mod tests {
             );
             assert_eq!(parse_attendance(&id), Some((l, p)));
         }
-        assert_eq!(attendance(1, 293), "00000000-0001-8a77-8000-000000000125");
+        assert_eq!(
+            attendance(LessonId(1), PupilId(293)),
+            "00000000-0001-8a77-8000-000000000125"
+        );
     }
 
     #[test]

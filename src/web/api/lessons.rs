@@ -9,14 +9,14 @@ use crate::attendance::roll_call::{self, LessonLine, MarkInput, RollCall, Status
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
-use crate::school::ids::LessonId;
+use crate::school::ids::{LessonId, PupilId, ReasonId};
 use crate::state::AppState;
 use crate::web::common::client_addr;
 use crate::web::common::local_datetime;
 
 #[derive(Serialize)]
 struct LessonOut {
-    id: i64,
+    id: LessonId,
     starts_at: String,
     ends_at: String,
     subject: String,
@@ -198,11 +198,13 @@ pub async fn submit_roll_call(
             Lang::Sv => format!("Okänd status '{}': använd present, absent, late, left_early eller partly_absent.", m.status.chars().take(40).collect::<String>()),
             Lang::En => format!("Unknown status '{}': use present, absent, late, left_early or partly_absent.", m.status.chars().take(40).collect::<String>()),
         }))?;
+        // numbers as sent: one that is no pupil of the lesson (or no reason of the school)
+        // is refused by the roll call, which names it
         marks.push(MarkInput {
-            pupil_id: m.pupil_id,
+            pupil_id: PupilId(m.pupil_id),
             status,
             minutes: m.minutes,
-            reason_id: m.reason_id,
+            reason_id: m.reason_id.map(ReasonId),
         });
     }
     let sub = Submission {

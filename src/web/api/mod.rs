@@ -16,6 +16,7 @@ use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::school::ids::PupilId;
+use crate::school::ids::{GroupId, SchoolId};
 use crate::state::AppState;
 use crate::web::common::client_addr;
 use crate::web::pupils::summary;
@@ -97,7 +98,7 @@ pub async fn sign_out(
 ) -> AppResult<HttpResponse> {
     let addr = client_addr(&req);
     state
-        .db_write(move |conn| sign_in::sign_out(conn, v.id.get(), &addr))
+        .db_write(move |conn| sign_in::sign_out(conn, v.id, &addr))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -105,16 +106,16 @@ pub async fn sign_out(
 #[derive(Serialize)]
 struct RoleOut {
     role: &'static str,
-    school_ids: Vec<i64>,
+    school_ids: Vec<SchoolId>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    group_ids: Option<Vec<i64>>,
+    group_ids: Option<Vec<GroupId>>,
 }
 
 #[derive(Serialize)]
 struct ChildOut {
-    id: i64,
+    id: PupilId,
     name: String,
-    school_id: i64,
+    school_id: SchoolId,
 }
 
 pub async fn me(state: web::Data<AppState>, v: Viewer) -> AppResult<HttpResponse> {
@@ -164,7 +165,7 @@ pub async fn me(state: web::Data<AppState>, v: Viewer) -> AppResult<HttpResponse
                 })
                 .collect();
             if !children.is_empty() {
-                let mut schools: Vec<i64> = children.iter().map(|c| c.school_id).collect();
+                let mut schools: Vec<SchoolId> = children.iter().map(|c| c.school_id).collect();
                 schools.sort_unstable();
                 schools.dedup();
                 roles.push(RoleOut {

@@ -51,7 +51,7 @@ pub async fn statistics_absence(
     let q = q.into_inner();
     let scope_name = q.scope.as_deref().unwrap_or("");
     let id = match q.id.as_deref() {
-        Some(raw) => parse_id(raw).map_err(|_| {
+        Some(raw) => parse_id::<PupilId>(raw).map(i64::from).map_err(|_| {
             AppError::invalid(
                 Code::BadId,
                 lang.pick(
@@ -71,9 +71,9 @@ pub async fn statistics_absence(
         }
     };
     let scope = match scope_name {
-        "school" => Scope::School(id),
-        "group" => Scope::Group(id),
-        "pupil" => Scope::Pupil(id),
+        "school" => Scope::School(SchoolId(id)),
+        "group" => Scope::Group(GroupId(id)),
+        "pupil" => Scope::Pupil(PupilId(id)),
         _ => {
             return Err(AppError::invalid(
                 Code::BadScope,
@@ -99,14 +99,14 @@ pub async fn statistics_absence(
         .db(move |conn| {
             let hide = match scope {
                 Scope::School(s) => {
-                    access::school(conn, &v, SchoolId(s))?;
+                    access::school(conn, &v, s)?;
                     !v.roles.principal_of.contains(&s)
                 }
                 Scope::Group(g) => {
-                    let s = access::group(conn, &v, GroupId(g))?;
+                    let s = access::group(conn, &v, g)?;
                     !v.roles.principal_of.contains(&s) && !v.roles.mentor_of.contains(&g)
                 }
-                Scope::Pupil(p) => !access::pupil(conn, &v, PupilId(p), today)?.name_visible(),
+                Scope::Pupil(p) => !access::pupil(conn, &v, p, today)?.name_visible(),
                 Scope::Municipality(_) => return Err(AppError::NotFound),
             };
             Ok((stats::figures(conn, tz, scope, period, by, today)?, hide))
@@ -135,9 +135,13 @@ pub async fn statistics_absence(
 }
 
 /// An optional id in a query: a positive whole number.
-fn id_param(raw: Option<&str>, name: &str, lang: Lang) -> AppResult<Option<i64>> {
+fn id_param<T: std::str::FromStr>(
+    raw: Option<&str>,
+    name: &str,
+    lang: Lang,
+) -> AppResult<Option<T>> {
     raw.map(|r| {
-        r.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        r.parse::<T>().map_err(|_| {
             AppError::invalid(
                 Code::BadId,
                 match lang {
@@ -171,8 +175,8 @@ pub async fn v1_aggregated_attendance(
     let today = state.today();
     let tz = state.config.timezone;
     let q = q.into_inner();
-    let organisation = id_param(q.organisation.as_deref(), "organisation", lang)?;
-    let student = id_param(q.student.as_deref(), "student", lang)?;
+    let organisation: Option<SchoolId> = id_param(q.organisation.as_deref(), "organisation", lang)?;
+    let student: Option<PupilId> = id_param(q.student.as_deref(), "student", lang)?;
     let period = statistics_period(q.start_date.as_deref(), q.end_date.as_deref(), today, lang)?;
     let scope = match (student, organisation) {
         (Some(p), _) => Scope::Pupil(p),
@@ -192,7 +196,9 @@ pub async fn v1_aggregated_attendance(
         .await?;
     let data: Vec<Value> = sums
         .iter()
-        .map(|((activity, pupil), f)| aggregated::to_json(&refs, *activity, *pupil, f, period))
+        .map(|((activity, pupil), f)| {
+            aggregated::to_json(&refs, (*activity).into(), (*pupil).into(), f, period)
+        })
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "data": data })))
 }

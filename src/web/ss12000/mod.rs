@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::interop::ss12000::query::{self, Position, Query};
 use crate::interop::ss12000::{absences, aggregated, attendances, deleted};
+use crate::school::ids::{ActivityId, PupilId};
 use crate::state::AppState;
 
 pub use records::{absence, absences_lookup, attendance, attendances_lookup};
@@ -114,7 +115,7 @@ async fn serve(
                 }
                 Resource::Absences => absences::page(conn, &v, tz, &q, limit, at),
                 Resource::Aggregated => {
-                    let after = at.map(|t| (t.1, t.2));
+                    let after = at.map(|t| (ActivityId(t.1), PupilId(t.2)));
                     aggregated::page(conn, &v, tz, &q, limit, after, today)
                 }
                 Resource::Deleted => deleted::page(conn, &v, &q, limit, at),

@@ -13,6 +13,7 @@ use crate::insight::statistics::Period;
 use crate::interop::ss12000::query::{self, AbsenceType, Query, SortKey};
 use crate::interop::ss12000::refs::{self, Ref};
 use crate::interop::ss12000::{aggregated, deleted, uuid};
+use crate::school::ids::{LessonId, OrganisationId, PersonId, PupilId};
 
 /// A uuid parameter naming a record: 400 when it is no UUID, 404 when there is no such
 /// record.
@@ -163,14 +164,15 @@ pub(super) fn query_of(
     for &(k, v) in filters {
         match (r, k) {
             (Attendances | Absences | Aggregated, "organisation") => {
-                q.organisation = Some(record(conn, Ref::Org, v, k, lang)?)
+                q.organisation = Some(OrganisationId(record(conn, Ref::Org, v, k, lang)?))
             }
             (Attendances | Absences | Aggregated, "student") => {
-                q.students.push(record(conn, Ref::Person, v, k, lang)?)
+                q.students
+                    .push(PupilId(record(conn, Ref::Person, v, k, lang)?))
             }
             (Attendances, "calendarEvent") => {
                 q.calendar_events
-                    .push(record(conn, Ref::Lesson, v, k, lang)?)
+                    .push(LessonId(record(conn, Ref::Lesson, v, k, lang)?))
             }
             (Attendances, "startTime.onOrAfter") => {
                 q.start.from = Some(lesson_bound(v, k, tz, false, lang)?)
@@ -183,7 +185,7 @@ pub(super) fn query_of(
             (Absences, "endTime.onOrAfter") => q.end.from = Some(instant(v, k, lang)?),
             (Absences, "endTime.onOrBefore") => q.end.to = Some(instant(v, k, lang)?),
             (Absences, "registeredBy") => {
-                q.registered_by = Some(record(conn, Ref::Person, v, k, lang)?)
+                q.registered_by = Some(PersonId(record(conn, Ref::Person, v, k, lang)?))
             }
             (Absences, "type") => {
                 let names = [AbsenceType::Leave.name(), AbsenceType::Reported.name()];

@@ -17,6 +17,7 @@ use crate::i18n::Lang;
 use crate::interop::ss12000::query::{self, AbsenceType, Query};
 use crate::interop::ss12000::refs::{self, Ref};
 use crate::interop::ss12000::{absences, attendances, uuid};
+use crate::school::ids::{ActivityId, LessonId, PupilId};
 use crate::state::AppState;
 
 /// GET /api/ss12000/v2/attendances/{id}
@@ -44,8 +45,8 @@ fn attendance_record(
     conn: &mut DbConn,
     v: &Viewer,
     tz: Tz,
-    lesson: i64,
-    pupil: i64,
+    lesson: LessonId,
+    pupil: PupilId,
     names: bool,
 ) -> AppResult<Option<Value>> {
     let q = Query {
@@ -202,14 +203,20 @@ pub async fn attendances_lookup(
                 }
                 Ok(found)
             };
-            let events = resolve(conn, Ref::Lesson, &l.calendar_events)?;
+            let events: Vec<LessonId> = resolve(conn, Ref::Lesson, &l.calendar_events)?
+                .into_iter()
+                .map(LessonId)
+                .collect();
             if !events.is_empty() {
                 queries.push(Query {
                     calendar_events: events,
                     ..Query::default()
                 });
             }
-            let activities = resolve(conn, Ref::Activity, &l.activities)?;
+            let activities: Vec<ActivityId> = resolve(conn, Ref::Activity, &l.activities)?
+                .into_iter()
+                .map(ActivityId)
+                .collect();
             if !activities.is_empty() {
                 queries.push(Query {
                     activities,
@@ -218,7 +225,7 @@ pub async fn attendances_lookup(
             }
             for s in resolve(conn, Ref::Person, &l.students)? {
                 queries.push(Query {
-                    students: vec![s],
+                    students: vec![PupilId(s)],
                     ..Query::default()
                 });
             }

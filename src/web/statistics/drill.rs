@@ -13,13 +13,13 @@ use crate::i18n::Lang;
 use crate::insight::statistics::facts::Fact;
 use crate::insight::statistics::overview;
 use crate::insight::statistics::{self, By, Key, Scope};
-use crate::school::ids::{GroupId, PupilId};
+use crate::school::ids::{ActivityId, GroupId, PupilId};
 use crate::state::AppState;
 use crate::web::common::html_with_status;
 use crate::web::layout::{self, PageCtx};
 
 /// Each activity's subject: (code, name).
-type Subjects = std::collections::HashMap<i64, (String, String)>;
+type Subjects = std::collections::HashMap<ActivityId, (String, String)>;
 
 /// GET /statistics/groups/{id}: a class's pupils and weeks.
 pub async fn group(
@@ -39,8 +39,8 @@ pub async fn group(
     let (name, school, pupils, weeks, trends, hide) = state
         .db(move |conn| {
             let school = access::group(conn, &v, id)?;
-            let name = overview::group_name(conn, id.get())?;
-            let scope = Scope::Group(id.get());
+            let name = overview::group_name(conn, id)?;
+            let scope = Scope::Group(id);
             let pupils = statistics::figures(conn, tz, scope, period, By::Pupil, today)?;
             let weeks = statistics::figures(conn, tz, scope, period, By::Week, today)?;
             let trends = overview::pupil_weeks(statistics::figures(
@@ -51,8 +51,7 @@ pub async fn group(
                 By::PupilWeek,
                 today,
             )?);
-            let hide =
-                !v.roles.principal_of.contains(&school) && !v.roles.mentor_of.contains(&id.get());
+            let hide = !v.roles.principal_of.contains(&school) && !v.roles.mentor_of.contains(&id);
             Ok((name, school, pupils, weeks, trends, hide))
         })
         .await?;
@@ -144,7 +143,7 @@ pub async fn pupil(
     let (name, weeks, subjects, lessons, subject_names) = state
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
-            let scope = Scope::Pupil(id.get());
+            let scope = Scope::Pupil(id);
             let weeks = statistics::figures(conn, tz, scope, period, By::Week, today)?;
             let subjects = statistics::figures(conn, tz, scope, period, By::Subject, today)?;
             let mut lessons = Vec::new();

@@ -13,7 +13,6 @@ use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::insight::statistics::overview;
 use crate::insight::statistics::{self, Key};
-use crate::school::ids::SchoolId;
 use crate::state::AppState;
 use crate::web::common::html_with_status;
 use crate::web::layout::{self, PageCtx};
@@ -139,7 +138,7 @@ pub async fn csn(
                     .map(|s| s.0))
                 .or(schools.first().map(|s| s.0))
                 .ok_or(AppError::NotFound)?;
-            access::school(conn, &v, SchoolId(id))?;
+            access::school(conn, &v, id)?;
             let form = overview::school_form(conn, id)?;
             let rows = if statistics::is_upper_secondary(form.as_deref()) {
                 statistics::csn(conn, tz, id, month, today)?

@@ -22,6 +22,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::insight::statistics::Period;
+use crate::school::ids::SchoolId;
 
 #[derive(Debug, Deserialize)]
 pub struct StatsQuery {
@@ -103,18 +104,20 @@ pub(super) fn shown(q: &StatsQuery, today: NaiveDate, lang: Lang) -> AppResult<S
     }
 }
 
-pub(super) fn school_param(q: &StatsQuery, lang: Lang) -> AppResult<Option<i64>> {
+pub(super) fn school_param(q: &StatsQuery, lang: Lang) -> AppResult<Option<SchoolId>> {
     match q.school.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => s.parse::<i64>().map(Some).map_err(|_| {
-            AppError::invalid(
+        Some(s) => match s.parse::<i64>() {
+            // a number that is no id names no school the viewer has
+            Ok(_) => s.parse().map(Some).map_err(|_| AppError::NotFound),
+            Err(_) => Err(AppError::invalid(
                 Code::BadSchool,
                 lang.pick(
                     "Skolan anges med sitt id.",
                     "The school is given by its id.",
                 ),
-            )
-        }),
+            )),
+        },
     }
 }
 

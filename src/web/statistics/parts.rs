@@ -9,6 +9,7 @@ use maud::{html, Markup, PreEscaped};
 use super::Shown;
 use crate::i18n::Lang;
 use crate::insight::statistics::{Figures, Key, Row};
+use crate::school::ids::SchoolId;
 use crate::web::layout::PageCtx;
 
 pub(super) fn pct(lang: Lang, v: f64) -> String {
@@ -30,8 +31,8 @@ pub(super) fn period_form(
     ctx: &PageCtx,
     action: &str,
     shown: &Shown,
-    schools: &[(i64, String, Option<String>)],
-    school: Option<i64>,
+    schools: &[(SchoolId, String, Option<String>)],
+    school: Option<SchoolId>,
     extra: Markup,
 ) -> Markup {
     let options = [

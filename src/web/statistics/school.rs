@@ -12,6 +12,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::insight::statistics::overview::{self, SchoolOverview};
 use crate::insight::statistics::{self, Figures, Key, Row, Scope};
+use crate::school::ids::PupilId;
 use crate::state::AppState;
 use crate::web::common::html_with_status;
 use crate::web::layout::{self, PageCtx};
@@ -170,14 +171,14 @@ pub async fn over_threshold(
             let (rows, trends) =
                 overview::over_threshold(conn, tz, Scope::School(id), period, threshold, today)?;
             let hide = !v.roles.principal_of.contains(&id);
-            let ids: Vec<i64> = rows.iter().filter_map(Row::id).collect();
+            let ids: Vec<PupilId> = rows.iter().filter_map(Row::pupil).collect();
             let classes = overview::classes_on(conn, &ids, period.to.min(today))?;
             Ok((schools, id, threshold, rows, trends, hide, classes))
         })
         .await?;
     // a protected pupil's class is hidden wherever the name is
     let class_of = |r: &Row| {
-        r.id()
+        r.pupil()
             .filter(|_| !(r.protected && hide))
             .and_then(|id| classes.get(&id).cloned())
             .unwrap_or_default()

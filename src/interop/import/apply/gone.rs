@@ -3,6 +3,7 @@
 use crate::db::DbConn;
 use crate::interop::import::roster::{Roster, Summary};
 use crate::schema::*;
+use crate::school::ids::SchoolId;
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -163,7 +164,7 @@ pub(super) fn refresh_statistics(conn: &mut DbConn, tz: Tz, school_ids: &[i64]) 
             ))
             .first(conn)?;
         if let (Some(lo), Some(hi)) = (lo, hi) {
-            crate::insight::statistics::store::rebuild(conn, tz, school, lo, hi)?;
+            crate::insight::statistics::store::rebuild(conn, tz, SchoolId(school), lo, hi)?;
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 use crate::db::DbConn;
 use crate::interop::import::roster::{Roster, Summary};
 use crate::schema::*;
+use crate::school::ids::OrganisationId;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -77,7 +78,10 @@ pub(super) fn organisations(
         }
         if o.kind == "municipality" {
             if let Some(&id) = orgs.get(&o.ext) {
-                crate::attendance::absence_reasons::ensure_default_reasons(conn, id)?;
+                crate::attendance::absence_reasons::ensure_default_reasons(
+                    conn,
+                    OrganisationId(id),
+                )?;
             }
         }
     }

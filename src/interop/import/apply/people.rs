@@ -4,6 +4,7 @@
 use crate::db::DbConn;
 use crate::interop::import::roster::{Roster, Summary};
 use crate::schema::*;
+use crate::school::ids::PersonId;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -395,7 +396,7 @@ pub(super) fn end_person(
     )
     .set(duties::end_date.eq(yesterday))
     .execute(conn)?;
-    crate::auth::links::revoke_all(conn, id, now)?;
+    crate::auth::links::revoke_all(conn, PersonId(id), now)?;
     Ok(())
 }
 
@@ -499,7 +500,7 @@ pub(super) fn end_childless_guardians(
         .execute(conn)?;
         if ended > 0 {
             // their unused sign-in links die with the account
-            crate::auth::links::revoke_all(conn, guardian, now)?;
+            crate::auth::links::revoke_all(conn, PersonId(guardian), now)?;
             sum.ended += 1;
         }
     }
