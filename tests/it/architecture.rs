@@ -704,3 +704,99 @@ fn no_language_below_the_web_edge() {
         ["attendance/trips.rs"]
     );
 }
+
+/// Where a typed id is read as a plain number (`.get()`) outside the two edges that may:
+/// `db/` (binds) and `web/` (paths, forms, pages). Every other `.get()` of `src/` is a
+/// connection taken from a pool, which is allowed.
+fn raw_id_reads(files_and_texts: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, text) in files_and_texts {
+        if name.starts_with("db/") || name.starts_with("web/") {
+            continue;
+        }
+        // comments cut (strings kept: code_only would make `.get("key")` read as `.get()`)
+        let code: String = text
+            .lines()
+            .map(|l| l.split("// ").next().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut from = 0;
+        while let Some(at) = code[from..].find(".get()") {
+            let at = from + at;
+            let receiver = code[..at].trim_end();
+            if !(receiver.ends_with("pool") || receiver.ends_with(".pool()")) {
+                let line = code[..at].matches('\n').count() + 1;
+                out.push(format!("{name}:{line}"));
+            }
+            from = at + ".get()".len();
+        }
+    }
+    out
+}
+
+#[test]
+fn typed_ids_are_read_as_numbers_only_at_the_edges() {
+    let wrong = raw_id_reads(&sources());
+    assert!(
+        wrong.is_empty(),
+        "pass the typed id on (diesel binds it as it is); only db/ and web/ read it as a number: {wrong:?}"
+    );
+    let planted = [(
+        "attendance/roll_call.rs".to_string(),
+        "fn f(p: PupilId) -> i64 {\n    // p.get() in a comment is fine\n    p.get()\n}".to_string(),
+    )];
+    assert_eq!(raw_id_reads(&planted), ["attendance/roll_call.rs:3"]);
+    let allowed = [
+        (
+            "cli.rs".to_string(),
+            "fn f() { let c = pool\n    .get(); let d = state.database.pool().get(); }".to_string(),
+        ),
+        ("web/day.rs".to_string(), "fn f(s: SchoolId) -> i64 { s.get() }".to_string()),
+    ];
+    assert!(raw_id_reads(&allowed).is_empty());
+}
+
+/// Public struct fields named as ids (`id`, `…_id`) that hold a plain `i64`, but for the
+/// two that name a record of more than one kind (the audit log's entity, an SS 12000
+/// absence that is a report or leave, as its `kind` says).
+fn untyped_id_fields(files_and_texts: &[(String, String)]) -> Vec<String> {
+    const MIXED: [&str; 2] = ["audit.rs", "interop/ss12000/absences.rs"];
+    let mut out = Vec::new();
+    for (name, text) in files_and_texts {
+        if MIXED.contains(&name.as_str()) {
+            continue;
+        }
+        for (n, line) in code_only(text).lines().enumerate() {
+            let Some(field) = line.trim().strip_prefix("pub ") else {
+                continue;
+            };
+            let Some((ident, ty)) = field.split_once(':') else {
+                continue;
+            };
+            let is_id = ident == "id" || ident.ends_with("_id");
+            let ty = ty.trim().trim_end_matches(',');
+            let raw = ["i64", "Option<i64>", "Vec<i64>"].contains(&ty);
+            if is_id && raw {
+                out.push(format!("{name}:{}", n + 1));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn id_fields_are_typed() {
+    let wrong = untyped_id_fields(&sources());
+    assert!(
+        wrong.is_empty(),
+        "an id field holds its kind of id (school::ids), not an i64: {wrong:?}"
+    );
+    let planted = [(
+        "attendance/trips.rs".to_string(),
+        "pub struct T {\n    pub id: i64,\n    pub group_id: Option<i64>,\n    pub valid: i64,\n}".to_string(),
+    )];
+    assert_eq!(
+        untyped_id_fields(&planted),
+        ["attendance/trips.rs:2", "attendance/trips.rs:3"]
+    );
+}
