@@ -251,3 +251,36 @@ pub(super) fn named(
     }
     rc
 }
+
+/// A typed id on a page is written as its number, as maud writes numbers (without the
+/// escaping a `Display` value goes through): the roll call writes a few per pupil.
+macro_rules! render_as_number {
+    ($($id:ident),* $(,)?) => {
+        $(impl maud::Render for crate::school::ids::$id {
+            fn render_to(&self, buf: &mut String) {
+                i64::from(*self).render_to(buf);
+            }
+        })*
+    };
+}
+
+render_as_number!(
+    PupilId,
+    PersonId,
+    LessonId,
+    GroupId,
+    SchoolId,
+    ReportId,
+    LeaveId,
+    NoticeId,
+    ApiClientId,
+    ReasonId,
+    TripId,
+    DelegationId,
+    ActivityId,
+    StaffAbsenceId,
+    HolidayId,
+    DutyId,
+    SyncRunId,
+    OrganisationId,
+);

@@ -743,7 +743,8 @@ fn typed_ids_are_read_as_numbers_only_at_the_edges() {
     );
     let planted = [(
         "attendance/roll_call.rs".to_string(),
-        "fn f(p: PupilId) -> i64 {\n    // p.get() in a comment is fine\n    p.get()\n}".to_string(),
+        "fn f(p: PupilId) -> i64 {\n    // p.get() in a comment is fine\n    p.get()\n}"
+            .to_string(),
     )];
     assert_eq!(raw_id_reads(&planted), ["attendance/roll_call.rs:3"]);
     let allowed = [
@@ -751,7 +752,10 @@ fn typed_ids_are_read_as_numbers_only_at_the_edges() {
             "cli.rs".to_string(),
             "fn f() { let c = pool\n    .get(); let d = state.database.pool().get(); }".to_string(),
         ),
-        ("web/day.rs".to_string(), "fn f(s: SchoolId) -> i64 { s.get() }".to_string()),
+        (
+            "web/day.rs".to_string(),
+            "fn f(s: SchoolId) -> i64 { s.get() }".to_string(),
+        ),
     ];
     assert!(raw_id_reads(&allowed).is_empty());
 }
@@ -793,7 +797,8 @@ fn id_fields_are_typed() {
     );
     let planted = [(
         "attendance/trips.rs".to_string(),
-        "pub struct T {\n    pub id: i64,\n    pub group_id: Option<i64>,\n    pub valid: i64,\n}".to_string(),
+        "pub struct T {\n    pub id: i64,\n    pub group_id: Option<i64>,\n    pub valid: i64,\n}"
+            .to_string(),
     )];
     assert_eq!(
         untyped_id_fields(&planted),
