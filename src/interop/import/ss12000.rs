@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use crate::interop::ss12000::vocabulary;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use serde_json::Value;
@@ -606,18 +607,11 @@ fn duty(
         duty_person.insert(id.clone(), person.clone());
     }
     // the roles that teach can be activity teachers and mentors
-    let role = match rec.str("dutyRole")?.as_str() {
-        "Rektor" => "principal",
-        "Lärare"
-        | "Förstelärare"
-        | "Speciallärare/specialpedagog"
-        | "Speciallärare"
-        | "Lärarassistent"
-        | "Förskollärare"
-        | "Fritidspedagog" => "teacher",
-        "Administratör" => "admin",
-        "Skoladministratör" => "school_admin",
-        other => {
+    let duty_role = rec.str("dutyRole")?;
+    let role = match vocabulary::role_of_duty(&duty_role) {
+        Some(role) => role.as_str(),
+        None => {
+            let other = duty_role;
             r.notes.push(format!(
                 "{}, duty {}: {other} gives no access in Närvaro; not stored",
                 rec.file, rec.row
@@ -645,7 +639,9 @@ fn duty(
         .flatten()
         .enumerate()
     {
-        if a.get("assignmentRoleType").and_then(Value::as_str) != Some("Mentor") {
+        if a.get("assignmentRoleType").and_then(Value::as_str)
+            != Some(vocabulary::MENTOR_ASSIGNMENT)
+        {
             continue;
         }
         let g = a["group"]["id"]

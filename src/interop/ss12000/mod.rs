@@ -13,3 +13,4 @@ pub mod query;
 pub mod refs;
 pub mod structure;
 pub mod uuid;
+pub mod vocabulary;

@@ -24,6 +24,9 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 
+use super::vocabulary;
+use crate::school::states::Role;
+
 use crate::db::DbConn;
 use crate::schema::*;
 
@@ -429,7 +432,7 @@ fn duties(
         i64,
         i64,
         i64,
-        String,
+        Role,
         Option<i64>,
         NaiveDate,
         Option<NaiveDate>,
@@ -452,18 +455,21 @@ fn duties(
     let mut uuid: HashMap<i64, String> = HashMap::new();
     let mut records = Vec::new();
     let mut mentor_of: HashMap<(i64, i64), Vec<Value>> = HashMap::new();
-    for (_, person, org, _, group, start, _, _) in rows.iter().filter(|r| r.3 == "mentor") {
+    for (_, person, org, _, group, start, _, _) in rows.iter().filter(|r| r.3 == Role::Mentor) {
         if let Some(g) = group.and_then(|g| groups.uuid.get(&g)) {
             mentor_of.entry((*person, *org)).or_default().push(json!({
                 "group": reference(g),
-                "assignmentRoleType": "Mentor",
+                "assignmentRoleType": vocabulary::MENTOR_ASSIGNMENT,
                 "startDate": start.to_string(),
             }));
         }
     }
-    // Närvaro's own administrators are no SS 12000 duty role (see the module's comment)
-    let exported = rows.iter().filter(|r| r.3 != "mentor" && r.3 != "admin");
-    for (id, person, org, role, _, start, end, source_id) in exported {
+    // a mentor is an assignment of a teacher's duty (above); Närvaro's own administrators
+    // are no SS 12000 duty role (see the module's comment)
+    let exported = rows
+        .iter()
+        .filter_map(|r| vocabulary::duty_role(r.3).map(|name| (r, name)));
+    for ((id, person, org, role, _, start, end, source_id), duty_role) in exported {
         let (Some(p), Some(o)) = (people.uuid.get(person), orgs.uuid.get(org)) else {
             continue;
         };
@@ -472,24 +478,20 @@ fn duties(
             .as_deref()
             .and_then(super::uuid::canonical)
             .unwrap_or_else(|| super::uuid::stand_in(DUTY, *id));
-        if role == "teacher" {
+        if *role == Role::Teacher {
             uuid.entry(*person).or_insert_with(|| duty.clone());
         }
         let mut d = json!({
             "id": duty,
             "person": reference(p),
             "dutyAt": reference(o),
-            "dutyRole": match role.as_str() {
-                "principal" => "Rektor",
-                "school_admin" => "Skoladministratör",
-                _ => "Lärare",
-            },
+            "dutyRole": duty_role,
             "startDate": start.to_string(),
         });
         if let Some(e) = end {
             d["endDate"] = e.to_string().into();
         }
-        if role == "teacher" {
+        if *role == Role::Teacher {
             if let Some(a) = mentor_of.remove(&(*person, *org)) {
                 d["assignmentRole"] = Value::Array(a);
             }
