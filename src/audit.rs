@@ -36,6 +36,29 @@ pub fn record(conn: &mut DbConn, e: Entry<'_>) -> QueryResult<()> {
     Ok(())
 }
 
+/// Records what the acting person did (`act`: who, when, from where) to a record.
+pub fn acted(
+    conn: &mut DbConn,
+    act: &crate::school::Act,
+    action: &str,
+    entity: &str,
+    id: impl Into<i64>,
+    detail: Value,
+) -> QueryResult<()> {
+    record(
+        conn,
+        Entry {
+            at: act.now,
+            actor: Some(act.actor.id),
+            action,
+            entity,
+            entity_id: Some(id.into()),
+            detail,
+            client_addr: Some(act.client_addr),
+        },
+    )
+}
+
 /// The ids of the audit rows about a person or by them: their own row (sign-ins among
 /// them), the marks, reports, leave and notices about them, and what they did. For the
 /// register extract and for retention.

@@ -224,17 +224,13 @@ pub fn set_schools_may_add(
         .set(organisations::schools_add_reasons.eq(allowed))
         .execute(conn)?;
         if changed > 0 {
-            audit::record(
+            audit::acted(
                 conn,
-                Entry {
-                    at: act.now,
-                    actor: Some(act.actor.id),
-                    action: "reason.schools_may_add",
-                    entity: "organisation",
-                    entity_id: Some(municipality.into()),
-                    detail: json!({"allowed": allowed}),
-                    client_addr: Some(act.client_addr),
-                },
+                act,
+                "reason.schools_may_add",
+                "organisation",
+                municipality,
+                json!({"allowed": allowed}),
             )?;
         }
         Ok(())
@@ -309,21 +305,10 @@ pub fn add(conn: &mut DbConn, act: &Act, owner: Owner, r: &NewReason) -> Checked
             ))
             .returning(absence_reasons::id)
             .get_result(conn)?;
-        audit::record(
-            conn,
-            Entry {
-                at: act.now,
-                actor: Some(act.actor.id),
-                action: "reason.added",
-                entity: "absence_reason",
-                entity_id: Some(id.into()),
-                detail: json!({"code": r.code, "name_sv": r.name_sv, "name_en": r.name_en,
+        audit::acted(conn, act, "reason.added", "absence_reason", id, json!({"code": r.code, "name_sv": r.name_sv, "name_en": r.name_en,
                     "counts_as_absence": r.counts_as_absence, "is_valid": r.is_valid, "is_sick": r.is_sick,
                     "staff": r.staff_selectable, "guardian": r.guardian_selectable, "pupil": r.pupil_selectable,
-                    "sends_notice": r.sends_notice, "organisation_id": owner.org()}),
-                client_addr: Some(act.client_addr),
-            },
-        )?;
+                    "sends_notice": r.sends_notice, "organisation_id": owner.org()}))?;
         Ok(Ok(id))
     })
 }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{self, Entry};
+use crate::audit;
 use crate::auth::access::{self, PupilReach, PupilRef};
 use crate::auth::Viewer;
 use crate::db::DbConn;
@@ -29,7 +29,7 @@ pub fn apply(
     (start, end): (NaiveDate, NaiveDate),
     reason: &str,
 ) -> AppResult<LeaveId> {
-    let (viewer, today, now, addr) = (act.actor, act.today, act.now, act.client_addr);
+    let (viewer, today, now) = (act.actor, act.today, act.now);
     if !matches!(pupil.reach, PupilReach::Guardian | PupilReach::Myself) {
         return Err(AppError::Forbidden(
             Refusal::new("leave_applied_guardian_pupil_18").into(),
@@ -91,18 +91,8 @@ pub fn apply(
             ))
             .returning(leave_applications::id)
             .get_result(conn)?;
-        audit::record(
-            conn,
-            Entry {
-                at: now,
-                actor: Some(viewer.id),
-                action: "leave.applied",
-                entity: "leave_application",
-                entity_id: Some(id.into()),
-                detail: json!({"pupil_id": pupil.id, "start": start, "end": end}),
-                client_addr: Some(addr),
-            },
-        )?;
+        let detail = json!({"pupil_id": pupil.id, "start": start, "end": end});
+        audit::acted(conn, act, "leave.applied", "leave_application", id, detail)?;
         Ok(id)
     })
 }
@@ -161,20 +151,8 @@ fn mentors(conn: &mut DbConn, v: &Viewer, pupil: PupilId, today: NaiveDate) -> A
     Ok(n > 0)
 }
 
-pub fn recommend(
-    conn: &mut DbConn,
-    act: &Act,
-    id: LeaveId,
-    recommended: bool,
-    comment: Option<&str>,
-) -> AppResult<PupilId> {
-    let (v, today, now, addr) = (act.actor, act.today, act.now, act.client_addr);
-    let pupil = &pupil_of(conn, v, id, today)?;
-    if !mentors(conn, v, pupil.id, today)? {
-        return Err(AppError::Forbidden(
-            Refusal::new("only_pupil_s_mentor_gives").into(),
-        ));
-    }
+/// A mentor's or principal's comment: blank is none, more than 500 characters is refused.
+fn checked_comment(comment: Option<&str>) -> AppResult<Option<&str>> {
     let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     if comment.is_some_and(|c| c.chars().count() > 500) {
         return Err(AppError::invalid(
@@ -182,6 +160,24 @@ pub fn recommend(
             Refusal::new("comment_most_500_characters"),
         ));
     }
+    Ok(comment)
+}
+
+pub fn recommend(
+    conn: &mut DbConn,
+    act: &Act,
+    id: LeaveId,
+    recommended: bool,
+    comment: Option<&str>,
+) -> AppResult<PupilId> {
+    let (v, today, now) = (act.actor, act.today, act.now);
+    let pupil = &pupil_of(conn, v, id, today)?;
+    if !mentors(conn, v, pupil.id, today)? {
+        return Err(AppError::Forbidden(
+            Refusal::new("only_pupil_s_mentor_gives").into(),
+        ));
+    }
+    let comment = checked_comment(comment)?;
     conn.write_transaction(|conn| {
         pending(conn, id)?;
         let value = if recommended {
@@ -200,17 +196,14 @@ pub fn recommend(
         if moved == 0 {
             return Err(already_decided());
         }
-        audit::record(
+        let detail = json!({"recommendation": value});
+        audit::acted(
             conn,
-            Entry {
-                at: now,
-                actor: Some(v.id),
-                action: "leave.recommended",
-                entity: "leave_application",
-                entity_id: Some(id.into()),
-                detail: json!({"recommendation": value}),
-                client_addr: Some(addr),
-            },
+            act,
+            "leave.recommended",
+            "leave_application",
+            id,
+            detail,
         )?;
         Ok(pupil.id)
     })
@@ -223,7 +216,7 @@ pub fn decide(
     approved: bool,
     comment: Option<&str>,
 ) -> AppResult<PupilId> {
-    let (v, today, now, addr, tz) = (act.actor, act.today, act.now, act.client_addr, act.tz);
+    let (v, today, now, tz) = (act.actor, act.today, act.now, act.tz);
     let pupil = &pupil_of(conn, v, id, today)?;
     // the principal decides; a mentor of the pupil under the principal's delegation
     let principal = pupil.reach == PupilReach::Principal;
@@ -232,13 +225,7 @@ pub fn decide(
             Refusal::new("principal_decides_leave").into(),
         ));
     }
-    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
-    if comment.is_some_and(|c| c.chars().count() > 500) {
-        return Err(AppError::invalid(
-            Code::CommentTooLong,
-            Refusal::new("comment_most_500_characters"),
-        ));
-    }
+    let comment = checked_comment(comment)?;
     conn.write_transaction(|conn| {
         // under the pupil's lock: two mentors' decisions at once count each other's days
         conn.lock_person(pupil.id)?;
@@ -279,18 +266,8 @@ pub fn decide(
         if moved == 0 {
             return Err(already_decided());
         }
-        audit::record(
-            conn,
-            Entry {
-                at: now,
-                actor: Some(v.id),
-                action: "leave.decided",
-                entity: "leave_application",
-                entity_id: Some(id.into()),
-                detail: json!({"status": status, "delegation_id": delegation}),
-                client_addr: Some(addr),
-            },
-        )?;
+        let detail = json!({"status": status, "delegation_id": delegation});
+        audit::acted(conn, act, "leave.decided", "leave_application", id, detail)?;
         crate::notices::leave_decision(conn, pupil.id, id, now)?;
         if approved {
             let (from, to): (NaiveDate, NaiveDate) = leave_applications::table

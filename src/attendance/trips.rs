@@ -20,7 +20,7 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::audit::{self, Entry};
+use crate::audit;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
@@ -360,19 +360,15 @@ pub fn add(
             .returning(trips::id)
             .get_result(conn)?;
         let (lessons, reported) = covered_lessons(conn, t.group, (from_utc, to_utc), ch.tz)?;
-        audit::record(
+        audit::acted(
             conn,
-            Entry {
-                at: ch.now,
-                actor: Some(ch.actor.id),
-                action: "trip.created",
-                entity: "trip",
-                entity_id: Some(id.into()),
-                detail: json!({"school_id": school, "group_id": t.group, "title": t.title.trim(),
+            ch,
+            "trip.created",
+            "trip",
+            id,
+            json!({"school_id": school, "group_id": t.group, "title": t.title.trim(),
                     "from": from, "to": to, "reason_id": t.reason, "lessons": lessons.len(),
                     "reported": reported}),
-                client_addr: Some(ch.client_addr),
-            },
         )?;
         Ok(Ok((id, lessons.len(), reported)))
     })
@@ -487,17 +483,13 @@ pub fn set_goers(
                 ))
                 .execute(conn)?;
         }
-        audit::record(
+        audit::acted(
             conn,
-            Entry {
-                at: ch.now,
-                actor: Some(ch.actor.id),
-                action: "trip.stays",
-                entity: "trip",
-                entity_id: Some(trip.into()),
-                detail: json!({"school_id": school, "staying": wanted.len(), "before": before.len()}),
-                client_addr: Some(ch.client_addr),
-            },
+            ch,
+            "trip.stays",
+            "trip",
+            trip,
+            json!({"school_id": school, "staying": wanted.len(), "before": before.len()}),
         )?;
         Ok(Ok(wanted.len()))
     })
@@ -533,17 +525,13 @@ pub fn cancel(conn: &mut DbConn, ch: &Act, school: SchoolId, trip: TripId) -> Ch
         ))
         .execute(conn)?;
         if done == 1 {
-            audit::record(
+            audit::acted(
                 conn,
-                Entry {
-                    at: ch.now,
-                    actor: Some(ch.actor.id),
-                    action: "trip.cancelled",
-                    entity: "trip",
-                    entity_id: Some(trip.into()),
-                    detail: json!({"school_id": school}),
-                    client_addr: Some(ch.client_addr),
-                },
+                ch,
+                "trip.cancelled",
+                "trip",
+                trip,
+                json!({"school_id": school}),
             )?;
         }
         Ok(Ok(()))

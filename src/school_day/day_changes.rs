@@ -389,17 +389,17 @@ pub fn set_substitute(
             if done == 0 {
                 continue;
             }
-            audit::record(
+            audit::acted(
                 conn,
-                Entry {
-                    at: ch.now,
-                    actor: Some(ch.actor.id),
-                    action: if substitute.is_some() { "lesson.substitute" } else { "lesson.substitute_removed" },
-                    entity: "lesson",
-                    entity_id: Some(id.into()),
-                    detail: json!({"substitute_id": substitute, "before": before, "school_id": school}),
-                    client_addr: Some(ch.client_addr),
+                ch,
+                if substitute.is_some() {
+                    "lesson.substitute"
+                } else {
+                    "lesson.substitute_removed"
                 },
+                "lesson",
+                id,
+                json!({"substitute_id": substitute, "before": before, "school_id": school}),
             )?;
             changed += 1;
         }
@@ -565,18 +565,7 @@ pub fn mark_absent(
             .filter(lessons::substitute_teacher_id.is_null())
             .count()
             .get_result(conn)?;
-        audit::record(
-            conn,
-            Entry {
-                at: ch.now,
-                actor: Some(ch.actor.id),
-                action: "staff.absent",
-                entity: "organisation",
-                entity_id: Some(school.into()),
-                detail: json!({"absence_id": id, "person_id": teacher, "first_day": first, "last_day": last, "lessons_without_substitute": uncovered}),
-                client_addr: Some(ch.client_addr),
-            },
-        )?;
+        audit::acted(conn, ch, "staff.absent", "organisation", school, json!({"absence_id": id, "person_id": teacher, "first_day": first, "last_day": last, "lessons_without_substitute": uncovered}))?;
         Ok(Ok(uncovered as usize))
     })
 }
@@ -610,17 +599,13 @@ pub fn end_absence(
         ))
         .execute(conn)?;
         if done == 1 {
-            audit::record(
+            audit::acted(
                 conn,
-                Entry {
-                    at: ch.now,
-                    actor: Some(ch.actor.id),
-                    action: "staff.absence_ended",
-                    entity: "organisation",
-                    entity_id: Some(school.into()),
-                    detail: json!({"absence_id": absence, "person_id": person}),
-                    client_addr: Some(ch.client_addr),
-                },
+                ch,
+                "staff.absence_ended",
+                "organisation",
+                school,
+                json!({"absence_id": absence, "person_id": person}),
             )?;
         }
         Ok(Ok(()))

@@ -13,7 +13,7 @@ use chrono::{NaiveDate, NaiveTime};
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::audit::{self, Entry};
+use crate::audit;
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
@@ -130,18 +130,7 @@ pub fn save(conn: &mut DbConn, ch: &Act, school: SchoolId, new: &Settings) -> Ap
             json!({"report_days_ahead": s.report_days_ahead, "allow_adult_self_report": s.allow_adult_self_report,
                 "alert_threshold_pct": s.alert_threshold_pct, "notice_at": s.notice_at.map(|t| t.format("%H:%M").to_string())})
         };
-        audit::record(
-            conn,
-            Entry {
-                at: ch.now,
-                actor: Some(ch.actor.id),
-                action: "school.settings",
-                entity: "organisation",
-                entity_id: Some(school.into()),
-                detail: json!({"from": side(&before), "to": side(new)}),
-                client_addr: Some(ch.client_addr),
-            },
-        )?;
+        audit::acted(conn, ch, "school.settings", "organisation", school, json!({"from": side(&before), "to": side(new)}))?;
         Ok(())
     })
 }
@@ -203,17 +192,13 @@ pub fn add_holiday(
             }
             cancelled += 1;
         }
-        audit::record(
+        audit::acted(
             conn,
-            Entry {
-                at: ch.now,
-                actor: Some(ch.actor.id),
-                action: "school.holiday_added",
-                entity: "organisation",
-                entity_id: Some(school.into()),
-                detail: json!({"holiday_id": id, "date": date, "name": name, "lessons_cancelled": cancelled}),
-                client_addr: Some(ch.client_addr),
-            },
+            ch,
+            "school.holiday_added",
+            "organisation",
+            school,
+            json!({"holiday_id": id, "date": date, "name": name, "lessons_cancelled": cancelled}),
         )?;
         Ok(Ok(cancelled))
     })
@@ -251,17 +236,13 @@ pub fn remove_holiday(
                 restored += 1;
             }
         }
-        audit::record(
+        audit::acted(
             conn,
-            Entry {
-                at: ch.now,
-                actor: Some(ch.actor.id),
-                action: "school.holiday_removed",
-                entity: "organisation",
-                entity_id: Some(school.into()),
-                detail: json!({"date": date, "name": name, "lessons_restored": restored}),
-                client_addr: Some(ch.client_addr),
-            },
+            ch,
+            "school.holiday_removed",
+            "organisation",
+            school,
+            json!({"date": date, "name": name, "lessons_restored": restored}),
         )?;
         Ok(Ok(restored))
     })

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::audit::{self, Entry};
+use crate::audit;
 use crate::auth::{access, sign_in, Viewer};
 use crate::db::{lower, DbConn};
 use crate::error::{AppError, Code};
@@ -140,17 +140,13 @@ pub fn invite(conn: &mut DbConn, act: &Act, s: &NewStaff) -> Checked<PersonId> {
             ))
             .execute(conn)?;
         crate::notices::invitation(conn, id, &email, s.language, act.now)?;
-        audit::record(
+        audit::acted(
             conn,
-            Entry {
-                at: act.now,
-                actor: Some(act.actor.id),
-                action: "staff.invited",
-                entity: "person",
-                entity_id: Some(id.into()),
-                detail: json!({"username": s.username, "role": s.role.as_str(), "organisation_id": org}),
-                client_addr: Some(act.client_addr),
-            },
+            act,
+            "staff.invited",
+            "person",
+            id,
+            json!({"username": s.username, "role": s.role.as_str(), "organisation_id": org}),
         )?;
         Ok(Ok(id))
     })
@@ -221,17 +217,13 @@ pub fn connect_guardian(conn: &mut DbConn, act: &Act, g: &NewGuardianship) -> Ch
         if inserted == 0 {
             return refuse("guardian_already_connected_pupil");
         }
-        audit::record(
+        audit::acted(
             conn,
-            Entry {
-                at: act.now,
-                actor: Some(act.actor.id),
-                action: "guardianship.created",
-                entity: "person",
-                entity_id: Some(g.pupil.into()),
-                detail: json!({"guardian_id": guardian, "guardian_created": created}),
-                client_addr: Some(act.client_addr),
-            },
+            act,
+            "guardianship.created",
+            "person",
+            g.pupil,
+            json!({"guardian_id": guardian, "guardian_created": created}),
         )?;
         Ok(Ok(()))
     })
@@ -300,18 +292,7 @@ pub fn assign_duty(conn: &mut DbConn, act: &Act, d: &NewDuty) -> Checked<DutyId>
             ))
             .returning(duties::id)
             .get_result(conn)?;
-        audit::record(
-            conn,
-            Entry {
-                at: act.now,
-                actor: Some(act.actor.id),
-                action: "duty.assigned",
-                entity: "duty",
-                entity_id: Some(id.into()),
-                detail: json!({"person_id": person, "role": d.role.as_str(), "organisation_id": org, "group_id": d.group, "start_date": d.start}),
-                client_addr: Some(act.client_addr),
-            },
-        )?;
+        audit::acted(conn, act, "duty.assigned", "duty", id, json!({"person_id": person, "role": d.role.as_str(), "organisation_id": org, "group_id": d.group, "start_date": d.start}))?;
         Ok(Ok(id))
     })
 }
