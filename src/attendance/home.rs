@@ -53,7 +53,7 @@ impl Home {
             .load::<(PupilId, String, String)>(conn)?;
         let mut children = Vec::new();
         for (id, g, f) in kids {
-            let term = crate::attendance::roll_call::period_rows(
+            let term = crate::attendance::weeks::period_rows(
                 conn,
                 vec![(id, g.clone(), f.clone())],
                 crate::school::calendar::term_start(today),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::common::html_with_status;
 use super::layout::{self, PageCtx};
-use crate::attendance::roll_call;
+use crate::attendance::weeks;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult, Code};
 use crate::state::AppState;
@@ -53,7 +53,7 @@ pub async fn mentor(
             for g in groups {
                 let name = crate::insight::statistics::overview::group_name(conn, g)?;
                 let rows = if until >= monday {
-                    roll_call::group_week(conn, g, monday, until, tz)?
+                    weeks::group_week(conn, g, monday, until, tz)?
                 } else {
                     Vec::new()
                 };

@@ -44,7 +44,7 @@ pub async fn page(
             let r = access::pupil(conn, &v, id, today)?;
             let state_now = absence::today_state(conn, id, today, tz)?;
             let from = crate::school::calendar::term_start(today);
-            let term = crate::attendance::roll_call::period_rows(
+            let term = crate::attendance::weeks::period_rows(
                 conn,
                 vec![(id, String::new(), String::new())],
                 from,

@@ -7,7 +7,7 @@ use maud::{html, Markup};
 
 use super::layout::PageCtx;
 use super::roll_call::{report_state, roll_form};
-use crate::attendance::roll_call;
+use crate::attendance::{lesson_list, roll_call};
 use crate::auth::{access, Viewer};
 use crate::error::AppResult;
 use crate::i18n::Lang;
@@ -31,10 +31,10 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
         .now()
         .with_timezone(&state.config.timezone)
         .time();
-    let from = roll_call::school_days_back(today, 7);
+    let from = lesson_list::school_days_back(today, 7);
     let viewer = v.clone();
     let lessons = state
-        .db(move |conn| roll_call::teacher_lessons(conn, &viewer, from, today))
+        .db(move |conn| lesson_list::teacher_lessons(conn, &viewer, from, today))
         .await?;
     let (todays, earlier): (Vec<_>, Vec<_>) = lessons.into_iter().partition(|l| l.date == today);
     let (unreported, reported): (Vec<_>, Vec<_>) = earlier
@@ -49,7 +49,7 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
         } else {
             Some(todays.len() - 1)
         });
-    let line = |l: &roll_call::LessonLine, big: bool| {
+    let line = |l: &lesson_list::LessonLine, big: bool| {
         html! {
             a.lesson.big[big] href={"/lessons/" (l.id)} {
                 span.time { (l.starts_at.format("%H:%M")) "–" (l.ends_at.format("%H:%M")) }

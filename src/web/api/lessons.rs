@@ -5,7 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::attendance::roll_call::{self, LessonLine, MarkInput, RollCall, Status, Submission};
+use crate::attendance::lesson_list::{self, LessonLine};
+use crate::attendance::roll_call::{self, MarkInput, RollCall, Status, Submission};
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
@@ -72,7 +73,7 @@ pub async fn lessons(
             })?,
     };
     let lines = state
-        .db(move |conn| roll_call::teacher_lessons(conn, &v, date, date))
+        .db(move |conn| lesson_list::teacher_lessons(conn, &v, date, date))
         .await?;
     let lessons: Vec<LessonOut> = lines.iter().map(LessonOut::from).collect();
     Ok(HttpResponse::Ok()
