@@ -60,16 +60,19 @@ pub fn acted(
 }
 
 /// The ids of the audit rows about a person or by them: their own row (sign-ins among
-/// them), the marks, reports, leave and notices about them, and what they did. For the
-/// register extract and for retention.
+/// them), the marks, reports, leave, notices and absence signals about them, and what
+/// they did. For the register extract and for retention.
 pub fn about(c: &mut DbConn, person: PersonId) -> QueryResult<Vec<i64>> {
-    use crate::schema::{absence_reports, leave_applications, outbox};
+    use crate::schema::{absence_reports, leave_applications, outbox, signals};
     let reports = absence_reports::table
         .filter(absence_reports::pupil_id.eq(person))
         .select(absence_reports::id.nullable());
     let leave = leave_applications::table
         .filter(leave_applications::pupil_id.eq(person))
         .select(leave_applications::id.nullable());
+    let signals = signals::table
+        .filter(signals::pupil_id.eq(person))
+        .select(signals::id.nullable());
     let notices: Vec<i64> = outbox::table
         .filter(
             outbox::pupil_id
@@ -101,7 +104,10 @@ pub fn about(c: &mut DbConn, person: PersonId) -> QueryResult<Vec<i64>> {
                     .and(audit_log::entity_id.eq_any(leave)))
                 .or(audit_log::entity
                     .eq("notice")
-                    .and(audit_log::entity_id.eq_any(notices))),
+                    .and(audit_log::entity_id.eq_any(notices)))
+                .or(audit_log::entity
+                    .eq("signal")
+                    .and(audit_log::entity_id.eq_any(signals))),
         )
         .select(audit_log::id)
         .load(c)

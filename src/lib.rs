@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod follow_up;
 pub mod i18n;
 pub mod insight;
 pub mod interop;

@@ -460,6 +460,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    signal_rules (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        kind -> Text,
+        counts -> Text,
+        window_days -> Integer,
+        share_pct -> Nullable<Integer>,
+        days -> Nullable<Integer>,
+        tell_mentor -> Bool,
+        tell_principal -> Bool,
+        active -> Bool,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    signals (id) {
+        id -> BigInt,
+        rule_id -> BigInt,
+        pupil_id -> BigInt,
+        school_id -> BigInt,
+        status -> Text,
+        raised_at -> Timestamp,
+        period_from -> Date,
+        period_to -> Date,
+        absent_minutes -> Integer,
+        scheduled_minutes -> Integer,
+        days_in_row -> Integer,
+        seen_by -> Nullable<BigInt>,
+        seen_at -> Nullable<Timestamp>,
+        dismissed_reason -> Nullable<Text>,
+        dismissed_by -> Nullable<BigInt>,
+        dismissed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(signals -> signal_rules (rule_id));
 diesel::joinable!(absence_reports -> absence_reasons (reason_id));
 diesel::joinable!(trips -> groups (group_id));
 diesel::joinable!(trips -> absence_reasons (reason_id));
@@ -470,6 +509,8 @@ diesel::joinable!(person_identifiers -> people (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
+    signal_rules,
+    signals,
     people,
     person_emails,
     person_identifiers,

@@ -224,6 +224,11 @@ impl Application {
                 state.last_backup.clone(),
             ));
         }
+        actix_web::rt::spawn(crate::follow_up::signals::run_schedule(
+            state.database.clone(),
+            state.config.timezone,
+            state.config.clock,
+        ));
         actix_web::rt::spawn(crate::upkeep::retention::run_schedule(
             state.database.clone(),
             state.config.retention,

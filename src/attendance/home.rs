@@ -35,6 +35,8 @@ pub struct Home {
     pub principal: bool,
     /// leave applications waiting for this principal or mentor
     pub pending_leave: usize,
+    /// new early signals of absence for this principal or mentor
+    pub new_signals: usize,
 }
 
 impl Home {
@@ -114,7 +116,16 @@ impl Home {
         } else {
             0
         };
+        let new_signals = if follows_up {
+            crate::follow_up::signals::for_viewer(conn, v, today)?
+                .iter()
+                .filter(|s| s.status == crate::school::states::SignalStatus::New)
+                .count()
+        } else {
+            0
+        };
         Ok(Home {
+            new_signals,
             given_name: v.given_name.clone(),
             children,
             pupil_self: v.as_pupil(),

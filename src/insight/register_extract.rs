@@ -213,6 +213,25 @@ fn pupil_sections(
         "leave_applications".into(),
         rows(leave.into_iter().map(|(s, e, r, st, rec, c)| json!({"from": s, "to": e, "reason": r, "status": st, "recommendation": rec, "decision_comment": c})).collect()),
     );
+    // early signals of the pupil's absence, with what was done with them
+    #[allow(clippy::type_complexity)]
+    let signals: Vec<(NaiveDateTime, NaiveDate, NaiveDate, String, Option<String>)> =
+        signals::table
+            .filter(signals::pupil_id.eq(person))
+            .select((
+                signals::raised_at,
+                signals::period_from,
+                signals::period_to,
+                signals::status,
+                signals::dismissed_reason,
+            ))
+            .order(signals::raised_at)
+            .limit(ROWS)
+            .load(conn)?;
+    out.insert(
+        "absence_signals".into(),
+        rows(signals.into_iter().map(|(at, f, t, st, why)| json!({"raised_at": at, "from": f, "to": t, "status": st, "dismissed_because": why})).collect()),
+    );
     // trips of the pupil's group they stayed at school for (UTC, as stored)
     let stayed: Vec<(String, chrono::NaiveDateTime, chrono::NaiveDateTime)> = trip_stays::table
         .inner_join(trips::table)

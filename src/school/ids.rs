@@ -186,6 +186,14 @@ id!(
     DutyId
 );
 id!(
+    /// A rule that raises early signals of absence.
+    SignalRuleId
+);
+id!(
+    /// An early signal of a pupil's absence.
+    SignalId
+);
+id!(
     /// A run of the SS 12000 sync.
     SyncRunId
 );

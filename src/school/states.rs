@@ -62,3 +62,32 @@ crate::text_enum!(
         Failed => "failed",
     }
 );
+
+crate::text_enum!(
+    /// Where a signal stands (`signals.status`): raised, seen by someone who follows the
+    /// pupil up, or dismissed with a reason (which lets the rule raise it again later).
+    SignalStatus {
+        New => "new",
+        Seen => "seen",
+        Dismissed => "dismissed",
+    }
+);
+
+crate::text_enum!(
+    /// What a signal rule looks at (`signal_rules.kind`): absence's share of the
+    /// scheduled minutes over the last days, or whole school days absent in a row within
+    /// them.
+    RuleKind {
+        Share => "share",
+        DaysInRow => "days_in_row",
+    }
+);
+
+crate::text_enum!(
+    /// Which absence a signal rule counts (`signal_rules.counts`).
+    Counting {
+        All => "all",
+        Valid => "valid",
+        Invalid => "invalid",
+    }
+);

@@ -304,6 +304,8 @@ fn remove(c: &mut DbConn, person: PersonId) -> QueryResult<()> {
         .execute(c)?;
         diesel::delete(attendance_marks::table.filter(attendance_marks::pupil_id.eq(person)))
             .execute(c)?;
+        // the early signals of their absence (`follow_up::signals`)
+        diesel::delete(signals::table.filter(signals::pupil_id.eq(person))).execute(c)?;
         diesel::delete(absence_reports::table.filter(absence_reports::pupil_id.eq(person)))
             .execute(c)?;
         diesel::delete(leave_applications::table.filter(leave_applications::pupil_id.eq(person)))

@@ -137,6 +137,20 @@ fn action(lang: Lang, code: &str) -> String {
             "Lärarens frånvaro borttagen",
             "Teacher's absence taken back",
         ),
+        "signal_rule.added" => (
+            "Regel för frånvarosignaler inlagd",
+            "Absence signal rule added",
+        ),
+        "signal_rule.started" => (
+            "Regel för frånvarosignaler startad",
+            "Absence signal rule started",
+        ),
+        "signal_rule.stopped" => (
+            "Regel för frånvarosignaler stoppad",
+            "Absence signal rule stopped",
+        ),
+        "signal.seen" => ("Frånvarosignal sedd", "Absence signal seen"),
+        "signal.dismissed" => ("Frånvarosignal avfärdad", "Absence signal dismissed"),
         "trip.created" => ("Utflykt inlagd", "Trip added"),
         "trip.cancelled" => ("Utflykt borttagen", "Trip cancelled"),
         "trip.stays" => (

@@ -283,4 +283,6 @@ render_as_number!(
     DutyId,
     SyncRunId,
     OrganisationId,
+    SignalRuleId,
+    SignalId,
 );

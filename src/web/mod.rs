@@ -30,6 +30,7 @@ mod roll_call;
 mod roll_call_form;
 mod school_settings;
 mod sign_in;
+mod signals;
 mod ss12000;
 mod statistics;
 mod teacher_start;
@@ -101,6 +102,13 @@ routes! {
     post "/leave-applications/{id}/recommendation" => absence::recommend,
     post "/leave-applications/{id}/decision" => absence::decide,
     get "/leave" => leave::pending_leave,
+    // early signals of absence
+    get "/signals" => signals::page,
+    post "/signals/{id}/seen" => signals::seen,
+    post "/signals/{id}/dismiss" => signals::dismiss,
+    get "/admin/signals" => signals::rules_page,
+    post "/admin/signals" => signals::add_rule,
+    post "/admin/signals/{id}/active" => signals::set_active,
     post "/leave-delegations" => leave::delegate,
     post "/leave-delegations/end" => leave::end_delegation,
     // notices

@@ -95,6 +95,7 @@ pub async fn home(
                         }
                         li { a href="/notices?unconfirmed=1" { (ctx.t("Dagens frånvaromeddelanden som ingen bekräftat", "Today's absence notices no one has confirmed")) } }
                         li { a href="/leave" { (ctx.t("Ledighetsansökningar att hantera", "Leave applications to handle")) " (" (summary.pending_leave) ")" } }
+                        li { a href="/signals" { (ctx.t("Signaler om frånvaro, nya", "Absence signals, new")) " (" (summary.new_signals) ")" } }
                     }
                 }
             }
@@ -104,6 +105,7 @@ pub async fn home(
                 h2 { (ctx.t("Administration", "Administration")) }
                 p { a href="/admin" { (ctx.t("Personal, vårdnadshavare och uppdrag", "Staff, guardians and duties")) } }
                 p { a href="/admin/reasons" { (ctx.t("Frånvaroorsaker", "Absence reasons")) } }
+                p { a href="/admin/signals" { (ctx.t("Regler för frånvarosignaler", "Absence signal rules")) } }
                 p { a href="/statistics" { (ctx.t("Frånvarostatistik för alla skolor", "Absence statistics for every school")) } }
                 p { a href="/notices" { (ctx.t("Dagens frånvaromeddelanden", "Today's absence notices")) } }
             }

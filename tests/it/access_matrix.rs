@@ -989,6 +989,62 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404],
         },
+        // early signals: the list for those who follow pupils up (the principal, the mentor)
+        Row {
+            method: "get",
+            pattern: "/signals",
+            path: |_| "/signals".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 200, 404, 200, 200, 404, 404],
+        },
+        Row {
+            method: "post",
+            pattern: "/signals/{id}/seen",
+            path: |i| format!("/signals/{}/seen", i.signal),
+            body: &[],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 303, 404, 303, 404, 404, 404],
+        },
+        // no reason: refused for those who follow the child up, 404 for everyone else
+        Row {
+            method: "post",
+            pattern: "/signals/{id}/dismiss",
+            path: |i| format!("/signals/{}/dismiss", i.signal),
+            body: &[("reason", " ")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 400, 404, 400, 404, 404, 404],
+        },
+        Row {
+            method: "get",
+            pattern: "/admin/signals",
+            path: |_| "/admin/signals".into(),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(303, 200, 404),
+        },
+        // a window of no days: the form again, nothing stored
+        Row {
+            method: "post",
+            pattern: "/admin/signals",
+            path: |_| "/admin/signals".into(),
+            body: &[
+                ("kind", "share"),
+                ("counts", "all"),
+                ("window_days", "0"),
+                ("share_pct", "10"),
+            ],
+            via: Via::Page,
+            expect: admin_only(401, 400, 404),
+        },
+        Row {
+            method: "post",
+            pattern: "/admin/signals/{id}/active",
+            path: |i| format!("/admin/signals/{}/active", i.rule),
+            body: &[("active", "maybe")],
+            via: Via::Page,
+            expect: admin_only(401, 400, 404),
+        },
         Row {
             method: "get",
             pattern: "/admin/reasons",

@@ -59,6 +59,9 @@ pub struct Ids {
     pub report_uuid: String,
     /// the SS 12000 id of the child's attendance on a reported lesson of the class
     pub attendance: String,
+    /// an open early signal for the child, and its rule (the municipality's)
+    pub signal: i64,
+    pub rule: i64,
 }
 
 pub struct World {
@@ -318,9 +321,49 @@ pub fn build(app: &TestApp) -> World {
         .order(lessons::id.desc())
         .first(c)
         .unwrap();
+    // an open early signal for the child, of a rule of the municipality
+    let municipality: i64 = organisations::table
+        .find(school1)
+        .select(organisations::parent_id.assume_not_null())
+        .first(c)
+        .unwrap();
+    let rule: i64 = diesel::insert_into(signal_rules::table)
+        .values((
+            signal_rules::organisation_id.eq(municipality),
+            signal_rules::kind.eq("share"),
+            signal_rules::counts.eq("all"),
+            signal_rules::window_days.eq(28),
+            signal_rules::share_pct.eq(Some(10)),
+            signal_rules::tell_mentor.eq(true),
+            signal_rules::tell_principal.eq(true),
+            signal_rules::active.eq(true),
+            signal_rules::created_by.eq(id_of(c, "demo.admin")),
+            signal_rules::created_at.eq(now),
+        ))
+        .returning(signal_rules::id)
+        .get_result(c)
+        .unwrap();
+    let signal: i64 = diesel::insert_into(signals::table)
+        .values((
+            signals::rule_id.eq(rule),
+            signals::pupil_id.eq(child),
+            signals::school_id.eq(school1),
+            signals::status.eq("new"),
+            signals::raised_at.eq(now),
+            signals::period_from.eq(today - chrono::Duration::days(27)),
+            signals::period_to.eq(today),
+            signals::absent_minutes.eq(300),
+            signals::scheduled_minutes.eq(1800),
+            signals::days_in_row.eq(1),
+        ))
+        .returning(signals::id)
+        .get_result(c)
+        .unwrap();
     World {
         pool: pool.clone(),
         ids: Ids {
+            signal,
+            rule,
             school1_uuid: uuid_of_school,
             leave_uuid,
             report_uuid,

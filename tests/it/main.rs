@@ -38,6 +38,7 @@ mod schema_drift;
 mod school_settings;
 mod seed;
 mod sign_in_limits;
+mod signals;
 mod snapshots;
 mod ss12000;
 mod ss12000_schema;

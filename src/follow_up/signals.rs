@@ -1,0 +1,734 @@
+//! Early signals of repeated or long absence (Skollagen 7 kap. 19 a §): the law sets no
+//! number, so the huvudman's administrator writes rules, and every evaluation raises a
+//! signal for each pupil a rule catches. A signal is raised once per pupil and rule until
+//! someone who follows the pupil up dismisses it with a reason (kept and audited); the
+//! partial unique index `signals_open` makes two evaluations at once raise it once.
+//!
+//! Rules read the statistics' per-day sums (`absence_days`), so an evaluation of a whole
+//! municipality is one read per school: absence's share of the scheduled minutes over the
+//! last days, or whole school days absent in a row within them, counting all, valid or
+//! invalid absence.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::audit;
+use crate::auth::Viewer;
+use crate::db::DbConn;
+use crate::error::AppResult;
+use crate::on_backend;
+use crate::schema::*;
+use crate::school::ids::{OrganisationId, PupilId, SchoolId, SignalId, SignalRuleId};
+use crate::school::states::{Counting, RuleKind, SignalStatus};
+use crate::school::{Act, Checked, Refusal};
+
+/// The longest window a rule looks back over.
+pub const MAX_WINDOW_DAYS: i32 = 366;
+/// The longest reason a dismissal keeps.
+pub const MAX_REASON: usize = 500;
+
+/// A rule as the huvudman's administrator writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRule {
+    pub kind: RuleKind,
+    pub counts: Counting,
+    pub window_days: i32,
+    /// `Share`: per cent of the scheduled minutes
+    pub share_pct: Option<i32>,
+    /// `DaysInRow`: whole school days absent in a row
+    pub days: Option<i32>,
+    pub tell_mentor: bool,
+    pub tell_principal: bool,
+}
+
+impl NewRule {
+    /// The rule, or the refusal that names the field that is wrong.
+    pub fn check(&self) -> Result<(), Refusal> {
+        if !(1..=MAX_WINDOW_DAYS).contains(&self.window_days) {
+            return Err(Refusal::new("signal_window_days_range").with("max", MAX_WINDOW_DAYS));
+        }
+        match self.kind {
+            RuleKind::Share if !self.share_pct.is_some_and(|p| (1..=100).contains(&p)) => {
+                Err(Refusal::new("signal_share_range"))
+            }
+            RuleKind::DaysInRow
+                if !self
+                    .days
+                    .is_some_and(|d| (1..=self.window_days).contains(&d)) =>
+            {
+                Err(Refusal::new("signal_days_range"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A stored rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub id: SignalRuleId,
+    pub kind: RuleKind,
+    pub counts: Counting,
+    pub window_days: i32,
+    pub share_pct: Option<i32>,
+    pub days: Option<i32>,
+    pub tell_mentor: bool,
+    pub tell_principal: bool,
+    pub active: bool,
+}
+
+type RuleRow = (
+    SignalRuleId,
+    RuleKind,
+    Counting,
+    i32,
+    Option<i32>,
+    Option<i32>,
+    bool,
+    bool,
+    bool,
+);
+
+fn rule_of(r: RuleRow) -> Rule {
+    let (id, kind, counts, window_days, share_pct, days, tell_mentor, tell_principal, active) = r;
+    Rule {
+        id,
+        kind,
+        counts,
+        window_days,
+        share_pct,
+        days,
+        tell_mentor,
+        tell_principal,
+        active,
+    }
+}
+
+const RULE_COLUMNS: (
+    signal_rules::id,
+    signal_rules::kind,
+    signal_rules::counts,
+    signal_rules::window_days,
+    signal_rules::share_pct,
+    signal_rules::days,
+    signal_rules::tell_mentor,
+    signal_rules::tell_principal,
+    signal_rules::active,
+) = (
+    signal_rules::id,
+    signal_rules::kind,
+    signal_rules::counts,
+    signal_rules::window_days,
+    signal_rules::share_pct,
+    signal_rules::days,
+    signal_rules::tell_mentor,
+    signal_rules::tell_principal,
+    signal_rules::active,
+);
+
+/// The municipality's rules, the running ones first, oldest first.
+pub fn rules(conn: &mut DbConn, municipality: OrganisationId) -> AppResult<Vec<Rule>> {
+    Ok(signal_rules::table
+        .filter(signal_rules::organisation_id.eq(municipality))
+        .select(RULE_COLUMNS)
+        .order((signal_rules::active.desc(), signal_rules::id))
+        .load::<RuleRow>(conn)?
+        .into_iter()
+        .map(rule_of)
+        .collect())
+}
+
+/// Adds a rule for the municipality's schools.
+pub fn add_rule(
+    conn: &mut DbConn,
+    act: &Act,
+    municipality: OrganisationId,
+    r: &NewRule,
+) -> Checked<SignalRuleId> {
+    if let Err(refusal) = r.check() {
+        return Ok(Err(refusal));
+    }
+    conn.transaction(|conn| {
+        let id: SignalRuleId = diesel::insert_into(signal_rules::table)
+            .values((
+                signal_rules::organisation_id.eq(municipality),
+                signal_rules::kind.eq(r.kind),
+                signal_rules::counts.eq(r.counts),
+                signal_rules::window_days.eq(r.window_days),
+                signal_rules::share_pct.eq(r.share_pct.filter(|_| r.kind == RuleKind::Share)),
+                signal_rules::days.eq(r.days.filter(|_| r.kind == RuleKind::DaysInRow)),
+                signal_rules::tell_mentor.eq(r.tell_mentor),
+                signal_rules::tell_principal.eq(r.tell_principal),
+                signal_rules::active.eq(true),
+                signal_rules::created_by.eq(act.actor.id),
+                signal_rules::created_at.eq(act.now),
+            ))
+            .returning(signal_rules::id)
+            .get_result(conn)?;
+        let detail = json!({"organisation_id": municipality, "kind": r.kind, "counts": r.counts,
+            "window_days": r.window_days, "share_pct": r.share_pct, "days": r.days});
+        audit::acted(conn, act, "signal_rule.added", "signal_rule", id, detail)?;
+        Ok(Ok(id))
+    })
+}
+
+/// Stops a rule of the municipality (its open signals stay), or starts it again.
+pub fn set_rule_active(
+    conn: &mut DbConn,
+    act: &Act,
+    municipality: OrganisationId,
+    id: SignalRuleId,
+    active: bool,
+) -> AppResult<()> {
+    conn.transaction(|conn| {
+        let mine: i64 = signal_rules::table
+            .find(id)
+            .filter(signal_rules::organisation_id.eq(municipality))
+            .count()
+            .get_result(conn)?;
+        if mine == 0 {
+            return Err(crate::error::AppError::NotFound);
+        }
+        let changed = diesel::update(
+            signal_rules::table
+                .find(id)
+                .filter(signal_rules::active.eq(!active)),
+        )
+        .set(signal_rules::active.eq(active))
+        .execute(conn)?;
+        if changed > 0 {
+            let action = if active {
+                "signal_rule.started"
+            } else {
+                "signal_rule.stopped"
+            };
+            audit::acted(conn, act, action, "signal_rule", id, json!({}))?;
+        }
+        Ok(())
+    })
+}
+
+/// One pupil's day as the statistics sum it: (day, scheduled, valid, invalid minutes).
+type Day = (NaiveDate, i32, i32, i32);
+
+/// What a rule found for one pupil: the days it is of, counted and scheduled minutes, and
+/// the longest run of whole days absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finding {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub absent_minutes: i32,
+    pub scheduled_minutes: i32,
+    pub days_in_row: i32,
+}
+
+fn counted(counts: Counting, d: &Day) -> i32 {
+    match counts {
+        Counting::All => d.2 + d.3,
+        Counting::Valid => d.2,
+        Counting::Invalid => d.3,
+    }
+}
+
+/// Whether the rule catches a pupil with these days (in date order), and what it found.
+pub fn finding(rule: &Rule, days: &[Day], today: NaiveDate) -> Option<Finding> {
+    let from = today - Duration::days(i64::from(rule.window_days) - 1);
+    let window: Vec<&Day> = days
+        .iter()
+        .filter(|d| d.0 >= from && d.0 <= today && d.1 > 0)
+        .collect();
+    let scheduled: i32 = window.iter().map(|d| d.1).sum();
+    let absent: i32 = window.iter().map(|d| counted(rule.counts, d)).sum();
+    // the longest run of school days (days with lessons) wholly absent, and its last day
+    let (mut run, mut best, mut best_end, mut start, mut best_start) = (0, 0, from, from, from);
+    for d in &window {
+        if counted(rule.counts, d) >= d.1 {
+            if run == 0 {
+                start = d.0;
+            }
+            run += 1;
+            if run > best {
+                (best, best_end, best_start) = (run, d.0, start);
+            }
+        } else {
+            run = 0;
+        }
+    }
+    let caught = match rule.kind {
+        RuleKind::Share => rule.share_pct.is_some_and(|p| {
+            scheduled > 0 && i64::from(absent) * 100 >= i64::from(p) * i64::from(scheduled)
+        }),
+        RuleKind::DaysInRow => rule.days.is_some_and(|n| best >= n),
+    };
+    let (period_from, period_to) = match rule.kind {
+        RuleKind::Share => (from, today),
+        RuleKind::DaysInRow => (best_start, best_end),
+    };
+    caught.then_some(Finding {
+        from: period_from,
+        to: period_to,
+        absent_minutes: absent,
+        scheduled_minutes: scheduled,
+        days_in_row: best,
+    })
+}
+
+/// What an evaluation did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Evaluated {
+    pub rules: usize,
+    pub schools: usize,
+    pub pupils: usize,
+    /// signals raised now (a pupil whose signal is open already is not raised again)
+    pub raised: usize,
+}
+
+/// Evaluates every running rule for every school of its municipality, up to `today`.
+pub fn evaluate(conn: &mut DbConn, today: NaiveDate, now: NaiveDateTime) -> AppResult<Evaluated> {
+    let mut by_municipality: BTreeMap<OrganisationId, Vec<Rule>> = BTreeMap::new();
+    for (m, row) in signal_rules::table
+        .filter(signal_rules::active.eq(true))
+        .select((signal_rules::organisation_id, RULE_COLUMNS))
+        .order(signal_rules::id)
+        .load::<(OrganisationId, RuleRow)>(conn)?
+    {
+        by_municipality.entry(m).or_default().push(rule_of(row));
+    }
+    let mut done = Evaluated::default();
+    for (municipality, rules) in by_municipality {
+        done.rules += rules.len();
+        let longest = rules.iter().map(|r| r.window_days).max().unwrap_or(1);
+        let first = today - Duration::days(i64::from(longest) - 1);
+        let schools: Vec<SchoolId> = organisations::table
+            .filter(organisations::parent_id.eq(municipality))
+            .filter(organisations::org_type.eq("school"))
+            .select(organisations::id)
+            .order(organisations::id)
+            .load(conn)?;
+        for school in schools {
+            done.schools += 1;
+            let mut pupils: BTreeMap<PupilId, Vec<Day>> = BTreeMap::new();
+            for (pupil, day, scheduled, valid, invalid) in absence_days::table
+                .filter(absence_days::school_id.eq(school))
+                .filter(absence_days::day.between(first, today))
+                .select((
+                    absence_days::pupil_id,
+                    absence_days::day,
+                    absence_days::scheduled_minutes,
+                    absence_days::valid_minutes,
+                    absence_days::invalid_minutes,
+                ))
+                .order((absence_days::pupil_id, absence_days::day))
+                .load::<(PupilId, NaiveDate, i32, i32, i32)>(conn)?
+            {
+                pupils
+                    .entry(pupil)
+                    .or_default()
+                    .push((day, scheduled, valid, invalid));
+            }
+            done.pupils += pupils.len();
+            for (pupil, days) in &pupils {
+                for rule in &rules {
+                    if let Some(f) = finding(rule, days, today) {
+                        done.raised += raise(conn, rule.id, *pupil, school, f, now)?;
+                    }
+                }
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// Raises the signal unless one is open for the pupil and rule (the partial unique index
+/// decides, so two evaluations at once raise it once). How many rows were written.
+fn raise(
+    conn: &mut DbConn,
+    rule: SignalRuleId,
+    pupil: PupilId,
+    school: SchoolId,
+    f: Finding,
+    now: NaiveDateTime,
+) -> AppResult<usize> {
+    let values = (
+        signals::rule_id.eq(rule),
+        signals::pupil_id.eq(pupil),
+        signals::school_id.eq(school),
+        signals::status.eq(SignalStatus::New),
+        signals::raised_at.eq(now),
+        signals::period_from.eq(f.from),
+        signals::period_to.eq(f.to),
+        signals::absent_minutes.eq(f.absent_minutes),
+        signals::scheduled_minutes.eq(f.scheduled_minutes),
+        signals::days_in_row.eq(f.days_in_row),
+    );
+    Ok(on_backend!(conn, c => diesel::insert_into(signals::table)
+        .values(values)
+        .on_conflict_do_nothing()
+        .execute(c))?)
+}
+
+/// A signal as the list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignalLine {
+    pub id: SignalId,
+    pub pupil: PupilId,
+    pub name: String,
+    /// the pupil's classes today
+    pub class: Option<String>,
+    pub school: String,
+    pub status: SignalStatus,
+    pub raised_at: NaiveDateTime,
+    pub period_from: NaiveDate,
+    pub period_to: NaiveDate,
+    pub absent_minutes: i32,
+    pub scheduled_minutes: i32,
+    pub days_in_row: i32,
+    pub rule: Rule,
+}
+
+type SignalRow = (
+    (
+        SignalId,
+        PupilId,
+        SignalStatus,
+        NaiveDateTime,
+        NaiveDate,
+        NaiveDate,
+        i32,
+        i32,
+        i32,
+    ),
+    RuleRow,
+    (String, String),
+    String,
+);
+
+/// The open signals (new and seen) of the pupils the viewer follows up: every pupil of the
+/// schools they lead, and the pupils of the groups they mentor today, as far as each
+/// signal's rule is for principals or for mentors. New ones first.
+pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<Vec<SignalLine>> {
+    if v.roles.principal_of.is_empty() && v.roles.mentor_of.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mentored = group_memberships::table
+        .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
+        .filter(crate::school::membership::on(today))
+        .select(group_memberships::pupil_id);
+    let rows: Vec<SignalRow> = signals::table
+        .inner_join(signal_rules::table)
+        .inner_join(people::table.on(people::id.eq(signals::pupil_id)))
+        .inner_join(organisations::table.on(organisations::id.eq(signals::school_id)))
+        .filter(signals::status.ne(SignalStatus::Dismissed))
+        // each rule says whom its signals are for
+        .filter(
+            signals::school_id
+                .eq_any(v.roles.principal_of.clone())
+                .and(signal_rules::tell_principal.eq(true))
+                .or(signals::pupil_id
+                    .eq_any(mentored)
+                    .and(signal_rules::tell_mentor.eq(true))),
+        )
+        .select((
+            (
+                signals::id,
+                signals::pupil_id,
+                signals::status,
+                signals::raised_at,
+                signals::period_from,
+                signals::period_to,
+                signals::absent_minutes,
+                signals::scheduled_minutes,
+                signals::days_in_row,
+            ),
+            RULE_COLUMNS,
+            (people::given_name, people::family_name),
+            organisations::name,
+        ))
+        .order((signals::raised_at.desc(), signals::id.desc()))
+        .limit(500)
+        .load(conn)?;
+    let pupils: Vec<PupilId> = rows.iter().map(|r| r.0 .1).collect();
+    let classes = crate::insight::statistics::overview::classes_on(conn, &pupils, today)?;
+    let mut out: Vec<SignalLine> = rows
+        .into_iter()
+        .map(|(s, rule, (given, family), school)| SignalLine {
+            id: s.0,
+            pupil: s.1,
+            name: format!("{given} {family}"),
+            class: classes.get(&s.1).cloned(),
+            school,
+            status: s.2,
+            raised_at: s.3,
+            period_from: s.4,
+            period_to: s.5,
+            absent_minutes: s.6,
+            scheduled_minutes: s.7,
+            days_in_row: s.8,
+            rule: rule_of(rule),
+        })
+        .collect();
+    // new before seen, each newest first (the sort keeps that order)
+    out.sort_by_key(|l| l.status != SignalStatus::New);
+    Ok(out)
+}
+
+/// The signal, when the viewer follows its pupil up (404 otherwise): its pupil and status.
+fn in_reach(
+    conn: &mut DbConn,
+    v: &Viewer,
+    id: SignalId,
+    today: NaiveDate,
+) -> AppResult<(PupilId, SignalStatus)> {
+    let row: Option<(PupilId, SchoolId, SignalStatus)> = signals::table
+        .find(id)
+        .select((signals::pupil_id, signals::school_id, signals::status))
+        .first(conn)
+        .optional()?;
+    let Some((pupil, school, status)) = row else {
+        return Err(crate::error::AppError::NotFound);
+    };
+    if v.roles.principal_of.contains(&school) {
+        return Ok((pupil, status));
+    }
+    let mentors: i64 = group_memberships::table
+        .filter(group_memberships::pupil_id.eq(pupil))
+        .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
+        .filter(crate::school::membership::on(today))
+        .count()
+        .get_result(conn)?;
+    if mentors > 0 {
+        Ok((pupil, status))
+    } else {
+        Err(crate::error::AppError::NotFound)
+    }
+}
+
+/// Someone who follows the pupil up has seen the signal (a new one only; seen again
+/// changes nothing).
+pub fn mark_seen(conn: &mut DbConn, act: &Act, id: SignalId) -> AppResult<()> {
+    conn.transaction(|conn| {
+        let (pupil, _) = in_reach(conn, act.actor, id, act.today)?;
+        let moved = diesel::update(
+            signals::table
+                .find(id)
+                .filter(signals::status.eq(SignalStatus::New)),
+        )
+        .set((
+            signals::status.eq(SignalStatus::Seen),
+            signals::seen_by.eq(act.actor.id),
+            signals::seen_at.eq(act.now),
+        ))
+        .execute(conn)?;
+        if moved > 0 {
+            audit::acted(
+                conn,
+                act,
+                "signal.seen",
+                "signal",
+                id,
+                json!({"pupil_id": pupil}),
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// Dismisses an open signal with the reason the dismissal keeps (1 to 500 characters);
+/// the rule may raise it again later. A dismissed signal stays dismissed.
+pub fn dismiss(conn: &mut DbConn, act: &Act, id: SignalId, reason: &str) -> Checked<()> {
+    let reason = reason.trim();
+    conn.transaction(|conn| {
+        // out of reach is a 404 whatever the reason says
+        let (pupil, _) = in_reach(conn, act.actor, id, act.today)?;
+        if reason.is_empty() || reason.chars().count() > MAX_REASON {
+            let refusal = Refusal::new("signal_dismiss_reason_required").with("max", MAX_REASON);
+            return Ok(Err(refusal));
+        }
+        let moved = diesel::update(
+            signals::table
+                .find(id)
+                .filter(signals::status.ne(SignalStatus::Dismissed)),
+        )
+        .set((
+            signals::status.eq(SignalStatus::Dismissed),
+            signals::dismissed_reason.eq(reason),
+            signals::dismissed_by.eq(act.actor.id),
+            signals::dismissed_at.eq(act.now),
+        ))
+        .execute(conn)?;
+        if moved > 0 {
+            // the reason stays with the signal, not in the log
+            let detail = json!({"pupil_id": pupil});
+            audit::acted(conn, act, "signal.dismissed", "signal", id, detail)?;
+        }
+        Ok(Ok(()))
+    })
+}
+
+/// Evaluates the rules once a day (the first run ten minutes after start), on the
+/// service's clock.
+pub async fn run_schedule(
+    db: crate::db::Database,
+    tz: chrono_tz::Tz,
+    clock: crate::school::clock::Clock,
+) {
+    let mut wait = std::time::Duration::from_secs(10 * 60);
+    loop {
+        actix_web::rt::time::sleep(wait).await;
+        wait = std::time::Duration::from_secs(24 * 3600);
+        let (today, now) = (clock.today(tz), clock.now_utc());
+        match db.write(move |c| evaluate(c, today, now)).await {
+            Ok(e) => tracing::info!(
+                rules = e.rules,
+                schools = e.schools,
+                pupils = e.pupils,
+                raised = e.raised,
+                "signals: evaluated"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "signals: the evaluation failed; it runs again tomorrow")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn rule(
+        kind: RuleKind,
+        counts: Counting,
+        window: i32,
+        pct: Option<i32>,
+        days: Option<i32>,
+    ) -> Rule {
+        Rule {
+            id: SignalRuleId(1),
+            kind,
+            counts,
+            window_days: window,
+            share_pct: pct,
+            days,
+            tell_mentor: true,
+            tell_principal: true,
+            active: true,
+        }
+    }
+
+    #[test]
+    fn a_share_rule_catches_at_its_share_and_not_just_under() {
+        let today = d("2026-12-04");
+        // four days of 100 minutes: 10 % is 40 minutes
+        let days = |invalid: i32| -> Vec<Day> {
+            vec![
+                (d("2026-12-01"), 100, 0, invalid),
+                (d("2026-12-02"), 100, 0, 0),
+                (d("2026-12-03"), 100, 0, 0),
+                (d("2026-12-04"), 100, 0, 0),
+            ]
+        };
+        let r = rule(RuleKind::Share, Counting::Invalid, 28, Some(10), None);
+        let f = finding(&r, &days(40), today).unwrap();
+        assert_eq!((f.absent_minutes, f.scheduled_minutes), (40, 400));
+        assert_eq!((f.from, f.to), (d("2026-11-07"), today));
+        assert_eq!(finding(&r, &days(39), today), None);
+        // valid absence is not counted by a rule of invalid absence, and is by one of all
+        let valid: Vec<Day> = days(0)
+            .into_iter()
+            .map(|(a, s, _, _)| (a, s, 40, 0))
+            .collect();
+        assert_eq!(finding(&r, &valid, today), None);
+        let all = rule(RuleKind::Share, Counting::All, 28, Some(10), None);
+        assert!(finding(&all, &valid, today).is_some());
+        // outside the window is not counted
+        let short = rule(RuleKind::Share, Counting::Invalid, 3, Some(10), None);
+        assert_eq!(finding(&short, &days(400), today), None);
+    }
+
+    #[test]
+    fn a_days_in_row_rule_counts_whole_school_days_absent() {
+        let today = d("2026-12-07");
+        // Thu, Fri absent; the weekend has no lessons (no rows); Mon absent: three in a row
+        let mut days: Vec<Day> = vec![
+            (d("2026-12-02"), 300, 0, 0),
+            (d("2026-12-03"), 300, 300, 0),
+            (d("2026-12-04"), 240, 200, 40),
+            (d("2026-12-07"), 300, 300, 0),
+        ];
+        let r = rule(RuleKind::DaysInRow, Counting::All, 14, None, Some(3));
+        let f = finding(&r, &days, today).unwrap();
+        assert_eq!(f.days_in_row, 3);
+        assert_eq!((f.from, f.to), (d("2026-12-03"), today));
+        // Monday only partly absent: two in a row, just under
+        days[3] = (d("2026-12-07"), 300, 299, 0);
+        assert_eq!(finding(&r, &days, today), None);
+        assert_eq!(
+            finding(
+                &rule(RuleKind::DaysInRow, Counting::Valid, 14, None, Some(2)),
+                &days,
+                today
+            ),
+            None,
+            "Friday's invalid minutes are not valid absence"
+        );
+    }
+
+    #[test]
+    fn a_rule_names_what_is_wrong_with_it() {
+        let ok = NewRule {
+            kind: RuleKind::Share,
+            counts: Counting::All,
+            window_days: 28,
+            share_pct: Some(10),
+            days: None,
+            tell_mentor: true,
+            tell_principal: true,
+        };
+        assert_eq!(ok.check(), Ok(()));
+        let code = |r: NewRule| r.check().unwrap_err().code;
+        assert_eq!(
+            code(NewRule {
+                window_days: 0,
+                ..ok.clone()
+            }),
+            "signal_window_days_range"
+        );
+        assert_eq!(
+            code(NewRule {
+                share_pct: Some(101),
+                ..ok.clone()
+            }),
+            "signal_share_range"
+        );
+        assert_eq!(
+            code(NewRule {
+                share_pct: None,
+                ..ok.clone()
+            }),
+            "signal_share_range"
+        );
+        let row = NewRule {
+            kind: RuleKind::DaysInRow,
+            days: Some(29),
+            ..ok.clone()
+        };
+        assert_eq!(code(row.clone()), "signal_days_range");
+        assert_eq!(
+            NewRule {
+                days: Some(5),
+                ..row
+            }
+            .check(),
+            Ok(())
+        );
+    }
+}
