@@ -68,6 +68,9 @@ enum Command {
     /// Recompute the statistics' per-day sums of every school from the marks (after
     /// editing the database by hand; normally never needed)
     StatsRebuild,
+    /// Evaluate the early-signal rules now (the server does it once a day by itself) and
+    /// say how many signals were raised
+    Signals,
     /// Generate a realistic municipality (the same seed and start give the same data)
     Seed(SeedArgs),
     /// Write a backup of the SQLite database while the server keeps serving: a consistent,
@@ -228,6 +231,7 @@ fn run(command: Command) -> Result<(), Failure> {
         Command::Restore { path, to } => restore(&config, &path, to.as_deref()),
         Command::ExportStructure { path } => export_structure(config, &path),
         Command::StatsRebuild => stats_rebuild(config),
+        Command::Signals => signals(config),
         Command::Seed(args) => seed_command(config, args),
         Command::ApiClient(action) => api_client(config, action),
         Command::Retention { dry_run } => retention(config, dry_run),
@@ -609,6 +613,26 @@ fn stats_rebuild(config: Config) -> Result<(), Failure> {
         "narvaro: statistics of {} schools rebuilt in {:.1} s ({rows} pupil days)",
         schools.len(),
         started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn signals(config: Config) -> Result<(), Failure> {
+    let pool = db::connect(&config.database_url, 1)?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
+    let started = Instant::now();
+    let (today, now) = (config.clock.today(config.timezone), config.clock.now_utc());
+    let done = crate::follow_up::signals::evaluate(&mut conn, today, now)
+        .map_err(|e| Failure::Runtime(crate::web::words::detail(&e, crate::i18n::Lang::En)))?;
+    println!(
+        "narvaro: {} signal rules evaluated for {} pupils of {} schools in {:.2} s; {} signals raised",
+        done.rules,
+        done.pupils,
+        done.schools,
+        started.elapsed().as_secs_f64(),
+        done.raised
     );
     Ok(())
 }
