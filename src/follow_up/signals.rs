@@ -298,6 +298,14 @@ pub fn evaluate(conn: &mut DbConn, today: NaiveDate, now: NaiveDateTime) -> AppR
     {
         by_municipality.entry(m).or_default().push(rule_of(row));
     }
+    // the open signals: not raised again (the unique index holds it if one is raised
+    // meanwhile; this spares the writes)
+    let open: std::collections::HashSet<(SignalRuleId, PupilId)> = signals::table
+        .filter(signals::status.ne(SignalStatus::Dismissed))
+        .select((signals::rule_id, signals::pupil_id))
+        .load::<(SignalRuleId, PupilId)>(conn)?
+        .into_iter()
+        .collect();
     let mut done = Evaluated::default();
     for (municipality, rules) in by_municipality {
         done.rules += rules.len();
@@ -332,7 +340,7 @@ pub fn evaluate(conn: &mut DbConn, today: NaiveDate, now: NaiveDateTime) -> AppR
             }
             done.pupils += pupils.len();
             for (pupil, days) in &pupils {
-                for rule in &rules {
+                for rule in rules.iter().filter(|r| !open.contains(&(r.id, *pupil))) {
                     if let Some(f) = finding(rule, days, today) {
                         done.raised += raise(conn, rule.id, *pupil, school, f, now)?;
                     }

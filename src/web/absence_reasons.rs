@@ -12,9 +12,9 @@ use serde::Deserialize;
 use super::common::{client_addr, html_with_status, parse_id, see_other};
 use super::layout::{self, PageCtx};
 use crate::attendance::absence_reasons::{self, Flags, NewReason, Owner, Reason, ReasonsView};
-use crate::auth::{access, Viewer};
-use crate::error::{AppError, AppResult};
-use crate::school::ids::{OrganisationId, SchoolId};
+use crate::auth::Viewer;
+use crate::error::AppResult;
+use crate::school::ids::SchoolId;
 use crate::school_day::day_changes;
 use crate::state::AppState;
 
@@ -23,15 +23,9 @@ pub struct Done {
     done: Option<String>,
 }
 
-/// The administrator's municipality (the first, when they administer several).
-fn municipality(v: &Viewer) -> AppResult<OrganisationId> {
-    access::require_admin(v)?;
-    v.roles.admin_of.first().copied().ok_or(AppError::NotFound)
-}
-
 /// The administrator's municipality's reasons.
 fn municipal(v: &Viewer) -> AppResult<Owner> {
-    municipality(v).map(Owner::Municipality)
+    super::common::admin_municipality(v).map(Owner::Municipality)
 }
 
 /// A school's own reasons, for its principal or office or the municipality's
@@ -372,7 +366,7 @@ pub async fn schools_may_add(
     v: Viewer,
     form: web::Form<SchoolsForm>,
 ) -> AppResult<HttpResponse> {
-    let m = municipality(&v)?;
+    let m = super::common::admin_municipality(&v)?;
     let allowed = form.allowed.is_some();
     let (st, actor, addr) = (state.clone(), v.clone(), client_addr(&req));
     state

@@ -286,3 +286,16 @@ render_as_number!(
     SignalRuleId,
     SignalId,
 );
+
+/// The administrator's municipality (the first, when they administer several); 404 for
+/// everyone else.
+pub(super) fn admin_municipality(
+    v: &crate::auth::Viewer,
+) -> crate::error::AppResult<crate::school::ids::OrganisationId> {
+    crate::auth::access::require_admin(v)?;
+    v.roles
+        .admin_of
+        .first()
+        .copied()
+        .ok_or(crate::error::AppError::NotFound)
+}

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::common::{client_addr, html_with_status, see_other};
 use super::layout::{self, PageCtx};
-use crate::auth::{access, Viewer};
+use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::follow_up::signals::{self, NewRule, Rule, SignalLine};
 use crate::i18n::Lang;
@@ -196,12 +196,6 @@ async fn refused(
     render(state, ctx, v, Some(note), StatusCode::BAD_REQUEST).await
 }
 
-/// The administrator's municipality (the first, when they administer several).
-fn municipality(v: &Viewer) -> AppResult<OrganisationId> {
-    access::require_admin(v)?;
-    v.roles.admin_of.first().copied().ok_or(AppError::NotFound)
-}
-
 /// What the rule form shows: empty, or what was sent and refused.
 #[derive(Deserialize, Default, Clone)]
 pub struct RuleForm {
@@ -247,7 +241,7 @@ pub async fn rules_page(
     v: Viewer,
     q: web::Query<Done>,
 ) -> AppResult<HttpResponse> {
-    let m = municipality(&v)?;
+    let m = super::common::admin_municipality(&v)?;
     let ctx = PageCtx::new(&req);
     let note = q.done.as_deref().map(|_| {
         html! { p.notice role="status" { (ctx.t("Sparat.", "Saved.")) } }
@@ -335,7 +329,7 @@ pub async fn add_rule(
     v: Viewer,
     form: web::Form<RuleForm>,
 ) -> AppResult<HttpResponse> {
-    let m = municipality(&v)?;
+    let m = super::common::admin_municipality(&v)?;
     let ctx = PageCtx::new(&req);
     let f = form.into_inner();
     let result = match f.parse() {
@@ -370,7 +364,7 @@ pub async fn set_active(
     id: web::Path<SignalRuleId>,
     form: web::Form<ActiveForm>,
 ) -> AppResult<HttpResponse> {
-    let m = municipality(&v)?;
+    let m = super::common::admin_municipality(&v)?;
     let active = match form.active.as_str() {
         "1" => true,
         "0" => false,
