@@ -181,6 +181,7 @@ routes! {
     get "/api/v1/lessons/{id}/roll-call" => api::lessons::roll_call,
     put "/api/v1/lessons/{id}/roll-call" => api::lessons::submit_roll_call,
     get "/api/v1/statistics/absence" => api::statistics::statistics_absence,
+    get "/api/v1/signals" => api::signals::signals,
     get "/api/v1/statistics/aggregated-attendance" => api::statistics::v1_aggregated_attendance,
     // the SS 12000 export
     get "/api/ss12000/v2/attendances" => ss12000::attendances,

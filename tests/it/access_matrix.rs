@@ -1017,6 +1017,14 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: "get",
+            pattern: "/api/v1/signals",
+            path: |_| "/api/v1/signals".into(),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 200, 404, 200, 200, 404, 404],
+        },
+        Row {
+            method: "get",
             pattern: "/admin/signals",
             path: |_| "/admin/signals".into(),
             body: &[],

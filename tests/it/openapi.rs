@@ -402,6 +402,9 @@ async fn what_the_api_answers_matches_the_document() {
                 p,
                 Some(json!({"approved": true})),
             ),
+            // the fixture's open signal for the child; a guardian follows nobody up
+            call("get", "/api/v1/signals", "/api/v1/signals".into(), p, None),
+            call("get", "/api/v1/signals", "/api/v1/signals".into(), g, None),
             call(
                 "get",
                 "/api/v1/statistics/absence",

@@ -229,6 +229,32 @@ async fn rules_raise_signals_once_and_stay_silent_just_under() {
         let theirs = other.get("/signals").await;
         assert_eq!(theirs.status.as_u16(), 200);
         assert!(!theirs.body.contains("Olle"), "{kind:?}");
+        // the API lists the same, in the shape its document gives
+        let token = crate::browser::api_token(&app, "sig.principal", PASSWORD).await;
+        let (status, body) = crate::browser::api_get(&app, Some(&token), "/api/v1/signals").await;
+        assert_eq!(status, 200, "{kind:?}");
+        let listed: Vec<(i64, &str, &str)> = body["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let kind = s["rule"]["kind"].as_str().unwrap();
+                (
+                    s["pupil"]["id"].as_i64().unwrap(),
+                    kind,
+                    s["status"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(listed.len(), 2, "{kind:?}: {body}");
+        assert!(
+            listed.contains(&(w.over, "share", "new")),
+            "{kind:?}: {body}"
+        );
+        assert!(
+            listed.contains(&(w.three, "days_in_row", "new")),
+            "{kind:?}: {body}"
+        );
         let start = principal.get("/").await;
         assert!(
             start.body.contains("Signaler om frånvaro, nya (2)"),

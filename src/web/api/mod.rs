@@ -4,6 +4,7 @@
 
 pub mod absence;
 pub mod lessons;
+pub mod signals;
 pub mod statistics;
 
 use actix_web::{web, HttpRequest, HttpResponse};
