@@ -114,7 +114,7 @@ fn signal_card(ctx: &PageCtx, l: &SignalLine) -> Markup {
     html! {
         section.card aria-labelledby={"s" (l.id)} {
             h2 id={"s" (l.id)} {
-                a href={"/pupils/" (l.pupil)} { (l.name) }
+                (l.name)
                 @if let Some(c) = &l.class { " (" (c) ")" }
                 @if l.status == SignalStatus::New { " " strong.badge { (ctx.t("Ny", "New")) } }
             }
@@ -126,7 +126,7 @@ fn signal_card(ctx: &PageCtx, l: &SignalLine) -> Markup {
                 } @else {
                     (hours(l.absent_minutes)) (ctx.t(" av ", " of ")) (hours(l.scheduled_minutes)) (ctx.t(" timmar", " hours"))
                 }
-                ". " a href={"/statistics/pupils/" (l.pupil)} { (ctx.t("Lektionerna bakom", "The lessons behind it")) }
+                ". " a href={"/pupils/" (l.pupil)} aria-label={(ctx.t("Lektionerna bakom: ", "The lessons behind it: ")) (l.name)} { (ctx.t("Lektionerna bakom", "The lessons behind it")) }
             }
             @if l.status == SignalStatus::New {
                 form method="post" action={"/signals/" (l.id) "/seen"} {
