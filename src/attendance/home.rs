@@ -36,7 +36,7 @@ pub struct Home {
     /// leave applications waiting for this principal or mentor
     pub pending_leave: usize,
     /// new early signals of absence for this principal or mentor
-    pub new_signals: usize,
+    pub new_signals: i64,
 }
 
 impl Home {
@@ -116,14 +116,7 @@ impl Home {
         } else {
             0
         };
-        let new_signals = if follows_up {
-            crate::follow_up::signals::for_viewer(conn, v, today)?
-                .iter()
-                .filter(|s| s.status == crate::school::states::SignalStatus::New)
-                .count()
-        } else {
-            0
-        };
+        let new_signals = crate::follow_up::signals::new_for(conn, v, today)?;
         Ok(Home {
             new_signals,
             given_name: v.given_name.clone(),

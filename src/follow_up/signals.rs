@@ -67,8 +67,8 @@ impl NewRule {
     }
 }
 
-/// A stored rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A stored rule (its fields in `RULE_COLUMNS`' order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Queryable)]
 pub struct Rule {
     pub id: SignalRuleId,
     pub kind: RuleKind,
@@ -79,33 +79,6 @@ pub struct Rule {
     pub tell_mentor: bool,
     pub tell_principal: bool,
     pub active: bool,
-}
-
-type RuleRow = (
-    SignalRuleId,
-    RuleKind,
-    Counting,
-    i32,
-    Option<i32>,
-    Option<i32>,
-    bool,
-    bool,
-    bool,
-);
-
-fn rule_of(r: RuleRow) -> Rule {
-    let (id, kind, counts, window_days, share_pct, days, tell_mentor, tell_principal, active) = r;
-    Rule {
-        id,
-        kind,
-        counts,
-        window_days,
-        share_pct,
-        days,
-        tell_mentor,
-        tell_principal,
-        active,
-    }
 }
 
 const RULE_COLUMNS: (
@@ -136,10 +109,7 @@ pub fn rules(conn: &mut DbConn, municipality: OrganisationId) -> AppResult<Vec<R
         .filter(signal_rules::organisation_id.eq(municipality))
         .select(RULE_COLUMNS)
         .order((signal_rules::active.desc(), signal_rules::id))
-        .load::<RuleRow>(conn)?
-        .into_iter()
-        .map(rule_of)
-        .collect())
+        .load(conn)?)
 }
 
 /// Adds a rule for the municipality's schools.
@@ -294,9 +264,9 @@ pub fn evaluate(conn: &mut DbConn, today: NaiveDate, now: NaiveDateTime) -> AppR
         .filter(signal_rules::active.eq(true))
         .select((signal_rules::organisation_id, RULE_COLUMNS))
         .order(signal_rules::id)
-        .load::<(OrganisationId, RuleRow)>(conn)?
+        .load::<(OrganisationId, Rule)>(conn)?
     {
-        by_municipality.entry(m).or_default().push(rule_of(row));
+        by_municipality.entry(m).or_default().push(row);
     }
     // the open signals: not raised again (the unique index holds it if one is raised
     // meanwhile; this spares the writes)
@@ -410,10 +380,41 @@ type SignalRow = (
         i32,
         i32,
     ),
-    RuleRow,
+    Rule,
     (String, String),
     String,
 );
+
+/// The signals of the pupils `$v` follows up on `$today`: of the schools they lead, and of
+/// the groups they mentor, as far as each signal's rule is for principals or for mentors
+/// (a query joined with `signal_rules`).
+macro_rules! followed_up_by {
+    ($v:expr, $today:expr) => {{
+        let mentored = group_memberships::table
+            .filter(group_memberships::group_id.eq_any($v.roles.mentor_of.clone()))
+            .filter(crate::school::membership::on($today))
+            .select(group_memberships::pupil_id);
+        signals::school_id
+            .eq_any($v.roles.principal_of.clone())
+            .and(signal_rules::tell_principal.eq(true))
+            .or(signals::pupil_id
+                .eq_any(mentored)
+                .and(signal_rules::tell_mentor.eq(true)))
+    }};
+}
+
+/// How many new signals the viewer has (the start page's count): one count, no rows.
+pub fn new_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<i64> {
+    if v.roles.principal_of.is_empty() && v.roles.mentor_of.is_empty() {
+        return Ok(0);
+    }
+    Ok(signals::table
+        .inner_join(signal_rules::table)
+        .filter(signals::status.eq(SignalStatus::New))
+        .filter(followed_up_by!(v, today))
+        .count()
+        .get_result(conn)?)
+}
 
 /// The open signals (new and seen) of the pupils the viewer follows up: every pupil of the
 /// schools they lead, and the pupils of the groups they mentor today, as far as each
@@ -422,24 +423,12 @@ pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<
     if v.roles.principal_of.is_empty() && v.roles.mentor_of.is_empty() {
         return Ok(Vec::new());
     }
-    let mentored = group_memberships::table
-        .filter(group_memberships::group_id.eq_any(v.roles.mentor_of.clone()))
-        .filter(crate::school::membership::on(today))
-        .select(group_memberships::pupil_id);
     let rows: Vec<SignalRow> = signals::table
         .inner_join(signal_rules::table)
         .inner_join(people::table.on(people::id.eq(signals::pupil_id)))
         .inner_join(organisations::table.on(organisations::id.eq(signals::school_id)))
         .filter(signals::status.ne(SignalStatus::Dismissed))
-        // each rule says whom its signals are for
-        .filter(
-            signals::school_id
-                .eq_any(v.roles.principal_of.clone())
-                .and(signal_rules::tell_principal.eq(true))
-                .or(signals::pupil_id
-                    .eq_any(mentored)
-                    .and(signal_rules::tell_mentor.eq(true))),
-        )
+        .filter(followed_up_by!(v, today))
         .select((
             (
                 signals::id,
@@ -476,7 +465,7 @@ pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<
             absent_minutes: s.6,
             scheduled_minutes: s.7,
             days_in_row: s.8,
-            rule: rule_of(rule),
+            rule,
         })
         .collect();
     // new before seen, each newest first (the sort keeps that order)
