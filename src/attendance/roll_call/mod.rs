@@ -608,23 +608,36 @@ fn claim_report(
     now: NaiveDateTime,
 ) -> AppResult<bool> {
     let row = lesson_reports::table.filter(lesson_reports::lesson_id.eq(lesson));
-    let bumped: Option<i32> = match expected {
+    let bump = |conn: &mut DbConn| -> diesel::QueryResult<bool> {
+        let bumped: Option<i32> = diesel::update(row)
+            .set(lesson_reports::version.eq(lesson_reports::version + 1))
+            .returning(lesson_reports::version)
+            .get_result(conn)
+            .optional()?;
+        Ok(bumped.is_some())
+    };
+    let bumped = match expected {
         Some(v) => diesel::update(row.filter(lesson_reports::version.eq(v)))
             .set(lesson_reports::version.eq(lesson_reports::version + 1))
             .returning(lesson_reports::version)
-            .get_result(conn)
-            .optional()?,
-        None => diesel::update(row)
-            .set(lesson_reports::version.eq(lesson_reports::version + 1))
-            .returning(lesson_reports::version)
-            .get_result(conn)
-            .optional()?,
+            .get_result::<i32>(conn)
+            .optional()?
+            .is_some(),
+        None => bump(conn)?,
     };
-    if bumped.is_some() {
+    if bumped {
         return Ok(false);
     }
     let exists: i64 = row.count().get_result(conn)?;
-    if exists > 0 || expected.is_some_and(|v| v != 0) {
+    if exists > 0 {
+        // On PostgreSQL another first report may commit between the update above, which
+        // found no row, and this count. A submission naming no version goes on top of it.
+        return match expected {
+            None if bump(conn)? => Ok(false),
+            _ => Err(stale()),
+        };
+    }
+    if expected.is_some_and(|v| v != 0) {
         return Err(stale());
     }
     // in a savepoint: on PostgreSQL a failed statement would end the whole transaction
@@ -647,9 +660,7 @@ fn claim_report(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
         )) if expected.is_none() => {
-            diesel::update(row)
-                .set(lesson_reports::version.eq(lesson_reports::version + 1))
-                .execute(conn)?;
+            bump(conn)?;
             Ok(false)
         }
         Err(diesel::result::Error::DatabaseError(
