@@ -96,7 +96,7 @@ impl TestDb {
                 }
             }
             Kind::Postgres => {
-                let admin = std::env::var(PG_ENV).expect("PostgreSQL test URL");
+                let admin = pg_admin_url();
                 let name = unique("narvaro_test");
                 let mut conn =
                     PgConnection::establish(&admin).expect("connect to the PostgreSQL test server");
@@ -168,6 +168,24 @@ fn mail_dir() -> PathBuf {
     std::env::temp_dir()
         .join("narvaro-tests")
         .join(unique("mail"))
+}
+
+/// The PostgreSQL server the tests create their databases on (`NARVARO_TEST_POSTGRES_URL`),
+/// without TLS unless the URL asks for it. The tests talk to a server of their own on this
+/// machine, and with TLS libpq's OpenSSL state is torn down by OpenSSL's exit handler while
+/// a pool's worker thread may still be closing a connection: the test binary then aborted
+/// after every test had passed ("double free or corruption", "malloc_consolidate():
+/// unaligned fastbin chunk"; diesel-rs/diesel#3441). Without TLS, libpq never starts
+/// OpenSSL, and there is nothing to tear down.
+pub fn pg_admin_url() -> String {
+    let url = std::env::var(PG_ENV).expect("PostgreSQL test URL");
+    if url.contains("sslmode=") {
+        url
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
+    }
 }
 
 /// `postgres://u@h:5432/postgres?x=y` with the database name replaced.
