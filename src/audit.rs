@@ -60,10 +60,13 @@ pub fn acted(
 }
 
 /// The ids of the audit rows about a person or by them: their own row (sign-ins among
-/// them), the marks, reports, leave, notices and absence signals about them, and what
+/// them), the marks, reports, leave, notices, absence signals, investigations and reports
+/// to the huvudman about them, and what
 /// they did. For the register extract and for retention.
 pub fn about(c: &mut DbConn, person: PersonId) -> QueryResult<Vec<i64>> {
-    use crate::schema::{absence_reports, leave_applications, outbox, signals};
+    use crate::schema::{
+        absence_cases, absence_reports, huvudman_reports, leave_applications, outbox, signals,
+    };
     let reports = absence_reports::table
         .filter(absence_reports::pupil_id.eq(person))
         .select(absence_reports::id.nullable());
@@ -73,6 +76,12 @@ pub fn about(c: &mut DbConn, person: PersonId) -> QueryResult<Vec<i64>> {
     let signals = signals::table
         .filter(signals::pupil_id.eq(person))
         .select(signals::id.nullable());
+    let cases = absence_cases::table
+        .filter(absence_cases::pupil_id.eq(person))
+        .select(absence_cases::id.nullable());
+    let reported = huvudman_reports::table
+        .filter(huvudman_reports::pupil_id.eq(person))
+        .select(huvudman_reports::id.nullable());
     let notices: Vec<i64> = outbox::table
         .filter(
             outbox::pupil_id
@@ -107,7 +116,13 @@ pub fn about(c: &mut DbConn, person: PersonId) -> QueryResult<Vec<i64>> {
                     .and(audit_log::entity_id.eq_any(notices)))
                 .or(audit_log::entity
                     .eq("signal")
-                    .and(audit_log::entity_id.eq_any(signals))),
+                    .and(audit_log::entity_id.eq_any(signals)))
+                .or(audit_log::entity
+                    .eq("absence_case")
+                    .and(audit_log::entity_id.eq_any(cases)))
+                .or(audit_log::entity
+                    .eq("huvudman_report")
+                    .and(audit_log::entity_id.eq_any(reported))),
         )
         .select(audit_log::id)
         .load(c)

@@ -495,10 +495,91 @@ diesel::table! {
         dismissed_reason -> Nullable<Text>,
         dismissed_by -> Nullable<BigInt>,
         dismissed_at -> Nullable<Timestamp>,
+        case_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    absence_cases (id) {
+        id -> BigInt,
+        pupil_id -> BigInt,
+        school_id -> BigInt,
+        status -> Text,
+        opened_by -> BigInt,
+        opened_at -> Timestamp,
+        period_from -> Date,
+        period_to -> Date,
+        absent_minutes -> Integer,
+        scheduled_minutes -> Integer,
+        decision -> Nullable<Text>,
+        decided_on -> Nullable<Date>,
+        decided_by -> Nullable<BigInt>,
+        decision_reason -> Nullable<Text>,
+        deadline -> Nullable<Date>,
+        conclusion -> Nullable<Text>,
+        actions -> Nullable<Text>,
+        follow_up_on -> Nullable<Date>,
+        special_support -> Bool,
+        outcome -> Nullable<Text>,
+        closed_by -> Nullable<BigInt>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    case_participants (case_id, person_id) {
+        case_id -> BigInt,
+        person_id -> BigInt,
+        part -> Text,
+        added_by -> BigInt,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_steps (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        taken_on -> Date,
+        kind -> Text,
+        note -> Text,
+        written_by -> BigInt,
+        written_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    case_health_notes (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        note -> Text,
+        written_by -> BigInt,
+        written_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    huvudman_reports (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        organisation_id -> BigInt,
+        school_id -> BigInt,
+        pupil_id -> BigInt,
+        class_name -> Nullable<Text>,
+        started_on -> Date,
+        principal_id -> BigInt,
+        status -> Text,
+        officer_note -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
 diesel::joinable!(signals -> signal_rules (rule_id));
+diesel::joinable!(case_steps -> absence_cases (case_id));
+diesel::joinable!(case_health_notes -> absence_cases (case_id));
+diesel::joinable!(case_participants -> absence_cases (case_id));
+diesel::joinable!(huvudman_reports -> absence_cases (case_id));
 diesel::joinable!(absence_reports -> absence_reasons (reason_id));
 diesel::joinable!(trips -> groups (group_id));
 diesel::joinable!(trips -> absence_reasons (reason_id));
@@ -509,6 +590,11 @@ diesel::joinable!(person_identifiers -> people (person_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
+    absence_cases,
+    case_participants,
+    case_steps,
+    case_health_notes,
+    huvudman_reports,
     signal_rules,
     signals,
     people,

@@ -37,6 +37,12 @@ pub struct Home {
     pub pending_leave: usize,
     /// new early signals of absence for this principal or mentor
     pub new_signals: i64,
+    /// works absence investigations: a principal, a mentor or a member of elevhälsan
+    pub cases: bool,
+    /// the principal's investigations past their deadline without a conclusion
+    pub overdue_cases: i64,
+    /// the huvudman's case officer: the inbox of reports
+    pub officer: bool,
 }
 
 impl Home {
@@ -117,8 +123,12 @@ impl Home {
             0
         };
         let new_signals = crate::follow_up::signals::new_for(conn, v, today)?;
+        let overdue_cases = crate::follow_up::cases::overdue_for_principal(conn, v, today)?;
         Ok(Home {
             new_signals,
+            cases: follows_up || !r.health_of.is_empty(),
+            overdue_cases,
+            officer: !r.officer_of.is_empty(),
             given_name: v.given_name.clone(),
             children,
             pupil_self: v.as_pupil(),
@@ -136,6 +146,8 @@ impl Home {
             && self.pupil_self.is_none()
             && self.schools.is_empty()
             && !self.admin
+            && !self.cases
+            && !self.officer
     }
 }
 

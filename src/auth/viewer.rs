@@ -164,6 +164,8 @@ fn roles_of(conn: &mut DbConn, p: &PersonRow, today: NaiveDate) -> AppResult<Rol
             Some(Role::Admin) => push_unique(&mut roles.admin_of, OrganisationId(org)),
             Some(Role::Principal) => push_unique(&mut roles.principal_of, school),
             Some(Role::SchoolAdmin) => push_unique(&mut roles.office_of, school),
+            Some(Role::Health) => push_unique(&mut roles.health_of, school),
+            Some(Role::CaseOfficer) => push_unique(&mut roles.officer_of, OrganisationId(org)),
             Some(Role::Teacher) => push_unique(&mut roles.teacher_at, school),
             Some(Role::Mentor) => {
                 if let Some(g) = group {

@@ -1,4 +1,7 @@
 //! Acting on absence (Skollagen 7 kap. 19 a §): early signals of repeated or long absence
-//! for those who follow a pupil up.
+//! for those who follow a pupil up, and the principal's investigation and its report to the
+//! huvudman.
 
+pub mod cases;
+pub mod reports;
 pub mod signals;

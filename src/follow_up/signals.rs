@@ -22,9 +22,13 @@ use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::on_backend;
 use crate::schema::*;
-use crate::school::ids::{OrganisationId, PupilId, SchoolId, SignalId, SignalRuleId};
+use crate::school::ids::{CaseId, OrganisationId, PupilId, SchoolId, SignalId, SignalRuleId};
 use crate::school::states::{Counting, RuleKind, SignalStatus};
 use crate::school::{Act, Checked, Refusal};
+
+/// The statuses of an open signal (the partial unique index `signals_open` holds one per
+/// pupil and rule): raised, seen, or turned into a case not yet closed.
+pub const OPEN: [SignalStatus; 3] = [SignalStatus::New, SignalStatus::Seen, SignalStatus::Case];
 
 /// The longest window a rule looks back over.
 pub const MAX_WINDOW_DAYS: i32 = 366;
@@ -271,7 +275,7 @@ pub fn evaluate(conn: &mut DbConn, today: NaiveDate, now: NaiveDateTime) -> AppR
     // the open signals: not raised again (the unique index holds it if one is raised
     // meanwhile; this spares the writes)
     let open: std::collections::HashSet<(SignalRuleId, PupilId)> = signals::table
-        .filter(signals::status.ne(SignalStatus::Dismissed))
+        .filter(signals::status.eq_any(OPEN))
         .select((signals::rule_id, signals::pupil_id))
         .load::<(SignalRuleId, PupilId)>(conn)?
         .into_iter()
@@ -358,7 +362,10 @@ pub struct SignalLine {
     /// the pupil's classes today
     pub class: Option<String>,
     pub school: String,
+    pub school_id: SchoolId,
     pub status: SignalStatus,
+    /// the investigation it was turned into
+    pub case: Option<CaseId>,
     pub raised_at: NaiveDateTime,
     pub period_from: NaiveDate,
     pub period_to: NaiveDate,
@@ -370,6 +377,8 @@ pub struct SignalLine {
 
 type SignalRow = (
     (
+        Option<CaseId>,
+        SchoolId,
         SignalId,
         PupilId,
         SignalStatus,
@@ -427,10 +436,12 @@ pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<
         .inner_join(signal_rules::table)
         .inner_join(people::table.on(people::id.eq(signals::pupil_id)))
         .inner_join(organisations::table.on(organisations::id.eq(signals::school_id)))
-        .filter(signals::status.ne(SignalStatus::Dismissed))
+        .filter(signals::status.eq_any(OPEN))
         .filter(followed_up_by!(v, today))
         .select((
             (
+                signals::case_id,
+                signals::school_id,
                 signals::id,
                 signals::pupil_id,
                 signals::status,
@@ -448,25 +459,34 @@ pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<
         .order((signals::raised_at.desc(), signals::id.desc()))
         .limit(500)
         .load(conn)?;
-    let pupils: Vec<PupilId> = rows.iter().map(|r| r.0 .1).collect();
+    let pupils: Vec<PupilId> = rows.iter().map(|r| r.0 .3).collect();
     let classes = crate::insight::statistics::overview::classes_on(conn, &pupils, today)?;
     let mut out: Vec<SignalLine> = rows
         .into_iter()
-        .map(|(s, rule, (given, family), school)| SignalLine {
-            id: s.0,
-            pupil: s.1,
-            name: format!("{given} {family}"),
-            class: classes.get(&s.1).cloned(),
-            school,
-            status: s.2,
-            raised_at: s.3,
-            period_from: s.4,
-            period_to: s.5,
-            absent_minutes: s.6,
-            scheduled_minutes: s.7,
-            days_in_row: s.8,
-            rule,
-        })
+        .map(
+            |(
+                (case, school_id, id, pupil, status, raised_at, from, to, absent, scheduled, days),
+                rule,
+                (given, family),
+                school,
+            )| SignalLine {
+                id,
+                pupil,
+                name: format!("{given} {family}"),
+                class: classes.get(&pupil).cloned(),
+                school,
+                school_id,
+                status,
+                case,
+                raised_at,
+                period_from: from,
+                period_to: to,
+                absent_minutes: absent,
+                scheduled_minutes: scheduled,
+                days_in_row: days,
+                rule,
+            },
+        )
         .collect();
     // new before seen, each newest first (the sort keeps that order)
     out.sort_by_key(|l| l.status != SignalStatus::New);
@@ -545,10 +565,11 @@ pub fn dismiss(conn: &mut DbConn, act: &Act, id: SignalId, reason: &str) -> Chec
             let refusal = Refusal::new("signal_dismiss_reason_required").with("max", MAX_REASON);
             return Ok(Err(refusal));
         }
+        // a signal turned into a case ends with its case
         let moved = diesel::update(
             signals::table
                 .find(id)
-                .filter(signals::status.ne(SignalStatus::Dismissed)),
+                .filter(signals::status.eq_any([SignalStatus::New, SignalStatus::Seen])),
         )
         .set((
             signals::status.eq(SignalStatus::Dismissed),

@@ -232,6 +232,10 @@ fn pupil_sections(
         "absence_signals".into(),
         rows(signals.into_iter().map(|(at, f, t, st, why)| json!({"raised_at": at, "from": f, "to": t, "status": st, "dismissed_because": why})).collect()),
     );
+    out.insert(
+        "absence_investigations".into(),
+        investigations(conn, person)?,
+    );
     // trips of the pupil's group they stayed at school for (UTC, as stored)
     let stayed: Vec<(String, chrono::NaiveDateTime, chrono::NaiveDateTime)> = trip_stays::table
         .inner_join(trips::table)
@@ -250,6 +254,90 @@ fn pupil_sections(
         ),
     );
     Ok(())
+}
+
+/// The investigations of the pupil's absence, whole: the person the register is about has
+/// a right to all of it (GDPR art. 15), the notes about health included.
+fn investigations(conn: &mut DbConn, person: PersonId) -> AppResult<Value> {
+    let case_ids: Vec<i64> = absence_cases::table
+        .filter(absence_cases::pupil_id.eq(person))
+        .select(absence_cases::id)
+        .order(absence_cases::id)
+        .limit(ROWS)
+        .load(conn)?;
+    let mut cases = Vec::new();
+    for id in case_ids {
+        #[allow(clippy::type_complexity)]
+        let (
+            status,
+            opened_at,
+            decision,
+            decided_on,
+            reason,
+            deadline,
+            conclusion,
+            actions,
+            follow_up_on,
+            special_support,
+            outcome,
+            closed_at,
+        ): (
+            String,
+            NaiveDateTime,
+            Option<String>,
+            Option<NaiveDate>,
+            Option<String>,
+            Option<NaiveDate>,
+            Option<String>,
+            Option<String>,
+            Option<NaiveDate>,
+            bool,
+            Option<String>,
+            Option<NaiveDateTime>,
+        ) = absence_cases::table
+            .find(id)
+            .select((
+                absence_cases::status,
+                absence_cases::opened_at,
+                absence_cases::decision,
+                absence_cases::decided_on,
+                absence_cases::decision_reason,
+                absence_cases::deadline,
+                absence_cases::conclusion,
+                absence_cases::actions,
+                absence_cases::follow_up_on,
+                absence_cases::special_support,
+                absence_cases::outcome,
+                absence_cases::closed_at,
+            ))
+            .first(conn)?;
+        let steps: Vec<(NaiveDate, String, String)> = case_steps::table
+            .filter(case_steps::case_id.eq(id))
+            .select((case_steps::taken_on, case_steps::kind, case_steps::note))
+            .order(case_steps::id)
+            .load(conn)?;
+        let health: Vec<(NaiveDateTime, String)> = case_health_notes::table
+            .filter(case_health_notes::case_id.eq(id))
+            .select((case_health_notes::written_at, case_health_notes::note))
+            .order(case_health_notes::id)
+            .load(conn)?;
+        let report: Option<(NaiveDate, String)> = huvudman_reports::table
+            .filter(huvudman_reports::case_id.eq(id))
+            .select((huvudman_reports::started_on, huvudman_reports::status))
+            .first(conn)
+            .optional()?;
+        cases.push(json!({
+            "status": status, "opened_at": opened_at, "decision": decision,
+            "decided_on": decided_on, "decision_reason": reason, "deadline": deadline,
+            "conclusion": conclusion, "actions": actions, "follow_up_on": follow_up_on,
+            "special_support_investigated": special_support, "outcome": outcome,
+            "closed_at": closed_at,
+            "steps": steps.into_iter().map(|(on, kind, note)| json!({"on": on, "kind": kind, "note": note})).collect::<Vec<_>>(),
+            "health_notes": health.into_iter().map(|(at, note)| json!({"written_at": at, "note": note})).collect::<Vec<_>>(),
+            "report_to_huvudman": report.map(|(on, st)| json!({"started_on": on, "status": st})),
+        }));
+    }
+    Ok(rows(cases))
 }
 
 /// E-mail addresses, sign-in identifiers, guardians, children, groups and duties.

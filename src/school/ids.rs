@@ -194,6 +194,18 @@ id!(
     SignalId
 );
 id!(
+    /// An investigation of a pupil's absence (7 kap. 19 a §).
+    CaseId
+);
+id!(
+    /// A step of an investigation.
+    CaseStepId
+);
+id!(
+    /// A report of a started investigation to the huvudman.
+    HuvudmanReportId
+);
+id!(
     /// A run of the SS 12000 sync.
     SyncRunId
 );

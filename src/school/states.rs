@@ -44,13 +44,18 @@ impl MarkStatus {
 }
 
 crate::text_enum!(
-    /// A duty's role, as stored in `duties.role`.
+    /// A duty's role, as stored in `duties.role`. `health` is a member of the student
+    /// health team (elevhälsan) at a school; `case_officer` the huvudman's officer who
+    /// receives the reports of absence investigations (a municipality's duty, like an
+    /// administrator's).
     Role {
         Teacher => "teacher",
         Mentor => "mentor",
         Principal => "principal",
         Admin => "admin",
         SchoolAdmin => "school_admin",
+        Health => "health",
+        CaseOfficer => "case_officer",
     }
 );
 
@@ -65,11 +70,73 @@ crate::text_enum!(
 
 crate::text_enum!(
     /// Where a signal stands (`signals.status`): raised, seen by someone who follows the
-    /// pupil up, or dismissed with a reason (which lets the rule raise it again later).
+    /// pupil up, turned into an investigation, or ended: dismissed with a reason or its
+    /// case closed (either lets the rule raise it again later).
     SignalStatus {
         New => "new",
         Seen => "seen",
+        Case => "case",
         Dismissed => "dismissed",
+        Closed => "closed",
+    }
+);
+
+crate::text_enum!(
+    /// Where an absence investigation stands (`absence_cases.status`). Nothing of a case
+    /// is deleted by a person: it is closed.
+    CaseStatus {
+        Open => "open",
+        Closed => "closed",
+    }
+);
+
+crate::text_enum!(
+    /// The principal's decision on a case (`absence_cases.decision`): investigate, or no
+    /// investigation is needed (with the reason the law asks for).
+    CaseDecision {
+        Investigate => "investigate",
+        NotNeeded => "not_needed",
+    }
+);
+
+crate::text_enum!(
+    /// How a case ended (`absence_cases.outcome`).
+    CaseOutcome {
+        Improved => "improved",
+        Support => "support",
+        Moved => "moved",
+        Other => "other",
+    }
+);
+
+crate::text_enum!(
+    /// A step of an investigation (`case_steps.kind`).
+    StepKind {
+        Meeting => "meeting",
+        Talk => "talk",
+        Letter => "letter",
+        Other => "other",
+    }
+);
+
+crate::text_enum!(
+    /// Who takes part in an investigation (`case_participants.part`).
+    CasePart {
+        Pupil => "pupil",
+        Guardian => "guardian",
+        Mentor => "mentor",
+        Health => "health",
+        Principal => "principal",
+    }
+);
+
+crate::text_enum!(
+    /// Where a report to the huvudman stands (`huvudman_reports.status`).
+    ReportStatus {
+        Open => "open",
+        MoreInfo => "more_info",
+        FollowedUp => "followed_up",
+        Closed => "closed",
     }
 );
 

@@ -14,6 +14,12 @@ pub struct Roles {
     pub office_of: Vec<SchoolId>,
     /// Schools the person teaches at (teacher or mentor duty).
     pub teacher_at: Vec<SchoolId>,
+    /// Schools whose student health team (elevhälsan) the person is a member of: the
+    /// absence investigations of that school, their health notes included.
+    pub health_of: Vec<SchoolId>,
+    /// Municipalities whose reports of absence investigations the person receives (the
+    /// huvudman's officer).
+    pub officer_of: Vec<OrganisationId>,
     /// Classes and mentor groups the person mentors.
     pub mentor_of: Vec<GroupId>,
     /// The pupils the person is guardian of.
@@ -27,7 +33,9 @@ impl Roles {
         !(self.admin_of.is_empty()
             && self.principal_of.is_empty()
             && self.office_of.is_empty()
-            && self.teacher_at.is_empty())
+            && self.teacher_at.is_empty()
+            && self.health_of.is_empty()
+            && self.officer_of.is_empty())
     }
 
     pub fn is_admin(&self) -> bool {

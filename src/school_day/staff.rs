@@ -64,7 +64,7 @@ pub fn duty_start(raw: &str, today: NaiveDate) -> Result<NaiveDate, Refusal> {
 }
 
 /// The organisation a duty of `role` at `school` belongs to: the school, or for an admin
-/// its municipality. The school must be one the viewer administers.
+/// or the huvudman's case officer its municipality. The school must be one the viewer administers.
 fn duty_org(
     conn: &mut DbConn,
     v: &Viewer,
@@ -77,7 +77,7 @@ fn duty_org(
     {
         return refuse("choose_one_municipality_s_schools");
     }
-    if role == Role::Admin {
+    if matches!(role, Role::Admin | Role::CaseOfficer) {
         let parent: Option<OrganisationId> = organisations::table
             .find(school)
             .select(organisations::parent_id)

@@ -304,8 +304,21 @@ fn remove(c: &mut DbConn, person: PersonId) -> QueryResult<()> {
         .execute(c)?;
         diesel::delete(attendance_marks::table.filter(attendance_marks::pupil_id.eq(person)))
             .execute(c)?;
-        // the early signals of their absence (`follow_up::signals`)
+        // the early signals of their absence and the investigations of it
+        // (`follow_up::signals`, `follow_up::cases`), and the reports to the huvudman
         diesel::delete(signals::table.filter(signals::pupil_id.eq(person))).execute(c)?;
+        let cases = absence_cases::table
+            .filter(absence_cases::pupil_id.eq(person))
+            .select(absence_cases::id);
+        diesel::delete(huvudman_reports::table.filter(huvudman_reports::case_id.eq_any(cases)))
+            .execute(c)?;
+        diesel::delete(case_steps::table.filter(case_steps::case_id.eq_any(cases))).execute(c)?;
+        diesel::delete(case_health_notes::table.filter(case_health_notes::case_id.eq_any(cases)))
+            .execute(c)?;
+        diesel::delete(case_participants::table.filter(case_participants::case_id.eq_any(cases)))
+            .execute(c)?;
+        diesel::delete(absence_cases::table.filter(absence_cases::pupil_id.eq(person)))
+            .execute(c)?;
         diesel::delete(absence_reports::table.filter(absence_reports::pupil_id.eq(person)))
             .execute(c)?;
         diesel::delete(leave_applications::table.filter(leave_applications::pupil_id.eq(person)))

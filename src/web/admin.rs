@@ -122,7 +122,9 @@ fn role_select(id: &str, ctx: &PageCtx, with_mentor: bool) -> Markup {
             @if with_mentor { option value="mentor" { (ctx.t("Mentor", "Mentor")) } }
             option value="principal" { (ctx.t("Rektor", "Principal")) }
             option value="school_admin" { (ctx.t("Skoladministratör (skolans expedition)", "School administrator (the school office)")) }
+            option value="health" { (ctx.t("Elevhälsan (kurator, skolsköterska, skolpsykolog, skolläkare)", "Student health team (counsellor, nurse, psychologist, doctor)")) }
             option value="admin" { (ctx.t("Administratör (hela kommunen)", "Administrator (the whole municipality)")) }
+            option value="case_officer" { (ctx.t("Huvudmannens handläggare av frånvaroutredningar (hela kommunen)", "The huvudman's officer for absence investigations (the whole municipality)")) }
         }
     }
 }

@@ -137,20 +137,6 @@ fn action(lang: Lang, code: &str) -> String {
             "Lärarens frånvaro borttagen",
             "Teacher's absence taken back",
         ),
-        "signal_rule.added" => (
-            "Regel för frånvarosignaler inlagd",
-            "Absence signal rule added",
-        ),
-        "signal_rule.started" => (
-            "Regel för frånvarosignaler startad",
-            "Absence signal rule started",
-        ),
-        "signal_rule.stopped" => (
-            "Regel för frånvarosignaler stoppad",
-            "Absence signal rule stopped",
-        ),
-        "signal.seen" => ("Frånvarosignal sedd", "Absence signal seen"),
-        "signal.dismissed" => ("Frånvarosignal avfärdad", "Absence signal dismissed"),
         "trip.created" => ("Utflykt inlagd", "Trip added"),
         "trip.cancelled" => ("Utflykt borttagen", "Trip cancelled"),
         "trip.stays" => (
@@ -185,14 +171,72 @@ fn action(lang: Lang, code: &str) -> String {
             "API client refused (wrong credentials)",
         ),
         "api_client.call" => ("API-anrop", "API call"),
-        _ => {
-            return match lang {
-                Lang::Sv => format!("Annan händelse ({code})"),
-                Lang::En => format!("Other event ({code})"),
+        _ => match follow_up_action(code) {
+            Some(words) => words,
+            None => {
+                return match lang {
+                    Lang::Sv => format!("Annan händelse ({code})"),
+                    Lang::En => format!("Other event ({code})"),
+                }
             }
-        }
+        },
     };
     lang.pick(sv, en).to_string()
+}
+
+/// The words of what was done with signals, investigations and reports to the huvudman.
+fn follow_up_action(code: &str) -> Option<(&'static str, &'static str)> {
+    Some(match code {
+        "signal_rule.added" => (
+            "Regel för frånvarosignaler inlagd",
+            "Absence signal rule added",
+        ),
+        "signal_rule.started" => (
+            "Regel för frånvarosignaler startad",
+            "Absence signal rule started",
+        ),
+        "signal_rule.stopped" => (
+            "Regel för frånvarosignaler stoppad",
+            "Absence signal rule stopped",
+        ),
+        "signal.seen" => ("Frånvarosignal sedd", "Absence signal seen"),
+        "signal.dismissed" => ("Frånvarosignal avfärdad", "Absence signal dismissed"),
+        "signal.case" => (
+            "Frånvarosignal blev en utredning",
+            "Absence signal turned into an investigation",
+        ),
+        "case.opened" => ("Frånvaroutredning öppnad", "Absence investigation opened"),
+        "case.decided" => (
+            "Beslut i frånvaroutredning",
+            "Absence investigation decided",
+        ),
+        "case.participant" => (
+            "Deltagare i frånvaroutredning tillagd",
+            "Participant added to an absence investigation",
+        ),
+        "case.step" => (
+            "Åtgärd i frånvaroutredning",
+            "Step in an absence investigation",
+        ),
+        "case.health_note" => (
+            "Hälsoanteckning i frånvaroutredning",
+            "Health note in an absence investigation",
+        ),
+        "case.concluded" => (
+            "Slutsats i frånvaroutredning",
+            "Absence investigation concluded",
+        ),
+        "case.closed" => ("Frånvaroutredning avslutad", "Absence investigation closed"),
+        "report.made" => (
+            "Anmälan till huvudmannen gjord",
+            "Report to the huvudman made",
+        ),
+        "report.status" => (
+            "Anmälan till huvudmannen behandlad",
+            "Report to the huvudman handled",
+        ),
+        _ => return None,
+    })
 }
 
 /// A detail's field as a word, where Närvaro writes it.

@@ -10,9 +10,12 @@ mod admin_sync;
 mod api;
 pub mod api_docs;
 mod audit;
+mod case_forms;
+mod cases;
 mod common;
 mod day;
 mod errors;
+mod huvudman;
 mod idp_session;
 mod input;
 pub mod layout;
@@ -109,6 +112,19 @@ routes! {
     get "/admin/signals" => signals::rules_page,
     post "/admin/signals" => signals::add_rule,
     post "/admin/signals/{id}/active" => signals::set_active,
+    // absence investigations and the reports to the huvudman
+    post "/signals/{id}/case" => cases::open_from_signal,
+    post "/pupils/{id}/case" => cases::open_by_hand,
+    get "/cases" => cases::list,
+    get "/cases/{id}" => cases::page,
+    post "/cases/{id}/decision" => case_forms::decide,
+    post "/cases/{id}/participants" => case_forms::add_participant,
+    post "/cases/{id}/steps" => case_forms::add_step,
+    post "/cases/{id}/health-notes" => case_forms::add_health_note,
+    post "/cases/{id}/conclusion" => case_forms::conclude,
+    post "/cases/{id}/close" => case_forms::close,
+    get "/huvudman/reports" => huvudman::inbox,
+    post "/huvudman/reports/{id}" => huvudman::set_report_status,
     post "/leave-delegations" => leave::delegate,
     post "/leave-delegations/end" => leave::end_delegation,
     // notices
@@ -182,6 +198,8 @@ routes! {
     put "/api/v1/lessons/{id}/roll-call" => api::lessons::submit_roll_call,
     get "/api/v1/statistics/absence" => api::statistics::statistics_absence,
     get "/api/v1/signals" => api::signals::signals,
+    get "/api/v1/cases" => api::cases::list,
+    get "/api/v1/cases/{id}" => api::cases::one,
     get "/api/v1/statistics/aggregated-attendance" => api::statistics::v1_aggregated_attendance,
     // the SS 12000 export
     get "/api/ss12000/v2/attendances" => ss12000::attendances,

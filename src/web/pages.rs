@@ -100,6 +100,7 @@ pub async fn home(
                 }
             }
         }
+        (follow_up_cards(&ctx, &summary))
         @if summary.admin {
             section.card {
                 h2 { (ctx.t("Administration", "Administration")) }
@@ -187,4 +188,25 @@ fn back_to(req: &HttpRequest) -> String {
         .filter(|path| path.starts_with('/') && !path.starts_with("//"))
         .unwrap_or("/")
         .to_string()
+}
+
+/// The investigations (overdue ones counted for the principal) and the huvudman's inbox.
+fn follow_up_cards(ctx: &PageCtx, summary: &crate::attendance::home::Home) -> maud::Markup {
+    html! {
+        @if summary.cases {
+            section.card {
+                h2 { (ctx.t("Frånvaroutredningar", "Absence investigations")) }
+                @if summary.overdue_cases > 0 {
+                    p.errors { strong { (ctx.t("Försenade utredningar: ", "Overdue investigations: ")) (summary.overdue_cases) } }
+                }
+                p { a href="/cases" { (ctx.t("Öppna utredningar", "Open investigations")) } }
+            }
+        }
+        @if summary.officer {
+            section.card {
+                h2 { (ctx.t("Huvudmannen", "The huvudman")) }
+                p { a href="/huvudman/reports" { (ctx.t("Anmälningar om inledda frånvaroutredningar", "Reports of started absence investigations")) } }
+            }
+        }
+    }
 }

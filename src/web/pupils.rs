@@ -125,6 +125,7 @@ pub async fn page(
                 dd { (ctx.lang.percent(t.absence_pct(), 1)) " (" (ctx.t("giltig", "valid")) " " (t.valid_minutes) " min, " (ctx.t("ogiltig", "invalid")) " " (t.invalid_minutes) " min)" }
             }
         }
+        @if principal { (open_case(&ctx, p.id)) }
         p.actions {
             @if family || staff {
                 a.button href={"/pupils/" (p.id) "/report"} { (ctx.t("Anmäl frånvaro", "Report absence")) }
@@ -289,5 +290,15 @@ fn status_text(s: &str, ctx: &PageCtx) -> &'static str {
         "left_early" => ctx.t("Gick tidigt", "Left early"),
         "partly_absent" => ctx.t("Delvis frånvarande", "Partly absent"),
         _ => ctx.t("Frånvarande", "Absent"),
+    }
+}
+
+/// The principal opens an investigation of the pupil's absence (or finds the open one).
+fn open_case(ctx: &PageCtx, pupil: PupilId) -> Markup {
+    html! {
+        form method="post" action={"/pupils/" (pupil) "/case"} {
+            (ctx.csrf_field())
+            button.secondary type="submit" { (ctx.t("Öppna frånvaroutredning", "Open an absence investigation")) }
+        }
     }
 }

@@ -14,7 +14,7 @@ use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::follow_up::signals::{self, NewRule, Rule, SignalLine};
 use crate::i18n::Lang;
-use crate::school::ids::{OrganisationId, SignalId, SignalRuleId};
+use crate::school::ids::{OrganisationId, SchoolId, SignalId, SignalRuleId};
 use crate::school::states::{Counting, RuleKind, SignalStatus};
 use crate::school::Refusal;
 use crate::state::AppState;
@@ -86,13 +86,22 @@ async fn render(
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
     let today = state.today();
+    let leads = v.roles.principal_of.clone();
     let lines = state
         .db(move |conn| signals::for_viewer(conn, &v, today))
         .await?;
-    Ok(html_with_status(status, list_page(ctx, &lines, note)))
+    Ok(html_with_status(
+        status,
+        list_page(ctx, &lines, &leads, note),
+    ))
 }
 
-fn list_page(ctx: &PageCtx, lines: &[SignalLine], note: Option<Markup>) -> Markup {
+fn list_page(
+    ctx: &PageCtx,
+    lines: &[SignalLine],
+    leads: &[SchoolId],
+    note: Option<Markup>,
+) -> Markup {
     let title = ctx.t("Signaler om frånvaro", "Absence signals");
     let new = lines
         .iter()
@@ -103,12 +112,13 @@ fn list_page(ctx: &PageCtx, lines: &[SignalLine], note: Option<Markup>) -> Marku
         @if let Some(n) = note { (n) }
         p { (ctx.t("Elever som upprepad eller långvarig frånvaro gör att någon behöver se över (skollagen 7 kap. 19 a §). Nya: ", "Pupils whose repeated or long absence someone needs to look into (Skollagen 7 kap. 19 a §). New: ")) (new) "." }
         @if lines.is_empty() { p { (ctx.t("Inga öppna signaler.", "No open signals.")) } }
-        @for l in lines { (signal_card(ctx, l)) }
+        @for l in lines { (signal_card(ctx, l, leads.contains(&l.school_id))) }
     };
     layout::page(ctx, title, body)
 }
 
-fn signal_card(ctx: &PageCtx, l: &SignalLine) -> Markup {
+/// A signal; the principal of its school may turn it into an investigation.
+fn signal_card(ctx: &PageCtx, l: &SignalLine, principal: bool) -> Markup {
     let lang = ctx.lang;
     let hours = |m: i32| format!("{:.1}", f64::from(m) / 60.0);
     html! {
@@ -128,17 +138,27 @@ fn signal_card(ctx: &PageCtx, l: &SignalLine) -> Markup {
                 }
                 ". " a href={"/pupils/" (l.pupil)} aria-label={(ctx.t("Lektionerna bakom: ", "The lessons behind it: ")) (l.name)} { (ctx.t("Lektionerna bakom", "The lessons behind it")) }
             }
+            @if let Some(case) = l.case {
+                p { a href={"/cases/" (case)} { (ctx.t("Utredningen", "The investigation")) } }
+            } @else if principal {
+                form method="post" action={"/signals/" (l.id) "/case"} {
+                    (ctx.csrf_field())
+                    button type="submit" aria-label={(ctx.t("Öppna utredning: ", "Open an investigation: ")) (l.name)} { (ctx.t("Öppna utredning", "Open an investigation")) }
+                }
+            }
             @if l.status == SignalStatus::New {
                 form method="post" action={"/signals/" (l.id) "/seen"} {
                     (ctx.csrf_field())
                     button.secondary type="submit" { (ctx.t("Markera som sedd", "Mark as seen")) }
                 }
             }
-            form method="post" action={"/signals/" (l.id) "/dismiss"} {
-                (ctx.csrf_field())
-                label for={"r" (l.id)} { (ctx.t("Varför behövs ingen åtgärd?", "Why is no action needed?")) }
-                textarea id={"r" (l.id)} name="reason" maxlength=(signals::MAX_REASON) required {}
-                button.secondary type="submit" { (ctx.t("Avfärda signalen", "Dismiss the signal")) }
+            @if l.case.is_none() {
+                form method="post" action={"/signals/" (l.id) "/dismiss"} {
+                    (ctx.csrf_field())
+                    label for={"r" (l.id)} { (ctx.t("Varför behövs ingen åtgärd?", "Why is no action needed?")) }
+                    textarea id={"r" (l.id)} name="reason" maxlength=(signals::MAX_REASON) required {}
+                    button.secondary type="submit" { (ctx.t("Avfärda signalen", "Dismiss the signal")) }
+                }
             }
         }
     }

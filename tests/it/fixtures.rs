@@ -21,9 +21,13 @@ pub enum Role {
     Admin,
     /// the school administrator (the office, Skoladministratör) of school 1: demo.office
     Office,
+    /// a member of school 1's student health team (elevhälsan): demo.health
+    Health,
+    /// the huvudman's officer for absence investigations: demo.officer
+    Officer,
 }
 
-pub const ROLES: [Role; 10] = [
+pub const ROLES: [Role; 12] = [
     Role::Anonymous,
     Role::Guardian,
     Role::OtherGuardian,
@@ -34,6 +38,8 @@ pub const ROLES: [Role; 10] = [
     Role::OtherPrincipal,
     Role::Admin,
     Role::Office,
+    Role::Health,
+    Role::Officer,
 ];
 
 pub struct Ids {
@@ -62,6 +68,10 @@ pub struct Ids {
     /// an open early signal for the child, and its rule (the municipality's)
     pub signal: i64,
     pub rule: i64,
+    /// an open investigation of another school-1 pupil's absence (decided: investigate),
+    /// and its report to the huvudman
+    pub case: i64,
+    pub hv_report: i64,
 }
 
 pub struct World {
@@ -359,9 +369,73 @@ pub fn build(app: &TestApp) -> World {
         .returning(signals::id)
         .get_result(c)
         .unwrap();
+    // school 1's elevhälsa and the huvudman's officer
+    for (name, org, role) in [
+        ("demo.health", school1, "health"),
+        ("demo.officer", municipality, "case_officer"),
+    ] {
+        let id = crate::build::Person::new("Fixtur", name)
+            .duty(org, role, None)
+            .insert(c);
+        diesel::update(people::table.find(id))
+            .set((people::username.eq(name), people::password_hash.eq(&hash)))
+            .execute(c)
+            .unwrap();
+        let r = if role == "health" {
+            Role::Health
+        } else {
+            Role::Officer
+        };
+        usernames.push((r, name.to_string()));
+    }
+    // an investigation of a pupil of the mentor class (not the child), decided on today
+    let investigated: i64 = group_memberships::table
+        .filter(group_memberships::group_id.eq(mentor_class))
+        .filter(group_memberships::pupil_id.ne(child))
+        .select(group_memberships::pupil_id)
+        .order(group_memberships::pupil_id)
+        .first(c)
+        .unwrap();
+    let case: i64 = diesel::insert_into(absence_cases::table)
+        .values((
+            absence_cases::pupil_id.eq(investigated),
+            absence_cases::school_id.eq(school1),
+            absence_cases::status.eq("open"),
+            absence_cases::opened_by.eq(principal),
+            absence_cases::opened_at.eq(now),
+            absence_cases::period_from.eq(today - chrono::Duration::days(27)),
+            absence_cases::period_to.eq(today),
+            absence_cases::absent_minutes.eq(400),
+            absence_cases::scheduled_minutes.eq(1800),
+            absence_cases::decision.eq(Some("investigate")),
+            absence_cases::decided_on.eq(Some(today)),
+            absence_cases::decided_by.eq(Some(principal)),
+            absence_cases::deadline.eq(Some(today + chrono::Duration::days(21))),
+            absence_cases::special_support.eq(false),
+        ))
+        .returning(absence_cases::id)
+        .get_result(c)
+        .unwrap();
+    let hv_report: i64 = diesel::insert_into(huvudman_reports::table)
+        .values((
+            huvudman_reports::case_id.eq(case),
+            huvudman_reports::organisation_id.eq(municipality),
+            huvudman_reports::school_id.eq(school1),
+            huvudman_reports::pupil_id.eq(investigated),
+            huvudman_reports::started_on.eq(today),
+            huvudman_reports::principal_id.eq(principal),
+            huvudman_reports::status.eq("open"),
+            huvudman_reports::created_at.eq(now),
+            huvudman_reports::updated_at.eq(now),
+        ))
+        .returning(huvudman_reports::id)
+        .get_result(c)
+        .unwrap();
     World {
         pool: pool.clone(),
         ids: Ids {
+            case,
+            hv_report,
             signal,
             rule,
             school1_uuid: uuid_of_school,

@@ -667,9 +667,12 @@ async fn every_official_enum_value_of_ss12000_imports() {
                 .as_array_mut()
                 .unwrap()
                 .push(json!({"id": "7b2d4f00-0000-4000-8000-000000000100"}));
-            // duty roles: those that teach are teachers and mentors; others give no access
+            // duty roles: those that teach are teachers and mentors, elevhälsan's members
+            // are its members; others give no access
             let duties = doc["duties"].as_array_mut().unwrap();
             duties.push(json!({"id": "d0000000-0000-4000-8000-000000000003", "person": {"id": "5c3e8d10-0000-4000-8000-000000000021"},
+                "dutyAt": {"id": "9a1f0c2e-0000-4000-8000-000000000101"}, "dutyRole": "Bibliotekarie", "startDate": "2026-08-01"}));
+            duties.push(json!({"id": "d0000000-0000-4000-8000-000000000004", "person": {"id": "5c3e8d10-0000-4000-8000-000000000021"},
                 "dutyAt": {"id": "9a1f0c2e-0000-4000-8000-000000000101"}, "dutyRole": "Kurator", "startDate": "2026-08-01"}));
             duties[0]["dutyRole"] = "Förstelärare".into();
             duties[0]["assignmentRole"][0]["group"]["id"] = class.into();
@@ -690,7 +693,7 @@ async fn every_official_enum_value_of_ss12000_imports() {
             "Personalgrupp",
             "Övrigt has no attendance",
             "6 organisation level(s)",
-            "Kurator gives no access",
+            "Bibliotekarie gives no access",
         ] {
             assert!(notes.contains(said), "{kind:?}: {said} in {notes}");
         }
@@ -731,6 +734,15 @@ async fn every_official_enum_value_of_ss12000_imports() {
             .first(c)
             .unwrap();
         assert_eq!(email.as_deref(), Some("lena.larare@importskolan.example"));
+        // the Kurator is a member of elevhälsan; the Bibliotekarie duty gives nothing
+        let (kurator, _) = person(c, "5c3e8d10-0000-4000-8000-000000000021");
+        let roles: Vec<String> = duties::table
+            .filter(duties::person_id.eq(kurator))
+            .select(duties::role)
+            .load(c)
+            .unwrap();
+        assert!(roles.contains(&"health".to_string()), "{kind:?}: {roles:?}");
+        assert_eq!(roles.iter().filter(|r| *r == "health").count(), 1);
         // the kept group types, and a membership without a start date is one since always
         let groups: i64 = groups::table.count().get_result(c).unwrap();
         assert_eq!(groups, 3, "{kind:?}: Klass, Schema and Mentor");

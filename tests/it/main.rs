@@ -16,6 +16,7 @@ mod api_clients;
 mod architecture;
 mod audit_search;
 mod backup;
+mod cases;
 mod roll_call;
 
 mod day_changes;

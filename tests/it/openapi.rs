@@ -405,6 +405,22 @@ async fn what_the_api_answers_matches_the_document() {
             // the fixture's open signal for the child; a guardian follows nobody up
             call("get", "/api/v1/signals", "/api/v1/signals".into(), p, None),
             call("get", "/api/v1/signals", "/api/v1/signals".into(), g, None),
+            // the fixture's open investigation; a guardian reaches none
+            call("get", "/api/v1/cases", "/api/v1/cases".into(), p, None),
+            call(
+                "get",
+                "/api/v1/cases/{id}",
+                format!("/api/v1/cases/{}", ids.case),
+                p,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/cases/{id}",
+                format!("/api/v1/cases/{}", ids.case),
+                g,
+                None,
+            ),
             call(
                 "get",
                 "/api/v1/statistics/absence",

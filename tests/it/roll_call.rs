@@ -556,9 +556,9 @@ async fn two_teachers_on_one_lesson_never_lose_a_mark() {
 }
 
 /// Runs the futures concurrently on this thread.
-pub(crate) async fn futures_join_all<F: std::future::Future<Output = u16> + 'static>(
+pub(crate) async fn futures_join_all<T: 'static, F: std::future::Future<Output = T> + 'static>(
     tasks: Vec<F>,
-) -> Vec<u16> {
+) -> Vec<T> {
     let handles: Vec<_> = tasks.into_iter().map(actix_web::rt::spawn).collect();
     let mut out = Vec::new();
     for h in handles {

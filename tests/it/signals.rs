@@ -27,7 +27,12 @@ struct World {
 }
 
 /// One day's per-day sum as the statistics store it.
-fn day(c: &mut DbConn, (school, class, pupil): (i64, i64, i64), d: NaiveDate, m: (i32, i32, i32)) {
+pub(crate) fn day(
+    c: &mut DbConn,
+    (school, class, pupil): (i64, i64, i64),
+    d: NaiveDate,
+    m: (i32, i32, i32),
+) {
     let (scheduled, valid, invalid) = m;
     diesel::insert_into(absence_days::table)
         .values((

@@ -9,7 +9,7 @@ pub const MENTOR_ASSIGNMENT: &str = "Mentor";
 
 /// The `dutyRole`s that give a role in Närvaro, and that role; the first of a role is the
 /// one the export writes.
-const DUTY_ROLES: [(&str, Role); 10] = [
+const DUTY_ROLES: [(&str, Role); 14] = [
     ("Lärare", Role::Teacher),
     ("Förstelärare", Role::Teacher),
     ("Speciallärare/specialpedagog", Role::Teacher),
@@ -20,10 +20,15 @@ const DUTY_ROLES: [(&str, Role); 10] = [
     ("Rektor", Role::Principal),
     ("Skoladministratör", Role::SchoolAdmin),
     ("Administratör", Role::Admin),
+    // the student health team (elevhälsan), who take part in absence investigations
+    ("Kurator", Role::Health),
+    ("Skolsköterska", Role::Health),
+    ("Skolpsykolog", Role::Health),
+    ("Skolläkare", Role::Health),
 ];
 
-/// The role a `dutyRole` gives in Närvaro; `None` for one that gives no access (a school
-/// nurse, a caretaker, …).
+/// The role a `dutyRole` gives in Närvaro; `None` for one that gives no access (a
+/// librarian, a caretaker, …).
 pub fn role_of_duty(duty_role: &str) -> Option<Role> {
     DUTY_ROLES
         .iter()
@@ -33,10 +38,12 @@ pub fn role_of_duty(duty_role: &str) -> Option<Role> {
 
 /// The `dutyRole` the export writes for a role; `None` for the roles that are no duty of
 /// their own in SS 12000: a mentor (an `assignmentRole` of a teacher's duty) and Närvaro's
-/// administrator (a role of Närvaro's, assigned at /admin).
+/// administrator and the huvudman's case officer (roles of Närvaro's, assigned at /admin),
+/// and a member of elevhälsan, which four `dutyRole`s give and whose own the export could
+/// not tell apart.
 pub fn duty_role(role: Role) -> Option<&'static str> {
     match role {
-        Role::Mentor | Role::Admin => None,
+        Role::Mentor | Role::Admin | Role::CaseOfficer | Role::Health => None,
         _ => DUTY_ROLES
             .iter()
             .find(|(_, r)| *r == role)
@@ -58,6 +65,9 @@ mod tests {
         assert_eq!(duty_role(Role::Mentor), None);
         assert_eq!(duty_role(Role::Admin), None);
         assert_eq!(role_of_duty("Förstelärare"), Some(Role::Teacher));
-        assert_eq!(role_of_duty("Skolsköterska"), None);
+        assert_eq!(role_of_duty("Skolsköterska"), Some(Role::Health));
+        assert_eq!(role_of_duty("Kurator"), Some(Role::Health));
+        assert_eq!(duty_role(Role::Health), None);
+        assert_eq!(role_of_duty("Bibliotekarie"), None);
     }
 }

@@ -3,6 +3,7 @@
 //! leave, a pupil's absence) and `statistics`. Errors are problem+json (`web::errors`).
 
 pub mod absence;
+pub mod cases;
 pub mod lessons;
 pub mod signals;
 pub mod statistics;

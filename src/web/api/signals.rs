@@ -26,6 +26,7 @@ pub async fn signals(state: web::Data<AppState>, v: Viewer) -> AppResult<HttpRes
                 "pupil": {"id": l.pupil, "name": l.name, "class": l.class},
                 "school": l.school,
                 "status": l.status,
+                "case_id": l.case,
                 // school-local, as every time of the API
                 "raised_at": crate::school::calendar::to_local(tz, l.raised_at)
                     .format("%Y-%m-%dT%H:%M:%S")
