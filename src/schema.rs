@@ -472,6 +472,7 @@ diesel::table! {
         tell_mentor -> Bool,
         tell_principal -> Bool,
         active -> Bool,
+        tell_health -> Bool,
         created_by -> BigInt,
         created_at -> Timestamp,
     }

@@ -47,6 +47,8 @@ pub struct NewRule {
     pub days: Option<i32>,
     pub tell_mentor: bool,
     pub tell_principal: bool,
+    /// elevhälsan of the pupil's school
+    pub tell_health: bool,
 }
 
 impl NewRule {
@@ -83,6 +85,7 @@ pub struct Rule {
     pub tell_mentor: bool,
     pub tell_principal: bool,
     pub active: bool,
+    pub tell_health: bool,
 }
 
 const RULE_COLUMNS: (
@@ -95,6 +98,7 @@ const RULE_COLUMNS: (
     signal_rules::tell_mentor,
     signal_rules::tell_principal,
     signal_rules::active,
+    signal_rules::tell_health,
 ) = (
     signal_rules::id,
     signal_rules::kind,
@@ -105,6 +109,7 @@ const RULE_COLUMNS: (
     signal_rules::tell_mentor,
     signal_rules::tell_principal,
     signal_rules::active,
+    signal_rules::tell_health,
 );
 
 /// The municipality's rules, the running ones first, oldest first.
@@ -137,6 +142,7 @@ pub fn add_rule(
                 signal_rules::days.eq(r.days.filter(|_| r.kind == RuleKind::DaysInRow)),
                 signal_rules::tell_mentor.eq(r.tell_mentor),
                 signal_rules::tell_principal.eq(r.tell_principal),
+                signal_rules::tell_health.eq(r.tell_health),
                 signal_rules::active.eq(true),
                 signal_rules::created_by.eq(act.actor.id),
                 signal_rules::created_at.eq(act.now),
@@ -394,9 +400,9 @@ type SignalRow = (
     String,
 );
 
-/// The signals of the pupils `$v` follows up on `$today`: of the schools they lead, and of
-/// the groups they mentor, as far as each signal's rule is for principals or for mentors
-/// (a query joined with `signal_rules`).
+/// The signals of the pupils `$v` follows up on `$today`: of the schools they lead or are a
+/// member of elevhälsan at, and of the groups they mentor, as far as each signal's rule is
+/// for principals, elevhälsan or mentors (a query joined with `signal_rules`).
 macro_rules! followed_up_by {
     ($v:expr, $today:expr) => {{
         let mentored = group_memberships::table
@@ -409,12 +415,21 @@ macro_rules! followed_up_by {
             .or(signals::pupil_id
                 .eq_any(mentored)
                 .and(signal_rules::tell_mentor.eq(true)))
+            .or(signals::school_id
+                .eq_any($v.roles.health_of.clone())
+                .and(signal_rules::tell_health.eq(true)))
     }};
+}
+
+/// Whether the viewer follows pupils up: a principal, a mentor or a member of elevhälsan.
+pub fn follows_up(v: &Viewer) -> bool {
+    let r = &v.roles;
+    !(r.principal_of.is_empty() && r.mentor_of.is_empty() && r.health_of.is_empty())
 }
 
 /// How many new signals the viewer has (the start page's count): one count, no rows.
 pub fn new_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<i64> {
-    if v.roles.principal_of.is_empty() && v.roles.mentor_of.is_empty() {
+    if !follows_up(v) {
         return Ok(0);
     }
     Ok(signals::table
@@ -429,7 +444,7 @@ pub fn new_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<i64
 /// schools they lead, and the pupils of the groups they mentor today, as far as each
 /// signal's rule is for principals or for mentors. New ones first.
 pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<Vec<SignalLine>> {
-    if v.roles.principal_of.is_empty() && v.roles.mentor_of.is_empty() {
+    if !follows_up(v) {
         return Ok(Vec::new());
     }
     let rows: Vec<SignalRow> = signals::table
@@ -508,7 +523,7 @@ fn in_reach(
     let Some((pupil, school, status)) = row else {
         return Err(crate::error::AppError::NotFound);
     };
-    if v.roles.principal_of.contains(&school) {
+    if v.roles.principal_of.contains(&school) || v.roles.health_of.contains(&school) {
         return Ok((pupil, status));
     }
     let mentors: i64 = group_memberships::table
@@ -639,6 +654,7 @@ mod tests {
             tell_mentor: true,
             tell_principal: true,
             active: true,
+            tell_health: false,
         }
     }
 
@@ -710,6 +726,7 @@ mod tests {
             days: None,
             tell_mentor: true,
             tell_principal: true,
+            tell_health: true,
         };
         assert_eq!(ok.check(), Ok(()));
         let code = |r: NewRule| r.check().unwrap_err().code;

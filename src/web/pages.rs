@@ -200,6 +200,9 @@ fn follow_up_cards(ctx: &PageCtx, summary: &crate::attendance::home::Home) -> ma
                     p.errors { strong { (ctx.t("Försenade utredningar: ", "Overdue investigations: ")) (summary.overdue_cases) } }
                 }
                 p { a href="/cases" { (ctx.t("Öppna utredningar", "Open investigations")) } }
+                @if !summary.follows_up {
+                    p { a href="/signals" { (ctx.t("Signaler om frånvaro, nya", "Absence signals, new")) " (" (summary.new_signals) ")" } }
+                }
             }
         }
         @if summary.officer {

@@ -42,12 +42,12 @@ pub fn rule_words(r: &Rule, lang: Lang) -> String {
     }
 }
 
-/// Only those who follow pupils up (a principal, a mentor) have the list.
+/// Only those who follow pupils up (a principal, a mentor, elevhälsan) have the list.
 fn follows_up(v: &Viewer) -> AppResult<()> {
-    if v.roles.principal_of.is_empty() && v.roles.mentor_of.is_empty() {
-        Err(AppError::NotFound)
-    } else {
+    if signals::follows_up(v) {
         Ok(())
+    } else {
+        Err(AppError::NotFound)
     }
 }
 
@@ -231,6 +231,7 @@ pub struct RuleForm {
     days: String,
     tell_mentor: Option<String>,
     tell_principal: Option<String>,
+    tell_health: Option<String>,
 }
 
 impl RuleForm {
@@ -250,6 +251,7 @@ impl RuleForm {
             days: number(&self.days)?,
             tell_mentor: self.tell_mentor.is_some(),
             tell_principal: self.tell_principal.is_some(),
+            tell_health: self.tell_health.is_some(),
         })
     }
 }
@@ -299,7 +301,7 @@ fn rules_view(ctx: &PageCtx, rules: &[Rule], f: &RuleForm, note: Option<Markup>)
     let body = html! {
         h1 { (title) }
         @if let Some(n) = note { (n) }
-        p { (ctx.t("Skollagen sätter ingen gräns: huvudmannen bestämmer när frånvaro är upprepad eller långvarig. Reglerna gäller kommunens alla skolor; signalerna visas för rektor och mentor.", "The law sets no number: the huvudman decides when absence is repeated or long. The rules hold for every school of the municipality; the signals are shown to the principal and the mentor.")) }
+        p { (ctx.t("Skollagen sätter ingen gräns: huvudmannen bestämmer när frånvaro är upprepad eller långvarig. Reglerna gäller kommunens alla skolor; signalerna visas för rektor, mentor och elevhälsan, som varje regel säger.", "The law sets no number: the huvudman decides when absence is repeated or long. The rules hold for every school of the municipality; the signals are shown to the principal, the mentor and student health, as each rule says.")) }
         @if rules.is_empty() { p { (ctx.t("Inga regler ännu.", "No rules yet.")) } }
         ul {
             @for r in rules {
@@ -336,6 +338,7 @@ fn rules_view(ctx: &PageCtx, rules: &[Rule], f: &RuleForm, note: Option<Markup>)
             input #days name="days" inputmode="numeric" value=(f.days);
             label.rs { input type="checkbox" name="tell_mentor" value="1" checked[f.tell_mentor.is_some() || f.kind.is_empty()]; " " (ctx.t("Visa för mentorn", "Show to the mentor")) }
             label.rs { input type="checkbox" name="tell_principal" value="1" checked[f.tell_principal.is_some() || f.kind.is_empty()]; " " (ctx.t("Visa för rektor", "Show to the principal")) }
+            label.rs { input type="checkbox" name="tell_health" value="1" checked[f.tell_health.is_some()]; " " (ctx.t("Visa för elevhälsan", "Show to the student health team")) }
             button type="submit" { (ctx.t("Lägg till regeln", "Add the rule")) }
         }
     };

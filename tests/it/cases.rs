@@ -79,6 +79,7 @@ fn build(c: &mut DbConn) -> World {
             signal_rules::share_pct.eq(Some(10)),
             signal_rules::tell_mentor.eq(true),
             signal_rules::tell_principal.eq(true),
+            signal_rules::tell_health.eq(true),
             signal_rules::active.eq(true),
             signal_rules::created_by.eq(other_mentor),
             signal_rules::created_at.eq(test_moment().naive_utc()),
@@ -147,6 +148,15 @@ async fn a_case_goes_from_signal_to_closed_with_its_report_and_audit_trail() {
                 .body
                 .contains("Öppna utredning"),
             "{kind:?}: a mentor does not open cases"
+        );
+        // the rule tells elevhälsan too
+        assert!(
+            health.get("/signals").await.body.contains("Olle Elevsson"),
+            "{kind:?}"
+        );
+        assert!(
+            !other.get("/signals").await.body.contains("Olle"),
+            "{kind:?}"
         );
         let (signal, _) = signal_of(&mut conn(&pool), w.olle);
         let opened = principal

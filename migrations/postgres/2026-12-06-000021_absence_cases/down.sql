@@ -1,3 +1,4 @@
+ALTER TABLE signal_rules DROP COLUMN tell_health;
 ALTER TABLE signals DROP COLUMN case_id;
 DROP TABLE huvudman_reports;
 DROP TABLE case_health_notes;

@@ -119,6 +119,9 @@ CREATE TABLE huvudman_reports (
 );
 CREATE INDEX huvudman_reports_organisation ON huvudman_reports (organisation_id, status);
 
+-- whether a rule's signals are shown to elevhälsan of the pupil's school too
+ALTER TABLE signal_rules ADD COLUMN tell_health BOOLEAN NOT NULL DEFAULT FALSE;
+
 -- The case a signal was turned into. Such a signal stays open until the case is closed
 -- (status 'closed'); then the rule may raise it again.
 ALTER TABLE signals ADD COLUMN case_id BIGINT REFERENCES absence_cases (id);

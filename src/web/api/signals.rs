@@ -11,7 +11,7 @@ use crate::follow_up::signals;
 use crate::state::AppState;
 
 pub async fn signals(state: web::Data<AppState>, v: Viewer) -> AppResult<HttpResponse> {
-    if v.roles.principal_of.is_empty() && v.roles.mentor_of.is_empty() {
+    if !signals::follows_up(&v) {
         return Err(AppError::NotFound);
     }
     let (today, tz) = (state.today(), state.config.timezone);
