@@ -1009,3 +1009,45 @@ async fn staff_pages_pass_axe_at_375_px() {
         .await;
     a.call("DELETE", "", None).await;
 }
+
+/// Issue 36: from a signal on the start page to an opened investigation in at most four
+/// taps at 375 px, every page passing axe; the principal then records the decision to
+/// investigate, with the deadline the form suggests, in one more tap.
+#[actix_web::test]
+async fn a_principal_opens_an_investigation_from_a_signal_in_four_taps() {
+    if !browser_available() {
+        return;
+    }
+    let kind = backends().pop().unwrap_or(crate::helpers::Kind::Sqlite);
+    let app = TestApp::spawn(kind).await;
+    let world = fixtures::build(&app);
+    let signal = world.ids.signal;
+    let d = Driver::start_as(SMALL).await;
+    d.sign_in(&app, "demo.principal").await;
+    d.check_page("the principal's start page").await;
+    d.click("a[href='/signals']").await;
+    d.wait_text("h1", "Signaler om frånvaro").await;
+    d.check_page("the signal list").await;
+    d.click(&format!("form[action='/signals/{signal}/case'] button"))
+        .await;
+    d.wait_text("h1", "Frånvaroutredning").await;
+    assert!(d.taps.get() <= 4, "{} taps to the case", d.taps.get());
+    d.check_page("the opened investigation").await;
+    let opened: Vec<(String, Option<String>)> = absence_cases::table
+        .filter(absence_cases::pupil_id.eq(world.ids.child))
+        .select((absence_cases::status, absence_cases::decision))
+        .load(&mut *conn(&world.pool))
+        .unwrap();
+    assert_eq!(opened, vec![("open".to_string(), None)]);
+    d.click("form[action$='/decision'] button[type=submit]")
+        .await;
+    d.wait_text("p.notice", "Sparat").await;
+    d.check_page("the investigation after the decision").await;
+    let decided: Vec<Option<String>> = absence_cases::table
+        .filter(absence_cases::pupil_id.eq(world.ids.child))
+        .select(absence_cases::decision)
+        .load(&mut *conn(&world.pool))
+        .unwrap();
+    assert_eq!(decided, vec![Some("investigate".to_string())]);
+    d.call("DELETE", "", None).await;
+}
