@@ -15,7 +15,7 @@ use crate::auth::Viewer;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
-use crate::school::ids::{CaseId, HuvudmanReportId, OrganisationId, PupilId};
+use crate::school::ids::{CaseId, HuvudmanReportId, OrganisationId, PupilId, SchoolId};
 use crate::school::states::{CaseDecision, CaseStatus, ReportStatus};
 use crate::school::{Act, Checked, Refusal};
 
@@ -199,4 +199,130 @@ pub fn set_status(
         audit::acted(conn, act, "report.status", "huvudman_report", id, detail)?;
         Ok(Ok(()))
     })
+}
+
+/// A school's figures of acting on absence over a period, for the huvudman.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SchoolFigures {
+    pub school: SchoolId,
+    pub name: String,
+    /// signals raised in the period
+    pub signals: i64,
+    /// decisions in the period (investigate or not needed)
+    pub decisions: i64,
+    /// the average days from a case's first signal to the decision, of the decisions in
+    /// the period on cases opened from a signal
+    pub days_to_decision: Option<f64>,
+    /// investigations open now, and of them past their deadline without a conclusion
+    pub open: i64,
+    pub overdue: i64,
+    /// reports to the huvudman made in the period
+    pub reports: i64,
+}
+
+/// Per school of the municipalities: signals, decisions and the days to them, open and
+/// overdue investigations, reports to the huvudman; `from`..=`to` are school-local days
+/// (the stored moments are UTC, so a moment near midnight may fall on the next day).
+pub fn figures(
+    conn: &mut DbConn,
+    municipalities: &[OrganisationId],
+    (from, to): (NaiveDate, NaiveDate),
+    today: NaiveDate,
+) -> AppResult<Vec<SchoolFigures>> {
+    let schools: Vec<(SchoolId, String)> = organisations::table
+        .filter(organisations::parent_id.eq_any(municipalities))
+        .filter(organisations::org_type.eq("school"))
+        .select((organisations::id, organisations::name))
+        .order(organisations::name)
+        .load(conn)?;
+    let ids: Vec<SchoolId> = schools.iter().map(|s| s.0).collect();
+    let (start, end) = (
+        from.and_time(chrono::NaiveTime::MIN),
+        (to + chrono::Duration::days(1)).and_time(chrono::NaiveTime::MIN),
+    );
+    let raised: Vec<SchoolId> = signals::table
+        .filter(signals::school_id.eq_any(&ids))
+        .filter(signals::raised_at.ge(start))
+        .filter(signals::raised_at.lt(end))
+        .select(signals::school_id)
+        .load(conn)?;
+    type CaseFacts = (
+        CaseId,
+        SchoolId,
+        CaseStatus,
+        Option<CaseDecision>,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        Option<String>,
+    );
+    let cases: Vec<CaseFacts> = absence_cases::table
+        .filter(absence_cases::school_id.eq_any(&ids))
+        .filter(
+            absence_cases::status
+                .eq(CaseStatus::Open)
+                .or(absence_cases::decided_on.between(from, to)),
+        )
+        .select((
+            absence_cases::id,
+            absence_cases::school_id,
+            absence_cases::status,
+            absence_cases::decision,
+            absence_cases::decided_on,
+            absence_cases::deadline,
+            absence_cases::conclusion,
+        ))
+        .load(conn)?;
+    let case_ids: Vec<CaseId> = cases.iter().map(|c| c.0).collect();
+    let mut first_signal: std::collections::HashMap<CaseId, NaiveDateTime> =
+        std::collections::HashMap::new();
+    for (case, at) in signals::table
+        .filter(signals::case_id.eq_any(case_ids.iter().map(|c| Some(*c)).collect::<Vec<_>>()))
+        .select((signals::case_id.assume_not_null(), signals::raised_at))
+        .load::<(CaseId, NaiveDateTime)>(conn)?
+    {
+        let e = first_signal.entry(case).or_insert(at);
+        *e = (*e).min(at);
+    }
+    let reported: Vec<SchoolId> = huvudman_reports::table
+        .filter(huvudman_reports::school_id.eq_any(&ids))
+        .filter(huvudman_reports::created_at.ge(start))
+        .filter(huvudman_reports::created_at.lt(end))
+        .select(huvudman_reports::school_id)
+        .load(conn)?;
+    Ok(schools
+        .into_iter()
+        .map(|(school, name)| {
+            let mine: Vec<&CaseFacts> = cases.iter().filter(|c| c.1 == school).collect();
+            let decided: Vec<&&CaseFacts> = mine
+                .iter()
+                .filter(|c| c.4.is_some_and(|d| d >= from && d <= to))
+                .collect();
+            let waits: Vec<i64> = decided
+                .iter()
+                .filter_map(|c| {
+                    let signal = first_signal.get(&c.0)?;
+                    Some((c.4? - signal.date()).num_days().max(0))
+                })
+                .collect();
+            let open: Vec<&&CaseFacts> = mine.iter().filter(|c| c.2 == CaseStatus::Open).collect();
+            SchoolFigures {
+                school,
+                name,
+                signals: raised.iter().filter(|s| **s == school).count() as i64,
+                decisions: decided.len() as i64,
+                days_to_decision: (!waits.is_empty())
+                    .then(|| waits.iter().sum::<i64>() as f64 / waits.len() as f64),
+                open: open.len() as i64,
+                overdue: open
+                    .iter()
+                    .filter(|c| {
+                        c.3 == Some(CaseDecision::Investigate)
+                            && c.6.is_none()
+                            && c.5.is_some_and(|d| d < today)
+                    })
+                    .count() as i64,
+                reports: reported.iter().filter(|s| **s == school).count() as i64,
+            }
+        })
+        .collect())
 }

@@ -55,6 +55,7 @@ fn inbox_page(ctx: &PageCtx, lines: &[ReportLine], note: Option<Markup>) -> Mark
     let body = html! {
         h1 { (title) }
         @if let Some(n) = note { (n) }
+        p { a href="/huvudman/figures" { (ctx.t("Siffror per skola", "Figures per school")) } }
         p { (ctx.t("Rektorerna anmäler till huvudmannen när en utredning av en elevs frånvaro inleds (skollagen 7 kap. 19 a §). Anmälan innehåller inga anteckningar från utredningen.", "Principals report to the huvudman when an investigation of a pupil's absence is started (Skollagen 7 kap. 19 a §). The report holds no notes of the investigation.")) }
         @if lines.is_empty() { p { (ctx.t("Inga anmälningar.", "No reports.")) } }
         @for l in lines {
@@ -126,4 +127,170 @@ pub async fn set_report_status(
             inbox_render(&state, &ctx, v, Some(note), StatusCode::BAD_REQUEST).await
         }
     }
+}
+
+/// The municipalities whose figures the viewer reads: as case officer or administrator.
+fn figure_readers(v: &Viewer) -> AppResult<Vec<crate::school::ids::OrganisationId>> {
+    let mut m = v.roles.officer_of.clone();
+    m.extend(v.roles.admin_of.iter().copied());
+    if m.is_empty() {
+        Err(AppError::NotFound)
+    } else {
+        Ok(m)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct Period {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+impl Period {
+    /// The days asked for: this term up to today unless given; a wrong date is a 400 that
+    /// names the field.
+    fn days(
+        &self,
+        today: chrono::NaiveDate,
+        lang: crate::i18n::Lang,
+    ) -> AppResult<(chrono::NaiveDate, chrono::NaiveDate)> {
+        let pick = |raw: &str, name: &str, default| match raw.trim() {
+            "" => Ok(default),
+            s => super::common::parse_date(s, name, lang),
+        };
+        let from = pick(
+            &self.from,
+            lang.pick("Från", "From"),
+            crate::school::calendar::term_start(today),
+        )?;
+        let to = pick(&self.to, lang.pick("Till", "To"), today)?;
+        Ok(if from <= to { (from, to) } else { (to, from) })
+    }
+}
+
+async fn load_figures(
+    state: &AppState,
+    v: &Viewer,
+    q: &Period,
+    lang: crate::i18n::Lang,
+) -> AppResult<(
+    (chrono::NaiveDate, chrono::NaiveDate),
+    Vec<reports::SchoolFigures>,
+)> {
+    let m = figure_readers(v)?;
+    let today = state.today();
+    let period = q.days(today, lang)?;
+    let rows = state
+        .db(move |conn| reports::figures(conn, &m, period, today))
+        .await?;
+    Ok((period, rows))
+}
+
+fn days_text(d: Option<f64>, lang: crate::i18n::Lang) -> String {
+    d.map(|d| {
+        let s = format!("{d:.1}");
+        match lang {
+            crate::i18n::Lang::Sv => s.replace('.', ","),
+            crate::i18n::Lang::En => s,
+        }
+    })
+    .unwrap_or_else(|| "–".into())
+}
+
+/// GET /huvudman/figures
+pub async fn figures(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<Period>,
+) -> AppResult<HttpResponse> {
+    let ctx = PageCtx::new(&req);
+    let lang = ctx.lang;
+    let ((from, to), rows) = load_figures(&state, &v, &q, lang).await?;
+    let title = ctx.t(
+        "Frånvaroutredningar per skola",
+        "Absence investigations per school",
+    );
+    let csv = format!("/huvudman/figures.csv?from={from}&to={to}");
+    let body = html! {
+        h1 { (title) }
+        form.filters method="get" action="/huvudman/figures" {
+            label for="from" { (ctx.t("Från", "From")) }
+            input #from name="from" type="date" value=(from);
+            label for="to" { (ctx.t("Till", "To")) }
+            input #to name="to" type="date" value=(to);
+            button.secondary type="submit" { (ctx.t("Visa", "Show")) }
+        }
+        table.figures {
+            caption { (lang.days(from, to)) }
+            thead { tr {
+                th scope="col" { (ctx.t("Skola", "School")) }
+                th scope="col" { (ctx.t("Signaler", "Signals")) }
+                th scope="col" { (ctx.t("Beslut", "Decisions")) }
+                th scope="col" { (ctx.t("Dagar från signal till beslut (medel)", "Days from signal to decision (mean)")) }
+                th scope="col" { (ctx.t("Öppna utredningar", "Open investigations")) }
+                th scope="col" { (ctx.t("Försenade", "Overdue")) }
+                th scope="col" { (ctx.t("Anmälningar till huvudmannen", "Reports to the huvudman")) }
+            } }
+            tbody {
+                @for r in &rows {
+                    tr {
+                        th scope="row" { (r.name) }
+                        td { (r.signals) } td { (r.decisions) } td { (days_text(r.days_to_decision, lang)) }
+                        td { (r.open) } td { (r.overdue) } td { (r.reports) }
+                    }
+                }
+            }
+        }
+        p { a href=(csv) { (ctx.t("Ladda ner som CSV", "Download as CSV")) } }
+        p { a href="/huvudman/reports" { (ctx.t("Anmälningarna", "The reports")) } }
+    };
+    Ok(html_with_status(
+        StatusCode::OK,
+        layout::page(&ctx, title, body),
+    ))
+}
+
+/// GET /huvudman/figures.csv
+pub async fn figures_csv(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    q: web::Query<Period>,
+) -> AppResult<HttpResponse> {
+    let lang = crate::i18n::Lang::from_request(&req);
+    let ((from, to), rows) = load_figures(&state, &v, &q, lang).await?;
+    let head = [
+        lang.pick("Skola", "School"),
+        lang.pick("Signaler", "Signals"),
+        lang.pick("Beslut", "Decisions"),
+        lang.pick(
+            "Dagar från signal till beslut (medel)",
+            "Days from signal to decision (mean)",
+        ),
+        lang.pick("Öppna utredningar", "Open investigations"),
+        lang.pick("Försenade", "Overdue"),
+        lang.pick("Anmälningar till huvudmannen", "Reports to the huvudman"),
+    ];
+    let lines: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.signals.to_string(),
+                r.decisions.to_string(),
+                days_text(r.days_to_decision, lang).replace('–', ""),
+                r.open.to_string(),
+                r.overdue.to_string(),
+                r.reports.to_string(),
+            ]
+        })
+        .collect();
+    Ok(super::statistics::csv_file(
+        &format!("franvaroutredningar-{from}-{to}.csv"),
+        &head,
+        &lines,
+    ))
 }

@@ -125,6 +125,8 @@ routes! {
     post "/cases/{id}/close" => case_forms::close,
     get "/huvudman/reports" => huvudman::inbox,
     post "/huvudman/reports/{id}" => huvudman::set_report_status,
+    get "/huvudman/figures" => huvudman::figures,
+    get "/huvudman/figures.csv" => huvudman::figures_csv,
     post "/leave-delegations" => leave::delegate,
     post "/leave-delegations/end" => leave::end_delegation,
     // notices

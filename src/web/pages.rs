@@ -107,6 +107,7 @@ pub async fn home(
                 p { a href="/admin" { (ctx.t("Personal, vårdnadshavare och uppdrag", "Staff, guardians and duties")) } }
                 p { a href="/admin/reasons" { (ctx.t("Frånvaroorsaker", "Absence reasons")) } }
                 p { a href="/admin/signals" { (ctx.t("Regler för frånvarosignaler", "Absence signal rules")) } }
+                p { a href="/huvudman/figures" { (ctx.t("Frånvaroutredningar per skola", "Absence investigations per school")) } }
                 p { a href="/statistics" { (ctx.t("Frånvarostatistik för alla skolor", "Absence statistics for every school")) } }
                 p { a href="/notices" { (ctx.t("Dagens frånvaromeddelanden", "Today's absence notices")) } }
             }
@@ -209,6 +210,7 @@ fn follow_up_cards(ctx: &PageCtx, summary: &crate::attendance::home::Home) -> ma
             section.card {
                 h2 { (ctx.t("Huvudmannen", "The huvudman")) }
                 p { a href="/huvudman/reports" { (ctx.t("Anmälningar om inledda frånvaroutredningar", "Reports of started absence investigations")) } }
+                p { a href="/huvudman/figures" { (ctx.t("Frånvaroutredningar per skola", "Absence investigations per school")) } }
             }
         }
     }

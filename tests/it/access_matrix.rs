@@ -1133,6 +1133,22 @@ fn rows() -> Vec<Row> {
             expect: [303, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 200],
         },
         Row {
+            method: "get",
+            pattern: "/huvudman/figures",
+            path: |_| "/huvudman/figures".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 404, 404, 200, 404, 404, 200],
+        },
+        Row {
+            method: "get",
+            pattern: "/huvudman/figures.csv",
+            path: |_| "/huvudman/figures.csv?from=2026-08-01".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 404, 404, 200, 404, 404, 200],
+        },
+        Row {
             method: "post",
             pattern: "/huvudman/reports/{id}",
             path: |i| format!("/huvudman/reports/{}", i.hv_report),

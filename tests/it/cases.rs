@@ -420,6 +420,23 @@ async fn a_case_goes_from_signal_to_closed_with_its_report_and_audit_trail() {
             )
             .await;
         assert_eq!(late.status.as_u16(), 400, "{kind:?}");
+        // the huvudman's figures per school: three signals (Olle's again), two decisions,
+        // the one from a signal taken the same day, Pia's case open, two reports
+        let csv = officer.get("/huvudman/figures.csv").await;
+        assert_eq!(csv.status.as_u16(), 200, "{kind:?}");
+        assert!(
+            csv.body.contains("Utredningsskolan;3;2;0,0;1;0;2"),
+            "{kind:?}: {}",
+            csv.body
+        );
+        let page = officer.get("/huvudman/figures").await;
+        assert!(page.body.contains("Utredningsskolan"), "{kind:?}");
+        assert_eq!(
+            principal.get("/huvudman/figures").await.status.as_u16(),
+            404
+        );
+        let bad = officer.get("/huvudman/figures?from=2026-13-01").await;
+        assert_eq!(bad.status.as_u16(), 400, "{kind:?}");
         for (action, n) in [
             ("case.opened", 2),
             ("signal.case", 1),

@@ -5,6 +5,7 @@
 //! `crate::insight::statistics`, the page parts from `parts`.
 
 pub(super) mod csv;
+pub(super) use csv::csv as csv_file;
 mod drill;
 pub(crate) mod labels;
 mod lists;
