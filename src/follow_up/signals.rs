@@ -58,10 +58,12 @@ impl NewRule {
             return Err(Refusal::new("signal_window_days_range").with("max", MAX_WINDOW_DAYS));
         }
         match self.kind {
-            RuleKind::Share if !self.share_pct.is_some_and(|p| (1..=100).contains(&p)) => {
+            RuleKind::Share | RuleKind::TermShare
+                if !self.share_pct.is_some_and(|p| (1..=100).contains(&p)) =>
+            {
                 Err(Refusal::new("signal_share_range"))
             }
-            RuleKind::DaysInRow
+            RuleKind::DaysInRow | RuleKind::Occasions | RuleKind::Weekday
                 if !self
                     .days
                     .is_some_and(|d| (1..=self.window_days).contains(&d)) =>
@@ -138,8 +140,8 @@ pub fn add_rule(
                 signal_rules::kind.eq(r.kind),
                 signal_rules::counts.eq(r.counts),
                 signal_rules::window_days.eq(r.window_days),
-                signal_rules::share_pct.eq(r.share_pct.filter(|_| r.kind == RuleKind::Share)),
-                signal_rules::days.eq(r.days.filter(|_| r.kind == RuleKind::DaysInRow)),
+                signal_rules::share_pct.eq(r.share_pct.filter(|_| r.kind.is_share())),
+                signal_rules::days.eq(r.days.filter(|_| !r.kind.is_share())),
                 signal_rules::tell_mentor.eq(r.tell_mentor),
                 signal_rules::tell_principal.eq(r.tell_principal),
                 signal_rules::tell_health.eq(r.tell_health),
@@ -196,7 +198,8 @@ pub fn set_rule_active(
 type Day = (NaiveDate, i32, i32, i32);
 
 /// What a rule found for one pupil: the days it is of, counted and scheduled minutes, and
-/// the longest run of whole days absent.
+/// the count the rule looks at (the longest run of whole days absent; for occasions and
+/// weekdays, how many).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Finding {
     pub from: NaiveDate,
@@ -214,9 +217,54 @@ fn counted(counts: Counting, d: &Day) -> i32 {
     }
 }
 
+/// The first day a rule looks at: its window back from `today`, or for a term's share the
+/// term's first day.
+pub fn first_day(rule: &Rule, today: NaiveDate) -> NaiveDate {
+    match rule.kind {
+        RuleKind::TermShare => crate::school::calendar::term_start(today),
+        _ => today - Duration::days(i64::from(rule.window_days) - 1),
+    }
+}
+
+/// Separate occasions of absence: runs of school days with counted absence, broken by a
+/// school day without any. (count, first day of the first, last day of the last)
+fn occasions(counts: Counting, window: &[&Day]) -> (i32, Option<NaiveDate>, Option<NaiveDate>) {
+    let (mut n, mut first, mut last, mut inside) = (0, None, None, false);
+    for d in window {
+        if counted(counts, d) > 0 {
+            if !inside {
+                n += 1;
+                first = first.or(Some(d.0));
+            }
+            inside = true;
+            last = Some(d.0);
+        } else {
+            inside = false;
+        }
+    }
+    (n, first, last)
+}
+
+/// The weekday with the most school days of counted absence: (how many, first, last).
+fn same_weekday(counts: Counting, window: &[&Day]) -> (i32, Option<NaiveDate>, Option<NaiveDate>) {
+    use chrono::Datelike;
+    let mut best = (0, None, None);
+    for wd in 0..7 {
+        let hit: Vec<NaiveDate> = window
+            .iter()
+            .filter(|d| d.0.weekday().num_days_from_monday() == wd && counted(counts, d) > 0)
+            .map(|d| d.0)
+            .collect();
+        if hit.len() as i32 > best.0 {
+            best = (hit.len() as i32, hit.first().copied(), hit.last().copied());
+        }
+    }
+    best
+}
+
 /// Whether the rule catches a pupil with these days (in date order), and what it found.
 pub fn finding(rule: &Rule, days: &[Day], today: NaiveDate) -> Option<Finding> {
-    let from = today - Duration::days(i64::from(rule.window_days) - 1);
+    let from = first_day(rule, today);
     let window: Vec<&Day> = days
         .iter()
         .filter(|d| d.0 >= from && d.0 <= today && d.1 > 0)
@@ -238,22 +286,33 @@ pub fn finding(rule: &Rule, days: &[Day], today: NaiveDate) -> Option<Finding> {
             run = 0;
         }
     }
-    let caught = match rule.kind {
-        RuleKind::Share => rule.share_pct.is_some_and(|p| {
-            scheduled > 0 && i64::from(absent) * 100 >= i64::from(p) * i64::from(scheduled)
-        }),
-        RuleKind::DaysInRow => rule.days.is_some_and(|n| best >= n),
-    };
-    let (period_from, period_to) = match rule.kind {
-        RuleKind::Share => (from, today),
-        RuleKind::DaysInRow => (best_start, best_end),
+    let share = rule.share_pct.is_some_and(|p| {
+        scheduled > 0 && i64::from(absent) * 100 >= i64::from(p) * i64::from(scheduled)
+    });
+    let at_least = |count: i32| rule.days.is_some_and(|n| count >= n);
+    // (caught, the period it is of, the count the rule looks at)
+    let (caught, (period_from, period_to), count) = match rule.kind {
+        RuleKind::Share | RuleKind::TermShare => (share, (from, today), best),
+        RuleKind::DaysInRow => (at_least(best), (best_start, best_end), best),
+        RuleKind::Occasions | RuleKind::Weekday => {
+            let (n, first, last) = if rule.kind == RuleKind::Occasions {
+                occasions(rule.counts, &window)
+            } else {
+                same_weekday(rule.counts, &window)
+            };
+            (
+                at_least(n),
+                (first.unwrap_or(from), last.unwrap_or(today)),
+                n,
+            )
+        }
     };
     caught.then_some(Finding {
         from: period_from,
         to: period_to,
         absent_minutes: absent,
         scheduled_minutes: scheduled,
-        days_in_row: best,
+        days_in_row: count,
     })
 }
 
@@ -289,8 +348,11 @@ pub fn evaluate(conn: &mut DbConn, today: NaiveDate, now: NaiveDateTime) -> AppR
     let mut done = Evaluated::default();
     for (municipality, rules) in by_municipality {
         done.rules += rules.len();
-        let longest = rules.iter().map(|r| r.window_days).max().unwrap_or(1);
-        let first = today - Duration::days(i64::from(longest) - 1);
+        let first = rules
+            .iter()
+            .map(|r| first_day(r, today))
+            .min()
+            .unwrap_or(today);
         let schools: Vec<SchoolId> = organisations::table
             .filter(organisations::parent_id.eq(municipality))
             .filter(organisations::org_type.eq("school"))
@@ -714,6 +776,78 @@ mod tests {
             None,
             "Friday's invalid minutes are not valid absence"
         );
+    }
+
+    #[test]
+    fn a_term_share_counts_from_the_term_s_first_day() {
+        let today = d("2026-12-04");
+        // ten school days this term of 100 minutes, and one before the term began
+        let days = |absent: i32| -> Vec<Day> {
+            let mut v: Vec<Day> = vec![(d("2026-06-15"), 100, 0, 100)];
+            v.extend((0..10).map(|n| {
+                let day = d("2026-11-20") + Duration::days(n);
+                (day, 100, 0, if n == 0 { absent } else { 0 })
+            }));
+            v
+        };
+        let r = rule(RuleKind::TermShare, Counting::Invalid, 366, Some(10), None);
+        let f = finding(&r, &days(100), today).unwrap();
+        assert_eq!(
+            (f.from, f.absent_minutes, f.scheduled_minutes),
+            (d("2026-07-01"), 100, 1000)
+        );
+        assert_eq!(
+            finding(&r, &days(99), today),
+            None,
+            "9.9 %, and June is last term"
+        );
+    }
+
+    #[test]
+    fn occasions_are_runs_of_days_with_absence() {
+        let today = d("2026-12-04");
+        // absent Mon–Tue, present Wed, absent Thu, present Fri, absent the next Mon (a
+        // minute): three occasions
+        let mut days: Vec<Day> = vec![
+            (d("2026-11-23"), 300, 0, 300),
+            (d("2026-11-24"), 300, 0, 20),
+            (d("2026-11-25"), 300, 0, 0),
+            (d("2026-11-26"), 300, 40, 0),
+            (d("2026-11-27"), 300, 0, 0),
+            (d("2026-11-30"), 300, 0, 1),
+        ];
+        let r = rule(RuleKind::Occasions, Counting::All, 14, None, Some(3));
+        let f = finding(&r, &days, today).unwrap();
+        assert_eq!(
+            (f.days_in_row, f.from, f.to),
+            (3, d("2026-11-23"), d("2026-11-30"))
+        );
+        // the last one joined to the one before: two, just under
+        days[4] = (d("2026-11-27"), 300, 0, 5);
+        assert_eq!(finding(&r, &days, today), None);
+    }
+
+    #[test]
+    fn the_same_weekday_again_is_a_pattern() {
+        let today = d("2026-12-04");
+        // four Mondays in the window: absent on three of them (a lesson each)
+        let mondays = ["2026-11-09", "2026-11-16", "2026-11-23", "2026-11-30"];
+        let mut days: Vec<Day> = mondays
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (d(m), 300, 0, if i == 1 { 0 } else { 60 }))
+            .collect();
+        days.push((d("2026-11-17"), 300, 0, 60));
+        days.sort();
+        let r = rule(RuleKind::Weekday, Counting::Invalid, 28, None, Some(3));
+        let f = finding(&r, &days, today).unwrap();
+        assert_eq!(
+            (f.days_in_row, f.from, f.to),
+            (3, d("2026-11-09"), d("2026-11-30"))
+        );
+        // two Mondays and a Tuesday: no pattern
+        days.retain(|x| x.0 != d("2026-11-30"));
+        assert_eq!(finding(&r, &days, today), None);
     }
 
     #[test]

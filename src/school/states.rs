@@ -142,13 +142,24 @@ crate::text_enum!(
 
 crate::text_enum!(
     /// What a signal rule looks at (`signal_rules.kind`): absence's share of the
-    /// scheduled minutes over the last days, or whole school days absent in a row within
-    /// them.
+    /// scheduled minutes over the last days or over the term, whole school days absent in
+    /// a row within the last days, separate occasions of absence (scattered absence), or
+    /// absence on the same weekday again and again (a pattern).
     RuleKind {
         Share => "share",
         DaysInRow => "days_in_row",
+        TermShare => "term_share",
+        Occasions => "occasions",
+        Weekday => "weekday",
     }
 );
+
+impl RuleKind {
+    /// A rule of a share (a per cent), not of a count (`days`).
+    pub fn is_share(self) -> bool {
+        matches!(self, RuleKind::Share | RuleKind::TermShare)
+    }
+}
 
 crate::text_enum!(
     /// Which absence a signal rule counts (`signal_rules.counts`).

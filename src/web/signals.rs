@@ -39,6 +39,20 @@ pub fn rule_words(r: &Rule, lang: Lang) -> String {
         (RuleKind::DaysInRow, Lang::En) => {
             format!("{days} school days in a row of a whole day's {what} within {w} days")
         }
+        (RuleKind::TermShare, Lang::Sv) => format!("minst {pct} % {what} under terminen"),
+        (RuleKind::TermShare, Lang::En) => format!("at least {pct} % {what} over the term"),
+        (RuleKind::Occasions, Lang::Sv) => {
+            format!("{days} olika tillfällen med {what} de senaste {w} dagarna")
+        }
+        (RuleKind::Occasions, Lang::En) => {
+            format!("{days} separate occasions of {what} over the last {w} days")
+        }
+        (RuleKind::Weekday, Lang::Sv) => {
+            format!("{what} samma veckodag {days} gånger de senaste {w} dagarna")
+        }
+        (RuleKind::Weekday, Lang::En) => {
+            format!("{what} on the same weekday {days} times over the last {w} days")
+        }
     }
 }
 
@@ -133,6 +147,10 @@ fn signal_card(ctx: &PageCtx, l: &SignalLine, principal: bool) -> Markup {
                 (lang.days(l.period_from, l.period_to)) ": "
                 @if l.days_in_row > 0 && l.rule.kind == RuleKind::DaysInRow {
                     (l.days_in_row) (ctx.t(" skoldagar i rad", " school days in a row"))
+                } @else if l.rule.kind == RuleKind::Occasions {
+                    (l.days_in_row) (ctx.t(" tillfällen", " occasions"))
+                } @else if l.rule.kind == RuleKind::Weekday {
+                    (l.days_in_row) (ctx.t(" gånger samma veckodag", " times on the same weekday"))
                 } @else {
                     (hours(l.absent_minutes)) (ctx.t(" av ", " of ")) (hours(l.scheduled_minutes)) (ctx.t(" timmar", " hours"))
                 }
@@ -243,10 +261,16 @@ impl RuleForm {
                 s => s.parse().map(Some).map_err(|_| wrong()),
             }
         };
+        let kind = RuleKind::parse(self.kind.trim()).ok_or_else(wrong)?;
+        // a term's share looks back to the term's first day, whatever the window says
+        let window = match kind {
+            RuleKind::TermShare => Some(signals::MAX_WINDOW_DAYS),
+            _ => number(&self.window_days)?,
+        };
         Ok(NewRule {
-            kind: RuleKind::parse(self.kind.trim()).ok_or_else(wrong)?,
+            kind,
             counts: Counting::parse(self.counts.trim()).ok_or_else(wrong)?,
-            window_days: number(&self.window_days)?.unwrap_or(0),
+            window_days: window.unwrap_or(0),
             share_pct: number(&self.share_pct)?,
             days: number(&self.days)?,
             tell_mentor: self.tell_mentor.is_some(),
@@ -323,6 +347,9 @@ fn rules_view(ctx: &PageCtx, rules: &[Rule], f: &RuleForm, note: Option<Markup>)
                 legend { (ctx.t("Vad regeln ser på", "What the rule looks at")) }
                 label.rs { input type="radio" name="kind" value="share" checked[kind == "share"]; " " (ctx.t("Andel frånvaro av den schemalagda tiden", "Absence's share of the scheduled time")) }
                 label.rs { input type="radio" name="kind" value="days_in_row" checked[kind == "days_in_row"]; " " (ctx.t("Hela skoldagar i rad med frånvaro", "Whole school days absent in a row")) }
+                label.rs { input type="radio" name="kind" value="term_share" checked[kind == "term_share"]; " " (ctx.t("Andel frånvaro under terminen", "Absence's share of the term")) }
+                label.rs { input type="radio" name="kind" value="occasions" checked[kind == "occasions"]; " " (ctx.t("Olika tillfällen med frånvaro (ströfrånvaro)", "Separate occasions of absence (scattered absence)")) }
+                label.rs { input type="radio" name="kind" value="weekday" checked[kind == "weekday"]; " " (ctx.t("Frånvaro samma veckodag (mönster)", "Absence on the same weekday (a pattern)")) }
             }
             fieldset {
                 legend { (ctx.t("Vilken frånvaro", "Which absence")) }
@@ -330,11 +357,11 @@ fn rules_view(ctx: &PageCtx, rules: &[Rule], f: &RuleForm, note: Option<Markup>)
                 label.rs { input type="radio" name="counts" value="invalid" checked[counts == "invalid"]; " " (ctx.t("Ogiltig", "Invalid")) }
                 label.rs { input type="radio" name="counts" value="valid" checked[counts == "valid"]; " " (ctx.t("Giltig", "Valid")) }
             }
-            label for="window" { (ctx.t("Antal dagar bakåt", "Days back")) }
-            input #window name="window_days" inputmode="numeric" value=(f.window_days) required;
+            label for="window" { (ctx.t("Antal dagar bakåt (inte för terminen)", "Days back (not for the term)")) }
+            input #window name="window_days" inputmode="numeric" value=(f.window_days);
             label for="share" { (ctx.t("Andel i procent (för andel)", "Share in per cent (for a share)")) }
             input #share name="share_pct" inputmode="numeric" value=(f.share_pct);
-            label for="days" { (ctx.t("Dagar i rad (för dagar i rad)", "Days in a row (for days in a row)")) }
+            label for="days" { (ctx.t("Antal (dagar i rad, tillfällen eller gånger samma veckodag)", "How many (days in a row, occasions or times on the same weekday)")) }
             input #days name="days" inputmode="numeric" value=(f.days);
             label.rs { input type="checkbox" name="tell_mentor" value="1" checked[f.tell_mentor.is_some() || f.kind.is_empty()]; " " (ctx.t("Visa för mentorn", "Show to the mentor")) }
             label.rs { input type="checkbox" name="tell_principal" value="1" checked[f.tell_principal.is_some() || f.kind.is_empty()]; " " (ctx.t("Visa för rektor", "Show to the principal")) }

@@ -357,3 +357,162 @@ async fn evaluations_at_the_same_moment_raise_each_signal_once_on_postgresql() {
     assert_eq!(raised, 1);
     assert_eq!(open_signals(&mut conn(&pool)).len(), 1);
 }
+
+/// The rules of a term's share, of scattered occasions and of the same weekday, each added
+/// through the administrator's form, raise their signal on data built for them and stay
+/// silent just under it, on both databases.
+#[actix_web::test]
+async fn term_occasion_and_weekday_rules_catch_and_stay_silent_just_under() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let today = test_today();
+        let (school, class, pupils) = {
+            let mut c = conn(&pool);
+            let c = &mut *c;
+            let muni = Municipality::new("Mönsterkommun").insert(c);
+            let school = School::new("Mönsterskolan", muni).insert(c);
+            let class = Group::class("8A", school, 8).insert(c);
+            Person::new("adm", "Testsson")
+                .account("pat.admin", PASSWORD)
+                .duty(muni, "admin", None)
+                .insert(c);
+            let pupils: Vec<i64> = ["Terese", "Tim", "Ossian", "Otto", "Vera", "Viggo"]
+                .iter()
+                .map(|g| {
+                    Person::new(g, "Mönstersson")
+                        .pupil_at(school)
+                        .in_group(class)
+                        .insert(c)
+                })
+                .collect();
+            (school, class, pupils)
+        };
+        let [term, term_under, occ, occ_under, weekday, weekday_under] = pupils[..] else {
+            unreachable!()
+        };
+        {
+            let mut c = conn(&pool);
+            let c = &mut *c;
+            // twenty school days back from today, 100 minutes each, in this term
+            for n in 0..20 {
+                let d = today - Duration::days(n);
+                let at = |p: i64, m: (i32, i32, i32)| (school, class, p, m);
+                let put = |c: &mut DbConn, (s, k, p, m): (i64, i64, i64, (i32, i32, i32))| {
+                    day(c, (s, k, p), d, m)
+                };
+                // a term's share: 10 % of 2,000 minutes, and 199 minutes just under
+                put(c, at(term, (100, if n < 2 { 100 } else { 0 }, 0)));
+                put(
+                    c,
+                    at(
+                        term_under,
+                        (
+                            100,
+                            if n == 0 {
+                                100
+                            } else if n == 1 {
+                                99
+                            } else {
+                                0
+                            },
+                            0,
+                        ),
+                    ),
+                );
+                // occasions: absent on days 0, 2 and 4 (three); on days 0, 1 and 3 (two)
+                put(
+                    c,
+                    at(occ, (100, 0, if [0, 2, 4].contains(&n) { 10 } else { 0 })),
+                );
+                put(
+                    c,
+                    at(
+                        occ_under,
+                        (100, 0, if [0, 1, 3].contains(&n) { 10 } else { 0 }),
+                    ),
+                );
+                // the same weekday as today: three of them; two and another day
+                put(
+                    c,
+                    at(
+                        weekday,
+                        (100, 0, if [0, 7, 14].contains(&n) { 30 } else { 0 }),
+                    ),
+                );
+                put(
+                    c,
+                    at(
+                        weekday_under,
+                        (100, 0, if [0, 7, 13].contains(&n) { 30 } else { 0 }),
+                    ),
+                );
+            }
+        }
+        let mut admin = Browser::open(&app).await;
+        admin.sign_in("pat.admin", PASSWORD).await;
+        for fields in [
+            vec![
+                ("kind", "term_share"),
+                ("counts", "valid"),
+                ("share_pct", "10"),
+            ],
+            vec![
+                ("kind", "occasions"),
+                ("counts", "invalid"),
+                ("window_days", "28"),
+                ("days", "3"),
+            ],
+            vec![
+                ("kind", "weekday"),
+                ("counts", "invalid"),
+                ("window_days", "28"),
+                ("days", "3"),
+            ],
+        ] {
+            let mut f = fields.clone();
+            f.push(("tell_principal", "1"));
+            assert_eq!(add_rule(&mut admin, &f).await, 303, "{kind:?}: {fields:?}");
+        }
+        // a pattern of more times than the window has days names its field
+        let wrong = admin
+            .post(
+                "/admin/signals",
+                &[
+                    ("kind", "weekday"),
+                    ("counts", "all"),
+                    ("window_days", "7"),
+                    ("days", "8"),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status.as_u16(), 400, "{kind:?}");
+        let rules = admin.get("/admin/signals").await.body;
+        for words in [
+            "minst 10 % giltig frånvaro under terminen",
+            "3 olika tillfällen med ogiltig frånvaro de senaste 28 dagarna",
+            "ogiltig frånvaro samma veckodag 3 gånger de senaste 28 dagarna",
+        ] {
+            assert!(rules.contains(words), "{kind:?}: {words} in {rules}");
+        }
+        let done = evaluate(&pool);
+        let raised: Vec<(i64, String)> = signals::table
+            .inner_join(signal_rules::table)
+            .select((signals::pupil_id, signal_rules::kind))
+            .order((signals::pupil_id, signal_rules::kind))
+            .load(&mut *conn(&pool))
+            .unwrap();
+        // the weekday pupils' three days of absence are three occasions too
+        let want: Vec<(i64, String)> = [
+            (term, "term_share"),
+            (occ, "occasions"),
+            (weekday, "occasions"),
+            (weekday, "weekday"),
+            (weekday_under, "occasions"),
+        ]
+        .iter()
+        .map(|(p, k)| (*p, k.to_string()))
+        .collect();
+        assert_eq!(raised, want, "{kind:?}: {done:?}");
+    }
+}
