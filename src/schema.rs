@@ -17,6 +17,7 @@ diesel::table! {
         uuid -> Nullable<Text>,
         notice_at -> Nullable<Text>,
         schools_add_reasons -> Bool,
+        case_deadline_days -> Integer,
     }
 }
 

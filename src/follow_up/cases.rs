@@ -33,8 +33,8 @@ use crate::school::states::{
 };
 use crate::school::{Act, Checked, Refusal};
 
-/// The deadline the decision form suggests: three weeks from the decision.
-pub const DEFAULT_DEADLINE_DAYS: i64 = 21;
+/// The longest time for an investigation the huvudman may set as its default, in days.
+pub const MAX_DEADLINE_DAYS: i32 = 180;
 /// The figures of a case opened by hand: the four weeks before it.
 const HAND_PERIOD_DAYS: i64 = 28;
 /// The longest text a case keeps in one field.
@@ -321,6 +321,8 @@ pub struct Case {
     pub closed_at: Option<NaiveDateTime>,
     pub overdue: bool,
     pub reach: CaseReach,
+    /// the huvudman's default time for an investigation, for the decision form
+    pub deadline_days: i32,
     pub participants: Vec<Participant>,
     /// who may still be asked to take part
     pub candidates: Vec<Participant>,
@@ -424,6 +426,7 @@ pub fn load(conn: &mut DbConn, v: &Viewer, id: CaseId, today: NaiveDate) -> AppR
         Vec::new()
     };
     let report = report_of(conn, id)?;
+    let deadline_days = deadline_days_of(conn, school)?;
     Ok(Case {
         id: c.0,
         pupil: c.1,
@@ -448,11 +451,65 @@ pub fn load(conn: &mut DbConn, v: &Viewer, id: CaseId, today: NaiveDate) -> AppR
         outcome: d.8,
         closed_at: d.9,
         reach,
+        deadline_days,
         participants,
         candidates,
         steps,
         health,
         report,
+    })
+}
+
+/// The huvudman's default time for an investigation at the school (its municipality's).
+fn deadline_days_of(conn: &mut DbConn, school: SchoolId) -> AppResult<i32> {
+    let parent: Option<OrganisationId> = organisations::table
+        .find(school)
+        .select(organisations::parent_id)
+        .first(conn)?;
+    let Some(parent) = parent else {
+        return Ok(21);
+    };
+    Ok(organisations::table
+        .find(parent)
+        .select(organisations::case_deadline_days)
+        .first(conn)?)
+}
+
+/// The municipality's default time for an investigation, in days.
+pub fn deadline_days(conn: &mut DbConn, municipality: OrganisationId) -> AppResult<i32> {
+    Ok(organisations::table
+        .find(municipality)
+        .select(organisations::case_deadline_days)
+        .first(conn)?)
+}
+
+/// The huvudman's administrator sets the default time for an investigation (1 to
+/// `MAX_DEADLINE_DAYS` days from the decision).
+pub fn set_deadline_days(
+    conn: &mut DbConn,
+    act: &Act,
+    municipality: OrganisationId,
+    days: i32,
+) -> Checked<()> {
+    if !(1..=MAX_DEADLINE_DAYS).contains(&days) {
+        return Ok(Err(
+            Refusal::new("case_deadline_days_range").with("max", MAX_DEADLINE_DAYS)
+        ));
+    }
+    conn.transaction(|conn| {
+        diesel::update(organisations::table.find(municipality))
+            .set(organisations::case_deadline_days.eq(days))
+            .execute(conn)?;
+        let detail = json!({"days": days});
+        audit::acted(
+            conn,
+            act,
+            "case.deadline_days",
+            "organisation",
+            municipality,
+            detail,
+        )?;
+        Ok(Ok(()))
     })
 }
 

@@ -275,8 +275,8 @@ fn decision_part(ctx: &PageCtx, c: &Case, today: NaiveDate) -> Markup {
                             }
                             label for="decided_on" { (ctx.t("Beslutsdatum", "Date of the decision")) }
                             input #decided_on name="decided_on" type="date" required value=(today);
-                            label for="deadline" { (ctx.t("Utredningen klar senast (om den ska utredas)", "The investigation due by (if it is investigated)")) }
-                            input #deadline name="deadline" type="date" value=(today + Duration::days(cases::DEFAULT_DEADLINE_DAYS));
+                            label for="deadline" { (ctx.t("Utredningen klar senast (om den ska utredas; huvudmannen föreslår ", "The investigation due by (if it is investigated; the huvudman suggests ")) (c.deadline_days) (ctx.t(" dagar)", " days)")) }
+                            input #deadline name="deadline" type="date" value=(today + Duration::days(i64::from(c.deadline_days)));
                             label for="reason" { (ctx.t("Skäl (om utredning inte behövs)", "Reason (if no investigation is needed)")) }
                             textarea #reason name="reason" maxlength=(cases::MAX_TEXT) {}
                             button type="submit" { (ctx.t("Spara beslutet", "Save the decision")) }

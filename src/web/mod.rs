@@ -112,6 +112,7 @@ routes! {
     get "/admin/signals" => signals::rules_page,
     post "/admin/signals" => signals::add_rule,
     post "/admin/signals/{id}/active" => signals::set_active,
+    post "/admin/signals/deadline" => signals::set_deadline,
     // absence investigations and the reports to the huvudman
     post "/signals/{id}/case" => cases::open_from_signal,
     post "/pupils/{id}/case" => cases::open_by_hand,

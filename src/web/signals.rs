@@ -303,14 +303,27 @@ async fn rules_render(
     note: Option<Markup>,
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
-    let rules = state.db(move |conn| signals::rules(conn, m)).await?;
+    let (rules, days) = state
+        .db(move |conn| {
+            Ok((
+                signals::rules(conn, m)?,
+                crate::follow_up::cases::deadline_days(conn, m)?,
+            ))
+        })
+        .await?;
     Ok(html_with_status(
         status,
-        rules_view(ctx, &rules, shown, note),
+        rules_view(ctx, &rules, days, shown, note),
     ))
 }
 
-fn rules_view(ctx: &PageCtx, rules: &[Rule], f: &RuleForm, note: Option<Markup>) -> Markup {
+fn rules_view(
+    ctx: &PageCtx,
+    rules: &[Rule],
+    deadline_days: i32,
+    f: &RuleForm,
+    note: Option<Markup>,
+) -> Markup {
     let title = ctx.t("Regler för frånvarosignaler", "Absence signal rules");
     let kind = if f.kind.is_empty() {
         "share"
@@ -367,6 +380,13 @@ fn rules_view(ctx: &PageCtx, rules: &[Rule], f: &RuleForm, note: Option<Markup>)
             label.rs { input type="checkbox" name="tell_principal" value="1" checked[f.tell_principal.is_some() || f.kind.is_empty()]; " " (ctx.t("Visa för rektor", "Show to the principal")) }
             label.rs { input type="checkbox" name="tell_health" value="1" checked[f.tell_health.is_some()]; " " (ctx.t("Visa för elevhälsan", "Show to the student health team")) }
             button type="submit" { (ctx.t("Lägg till regeln", "Add the rule")) }
+        }
+        h2 { (ctx.t("Tid för en utredning", "Time for an investigation")) }
+        form method="post" action="/admin/signals/deadline" {
+            (ctx.csrf_field())
+            label for="deadline_days" { (ctx.t("Dagar från rektors beslut till att utredningen ska vara klar (förslaget i beslutet)", "Days from the principal's decision until the investigation is due (suggested in the decision)")) }
+            input #deadline_days name="days" inputmode="numeric" value=(deadline_days) required;
+            button.secondary type="submit" { (ctx.t("Spara tiden", "Save the time")) }
         }
     };
     layout::page(ctx, title, body)
@@ -430,4 +450,48 @@ pub async fn set_active(
         .db_write(move |conn| signals::set_rule_active(conn, &st.act(&v, &addr), m, id, active))
         .await?;
     Ok(see_other("/admin/signals?done=saved"))
+}
+
+#[derive(Deserialize)]
+pub struct DeadlineForm {
+    #[serde(default)]
+    days: String,
+}
+
+/// POST /admin/signals/deadline: the huvudman's default time for an investigation.
+pub async fn set_deadline(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    form: web::Form<DeadlineForm>,
+) -> AppResult<HttpResponse> {
+    let m = super::common::admin_municipality(&v)?;
+    let ctx = PageCtx::new(&req);
+    let result = match form.days.trim().parse::<i32>() {
+        Err(_) => Err(Refusal::new("case_deadline_days_range")
+            .with("max", crate::follow_up::cases::MAX_DEADLINE_DAYS)),
+        Ok(days) => {
+            let (st, addr) = (state.clone(), client_addr(&req));
+            state
+                .db_write(move |conn| {
+                    crate::follow_up::cases::set_deadline_days(conn, &st.act(&v, &addr), m, days)
+                })
+                .await?
+        }
+    };
+    match result {
+        Ok(()) => Ok(see_other("/admin/signals?done=saved")),
+        Err(refusal) => {
+            let note = html! { p.errors role="alert" { (ctx.say(&refusal)) } };
+            rules_render(
+                &state,
+                &ctx,
+                m,
+                &RuleForm::default(),
+                Some(note),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+    }
 }

@@ -1180,6 +1180,14 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: "post",
+            pattern: "/admin/signals/deadline",
+            path: |_| "/admin/signals/deadline".into(),
+            body: &[("days", "0")],
+            via: Via::Page,
+            expect: admin_only(401, 400, 404),
+        },
+        Row {
+            method: "post",
             pattern: "/admin/signals/{id}/active",
             path: |i| format!("/admin/signals/{}/active", i.rule),
             body: &[("active", "maybe")],

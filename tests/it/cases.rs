@@ -472,12 +472,32 @@ async fn an_overdue_investigation_shows_on_the_principal_s_start_page() {
         let pool = pool(&app);
         let w = build(&mut conn(&pool));
         let today = test_today();
+        // the huvudman's time for an investigation: 30 days, suggested in the decision
+        let mut admin = signed_in(&app, "case.admin").await;
+        let zero = admin
+            .post("/admin/signals/deadline", &[("days", "0")])
+            .await;
+        assert_eq!(zero.status.as_u16(), 400, "{kind:?}");
+        assert!(
+            zero.body
+                .contains("Tiden för en utredning ska vara ett heltal"),
+            "{kind:?}"
+        );
+        let set = admin
+            .post("/admin/signals/deadline", &[("days", "30")])
+            .await;
+        assert_eq!(set.status.as_u16(), 303, "{kind:?}");
         let mut principal = signed_in(&app, "case.principal").await;
         let opened = principal
             .post(&format!("/pupils/{}/case", w.tore), &[])
             .await;
         assert_eq!(opened.status.as_u16(), 303, "{kind:?}");
         let page = opened.location.unwrap();
+        let suggested = format!("value=\"{}\"", today + Duration::days(30));
+        assert!(
+            principal.get(&page).await.body.contains(&suggested),
+            "{kind:?}: {suggested}"
+        );
         let on = today.to_string();
         let decided = principal
             .post(

@@ -1,3 +1,4 @@
+ALTER TABLE organisations DROP COLUMN case_deadline_days;
 ALTER TABLE signal_rules DROP COLUMN tell_health;
 ALTER TABLE signals DROP COLUMN case_id;
 DROP TABLE huvudman_reports;

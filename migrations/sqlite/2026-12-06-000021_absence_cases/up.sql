@@ -119,6 +119,9 @@ CREATE TABLE huvudman_reports (
 );
 CREATE INDEX huvudman_reports_organisation ON huvudman_reports (organisation_id, status);
 
+-- the huvudman's default time for an investigation, in days from the decision
+ALTER TABLE organisations ADD COLUMN case_deadline_days INTEGER NOT NULL DEFAULT 21;
+
 -- whether a rule's signals are shown to elevhälsan of the pupil's school too
 ALTER TABLE signal_rules ADD COLUMN tell_health BOOLEAN NOT NULL DEFAULT FALSE;
 
