@@ -64,6 +64,7 @@ codes! {
     CorrectionReasonTooLong = "correction_reason_too_long",
     DuplicatePupil = "duplicate_pupil",
     Forbidden = "forbidden",
+    HomeReportByHand = "home_report_by_hand",
     IdRequired = "id_required",
     Internal = "internal",
     LessonCancelled = "lesson_cancelled",

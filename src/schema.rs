@@ -18,6 +18,7 @@ diesel::table! {
         notice_at -> Nullable<Text>,
         schools_add_reasons -> Bool,
         case_deadline_days -> Integer,
+        municipality_code -> Nullable<Text>,
     }
 }
 
@@ -43,6 +44,7 @@ diesel::table! {
         created_at -> Timestamp,
         uuid -> Nullable<Text>,
         email_chosen -> Bool,
+        municipality_code -> Nullable<Text>,
     }
 }
 
@@ -561,6 +563,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    home_reports (id) {
+        id -> BigInt,
+        case_id -> BigInt,
+        municipality_code -> Text,
+        sent_on -> Date,
+        method -> Text,
+        recorded_by -> BigInt,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     huvudman_reports (id) {
         id -> BigInt,
         case_id -> BigInt,
@@ -597,6 +611,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_steps,
     case_health_notes,
     huvudman_reports,
+    home_reports,
     signal_rules,
     signals,
     people,

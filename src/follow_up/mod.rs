@@ -3,5 +3,6 @@
 //! huvudman.
 
 pub mod cases;
+pub mod home_report;
 pub mod reports;
 pub mod signals;

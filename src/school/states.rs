@@ -131,6 +131,15 @@ crate::text_enum!(
 );
 
 crate::text_enum!(
+    /// How a report to the home municipality was sent (`home_reports.method`).
+    SendMethod {
+        Post => "post",
+        EService => "e_service",
+        Hand => "hand",
+    }
+);
+
+crate::text_enum!(
     /// Where a report to the huvudman stands (`huvudman_reports.status`).
     ReportStatus {
         Open => "open",

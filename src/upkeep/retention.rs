@@ -312,6 +312,8 @@ fn remove(c: &mut DbConn, person: PersonId) -> QueryResult<()> {
             .select(absence_cases::id);
         diesel::delete(huvudman_reports::table.filter(huvudman_reports::case_id.eq_any(cases)))
             .execute(c)?;
+        diesel::delete(home_reports::table.filter(home_reports::case_id.eq_any(cases)))
+            .execute(c)?;
         diesel::delete(case_steps::table.filter(case_steps::case_id.eq_any(cases))).execute(c)?;
         diesel::delete(case_health_notes::table.filter(case_health_notes::case_id.eq_any(cases)))
             .execute(c)?;

@@ -206,6 +206,10 @@ fn follow_up_action(code: &str) -> Option<(&'static str, &'static str)> {
             "Absence signal turned into an investigation",
         ),
         "case.opened" => ("Frånvaroutredning öppnad", "Absence investigation opened"),
+        "home_report.sent" => (
+            "Anmälan till hemkommunen skickad",
+            "Report to the home municipality sent",
+        ),
         "case.deadline_days" => (
             "Tid för frånvaroutredningar ändrad",
             "Time for absence investigations changed",

@@ -185,19 +185,31 @@ pub(super) async fn render(
 ) -> AppResult<HttpResponse> {
     let today = state.today();
     let tz = state.config.timezone;
-    let case = state
-        .db(move |conn| cases::load(conn, &v, id, today))
+    let (case, home) = state
+        .db(move |conn| {
+            let case = cases::load(conn, &v, id, today)?;
+            // the principal's: the report to the home municipality, when one is needed
+            let home = match crate::follow_up::home_report::load(conn, &v, id, today) {
+                Ok(r) => Some(r),
+                Err(crate::error::AppError::NotFound) => None,
+                Err(e) => return Err(e),
+            };
+            Ok((case, home))
+        })
         .await?;
+    let home = home.map(|r| super::home_report::case_part(ctx, &r, today));
     Ok(html_with_status(
         status,
-        case_page(ctx, &case, note, today, tz),
+        case_page(ctx, &case, (note, home), today, tz),
     ))
 }
 
+/// The case's page: `note` on top (saved, or what was refused), `home` the report to the
+/// home municipality when one is needed.
 fn case_page(
     ctx: &PageCtx,
     c: &Case,
-    note: Option<Markup>,
+    (note, home): (Option<Markup>, Option<Markup>),
     today: NaiveDate,
     tz: chrono_tz::Tz,
 ) -> Markup {
@@ -210,6 +222,7 @@ fn case_page(
         h1 { (title) }
         @if let Some(n) = note { (n) }
         (summary_part(ctx, c, tz))
+        @if let Some(h) = home { (h) }
         (decision_part(ctx, c, today))
         (people_part(ctx, c))
         (steps_part(ctx, c, today))

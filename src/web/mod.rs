@@ -15,6 +15,7 @@ mod cases;
 mod common;
 mod day;
 mod errors;
+mod home_report;
 mod huvudman;
 mod idp_session;
 mod input;
@@ -124,6 +125,8 @@ routes! {
     post "/cases/{id}/health-notes" => case_forms::add_health_note,
     post "/cases/{id}/conclusion" => case_forms::conclude,
     post "/cases/{id}/close" => case_forms::close,
+    get "/cases/{id}/home-report" => home_report::page,
+    post "/cases/{id}/home-report/sent" => home_report::sent,
     get "/huvudman/reports" => huvudman::inbox,
     post "/huvudman/reports/{id}" => huvudman::set_report_status,
     get "/huvudman/figures" => huvudman::figures,
@@ -203,6 +206,7 @@ routes! {
     get "/api/v1/signals" => api::signals::signals,
     get "/api/v1/cases" => api::cases::list,
     get "/api/v1/cases/{id}" => api::cases::one,
+    get "/api/v1/cases/{id}/home-report" => home_report::json,
     get "/api/v1/statistics/aggregated-attendance" => api::statistics::v1_aggregated_attendance,
     // the SS 12000 export
     get "/api/ss12000/v2/attendances" => ss12000::attendances,

@@ -1107,6 +1107,32 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: [401, 404, 404, 404, 400, 404, 400, 404, 404, 404, 400, 404],
         },
+        // the fixture's case needs no report to a home municipality: 404 for everyone
+        // (tests/it/cases.rs makes one)
+        Row {
+            method: "get",
+            pattern: "/cases/{id}/home-report",
+            path: |i| format!("/cases/{}/home-report", i.case),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "post",
+            pattern: "/cases/{id}/home-report/sent",
+            path: |i| format!("/cases/{}/home-report/sent", i.case),
+            body: &[("sent_on", "x"), ("method", "post")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "get",
+            pattern: "/api/v1/cases/{id}/home-report",
+            path: |i| format!("/api/v1/cases/{}/home-report", i.case),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
         Row {
             method: "get",
             pattern: "/api/v1/cases",

@@ -607,3 +607,116 @@ async fn opening_a_case_from_one_signal_at_the_same_moment_opens_one_on_postgres
     assert_eq!(audited(&pool, "case.opened"), 1);
     assert_eq!(audited(&pool, "signal.case"), 1);
 }
+
+/// The report to the home municipality (7 kap. 21–22 §§): produced for a pupil registered in
+/// another municipality than the huvudman's, as a page for printing and as JSON, with when
+/// and how it was sent; for a pupil with protected identity nothing leaves electronically
+/// (the JSON is refused and only "by hand" may be recorded); none for a pupil registered
+/// in the huvudman's own municipality.
+#[actix_web::test]
+async fn a_home_municipality_report_is_made_for_a_pupil_registered_elsewhere() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let w = build(&mut conn(&pool));
+        let today = test_today().to_string();
+        {
+            let mut c = conn(&pool);
+            let muni: i64 = organisations::table
+                .filter(organisations::name.eq("Utredningskommun"))
+                .select(organisations::id)
+                .first(&mut *c)
+                .unwrap();
+            diesel::update(organisations::table.find(muni))
+                .set(organisations::municipality_code.eq(Some("0180")))
+                .execute(&mut *c)
+                .unwrap();
+            for (pupil, code) in [(w.olle, "0184"), (w.pia, "0184"), (w.tore, "0180")] {
+                diesel::update(people::table.find(pupil))
+                    .set(people::municipality_code.eq(Some(code)))
+                    .execute(&mut *c)
+                    .unwrap();
+            }
+        }
+        let mut principal = signed_in(&app, "case.principal").await;
+        let token = api_token(&app, "case.principal", PASSWORD).await;
+        let decide = [
+            ("decision", "investigate"),
+            ("decided_on", today.as_str()),
+            ("deadline", today.as_str()),
+        ];
+        let mut cases = Vec::new();
+        for pupil in [w.olle, w.pia, w.tore] {
+            let page = principal
+                .post(&format!("/pupils/{pupil}/case"), &[])
+                .await
+                .location
+                .unwrap();
+            let decided = principal.post(&format!("{page}/decision"), &decide).await;
+            assert_eq!(decided.status.as_u16(), 303, "{kind:?}");
+            cases.push(page);
+        }
+        let (olle, pia, tore) = (cases[0].clone(), cases[1].clone(), cases[2].clone());
+        // Olle: the page for printing and the JSON name the home municipality
+        let case_page = principal.get(&olle).await;
+        assert!(
+            case_page.body.contains("Anmälan till hemkommunen"),
+            "{kind:?}"
+        );
+        let print = principal.get(&format!("{olle}/home-report")).await;
+        assert_eq!(print.status.as_u16(), 200, "{kind:?}");
+        for said in ["Olle Elevsson", "0184", "Utredningsskolan", "7A"] {
+            assert!(print.body.contains(said), "{kind:?}: {said}");
+        }
+        let (status, body) =
+            api_get(&app, Some(&token), &format!("/api/v1{olle}/home-report")).await;
+        assert_eq!(status, 200, "{kind:?}: {body}");
+        assert_eq!(body["home_municipality_code"], "0184");
+        assert_eq!(body["huvudman_municipality_code"], "0180");
+        let sent = principal
+            .post(
+                &format!("{olle}/home-report/sent"),
+                &[("sent_on", today.as_str()), ("method", "e_service")],
+            )
+            .await;
+        assert_eq!(sent.status.as_u16(), 303, "{kind:?}");
+        assert!(
+            principal.get(&olle).await.body.contains("Skickad"),
+            "{kind:?}"
+        );
+        // Pia: by hand only, and nothing in JSON
+        let (status, body) =
+            api_get(&app, Some(&token), &format!("/api/v1{pia}/home-report")).await;
+        assert_eq!(status, 409, "{kind:?}: {body}");
+        assert!(!body.to_string().contains("Pia"), "{kind:?}");
+        assert!(
+            principal.get(&pia).await.body.contains("för hand"),
+            "{kind:?}"
+        );
+        let electronic = principal
+            .post(
+                &format!("{pia}/home-report/sent"),
+                &[("sent_on", today.as_str()), ("method", "e_service")],
+            )
+            .await;
+        assert_eq!(electronic.status.as_u16(), 400, "{kind:?}");
+        let by_hand = principal
+            .post(
+                &format!("{pia}/home-report/sent"),
+                &[("sent_on", today.as_str()), ("method", "hand")],
+            )
+            .await;
+        assert_eq!(by_hand.status.as_u16(), 303, "{kind:?}");
+        // Tore lives in the huvudman's municipality: no report
+        assert_eq!(
+            principal
+                .get(&format!("{tore}/home-report"))
+                .await
+                .status
+                .as_u16(),
+            404,
+            "{kind:?}"
+        );
+        assert_eq!(audited(&pool, "home_report.sent"), 2, "{kind:?}");
+    }
+}

@@ -682,6 +682,17 @@ async fn every_official_enum_value_of_ss12000_imports() {
                 .find(|p| p["id"] == "5c3e8d10-0000-4000-8000-000000000020")
                 .unwrap();
             teacher["emails"] = json!([{"value": "lena.privat@example.com", "type": "Privat"}, {"value": "lena.larare@importskolan.example", "type": "Skola personal"}]);
+            // the registered municipality: the Folkbokföring address's code, a number or
+            // a string; an address without a type is one
+            teacher["addresses"] = json!([{"municipalityCode": "0180"}]);
+            let alva = persons
+                .iter_mut()
+                .find(|p| p["id"] == "5c3e8d10-0000-4000-8000-000000000001")
+                .unwrap();
+            alva["addresses"] = json!([{"type": "Särskildpostadress", "municipalityCode": 1280}, {"type": "Folkbokföring", "municipalityCode": 184}]);
+            let orgs = doc["organisations"].as_array_mut().unwrap();
+            let top = orgs.iter_mut().find(|o| o["id"] == huvudman).unwrap();
+            top["municipalityCode"] = "0180".into();
         });
         let mut c = conn(&pool);
         let c = &mut *c;
@@ -743,6 +754,35 @@ async fn every_official_enum_value_of_ss12000_imports() {
             .unwrap();
         assert!(roles.contains(&"health".to_string()), "{kind:?}: {roles:?}");
         assert_eq!(roles.iter().filter(|r| *r == "health").count(), 1);
+        let codes: Vec<(Option<String>, Option<String>)> = people::table
+            .filter(people::external_id.eq_any([
+                "5c3e8d10-0000-4000-8000-000000000001",
+                "5c3e8d10-0000-4000-8000-000000000020",
+            ]))
+            .select((people::external_id, people::municipality_code))
+            .order(people::external_id)
+            .load(c)
+            .unwrap();
+        assert_eq!(
+            codes,
+            vec![
+                (
+                    Some("5c3e8d10-0000-4000-8000-000000000001".into()),
+                    Some("0184".into())
+                ),
+                (
+                    Some("5c3e8d10-0000-4000-8000-000000000020".into()),
+                    Some("0180".into())
+                ),
+            ],
+            "{kind:?}"
+        );
+        let own: Option<String> = organisations::table
+            .filter(organisations::external_id.eq(huvudman))
+            .select(organisations::municipality_code)
+            .first(c)
+            .unwrap();
+        assert_eq!(own.as_deref(), Some("0180"), "{kind:?}");
         // the kept group types, and a membership without a start date is one since always
         let groups: i64 = groups::table.count().get_result(c).unwrap();
         assert_eq!(groups, 3, "{kind:?}: Klass, Schema and Mentor");
@@ -1411,6 +1451,28 @@ async fn the_structure_export_is_valid_ss12000_and_reads_back_whole() {
         assert_eq!(
             before, after,
             "{kind:?}: export then import keeps everything"
+        );
+    }
+}
+
+/// A municipality code that is none is refused, naming the field, and the person is not
+/// stored from that record.
+#[actix_web::test]
+async fn a_municipality_code_that_is_none_is_named() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let dir = scratch("ss12000-municipality");
+        let file = ss12000(&dir, |doc| {
+            doc["persons"][0]["addresses"] =
+                json!([{"type": "Folkbokföring", "municipalityCode": "Solna"}]);
+        });
+        let mut c = conn(&pool);
+        let summary = import(&mut c, &file).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let notes = summary.notes.join("\n");
+        assert!(
+            notes.contains("addresses[0].municipalityCode") && notes.contains("0180"),
+            "{kind:?}: {notes}"
         );
     }
 }

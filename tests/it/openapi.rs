@@ -421,6 +421,15 @@ async fn what_the_api_answers_matches_the_document() {
                 g,
                 None,
             ),
+            // the fixture's case needs no home-municipality report (tests/it/cases.rs
+            // checks the report's shape)
+            call(
+                "get",
+                "/api/v1/cases/{id}/home-report",
+                format!("/api/v1/cases/{}/home-report", ids.case),
+                p,
+                None,
+            ),
             call(
                 "get",
                 "/api/v1/statistics/absence",

@@ -1,3 +1,6 @@
+DROP TABLE home_reports;
+ALTER TABLE organisations DROP COLUMN municipality_code;
+ALTER TABLE people DROP COLUMN municipality_code;
 ALTER TABLE organisations DROP COLUMN case_deadline_days;
 ALTER TABLE signal_rules DROP COLUMN tell_health;
 ALTER TABLE signals DROP COLUMN case_id;

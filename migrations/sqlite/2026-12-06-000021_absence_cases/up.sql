@@ -125,6 +125,25 @@ ALTER TABLE organisations ADD COLUMN case_deadline_days INTEGER NOT NULL DEFAULT
 -- whether a rule's signals are shown to elevhälsan of the pupil's school too
 ALTER TABLE signal_rules ADD COLUMN tell_health BOOLEAN NOT NULL DEFAULT FALSE;
 
+-- the municipality a person is registered in (SS 12000 Person.addresses[].municipalityCode
+-- of the Folkbokföring address, four digits), and the huvudman's own
+-- (Organisation.municipalityCode): a pupil registered elsewhere is reported to the home
+-- municipality too (7 kap. 21-22 §§)
+ALTER TABLE people ADD COLUMN municipality_code TEXT;
+ALTER TABLE organisations ADD COLUMN municipality_code TEXT;
+
+-- when and how the report to the home municipality was sent: post | e_service | hand
+-- (a pupil with protected identity: hand only)
+CREATE TABLE home_reports (
+    id INTEGER PRIMARY KEY,
+    case_id BIGINT NOT NULL UNIQUE REFERENCES absence_cases (id),
+    municipality_code TEXT NOT NULL,
+    sent_on DATE NOT NULL,
+    method TEXT NOT NULL,
+    recorded_by BIGINT NOT NULL REFERENCES people (id),
+    recorded_at TIMESTAMP NOT NULL
+);
+
 -- The case a signal was turned into. Such a signal stays open until the case is closed
 -- (status 'closed'); then the rule may raise it again.
 ALTER TABLE signals ADD COLUMN case_id BIGINT REFERENCES absence_cases (id);

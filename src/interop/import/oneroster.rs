@@ -367,6 +367,7 @@ fn implicit_district(r: &mut Roster) {
             name: "Huvudman".to_string(),
             school_form: None,
             unit_code: None,
+            municipality_code: None,
         },
     );
     r.notes.push(format!(
@@ -430,6 +431,7 @@ fn read_org(l: &Line, r: &mut Roster) -> Result<(), ImportError> {
         name: l.req("name")?.to_string(),
         school_form: None,
         unit_code: l.opt("identifier").map(str::to_string),
+        municipality_code: None,
     });
     Ok(())
 }
@@ -531,6 +533,7 @@ fn read_users(users: &Table, r: &mut Roster) -> Result<Users, ImportError> {
                 family: family.to_string(),
                 civic_no: None,
                 identifiers,
+                municipality_code: None,
                 birth_date: None,
                 sex: None,
                 marking: "none",

@@ -56,6 +56,20 @@ pub struct Org {
     pub name: String,
     pub school_form: Option<&'static str>,
     pub unit_code: Option<String>,
+    /// SS 12000 `municipalityCode`: the municipality's four digits (0180)
+    pub municipality_code: Option<String>,
+}
+
+/// A municipality code as SS 12000 gives it, a string ("0180") or a number (180): four
+/// digits, the county's two and the municipality's two. `None` for anything else.
+pub fn municipality_code(v: &serde_json::Value) -> Option<String> {
+    let digits = match v {
+        serde_json::Value::String(s) => s.trim().to_string(),
+        serde_json::Value::Number(n) => n.as_u64()?.to_string(),
+        _ => return None,
+    };
+    (!digits.is_empty() && digits.len() <= 4 && digits.chars().all(|c| c.is_ascii_digit()))
+        .then(|| format!("{digits:0>4}"))
 }
 
 /// SS 12000 v2.1 Code_EmailType, every value.
@@ -89,6 +103,9 @@ pub struct Person {
     pub school: Option<String>,
     /// what they sign in with at the municipality's identity provider
     pub identifiers: Vec<Identifier>,
+    /// the municipality they are registered in (four digits), from the Folkbokföring
+    /// address
+    pub municipality_code: Option<String>,
 }
 
 /// SS 12000 `eduPersonPrincipalNames` (kind "eppn") and `externalIdentifiers` ("external",
@@ -621,5 +638,28 @@ pub(crate) fn pass_through(r: &mut Roster) {
         }
         r.duties
             .retain(|d| d.group.as_ref().is_none_or(|g| !skipped.contains(g)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_municipality_code_is_four_digits_from_a_string_or_a_number() {
+        use serde_json::json;
+        assert_eq!(municipality_code(&json!("0180")).as_deref(), Some("0180"));
+        assert_eq!(municipality_code(&json!(180)).as_deref(), Some("0180"));
+        assert_eq!(municipality_code(&json!(2480)).as_deref(), Some("2480"));
+        for none in [
+            json!("Solna"),
+            json!("01800"),
+            json!(""),
+            json!(-180),
+            json!(1.5),
+            json!(true),
+        ] {
+            assert_eq!(municipality_code(&none), None, "{none}");
+        }
     }
 }

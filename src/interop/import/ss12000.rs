@@ -292,6 +292,15 @@ fn organisation(rec: &Rec) -> Result<Org, ImportError> {
             None
         },
         unit_code: rec.opt_str("schoolUnitCode")?,
+        municipality_code: match rec.get("municipalityCode") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(super::roster::municipality_code(v).ok_or_else(|| {
+                rec.err(
+                    "municipalityCode",
+                    "is not a municipality code (four digits, 0180)",
+                )
+            })?),
+        },
     })
 }
 
@@ -348,6 +357,7 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
     }
     let civic_no = civic_number(rec)?;
     let identifiers = read_identifiers(rec)?;
+    let municipality_code = registered_municipality(rec)?;
     r.persons.push(Person {
         given: rec.str("givenName")?,
         family: rec.str("familyName")?,
@@ -360,8 +370,44 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
         emails,
         school,
         ext,
+        municipality_code,
     });
     Ok(())
+}
+
+/// The municipality a person is registered in: `addresses[].municipalityCode` of the
+/// Folkbokföring address (an address without a type is one: the standard's default). A
+/// code that is not one is refused, naming the field.
+fn registered_municipality(rec: &Rec) -> Result<Option<String>, ImportError> {
+    let Some(list) = rec.get("addresses") else {
+        return Ok(None);
+    };
+    let Some(list) = list.as_array() else {
+        return Err(rec.err("addresses", "is not a list"));
+    };
+    for (i, a) in list.iter().enumerate() {
+        let kind = a
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("Folkbokföring");
+        if !kind.starts_with("Folkbokföring") {
+            continue;
+        }
+        match a.get("municipalityCode") {
+            None | Some(Value::Null) => continue,
+            Some(v) => {
+                return super::roster::municipality_code(v)
+                    .map(Some)
+                    .ok_or_else(|| {
+                        rec.err(
+                            &format!("addresses[{i}].municipalityCode"),
+                            "is not a municipality code (four digits, 0180)",
+                        )
+                    })
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// `civicNo`: a Swedish number (nationality SE, the default) must be one as the standard

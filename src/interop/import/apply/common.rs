@@ -226,6 +226,7 @@ mod tests {
             name: ext.into(),
             school_form: None,
             unit_code: None,
+            municipality_code: None,
         }
     }
 

@@ -16,7 +16,13 @@ pub(super) fn organisations(
     now: NaiveDateTime,
     sum: &mut Summary,
 ) -> QueryResult<Ids> {
-    type OrgValues = (String, Option<i64>, Option<String>, Option<String>);
+    type OrgValues = (
+        String,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
     let org_rows = existing::<OrgValues>(
         conn,
         r.orgs.iter().map(|o| o.ext.clone()).collect(),
@@ -31,6 +37,7 @@ pub(super) fn organisations(
                         organisations::parent_id,
                         organisations::school_form,
                         organisations::school_unit_code,
+                        organisations::municipality_code,
                     ),
                 ))
                 .load(c)
@@ -44,6 +51,7 @@ pub(super) fn organisations(
             parent,
             o.school_form.map(str::to_string),
             o.unit_code.clone(),
+            o.municipality_code.clone(),
         );
         match org_rows.get(&o.ext) {
             Some((_, have)) if *have == want => {}
@@ -54,6 +62,7 @@ pub(super) fn organisations(
                         organisations::parent_id.eq(parent),
                         organisations::school_form.eq(o.school_form),
                         organisations::school_unit_code.eq(o.unit_code.as_deref()),
+                        organisations::municipality_code.eq(o.municipality_code.as_deref()),
                     ))
                     .execute(conn)?;
                 sum.updated += n;
@@ -66,6 +75,7 @@ pub(super) fn organisations(
                         organisations::name.eq(&o.name),
                         organisations::school_form.eq(o.school_form),
                         organisations::school_unit_code.eq(o.unit_code.as_deref()),
+                        organisations::municipality_code.eq(o.municipality_code.as_deref()),
                         organisations::external_id.eq(&o.ext),
                         organisations::uuid.eq(source_uuid(&o.ext)?),
                         organisations::created_at.eq(now),

@@ -31,6 +31,7 @@ pub(super) fn people(
         Option<String>,
         Option<i64>,
         bool,
+        Option<String>,
     );
     let person_rows = existing::<(PersonValues, bool)>(
         conn,
@@ -52,6 +53,7 @@ pub(super) fn people(
                             people::email,
                             people::school_id,
                             people::active,
+                            people::municipality_code,
                         ),
                         people::email_chosen,
                     ),
@@ -79,6 +81,7 @@ pub(super) fn people(
             email,
             school,
             true,
+            p.municipality_code.clone(),
         );
         match stored {
             Some((_, (have, _))) if *have == want => {}
@@ -95,6 +98,7 @@ pub(super) fn people(
                         people::school_id.eq(school),
                         people::active.eq(true),
                         people::ended_at.eq(None::<NaiveDateTime>),
+                        people::municipality_code.eq(p.municipality_code.as_deref()),
                     ))
                     .execute(conn)?;
                 sum.updated += n;
@@ -108,6 +112,7 @@ pub(super) fn people(
                 security_marking: p.marking,
                 email: p.email.as_deref(),
                 school_id: school,
+                municipality_code: p.municipality_code.as_deref(),
                 external_id: Some(&p.ext),
                 uuid: Some(source_uuid(&p.ext)?),
                 created_at: now,
@@ -283,6 +288,7 @@ pub(super) struct NewPerson<'a> {
     security_marking: &'a str,
     email: Option<&'a str>,
     school_id: Option<i64>,
+    municipality_code: Option<&'a str>,
     external_id: Option<&'a str>,
     uuid: Option<String>,
     created_at: NaiveDateTime,
