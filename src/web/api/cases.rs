@@ -8,23 +8,14 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use crate::auth::Viewer;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::follow_up::cases;
 use crate::school::ids::CaseId;
 use crate::state::AppState;
 
-fn works_cases(v: &Viewer) -> AppResult<()> {
-    let r = &v.roles;
-    if r.principal_of.is_empty() && r.health_of.is_empty() && r.mentor_of.is_empty() {
-        Err(AppError::NotFound)
-    } else {
-        Ok(())
-    }
-}
-
 /// GET /api/v1/cases
 pub async fn list(state: web::Data<AppState>, v: Viewer) -> AppResult<HttpResponse> {
-    works_cases(&v)?;
+    crate::web::cases::works_cases(&v)?;
     let (today, tz) = (state.today(), state.config.timezone);
     let lines = state
         .db(move |conn| cases::open_for_viewer(conn, &v, today))
@@ -60,7 +51,7 @@ pub async fn one(
     v: Viewer,
     id: web::Path<CaseId>,
 ) -> AppResult<HttpResponse> {
-    works_cases(&v)?;
+    crate::web::cases::works_cases(&v)?;
     let (today, tz, id) = (state.today(), state.config.timezone, id.into_inner());
     let c = state
         .db(move |conn| cases::load(conn, &v, id, today))
