@@ -340,8 +340,8 @@ pub struct Case {
 }
 
 /// Whether an investigation is overdue on `today`: decided on, not concluded, past its
-/// deadline.
-fn overdue(
+/// deadline. (The huvudman's inbox and figures count by it too.)
+pub(crate) fn overdue(
     status: CaseStatus,
     decision: Option<CaseDecision>,
     conclusion: &Option<String>,
@@ -381,7 +381,8 @@ type CaseRow = (
     String,
 );
 
-fn full_name(given: &str, family: &str) -> String {
+/// A person's name as the pages and reports write it.
+pub(crate) fn full_name(given: &str, family: &str) -> String {
     format!("{given} {family}")
 }
 

@@ -129,11 +129,11 @@ pub fn inbox(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<Vec<R
                 id: r.0,
                 case: r.1,
                 pupil: r.2,
-                pupil_name: (marking == "none").then(|| format!("{given} {family}")),
+                pupil_name: (marking == "none").then(|| super::cases::full_name(&given, &family)),
                 school,
                 class: r.3,
                 started_on: r.4,
-                principal: format!("{pg} {pf}"),
+                principal: super::cases::full_name(&pg, &pf),
                 status: r.5,
                 officer_note: r.6,
                 updated_at: r.7,
@@ -142,10 +142,7 @@ pub fn inbox(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<Vec<R
                 absent_minutes: c.2,
                 scheduled_minutes: c.3,
                 deadline: c.4,
-                overdue: c.6 == CaseStatus::Open
-                    && c.7 == Some(CaseDecision::Investigate)
-                    && c.5.is_none()
-                    && c.4.is_some_and(|d| d < today),
+                overdue: super::cases::overdue(c.6, c.7, &c.5, c.4, today),
                 case_closed: c.6 == CaseStatus::Closed,
             },
         )
@@ -315,11 +312,7 @@ pub fn figures(
                 open: open.len() as i64,
                 overdue: open
                     .iter()
-                    .filter(|c| {
-                        c.3 == Some(CaseDecision::Investigate)
-                            && c.6.is_none()
-                            && c.5.is_some_and(|d| d < today)
-                    })
+                    .filter(|c| super::cases::overdue(c.2, c.3, &c.6, c.5, today))
                     .count() as i64,
                 reports: reported.iter().filter(|s| **s == school).count() as i64,
             }

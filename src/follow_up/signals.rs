@@ -549,7 +549,7 @@ pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<
             )| SignalLine {
                 id,
                 pupil,
-                name: format!("{given} {family}"),
+                name: super::cases::full_name(&given, &family),
                 class: classes.get(&pupil).cloned(),
                 school,
                 school_id,
