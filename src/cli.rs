@@ -624,7 +624,7 @@ fn signals(config: Config) -> Result<(), Failure> {
         .map_err(|e| Failure::Runtime(format!("DATABASE_URL: {e}")))?;
     let started = Instant::now();
     let (today, now) = (config.clock.today(config.timezone), config.clock.now_utc());
-    let done = crate::follow_up::signals::evaluate(&mut conn, today, now)
+    let done = crate::follow_up::signals::evaluate(&mut conn, today, config.timezone, now)
         .map_err(|e| Failure::Runtime(crate::web::words::detail(&e, crate::i18n::Lang::En)))?;
     println!(
         "narvaro: {} signal rules evaluated for {} pupils of {} schools in {:.2} s; {} signals raised",

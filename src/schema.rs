@@ -379,14 +379,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    threshold_state (pupil_id) {
-        pupil_id -> BigInt,
-        above -> Bool,
-        changed_at -> Timestamp,
-    }
-}
-
-diesel::table! {
     absence_days (school_id, day, pupil_id) {
         school_id -> BigInt,
         day -> Date,
@@ -476,8 +468,10 @@ diesel::table! {
         tell_principal -> Bool,
         active -> Bool,
         tell_health -> Bool,
-        created_by -> BigInt,
+        created_by -> Nullable<BigInt>,
         created_at -> Timestamp,
+        tell_guardians -> Bool,
+        send_email -> Bool,
     }
 }
 
@@ -500,6 +494,7 @@ diesel::table! {
         dismissed_by -> Nullable<BigInt>,
         dismissed_at -> Nullable<Timestamp>,
         case_id -> Nullable<BigInt>,
+        pattern -> Nullable<Text>,
     }
 }
 
@@ -591,7 +586,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    followup_rounds (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        due_on -> Date,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_updates (id) {
+        id -> BigInt,
+        report_id -> BigInt,
+        round_id -> Nullable<BigInt>,
+        body -> Text,
+        written_by -> BigInt,
+        written_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(signals -> signal_rules (rule_id));
+diesel::joinable!(report_updates -> huvudman_reports (report_id));
 diesel::joinable!(case_steps -> absence_cases (case_id));
 diesel::joinable!(case_health_notes -> absence_cases (case_id));
 diesel::joinable!(case_participants -> absence_cases (case_id));
@@ -640,7 +657,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     one_time_tokens,
     oidc_attempts,
-    threshold_state,
+    followup_rounds,
+    report_updates,
     absence_days,
     absence_class_days,
     api_clients,

@@ -189,7 +189,8 @@ impl Manager {
         Manager { url }
     }
 
-    fn open(&self) -> Result<DbConn, DbError> {
+    /// One connection with the settings every pooled one has; not migrated.
+    pub fn open(&self) -> Result<DbConn, DbError> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let path_str = path.to_str().ok_or_else(|| {

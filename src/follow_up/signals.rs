@@ -4,14 +4,23 @@
 //! someone who follows the pupil up dismisses it with a reason (kept and audited); the
 //! partial unique index `signals_open` makes two evaluations at once raise it once.
 //!
-//! Rules read the statistics' per-day sums (`absence_days`), so an evaluation of a whole
-//! municipality is one read per school: absence's share of the scheduled minutes over the
-//! last days, or whole school days absent in a row within them, counting all, valid or
-//! invalid absence.
+//! The huvudman's rules hold for every school of the municipality; a school may add rules
+//! of its own (a rule of the school's organisation), which only add signals: the
+//! huvudman's rules hold whatever the school adds. Each school's threshold notice is such
+//! a rule of the school, written by nobody and e-mailed (migration 000022).
+//!
+//! Most rules read the statistics' per-day sums (`absence_days`), so an evaluation of a
+//! whole municipality is one read per school: absence's share of the scheduled minutes
+//! over the last days or the term, whole school days absent in a row, separate occasions,
+//! the same weekday; counting all, valid or invalid absence. The rules of single lessons
+//! (the same subject, the same lesson slot, single lessons missed on a day at school) read
+//! the statistics' facts, lesson by lesson, of the pupils with absence in their window
+//! only.
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -49,6 +58,10 @@ pub struct NewRule {
     pub tell_principal: bool,
     /// elevhälsan of the pupil's school
     pub tell_health: bool,
+    /// the pupil's guardians, by e-mail
+    pub tell_guardians: bool,
+    /// an e-mail to those it is shown to when a signal is raised
+    pub send_email: bool,
 }
 
 impl NewRule {
@@ -63,7 +76,12 @@ impl NewRule {
             {
                 Err(Refusal::new("signal_share_range"))
             }
-            RuleKind::DaysInRow | RuleKind::Occasions | RuleKind::Weekday
+            RuleKind::DaysInRow
+            | RuleKind::Occasions
+            | RuleKind::Weekday
+            | RuleKind::Subject
+            | RuleKind::Slot
+            | RuleKind::SingleLessons
                 if !self
                     .days
                     .is_some_and(|d| (1..=self.window_days).contains(&d)) =>
@@ -88,6 +106,8 @@ pub struct Rule {
     pub tell_principal: bool,
     pub active: bool,
     pub tell_health: bool,
+    pub tell_guardians: bool,
+    pub send_email: bool,
 }
 
 const RULE_COLUMNS: (
@@ -101,6 +121,8 @@ const RULE_COLUMNS: (
     signal_rules::tell_principal,
     signal_rules::active,
     signal_rules::tell_health,
+    signal_rules::tell_guardians,
+    signal_rules::send_email,
 ) = (
     signal_rules::id,
     signal_rules::kind,
@@ -112,9 +134,12 @@ const RULE_COLUMNS: (
     signal_rules::tell_principal,
     signal_rules::active,
     signal_rules::tell_health,
+    signal_rules::tell_guardians,
+    signal_rules::send_email,
 );
 
-/// The municipality's rules, the running ones first, oldest first.
+/// The rules of a municipality, or the rules a school added, the running ones first,
+/// oldest first.
 pub fn rules(conn: &mut DbConn, municipality: OrganisationId) -> AppResult<Vec<Rule>> {
     Ok(signal_rules::table
         .filter(signal_rules::organisation_id.eq(municipality))
@@ -123,7 +148,18 @@ pub fn rules(conn: &mut DbConn, municipality: OrganisationId) -> AppResult<Vec<R
         .load(conn)?)
 }
 
-/// Adds a rule for the municipality's schools.
+/// The municipality a school belongs to (whose rules hold for it).
+pub fn huvudman_of(conn: &mut DbConn, school: SchoolId) -> AppResult<Option<OrganisationId>> {
+    Ok(organisations::table
+        .find(school)
+        .select(organisations::parent_id)
+        .first::<Option<OrganisationId>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// Adds a rule for the municipality's schools, or for one school (`organisation` is then
+/// the school).
 pub fn add_rule(
     conn: &mut DbConn,
     act: &Act,
@@ -145,14 +181,17 @@ pub fn add_rule(
                 signal_rules::tell_mentor.eq(r.tell_mentor),
                 signal_rules::tell_principal.eq(r.tell_principal),
                 signal_rules::tell_health.eq(r.tell_health),
+                signal_rules::tell_guardians.eq(r.tell_guardians),
+                signal_rules::send_email.eq(r.send_email),
                 signal_rules::active.eq(true),
-                signal_rules::created_by.eq(act.actor.id),
+                signal_rules::created_by.eq(Some(act.actor.id)),
                 signal_rules::created_at.eq(act.now),
             ))
             .returning(signal_rules::id)
             .get_result(conn)?;
         let detail = json!({"organisation_id": municipality, "kind": r.kind, "counts": r.counts,
-            "window_days": r.window_days, "share_pct": r.share_pct, "days": r.days});
+            "window_days": r.window_days, "share_pct": r.share_pct, "days": r.days,
+            "tell_guardians": r.tell_guardians, "send_email": r.send_email});
         audit::acted(conn, act, "signal_rule.added", "signal_rule", id, detail)?;
         Ok(Ok(id))
     })
@@ -200,21 +239,28 @@ type Day = (NaiveDate, i32, i32, i32);
 /// What a rule found for one pupil: the days it is of, counted and scheduled minutes, and
 /// the count the rule looks at (the longest run of whole days absent; for occasions and
 /// weekdays, how many).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub absent_minutes: i32,
     pub scheduled_minutes: i32,
     pub days_in_row: i32,
+    /// the subject's code, or the slot as "ISO weekday HH:MM" ("2 08:10")
+    pub pattern: Option<String>,
+}
+
+/// The minutes a rule counts of (valid, invalid) minutes.
+fn minutes(counts: Counting, valid: i32, invalid: i32) -> i32 {
+    match counts {
+        Counting::All => valid + invalid,
+        Counting::Valid => valid,
+        Counting::Invalid => invalid,
+    }
 }
 
 fn counted(counts: Counting, d: &Day) -> i32 {
-    match counts {
-        Counting::All => d.2 + d.3,
-        Counting::Valid => d.2,
-        Counting::Invalid => d.3,
-    }
+    minutes(counts, d.2, d.3)
 }
 
 /// The first day a rule looks at: its window back from `today`, or for a term's share the
@@ -306,6 +352,8 @@ pub fn finding(rule: &Rule, days: &[Day], today: NaiveDate) -> Option<Finding> {
                 n,
             )
         }
+        // read from single lessons (`lesson_finding`)
+        RuleKind::Subject | RuleKind::Slot | RuleKind::SingleLessons => (false, (from, today), 0),
     };
     caught.then_some(Finding {
         from: period_from,
@@ -313,6 +361,87 @@ pub fn finding(rule: &Rule, days: &[Day], today: NaiveDate) -> Option<Finding> {
         absent_minutes: absent,
         scheduled_minutes: scheduled,
         days_in_row: count,
+        pattern: None,
+    })
+}
+
+/// One pupil's lesson as the statistics' facts give it: (day, start, subject, scheduled,
+/// valid, invalid minutes).
+pub type Lesson = (NaiveDate, NaiveTime, String, i32, i32, i32);
+
+/// The key that comes back most often, with how many times and its first and last day (the
+/// first key of a tie).
+fn most_often<K: Ord>(
+    hits: impl Iterator<Item = (K, NaiveDate)>,
+) -> Option<(i32, NaiveDate, NaiveDate, K)> {
+    let mut by: BTreeMap<K, (i32, NaiveDate, NaiveDate)> = BTreeMap::new();
+    for (key, day) in hits {
+        let e = by.entry(key).or_insert((0, day, day));
+        (e.0, e.1, e.2) = (e.0 + 1, e.1.min(day), e.2.max(day));
+    }
+    let mut best: Option<(i32, NaiveDate, NaiveDate, K)> = None;
+    for (key, (n, first, last)) in by {
+        if best.as_ref().is_none_or(|b| n > b.0) {
+            best = Some((n, first, last, key));
+        }
+    }
+    best
+}
+
+/// The lessons missed whole (of the counted absence) on a day the pupil was present, with
+/// no absence at all, in a lesson before and in a lesson after: the day of each. `window`
+/// is in (day, start) order.
+fn single_lessons(counts: Counting, window: &[&Lesson]) -> Vec<NaiveDate> {
+    let present = |l: &&Lesson| l.4 + l.5 == 0;
+    let mut out = Vec::new();
+    for day in window.chunk_by(|a, b| a.0 == b.0) {
+        for (i, l) in day.iter().enumerate() {
+            let missed = minutes(counts, l.4, l.5) >= l.3;
+            if missed && day[..i].iter().any(present) && day[i + 1..].iter().any(present) {
+                out.push(l.0);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a rule of single lessons catches a pupil with these lessons (in day and start
+/// order), and what it found: absence in the same subject, or in the same lesson slot (the
+/// weekday and start), in at least `days` lessons; or at least `days` single lessons missed
+/// on days at school.
+pub fn lesson_finding(rule: &Rule, lessons: &[Lesson], today: NaiveDate) -> Option<Finding> {
+    let from = first_day(rule, today);
+    let window: Vec<&Lesson> = lessons
+        .iter()
+        .filter(|l| l.0 >= from && l.0 <= today && l.3 > 0)
+        .collect();
+    let absent = |l: &&&Lesson| minutes(rule.counts, l.4, l.5) > 0;
+    let found = match rule.kind {
+        RuleKind::Subject => most_often(window.iter().filter(absent).map(|l| (l.2.clone(), l.0)))
+            .map(|(n, a, b, subject)| (n, a, b, Some(subject))),
+        RuleKind::Slot => most_often(
+            window
+                .iter()
+                .filter(absent)
+                .map(|l| ((l.0.weekday().number_from_monday(), l.1), l.0)),
+        )
+        .map(|(n, a, b, (wd, at))| (n, a, b, Some(format!("{wd} {}", at.format("%H:%M"))))),
+        RuleKind::SingleLessons => {
+            let days = single_lessons(rule.counts, &window);
+            days.first()
+                .zip(days.last())
+                .map(|(a, b)| (days.len() as i32, *a, *b, None))
+        }
+        _ => None,
+    };
+    let (n, first, last, pattern) = found?;
+    rule.days.is_some_and(|d| n >= d).then(|| Finding {
+        from: first,
+        to: last,
+        absent_minutes: window.iter().map(|l| minutes(rule.counts, l.4, l.5)).sum(),
+        scheduled_minutes: window.iter().map(|l| l.3).sum(),
+        days_in_row: n,
+        pattern,
     })
 }
 
@@ -326,66 +455,86 @@ pub struct Evaluated {
     pub raised: usize,
 }
 
-/// Evaluates every running rule for every school of its municipality, up to `today`.
-pub fn evaluate(conn: &mut DbConn, today: NaiveDate, now: NaiveDateTime) -> AppResult<Evaluated> {
-    let mut by_municipality: BTreeMap<OrganisationId, Vec<Rule>> = BTreeMap::new();
-    for (m, row) in signal_rules::table
+/// The open signals (rule, pupil): not raised again. The unique index holds it if one is
+/// raised meanwhile; this spares the writes.
+type Open = std::collections::HashSet<(SignalRuleId, PupilId)>;
+
+fn open_signals(conn: &mut DbConn, rules: &[SignalRuleId]) -> AppResult<Open> {
+    let mut open = Open::new();
+    for chunk in rules.chunks(crate::db::CHUNK) {
+        open.extend(
+            signals::table
+                .filter(signals::status.eq_any(OPEN))
+                .filter(signals::rule_id.eq_any(chunk))
+                .select((signals::rule_id, signals::pupil_id))
+                .load::<(SignalRuleId, PupilId)>(conn)?,
+        );
+    }
+    Ok(open)
+}
+
+/// Evaluates every running rule for every school it holds for (the huvudman's for each
+/// school of the municipality, a school's own for that school), up to `today`.
+pub fn evaluate(
+    conn: &mut DbConn,
+    today: NaiveDate,
+    tz: Tz,
+    now: NaiveDateTime,
+) -> AppResult<Evaluated> {
+    let mut by_org: BTreeMap<OrganisationId, Vec<Rule>> = BTreeMap::new();
+    for (org, row) in signal_rules::table
         .filter(signal_rules::active.eq(true))
         .select((signal_rules::organisation_id, RULE_COLUMNS))
         .order(signal_rules::id)
         .load::<(OrganisationId, Rule)>(conn)?
     {
-        by_municipality.entry(m).or_default().push(row);
+        by_org.entry(org).or_default().push(row);
     }
-    // the open signals: not raised again (the unique index holds it if one is raised
-    // meanwhile; this spares the writes)
-    let open: std::collections::HashSet<(SignalRuleId, PupilId)> = signals::table
-        .filter(signals::status.eq_any(OPEN))
-        .select((signals::rule_id, signals::pupil_id))
-        .load::<(SignalRuleId, PupilId)>(conn)?
-        .into_iter()
-        .collect();
-    let mut done = Evaluated::default();
-    for (municipality, rules) in by_municipality {
-        done.rules += rules.len();
+    let ids: Vec<SignalRuleId> = by_org.values().flatten().map(|r| r.id).collect();
+    let open = open_signals(conn, &ids)?;
+    let orgs: Vec<OrganisationId> = by_org.keys().copied().collect();
+    let schools: Vec<(SchoolId, Option<OrganisationId>)> = organisations::table
+        .filter(organisations::org_type.eq("school"))
+        .filter(
+            organisations::id
+                .eq_any(orgs.clone())
+                .or(organisations::parent_id.eq_any(orgs)),
+        )
+        .select((organisations::id, organisations::parent_id))
+        .order(organisations::id)
+        .load(conn)?;
+    let mut done = Evaluated {
+        rules: ids.len(),
+        ..Evaluated::default()
+    };
+    let none = Vec::new();
+    for (school, parent) in schools {
+        let huvudman = parent.and_then(|p| by_org.get(&p)).unwrap_or(&none);
+        let own = by_org.get(&school.into()).unwrap_or(&none);
+        let rules: Vec<&Rule> = huvudman.iter().chain(own).collect();
+        if rules.is_empty() {
+            continue;
+        }
+        done.schools += 1;
         let first = rules
             .iter()
             .map(|r| first_day(r, today))
             .min()
             .unwrap_or(today);
-        let schools: Vec<SchoolId> = organisations::table
-            .filter(organisations::parent_id.eq(municipality))
-            .filter(organisations::org_type.eq("school"))
-            .select(organisations::id)
-            .order(organisations::id)
-            .load(conn)?;
-        for school in schools {
-            done.schools += 1;
-            let mut pupils: BTreeMap<PupilId, Vec<Day>> = BTreeMap::new();
-            for (pupil, day, scheduled, valid, invalid) in absence_days::table
-                .filter(absence_days::school_id.eq(school))
-                .filter(absence_days::day.between(first, today))
-                .select((
-                    absence_days::pupil_id,
-                    absence_days::day,
-                    absence_days::scheduled_minutes,
-                    absence_days::valid_minutes,
-                    absence_days::invalid_minutes,
-                ))
-                .order((absence_days::pupil_id, absence_days::day))
-                .load::<(PupilId, NaiveDate, i32, i32, i32)>(conn)?
-            {
-                pupils
-                    .entry(pupil)
-                    .or_default()
-                    .push((day, scheduled, valid, invalid));
-            }
-            done.pupils += pupils.len();
-            for (pupil, days) in &pupils {
-                for rule in rules.iter().filter(|r| !open.contains(&(r.id, *pupil))) {
-                    if let Some(f) = finding(rule, days, today) {
-                        done.raised += raise(conn, rule.id, *pupil, school, f, now)?;
-                    }
+        let pupils = days_of(conn, school, None, first, today)?;
+        let lessons = lessons_of(conn, school, &rules, &pupils, today, tz)?;
+        done.pupils += pupils.len();
+        for (pupil, days) in &pupils {
+            for rule in rules.iter().filter(|r| !open.contains(&(r.id, *pupil))) {
+                let found = if rule.kind.is_lesson() {
+                    lessons
+                        .get(pupil)
+                        .and_then(|l| lesson_finding(rule, l, today))
+                } else {
+                    finding(rule, days, today)
+                };
+                if let Some(f) = found {
+                    done.raised += raise(conn, rule, *pupil, school, f, today, now)?;
                 }
             }
         }
@@ -393,18 +542,115 @@ pub fn evaluate(conn: &mut DbConn, today: NaiveDate, now: NaiveDateTime) -> AppR
     Ok(done)
 }
 
+/// The school's per-day sums from `first` to `today`, pupil by pupil in day order (of the
+/// pupils given, or all).
+fn days_of(
+    conn: &mut DbConn,
+    school: SchoolId,
+    pupils: Option<&[PupilId]>,
+    first: NaiveDate,
+    today: NaiveDate,
+) -> AppResult<BTreeMap<PupilId, Vec<Day>>> {
+    let mut q = absence_days::table
+        .filter(absence_days::school_id.eq(school))
+        .filter(absence_days::day.between(first, today))
+        .into_boxed();
+    if let Some(p) = pupils {
+        q = q.filter(absence_days::pupil_id.eq_any(p.to_vec()));
+    }
+    let mut out: BTreeMap<PupilId, Vec<Day>> = BTreeMap::new();
+    for (pupil, day, scheduled, valid, invalid) in q
+        .select((
+            absence_days::pupil_id,
+            absence_days::day,
+            absence_days::scheduled_minutes,
+            absence_days::valid_minutes,
+            absence_days::invalid_minutes,
+        ))
+        .order((absence_days::pupil_id, absence_days::day))
+        .load::<(PupilId, NaiveDate, i32, i32, i32)>(conn)?
+    {
+        out.entry(pupil)
+            .or_default()
+            .push((day, scheduled, valid, invalid));
+    }
+    Ok(out)
+}
+
+/// The lessons at the school of the pupils with absence in the window of a rule of single
+/// lessons (nobody else can be caught by one), in day and start order; nothing when no
+/// such rule runs.
+fn lessons_of(
+    conn: &mut DbConn,
+    school: SchoolId,
+    rules: &[&Rule],
+    days: &BTreeMap<PupilId, Vec<Day>>,
+    today: NaiveDate,
+    tz: Tz,
+) -> AppResult<BTreeMap<PupilId, Vec<Lesson>>> {
+    let Some(first) = rules
+        .iter()
+        .filter(|r| r.kind.is_lesson())
+        .map(|r| first_day(r, today))
+        .min()
+    else {
+        return Ok(BTreeMap::new());
+    };
+    let absent: Vec<PupilId> = days
+        .iter()
+        .filter(|(_, d)| d.iter().any(|d| d.0 >= first && d.2 + d.3 > 0))
+        .map(|(p, _)| *p)
+        .collect();
+    let subjects: std::collections::HashMap<crate::school::ids::ActivityId, String> =
+        activities::table
+            .filter(activities::school_id.eq(school))
+            .select((
+                activities::id,
+                activities::subject_code,
+                activities::subject_name,
+            ))
+            .load::<(crate::school::ids::ActivityId, String, String)>(conn)?
+            .into_iter()
+            .map(|(id, code, name)| (id, if code.is_empty() { name } else { code }))
+            .collect();
+    let mut out: BTreeMap<PupilId, Vec<Lesson>> = BTreeMap::new();
+    for chunk in absent.chunks(crate::db::CHUNK) {
+        use crate::insight::statistics::facts;
+        facts::each(conn, facts::Sel::Pupils(chunk), first, today, tz, |f| {
+            if f.school == school {
+                let subject = subjects.get(&f.activity).cloned().unwrap_or_default();
+                let clamp = |m: i64| i32::try_from(m).unwrap_or(i32::MAX);
+                out.entry(f.pupil).or_default().push((
+                    f.date,
+                    f.starts_at,
+                    subject,
+                    clamp(f.scheduled),
+                    clamp(f.valid),
+                    clamp(f.invalid),
+                ));
+            }
+        })?;
+    }
+    for l in out.values_mut() {
+        l.sort_by_key(|l| (l.0, l.1));
+    }
+    Ok(out)
+}
+
 /// Raises the signal unless one is open for the pupil and rule (the partial unique index
-/// decides, so two evaluations at once raise it once). How many rows were written.
+/// decides, so two evaluations at once raise it once), and tells by e-mail whom the rule
+/// says. How many rows were written.
 fn raise(
     conn: &mut DbConn,
-    rule: SignalRuleId,
+    rule: &Rule,
     pupil: PupilId,
     school: SchoolId,
     f: Finding,
+    today: NaiveDate,
     now: NaiveDateTime,
 ) -> AppResult<usize> {
     let values = (
-        signals::rule_id.eq(rule),
+        signals::rule_id.eq(rule.id),
         signals::pupil_id.eq(pupil),
         signals::school_id.eq(school),
         signals::status.eq(SignalStatus::New),
@@ -414,11 +660,79 @@ fn raise(
         signals::absent_minutes.eq(f.absent_minutes),
         signals::scheduled_minutes.eq(f.scheduled_minutes),
         signals::days_in_row.eq(f.days_in_row),
+        signals::pattern.eq(f.pattern),
     );
-    Ok(on_backend!(conn, c => diesel::insert_into(signals::table)
+    let id: Option<SignalId> = on_backend!(conn, c => diesel::insert_into(signals::table)
         .values(values)
         .on_conflict_do_nothing()
-        .execute(c))?)
+        .returning(signals::id)
+        .get_result(c)
+        .optional())?;
+    let Some(id) = id else {
+        return Ok(0);
+    };
+    let tell = crate::notices::Tell {
+        staff: rule.send_email,
+        mentor: rule.tell_mentor,
+        principal: rule.tell_principal,
+        health: rule.tell_health,
+        guardians: rule.tell_guardians,
+    };
+    crate::notices::signal_raised(conn, id, tell, pupil, school, (f.from, f.to), today, now)?;
+    Ok(1)
+}
+
+/// At a roll call: the running rules that e-mail (the schools' threshold notices among
+/// them) and read the day's sums, for the pupils whose marks changed, so that the e-mail
+/// goes the moment a pupil is caught; the daily evaluation does the rest.
+pub fn at_once(
+    conn: &mut DbConn,
+    school: SchoolId,
+    pupils: &[PupilId],
+    today: NaiveDate,
+    now: NaiveDateTime,
+) -> AppResult<usize> {
+    if pupils.is_empty() {
+        return Ok(0);
+    }
+    let huvudman = organisations::table
+        .filter(organisations::id.eq(school))
+        .select(organisations::parent_id.assume_not_null());
+    let rules: Vec<Rule> = signal_rules::table
+        .filter(signal_rules::active.eq(true))
+        .filter(signal_rules::send_email.eq(true))
+        .filter(
+            signal_rules::organisation_id
+                .eq(OrganisationId::from(school))
+                .or(signal_rules::organisation_id.eq_any(huvudman)),
+        )
+        .select(RULE_COLUMNS)
+        .order(signal_rules::id)
+        .load::<Rule>(conn)?
+        .into_iter()
+        .filter(|r| !r.kind.is_lesson())
+        .collect();
+    let Some(first) = rules.iter().map(|r| first_day(r, today)).min() else {
+        return Ok(0);
+    };
+    let ids: Vec<SignalRuleId> = rules.iter().map(|r| r.id).collect();
+    let open: Open = signals::table
+        .filter(signals::status.eq_any(OPEN))
+        .filter(signals::rule_id.eq_any(ids))
+        .filter(signals::pupil_id.eq_any(pupils.to_vec()))
+        .select((signals::rule_id, signals::pupil_id))
+        .load::<(SignalRuleId, PupilId)>(conn)?
+        .into_iter()
+        .collect();
+    let mut raised = 0;
+    for (pupil, days) in days_of(conn, school, Some(pupils), first, today)? {
+        for rule in rules.iter().filter(|r| !open.contains(&(r.id, pupil))) {
+            if let Some(f) = finding(rule, &days, today) {
+                raised += raise(conn, rule, pupil, school, f, today, now)?;
+            }
+        }
+    }
+    Ok(raised)
 }
 
 /// A signal as the list shows it.
@@ -440,6 +754,8 @@ pub struct SignalLine {
     pub absent_minutes: i32,
     pub scheduled_minutes: i32,
     pub days_in_row: i32,
+    /// the subject's code, or the slot ("2 08:10"), of a rule of single lessons
+    pub pattern: Option<String>,
     pub rule: Rule,
 }
 
@@ -456,6 +772,7 @@ type SignalRow = (
         i32,
         i32,
         i32,
+        Option<String>,
     ),
     Rule,
     (String, String),
@@ -528,6 +845,7 @@ pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<
                 signals::absent_minutes,
                 signals::scheduled_minutes,
                 signals::days_in_row,
+                signals::pattern,
             ),
             RULE_COLUMNS,
             (people::given_name, people::family_name),
@@ -542,7 +860,20 @@ pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<
         .into_iter()
         .map(
             |(
-                (case, school_id, id, pupil, status, raised_at, from, to, absent, scheduled, days),
+                (
+                    case,
+                    school_id,
+                    id,
+                    pupil,
+                    status,
+                    raised_at,
+                    from,
+                    to,
+                    absent,
+                    scheduled,
+                    days,
+                    pattern,
+                ),
                 rule,
                 (given, family),
                 school,
@@ -561,6 +892,7 @@ pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<
                 absent_minutes: absent,
                 scheduled_minutes: scheduled,
                 days_in_row: days,
+                pattern,
                 rule,
             },
         )
@@ -676,7 +1008,7 @@ pub async fn run_schedule(
         actix_web::rt::time::sleep(wait).await;
         wait = std::time::Duration::from_secs(24 * 3600);
         let (today, now) = (clock.today(tz), clock.now_utc());
-        match db.write(move |c| evaluate(c, today, now)).await {
+        match db.write(move |c| evaluate(c, today, tz, now)).await {
             Ok(e) => tracing::info!(
                 rules = e.rules,
                 schools = e.schools,
@@ -717,6 +1049,8 @@ mod tests {
             tell_principal: true,
             active: true,
             tell_health: false,
+            tell_guardians: false,
+            send_email: false,
         }
     }
 
@@ -850,6 +1184,82 @@ mod tests {
         assert_eq!(finding(&r, &days, today), None);
     }
 
+    fn t(s: &str) -> NaiveTime {
+        s.parse().unwrap()
+    }
+
+    /// A lesson of 60 minutes with `absent` invalid minutes.
+    fn lesson(day: &str, at: &str, subject: &str, absent: i32) -> Lesson {
+        (d(day), t(at), subject.to_owned(), 60, 0, absent)
+    }
+
+    #[test]
+    fn the_same_subject_or_slot_again_is_a_pattern() {
+        let today = d("2026-12-04");
+        // maths on Tuesdays at 10:00, missed three times; other lessons missed once each
+        let mut lessons = vec![
+            lesson("2026-11-17", "10:00", "MA", 60),
+            lesson("2026-11-17", "08:00", "SV", 0),
+            lesson("2026-11-20", "13:00", "MA", 10),
+            lesson("2026-11-24", "10:00", "MA", 60),
+            lesson("2026-11-24", "13:00", "EN", 60),
+            lesson("2026-12-01", "10:00", "MA", 60),
+            lesson("2026-12-02", "10:00", "SV", 60),
+        ];
+        lessons.sort_by_key(|l| (l.0, l.1));
+        let subject = rule(RuleKind::Subject, Counting::Invalid, 28, None, Some(4));
+        let f = lesson_finding(&subject, &lessons, today).unwrap();
+        assert_eq!(
+            (f.days_in_row, f.pattern.as_deref(), f.from, f.to),
+            (4, Some("MA"), d("2026-11-17"), d("2026-12-01"))
+        );
+        let slot = rule(RuleKind::Slot, Counting::Invalid, 28, None, Some(3));
+        let f = lesson_finding(&slot, &lessons, today).unwrap();
+        assert_eq!((f.days_in_row, f.pattern.as_deref()), (3, Some("2 10:00")));
+        // just under: the Friday maths was not absence, and one Tuesday is gone
+        lessons.retain(|l| l.0 != d("2026-11-20"));
+        assert_eq!(lesson_finding(&subject, &lessons, today), None);
+        lessons.retain(|l| l.0 != d("2026-12-01"));
+        assert_eq!(lesson_finding(&slot, &lessons, today), None);
+        // valid absence is not counted by a rule of invalid absence
+        assert_eq!(
+            lesson_finding(
+                &rule(RuleKind::Subject, Counting::Valid, 28, None, Some(1)),
+                &lessons,
+                today
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_single_lesson_missed_between_lessons_attended() {
+        let today = d("2026-12-04");
+        let day = |date: &str, absent: [i32; 3]| -> Vec<Lesson> {
+            ["08:00", "10:00", "13:00"]
+                .iter()
+                .zip(absent)
+                .map(|(at, a)| lesson(date, at, "X", a))
+                .collect()
+        };
+        // Monday: the middle lesson missed between two attended; Tuesday the same;
+        // Wednesday the last lesson missed (gone home, not a single lesson); Thursday the
+        // middle one only partly missed
+        let mut lessons = day("2026-11-30", [0, 60, 0]);
+        lessons.extend(day("2026-12-01", [0, 60, 0]));
+        lessons.extend(day("2026-12-02", [0, 0, 60]));
+        lessons.extend(day("2026-12-03", [0, 30, 0]));
+        let r = rule(RuleKind::SingleLessons, Counting::All, 14, None, Some(2));
+        let f = lesson_finding(&r, &lessons, today).unwrap();
+        assert_eq!(
+            (f.days_in_row, f.from, f.to),
+            (2, d("2026-11-30"), d("2026-12-01"))
+        );
+        // the Tuesday's first lesson missed too: no lesson attended before the middle one
+        lessons[3].5 = 60;
+        assert_eq!(lesson_finding(&r, &lessons, today), None);
+    }
+
     #[test]
     fn a_rule_names_what_is_wrong_with_it() {
         let ok = NewRule {
@@ -861,6 +1271,8 @@ mod tests {
             tell_mentor: true,
             tell_principal: true,
             tell_health: true,
+            tell_guardians: false,
+            send_email: false,
         };
         assert_eq!(ok.check(), Ok(()));
         let code = |r: NewRule| r.check().unwrap_err().code;

@@ -97,6 +97,16 @@ impl Lang {
         }
     }
 
+    /// A weekday by its ISO number (1 is Monday), in the plural of "every such day":
+    /// "tisdagar", "Tuesdays"; None for a number that is not a weekday.
+    pub fn weekdays(self, iso: u32) -> Option<String> {
+        let i = usize::try_from(iso.checked_sub(1)?).ok()?;
+        match self {
+            Lang::Sv => SV_DAYS.get(i).map(|d| format!("{d}ar")),
+            Lang::En => EN_DAYS.get(i).map(|d| format!("{d}s")),
+        }
+    }
+
     /// Days from `first` to `last` (inclusive): "måndag 14 december" or "måndag 14
     /// december – onsdag 16 december".
     pub fn days(self, first: NaiveDate, last: NaiveDate) -> String {

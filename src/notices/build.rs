@@ -243,6 +243,7 @@ pub(super) fn build(
         "report_confirmation" => report_context(conn, &n)?,
         "leave_decision" => leave_context(conn, &n)?,
         "threshold_alert" => threshold_context(conn, &n)?,
+        "signal_raised" | "signal_guardian" => signal_context(conn, &n)?,
         other => return Ok(Built::Skip(format!("unknown notice kind {other}"))),
     };
     let (ctx, keep) = match made {
@@ -399,6 +400,39 @@ fn leave_context(conn: &mut DbConn, n: &Notice) -> Made {
            "delegated": delegated, "pupil_url": format!("{}/pupils/{pupil}", n.state.base_url)}),
         None,
     )))
+}
+
+/// A signal was raised (`follow_up::signals`): to the staff it is shown to, or to a
+/// guardian. The pupil and the period; never the figures, a reason or the rule.
+fn signal_context(conn: &mut DbConn, n: &Notice) -> Made {
+    let (state, payload, given, lang) = (n.state, n.payload, n.given, n.lang);
+    let pupil: PupilId = serde_json::from_value(payload["pupil_id"].clone())
+        .map_err(|_| AppError::internal("signal notice without pupil"))?;
+    let day = |key: &str| -> AppResult<NaiveDate> {
+        serde_json::from_value(payload[key].clone())
+            .map_err(|_| AppError::internal("signal notice without its period"))
+    };
+    let period = lang.days(day("from")?, day("to")?);
+    let (name, protected) = child(conn, pupil)?;
+    let ctx = if n.row.kind == "signal_guardian" {
+        json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
+           "period": period, "pupil_url": format!("{}/pupils/{pupil}", state.base_url)})
+    } else {
+        let label = if protected {
+            format!(
+                "{} (id {pupil})",
+                lang.pick(
+                    "En elev med skyddad identitet",
+                    "A pupil with a protected identity"
+                )
+            )
+        } else {
+            name
+        };
+        json!({"staff_name": given, "pupil_label": label, "period": period,
+           "signals_url": format!("{}/signals", state.base_url)})
+    };
+    Ok(Ok((ctx, None)))
 }
 
 /// A pupil crossed the absence threshold (to the mentor and the principal).

@@ -19,7 +19,9 @@ use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::on_backend;
 use crate::schema::*;
-use crate::school::ids::{GroupId, LeaveId, NoticeId, PersonId, PupilId, ReportId, SchoolId};
+use crate::school::ids::{
+    GroupId, LeaveId, NoticeId, PersonId, PupilId, ReportId, SchoolId, SignalId,
+};
 use crate::school::states::Role;
 
 /// When the unexplained-absence notices are due.
@@ -411,88 +413,89 @@ pub fn leave_decision(
     Ok(())
 }
 
-/// Days the threshold alert looks back.
-pub const THRESHOLD_DAYS: i64 = 30;
+/// Whom a raised signal is e-mailed to: the staff its rule shows it to (when the rule
+/// e-mails them), and the guardians.
+#[derive(Debug, Clone, Copy)]
+pub struct Tell {
+    /// e-mail the staff below
+    pub staff: bool,
+    pub mentor: bool,
+    pub principal: bool,
+    pub health: bool,
+    pub guardians: bool,
+}
 
-/// Alerts the mentors and the principals once when a pupil's absence over the last 30 days
-/// crosses the school's threshold; dropping below it again arms the next alert. Reads the
-/// statistics' live sums: call it after `statistics::store::refresh`.
-pub fn check_threshold(
+/// E-mails about a signal just raised (`follow_up::signals`): to the pupil's mentors today,
+/// the school's principals and elevhälsan as the rule says, and to the guardians. The
+/// e-mails name the pupil and the period, never the figures or a reason.
+#[allow(clippy::too_many_arguments)]
+pub fn signal_raised(
     conn: &mut DbConn,
+    signal: SignalId,
+    tell: Tell,
     pupil: PupilId,
+    school: SchoolId,
+    period: (NaiveDate, NaiveDate),
     today: NaiveDate,
-    tz: Tz,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    let (school, threshold): (SchoolId, i32) = people::table
-        .inner_join(organisations::table.on(organisations::id.nullable().eq(people::school_id)))
-        .filter(people::id.eq(pupil))
-        .select((organisations::id, organisations::alert_threshold_pct))
-        .first(conn)?;
-    // the live sums, which the caller has just refreshed
-    use crate::insight::statistics::{self, By, Period, Scope};
-    let last = Period {
-        from: today - Duration::days(THRESHOLD_DAYS - 1),
-        to: today,
-    };
-    let rows = statistics::figures(conn, tz, Scope::Pupil(pupil), last, By::Total, today)?;
-    let f = rows.first().map(|r| r.figures).unwrap_or_default();
-    let pct = if f.scheduled_minutes > 0 {
-        100.0 * f.absent_minutes() as f64 / f.scheduled_minutes as f64
-    } else {
-        0.0
-    };
-    let above = f.at_least_pct(threshold.into());
-    let was: Option<bool> = threshold_state::table
-        .find(pupil)
-        .select(threshold_state::above)
-        .first(conn)
-        .optional()?;
-    if was == Some(above) || (was.is_none() && !above) {
-        return Ok(());
+    let payload = json!({"signal_id": signal, "pupil_id": pupil, "from": period.0, "to": period.1});
+    let mut to: Vec<(&str, PersonId, Option<String>, String)> = Vec::new();
+    if tell.staff && (tell.mentor || tell.principal || tell.health) {
+        let groups: Vec<GroupId> = group_memberships::table
+            .filter(group_memberships::pupil_id.eq(pupil))
+            .filter(crate::school::membership::on(today))
+            .select(group_memberships::group_id)
+            .load(conn)?;
+        let mut roles = Vec::new();
+        if tell.principal {
+            roles.push(Role::Principal);
+        }
+        if tell.health {
+            roles.push(Role::Health);
+        }
+        let mentor_groups = if tell.mentor { groups } else { Vec::new() };
+        let staff: Vec<(PersonId, Option<String>, String)> = duties::table
+            .inner_join(people::table.on(people::id.eq(duties::person_id)))
+            .filter(crate::school::duty::on(today))
+            .filter(
+                duties::role
+                    .eq(Role::Mentor)
+                    .and(duties::group_id.eq_any(mentor_groups))
+                    .or(duties::role
+                        .eq_any(roles)
+                        .and(duties::organisation_id.eq(school))),
+            )
+            .filter(people::active.eq(true))
+            .select((people::id, people::email, people::language))
+            .distinct()
+            .load(conn)?;
+        to.extend(
+            staff
+                .into_iter()
+                .map(|(p, e, l)| ("signal_raised", p, e, l)),
+        );
     }
-    on_backend!(conn, c => diesel::insert_into(threshold_state::table)
-        .values((threshold_state::pupil_id.eq(pupil), threshold_state::above.eq(above), threshold_state::changed_at.eq(now)))
-        .on_conflict(threshold_state::pupil_id)
-        .do_update()
-        .set((threshold_state::above.eq(above), threshold_state::changed_at.eq(now)))
-        .execute(c))?;
-    if !above {
-        return Ok(());
+    if tell.guardians {
+        let family = guardians(conn, pupil)?;
+        to.extend(
+            family
+                .into_iter()
+                .map(|(g, e, l, _)| ("signal_guardian", g, e, l)),
+        );
     }
-    let groups: Vec<GroupId> = group_memberships::table
-        .filter(group_memberships::pupil_id.eq(pupil))
-        .filter(crate::school::membership::on(today))
-        .select(group_memberships::group_id)
-        .load(conn)?;
-    let staff: Vec<(PersonId, Option<String>, String)> = duties::table
-        .inner_join(people::table.on(people::id.eq(duties::person_id)))
-        .filter(crate::school::duty::on(today))
-        .filter(
-            duties::role
-                .eq(Role::Mentor)
-                .and(duties::group_id.eq_any(groups))
-                .or(duties::role
-                    .eq(Role::Principal)
-                    .and(duties::organisation_id.eq(school))),
-        )
-        .filter(people::active.eq(true))
-        .select((people::id, people::email, people::language))
-        .distinct()
-        .load(conn)?;
-    let crossing = now.and_utc().timestamp();
-    for (s, email, language) in staff {
+    for (kind, person, email, language) in to {
         put(
             conn,
             Row {
-                kind: "threshold_alert",
-                dedupe_key: format!("threshold:{pupil}:{crossing}:{s}"),
-                recipient: Some(s),
+                kind,
+                dedupe_key: format!("signal:{signal}:{person}"),
+                recipient: Some(person),
                 email,
                 language,
                 pupil: Some(pupil),
                 date: Some(today),
-                payload: json!({"pupil_id": pupil, "percent": format!("{pct:.0}"), "threshold": threshold, "days": THRESHOLD_DAYS}),
+                payload: payload.clone(),
                 due: now,
             },
             now,

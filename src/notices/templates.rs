@@ -40,6 +40,18 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "threshold_alert.en.subject.txt",
     "threshold_alert.en.body.txt",
     "threshold_alert.en.body.html",
+    "signal_raised.sv.subject.txt",
+    "signal_raised.sv.body.txt",
+    "signal_raised.sv.body.html",
+    "signal_raised.en.subject.txt",
+    "signal_raised.en.body.txt",
+    "signal_raised.en.body.html",
+    "signal_guardian.sv.subject.txt",
+    "signal_guardian.sv.body.txt",
+    "signal_guardian.sv.body.html",
+    "signal_guardian.en.subject.txt",
+    "signal_guardian.en.body.txt",
+    "signal_guardian.en.body.html",
     "sign_in_link.sv.subject.txt",
     "sign_in_link.sv.body.txt",
     "sign_in_link.sv.body.html",
@@ -73,6 +85,12 @@ fn sample(kind: &str) -> Value {
         }
         "leave_decision" => {
             json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "start_date": "2026-11-23", "end_date": "2026-11-24", "period": "måndag 23 november – tisdag 24 november", "approved": true, "comment": "ok", "delegated": 10, "pupil_url": "https://narvaro.example/pupils/7"})
+        }
+        "signal_raised" => {
+            json!({"staff_name": "Eva", "pupil_label": "Bo Ek", "period": "måndag 2 november – fredag 27 november", "signals_url": "https://narvaro.example/signals"})
+        }
+        "signal_guardian" => {
+            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "period": "måndag 2 november – fredag 27 november", "pupil_url": "https://narvaro.example/pupils/7"})
         }
         "sign_in_link" | "password_reset" | "invitation" => {
             json!({"given_name": "Anna", "url": "https://example.org/login/link/0123"})

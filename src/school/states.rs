@@ -153,13 +153,18 @@ crate::text_enum!(
     /// What a signal rule looks at (`signal_rules.kind`): absence's share of the
     /// scheduled minutes over the last days or over the term, whole school days absent in
     /// a row within the last days, separate occasions of absence (scattered absence), or
-    /// absence on the same weekday again and again (a pattern).
+    /// absence on the same weekday again and again (a pattern); and, read from single
+    /// lessons, absence in the same subject or the same lesson slot again and again, or
+    /// single lessons missed on days the pupil was at school.
     RuleKind {
         Share => "share",
         DaysInRow => "days_in_row",
         TermShare => "term_share",
         Occasions => "occasions",
         Weekday => "weekday",
+        Subject => "subject",
+        Slot => "slot",
+        SingleLessons => "single_lessons",
     }
 );
 
@@ -167,6 +172,14 @@ impl RuleKind {
     /// A rule of a share (a per cent), not of a count (`days`).
     pub fn is_share(self) -> bool {
         matches!(self, RuleKind::Share | RuleKind::TermShare)
+    }
+
+    /// A rule that reads single lessons, not the day's sums.
+    pub fn is_lesson(self) -> bool {
+        matches!(
+            self,
+            RuleKind::Subject | RuleKind::Slot | RuleKind::SingleLessons
+        )
     }
 }
 

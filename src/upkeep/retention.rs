@@ -310,6 +310,11 @@ fn remove(c: &mut DbConn, person: PersonId) -> QueryResult<()> {
         let cases = absence_cases::table
             .filter(absence_cases::pupil_id.eq(person))
             .select(absence_cases::id);
+        let reports = huvudman_reports::table
+            .filter(huvudman_reports::pupil_id.eq(person))
+            .select(huvudman_reports::id);
+        diesel::delete(report_updates::table.filter(report_updates::report_id.eq_any(reports)))
+            .execute(c)?;
         diesel::delete(huvudman_reports::table.filter(huvudman_reports::case_id.eq_any(cases)))
             .execute(c)?;
         diesel::delete(home_reports::table.filter(home_reports::case_id.eq_any(cases)))
@@ -324,8 +329,6 @@ fn remove(c: &mut DbConn, person: PersonId) -> QueryResult<()> {
         diesel::delete(absence_reports::table.filter(absence_reports::pupil_id.eq(person)))
             .execute(c)?;
         diesel::delete(leave_applications::table.filter(leave_applications::pupil_id.eq(person)))
-            .execute(c)?;
-        diesel::delete(threshold_state::table.filter(threshold_state::pupil_id.eq(person)))
             .execute(c)?;
         diesel::delete(absence_days::table.filter(absence_days::pupil_id.eq(person))).execute(c)?;
         diesel::delete(

@@ -34,6 +34,7 @@ mod roll_call;
 mod roll_call_form;
 mod school_settings;
 mod sign_in;
+mod signal_rules;
 mod signals;
 mod ss12000;
 mod statistics;
@@ -110,10 +111,13 @@ routes! {
     get "/signals" => signals::page,
     post "/signals/{id}/seen" => signals::seen,
     post "/signals/{id}/dismiss" => signals::dismiss,
-    get "/admin/signals" => signals::rules_page,
-    post "/admin/signals" => signals::add_rule,
-    post "/admin/signals/{id}/active" => signals::set_active,
-    post "/admin/signals/deadline" => signals::set_deadline,
+    get "/admin/signals" => signal_rules::rules_page,
+    post "/admin/signals" => signal_rules::add_rule,
+    post "/admin/signals/{id}/active" => signal_rules::set_active,
+    post "/admin/signals/deadline" => signal_rules::set_deadline,
+    get "/schools/{id}/signals" => signal_rules::school_page,
+    post "/schools/{id}/signals" => signal_rules::add_school_rule,
+    post "/schools/{id}/signals/{rule}/active" => signal_rules::set_school_active,
     // absence investigations and the reports to the huvudman
     post "/signals/{id}/case" => cases::open_from_signal,
     post "/pupils/{id}/case" => cases::open_by_hand,

@@ -86,8 +86,13 @@ fn build(c: &mut DbConn) -> World {
         ))
         .execute(c)
         .unwrap();
-    let raised =
-        narvaro::follow_up::signals::evaluate(c, today, test_moment().naive_utc()).unwrap();
+    let raised = narvaro::follow_up::signals::evaluate(
+        c,
+        today,
+        chrono_tz::Europe::Stockholm,
+        test_moment().naive_utc(),
+    )
+    .unwrap();
     assert_eq!(raised.raised, 2);
     World {
         olle,
@@ -408,6 +413,7 @@ async fn a_case_goes_from_signal_to_closed_with_its_report_and_audit_trail() {
         let again = narvaro::follow_up::signals::evaluate(
             &mut conn(&pool),
             today,
+            chrono_tz::Europe::Stockholm,
             test_moment().naive_utc(),
         )
         .unwrap();

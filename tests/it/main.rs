@@ -39,6 +39,7 @@ mod schema_drift;
 mod school_settings;
 mod seed;
 mod sign_in_limits;
+mod signal_reach;
 mod signals;
 mod snapshots;
 mod ss12000;

@@ -126,7 +126,13 @@ async fn add_rule(admin: &mut Browser, fields: &[(&str, &str)]) -> u16 {
 
 fn evaluate(app_pool: &narvaro::db::Pool) -> narvaro::follow_up::signals::Evaluated {
     let mut c = conn(app_pool);
-    narvaro::follow_up::signals::evaluate(&mut c, test_today(), test_moment().naive_utc()).unwrap()
+    narvaro::follow_up::signals::evaluate(
+        &mut c,
+        test_today(),
+        chrono_tz::Europe::Stockholm,
+        test_moment().naive_utc(),
+    )
+    .unwrap()
 }
 
 #[actix_web::test]
@@ -346,6 +352,7 @@ async fn evaluations_at_the_same_moment_raise_each_signal_once_on_postgresql() {
                 narvaro::follow_up::signals::evaluate(
                     &mut c,
                     test_today(),
+                    chrono_tz::Europe::Stockholm,
                     test_moment().naive_utc(),
                 )
                 .unwrap()

@@ -772,9 +772,11 @@ pub fn submit(
         };
         let date = before.lesson.date;
         crate::insight::statistics::store::refresh(conn, tz, &moved, date, date)?;
-        // Guardians hear the same day about absence without a valid reason; the mentor and
-        // the principal when a pupil crosses the absence threshold.
+        // Guardians hear the same day about absence without a valid reason; those the
+        // signal rules that e-mail say (the school's threshold notice among them) when a
+        // pupil is caught.
         let recent = date >= today - Duration::days(NOTICE_DAYS);
+        let mut absent = Vec::new();
         for (pupil, _, to) in &changes {
             if to.status == Status::Present {
                 continue;
@@ -782,8 +784,10 @@ pub fn submit(
             if unexplained(&before, *pupil, to, recent) {
                 crate::notices::unexplained_absence(conn, policy, *pupil, date, now)?;
             }
-            crate::notices::check_threshold(conn, *pupil, today, tz, now)?;
+            absent.push(*pupil);
         }
+        let school = before.lesson.school_id;
+        crate::follow_up::signals::at_once(conn, school, &absent, today, now)?;
         audit::record(conn, Entry {
             at: now,
             actor: Some(viewer.id),

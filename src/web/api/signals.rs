@@ -35,6 +35,7 @@ pub async fn signals(state: web::Data<AppState>, v: Viewer) -> AppResult<HttpRes
                 "absent_minutes": l.absent_minutes,
                 "scheduled_minutes": l.scheduled_minutes,
                 "days_in_row": l.days_in_row,
+                "pattern": l.pattern,
                 "rule": {
                     "id": l.rule.id,
                     "kind": l.rule.kind,
