@@ -803,6 +803,23 @@ pub fn generate(conn: &mut DbConn, p: &SeedParams, tz: Tz) -> Result<Seeded, DbE
         }
         ctx.batch.flush(conn)?;
         advance_pg_sequences(conn)?;
+        // the huvudman's threshold notice: 15 % absence over 30 days e-mails the mentor
+        // and the principal (`follow_up::signals`)
+        diesel::insert_into(signal_rules::table)
+            .values((
+                signal_rules::organisation_id.eq(muni),
+                signal_rules::kind.eq(crate::school::states::RuleKind::Share),
+                signal_rules::counts.eq(crate::school::states::Counting::All),
+                signal_rules::window_days.eq(30),
+                signal_rules::share_pct.eq(Some(15)),
+                signal_rules::tell_mentor.eq(true),
+                signal_rules::tell_principal.eq(true),
+                signal_rules::send_email.eq(true),
+                signal_rules::active.eq(true),
+                signal_rules::created_by.eq(Some(admin_id)),
+                signal_rules::created_at.eq(ctx.now),
+            ))
+            .execute(conn)?;
         seeded.counts = ctx.counts;
         Ok::<_, diesel::result::Error>(seeded)
     })

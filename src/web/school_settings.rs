@@ -112,8 +112,9 @@ fn settings_page(
             (ctx.csrf_field())
             label for="days" { (ctx.t("Vårdnadshavare får anmäla frånvaro så här många dagar framåt (0–60)", "Guardians may report absence this many days ahead (0–60)")) }
             input #days name="report_days_ahead" inputmode="numeric" value=(f.days) required;
-            label for="threshold" { (ctx.t("Frånvarogräns i procent som meddelar mentor och rektor (1–100)", "Absence threshold in per cent that alerts mentor and principal (1–100)")) }
-            input #threshold name="alert_threshold_pct" inputmode="numeric" value=(f.threshold) required;
+            label for="threshold" { (ctx.t("Frånvarogräns i procent för statistikens elevlista (1–100)", "Absence threshold in per cent for the statistics' list of pupils (1–100)")) }
+            input #threshold name="alert_threshold_pct" inputmode="numeric" value=(f.threshold) required aria-describedby="threshold-hint";
+            p.muted #threshold-hint { (ctx.t("Vem som får e-post om hög frånvaro bestämmer rektor bland skolans regler för frånvarosignaler.", "Who is e-mailed about high absence is up to the principal, among the school's absence signal rules.")) }
             label for="notice" { (ctx.t("Tid för dagens frånvaromeddelanden, TT:MM (tomt = kommunens)", "Time of the day's absence notices, HH:MM (empty = the municipality's)")) }
             input #notice name="notice_at" value=(f.notice_at) placeholder="15:30";
             p { label { input type="checkbox" name="allow_adult_self_report" value="1" checked[f.adults]; " " (ctx.t("Elever som fyllt 18 får anmäla sin egen frånvaro", "Pupils of 18 or over may report their own absence")) } }

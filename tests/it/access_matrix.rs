@@ -1220,6 +1220,36 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: admin_only(401, 400, 404),
         },
+        // a school's own rules: its principal only
+        Row {
+            method: "get",
+            pattern: "/schools/{id}/signals",
+            path: |i| format!("/schools/{}/signals", i.school1),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/signals",
+            path: |i| format!("/schools/{}/signals", i.school1),
+            body: &[
+                ("kind", "share"),
+                ("counts", "all"),
+                ("window_days", "0"),
+                ("share_pct", "10"),
+            ],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/signals/{rule}/active",
+            path: |i| format!("/schools/{}/signals/{}/active", i.school1, i.rule),
+            body: &[("active", "maybe")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 404, 404, 404, 404],
+        },
         Row {
             method: "get",
             pattern: "/admin/reasons",
