@@ -41,6 +41,8 @@ pub struct Home {
     pub cases: bool,
     /// the principal's investigations past their deadline without a conclusion
     pub overdue_cases: i64,
+    /// the principal's reports the huvudman's round under way waits for
+    pub reports_to_update: usize,
     /// the huvudman's case officer: the inbox of reports
     pub officer: bool,
 }
@@ -124,10 +126,13 @@ impl Home {
         };
         let new_signals = crate::follow_up::signals::new_for(conn, v, today)?;
         let overdue_cases = crate::follow_up::cases::overdue_for_principal(conn, v, today)?;
+        let reports_to_update =
+            crate::follow_up::rounds::waiting_for_principal(conn, v, today)?.len();
         Ok(Home {
             new_signals,
             cases: follows_up || !r.health_of.is_empty(),
             overdue_cases,
+            reports_to_update,
             officer: !r.officer_of.is_empty(),
             given_name: v.given_name.clone(),
             children,

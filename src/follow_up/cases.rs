@@ -300,6 +300,10 @@ pub struct ReportState {
     pub status: ReportStatus,
     pub officer_note: Option<String>,
     pub updated_at: NaiveDateTime,
+    /// what the principal wrote to the huvudman, newest first
+    pub updates: Vec<super::rounds::Update>,
+    /// the huvudman's round under way: its date, and whether this report has its update
+    pub round: Option<(NaiveDate, bool)>,
 }
 
 /// A case as its page shows it. `health` is empty for a viewer who may not read it.
@@ -433,7 +437,7 @@ pub fn load(conn: &mut DbConn, v: &Viewer, id: CaseId, today: NaiveDate) -> AppR
     } else {
         Vec::new()
     };
-    let report = report_of(conn, id)?;
+    let report = report_of(conn, id, today)?;
     let deadline_days = deadline_days_of(conn, school)?;
     Ok(Case {
         id: c.0,
@@ -587,8 +591,8 @@ fn health_notes_of(conn: &mut DbConn, id: CaseId) -> AppResult<Vec<HealthNote>> 
         .collect())
 }
 
-fn report_of(conn: &mut DbConn, id: CaseId) -> AppResult<Option<ReportState>> {
-    Ok(huvudman_reports::table
+fn report_of(conn: &mut DbConn, id: CaseId, today: NaiveDate) -> AppResult<Option<ReportState>> {
+    let found = huvudman_reports::table
         .filter(huvudman_reports::case_id.eq(id))
         .select((
             huvudman_reports::id,
@@ -602,13 +606,18 @@ fn report_of(conn: &mut DbConn, id: CaseId) -> AppResult<Option<ReportState>> {
             Option<String>,
             NaiveDateTime,
         )>(conn)
-        .optional()?
-        .map(|(id, status, officer_note, updated_at)| ReportState {
-            id,
-            status,
-            officer_note,
-            updated_at,
-        }))
+        .optional()?;
+    let Some((id, status, officer_note, updated_at)) = found else {
+        return Ok(None);
+    };
+    Ok(Some(ReportState {
+        id,
+        status,
+        officer_note,
+        updated_at,
+        updates: super::rounds::updates(conn, id)?,
+        round: super::rounds::in_round(conn, id, today)?,
+    }))
 }
 
 /// Everyone connected to the pupil who may take part: the pupil, their guardians, their

@@ -45,6 +45,9 @@ pub struct ReportLine {
     pub overdue: bool,
     pub case_closed: bool,
     pub updated_at: NaiveDateTime,
+    /// the huvudman's round under way and whether the principal has updated the report in
+    /// it (`None`: not in a round), and the principal's latest update
+    pub mark: super::rounds::Mark,
 }
 
 type Row = (
@@ -144,9 +147,16 @@ pub fn inbox(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<Vec<R
                 deadline: c.4,
                 overdue: super::cases::overdue(c.6, c.7, &c.5, c.4, today),
                 case_closed: c.6 == CaseStatus::Closed,
+                mark: super::rounds::Mark::default(),
             },
         )
         .collect();
+    let mut marks = super::rounds::inbox_marks(conn, &v.roles.officer_of, today)?;
+    for l in &mut out {
+        if let Some(m) = marks.remove(&l.id) {
+            l.mark = m;
+        }
+    }
     out.sort_by_key(|l| l.status == ReportStatus::Closed);
     Ok(out)
 }

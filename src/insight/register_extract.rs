@@ -326,6 +326,13 @@ fn investigations(conn: &mut DbConn, person: PersonId) -> AppResult<Value> {
             .select((huvudman_reports::started_on, huvudman_reports::status))
             .first(conn)
             .optional()?;
+        // the principal's updates of the report, in the huvudman's rounds or between them
+        let updates: Vec<(NaiveDateTime, String)> = report_updates::table
+            .inner_join(huvudman_reports::table)
+            .filter(huvudman_reports::case_id.eq(id))
+            .select((report_updates::written_at, report_updates::body))
+            .order(report_updates::id)
+            .load(conn)?;
         cases.push(json!({
             "status": status, "opened_at": opened_at, "decision": decision,
             "decided_on": decided_on, "decision_reason": reason, "deadline": deadline,
@@ -334,7 +341,8 @@ fn investigations(conn: &mut DbConn, person: PersonId) -> AppResult<Value> {
             "closed_at": closed_at,
             "steps": steps.into_iter().map(|(on, kind, note)| json!({"on": on, "kind": kind, "note": note})).collect::<Vec<_>>(),
             "health_notes": health.into_iter().map(|(at, note)| json!({"written_at": at, "note": note})).collect::<Vec<_>>(),
-            "report_to_huvudman": report.map(|(on, st)| json!({"started_on": on, "status": st})),
+            "report_to_huvudman": report.map(|(on, st)| json!({"started_on": on, "status": st,
+                "updates": updates.iter().map(|(at, body)| json!({"written_at": at, "body": body})).collect::<Vec<_>>()})),
         }));
     }
     Ok(rows(cases))

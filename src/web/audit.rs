@@ -200,6 +200,14 @@ fn follow_up_action(code: &str) -> Option<(&'static str, &'static str)> {
             "Absence signal rule stopped",
         ),
         "signal.seen" => ("Frånvarosignal sedd", "Absence signal seen"),
+        "followup_round.added" => (
+            "Uppföljningsomgång för anmälningar inlagd",
+            "Follow-up round of reports added",
+        ),
+        "report.updated" => (
+            "Rektor uppdaterade anmälan till huvudmannen",
+            "The principal updated the report to the huvudman",
+        ),
         "signal.dismissed" => ("Frånvarosignal avfärdad", "Absence signal dismissed"),
         "signal.case" => (
             "Frånvarosignal blev en utredning",

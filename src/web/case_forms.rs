@@ -1,5 +1,6 @@
 //! The forms of an absence investigation (`/cases/{id}/…`): the decision, who takes part,
-//! a step, a note about health, the conclusion and the closing. Each answers with the case
+//! a step, a note about health, the conclusion, the closing, and the principal's update of
+//! the report to the huvudman. Each answers with the case
 //! again, or with its page, the refusal naming the field, and nothing stored.
 
 use actix_web::http::StatusCode;
@@ -207,6 +208,29 @@ pub async fn add_health_note(
     let note = form.into_inner().note;
     write(&req, &state, v, id, move |conn, act| {
         cases::add_health_note(conn, act, id, &note)
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct UpdateForm {
+    #[serde(default)]
+    body: String,
+}
+
+/// POST /cases/{id}/report-update: the principal's update of the report to the huvudman
+/// (in the huvudman's round under way, if any).
+pub async fn report_update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<CaseId>,
+    form: web::Form<UpdateForm>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let body = form.into_inner().body;
+    write(&req, &state, v, id, move |conn, act| {
+        crate::follow_up::rounds::write_update(conn, act, id, &body)
     })
     .await
 }

@@ -253,6 +253,24 @@ fn summary_part(ctx: &PageCtx, c: &Case, tz: chrono_tz::Tz) -> Markup {
                 h2 #report { (ctx.t("Anmälan till huvudmannen", "Report to the huvudman")) }
                 p { (report_status_words(r.status, lang)) " (" (lang.day(local_day(r.updated_at))) ")." }
                 @if let Some(n) = &r.officer_note { p { (ctx.t("Huvudmannen skriver: ", "The huvudman writes: ")) (n) } }
+                @if let Some((round, written)) = r.round {
+                    @if written {
+                        p { (ctx.t("Uppdaterad i huvudmannens uppföljning ", "Updated in the huvudman's follow-up of ")) (lang.day(round)) "." }
+                    } @else {
+                        p { strong.badge { (ctx.t("Huvudmannen följer upp anmälningarna ", "The huvudman follows the reports up on ")) (lang.day(round)) (ctx.t(": skriv hur det går.", ": write how it goes.")) } }
+                    }
+                }
+                @for u in &r.updates {
+                    p { (ctx.t("Rektor skrev ", "The principal wrote ")) (lang.day(local_day(u.written_at))) ": " (u.body) }
+                }
+                @if c.reach == CaseReach::Principal && r.status != ReportStatus::Closed {
+                    form method="post" action={"/cases/" (c.id) "/report-update"} {
+                        (ctx.csrf_field())
+                        label for="report-update" { (ctx.t("Uppdatering till huvudmannen (inga hälsouppgifter)", "Update to the huvudman (no health details)")) }
+                        textarea #report-update name="body" maxlength=(crate::follow_up::rounds::MAX_UPDATE) required {}
+                        button.secondary type="submit" { (ctx.t("Skicka uppdateringen", "Send the update")) }
+                    }
+                }
             }
         }
     }

@@ -40,13 +40,63 @@ async fn inbox_render(
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
     let today = state.today();
-    let lines = state
-        .db(move |conn| reports::inbox(conn, &v, today))
+    let (lines, rounds) = state
+        .db(move |conn| {
+            let lines = reports::inbox(conn, &v, today)?;
+            let mut rounds = Vec::new();
+            for m in &v.roles.officer_of {
+                rounds.extend(crate::follow_up::rounds::rounds(conn, *m)?);
+            }
+            Ok((lines, rounds))
+        })
         .await?;
-    Ok(html_with_status(status, inbox_page(ctx, &lines, note)))
+    Ok(html_with_status(
+        status,
+        inbox_page(ctx, &lines, &rounds, today, note),
+    ))
 }
 
-fn inbox_page(ctx: &PageCtx, lines: &[ReportLine], note: Option<Markup>) -> Markup {
+/// The huvudman's follow-up rounds: the dates, how far the one under way has come, and a
+/// form for another date.
+fn rounds_part(
+    ctx: &PageCtx,
+    lines: &[ReportLine],
+    rounds: &[chrono::NaiveDate],
+    today: chrono::NaiveDate,
+) -> Markup {
+    let lang = ctx.lang;
+    let in_round: Vec<bool> = lines
+        .iter()
+        .filter_map(|l| l.mark.round)
+        .map(|r| r.1)
+        .collect();
+    let done = in_round.iter().filter(|w| **w).count();
+    html! {
+        section.card aria-labelledby="rounds" {
+            h2 #rounds { (ctx.t("Uppföljningsomgångar", "Follow-up rounds")) }
+            p { (ctx.t("På en omgångs datum listas varje anmälan som inte är avslutad för rektor att uppdatera.", "On a round's date every report not closed is listed for the principal to update.")) }
+            @if rounds.is_empty() { p { (ctx.t("Inga omgångar ännu.", "No rounds yet.")) } }
+            ul { @for d in rounds { li { (lang.day(*d)) @if *d > today { " " span.badge { (ctx.t("kommande", "coming")) } } } } }
+            @if !in_round.is_empty() {
+                p { strong { (ctx.t("Omgången som pågår: ", "The round under way: ")) (done) (ctx.t(" av ", " of ")) (in_round.len()) (ctx.t(" anmälningar uppdaterade.", " reports updated.")) } }
+            }
+            form method="post" action="/huvudman/rounds" {
+                (ctx.csrf_field())
+                label for="due_on" { (ctx.t("Datum för en ny omgång", "Date of a new round")) }
+                input #due_on type="date" name="due_on" required min=(today);
+                button.secondary type="submit" { (ctx.t("Lägg till omgången", "Add the round")) }
+            }
+        }
+    }
+}
+
+fn inbox_page(
+    ctx: &PageCtx,
+    lines: &[ReportLine],
+    rounds: &[chrono::NaiveDate],
+    today: chrono::NaiveDate,
+    note: Option<Markup>,
+) -> Markup {
     let title = ctx.t(
         "Anmälningar om inledda frånvaroutredningar",
         "Reports of started absence investigations",
@@ -57,6 +107,7 @@ fn inbox_page(ctx: &PageCtx, lines: &[ReportLine], note: Option<Markup>) -> Mark
         @if let Some(n) = note { (n) }
         p { a href="/huvudman/figures" { (ctx.t("Siffror per skola", "Figures per school")) } }
         p { (ctx.t("Rektorerna anmäler till huvudmannen när en utredning av en elevs frånvaro inleds (skollagen 7 kap. 19 a §). Anmälan innehåller inga anteckningar från utredningen.", "Principals report to the huvudman when an investigation of a pupil's absence is started (Skollagen 7 kap. 19 a §). The report holds no notes of the investigation.")) }
+        (rounds_part(ctx, lines, rounds, today))
         @if lines.is_empty() { p { (ctx.t("Inga anmälningar.", "No reports.")) } }
         @for l in lines {
             section.card aria-labelledby={"r" (l.id)} {
@@ -71,6 +122,12 @@ fn inbox_page(ctx: &PageCtx, lines: &[ReportLine], note: Option<Markup>) -> Mark
                     @if let Some(d) = l.deadline { " " (ctx.t("Klar senast ", "Due by ")) (lang.day(d)) "." }
                     @if l.case_closed { " " (ctx.t("Skolan har avslutat utredningen.", "The school has closed the investigation.")) } }
                 @if let Some(n) = &l.officer_note { p { (ctx.t("Senaste anteckning: ", "Latest note: ")) (n) } }
+                @match l.mark.round {
+                    Some((_, true)) => p { span.badge { (ctx.t("Uppdaterad i omgången", "Updated in the round")) } },
+                    Some((_, false)) => p { strong.badge { (ctx.t("Väntar på rektors uppdatering", "Waiting for the principal's update")) } },
+                    None => {},
+                }
+                @if let Some(u) = &l.mark.latest { p { (ctx.t("Rektors senaste uppdatering: ", "The principal's latest update: ")) (u) } }
                 form method="post" action={"/huvudman/reports/" (l.id)} {
                     (ctx.csrf_field())
                     label for={"st" (l.id)} { (ctx.t("Läge", "Status")) }
@@ -120,6 +177,45 @@ pub async fn set_report_status(
             reports::set_status(conn, &st.act(&viewer, &addr), id, status, &f.note)
         })
         .await?;
+    match result {
+        Ok(()) => Ok(see_other("/huvudman/reports?done=saved")),
+        Err(refusal) => {
+            let note = html! { p.errors role="alert" { (ctx.say(&refusal)) } };
+            inbox_render(&state, &ctx, v, Some(note), StatusCode::BAD_REQUEST).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RoundForm {
+    #[serde(default)]
+    due_on: String,
+}
+
+/// POST /huvudman/rounds: a follow-up round on a date (the case officer's).
+pub async fn add_round(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    form: web::Form<RoundForm>,
+) -> AppResult<HttpResponse> {
+    if v.roles.officer_of.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let ctx = PageCtx::new(&req);
+    let max = crate::follow_up::rounds::MAX_DAYS_AHEAD;
+    let refusal = || Refusal::new("followup_round_date_range").with("max", max);
+    let result = match crate::school::clock::parse_day(form.due_on.trim()) {
+        None => Err(refusal()),
+        Some(day) => {
+            let (st, addr, viewer) = (state.clone(), client_addr(&req), v.clone());
+            state
+                .db_write(move |conn| {
+                    crate::follow_up::rounds::add_round(conn, &st.act(&viewer, &addr), day)
+                })
+                .await?
+        }
+    };
     match result {
         Ok(()) => Ok(see_other("/huvudman/reports?done=saved")),
         Err(refusal) => {

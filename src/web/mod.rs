@@ -133,6 +133,8 @@ routes! {
     post "/cases/{id}/home-report/sent" => home_report::sent,
     get "/huvudman/reports" => huvudman::inbox,
     post "/huvudman/reports/{id}" => huvudman::set_report_status,
+    post "/huvudman/rounds" => huvudman::add_round,
+    post "/cases/{id}/report-update" => case_forms::report_update,
     get "/huvudman/figures" => huvudman::figures,
     get "/huvudman/figures.csv" => huvudman::figures_csv,
     post "/leave-delegations" => leave::delegate,

@@ -200,6 +200,9 @@ fn follow_up_cards(ctx: &PageCtx, summary: &crate::attendance::home::Home) -> ma
                 @if summary.overdue_cases > 0 {
                     p.errors { strong { (ctx.t("Försenade utredningar: ", "Overdue investigations: ")) (summary.overdue_cases) } }
                 }
+                @if summary.reports_to_update > 0 {
+                    p { strong { (ctx.t("Huvudmannens uppföljning väntar på ", "The huvudman's follow-up waits for ")) (summary.reports_to_update) (ctx.t(" anmälningar", " reports")) } }
+                }
                 p { a href="/cases" { (ctx.t("Öppna utredningar", "Open investigations")) } }
                 @if !summary.follows_up {
                     p { a href="/signals" { (ctx.t("Signaler om frånvaro, nya", "Absence signals, new")) " (" (summary.new_signals) ")" } }

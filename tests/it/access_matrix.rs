@@ -1083,6 +1083,24 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: [401, 404, 404, 404, 400, 404, 400, 404, 404, 404, 400, 404],
         },
+        // the principal's update of the report to the huvudman: the principal only
+        Row {
+            method: "post",
+            pattern: "/cases/{id}/report-update",
+            path: |i| format!("/cases/{}/report-update", i.case),
+            body: &[("body", " ")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 404, 404, 404, 404],
+        },
+        // a follow-up round on a date that is not one: the case officer only
+        Row {
+            method: "post",
+            pattern: "/huvudman/rounds",
+            path: |_| "/huvudman/rounds".into(),
+            body: &[("due_on", "snart")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 400],
+        },
         Row {
             method: "post",
             pattern: "/cases/{id}/health-notes",

@@ -726,3 +726,111 @@ async fn a_home_municipality_report_is_made_for_a_pupil_registered_elsewhere() {
         assert_eq!(audited(&pool, "home_report.sent"), 2, "{kind:?}");
     }
 }
+
+/// The huvudman's follow-up round lists every open report for the principal to update;
+/// the update is kept on the report and shown in the officer's inbox, and a wrong date or
+/// an empty update stores nothing.
+#[actix_web::test]
+async fn a_follow_up_round_asks_the_principal_to_update_open_reports() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let w = build(&mut conn(&pool));
+        let today = test_today();
+        let mut principal = signed_in(&app, "case.principal").await;
+        let opened = principal
+            .post(&format!("/pupils/{}/case", w.tore), &[])
+            .await;
+        let page = opened.location.unwrap();
+        let on = today.to_string();
+        let deadline = (today + Duration::days(21)).to_string();
+        let decided = principal
+            .post(
+                &format!("{page}/decision"),
+                &[
+                    ("decision", "investigate"),
+                    ("decided_on", &on),
+                    ("deadline", &deadline),
+                ],
+            )
+            .await;
+        assert_eq!(decided.status.as_u16(), 303, "{kind:?}");
+        // the officer sets a round: not in the past
+        let mut officer = signed_in(&app, "case.officer").await;
+        let past = (today - Duration::days(1)).to_string();
+        let refused = officer.post("/huvudman/rounds", &[("due_on", &past)]).await;
+        assert_eq!(refused.status.as_u16(), 400, "{kind:?}");
+        assert!(
+            refused.body.contains("i dag eller senare"),
+            "{kind:?}: {}",
+            refused.body
+        );
+        let rounds: i64 = followup_rounds::table
+            .count()
+            .get_result(&mut *conn(&pool))
+            .unwrap();
+        assert_eq!(rounds, 0, "{kind:?}");
+        let added = officer.post("/huvudman/rounds", &[("due_on", &on)]).await;
+        assert_eq!(added.status.as_u16(), 303, "{kind:?}");
+        // the same date again changes nothing
+        officer.post("/huvudman/rounds", &[("due_on", &on)]).await;
+        assert_eq!(audited(&pool, "followup_round.added"), 1, "{kind:?}");
+        let inbox = officer.get("/huvudman/reports").await.body;
+        assert!(
+            inbox.contains("0 av 1 anmälningar uppdaterade")
+                && inbox.contains("Väntar på rektors uppdatering"),
+            "{kind:?}: {inbox}"
+        );
+        // the principal is asked, on the start page and on the case
+        let start = principal.get("/").await.body;
+        assert!(
+            start.contains("Huvudmannens uppföljning väntar på 1 anmälningar"),
+            "{kind:?}"
+        );
+        assert!(
+            principal
+                .get(&page)
+                .await
+                .body
+                .contains("skriv hur det går"),
+            "{kind:?}"
+        );
+        // another mentor cannot write it; an empty update is refused
+        let mut other = signed_in(&app, "case.other").await;
+        let stranger = other
+            .post(&format!("{page}/report-update"), &[("body", "Bra")])
+            .await;
+        assert_eq!(stranger.status.as_u16(), 404, "{kind:?}");
+        let empty = principal
+            .post(&format!("{page}/report-update"), &[("body", "  ")])
+            .await;
+        assert_eq!(empty.status.as_u16(), 400, "{kind:?}");
+        let update = "Närvaron har ökat sedan mötet med vårdnadshavarna";
+        let written = principal
+            .post(&format!("{page}/report-update"), &[("body", update)])
+            .await;
+        assert_eq!(written.status.as_u16(), 303, "{kind:?}");
+        let stored: Vec<(String, Option<i64>)> = report_updates::table
+            .select((report_updates::body, report_updates::round_id))
+            .load(&mut *conn(&pool))
+            .unwrap();
+        assert_eq!(stored.len(), 1, "{kind:?}");
+        assert!(stored[0].1.is_some(), "{kind:?}: written in the round");
+        assert_eq!(audited(&pool, "report.updated"), 1, "{kind:?}");
+        let inbox = officer.get("/huvudman/reports").await.body;
+        assert!(
+            inbox.contains("1 av 1 anmälningar uppdaterade")
+                && inbox.contains("Uppdaterad i omgången")
+                && inbox.contains(update),
+            "{kind:?}: {inbox}"
+        );
+        assert!(
+            !principal
+                .get("/")
+                .await
+                .body
+                .contains("Huvudmannens uppföljning"),
+            "{kind:?}"
+        );
+    }
+}

@@ -375,6 +375,19 @@ async fn a_school_s_own_rule_holds_there_only_and_tells_the_mentor_and_guardians
     }
 }
 
+/// (organisation, kind, counts, window, share, mentor, principal, e-mail, written by)
+type MigratedRule = (
+    i64,
+    String,
+    String,
+    i32,
+    Option<i32>,
+    bool,
+    bool,
+    bool,
+    Option<i64>,
+);
+
 fn source(kind: Kind) -> diesel_migrations::EmbeddedMigrations {
     match kind {
         Kind::Sqlite => narvaro::db::migrate::SQLITE,
@@ -418,17 +431,7 @@ fn the_migration_makes_each_school_s_threshold_a_rule_of_the_school() {
             .alert_threshold(20)
             .insert(&mut c);
         narvaro::db::migrate::run(&mut c).unwrap();
-        let rules: Vec<(
-            i64,
-            String,
-            String,
-            i32,
-            Option<i32>,
-            bool,
-            bool,
-            bool,
-            Option<i64>,
-        )> = signal_rules::table
+        let rules: Vec<MigratedRule> = signal_rules::table
             .select((
                 signal_rules::organisation_id,
                 signal_rules::kind,
