@@ -50,6 +50,25 @@ async fn world(kind: Kind) -> (TestApp, World) {
     let c = &mut *c;
     let muni = Municipality::new("Exempelby kommun").insert(c);
     let school = School::new("Ekskolan", muni).alert_threshold(20).insert(c);
+    // the school's threshold notice as the migration made it: a rule of the school, 20 %
+    // over 30 days, e-mailed to the mentor and the principal
+    use diesel::prelude::*;
+    use narvaro::schema::signal_rules;
+    diesel::insert_into(signal_rules::table)
+        .values((
+            signal_rules::organisation_id.eq(school),
+            signal_rules::kind.eq("share"),
+            signal_rules::counts.eq("all"),
+            signal_rules::window_days.eq(30),
+            signal_rules::share_pct.eq(Some(20)),
+            signal_rules::tell_mentor.eq(true),
+            signal_rules::tell_principal.eq(true),
+            signal_rules::send_email.eq(true),
+            signal_rules::active.eq(true),
+            signal_rules::created_at.eq(moment.naive_utc()),
+        ))
+        .execute(c)
+        .unwrap();
     let class = Group::class("7A", school, 7).insert(c);
     let teacher = Person::new("Tove", "Lind")
         .email("tove.lind@exempelby.se")
