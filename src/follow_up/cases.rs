@@ -385,11 +385,6 @@ type CaseRow = (
     String,
 );
 
-/// A person's name as the pages and reports write it.
-pub(crate) fn full_name(given: &str, family: &str) -> String {
-    format!("{given} {family}")
-}
-
 /// The case, when the viewer reaches it (404 otherwise).
 pub fn load(conn: &mut DbConn, v: &Viewer, id: CaseId, today: NaiveDate) -> AppResult<Case> {
     let (pupil, school, _, reach) = in_reach(conn, v, id, today)?;
@@ -442,7 +437,7 @@ pub fn load(conn: &mut DbConn, v: &Viewer, id: CaseId, today: NaiveDate) -> AppR
     Ok(Case {
         id: c.0,
         pupil: c.1,
-        pupil_name: full_name(&given, &family),
+        pupil_name: crate::school::full_name(&given, &family),
         class,
         school: school_name,
         status: c.2,
@@ -540,7 +535,7 @@ fn participants_of(conn: &mut DbConn, id: CaseId) -> AppResult<Vec<Participant>>
         .into_iter()
         .map(|(person, g, f, part)| Participant {
             person,
-            name: full_name(&g, &f),
+            name: crate::school::full_name(&g, &f),
             part,
         })
         .collect())
@@ -564,7 +559,7 @@ fn steps_of(conn: &mut DbConn, id: CaseId) -> AppResult<Vec<Step>> {
             taken_on,
             kind,
             note,
-            written_by: full_name(&g, &f),
+            written_by: crate::school::full_name(&g, &f),
         })
         .collect())
 }
@@ -585,7 +580,7 @@ fn health_notes_of(conn: &mut DbConn, id: CaseId) -> AppResult<Vec<HealthNote>> 
         .into_iter()
         .map(|(note, g, f, written_at)| HealthNote {
             note,
-            written_by: full_name(&g, &f),
+            written_by: crate::school::full_name(&g, &f),
             written_at,
         })
         .collect())
@@ -634,7 +629,7 @@ fn connected(
             if !out.iter().any(|p: &Participant| p.person == person) {
                 out.push(Participant {
                     person,
-                    name: full_name(&g, &f),
+                    name: crate::school::full_name(&g, &f),
                     part,
                 });
             }
@@ -1137,7 +1132,7 @@ pub fn open_for_viewer(
                 CaseLine {
                     id,
                     pupil,
-                    name: full_name(&g, &f),
+                    name: crate::school::full_name(&g, &f),
                     school,
                     status,
                     opened_at,

@@ -133,7 +133,7 @@ pub fn load(conn: &mut DbConn, v: &Viewer, id: CaseId, today: NaiveDate) -> AppR
             .find(by)
             .select((people::given_name, people::family_name))
             .first::<(String, String)>(conn)
-            .map(|(g, fam)| super::cases::full_name(&g, &fam))?,
+            .map(|(g, fam)| crate::school::full_name(&g, &fam))?,
         None => String::new(),
     };
     let sent = home_reports::table
@@ -145,7 +145,7 @@ pub fn load(conn: &mut DbConn, v: &Viewer, id: CaseId, today: NaiveDate) -> AppR
     Ok(HomeReport {
         case: id,
         pupil: c.0,
-        pupil_name: super::cases::full_name(&p.0, &p.1),
+        pupil_name: crate::school::full_name(&p.0, &p.1),
         civic_no: p.2,
         birth_date: p.3,
         by_hand_only: p.4 != "none",

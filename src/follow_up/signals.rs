@@ -522,7 +522,7 @@ pub fn evaluate(
             .min()
             .unwrap_or(today);
         let pupils = days_of(conn, school, None, first, today)?;
-        let lessons = lessons_of(conn, school, &rules, &pupils, today, tz)?;
+        let lessons = lessons_of(conn, school, &rules, &open, &pupils, today, tz)?;
         done.pupils += pupils.len();
         for (pupil, days) in &pupils {
             for rule in rules.iter().filter(|r| !open.contains(&(r.id, *pupil))) {
@@ -578,12 +578,13 @@ fn days_of(
 }
 
 /// The lessons at the school of the pupils with absence in the window of a rule of single
-/// lessons (nobody else can be caught by one), in day and start order; nothing when no
-/// such rule runs.
+/// lessons whose signal is not open (nobody else can be raised by one), in day and start
+/// order; nothing when no such rule runs.
 fn lessons_of(
     conn: &mut DbConn,
     school: SchoolId,
     rules: &[&Rule],
+    open: &Open,
     days: &BTreeMap<PupilId, Vec<Day>>,
     today: NaiveDate,
     tz: Tz,
@@ -596,11 +597,19 @@ fn lessons_of(
     else {
         return Ok(BTreeMap::new());
     };
-    let absent: Vec<PupilId> = days
+    let absent: std::collections::HashSet<PupilId> = days
         .iter()
-        .filter(|(_, d)| d.iter().any(|d| d.0 >= first && d.2 + d.3 > 0))
+        .filter(|(p, d)| {
+            rules
+                .iter()
+                .any(|r| r.kind.is_lesson() && !open.contains(&(r.id, **p)))
+                && d.iter().any(|d| d.0 >= first && d.2 + d.3 > 0)
+        })
         .map(|(p, _)| *p)
         .collect();
+    if absent.is_empty() {
+        return Ok(BTreeMap::new());
+    }
     let subjects: std::collections::HashMap<crate::school::ids::ActivityId, String> =
         activities::table
             .filter(activities::school_id.eq(school))
@@ -613,24 +622,24 @@ fn lessons_of(
             .into_iter()
             .map(|(id, code, name)| (id, if code.is_empty() { name } else { code }))
             .collect();
+    // the whole school's lessons in one pass (as the statistics are built), kept for the
+    // pupils who may be caught
     let mut out: BTreeMap<PupilId, Vec<Lesson>> = BTreeMap::new();
-    for chunk in absent.chunks(crate::db::CHUNK) {
-        use crate::insight::statistics::facts;
-        facts::each(conn, facts::Sel::Pupils(chunk), first, today, tz, |f| {
-            if f.school == school {
-                let subject = subjects.get(&f.activity).cloned().unwrap_or_default();
-                let clamp = |m: i64| i32::try_from(m).unwrap_or(i32::MAX);
-                out.entry(f.pupil).or_default().push((
-                    f.date,
-                    f.starts_at,
-                    subject,
-                    clamp(f.scheduled),
-                    clamp(f.valid),
-                    clamp(f.invalid),
-                ));
-            }
-        })?;
-    }
+    use crate::insight::statistics::facts;
+    facts::each(conn, facts::Sel::School(school), first, today, tz, |f| {
+        if absent.contains(&f.pupil) {
+            let subject = subjects.get(&f.activity).cloned().unwrap_or_default();
+            let clamp = |m: i64| i32::try_from(m).unwrap_or(i32::MAX);
+            out.entry(f.pupil).or_default().push((
+                f.date,
+                f.starts_at,
+                subject,
+                clamp(f.scheduled),
+                clamp(f.valid),
+                clamp(f.invalid),
+            ));
+        }
+    })?;
     for l in out.values_mut() {
         l.sort_by_key(|l| (l.0, l.1));
     }
@@ -880,7 +889,7 @@ pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<
             )| SignalLine {
                 id,
                 pupil,
-                name: super::cases::full_name(&given, &family),
+                name: crate::school::full_name(&given, &family),
                 class: classes.get(&pupil).cloned(),
                 school,
                 school_id,

@@ -6,6 +6,7 @@
 pub mod build;
 pub mod channel;
 pub mod queue;
+pub mod reach;
 pub mod templates;
 pub mod worker;
 

@@ -17,3 +17,8 @@ pub use act::Act;
 pub use refusal::{refuse, Checked, Refusal};
 pub use valid::{duty, membership};
 pub use viewer::{Roles, Viewer};
+
+/// A person's name as the pages, reports and e-mails write it.
+pub fn full_name(given: &str, family: &str) -> String {
+    format!("{given} {family}")
+}

@@ -40,6 +40,7 @@ mod ss12000;
 mod statistics;
 mod teacher_start;
 mod trips;
+mod unreached;
 pub mod words;
 
 use actix_web::{web, HttpResponse};
@@ -141,6 +142,7 @@ routes! {
     post "/leave-delegations/end" => leave::end_delegation,
     // notices
     get "/notices" => notices::day,
+    get "/guardians/unreached" => unreached::list,
     get "/notices/{id}/seen" => notices::seen_page,
     post "/notices/{id}/seen" => notices::confirm,
     // the school office's day: substitutes and cancelled lessons

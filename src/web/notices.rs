@@ -100,6 +100,7 @@ pub async fn day(
     if r.principal_of.is_empty() && r.mentor_of.is_empty() && r.admin_of.is_empty() {
         return Err(AppError::NotFound);
     }
+    let follows_up = !(r.principal_of.is_empty() && r.mentor_of.is_empty());
     let ctx = PageCtx::new(&req);
     let today = state.today();
     let date = match q.date.as_deref() {
@@ -121,6 +122,7 @@ pub async fn day(
     let title = ctx.t("Meddelanden om frånvaro", "Absence notices");
     let body = html! {
         h1 { (title) ", " (ctx.lang.day(date)) }
+        @if follows_up { p { a href="/guardians/unreached" { (ctx.t("Vårdnadshavare som inte nås den här terminen", "Guardians not reached this term")) } } }
         form method="get" action="/notices" {
             label for="date" { (ctx.t("Dag", "Day")) } input #date type="date" name="date" value=(date);
             label { input type="checkbox" name="unconfirmed" value="1" checked[only_unconfirmed]; " " (ctx.t("Bara de som inte bekräftats", "Only those not confirmed")) }

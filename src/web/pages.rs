@@ -206,6 +206,8 @@ fn follow_up_cards(ctx: &PageCtx, summary: &crate::attendance::home::Home) -> ma
                 p { a href="/cases" { (ctx.t("Öppna utredningar", "Open investigations")) } }
                 @if !summary.follows_up {
                     p { a href="/signals" { (ctx.t("Signaler om frånvaro, nya", "Absence signals, new")) " (" (summary.new_signals) ")" } }
+                } @else {
+                    p { a href="/guardians/unreached" { (ctx.t("Vårdnadshavare som inte nås", "Guardians not reached")) } }
                 }
             }
         }

@@ -851,6 +851,15 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: [303, 404, 404, 404, 200, 404, 200, 200, 200, 404, 404, 404],
         },
+        // the guardians not reached: mentors and principals, each for their own pupils
+        Row {
+            method: "get",
+            pattern: "/guardians/unreached",
+            path: |_| "/guardians/unreached".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 200, 404, 200, 200, 404, 404, 404, 404],
+        },
         // the school office's day page: the school's principal, its office and the administrator
         Row {
             method: "get",

@@ -48,3 +48,4 @@ mod startup_errors;
 mod statistics;
 mod sync;
 mod trips;
+mod unreached;
