@@ -524,20 +524,22 @@ pub fn evaluate(
         let pupils = days_of(conn, school, None, first, today)?;
         let lessons = lessons_of(conn, school, &rules, &open, &pupils, today, tz)?;
         done.pupils += pupils.len();
+        let mut found: Vec<Found<'_>> = Vec::new();
         for (pupil, days) in &pupils {
             for rule in rules.iter().filter(|r| !open.contains(&(r.id, *pupil))) {
-                let found = if rule.kind.is_lesson() {
+                let caught = if rule.kind.is_lesson() {
                     lessons
                         .get(pupil)
                         .and_then(|l| lesson_finding(rule, l, today))
                 } else {
                     finding(rule, days, today)
                 };
-                if let Some(f) = found {
-                    done.raised += raise(conn, rule, *pupil, school, f, today, now)?;
+                if let Some(f) = caught {
+                    found.push((rule, *pupil, f));
                 }
             }
         }
+        done.raised += raise_all(conn, school, &found, today, now)?;
     }
     Ok(done)
 }
@@ -646,49 +648,70 @@ fn lessons_of(
     Ok(out)
 }
 
-/// Raises the signal unless one is open for the pupil and rule (the partial unique index
-/// decides, so two evaluations at once raise it once), and tells by e-mail whom the rule
-/// says. How many rows were written.
-fn raise(
+/// A signal to raise: its rule, the pupil, and what the rule found.
+type Found<'a> = (&'a Rule, PupilId, Finding);
+
+/// Rows a batch of signals is written in (11 values each, well under both databases'
+/// bound-parameter limits).
+const RAISE_BATCH: usize = 500;
+
+/// Raises the signals, a batch per statement, except where one is open for the pupil and
+/// rule (the partial unique index decides, so two evaluations at once raise each once),
+/// and tells by e-mail whom each raised signal's rule says. How many were raised.
+fn raise_all(
     conn: &mut DbConn,
-    rule: &Rule,
-    pupil: PupilId,
     school: SchoolId,
-    f: Finding,
+    found: &[Found<'_>],
     today: NaiveDate,
     now: NaiveDateTime,
 ) -> AppResult<usize> {
-    let values = (
-        signals::rule_id.eq(rule.id),
-        signals::pupil_id.eq(pupil),
-        signals::school_id.eq(school),
-        signals::status.eq(SignalStatus::New),
-        signals::raised_at.eq(now),
-        signals::period_from.eq(f.from),
-        signals::period_to.eq(f.to),
-        signals::absent_minutes.eq(f.absent_minutes),
-        signals::scheduled_minutes.eq(f.scheduled_minutes),
-        signals::days_in_row.eq(f.days_in_row),
-        signals::pattern.eq(f.pattern),
-    );
-    let id: Option<SignalId> = on_backend!(conn, c => diesel::insert_into(signals::table)
-        .values(values)
-        .on_conflict_do_nothing()
-        .returning(signals::id)
-        .get_result(c)
-        .optional())?;
-    let Some(id) = id else {
-        return Ok(0);
-    };
-    let tell = crate::notices::Tell {
-        staff: rule.send_email,
-        mentor: rule.tell_mentor,
-        principal: rule.tell_principal,
-        health: rule.tell_health,
-        guardians: rule.tell_guardians,
-    };
-    crate::notices::signal_raised(conn, id, tell, pupil, school, (f.from, f.to), today, now)?;
-    Ok(1)
+    let mut raised = 0;
+    for chunk in found.chunks(RAISE_BATCH) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(rule, pupil, f)| {
+                (
+                    signals::rule_id.eq(rule.id),
+                    signals::pupil_id.eq(*pupil),
+                    signals::school_id.eq(school),
+                    signals::status.eq(SignalStatus::New),
+                    signals::raised_at.eq(now),
+                    signals::period_from.eq(f.from),
+                    signals::period_to.eq(f.to),
+                    signals::absent_minutes.eq(f.absent_minutes),
+                    signals::scheduled_minutes.eq(f.scheduled_minutes),
+                    signals::days_in_row.eq(f.days_in_row),
+                    signals::pattern.eq(f.pattern.clone()),
+                )
+            })
+            .collect();
+        let written: Vec<(SignalId, SignalRuleId, PupilId)> = on_backend!(conn, c => diesel::insert_into(signals::table)
+                .values(&rows)
+                .on_conflict_do_nothing()
+                .returning((signals::id, signals::rule_id, signals::pupil_id))
+                .get_results(c))?;
+        raised += written.len();
+        let by_key: std::collections::HashMap<(SignalRuleId, PupilId), &Found<'_>> =
+            chunk.iter().map(|x| ((x.0.id, x.1), x)).collect();
+        for (id, rule, pupil) in written {
+            let Some((rule, _, f)) = by_key.get(&(rule, pupil)) else {
+                continue;
+            };
+            if !(rule.send_email || rule.tell_guardians) {
+                continue;
+            }
+            let tell = crate::notices::Tell {
+                staff: rule.send_email,
+                mentor: rule.tell_mentor,
+                principal: rule.tell_principal,
+                health: rule.tell_health,
+                guardians: rule.tell_guardians,
+            };
+            let period = (f.from, f.to);
+            crate::notices::signal_raised(conn, id, tell, pupil, school, period, today, now)?;
+        }
+    }
+    Ok(raised)
 }
 
 /// At a roll call: the running rules that e-mail (the schools' threshold notices among
@@ -733,15 +756,15 @@ pub fn at_once(
         .load::<(SignalRuleId, PupilId)>(conn)?
         .into_iter()
         .collect();
-    let mut raised = 0;
+    let mut found: Vec<Found<'_>> = Vec::new();
     for (pupil, days) in days_of(conn, school, Some(pupils), first, today)? {
         for rule in rules.iter().filter(|r| !open.contains(&(r.id, pupil))) {
             if let Some(f) = finding(rule, &days, today) {
-                raised += raise(conn, rule, pupil, school, f, today, now)?;
+                found.push((rule, pupil, f));
             }
         }
     }
-    Ok(raised)
+    raise_all(conn, school, &found, today, now)
 }
 
 /// A signal as the list shows it.
