@@ -152,7 +152,7 @@ pub fn in_round(
 }
 
 /// The cases of the principal's schools whose report waits for an update in the round
-/// under way (the start page's count and the case list's mark).
+/// under way (the start page's count): a few reads whatever the number of reports.
 pub fn waiting_for_principal(
     conn: &mut DbConn,
     v: &Viewer,
@@ -161,16 +161,37 @@ pub fn waiting_for_principal(
     if v.roles.principal_of.is_empty() {
         return Ok(Vec::new());
     }
-    let reports: Vec<(HuvudmanReportId, CaseId)> = huvudman_reports::table
-        .filter(huvudman_reports::school_id.eq_any(v.roles.principal_of.clone()))
-        .filter(huvudman_reports::status.ne(ReportStatus::Closed))
-        .select((huvudman_reports::id, huvudman_reports::case_id))
-        .load(conn)?;
+    let reports: Vec<(HuvudmanReportId, CaseId, OrganisationId, NaiveDateTime)> =
+        huvudman_reports::table
+            .filter(huvudman_reports::school_id.eq_any(v.roles.principal_of.clone()))
+            .filter(huvudman_reports::status.ne(ReportStatus::Closed))
+            .select((
+                huvudman_reports::id,
+                huvudman_reports::case_id,
+                huvudman_reports::organisation_id,
+                huvudman_reports::created_at,
+            ))
+            .load(conn)?;
+    let mut municipalities: Vec<OrganisationId> = reports.iter().map(|r| r.2).collect();
+    municipalities.sort();
+    municipalities.dedup();
     let mut out = Vec::new();
-    for (report, case) in reports {
-        if in_round(conn, report, today)?.is_some_and(|(_, written)| !written) {
-            out.push(case);
-        }
+    for m in municipalities {
+        let Some((round, due_on)) = current(conn, m, today)? else {
+            continue;
+        };
+        let written: std::collections::HashSet<HuvudmanReportId> = report_updates::table
+            .filter(report_updates::round_id.eq(round))
+            .select(report_updates::report_id)
+            .load::<HuvudmanReportId>(conn)?
+            .into_iter()
+            .collect();
+        out.extend(
+            reports
+                .iter()
+                .filter(|r| r.2 == m && r.3.date() <= due_on && !written.contains(&r.0))
+                .map(|r| r.1),
+        );
     }
     Ok(out)
 }
