@@ -811,6 +811,14 @@ type SignalRow = (
     String,
 );
 
+impl SignalLine {
+    /// Whether the line is of the school and the class asked for (`None`: any).
+    pub fn in_view(&self, school: Option<SchoolId>, class: Option<&str>) -> bool {
+        school.is_none_or(|s| s == self.school_id)
+            && class.is_none_or(|c| self.class.as_deref() == Some(c))
+    }
+}
+
 /// The signals of the pupils `$v` follows up on `$today`: of the schools they lead or are a
 /// member of elevhälsan at, and of the groups they mentor, as far as each signal's rule is
 /// for principals, elevhälsan or mentors (a query joined with `signal_rules`).

@@ -85,13 +85,22 @@ pub async fn list(
     works_cases(&v)?;
     let ctx = PageCtx::new(&req);
     let today = state.today();
-    let lines = state
-        .db(move |conn| cases::open_for_viewer(conn, &v, today))
+    let (lines, waiting) = state
+        .db(move |conn| {
+            Ok((
+                cases::open_for_viewer(conn, &v, today)?,
+                crate::follow_up::rounds::waiting_for_principal(conn, &v, today)?,
+            ))
+        })
         .await?;
-    Ok(html_with_status(StatusCode::OK, list_page(&ctx, &lines)))
+    Ok(html_with_status(
+        StatusCode::OK,
+        list_page(&ctx, &lines, &waiting),
+    ))
 }
 
-fn list_page(ctx: &PageCtx, lines: &[CaseLine]) -> Markup {
+/// The open cases; `waiting` those whose report the huvudman's round waits for.
+fn list_page(ctx: &PageCtx, lines: &[CaseLine], waiting: &[CaseId]) -> Markup {
     let title = ctx.t("Frånvaroutredningar", "Absence investigations");
     let lang = ctx.lang;
     let body = html! {
@@ -108,6 +117,7 @@ fn list_page(ctx: &PageCtx, lines: &[CaseLine]) -> Markup {
                         _ => {}
                     }
                     @if l.overdue { " " strong.badge { (ctx.t("Försenad", "Overdue")) } }
+                    @if waiting.contains(&l.id) { " " strong.badge { (ctx.t("Uppdatera huvudmannen", "Update the huvudman")) } }
                 }
             }
         }

@@ -126,11 +126,10 @@ fn list_page(
     note: Option<Markup>,
 ) -> Markup {
     let title = ctx.t("Signaler om frånvaro", "Absence signals");
-    let lines: Vec<&SignalLine> = all
-        .iter()
-        .filter(|l| f.school.is_empty() || f.school == l.school_id.to_string())
-        .filter(|l| f.class.is_empty() || l.class.as_deref() == Some(f.class.as_str()))
-        .collect();
+    // a school that is not a number matches none (the form only offers numbers)
+    let school = (!f.school.is_empty()).then(|| f.school.parse().unwrap_or(SchoolId(0)));
+    let class = (!f.class.is_empty()).then_some(f.class.as_str());
+    let lines: Vec<&SignalLine> = all.iter().filter(|l| l.in_view(school, class)).collect();
     let new = lines
         .iter()
         .filter(|l| l.status == SignalStatus::New)

@@ -795,6 +795,8 @@ async fn a_follow_up_round_asks_the_principal_to_update_open_reports() {
                 .contains("skriv hur det går"),
             "{kind:?}"
         );
+        let list = principal.get("/cases").await.body;
+        assert!(list.contains("Uppdatera huvudmannen"), "{kind:?}");
         // another mentor cannot write it; an empty update is refused
         let mut other = signed_in(&app, "case.other").await;
         let stranger = other
@@ -832,5 +834,7 @@ async fn a_follow_up_round_asks_the_principal_to_update_open_reports() {
                 .contains("Huvudmannens uppföljning"),
             "{kind:?}"
         );
+        let list = principal.get("/cases").await.body;
+        assert!(!list.contains("Uppdatera huvudmannen"), "{kind:?}");
     }
 }

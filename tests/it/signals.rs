@@ -266,6 +266,37 @@ async fn rules_raise_signals_once_and_stay_silent_just_under() {
             listed.contains(&(w.three, "days_in_row", "new")),
             "{kind:?}: {body}"
         );
+        // per class, on the page and in the API; a school that is not an id is a 400
+        let of_b = principal.get("/signals?class=7B").await.body;
+        assert!(
+            !of_b.contains("Olle Elevsson") && of_b.contains("Inga öppna signaler."),
+            "{kind:?}"
+        );
+        assert!(
+            principal
+                .get("/signals?class=7A")
+                .await
+                .body
+                .contains("Olle Elevsson"),
+            "{kind:?}"
+        );
+        for (query, count) in [("class=7A", 2), ("class=7B", 0)] {
+            let path = format!("/api/v1/signals?{query}");
+            let (status, body) = crate::browser::api_get(&app, Some(&token), &path).await;
+            assert_eq!(status, 200, "{kind:?}: {path}");
+            assert_eq!(
+                body["signals"].as_array().unwrap().len(),
+                count,
+                "{kind:?}: {path}"
+            );
+        }
+        let (status, body) =
+            crate::browser::api_get(&app, Some(&token), "/api/v1/signals?school=sju").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("bad_id")),
+            "{kind:?}"
+        );
         let start = principal.get("/").await;
         assert!(
             start.body.contains("Signaler om frånvaro, nya (2)"),
