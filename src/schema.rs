@@ -45,6 +45,8 @@ diesel::table! {
         uuid -> Nullable<Text>,
         email_chosen -> Bool,
         municipality_code -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        phone_chosen -> Bool,
     }
 }
 

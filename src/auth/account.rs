@@ -13,6 +13,8 @@ use crate::school::ids::PersonId;
 pub struct Settings {
     /// a valid address (checked by the caller) or none
     pub email: Option<String>,
+    /// a number in E.164 (checked by the caller) or none
+    pub phone: Option<String>,
     /// "sv" or "en"
     pub language: String,
     pub receive_confirmations: bool,
@@ -28,8 +30,14 @@ pub fn register_addresses(conn: &mut DbConn, id: PersonId) -> AppResult<Vec<(Str
         .load(conn)?)
 }
 
-/// Saves the settings, audited. An address other than the stored one is the person's
-/// choice from then on: later imports leave it alone (`email_chosen`).
+/// The person's telephone number (E.164), if any.
+pub fn phone(conn: &mut DbConn, id: PersonId) -> AppResult<Option<String>> {
+    Ok(people::table.find(id).select(people::phone).first(conn)?)
+}
+
+/// Saves the settings, audited. An address or a number other than the stored one is the
+/// person's choice from then on: later imports leave it alone (`email_chosen`,
+/// `phone_chosen`).
 pub fn save_settings(
     conn: &mut DbConn,
     id: PersonId,
@@ -37,15 +45,24 @@ pub fn save_settings(
     (addr, now): (&str, chrono::NaiveDateTime),
 ) -> AppResult<()> {
     conn.transaction(|conn| {
-        let (stored, chosen): (Option<String>, bool) = people::table
+        let ((stored, chosen), (stored_phone, phone_chosen)): (
+            (Option<String>, bool),
+            (Option<String>, bool),
+        ) = people::table
             .find(id)
-            .select((people::email, people::email_chosen))
+            .select((
+                (people::email, people::email_chosen),
+                (people::phone, people::phone_chosen),
+            ))
             .first(conn)?;
         let chosen = chosen || stored != s.email;
+        let phone_chosen = phone_chosen || stored_phone != s.phone;
         diesel::update(people::table.find(id))
             .set((
                 people::email.eq(&s.email),
                 people::email_chosen.eq(chosen),
+                people::phone.eq(&s.phone),
+                people::phone_chosen.eq(phone_chosen),
                 people::language.eq(&s.language),
                 people::receive_confirmations.eq(s.receive_confirmations),
             ))
@@ -58,7 +75,7 @@ pub fn save_settings(
                 action: "settings.changed",
                 entity: "person",
                 entity_id: Some(id.into()),
-                detail: serde_json::json!({"email_set": s.email.is_some(), "email_changed": stored != s.email, "language": s.language, "receive_confirmations": s.receive_confirmations}),
+                detail: serde_json::json!({"email_set": s.email.is_some(), "email_changed": stored != s.email, "phone_set": s.phone.is_some(), "phone_changed": stored_phone != s.phone, "language": s.language, "receive_confirmations": s.receive_confirmations}),
                 client_addr: Some(addr),
             },
         )?;

@@ -120,6 +120,16 @@ pub fn extract(
             "created_at": created,
         }]),
     );
+    // the telephone number, from the school administration system or set by the person
+    let phone: Option<String> = people::table
+        .find(person)
+        .select(people::phone)
+        .first(conn)?;
+    if let Some(Value::Array(rows)) = out.get_mut("person") {
+        if let Some(Value::Object(row)) = rows.first_mut() {
+            row.insert("phone".into(), json!(phone));
+        }
+    }
     relations(conn, person, &mut out)?;
     pupil_sections(conn, person, &mut out)?;
     records(conn, person, &mut out)?;

@@ -51,6 +51,9 @@ pub struct Unreached {
     pub protected: bool,
     /// the language the guardian chose
     pub language: String,
+    /// the guardian's telephone number (E.164), to call instead; never for a guardian
+    /// with protected identity
+    pub phone: Option<String>,
     pub pupil: PupilId,
     pub pupil_name: String,
     pub class: Option<String>,
@@ -59,7 +62,7 @@ pub struct Unreached {
     pub reached_by: Option<String>,
 }
 
-/// (pupil, guardian, given, family, e-mail, language, security marking)
+/// (pupil, guardian, given, family, e-mail, language, security marking, phone)
 type Link = (
     PupilId,
     PersonId,
@@ -68,6 +71,7 @@ type Link = (
     Option<String>,
     String,
     String,
+    Option<String>,
 );
 
 /// The pupils the viewer follows up today: every pupil of the schools they lead, and the
@@ -181,6 +185,7 @@ pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<
                     people::email,
                     people::language,
                     people::security_marking,
+                    people::phone,
                 ))
                 .load::<Link>(conn)?,
         );
@@ -234,6 +239,7 @@ pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<
             guardian_name: crate::school::full_name(&l.2, &l.3),
             protected: l.6 != "none",
             language: l.5.clone(),
+            phone: l.7.clone().filter(|_| l.6 == "none"),
             pupil: l.0,
             pupil_name: names.get(&l.0).cloned().unwrap_or_default(),
             class: classes.get(&l.0).cloned(),

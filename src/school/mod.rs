@@ -8,6 +8,7 @@ pub mod act;
 pub mod calendar;
 pub mod clock;
 pub mod ids;
+pub mod phone;
 pub mod refusal;
 pub mod states;
 pub mod valid;

@@ -60,7 +60,7 @@ fn email_choice(ctx: &PageCtx, v: &Viewer, register: &[(String, String)]) -> Mar
 fn account_page(
     ctx: &PageCtx,
     v: &Viewer,
-    register: &[(String, String)],
+    (register, phone): (&[(String, String)], &str),
     note: Option<Markup>,
 ) -> Markup {
     let title = ctx.t("Mitt konto", "My account");
@@ -98,6 +98,8 @@ fn account_page(
             form method="post" action="/account/settings" {
                 (ctx.csrf_field())
                 (email_choice(ctx, v, register))
+                label for="phone" { (ctx.t("Mobilnummer, så att skolan kan ringa eller skicka sms (till exempel 070-123 45 67)", "Mobile number, so that the school can call or text you (for example 070-123 45 67)")) }
+                input #phone name="phone" type="tel" maxlength="32" autocomplete="tel" value=(phone);
                 label for="language" { (ctx.t("Språk i e-post", "Language of e-mails")) }
                 select #language name="language" {
                     option value="sv" selected[v.language == "sv"] { "Svenska" }
@@ -133,12 +135,21 @@ pub async fn page(
     v: Viewer,
 ) -> AppResult<HttpResponse> {
     let id = v.id;
-    let register = state
-        .db(move |conn| crate::auth::account::register_addresses(conn, id))
-        .await?;
+    let (register, phone) = state.db(move |conn| stored(conn, id)).await?;
     Ok(html_with_status(
         StatusCode::OK,
-        account_page(&PageCtx::new(&req), &v, &register, None),
+        account_page(&PageCtx::new(&req), &v, (&register, &phone), None),
+    ))
+}
+
+/// The register's addresses and the stored number (empty when none), for the form.
+fn stored(
+    conn: &mut crate::db::DbConn,
+    id: crate::school::ids::PersonId,
+) -> AppResult<(Vec<(String, String)>, String)> {
+    Ok((
+        crate::auth::account::register_addresses(conn, id)?,
+        crate::auth::account::phone(conn, id)?.unwrap_or_default(),
     ))
 }
 
@@ -146,6 +157,8 @@ pub async fn page(
 pub struct SettingsForm {
     #[serde(default)]
     email: String,
+    #[serde(default)]
+    phone: String,
     /// one of the register's addresses, or "other" for `email`
     choice: Option<String>,
     language: String,
@@ -161,15 +174,13 @@ pub async fn save_settings(
     let ctx = PageCtx::new(&req);
     let f = form.into_inner();
     let id = v.id;
-    let register = state
-        .db(move |conn| crate::auth::account::register_addresses(conn, id))
-        .await?;
+    let (register, _) = state.db(move |conn| stored(conn, id)).await?;
     let refuse = |code: &'static str| {
         let note =
             html! { p.errors role="alert" { (ctx.say(&crate::school::Refusal::new(code))) } };
         html_with_status(
             StatusCode::BAD_REQUEST,
-            account_page(&ctx, &v, &register, Some(note)),
+            account_page(&ctx, &v, (&register, f.phone.trim()), Some(note)),
         )
     };
     let typed = match f.choice.as_deref() {
@@ -186,6 +197,13 @@ pub async fn save_settings(
             None => return Ok(refuse("e_mail_address_does_look")),
         },
     };
+    let phone = match f.phone.trim() {
+        "" => None,
+        raw => match crate::school::phone::e164(raw) {
+            Some(n) => Some(n),
+            None => return Ok(refuse("phone_number_invalid")),
+        },
+    };
     if !matches!(f.language.as_str(), "sv" | "en") {
         return Err(AppError::invalid(
             Code::UnknownLanguage,
@@ -196,6 +214,7 @@ pub async fn save_settings(
     let wants = f.receive_confirmations.is_some();
     let settings = crate::auth::account::Settings {
         email,
+        phone,
         language: f.language,
         receive_confirmations: wants,
     };
@@ -225,14 +244,12 @@ pub async fn change_password(
     let ctx = PageCtx::new(&req);
     let form = form.into_inner();
     let id = v.id;
-    let register = state
-        .db(move |conn| crate::auth::account::register_addresses(conn, id))
-        .await?;
+    let (register, phone) = state.db(move |conn| stored(conn, id)).await?;
     let error = |status: StatusCode, sv: &str, en: &str| {
         let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
         Ok(html_with_status(
             status,
-            account_page(&ctx, &v, &register, Some(note)),
+            account_page(&ctx, &v, (&register, &phone), Some(note)),
         ))
     };
     if let Err((sv, en)) =

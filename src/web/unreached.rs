@@ -34,6 +34,9 @@ fn instead(ctx: &PageCtx, u: &Unreached) -> Markup {
         @if let Some(other) = &u.reached_by {
             (ctx.t("Via ", "Through ")) (other) (ctx.t(", som nås. ", ", who is reached. "))
         }
+        @if let Some(n) = &u.phone {
+            (ctx.t("Ring ", "Call ")) a href={"tel:" (n)} { (n) } ". "
+        }
         @if u.protected {
             (ctx.t("Skyddade personuppgifter: kontakta bara enligt skolans rutin, aldrig via en ny adress.", "Protected identity: contact only by the school's routine, never through a new address."))
         } @else {

@@ -685,6 +685,10 @@ async fn every_official_enum_value_of_ss12000_imports() {
             // the registered municipality: the Folkbokföring address's code, a number or
             // a string; an address without a type is one
             teacher["addresses"] = json!([{"municipalityCode": "0180"}]);
+            // telephone numbers: the first mobile one that is a number, in E.164; text that
+            // is no number is left out
+            teacher["phoneNumbers"] = json!([{"value": "08-123 456 78", "type": "Arbete", "mobile": false},
+                {"value": "ring växeln", "type": "Arbete"}, {"value": "070-999 88 77", "type": "Hem"}]);
             let alva = persons
                 .iter_mut()
                 .find(|p| p["id"] == "5c3e8d10-0000-4000-8000-000000000001")
@@ -777,6 +781,12 @@ async fn every_official_enum_value_of_ss12000_imports() {
             ],
             "{kind:?}"
         );
+        let phone: Option<String> = people::table
+            .filter(people::external_id.eq("5c3e8d10-0000-4000-8000-000000000020"))
+            .select(people::phone)
+            .first(c)
+            .unwrap();
+        assert_eq!(phone.as_deref(), Some("+46709998877"), "{kind:?}");
         let own: Option<String> = organisations::table
             .filter(organisations::external_id.eq(huvudman))
             .select(organisations::municipality_code)
@@ -963,6 +973,31 @@ async fn a_guardian_chooses_which_of_the_registers_addresses_gets_messages() {
             "{kind:?}"
         );
         assert!(stored(c).1, "chosen by Omar");
+        // a mobile number: what is not one is refused and nothing stored; one is kept in
+        // E.164 as Omar's own
+        let phone_of = |c: &mut DbConn| -> (Option<String>, bool) {
+            people::table
+                .filter(people::external_id.eq("5c3e8d10-0000-4000-8000-000000000011"))
+                .select((people::phone, people::phone_chosen))
+                .first(c)
+                .unwrap()
+        };
+        let omar = [("choice", "omar.jobb@example.com"), ("language", "sv")];
+        let mut wrong = omar.to_vec();
+        wrong.push(("phone", "sjuttio"));
+        let refused = g.post("/account/settings", &wrong).await;
+        assert_eq!(refused.status, 400, "{kind:?}");
+        assert!(
+            refused
+                .body
+                .contains("Skriv ett telefonnummer med bara siffror"),
+            "{kind:?}"
+        );
+        assert_eq!(phone_of(c), (None, false), "{kind:?}");
+        let mut right = omar.to_vec();
+        right.extend([("phone", "070-123 45 67"), ("receive_confirmations", "1")]);
+        assert_eq!(g.post("/account/settings", &right).await.status, 303);
+        assert_eq!(phone_of(c), (Some("+46701234567".into()), true), "{kind:?}");
 
         // the register changes the private address: the list follows, the choice stays
         let moved = with(json!([
@@ -977,6 +1012,11 @@ async fn a_guardian_chooses_which_of_the_registers_addresses_gets_messages() {
             (Some("omar.jobb@example.com"), true)
         );
         assert_eq!(list[1], pair("Privat", "omar.ny@example.com"));
+        assert_eq!(
+            phone_of(c).0.as_deref(),
+            Some("+46701234567"),
+            "{kind:?}: the number Omar set stays"
+        );
         assert_eq!(import(c, &moved).unwrap().changes(), 0, "{kind:?}");
 
         // and a confirmation of Omar's own report goes to the address he chose

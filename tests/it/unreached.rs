@@ -62,6 +62,11 @@ async fn mentors_and_principals_see_the_guardians_their_notices_do_not_reach() {
                 }
             };
             let no_address = guardian("Nora", None).insert(c);
+            // Nora has a telephone number from the register: the page offers to call it
+            diesel::update(people::table.find(no_address))
+                .set(people::phone.eq(Some("+46701112233")))
+                .execute(c)
+                .unwrap();
             let reached = guardian("Rakel", Some("rakel@example.org"))
                 .account("na.rakel", PASSWORD)
                 .insert(c);
@@ -122,9 +127,10 @@ async fn mentors_and_principals_see_the_guardians_their_notices_do_not_reach() {
                 "{kind:?}: {row}"
             );
         }
-        // Nora's child's other guardian is reached: the way to try first
+        // Nora's child's other guardian is reached: the way to try first; then her number
         assert!(
-            body.contains("Via Rakel Vårdnadshavare, som nås."),
+            body.contains("Via Rakel Vårdnadshavare, som nås.")
+                && body.contains("href=\"tel:+46701112233\""),
             "{kind:?}: {body}"
         );
         for reached in ["Kim", "Sigge", "Rakel", "Otto"] {

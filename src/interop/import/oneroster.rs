@@ -534,6 +534,11 @@ fn read_users(users: &Table, r: &mut Roster) -> Result<Users, ImportError> {
                 civic_no: None,
                 identifiers,
                 municipality_code: None,
+                // OneRoster 1.1 users.csv: `sms` (a mobile number), else `phone`
+                phone: l
+                    .opt("sms")
+                    .and_then(crate::school::phone::e164)
+                    .or_else(|| l.opt("phone").and_then(crate::school::phone::e164)),
                 birth_date: None,
                 sex: None,
                 marking: "none",

@@ -106,6 +106,8 @@ pub struct Person {
     /// the municipality they are registered in (four digits), from the Folkbokföring
     /// address
     pub municipality_code: Option<String>,
+    /// a telephone number in E.164, a mobile one first (`crate::school::phone`)
+    pub phone: Option<String>,
 }
 
 /// SS 12000 `eduPersonPrincipalNames` (kind "eppn") and `externalIdentifiers` ("external",

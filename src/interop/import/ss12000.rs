@@ -358,6 +358,7 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
     let civic_no = civic_number(rec)?;
     let identifiers = read_identifiers(rec)?;
     let municipality_code = registered_municipality(rec)?;
+    let phone = read_phone(rec)?;
     r.persons.push(Person {
         given: rec.str("givenName")?,
         family: rec.str("familyName")?,
@@ -371,8 +372,38 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
         school,
         ext,
         municipality_code,
+        phone,
     });
     Ok(())
+}
+
+/// The person's telephone number from `phoneNumbers`: the first mobile one (`mobile`
+/// defaults to true) that is a number, else the first that is one, in E.164. The standard
+/// lets `value` be any text; text that is no number is left out, not refused.
+fn read_phone(rec: &Rec) -> Result<Option<String>, ImportError> {
+    let Some(list) = rec.get("phoneNumbers") else {
+        return Ok(None);
+    };
+    let Some(list) = list.as_array() else {
+        return Err(rec.err("phoneNumbers", "is not a list"));
+    };
+    let numbers: Vec<(bool, String)> = list
+        .iter()
+        .filter_map(|p| {
+            // `value`, as the standard defines it (its draft also names it `number`)
+            let raw = p
+                .get("value")
+                .or_else(|| p.get("number"))
+                .and_then(Value::as_str)?;
+            let mobile = p.get("mobile").and_then(Value::as_bool).unwrap_or(true);
+            crate::school::phone::e164(raw).map(|n| (mobile, n))
+        })
+        .collect();
+    Ok(numbers
+        .iter()
+        .find(|(mobile, _)| *mobile)
+        .or(numbers.first())
+        .map(|(_, n)| n.clone()))
 }
 
 /// The municipality a person is registered in: `addresses[].municipalityCode` of the

@@ -12,6 +12,22 @@ use std::collections::{HashMap, HashSet};
 use super::common::*;
 use super::known::{lookup, Table};
 
+/// A person's stored values the import compares with the source's: names, civic number,
+/// birth date, sex, marking, e-mail, school, active, registered municipality, telephone.
+type PersonValues = (
+    String,
+    String,
+    Option<String>,
+    Option<NaiveDate>,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<i64>,
+    bool,
+    Option<String>,
+    Option<String>,
+);
+
 /// People: pupils, guardians and staff.
 pub(super) fn people(
     conn: &mut DbConn,
@@ -20,20 +36,7 @@ pub(super) fn people(
     now: NaiveDateTime,
     sum: &mut Summary,
 ) -> QueryResult<Ids> {
-    #[allow(clippy::type_complexity)]
-    type PersonValues = (
-        String,
-        String,
-        Option<String>,
-        Option<NaiveDate>,
-        Option<String>,
-        String,
-        Option<String>,
-        Option<i64>,
-        bool,
-        Option<String>,
-    );
-    let person_rows = existing::<(PersonValues, bool)>(
+    let person_rows = existing::<(PersonValues, (bool, bool))>(
         conn,
         r.persons.iter().map(|p| p.ext.clone()).collect(),
         |c, chunk| {
@@ -54,8 +57,9 @@ pub(super) fn people(
                             people::school_id,
                             people::active,
                             people::municipality_code,
+                            people::phone,
                         ),
-                        people::email_chosen,
+                        (people::email_chosen, people::phone_chosen),
                     ),
                 ))
                 .load(c)
@@ -66,10 +70,18 @@ pub(super) fn people(
     for p in &r.persons {
         let school = p.school.as_ref().and_then(|s| orgs.get(s).copied());
         let stored = person_rows.get(&p.ext);
-        // an address the person chose on "My account" is theirs to change, not the source's
-        let email = match stored {
-            Some((_, (have, true))) => have.6.clone(),
-            _ => p.email.clone(),
+        // an address or a number the person chose on "My account" is theirs to change, not
+        // the source's
+        let (email, phone) = match stored {
+            Some((_, (have, (e, ph)))) => (
+                if *e { have.6.clone() } else { p.email.clone() },
+                if *ph {
+                    have.10.clone()
+                } else {
+                    p.phone.clone()
+                },
+            ),
+            None => (p.email.clone(), p.phone.clone()),
         };
         let want: PersonValues = (
             p.given.clone(),
@@ -82,6 +94,7 @@ pub(super) fn people(
             school,
             true,
             p.municipality_code.clone(),
+            phone,
         );
         match stored {
             Some((_, (have, _))) if *have == want => {}
@@ -99,6 +112,7 @@ pub(super) fn people(
                         people::active.eq(true),
                         people::ended_at.eq(None::<NaiveDateTime>),
                         people::municipality_code.eq(p.municipality_code.as_deref()),
+                        people::phone.eq(&want.10),
                     ))
                     .execute(conn)?;
                 sum.updated += n;
@@ -113,6 +127,7 @@ pub(super) fn people(
                 email: p.email.as_deref(),
                 school_id: school,
                 municipality_code: p.municipality_code.as_deref(),
+                phone: p.phone.as_deref(),
                 external_id: Some(&p.ext),
                 uuid: Some(source_uuid(&p.ext)?),
                 created_at: now,
@@ -289,6 +304,7 @@ pub(super) struct NewPerson<'a> {
     email: Option<&'a str>,
     school_id: Option<i64>,
     municipality_code: Option<&'a str>,
+    phone: Option<&'a str>,
     external_id: Option<&'a str>,
     uuid: Option<String>,
     created_at: NaiveDateTime,

@@ -1,0 +1,2 @@
+ALTER TABLE people DROP COLUMN phone_chosen;
+ALTER TABLE people DROP COLUMN phone;
