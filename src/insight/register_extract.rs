@@ -72,6 +72,7 @@ pub fn extract(
         Option<i64>,
         Option<String>,
         Option<String>,
+        Option<String>,
         String,
         String,
         bool,
@@ -85,6 +86,7 @@ pub fn extract(
             people::birth_date,
             people::school_id,
             people::email,
+            people::phone,
             people::username,
             people::security_marking,
             people::language,
@@ -100,6 +102,7 @@ pub fn extract(
         born,
         school,
         email,
+        phone,
         username,
         marking,
         language,
@@ -115,21 +118,11 @@ pub fn extract(
         json!([{
             "id": person, "given_name": given, "family_name": family,
             "civic_number": if civic.is_some() { "on record" } else { "none" },
-            "birth_date": born, "school_id": school, "email": email, "username": username,
+            "birth_date": born, "school_id": school, "email": email, "phone": phone, "username": username,
             "protected_identity": marking != "none", "language": language, "active": active,
             "created_at": created,
         }]),
     );
-    // the telephone number, from the school administration system or set by the person
-    let phone: Option<String> = people::table
-        .find(person)
-        .select(people::phone)
-        .first(conn)?;
-    if let Some(Value::Array(rows)) = out.get_mut("person") {
-        if let Some(Value::Object(row)) = rows.first_mut() {
-            row.insert("phone".into(), json!(phone));
-        }
-    }
     relations(conn, person, &mut out)?;
     pupil_sections(conn, person, &mut out)?;
     records(conn, person, &mut out)?;

@@ -18,7 +18,10 @@ async fn an_administrator_produces_a_register_extract() {
         let (given, family, marks): (String, String, i64) = {
             let mut c = conn(&world.pool);
             diesel::update(people::table.find(child))
-                .set(people::civic_no.eq("201401012383"))
+                .set((
+                    people::civic_no.eq("201401012383"),
+                    people::phone.eq(Some("+46701234567")),
+                ))
                 .execute(&mut *c)
                 .unwrap();
             let (g, f): (String, String) = people::table
@@ -80,6 +83,7 @@ async fn an_administrator_produces_a_register_extract() {
         assert_eq!(json.status, 200);
         let v: serde_json::Value = serde_json::from_str(&json.body).unwrap();
         assert_eq!(v["person"][0]["civic_number"], "on record");
+        assert_eq!(v["person"][0]["phone"], "+46701234567");
         assert_eq!(v["marks"].as_array().map(|m| m.len() as i64), Some(marks));
         assert!(v["guardians"].as_array().is_some_and(|g| !g.is_empty()));
         // the changes to the child's marks are audit rows about the child
