@@ -205,6 +205,23 @@ pub async fn api_post(
     (status, json)
 }
 
+/// Marks the pupils absent in a lesson through the roll-call API (the rest present),
+/// as its teacher (`token`).
+pub async fn put_absent(app: &TestApp, token: &str, lesson: i64, pupils: &[i64]) {
+    let marks: Vec<_> = pupils
+        .iter()
+        .map(|p| serde_json::json!({"pupil_id": p, "status": "absent"}))
+        .collect();
+    let res = app
+        .client
+        .put(app.url(&format!("/api/v1/lessons/{lesson}/roll-call")))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .send_json(&serde_json::json!({ "marks": marks }))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
 /// The application's database, for setting up and checking what a test needs.
 pub fn pool(app: &TestApp) -> Pool {
     db::connect(&app.db.url, 2).expect("connect to the test database")

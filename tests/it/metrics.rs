@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use narvaro::schema::*;
 use serde_json::json;
 
-use crate::browser::{api_token, conn, DEMO_PASSWORD};
+use crate::browser::{api_token, conn, put_absent, DEMO_PASSWORD};
 use crate::fixtures;
 use crate::helpers::{backends, Kind, TestApp};
 use crate::notices::Smtp;
@@ -60,21 +60,6 @@ impl Scrape {
             k == name || k.starts_with(&format!("{name}{{")) || k.starts_with(&format!("{name}_"))
         })
     }
-}
-
-async fn put_absent(app: &TestApp, token: &str, lesson: i64, pupils: &[i64]) {
-    let marks: Vec<_> = pupils
-        .iter()
-        .map(|p| json!({"pupil_id": p, "status": "absent"}))
-        .collect();
-    let res = app
-        .client
-        .put(app.url(&format!("/api/v1/lessons/{lesson}/roll-call")))
-        .insert_header(("Authorization", format!("Bearer {token}")))
-        .send_json(&json!({ "marks": marks }))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
 }
 
 async fn token_attempt(app: &TestApp, username: &str, password: &str) -> u16 {

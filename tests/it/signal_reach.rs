@@ -10,29 +10,12 @@ use diesel::prelude::*;
 use diesel_migrations::MigrationHarness;
 use narvaro::db::DbConn;
 use narvaro::schema::*;
-use serde_json::json;
 
-use crate::browser::{api_token, conn, deliver, mails, pool, Browser};
+use crate::browser::{api_token, conn, deliver, mails, pool, put_absent, Browser};
 use crate::build::{Activity, Group, Lesson, Municipality, Person, School};
 use crate::helpers::{backends, test_moment, test_today, Kind, TestApp};
 
 const PASSWORD: &str = "signal-reach-1";
-
-/// Marks the pupils absent in a lesson through the roll-call API (the rest present).
-async fn roll_call(app: &TestApp, token: &str, lesson: i64, absent: &[i64]) {
-    let marks: Vec<serde_json::Value> = absent
-        .iter()
-        .map(|p| json!({"pupil_id": p, "status": "absent"}))
-        .collect();
-    let res = app
-        .client
-        .put(app.url(&format!("/api/v1/lessons/{lesson}/roll-call")))
-        .insert_header(("Authorization", format!("Bearer {token}")))
-        .send_json(&json!({ "marks": marks }))
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200, "lesson {lesson}");
-}
 
 fn raised(c: &mut DbConn) -> Vec<(i64, String, Option<String>)> {
     signals::table
@@ -156,7 +139,7 @@ async fn subject_slot_and_single_lesson_rules_read_roll_calls_and_stay_silent_ju
         let teacher = api_token(&app, "les.teacher", PASSWORD).await;
         for (i, lessons) in days.iter().enumerate() {
             for (s, lesson) in lessons.iter().enumerate() {
-                roll_call(&app, &teacher, *lesson, &absent(i, s)).await;
+                put_absent(&app, &teacher, *lesson, &absent(i, s)).await;
             }
         }
         let mut admin = Browser::open(&app).await;
@@ -332,8 +315,8 @@ async fn a_school_s_own_rule_holds_there_only_and_tells_the_mentor_and_guardians
 
         // the roll call raises the signal at once, at this school only
         let teacher = api_token(&app, "own.teacher", PASSWORD).await;
-        roll_call(&app, &teacher, lessons.0, &[here]).await;
-        roll_call(&app, &teacher, lessons.1, &[there]).await;
+        put_absent(&app, &teacher, lessons.0, &[here]).await;
+        put_absent(&app, &teacher, lessons.1, &[there]).await;
         let signals_now = raised(&mut conn(&pool));
         assert_eq!(
             signals_now,
@@ -369,7 +352,7 @@ async fn a_school_s_own_rule_holds_there_only_and_tells_the_mentor_and_guardians
         }
         // a second absence the same day raises nothing new and sends nothing more
         let before = mails(&app).len();
-        roll_call(&app, &teacher, lessons.0, &[here]).await;
+        put_absent(&app, &teacher, lessons.0, &[here]).await;
         deliver(&app).await;
         assert_eq!(mails(&app).len(), before, "{kind:?}");
     }
