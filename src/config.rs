@@ -38,6 +38,9 @@ pub struct Config {
     pub notice_delay_minutes: Option<i64>,
     /// A folder whose templates replace the built-in ones, file by file.
     pub template_dir: Option<PathBuf>,
+    /// Arabic and Persian pages and messages with Latin digits (NARVARO_LATIN_DIGITS=on)
+    /// instead of the languages' own.
+    pub latin_digits: bool,
     /// How often the in-server worker looks for due notices; 0 turns it off.
     pub outbox_poll_seconds: u64,
     /// After SIGTERM, how long the server goes on serving while `/healthz` answers 503,
@@ -446,6 +449,7 @@ impl fmt::Debug for Config {
             .field("notice_at", &self.notice_at)
             .field("notice_delay_minutes", &self.notice_delay_minutes)
             .field("template_dir", &self.template_dir)
+            .field("latin_digits", &self.latin_digits)
             .field("outbox_poll_seconds", &self.outbox_poll_seconds)
             .field("drain_seconds", &self.drain_seconds)
             .field("clock", &self.clock)
@@ -617,6 +621,7 @@ impl Config {
                 ));
             }
         }
+        let latin_digits = on_off(&get, "NARVARO_LATIN_DIGITS", false)?;
         let backups = backup_schedule(&get, &database_url)?;
         let retention = retention(&get)?;
         let (oidc_staff, oidc_guardian, sign_in) = sign_in_settings(&get)?;
@@ -638,6 +643,7 @@ impl Config {
             notice_at,
             notice_delay_minutes,
             template_dir,
+            latin_digits,
             outbox_poll_seconds,
             drain_seconds,
             backups,

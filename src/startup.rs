@@ -71,6 +71,8 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
     }
     let mailer = Mailer::from_config(&config).map_err(StartupError)?;
     let templates = Templates::load(config.template_dir.as_deref()).map_err(StartupError)?;
+    crate::i18n::catalogue::load(config.template_dir.as_deref()).map_err(StartupError)?;
+    crate::i18n::set_latin_digits(config.latin_digits);
     let database = Database::new(pool, backend);
     let sessions = Sessions {
         secret: jwt_secret.clone(),

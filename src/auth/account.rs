@@ -15,7 +15,7 @@ pub struct Settings {
     pub email: Option<String>,
     /// a number in E.164 (checked by the caller) or none
     pub phone: Option<String>,
-    /// "sv" or "en"
+    /// a language code Närvaro has (`i18n::Lang`)
     pub language: String,
     pub receive_confirmations: bool,
 }
@@ -79,6 +79,36 @@ pub fn save_settings(
                 client_addr: Some(addr),
             },
         )?;
+        Ok(())
+    })
+}
+
+/// Stores the language a person chose from the language menu (what their e-mails and text
+/// messages are written in), audited when it changes.
+pub fn set_language(
+    conn: &mut DbConn,
+    id: PersonId,
+    language: &str,
+    (addr, now): (&str, chrono::NaiveDateTime),
+) -> AppResult<()> {
+    conn.transaction(|conn| {
+        let changed = diesel::update(people::table.find(id).filter(people::language.ne(language)))
+            .set(people::language.eq(language))
+            .execute(conn)?;
+        if changed > 0 {
+            crate::audit::record(
+                conn,
+                crate::audit::Entry {
+                    at: now,
+                    actor: Some(id),
+                    action: "settings.changed",
+                    entity: "person",
+                    entity_id: Some(id.into()),
+                    detail: serde_json::json!({ "language": language }),
+                    client_addr: Some(addr),
+                },
+            )?;
+        }
         Ok(())
     })
 }

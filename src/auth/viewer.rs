@@ -24,9 +24,10 @@ use crate::school::ids::{GroupId, OrganisationId, PersonId, SchoolId};
 use crate::school::states::Role;
 pub use crate::school::viewer::{Roles, Viewer};
 
-/// The signed-in person's name, left in the request for the page header.
+/// The signed-in person's name, left in the request for the page header, and whether
+/// they work at a school (staff pages are in Swedish and English only).
 #[derive(Clone)]
-pub struct SignedInAs(pub String);
+pub struct SignedInAs(pub String, pub bool);
 
 /// A slid session cookie to send with the response.
 #[derive(Clone)]
@@ -279,7 +280,8 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
             .map_err(AppError::caused)?;
             req.extensions_mut().insert(RenewedSession(token));
         }
-        req.extensions_mut().insert(SignedInAs(v.name()));
+        req.extensions_mut()
+            .insert(SignedInAs(v.name(), v.roles.is_staff()));
     }
     req.extensions_mut().insert(viewer.clone());
     Ok(viewer)

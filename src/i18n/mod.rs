@@ -1,110 +1,216 @@
-//! Swedish first, English by choice (a `lang` cookie) or by the browser's Accept-Language.
+//! Swedish first. Guardians and pupils read Närvaro in nine languages, staff in Swedish and
+//! English. The language comes from a `lang` cookie (the person's choice) or the browser's
+//! Accept-Language; a code Närvaro does not have is Swedish. Swedish and English words stand
+//! side by side in the code; the other languages translate the Swedish from the catalogues
+//! in `templates/translations/` (see `catalogue`).
+
+pub mod catalogue;
+mod names;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::http::header::ACCEPT_LANGUAGE;
 use actix_web::HttpRequest;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
-const SV_DAYS: [&str; 7] = [
-    "måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag",
-];
-const EN_DAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-const SV_MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "mars",
-    "april",
-    "maj",
-    "juni",
-    "juli",
-    "augusti",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-const EN_MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
 pub enum Lang {
     #[default]
     Sv,
     En,
+    Ar,
+    So,
+    Fa,
+    Ti,
+    Uk,
+    Fi,
+    /// Bosnian, Croatian and Serbian, one language in Latin script.
+    Bs,
 }
 
 pub const LANG_COOKIE: &str = "lang";
 
+/// Arabic and Persian write their own digits unless the municipality chose Latin ones
+/// (NARVARO_LATIN_DIGITS).
+static LATIN_DIGITS: AtomicBool = AtomicBool::new(false);
+
+pub fn set_latin_digits(latin: bool) {
+    LATIN_DIGITS.store(latin, Ordering::Relaxed);
+}
+
 impl Lang {
+    /// Every language, in the order the language menu shows them.
+    pub const ALL: [Lang; 9] = [
+        Lang::Sv,
+        Lang::En,
+        Lang::Ar,
+        Lang::So,
+        Lang::Fa,
+        Lang::Ti,
+        Lang::Uk,
+        Lang::Fi,
+        Lang::Bs,
+    ];
+
     pub fn code(self) -> &'static str {
         match self {
             Lang::Sv => "sv",
             Lang::En => "en",
+            Lang::Ar => "ar",
+            Lang::So => "so",
+            Lang::Fa => "fa",
+            Lang::Ti => "ti",
+            Lang::Uk => "uk",
+            Lang::Fi => "fi",
+            Lang::Bs => "bs",
         }
     }
 
+    /// The language's name in itself, as the language menu writes it.
+    pub fn own_name(self) -> &'static str {
+        match self {
+            Lang::Sv => "Svenska",
+            Lang::En => "English",
+            Lang::Ar => "العربية",
+            Lang::So => "Soomaali",
+            Lang::Fa => "فارسی",
+            Lang::Ti => "ትግርኛ",
+            Lang::Uk => "Українська",
+            Lang::Fi => "Suomi",
+            Lang::Bs => "Bosanski / Hrvatski / Srpski",
+        }
+    }
+
+    /// Right to left: Arabic and Persian.
+    pub fn rtl(self) -> bool {
+        matches!(self, Lang::Ar | Lang::Fa)
+    }
+
+    pub fn dir(self) -> &'static str {
+        if self.rtl() {
+            "rtl"
+        } else {
+            "ltr"
+        }
+    }
+
+    /// Staff pages are in Swedish and English: any other language reads them in Swedish.
+    pub fn staff(self) -> Lang {
+        match self {
+            Lang::En => Lang::En,
+            _ => Lang::Sv,
+        }
+    }
+
+    /// A language by its code or a tag of it ("ar", "ar-SE", "sr-Latn", "hr"); None for
+    /// one Närvaro does not have.
     pub fn parse(s: &str) -> Option<Lang> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "sv" | "sv-se" => Some(Lang::Sv),
-            "en" | "en-gb" | "en-us" => Some(Lang::En),
+        let tag = s.trim().to_ascii_lowercase().replace('_', "-");
+        let primary = tag.split('-').next().unwrap_or("");
+        match primary {
+            "sv" => Some(Lang::Sv),
+            "en" => Some(Lang::En),
+            "ar" => Some(Lang::Ar),
+            "so" => Some(Lang::So),
+            "fa" | "prs" => Some(Lang::Fa),
+            "ti" => Some(Lang::Ti),
+            "uk" => Some(Lang::Uk),
+            "fi" => Some(Lang::Fi),
+            "bs" | "hr" | "sr" | "sh" | "cnr" => Some(Lang::Bs),
             _ => None,
         }
     }
 
-    /// The text in this language.
+    /// The text in this language: Swedish and English as given, any other language the
+    /// catalogue's translation of the Swedish (the Swedish when it has none).
     pub fn pick<'a>(self, sv: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Sv => sv,
             Lang::En => en,
+            other => catalogue::lookup(other, sv).unwrap_or(sv),
         }
+    }
+
+    /// `pick` with `{name}` placeholders filled in; numbers in the values are written in
+    /// the language's digits.
+    pub fn fill(self, sv: &str, en: &str, args: &[(&str, &str)]) -> String {
+        let mut out = self.pick(sv, en).to_string();
+        for (name, value) in args {
+            out = out.replace(&format!("{{{name}}}"), &self.value(value));
+        }
+        out
+    }
+
+    /// A value put into a sentence: a number (or a time, a percentage) in the language's
+    /// digits, anything else as it is.
+    pub fn value(self, v: &str) -> String {
+        if v.chars()
+            .all(|c| c.is_ascii_digit() || ",.:% –-".contains(c))
+        {
+            self.digits(v)
+        } else {
+            v.to_string()
+        }
+    }
+
+    /// Digits as the language writes them: Arabic-Indic in Arabic, Persian in Persian
+    /// (unless the municipality chose Latin digits), as given elsewhere.
+    pub fn digits(self, s: &str) -> String {
+        let zero = match self {
+            Lang::Ar => '\u{0660}',
+            Lang::Fa => '\u{06F0}',
+            _ => return s.to_string(),
+        };
+        if LATIN_DIGITS.load(Ordering::Relaxed) {
+            return s.to_string();
+        }
+        s.chars()
+            .map(|c| match c.to_digit(10) {
+                Some(d) if c.is_ascii_digit() => char::from_u32(zero as u32 + d).unwrap_or(c),
+                _ => c,
+            })
+            .collect()
     }
 
     /// A percentage as this language writes it: "2,7 %" in Swedish, "2.7 %" in English.
     pub fn percent(self, value: f64, decimals: usize) -> String {
         let s = format!("{value:.decimals$} %");
         match self {
-            Lang::Sv => s.replace('.', ","),
-            Lang::En => s,
+            Lang::Sv | Lang::Fi | Lang::Uk | Lang::Bs => s.replace('.', ","),
+            Lang::Ar | Lang::Fa => self.digits(&s.replace('.', "\u{066B}")),
+            Lang::En | Lang::So | Lang::Ti => s,
         }
     }
 
-    /// A day as people write it: "måndag 30 november", "Monday 30 November".
+    /// A time of day as this language writes it ("08:10", "٠٨:١٠").
+    pub fn time(self, t: NaiveTime) -> String {
+        self.digits(&t.format("%H:%M").to_string())
+    }
+
+    /// A day as people write it: "måndag 30 november", "Monday 30 November",
+    /// "الاثنين ٣٠ نوفمبر", "maanantai 30. marraskuuta".
     pub fn day(self, d: NaiveDate) -> String {
-        let weekday = d.weekday().num_days_from_monday() as usize;
-        let month = d.month0() as usize;
+        let weekday = names::weekdays(self)[d.weekday().num_days_from_monday() as usize];
+        let month = names::months(self)[d.month0() as usize];
+        let n = self.digits(&d.day().to_string());
         match self {
-            Lang::Sv => format!("{} {} {}", SV_DAYS[weekday], d.day(), SV_MONTHS[month]),
-            Lang::En => format!("{} {} {}", EN_DAYS[weekday], d.day(), EN_MONTHS[month]),
+            Lang::Fi | Lang::Bs => format!("{weekday} {n}. {month}"),
+            Lang::So => format!("{weekday}, {n} {month}"),
+            _ => format!("{weekday} {n} {month}"),
         }
     }
 
     /// A weekday by its ISO number (1 is Monday), in the plural of "every such day":
-    /// "tisdagar", "Tuesdays"; None for a number that is not a weekday.
+    /// "tisdagar", "Tuesdays"; None for a number that is not a weekday. (Staff pages only:
+    /// other languages name the day.)
     pub fn weekdays(self, iso: u32) -> Option<String> {
         let i = usize::try_from(iso.checked_sub(1)?).ok()?;
-        match self {
-            Lang::Sv => SV_DAYS.get(i).map(|d| format!("{d}ar")),
-            Lang::En => EN_DAYS.get(i).map(|d| format!("{d}s")),
-        }
+        let day = names::weekdays(self).get(i).copied()?;
+        Some(match self {
+            Lang::Sv => format!("{day}ar"),
+            Lang::En => format!("{day}s"),
+            _ => day.to_string(),
+        })
     }
 
     /// Days from `first` to `last` (inclusive): "måndag 14 december" or "måndag 14
@@ -122,7 +228,7 @@ impl Lang {
     /// as its hours ("tisdag 1 december 08:00–12:00"), anything else from moment to moment.
     pub fn span(self, from: NaiveDateTime, to: NaiveDateTime) -> String {
         let midnight = NaiveTime::MIN;
-        let hm = |t: NaiveDateTime| t.format("%H:%M").to_string();
+        let hm = |t: NaiveDateTime| self.time(t.time());
         if from.time() == midnight && to.time() == midnight && to > from {
             let last = to.date() - Duration::days(1);
             if last == from.date() {
@@ -135,11 +241,11 @@ impl Lang {
             || (to.time() == midnight && to.date() == from.date() + Duration::days(1))
         {
             let end = if to.time() == midnight {
-                "24:00".to_string()
+                self.digits("24:00")
             } else {
                 hm(to)
             };
-            let sep = self.pick(" ", ", ");
+            let sep = if self == Lang::Sv { " " } else { ", " };
             return format!("{}{sep}{}–{end}", self.day(from.date()), hm(from));
         }
         format!(
@@ -162,12 +268,13 @@ impl Lang {
             .unwrap_or_default()
     }
 
-    /// The preferred of Swedish and English in an Accept-Language header; Swedish on a tie.
+    /// The preferred of Närvaro's languages in an Accept-Language header; Swedish on a tie
+    /// with it, the earlier on any other tie, Swedish when none is offered.
     pub fn from_accept_language(header: &str) -> Lang {
         let mut best: Option<(f32, Lang)> = None;
         for part in header.split(',') {
             let mut pieces = part.split(';');
-            let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            let tag = pieces.next().unwrap_or("");
             let q = pieces
                 .find_map(|p| {
                     p.trim()
@@ -175,15 +282,12 @@ impl Lang {
                         .and_then(|q| q.parse::<f32>().ok())
                 })
                 .unwrap_or(1.0);
-            let primary = tag.split('-').next().unwrap_or("");
-            let lang = match primary {
-                "sv" => Lang::Sv,
-                "en" => Lang::En,
-                _ => continue,
+            let Some(lang) = Lang::parse(tag) else {
+                continue;
             };
             let better = match best {
                 None => true,
-                Some((bq, bl)) => q > bq || (q == bq && lang == Lang::Sv && bl == Lang::En),
+                Some((bq, _)) => q > bq || (q == bq && lang == Lang::Sv),
             };
             if better && q > 0.0 {
                 best = Some((q, lang));

@@ -285,7 +285,7 @@ fn leave_form(
         title,
         html! {
             h1 { (title) } p { (name) }
-            p { (ctx.t("Beviljad ledighet hittills i år: ", "Leave granted so far this school year: ")) strong { (granted) } " " (ctx.t("skoldagar", "school days")) }
+            p { (ctx.tf("Beviljad ledighet hittills i år: {days} skoldagar", "Leave granted so far this school year: {days} school days", &[("days", &granted.to_string())])) }
             @if let Some(e) = error { p.errors role="alert" { (e) } }
             form method="post" action={"/pupils/" (pupil) "/leave-applications"} {
                 (ctx.csrf_field())
@@ -473,11 +473,13 @@ pub fn state_text(s: &TodayState, ctx: &PageCtx) -> String {
                 "Marked absent or late today",
             )
             .into(),
-        TodayState::Expected { first, last } => format!(
-            "{} {}–{}",
-            ctx.t("Lektioner i dag", "Lessons today"),
-            first.format("%H:%M"),
-            last.format("%H:%M")
+        TodayState::Expected { first, last } => ctx.lang.fill(
+            "Lektioner i dag {from}–{to}",
+            "Lessons today {from}–{to}",
+            &[
+                ("from", &ctx.lang.time(*first)),
+                ("to", &ctx.lang.time(*last)),
+            ],
         ),
         TodayState::NoLessons => ctx.t("Ingen lektion i dag", "No lessons today").into(),
     }

@@ -100,10 +100,11 @@ fn account_page(
                 (email_choice(ctx, v, register))
                 label for="phone" { (ctx.t("Mobilnummer, så att skolan kan ringa eller skicka sms (till exempel 070-123 45 67)", "Mobile number, so that the school can call or text you (for example 070-123 45 67)")) }
                 input #phone name="phone" type="tel" maxlength="32" autocomplete="tel" value=(phone);
-                label for="language" { (ctx.t("Språk i e-post", "Language of e-mails")) }
+                label for="language" { (ctx.t("Språk i e-post och sms", "Language of e-mails and text messages")) }
                 select #language name="language" {
-                    option value="sv" selected[v.language == "sv"] { "Svenska" }
-                    option value="en" selected[v.language == "en"] { "English" }
+                    @for l in ctx.languages() {
+                        option value=(l.code()) lang=(l.code()) dir=(l.dir()) selected[v.language == l.code()] { (l.own_name()) }
+                    }
                 }
                 label { input type="checkbox" name="receive_confirmations" value="1" checked[v.receive_confirmations]; " " (ctx.t("Skicka bekräftelse när frånvaro anmäls eller tas bort", "Send a confirmation when absence is reported or cancelled")) }
                 p { button type="submit" { (ctx.t("Spara inställningarna", "Save the settings")) } }
@@ -204,18 +205,21 @@ pub async fn save_settings(
             None => return Ok(refuse("phone_number_invalid")),
         },
     };
-    if !matches!(f.language.as_str(), "sv" | "en") {
+    let Some(language) = crate::i18n::Lang::parse(&f.language).filter(|l| ctx.staff_may(*l)) else {
         return Err(AppError::invalid(
             Code::UnknownLanguage,
-            ctx.t("Välj svenska eller engelska.", "Choose Swedish or English."),
+            ctx.t(
+                "Välj ett av språken i listan.",
+                "Choose one of the languages in the list.",
+            ),
         ));
-    }
+    };
     let (addr, now) = (client_addr(&req), state.now());
     let wants = f.receive_confirmations.is_some();
     let settings = crate::auth::account::Settings {
         email,
         phone,
-        language: f.language,
+        language: language.code().to_string(),
         receive_confirmations: wants,
     };
     state

@@ -71,8 +71,8 @@ fn filter(
                 AppError::invalid(
                     Code::BadParameter,
                     match lang {
-                        Lang::Sv => format!("{what_sv} anges med sitt id, ett heltal."),
                         Lang::En => format!("The {what_en} is given by its id, a whole number."),
+                        _ => format!("{what_sv} anges med sitt id, ett heltal."),
                     },
                 )
             }),
@@ -175,8 +175,8 @@ fn action(lang: Lang, code: &str) -> String {
             Some(words) => words,
             None => {
                 return match lang {
-                    Lang::Sv => format!("Annan händelse ({code})"),
                     Lang::En => format!("Other event ({code})"),
+                    _ => format!("Annan händelse ({code})"),
                 }
             }
         },

@@ -84,10 +84,11 @@ pub fn parse_date(raw: &str, name: &str, lang: Lang) -> AppResult<NaiveDate> {
     crate::school::clock::parse_day(raw).ok_or_else(|| {
         AppError::invalid(
             Code::BadDate,
-            match lang {
-                Lang::Sv => format!("{name} skrivs ÅÅÅÅ-MM-DD."),
-                Lang::En => format!("{name} is written YYYY-MM-DD."),
-            },
+            lang.fill(
+                "{name} skrivs ÅÅÅÅ-MM-DD.",
+                "{name} is written YYYY-MM-DD.",
+                &[("name", name)],
+            ),
         )
     })
 }

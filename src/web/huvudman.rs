@@ -288,8 +288,8 @@ fn days_text(d: Option<f64>, lang: crate::i18n::Lang) -> String {
     d.map(|d| {
         let s = format!("{d:.1}");
         match lang {
-            crate::i18n::Lang::Sv => s.replace('.', ","),
             crate::i18n::Lang::En => s,
+            _ => s.replace('.', ","),
         }
     })
     .unwrap_or_else(|| "–".into())

@@ -70,11 +70,14 @@ fn control_character_error(lang: crate::i18n::Lang) -> AppError {
 fn unreadable_error(lang: crate::i18n::Lang, json: bool) -> AppError {
     AppError::invalid(
         Code::BadRequest,
-        match (lang, json) {
-            (crate::i18n::Lang::Sv, true) => "Innehållet är inte JSON som kan läsas (till exempel ett tal utanför gränserna, ett ensamt surrogattecken eller för djup nästling).",
-            (crate::i18n::Lang::En, true) => "The body is not JSON that can be read (a number out of range, a lone surrogate or nesting too deep, for example).",
-            (crate::i18n::Lang::Sv, false) => "Formuläret kan inte läsas. Ladda om sidan och försök igen.",
-            (crate::i18n::Lang::En, false) => "The form cannot be read. Reload the page and try again.",
+        if json {
+            lang.pick("Innehållet är inte JSON som kan läsas (till exempel ett tal utanför gränserna, ett ensamt surrogattecken eller för djup nästling).",
+            "The body is not JSON that can be read (a number out of range, a lone surrogate or nesting too deep, for example).")
+        } else {
+            lang.pick(
+                "Formuläret kan inte läsas. Ladda om sidan och försök igen.",
+                "The form cannot be read. Reload the page and try again.",
+            )
         },
     )
 }

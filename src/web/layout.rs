@@ -17,19 +17,63 @@ pub struct PageCtx {
     pub csrf: String,
     /// The signed-in person's name, when the handler resolved a viewer.
     pub signed_in: Option<String>,
+    /// Staff read Swedish and English only; guardians, pupils and anyone not signed in
+    /// every language.
+    pub staff: bool,
 }
 
 impl PageCtx {
     pub fn new(req: &HttpRequest) -> PageCtx {
+        let signed_in = req
+            .extensions()
+            .get::<SignedInAs>()
+            .map(|s| (s.0.clone(), s.1));
+        let staff = signed_in.as_ref().is_some_and(|s| s.1);
+        let lang = Lang::from_request(req);
         PageCtx {
-            lang: Lang::from_request(req),
+            lang: if staff { lang.staff() } else { lang },
             csrf: csrf::token(req),
-            signed_in: req.extensions().get::<SignedInAs>().map(|s| s.0.clone()),
+            signed_in: signed_in.map(|s| s.0),
+            staff,
         }
     }
 
     pub fn t<'a>(&self, sv: &'a str, en: &'a str) -> &'a str {
         self.lang.pick(sv, en)
+    }
+
+    /// A sentence with `{name}` placeholders, each value set apart (`<bdi>`) so that a name
+    /// or a date in Latin script keeps its order inside right-to-left text.
+    pub fn tf(&self, sv: &str, en: &str, args: &[(&str, &str)]) -> Markup {
+        let template = self.lang.pick(sv, en);
+        let mut out = String::with_capacity(template.len() + 32);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else { break };
+            let name = &after[..close];
+            let Some((_, value)) = args.iter().find(|(n, _)| *n == name) else {
+                out.push_str(&maud::html! { (rest[..open + close + 2]) }.into_string());
+                rest = &after[close + 1..];
+                continue;
+            };
+            out.push_str(&maud::html! { (rest[..open]) }.into_string());
+            let shown = self.lang.value(value);
+            out.push_str(&maud::html! { bdi { (shown) } }.into_string());
+            rest = &after[close + 1..];
+        }
+        out.push_str(&maud::html! { (rest) }.into_string());
+        maud::PreEscaped(out)
+    }
+
+    /// Whether this reader may read Närvaro in `lang` (staff: Swedish and English).
+    pub fn staff_may(&self, lang: Lang) -> bool {
+        !self.staff || lang.staff() == lang
+    }
+
+    /// The languages this reader may choose among.
+    pub fn languages(&self) -> impl Iterator<Item = Lang> + '_ {
+        Lang::ALL.into_iter().filter(|l| self.staff_may(*l))
     }
 
     /// A refusal in the reader's language, from the catalogue of messages.
@@ -45,13 +89,9 @@ impl PageCtx {
 
 pub fn page(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
     let lang = ctx.lang;
-    let other = match lang {
-        Lang::Sv => Lang::En,
-        Lang::En => Lang::Sv,
-    };
     html! {
         (DOCTYPE)
-        html lang=(lang.code()) {
+        html lang=(lang.code()) dir=(lang.dir()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -72,18 +112,49 @@ pub fn page(ctx: &PageCtx, title: &str, body: Markup) -> Markup {
                         } @else {
                             a href="/login" { (lang.pick("Logga in", "Sign in")) }
                         }
-                        form.inline.lang method="post" action="/lang" {
-                            (ctx.csrf_field())
-                            input type="hidden" name="lang" value=(other.code());
-                            button.link type="submit" lang=(other.code()) {
-                                (match other { Lang::Sv => "På svenska", Lang::En => "In English" })
-                            }
-                        }
+                        (language_menu(ctx))
                     }
                 }
                 main #main { (body) }
                 footer.bottom {
                     a href="/accessibility" { (lang.pick("Tillgänglighetsredogörelse", "Accessibility statement")) }
+                }
+            }
+        }
+    }
+}
+
+/// Staff switch between Swedish and English; everyone else chooses among all languages,
+/// each named in itself, from a menu that needs no script.
+fn language_menu(ctx: &PageCtx) -> Markup {
+    let lang = ctx.lang;
+    if ctx.staff {
+        let other = if lang == Lang::En { Lang::Sv } else { Lang::En };
+        return html! {
+            form.inline.lang method="post" action="/lang" {
+                (ctx.csrf_field())
+                input type="hidden" name="lang" value=(other.code());
+                button.link type="submit" lang=(other.code()) {
+                    (if other == Lang::Sv { "På svenska" } else { "In English" })
+                }
+            }
+        };
+    }
+    html! {
+        details.langs {
+            summary {
+                span aria-hidden="true" { "🌐 " }
+                (lang.pick("Språk", "Language")) ": " span lang=(lang.code()) dir=(lang.dir()) { (lang.own_name()) }
+            }
+            form.langs method="post" action="/lang" {
+                (ctx.csrf_field())
+                ul {
+                    @for l in Lang::ALL {
+                        li {
+                            button.link type="submit" name="lang" value=(l.code()) lang=(l.code()) dir=(l.dir())
+                                aria-current=[(l == lang).then_some("true")] { (l.own_name()) }
+                        }
+                    }
                 }
             }
         }

@@ -80,10 +80,11 @@ pub async fn pending_leave(
         @let others: Vec<&Delegation> = delegations.values().filter(|d| !led.iter().any(|(s, _)| *s == d.school_id)).collect();
         @for d in others {
             p {
-                (match ctx.lang {
-                    Lang::Sv => format!("Rektor {} har delegerat beslut om ledighet till mentorerna ({}): du beslutar själv om dina elevers ansökningar upp till {} skoldagar per läsår, räknat med redan beviljad ledighet.", d.delegated_by, given_on(&state, ctx.lang, d.delegated_at), d.max_days),
-                    Lang::En => format!("Principal {} has delegated leave decisions to mentors ({}): you decide your pupils' applications of up to {} school days per school year, counting leave already granted.", d.delegated_by, given_on(&state, ctx.lang, d.delegated_at), d.max_days),
-                })
+                (ctx.lang.fill(
+                    "Rektor {principal} har delegerat beslut om ledighet till mentorerna ({on}): du beslutar själv om dina elevers ansökningar upp till {days} skoldagar per läsår, räknat med redan beviljad ledighet.",
+                    "Principal {principal} has delegated leave decisions to mentors ({on}): you decide your pupils' applications of up to {days} school days per school year, counting leave already granted.",
+                    &[("principal", &d.delegated_by), ("on", &given_on(&state, ctx.lang, d.delegated_at)), ("days", &d.max_days.to_string())],
+                ))
             }
         }
     };
@@ -133,10 +134,11 @@ fn delegation_card(
             h2 id={"deleg-" (school)} { (ctx.t("Beslut om ledighet", "Leave decisions")) ": " (name) }
             @match d {
                 Some(d) => p {
-                    (match ctx.lang {
-                        Lang::Sv => format!("Mentorerna beslutar om ledighet för sina elever upp till {} skoldagar per läsår, räknat med redan beviljad ledighet. Delegerat av {} {}.", d.max_days, d.delegated_by, given_on(state, ctx.lang, d.delegated_at)),
-                        Lang::En => format!("Mentors decide on their pupils' leave of up to {} school days per school year, counting leave already granted. Delegated by {} on {}.", d.max_days, d.delegated_by, given_on(state, ctx.lang, d.delegated_at)),
-                    })
+                    (ctx.lang.fill(
+                        "Mentorerna beslutar om ledighet för sina elever upp till {days} skoldagar per läsår, räknat med redan beviljad ledighet. Delegerat av {principal} {on}.",
+                        "Mentors decide on their pupils' leave of up to {days} school days per school year, counting leave already granted. Delegated by {principal} on {on}.",
+                        &[("days", &d.max_days.to_string()), ("principal", &d.delegated_by), ("on", &given_on(state, ctx.lang, d.delegated_at))],
+                    ))
                 },
                 None => p { (ctx.t("Du beslutar om all ledighet. Du kan delegera beslut om kortare ledighet till elevernas mentorer; längre ledighet beslutar du själv.", "You decide on all leave. You can delegate decisions on shorter leave to the pupils' mentors; longer leave stays with you.")) },
             }

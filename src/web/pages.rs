@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::common::html_response;
 use super::layout::{self, PageCtx};
 use crate::auth::viewer::MaybeViewer;
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, AppResult};
 use crate::i18n::{Lang, LANG_COOKIE};
 use crate::state::AppState;
 
@@ -43,18 +43,26 @@ pub async fn home(
         .db(move |conn| crate::attendance::home::Home::load(conn, &v, today, tz, now))
         .await?;
     let body = html! {
-        h1 { (ctx.t("Hej ", "Hello ")) (summary.given_name) }
+        h1 { (ctx.tf("Hej {name}", "Hello {name}", &[("name", &summary.given_name)])) }
         @if let Some(t) = teaching { (t) }
         @if !summary.children.is_empty() {
             h2 { (ctx.t("Dina barn", "Your children")) }
             @for c in &summary.children {
                 section.card {
-                    h3 { a href={"/pupils/" (c.id)} { (c.name) } }
+                    h3 { a href={"/pupils/" (c.id)} { bdi { (c.name) } } }
                     p { (super::absence::state_text(&c.today, &ctx)) }
-                    p.muted { (ctx.t("Frånvaro denna termin: ", "Absence this term: ")) (ctx.lang.percent(c.term_pct, 1)) " (" (ctx.t("ogiltig", "invalid")) " " (c.invalid_minutes) " min)" }
+                    p.muted { (ctx.tf(
+                        "Frånvaro denna termin: {share} (ogiltig {minutes} min)",
+                        "Absence this term: {share} (invalid {minutes} min)",
+                        &[("share", &ctx.lang.percent(c.term_pct, 1)), ("minutes", &c.invalid_minutes.to_string())],
+                    )) }
                     @for (first, last, approved) in &c.recent_decisions {
-                        p { a href={"/pupils/" (c.id)} { (ctx.t("Ledighet ", "Leave ")) (ctx.lang.days(*first, *last)) } ": "
-                            strong { (if *approved { ctx.t("beviljad", "approved") } else { ctx.t("avslagen", "rejected") }) } }
+                        @let days = ctx.lang.days(*first, *last);
+                        p { a href={"/pupils/" (c.id)} { (if *approved {
+                            ctx.tf("Ledighet {days}: beviljad", "Leave {days}: approved", &[("days", &days)])
+                        } else {
+                            ctx.tf("Ledighet {days}: avslagen", "Leave {days}: rejected", &[("days", &days)])
+                        }) } }
                     }
                     div.quick {
                         @if c.today.sick_today_helps(time_now) {
@@ -152,17 +160,26 @@ pub struct LanguageForm {
     lang: String,
 }
 
-/// Stores the chosen language for a year and goes back to the page the person was on.
+/// Stores the chosen language for a year (a code Närvaro does not have is Swedish) and
+/// goes back to the page the person was on. A signed-in person's choice is kept with them
+/// too: their e-mails and text messages are written in it.
 pub async fn set_language(
     req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: MaybeViewer,
     form: web::Form<LanguageForm>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = Lang::parse(&form.lang).ok_or_else(|| {
-        AppError::invalid(
-            Code::UnknownLanguage,
-            "Språket finns inte / unknown language (sv, en)",
-        )
-    })?;
+    let lang = Lang::parse(&form.lang).unwrap_or_default();
+    if let Some(v) = viewer.0.filter(|v| v.client.is_none()) {
+        let addr = crate::web::common::client_addr(&req);
+        let now = state.now();
+        let id = v.id;
+        state
+            .db_write(move |conn| {
+                crate::auth::account::set_language(conn, id, lang.code(), (&addr, now))
+            })
+            .await?;
+    }
     let cookie = Cookie::build(LANG_COOKIE, lang.code())
         .path("/")
         .same_site(SameSite::Lax)

@@ -98,10 +98,10 @@ pub async fn page(
     let refused = q.refused.as_deref().map(|c| refusal_text(&ctx, c));
     let notice = q.done.as_deref().map(|d| done_text(&ctx, d));
     let body = html! {
-        h1 { (p.name) }
+        h1 { bdi { (p.name) } }
         @if let Some(r) = just_filed {
             div.notice role="status" {
-                p { strong { (ctx.t("Frånvaron är anmäld: ", "The absence has been reported: ")) } (ctx.lang.span(r.from, r.to)) "." }
+                p { strong { (ctx.tf("Frånvaron är anmäld: {when}.", "The absence has been reported: {when}.", &[("when", &ctx.lang.span(r.from, r.to))])) } }
                 @if r.cancellable {
                     form method="post" action={"/absence-reports/" (r.id) "/cancel"} {
                         (ctx.csrf_field())
@@ -116,13 +116,17 @@ pub async fn page(
         }
         @if let Some(r) = refused { p.errors role="alert" { (r) } }
         dl.facts {
-            dt { (ctx.t("Skola", "School")) } dd { (p.school_name) }
+            dt { (ctx.t("Skola", "School")) } dd { bdi { (p.school_name) } }
             dt { (ctx.t("Grupper", "Groups")) }
-            dd { (p.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")) }
+            dd { bdi { (p.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")) } }
             dt { (ctx.t("I dag", "Today")) } dd { (absence::state_text(&state_now, &ctx)) }
             @if let Some(t) = &term {
                 dt { (ctx.t("Frånvaro denna termin", "Absence this term")) }
-                dd { (ctx.lang.percent(t.absence_pct(), 1)) " (" (ctx.t("giltig", "valid")) " " (t.valid_minutes) " min, " (ctx.t("ogiltig", "invalid")) " " (t.invalid_minutes) " min)" }
+                dd { (ctx.tf(
+                    "{share} (giltig {valid} min, ogiltig {invalid} min)",
+                    "{share} (valid {valid} min, invalid {invalid} min)",
+                    &[("share", &ctx.lang.percent(t.absence_pct(), 1)), ("valid", &t.valid_minutes.to_string()), ("invalid", &t.invalid_minutes.to_string())],
+                )) }
             }
         }
         @if principal { (open_case(&ctx, p.id)) }
@@ -154,8 +158,11 @@ fn reports_list(
     @if reports.is_empty() { p.muted { (ctx.t("Inga anmälningar de senaste 60 dagarna.", "No reports in the last 60 days.")) } }
     ul { @for r in reports {
         li {
-            (ctx.lang.span(r.from, r.to)) ": " (r.kind)
-            ", " (ctx.t("anmäld av", "reported by")) " " (r.reported_by)
+            (ctx.tf("{when}: {kind}, anmäld av {who}", "{when}: {kind}, reported by {who}", &[
+                ("when", &ctx.lang.span(r.from, r.to)),
+                ("kind", &r.kind),
+                ("who", &r.reported_by),
+            ]))
             @if r.registered_by_staff { " (" (ctx.t("registrerad av personal", "registered by staff")) ")" }
             @if r.cancelled { " – " strong { (ctx.t("borttagen", "cancelled")) } }
             @if let Some(m) = &r.message { br; span.muted { "”" (m) "”" } }
@@ -218,7 +225,7 @@ fn leave_list(
     @if leave.is_empty() { p.muted { (ctx.t("Inga ansökningar.", "No applications.")) } }
     ul { @for l in leave {
         li {
-            (ctx.lang.days(l.start_date, l.end_date)) ": " (l.reason) " – " strong { (match l.status {
+            bdi { (ctx.lang.days(l.start_date, l.end_date)) } ": " bdi { (l.reason) } " – " strong { (match l.status {
                 LeaveStatus::Approved => ctx.t("beviljad", "approved"),
                 LeaveStatus::Rejected => ctx.t("avslagen", "rejected"),
                 LeaveStatus::Withdrawn => ctx.t("återtagen", "withdrawn"),
@@ -227,10 +234,11 @@ fn leave_list(
             @if let Some(r) = &l.recommendation { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" }
             @if let Some(c) = &l.decision_comment { br; span.muted { (c) } }
             @if let Some(d) = &l.delegation {
-                br; span.muted { (match ctx.lang {
-                    crate::i18n::Lang::Sv => format!("Beslutat av mentor {} med delegation från rektor {} ({}, upp till {} skoldagar per läsår).", d.decided_by, d.delegated_by, super::leave::given_on(state, ctx.lang, d.delegated_at), d.max_days),
-                    crate::i18n::Lang::En => format!("Decided by the mentor {} under the delegation from principal {} ({}, up to {} school days per school year).", d.decided_by, d.delegated_by, super::leave::given_on(state, ctx.lang, d.delegated_at), d.max_days),
-                }) }
+                br; span.muted { (ctx.lang.fill(
+                    "Beslutat av mentor {mentor} med delegation från rektor {principal} ({on}, upp till {days} skoldagar per läsår).",
+                    "Decided by the mentor {mentor} under the delegation from principal {principal} ({on}, up to {days} school days per school year).",
+                    &[("mentor", &d.decided_by), ("principal", &d.delegated_by), ("on", &super::leave::given_on(state, ctx.lang, d.delegated_at)), ("days", &d.max_days.to_string())],
+                )) }
             }
             @if l.status == LeaveStatus::Pending && mentors {
                 form method="post" action={"/leave-applications/" (l.id) "/recommendation"} {
@@ -273,11 +281,11 @@ fn history_table(
         div.scroll tabindex="0" { table {
             thead { tr { th { (ctx.t("Datum", "Date")) } th { (ctx.t("Lektion", "Lesson")) } th { (ctx.t("Frånvaro", "Absence")) } th { (ctx.t("Orsak", "Reason")) } th { (ctx.t("Rapporterad av", "Reported by")) } } }
             tbody { @for h in history { tr {
-                td { (ctx.lang.day(h.date)) " " (h.starts_at.format("%H:%M")) }
+                td { (ctx.lang.day(h.date)) " " (ctx.lang.time(h.starts_at)) }
                 td { @if openable.contains(&h.lesson_id) { a href={"/lessons/" (h.lesson_id)} { (h.subject) } } @else { (h.subject) } }
-                td { (status_text(&h.status, ctx)) " " (h.minutes) " min" }
+                td { (status_text(&h.status, ctx)) " " (ctx.tf("{n} min", "{n} min", &[("n", &h.minutes.to_string())])) }
                 td { @if h.invalid_minutes > 0 { (ctx.t("Ogiltig", "Invalid")) } @else if let Some(r) = &h.reason { (ctx.t(&r.name_sv, &r.name_en)) } @else if h.covered_by == Some("leave") { (ctx.t("Beviljad ledighet", "Granted leave")) } @else if h.covered_by.is_some() { (ctx.t("Anmäld frånvaro", "Reported absence")) } @else { (ctx.t("Giltig", "Valid")) } }
-                td { (h.marked_by) }
+                td { bdi { (h.marked_by) } }
             } } }
         } }
     }

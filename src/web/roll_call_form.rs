@@ -31,10 +31,11 @@ pub(super) fn parse_form(fields: &[(String, String)], lang: Lang) -> AppResult<P
     let mut correction = None;
     let mut action = Action::Report;
     let bad = |what: &str| {
-        AppError::invalid(Code::BadForm, match lang {
-        Lang::Sv => format!("Formuläret innehåller ett felaktigt värde ({what}). Ladda om sidan och försök igen."),
-        Lang::En => format!("The form holds a wrong value ({what}). Reload the page and try again."),
-    })
+        AppError::invalid(Code::BadForm, lang.fill(
+            "Formuläret innehåller ett felaktigt värde ({what}). Ladda om sidan och försök igen.",
+            "The form holds a wrong value ({what}). Reload the page and try again.",
+            &[("what", what)],
+        ))
     };
     for (k, v) in fields {
         // a number that is no pupil of the lesson is refused by the roll call, naming it

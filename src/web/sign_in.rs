@@ -279,10 +279,11 @@ fn link_sent_page(ctx: &PageCtx, email: &str) -> Markup {
         title,
         html! {
             h1 { (title) }
-            p role="status" { (ctx.t(
-                "Om adressen finns hos skolan har vi skickat en länk till ",
-                "If the school has this address, we have sent a link to "
-            )) strong { (email) } ". " (ctx.t(
+            p role="status" { (ctx.tf(
+                "Om adressen finns hos skolan har vi skickat en länk till {address}.",
+                "If the school has this address, we have sent a link to {address}.",
+                &[("address", email)],
+            )) " " (ctx.t(
                 "Länken gäller i 15 minuter. Hittar du den inte, titta i skräpposten.",
                 "The link works for 15 minutes. If you cannot find it, look in your spam folder."
             )) }
@@ -430,7 +431,7 @@ pub async fn link_page(
             title,
             html! {
                 h1 { (title) }
-                p { (ctx.t("Välkommen, ", "Welcome, ")) (given_name) "." }
+                p { (ctx.tf("Välkommen, {name}.", "Welcome, {name}.", &[("name", &given_name)])) }
                 form method="post" action={"/login/link/" (token)} {
                     (ctx.csrf_field())
                     button type="submit" { (ctx.t("Logga in i Närvaro", "Sign in to Närvaro")) }
@@ -468,7 +469,7 @@ fn new_password_form(ctx: &PageCtx, token: &str, username: &str, note: Option<Ma
         html! {
             h1 { (title) }
             @if let Some(note) = note { (note) }
-            p { (ctx.t("Ditt användarnamn är ", "Your username is ")) strong { (username) } "." }
+            p { (ctx.tf("Ditt användarnamn är {username}.", "Your username is {username}.", &[("username", username)])) }
             form method="post" action={"/password/new/" (token)} {
                 (ctx.csrf_field())
                 input type="text" name="username" value=(username) autocomplete="username" hidden;

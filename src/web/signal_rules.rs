@@ -22,54 +22,54 @@ use crate::state::AppState;
 
 /// A rule in words: "at least 10 % invalid absence over the last 28 days".
 pub fn rule_words(r: &Rule, lang: Lang) -> String {
-    let what = match (r.counts, lang) {
-        (Counting::All, Lang::Sv) => "frånvaro",
-        (Counting::Valid, Lang::Sv) => "giltig frånvaro",
-        (Counting::Invalid, Lang::Sv) => "ogiltig frånvaro",
-        (Counting::All, Lang::En) => "absence",
-        (Counting::Valid, Lang::En) => "valid absence",
-        (Counting::Invalid, Lang::En) => "invalid absence",
+    let what = match (r.counts, lang == Lang::En) {
+        (Counting::All, false) => "frånvaro",
+        (Counting::Valid, false) => "giltig frånvaro",
+        (Counting::Invalid, false) => "ogiltig frånvaro",
+        (Counting::All, true) => "absence",
+        (Counting::Valid, true) => "valid absence",
+        (Counting::Invalid, true) => "invalid absence",
     };
     let (w, pct, days) = (r.window_days, r.share_pct.unwrap_or(0), r.days.unwrap_or(0));
-    match (r.kind, lang) {
-        (RuleKind::Share, Lang::Sv) => format!("minst {pct} % {what} de senaste {w} dagarna"),
-        (RuleKind::Share, Lang::En) => format!("at least {pct} % {what} over the last {w} days"),
-        (RuleKind::DaysInRow, Lang::Sv) => {
+    match (r.kind, lang == Lang::En) {
+        (RuleKind::Share, false) => format!("minst {pct} % {what} de senaste {w} dagarna"),
+        (RuleKind::Share, true) => format!("at least {pct} % {what} over the last {w} days"),
+        (RuleKind::DaysInRow, false) => {
             format!("{days} skoldagar i rad med hel dags {what} inom {w} dagar")
         }
-        (RuleKind::DaysInRow, Lang::En) => {
+        (RuleKind::DaysInRow, true) => {
             format!("{days} school days in a row of a whole day's {what} within {w} days")
         }
-        (RuleKind::TermShare, Lang::Sv) => format!("minst {pct} % {what} under terminen"),
-        (RuleKind::TermShare, Lang::En) => format!("at least {pct} % {what} over the term"),
-        (RuleKind::Occasions, Lang::Sv) => {
+        (RuleKind::TermShare, false) => format!("minst {pct} % {what} under terminen"),
+        (RuleKind::TermShare, true) => format!("at least {pct} % {what} over the term"),
+        (RuleKind::Occasions, false) => {
             format!("{days} olika tillfällen med {what} de senaste {w} dagarna")
         }
-        (RuleKind::Occasions, Lang::En) => {
+        (RuleKind::Occasions, true) => {
             format!("{days} separate occasions of {what} over the last {w} days")
         }
-        (RuleKind::Weekday, Lang::Sv) => {
+        (RuleKind::Weekday, false) => {
             format!("{what} samma veckodag {days} gånger de senaste {w} dagarna")
         }
-        (RuleKind::Weekday, Lang::En) => {
+        (RuleKind::Weekday, true) => {
             format!("{what} on the same weekday {days} times over the last {w} days")
         }
-        (RuleKind::Subject, Lang::Sv) => {
+        (RuleKind::Subject, false) => {
             format!("{what} i samma ämne {days} lektioner de senaste {w} dagarna")
         }
-        (RuleKind::Subject, Lang::En) => {
+        (RuleKind::Subject, true) => {
             format!("{what} in the same subject in {days} lessons over the last {w} days")
         }
-        (RuleKind::Slot, Lang::Sv) => {
+        (RuleKind::Slot, false) => {
             format!("{what} på samma lektionstid {days} gånger de senaste {w} dagarna")
         }
-        (RuleKind::Slot, Lang::En) => {
+        (RuleKind::Slot, true) => {
             format!("{what} in the same lesson slot {days} times over the last {w} days")
         }
-        (RuleKind::SingleLessons, Lang::Sv) => {
+        (RuleKind::SingleLessons, false) => {
             format!("{days} enstaka lektioner med {what} på dagar i skolan de senaste {w} dagarna")
         }
-        (RuleKind::SingleLessons, Lang::En) => {
+        (RuleKind::SingleLessons, true) => {
             format!("{days} single lessons of {what} on days at school over the last {w} days")
         }
     }

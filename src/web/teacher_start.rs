@@ -16,8 +16,8 @@ use crate::state::AppState;
 fn weekday(d: chrono::NaiveDate, lang: Lang) -> &'static str {
     let i = d.weekday().num_days_from_monday() as usize;
     match lang {
-        Lang::Sv => ["mån", "tis", "ons", "tor", "fre", "lör", "sön"][i],
         Lang::En => ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i],
+        _ => ["mån", "tis", "ons", "tor", "fre", "lör", "sön"][i],
     }
 }
 

@@ -26,8 +26,8 @@ fn catalogue(lang: Lang) -> &'static HashMap<&'static str, &'static str> {
     static SV_TABLE: OnceLock<HashMap<&str, &str>> = OnceLock::new();
     static EN_TABLE: OnceLock<HashMap<&str, &str>> = OnceLock::new();
     match lang {
-        Lang::Sv => SV_TABLE.get_or_init(|| entries(SV)),
         Lang::En => EN_TABLE.get_or_init(|| entries(EN)),
+        _ => SV_TABLE.get_or_init(|| entries(SV)),
     }
 }
 
@@ -39,6 +39,12 @@ pub fn say(lang: Lang, refusal: &Refusal) -> String {
     let words = catalogue(lang)
         .get(refusal.code)
         .or_else(|| catalogue(Lang::Sv).get(refusal.code));
+    // Beyond Swedish and English, the Swedish words are translated from the catalogue.
+    let words = match (lang, words) {
+        (Lang::Sv | Lang::En, w) => w.copied(),
+        (other, Some(sv)) => Some(other.pick(sv, sv)),
+        (_, None) => None,
+    };
     let Some(words) = words else {
         tracing::warn!(
             code = refusal.code,
@@ -51,9 +57,9 @@ pub fn say(lang: Lang, refusal: &Refusal) -> String {
             )
             .to_string();
     };
-    let mut out = (*words).to_string();
+    let mut out = words.to_string();
     for (name, value) in &refusal.args {
-        out = out.replace(&format!("{{{name}}}"), value);
+        out = out.replace(&format!("{{{name}}}"), &lang.digits(value));
     }
     out
 }
@@ -92,16 +98,11 @@ pub fn detail(e: &AppError, lang: Lang) -> String {
                 "What you sent is too large.",
             )
             .into(),
-        AppError::TooManyRequests { retry_after_secs } => match lang {
-            Lang::Sv => format!(
-                "För många försök. Vänta {} och försök igen.",
-                wait_text(*retry_after_secs, lang)
-            ),
-            Lang::En => format!(
-                "Too many attempts. Wait {} and try again.",
-                wait_text(*retry_after_secs, lang)
-            ),
-        },
+        AppError::TooManyRequests { retry_after_secs } => lang.fill(
+            "För många försök. Vänta {wait} och försök igen.",
+            "Too many attempts. Wait {wait} and try again.",
+            &[("wait", &wait_text(*retry_after_secs, lang))],
+        ),
         AppError::Unavailable(_) => lang
             .pick(
                 "Tjänsten svarar inte just nu. Försök igen om en stund.",
@@ -125,16 +126,10 @@ pub fn detail(e: &AppError, lang: Lang) -> String {
 
 fn wait_text(secs: u64, lang: Lang) -> String {
     if secs < 90 {
-        match lang {
-            Lang::Sv => format!("{secs} sekunder"),
-            Lang::En => format!("{secs} seconds"),
-        }
+        lang.fill("{n} sekunder", "{n} seconds", &[("n", &secs.to_string())])
     } else {
         let mins = secs.div_ceil(60);
-        match lang {
-            Lang::Sv => format!("{mins} minuter"),
-            Lang::En => format!("{mins} minutes"),
-        }
+        lang.fill("{n} minuter", "{n} minutes", &[("n", &mins.to_string())])
     }
 }
 

@@ -26,6 +26,7 @@ mod guardians;
 mod hardening;
 mod health;
 mod import;
+mod languages;
 mod leave_delegation;
 mod metrics;
 mod notices;

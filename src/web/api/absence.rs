@@ -113,10 +113,11 @@ fn local_instant(s: &str, name: &str, lang: Lang) -> AppResult<chrono::NaiveDate
     crate::school::clock::parse_local_instant(s).ok_or_else(|| {
         AppError::invalid(
             Code::BadDatetime,
-            match lang {
-                Lang::Sv => format!("{name} skrivs som lokal tid, t.ex. 2026-11-23T08:00:00."),
-                Lang::En => format!("{name} is a local date-time, e.g. 2026-11-23T08:00:00."),
-            },
+            lang.fill(
+                "{name} skrivs som lokal tid, t.ex. 2026-11-23T08:00:00.",
+                "{name} is a local date-time, e.g. 2026-11-23T08:00:00.",
+                &[("name", name)],
+            ),
         )
     })
 }

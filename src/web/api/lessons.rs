@@ -195,10 +195,11 @@ pub async fn submit_roll_call(
     }
     let mut marks = Vec::with_capacity(body.marks.len());
     for m in body.marks {
-        let status = Status::parse(&m.status).ok_or_else(|| AppError::invalid(Code::UnknownStatus, match lang {
-            Lang::Sv => format!("Okänd status '{}': använd present, absent, late, left_early eller partly_absent.", m.status.chars().take(40).collect::<String>()),
-            Lang::En => format!("Unknown status '{}': use present, absent, late, left_early or partly_absent.", m.status.chars().take(40).collect::<String>()),
-        }))?;
+        let status = Status::parse(&m.status).ok_or_else(|| AppError::invalid(Code::UnknownStatus, lang.fill(
+            "Okänd status '{status}': använd present, absent, late, left_early eller partly_absent.",
+            "Unknown status '{status}': use present, absent, late, left_early or partly_absent.",
+            &[("status", &m.status.chars().take(40).collect::<String>())],
+        )))?;
         // numbers as sent: one that is no pupil of the lesson (or no reason of the school)
         // is refused by the roll call, which names it
         marks.push(MarkInput {

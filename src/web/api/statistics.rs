@@ -144,10 +144,11 @@ fn id_param<T: std::str::FromStr>(
         r.parse::<T>().map_err(|_| {
             AppError::invalid(
                 Code::BadId,
-                match lang {
-                    Lang::Sv => format!("{name} är ett positivt heltal."),
-                    Lang::En => format!("{name} is a positive whole number."),
-                },
+                lang.fill(
+                    "{name} är ett positivt heltal.",
+                    "{name} is a positive whole number.",
+                    &[("name", name)],
+                ),
             )
         })
     })

@@ -154,14 +154,11 @@ impl Lookup {
 }
 
 fn too_large(lang: Lang) -> AppError {
-    AppError::TooLarge(match lang {
-        Lang::Sv => {
-            format!("Svaret blir större än {LOOKUP_RECORDS} poster. Fråga efter färre åt gången.")
-        }
-        Lang::En => format!(
-            "The answer would be larger than {LOOKUP_RECORDS} records. Ask for fewer at a time."
-        ),
-    })
+    AppError::TooLarge(lang.fill(
+        "Svaret blir större än {n} poster. Fråga efter färre åt gången.",
+        "The answer would be larger than {n} records. Ask for fewer at a time.",
+        &[("n", &LOOKUP_RECORDS.to_string())],
+    ))
 }
 
 /// POST /api/ss12000/v2/attendances/lookup: the records with these ids, of these

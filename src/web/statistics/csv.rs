@@ -43,8 +43,8 @@ pub fn csv(filename: &str, head: &[&str], rows: &[Vec<String>]) -> HttpResponse 
 fn num(lang: Lang, v: f64) -> String {
     let s = format!("{v:.1}");
     match lang {
-        Lang::Sv => s.replace('.', ","),
         Lang::En => s,
+        _ => s.replace('.', ","),
     }
 }
 

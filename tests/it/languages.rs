@@ -1,0 +1,191 @@
+//! Guardians and pupils read Närvaro in nine languages: every page they can reach (and the
+//! refusals on it) has each text translated, the page says its language and direction, and
+//! staff pages stay in Swedish and English.
+
+use narvaro::i18n::Lang;
+
+use crate::browser::{Browser, DEMO_PASSWORD};
+use crate::fixtures::{self, Role, World};
+use crate::helpers::{backends, Kind, TestApp};
+
+/// What a guardian, an adult pupil and a visitor can open, and the refusals they can meet.
+async fn family_pages(app: &TestApp, world: &World, lang: Lang) -> Vec<(String, String)> {
+    let code = lang.code();
+    let mut seen = Vec::new();
+    let mut anon = Browser::open(app).await;
+    anon.cookies.insert("lang".into(), code.into());
+    for path in [
+        "/",
+        "/login",
+        "/password/forgot",
+        "/accessibility",
+        "/login/link/not-a-link",
+        "/password/new/not-a-token",
+        "/no-such-page",
+    ] {
+        let page = anon.get(path).await;
+        seen.push((format!("{code} anonymous {path}"), page.body));
+    }
+    let wrong = anon
+        .post(
+            "/login",
+            &[
+                ("username", "demo.guardian"),
+                ("password", "wrong"),
+                ("next", "/"),
+            ],
+        )
+        .await;
+    seen.push((format!("{code} wrong password"), wrong.body));
+
+    let child = world.ids.child;
+    let mut g = Browser::open(app).await;
+    g.cookies.insert("lang".into(), code.into());
+    g.sign_in(world.username(Role::Guardian).unwrap(), DEMO_PASSWORD)
+        .await;
+    for path in [
+        "/".to_string(),
+        format!("/pupils/{child}"),
+        format!("/pupils/{child}/report"),
+        format!("/pupils/{child}/leave"),
+        "/account".into(),
+        format!("/pupils/{}", world.ids.adult),
+    ] {
+        let page = g.get(&path).await;
+        seen.push((format!("{code} guardian {path}"), page.body));
+    }
+    let refusals: [(String, Vec<(&str, &str)>); 3] = [
+        (
+            format!("/pupils/{child}/absence-reports"),
+            vec![("mode", "days"), ("from_date", "2026-13-40")],
+        ),
+        (
+            format!("/pupils/{child}/leave-applications"),
+            vec![
+                ("start_date", "2026-12-10"),
+                ("end_date", "2026-12-08"),
+                ("reason", "Resa"),
+            ],
+        ),
+        (
+            "/account/settings".into(),
+            vec![("email", ""), ("phone", "ring mig"), ("language", code)],
+        ),
+    ];
+    for (path, fields) in refusals {
+        let page = g.post(&path, &fields).await;
+        seen.push((format!("{code} guardian refused {path}"), page.body));
+    }
+
+    let adult = world.ids.adult;
+    let mut p = Browser::open(app).await;
+    p.cookies.insert("lang".into(), code.into());
+    p.sign_in(world.username(Role::AdultPupil).unwrap(), DEMO_PASSWORD)
+        .await;
+    for path in [
+        "/".to_string(),
+        format!("/pupils/{adult}"),
+        format!("/pupils/{adult}/report"),
+        format!("/pupils/{adult}/leave"),
+    ] {
+        let page = p.get(&path).await;
+        seen.push((format!("{code} pupil {path}"), page.body));
+    }
+    seen
+}
+
+#[actix_web::test]
+async fn every_text_a_guardian_can_meet_is_translated_into_every_language() {
+    let app = TestApp::spawn(Kind::Sqlite).await;
+    let world = fixtures::build(&app);
+    for lang in Lang::ALL {
+        for (what, body) in family_pages(&app, &world, lang).await {
+            let tag = format!("<html lang=\"{}\" dir=\"{}\"", lang.code(), lang.dir());
+            assert!(body.contains(&tag), "{what}: the page does not say {tag}");
+        }
+    }
+    let missing = narvaro::i18n::catalogue::missing();
+    let listed: Vec<String> = missing
+        .iter()
+        .map(|(lang, msgid)| {
+            format!(
+                "{lang}: msgid {}",
+                serde_json::to_string(msgid).unwrap_or_default()
+            )
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} texts lack a translation:\n{}",
+        missing.len(),
+        listed.join("\n")
+    );
+}
+
+#[actix_web::test]
+async fn staff_pages_stay_in_swedish_and_english() {
+    let app = TestApp::spawn(Kind::Sqlite).await;
+    let world = fixtures::build(&app);
+    let mut t = Browser::open(&app).await;
+    t.cookies.insert("lang".into(), "ar".into());
+    t.sign_in(world.username(Role::Teacher).unwrap(), DEMO_PASSWORD)
+        .await;
+    let page = t.get(&format!("/lessons/{}", world.ids.lesson)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<html lang=\"sv\" dir=\"ltr\""));
+    // the menu offers Swedish and English only
+    assert!(page.body.contains("In English"));
+    assert!(!page.body.contains("العربية"));
+}
+
+#[actix_web::test]
+async fn a_language_narvaro_lacks_is_swedish_and_a_choice_is_kept_with_the_person() {
+    for kind in backends() {
+        a_choice_is_kept(kind).await;
+    }
+}
+
+async fn a_choice_is_kept(kind: Kind) {
+    let app = TestApp::spawn(kind).await;
+    let world = fixtures::build(&app);
+    let mut g = Browser::open(&app).await;
+    let page = g.post("/lang", &[("lang", "xx-YY")]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(g.cookies.get("lang").map(String::as_str), Some("sv"));
+
+    let mut anon = Browser::open(&app).await;
+    let (status, _, body) = anon
+        .raw(
+            awc::http::Method::GET,
+            "/login",
+            &[("Accept-Language", "de-DE, so;q=0.9, en;q=0.5")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let body = String::from_utf8(body).unwrap();
+    assert!(
+        body.contains("<html lang=\"so\""),
+        "Somali by Accept-Language"
+    );
+
+    g.sign_in(world.username(Role::Guardian).unwrap(), DEMO_PASSWORD)
+        .await;
+    let page = g.post("/lang", &[("lang", "ar")]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let mut c = crate::browser::conn(&world.pool);
+    use diesel::prelude::*;
+    use narvaro::schema::people;
+    let stored: String = people::table
+        .filter(people::username.eq(world.username(Role::Guardian).unwrap()))
+        .select(people::language)
+        .first(&mut *c)
+        .unwrap();
+    assert_eq!(stored, "ar");
+    let home = g.get("/").await;
+    assert!(home.body.contains("<html lang=\"ar\" dir=\"rtl\""));
+    // the menu names every language in itself, and marks the one in use
+    for l in Lang::ALL {
+        assert!(home.body.contains(l.own_name()), "{}", l.own_name());
+    }
+    assert!(home.body.contains("aria-current=\"true\">العربية"));
+}
