@@ -116,6 +116,14 @@ pub fn placeholders(text: &str) -> BTreeSet<String> {
     out
 }
 
+/// Whether the catalogue in use has a translation of the Swedish `sv` into `lang`.
+pub fn has(lang: Lang, sv: &str) -> bool {
+    current()
+        .read()
+        .map(|t| t.get(&lang).is_some_and(|m| m.contains_key(sv)))
+        .unwrap_or(false)
+}
+
 /// The text for the Swedish `sv` in `lang`, when the catalogue has it.
 pub fn lookup(lang: Lang, sv: &str) -> Option<&'static str> {
     let table: &'static Table = *current().read().ok()?;

@@ -177,7 +177,10 @@ impl Lang {
         let s = format!("{value:.decimals$} %");
         match self {
             Lang::Sv | Lang::Fi | Lang::Uk | Lang::Bs => s.replace('.', ","),
-            Lang::Ar | Lang::Fa => self.digits(&s.replace('.', "\u{066B}")),
+            // "٢٫٧٪": the Arabic decimal separator and per cent sign
+            Lang::Ar | Lang::Fa => {
+                self.digits(&format!("{value:.decimals$}\u{066A}").replace('.', "\u{066B}"))
+            }
             Lang::En | Lang::So | Lang::Ti => s,
         }
     }
@@ -323,6 +326,53 @@ mod tests {
         assert_eq!(Lang::Sv.percent(2.654, 1), "2,7 %");
         assert_eq!(Lang::En.percent(2.654, 1), "2.7 %");
         assert_eq!(Lang::Sv.percent(15.0, 0), "15 %");
+        assert_eq!(Lang::Fi.percent(2.654, 1), "2,7 %");
+        assert_eq!(Lang::Ar.percent(2.654, 1), "٢٫٧٪");
+        assert_eq!(Lang::Fa.percent(15.0, 0), "۱۵٪");
+    }
+
+    #[test]
+    fn every_language_has_a_code_a_name_in_itself_and_a_direction() {
+        for l in Lang::ALL {
+            assert_eq!(Lang::parse(l.code()), Some(l));
+            assert!(!l.own_name().is_empty());
+        }
+        assert_eq!(Lang::Ar.own_name(), "العربية");
+        assert!(Lang::Ar.rtl() && Lang::Fa.rtl() && !Lang::So.rtl() && !Lang::Ti.rtl());
+        assert_eq!(Lang::parse("hr-HR"), Some(Lang::Bs));
+        assert_eq!(Lang::parse("sr-Latn"), Some(Lang::Bs));
+        assert_eq!(Lang::parse("prs"), Some(Lang::Fa));
+        assert_eq!(Lang::parse("de"), None);
+        // staff pages: Swedish and English only
+        assert_eq!(Lang::Ar.staff(), Lang::Sv);
+        assert_eq!(Lang::En.staff(), Lang::En);
+    }
+
+    #[test]
+    fn accept_language_picks_among_all_nine() {
+        assert_eq!(
+            Lang::from_accept_language("ar-SE,ar;q=0.9,en;q=0.5"),
+            Lang::Ar
+        );
+        assert_eq!(
+            Lang::from_accept_language("de, so;q=0.8, sv;q=0.2"),
+            Lang::So
+        );
+        assert_eq!(Lang::from_accept_language("ti, sv"), Lang::Sv);
+        assert_eq!(Lang::from_accept_language("uk,ru;q=0.9"), Lang::Uk);
+    }
+
+    #[test]
+    fn arabic_and_persian_write_their_own_digits() {
+        assert_eq!(Lang::Ar.digits("08:10"), "٠٨:١٠");
+        assert_eq!(Lang::Fa.digits("2026"), "۲۰۲۶");
+        assert_eq!(Lang::So.digits("08:10"), "08:10");
+        assert_eq!(
+            Lang::Ar.value("Anna 2"),
+            "Anna 2",
+            "a name keeps its digits"
+        );
+        assert_eq!(Lang::Ar.value("12"), "١٢");
     }
 
     #[test]
@@ -367,6 +417,13 @@ mod date_tests {
             Lang::En.days(d("2026-12-14"), d("2026-12-14")),
             "Monday 14 December"
         );
+        assert_eq!(Lang::Ar.day(d("2026-12-08")), "الثلاثاء ٨ ديسمبر");
+        assert_eq!(Lang::Fa.day(d("2026-12-08")), "سه‌شنبه ۸ دسامبر");
+        assert_eq!(Lang::So.day(d("2026-12-08")), "Talaado, 8 Desembar");
+        assert_eq!(Lang::Uk.day(d("2026-12-08")), "вівторок 8 грудня");
+        assert_eq!(Lang::Fi.day(d("2026-12-08")), "tiistai 8. joulukuuta");
+        assert_eq!(Lang::Bs.day(d("2026-12-08")), "utorak 8. decembar");
+        assert_eq!(Lang::Ti.day(d("2026-12-08")), "ሰሉስ 8 ታሕሳስ");
     }
 
     #[test]

@@ -114,8 +114,8 @@ fn unexplained_lessons(
             (
                 r.lesson_id,
                 json!({
-                    "starts_at": r.starts_at.format("%H:%M").to_string(),
-                    "ends_at": r.ends_at.format("%H:%M").to_string(),
+                    "starts_at": lang.time(r.starts_at),
+                    "ends_at": lang.time(r.ends_at),
                     "subject": r.subject,
                     "status": status_label(&r.status, lang),
                     "minutes": if r.status == "absent" { Value::Null } else { json!(r.minutes) },

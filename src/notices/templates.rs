@@ -3,6 +3,12 @@
 //! name in NARVARO_TEMPLATE_DIR replaces one. Every template is compiled and test-rendered
 //! at start-up with strict undefined variables, so a typo stops the start with the file
 //! and line instead of reaching a guardian.
+//!
+//! Swedish and English have a file each. The messages guardians receive also have one
+//! `.any.` template for every other language, whose sentences come from the translation
+//! catalogues (`{{ t("Svensk text {name}", name=...) }}`, the Swedish as the msgid, see
+//! `i18n::catalogue`); a file `<kind>.<lang>.<part>` in NARVARO_TEMPLATE_DIR is used
+//! instead for that language.
 
 use std::path::Path;
 
@@ -70,7 +76,45 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "invitation.en.subject.txt",
     "invitation.en.body.txt",
     "invitation.en.body.html",
+    "unexplained_absence.any.subject.txt",
+    "unexplained_absence.any.body.txt",
+    "unexplained_absence.any.body.html",
+    "report_confirmation.any.subject.txt",
+    "report_confirmation.any.body.txt",
+    "report_confirmation.any.body.html",
+    "leave_decision.any.subject.txt",
+    "leave_decision.any.body.txt",
+    "leave_decision.any.body.html",
+    "signal_guardian.any.subject.txt",
+    "signal_guardian.any.body.txt",
+    "signal_guardian.any.body.html",
+    "sign_in_link.any.subject.txt",
+    "sign_in_link.any.body.txt",
+    "sign_in_link.any.body.html",
 ];
+
+/// The languages a municipality may give a template file of its own for (beyond the
+/// built-in Swedish and English): `<kind>.<lang>.<part>` in NARVARO_TEMPLATE_DIR.
+const OWN_FILE_LANGS: [&str; 7] = ["ar", "so", "fa", "ti", "uk", "fi", "bs"];
+
+/// `t("Svensk text {name}", name=value)`: the sentence in the message's language (`_lang`)
+/// from the catalogue, its placeholders filled in.
+fn translate(
+    state: &minijinja::State,
+    text: String,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<String, minijinja::Error> {
+    let lang = state
+        .lookup("_lang")
+        .and_then(|v| v.as_str().and_then(crate::i18n::Lang::parse))
+        .unwrap_or_default();
+    let mut out = lang.pick(&text, &text).to_string();
+    for name in kwargs.args() {
+        let value: minijinja::Value = kwargs.get(name)?;
+        out = out.replace(&format!("{{{name}}}"), &lang.value(&value.to_string()));
+    }
+    Ok(out)
+}
 
 /// A sample of what each notice's templates are given, to test-render them at start-up.
 fn sample(kind: &str) -> Value {
@@ -116,7 +160,20 @@ impl Templates {
     pub fn load(dir: Option<&Path>) -> Result<Templates, String> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        for (name, source) in BUILTIN {
+        env.add_function("t", translate);
+        let own: Vec<(String, &str)> = BUILTIN
+            .iter()
+            .filter(|(name, _)| name.contains(".any."))
+            .flat_map(|(name, source)| {
+                OWN_FILE_LANGS
+                    .iter()
+                    .map(move |l| (name.replace(".any.", &format!(".{l}.")), *source))
+            })
+            .filter(|(name, _)| dir.is_some_and(|d| d.join(name).is_file()))
+            .collect();
+        let all = BUILTIN.iter().map(|(n, s)| (n.to_string(), *s)).chain(own);
+        for (name, source) in all {
+            let name = name.as_str();
             let (source, origin) = match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
                 Some(path) => (
                     std::fs::read_to_string(&path)
@@ -128,20 +185,42 @@ impl Templates {
             env.add_template_owned(name.to_string(), source)
                 .map_err(|e| describe(&origin, &e))?;
             let kind = name.split('.').next().unwrap_or_default();
+            let mut sample = sample(kind);
+            sample["_lang"] = json!("sv");
+            sample["_dir"] = json!("ltr");
             env.get_template(name)
-                .and_then(|t| t.render(sample(kind)))
+                .and_then(|t| t.render(sample))
                 .map_err(|e| describe(&origin, &e))?;
         }
         Ok(Templates { env })
     }
 
+    /// The notice in `lang`: its own file, else the catalogue's words (`.any.`), else
+    /// Swedish (staff's notices are in Swedish and English only).
     pub fn render(&self, kind: &str, lang: &str, ctx: &Value) -> Result<Rendered, String> {
-        let lang = if lang == "en" { "en" } else { "sv" };
+        let language = crate::i18n::Lang::parse(lang).unwrap_or_default();
+        let has = |l: &str| {
+            self.env
+                .get_template(&format!("{kind}.{l}.subject.txt"))
+                .is_ok()
+        };
+        let file = [language.code(), "any", "sv"]
+            .into_iter()
+            .find(|l| has(l))
+            .unwrap_or("sv");
+        let (code, dir) = if file == "sv" {
+            ("sv", "ltr")
+        } else {
+            (language.code(), language.dir())
+        };
+        let mut ctx = ctx.clone();
+        ctx["_lang"] = json!(code);
+        ctx["_dir"] = json!(dir);
         let part = |p: &str| {
-            let name = format!("{kind}.{lang}.{p}");
+            let name = format!("{kind}.{file}.{p}");
             self.env
                 .get_template(&name)
-                .and_then(|t| t.render(ctx))
+                .and_then(|t| t.render(&ctx))
                 .map_err(|e| describe(&name, &e))
         };
         Ok(Rendered {
@@ -183,6 +262,38 @@ mod tests {
         ctx["pupil_label"] = json!("<script>");
         let r = t.render("threshold_alert", "sv", &ctx).unwrap();
         assert!(r.html.contains("&lt;script&gt;") && r.text.contains("<script>"));
+    }
+
+    #[test]
+    fn every_message_a_guardian_receives_is_in_every_language() {
+        let t = Templates::load(None).unwrap();
+        for (name, source) in BUILTIN.iter().filter(|(n, _)| n.contains(".any.")) {
+            // every sentence the template asks the catalogue for is translated
+            for piece in source.split("t(\"").skip(1) {
+                let msgid = piece.split('"').next().unwrap();
+                for lang in crate::i18n::Lang::ALL.into_iter().skip(2) {
+                    assert!(
+                        crate::i18n::catalogue::has(lang, msgid),
+                        "templates/{name}: \"{msgid}\" has no {} translation",
+                        lang.code()
+                    );
+                }
+            }
+        }
+        let r = t
+            .render("unexplained_absence", "ar", &sample("unexplained_absence"))
+            .unwrap();
+        assert_eq!(r.subject, "غياب بدون إبلاغ måndag 23 november");
+        assert!(r.html.contains("dir=\"rtl\"") && r.html.contains("lang=\"ar\""));
+        assert!(r.text.contains("مرحبًا Anna"), "{}", r.text);
+        // staff's notices stay Swedish for a reader of another language
+        let so = t
+            .render("signal_raised", "so", &sample("signal_raised"))
+            .unwrap();
+        let sv = t
+            .render("signal_raised", "sv", &sample("signal_raised"))
+            .unwrap();
+        assert_eq!((so.subject, so.text), (sv.subject, sv.text));
     }
 
     #[test]

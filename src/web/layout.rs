@@ -143,8 +143,9 @@ fn language_menu(ctx: &PageCtx) -> Markup {
     html! {
         details.langs {
             summary {
-                span aria-hidden="true" { "🌐 " }
                 (lang.pick("Språk", "Language")) ": " span lang=(lang.code()) dir=(lang.dir()) { (lang.own_name()) }
+                // the menu found by those who read neither the page's language nor Swedish
+                @if lang != Lang::En { " · " span lang="en" dir="ltr" { "Language" } }
             }
             form.langs method="post" action="/lang" {
                 (ctx.csrf_field())

@@ -69,9 +69,9 @@ pub async fn mentor(
         h1 { (title) }
         p { (ctx.t("Vecka", "Week")) " " (monday.iso_week().week()) " (" (ctx.lang.days(monday, monday + Duration::days(6))) ")" }
         nav.weeks {
-            a href={"/mentor?week=" (prev.format("%Y-%m-%d"))} { "← " (ctx.t("Förra veckan", "Previous week")) }
+            a href={"/mentor?week=" (prev.format("%Y-%m-%d"))} { span.flip aria-hidden="true" { "←" } " " (ctx.t("Förra veckan", "Previous week")) }
             " "
-            @if next <= today { a href={"/mentor?week=" (next.format("%Y-%m-%d"))} { (ctx.t("Nästa vecka", "Next week")) " →" } }
+            @if next <= today { a href={"/mentor?week=" (next.format("%Y-%m-%d"))} { (ctx.t("Nästa vecka", "Next week")) " " span.flip aria-hidden="true" { "→" } } }
         }
         @for (name, rows) in &weeks {
             h2 { (name) }

@@ -45,39 +45,7 @@ pub async fn home(
     let body = html! {
         h1 { (ctx.tf("Hej {name}", "Hello {name}", &[("name", &summary.given_name)])) }
         @if let Some(t) = teaching { (t) }
-        @if !summary.children.is_empty() {
-            h2 { (ctx.t("Dina barn", "Your children")) }
-            @for c in &summary.children {
-                section.card {
-                    h3 { a href={"/pupils/" (c.id)} { bdi { (c.name) } } }
-                    p { (super::absence::state_text(&c.today, &ctx)) }
-                    p.muted { (ctx.tf(
-                        "Frånvaro denna termin: {share} (ogiltig {minutes} min)",
-                        "Absence this term: {share} (invalid {minutes} min)",
-                        &[("share", &ctx.lang.percent(c.term_pct, 1)), ("minutes", &c.invalid_minutes.to_string())],
-                    )) }
-                    @for (first, last, approved) in &c.recent_decisions {
-                        @let days = ctx.lang.days(*first, *last);
-                        p { a href={"/pupils/" (c.id)} { (if *approved {
-                            ctx.tf("Ledighet {days}: beviljad", "Leave {days}: approved", &[("days", &days)])
-                        } else {
-                            ctx.tf("Ledighet {days}: avslagen", "Leave {days}: rejected", &[("days", &days)])
-                        }) } }
-                    }
-                    div.quick {
-                        @if c.today.sick_today_helps(time_now) {
-                            form method="post" action={"/pupils/" (c.id) "/absence-reports"} {
-                                (ctx.csrf_field())
-                                input type="hidden" name="quick" value="sick_today";
-                                button.primary type="submit" { (ctx.t("Sjuk i dag", "Sick today")) }
-                            }
-                        }
-                        a.button.secondary href={"/pupils/" (c.id) "/report"} { (ctx.t("Anmäl frånvaro", "Report absence")) }
-                        a.button.secondary href={"/pupils/" (c.id) "/leave"} { (ctx.t("Ansök om ledighet", "Apply for leave")) }
-                    }
-                }
-            }
-        }
+        (children_cards(&ctx, &summary, time_now))
         @if let Some(id) = summary.pupil_self {
             section.card {
                 h2 { (ctx.t("Din frånvaro", "Your absence")) }
@@ -206,6 +174,50 @@ fn back_to(req: &HttpRequest) -> String {
         .filter(|path| path.starts_with('/') && !path.starts_with("//"))
         .unwrap_or("/")
         .to_string()
+}
+
+/// A guardian's children: today, the term's absence, recent leave decisions and the
+/// quick actions ("Sjuk i dag" while it helps).
+fn children_cards(
+    ctx: &PageCtx,
+    summary: &crate::attendance::home::Home,
+    time_now: chrono::NaiveTime,
+) -> maud::Markup {
+    html! {
+        @if !summary.children.is_empty() {
+            h2 { (ctx.t("Dina barn", "Your children")) }
+            @for c in &summary.children {
+                section.card {
+                    h3 { a href={"/pupils/" (c.id)} { bdi { (c.name) } } }
+                    p { (super::absence::state_text(&c.today, ctx)) }
+                    p.muted { (ctx.tf(
+                        "Frånvaro denna termin: {share} (ogiltig {minutes} min)",
+                        "Absence this term: {share} (invalid {minutes} min)",
+                        &[("share", &ctx.lang.percent(c.term_pct, 1)), ("minutes", &c.invalid_minutes.to_string())],
+                    )) }
+                    @for (first, last, approved) in &c.recent_decisions {
+                        @let days = ctx.lang.days(*first, *last);
+                        p { a href={"/pupils/" (c.id)} { (if *approved {
+                            ctx.tf("Ledighet {days}: beviljad", "Leave {days}: approved", &[("days", &days)])
+                        } else {
+                            ctx.tf("Ledighet {days}: avslagen", "Leave {days}: rejected", &[("days", &days)])
+                        }) } }
+                    }
+                    div.quick {
+                        @if c.today.sick_today_helps(time_now) {
+                            form method="post" action={"/pupils/" (c.id) "/absence-reports"} {
+                                (ctx.csrf_field())
+                                input type="hidden" name="quick" value="sick_today";
+                                button.primary type="submit" { (ctx.t("Sjuk i dag", "Sick today")) }
+                            }
+                        }
+                        a.button.secondary href={"/pupils/" (c.id) "/report"} { (ctx.t("Anmäl frånvaro", "Report absence")) }
+                        a.button.secondary href={"/pupils/" (c.id) "/leave"} { (ctx.t("Ansök om ledighet", "Apply for leave")) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The investigations (overdue ones counted for the principal) and the huvudman's inbox.

@@ -99,21 +99,7 @@ pub async fn page(
     let notice = q.done.as_deref().map(|d| done_text(&ctx, d));
     let body = html! {
         h1 { bdi { (p.name) } }
-        @if let Some(r) = just_filed {
-            div.notice role="status" {
-                p { strong { (ctx.tf("Frånvaron är anmäld: {when}.", "The absence has been reported: {when}.", &[("when", &ctx.lang.span(r.from, r.to))])) } }
-                @if r.cancellable {
-                    form method="post" action={"/absence-reports/" (r.id) "/cancel"} {
-                        (ctx.csrf_field())
-                        button.secondary type="submit" { (ctx.t("Ångra anmälan", "Undo the report")) }
-                    }
-                    p.muted { (ctx.t("Du kan ångra den tills första lektionen börjar, och alltid inom en kvart.", "You can undo it until the first lesson starts, and always within a quarter of an hour.")) }
-                }
-                p { a href="/" { (ctx.t("Tillbaka till startsidan", "Back to the start page")) } }
-            }
-        } @else if let Some(n) = notice {
-            div.notice role="status" { p { (n) } p { a href="/" { (ctx.t("Tillbaka till startsidan", "Back to the start page")) } } }
-        }
+        (just_done(&ctx, just_filed, notice))
         @if let Some(r) = refused { p.errors role="alert" { (r) } }
         dl.facts {
             dt { (ctx.t("Skola", "School")) } dd { bdi { (p.school_name) } }
@@ -146,6 +132,32 @@ pub async fn page(
         StatusCode::OK,
         layout::page(&ctx, &p.name, body),
     ))
+}
+
+/// What was just done on the page: a report just filed (with its undo while it may be
+/// undone) or another action's outcome.
+fn just_done(
+    ctx: &PageCtx,
+    just_filed: Option<&crate::attendance::absence_report::ReportView>,
+    notice: Option<&'static str>,
+) -> Markup {
+    html! {
+        @if let Some(r) = just_filed {
+            div.notice role="status" {
+                p { strong { (ctx.tf("Frånvaron är anmäld: {when}.", "The absence has been reported: {when}.", &[("when", &ctx.lang.span(r.from, r.to))])) } }
+                @if r.cancellable {
+                    form method="post" action={"/absence-reports/" (r.id) "/cancel"} {
+                        (ctx.csrf_field())
+                        button.secondary type="submit" { (ctx.t("Ångra anmälan", "Undo the report")) }
+                    }
+                    p.muted { (ctx.t("Du kan ångra den tills första lektionen börjar, och alltid inom en kvart.", "You can undo it until the first lesson starts, and always within a quarter of an hour.")) }
+                }
+                p { a href="/" { (ctx.t("Tillbaka till startsidan", "Back to the start page")) } }
+            }
+        } @else if let Some(n) = notice {
+            div.notice role="status" { p { (n) } p { a href="/" { (ctx.t("Tillbaka till startsidan", "Back to the start page")) } } }
+        }
+    }
 }
 
 /// The guardians' and staff's reports of the last and next 60 days.

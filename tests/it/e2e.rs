@@ -432,7 +432,7 @@ fn axe_source() -> String {
 }
 
 impl Driver {
-    /// Runs axe (WCAG 2.0 and 2.1, levels A and AA) on the page and fails on any violation;
+    /// Runs axe (WCAG 2.0, 2.1 and 2.2, levels A and AA) on the page and fails on any violation;
     /// also fails when the page is wider than the phone.
     pub(crate) async fn check_page(&self, what: &str) {
         self.call("POST", "/timeouts", Some(json!({"script": 60000})))
@@ -453,14 +453,14 @@ impl Driver {
                 "/execute/async",
                 Some(json!({"script": r#"
                     var done = arguments[arguments.length - 1];
-                    axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+                    axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})
                       .then(function (r) { done(r.violations.map(function (v) {
                         return v.id + ' (' + v.impact + '): ' + v.nodes.map(function (n) { return n.target.join(' '); }).join(' | ');
                       })); })
                       .catch(function (e) { done(['axe failed: ' + e]); });"#, "args": []})),
             )
             .await;
-        assert_eq!(found, json!([]), "WCAG 2.1 A/AA violations on {what}");
+        assert_eq!(found, json!([]), "WCAG 2.2 A/AA violations on {what}");
         let fits = self
             .script("return document.documentElement.scrollWidth <= window.innerWidth + 1;")
             .await;

@@ -189,3 +189,101 @@ async fn a_choice_is_kept(kind: Kind) {
     }
     assert!(home.body.contains("aria-current=\"true\">العربية"));
 }
+
+/// A message's text: its base64 and quoted-printable parts decoded, headers as they are.
+fn readable(raw: &str) -> String {
+    use base64::Engine;
+    let mut out = crate::browser::decode_mail(raw);
+    let mut rest = raw;
+    while let Some(at) = rest.find("Content-Transfer-Encoding: base64") {
+        let after = &rest[at..];
+        let Some(start) = after.find("\r\n\r\n").or_else(|| after.find("\n\n")) else {
+            break;
+        };
+        let body: String = after[start..]
+            .trim_start()
+            .lines()
+            .take_while(|l| !l.trim().is_empty() && !l.starts_with("--"))
+            .collect();
+        if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(body.trim()) {
+            out.push_str(&String::from_utf8_lossy(&bytes));
+        }
+        rest = &after[start..];
+    }
+    out
+}
+
+#[actix_web::test]
+async fn a_guardian_who_chose_arabic_gets_the_notice_in_arabic_and_staff_still_read_swedish() {
+    use crate::notices::{app_with_smtp, guardian_emails, put_marks, Smtp};
+    if !Smtp::available() {
+        return;
+    }
+    for kind in backends() {
+        let mut smtp = Smtp::new();
+        smtp.start();
+        let app = app_with_smtp(kind, &smtp, Some(0)).await;
+        let world = fixtures::build(&app);
+        let (child, lesson) = (world.ids.child, world.ids.lesson);
+        // the guardian chooses Arabic from the menu; the child's other guardian keeps Swedish
+        let mut g = Browser::open(&app).await;
+        g.sign_in(world.username(Role::Guardian).unwrap(), DEMO_PASSWORD)
+            .await;
+        assert_eq!(g.post("/lang", &[("lang", "ar")]).await.status, 303);
+        let arabic_address: String = {
+            use diesel::prelude::*;
+            use narvaro::schema::people;
+            let mut c = crate::browser::conn(&world.pool);
+            people::table
+                .filter(people::username.eq(world.username(Role::Guardian).unwrap()))
+                .select(people::email.assume_not_null())
+                .first(&mut *c)
+                .unwrap()
+        };
+        let teacher = crate::browser::api_token(&app, "demo.teacher", DEMO_PASSWORD).await;
+        put_marks(
+            &app,
+            &teacher,
+            lesson,
+            serde_json::json!([{"pupil_id": child, "status": "absent"}]),
+        )
+        .await;
+        let stats = narvaro::notices::worker::drain(&app.worker(), "test-worker", 10)
+            .await
+            .unwrap();
+        assert_eq!(stats.failed, 0, "{stats:?}");
+        let mails: Vec<String> = smtp.messages().iter().map(|m| readable(m)).collect();
+        let to = |address: &str| {
+            mails
+                .iter()
+                .find(|m| m.contains(&format!("X-Envelope-To: {address}")))
+                .cloned()
+                .unwrap_or_else(|| panic!("no e-mail to {address}"))
+        };
+        let arabic = to(&arabic_address);
+        assert!(arabic.contains("غائبًا بدون سبب مُبلَّغ عنه"), "{arabic}");
+        assert!(
+            arabic.contains("dir=\"rtl\""),
+            "the HTML part reads right to left"
+        );
+        // the test clock's Wednesday 25 November, as Arabic writes it
+        assert!(arabic.contains("الأربعاء ٢٥ نوفمبر"), "{arabic}");
+        for other in guardian_emails(&world, child)
+            .iter()
+            .filter(|a| **a != arabic_address)
+        {
+            assert!(
+                to(other).contains("utan anmäld orsak"),
+                "Swedish to {other}"
+            );
+        }
+        // the principal's list of the day's notices stays Swedish, also with Arabic chosen
+        let mut p = Browser::open(&app).await;
+        p.cookies.insert("lang".into(), "ar".into());
+        p.sign_in(world.username(Role::Principal).unwrap(), DEMO_PASSWORD)
+            .await;
+        let list = p.get("/notices").await;
+        assert!(list.body.contains("<html lang=\"sv\" dir=\"ltr\""));
+        assert!(list.body.contains("Meddelanden om frånvaro"));
+    }
+}

@@ -27,6 +27,7 @@ mod hardening;
 mod health;
 mod import;
 mod languages;
+mod languages_browser;
 mod leave_delegation;
 mod metrics;
 mod notices;

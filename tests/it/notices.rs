@@ -88,7 +88,7 @@ impl Smtp {
     }
 
     /// Every message received so far, decoded.
-    fn messages(&self) -> Vec<String> {
+    pub(crate) fn messages(&self) -> Vec<String> {
         let mut files: Vec<_> = std::fs::read_dir(&self.dir)
             .unwrap()
             .filter_map(|e| e.ok())
@@ -110,7 +110,7 @@ impl Drop for Smtp {
     }
 }
 
-async fn app_with_smtp(kind: Kind, smtp: &Smtp, delay: Option<i64>) -> TestApp {
+pub(crate) async fn app_with_smtp(kind: Kind, smtp: &Smtp, delay: Option<i64>) -> TestApp {
     let url = smtp.url();
     TestApp::spawn_with(kind, move |c| {
         c.smtp_url = Some(url);
@@ -119,7 +119,7 @@ async fn app_with_smtp(kind: Kind, smtp: &Smtp, delay: Option<i64>) -> TestApp {
     .await
 }
 
-async fn put_marks(app: &TestApp, token: &str, lesson: i64, marks: serde_json::Value) {
+pub(crate) async fn put_marks(app: &TestApp, token: &str, lesson: i64, marks: serde_json::Value) {
     let mut res = app
         .client
         .put(app.url(&format!("/api/v1/lessons/{lesson}/roll-call")))
@@ -156,7 +156,7 @@ fn pending(world: &World) -> usize {
         .unwrap() as usize
 }
 
-fn guardian_emails(world: &World, pupil: i64) -> Vec<String> {
+pub(crate) fn guardian_emails(world: &World, pupil: i64) -> Vec<String> {
     let mut c = conn(&world.pool);
     guardianships::table
         .inner_join(people::table.on(people::id.eq(guardianships::guardian_id)))

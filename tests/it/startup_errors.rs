@@ -387,3 +387,66 @@ fn logs_are_json_lines_when_asked_and_a_wrong_format_is_named() {
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("NARVARO_LOG_FORMAT: 'xml' is not a log format"));
 }
+
+/// A folder of templates with a translation catalogue for Somali holding `po`.
+fn somali_override(po: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("narvaro-po-{}-{}", std::process::id(), po.len()));
+    std::fs::create_dir_all(dir.join("translations")).unwrap();
+    let head = "msgid \"\"\nmsgstr \"\"\n\"Content-Type: text/plain; charset=UTF-8\\n\"\n\n";
+    std::fs::write(dir.join("translations/so.po"), format!("{head}{po}")).unwrap();
+    dir
+}
+
+#[test]
+fn a_catalogue_with_a_broken_placeholder_stops_the_start_naming_the_file_and_message() {
+    let db = TestDb::new(Kind::Sqlite);
+    let dir = somali_override("msgid \"Hej {name}\"\nmsgstr \"Haye {magac}\"\n");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_narvaro"))
+        .arg("serve")
+        .env("DATABASE_URL", db.url_string())
+        .env("NARVARO_BIND", "127.0.0.1:0")
+        .env("NARVARO_TEMPLATE_DIR", &dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started with a broken catalogue");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = assert_clear_failure(&out, "translations/so.po");
+    assert!(stderr.contains("Hej {name}"), "names the message: {stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_municipality_overrides_one_translated_message_from_its_folder() {
+    use std::io::{Read, Write};
+    let db = TestDb::new(Kind::Sqlite);
+    let dir = somali_override("msgid \"Logga in\"\nmsgstr \"Gal Närvaro-da degmada\"\n");
+    let dir_s = dir.display().to_string();
+    let (mut child, addr) = serve_on_a_port(&db, &[("NARVARO_TEMPLATE_DIR", &dir_s)], false);
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(
+        b"GET /login HTTP/1.1\r\nHost: x\r\nAccept-Language: so\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut page = String::new();
+    let _ = s.read_to_string(&mut page);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(page.contains("<html lang=\"so\""), "{page}");
+    assert!(
+        page.contains("Gal Närvaro-da degmada"),
+        "the municipality's words"
+    );
+    // the rest of the catalogue is the built-in one
+    assert!(page.contains("Furaha sirta ah"), "{page}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
