@@ -83,6 +83,15 @@ pub fn save_settings(
     })
 }
 
+/// The person's stored language when it is not the default (Swedish).
+pub fn language(conn: &mut DbConn, id: PersonId) -> AppResult<Option<String>> {
+    let l: String = people::table
+        .find(id)
+        .select(people::language)
+        .first(conn)?;
+    Ok(Some(l).filter(|l| l != "sv"))
+}
+
 /// Stores the language a person chose from the language menu (what their e-mails and text
 /// messages are written in), audited when it changes.
 pub fn set_language(

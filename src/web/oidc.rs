@@ -160,7 +160,7 @@ pub async fn callback(
         .db_write(move |conn| Ok(oidc::record(conn, which, Ok(person), &addr)?))
         .await?;
     state.metrics.sign_in(which.channel(), "ok");
-    let mut res = start_session(&state, person, version, &attempt.next)?;
+    let mut res = start_session(&req, &state, (person, version), &attempt.next).await?;
     let mut spent = state_cookie(String::new(), secure(&state), which);
     spent.make_removal();
     res.add_cookie(&spent).map_err(AppError::caused)?;

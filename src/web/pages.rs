@@ -148,16 +148,20 @@ pub async fn set_language(
             })
             .await?;
     }
-    let cookie = Cookie::build(LANG_COOKIE, lang.code())
+    Ok(HttpResponse::SeeOther()
+        .cookie(language_cookie(lang))
+        .insert_header((header::LOCATION, back_to(&req)))
+        .finish())
+}
+
+/// The browser's language for a year.
+pub(super) fn language_cookie(lang: Lang) -> Cookie<'static> {
+    Cookie::build(LANG_COOKIE, lang.code())
         .path("/")
         .same_site(SameSite::Lax)
         .http_only(true)
         .max_age(actix_web::cookie::time::Duration::days(365))
-        .finish();
-    Ok(HttpResponse::SeeOther()
-        .cookie(cookie)
-        .insert_header((header::LOCATION, back_to(&req)))
-        .finish())
+        .finish()
 }
 
 /// The same-site path of the Referer, or the start page.

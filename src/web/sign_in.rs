@@ -31,21 +31,39 @@ pub(super) fn secure(state: &AppState) -> bool {
     state.config.base_url.starts_with("https://")
 }
 
-/// Signs the person in on this browser and goes on to `next`.
-pub(super) fn start_session(
+/// Signs the person in on this browser and goes on to `next`. A language chosen on this
+/// browser before signing in becomes the person's (their e-mails are written in it); without
+/// one, the person's stored language is this browser's from now on.
+pub(super) async fn start_session(
+    req: &HttpRequest,
     state: &AppState,
-    person: PersonId,
-    version: i32,
+    (person, version): (PersonId, i32),
     next: &str,
 ) -> AppResult<HttpResponse> {
     let (token, _) = session::issue(&state.jwt_secret, Audience::Web, person, version, None)
         .map_err(AppError::caused)?;
-    Ok(HttpResponse::SeeOther()
-        .cookie(session_cookie(token, secure(state)))
+    let chosen = req
+        .cookie(crate::i18n::LANG_COOKIE)
+        .and_then(|c| crate::i18n::Lang::parse(c.value()));
+    let (addr, now) = (client_addr(req), state.now());
+    let stored = state
+        .db_write(move |conn| match chosen {
+            Some(l) => {
+                crate::auth::account::set_language(conn, person, l.code(), (&addr, now))?;
+                Ok(None)
+            }
+            None => crate::auth::account::language(conn, person),
+        })
+        .await?;
+    let mut res = HttpResponse::SeeOther();
+    res.cookie(session_cookie(token, secure(state)))
         .cookie(device_cookie(state, person))
         .insert_header((header::LOCATION, next))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if let Some(lang) = stored.and_then(|l| crate::i18n::Lang::parse(&l)) {
+        res.cookie(super::pages::language_cookie(lang));
+    }
+    Ok(res.finish())
 }
 
 /// The cookie that remembers a device where a person signed in with a password (a year):
@@ -196,7 +214,9 @@ pub async fn login(
     let outcome =
         password_attempt(&req, &state, form.username.clone(), form.password, "web").await?;
     match outcome {
-        Outcome::SignedIn { person, version } => start_session(&state, person, version, &next),
+        Outcome::SignedIn { person, version } => {
+            start_session(&req, &state, (person, version), &next).await
+        }
         Outcome::Refused => {
             let note = message(
                 "errors",
@@ -456,7 +476,7 @@ pub async fn use_link(
     let outcome = if signed_in.is_some() { "ok" } else { "failed" };
     state.metrics.sign_in("link", outcome);
     match signed_in {
-        Some((id, version)) => start_session(&state, id, version, "/"),
+        Some((id, version)) => start_session(&req, &state, (id, version), "/").await,
         None => Ok(dead_link(&ctx)),
     }
 }
@@ -542,7 +562,7 @@ pub async fn set_new_password(
         .db_write(move |conn| sign_in::set_password_by_link(conn, &token, &hash, &addr, now))
         .await?;
     match done {
-        Some((id, version)) => start_session(&state, id, version, "/"),
+        Some((id, version)) => start_session(&req, &state, (id, version), "/").await,
         None => Ok(dead_link(&ctx)),
     }
 }

@@ -183,6 +183,25 @@ async fn a_choice_is_kept(kind: Kind) {
     assert_eq!(stored, "ar");
     let home = g.get("/").await;
     assert!(home.body.contains("<html lang=\"ar\" dir=\"rtl\""));
+    // on a new browser, signing in brings the stored choice along
+    let mut fresh = Browser::open(&app).await;
+    let signed = fresh
+        .sign_in(world.username(Role::Guardian).unwrap(), DEMO_PASSWORD)
+        .await;
+    assert_eq!(signed.status, 303);
+    assert_eq!(fresh.cookies.get("lang").map(String::as_str), Some("ar"));
+    // a language chosen before signing in becomes the person's
+    let mut somali = Browser::open(&app).await;
+    somali.cookies.insert("lang".into(), "so".into());
+    somali
+        .sign_in(world.username(Role::Guardian).unwrap(), DEMO_PASSWORD)
+        .await;
+    let stored: String = people::table
+        .filter(people::username.eq(world.username(Role::Guardian).unwrap()))
+        .select(people::language)
+        .first(&mut *c)
+        .unwrap();
+    assert_eq!(stored, "so");
     // the menu names every language in itself, and marks the one in use
     for l in Lang::ALL {
         assert!(home.body.contains(l.own_name()), "{}", l.own_name());
