@@ -41,6 +41,12 @@ pub struct Config {
     /// Arabic and Persian pages and messages with Latin digits (NARVARO_LATIN_DIGITS=on)
     /// instead of the languages' own.
     pub latin_digits: bool,
+    /// The SMS gateway (NARVARO_SMS_URL and its user, password and sender); no text
+    /// messages when None.
+    pub sms: Option<SmsConfig>,
+    /// How guardians are told when they have not chosen (NARVARO_NOTIFY_BY): `email`,
+    /// `sms` or `both`. A text message that fails is followed by an e-mail.
+    pub notify_by: String,
     /// How often the in-server worker looks for due notices; 0 turns it off.
     pub outbox_poll_seconds: u64,
     /// After SIGTERM, how long the server goes on serving while `/healthz` answers 503,
@@ -450,6 +456,8 @@ impl fmt::Debug for Config {
             .field("notice_delay_minutes", &self.notice_delay_minutes)
             .field("template_dir", &self.template_dir)
             .field("latin_digits", &self.latin_digits)
+            .field("sms", &self.sms)
+            .field("notify_by", &self.notify_by)
             .field("outbox_poll_seconds", &self.outbox_poll_seconds)
             .field("drain_seconds", &self.drain_seconds)
             .field("clock", &self.clock)
@@ -621,7 +629,7 @@ impl Config {
                 ));
             }
         }
-        let latin_digits = on_off(&get, "NARVARO_LATIN_DIGITS", false)?;
+        let (latin_digits, sms, notify_by) = reach_settings(&get)?;
         let backups = backup_schedule(&get, &database_url)?;
         let retention = retention(&get)?;
         let (oidc_staff, oidc_guardian, sign_in) = sign_in_settings(&get)?;
@@ -644,6 +652,8 @@ impl Config {
             notice_delay_minutes,
             template_dir,
             latin_digits,
+            sms,
+            notify_by,
             outbox_poll_seconds,
             drain_seconds,
             backups,
@@ -655,6 +665,100 @@ impl Config {
             ss12000_source: ss12000_source(&get)?,
         })
     }
+}
+
+/// The gateway's settings (NARVARO_SMS_URL, NARVARO_SMS_USER, NARVARO_SMS_PASSWORD,
+/// NARVARO_SMS_FROM).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmsConfig {
+    /// the API's base address, e.g. https://api.46elks.com/a1
+    pub url: String,
+    pub user: String,
+    pub password: String,
+    /// the sender shown on the phone: up to 11 letters and digits, or a number
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("url", &self.url)
+            .field("user", &self.user)
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How guardians are reached: `NARVARO_LATIN_DIGITS`, and the SMS gateway.
+fn reach_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(bool, Option<SmsConfig>, String), ConfigError> {
+    let latin_digits = on_off(get, "NARVARO_LATIN_DIGITS", false)?;
+    let (sms, notify_by) = sms_settings(get)?;
+    Ok((latin_digits, sms, notify_by))
+}
+
+/// The SMS gateway: `NARVARO_SMS_URL` (https://, or http:// to a loopback address for a
+/// test), with `NARVARO_SMS_USER` and `NARVARO_SMS_PASSWORD`; `NARVARO_SMS_FROM` up to 11
+/// letters and digits or a number (default "Narvaro"); and `NARVARO_NOTIFY_BY`.
+fn sms_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Option<SmsConfig>, String), ConfigError> {
+    let notify_by = get("NARVARO_NOTIFY_BY")
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_else(|| "email".into());
+    if !matches!(notify_by.as_str(), "email" | "sms" | "both") {
+        return Err(ConfigError::new(
+            "NARVARO_NOTIFY_BY",
+            format!("'{notify_by}' is not email, sms or both"),
+        ));
+    }
+    let Some(url) = get("NARVARO_SMS_URL").map(|u| u.trim().to_string()) else {
+        if notify_by != "email" {
+            return Err(ConfigError::new(
+                "NARVARO_NOTIFY_BY",
+                "text messages need an SMS gateway (NARVARO_SMS_URL)",
+            ));
+        }
+        return Ok((None, notify_by));
+    };
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|p| url.starts_with(p));
+    if !(url.starts_with("https://") || loopback) {
+        return Err(ConfigError::new(
+            "NARVARO_SMS_URL",
+            format!("'{url}' is not an https:// address such as https://api.46elks.com/a1"),
+        ));
+    }
+    let need = |var: &'static str| {
+        get(var)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| ConfigError::new(var, "is needed with NARVARO_SMS_URL"))
+    };
+    let (user, password) = (need("NARVARO_SMS_USER")?, need("NARVARO_SMS_PASSWORD")?);
+    let from = get("NARVARO_SMS_FROM")
+        .map(|f| f.trim().to_string())
+        .unwrap_or_else(|| "Narvaro".into());
+    let name_ok = (1..=11).contains(&from.len()) && from.chars().all(|c| c.is_ascii_alphanumeric());
+    if !(name_ok || crate::school::phone::e164(&from).as_deref() == Some(from.as_str())) {
+        return Err(ConfigError::new(
+            "NARVARO_SMS_FROM",
+            format!(
+                "'{from}' is neither 1–11 letters and digits nor a number such as +46766861004"
+            ),
+        ));
+    }
+    Ok((
+        Some(SmsConfig {
+            url,
+            user,
+            password,
+            from,
+        }),
+        notify_by,
+    ))
 }
 
 /// `NARVARO_OUTBOX_POLL_SECONDS`: 0 (off) to an hour, 15 s by default.

@@ -340,6 +340,18 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         confirmed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        channel -> Text,
+        provider_id -> Nullable<Text>,
+        segments -> Nullable<Integer>,
+        delivery -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    person_channels (person_id, kind) {
+        person_id -> BigInt,
+        kind -> Text,
+        channels -> Text,
     }
 }
 
@@ -623,7 +635,10 @@ diesel::joinable!(one_time_tokens -> people (person_id));
 diesel::joinable!(person_emails -> people (person_id));
 diesel::joinable!(person_identifiers -> people (person_id));
 
+diesel::joinable!(person_channels -> people (person_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    person_channels,
     organisations,
     absence_cases,
     case_participants,

@@ -89,7 +89,8 @@ pub fn open_state(config: Config) -> Result<AppState, StartupError> {
         config.base_url.clone(),
         config.timezone,
         config.clock,
-    );
+    )
+    .with_sms(config.sms.clone(), &config.notify_by);
     let metrics = crate::ops::metrics::Metrics::new(database.waits(), &outbox.counts);
     use crate::auth::oidc::{Provider, Which};
     let oidc_staff = config

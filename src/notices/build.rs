@@ -22,9 +22,10 @@ pub const CONFIRM_DAYS: i64 = 14;
 
 /// What to do with a claimed notice, once built.
 pub(super) enum Built {
-    /// One e-mail, or for a link request one per account with the address; and the
-    /// payload to keep once sent (an absence notice records the lessons it named).
-    Send(Vec<Mail>, Option<String>),
+    /// One e-mail (none for a guardian reached by text message only), or for a link
+    /// request one per account with the address; the payload to keep once sent (an absence
+    /// notice records the lessons it named); and the text message to send, if any.
+    Send(Vec<Mail>, Option<String>, Option<super::text::Text>),
     /// Another notice about the same guardian, pupil and day is being sent right now:
     /// try again when it is done, to list only what it did not.
     Later,
@@ -75,6 +76,8 @@ fn named_before(
         .filter(outbox::notice_date.eq(date))
         .filter(outbox::id.ne(me))
         .filter(outbox::status.eq_any(["sent", "pending"]))
+        // a notice whose text message failed named nothing (its e-mail follows)
+        .filter(outbox::delivery.is_null().or(outbox::delivery.ne("failed")))
         .select((outbox::status, outbox::payload, outbox::claimed_until))
         .load(conn)?;
     let mut named = Vec::new();
@@ -198,7 +201,7 @@ fn build_link_mail(conn: &mut DbConn, state: &Outbox, row: &Claimed) -> AppResul
             html: Some(r.html),
         });
     }
-    Ok(Built::Send(mails, None))
+    Ok(Built::Send(mails, None, None))
 }
 
 /// Why a notice was not sent, as stored in `last_error`: a code the staff's page words in
@@ -224,9 +227,7 @@ pub(super) fn build(
         .find(recipient)
         .select((people::given_name, people::email, people::language))
         .first(conn)?;
-    let Some(email) = email.filter(|e| crate::mail::Email::parse(e).is_some()) else {
-        return Ok(Built::Unreachable);
-    };
+    let email = email.filter(|e| crate::mail::Email::parse(e).is_some());
     let lang = Lang::parse(&language).unwrap_or_default();
     let payload: Value = serde_json::from_str(&row.payload).map_err(AppError::caused)?;
     let n = Notice {
@@ -250,6 +251,14 @@ pub(super) fn build(
         Ok(made) => made,
         Err(built) => return Ok(built),
     };
+    let text = super::text::plan(conn, state, row, (recipient, lang), &ctx)?;
+    let Some(email) = email else {
+        // no address: a text message alone, or nobody to tell
+        return Ok(match text {
+            Some(t) => Built::Send(Vec::new(), keep, Some(t)),
+            None => Built::Unreachable,
+        });
+    };
     let r = state
         .templates
         .render(&row.kind, lang.code(), &ctx)
@@ -262,6 +271,7 @@ pub(super) fn build(
             html: Some(r.html),
         }],
         keep,
+        text,
     ))
 }
 

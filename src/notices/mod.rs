@@ -7,7 +7,9 @@ pub mod build;
 pub mod channel;
 pub mod queue;
 pub mod reach;
+pub mod sms;
 pub mod templates;
+pub mod text;
 pub mod worker;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
@@ -81,11 +83,21 @@ struct Row<'a> {
 
 /// Writes the notice unless one with its key exists (a lesson reported again, a retry).
 fn put(conn: &mut DbConn, r: Row<'_>, now: NaiveDateTime) -> AppResult<()> {
-    let status = if r
+    let addressed = r
         .email
         .as_deref()
-        .is_some_and(|e| crate::mail::Email::parse(e).is_some())
-    {
+        .is_some_and(|e| crate::mail::Email::parse(e).is_some());
+    // without an address, a guardian with a number may still be texted (the worker decides)
+    let numbered = !addressed
+        && match r.recipient {
+            Some(p) => people::table
+                .find(p)
+                .select(people::phone)
+                .first::<Option<String>>(conn)?
+                .is_some(),
+            None => false,
+        };
+    let status = if addressed || numbered {
         "pending"
     } else {
         "unreachable"

@@ -31,6 +31,10 @@ pub struct Outbox {
     wake: tokio::sync::Notify,
     /// notices handled by this process, by outcome (`/metrics`)
     pub counts: crate::ops::metrics::NoticeCounts,
+    /// the SMS gateway, when there is one
+    pub sms: Option<super::sms::SmsConfig>,
+    /// how guardians are told when they have not chosen: email, sms or both
+    pub notify_by: String,
 }
 
 impl Outbox {
@@ -53,7 +57,16 @@ impl Outbox {
             clock,
             wake: tokio::sync::Notify::new(),
             counts: crate::ops::metrics::NoticeCounts::default(),
+            sms: None,
+            notify_by: "email".into(),
         }
+    }
+
+    /// With text messages through `sms`, and `notify_by` for guardians who have not chosen.
+    pub fn with_sms(mut self, sms: Option<super::sms::SmsConfig>, notify_by: &str) -> Outbox {
+        self.sms = sms;
+        self.notify_by = notify_by.to_string();
+        self
     }
 
     /// Now on the service's clock (UTC, as stored).

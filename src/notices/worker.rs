@@ -12,9 +12,11 @@ use tokio::sync::watch;
 use super::build::{build, Built};
 use super::channel::Channel;
 use super::queue::{backoff, claim, settle, Claimed, Outcome, Settled, BATCH, MAX_ATTEMPTS};
+use super::text::Text;
 use crate::auth::secret;
 use crate::error::{AppError, AppResult};
 use crate::mail::MailError;
+use crate::school::ids::NoticeId;
 
 pub use super::build::{
     confirm_link, confirm_link_valid, SKIP_INACTIVE, SKIP_MADE_VALID, SKIP_NOTHING_NEW,
@@ -33,6 +35,59 @@ pub struct PassStats {
     pub failed: usize,
     pub cancelled: usize,
     pub unreachable: usize,
+}
+
+/// Sends a built notice: its text message first, when there is one (recorded at once, so a
+/// retry of the e-mail never texts twice), then its e-mail when the guardian wants both or
+/// the text could not be sent. A text refused by the gateway falls back to the e-mail; a
+/// temporary failure of a text that stands alone is retried like an e-mail's.
+async fn send(
+    state: &web::Data<Outbox>,
+    id: NoticeId,
+    mails: Vec<crate::mail::Mail>,
+    text: Option<Text>,
+) -> AppResult<Result<(), MailError>> {
+    let mut by_mail = text.as_ref().is_none_or(|t| t.email_too);
+    let mut text_error = None;
+    if let (Some(t), Some(cfg)) = (&text, &state.sms) {
+        let report = super::sms::report_url(&state.base_url, &state.secret, id);
+        match super::sms::send(cfg, &t.to, &t.message, &report).await {
+            Ok(taken) => {
+                let (channel, n) = (
+                    if t.email_too { "both" } else { "sms" },
+                    segments(t, &taken),
+                );
+                let provider = taken.id.clone();
+                state
+                    .db
+                    .write(move |conn| super::sms::texted(conn, id, &provider, n, channel))
+                    .await?;
+            }
+            Err(MailError::Temporary(e)) if !by_mail => return Ok(Err(MailError::Temporary(e))),
+            Err(e) => {
+                tracing::warn!(id = %id, error = %e, "a text message failed; the e-mail goes instead");
+                text_error = Some(e);
+                by_mail = true;
+            }
+        }
+    }
+    if !by_mail {
+        return Ok(Ok(()));
+    }
+    if mails.is_empty() {
+        // a text that failed, and no address to fall back on
+        return Ok(Err(text_error.unwrap_or_else(|| {
+            MailError::Permanent("no e-mail address".into())
+        })));
+    }
+    Ok(state.mailer.deliver(id, mails).await)
+}
+
+/// The segments a text cost: the gateway's count, else Närvaro's own.
+fn segments(t: &Text, taken: &super::sms::Taken) -> i32 {
+    taken
+        .parts
+        .unwrap_or_else(|| i32::try_from(super::sms::segments(&t.message)).unwrap_or(i32::MAX))
 }
 
 /// Renders, sends and records one claimed notice.
@@ -62,7 +117,7 @@ async fn process(
             None,
             Some(state.now() + Duration::seconds(30)),
         ),
-        Ok(Built::Send(mails, kept)) => match state.mailer.deliver(id, mails).await {
+        Ok(Built::Send(mails, kept, text)) => match send(&state, id, mails, text).await? {
             Ok(()) => {
                 keep_payload = kept;
                 (Outcome::Sent, None, None)

@@ -73,6 +73,7 @@ pub struct Metrics {
     outbox_pending: IntGauge,
     outbox_failed: IntGauge,
     outbox_oldest_due: Gauge,
+    sms_segments: IntGauge,
     last_backup: Gauge,
     last_sync: Gauge,
 }
@@ -136,6 +137,10 @@ impl Metrics {
                 "narvaro_outbox_oldest_due_age_seconds",
                 "How long the oldest notice that is due has waited (0 when none is).",
             ),
+            sms_segments: int_gauge(
+                "narvaro_sms_segments_last_24h",
+                "SMS segments the gateway took in the last 24 hours (what text messages cost), all instances.",
+            ),
             last_backup: gauge(
                 "narvaro_last_backup_timestamp_seconds",
                 "When this instance last made a scheduled backup, as Unix time (0: never).",
@@ -154,6 +159,7 @@ impl Metrics {
             Box::new(m.outbox_pending.clone()),
             Box::new(m.outbox_failed.clone()),
             Box::new(m.outbox_oldest_due.clone()),
+            Box::new(m.sms_segments.clone()),
             Box::new(m.last_backup.clone()),
             Box::new(m.last_sync.clone()),
             Box::new(db.pool.clone()),
@@ -200,6 +206,7 @@ impl Metrics {
         self.outbox_pending.set(now.stored.pending);
         self.outbox_failed.set(now.stored.failed);
         self.outbox_oldest_due.set(now.stored.oldest_due_secs);
+        self.sms_segments.set(now.stored.sms_segments);
         self.last_backup
             .set(now.last_backup.map_or(0.0, |t| t.timestamp() as f64));
         self.last_sync.set(
@@ -222,6 +229,8 @@ pub struct Stored {
     pub failed: i64,
     pub oldest_due_secs: f64,
     pub last_sync: Option<NaiveDateTime>,
+    /// SMS segments sent in the last 24 hours
+    pub sms_segments: i64,
 }
 
 /// The states a scrape shows.
@@ -248,6 +257,11 @@ pub fn read_stored(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Stored>
         .filter(outbox::due_at.le(now))
         .select(diesel::dsl::min(outbox::due_at))
         .first(conn)?;
+    let sms_segments: Option<i64> = outbox::table
+        .filter(outbox::provider_id.is_not_null())
+        .filter(outbox::sent_at.gt(now - chrono::Duration::hours(24)))
+        .select(diesel::dsl::sum(outbox::segments))
+        .first(conn)?;
     let last_sync: Option<NaiveDateTime> = sync_runs::table
         .filter(sync_runs::status.eq(crate::school::states::SyncStatus::Ok))
         .select(diesel::dsl::max(sync_runs::finished_at))
@@ -259,5 +273,6 @@ pub fn read_stored(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Stored>
             .map(|due| (now - due).num_milliseconds().max(0) as f64 / 1000.0)
             .unwrap_or(0.0),
         last_sync,
+        sms_segments: sms_segments.unwrap_or(0),
     })
 }

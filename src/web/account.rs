@@ -61,7 +61,7 @@ fn account_page(
     ctx: &PageCtx,
     v: &Viewer,
     (register, phone): (&[(String, String)], &str),
-    note: Option<Markup>,
+    (note, channels): (Option<Markup>, Option<Markup>),
 ) -> Markup {
     let title = ctx.t("Mitt konto", "My account");
     let r = &v.roles;
@@ -110,6 +110,7 @@ fn account_page(
                 p { button type="submit" { (ctx.t("Spara inställningarna", "Save the settings")) } }
             }
         }
+        @if let Some(c) = channels { (c) }
         @if v.has_password {
                 section.card {
                     h2 { (ctx.t("Byt lösenord", "Change password")) }
@@ -137,9 +138,11 @@ pub async fn page(
 ) -> AppResult<HttpResponse> {
     let id = v.id;
     let (register, phone) = state.db(move |conn| stored(conn, id)).await?;
+    let ctx = PageCtx::new(&req);
+    let channels = super::channels::card(&state, &ctx, &v).await?;
     Ok(html_with_status(
         StatusCode::OK,
-        account_page(&PageCtx::new(&req), &v, (&register, &phone), None),
+        account_page(&ctx, &v, (&register, &phone), (None, channels)),
     ))
 }
 
@@ -181,7 +184,7 @@ pub async fn save_settings(
             html! { p.errors role="alert" { (ctx.say(&crate::school::Refusal::new(code))) } };
         html_with_status(
             StatusCode::BAD_REQUEST,
-            account_page(&ctx, &v, (&register, f.phone.trim()), Some(note)),
+            account_page(&ctx, &v, (&register, f.phone.trim()), (Some(note), None)),
         )
     };
     let typed = match f.choice.as_deref() {
@@ -253,7 +256,7 @@ pub async fn change_password(
         let note = html! { p.errors role="alert" { (ctx.t(sv, en)) } };
         Ok(html_with_status(
             status,
-            account_page(&ctx, &v, (&register, &phone), Some(note)),
+            account_page(&ctx, &v, (&register, &phone), (Some(note), None)),
         ))
     };
     if let Err((sv, en)) =

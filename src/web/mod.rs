@@ -12,6 +12,7 @@ pub mod api_docs;
 mod audit;
 mod case_forms;
 mod cases;
+mod channels;
 mod common;
 mod day;
 mod errors;
@@ -36,6 +37,7 @@ mod school_settings;
 mod sign_in;
 mod signal_rules;
 mod signals;
+mod sms_reports;
 mod ss12000;
 mod statistics;
 mod teacher_start;
@@ -97,6 +99,7 @@ routes! {
     get "/account" => account::page,
     post "/account/password" => account::change_password,
     post "/account/settings" => account::save_settings,
+    post "/account/channels" => channels::save,
     // people
     get "/pupils/{id}" => pupils::page,
     // absence reports and leave
@@ -143,6 +146,8 @@ routes! {
     // notices
     get "/notices" => notices::day,
     get "/guardians/unreached" => unreached::list,
+    // the SMS gateway's delivery reports (a signed address, no session)
+    post "/sms/reports/{row}" => sms_reports::report,
     get "/notices/{id}/seen" => notices::seen_page,
     post "/notices/{id}/seen" => notices::confirm,
     // the school office's day: substitutes and cancelled lessons

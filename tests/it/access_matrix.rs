@@ -1333,6 +1333,24 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: all(404),
         },
+        // the choice of channels exists where there is an SMS gateway (none here)
+        Row {
+            method: "post",
+            pattern: "/account/channels",
+            path: |_| "/account/channels".into(),
+            body: &[("unexplained_absence", "sms")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        // the gateway's delivery reports: a signed address, the same for everyone
+        Row {
+            method: "post",
+            pattern: "/sms/reports/{row}",
+            path: |_| "/sms/reports/1?sig=00".into(),
+            body: &[("id", "s1"), ("status", "delivered")],
+            via: Via::Page,
+            expect: all(404),
+        },
         Row {
             method: "post",
             pattern: "/account/settings",

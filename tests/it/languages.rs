@@ -96,7 +96,17 @@ async fn family_pages(app: &TestApp, world: &World, lang: Lang) -> Vec<(String, 
 
 #[actix_web::test]
 async fn every_text_a_guardian_can_meet_is_translated_into_every_language() {
-    let app = TestApp::spawn(Kind::Sqlite).await;
+    // with an SMS gateway set, so that My account shows the choice of channels (the pages
+    // never call it)
+    let app = TestApp::spawn_with(Kind::Sqlite, |c| {
+        c.sms = Some(narvaro::notices::sms::SmsConfig {
+            url: "http://127.0.0.1:9/a1".into(),
+            user: "user".into(),
+            password: "password".into(),
+            from: "Narvaro".into(),
+        })
+    })
+    .await;
     let world = fixtures::build(&app);
     for lang in Lang::ALL {
         for (what, body) in family_pages(&app, &world, lang).await {

@@ -43,6 +43,7 @@ mod seed;
 mod sign_in_limits;
 mod signal_reach;
 mod signals;
+mod sms;
 mod snapshots;
 mod ss12000;
 mod ss12000_schema;
