@@ -1,5 +1,6 @@
-//! Sending: the channel a built notice goes out on, behind one trait. E-mail is the one
-//! channel today; a second (SMS, say) is a new file with its own `impl Channel`.
+//! Sending: the channels a built notice goes out on, each behind a trait. E-mail over SMTP
+//! (`Channel`), and text messages through an SMS gateway (`TextChannel`, 46elks today in
+//! `sms.rs`; another provider is another `impl TextChannel`).
 
 use std::future::Future;
 
@@ -27,5 +28,28 @@ impl Channel for Mailer {
             self.send(mail, &format!("notice.{row}.{n}")).await?;
         }
         Ok(())
+    }
+}
+
+/// A way to send a text message: the provider's id for it, and the segments it cost when
+/// the provider says. Errors as for e-mail: a refusal is permanent, no answer temporary.
+pub trait TextChannel {
+    fn send_text(
+        &self,
+        to: &str,
+        message: &str,
+        report_url: &str,
+    ) -> impl Future<Output = Result<super::sms::Taken, MailError>>;
+}
+
+/// 46elks, by its HTTP API.
+impl TextChannel for super::sms::SmsConfig {
+    async fn send_text(
+        &self,
+        to: &str,
+        message: &str,
+        report_url: &str,
+    ) -> Result<super::sms::Taken, MailError> {
+        super::sms::send(self, to, message, report_url).await
     }
 }

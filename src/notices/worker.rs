@@ -10,7 +10,7 @@ use chrono::{Duration, NaiveDateTime};
 use tokio::sync::watch;
 
 use super::build::{build, Built};
-use super::channel::Channel;
+use super::channel::{Channel, TextChannel};
 use super::queue::{backoff, claim, settle, Claimed, Outcome, Settled, BATCH, MAX_ATTEMPTS};
 use super::text::Text;
 use crate::auth::secret;
@@ -51,7 +51,7 @@ async fn send(
     let mut text_error = None;
     if let (Some(t), Some(cfg)) = (&text, &state.sms) {
         let report = super::sms::report_url(&state.base_url, &state.secret, id);
-        match super::sms::send(cfg, &t.to, &t.message, &report).await {
+        match cfg.send_text(&t.to, &t.message, &report).await {
             Ok(taken) => {
                 let (channel, n) = (
                     if t.email_too { "both" } else { "sms" },

@@ -998,6 +998,9 @@ async fn a_guardian_chooses_which_of_the_registers_addresses_gets_messages() {
         right.extend([("phone", "070-123 45 67"), ("receive_confirmations", "1")]);
         assert_eq!(g.post("/account/settings", &right).await.status, 303);
         assert_eq!(phone_of(c), (Some("+46701234567".into()), true), "{kind:?}");
+        // Omar reads Somali; the register has no language (SS 12000 v2.1 Person carries
+        // none), so no import changes it
+        assert_eq!(g.post("/lang", &[("lang", "so")]).await.status, 303);
 
         // the register changes the private address: the list follows, the choice stays
         let moved = with(json!([
@@ -1006,6 +1009,15 @@ async fn a_guardian_chooses_which_of_the_registers_addresses_gets_messages() {
         ]));
         let changed = import(c, &moved).unwrap();
         assert_eq!(changed.updated, 1, "{kind:?}: {changed}");
+        let language: String = people::table
+            .filter(people::external_id.eq("5c3e8d10-0000-4000-8000-000000000011"))
+            .select(people::language)
+            .first(c)
+            .unwrap();
+        assert_eq!(
+            language, "so",
+            "{kind:?}: the import keeps the person's language"
+        );
         let (email, chosen, list) = stored(c);
         assert_eq!(
             (email.as_deref(), chosen),

@@ -162,7 +162,35 @@ async fn a_guardians_pages_read_well_in_arabic_and_somali_on_a_small_phone() {
             screenshot(&d, &format!("{code}{}", path.replace('/', "_"))).await;
         }
     }
+    // signed out, the pages before signing in, in Somali (the browser keeps its choice)
+    d.click("form[action='/logout'] button[type=submit]").await;
+    for path in ["/login", "/password/forgot", "/login/link/not-a-link"] {
+        d.go(&app.url(path)).await;
+        d.check_page(&format!("so {path}")).await;
+        let l = layout(&d).await;
+        assert_eq!(l["lang"], json!("so"), "{path}");
+        assert_eq!(l["problems"], json!([]), "so {path}");
+        screenshot(&d, &format!("so{}", path.replace('/', "_"))).await;
+    }
+    // and in Arabic, right to left
+    choose_by_keyboard(&d, &app, "ar").await;
+    for path in ["/login", "/password/forgot", "/login/link/not-a-link"] {
+        d.go(&app.url(path)).await;
+        d.check_page(&format!("ar {path}")).await;
+        let l = layout(&d).await;
+        assert_eq!(
+            (l["lang"].clone(), l["dir"].clone()),
+            (json!("ar"), json!("rtl")),
+            "{path}"
+        );
+        assert_eq!(l["problems"], json!([]), "ar {path}");
+        assert_eq!(l["brand_right"], json!(true), "ar {path}");
+        screenshot(&d, &format!("ar{}", path.replace('/', "_"))).await;
+    }
     // the menu back to Swedish, by keyboard too
     choose_by_keyboard(&d, &app, "sv").await;
-    assert!(d.text("h1").await.starts_with("Hej"));
+    assert_eq!(
+        d.script("return document.documentElement.lang;").await,
+        json!("sv")
+    );
 }
