@@ -67,20 +67,36 @@ pub fn save_settings(
                 people::receive_confirmations.eq(s.receive_confirmations),
             ))
             .execute(conn)?;
-        crate::audit::record(
+        settings_changed(
             conn,
-            crate::audit::Entry {
-                at: now,
-                actor: Some(id),
-                action: "settings.changed",
-                entity: "person",
-                entity_id: Some(id.into()),
-                detail: serde_json::json!({"email_set": s.email.is_some(), "email_changed": stored != s.email, "phone_set": s.phone.is_some(), "phone_changed": stored_phone != s.phone, "language": s.language, "receive_confirmations": s.receive_confirmations}),
-                client_addr: Some(addr),
-            },
-        )?;
-        Ok(())
+            id,
+            serde_json::json!({"email_set": s.email.is_some(), "email_changed": stored != s.email, "phone_set": s.phone.is_some(), "phone_changed": stored_phone != s.phone, "language": s.language, "receive_confirmations": s.receive_confirmations}),
+            (addr, now),
+        )
     })
+}
+
+/// Audits a person's change to their own settings (`detail`: what changed, never an
+/// address or a number).
+pub fn settings_changed(
+    conn: &mut DbConn,
+    id: PersonId,
+    detail: serde_json::Value,
+    (addr, now): (&str, chrono::NaiveDateTime),
+) -> AppResult<()> {
+    crate::audit::record(
+        conn,
+        crate::audit::Entry {
+            at: now,
+            actor: Some(id),
+            action: "settings.changed",
+            entity: "person",
+            entity_id: Some(id.into()),
+            detail,
+            client_addr: Some(addr),
+        },
+    )?;
+    Ok(())
 }
 
 /// The person's stored language when it is not the default (Swedish).
@@ -105,17 +121,11 @@ pub fn set_language(
             .set(people::language.eq(language))
             .execute(conn)?;
         if changed > 0 {
-            crate::audit::record(
+            settings_changed(
                 conn,
-                crate::audit::Entry {
-                    at: now,
-                    actor: Some(id),
-                    action: "settings.changed",
-                    entity: "person",
-                    entity_id: Some(id.into()),
-                    detail: serde_json::json!({ "language": language }),
-                    client_addr: Some(addr),
-                },
+                id,
+                serde_json::json!({ "language": language }),
+                (addr, now),
             )?;
         }
         Ok(())

@@ -73,19 +73,12 @@ pub fn set_choices(
                 ))
                 .execute(conn)?;
         }
-        crate::audit::record(
+        crate::auth::account::settings_changed(
             conn,
-            crate::audit::Entry {
-                at: now,
-                actor: Some(person),
-                action: "settings.changed",
-                entity: "person",
-                entity_id: Some(person.into()),
-                detail: serde_json::json!({ "channels": chosen }),
-                client_addr: Some(addr),
-            },
-        )?;
-        Ok(())
+            person,
+            serde_json::json!({ "channels": chosen }),
+            (addr, now),
+        )
     })
 }
 
