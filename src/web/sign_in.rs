@@ -46,15 +46,22 @@ pub(super) async fn start_session(
         .cookie(crate::i18n::LANG_COOKIE)
         .and_then(|c| crate::i18n::Lang::parse(c.value()));
     let (addr, now) = (client_addr(req), state.now());
-    let stored = state
-        .db_write(move |conn| match chosen {
-            Some(l) => {
-                crate::auth::account::set_language(conn, person, l.code(), (&addr, now))?;
-                Ok(None)
-            }
-            None => crate::auth::account::language(conn, person),
-        })
-        .await?;
+    // a write only when there is a choice to keep; otherwise a read
+    let stored = match chosen {
+        Some(l) => {
+            state
+                .db_write(move |conn| {
+                    crate::auth::account::set_language(conn, person, l.code(), (&addr, now))
+                })
+                .await?;
+            None
+        }
+        None => {
+            state
+                .db(move |conn| crate::auth::account::language(conn, person))
+                .await?
+        }
+    };
     let mut res = HttpResponse::SeeOther();
     res.cookie(session_cookie(token, secure(state)))
         .cookie(device_cookie(state, person))
