@@ -47,6 +47,9 @@ pub struct Config {
     /// How guardians are told when they have not chosen (NARVARO_NOTIFY_BY): `email`,
     /// `sms` or `both`. A text message that fails is followed by an e-mail.
     pub notify_by: String,
+    /// Where vulnerabilities are reported (NARVARO_SECURITY_CONTACT): `mailto:`, `https:`
+    /// or `tel:` URIs, for `/.well-known/security.txt`.
+    pub security_contacts: Vec<String>,
     /// How often the in-server worker looks for due notices; 0 turns it off.
     pub outbox_poll_seconds: u64,
     /// After SIGTERM, how long the server goes on serving while `/healthz` answers 503,
@@ -458,6 +461,7 @@ impl fmt::Debug for Config {
             .field("latin_digits", &self.latin_digits)
             .field("sms", &self.sms)
             .field("notify_by", &self.notify_by)
+            .field("security_contacts", &self.security_contacts)
             .field("outbox_poll_seconds", &self.outbox_poll_seconds)
             .field("drain_seconds", &self.drain_seconds)
             .field("clock", &self.clock)
@@ -557,13 +561,11 @@ impl Config {
                 format!("'{bind_raw}' is not an address and port such as {DEFAULT_BIND}"),
             )
         })?;
-
         let metrics_bind = get("NARVARO_METRICS_BIND")
             .map(|raw| metrics_bind(&raw, bind))
             .transpose()?;
-
         let base_url = base_url(get("NARVARO_BASE_URL"), bind)?;
-
+        let security_contacts = security_contacts(&get, &base_url)?;
         let smtp_url = get("NARVARO_SMTP_URL").map(smtp_url).transpose()?;
 
         let mail_dir =
@@ -654,6 +656,7 @@ impl Config {
             latin_digits,
             sms,
             notify_by,
+            security_contacts,
             outbox_poll_seconds,
             drain_seconds,
             backups,
@@ -687,6 +690,42 @@ impl std::fmt::Debug for SmsConfig {
             .field("from", &self.from)
             .finish_non_exhaustive()
     }
+}
+
+/// `NARVARO_SECURITY_CONTACT`: comma-separated `mailto:`, `https:` or `tel:` URIs; by
+/// default `mailto:security@` the host of the base address.
+fn security_contacts(
+    get: &dyn Fn(&str) -> Option<String>,
+    base_url: &str,
+) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = get("NARVARO_SECURITY_CONTACT") else {
+        let host = base_url
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .unwrap_or(base_url)
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("localhost");
+        return Ok(vec![format!("mailto:security@{host}")]);
+    };
+    let contacts: Vec<String> = raw
+        .split(',')
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    let good = |c: &String| {
+        ["mailto:", "https://", "tel:"]
+            .iter()
+            .any(|p| c.starts_with(p))
+            && !c.chars().any(|ch| ch.is_whitespace() || ch.is_control())
+    };
+    if contacts.is_empty() || !contacts.iter().all(good) {
+        return Err(ConfigError::new(
+            "NARVARO_SECURITY_CONTACT",
+            format!("'{raw}' is not one or more mailto:, https:// or tel: addresses"),
+        ));
+    }
+    Ok(contacts)
 }
 
 /// How guardians are reached: `NARVARO_LATIN_DIGITS`, and the SMS gateway.

@@ -34,6 +34,7 @@ mod register_extract;
 mod roll_call;
 mod roll_call_form;
 mod school_settings;
+mod security_txt;
 mod sign_in;
 mod signal_rules;
 mod signals;
@@ -80,6 +81,7 @@ routes! {
     get "/static/queue.js" => queue_script,
     get "/sw.js" => service_worker,
     get "/favicon.ico" => favicon,
+    get "/.well-known/security.txt" => security_txt::security_txt,
     get "/" => pages::home,
     get "/accessibility" => pages::accessibility,
     post "/lang" => pages::set_language,

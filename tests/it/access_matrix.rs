@@ -82,6 +82,14 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: "get",
+            pattern: "/.well-known/security.txt",
+            path: |_| "/.well-known/security.txt".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(200),
+        },
+        Row {
+            method: "get",
             pattern: "/accessibility",
             path: |_| "/accessibility".into(),
             body: &[],

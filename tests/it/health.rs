@@ -166,3 +166,43 @@ async fn the_language_switch_remembers_english() {
     let cookie = res.cookie("lang").expect("the language is set");
     assert_eq!(cookie.value(), "sv");
 }
+
+/// RFC 9116: the file is served as plain text, with its two required fields (`Contact`,
+/// and `Expires` once, in the future and less than a year ahead) and its own address.
+#[actix_web::test]
+async fn security_txt_says_where_to_report_a_vulnerability() {
+    for kind in crate::helpers::backends() {
+        let app = crate::helpers::TestApp::spawn_with(kind, |c| {
+            c.security_contacts = vec!["mailto:sakerhet@kommun.example".into()];
+        })
+        .await;
+        let mut res = app
+            .client
+            .get(app.url("/.well-known/security.txt"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.headers().get("content-type").unwrap(),
+            "text/plain; charset=utf-8"
+        );
+        let text = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+        assert!(
+            text.contains("Contact: mailto:sakerhet@kommun.example\n"),
+            "{text}"
+        );
+        assert_eq!(text.matches("\nExpires: ").count(), 1, "{text}");
+        let expires = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Expires: "))
+            .unwrap();
+        let expires = chrono::DateTime::parse_from_rfc3339(expires).unwrap();
+        let ahead = expires.with_timezone(&chrono::Utc) - chrono::Utc::now();
+        assert!(ahead > chrono::Duration::days(30) && ahead < chrono::Duration::days(365));
+        assert!(text.contains(&format!(
+            "Canonical: {}/.well-known/security.txt",
+            app.config.base_url
+        )));
+    }
+}

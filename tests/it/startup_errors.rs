@@ -46,6 +46,15 @@ fn bad_values_name_their_variable() {
         ),
         (&[("NARVARO_JWT_SECRET", "too-short")], "NARVARO_JWT_SECRET"),
         (
+            &[("NARVARO_SECURITY_CONTACT", "security@kommun.se")],
+            "NARVARO_SECURITY_CONTACT",
+        ),
+        (&[("NARVARO_NOTIFY_BY", "pigeon")], "NARVARO_NOTIFY_BY"),
+        (
+            &[("NARVARO_SMS_URL", "http://sms.example/a1")],
+            "NARVARO_SMS_URL",
+        ),
+        (
             &[("NARVARO_CLOCK_START", "next tuesday")],
             "NARVARO_CLOCK_START",
         ),
