@@ -161,6 +161,7 @@ pub fn report(
             Option<NaiveDate>,
             String,
             String,
+            String,
         )> = outbox::table
             .find(row)
             .filter(outbox::provider_id.eq(provider))
@@ -173,10 +174,12 @@ pub fn report(
                 outbox::notice_date,
                 outbox::language,
                 outbox::channel,
+                outbox::payload,
             ))
             .first(conn)
             .optional()?;
-        let Some((kind, key, recipient, email, pupil, date, language, channel)) = found else {
+        let Some((kind, key, recipient, email, pupil, date, language, channel, payload)) = found
+        else {
             return Ok(Reported::Unknown);
         };
         let delivery = if status == "delivered" {
@@ -190,10 +193,6 @@ pub fn report(
         if delivery == "delivered" || channel != "sms" {
             return Ok(Reported::Recorded);
         }
-        let payload: String = outbox::table
-            .find(row)
-            .select(outbox::payload)
-            .first(conn)?;
         let made = crate::on_backend!(conn, c => diesel::insert_into(outbox::table)
             .values((
                 outbox::kind.eq(&kind),
