@@ -15,6 +15,7 @@ pub mod interop;
 pub mod mail;
 pub mod notices;
 pub mod ops;
+pub mod outbound;
 pub mod schema;
 pub mod school;
 pub mod school_day;

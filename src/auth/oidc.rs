@@ -199,24 +199,6 @@ impl std::fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
-fn tls_config() -> Arc<rustls::ClientConfig> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth());
-    Arc::new(match config {
-        Ok(mut c) => {
-            c.alpn_protocols = vec![b"http/1.1".to_vec()];
-            c
-        }
-        // the default provider always offers the safe versions
-        Err(e) => unreachable!("rustls: {e}"),
-    })
-}
-
 /// One request for the crate, over awc (no redirects followed: they would open the door to
 /// server-side request forgery; 10 s; at most 1 MiB).
 async fn send(
@@ -255,7 +237,7 @@ impl Provider {
         Provider {
             which,
             config,
-            tls: tls_config(),
+            tls: crate::outbound::tls_config(),
             cached: RwLock::new(None),
         }
     }
