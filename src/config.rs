@@ -101,10 +101,39 @@ impl fmt::Debug for OidcProvider {
 /// Whether staff may still sign in with a password and guardians with an e-mailed link.
 /// With a staff provider, passwords are off by default except for administrators (the
 /// break-glass account that reaches the service when the provider is down).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `second_factor_for`: the roles whose password accounts must have a second factor
+/// (`NARVARO_SECOND_FACTOR_FOR`, e.g. `admin,principal,case_officer`; none unless set).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignInPolicy {
     pub staff_passwords: bool,
     pub guardian_links: bool,
+    pub second_factor_for: Vec<crate::school::states::Role>,
+}
+
+/// The roles a comma-separated list names (`none` or nothing: no role).
+fn roles(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Vec<crate::school::states::Role>, ConfigError> {
+    use crate::school::states::Role;
+    let text = get(name).unwrap_or_default();
+    let mut out = Vec::new();
+    for word in text
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty() && *w != "none")
+    {
+        let role = Role::parse(word).ok_or_else(|| {
+            ConfigError::new(
+                name,
+                format!("'{word}' is not a role (admin, principal, school_admin, case_officer, health, mentor, teacher)"),
+            )
+        })?;
+        if !out.contains(&role) {
+            out.push(role);
+        }
+    }
+    Ok(out)
 }
 
 /// The name of a `NARVARO_OIDC_<WHO>_<NAME>` variable, for messages.
@@ -201,6 +230,7 @@ fn sign_in_settings(
     let policy = SignInPolicy {
         staff_passwords: on_off(get, "NARVARO_STAFF_PASSWORDS", staff.is_none())?,
         guardian_links: on_off(get, "NARVARO_GUARDIAN_LINKS", true)?,
+        second_factor_for: roles(get, "NARVARO_SECOND_FACTOR_FOR")?,
     };
     Ok((staff, guardian, policy))
 }

@@ -637,6 +637,38 @@ diesel::joinable!(person_identifiers -> people (person_id));
 
 diesel::joinable!(person_channels -> people (person_id));
 
+diesel::table! {
+    second_factors (person_id) {
+        person_id -> BigInt,
+        secret -> Text,
+        created_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        person_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    access_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        reader_id -> Nullable<BigInt>,
+        client_id -> Nullable<BigInt>,
+        pupil_id -> BigInt,
+        kind -> Text,
+        route -> Text,
+        client_addr -> Nullable<Text>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     person_channels,
     organisations,
@@ -681,4 +713,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_clients,
     api_client_schools,
     throttle_hits,
+    second_factors,
+    recovery_codes,
+    access_log,
 );

@@ -139,3 +139,13 @@ pub fn password_hash(conn: &mut DbConn, id: PersonId) -> AppResult<Option<String
         .select(people::password_hash)
         .first(conn)?)
 }
+
+/// The name an authenticator app shows for the person's account: their username, or their
+/// e-mail address, or their id.
+pub fn username(conn: &mut DbConn, id: PersonId) -> AppResult<Option<String>> {
+    let (username, email): (Option<String>, Option<String>) = people::table
+        .find(id)
+        .select((people::username, people::email))
+        .first(conn)?;
+    Ok(username.or(email))
+}

@@ -9,7 +9,9 @@
 //! - `oidc`: sign-in through the municipality's identity provider (OpenID Connect).
 //! - `links`: single-use links (guardian sign-in, staff invitation, password reset).
 //! - `sign_in`: password attempts, link requests, password changes, sign-out.
-//! - `throttle`: sign-in attempt limits, counted from the audit log.
+//! - `throttle`: sign-in attempt limits, reserved before the work they limit.
+//! - `totp`, `second_factor`: the second factor of password accounts (RFC 6238 codes,
+//!   recovery codes, an administrator's reset).
 //! - `civic`: civic numbers, kept only as a keyed hash.
 //! - `clients`: API clients (machine credentials) and their OAuth 2.0 token grant.
 
@@ -21,10 +23,12 @@ pub mod csrf;
 pub mod links;
 pub mod oidc;
 pub mod password;
+pub mod second_factor;
 pub mod secret;
 pub mod session;
 pub mod sign_in;
 pub mod throttle;
+pub mod totp;
 pub mod viewer;
 
 pub use viewer::Viewer;

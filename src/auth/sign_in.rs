@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use serde_json::json;
 
 use super::links::{self, Purpose};
-use super::{password, throttle};
+use super::{password, second_factor, throttle, totp};
 use crate::audit::{self, Entry};
 use crate::db::DbConn;
 use crate::error::AppResult;
@@ -16,6 +16,9 @@ use crate::schema::*;
 use crate::school::ids::PersonId;
 
 use crate::db::lower;
+
+/// The right password of an account with a second factor: the sign-in waits for its code.
+pub const PASSWORD_OK: &str = "sign_in.password_ok";
 
 pub enum Outcome {
     SignedIn {
@@ -231,10 +234,21 @@ pub fn record(
                 throttle::give_back(conn, reserved)?;
             }
         }
+        // with a second factor the sign-in is not done until its code: the failures so
+        // far stand, so that knowing the password does not reset the count of wrong codes
+        let second_step = match outcome {
+            Outcome::SignedIn { person, .. } => {
+                second_factor::enrolment(conn, person)? == second_factor::Enrolment::Confirmed
+            }
+            _ => false,
+        };
         if let Outcome::SignedIn { person, .. } = outcome {
-            throttle::clear_account(conn, person)?;
+            if !second_step {
+                throttle::clear_account(conn, person)?;
+            }
         }
         let action = match outcome {
+            Outcome::SignedIn { .. } if second_step => PASSWORD_OK,
             Outcome::SignedIn { .. } => throttle::SUCCEEDED,
             _ => throttle::FAILED,
         };
@@ -255,6 +269,78 @@ pub fn record(
         )
     })?;
     Ok(outcome)
+}
+
+/// The answer to a second-factor code at sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    Passed(second_factor::Checked),
+    Refused(second_factor::Checked),
+    Throttled { wait_secs: u64 },
+}
+
+/// A second-factor code at sign-in, held against the same limits as a password (reserved
+/// before it is checked, in one write transaction with the check): a wrong or reused code
+/// counts like a wrong password. A right one clears the account's failures and is the
+/// sign-in's success in the audit log. `now` is the system clock (the code's time step
+/// and the limits' windows).
+pub fn second_step(
+    conn: &mut DbConn,
+    person: PersonId,
+    typed: &str,
+    (limits, addr, channel): (&[throttle::Limit], &str, &str),
+    now: NaiveDateTime,
+) -> AppResult<StepOutcome> {
+    use second_factor::Checked;
+    let now_step = totp::step_at(now.and_utc().timestamp());
+    conn.write_transaction(|conn| {
+        let reserved = match throttle::take(conn, limits, now)? {
+            Ok(reserved) => reserved,
+            Err(wait_secs) => {
+                audit::record(
+                    conn,
+                    Entry {
+                        at: now,
+                        actor: None,
+                        action: throttle::THROTTLED,
+                        entity: "person",
+                        entity_id: Some(person.into()),
+                        detail: json!({"channel": channel, "second_factor": true, "wait_secs": wait_secs}),
+                        client_addr: Some(addr),
+                    },
+                )?;
+                return Ok(StepOutcome::Throttled { wait_secs });
+            }
+        };
+        let checked = second_factor::verify(conn, person, typed, (now_step, now))?;
+        let passed = matches!(checked, Checked::Code | Checked::Recovery);
+        if passed {
+            throttle::give_back(conn, &reserved)?;
+            throttle::clear_account(conn, person)?;
+        }
+        audit::record(
+            conn,
+            Entry {
+                at: now,
+                actor: passed.then_some(person),
+                action: if passed { throttle::SUCCEEDED } else { throttle::FAILED },
+                entity: "person",
+                entity_id: Some(person.into()),
+                detail: json!({"channel": channel, "second_factor": match checked {
+                    Checked::Code => "code",
+                    Checked::Recovery => "recovery_code",
+                    Checked::Reused => "reused_code",
+                    Checked::Wrong => "wrong_code",
+                }}),
+                client_addr: Some(addr),
+            },
+        )?;
+        Ok(if passed {
+            StepOutcome::Passed(checked)
+        } else {
+            StepOutcome::Refused(checked)
+        })
+    })
 }
 
 /// A successful sign-in through a single-use link.

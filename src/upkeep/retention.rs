@@ -348,6 +348,21 @@ fn remove(c: &mut DbConn, person: PersonId) -> QueryResult<()> {
             .execute(c)?;
         diesel::delete(one_time_tokens::table.filter(one_time_tokens::person_id.eq(person)))
             .execute(c)?;
+        diesel::delete(person_channels::table.filter(person_channels::person_id.eq(person)))
+            .execute(c)?;
+        // who read their records, and what they read (a guardian's reads of their children)
+        diesel::delete(
+            access_log::table.filter(
+                access_log::pupil_id
+                    .eq(person)
+                    .or(access_log::reader_id.eq(person)),
+            ),
+        )
+        .execute(c)?;
+        diesel::delete(recovery_codes::table.filter(recovery_codes::person_id.eq(person)))
+            .execute(c)?;
+        diesel::delete(second_factors::table.filter(second_factors::person_id.eq(person)))
+            .execute(c)?;
         diesel::delete(people::table.find(person)).execute(c)?;
         Ok(())
     })

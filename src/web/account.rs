@@ -139,7 +139,12 @@ pub async fn page(
     let id = v.id;
     let (register, phone) = state.db(move |conn| stored(conn, id)).await?;
     let ctx = PageCtx::new(&req);
-    let channels = super::channels::card(&state, &ctx, &v).await?;
+    let mut channels = super::channels::card(&state, &ctx, &v).await?;
+    if v.has_password && v.client.is_none() {
+        let (enrolment, required) = super::second_factor_account::status(&state, id).await?;
+        let card = super::second_factor_account::card(&ctx, enrolment, required);
+        channels = Some(maud::html! { @if let Some(c) = channels { (c) } (card) });
+    }
     Ok(html_with_status(
         StatusCode::OK,
         account_page(&ctx, &v, (&register, &phone), (None, channels)),

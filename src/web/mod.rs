@@ -10,6 +10,7 @@ mod admin_sync;
 mod api;
 pub mod api_docs;
 mod audit;
+mod audit_words;
 mod case_forms;
 mod cases;
 mod channels;
@@ -34,7 +35,10 @@ mod register_extract;
 mod roll_call;
 mod roll_call_form;
 mod school_settings;
+pub(crate) mod second_factor;
+mod second_factor_account;
 mod security_txt;
+mod session_start;
 mod sign_in;
 mod signal_rules;
 mod signals;
@@ -102,6 +106,12 @@ routes! {
     post "/account/password" => account::change_password,
     post "/account/settings" => account::save_settings,
     post "/account/channels" => channels::save,
+    get "/login/second-factor" => second_factor::page,
+    post "/login/second-factor" => second_factor::submit,
+    get "/account/second-factor" => second_factor_account::page,
+    post "/account/second-factor/confirm" => second_factor_account::confirm,
+    post "/account/second-factor/remove" => second_factor_account::remove,
+    post "/admin/people/{id}/second-factor/reset" => second_factor_account::reset,
     // people
     get "/pupils/{id}" => pupils::page,
     // absence reports and leave

@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::common::{client_addr, html_with_status};
 use super::layout::{self, PageCtx};
-use super::sign_in::{safe_next, secure, start_session};
+use super::session_start::{open_session, secure};
+use super::sign_in::safe_next;
 use crate::auth::oidc::{self, Matched, Refusal, Which};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -160,7 +161,8 @@ pub async fn callback(
         .db_write(move |conn| Ok(oidc::record(conn, which, Ok(person), &addr)?))
         .await?;
     state.metrics.sign_in(which.channel(), "ok");
-    let mut res = start_session(&req, &state, (person, version), &attempt.next).await?;
+    // the provider did its own multi-factor authentication: no second step here
+    let mut res = open_session(&req, &state, (person, version), &attempt.next).await?;
     let mut spent = state_cookie(String::new(), secure(&state), which);
     spent.make_removal();
     res.add_cookie(&spent).map_err(AppError::caused)?;

@@ -50,6 +50,10 @@ pub async fn page(
             "Allt Närvaro har sparat om personen (dataskyddsförordningen artikel 15). Att ta fram utdraget är loggat.",
             "Everything Närvaro holds about the person (GDPR article 15). Producing the extract is logged."
         )) " " a href={"/admin/people/" (id) "/extract.json"} { (ctx.t("Samma som JSON", "The same as JSON")) } }
+        form.inline method="post" action={"/admin/people/" (id) "/second-factor/reset"} {
+            (ctx.csrf_field())
+            button.secondary type="submit" { (ctx.t("Nollställ tvåstegsverifieringen (tappad telefon)", "Reset two-step verification (lost phone)")) }
+        }
         @for (key, sv, en) in SECTIONS {
             @let items = data.get(*key).and_then(Value::as_array).cloned().unwrap_or_default();
             h2 { (ctx.t(sv, en)) " (" (items.len()) ")" }

@@ -10,13 +10,12 @@ use super::common::html_with_status;
 use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
 use super::login_page::{login_form, message, Ways};
+use super::session_start::{secure, start_session, trusted_device};
 use crate::auth::links::Purpose;
-use crate::auth::session::{self, Audience};
 use crate::auth::sign_in::{self, Outcome};
-use crate::auth::viewer::{cleared_session_cookie, session_cookie, MaybeViewer};
+use crate::auth::viewer::{cleared_session_cookie, MaybeViewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::notices::LinkRequest;
-use crate::school::ids::PersonId;
 use crate::state::AppState;
 
 /// A local path to return to after signing in; anything else becomes the start page.
@@ -25,80 +24,6 @@ pub(super) fn safe_next(next: Option<&str>) -> String {
         Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
         _ => "/".to_string(),
     }
-}
-
-pub(super) fn secure(state: &AppState) -> bool {
-    state.config.base_url.starts_with("https://")
-}
-
-/// Signs the person in on this browser and goes on to `next`. A language chosen on this
-/// browser before signing in becomes the person's (their e-mails are written in it); without
-/// one, the person's stored language is this browser's from now on.
-pub(super) async fn start_session(
-    req: &HttpRequest,
-    state: &AppState,
-    (person, version): (PersonId, i32),
-    next: &str,
-) -> AppResult<HttpResponse> {
-    let (token, _) = session::issue(&state.jwt_secret, Audience::Web, person, version, None)
-        .map_err(AppError::caused)?;
-    let chosen = req
-        .cookie(crate::i18n::LANG_COOKIE)
-        .and_then(|c| crate::i18n::Lang::parse(c.value()));
-    let (addr, now) = (client_addr(req), state.now());
-    // a write only when there is a choice to keep; otherwise a read
-    let stored = match chosen {
-        Some(l) => {
-            state
-                .db_write(move |conn| {
-                    crate::auth::account::set_language(conn, person, l.code(), (&addr, now))
-                })
-                .await?;
-            None
-        }
-        None => {
-            state
-                .db(move |conn| crate::auth::account::language(conn, person))
-                .await?
-        }
-    };
-    let mut res = HttpResponse::SeeOther();
-    res.cookie(session_cookie(token, secure(state)))
-        .cookie(device_cookie(state, person))
-        .insert_header((header::LOCATION, next))
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    if let Some(lang) = stored.and_then(|l| crate::i18n::Lang::parse(&l)) {
-        res.cookie(super::pages::language_cookie(lang));
-    }
-    Ok(res.finish())
-}
-
-/// The cookie that remembers a device where a person signed in with a password (a year):
-/// their attempts from it are not held back by the limit per client address.
-pub const DEVICE_COOKIE: &str = "narvaro_device";
-
-fn device_value(state: &AppState, person: PersonId) -> String {
-    let sig = crate::auth::secret::mac(&state.jwt_secret, "device", &person.to_string());
-    format!("{person}.{sig}")
-}
-
-fn device_cookie(state: &AppState, person: PersonId) -> actix_web::cookie::Cookie<'static> {
-    actix_web::cookie::Cookie::build(DEVICE_COOKIE, device_value(state, person))
-        .path("/login")
-        .http_only(true)
-        .secure(secure(state))
-        .same_site(actix_web::cookie::SameSite::Strict)
-        .max_age(actix_web::cookie::time::Duration::days(365))
-        .finish()
-}
-
-/// The person a request's device cookie proves an earlier sign-in of, if any.
-fn trusted_device(req: &HttpRequest, state: &AppState) -> Option<PersonId> {
-    let cookie = req.cookie(DEVICE_COOKIE)?;
-    let (person, _) = cookie.value().split_once('.')?;
-    let person: PersonId = person.parse().ok()?;
-    crate::auth::secret::constant_time_eq(cookie.value(), &device_value(state, person))
-        .then_some(person)
 }
 
 /// A password attempt, for the form and the API alike: the account and the limits are

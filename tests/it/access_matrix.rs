@@ -1359,6 +1359,58 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: all(404),
         },
+        // the second step of a sign-in needs the signed cookie a right password gives: without
+        // it, everyone goes back to the sign-in
+        Row {
+            method: "get",
+            pattern: "/login/second-factor",
+            path: |_| "/login/second-factor".into(),
+            body: &[],
+            via: Via::Page,
+            expect: all(303),
+        },
+        Row {
+            method: "post",
+            pattern: "/login/second-factor",
+            path: |_| "/login/second-factor".into(),
+            body: &[("code", "123456")],
+            via: Via::Page,
+            expect: all(303),
+        },
+        // every role here signs in with a password, so each has a second factor to manage
+        Row {
+            method: "get",
+            pattern: "/account/second-factor",
+            path: |_| "/account/second-factor".into(),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "post",
+            pattern: "/account/second-factor/confirm",
+            path: |_| "/account/second-factor/confirm".into(),
+            body: &[("code", "000000")],
+            via: Via::Page,
+            expect: [401, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 400],
+        },
+        // nobody has one turned on: back to the page
+        Row {
+            method: "post",
+            pattern: "/account/second-factor/remove",
+            path: |_| "/account/second-factor/remove".into(),
+            body: &[("code", "000000")],
+            via: Via::Page,
+            expect: [401, 303, 303, 303, 303, 303, 303, 303, 303, 303, 303, 303],
+        },
+        Row {
+            method: "post",
+            pattern: "/admin/people/{id}/second-factor/reset",
+            path: |i| format!("/admin/people/{}/second-factor/reset", i.adult),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(401, 303, 404),
+        },
         Row {
             method: "post",
             pattern: "/account/settings",

@@ -39,6 +39,7 @@ mod register_extract;
 mod retention;
 mod schema_drift;
 mod school_settings;
+mod second_factor;
 mod seed;
 mod sign_in_limits;
 mod signal_reach;

@@ -335,6 +335,7 @@ async fn app_with_provider(kind: Kind, accounts: &Path) -> (TestApp, Node) {
         c.sign_in = SignInPolicy {
             staff_passwords: false,
             guardian_links: true,
+            second_factor_for: vec![],
         };
         node = Some(n);
     })

@@ -27,6 +27,10 @@ use crate::web::pupils::summary;
 pub struct TokenRequest {
     username: String,
     password: String,
+    /// a code from the authenticator app (or a recovery code), for an account with a
+    /// second factor
+    #[serde(default)]
+    code: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -61,6 +65,7 @@ pub async fn token(
             .await?;
     match outcome {
         Outcome::SignedIn { person, version } => {
+            second_step(&req, &state, lang, person, body.code).await?;
             let (access_token, _) =
                 session::issue(&state.jwt_secret, Audience::Api, person, version, None)
                     .map_err(AppError::caused)?;
@@ -89,6 +94,58 @@ pub async fn token(
             )
             .into(),
         )),
+    }
+}
+
+/// The second factor of an account that has one, after its right password: the code
+/// in the request (held against the sign-in limits like the password), or 401 asking for
+/// it. An account whose role requires a second factor but has none enrols on the web first.
+async fn second_step(
+    req: &HttpRequest,
+    state: &AppState,
+    lang: Lang,
+    person: crate::school::ids::PersonId,
+    code: Option<String>,
+) -> AppResult<()> {
+    use crate::auth::second_factor::{self, SecondStep};
+    let (today, roles) = (
+        state.today(),
+        state.config.sign_in.second_factor_for.clone(),
+    );
+    let step = state
+        .db(move |conn| Ok(second_factor::needed(conn, person, today, &roles)?))
+        .await?;
+    match (step, code) {
+        (SecondStep::None, _) => Ok(()),
+        (SecondStep::Enrol, _) => Err(AppError::Forbidden(
+            lang.pick(
+                "Kontot kräver tvåstegsverifiering. Logga in på webben först och koppla en autentiseringsapp.",
+                "The account requires two-step verification. Sign in on the web first and connect an authenticator app.",
+            )
+            .into(),
+        )),
+        (SecondStep::Code, None) => Err(AppError::Unauthorized(
+            lang.pick(
+                "Kontot har tvåstegsverifiering: skicka också koden från appen i code.",
+                "The account has two-step verification: send the code from the app in code too.",
+            )
+            .into(),
+        )),
+        (SecondStep::Code, Some(code)) => {
+            match crate::web::second_factor::code_attempt(req, state, person, code, "api").await? {
+                sign_in::StepOutcome::Passed(_) => Ok(()),
+                sign_in::StepOutcome::Throttled { wait_secs } => Err(AppError::TooManyRequests {
+                    retry_after_secs: wait_secs,
+                }),
+                sign_in::StepOutcome::Refused(_) => Err(AppError::Unauthorized(
+                    lang.pick(
+                        "Koden stämmer inte eller har redan använts.",
+                        "The code is not right, or has been used already.",
+                    )
+                    .into(),
+                )),
+            }
+        }
     }
 }
 
