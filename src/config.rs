@@ -255,6 +255,8 @@ fn on_off(
 pub struct Retention {
     pub years: u32,
     pub mail_days: u32,
+    /// days the log of who read a pupil's records is kept (`access_log`)
+    pub access_log_days: u32,
 }
 
 /// Three years after a pupil leaves: a complaint to the school, the Schools Inspectorate
@@ -289,6 +291,12 @@ fn retention(get: &dyn Fn(&str) -> Option<String>) -> Result<Retention, ConfigEr
             DEFAULT_RETENTION_MAIL_DAYS,
             3650,
             "0 days would forget an e-mail before anyone could ask about it; give 1 to 3650 days",
+        )?,
+        access_log_days: number(
+            "NARVARO_ACCESS_LOG_DAYS",
+            crate::access_log::DEFAULT_DAYS,
+            3650,
+            "0 days would forget who read a pupil's records at once; give 1 to 3650 days",
         )?,
     })
 }

@@ -1,5 +1,6 @@
 //! Närvaro: attendance and absence for Swedish schools.
 
+pub mod access_log;
 pub mod attendance;
 pub mod audit;
 pub mod auth;

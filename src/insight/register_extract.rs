@@ -3,7 +3,7 @@
 //! (the civic number only as "on record", never its digits), e-mail addresses, guardians
 //! and children, groups, duties, a pupil's marks, absence reports and leave, the notices
 //! about or to them and their confirmations, their sign-ins, and the audit rows about them
-//! or by them.
+//! or by them, and who read their records (`access_log`).
 //! Producing one is itself audited.
 
 #![allow(clippy::type_complexity)] // the rows are read as tuples, one query a section
@@ -46,6 +46,7 @@ pub const SECTIONS: &[(&str, &str, &str)] = &[
     ("notices", "Meddelanden", "Notices"),
     ("sign_ins", "Inloggningar", "Sign-ins"),
     ("audit", "Ändringslogg", "Audit log"),
+    ("reads", "Vem som läst uppgifterna", "Who read the records"),
 ];
 
 fn rows<T: serde::Serialize>(items: Vec<T>) -> Value {
@@ -532,6 +533,31 @@ fn records(conn: &mut DbConn, person: PersonId, out: &mut Map<String, Value>) ->
     out.insert(
         "audit".into(),
         rows(others.into_iter().map(|(at, actor, a, e, id, d, _)| json!({"at": at, "by_this_person": actor == Some(person), "action": a, "entity": e, "entity_id": id, "detail": d})).collect()),
+    );
+    reads(conn, person, out)
+}
+
+/// Who read the person's records (`access_log`), for as long as it is kept.
+fn reads(conn: &mut DbConn, person: PersonId, out: &mut Map<String, Value>) -> AppResult<()> {
+    let since = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    let until = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or_default();
+    let reads = crate::access_log::of_pupil(
+        conn,
+        person,
+        (
+            since.and_time(NaiveTime::MIN),
+            until.and_time(NaiveTime::MIN),
+        ),
+    )?;
+    out.insert(
+        "reads".into(),
+        rows(
+            reads
+                .into_iter()
+                .take(ROWS as usize)
+                .map(|l| json!({"at": l.at, "by": l.reader, "api_client": l.client, "what": l.kind, "from": l.client_addr}))
+                .collect(),
+        ),
     );
     Ok(())
 }

@@ -460,6 +460,8 @@ pub async fn apply(
     let anything = done.pupils + done.guardians > 0 || done.mails_emptied + done.mails_deleted > 0;
     db.write(move |c| {
         forget_mail(c, before)?;
+        // who read what, kept for its own time
+        crate::access_log::prune(c, now, policy.access_log_days)?;
         // attempts whose limit window is over (system clock, as the limits keep)
         crate::auth::throttle::sweep(c, crate::school::clock::system_now())?;
         if anything {

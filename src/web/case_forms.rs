@@ -34,7 +34,15 @@ async fn answered(
         Err(refusal) => {
             let ctx = PageCtx::new(req);
             let note = html! { p.errors role="alert" { (ctx.say(&refusal)) } };
-            render(state, &ctx, v, id, Some(note), StatusCode::BAD_REQUEST).await
+            render(
+                state,
+                &ctx,
+                v,
+                id,
+                (Some(note), None),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
         }
     }
 }

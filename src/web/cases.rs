@@ -181,7 +181,16 @@ pub async fn page(
         .done
         .as_deref()
         .map(|_| html! { p.notice role="status" { (ctx.t("Sparat.", "Saved.")) } });
-    render(&state, &ctx, v, id.into_inner(), note, StatusCode::OK).await
+    let reader = super::reads::Reader::of(&req, &v);
+    render(
+        &state,
+        &ctx,
+        v,
+        id.into_inner(),
+        (note, Some(reader)),
+        StatusCode::OK,
+    )
+    .await
 }
 
 pub(super) async fn render(
@@ -189,7 +198,7 @@ pub(super) async fn render(
     ctx: &PageCtx,
     v: Viewer,
     id: CaseId,
-    note: Option<Markup>,
+    (note, reader): (Option<Markup>, Option<super::reads::Reader>),
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
     let today = state.today();
@@ -206,6 +215,11 @@ pub(super) async fn render(
             Ok((case, home))
         })
         .await?;
+    if let Some(reader) = reader {
+        reader
+            .read(state, case.pupil, crate::access_log::ReadKind::Case)
+            .await?;
+    }
     let home = home.map(|r| super::home_report::case_part(ctx, &r, today));
     Ok(html_with_status(
         status,

@@ -2,6 +2,7 @@
 
 mod absence;
 mod absence_reasons;
+mod access_log;
 mod account;
 mod admin;
 mod admin_clients;
@@ -31,6 +32,7 @@ mod offline;
 mod oidc;
 mod pages;
 mod pupils;
+pub(crate) mod reads;
 mod register_extract;
 mod roll_call;
 mod roll_call_form;
@@ -198,6 +200,8 @@ routes! {
     post "/schools/{id}/reasons/active" => absence_reasons::school_set_active,
     get "/admin/people/{id}/extract" => register_extract::page,
     get "/admin/people/{id}/extract.json" => register_extract::json,
+    get "/admin/access-log" => access_log::page,
+    get "/admin/access-log.csv" => access_log::csv_file,
     get "/audit" => audit::page,
     get "/audit.csv" => audit::csv_file,
     post "/admin/staff" => admin::invite_staff,

@@ -38,6 +38,7 @@ pub async fn page(
     let lang = ctx.lang;
     let tz = state.config.timezone;
     let now = state.now();
+    let reader = super::reads::Reader::of(&req, &v);
     let (p, reach, state_now, term, reports, leave, history, mentors) = state
         .db(move |conn| {
             let p = super::common::worded(summary(conn, &v, id, today)?, lang);
@@ -88,6 +89,9 @@ pub async fn page(
                 mentors,
             ))
         })
+        .await?;
+    reader
+        .read(&state, id, crate::access_log::ReadKind::PupilPage)
         .await?;
     let family = absence::family(reach);
     let principal = reach == crate::auth::access::PupilReach::Principal;

@@ -21,9 +21,14 @@ async fn load(
     id: PersonId,
 ) -> AppResult<Map<String, Value>> {
     let (addr, now) = (client_addr(req), state.now());
-    state
+    let reader = super::reads::Reader::of(req, &v);
+    let data = state
         .db_write(move |conn| register_extract::extract(conn, &v, id, (&addr, now)))
-        .await
+        .await?;
+    reader
+        .read(state, id, crate::access_log::ReadKind::RegisterExtract)
+        .await?;
+    Ok(data)
 }
 
 fn cell(v: &Value) -> String {
@@ -50,6 +55,7 @@ pub async fn page(
             "Allt Närvaro har sparat om personen (dataskyddsförordningen artikel 15). Att ta fram utdraget är loggat.",
             "Everything Närvaro holds about the person (GDPR article 15). Producing the extract is logged."
         )) " " a href={"/admin/people/" (id) "/extract.json"} { (ctx.t("Samma som JSON", "The same as JSON")) } }
+        p { a href={"/admin/access-log?pupil=" (id)} { (ctx.t("Vem har läst personens uppgifter", "Who read the person's records")) } }
         form.inline method="post" action={"/admin/people/" (id) "/second-factor/reset"} {
             (ctx.csrf_field())
             button.secondary type="submit" { (ctx.t("Nollställ tvåstegsverifieringen (tappad telefon)", "Reset two-step verification (lost phone)")) }

@@ -560,6 +560,22 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: "get",
+            pattern: "/admin/access-log",
+            path: |i| format!("/admin/access-log?pupil={}", i.child),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(303, 200, 404),
+        },
+        Row {
+            method: "get",
+            pattern: "/admin/access-log.csv",
+            path: |i| format!("/admin/access-log.csv?pupil={}", i.child),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(303, 200, 404),
+        },
+        Row {
+            method: "get",
             pattern: "/audit",
             path: |_| "/audit".into(),
             body: &[],

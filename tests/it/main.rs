@@ -9,6 +9,7 @@ mod fixtures;
 mod helpers;
 
 mod absence_reasons;
+mod access_log;
 mod access_matrix;
 mod accounts;
 mod admin_find;

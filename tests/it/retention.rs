@@ -25,6 +25,7 @@ fn policy(years: u32) -> Retention {
     Retention {
         years,
         mail_days: 90,
+        access_log_days: 365,
     }
 }
 

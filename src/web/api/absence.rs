@@ -51,6 +51,7 @@ pub async fn pupil_absences(
         ));
     }
     let (tz, now) = (state.config.timezone, state.now());
+    let reader = crate::web::reads::Reader::of(&req, &v);
     let out = state
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
@@ -93,6 +94,9 @@ pub async fn pupil_absences(
                 "leave": leave,
             }))
         })
+        .await?;
+    reader
+        .read(&state, id, crate::access_log::ReadKind::ApiAbsences)
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

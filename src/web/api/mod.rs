@@ -265,7 +265,11 @@ pub async fn pupil(
     let id = id.into_inner();
     let today = state.today();
     let lang = Lang::from_request(&req);
+    let reader = crate::web::reads::Reader::of(&req, &v);
     let p = state.db(move |conn| summary(conn, &v, id, today)).await?;
+    reader
+        .read(&state, id, crate::access_log::ReadKind::ApiPupil)
+        .await?;
     let p = super::common::worded(p, lang);
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

@@ -140,6 +140,7 @@ pub async fn pupil(
     let tz = state.config.timezone;
     let shown = shown(&q, today, lang)?;
     let period = shown.period;
+    let reader = crate::web::reads::Reader::of(&req, &v);
     let (name, weeks, subjects, lessons, subject_names) = state
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
@@ -163,6 +164,9 @@ pub async fn pupil(
                 names,
             ))
         })
+        .await?;
+    reader
+        .read(&state, id, crate::access_log::ReadKind::StatisticsPupil)
         .await?;
     let stamp = format!("{}_{}", period.from, period.to);
     if csv_choice(&q) == Some("lessons") {
