@@ -50,6 +50,8 @@ pub struct Config {
     /// Where vulnerabilities are reported (NARVARO_SECURITY_CONTACT): `mailto:`, `https:`
     /// or `tel:` URIs, for `/.well-known/security.txt`.
     pub security_contacts: Vec<String>,
+    /// Who answers for the service's accessibility, for the statement at /accessibility.
+    pub accessibility: AccessibilityContact,
     /// How often the in-server worker looks for due notices; 0 turns it off.
     pub outbox_poll_seconds: u64,
     /// After SIGTERM, how long the server goes on serving while `/healthz` answers 503,
@@ -500,6 +502,7 @@ impl fmt::Debug for Config {
             .field("sms", &self.sms)
             .field("notify_by", &self.notify_by)
             .field("security_contacts", &self.security_contacts)
+            .field("accessibility", &self.accessibility)
             .field("outbox_poll_seconds", &self.outbox_poll_seconds)
             .field("drain_seconds", &self.drain_seconds)
             .field("clock", &self.clock)
@@ -603,7 +606,7 @@ impl Config {
             .map(|raw| metrics_bind(&raw, bind))
             .transpose()?;
         let base_url = base_url(get("NARVARO_BASE_URL"), bind)?;
-        let security_contacts = security_contacts(&get, &base_url)?;
+        let (security_contacts, accessibility) = contacts(&get, &base_url)?;
         let smtp_url = get("NARVARO_SMTP_URL").map(smtp_url).transpose()?;
 
         let mail_dir =
@@ -695,6 +698,7 @@ impl Config {
             sms,
             notify_by,
             security_contacts,
+            accessibility,
             outbox_poll_seconds,
             drain_seconds,
             backups,
@@ -732,6 +736,48 @@ impl std::fmt::Debug for SmsConfig {
 
 /// `NARVARO_SECURITY_CONTACT`: comma-separated `mailto:`, `https:` or `tel:` URIs; by
 /// default `mailto:security@` the host of the base address.
+/// Who stands behind the service (`NARVARO_ORGANISATION`, e.g. "Exempels kommun") and
+/// where people write about its accessibility (`NARVARO_ACCESSIBILITY_CONTACT`, an e-mail
+/// address or a web address), for the accessibility statement.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessibilityContact {
+    pub organisation: Option<String>,
+    pub contact: Option<String>,
+}
+
+/// The security contacts (security.txt) and the accessibility contact.
+fn contacts(
+    get: &dyn Fn(&str) -> Option<String>,
+    base_url: &str,
+) -> Result<(Vec<String>, AccessibilityContact), ConfigError> {
+    let organisation = get("NARVARO_ORGANISATION")
+        .map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty());
+    let contact = match get("NARVARO_ACCESSIBILITY_CONTACT").map(|c| c.trim().to_string()) {
+        None => None,
+        Some(c) if c.is_empty() => None,
+        Some(c)
+            if (c.starts_with("https://") || c.contains('@'))
+                && !c.chars().any(|ch| ch.is_whitespace() || ch.is_control()) =>
+        {
+            Some(c.trim_start_matches("mailto:").to_string())
+        }
+        Some(c) => {
+            return Err(ConfigError::new(
+                "NARVARO_ACCESSIBILITY_CONTACT",
+                format!("'{c}' is not an e-mail address or an https:// address"),
+            ))
+        }
+    };
+    Ok((
+        security_contacts(get, base_url)?,
+        AccessibilityContact {
+            organisation,
+            contact,
+        },
+    ))
+}
+
 fn security_contacts(
     get: &dyn Fn(&str) -> Option<String>,
     base_url: &str,

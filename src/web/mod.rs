@@ -3,6 +3,7 @@
 mod absence;
 mod absence_reasons;
 mod access_log;
+pub mod accessibility;
 mod account;
 mod admin;
 mod admin_clients;
@@ -89,7 +90,7 @@ routes! {
     get "/favicon.ico" => favicon,
     get "/.well-known/security.txt" => security_txt::security_txt,
     get "/" => pages::home,
-    get "/accessibility" => pages::accessibility,
+    get "/accessibility" => accessibility::page,
     post "/lang" => pages::set_language,
     // signing in and out
     get "/login" => sign_in::login_page,

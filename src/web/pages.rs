@@ -105,24 +105,6 @@ pub async fn home(
 }
 
 /// (The viewer is resolved only so the header shows who is signed in.)
-pub async fn accessibility(req: HttpRequest, _viewer: MaybeViewer) -> HttpResponse {
-    let ctx = PageCtx::new(&req);
-    let title = ctx.t("Tillgänglighetsredogörelse", "Accessibility statement");
-    let body = html! {
-        h1 { (title) }
-        p { (ctx.t(
-            "Närvaro ska uppfylla WCAG 2.1 nivå AA (lag 2018:1937 om tillgänglighet till digital offentlig service). Alla sidor fungerar utan JavaScript, med tangentbord och med skärmläsare.",
-            "Närvaro aims to meet WCAG 2.1 level AA (Swedish act 2018:1937 on accessibility of digital public services). Every page works without JavaScript, by keyboard and with a screen reader."
-        )) }
-        h2 { (ctx.t("Rapportera brister", "Report a problem")) }
-        p { (ctx.t(
-            "Om något inte fungerar för dig, kontakta din skola eller kommunens IT-support. Du kan också anmäla till Myndigheten för digital förvaltning (Digg).",
-            "If something does not work for you, contact your school or the municipality's IT support. You can also report it to the Agency for Digital Government (Digg)."
-        )) }
-    };
-    html_response(layout::page(&ctx, title, body))
-}
-
 #[derive(Deserialize)]
 pub struct LanguageForm {
     lang: String,

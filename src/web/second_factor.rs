@@ -23,8 +23,8 @@ use crate::error::{AppError, AppResult};
 use crate::school::ids::PersonId;
 use crate::state::AppState;
 
-/// Staff pages: Swedish or English.
-fn staff_ctx(req: &HttpRequest) -> PageCtx {
+/// Pages for password accounts: Swedish or English.
+pub(super) fn staff_ctx(req: &HttpRequest) -> PageCtx {
     let ctx = PageCtx::new(req);
     PageCtx {
         lang: ctx.lang.staff(),

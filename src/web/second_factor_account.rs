@@ -131,7 +131,7 @@ pub async fn page(
     state: web::Data<AppState>,
     v: Viewer,
 ) -> AppResult<HttpResponse> {
-    let ctx = PageCtx::new(&req);
+    let ctx = super::second_factor::staff_ctx(&req);
     let body = page_body(&state, &ctx, &v).await?;
     Ok(html_with_status(StatusCode::OK, frame(&ctx, None, body)))
 }
@@ -149,7 +149,7 @@ pub async fn confirm(
     form: web::Form<CodeForm>,
 ) -> AppResult<HttpResponse> {
     let person = password_account(&v)?;
-    let ctx = PageCtx::new(&req);
+    let ctx = super::second_factor::staff_ctx(&req);
     let (addr, now) = (client_addr(&req), crate::school::clock::system_now());
     let step = totp::step_at(now.and_utc().timestamp());
     let typed = form.into_inner().code;
@@ -206,7 +206,7 @@ pub async fn remove(
     form: web::Form<CodeForm>,
 ) -> AppResult<HttpResponse> {
     let person = password_account(&v)?;
-    let ctx = PageCtx::new(&req);
+    let ctx = super::second_factor::staff_ctx(&req);
     let (enrolment, required) = status(&state, person).await?;
     if enrolment != Enrolment::Confirmed {
         return Ok(see_other(PATH));

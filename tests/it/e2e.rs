@@ -453,7 +453,7 @@ impl Driver {
                 "/execute/async",
                 Some(json!({"script": r#"
                     var done = arguments[arguments.length - 1];
-                    axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})
+                    axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}, rules: {'target-size': {enabled: true}}})
                       .then(function (r) { done(r.violations.map(function (v) {
                         return v.id + ' (' + v.impact + '): ' + v.nodes.map(function (n) { return n.target.join(' '); }).join(' | ');
                       })); })

@@ -11,6 +11,7 @@ mod helpers;
 mod absence_reasons;
 mod access_log;
 mod access_matrix;
+mod accessibility;
 mod accounts;
 mod admin_find;
 mod api_clients;
