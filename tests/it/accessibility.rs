@@ -86,3 +86,70 @@ async fn every_page_the_statement_names_passes_axe() {
         d.call("DELETE", "", None).await;
     }
 }
+
+/// The second step of a sign-in, in a real browser at 375 px: the code page passes axe,
+/// a code from the app signs in; and the enrolment a required role meets at sign-in passes
+/// axe with its QR code.
+#[actix_web::test]
+async fn the_second_step_of_a_sign_in_passes_axe_on_a_phone() {
+    if !browser_available() {
+        return;
+    }
+    use diesel::prelude::*;
+    use narvaro::auth::totp;
+    use narvaro::schema::{people, second_factors};
+    let kind = backends().pop().unwrap_or(Kind::Sqlite);
+    let app = TestApp::spawn_with(kind, |c| {
+        c.sign_in.second_factor_for = vec![narvaro::school::states::Role::Admin];
+    })
+    .await;
+    let world = fixtures::build(&app);
+    // the teacher has an app already (as after enrolling on /account/second-factor)
+    let key = b"an app's key for the tests".to_vec();
+    {
+        let mut c = crate::browser::conn(&world.pool);
+        let teacher: i64 = people::table
+            .filter(people::username.eq("demo.teacher"))
+            .select(people::id)
+            .first(&mut *c)
+            .unwrap();
+        diesel::insert_into(second_factors::table)
+            .values((
+                second_factors::person_id.eq(teacher),
+                second_factors::secret.eq(totp::base32(&key)),
+                second_factors::created_at.eq(chrono::Utc::now().naive_utc()),
+                second_factors::confirmed_at.eq(Some(chrono::Utc::now().naive_utc())),
+                second_factors::last_step.eq(0i64),
+            ))
+            .execute(&mut *c)
+            .unwrap();
+    }
+    let d = Driver::start_as(SMALL).await;
+    for (username, heading) in [
+        ("demo.teacher", "Tvåstegsverifiering"),
+        ("demo.admin", "Tvåstegsverifiering"),
+    ] {
+        d.go(&app.url("/login")).await;
+        d.type_into("#username", username).await;
+        d.type_into("#password", crate::browser::DEMO_PASSWORD)
+            .await;
+        d.click("form[action='/login'] button[type=submit]").await;
+        d.wait_text("h1", heading).await;
+        d.check_page(&format!("the second step for {username}"))
+            .await;
+        if username == "demo.teacher" {
+            let step = totp::step_at(chrono::Utc::now().timestamp());
+            d.type_into("#code", &totp::code_at(&key, step)).await;
+            d.click("form[action='/login/second-factor'] button[type=submit]")
+                .await;
+            d.wait_text("h1", "Hej").await;
+            d.click("form[action='/logout'] button[type=submit]").await;
+        } else {
+            assert!(
+                d.has("figure.qr svg").await,
+                "the enrolment shows the QR code"
+            );
+        }
+    }
+    d.call("DELETE", "", None).await;
+}
