@@ -3,7 +3,8 @@
 //! (the words are at the edge). A notice a guardian cannot receive or never reads has not
 //! told them (Skollagen 7 kap. 17 §: the school must see that the guardian is told).
 //!
-//! A guardian is listed when they have no working e-mail address, when their latest
+//! A guardian is listed when they have no working e-mail address (and text messages do not
+//! reach them instead), when their latest
 //! notice failed or could not be delivered, or when they were sent notices this term and
 //! neither confirmed one nor signed in. With each, whether another guardian of the pupil is
 //! reached, the first way to try instead.
@@ -166,9 +167,46 @@ fn signed_in(
     Ok(out)
 }
 
+/// The guardians whom text messages reach without an e-mail address: with the SMS gateway
+/// set (`texts`: the municipality's default channel), a telephone number, and text
+/// messages as their choice (or the default) for the notice of unexplained absence.
+fn texted(conn: &mut DbConn, links: &[Link], texts: Option<&str>) -> AppResult<HashSet<PersonId>> {
+    let Some(default) = texts else {
+        return Ok(HashSet::new());
+    };
+    let with_phone: Vec<PersonId> = links
+        .iter()
+        .filter(|l| l.7.is_some())
+        .map(|l| l.1)
+        .collect();
+    let mut chosen: HashMap<PersonId, String> = HashMap::new();
+    for chunk in with_phone.chunks(CHUNK) {
+        chosen.extend(
+            person_channels::table
+                .filter(person_channels::person_id.eq_any(chunk))
+                .filter(person_channels::kind.eq("unexplained_absence"))
+                .select((person_channels::person_id, person_channels::channels))
+                .load::<(PersonId, String)>(conn)?,
+        );
+    }
+    Ok(with_phone
+        .into_iter()
+        .filter(|g| {
+            let choice = chosen.get(g).map(String::as_str).unwrap_or(default);
+            choice == "sms" || choice == "both"
+        })
+        .collect())
+}
+
 /// The guardians of the viewer's pupils whom this term's notices have not reached, by
-/// class and pupil. Empty for anyone who follows no pupil up.
-pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<Vec<Unreached>> {
+/// class and pupil. Empty for anyone who follows no pupil up. `texts`: the default channel
+/// when text messages are on (a guardian they reach has an address that works).
+pub fn for_viewer(
+    conn: &mut DbConn,
+    v: &Viewer,
+    today: NaiveDate,
+    texts: Option<&str>,
+) -> AppResult<Vec<Unreached>> {
     let pupils = pupils_of(conn, v, today)?;
     let mut links: Vec<Link> = Vec::new();
     for chunk in pupils.chunks(CHUNK) {
@@ -196,11 +234,12 @@ pub fn for_viewer(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<
     let since = crate::school::calendar::term_start(today);
     let record = notice_record(conn, &guardians, since)?;
     let seen = signed_in(conn, &guardians, since)?;
+    let texted = texted(conn, &links, texts)?;
     let gaps_of = |l: &Link| -> Vec<Gap> {
         let mut gaps = Vec::new();
         let (failed, sent, confirmed) = record.get(&l.1).copied().unwrap_or_default();
         let address = l.4.as_deref().and_then(crate::mail::Email::parse);
-        if address.is_none() {
+        if address.is_none() && !texted.contains(&l.1) {
             gaps.push(Gap::NoAddress);
         } else if failed {
             gaps.push(Gap::Failed);

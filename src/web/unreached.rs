@@ -92,8 +92,13 @@ pub async fn list(
     }
     let ctx = PageCtx::new(&req);
     let today = state.today();
+    let texts = state
+        .config
+        .sms
+        .as_ref()
+        .map(|_| state.config.notify_by.clone());
     let list = state
-        .db(move |conn| reach::for_viewer(conn, &v, today))
+        .db(move |conn| reach::for_viewer(conn, &v, today, texts.as_deref()))
         .await?;
     Ok(html_with_status(StatusCode::OK, page(&ctx, &list)))
 }

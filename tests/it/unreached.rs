@@ -162,3 +162,76 @@ async fn mentors_and_principals_see_the_guardians_their_notices_do_not_reach() {
         );
     }
 }
+
+/// With text messages on, a guardian without e-mail whom the notices reach by text message
+/// (a number, and texts their choice or the municipality's default) is reached; without a
+/// number, or with e-mail as their choice, they are not.
+#[actix_web::test]
+async fn a_guardian_reached_by_text_message_is_not_listed_for_lack_of_e_mail() {
+    for kind in backends() {
+        let app = TestApp::spawn_with(kind, |c| {
+            c.sms = Some(narvaro::notices::sms::SmsConfig {
+                url: "http://127.0.0.1:9/a1".into(),
+                user: "user".into(),
+                password: "password".into(),
+                from: "Narvaro".into(),
+            });
+            c.notify_by = "sms".into();
+        })
+        .await;
+        let pool = pool(&app);
+        let email_choice = {
+            let mut c = conn(&pool);
+            let c = &mut *c;
+            let muni = Municipality::new("Smskommun").insert(c);
+            let school = School::new("Smsskolan", muni).insert(c);
+            let a = Group::class("6A", school, 6).insert(c);
+            Person::new("sms.mentor", "Personal")
+                .account("sms.mentor", PASSWORD)
+                .duty(school, "mentor", Some(a))
+                .insert(c);
+            let texted = Person::new("Tove", "Vårdnadshavare").insert(c);
+            let no_number = Person::new("Nils", "Vårdnadshavare").insert(c);
+            let email_choice = Person::new("Ebba", "Vårdnadshavare").insert(c);
+            diesel::update(people::table.filter(people::id.eq_any([texted, email_choice])))
+                .set(people::phone.eq(Some("+46701112233")))
+                .execute(c)
+                .unwrap();
+            diesel::insert_into(person_channels::table)
+                .values((
+                    person_channels::person_id.eq(email_choice),
+                    person_channels::kind.eq("unexplained_absence"),
+                    person_channels::channels.eq("email"),
+                ))
+                .execute(c)
+                .unwrap();
+            for (given, g) in [("Ada", texted), ("Bo", no_number), ("Cy", email_choice)] {
+                Person::new(given, "Elev")
+                    .pupil_at(school)
+                    .in_group(a)
+                    .with_guardian(g)
+                    .insert(c);
+            }
+            email_choice
+        };
+        let mut mentor = Browser::open(&app).await;
+        mentor.sign_in("sms.mentor", PASSWORD).await;
+        let body = mentor.get("/guardians/unreached").await.body;
+        assert!(
+            !body.contains("Tove Vårdnadshavare"),
+            "{kind:?}: reached by text"
+        );
+        assert!(body.contains("Nils Vårdnadshavare"), "{kind:?}: no number");
+        assert!(
+            body.contains("Ebba Vårdnadshavare"),
+            "{kind:?}: chose e-mail"
+        );
+        // Ebba chooses text messages: reached
+        diesel::update(person_channels::table.filter(person_channels::person_id.eq(email_choice)))
+            .set(person_channels::channels.eq("both"))
+            .execute(&mut *conn(&pool))
+            .unwrap();
+        let body = mentor.get("/guardians/unreached").await.body;
+        assert!(!body.contains("Ebba Vårdnadshavare"), "{kind:?}");
+    }
+}
