@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Duration, NaiveDate, TimeZone};
+use chrono::{Duration, NaiveDate};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -64,21 +64,7 @@ async fn ask(state: &AppState, v: &Viewer, q: &ReadsQuery, lang: Lang) -> AppRes
     if !v.roles.is_admin() || v.client.is_some() {
         return Err(AppError::NotFound);
     }
-    let today = state.today();
-    let day = |raw: &str, default: NaiveDate| -> AppResult<NaiveDate> {
-        match raw.trim() {
-            "" => Ok(default),
-            s => crate::school::clock::parse_day(s).ok_or_else(|| {
-                bad(
-                    lang,
-                    "Skriv datum som ÅÅÅÅ-MM-DD.",
-                    "Write dates as YYYY-MM-DD.",
-                )
-            }),
-        }
-    };
-    let to = day(&q.to, today)?;
-    let from = day(&q.from, to - Duration::days(30))?;
+    let (from, to) = super::common::asked_days((&q.from, &q.to), state.today(), 30, lang)?;
     if to < from {
         return Err(bad(
             lang,
@@ -112,12 +98,7 @@ async fn ask(state: &AppState, v: &Viewer, q: &ReadsQuery, lang: Lang) -> AppRes
         });
     };
     let tz = state.config.timezone;
-    let utc = |d: NaiveDate| {
-        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-            .earliest()
-            .map(|t| t.naive_utc())
-            .unwrap_or_else(|| d.and_time(chrono::NaiveTime::MIN))
-    };
+    let utc = |d: NaiveDate| super::common::day_start_utc(tz, d);
     let span = (utc(from), utc(to + Duration::days(1)));
     let (name, lines) = state
         .db(move |conn| {

@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{Duration, NaiveDate, TimeZone};
+use chrono::{Duration, NaiveDate};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -43,21 +43,7 @@ fn filter(
     state: &AppState,
     lang: Lang,
 ) -> AppResult<(Filter, NaiveDate, NaiveDate)> {
-    let today = state.today();
-    let day = |raw: &str, default: NaiveDate| -> AppResult<NaiveDate> {
-        match raw.trim() {
-            "" => Ok(default),
-            s => crate::school::clock::parse_day(s).ok_or_else(|| {
-                bad(
-                    lang,
-                    "Skriv datum som ÅÅÅÅ-MM-DD.",
-                    "Write dates as YYYY-MM-DD.",
-                )
-            }),
-        }
-    };
-    let to = day(&q.to, today)?;
-    let from = day(&q.from, to - Duration::days(30))?;
+    let (from, to) = super::common::asked_days((&q.from, &q.to), state.today(), 30, lang)?;
     if to < from || (to - from).num_days() > 366 {
         return Err(bad(
             lang,
@@ -80,12 +66,7 @@ fn filter(
         }
     };
     let tz = state.config.timezone;
-    let utc = |d: NaiveDate| {
-        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-            .earliest()
-            .map(|t| t.naive_utc())
-            .unwrap_or_else(|| d.and_time(chrono::NaiveTime::MIN))
-    };
+    let utc = |d: NaiveDate| super::common::day_start_utc(tz, d);
     // a pupil by name, as the administrator's search finds people; an id still works
     let pupil_text = q.pupil.trim();
     let by_id = !pupil_text.is_empty() && pupil_text.chars().all(|c| c.is_ascii_digit());

@@ -103,6 +103,40 @@ pub fn query_date(
 }
 
 /// A school-local date-time as the API writes it: `2026-11-23T08:10:00`.
+/// A period asked for on a form as `from` and `to` (YYYY-MM-DD, school-local days): up to
+/// today, and `default_days` back from its end, unless given. A date in another form is
+/// refused with words; the caller checks the period's order and length.
+pub(super) fn asked_days(
+    (from, to): (&str, &str),
+    today: NaiveDate,
+    default_days: i64,
+    lang: Lang,
+) -> AppResult<(NaiveDate, NaiveDate)> {
+    let day = |raw: &str, default: NaiveDate| -> AppResult<NaiveDate> {
+        match raw.trim() {
+            "" => Ok(default),
+            s => crate::school::clock::parse_day(s).ok_or_else(|| {
+                AppError::invalid(
+                    Code::BadParameter,
+                    lang.pick("Skriv datum som ÅÅÅÅ-MM-DD.", "Write dates as YYYY-MM-DD."),
+                )
+            }),
+        }
+    };
+    let to = day(to, today)?;
+    let from = day(from, to - chrono::Duration::days(default_days))?;
+    Ok((from, to))
+}
+
+/// The moment (UTC) a school-local day starts.
+pub(super) fn day_start_utc(tz: chrono_tz::Tz, d: NaiveDate) -> chrono::NaiveDateTime {
+    use chrono::TimeZone;
+    tz.from_local_datetime(&d.and_time(NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.naive_utc())
+        .unwrap_or_else(|| d.and_time(NaiveTime::MIN))
+}
+
 pub fn local_datetime(date: NaiveDate, time: NaiveTime) -> String {
     date.and_time(time).format("%Y-%m-%dT%H:%M:%S").to_string()
 }
