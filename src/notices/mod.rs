@@ -528,6 +528,10 @@ pub struct DayNotice {
     pub given_name: String,
     pub family_name: String,
     pub recipient_email: Option<String>,
+    /// how it went out: `email`, `sms`, or `email_fallback` (e-mail after a failed text)
+    pub channel: String,
+    /// a text message's delivery report: `delivered` or `failed` (none yet: waiting)
+    pub delivery: Option<String>,
 }
 
 impl DayNotice {
@@ -577,6 +581,8 @@ pub fn of_day(conn: &mut DbConn, v: &Viewer, date: NaiveDate) -> AppResult<Vec<D
             people::given_name,
             people::family_name,
             outbox::recipient_email,
+            outbox::channel,
+            outbox::delivery,
         ))
         .order((people::family_name, people::given_name, outbox::id))
         .limit(2000)

@@ -130,11 +130,12 @@ pub async fn day(
         }
         @if rows.is_empty() { p { (ctx.t("Inga meddelanden.", "No notices.")) } } @else {
             div.scroll tabindex="0" { table {
-                thead { tr { th { (ctx.t("Elev", "Pupil")) } th { (ctx.t("Mottagare", "Recipient")) } th { (ctx.t("Läge", "State")) } th { (ctx.t("Fel", "Error")) } } }
+                thead { tr { th { (ctx.t("Elev", "Pupil")) } th { (ctx.t("Mottagare", "Recipient")) } th { (ctx.t("Sätt", "Way")) } th { (ctx.t("Läge", "State")) } th { (ctx.t("Fel", "Error")) } } }
                 tbody { @for n in &rows {
                     tr class=(if n.needs_follow_up() { "warn" } else { "" }) {
                         td { a href={"/pupils/" (n.pupil)} { (n.given_name) " " (n.family_name) } }
                         td { (n.recipient_email.as_deref().unwrap_or("–")) }
+                        td { (way_text(&ctx, n)) }
                         td { (state_text(&ctx, &n.status, n.confirmed_at.is_some())) }
                         td { (n.last_error.as_deref().filter(|_| n.status != "sent").map(|e| skip_reason(&ctx, e)).unwrap_or_default()) }
                     }
@@ -146,6 +147,25 @@ pub async fn day(
         StatusCode::OK,
         layout::page(&ctx, title, body),
     ))
+}
+
+/// How a notice went out: e-mail, a text message and what its delivery report said, or an
+/// e-mail after a text that did not get through.
+fn way_text(ctx: &PageCtx, n: &DayNotice) -> &'static str {
+    match (n.channel.as_str(), n.delivery.as_deref()) {
+        ("sms", Some("delivered")) => ctx.t("Sms, levererat", "Text message, delivered"),
+        ("sms", Some(_)) => ctx.t("Sms, gick inte fram", "Text message, not delivered"),
+        ("sms", None) if n.status == "sent" => ctx.t(
+            "Sms, väntar på leveranskvitto",
+            "Text message, waiting for the delivery report",
+        ),
+        ("sms", None) => ctx.t("Sms", "Text message"),
+        ("email_fallback", _) => ctx.t(
+            "E-post, efter sms som inte gick fram",
+            "E-mail, after a text message that was not delivered",
+        ),
+        _ => ctx.t("E-post", "E-mail"),
+    }
 }
 
 /// Why the outbox skipped a notice, as people read it.

@@ -302,5 +302,18 @@ async fn a_guardian_who_chose_text_messages_gets_one_and_a_failed_one_is_followe
                 .unwrap()
         };
         assert_eq!(delivery.as_deref(), Some("failed"));
+
+        // the day's notices say how each went out, for the mentor who follows up
+        let mut mentor = Browser::open(&app).await;
+        mentor.sign_in("demo.teacher", DEMO_PASSWORD).await;
+        let day = mentor.get("/notices").await;
+        assert_eq!(day.status, 200, "{kind:?}");
+        for way in [
+            "Sms, gick inte fram",
+            "E-post, efter sms som inte gick fram",
+            "E-post</td>",
+        ] {
+            assert!(day.body.contains(way), "{kind:?}: {way}");
+        }
     }
 }
