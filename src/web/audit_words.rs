@@ -75,6 +75,7 @@ pub(super) fn action(lang: Lang, code: &str) -> String {
         "register.extract" => ("Registerutdrag taget", "Register extract taken"),
         "retention.applied" => ("Gallring utförd", "Retention applied"),
         "statistics.read" => ("Statistik läst", "Statistics read"),
+        "term_report.exported" => ("Terminsrapport exporterad", "Term report exported"),
         "api_client.registered" => ("API-klient registrerad", "API client registered"),
         "api_client.revoked" => ("API-klient återkallad", "API client revoked"),
         "api_client.token" => ("API-klient fick en token", "API client got a token"),

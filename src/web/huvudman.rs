@@ -105,7 +105,7 @@ fn inbox_page(
     let body = html! {
         h1 { (title) }
         @if let Some(n) = note { (n) }
-        p { a href="/huvudman/figures" { (ctx.t("Siffror per skola", "Figures per school")) } }
+        p { a href="/huvudman/schools?period=year" { (ctx.t("Huvudmannens översikt", "The huvudman's overview")) } " · " a href="/huvudman/figures" { (ctx.t("Siffror per skola", "Figures per school")) } " · " a href="/huvudman/term-report" { (ctx.t("Terminsrapport för nationell statistik", "Term report for national statistics")) } }
         p { (ctx.t("Rektorerna anmäler till huvudmannen när en utredning av en elevs frånvaro inleds (skollagen 7 kap. 19 a §). Anmälan innehåller inga anteckningar från utredningen.", "Principals report to the huvudman when an investigation of a pupil's absence is started (Skollagen 7 kap. 19 a §). The report holds no notes of the investigation.")) }
         (rounds_part(ctx, lines, rounds, today))
         @if lines.is_empty() { p { (ctx.t("Inga anmälningar.", "No reports.")) } }

@@ -49,6 +49,7 @@ mod sms_reports;
 mod ss12000;
 mod statistics;
 mod teacher_start;
+mod term_report;
 mod trips;
 mod unreached;
 pub mod words;
@@ -249,6 +250,15 @@ routes! {
     post "/admin/people/{id}/second-factor/reset" => second_factor_account::reset,
     get "/admin/access-log" => access_log::page,
     get "/admin/access-log.csv" => access_log::csv_file,
+    // the huvudman's term report and overview (issue 38): a few times a term
+    get "/huvudman/term-report" => term_report::page,
+    get "/huvudman/term-report.csv" => term_report::csv,
+    get "/huvudman/term-report.json" => term_report::json,
+    get "/huvudman/term-report.columns.json" => term_report::columns,
+    get "/api/v1/term-report" => term_report::json,
+    get "/api/v1/term-report/columns" => term_report::columns,
+    get "/huvudman/schools" => statistics::huvudman::page,
+    get "/api/v1/huvudman/schools" => statistics::huvudman::api,
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

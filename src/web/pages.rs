@@ -85,6 +85,8 @@ pub async fn home(
                 p { a href="/admin/signals" { (ctx.t("Regler för frånvarosignaler", "Absence signal rules")) } }
                 p { a href="/huvudman/figures" { (ctx.t("Frånvaroutredningar per skola", "Absence investigations per school")) } }
                 p { a href="/statistics" { (ctx.t("Frånvarostatistik för alla skolor", "Absence statistics for every school")) } }
+                p { a href="/huvudman/schools?period=year" { (ctx.t("Huvudmannens översikt", "The huvudman's overview")) } }
+                p { a href="/huvudman/term-report" { (ctx.t("Terminsrapport för nationell statistik", "Term report for national statistics")) } }
                 p { a href="/notices" { (ctx.t("Dagens frånvaromeddelanden", "Today's absence notices")) } }
             }
         }
@@ -231,6 +233,8 @@ fn follow_up_cards(ctx: &PageCtx, summary: &crate::attendance::home::Home) -> ma
                 h2 { (ctx.t("Huvudmannen", "The huvudman")) }
                 p { a href="/huvudman/reports" { (ctx.t("Anmälningar om inledda frånvaroutredningar", "Reports of started absence investigations")) } }
                 p { a href="/huvudman/figures" { (ctx.t("Frånvaroutredningar per skola", "Absence investigations per school")) } }
+                p { a href="/huvudman/schools?period=year" { (ctx.t("Huvudmannens översikt", "The huvudman's overview")) } }
+                p { a href="/huvudman/term-report" { (ctx.t("Terminsrapport för nationell statistik", "Term report for national statistics")) } }
             }
         }
     }

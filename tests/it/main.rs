@@ -53,5 +53,6 @@ mod ss12000_schema;
 mod startup_errors;
 mod statistics;
 mod sync;
+mod term_report;
 mod trips;
 mod unreached;

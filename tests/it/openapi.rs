@@ -489,6 +489,48 @@ async fn what_the_api_answers_matches_the_document() {
             ),
             call(
                 "get",
+                "/api/v1/term-report",
+                "/api/v1/term-report?term=HT2026&anyway=1".into(),
+                a,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/term-report",
+                "/api/v1/term-report?term=HT2026".into(),
+                a,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/term-report",
+                "/api/v1/term-report?term=VT2099".into(),
+                a,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/term-report/columns",
+                "/api/v1/term-report/columns".into(),
+                a,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/huvudman/schools",
+                format!("/api/v1/huvudman/schools?period=year&school={}", ids.school1),
+                a,
+                None,
+            ),
+            call(
+                "get",
+                "/api/v1/huvudman/schools",
+                "/api/v1/huvudman/schools?period=custom&from=2026-05-01&to=2026-09-01".into(),
+                a,
+                None,
+            ),
+            call(
+                "get",
                 "/api/ss12000/v2/attendances",
                 format!(
                     "/api/ss12000/v2/attendances?organisation={}&limit=5&expandReferenceNames=true",

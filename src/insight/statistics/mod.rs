@@ -91,6 +91,20 @@ impl Period {
         Period::new(from.unwrap_or(term.from), to.unwrap_or(term.to))
     }
 
+    /// The period when it lies within one school year (1 July – 30 June); comparing across
+    /// the summer is refused.
+    pub fn within_school_year(self) -> AppResult<Period> {
+        if crate::school::calendar::school_year_start(self.from)
+            != crate::school::calendar::school_year_start(self.to)
+        {
+            return Err(AppError::invalid(
+                Code::BadPeriod,
+                Refusal::new("period_across_school_years"),
+            ));
+        }
+        Ok(self)
+    }
+
     /// The period up to `today`: lessons that have not happened yet are not in the figures.
     pub fn until(self, today: NaiveDate) -> Period {
         Period {
@@ -489,6 +503,22 @@ pub fn scope_facts(
             )?)
         }
     }
+}
+
+/// Each pupil's sums at one school over a period, as stored (`absence_days`): the term
+/// report's reading, one school at a time.
+pub fn pupil_sums(
+    conn: &mut DbConn,
+    school: SchoolId,
+    period: Period,
+) -> AppResult<Vec<(PupilId, Figures)>> {
+    Ok(sums(conn, Scope::School(school), period, By::Pupil)?
+        .into_iter()
+        .filter_map(|(k, f)| match k {
+            Key::Id(p) => Some((PupilId(p), f)),
+            _ => None,
+        })
+        .collect())
 }
 
 /// The figures in a scope over a period (up to `today`), summed by `by`.

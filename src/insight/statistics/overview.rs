@@ -14,7 +14,7 @@ use crate::auth::{access, Viewer};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
-use crate::school::ids::{GroupId, PupilId, SchoolId};
+use crate::school::ids::{GroupId, OrganisationId, PupilId, SchoolId};
 
 /// A school the viewer has statistics for: (id, name, school form).
 pub type School = (SchoolId, String, Option<String>);
@@ -231,4 +231,101 @@ pub fn pupil_weeks(rows: Vec<Row>) -> Weeks {
         v.sort_by_key(|w| w.0);
     }
     out
+}
+
+/// One school on the huvudman's page.
+#[derive(Debug, Clone)]
+pub struct HuvudmanSchool {
+    pub id: SchoolId,
+    pub name: String,
+    /// the school form as stored ("grundskola", …)
+    pub form: Option<String>,
+    pub unit_code: Option<String>,
+    pub figures: Figures,
+    /// pupils at or over the huvudman's threshold at this school
+    pub over: usize,
+}
+
+/// The huvudman's view of a period: every school side by side and the weeks of all.
+#[derive(Debug, Clone)]
+pub struct HuvudmanOverview {
+    /// the huvudman's alert threshold, per cent (the lowest of its municipalities')
+    pub threshold: i32,
+    pub schools: Vec<HuvudmanSchool>,
+    pub total: Figures,
+    pub weeks: Vec<Row>,
+}
+
+/// Every school of the municipalities over a period (up to `today`); the caller has
+/// checked the viewer leads or follows them up.
+pub fn huvudman_overview(
+    conn: &mut DbConn,
+    tz: Tz,
+    municipalities: &[OrganisationId],
+    period: Period,
+    today: NaiveDate,
+) -> AppResult<HuvudmanOverview> {
+    let threshold: i32 = organisations::table
+        .filter(organisations::id.eq_any(municipalities))
+        .select(diesel::dsl::min(organisations::alert_threshold_pct))
+        .first::<Option<i32>>(conn)?
+        .unwrap_or(15);
+    let listed: Vec<(SchoolId, String, Option<String>, Option<String>)> = organisations::table
+        .filter(organisations::parent_id.eq_any(municipalities))
+        .filter(organisations::org_type.eq("school"))
+        .select((
+            organisations::id,
+            organisations::name,
+            organisations::school_form,
+            organisations::school_unit_code,
+        ))
+        .order((organisations::name, organisations::id))
+        .load(conn)?;
+    let so_far = period.until(today);
+    let mut schools = Vec::with_capacity(listed.len());
+    for (id, name, form, unit_code) in listed {
+        let pupils = if so_far.is_empty() {
+            Vec::new()
+        } else {
+            super::pupil_sums(conn, id, so_far)?
+        };
+        let mut figures = Figures::default();
+        let mut over = 0;
+        for (_, f) in &pupils {
+            figures.add(f);
+            if f.at_least_pct(threshold.into()) {
+                over += 1;
+            }
+        }
+        schools.push(HuvudmanSchool {
+            id,
+            name,
+            form,
+            unit_code,
+            figures,
+            over,
+        });
+    }
+    let mut weeks = Vec::new();
+    for m in municipalities {
+        weeks.extend(figures(
+            conn,
+            tz,
+            Scope::Municipality(*m),
+            period,
+            By::Week,
+            today,
+        )?);
+    }
+    let weeks = regroup(&weeks, |k| k.clone());
+    let mut total = Figures::default();
+    for s in &schools {
+        total.add(&s.figures);
+    }
+    Ok(HuvudmanOverview {
+        threshold,
+        schools,
+        total,
+        weeks,
+    })
 }

@@ -52,6 +52,11 @@ fn marking(stored: &str) -> &'static str {
     }
 }
 
+/// A person's SS 12000 id as the export names them: the stored uuid, else the stand-in.
+pub fn person_id(id: i64, stored: Option<&str>) -> String {
+    stored.map_or_else(|| uuid::stand_in(Ref::Person.tag(), id), str::to_string)
+}
+
 /// The references of a page, loaded in one go per kind.
 #[derive(Default)]
 pub struct Refs {

@@ -7,6 +7,7 @@
 pub(super) mod csv;
 pub(super) use csv::csv as csv_file;
 mod drill;
+pub(super) mod huvudman;
 pub(crate) mod labels;
 mod lists;
 mod parts;
@@ -38,7 +39,7 @@ pub struct StatsQuery {
 
 /// The period a page shows: a named one (default: this term) or from–to.
 pub(super) struct Shown {
-    period: Period,
+    pub(super) period: Period,
     /// "week", "month", "term", "year" or "custom"
     name: String,
 }
