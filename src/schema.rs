@@ -636,6 +636,8 @@ diesel::joinable!(person_emails -> people (person_id));
 diesel::joinable!(person_identifiers -> people (person_id));
 
 diesel::joinable!(person_channels -> people (person_id));
+diesel::joinable!(closed_term_changes -> term_closings (closing_id));
+diesel::joinable!(closed_term_changes -> lessons (lesson_id));
 
 diesel::table! {
     second_factors (person_id) {
@@ -666,6 +668,32 @@ diesel::table! {
         kind -> Text,
         route -> Text,
         client_addr -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    term_closings (id) {
+        id -> BigInt,
+        school_id -> BigInt,
+        term_start -> Date,
+        closed_at -> Timestamp,
+        closed_by -> BigInt,
+        problems -> Integer,
+        reopened_at -> Nullable<Timestamp>,
+        reopened_by -> Nullable<BigInt>,
+        reopen_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    closed_term_changes (id) {
+        id -> BigInt,
+        closing_id -> BigInt,
+        lesson_id -> BigInt,
+        changed_by -> BigInt,
+        changed_at -> Timestamp,
+        marks -> Integer,
+        reason -> Text,
     }
 }
 
@@ -716,4 +744,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     second_factors,
     recovery_codes,
     access_log,
+    term_closings,
+    closed_term_changes,
 );

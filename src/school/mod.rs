@@ -13,6 +13,7 @@ pub mod refusal;
 pub mod states;
 pub mod valid;
 pub mod viewer;
+pub mod year_groups;
 
 pub use act::Act;
 pub use refusal::{refuse, Checked, Refusal};

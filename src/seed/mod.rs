@@ -960,10 +960,16 @@ fn classes_and_pupils(
     n_pupils: u32,
     start: NaiveDate,
 ) -> Result<(Vec<Class>, Vec<PupilPlan>), diesel::result::Error> {
+    // from the autumn of 2028 compulsory school is ten years (förskoleklass its new year 1)
+    let last = if start >= crate::school::year_groups::ten_year_school_from() {
+        10
+    } else {
+        9
+    };
     let (years, class_size): (std::ops::RangeInclusive<i32>, u32) = match form {
         "gymnasieskola" => (1..=3, 28),
-        "anpassad_grundskola" => (1..=9, 8),
-        _ => (1..=9, 24),
+        "anpassad_grundskola" => (1..=last, 8),
+        _ => (1..=last, 24),
     };
     let n_years = years.clone().count() as u32;
     let n_classes = (n_pupils / class_size).max(1).max(n_years.min(n_pupils));

@@ -75,6 +75,8 @@ pub(super) fn action(lang: Lang, code: &str) -> String {
         "register.extract" => ("Registerutdrag taget", "Register extract taken"),
         "retention.applied" => ("Gallring utförd", "Retention applied"),
         "statistics.read" => ("Statistik läst", "Statistics read"),
+        "term.closed" => ("Termin stängd", "Term closed"),
+        "term.reopened" => ("Termin öppnad igen", "Term reopened"),
         "term_report.exported" => ("Terminsrapport exporterad", "Term report exported"),
         "api_client.registered" => ("API-klient registrerad", "API client registered"),
         "api_client.revoked" => ("API-klient återkallad", "API client revoked"),

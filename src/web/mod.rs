@@ -253,6 +253,8 @@ routes! {
     // the huvudman's term report and overview (issue 38): a few times a term
     get "/huvudman/term-report" => term_report::page,
     get "/huvudman/term-report.csv" => term_report::csv,
+    post "/huvudman/term-report/close" => term_report::close,
+    post "/huvudman/term-report/reopen" => term_report::reopen,
     get "/huvudman/term-report.json" => term_report::json,
     get "/huvudman/term-report.columns.json" => term_report::columns,
     get "/api/v1/term-report" => term_report::json,

@@ -1250,6 +1250,22 @@ fn rows() -> Vec<Row> {
             expect: [303, 404, 404, 404, 404, 404, 404, 404, 200, 404, 404, 404],
         },
         Row {
+            method: "post",
+            pattern: "/huvudman/term-report/close",
+            path: |_| "/huvudman/term-report/close".into(),
+            body: &[("term", "VT2026"), ("school", "0")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "post",
+            pattern: "/huvudman/term-report/reopen",
+            path: |_| "/huvudman/term-report/reopen".into(),
+            body: &[("term", "VT2026"), ("school", "0"), ("reason", "test")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        Row {
             method: "get",
             pattern: "/huvudman/term-report.json",
             path: |_| "/huvudman/term-report.json?term=HT2026&anyway=1".into(),

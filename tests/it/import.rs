@@ -1528,3 +1528,41 @@ async fn a_municipality_code_that_is_none_is_named() {
         );
     }
 }
+
+/// The ten-year compulsory school (issue 38): a class in year 10 of grundskola imports; a
+/// class in year 12, which grundskola does not have, is left out and named, and the rest
+/// (its pupils among it) imports.
+#[actix_web::test]
+async fn year_ten_imports_and_a_year_group_the_form_lacks_is_left_out_and_named() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let db = pool(&app);
+        let dir = scratch("ss12000-year-ten");
+        let file = ss12000(&dir, |doc| doc["groups"][0]["schoolYear"] = json!(10));
+        let mut c = conn(&db);
+        import(&mut c, &file).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let years: Vec<Option<i32>> = groups::table
+            .select(groups::school_year)
+            .load(&mut c)
+            .unwrap();
+        assert_eq!(years, [Some(10)], "{kind:?}");
+
+        let app = TestApp::spawn(kind).await;
+        let db = pool(&app);
+        let dir = scratch("ss12000-year-twelve");
+        let file = ss12000(&dir, |doc| doc["groups"][0]["schoolYear"] = json!(12));
+        let mut c = conn(&db);
+        let summary = import(&mut c, &file).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let notes = summary.notes.join("\n");
+        assert!(
+            notes.contains("7b2d4f00-0000-4000-8000-000000000001")
+                && notes.contains("year group 12")
+                && notes.contains("grundskola"),
+            "{kind:?}: {notes}"
+        );
+        let groups: i64 = groups::table.count().get_result(&mut c).unwrap();
+        assert_eq!(groups, 0, "the class is left out");
+        let (pupil, _) = person(&mut c, "5c3e8d10-0000-4000-8000-000000000001");
+        assert!(pupil > 0, "its pupils are imported");
+    }
+}

@@ -53,6 +53,7 @@ mod ss12000_schema;
 mod startup_errors;
 mod statistics;
 mod sync;
+mod term_closing;
 mod term_report;
 mod trips;
 mod unreached;

@@ -293,3 +293,30 @@ fn a_seeded_sqlite_database_keeps_plan_statistics_without_stat4_samples() {
     assert_eq!(count(&mut c, "sqlite_stat4"), 0);
     assert!(count(&mut c, "sqlite_stat1") > 0);
 }
+
+/// A generated municipality before the ten-year compulsory school has years 1–9; one that
+/// starts in the autumn of 2028 has years 1–10 (issue 38).
+#[test]
+fn a_municipality_generated_after_the_change_has_year_ten() {
+    for (start, last) in [
+        (NaiveDate::from_ymd_opt(2027, 8, 23).unwrap(), 9),
+        (NaiveDate::from_ymd_opt(2028, 8, 21).unwrap(), 10),
+    ] {
+        let db = TestDb::new(crate::helpers::Kind::Sqlite);
+        let pool = db::connect(&db.url, 1).unwrap();
+        let mut conn = pool.get().unwrap();
+        let mut p = params(3);
+        p.schools = 1;
+        p.pupils = 300;
+        p.weeks = 1;
+        p.start = start;
+        p.today = start;
+        seed::generate(&mut conn, &p, chrono_tz::Europe::Stockholm).unwrap();
+        let highest: Option<i32> = groups::table
+            .filter(groups::group_type.eq("class"))
+            .select(diesel::dsl::max(groups::school_year))
+            .first(&mut conn)
+            .unwrap();
+        assert_eq!(highest, Some(last), "from {start}");
+    }
+}

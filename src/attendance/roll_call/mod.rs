@@ -722,10 +722,18 @@ pub fn submit(
 ) -> AppResult<Result<RollCall, Stale>> {
     let (viewer, today, now, addr) = (act.actor, act.today, act.now, act.client_addr);
     let tz = policy.tz;
-    if !matches!(lesson.reach, LessonReach::Teacher | LessonReach::Substitute) {
-        return Err(AppError::Forbidden(
-            Refusal::new("only_lesson_teachers_report").into(),
-        ));
+    // the principal changes marks only of a closed term
+    let principal_corrects = lesson.reach == LessonReach::Principal && {
+        let date: NaiveDate = lessons::table
+            .find(lesson.id)
+            .select(lessons::lesson_date)
+            .first(conn)?;
+        crate::follow_up::terms::closed_on(conn, lesson.school_id, date)?.is_some()
+    };
+    if !matches!(lesson.reach, LessonReach::Teacher | LessonReach::Substitute)
+        && !principal_corrects
+    {
+        return Err(only_teachers());
     }
     if stored_device_submission(conn, lesson.id, sub)? {
         return Ok(Ok(load(conn, lesson, tz)?));
@@ -741,8 +749,8 @@ pub fn submit(
         reportable(&before.lesson, today)?;
         let wanted = wanted_marks(&before, &sub.marks)?;
         let changes = changes(&before, &wanted);
-        let correction = before.lesson.date < today && !first_report && !changes.is_empty();
-        let reason = correction_reason(correction, sub.correction_reason.as_deref())?;
+        let (correction, reason) =
+            correction(conn, act, lesson, &before, &changes, first_report, sub)?;
         let side = |m: &Mark| json!({"status": m.status.as_str(), "minutes": m.minutes, "reason_id": m.reason_id});
         if !changes.is_empty() && !first_report {
             // the export's meta.modified of the lesson's attendance records
@@ -817,6 +825,60 @@ pub fn submit(
             }))
         }
         Err(e) => Err(e),
+    }
+}
+
+fn only_teachers() -> AppError {
+    AppError::Forbidden(Refusal::new("only_lesson_teachers_report").into())
+}
+
+/// Whether the submission corrects (changes a reported lesson of an earlier day, or any
+/// lesson of a closed term) and why; a change to a closed term is kept for the huvudman.
+fn correction<'a>(
+    conn: &mut DbConn,
+    act: &Act,
+    lesson: &LessonRef,
+    before: &RollCall,
+    changes: &[Change],
+    first_report: bool,
+    sub: &'a Submission,
+) -> AppResult<(bool, Option<&'a str>)> {
+    let closing = closed_term(conn, act.actor, lesson, before)?;
+    let correction = !changes.is_empty()
+        && (closing.is_some() || (before.lesson.date < act.today && !first_report));
+    let reason = correction_reason(correction, sub.correction_reason.as_deref())?;
+    if let (Some(closing), Some(reason)) = (closing, reason) {
+        crate::follow_up::terms::record_change(
+            conn,
+            closing,
+            lesson.id,
+            act.actor.id,
+            act.now,
+            changes.len(),
+            reason,
+        )?;
+    }
+    Ok((correction, reason))
+}
+
+/// The closing in force of the lesson's term, if any. While a term is closed only the
+/// school's principal changes its marks (with a reason); otherwise only the lesson's
+/// teachers report.
+fn closed_term(
+    conn: &mut DbConn,
+    viewer: &crate::school::Viewer,
+    lesson: &LessonRef,
+    rc: &RollCall,
+) -> AppResult<Option<crate::follow_up::terms::ClosingId>> {
+    let closing = crate::follow_up::terms::closed_on(conn, rc.lesson.school_id, rc.lesson.date)?;
+    let principal = viewer.roles.principal_of.contains(&rc.lesson.school_id);
+    match closing {
+        Some(_) if !principal => Err(AppError::conflict(
+            Code::TermClosed,
+            Refusal::new("term_closed"),
+        )),
+        None if lesson.reach == LessonReach::Principal => Err(only_teachers()),
+        _ => Ok(closing),
     }
 }
 

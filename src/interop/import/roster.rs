@@ -632,6 +632,7 @@ pub(crate) fn pass_through(r: &mut Roster) {
             levels.len()
         ));
     }
+    leave_out_impossible_years(r);
     let skipped: HashSet<&String> = r.skipped_groups.iter().collect();
     if !skipped.is_empty() {
         r.memberships.retain(|m| !skipped.contains(&m.group));
@@ -641,6 +642,42 @@ pub(crate) fn pass_through(r: &mut Roster) {
         r.duties
             .retain(|d| d.group.as_ref().is_none_or(|g| !skipped.contains(g)));
     }
+}
+
+/// A group whose year group its school's form does not have (grundskola's year 12, a
+/// gymnasieskola's year 0) is left out and named, with what names it; the rest imports.
+/// Years 1–10 of the ten-year compulsory school are in range (`school::year_groups`).
+fn leave_out_impossible_years(r: &mut Roster) {
+    use std::collections::HashMap;
+    let forms: HashMap<&str, &str> = r
+        .orgs
+        .iter()
+        .filter_map(|o| o.school_form.map(|f| (o.ext.as_str(), f)))
+        .collect();
+    let (notes, skipped) = (&mut r.notes, &mut r.skipped_groups);
+    r.groups.retain(|g| {
+        let Some(year) = g.school_year else {
+            return true;
+        };
+        let Some(form) = forms.get(g.school.as_str()) else {
+            return true;
+        };
+        let Some(range) = crate::school::year_groups::range(form) else {
+            return true;
+        };
+        if range.contains(&year) {
+            return true;
+        }
+        notes.push(format!(
+            "group {} ({}): year group {year} is not one of {form}'s ({}–{}); left out with its memberships",
+            g.ext,
+            g.name,
+            range.start(),
+            range.end()
+        ));
+        skipped.push(g.ext.clone());
+        false
+    });
 }
 
 #[cfg(test)]

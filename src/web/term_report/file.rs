@@ -69,6 +69,13 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
+    /// The row's year group as the how-many-th year of schooling in the term.
+    fn school_year_number(&self, r: &TermRow) -> Option<i32> {
+        let form = self.school.form.as_deref()?;
+        r.year_group
+            .map(|y| crate::school::year_groups::school_year_number(form, y, self.term.first_day()))
+    }
+
     fn form_code(&self) -> &'static str {
         let stored = self.school.form.as_deref().unwrap_or("");
         SCHOOL_TYPES
@@ -80,7 +87,7 @@ impl Ctx {
 }
 
 /// The file's columns: (name, datatype, Swedish title, English title, description).
-pub(super) const COLUMNS: [(&str, &str, &str, &str, &str); 15] = [
+pub(super) const COLUMNS: [(&str, &str, &str, &str, &str); 16] = [
     ("term", "string", "Termin", "Term", "HT (autumn, 1 July - 31 December) or VT (spring, 1 January - 30 June) and the year"),
     ("school_unit_code", "string", "Skolenhetskod", "School unit code", "The school unit's code in Skolverket's register; empty when the school has none (a quality problem)"),
     ("school_form", "string", "Skolform", "School form", "SS 12000 SchoolTypesEnum: FKLASS, GR, GRS, GY or GYS"),
@@ -88,6 +95,7 @@ pub(super) const COLUMNS: [(&str, &str, &str, &str, &str); 15] = [
     ("source_id", "string", "Elevens id i elevregistret", "The pupil's id in the school administration system", "The id the pupil was imported with (SS 12000 or OneRoster sourcedId); empty for a pupil not imported"),
     ("protected_identity", "boolean", "Skyddade personuppgifter", "Protected personal details", "true for skyddad folkbokföring or sekretessmarkering: deliver as the national instructions say"),
     ("year_group", "integer", "Årskurs", "Year group", "The year group of the pupil's latest class at the school in the term; empty when the pupil had none"),
+    ("school_year_number", "integer", "Skolår i ordning", "School year number", "The how-many-th year of schooling the year group is, förskoleklass counted: year 1 is the second before autumn 2028 and the first from then, so a cohort can be followed across the ten-year compulsory school"),
     ("offered_hours", "decimal", "Erbjuden undervisning, timmar", "Teaching offered, hours", "Scheduled, not cancelled lessons, in hours with two decimals"),
     ("valid_absence_hours", "decimal", "Giltig frånvaro, timmar", "Valid absence, hours", "Absence with a valid reason or granted leave"),
     ("invalid_absence_hours", "decimal", "Ogiltig frånvaro, timmar", "Invalid absence, hours", "Absence without a valid reason"),
@@ -138,6 +146,9 @@ pub(super) fn csv_row(c: &Ctx, r: &TermRow, _first: bool) -> String {
         csv_field(r.source_id.as_deref().unwrap_or("")),
         r.protected.to_string(),
         r.year_group.map(|y| y.to_string()).unwrap_or_default(),
+        c.school_year_number(r)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
         hours(r.offered_minutes),
         hours(r.valid_minutes),
         hours(r.invalid_minutes),
@@ -172,6 +183,7 @@ pub(super) fn json_row(c: &Ctx, r: &TermRow, first: bool) -> String {
         "source_id": r.source_id,
         "protected_identity": r.protected,
         "year_group": r.year_group,
+        "school_year_number": c.school_year_number(r),
         "offered_hours": json_number(&hours(r.offered_minutes)),
         "valid_absence_hours": json_number(&hours(r.valid_minutes)),
         "invalid_absence_hours": json_number(&hours(r.invalid_minutes)),

@@ -25,7 +25,10 @@ use crate::school::ids::OrganisationId;
 use crate::state::AppState;
 use file::{all_columns, csv_row, json_row, stream_rows};
 
+mod closing;
 mod file;
+
+pub use closing::{close, reopen};
 
 #[derive(Deserialize, Default)]
 pub struct TermQuery {
@@ -46,6 +49,14 @@ struct Asked {
 }
 
 impl TermQuery {
+    /// A query of a term alone (a form that closes or reopens).
+    fn of_term(term: &str) -> TermQuery {
+        TermQuery {
+            term: term.to_string(),
+            ..TermQuery::default()
+        }
+    }
+
     fn asked(&self, today: chrono::NaiveDate, lang: Lang) -> AppResult<Asked> {
         let term = match self.term.trim() {
             "" => Term::of(today),
@@ -184,6 +195,8 @@ pub async fn page(
     let today = state.today();
     let asked = q.asked(today, lang)?;
     let checks = run_check(&state, municipalities, &asked).await?;
+    let ids = checks.iter().map(|c| c.school.id).collect();
+    let closed = closing::load(&state, ids, asked.term).await?;
     let title = ctx.t(
         "Terminsrapport för nationell statistik",
         "Term report for national statistics",
@@ -194,6 +207,7 @@ pub async fn page(
         (contents(&ctx))
         (quality_table(&ctx, &asked, &checks))
         (export_part(&ctx, &asked, &checks, may_export))
+        (closing::part(&ctx, &state, &asked, &checks, &closed, may_export))
     };
     Ok(html_with_status(
         StatusCode::OK,

@@ -1,0 +1,2 @@
+DROP TABLE closed_term_changes;
+DROP TABLE term_closings;
