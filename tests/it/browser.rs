@@ -36,7 +36,12 @@ impl Browser {
     pub async fn open(app: &TestApp) -> Browser {
         let mut b = Browser {
             base: app.address.clone(),
+            // an idle connection is not reused after 2 s: the server closes its own after
+            // 5 s (actix's keep-alive), and a request sent on one it is closing that moment
+            // meets a closed connection (`Connect(Disconnected)`), as a test that waits for
+            // a fresh TOTP step did
             client: awc::Client::builder()
+                .connector(awc::Connector::new().conn_keep_alive(std::time::Duration::from_secs(2)))
                 .disable_redirects()
                 .timeout(std::time::Duration::from_secs(30))
                 .finish(),

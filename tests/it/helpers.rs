@@ -239,7 +239,12 @@ impl TestApp {
             .metrics_port()
             .map(|port| format!("http://127.0.0.1:{port}"));
         actix_web::rt::spawn(app.run_until_stopped());
-        let client = awc::Client::builder().disable_redirects().finish();
+        // idle connections are not reused after 2 s, before the server closes its own (see
+        // `Browser::open`)
+        let client = awc::Client::builder()
+            .connector(awc::Connector::new().conn_keep_alive(std::time::Duration::from_secs(2)))
+            .disable_redirects()
+            .finish();
         TestApp {
             address,
             db,
