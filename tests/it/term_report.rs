@@ -764,6 +764,51 @@ async fn bad_terms_and_forms_get_a_clear_answer_and_others_get_404() {
             assert_eq!(status, 400, "{path}: {body}");
             assert_eq!(body["code"], code, "{path}");
         }
+        // one school by its unit code; a code no school has, and a school whose code is gone
+        let (code, school): (String, i64) = organisations::table
+            .filter(organisations::org_type.eq("school"))
+            .select((
+                organisations::school_unit_code.assume_not_null(),
+                organisations::id,
+            ))
+            .order(organisations::id)
+            .first(&mut conn(&pool))
+            .unwrap();
+        let (status, one) = api_get(
+            &app,
+            Some(&token),
+            &format!("/api/v1/term-report?term=HT2026&anyway=1&unit={code}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{one}");
+        let rows = one["data"].as_array().unwrap();
+        assert!(!rows.is_empty() && rows.iter().all(|r| r["school_unit_code"] == code.as_str()));
+        let (status, body) = api_get(
+            &app,
+            Some(&token),
+            "/api/v1/term-report?term=HT2026&unit=123",
+        )
+        .await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("bad_school")));
+        diesel::update(organisations::table.find(school))
+            .set(organisations::school_unit_code.eq(None::<String>))
+            .execute(&mut conn(&pool))
+            .unwrap();
+        let (status, body) = api_get(
+            &app,
+            Some(&token),
+            &format!("/api/v1/term-report?term=HT2026&unit={code}"),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("bad_school")),
+            "{body}"
+        );
+        assert!(
+            body["detail"].as_str().unwrap_or_default().contains(&code),
+            "{body}"
+        );
         let page = b.get("/huvudman/term-report?term=VT2027").await;
         assert_eq!(page.status, 400);
         assert!(

@@ -38,6 +38,9 @@ pub struct TermQuery {
     form: String,
     #[serde(default)]
     anyway: String,
+    /// one school, by its school unit code (skolenhetskod)
+    #[serde(default)]
+    unit: String,
 }
 
 /// What a request asked for, checked.
@@ -46,6 +49,8 @@ struct Asked {
     /// the SS 12000 school type code and the stored form, when one was chosen
     form: Option<(&'static str, &'static str)>,
     anyway: bool,
+    /// one school's unit code: eight digits
+    unit: Option<String>,
 }
 
 impl TermQuery {
@@ -80,10 +85,24 @@ impl TermQuery {
                     })?,
             ),
         };
+        let unit = match self.unit.trim() {
+            "" => None,
+            u if u.len() == 8 && u.bytes().all(|b| b.is_ascii_digit()) => Some(u.to_string()),
+            _ => {
+                return Err(AppError::invalid(
+                    Code::BadSchool,
+                    lang.pick(
+                        "Skolenhetskoden är åtta siffror.",
+                        "The school unit code is eight digits.",
+                    ),
+                ))
+            }
+        };
         Ok(Asked {
             term,
             form,
             anyway: matches!(self.anyway.trim(), "1" | "true" | "yes"),
+            unit,
         })
     }
 }
@@ -113,17 +132,33 @@ async fn run_check(
     state: &AppState,
     municipalities: Vec<OrganisationId>,
     asked: &Asked,
+    lang: Lang,
 ) -> AppResult<Vec<SchoolCheck>> {
     let today = state.today();
     let tz = state.config.timezone;
     let form = asked.form.map(|f| f.1);
     let period = asked.term.period();
-    state
+    let unit = asked.unit.clone();
+    let checks = state
         .db(move |conn| {
-            let schools = term_report::schools(conn, &municipalities, form)?;
+            let mut schools = term_report::schools(conn, &municipalities, form)?;
+            if let Some(u) = &unit {
+                schools.retain(|s| s.unit_code.as_deref() == Some(u.as_str()));
+            }
             term_quality::check(conn, tz, &municipalities, schools, period, today)
         })
-        .await
+        .await?;
+    match &asked.unit {
+        Some(u) if checks.is_empty() => Err(AppError::invalid(
+            Code::BadSchool,
+            lang.fill(
+                "Ingen skola har skolenhetskoden {code}. En skola utan kod finns i listan på sidan; ge den sin kod i elevregistret.",
+                "No school has the school unit code {code}. A school without a code is in the list on the page; give it its code in the school administration system.",
+                &[("code", u)],
+            ),
+        )),
+        _ => Ok(checks),
+    }
 }
 
 fn problem_words(p: Problem, lang: Lang) -> &'static str {
@@ -194,7 +229,7 @@ pub async fn page(
     let may_export = !v.roles.admin_of.is_empty();
     let today = state.today();
     let asked = q.asked(today, lang)?;
-    let checks = run_check(&state, municipalities, &asked).await?;
+    let checks = run_check(&state, municipalities, &asked, lang).await?;
     let ids = checks.iter().map(|c| c.school.id).collect();
     let closed = closing::load(&state, ids, asked.term).await?;
     let title = ctx.t(
@@ -233,6 +268,8 @@ fn choice_form(ctx: &PageCtx, asked: &Asked, today: chrono::NaiveDate) -> Markup
                     option value=(code) selected[chosen_form == code] { (form_words(code, lang)) }
                 }
             }
+            label for="unit" { (ctx.t("Skolenhetskod (en skola)", "School unit code (one school)")) }
+            input #unit name="unit" inputmode="numeric" pattern="[0-9]{8}" maxlength="8" value=[asked.unit.as_deref()];
             button.secondary type="submit" { (ctx.t("Visa", "Show")) }
         }
     }
@@ -294,9 +331,14 @@ fn quality_table(ctx: &PageCtx, asked: &Asked, checks: &[SchoolCheck]) -> Markup
 
 fn export_query(asked: &Asked, anyway: bool) -> String {
     format!(
-        "term={}&form={}{}",
+        "term={}&form={}{}{}",
         asked.term.code(),
         asked.form.map(|f| f.0).unwrap_or("all"),
+        asked
+            .unit
+            .as_ref()
+            .map(|u| format!("&unit={u}"))
+            .unwrap_or_default(),
         if anyway { "&anyway=1" } else { "" }
     )
 }
@@ -337,7 +379,7 @@ async fn prepare(
     let lang = Lang::from_request(req);
     let municipalities = exporters(v)?;
     let asked = q.asked(state.today(), lang)?;
-    let checks = run_check(state, municipalities.clone(), &asked).await?;
+    let checks = run_check(state, municipalities.clone(), &asked, lang).await?;
     let total: i64 = checks.iter().map(|c| c.total()).sum();
     if total > 0 && !asked.anyway {
         return Err(AppError::conflict(
