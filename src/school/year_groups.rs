@@ -29,6 +29,11 @@ pub fn range(form: &str) -> Option<RangeInclusive<i32>> {
     })
 }
 
+/// The year groups some school form has: what a school of no known form is held to.
+pub fn any_form() -> RangeInclusive<i32> {
+    0..=11
+}
+
 /// The how-many-th year of schooling a year group of a compulsory form is on `day`: before
 /// the change förskoleklass (year 0) was the first year and year 1 the second; from it,
 /// year 1 is the first. So a cohort counts on by one a year while its label jumps by two

@@ -1566,3 +1566,43 @@ async fn year_ten_imports_and_a_year_group_the_form_lacks_is_left_out_and_named(
         assert!(pupil > 0, "its pupils are imported");
     }
 }
+
+/// OneRoster's `grades` of 10 (the ten-year compulsory school) import as year 10; a grade
+/// grundskola lacks is left out and named (issue 38).
+#[actix_web::test]
+async fn oneroster_grade_ten_imports_and_grade_twelve_is_left_out() {
+    for kind in backends() {
+        for (grade, kept) in [("10", true), ("12", false)] {
+            let app = TestApp::spawn(kind).await;
+            let db = pool(&app);
+            let dir = scratch(&format!("oneroster-grade-{grade}"));
+            for entry in std::fs::read_dir(fixtures().join("oneroster")).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_owned();
+                let mut text = std::fs::read_to_string(&path).unwrap();
+                if name == "classes.csv" {
+                    text = text.replace("8B,08,,8B,homeroom", &format!("8B,{grade},,8B,homeroom"));
+                }
+                std::fs::write(dir.join(name), text).unwrap();
+            }
+            let mut c = conn(&db);
+            let summary = import(&mut c, &dir).unwrap_or_else(|e| panic!("{kind:?} {grade}: {e}"));
+            let year: Option<Option<i32>> = groups::table
+                .filter(groups::name.eq("8B"))
+                .select(groups::school_year)
+                .first(&mut c)
+                .optional()
+                .unwrap();
+            if kept {
+                assert_eq!(year, Some(Some(10)), "{kind:?}");
+            } else {
+                assert_eq!(year, None, "{kind:?}: the class is left out");
+                let notes = summary.notes.join("\n");
+                assert!(
+                    notes.contains("class-8b") && notes.contains("year group 12"),
+                    "{kind:?}: {notes}"
+                );
+            }
+        }
+    }
+}

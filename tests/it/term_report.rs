@@ -907,6 +907,26 @@ async fn the_huvudman_overview_sets_every_school_side_by_side() {
             .map(|w| w["figures"]["scheduled_minutes"].as_i64().unwrap())
             .sum();
         assert_eq!(weeks, total, "the weeks add up to the total");
+        // by school form and year group: the same total, each year group's number beside it
+        let years = o["year_groups"].as_array().unwrap();
+        let by_year: i64 = years
+            .iter()
+            .map(|y| y["figures"]["scheduled_minutes"].as_i64().unwrap())
+            .sum();
+        assert_eq!(by_year, total, "the year groups add up to the total");
+        for y in years {
+            let (year, number) = (
+                y["year_group"].as_i64().unwrap(),
+                y["school_year_number"].as_i64().unwrap(),
+            );
+            let want = if y["school_form"] == "grundskola" {
+                year + 1
+            } else {
+                year
+            };
+            assert_eq!(number, want, "{y}");
+        }
+        assert!(years.iter().any(|y| y["school_form"] == "gymnasieskola"));
         assert!(o["weeks"][0]["week"]
             .as_str()
             .unwrap()

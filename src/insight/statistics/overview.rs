@@ -254,6 +254,54 @@ pub struct HuvudmanOverview {
     pub schools: Vec<HuvudmanSchool>,
     pub total: Figures,
     pub weeks: Vec<Row>,
+    /// by school form and year group (of the pupils' classes), in that order
+    pub years: Vec<YearGroupRow>,
+}
+
+/// The figures of one year group of one school form, across the schools.
+#[derive(Debug, Clone)]
+pub struct YearGroupRow {
+    /// the school form as stored; None for pupils in no class
+    pub form: Option<String>,
+    /// the classes' year group; None for pupils in no class, or classes without one
+    pub year: Option<i32>,
+    pub figures: Figures,
+}
+
+/// The classes' rows summed by (school form, year group).
+fn by_year_group(conn: &mut DbConn, classes: &[Row]) -> AppResult<Vec<YearGroupRow>> {
+    let ids: Vec<GroupId> = classes
+        .iter()
+        .filter_map(|r| r.id())
+        .filter(|id| *id > 0)
+        .map(GroupId)
+        .collect();
+    let mut of: HashMap<i64, (Option<String>, Option<i32>)> = HashMap::new();
+    for chunk in ids.chunks(crate::db::CHUNK) {
+        let rows: Vec<(GroupId, Option<String>, Option<i32>)> = groups::table
+            .inner_join(organisations::table)
+            .filter(groups::id.eq_any(chunk))
+            .select((groups::id, organisations::school_form, groups::school_year))
+            .load(conn)?;
+        of.extend(rows.into_iter().map(|(g, f, y)| (i64::from(g), (f, y))));
+    }
+    let mut sums: std::collections::BTreeMap<(Option<String>, Option<i32>), Figures> =
+        Default::default();
+    for r in classes {
+        let key = r
+            .id()
+            .and_then(|id| of.get(&id).cloned())
+            .unwrap_or((None, None));
+        sums.entry(key).or_default().add(&r.figures);
+    }
+    Ok(sums
+        .into_iter()
+        .map(|((form, year), figures)| YearGroupRow {
+            form,
+            year,
+            figures,
+        })
+        .collect())
 }
 
 /// Every school of the municipalities over a period (up to `today`); the caller has
@@ -306,18 +354,14 @@ pub fn huvudman_overview(
             over,
         });
     }
-    let mut weeks = Vec::new();
+    let (mut weeks, mut classes) = (Vec::new(), Vec::new());
     for m in municipalities {
-        weeks.extend(figures(
-            conn,
-            tz,
-            Scope::Municipality(*m),
-            period,
-            By::Week,
-            today,
-        )?);
+        let scope = Scope::Municipality(*m);
+        weeks.extend(figures(conn, tz, scope, period, By::Week, today)?);
+        classes.extend(figures(conn, tz, scope, period, By::Group, today)?);
     }
     let weeks = regroup(&weeks, |k| k.clone());
+    let years = by_year_group(conn, &classes)?;
     let mut total = Figures::default();
     for s in &schools {
         total.add(&s.figures);
@@ -327,5 +371,6 @@ pub fn huvudman_overview(
         schools,
         total,
         weeks,
+        years,
     })
 }

@@ -659,12 +659,10 @@ fn leave_out_impossible_years(r: &mut Roster) {
         let Some(year) = g.school_year else {
             return true;
         };
-        let Some(form) = forms.get(g.school.as_str()) else {
-            return true;
-        };
-        let Some(range) = crate::school::year_groups::range(form) else {
-            return true;
-        };
+        // a school of no known form (OneRoster has none) is held to what any form has
+        let form = forms.get(g.school.as_str()).copied().unwrap_or("any school form");
+        let range = crate::school::year_groups::range(form)
+            .unwrap_or_else(crate::school::year_groups::any_form);
         if range.contains(&year) {
             return true;
         }

@@ -15,7 +15,7 @@ use super::{csv_choice, csv_file, school_param, shown, unknown_table, Shown, Sta
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
-use crate::insight::statistics::overview::{self, HuvudmanOverview, HuvudmanSchool};
+use crate::insight::statistics::overview::{self, HuvudmanOverview, HuvudmanSchool, YearGroupRow};
 use crate::insight::statistics::{Figures, Key, Row};
 use crate::school::ids::OrganisationId;
 use crate::state::AppState;
@@ -106,6 +106,7 @@ pub async fn page(
         (trend_svg(&ctx, &o.weeks))
         (rows_table(&ctx, ctx.t("Vecka", "Week"), &o.weeks, |_| None, false))
         p { a.csv href={"/huvudman/schools?" (l.shown.query()) "&csv=weeks"} { (ctx.t("Hämta veckorna som CSV", "Download the weeks as CSV")) } }
+        (years_table(&ctx, &l.shown, o))
         @if let Some((s, weeks)) = &l.school {
             section aria-labelledby="school" {
                 h2 #school { (s.name) ": " (ctx.t("veckor", "weeks")) }
@@ -142,6 +143,63 @@ fn schools_table(ctx: &PageCtx, shown: &Shown, o: &HuvudmanOverview) -> Markup {
                             th scope="row" { a href={"/huvudman/schools?" (shown.query()) "&school=" (s.id) "#school"} { (s.name) } }
                             (figure_cells(lang, &s.figures))
                             td { (s.over) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A stored school form in words.
+fn form_words(form: Option<&str>, lang: Lang) -> &'static str {
+    match form {
+        Some("forskoleklass") => lang.pick("Förskoleklass", "Preschool class"),
+        Some("grundskola") => lang.pick("Grundskola", "Compulsory school"),
+        Some("anpassad_grundskola") => {
+            lang.pick("Anpassad grundskola", "Adapted compulsory school")
+        }
+        Some("gymnasieskola") => lang.pick("Gymnasieskola", "Upper secondary school"),
+        Some("anpassad_gymnasieskola") => {
+            lang.pick("Anpassad gymnasieskola", "Adapted upper secondary school")
+        }
+        _ => lang.pick("Utan skolform", "No school form"),
+    }
+}
+
+/// A year group's how-many-th year of schooling at the start of the period, when it has one.
+fn year_number(r: &YearGroupRow, shown: &Shown) -> Option<i32> {
+    Some(crate::school::year_groups::school_year_number(
+        r.form.as_deref()?,
+        r.year?,
+        shown.period.from,
+    ))
+}
+
+/// By school form and year group, with each year group's school year number beside it, so
+/// a cohort can be followed across the ten-year compulsory school.
+fn years_table(ctx: &PageCtx, shown: &Shown, o: &HuvudmanOverview) -> Markup {
+    let lang = ctx.lang;
+    html! {
+        h2 #years { (ctx.t("Per skolform och årskurs", "By school form and year group")) }
+        p { (ctx.t(
+            "Skolår i ordning är vilket år i skolan årskursen är, förskoleklassen medräknad. Från hösten 2028 flyttas alla årskurser upp ett steg (tioårig grundskola); talet följer samma elever över bytet.",
+            "The school year number is which year of schooling the year group is, förskoleklass counted. From the autumn of 2028 every year group moves up one (the ten-year compulsory school); the number follows the same pupils across the change.")) }
+        div.scroll tabindex="0" {
+            table.figures {
+                thead { tr {
+                    th scope="col" { (ctx.t("Skolform", "School form")) }
+                    th scope="col" { (ctx.t("Årskurs", "Year group")) }
+                    th scope="col" { (ctx.t("Skolår i ordning", "School year number")) }
+                    (figure_heads(ctx))
+                } }
+                tbody {
+                    @for r in &o.years {
+                        tr {
+                            th scope="row" { (form_words(r.form.as_deref(), lang)) }
+                            td { @match r.year { Some(y) => { (y) }, None => { (ctx.t("utan klass", "no class")) } } }
+                            td { @match year_number(r, shown) { Some(n) => { (n) }, None => { "–" } } }
+                            (figure_cells(lang, &r.figures))
                         }
                     }
                 }
@@ -272,6 +330,18 @@ pub async fn api(
         .iter()
         .map(|w| json!({ "week": week_label(&w.key), "figures": figures_json(&w.figures) }))
         .collect();
+    let years: Vec<Value> = o
+        .years
+        .iter()
+        .map(|r| {
+            json!({
+                "school_form": r.form,
+                "year_group": r.year,
+                "school_year_number": year_number(r, &l.shown),
+                "figures": figures_json(&r.figures),
+            })
+        })
+        .collect();
     let mut body = json!({
         "from": l.shown.period.from,
         "to": l.shown.period.to,
@@ -279,6 +349,7 @@ pub async fn api(
         "total": figures_json(&o.total),
         "schools": schools,
         "weeks": weeks,
+        "year_groups": years,
     });
     if let Some((s, w)) = &l.school {
         body["school"] = json!({
