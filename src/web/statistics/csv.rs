@@ -48,7 +48,7 @@ fn num(lang: Lang, v: f64) -> String {
     }
 }
 
-fn figure_head(lang: Lang) -> Vec<&'static str> {
+pub(super) fn figure_head(lang: Lang) -> Vec<&'static str> {
     vec![
         lang.pick("Frånvaro %", "Absence %"),
         lang.pick("Giltig %", "Valid %"),
@@ -61,7 +61,7 @@ fn figure_head(lang: Lang) -> Vec<&'static str> {
     ]
 }
 
-fn figure_csv(lang: Lang, f: &Figures) -> Vec<String> {
+pub(super) fn figure_csv(lang: Lang, f: &Figures) -> Vec<String> {
     vec![
         num(lang, f.absence_pct()),
         num(lang, f.valid_pct()),

@@ -10,6 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 use serde_json::{json, Value};
 
+use super::csv::{figure_csv, figure_head};
 use super::parts::*;
 use super::{csv_choice, csv_file, school_param, shown, unknown_table, Shown, StatsQuery};
 use crate::auth::Viewer;
@@ -208,31 +209,9 @@ fn years_table(ctx: &PageCtx, shown: &Shown, o: &HuvudmanOverview) -> Markup {
     }
 }
 
-fn figure_texts(lang: Lang, f: &Figures) -> Vec<String> {
-    vec![
-        pct(lang, f.absence_pct()),
-        pct(lang, f.valid_pct()),
-        pct(lang, f.invalid_pct()),
-        pct(lang, f.reporting_rate()),
-        f.scheduled_minutes.to_string(),
-        f.reported_minutes.to_string(),
-        f.valid_minutes.to_string(),
-        f.invalid_minutes.to_string(),
-    ]
-}
-
 fn csv_of(lang: Lang, table: &str, l: &Loaded) -> AppResult<HttpResponse> {
     let mut head = vec![""];
-    head.extend([
-        lang.pick("Frånvaro %", "Absence %"),
-        lang.pick("Giltig %", "Valid %"),
-        lang.pick("Ogiltig %", "Invalid %"),
-        lang.pick("Rapporterat %", "Reported %"),
-        lang.pick("Schemalagda minuter", "Scheduled minutes"),
-        lang.pick("Rapporterade minuter", "Reported minutes"),
-        lang.pick("Giltig frånvaro, minuter", "Valid absence, minutes"),
-        lang.pick("Ogiltig frånvaro, minuter", "Invalid absence, minutes"),
-    ]);
+    head.extend(figure_head(lang));
     let stamp = format!("{}_{}", l.shown.period.from, l.shown.period.to);
     match table {
         "schools" => {
@@ -245,7 +224,7 @@ fn csv_of(lang: Lang, table: &str, l: &Loaded) -> AppResult<HttpResponse> {
                 .iter()
                 .map(|s| {
                     let mut r = vec![s.name.clone()];
-                    r.extend(figure_texts(lang, &s.figures));
+                    r.extend(figure_csv(lang, &s.figures));
                     r.push(s.unit_code.clone().unwrap_or_default());
                     r.push(s.over.to_string());
                     r
@@ -265,7 +244,7 @@ fn csv_of(lang: Lang, table: &str, l: &Loaded) -> AppResult<HttpResponse> {
                 .iter()
                 .map(|w| {
                     let mut r = vec![week_label(&w.key)];
-                    r.extend(figure_texts(lang, &w.figures));
+                    r.extend(figure_csv(lang, &w.figures));
                     r
                 })
                 .collect();
