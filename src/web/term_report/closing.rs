@@ -3,7 +3,6 @@
 //! principals made while it was closed.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDateTime;
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -18,6 +17,7 @@ use crate::school::ids::SchoolId;
 use crate::state::AppState;
 use crate::web::common::{client_addr, see_other};
 use crate::web::layout::PageCtx;
+use crate::web::roll_call::local_stamp;
 
 /// The term's closings in force and the changes made while closed, at the schools.
 pub(super) async fn load(
@@ -33,15 +33,6 @@ pub(super) async fn load(
             ))
         })
         .await
-}
-
-fn moment(state: &AppState, lang: Lang, at: NaiveDateTime) -> String {
-    let local = at.and_utc().with_timezone(&state.config.timezone);
-    format!(
-        "{} {}",
-        lang.day(local.date_naive()),
-        lang.time(local.time())
-    )
 }
 
 /// The part of the page that closes and reopens, with the changes below it.
@@ -77,7 +68,7 @@ pub(super) fn part(
                         strong { (c.school.name) } ": "
                         @match closings.iter().find(|x| x.school == c.school.id) {
                             Some(x) => {
-                                (ctx.t("stängd ", "closed ")) (moment(state, lang, x.closed_at)) (ctx.t(" av ", " by ")) (x.closed_by)
+                                (ctx.t("stängd ", "closed ")) (local_stamp(state, lang, x.closed_at)) (ctx.t(" av ", " by ")) (x.closed_by)
                                 " (" (x.problems) (ctx.t(" problem vid stängningen)", " problems when closed)"))
                                 @if may_close {
                                     form.inline method="post" action="/huvudman/term-report/reopen" {
@@ -124,7 +115,7 @@ pub(super) fn part(
                                 tr {
                                     td { (name(x.school)) }
                                     td { (x.subject) ", " (lang.day(x.lesson_date)) }
-                                    td { (moment(state, lang, x.changed_at)) }
+                                    td { (local_stamp(state, lang, x.changed_at)) }
                                     td { (x.changed_by) }
                                     td { (x.marks) }
                                     td { (x.reason) }
