@@ -47,6 +47,7 @@ diesel::table! {
         municipality_code -> Nullable<Text>,
         phone -> Nullable<Text>,
         phone_chosen -> Bool,
+        civic_sealed -> Nullable<Text>,
     }
 }
 

@@ -3,19 +3,26 @@
 
 use blake2::{Blake2b512, Digest};
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A MAC of `message` under `key` for one `purpose`, as 64 hex characters.
 pub fn mac(key: &[u8], purpose: &str, message: &str) -> String {
+    hex(&mac_bytes(key, purpose, message))
+}
+
+/// The same MAC as 32 bytes (a key derived for one purpose).
+pub fn mac_bytes(key: &[u8], purpose: &str, message: &str) -> [u8; 32] {
     let mut h = Blake2b512::new();
     h.update((key.len() as u64).to_le_bytes());
     h.update(key);
     h.update((purpose.len() as u64).to_le_bytes());
     h.update(purpose.as_bytes());
     h.update(message.as_bytes());
-    hex(&h.finalize()[..32])
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&h.finalize()[..32]);
+    out
 }
 
 /// What the database keeps of a single-use link's secret.

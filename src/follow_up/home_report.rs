@@ -20,13 +20,23 @@ use crate::school::ids::{CaseId, OrganisationId, PupilId, SchoolId};
 use crate::school::states::{CaseDecision, SendMethod};
 use crate::school::{Act, Checked, Refusal};
 
+impl HomeReport {
+    /// The pupil's civic number, which the home municipality needs to know the pupil: None
+    /// when the source sent none or it was sealed under an earlier signing secret.
+    pub fn civic_no(&self, key: &crate::auth::civic::CivicKey) -> Option<String> {
+        self.civic_sealed.as_deref().and_then(|s| key.open(s))
+    }
+}
+
 /// The report as the page and the JSON give it.
 #[derive(Debug, Clone, Serialize)]
 pub struct HomeReport {
     pub case: CaseId,
     pub pupil: PupilId,
     pub pupil_name: String,
-    pub civic_no: Option<String>,
+    /// the pupil's civic number as stored, sealed: [`HomeReport::civic_no`] opens it
+    #[serde(skip)]
+    pub civic_sealed: Option<String>,
     pub birth_date: Option<NaiveDate>,
     /// a protected identity: sent by hand only, never electronically
     pub by_hand_only: bool,
@@ -92,7 +102,7 @@ pub fn load(conn: &mut DbConn, v: &Viewer, id: CaseId, today: NaiveDate) -> AppR
             (
                 people::given_name,
                 people::family_name,
-                people::civic_no,
+                people::civic_sealed,
                 people::birth_date,
                 people::security_marking,
                 people::municipality_code,
@@ -146,7 +156,7 @@ pub fn load(conn: &mut DbConn, v: &Viewer, id: CaseId, today: NaiveDate) -> AppR
         case: id,
         pupil: c.0,
         pupil_name: crate::school::full_name(&p.0, &p.1),
-        civic_no: p.2,
+        civic_sealed: p.2,
         birth_date: p.3,
         by_hand_only: p.4 != "none",
         school: s.0,

@@ -1,10 +1,9 @@
 //! The term report: per pupil, school unit and term, the figures every proposal for national
 //! absence statistics asks for (Skolverket 2021, SOU 2025:8): school form, school unit
 //! code, year group, minutes of teaching offered, of valid and of invalid absence, and of
-//! other attendance (trips and the like, which count as neither). Närvaro keeps civic
-//! numbers only as a keyed hash (`auth::civic`), so a pupil is named by the SS 12000 id and
-//! the school administration system's own id, which the delivery joins to the civic number
-//! the source system holds. It is read school by
+//! other attendance (trips and the like, which count as neither), and the pupil's civic
+//! number as sealed (`auth::civic`), which only the file for the national delivery opens.
+//! It is read school by
 //! school from the per-day sums the statistics keep (`absence_days`), so a caller can write
 //! one school's rows before it reads the next: memory grows with the largest school, never
 //! with the municipality. Codes and numbers only; the edge words them.
@@ -163,6 +162,9 @@ pub struct TermRow {
     pub uuid: Option<String>,
     /// the school administration system's id of the pupil, when imported
     pub source_id: Option<String>,
+    /// the pupil's civic number as stored, sealed (`auth::civic::CivicKey::open`)
+    #[serde(skip)]
+    pub civic_sealed: Option<String>,
     /// protected personal details (skyddad folkbokföring or sekretessmarkering)
     pub protected: bool,
     /// the year group of the pupil's class at the school, the latest in the term
@@ -181,6 +183,7 @@ impl TermRow {
             pupil,
             uuid: None,
             source_id: None,
+            civic_sealed: None,
             protected: false,
             year_group: None,
             offered_minutes: f.scheduled_minutes,
@@ -198,8 +201,8 @@ pub fn hours(minutes: i64) -> String {
     format!("{}.{:02}", hundredths / 100, hundredths % 100)
 }
 
-/// (uuid, the source's id, security marking)
-type Who = (Option<String>, Option<String>, String);
+/// (uuid, the source's id, security marking, sealed civic number)
+type Who = (Option<String>, Option<String>, String, Option<String>);
 
 /// The rows of one school for a period (up to `today`), by pupil id.
 pub fn school_rows(
@@ -225,7 +228,12 @@ pub fn school_rows(
             .filter(people::id.eq_any(chunk))
             .select((
                 people::id,
-                (people::uuid, people::external_id, people::security_marking),
+                (
+                    people::uuid,
+                    people::external_id,
+                    people::security_marking,
+                    people::civic_sealed,
+                ),
             ))
             .load(conn)?;
         who.extend(people);
@@ -249,9 +257,10 @@ pub fn school_rows(
         }
     }
     for r in &mut rows {
-        let (uuid, source, marking) = who.remove(&r.pupil).unwrap_or_default();
+        let (uuid, source, marking, sealed) = who.remove(&r.pupil).unwrap_or_default();
         r.uuid = uuid;
         r.source_id = source;
+        r.civic_sealed = sealed;
         r.protected = marking != "none";
         r.year_group = years.get(&r.pupil).and_then(|y| y.1);
     }

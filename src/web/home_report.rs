@@ -77,10 +77,14 @@ pub async fn page(
     let r = state
         .db(move |conn| home_report::load(conn, &v, id, today))
         .await?;
-    Ok(html_with_status(StatusCode::OK, print_page(&ctx, &r)))
+    let civic = r.civic_no(&state.civic_key());
+    Ok(html_with_status(
+        StatusCode::OK,
+        print_page(&ctx, &r, civic.as_deref()),
+    ))
 }
 
-fn print_page(ctx: &PageCtx, r: &HomeReport) -> Markup {
+fn print_page(ctx: &PageCtx, r: &HomeReport, civic: Option<&str>) -> Markup {
     let lang = ctx.lang;
     let title = ctx.t(
         "Anmälan om inledd utredning av elevs frånvaro",
@@ -95,7 +99,7 @@ fn print_page(ctx: &PageCtx, r: &HomeReport) -> Markup {
             @if r.by_hand_only { p { strong { (ctx.t("Skyddade personuppgifter: lämnas för hand.", "Protected personal details: delivered by hand.")) } } }
             dl.facts {
                 dt { (ctx.t("Elev", "Pupil")) } dd { (r.pupil_name) }
-                @if let Some(c) = &r.civic_no { dt { (ctx.t("Personnummer", "Personal identity number")) } dd { (c) } }
+                @if let Some(c) = civic { dt { (ctx.t("Personnummer", "Personal identity number")) } dd { (c) } }
                 @if let Some(b) = r.birth_date { dt { (ctx.t("Född", "Born")) } dd { (b) } }
                 dt { (ctx.t("Skolenhet", "School unit")) } dd { (r.school) @if let Some(code) = &r.school_unit_code { " (" (code) ")" } }
                 @if let Some(c) = &r.class { dt { (ctx.t("Klass", "Class")) } dd { (c) } }
@@ -168,7 +172,7 @@ pub async fn json(
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "case_id": r.case,
-        "pupil": {"id": r.pupil, "name": r.pupil_name, "civic_no": r.civic_no, "birth_date": r.birth_date, "class": r.class},
+        "pupil": {"id": r.pupil, "name": r.pupil_name, "civic_no": r.civic_no(&state.civic_key()), "birth_date": r.birth_date, "class": r.class},
         "school": {"name": r.school, "school_unit_code": r.school_unit_code},
         "huvudman": r.huvudman,
         "huvudman_municipality_code": r.huvudman_municipality_code,

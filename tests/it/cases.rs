@@ -643,6 +643,15 @@ async fn a_home_municipality_report_is_made_for_a_pupil_registered_elsewhere() {
                     .execute(&mut *c)
                     .unwrap();
             }
+            // Olle's civic number, as a sync stores a pupil's: hashed and sealed
+            let key = narvaro::auth::civic::CivicKey::new(crate::helpers::TEST_SECRET.as_bytes());
+            diesel::update(people::table.find(w.olle))
+                .set((
+                    people::civic_no.eq(key.hash("201201012385")),
+                    people::civic_sealed.eq(key.seal("201201012385")),
+                ))
+                .execute(&mut *c)
+                .unwrap();
         }
         let mut principal = signed_in(&app, "case.principal").await;
         let token = api_token(&app, "case.principal", PASSWORD).await;
@@ -671,12 +680,26 @@ async fn a_home_municipality_report_is_made_for_a_pupil_registered_elsewhere() {
         );
         let print = principal.get(&format!("{olle}/home-report")).await;
         assert_eq!(print.status.as_u16(), 200, "{kind:?}");
-        for said in ["Olle Elevsson", "0184", "Utredningsskolan", "7A"] {
+        // the home municipality needs the civic number to know the pupil: opened from
+        // its seal, never the stored hash
+        for said in [
+            "Olle Elevsson",
+            "0184",
+            "Utredningsskolan",
+            "7A",
+            "201201012385",
+        ] {
             assert!(print.body.contains(said), "{kind:?}: {said}");
         }
+        assert!(!print.body.contains("h1:"), "{kind:?}");
+        assert!(
+            !case_page.body.contains("201201012385"),
+            "{kind:?}: not on the case's page"
+        );
         let (status, body) =
             api_get(&app, Some(&token), &format!("/api/v1{olle}/home-report")).await;
         assert_eq!(status, 200, "{kind:?}: {body}");
+        assert_eq!(body["pupil"]["civic_no"], "201201012385");
         assert_eq!(body["home_municipality_code"], "0184");
         assert_eq!(body["huvudman_municipality_code"], "0180");
         let sent = principal

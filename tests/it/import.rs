@@ -163,6 +163,15 @@ async fn an_ss12000_school_imports_reimports_as_nothing_and_works() {
         let key = narvaro::auth::civic::CivicKey::new(crate::helpers::TEST_SECRET.as_bytes());
         assert_eq!(civic, key.hash("201303142384"), "{kind:?}");
         assert!(!civic.unwrap_or_default().contains("2384"));
+        // a pupil's is sealed too, for the term report's file: it opens to the number
+        let sealed: Option<String> = people::table
+            .find(alva)
+            .select(people::civic_sealed)
+            .first(c)
+            .unwrap();
+        let sealed = sealed.expect("the pupil's civic number is sealed");
+        assert!(!sealed.contains("2384"), "{sealed}");
+        assert_eq!(key.open(&sealed).as_deref(), Some("201303142384"));
         let (lena, _) = person(c, "5c3e8d10-0000-4000-8000-000000000020");
         let ids: Vec<(String, Option<String>, String, bool)> = person_identifiers::table
             .filter(person_identifiers::person_id.eq(lena))
@@ -1148,6 +1157,51 @@ async fn a_snapshot_cancels_the_lessons_it_no_longer_holds() {
 }
 
 #[actix_web::test]
+async fn a_guardians_civic_number_is_only_hashed_and_a_pupils_seal_follows_the_source() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let dir = scratch("ss12000-seal");
+        let key = narvaro::auth::civic::CivicKey::new(crate::helpers::TEST_SECRET.as_bytes());
+        let guardian = "5c3e8d10-0000-4000-8000-000000000010";
+        let with_guardians_number = ss12000(&dir, |doc| {
+            doc["persons"][3]["civicNo"] =
+                serde_json::json!({"value": "19800101-2387", "nationality": "SE"});
+        });
+        let c = &mut *conn(&pool);
+        import(c, &with_guardians_number).unwrap();
+        let stored = |c: &mut DbConn, ext: &str| -> (Option<String>, Option<String>) {
+            people::table
+                .filter(people::external_id.eq(ext))
+                .select((people::civic_no, people::civic_sealed))
+                .first(c)
+                .unwrap()
+        };
+        assert_eq!(
+            stored(c, guardian),
+            (key.hash("198001012387"), None),
+            "{kind:?}: a guardian's number is hashed, never sealed"
+        );
+        let pupil = "5c3e8d10-0000-4000-8000-000000000001";
+        let (_, sealed) = stored(c, pupil);
+        assert_eq!(key.open(&sealed.unwrap()).as_deref(), Some("201303142384"));
+        // a new number from the source seals anew; none leaves nothing behind
+        let renumbered = ss12000(&dir, |doc| {
+            doc["persons"][0]["civicNo"]["value"] = "201303142392".into();
+        });
+        import(c, &renumbered).unwrap();
+        let (hash, sealed) = stored(c, pupil);
+        assert_eq!(hash, key.hash("201303142392"));
+        assert_eq!(key.open(&sealed.unwrap()).as_deref(), Some("201303142392"));
+        let unnumbered = ss12000(&dir, |doc| {
+            doc["persons"][0].as_object_mut().unwrap().remove("civicNo");
+        });
+        import(c, &unnumbered).unwrap();
+        assert_eq!(stored(c, pupil), (None, None));
+    }
+}
+
+#[actix_web::test]
 async fn a_civic_number_stored_in_plain_text_is_hashed_when_the_server_starts() {
     for kind in backends() {
         let app = TestApp::spawn(kind).await;
@@ -1172,6 +1226,16 @@ async fn a_civic_number_stored_in_plain_text_is_hashed_when_the_server_starts() 
         let key = narvaro::auth::civic::CivicKey::new(crate::helpers::TEST_SECRET.as_bytes());
         let mut c = conn(&world.pool);
         assert_eq!(civic(&mut c), key.hash("201401012383"), "{kind:?}");
+        // the child is a pupil (a person with a school): the number is sealed too
+        let sealed: Option<String> = people::table
+            .find(child)
+            .select(people::civic_sealed)
+            .first(&mut *c)
+            .unwrap();
+        assert_eq!(
+            sealed.and_then(|s| key.open(&s)).as_deref(),
+            Some("201401012383")
+        );
     }
 }
 

@@ -190,6 +190,17 @@ async fn the_term_report_equals_a_recomputation_from_the_marks_for_every_pupil()
         let app = TestApp::spawn(kind).await;
         let pool = pool(&app);
         let admin = municipality(&mut conn(&pool));
+        // the generated civic numbers, hashed and sealed as `narvaro seed` leaves them
+        let numbers: HashMap<i64, String> = people::table
+            .filter(people::school_id.is_not_null())
+            .select((people::id, people::civic_no.assume_not_null()))
+            .load::<(i64, String)>(&mut conn(&pool))
+            .unwrap()
+            .into_iter()
+            .map(|(id, n)| (id, n.replace('-', "")))
+            .collect();
+        let key = narvaro::auth::civic::CivicKey::new(crate::helpers::TEST_SECRET.as_bytes());
+        narvaro::auth::civic::hash_stored(&mut conn(&pool), &key).unwrap();
         // one pupil with protected personal details
         let protected: i64 = {
             let c: &mut DbConn = &mut conn(&pool);
@@ -208,6 +219,13 @@ async fn the_term_report_equals_a_recomputation_from_the_marks_for_every_pupil()
         b.sign_in(&admin, narvaro::seed::DEMO_PASSWORD).await;
         let page = b.get("/huvudman/term-report?term=HT2026").await;
         assert_eq!(page.status, 200, "{}", page.body);
+        let dashed = |n: &String| format!("{}-{}", &n[..8], &n[8..]);
+        assert!(
+            numbers
+                .values()
+                .all(|n| !page.body.contains(n.as_str()) && !page.body.contains(&dashed(n))),
+            "no civic number on the page"
+        );
 
         let file = b
             .get("/huvudman/term-report.csv?term=HT2026&form=all&anyway=1")
@@ -232,6 +250,8 @@ async fn the_term_report_equals_a_recomputation_from_the_marks_for_every_pupil()
             assert_eq!(r["term"], "HT2026");
             let school = unit_codes[&r["school_unit_code"]];
             let pupil = by_uuid[&r["student"]];
+            // the civic number, opened from its seal, as the source sent it
+            assert_eq!(r["civic_number"], numbers[&pupil], "pupil {pupil}");
             if r["protected_identity"] == "true" {
                 protected_rows.insert(pupil);
             }
@@ -298,6 +318,22 @@ async fn the_term_report_equals_a_recomputation_from_the_marks_for_every_pupil()
                 .sum()
         };
         assert_eq!(sum(&json, "invalid_absence_minutes"), invalid);
+        assert!(json["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["civic_number"] == numbers[&by_uuid[r["student"].as_str().unwrap()]]));
+        // the database holds no number in the clear
+        let stored: Vec<(Option<String>, Option<String>)> = people::table
+            .select((people::civic_no, people::civic_sealed))
+            .load(&mut conn(&pool))
+            .unwrap();
+        for (hash, sealed) in stored {
+            for n in numbers.values() {
+                assert!(!hash.as_deref().unwrap_or("").contains(n.as_str()));
+                assert!(!sealed.as_deref().unwrap_or("").contains(n.as_str()));
+            }
+        }
         let (_, gy) = get_json(
             &mut b,
             "/huvudman/term-report.json?term=HT2026&form=GY&anyway=1",

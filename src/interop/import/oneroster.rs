@@ -532,6 +532,7 @@ fn read_users(users: &Table, r: &mut Roster) -> Result<Users, ImportError> {
                 given: given.to_string(),
                 family: family.to_string(),
                 civic_no: None,
+                civic_sealed: None,
                 identifiers,
                 municipality_code: None,
                 // OneRoster 1.1 users.csv: `sms` (a mobile number), else `phone`

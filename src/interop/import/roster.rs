@@ -91,6 +91,8 @@ pub struct Person {
     pub given: String,
     pub family: String,
     pub civic_no: Option<String>,
+    /// a pupil's civic number sealed (`CivicKey::seal`), set with the hash
+    pub civic_sealed: Option<String>,
     pub birth_date: Option<NaiveDate>,
     pub sex: Option<&'static str>,
     /// "none", "confidential" or "protected"
@@ -298,11 +300,17 @@ pub struct Roster {
 pub struct Mark([usize; 7]);
 
 impl Roster {
-    /// Replaces the persons' civic numbers by their keyed hash: nothing else of them is
-    /// ever stored (src/auth/civic.rs). `store` refuses a roster not hashed.
+    /// Replaces the persons' civic numbers by their keyed hash, and seals a pupil's (a
+    /// person enrolled at a school): nothing else of them is ever stored
+    /// (src/auth/civic.rs). `store` refuses a roster not hashed.
     pub fn hash_civic_numbers(&mut self, key: &crate::auth::civic::CivicKey) {
         for p in &mut self.persons {
-            p.civic_no = p.civic_no.as_deref().and_then(|c| key.hash(c));
+            let raw = p.civic_no.take();
+            p.civic_sealed = match (&p.school, &raw) {
+                (Some(_), Some(c)) => key.seal(c),
+                _ => None,
+            };
+            p.civic_no = raw.as_deref().and_then(|c| key.hash(c));
         }
         self.civic_hashed = true;
     }

@@ -363,6 +363,7 @@ fn person(rec: &Rec, r: &mut Roster) -> Result<(), ImportError> {
         given: rec.str("givenName")?,
         family: rec.str("familyName")?,
         civic_no,
+        civic_sealed: None,
         identifiers,
         birth_date: rec.date("birthDate")?,
         sex,

@@ -45,6 +45,7 @@ pub(super) fn stream_rows(
                 term,
                 school,
                 problems,
+                civic: state.civic_key(),
             };
             let mut out = String::new();
             for r in &rows {
@@ -66,6 +67,7 @@ pub(super) struct Ctx {
     term: Term,
     school: ReportSchool,
     problems: i64,
+    civic: crate::auth::civic::CivicKey,
 }
 
 impl Ctx {
@@ -74,6 +76,12 @@ impl Ctx {
         let form = self.school.form.as_deref()?;
         r.year_group
             .map(|y| crate::school::year_groups::school_year_number(form, y, self.term.first_day()))
+    }
+
+    /// The pupil's civic number, opened from its seal; None for a pupil the source sent
+    /// none for, or whose seal was made under an earlier signing secret.
+    fn civic_number(&self, r: &TermRow) -> Option<String> {
+        r.civic_sealed.as_deref().and_then(|s| self.civic.open(s))
     }
 
     fn form_code(&self) -> &'static str {
@@ -87,13 +95,14 @@ impl Ctx {
 }
 
 /// The file's columns: (name, datatype, Swedish title, English title, description).
-pub(super) const COLUMNS: [(&str, &str, &str, &str, &str); 16] = [
+pub(super) const COLUMNS: [(&str, &str, &str, &str, &str); 17] = [
     ("term", "string", "Termin", "Term", "HT (autumn, 1 July - 31 December) or VT (spring, 1 January - 30 June) and the year"),
     ("school_unit_code", "string", "Skolenhetskod", "School unit code", "The school unit's code in Skolverket's register; empty when the school has none (a quality problem)"),
     ("school_form", "string", "Skolform", "School form", "SS 12000 SchoolTypesEnum: FKLASS, GR, GRS, GY or GYS"),
-    ("student", "string", "Elev-id (SS 12000)", "Student id (SS 12000)", "The pupil's SS 12000 Person id (UUID), as the SS 12000 export names the pupil; the delivery joins it to the civic number in the school administration system (Närvaro keeps civic numbers only as a keyed hash)"),
+    ("civic_number", "string", "Personnummer", "Civic number", "The pupil's personnummer, samordningsnummer or temporary number in twelve characters without a separator (YYYYMMDDNNNN, or YYYYMMDDTF01), as the school administration system sent it; empty when it sent none. Only in this file, never on a page"),
+    ("student", "string", "Elev-id (SS 12000)", "Student id (SS 12000)", "The pupil's SS 12000 Person id (UUID), as the SS 12000 export names the pupil"),
     ("source_id", "string", "Elevens id i elevregistret", "The pupil's id in the school administration system", "The id the pupil was imported with (SS 12000 or OneRoster sourcedId); empty for a pupil not imported"),
-    ("protected_identity", "boolean", "Skyddade personuppgifter", "Protected personal details", "true for skyddad folkbokföring or sekretessmarkering: deliver as the national instructions say"),
+    ("protected_identity", "boolean", "Skyddade personuppgifter", "Protected personal details", "true for skyddad folkbokföring or sekretessmarkering: the row is delivered with the marking, and the receiver handles it as protected (see the README)"),
     ("year_group", "integer", "Årskurs", "Year group", "The year group of the pupil's latest class at the school in the term; empty when the pupil had none"),
     ("school_year_number", "integer", "Skolår i ordning", "School year number", "The how-many-th year of schooling the year group is, förskoleklass counted: year 1 is the second before autumn 2028 and the first from then, so a cohort can be followed across the ten-year compulsory school"),
     ("offered_hours", "decimal", "Erbjuden undervisning, timmar", "Teaching offered, hours", "Scheduled, not cancelled lessons, in hours with two decimals"),
@@ -142,6 +151,7 @@ pub(super) fn csv_row(c: &Ctx, r: &TermRow, _first: bool) -> String {
         c.term.code(),
         csv_field(c.school.unit_code.as_deref().unwrap_or("")),
         c.form_code().to_string(),
+        csv_field(&c.civic_number(r).unwrap_or_default()),
         csv_field(&student(r)),
         csv_field(r.source_id.as_deref().unwrap_or("")),
         r.protected.to_string(),
@@ -179,6 +189,7 @@ pub(super) fn json_row(c: &Ctx, r: &TermRow, first: bool) -> String {
         "term": c.term.code(),
         "school_unit_code": c.school.unit_code,
         "school_form": c.form_code(),
+        "civic_number": c.civic_number(r),
         "student": student(r),
         "source_id": r.source_id,
         "protected_identity": r.protected,

@@ -13,7 +13,8 @@ use super::common::*;
 use super::known::{lookup, Table};
 
 /// A person's stored values the import compares with the source's: names, civic number,
-/// birth date, sex, marking, e-mail, school, active, registered municipality, telephone.
+/// birth date, sex, marking, e-mail, school, active, registered municipality, telephone,
+/// sealed civic number.
 type PersonValues = (
     String,
     String,
@@ -24,6 +25,7 @@ type PersonValues = (
     Option<String>,
     Option<i64>,
     bool,
+    Option<String>,
     Option<String>,
     Option<String>,
 );
@@ -58,6 +60,7 @@ pub(super) fn people(
                             people::active,
                             people::municipality_code,
                             people::phone,
+                            people::civic_sealed,
                         ),
                         (people::email_chosen, people::phone_chosen),
                     ),
@@ -95,6 +98,7 @@ pub(super) fn people(
             true,
             p.municipality_code.clone(),
             phone,
+            p.civic_sealed.clone(),
         );
         match stored {
             Some((_, (have, _))) if *have == want => {}
@@ -113,6 +117,7 @@ pub(super) fn people(
                         people::ended_at.eq(None::<NaiveDateTime>),
                         people::municipality_code.eq(p.municipality_code.as_deref()),
                         people::phone.eq(&want.10),
+                        people::civic_sealed.eq(p.civic_sealed.as_deref()),
                     ))
                     .execute(conn)?;
                 sum.updated += n;
@@ -121,6 +126,7 @@ pub(super) fn people(
                 given_name: &p.given,
                 family_name: &p.family,
                 civic_no: p.civic_no.as_deref(),
+                civic_sealed: p.civic_sealed.as_deref(),
                 birth_date: p.birth_date,
                 sex: p.sex,
                 security_marking: p.marking,
@@ -298,6 +304,7 @@ pub(super) struct NewPerson<'a> {
     given_name: &'a str,
     family_name: &'a str,
     civic_no: Option<&'a str>,
+    civic_sealed: Option<&'a str>,
     birth_date: Option<NaiveDate>,
     sex: Option<&'a str>,
     security_marking: &'a str,
