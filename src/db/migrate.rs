@@ -30,9 +30,7 @@ pub fn run(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
         // BEGIN IMMEDIATE takes the write lock up front, so a second process starting at the
         // same moment waits (busy_timeout) instead of failing with "database is locked"
         // when its read transaction tries to become a write.
-        DbConn::Sqlite(c) => {
-            c.immediate_transaction::<_, BoxError, _>(|c| migrate_locked(c, SQLITE))
-        }
+        DbConn::Sqlite(c) => migrate_sqlite(c),
         DbConn::Pg(c) => c.transaction::<_, BoxError, _>(|c| {
             diesel::sql_query(format!("SELECT pg_advisory_xact_lock({PG_MIGRATION_LOCK})"))
                 .execute(c)?;
@@ -46,6 +44,33 @@ pub fn run(conn: &mut DbConn) -> Result<Vec<String>, DbError> {
             one_line(&e.to_string())
         )),
     })
+}
+
+/// SQLite's migrations, with foreign keys off. A migration that must change a constraint
+/// builds its table again (SQLite cannot alter one), and dropping the old table with
+/// foreign keys on would delete what refers to it; SQLite lets them be turned off only
+/// outside a transaction. Every reference is checked before the transaction commits, and
+/// they are on again after it (sqlite.org/lang_altertable, "Making Other Kinds Of Table
+/// Schema Changes").
+fn migrate_sqlite(c: &mut diesel::SqliteConnection) -> Result<Vec<String>, BoxError> {
+    #[derive(QueryableByName)]
+    struct Broken {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("PRAGMA foreign_keys = OFF").execute(c)?;
+    let ran = c.immediate_transaction::<_, BoxError, _>(|c| {
+        let ran = migrate_locked(c, SQLITE)?;
+        let broken: Broken =
+            diesel::sql_query("SELECT COUNT(*) AS n FROM pragma_foreign_key_check")
+                .get_result(c)?;
+        if broken.n > 0 {
+            return Err(format!("{} rows refer to rows that are not there", broken.n).into());
+        }
+        Ok(ran)
+    });
+    diesel::sql_query("PRAGMA foreign_keys = ON").execute(c)?;
+    ran
 }
 
 fn migrate_locked<C, DB>(c: &mut C, source: EmbeddedMigrations) -> Result<Vec<String>, BoxError>

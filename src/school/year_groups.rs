@@ -13,6 +13,28 @@ use std::ops::RangeInclusive;
 
 use chrono::NaiveDate;
 
+/// Närvaro's school forms as stored, by the SS 12000 `SchoolTypesEnum` value that names
+/// each (grundsärskola and gymnasiesärskola are today's anpassad grundskola and anpassad
+/// gymnasieskola). The standard's other values name no Närvaro school form.
+pub const FORMS: [(&str, &str); 6] = [
+    ("FKLASS", "forskoleklass"),
+    ("GR", "grundskola"),
+    ("GRS", "anpassad_grundskola"),
+    ("SP", "specialskola"),
+    ("GY", "gymnasieskola"),
+    ("GYS", "anpassad_gymnasieskola"),
+];
+
+/// The stored school form an SS 12000 `SchoolTypesEnum` value names, if any.
+pub fn form_of_code(code: &str) -> Option<&'static str> {
+    FORMS.iter().find(|(c, _)| *c == code).map(|(_, f)| *f)
+}
+
+/// The SS 12000 `SchoolTypesEnum` value of a stored school form.
+pub fn code_of_form(form: &str) -> Option<&'static str> {
+    FORMS.iter().find(|(_, f)| *f == form).map(|(c, _)| *c)
+}
+
 /// The first day of the first school year with ten years of compulsory school.
 pub fn ten_year_school_from() -> NaiveDate {
     NaiveDate::from_ymd_opt(2028, 7, 1).unwrap_or(NaiveDate::MAX)
@@ -55,6 +77,18 @@ pub fn school_year_number(form: &str, year: i32, day: NaiveDate) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_school_form_has_a_code_both_ways_and_a_range() {
+        for (code, form) in FORMS {
+            assert_eq!(form_of_code(code), Some(form));
+            assert_eq!(code_of_form(form), Some(code));
+            assert!(range(form).is_some(), "{form}");
+        }
+        assert_eq!(form_of_code("SP"), Some("specialskola"));
+        assert_eq!(form_of_code("VUX"), None);
+        assert_eq!(code_of_form("folkhögskola"), None);
+    }
 
     #[test]
     fn year_ten_is_a_year_of_compulsory_school_and_year_twelve_is_none() {

@@ -278,3 +278,34 @@ pub fn run_binary(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         .output()
         .expect("run narvaro")
 }
+
+/// Runs a fresh database's migrations up to (not including) `version`, so a test can put
+/// in what an older Närvaro held before the rest run (`narvaro::db::migrate::run`).
+pub fn migrate_before(c: &mut narvaro::db::DbConn, kind: Kind, version: &str) {
+    use diesel_migrations::MigrationHarness;
+    use narvaro::db::DbConn;
+    fn step<H, DB>(h: &mut H, source: diesel_migrations::EmbeddedMigrations, version: &str) -> bool
+    where
+        DB: diesel::backend::Backend,
+        H: MigrationHarness<DB>,
+        diesel_migrations::EmbeddedMigrations: diesel::migration::MigrationSource<DB>,
+    {
+        let next = h.pending_migrations(source).unwrap();
+        let Some(m) = next.first() else { return false };
+        if m.name().version().to_string() == version {
+            return false;
+        }
+        h.run_migration(&**m).unwrap();
+        true
+    }
+    loop {
+        let more = match (kind, &mut *c) {
+            (Kind::Sqlite, DbConn::Sqlite(h)) => step(h, narvaro::db::migrate::SQLITE, version),
+            (Kind::Postgres, DbConn::Pg(h)) => step(h, narvaro::db::migrate::POSTGRES, version),
+            _ => panic!("the connection is not of {kind:?}"),
+        };
+        if !more {
+            break;
+        }
+    }
+}

@@ -1631,6 +1631,162 @@ async fn year_ten_imports_and_a_year_group_the_form_lacks_is_left_out_and_named(
     }
 }
 
+/// A specialskola (SS 12000 `SP`) is stored with its school form: year 11 imports, year 12
+/// is left out and named; the term report offers and names the form (issue 38).
+#[actix_web::test]
+async fn a_specialskola_keeps_its_form_and_year_eleven() {
+    for kind in backends() {
+        for (year, kept) in [(11, true), (12, false)] {
+            let app = TestApp::spawn(kind).await;
+            let db = pool(&app);
+            let dir = scratch("ss12000-specialskola");
+            let file = ss12000(&dir, |doc| {
+                doc["organisations"][1]["schoolTypes"] = json!(["SP"]);
+                doc["groups"][0]["schoolYear"] = json!(year);
+            });
+            let mut c = conn(&db);
+            let summary = import(&mut c, &file).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            let form: Option<String> = organisations::table
+                .filter(organisations::school_unit_code.eq("12345678"))
+                .select(organisations::school_form)
+                .first(&mut c)
+                .unwrap();
+            assert_eq!(form.as_deref(), Some("specialskola"), "{kind:?}");
+            let years: Vec<Option<i32>> = groups::table
+                .select(groups::school_year)
+                .load(&mut c)
+                .unwrap();
+            if kept {
+                assert_eq!(years, [Some(11)], "{kind:?}");
+            } else {
+                assert!(years.is_empty(), "{kind:?}");
+                let notes = summary.notes.join("\n");
+                assert!(
+                    notes.contains("year group 12") && notes.contains("specialskola"),
+                    "{kind:?}: {notes}"
+                );
+            }
+        }
+        // the structure export names the form as the standard does
+        let app = TestApp::spawn(kind).await;
+        let dir = scratch("ss12000-specialskola-export");
+        let file = ss12000(&dir, |doc| {
+            doc["organisations"][1]["schoolTypes"] = json!(["SP"]);
+        });
+        let mut c = conn(&pool(&app));
+        import(&mut c, &file).unwrap();
+        let doc = narvaro::interop::ss12000::structure::export(
+            &mut c,
+            chrono_tz::Europe::Stockholm,
+            crate::helpers::test_moment().naive_utc(),
+        )
+        .unwrap();
+        let school = doc["organisations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["schoolUnitCode"] == "12345678")
+            .cloned()
+            .unwrap();
+        assert_eq!(school["schoolTypes"], json!(["SP"]), "{kind:?}");
+    }
+}
+
+/// The migration that lets organisations hold specialskola builds the table again on
+/// SQLite: a municipality's schools and everything that refers to them stay, foreign keys
+/// are on and whole after it, and the check still refuses a form that is none.
+#[test]
+fn the_specialskola_migration_keeps_every_school_and_what_refers_to_it() {
+    for kind in backends() {
+        let db = crate::helpers::TestDb::new(kind);
+        let mut c = narvaro::db::Manager::new(db.url.clone()).open().unwrap();
+        crate::helpers::migrate_before(&mut c, kind, "20261207000030");
+        let start = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        narvaro::seed::generate(
+            &mut c,
+            &narvaro::seed::SeedParams {
+                municipality: "Gammalkommun".into(),
+                schools: 2,
+                pupils: 40,
+                weeks: 1,
+                seed: 5,
+                start,
+                today: start + Duration::days(4),
+            },
+            chrono_tz::Europe::Stockholm,
+        )
+        .unwrap();
+        let held = |c: &mut DbConn| -> Vec<i64> {
+            let mut n = counts(c);
+            n.push(attendance_marks::table.count().get_result(c).unwrap());
+            n
+        };
+        let before = held(&mut c);
+        let orgs: Vec<(i64, Option<i64>, String, Option<String>, Option<String>)> =
+            organisations::table
+                .select((
+                    organisations::id,
+                    organisations::parent_id,
+                    organisations::name,
+                    organisations::school_form,
+                    organisations::uuid,
+                ))
+                .order(organisations::id)
+                .load(&mut c)
+                .unwrap();
+        narvaro::db::migrate::run(&mut c).unwrap();
+        assert_eq!(held(&mut c), before, "{kind:?}: every row stays");
+        let after: Vec<(i64, Option<i64>, String, Option<String>, Option<String>)> =
+            organisations::table
+                .select((
+                    organisations::id,
+                    organisations::parent_id,
+                    organisations::name,
+                    organisations::school_form,
+                    organisations::uuid,
+                ))
+                .order(organisations::id)
+                .load(&mut c)
+                .unwrap();
+        assert_eq!(after, orgs, "{kind:?}");
+        let school = after.iter().find(|o| o.1.is_some()).unwrap().0;
+        let muni = after.iter().find(|o| o.1.is_none()).unwrap().0;
+        diesel::update(organisations::table.find(school))
+            .set(organisations::school_form.eq("specialskola"))
+            .execute(&mut c)
+            .unwrap();
+        assert!(
+            diesel::update(organisations::table.find(school))
+                .set(organisations::school_form.eq("folkhogskola"))
+                .execute(&mut c)
+                .is_err(),
+            "{kind:?}: the check is kept"
+        );
+        // foreign keys are on and hold: a municipality with schools cannot go
+        assert!(
+            diesel::delete(organisations::table.find(muni))
+                .execute(&mut c)
+                .is_err(),
+            "{kind:?}: the references hold"
+        );
+        // a new organisation still gets its SS 12000 id (the trigger is back)
+        diesel::insert_into(organisations::table)
+            .values((
+                organisations::org_type.eq("school"),
+                organisations::name.eq("Nya skolan"),
+                organisations::parent_id.eq(muni),
+            ))
+            .execute(&mut c)
+            .unwrap();
+        let uuid: Option<String> = organisations::table
+            .filter(organisations::name.eq("Nya skolan"))
+            .select(organisations::uuid)
+            .first(&mut c)
+            .unwrap();
+        assert!(uuid.is_some_and(|u| u.len() == 36), "{kind:?}");
+    }
+}
+
 /// OneRoster's `grades` of 10 (the ten-year compulsory school) import as year 10; a grade
 /// grundskola lacks is left out and named (issue 38).
 #[actix_web::test]

@@ -7,13 +7,12 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 use diesel::prelude::*;
-use diesel_migrations::MigrationHarness;
 use narvaro::db::DbConn;
 use narvaro::schema::*;
 
 use crate::browser::{api_token, conn, deliver, mails, pool, put_absent, Browser};
 use crate::build::{Activity, Group, Lesson, Municipality, Person, School};
-use crate::helpers::{backends, test_moment, test_today, Kind, TestApp};
+use crate::helpers::{backends, test_moment, test_today, TestApp};
 
 const PASSWORD: &str = "signal-reach-1";
 
@@ -371,13 +370,6 @@ type MigratedRule = (
     Option<i64>,
 );
 
-fn source(kind: Kind) -> diesel_migrations::EmbeddedMigrations {
-    match kind {
-        Kind::Sqlite => narvaro::db::migrate::SQLITE,
-        Kind::Postgres => narvaro::db::migrate::POSTGRES,
-    }
-}
-
 /// The migration turns each school's threshold notice into a rule of the school, written
 /// by nobody and e-mailed, and drops the old threshold state.
 #[test]
@@ -385,30 +377,7 @@ fn the_migration_makes_each_school_s_threshold_a_rule_of_the_school() {
     for kind in backends() {
         let db = crate::helpers::TestDb::new(kind);
         let mut c = narvaro::db::Manager::new(db.url.clone()).open().unwrap();
-        let before = "20261206000022";
-        let step = |c: &mut DbConn| -> bool {
-            match c {
-                DbConn::Sqlite(c) => {
-                    let next = c.pending_migrations(source(kind)).unwrap();
-                    let Some(m) = next.first() else { return false };
-                    if m.name().version().to_string() == before {
-                        return false;
-                    }
-                    c.run_migration(&**m).unwrap();
-                    true
-                }
-                DbConn::Pg(c) => {
-                    let next = c.pending_migrations(source(kind)).unwrap();
-                    let Some(m) = next.first() else { return false };
-                    if m.name().version().to_string() == before {
-                        return false;
-                    }
-                    c.run_migration(&**m).unwrap();
-                    true
-                }
-            }
-        };
-        while step(&mut c) {}
+        crate::helpers::migrate_before(&mut c, kind, "20261206000022");
         let muni = Municipality::new("Gammalkommun").insert(&mut c);
         let school = School::new("Gammalskolan", muni)
             .alert_threshold(20)

@@ -237,14 +237,9 @@ fn local(tz: Tz, rec: &Rec, field: &str) -> Result<NaiveDateTime, ImportError> {
 }
 
 fn school_form(types: &[String]) -> Option<&'static str> {
-    types.iter().find_map(|t| match t.as_str() {
-        "GR" => Some("grundskola"),
-        "GRS" => Some("anpassad_grundskola"),
-        "GY" => Some("gymnasieskola"),
-        "GYS" => Some("anpassad_gymnasieskola"),
-        "FKLASS" => Some("forskoleklass"),
-        _ => None,
-    })
+    types
+        .iter()
+        .find_map(|t| crate::school::year_groups::form_of_code(t))
 }
 
 /// The levels of SS 12000's `OrganisationTypeEnum` between the principal organiser and

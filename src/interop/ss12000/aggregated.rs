@@ -18,17 +18,6 @@ use crate::insight::statistics::{self as stats, Figures, Period, Scope};
 use crate::schema::*;
 use crate::school::ids::{ActivityId, PupilId, SchoolId};
 
-/// The standard's `SchoolTypesEnum` values for Närvaro's school forms (grundsärskola and
-/// gymnasiesärskola are today's anpassad grundskola and anpassad gymnasieskola). Every
-/// other value of the standard is accepted and matches no Närvaro school.
-pub const SCHOOL_TYPES: [(&str, &str); 5] = [
-    ("FKLASS", "forskoleklass"),
-    ("GR", "grundskola"),
-    ("GRS", "anpassad_grundskola"),
-    ("GY", "gymnasieskola"),
-    ("GYS", "anpassad_gymnasieskola"),
-];
-
 /// One SS 12000 `AggregatedAttendance` (minutes).
 pub fn to_json(refs: &Refs, activity: i64, pupil: i64, f: &Figures, period: Period) -> Value {
     let attended =

@@ -162,14 +162,7 @@ fn organisations(conn: &mut DbConn) -> QueryResult<Written> {
 
 /// SS 12000's `SchoolTypesEnum` for a school form.
 fn school_type(form: &str) -> Option<&'static str> {
-    Some(match form {
-        "grundskola" => "GR",
-        "anpassad_grundskola" => "GRS",
-        "gymnasieskola" => "GY",
-        "anpassad_gymnasieskola" => "GYS",
-        "forskoleklass" => "FKLASS",
-        _ => return None,
-    })
+    crate::school::year_groups::code_of_form(form)
 }
 
 /// A person's row: id, given and family name, birth date, sex, security marking, school,

@@ -12,7 +12,7 @@ use crate::i18n::Lang;
 use crate::insight::statistics::Period;
 use crate::interop::ss12000::query::{self, AbsenceType, Query, SortKey};
 use crate::interop::ss12000::refs::{self, Ref};
-use crate::interop::ss12000::{aggregated, deleted, uuid};
+use crate::interop::ss12000::{deleted, uuid};
 use crate::school::ids::{LessonId, OrganisationId, PersonId, PupilId};
 
 /// A uuid parameter naming a record: 400 when it is no UUID, 404 when there is no such
@@ -284,10 +284,7 @@ fn school_type(q: &mut Query, raw: &str, lang: Lang) -> AppResult<()> {
     if !ALL.contains(&raw) {
         return Err(one_of(lang, "schoolType", &ALL));
     }
-    let form = aggregated::SCHOOL_TYPES
-        .iter()
-        .find(|(t, _)| *t == raw)
-        .map_or("-", |(_, f)| *f);
+    let form = crate::school::year_groups::form_of_code(raw).unwrap_or("-");
     q.school_forms.push(form.to_string());
     Ok(())
 }

@@ -153,13 +153,14 @@ fn schools_table(ctx: &PageCtx, shown: &Shown, o: &HuvudmanOverview) -> Markup {
 }
 
 /// A stored school form in words.
-fn form_words(form: Option<&str>, lang: Lang) -> &'static str {
+pub(in crate::web) fn form_words(form: Option<&str>, lang: Lang) -> &'static str {
     match form {
         Some("forskoleklass") => lang.pick("Förskoleklass", "Preschool class"),
         Some("grundskola") => lang.pick("Grundskola", "Compulsory school"),
         Some("anpassad_grundskola") => {
             lang.pick("Anpassad grundskola", "Adapted compulsory school")
         }
+        Some("specialskola") => lang.pick("Specialskola", "Special school"),
         Some("gymnasieskola") => lang.pick("Gymnasieskola", "Upper secondary school"),
         Some("anpassad_gymnasieskola") => {
             lang.pick("Anpassad gymnasieskola", "Adapted upper secondary school")

@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 use crate::error::AppError;
 use crate::insight::term_quality::SchoolCheck;
 use crate::insight::term_report::{self, hours, ReportSchool, Term, TermRow};
-use crate::interop::ss12000::aggregated::SCHOOL_TYPES;
 use crate::school::ids::SchoolId;
 use crate::state::AppState;
 
@@ -85,11 +84,10 @@ impl Ctx {
     }
 
     fn form_code(&self) -> &'static str {
-        let stored = self.school.form.as_deref().unwrap_or("");
-        SCHOOL_TYPES
-            .iter()
-            .find(|(_, s)| *s == stored)
-            .map(|(c, _)| *c)
+        self.school
+            .form
+            .as_deref()
+            .and_then(crate::school::year_groups::code_of_form)
             .unwrap_or("")
     }
 }
@@ -98,7 +96,7 @@ impl Ctx {
 pub(super) const COLUMNS: [(&str, &str, &str, &str, &str); 17] = [
     ("term", "string", "Termin", "Term", "HT (autumn, 1 July - 31 December) or VT (spring, 1 January - 30 June) and the year"),
     ("school_unit_code", "string", "Skolenhetskod", "School unit code", "The school unit's code in Skolverket's register; empty when the school has none (a quality problem)"),
-    ("school_form", "string", "Skolform", "School form", "SS 12000 SchoolTypesEnum: FKLASS, GR, GRS, GY or GYS"),
+    ("school_form", "string", "Skolform", "School form", "SS 12000 SchoolTypesEnum: FKLASS, GR, GRS, SP, GY or GYS"),
     ("civic_number", "string", "Personnummer", "Civic number", "The pupil's personnummer, samordningsnummer or temporary number in twelve characters without a separator (YYYYMMDDNNNN, or YYYYMMDDTF01), as the school administration system sent it; empty when it sent none. Only in this file, never on a page"),
     ("student", "string", "Elev-id (SS 12000)", "Student id (SS 12000)", "The pupil's SS 12000 Person id (UUID), as the SS 12000 export names the pupil"),
     ("source_id", "string", "Elevens id i elevregistret", "The pupil's id in the school administration system", "The id the pupil was imported with (SS 12000 or OneRoster sourcedId); empty for a pupil not imported"),

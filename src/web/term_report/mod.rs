@@ -20,8 +20,8 @@ use crate::error::{AppError, AppResult, Code, Refusal};
 use crate::i18n::Lang;
 use crate::insight::term_quality::{self, Problem, SchoolCheck};
 use crate::insight::term_report::{self, Term};
-use crate::interop::ss12000::aggregated::SCHOOL_TYPES;
 use crate::school::ids::OrganisationId;
+use crate::school::year_groups::FORMS;
 use crate::state::AppState;
 use file::{all_columns, csv_row, json_row, stream_rows};
 
@@ -70,7 +70,7 @@ impl TermQuery {
         let form = match self.form.trim() {
             "" | "all" => None,
             raw => Some(
-                SCHOOL_TYPES
+                FORMS
                     .iter()
                     .find(|(code, _)| code.eq_ignore_ascii_case(raw))
                     .copied()
@@ -186,17 +186,6 @@ fn problem_words(p: Problem, lang: Lang) -> &'static str {
     }
 }
 
-fn form_words(code: &str, lang: Lang) -> &'static str {
-    match code {
-        "FKLASS" => lang.pick("Förskoleklass", "Preschool class"),
-        "GR" => lang.pick("Grundskola", "Compulsory school"),
-        "GRS" => lang.pick("Anpassad grundskola", "Adapted compulsory school"),
-        "GY" => lang.pick("Gymnasieskola", "Upper secondary school"),
-        "GYS" => lang.pick("Anpassad gymnasieskola", "Adapted upper secondary school"),
-        _ => lang.pick("Annan skolform", "Another school form"),
-    }
-}
-
 fn term_words(t: Term, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
@@ -264,8 +253,8 @@ fn choice_form(ctx: &PageCtx, asked: &Asked, today: chrono::NaiveDate) -> Markup
             label for="form" { (ctx.t("Skolform", "School form")) }
             select #form name="form" {
                 option value="all" selected[chosen_form == "all"] { (ctx.t("Alla skolformer", "All school forms")) }
-                @for (code, _) in SCHOOL_TYPES {
-                    option value=(code) selected[chosen_form == code] { (form_words(code, lang)) }
+                @for (code, form) in FORMS {
+                    option value=(code) selected[chosen_form == code] { (super::statistics::huvudman::form_words(Some(form), lang)) }
                 }
             }
             label for="unit" { (ctx.t("Skolenhetskod (en skola)", "School unit code (one school)")) }
