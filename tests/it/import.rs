@@ -1692,6 +1692,23 @@ async fn a_specialskola_keeps_its_form_and_year_eleven() {
     }
 }
 
+/// (id, parent, name, school form, SS 12000 id) of every organisation
+type StoredOrg = (i64, Option<i64>, String, Option<String>, Option<String>);
+
+fn stored_orgs(c: &mut DbConn) -> Vec<StoredOrg> {
+    organisations::table
+        .select((
+            organisations::id,
+            organisations::parent_id,
+            organisations::name,
+            organisations::school_form,
+            organisations::uuid,
+        ))
+        .order(organisations::id)
+        .load(c)
+        .unwrap()
+}
+
 /// The migration that lets organisations hold specialskola builds the table again on
 /// SQLite: a municipality's schools and everything that refers to them stay, foreign keys
 /// are on and whole after it, and the check still refuses a form that is none.
@@ -1722,32 +1739,10 @@ fn the_specialskola_migration_keeps_every_school_and_what_refers_to_it() {
             n
         };
         let before = held(&mut c);
-        let orgs: Vec<(i64, Option<i64>, String, Option<String>, Option<String>)> =
-            organisations::table
-                .select((
-                    organisations::id,
-                    organisations::parent_id,
-                    organisations::name,
-                    organisations::school_form,
-                    organisations::uuid,
-                ))
-                .order(organisations::id)
-                .load(&mut c)
-                .unwrap();
+        let orgs = stored_orgs(&mut c);
         narvaro::db::migrate::run(&mut c).unwrap();
         assert_eq!(held(&mut c), before, "{kind:?}: every row stays");
-        let after: Vec<(i64, Option<i64>, String, Option<String>, Option<String>)> =
-            organisations::table
-                .select((
-                    organisations::id,
-                    organisations::parent_id,
-                    organisations::name,
-                    organisations::school_form,
-                    organisations::uuid,
-                ))
-                .order(organisations::id)
-                .load(&mut c)
-                .unwrap();
+        let after = stored_orgs(&mut c);
         assert_eq!(after, orgs, "{kind:?}");
         let school = after.iter().find(|o| o.1.is_some()).unwrap().0;
         let muni = after.iter().find(|o| o.1.is_none()).unwrap().0;
