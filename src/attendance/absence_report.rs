@@ -215,6 +215,7 @@ pub fn create(
     // requests at the same moment store one report, and the other gets the 409.
     conn.write_transaction(|conn| {
         conn.lock_person(pupil.id)?;
+        crate::follow_up::terms::refuse_if_closed(conn, pupil.school_id, new.from.date(), last_day)?;
         let overlapping: Option<(NaiveDateTime, NaiveDateTime)> = absence_reports::table
             .filter(absence_reports::pupil_id.eq(pupil.id))
             .filter(absence_reports::cancelled_at.is_null())
@@ -401,6 +402,8 @@ pub fn cancel(
         ));
     }
     conn.write_transaction(|conn| {
+        let (from, to) = (to_local(tz, starts).date(), to_local(tz, ends).date());
+        crate::follow_up::terms::refuse_if_closed(conn, pupil.school_id, from, to)?;
         // only the request that moves it from active to cancelled goes on
         let moved = diesel::update(
             absence_reports::table
@@ -428,7 +431,6 @@ pub fn cancel(
             },
         )?;
         crate::notices::report_confirmation(conn, pupil_id, report, true, now_utc)?;
-        let (from, to) = (to_local(tz, starts).date(), to_local(tz, ends).date());
         crate::insight::statistics::store::refresh(conn, tz, &[pupil_id], from, to)?;
         Ok(pupil_id)
     })

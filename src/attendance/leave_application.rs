@@ -229,13 +229,17 @@ pub fn decide(
     conn.write_transaction(|conn| {
         // under the pupil's lock: two mentors' decisions at once count each other's days
         conn.lock_person(pupil.id)?;
+        let (from, to): (NaiveDate, NaiveDate) = leave_applications::table
+            .find(id)
+            .select((leave_applications::start_date, leave_applications::end_date))
+            .first(conn)?;
+        if approved {
+            // granted leave makes absence valid: a closed term's figures would change
+            crate::follow_up::terms::refuse_if_closed(conn, pupil.school_id, from, to)?;
+        }
         let delegation = if principal {
             None
         } else {
-            let (from, to): (NaiveDate, NaiveDate) = leave_applications::table
-                .find(id)
-                .select((leave_applications::start_date, leave_applications::end_date))
-                .first(conn)?;
             match crate::attendance::leave_delegation::covering(
                 conn,
                 pupil.id,
@@ -270,10 +274,6 @@ pub fn decide(
         audit::acted(conn, act, "leave.decided", "leave_application", id, detail)?;
         crate::notices::leave_decision(conn, pupil.id, id, now)?;
         if approved {
-            let (from, to): (NaiveDate, NaiveDate) = leave_applications::table
-                .find(id)
-                .select((leave_applications::start_date, leave_applications::end_date))
-                .first(conn)?;
             crate::insight::statistics::store::refresh(conn, tz, &[pupil.id], from, to)?;
         }
         Ok(pupil.id)

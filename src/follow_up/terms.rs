@@ -38,6 +38,38 @@ pub fn closed_on(
         .map(ClosingId))
 }
 
+/// Refuses a change to attendance on the days from `first` to `last` at the school (an
+/// absence report registered or withdrawn, a leave decided) when a term they touch is
+/// closed: the figures the huvudman delivered stay as delivered. The principal corrects a
+/// closed term in the lessons' roll calls, with a reason, which the huvudman sees; or the
+/// huvudman reopens it.
+pub fn refuse_if_closed(
+    conn: &mut DbConn,
+    school: SchoolId,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> AppResult<()> {
+    let mut starts = Vec::new();
+    let mut term = Term::of(first);
+    while term.first_day() <= last {
+        starts.push(term.first_day());
+        term = term.next();
+    }
+    let closed: i64 = term_closings::table
+        .filter(term_closings::school_id.eq(school))
+        .filter(term_closings::term_start.eq_any(starts))
+        .filter(term_closings::reopened_at.is_null())
+        .count()
+        .get_result(conn)?;
+    if closed > 0 {
+        return Err(AppError::conflict(
+            Code::TermClosed,
+            Refusal::new("term_closed_period"),
+        ));
+    }
+    Ok(())
+}
+
 /// The longest reason kept.
 pub const MAX_REASON: usize = 500;
 

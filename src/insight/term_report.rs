@@ -103,6 +103,21 @@ impl Term {
         }
     }
 
+    /// The term after this one.
+    pub fn next(self) -> Term {
+        if self.autumn {
+            Term {
+                year: self.year + 1,
+                autumn: false,
+            }
+        } else {
+            Term {
+                year: self.year,
+                autumn: true,
+            }
+        }
+    }
+
     /// This term and the `n - 1` before it, newest first.
     pub fn recent(self, n: usize) -> Vec<Term> {
         std::iter::successors(Some(self), |t| Some(t.previous()))
@@ -285,6 +300,8 @@ mod tests {
         );
         let v = Term::parse("VT2027").unwrap();
         assert_eq!(v.previous(), t);
+        assert_eq!(t.next(), v);
+        assert_eq!(v.next().code(), "HT2027");
         assert_eq!(t.previous().code(), "VT2026");
         assert_eq!(Term::of(NaiveDate::from_ymd_opt(2027, 3, 1).unwrap()), v);
         for bad in ["", "H", "HT", "XT2026", "HT20x6", "HT1999", "HT 2026"] {

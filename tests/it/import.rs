@@ -1692,6 +1692,70 @@ async fn a_specialskola_keeps_its_form_and_year_eleven() {
     }
 }
 
+/// A sync keeps its hands off a term the huvudman has closed: a lesson of it the source
+/// moves or cancels stays as delivered, and the report says how many were left (issue 38);
+/// reopened, the next import takes the change.
+#[actix_web::test]
+async fn an_import_leaves_the_lessons_of_a_closed_term_as_they_were() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let db = pool(&app);
+        let dir = scratch("ss12000-closed-term");
+        let c = &mut *conn(&db);
+        import(c, &ss12000(&dir, |_| {})).unwrap();
+        let lesson = |c: &mut DbConn| -> (i64, i32, bool) {
+            lessons::table
+                .filter(lessons::external_id.eq("e0000000-0000-4000-8000-000000000001"))
+                .select((lessons::id, lessons::teaching_minutes, lessons::cancelled))
+                .first(c)
+                .unwrap()
+        };
+        let before = lesson(c);
+        let school: i64 = lessons::table
+            .find(before.0)
+            .select(lessons::school_id)
+            .first(c)
+            .unwrap();
+        let (id, _) = person(c, "5c3e8d10-0000-4000-8000-000000000020");
+        let term = narvaro::insight::term_report::Term::of(today());
+        diesel::insert_into(term_closings::table)
+            .values((
+                term_closings::school_id.eq(school),
+                term_closings::term_start.eq(term.first_day()),
+                term_closings::closed_at.eq(crate::helpers::test_moment().naive_utc()),
+                term_closings::closed_by.eq(id),
+                term_closings::problems.eq(0),
+            ))
+            .execute(c)
+            .unwrap();
+        let changed = ss12000(&dir, |doc| {
+            doc["calendarEvents"][0]["cancelled"] = true.into();
+            doc["calendarEvents"][0]["teachingLengthStudent"] = 45.into();
+        });
+        let said = import(c, &changed).unwrap();
+        assert_eq!(
+            lesson(c),
+            before,
+            "{kind:?}: the closed term's lesson stays"
+        );
+        let notes = said.notes.join("\n");
+        assert!(
+            notes.contains("1 lessons in terms the huvudman has closed"),
+            "{kind:?}: {notes}"
+        );
+        diesel::update(term_closings::table)
+            .set(term_closings::reopened_at.eq(crate::helpers::test_moment().naive_utc()))
+            .execute(c)
+            .unwrap();
+        import(c, &changed).unwrap();
+        assert_eq!(
+            lesson(c),
+            (before.0, 45, true),
+            "{kind:?}: reopened, it changes"
+        );
+    }
+}
+
 /// (id, parent, name, school form, SS 12000 id) of every organisation
 type StoredOrg = (i64, Option<i64>, String, Option<String>, Option<String>);
 

@@ -9,7 +9,7 @@ use narvaro::db::DbConn;
 use narvaro::schema::*;
 use serde_json::{json, Value};
 
-use crate::browser::{api_token, conn, pool, Browser};
+use crate::browser::{api_post, api_token, conn, pool, Browser};
 use crate::helpers::{backends, test_today, Kind, TestApp};
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -316,4 +316,158 @@ async fn parallel_closings_of_a_term_close_it_once_on_postgresql() {
         .get_result(&mut conn(&pool))
         .unwrap();
     assert_eq!(in_force, 1);
+}
+
+/// What else changes a term's figures is held too while it is closed: an absence report
+/// registered or withdrawn for its days, or leave granted in it, is refused (409
+/// `term_closed`) and nothing is stored; refusing leave, which changes no figure, is not.
+#[actix_web::test]
+async fn reports_and_leave_in_a_closed_term_are_refused_and_nothing_changes() {
+    for kind in backends() {
+        let app = TestApp::spawn(kind).await;
+        let pool = pool(&app);
+        let s = spring(&mut conn(&pool));
+        let pw = narvaro::seed::DEMO_PASSWORD;
+        let principal = api_token(&app, &s.principal, pw).await;
+        let report = |day: &str| json!({"pupil_id": s.pupil, "from": format!("{day}T07:00"), "to": format!("{day}T18:00"), "kind": "SJUK"});
+        // before the closing the school registers a report for a day of the spring
+        let (status, made) = api_post(
+            &app,
+            Some(&principal),
+            "/api/v1/absence-reports",
+            &report("2026-05-19"),
+        )
+        .await;
+        assert_eq!(status, 201, "{kind:?}: {made}");
+        let leave = |c: &mut DbConn, guardian: i64| -> i64 {
+            diesel::insert_into(leave_applications::table)
+                .values((
+                    leave_applications::pupil_id.eq(s.pupil),
+                    leave_applications::start_date.eq(day(2026, 5, 25)),
+                    leave_applications::end_date.eq(day(2026, 5, 26)),
+                    leave_applications::reason.eq("Resa"),
+                    leave_applications::applied_by.eq(guardian),
+                    leave_applications::applied_at
+                        .eq(day(2026, 5, 1).and_hms_opt(8, 0, 0).unwrap()),
+                    leave_applications::status.eq("pending"),
+                ))
+                .returning(leave_applications::id)
+                .get_result(c)
+                .unwrap()
+        };
+        let (grant, refuse) = {
+            let c = &mut *conn(&pool);
+            let guardian: i64 = guardianships::table
+                .filter(guardianships::pupil_id.eq(s.pupil))
+                .select(guardianships::guardian_id)
+                .first(c)
+                .unwrap();
+            (leave(c, guardian), leave(c, guardian))
+        };
+        let mut b = Browser::open(&app).await;
+        b.sign_in(&s.admin, pw).await;
+        let closed = b
+            .post(
+                "/huvudman/term-report/close",
+                &[("term", "VT2026"), ("school", &s.school.to_string())],
+            )
+            .await;
+        assert_eq!(closed.status, 303, "{}", closed.body);
+
+        let reports = |c: &mut DbConn| -> Vec<(i64, bool)> {
+            absence_reports::table
+                .filter(absence_reports::pupil_id.eq(s.pupil))
+                .select((
+                    absence_reports::id,
+                    absence_reports::cancelled_at.is_not_null(),
+                ))
+                .order(absence_reports::id)
+                .load(c)
+                .unwrap()
+        };
+        let before = reports(&mut conn(&pool));
+        let (status, body) = api_post(
+            &app,
+            Some(&principal),
+            "/api/v1/absence-reports",
+            &report("2026-05-20"),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("term_closed")),
+            "{kind:?}: {body}"
+        );
+        assert!(
+            body["detail"].as_str().unwrap().contains("stängt"),
+            "{body}"
+        );
+        let mut res = app
+            .client
+            .delete(app.url(&format!("/api/v1/absence-reports/{}", made["id"])))
+            .insert_header(("Authorization", format!("Bearer {principal}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status().as_u16(),
+            409,
+            "{kind:?}: {:?}",
+            res.body().await
+        );
+        assert_eq!(
+            reports(&mut conn(&pool)),
+            before,
+            "{kind:?}: nothing stored or withdrawn"
+        );
+
+        let decide = |id: i64, approved: bool| {
+            let (app, principal) = (&app, &principal);
+            async move {
+                api_post(
+                    app,
+                    Some(principal),
+                    &format!("/api/v1/leave-applications/{id}/decision"),
+                    &json!({ "approved": approved }),
+                )
+                .await
+            }
+        };
+        let (status, body) = decide(grant, true).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("term_closed")),
+            "{kind:?}: {body}"
+        );
+        let (status, body) = decide(refuse, false).await;
+        assert_eq!(status, 200, "{kind:?}: {body}");
+        let statuses: Vec<String> = leave_applications::table
+            .filter(leave_applications::id.eq_any([grant, refuse]))
+            .select(leave_applications::status)
+            .order(leave_applications::id)
+            .load(&mut conn(&pool))
+            .unwrap();
+        assert_eq!(statuses, ["pending", "rejected"], "{kind:?}");
+
+        // reopened, the same report is taken
+        let reopened = b
+            .post(
+                "/huvudman/term-report/reopen",
+                &[
+                    ("term", "VT2026"),
+                    ("school", &s.school.to_string()),
+                    ("reason", "Sjukanmälan kom sent"),
+                ],
+            )
+            .await;
+        assert_eq!(reopened.status, 303, "{}", reopened.body);
+        let (status, body) = api_post(
+            &app,
+            Some(&principal),
+            "/api/v1/absence-reports",
+            &report("2026-05-20"),
+        )
+        .await;
+        assert_eq!(status, 201, "{kind:?}: {body}");
+    }
 }

@@ -1,6 +1,7 @@
 //! Activities with their groups and teachers, and lessons.
 
 use crate::db::DbConn;
+use crate::insight::term_report::Term;
 use crate::interop::import::roster::{Roster, Summary};
 use crate::schema::*;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
@@ -144,31 +145,10 @@ pub(super) fn lessons(
                 .load(c)
         },
     )?;
-    let mut school_of: HashMap<&str, i64> = r
-        .activities
-        .iter()
-        .filter_map(|a| Some((a.ext.as_str(), *orgs.get(&a.school)?)))
-        .collect();
-    // changes: lessons of activities stored earlier
-    let stored: Vec<&str> = r
-        .events
-        .iter()
-        .map(|e| e.activity.as_str())
-        .filter(|a| !school_of.contains_key(a))
-        .collect::<HashSet<&str>>()
-        .into_iter()
-        .collect();
-    for chunk in stored.chunks(crate::db::CHUNK) {
-        let rows: Vec<(Option<String>, i64)> = activities::table
-            .filter(activities::external_id.eq_any(chunk))
-            .select((activities::external_id, activities::school_id))
-            .load(conn)?;
-        for (ext, school) in rows {
-            if let Some(a) = ext.and_then(|e| stored.iter().find(|s| **s == e).copied()) {
-                school_of.insert(a, school);
-            }
-        }
-    }
+    let school_of = schools_of_activities(conn, r, orgs)?;
+    // a term the huvudman has closed keeps its lessons as delivered (issue 38)
+    let closed = ClosedTerms::load(conn)?;
+    let mut held = 0usize;
     let mut new = Vec::new();
     for e in &r.events {
         let Some(&activity) = acts.get(&e.activity) else {
@@ -186,6 +166,10 @@ pub(super) fn lessons(
             |h: &Stored| -> LessonValues { (h.0, h.1, h.2, h.3, h.4, h.6.unwrap_or(h.5)) };
         match lesson_rows.get(&e.ext) {
             Some((_, have)) if source_view(have) == want => {}
+            Some((_, have)) if closed.holds(school, have.1) || closed.holds(school, date) => {
+                held += 1
+            }
+            None if closed.holds(school, date) => held += 1,
             Some(&(id, _)) => {
                 sum.updated += diesel::update(lessons::table.find(id))
                     .set((
@@ -213,6 +197,11 @@ pub(super) fn lessons(
             }),
         }
     }
+    if held > 0 {
+        sum.notes_of_apply.push(format!(
+            "{held} lessons in terms the huvudman has closed were left as they were (reopening the term lets the next sync take the source's changes)"
+        ));
+    }
     sum.inserted += match conn {
         // a year's timetable: COPY, in the binary format
         DbConn::Pg(c) => diesel::copy_from(lessons::table)
@@ -221,6 +210,61 @@ pub(super) fn lessons(
         DbConn::Sqlite(_) => insert_batched!(conn, lessons::table, new),
     };
     Ok(())
+}
+
+/// The school of each activity the events name: one imported now, or one stored earlier
+/// (a file of changes).
+fn schools_of_activities<'r>(
+    conn: &mut DbConn,
+    r: &'r Roster,
+    orgs: &Ids,
+) -> QueryResult<HashMap<&'r str, i64>> {
+    let mut school_of: HashMap<&str, i64> = r
+        .activities
+        .iter()
+        .filter_map(|a| Some((a.ext.as_str(), *orgs.get(&a.school)?)))
+        .collect();
+    // changes: lessons of activities stored earlier
+    let stored: Vec<&str> = r
+        .events
+        .iter()
+        .map(|e| e.activity.as_str())
+        .filter(|a| !school_of.contains_key(a))
+        .collect::<HashSet<&str>>()
+        .into_iter()
+        .collect();
+    for chunk in stored.chunks(crate::db::CHUNK) {
+        let rows: Vec<(Option<String>, i64)> = activities::table
+            .filter(activities::external_id.eq_any(chunk))
+            .select((activities::external_id, activities::school_id))
+            .load(conn)?;
+        for (ext, school) in rows {
+            if let Some(a) = ext.and_then(|e| stored.iter().find(|s| **s == e).copied()) {
+                school_of.insert(a, school);
+            }
+        }
+    }
+    Ok(school_of)
+}
+
+/// The terms closed at each school (school, first day of the term).
+struct ClosedTerms(HashSet<(i64, NaiveDate)>);
+
+impl ClosedTerms {
+    fn load(conn: &mut DbConn) -> QueryResult<ClosedTerms> {
+        Ok(ClosedTerms(
+            term_closings::table
+                .filter(term_closings::reopened_at.is_null())
+                .select((term_closings::school_id, term_closings::term_start))
+                .load::<(i64, NaiveDate)>(conn)?
+                .into_iter()
+                .collect(),
+        ))
+    }
+
+    fn holds(&self, school: i64, day: NaiveDate) -> bool {
+        !self.0.is_empty() && self.0.contains(&(school, Term::of(day).first_day()))
+    }
 }
 
 #[derive(Insertable)]
