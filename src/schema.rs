@@ -306,6 +306,30 @@ diesel::table! {
         decision_comment -> Nullable<Text>,
         uuid -> Nullable<Text>,
         delegation_id -> Nullable<BigInt>,
+        blocked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    leave_rules (organisation_id) {
+        organisation_id -> BigInt,
+        notice_days -> Nullable<Integer>,
+        longest_days -> Nullable<Integer>,
+        principal_above_days -> Nullable<Integer>,
+        changed_by -> BigInt,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    leave_blocked_periods (id) {
+        id -> BigInt,
+        organisation_id -> BigInt,
+        name -> Text,
+        first_day -> Date,
+        last_day -> Date,
+        created_by -> BigInt,
+        created_at -> Timestamp,
     }
 }
 
@@ -747,4 +771,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_log,
     term_closings,
     closed_term_changes,
+    leave_rules,
+    leave_blocked_periods,
 );

@@ -22,13 +22,22 @@ pub use crate::school::states::LeaveStatus;
 
 pub use crate::attendance::leave_delegation::granted_days;
 
+/// What a guardian or an adult pupil applies with: the days, the reason, and why the
+/// leave must be in a blocked period when it touches one.
+pub struct Application<'a> {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub reason: &'a str,
+    pub blocked_reason: Option<&'a str>,
+}
+
 pub fn apply(
     conn: &mut DbConn,
     act: &Act,
     pupil: &PupilRef,
-    (start, end): (NaiveDate, NaiveDate),
-    reason: &str,
+    a: &Application,
 ) -> AppResult<LeaveId> {
+    let (start, end, reason) = (a.start, a.end, a.reason);
     let (viewer, today, now) = (act.actor, act.today, act.now);
     if !matches!(pupil.reach, PupilReach::Guardian | PupilReach::Myself) {
         return Err(AppError::Forbidden(
@@ -60,6 +69,7 @@ pub fn apply(
             Refusal::new("give_reason_leave_most_500"),
         ));
     }
+    let blocked_reason = checked_blocked_reason(conn, pupil, a, today)?;
     // the duplicate check and the insert under the pupil's lock (one of two identical
     // requests at the same moment is stored)
     conn.write_transaction(|conn| {
@@ -88,6 +98,7 @@ pub fn apply(
                 leave_applications::applied_by.eq(viewer.id),
                 leave_applications::applied_at.eq(now),
                 leave_applications::status.eq(LeaveStatus::Pending),
+                leave_applications::blocked_reason.eq(blocked_reason.as_deref()),
             ))
             .returning(leave_applications::id)
             .get_result(conn)?;
@@ -95,6 +106,33 @@ pub fn apply(
         audit::acted(conn, act, "leave.applied", "leave_application", id, detail)?;
         Ok(id)
     })
+}
+
+/// The huvudman's rules against an application (notice, the longest leave), and the
+/// stated reason it needs when it touches a blocked period (kept only then).
+fn checked_blocked_reason(
+    conn: &mut DbConn,
+    pupil: &PupilRef,
+    a: &Application,
+    today: NaiveDate,
+) -> AppResult<Option<String>> {
+    let rules = crate::attendance::leave_rules::effective(conn, pupil.school_id)?;
+    let days = crate::attendance::leave_delegation::school_days(a.start, a.end);
+    rules.check_application(a.start, days, today)?;
+    let Some(blocked) = rules.blocked_in(a.start, a.end).first().copied() else {
+        return Ok(None);
+    };
+    match a.blocked_reason.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Err(AppError::invalid(
+            Code::BlockedPeriodReasonRequired,
+            Refusal::new("blocked_period_reason_required").with("name", &blocked.name),
+        )),
+        Some(r) if r.chars().count() > 500 => Err(AppError::invalid(
+            Code::ReasonRequired,
+            Refusal::new("give_reason_leave_most_500"),
+        )),
+        Some(r) => Ok(Some(r.to_string())),
+    }
 }
 
 /// The pupil an application is about, when the viewer may see them (404 otherwise).
@@ -237,6 +275,7 @@ pub fn decide(
             // granted leave makes absence valid: a closed term's figures would change
             crate::follow_up::terms::refuse_if_closed(conn, pupil.school_id, from, to)?;
         }
+        decision_rules(conn, pupil, (from, to), principal, approved)?;
         let delegation = if principal {
             None
         } else {
@@ -278,6 +317,30 @@ pub fn decide(
         }
         Ok(pupil.id)
     })
+}
+
+/// The huvudman's rules against a decision: leave longer than one decision may grant is
+/// not granted, and above the yearly limit or in a blocked period only the principal
+/// decides (a mentor's delegation does not reach there).
+fn decision_rules(
+    conn: &mut DbConn,
+    pupil: &PupilRef,
+    (from, to): (NaiveDate, NaiveDate),
+    principal: bool,
+    approved: bool,
+) -> AppResult<()> {
+    let rules = crate::attendance::leave_rules::effective(conn, pupil.school_id)?;
+    let days = crate::attendance::leave_delegation::school_days(from, to);
+    if approved {
+        rules.check_length(days)?;
+    }
+    if !principal {
+        let granted = granted_days(conn, pupil.id, from)?;
+        if let Some(refusal) = rules.principal_only((from, to), granted, days) {
+            return Err(AppError::Forbidden(refusal.into()));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Serialize)]

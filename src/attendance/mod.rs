@@ -6,6 +6,7 @@ pub mod absence_report;
 pub mod home;
 pub mod leave_application;
 pub mod leave_delegation;
+pub mod leave_rules;
 pub mod lesson_list;
 pub mod pupil;
 pub mod roll_call;

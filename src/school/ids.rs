@@ -166,6 +166,10 @@ id!(
     TripId
 );
 id!(
+    /// A blocked period of the rules for leave (the national tests, say).
+    BlockedPeriodId
+);
+id!(
     /// A principal's delegation of leave decisions.
     DelegationId
 );

@@ -12,6 +12,7 @@ use super::common::{client_addr, see_other};
 use super::layout::{self, PageCtx};
 use crate::attendance::absence_report::{self, NewReport, Reporter};
 use crate::attendance::leave_application;
+use crate::attendance::leave_rules::Effective;
 use crate::auth::access::PupilReach;
 use crate::auth::{access, Viewer};
 use crate::error::{AppError, AppResult, Code};
@@ -264,19 +265,22 @@ pub struct LeaveForm {
     start_date: String,
     end_date: String,
     reason: String,
+    #[serde(default)]
+    blocked_reason: String,
 }
 
 /// The leave form, empty or, after a refusal, with everything the guardian sent.
 fn leave_form(
     ctx: &PageCtx,
     (pupil, name): (PupilId, &str),
-    granted: i64,
+    (granted, rules): (i64, &Effective),
     today: NaiveDate,
     posted: Option<&LeaveForm>,
     error: Option<&str>,
 ) -> Markup {
     let title = ctx.t("Ansök om ledighet", "Apply for leave");
-    let t = today.format("%Y-%m-%d").to_string();
+    // the first day the rules allow, unless the guardian wrote another
+    let t = rules.earliest_start(today).format("%Y-%m-%d").to_string();
     let start = posted.map_or(t.clone(), |f| f.start_date.clone());
     let end = posted.map_or(t, |f| f.end_date.clone());
     let reason = posted.map(|f| f.reason.as_str()).unwrap_or("");
@@ -286,6 +290,7 @@ fn leave_form(
         html! {
             h1 { (title) } p { (name) }
             p { (ctx.tf("Beviljad ledighet hittills i år: {days} skoldagar", "Leave granted so far this school year: {days} school days", &[("days", &granted.to_string())])) }
+            (super::leave_rules::for_families(ctx, rules, granted, today))
             @if let Some(e) = error { p.errors role="alert" { (e) } }
             form method="post" action={"/pupils/" (pupil) "/leave-applications"} {
                 (ctx.csrf_field())
@@ -295,6 +300,7 @@ fn leave_form(
                 input #end_date name="end_date" type="date" required value=(end);
                 label for="reason" { (ctx.t("Skäl", "Reason")) }
                 textarea #reason name="reason" required maxlength="500" rows="3" { (reason) }
+                (super::leave_rules::blocked_reason_field(ctx, rules, today, posted.map_or("", |f| f.blocked_reason.as_str())))
                 p { button type="submit" { (ctx.t("Skicka ansökan", "Send the application")) } }
             }
         },
@@ -311,18 +317,19 @@ pub async fn leave_page(
     let id = id.into_inner();
     let today = state.today();
     let lang = ctx.lang;
-    let (name, granted) = state
+    let (name, granted, rules) = state
         .db(move |conn| {
             let p = access::pupil(conn, &v, id, today)?;
             Ok((
                 super::common::shown_name(&p, lang),
                 leave_application::granted_days(conn, id, today)?,
+                crate::attendance::leave_rules::effective(conn, p.school_id)?,
             ))
         })
         .await?;
     Ok(html_with_status(
         StatusCode::OK,
-        leave_form(&ctx, (id, &name), granted, today, None, None),
+        leave_form(&ctx, (id, &name), (granted, &rules), today, None, None),
     ))
 }
 
@@ -354,8 +361,12 @@ pub async fn apply_leave(
                         conn,
                         &crate::school::Act::new(&v, &addr, (today, now, tz)),
                         &p,
-                        (s, e),
-                        &f.reason,
+                        &leave_application::Application {
+                            start: s,
+                            end: e,
+                            reason: &f.reason,
+                            blocked_reason: Some(f.blocked_reason.as_str()),
+                        },
                     )
                 });
             match outcome {
@@ -364,6 +375,7 @@ pub async fn apply_leave(
                     e,
                     super::common::shown_name(&p, lang),
                     leave_application::granted_days(conn, id, today)?,
+                    crate::attendance::leave_rules::effective(conn, p.school_id)?,
                 ))),
                 Err(e) => Err(e),
             }
@@ -371,11 +383,18 @@ pub async fn apply_leave(
         .await?;
     match result {
         Ok(()) => Ok(see_other(&format!("/pupils/{id}?done=applied"))),
-        Err((e, name, granted)) => {
+        Err((e, name, granted, rules)) => {
             let msg = super::words::refusal(&e, ctx.lang);
             Ok(html_with_status(
                 e.status(),
-                leave_form(&ctx, (id, &name), granted, today, Some(&posted), Some(&msg)),
+                leave_form(
+                    &ctx,
+                    (id, &name),
+                    (granted, &rules),
+                    today,
+                    Some(&posted),
+                    Some(&msg),
+                ),
             ))
         }
     }

@@ -132,6 +132,7 @@ fn delegation_card(
     html! {
         section.card aria-labelledby={"deleg-" (school)} {
             h2 id={"deleg-" (school)} { (ctx.t("Beslut om ledighet", "Leave decisions")) ": " (name) }
+            p { a href={"/schools/" (school) "/leave-rules"} { (ctx.t("Skolans regler för ledighet och spärrade perioder", "The school's rules for leave and blocked periods")) } }
             @match d {
                 Some(d) => p {
                     (ctx.lang.fill(

@@ -25,6 +25,7 @@ mod idp_session;
 mod input;
 pub mod layout;
 mod leave;
+mod leave_rules;
 mod login_page;
 mod mentor;
 mod notices;
@@ -194,6 +195,14 @@ routes! {
     get "/schools/{id}/reasons" => absence_reasons::school_page,
     post "/schools/{id}/reasons" => absence_reasons::school_add,
     post "/schools/{id}/reasons/active" => absence_reasons::school_set_active,
+    get "/admin/leave-rules" => leave_rules::page,
+    post "/admin/leave-rules" => leave_rules::save,
+    post "/admin/leave-rules/blocked" => leave_rules::add_blocked,
+    post "/admin/leave-rules/blocked/remove" => leave_rules::remove_blocked,
+    get "/schools/{id}/leave-rules" => leave_rules::school_page,
+    post "/schools/{id}/leave-rules" => leave_rules::school_save,
+    post "/schools/{id}/leave-rules/blocked" => leave_rules::school_add_blocked,
+    post "/schools/{id}/leave-rules/blocked/remove" => leave_rules::school_remove_blocked,
     get "/admin/people/{id}/extract" => register_extract::page,
     get "/admin/people/{id}/extract.json" => register_extract::json,
     get "/audit" => audit::page,

@@ -83,6 +83,7 @@ pub async fn home(
                 p { a href="/admin" { (ctx.t("Personal, vårdnadshavare och uppdrag", "Staff, guardians and duties")) } }
                 p { a href="/admin/reasons" { (ctx.t("Frånvaroorsaker", "Absence reasons")) } }
                 p { a href="/admin/signals" { (ctx.t("Regler för frånvarosignaler", "Absence signal rules")) } }
+                p { a href="/admin/leave-rules" { (ctx.t("Regler för ledighet och spärrade perioder", "Rules for leave and blocked periods")) } }
                 p { a href="/huvudman/figures" { (ctx.t("Frånvaroutredningar per skola", "Absence investigations per school")) } }
                 p { a href="/statistics" { (ctx.t("Frånvarostatistik för alla skolor", "Absence statistics for every school")) } }
                 p { a href="/huvudman/schools?period=year" { (ctx.t("Huvudmannens översikt", "The huvudman's overview")) } }

@@ -1023,6 +1023,42 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
         },
+        // the school's rules for leave: its principal's (the municipality's are at /admin)
+        Row {
+            method: "get",
+            pattern: "/schools/{id}/leave-rules",
+            path: |i| format!("/schools/{}/leave-rules", i.school1),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 200, 404, 404, 404, 404, 404],
+        },
+        // a refused rule (negative days): the form again, nothing stored
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/leave-rules",
+            path: |i| format!("/schools/{}/leave-rules", i.school1),
+            body: &[("notice_days", "-1")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 404, 404, 404, 404],
+        },
+        // a refused blocked period (no dates)
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/leave-rules/blocked",
+            path: |i| format!("/schools/{}/leave-rules/blocked", i.school1),
+            body: &[("name", "Prov"), ("first_day", ""), ("last_day", "")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 400, 404, 404, 404, 404, 404],
+        },
+        // a blocked period that is not the school's own: 404
+        Row {
+            method: "post",
+            pattern: "/schools/{id}/leave-rules/blocked/remove",
+            path: |i| format!("/schools/{}/leave-rules/blocked/remove", i.school1),
+            body: &[("id", "999999")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
         // early signals: the list for those who follow pupils up (the principal, the mentor,
         // elevhälsan)
         Row {
@@ -1408,6 +1444,43 @@ fn rows() -> Vec<Row> {
             pattern: "/admin/reasons/active",
             path: |_| "/admin/reasons/active".into(),
             body: &[("reason", "999999"), ("active", "0")],
+            via: Via::Page,
+            expect: admin_only(401, 404, 404),
+        },
+        // the municipality's rules for leave and blocked periods
+        Row {
+            method: "get",
+            pattern: "/admin/leave-rules",
+            path: |_| "/admin/leave-rules".into(),
+            body: &[],
+            via: Via::Page,
+            expect: admin_only(303, 200, 404),
+        },
+        Row {
+            method: "post",
+            pattern: "/admin/leave-rules",
+            path: |_| "/admin/leave-rules".into(),
+            body: &[("longest_days", "0")],
+            via: Via::Page,
+            expect: admin_only(401, 400, 404),
+        },
+        Row {
+            method: "post",
+            pattern: "/admin/leave-rules/blocked",
+            path: |_| "/admin/leave-rules/blocked".into(),
+            body: &[
+                ("name", ""),
+                ("first_day", "2027-05-10"),
+                ("last_day", "2027-05-12"),
+            ],
+            via: Via::Page,
+            expect: admin_only(401, 400, 404),
+        },
+        Row {
+            method: "post",
+            pattern: "/admin/leave-rules/blocked/remove",
+            path: |_| "/admin/leave-rules/blocked/remove".into(),
+            body: &[("id", "999999")],
             via: Via::Page,
             expect: admin_only(401, 404, 404),
         },

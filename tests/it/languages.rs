@@ -53,7 +53,7 @@ async fn family_pages(app: &TestApp, world: &World, lang: Lang) -> Vec<(String, 
         let page = g.get(&path).await;
         seen.push((format!("{code} guardian {path}"), page.body));
     }
-    let refusals: [(String, Vec<(&str, &str)>); 3] = [
+    let refusals: [(String, Vec<(&str, &str)>); 6] = [
         (
             format!("/pupils/{child}/absence-reports"),
             vec![("mode", "days"), ("from_date", "2026-13-40")],
@@ -63,6 +63,32 @@ async fn family_pages(app: &TestApp, world: &World, lang: Lang) -> Vec<(String, 
             vec![
                 ("start_date", "2026-12-10"),
                 ("end_date", "2026-12-08"),
+                ("reason", "Resa"),
+            ],
+        ),
+        // against the leave rules (where the test sets them): too soon, too long, in the
+        // blocked period without its reason
+        (
+            format!("/pupils/{child}/leave-applications"),
+            vec![
+                ("start_date", "2026-11-27"),
+                ("end_date", "2026-11-27"),
+                ("reason", "Resa"),
+            ],
+        ),
+        (
+            format!("/pupils/{child}/leave-applications"),
+            vec![
+                ("start_date", "2027-02-01"),
+                ("end_date", "2027-02-12"),
+                ("reason", "Resa"),
+            ],
+        ),
+        (
+            format!("/pupils/{child}/leave-applications"),
+            vec![
+                ("start_date", "2027-05-11"),
+                ("end_date", "2027-05-11"),
                 ("reason", "Resa"),
             ],
         ),
@@ -93,6 +119,48 @@ async fn family_pages(app: &TestApp, world: &World, lang: Lang) -> Vec<(String, 
     seen
 }
 
+/// The municipality's rules for leave and a blocked period, so that the leave form shows
+/// every line a guardian can read of them.
+fn with_leave_rules(world: &World) {
+    use diesel::prelude::*;
+    use narvaro::schema::*;
+    let c = &mut *crate::browser::conn(&world.pool);
+    let municipality: i64 = organisations::table
+        .find(world.ids.school1)
+        .select(organisations::parent_id.assume_not_null())
+        .first(c)
+        .unwrap();
+    let admin: i64 = people::table
+        .filter(people::username.eq("demo.admin"))
+        .select(people::id)
+        .first(c)
+        .unwrap();
+    let now = crate::helpers::test_moment().naive_utc();
+    diesel::insert_into(leave_rules::table)
+        .values((
+            leave_rules::organisation_id.eq(municipality),
+            leave_rules::notice_days.eq(14),
+            leave_rules::longest_days.eq(5),
+            leave_rules::principal_above_days.eq(8),
+            leave_rules::changed_by.eq(admin),
+            leave_rules::changed_at.eq(now),
+        ))
+        .execute(c)
+        .unwrap();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    diesel::insert_into(leave_blocked_periods::table)
+        .values((
+            leave_blocked_periods::organisation_id.eq(municipality),
+            leave_blocked_periods::name.eq("Nationella prov åk 9"),
+            leave_blocked_periods::first_day.eq(day("2027-05-10")),
+            leave_blocked_periods::last_day.eq(day("2027-05-12")),
+            leave_blocked_periods::created_by.eq(admin),
+            leave_blocked_periods::created_at.eq(now),
+        ))
+        .execute(c)
+        .unwrap();
+}
+
 #[actix_web::test]
 async fn every_text_a_guardian_can_meet_is_translated_into_every_language() {
     // with an SMS gateway set, so that My account shows the choice of channels (the pages
@@ -107,6 +175,7 @@ async fn every_text_a_guardian_can_meet_is_translated_into_every_language() {
     })
     .await;
     let world = fixtures::build(&app);
+    with_leave_rules(&world);
     for lang in Lang::ALL {
         for (what, body) in family_pages(&app, &world, lang).await {
             let tag = format!("<html lang=\"{}\" dir=\"{}\"", lang.code(), lang.dir());

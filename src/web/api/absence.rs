@@ -183,6 +183,8 @@ pub struct LeaveIn {
     #[serde(deserialize_with = "crate::school::clock::de_day")]
     end_date: NaiveDate,
     reason: String,
+    /// why the leave must be in a blocked period, when it touches one
+    blocked_reason: Option<String>,
 }
 
 pub async fn create_leave_application(
@@ -206,8 +208,12 @@ pub async fn create_leave_application(
                 conn,
                 &crate::school::Act::new(&v, &addr, (today, now, tz)),
                 &p,
-                (b.start_date, b.end_date),
-                &b.reason,
+                &crate::attendance::leave_application::Application {
+                    start: b.start_date,
+                    end: b.end_date,
+                    reason: &b.reason,
+                    blocked_reason: b.blocked_reason.as_deref(),
+                },
             )
         })
         .await?;
