@@ -275,7 +275,7 @@ pub fn decide(
             // granted leave makes absence valid: a closed term's figures would change
             crate::follow_up::terms::refuse_if_closed(conn, pupil.school_id, from, to)?;
         }
-        decision_rules(conn, pupil, (from, to), principal, approved)?;
+        decision_rules(conn, pupil, (from, to), approved)?;
         let delegation = if principal {
             None
         } else {
@@ -319,26 +319,18 @@ pub fn decide(
     })
 }
 
-/// The huvudman's rules against a decision: leave longer than one decision may grant is
-/// not granted, and above the yearly limit or in a blocked period only the principal
-/// decides (a mentor's delegation does not reach there).
+/// The huvudman's rules against granting leave: no longer than one decision may grant.
+/// (Above the yearly limit and in a blocked period only the principal decides: a mentor's
+/// delegation does not reach there, `leave_delegation::covering`.)
 fn decision_rules(
     conn: &mut DbConn,
     pupil: &PupilRef,
     (from, to): (NaiveDate, NaiveDate),
-    principal: bool,
     approved: bool,
 ) -> AppResult<()> {
-    let rules = crate::attendance::leave_rules::effective(conn, pupil.school_id)?;
-    let days = crate::attendance::leave_delegation::school_days(from, to);
     if approved {
-        rules.check_length(days)?;
-    }
-    if !principal {
-        let granted = granted_days(conn, pupil.id, from)?;
-        if let Some(refusal) = rules.principal_only((from, to), granted, days) {
-            return Err(AppError::Forbidden(refusal.into()));
-        }
+        let rules = crate::attendance::leave_rules::effective(conn, pupil.school_id)?;
+        rules.check_length(crate::attendance::leave_delegation::school_days(from, to))?;
     }
     Ok(())
 }

@@ -53,7 +53,7 @@ pub struct DecidedUnder {
 }
 
 /// Why a mentor may not decide an application.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outside {
     /// the principal has not delegated leave decisions at the pupil's school
     NotDelegated,
@@ -63,11 +63,14 @@ pub enum Outside {
         granted: i64,
         days: i64,
     },
+    /// a rule of the huvudman or the school keeps it with the principal (a blocked period,
+    /// the yearly limit): why, as the rule says it
+    Rule(Refusal),
 }
 
 impl Outside {
     /// Why a mentor may not decide: a refusal the edge words.
-    pub fn refusal(self) -> Refusal {
+    pub fn refusal(&self) -> Refusal {
         match self {
             Outside::NotDelegated => Refusal::new("leave_not_delegated"),
             Outside::OverLimit {
@@ -78,6 +81,7 @@ impl Outside {
                 .with("days", days)
                 .with("granted", granted)
                 .with("max_days", max_days),
+            Outside::Rule(r) => r.clone(),
         }
     }
 }
@@ -345,6 +349,11 @@ pub fn covering(
     };
     let granted = granted_days(conn, pupil, start)?;
     let days = school_days(start, end);
+    // the huvudman's rules reach further than any delegation
+    let rules = crate::attendance::leave_rules::effective(conn, school)?;
+    if let Some(refusal) = rules.principal_only((start, end), granted, days) {
+        return Ok(Err(Outside::Rule(refusal)));
+    }
     if fits(max_days, granted, days) {
         Ok(Ok((id, max_days)))
     } else {

@@ -231,6 +231,17 @@ async fn the_huvudman_s_rules_hold_for_applications_and_decisions() {
             said["detail"].as_str().unwrap().contains("rektor beslutar"),
             "{said}"
         );
+        // the mentor's page says so beside the application and offers no decision on it
+        let page = teacher.get(&format!("/pupils/{child}")).await;
+        assert!(
+            page.body.contains(
+                "Ledigheten rör den spärrade perioden Nationella prov åk 9: rektor beslutar."
+            ),
+            "{}",
+            page.body
+        );
+        let forms = page.body.matches("/decision\"").count();
+        assert_eq!(forms, 1, "{kind:?}: a decision form for the short one only");
         // the short one is within every rule: the mentor decides it
         let (status, said) = api_post(
             &app,
