@@ -156,20 +156,34 @@ fn has_lessons(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<bool> {
+    Ok(lessons_between(conn, pupil, from, to)? > 0)
+}
+
+/// The pupil's lessons (not cancelled) from one date to another, both included: of the
+/// groups the pupil was in then.
+pub fn lessons_between(
+    conn: &mut DbConn,
+    pupil: PupilId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<i64> {
     let groups = group_memberships::table
         .filter(group_memberships::pupil_id.eq(pupil))
         .filter(crate::school::membership::during(from, to))
         .select(group_memberships::group_id);
-    let n: i64 = lessons::table
+    // a lesson of two of the pupil's groups once
+    let n = lessons::table
         .inner_join(
             activity_groups::table.on(activity_groups::activity_id.eq(lessons::activity_id)),
         )
         .filter(activity_groups::group_id.eq_any(groups))
         .filter(lessons::lesson_date.between(from, to))
         .filter(lessons::cancelled.eq(false))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
+        .select(lessons::id)
+        .distinct()
+        .load::<i64>(conn)?
+        .len() as i64;
+    Ok(n)
 }
 
 /// Stores a report after checking it against the rules; its id.

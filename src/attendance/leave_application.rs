@@ -2,7 +2,7 @@
 //! days with a reason; the mentor may recommend; the principal decides with a comment
 //! (Skollagen 7 kap. 18 §). Approved leave covers the lessons as valid absence.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -347,6 +347,46 @@ pub struct LeaveView {
     pub decision_comment: Option<String>,
     /// the delegation a mentor's decision was taken under; none for the principal's
     pub delegation: Option<crate::attendance::leave_delegation::DecidedUnder>,
+    /// why the leave must be in a blocked period, as the guardian wrote it (for the decider)
+    #[serde(skip)]
+    pub blocked_reason: Option<String>,
+}
+
+/// What the decider sees of a pupil's leave this school year: granted (approved, in the
+/// school year) and taken (its days up to today), in school days and in lessons.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct YearSummary {
+    pub granted_days: i64,
+    pub granted_lessons: i64,
+    pub taken_days: i64,
+    pub taken_lessons: i64,
+}
+
+/// The pupil's granted and taken leave in the school year of `today`.
+pub fn year_summary(conn: &mut DbConn, pupil: PupilId, today: NaiveDate) -> AppResult<YearSummary> {
+    use crate::attendance::leave_delegation::school_days;
+    let start = crate::school::calendar::school_year_start(today);
+    let end = NaiveDate::from_ymd_opt(start.year() + 1, 6, 30).unwrap_or(today);
+    let rows: Vec<(NaiveDate, NaiveDate)> = leave_applications::table
+        .filter(leave_applications::pupil_id.eq(pupil))
+        .filter(leave_applications::status.eq(LeaveStatus::Approved))
+        .filter(leave_applications::end_date.ge(start))
+        .filter(leave_applications::start_date.le(end))
+        .select((leave_applications::start_date, leave_applications::end_date))
+        .load(conn)?;
+    let mut s = YearSummary::default();
+    for (a, b) in rows {
+        let (a, b) = (a.max(start), b.min(end));
+        s.granted_days += school_days(a, b);
+        s.granted_lessons += crate::attendance::absence_report::lessons_between(conn, pupil, a, b)?;
+        if a <= today {
+            let until = b.min(today);
+            s.taken_days += school_days(a, until);
+            s.taken_lessons +=
+                crate::attendance::absence_report::lessons_between(conn, pupil, a, until)?;
+        }
+    }
+    Ok(s)
 }
 
 pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
@@ -357,6 +397,7 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
         NaiveDate,
         String,
         LeaveStatus,
+        Option<String>,
         Option<String>,
         Option<String>,
         Option<String>,
@@ -371,6 +412,7 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
             leave_applications::recommendation,
             leave_applications::recommendation_comment,
             leave_applications::decision_comment,
+            leave_applications::blocked_reason,
         ))
         .order(leave_applications::start_date.desc())
         .limit(50)
@@ -391,6 +433,7 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
                 recommendation,
                 recommendation_comment,
                 decision_comment,
+                blocked_reason,
             )| LeaveView {
                 id,
                 start_date,
@@ -401,6 +444,7 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
                 recommendation_comment,
                 decision_comment,
                 delegation: under.remove(&id),
+                blocked_reason,
             },
         )
         .collect())

@@ -66,6 +66,47 @@ pub fn blocked_reason_field(ctx: &PageCtx, e: &Effective, today: NaiveDate, valu
     }
 }
 
+/// What the decider (the principal, a mentor) reads above a pupil's applications: leave
+/// granted and taken this school year, and the rules that apply.
+pub fn for_deciders(
+    ctx: &PageCtx,
+    (year, e): &(crate::attendance::leave_application::YearSummary, Effective),
+) -> Markup {
+    let r = e.rules;
+    let n = |v: i64| v.to_string();
+    html! {
+        p { (ctx.lang.fill(
+            "Beviljad ledighet detta läsår: {days} skoldagar ({lessons} lektioner), varav tagen hittills: {taken} skoldagar ({taken_lessons} lektioner).",
+            "Leave granted this school year: {days} school days ({lessons} lessons), of which taken so far: {taken} school days ({taken_lessons} lessons).",
+            &[("days", &n(year.granted_days)), ("lessons", &n(year.granted_lessons)), ("taken", &n(year.taken_days)), ("taken_lessons", &n(year.taken_lessons))],
+        )) }
+        @if r.notice_days.is_some() || r.longest_days.is_some() || r.principal_above_days.is_some() {
+            p { (ctx.t("Regler:", "Rules:"))
+                @if let Some(d) = r.notice_days { " " (ctx.lang.fill("ansökan {days} dagar i förväg;", "applications {days} days ahead;", &[("days", &d.to_string())])) }
+                @if let Some(d) = r.longest_days { " " (ctx.lang.fill("högst {days} skoldagar per beslut;", "at most {days} school days per decision;", &[("days", &d.to_string())])) }
+                @if let Some(d) = r.principal_above_days { " " (ctx.lang.fill("över {days} skoldagar per läsår beslutar rektor.", "above {days} school days per school year the principal decides.", &[("days", &d.to_string())])) }
+            }
+        }
+    }
+}
+
+/// Beside a pending application: the blocked periods it touches and why the guardian asks
+/// for leave then.
+pub fn blocked_line(
+    ctx: &PageCtx,
+    e: &Effective,
+    l: &crate::attendance::leave_application::LeaveView,
+) -> Markup {
+    let touched = e.blocked_in(l.start_date, l.end_date);
+    html! {
+        @if !touched.is_empty() {
+            br; strong { (ctx.t("Rör en spärrad period:", "Touches a blocked period:")) }
+            " " (touched.iter().map(|b| b.name.as_str()).collect::<Vec<_>>().join(", "))
+            @if let Some(why) = &l.blocked_reason { ". " (ctx.t("Motivering:", "Reason given:")) " " bdi { (why) } }
+        }
+    }
+}
+
 #[derive(Deserialize, Default)]
 pub struct Done {
     done: Option<String>,

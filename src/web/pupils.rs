@@ -1,6 +1,13 @@
 //! A pupil's page: who they are, their school and groups, for those who may see them.
 
 use crate::attendance::leave_delegation::Delegated;
+
+/// The decider's picture beside the applications: the school year's granted and taken
+/// leave, and the rules that apply at the pupil's school.
+type Decider = (
+    crate::attendance::leave_application::YearSummary,
+    crate::attendance::leave_rules::Effective,
+);
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
@@ -62,29 +69,18 @@ pub async fn page(
                 now,
             )?;
             let reports = super::common::worded_reports(reports, lang);
-            let leave = crate::attendance::leave_application::list(conn, id)?;
             let history = crate::school::absence::history(conn, id, from, today, tz)?;
             let lesson_ids: Vec<LessonId> = history.iter().map(|h| h.lesson_id).collect();
             let openable = access::openable_lessons(conn, &v, &lesson_ids)?;
             let mentors = p.groups.iter().any(|g| v.roles.mentor_of.contains(&g.id));
-            // which pending applications the mentor decides under the principal's delegation
-            let delegated = if mentors && r.reach != crate::auth::access::PupilReach::Principal {
-                let pending: Vec<_> = leave
-                    .iter()
-                    .filter(|l| l.status == LeaveStatus::Pending)
-                    .map(|l| (l.id, l.start_date, l.end_date))
-                    .collect();
-                crate::attendance::leave_delegation::for_mentor(conn, id, r.school_id, &pending)?
-            } else {
-                Default::default()
-            };
+            let leave = leave_part(conn, &r, mentors, today)?;
             Ok((
                 p,
                 r.reach,
                 state_now,
                 term,
                 reports,
-                (leave, delegated),
+                leave,
                 (history, openable),
                 mentors,
             ))
@@ -225,19 +221,57 @@ fn done_text(ctx: &PageCtx, d: &str) -> &'static str {
     }
 }
 
+/// The pupil's applications; for a mentor, which pending ones they decide under the
+/// principal's delegation; for a decider, the year so far and the rules.
+fn leave_part(
+    conn: &mut crate::db::DbConn,
+    r: &crate::auth::access::PupilRef,
+    mentors: bool,
+    today: chrono::NaiveDate,
+) -> AppResult<LeaveLists> {
+    let id = r.id;
+    let leave = crate::attendance::leave_application::list(conn, id)?;
+    let principal = r.reach == crate::auth::access::PupilReach::Principal;
+    let delegated = if mentors && !principal {
+        let pending: Vec<_> = leave
+            .iter()
+            .filter(|l| l.status == LeaveStatus::Pending)
+            .map(|l| (l.id, l.start_date, l.end_date))
+            .collect();
+        crate::attendance::leave_delegation::for_mentor(conn, id, r.school_id, &pending)?
+    } else {
+        Default::default()
+    };
+    let decider = if mentors || principal {
+        Some((
+            crate::attendance::leave_application::year_summary(conn, id, today)?,
+            crate::attendance::leave_rules::effective(conn, r.school_id)?,
+        ))
+    } else {
+        None
+    };
+    Ok((leave, delegated, decider))
+}
+
+/// What the leave list shows: the applications, the mentor's delegated ones, the decider's
+/// picture.
+type LeaveLists = (
+    Vec<crate::attendance::leave_application::LeaveView>,
+    Delegated,
+    Option<Decider>,
+);
+
 /// Leave applications, with the mentor's and the principal's forms while one is pending.
 fn leave_list(
     ctx: &PageCtx,
     state: &AppState,
-    (leave, delegated): &(
-        Vec<crate::attendance::leave_application::LeaveView>,
-        Delegated,
-    ),
+    (leave, delegated, decider): &LeaveLists,
     mentors: bool,
     principal: bool,
 ) -> Markup {
     html! {
     h2 { (ctx.t("Ledighet", "Leave")) }
+    @if let Some(d) = decider { (super::leave_rules::for_deciders(ctx, d)) }
     @if leave.is_empty() { p.muted { (ctx.t("Inga ansökningar.", "No applications.")) } }
     ul { @for l in leave {
         li {
@@ -249,6 +283,9 @@ fn leave_list(
             }) }
             @if let Some(r) = &l.recommendation { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" }
             @if let Some(c) = &l.decision_comment { br; span.muted { (c) } }
+            @if let (Some((_, rules)), LeaveStatus::Pending) = (decider, l.status) {
+                (super::leave_rules::blocked_line(ctx, rules, l))
+            }
             @if let Some(d) = &l.delegation {
                 br; span.muted { (ctx.lang.fill(
                     "Beslutat av mentor {mentor} med delegation från rektor {principal} ({on}, upp till {days} skoldagar per läsår).",

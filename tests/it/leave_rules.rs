@@ -251,6 +251,15 @@ async fn the_huvudman_s_rules_hold_for_applications_and_decisions() {
         )
         .await;
         assert_eq!(status, 200, "{said}");
+        // the principal sees the whole picture beside it: the rules, the blocked period and
+        // the guardian's reason for it
+        let page = principal.get(&format!("/pupils/{child}")).await;
+        for said in [
+            "Regler: ansökan 21 dagar i förväg; högst 5 skoldagar per beslut; över 8 skoldagar per läsår beslutar rektor.",
+            "Rör en spärrad period:</strong> Nationella prov åk 9. Motivering: <bdi>Kusinens bröllop i Bosnien</bdi>",
+        ] {
+            assert!(page.body.contains(said), "{kind:?}: {said}: {}", page.body);
+        }
         // the principal decides the blocked one
         let boss = api_token(&app, "demo.principal", DEMO_PASSWORD).await;
         let (status, said) = api_post(
@@ -261,6 +270,81 @@ async fn the_huvudman_s_rules_hold_for_applications_and_decisions() {
         )
         .await;
         assert_eq!(status, 200, "{said}");
+        // the school year so far, by hand: 26–27 October (the fixture's) and 23 November,
+        // taken, and 12 and 18–19 January: six school days granted, three taken; the
+        // lessons are the child's groups' lessons on those days, counted here on their own
+        let lessons_on = |days: &[&str]| -> i64 {
+            let c = &mut *conn(&world.pool);
+            let groups: Vec<i64> = group_memberships::table
+                .filter(group_memberships::pupil_id.eq(child))
+                .select(group_memberships::group_id)
+                .load(c)
+                .unwrap();
+            let mut ids: Vec<i64> = Vec::new();
+            for day in days {
+                let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+                let found: Vec<i64> = lessons::table
+                    .inner_join(
+                        activity_groups::table
+                            .on(activity_groups::activity_id.eq(lessons::activity_id)),
+                    )
+                    .filter(activity_groups::group_id.eq_any(&groups))
+                    .filter(lessons::lesson_date.eq(day))
+                    .filter(lessons::cancelled.eq(false))
+                    .select(lessons::id)
+                    .load(c)
+                    .unwrap();
+                ids.extend(found);
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            ids.len() as i64
+        };
+        // and one day of this week, with lessons, granted earlier (as stored)
+        {
+            let c = &mut *conn(&world.pool);
+            let guardian: i64 = guardianships::table
+                .filter(guardianships::pupil_id.eq(child))
+                .select(guardianships::guardian_id)
+                .first(c)
+                .unwrap();
+            let monday = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+            diesel::insert_into(leave_applications::table)
+                .values((
+                    leave_applications::pupil_id.eq(child),
+                    leave_applications::start_date.eq(monday),
+                    leave_applications::end_date.eq(monday),
+                    leave_applications::reason.eq("Tandläkare i Göteborg"),
+                    leave_applications::applied_by.eq(guardian),
+                    leave_applications::applied_at.eq(monday.and_hms_opt(7, 0, 0).unwrap()),
+                    leave_applications::status.eq("approved"),
+                ))
+                .execute(c)
+                .unwrap();
+        }
+        let taken = ["2026-10-26", "2026-10-27", "2026-11-23"];
+        assert!(
+            lessons_on(&["2026-11-23"]) > 0,
+            "{kind:?}: the demo has lessons that Monday"
+        );
+        let granted = lessons_on(&[
+            "2026-10-26",
+            "2026-10-27",
+            "2026-11-23",
+            "2027-01-12",
+            "2027-01-18",
+            "2027-01-19",
+        ]);
+        let page = principal.get(&format!("/pupils/{child}")).await;
+        let summary = format!(
+            "Beviljad ledighet detta läsår: 6 skoldagar ({granted} lektioner), varav tagen hittills: 3 skoldagar ({} lektioner).",
+            lessons_on(&taken)
+        );
+        assert!(
+            page.body.contains(&summary),
+            "{kind:?}: {summary}: {}",
+            page.body
+        );
 
         // removing the period: the school's principal cannot remove the municipality's
         let id: i64 = leave_blocked_periods::table
