@@ -69,7 +69,7 @@ pub fn apply(
             Refusal::new("give_reason_leave_most_500"),
         ));
     }
-    let blocked_reason = checked_blocked_reason(conn, pupil, a, today)?;
+    let blocked_reason = checked_against_rules(conn, pupil, a, today)?;
     // the duplicate check and the insert under the pupil's lock (one of two identical
     // requests at the same moment is stored)
     conn.write_transaction(|conn| {
@@ -110,7 +110,7 @@ pub fn apply(
 
 /// The huvudman's rules against an application (notice, the longest leave), and the
 /// stated reason it needs when it touches a blocked period (kept only then).
-fn checked_blocked_reason(
+fn checked_against_rules(
     conn: &mut DbConn,
     pupil: &PupilRef,
     a: &Application,

@@ -120,12 +120,11 @@ pub struct Blocked {
     pub last: NaiveDate,
 }
 
-/// The rules that apply at a school, and the municipality's and its own beside them.
+/// The rules that apply at a school.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Effective {
+    /// the stricter of the municipality's and the school's, rule by rule
     pub rules: Rules,
-    pub municipality: Rules,
-    pub own: Rules,
     /// the blocked periods of both, by first day
     pub blocked: Vec<Blocked>,
 }
@@ -233,14 +232,27 @@ pub fn effective(conn: &mut DbConn, school: SchoolId) -> AppResult<Effective> {
     } else {
         stored(conn, own_org)?
     };
-    let blocked: Vec<(
+    Ok(Effective {
+        rules: m.stricter(own),
+        blocked: blocked_of(conn, &[municipality, own_org])?,
+    })
+}
+
+/// The blocked periods an organisation keeps itself, by first day.
+pub fn own_blocked(conn: &mut DbConn, org: OrganisationId) -> AppResult<Vec<Blocked>> {
+    blocked_of(conn, &[org])
+}
+
+/// The blocked periods of the organisations, by first day.
+fn blocked_of(conn: &mut DbConn, orgs: &[OrganisationId]) -> AppResult<Vec<Blocked>> {
+    let rows: Vec<(
         BlockedPeriodId,
         OrganisationId,
         String,
         NaiveDate,
         NaiveDate,
     )> = leave_blocked_periods::table
-        .filter(leave_blocked_periods::organisation_id.eq_any([municipality, own_org]))
+        .filter(leave_blocked_periods::organisation_id.eq_any(orgs))
         .select((
             leave_blocked_periods::id,
             leave_blocked_periods::organisation_id,
@@ -250,40 +262,11 @@ pub fn effective(conn: &mut DbConn, school: SchoolId) -> AppResult<Effective> {
         ))
         .order((leave_blocked_periods::first_day, leave_blocked_periods::id))
         .load(conn)?;
-    Ok(Effective {
-        rules: m.stricter(own),
-        municipality: m,
-        own,
-        blocked: blocked
-            .into_iter()
-            .map(|(id, owner, name, first, last)| Blocked {
-                id,
-                owner,
-                name,
-                first,
-                last,
-            })
-            .collect(),
-    })
-}
-
-/// The blocked periods an organisation keeps itself, by first day.
-pub fn own_blocked(conn: &mut DbConn, org: OrganisationId) -> AppResult<Vec<Blocked>> {
-    let rows: Vec<(BlockedPeriodId, String, NaiveDate, NaiveDate)> = leave_blocked_periods::table
-        .filter(leave_blocked_periods::organisation_id.eq(org))
-        .select((
-            leave_blocked_periods::id,
-            leave_blocked_periods::name,
-            leave_blocked_periods::first_day,
-            leave_blocked_periods::last_day,
-        ))
-        .order((leave_blocked_periods::first_day, leave_blocked_periods::id))
-        .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, name, first, last)| Blocked {
+        .map(|(id, owner, name, first, last)| Blocked {
             id,
-            owner: org,
+            owner,
             name,
             first,
             last,
@@ -464,7 +447,6 @@ mod tests {
                 first: d("2027-05-10"),
                 last: d("2027-05-12"),
             }],
-            ..Effective::default()
         };
         let today = d("2027-04-01");
         assert_eq!(e.earliest_start(today), d("2027-04-15"));

@@ -23,8 +23,8 @@ pub struct Done {
     done: Option<String>,
 }
 
-/// The administrator's municipality's reasons.
-fn municipal(v: &Viewer) -> AppResult<Owner> {
+/// The administrator's municipality's reasons (and rules for leave, `leave_rules`).
+pub(super) fn municipal(v: &Viewer) -> AppResult<Owner> {
     super::common::admin_municipality(v).map(Owner::Municipality)
 }
 

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use super::absence_reasons::municipal;
 use super::common::{client_addr, html_with_status, see_other};
 use super::layout::{self, PageCtx};
 use crate::attendance::absence_reasons::Owner;
@@ -110,11 +111,6 @@ pub fn blocked_line(
 #[derive(Deserialize, Default)]
 pub struct Done {
     done: Option<String>,
-}
-
-/// The administrator's municipality.
-fn municipal(v: &Viewer) -> AppResult<Owner> {
-    super::common::admin_municipality(v).map(Owner::Municipality)
 }
 
 /// A school, for its principal (404 for everyone else).
