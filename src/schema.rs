@@ -318,6 +318,18 @@ diesel::table! {
         principal_above_days -> Nullable<Integer>,
         changed_by -> BigInt,
         changed_at -> Timestamp,
+        both_guardians -> Bool,
+    }
+}
+
+diesel::table! {
+    leave_confirmations (leave_id, guardian_id) {
+        leave_id -> BigInt,
+        guardian_id -> BigInt,
+        answer -> Text,
+        comment -> Nullable<Text>,
+        answered_at -> Nullable<Timestamp>,
+        by_phone -> Nullable<BigInt>,
     }
 }
 
@@ -773,4 +785,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     closed_term_changes,
     leave_rules,
     leave_blocked_periods,
+    leave_confirmations,
 );

@@ -8,7 +8,7 @@ use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::schema::*;
 use crate::school::absence::TodayState;
-use crate::school::ids::{GroupId, PupilId, SchoolId};
+use crate::school::ids::{GroupId, LeaveId, PupilId, SchoolId};
 
 /// A child on the guardian's start page.
 pub struct ChildCard {
@@ -19,6 +19,9 @@ pub struct ChildCard {
     pub invalid_minutes: i64,
     /// Leave decided in the last two weeks: (first day, last day, approved).
     pub recent_decisions: Vec<(chrono::NaiveDate, chrono::NaiveDate, bool)>,
+    /// Another guardian's applications waiting for this guardian's answer: (id, first
+    /// day, last day).
+    pub to_answer: Vec<(LeaveId, chrono::NaiveDate, chrono::NaiveDate)>,
 }
 
 /// What the start page shows a signed-in person.
@@ -92,8 +95,28 @@ impl Home {
                 .into_iter()
                 .map(|(s, e, st)| (s, e, st == crate::school::states::LeaveStatus::Approved))
                 .collect();
+            let to_answer = leave_confirmations::table
+                .inner_join(
+                    leave_applications::table
+                        .on(leave_applications::id.eq(leave_confirmations::leave_id)),
+                )
+                .filter(leave_applications::pupil_id.eq(id))
+                .filter(leave_confirmations::guardian_id.eq(v.id))
+                .filter(leave_confirmations::answer.eq("waiting"))
+                .filter(
+                    leave_applications::status
+                        .eq(crate::school::states::LeaveStatus::AwaitingGuardian),
+                )
+                .select((
+                    leave_applications::id,
+                    leave_applications::start_date,
+                    leave_applications::end_date,
+                ))
+                .order(leave_applications::start_date)
+                .load(conn)?;
             children.push(ChildCard {
                 recent_decisions,
+                to_answer,
                 id,
                 name: format!("{g} {f}"),
                 today: crate::school::absence::today_state(conn, id, today, tz)?,

@@ -69,16 +69,18 @@ pub fn apply(
             Refusal::new("give_reason_leave_most_500"),
         ));
     }
-    let blocked_reason = checked_against_rules(conn, pupil, a, today)?;
+    let (blocked_reason, rules) = checked_against_rules(conn, pupil, a, today)?;
     // the duplicate check and the insert under the pupil's lock (one of two identical
     // requests at the same moment is stored)
     conn.write_transaction(|conn| {
         conn.lock_person(pupil.id)?;
         let overlapping: i64 = leave_applications::table
             .filter(leave_applications::pupil_id.eq(pupil.id))
-            .filter(
-                leave_applications::status.eq_any([LeaveStatus::Pending, LeaveStatus::Approved]),
-            )
+            .filter(leave_applications::status.eq_any([
+                LeaveStatus::Pending,
+                LeaveStatus::Approved,
+                LeaveStatus::AwaitingGuardian,
+            ]))
             .filter(leave_applications::start_date.le(end))
             .filter(leave_applications::end_date.ge(start))
             .count()
@@ -89,6 +91,17 @@ pub fn apply(
                 message: Refusal::new("already_application_those_days").into(),
             });
         }
+        // a guardian's application waits for the other guardians where the rules ask both
+        let others = if rules.rules.both_guardians && pupil.reach == PupilReach::Guardian {
+            crate::attendance::leave_confirmation::others(conn, pupil.id, viewer.id)?
+        } else {
+            Vec::new()
+        };
+        let status = if others.is_empty() {
+            LeaveStatus::Pending
+        } else {
+            LeaveStatus::AwaitingGuardian
+        };
         let id: LeaveId = diesel::insert_into(leave_applications::table)
             .values((
                 leave_applications::pupil_id.eq(pupil.id),
@@ -97,32 +110,34 @@ pub fn apply(
                 leave_applications::reason.eq(reason),
                 leave_applications::applied_by.eq(viewer.id),
                 leave_applications::applied_at.eq(now),
-                leave_applications::status.eq(LeaveStatus::Pending),
+                leave_applications::status.eq(status),
                 leave_applications::blocked_reason.eq(blocked_reason.as_deref()),
             ))
             .returning(leave_applications::id)
             .get_result(conn)?;
-        let detail = json!({"pupil_id": pupil.id, "start": start, "end": end});
+        crate::attendance::leave_confirmation::ask(conn, pupil.id, id, &others, now)?;
+        let detail = json!({"pupil_id": pupil.id, "start": start, "end": end, "status": status});
         audit::acted(conn, act, "leave.applied", "leave_application", id, detail)?;
         Ok(id)
     })
 }
 
 /// The huvudman's rules against an application (notice, the longest leave), and the
-/// stated reason it needs when it touches a blocked period (kept only then).
+/// stated reason it needs when it touches a blocked period (kept only then); with the
+/// rules.
 fn checked_against_rules(
     conn: &mut DbConn,
     pupil: &PupilRef,
     a: &Application,
     today: NaiveDate,
-) -> AppResult<Option<String>> {
+) -> AppResult<(Option<String>, crate::attendance::leave_rules::Effective)> {
     let rules = crate::attendance::leave_rules::effective(conn, pupil.school_id)?;
     let days = crate::attendance::leave_delegation::school_days(a.start, a.end);
     rules.check_application(a.start, days, today)?;
     let Some(blocked) = rules.blocked_in(a.start, a.end).first().copied() else {
-        return Ok(None);
+        return Ok((None, rules));
     };
-    match a.blocked_reason.map(str::trim).filter(|r| !r.is_empty()) {
+    let why = match a.blocked_reason.map(str::trim).filter(|r| !r.is_empty()) {
         None => Err(AppError::invalid(
             Code::BlockedPeriodReasonRequired,
             Refusal::new("blocked_period_reason_required").with("name", &blocked.name),
@@ -132,7 +147,8 @@ fn checked_against_rules(
             Refusal::new("give_reason_leave_most_500"),
         )),
         Some(r) => Ok(Some(r.to_string())),
-    }
+    }?;
+    Ok((why, rules))
 }
 
 /// The pupil an application is about, when the viewer may see them (404 otherwise).
@@ -175,19 +191,7 @@ fn still_pending(
         .filter(leave_applications::status.eq(LeaveStatus::Pending))
 }
 
-/// Whether the viewer mentors a class or mentor group the pupil is in today.
-fn mentors(conn: &mut DbConn, v: &Viewer, pupil: PupilId, today: NaiveDate) -> AppResult<bool> {
-    if v.roles.mentor_of.is_empty() {
-        return Ok(false);
-    }
-    let n: i64 = group_memberships::table
-        .filter(group_memberships::pupil_id.eq(pupil))
-        .filter(group_memberships::group_id.eq_any(&v.roles.mentor_of))
-        .filter(crate::school::membership::on(today))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
-}
+use crate::attendance::leave_confirmation::mentors;
 
 /// A mentor's or principal's comment: blank is none, more than 500 characters is refused.
 fn checked_comment(comment: Option<&str>) -> AppResult<Option<&str>> {
@@ -350,6 +354,9 @@ pub struct LeaveView {
     /// why the leave must be in a blocked period, as the guardian wrote it (for the decider)
     #[serde(skip)]
     pub blocked_reason: Option<String>,
+    /// who applied (a guardian or the adult pupil)
+    #[serde(skip)]
+    pub applied_by: crate::school::ids::PersonId,
 }
 
 /// What the decider sees of a pupil's leave this school year: granted (approved, in the
@@ -389,7 +396,25 @@ pub fn year_summary(conn: &mut DbConn, pupil: PupilId, today: NaiveDate) -> AppR
     Ok(s)
 }
 
+/// The pupil's applications, latest first (at most 50).
 pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
+    views(conn, pupil, None)
+}
+
+/// One of the pupil's applications.
+pub fn one(conn: &mut DbConn, pupil: PupilId, leave: LeaveId) -> AppResult<LeaveView> {
+    views(conn, pupil, Some(leave))?
+        .pop()
+        .ok_or(AppError::NotFound)
+}
+
+fn views(conn: &mut DbConn, pupil: PupilId, only: Option<LeaveId>) -> AppResult<Vec<LeaveView>> {
+    let mut q = leave_applications::table
+        .filter(leave_applications::pupil_id.eq(pupil))
+        .into_boxed();
+    if let Some(id) = only {
+        q = q.filter(leave_applications::id.eq(id));
+    }
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
         LeaveId,
@@ -401,8 +426,8 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
         Option<String>,
         Option<String>,
         Option<String>,
-    )> = leave_applications::table
-        .filter(leave_applications::pupil_id.eq(pupil))
+        crate::school::ids::PersonId,
+    )> = q
         .select((
             leave_applications::id,
             leave_applications::start_date,
@@ -413,6 +438,7 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
             leave_applications::recommendation_comment,
             leave_applications::decision_comment,
             leave_applications::blocked_reason,
+            leave_applications::applied_by,
         ))
         .order(leave_applications::start_date.desc())
         .limit(50)
@@ -434,6 +460,7 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
                 recommendation_comment,
                 decision_comment,
                 blocked_reason,
+                applied_by,
             )| LeaveView {
                 id,
                 start_date,
@@ -445,6 +472,7 @@ pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
                 decision_comment,
                 delegation: under.remove(&id),
                 blocked_reason,
+                applied_by,
             },
         )
         .collect())
@@ -464,9 +492,11 @@ pub struct Pending {
     /// whether the next step is the viewer's: the principal's decision, or the mentor's
     /// recommendation (or decision, where the principal delegated leave to mentors)
     pub waits_on_viewer: bool,
+    /// it still waits for the pupil's other guardian (the both-guardians rule)
+    pub awaiting_guardian: bool,
 }
 
-/// (id, pupil, start, end, reason, recommendation, given name, family name, school)
+/// (id, pupil, start, end, reason, recommendation, given name, family name, school, status)
 type PendingRow = (
     LeaveId,
     PupilId,
@@ -477,10 +507,12 @@ type PendingRow = (
     String,
     String,
     Option<SchoolId>,
+    LeaveStatus,
 );
 
 /// Pending applications for the pupils of the viewer's schools (as principal) and of the
-/// groups they mentor (today), earliest first; at most 200. An application a mentor has
+/// groups they mentor (today), and those still waiting for a guardian, earliest first; at
+/// most 200. An application a mentor has
 /// answered waits on the principal, not on the mentor, unless the principal delegated
 /// decisions to the mentors of that school.
 pub fn pending_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult<Vec<Pending>> {
@@ -490,7 +522,10 @@ pub fn pending_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult
         .select(group_memberships::pupil_id);
     let rows: Vec<PendingRow> = leave_applications::table
         .inner_join(people::table.on(people::id.eq(leave_applications::pupil_id)))
-        .filter(leave_applications::status.eq(LeaveStatus::Pending))
+        .filter(
+            leave_applications::status
+                .eq_any([LeaveStatus::Pending, LeaveStatus::AwaitingGuardian]),
+        )
         .filter(
             people::school_id
                 .eq_any(v.roles.principal_of.clone())
@@ -506,6 +541,7 @@ pub fn pending_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult
             people::given_name,
             people::family_name,
             people::school_id,
+            leave_applications::status,
         ))
         .order(leave_applications::start_date)
         .limit(200)
@@ -524,8 +560,10 @@ pub fn pending_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult
             let school = r.8;
             let leads = school.is_some_and(|s| v.roles.principal_of.contains(&s));
             let mentor_decides = school.is_some_and(|s| delegated.contains(&s));
+            let awaiting_guardian = r.9 == LeaveStatus::AwaitingGuardian;
             Pending {
-                waits_on_viewer: leads || r.5.is_none() || mentor_decides,
+                waits_on_viewer: !awaiting_guardian && (leads || r.5.is_none() || mentor_decides),
+                awaiting_guardian,
                 id: r.0,
                 pupil: r.1,
                 start_date: r.2,
@@ -537,4 +575,19 @@ pub fn pending_for(conn: &mut DbConn, v: &Viewer, today: NaiveDate) -> AppResult
             }
         })
         .collect())
+}
+
+/// What a guardian asked to answer another guardian's application reads: the pupil, the
+/// application and their own answer.
+pub struct ToAnswer {
+    pub pupil: PupilRef,
+    pub leave: LeaveView,
+    pub mine: crate::attendance::leave_confirmation::Awaited,
+}
+
+/// The application a guardian is asked to answer (404 for anyone it does not ask).
+pub fn to_answer(conn: &mut DbConn, act: &Act, leave: LeaveId) -> AppResult<ToAnswer> {
+    let (pupil, mine) = crate::attendance::leave_confirmation::asked(conn, act, leave)?;
+    let leave = one(conn, pupil.id, leave)?;
+    Ok(ToAnswer { pupil, leave, mine })
 }

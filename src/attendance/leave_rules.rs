@@ -5,7 +5,9 @@
 //! - the leave per pupil and school year above which only the principal decides (the
 //!   principal's delegation to mentors does not reach above it);
 //! - blocked periods with a name ("Nationella prov åk 9"): an application touching one
-//!   needs a stated reason and goes to the principal.
+//!   needs a stated reason and goes to the principal;
+//! - whether an application from one guardian waits for the pupil's other guardians to
+//!   confirm it (`leave_confirmation`).
 //!
 //! A school applies the stricter of its own and the municipality's value for each rule,
 //! and both lists of blocked periods. Codes and numbers only; the edge words them.
@@ -36,12 +38,19 @@ pub struct Rules {
     pub notice_days: Option<i32>,
     pub longest_days: Option<i32>,
     pub principal_above_days: Option<i32>,
+    /// an application from one guardian waits for the other guardians' confirmation
+    pub both_guardians: bool,
 }
 
 impl Rules {
     /// Rules from a form's fields: blank is no rule, otherwise whole days from 0 (from 1
     /// for the longest leave) to `MAX_RULE_DAYS`.
-    pub fn parse(notice: &str, longest: &str, above: &str) -> Result<Rules, Refusal> {
+    pub fn parse(
+        notice: &str,
+        longest: &str,
+        above: &str,
+        both_guardians: bool,
+    ) -> Result<Rules, Refusal> {
         let days = |raw: &str, least: i32| -> Result<Option<i32>, Refusal> {
             let raw = raw.trim();
             if raw.is_empty() {
@@ -61,6 +70,7 @@ impl Rules {
             notice_days: days(notice, 0)?,
             longest_days: days(longest, 1)?,
             principal_above_days: days(above, 0)?,
+            both_guardians,
         })
     }
 
@@ -81,6 +91,7 @@ impl Rules {
                 other.principal_above_days,
                 i32::min,
             ),
+            both_guardians: self.both_guardians || other.both_guardians,
         }
     }
 
@@ -205,20 +216,23 @@ impl Effective {
 
 /// One organisation's own rules (none stored: no rules).
 pub fn stored(conn: &mut DbConn, org: OrganisationId) -> AppResult<Rules> {
-    let row: Option<(Option<i32>, Option<i32>, Option<i32>)> = leave_rules::table
+    type Row = (Option<i32>, Option<i32>, Option<i32>, bool);
+    let row: Option<Row> = leave_rules::table
         .find(org)
         .select((
             leave_rules::notice_days,
             leave_rules::longest_days,
             leave_rules::principal_above_days,
+            leave_rules::both_guardians,
         ))
         .first(conn)
         .optional()?;
     Ok(row
-        .map(|(n, l, a)| Rules {
+        .map(|(n, l, a, b)| Rules {
             notice_days: n,
             longest_days: l,
             principal_above_days: a,
+            both_guardians: b,
         })
         .unwrap_or_default())
 }
@@ -287,6 +301,7 @@ pub fn set(conn: &mut DbConn, act: &Act, owner: Owner, rules: Rules) -> Checked<
             leave_rules::notice_days.eq(rules.notice_days),
             leave_rules::longest_days.eq(rules.longest_days),
             leave_rules::principal_above_days.eq(rules.principal_above_days),
+            leave_rules::both_guardians.eq(rules.both_guardians),
             leave_rules::changed_by.eq(act.actor.id),
             leave_rules::changed_at.eq(act.now),
         );
@@ -308,6 +323,7 @@ pub fn set(conn: &mut DbConn, act: &Act, owner: Owner, rules: Rules) -> Checked<
                 "notice_days": rules.notice_days,
                 "longest_days": rules.longest_days,
                 "principal_above_days": rules.principal_above_days,
+                "both_guardians": rules.both_guardians,
             }),
         )?;
         Ok(Ok(()))
@@ -404,14 +420,15 @@ mod tests {
 
     #[test]
     fn rules_parse_blank_as_none_and_refuse_negative_or_huge_days() {
-        assert_eq!(Rules::parse("", " ", "").unwrap(), Rules::default());
-        let r = Rules::parse("14", "10", "5").unwrap();
+        assert_eq!(Rules::parse("", " ", "", false).unwrap(), Rules::default());
+        let r = Rules::parse("14", "10", "5", true).unwrap();
         assert_eq!(
             r,
             Rules {
                 notice_days: Some(14),
                 longest_days: Some(10),
-                principal_above_days: Some(5)
+                principal_above_days: Some(5),
+                both_guardians: true,
             }
         );
         for (n, l, a) in [
@@ -420,26 +437,38 @@ mod tests {
             ("", "", "366"),
             ("x", "", ""),
         ] {
-            assert!(Rules::parse(n, l, a).is_err(), "{n} {l} {a}");
+            assert!(Rules::parse(n, l, a, false).is_err(), "{n} {l} {a}");
         }
     }
 
     #[test]
     fn the_stricter_rule_wins_and_a_school_may_not_loosen() {
-        let m = Rules::parse("14", "10", "5").unwrap();
-        let school = Rules::parse("21", "", "3").unwrap();
+        let m = Rules::parse("14", "10", "5", false).unwrap();
+        let school = Rules::parse("21", "", "3", false).unwrap();
         let both = m.stricter(school);
-        assert_eq!(both, Rules::parse("21", "10", "3").unwrap());
+        assert_eq!(both, Rules::parse("21", "10", "3", false).unwrap());
+        // both guardians: either organisation's asking is enough
+        let asks = Rules::parse("", "", "", true).unwrap();
+        assert!(m.stricter(asks).both_guardians && asks.stricter(m).both_guardians);
         assert!(school.looser_than(m).is_none());
-        assert!(Rules::parse("7", "", "").unwrap().looser_than(m).is_some());
-        assert!(Rules::parse("", "20", "").unwrap().looser_than(m).is_some());
-        assert!(Rules::parse("", "", "6").unwrap().looser_than(m).is_some());
+        assert!(Rules::parse("7", "", "", false)
+            .unwrap()
+            .looser_than(m)
+            .is_some());
+        assert!(Rules::parse("", "20", "", false)
+            .unwrap()
+            .looser_than(m)
+            .is_some());
+        assert!(Rules::parse("", "", "6", false)
+            .unwrap()
+            .looser_than(m)
+            .is_some());
     }
 
     #[test]
     fn notice_length_blocked_periods_and_the_principal_s_limit() {
         let e = Effective {
-            rules: Rules::parse("14", "5", "10").unwrap(),
+            rules: Rules::parse("14", "5", "10", false).unwrap(),
             blocked: vec![Blocked {
                 id: BlockedPeriodId(1),
                 owner: OrganisationId(1),

@@ -5,6 +5,7 @@ pub mod absence_reasons;
 pub mod absence_report;
 pub mod home;
 pub mod leave_application;
+pub mod leave_confirmation;
 pub mod leave_delegation;
 pub mod leave_rules;
 pub mod lesson_list;

@@ -243,6 +243,7 @@ pub(super) fn build(
         "unexplained_absence" => unexplained_context(conn, &n)?,
         "report_confirmation" => report_context(conn, &n)?,
         "leave_decision" => leave_context(conn, &n)?,
+        "leave_confirmation" => confirmation_context(conn, &n)?,
         "threshold_alert" => threshold_context(conn, &n)?,
         "signal_raised" | "signal_guardian" => signal_context(conn, &n)?,
         other => return Ok(Built::Skip(format!("unknown notice kind {other}"))),
@@ -406,8 +407,39 @@ fn leave_context(conn: &mut DbConn, n: &Notice) -> Made {
     let (name, protected) = child(conn, pupil)?;
     Ok(Ok((
         json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
-           "start_date": s.to_string(), "end_date": e.to_string(), "period": lang.days(s, e), "approved": status == "approved", "comment": comment,
+           "start_date": s.to_string(), "end_date": e.to_string(), "period": lang.days(s, e), "approved": status == "approved", "declined": status == "declined", "comment": comment,
            "delegated": delegated, "pupil_url": format!("{}/pupils/{pupil}", n.state.base_url)}),
+        None,
+    )))
+}
+
+/// Another guardian's application for leave, waiting for this guardian's answer; none
+/// once it no longer waits for them (withdrawn, or answered by telephone before it went).
+fn confirmation_context(conn: &mut DbConn, n: &Notice) -> Made {
+    let (payload, given, lang) = (n.payload, n.given, n.lang);
+    let leave = payload["leave_id"].as_i64().unwrap_or_default();
+    let (pupil, s, e, status): (PupilId, NaiveDate, NaiveDate, String) = leave_applications::table
+        .find(leave)
+        .select((
+            leave_applications::pupil_id,
+            leave_applications::start_date,
+            leave_applications::end_date,
+            leave_applications::status,
+        ))
+        .first(conn)?;
+    let answer: Option<String> = leave_confirmations::table
+        .filter(leave_confirmations::leave_id.eq(leave))
+        .filter(leave_confirmations::guardian_id.eq(n.recipient))
+        .select(leave_confirmations::answer)
+        .first(conn)
+        .optional()?;
+    if status != "awaiting_guardian" || answer.as_deref() != Some("waiting") {
+        return Ok(Err(Built::Skip(SKIP_NOTHING_NEW.into())));
+    }
+    let (name, protected) = child(conn, pupil)?;
+    Ok(Ok((
+        json!({"guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
+           "period": lang.days(s, e), "answer_url": format!("{}/leave-applications/{leave}/answer", n.state.base_url)}),
         None,
     )))
 }

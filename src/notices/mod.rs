@@ -426,6 +426,71 @@ pub fn leave_decision(
     Ok(())
 }
 
+/// Asks a guardian to confirm (or decline) the leave another guardian applied for
+/// (`attendance::leave_confirmation`); the message links to the answer.
+pub fn leave_confirmation(
+    conn: &mut DbConn,
+    pupil: PupilId,
+    leave: LeaveId,
+    guardian: PersonId,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    for (g, email, language, _) in guardians(conn, pupil)? {
+        if g != guardian {
+            continue;
+        }
+        put(
+            conn,
+            Row {
+                kind: "leave_confirmation",
+                dedupe_key: format!("leave-confirm:{leave}:{g}"),
+                recipient: Some(g),
+                email,
+                language,
+                pupil: Some(pupil),
+                date: Some(now.date()),
+                payload: json!({"leave_id": leave}),
+                due: now,
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Tells the guardian who applied that another guardian declined the application: as a
+/// leave decision (the guardian's choice of channel for those applies), which the
+/// application's status words.
+pub fn leave_declined(
+    conn: &mut DbConn,
+    pupil: PupilId,
+    leave: LeaveId,
+    applicant: PersonId,
+    now: NaiveDateTime,
+) -> AppResult<()> {
+    for (g, email, language, _) in guardians(conn, pupil)? {
+        if g != applicant {
+            continue;
+        }
+        put(
+            conn,
+            Row {
+                kind: "leave_decision",
+                dedupe_key: format!("leave:{leave}:{g}"),
+                recipient: Some(g),
+                email,
+                language,
+                pupil: Some(pupil),
+                date: Some(now.date()),
+                payload: json!({"leave_id": leave}),
+                due: now,
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 /// Whom a raised signal is e-mailed to: the staff its rule shows it to (when the rule
 /// e-mails them), and the guardians.
 #[derive(Debug, Clone, Copy)]

@@ -40,6 +40,12 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "leave_decision.en.subject.txt",
     "leave_decision.en.body.txt",
     "leave_decision.en.body.html",
+    "leave_confirmation.sv.subject.txt",
+    "leave_confirmation.sv.body.txt",
+    "leave_confirmation.sv.body.html",
+    "leave_confirmation.en.subject.txt",
+    "leave_confirmation.en.body.txt",
+    "leave_confirmation.en.body.html",
     "threshold_alert.sv.subject.txt",
     "threshold_alert.sv.body.txt",
     "threshold_alert.sv.body.html",
@@ -85,6 +91,9 @@ const BUILTIN: &[(&str, &str)] = builtin![
     "leave_decision.any.subject.txt",
     "leave_decision.any.body.txt",
     "leave_decision.any.body.html",
+    "leave_confirmation.any.subject.txt",
+    "leave_confirmation.any.body.txt",
+    "leave_confirmation.any.body.html",
     "signal_guardian.any.subject.txt",
     "signal_guardian.any.body.txt",
     "signal_guardian.any.body.html",
@@ -128,7 +137,10 @@ fn sample(kind: &str) -> Value {
             json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "from": "2026-11-23 00:00", "to": "2026-11-24 00:00", "period": "måndag 23 november, hela dagen", "cancelled": false, "pupil_url": "https://narvaro.example/pupils/7"})
         }
         "leave_decision" => {
-            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "start_date": "2026-11-23", "end_date": "2026-11-24", "period": "måndag 23 november – tisdag 24 november", "approved": true, "comment": "ok", "delegated": 10, "pupil_url": "https://narvaro.example/pupils/7"})
+            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "start_date": "2026-11-23", "end_date": "2026-11-24", "period": "måndag 23 november – tisdag 24 november", "approved": true, "declined": false, "comment": "ok", "delegated": 10, "pupil_url": "https://narvaro.example/pupils/7"})
+        }
+        "leave_confirmation" => {
+            json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "period": "måndag 23 november – tisdag 24 november", "answer_url": "https://narvaro.example/leave-applications/7/answer"})
         }
         "signal_raised" => {
             json!({"staff_name": "Eva", "pupil_label": "Bo Ek", "period": "måndag 2 november – fredag 27 november", "signals_url": "https://narvaro.example/signals"})

@@ -15,10 +15,11 @@ use crate::schema::*;
 use crate::school::ids::PersonId;
 
 /// The kinds of message a guardian may have as text messages.
-pub const KINDS: [&str; 4] = [
+pub const KINDS: [&str; 5] = [
     "unexplained_absence",
     "report_confirmation",
     "leave_decision",
+    "leave_confirmation",
     "signal_guardian",
 ];
 
@@ -117,7 +118,11 @@ pub(super) fn plan(
         return Ok(None);
     }
     let pupil = pupil.map(|p| p.to_string()).unwrap_or_default();
-    let url = format!("{}/pupils/{pupil}", state.base_url);
+    // a request for an answer links to the answer; everything else to the pupil's page
+    let url = match ctx["answer_url"].as_str() {
+        Some(answer) => answer.to_string(),
+        None => format!("{}/pupils/{pupil}", state.base_url),
+    };
     Ok(Some(Text {
         to,
         message: wording(&row.kind, lang, ctx, &url),
@@ -158,6 +163,22 @@ pub fn wording(kind: &str, lang: Lang, ctx: &Value, url: &str) -> String {
         "report_confirmation" => lang.fill(
             "Skolan har tagit emot en anmälan om frånvaro för {child} {period}.",
             "The school has received an absence report for {child} {period}.",
+            &[
+                ("child", &child("ditt barn", "your child")),
+                ("period", period),
+            ],
+        ),
+        "leave_decision" if ctx["declined"].as_bool() == Some(true) => lang.fill(
+            "Den andra vårdnadshavaren godkände inte ansökan om ledighet för {child} {period}.",
+            "The other guardian did not agree to the leave application for {child} {period}.",
+            &[
+                ("child", &child("ditt barn", "your child")),
+                ("period", period),
+            ],
+        ),
+        "leave_confirmation" => lang.fill(
+            "Ansökan om ledighet för {child} {period} väntar på ditt svar.",
+            "The leave application for {child} {period} is waiting for your answer.",
             &[
                 ("child", &child("ditt barn", "your child")),
                 ("period", period),

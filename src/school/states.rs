@@ -2,12 +2,16 @@
 //! does not tie a module to the capability that writes it.
 
 crate::text_enum!(
-    /// Where an application for leave stands (`leave_applications.status`).
+    /// Where an application for leave stands (`leave_applications.status`). An application
+    /// under the both-guardians rule first awaits the other guardians (`awaiting_guardian`),
+    /// and one who declines ends it (`declined`, without a decision).
     LeaveStatus {
         Pending => "pending",
         Approved => "approved",
         Rejected => "rejected",
         Withdrawn => "withdrawn",
+        AwaitingGuardian => "awaiting_guardian",
+        Declined => "declined",
     }
 );
 

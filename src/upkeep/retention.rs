@@ -328,6 +328,18 @@ fn remove(c: &mut DbConn, person: PersonId) -> QueryResult<()> {
             .execute(c)?;
         diesel::delete(absence_reports::table.filter(absence_reports::pupil_id.eq(person)))
             .execute(c)?;
+        // the guardians' answers to the pupil's applications, and this guardian's answers
+        let applications = leave_applications::table
+            .filter(leave_applications::pupil_id.eq(person))
+            .select(leave_applications::id);
+        diesel::delete(
+            leave_confirmations::table.filter(
+                leave_confirmations::leave_id
+                    .eq_any(applications)
+                    .or(leave_confirmations::guardian_id.eq(person)),
+            ),
+        )
+        .execute(c)?;
         diesel::delete(leave_applications::table.filter(leave_applications::pupil_id.eq(person)))
             .execute(c)?;
         diesel::delete(absence_days::table.filter(absence_days::pupil_id.eq(person))).execute(c)?;

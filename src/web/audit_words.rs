@@ -11,6 +11,26 @@ pub(super) fn action(lang: Lang, code: &str) -> String {
         "leave.applied" => ("Ledighet sökt", "Leave applied for"),
         "leave.recommended" => ("Mentorns rekommendation", "Mentor's recommendation"),
         "leave.decided" => ("Beslut om ledighet", "Leave decided"),
+        "leave.confirmed" => (
+            "Ledighet godkänd av den andra vårdnadshavaren",
+            "Leave agreed to by the other guardian",
+        ),
+        "leave.declined" => (
+            "Ledighet inte godkänd av den andra vårdnadshavaren",
+            "Leave not agreed to by the other guardian",
+        ),
+        "leave.confirmed_by_phone" => (
+            "Vårdnadshavares godkännande per telefon registrerat",
+            "A guardian's agreement by telephone recorded",
+        ),
+        "leave.declined_by_phone" => (
+            "Vårdnadshavares nej per telefon registrerat",
+            "A guardian's refusal by telephone recorded",
+        ),
+        "leave.withdrawn" => (
+            "Ansökan om ledighet återtagen",
+            "Leave application withdrawn",
+        ),
         "leave.delegated" => ("Beslut om ledighet delegerade", "Leave decisions delegated"),
         "leave.delegation_ended" => ("Delegationen återkallad", "Delegation ended"),
         "guardianship.created" => ("Vårdnadshavare kopplad", "Guardian connected"),

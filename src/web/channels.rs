@@ -24,6 +24,10 @@ fn kind_words<'a>(ctx: &'a PageCtx, kind: &str) -> &'a str {
             "Confirmation of an absence report",
         ),
         "leave_decision" => ctx.t("Beslut om ledighet", "Leave decision"),
+        "leave_confirmation" => ctx.t(
+            "Ansökan om ledighet att godkänna",
+            "Leave application to agree to",
+        ),
         _ => ctx.t("Frånvaro i skolan", "Absence from school"),
     }
 }

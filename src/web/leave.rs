@@ -97,8 +97,10 @@ pub async fn pending_leave(
 /// The applications waiting on the viewer, then those waiting on someone else (a mentor's
 /// answered applications wait on the principal), each saying where the mentor stands.
 fn pending_list(ctx: &PageCtx, rows: &[Pending]) -> Markup {
+    let (guardians, rows): (Vec<&Pending>, Vec<&Pending>) =
+        rows.iter().partition(|p| p.awaiting_guardian);
     let (mine, others): (Vec<&Pending>, Vec<&Pending>) =
-        rows.iter().partition(|p| p.waits_on_viewer);
+        rows.into_iter().partition(|p| p.waits_on_viewer);
     let line = |l: &Pending| {
         html! {
             li { a href={"/pupils/" (l.pupil)} { (l.given_name) " " (l.family_name) } " " (ctx.lang.days(l.start_date, l.end_date)) ": " (l.reason)
@@ -116,6 +118,12 @@ fn pending_list(ctx: &PageCtx, rows: &[Pending]) -> Markup {
         @if !others.is_empty() {
             h2 { (ctx.t("Du har svarat, rektor beslutar", "You have answered; the principal decides")) }
             ul { @for l in &others { (line(l)) } }
+        }
+        @if !guardians.is_empty() {
+            h2 { (ctx.t("Väntar på den andra vårdnadshavaren", "Waiting for the other guardian")) }
+            p { (ctx.t("Reglerna kräver att båda vårdnadshavarna godkänner. Elevens sida visar om någon inte kan nås; där kan du registrera ett svar som lämnats per telefon.",
+                "The rules require both guardians to agree. The pupil's page shows whether one cannot be reached; there you can record an answer given by telephone.")) }
+            ul { @for l in &guardians { li { a href={"/pupils/" (l.pupil)} { (l.given_name) " " (l.family_name) } " " (ctx.lang.days(l.start_date, l.end_date)) } } }
         }
     }
 }

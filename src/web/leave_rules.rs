@@ -28,8 +28,12 @@ pub fn for_families(ctx: &PageCtx, e: &Effective, granted: i64, today: NaiveDate
     let r = e.rules;
     let blocked = e.blocked_from(today);
     html! {
-        @if r.notice_days.is_some() || r.longest_days.is_some() || r.principal_above_days.is_some() || !blocked.is_empty() {
+        @if r.notice_days.is_some() || r.longest_days.is_some() || r.principal_above_days.is_some() || r.both_guardians || !blocked.is_empty() {
             ul.rules {
+                @if r.both_guardians {
+                    li { (ctx.t("Båda vårdnadshavarna ska godkänna ansökan. När du har skickat den får den andra vårdnadshavaren ett meddelande och svarar i Närvaro; först därefter går ansökan till skolan.",
+                        "Both guardians must agree to the application. When you have sent it, the other guardian gets a message and answers in Närvaro; only then does the application go to the school.")) }
+                }
                 @if let Some(days) = r.notice_days {
                     li { (ctx.tf("Ansök senast {days} dagar före den första lediga dagen, alltså för dagar från och med {date}.",
                         "Apply at least {days} days before the first day of leave, that is for days from {date} on.",
@@ -81,8 +85,9 @@ pub fn for_deciders(
             "Leave granted this school year: {days} school days ({lessons} lessons), of which taken so far: {taken} school days ({taken_lessons} lessons).",
             &[("days", &n(year.granted_days)), ("lessons", &n(year.granted_lessons)), ("taken", &n(year.taken_days)), ("taken_lessons", &n(year.taken_lessons))],
         )) }
-        @if r.notice_days.is_some() || r.longest_days.is_some() || r.principal_above_days.is_some() {
+        @if r.notice_days.is_some() || r.longest_days.is_some() || r.principal_above_days.is_some() || r.both_guardians {
             p { (ctx.t("Regler:", "Rules:"))
+                @if r.both_guardians { " " (ctx.t("båda vårdnadshavarna godkänner ansökan;", "both guardians agree to the application;")) }
                 @if let Some(d) = r.notice_days { " " (ctx.lang.fill("ansökan {days} dagar i förväg;", "applications {days} days ahead;", &[("days", &d.to_string())])) }
                 @if let Some(d) = r.longest_days { " " (ctx.lang.fill("högst {days} skoldagar per beslut;", "at most {days} school days per decision;", &[("days", &d.to_string())])) }
                 @if let Some(d) = r.principal_above_days { " " (ctx.lang.fill("över {days} skoldagar per läsår beslutar rektor.", "above {days} school days per school year the principal decides.", &[("days", &d.to_string())])) }
@@ -171,6 +176,9 @@ pub struct RulesForm {
     longest_days: String,
     #[serde(default)]
     principal_above_days: String,
+    /// the checkbox: present when ticked
+    #[serde(default)]
+    both_guardians: Option<String>,
 }
 
 async fn render(
@@ -203,6 +211,7 @@ async fn render(
             notice_days: s(stored.notice_days),
             longest_days: s(stored.longest_days),
             principal_above_days: s(stored.principal_above_days),
+            both_guardians: stored.both_guardians.then(|| "on".into()),
         }
     });
     Ok(html_with_status(
@@ -245,6 +254,11 @@ fn rules_page(
                 input #longest_days name="longest_days" inputmode="numeric" pattern="[0-9]*" value=(form.longest_days);
                 label for="principal_above_days" { (ctx.t("Ledighet per elev och läsår över vilken bara rektor beslutar (skoldagar)", "Leave per pupil and school year above which only the principal decides (school days)")) (theirs(m.principal_above_days)) }
                 input #principal_above_days name="principal_above_days" inputmode="numeric" pattern="[0-9]*" value=(form.principal_above_days);
+                @if m.both_guardians {
+                    p { (ctx.t("Kommunen kräver att båda vårdnadshavarna godkänner en ansökan.", "The municipality requires both guardians to agree to an application.")) }
+                } @else {
+                    p { label { input type="checkbox" name="both_guardians" value="on" checked[form.both_guardians.is_some()]; " " (ctx.t("Båda vårdnadshavarna ska godkänna en ansökan (den andra får ett meddelande och svarar i Närvaro)", "Both guardians must agree to an application (the other gets a message and answers in Närvaro)")) } }
+                }
                 p { button type="submit" { (ctx.t("Spara reglerna", "Save the rules")) } }
             }
             h2 { (ctx.t("Spärrade perioder", "Blocked periods")) }
@@ -304,7 +318,13 @@ async fn save_for(
     owner: Owner,
     f: RulesForm,
 ) -> AppResult<HttpResponse> {
-    let result = match Rules::parse(&f.notice_days, &f.longest_days, &f.principal_above_days) {
+    let both = f.both_guardians.is_some();
+    let result = match Rules::parse(
+        &f.notice_days,
+        &f.longest_days,
+        &f.principal_above_days,
+        both,
+    ) {
         Err(r) => Err(r),
         Ok(rules) => {
             let (st, actor, addr) = (state.clone(), v.clone(), client_addr(req));

@@ -25,6 +25,7 @@ mod idp_session;
 mod input;
 pub mod layout;
 mod leave;
+mod leave_guardians;
 mod leave_rules;
 mod login_page;
 mod mentor;
@@ -121,6 +122,10 @@ routes! {
     post "/pupils/{id}/leave-applications" => absence::apply_leave,
     post "/leave-applications/{id}/recommendation" => absence::recommend,
     post "/leave-applications/{id}/decision" => absence::decide,
+    get "/leave-applications/{id}/answer" => leave_guardians::answer_page,
+    post "/leave-applications/{id}/answer" => leave_guardians::answer,
+    post "/leave-applications/{id}/withdraw" => leave_guardians::withdraw,
+    post "/leave-applications/{id}/by-phone" => leave_guardians::by_phone,
     get "/leave" => leave::pending_leave,
     // early signals of absence
     get "/signals" => signals::page,

@@ -184,6 +184,9 @@ fn children_cards(
                         "Absence this term: {share} (invalid {minutes} min)",
                         &[("share", &ctx.lang.percent(c.term_pct, 1)), ("minutes", &c.invalid_minutes.to_string())],
                     )) }
+                    @for (leave, first, last) in &c.to_answer {
+                        p { a.button href={"/leave-applications/" (leave) "/answer"} { (ctx.tf("Ansökan om ledighet {days} väntar på ditt svar", "Leave application {days} is waiting for your answer", &[("days", &ctx.lang.days(*first, *last))])) } }
+                    }
                     @for (first, last, approved) in &c.recent_decisions {
                         @let days = ctx.lang.days(*first, *last);
                         p { a href={"/pupils/" (c.id)} { (if *approved {

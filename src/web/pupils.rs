@@ -46,6 +46,7 @@ pub async fn page(
     let tz = state.config.timezone;
     let now = state.now();
     let reader = super::reads::Reader::of(&req, &v);
+    let me = v.id;
     let (p, reach, state_now, term, reports, leave, history, mentors) = state
         .db(move |conn| {
             let p = super::common::worded(summary(conn, &v, id, today)?, lang);
@@ -125,7 +126,7 @@ pub async fn page(
             }
         }
         (reports_list(&ctx, &reports))
-        (leave_list(&ctx, &state, &leave, mentors, principal))
+        (leave_list(&ctx, &state, &leave, (mentors, principal, family.then_some(me))))
         (history_table(&ctx, &history.0, &history.1))
     };
     Ok(html_with_status(
@@ -217,6 +218,14 @@ fn done_text(ctx: &PageCtx, d: &str) -> &'static str {
             "The recommendation has been saved.",
         ),
         "decided" => ctx.t("Beslutet är sparat.", "The decision has been saved."),
+        "withdrawn" => ctx.t(
+            "Ansökan är återtagen.",
+            "The application has been withdrawn.",
+        ),
+        "answered" => ctx.t(
+            "Vårdnadshavarens svar är registrerat.",
+            "The guardian's answer has been recorded.",
+        ),
         _ => "",
     }
 }
@@ -250,7 +259,11 @@ fn leave_part(
     } else {
         None
     };
-    Ok((leave, delegated, decider))
+    let asked = crate::attendance::leave_confirmation::awaited(
+        conn,
+        &leave.iter().map(|l| l.id).collect::<Vec<_>>(),
+    )?;
+    Ok((leave, delegated, decider, asked))
 }
 
 /// What the leave list shows: the applications, the mentor's delegated ones, the decider's
@@ -259,15 +272,16 @@ type LeaveLists = (
     Vec<crate::attendance::leave_application::LeaveView>,
     Delegated,
     Option<Decider>,
+    Vec<crate::attendance::leave_confirmation::Awaited>,
 );
 
-/// Leave applications, with the mentor's and the principal's forms while one is pending.
+/// Leave applications, with the mentor's and the principal's forms while one is pending;
+/// the guardians an application asks (`me`: the family member viewing, if it is one).
 fn leave_list(
     ctx: &PageCtx,
     state: &AppState,
-    (leave, delegated, decider): &LeaveLists,
-    mentors: bool,
-    principal: bool,
+    (leave, delegated, decider, asked): &LeaveLists,
+    (mentors, principal, me): (bool, bool, Option<crate::school::ids::PersonId>),
 ) -> Markup {
     html! {
     h2 { (ctx.t("Ledighet", "Leave")) }
@@ -280,7 +294,14 @@ fn leave_list(
                 LeaveStatus::Rejected => ctx.t("avslagen", "rejected"),
                 LeaveStatus::Withdrawn => ctx.t("återtagen", "withdrawn"),
                 LeaveStatus::Pending => ctx.t("väntar på beslut", "awaiting decision"),
+                LeaveStatus::AwaitingGuardian => ctx.t("väntar på den andra vårdnadshavaren", "waiting for the other guardian"),
+                LeaveStatus::Declined => ctx.t("inte godkänd av den andra vårdnadshavaren", "not agreed to by the other guardian"),
             }) }
+            @let of_this: Vec<_> = asked.iter().filter(|a| a.leave == l.id).collect();
+            @match me {
+                Some(me) => (super::leave_guardians::family_part(ctx, l, &of_this, me)),
+                None => (super::leave_guardians::school_part(ctx, l, &of_this, principal || mentors)),
+            }
             @if let Some(r) = &l.recommendation { " (" (if r == "recommended" { ctx.t("mentorn tillstyrker", "recommended by the mentor") } else { ctx.t("mentorn avstyrker", "not recommended by the mentor") }) ")" }
             @if let Some(c) = &l.decision_comment { br; span.muted { (c) } }
             @if let (Some((_, rules)), LeaveStatus::Pending) = (decider, l.status) {

@@ -786,6 +786,41 @@ fn rows() -> Vec<Row> {
             via: Via::Page,
             expect: [401, 403, 404, 404, 403, 404, 409, 404, 403, 404, 404, 404],
         },
+        // both guardians: the answer is the asked guardian's only (the fixture's leave asks
+        // no one); the applicant withdraws (the fixture's is decided); the pupil's
+        // principal or mentor records a telephone answer (no guardian 1 is asked)
+        Row {
+            method: "get",
+            pattern: "/leave-applications/{id}/answer",
+            path: |i| format!("/leave-applications/{}/answer", i.leave),
+            body: &[],
+            via: Via::Page,
+            expect: [303, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "post",
+            pattern: "/leave-applications/{id}/answer",
+            path: |i| format!("/leave-applications/{}/answer", i.leave),
+            body: &[("answer", "yes")],
+            via: Via::Page,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "post",
+            pattern: "/leave-applications/{id}/withdraw",
+            path: |i| format!("/leave-applications/{}/withdraw", i.leave),
+            body: &[],
+            via: Via::Page,
+            expect: [401, 409, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "post",
+            pattern: "/leave-applications/{id}/by-phone",
+            path: |i| format!("/leave-applications/{}/by-phone", i.leave),
+            body: &[("guardian_id", "1"), ("answer", "yes")],
+            via: Via::Page,
+            expect: [401, 403, 404, 404, 400, 404, 400, 404, 403, 404, 404, 404],
+        },
         Row {
             method: "get",
             pattern: "/leave",

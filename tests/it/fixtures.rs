@@ -567,3 +567,53 @@ pub fn staff_member(world: &World, username: &str, role: &str, school: i64) -> i
         .unwrap();
     id
 }
+
+/// Makes `username` the child's only other guardian (the demo may have given the child
+/// one more, who is taken away), with the demo password and the e-mail address and
+/// telephone number given (None: none, so no message reaches them).
+pub fn second_guardian(
+    world: &World,
+    username: &str,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> i64 {
+    let mut c = conn(&world.pool);
+    let c = &mut *c;
+    let hash = demo_password_hash(c);
+    let first = id_of(c, "demo.guardian");
+    diesel::delete(
+        guardianships::table
+            .filter(guardianships::pupil_id.eq(world.ids.child))
+            .filter(guardianships::guardian_id.ne(first)),
+    )
+    .execute(c)
+    .unwrap();
+    let id: i64 = diesel::insert_into(people::table)
+        .values((
+            people::given_name.eq("Kim"),
+            people::family_name.eq("Andersson"),
+            people::security_marking.eq("none"),
+            people::language.eq("sv"),
+            people::receive_confirmations.eq(false),
+            people::username.eq(username),
+            people::password_hash.eq(hash),
+            people::email.eq(email),
+            people::phone.eq(phone),
+            people::token_version.eq(0),
+            people::active.eq(true),
+            people::created_at.eq(chrono::Utc::now().naive_utc()),
+            people::email_chosen.eq(false),
+        ))
+        .returning(people::id)
+        .get_result(c)
+        .unwrap();
+    diesel::insert_into(guardianships::table)
+        .values((
+            guardianships::pupil_id.eq(world.ids.child),
+            guardianships::guardian_id.eq(id),
+            guardianships::created_at.eq(chrono::Utc::now().naive_utc()),
+        ))
+        .execute(c)
+        .unwrap();
+    id
+}

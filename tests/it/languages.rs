@@ -42,6 +42,7 @@ async fn family_pages(app: &TestApp, world: &World, lang: Lang) -> Vec<(String, 
     g.cookies.insert("lang".into(), code.into());
     g.sign_in(world.username(Role::Guardian).unwrap(), DEMO_PASSWORD)
         .await;
+    let (asks_me, declined) = both_guardians_leave(world);
     for path in [
         "/".to_string(),
         format!("/pupils/{child}"),
@@ -49,11 +50,19 @@ async fn family_pages(app: &TestApp, world: &World, lang: Lang) -> Vec<(String, 
         format!("/pupils/{child}/leave"),
         "/account".into(),
         format!("/pupils/{}", world.ids.adult),
+        format!("/leave-applications/{asks_me}/answer"),
+        format!("/leave-applications/{declined}/answer"),
     ] {
         let page = g.get(&path).await;
         seen.push((format!("{code} guardian {path}"), page.body));
     }
-    let refusals: [(String, Vec<(&str, &str)>); 6] = [
+    let refusals: [(String, Vec<(&str, &str)>); 8] = [
+        // both guardians: withdrawing what the other guardian declined; answering twice
+        (format!("/leave-applications/{declined}/withdraw"), vec![]),
+        (
+            format!("/leave-applications/{declined}/answer"),
+            vec![("answer", "yes")],
+        ),
         (
             format!("/pupils/{child}/absence-reports"),
             vec![("mode", "days"), ("from_date", "2026-13-40")],
@@ -142,6 +151,7 @@ fn with_leave_rules(world: &World) {
             leave_rules::notice_days.eq(14),
             leave_rules::longest_days.eq(5),
             leave_rules::principal_above_days.eq(8),
+            leave_rules::both_guardians.eq(true),
             leave_rules::changed_by.eq(admin),
             leave_rules::changed_at.eq(now),
         ))
@@ -159,6 +169,73 @@ fn with_leave_rules(world: &World) {
         ))
         .execute(c)
         .unwrap();
+}
+
+/// Both guardians (the rules ask them): an application of a second guardian waiting for
+/// demo.guardian's answer, one of demo.guardian's that waits for the second guardian, and
+/// one demo.guardian answered with a decline; (the first, the last).
+fn both_guardians_leave(world: &World) -> (i64, i64) {
+    use diesel::prelude::*;
+    use narvaro::schema::*;
+    let c = &mut *crate::browser::conn(&world.pool);
+    let me: i64 = people::table
+        .filter(people::username.eq("demo.guardian"))
+        .select(people::id)
+        .first(c)
+        .unwrap();
+    let found: Option<i64> = leave_confirmations::table
+        .filter(leave_confirmations::guardian_id.eq(me))
+        .filter(leave_confirmations::answer.eq("waiting"))
+        .select(leave_confirmations::leave_id)
+        .first(c)
+        .optional()
+        .unwrap();
+    // made once, for the first language
+    if let Some(asks_me) = found {
+        let declined: i64 = leave_confirmations::table
+            .filter(leave_confirmations::guardian_id.eq(me))
+            .filter(leave_confirmations::answer.eq("declined"))
+            .select(leave_confirmations::leave_id)
+            .first(c)
+            .unwrap();
+        return (asks_me, declined);
+    }
+    let second =
+        crate::fixtures::second_guardian(world, "second.guardian", Some("kim@example.com"), None);
+    let c = &mut *crate::browser::conn(&world.pool);
+    let now = crate::helpers::test_moment().naive_utc();
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+    let mut made = Vec::new();
+    for (by, asked, status, answer, from) in [
+        (second, me, "awaiting_guardian", "waiting", "2027-03-01"),
+        (me, second, "awaiting_guardian", "waiting", "2027-03-08"),
+        (second, me, "declined", "declined", "2027-03-15"),
+    ] {
+        let id: i64 = diesel::insert_into(leave_applications::table)
+            .values((
+                leave_applications::pupil_id.eq(world.ids.child),
+                leave_applications::start_date.eq(day(from)),
+                leave_applications::end_date.eq(day(from)),
+                leave_applications::reason.eq("Släktbesök"),
+                leave_applications::applied_by.eq(by),
+                leave_applications::applied_at.eq(now),
+                leave_applications::status.eq(status),
+            ))
+            .returning(leave_applications::id)
+            .get_result(c)
+            .unwrap();
+        diesel::insert_into(leave_confirmations::table)
+            .values((
+                leave_confirmations::leave_id.eq(id),
+                leave_confirmations::guardian_id.eq(asked),
+                leave_confirmations::answer.eq(answer),
+                leave_confirmations::comment.eq((answer == "declined").then_some("Inte nu")),
+            ))
+            .execute(c)
+            .unwrap();
+        made.push(id);
+    }
+    (made[0], made[2])
 }
 
 #[actix_web::test]

@@ -31,6 +31,7 @@ mod import;
 mod languages;
 mod languages_browser;
 mod leave_delegation;
+mod leave_guardians;
 mod leave_rules;
 mod metrics;
 mod notices;

@@ -526,11 +526,24 @@ fn contexts(lang: Lang) -> Vec<(&'static str, Value)> {
         ),
         (
             "leave_decision",
-            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": true, "comment": "Trevlig resa.", "delegated": 10, "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
+            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": true, "declined": false, "comment": "Trevlig resa.", "delegated": 10, "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
         ),
         (
             "leave_decision",
-            json!({"guardian_name": "Karin", "child_name": null, "protected": true, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": false, "comment": null, "delegated": null, "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
+            json!({"guardian_name": "Karin", "child_name": null, "protected": true, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": false, "declined": false, "comment": null, "delegated": null, "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
+        ),
+        // the other guardian declined (issue 39): no decision, no comment in the e-mail
+        (
+            "leave_decision",
+            json!({"guardian_name": "Karin", "child_name": "Alva Ek", "protected": false, "start_date": "2026-12-14", "end_date": "2026-12-16", "period": leave, "approved": false, "declined": true, "comment": null, "delegated": null, "pupil_url": "http://127.0.0.1:8080/pupils/7"}),
+        ),
+        (
+            "leave_confirmation",
+            json!({"guardian_name": "Kim", "child_name": "Alva Ek", "protected": false, "period": leave, "answer_url": "http://127.0.0.1:8080/leave-applications/7/answer"}),
+        ),
+        (
+            "leave_confirmation",
+            json!({"guardian_name": "Kim", "child_name": null, "protected": true, "period": leave, "answer_url": "http://127.0.0.1:8080/leave-applications/7/answer"}),
         ),
         (
             "threshold_alert",
