@@ -386,3 +386,45 @@ async fn answers_and_withdrawals_at_the_same_moment_end_in_one_state() {
         }
     }
 }
+
+/// The second guardian opens the message's link on a small phone, signs in and agrees to
+/// the application in at most three taps after signing in (here: one), every page passing
+/// axe at 375 px.
+#[actix_web::test]
+async fn the_second_guardian_agrees_from_the_message_on_a_phone() {
+    use crate::e2e::{browser_available, Driver, SMALL};
+    if !browser_available() {
+        return;
+    }
+    let kind = backends().pop().unwrap_or(Kind::Sqlite);
+    let app = TestApp::spawn(kind).await;
+    let world = fixtures::build(&app);
+    fixtures::second_guardian(
+        &world,
+        "second.guardian",
+        Some("kim.andersson@example.com"),
+        None,
+    );
+    both_guardians_rule(&app).await;
+    let mut g1 = Browser::open(&app).await;
+    g1.sign_in("demo.guardian", DEMO_PASSWORD).await;
+    let leave = apply(&mut g1, &world, "2026-12-14", "2026-12-15").await;
+    deliver(&app).await;
+    let link = crate::browser::last_link(&app, &format!("/leave-applications/{leave}/answer"));
+
+    let d = Driver::start_as(SMALL).await;
+    d.go(&link).await;
+    d.wait_text("h1", "Logga in").await;
+    d.type_into("#username", "second.guardian").await;
+    d.type_into("#password", DEMO_PASSWORD).await;
+    d.click("form[action='/login'] button[type=submit]").await;
+    d.wait_text("h1", "Ansökan om ledighet").await;
+    d.taps.set(0);
+    d.check_page("the application to answer").await;
+    d.click("button[name=answer][value=yes]").await;
+    d.wait_text(".notice", "ditt svar är sparat").await;
+    assert!(d.taps.get() <= 3, "{} taps after signing in", d.taps.get());
+    d.check_page("the answer saved").await;
+    assert_eq!(status(&world, leave), "pending");
+    d.call("DELETE", "", None).await;
+}
