@@ -443,6 +443,7 @@ diesel::table! {
         invalid_minutes -> Integer,
         other_minutes -> Integer,
         lates -> Integer,
+        refused_leave_minutes -> Integer,
     }
 }
 
@@ -460,6 +461,7 @@ diesel::table! {
         invalid_minutes -> Integer,
         other_minutes -> Integer,
         lates -> Integer,
+        refused_leave_minutes -> Integer,
     }
 }
 

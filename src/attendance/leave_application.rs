@@ -316,9 +316,9 @@ pub fn decide(
         let detail = json!({"status": status, "delegation_id": delegation});
         audit::acted(conn, act, "leave.decided", "leave_application", id, detail)?;
         crate::notices::leave_decision(conn, pupil.id, id, now)?;
-        if approved {
-            crate::insight::statistics::store::refresh(conn, tz, &[pupil.id], from, to)?;
-        }
+        // granted leave makes the days' absence valid; refused leave makes it absence
+        // despite refused leave: either way the days' sums change
+        crate::insight::statistics::store::refresh(conn, tz, &[pupil.id], from, to)?;
         Ok(pupil.id)
     })
 }

@@ -22,6 +22,8 @@ pub struct WeekRow {
     pub valid_minutes: i64,
     pub invalid_minutes: i64,
     pub lates: i64,
+    /// of the invalid minutes, those on days the pupil's leave was refused
+    pub refused_leave_minutes: i64,
 }
 
 impl WeekRow {
@@ -79,6 +81,7 @@ pub fn period_rows(
                 valid_minutes: 0,
                 invalid_minutes: 0,
                 lates: 0,
+                refused_leave_minutes: 0,
             };
             (id, row)
         })
@@ -88,6 +91,7 @@ pub fn period_rows(
             row.scheduled_minutes += f.scheduled;
             row.valid_minutes += f.valid;
             row.invalid_minutes += f.invalid;
+            row.refused_leave_minutes += f.refused_leave;
             if f.status.as_deref() == Some("late") {
                 row.lates += 1;
             }

@@ -188,6 +188,8 @@ pub struct TermRow {
     pub valid_minutes: i64,
     pub invalid_minutes: i64,
     pub other_minutes: i64,
+    /// of the invalid minutes, those on days the pupil's leave was refused
+    pub refused_leave_minutes: i64,
     /// minutes of lessons whose roll call was taken
     pub reported_minutes: i64,
 }
@@ -205,6 +207,7 @@ impl TermRow {
             valid_minutes: f.valid_minutes,
             invalid_minutes: f.invalid_minutes,
             other_minutes: f.other_minutes,
+            refused_leave_minutes: f.refused_leave_minutes,
             reported_minutes: f.reported_minutes,
         }
     }

@@ -338,11 +338,19 @@ fn unexplained_context(conn: &mut DbConn, n: &Notice) -> Made {
     }
     let keep = Some(json!({"pupil_id": pupil, "date": date, "lessons": ids}).to_string());
     let (name, protected) = child(conn, pupil)?;
+    // leave for the day was applied for and refused: the notice says so (issue 39)
+    let refused: i64 = leave_applications::table
+        .filter(leave_applications::pupil_id.eq(pupil))
+        .filter(leave_applications::status.eq(crate::school::states::LeaveStatus::Rejected))
+        .filter(leave_applications::start_date.le(date))
+        .filter(leave_applications::end_date.ge(date))
+        .count()
+        .get_result(conn)?;
     Ok(Ok((
         json!({
             "guardian_name": given, "child_name": if protected { Value::Null } else { json!(name) }, "protected": protected,
             "date": lang.day(date), "lessons": if protected { json!([]) } else { json!(lessons) },
-            "confirm_url": confirm_link(state, row.id, now),
+            "confirm_url": confirm_link(state, row.id, now), "refused_leave": refused > 0,
         }),
         keep,
     )))

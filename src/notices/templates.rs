@@ -131,7 +131,7 @@ fn sample(kind: &str) -> Value {
         "unexplained_absence" => json!({
             "guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "date": "måndag 23 november",
             "lessons": [{"starts_at": "08:10", "ends_at": "09:10", "subject": "Svenska", "status": "Frånvarande", "minutes": 60}],
-            "confirm_url": "https://example.org/x",
+            "confirm_url": "https://example.org/x", "refused_leave": false,
         }),
         "report_confirmation" => {
             json!({"guardian_name": "Anna", "child_name": "Bo Ek", "protected": false, "from": "2026-11-23 00:00", "to": "2026-11-24 00:00", "period": "måndag 23 november, hela dagen", "cancelled": false, "pupil_url": "https://narvaro.example/pupils/7"})

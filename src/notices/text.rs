@@ -144,6 +144,14 @@ pub fn wording(kind: &str, lang: Lang, ctx: &Value, url: &str) -> String {
         }
     };
     let sentence = match kind {
+        "unexplained_absence" if ctx["refused_leave"].as_bool() == Some(true) => lang.fill(
+            "{child} var frånvarande {date} trots avslagen ansökan om ledighet.",
+            "{child} was absent on {date} although leave had been refused.",
+            &[
+                ("child", &child("Ditt barn", "Your child")),
+                ("date", ctx["date"].as_str().unwrap_or_default()),
+            ],
+        ),
         "unexplained_absence" => lang.fill(
             "{child} var frånvarande utan anmäld orsak {date}.",
             "{child} was absent without a reported reason on {date}.",

@@ -233,6 +233,9 @@ pub struct LessonAbsence {
     pub invalid_minutes: i64,
     /// "absence_report", "leave", or null
     pub covered_by: Option<&'static str>,
+    /// invalid absence on a day for which leave was applied for and refused (absence
+    /// despite refused leave, "frånvaro trots avslagen ledighet")
+    pub refused_leave: bool,
     /// The mark's reason, unless it is health-related (shown as reported absence, never
     /// named: GDPR art. 9) or there is none.
     pub reason: Option<ReasonName>,
@@ -241,6 +244,31 @@ pub struct LessonAbsence {
     pub silent: bool,
     /// who marked it (the teacher)
     pub marked_by: String,
+}
+
+/// (first day, last day, status) of a pupil's leave
+type LeaveSpan = (NaiveDate, NaiveDate, LeaveStatus);
+
+/// The pupil's granted and refused leave touching the period, in one query.
+fn granted_and_refused(
+    conn: &mut DbConn,
+    pupil: PupilId,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<(Vec<LeaveSpan>, Vec<LeaveSpan>)> {
+    Ok(leave_applications::table
+        .filter(leave_applications::pupil_id.eq(pupil))
+        .filter(leave_applications::status.eq_any([LeaveStatus::Approved, LeaveStatus::Rejected]))
+        .filter(leave_applications::start_date.le(to))
+        .filter(leave_applications::end_date.ge(from))
+        .select((
+            leave_applications::start_date,
+            leave_applications::end_date,
+            leave_applications::status,
+        ))
+        .load::<LeaveSpan>(conn)?
+        .into_iter()
+        .partition(|l| l.2 == LeaveStatus::Approved))
 }
 
 /// The pupil's marked lessons between two school-local dates, newest first.
@@ -311,13 +339,7 @@ pub fn history(
         .filter(absence_reports::ends_at.gt(start))
         .select((absence_reports::starts_at, absence_reports::ends_at))
         .load(conn)?;
-    let leave: Vec<(NaiveDate, NaiveDate)> = leave_applications::table
-        .filter(leave_applications::pupil_id.eq(pupil))
-        .filter(leave_applications::status.eq(LeaveStatus::Approved))
-        .filter(leave_applications::start_date.le(to))
-        .filter(leave_applications::end_date.ge(from))
-        .select((leave_applications::start_date, leave_applications::end_date))
-        .load(conn)?;
+    let (leave, refused) = granted_and_refused(conn, pupil, from, to)?;
     Ok(rows
         .into_iter()
         .map(
@@ -345,6 +367,8 @@ pub fn history(
                     minutes,
                     valid_minutes: m.valid,
                     invalid_minutes: m.invalid,
+                    refused_leave: m.invalid > 0
+                        && refused.iter().any(|l| l.0 <= date && l.1 >= date),
                     covered_by,
                     silent: named.as_ref().is_some_and(|n| !n.4),
                     reason: named

@@ -358,7 +358,7 @@ fn history_table(
                 td { (ctx.lang.day(h.date)) " " (ctx.lang.time(h.starts_at)) }
                 td { @if openable.contains(&h.lesson_id) { a href={"/lessons/" (h.lesson_id)} { (h.subject) } } @else { (h.subject) } }
                 td { (status_text(&h.status, ctx)) " " (ctx.tf("{n} min", "{n} min", &[("n", &h.minutes.to_string())])) }
-                td { @if h.invalid_minutes > 0 { (ctx.t("Ogiltig", "Invalid")) } @else if let Some(r) = &h.reason { (ctx.t(&r.name_sv, &r.name_en)) } @else if h.covered_by == Some("leave") { (ctx.t("Beviljad ledighet", "Granted leave")) } @else if h.covered_by.is_some() { (ctx.t("Anmäld frånvaro", "Reported absence")) } @else { (ctx.t("Giltig", "Valid")) } }
+                td { @if h.refused_leave { (ctx.t("Ogiltig: frånvaro trots avslagen ledighet", "Invalid: absence despite refused leave")) } @else if h.invalid_minutes > 0 { (ctx.t("Ogiltig", "Invalid")) } @else if let Some(r) = &h.reason { (ctx.t(&r.name_sv, &r.name_en)) } @else if h.covered_by == Some("leave") { (ctx.t("Beviljad ledighet", "Granted leave")) } @else if h.covered_by.is_some() { (ctx.t("Anmäld frånvaro", "Reported absence")) } @else { (ctx.t("Giltig", "Valid")) } }
                 td { bdi { (h.marked_by) } }
             } } }
         } }

@@ -39,6 +39,7 @@ mod offline;
 mod oidc;
 mod openapi;
 mod pages;
+mod refused_leave;
 mod register_extract;
 mod retention;
 mod schema_drift;

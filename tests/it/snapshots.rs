@@ -506,14 +506,14 @@ fn contexts(lang: Lang) -> Vec<(&'static str, Value)> {
                     {"starts_at": "08:00", "ends_at": "09:00", "subject": "Matematik", "status": absent, "minutes": null},
                     {"starts_at": "10:00", "ends_at": "11:00", "subject": "Svenska", "status": late, "minutes": 10}
                 ],
-                "confirm_url": "http://närvaro.test/notices/1/seen?[signed]",
+                "confirm_url": "http://närvaro.test/notices/1/seen?[signed]", "refused_leave": false,
             }),
         ),
         (
             "unexplained_absence",
             json!({
                 "guardian_name": "Karin", "child_name": null, "protected": true, "date": today,
-                "lessons": [], "confirm_url": "http://närvaro.test/notices/1/seen?[signed]",
+                "lessons": [], "confirm_url": "http://närvaro.test/notices/1/seen?[signed]", "refused_leave": true,
             }),
         ),
         (

@@ -47,6 +47,9 @@ pub struct Fact {
     pub invalid: i64,
     /// marked with a reason that does not count as absence
     pub other: i64,
+    /// of `invalid`, the minutes on a day the pupil's leave was refused (absence despite
+    /// refused leave, "frånvaro trots avslagen ledighet")
+    pub refused_leave: i64,
     /// the mark's status ("absent", "late", ...), when there is one
     pub status: Option<String>,
     /// the mark's reason
@@ -134,6 +137,7 @@ pub fn each(
                 valid: 0,
                 invalid: 0,
                 other: 0,
+                refused_leave: 0,
                 status: None,
                 reason: None,
             };
@@ -145,6 +149,9 @@ pub fn each(
                 let m = absence::classify(*marked, *flags, covered);
                 fact.valid = m.valid;
                 fact.invalid = m.invalid;
+                if m.invalid > 0 && covers.refused(pupil, date) {
+                    fact.refused_leave = m.invalid;
+                }
                 if flags.is_some_and(|f| !f.counts_as_absence) {
                     fact.other = i64::from((*marked).max(0));
                 }
@@ -388,10 +395,12 @@ fn marks(
     Ok(marks)
 }
 
-/// What covers the pupils: guardians' reports (UTC instants) and granted leave (dates).
+/// What covers the pupils: guardians' reports (UTC instants) and granted leave (dates);
+/// and the days of refused leave, which make invalid absence absence despite refused leave.
 struct Covers {
     reports: HashMap<PupilId, Vec<(NaiveDateTime, NaiveDateTime)>>,
     leave: HashMap<PupilId, Vec<(NaiveDate, NaiveDate)>>,
+    refused: HashMap<PupilId, Vec<(NaiveDate, NaiveDate)>>,
 }
 
 impl Covers {
@@ -403,6 +412,7 @@ impl Covers {
     ) -> QueryResult<Covers> {
         let mut reports: HashMap<PupilId, Vec<(NaiveDateTime, NaiveDateTime)>> = HashMap::new();
         let mut leave: HashMap<PupilId, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
+        let mut refused: HashMap<PupilId, Vec<(NaiveDate, NaiveDate)>> = HashMap::new();
         let earliest = from.and_time(NaiveTime::MIN) - Duration::days(1);
         let latest = to.and_time(NaiveTime::MIN) + Duration::days(2);
         for chunk in pupils.chunks(CHUNK) {
@@ -420,22 +430,43 @@ impl Covers {
             for (p, s, e) in rows {
                 reports.entry(p).or_default().push((s, e));
             }
-            let rows: Vec<(PupilId, NaiveDate, NaiveDate)> = leave_applications::table
+            // granted and refused leave in one query
+            let rows: Vec<(PupilId, NaiveDate, NaiveDate, LeaveStatus)> = leave_applications::table
                 .filter(leave_applications::pupil_id.eq_any(chunk))
-                .filter(leave_applications::status.eq(LeaveStatus::Approved))
+                .filter(
+                    leave_applications::status
+                        .eq_any([LeaveStatus::Approved, LeaveStatus::Rejected]),
+                )
                 .filter(leave_applications::start_date.le(to))
                 .filter(leave_applications::end_date.ge(from))
                 .select((
                     leave_applications::pupil_id,
                     leave_applications::start_date,
                     leave_applications::end_date,
+                    leave_applications::status,
                 ))
                 .load(conn)?;
-            for (p, s, e) in rows {
-                leave.entry(p).or_default().push((s, e));
+            for (p, s, e, status) in rows {
+                let to = if status == LeaveStatus::Approved {
+                    &mut leave
+                } else {
+                    &mut refused
+                };
+                to.entry(p).or_default().push((s, e));
             }
         }
-        Ok(Covers { reports, leave })
+        Ok(Covers {
+            reports,
+            leave,
+            refused,
+        })
+    }
+
+    /// Whether leave was applied for and refused for the date.
+    fn refused(&self, pupil: PupilId, date: NaiveDate) -> bool {
+        self.refused
+            .get(&pupil)
+            .is_some_and(|l| l.iter().any(|(s, e)| *s <= date && *e >= date))
     }
 
     /// Whether a report overlaps the lesson's window (UTC) or granted leave takes its date.

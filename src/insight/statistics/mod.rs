@@ -196,6 +196,8 @@ pub struct Figures {
     pub invalid_minutes: i64,
     pub other_minutes: i64,
     pub lates: i64,
+    /// of the invalid minutes, those on days the pupil's leave was refused
+    pub refused_leave_minutes: i64,
 }
 
 fn pct(part: i64, whole: i64) -> f64 {
@@ -234,6 +236,7 @@ impl Figures {
         self.invalid_minutes += o.invalid_minutes;
         self.other_minutes += o.other_minutes;
         self.lates += o.lates;
+        self.refused_leave_minutes += o.refused_leave_minutes;
     }
     fn add_fact(&mut self, f: &Fact) {
         self.scheduled_minutes += f.scheduled;
@@ -241,6 +244,7 @@ impl Figures {
         self.valid_minutes += f.valid;
         self.invalid_minutes += f.invalid;
         self.other_minutes += f.other;
+        self.refused_leave_minutes += f.refused_leave;
         if f.status.as_deref() == Some("late") {
             self.lates += 1;
         }
@@ -327,6 +331,8 @@ struct Agg {
     other: i64,
     #[diesel(sql_type = BigInt)]
     lates: i64,
+    #[diesel(sql_type = BigInt)]
+    refused: i64,
 }
 
 fn scope_sql(scope: Scope, p: &dyn Fn(u8) -> String) -> (String, i64) {
@@ -393,7 +399,8 @@ fn sums(conn: &mut DbConn, scope: Scope, period: Period, by: By) -> AppResult<Ve
          CAST(SUM(d.valid_minutes) AS BIGINT) AS valid, \
          CAST(SUM(d.invalid_minutes) AS BIGINT) AS invalid, \
          CAST(SUM(d.other_minutes) AS BIGINT) AS other, \
-         CAST(SUM(d.lates) AS BIGINT) AS lates \
+         CAST(SUM(d.lates) AS BIGINT) AS lates, \
+         CAST(SUM(d.refused_leave_minutes) AS BIGINT) AS refused \
          FROM {table} d{join} WHERE d.day >= {p1} AND d.day <= {p2} AND {filter} \
          GROUP BY 1, 2, 3",
         p1 = p(1),
@@ -426,6 +433,7 @@ fn sums(conn: &mut DbConn, scope: Scope, period: Period, by: By) -> AppResult<Ve
                     invalid_minutes: a.invalid,
                     other_minutes: a.other,
                     lates: a.lates,
+                    refused_leave_minutes: a.refused,
                 },
             )
         })

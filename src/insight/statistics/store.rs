@@ -35,6 +35,7 @@ pub struct DayRow {
     pub invalid_minutes: i32,
     pub other_minutes: i32,
     pub lates: i32,
+    pub refused_leave_minutes: i32,
 }
 
 /// ISO week as year * 100 + week.
@@ -71,6 +72,7 @@ impl Days {
                 invalid_minutes: 0,
                 other_minutes: 0,
                 lates: 0,
+                refused_leave_minutes: 0,
             });
         if row.class_id.is_none() {
             row.class_id = f.class;
@@ -80,6 +82,7 @@ impl Days {
         row.valid_minutes = clamp(i64::from(row.valid_minutes) + f.valid);
         row.invalid_minutes = clamp(i64::from(row.invalid_minutes) + f.invalid);
         row.other_minutes = clamp(i64::from(row.other_minutes) + f.other);
+        row.refused_leave_minutes = clamp(i64::from(row.refused_leave_minutes) + f.refused_leave);
         if f.status.as_deref() == Some("late") {
             row.lates += 1;
         }
@@ -159,10 +162,11 @@ fn roll_up(conn: &mut DbConn, school: SchoolId, from: NaiveDate, to: NaiveDate) 
     let p = |n: u8| if pg { format!("${n}") } else { format!("?{n}") };
     let sql = format!(
         "INSERT INTO absence_class_days (school_id, day, class_id, week, weekday, pupils, \
-         scheduled_minutes, reported_minutes, valid_minutes, invalid_minutes, other_minutes, lates) \
+         scheduled_minutes, reported_minutes, valid_minutes, invalid_minutes, other_minutes, lates, \
+         refused_leave_minutes) \
          SELECT school_id, day, COALESCE(class_id, 0), MIN(week), MIN(weekday), COUNT(*), \
          SUM(scheduled_minutes), SUM(reported_minutes), SUM(valid_minutes), \
-         SUM(invalid_minutes), SUM(other_minutes), SUM(lates) \
+         SUM(invalid_minutes), SUM(other_minutes), SUM(lates), SUM(refused_leave_minutes) \
          FROM absence_days WHERE school_id = {} AND day >= {} AND day <= {} \
          GROUP BY school_id, day, COALESCE(class_id, 0)",
         p(1),

@@ -77,6 +77,7 @@ pub async fn pupil_absences(
                     "minutes": l.minutes,
                     "valid_minutes": l.valid_minutes,
                     "invalid_minutes": l.invalid_minutes,
+                    "refused_leave": l.refused_leave,
                     "covered_by": l.covered_by,
                     "reason": l.reason,
                     "reported_by": l.marked_by,

@@ -29,6 +29,7 @@ fn figures_json(f: &crate::insight::statistics::Figures) -> serde_json::Value {
         "absent_minutes": f.absent_minutes(),
         "valid_minutes": f.valid_minutes,
         "invalid_minutes": f.invalid_minutes,
+        "refused_leave_minutes": f.refused_leave_minutes,
         "absence_pct": f.absence_pct(),
         "valid_pct": f.valid_pct(),
         "invalid_pct": f.invalid_pct(),

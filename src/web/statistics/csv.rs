@@ -58,6 +58,10 @@ pub(super) fn figure_head(lang: Lang) -> Vec<&'static str> {
         lang.pick("Rapporterade minuter", "Reported minutes"),
         lang.pick("Giltig frånvaro, minuter", "Valid absence, minutes"),
         lang.pick("Ogiltig frånvaro, minuter", "Invalid absence, minutes"),
+        lang.pick(
+            "Varav trots avslagen ledighet, minuter",
+            "Of which despite refused leave, minutes",
+        ),
     ]
 }
 
@@ -71,6 +75,7 @@ pub(super) fn figure_csv(lang: Lang, f: &Figures) -> Vec<String> {
         f.reported_minutes.to_string(),
         f.valid_minutes.to_string(),
         f.invalid_minutes.to_string(),
+        f.refused_leave_minutes.to_string(),
     ]
 }
 

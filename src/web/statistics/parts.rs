@@ -100,6 +100,10 @@ pub(super) fn key_figures(ctx: &PageCtx, f: &Figures) -> Markup {
             dd { (pct(lang, f.valid_pct())) " " span.muted { "(" (hours(lang, f.valid_minutes)) ")" } }
             dt { (ctx.t("Ogiltig frånvaro", "Invalid absence")) }
             dd { (pct(lang, f.invalid_pct())) " " span.muted { "(" (hours(lang, f.invalid_minutes)) ")" } }
+            @if f.refused_leave_minutes > 0 {
+                dt { (ctx.t("Varav frånvaro trots avslagen ledighet", "Of which absence despite refused leave")) }
+                dd { (hours(lang, f.refused_leave_minutes)) }
+            }
             dt { (ctx.t("Rapporterat", "Reported")) }
             dd { (pct(lang, f.reporting_rate())) " " span.muted { (ctx.t("av lektionstiden", "of lesson time")) } }
         }

@@ -93,7 +93,7 @@ impl Ctx {
 }
 
 /// The file's columns: (name, datatype, Swedish title, English title, description).
-pub(super) const COLUMNS: [(&str, &str, &str, &str, &str); 17] = [
+pub(super) const COLUMNS: [(&str, &str, &str, &str, &str); 18] = [
     ("term", "string", "Termin", "Term", "HT (autumn, 1 July - 31 December) or VT (spring, 1 January - 30 June) and the year"),
     ("school_unit_code", "string", "Skolenhetskod", "School unit code", "The school unit's code in Skolverket's register; empty when the school has none (a quality problem)"),
     ("school_form", "string", "Skolform", "School form", "SS 12000 SchoolTypesEnum: FKLASS, GR, GRS, SP, GY or GYS"),
@@ -111,6 +111,7 @@ pub(super) const COLUMNS: [(&str, &str, &str, &str, &str); 17] = [
     ("valid_absence_minutes", "integer", "Giltig frånvaro, minuter", "Valid absence, minutes", "The same in whole minutes"),
     ("invalid_absence_minutes", "integer", "Ogiltig frånvaro, minuter", "Invalid absence, minutes", "The same in whole minutes"),
     ("other_attendance_minutes", "integer", "Annan närvaro, minuter", "Other attendance, minutes", "The same in whole minutes"),
+    ("refused_leave_absence_minutes", "integer", "Frånvaro trots avslagen ledighet, minuter", "Absence despite refused leave, minutes", "Of the invalid absence, the minutes on days for which leave was applied for and refused"),
 ];
 
 /// The last two columns: not about the pupil.
@@ -165,6 +166,7 @@ pub(super) fn csv_row(c: &Ctx, r: &TermRow, _first: bool) -> String {
         r.valid_minutes.to_string(),
         r.invalid_minutes.to_string(),
         r.other_minutes.to_string(),
+        r.refused_leave_minutes.to_string(),
         r.reported_minutes.to_string(),
         c.problems.to_string(),
     ];
@@ -201,6 +203,7 @@ pub(super) fn json_row(c: &Ctx, r: &TermRow, first: bool) -> String {
         "valid_absence_minutes": r.valid_minutes,
         "invalid_absence_minutes": r.invalid_minutes,
         "other_attendance_minutes": r.other_minutes,
+        "refused_leave_absence_minutes": r.refused_leave_minutes,
         "reported_minutes": r.reported_minutes,
         "school_problems": c.problems,
     });
