@@ -317,3 +317,81 @@ async fn a_guardian_who_chose_text_messages_gets_one_and_a_failed_one_is_followe
         }
     }
 }
+
+/// Both guardians (issue 39): the second guardian, reached by text message only, is sent
+/// one that links to the answer, in their language.
+#[actix_web::test]
+async fn the_second_guardian_of_a_leave_application_is_texted_the_link_to_answer() {
+    for kind in backends() {
+        let (url, got) = gateway();
+        let app = TestApp::spawn_with(kind, move |c| {
+            c.sms = Some(narvaro::notices::sms::SmsConfig {
+                url,
+                user: "u2c11ef65b429a8e16ccb1f960d02c734".into(),
+                password: "C0ACCEEA6AEB0B5E33C0A0B3F5E2C2F2".into(),
+                from: "Narvaro".into(),
+            });
+        })
+        .await;
+        let world = fixtures::build(&app);
+        let child = world.ids.child;
+        let second =
+            fixtures::second_guardian(&world, "texted.guardian", None, Some("+46701112233"));
+        {
+            let mut c = conn(&world.pool);
+            diesel::insert_into(person_channels::table)
+                .values((
+                    person_channels::person_id.eq(second),
+                    person_channels::kind.eq("leave_confirmation"),
+                    person_channels::channels.eq("sms"),
+                ))
+                .execute(&mut *c)
+                .unwrap();
+        }
+        let mut admin = Browser::open(&app).await;
+        admin.sign_in("demo.admin", DEMO_PASSWORD).await;
+        let rule = admin
+            .post("/admin/leave-rules", &[("both_guardians", "on")])
+            .await;
+        assert_eq!(rule.status, 303);
+        let mut g = Browser::open(&app).await;
+        g.sign_in("demo.guardian", DEMO_PASSWORD).await;
+        let sent = g
+            .post(
+                &format!("/pupils/{child}/leave-applications"),
+                &[
+                    ("start_date", "2026-12-14"),
+                    ("end_date", "2026-12-14"),
+                    ("reason", "Släktbesök"),
+                ],
+            )
+            .await;
+        assert_eq!(sent.status, 303, "{kind:?}: {}", sent.body);
+        let leave: i64 = {
+            let mut c = conn(&world.pool);
+            leave_applications::table
+                .filter(leave_applications::pupil_id.eq(child))
+                .select(leave_applications::id)
+                .order(leave_applications::id.desc())
+                .first(&mut *c)
+                .unwrap()
+        };
+        let before = mails(&app).len();
+        let stats = narvaro::notices::worker::drain(&app.worker(), "test-worker", 10)
+            .await
+            .unwrap();
+        assert_eq!(stats.failed, 0, "{stats:?}");
+        let texts = got.lock().unwrap().clone();
+        let (_, form) = texts
+            .iter()
+            .find(|(_, f)| f["to"] == "+46701112233")
+            .expect("the second guardian is texted");
+        let text = &form["message"];
+        assert!(
+            text.contains("väntar på ditt svar")
+                && text.ends_with(&format!("/leave-applications/{leave}/answer")),
+            "{kind:?}: {text}"
+        );
+        assert_eq!(mails(&app).len(), before, "no e-mail: they have no address");
+    }
+}
