@@ -111,17 +111,14 @@ fn pupil_of(conn: &mut DbConn, act: &Act, leave: LeaveId) -> AppResult<access::P
     access::pupil(conn, act.actor, pupil, act.today)
 }
 
-/// Whether the application asks `guardian` (404 for anyone it does not ask).
-fn asks(conn: &mut DbConn, leave: LeaveId, guardian: PersonId) -> AppResult<()> {
+/// Whether the application asks `guardian`.
+fn asks(conn: &mut DbConn, leave: LeaveId, guardian: PersonId) -> AppResult<bool> {
     let n: i64 = leave_confirmations::table
         .filter(leave_confirmations::leave_id.eq(leave))
         .filter(leave_confirmations::guardian_id.eq(guardian))
         .count()
         .get_result(conn)?;
-    if n == 0 {
-        return Err(AppError::NotFound);
-    }
-    Ok(())
+    Ok(n > 0)
 }
 
 /// A guardian's own answer to an application that waits for them.
@@ -136,7 +133,9 @@ pub fn answer(
     if pupil.reach != PupilReach::Guardian {
         return Err(AppError::NotFound);
     }
-    asks(conn, leave, act.actor.id)?;
+    if !asks(conn, leave, act.actor.id)? {
+        return Err(AppError::NotFound);
+    }
     let comment = checked_comment(comment)?;
     settle(
         conn,
@@ -165,12 +164,7 @@ pub fn record_by_phone(
             Refusal::new("leave_phone_answer_staff").into(),
         ));
     }
-    let waits: i64 = leave_confirmations::table
-        .filter(leave_confirmations::leave_id.eq(leave))
-        .filter(leave_confirmations::guardian_id.eq(guardian))
-        .count()
-        .get_result(conn)?;
-    if waits == 0 {
+    if !asks(conn, leave, guardian)? {
         return Err(AppError::invalid(
             Code::BadParameter,
             Refusal::new("choose_guardian_application_waits"),

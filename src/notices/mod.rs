@@ -406,24 +406,7 @@ pub fn leave_decision(
     leave: LeaveId,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    for (g, email, language, _) in guardians(conn, pupil)? {
-        put(
-            conn,
-            Row {
-                kind: "leave_decision",
-                dedupe_key: format!("leave:{leave}:{g}"),
-                recipient: Some(g),
-                email,
-                language,
-                pupil: Some(pupil),
-                date: Some(now.date()),
-                payload: json!({"leave_id": leave}),
-                due: now,
-            },
-            now,
-        )?;
-    }
-    Ok(())
+    about_leave(conn, ("leave_decision", "leave"), (pupil, leave), None, now)
 }
 
 /// Asks a guardian to confirm (or decline) the leave another guardian applied for
@@ -435,27 +418,8 @@ pub fn leave_confirmation(
     guardian: PersonId,
     now: NaiveDateTime,
 ) -> AppResult<()> {
-    for (g, email, language, _) in guardians(conn, pupil)? {
-        if g != guardian {
-            continue;
-        }
-        put(
-            conn,
-            Row {
-                kind: "leave_confirmation",
-                dedupe_key: format!("leave-confirm:{leave}:{g}"),
-                recipient: Some(g),
-                email,
-                language,
-                pupil: Some(pupil),
-                date: Some(now.date()),
-                payload: json!({"leave_id": leave}),
-                due: now,
-            },
-            now,
-        )?;
-    }
-    Ok(())
+    let what = ("leave_confirmation", "leave-confirm");
+    about_leave(conn, what, (pupil, leave), Some(guardian), now)
 }
 
 /// Tells the guardian who applied that another guardian declined the application: as a
@@ -468,15 +432,28 @@ pub fn leave_declined(
     applicant: PersonId,
     now: NaiveDateTime,
 ) -> AppResult<()> {
+    let what = ("leave_decision", "leave");
+    about_leave(conn, what, (pupil, leave), Some(applicant), now)
+}
+
+/// A notice of `kind` about a leave application to the pupil's guardians (or only to
+/// `only` among them), keyed `{key}:{leave}:{guardian}`.
+fn about_leave(
+    conn: &mut DbConn,
+    (kind, key): (&str, &str),
+    (pupil, leave): (PupilId, LeaveId),
+    only: Option<PersonId>,
+    now: NaiveDateTime,
+) -> AppResult<()> {
     for (g, email, language, _) in guardians(conn, pupil)? {
-        if g != applicant {
+        if only.is_some_and(|o| o != g) {
             continue;
         }
         put(
             conn,
             Row {
-                kind: "leave_decision",
-                dedupe_key: format!("leave:{leave}:{g}"),
+                kind,
+                dedupe_key: format!("{key}:{leave}:{g}"),
                 recipient: Some(g),
                 email,
                 language,

@@ -408,7 +408,7 @@ pub struct OpinionForm {
     comment: String,
 }
 
-fn yes_no(s: &str, lang: Lang) -> AppResult<bool> {
+pub(super) fn yes_no(s: &str, lang: Lang) -> AppResult<bool> {
     match s {
         "yes" => Ok(true),
         "no" => Ok(false),

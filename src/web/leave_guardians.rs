@@ -110,17 +110,6 @@ pub struct AnswerForm {
     guardian_id: String,
 }
 
-fn yes_no(s: &str, lang: Lang) -> AppResult<bool> {
-    match s {
-        "yes" => Ok(true),
-        "no" => Ok(false),
-        _ => Err(AppError::invalid(
-            Code::BadAnswer,
-            lang.pick("Svara ja eller nej.", "Answer yes or no."),
-        )),
-    }
-}
-
 /// A guardian's answer; back to the application with the outcome.
 pub async fn answer(
     req: HttpRequest,
@@ -130,7 +119,7 @@ pub async fn answer(
     form: web::Form<AnswerForm>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let yes = yes_no(&form.answer, Lang::from_request(&req))?;
+    let yes = super::absence::yes_no(&form.answer, Lang::from_request(&req))?;
     let (addr, st, comment) = (client_addr(&req), state.clone(), form.comment.clone());
     state
         .db_write(move |conn| {
@@ -167,7 +156,7 @@ pub async fn by_phone(
 ) -> AppResult<HttpResponse> {
     let lang = Lang::from_request(&req);
     let id = id.into_inner();
-    let yes = yes_no(&form.answer, lang)?;
+    let yes = super::absence::yes_no(&form.answer, lang)?;
     let guardian: PersonId = form.guardian_id.trim().parse().map_err(|_| {
         AppError::invalid(
             Code::BadParameter,
