@@ -396,6 +396,14 @@ pub fn year_summary(conn: &mut DbConn, pupil: PupilId, today: NaiveDate) -> AppR
     Ok(s)
 }
 
+/// Where an application stands.
+pub fn status(conn: &mut DbConn, id: LeaveId) -> AppResult<LeaveStatus> {
+    Ok(leave_applications::table
+        .find(id)
+        .select(leave_applications::status)
+        .first(conn)?)
+}
+
 /// The pupil's applications, latest first (at most 50).
 pub fn list(conn: &mut DbConn, pupil: PupilId) -> AppResult<Vec<LeaveView>> {
     views(conn, pupil, None)

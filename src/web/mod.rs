@@ -235,6 +235,8 @@ routes! {
     post "/api/v1/leave-applications" => api::absence::create_leave_application,
     post "/api/v1/leave-applications/{id}/recommendation" => api::absence::recommend_leave,
     post "/api/v1/leave-applications/{id}/decision" => api::absence::decide_leave,
+    post "/api/v1/leave-applications/{id}/answer" => api::absence::answer_leave,
+    post "/api/v1/leave-applications/{id}/withdraw" => api::absence::withdraw_leave,
     get "/api/v1/lessons" => api::lessons::lessons,
     get "/api/v1/lessons/{id}" => api::lessons::lesson,
     get "/api/v1/lessons/{id}/roll-call" => api::lessons::roll_call,

@@ -894,6 +894,23 @@ fn rows() -> Vec<Row> {
             via: Via::Api,
             expect: [401, 403, 404, 404, 409, 404, 403, 404, 403, 404, 404, 404],
         },
+        // both guardians through the API: the same as the pages
+        Row {
+            method: "post",
+            pattern: "/api/v1/leave-applications/{id}/answer",
+            path: |i| format!("/api/v1/leave-applications/{}/answer", i.leave),
+            body: &[("agree", "true")],
+            via: Via::Api,
+            expect: [401, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "post",
+            pattern: "/api/v1/leave-applications/{id}/withdraw",
+            path: |i| format!("/api/v1/leave-applications/{}/withdraw", i.leave),
+            body: &[],
+            via: Via::Api,
+            expect: [401, 409, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404],
+        },
         Row {
             method: "post",
             pattern: "/api/v1/leave-applications/{id}/decision",

@@ -8,7 +8,9 @@
 use diesel::prelude::*;
 use narvaro::schema::*;
 
-use crate::browser::{audited, conn, deliver, mails, Browser, DEMO_PASSWORD};
+use serde_json::json;
+
+use crate::browser::{api_post, api_token, audited, conn, deliver, mails, Browser, DEMO_PASSWORD};
 use crate::fixtures::{self, World};
 use crate::helpers::{backends, Kind, TestApp};
 
@@ -241,9 +243,43 @@ async fn the_other_guardian_confirms_or_declines_and_the_first_may_withdraw() {
         assert_eq!(not_theirs.status, 403);
         assert_eq!(status(&world, leave), "pending");
 
-        assert_eq!(audited(&world.pool, "leave.confirmed"), 1, "{kind:?}");
+        // the same through the API: created waiting, answered, withdrawn
+        let t1 = api_token(&app, "demo.guardian", DEMO_PASSWORD).await;
+        let t2 = api_token(&app, "second.guardian", DEMO_PASSWORD).await;
+        let (code, made) = api_post(
+            &app,
+            Some(&t1),
+            "/api/v1/leave-applications",
+            &json!({"pupil_id": child, "start_date": "2027-02-08", "end_date": "2027-02-08", "reason": "Resa"}),
+        )
+        .await;
+        assert_eq!(code, 201, "{made}");
+        assert_eq!(made["status"], "awaiting_guardian");
+        let api_leave = made["id"].as_i64().unwrap();
+        let answer = format!("/api/v1/leave-applications/{api_leave}/answer");
+        let (code, bad) = api_post(&app, Some(&t2), &answer, &json!({"agree": "ja"})).await;
+        assert_eq!(code, 400, "{bad}");
+        let (code, not_asked) = api_post(&app, Some(&t1), &answer, &json!({"agree": true})).await;
+        assert_eq!(code, 404, "{not_asked}");
+        let (code, agreed) = api_post(&app, Some(&t2), &answer, &json!({"agree": true})).await;
+        assert_eq!(
+            (code, agreed["status"].as_str()),
+            (200, Some("pending")),
+            "{agreed}"
+        );
+        let (code, twice) = api_post(&app, Some(&t2), &answer, &json!({"agree": false})).await;
+        assert_eq!(
+            (code, twice["code"].as_str()),
+            (409, Some("leave_not_awaiting"))
+        );
+        let withdraw = format!("/api/v1/leave-applications/{api_leave}/withdraw");
+        let (code, back) = api_post(&app, Some(&t1), &withdraw, &json!({})).await;
+        assert_eq!((code, back["status"].as_str()), (200, Some("withdrawn")));
+        assert_eq!(status(&world, api_leave), "withdrawn");
+
+        assert_eq!(audited(&world.pool, "leave.confirmed"), 2, "{kind:?}");
         assert_eq!(audited(&world.pool, "leave.declined"), 1);
-        assert_eq!(audited(&world.pool, "leave.withdrawn"), 1);
+        assert_eq!(audited(&world.pool, "leave.withdrawn"), 2);
     }
 }
 

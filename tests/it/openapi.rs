@@ -402,6 +402,22 @@ async fn what_the_api_answers_matches_the_document() {
                 p,
                 Some(json!({"approved": true})),
             ),
+            // both guardians: the application asks no one (404), and once decided it
+            // cannot be withdrawn (409); tests/it/leave_guardians.rs calls them to 200
+            call(
+                "post",
+                "/api/v1/leave-applications/{id}/answer",
+                format!("/api/v1/leave-applications/{}/answer", ids.leave),
+                g,
+                Some(json!({"agree": true})),
+            ),
+            call(
+                "post",
+                "/api/v1/leave-applications/{id}/withdraw",
+                format!("/api/v1/leave-applications/{}/withdraw", ids.leave),
+                g,
+                Some(json!({})),
+            ),
             // the fixture's open signal for the child; a guardian follows nobody up
             call("get", "/api/v1/signals", "/api/v1/signals".into(), p, None),
             call("get", "/api/v1/signals", "/api/v1/signals".into(), g, None),

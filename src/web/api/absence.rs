@@ -202,10 +202,10 @@ pub async fn create_leave_application(
         state.config.timezone,
     );
     let pupil = b.pupil_id;
-    let id = state
+    let (id, status) = state
         .db_write(move |conn| {
             let p = access::pupil(conn, &v, PupilId(pupil), today)?;
-            crate::attendance::leave_application::apply(
+            let id = crate::attendance::leave_application::apply(
                 conn,
                 &crate::school::Act::new(&v, &addr, (today, now, tz)),
                 &p,
@@ -215,10 +215,61 @@ pub async fn create_leave_application(
                     reason: &b.reason,
                     blocked_reason: b.blocked_reason.as_deref(),
                 },
-            )
+            )?;
+            // pending, or waiting for the other guardian where the rules ask both
+            Ok((id, crate::attendance::leave_application::status(conn, id)?))
         })
         .await?;
-    Ok(HttpResponse::Created().json(json!({"id": id, "pupil_id": pupil, "status": "pending"})))
+    Ok(HttpResponse::Created().json(json!({"id": id, "pupil_id": pupil, "status": status})))
+}
+
+#[derive(Deserialize)]
+pub struct AnswerIn {
+    agree: bool,
+    comment: Option<String>,
+}
+
+/// POST /api/v1/leave-applications/{id}/answer: the other guardian's answer (issue 39).
+pub async fn answer_leave(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<LeaveId>,
+    body: web::Json<AnswerIn>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let b = body.into_inner();
+    let (addr, st) = (client_addr(&req), state.clone());
+    let status = state
+        .db_write(move |conn| {
+            crate::attendance::leave_confirmation::answer(
+                conn,
+                &st.act(&v, &addr),
+                id,
+                b.agree,
+                b.comment.as_deref(),
+            )?;
+            crate::attendance::leave_application::status(conn, id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"id": id, "status": status})))
+}
+
+/// POST /api/v1/leave-applications/{id}/withdraw: the applicant takes it back.
+pub async fn withdraw_leave(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    v: Viewer,
+    id: web::Path<LeaveId>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let (addr, st) = (client_addr(&req), state.clone());
+    state
+        .db_write(move |conn| {
+            crate::attendance::leave_confirmation::withdraw(conn, &st.act(&v, &addr), id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"id": id, "status": "withdrawn"})))
 }
 
 #[derive(Deserialize)]
