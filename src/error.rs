@@ -70,6 +70,7 @@ codes! {
     IdRequired = "id_required",
     Internal = "internal",
     LeaveAlreadyAnswered = "leave_already_answered",
+    LeaveAwaitingGuardian = "leave_awaiting_guardian",
     LeaveNoticeTooShort = "leave_notice_too_short",
     LeaveNotAwaiting = "leave_not_awaiting",
     LeaveTooLong = "leave_too_long",

@@ -161,14 +161,15 @@ fn pupil_of(conn: &mut DbConn, v: &Viewer, id: LeaveId, today: NaiveDate) -> App
 }
 
 fn pending(conn: &mut DbConn, id: LeaveId) -> AppResult<()> {
-    let status: LeaveStatus = leave_applications::table
-        .find(id)
-        .select(leave_applications::status)
-        .first(conn)?;
-    if status != LeaveStatus::Pending {
-        return Err(already_decided());
+    match status(conn, id)? {
+        LeaveStatus::Pending => Ok(()),
+        // not yet the school's: the other guardian has not answered
+        LeaveStatus::AwaitingGuardian => Err(AppError::Conflict {
+            code: Code::LeaveAwaitingGuardian,
+            message: Refusal::new("leave_awaiting_guardian").into(),
+        }),
+        _ => Err(already_decided()),
     }
-    Ok(())
 }
 
 fn already_decided() -> AppError {

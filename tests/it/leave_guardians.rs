@@ -138,6 +138,9 @@ async fn the_other_guardian_confirms_or_declines_and_the_first_may_withdraw() {
             )
             .await;
         assert_eq!(early.status, 409, "{kind:?}: {}", early.body);
+        assert!(early
+            .body
+            .contains("väntar fortfarande på den andra vårdnadshavarens svar"));
         assert_eq!(status(&world, leave), "awaiting_guardian");
         let school_view = principal.get(&format!("/pupils/{child}")).await;
         assert!(school_view.body.contains("Kim Andersson"));
