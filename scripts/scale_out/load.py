@@ -119,6 +119,20 @@ class Guardian(Worker):
         if o.status == 201 and parsed and "id" in parsed:
             o.value = parsed["id"]
             self.request("DELETE", "/api/v1/absence-reports/%d" % parsed["id"], "cancel", parsed["id"])
+        elif o.status == 409 and parsed and parsed.get("code") == "overlapping_report":
+            # an earlier request for this slot was carried out but its answer was lost
+            # (the killed instance, or HAProxy sending it again elsewhere): the report
+            # stands. The guardian finds it and cancels it, so the next round of slots
+            # does not meet it again.
+            self.cancel_standing(start)
+
+    def cancel_standing(self, start):
+        day = start[:10]
+        o, parsed = self.request(
+            "GET", "/api/v1/pupils/%d/absences?from=%s&to=%s" % (self.pupil, day, day), "lookup", None)
+        for r in (parsed or {}).get("reports", []):
+            if not r.get("cancelled") and r.get("from", "")[:16] == start[:16]:
+                self.request("DELETE", "/api/v1/absence-reports/%d" % r["id"], "cancel", r["id"])
 
 
 def failures(workers, since=None, until=None):
