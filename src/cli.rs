@@ -499,12 +499,15 @@ fn sync(config: Config, full: bool) -> Result<(), Failure> {
     }
     let o = outcome.map_err(|e| Failure::Runtime(format!("sync: {e} (nothing was stored)")))?;
     println!(
-        "narvaro: synced from {} ({}) in {:.1} s: {} records read, {}",
+        "narvaro: synced from {} ({}) in {:.1} s: {} records read, {}{}",
         source.url,
         o.mode.as_str(),
         started.elapsed().as_secs_f64(),
         o.records,
-        o.summary
+        o.summary,
+        crate::ops::memory::peak_kib()
+            .map(|kib| format!("; peak memory {} MiB", kib / 1024))
+            .unwrap_or_default()
     );
     for note in &o.summary.notes {
         println!("  {note}");

@@ -135,6 +135,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    sync_events (id) {
+        id -> BigInt,
+        run_id -> BigInt,
+        ext -> Text,
+        activity -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        minutes -> Integer,
+        cancelled -> Bool,
+    }
+}
+
+diesel::table! {
     activities (id) {
         id -> BigInt,
         school_id -> BigInt,
@@ -488,6 +501,7 @@ diesel::table! {
 }
 
 diesel::joinable!(activities -> organisations (school_id));
+diesel::joinable!(sync_events -> sync_runs (run_id));
 diesel::joinable!(api_client_schools -> api_clients (api_client_id));
 diesel::joinable!(activity_groups -> activities (activity_id));
 diesel::joinable!(activity_groups -> groups (group_id));
@@ -738,6 +752,7 @@ diesel::table! {
 
 diesel::allow_tables_to_appear_in_same_query!(
     person_channels,
+    sync_events,
     organisations,
     absence_cases,
     case_participants,

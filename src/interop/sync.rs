@@ -10,6 +10,10 @@
 //! - Everything is read before anything is written, and then written in one transaction
 //!   (`import::store`): a run that fails, whatever the step, changes nothing, and the next
 //!   one starts again from the last successful point.
+//! - Memory does not grow with the timetable: each page is read into the roster's records
+//!   as it arrives and then dropped, and the calendar events (millions in a large
+//!   municipality's school year) wait in `sync_events` (`import::staged`), written back in
+//!   batches inside the transaction.
 //! - Each run is a row of `sync_runs` (start, end, counts, what failed), shown at
 //!   `/admin/sync`; at most one runs at a time across every instance.
 //! - Credentials: OAuth 2.0 client credentials (RFC 6749 §4.4, the id and secret by HTTP
@@ -73,13 +77,6 @@ pub struct Outcome {
     pub summary: Summary,
 }
 
-/// What was read from the server, before anything is written.
-pub struct Pulled {
-    pub lists: Vec<(&'static str, String, Vec<Value>)>,
-    pub deleted: Option<Value>,
-    pub records: usize,
-}
-
 /// What a request that got no answer says: which address could not be reached and why,
 /// starting with [`CANNOT_CONNECT`] when no connection was made (the pages say it in the
 /// reader's language).
@@ -119,7 +116,12 @@ pub async fn run(
         .write(move |c| Ok(begin(c, &url, full, now.naive_utc())))
         .await
         .map_err(|e| format!("the database: {e}"))??;
-    let outcome = pull_and_store(db, source, (mode, since), tz, clock, civic, progress).await;
+    let outcome = pull_and_store(db, id, source, (mode, since), tz, clock, civic, progress).await;
+    // the staged events go, whatever the outcome (and those of runs that died)
+    let cleared = db.write(move |c| Ok(import::staged::clear(c, id.0)?)).await;
+    if let Err(e) = cleared {
+        tracing::warn!("sync: the staged calendar events could not be removed: {e}");
+    }
     let finished = clock.now_utc();
     let record = outcome.clone();
     db.write(move |c| finish(c, id, finished, &record))
@@ -128,8 +130,10 @@ pub async fn run(
     outcome
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn pull_and_store(
     db: &Database,
+    run: SyncRunId,
     source: &Ss12000Source,
     (mode, since): (Mode, Option<DateTime<Utc>>),
     tz: Tz,
@@ -139,20 +143,17 @@ async fn pull_and_store(
 ) -> Result<Outcome, String> {
     let today = clock.today(tz);
     let started = std::time::Instant::now();
-    let pulled = pull(source, since, today, tz, progress).await?;
-    let records = pulled.records;
-    tracing::debug!(
-        records,
-        ms = started.elapsed().as_millis() as u64,
-        "sync pulled"
-    );
-    let origin = source.url.clone();
-    let mut roster = import::ss12000::parse(&origin, pulled.lists, pulled.deleted.as_ref(), tz)
-        .map_err(|e| e.to_string())?;
+    let (mut roster, records) = pull(db, run, source, since, today, tz, progress).await?;
     // the calendar asked for is the school year, whatever of it the source holds
     roster.calendar = Some(school_days(today));
     roster.hash_civic_numbers(civic);
-    tracing::debug!(ms = started.elapsed().as_millis() as u64, "sync parsed");
+    tracing::debug!(
+        records,
+        ms = started.elapsed().as_millis() as u64,
+        rss_kib = crate::ops::memory::resident_kib(),
+        peak_kib = crate::ops::memory::peak_kib(),
+        "sync pulled and read"
+    );
     let summary = db
         .write(move |c| Ok(import::store(c, &roster, mode, tz, today, clock.now_utc())))
         .await
@@ -287,16 +288,20 @@ const ENTITIES: [&str; 6] = [
     "CalendarEvent",
 ];
 
-/// Reads every list (and, for changes, `/deletedEntities`) from the server.
+/// Reads every list (and, for changes, `/deletedEntities`) from the server into a roster,
+/// a page at a time: a page's records are kept as the roster's (the calendar events staged
+/// in the database for `run`), and the page goes. The roster and the records read.
 pub async fn pull(
+    db: &Database,
+    run: SyncRunId,
     source: &Ss12000Source,
     since: Option<DateTime<Utc>>,
     today: NaiveDate,
     tz: Tz,
     progress: &(dyn Fn(&str, usize) + Sync),
-) -> Result<Pulled, String> {
+) -> Result<(import::Roster, usize), String> {
     let mut server = Server::new(source)?;
-    let mut lists = Vec::new();
+    let mut reader = import::ss12000::Reader::new(&source.url, tz);
     let mut records = 0;
     let changed_after = since.map(|s| s.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     for key in import::ss12000::LISTS {
@@ -310,24 +315,47 @@ pub async fn pull(
             query.push(("startTime.onOrAfter", from));
             query.push(("startTime.onOrBefore", to));
         }
-        let items = server.list(key, &query, progress).await?;
-        records += items.len();
-        lists.push((key, format!("{}/{key}", source.url), items));
-    }
-    let deleted = match &changed_after {
-        None => None,
-        Some(after) => {
-            let mut query: Vec<(&str, String)> =
-                vec![("limit", PAGE.to_string()), ("after", after.clone())];
-            query.extend(ENTITIES.iter().map(|e| ("entities", e.to_string())));
-            Some(server.deleted(&query, progress).await?)
+        let file = format!("{}/{key}", source.url);
+        let mut read = 0;
+        let mut page = server.page(key, &query).await?;
+        for pages in 1.. {
+            let data = page
+                .get("data")
+                .and_then(Value::as_array)
+                .ok_or_else(|| format!("{file}: the answer has no data list"))?;
+            reader.read(key, &file, data);
+            read += data.len();
+            progress(key, read);
+            if key == "calendarEvents" {
+                let events = reader.take_events();
+                db.write(move |c| Ok(import::staged::stage(c, run.0, &events)?))
+                    .await
+                    .map_err(|e| format!("the database, staging calendar events: {e}"))?;
+            }
+            let Some(token) = next_token(&page) else {
+                break;
+            };
+            if pages >= MAX_PAGES {
+                return Err(format!(
+                    "{file}: more than {MAX_PAGES} pages; the server does not stop paging"
+                ));
+            }
+            page = server
+                .page(key, &[("limit", PAGE.to_string()), ("pageToken", token)])
+                .await?;
         }
-    };
-    Ok(Pulled {
-        lists,
-        deleted,
-        records,
-    })
+        records += read;
+    }
+    if let Some(after) = &changed_after {
+        let mut query: Vec<(&str, String)> =
+            vec![("limit", PAGE.to_string()), ("after", after.clone())];
+        query.extend(ENTITIES.iter().map(|e| ("entities", e.to_string())));
+        let deleted = server.deleted(&query, progress).await?;
+        reader.deleted(&deleted).map_err(|e| e.to_string())?;
+    }
+    let mut roster = reader.finish();
+    roster.staged_events = Some(run.0);
+    Ok((roster, records))
 }
 
 /// The first and last instant of the school year `today` is in, as the standard writes
@@ -472,37 +500,6 @@ impl<'a> Server<'a> {
                 .map_err(|e| format!("{url} answered what is not JSON: {e}"));
         }
         Err(format!("{url}: the server refused a new token too"))
-    }
-
-    /// A whole list, following `pageToken` (which goes with nothing but `limit`).
-    async fn list(
-        &mut self,
-        key: &str,
-        query: &[(&str, String)],
-        progress: &(dyn Fn(&str, usize) + Sync),
-    ) -> Result<Vec<Value>, String> {
-        let mut items = Vec::new();
-        let mut page = self.page(key, query).await?;
-        for _ in 0..MAX_PAGES {
-            let data = page
-                .get("data")
-                .and_then(Value::as_array)
-                .ok_or_else(|| format!("{}/{key}: the answer has no data list", self.source.url))?;
-            items.extend(data.iter().cloned());
-            progress(key, items.len());
-            match next_token(&page) {
-                None => return Ok(items),
-                Some(token) => {
-                    page = self
-                        .page(key, &[("limit", PAGE.to_string()), ("pageToken", token)])
-                        .await?;
-                }
-            }
-        }
-        Err(format!(
-            "{}/{key}: more than {MAX_PAGES} pages; the server does not stop paging",
-            self.source.url
-        ))
     }
 
     /// `/deletedEntities`, every page's lists joined.

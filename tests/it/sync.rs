@@ -171,11 +171,19 @@ async fn sync_to(
     db: &Database,
     config: &Ss12000Source,
 ) -> Result<narvaro::interop::sync::Outcome, String> {
+    run_sync(db, config, false).await
+}
+
+async fn run_sync(
+    db: &Database,
+    config: &Ss12000Source,
+    full: bool,
+) -> Result<narvaro::interop::sync::Outcome, String> {
     let clock = narvaro::school::clock::Clock::starting_at(test_moment());
     narvaro::interop::sync::run(
         db,
         config,
-        false,
+        full,
         chrono_tz::Europe::Stockholm,
         clock,
         &narvaro::auth::civic::CivicKey::new(crate::helpers::TEST_SECRET.as_bytes()),
@@ -231,6 +239,11 @@ fn runs(c: &mut DbConn) -> Vec<(String, String, Option<chrono::NaiveDateTime>)> 
         .select((sync_runs::mode, sync_runs::status, sync_runs::since))
         .load(c)
         .unwrap()
+}
+
+/// The calendar events staged and not yet removed (`import::staged`).
+fn staged(c: &mut DbConn) -> i64 {
+    sync_events::table.count().get_result(c).unwrap()
 }
 
 /// Every school's stored statistics equal a fresh computation from its timetable and
@@ -293,6 +306,11 @@ async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
         assert_eq!(first[1], persons, "{kind:?}: every person");
         assert_eq!(first[7], events, "{kind:?}: every calendar event");
         assert_eq!(first[10], persons, "{kind:?}: nobody ended");
+        assert_eq!(
+            staged(c),
+            0,
+            "{kind:?}: the staged events went with the run"
+        );
         statistics_follow(c, "after the full sync");
         assert!(
             source.requests().contains("pageToken="),
@@ -385,6 +403,7 @@ async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
         let err = sync(&db, &dying).await.unwrap_err();
         assert!(err.contains(&dying.url), "{err}");
         assert_eq!(counts(c), before, "{kind:?}: nothing stored");
+        assert_eq!(staged(c), 0, "{kind:?}: nothing staged is left");
         assert_eq!(family_name(c, &pupil), "Nyberg");
         drop(dying);
         let source = Source::start_on(&dir, &data, None, port);
@@ -772,5 +791,88 @@ fn backend_of(kind: Kind) -> Backend {
     match kind {
         Kind::Sqlite => Backend::Sqlite,
         Kind::Postgres => Backend::Postgres,
+    }
+}
+
+/// A snapshot's calendar events wait in the database page by page (`import::staged`), so
+/// a year's timetable is never in memory whole: a second full sync that no longer holds a
+/// coming lesson cancels exactly that one, a full sync whose source dies among the
+/// calendar events' pages changes nothing and leaves nothing staged, on both backends.
+#[actix_web::test]
+async fn a_full_sync_stages_its_timetable_and_cancels_what_the_source_dropped() {
+    let structure = seeded_structure();
+    for kind in backends() {
+        let dir = std::env::temp_dir().join(format!("narvaro-staged-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = dir.join("source.json");
+        let mut doc = structure.clone();
+        write(&data, &doc);
+        let target = TestDb::new(kind);
+        let pool = narvaro::db::connect(&target.url, 2).unwrap();
+        let db = Database::new(pool.clone(), backend_of(kind));
+        let mut c = pool.get().unwrap();
+        let c = &mut *c;
+        let source = Source::start(&dir, &data, None);
+        let port: u16 = source.url.rsplit(':').next().unwrap().parse().unwrap();
+        run_sync(&db, &source.config(), false).await.unwrap();
+        drop(source);
+        let first = counts(c);
+
+        // a lesson after the test's today (2026-11-25) leaves the source
+        let events = doc["calendarEvents"].as_array_mut().unwrap();
+        let gone_at = events
+            .iter()
+            .position(|e| e["startTime"].as_str().unwrap() >= "2026-11-26")
+            .expect("a coming lesson");
+        let gone = events.remove(gone_at)["id"].as_str().unwrap().to_string();
+        write(&data, &doc);
+
+        // the source dies among the calendar events' pages (seven records a page)
+        let pages_before: usize = [
+            "organisations",
+            "persons",
+            "groups",
+            "duties",
+            "syllabuses",
+            "activities",
+        ]
+        .iter()
+        .map(|k| doc[*k].as_array().map_or(0, Vec::len).div_ceil(7).max(1))
+        .sum();
+        let _ = std::fs::remove_file(dir.join("requests.log"));
+        let dying = Source::start_on(&dir, &data, Some(pages_before as u32 + 2), port);
+        let err = run_sync(&db, &dying.config(), true).await.unwrap_err();
+        assert!(err.contains(&dying.url), "{kind:?}: {err}");
+        assert!(
+            dying.requests().contains("GET /calendarEvents"),
+            "{kind:?}: it died among the events"
+        );
+        drop(dying);
+        assert_eq!(counts(c), first, "{kind:?}: nothing stored");
+        assert_eq!(staged(c), 0, "{kind:?}: nothing staged is left");
+
+        let source = Source::start_on(&dir, &data, None, port);
+        let full = run_sync(&db, &source.config(), true).await.unwrap();
+        assert_eq!(full.mode, narvaro::interop::import::Mode::Full);
+        let after = counts(c);
+        assert_eq!(after[7], first[7], "{kind:?}: no lesson removed");
+        assert_eq!(
+            after[9],
+            first[9] + 1,
+            "{kind:?}: one more lesson cancelled"
+        );
+        let cancelled: bool = lessons::table
+            .filter(lessons::external_id.eq(&gone))
+            .select(lessons::cancelled)
+            .first(c)
+            .unwrap();
+        assert!(cancelled, "{kind:?}: the lesson the source dropped");
+        assert_eq!(
+            staged(c),
+            0,
+            "{kind:?}: the staged events went with the run"
+        );
+        statistics_follow(c, "after a full sync that cancelled a lesson");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -20,6 +20,7 @@ mod apply;
 pub mod oneroster;
 pub mod roster;
 pub mod ss12000;
+pub mod staged;
 
 pub use roster::*;
 
@@ -146,6 +147,9 @@ fn leave_out_gone_members(
     Ok(Some((copy, note)))
 }
 
+/// The SQLite page cache an import's transaction may take, in KiB.
+const IMPORT_CACHE_KIB: u32 = 64 * 1024;
+
 /// Checks a roster (for changes, against what is stored) and writes it in one transaction:
 /// the import's and the sync's last step. Nothing is stored unless all of it is.
 pub fn store(
@@ -162,8 +166,10 @@ pub fn store(
             roster.source
         ));
     }
-    // a year's timetable is hundreds of megabytes of pages in one transaction
-    let _ = crate::db::sqlite_cache(conn, 512 * 1024);
+    // a year's timetable is hundreds of megabytes of pages in one transaction: a larger
+    // cache spills less of them to the log mid-transaction, but it is memory, and the
+    // import's memory must not grow with the municipality (IMPORT_CACHE_KIB)
+    let _ = crate::db::sqlite_cache(conn, IMPORT_CACHE_KIB);
     let stored = conn
         .transaction(|c| {
             let started = std::time::Instant::now();
@@ -172,10 +178,13 @@ pub fn store(
                 Some((copy, note)) => (copy, Some(note)),
                 None => (roster, None),
             };
-            let known = match mode {
+            let mut known = match mode {
                 Mode::Full => Known::default(),
                 Mode::Changes => apply::known(c, roster)?,
             };
+            if let (Some(run), Mode::Full) = (roster.staged_events, mode) {
+                known.staged_activities = apply::staged_activities(c, roster, run)?;
+            }
             if let Err(e) = check(roster, &known) {
                 return Ok(Err(e.to_string()));
             }

@@ -276,6 +276,9 @@ pub struct Roster {
     pub duties: Vec<Duty>,
     pub activities: Vec<Activity>,
     pub events: Vec<Event>,
+    /// the sync run whose calendar events wait in the database (`staged`), read back in
+    /// batches as they are written, rather than in `events`
+    pub staged_events: Option<i64>,
     /// what was read but left out or passed through, a line each, for the report
     pub notes: Vec<String>,
     /// groups read and left out (types without attendance): what names them is dropped
@@ -468,6 +471,9 @@ pub struct Known {
     pub persons: HashMap<String, i64>,
     pub groups: HashMap<String, i64>,
     pub activities: HashMap<String, i64>,
+    /// the activities the staged calendar events name (each with one event naming it),
+    /// those of records left out aside
+    pub staged_activities: Vec<(String, String)>,
 }
 
 /// Checks that every reference points at something in the roster or, for changes, at
@@ -582,6 +588,11 @@ pub fn check(r: &Roster, known: &Known) -> Result<(), ImportError> {
     for e in &r.events {
         if !activities.contains(e.activity.as_str()) {
             return Err(err("calendar event", &e.ext, "activity", &e.activity));
+        }
+    }
+    for (activity, event) in &known.staged_activities {
+        if !activities.contains(activity.as_str()) {
+            return Err(err("calendar event", event, "activity", activity));
         }
     }
     Ok(())

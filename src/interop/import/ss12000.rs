@@ -827,35 +827,76 @@ pub fn parse(
     deleted: Option<&Value>,
     tz: Tz,
 ) -> Result<Roster, ImportError> {
-    let mut r = Roster {
-        source: source.to_string(),
-        ..Default::default()
-    };
+    let mut reader = Reader::new(source, tz);
     if let Some(d) = deleted {
-        r.gone = deleted_entities(source, d)?;
+        reader.deleted(d)?;
     }
-    let mut syllabuses = Syllabuses::new();
-    // duty id → person, for activities' teachers (SS 12000 names them by duty)
-    let mut duty_person: std::collections::HashMap<String, String> = Default::default();
     for (key, file, items) in &files {
+        reader.read(key, file, items);
+    }
+    Ok(reader.finish())
+}
+
+/// A roster read list by list, a page at a time, in the order of `LISTS` (a syllabus
+/// before the activities naming it): what a page held is kept as the roster's records, and
+/// the page itself can go (a sync never holds more than one page of the source's JSON).
+pub struct Reader {
+    r: Roster,
+    tz: Tz,
+    syllabuses: Syllabuses,
+    /// duty id → person, for activities' teachers (SS 12000 names them by duty)
+    duty_person: std::collections::HashMap<String, String>,
+    /// records read of each list so far (a record's row in messages)
+    rows: std::collections::HashMap<String, usize>,
+    /// whether events were handed over (`take_events`)
+    taken: bool,
+}
+
+impl Reader {
+    pub fn new(source: &str, tz: Tz) -> Self {
+        Reader {
+            r: Roster {
+                source: source.to_string(),
+                ..Default::default()
+            },
+            tz,
+            syllabuses: Syllabuses::new(),
+            duty_person: Default::default(),
+            rows: Default::default(),
+            taken: false,
+        }
+    }
+
+    /// `deletedEntities`: what the source removed.
+    pub fn deleted(&mut self, d: &Value) -> Result<(), ImportError> {
+        self.r.gone = deleted_entities(&self.r.source, d)?;
+        Ok(())
+    }
+
+    /// One page (or file) of the list `key` from `file`.
+    pub fn read(&mut self, key: &str, file: &str, items: &[Value]) {
+        let row = self.rows.entry(key.to_string()).or_insert(0);
+        let first = *row;
+        *row += items.len();
+        let r = &mut self.r;
         for (i, v) in items.iter().enumerate() {
             let rec = Rec {
                 file,
-                row: i + 1,
+                row: first + i + 1,
                 v,
             };
             let mark = r.mark();
             let read = if v.is_object() {
-                match *key {
+                match key {
                     "organisations" => organisation(&rec).map(|o| r.orgs.push(o)),
-                    "persons" => person(&rec, &mut r),
-                    "groups" => group(&rec, &mut r),
-                    "duties" => duty(&rec, &mut r, &mut duty_person),
+                    "persons" => person(&rec, r),
+                    "groups" => group(&rec, r),
+                    "duties" => duty(&rec, r, &mut self.duty_person),
                     "syllabuses" => syllabus(&rec).map(|(id, subject)| {
-                        syllabuses.insert(id, subject);
+                        self.syllabuses.insert(id, subject);
                     }),
-                    "activities" => activity(&rec, &syllabuses).map(|a| r.activities.push(a)),
-                    _ => calendar_event(&rec, tz).map(|e| r.events.push(e)),
+                    "activities" => activity(&rec, &self.syllabuses).map(|a| r.activities.push(a)),
+                    _ => calendar_event(&rec, self.tz).map(|e| r.events.push(e)),
                 }
             } else {
                 Err(rec.err("", "is not an object"))
@@ -868,19 +909,39 @@ pub fn parse(
             }
         }
     }
-    super::roster::drop_unread(&mut r);
-    class_years_from_enrolments(&mut r);
-    for a in &mut r.activities {
-        for t in &mut a.teachers {
-            if let Some(p) = duty_person.get(t) {
-                *t = p.clone();
+
+    /// The calendar events read since the last call, handed over (a sync stages them in
+    /// the database rather than keep them).
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.taken = true;
+        std::mem::take(&mut self.r.events)
+    }
+
+    /// The roster, with what names a record left out left out too, the organisation levels
+    /// passed through and the teachers named by their person.
+    pub fn finish(self) -> Roster {
+        let Reader {
+            mut r,
+            duty_person,
+            rows,
+            taken,
+            ..
+        } = self;
+        super::roster::drop_unread(&mut r);
+        class_years_from_enrolments(&mut r);
+        for a in &mut r.activities {
+            for t in &mut a.teachers {
+                if let Some(p) = duty_person.get(t) {
+                    *t = p.clone();
+                }
             }
         }
+        // the days the events cover (events handed over: the caller says)
+        if rows.contains_key("calendarEvents") && !taken {
+            let days = r.events.iter().map(|e| e.start.date());
+            r.calendar = days.clone().min().zip(days.max());
+        }
+        super::roster::pass_through(&mut r);
+        r
     }
-    if files.iter().any(|(key, _, _)| *key == "calendarEvents") {
-        let days = r.events.iter().map(|e| e.start.date());
-        r.calendar = days.clone().min().zip(days.max());
-    }
-    super::roster::pass_through(&mut r);
-    Ok(r)
 }

@@ -1,7 +1,7 @@
 //! What the source says is gone, and the statistics of the schools an import touched.
 
 use crate::db::DbConn;
-use crate::interop::import::roster::{Roster, Summary};
+use crate::interop::import::roster::{Known, Roster, Summary};
 use crate::schema::*;
 use crate::school::ids::SchoolId;
 use chrono::{Duration, NaiveDate};
@@ -110,6 +110,7 @@ pub(super) fn end_gone(
 pub(super) fn touched_schools(
     conn: &mut DbConn,
     r: &Roster,
+    known: &Known,
     keys: &Keys,
     acts: &Ids,
 ) -> QueryResult<Vec<i64>> {
@@ -138,7 +139,9 @@ pub(super) fn touched_schools(
     let mut act_ids: Vec<i64> = r
         .events
         .iter()
-        .filter_map(|e| acts.get(&e.activity).copied())
+        .map(|e| &e.activity)
+        .chain(known.staged_activities.iter().map(|(a, _)| a))
+        .filter_map(|a| acts.get(a).copied())
         .collect();
     act_ids.sort_unstable();
     act_ids.dedup();

@@ -49,13 +49,37 @@ pub fn known(conn: &mut DbConn, r: &Roster) -> QueryResult<Known> {
             .collect(),
         &own_groups,
     );
-    let act_refs = wanted(r.events.iter().map(|e| &e.activity).collect(), &own_acts);
+    let staged = match r.staged_events {
+        Some(run) => staged_activities(conn, r, run)?,
+        None => Vec::new(),
+    };
+    let act_refs = wanted(
+        r.events
+            .iter()
+            .map(|e| &e.activity)
+            .chain(staged.iter().map(|(a, _)| a))
+            .collect(),
+        &own_acts,
+    );
     Ok(Known {
         orgs: lookup(conn, org_refs, Table::Orgs)?,
         persons: lookup(conn, person_refs, Table::People)?,
         groups: lookup(conn, group_refs, Table::Groups)?,
         activities: lookup(conn, act_refs, Table::Activities)?,
+        staged_activities: staged,
     })
+}
+
+/// The activities the staged events of `run` name, each with one event naming it, but for
+/// events left out with a record that could not be read.
+pub fn staged_activities(
+    conn: &mut DbConn,
+    r: &Roster,
+    run: i64,
+) -> QueryResult<Vec<(String, String)>> {
+    let mut all = crate::interop::import::staged::activities(conn, run)?;
+    all.retain(|(a, _)| !r.unread.contains(a));
+    Ok(all)
 }
 
 pub(super) enum Table {

@@ -34,7 +34,7 @@ mod teaching;
 use common::*;
 use gone::*;
 use groups::*;
-pub use known::known;
+pub use known::{known, staged_activities};
 use known::{lookup, Table};
 use orgs::*;
 use people::*;
@@ -128,7 +128,7 @@ pub fn apply(
     // the statistics follow the new timetable and memberships (a new name moves nothing)
     if moved > 0 {
         if mode == Mode::Changes {
-            school_ids.extend(touched_schools(conn, r, &keys, &acts)?);
+            school_ids.extend(touched_schools(conn, r, known, &keys, &acts)?);
         }
         school_ids.sort_unstable();
         school_ids.dedup();
@@ -148,7 +148,11 @@ impl Laps {
 
     fn lap(&mut self, stage: &str) {
         let ms = self.0.elapsed().as_millis() as u64;
-        tracing::debug!(stage, ms, "import stage");
+        let (rss_kib, peak_kib) = (
+            crate::ops::memory::resident_kib(),
+            crate::ops::memory::peak_kib(),
+        );
+        tracing::debug!(stage, ms, rss_kib, peak_kib, "import stage");
         self.0 = std::time::Instant::now();
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::db::DbConn;
 use crate::insight::term_report::Term;
-use crate::interop::import::roster::{Roster, Summary};
+use crate::interop::import::roster::{Event, Roster, Summary};
+use crate::interop::import::staged;
 use crate::schema::*;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use diesel::prelude::*;
@@ -103,7 +104,8 @@ pub(super) fn activities(
     Ok(acts)
 }
 
-/// Lessons (calendar events) of the imported activities.
+/// Lessons (calendar events) of the imported activities: the roster's events, or its
+/// staged ones a batch at a time.
 pub(super) fn lessons(
     conn: &mut DbConn,
     r: &Roster,
@@ -111,140 +113,167 @@ pub(super) fn lessons(
     acts: &Ids,
     sum: &mut Summary,
 ) -> QueryResult<()> {
-    type LessonValues = (i64, NaiveDate, NaiveTime, NaiveTime, i32, bool);
-    // the stored values and, for a lesson cancelled or given back by hand on the day page,
-    // what the source said then (src/day_changes.rs)
-    type Stored = (
-        i64,
-        NaiveDate,
-        NaiveTime,
-        NaiveTime,
-        i32,
-        bool,
-        Option<bool>,
-    );
-    let lesson_rows = existing::<Stored>(
-        conn,
-        r.events.iter().map(|e| e.ext.clone()).collect(),
-        |c, chunk| {
-            lessons::table
-                .filter(lessons::external_id.eq_any(chunk))
-                .select((
-                    lessons::external_id,
-                    lessons::id,
-                    (
-                        lessons::activity_id,
-                        lessons::lesson_date,
-                        lessons::starts_at,
-                        lessons::ends_at,
-                        lessons::teaching_minutes,
-                        lessons::cancelled,
-                        lessons::source_cancelled,
-                    ),
-                ))
-                .load(c)
-        },
-    )?;
-    let school_of = schools_of_activities(conn, r, orgs)?;
-    // a term the huvudman has closed keeps its lessons as delivered (issue 38)
-    let closed = ClosedTerms::load(conn)?;
-    let mut held = 0usize;
-    let mut new = Vec::new();
-    for e in &r.events {
-        let Some(&activity) = acts.get(&e.activity) else {
-            continue;
-        };
-        let school = school_of
-            .get(e.activity.as_str())
-            .copied()
-            .unwrap_or_default();
-        let (date, starts, ends) = (e.start.date(), e.start.time(), e.end.time());
-        let want: LessonValues = (activity, date, starts, ends, e.minutes, e.cancelled);
-        // the source's own view of the stored lesson: a change by hand stands while the
-        // source says what it said before
-        let source_view =
-            |h: &Stored| -> LessonValues { (h.0, h.1, h.2, h.3, h.4, h.6.unwrap_or(h.5)) };
-        match lesson_rows.get(&e.ext) {
-            Some((_, have)) if source_view(have) == want => {}
-            Some((_, have)) if closed.holds(school, have.1) || closed.holds(school, date) => {
-                held += 1
+    let mut w = Lessons {
+        acts,
+        school_of: r
+            .activities
+            .iter()
+            .filter_map(|a| Some((a.ext.clone(), *orgs.get(&a.school)?)))
+            .collect(),
+        // a term the huvudman has closed keeps its lessons as delivered (issue 38)
+        closed: ClosedTerms::load(conn)?,
+        held: 0,
+    };
+    match r.staged_events {
+        None => w.write(conn, &r.events, sum)?,
+        Some(run) => {
+            let mut after = 0;
+            loop {
+                let (mut events, last) = staged::batch(conn, run, after)?;
+                if events.is_empty() {
+                    break;
+                }
+                after = last;
+                // as `drop_unread` leaves out a roster's events
+                events.retain(|e| !r.unread.contains(&e.activity) && !r.unread.contains(&e.ext));
+                w.write(conn, &events, sum)?;
             }
-            None if closed.holds(school, date) => held += 1,
-            Some(&(id, _)) => {
-                sum.updated += diesel::update(lessons::table.find(id))
-                    .set((
-                        lessons::activity_id.eq(activity),
-                        lessons::school_id.eq(school),
-                        lessons::lesson_date.eq(date),
-                        lessons::starts_at.eq(starts),
-                        lessons::ends_at.eq(ends),
-                        lessons::teaching_minutes.eq(e.minutes),
-                        lessons::cancelled.eq(e.cancelled),
-                        lessons::source_cancelled.eq(None::<bool>),
-                    ))
-                    .execute(conn)?;
-            }
-            None => new.push(NewLesson {
-                activity_id: activity,
-                school_id: school,
-                lesson_date: date,
-                starts_at: starts,
-                ends_at: ends,
-                teaching_minutes: e.minutes,
-                cancelled: e.cancelled,
-                external_id: Some(&e.ext),
-                uuid: Some(source_uuid(&e.ext)?),
-            }),
         }
     }
-    if held > 0 {
+    if w.held > 0 {
         sum.notes_of_apply.push(format!(
-            "{held} lessons in terms the huvudman has closed were left as they were (reopening the term lets the next sync take the source's changes)"
+            "{} lessons in terms the huvudman has closed were left as they were (reopening the term lets the next sync take the source's changes)",
+            w.held
         ));
     }
-    sum.inserted += match conn {
-        // a year's timetable: COPY, in the binary format
-        DbConn::Pg(c) => diesel::copy_from(lessons::table)
-            .from_insertable(&new)
-            .execute(c)?,
-        DbConn::Sqlite(_) => insert_batched!(conn, lessons::table, new),
-    };
     Ok(())
 }
 
-/// The school of each activity the events name: one imported now, or one stored earlier
-/// (a file of changes).
-fn schools_of_activities<'r>(
-    conn: &mut DbConn,
-    r: &'r Roster,
-    orgs: &Ids,
-) -> QueryResult<HashMap<&'r str, i64>> {
-    let mut school_of: HashMap<&str, i64> = r
-        .activities
-        .iter()
-        .filter_map(|a| Some((a.ext.as_str(), *orgs.get(&a.school)?)))
-        .collect();
-    // changes: lessons of activities stored earlier
-    let stored: Vec<&str> = r
-        .events
-        .iter()
-        .map(|e| e.activity.as_str())
-        .filter(|a| !school_of.contains_key(a))
-        .collect::<HashSet<&str>>()
-        .into_iter()
-        .collect();
-    for chunk in stored.chunks(crate::db::CHUNK) {
-        let rows: Vec<(Option<String>, i64)> = activities::table
-            .filter(activities::external_id.eq_any(chunk))
-            .select((activities::external_id, activities::school_id))
-            .load(conn)?;
-        for (ext, school) in rows {
-            if let Some(a) = ext.and_then(|e| stored.iter().find(|s| **s == e).copied()) {
-                school_of.insert(a, school);
+/// Writing lessons, a batch of events at a time.
+struct Lessons<'a> {
+    acts: &'a Ids,
+    /// each activity's school: the imported ones, and stored ones as events name them
+    school_of: HashMap<String, i64>,
+    closed: ClosedTerms,
+    /// lessons in closed terms left as they were
+    held: usize,
+}
+
+impl Lessons<'_> {
+    fn write(&mut self, conn: &mut DbConn, events: &[Event], sum: &mut Summary) -> QueryResult<()> {
+        type LessonValues = (i64, NaiveDate, NaiveTime, NaiveTime, i32, bool);
+        // the stored values and, for a lesson cancelled or given back by hand on the day
+        // page, what the source said then (src/day_changes.rs)
+        type Stored = (
+            i64,
+            NaiveDate,
+            NaiveTime,
+            NaiveTime,
+            i32,
+            bool,
+            Option<bool>,
+        );
+        let lesson_rows = existing::<Stored>(
+            conn,
+            events.iter().map(|e| e.ext.clone()).collect(),
+            |c, chunk| {
+                lessons::table
+                    .filter(lessons::external_id.eq_any(chunk))
+                    .select((
+                        lessons::external_id,
+                        lessons::id,
+                        (
+                            lessons::activity_id,
+                            lessons::lesson_date,
+                            lessons::starts_at,
+                            lessons::ends_at,
+                            lessons::teaching_minutes,
+                            lessons::cancelled,
+                            lessons::source_cancelled,
+                        ),
+                    ))
+                    .load(c)
+            },
+        )?;
+        self.stored_schools(conn, events)?;
+        let mut new = Vec::new();
+        for e in events {
+            let Some(&activity) = self.acts.get(&e.activity) else {
+                continue;
+            };
+            let school = self.school_of.get(&e.activity).copied().unwrap_or_default();
+            let (date, starts, ends) = (e.start.date(), e.start.time(), e.end.time());
+            let want: LessonValues = (activity, date, starts, ends, e.minutes, e.cancelled);
+            // the source's own view of the stored lesson: a change by hand stands while
+            // the source says what it said before
+            let source_view =
+                |h: &Stored| -> LessonValues { (h.0, h.1, h.2, h.3, h.4, h.6.unwrap_or(h.5)) };
+            let closed = &self.closed;
+            match lesson_rows.get(&e.ext) {
+                Some((_, have)) if source_view(have) == want => {}
+                Some((_, have)) if closed.holds(school, have.1) || closed.holds(school, date) => {
+                    self.held += 1
+                }
+                None if closed.holds(school, date) => self.held += 1,
+                Some(&(id, _)) => {
+                    sum.updated += diesel::update(lessons::table.find(id))
+                        .set((
+                            lessons::activity_id.eq(activity),
+                            lessons::school_id.eq(school),
+                            lessons::lesson_date.eq(date),
+                            lessons::starts_at.eq(starts),
+                            lessons::ends_at.eq(ends),
+                            lessons::teaching_minutes.eq(e.minutes),
+                            lessons::cancelled.eq(e.cancelled),
+                            lessons::source_cancelled.eq(None::<bool>),
+                        ))
+                        .execute(conn)?;
+                }
+                None => new.push(NewLesson {
+                    activity_id: activity,
+                    school_id: school,
+                    lesson_date: date,
+                    starts_at: starts,
+                    ends_at: ends,
+                    teaching_minutes: e.minutes,
+                    cancelled: e.cancelled,
+                    external_id: Some(&e.ext),
+                    uuid: Some(source_uuid(&e.ext)?),
+                }),
             }
         }
+        sum.inserted += match conn {
+            // a year's timetable: COPY, in the binary format
+            DbConn::Pg(c) => diesel::copy_from(lessons::table)
+                .from_insertable(&new)
+                .execute(c)?,
+            DbConn::Sqlite(_) => insert_batched!(conn, lessons::table, new),
+        };
+        Ok(())
     }
-    Ok(school_of)
+
+    /// The schools of the activities `events` name that were stored earlier (a run of
+    /// changes brings lessons of activities it does not hold).
+    fn stored_schools(&mut self, conn: &mut DbConn, events: &[Event]) -> QueryResult<()> {
+        let stored: Vec<&str> = events
+            .iter()
+            .map(|e| e.activity.as_str())
+            .filter(|a| !self.school_of.contains_key(*a))
+            .collect::<HashSet<&str>>()
+            .into_iter()
+            .collect();
+        for chunk in stored.chunks(crate::db::CHUNK) {
+            let rows: Vec<(Option<String>, i64)> = activities::table
+                .filter(activities::external_id.eq_any(chunk))
+                .select((activities::external_id, activities::school_id))
+                .load(conn)?;
+            self.school_of.extend(
+                rows.into_iter()
+                    .filter_map(|(ext, school)| Some((ext?, school))),
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The terms closed at each school (school, first day of the term).
@@ -305,8 +334,11 @@ pub(super) fn cancel_missing(
         );
         return Ok(Vec::new());
     }
-    let held: HashSet<&str> = r.events.iter().map(|e| e.ext.as_str()).collect();
     let schools = snapshot_schools(r, orgs);
+    if let Some(run) = r.staged_events {
+        return cancel_missing_staged(conn, run, &schools, (first.max(today), last), sum);
+    }
+    let held: HashSet<&str> = r.events.iter().map(|e| e.ext.as_str()).collect();
     let mut missing: Vec<(i64, i64)> = Vec::new();
     for chunk in schools.chunks(crate::db::CHUNK) {
         let rows: Vec<(i64, i64, Option<String>)> = lessons::table
@@ -330,4 +362,42 @@ pub(super) fn cancel_missing(
             .execute(conn)?;
     }
     Ok(missing.into_iter().map(|m| m.1).collect())
+}
+
+/// `cancel_missing` for staged events: the database compares, in one join of the run's
+/// events and the schools' lessons (neither is ever in memory whole).
+fn cancel_missing_staged(
+    conn: &mut DbConn,
+    run: i64,
+    schools: &[i64],
+    (first, last): (NaiveDate, NaiveDate),
+    sum: &mut Summary,
+) -> QueryResult<Vec<i64>> {
+    let mut missing: Vec<(i64, i64)> = Vec::new();
+    for chunk in schools.chunks(crate::db::CHUNK) {
+        let held = sync_events::run_id
+            .eq(run)
+            .and(sync_events::ext.nullable().eq(lessons::external_id));
+        missing.extend(
+            lessons::table
+                .left_join(sync_events::table.on(held))
+                .filter(lessons::school_id.eq_any(chunk))
+                .filter(lessons::lesson_date.ge(first))
+                .filter(lessons::lesson_date.le(last))
+                .filter(lessons::cancelled.eq(false))
+                .filter(lessons::external_id.is_not_null())
+                .filter(sync_events::id.nullable().is_null())
+                .select((lessons::id, lessons::school_id))
+                .load::<(i64, i64)>(conn)?,
+        );
+    }
+    let ids: Vec<i64> = missing.iter().map(|m| m.0).collect();
+    for chunk in ids.chunks(crate::db::CHUNK) {
+        sum.ended += diesel::update(lessons::table.filter(lessons::id.eq_any(chunk)))
+            .set(lessons::cancelled.eq(true))
+            .execute(conn)?;
+    }
+    let mut touched: Vec<i64> = missing.into_iter().map(|m| m.1).collect();
+    touched.dedup();
+    Ok(touched)
 }
