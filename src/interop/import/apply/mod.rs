@@ -116,9 +116,9 @@ pub fn apply(
     let mut acts = activities(conn, r, &keys, now, &mut sum)?;
     extend(&mut acts, &known.activities);
     lap.lap("activities");
-    lessons(conn, r, &orgs, &acts, &mut sum)?;
+    let seen = lessons(conn, r, &orgs, &acts, &mut sum)?;
     if mode == Mode::Full {
-        school_ids.extend(cancel_missing(conn, r, &orgs, today, &mut sum)?);
+        school_ids.extend(cancel_missing(conn, r, &orgs, &seen, today, &mut sum)?);
     }
     lap.lap("lessons");
     school_ids.extend(end_gone(conn, r, today, &mut sum)?);

@@ -105,15 +105,23 @@ pub(super) fn activities(
 }
 
 /// Lessons (calendar events) of the imported activities: the roster's events, or its
-/// staged ones a batch at a time.
+/// staged ones a batch at a time. The stored lessons the events name (for
+/// `cancel_missing`).
 pub(super) fn lessons(
     conn: &mut DbConn,
     r: &Roster,
     orgs: &Ids,
     acts: &Ids,
     sum: &mut Summary,
-) -> QueryResult<()> {
+) -> QueryResult<Seen> {
+    let newest: Option<i64> = lessons::table
+        .select(diesel::dsl::max(lessons::id))
+        .first(conn)?;
     let mut w = Lessons {
+        seen: Seen {
+            bits: Vec::new(),
+            newer_than: newest.unwrap_or(0),
+        },
         acts,
         school_of: r
             .activities
@@ -146,7 +154,33 @@ pub(super) fn lessons(
             w.held
         ));
     }
-    Ok(())
+    Ok(w.seen)
+}
+
+/// The stored lessons a run's events named: a bit for each lesson id (a municipality's
+/// five years of lessons in a megabyte or two), and every lesson added by the run.
+pub(super) struct Seen {
+    bits: Vec<u64>,
+    /// the largest lesson id before the run wrote any: those above were added by it
+    newer_than: i64,
+}
+
+impl Seen {
+    fn mark(&mut self, id: i64) {
+        let Ok(i) = usize::try_from(id) else { return };
+        if i / 64 >= self.bits.len() {
+            self.bits.resize(i / 64 + 1, 0);
+        }
+        self.bits[i / 64] |= 1 << (i % 64);
+    }
+
+    fn has(&self, id: i64) -> bool {
+        id > self.newer_than
+            || usize::try_from(id)
+                .ok()
+                .and_then(|i| self.bits.get(i / 64).map(|w| w & (1 << (i % 64)) != 0))
+                .unwrap_or(false)
+    }
 }
 
 /// Writing lessons, a batch of events at a time.
@@ -157,6 +191,7 @@ struct Lessons<'a> {
     closed: ClosedTerms,
     /// lessons in closed terms left as they were
     held: usize,
+    seen: Seen,
 }
 
 impl Lessons<'_> {
@@ -198,6 +233,9 @@ impl Lessons<'_> {
         self.stored_schools(conn, events)?;
         let mut new = Vec::new();
         for e in events {
+            if let Some(&(id, _)) = lesson_rows.get(&e.ext) {
+                self.seen.mark(id);
+            }
             let Some(&activity) = self.acts.get(&e.activity) else {
                 continue;
             };
@@ -318,6 +356,7 @@ pub(super) fn cancel_missing(
     conn: &mut DbConn,
     r: &Roster,
     orgs: &Ids,
+    seen: &Seen,
     today: NaiveDate,
     sum: &mut Summary,
 ) -> QueryResult<Vec<i64>> {
@@ -334,25 +373,21 @@ pub(super) fn cancel_missing(
         );
         return Ok(Vec::new());
     }
-    let schools = snapshot_schools(r, orgs);
-    if let Some(run) = r.staged_events {
-        return cancel_missing_staged(conn, run, &schools, (first.max(today), last), sum);
-    }
-    let held: HashSet<&str> = r.events.iter().map(|e| e.ext.as_str()).collect();
+    // school by school: a school's year of lessons at a time in memory
     let mut missing: Vec<(i64, i64)> = Vec::new();
-    for chunk in schools.chunks(crate::db::CHUNK) {
-        let rows: Vec<(i64, i64, Option<String>)> = lessons::table
-            .filter(lessons::school_id.eq_any(chunk))
+    for school in snapshot_schools(r, orgs) {
+        let ids: Vec<i64> = lessons::table
+            .filter(lessons::school_id.eq(school))
             .filter(lessons::lesson_date.ge(first.max(today)))
             .filter(lessons::lesson_date.le(last))
             .filter(lessons::cancelled.eq(false))
             .filter(lessons::external_id.is_not_null())
-            .select((lessons::id, lessons::school_id, lessons::external_id))
+            .select(lessons::id)
             .load(conn)?;
         missing.extend(
-            rows.into_iter()
-                .filter(|(_, _, ext)| ext.as_deref().is_some_and(|e| !held.contains(e)))
-                .map(|(id, school, _)| (id, school)),
+            ids.into_iter()
+                .filter(|id| !seen.has(*id))
+                .map(|id| (id, school)),
         );
     }
     let ids: Vec<i64> = missing.iter().map(|m| m.0).collect();
@@ -362,42 +397,4 @@ pub(super) fn cancel_missing(
             .execute(conn)?;
     }
     Ok(missing.into_iter().map(|m| m.1).collect())
-}
-
-/// `cancel_missing` for staged events: the database compares, in one join of the run's
-/// events and the schools' lessons (neither is ever in memory whole).
-fn cancel_missing_staged(
-    conn: &mut DbConn,
-    run: i64,
-    schools: &[i64],
-    (first, last): (NaiveDate, NaiveDate),
-    sum: &mut Summary,
-) -> QueryResult<Vec<i64>> {
-    let mut missing: Vec<(i64, i64)> = Vec::new();
-    for chunk in schools.chunks(crate::db::CHUNK) {
-        let held = sync_events::run_id
-            .eq(run)
-            .and(sync_events::ext.nullable().eq(lessons::external_id));
-        missing.extend(
-            lessons::table
-                .left_join(sync_events::table.on(held))
-                .filter(lessons::school_id.eq_any(chunk))
-                .filter(lessons::lesson_date.ge(first))
-                .filter(lessons::lesson_date.le(last))
-                .filter(lessons::cancelled.eq(false))
-                .filter(lessons::external_id.is_not_null())
-                .filter(sync_events::id.nullable().is_null())
-                .select((lessons::id, lessons::school_id))
-                .load::<(i64, i64)>(conn)?,
-        );
-    }
-    let ids: Vec<i64> = missing.iter().map(|m| m.0).collect();
-    for chunk in ids.chunks(crate::db::CHUNK) {
-        sum.ended += diesel::update(lessons::table.filter(lessons::id.eq_any(chunk)))
-            .set(lessons::cancelled.eq(true))
-            .execute(conn)?;
-    }
-    let mut touched: Vec<i64> = missing.into_iter().map(|m| m.1).collect();
-    touched.dedup();
-    Ok(touched)
 }
