@@ -828,17 +828,11 @@ async fn a_full_sync_stages_its_timetable_and_cancels_what_the_source_dropped() 
         write(&data, &doc);
 
         // the source dies among the calendar events' pages (seven records a page)
-        let pages_before: usize = [
-            "organisations",
-            "persons",
-            "groups",
-            "duties",
-            "syllabuses",
-            "activities",
-        ]
-        .iter()
-        .map(|k| doc[*k].as_array().map_or(0, Vec::len).div_ceil(7).max(1))
-        .sum();
+        let pages_before: usize = narvaro::interop::import::ss12000::LISTS
+            .iter()
+            .take_while(|k| **k != "calendarEvents")
+            .map(|k| doc[*k].as_array().map_or(0, Vec::len).div_ceil(7).max(1))
+            .sum();
         let _ = std::fs::remove_file(dir.join("requests.log"));
         let dying = Source::start_on(&dir, &data, Some(pages_before as u32 + 2), port);
         let err = run_sync(&db, &dying.config(), true).await.unwrap_err();
