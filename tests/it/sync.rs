@@ -287,10 +287,7 @@ async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
         write(&data, &doc);
         let target = TestDb::new(kind);
         let pool = narvaro::db::connect(&target.url, 2).unwrap();
-        let backend = match kind {
-            Kind::Sqlite => Backend::Sqlite,
-            Kind::Postgres => Backend::Postgres,
-        };
+        let backend = backend_of(kind);
         let db = Database::new(pool.clone(), backend);
         let mut c = pool.get().unwrap();
         let c = &mut *c;
@@ -467,10 +464,7 @@ async fn two_syncs_at_once_run_one() {
         write(&data, &structure);
         let target = TestDb::new(kind);
         let pool = narvaro::db::connect(&target.url, 4).unwrap();
-        let backend = match kind {
-            Kind::Sqlite => Backend::Sqlite,
-            Kind::Postgres => Backend::Postgres,
-        };
+        let backend = backend_of(kind);
         // two instances: each its own Database (its own write lock)
         let a = Database::new(pool.clone(), backend);
         let b = Database::new(pool.clone(), backend);
@@ -684,10 +678,7 @@ async fn a_lesson_cancelled_by_hand_stays_so_until_the_source_changes_it() {
         write(&data, &doc);
         let target = TestDb::new(kind);
         let pool = narvaro::db::connect(&target.url, 2).unwrap();
-        let backend = match kind {
-            Kind::Sqlite => Backend::Sqlite,
-            Kind::Postgres => Backend::Postgres,
-        };
+        let backend = backend_of(kind);
         let db = Database::new(pool.clone(), backend);
         let mut c = pool.get().unwrap();
         let c = &mut *c;
