@@ -386,8 +386,14 @@ impl ResponseError for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
         match e {
-            diesel::result::Error::NotFound => AppError::NotFound,
+            Error::NotFound => AppError::NotFound,
+            // the database went away (a restart): the pool reconnects, come back shortly
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => AppError::Unavailable(format!("database connection lost: {}", info.message())),
             other => AppError::failed("database", other),
         }
     }

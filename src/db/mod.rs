@@ -2,6 +2,7 @@
 //! PostgreSQL, so ordinary queries are written once; `on_backend!` runs a piece of code
 //! against the concrete connection where the SQL really differs (bulk inserts, upserts).
 
+pub mod fixed;
 pub mod migrate;
 pub mod text_enum;
 pub mod url;
@@ -265,6 +266,8 @@ impl ManageConnection for Manager {
         on_backend!(conn, c => c.batch_execute("SELECT 1").map_err(DbError::Query))
     }
 
+    /// Called as a connection comes back: one in a broken state (a transaction left
+    /// open, or [`retire`]d) is dropped, and the pool opens another.
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         on_backend!(conn, c => R2D2Connection::is_broken(c))
     }
@@ -272,6 +275,57 @@ impl ManageConnection for Manager {
 
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// When a pooled connection last came back from work that succeeded (kept with it in the
+/// pool).
+struct ProvenAt(std::time::Instant);
+
+/// How long a connection back from work that succeeded is taken to be alive: handed out
+/// again within it, it is not asked first whether the database is still there (a round
+/// trip on PostgreSQL before every request's work). A database that restarts within it
+/// fails at most one request per pooled connection (503); the connection is then retired.
+const PROVEN_FOR: Duration = Duration::from_secs(5);
+
+/// Marks a connection as broken, so that the pool drops it when it comes back.
+fn retire(conn: &mut DbConn) {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    on_backend!(conn, c => AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error())
+}
+
+/// A pooled connection for work: one that rested longer than [`PROVEN_FOR`], or whose last
+/// work failed, is asked first whether the database answers, and a dead one is retired and
+/// another taken.
+fn checkout(pool: &Pool) -> crate::error::AppResult<PooledConn> {
+    for _ in 0..=pool.max_size() {
+        let mut conn = pool.get()?;
+        let proven = r2d2::PooledConnection::extensions(&conn)
+            .get::<ProvenAt>()
+            .is_some_and(|at| at.0.elapsed() < PROVEN_FOR);
+        if proven || ping(&mut conn).is_ok() {
+            return Ok(conn);
+        }
+        retire(&mut conn);
+    }
+    Err(crate::error::AppError::Unavailable(
+        "database: no pooled connection answers".into(),
+    ))
+}
+
+/// Runs `f` on a pooled connection, and notes how it went: a connection whose work failed
+/// on the server's side (not a refusal or a 404) is asked before its next use.
+fn run_on<T>(
+    mut conn: PooledConn,
+    f: impl FnOnce(&mut DbConn) -> crate::error::AppResult<T>,
+) -> crate::error::AppResult<T> {
+    let out = f(&mut conn);
+    let extensions = r2d2::PooledConnection::extensions_mut(&mut conn);
+    if out.as_ref().is_err_and(|e| e.status().is_server_error()) {
+        extensions.remove::<ProvenAt>();
+    } else {
+        extensions.insert(ProvenAt(std::time::Instant::now()));
+    }
+    out
+}
 
 /// Seconds, for waits (a free connection or the SQLite writer's turn): mostly nothing.
 const WAITS: &[f64] = &[
@@ -347,9 +401,9 @@ impl Database {
         let waits = self.waits.clone();
         actix_web::web::block(move || {
             let asked = std::time::Instant::now();
-            let mut conn = pool.get()?;
+            let conn = checkout(&pool)?;
             waits.pool.observe(asked.elapsed().as_secs_f64());
-            f(&mut conn)
+            run_on(conn, f)
         })
         .await?
     }
@@ -371,9 +425,9 @@ impl Database {
                 turn
             });
             let asked = std::time::Instant::now();
-            let mut conn = pool.get()?;
+            let conn = checkout(&pool)?;
             waits.pool.observe(asked.elapsed().as_secs_f64());
-            f(&mut conn)
+            run_on(conn, f)
         })
         .await?
     }
@@ -400,6 +454,8 @@ pub fn connect(url: &DatabaseUrl, max_size: u32) -> Result<Pool, DbError> {
     r2d2::Pool::builder()
         .max_size(max_size)
         .min_idle(Some(1))
+        // checked in `checkout` instead, only when a connection rested or failed
+        .test_on_check_out(false)
         .connection_timeout(Duration::from_secs(5))
         .build(manager)
         .map_err(|e| DbError::Connect(format!("DATABASE_URL: {e}")))
@@ -478,5 +534,18 @@ mod tests {
             with_connect_timeout("postgres://h/db?connect_timeout=2"),
             "postgres://h/db?connect_timeout=2"
         );
+    }
+
+    /// `.cargo/config.toml` builds the bundled SQLite with the query planner stability
+    /// guarantee: without it a statement with `LIMIT ?` is prepared again on every call.
+    #[test]
+    fn sqlite_keeps_its_plans_whatever_the_values() {
+        let mut c = SqliteConnection::establish(":memory:").unwrap();
+        let on: Vec<Count> = diesel::sql_query(
+            "SELECT count(*) AS n FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG'",
+        )
+        .load(&mut c)
+        .unwrap();
+        assert_eq!(on[0].n, 1, "SQLite was built without SQLITE_ENABLE_QPSG");
     }
 }
