@@ -226,31 +226,43 @@ pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: LessonId) -> AppResult<L
     let Some((activity_id, school_id, substitute)) = row else {
         return Err(AppError::NotFound);
     };
-    let reach = if substitute == Some(v.id) {
-        Some(LessonReach::Substitute)
-    } else if !v.roles.teacher_at.is_empty()
-        && activity_teachers::table
+    let reach = lesson_reach(conn, v, (school_id, substitute), |conn| {
+        Ok(activity_teachers::table
             .filter(activity_teachers::activity_id.eq(activity_id))
             .filter(activity_teachers::teacher_id.eq(v.id))
             .count()
             .get_result::<i64>(conn)?
-            > 0
-    {
-        Some(LessonReach::Teacher)
-    } else if v.roles.principal_of.contains(&school_id) {
-        Some(LessonReach::Principal)
-    } else if is_admin_of_school(conn, v, school_id)? {
-        Some(LessonReach::Admin)
-    } else {
-        None
-    };
-    let reach = reach.ok_or(AppError::NotFound)?;
+            > 0)
+    })?;
     Ok(LessonRef {
         id: lesson_id,
         activity_id,
         school_id,
         reach,
     })
+}
+
+/// How the viewer reaches a lesson of `school` with this substitute: `teaches` says
+/// whether they teach its activity (asked only of someone who teaches at a school).
+/// 404 when they do not reach it.
+pub fn lesson_reach(
+    conn: &mut DbConn,
+    v: &Viewer,
+    (school, substitute): (SchoolId, Option<PersonId>),
+    teaches: impl FnOnce(&mut DbConn) -> AppResult<bool>,
+) -> AppResult<LessonReach> {
+    let reach = if substitute == Some(v.id) {
+        LessonReach::Substitute
+    } else if !v.roles.teacher_at.is_empty() && teaches(conn)? {
+        LessonReach::Teacher
+    } else if v.roles.principal_of.contains(&school) {
+        LessonReach::Principal
+    } else if is_admin_of_school(conn, v, school)? {
+        LessonReach::Admin
+    } else {
+        return Err(AppError::NotFound);
+    };
+    Ok(reach)
 }
 
 /// The school, when the viewer is its principal or administers its municipality.

@@ -31,7 +31,7 @@ pub mod throttle;
 pub mod totp;
 pub mod viewer;
 
-pub use viewer::Viewer;
+pub use viewer::{SignedIn, Viewer};
 
 /// What the sign-in extractor and the session and CSRF middlewares need from the
 /// application, and nothing more: the signing secret, whether cookies are Secure, the

@@ -20,7 +20,7 @@ use crate::db::DbConn;
 use crate::error::Refusal;
 use crate::error::{AppError, AppResult};
 use crate::schema::*;
-use crate::school::ids::{GroupId, OrganisationId, PersonId, SchoolId};
+use crate::school::ids::{GroupId, OrganisationId, PersonId, PupilId, SchoolId};
 use crate::school::states::Role;
 pub use crate::school::viewer::{Roles, Viewer};
 
@@ -151,14 +151,37 @@ pub fn load_client(
     }))
 }
 
+/// What a guardianship row of the roles query says in its role column (no duty's role),
+/// as a value and as SQL.
+const CHILD: (&str, &str) = ("(child)", "'(child)'");
+
+/// A person's roles today: their duties and the children they are guardian of, in one
+/// statement (a round trip on every signed-in request), and for an adult pupil whether
+/// their school lets them report for themselves.
 fn roles_of(conn: &mut DbConn, p: &PersonRow, today: NaiveDate) -> AppResult<Roles> {
-    let duties: Vec<(String, i64, Option<GroupId>)> = duties::table
-        .filter(duties::person_id.eq(p.id))
-        .filter(crate::school::duty::on(today))
-        .select((duties::role, duties::organisation_id, duties::group_id))
-        .load(conn)?;
+    use crate::db::fixed::fixed;
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    // (a union is built for each backend: diesel's two-backend connection has none)
+    let query = || {
+        duties::table
+            .filter(duties::person_id.eq(p.id))
+            .filter(crate::school::duty::on(today))
+            .select((duties::role, duties::organisation_id, duties::group_id))
+            .union_all(
+                guardianships::table
+                    .inner_join(people::table.on(people::id.eq(guardianships::pupil_id)))
+                    .filter(guardianships::guardian_id.eq(p.id))
+                    .filter(people::active.eq(true))
+                    .select((
+                        fixed::<Text>(CHILD.1),
+                        guardianships::pupil_id,
+                        fixed::<Nullable<BigInt>>("NULL"),
+                    )),
+            )
+    };
+    let rows: Vec<(String, i64, Option<i64>)> = crate::on_backend!(conn, c => query().load(c))?;
     let mut roles = Roles::default();
-    for (role, org, group) in duties {
+    for (role, org, group) in rows {
         // an administrator's organisation is the municipality, everyone else's a school
         let school = SchoolId(org);
         match Role::parse(&role) {
@@ -169,21 +192,16 @@ fn roles_of(conn: &mut DbConn, p: &PersonRow, today: NaiveDate) -> AppResult<Rol
             Some(Role::CaseOfficer) => push_unique(&mut roles.officer_of, OrganisationId(org)),
             Some(Role::Teacher) => push_unique(&mut roles.teacher_at, school),
             Some(Role::Mentor) => {
-                if let Some(g) = group {
+                if let Some(g) = group.map(GroupId) {
                     push_unique(&mut roles.mentor_of, g);
                 }
                 push_unique(&mut roles.teacher_at, school)
             }
+            None if role == CHILD.0 => roles.children.push(PupilId(org)),
             None => continue,
         }
     }
-    roles.children = guardianships::table
-        .inner_join(people::table.on(people::id.eq(guardianships::pupil_id)))
-        .filter(guardianships::guardian_id.eq(p.id))
-        .filter(people::active.eq(true))
-        .select(guardianships::pupil_id)
-        .order(guardianships::pupil_id)
-        .load(conn)?;
+    roles.children.sort_unstable();
     if let (Some(school), Some(birth)) = (p.school_id, p.birth_date) {
         let adult = birth
             .with_year(birth.year() + 18)
@@ -217,12 +235,35 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
-/// The viewer of this request, if any. Resolved once and kept in the request.
-pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
-    if let Some(v) = req.extensions().get::<Option<Viewer>>() {
-        return Ok(v.clone());
+/// How far a request's viewer is known before the database is asked.
+enum Begun {
+    /// Known: nobody signed in, or already resolved for this request.
+    Done(Option<Viewer>),
+    /// A valid token whose person (or API client) is still to be looked up.
+    Claims(Pending),
+}
+
+/// A valid token, not yet looked up.
+#[derive(Clone)]
+pub struct Pending {
+    claims: Claims,
+    audience: Audience,
+    today: NaiveDate,
+    sessions: web::Data<Sessions>,
+}
+
+impl Pending {
+    fn is_api(&self) -> bool {
+        self.audience == Audience::Api
     }
-    let state = req
+}
+
+/// The token of the request, checked, without the database.
+fn begin(req: &HttpRequest) -> AppResult<Begun> {
+    if let Some(v) = req.extensions().get::<Option<Viewer>>() {
+        return Ok(Begun::Done(v.clone()));
+    }
+    let sessions = req
         .app_data::<web::Data<Sessions>>()
         .ok_or_else(|| AppError::internal("session settings missing"))?
         .clone();
@@ -237,45 +278,39 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
     };
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         req.extensions_mut().insert(None::<Viewer>);
-        return Ok(None);
+        return Ok(Begun::Done(None));
     };
-    let Some(claims) = session::verify(&state.secret, audience, &token) else {
+    let Some(claims) = session::verify(&sessions.secret, audience, &token) else {
         if is_api {
             return Err(invalid_token());
         }
         req.extensions_mut().insert(None::<Viewer>);
-        return Ok(None);
+        return Ok(Begun::Done(None));
     };
-    let today = state.today();
-    let held = claims.clone();
-    let viewer = if claims.client().is_some() {
-        let path = req.path().to_string();
-        let route = req.match_pattern().unwrap_or_else(|| "(no route)".into());
-        let method = req.method().to_string();
-        // the peer's address (a proxy's, behind one); never a header a client can set
-        let addr = req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default();
-        state
-            .db
-            .write(move |conn| load_client(conn, claims, &path, (&method, &route, &addr)))
-            .await?
-    } else {
-        state.db.read(move |conn| load(conn, claims, today)).await?
-    };
-    if viewer.is_none() && is_api {
+    Ok(Begun::Claims(Pending {
+        claims,
+        audience,
+        today: sessions.today(),
+        sessions,
+    }))
+}
+
+/// What the request keeps of a looked-up viewer: the viewer itself, the name for the page
+/// header, and a slid session cookie when the old one was due for renewal. An API request
+/// whose token names nobody (any more) is refused.
+fn finish(req: &HttpRequest, p: &Pending, viewer: Option<Viewer>) -> AppResult<Option<Viewer>> {
+    if viewer.is_none() && p.is_api() {
         return Err(invalid_token());
     }
     if let Some(v) = &viewer {
         let now = crate::school::clock::Clock::System.now().timestamp();
-        if audience == Audience::Web && held.wants_renewal(now) {
+        if p.audience == Audience::Web && p.claims.wants_renewal(now) {
             let (token, _) = session::issue(
-                &state.secret,
+                &p.sessions.secret,
                 Audience::Web,
                 v.id,
-                held.ver,
-                Some(held.auth),
+                p.claims.ver,
+                Some(p.claims.auth),
             )
             .map_err(AppError::caused)?;
             req.extensions_mut().insert(RenewedSession(token));
@@ -285,6 +320,115 @@ pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
     }
     req.extensions_mut().insert(viewer.clone());
     Ok(viewer)
+}
+
+/// The viewer of this request, if any. Resolved once and kept in the request.
+pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
+    let p = match begin(req)? {
+        Begun::Done(v) => return Ok(v),
+        Begun::Claims(p) => p,
+    };
+    let viewer = if p.claims.client().is_some() {
+        let path = req.path().to_string();
+        let route = req.match_pattern().unwrap_or_else(|| "(no route)".into());
+        let method = req.method().to_string();
+        // the peer's address (a proxy's, behind one); never a header a client can set
+        let addr = req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        let claims = p.claims.clone();
+        p.sessions
+            .db
+            .write(move |conn| load_client(conn, claims, &path, (&method, &route, &addr)))
+            .await?
+    } else {
+        let (claims, today) = (p.claims.clone(), p.today);
+        p.sessions
+            .db
+            .read(move |conn| load(conn, claims, today))
+            .await?
+    };
+    finish(req, &p, viewer)
+}
+
+/// The signed-in person of a request whose handler looks them up on the connection its
+/// own work uses: one connection and one checkout for the whole request (the roll call).
+/// An API client's token is looked up before the handler runs, as for [`Viewer`].
+pub struct SignedIn {
+    req: HttpRequest,
+    who: Who,
+}
+
+enum Who {
+    Known(Viewer),
+    Pending(Pending),
+}
+
+/// The part of [`SignedIn`] that goes into the database work.
+#[derive(Clone)]
+pub enum Lookup {
+    Known(Viewer),
+    Claims {
+        claims: Claims,
+        today: NaiveDate,
+        api: bool,
+    },
+}
+
+impl SignedIn {
+    /// What the database work needs to look the viewer up.
+    pub fn lookup(&self) -> Lookup {
+        match &self.who {
+            Who::Known(v) => Lookup::Known(v.clone()),
+            Who::Pending(p) => Lookup::Claims {
+                claims: p.claims.clone(),
+                today: p.today,
+                api: p.is_api(),
+            },
+        }
+    }
+
+    /// Keeps the viewer the database work found in the request (see [`finish`]).
+    pub fn found(&self, v: &Viewer) -> AppResult<()> {
+        if let Who::Pending(p) = &self.who {
+            finish(&self.req, p, Some(v.clone()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Lookup {
+    /// The viewer, on the work's own connection: a 401 when the token names nobody now.
+    pub fn viewer(self, conn: &mut DbConn) -> AppResult<Viewer> {
+        match self {
+            Lookup::Known(v) => Ok(v),
+            Lookup::Claims { claims, today, api } => load(conn, claims, today)?.ok_or_else(|| {
+                if api {
+                    invalid_token()
+                } else {
+                    sign_in_required()
+                }
+            }),
+        }
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let who = match begin(&req)? {
+                Begun::Done(v) => Who::Known(v.ok_or_else(sign_in_required)?),
+                Begun::Claims(p) if p.claims.client().is_none() => Who::Pending(p),
+                Begun::Claims(_) => Who::Known(resolve(&req).await?.ok_or_else(sign_in_required)?),
+            };
+            Ok(SignedIn { req, who })
+        })
+    }
 }
 
 fn invalid_token() -> AppError {

@@ -18,7 +18,7 @@ use crate::error::AppResult;
 use crate::schema::*;
 use crate::school::calendar::utc_window;
 use crate::school::ids::{
-    ActivityId, GroupId, LeaveId, LessonId, PupilId, ReasonId, ReportId, SchoolId, TripId,
+    ActivityId, LeaveId, LessonId, PupilId, ReasonId, ReportId, SchoolId, TripId,
 };
 use crate::school::states::LeaveStatus;
 
@@ -135,78 +135,86 @@ pub fn covers_for_lesson(
             .select(group_memberships::pupil_id)
     };
     let wanted: std::collections::HashSet<PupilId> = pupils.iter().copied().collect();
-    // a trip of one of the pupil's groups first: the pupil's own leave or report wins.
-    // The school's trips at that time first (nearly always none), then their groups'
-    // pupils among the lesson's.
-    let trips: Vec<(TripId, GroupId, ReasonId)> = trips::table
-        .filter(trips::school_id.eq(school))
-        .filter(trips::cancelled_at.is_null())
-        .filter(trips::starts_at.lt(window.1))
-        .filter(trips::ends_at.gt(window.0))
-        .select((trips::id, trips::group_id, trips::reason_id))
-        .order(trips::id)
-        .load(conn)?;
-    for (id, group, reason) in trips {
-        // the group's pupils, but those who stay at school
-        let on_trip: Vec<PupilId> = group_memberships::table
-            .filter(group_memberships::group_id.eq(group))
-            .filter(group_memberships::pupil_id.eq_any(pupils))
+    // One statement: the pupils on a trip of one of their groups at the time (but those
+    // who stay at school), the pupils with granted leave that day, and the pupils a
+    // guardian reported absent at the time; each row says which of the three (1, 2, 3).
+    // A trip's rows are all its groups' pupils (a school has few trips at a time, mostly
+    // none), narrowed to the lesson's below: a list of ids would make the statement new
+    // text for SQLite to prepare on every request.
+    use crate::db::fixed::fixed;
+    use diesel::sql_types::{BigInt, Integer, Nullable};
+    // (a union is built for each backend: diesel's two-backend connection has none)
+    let query = || {
+        trips::table
+            .inner_join(
+                group_memberships::table.on(group_memberships::group_id.eq(trips::group_id)),
+            )
+            .left_join(
+                trip_stays::table.on(trip_stays::trip_id
+                    .eq(trips::id)
+                    .and(trip_stays::pupil_id.eq(group_memberships::pupil_id))),
+            )
+            .filter(trips::school_id.eq(school))
+            .filter(trips::cancelled_at.is_null())
+            .filter(trips::starts_at.lt(window.1))
+            .filter(trips::ends_at.gt(window.0))
             .filter(crate::school::membership::on(date))
-            .filter(diesel::dsl::not(
-                group_memberships::pupil_id.eq_any(
-                    trip_stays::table
-                        .filter(trip_stays::trip_id.eq(id))
-                        .select(trip_stays::pupil_id),
-                ),
+            .filter(trip_stays::trip_id.is_null())
+            .select((
+                fixed::<Integer>("1"),
+                trips::id,
+                group_memberships::pupil_id,
+                trips::reason_id.nullable(),
             ))
-            .select(group_memberships::pupil_id)
-            .load(conn)?;
-        for pupil in on_trip {
-            out.insert(
-                pupil,
-                Cover {
-                    by: CoveredBy::Trip(id),
-                    reason_id: Some(reason),
-                },
-            );
-        }
-    }
-    let leave: Vec<(LeaveId, PupilId)> = leave_applications::table
-        .filter(leave_applications::pupil_id.eq_any(of_lesson()))
-        .filter(leave_applications::status.eq(LeaveStatus::Approved))
-        .filter(leave_applications::start_date.le(date))
-        .filter(leave_applications::end_date.ge(date))
-        .select((leave_applications::id, leave_applications::pupil_id))
-        .load(conn)?;
-    for (id, pupil) in leave.into_iter().filter(|l| wanted.contains(&l.1)) {
-        out.insert(
-            pupil,
-            Cover {
-                by: CoveredBy::Leave(id),
+            .union_all(
+                leave_applications::table
+                    .filter(leave_applications::pupil_id.eq_any(of_lesson()))
+                    .filter(leave_applications::status.eq(LeaveStatus::Approved))
+                    .filter(leave_applications::start_date.le(date))
+                    .filter(leave_applications::end_date.ge(date))
+                    .select((
+                        fixed::<Integer>("2"),
+                        leave_applications::id,
+                        leave_applications::pupil_id,
+                        fixed::<Nullable<BigInt>>("NULL"),
+                    )),
+            )
+            .union_all(
+                absence_reports::table
+                    .filter(absence_reports::pupil_id.eq_any(of_lesson()))
+                    .filter(absence_reports::cancelled_at.is_null())
+                    .filter(absence_reports::starts_at.lt(window.1))
+                    .filter(absence_reports::ends_at.gt(window.0))
+                    .select((
+                        fixed::<Integer>("3"),
+                        absence_reports::id,
+                        absence_reports::pupil_id,
+                        absence_reports::reason_id.nullable(),
+                    )),
+            )
+    };
+    let rows: Vec<(i32, i64, PupilId, Option<ReasonId>)> =
+        crate::on_backend!(conn, c => query().load(c))?;
+    // a trip first, then leave, then a report: the pupil's own leave or report wins over
+    // a trip, and of several the newest
+    let mut rows: Vec<_> = rows.into_iter().filter(|r| wanted.contains(&r.2)).collect();
+    rows.sort_unstable_by_key(|r| (r.0, r.1));
+    for (kind, id, pupil, reason) in rows {
+        let cover = match kind {
+            1 => Cover {
+                by: CoveredBy::Trip(TripId(id)),
+                reason_id: reason,
+            },
+            2 => Cover {
+                by: CoveredBy::Leave(LeaveId(id)),
                 reason_id: leave_reason,
             },
-        );
-    }
-    let reports: Vec<(ReportId, PupilId, ReasonId)> = absence_reports::table
-        .filter(absence_reports::pupil_id.eq_any(of_lesson()))
-        .filter(absence_reports::cancelled_at.is_null())
-        .filter(absence_reports::starts_at.lt(window.1))
-        .filter(absence_reports::ends_at.gt(window.0))
-        .select((
-            absence_reports::id,
-            absence_reports::pupil_id,
-            absence_reports::reason_id,
-        ))
-        .order(absence_reports::id)
-        .load(conn)?;
-    for (id, pupil, reason) in reports.into_iter().filter(|r| wanted.contains(&r.1)) {
-        out.insert(
-            pupil,
-            Cover {
-                by: CoveredBy::AbsenceReport(id),
-                reason_id: Some(reason),
+            _ => Cover {
+                by: CoveredBy::AbsenceReport(ReportId(id)),
+                reason_id: reason,
             },
-        );
+        };
+        out.insert(pupil, cover);
     }
     Ok(out)
 }

@@ -14,7 +14,7 @@ use super::roll_call_form::{device_saved_at, device_submission, parse_form, stat
 use crate::attendance::roll_call::{
     self, Mark, MarkInput, PupilLine, RollCall, Status, Submission,
 };
-use crate::auth::{access, Viewer};
+use crate::auth::{access, SignedIn, Viewer};
 use crate::error::{AppError, AppResult};
 use crate::i18n::Lang;
 use crate::school::absence::CoveredBy;
@@ -232,20 +232,24 @@ pub struct Saved {
 pub async fn page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    v: Viewer,
+    who: SignedIn,
     id: web::Path<LessonId>,
     q: web::Query<Saved>,
 ) -> AppResult<HttpResponse> {
-    let ctx = PageCtx::new(&req);
     let id = id.into_inner();
-    let (tz, lang, person) = (state.config.timezone, ctx.lang, v.id);
-    let rc = state
+    let (tz, lookup) = (state.config.timezone, who.lookup());
+    // the viewer and the roll call on one connection
+    let (v, rc) = state
         .db(move |conn| {
-            let l = access::lesson(conn, &v, id)?;
-            roll_call::load(conn, &l, tz)
+            let v = lookup.viewer(conn)?;
+            let rc = roll_call::open(conn, &v, id, tz).map(|(_, rc)| rc);
+            Ok((v, rc))
         })
         .await?;
-    let rc = super::common::named(rc, lang);
+    who.found(&v)?;
+    let ctx = PageCtx::new(&req);
+    let (lang, person) = (ctx.lang, v.id);
+    let rc = super::common::named(rc?, lang);
     let notice = q.saved.as_ref().map(|_| Notice {
         kind: "notice",
         body: html! { (ctx.t("Sparat.", "Saved.")) },
@@ -312,10 +316,7 @@ pub async fn submit(
         // the page holds marks: "everyone present" would throw them away, so ask first
         let v2 = v.clone();
         let current = state
-            .db(move |conn| {
-                let l = access::lesson(conn, &v2, id)?;
-                roll_call::load(conn, &l, tz)
-            })
+            .db(move |conn| roll_call::open(conn, &v2, id, tz).map(|(_, rc)| rc))
             .await?;
         let current = super::common::named(current, lang);
         if let Some(page) = ask_everyone_present(&state, &ctx, current, &inputs, &correction_text) {

@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use super::layout::PageCtx;
 use super::roll_call::{report_state, roll_form};
 use crate::attendance::{lesson_list, roll_call};
-use crate::auth::{access, Viewer};
+use crate::auth::Viewer;
 use crate::error::AppResult;
 use crate::i18n::Lang;
 use crate::state::AppState;
@@ -73,10 +73,7 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
             let (id, viewer, tz, lang) = (l.id, v.clone(), state.config.timezone, ctx.lang);
             Some(
                 state
-                    .db(move |conn| {
-                        let l = access::lesson(conn, &viewer, id)?;
-                        roll_call::load(conn, &l, tz)
-                    })
+                    .db(move |conn| roll_call::open(conn, &viewer, id, tz).map(|(_, rc)| rc))
                     .await
                     .map(|rc| super::common::named(rc, lang))?,
             )

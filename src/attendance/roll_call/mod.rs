@@ -113,14 +113,47 @@ impl RollCall {
     }
 }
 
-/// The lesson, its activity, and the organisation whose absence reasons apply (the
-/// school's municipality), in one query; and the names of its groups.
-fn lesson_info(
+/// A lesson as the roll call reads it, in one statement: the lesson, its activity, its
+/// groups' names, the organisation whose absence reasons apply (the school's
+/// municipality), the substitute's name, the report, and whether a given person teaches
+/// it (for access).
+struct LessonRow {
+    info: LessonInfo,
+    activity: ActivityId,
+    org: OrganisationId,
+    substitute_id: Option<PersonId>,
+    teaches: bool,
+    report: Option<ReportInfo>,
+}
+
+/// The group names of the row's activity, joined by U+001F (no name holds it), as one
+/// column: a correlated subquery in each backend's own aggregate.
+fn group_names_sql(backend: crate::db::Backend) -> &'static str {
+    match backend {
+        crate::db::Backend::Sqlite => {
+            "(SELECT group_concat(g.name, char(31)) FROM activity_groups ag \
+             JOIN \"groups\" g ON g.id = ag.group_id WHERE ag.activity_id = lessons.activity_id)"
+        }
+        crate::db::Backend::Postgres => {
+            "(SELECT string_agg(g.name, chr(31)) FROM activity_groups ag \
+             JOIN \"groups\" g ON g.id = ag.group_id WHERE ag.activity_id = lessons.activity_id)"
+        }
+    }
+}
+
+/// The lesson (see [`LessonRow`]); `teacher` is the person asked about (None: nobody).
+fn lesson_row(
     conn: &mut DbConn,
     lesson_id: LessonId,
-) -> AppResult<(LessonInfo, ActivityId, OrganisationId)> {
+    teacher: Option<PersonId>,
+) -> AppResult<Option<LessonRow>> {
+    use crate::db::fixed::fixed;
+    use diesel::dsl::exists;
+    use diesel::sql_types::{Nullable, Text};
+    let (substitute, reporter) = diesel::alias!(people as substitute, people as reporter);
+    let teacher = teacher.unwrap_or(PersonId(0));
     #[allow(clippy::type_complexity)]
-    let row: (
+    let row: Option<(
         (
             LessonId,
             NaiveDate,
@@ -133,11 +166,25 @@ fn lesson_info(
             SchoolId,
             Option<PersonId>,
         ),
-        String,
-        Option<OrganisationId>,
-    ) = lessons::table
+        (String, Option<String>, Option<OrganisationId>, bool),
+        Option<(String, String)>,
+        Option<(String, String, NaiveDateTime, i32, Option<NaiveDateTime>)>,
+    )> = lessons::table
         .inner_join(activities::table)
         .inner_join(organisations::table.on(organisations::id.eq(lessons::school_id)))
+        .left_join(
+            substitute.on(substitute
+                .field(people::id)
+                .nullable()
+                .eq(lessons::substitute_teacher_id)),
+        )
+        .left_join(lesson_reports::table.on(lesson_reports::lesson_id.eq(lessons::id)))
+        .left_join(
+            reporter.on(reporter
+                .field(people::id)
+                .nullable()
+                .eq(lesson_reports::reported_by.nullable())),
+        )
         .filter(lessons::id.eq(lesson_id))
         .select((
             (
@@ -152,30 +199,41 @@ fn lesson_info(
                 lessons::school_id,
                 lessons::substitute_teacher_id,
             ),
-            activities::subject_name,
-            organisations::parent_id,
+            (
+                activities::subject_name,
+                fixed::<Nullable<Text>>(group_names_sql(conn.backend())),
+                organisations::parent_id,
+                exists(
+                    activity_teachers::table
+                        .filter(activity_teachers::activity_id.eq(lessons::activity_id))
+                        .filter(activity_teachers::teacher_id.eq(teacher)),
+                ),
+            ),
+            (
+                substitute.field(people::given_name),
+                substitute.field(people::family_name),
+            )
+                .nullable(),
+            (
+                reporter.field(people::given_name),
+                reporter.field(people::family_name),
+                lesson_reports::reported_at,
+                lesson_reports::version,
+                lesson_reports::modified_at,
+            )
+                .nullable(),
         ))
-        .first(conn)?;
-    let (
-        (id, date, starts_at, ends_at, minutes, room, cancelled, activity, school_id, sub),
-        subject,
-        parent,
-    ) = row;
-    let substitute = match sub {
-        Some(p) => people::table
-            .find(p)
-            .select((people::given_name, people::family_name))
-            .first::<(String, String)>(conn)
-            .optional()?
-            .map(|(g, f)| format!("{g} {f}")),
-        None => None,
+        .first(conn)
+        .optional()?;
+    let Some((lesson, (subject, groups, parent, teaches), sub, report)) = row else {
+        return Ok(None);
     };
-    let groups = activity_groups::table
-        .inner_join(groups::table)
-        .filter(activity_groups::activity_id.eq(activity))
-        .select(groups::name)
-        .order(groups::name)
-        .load(conn)?;
+    let (id, date, starts_at, ends_at, minutes, room, cancelled, activity, school_id, sub_id) =
+        lesson;
+    let mut groups: Vec<String> = groups
+        .map(|g| g.split('\u{1f}').map(str::to_string).collect())
+        .unwrap_or_default();
+    groups.sort_unstable();
     let info = LessonInfo {
         id,
         date,
@@ -187,9 +245,22 @@ fn lesson_info(
         subject,
         groups,
         school_id,
-        substitute,
+        substitute: sub.map(|(g, f)| format!("{g} {f}")),
     };
-    Ok((info, activity, parent.unwrap_or(school_id.into())))
+    Ok(Some(LessonRow {
+        info,
+        activity,
+        org: parent.unwrap_or(school_id.into()),
+        substitute_id: sub_id,
+        teaches,
+        report: report.map(|(g, f, at, version, changed_at)| ReportInfo {
+            by: format!("{g} {f}"),
+            at,
+            version,
+            // the first report sets it too (the export's meta.modified)
+            changed_at: changed_at.filter(|c| *c > at),
+        }),
+    }))
 }
 
 /// The reasons staff may choose at the school (the municipality's and its own), and the
@@ -233,14 +304,65 @@ fn reasons_of(
 
 /// The roll call of a lesson the viewer may see (`lesson` comes from `access::lesson`).
 pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz) -> AppResult<RollCall> {
-    let (info, activity, org) = lesson_info(conn, lesson.id)?;
+    let row = lesson_row(conn, lesson.id, None)?.ok_or(AppError::NotFound)?;
+    of_row(conn, row, lesson.reach, tz)
+}
+
+/// The lesson and its roll call, when the viewer may see it (as `access::lesson` decides;
+/// 404 otherwise), in as few statements as it takes: the page's own path.
+pub fn open(
+    conn: &mut DbConn,
+    v: &crate::auth::Viewer,
+    id: LessonId,
+    tz: Tz,
+) -> AppResult<(LessonRef, RollCall)> {
+    let row = lesson_row(conn, id, Some(v.id))?.ok_or(AppError::NotFound)?;
+    let teaches = row.teaches;
+    let reach = crate::auth::access::lesson_reach(
+        conn,
+        v,
+        (row.info.school_id, row.substitute_id),
+        |_| Ok(teaches),
+    )?;
+    let lesson = LessonRef {
+        id,
+        activity_id: row.activity,
+        school_id: row.info.school_id,
+        reach,
+    };
+    let rc = of_row(conn, row, reach, tz)?;
+    Ok((lesson, rc))
+}
+
+/// The roll call of the lesson in `row`: its reasons, its pupils with their marks, and
+/// their covers.
+fn of_row(conn: &mut DbConn, row: LessonRow, reach: LessonReach, tz: Tz) -> AppResult<RollCall> {
+    let LessonRow {
+        info,
+        activity,
+        org,
+        report,
+        ..
+    } = row;
     let (reasons, leave_reason) = reasons_of(conn, org, info.school_id)?;
     let date = info.date;
-    let members: Vec<(PupilId, String, String, String)> = group_memberships::table
+    #[allow(clippy::type_complexity)]
+    let mut members: Vec<(
+        PupilId,
+        String,
+        String,
+        String,
+        Option<(String, i32, Option<ReasonId>)>,
+    )> = group_memberships::table
         .inner_join(
             activity_groups::table.on(activity_groups::group_id.eq(group_memberships::group_id)),
         )
         .inner_join(people::table.on(people::id.eq(group_memberships::pupil_id)))
+        .left_join(
+            attendance_marks::table.on(attendance_marks::lesson_id
+                .eq(info.id)
+                .and(attendance_marks::pupil_id.eq(people::id))),
+        )
         .filter(activity_groups::activity_id.eq(activity))
         .filter(crate::school::membership::on(date))
         .select((
@@ -248,41 +370,17 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz) -> AppResult<RollCall
             people::given_name,
             people::family_name,
             people::security_marking,
+            (
+                attendance_marks::status,
+                attendance_marks::minutes,
+                attendance_marks::reason_id,
+            )
+                .nullable(),
         ))
         .distinct()
         .load(conn)?;
-    let mut members = members;
     members.sort_by_cached_key(|m| crate::i18n::by_surname(&m.2, &m.1, m.0));
     let ids: Vec<PupilId> = members.iter().map(|m| m.0).collect();
-    let marks: HashMap<PupilId, Mark> = attendance_marks::table
-        .filter(attendance_marks::lesson_id.eq(lesson.id))
-        .select((
-            attendance_marks::pupil_id,
-            attendance_marks::status,
-            attendance_marks::minutes,
-            attendance_marks::reason_id,
-        ))
-        .load::<(PupilId, String, i32, Option<ReasonId>)>(conn)?
-        .into_iter()
-        .map(|(p, s, minutes, reason_id)| {
-            // a mark this version cannot read is never shown as "present": the page fails
-            // and the log says which mark
-            let status = Status::parse(&s).ok_or_else(|| {
-                AppError::internal(format!(
-                    "lesson {}: the stored mark of pupil {p} has the unknown status {s:?}",
-                    lesson.id
-                ))
-            })?;
-            Ok((
-                p,
-                Mark {
-                    status,
-                    minutes,
-                    reason_id,
-                },
-            ))
-        })
-        .collect::<AppResult<_>>()?;
     let window = crate::school::calendar::utc_window(tz, date, info.starts_at, info.ends_at);
     let covers = absence::covers_for_lesson(
         conn,
@@ -291,56 +389,52 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz) -> AppResult<RollCall
         date,
         leave_reason,
     )?;
-    #[allow(clippy::type_complexity)]
-    let report: Option<(String, String, NaiveDateTime, i32, Option<NaiveDateTime>)> =
-        lesson_reports::table
-            .inner_join(people::table.on(people::id.eq(lesson_reports::reported_by)))
-            .filter(lesson_reports::lesson_id.eq(lesson.id))
-            .select((
-                people::given_name,
-                people::family_name,
-                lesson_reports::reported_at,
-                lesson_reports::version,
-                lesson_reports::modified_at,
-            ))
-            .first(conn)
-            .optional()?;
-    let hide_protected = lesson.reach == LessonReach::Admin;
+    let hide_protected = reach == LessonReach::Admin;
     let pupils = members
         .into_iter()
-        .map(|(id, given, family, marking)| {
+        .map(|(id, given, family, marking, stored)| {
             let covered_by = covers.get(&id).copied();
-            let (mark, stored) = match marks.get(&id) {
-                Some(m) => (m.clone(), true),
-                None => (pre_mark(covered_by, info.minutes), false),
+            let mark = match stored {
+                Some((s, minutes, reason_id)) => {
+                    // a mark this version cannot read is never shown as "present": the
+                    // page fails and the log says which mark
+                    let status = Status::parse(&s).ok_or_else(|| {
+                        AppError::internal(format!(
+                            "lesson {}: the stored mark of pupil {id} has the unknown status {s:?}",
+                            info.id
+                        ))
+                    })?;
+                    Some(Mark {
+                        status,
+                        minutes,
+                        reason_id,
+                    })
+                }
+                None => None,
             };
+            let stored = mark.is_some();
+            let mark = mark.unwrap_or_else(|| pre_mark(covered_by, info.minutes));
             let name_withheld = hide_protected && marking != "none";
             let name = if name_withheld {
                 String::new()
             } else {
                 format!("{given} {family}")
             };
-            PupilLine {
+            Ok(PupilLine {
                 id,
                 name,
                 name_withheld,
                 mark,
                 stored,
                 covered_by,
-            }
+            })
         })
-        .collect();
+        .collect::<AppResult<_>>()?;
     Ok(RollCall {
         reasons,
         lesson: info,
         pupils,
-        report: report.map(|(g, f, at, version, changed_at)| ReportInfo {
-            by: format!("{g} {f}"),
-            at,
-            version,
-            // the first report sets it too (the export's meta.modified)
-            changed_at: changed_at.filter(|c| *c > at),
-        }),
+        report,
     })
 }
 

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::attendance::lesson_list::{self, LessonLine};
 use crate::attendance::roll_call::{self, MarkInput, RollCall, Status, Submission};
-use crate::auth::{access, Viewer};
+use crate::auth::{access, SignedIn, Viewer};
 use crate::error::{AppError, AppResult, Code};
 use crate::i18n::Lang;
 use crate::school::ids::{LessonId, PupilId, ReasonId};
@@ -141,17 +141,25 @@ fn roll_call_json(rc: &RollCall, state: &AppState) -> serde_json::Value {
 pub async fn roll_call(
     req: HttpRequest,
     state: web::Data<AppState>,
-    v: Viewer,
+    who: SignedIn,
     id: web::Path<LessonId>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let (tz, lang) = (state.config.timezone, Lang::from_request(&req));
-    let rc = state
+    let (tz, lang, lookup) = (
+        state.config.timezone,
+        Lang::from_request(&req),
+        who.lookup(),
+    );
+    // the viewer and the roll call on one connection
+    let (v, rc) = state
         .db(move |conn| {
-            let l = access::lesson(conn, &v, id)?;
-            roll_call::load(conn, &l, tz)
+            let v = lookup.viewer(conn)?;
+            let rc = roll_call::open(conn, &v, id, tz).map(|(_, rc)| rc);
+            Ok((v, rc))
         })
         .await?;
+    who.found(&v)?;
+    let rc = rc?;
     let rc = super::super::common::named(rc, lang);
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -177,7 +185,7 @@ pub struct RollCallIn {
 pub async fn submit_roll_call(
     req: HttpRequest,
     state: web::Data<AppState>,
-    v: Viewer,
+    who: SignedIn,
     id: web::Path<LessonId>,
     body: web::Json<RollCallIn>,
 ) -> AppResult<HttpResponse> {
@@ -218,14 +226,20 @@ pub async fn submit_roll_call(
     };
     let policy = crate::notices::Policy::from_config(&state.config);
     let (today, now, addr) = (state.today(), state.now(), client_addr(&req));
-    let outcome = state
+    let lookup = who.lookup();
+    // the viewer and the submission on one connection
+    let (v, outcome) = state
         .db_write(move |conn| {
-            let l = access::lesson(conn, &v, id)?;
-            let act = crate::school::Act::new(&v, &addr, (today, now, policy.tz));
-            roll_call::submit(conn, &act, &l, &sub, &policy)
+            let v = lookup.viewer(conn)?;
+            let outcome = access::lesson(conn, &v, id).and_then(|l| {
+                let act = crate::school::Act::new(&v, &addr, (today, now, policy.tz));
+                roll_call::submit(conn, &act, &l, &sub, &policy)
+            });
+            Ok((v, outcome))
         })
         .await?;
-    match outcome {
+    who.found(&v)?;
+    match outcome? {
         Ok(rc) => Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(roll_call_json(&super::super::common::named(rc, lang), &state))),
         Err(_) => Err(AppError::Conflict {
             code: Code::StaleRollCall,
