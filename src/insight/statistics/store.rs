@@ -149,17 +149,31 @@ fn schools_of(
     Ok(schools)
 }
 
-/// Recomputes a school's per-class sums from its per-pupil sums between two days.
-fn roll_up(conn: &mut DbConn, school: SchoolId, from: NaiveDate, to: NaiveDate) -> QueryResult<()> {
+/// Recomputes a school's per-class sums from its per-pupil sums between two days: of
+/// every class, or (`Some`) of these classes only (0: pupils without a class), which is all
+/// a change of a few pupils' rows moves.
+fn roll_up(
+    conn: &mut DbConn,
+    school: SchoolId,
+    (from, to): (NaiveDate, NaiveDate),
+    classes: Option<&[i64]>,
+) -> QueryResult<()> {
     use diesel::sql_types::{BigInt, Date};
-    diesel::delete(
-        absence_class_days::table
-            .filter(absence_class_days::school_id.eq(school))
-            .filter(absence_class_days::day.between(from, to)),
-    )
-    .execute(conn)?;
+    let old = absence_class_days::table
+        .filter(absence_class_days::school_id.eq(school))
+        .filter(absence_class_days::day.between(from, to));
+    match classes {
+        Some(classes) => diesel::delete(old.filter(absence_class_days::class_id.eq_any(classes)))
+            .execute(conn)?,
+        None => diesel::delete(old).execute(conn)?,
+    };
     let pg = matches!(conn, DbConn::Pg(_));
     let p = |n: u8| if pg { format!("${n}") } else { format!("?{n}") };
+    // class ids come from the database (numbers), never from a request
+    let only = classes.map_or(String::new(), |c| {
+        let list: Vec<String> = c.iter().map(i64::to_string).collect();
+        format!(" AND COALESCE(class_id, 0) IN ({})", list.join(", "))
+    });
     let sql = format!(
         "INSERT INTO absence_class_days (school_id, day, class_id, week, weekday, pupils, \
          scheduled_minutes, reported_minutes, valid_minutes, invalid_minutes, other_minutes, lates, \
@@ -167,7 +181,7 @@ fn roll_up(conn: &mut DbConn, school: SchoolId, from: NaiveDate, to: NaiveDate) 
          SELECT school_id, day, COALESCE(class_id, 0), MIN(week), MIN(weekday), COUNT(*), \
          SUM(scheduled_minutes), SUM(reported_minutes), SUM(valid_minutes), \
          SUM(invalid_minutes), SUM(other_minutes), SUM(lates), SUM(refused_leave_minutes) \
-         FROM absence_days WHERE school_id = {} AND day >= {} AND day <= {} \
+         FROM absence_days WHERE school_id = {} AND day >= {} AND day <= {}{only} \
          GROUP BY school_id, day, COALESCE(class_id, 0)",
         p(1),
         p(2),
@@ -225,22 +239,31 @@ pub fn refresh(
     lock(conn, &locked)?;
     let mut days = Days::default();
     facts::each(conn, Sel::Pupils(pupils), from, to, tz, |f| days.add(f))?;
-    let mut schools: Vec<SchoolId> = Vec::new();
+    // the classes (0: none) whose sums move, school by school: those of the rows replaced
+    // and of the new ones (a pupil who changed class moves two)
+    let mut moved: Vec<(SchoolId, i64)> = Vec::new();
     for chunk in pupils.chunks(CHUNK) {
         let rows = absence_days::table
             .filter(absence_days::pupil_id.eq_any(chunk))
             .filter(absence_days::day.between(from, to));
-        schools.extend(
+        moved.extend(
             rows.clone()
-                .select(absence_days::school_id)
+                .select((absence_days::school_id, absence_days::class_id))
                 .distinct()
-                .load::<SchoolId>(conn)?,
+                .load::<(SchoolId, Option<i64>)>(conn)?
+                .into_iter()
+                .map(|(s, c)| (s, c.unwrap_or(0))),
         );
         diesel::delete(rows).execute(conn)?;
     }
     let rows = days.into_rows();
-    schools.extend(rows.iter().map(|r| r.school_id));
-    schools.sort_unstable();
+    moved.extend(
+        rows.iter()
+            .map(|r| (r.school_id, r.class_id.map_or(0, i64::from))),
+    );
+    moved.sort_unstable();
+    moved.dedup();
+    let mut schools: Vec<SchoolId> = moved.iter().map(|m| m.0).collect();
     schools.dedup();
     // a lesson at a school the pupil is not enrolled at (rare): its lock too
     let more: Vec<SchoolId> = schools
@@ -251,7 +274,12 @@ pub fn refresh(
     lock(conn, &more)?;
     insert(conn, &rows)?;
     for school in schools {
-        roll_up(conn, school, from, to)?;
+        let classes: Vec<i64> = moved
+            .iter()
+            .filter(|m| m.0 == school)
+            .map(|m| m.1)
+            .collect();
+        roll_up(conn, school, (from, to), Some(&classes))?;
     }
     Ok(())
 }
@@ -282,7 +310,7 @@ pub fn rebuild(
     let rows = days.into_rows();
     insert(conn, &rows)?;
     let stored = started.elapsed().as_millis() as u64;
-    roll_up(conn, school, from, to)?;
+    roll_up(conn, school, (from, to), None)?;
     let ms = started.elapsed().as_millis() as u64;
     tracing::debug!(
         school = %school,
