@@ -206,3 +206,53 @@ async fn security_txt_says_where_to_report_a_vulnerability() {
         )));
     }
 }
+
+/// A pooled PostgreSQL connection cut from outside (a database restart, a proxy's idle
+/// timeout) fails at most the one call that finds it, with a 503, and the next call gets
+/// a new connection; no call waits for a health check while its connection is fresh.
+#[actix_web::test]
+async fn a_cut_database_connection_fails_one_call_with_503_and_the_next_reconnects() {
+    use diesel::prelude::*;
+    use narvaro::db::{Backend, Database, Manager};
+    if !backends().contains(&Kind::Postgres) {
+        return;
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let db = crate::helpers::TestDb::new(Kind::Postgres);
+    // one connection, so that every call gets the same one
+    let database = Database::new(narvaro::db::connect(&db.url, 1).unwrap(), Backend::Postgres);
+    let backend_pid = |database: &Database| {
+        let database = database.clone();
+        async move {
+            database
+                .read(|c| {
+                    Ok(diesel::sql_query("SELECT pg_backend_pid() AS pid")
+                        .get_result::<Pid>(c)?
+                        .pid)
+                })
+                .await
+        }
+    };
+    let first = backend_pid(&database).await.unwrap();
+    assert_eq!(
+        backend_pid(&database).await.unwrap(),
+        first,
+        "the connection is kept"
+    );
+
+    let mut outside = Manager::new(db.url.clone()).open().unwrap();
+    diesel::sql_query(format!("SELECT pg_terminate_backend({first})"))
+        .execute(&mut outside)
+        .unwrap();
+    // the connection served a call a moment ago: it is used without asking, and fails
+    let err = backend_pid(&database).await.unwrap_err();
+    assert_eq!(err.status(), 503, "{err}");
+    // the failure retires it: the next call asks, finds it dead, and gets a new one
+    let second = backend_pid(&database).await.unwrap();
+    assert_ne!(second, first);
+    assert_eq!(backend_pid(&database).await.unwrap(), second);
+}
