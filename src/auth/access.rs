@@ -214,26 +214,26 @@ pub fn openable_lessons(
 }
 
 pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: LessonId) -> AppResult<LessonRef> {
-    let row: Option<(ActivityId, SchoolId, Option<PersonId>)> = lessons::table
+    // the lesson and whether the viewer teaches it, in one statement
+    let teaches = diesel::dsl::exists(
+        activity_teachers::table
+            .filter(activity_teachers::activity_id.eq(lessons::activity_id))
+            .filter(activity_teachers::teacher_id.eq(v.id)),
+    );
+    let row: Option<(ActivityId, SchoolId, Option<PersonId>, bool)> = lessons::table
         .find(lesson_id)
         .select((
             lessons::activity_id,
             lessons::school_id,
             lessons::substitute_teacher_id,
+            teaches,
         ))
         .first(conn)
         .optional()?;
-    let Some((activity_id, school_id, substitute)) = row else {
+    let Some((activity_id, school_id, substitute, teaches)) = row else {
         return Err(AppError::NotFound);
     };
-    let reach = lesson_reach(conn, v, (school_id, substitute), |conn| {
-        Ok(activity_teachers::table
-            .filter(activity_teachers::activity_id.eq(activity_id))
-            .filter(activity_teachers::teacher_id.eq(v.id))
-            .count()
-            .get_result::<i64>(conn)?
-            > 0)
-    })?;
+    let reach = lesson_reach(conn, v, (school_id, substitute), teaches)?;
     Ok(LessonRef {
         id: lesson_id,
         activity_id,
@@ -243,17 +243,16 @@ pub fn lesson(conn: &mut DbConn, v: &Viewer, lesson_id: LessonId) -> AppResult<L
 }
 
 /// How the viewer reaches a lesson of `school` with this substitute: `teaches` says
-/// whether they teach its activity (asked only of someone who teaches at a school).
-/// 404 when they do not reach it.
+/// whether they teach its activity. 404 when they do not reach it.
 pub fn lesson_reach(
     conn: &mut DbConn,
     v: &Viewer,
     (school, substitute): (SchoolId, Option<PersonId>),
-    teaches: impl FnOnce(&mut DbConn) -> AppResult<bool>,
+    teaches: bool,
 ) -> AppResult<LessonReach> {
     let reach = if substitute == Some(v.id) {
         LessonReach::Substitute
-    } else if !v.roles.teacher_at.is_empty() && teaches(conn)? {
+    } else if !v.roles.teacher_at.is_empty() && teaches {
         LessonReach::Teacher
     } else if v.roles.principal_of.contains(&school) {
         LessonReach::Principal

@@ -246,15 +246,14 @@ pub fn refresh(
         let rows = absence_days::table
             .filter(absence_days::pupil_id.eq_any(chunk))
             .filter(absence_days::day.between(from, to));
+        // (what the delete removed, in the same statement)
         moved.extend(
-            rows.clone()
-                .select((absence_days::school_id, absence_days::class_id))
-                .distinct()
+            diesel::delete(rows)
+                .returning((absence_days::school_id, absence_days::class_id))
                 .load::<(SchoolId, Option<i64>)>(conn)?
                 .into_iter()
                 .map(|(s, c)| (s, c.unwrap_or(0))),
         );
-        diesel::delete(rows).execute(conn)?;
     }
     let rows = days.into_rows();
     moved.extend(
