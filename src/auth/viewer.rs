@@ -238,7 +238,7 @@ fn bearer(req: &HttpRequest) -> Option<String> {
 /// How far a request's viewer is known before the database is asked.
 enum Begun {
     /// Known: nobody signed in, or already resolved for this request.
-    Done(Option<Viewer>),
+    Done(Option<Box<Viewer>>),
     /// A valid token whose person (or API client) is still to be looked up.
     Claims(Pending),
 }
@@ -261,7 +261,7 @@ impl Pending {
 /// The token of the request, checked, without the database.
 fn begin(req: &HttpRequest) -> AppResult<Begun> {
     if let Some(v) = req.extensions().get::<Option<Viewer>>() {
-        return Ok(Begun::Done(v.clone()));
+        return Ok(Begun::Done(v.clone().map(Box::new)));
     }
     let sessions = req
         .app_data::<web::Data<Sessions>>()
@@ -325,7 +325,7 @@ fn finish(req: &HttpRequest, p: &Pending, viewer: Option<Viewer>) -> AppResult<O
 /// The viewer of this request, if any. Resolved once and kept in the request.
 pub async fn resolve(req: &HttpRequest) -> AppResult<Option<Viewer>> {
     let p = match begin(req)? {
-        Begun::Done(v) => return Ok(v),
+        Begun::Done(v) => return Ok(v.map(|v| *v)),
         Begun::Claims(p) => p,
     };
     let viewer = if p.claims.client().is_some() {
@@ -361,14 +361,14 @@ pub struct SignedIn {
 }
 
 enum Who {
-    Known(Viewer),
+    Known(Box<Viewer>),
     Pending(Pending),
 }
 
 /// The part of [`SignedIn`] that goes into the database work.
 #[derive(Clone)]
 pub enum Lookup {
-    Known(Viewer),
+    Known(Box<Viewer>),
     Claims {
         claims: Claims,
         today: NaiveDate,
@@ -402,7 +402,7 @@ impl Lookup {
     /// The viewer, on the work's own connection: a 401 when the token names nobody now.
     pub fn viewer(self, conn: &mut DbConn) -> AppResult<Viewer> {
         match self {
-            Lookup::Known(v) => Ok(v),
+            Lookup::Known(v) => Ok(*v),
             Lookup::Claims { claims, today, api } => load(conn, claims, today)?.ok_or_else(|| {
                 if api {
                     invalid_token()
@@ -424,7 +424,9 @@ impl FromRequest for SignedIn {
             let who = match begin(&req)? {
                 Begun::Done(v) => Who::Known(v.ok_or_else(sign_in_required)?),
                 Begun::Claims(p) if p.claims.client().is_none() => Who::Pending(p),
-                Begun::Claims(_) => Who::Known(resolve(&req).await?.ok_or_else(sign_in_required)?),
+                Begun::Claims(_) => {
+                    Who::Known(Box::new(resolve(&req).await?.ok_or_else(sign_in_required)?))
+                }
             };
             Ok(SignedIn { req, who })
         })
