@@ -84,6 +84,13 @@ macro_rules! routes {
 }
 
 routes! {
+    // The roll call first: a path is tried against the routes in this order (each one
+    // with a parameter by a regex), and these are the ones a school's morning asks for.
+    // No route below has a path these patterns also match.
+    get "/lessons/{id}" => roll_call::page,
+    post "/lessons/{id}" => roll_call::submit,
+    get "/api/v1/lessons/{id}/roll-call" => api::lessons::roll_call,
+    put "/api/v1/lessons/{id}/roll-call" => api::lessons::submit_roll_call,
     get "/healthz" => healthz,
     get "/static/app.css" => stylesheet,
     get "/static/roll-call.js" => roll_call_script,
@@ -180,9 +187,6 @@ routes! {
     post "/schools/{id}/trips" => trips::add,
     post "/schools/{id}/trips/cancel" => trips::cancel,
     post "/schools/{id}/trips/stays" => trips::stays,
-    // the roll call
-    get "/lessons/{id}" => roll_call::page,
-    post "/lessons/{id}" => roll_call::submit,
     get "/mentor" => mentor::mentor,
     // statistics
     get "/statistics" => statistics::dashboard,
@@ -239,8 +243,6 @@ routes! {
     post "/api/v1/leave-applications/{id}/withdraw" => api::absence::withdraw_leave,
     get "/api/v1/lessons" => api::lessons::lessons,
     get "/api/v1/lessons/{id}" => api::lessons::lesson,
-    get "/api/v1/lessons/{id}/roll-call" => api::lessons::roll_call,
-    put "/api/v1/lessons/{id}/roll-call" => api::lessons::submit_roll_call,
     get "/api/v1/statistics/absence" => api::statistics::statistics_absence,
     get "/api/v1/signals" => api::signals::signals,
     get "/api/v1/cases" => api::cases::list,
