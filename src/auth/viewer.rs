@@ -71,9 +71,10 @@ pub fn load(conn: &mut DbConn, claims: Claims, today: NaiveDate) -> AppResult<Op
     let Some(id) = claims.person_id() else {
         return Ok(None);
     };
-    let person: Option<PersonRow> = people::table
-        .find(id)
-        .select((
+    // (on the backend's own connection: through the two-backend one, diesel writes the
+    // statement's SQL anew on every call)
+    let query = || {
+        people::table.find(id).select((
             people::id,
             people::given_name,
             people::family_name,
@@ -87,8 +88,8 @@ pub fn load(conn: &mut DbConn, claims: Claims, today: NaiveDate) -> AppResult<Op
             people::school_id,
             people::birth_date,
         ))
-        .first(conn)
-        .optional()?;
+    };
+    let person: Option<PersonRow> = crate::on_backend!(conn, c => query().first(c).optional())?;
     let Some(p) = person.filter(|p| p.active && p.token_version == claims.ver) else {
         return Ok(None);
     };

@@ -152,82 +152,91 @@ fn lesson_row(
     use diesel::sql_types::{Nullable, Text};
     let (substitute, reporter) = diesel::alias!(people as substitute, people as reporter);
     let teacher = teacher.unwrap_or(PersonId(0));
-    #[allow(clippy::type_complexity)]
-    let row: Option<(
-        (
-            LessonId,
-            NaiveDate,
-            NaiveTime,
-            NaiveTime,
-            i32,
-            Option<String>,
-            bool,
-            ActivityId,
-            SchoolId,
-            Option<PersonId>,
-        ),
-        (String, Option<String>, Option<OrganisationId>, bool),
-        Option<(String, String)>,
-        Option<(String, String, NaiveDateTime, i32, Option<NaiveDateTime>)>,
-    )> = lessons::table
-        .inner_join(activities::table)
-        .inner_join(organisations::table.on(organisations::id.eq(lessons::school_id)))
-        .left_join(
-            substitute.on(substitute
-                .field(people::id)
-                .nullable()
-                .eq(lessons::substitute_teacher_id)),
-        )
-        .left_join(lesson_reports::table.on(lesson_reports::lesson_id.eq(lessons::id)))
-        .left_join(
-            reporter.on(reporter
-                .field(people::id)
-                .nullable()
-                .eq(lesson_reports::reported_by.nullable())),
-        )
-        .filter(lessons::id.eq(lesson_id))
-        .select((
-            (
-                lessons::id,
-                lessons::lesson_date,
-                lessons::starts_at,
-                lessons::ends_at,
-                lessons::teaching_minutes,
-                lessons::room,
-                lessons::cancelled,
-                lessons::activity_id,
-                lessons::school_id,
-                lessons::substitute_teacher_id,
-            ),
-            (
-                activities::subject_name,
-                fixed::<Nullable<Text>>(group_names_sql(conn.backend())),
-                organisations::parent_id,
-                exists(
-                    activity_teachers::table
-                        .filter(activity_teachers::activity_id.eq(lessons::activity_id))
-                        .filter(activity_teachers::teacher_id.eq(teacher)),
+    let groups_sql = group_names_sql(conn.backend());
+    // (on the backend's own connection: through the two-backend one, diesel writes the
+    // statement's SQL anew on every call)
+    let query = || {
+        lessons::table
+            .inner_join(activities::table)
+            .inner_join(organisations::table.on(organisations::id.eq(lessons::school_id)))
+            .left_join(
+                substitute.on(substitute
+                    .field(people::id)
+                    .nullable()
+                    .eq(lessons::substitute_teacher_id)),
+            )
+            .left_join(lesson_reports::table.on(lesson_reports::lesson_id.eq(lessons::id)))
+            .left_join(
+                reporter.on(reporter
+                    .field(people::id)
+                    .nullable()
+                    .eq(lesson_reports::reported_by.nullable())),
+            )
+            .filter(lessons::id.eq(lesson_id))
+            .select((
+                (
+                    lessons::id,
+                    lessons::lesson_date,
+                    lessons::starts_at,
+                    lessons::ends_at,
+                    lessons::teaching_minutes,
+                    lessons::room,
+                    lessons::cancelled,
+                    lessons::activity_id,
+                    lessons::school_id,
+                    lessons::substitute_teacher_id,
                 ),
-            ),
-            (
-                substitute.field(people::given_name),
-                substitute.field(people::family_name),
-            )
-                .nullable(),
-            (
-                reporter.field(people::given_name),
-                reporter.field(people::family_name),
-                lesson_reports::reported_at,
-                lesson_reports::version,
-                lesson_reports::modified_at,
-            )
-                .nullable(),
-        ))
-        .first(conn)
-        .optional()?;
-    let Some((lesson, (subject, groups, parent, teaches), sub, report)) = row else {
-        return Ok(None);
+                (
+                    activities::subject_name,
+                    fixed::<Nullable<Text>>(groups_sql),
+                    organisations::parent_id,
+                    exists(
+                        activity_teachers::table
+                            .filter(activity_teachers::activity_id.eq(lessons::activity_id))
+                            .filter(activity_teachers::teacher_id.eq(teacher)),
+                    ),
+                ),
+                (
+                    substitute.field(people::given_name),
+                    substitute.field(people::family_name),
+                )
+                    .nullable(),
+                (
+                    reporter.field(people::given_name),
+                    reporter.field(people::family_name),
+                    lesson_reports::reported_at,
+                    lesson_reports::version,
+                    lesson_reports::modified_at,
+                )
+                    .nullable(),
+            ))
     };
+    let row: Option<RawLesson> = crate::on_backend!(conn, c => query().first(c).optional())?;
+    Ok(row.map(lesson_of))
+}
+
+/// The lesson statement's row: the lesson; its subject, groups, organisation and whether
+/// the person asked about teaches it; the substitute's name; the report.
+type RawLesson = (
+    (
+        LessonId,
+        NaiveDate,
+        NaiveTime,
+        NaiveTime,
+        i32,
+        Option<String>,
+        bool,
+        ActivityId,
+        SchoolId,
+        Option<PersonId>,
+    ),
+    (String, Option<String>, Option<OrganisationId>, bool),
+    Option<(String, String)>,
+    Option<(String, String, NaiveDateTime, i32, Option<NaiveDateTime>)>,
+);
+
+fn lesson_of(row: RawLesson) -> LessonRow {
+    let (lesson, (subject, groups, parent, teaches), sub, report) = row;
     let (id, date, starts_at, ends_at, minutes, room, cancelled, activity, school_id, sub_id) =
         lesson;
     let mut groups: Vec<String> = groups
@@ -247,7 +256,7 @@ fn lesson_row(
         school_id,
         substitute: sub.map(|(g, f)| format!("{g} {f}")),
     };
-    Ok(Some(LessonRow {
+    LessonRow {
         info,
         activity,
         org: parent.unwrap_or(school_id.into()),
@@ -260,7 +269,7 @@ fn lesson_row(
             // the first report sets it too (the export's meta.modified)
             changed_at: changed_at.filter(|c| *c > at),
         }),
-    }))
+    }
 }
 
 /// The reasons staff may choose at the school (the municipality's and its own), and the
@@ -271,20 +280,28 @@ fn reasons_of(
     school: SchoolId,
 ) -> AppResult<(Vec<Reason>, Option<ReasonId>)> {
     type Row = (ReasonId, String, String, String, bool, bool, bool);
-    let rows: Vec<Row> = absence_reasons::table
-        .filter(absence_reasons::organisation_id.eq_any([org, school.into()]))
-        .filter(absence_reasons::active.eq(true))
-        .select((
-            absence_reasons::id,
-            absence_reasons::code,
-            absence_reasons::name_sv,
-            absence_reasons::name_en,
-            absence_reasons::is_valid,
-            absence_reasons::staff_selectable,
-            absence_reasons::sends_notice,
-        ))
-        .order((absence_reasons::sort_order, absence_reasons::id))
-        .load(conn)?;
+    let query = || {
+        absence_reasons::table
+            // (two comparisons, not a list: on SQLite a list makes diesel prepare the statement
+            // anew on every call)
+            .filter(
+                absence_reasons::organisation_id
+                    .eq(org)
+                    .or(absence_reasons::organisation_id.eq(OrganisationId::from(school))),
+            )
+            .filter(absence_reasons::active.eq(true))
+            .select((
+                absence_reasons::id,
+                absence_reasons::code,
+                absence_reasons::name_sv,
+                absence_reasons::name_en,
+                absence_reasons::is_valid,
+                absence_reasons::staff_selectable,
+                absence_reasons::sends_notice,
+            ))
+            .order((absence_reasons::sort_order, absence_reasons::id))
+    };
+    let rows: Vec<Row> = crate::on_backend!(conn, c => query().load(c))?;
     let leave = rows.iter().find(|r| r.1 == "LEDIG").map(|r| r.0);
     let staff = rows
         .into_iter()
@@ -345,6 +362,34 @@ fn of_row(conn: &mut DbConn, row: LessonRow, reach: LessonReach, tz: Tz) -> AppR
     } = row;
     let (reasons, leave_reason) = reasons_of(conn, org, info.school_id)?;
     let date = info.date;
+    let query = || {
+        group_memberships::table
+            .inner_join(
+                activity_groups::table
+                    .on(activity_groups::group_id.eq(group_memberships::group_id)),
+            )
+            .inner_join(people::table.on(people::id.eq(group_memberships::pupil_id)))
+            .left_join(
+                attendance_marks::table.on(attendance_marks::lesson_id
+                    .eq(info.id)
+                    .and(attendance_marks::pupil_id.eq(people::id))),
+            )
+            .filter(activity_groups::activity_id.eq(activity))
+            .filter(crate::school::membership::on(date))
+            .select((
+                people::id,
+                people::given_name,
+                people::family_name,
+                people::security_marking,
+                (
+                    attendance_marks::status,
+                    attendance_marks::minutes,
+                    attendance_marks::reason_id,
+                )
+                    .nullable(),
+            ))
+            .distinct()
+    };
     #[allow(clippy::type_complexity)]
     let mut members: Vec<(
         PupilId,
@@ -352,32 +397,7 @@ fn of_row(conn: &mut DbConn, row: LessonRow, reach: LessonReach, tz: Tz) -> AppR
         String,
         String,
         Option<(String, i32, Option<ReasonId>)>,
-    )> = group_memberships::table
-        .inner_join(
-            activity_groups::table.on(activity_groups::group_id.eq(group_memberships::group_id)),
-        )
-        .inner_join(people::table.on(people::id.eq(group_memberships::pupil_id)))
-        .left_join(
-            attendance_marks::table.on(attendance_marks::lesson_id
-                .eq(info.id)
-                .and(attendance_marks::pupil_id.eq(people::id))),
-        )
-        .filter(activity_groups::activity_id.eq(activity))
-        .filter(crate::school::membership::on(date))
-        .select((
-            people::id,
-            people::given_name,
-            people::family_name,
-            people::security_marking,
-            (
-                attendance_marks::status,
-                attendance_marks::minutes,
-                attendance_marks::reason_id,
-            )
-                .nullable(),
-        ))
-        .distinct()
-        .load(conn)?;
+    )> = crate::on_backend!(conn, c => query().load(c))?;
     members.sort_by_cached_key(|m| crate::i18n::by_surname(&m.2, &m.1, m.0));
     let ids: Vec<PupilId> = members.iter().map(|m| m.0).collect();
     let window = crate::school::calendar::utc_window(tz, date, info.starts_at, info.ends_at);
