@@ -242,7 +242,7 @@ pub async fn page(
     let (v, rc) = state
         .db(move |conn| {
             let v = lookup.viewer(conn)?;
-            let rc = roll_call::open(conn, &v, id, tz).map(|(_, rc)| rc);
+            let rc = roll_call::open(conn, &v, id, tz);
             Ok((v, rc))
         })
         .await?;
@@ -316,7 +316,7 @@ pub async fn submit(
         // the page holds marks: "everyone present" would throw them away, so ask first
         let v2 = v.clone();
         let current = state
-            .db(move |conn| roll_call::open(conn, &v2, id, tz).map(|(_, rc)| rc))
+            .db(move |conn| roll_call::open(conn, &v2, id, tz))
             .await?;
         let current = super::common::named(current, lang);
         if let Some(page) = ask_everyone_present(&state, &ctx, current, &inputs, &correction_text) {

@@ -73,7 +73,7 @@ pub async fn teacher_start(state: &AppState, ctx: &PageCtx, v: &Viewer) -> AppRe
             let (id, viewer, tz, lang) = (l.id, v.clone(), state.config.timezone, ctx.lang);
             Some(
                 state
-                    .db(move |conn| roll_call::open(conn, &viewer, id, tz).map(|(_, rc)| rc))
+                    .db(move |conn| roll_call::open(conn, &viewer, id, tz))
                     .await
                     .map(|rc| super::common::named(rc, lang))?,
             )

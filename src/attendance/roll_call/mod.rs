@@ -325,14 +325,14 @@ pub fn load(conn: &mut DbConn, lesson: &LessonRef, tz: Tz) -> AppResult<RollCall
     of_row(conn, row, lesson.reach, tz)
 }
 
-/// The lesson and its roll call, when the viewer may see it (as `access::lesson` decides;
+/// The roll call of a lesson, when the viewer may see it (as `access::lesson` decides;
 /// 404 otherwise), in as few statements as it takes: the page's own path.
 pub fn open(
     conn: &mut DbConn,
     v: &crate::auth::Viewer,
     id: LessonId,
     tz: Tz,
-) -> AppResult<(LessonRef, RollCall)> {
+) -> AppResult<RollCall> {
     let row = lesson_row(conn, id, Some(v.id))?.ok_or(AppError::NotFound)?;
     let reach = crate::auth::access::lesson_reach(
         conn,
@@ -340,14 +340,7 @@ pub fn open(
         (row.info.school_id, row.substitute_id),
         row.teaches,
     )?;
-    let lesson = LessonRef {
-        id,
-        activity_id: row.activity,
-        school_id: row.info.school_id,
-        reach,
-    };
-    let rc = of_row(conn, row, reach, tz)?;
-    Ok((lesson, rc))
+    of_row(conn, row, reach, tz)
 }
 
 /// The roll call of the lesson in `row`: its reasons, its pupils with their marks, and

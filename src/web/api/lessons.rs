@@ -154,7 +154,7 @@ pub async fn roll_call(
     let (v, rc) = state
         .db(move |conn| {
             let v = lookup.viewer(conn)?;
-            let rc = roll_call::open(conn, &v, id, tz).map(|(_, rc)| rc);
+            let rc = roll_call::open(conn, &v, id, tz);
             Ok((v, rc))
         })
         .await?;
