@@ -276,6 +276,75 @@ fn statistics_follow(c: &mut DbConn, when: &str) {
     }
 }
 
+/// A stored statistics row the next run must not recompute: a pupil's day far from what
+/// the run changes (a deleted lesson's day, the pupils named), given a false count of late
+/// arrivals. A run that recomputed more than it touched would put the true count back.
+struct Sentinel {
+    key: (i64, NaiveDate),
+    lates: i32,
+}
+
+impl Sentinel {
+    fn set(c: &mut DbConn, lesson: &str, pupils: &[&str]) -> Sentinel {
+        let (school, day): (i64, NaiveDate) = lessons::table
+            .filter(lessons::external_id.eq(lesson))
+            .select((lessons::school_id, lessons::lesson_date))
+            .first(c)
+            .unwrap();
+        let named: Vec<i64> = people::table
+            .filter(people::external_id.eq_any(pupils))
+            .select(people::id)
+            .load(c)
+            .unwrap();
+        let near = (
+            day - chrono::Duration::days(7),
+            day + chrono::Duration::days(7),
+        );
+        let (pupil, on, lates): (i64, NaiveDate, i32) = absence_days::table
+            .filter(diesel::dsl::not(absence_days::pupil_id.eq_any(&named)))
+            .filter(
+                absence_days::school_id
+                    .ne(school)
+                    .or(diesel::dsl::not(absence_days::day.between(near.0, near.1))),
+            )
+            .order((absence_days::pupil_id, absence_days::day))
+            .select((
+                absence_days::pupil_id,
+                absence_days::day,
+                absence_days::lates,
+            ))
+            .first(c)
+            .unwrap();
+        let row = absence_days::table
+            .filter(absence_days::pupil_id.eq(pupil))
+            .filter(absence_days::day.eq(on));
+        diesel::update(row)
+            .set(absence_days::lates.eq(lates + 1000))
+            .execute(c)
+            .unwrap();
+        Sentinel {
+            key: (pupil, on),
+            lates,
+        }
+    }
+
+    fn left_alone_then_put_back(&self, c: &mut DbConn, kind: Kind) {
+        let row = absence_days::table
+            .filter(absence_days::pupil_id.eq(self.key.0))
+            .filter(absence_days::day.eq(self.key.1));
+        let now: i32 = row.select(absence_days::lates).first(c).unwrap();
+        assert_eq!(
+            now,
+            self.lates + 1000,
+            "{kind:?}: a run of changes recomputes only the pupils and days it touched"
+        );
+        diesel::update(row)
+            .set(absence_days::lates.eq(self.lates))
+            .execute(c)
+            .unwrap();
+    }
+}
+
 #[actix_web::test]
 async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
     let structure = seeded_structure();
@@ -353,8 +422,10 @@ async fn narvaro_sync_keeps_a_database_in_step_with_its_source() {
             { "list": "calendarEvents", "id": lesson, "at": LATER },
         ]);
         write(&data, &doc);
+        let sentinel = Sentinel::set(c, &lesson, &[&pupil, &leaver]);
         let changes = sync(&db, &source).await.unwrap();
         assert_eq!(changes.mode, narvaro::interop::import::Mode::Changes);
+        sentinel.left_alone_then_put_back(c, kind);
         assert_eq!(changes.records, 2, "only what changed was read");
         assert_eq!(family_name(c, &pupil), "Nyberg");
         let after = counts(c);
@@ -956,4 +1027,144 @@ async fn a_syncs_memory_does_not_grow_with_the_timetable() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Imports `doc` as a snapshot, as `narvaro import` does.
+fn import_snapshot(c: &mut DbConn, dir: &Path, doc: &Value) -> narvaro::interop::import::Summary {
+    let path = dir.join("snapshot.json");
+    write(&path, doc);
+    narvaro::interop::import::run(
+        c,
+        &path,
+        Some(narvaro::interop::import::Mode::Full),
+        chrono_tz::Europe::Stockholm,
+        crate::helpers::test_today(),
+        test_moment().naive_utc(),
+        &narvaro::auth::civic::CivicKey::new(crate::helpers::TEST_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// Every kind of change a source makes to the timetable and the groups (a lesson moved to
+/// another day, a class that is no longer one, an activity that loses a group, a pupil
+/// who joins a group, a membership that ends) leaves the statistics equal to a rebuild,
+/// though only what moved is recomputed; and undoing them all gives back the first rows.
+#[actix_web::test]
+async fn each_kind_of_change_from_the_source_keeps_the_statistics_equal_to_a_rebuild() {
+    let first = seeded_structure();
+    let mut changed = first.clone();
+    let shift = |t: &Value| {
+        let t = chrono::DateTime::parse_from_rfc3339(t.as_str().unwrap()).unwrap();
+        Value::from((t + chrono::Duration::days(1)).to_rfc3339())
+    };
+    let event = &mut changed["calendarEvents"][0];
+    event["startTime"] = shift(&event["startTime"]);
+    event["endTime"] = shift(&event["endTime"]);
+    let groups = changed["groups"].as_array_mut().unwrap();
+    let class = groups
+        .iter()
+        .position(|g| g["groupType"] == "Klass")
+        .unwrap();
+    let members = |g: &Value| g["groupMemberships"].as_array().unwrap().len();
+    let other = groups
+        .iter()
+        .position(|g| g["groupType"] != "Klass" && members(g) >= 2)
+        .unwrap();
+    // a teaching group with pupils, neither of the two above, taken off its activity
+    let taken = groups
+        .iter()
+        .enumerate()
+        .find(|(i, g)| *i != other && g["groupType"] != "Klass" && members(g) >= 1)
+        .map(|(_, g)| g["id"].clone())
+        .unwrap();
+    groups[class]["groupType"] = "Undervisning".into();
+    let joiner = groups[class]["groupMemberships"][0]["person"].clone();
+    groups[other]["groupMemberships"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "person": joiner, "startDate": "2026-11-20" }));
+    let ending = &mut groups[other]["groupMemberships"][0];
+    let start: NaiveDate = ending["startDate"].as_str().unwrap().parse().unwrap();
+    ending["endDate"] = (start + chrono::Duration::days(3)).to_string().into();
+    let activity = changed["activities"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|a| {
+            a["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|g| g["id"] == taken)
+        })
+        .unwrap();
+    activity["groups"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|g| g["id"] != taken);
+
+    for kind in backends() {
+        let dir = std::env::temp_dir().join(format!("narvaro-sync-each-{}", rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = TestDb::new(kind);
+        let pool = narvaro::db::connect(&db.url, 1).unwrap();
+        let mut c = pool.get().unwrap();
+        let c = &mut *c;
+        import_snapshot(c, &dir, &first);
+        statistics_follow(c, "after the first import");
+        let school: i64 = organisations::table
+            .filter(organisations::org_type.eq("school"))
+            .select(organisations::id)
+            .first(c)
+            .unwrap();
+        let rows = |c: &mut DbConn| {
+            narvaro::insight::statistics::store::stored(c, narvaro::school::ids::SchoolId(school))
+                .unwrap()
+        };
+        let before = rows(c);
+        let counted = |c: &mut DbConn| -> (i64, i64, i64, i64) {
+            (
+                groups::table
+                    .filter(groups::group_type.eq("class"))
+                    .count()
+                    .get_result(c)
+                    .unwrap(),
+                group_memberships::table.count().get_result(c).unwrap(),
+                group_memberships::table
+                    .filter(group_memberships::end_date.is_not_null())
+                    .count()
+                    .get_result(c)
+                    .unwrap(),
+                activity_groups::table.count().get_result(c).unwrap(),
+            )
+        };
+        let moved_lesson = changed["calendarEvents"][0]["id"].as_str().unwrap();
+        let lesson_day = |c: &mut DbConn| -> NaiveDate {
+            lessons::table
+                .filter(lessons::external_id.eq(moved_lesson))
+                .select(lessons::lesson_date)
+                .first(c)
+                .unwrap()
+        };
+        let (was, day) = (counted(c), lesson_day(c));
+        import_snapshot(c, &dir, &changed);
+        assert_eq!(
+            counted(c),
+            (was.0 - 1, was.1 + 1, was.2 + 1, was.3 - 1),
+            "{kind:?}: a class less, a membership more, one ended, a group off an activity"
+        );
+        assert_eq!(lesson_day(c), day + chrono::Duration::days(1), "{kind:?}");
+        statistics_follow(c, "after every kind of change");
+        assert_ne!(
+            rows(c),
+            before,
+            "{kind:?}: the changes moved the statistics"
+        );
+        // undone: the memberships come back as they were, except the ended one, which a
+        // snapshot cannot reopen once its record has an end; the rest is as before
+        let said = import_snapshot(c, &dir, &first);
+        assert!(said.changes() > 0, "{kind:?}: {said}");
+        statistics_follow(c, "after the changes were undone");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

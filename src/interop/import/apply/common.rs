@@ -63,7 +63,8 @@ pub(super) fn ids(rows: &HashMap<String, (i64, impl Sized)>) -> Ids {
 }
 
 /// Sets each activity's groups (or teachers) to exactly `want`: adds what is missing;
-/// removes what is no longer listed when `removes`, except what `kept` protects.
+/// removes what is no longer listed when `removes`, except what `kept` protects. The
+/// (activity, group or teacher) links added and removed.
 pub(super) fn sync_links(
     conn: &mut DbConn,
     want: &[(i64, HashSet<i64>)],
@@ -71,7 +72,7 @@ pub(super) fn sync_links(
     removes: bool,
     kept: &HashSet<i64>,
     sum: &mut Summary,
-) -> QueryResult<()> {
+) -> QueryResult<Vec<(i64, i64)>> {
     let ids: Vec<i64> = want.iter().map(|(a, _)| *a).collect();
     let mut have: HashMap<i64, HashSet<i64>> = HashMap::new();
     for chunk in ids.chunks(crate::db::CHUNK) {
@@ -95,6 +96,7 @@ pub(super) fn sync_links(
     }
     let none = HashSet::new();
     let mut add = Vec::new();
+    let mut removed = Vec::new();
     for (activity, wanted) in want {
         let had = have.get(activity).unwrap_or(&none);
         add.extend(wanted.difference(had).map(|&x| (*activity, x)));
@@ -102,6 +104,7 @@ pub(super) fn sync_links(
             .difference(wanted)
             .filter(|x| removes && !kept.contains(x))
         {
+            removed.push((*activity, x));
             sum.ended += if teachers {
                 diesel::delete(
                     activity_teachers::table
@@ -142,7 +145,8 @@ pub(super) fn sync_links(
             .collect();
         insert_batched!(conn, activity_groups::table, rows)
     };
-    Ok(())
+    removed.extend(add);
+    Ok(removed)
 }
 
 /// Organisations with no parent first, so a school's municipality exists before it.

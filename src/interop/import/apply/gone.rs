@@ -1,35 +1,34 @@
-//! What the source says is gone, and the statistics of the schools an import touched.
+//! What the source says is gone.
 
 use crate::db::DbConn;
-use crate::interop::import::roster::{Known, Roster, Summary};
+use crate::interop::import::roster::{Roster, Summary};
 use crate::schema::*;
-use crate::school::ids::SchoolId;
 use chrono::{Duration, NaiveDate};
-use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use super::common::*;
+use super::touched::Touched;
 
 /// What the source names as gone and is not a person: a group's open memberships and
 /// mentor duties end; a duty ends; an activity's lessons from today on, and a deleted
 /// calendar event, are cancelled (a roll call made is kept). An organisation is never
-/// ended by an import: the report says so. The schools touched.
+/// ended by an import: the report says so.
 pub(super) fn end_gone(
     conn: &mut DbConn,
     r: &Roster,
     today: NaiveDate,
     sum: &mut Summary,
-) -> QueryResult<Vec<i64>> {
+    t: &mut Touched,
+) -> QueryResult<()> {
     let yesterday = today - Duration::days(1);
-    let mut schools = Vec::new();
     let g = &r.gone;
     for chunk in g.groups.chunks(crate::db::CHUNK) {
-        let rows: Vec<(i64, i64)> = groups::table
+        let rows: Vec<i64> = groups::table
             .filter(groups::external_id.eq_any(chunk))
-            .select((groups::id, groups::school_id))
+            .select(groups::id)
             .load(conn)?;
-        for (group, school) in rows {
-            schools.push(school);
+        for group in rows {
+            // its members' days from today on
+            t.group(group, today, None);
             sum.ended += diesel::update(
                 group_memberships::table
                     .filter(group_memberships::group_id.eq(group))
@@ -71,103 +70,38 @@ pub(super) fn end_gone(
         .execute(conn)?;
     }
     for chunk in g.activities.chunks(crate::db::CHUNK) {
-        let acts: Vec<(i64, i64)> = activities::table
+        let acts: Vec<i64> = activities::table
             .filter(activities::external_id.eq_any(chunk))
-            .select((activities::id, activities::school_id))
+            .select(activities::id)
             .load(conn)?;
-        for (act, school) in acts {
-            schools.push(school);
-            sum.ended += diesel::update(
+        for act in acts {
+            let cancelled: Vec<(i64, NaiveDate)> = diesel::update(
                 lessons::table
                     .filter(lessons::activity_id.eq(act))
                     .filter(lessons::lesson_date.ge(today))
                     .filter(lessons::cancelled.eq(false)),
             )
             .set(lessons::cancelled.eq(true))
-            .execute(conn)?;
+            .returning((lessons::school_id, lessons::lesson_date))
+            .get_results(conn)?;
+            sum.ended += cancelled.len();
+            for (school, day) in cancelled {
+                t.day(school, day);
+            }
         }
     }
     for chunk in g.events.chunks(crate::db::CHUNK) {
-        schools.extend(
-            lessons::table
-                .filter(lessons::external_id.eq_any(chunk))
-                .filter(lessons::cancelled.eq(false))
-                .select(lessons::school_id)
-                .load::<i64>(conn)?,
-        );
-        sum.ended += diesel::update(
+        let cancelled: Vec<(i64, NaiveDate)> = diesel::update(
             lessons::table
                 .filter(lessons::external_id.eq_any(chunk))
                 .filter(lessons::cancelled.eq(false)),
         )
         .set(lessons::cancelled.eq(true))
-        .execute(conn)?;
-    }
-    Ok(schools)
-}
-
-/// The schools a roster of changes writes to (for the statistics).
-pub(super) fn touched_schools(
-    conn: &mut DbConn,
-    r: &Roster,
-    known: &Known,
-    keys: &Keys,
-    acts: &Ids,
-) -> QueryResult<Vec<i64>> {
-    let mut schools: Vec<i64> = r
-        .groups
-        .iter()
-        .map(|g| &g.school)
-        .chain(r.activities.iter().map(|a| &a.school))
-        .filter_map(|ext| keys.orgs.get(ext).copied())
-        .collect();
-    let mut group_ids: Vec<i64> = r
-        .memberships
-        .iter()
-        .filter_map(|m| keys.groups.get(&m.group).copied())
-        .collect();
-    group_ids.sort_unstable();
-    group_ids.dedup();
-    for chunk in group_ids.chunks(crate::db::CHUNK) {
-        schools.extend(
-            groups::table
-                .filter(groups::id.eq_any(chunk))
-                .select(groups::school_id)
-                .load::<i64>(conn)?,
-        );
-    }
-    let mut act_ids: Vec<i64> = r
-        .events
-        .iter()
-        .map(|e| &e.activity)
-        .chain(known.staged_activities.iter().map(|(a, _)| a))
-        .filter_map(|a| acts.get(a).copied())
-        .collect();
-    act_ids.sort_unstable();
-    act_ids.dedup();
-    for chunk in act_ids.chunks(crate::db::CHUNK) {
-        schools.extend(
-            activities::table
-                .filter(activities::id.eq_any(chunk))
-                .select(activities::school_id)
-                .load::<i64>(conn)?,
-        );
-    }
-    Ok(schools)
-}
-
-/// Rebuilds the statistics of the roster's schools over all their lessons.
-pub(super) fn refresh_statistics(conn: &mut DbConn, tz: Tz, school_ids: &[i64]) -> QueryResult<()> {
-    for &school in school_ids {
-        let (lo, hi): (Option<NaiveDate>, Option<NaiveDate>) = lessons::table
-            .filter(lessons::school_id.eq(school))
-            .select((
-                diesel::dsl::min(lessons::lesson_date),
-                diesel::dsl::max(lessons::lesson_date),
-            ))
-            .first(conn)?;
-        if let (Some(lo), Some(hi)) = (lo, hi) {
-            crate::insight::statistics::store::rebuild(conn, tz, SchoolId(school), lo, hi)?;
+        .returning((lessons::school_id, lessons::lesson_date))
+        .get_results(conn)?;
+        sum.ended += cancelled.len();
+        for (school, day) in cancelled {
+            t.day(school, day);
         }
     }
     Ok(())

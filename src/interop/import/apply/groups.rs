@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
 
 use super::common::*;
+use super::touched::{end_moved, Touched};
 
 /// Classes and other groups.
 pub(super) fn groups(
@@ -16,6 +17,7 @@ pub(super) fn groups(
     orgs: &Ids,
     now: NaiveDateTime,
     sum: &mut Summary,
+    t: &mut Touched,
 ) -> QueryResult<Ids> {
     type GroupValues = (String, String, Option<i32>, i64);
     let group_rows = existing::<GroupValues>(
@@ -43,7 +45,12 @@ pub(super) fn groups(
         let want: GroupValues = (g.name.clone(), g.kind.to_string(), g.school_year, school);
         match group_rows.get(&g.ext) {
             Some((_, have)) if *have == want => {}
-            Some(&(id, _)) => {
+            Some((id, have)) => {
+                let id = *id;
+                if have.1 != want.1 {
+                    // a class's members take it as their class on every day they are in it
+                    t.group(id, NaiveDate::MIN, None);
+                }
                 sum.updated += diesel::update(groups::table.find(id))
                     .set((
                         groups::name.eq(&g.name),
@@ -84,6 +91,7 @@ pub(super) fn memberships(
     keys: &Keys,
     today: NaiveDate,
     sum: &mut Summary,
+    t: &mut Touched,
 ) -> QueryResult<()> {
     let (groups_by, persons) = (keys.groups, keys.persons);
     let whole: HashSet<i64> = if keys.removes_missing() {
@@ -144,9 +152,11 @@ pub(super) fn memberships(
                         .set(group_memberships::end_date.eq(m.end))
                         .execute(conn)?;
                     sum.updated += 1;
+                    t.pupil(p, Some(g), end_moved(m.start, end, m.end));
                 }
             }
             None => {
+                t.pupil(p, Some(g), (m.start, m.end));
                 restarted
                     .entry((g, p))
                     .and_modify(|d: &mut NaiveDate| *d = (*d).min(m.start))
@@ -176,6 +186,7 @@ pub(super) fn memberships(
                 .set(group_memberships::end_date.eq(ended))
                 .execute(conn)?;
             sum.ended += 1;
+            t.pupil(*p, Some(*g), end_moved(*start, *end, Some(ended)));
         }
     }
 

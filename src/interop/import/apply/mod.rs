@@ -2,7 +2,8 @@
 //! (parents first), people (and ending those gone from the source), guardianships (and
 //! ending guardians left with no child), groups, memberships, duties, activities with their
 //! groups and teachers, lessons, and last the statistics. Each stage has its file
-//! (`orgs`, `people`, `groups`, `teaching`, `gone`); every stage matches stored rows by
+//! (`orgs`, `people`, `groups`, `teaching`, `gone`), and `touched` recomputes the
+//! statistics of the pupils and days they moved; every stage matches stored rows by
 //! `external_id` and decides with the plain rules of `common`, which are unit-tested.
 
 use super::roster::{Known, Mode, Roster, Summary};
@@ -30,6 +31,7 @@ mod known;
 mod orgs;
 mod people;
 mod teaching;
+mod touched;
 
 use common::*;
 use gone::*;
@@ -39,6 +41,7 @@ use known::{lookup, Table};
 use orgs::*;
 use people::*;
 use teaching::*;
+use touched::Touched;
 
 /// Writes the roster: call inside a transaction (see `store`). `known`: the stored rows a
 /// roster of changes refers to.
@@ -66,15 +69,22 @@ pub fn apply(
         .into_values()
         .collect();
     let kept_groups: HashSet<i64> = lookup(conn, unread, Table::Groups)?.into_values().collect();
-    // what moves the statistics: people ended, groups, memberships, activities, lessons
-    let before = sum.changes();
-    let mut school_ids = match mode {
+    // what moves the statistics: people ended, a group's type, memberships, an
+    // activity's groups, lessons; each stage notes the pupils and days it moved
+    let mut touched = Touched::default();
+    match mode {
         Mode::Full if r.unread_lists.contains("persons") => {
             sum.notes_of_apply
                 .push("nobody was ended, since a person record could not be read".to_string());
-            snapshot_schools(r, &orgs)
         }
-        Mode::Full => end_departed(conn, r, &orgs, &persons, today, now, &mut sum)?,
+        Mode::Full => end_departed(
+            conn,
+            r,
+            (&orgs, &persons),
+            (today, now),
+            &mut sum,
+            &mut touched,
+        )?,
         Mode::Changes => {
             // a person the run also brings exists in the source now: the deletion is older
             // than the record (deleted, then created again with the same id) and loses
@@ -86,17 +96,13 @@ pub fn apply(
                 .filter(|ext| !present.contains(ext.as_str()))
                 .cloned()
                 .collect();
-            end_named(conn, &gone, today, now, &mut sum)?
+            end_named(conn, &gone, (today, now), &mut sum, &mut touched)?
         }
     };
-    let mut moved = sum.changes() - before;
     let unlinked = guardianships(conn, r, &persons, &kept_people, now, &mut sum)?;
     end_childless_guardians(conn, unlinked, today, now, &mut sum)?;
     lap.lap("endings and guardianships");
-    // a group's type decides the pupil's class on the statistics' rows
-    let before = sum.changes();
-    let mut groups_by = groups(conn, r, &orgs, now, &mut sum)?;
-    moved += sum.changes() - before;
+    let mut groups_by = groups(conn, r, &orgs, now, &mut sum, &mut touched)?;
     extend(&mut groups_by, &known.groups);
     let keys = Keys {
         orgs: &orgs,
@@ -110,29 +116,22 @@ pub fn apply(
     };
     duties(conn, r, &keys, today, &mut sum)?;
     lap.lap("groups and duties");
-    let before = sum.changes();
-    memberships(conn, r, &keys, today, &mut sum)?;
+    memberships(conn, r, &keys, today, &mut sum, &mut touched)?;
     lap.lap("memberships");
-    let mut acts = activities(conn, r, &keys, now, &mut sum)?;
+    let mut acts = activities(conn, r, &keys, now, &mut sum, &mut touched)?;
     extend(&mut acts, &known.activities);
     lap.lap("activities");
-    let seen = lessons(conn, r, &orgs, &acts, &mut sum)?;
+    let seen = lessons(conn, r, &orgs, &acts, &mut sum, &mut touched)?;
     if mode == Mode::Full {
-        school_ids.extend(cancel_missing(conn, r, &orgs, &seen, today, &mut sum)?);
+        cancel_missing(conn, r, &orgs, &seen, today, &mut sum, &mut touched)?;
     }
     lap.lap("lessons");
-    school_ids.extend(end_gone(conn, r, today, &mut sum)?);
+    end_gone(conn, r, today, &mut sum, &mut touched)?;
     note_gone_orgs(conn, r, &mut sum)?;
     lap.lap("endings");
-    moved += sum.changes() - before;
-    // the statistics follow the new timetable and memberships (a new name moves nothing)
-    if moved > 0 {
-        if mode == Mode::Changes {
-            school_ids.extend(touched_schools(conn, r, known, &keys, &acts)?);
-        }
-        school_ids.sort_unstable();
-        school_ids.dedup();
-        refresh_statistics(conn, tz, &school_ids)?;
+    // the statistics of the pupils and days moved (a new name moves nothing)
+    if !touched.is_empty() {
+        touched.recompute(conn, tz)?;
         lap.lap("statistics");
     }
     Ok(sum)

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::common::*;
 use super::known::{lookup, Table};
+use super::touched::Touched;
 
 /// A person's stored values the import compares with the source's: names, civic number,
 /// birth date, sex, marking, e-mail, school, active, registered municipality, telephone,
@@ -326,17 +327,15 @@ pub(super) fn snapshot_schools(r: &Roster, orgs: &Ids) -> Vec<i64> {
         .collect()
 }
 
-/// Ends the people an earlier import brought from the same schools who are gone now; the
-/// roster's schools.
+/// Ends the people an earlier import brought from the same schools who are gone now.
 pub(super) fn end_departed(
     conn: &mut DbConn,
     r: &Roster,
-    orgs: &Ids,
-    persons: &Ids,
-    today: NaiveDate,
-    now: NaiveDateTime,
+    (orgs, persons): (&Ids, &Ids),
+    (today, now): (NaiveDate, NaiveDateTime),
     sum: &mut Summary,
-) -> QueryResult<Vec<i64>> {
+    t: &mut Touched,
+) -> QueryResult<()> {
     let school_ids = snapshot_schools(r, orgs);
     let present: HashSet<i64> = persons.values().copied().collect();
     let imported_here: Vec<i64> = people::table
@@ -352,36 +351,33 @@ pub(super) fn end_departed(
         .distinct()
         .load(conn)?;
     for id in imported_here.into_iter().filter(|id| !present.contains(id)) {
-        end_person(conn, id, today, now)?;
+        end_person(conn, id, today, now, t)?;
         sum.ended += 1;
     }
 
-    Ok(school_ids)
+    Ok(())
 }
 
-/// Ends the people a source of changes names as gone (`deletedEntities`, `tobedeleted`);
-/// the schools they were at.
+/// Ends the people a source of changes names as gone (`deletedEntities`, `tobedeleted`).
 pub(super) fn end_named(
     conn: &mut DbConn,
     gone: &[String],
-    today: NaiveDate,
-    now: NaiveDateTime,
+    (today, now): (NaiveDate, NaiveDateTime),
     sum: &mut Summary,
-) -> QueryResult<Vec<i64>> {
-    let mut schools = Vec::new();
+    t: &mut Touched,
+) -> QueryResult<()> {
     for chunk in gone.chunks(crate::db::CHUNK) {
-        let rows: Vec<(i64, Option<i64>)> = people::table
+        let rows: Vec<i64> = people::table
             .filter(people::external_id.eq_any(chunk))
             .filter(people::active.eq(true))
-            .select((people::id, people::school_id))
+            .select(people::id)
             .load(conn)?;
-        for (id, school) in rows {
-            end_person(conn, id, today, now)?;
-            schools.extend(school);
+        for id in rows {
+            end_person(conn, id, today, now, t)?;
             sum.ended += 1;
         }
     }
-    Ok(schools)
+    Ok(())
 }
 
 /// A person gone from the source: inactive (their sessions and links stop working), their
@@ -393,8 +389,11 @@ pub(super) fn end_person(
     id: i64,
     today: NaiveDate,
     now: NaiveDateTime,
+    t: &mut Touched,
 ) -> QueryResult<()> {
     let yesterday = today - Duration::days(1);
+    // a pupil's days from today on (what ended yesterday or had not begun)
+    t.pupil(id, None, (today, None));
     diesel::update(people::table.find(id))
         .set((
             people::active.eq(false),

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use super::common::*;
 use super::known::{lookup, Table};
 use super::people::*;
+use super::touched::Touched;
 
 /// Activities, with exactly their groups and teachers.
 pub(super) fn activities(
@@ -20,6 +21,7 @@ pub(super) fn activities(
     keys: &Keys,
     now: NaiveDateTime,
     sum: &mut Summary,
+    t: &mut Touched,
 ) -> QueryResult<Ids> {
     type ActivityValues = (String, String, String, String, i64);
     let act_rows = existing::<ActivityValues>(
@@ -99,7 +101,10 @@ pub(super) fn activities(
         teachers.push((id, of(&a.teachers, keys.persons)));
     }
     let removes = keys.removes_missing();
-    sync_links(conn, &groups, false, removes, keys.kept_groups, sum)?;
+    // a group added or removed: its members' days at the activity's lessons
+    for (a, g) in sync_links(conn, &groups, false, removes, keys.kept_groups, sum)? {
+        t.link(a, g);
+    }
     sync_links(conn, &teachers, true, removes, keys.kept_people, sum)?;
     Ok(acts)
 }
@@ -113,6 +118,7 @@ pub(super) fn lessons(
     orgs: &Ids,
     acts: &Ids,
     sum: &mut Summary,
+    t: &mut Touched,
 ) -> QueryResult<Seen> {
     let newest: Option<i64> = lessons::table
         .select(diesel::dsl::max(lessons::id))
@@ -133,7 +139,7 @@ pub(super) fn lessons(
         held: 0,
     };
     match r.staged_events {
-        None => w.write(conn, &r.events, sum)?,
+        None => w.write(conn, &r.events, sum, t)?,
         Some(run) => {
             let mut after = 0;
             loop {
@@ -144,7 +150,7 @@ pub(super) fn lessons(
                 after = last;
                 // as `drop_unread` leaves out a roster's events
                 events.retain(|e| !r.unread.contains(&e.activity) && !r.unread.contains(&e.ext));
-                w.write(conn, &events, sum)?;
+                w.write(conn, &events, sum, t)?;
             }
         }
     }
@@ -195,7 +201,13 @@ struct Lessons<'a> {
 }
 
 impl Lessons<'_> {
-    fn write(&mut self, conn: &mut DbConn, events: &[Event], sum: &mut Summary) -> QueryResult<()> {
+    fn write(
+        &mut self,
+        conn: &mut DbConn,
+        events: &[Event],
+        sum: &mut Summary,
+        t: &mut Touched,
+    ) -> QueryResult<()> {
         type LessonValues = (i64, NaiveDate, NaiveTime, NaiveTime, i32, bool);
         // the stored values and, for a lesson cancelled or given back by hand on the day
         // page, what the source said then (src/day_changes.rs)
@@ -207,6 +219,7 @@ impl Lessons<'_> {
             i32,
             bool,
             Option<bool>,
+            i64,
         );
         let lesson_rows = existing::<Stored>(
             conn,
@@ -225,6 +238,7 @@ impl Lessons<'_> {
                             lessons::teaching_minutes,
                             lessons::cancelled,
                             lessons::source_cancelled,
+                            lessons::school_id,
                         ),
                     ))
                     .load(c)
@@ -253,7 +267,10 @@ impl Lessons<'_> {
                     self.held += 1
                 }
                 None if closed.holds(school, date) => self.held += 1,
-                Some(&(id, _)) => {
+                Some(&(id, ref have)) => {
+                    // the day it was on and the day it is on
+                    t.day(have.7, have.1);
+                    t.day(school, date);
                     sum.updated += diesel::update(lessons::table.find(id))
                         .set((
                             lessons::activity_id.eq(activity),
@@ -267,17 +284,20 @@ impl Lessons<'_> {
                         ))
                         .execute(conn)?;
                 }
-                None => new.push(NewLesson {
-                    activity_id: activity,
-                    school_id: school,
-                    lesson_date: date,
-                    starts_at: starts,
-                    ends_at: ends,
-                    teaching_minutes: e.minutes,
-                    cancelled: e.cancelled,
-                    external_id: Some(&e.ext),
-                    uuid: Some(source_uuid(&e.ext)?),
-                }),
+                None => {
+                    t.day(school, date);
+                    new.push(NewLesson {
+                        activity_id: activity,
+                        school_id: school,
+                        lesson_date: date,
+                        starts_at: starts,
+                        ends_at: ends,
+                        teaching_minutes: e.minutes,
+                        cancelled: e.cancelled,
+                        external_id: Some(&e.ext),
+                        uuid: Some(source_uuid(&e.ext)?),
+                    })
+                }
             }
         }
         sum.inserted += match conn {
@@ -351,7 +371,7 @@ pub(super) struct NewLesson<'a> {
 /// A snapshot's missing lessons: an imported lesson of one of its schools, from today on
 /// and inside the days its calendar covers, that it no longer holds is cancelled (a roll
 /// call made is kept). Nothing is cancelled when an activity or a calendar event could not
-/// be read. The schools touched.
+/// be read.
 pub(super) fn cancel_missing(
     conn: &mut DbConn,
     r: &Roster,
@@ -359,9 +379,10 @@ pub(super) fn cancel_missing(
     seen: &Seen,
     today: NaiveDate,
     sum: &mut Summary,
-) -> QueryResult<Vec<i64>> {
+    t: &mut Touched,
+) -> QueryResult<()> {
     let Some((first, last)) = r.calendar else {
-        return Ok(Vec::new());
+        return Ok(());
     };
     if ["activities", "calendarEvents"]
         .iter()
@@ -371,30 +392,28 @@ pub(super) fn cancel_missing(
             "no lesson was cancelled for missing, since an activity or a calendar event could not be read"
                 .to_string(),
         );
-        return Ok(Vec::new());
+        return Ok(());
     }
     // school by school: a school's year of lessons at a time in memory
-    let mut missing: Vec<(i64, i64)> = Vec::new();
+    let mut missing: Vec<i64> = Vec::new();
     for school in snapshot_schools(r, orgs) {
-        let ids: Vec<i64> = lessons::table
+        let rows: Vec<(i64, NaiveDate)> = lessons::table
             .filter(lessons::school_id.eq(school))
             .filter(lessons::lesson_date.ge(first.max(today)))
             .filter(lessons::lesson_date.le(last))
             .filter(lessons::cancelled.eq(false))
             .filter(lessons::external_id.is_not_null())
-            .select(lessons::id)
+            .select((lessons::id, lessons::lesson_date))
             .load(conn)?;
-        missing.extend(
-            ids.into_iter()
-                .filter(|id| !seen.has(*id))
-                .map(|id| (id, school)),
-        );
+        for (id, day) in rows.into_iter().filter(|(id, _)| !seen.has(*id)) {
+            missing.push(id);
+            t.day(school, day);
+        }
     }
-    let ids: Vec<i64> = missing.iter().map(|m| m.0).collect();
-    for chunk in ids.chunks(crate::db::CHUNK) {
+    for chunk in missing.chunks(crate::db::CHUNK) {
         sum.ended += diesel::update(lessons::table.filter(lessons::id.eq_any(chunk)))
             .set(lessons::cancelled.eq(true))
             .execute(conn)?;
     }
-    Ok(missing.into_iter().map(|m| m.1).collect())
+    Ok(())
 }
