@@ -548,6 +548,12 @@ fn retention(config: Config, dry_run: bool) -> Result<(), Failure> {
             "narvaro: removed {} pupils and {} guardians: {} marks, {} absence reports, {} leave applications, {} notices, {} audit rows, {} statistics days; {} e-mails emptied, {} link e-mails deleted",
             d.pupils, d.guardians, t.marks, t.absence_reports, t.leave_applications, t.notices, t.audit_rows, t.statistics_days, d.mails_emptied, d.mails_deleted
         );
+        if d.pupils + d.guardians > 0 {
+            println!(
+                "narvaro: the longest write held the database {} ms",
+                d.longest_write.as_millis()
+            );
+        }
         if d.kept > 0 {
             println!(
                 "narvaro: {} people could not be removed (see the log); the next run tries again",

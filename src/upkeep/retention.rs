@@ -9,8 +9,11 @@
 //! or an invitation goes entirely.
 //!
 //! `narvaro retention --dry-run` lists what would go; the server runs the same for real
-//! once a day. Each person goes in one transaction, so an interrupted run leaves whole
-//! people, and the next run takes the rest.
+//! once a day. A person's long history (marks, per-day sums, reads of their records, the
+//! audit rows about them) goes first in batches of at most `BATCH_ROWS` rows, each its own
+//! short transaction, so that a roll call waiting for SQLite's one writer waits for one
+//! batch, never for a pupil's school years; then the person and the rest in one
+//! transaction. An interrupted run leaves the person (still due to go) for the next run.
 
 use chrono::{Duration, Months, NaiveDate, NaiveDateTime};
 use diesel::dsl::{exists, not};
@@ -287,6 +290,108 @@ pub fn plan(
     })
 }
 
+/// The most rows of one person's history one write transaction deletes before the
+/// person's own.
+pub const BATCH_ROWS: usize = 2000;
+
+/// Deletes one batch of a person's long history: audit rows from `audit` first, then
+/// marks, reads and per-day sums; the rows deleted (0: nothing of it is left).
+fn shed_batch(c: &mut DbConn, person: PersonId, audit: &[i64]) -> QueryResult<usize> {
+    c.write_transaction(|c| {
+        if !audit.is_empty() {
+            let mut n = 0;
+            for chunk in audit.chunks(crate::db::CHUNK) {
+                n += diesel::delete(audit_log::table.filter(audit_log::id.eq_any(chunk)))
+                    .execute(c)?;
+            }
+            return Ok(n.max(1));
+        }
+        let limit = BATCH_ROWS as i64;
+        let marks: Vec<i64> = attendance_marks::table
+            .filter(attendance_marks::pupil_id.eq(person))
+            .select(attendance_marks::id)
+            .limit(limit)
+            .load(c)?;
+        if !marks.is_empty() {
+            for chunk in marks.chunks(crate::db::CHUNK) {
+                diesel::delete(attendance_marks::table.filter(attendance_marks::id.eq_any(chunk)))
+                    .execute(c)?;
+            }
+            return Ok(marks.len());
+        }
+        let reads: Vec<i64> = access_log::table
+            .filter(
+                access_log::pupil_id
+                    .eq(person)
+                    .or(access_log::reader_id.eq(person)),
+            )
+            .select(access_log::id)
+            .limit(limit)
+            .load(c)?;
+        if !reads.is_empty() {
+            for chunk in reads.chunks(crate::db::CHUNK) {
+                diesel::delete(access_log::table.filter(access_log::id.eq_any(chunk)))
+                    .execute(c)?;
+            }
+            return Ok(reads.len());
+        }
+        // the per-day sums up to the day that makes a batch (a day at two schools is two)
+        let last: Option<NaiveDate> = absence_days::table
+            .filter(absence_days::pupil_id.eq(person))
+            .order(absence_days::day)
+            .select(absence_days::day)
+            .offset(limit - 1)
+            .first(c)
+            .optional()?;
+        let days = absence_days::table.filter(absence_days::pupil_id.eq(person));
+        match last {
+            Some(last) => diesel::delete(days.filter(absence_days::day.le(last))).execute(c),
+            None => diesel::delete(days).execute(c),
+        }
+    })
+}
+
+/// Removes one person and everything about them: the long history in batches (see
+/// `BATCH_ROWS`), then the rest in one transaction. The longest write's time.
+async fn remove_all(db: &Database, person: PersonId) -> AppResult<std::time::Duration> {
+    let mut longest = std::time::Duration::ZERO;
+    let mut timed = |took: std::time::Duration| longest = longest.max(took);
+    let audit = db.read(move |c| Ok(audit::about(c, person)?)).await?;
+    for chunk in audit.chunks(BATCH_ROWS) {
+        let chunk = chunk.to_vec();
+        let took = db
+            .write(move |c| {
+                let started = std::time::Instant::now();
+                shed_batch(c, person, &chunk)?;
+                Ok(started.elapsed())
+            })
+            .await?;
+        timed(took);
+    }
+    loop {
+        let (n, took) = db
+            .write(move |c| {
+                let started = std::time::Instant::now();
+                let n = shed_batch(c, person, &[])?;
+                Ok((n, started.elapsed()))
+            })
+            .await?;
+        timed(took);
+        if n == 0 {
+            break;
+        }
+    }
+    let took = db
+        .write(move |c| {
+            let started = std::time::Instant::now();
+            remove(c, person)?;
+            Ok(started.elapsed())
+        })
+        .await?;
+    timed(took);
+    Ok(longest)
+}
+
 /// Removes one person and everything about them, in one transaction.
 fn remove(c: &mut DbConn, person: PersonId) -> QueryResult<()> {
     c.write_transaction(|c| {
@@ -428,9 +533,12 @@ pub struct Done {
     pub totals: Counts,
     pub mails_emptied: i64,
     pub mails_deleted: i64,
+    /// the longest a write transaction of the run held the database (a roll call waiting
+    /// for SQLite's one writer waits at most that long)
+    pub longest_write: std::time::Duration,
 }
 
-/// Applies the policy: each person in a transaction of their own, then the old e-mails;
+/// Applies the policy: each person in turn (`remove_all`), then the old e-mails;
 /// the run is written to the audit log by its counts (never names).
 pub async fn apply(
     db: &Database,
@@ -445,9 +553,9 @@ pub async fn apply(
         ..Done::default()
     };
     for p in &plan.people {
-        let id = p.id;
-        match db.write(move |c| Ok(remove(c, id)?)).await {
-            Ok(()) => {
+        match remove_all(db, p.id).await {
+            Ok(took) => {
+                done.longest_write = done.longest_write.max(took);
                 match p.kind {
                     Kind::Pupil => done.pupils += 1,
                     Kind::Guardian => done.guardians += 1,
@@ -455,7 +563,7 @@ pub async fn apply(
                 done.totals.add(&p.counts);
             }
             Err(e) => {
-                tracing::warn!(person = %id, error = %e, "retention: a person could not be removed; the next run tries again");
+                tracing::warn!(person = %p.id, error = %e, "retention: a person could not be removed; the next run tries again");
                 done.kept += 1;
             }
         }

@@ -81,6 +81,64 @@ fn held(world: &World, person: i64) -> Vec<i64> {
     ]
 }
 
+/// Years of per-day rows and of reads of the pupil's records: more than one of
+/// retention's batches deletes, so that the person goes over several transactions.
+fn long_history(world: &World, pupil: i64) {
+    let mut c = conn(&world.pool);
+    let c = &mut *c;
+    let school: i64 = absence_days::table
+        .filter(absence_days::pupil_id.eq(pupil))
+        .select(absence_days::school_id)
+        .first(c)
+        .unwrap();
+    let n = retention::BATCH_ROWS as i64 + 700;
+    let first = NaiveDate::from_ymd_opt(2012, 8, 20).unwrap();
+    let days: Vec<narvaro::insight::statistics::store::DayRow> = (0..n)
+        .map(|i| {
+            let day = first + Duration::days(i);
+            narvaro::insight::statistics::store::DayRow {
+                school_id: narvaro::school::ids::SchoolId(school),
+                day,
+                pupil_id: narvaro::school::ids::PupilId(pupil),
+                class_id: None,
+                week: narvaro::insight::statistics::store::iso_week(day),
+                weekday: 1,
+                scheduled_minutes: 60,
+                reported_minutes: 60,
+                valid_minutes: 0,
+                invalid_minutes: 0,
+                other_minutes: 0,
+                lates: 0,
+                refused_leave_minutes: 0,
+            }
+        })
+        .collect();
+    for batch in days.chunks(500) {
+        narvaro::on_backend!(c, c => diesel::insert_into(absence_days::table)
+            .values(batch)
+            .execute(c))
+        .unwrap();
+    }
+    // recent reads: the access log's own pruning would not take them
+    let at = test_moment().naive_utc();
+    let reads: Vec<_> = (0..n)
+        .map(|_| {
+            (
+                access_log::at.eq(at),
+                access_log::pupil_id.eq(pupil),
+                access_log::kind.eq("pupil_page"),
+                access_log::route.eq("/pupils/{id}"),
+            )
+        })
+        .collect();
+    for batch in reads.chunks(500) {
+        narvaro::on_backend!(c, c => diesel::insert_into(access_log::table)
+            .values(batch)
+            .execute(c))
+        .unwrap();
+    }
+}
+
 /// The class sums of the statistics, which outlive the pupils.
 fn class_sums(world: &World) -> Vec<(i64, NaiveDate, i64, i32, i32, i32)> {
     let mut c = conn(&world.pool);
@@ -179,7 +237,12 @@ async fn a_pupil_who_left_long_ago_goes_with_everything_about_them_and_the_sums_
                 .execute(&mut *c)
                 .unwrap();
         }
+        long_history(&world, child);
         let before = held(&world, child);
+        assert!(
+            before[5] > retention::BATCH_ROWS as i64,
+            "{kind:?}: more per-day rows than one batch deletes"
+        );
         assert!(
             before[..6].iter().all(|n| *n > 0) && before[6] == 1,
             "{kind:?}: the child has marks, reports, leave, notices, audit rows and statistics: {before:?}"
@@ -276,6 +339,20 @@ async fn a_pupil_who_left_long_ago_goes_with_everything_about_them_and_the_sums_
             held(&world, child),
             vec![0; 7],
             "{kind:?}: nothing about the child"
+        );
+        {
+            let mut c = conn(&world.pool);
+            let reads: i64 = access_log::table
+                .filter(access_log::pupil_id.eq(child))
+                .count()
+                .get_result(&mut *c)
+                .unwrap();
+            assert_eq!(reads, 0, "{kind:?}: nor who read their records");
+        }
+        assert!(
+            done.longest_write < std::time::Duration::from_secs(5),
+            "{kind:?}: {:?}",
+            done.longest_write
         );
         for (g, goes) in &guardians {
             let there = held(&world, *g)[6];
