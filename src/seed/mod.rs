@@ -48,8 +48,9 @@ impl SeedParams {
         if self.pupils < self.schools || self.pupils > 500_000 {
             return Err("--pupils must be at least one per school and at most 500000".into());
         }
-        if self.weeks == 0 || self.weeks > 104 {
-            return Err("--weeks must be between 1 and 104".into());
+        // five school years and a term: the history the retention rules keep
+        if self.weeks == 0 || self.weeks > 265 {
+            return Err("--weeks must be between 1 and 265 (five years)".into());
         }
         Ok(())
     }
