@@ -304,7 +304,7 @@ fn shed_batch(c: &mut DbConn, person: PersonId, audit: &[i64]) -> QueryResult<us
                 n += diesel::delete(audit_log::table.filter(audit_log::id.eq_any(chunk)))
                     .execute(c)?;
             }
-            return Ok(n.max(1));
+            return Ok(n);
         }
         let limit = BATCH_ROWS as i64;
         let marks: Vec<i64> = attendance_marks::table
