@@ -250,13 +250,13 @@ fn covered(
     if stretches.is_empty() {
         return Ok(out);
     }
-    let mut groups: Vec<i64> = changes.iter().filter_map(|c| c.1).collect();
-    groups.sort_unstable();
-    groups.dedup();
+    let mut group_ids: Vec<i64> = changes.iter().filter_map(|c| c.1).collect();
+    group_ids.sort_unstable();
+    group_ids.dedup();
     // each group's school, when it is a school with rebuilt stretches and the group is
     // taught at no other school
     let mut school_of: HashMap<i64, i64> = HashMap::new();
-    for chunk in groups.chunks(CHUNK) {
+    for chunk in group_ids.chunks(CHUNK) {
         let rows: Vec<(i64, i64)> = groups::table
             .filter(groups::id.eq_any(chunk))
             .select((groups::id, groups::school_id))
