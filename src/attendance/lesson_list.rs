@@ -27,6 +27,43 @@ pub struct LessonLine {
     pub substitute: bool,
 }
 
+/// A lesson of the list as it is read: id, date, start, end, subject, room, cancelled,
+/// substitute, activity, its report.
+type Row = (
+    LessonId,
+    NaiveDate,
+    NaiveTime,
+    NaiveTime,
+    String,
+    Option<String>,
+    bool,
+    Option<PersonId>,
+    ActivityId,
+    Option<LessonId>,
+);
+
+/// The lessons between two dates with what the list shows of them, for a filter to narrow.
+macro_rules! lesson_rows {
+    ($from:expr, $to:expr) => {
+        lessons::table
+            .inner_join(activities::table)
+            .left_join(lesson_reports::table)
+            .filter(lessons::lesson_date.between($from, $to))
+            .select((
+                lessons::id,
+                lessons::lesson_date,
+                lessons::starts_at,
+                lessons::ends_at,
+                activities::subject_name,
+                lessons::room,
+                lessons::cancelled,
+                lessons::substitute_teacher_id,
+                lessons::activity_id,
+                lesson_reports::lesson_id.nullable(),
+            ))
+    };
+}
+
 /// The lessons a teacher teaches or stands in for between two dates, in time order.
 pub fn teacher_lessons(
     conn: &mut DbConn,
@@ -35,47 +72,27 @@ pub fn teacher_lessons(
     to: NaiveDate,
 ) -> AppResult<Vec<LessonLine>> {
     let teacher = viewer.id;
+    // two indexed questions, not one with an OR: PostgreSQL answered "an activity of
+    // theirs or a lesson they stand in for" by reading every lesson of the period in the
+    // municipality (96,644 rows for 22 at 110,000 pupils, 0.1-1 s)
+    let mut rows = Vec::new();
     // the activities of a teacher whose duty has ended are not theirs any more (as the
     // lesson and its roll call answer 404); a substitution given to them still is
-    let as_teacher = (!viewer.roles.teacher_at.is_empty()).then_some(teacher);
-    let own = activity_teachers::table
-        .filter(activity_teachers::teacher_id.nullable().eq(as_teacher))
-        .select(activity_teachers::activity_id);
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        LessonId,
-        NaiveDate,
-        NaiveTime,
-        NaiveTime,
-        String,
-        Option<String>,
-        bool,
-        Option<PersonId>,
-        ActivityId,
-        Option<LessonId>,
-    )> = lessons::table
-        .inner_join(activities::table)
-        .left_join(lesson_reports::table)
-        .filter(lessons::lesson_date.between(from, to))
-        .filter(
-            lessons::activity_id
-                .eq_any(own)
-                .or(lessons::substitute_teacher_id.eq(teacher)),
-        )
-        .select((
-            lessons::id,
-            lessons::lesson_date,
-            lessons::starts_at,
-            lessons::ends_at,
-            activities::subject_name,
-            lessons::room,
-            lessons::cancelled,
-            lessons::substitute_teacher_id,
-            lessons::activity_id,
-            lesson_reports::lesson_id.nullable(),
-        ))
-        .order((lessons::lesson_date, lessons::starts_at, lessons::id))
-        .load(conn)?;
+    if !viewer.roles.teacher_at.is_empty() {
+        let own = activity_teachers::table
+            .filter(activity_teachers::teacher_id.eq(teacher))
+            .select(activity_teachers::activity_id);
+        rows = lesson_rows!(from, to)
+            .filter(lessons::activity_id.eq_any(own))
+            .load::<Row>(conn)?;
+    }
+    rows.extend(
+        lesson_rows!(from, to)
+            .filter(lessons::substitute_teacher_id.eq(teacher))
+            .load::<Row>(conn)?,
+    );
+    rows.sort_by_key(|r| (r.1, r.2, r.0));
+    rows.dedup_by_key(|r| r.0);
     let activity_ids: Vec<ActivityId> = rows
         .iter()
         .map(|r| r.8)

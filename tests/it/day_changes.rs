@@ -143,6 +143,16 @@ async fn the_office_gives_three_lessons_to_a_substitute_who_reports_them() {
 
         // the substitute sees the lessons and reports one through the API ...
         let token = api_token(&app, "stand.in", DEMO_PASSWORD).await;
+        // their day's lessons are the three they stand in for, in time order
+        let (status, listed) = api_get(&app, Some(&token), "/api/v1/lessons").await;
+        assert_eq!(status, 200, "{listed}");
+        let ids: Vec<i64> = listed["lessons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, three, "{listed}");
         let (status, rc) = api_get(
             &app,
             Some(&token),
